@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Idempotent setup for kiln's development and tests on Debian/Ubuntu:
+//  1. the Debian packages kiln's toolchain steps, QEMU harness and reference validators need;
+//  2. the npm dependencies (npm ci when node_modules is missing or older than package-lock.json).
+// As root it installs what is missing; otherwise it prints the exact command. With CI=true a
+// missing tool is an error, never a silent skip.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const say = (line) => { if (!quiet) process.stderr.write(`setup: ${line}\n`); };
+
+// package -> a file it installs (checked instead of asking dpkg, which is slower)
+const DEBIAN = {
+  'qemu-system-x86': '/usr/bin/qemu-system-x86_64',
+  'qemu-system-arm': '/usr/bin/qemu-system-aarch64',
+  'qemu-utils': '/usr/bin/qemu-img',
+  ovmf: '/usr/share/OVMF/OVMF_CODE_4M.fd',
+  'qemu-efi-aarch64': '/usr/share/AAVMF/AAVMF_CODE.fd',
+  nasm: '/usr/bin/nasm',
+  clang: '/usr/bin/clang',
+  lld: '/usr/bin/ld.lld',
+  llvm: '/usr/bin/llvm-objcopy',
+  binutils: '/usr/bin/readelf',
+  cmake: '/usr/bin/cmake',
+  'ninja-build': '/usr/bin/ninja',
+  gdb: '/usr/bin/gdb',
+  'grub-pc-bin': '/usr/lib/grub/i386-pc/moddep.lst',
+  'grub-efi-amd64-bin': '/usr/lib/grub/x86_64-efi/moddep.lst',
+  'grub-common': '/usr/bin/grub-mkimage',
+  xorriso: '/usr/bin/xorriso',
+  genisoimage: '/usr/bin/isoinfo',
+  mtools: '/usr/bin/mcopy',
+  dosfstools: '/usr/sbin/fsck.fat',
+  gdisk: '/usr/sbin/sgdisk',
+  fdisk: '/usr/sbin/sfdisk',
+  cpio: '/usr/bin/cpio',
+  // Debian's Rust 1.63 with rust-src: lets kiln build core/alloc sysroots for custom targets offline.
+  rustc: '/usr/bin/rustc',
+  cargo: '/usr/bin/cargo',
+  'rust-src': '/usr/lib/rustlib/src/rust/library/core/Cargo.toml',
+  'librust-compiler-builtins-dev': '/usr/share/cargo/registry',
+};
+
+function missingPackages() {
+  return Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+}
+
+function installDebian() {
+  const missing = missingPackages();
+  if (missing.length === 0) {
+    say('Debian packages: all present');
+    return;
+  }
+  const command = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing.join(' ')}`;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    const sudo = spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+    if (!sudo) {
+      const message = `missing Debian packages: ${missing.join(' ')}\n  install them with: sudo sh -c '${command}'`;
+      if (process.env.CI === 'true' || process.env.CI === '1') {
+        process.stderr.write(`setup: error: ${message}\n`);
+        process.exit(1);
+      }
+      say(`warning: ${message}`);
+      return;
+    }
+  }
+  say(`installing ${missing.join(' ')}`);
+  const prefix = isRoot ? [] : ['sudo', '-n'];
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const aptGet = (args) => {
+    const argv = [...prefix, 'apt-get', ...args];
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'], env });
+    if (r.status !== 0) {
+      process.stderr.write(`setup: error: ${argv.join(' ')} failed (exit ${r.status})\n`);
+      process.exit(1);
+    }
+  };
+  aptGet(['update', '-qq']);
+  aptGet(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+  const still = missingPackages();
+  if (still.length) {
+    process.stderr.write(`setup: error: still missing after install: ${still.join(' ')}\n`);
+    process.exit(1);
+  }
+}
+
+function installNpm() {
+  const lock = join(root, 'package-lock.json');
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) {
+    say('npm dependencies: up to date');
+    return;
+  }
+  say('installing npm dependencies (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+installDebian();
+installNpm();

@@ -1,0 +1,64 @@
+/**
+ * What every command shares: turning errors into one clear message and an exit code, and
+ * printing JSON. Commands set process.exitCode and return; they never call process.exit, so
+ * cleanup (killing QEMU, releasing the build lock) always runs.
+ */
+import { KilnError, formatErrorLine } from '../errors.js';
+
+export interface GlobalOptions {
+  debug?: boolean;
+  json?: boolean;
+}
+
+/** Prints `error: ...` + hint for a KilnError (stack only with --debug) and sets the exit code. */
+export function reportError(error: unknown, options: GlobalOptions = {}): void {
+  if (options.json) {
+    const payload = error instanceof KilnError ? error.toJSON() : { code: 'INTERNAL', message: String((error as Error)?.message ?? error) };
+    process.stdout.write(`${JSON.stringify({ ok: false, error: payload })}\n`);
+  }
+  if (error instanceof KilnError) {
+    if (!options.json) {
+      process.stderr.write(`error: ${error.toLine()}\n`);
+      if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
+    }
+    if (options.debug && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = error.exitCode;
+    return;
+  }
+  const e = error as NodeJS.ErrnoException;
+  if (!options.json) {
+    if (e && typeof e === 'object' && e.code === 'ENOENT' && e.path) {
+      process.stderr.write(`error: ${e.path}: no such file or directory\n`);
+    } else {
+      process.stderr.write(`error: ${e?.message ?? String(error)}\n`);
+      if (!options.debug) process.stderr.write('  (internal error: run again with --debug for the stack trace, and please report it)\n');
+    }
+  }
+  if (options.debug && e?.stack) process.stderr.write(`${e.stack}\n`);
+  process.exitCode = 1;
+}
+
+/** Wraps a command action so every error goes through reportError. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (error) {
+      reportError(error, globalOptions());
+    }
+  };
+}
+
+let currentGlobals: GlobalOptions = {};
+export function setGlobalOptions(options: GlobalOptions): void {
+  currentGlobals = options;
+}
+export function globalOptions(): GlobalOptions {
+  return currentGlobals;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export { formatErrorLine };

@@ -1,0 +1,41 @@
+/**
+ * kiln's command line. Wires one file per command; no logic beyond argument handling.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { reportError, setGlobalOptions } from './_shared.js';
+// kiln:command-imports (one import per command file; keep this marker)
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function createProgram(): Command {
+  const program = new Command('kiln')
+    .description('From OS sources to a signed, bootable, tested image.')
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'show stack traces and debug output', false)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .hook('preAction', (root) => setGlobalOptions(root.opts()));
+  program.exitOverride();
+  // kiln:command-registrations (one register call per command file; keep this marker)
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message (or the help/version text).
+      if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'commander.help') {
+        process.exitCode = error.exitCode === 0 ? 0 : 2;
+      }
+      return;
+    }
+    reportError(error, { debug: argv.includes('--debug'), json: argv.includes('--json') });
+  }
+}

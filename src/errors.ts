@@ -1,0 +1,97 @@
+/**
+ * Errors a user can cause. Every KilnError carries a stable `code`, a message saying what is
+ * wrong, where (file, config path, byte offset) and a hint saying how to fix it. The CLI prints
+ * them without a stack trace (unless --debug) and exits non-zero.
+ */
+
+/** Where an error was found. Every field is optional; fill what is known. */
+export interface ErrorLocation {
+  /** File the problem is in (config file, image, ELF, source file). */
+  file?: string;
+  /** Dotted path inside the config, e.g. `components.kernel.arch`. */
+  configPath?: string;
+  /** Byte offset inside `file` (binary formats). */
+  offset?: number;
+  line?: number;
+  column?: number;
+}
+
+export interface KilnErrorOptions {
+  location?: ErrorLocation;
+  hint?: string;
+  cause?: unknown;
+  /** Process exit code the CLI uses for this error (default 1; config errors use 2). */
+  exitCode?: number;
+  /** Extra structured data for --json output. */
+  details?: Record<string, unknown>;
+}
+
+export class KilnError extends Error {
+  readonly code: string;
+  readonly location: ErrorLocation | undefined;
+  readonly hint: string | undefined;
+  readonly exitCode: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, message: string, options: KilnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KilnError';
+    this.code = code;
+    this.location = options.location;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
+    this.details = options.details;
+  }
+
+  /** `file: configPath: message` or `file @0x1F0: message`, as printed by the CLI. */
+  toLine(): string {
+    return formatErrorLine(this.message, this.location);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.location ? { location: this.location } : {}),
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+/** A malformed or unsupported input to a format reader or writer. */
+export class FormatError extends KilnError {
+  readonly format: string;
+  readonly offset: number | undefined;
+
+  constructor(
+    format: string,
+    code: string,
+    message: string,
+    options: KilnErrorOptions & { offset?: number } = {},
+  ) {
+    const location = { ...options.location, ...(options.offset !== undefined ? { offset: options.offset } : {}) };
+    super(code, `${format}: ${message}`, { ...options, location });
+    this.name = 'FormatError';
+    this.format = format;
+    this.offset = options.offset;
+  }
+}
+
+export function isKilnError(error: unknown): error is KilnError {
+  return error instanceof KilnError;
+}
+
+export function formatErrorLine(message: string, location: ErrorLocation | undefined): string {
+  if (!location) return message;
+  const parts: string[] = [];
+  if (location.file) {
+    let where = location.file;
+    if (location.line !== undefined) where += `:${location.line}`;
+    if (location.line !== undefined && location.column !== undefined) where += `:${location.column}`;
+    parts.push(where);
+  }
+  if (location.configPath) parts.push(location.configPath);
+  if (location.offset !== undefined) parts.push(`offset 0x${location.offset.toString(16)} (${location.offset})`);
+  return parts.length ? `${parts.join(': ')}: ${message}` : message;
+}
