@@ -1,9 +1,7 @@
-// Builds dist/ once so tests that spawn the `kiln` CLI run the current sources.
-import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+// Tests that spawn the `kiln` CLI run dist/ (npm test builds it first). Fail early and clearly if
+// it was not built.
+import { existsSync } from 'node:fs';
 
 export default function setup(): void {
-  if (process.env.KILN_SKIP_BUILD === '1' && existsSync('dist/cli/main.js')) return;
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-  if (!statSync('dist/cli/main.js', { throwIfNoEntry: false })) throw new Error('build did not produce dist/cli/main.js');
+  if (!existsSync('dist/cli/main.js')) throw new Error('dist/ is missing: run `npm run build` before `vitest` (npm test does both)');
 }
