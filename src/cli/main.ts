@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportError, setGlobalOptions } from './_shared.js';
+import { registerImage } from './image.js';
 // kiln:command-imports (one import per command file; keep this marker)
 
 function packageVersion(): string {
@@ -20,6 +21,7 @@ export function createProgram(): Command {
     .configureHelp({ sortSubcommands: false })
     .hook('preAction', (root) => setGlobalOptions(root.opts()));
   program.exitOverride();
+  registerImage(program);
   // kiln:command-registrations (one register call per command file; keep this marker)
   return program;
 }

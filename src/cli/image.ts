@@ -1,0 +1,14 @@
+/**
+ * `kiln image <format> ...`: the image writers and readers as standalone commands.
+ * Each format registers its subcommands from its own file (src/cli/image-<format>.ts).
+ */
+import type { Command } from 'commander';
+// kiln:image-imports (one import per image-<format>.ts file; keep this marker)
+
+export function registerImage(program: Command): void {
+  const image = program
+    .command('image')
+    .description('write and inspect disk images (cpio, fat, gpt, mbr, raw, iso, vdi, vmdk) without root or host tools');
+  // kiln:image-registrations (one call per format, e.g. registerImageCpio(image); keep this marker)
+  void image;
+}
