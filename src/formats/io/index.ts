@@ -4,3 +4,4 @@ export * from './guid.js';
 export * from './content.js';
 export * from './block-writer.js';
 export * from './block-source.js';
+export * from './tree.js';

@@ -1,0 +1,122 @@
+/**
+ * The file tree every filesystem/archive writer takes (CPIO, FAT, ISO9660): normalized paths
+ * (`dir/sub/file`, no leading slash) mapped to entries, with parent directories implied.
+ * Config writes it as `{ '/EFI/BOOT/BOOTX64.EFI': loader, '/etc/motd': text('hi') }`.
+ */
+import { readdir, readlink, lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KilnError } from '../../errors.js';
+import { normalizeImagePath } from '../../util/paths.js';
+import { type Content, fileContent } from './content.js';
+import { encodeUtf8 } from './bytes.js';
+
+interface Common {
+  /** Permission bits (0o755...). Writers that cannot store them ignore them. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** Modification time, seconds since 1970. Default: the build epoch. */
+  mtime?: number;
+}
+export interface FileEntry extends Common { kind: 'file'; content: Content }
+export interface DirEntry extends Common { kind: 'dir' }
+export interface SymlinkEntry extends Common { kind: 'symlink'; target: string }
+export interface DeviceEntry extends Common { kind: 'char' | 'block'; major: number; minor: number }
+export interface FifoEntry extends Common { kind: 'fifo' }
+export type TreeEntry = FileEntry | DirEntry | SymlinkEntry | DeviceEntry | FifoEntry;
+
+/** Normalized path → entry. Parents of every entry exist as `dir` entries. Root is implicit (not a key). */
+export type FileTree = Map<string, TreeEntry>;
+
+/** What callers may pass: content directly for plain files, or a full entry. */
+export type TreeSpec = Record<string, Content | TreeEntry | string>;
+
+function isEntry(value: unknown): value is TreeEntry {
+  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && 'kind' in value &&
+    ['file', 'dir', 'symlink', 'char', 'block', 'fifo'].includes((value as { kind: string }).kind) && !('path' in value && (value as { kind: string }).kind === 'file' && !('content' in value));
+}
+
+/**
+ * Builds a FileTree from a spec: strings are file text (UTF-8), Uint8Array/FileContent are file
+ * content, entries are taken as they are. Paths are normalized; `..` is refused; the same path given
+ * twice (after normalization) is an error; missing parent directories are added (mode 0o755).
+ * @example buildTree({ '/EFI/BOOT/BOOTX64.EFI': await fileContent('loader.efi'), 'boot/cmdline': 'quiet' })
+ */
+export function buildTree(spec: TreeSpec | Iterable<[string, Content | TreeEntry | string]>): FileTree {
+  const tree: FileTree = new Map();
+  const pairs = Symbol.iterator in Object(spec) && !(typeof spec === 'object' && !Array.isArray(spec) && !(spec instanceof Map))
+    ? (spec as Iterable<[string, Content | TreeEntry | string]>)
+    : spec instanceof Map ? spec.entries() : Object.entries(spec as TreeSpec);
+  for (const [rawPath, value] of pairs) {
+    const path = normalizeImagePath(rawPath, 'image path');
+    if (path === '') throw new KilnError('PATH_INVALID', `image path ${JSON.stringify(rawPath)} names the root; give a file or directory below it`);
+    const entry: TreeEntry = typeof value === 'string'
+      ? { kind: 'file', content: encodeUtf8(value) }
+      : isEntry(value) ? value : { kind: 'file', content: value as Content };
+    const existing = tree.get(path);
+    if (existing && !(existing.kind === 'dir' && entry.kind === 'dir')) {
+      throw new KilnError('PATH_DUPLICATE', `image path ${JSON.stringify(rawPath)} is given twice (as ${JSON.stringify(path)})`);
+    }
+    tree.set(path, entry);
+  }
+  // Add implied parents; a parent that is not a directory is an error.
+  for (const path of [...tree.keys()]) {
+    const parts = path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      const p = tree.get(parent);
+      if (!p) tree.set(parent, { kind: 'dir', mode: 0o755 });
+      else if (p.kind !== 'dir') throw new KilnError('PATH_CONFLICT', `${JSON.stringify(parent)} is a ${p.kind} but ${JSON.stringify(path)} needs it to be a directory`);
+    }
+  }
+  return tree;
+}
+
+/** Paths sorted so that parents come before children and siblings are in byte order. */
+export function sortedPaths(tree: FileTree): string[] {
+  return [...tree.keys()].sort((a, b) => {
+    const pa = a.split('/');
+    const pb = b.split('/');
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+    }
+    return pa.length - pb.length;
+  });
+}
+
+/** Direct children names of `dir` ('' for the root), sorted. */
+export function childrenOf(tree: FileTree, dir: string): string[] {
+  const prefix = dir === '' ? '' : `${dir}/`;
+  const out: string[] = [];
+  for (const path of tree.keys()) {
+    if (path.startsWith(prefix) && path.length > prefix.length && !path.slice(prefix.length).includes('/')) out.push(path.slice(prefix.length));
+  }
+  return out.sort();
+}
+
+/**
+ * Reads a host directory into a FileTree (files streamed later, not loaded). Symlinks are kept as
+ * symlinks; modes come from the host; times are left unset (the writer uses the build epoch).
+ */
+export async function treeFromDirectory(root: string): Promise<FileTree> {
+  const spec: Array<[string, TreeEntry]> = [];
+  async function walk(dir: string, rel: string): Promise<void> {
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      const full = join(dir, name);
+      const path = rel ? `${rel}/${name}` : name;
+      const s = await lstat(full);
+      const mode = s.mode & 0o7777;
+      if (s.isDirectory()) {
+        spec.push([path, { kind: 'dir', mode }]);
+        await walk(full, path);
+      } else if (s.isFile()) {
+        spec.push([path, { kind: 'file', content: await fileContent(full), mode }]);
+      } else if (s.isSymbolicLink()) {
+        spec.push([path, { kind: 'symlink', target: await readlink(full), mode: 0o777 }]);
+      }
+    }
+  }
+  await walk(root, '');
+  return buildTree(spec);
+}
