@@ -4,6 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportError, setGlobalOptions } from './_shared.js';
+import { registerBuild } from './build.js';
+import { registerGraph } from './graph.js';
+import { registerClean } from './clean.js';
+import { registerInit } from './init.js';
+import { preloadForHelp } from './_project.js';
 import { registerImage } from './image.js';
 // kiln:command-imports (one import per command file; keep this marker)
 
@@ -19,14 +24,20 @@ export function createProgram(): Command {
     .option('--debug', 'show stack traces and debug output', false)
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false })
-    .hook('preAction', (root) => setGlobalOptions(root.opts()));
+    .enablePositionalOptions()
+    .hook('preAction', (root) => setGlobalOptions({ ...root.opts(), debug: root.opts().debug || process.env.KILN_DEBUG === '1' }));
   program.exitOverride();
+  registerBuild(program);
+  registerGraph(program);
+  registerClean(program);
+  registerInit(program);
   registerImage(program);
   // kiln:command-registrations (one register call per command file; keep this marker)
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
+  await preloadForHelp(argv);
   const program = createProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

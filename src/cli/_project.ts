@@ -1,0 +1,125 @@
+/**
+ * Shared by the commands that work on a project (build, graph, run, test, status, clean):
+ * --config/--arch/--profile/--build-dir flags, project options given as `--name=value`, and
+ * loading + planning.
+ */
+import type { Command } from 'commander';
+import { KilnError } from '../errors.js';
+import { globalOptions, setGlobalOptions } from './_shared.js';
+import { type LoadedConfig, loadConfig } from '../config/load.js';
+import { describeOption } from '../config/options.js';
+import { type Graph, planGraph } from '../graph/plan.js';
+import type { Arch } from '../graph/step.js';
+
+export interface ProjectFlags {
+  config?: string;
+  arch?: string;
+  profile?: string;
+  buildDir?: string;
+}
+
+/** Adds the project flags and lets `--name=value` project options through to the action. */
+export function projectCommand(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'the kiln.config.ts to use (default: found from the current folder up)')
+    .option('-a, --arch <arch>', 'target architecture: x86_64 | aarch64 (default: the first in the config)')
+    .option('-p, --profile <name>', 'profile: debug | release | your own (default: the first in the config)')
+    .option('--build-dir <dir>', 'build folder (default: build/ next to the config)')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .addHelpText('after', () => projectOptionsHelp());
+}
+
+let helpConfig: LoadedConfig | undefined;
+/** Loads the config before --help is printed so the project's options are listed. */
+export async function preloadForHelp(argv: string[]): Promise<void> {
+  if (!argv.includes('--help') && !argv.includes('-h')) return;
+  const i = argv.findIndex((a) => a === '--config' || a === '-c');
+  try {
+    helpConfig = await loadConfig(i >= 0 ? argv[i + 1] : undefined);
+  } catch {
+    helpConfig = undefined;
+  }
+}
+
+function projectOptionsHelp(): string {
+  const options = helpConfig?.config.options;
+  if (!options || Object.keys(options).length === 0) return '';
+  const rows = Object.entries(options).map(([name, def]) => describeOption(name, def));
+  const width = Math.max(...rows.map((r) => r.flag.length));
+  return `\nProject options (${helpConfig!.config.name}):\n${rows.map((r) => `  ${r.flag.padEnd(width)}  ${r.help}`).join('\n')}\n`;
+}
+
+/**
+ * Splits what commander left unparsed into project options (`--name=value`, `--name`, `--no-name`,
+ * `--name value` for a declared non-bool option) and positional arguments.
+ */
+export function parseProjectArgs(rest: string[], loaded: LoadedConfig): { options: Record<string, string | boolean>; positional: string[] } {
+  const declared = loaded.config.options ?? {};
+  const options: Record<string, string | boolean> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === '--') {
+      positional.push(...rest.slice(i));
+      break;
+    }
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
+    if (!m) {
+      if (arg.startsWith('-')) {
+        throw new KilnError('OPTION_UNKNOWN', `unknown option ${arg}`, { hint: 'run with --help to see kiln\'s and the project\'s options', exitCode: 2 });
+      }
+      positional.push(arg);
+      continue;
+    }
+    let name = m[1]!;
+    let value: string | boolean | undefined = m[2];
+    if (value === undefined && name.startsWith('no-') && declared[name.slice(3)]?.type === 'bool') {
+      name = name.slice(3);
+      value = false;
+    }
+    const def = declared[name];
+    if (!def && name === 'debug' && value === undefined) {
+      // The project has no --debug option of its own: it is kiln's (stack traces).
+      setGlobalOptions({ ...globalOptions(), debug: true });
+      continue;
+    }
+    if (value === undefined) {
+      if (def && def.type !== 'bool') {
+        const next = rest[i + 1];
+        if (next === undefined || next.startsWith('--')) {
+          throw new KilnError('OPTION_INVALID', `--${name} needs a value`, { hint: describeOption(name, def).help, exitCode: 2 });
+        }
+        value = next;
+        i++;
+      } else {
+        value = true;
+      }
+    }
+    options[name] = value;
+  }
+  return { options, positional };
+}
+
+export interface ProjectContext {
+  loaded: LoadedConfig;
+  graph: Graph;
+  positional: string[];
+  projectOptions: Record<string, string | boolean>;
+}
+
+export async function openProject(flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProjectContext> {
+  const loaded = await loadConfig(flags.config);
+  const { options, positional } = parseProjectArgs(rest, loaded);
+  if (flags.arch !== undefined && flags.arch !== 'x86_64' && flags.arch !== 'aarch64') {
+    throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected "x86_64" | "aarch64", got ${JSON.stringify(flags.arch)}`, { exitCode: 2 });
+  }
+  const graph = await planGraph(loaded, {
+    ...(flags.arch ? { arch: flags.arch as Arch } : {}),
+    ...(flags.profile ? { profile: flags.profile } : {}),
+    ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
+    options,
+    env,
+  });
+  return { loaded, graph, positional, projectOptions: options };
+}

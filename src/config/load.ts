@@ -1,0 +1,111 @@
+/**
+ * Finds and loads kiln.config.ts (TypeScript, no compile step: jiti), validates it, and returns
+ * `{ path, config, dependencies }`. The dependencies are the local files the config imported.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KilnError } from '../errors.js';
+import type { KilnConfig } from './types.js';
+import { validateConfigValue, zConfig } from './schema.js';
+import type { OptionsSpec } from './options.js';
+
+export const CONFIG_NAMES = ['kiln.config.ts', 'kiln.config.mts', 'kiln.config.js', 'kiln.config.mjs'];
+
+export interface LoadedConfig {
+  /** Absolute path of the config file. */
+  path: string;
+  /** The project folder (the config's folder). */
+  projectDir: string;
+  config: KilnConfig<OptionsSpec>;
+  /** Absolute paths of local files the config imports (itself included). */
+  dependencies: string[];
+}
+
+/** Finds the config in `dir` or its ancestors. */
+export function findConfig(dir: string): string | undefined {
+  let current = resolve(dir);
+  for (;;) {
+    for (const name of CONFIG_NAMES) {
+      const candidate = join(current, name);
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = dirname(current);
+    if (parent === current) return undefined;
+    current = parent;
+  }
+}
+
+const kilnEntry = fileURLToPath(new URL('../index.js', import.meta.url));
+const kilnRoot = dirname(kilnEntry);
+
+/** Local imports of a module, followed recursively (relative specifiers only). */
+function localDependencies(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return;
+    }
+    for (const m of text.matchAll(/(?:import|export)[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g)) {
+      const spec = m[1] ?? m[2]!;
+      const base = resolve(dirname(file), spec);
+      const candidates = [base, base.replace(/\.js$/, '.ts'), `${base}.ts`, `${base}.js`, join(base, 'index.ts')];
+      const found = candidates.find((c) => existsSync(c) && !c.endsWith('/'));
+      if (found) visit(found);
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+/**
+ * Loads and validates a config file.
+ * @param path the config file, or a folder to search from (default: the current folder)
+ */
+export async function loadConfig(path?: string): Promise<LoadedConfig> {
+  const start = path ? resolve(path) : process.cwd();
+  const file = existsSync(start) && !start.endsWith('.ts') && !start.endsWith('.js') && !start.endsWith('.mjs') && !start.endsWith('.mts') ? findConfig(start) : start;
+  const shown = (p: string) => relative(process.cwd(), p) || p;
+  if (!file || !existsSync(file)) {
+    throw new KilnError('CONFIG_NOT_FOUND', `no kiln.config.ts found in ${shown(start)} or its parent folders`, {
+      hint: 'create one with `kiln init`, or point at it with --config FILE',
+      exitCode: 2,
+    });
+  }
+  const { createJiti } = await import('jiti');
+  const jiti = createJiti(import.meta.url, {
+    fsCache: true,
+    moduleCache: false,
+    interopDefault: true,
+    alias: { 'kiln/config': join(kilnRoot, 'config', 'index.js'), kiln: kilnEntry },
+  });
+  let loaded: unknown;
+  try {
+    loaded = await jiti.import(file, { default: true });
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    const text = e?.message ?? String(error);
+    const location = /\((\d+):(\d+)\)/.exec(text);
+    throw new KilnError('CONFIG_LOAD_FAILED', `could not load the config: ${text.split('\n')[0]}`, {
+      location: { file: shown(file), ...(location ? { line: Number(location[1]), column: Number(location[2]) } : {}) },
+      hint: 'fix the error in the config file (it is TypeScript run by jiti); run with --debug for the stack',
+      cause: error,
+      exitCode: 2,
+    });
+  }
+  if (loaded === undefined || loaded === null || typeof loaded !== 'object') {
+    throw new KilnError('CONFIG_INVALID', `the config must default-export defineConfig({...}), got ${loaded === undefined ? 'nothing' : typeof loaded}`, {
+      location: { file: shown(file) },
+      hint: "end the file with: export default defineConfig({ name: 'my-os', ... })",
+      exitCode: 2,
+    });
+  }
+  const config = validateConfigValue(zConfig, loaded, shown(file)) as unknown as KilnConfig<OptionsSpec>;
+  // Keep the original object (zod strips symbols-bearing handles? no: custom() passes them through).
+  return { path: file, projectDir: dirname(file), config: loaded as KilnConfig<OptionsSpec>, dependencies: localDependencies(file) } satisfies LoadedConfig & { config: typeof config };
+}

@@ -1,0 +1,147 @@
+/**
+ * Project build options, declared in kiln.config.ts like Zig's `b.option()`: a name, a type, a
+ * default and a help text. They appear in `kiln build --help` and are set with `--name=value`.
+ */
+import { KilnError } from '../errors.js';
+import { parseSize } from '../util/size.js';
+
+interface OptionBase<T> {
+  /** One line shown in `kiln build --help`. */
+  help: string;
+  default: T;
+}
+export interface BoolOption extends OptionBase<boolean> { type: 'bool' }
+export interface EnumOption<V extends string = string> extends OptionBase<V> { type: 'enum'; values: readonly V[] }
+export interface IntOption extends OptionBase<number> { type: 'int'; min?: number; max?: number }
+/** A size in bytes; the default and `--name=` accept `16M`, `512K`, `8388608`. */
+export interface SizeOption extends OptionBase<number> { type: 'size'; min?: number; max?: number }
+export interface StringOption extends OptionBase<string> { type: 'string' }
+export type OptionDef = BoolOption | EnumOption | IntOption | SizeOption | StringOption;
+export type OptionsSpec = Record<string, OptionDef>;
+
+/** The value type of an option definition. */
+export type OptionValue<D> = D extends EnumOption<infer V> ? V
+  : D extends BoolOption ? boolean
+  : D extends IntOption | SizeOption ? number
+  : D extends StringOption ? string
+  : never;
+export type OptionValues<O extends OptionsSpec> = { readonly [K in keyof O]: OptionValue<O[K]> };
+
+/**
+ * Option constructors.
+ * @example
+ * options: {
+ *   mode: option.enum(['raw', 'iso', 'vdi', 'vmdk'], { default: 'raw', help: 'output format' }),
+ *   size: option.size({ default: '8M', min: '8M', help: 'disk image size' }),
+ *   debug: option.bool({ help: 'debug symbols and verbose serial logging' }),
+ * }
+ */
+export const option = {
+  bool(spec: { help: string; default?: boolean }): BoolOption {
+    return { type: 'bool', help: spec.help, default: spec.default ?? false };
+  },
+  enum<const V extends string>(values: readonly V[], spec: { help: string; default: NoInfer<V> }): EnumOption<V> {
+    return { type: 'enum', values, help: spec.help, default: spec.default };
+  },
+  int(spec: { help: string; default: number; min?: number; max?: number }): IntOption {
+    return { type: 'int', ...spec };
+  },
+  size(spec: { help: string; default: number | string; min?: number | string; max?: number | string }): SizeOption {
+    return {
+      type: 'size',
+      help: spec.help,
+      default: parseSize(spec.default, 'option default'),
+      ...(spec.min !== undefined ? { min: parseSize(spec.min, 'option min') } : {}),
+      ...(spec.max !== undefined ? { max: parseSize(spec.max, 'option max') } : {}),
+    };
+  },
+  string(spec: { help: string; default?: string }): StringOption {
+    return { type: 'string', help: spec.help, default: spec.default ?? '' };
+  },
+};
+
+function describeType(def: OptionDef): string {
+  switch (def.type) {
+    case 'bool': return 'true | false';
+    case 'enum': return def.values.map((v) => JSON.stringify(v)).join(' | ');
+    case 'int': return 'an integer';
+    case 'size': return 'a size like 8M';
+    case 'string': return 'a string';
+  }
+}
+
+/** Parses one `--name=value` given on the command line (or a default) into the option's type. */
+export function parseOptionValue(name: string, def: OptionDef, raw: string | boolean): string | number | boolean {
+  const fail = (extra = ''): never => {
+    throw new KilnError('OPTION_INVALID', `--${name}: expected ${describeType(def)}, got ${JSON.stringify(raw)}${extra}`, {
+      hint: `${def.help} (default: ${formatOptionDefault(def)})`,
+      exitCode: 2,
+    });
+  };
+  switch (def.type) {
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (/^(true|1|yes|on)$/i.test(raw)) return true;
+      if (/^(false|0|no|off)$/i.test(raw)) return false;
+      return fail();
+    case 'enum':
+      if (typeof raw === 'string' && def.values.includes(raw)) return raw;
+      return fail();
+    case 'string':
+      if (typeof raw === 'string') return raw;
+      return fail();
+    case 'int': {
+      const n = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n)) return fail();
+      if (def.min !== undefined && n < def.min) return fail(` (minimum ${def.min})`);
+      if (def.max !== undefined && n > def.max) return fail(` (maximum ${def.max})`);
+      return n;
+    }
+    case 'size': {
+      if (typeof raw !== 'string') return fail();
+      let n: number;
+      try {
+        // A bare number is megabytes when the default is a whole number of MiB and the value is small
+        // (Portix's `--size=16` means 16 MB); otherwise bytes. Units always win.
+        n = /^\d+$/.test(raw) && Number(raw) < 1 << 20 && def.default % (1 << 20) === 0 ? Number(raw) * (1 << 20) : parseSize(raw);
+      } catch {
+        return fail();
+      }
+      if (def.min !== undefined && n < def.min) return fail(`: below the minimum of ${formatBytes(def.min)}`);
+      if (def.max !== undefined && n > def.max) return fail(`: above the maximum of ${formatBytes(def.max)}`);
+      return n;
+    }
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n % (1 << 20) === 0) return `${n / (1 << 20)}M`;
+  if (n % 1024 === 0) return `${n / 1024}K`;
+  return String(n);
+}
+
+export function formatOptionDefault(def: OptionDef): string {
+  return def.type === 'size' ? formatBytes(def.default) : JSON.stringify(def.default);
+}
+
+/** Resolves all option values from defaults and the `--name=value` pairs given. */
+export function resolveOptions<O extends OptionsSpec>(spec: O, given: Record<string, string | boolean>): OptionValues<O> {
+  const values: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(spec)) {
+    values[name] = Object.hasOwn(given, name) ? parseOptionValue(name, def, given[name]!) : def.default;
+  }
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(spec, name)) {
+      throw new KilnError('OPTION_UNKNOWN', `--${name}: this project has no option "${name}"`, {
+        hint: Object.keys(spec).length ? `options: ${Object.keys(spec).map((n) => `--${n}`).join(', ')}` : 'the project declares no options',
+        exitCode: 2,
+      });
+    }
+  }
+  return values as OptionValues<O>;
+}
+
+export function describeOption(name: string, def: OptionDef): { flag: string; help: string } {
+  const flag = def.type === 'bool' ? `--${name}` : `--${name}=<${def.type === 'enum' ? def.values.join('|') : def.type}>`;
+  return { flag, help: `${def.help} (${describeType(def)}; default: ${formatOptionDefault(def)})` };
+}

@@ -1,0 +1,133 @@
+/**
+ * Validation of kiln.config.ts at load time with zod; errors name the config path, what was
+ * expected and what was found.
+ */
+import { z } from 'zod';
+import { KilnError } from '../errors.js';
+import { isArtifactRef, isStepHandle } from '../graph/step.js';
+
+export const zArch = z.enum(['x86_64', 'aarch64']);
+export const zStep = z.custom<unknown>((v) => isStepHandle(v), { message: 'expected a step (e.g. command({...}), cargo.bin({...}))' });
+export const zArtifact = z.custom<unknown>((v) => isArtifactRef(v) || isStepHandle(v), { message: 'expected a step or one of its outputs' });
+/** A project-relative path or another step's output. */
+export const zFileInput = z.union([z.string().min(1), zArtifact]);
+export const zSize = z.union([z.number().int().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*[kKmMgGtT]?(i?[bB])?\s*$/, 'expected a size like 512K, 16M or 2G')]);
+const zPattern = z.union([z.string(), z.instanceof(RegExp)]);
+
+const zOption = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('bool'), help: z.string(), default: z.boolean() }).strict(),
+  z.object({ type: z.literal('enum'), help: z.string(), values: z.array(z.string()).min(1), default: z.string() }).strict(),
+  z.object({ type: z.literal('int'), help: z.string(), default: z.number().int(), min: z.number().optional(), max: z.number().optional() }).strict(),
+  z.object({ type: z.literal('size'), help: z.string(), default: z.number().int(), min: z.number().optional(), max: z.number().optional() }).strict(),
+  z.object({ type: z.literal('string'), help: z.string(), default: z.string() }).strict(),
+]);
+
+const zExit = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('isa-debug-exit'), iobase: z.number().int().optional(), iosize: z.number().int().optional(), success: z.number().int().optional() }).strict(),
+  z.object({ kind: z.literal('semihosting'), success: z.number().int().optional() }).strict(),
+  z.object({ kind: z.literal('psci') }).strict(),
+  z.object({ kind: z.literal('serial') }).strict(),
+]);
+
+const runShape = {
+  image: zFileInput.optional(),
+  cdrom: zFileInput.optional(),
+  kernel: zFileInput.optional(),
+  initrd: zFileInput.optional(),
+  append: z.string().optional(),
+  firmware: z.enum(['bios', 'uefi']).optional(),
+  machine: z.string().optional(),
+  cpu: z.string().optional(),
+  memory: zSize.optional(),
+  smp: z.number().int().positive().optional(),
+  args: z.array(z.string()).optional(),
+  symbols: zFileInput.optional(),
+  exit: zExit.optional(),
+  timeout: z.number().positive().optional(),
+};
+export const zRun = z.object(runShape).strict();
+export const zTest = z.object({
+  ...runShape,
+  expect: z.array(zPattern).optional(),
+  fail: z.array(zPattern).optional(),
+  ktap: z.boolean().optional(),
+  idleTimeout: z.number().positive().optional(),
+  arch: z.array(zArch).optional(),
+}).strict();
+
+export const zProject = z.object({
+  components: z.record(z.string(), zStep).optional(),
+  images: z.record(z.string(), zStep).optional(),
+  steps: z.record(z.string(), zStep).optional(),
+  run: zRun.optional(),
+  tests: z.record(z.string(), zTest).optional(),
+}).strict();
+
+export const zConfig = z.object({
+  name: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name of letters, digits, ".", "_" or "-"'),
+  version: z.string().optional(),
+  arch: z.union([zArch, z.array(zArch).min(1)]).optional(),
+  profiles: z.union([
+    z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/)).min(1),
+    z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.object({ release: z.boolean().optional(), settings: z.record(z.string(), z.unknown()).optional() }).strict()),
+  ]).optional(),
+  buildDir: z.string().optional(),
+  options: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'option names are lower-case words joined by "-"'), zOption).optional(),
+  build: z.function().optional(),
+  ...zProject.shape,
+}).strict();
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (isStepHandle(value)) return 'a step';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+/** One zod issue → `path: expected X, got Y`. */
+export function formatIssue(issue: z.core.$ZodIssue, prefix: readonly (string | number)[] = []): { path: string; message: string } {
+  const parts = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+  const path = parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : String(p)), '');
+  const input = (issue as { input?: unknown }).input;
+  let message: string;
+  switch (issue.code) {
+    case 'invalid_value':
+      message = `expected ${issue.values.map((v) => JSON.stringify(v)).join(' | ')}, got ${describeValue(input)}`;
+      break;
+    case 'invalid_type':
+      message = input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(input)}`;
+      break;
+    case 'unrecognized_keys':
+      message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+      break;
+    case 'invalid_union': {
+      // Prefer the branch that got furthest: report its first issue.
+      const branches = issue.errors.filter((b) => b.length > 0);
+      const best = branches.sort((a, b) => Math.max(...b.map((i) => i.path.length)) - Math.max(...a.map((i) => i.path.length)))[0];
+      if (best && best[0] && best[0].path.length > 0) return formatIssue(best[0], parts);
+      message = `${issue.message}, got ${describeValue(input)}`;
+      break;
+    }
+    default:
+      message = input !== undefined && !issue.message.includes('got') ? `${issue.message}, got ${describeValue(input)}` : issue.message;
+  }
+  return { path, message };
+}
+
+/** Validates `value` with `schema`, throwing CONFIG_INVALID naming the file and path of the first problem(s). */
+export function validateConfigValue<T>(schema: z.ZodType<T>, value: unknown, file: string, prefix: readonly (string | number)[] = []): T {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  const issues = result.error.issues.slice(0, 5).map((i) => formatIssue(i, prefix));
+  const first = issues[0]!;
+  const more = issues.slice(1).map((i) => `\n  ${file}: ${i.path}: ${i.message}`).join('');
+  throw new KilnError('CONFIG_INVALID', `${first.message}${more}`, {
+    location: { file, configPath: first.path || undefined },
+    hint: 'see the config reference in the README (every option is typed in kiln.config.ts)',
+    exitCode: 2,
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * The public shape of kiln.config.ts. `defineConfig` returns its argument; it exists so an editor
+ * completes and checks every option.
+ */
+import type { Arch, ArtifactRef, StepHandle, TargetInfo } from '../graph/step.js';
+import type { OptionsSpec, OptionValues } from './options.js';
+
+export type { Arch };
+
+/** A profile: `debug`, `release` or your own. */
+export interface ProfileSpec {
+  /** Release profiles refuse dev signing keys and turn policy warnings into errors. */
+  release?: boolean;
+  /** Free-form settings your build function reads (`t.profileSettings`). */
+  settings?: Record<string, unknown>;
+}
+
+/** What boots in `kiln run` / `kiln test`. Fields mirror the QEMU harness (src/qemu). */
+export interface RunConfig {
+  /** Boot a disk image (raw, vdi, vmdk, qcow2). */
+  image?: ArtifactRef | StepHandle | string;
+  /** Boot an ISO as a CD-ROM. */
+  cdrom?: ArtifactRef | StepHandle | string;
+  /** Boot a kernel directly with -kernel. */
+  kernel?: ArtifactRef | StepHandle | string;
+  initrd?: ArtifactRef | StepHandle | string;
+  /** Kernel command line (with `kernel`). */
+  append?: string;
+  /** `bios` (SeaBIOS) or `uefi` (OVMF / AAVMF). Default bios on x86_64, direct kernel on aarch64. */
+  firmware?: 'bios' | 'uefi';
+  /** QEMU machine (`q35`, `pc`, `virt`). */
+  machine?: string;
+  cpu?: string;
+  /** Memory, e.g. `256M`. */
+  memory?: string | number;
+  smp?: number;
+  /** Extra QEMU arguments, appended as they are. */
+  args?: string[];
+  /** The unstripped ELF for `--gdb` symbols. */
+  symbols?: ArtifactRef | StepHandle | string;
+  /** How the guest reports its result. */
+  exit?: ExitConfig;
+  /** Seconds before giving up (test) — default 60, 120 with UEFI firmware. */
+  timeout?: number;
+}
+
+export type ExitConfig =
+  | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; /** value the guest writes on success (QEMU exits (v<<1)|1) */ success?: number }
+  | { kind: 'semihosting'; success?: number }
+  | { kind: 'psci' }
+  | { kind: 'serial' };
+
+export interface TestConfig extends RunConfig {
+  /** Serial patterns that must appear, in this order. */
+  expect?: Array<string | RegExp>;
+  /** Patterns that fail the test at once. Default: panic, PANIC, triple fault. */
+  fail?: Array<string | RegExp>;
+  /** Parse KTAP from serial into test cases. */
+  ktap?: boolean;
+  /** Seconds without serial output before failing. */
+  idleTimeout?: number;
+  /** Arches to run on (default: the build's). */
+  arch?: Arch[];
+}
+
+/** What a build function returns: the project's steps, images and how to boot and test them. */
+export interface Project {
+  /** Things a toolchain builds (kernel, services, loaders). Keys name the steps. */
+  components?: Record<string, StepHandle>;
+  /** Images assembled from components (initrd, ESP, disk, ISO, VDI...). */
+  images?: Record<string, StepHandle>;
+  /** Any other steps (checks, signing, generated files). */
+  steps?: Record<string, StepHandle>;
+  run?: RunConfig;
+  tests?: Record<string, TestConfig>;
+}
+
+/** Passed to `build(t)`: the target being planned and the option values. */
+export interface BuildTarget<O extends OptionsSpec> extends TargetInfo {
+  readonly options: OptionValues<O>;
+  /** Profile settings from `profiles.<name>.settings`. */
+  readonly profileSettings: Readonly<Record<string, unknown>>;
+  /** True for a release profile. */
+  readonly release: boolean;
+  readonly env: Readonly<NodeJS.ProcessEnv>;
+}
+
+export interface KilnConfig<O extends OptionsSpec = OptionsSpec> extends Project {
+  /** Project name (used in manifests, image labels and derived GUIDs). */
+  name: string;
+  version?: string;
+  /** Architectures the project builds for; the first is the default. Default `x86_64`. */
+  arch?: Arch | Arch[];
+  /** Profiles; the first is the default. Default `['debug', 'release']` (release marked release). */
+  profiles?: string[] | Record<string, ProfileSpec>;
+  /** Build folder, relative to the config. Default `build`. */
+  buildDir?: string;
+  /** Project build options, set with `kiln build --name=value`. */
+  options?: O;
+  /** Plans the project for one target. Alternative to giving components/images/run/tests directly. */
+  build?: (t: BuildTarget<O>) => Project | Promise<Project>;
+}
+
+/**
+ * Declares a kiln project. Returns its argument; it exists for types.
+ * @example
+ * import { defineConfig, command, out } from 'kiln';
+ * export default defineConfig({
+ *   name: 'hello',
+ *   components: { kernel: command({ argv: ['nasm', '-f', 'bin', '-o', out('boot.bin'), 'boot.asm'], inputs: ['boot.asm'], outputs: ['boot.bin'] }) },
+ * });
+ */
+export function defineConfig<const O extends OptionsSpec = {}>(config: KilnConfig<O>): KilnConfig<O> {
+  return config;
+}

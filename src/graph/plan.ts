@@ -1,0 +1,263 @@
+/**
+ * Planning: a loaded config, one target (arch × profile) and option values → a graph of planned
+ * steps in dependency order. Every step's options are validated here (errors carry the config
+ * path) and every step declares its inputs and outputs.
+ */
+import { join, relative } from 'node:path';
+import { KilnError } from '../errors.js';
+import type { LoadedConfig } from '../config/load.js';
+import { resolveOptions } from '../config/options.js';
+import type { BuildTarget, KilnConfig, Project, ProfileSpec } from '../config/types.js';
+import { validateConfigValue, zProject } from '../config/schema.js';
+import { normalizeImagePath } from '../util/paths.js';
+import {
+  type Arch, type ArtifactRef, type Declaration, type StepHandle, type TargetInfo,
+  isArtifactRef, isStepHandle,
+} from './step.js';
+
+export interface PlannedStep {
+  name: string;
+  /** Where the step was found in the config (`components.kernel`). */
+  configPath: string;
+  handle: StepHandle;
+  /** The options after validation (what `declare` and `make` receive). */
+  options: unknown;
+  declaration: Declaration;
+  /** Normalized outputs, relative to the target's build folder; [0] is the main output. */
+  outputs: string[];
+  /** Steps whose artifacts this one reads. */
+  deps: PlannedStep[];
+  /** Steps that read this one's artifacts. */
+  dependents: PlannedStep[];
+}
+
+export interface Graph {
+  target: TargetInfo;
+  projectDir: string;
+  /** The target's build folder (absolute). */
+  buildDir: string;
+  /** The build root (absolute), holding every target's folder and logs/. */
+  buildRoot: string;
+  /** Steps in a dependency order (producers before consumers). */
+  steps: PlannedStep[];
+  byName: Map<string, PlannedStep>;
+  byHandle: Map<StepHandle, PlannedStep>;
+  project: Project;
+  config: KilnConfig;
+  options: Record<string, unknown>;
+  release: boolean;
+}
+
+export interface PlanRequest {
+  arch?: Arch;
+  profile?: string;
+  /** `--name=value` project options as given on the command line. */
+  options?: Record<string, string | boolean>;
+  env?: NodeJS.ProcessEnv;
+  /** Override the build root folder. */
+  buildDir?: string;
+}
+
+/** Arches of the config, default first. */
+export function configArches(config: KilnConfig): Arch[] {
+  const a = config.arch ?? 'x86_64';
+  return Array.isArray(a) ? a : [a];
+}
+
+/** Profiles of the config, default first. */
+export function configProfiles(config: KilnConfig): Array<[string, ProfileSpec]> {
+  const p = config.profiles ?? { debug: {}, release: { release: true } };
+  if (Array.isArray(p)) return p.map((name) => [name, { release: name === 'release' }]);
+  return Object.entries(p);
+}
+
+function shown(path: string): string {
+  return relative(process.cwd(), path) || path;
+}
+
+/** Finds every step handle and artifact ref inside an options value (not inside other steps). */
+export function collectRefs(value: unknown, found: Array<StepHandle | ArtifactRef> = [], seen = new Set<unknown>()): Array<StepHandle | ArtifactRef> {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return found;
+  if (isArtifactRef(value) || isStepHandle(value)) {
+    found.push(value);
+    return found;
+  }
+  if (value instanceof Uint8Array || value instanceof RegExp || value instanceof Date) return found;
+  seen.add(value);
+  if (Array.isArray(value)) for (const v of value) collectRefs(v, found, seen);
+  else for (const v of Object.values(value)) collectRefs(v, found, seen);
+  return found;
+}
+
+export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {}): Promise<Graph> {
+  const { config } = loaded;
+  const file = shown(loaded.path);
+  const arches = configArches(config);
+  const arch = request.arch ?? arches[0]!;
+  if (!arches.includes(arch)) {
+    throw new KilnError('ARCH_UNSUPPORTED', `--arch ${arch}: this project builds for ${arches.join(', ')}`, {
+      location: { file, configPath: 'arch' }, hint: `add "${arch}" to arch in ${file}`, exitCode: 2,
+    });
+  }
+  const profiles = configProfiles(config);
+  const profileName = request.profile ?? profiles[0]![0];
+  const profile = profiles.find(([name]) => name === profileName);
+  if (!profile) {
+    throw new KilnError('PROFILE_UNKNOWN', `--profile ${profileName}: this project has profiles ${profiles.map(([n]) => n).join(', ')}`, {
+      location: { file, configPath: 'profiles' }, exitCode: 2,
+    });
+  }
+  const target: TargetInfo = { arch, profile: profileName, id: `${arch}-${profileName}` };
+  const options = resolveOptions(config.options ?? {}, request.options ?? {});
+  const buildRoot = request.buildDir ? join(process.cwd(), request.buildDir) : join(loaded.projectDir, config.buildDir ?? 'build');
+  const buildDir = join(buildRoot, target.id);
+  const release = profile[1].release ?? false;
+
+  let project: Project = config;
+  if (config.build) {
+    const t: BuildTarget<Record<string, never>> = {
+      ...target,
+      options: options as never,
+      profileSettings: profile[1].settings ?? {},
+      release,
+      env: request.env ?? process.env,
+    };
+    try {
+      project = await config.build(t as never);
+    } catch (error) {
+      if (error instanceof KilnError) throw error;
+      throw new KilnError('CONFIG_BUILD_FAILED', `build() threw: ${(error as Error)?.message ?? error}`, {
+        location: { file, configPath: 'build' }, cause: error, exitCode: 2,
+        hint: 'run with --debug for the stack trace',
+      });
+    }
+    validateConfigValue(zProject, project, file, ['build()']);
+  }
+
+  // 1. Name the steps found under the project's records.
+  const nodes = new Map<StepHandle, { name: string; configPath: string }>();
+  const names = new Map<string, string>();
+  const claim = (handle: StepHandle, name: string, configPath: string): void => {
+    if (nodes.has(handle)) return;
+    const finalName = handle.name ?? name;
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(finalName)) {
+      throw new KilnError('STEP_NAME_INVALID', `step name ${JSON.stringify(finalName)} must be letters, digits, ".", "_" or "-"`, { location: { file, configPath }, exitCode: 2 });
+    }
+    const other = names.get(finalName);
+    if (other) {
+      throw new KilnError('STEP_NAME_DUPLICATE', `two steps are named "${finalName}" (${other} and ${configPath})`, {
+        location: { file, configPath }, hint: 'give one of them another name with { name: "..." } or .named("...")', exitCode: 2,
+      });
+    }
+    names.set(finalName, configPath);
+    nodes.set(handle, { name: finalName, configPath });
+  };
+  const records: Array<[string, Record<string, StepHandle> | undefined]> = [
+    ['components', project.components], ['images', project.images], ['steps', project.steps],
+  ];
+  for (const [section, record] of records) {
+    for (const [key, handle] of Object.entries(record ?? {})) claim(handle, key, `${section}.${key}`);
+  }
+  // 2. Follow references (options of steps, run, tests) to steps not listed in a record.
+  const counters = new Map<string, number>();
+  const queue = [...nodes.keys()];
+  const visitRefs = (value: unknown, from: string): void => {
+    for (const ref of collectRefs(value)) {
+      const handle = isStepHandle(ref) ? ref : ref.step;
+      if (!nodes.has(handle)) {
+        const n = (counters.get(handle.kind.kind) ?? 0) + 1;
+        counters.set(handle.kind.kind, n);
+        let name = handle.name ?? `${handle.kind.kind}-${n}`;
+        while (names.has(name) && !handle.name) name = `${handle.kind.kind}-${(counters.get(handle.kind.kind) ?? 0) + 1}`, counters.set(handle.kind.kind, (counters.get(handle.kind.kind) ?? 0) + 1);
+        claim(handle, name, `${from} → ${name}`);
+        queue.push(handle);
+      }
+    }
+  };
+  for (let i = 0; i < queue.length; i++) {
+    const handle = queue[i]!;
+    visitRefs(handle.options, nodes.get(handle)!.configPath);
+  }
+  visitRefs(project.run, 'run');
+  visitRefs(project.tests, 'tests');
+
+  // 3. Validate options and declare inputs/outputs.
+  const planned = new Map<StepHandle, PlannedStep>();
+  const outputOwners = new Map<string, string>();
+  for (const [handle, { name, configPath }] of nodes) {
+    const options = handle.kind.schema ? validateConfigValue(handle.kind.schema, handle.options, file, configPath.split('.')) : handle.options;
+    const declaration = await handle.kind.declare(options, { projectDir: loaded.projectDir, buildDir, target, configPath });
+    const outputs = declaration.outputs.map((o) => {
+      let normalized: string;
+      try {
+        normalized = normalizeImagePath(o, 'output');
+      } catch (error) {
+        throw new KilnError('OUTPUT_INVALID', `output ${JSON.stringify(o)} must stay inside the build folder`, { location: { file, configPath }, cause: error, exitCode: 2 });
+      }
+      if (!normalized || normalized.startsWith('logs/') || normalized.startsWith('.kiln')) {
+        throw new KilnError('OUTPUT_INVALID', `output ${JSON.stringify(o)} is reserved (logs/ and .kiln belong to kiln)`, { location: { file, configPath }, exitCode: 2 });
+      }
+      const owner = outputOwners.get(normalized);
+      if (owner) {
+        throw new KilnError('OUTPUT_DUPLICATE', `steps "${owner}" and "${name}" both write ${normalized}`, { location: { file, configPath }, hint: 'give one of them another output name', exitCode: 2 });
+      }
+      outputOwners.set(normalized, name);
+      return normalized;
+    });
+    planned.set(handle, { name, configPath, handle, options, declaration, outputs, deps: [], dependents: [] });
+  }
+
+  // 4. Edges: every reference in a step's options is a dependency; check named outputs exist.
+  for (const [handle, step] of planned) {
+    const deps = new Set<PlannedStep>();
+    for (const ref of collectRefs(step.options)) {
+      const producerHandle = isStepHandle(ref) ? ref : ref.step;
+      const producer = planned.get(producerHandle)!;
+      if (isArtifactRef(ref)) resolveArtifact(ref, producer, step, file);
+      else if (producer.outputs.length === 0) {
+        throw new KilnError('ARTIFACT_MISSING', `step "${step.name}" reads step "${producer.name}", which has no outputs`, { location: { file, configPath: step.configPath }, exitCode: 2 });
+      }
+      if (producer === step) throw new KilnError('GRAPH_CYCLE', `step "${step.name}" reads its own output`, { location: { file, configPath: step.configPath }, exitCode: 2 });
+      deps.add(producer);
+    }
+    step.deps = [...deps];
+    for (const d of deps) d.dependents.push(step);
+  }
+
+  // 5. Order (Kahn), detecting cycles.
+  const order: PlannedStep[] = [];
+  const indegree = new Map<PlannedStep, number>();
+  for (const s of planned.values()) indegree.set(s, s.deps.length);
+  const ready = [...planned.values()].filter((s) => s.deps.length === 0);
+  while (ready.length) {
+    const s = ready.shift()!;
+    order.push(s);
+    for (const d of s.dependents) {
+      const n = indegree.get(d)! - 1;
+      indegree.set(d, n);
+      if (n === 0) ready.push(d);
+    }
+  }
+  if (order.length !== planned.size) {
+    const stuck = [...planned.values()].filter((s) => !order.includes(s)).map((s) => s.name);
+    throw new KilnError('GRAPH_CYCLE', `the steps ${stuck.join(', ')} depend on each other in a cycle`, { location: { file }, exitCode: 2 });
+  }
+  const byName = new Map(order.map((s) => [s.name, s]));
+  return { target, projectDir: loaded.projectDir, buildDir, buildRoot, steps: order, byName, byHandle: planned, project, config, options, release };
+}
+
+/** The output path (relative to the build folder) an artifact ref names. */
+export function resolveArtifact(ref: ArtifactRef, producer: PlannedStep, consumer: PlannedStep | undefined, file: string): string {
+  if (producer.outputs.length === 0) {
+    throw new KilnError('ARTIFACT_MISSING', `step "${producer.name}" has no outputs${consumer ? ` but "${consumer.name}" reads one` : ''}`, { location: { file, configPath: consumer?.configPath ?? producer.configPath }, exitCode: 2 });
+  }
+  if (ref.output === undefined) return producer.outputs[0]!;
+  const wanted = normalizeImagePath(ref.output);
+  const match = producer.outputs.find((o) => o === wanted || o.endsWith(`/${wanted}`));
+  if (!match) {
+    throw new KilnError('ARTIFACT_MISSING', `step "${producer.name}" has no output "${ref.output}" (it writes ${producer.outputs.join(', ')})`, {
+      location: { file, configPath: consumer?.configPath ?? producer.configPath }, exitCode: 2,
+    });
+  }
+  return match;
+}

@@ -1,0 +1,192 @@
+/**
+ * Steps: the nodes of kiln's build graph. A step kind (src/steps/*.ts) declares, from its options,
+ * what it reads (files, globs, artifacts of other steps, env vars, tools) and what it writes; the
+ * graph hashes all of that into an action key and runs `make` only when the key is new.
+ *
+ * Config code never sees paths of other steps' outputs: it passes typed handles (ArtifactRef),
+ * which add the dependency on their producer automatically (as Zig's LazyPath does).
+ */
+import type { z } from 'zod';
+import type { RunOptions, RunResult } from '../util/process.js';
+
+export type Arch = 'x86_64' | 'aarch64';
+export const ARCHES: readonly Arch[] = ['x86_64', 'aarch64'];
+
+const ARTIFACT = Symbol.for('kiln.artifact');
+const STEP = Symbol.for('kiln.step');
+const OUTPUT = Symbol.for('kiln.output');
+
+/** A file produced by a step, usable as input of another step. */
+export interface ArtifactRef {
+  readonly [ARTIFACT]: true;
+  readonly step: StepHandle;
+  /** Output name (a path relative to the target's build folder); undefined = the step's main output. */
+  readonly output: string | undefined;
+}
+
+/** Placeholder for one of the step's own outputs inside an argv (resolved to a staging path). */
+export interface OutputPlaceholder {
+  readonly [OUTPUT]: true;
+  readonly output: string;
+}
+
+export function isArtifactRef(value: unknown): value is ArtifactRef {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ARTIFACT] === true;
+}
+export function isStepHandle(value: unknown): value is StepHandle {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[STEP] === true;
+}
+export function isOutputPlaceholder(value: unknown): value is OutputPlaceholder {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[OUTPUT] === true;
+}
+
+/**
+ * Refers to one of the current step's outputs in its argv: `command({ argv: ['nasm', '-o', out('boot.bin'), 'boot.asm'] })`.
+ */
+export function out(output: string): OutputPlaceholder {
+  return { [OUTPUT]: true, output };
+}
+
+/** Anything that names an input file: a project-relative path, or another step's artifact. */
+export type FileInput = string | ArtifactRef | StepHandle;
+
+/** A node of the build graph as config code holds it. */
+export interface StepHandle<O = unknown> {
+  readonly [STEP]: true;
+  readonly kind: StepKind<O>;
+  readonly options: O;
+  /** Explicit name (else the config key under which it was found, else kind + index). */
+  readonly name: string | undefined;
+  /** The step's main output (its first declared output). */
+  readonly out: ArtifactRef;
+  /** One named output of the step. */
+  output(name: string): ArtifactRef;
+  /** The same step with an explicit name. */
+  named(name: string): StepHandle<O>;
+}
+
+/** What a step kind declares about one instance, computed from its options at plan time. */
+export interface Declaration {
+  /** Files read, relative to the project folder; globs allowed (`src/**\/*.rs`). */
+  inputs?: string[];
+  /** Env vars whose values are part of the key. */
+  env?: string[];
+  /** Tools run: resolved to an absolute path and identity (content hash or version) in the key. */
+  tools?: string[];
+  /**
+   * Output files, relative to the target's build folder. The first is the main output. A step
+   * with no outputs runs every time (e.g. a check).
+   */
+  outputs: string[];
+  /**
+   * Extra data for the action key (defaults to the options, with artifact refs replaced by the
+   * content hashes of the files they name).
+   */
+  key?: unknown;
+  /**
+   * Inputs or outputs are not fully declared (an escape hatch): the step always runs and is never
+   * restored from the cache (wireit calls this "not fully tracked").
+   */
+  untracked?: boolean;
+  /** Persistent working folder under the target's build folder (e.g. cargo's target dir). Not cached. */
+  workDir?: string;
+}
+
+export interface DeclareContext {
+  readonly projectDir: string;
+  readonly buildDir: string;
+  readonly target: TargetInfo;
+  /** Config path of the step (`components.kernel`), for error messages. */
+  readonly configPath: string;
+}
+
+export interface TargetInfo {
+  readonly arch: Arch;
+  readonly profile: string;
+  /** `x86_64-debug` */
+  readonly id: string;
+}
+
+/** Handed to `make`: where to write, how to run tools, where to log. */
+export interface StepContext {
+  readonly name: string;
+  readonly projectDir: string;
+  /** The target's build folder (`build/x86_64-debug`). */
+  readonly buildDir: string;
+  readonly target: TargetInfo;
+  /** SOURCE_DATE_EPOCH or kiln's default: use for every timestamp written. */
+  readonly epoch: number;
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal;
+  /** Absolute path of a file: project-relative string, or another step's artifact. */
+  path(input: FileInput): string;
+  /** Where to write output `name` (a staging path; kiln moves it into place after success). */
+  outPath(name?: string): string;
+  /** The persistent work folder (Declaration.workDir), created. */
+  readonly workDir: string | undefined;
+  /** Appends a line to the build log. */
+  log(line: string): void;
+  /** Runs a tool; output goes to the build log; a non-zero exit throws a StepFailure. */
+  exec(argv: Array<string | FileInput | OutputPlaceholder>, options?: ExecOptions): Promise<RunResult>;
+  /** Records a warning shown in the step's summary line. */
+  warn(message: string): void;
+}
+
+export interface ExecOptions extends Omit<RunOptions, 'signal' | 'onOutput'> {
+  /** Do not throw on a non-zero exit (the caller inspects the result). */
+  allowFailure?: boolean;
+}
+
+/** A kind of step (src/steps/<kind>.ts). */
+export interface StepKind<O = unknown> {
+  readonly kind: string;
+  /** Bump when the implementation changes what it produces: invalidates cached results. */
+  readonly version: number;
+  /** Validates the options at plan time; errors carry the step's config path. */
+  readonly schema?: z.ZodType<O>;
+  declare(options: O, ctx: DeclareContext): Declaration | Promise<Declaration>;
+  make(options: O, ctx: StepContext): Promise<void>;
+}
+
+function makeHandle<O>(kind: StepKind<O>, options: O, name: string | undefined): StepHandle<O> {
+  const handle: StepHandle<O> = {
+    [STEP]: true,
+    kind,
+    options,
+    name,
+    get out(): ArtifactRef {
+      return { [ARTIFACT]: true, step: handle as StepHandle, output: undefined };
+    },
+    output(outputName: string): ArtifactRef {
+      return { [ARTIFACT]: true, step: handle as StepHandle, output: outputName };
+    },
+    named(newName: string): StepHandle<O> {
+      return makeHandle(kind, options, newName);
+    },
+  };
+  return handle;
+}
+
+/**
+ * Makes the config-facing factory of a step kind.
+ * @example export const copy = defineStep(copyKind); // copy({ from: 'a', to: 'b' })
+ */
+export function defineStep<O extends { name?: string }>(kind: StepKind<O>): (options: O) => StepHandle<O> {
+  return (options: O) => makeHandle(kind, options, options?.name);
+}
+
+/** A failure of a step's tool: the command, exit meaning and the interesting tail of its output. */
+export class StepFailure extends Error {
+  readonly command: string | undefined;
+  readonly exitCode: number | null | undefined;
+  readonly output: string;
+  readonly hint: string | undefined;
+  constructor(message: string, options: { command?: string; exitCode?: number | null; output?: string; hint?: string } = {}) {
+    super(message);
+    this.name = 'StepFailure';
+    this.command = options.command;
+    this.exitCode = options.exitCode;
+    this.output = options.output ?? '';
+    this.hint = options.hint;
+  }
+}

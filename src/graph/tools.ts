@@ -1,0 +1,49 @@
+/**
+ * Tool identity for action keys: a tool named in a step is resolved on PATH (or taken as an
+ * absolute path), its real path found, and its content hashed through the stat index, so a
+ * toolchain upgrade changes the key without running `--version` on every build.
+ */
+import { accessSync, constants, realpathSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { StatIndex } from './hashing.js';
+
+export interface ToolIdentity {
+  path: string;
+  hash: string;
+}
+
+/** Finds an executable on PATH (like `which`). */
+export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (name.includes('/')) {
+    try {
+      accessSync(name, constants.X_OK);
+      return name;
+    } catch {
+      return undefined;
+    }
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+export async function resolveTool(name: string, env: NodeJS.ProcessEnv, index: StatIndex): Promise<ToolIdentity | undefined> {
+  const found = isAbsolute(name) ? name : findExecutable(name, env);
+  if (!found) return undefined;
+  let real: string;
+  try {
+    real = realpathSync(found);
+  } catch {
+    return undefined;
+  }
+  const hash = index.hash(real);
+  return hash ? { path: real, hash } : undefined;
+}

@@ -1,0 +1,15 @@
+/**
+ * kiln's public API: the config helpers used in kiln.config.ts, the step factories, and the
+ * libraries (formats, signing, ABI, QEMU) usable without the CLI.
+ */
+export { defineConfig } from './config/types.js';
+export type { KilnConfig, Project, RunConfig, TestConfig, ExitConfig, BuildTarget, ProfileSpec } from './config/types.js';
+export { option } from './config/options.js';
+export type { OptionDef, OptionsSpec, OptionValues } from './config/options.js';
+export { out, defineStep, StepFailure } from './graph/step.js';
+export type { Arch, ArtifactRef, StepHandle, StepKind, StepContext, Declaration, FileInput } from './graph/step.js';
+export { command } from './steps/command.js';
+export { copy } from './steps/copy.js';
+export { write } from './steps/write.js';
+export { KilnError, FormatError } from './errors.js';
+export { parseSize, formatSize } from './util/size.js';

@@ -1,0 +1,67 @@
+/**
+ * `command()`: the escape hatch. Runs an argv (never through a shell) with declared inputs and
+ * outputs. Refer to other steps' outputs with their handles and to this step's outputs with
+ * `out('name')`.
+ */
+import { z } from 'zod';
+import { zFileInput } from '../config/schema.js';
+import { type FileInput, type OutputPlaceholder, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../graph/step.js';
+
+export interface CommandOptions {
+  name?: string;
+  /** Program and arguments. Strings are passed as they are. */
+  argv: Array<string | FileInput | OutputPlaceholder>;
+  /** Files read (project-relative paths or globs) and artifacts of other steps. */
+  inputs?: FileInput[];
+  /** Files written, relative to the target's build folder; write them via out('name') in argv. */
+  outputs: string[];
+  /** Env vars whose values change the result. */
+  env?: string[];
+  /** Working folder, relative to the project. Default: the project folder. */
+  cwd?: string;
+  /** Kill the command after this many seconds. */
+  timeout?: number;
+  /** Inputs are not fully declared: run every time, never cache. */
+  untracked?: boolean;
+}
+
+const zArg = z.union([z.string(), zFileInput, z.custom<OutputPlaceholder>(isOutputPlaceholder, { message: "expected a string, a step output or out('name')" })]);
+
+export const commandKind = {
+  kind: 'command',
+  version: 1,
+  schema: z.object({
+    name: z.string().optional(),
+    argv: z.array(zArg).min(1, 'needs at least the program name'),
+    inputs: z.array(zFileInput).optional(),
+    outputs: z.array(z.string().min(1)),
+    env: z.array(z.string()).optional(),
+    cwd: z.string().optional(),
+    timeout: z.number().positive().optional(),
+    untracked: z.boolean().optional(),
+  }).strict() as z.ZodType<CommandOptions>,
+  declare(options: CommandOptions) {
+    const program = options.argv[0];
+    return {
+      inputs: (options.inputs ?? []).filter((i): i is string => typeof i === 'string'),
+      env: options.env ?? [],
+      tools: typeof program === 'string' ? [program] : [],
+      outputs: options.outputs,
+      untracked: options.untracked ?? false,
+    };
+  },
+  async make(options: CommandOptions, ctx: import('../graph/step.js').StepContext) {
+    await ctx.exec(options.argv, {
+      ...(options.cwd ? { cwd: ctx.path(options.cwd) } : {}),
+      ...(options.timeout ? { timeoutMs: options.timeout * 1000 } : {}),
+    });
+  },
+};
+
+/**
+ * A command step.
+ * @example command({ argv: ['nasm', '-f', 'bin', '-o', out('boot.bin'), 'boot/boot.asm'], inputs: ['boot/boot.asm'], outputs: ['boot.bin'] })
+ */
+export const command = defineStep<CommandOptions>(commandKind);
+
+export { isStepHandle, isArtifactRef };

@@ -1,0 +1,27 @@
+/** `copy()`: places a file (project file or another step's output) at a path in the build folder. */
+import { copyFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { zFileInput } from '../config/schema.js';
+import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+
+export interface CopyOptions {
+  name?: string;
+  from: FileInput;
+  /** Destination, relative to the target's build folder. */
+  to: string;
+}
+
+export const copyKind = {
+  kind: 'copy',
+  version: 1,
+  schema: z.object({ name: z.string().optional(), from: zFileInput, to: z.string().min(1) }).strict() as z.ZodType<CopyOptions>,
+  declare(options: CopyOptions) {
+    return { inputs: typeof options.from === 'string' ? [options.from] : [], outputs: [options.to] };
+  },
+  async make(options: CopyOptions, ctx: StepContext) {
+    await copyFile(ctx.path(options.from), ctx.outPath());
+  },
+};
+
+/** @example copy({ from: kernel, to: 'dist/kernel.elf' }) */
+export const copy = defineStep<CopyOptions>(copyKind);
