@@ -1,0 +1,352 @@
+/**
+ * CPIO newc / crc reader: cpio(5) "New ASCII Format" (070701) and "New CRC Format" (070702).
+ * Lists entries from a BlockSource (headers read on demand, data never loaded unless asked) and
+ * extracts safely: names with `..`, absolute names (unless stripping is asked for), and paths that
+ * would pass through a symlink are refused, so nothing is ever written outside the target folder.
+ */
+import { mkdir, lstat, open, realpath, symlink, chmod, utimes, lutimes, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { join, sep } from 'node:path';
+import { FormatError, KilnError } from '../../errors.js';
+import { type BlockSource, MemorySource } from '../io/block-source.js';
+import { decodeUtf8 } from '../io/bytes.js';
+import type { FileTree, TreeEntry } from '../io/tree.js';
+import { resolveInside } from '../../util/paths.js';
+import {
+  CPIO_HEADER_SIZE, type CpioHeaderFields, type CpioKind, FIELD_ORDER, MAGIC_CRC, MAGIC_NEWC, MAX_NAME_BYTES, TRAILER_NAME, kindOfMode, pad4,
+} from './_header.js';
+import { cpioChecksum } from './write.js';
+
+/** One archive member as listed by `readCpio`. */
+export interface CpioEntry {
+  /** The name exactly as stored. */
+  name: string;
+  /** The name normalized for display: no leading `./` or `/` ('' for the root `.`). */
+  path: string;
+  kind: CpioKind;
+  /** Permission bits (mode & 0o7777). */
+  mode: number;
+  ino: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  mtime: number;
+  /** Data size in bytes (file content, or symlink target length). */
+  size: number;
+  devMajor: number;
+  devMinor: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  /** The `check` field (070702 sum of data bytes; 0 in newc). */
+  check: number;
+  headerOffset: number;
+  dataOffset: number;
+  /** Symlink target. */
+  target?: string;
+}
+
+export interface CpioArchive {
+  format: 'newc' | 'crc';
+  entries: CpioEntry[];
+  /** Offset just past the trailer (before block padding). */
+  end: number;
+}
+
+export interface CpioReadOptions {
+  /** Verify the 070702 data sums (reads every file's data). Default true. */
+  verifyChecksums?: boolean;
+}
+
+const FORMAT = 'cpio';
+const MAX_SYMLINK = MAX_NAME_BYTES;
+
+function parseHex(bytes: Uint8Array, at: number, base: number, field: string): number {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = bytes[at + i]!;
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else {
+      throw new FormatError(FORMAT, 'CPIO_BAD_HEADER', `header field ${field} has a non-hex byte 0x${c.toString(16).padStart(2, '0')}`, {
+        offset: base + at + i,
+        hint: 'the archive is damaged or not a newc archive',
+      });
+    }
+    value = value * 16 + d;
+  }
+  return value;
+}
+
+function displayPath(name: string): string {
+  let p = name;
+  while (p.startsWith('./')) p = p.slice(2);
+  if (p === '.') return '';
+  return p.replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
+/**
+ * Lists a newc/crc archive. Stops at TRAILER!!!; an archive without one is a FormatError
+ * (like `cpio -t`, which exits 2 on a truncated archive).
+ * @example
+ * const source = await FileSource.open('initrd.cpio');
+ * for (const e of (await readCpio(source)).entries) console.log(e.kind, e.path, e.size);
+ */
+export async function readCpio(input: BlockSource | Uint8Array, options: CpioReadOptions = {}): Promise<CpioArchive> {
+  const source = input instanceof Uint8Array ? new MemorySource(input, FORMAT) : input;
+  const verify = options.verifyChecksums ?? true;
+  const entries: CpioEntry[] = [];
+  let format: 'newc' | 'crc' | undefined;
+  let offset = 0;
+  for (;;) {
+    if (offset + CPIO_HEADER_SIZE > source.size) {
+      throw new FormatError(FORMAT, 'CPIO_TRUNCATED', `the archive ends at ${source.size} without a ${TRAILER_NAME} entry`, {
+        offset,
+        hint: 'the archive was cut short; write it again',
+      });
+    }
+    const head = await source.read(offset, CPIO_HEADER_SIZE);
+    const magic = String.fromCharCode(...head.subarray(0, 6));
+    if (magic !== MAGIC_NEWC && magic !== MAGIC_CRC) {
+      const hint = magic === '070707' ? 'this is an old portable-ASCII (odc) archive; kiln reads newc (cpio -H newc)'
+        : head[0] === 0xc7 && head[1] === 0x71 ? 'this is an old binary cpio archive; kiln reads newc (cpio -H newc)'
+          : 'expected 070701 (newc) or 070702 (crc)';
+      throw new FormatError(FORMAT, 'CPIO_BAD_MAGIC', `no cpio header magic at offset ${offset} (found ${JSON.stringify(magic)})`, { offset, hint });
+    }
+    const thisFormat = magic === MAGIC_CRC ? 'crc' : 'newc';
+    format ??= thisFormat;
+    const f = {} as CpioHeaderFields;
+    FIELD_ORDER.forEach((key, i) => {
+      f[key] = parseHex(head, 6 + i * 8, offset, key);
+    });
+    if (f.namesize < 1 || f.namesize > MAX_NAME_BYTES + 1) {
+      throw new FormatError(FORMAT, 'CPIO_BAD_NAME', `namesize ${f.namesize} is outside 1..${MAX_NAME_BYTES + 1}`, { offset: offset + 94 });
+    }
+    const nameOffset = offset + CPIO_HEADER_SIZE;
+    if (nameOffset + f.namesize > source.size) {
+      throw new FormatError(FORMAT, 'CPIO_TRUNCATED', `the name of the entry at ${offset} runs past the end of the archive`, { offset: nameOffset });
+    }
+    const nameBytes = await source.read(nameOffset, f.namesize);
+    const nul = nameBytes.indexOf(0);
+    if (nul !== f.namesize - 1) {
+      throw new FormatError(FORMAT, 'CPIO_BAD_NAME', nul < 0 ? 'the name is not NUL-terminated' : `the name has a NUL byte at position ${nul} of ${f.namesize}`, {
+        offset: nameOffset,
+      });
+    }
+    const name = decodeUtf8(nameBytes.subarray(0, f.namesize - 1));
+    const dataOffset = pad4(nameOffset + f.namesize);
+    if (name === TRAILER_NAME) {
+      return { format: format ?? thisFormat, entries, end: Math.min(source.size, dataOffset) };
+    }
+    if (name.length === 0) throw new FormatError(FORMAT, 'CPIO_BAD_NAME', 'an entry has an empty name', { offset: nameOffset });
+    const kind = kindOfMode(f.mode);
+    if (!kind) {
+      throw new FormatError(FORMAT, 'CPIO_BAD_MODE', `${JSON.stringify(name)} has mode 0${f.mode.toString(8)}, which is no known file type`, { offset: offset + 14 });
+    }
+    if (dataOffset + f.filesize > source.size) {
+      throw new FormatError(FORMAT, 'CPIO_TRUNCATED', `${JSON.stringify(name)} claims ${f.filesize} bytes of data, only ${Math.max(0, source.size - dataOffset)} remain`, {
+        offset: dataOffset,
+        hint: 'the archive was cut short or the size field is damaged',
+      });
+    }
+    if ((kind === 'dir' || kind === 'char' || kind === 'block' || kind === 'fifo') && f.filesize !== 0) {
+      throw new FormatError(FORMAT, 'CPIO_BAD_HEADER', `${kind} ${JSON.stringify(name)} has ${f.filesize} bytes of data; only files and symlinks have data`, { offset: offset + 54 });
+    }
+    const entry: CpioEntry = {
+      name, path: displayPath(name), kind, mode: f.mode & 0o7777, ino: f.ino, uid: f.uid, gid: f.gid, nlink: f.nlink, mtime: f.mtime,
+      size: f.filesize, devMajor: f.devMajor, devMinor: f.devMinor, rdevMajor: f.rdevMajor, rdevMinor: f.rdevMinor, check: f.check,
+      headerOffset: offset, dataOffset,
+    };
+    if (kind === 'symlink') {
+      if (f.filesize === 0 || f.filesize > MAX_SYMLINK) {
+        throw new FormatError(FORMAT, 'CPIO_BAD_SYMLINK', `symlink ${JSON.stringify(name)} has a ${f.filesize}-byte target (1..${MAX_SYMLINK} expected)`, { offset: dataOffset });
+      }
+      const target = await source.read(dataOffset, f.filesize);
+      if (target.includes(0)) throw new FormatError(FORMAT, 'CPIO_BAD_SYMLINK', `symlink ${JSON.stringify(name)} has a NUL byte in its target`, { offset: dataOffset });
+      entry.target = decodeUtf8(target);
+    }
+    if (thisFormat === 'crc' && verify && kind === 'file') {
+      let sum = 0;
+      for (let at = 0; at < f.filesize; at += 1 << 20) {
+        sum = cpioChecksum(await source.read(dataOffset + at, Math.min(1 << 20, f.filesize - at)), sum);
+      }
+      if (sum !== f.check) {
+        throw new FormatError(FORMAT, 'CPIO_BAD_CHECKSUM', `${JSON.stringify(name)}: data sums to 0x${sum.toString(16)}, the header says 0x${f.check.toString(16)}`, {
+          offset,
+          hint: 'the file data is damaged',
+        });
+      }
+    }
+    entries.push(entry);
+    offset = pad4(dataOffset + f.filesize);
+  }
+}
+
+/** Reads one entry's data (file content or symlink target) into memory. */
+export async function readCpioData(source: BlockSource, entry: CpioEntry): Promise<Uint8Array> {
+  return source.read(entry.dataOffset, entry.size);
+}
+
+/**
+ * Reads an archive into a FileTree with contents in memory (for small archives and tests).
+ * Entries named `.` are skipped; later duplicates replace earlier ones.
+ * @example const tree = await cpioToTree(await readFile('initrd.cpio'));
+ */
+export async function cpioToTree(input: BlockSource | Uint8Array): Promise<FileTree> {
+  const source = input instanceof Uint8Array ? new MemorySource(input, FORMAT) : input;
+  const archive = await readCpio(source);
+  const tree: FileTree = new Map();
+  for (const e of archive.entries) {
+    if (e.path === '') continue;
+    const common = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
+    let entry: TreeEntry;
+    switch (e.kind) {
+      case 'file': entry = { kind: 'file', content: new Uint8Array(await readCpioData(source, e)), ...common }; break;
+      case 'symlink': entry = { kind: 'symlink', target: e.target!, ...common }; break;
+      case 'char': case 'block': entry = { kind: e.kind, major: e.rdevMajor, minor: e.rdevMinor, ...common }; break;
+      default: entry = { kind: e.kind, ...common };
+    }
+    tree.set(e.path, entry);
+  }
+  return tree;
+}
+
+export interface CpioExtractOptions {
+  /** Turn absolute names (`/etc/x`) into relative ones instead of refusing them (GNU cpio's default). Default false. */
+  stripAbsolute?: boolean;
+  /** Replace existing files and symlinks. Default false (an existing path is an error). */
+  overwrite?: boolean;
+  /** Apply permission bits (setuid/setgid dropped). Default true. */
+  preserveMode?: boolean;
+  /** Apply modification times. Default true. */
+  preserveTimes?: boolean;
+  /** Verify 070702 checksums while listing. Default true. */
+  verifyChecksums?: boolean;
+}
+
+export interface CpioExtractResult {
+  /** Paths created (relative to the target folder). */
+  extracted: string[];
+  /** Entries not created, with the reason (device nodes and fifos need root or mknod). */
+  skipped: Array<{ path: string; kind: CpioKind; reason: string }>;
+}
+
+function escapeError(entry: CpioEntry, why: string): FormatError {
+  return new FormatError(FORMAT, 'CPIO_PATH_ESCAPES', `${JSON.stringify(entry.name)} ${why}; refusing to extract it`, {
+    offset: entry.headerOffset,
+    hint: 'the archive tries to write outside the target folder; inspect it with `kiln image cpio ls`',
+  });
+}
+
+/**
+ * Extracts an archive into `dir` (created if missing). Never writes outside `dir`: `..` names,
+ * absolute names (unless `stripAbsolute`), and paths through a symlink are refused; files are
+ * created with O_EXCL|O_NOFOLLOW. Device nodes and fifos are listed in `skipped`.
+ * @example
+ * const source = await FileSource.open('initrd.cpio');
+ * const { extracted } = await extractCpio(source, 'out/initrd');
+ */
+export async function extractCpio(input: BlockSource | Uint8Array, dir: string, options: CpioExtractOptions = {}): Promise<CpioExtractResult> {
+  const source = input instanceof Uint8Array ? new MemorySource(input, FORMAT) : input;
+  const archive = await readCpio(source, { verifyChecksums: options.verifyChecksums ?? true });
+  await mkdir(dir, { recursive: true });
+  const root = await realpath(dir);
+  const preserveMode = options.preserveMode ?? true;
+  const preserveTimes = options.preserveTimes ?? true;
+  const knownDirs = new Set<string>(['']);
+  const dirAttrs: Array<{ path: string; full: string; mode: number; mtime: number }> = [];
+  const result: CpioExtractResult = { extracted: [], skipped: [] };
+
+  // Makes every directory of `parts` (relative), refusing any existing component that is not a real directory.
+  async function ensureDirs(entry: CpioEntry, parts: string[]): Promise<void> {
+    let rel = '';
+    for (const part of parts) {
+      rel = rel ? `${rel}/${part}` : part;
+      if (knownDirs.has(rel)) continue;
+      const full = join(root, ...rel.split('/'));
+      let st;
+      try {
+        st = await lstat(full);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      if (!st) await mkdir(full, { mode: 0o755 });
+      else if (st.isSymbolicLink()) throw escapeError(entry, `passes through the symlink ${JSON.stringify(rel)}`);
+      else if (!st.isDirectory()) {
+        throw new FormatError(FORMAT, 'CPIO_CONFLICT', `${JSON.stringify(entry.name)} needs ${JSON.stringify(rel)} to be a directory, but it is a file`, { offset: entry.headerOffset });
+      }
+      knownDirs.add(rel);
+    }
+  }
+
+  for (const entry of archive.entries) {
+    if (entry.name.startsWith('/') && !options.stripAbsolute) throw escapeError(entry, 'is an absolute path');
+    let full: string;
+    try {
+      full = resolveInside(root, entry.name);
+    } catch (error) {
+      if (error instanceof KilnError) throw escapeError(entry, 'contains ".."');
+      throw error;
+    }
+    const rel = full === root ? '' : full.slice(root.length + 1).split(sep).join('/');
+    if (rel === '') continue; // the root itself (`.`)
+    if (entry.kind === 'char' || entry.kind === 'block' || entry.kind === 'fifo') {
+      result.skipped.push({ path: rel, kind: entry.kind, reason: entry.kind === 'fifo' ? 'fifos are not created (Node has no mkfifo)' : 'device nodes need root (mknod)' });
+      continue;
+    }
+    const parts = rel.split('/');
+    await ensureDirs(entry, parts.slice(0, -1));
+    let existing;
+    try {
+      existing = await lstat(full);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (entry.kind === 'dir') {
+      if (existing && !existing.isDirectory()) {
+        throw new FormatError(FORMAT, 'CPIO_CONFLICT', `${JSON.stringify(entry.name)} is a directory in the archive but a ${existing.isSymbolicLink() ? 'symlink' : 'file'} exists there`, {
+          offset: entry.headerOffset,
+        });
+      }
+      if (!existing) await mkdir(full, { mode: 0o755 });
+      knownDirs.add(rel);
+      dirAttrs.push({ path: rel, full, mode: entry.mode, mtime: entry.mtime });
+      result.extracted.push(rel);
+      continue;
+    }
+    if (existing) {
+      if (existing.isDirectory() || !options.overwrite) {
+        throw new FormatError(FORMAT, 'CPIO_EXISTS', `${JSON.stringify(rel)} already exists in ${dir}`, {
+          offset: entry.headerOffset,
+          hint: existing.isDirectory() ? 'a directory is never replaced by a file' : 'extract into an empty folder, or pass overwrite',
+        });
+      }
+      await unlink(full);
+    }
+    if (entry.kind === 'symlink') {
+      await symlink(entry.target!, full);
+      if (preserveTimes) await lutimes(full, entry.mtime, entry.mtime);
+    } else {
+      const handle = await open(full, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+      try {
+        for (let at = 0; at < entry.size; at += 1 << 20) {
+          const chunk = await source.read(entry.dataOffset + at, Math.min(1 << 20, entry.size - at));
+          let done = 0;
+          while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done, at + done)).bytesWritten;
+        }
+        await handle.chmod(preserveMode ? entry.mode & 0o1777 : 0o644);
+        if (preserveTimes) await handle.utimes(entry.mtime, entry.mtime);
+      } finally {
+        await handle.close();
+      }
+    }
+    result.extracted.push(rel);
+  }
+  // Directories last, deepest first, so a read-only directory does not block its own contents.
+  for (const d of dirAttrs.reverse()) {
+    if (preserveMode) await chmod(d.full, d.mode & 0o1777);
+    if (preserveTimes) await utimes(d.full, d.mtime, d.mtime);
+  }
+  return result;
+}
