@@ -105,10 +105,12 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix: readonly (string | 
       message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
       break;
     case 'invalid_union': {
-      // Prefer the branch that got furthest: report its first issue.
+      // Prefer a branch whose type matched (its issue is about the value, not the type), then the
+      // branch that got deepest.
       const branches = issue.errors.filter((b) => b.length > 0);
-      const best = branches.sort((a, b) => Math.max(...b.map((i) => i.path.length)) - Math.max(...a.map((i) => i.path.length)))[0];
-      if (best && best[0] && best[0].path.length > 0) return formatIssue(best[0], parts);
+      const score = (b: z.core.$ZodIssue[]) => (b.some((i) => i.code !== 'invalid_type') ? 1000 : 0) + Math.max(...b.map((i) => i.path.length));
+      const best = branches.sort((a, b) => score(b) - score(a))[0];
+      if (best && best[0] && (best[0].path.length > 0 || best[0].code !== 'invalid_type')) return formatIssue({ ...best[0], input: (best[0] as { input?: unknown }).input ?? input } as z.core.$ZodIssue, parts);
       message = `${issue.message}, got ${describeValue(input)}`;
       break;
     }

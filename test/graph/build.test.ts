@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { kilnBin, runKiln, tempDir } from '../_helpers.js';
+import { events, runs, writeProject } from './_project.js';
+
+const root = tempDir('kiln-graph-');
+let dir: string;
+let n = 0;
+const env = () => ({ RUNS_LOG: join(dir, 'runs.log') });
+const build = (...args: string[]) => runKiln(['build', '--json', ...args], { cwd: dir, env: env() });
+
+// a → b → d, a → c → d, e independent
+const diamond = [
+  { name: 'a', inputs: ['a.src'] },
+  { name: 'b', deps: ['a'], inputs: ['b.src'] },
+  { name: 'c', deps: ['a'] },
+  { name: 'd', deps: ['b', 'c'] },
+  { name: 'e', inputs: ['e.src'] },
+];
+
+beforeEach(() => {
+  dir = join(root, `p${n++}`);
+  writeProject(dir, diamond);
+  for (const f of ['a', 'b', 'e']) writeFileSync(join(dir, `${f}.src`), `${f}-v1`);
+});
+
+describe('kiln build', () => {
+  it('runs steps in dependency order and writes outputs under build/<arch>-<profile>/', () => {
+    const r = build();
+    expect(r.status, r.stderr).toBe(0);
+    const order = runs(dir);
+    expect(order.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const log = readFileSync(join(dir, 'runs.log'), 'utf8');
+    const time = (s: string, what: string) => Number(new RegExp(`^${s} ${what} (\\d+)$`, 'm').exec(log)![1]);
+    expect(time('a', 'end')).toBeLessThanOrEqual(time('b', 'start'));
+    expect(time('b', 'end')).toBeLessThanOrEqual(time('d', 'start'));
+    expect(time('c', 'end')).toBeLessThanOrEqual(time('d', 'start'));
+    expect(readFileSync(join(dir, 'build/x86_64-debug/d.txt'), 'utf8')).toBe('d(b(b-v1|a(a-v1))|c(a(a-v1)))');
+    const finish = events(r.stdout).find((e) => e.type === 'build-finish')!;
+    expect(finish.ok).toBe(true);
+    expect(existsSync(join(dir, 'build/logs/build.log'))).toBe(true);
+  });
+
+  it('runs independent steps in parallel with -j', () => {
+    writeProject(dir, [{ name: 'p1', sleep: 600 }, { name: 'p2', sleep: 600 }, { name: 'p3', sleep: 600 }]);
+    expect(build('-j', '3').status).toBe(0);
+    const log = readFileSync(join(dir, 'runs.log'), 'utf8');
+    const starts = [...log.matchAll(/^p\d start (\d+)$/gm)].map((m) => Number(m[1]));
+    const ends = [...log.matchAll(/^p\d end (\d+)$/gm)].map((m) => Number(m[1]));
+    // All three started before any finished: they overlapped.
+    expect(Math.max(...starts)).toBeLessThan(Math.min(...ends));
+  });
+
+  it('a second build runs zero steps', () => {
+    expect(build().status).toBe(0);
+    const r = build();
+    expect(r.status).toBe(0);
+    const finish = events(r.stdout).find((e) => e.type === 'build-finish')!;
+    expect(finish.counts).toMatchObject({ ran: 0, cached: 0, 'up-to-date': 5 });
+    expect(runs(dir)).toHaveLength(5);
+  });
+
+  it('touching one input reruns exactly its dependents; same content after touch reruns nothing', () => {
+    expect(build().status).toBe(0);
+    writeFileSync(join(dir, 'b.src'), 'b-v2');
+    const r = build();
+    expect(r.status).toBe(0);
+    expect(runs(dir).slice(5).sort()).toEqual(['b', 'd']);
+    const started = events(r.stdout).filter((e) => e.type === 'step-start');
+    expect(started.find((e) => e.step === 'b')!.reason).toContain('file:b.src changed');
+    // mtime changes but content does not: hash from content, nothing runs.
+    const t = new Date(Date.now() + 5000);
+    utimesSync(join(dir, 'e.src'), t, t);
+    expect(build().status).toBe(0);
+    expect(runs(dir)).toHaveLength(7);
+  });
+
+  it('early cutoff: a rerun that produces identical output does not rerun its dependents', () => {
+    writeProject(dir, [{ name: 'gen', inputs: ['a.src'] }, { name: 'use', deps: ['gen'] }]);
+    const envC = { ...env(), CONSTANT_OUTPUT: '' };
+    expect(runKiln(['build'], { cwd: dir, env: envC }).status).toBe(0);
+    // gen's env changes (so it reruns) but its output stays byte-identical? No: make it constant on both runs.
+    writeFileSync(join(dir, 'a.src'), 'changed');
+    const r = runKiln(['build', '--json'], { cwd: dir, env: { ...env(), CONSTANT_OUTPUT: 'gen' } });
+    expect(r.status).toBe(0);
+    // gen ran (input and env changed); its output changed to 'constant', so use ran too.
+    expect(runs(dir).slice(2)).toEqual(['gen', 'use']);
+    writeFileSync(join(dir, 'a.src'), 'changed again');
+    const r2 = runKiln(['build', '--json'], { cwd: dir, env: { ...env(), CONSTANT_OUTPUT: 'gen' } });
+    const fin = events(r2.stdout).filter((e) => e.type === 'step-finish');
+    expect(fin.find((e) => e.step === 'gen')!.status).toBe('ran');
+    expect(fin.find((e) => e.step === 'use')!.status).toBe('up-to-date');
+  });
+
+  it('restores from the cache after the build folder is removed, verifying objects', () => {
+    expect(build().status).toBe(0);
+    rmSync(join(dir, 'build'), { recursive: true });
+    const r = build();
+    expect(events(r.stdout).find((e) => e.type === 'build-finish')!.counts).toMatchObject({ ran: 0, cached: 5 });
+    expect(runs(dir)).toHaveLength(5);
+    expect(readFileSync(join(dir, 'build/x86_64-debug/d.txt'), 'utf8')).toBe('d(b(b-v1|a(a-v1))|c(a(a-v1)))');
+  });
+
+  it('a corrupt cache object is detected and the step reruns', () => {
+    expect(build().status).toBe(0);
+    const out = join(dir, 'build/x86_64-debug/a.txt');
+    rmSync(join(dir, 'build'), { recursive: true });
+    // Corrupt every object in the CAS (as a crash or disk error would).
+    const cas = join(dir, '.kiln/cache/cas');
+    for (const sub of readdirSync(cas)) for (const f of readdirSync(join(cas, sub))) writeFileSync(join(cas, sub, f), 'garbage');
+    const r = build();
+    expect(r.status).toBe(0);
+    expect(runs(dir)).toHaveLength(10);
+    expect(readFileSync(out, 'utf8')).toBe('a(a-v1)');
+  });
+
+  it('a failing step shows its command, exit code and output tail; dependents are skipped; --keep-going finishes independent steps', () => {
+    const r = runKiln(['build', '--plain', '-j', '1'], { cwd: dir, env: { ...env(), FAIL_STEP: 'b' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('FAILED b');
+    expect(r.stderr).toContain('exit code 3');
+    expect(r.stderr).toContain('error: boom at line 3');
+    expect(r.stderr).toMatch(/command: .*step\.mjs b/);
+    expect(r.stderr).toMatch(/skipped d/);
+    const k = runKiln(['build', '--json', '--keep-going'], { cwd: dir, env: { ...env(), FAIL_STEP: 'b' } });
+    const fin = events(k.stdout).filter((e) => e.type === 'step-finish');
+    expect(fin.find((e) => e.step === 'e')!.status).not.toBe('skipped');
+    expect(fin.find((e) => e.step === 'c')!.status).not.toBe('skipped');
+    expect(fin.find((e) => e.step === 'd')!.status).toBe('skipped');
+    expect(existsSync(join(dir, 'build/x86_64-debug/b.txt'))).toBe(false);
+  });
+
+  it('kill -9 mid-build, then a rebuild is correct', async () => {
+    writeProject(dir, [{ name: 'slow1', sleep: 3000 }, { name: 'slow2', deps: ['slow1'], sleep: 100 }, { name: 'fast' }]);
+    const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, ...env() }, stdio: 'ignore', detached: true });
+    // Wait until slow1 has started, then kill kiln and its children at once.
+    for (let i = 0; i < 100 && !readFileSafe(join(dir, 'runs.log')).includes('slow1 start'); i++) await new Promise((r) => setTimeout(r, 50));
+    process.kill(-child.pid!, 'SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const r = build();
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'build/x86_64-debug/slow2.txt'), 'utf8')).toBe('slow2(slow1())');
+    const again = build();
+    expect(events(again.stdout).find((e) => e.type === 'build-finish')!.counts).toMatchObject({ ran: 0 });
+  });
+
+  it('a second concurrent build waits for the lock and says so; --no-wait fails', async () => {
+    writeProject(dir, [{ name: 'slow', sleep: 2500 }]);
+    const first = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, ...env() }, stdio: 'ignore' });
+    for (let i = 0; i < 100 && !readFileSafe(join(dir, 'runs.log')).includes('slow start'); i++) await new Promise((r) => setTimeout(r, 50));
+    const noWait = runKiln(['build', '--no-wait'], { cwd: dir, env: env() });
+    expect(noWait.status).toBe(1);
+    expect(noWait.stderr).toMatch(/another kiln \(pid \d+\) is building/);
+    const second = runKiln(['build', '--plain'], { cwd: dir, env: env() });
+    expect(second.status).toBe(0);
+    expect(second.stderr).toMatch(/waiting for the build lock held by pid \d+/);
+    await new Promise((r) => first.on('exit', r));
+    expect(runs(dir)).toEqual(['slow']);
+  });
+
+  it('writes a Chrome trace and renders the graph', () => {
+    const trace = join(dir, 'trace.json');
+    expect(runKiln(['build', '--trace', trace], { cwd: dir, env: env() }).status).toBe(0);
+    const t = JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: Array<{ name: string; ph: string }> };
+    expect(t.traceEvents.filter((e) => e.ph === 'X').map((e) => e.name)).toEqual(expect.arrayContaining(['a', 'b', 'c', 'd', 'e', 'build']));
+    const dot = runKiln(['graph', '--format', 'dot'], { cwd: dir });
+    expect(dot.stdout).toContain('"a" -> "b"');
+    const mermaid = runKiln(['graph', '--format', 'mermaid'], { cwd: dir });
+    expect(mermaid.stdout).toContain('b --> d');
+  });
+});
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
