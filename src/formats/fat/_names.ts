@@ -1,0 +1,220 @@
+/**
+ * FAT names: long-name validation, 8.3 short-name generation and VFAT long-name entries.
+ *
+ * Spec: Microsoft "FAT: General Overview of On-Disk Format" v1.03 (fatgen103), sections
+ * "FAT Long Directory Entries" (ordinal, 13 UCS-2 characters per entry, LDIR_Chksum),
+ * "Name Limits and Character Sets", "Basis-Name Generation Algorithm" and
+ * "Numeric-Tail Generation Algorithm". The NTRes case bits (0x08 lower-case base, 0x10 lower-case
+ * extension) are the Windows NT extension that Linux vfat and Windows use for all-lower-case 8.3
+ * names, so such names need no long-name entries.
+ */
+import { KilnError } from '../../errors.js';
+
+/** Characters a long name may not contain (fatgen103, "Name Limits"), besides controls < 0x20. */
+const LONG_ILLEGAL = new Set(['"', '*', '/', ':', '<', '>', '?', '\\', '|']);
+/** Characters allowed in a short name besides A-Z and 0-9 (fatgen103, DIR_Name). */
+const SHORT_SPECIAL = new Set(['$', '%', "'", '-', '_', '@', '~', '`', '!', '(', ')', '{', '}', '^', '#', '&']);
+
+/** Most UTF-16 code units a long name may have (fatgen103: 255 characters). */
+export const MAX_LONG_NAME = 255;
+
+export function isShortChar(c: string): boolean {
+  return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || SHORT_SPECIAL.has(c);
+}
+
+/**
+ * Throws FAT_NAME_INVALID unless `name` is a legal FAT long name. `where` is the image path.
+ * @example checkLongName('BOOTX64.EFI', 'EFI/BOOT/BOOTX64.EFI')
+ */
+export function checkLongName(name: string, where: string): void {
+  const fail = (why: string): never => {
+    throw new KilnError('FAT_NAME_INVALID', `${JSON.stringify(where)}: ${JSON.stringify(name)} is not a legal FAT file name: ${why}`, {
+      location: { file: where },
+      hint: 'FAT names are at most 255 characters, may not contain control characters or " * / : < > ? \\ |, and may not end in a dot or a space',
+    });
+  };
+  if (name.length === 0) fail('it is empty');
+  if (name === '.' || name === '..') fail('it is reserved');
+  if (name.length > MAX_LONG_NAME) fail(`it has ${name.length} UTF-16 code units, at most ${MAX_LONG_NAME} fit`);
+  for (const c of name) {
+    if (c.charCodeAt(0) < 0x20 || c === '\x7f') fail(`it contains the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (LONG_ILLEGAL.has(c)) fail(`it contains ${JSON.stringify(c)}`);
+  }
+  if (name.endsWith('.') || name.endsWith(' ')) fail('it ends in a dot or a space (Windows strips them, so the name could not be looked up)');
+  for (let i = 0; i < name.length; i++) {
+    const u = name.charCodeAt(i);
+    if (u >= 0xd800 && u <= 0xdbff) {
+      const next = name.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) fail('it contains an unpaired UTF-16 surrogate');
+      i++;
+    } else if (u >= 0xdc00 && u <= 0xdfff) {
+      fail('it contains an unpaired UTF-16 surrogate');
+    }
+  }
+}
+
+/** The key under which FAT compares names (case-insensitive, as Windows' up-case table does). */
+export function nameKey(name: string): string {
+  return name.toUpperCase();
+}
+
+/** An 11-byte short name (8 + 3, space padded) plus the NTRes case bits. */
+export interface ShortName {
+  /** 11 ASCII bytes as stored in DIR_Name. */
+  raw: string;
+  /** NTRes bits: 0x08 base is lower case, 0x10 extension is lower case. */
+  caseBits: number;
+  /** Whether long-name entries are needed to store the name exactly. */
+  needsLong: boolean;
+}
+
+function splitName(name: string): { base: string; ext: string; dots: number } {
+  const dots = name.split('.').length - 1;
+  const at = name.lastIndexOf('.');
+  return at <= 0 ? { base: name, ext: '', dots } : { base: name.slice(0, at), ext: name.slice(at + 1), dots };
+}
+
+function letterCase(text: string): 'lower' | 'upper' | 'none' | 'mixed' {
+  const hasLower = text !== text.toUpperCase();
+  const hasUpper = text !== text.toLowerCase();
+  return hasLower && hasUpper ? 'mixed' : hasLower ? 'lower' : hasUpper ? 'upper' : 'none';
+}
+
+/** Formats base/ext (already valid short characters) into the 11-byte DIR_Name field. */
+export function rawShortName(base: string, ext: string): string {
+  return base.padEnd(8, ' ') + ext.padEnd(3, ' ');
+}
+
+/**
+ * If `name` is a valid 8.3 name once upper-cased, returns it (with case bits, and whether long
+ * entries are still needed for mixed case); otherwise undefined.
+ */
+export function exactShortName(name: string): ShortName | undefined {
+  const { base, ext, dots } = splitName(name);
+  if (dots > 1 || base.length < 1 || base.length > 8 || ext.length > 3 || (dots === 1 && ext.length === 0)) return undefined;
+  const upperBase = base.toUpperCase();
+  const upperExt = ext.toUpperCase();
+  // toUpperCase may change the length (ß → SS) or produce non-ASCII: both are not exact.
+  if (upperBase.length !== base.length || upperExt.length !== ext.length) return undefined;
+  for (const c of upperBase + upperExt) if (!isShortChar(c)) return undefined;
+  const baseCase = letterCase(base);
+  const extCase = letterCase(ext);
+  const needsLong = baseCase === 'mixed' || extCase === 'mixed';
+  const caseBits = needsLong ? 0 : (baseCase === 'lower' ? 0x08 : 0) | (extCase === 'lower' ? 0x10 : 0);
+  return { raw: rawShortName(upperBase, upperExt), caseBits, needsLong };
+}
+
+/**
+ * The basis name of fatgen103's "Basis-Name Generation Algorithm": upper-cased, illegal characters
+ * replaced by `_` (lossy), spaces and leading dots removed, base truncated to 8 and extension (after
+ * the last dot) to 3 characters.
+ */
+export function basisName(name: string): { base: string; ext: string } {
+  let text = name.toUpperCase().replace(/ /g, '');
+  text = text.replace(/^\.+/, '');
+  const at = text.lastIndexOf('.');
+  const rawBase = at < 0 ? text : text.slice(0, at);
+  const rawExt = at < 0 ? '' : text.slice(at + 1);
+  const clean = (part: string, limit: number): string => {
+    let out = '';
+    for (const c of part) {
+      if (out.length >= limit) break;
+      if (c === '.') continue; // embedded periods in the base are dropped
+      out += isShortChar(c) ? c : '_';
+    }
+    return out;
+  };
+  const base = clean(rawBase, 8) || '_';
+  return { base, ext: clean(rawExt, 3) };
+}
+
+/**
+ * Picks short names for all entries of one directory, without collisions: names that are valid
+ * 8.3 names keep them (first, so generated names never take them); the others get a basis name
+ * with the lowest free numeric tail `~1`, `~2`, ... (the base shortened to make room).
+ * Throws FAT_NAME_CONFLICT for two names equal apart from case (FAT compares names case-insensitively).
+ * @example assignShortNames(['readme.txt', 'A long name.txt'], 'docs')
+ */
+export function assignShortNames(names: readonly string[], dir: string): ShortName[] {
+  const result: Array<ShortName | undefined> = new Array(names.length);
+  const taken = new Set<string>();
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const key = nameKey(name);
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new KilnError('FAT_NAME_CONFLICT', `${JSON.stringify(dir || '/')}: ${JSON.stringify(other)} and ${JSON.stringify(name)} differ only in case, which FAT cannot tell apart`, {
+        location: { file: dir || '/' },
+        hint: 'rename one of them',
+      });
+    }
+    seen.set(key, name);
+  }
+  names.forEach((name, i) => {
+    const exact = exactShortName(name);
+    if (exact && !taken.has(exact.raw)) {
+      result[i] = exact;
+      taken.add(exact.raw);
+    }
+  });
+  names.forEach((name, i) => {
+    if (result[i]) return;
+    const { base, ext } = basisName(name);
+    for (let n = 1; n <= 999_999; n++) {
+      const tail = `~${n}`;
+      const raw = rawShortName(base.slice(0, 8 - tail.length) + tail, ext);
+      if (!taken.has(raw)) {
+        taken.add(raw);
+        result[i] = { raw, caseBits: 0, needsLong: true };
+        return;
+      }
+    }
+    throw new KilnError('FAT_DIRECTORY_FULL', `${JSON.stringify(dir || '/')}: no free short name for ${JSON.stringify(name)}`);
+  });
+  return result as ShortName[];
+}
+
+/** LDIR_Chksum: the rotate-right byte sum of the 11-byte short name (fatgen103, ChkSum()). */
+export function shortNameChecksum(raw: Uint8Array | string): number {
+  let sum = 0;
+  for (let i = 0; i < 11; i++) {
+    const b = typeof raw === 'string' ? raw.charCodeAt(i) : raw[i]!;
+    sum = ((((sum & 1) << 7) | (sum >> 1)) + b) & 0xff;
+  }
+  return sum;
+}
+
+/** Number of long-name entries a name needs (13 UTF-16 units each). */
+export function longEntryCount(name: string): number {
+  return Math.ceil(name.length / 13);
+}
+
+/** Offsets of the 13 name characters inside a long-name entry (LDIR_Name1, Name2, Name3). */
+export const LONG_CHAR_OFFSETS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30] as const;
+
+/**
+ * Writes the long-name entries for `name` at `offset` in `buf`, in on-disk order (last part first,
+ * its ordinal ORed with 0x40), each carrying `checksum`.
+ */
+export function writeLongEntries(buf: Uint8Array, offset: number, name: string, checksum: number): number {
+  const count = longEntryCount(name);
+  for (let k = 0; k < count; k++) {
+    const ordinal = count - k; // entries are stored from the last part to the first
+    const at = offset + k * 32;
+    buf[at] = ordinal | (k === 0 ? 0x40 : 0);
+    buf[at + 11] = 0x0f;
+    buf[at + 12] = 0;
+    buf[at + 13] = checksum;
+    buf[at + 26] = 0;
+    buf[at + 27] = 0;
+    const start = (ordinal - 1) * 13;
+    for (let j = 0; j < 13; j++) {
+      const index = start + j;
+      const unit = index < name.length ? name.charCodeAt(index) : index === name.length ? 0x0000 : 0xffff;
+      const o = at + LONG_CHAR_OFFSETS[j]!;
+      buf[o] = unit & 0xff;
+      buf[o + 1] = unit >> 8;
+    }
+  }
+  return count * 32;
+}

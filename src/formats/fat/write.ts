@@ -1,0 +1,541 @@
+/**
+ * FAT12/16/32 formatter: writes a whole FAT volume holding a FileTree into a BlockSink.
+ *
+ * Spec: Microsoft "FAT: General Overview of On-Disk Format" v1.03 (fatgen103): "Boot Sector and
+ * BPB", "FAT Data Structure" (FAT[0] = media, FAT[1] = end of chain with the clean-shutdown bits,
+ * chains ended by EOC), "FAT32 FSInfo Sector Structure and Backup Boot Sector", "FAT Directory
+ * Structure" (`.`/`..` in subdirectories, `..` = 0 for the root) and "FAT Long Directory Entries".
+ * Geometry as dosfstools mkfs.fat picks it (see _geometry.ts).
+ *
+ * Two phases: layout (names, directory sizes, every cluster allocated, contiguously, in tree
+ * order) and emit (file data streamed in allocation order through a write-combining buffer,
+ * then FATs, root directory, boot sector, FSInfo and their FAT32 backups at sectors 6 and 7).
+ * The sink must start zero-filled (every kiln sink does): free clusters and the unused tail of
+ * each FAT are never written, so the image stays sparse.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { KilnError } from '../../errors.js';
+import { resolveEpoch } from '../../util/epoch.js';
+import { formatSize, parseSize, type SizeLike } from '../../util/size.js';
+import type { BlockSink } from '../io/block-writer.js';
+import { type Content, contentSize } from '../io/content.js';
+import { crc32 } from '../io/crc32.js';
+import { writeU16, writeU32 } from '../io/bytes.js';
+import { buildTree, type FileTree, type TreeSpec } from '../io/tree.js';
+import { computeGeometry, type FatType, type Geometry, type GeometryOptions, SECTOR_SIZE, MIN_CLUST_32 } from './_geometry.js';
+import { assignShortNames, checkLongName, longEntryCount, shortNameChecksum, writeLongEntries, type ShortName } from './_names.js';
+import {
+  ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, buildBootSector, buildFsInfo, checkBootSector, normalizeLabel, writeShortEntry,
+} from './_structures.js';
+
+export type { FatType, Geometry } from './_geometry.js';
+
+/** Options of {@link writeFat}. Everything is optional. */
+export interface FatOptions extends GeometryOptions {
+  /** Size of the volume (default: the whole sink). `'64M'`, `'2G'` or bytes. */
+  size?: SizeLike;
+  /** Volume label, up to 11 characters (stored upper-case). Default: none (`NO NAME`). */
+  label?: string;
+  /** Volume serial number. Default: derived from the volume's content (CRC-32 of the data area and layout). */
+  volumeId?: number;
+  /** Time for entries without their own mtime, seconds since 1970. Default: SOURCE_DATE_EPOCH or 1980-01-01. */
+  epoch?: number;
+  /** Sectors before the volume on its disk (the partition's start LBA), BPB_HiddSec. Default 0. */
+  hiddenSectors?: number;
+  /** A 512-byte boot sector (ending in 0x55AA) whose jump and code area replace kiln's; the BPB stays kiln's. */
+  bootCode?: Uint8Array;
+  /** BS_OEMName, 8 ASCII characters at most. Default `MSWIN4.1` (fatgen103's recommendation). */
+  oemName?: string;
+  /** BS_DrvNum. Default 0x80 for media 0xF8, else 0x00. */
+  driveNumber?: number;
+}
+
+/** What {@link writeFat} wrote. */
+export interface FatResult {
+  type: FatType;
+  /** Bytes covered by the volume (total sectors × 512); at most the size given. */
+  size: number;
+  clusterSize: number;
+  clusterCount: number;
+  freeClusters: number;
+  volumeId: number;
+  label: string | undefined;
+  geometry: Geometry;
+}
+
+interface PlannedFile {
+  kind: 'file';
+  path: string;
+  content: Content;
+  size: number;
+  firstCluster: number;
+  clusters: number;
+}
+interface PlannedDir {
+  kind: 'dir';
+  path: string;
+  parent: PlannedDir | undefined;
+  children: Array<{ name: string; short: ShortName; node: PlannedDir | PlannedFile; mtime: number; attr: number }>;
+  mtime: number;
+  entries: number;
+  firstCluster: number;
+  clusters: number;
+}
+
+/** A complete layout: geometry plus every directory and file placed on clusters. */
+export interface FatPlan {
+  geometry: Geometry;
+  label: string | undefined;
+  epoch: number;
+  /** Clusters used (directories + files), including the FAT32 root. */
+  usedClusters: number;
+  /** Objects in allocation (cluster) order. */
+  objects: Array<PlannedDir | PlannedFile>;
+  root: PlannedDir;
+}
+
+const MAX_DIR_ENTRIES = 65536; // fatgen103: a directory may not exceed 65,536 32-byte entries (2 MiB)
+const MAX_FILE_SIZE = 0xffffffff;
+
+function splitPath(path: string): [string, string] {
+  const at = path.lastIndexOf('/');
+  return at < 0 ? ['', path] : [path.slice(0, at), path.slice(at + 1)];
+}
+
+/**
+ * Lays out a FAT volume of `size` bytes for `tree` without writing anything: validates names,
+ * picks short names, sizes directories, computes the geometry and allocates every cluster.
+ * Throws FAT_DOES_NOT_FIT (saying how many bytes over), FAT_NAME_INVALID, FAT_TOO_SMALL, ...
+ * @example planFat(buildTree({ 'EFI/BOOT/BOOTX64.EFI': bytes }), 64 * 1024 * 1024, { type: 32 }).geometry.clusterCount
+ */
+export function planFat(tree: FileTree, size: number, options: FatOptions = {}): FatPlan {
+  const epoch = options.epoch ?? resolveEpoch();
+  if (!Number.isFinite(epoch)) throw new RangeError(`"epoch" expected seconds since 1970, got ${epoch}`);
+  const label = options.label === undefined || options.label === '' ? undefined : normalizeLabel(options.label);
+  if (options.bootCode) checkBootSector(options.bootCode);
+
+  const root: PlannedDir = { kind: 'dir', path: '', parent: undefined, children: [], mtime: epoch, entries: 0, firstCluster: 0, clusters: 0 };
+  const dirs = new Map<string, PlannedDir>([['', root]]);
+  const paths = [...tree.keys()].sort();
+  // Directories first (sorted, so parents come before children), then attach every entry to its parent.
+  for (const path of paths) {
+    const entry = tree.get(path)!;
+    if (entry.kind === 'dir') dirs.set(path, { kind: 'dir', path, parent: undefined, children: [], mtime: entry.mtime ?? epoch, entries: 0, firstCluster: 0, clusters: 0 });
+  }
+  const pending = new Map<PlannedDir, Array<{ name: string; node: PlannedDir | PlannedFile; mtime: number; attr: number }>>();
+  for (const path of paths) {
+    const entry = tree.get(path)!;
+    const [parentPath, name] = splitPath(path);
+    checkLongName(name, path);
+    const parent = dirs.get(parentPath);
+    if (!parent) throw new KilnError('FAT_TREE_INVALID', `${JSON.stringify(path)} has no parent directory ${JSON.stringify(parentPath)} in the tree`, { hint: 'build the tree with buildTree(), which adds parent directories' });
+    let node: PlannedDir | PlannedFile;
+    let attr: number;
+    if (entry.kind === 'dir') {
+      node = dirs.get(path)!;
+      node.parent = parent;
+      attr = ATTR_DIRECTORY;
+    } else if (entry.kind === 'file') {
+      const fileSize = contentSize(entry.content);
+      if (fileSize > MAX_FILE_SIZE) {
+        throw new KilnError('FAT_FILE_TOO_LARGE', `${JSON.stringify(path)} is ${formatSize(fileSize)}; a FAT file holds at most 4 GiB - 1 byte`, { location: { file: path }, hint: 'split the file or use another filesystem' });
+      }
+      node = { kind: 'file', path, content: entry.content, size: fileSize, firstCluster: 0, clusters: 0 };
+      attr = ATTR_ARCHIVE | (entry.mode !== undefined && (entry.mode & 0o222) === 0 ? ATTR_READ_ONLY : 0);
+    } else {
+      throw new KilnError('FAT_UNSUPPORTED_ENTRY', `${JSON.stringify(path)} is a ${entry.kind}; FAT stores only files and directories`, {
+        location: { file: path },
+        hint: entry.kind === 'symlink' ? 'replace the symlink by a copy of its target, or leave it out of the tree' : 'leave it out of the tree',
+      });
+    }
+    let list = pending.get(parent);
+    if (!list) pending.set(parent, (list = []));
+    list.push({ name, node, mtime: entry.mtime ?? epoch, attr });
+  }
+  for (const dir of dirs.values()) {
+    const list = pending.get(dir) ?? [];
+    const shorts = assignShortNames(list.map((c) => c.name), dir.path);
+    dir.children = list.map((c, i) => ({ ...c, short: shorts[i]! }));
+    let entries = dir === root ? (label ? 1 : 0) : 2;
+    for (const c of dir.children) entries += 1 + (c.short.needsLong ? longEntryCount(c.name) : 0);
+    if (entries > MAX_DIR_ENTRIES) {
+      throw new KilnError('FAT_DIRECTORY_FULL', `directory ${JSON.stringify(dir.path || '/')} needs ${entries} entries; a FAT directory holds at most ${MAX_DIR_ENTRIES}`, {
+        location: { file: dir.path || '/' },
+        hint: 'spread the files over subdirectories, or use shorter (8.3) names, which need one entry each',
+      });
+    }
+    dir.entries = entries;
+  }
+
+  let geometry = computeGeometry(size, options);
+  if (geometry.type !== 32 && root.entries > geometry.rootEntries) {
+    if (options.rootEntries !== undefined) {
+      throw new KilnError('FAT_ROOT_FULL', `the root directory needs ${root.entries} entries but was given ${options.rootEntries}`, { hint: 'raise rootEntries, move files into a subdirectory, or use FAT32' });
+    }
+    geometry = computeGeometry(size, { ...options, rootEntries: Math.min(0xfff0, Math.ceil(root.entries / 16) * 16) });
+    if (root.entries > geometry.rootEntries) {
+      throw new KilnError('FAT_ROOT_FULL', `the root directory needs ${root.entries} entries; FAT${geometry.type} allows at most ${geometry.rootEntries}`, { hint: 'move files into a subdirectory or use FAT32' });
+    }
+  }
+
+  // Allocation: contiguous, in tree order (a directory's files, then each subdirectory and its contents).
+  const cb = geometry.clusterBytes;
+  const objects: Array<PlannedDir | PlannedFile> = [];
+  let next = 2;
+  const place = (node: PlannedDir | PlannedFile, clusters: number): void => {
+    node.clusters = clusters;
+    node.firstCluster = clusters > 0 ? next : 0;
+    next += clusters;
+    if (clusters > 0) objects.push(node);
+  };
+  if (geometry.type === 32) place(root, Math.max(1, Math.ceil((root.entries * 32) / cb)));
+  const stack: PlannedDir[] = [root];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    for (const c of dir.children) if (c.node.kind === 'file') place(c.node, Math.ceil(c.node.size / cb));
+    const subdirs: PlannedDir[] = [];
+    for (const c of dir.children) {
+      if (c.node.kind === 'dir') {
+        place(c.node, Math.max(1, Math.ceil((c.node.entries * 32) / cb)));
+        subdirs.push(c.node);
+      }
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+  const used = next - 2;
+  if (used > geometry.clusterCount) {
+    const over = (used - geometry.clusterCount) * cb;
+    throw new KilnError('FAT_DOES_NOT_FIT', `the files need ${used} clusters of ${formatSize(cb)} but the FAT${geometry.type} volume has ${geometry.clusterCount}: ${formatSize(over)} (${over} bytes) over`, {
+      hint: `make the volume at least ${formatSize(over)} larger, or leave files out`,
+      details: { bytesOver: over, clustersNeeded: used, clustersAvailable: geometry.clusterCount },
+    });
+  }
+  return { geometry, label, epoch, usedClusters: used, objects, root };
+}
+
+/** Serializes a directory's entries into `buf` (which must be zero-filled). */
+function writeDirectory(buf: Uint8Array, dir: PlannedDir, label: string | undefined): void {
+  let at = 0;
+  if (dir.parent === undefined) {
+    if (label) {
+      writeShortEntry(buf, 0, { raw: label.padEnd(11, ' '), attr: ATTR_VOLUME_ID, caseBits: 0, firstCluster: 0, size: 0, mtime: dir.mtime });
+      at = 32;
+    }
+  } else {
+    writeShortEntry(buf, 0, { raw: '.          ', attr: ATTR_DIRECTORY, caseBits: 0, firstCluster: dir.firstCluster, size: 0, mtime: dir.mtime });
+    const parentCluster = dir.parent.parent === undefined ? 0 : dir.parent.firstCluster;
+    writeShortEntry(buf, 32, { raw: '..         ', attr: ATTR_DIRECTORY, caseBits: 0, firstCluster: parentCluster, size: 0, mtime: dir.parent.mtime });
+    at = 64;
+  }
+  for (const c of dir.children) {
+    if (c.short.needsLong) at += writeLongEntries(buf, at, c.name, shortNameChecksum(c.short.raw));
+    writeShortEntry(buf, at, {
+      raw: c.short.raw,
+      attr: c.attr,
+      caseBits: c.short.caseBits,
+      firstCluster: c.node.firstCluster,
+      size: c.node.kind === 'file' ? c.node.size : 0,
+      mtime: c.mtime,
+    });
+    at += 32;
+  }
+}
+
+/**
+ * Write-combining buffer over the sink: consecutive pieces (directory clusters, small files and the
+ * zero slack between them) are gathered and written in large blocks; all-zero 4 KiB blocks stay
+ * holes (sink.writeContent skips them). Also computes the CRC-32 of everything it writes, in
+ * offset order, from which the volume id is derived.
+ */
+class Combiner {
+  private readonly buf: Uint8Array;
+  private start = 0;
+  private length = 0;
+  crc = 0;
+  constructor(private readonly sink: BlockSink, capacity: number) {
+    this.buf = new Uint8Array(capacity);
+  }
+  private get end(): number {
+    return this.start + this.length;
+  }
+  async flush(): Promise<void> {
+    if (this.length === 0) return;
+    const data = this.buf.subarray(0, this.length);
+    this.crc = crc32(data, this.crc);
+    await this.sink.writeContent(this.start, data);
+    this.start += this.length;
+    this.length = 0;
+  }
+  /** Returns a writable view of `length` bytes for `offset` (flushing first if needed); `length` <= capacity. */
+  async reserve(offset: number, length: number): Promise<Uint8Array> {
+    const gap = offset - this.end;
+    if (this.length > 0 && (gap < 0 || gap > 65536 || this.length + gap + length > this.buf.length)) await this.flush();
+    if (this.length === 0) {
+      this.start = offset;
+    } else if (gap > 0) {
+      this.buf.fill(0, this.length, this.length + gap);
+      this.length += gap;
+    }
+    const view = this.buf.subarray(this.length, this.length + length);
+    this.length += length;
+    return view;
+  }
+  get capacity(): number {
+    return this.buf.length;
+  }
+}
+
+/** Copies a file's content into the combiner at `offset`, in pieces of at most the buffer's capacity. */
+async function emitFile(out: Combiner, offset: number, file: PlannedFile): Promise<void> {
+  const content = file.content;
+  if (content instanceof Uint8Array) {
+    for (let done = 0; done < content.length;) {
+      const n = Math.min(out.capacity, content.length - done);
+      (await out.reserve(offset + done, n)).set(content.subarray(done, done + n));
+      done += n;
+    }
+    return;
+  }
+  // Files are read synchronously straight into the write buffer: for thousands of small files this
+  // is several times faster than fs/promises (one open/read/close each, no promise round trips).
+  const fd = openSync(content.path, 'r');
+  try {
+    for (let done = 0; done < file.size;) {
+      const n = Math.min(out.capacity, file.size - done);
+      const view = await out.reserve(offset + done, n);
+      let got = 0;
+      while (got < n) {
+        const r = readSync(fd, view, got, n - got, done + got);
+        if (r === 0) {
+          throw new KilnError('FAT_SOURCE_CHANGED', `${content.path} shrank while being written into the image (expected ${file.size} bytes, ended at ${done + got})`, { location: { file: content.path } });
+        }
+        got += r;
+      }
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const EOC: Record<FatType, number> = { 12: 0xfff, 16: 0xffff, 32: 0x0fffffff };
+
+/** Builds FAT entries [first, first + count) into bytes (12-bit entries: `first` and `count` even). */
+function fatChunk(plan: FatPlan, first: number, count: number, cursor: { index: number }): Uint8Array {
+  const g = plan.geometry;
+  const bytesPer = g.type === 32 ? 4 : g.type === 16 ? 2 : 1.5;
+  const out = new Uint8Array(Math.ceil(count * bytesPer));
+  const set = (cluster: number, value: number): void => {
+    const i = cluster - first;
+    if (g.type === 32) writeU32(out, i * 4, value, true);
+    else if (g.type === 16) writeU16(out, i * 2, value, true);
+    else {
+      const at = (i * 3) >> 1;
+      if ((i & 1) === 0) {
+        out[at] = value & 0xff;
+        out[at + 1] = (out[at + 1]! & 0xf0) | ((value >> 8) & 0x0f);
+      } else {
+        out[at] = (out[at]! & 0x0f) | ((value & 0x0f) << 4);
+        out[at + 1] = (value >> 4) & 0xff;
+      }
+    }
+  };
+  const end = first + count;
+  if (first === 0) {
+    set(0, (EOC[g.type] & ~0xff) | g.media);
+    set(1, EOC[g.type]);
+  }
+  // Objects are in cluster order; `cursor` remembers where the previous chunk stopped.
+  while (cursor.index < plan.objects.length) {
+    const o = plan.objects[cursor.index]!;
+    const from = Math.max(o.firstCluster, first);
+    const last = o.firstCluster + o.clusters - 1;
+    const to = Math.min(last, end - 1);
+    for (let c = from; c <= to; c++) set(c, c === last ? EOC[g.type] : c + 1);
+    if (last >= end) break;
+    cursor.index++;
+  }
+  return out;
+}
+
+/**
+ * Writes a FAT volume holding `tree` into `sink` (from offset 0; the sink must be zero-filled and
+ * at least `options.size` bytes). Returns what was made.
+ * @example
+ * const tree = buildTree({ 'EFI/BOOT/BOOTX64.EFI': await fileContent('loader.efi') });
+ * await writeImageFile('esp.img', 64 << 20, (sink) => writeFat(sink, tree, { type: 32, label: 'ESP' }));
+ */
+export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOptions = {}): Promise<FatResult> {
+  const size = options.size === undefined ? sink.size : parseSize(options.size, 'FAT size');
+  if (size > sink.size) throw new KilnError('FAT_TOO_LARGE', `the FAT volume (${formatSize(size)}) is larger than its space (${formatSize(sink.size)})`, { hint: 'give a size that fits the partition or image' });
+  const hidden = options.hiddenSectors ?? 0;
+  if (!Number.isInteger(hidden) || hidden < 0 || hidden > 0xffffffff) throw new KilnError('FAT_BAD_OPTION', `hidden sectors must be 0..4294967295, got ${hidden}`);
+  const oemName = options.oemName ?? 'MSWIN4.1';
+  if (!/^[\x20-\x7e]{0,8}$/.test(oemName)) throw new KilnError('FAT_BAD_OPTION', `OEM name must be at most 8 printable ASCII characters, got ${JSON.stringify(oemName)}`);
+  const plan = planFat(tree, size, options);
+  const g = plan.geometry;
+  const cb = g.clusterBytes;
+  const dataStart = g.firstDataSector * SECTOR_SIZE;
+  const clusterOffset = (cluster: number): number => dataStart + (cluster - 2) * cb;
+
+  // Data area, in cluster order.
+  const out = new Combiner(sink, 4 << 20);
+  const header = new Uint8Array(32);
+  writeU32(header, 0, g.totalSectors, true);
+  writeU32(header, 4, g.clusterBytes, true);
+  writeU32(header, 8, g.type, true);
+  writeU32(header, 12, hidden, true);
+  out.crc = crc32(header, crc32(new TextEncoder().encode(plan.label ?? '')));
+  for (const o of plan.objects) {
+    const at = clusterOffset(o.firstCluster);
+    if (o.kind === 'dir') {
+      // A directory is at most 2 MiB + one cluster, less than the buffer: written whole.
+      const view = await out.reserve(at, o.clusters * cb);
+      view.fill(0);
+      writeDirectory(view, o, plan.label);
+    } else {
+      await emitFile(out, at, o);
+    }
+  }
+  await out.flush();
+
+  // FAT12/16 root directory region.
+  if (g.type !== 32) {
+    const rootBuf = new Uint8Array(g.rootDirSectors * SECTOR_SIZE);
+    writeDirectory(rootBuf, plan.root, plan.label);
+    await sink.write((g.reservedSectors + g.fats * g.fatSectors) * SECTOR_SIZE, rootBuf);
+    out.crc = crc32(rootBuf, out.crc);
+  }
+
+  // FATs: entries 0 .. last used cluster, generated in chunks; the rest stays zero (free).
+  const lastEntry = 2 + plan.usedClusters; // exclusive
+  const chunkEntries = 1 << 16;
+  const cursor = { index: 0 };
+  for (let first = 0; first < lastEntry; first += chunkEntries) {
+    const count = Math.min(chunkEntries, lastEntry - first + (g.type === 12 ? 1 : 0));
+    const bytes = fatChunk(plan, first, count, cursor);
+    const byteOffset = g.type === 32 ? first * 4 : g.type === 16 ? first * 2 : (first * 3) >> 1;
+    const limit = g.fatSectors * SECTOR_SIZE;
+    const data = bytes.subarray(0, Math.min(bytes.length, limit - byteOffset));
+    for (let k = 0; k < g.fats; k++) await sink.write((g.reservedSectors + k * g.fatSectors) * SECTOR_SIZE + byteOffset, data);
+  }
+
+  const volumeId = options.volumeId ?? out.crc >>> 0;
+  if (!Number.isInteger(volumeId) || volumeId < 0 || volumeId > 0xffffffff) throw new KilnError('FAT_BAD_OPTION', `volume id must be a 32-bit unsigned number, got ${volumeId}`);
+  const boot = buildBootSector({
+    geometry: g,
+    oemName,
+    hiddenSectors: hidden,
+    volumeId,
+    label: (plan.label ?? 'NO NAME').padEnd(11, ' '),
+    driveNumber: options.driveNumber ?? (g.media === 0xf8 ? 0x80 : 0x00),
+    ...(options.bootCode ? { bootSector: options.bootCode } : {}),
+  });
+  const free = g.clusterCount - plan.usedClusters;
+  if (g.type === 32) {
+    // Sectors 0 (boot), 1 (FSInfo), 6 (backup boot), 7 (backup FSInfo); the others of the 32 reserved stay zero.
+    const reserved = new Uint8Array(8 * SECTOR_SIZE);
+    const fsInfo = buildFsInfo(free, free > 0 ? lastEntry : 0xffffffff);
+    reserved.set(boot, 0);
+    reserved.set(fsInfo, SECTOR_SIZE);
+    reserved.set(boot, 6 * SECTOR_SIZE);
+    reserved.set(fsInfo, 7 * SECTOR_SIZE);
+    await sink.write(0, reserved);
+  } else {
+    await sink.write(0, boot);
+  }
+  return {
+    type: g.type,
+    size: g.totalSectors * SECTOR_SIZE,
+    clusterSize: cb,
+    clusterCount: g.clusterCount,
+    freeClusters: free,
+    volumeId,
+    label: plan.label,
+    geometry: g,
+  };
+}
+
+/** Fills a region of a disk: what a GPT/MBR/raw partition calls with its SubSink. */
+export type FatFiller = (sink: BlockSink, context?: { offset?: number }) => Promise<void>;
+
+/**
+ * A partition filler writing a FAT volume holding `tree` into the sink it is given (the whole sink
+ * unless `options.size`). When the caller passes `context.offset` (the partition's byte offset on
+ * the disk) and `hiddenSectors` is not set, BPB_HiddSec becomes offset / 512.
+ * @example
+ * const fill = fatFiller(buildTree({ 'EFI/BOOT/BOOTX64.EFI': loader }), { label: 'EFI' });
+ * await fill(new SubSink(disk, 1 << 20, 64 << 20), { offset: 1 << 20 });
+ */
+export function fatFiller(tree: FileTree, options: FatOptions = {}): FatFiller {
+  return async (sink, context) => {
+    const hiddenSectors = options.hiddenSectors ?? (context?.offset !== undefined ? Math.floor(context.offset / SECTOR_SIZE) : undefined);
+    await writeFat(sink, tree, { ...options, ...(hiddenSectors !== undefined ? { hiddenSectors } : {}) });
+  };
+}
+
+/** The EFI System Partition type GUID (UEFI 2.10 §5.3.3, table 5.6). */
+export const ESP_TYPE_GUID = 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b';
+
+/** Options of {@link esp}. */
+export interface EspOptions extends Omit<FatOptions, 'size'> {
+  /** Partition size, e.g. `'64M'`. */
+  size: SizeLike;
+  /** Files of the partition, e.g. `{ '/EFI/BOOT/BOOTX64.EFI': loader }`, or a FileTree. */
+  files: TreeSpec | FileTree;
+  /** GPT partition name (default `EFI System Partition`). */
+  name?: string;
+}
+
+/** An EFI System Partition ready for a GPT writer: its size, type GUID, name and filler. */
+export interface EspPartition {
+  kind: 'esp';
+  /** Partition size in bytes. */
+  size: number;
+  /** GPT partition type GUID (`c12a7328-f81f-11d2-ba4b-00a0c93ec93b`). */
+  typeGuid: string;
+  /** MBR partition type: 0xEF. */
+  mbrType: number;
+  name: string;
+  /** FAT type chosen for this size. */
+  fatType: FatType;
+  /** The files (normalized tree). */
+  tree: FileTree;
+  /** Writes the FAT volume into the partition's sink. */
+  fill: FatFiller;
+}
+
+/**
+ * Describes an EFI System Partition (UEFI 2.10 §13.3 "File System Format": FAT32 for system
+ * partitions, FAT12/16 allowed on smaller media). kiln uses FAT32 whenever the size holds the
+ * 65,525 clusters FAT32 needs (about 33 MiB and up; cluster size from Microsoft's table as
+ * mkfs.fat does), and below that what mkfs.fat picks (FAT16, or FAT12 under about 2 MiB). A forced
+ * `type` is honoured. The layout is checked at once: files that do not fit throw FAT_DOES_NOT_FIT.
+ * @example gpt({ size: '64M', partitions: [esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } })] })
+ */
+export function esp(options: EspOptions): EspPartition {
+  const size = parseSize(options.size, 'ESP size');
+  const tree = options.files instanceof Map ? options.files : buildTree(options.files);
+  let type = options.type;
+  if (type === undefined) {
+    try {
+      type = computeGeometry(size, { ...options, type: 32 }).clusterCount >= MIN_CLUST_32 ? 32 : undefined;
+    } catch (error) {
+      if (!(error instanceof KilnError)) throw error;
+    }
+  }
+  const { files: _files, name: _name, size: _size, ...rest } = options;
+  void _files; void _name; void _size;
+  const fatOptions: FatOptions = { ...rest, ...(type !== undefined ? { type } : {}) };
+  const plan = planFat(tree, size, fatOptions); // fail early, with the config's numbers
+  return {
+    kind: 'esp',
+    size,
+    typeGuid: ESP_TYPE_GUID,
+    mbrType: 0xef,
+    name: options.name ?? 'EFI System Partition',
+    fatType: plan.geometry.type,
+    tree,
+    fill: fatFiller(tree, fatOptions),
+  };
+}
