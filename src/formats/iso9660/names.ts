@@ -1,0 +1,149 @@
+/**
+ * File identifiers: ECMA-119 7.5 (file identifiers: d-characters, name + "." + extension + ";1"),
+ * 7.6 (directory identifiers), 10.1-10.3 (interchange levels 1-3: 8.3 names, then up to 30/31
+ * characters), 9.3 (ordering of directory records); Joliet (Microsoft, "Joliet Specification"
+ * 1995, UCS-2 big-endian names up to 64 characters, forbidden characters * / : ; ? \).
+ */
+
+export type IsoLevel = 1 | 2 | 3;
+
+const D_CHAR = /[A-Z0-9_]/;
+
+function toDChars(text: string): string {
+  let out = '';
+  for (const ch of text.toUpperCase()) out += D_CHAR.test(ch) ? ch : '_';
+  return out;
+}
+
+/** Splits an identifier `NAME.EXT;1` into its ordering keys (ECMA-119 9.3). */
+function splitIdentifier(id: string): { name: string; ext: string; version: number } {
+  const semi = id.lastIndexOf(';');
+  const version = semi >= 0 ? Number(id.slice(semi + 1)) || 0 : 0;
+  const base = semi >= 0 ? id.slice(0, semi) : id;
+  const dot = base.indexOf('.');
+  return dot >= 0 ? { name: base.slice(0, dot), ext: base.slice(dot + 1), version } : { name: base, ext: '', version };
+}
+
+function comparePadded(a: string, b: string): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = i < a.length ? a.charCodeAt(i) : 0x20;
+    const cb = i < b.length ? b.charCodeAt(i) : 0x20;
+    if (ca !== cb) return ca - cb;
+  }
+  return 0;
+}
+
+/**
+ * ECMA-119 9.3 ordering of file identifiers: by name (shorter padded with spaces), then extension,
+ * then version number descending. Joliet identifiers are ordered the same way by UCS-2 code units.
+ * @example ['B.TXT;1', 'A.TXT;1'].sort(compareIdentifiers) // ['A.TXT;1', 'B.TXT;1']
+ */
+export function compareIdentifiers(a: string, b: string): number {
+  const x = splitIdentifier(a);
+  const y = splitIdentifier(b);
+  return comparePadded(x.name, y.name) || comparePadded(x.ext, y.ext) || y.version - x.version;
+}
+
+/** The ISO9660 identifier for a file (`NAME.EXT;1`) or directory (`NAME`) at `level`, before collision handling. */
+export function isoIdentifier(name: string, isDirectory: boolean, level: IsoLevel): string {
+  if (isDirectory) {
+    const d = toDChars(name) || '_';
+    return d.slice(0, level === 1 ? 8 : 31);
+  }
+  const dot = name.lastIndexOf('.');
+  let base = toDChars(dot > 0 ? name.slice(0, dot) : dot === 0 ? '' : name);
+  let ext = toDChars(dot >= 0 ? name.slice(dot + 1) : '');
+  if (level === 1) {
+    base = base.slice(0, 8);
+    ext = ext.slice(0, 3);
+  } else {
+    ext = ext.slice(0, Math.min(ext.length, 8));
+    base = base.slice(0, 30 - ext.length);
+  }
+  if (base === '' && ext === '') base = '_';
+  return `${base}.${ext};1`;
+}
+
+/** The Joliet identifier (at most 64 UCS-2 characters, no version number). */
+export function jolietIdentifier(name: string): string {
+  let out = '';
+  for (const ch of name) {
+    const code = ch.codePointAt(0)!;
+    out += code < 0x20 || code > 0xffff || '*/:;?\\'.includes(ch) ? '_' : ch;
+  }
+  if (out.length <= 64) return out;
+  const dot = out.lastIndexOf('.');
+  const ext = dot > 0 && out.length - dot <= 16 ? out.slice(dot) : '';
+  return out.slice(0, 64 - ext.length) + ext;
+}
+
+/**
+ * Makes the identifiers of one directory unique: a later name that collides (after mangling) with
+ * an earlier one gets a `~N` (Joliet) or digits (ISO) suffix inside the same length limits.
+ * `names` are the originals in their byte order; returns identifiers in the same order.
+ */
+export function uniqueIdentifiers(names: readonly string[], make: (name: string) => string, kind: 'iso' | 'joliet', maxStem: (id: string) => number): string[] {
+  const used = new Set<string>();
+  const out: string[] = [];
+  for (const name of names) {
+    let id = make(name);
+    const key = (s: string) => (kind === 'joliet' ? s.toLowerCase() : s);
+    if (used.has(key(id))) {
+      const { stem, tail } = splitForSuffix(id, kind);
+      for (let n = 1; ; n++) {
+        const suffix = kind === 'joliet' ? `~${n}` : String(n).padStart(Math.max(1, String(n).length), '0');
+        const limit = maxStem(id);
+        const candidate = stem.slice(0, Math.max(0, limit - suffix.length)) + suffix + tail;
+        if (!used.has(key(candidate))) {
+          id = candidate;
+          break;
+        }
+        if (n > 1_000_000) throw new RangeError(`cannot make ${JSON.stringify(name)} unique`);
+      }
+    }
+    used.add(key(id));
+    out.push(id);
+  }
+  return out;
+}
+
+function splitForSuffix(id: string, kind: 'iso' | 'joliet'): { stem: string; tail: string } {
+  if (kind === 'iso') {
+    const dot = id.indexOf('.');
+    return dot >= 0 ? { stem: id.slice(0, dot), tail: id.slice(dot) } : { stem: id, tail: '' };
+  }
+  const dot = id.lastIndexOf('.');
+  return dot > 0 ? { stem: id.slice(0, dot), tail: id.slice(dot) } : { stem: id, tail: '' };
+}
+
+/** How long the stem (part before the extension) of an ISO identifier may be at `level`. */
+export function isoStemLimit(id: string, isDirectory: boolean, level: IsoLevel): number {
+  if (isDirectory) return level === 1 ? 8 : 31;
+  const { ext } = splitIdentifier(id);
+  return level === 1 ? 8 : 30 - ext.length;
+}
+
+/** How long the stem of a Joliet identifier may be. */
+export function jolietStemLimit(id: string): number {
+  const dot = id.lastIndexOf('.');
+  return 64 - (dot > 0 ? id.length - dot : 0);
+}
+
+/** Encodes a Joliet identifier as UCS-2 big-endian bytes. */
+export function encodeUcs2(text: string): Uint8Array {
+  const out = new Uint8Array(text.length * 2);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out[2 * i] = c >> 8;
+    out[2 * i + 1] = c & 0xff;
+  }
+  return out;
+}
+
+/** Decodes UCS-2 big-endian bytes (an odd trailing byte is ignored). */
+export function decodeUcs2(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i + 1 < bytes.length; i += 2) out += String.fromCharCode((bytes[i]! << 8) | bytes[i + 1]!);
+  return out;
+}
