@@ -370,16 +370,19 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
     }
   };
 
-  // Scheduler: start every step whose deps are done, up to `jobs` at once.
-  const pending = new Set(steps);
-  const running = new Map<PlannedStep, Promise<void>>();
-  const finished = new Set<PlannedStep>();
+  // Scheduler: a step becomes ready when its last selected dependency finishes; up to `jobs` run at once.
   const selected = new Set(steps);
+  const waitingOn = new Map<PlannedStep, number>();
+  for (const s of steps) waitingOn.set(s, s.deps.filter((d) => selected.has(d)).length);
+  const ready: PlannedStep[] = steps.filter((s) => waitingOn.get(s) === 0);
+  let readyAt = 0;
+  const running = new Set<Promise<void>>();
+  let remaining = steps.length;
   let stopScheduling = false;
   const finish = (step: PlannedStep, result: StepResult): void => {
     results.set(step.name, result);
     counts[result.status]++;
-    finished.add(step);
+    remaining--;
     if (result.status === 'failed') {
       failedAny = true;
       if (!options.keepGoing) stopScheduling = true;
@@ -392,36 +395,38 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
       ...((result as { warnings?: string[] }).warnings ? { warnings: (result as { warnings?: string[] }).warnings } : {}),
       outputs: step.outputs.map((o) => join(graph.buildDir, o)),
     });
+    const failed = result.status === 'failed' || result.status === 'skipped';
+    for (const d of step.dependents) {
+      if (!selected.has(d) || results.has(d.name)) continue;
+      if (failed) {
+        finish(d, { name: d.name, status: 'skipped', durationMs: 0, reason: `"${step.name}" ${result.status === 'failed' ? 'failed' : 'was skipped'}`, outputHashes: {} });
+        continue;
+      }
+      const left = waitingOn.get(d)! - 1;
+      waitingOn.set(d, left);
+      if (left === 0) ready.push(d);
+    }
   };
   try {
-    while (pending.size > 0 || running.size > 0) {
+    while (remaining > 0) {
       if (abort.signal.aborted) stopScheduling = true;
-      if (!stopScheduling) {
-        for (const step of [...pending]) {
-          if (running.size >= jobs) break;
-          const deps = step.deps.filter((d) => selected.has(d));
-          const failedDep = deps.find((d) => finished.has(d) && (results.get(d.name)!.status === 'failed' || results.get(d.name)!.status === 'skipped'));
-          if (failedDep) {
-            pending.delete(step);
-            finish(step, { name: step.name, status: 'skipped', durationMs: 0, reason: `"${failedDep.name}" failed`, outputHashes: {} });
-            continue;
-          }
-          if (!deps.every((d) => finished.has(d))) continue;
-          pending.delete(step);
-          const p = runOne(step).then((r) => {
-            running.delete(step);
-            finish(step, r);
-          });
-          running.set(step, p);
-        }
+      while (!stopScheduling && running.size < jobs && readyAt < ready.length) {
+        const step = ready[readyAt++]!;
+        if (results.has(step.name)) continue;
+        const p: Promise<void> = runOne(step).then((r) => {
+          running.delete(p);
+          finish(step, r);
+        });
+        running.add(p);
       }
       if (running.size === 0) {
-        // Nothing can start: either stopped, or everything left depends on failures.
-        for (const step of pending) finish(step, { name: step.name, status: 'skipped', durationMs: 0, reason: abort.signal.aborted ? 'interrupted' : 'build stopped after a failure', outputHashes: {} });
-        pending.clear();
+        // Nothing runs and nothing can start: stopped after a failure or interrupted.
+        for (const step of steps) {
+          if (!results.has(step.name)) finish(step, { name: step.name, status: 'skipped', durationMs: 0, reason: abort.signal.aborted ? 'interrupted' : 'build stopped after a failure', outputHashes: {} });
+        }
         break;
       }
-      await Promise.race(running.values());
+      await Promise.race(running);
     }
   } finally {
     state.files = index.toJSON();

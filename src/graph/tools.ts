@@ -35,7 +35,19 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
   return undefined;
 }
 
+const memo = new WeakMap<StatIndex, Map<string, ToolIdentity | undefined>>();
+
+/** Resolves a tool once per build (memoized per stat index). */
 export async function resolveTool(name: string, env: NodeJS.ProcessEnv, index: StatIndex): Promise<ToolIdentity | undefined> {
+  let cache = memo.get(index);
+  if (!cache) memo.set(index, (cache = new Map()));
+  if (cache.has(name)) return cache.get(name);
+  const identity = resolveToolUncached(name, env, index);
+  cache.set(name, identity);
+  return identity;
+}
+
+function resolveToolUncached(name: string, env: NodeJS.ProcessEnv, index: StatIndex): ToolIdentity | undefined {
   const found = isAbsolute(name) ? name : findExecutable(name, env);
   if (!found) return undefined;
   let real: string;
