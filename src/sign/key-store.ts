@@ -1,0 +1,220 @@
+/**
+ * Where signing keys come from: an explicit key file, the `SIGNING_KEY` environment variable,
+ * the project's development key (generated on first use into `<project>/.kiln/keys/`), or an
+ * external signer command (external-signer.ts). A release build refuses the development key
+ * unless `allowDevKey` is set. Key files are written with mode 0600 in a 0700 folder.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KilnError } from '../errors.js';
+import {
+  ALGORITHM_LENGTHS,
+  decodeSeedText,
+  formatKeyFile,
+  generateKeyPair,
+  parseKeyFile,
+  publicKeyFromBytes,
+  signingKeyFromSeed,
+  type GeneratedKeyPair,
+  type PublicKey,
+  type SignatureAlgorithm,
+  type SigningKey,
+} from './keys.js';
+
+/** Environment variable holding the Ed25519 seed (hex or base64), as in NØNOS's CI. */
+export const SIGNING_KEY_ENV = 'SIGNING_KEY';
+/** Environment variable holding the ML-DSA-65 seed for hybrid signing. */
+export const SIGNING_KEY_ML_DSA_ENV = 'SIGNING_KEY_ML_DSA';
+
+/** Folder of the development keys inside a project. */
+export const DEV_KEY_DIR = join('.kiln', 'keys');
+
+/** File names `writeKeyFiles` uses for an algorithm. */
+export function keyFileNames(algorithm: SignatureAlgorithm, prefix = 'kiln'): { secret: string; public: string } {
+  return { secret: `${prefix}-${algorithm}.key`, public: `${prefix}-${algorithm}.pub` };
+}
+
+async function writeNew(path: string, text: string, mode: number, overwrite: boolean): Promise<void> {
+  const flags = overwrite ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC : fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
+  let handle;
+  try {
+    handle = await open(path, flags, mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new KilnError('KEY_FILE_EXISTS', 'key file already exists; kiln never overwrites a key', {
+        location: { file: path },
+        hint: 'choose another --out folder, or delete the old key yourself if you really mean to replace it',
+      });
+    }
+    throw error;
+  }
+  try {
+    await handle.chmod(mode); // the umask may have narrowed or the file pre-existed: set it exactly
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `<dir>/<prefix>-<algorithm>.key` (mode 0600) and `.pub` (0644); the folder is created
+ * with mode 0700 when missing. Refuses to overwrite an existing key unless `overwrite`.
+ * @example
+ * const pair = await generateKeyPair('ed25519');
+ * const { secretPath, publicPath } = await writeKeyFiles(pair, 'keys/');
+ */
+export async function writeKeyFiles(
+  pair: GeneratedKeyPair,
+  dir: string,
+  options: { prefix?: string; overwrite?: boolean } = {},
+): Promise<{ secretPath: string; publicPath: string }> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const names = keyFileNames(pair.algorithm, options.prefix);
+  const secretPath = join(dir, names.secret);
+  const publicPath = join(dir, names.public);
+  const common = { algorithm: pair.algorithm, publicKey: pair.publicKey.publicKey, keyId: pair.publicKey.keyId };
+  await writeNew(secretPath, formatKeyFile({ kind: 'secret', ...common, seed: pair.seed }), 0o600, options.overwrite ?? false);
+  await writeNew(publicPath, formatKeyFile({ kind: 'public', ...common }), 0o644, options.overwrite ?? false);
+  return { secretPath, publicPath };
+}
+
+/**
+ * Loads a signing key from a file (kiln key file, PEM PKCS#8 Ed25519, 64 hex digits or 32 raw
+ * bytes). Prints nothing; a file readable by group or others is reported by `keyFileLooseBits`,
+ * which the CLI checks.
+ * @example
+ * const key = await loadSigningKeyFile('keys/kiln-ed25519.key');
+ */
+export async function loadSigningKeyFile(path: string, options: { isDev?: boolean } = {}): Promise<SigningKey> {
+  const data = await readKeyBytes(path);
+  const parsed = await parseKeyFile(data, { expect: 'secret', file: path });
+  if (parsed.kind !== 'secret' || !parsed.seed) {
+    throw new KilnError('KEY_NOT_SECRET', 'this is a public key file; signing needs the secret key', {
+      location: { file: path },
+      hint: 'pass the .key file written by `kiln keygen`, not the .pub file',
+    });
+  }
+  return signingKeyFromSeed(parsed.algorithm, parsed.seed, { source: options.isDev ? 'dev' : 'file', origin: path, isDev: options.isDev ?? false });
+}
+
+/**
+ * Loads the public keys in a file (a kiln .pub or .key file, PEM SPKI/PKCS#8, 64 hex digits or
+ * 32 raw bytes = an Ed25519 public key).
+ * @example
+ * const keys = [await loadPublicKeyFile('kiln-ed25519.pub')];
+ */
+export async function loadPublicKeyFile(path: string): Promise<PublicKey> {
+  const parsed = await parseKeyFile(await readKeyBytes(path), { expect: 'public', file: path });
+  return publicKeyFromBytes(parsed.algorithm, parsed.publicKey);
+}
+
+async function readKeyBytes(path: string): Promise<Uint8Array> {
+  try {
+    const info = await stat(path);
+    if (info.size > 1 << 20) {
+      throw new KilnError('KEY_FILE_TOO_LARGE', `a key file is at most a few KiB, this one has ${info.size} bytes`, { location: { file: path }, hint: 'check the path' });
+    }
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new KilnError('KEY_FILE_MISSING', 'key file not found', { location: { file: path }, hint: 'create one with `kiln keygen --out DIR`' });
+    }
+    throw error;
+  }
+}
+
+/**
+ * The mode bits of a secret key file that give access to group or others (0 when private).
+ * @example
+ * if (await keyFileLooseBits('k.key')) console.warn('chmod 600 k.key');
+ */
+export async function keyFileLooseBits(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o077;
+}
+
+/** Options of `resolveSigningKey`. */
+export interface ResolveKeyOptions {
+  /** Algorithm wanted (default ed25519). */
+  algorithm?: SignatureAlgorithm;
+  /** An explicit key file: wins over everything else. */
+  keyFile?: string;
+  /** Environment to read SIGNING_KEY / SIGNING_KEY_ML_DSA from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Project root: the dev key lives in `<projectDir>/.kiln/keys/`. Without it there is no dev key. */
+  projectDir?: string;
+  /** A release build: the dev key is refused unless `allowDevKey`. */
+  release?: boolean;
+  allowDevKey?: boolean;
+  /** Do not fall back to (or create) the dev key. */
+  noDevKey?: boolean;
+}
+
+/**
+ * Finds the signing key: `keyFile`, else the environment variable, else the project's dev key
+ * (created on first use). External signers are made with `externalSigner` and passed directly.
+ * @example
+ * const key = await resolveSigningKey({ projectDir: '.', release: profile === 'release' });
+ */
+export async function resolveSigningKey(options: ResolveKeyOptions = {}): Promise<SigningKey> {
+  const algorithm = options.algorithm ?? 'ed25519';
+  if (options.keyFile) {
+    const key = await loadSigningKeyFile(options.keyFile);
+    if (key.algorithm !== algorithm) {
+      throw new KilnError('KEY_WRONG_ALGORITHM', `this key file holds an ${key.algorithm} key, ${algorithm} was needed`, {
+        location: { file: options.keyFile },
+        hint: algorithm === 'ml-dsa-65' ? 'create one with `kiln keygen --algo ml-dsa-65`' : 'create one with `kiln keygen --algo ed25519`',
+      });
+    }
+    return key;
+  }
+  const env = options.env ?? process.env;
+  const envName = algorithm === 'ed25519' ? SIGNING_KEY_ENV : SIGNING_KEY_ML_DSA_ENV;
+  const fromEnv = env[envName];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    const seed = decodeSeedText(fromEnv, envName, ALGORITHM_LENGTHS[algorithm].seed);
+    try {
+      return await signingKeyFromSeed(algorithm, seed, { source: 'env', origin: envName });
+    } finally {
+      seed.fill(0);
+    }
+  }
+  if (options.noDevKey || !options.projectDir) {
+    throw new KilnError('SIGN_NO_KEY', `no ${algorithm} signing key: no key file given and ${envName} is not set`, {
+      hint: `pass --key FILE (create one with \`kiln keygen --algo ${algorithm}\`) or set ${envName}`,
+    });
+  }
+  if (options.release && !options.allowDevKey) {
+    throw new KilnError('SIGN_DEV_KEY_IN_RELEASE', `a release build refuses the development key (no key file given and ${envName} is not set)`, {
+      hint: `pass --key FILE or set ${envName} for release builds; allowDevKey: true (or --allow-dev-key) overrides this`,
+    });
+  }
+  return devSigningKey(options.projectDir, algorithm);
+}
+
+/**
+ * The project's development key, generated on first use into `<projectDir>/.kiln/keys/dev-<algorithm>.key`
+ * (0600; the folder 0700) with its `.pub` beside it.
+ * @example
+ * const dev = await devSigningKey(process.cwd()); // dev.isDev === true
+ */
+export async function devSigningKey(projectDir: string, algorithm: SignatureAlgorithm = 'ed25519'): Promise<SigningKey> {
+  const dir = join(projectDir, DEV_KEY_DIR);
+  const path = join(dir, keyFileNames(algorithm, 'dev').secret);
+  try {
+    return await loadSigningKeyFile(path, { isDev: true });
+  } catch (error) {
+    if (!(error instanceof KilnError) || error.code !== 'KEY_FILE_MISSING') throw error;
+  }
+  const pair = await generateKeyPair(algorithm);
+  try {
+    await writeKeyFiles(pair, dir, { prefix: 'dev' });
+  } catch (error) {
+    // Another process created it first: use theirs.
+    if (!(error instanceof KilnError) || error.code !== 'KEY_FILE_EXISTS') throw error;
+  } finally {
+    pair.seed.fill(0);
+  }
+  await chmod(dir, 0o700);
+  return loadSigningKeyFile(path, { isDev: true });
+}
