@@ -1,0 +1,306 @@
+/**
+ * `abi.lock.json`: what a released ABI promised (hash, version, syscall numbers, enum values,
+ * flag bits, constants, struct layouts per architecture), and {@link checkAbi}, which compares a
+ * schema with it and classifies every difference as breaking or compatible following Semantic
+ * Versioning 2.0.0 §8 (a breaking change needs a MAJOR bump; while MAJOR is 0, §4 allows anything,
+ * and kiln follows Cargo's convention that a MINOR bump of 0.x counts as major).
+ */
+import { KilnError } from '../errors.js';
+import { abiHash } from './hash.js';
+import { ARCHES, computeLayout } from './layout.js';
+import { normalizeAbi, type NormalizedAbi, type NormalizedEnum } from './normalize.js';
+import type { AbiArch, AbiSchema } from './types.js';
+
+export interface LockedEnum {
+  type: string;
+  /** Values as decimal strings (64-bit safe). */
+  values: Record<string, string>;
+}
+export interface LockedStruct {
+  size: number;
+  align: number;
+  fields: Array<{ name: string; offset: number; size: number; type: string }>;
+}
+/** The content of `abi.lock.json`. */
+export interface AbiLock {
+  lockVersion: 1;
+  name: string;
+  version: string;
+  hash: string;
+  syscalls: Record<string, number>;
+  enums: Record<string, LockedEnum>;
+  errors: LockedEnum | null;
+  flags: Record<string, { width: number; bits: Record<string, number>; reserved: number[] }>;
+  constants: Record<string, { type: string; value: string }>;
+  layouts: Record<AbiArch, Record<string, LockedStruct>>;
+}
+
+function lockEnum(e: NormalizedEnum): LockedEnum {
+  return { type: e.type, values: Object.fromEntries(e.values.map((v) => [v.name, v.value.toString()])) };
+}
+
+function sortKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortKeys) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])])) as T;
+  }
+  return value;
+}
+
+/**
+ * The lock for a normalized ABI.
+ *
+ * @example
+ * ```ts
+ * const abi = normalizeAbi(schema);
+ * writeFileSync('abi.lock.json', serializeAbiLock(createAbiLock(abi)));
+ * ```
+ */
+export function createAbiLock(abi: NormalizedAbi): AbiLock {
+  const layouts = {} as AbiLock['layouts'];
+  for (const arch of Object.keys(ARCHES) as AbiArch[]) {
+    layouts[arch] = Object.fromEntries(
+      computeLayout(abi, arch).structs.map((s) => [s.name, { size: s.size, align: s.align, fields: s.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size, type: f.typeText })) }]),
+    );
+  }
+  return {
+    lockVersion: 1,
+    name: abi.name,
+    version: abi.version.text,
+    hash: abiHash(abi),
+    syscalls: Object.fromEntries(abi.syscalls.map((s) => [s.name, s.number])),
+    enums: Object.fromEntries(abi.enums.map((e) => [e.name, lockEnum(e)])),
+    errors: abi.errors ? lockEnum(abi.errors) : null,
+    flags: Object.fromEntries(abi.flags.map((f) => [f.name, { width: f.width, bits: Object.fromEntries(f.bits.map((b) => [b.name, b.bit])), reserved: f.reserved }])),
+    constants: Object.fromEntries(abi.constants.map((c) => [c.name, { type: c.type, value: c.value.toString() }])),
+    layouts,
+  };
+}
+
+/** Stable text of a lock (keys sorted, 2-space indent, trailing newline). */
+export function serializeAbiLock(lock: AbiLock): string {
+  return `${JSON.stringify(sortKeys(lock), null, 2)}\n`;
+}
+
+/**
+ * Parses and checks the shape of `abi.lock.json`.
+ *
+ * @example
+ * ```ts
+ * const lock = parseAbiLock(readFileSync('abi.lock.json', 'utf8'), 'abi.lock.json');
+ * ```
+ */
+export function parseAbiLock(text: string, file?: string): AbiLock {
+  const fail = (message: string, path?: string): never => {
+    throw new KilnError('ABI_LOCK_INVALID', message, {
+      location: { ...(file ? { file } : {}), ...(path ? { configPath: path } : {}) },
+      hint: 'regenerate it from the released schema with `kiln abi check SCHEMA --update`, or restore it from version control',
+      exitCode: 2,
+    });
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return fail(`not valid JSON: ${(error as Error).message}`);
+  }
+  const obj = (v: unknown, path: string): Record<string, unknown> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('expected an object', path);
+    return v as Record<string, unknown>;
+  };
+  const lock = obj(raw, '(root)');
+  if (lock.lockVersion !== 1) fail(`unsupported lockVersion ${JSON.stringify(lock.lockVersion)} (this kiln reads 1)`, 'lockVersion');
+  for (const key of ['name', 'version', 'hash'] as const) if (typeof lock[key] !== 'string') fail('expected a string', key);
+  for (const [name, n] of Object.entries(obj(lock.syscalls, 'syscalls'))) {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail('expected a syscall number', `syscalls.${name}`);
+  }
+  const checkEnum = (v: unknown, path: string) => {
+    const e = obj(v, path);
+    if (typeof e.type !== 'string') fail('expected a type', `${path}.type`);
+    for (const [k, x] of Object.entries(obj(e.values, `${path}.values`))) if (typeof x !== 'string' || !/^-?\d+$/.test(x)) fail('expected a decimal string', `${path}.values.${k}`);
+  };
+  for (const [name, e] of Object.entries(obj(lock.enums, 'enums'))) checkEnum(e, `enums.${name}`);
+  if (lock.errors !== null && lock.errors !== undefined) checkEnum(lock.errors, 'errors');
+  for (const [name, f] of Object.entries(obj(lock.flags, 'flags'))) {
+    const fl = obj(f, `flags.${name}`);
+    if (typeof fl.width !== 'number') fail('expected a width', `flags.${name}.width`);
+    for (const [b, bit] of Object.entries(obj(fl.bits, `flags.${name}.bits`))) if (typeof bit !== 'number') fail('expected a bit index', `flags.${name}.bits.${b}`);
+    if (!Array.isArray(fl.reserved)) fail('expected an array', `flags.${name}.reserved`);
+  }
+  for (const [name, c] of Object.entries(obj(lock.constants, 'constants'))) {
+    const co = obj(c, `constants.${name}`);
+    if (typeof co.type !== 'string' || typeof co.value !== 'string') fail('expected { type, value } strings', `constants.${name}`);
+  }
+  const layouts = obj(lock.layouts, 'layouts');
+  for (const arch of Object.keys(ARCHES)) {
+    for (const [name, s] of Object.entries(obj(layouts[arch], `layouts.${arch}`))) {
+      const st = obj(s, `layouts.${arch}.${name}`);
+      if (typeof st.size !== 'number' || typeof st.align !== 'number' || !Array.isArray(st.fields)) fail('expected { size, align, fields }', `layouts.${arch}.${name}`);
+      (st.fields as unknown[]).forEach((f, i) => {
+        const fo = obj(f, `layouts.${arch}.${name}.fields.${i}`);
+        if (typeof fo.name !== 'string' || typeof fo.offset !== 'number' || typeof fo.size !== 'number' || typeof fo.type !== 'string') fail('expected { name, offset, size, type }', `layouts.${arch}.${name}.fields.${i}`);
+      });
+    }
+  }
+  if (lock.errors === undefined) lock.errors = null;
+  return lock as unknown as AbiLock;
+}
+
+/** One difference between a schema and its lock. */
+export interface AbiChange {
+  severity: 'breaking' | 'compatible';
+  /** Schema path of the change, e.g. `syscalls.cap_grant`, `structs.ipc_msg.fields.tag`. */
+  path: string;
+  message: string;
+}
+export interface AbiCheckResult {
+  /** Every difference, breaking first, then by path. */
+  changes: AbiChange[];
+  breaking: AbiChange[];
+  /** True when the version's MAJOR (MINOR while MAJOR is 0) is above the lock's. */
+  majorBump: boolean;
+  /** False when a breaking change is not covered by a major bump, or the version went down. */
+  ok: boolean;
+  hash: string;
+  previousHash: string;
+  /** The lock that `--update` would write. */
+  lock: AbiLock;
+}
+
+function parseSemver(text: string): [number, number, number] | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(text);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/**
+ * Compares a schema with the previous release's lock. Renumbered or removed syscalls, changed
+ * struct layouts, removed or moved flags, changed enum values or constants are breaking; additions
+ * are compatible. Auto-assigned syscall numbers are taken from the lock, so they never move.
+ *
+ * @example
+ * ```ts
+ * const result = checkAbi(schema, parseAbiLock(readFileSync('abi.lock.json', 'utf8')));
+ * for (const c of result.changes) console.log(`${c.severity}: ${c.path}: ${c.message}`);
+ * if (!result.ok) process.exitCode = 1;
+ * ```
+ */
+export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, options: { file?: string } = {}): AbiCheckResult {
+  const abi = isNormalized(schema) ? schema : normalizeAbi(schema, { lockedSyscalls: lock.syscalls, ...(options.file ? { file: options.file } : {}) });
+  const next = createAbiLock(abi);
+  const changes: AbiChange[] = [];
+  const breaking = (path: string, message: string) => changes.push({ severity: 'breaking', path, message });
+  const compatible = (path: string, message: string) => changes.push({ severity: 'compatible', path, message });
+
+  if (next.name !== lock.name) breaking('name', `ABI renamed from "${lock.name}" to "${next.name}"`);
+
+  for (const [name, n] of Object.entries(lock.syscalls)) {
+    const now = next.syscalls[name];
+    if (now === undefined) breaking(`syscalls.${name}`, `syscall ${name} (number ${n}) was removed`);
+    else if (now !== n) breaking(`syscalls.${name}`, `syscall ${name} was renumbered from ${n} to ${now}`);
+  }
+  for (const [name, n] of Object.entries(next.syscalls)) if (!(name in lock.syscalls)) compatible(`syscalls.${name}`, `syscall ${name} added as number ${n}`);
+
+  const diffEnum = (path: string, before: LockedEnum | null | undefined, after: LockedEnum | null | undefined, what: string) => {
+    if (!before && !after) return;
+    if (!after) return breaking(path, `${what} was removed`);
+    if (!before) return compatible(path, `${what} added`);
+    if (before.type !== after.type) breaking(`${path}.type`, `${what} changed type from ${before.type} to ${after.type}`);
+    for (const [v, value] of Object.entries(before.values)) {
+      const now = after.values[v];
+      if (now === undefined) breaking(`${path}.values.${v}`, `value ${v} (${value}) was removed`);
+      else if (now !== value) breaking(`${path}.values.${v}`, `value ${v} changed from ${value} to ${now}`);
+    }
+    for (const [v, value] of Object.entries(after.values)) if (!(v in before.values)) compatible(`${path}.values.${v}`, `value ${v} = ${value} added`);
+  };
+  for (const name of new Set([...Object.keys(lock.enums), ...Object.keys(next.enums)])) diffEnum(`enums.${name}`, lock.enums[name], next.enums[name], `enum ${name}`);
+  diffEnum('errors', lock.errors, next.errors, 'error codes');
+
+  for (const [name, before] of Object.entries(lock.flags)) {
+    const after = next.flags[name];
+    const path = `flags.${name}`;
+    if (!after) {
+      breaking(path, `flag set ${name} was removed`);
+      continue;
+    }
+    if (after.width !== before.width) breaking(`${path}.width`, `width changed from ${before.width} to ${after.width} bits`);
+    for (const [b, bit] of Object.entries(before.bits)) {
+      const now = after.bits[b];
+      if (now === undefined) breaking(`${path}.bits.${b}`, `flag ${b} (bit ${bit}) was removed`);
+      else if (now !== bit) breaking(`${path}.bits.${b}`, `flag ${b} moved from bit ${bit} to bit ${now}`);
+    }
+    for (const [b, bit] of Object.entries(after.bits)) if (!(b in before.bits)) compatible(`${path}.bits.${b}`, `flag ${b} added at bit ${bit}`);
+  }
+  for (const name of Object.keys(next.flags)) if (!(name in lock.flags)) compatible(`flags.${name}`, `flag set ${name} added`);
+
+  for (const [name, before] of Object.entries(lock.constants)) {
+    const after = next.constants[name];
+    if (!after) breaking(`constants.${name}`, `constant ${name} was removed`);
+    else if (after.type !== before.type || after.value !== before.value) breaking(`constants.${name}`, `constant ${name} changed from ${before.type} ${before.value} to ${after.type} ${after.value}`);
+  }
+  for (const [name, c] of Object.entries(next.constants)) if (!(name in lock.constants)) compatible(`constants.${name}`, `constant ${name} = ${c.value} added`);
+
+  const seen = new Set<string>();
+  for (const arch of Object.keys(ARCHES) as AbiArch[]) {
+    const beforeAll = lock.layouts[arch] ?? {};
+    const afterAll = next.layouts[arch];
+    const note = (path: string, severity: 'breaking' | 'compatible', message: string) => {
+      const key = `${path}\u0000${message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      changes.push({ severity, path, message });
+    };
+    for (const [name, before] of Object.entries(beforeAll)) {
+      const after = afterAll[name];
+      const path = `structs.${name}`;
+      if (!after) {
+        note(path, 'breaking', `struct ${name} was removed`);
+        continue;
+      }
+      if (after.size !== before.size) note(path, 'breaking', `struct ${name} size changed from ${before.size} to ${after.size} bytes (${arch})`);
+      if (after.align !== before.align) note(path, 'breaking', `struct ${name} alignment changed from ${before.align} to ${after.align} (${arch})`);
+      for (const f of before.fields) {
+        const g = after.fields.find((x) => x.name === f.name);
+        const fpath = `${path}.fields.${f.name}`;
+        if (!g) note(fpath, 'breaking', `field ${f.name} (offset ${f.offset}) was removed or renamed`);
+        else {
+          if (g.offset !== f.offset) note(fpath, 'breaking', `field ${f.name} moved from offset ${f.offset} to ${g.offset} (${arch})`);
+          if (g.size !== f.size) note(fpath, 'breaking', `field ${f.name} size changed from ${f.size} to ${g.size} bytes (${arch})`);
+          if (g.type !== f.type) note(fpath, 'breaking', `field ${f.name} type changed from ${f.type} to ${g.type}`);
+        }
+      }
+      for (const g of after.fields) if (!before.fields.some((f) => f.name === g.name)) note(`${path}.fields.${g.name}`, 'breaking', `field ${g.name} added at offset ${g.offset}: the struct layout changed`);
+    }
+    for (const name of Object.keys(afterAll)) if (!(name in beforeAll)) note(`structs.${name}`, 'compatible', `struct ${name} added`);
+  }
+
+  const before = parseSemver(lock.version);
+  const after = [abi.version.major, abi.version.minor, abi.version.patch] as const;
+  let versionOk = true;
+  let majorBump = false;
+  if (before) {
+    const cmp = after[0] - before[0] || after[1] - before[1] || after[2] - before[2];
+    if (cmp < 0) {
+      versionOk = false;
+      breaking('version', `version went down from ${lock.version} to ${abi.version.text}`);
+    }
+    majorBump = after[0] > before[0] || (before[0] === 0 && after[0] === 0 && after[1] > before[1]);
+    if (cmp === 0 && next.hash !== lock.hash && changes.length) {
+      compatible('version', `the ABI changed but the version is still ${abi.version.text}: bump MINOR for additions, MAJOR for breaking changes`);
+    }
+  }
+  changes.sort((a, b) => (a.severity === b.severity ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.severity === 'breaking' ? -1 : 1));
+  const breakingChanges = changes.filter((c) => c.severity === 'breaking');
+  return {
+    changes,
+    breaking: breakingChanges,
+    majorBump,
+    ok: versionOk && (breakingChanges.length === 0 || majorBump),
+    hash: next.hash,
+    previousHash: lock.hash,
+    lock: next,
+  };
+}
+
+function isNormalized(value: unknown): value is NormalizedAbi {
+  return typeof value === 'object' && value !== null && typeof (value as NormalizedAbi).version === 'object' && Array.isArray((value as NormalizedAbi).syscalls);
+}
