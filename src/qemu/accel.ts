@@ -1,0 +1,131 @@
+/**
+ * Accelerator choice. KVM is used only when a probe proves it runs guest code: on some hosts
+ * /dev/kvm exists and QEMU hangs with `-accel kvm`. The probe boots a 64 KiB BIOS image whose
+ * reset vector writes 0x2a to isa-debug-exit (QEMU then exits with (0x2a << 1) | 1 = 85) under a
+ * 3 s deadline. Its verdict is cached per (QEMU binary, host kernel, /dev/kvm) in
+ * $XDG_CACHE_HOME/kiln/accel-probe.json so later runs cost one stat.
+ */
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { arch as hostArch, homedir, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../util/process.js';
+import type { Accel, QemuArch } from './types.js';
+
+export interface AccelChoice {
+  accel: Accel;
+  /** One line: why. */
+  note: string;
+}
+
+const PROBE_EXIT = (0x2a << 1) | 1;
+const memo = new Map<string, AccelChoice>();
+
+function cacheFile(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'kiln', 'accel-probe.json');
+}
+
+/** 64 KiB BIOS image: at the reset vector (offset 0xFFF0) `mov al,0x2a; out 0xf4,al; hlt; jmp $-1`. */
+export function probeBiosImage(): Uint8Array {
+  const image = new Uint8Array(65536);
+  image.set([0xb0, 0x2a, 0xe6, 0xf4, 0xf4, 0xeb, 0xfd], 0xfff0);
+  return image;
+}
+
+/**
+ * Picks KVM or TCG for a guest arch. `requested` `kvm`/`tcg` is honoured as given (so is the
+ * environment variable KILN_ACCEL); `auto` probes.
+ * @example
+ * const { accel, note } = await chooseAccel('x86_64', 'qemu-system-x86_64');
+ * console.log(note); // "accel: tcg (/dev/kvm exists but a KVM probe did not finish in 3 s)"
+ */
+export async function chooseAccel(arch: QemuArch, qemu: string, requested: 'auto' | Accel = 'auto'): Promise<AccelChoice> {
+  const env = process.env.KILN_ACCEL;
+  if (requested === 'auto' && (env === 'kvm' || env === 'tcg')) return { accel: env, note: `accel: ${env} (KILN_ACCEL)` };
+  if (requested !== 'auto') return { accel: requested, note: `accel: ${requested} (asked for)` };
+  const hostMatches = (arch === 'x86_64' && hostArch() === 'x64') || (arch === 'aarch64' && hostArch() === 'arm64');
+  if (!hostMatches) return { accel: 'tcg', note: `accel: tcg (${arch} guest on a ${hostArch()} host: KVM cannot run it)` };
+  let kvmStat;
+  try {
+    kvmStat = statSync('/dev/kvm');
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return { accel: 'tcg', note: 'accel: tcg (/dev/kvm is missing or not accessible)' };
+  }
+  if (arch !== 'x86_64') return { accel: 'tcg', note: 'accel: tcg (the KVM probe only knows x86_64 guests)' };
+  let qemuKey = qemu;
+  try {
+    const st = statSync(qemu.includes('/') ? qemu : findInPath(qemu) ?? qemu);
+    qemuKey = `${qemu}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    /* keep the name */
+  }
+  const key = `${qemuKey}|${release()}|${kvmStat.rdev}:${kvmStat.ctimeMs}`;
+  const cached = memo.get(key) ?? readCache(key);
+  if (cached) {
+    memo.set(key, cached);
+    return cached;
+  }
+  const choice = await probeKvm(qemu);
+  memo.set(key, choice);
+  writeCache(key, choice);
+  return choice;
+}
+
+function findInPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    try {
+      const p = join(dir, name);
+      statSync(p);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+function readCache(key: string): AccelChoice | undefined {
+  try {
+    const data = JSON.parse(readFileSync(cacheFile(), 'utf8')) as Record<string, AccelChoice>;
+    const hit = data[key];
+    if (hit && (hit.accel === 'kvm' || hit.accel === 'tcg') && typeof hit.note === 'string') return { accel: hit.accel, note: `${hit.note} [cached probe]` };
+  } catch {
+    /* no cache */
+  }
+  return undefined;
+}
+
+function writeCache(key: string, choice: AccelChoice): void {
+  try {
+    const file = cacheFile();
+    mkdirSync(join(file, '..'), { recursive: true });
+    let data: Record<string, AccelChoice> = {};
+    try {
+      data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, AccelChoice>;
+    } catch {
+      /* fresh */
+    }
+    data[key] = choice;
+    writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  } catch {
+    /* a cache is optional */
+  }
+}
+
+/** Boots the probe BIOS under KVM with a 3 s deadline. */
+export async function probeKvm(qemu: string, timeoutMs = 3000): Promise<AccelChoice> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-kvm-probe-'));
+  try {
+    const bios = join(dir, 'probe.bin');
+    writeFileSync(bios, probeBiosImage());
+    const result = await run([qemu, '-accel', 'kvm', '-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot', '-bios', bios, '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'], { timeoutMs });
+    if (result.code === PROBE_EXIT) return { accel: 'kvm', note: 'accel: kvm (probe guest ran under KVM)' };
+    if (result.timedOut) return { accel: 'tcg', note: `accel: tcg (/dev/kvm exists but a KVM probe did not finish in ${timeoutMs / 1000} s)` };
+    const why = result.stderr.trim().split('\n').pop() || `exit code ${result.code}`;
+    return { accel: 'tcg', note: `accel: tcg (KVM probe failed: ${why})` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

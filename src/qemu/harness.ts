@@ -1,0 +1,435 @@
+/**
+ * The test harness: boot, watch serial and QMP, judge. A verdict never rests on one signal:
+ * the guest's exit code (decoded from isa-debug-exit's `(v << 1) | 1` or semihosting), every
+ * expected serial pattern in order, no fail pattern, no guest reset (QMP SHUTDOWN reason
+ * `guest-reset` under `-no-reboot -no-shutdown`: a triple fault), QEMU not dying on its own, and
+ * (with KTAP) every kernel-side case passing.
+ */
+import { join, resolve } from 'node:path';
+import { KilnError } from '../errors.js';
+import { formatCommand } from '../util/process.js';
+import { buildQemuCommand } from './command.js';
+import { summarizeKtap, flattenKtap, parseKtap, type KtapFlatCase, type KtapSummary } from './ktap.js';
+import { qemuErrorLines, startQemu, type QemuExit, type QemuProcess } from './launch.js';
+import { QmpClient } from './qmp.js';
+import { resolveMachine, runFolderName } from './resolve.js';
+import { DEFAULT_FAIL_PATTERNS, PatternTracker, describePattern, type SerialPattern } from './serial.js';
+import type { MachineSpec, QemuArch, ResolvedExit, ResolvedMachine } from './types.js';
+
+/** A test: a machine plus how it ends. */
+export interface QemuTestSpec extends MachineSpec {
+  name: string;
+  /** Serial patterns that must appear in this order (strings match as substrings). */
+  expect?: SerialPattern[];
+  /** Patterns that fail the test at once. Default DEFAULT_FAIL_PATTERNS; `[]` disables. */
+  fail?: SerialPattern[];
+  /** Parse KTAP from serial into test cases; any failing case fails the test. */
+  ktap?: boolean;
+  /** Overall deadline in seconds. Default 60, 120 with UEFI firmware. */
+  timeout?: number;
+  /** Fail when the serial port is silent this many seconds (default: off). */
+  idleTimeout?: number;
+}
+
+export type FailureKind = 'timeout' | 'idle-timeout' | 'exit-code' | 'fail-pattern' | 'missing-expectation' | 'qemu-crashed' | 'triple-fault' | 'guest-panic' | 'ktap';
+
+/** One JUnit/JSON test case: the boot itself, or a KTAP case. */
+export interface TestCaseResult {
+  name: string;
+  /** `boot` for the boot, the KTAP suite path otherwise. */
+  classname: string;
+  status: 'passed' | 'failed' | 'skipped';
+  message?: string;
+  details?: string;
+}
+
+export interface QemuTestResult {
+  name: string;
+  arch: QemuArch;
+  status: 'passed' | 'failed';
+  /** One line saying why it failed. */
+  reason?: string;
+  failure?: FailureKind;
+  durationMs: number;
+  argv: string[];
+  accelNote: string;
+  kernelNote?: string;
+  firmwareNote: string;
+  qemuExit?: QemuExit;
+  /** The code the guest reported (decoded), when it did. */
+  guestExitCode?: number;
+  expectedExitCode?: number;
+  /** QMP SHUTDOWN reason (`guest-reset`, `guest-shutdown`, ...). */
+  shutdownReason?: string;
+  /** Signals the verdict rests on, for humans. */
+  evidence: string[];
+  expectations: { pattern: string; matched: boolean }[];
+  failMatch?: { pattern: string; line: string };
+  /** `info registers` taken before QEMU was stopped (triple fault, fail pattern, timeout). */
+  registers?: string;
+  serialLog: string;
+  /** Last 30 serial lines (ANSI stripped). */
+  serialTail: string[];
+  stderrTail: string[];
+  ktap?: KtapSummary & { cases: KtapFlatCase[] };
+  cases: TestCaseResult[];
+}
+
+export interface TestRunOptions {
+  /** Raw serial copy (e.g. process.stdout). */
+  terminal?: NodeJS.WritableStream;
+  /** Called once the command line is known, before QEMU starts. */
+  onStart?: (machine: ResolvedMachine, argv: string[]) => void;
+  signal?: AbortSignal;
+}
+
+function defaultLogDir(spec: QemuTestSpec): string {
+  return spec.logDir ?? join('build', 'logs', 'tests', runFolderName(`${spec.name}-${spec.arch ?? 'x86_64'}`));
+}
+
+/** Resolves a test's machine (test mode: QMP, -no-reboot -no-shutdown, exit device, snapshot disks). */
+export async function resolveTestMachine(spec: QemuTestSpec, options: { dryRun?: boolean } = {}): Promise<ResolvedMachine> {
+  return resolveMachine({ ...spec, logDir: defaultLogDir(spec) }, { testMode: true, dryRun: options.dryRun ?? false });
+}
+
+interface Signals {
+  trigger: 'exited' | 'timeout' | 'idle' | 'fail-pattern' | 'guest-reset' | 'guest-shutdown' | 'guest-panic' | 'serial-done' | 'aborted';
+  exit: QemuExit | undefined;
+  stderr: string;
+  qmpConnected: boolean;
+  shutdownReason?: string;
+}
+
+/** Decodes the guest's exit code from QEMU's exit status, or says why it cannot. */
+export function decodeGuestExit(exit: ResolvedExit | undefined, status: number | null, stderr: string): { code?: number; problem?: string; crashed?: boolean } {
+  if (status === null) return { problem: 'QEMU was killed by a signal', crashed: true };
+  const errors = qemuErrorLines(stderr);
+  if (status === 1 && errors.length) return { problem: `QEMU crashed: exit code 1: ${errors[0]}`, crashed: true };
+  if (!exit) return { code: status };
+  switch (exit.kind) {
+    case 'isa-debug-exit':
+      if (status % 2 === 1) return { code: (status - 1) >> 1 };
+      if (status === 0) return { problem: 'QEMU exited with 0: the guest never wrote isa-debug-exit (a triple fault or shutdown under -no-reboot also exits 0)' };
+      return { problem: `QEMU exit status ${status} is not (v << 1) | 1`, crashed: true };
+    case 'semihosting':
+      return { code: status };
+    case 'psci':
+    case 'serial':
+      return status === 0 ? { code: 0 } : { problem: `QEMU exited with ${status}`, crashed: errors.length > 0 };
+  }
+}
+
+function fmtExit(e: QemuExit | undefined): string {
+  if (!e) return 'still running';
+  if (e.spawnError) return `could not start: ${e.spawnError.message}`;
+  return e.signal ? `killed by ${e.signal}` : `exit status ${e.code}`;
+}
+
+/**
+ * Boots one test and judges it.
+ * @example
+ * const r = await runQemuTest({ name: 'hello', kernel: 'kernel.elf', expect: ['KILN-END'], timeout: 60 });
+ * if (r.status === 'failed') console.log(r.reason, r.serialTail.join('\n'));
+ */
+export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = {}): Promise<QemuTestResult> {
+  const started = performance.now();
+  const machine = await resolveTestMachine(spec);
+  const argv = buildQemuCommand(machine);
+  options.onStart?.(machine, argv);
+  const expect = spec.expect ?? [];
+  const tracker = new PatternTracker(expect, spec.fail ?? DEFAULT_FAIL_PATTERNS);
+  const usesUefi = machine.firmware.kind !== 'default' || machine.firmware.description.startsWith('UEFI');
+  const timeoutSec = spec.timeout ?? (usesUefi ? 120 : 60);
+  const idleSec = spec.idleTimeout;
+  const exitSpec = machine.exit;
+
+  let trigger: Signals['trigger'] | undefined;
+  let settle!: () => void;
+  const triggered = new Promise<void>((r) => (settle = r));
+  const fire = (t: Signals['trigger']): void => {
+    if (trigger) return;
+    trigger = t;
+    settle();
+  };
+
+  let idleTimer: NodeJS.Timeout | undefined;
+  const armIdle = (): void => {
+    if (idleSec === undefined || idleSec <= 0) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => fire('idle'), idleSec * 1000);
+  };
+  const qemu: QemuProcess = startQemu(machine, {
+    ...(options.terminal ? { terminal: options.terminal } : {}),
+    onSerial: (lines) => {
+      armIdle();
+      for (const line of lines) tracker.feed(line);
+      if (tracker.failed) fire('fail-pattern');
+      else if (exitSpec?.kind === 'serial' && tracker.done && expect.length > 0) fire('serial-done');
+    },
+  });
+  armIdle();
+  const deadline = setTimeout(() => fire('timeout'), timeoutSec * 1000);
+  const onAbort = () => fire('aborted');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let exit: QemuExit | undefined;
+  void qemu.exited.then((e) => {
+    exit = e;
+    fire('exited');
+  });
+
+  let shutdownReason: string | undefined;
+  let qmp: QmpClient | undefined;
+  const qmpReady = (async () => {
+    if (!machine.qmpSocket) return;
+    try {
+      const client = await QmpClient.connect(machine.qmpSocket, { timeoutMs: Math.min(timeoutSec * 1000, 30_000) });
+      if (trigger && qemu.done) {
+        client.close();
+        return;
+      }
+      qmp = client;
+      const onShutdown = (reason: string) => {
+        shutdownReason = reason;
+        if (reason === 'guest-reset') fire('guest-reset');
+        else if (reason === 'guest-panic') fire('guest-panic');
+        else if (reason === 'guest-shutdown') fire('guest-shutdown');
+      };
+      client.onEvent = (e) => {
+        if (e.event === 'SHUTDOWN') onShutdown(String(e.data?.reason ?? 'unknown'));
+        else if (e.event === 'GUEST_PANICKED') fire('guest-panic');
+      };
+      // An event sent before we connected is lost: the state tells what happened.
+      const status = await client.queryStatus();
+      if (status.status === 'shutdown' && !shutdownReason) onShutdown('guest-reset-or-shutdown');
+      if (status.status === 'guest-panicked') fire('guest-panic');
+    } catch {
+      /* QEMU exited before QMP answered: the exit path judges */
+    }
+  })();
+
+  await triggered;
+  clearTimeout(deadline);
+  if (idleTimer) clearTimeout(idleTimer);
+  options.signal?.removeEventListener('abort', onAbort);
+
+  // Stop QEMU, dumping registers first when the guest is stuck or misbehaved.
+  let registers: string | undefined;
+  if (!qemu.done) {
+    await Promise.race([qmpReady, new Promise((r) => setTimeout(r, 1000))]);
+    const wantRegisters = trigger === 'guest-reset' || trigger === 'fail-pattern' || trigger === 'timeout' || trigger === 'idle' || trigger === 'guest-panic' || shutdownReason === 'guest-reset-or-shutdown';
+    if (qmp && !qmp.isClosed) {
+      if (wantRegisters) {
+        try {
+          registers = await Promise.race([qmp.humanMonitorCommand('info registers'), new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]);
+        } catch {
+          /* QEMU went away */
+        }
+      }
+      await Promise.race([qmp.quit(), new Promise((r) => setTimeout(r, 500))]);
+      await Promise.race([qemu.exited, new Promise((r) => setTimeout(r, 1500))]);
+    }
+    qemu.kill();
+  }
+  exit = await qemu.exited;
+  qmp?.close();
+  await qmpReady;
+
+  const stderr = qemu.stderr();
+  const ktapDoc = spec.ktap ? parseKtap(qemu.serial.lines.join('\n')) : undefined;
+  const ktap = ktapDoc ? { ...summarizeKtap(ktapDoc), cases: flattenKtap(ktapDoc) } : undefined;
+  const result = judge({
+    spec,
+    machine,
+    argv,
+    signals: { trigger: trigger!, exit, stderr, qmpConnected: qmp !== undefined, ...(shutdownReason ? { shutdownReason } : {}) },
+    tracker,
+    timeoutSec,
+    idleSec,
+    ktap,
+  });
+  return {
+    ...result,
+    durationMs: performance.now() - started,
+    ...(registers ? { registers } : {}),
+    serialTail: qemu.serial.lastLines(),
+    stderrTail: stderr.trim() ? stderr.trim().split('\n').slice(-10) : [],
+  };
+}
+
+interface JudgeInput {
+  spec: QemuTestSpec;
+  machine: ResolvedMachine;
+  argv: string[];
+  signals: Signals;
+  tracker: PatternTracker;
+  timeoutSec: number;
+  idleSec: number | undefined;
+  ktap: (KtapSummary & { cases: KtapFlatCase[] }) | undefined;
+}
+
+function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTail' | 'stderrTail'> {
+  const { spec, machine, signals, tracker, ktap } = input;
+  const evidence: string[] = [];
+  const expectations = tracker.expect.map((p, i) => ({ pattern: describePattern(p), matched: i < tracker.next }));
+  const successCode = machine.exit?.successCode ?? 0;
+  let reason: string | undefined;
+  let failure: FailureKind | undefined;
+  let guestExitCode: number | undefined;
+  const failWith = (kind: FailureKind, text: string) => {
+    if (reason) return;
+    failure = kind;
+    reason = text;
+  };
+  const progress = tracker.expect.length ? ` (${tracker.next} of ${tracker.expect.length} expectations matched)` : '';
+  if (signals.qmpConnected) evidence.push('QMP: VM started');
+  switch (signals.trigger) {
+    case 'fail-pattern':
+      failWith('fail-pattern', `fail pattern ${describePattern(tracker.failed!.pattern)} matched: ${JSON.stringify(tracker.failed!.line.trim())}`);
+      break;
+    case 'guest-reset':
+      failWith('triple-fault', 'triple fault: the guest reset (QMP SHUTDOWN reason guest-reset under -no-reboot); registers in the report');
+      break;
+    case 'guest-panic':
+      failWith('guest-panic', 'guest panicked (QMP GUEST_PANICKED / SHUTDOWN reason guest-panic)');
+      break;
+    case 'timeout':
+      failWith('timeout', `timeout after ${input.timeoutSec} s${progress}`);
+      break;
+    case 'idle':
+      failWith('idle-timeout', `no serial output for ${input.idleSec} s (idle timeout)${progress}`);
+      break;
+    case 'aborted':
+      failWith('timeout', 'stopped (interrupted)');
+      break;
+    case 'guest-shutdown':
+      if (machine.exit?.kind === 'psci' || machine.exit?.kind === 'serial') {
+        guestExitCode = 0;
+        evidence.push('QMP SHUTDOWN guest-shutdown (PSCI SYSTEM_OFF / power off) = exit code 0');
+      } else failWith('exit-code', `the guest powered off instead of reporting through ${machine.exit?.kind ?? 'an exit device'}`);
+      break;
+    case 'serial-done':
+      guestExitCode = 0;
+      evidence.push('exit kind serial: every expectation matched');
+      break;
+    case 'exited': {
+      const decoded = decodeGuestExit(machine.exit, signals.exit?.spawnError ? null : signals.exit?.code ?? null, signals.stderr);
+      if (signals.exit?.spawnError) failWith('qemu-crashed', `QEMU could not start: ${signals.exit.spawnError.code === 'ENOENT' ? `${machine.qemu} not found (apt-get install ${machine.arch === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'})` : signals.exit.spawnError.message}`);
+      else if (signals.exit?.signal) failWith('qemu-crashed', `QEMU crashed: ${fmtExit(signals.exit)}`);
+      else if (decoded.crashed) failWith('qemu-crashed', decoded.problem!.startsWith('QEMU crashed') ? decoded.problem! : `QEMU crashed: ${decoded.problem}`);
+      else if (decoded.problem) failWith('exit-code', `unexpected exit code: ${decoded.problem}`);
+      else {
+        guestExitCode = decoded.code;
+        evidence.push(`${machine.exit?.kind ?? 'QEMU'} exit: guest code ${decoded.code} (QEMU status ${signals.exit?.code})`);
+      }
+      break;
+    }
+  }
+  if (guestExitCode !== undefined && guestExitCode !== successCode) {
+    const raw = machine.exit?.kind === 'isa-debug-exit' ? ` (QEMU status ${signals.exit?.code} = (${guestExitCode} << 1) | 1)` : '';
+    failWith('exit-code', `unexpected exit code: the guest reported ${guestExitCode}${raw}, expected ${successCode}`);
+  }
+  if (!tracker.done) failWith('missing-expectation', `missing expectation ${describePattern(tracker.expect[tracker.next]!)}${progress}${signals.trigger === 'exited' ? ` before QEMU exited (${fmtExit(signals.exit)})` : ''}`);
+  else if (tracker.expect.length) evidence.push(`serial: all ${tracker.expect.length} expectations matched in order`);
+  if (ktap) {
+    if (!ktap.ok) {
+      const failedNames = ktap.cases.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.path.join('.'));
+      failWith('ktap', ktap.failed ? `KTAP: ${ktap.failed} of ${ktap.total} cases failed (${failedNames.slice(0, 5).join(', ')}${failedNames.length > 5 ? ', ...' : ''})` : `KTAP: ${ktap.problems[0]}`);
+    } else evidence.push(`KTAP: ${ktap.passed} passed, ${ktap.skipped} skipped, ${ktap.todo} todo`);
+  }
+  const status = reason ? 'failed' : 'passed';
+  const bootCase: TestCaseResult = {
+    name: 'boot',
+    classname: `${spec.name}.${machine.arch}`,
+    status,
+    ...(reason ? { message: reason } : {}),
+  };
+  const cases: TestCaseResult[] = [bootCase];
+  for (const c of ktap?.cases ?? []) {
+    const failed = c.status === 'fail' || c.status === 'error';
+    cases.push({
+      name: c.path.join('.'),
+      classname: `${spec.name}.${machine.arch}.ktap`,
+      status: failed ? 'failed' : c.status === 'skip' || c.status === 'todo' ? 'skipped' : 'passed',
+      ...(failed ? { message: `not ok ${c.name}${c.directiveReason ? ` # ${c.directiveReason}` : ''}` } : c.status === 'skip' || c.status === 'todo' ? { message: `${c.status.toUpperCase()}${c.directiveReason ? ` ${c.directiveReason}` : ''}` } : {}),
+      ...(c.diagnostics.length ? { details: c.diagnostics.join('\n') } : {}),
+    });
+  }
+  return {
+    name: spec.name,
+    arch: machine.arch,
+    status,
+    ...(reason ? { reason } : {}),
+    ...(failure ? { failure } : {}),
+    argv: input.argv,
+    accelNote: machine.accelNote,
+    ...(machine.kernel ? { kernelNote: `kernel: ${machine.kernel.info.description}` } : {}),
+    firmwareNote: `firmware: ${machine.firmware.description}`,
+    ...(signals.exit ? { qemuExit: signals.exit } : {}),
+    ...(guestExitCode !== undefined ? { guestExitCode } : {}),
+    expectedExitCode: successCode,
+    ...(signals.shutdownReason ? { shutdownReason: signals.shutdownReason } : {}),
+    evidence,
+    expectations,
+    ...(tracker.failed ? { failMatch: { pattern: describePattern(tracker.failed.pattern), line: tracker.failed.line } } : {}),
+    serialLog: resolve(machine.serialLog),
+    ...(ktap ? { ktap } : {}),
+    cases,
+  };
+}
+
+export interface TestSummary {
+  results: QemuTestResult[];
+  passed: number;
+  failed: number;
+  durationMs: number;
+}
+
+/**
+ * Runs tests with at most `jobs` QEMU processes at once; results keep the input order.
+ * @example
+ * const summary = await runTests(specs, { jobs: 2, onResult: (r) => console.log(r.name, r.status) });
+ * process.exitCode = summary.failed ? 1 : 0;
+ */
+export async function runTests(specs: QemuTestSpec[], options: { jobs?: number; onResult?: (r: QemuTestResult) => void; onStart?: TestRunOptions['onStart']; terminal?: NodeJS.WritableStream; signal?: AbortSignal } = {}): Promise<TestSummary> {
+  const started = performance.now();
+  const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
+  const seen = new Set<string>();
+  for (const s of specs) {
+    const key = `${s.name}\0${s.arch ?? 'x86_64'}`;
+    if (seen.has(key)) throw new KilnError('TEST_DUPLICATE', `two tests named ${JSON.stringify(s.name)} for ${s.arch ?? 'x86_64'}`, { hint: 'give each test a unique name' });
+    seen.add(key);
+  }
+  const results: QemuTestResult[] = new Array(specs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < specs.length) {
+      const i = next++;
+      const r = await runQemuTest(specs[i]!, {
+        ...(options.onStart ? { onStart: options.onStart } : {}),
+        ...(options.terminal && jobs === 1 ? { terminal: options.terminal } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      results[i] = r;
+      options.onResult?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, specs.length) }, worker));
+  const passed = results.filter((r) => r.status === 'passed').length;
+  return { results, passed, failed: results.length - passed, durationMs: performance.now() - started };
+}
+
+/**
+ * Expands tests × arches into specs (each arch gets its own log folder).
+ * @example
+ * const specs = testMatrix({ hello: { expect: ['OK'] } }, ['x86_64', 'aarch64'], (name, t, arch) => ({ ...t, kernel: `build/${arch}/kernel.elf` }));
+ */
+export function testMatrix<T>(tests: Record<string, T>, arches: QemuArch[], make: (name: string, test: T, arch: QemuArch) => Omit<QemuTestSpec, 'name' | 'arch'> & Partial<Pick<QemuTestSpec, 'name'>>): QemuTestSpec[] {
+  const out: QemuTestSpec[] = [];
+  for (const [name, test] of Object.entries(tests)) for (const arch of arches) out.push({ name, ...make(name, test, arch), arch });
+  return out;
+}
+
+/** The dry-run text: one line per command. */
+export function describeCommand(argv: string[]): string {
+  return formatCommand(argv);
+}

@@ -1,0 +1,35 @@
+/**
+ * kiln's QEMU harness: machine profiles, firmware discovery, accelerator probe, kernel protocol
+ * detection, command lines, QMP, `runMachine` (kiln run), `runQemuTest` / `runTests` (kiln test),
+ * KTAP parsing and reports.
+ * @example
+ * import { runQemuTest } from 'kiln/qemu';
+ * const r = await runQemuTest({ name: 'boot', kernel: 'kernel.elf', expect: ['KILN-END'] });
+ */
+export type * from './types.js';
+export { buildQemuCommand, escapeOpt, gdbInstructions } from './command.js';
+export { resolveMachine, detectDiskFormat, runFolderName, MACHINE_PROFILES, DEFAULT_SUCCESS_CODE, type ResolveOptions } from './resolve.js';
+export { resolveFirmware, FIRMWARE_CANDIDATES, type FirmwareRequest } from './firmware.js';
+export { chooseAccel, probeKvm, probeBiosImage, type AccelChoice } from './accel.js';
+export { inspectKernel } from './kernel.js';
+export { QmpClient, type QmpEvent } from './qmp.js';
+export { startQemu, qemuErrorLines, type QemuProcess, type QemuExit, type StartOptions } from './launch.js';
+export { stripAnsi, parsePattern, patternMatches, describePattern, SerialLines, PatternTracker, DEFAULT_FAIL_PATTERNS, type SerialPattern } from './serial.js';
+export { parseKtap, flattenKtap, summarizeKtap, type KtapDocument, type KtapSuite, type KtapCase, type KtapFlatCase, type KtapSummary, type KtapStatus, type KtapProblem } from './ktap.js';
+export { runMachine, type RunMachineOptions, type RunMachineResult } from './run.js';
+export {
+  runQemuTest,
+  runTests,
+  testMatrix,
+  resolveTestMachine,
+  decodeGuestExit,
+  describeCommand,
+  type QemuTestSpec,
+  type QemuTestResult,
+  type TestCaseResult,
+  type TestRunOptions,
+  type TestSummary,
+  type FailureKind,
+} from './harness.js';
+export { testResultsToJUnit, testResultsToJson } from './report.js';
+export { junitXml, readJUnit, xmlEscape, type JUnitCase, type JUnitSuite } from '../report/junit.js';

@@ -1,0 +1,181 @@
+/**
+ * A small QMP client (QEMU Machine Protocol, docs/interop/qmp-spec: JSON objects, one per line,
+ * over a unix socket; greeting, `qmp_capabilities`, then commands with `return`/`error` replies
+ * and asynchronous `event`s).
+ */
+import { connect, type Socket } from 'node:net';
+import { KilnError } from '../errors.js';
+
+export interface QmpEvent {
+  event: string;
+  data?: Record<string, unknown>;
+  timestamp?: { seconds: number; microseconds: number };
+}
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void; command: string };
+
+/**
+ * QMP connection. Connect with `QmpClient.connect(path)`; events arrive through `onEvent`.
+ * @example
+ * const qmp = await QmpClient.connect('build/logs/qmp.sock', { timeoutMs: 5000 });
+ * qmp.onEvent = (e) => console.log(e.event, e.data);
+ * console.log(await qmp.execute('query-status'));           // { running: true, status: 'running' }
+ * console.log(await qmp.humanMonitorCommand('info registers'));
+ * await qmp.quit();
+ */
+export class QmpClient {
+  onEvent: ((event: QmpEvent) => void) | undefined;
+  /** Every event received, in order. */
+  readonly events: QmpEvent[] = [];
+  greeting: Record<string, unknown> | undefined;
+  private buffer = '';
+  private readonly pending: Pending[] = [];
+  private closed = false;
+  private closeError: Error | undefined;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => this.receive(text));
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => this.fail(new Error('QMP connection closed')));
+  }
+
+  /** Connects (retrying until the socket exists or `timeoutMs` passes) and negotiates capabilities. */
+  static async connect(path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<QmpClient> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      if (options.signal?.aborted) break;
+      try {
+        const socket = await new Promise<Socket>((resolve, reject) => {
+          const s = connect(path);
+          s.once('connect', () => {
+            s.removeAllListeners('error');
+            resolve(s);
+          });
+          s.once('error', reject);
+        });
+        const client = new QmpClient(socket);
+        await client.handshake();
+        return client;
+      } catch (error) {
+        lastError = error;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    throw new KilnError('QMP_CONNECT_FAILED', `could not connect to QMP at ${path}: ${(lastError as Error)?.message ?? 'timed out'}`, { hint: 'QEMU may have exited before it opened its QMP socket; see its stderr' });
+  }
+
+  private greetingWaiter: ((g: Record<string, unknown>) => void) | undefined;
+
+  private async handshake(): Promise<void> {
+    if (!this.greeting) {
+      await new Promise<void>((resolve, reject) => {
+        this.greetingWaiter = () => resolve();
+        this.pending.push({ resolve: () => resolve(), reject, command: '(greeting)' });
+      });
+    }
+    await this.execute('qmp_capabilities');
+  }
+
+  private receive(text: string): void {
+    this.buffer += text;
+    let nl: number;
+    while ((nl = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, nl).trim();
+      this.buffer = this.buffer.slice(nl + 1);
+      if (!line) continue;
+      let message: Record<string, unknown>;
+      try {
+        message = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if ('QMP' in message) {
+        this.greeting = message.QMP as Record<string, unknown>;
+        const waiter = this.greetingWaiter;
+        this.greetingWaiter = undefined;
+        if (waiter) {
+          this.pending.shift();
+          waiter(this.greeting);
+        }
+      } else if ('event' in message) {
+        const event = message as unknown as QmpEvent;
+        this.events.push(event);
+        this.onEvent?.(event);
+      } else if ('return' in message || 'error' in message) {
+        const p = this.pending.shift();
+        if (!p) continue;
+        if ('error' in message) {
+          const e = message.error as { class?: string; desc?: string };
+          p.reject(new KilnError('QMP_ERROR', `QMP ${p.command}: ${e.class ?? 'Error'}: ${e.desc ?? ''}`));
+        } else p.resolve(message.return);
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeError = error;
+    for (const p of this.pending.splice(0)) p.reject(error);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs a QMP command; resolves with its `return` value. */
+  execute<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
+    if (this.closed) return Promise.reject(this.closeError ?? new Error('QMP connection closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ resolve: resolve as (v: unknown) => void, reject, command });
+      this.socket.write(`${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`);
+    });
+  }
+
+  /** `query-status`: `{ running, status }` (status `running`, `paused`, `shutdown`, `guest-panicked`, ...). */
+  queryStatus(): Promise<{ running: boolean; status: string }> {
+    return this.execute('query-status');
+  }
+
+  /** Runs a human monitor command (e.g. `info registers`) and returns its text. */
+  humanMonitorCommand(commandLine: string): Promise<string> {
+    return this.execute<string>('human-monitor-command', { 'command-line': commandLine });
+  }
+
+  /** Asks QEMU to exit; resolves when the request was sent (QEMU may close before replying). */
+  async quit(): Promise<void> {
+    try {
+      await Promise.race([this.execute('quit'), new Promise((r) => setTimeout(r, 2000))]);
+    } catch {
+      /* QEMU closed the socket while quitting */
+    }
+  }
+
+  /** Waits for an event by name (already received events count). */
+  waitForEvent(name: string, timeoutMs: number): Promise<QmpEvent | undefined> {
+    const seen = this.events.find((e) => e.event === name);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => {
+      const previous = this.onEvent;
+      const timer = setTimeout(() => {
+        this.onEvent = previous;
+        resolve(undefined);
+      }, timeoutMs);
+      this.onEvent = (e) => {
+        previous?.(e);
+        if (e.event === name) {
+          clearTimeout(timer);
+          this.onEvent = previous;
+          resolve(e);
+        }
+      };
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+}

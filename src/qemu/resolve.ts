@@ -1,0 +1,171 @@
+/**
+ * MachineSpec → ResolvedMachine: per-arch defaults (machine profiles), firmware discovery and the
+ * per-run copy of UEFI variables, accelerator probe, disk format detection, kernel inspection.
+ * This is the only impure part of building a command line.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { KilnError } from '../errors.js';
+import { parseSize } from '../util/size.js';
+import { chooseAccel } from './accel.js';
+import { resolveFirmware } from './firmware.js';
+import { inspectKernel } from './kernel.js';
+import type { DiskFormat, DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedDisk, ResolvedExit, ResolvedMachine } from './types.js';
+
+/** Machine profiles: what each arch boots with unless told otherwise. */
+export const MACHINE_PROFILES: Record<QemuArch, { machine: string; machines: string[]; props: Record<string, string[]>; cpu: string | undefined; defaultFirmware: 'bios' | 'none'; diskInterface: 'ide' | 'virtio'; defaultExit: ExitSpec['kind'] }> = {
+  x86_64: { machine: 'q35', machines: ['q35', 'pc'], props: {}, cpu: undefined, defaultFirmware: 'bios', diskInterface: 'ide', defaultExit: 'isa-debug-exit' },
+  aarch64: { machine: 'virt', machines: ['virt'], props: { virt: ['gic-version=3'] }, cpu: 'cortex-a57', defaultFirmware: 'none', diskInterface: 'virtio', defaultExit: 'semihosting' },
+};
+
+/** Default value a guest writes to isa-debug-exit / passes to SYS_EXIT on success. */
+export const DEFAULT_SUCCESS_CODE = 0;
+
+export interface ResolveOptions {
+  /** Test mode: `-no-reboot -no-shutdown`, a QMP socket, an exit device, disks in snapshot mode. */
+  testMode?: boolean;
+  /** Do not copy firmware variables or create folders (the argv is still complete). */
+  dryRun?: boolean;
+}
+
+/** Detects a disk image format from its first bytes, then its extension. */
+export function detectDiskFormat(path: string): DiskFormat {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = new Uint8Array(512);
+      const n = readSync(fd, head, 0, 512, 0);
+      const ascii = (a: number, b: number) => String.fromCharCode(...head.subarray(a, Math.min(b, n)));
+      if (n >= 4 && ascii(0, 4) === 'QFI\xfb') return 'qcow2';
+      if (n >= 0x44 && new DataView(head.buffer).getUint32(0x40, true) === 0xbeda107f) return 'vdi';
+      if (n >= 4 && (ascii(0, 4) === 'KDMV' || ascii(0, 21) === '# Disk DescriptorFile')) return 'vmdk';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* missing files are reported by the caller */
+  }
+  const ext = extname(path).toLowerCase();
+  if (ext === '.qcow2' || ext === '.qcow') return 'qcow2';
+  if (ext === '.vdi') return 'vdi';
+  if (ext === '.vmdk') return 'vmdk';
+  return 'raw';
+}
+
+function memoryArg(memory: string | number | undefined): string {
+  if (memory === undefined) return '512M';
+  let bytes: number;
+  if (typeof memory === 'number' || /^\s*\d+\s*$/.test(memory)) bytes = Number(memory) * 1024 * 1024;
+  else bytes = parseSize(memory, 'memory');
+  if (bytes < 16 << 20 || bytes % (1 << 20) !== 0) {
+    throw new KilnError('QEMU_BAD_MEMORY', `memory: expected a whole number of MiB >= 16M, got ${JSON.stringify(memory)}`, { hint: 'use e.g. 256M or 1G' });
+  }
+  return `${bytes / (1 << 20)}M`;
+}
+
+function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boolean): ResolvedExit | undefined {
+  const spec: ExitSpec | undefined = exit ?? (testMode ? { kind: MACHINE_PROFILES[arch].defaultExit } as ExitSpec : undefined);
+  if (!spec) return undefined;
+  switch (spec.kind) {
+    case 'isa-debug-exit':
+      if (arch !== 'x86_64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'isa-debug-exit is an x86 ISA device: aarch64 virt has none', { hint: 'on aarch64 use semihosting (SYS_EXIT) or psci (SYSTEM_OFF)' });
+      return { kind: 'isa-debug-exit', iobase: spec.iobase ?? 0xf4, iosize: spec.iosize ?? 4, successCode: spec.successCode ?? DEFAULT_SUCCESS_CODE };
+    case 'semihosting':
+      return { kind: 'semihosting', successCode: spec.successCode ?? DEFAULT_SUCCESS_CODE };
+    case 'psci':
+      if (arch !== 'aarch64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'PSCI is an Arm interface', { hint: 'on x86_64 use isa-debug-exit' });
+      return { kind: 'psci', successCode: 0 };
+    case 'serial':
+      return { kind: 'serial', successCode: 0 };
+  }
+}
+
+/** Short, safe folder name for a run. */
+export function runFolderName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'run';
+}
+
+/**
+ * Resolves a machine: defaults, firmware (UEFI variables copied into the log folder), accelerator,
+ * kernel protocol, disk formats. Throws KilnError for anything missing.
+ * @example
+ * const machine = await resolveMachine({ arch: 'aarch64', kernel: 'kernel.elf', logDir: 'build/logs' }, { testMode: true });
+ * console.log(machine.accelNote, machine.kernel?.info.description);
+ */
+export async function resolveMachine(spec: MachineSpec, options: ResolveOptions = {}): Promise<ResolvedMachine> {
+  const arch: QemuArch = spec.arch ?? 'x86_64';
+  if (arch !== 'x86_64' && arch !== 'aarch64') throw new KilnError('QEMU_BAD_ARCH', `arch: expected x86_64 or aarch64, got ${JSON.stringify(arch)}`, { hint: 'use --arch x86_64 or --arch aarch64' });
+  const profile = MACHINE_PROFILES[arch];
+  const testMode = options.testMode ?? false;
+  const name = spec.name ?? 'run';
+  const logDir = resolve(spec.logDir ?? join('build', 'logs'));
+  if (!options.dryRun) mkdirSync(logDir, { recursive: true });
+
+  const [machine = profile.machine, ...extraProps] = (spec.machine ?? profile.machine).split(',');
+  const machineProps = [...(profile.props[machine] ?? []).filter((p) => !extraProps.some((e) => e.split('=')[0] === p.split('=')[0])), ...extraProps];
+
+  const disks: ResolvedDisk[] = (spec.disks ?? []).map((d: DiskSpec) => {
+    if (!existsSync(d.path)) throw new KilnError('QEMU_IMAGE_NOT_FOUND', `${d.media === 'cdrom' ? 'CD-ROM image' : 'disk image'} ${d.path} does not exist`, { location: { file: d.path }, hint: 'build the image first (kiln build), or check the path' });
+    const media = d.media ?? 'disk';
+    return { path: resolve(d.path), format: d.format ?? detectDiskFormat(d.path), media, interface: d.interface ?? profile.diskInterface, snapshot: d.snapshot ?? (testMode && media === 'disk') };
+  });
+  if (!spec.kernel && disks.length === 0 && !(spec.firmwarePaths?.bios) && !(spec.args?.length)) {
+    throw new KilnError('QEMU_NOTHING_TO_BOOT', 'nothing to boot: no kernel, disk image or CD-ROM', { hint: 'give --kernel FILE, --image FILE or --cdrom FILE (or `run` in kiln.config.ts)' });
+  }
+  if ((spec.initrd || spec.append) && !spec.kernel) throw new KilnError('QEMU_INITRD_WITHOUT_KERNEL', 'an initrd or a kernel command line needs --kernel', { hint: 'add --kernel FILE, or put the initrd and command line in the image\'s boot loader configuration' });
+
+  const firmwareKind = spec.firmware ?? (spec.secureBoot ? 'uefi' : arch === 'aarch64' && !spec.kernel ? 'uefi' : profile.defaultFirmware);
+  if (spec.secureBoot && firmwareKind !== 'uefi') throw new KilnError('QEMU_SECURE_BOOT_NEEDS_UEFI', 'Secure Boot needs UEFI firmware', { hint: 'use --firmware uefi' });
+  if (spec.secureBoot && arch === 'x86_64' && machine !== 'q35') throw new KilnError('QEMU_SECURE_BOOT_NEEDS_Q35', 'OVMF Secure Boot needs SMM, which QEMU offers on q35 only', { hint: 'use --machine q35' });
+  const firmware = resolveFirmware({ arch, kind: firmwareKind, secureBoot: spec.secureBoot ?? false, paths: spec.firmwarePaths ?? {}, runDir: logDir, noCopy: options.dryRun ?? false });
+
+  let kernel: ResolvedMachine['kernel'];
+  if (spec.kernel) {
+    const info = inspectKernel(spec.kernel, arch);
+    if (spec.initrd && !existsSync(spec.initrd)) throw new KilnError('QEMU_INITRD_NOT_FOUND', `initrd ${spec.initrd} does not exist`, { location: { file: spec.initrd } });
+    kernel = { path: resolve(spec.kernel), info, ...(spec.initrd ? { initrd: resolve(spec.initrd) } : {}), ...(spec.append !== undefined ? { append: spec.append } : {}) };
+  }
+
+  const qemu = spec.qemu ?? `qemu-system-${arch}`;
+  const { accel, note } = await chooseAccel(arch, qemu, spec.accel ?? 'auto');
+  const gdbPort = spec.gdb === true ? 1234 : typeof spec.gdb === 'number' ? spec.gdb : undefined;
+  if (gdbPort !== undefined && (!Number.isInteger(gdbPort) || gdbPort < 1 || gdbPort > 65535)) throw new KilnError('QEMU_BAD_GDB_PORT', `gdb port: expected 1-65535, got ${gdbPort}`);
+  const symbols = spec.symbols ?? (kernel?.info.isElf ? kernel.path : undefined);
+  const smp = spec.smp ?? 1;
+  if (!Number.isInteger(smp) || smp < 1 || smp > 255) throw new KilnError('QEMU_BAD_SMP', `smp: expected 1-255 CPUs, got ${spec.smp}`);
+
+  let qmpSocket: string | undefined;
+  if (testMode) {
+    qmpSocket = join(logDir, 'qmp.sock');
+    // sun_path holds 107 bytes: fall back to a short, stable path under the temp folder.
+    if (Buffer.byteLength(qmpSocket) > 100) qmpSocket = join(tmpdir(), `kiln-qmp-${createHash('sha256').update(logDir).digest('hex').slice(0, 16)}.sock`);
+  }
+  return {
+    name,
+    arch,
+    qemu,
+    machine,
+    machineProps,
+    cpu: spec.cpu ?? profile.cpu,
+    accel,
+    accelNote: note,
+    memory: memoryArg(spec.memory),
+    smp,
+    firmware,
+    disks,
+    kernel,
+    devices: [...(spec.devices ?? [])],
+    args: [...(spec.args ?? [])],
+    network: spec.network ?? false,
+    exit: resolveExit(arch, spec.exit, testMode),
+    gdb: gdbPort !== undefined ? { port: gdbPort, symbols: symbols ? resolve(symbols) : undefined } : undefined,
+    debug: spec.debug ?? false,
+    testMode,
+    logDir,
+    serialLog: join(logDir, 'serial.log'),
+    debugLog: spec.debug ? join(logDir, 'qemu-debug.log') : undefined,
+    qmpSocket,
+  };
+}

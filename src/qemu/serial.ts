@@ -1,0 +1,127 @@
+/**
+ * Serial output handling: ANSI escape removal (ECMA-48 §5.4 control sequences: CSI, OSC, and
+ * two-byte ESC sequences, which OVMF writes to the serial console), line splitting across chunks,
+ * and matching of expected / failure patterns.
+ */
+
+// CSI: ESC [ params intermediates final; OSC: ESC ] ... BEL|ESC \; other ESC + one byte; lone C1 CSI (0x9b).
+const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b[()][0-9A-Za-z]|\x9b[0-?]*[ -/]*[@-~]/g;
+
+/**
+ * Removes ANSI escape sequences and carriage returns from serial text.
+ * @example stripAnsi('\x1b[2J\x1b[01;01HBdsDxe: loading\r') // 'BdsDxe: loading'
+ */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '').replace(/\r/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g, '');
+}
+
+/** A string pattern matches as a substring; a RegExp as itself. */
+export type SerialPattern = string | RegExp;
+
+/** Default fail-fast patterns. */
+export const DEFAULT_FAIL_PATTERNS: readonly SerialPattern[] = [/\bpanic\b/i, /\bKERNEL PANIC\b/, /#GP\b/, /#PF\b/, /#DF\b/, /\btriple fault\b/i];
+
+export function describePattern(p: SerialPattern): string {
+  return typeof p === 'string' ? JSON.stringify(p) : String(p);
+}
+
+export function patternMatches(p: SerialPattern, text: string): boolean {
+  if (typeof p === 'string') return text.includes(p);
+  p.lastIndex = 0;
+  return p.test(text);
+}
+
+/**
+ * Turns a CLI pattern into a SerialPattern: `/re/flags` is a RegExp, anything else a substring.
+ * @example parsePattern('/ok \\d+/') // /ok \d+/
+ */
+export function parsePattern(text: string): SerialPattern {
+  const m = /^\/(.+)\/([dgimsuy]*)$/s.exec(text);
+  if (m) {
+    try {
+      return new RegExp(m[1]!, m[2]!.replace('g', ''));
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/**
+ * Splits a stream of chunks into cleaned lines; keeps the last `keep` lines for reports.
+ * The unfinished last line is matched too (a prompt without a newline still counts).
+ */
+export class SerialLines {
+  private partial = '';
+  private readonly tail: string[] = [];
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+  /** Every complete cleaned line (for KTAP parsing); bounded by `maxLines`. */
+  readonly lines: string[] = [];
+  totalBytes = 0;
+
+  constructor(private readonly keep = 30, private readonly maxLines = 200_000) {}
+
+  /** Feeds a chunk; returns the newly completed lines. */
+  push(chunk: Uint8Array): string[] {
+    this.totalBytes += chunk.length;
+    const text = this.partial + this.decoder.decode(chunk, { stream: true });
+    const parts = text.split('\n');
+    this.partial = parts.pop() ?? '';
+    const done = parts.map(stripAnsi);
+    for (const line of done) {
+      this.tail.push(line);
+      if (this.tail.length > this.keep) this.tail.shift();
+      if (this.lines.length < this.maxLines) this.lines.push(line);
+    }
+    return done;
+  }
+
+  /** The current unfinished line, cleaned. */
+  pending(): string {
+    return stripAnsi(this.partial);
+  }
+
+  /** Completes the stream (the unfinished line becomes a line). */
+  end(): string[] {
+    const rest = this.partial + this.decoder.decode();
+    this.partial = '';
+    if (!rest) return [];
+    const line = stripAnsi(rest);
+    this.tail.push(line);
+    if (this.tail.length > this.keep) this.tail.shift();
+    if (this.lines.length < this.maxLines) this.lines.push(line);
+    return [line];
+  }
+
+  /** The last `keep` lines, plus the unfinished one. */
+  lastLines(): string[] {
+    const p = this.pending();
+    const all = p ? [...this.tail, p] : [...this.tail];
+    return all.slice(-this.keep);
+  }
+}
+
+/** Tracks expectations in order and fail patterns, line by line. */
+export class PatternTracker {
+  next = 0;
+  failed: { pattern: SerialPattern; line: string } | undefined;
+  readonly matchedLines: string[] = [];
+
+  constructor(readonly expect: readonly SerialPattern[], readonly fail: readonly SerialPattern[]) {}
+
+  get done(): boolean {
+    return this.next >= this.expect.length;
+  }
+
+  /** Checks one line (several expectations may match the same line, in order). */
+  feed(line: string): void {
+    if (!this.failed) {
+      const hit = this.fail.find((p) => patternMatches(p, line));
+      if (hit !== undefined) this.failed = { pattern: hit, line };
+    }
+    while (this.next < this.expect.length && patternMatches(this.expect[this.next]!, line)) {
+      this.matchedLines.push(line);
+      this.next++;
+    }
+  }
+}
