@@ -42,8 +42,8 @@ export function setBuildId(elf: ElfInput, id: Uint8Array | string | 'sha1'): Uin
   else if (id instanceof Uint8Array) bytesId = id;
   else throw new TypeError('"id" expected bytes, a hex string or "sha1"');
   if (bytesId && (bytesId.length === 0 || bytesId.length > 64)) throw new RangeError(`"id" expected 1..64 bytes, got ${bytesId.length}`);
-  const length = bytesId?.length ?? 20;
   let note = buildIdNote(file);
+  const length = bytesId?.length ?? (note ? note.desc.length : 20);
   if (note && note.desc.length !== length) {
     fail('ELF_BUILD_ID_SIZE', `the file's build id is ${note.desc.length} bytes; the new one is ${length}`, `give an id of ${note.desc.length} bytes (or link with --build-id=sha1 for 20)`, note.descOffset);
   }
@@ -56,7 +56,15 @@ export function setBuildId(elf: ElfInput, id: Uint8Array | string | 'sha1'): Uin
     out = file.bytes.slice();
     out.fill(0, note.descOffset, note.descOffset + length);
   }
-  const value = bytesId ?? new Uint8Array(createHash('sha1').update(out).digest());
+  const value = bytesId ?? sha1Id(out, length);
   out.set(value, note.descOffset);
+  return out;
+}
+
+/** SHA-1 of `bytes`, cut or repeated to `length` bytes (ld's ids are 8, 16 or 20 bytes). */
+function sha1Id(bytes: Uint8Array, length: number): Uint8Array {
+  const digest = new Uint8Array(createHash('sha1').update(bytes).digest());
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = digest[i % digest.length]!;
   return out;
 }

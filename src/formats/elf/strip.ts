@@ -71,7 +71,7 @@ export function strip(elf: ElfInput, options: StripOptions): StripResult {
   }
   for (const s of file.sections) {
     if (remove.has(s.index) || (s.type !== SHT_REL && s.type !== SHT_RELA)) continue;
-    if (remove.has(s.link) && byIndex(s.link)?.type === SHT_SYMTAB) {
+    if (remove.has(s.link) && byIndex(s.link)?.type === SHT_SYMTAB && !(s.flags & SHF_ALLOC)) {
       fail('ELF_STRIP_RELOCATABLE', `${s.name} needs the symbol table that --strip-all would remove`, 'strip a relocatable object with mode "debug", or strip the linked file');
     }
   }

@@ -155,7 +155,9 @@ export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map
     }
     for (const other of file.sections) {
       if (remove.has(other.index) || other.index === 0) continue;
-      if (other.link === index && other.type !== SHT_NULL) fail('ELF_SECTION_REFERENCED', `${other.name} links to ${s.name} (sh_link)`, `remove ${other.name} too`);
+      // A loaded relocation table's sh_link (to .symtab in static executables) is not used at run time: it becomes 0, as GNU strip does.
+      const loadedRelocs = other.flags & SHF_ALLOC && (other.type === 4 || other.type === 9);
+      if (other.link === index && other.type !== SHT_NULL && !loadedRelocs) fail('ELF_SECTION_REFERENCED', `${other.name} links to ${s.name} (sh_link)`, `remove ${other.name} too`);
       if (other.info === index && (other.flags & 0x40 || other.type === 4 || other.type === 9)) fail('ELF_SECTION_REFERENCED', `${other.name} applies to ${s.name} (sh_info)`, `remove ${other.name} too`);
     }
   }
