@@ -4,11 +4,15 @@
  */
 import type { Command } from 'commander';
 // kiln:image-imports (one import per image-<format>.ts file; keep this marker)
+import { registerImageConvert } from './image-convert.js';
+import { registerImageFat } from './image-fat.js';
 
 export function registerImage(program: Command): void {
   const image = program
     .command('image')
     .description('write and inspect disk images (cpio, fat, gpt, mbr, raw, iso, vdi, vmdk) without root or host tools');
   // kiln:image-registrations (one call per format, e.g. registerImageCpio(image); keep this marker)
+  registerImageConvert(image);
+  registerImageFat(image);
   void image;
 }

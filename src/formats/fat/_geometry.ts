@@ -16,12 +16,12 @@ import { formatSize } from '../../util/size.js';
 export type FatType = 12 | 16 | 32;
 
 export const SECTOR_SIZE = 512;
-const MAX_CLUST_12 = 4096 - 16;
-const MAX_CLUST_16 = 65536 - 16;
+const MAX_CLUST_12 = 4084;
+const MAX_CLUST_16 = 65524;
 const MIN_CLUST_16 = 4087;
 /** fatgen103: a volume with at least 65525 clusters is FAT32 (no tool can tell otherwise). */
 export const MIN_CLUST_32 = 65525;
-const MAX_CLUST_32 = (1 << 28) - 16;
+const MAX_CLUST_32 = 268435446;
 
 export interface GeometryOptions {
   /** Force the FAT type (default: like mkfs.fat, FAT32 from 512 MiB, else FAT12/16). */
