@@ -6,7 +6,8 @@
  * since a disk scan touches every byte of the input.
  */
 import { createHash } from 'node:crypto';
-import type { BlockSource } from './block-source.js';
+import { open } from 'node:fs/promises';
+import { FileSource, type BlockSource } from './block-source.js';
 import { crc32 } from './crc32.js';
 
 const ZERO_PAGE = Buffer.alloc(1 << 20);
@@ -25,6 +26,44 @@ export function isZeroBlock(bytes: Uint8Array): boolean {
     at += len;
   }
   return true;
+}
+
+/** Sequential reads into one reused buffer (each result is valid until the next read). */
+export interface ChunkReader {
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/**
+ * A reader of `source` that reuses one buffer of `bufferSize` bytes: for a FileSource it reads
+ * the file through its own handle without allocating per call (allocating and zero-filling a
+ * fresh buffer per read costs more than the read itself on a sparse disk); other sources are
+ * read through `source.read`.
+ * @example
+ * const reader = await openChunkReader(source, 4 << 20);
+ * const first = await reader.read(0, 4096);
+ * await reader.close();
+ */
+export async function openChunkReader(source: BlockSource, bufferSize: number): Promise<ChunkReader> {
+  if (!(source instanceof FileSource)) {
+    return { read: (offset, length) => source.read(offset, length), close: async () => {} };
+  }
+  const handle = await open(source.path, 'r');
+  const buffer = new Uint8Array(bufferSize);
+  return {
+    async read(offset: number, length: number): Promise<Uint8Array> {
+      if (length > buffer.length) return source.read(offset, length);
+      if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > source.size) return source.read(offset, length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+        if (bytesRead === 0) return source.read(offset, length); // shrank: let FileSource report it
+        done += bytesRead;
+      }
+      return buffer.subarray(0, length);
+    },
+    close: () => handle.close(),
+  };
 }
 
 /** Which `unit`-sized pieces of a disk hold data. */
@@ -78,21 +117,26 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
   const entryView = new DataView(entry.buffer);
   let count = 0;
   const withFingerprint = options.fingerprint ?? true;
-  for (let at = 0; at < size; at += readSize) {
-    const chunk = await source.read(at, Math.min(readSize, size - at));
-    for (let off = 0; off < chunk.length; off += unit) {
-      const piece = chunk.subarray(off, Math.min(chunk.length, off + unit));
-      if (isZeroBlock(piece)) continue;
-      const index = (at + off) / unit;
-      nonZero[index] = 1;
-      count++;
-      if (withFingerprint) {
-        entryView.setBigUint64(0, BigInt(index), true);
-        entryView.setUint32(8, crc32(piece), true);
-        hash.update(entry);
+  const reader = await openChunkReader(source, readSize);
+  try {
+    for (let at = 0; at < size; at += readSize) {
+      const chunk = await reader.read(at, Math.min(readSize, size - at));
+      for (let off = 0; off < chunk.length; off += unit) {
+        const piece = chunk.subarray(off, Math.min(chunk.length, off + unit));
+        if (isZeroBlock(piece)) continue;
+        const index = (at + off) / unit;
+        nonZero[index] = 1;
+        count++;
+        if (withFingerprint) {
+          entryView.setBigUint64(0, BigInt(index), true);
+          entryView.setUint32(8, crc32(piece), true);
+          hash.update(entry);
+        }
+        if (options.onData) await options.onData(index, piece);
       }
-      if (options.onData) await options.onData(index, piece);
     }
+  } finally {
+    await reader.close();
   }
   return { size, unit, units, nonZero, nonZeroCount: count, fingerprint: withFingerprint ? new Uint8Array(hash.digest()) : new Uint8Array(0) };
 }

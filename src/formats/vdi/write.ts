@@ -14,7 +14,7 @@ import type { BlockSource } from '../io/block-source.js';
 import { writeImageFile, type BlockSink } from '../io/block-writer.js';
 import { toHex } from '../io/bytes.js';
 import { deriveGuid, type Guid } from '../io/guid.js';
-import { scanZeroMap, type ZeroMap } from '../io/zero-map.js';
+import { openChunkReader, scanZeroMap, type ZeroMap } from '../io/zero-map.js';
 import {
   encodeVdiHeader,
   NIL_GUID,
@@ -143,18 +143,23 @@ export async function writeVdi(source: BlockSource, sink: BlockSink, plan: VdiPl
   for (let i = 0; i < plan.blocks; i++) view.setUint32(i * 4, plan.blockMap[i]!, true);
   await sink.write(plan.header.offBlocks, map);
   const { blockSize, blocks, blockMap } = plan;
-  for (let i = 0; i < blocks; ) {
-    if (blockMap[i] === VDI_BLOCK_FREE) {
-      i++;
-      continue;
+  const reader = await openChunkReader(source, RUN_BLOCKS * blockSize);
+  try {
+    for (let i = 0; i < blocks; ) {
+      if (blockMap[i] === VDI_BLOCK_FREE) {
+        i++;
+        continue;
+      }
+      let end = i + 1;
+      while (end < blocks && end - i < RUN_BLOCKS && blockMap[end] !== VDI_BLOCK_FREE) end++;
+      const from = i * blockSize;
+      const length = Math.min(source.size, end * blockSize) - from;
+      const data = await reader.read(from, length);
+      await sink.write(plan.header.offData + blockMap[i]! * blockSize, data);
+      i = end;
     }
-    let end = i + 1;
-    while (end < blocks && end - i < RUN_BLOCKS && blockMap[end] !== VDI_BLOCK_FREE) end++;
-    const from = i * blockSize;
-    const length = Math.min(source.size, end * blockSize) - from;
-    const data = await source.read(from, length);
-    await sink.write(plan.header.offData + blockMap[i]! * blockSize, data);
-    i = end;
+  } finally {
+    await reader.close();
   }
   return { plan, bytesWritten: sink.bytesWritten - before };
 }

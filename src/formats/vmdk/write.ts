@@ -21,7 +21,7 @@ import { alignUp } from '../../util/size.js';
 import type { BlockSource } from '../io/block-source.js';
 import { writeImageFile, type BlockSink } from '../io/block-writer.js';
 import { encodeUtf8, toHex } from '../io/bytes.js';
-import { scanZeroMap, type ZeroMap } from '../io/zero-map.js';
+import { openChunkReader, scanZeroMap, type ZeroMap } from '../io/zero-map.js';
 import {
   COMPRESSION_DEFLATE,
   COMPRESSION_NONE,
@@ -326,18 +326,23 @@ async function writeSparse(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
   // Grains: runs of consecutive non-zero grains are contiguous in the file.
   const RUN = 128; // 8 MiB
   ordinal = 0;
-  for (let g = 0; g < grains; ) {
-    if (!nonZero[g]) {
-      g++;
-      continue;
+  const reader = await openChunkReader(source, RUN * GRAIN_BYTES);
+  try {
+    for (let g = 0; g < grains; ) {
+      if (!nonZero[g]) {
+        g++;
+        continue;
+      }
+      let end = g + 1;
+      while (end < grains && end - g < RUN && nonZero[end]) end++;
+      const from = g * GRAIN_BYTES;
+      const data = await reader.read(from, Math.min(source.size, end * GRAIN_BYTES) - from);
+      await sink.write((overHead + ordinal * GRAIN_SECTORS) * SECTOR, data);
+      ordinal += end - g;
+      g = end;
     }
-    let end = g + 1;
-    while (end < grains && end - g < RUN && nonZero[end]) end++;
-    const from = g * GRAIN_BYTES;
-    const data = await source.read(from, Math.min(source.size, end * GRAIN_BYTES) - from);
-    await sink.write((overHead + ordinal * GRAIN_SECTORS) * SECTOR, data);
-    ordinal += end - g;
-    g = end;
+  } finally {
+    await reader.close();
   }
 }
 
