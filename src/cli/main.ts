@@ -11,6 +11,7 @@ import { registerInit } from './init.js';
 import { preloadForHelp } from './_project.js';
 import { registerImage } from './image.js';
 // kiln:command-imports (one import per command file; keep this marker)
+import { registerAbi } from './abi.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -33,6 +34,7 @@ export function createProgram(): Command {
   registerInit(program);
   registerImage(program);
   // kiln:command-registrations (one register call per command file; keep this marker)
+  registerAbi(program);
   return program;
 }
 
