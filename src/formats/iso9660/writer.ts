@@ -273,13 +273,25 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
     const dir = queue.shift()!;
     allDirs.push(dir);
     const kids = dir.children.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // Files always carry a '.', directories never: the two namespaces cannot collide.
-    for (const isDir of [false, true]) {
-      const group = kids.filter((k) => (k.entry.kind === 'dir') === isDir);
-      const ids = uniqueIdentifiers(group.map((k) => k.name), (name) => isoIdentifier(name, isDir, level), 'iso', (x) => isoStemLimit(x, isDir, level));
-      group.forEach((k, i) => {
-        k.isoId = ids[i]!;
-      });
+    // One namespace per directory, compared without ";1" and a trailing "." (as readers show names).
+    const usedIso = new Set<string>();
+    const bare = (id: string) => id.replace(/;1$/, '').replace(/\.$/, '');
+    for (const k of kids) {
+      const isDir = k.entry.kind === 'dir';
+      let id = isoIdentifier(k.name, isDir, level);
+      for (let n = 1; usedIso.has(bare(id)); n++) {
+        const dot = id.indexOf('.');
+        const stem = dot >= 0 ? id.slice(0, dot) : id;
+        const tail = dot >= 0 ? id.slice(dot) : '';
+        const base = isoIdentifier(k.name, isDir, level);
+        const baseStem = base.indexOf('.') >= 0 ? base.slice(0, base.indexOf('.')) : base;
+        const suffix = String(n);
+        id = baseStem.slice(0, Math.max(0, isoStemLimit(base, isDir, level) - suffix.length)) + suffix + tail;
+        void stem;
+        if (n > 1_000_000) fail('ISO_NAME_COLLISION', `cannot give ${k.path} a unique ISO9660 name`, 'rename some of the files whose names differ only in case or punctuation');
+      }
+      usedIso.add(bare(id));
+      k.isoId = id;
     }
     const jIds = uniqueIdentifiers(kids.map((k) => k.name), jolietIdentifier, 'joliet', jolietStemLimit);
     kids.forEach((k, i) => {

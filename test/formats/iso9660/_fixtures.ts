@@ -1,0 +1,199 @@
+// Test fixtures built from source in the test: a multiboot2 kernel (nasm + ld.lld) and a BIOS
+// boot sector for hard-disk emulation; a QEMU launcher that always kills QEMU on timeout.
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, type RunResult } from '../../../src/util/process.js';
+
+const KERNEL_ASM = String.raw`
+; multiboot2 test kernel: prints "kiln-mb2 ok cmdline=<...>" to COM1 and exits via isa-debug-exit (0x21).
+bits 32
+section .multiboot2 progbits alloc noexec nowrite align=8
+mb2:
+  dd 0xE85250D6, 0, mb2_end - mb2, -(0xE85250D6 + (mb2_end - mb2))
+  dw 0, 0
+  dd 8
+mb2_end:
+section .text
+global _start
+_start:
+  cli
+  mov esp, stack_top
+  mov edi, ebx
+  cmp eax, 0x36d76289
+  jne .bad
+  mov esi, msg
+  call puts
+  lea esi, [edi + 8]
+.tag:
+  mov eax, [esi]
+  test eax, eax
+  jz .done
+  cmp eax, 1
+  jne .next
+  push esi
+  add esi, 8
+  call puts
+  pop esi
+.next:
+  mov eax, [esi + 4]
+  add eax, 7
+  and eax, ~7
+  add esi, eax
+  jmp .tag
+.done:
+  mov esi, nl
+  call puts
+  mov eax, 0x21
+  jmp exit
+.bad:
+  mov esi, badmsg
+  call puts
+  mov eax, 0x13
+exit:
+  mov dx, 0xf4
+  out dx, eax
+.h: hlt
+  jmp .h
+puts:
+  lodsb
+  test al, al
+  jz .r
+  mov ah, al
+  mov dx, 0x3fd
+.w: in al, dx
+  test al, 0x20
+  jz .w
+  mov al, ah
+  mov dx, 0x3f8
+  out dx, al
+  jmp puts
+.r: ret
+section .rodata
+msg: db 13, 10, "kiln-mb2 ok cmdline=", 0
+nl: db 13, 10, 0
+badmsg: db 13, 10, "kiln-mb2 bad magic", 13, 10, 0
+section .bss
+align 16
+stack: resb 4096
+stack_top:
+`;
+
+const LINKER_SCRIPT = `ENTRY(_start)
+SECTIONS {
+  . = 1M;
+  .text : { *(.multiboot2) *(.text) }
+  .rodata : { *(.rodata) }
+  .bss : { *(.bss) }
+}
+`;
+
+/** QEMU exit status for the kernels' isa-debug-exit write of 0x21: (0x21 << 1) | 1. */
+export const EXIT_OK = 67;
+
+async function must(argv: string[]): Promise<RunResult> {
+  const r = await run(argv, { timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed: ${r.output}`);
+  return r;
+}
+
+/** Assembles and links the multiboot2 kernel (ELF32), optionally padded to `padTo` bytes with a section. */
+export async function buildMultiboot2Kernel(dir: string, padTo = 0): Promise<string> {
+  const asm = join(dir, 'kernel.asm');
+  const pad = padTo > 0 ? `\nsection .rodata\npad: times ${padTo} db 0x5a\n` : '';
+  writeFileSync(asm, KERNEL_ASM + pad);
+  writeFileSync(join(dir, 'link.ld'), LINKER_SCRIPT);
+  await must(['nasm', '-f', 'elf32', asm, '-o', join(dir, 'kernel.o')]);
+  await must(['ld.lld', '-m', 'elf_i386', '-T', join(dir, 'link.ld'), '-o', join(dir, 'kernel.elf'), join(dir, 'kernel.o')]);
+  return join(dir, 'kernel.elf');
+}
+
+const BOOT_SECTOR_ASM = String.raw`
+; A BIOS disk: boot sector checks it runs as drive 0x80, reads sector 2 with INT 13h and prints it.
+bits 16
+org 0x7c00
+start:
+  cli
+  xor ax, ax
+  mov ds, ax
+  mov es, ax
+  mov ss, ax
+  mov sp, 0x7c00
+  sti
+  mov [drive], dl
+  cmp dl, 0x80
+  jne fail
+  mov ax, 0x0201
+  mov cx, 0x0002
+  xor dh, dh
+  mov dl, [drive]
+  mov bx, 0x8000
+  int 0x13
+  jc fail
+  mov si, 0x8000
+  call puts
+  mov eax, 0x21
+  jmp exit
+fail:
+  mov si, failmsg
+  call puts
+  mov eax, 0x13
+exit:
+  mov dx, 0xf4
+  out dx, eax
+.h: hlt
+  jmp .h
+puts:
+  lodsb
+  test al, al
+  jz .r
+  mov ah, al
+  mov dx, 0x3fd
+.w: in al, dx
+  test al, 0x20
+  jz .w
+  mov al, ah
+  mov dx, 0x3f8
+  out dx, al
+  jmp puts
+.r: ret
+drive: db 0
+failmsg: db "kiln-hdd fail", 13, 10, 0
+times 446-($-$$) db 0
+times 510-($-$$) db 0
+dw 0xaa55
+db "kiln-hdd ok: drive 0x80, sector 2 read", 13, 10, 0
+times 65536-($-$$) db 0
+`;
+
+/** Assembles a 64 KiB raw BIOS disk image (no partition table) whose boot sector prints sector 2. */
+export async function buildBiosDisk(dir: string): Promise<string> {
+  const asm = join(dir, 'disk.asm');
+  writeFileSync(asm, BOOT_SECTOR_ASM);
+  await must(['nasm', '-f', 'bin', asm, '-o', join(dir, 'disk.img')]);
+  return join(dir, 'disk.img');
+}
+
+export interface BootResult {
+  code: number | null;
+  output: string;
+  timedOut: boolean;
+}
+
+/** Boots QEMU (TCG) with `args`; serial on stdio; killed after `timeoutMs`. */
+export async function qemuBoot(args: string[], timeoutMs = 120_000): Promise<BootResult> {
+  const argv = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-display', 'none', '-no-reboot', '-serial', 'stdio', '-monitor', 'none',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', ...args];
+  const r = await run(argv, { timeoutMs });
+  return { code: r.code, output: r.output, timedOut: r.timedOut };
+}
+
+/** Arguments for OVMF with a per-run copy of the variable store. */
+export function ovmfArgs(dir: string, tag: string): string[] {
+  const vars = join(dir, `OVMF_VARS.${tag}.fd`);
+  copyFileSync('/usr/share/OVMF/OVMF_VARS_4M.fd', vars);
+  return ['-M', 'q35', '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd', '-drive', `if=pflash,format=raw,unit=1,file=${vars}`];
+}
+
+export function bytesOf(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(path));
+}
