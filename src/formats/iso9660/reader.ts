@@ -131,6 +131,12 @@ async function readDescriptors(source: BlockSource): Promise<Descriptors> {
   let svd: Uint8Array | undefined;
   let jolietLevel: number | undefined;
   let bootCatalogLba: number | undefined;
+  if (source.size < 17 * SECTOR) {
+    throw new FormatError(F, 'TRUNCATED', `the image is ${source.size} bytes; ISO9660 volume descriptors start at byte 32768`, {
+      offset: 16 * SECTOR,
+      hint: 'the file is truncated or not an ISO9660 image',
+    });
+  }
   for (let i = 0; i < 64; i++) {
     const offset = (16 + i) * SECTOR;
     if (offset + SECTOR > source.size) break;

@@ -197,3 +197,67 @@ export function ovmfArgs(dir: string, tag: string): string[] {
 export function bytesOf(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
+
+const NO_EMUL_ASM = String.raw`
+; El Torito no-emulation boot image: checks the boot information table the ISO writer patched in.
+bits 16
+org 0x7c00
+  jmp short start
+  nop
+times 8-($-$$) db 0
+bi_pvd: dd 0
+bi_file: dd 0
+bi_length: dd 0
+bi_csum: dd 0
+times 40 db 0
+start:
+  cli
+  xor ax, ax
+  mov ds, ax
+  mov es, ax
+  mov ss, ax
+  mov sp, 0x7c00
+  sti
+  cmp dword [bi_pvd], 16
+  jne fail
+  cmp dword [bi_length], 2048
+  jne fail
+  mov si, okmsg
+  call puts
+  mov eax, 0x21
+  jmp exit
+fail:
+  mov si, failmsg
+  call puts
+  mov eax, 0x13
+exit:
+  mov dx, 0xf4
+  out dx, eax
+.h: hlt
+  jmp .h
+puts:
+  lodsb
+  test al, al
+  jz .r
+  mov ah, al
+  mov dx, 0x3fd
+.w: in al, dx
+  test al, 0x20
+  jz .w
+  mov al, ah
+  mov dx, 0x3f8
+  out dx, al
+  jmp puts
+.r: ret
+okmsg: db "kiln-noemul ok: boot info table pvd=16 length=2048", 13, 10, 0
+failmsg: db "kiln-noemul bad boot info table", 13, 10, 0
+times 2048-($-$$) db 0
+`;
+
+/** Assembles a 2048-byte no-emulation boot image that checks its boot information table. */
+export async function buildNoEmulationImage(dir: string): Promise<string> {
+  const asm = join(dir, 'noemul.asm');
+  writeFileSync(asm, NO_EMUL_ASM);
+  await must(['nasm', '-f', 'bin', asm, '-o', join(dir, 'noemul.img')]);
+  return join(dir, 'noemul.img');
+}
