@@ -11,6 +11,10 @@ import { registerInit } from './init.js';
 import { preloadForHelp } from './_project.js';
 import { registerImage } from './image.js';
 // kiln:command-imports (one import per command file; keep this marker)
+import { registerKeygen } from './keygen.js';
+import { registerSign } from './sign.js';
+import { registerVerify } from './verify.js';
+import { registerAudit } from './audit.js';
 import { registerAbi } from './abi.js';
 
 function packageVersion(): string {
@@ -34,6 +38,10 @@ export function createProgram(): Command {
   registerInit(program);
   registerImage(program);
   // kiln:command-registrations (one register call per command file; keep this marker)
+  registerKeygen(program);
+  registerSign(program);
+  registerVerify(program);
+  registerAudit(program);
   registerAbi(program);
   return program;
 }
