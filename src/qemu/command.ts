@@ -70,7 +70,9 @@ export function buildQemuCommand(m: ResolvedMachine): string[] {
   if (m.testMode) argv.push('-no-shutdown');
   if (m.qmpSocket) argv.push('-qmp', `unix:${escapeOpt(m.qmpSocket)},server=on,wait=off`);
   if (m.debug && m.debugLog) argv.push('-d', 'int,cpu_reset', '-D', m.debugLog);
-  if (m.gdb) argv.push('-S', '-gdb', `tcp::${m.gdb.port}`);
+  // Test mode starts paused and kiln resumes over QMP (`cont`) once connected, so no QMP event is missed.
+  if (m.gdb || (m.testMode && m.qmpSocket)) argv.push('-S');
+  if (m.gdb) argv.push('-gdb', `tcp::${m.gdb.port}`);
   argv.push(...m.args);
   return argv;
 }

@@ -93,7 +93,8 @@ export async function resolveTestMachine(spec: QemuTestSpec, options: { dryRun?:
 }
 
 interface Signals {
-  trigger: 'exited' | 'timeout' | 'idle' | 'fail-pattern' | 'guest-reset' | 'guest-shutdown' | 'guest-panic' | 'serial-done' | 'aborted';
+  trigger: 'exited' | 'timeout' | 'idle' | 'fail-pattern' | 'guest-reset' | 'guest-shutdown' | 'guest-panic' | 'serial-done' | 'aborted' | 'qmp-failed';
+  qmpError?: string;
   exit: QemuExit | undefined;
   stderr: string;
   qmpConnected: boolean;
@@ -178,17 +179,21 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   });
 
   let shutdownReason: string | undefined;
+  let qmpError: string | undefined;
   let qmp: QmpClient | undefined;
+  const stopConnecting = new AbortController();
+  void qemu.exited.then(() => stopConnecting.abort());
   const qmpReady = (async () => {
     if (!machine.qmpSocket) return;
     try {
-      const client = await QmpClient.connect(machine.qmpSocket, { timeoutMs: Math.min(timeoutSec * 1000, 30_000) });
+      const client = await QmpClient.connect(machine.qmpSocket, { timeoutMs: Math.min(timeoutSec * 1000, 30_000), signal: stopConnecting.signal });
       if (trigger && qemu.done) {
         client.close();
         return;
       }
       qmp = client;
       const onShutdown = (reason: string) => {
+        if (trigger) return; // our own quit (host-qmp-quit) after the verdict's trigger
         shutdownReason = reason;
         if (reason === 'guest-reset') fire('guest-reset');
         else if (reason === 'guest-panic') fire('guest-panic');
@@ -198,12 +203,15 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
         if (e.event === 'SHUTDOWN') onShutdown(String(e.data?.reason ?? 'unknown'));
         else if (e.event === 'GUEST_PANICKED') fire('guest-panic');
       };
-      // An event sent before we connected is lost: the state tells what happened.
-      const status = await client.queryStatus();
-      if (status.status === 'shutdown' && !shutdownReason) onShutdown('guest-reset-or-shutdown');
-      if (status.status === 'guest-panicked') fire('guest-panic');
-    } catch {
-      /* QEMU exited before QMP answered: the exit path judges */
+      // QEMU started paused (-S): resume it now that every event will be seen (a gdb user resumes it instead).
+      if (!machine.gdb) await client.execute('cont');
+    } catch (error) {
+      // QEMU exited before QMP answered (or right after `cont`): the exit path judges. Otherwise QEMU is stuck paused.
+      await Promise.race([qemu.exited, new Promise((r) => setTimeout(r, 1000))]);
+      if (!qemu.done && !trigger) {
+        qmpError = (error as Error).message;
+        fire('qmp-failed');
+      }
     }
   })();
 
@@ -216,7 +224,7 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   let registers: string | undefined;
   if (!qemu.done) {
     await Promise.race([qmpReady, new Promise((r) => setTimeout(r, 1000))]);
-    const wantRegisters = trigger === 'guest-reset' || trigger === 'fail-pattern' || trigger === 'timeout' || trigger === 'idle' || trigger === 'guest-panic' || shutdownReason === 'guest-reset-or-shutdown';
+    const wantRegisters = trigger === 'guest-reset' || trigger === 'fail-pattern' || trigger === 'timeout' || trigger === 'idle' || trigger === 'guest-panic' || trigger === 'qmp-failed';
     if (qmp && !qmp.isClosed) {
       if (wantRegisters) {
         try {
@@ -241,7 +249,7 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
     spec,
     machine,
     argv,
-    signals: { trigger: trigger!, exit, stderr, qmpConnected: qmp !== undefined, ...(shutdownReason ? { shutdownReason } : {}) },
+    signals: { trigger: trigger!, exit, stderr, qmpConnected: qmp !== undefined, ...(shutdownReason ? { shutdownReason } : {}), ...(qmpError ? { qmpError } : {}) },
     tracker,
     timeoutSec,
     idleSec,
@@ -300,6 +308,9 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       break;
     case 'aborted':
       failWith('timeout', 'stopped (interrupted)');
+      break;
+    case 'qmp-failed':
+      failWith('qemu-crashed', `QEMU crashed: its QMP socket did not answer (${signals.qmpError ?? 'unknown error'})`);
       break;
     case 'guest-shutdown':
       if (machine.exit?.kind === 'psci' || machine.exit?.kind === 'serial') {
