@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { run, type RunResult } from '../../../src/util/process.js';
 
 const KERNEL_ASM = String.raw`
-; multiboot2 test kernel: prints "kiln-mb2 ok cmdline=<...>" to COM1 and exits via isa-debug-exit (0x21).
+; multiboot2 test kernel: prints "kiln-mb2 ok cmdline=<...> module=<...>" to COM1 and exits via isa-debug-exit (0x21).
 bits 32
 section .multiboot2 progbits alloc noexec nowrite align=8
 mb2:
@@ -29,9 +29,20 @@ _start:
   test eax, eax
   jz .done
   cmp eax, 1
-  jne .next
+  jne .mod
   push esi
   add esi, 8
+  call puts
+  pop esi
+  jmp .next
+.mod:
+  cmp eax, 3
+  jne .next
+  push esi
+  mov esi, modmsg
+  call puts
+  mov esi, [esp]
+  add esi, 16
   call puts
   pop esi
 .next:
@@ -71,6 +82,7 @@ puts:
 section .rodata
 msg: db 13, 10, "kiln-mb2 ok cmdline=", 0
 nl: db 13, 10, 0
+modmsg: db " module=", 0
 badmsg: db 13, 10, "kiln-mb2 bad magic", 13, 10, 0
 section .bss
 align 16
