@@ -35,7 +35,9 @@ export const GPT_NAME_UNITS = 36;
 /** A partition to create. */
 export interface GptPartitionSpec extends RegionFill {
   /** Type by name (`esp`, `linux`, `linux-root-x86_64`, `bios-boot`, `basic-data`, ...) or a GUID. */
-  type: GptTypeName | Guid;
+  type?: GptTypeName | Guid;
+  /** The type as a GUID (what `esp()` from formats/fat returns); used when `type` is not given. */
+  typeGuid?: Guid;
   /** Partition name (at most 36 UTF-16 code units). Default: the type name. */
   name?: string;
   /** Size (`32M`, bytes). Default: the content's size; for the last partition without content, the rest of the disk. */
@@ -158,9 +160,11 @@ export function layoutGpt(options: GptOptions): GptLayout {
   let next = firstUsableLba;
   options.partitions.forEach((spec, i) => {
     const where = `partition ${i + 1}${spec.name ? ` (${spec.name})` : ''}`;
-    const typeGuid = gptTypeGuid(spec.type, where);
+    const typeText = spec.type ?? spec.typeGuid;
+    if (typeText === undefined) throw new KilnError('GPT_BAD_TYPE', `gpt: ${where} has no type`, { hint: `give type: one of ${Object.keys(GPT_TYPES).join(', ')}, or a GUID` });
+    const typeGuid = gptTypeGuid(typeText, where);
     if (typeGuid === '00000000-0000-0000-0000-000000000000') throw new KilnError('GPT_BAD_TYPE', `gpt: ${where} has the unused-entry type GUID`);
-    const name = spec.name ?? (spec.type in GPT_TYPES ? spec.type : '');
+    const name = spec.name ?? (typeText in GPT_TYPES ? typeText : '');
     if (name.length > GPT_NAME_UNITS) {
       throw new KilnError('GPT_NAME_TOO_LONG', `gpt: ${where} name is ${name.length} UTF-16 units; the limit is ${GPT_NAME_UNITS}`, { hint: 'shorten the name' });
     }

@@ -12,8 +12,11 @@ import { formatSize } from '../../util/size.js';
 export interface RegionFill {
   /** Bytes or a host file (`fileContent(path)`), streamed to the start of the partition. */
   content?: Content;
-  /** Writes the partition's content into `sink` (offset 0 = first byte of the partition). */
-  fill?: (sink: BlockSink) => Promise<unknown> | unknown;
+  /**
+   * Writes the partition's content into `sink` (offset 0 = first byte of the partition);
+   * `context.offset` is the partition's byte offset on the disk (FAT uses it for BPB_HiddSec).
+   */
+  fill?: (sink: BlockSink, context: { offset: number }) => Promise<unknown> | unknown;
 }
 
 /** Throws when `content` is larger than the room it has, saying how many bytes over. */
@@ -32,5 +35,5 @@ export function checkContentFits(content: Content | undefined, room: number, wha
 export async function fillRegion(sink: BlockSink, offset: number, size: number, region: RegionFill): Promise<void> {
   if (region.content && region.fill) throw new TypeError('"content" and "fill" are exclusive: give one');
   if (region.content) await sink.writeContent(offset, region.content);
-  else if (region.fill) await region.fill(new SubSink(sink, offset, size));
+  else if (region.fill) await region.fill(new SubSink(sink, offset, size), { offset });
 }

@@ -48,7 +48,9 @@ export type MbrTypeName = keyof typeof MBR_TYPES;
 /** A primary partition to create. */
 export interface MbrPartitionSpec extends RegionFill {
   /** Type byte or name (`fat32`, `linux`, `efi`, ...). */
-  type: number | MbrTypeName;
+  type?: number | MbrTypeName;
+  /** The type byte (what `esp()` from formats/fat returns as `mbrType`); used when `type` is not given. */
+  mbrType?: number;
   /** Size (`32M`, bytes). Default: the content's size; for the last partition without content, the rest of the disk. */
   size?: SizeLike;
   /** First sector; default: the next aligned sector after the previous partition. */
@@ -142,7 +144,7 @@ export function layoutMbr(options: MbrOptions): MbrLayout {
   let next = alignSectors;
   options.partitions.forEach((spec, i) => {
     const where = `partition ${i + 1}`;
-    const type = mbrTypeByte(spec.type, where);
+    const type = mbrTypeByte(spec.type ?? spec.mbrType ?? 0, where);
     if (type === 0) throw new KilnError('MBR_BAD_TYPE', `mbr: ${where} has type 0 (empty)`, { hint: 'give a partition type such as fat32 or linux' });
     const startLba = spec.startLba ?? Math.ceil(next / alignSectors) * alignSectors;
     if (!Number.isInteger(startLba) || startLba < 1) throw new KilnError('MBR_BAD_START', `mbr: ${where} starts at LBA ${startLba}; sector 0 holds the MBR`);

@@ -6,7 +6,7 @@ import { cpioToTree, extractCpio, layoutCpio, readCpio, writeCpio, writeCpioFile
 import { MemorySink } from '../../../src/formats/io/block-writer.js';
 import { FileSource } from '../../../src/formats/io/block-source.js';
 import { fileContent } from '../../../src/formats/io/content.js';
-import { buildTree, treeFromDirectory, type FileTree } from '../../../src/formats/io/tree.js';
+import { buildTree, treeFromDirectory, type FileTree, type TreeEntry } from '../../../src/formats/io/tree.js';
 import { FormatError, KilnError } from '../../../src/errors.js';
 import { tempDir, tool } from '../../_helpers.js';
 import { describeTree, treeArb } from './_tree.js';
@@ -165,7 +165,7 @@ describe('cpio reader', () => {
     mkdirSync(outside);
     const hostile = async (names: Array<[string, string | { kind: 'symlink'; target: string }]>) => {
       // Build the archive by hand-editing names: the writer itself refuses '..'.
-      const tree = buildTree(names.map(([n, v], i) => [`n${i}${'_'.repeat(Math.max(0, n.length - 1 - String(i).length))}`, typeof v === 'string' ? v : v]));
+      const tree = buildTree(names.map(([n, v], i): [string, string | TreeEntry] => [`n${i}${'_'.repeat(Math.max(0, n.length - 1 - String(i).length))}`, v]));
       const bytes = await toBytes(tree, { epoch: 1 });
       const archive = await readCpio(bytes);
       names.forEach(([n], i) => {

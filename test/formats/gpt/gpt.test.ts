@@ -207,7 +207,7 @@ describe('gpt reader', () => {
 
   it('falls back to the backup header when the primary is damaged, and reports it', async () => {
     const bytes = await toBytes(kozo);
-    bytes[512 + 40] ^= 1;
+    bytes[512 + 40]! ^= 1;
     const info = await readGpt(bytes);
     expect(info.usedHeader).toBe('backup');
     expect(info.partitions).toHaveLength(3);
@@ -218,10 +218,10 @@ describe('gpt reader', () => {
   it('reports a damaged or different backup (what sgdisk -v exits 0 on)', async () => {
     const bytes = await toBytes(kozo);
     const last = bytes.length - 512;
-    bytes[last + 60] ^= 1;
+    bytes[last + 60]! ^= 1;
     expect((await readGpt(bytes)).problems.join('\n')).toMatch(/backup GPT: header CRC32/);
     const other = await toBytes(kozo);
-    other[other.length - 33 * 512 + 56] ^= 0x41; // a name character in the backup array only
+    other[other.length - 33 * 512 + 56]! ^= 0x41; // a name character in the backup array only
     expect((await readGpt(other)).problems.join('\n')).toMatch(/backup GPT: entry array CRC32/);
   });
 
