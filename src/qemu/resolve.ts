@@ -24,7 +24,7 @@ export const MACHINE_PROFILES: Record<QemuArch, { machine: string; machines: str
 export const DEFAULT_SUCCESS_CODE = 0;
 
 export interface ResolveOptions {
-  /** Test mode: `-no-reboot -no-shutdown`, a QMP socket, an exit device, disks in snapshot mode. */
+  /** Test mode: `-no-reboot -no-shutdown`, a QMP socket, disks in snapshot mode. */
   testMode?: boolean;
   /** Do not copy firmware variables or create folders (the argv is still complete). */
   dryRun?: boolean;
@@ -65,9 +65,9 @@ function memoryArg(memory: string | number | undefined): string {
   return `${bytes / (1 << 20)}M`;
 }
 
-function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boolean): ResolvedExit | undefined {
-  const spec: ExitSpec | undefined = exit ?? (testMode ? { kind: MACHINE_PROFILES[arch].defaultExit } as ExitSpec : undefined);
-  if (!spec) return undefined;
+function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boolean): ResolvedExit {
+  void testMode;
+  const spec: ExitSpec = exit ?? ({ kind: MACHINE_PROFILES[arch].defaultExit } as ExitSpec);
   switch (spec.kind) {
     case 'isa-debug-exit':
       if (arch !== 'x86_64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'isa-debug-exit is an x86 ISA device: aarch64 virt has none', { hint: 'on aarch64 use semihosting (SYS_EXIT) or psci (SYSTEM_OFF)' });

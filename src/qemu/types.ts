@@ -87,7 +87,7 @@ export interface MachineSpec {
   args?: string[];
   /** Keep QEMU's default NIC (off by default: PXE ROMs slow firmware boots). */
   network?: boolean;
-  /** Exit device (test mode adds the arch's default: isa-debug-exit / semihosting). */
+  /** Exit device. Default: isa-debug-exit on x86_64, semihosting on aarch64; `serial` = none. */
   exit?: ExitSpec;
   /** Start halted with a GDB stub on this TCP port (`true` = 1234). */
   gdb?: number | boolean;

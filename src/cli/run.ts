@@ -1,0 +1,212 @@
+/**
+ * `kiln run`: boot a kernel, disk image or ISO in QEMU with a machine profile. A thin layer over
+ * `runMachine` (src/qemu); the machine flags are shared with `kiln test`.
+ */
+import { Command, Option } from 'commander';
+import { KilnError } from '../errors.js';
+import { formatCommand } from '../util/process.js';
+import { gdbInstructions, runMachine, type DiskSpec, type ExitSpec, type MachineSpec, type QemuArch, type ResolvedMachine } from '../qemu/index.js';
+import { action } from './_shared.js';
+
+/** Flags shared by `kiln run` and `kiln test` (commander's camelCase names). */
+export interface MachineFlags {
+  kernel?: string;
+  image?: string[];
+  cdrom?: string[];
+  imageFormat?: string;
+  arch?: string | string[];
+  machine?: string;
+  cpu?: string;
+  firmware?: string;
+  secureBoot?: boolean;
+  bios?: string;
+  uefiCode?: string;
+  uefiVars?: string;
+  memory?: string;
+  smp?: string;
+  accel?: string;
+  initrd?: string;
+  append?: string;
+  symbols?: string;
+  device?: string[];
+  network?: boolean;
+  exit?: string;
+  exitCode?: string;
+  logDir?: string;
+  qemu?: string;
+  debug?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** Adds the machine flags to a command. */
+export function addMachineOptions(cmd: Command, options: { multiArch?: boolean } = {}): Command {
+  return cmd
+    .option('--kernel <file>', 'boot this kernel directly with -kernel (x86_64: PVH note, multiboot v1 ELF32 or a.out kludge; aarch64: ELF)')
+    .option('--image <file>', 'boot a disk image (raw, qcow2, vdi, vmdk; an .iso here boots as a disk); repeatable', collect)
+    .option('--cdrom <file>', 'attach an ISO as a CD-ROM; repeatable', collect)
+    .addOption(new Option('--image-format <format>', 'disk format (default: detected from the file)').choices(['raw', 'qcow2', 'vdi', 'vmdk']))
+;
+  if (options.multiArch) cmd.option('--arch <arch>', 'x86_64 or aarch64; repeat for a matrix ({arch} in paths is replaced) (default: x86_64)', collect);
+  else cmd.option('--arch <arch>', 'x86_64 or aarch64 (default: x86_64)');
+  return cmd
+    .option('--machine <type>', 'QEMU machine, with properties (default: q35 on x86_64, virt,gic-version=3 on aarch64)')
+    .option('--cpu <model>', 'CPU model (default: QEMU\'s on x86_64, cortex-a57 on aarch64)')
+    .addOption(new Option('--firmware <kind>', 'bios (SeaBIOS), uefi (OVMF/AAVMF) or none (default: bios on x86_64; none for an aarch64 kernel, uefi for an aarch64 image)').choices(['bios', 'uefi', 'none']))
+    .option('--secure-boot', 'UEFI with Secure Boot (OVMF .secboot + Microsoft keys; q35,smm=on)')
+    .option('--bios <file>', 'firmware file for -bios (overrides discovery)')
+    .option('--uefi-code <file>', 'UEFI code volume (pflash 0, read-only)')
+    .option('--uefi-vars <file>', 'UEFI variable store template (copied per run to pflash 1)')
+    .option('--memory <size>', 'guest memory, e.g. 256M or 1G (default: 512M)')
+    .option('--smp <n>', 'number of CPUs (default: 1)')
+    .addOption(new Option('--accel <accel>', 'accelerator (default: auto = KVM only if a probe proves it runs and is faster, else TCG)').choices(['auto', 'kvm', 'tcg']))
+    .option('--initrd <file>', 'initial ramdisk (with --kernel)')
+    .option('--append <cmdline>', 'kernel command line (with --kernel)')
+    .option('--symbols <elf>', 'unstripped kernel ELF for --gdb (default: the --kernel ELF)')
+    .option('--device <device>', 'extra -device, e.g. virtio-rng-pci; repeatable', collect)
+    .option('--network', 'keep QEMU\'s default network card (off by default)')
+    .addOption(new Option('--exit <kind>', 'how the guest reports its result (default: isa-debug-exit on x86_64, semihosting on aarch64)').choices(['isa-debug-exit', 'semihosting', 'psci', 'serial', 'none']))
+    .option('--exit-code <n>', 'the value the guest reports on success (isa-debug-exit: QEMU exits (n << 1) | 1) (default: 0)')
+    .option('--log-dir <dir>', 'folder for serial.log and QEMU\'s files (default: build/logs)')
+    .option('--qemu <binary>', 'QEMU binary (default: qemu-system-<arch>)')
+    .option('--debug', 'QEMU -d int,cpu_reset with the log beside serial.log, and -no-reboot');
+}
+
+function int(value: string | undefined, what: string, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new KilnError('CLI_BAD_NUMBER', `${what}: expected a whole number >= ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function seconds(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new KilnError('CLI_BAD_NUMBER', `${what}: expected a number of seconds > 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function checkArch(value: string): QemuArch {
+  if (value === 'x86_64' || value === 'aarch64') return value;
+  if (value === 'amd64' || value === 'x64') return 'x86_64';
+  if (value === 'arm64') return 'aarch64';
+  throw new KilnError('CLI_BAD_ARCH', `--arch: expected x86_64 or aarch64, got ${JSON.stringify(value)}`);
+}
+
+/** The arches named by --arch (default x86_64). */
+export function archesOf(flags: MachineFlags): QemuArch[] {
+  const list = flags.arch === undefined ? [] : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
+  return list.length ? [...new Set(list.map(checkArch))] : ['x86_64'];
+}
+
+/** Turns flags (+ the args after `--`) into a MachineSpec for one arch. `{arch}` in paths is replaced. */
+export function machineSpecFromFlags(flags: MachineFlags, extraArgs: string[], arch: QemuArch): MachineSpec {
+  const sub = (p: string | undefined) => (p === undefined ? undefined : p.replaceAll('{arch}', arch));
+  const disks: DiskSpec[] = [];
+  for (const path of flags.image ?? []) disks.push({ path: sub(path)!, media: 'disk', ...(flags.imageFormat ? { format: flags.imageFormat as DiskSpec['format'] & string } : {}) });
+  for (const path of flags.cdrom ?? []) disks.push({ path: sub(path)!, media: 'cdrom' });
+  const successCode = int(flags.exitCode, '--exit-code');
+  let exit: ExitSpec | undefined;
+  if (flags.exit === 'isa-debug-exit' || flags.exit === 'semihosting') exit = { kind: flags.exit, ...(successCode !== undefined ? { successCode } : {}) };
+  else if (flags.exit === 'psci' || flags.exit === 'serial') exit = { kind: flags.exit };
+  else if (flags.exit === 'none') exit = { kind: 'serial' };
+  else if (flags.exit === undefined && successCode !== undefined) exit = arch === 'x86_64' ? { kind: 'isa-debug-exit', successCode } : { kind: 'semihosting', successCode };
+  const smp = int(flags.smp, '--smp', 1);
+  const spec: MachineSpec = {
+    arch,
+    disks,
+    ...(flags.kernel ? { kernel: sub(flags.kernel)! } : {}),
+    ...(flags.initrd ? { initrd: sub(flags.initrd)! } : {}),
+    ...(flags.append !== undefined ? { append: flags.append } : {}),
+    ...(flags.symbols ? { symbols: sub(flags.symbols)! } : {}),
+    ...(flags.machine ? { machine: flags.machine } : {}),
+    ...(flags.cpu ? { cpu: flags.cpu } : {}),
+    ...(flags.firmware ? { firmware: flags.firmware as MachineSpec['firmware'] & string } : {}),
+    ...(flags.secureBoot ? { secureBoot: true } : {}),
+    ...(flags.bios || flags.uefiCode || flags.uefiVars ? { firmwarePaths: { ...(flags.bios ? { bios: sub(flags.bios)! } : {}), ...(flags.uefiCode ? { code: sub(flags.uefiCode)! } : {}), ...(flags.uefiVars ? { vars: sub(flags.uefiVars)! } : {}) } } : {}),
+    ...(flags.memory ? { memory: flags.memory } : {}),
+    ...(smp !== undefined ? { smp } : {}),
+    ...(flags.accel ? { accel: flags.accel as 'auto' | 'kvm' | 'tcg' } : {}),
+    ...(flags.device?.length ? { devices: flags.device } : {}),
+    ...(flags.network ? { network: true } : {}),
+    ...(exit ? { exit } : {}),
+    ...(flags.logDir ? { logDir: sub(flags.logDir)! } : {}),
+    ...(flags.qemu ? { qemu: flags.qemu } : {}),
+    ...(flags.debug ? { debug: true } : {}),
+    ...(extraArgs.length ? { args: extraArgs } : {}),
+  };
+  return spec;
+}
+
+/** Lines kiln says about a machine before booting it (stderr). */
+export function machineNotes(machine: ResolvedMachine): string[] {
+  const lines = [machine.accelNote, `firmware: ${machine.firmware.description}`];
+  if (machine.kernel) lines.push(`kernel: ${machine.kernel.info.description}`);
+  lines.push(`serial log: ${machine.serialLog}`);
+  if (machine.debugLog) lines.push(`QEMU debug log (-d int,cpu_reset): ${machine.debugLog}`);
+  return lines;
+}
+
+interface RunFlags extends MachineFlags {
+  gdb?: string | boolean;
+  serial?: boolean;
+  dryRun?: boolean;
+  timeout?: string;
+}
+
+export function registerRun(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description('boot a kernel, disk image or ISO in QEMU (serial on the terminal and in build/logs/serial.log)')
+    .usage('--kernel FILE | --image FILE | --cdrom FILE [options] [-- extra QEMU arguments]')
+    .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
+  addMachineOptions(cmd)
+    .option('--gdb [port]', 'start halted with a GDB stub on this TCP port (default 1234) and print the gdb command')
+    .option('--no-serial', 'do not copy serial output to the terminal (it is still logged)')
+    .option('--dry-run', 'print the QEMU command line and exit', false)
+    .option('--timeout <seconds>', 'stop QEMU after this many seconds (default: none)')
+    .action(
+      action(async (qemuArgs: string[], flags: RunFlags) => {
+        const [arch] = archesOf(flags);
+        const spec = machineSpecFromFlags(flags, qemuArgs, arch!);
+        if (flags.gdb !== undefined && flags.gdb !== false) spec.gdb = flags.gdb === true ? true : int(flags.gdb, '--gdb', 1)!;
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        try {
+          const timeout = seconds(flags.timeout, '--timeout');
+          const result = await runMachine(spec, {
+            ...(flags.serial !== false && !flags.dryRun ? { terminal: process.stdout, interactive: true } : {}),
+            ...(timeout !== undefined ? { timeout } : {}),
+            dryRun: flags.dryRun ?? false,
+            signal: controller.signal,
+            onReady: (machine, argv) => {
+              if (flags.dryRun) {
+                process.stdout.write(`${formatCommand(argv)}\n`);
+                return;
+              }
+              for (const line of machineNotes(machine)) process.stderr.write(`kiln: ${line}\n`);
+              if (machine.gdb) {
+                const g = gdbInstructions(machine);
+                process.stderr.write(`kiln: QEMU is halted, waiting for GDB on port ${machine.gdb.port}. In another terminal:\n  ${formatCommand(g.argv)}\n`);
+                for (const note of g.notes) process.stderr.write(`kiln: ${note}\n`);
+              }
+            },
+          });
+          if (flags.dryRun) return;
+          if (result.problem) {
+            process.stderr.write(`kiln: ${result.problem}\n`);
+            for (const line of result.stderr.trim().split('\n').filter(Boolean).slice(-5)) process.stderr.write(`  ${line}\n`);
+            process.exitCode = 1;
+            return;
+          }
+          process.stderr.write(`kiln: guest exit code ${result.guestExitCode} (QEMU ${result.exit?.signal ? `killed by ${result.exit.signal}` : `exit status ${result.exit?.code}`}); serial log ${result.serialLog}\n`);
+          process.exitCode = Math.min(255, result.guestExitCode ?? 1);
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }),
+    );
+}

@@ -1,0 +1,123 @@
+/**
+ * `kiln test`: boot, watch serial and QMP, judge; KTAP into test cases; a matrix over --arch with
+ * -j QEMUs at once; JUnit XML and JSON. A thin layer over `runTests` (src/qemu).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { KilnError } from '../errors.js';
+import { formatCommand } from '../util/process.js';
+import { DEFAULT_FAIL_PATTERNS, buildQemuCommand, parsePattern, resolveTestMachine, runFolderName, runTests, testResultsToJUnit, testResultsToJson, type QemuTestResult, type QemuTestSpec } from '../qemu/index.js';
+import { action, printJson } from './_shared.js';
+import { addMachineOptions, archesOf, machineNotes, machineSpecFromFlags, seconds, type MachineFlags } from './run.js';
+
+interface TestFlags extends MachineFlags {
+  name?: string;
+  expect?: string[];
+  fail?: string[];
+  defaultFail?: boolean;
+  ktap?: boolean;
+  timeout?: string;
+  idleTimeout?: string;
+  jobs?: string;
+  junit?: string;
+  json?: boolean;
+  dryRun?: boolean;
+  serial?: boolean;
+}
+
+/** Human report of one result (stderr). */
+export function formatResult(r: QemuTestResult): string {
+  const time = `${(r.durationMs / 1000).toFixed(1)} s`;
+  if (r.status === 'passed') {
+    const ktap = r.ktap ? `, KTAP ${r.ktap.passed} passed / ${r.ktap.skipped} skipped / ${r.ktap.todo} todo` : '';
+    return `PASS ${r.name} [${r.arch}] (${time}${ktap}): ${r.evidence.join('; ')}\n`;
+  }
+  const lines = [`FAIL ${r.name} [${r.arch}] (${time}): ${r.reason}`];
+  if (r.ktap) for (const c of r.ktap.cases.filter((x) => x.status === 'fail' || x.status === 'error')) lines.push(`  not ok ${c.path.join('.')}${c.diagnostics.length ? `: ${c.diagnostics.join(' | ')}` : ''}`);
+  if (r.registers) lines.push('  registers (info registers):', ...r.registers.trimEnd().split('\n').slice(0, 24).map((l) => `    ${l.trimEnd()}`));
+  if (r.stderrTail.length) lines.push('  QEMU stderr:', ...r.stderrTail.map((l) => `    ${l}`));
+  lines.push(`  last ${r.serialTail.length} serial lines (${r.serialLog}):`, ...r.serialTail.map((l) => `    | ${l}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerTest(program: Command): void {
+  const cmd = program
+    .command('test')
+    .description('boot and judge: exit code AND serial expectations, fail patterns, triple faults (QMP), timeouts, KTAP; JUnit/JSON reports')
+    .usage('--kernel FILE | --image FILE | --cdrom FILE --expect PATTERN... [options] [-- extra QEMU arguments]')
+    .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
+  addMachineOptions(cmd, { multiArch: true })
+    .option('--name <name>', 'test name (default: the kernel or image file name)')
+    .option('--expect <pattern...>', 'serial patterns that must appear in this order (text, or /regex/flags)')
+    .option('--fail <pattern...>', `patterns that fail the test at once (added to the defaults: ${DEFAULT_FAIL_PATTERNS.map(String).join(' ')})`)
+    .option('--no-default-fail', 'do not use the default fail patterns')
+    .option('--ktap', 'parse KTAP from serial into test cases; a failing case fails the test', false)
+    .option('--timeout <seconds>', 'overall deadline (default: 60, 120 with UEFI)')
+    .option('--idle-timeout <seconds>', 'fail when the serial port is silent this long (default: off)')
+    .option('-j, --jobs <n>', 'QEMU processes at once for a matrix (default: 1)')
+    .option('--junit <file>', 'write a JUnit XML report')
+    .option('--json', 'print results as JSON on stdout', false)
+    .option('--dry-run', 'print the QEMU command line(s) and exit', false)
+    .option('--serial', 'copy serial output to the terminal (with -j 1)', false)
+    .action(
+      action(async (qemuArgs: string[], flags: TestFlags) => {
+        const arches = archesOf(flags);
+        const base = flags.name ?? (flags.kernel ?? flags.image?.[0] ?? flags.cdrom?.[0] ?? 'test').split('/').pop()!.replace(/\.[^.]+$/, '');
+        const fail = [...(flags.defaultFail === false ? [] : DEFAULT_FAIL_PATTERNS), ...(flags.fail ?? []).map(parsePattern)];
+        const timeout = seconds(flags.timeout, '--timeout');
+        const idle = seconds(flags.idleTimeout, '--idle-timeout');
+        const jobs = flags.jobs === undefined ? 1 : Number(flags.jobs);
+        if (!Number.isInteger(jobs) || jobs < 1) throw new KilnError('CLI_BAD_NUMBER', `--jobs: expected a whole number >= 1, got ${JSON.stringify(flags.jobs)}`);
+        const specs: QemuTestSpec[] = arches.map((arch) => {
+          const machine = machineSpecFromFlags(flags, qemuArgs, arch);
+          const logDir = machine.logDir ?? join('build', 'logs', 'tests', runFolderName(`${base}-${arch}`));
+          return {
+            ...machine,
+            name: base,
+            logDir: arches.length > 1 && machine.logDir ? join(machine.logDir, arch) : logDir,
+            expect: (flags.expect ?? []).map(parsePattern),
+            fail,
+            ktap: flags.ktap ?? false,
+            ...(timeout !== undefined ? { timeout } : {}),
+            ...(idle !== undefined ? { idleTimeout: idle } : {}),
+          };
+        });
+        if (flags.dryRun) {
+          for (const spec of specs) process.stdout.write(`${formatCommand(buildQemuCommand(await resolveTestMachine(spec, { dryRun: true })))}\n`);
+          return;
+        }
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        try {
+          let noted = false;
+          const summary = await runTests(specs, {
+            jobs,
+            signal: controller.signal,
+            ...(flags.serial && !flags.json ? { terminal: process.stderr } : {}),
+            onStart: (machine) => {
+              if (flags.json) return;
+              if (!noted) process.stderr.write(`kiln: ${machine.accelNote}\n`);
+              noted = true;
+              process.stderr.write(`kiln: ${machine.name} [${machine.arch}]: ${machineNotes(machine).slice(1).join('; ')}\n`);
+            },
+            onResult: (r) => {
+              if (!flags.json) process.stderr.write(formatResult(r));
+            },
+          });
+          if (flags.junit) {
+            mkdirSync(dirname(flags.junit), { recursive: true });
+            writeFileSync(flags.junit, testResultsToJUnit(summary.results));
+          }
+          if (flags.json) printJson(testResultsToJson(summary.results));
+          else process.stderr.write(`kiln: ${summary.passed} passed, ${summary.failed} failed (${(summary.durationMs / 1000).toFixed(1)} s)${flags.junit ? `; JUnit: ${flags.junit}` : ''}\n`);
+          process.exitCode = summary.failed ? 1 : 0;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      }),
+    );
+}
