@@ -11,6 +11,8 @@ import { registerInit } from './init.js';
 import { preloadForHelp } from './_project.js';
 import { registerImage } from './image.js';
 // kiln:command-imports (one import per command file; keep this marker)
+import { registerRun } from './run.js';
+import { registerTest } from './test.js';
 import { registerKeygen } from './keygen.js';
 import { registerSign } from './sign.js';
 import { registerVerify } from './verify.js';
@@ -38,6 +40,8 @@ export function createProgram(): Command {
   registerInit(program);
   registerImage(program);
   // kiln:command-registrations (one register call per command file; keep this marker)
+  registerRun(program);
+  registerTest(program);
   registerKeygen(program);
   registerSign(program);
   registerVerify(program);
