@@ -261,8 +261,8 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
       s.offset = f.offset;
       continue;
     }
-    if (!options.relayoutAll && f && s.type === SHT_NOBITS && f.type === SHT_NOBITS && f.flags & 2) {
-      s.offset = f.offset <= base ? f.offset : base;
+    if (!options.relayoutAll && f && s.type === SHT_NOBITS && f.type === SHT_NOBITS && f.flags & 2 && elf.segments.length > 0) {
+      s.offset = f.offset; // .bss and friends of a linked file: the offset the linker chose
       continue;
     }
     movable.push(s);

@@ -9,7 +9,7 @@
  */
 import { crc32 } from '../io/crc32.js';
 import { encodeUtf8, viewOf, writeU16, writeU32, writeU64 } from '../io/bytes.js';
-import { EM, PT_PHDR, SHF_ALLOC, SHN_LORESERVE, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA, SHT_SYMTAB } from './_constants.js';
+import { EM, PT_INTERP, PT_LOAD, PT_PHDR, SHF_ALLOC, SHN_LORESERVE, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA, SHT_SYMTAB } from './_constants.js';
 import { fail, keepSection, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
 import type { ElfFile, ElfSection } from './read.js';
 import { addSection, removeSections } from './write.js';
@@ -190,16 +190,37 @@ export function onlyKeepDebug(elf: ElfInput): Uint8Array {
   const ehsize = is64 ? 64 : 52;
   const phentsize = is64 ? 56 : 32;
   const phnum = file.segments.length;
-  const phoff = phnum > 0 ? ehsize : 0;
-  const prefix = new Uint8Array(ehsize + phnum * phentsize);
+  const phsize = phnum * phentsize;
+  // Keep the program header table where it was when that is near the start (PT_PHDR then stays
+  // right), else put it after the ELF header.
+  const orig = file.header.phoff;
+  const phoff = phnum === 0 ? 0 : orig >= ehsize && orig + phsize <= 1 << 16 && file.header.phentsize === phentsize ? orig : ehsize;
+  // PT_INTERP keeps its string (readelf insists on finding it), copied after the program headers.
+  const interp = file.segments.find((p) => p.type === PT_INTERP && p.filesz > 0 && p.filesz <= 4096);
+  const headEnd = Math.max(ehsize, phoff + phsize);
+  const prefix = new Uint8Array(headEnd + (interp?.filesz ?? 0));
+  if (interp) prefix.set(file.bytes.subarray(interp.offset, interp.offset + interp.filesz), headEnd);
   prefix.set(file.bytes.subarray(0, ehsize), 0);
+  if (phoff === orig && phnum > 0) prefix.set(file.bytes.subarray(orig, orig + phsize), orig);
   if (is64) writeU64(prefix, 32, BigInt(phoff), le);
   else writeU32(prefix, 28, phoff, le);
   writeU16(prefix, is64 ? 54 : 42, phnum > 0 ? phentsize : file.header.phentsize, le);
+  // The segment that held the program headers still covers them (readelf checks that a LOAD covers PT_PHDR).
+  const phdrHolder = file.segments.find((p) => p.type === PT_LOAD && p.offset <= orig && orig + phsize <= p.offset + p.filesz);
   for (const p of file.segments) {
     const at = phoff + p.index * phentsize;
-    const offset = p.type === PT_PHDR ? phoff : 0;
-    const filesz = p.type === PT_PHDR ? phnum * phentsize : 0;
+    let offset = 0;
+    let filesz = 0;
+    if (p === interp) {
+      offset = headEnd;
+      filesz = p.filesz;
+    } else if (p.type === PT_PHDR && phoff === orig) {
+      offset = p.offset;
+      filesz = p.filesz;
+    } else if (p === phdrHolder && phoff === orig) {
+      offset = p.offset;
+      filesz = Math.min(p.filesz, headEnd - p.offset);
+    }
     writeU32(prefix, at, p.type, le);
     if (is64) {
       writeU32(prefix, at + 4, p.flags, le);

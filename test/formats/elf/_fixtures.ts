@@ -24,6 +24,29 @@ __attribute__((noinline)) int add(int a, int b) { return a + b + hidden; }
 int main(void) { printf("%s %d\\n", message, add(counter, 4)); return 0; }
 `;
 
+// x86_64 Linux without libc (small enough for llvm-objdump -d in every test): prints "kiln says hi 7".
+const STATIC_C = `static long sys3(long n, long a, long b, long c) {
+  long r;
+  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+}
+int counter = 3;
+static int hidden;
+const char message[] = "kiln says hi";
+__attribute__((noinline)) int add(int a, int b) { return a + b + hidden; }
+void _start(void) {
+  char buf[32];
+  int n = 0;
+  for (const char *p = message; *p; p++) buf[n++] = *p;
+  buf[n++] = ' ';
+  buf[n++] = (char)('0' + add(counter, 4));
+  buf[n++] = '\\n';
+  sys3(1, 1, (long)buf, n);
+  sys3(60, 0, 0, 0);
+  for (;;) { }
+}
+`;
+
 const FREESTANDING_C = `int counter = 3;
 static int hidden;
 const char message[] = "kiln";
@@ -102,7 +125,11 @@ entry:
 type Recipe = { files: Record<string, string>; steps: string[][]; out: string; objcopy?: 'objcopy' | 'llvm-objcopy'; run?: boolean };
 
 const RECIPES: Record<string, Recipe> = {
-  'x86_64-static': { files: { 'a.c': HOSTED_C }, steps: [['gcc', '-g', '-O1', '-static', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']], out: 'out', objcopy: 'objcopy', run: true },
+  'x86_64-static': {
+    files: { 'a.c': STATIC_C },
+    steps: [['gcc', '-g', '-O1', '-static', '-no-pie', '-nostdlib', '-ffreestanding', '-fno-stack-protector', '-fno-tree-loop-distribute-patterns', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']],
+    out: 'out', objcopy: 'objcopy', run: true,
+  },
   'x86_64-pie': { files: { 'a.c': HOSTED_C }, steps: [['gcc', '-g', '-O2', '-fPIE', '-pie', '-Wl,-z,relro,-z,now', 'a.c', '-o', 'out']], out: 'out', objcopy: 'objcopy', run: true },
   'x86_64-obj': { files: { 'a.c': HOSTED_C }, steps: [['gcc', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
   'x86_64-clang-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '-g', '-O1', '-ffunction-sections', '-c', 'a.c', '-o', 'out']], out: 'out' },

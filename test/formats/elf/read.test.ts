@@ -141,8 +141,8 @@ describe('readElf facts', () => {
     expect(elf.entrySection).toBe('.text');
     const text = findSection(elf, '.text')!;
     expect(segmentOfSection(elf, text)?.index).toBe(elf.entrySegment);
-    expect(elf.symbols.find((s) => s.name === 'main')?.typeName).toBe('FUNC');
-    expect(elf.notes.find((n) => n.typeName === 'NT_GNU_ABI_TAG')?.abiTag?.os).toBe('Linux');
+    expect(elf.symbols.find((s) => s.name === 'add')?.typeName).toBe('FUNC');
+    expect(elf.symbols.find((s) => s.name === '_start')?.value).toBe(elf.entry);
   });
 
   it('PIE: interpreter, dynamic section, GNU properties', () => {
@@ -151,6 +151,7 @@ describe('readElf facts', () => {
     expect(elf.interpreter).toMatch(/ld-linux-x86-64\.so\.2$/);
     expect(elf.dynamic.find((d) => d.tagName === 'NEEDED')?.text).toBe('libc.so.6');
     expect(elf.dynamic.at(-1)?.tagName).toBe('NULL');
+    expect(elf.notes.find((n) => n.typeName === 'NT_GNU_ABI_TAG')?.abiTag?.os).toBe('Linux');
     const props = elf.notes.find((n) => n.typeName === 'NT_GNU_PROPERTY_TYPE_0')?.properties ?? [];
     const readelfText = clean(['readelf', '-n', '--wide', fixture('x86_64-pie').path]);
     for (const p of props) {
