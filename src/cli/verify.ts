@@ -8,6 +8,12 @@ import { loadPublicKeyFile, manifestToJson, verifyBlob, verifyElf, type Signatur
 import { action, printJson } from './_shared.js';
 import { addSectionOptions, collect, isElf, sectionsFrom, type SectionFlags } from './sign.js';
 
+/** How each check is named in the human-readable output. */
+const CHECK_LABELS: Record<string, string> = {
+  'not-elf': 'elf', 'missing-section': 'sections', 'manifest-invalid': 'manifest', 'unknown-key-id': 'key id',
+  'manifest-mismatch': 'kernel hash', hash: 'content hash', ed25519: 'ed25519', 'ml-dsa': 'ml-dsa-65',
+};
+
 interface VerifyFlags extends SectionFlags {
   key: string[];
   requireHybrid?: boolean;
@@ -48,7 +54,7 @@ export function registerVerify(program: Command): void {
     }
     const stream = result.ok ? process.stdout : process.stderr;
     stream.write(result.ok ? `${file}: ${result.message}\n` : `${file}: INVALID (${result.reason}): ${result.message.replace(/^[\w-]+: /, '')}\n`);
-    for (const c of result.checks) stream.write(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.check.padEnd(17)} ${c.detail}\n`);
+    for (const c of result.checks) stream.write(`  ${c.ok ? 'ok  ' : 'FAIL'} ${(CHECK_LABELS[c.check] ?? c.check).padEnd(12)} ${c.detail}\n`);
     if (result.ok && result.manifest) {
       const m = result.manifest;
       stream.write(`  manifest: ${m.project}${m.version ? ` ${m.version}` : ''} ${m.arch} ${m.profile}, built ${new Date(m.buildTime * 1000).toISOString()}\n`);

@@ -261,6 +261,7 @@ export async function verifyElf(bytes: Uint8Array, publicKeys: readonly PublicKe
     checks.push({ check: 'missing-section', ok: false, detail: `no ${missing.join(' and no ')} section (the file is not signed, or was signed with other section names)` });
     return finishResult(checks, { verifiedBy });
   }
+  checks.push({ check: 'missing-section', ok: true, detail: `${s.manifest} and ${s.signature} present` });
   let manifest: Manifest;
   try {
     manifest = decodeManifest(manifestSection!.data, { base: manifestSection!.offset });
