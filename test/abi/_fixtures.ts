@@ -64,3 +64,40 @@ export const kozoSchema = defineAbi({
     bytes_only: { fields: { data: 'u8[5]' } },
   },
 });
+
+import fc from 'fast-check';
+import type { AbiSchema, IntType } from '../../src/abi/index.js';
+
+const INTS: IntType[] = ['u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64'];
+const SCALARS = [...INTS, 'usize', 'isize', 'bool', 'ptr'];
+
+/** Random valid schemas: enums and flags of every width, structs of scalars, arrays and earlier structs. */
+export function arbitrarySchema(name: string): fc.Arbitrary<AbiSchema> {
+  return fc
+    .record({
+      enumTypes: fc.array(fc.constantFrom(...INTS), { minLength: 1, maxLength: 3 }),
+      flagWidths: fc.array(fc.constantFrom(8, 16, 32, 64) as fc.Arbitrary<8 | 16 | 32 | 64>, { minLength: 1, maxLength: 3 }),
+      structs: fc.array(
+        fc.array(
+          fc.record({ base: fc.nat(1000), dims: fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 2 }) }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        { minLength: 1, maxLength: 5 },
+      ),
+      explicitSyscalls: fc.uniqueArray(fc.integer({ min: 0, max: 40 }), { maxLength: 5 }),
+      autoSyscalls: fc.nat(4),
+    })
+    .map(({ enumTypes, flagWidths, structs, explicitSyscalls, autoSyscalls }) => {
+      const enums = Object.fromEntries(enumTypes.map((type, i) => [`e${i}`, { type, values: { first: 0, second: 1, third: type.startsWith('i') ? -1 : 2 } }]));
+      const flags = Object.fromEntries(flagWidths.map((width, i) => [`f${i}`, { width, bits: { low: 0, high: width - 1 }, reserved: width > 8 ? [1] : [] }]));
+      const structDefs: Record<string, { fields: Array<{ name: string; type: string }> }> = {};
+      structs.forEach((fields, si) => {
+        const choices = [...SCALARS, ...Object.keys(enums), ...Object.keys(flags), ...Object.keys(structDefs)];
+        structDefs[`s${si}`] = { fields: fields.map((f, fi) => ({ name: `m${fi}`, type: `${choices[f.base % choices.length]}${f.dims.map((d) => `[${d}]`).join('')}` })) };
+      });
+      const sys: Record<string, number | Record<string, never>> = {};
+      explicitSyscalls.forEach((n, i) => (sys[`call${i}`] = n));
+      for (let i = 0; i < autoSyscalls; i++) sys[`auto${i}`] = {};
+      return { name, version: '1.0.0', syscalls: sys, enums, flags, structs: structDefs, constants: { k0: 1, k1: -2, k2: 'text' } } satisfies AbiSchema;
+    });
+}
