@@ -4,6 +4,11 @@
  */
 import type { Command } from 'commander';
 // kiln:image-imports (one import per image-<format>.ts file; keep this marker)
+import { registerImageCpio } from './image-cpio.js';
+import { registerImageGpt } from './image-gpt.js';
+import { registerImageMbr } from './image-mbr.js';
+import { registerImageRaw } from './image-raw.js';
+import { registerImageIso } from './image-iso.js';
 import { registerImageConvert } from './image-convert.js';
 import { registerImageFat } from './image-fat.js';
 
@@ -12,6 +17,11 @@ export function registerImage(program: Command): void {
     .command('image')
     .description('write and inspect disk images (cpio, fat, gpt, mbr, raw, iso, vdi, vmdk) without root or host tools');
   // kiln:image-registrations (one call per format, e.g. registerImageCpio(image); keep this marker)
+  registerImageCpio(image);
+  registerImageGpt(image);
+  registerImageMbr(image);
+  registerImageRaw(image);
+  registerImageIso(image);
   registerImageConvert(image);
   registerImageFat(image);
   void image;
