@@ -65,6 +65,10 @@ export function fail(code: string, message: string, hint?: string, offset?: numb
 
 /** A plan entry that keeps an input section as it is. */
 export function keepSection(s: ElfSection): PlanSection {
+  if (s.index === 0) {
+    // Section 0 is always the null section (its extended-numbering fields are rewritten on emit).
+    return { from: s, name: '', type: SHT_NULL, flags: 0, addr: 0n, link: 0, info: 0, addralign: 0, entsize: 0, size: 0, data: new Uint8Array(0), unchanged: true };
+  }
   return {
     from: s, name: s.name, type: s.type, flags: s.flags, addr: s.addr, link: s.link, info: s.info, addralign: s.addralign,
     entsize: s.entsize, size: s.size, data: s.data, unchanged: true,

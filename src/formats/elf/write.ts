@@ -161,7 +161,7 @@ export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map
       if (other.info === index && (other.flags & 0x40 || other.type === 4 || other.type === 9)) fail('ELF_SECTION_REFERENCED', `${other.name} applies to ${s.name} (sh_info)`, `remove ${other.name} too`);
     }
   }
-  const plan: PlanSection[] = [];
+  const plan: PlanSection[] = file.sections.length === 0 ? basePlan(file) : [];
   for (const s of file.sections) {
     if (remove.has(s.index)) continue;
     plan.push(replaced.get(s.index) ?? keepSection(s));
