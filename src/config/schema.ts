@@ -14,6 +14,21 @@ export const zFileInput = z.union([z.string().min(1), zArtifact]);
 export const zSize = z.union([z.number().int().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*[kKmMgGtT]?(i?[bB])?\s*$/, 'expected a size like 512K, 16M or 2G')]);
 const zPattern = z.union([z.string(), z.instanceof(RegExp)]);
 
+const zLayerPolicy = z.object({
+  optimize: z.enum(['debug', 'safe', 'fast', 'small']).optional(),
+  debugInfo: z.boolean().optional(),
+  fpu: z.boolean().optional(),
+  redZone: z.boolean().optional(),
+  stackProtector: z.boolean().optional(),
+  stackProbes: z.boolean().optional(),
+  lto: z.union([z.literal(false), z.enum(['thin', 'fat'])]).optional(),
+  panic: z.enum(['abort', 'unwind']).optional(),
+  pie: z.boolean().optional(),
+  nxStack: z.boolean().optional(),
+  codeModel: z.enum(['small', 'kernel', 'medium', 'large']).optional(),
+}).strict();
+export const zPolicy = z.object({ kernel: zLayerPolicy.optional(), services: zLayerPolicy.optional(), asm: zLayerPolicy.optional(), boot: zLayerPolicy.optional(), tools: zLayerPolicy.optional() }).strict();
+
 const zOption = z.discriminatedUnion('type', [
   z.object({ type: z.literal('bool'), help: z.string(), default: z.boolean() }).strict(),
   z.object({ type: z.literal('enum'), help: z.string(), values: z.array(z.string()).min(1), default: z.string() }).strict(),
@@ -69,9 +84,10 @@ export const zConfig = z.object({
   arch: z.union([zArch, z.array(zArch).min(1)]).optional(),
   profiles: z.union([
     z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/)).min(1),
-    z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.object({ release: z.boolean().optional(), settings: z.record(z.string(), z.unknown()).optional() }).strict()),
+    z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), z.object({ release: z.boolean().optional(), settings: z.record(z.string(), z.unknown()).optional(), policy: zPolicy.optional() }).strict()),
   ]).optional(),
   buildDir: z.string().optional(),
+  policy: zPolicy.optional(),
   options: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'option names are lower-case words joined by "-"'), zOption).optional(),
   build: z.function().optional(),
   ...zProject.shape,

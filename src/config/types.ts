@@ -4,6 +4,7 @@
  */
 import type { Arch, ArtifactRef, StepHandle, TargetInfo } from '../graph/step.js';
 import type { OptionsSpec, OptionValues } from './options.js';
+import type { PolicySet } from '../toolchain/policy.js';
 
 export type { Arch };
 
@@ -13,6 +14,8 @@ export interface ProfileSpec {
   release?: boolean;
   /** Free-form settings your build function reads (`t.profileSettings`). */
   settings?: Record<string, unknown>;
+  /** Flag-policy overrides per layer for this profile (defaults: the KOZO table). */
+  policy?: PolicySet;
 }
 
 /** What boots in `kiln run` / `kiln test`. Fields mirror the QEMU harness (src/qemu). */
@@ -93,6 +96,8 @@ export interface KilnConfig<O extends OptionsSpec = OptionsSpec> extends Project
   arch?: Arch | Arch[];
   /** Profiles; the first is the default. Default `['debug', 'release']` (release marked release). */
   profiles?: string[] | Record<string, ProfileSpec>;
+  /** Flag-policy overrides per layer, for every profile (a profile's own `policy` wins). */
+  policy?: PolicySet;
   /** Build folder, relative to the config. Default `build`. */
   buildDir?: string;
   /** Project build options, set with `kiln build --name=value`. */

@@ -107,11 +107,11 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
       location: { file, configPath: 'profiles' }, exitCode: 2,
     });
   }
-  const target: TargetInfo = { arch, profile: profileName, id: `${arch}-${profileName}` };
+  const release = profile[1].release ?? false;
+  const target: TargetInfo = { arch, profile: profileName, id: `${arch}-${profileName}`, release, policy: profile[1].policy ?? config.policy ?? {} };
   const options = resolveOptions(config.options ?? {}, request.options ?? {});
   const buildRoot = request.buildDir ? join(process.cwd(), request.buildDir) : join(loaded.projectDir, config.buildDir ?? 'build');
   const buildDir = join(buildRoot, target.id);
-  const release = profile[1].release ?? false;
 
   let project: Project = config;
   if (config.build) {

@@ -8,6 +8,7 @@
  */
 import type { z } from 'zod';
 import type { RunOptions, RunResult } from '../util/process.js';
+import type { PolicySet } from '../toolchain/policy.js';
 
 export type Arch = 'x86_64' | 'aarch64';
 export const ARCHES: readonly Arch[] = ['x86_64', 'aarch64'];
@@ -105,6 +106,10 @@ export interface TargetInfo {
   readonly profile: string;
   /** `x86_64-debug` */
   readonly id: string;
+  /** The profile is a release profile (policy violations fail, dev keys refused). */
+  readonly release: boolean;
+  /** The profile's flag-policy overrides per layer (src/toolchain/policy.ts). */
+  readonly policy: PolicySet;
 }
 
 /** Handed to `make`: where to write, how to run tools, where to log. */

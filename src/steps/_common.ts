@@ -1,0 +1,26 @@
+/** Pieces shared by the toolchain steps. */
+import { dirname, posix } from 'node:path';
+import { z } from 'zod';
+import { zFileInput } from '../config/schema.js';
+import type { FileInput } from '../graph/step.js';
+
+export const zLayer = z.enum(['kernel', 'services', 'asm', 'boot', 'tools']);
+export const zStrings = z.array(z.string());
+export const zFiles = z.array(zFileInput);
+
+/** Project-relative string inputs of a list (artifact refs are tracked by the graph). */
+export function stringInputs(list: ReadonlyArray<FileInput | undefined> | undefined): string[] {
+  return (list ?? []).filter((x): x is string => typeof x === 'string');
+}
+
+/** A glob of the source files next to `file` (includes, headers), for honest input declaration. */
+export function siblingsGlob(file: string, extensions: string[]): string {
+  const dir = dirname(file);
+  const exts = extensions.length === 1 ? extensions[0] : `{${extensions.join(',')}}`;
+  return posix.join(dir === '.' ? '' : dir, `**/*.${exts}`);
+}
+
+/** Basename without extension: `boot/stage2.asm` → `stage2`. */
+export function stem(file: string): string {
+  return posix.basename(file).replace(/\.[^.]+$/, '');
+}

@@ -1,0 +1,216 @@
+/**
+ * `cargo.bin()` / `cargo.lib()`: a package of a Cargo workspace built for the target — a built-in
+ * triple, the host, or a custom target spec JSON kiln generates for the toolchain's version —
+ * with `core`/`alloc` from -Zbuild-std, a kiln-built sysroot, or the host route (chosen
+ * automatically and reported in the build log). Artifacts are found from cargo's JSON messages.
+ */
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { z } from 'zod';
+import { zFileInput } from '../config/schema.js';
+import { KilnError } from '../errors.js';
+import { type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
+import { type Layer, resolvePolicy, rustFlags } from '../toolchain/policy.js';
+import { type RustRoute, chooseRust, ensureSysroot, generateTargetSpec } from '../toolchain/rust.js';
+import { zLayer } from './_common.js';
+
+export interface CustomTarget {
+  /** Names the target and its JSON file (`x86_64-portix`). */
+  name: string;
+  llvmTarget?: string;
+  /** LLVM features; default from the policy (`-mmx,-sse,+soft-float` when the layer has no FPU). */
+  features?: string;
+  disableRedzone?: boolean;
+  codeModel?: 'small' | 'kernel' | 'medium' | 'large';
+  relocationModel?: 'static' | 'pic';
+  extra?: Record<string, unknown>;
+}
+
+export interface CargoOptions {
+  name?: string;
+  /** Folder with the Cargo.toml (a package or the workspace root). */
+  path: string;
+  /** Package of the workspace (`-p`). */
+  package?: string;
+  /** Binary target name (default: the package's). */
+  bin?: string;
+  /** A built-in triple, 'host', or a custom target spec kiln generates. Default: custom `<arch>-kiln`. */
+  target?: string | CustomTarget;
+  /** How core/alloc are provided for a custom target (default: auto). */
+  std?: 'auto' | RustRoute;
+  layer?: Layer;
+  features?: string[];
+  rustflags?: string[];
+  linkerScript?: FileInput;
+  /** Env for build.rs (e.g. `KOZO_ABI_INCLUDE`); values may be artifacts (their path is passed). */
+  env?: Record<string, string | FileInput>;
+  /** Output file name (default `<package or name>.elf`, or `.a` for cargo.lib). */
+  output?: string;
+  /** Explicit toolchain (paths); default: found automatically. */
+  rustc?: string;
+  cargo?: string;
+}
+
+const zTarget = z.union([z.string(), z.object({
+  name: z.string().regex(/^[a-z0-9_]+-[a-z0-9_-]+$/, 'expected a target name like x86_64-myos'),
+  llvmTarget: z.string().optional(),
+  features: z.string().optional(),
+  disableRedzone: z.boolean().optional(),
+  codeModel: z.enum(['small', 'kernel', 'medium', 'large']).optional(),
+  relocationModel: z.enum(['static', 'pic']).optional(),
+  extra: z.record(z.string(), z.unknown()).optional(),
+}).strict()]);
+
+const schema = z.object({
+  name: z.string().optional(),
+  path: z.string(),
+  package: z.string().optional(),
+  bin: z.string().optional(),
+  target: zTarget.optional(),
+  std: z.enum(['auto', 'build-std', 'sysroot', 'host']).optional(),
+  layer: zLayer.optional(),
+  features: z.array(z.string()).optional(),
+  rustflags: z.array(z.string()).optional(),
+  linkerScript: zFileInput.optional(),
+  env: z.record(z.string(), z.union([z.string(), zFileInput])).optional(),
+  output: z.string().optional(),
+  rustc: z.string().optional(),
+  cargo: z.string().optional(),
+}).strict();
+
+interface CargoMessage {
+  reason: string;
+  package_id?: string;
+  target?: { name: string; kind: string[] };
+  executable?: string | null;
+  filenames?: string[];
+  message?: { rendered?: string };
+}
+
+function kind(mode: 'bin' | 'lib') {
+  return {
+    kind: `cargo.${mode}`,
+    version: 1,
+    schema: schema as z.ZodType<CargoOptions>,
+    declare(o: CargoOptions) {
+      const base = o.path === '.' ? '' : o.path;
+      return {
+        // The whole workspace's sources (build.rs may compile C and assembly too).
+        inputs: [posix.join(base, '**/*.{rs,toml,lock,c,h,S,s,asm,ld,x,json}')],
+        tools: ['rustc', 'cargo'],
+        env: ['RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS'],
+        outputs: [o.output ?? `${o.bin ?? o.package ?? o.name ?? 'crate'}.${mode === 'bin' ? 'elf' : 'a'}`],
+        workDir: `.kiln/work/cargo-${o.name ?? o.package ?? 'crate'}`,
+      };
+    },
+    async make(o: CargoOptions, ctx: StepContext) {
+      const arch = ctx.target.arch;
+      const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
+      const target = o.target ?? { name: `${arch}-kiln` };
+      const custom = typeof target === 'object';
+      const builtinBare = typeof target === 'string' && target !== 'host';
+      const choice = await chooseRust({ custom: custom || builtinBare, ...(o.std && o.std !== 'auto' ? { prefer: o.std } : {}), ...(o.rustc ? { rustc: o.rustc } : {}), ...(o.cargo ? { cargo: o.cargo } : {}) }, ctx.env);
+      const { toolchain } = choice;
+      let route = choice.route;
+      ctx.log(`rust: ${toolchain.rustc} (${toolchain.versionLine}); route ${route}: ${choice.reason}`);
+      const work = ctx.workDir!;
+      const flags = rustFlags(policy, arch);
+      const rustflags: string[] = [...flags.rustflags];
+      const env: NodeJS.ProcessEnv = { ...ctx.env, ...flags.profileEnv, RUSTC: toolchain.rustc, CARGO_TARGET_DIR: join(work, 'target') };
+      const args: string[] = [];
+      if (!toolchain.nightly) env.RUSTC_BOOTSTRAP = '1'; // -Z flags and core's unstable features on a stable toolchain
+      let targetArg: string | undefined;
+      if (custom && route !== 'host') {
+        const spec = await generateTargetSpec(toolchain, {
+          name: target.name, arch,
+          features: target.features ?? (policy.fpu ? undefined : arch === 'x86_64' ? '-mmx,-sse,+soft-float' : '+strict-align,-neon,-fp-armv8'),
+          disableRedzone: target.disableRedzone ?? !policy.redZone,
+          panicStrategy: policy.panic,
+          ...(target.codeModel ?? policy.codeModel ? { codeModel: (target.codeModel ?? policy.codeModel)! } : {}),
+          relocationModel: target.relocationModel ?? (policy.pie ? 'pic' : 'static'),
+          ...(target.llvmTarget ? { llvmTarget: target.llvmTarget } : {}),
+          ...(target.extra ? { extra: target.extra } : {}),
+        });
+        const specJson = `${JSON.stringify(spec, null, 2)}\n`;
+        targetArg = join(work, `${target.name}.json`);
+        await writeFile(targetArg, specJson);
+        if (route === 'build-std') {
+          args.push('-Zbuild-std=core,alloc', '-Zbuild-std-features=compiler-builtins-mem');
+        } else {
+          const sysroot = await ensureSysroot(toolchain, targetArg, specJson, (l) => ctx.log(l), ctx.env);
+          rustflags.push('--sysroot', sysroot);
+        }
+      } else if (builtinBare && route === 'host') {
+        throw new KilnError('RUST_TARGET_UNAVAILABLE', `no toolchain can build core for ${target}`, { hint: 'install rust-src (rustup component add rust-src) or Debian rust-src + librust-compiler-builtins-dev' });
+      } else if (builtinBare) {
+        targetArg = target as string;
+        if (route === 'build-std') args.push('-Zbuild-std=core,alloc', '-Zbuild-std-features=compiler-builtins-mem');
+        else {
+          // A built-in triple: build the sysroot from its spec.
+          const spec = await generateTargetSpec(toolchain, { name: target as string, arch });
+          const specJson = `${JSON.stringify(spec, null, 2)}\n`;
+          const specPath = join(work, `${target as string}.json`);
+          await writeFile(specPath, specJson);
+          targetArg = specPath;
+          rustflags.push('--sysroot', await ensureSysroot(toolchain, specPath, specJson, (l) => ctx.log(l), ctx.env));
+        }
+      } else {
+        route = 'host';
+        targetArg = toolchain.hostTriple;
+        rustflags.push('-C', 'panic=abort', '-C', 'relocation-model=static', '-C', 'target-cpu=x86-64');
+        if (mode === 'bin') rustflags.push('-C', 'link-arg=-nostartfiles', '-C', 'link-arg=-static', '-C', 'link-arg=-nostdlib');
+      }
+      if (o.linkerScript && mode === 'bin') rustflags.push('-C', `link-arg=-T${ctx.path(o.linkerScript)}`);
+      rustflags.push(...(o.rustflags ?? []));
+      env.CARGO_ENCODED_RUSTFLAGS = rustflags.join('\x1f');
+      delete env.RUSTFLAGS;
+      for (const [k, v] of Object.entries(o.env ?? {})) env[k] = typeof v === 'string' ? v : ctx.path(v);
+      const release = policy.optimize !== 'debug';
+      const result = await ctx.exec([
+        toolchain.cargo, 'build', '--offline', '--manifest-path', join(ctx.path(o.path), 'Cargo.toml'),
+        ...(o.package ? ['--package', o.package] : []),
+        ...(mode === 'bin' && o.bin ? ['--bin', o.bin] : []),
+        ...(mode === 'lib' ? ['--lib'] : []),
+        ...(release ? ['--release'] : []),
+        ...(o.features?.length ? ['--features', o.features.join(',')] : []),
+        '--target', targetArg!,
+        '--message-format=json-render-diagnostics',
+        ...args,
+      ], { env, allowFailure: true });
+      const messages = result.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CargoMessage);
+      if (result.code !== 0) {
+        throw new StepFailure(`cargo build failed (exit code ${result.code})`, { command: `cargo build ${o.package ?? ''}`, exitCode: result.code, output: result.stderr, hint: rustHint(result.stderr) });
+      }
+      const artifacts = messages.filter((m) => m.reason === 'compiler-artifact' && (!o.package || m.package_id?.includes(o.package) || m.package_id?.includes(`#${o.package}@`)));
+      let file: string | undefined;
+      if (mode === 'bin') {
+        file = artifacts.filter((m) => m.executable && (!o.bin || m.target?.name === o.bin)).at(-1)?.executable ?? undefined;
+      } else {
+        file = artifacts.flatMap((m) => m.filenames ?? []).filter((f) => f.endsWith('.a')).at(-1);
+      }
+      if (!file) {
+        throw new StepFailure(`cargo finished but reported no ${mode === 'bin' ? 'executable' : 'static library (crate-type = ["staticlib"])'}${o.package ? ` for ${o.package}` : ''}`, { hint: mode === 'lib' ? 'add [lib] crate-type = ["staticlib"] to the crate' : 'check --package/--bin' });
+      }
+      await copyFile(file, ctx.outPath());
+      ctx.log(`rust route: ${route}`);
+    },
+  };
+}
+
+/** The doctor's fix for a failing Rust build, when its output matches a known cause. */
+export function rustHint(output: string): string | undefined {
+  if (/requires nightly|is only accepted on the nightly compiler/.test(output)) return 'use a nightly toolchain, or let kiln set RUSTC_BOOTSTRAP=1 (it does for its own flags)';
+  if (/can't find crate for `core`|couldn't find crate `core`/.test(output)) return 'no core for this target: add rust-src (rustup component add rust-src), or use std: "sysroot" with Debian rust-src';
+  if (/linker `[^`]+` not found/.test(output)) return 'the target\'s linker is missing: install lld (ld.lld) or llvm-tools (rust-lld)';
+  if (/no global memory allocator/.test(output)) return 'using alloc needs a #[global_allocator] in the kernel';
+  return undefined;
+}
+
+/**
+ * Cargo steps.
+ * @example cargo.bin({ path: '.', package: 'kernel', target: { name: 'x86_64-portix' }, linkerScript: 'kernel/linker.ld' })
+ */
+export const cargo = {
+  bin: defineStep<CargoOptions>(kind('bin')),
+  lib: defineStep<CargoOptions>(kind('lib')),
+};

@@ -1,0 +1,77 @@
+/**
+ * `cmake()`: configure once (Ninja generator, compile commands exported) in a persistent work
+ * folder, then build incrementally with Ninja; chosen artifacts are copied out as outputs.
+ * Ninja's own log (.ninja_log) stays in the work folder for `kiln status`.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { z } from 'zod';
+import { KilnError } from '../errors.js';
+import { type StepContext, defineStep } from '../graph/step.js';
+
+export interface CmakeOptions {
+  name?: string;
+  /** Source folder with CMakeLists.txt (default `.`). */
+  source?: string;
+  /** Ninja targets to build (default: all). */
+  targets?: string[];
+  /** CMAKE_BUILD_TYPE (default: Debug, or Release in a release profile). */
+  buildType?: string;
+  /** -D cache entries. */
+  defines?: Record<string, string | number | boolean>;
+  /** C compiler (default clang). */
+  cc?: string;
+  cxx?: string;
+  /** Output name → path inside the CMake build folder (`kernel/kernel`). */
+  artifacts: Record<string, string>;
+  /** Extra files or globs that are inputs besides the source tree. */
+  inputs?: string[];
+}
+
+const cmakeKind = {
+  kind: 'cmake',
+  version: 1,
+  schema: z.object({
+    name: z.string().optional(),
+    source: z.string().optional(),
+    targets: z.array(z.string()).optional(),
+    buildType: z.string().optional(),
+    defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    cc: z.string().optional(),
+    cxx: z.string().optional(),
+    artifacts: z.record(z.string(), z.string()),
+    inputs: z.array(z.string()).optional(),
+  }).strict() as z.ZodType<CmakeOptions>,
+  declare(o: CmakeOptions) {
+    const src = o.source ?? '.';
+    return {
+      inputs: [posix.join(src, '**/{CMakeLists.txt,*.cmake,*.c,*.h,*.S,*.s,*.cc,*.cpp,*.hpp,*.ld,*.asm}'), ...(o.inputs ?? [])],
+      tools: ['cmake', 'ninja', o.cc ?? 'clang'],
+      outputs: Object.keys(o.artifacts),
+      workDir: `.kiln/work/cmake-${o.name ?? 'project'}`,
+    };
+  },
+  async make(o: CmakeOptions, ctx: StepContext) {
+    const buildDir = ctx.workDir!;
+    const buildType = o.buildType ?? (ctx.target.release ? 'Release' : 'Debug');
+    if (!existsSync(join(buildDir, 'build.ninja'))) {
+      await ctx.exec([
+        'cmake', '-S', ctx.path(o.source ?? '.'), '-B', buildDir, '-G', 'Ninja',
+        `-DCMAKE_BUILD_TYPE=${buildType}`, `-DCMAKE_C_COMPILER=${o.cc ?? 'clang'}`, ...(o.cxx ? [`-DCMAKE_CXX_COMPILER=${o.cxx}`] : []),
+        '-DCMAKE_EXPORT_COMPILE_COMMANDS=ON',
+        ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 'ON' : v === false ? 'OFF' : v}`),
+      ]);
+    }
+    await ctx.exec(['cmake', '--build', buildDir, ...(o.targets?.length ? ['--target', ...o.targets] : [])]);
+    for (const [output, rel] of Object.entries(o.artifacts)) {
+      const from = join(buildDir, rel);
+      if (!existsSync(from)) throw new KilnError('ARTIFACT_MISSING', `CMake built, but ${rel} is not in its build folder`, { hint: `check the artifacts paths (relative to ${buildDir})` });
+      await copyFile(from, ctx.outPath(output));
+    }
+  },
+};
+
+/** @example cmake({ source: '.', targets: ['kernel'], artifacts: { 'kernel.elf': 'kernel/kernel' } }) */
+export const cmake = defineStep<CmakeOptions>(cmakeKind);
+export { cmakeKind };

@@ -1,0 +1,84 @@
+/**
+ * `nasm.bin()` (flat binaries such as boot sectors) and `nasm.obj()` (elf64/elf32 objects linked
+ * into a kernel). Inputs: the source and every .asm/.inc/.mac beside it (includes).
+ */
+import { z } from 'zod';
+import { type StepContext, defineStep } from '../graph/step.js';
+import { siblingsGlob, stem } from './_common.js';
+
+export interface NasmOptions {
+  name?: string;
+  /** The .asm source, relative to the project. */
+  source: string;
+  /** Output file name (default: `<stem>.bin` or `<stem>.o`). */
+  output?: string;
+  /** Object format for nasm.obj (default elf64). */
+  format?: 'elf64' | 'elf32' | 'bin' | 'win64';
+  /** Include folders (-I). */
+  include?: string[];
+  /** Preprocessor defines (-D NAME=VALUE). */
+  defines?: Record<string, string | number | boolean>;
+  /** Exact size the output must have (e.g. 512 for a boot sector). */
+  exactSize?: number;
+  /** Largest size allowed (e.g. 64 sectors for a stage 2). */
+  maxSize?: number;
+  /** Extra nasm arguments. */
+  args?: string[];
+}
+
+const schema = z.object({
+  name: z.string().optional(),
+  source: z.string().min(1),
+  output: z.string().optional(),
+  format: z.enum(['elf64', 'elf32', 'bin', 'win64']).optional(),
+  include: z.array(z.string()).optional(),
+  defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  exactSize: z.number().int().positive().optional(),
+  maxSize: z.number().int().positive().optional(),
+  args: z.array(z.string()).optional(),
+}).strict();
+
+function kind(flat: boolean) {
+  return {
+    kind: flat ? 'nasm.bin' : 'nasm.obj',
+    version: 1,
+    schema: schema as z.ZodType<NasmOptions>,
+    declare(o: NasmOptions) {
+      return {
+        inputs: [o.source, siblingsGlob(o.source, ['asm', 'inc', 'mac', 'S']), ...(o.include ?? []).map((d) => `${d.replace(/\/$/, '')}/**/*.{asm,inc,mac}`)],
+        tools: ['nasm'],
+        outputs: [o.output ?? `${stem(o.source)}.${flat ? 'bin' : 'o'}`],
+      };
+    },
+    async make(o: NasmOptions, ctx: StepContext) {
+      const format = flat ? 'bin' : o.format ?? (ctx.target.arch === 'x86_64' ? 'elf64' : 'elf32');
+      const defines = Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`);
+      const includes = (o.include ?? []).map((d) => `-I${ctx.path(d).replace(/\/?$/, '/')}`);
+      const out = ctx.outPath();
+      await ctx.exec(['nasm', '-f', format, ...includes, ...defines, ...(o.args ?? []), '-o', out, ctx.path(o.source)]);
+      const { statSync } = await import('node:fs');
+      const size = statSync(out).size;
+      const { KilnError } = await import('../errors.js');
+      if (o.exactSize !== undefined && size !== o.exactSize) {
+        throw new KilnError('SIZE_MISMATCH', `${o.source} assembles to ${size} bytes; it must be exactly ${o.exactSize} (${size > o.exactSize ? `${size - o.exactSize} bytes over` : `${o.exactSize - size} bytes short`})`, {
+          location: { file: o.source }, hint: o.exactSize === 512 ? "pad a boot sector with `times 510 - ($ - $$) db 0` then `dw 0xaa55`" : undefined,
+        });
+      }
+      if (o.maxSize !== undefined && size > o.maxSize) {
+        throw new KilnError('SIZE_TOO_LARGE', `${o.source} assembles to ${size} bytes, ${size - o.maxSize} over its limit of ${o.maxSize}`, { location: { file: o.source } });
+      }
+    },
+  };
+}
+
+export const nasmBinKind = kind(true);
+export const nasmObjKind = kind(false);
+
+/**
+ * NASM steps.
+ * @example nasm.bin({ source: 'boot/boot.asm', exactSize: 512 }); nasm.obj({ source: 'kernel/src/arch/isr.asm' })
+ */
+export const nasm = {
+  bin: defineStep<NasmOptions>(nasmBinKind),
+  obj: defineStep<NasmOptions>(nasmObjKind),
+};

@@ -1,0 +1,110 @@
+/**
+ * The hardened-flags policy: per profile, per layer (kernel, services, asm), what the build must
+ * guarantee. Defaults follow the KOZO table (kernel ReleaseSafe with bounds checks, no FPU/SSE,
+ * stack probes, higher-half code model; services release + thin LTO + panic=abort + stack
+ * protection; asm NX stack + PIE where it applies). Each toolchain step translates its layer's
+ * policy into flags; after linking, the ELF audit checks the result.
+ */
+export type Layer = 'kernel' | 'services' | 'asm' | 'boot' | 'tools';
+
+export interface LayerPolicy {
+  /** debug: no optimization; safe: optimized with runtime checks (Zig ReleaseSafe, Rust overflow checks); fast; small. */
+  optimize: 'debug' | 'safe' | 'fast' | 'small';
+  /** Keep DWARF in the build (strip later for the image). */
+  debugInfo: boolean;
+  /** Allow FPU/SSE/NEON code generation. Kernels usually do not save FPU state. */
+  fpu: boolean;
+  /** x86_64: the red zone (must be off where interrupts use the kernel stack). */
+  redZone: boolean;
+  stackProtector: boolean;
+  stackProbes: boolean;
+  lto: false | 'thin' | 'fat';
+  panic: 'abort' | 'unwind';
+  /** Position independent executable. */
+  pie: boolean;
+  /** Non-executable stack (PT_GNU_STACK without X). */
+  nxStack: boolean;
+  /** x86_64 code model. */
+  codeModel?: 'small' | 'kernel' | 'medium' | 'large';
+}
+
+export type PolicySet = Partial<Record<Layer, Partial<LayerPolicy>>>;
+
+const base: LayerPolicy = {
+  optimize: 'debug', debugInfo: true, fpu: true, redZone: true, stackProtector: false, stackProbes: false,
+  lto: false, panic: 'abort', pie: false, nxStack: true,
+};
+
+/** The KOZO defaults. */
+export function defaultPolicy(layer: Layer, release: boolean): LayerPolicy {
+  switch (layer) {
+    case 'kernel':
+      return { ...base, optimize: release ? 'safe' : 'debug', fpu: false, redZone: false, stackProbes: true, codeModel: 'kernel', debugInfo: true };
+    case 'services':
+      return { ...base, optimize: release ? 'fast' : 'debug', lto: release ? 'thin' : false, panic: 'abort', stackProtector: true, debugInfo: true };
+    case 'asm':
+      return { ...base, nxStack: true, pie: true };
+    case 'boot':
+      return { ...base, optimize: release ? 'small' : 'debug', fpu: false, redZone: false, debugInfo: !release };
+    case 'tools':
+      return { ...base, optimize: release ? 'fast' : 'debug' };
+  }
+}
+
+/** A layer's policy: the defaults overlaid with the config's. */
+export function resolvePolicy(layer: Layer, release: boolean, overrides: PolicySet | undefined): LayerPolicy {
+  return { ...defaultPolicy(layer, release), ...(overrides?.[layer] ?? {}) };
+}
+
+/** Flags for clang/gcc (C and assembly through the compiler driver). */
+export function ccFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64', compiler: 'clang' | 'gcc' | 'zig'): string[] {
+  const f: string[] = [];
+  f.push(p.optimize === 'debug' ? '-O0' : p.optimize === 'small' ? '-Os' : '-O2');
+  if (p.debugInfo) f.push('-g');
+  if (!p.fpu) f.push(...(arch === 'x86_64' ? ['-mno-sse', '-mno-sse2', '-mno-mmx', '-mno-80387'] : ['-mgeneral-regs-only']));
+  if (!p.redZone && arch === 'x86_64') f.push('-mno-red-zone');
+  f.push(p.stackProtector ? '-fstack-protector-strong' : '-fno-stack-protector');
+  if (p.stackProbes && compiler !== 'gcc') f.push('-fstack-clash-protection');
+  if (p.lto) f.push(p.lto === 'thin' && compiler !== 'gcc' ? '-flto=thin' : '-flto');
+  f.push(p.pie ? '-fPIE' : '-fno-pic');
+  if (p.codeModel && arch === 'x86_64') f.push(`-mcmodel=${p.codeModel}`);
+  return f;
+}
+
+/** Linker flags (ld.lld / ld). */
+export function linkFlags(p: LayerPolicy): string[] {
+  const f = [p.nxStack ? '-znoexecstack' : '-zexecstack'];
+  if (p.pie) f.push('-pie');
+  else f.push('-static');
+  return f;
+}
+
+/** Zig: optimize mode and CPU feature changes. */
+export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { optimize: string; cpuFeatures: string; args: string[] } {
+  const optimize = { debug: 'Debug', safe: 'ReleaseSafe', fast: 'ReleaseFast', small: 'ReleaseSmall' }[p.optimize];
+  let cpuFeatures = '';
+  if (!p.fpu) cpuFeatures = arch === 'x86_64' ? '-mmx-sse-sse2-avx-avx2+soft_float' : '-fp_armv8-neon';
+  const args: string[] = [];
+  if (p.codeModel && arch === 'x86_64') args.push('-mcmodel', p.codeModel);
+  if (!p.redZone) args.push('-mno-red-zone');
+  if (p.stackProtector) args.push('-fstack-protector');
+  if (p.pie) args.push('-fPIE');
+  if (!p.debugInfo) args.push('-fstrip');
+  return { optimize, cpuFeatures, args };
+}
+
+/** Rust: codegen flags and cargo profile env. */
+export function rustFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { rustflags: string[]; profileEnv: Record<string, string> } {
+  const rustflags: string[] = [];
+  if (p.codeModel && arch === 'x86_64') rustflags.push('-C', `code-model=${p.codeModel}`);
+  if (!p.pie) rustflags.push('-C', 'relocation-model=static');
+  if (p.debugInfo) rustflags.push('-C', 'debuginfo=2');
+  if (p.stackProtector) rustflags.push('-Z', 'stack-protector=strong');
+  if (p.optimize === 'safe') rustflags.push('-C', 'overflow-checks=on', '-C', 'debug-assertions=off');
+  const profileEnv: Record<string, string> = {};
+  const prof = p.optimize === 'debug' ? 'DEV' : 'RELEASE';
+  profileEnv[`CARGO_PROFILE_${prof}_PANIC`] = p.panic;
+  profileEnv[`CARGO_PROFILE_${prof}_LTO`] = p.lto === false ? 'false' : p.lto;
+  if (p.optimize === 'small') profileEnv[`CARGO_PROFILE_${prof}_OPT_LEVEL`] = 's';
+  return { rustflags, profileEnv };
+}
