@@ -85,6 +85,7 @@ export function registerTest(program: Command): void {
         });
         if (flags.dryRun) {
           for (const spec of specs) process.stdout.write(`${formatCommand(buildQemuCommand(await resolveTestMachine(spec, { dryRun: true })))}\n`);
+          process.stderr.write('kiln: the VM starts paused (-S) and kiln resumes it over QMP (cont) once connected, so no event is missed; to run the line by hand, drop -S\n');
           return;
         }
         const controller = new AbortController();

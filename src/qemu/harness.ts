@@ -52,6 +52,8 @@ export interface QemuTestResult {
   failure?: FailureKind;
   durationMs: number;
   argv: string[];
+  /** QEMU's process id (its process group is gone when the result is returned). */
+  pid?: number;
   accelNote: string;
   kernelNote?: string;
   firmwareNote: string;
@@ -258,7 +260,8 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   return {
     ...result,
     durationMs: performance.now() - started,
-    ...(registers ? { registers } : {}),
+    ...(registers ? { registers: registers.replace(/^\s*\n/, '').trimEnd() } : {}),
+    ...(qemu.pid !== undefined ? { pid: qemu.pid } : {}),
     serialTail: qemu.serial.lastLines(),
     stderrTail: stderr.trim() ? stderr.trim().split('\n').slice(-10) : [],
   };

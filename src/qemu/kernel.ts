@@ -86,9 +86,11 @@ function parseElf(path: string, fd: number, head: Uint8Array, size: number): Elf
         const namesz = nv.getUint32(p, le);
         const descsz = nv.getUint32(p + 4, le);
         const ntype = nv.getUint32(p + 8, le);
+        if (namesz > notes.length || descsz > notes.length) break;
+        const align4 = (n: number) => n + ((4 - (n % 4)) % 4);
         const nameStart = p + 12;
-        const descStart = nameStart + ((namesz + 3) & ~3);
-        const next = descStart + ((descsz + 3) & ~3);
+        const descStart = nameStart + align4(namesz);
+        const next = descStart + align4(descsz);
         if (next > notes.length) break;
         const name = String.fromCharCode(...notes.subarray(nameStart, nameStart + namesz)).replace(/\0+$/, '');
         if (name === 'Xen' && ntype === XEN_ELFNOTE_PHYS32_ENTRY && (descsz === 4 || descsz === 8)) {
