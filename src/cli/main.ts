@@ -11,6 +11,7 @@ import { registerInit } from './init.js';
 import { preloadForHelp } from './_project.js';
 import { registerImage } from './image.js';
 // kiln:command-imports (one import per command file; keep this marker)
+import { registerElf } from './elf.js';
 import { registerRun } from './run.js';
 import { registerTest } from './test.js';
 import { registerKeygen } from './keygen.js';
@@ -40,6 +41,7 @@ export function createProgram(): Command {
   registerInit(program);
   registerImage(program);
   // kiln:command-registrations (one register call per command file; keep this marker)
+  registerElf(program);
   registerRun(program);
   registerTest(program);
   registerKeygen(program);

@@ -21,3 +21,5 @@ export type { StripOptions, StripResult } from './strip.js';
 export { objcopyBinary } from './objcopy.js';
 export type { ObjcopyBinaryOptions, RawBinary } from './objcopy.js';
 export { readBuildId, setBuildId } from './build-id.js';
+export { summarizeElf } from './summary.js';
+export type { ElfSummary } from './summary.js';
