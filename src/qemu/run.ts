@@ -27,6 +27,8 @@ export interface RunMachineResult {
   argv: string[];
   /** Undefined with dryRun. */
   exit?: QemuExit;
+  /** QEMU's process id (gone once the result is returned). */
+  pid?: number;
   /** What the guest reported (decoded exit device), or QEMU's status without one. */
   guestExitCode?: number;
   /** Why there is no guest code (QEMU error, killed, timeout). */
@@ -71,5 +73,5 @@ export async function runMachine(spec: MachineSpec, options: RunMachineOptions =
     else if (exit.code === 0) guestExitCode = 0;
     else problem = decoded.problem ?? qemuErrorLines(stderr)[0];
   }
-  return { machine, argv, exit, ...(guestExitCode !== undefined ? { guestExitCode } : {}), ...(problem ? { problem } : {}), timedOut, durationMs: performance.now() - started, serialLog: machine.serialLog, stderr };
+  return { machine, argv, exit, ...(qemu.pid !== undefined ? { pid: qemu.pid } : {}), ...(guestExitCode !== undefined ? { guestExitCode } : {}), ...(problem ? { problem } : {}), timedOut, durationMs: performance.now() - started, serialLog: machine.serialLog, stderr };
 }

@@ -35,7 +35,11 @@ export function xmlEscape(text: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+    .replace(/'/g, '&apos;')
+    // Parsers normalize whitespace in attributes and CR in text: keep them as character references.
+    .replace(/\t/g, '&#9;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;');
 }
 
 /**
@@ -79,7 +83,7 @@ export function junitXml(suites: JUnitSuite[], name = 'kiln'): string {
 
 /** A minimal reader for JUnit XML written by `junitXml` (tests and tools use it to check reports). */
 export function readJUnit(xml: string): JUnitSuite[] {
-  const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const unescape = (t: string) => t.replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
   const attr = (tag: string, name: string): string | undefined => {
     const m = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
     return m ? unescape(m[1]!) : undefined;
