@@ -11,7 +11,8 @@ import { treeFromDirectory } from '../formats/io/tree.js';
 import { fatFiller } from '../formats/fat/index.js';
 import { readGpt, writeGptFile, type GptOptions, type GptPartitionSpec, type RegionFill } from '../formats/gpt/index.js';
 import { formatSize } from '../util/size.js';
-import { action, printJson } from './_shared.js';
+import { printJson } from './_shared.js';
+import { action } from './image-cpio.js';
 
 /** Collects a repeatable option. */
 export function collect(value: string, previous: string[] = []): string[] {

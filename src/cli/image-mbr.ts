@@ -8,7 +8,8 @@ import { KilnError } from '../errors.js';
 import { FileSource } from '../formats/io/block-source.js';
 import { readMbr, writeMbrFile, type MbrOptions, type MbrPartitionSpec } from '../formats/mbr/index.js';
 import { formatSize } from '../util/size.js';
-import { action, printJson } from './_shared.js';
+import { printJson } from './_shared.js';
+import { action } from './image-cpio.js';
 import { collect, partitionSource } from './image-gpt.js';
 
 interface WriteFlags {

@@ -11,7 +11,8 @@ import { fileContent } from '../formats/io/content.js';
 import { layoutRaw, portixLayout, readRaw, writeRaw, type RawOptions, type RawPatchSpec, type RawPatchValue, type RawPartitionSpec, type RawRegionSpec } from '../formats/raw/index.js';
 import { writeImageFile } from '../formats/io/block-writer.js';
 import { formatSize } from '../util/size.js';
-import { action, printJson } from './_shared.js';
+import { printJson } from './_shared.js';
+import { action } from './image-cpio.js';
 import { collect, partitionSource } from './image-gpt.js';
 
 interface WriteFlags {
