@@ -194,11 +194,11 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
   if (next.name !== lock.name) breaking('name', `ABI renamed from "${lock.name}" to "${next.name}"`);
 
   for (const [name, n] of Object.entries(lock.syscalls)) {
-    const now = next.syscalls[name];
+    const now = own(next.syscalls, name);
     if (now === undefined) breaking(`syscalls.${name}`, `syscall ${name} (number ${n}) was removed`);
     else if (now !== n) breaking(`syscalls.${name}`, `syscall ${name} was renumbered from ${n} to ${now}`);
   }
-  for (const [name, n] of Object.entries(next.syscalls)) if (!(name in lock.syscalls)) compatible(`syscalls.${name}`, `syscall ${name} added as number ${n}`);
+  for (const [name, n] of Object.entries(next.syscalls)) if (!Object.hasOwn(lock.syscalls, name)) compatible(`syscalls.${name}`, `syscall ${name} added as number ${n}`);
 
   const diffEnum = (path: string, before: LockedEnum | null | undefined, after: LockedEnum | null | undefined, what: string) => {
     if (!before && !after) return;
@@ -206,17 +206,17 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
     if (!before) return compatible(path, `${what} added`);
     if (before.type !== after.type) breaking(`${path}.type`, `${what} changed type from ${before.type} to ${after.type}`);
     for (const [v, value] of Object.entries(before.values)) {
-      const now = after.values[v];
+      const now = own(after.values, v);
       if (now === undefined) breaking(`${path}.values.${v}`, `value ${v} (${value}) was removed`);
       else if (now !== value) breaking(`${path}.values.${v}`, `value ${v} changed from ${value} to ${now}`);
     }
-    for (const [v, value] of Object.entries(after.values)) if (!(v in before.values)) compatible(`${path}.values.${v}`, `value ${v} = ${value} added`);
+    for (const [v, value] of Object.entries(after.values)) if (!Object.hasOwn(before.values, v)) compatible(`${path}.values.${v}`, `value ${v} = ${value} added`);
   };
-  for (const name of new Set([...Object.keys(lock.enums), ...Object.keys(next.enums)])) diffEnum(`enums.${name}`, lock.enums[name], next.enums[name], `enum ${name}`);
+  for (const name of new Set([...Object.keys(lock.enums), ...Object.keys(next.enums)])) diffEnum(`enums.${name}`, own(lock.enums, name), own(next.enums, name), `enum ${name}`);
   diffEnum('errors', lock.errors, next.errors, 'error codes');
 
   for (const [name, before] of Object.entries(lock.flags)) {
-    const after = next.flags[name];
+    const after = own(next.flags, name);
     const path = `flags.${name}`;
     if (!after) {
       breaking(path, `flag set ${name} was removed`);
@@ -224,24 +224,24 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
     }
     if (after.width !== before.width) breaking(`${path}.width`, `width changed from ${before.width} to ${after.width} bits`);
     for (const [b, bit] of Object.entries(before.bits)) {
-      const now = after.bits[b];
+      const now = own(after.bits, b);
       if (now === undefined) breaking(`${path}.bits.${b}`, `flag ${b} (bit ${bit}) was removed`);
       else if (now !== bit) breaking(`${path}.bits.${b}`, `flag ${b} moved from bit ${bit} to bit ${now}`);
     }
-    for (const [b, bit] of Object.entries(after.bits)) if (!(b in before.bits)) compatible(`${path}.bits.${b}`, `flag ${b} added at bit ${bit}`);
+    for (const [b, bit] of Object.entries(after.bits)) if (!Object.hasOwn(before.bits, b)) compatible(`${path}.bits.${b}`, `flag ${b} added at bit ${bit}`);
   }
-  for (const name of Object.keys(next.flags)) if (!(name in lock.flags)) compatible(`flags.${name}`, `flag set ${name} added`);
+  for (const name of Object.keys(next.flags)) if (!Object.hasOwn(lock.flags, name)) compatible(`flags.${name}`, `flag set ${name} added`);
 
   for (const [name, before] of Object.entries(lock.constants)) {
-    const after = next.constants[name];
+    const after = own(next.constants, name);
     if (!after) breaking(`constants.${name}`, `constant ${name} was removed`);
     else if (after.type !== before.type || after.value !== before.value) breaking(`constants.${name}`, `constant ${name} changed from ${before.type} ${before.value} to ${after.type} ${after.value}`);
   }
-  for (const [name, c] of Object.entries(next.constants)) if (!(name in lock.constants)) compatible(`constants.${name}`, `constant ${name} = ${c.value} added`);
+  for (const [name, c] of Object.entries(next.constants)) if (!Object.hasOwn(lock.constants, name)) compatible(`constants.${name}`, `constant ${name} = ${c.value} added`);
 
   const seen = new Set<string>();
   for (const arch of Object.keys(ARCHES) as AbiArch[]) {
-    const beforeAll = lock.layouts[arch] ?? {};
+    const beforeAll = own(lock.layouts, arch) ?? {};
     const afterAll = next.layouts[arch];
     const note = (path: string, severity: 'breaking' | 'compatible', message: string) => {
       const key = `${path}\u0000${message}`;
@@ -250,7 +250,7 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
       changes.push({ severity, path, message });
     };
     for (const [name, before] of Object.entries(beforeAll)) {
-      const after = afterAll[name];
+      const after = own(afterAll, name);
       const path = `structs.${name}`;
       if (!after) {
         note(path, 'breaking', `struct ${name} was removed`);
@@ -270,7 +270,7 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
       }
       for (const g of after.fields) if (!before.fields.some((f) => f.name === g.name)) note(`${path}.fields.${g.name}`, 'breaking', `field ${g.name} added at offset ${g.offset}: the struct layout changed`);
     }
-    for (const name of Object.keys(afterAll)) if (!(name in beforeAll)) note(`structs.${name}`, 'compatible', `struct ${name} added`);
+    for (const name of Object.keys(afterAll)) if (!Object.hasOwn(beforeAll, name)) note(`structs.${name}`, 'compatible', `struct ${name} added`);
   }
 
   const before = parseSemver(lock.version);
@@ -299,6 +299,11 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
     previousHash: lock.hash,
     lock: next,
   };
+}
+
+/** `record[key]` only for an own property (a syscall may be named `constructor`). */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 function isNormalized(value: unknown): value is NormalizedAbi {

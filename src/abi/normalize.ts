@@ -132,7 +132,8 @@ function expectRecord(ctx: Ctx, value: unknown, path: string): Record<string, un
 function onlyKeys(ctx: Ctx, value: Record<string, unknown>, path: string, allowed: readonly string[]): void {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      ctx.fail('ABI_SCHEMA_INVALID', `${path ? `${path}.` : ''}${key}`, `unknown key "${key}"`, `allowed keys here: ${allowed.join(', ')}`);
+      const shown = /^[A-Za-z0-9_]+$/.test(key) ? key : JSON.stringify(key);
+      ctx.fail('ABI_SCHEMA_INVALID', `${path ? `${path}.` : ''}${shown}`, `unknown key ${JSON.stringify(key)}`, `allowed keys here: ${allowed.join(', ')}`);
     }
   }
 }
@@ -222,7 +223,7 @@ function parseEnum(ctx: Ctx, names: NameTable, name: string, raw: unknown, path:
   const type = parseIntType(ctx, def.type, `${path}.type`, fallbackType);
   const values: NormalizedEnum['values'] = [];
   const entries: Array<[string, unknown]> = Array.isArray(def.values)
-    ? def.values.map((v, i): [string, unknown] => {
+    ? Array.from(def.values as unknown[]).map((v, i): [string, unknown] => {
         if (typeof v !== 'string') ctx.fail('ABI_SCHEMA_INVALID', `${path}.values.${i}`, `expected a variant name, found ${describe(v)}`);
         return [v, BigInt(i)];
       })
@@ -359,7 +360,7 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
     const taken = new Set<number>([...explicit.keys(), ...Object.values(locked)]);
     let next = 0;
     for (const p of pending) {
-      let n = locked[p.name];
+      let n = Object.hasOwn(locked, p.name) ? locked[p.name] : undefined;
       if (n !== undefined && used.has(n)) {
         ctx.fail('ABI_DUPLICATE_NUMBER', p.path, `abi.lock.json assigned number ${n} to "${p.name}", but syscalls.${used.get(n)} now uses it explicitly`, `give syscalls.${used.get(n)} another number, or write number = ${n} on one of them and bump the major version`);
       }
@@ -404,7 +405,7 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
       const reserved: number[] = [];
       if (def.reserved !== undefined) {
         if (!Array.isArray(def.reserved)) ctx.fail('ABI_SCHEMA_INVALID', `${path}.reserved`, `expected an array of bit indexes, found ${describe(def.reserved)}`);
-        def.reserved.forEach((b, i) => {
+        Array.from(def.reserved as unknown[]).forEach((b, i) => {
           const rpath = `${path}.reserved.${i}`;
           if (typeof b !== 'number' || !Number.isInteger(b)) ctx.fail('ABI_SCHEMA_INVALID', rpath, `expected a bit index, found ${describe(b)}`);
           if (b < 0 || b >= width) ctx.fail('ABI_FLAG_OUT_OF_RANGE', rpath, `reserved bit ${b} is outside the ${width}-bit width (0..${width - 1})`);
@@ -487,7 +488,7 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
       onlyKeys(ctx, def, path, ['fields', 'doc']);
       let entries: Array<{ name: unknown; type: unknown; doc?: unknown; path: string }>;
       if (Array.isArray(def.fields)) {
-        entries = def.fields.map((f, i) => {
+        entries = Array.from(def.fields as unknown[]).map((f, i) => {
           const fpath = `${path}.fields.${i}`;
           const fr = expectRecord(ctx, f, fpath);
           onlyKeys(ctx, fr, fpath, ['name', 'type', 'doc']);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { computeLayout, generateAbi, normalizeAbi, type AbiArch, type NormalizedAbi } from '../../src/abi/index.js';
 import { repoRoot, tempDir } from '../_helpers.js';
 import { arbitrarySchema, kozoSchema } from './_fixtures.js';
@@ -19,6 +19,9 @@ const RUSTC_NEW = join(homedir(), '.cargo/bin/rustc');
 const RUSTC_OLD = '/usr/bin/rustc';
 const TSC = join(repoRoot, 'node_modules/.bin/tsc');
 const C_FLAGS = ['-Wall', '-Wextra', '-Werror', '-Wpadded', '-std=c17'];
+
+// Compilers on 2 shared cores: give each test room (none asserts on time).
+vi.setConfig({ testTimeout: 300_000 });
 
 const root = tempDir('kiln-abi-compile-');
 const abi = normalizeAbi(kozoSchema);
