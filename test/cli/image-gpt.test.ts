@@ -47,7 +47,7 @@ describe('kiln image gpt', () => {
     const out = join(dir, 'bad.img');
     expect(runKiln(['image', 'gpt', out, '--size', '8M', '--part', 'linux:-']).status).toBe(0);
     const bytes = readFileSync(out);
-    bytes[bytes.length - 512 + 30] ^= 0xff;
+    bytes[bytes.length - 512 + 30]! ^= 0xff;
     writeFileSync(out, bytes);
     const ls = runKiln(['image', 'gpt', 'ls', out]);
     expect(ls.status).toBe(1);
