@@ -92,7 +92,10 @@ export async function blake3WithZeroedRanges(bytes: Uint8Array, zeroed: readonly
   return hasher.digest();
 }
 
-/** Feeds `bytes` into `hasher` with the bytes inside `zeroed` replaced by zeros. */
+/** Feeds `bytes` into `hasher` with the bytes inside `zeroed` replaced by zeros.
+ * @example
+ * const h = await createBlake3(); feedWithZeroedRanges(h, bytes, [{ offset: 64, length: 64 }]); h.digest();
+ */
 export function feedWithZeroedRanges(hasher: Blake3Hasher, bytes: Uint8Array, zeroed: readonly ByteRange[]): void {
   const ranges = normalizeRanges(zeroed, bytes.length);
   let at = 0;
@@ -104,7 +107,10 @@ export function feedWithZeroedRanges(hasher: Blake3Hasher, bytes: Uint8Array, ze
   if (at < bytes.length) hasher.update(bytes.subarray(at));
 }
 
-/** Clips ranges to `[0, size)`, sorts them and merges overlaps. */
+/** Clips ranges to `[0, size)`, sorts them and merges overlaps.
+ * @example
+ * normalizeRanges([{ offset: 8, length: 4 }, { offset: 0, length: 10 }], 100) // [{ offset: 0, length: 12 }]
+ */
 export function normalizeRanges(ranges: readonly ByteRange[], size: number): ByteRange[] {
   const clipped = ranges
     .map((r) => ({ start: Math.max(0, r.offset), end: Math.min(size, r.offset + r.length) }))

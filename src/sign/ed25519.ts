@@ -21,7 +21,10 @@ function checkLength(what: string, bytes: Uint8Array, length: number): void {
   }
 }
 
-/** A Node KeyObject for a 32-byte Ed25519 seed (RFC 8032 §5.1.5 private key). */
+/** A Node KeyObject for a 32-byte Ed25519 seed (RFC 8032 §5.1.5 private key).
+ * @example
+ * crypto.sign(null, message, ed25519PrivateKeyObject(seed))
+ */
 export function ed25519PrivateKeyObject(seed: Uint8Array): KeyObject {
   checkLength('Ed25519 seed', seed, ED25519_SEED_LENGTH);
   const der = new Uint8Array(PKCS8_PREFIX.length + 32);
@@ -34,7 +37,10 @@ export function ed25519PrivateKeyObject(seed: Uint8Array): KeyObject {
   }
 }
 
-/** A Node KeyObject for a 32-byte Ed25519 public key. */
+/** A Node KeyObject for a 32-byte Ed25519 public key.
+ * @example
+ * crypto.verify(null, message, ed25519PublicKeyObject(publicKey), signature)
+ */
 export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   checkLength('Ed25519 public key', publicKey, ED25519_PUBLIC_KEY_LENGTH);
   const der = new Uint8Array(SPKI_PREFIX.length + 32);
@@ -43,7 +49,10 @@ export function ed25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
 }
 
-/** The raw 32-byte public key of an Ed25519 KeyObject (private or public). */
+/** The raw 32-byte public key of an Ed25519 KeyObject (private or public).
+ * @example
+ * ed25519RawPublicKey(crypto.createPublicKey(pemText)) // 32 bytes
+ */
 export function ed25519RawPublicKey(key: KeyObject): Uint8Array {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   const jwk = pub.export({ format: 'jwk' });
@@ -51,7 +60,10 @@ export function ed25519RawPublicKey(key: KeyObject): Uint8Array {
   return new Uint8Array(Buffer.from(jwk.x, 'base64url'));
 }
 
-/** The raw 32-byte seed of an Ed25519 private KeyObject (e.g. one read from a PEM file). */
+/** The raw 32-byte seed of an Ed25519 private KeyObject (e.g. one read from a PEM file).
+ * @example
+ * ed25519RawSeed(crypto.createPrivateKey(pemText)) // 32 bytes (secret)
+ */
 export function ed25519RawSeed(key: KeyObject): Uint8Array {
   if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') throw new TypeError('"key" expected an Ed25519 private key');
   const jwk = key.export({ format: 'jwk' });
@@ -90,7 +102,10 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   }
 }
 
-/** A fresh random 32-byte seed from the OS CSPRNG. */
+/** A fresh random 32-byte seed from the OS CSPRNG.
+ * @example
+ * const seed = ed25519RandomSeed();
+ */
 export function ed25519RandomSeed(): Uint8Array {
   return new Uint8Array(randomBytes(ED25519_SEED_LENGTH));
 }

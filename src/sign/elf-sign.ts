@@ -110,7 +110,10 @@ export async function loadableHash(elf: ElfFile, exclude: readonly ByteRange[] =
   return hasher.digest();
 }
 
-/** BLAKE3 of the whole file with the signature sections' contents zeroed (the signed message). */
+/** BLAKE3 of the whole file with the signature sections' contents zeroed (the signed message).
+ * @example
+ * const message = await canonicalHash(readElf(bytes), NONOS_SIGN_SECTIONS);
+ */
 export async function canonicalHash(elf: ElfFile, sections: Partial<SignSections> = {}): Promise<Uint8Array> {
   const s = resolveSections(sections);
   const hasher = await createBlake3();
@@ -229,6 +232,11 @@ export interface VerifyElfOptions {
   requireAlgorithms?: SignatureAlgorithm[];
 }
 
+/**
+ * Builds a VerifyResult from checks: `reason` is the first failing check in VERIFY_CHECK_ORDER (shared with detached.ts).
+ * @example
+ * finishResult([{ check: 'ed25519', ok: false, detail: 'bad' }], { verifiedBy: [] }).reason // 'ed25519'
+ */
 export function finishResult(checks: VerifyCheck[], extra: Omit<VerifyResult, 'ok' | 'reason' | 'message' | 'checks'>): VerifyResult {
   const failed = VERIFY_CHECK_ORDER.map((name) => checks.find((c) => c.check === name && !c.ok)).find((c) => c !== undefined);
   if (failed) return { ok: false, reason: failed.check, message: `${failed.check}: ${failed.detail}`, checks, ...extra };

@@ -30,7 +30,10 @@ export const SIGNING_KEY_ML_DSA_ENV = 'SIGNING_KEY_ML_DSA';
 /** Folder of the development keys inside a project. */
 export const DEV_KEY_DIR = join('.kiln', 'keys');
 
-/** File names `writeKeyFiles` uses for an algorithm. */
+/** File names `writeKeyFiles` uses for an algorithm.
+ * @example
+ * keyFileNames('ed25519') // { secret: 'kiln-ed25519.key', public: 'kiln-ed25519.pub' }
+ */
 export function keyFileNames(algorithm: SignatureAlgorithm, prefix = 'kiln'): { secret: string; public: string } {
   return { secret: `${prefix}-${algorithm}.key`, public: `${prefix}-${algorithm}.pub` };
 }

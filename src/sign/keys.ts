@@ -39,6 +39,11 @@ export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ed25519', '
 /** Numeric ids used in binary records (manifest signer entries, detached signatures). */
 export const ALGORITHM_IDS: Readonly<Record<SignatureAlgorithm, number>> = { ed25519: 1, 'ml-dsa-65': 2 };
 
+/**
+ * algorithmFromId.
+ * @example
+ * algorithmFromId(2) // 'ml-dsa-65'
+ */
 export function algorithmFromId(id: number): SignatureAlgorithm | undefined {
   return SIGNATURE_ALGORITHMS.find((a) => ALGORITHM_IDS[a] === id);
 }
@@ -162,7 +167,10 @@ export async function signingKeyFromSeed(
   });
 }
 
-/** Builds a SigningKey object that cannot leak what its `sign` closure holds. */
+/** Builds a SigningKey object that cannot leak what its `sign` closure holds.
+ * @example
+ * const key = makeSigningKey({ algorithm: 'ed25519', publicKey, keyId, source: 'external', origin: 'hsm', isDev: false, sign: async (m) => hsmSign(m) });
+ */
 export function makeSigningKey(fields: {
   algorithm: SignatureAlgorithm;
   publicKey: Uint8Array;

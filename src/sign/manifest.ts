@@ -199,7 +199,10 @@ export function decodeManifest(bytes: Uint8Array, options: { base?: number } = {
   return decodeManifestWithLocations(bytes, options).manifest;
 }
 
-/** `decodeManifest` that also returns where every entry is. */
+/** `decodeManifest` that also returns where every entry is.
+ * @example
+ * const { entries } = decodeManifestWithLocations(bytes); entries.find((e) => e.tag === MANIFEST_TAGS.kernelHash)?.valueOffset;
+ */
 export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?: number } = {}): { manifest: Manifest; entries: ManifestEntryLocation[]; length: number } {
   const r = new ByteReader(bytes, 'manifest', { base: options.base ?? 0 });
   r.need(MANIFEST_HEADER_SIZE, 'manifest header');
@@ -337,7 +340,10 @@ export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?:
   return { manifest, entries: locations, length: total };
 }
 
-/** A JSON-friendly view of a manifest (hashes as hex). */
+/** A JSON-friendly view of a manifest (hashes as hex).
+ * @example
+ * console.log(JSON.stringify(manifestToJson(decodeManifest(bytes)), null, 2));
+ */
 export function manifestToJson(manifest: Manifest): Record<string, unknown> {
   return {
     project: manifest.project,

@@ -35,7 +35,10 @@ export function mlDsa65KeyPair(seed: Uint8Array): { publicKey: Uint8Array; secre
   return { publicKey: new Uint8Array(publicKey), secretKey: new Uint8Array(secretKey) };
 }
 
-/** The 1952-byte public key of a seed. */
+/** The 1952-byte public key of a seed.
+ * @example
+ * const pub = mlDsa65PublicKey(seed); // 1952 bytes
+ */
 export function mlDsa65PublicKey(seed: Uint8Array): Uint8Array {
   return mlDsa65KeyPair(seed).publicKey;
 }
@@ -68,7 +71,10 @@ export function mlDsa65Verify(publicKey: Uint8Array, message: Uint8Array, signat
   }
 }
 
-/** A fresh random 32-byte seed from the OS CSPRNG. */
+/** A fresh random 32-byte seed from the OS CSPRNG.
+ * @example
+ * const seed = mlDsa65RandomSeed();
+ */
 export function mlDsa65RandomSeed(): Uint8Array {
   return new Uint8Array(randomBytes(ML_DSA_65_SEED_LENGTH));
 }
