@@ -213,3 +213,15 @@ export function buildA64Kernel(dir: string, mode: KernelMode): string {
   check(tool(['clang', '--target=aarch64-none-elf', '-ffreestanding', '-nostdlib', '-fuse-ld=lld', '-mgeneral-regs-only', '-O2', `-DMODE=${MODES[mode]}`, `-Wl,-T,${ld}`, '-o', elf, src]), 'clang aarch64');
   return elf;
 }
+
+/** True when no process with this pid exists (QEMU and its process group were reaped). */
+export function processGone(pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readJUnit, runMachine, runQemuTest, runTests, testResultsToJUnit, type QemuTestResult, type QemuTestSpec } from '../../src/qemu/index.js';
 import { tempDir } from '../_helpers.js';
-import { buildX86Kernel, type KernelMode } from './_kernels.js';
+import { buildX86Kernel, processGone, type KernelMode } from './_kernels.js';
 
 const dir = tempDir('kiln-qemu-x86-');
 const kernels = {} as Record<KernelMode, string>;
@@ -13,17 +13,6 @@ const kernels = {} as Record<KernelMode, string>;
 beforeAll(() => {
   for (const mode of ['ok', 'fail', 'hang', 'panic', 'triple', 'ktap'] as const) kernels[mode] = buildX86Kernel(join(dir, 'k'), mode);
 });
-
-/** True when no process with this pid exists (QEMU and its process group were reaped). */
-export function processGone(pid: number | undefined): boolean {
-  if (pid === undefined) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 const spec = (name: string, mode: KernelMode, over: Partial<QemuTestSpec> = {}): QemuTestSpec => ({
   name,
