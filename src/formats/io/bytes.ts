@@ -77,16 +77,20 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+/** Zeros to compare against (native memcmp through Buffer.equals is ~20x faster than a JS loop). */
+const ZEROS = Buffer.alloc(64 * 1024);
 export function isAllZero(bytes: Uint8Array): boolean {
-  // Compare 8 bytes at a time where alignment allows.
   const n = bytes.length;
-  let i = 0;
-  if ((bytes.byteOffset & 7) === 0) {
-    const words = new BigUint64Array(bytes.buffer, bytes.byteOffset, n >>> 3);
-    for (let w = 0; w < words.length; w++) if (words[w] !== 0n) return false;
-    i = words.length << 3;
+  if (n < 64) {
+    for (let i = 0; i < n; i++) if (bytes[i] !== 0) return false;
+    return true;
   }
-  for (; i < n; i++) if (bytes[i] !== 0) return false;
+  // A non-zero byte is usually near the start: check a few before the native compare.
+  if (bytes[0] !== 0 || bytes[n >>> 1] !== 0 || bytes[n - 1] !== 0) return false;
+  for (let at = 0; at < n; at += ZEROS.length) {
+    const len = Math.min(ZEROS.length, n - at);
+    if (!Buffer.from(bytes.buffer, bytes.byteOffset + at, len).equals(ZEROS.subarray(0, len))) return false;
+  }
   return true;
 }
 export function toHex(bytes: Uint8Array): string {
