@@ -3,7 +3,7 @@
  * evidence. A finding of severity `error` fails the gate. Pure: takes bytes, returns data.
  */
 import { KilnError } from '../errors.js';
-import { readElf } from '../formats/elf/read.js';
+import { readElf } from '../formats/elf/index.js';
 import { DEFAULT_SIGN_SECTIONS, verifyElf, type SignSections } from '../sign/elf-sign.js';
 import type { PublicKey } from '../sign/keys.js';
 import { collectFacts, type ElfSecurityFacts } from './facts.js';

@@ -8,8 +8,7 @@
  * points and GCC/Clang's stack protector runtime (`__stack_chk_fail`, `__stack_chk_guard`).
  * What cannot be known from the file is reported as `unknown`, never guessed (audit/README.md).
  */
-import { PF_W, PF_X, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD, SHT_NOBITS } from '../formats/elf/_constants.js';
-import type { ElfFile, ElfSymbol } from '../formats/elf/read.js';
+import { PF_W, PF_X, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD, SHT_NOBITS, type ElfFile, type ElfSymbol } from '../formats/elf/index.js';
 import { viewOf } from '../formats/io/bytes.js';
 
 const DT_NEEDED = 1;

@@ -3,7 +3,7 @@ import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
-import { readElf } from '../formats/elf/read.js';
+import { readElf } from '../formats/elf/index.js';
 import { fromHex, toHex } from '../formats/io/bytes.js';
 import { fileContent } from '../formats/io/content.js';
 import {

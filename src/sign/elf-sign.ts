@@ -17,9 +17,7 @@
  */
 import { KilnError } from '../errors.js';
 import { toHex, writeU32, writeU64 } from '../formats/io/bytes.js';
-import { PT_LOAD, SHF_ALLOC } from '../formats/elf/_constants.js';
-import { findSection, readElf, type ElfFile, type ElfSection } from '../formats/elf/read.js';
-import { removeSection, setSection } from '../formats/elf/write.js';
+import { findSection, PT_LOAD, readElf, removeSection, setSection, SHF_ALLOC, type ElfFile, type ElfSection } from '../formats/elf/index.js';
 import { createBlake3, feedWithZeroedRanges, type ByteRange } from './blake3.js';
 import { ALGORITHM_LENGTHS, verifySignature, type PublicKey, type SignatureAlgorithm, type SigningKey } from './keys.js';
 import { decodeManifest, encodeManifest, type Manifest } from './manifest.js';

@@ -196,3 +196,66 @@ describe('flipping any single byte makes verify fail with the right reason', () 
     }
   });
 });
+
+describe('signing other ELF classes and byte orders', () => {
+  // clang + ld.lld for each target: ELF64 LE/BE, ELF32 LE/BE. Verify, then check readelf reads the
+  // result cleanly and that one flipped byte of .text is caught.
+  const targets = [
+    'aarch64-unknown-none-elf', 'riscv64-unknown-elf', 'aarch64_be-unknown-none-elf', 'powerpc64-unknown-linux-gnu',
+    'i386-unknown-none-elf', 'powerpc-unknown-linux-gnu',
+  ];
+  it.each(targets)('%s', async (target) => {
+    const work = join(dir, `t-${target}`);
+    const { mkdirSync, readFileSync } = await import('node:fs');
+    mkdirSync(work, { recursive: true });
+    writeFileSync(join(work, 'a.c'), 'int counter = 5;\nvoid _start(void) { for (;;) counter++; }\n');
+    expect(tool(['clang', `--target=${target}`, '-ffreestanding', '-fno-pic', '-O1', '-c', 'a.c', '-o', 'a.o'], { cwd: work }).status).toBe(0);
+    expect(tool(['ld.lld', '-static', '-e', '_start', 'a.o', '-o', 'k.elf'], { cwd: work }).status).toBe(0);
+    const input = new Uint8Array(readFileSync(join(work, 'k.elf')));
+    const { bytes } = await signElf(input, { keys: [ed, ml], manifest: { ...manifestInput, arch: target.split('-')[0]! } });
+    expect((await verifyElf(bytes, [edPub, mlPub])).ok).toBe(true);
+    const r = readelfWarnings(bytes, `${target}.elf`);
+    expect(r.status).toBe(0);
+    expect(r.err).toBe('');
+    const text = findSection(readElf(bytes), '.text')!;
+    const copy = bytes.slice();
+    copy[text.offset + 1]! ^= 0x10;
+    expect((await verifyElf(copy, [edPub, mlPub])).reason).toBe('manifest-mismatch');
+  });
+});
+
+describe('sections reserved by the linker script inside a segment (allocated)', () => {
+  it('fills reserved .nonos.sig / .nonos.manifest in place; the kernel can read its own signature', async () => {
+    const { mkdirSync, readFileSync } = await import('node:fs');
+    const work = join(dir, 'reserved');
+    mkdirSync(work, { recursive: true });
+    writeFileSync(join(work, 'boot.asm'), 'bits 64\nsection .text\nglobal _start\n_start: hlt\n jmp _start\n');
+    writeFileSync(join(work, 'link.ld'), `ENTRY(_start)
+SECTIONS {
+  . = 0x100000;
+  .text : { *(.text*) }
+  .nonos.manifest : { __manifest_start = .; LONG(0); . += 1020; }
+  .nonos.sig : { __sig_start = .; QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); }
+}
+`);
+    expect(tool(['nasm', '-f', 'elf64', 'boot.asm', '-o', 'boot.o'], { cwd: work }).status).toBe(0);
+    const link = tool(['ld.lld', '-static', '-T', 'link.ld', 'boot.o', '-o', 'k.elf'], { cwd: work });
+    expect(link.stderr).toBe('');
+    const input = new Uint8Array(readFileSync(join(work, 'k.elf')));
+    const before = readElf(input);
+    const sigBefore = findSection(before, '.nonos.sig')!;
+    expect(sigBefore.flags & 2).toBe(2); // SHF_ALLOC: loaded with the kernel
+    expect(sigBefore.size).toBe(64);
+    expect(findSection(before, '.nonos.manifest')!.size).toBe(1024);
+    const { bytes } = await signElf(input, { keys: [ed], manifest: manifestInput, sections: NONOS_SIGN_SECTIONS });
+    // In place: same size, same section offsets.
+    expect(bytes.length).toBe(input.length);
+    const after = readElf(bytes);
+    expect(findSection(after, '.nonos.sig')!.offset).toBe(sigBefore.offset);
+    expect((await verifyElf(bytes, [edPub], { sections: NONOS_SIGN_SECTIONS })).ok).toBe(true);
+    // A flipped signature byte is a signature failure (the sections are zeroed in the kernel hash).
+    const copy = bytes.slice();
+    copy[sigBefore.offset + 5]! ^= 1;
+    expect((await verifyElf(copy, [edPub], { sections: NONOS_SIGN_SECTIONS })).reason).toBe('ed25519');
+  });
+});
