@@ -97,12 +97,16 @@ export class DiscardSink implements BlockSink {
   }
 }
 
-/** Byte mutations for fuzzing: set bytes (biased to the first `hot` bytes), then maybe truncate. */
-export function mutationArb(length: number, hot: number): fc.Arbitrary<{ edits: Array<[number, number]>; cut: number | null }> {
-  const pos = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: Math.min(hot, length) - 1 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: length - 1 }) });
+/** Byte mutations for fuzzing: set bytes (biased to the `hot` byte ranges: headers, maps), then maybe truncate. */
+export function mutationArb(length: number, hot: Array<[number, number]>): fc.Arbitrary<{ edits: Array<[number, number]>; cut: number | null }> {
+  const ranges = hot.map(([from, to]) => [Math.min(from, length - 1), Math.min(to, length)] as const).filter(([from, to]) => to > from);
+  const pos = fc.oneof(
+    ...ranges.map(([from, to]) => ({ weight: 3, arbitrary: fc.integer({ min: from, max: to - 1 }) })),
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: length - 1 }) },
+  );
   return fc.record({
     edits: fc.array(fc.tuple(pos, fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80, 1))), { minLength: 1, maxLength: 8 }),
-    cut: fc.option(fc.integer({ min: 0, max: length }), { freq: 8 }),
+    cut: fc.oneof({ weight: 7, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: length }) }),
   });
 }
 
@@ -119,4 +123,31 @@ export function sameBytes(actual: Uint8Array, expected: Uint8Array): string {
   let i = 0;
   while (actual[i] === expected[i]) i++;
   return `first difference at ${i}: ${actual[i]} != ${expected[i]}`;
+}
+
+/**
+ * A BlockSource over `base` with byte edits and a truncation applied lazily (no copy of the
+ * whole image per fuzz case; ranges without edits are views of `base`).
+ */
+export class MutatedSource {
+  readonly size: number;
+  private readonly base: Uint8Array;
+  private readonly edits: Array<[number, number]>;
+  constructor(base: Uint8Array, m: { edits: Array<[number, number]>; cut: number | null }) {
+    this.base = base;
+    this.size = m.cut ?? base.length;
+    this.edits = m.edits.filter(([at]) => at < this.size);
+  }
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      const { FormatError } = await import('../../../src/errors.js');
+      throw new FormatError('image', 'TRUNCATED', `needs ${length} bytes at offset ${offset}, the input has ${this.size}`, { offset });
+    }
+    const hits = this.edits.filter(([at]) => at >= offset && at < offset + length);
+    if (hits.length === 0) return this.base.subarray(offset, offset + length);
+    const out = this.base.slice(offset, offset + length);
+    for (const [at, value] of hits) out[at - offset] = value;
+    return out;
+  }
+  async close(): Promise<void> {}
 }
