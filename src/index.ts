@@ -20,3 +20,5 @@ export { cargo } from './steps/cargo.js';
 export { cmake } from './steps/cmake.js';
 export { objcopy } from './steps/objcopy.js';
 export type { Layer, LayerPolicy, PolicySet } from './toolchain/policy.js';
+export { cpio, fat, gpt, raw, iso, grubIso, vdi, vmdk, esp, partition, text } from './steps/image.js';
+export type { ImageFiles, ImageFile, PartitionSpec } from './steps/image.js';

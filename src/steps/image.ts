@@ -1,0 +1,355 @@
+/**
+ * Image steps: the pure-TypeScript writers of src/formats/ as graph steps. File maps take
+ * project paths or other steps' outputs (streamed, never loaded whole), `text('...')` for
+ * generated text, and entries for directories, symlinks and device nodes.
+ *
+ * @example
+ * const initrd = cpio({ files: { '/bin/init': init, '/etc/motd': text('hello\n') } });
+ * const disk = gpt({ size: '64M', partitions: [esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } })] });
+ */
+import { z } from 'zod';
+import { zFileInput, zSize } from '../config/schema.js';
+import { type FileInput, type StepContext, defineStep, isArtifactRef, isStepHandle } from '../graph/step.js';
+import { type Content, fileContent } from '../formats/io/content.js';
+import { encodeUtf8 } from '../formats/io/bytes.js';
+import { type FileTree, type TreeEntry, buildTree } from '../formats/io/tree.js';
+import { writeImageFile } from '../formats/io/block-writer.js';
+import { FileSource } from '../formats/io/block-source.js';
+import type { SizeLike } from '../util/size.js';
+import type { RawOptions } from '../formats/raw/index.js';
+import { parseSize } from '../util/size.js';
+
+// ---------- file maps ----------
+
+/** Generated text content for an image file. */
+export interface TextFile { kind: 'text'; text: string; mode?: number }
+/** A file with explicit metadata. */
+export interface FileWithMode { kind: 'file'; from: FileInput; mode?: number; uid?: number; gid?: number }
+export type SpecialEntry =
+  | { kind: 'dir'; mode?: number; uid?: number; gid?: number }
+  | { kind: 'symlink'; target: string }
+  | { kind: 'char' | 'block'; major: number; minor: number; mode?: number }
+  | { kind: 'fifo'; mode?: number };
+export type ImageFile = FileInput | TextFile | FileWithMode | SpecialEntry;
+export type ImageFiles = Record<string, ImageFile>;
+
+/** Text content for an image file. @example text('set timeout=0\n') */
+export function text(content: string, mode?: number): TextFile {
+  return { kind: 'text', text: content, ...(mode !== undefined ? { mode } : {}) };
+}
+
+const zImageFile = z.union([
+  zFileInput,
+  z.object({ kind: z.literal('text'), text: z.string(), mode: z.number().int().optional() }).strict(),
+  z.object({ kind: z.literal('file'), from: zFileInput, mode: z.number().int().optional(), uid: z.number().int().optional(), gid: z.number().int().optional() }).strict(),
+  z.object({ kind: z.literal('dir'), mode: z.number().int().optional(), uid: z.number().int().optional(), gid: z.number().int().optional() }).strict(),
+  z.object({ kind: z.literal('symlink'), target: z.string().min(1) }).strict(),
+  z.object({ kind: z.enum(['char', 'block']), major: z.number().int().nonnegative(), minor: z.number().int().nonnegative(), mode: z.number().int().optional() }).strict(),
+  z.object({ kind: z.literal('fifo'), mode: z.number().int().optional() }).strict(),
+]);
+const zFiles = z.record(z.string(), zImageFile);
+
+function isFileInput(v: unknown): v is FileInput {
+  return typeof v === 'string' || isArtifactRef(v) || isStepHandle(v);
+}
+
+/** Project-relative paths named in a file map (inputs of the step). */
+function fileMapInputs(files: ImageFiles | undefined): string[] {
+  const out: string[] = [];
+  for (const v of Object.values(files ?? {})) {
+    if (typeof v === 'string') out.push(v);
+    else if (!isFileInput(v) && v.kind === 'file' && typeof v.from === 'string') out.push(v.from);
+  }
+  return out;
+}
+
+/** Resolves a file map into a FileTree whose files stream from disk. */
+export async function resolveFiles(files: ImageFiles | undefined, ctx: StepContext): Promise<FileTree> {
+  const entries: Array<[string, TreeEntry]> = [];
+  for (const [path, v] of Object.entries(files ?? {})) {
+    if (isFileInput(v)) entries.push([path, { kind: 'file', content: await fileContent(ctx.path(v)), mode: 0o644 }]);
+    else if (v.kind === 'text') entries.push([path, { kind: 'file', content: encodeUtf8(v.text), mode: v.mode ?? 0o644 }]);
+    else if (v.kind === 'file') entries.push([path, { kind: 'file', content: await fileContent(ctx.path(v.from)), mode: v.mode ?? 0o644, ...(v.uid !== undefined ? { uid: v.uid } : {}), ...(v.gid !== undefined ? { gid: v.gid } : {}) }]);
+    else entries.push([path, v as TreeEntry]);
+  }
+  return buildTree(entries);
+}
+
+async function content(input: FileInput, ctx: StepContext): Promise<Content> {
+  return fileContent(ctx.path(input));
+}
+
+// ---------- cpio ----------
+
+export interface CpioStepOptions { name?: string; files: ImageFiles; format?: 'newc' | 'crc'; output?: string }
+const cpioKind = {
+  kind: 'cpio', version: 1,
+  schema: z.object({ name: z.string().optional(), files: zFiles, format: z.enum(['newc', 'crc']).optional(), output: z.string().optional() }).strict() as z.ZodType<CpioStepOptions>,
+  declare: (o: CpioStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? `${o.name ?? 'initrd'}.cpio`] }),
+  async make(o: CpioStepOptions, ctx: StepContext) {
+    const { writeCpioFile } = await import('../formats/cpio/index.js');
+    await writeCpioFile(ctx.outPath(), await resolveFiles(o.files, ctx), { epoch: ctx.epoch, ...(o.format ? { format: o.format } : {}) });
+  },
+};
+/** A CPIO (newc) archive, e.g. an initrd. */
+export const cpio = defineStep<CpioStepOptions>(cpioKind);
+
+// ---------- FAT ----------
+
+export interface FatStepOptions { name?: string; size: SizeLike; files: ImageFiles; label?: string; type?: 12 | 16 | 32; output?: string }
+const fatKind = {
+  kind: 'fat', version: 1,
+  schema: z.object({ name: z.string().optional(), size: zSize, files: zFiles, label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(), output: z.string().optional() }).strict() as z.ZodType<FatStepOptions>,
+  declare: (o: FatStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? `${o.name ?? 'fat'}.img`] }),
+  async make(o: FatStepOptions, ctx: StepContext) {
+    const { writeFat } = await import('../formats/fat/index.js');
+    const tree = await resolveFiles(o.files, ctx);
+    await writeImageFile(ctx.outPath(), parseSize(o.size), (sink) => writeFat(sink, tree, { epoch: ctx.epoch, ...(o.label ? { label: o.label } : {}), ...(o.type ? { type: o.type } : {}) }));
+  },
+};
+/** A FAT12/16/32 filesystem image (type chosen from the size like mkfs.fat, or forced). */
+export const fat = defineStep<FatStepOptions>(fatKind);
+
+// ---------- partitions ----------
+
+/** A partition of a gpt() disk: a FAT filesystem from files, or the content of a file/artifact. */
+export interface PartitionSpec {
+  /** GPT type name (`esp`, `linux`, `bios-boot`, `basic-data`...) or a GUID. */
+  type?: string;
+  name?: string;
+  size?: SizeLike;
+  /** A FAT filesystem with these files. */
+  files?: ImageFiles;
+  fat?: { label?: string; type?: 12 | 16 | 32 };
+  /** Raw content (an image built by another step). */
+  content?: FileInput;
+  attributes?: Array<string | number>;
+}
+const zPartition = z.object({
+  type: z.string().optional(), name: z.string().optional(), size: zSize.optional(), files: zFiles.optional(),
+  fat: z.object({ label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional() }).strict().optional(),
+  content: zFileInput.optional(), attributes: z.array(z.union([z.string(), z.number()])).optional(),
+}).strict();
+
+/** An EFI System Partition (FAT) with these files. @example esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } }) */
+export function esp(o: { size: SizeLike; files: ImageFiles; label?: string; name?: string }): PartitionSpec {
+  return { type: 'esp', name: o.name ?? 'EFI System', size: o.size, files: o.files, fat: { ...(o.label ? { label: o.label } : {}) } };
+}
+/** Any partition. */
+export function partition(o: PartitionSpec): PartitionSpec {
+  return o;
+}
+
+// ---------- GPT ----------
+
+export interface GptStepOptions { name?: string; size: SizeLike; partitions: PartitionSpec[]; seed?: string; output?: string }
+const gptKind = {
+  kind: 'gpt', version: 1,
+  schema: z.object({ name: z.string().optional(), size: zSize, partitions: z.array(zPartition).min(1), seed: z.string().optional(), output: z.string().optional() }).strict() as z.ZodType<GptStepOptions>,
+  declare: (o: GptStepOptions) => ({
+    inputs: o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
+    outputs: [o.output ?? `${o.name ?? 'disk'}.img`],
+  }),
+  async make(o: GptStepOptions, ctx: StepContext) {
+    const { writeGptFile } = await import('../formats/gpt/index.js');
+    const { fatFiller } = await import('../formats/fat/index.js');
+    const partitions = [];
+    for (const p of o.partitions) {
+      const base = {
+        ...(p.type ? { type: p.type as never } : {}),
+        ...(p.name ? { name: p.name } : {}),
+        ...(p.size !== undefined ? { size: p.size } : {}),
+        ...(p.attributes ? { attributes: p.attributes as never } : {}),
+      };
+      if (p.files) partitions.push({ ...base, fill: fatFiller(await resolveFiles(p.files, ctx), { epoch: ctx.epoch, ...(p.fat?.label ? { label: p.fat.label } : {}), ...(p.fat?.type ? { type: p.fat.type } : {}) }) });
+      else if (p.content) partitions.push({ ...base, content: await content(p.content, ctx) });
+      else partitions.push(base);
+    }
+    await writeGptFile(ctx.outPath(), { size: o.size, partitions, seed: o.seed ?? ctx.name });
+  },
+};
+/** A GPT disk with a protective MBR. */
+export const gpt = defineStep<GptStepOptions>(gptKind);
+
+// ---------- raw fixed-LBA ----------
+
+export interface RawRegionStep { name: string; lba: number; content: FileInput; exactSize?: number; maxSectors?: number; minLba?: number; bootSignature?: boolean; symbols?: Record<string, number> }
+export interface RawStepOptions {
+  name?: string;
+  size: SizeLike;
+  minSize?: SizeLike;
+  regions: RawRegionStep[];
+  patches?: Array<{ region: string; at: number | { symbol: string }; type: 'u8' | 'u16' | 'u32' | 'u64'; value: number | { lbaOf: string } | { sectorsOf: string } | { sizeOf: string }; endian?: 'le' | 'be' }>;
+  /** A FAT partition filling the rest of the disk (FAT32 when it is large enough), registered in stage 1's MBR table. */
+  partition?: { files?: ImageFiles; label?: string; type?: string | number; bootable?: boolean; startLba?: number };
+  output?: string;
+}
+const rawKind = {
+  kind: 'raw', version: 1,
+  schema: z.object({
+    name: z.string().optional(), size: zSize, minSize: zSize.optional(),
+    regions: z.array(z.object({ name: z.string(), lba: z.number().int().nonnegative(), content: zFileInput, exactSize: z.number().int().positive().optional(), maxSectors: z.number().int().positive().optional(), minLba: z.number().int().nonnegative().optional(), bootSignature: z.boolean().optional(), symbols: z.record(z.string(), z.number().int()).optional() }).strict()).min(1),
+    patches: z.array(z.object({ region: z.string(), at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]), type: z.enum(['u8', 'u16', 'u32', 'u64']), value: z.union([z.number().int(), z.object({ lbaOf: z.string() }).strict(), z.object({ sectorsOf: z.string() }).strict(), z.object({ sizeOf: z.string() }).strict()]), endian: z.enum(['le', 'be']).optional() }).strict()).optional(),
+    partition: z.object({ files: zFiles.optional(), label: z.string().max(11).optional(), type: z.union([z.string(), z.number().int()]).optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional() }).strict().optional(),
+    output: z.string().optional(),
+  }).strict() as z.ZodType<RawStepOptions>,
+  declare: (o: RawStepOptions) => ({
+    inputs: [...o.regions.map((r) => r.content).filter((c): c is string => typeof c === 'string'), ...fileMapInputs(o.partition?.files)],
+    outputs: [o.output ?? `${o.name ?? 'disk'}.img`],
+  }),
+  async make(o: RawStepOptions, ctx: StepContext) {
+    const { writeRawFile, layoutRaw } = await import('../formats/raw/index.js');
+    const { fatFiller, computeGeometry } = await import('../formats/fat/index.js');
+    const regions = [];
+    for (const r of o.regions) regions.push({ ...r, content: await content(r.content, ctx) });
+    const part = o.partition;
+    const base = {
+      size: o.size,
+      ...(o.minSize !== undefined ? { minSize: o.minSize } : {}),
+      regions,
+      ...(o.patches ? { patches: o.patches } : {}),
+    };
+    let partition: RawOptions['partition'];
+    if (part) {
+      const common = {
+        ...(part.bootable !== undefined ? { bootable: part.bootable } : {}),
+        ...(part.startLba !== undefined ? { startLba: part.startLba } : {}),
+      };
+      // The FAT type follows the partition's size as mkfs.fat chooses it (FAT32 needs >= 65525
+      // clusters, about 33 MiB); the MBR type byte says which.
+      const probe = await layoutRaw({ ...base, partition: { ...common, type: 'fat32' } });
+      const bytes = (probe.partition?.sectors ?? 0) * 512;
+      const fatType = computeGeometry(bytes).type;
+      const type = part.type ?? (fatType === 32 ? 'fat32' : fatType === 16 ? 'fat16-lba' : 'fat12');
+      partition = { ...common, type: type as never, fill: fatFiller(await resolveFiles(part.files ?? {}, ctx), { epoch: ctx.epoch, ...(part.label ? { label: part.label } : {}) }) };
+    }
+    await writeRawFile(ctx.outPath(), { ...base, ...(partition ? { partition } : {}) });
+  },
+};
+/** A raw disk with regions at fixed LBAs, patch points and an optional FAT32 partition (Portix's layout). */
+export const raw = defineStep<RawStepOptions>(rawKind);
+
+// ---------- ISO9660 ----------
+
+export interface IsoStepOptions {
+  name?: string;
+  files?: ImageFiles;
+  volumeId?: string;
+  /** BIOS boot: a no-emulation boot image (path in the ISO or an artifact) or a whole disk served by hard-disk emulation. */
+  bios?: { emulation: 'none'; image: FileInput; loadSectors?: number; bootInfoTable?: boolean } | { emulation: 'hdd'; image: FileInput };
+  /** UEFI boot: an ESP image (fat() output) or files for one. */
+  uefi?: FileInput | { size: SizeLike; files: ImageFiles };
+  hybrid?: boolean;
+  output?: string;
+}
+const isoKind = {
+  kind: 'iso', version: 1,
+  schema: z.object({
+    name: z.string().optional(), files: zFiles.optional(), volumeId: z.string().optional(),
+    bios: z.union([
+      z.object({ emulation: z.literal('none'), image: zFileInput, loadSectors: z.number().int().positive().optional(), bootInfoTable: z.boolean().optional() }).strict(),
+      z.object({ emulation: z.literal('hdd'), image: zFileInput }).strict(),
+    ]).optional(),
+    uefi: z.union([zFileInput, z.object({ size: zSize, files: zFiles }).strict()]).optional(),
+    hybrid: z.boolean().optional(),
+    output: z.string().optional(),
+  }).strict() as z.ZodType<IsoStepOptions>,
+  declare: (o: IsoStepOptions) => ({
+    inputs: [...fileMapInputs(o.files), ...(o.bios && typeof o.bios.image === 'string' ? [o.bios.image] : []), ...(typeof o.uefi === 'string' ? [o.uefi] : []), ...(o.uefi && typeof o.uefi === 'object' && 'files' in o.uefi ? fileMapInputs(o.uefi.files) : [])],
+    outputs: [o.output ?? `${o.name ?? 'image'}.iso`],
+  }),
+  async make(o: IsoStepOptions, ctx: StepContext) {
+    const { writeIsoFile } = await import('../formats/iso9660/index.js');
+    const tree = await resolveFiles(o.files ?? {}, ctx);
+    const entries: Array<Record<string, unknown>> = [];
+    if (o.bios) {
+      const image = await content(o.bios.image, ctx);
+      entries.push(o.bios.emulation === 'hdd'
+        ? { platform: 'bios', emulation: 'hdd', image }
+        : { platform: 'bios', emulation: 'none', image, ...(o.bios.loadSectors ? { loadSectors: o.bios.loadSectors } : {}), ...(o.bios.bootInfoTable ? { bootInfoTable: true } : {}) });
+    }
+    if (o.uefi) {
+      let image: Content;
+      if (typeof o.uefi === 'object' && 'files' in o.uefi && !isFileInput(o.uefi)) {
+        const { writeFat } = await import('../formats/fat/index.js');
+        const { MemorySink } = await import('../formats/io/block-writer.js');
+        const sink = new MemorySink(parseSize(o.uefi.size));
+        await writeFat(sink, await resolveFiles(o.uefi.files, ctx), { epoch: ctx.epoch });
+        image = sink.bytes;
+      } else {
+        image = await content(o.uefi as FileInput, ctx);
+      }
+      entries.push({ platform: 'efi', emulation: 'none', image });
+    }
+    await writeIsoFile(ctx.outPath(), tree, {
+      epoch: ctx.epoch,
+      ...(o.volumeId ? { volumeId: o.volumeId } : {}),
+      ...(entries.length ? { boot: { entries: entries as never } } : {}),
+      ...(o.hybrid ? { hybrid: true } : {}),
+    });
+  },
+};
+/** An ISO9660 image (Rock Ridge + Joliet) with optional El Torito BIOS/UEFI boot and hybrid MBR/GPT. */
+export const iso = defineStep<IsoStepOptions>(isoKind);
+
+// ---------- GRUB ISO ----------
+
+export interface GrubIsoStepOptions { name?: string; kernel: FileInput; modules?: FileInput[]; cmdline?: string; bios?: boolean; efi?: boolean; hybrid?: boolean; files?: ImageFiles; output?: string }
+const grubIsoKind = {
+  kind: 'grub-iso', version: 1,
+  schema: z.object({ name: z.string().optional(), kernel: zFileInput, modules: z.array(zFileInput).optional(), cmdline: z.string().optional(), bios: z.boolean().optional(), efi: z.boolean().optional(), hybrid: z.boolean().optional(), files: zFiles.optional(), output: z.string().optional() }).strict() as z.ZodType<GrubIsoStepOptions>,
+  declare: (o: GrubIsoStepOptions) => ({
+    inputs: [...(typeof o.kernel === 'string' ? [o.kernel] : []), ...(o.modules ?? []).filter((m): m is string => typeof m === 'string'), ...fileMapInputs(o.files)],
+    tools: ['grub-mkimage'],
+    outputs: [o.output ?? `${o.name ?? 'grub'}.iso`],
+  }),
+  async make(o: GrubIsoStepOptions, ctx: StepContext) {
+    const { buildGrubIso } = await import('../toolchain/grub.js');
+    const extra: Record<string, Content> = {};
+    const tree = await resolveFiles(o.files ?? {}, ctx);
+    for (const [path, entry] of tree) if (entry.kind === 'file') extra[path] = entry.content;
+    await buildGrubIso(ctx.outPath(), {
+      kernel: ctx.path(o.kernel),
+      ...(o.modules ? { modules: o.modules.map((m) => ctx.path(m)) } : {}),
+      ...(o.cmdline !== undefined ? { cmdline: o.cmdline } : {}),
+      ...(o.bios !== undefined ? { bios: o.bios } : {}),
+      ...(o.efi !== undefined ? { efi: o.efi } : {}),
+      ...(o.hybrid !== undefined ? { hybrid: o.hybrid } : {}),
+      ...(Object.keys(extra).length ? { files: extra } : {}),
+      epoch: ctx.epoch,
+    });
+  },
+};
+/** A bootable GRUB ISO (BIOS + UEFI, hybrid) around a multiboot2 kernel, built without grub-mkrescue. */
+export const grubIso = defineStep<GrubIsoStepOptions>(grubIsoKind);
+
+// ---------- VDI / VMDK ----------
+
+export interface ConvertStepOptions { name?: string; input: FileInput; subformat?: 'monolithicSparse' | 'streamOptimized'; output?: string }
+function convertKind(format: 'vdi' | 'vmdk') {
+  return {
+    kind: format, version: 1,
+    schema: z.object({ name: z.string().optional(), input: zFileInput, subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(), output: z.string().optional() }).strict() as z.ZodType<ConvertStepOptions>,
+    declare: (o: ConvertStepOptions) => ({ inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? `${o.name ?? 'disk'}.${format}`] }),
+    async make(o: ConvertStepOptions, ctx: StepContext) {
+      const { convertImage } = await import('../formats/convert.js');
+      const source = await FileSource.open(ctx.path(o.input));
+      try {
+        await convertImage(source, ctx.outPath(), { format, ...(o.subformat ? { subformat: o.subformat } : {}), seed: ctx.name });
+      } finally {
+        await source.close();
+      }
+    },
+  };
+}
+const vdiFactory = defineStep<ConvertStepOptions>(convertKind('vdi'));
+const vmdkFactory = defineStep<ConvertStepOptions>(convertKind('vmdk'));
+/** A VirtualBox VDI (dynamic) of a raw disk. @example vdi(disk, { output: 'dist/portix.vdi' }) */
+export function vdi(input: FileInput, o: Omit<ConvertStepOptions, 'input' | 'subformat'> = {}) {
+  return vdiFactory({ ...o, input });
+}
+/** A VMDK (monolithicSparse or streamOptimized) of a raw disk. */
+export function vmdk(input: FileInput, o: Omit<ConvertStepOptions, 'input'> = {}) {
+  return vmdkFactory({ ...o, input });
+}
+
