@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { FileSource } from '../formats/io/block-source.js';
 import { writeImageFile } from '../formats/io/block-writer.js';
-import { treeFromDirectory, type FileTree } from '../formats/io/tree.js';
+import { treeFromDirectorySync, type FileTree } from '../formats/io/tree.js';
 import { openFat, writeFat, type FatOptions, type FatType } from '../formats/fat/index.js';
 import { formatSize, parseSize } from '../util/size.js';
 import { action, printJson } from './_shared.js';
@@ -54,7 +54,7 @@ async function writeCommand(out: string | undefined, flags: WriteFlags): Promise
   if (flags.from) {
     const s = await stat(flags.from).catch(() => undefined);
     if (!s?.isDirectory()) throw new KilnError('CLI_BAD_OPTION', `--from ${flags.from}: not a directory`);
-    tree = await treeFromDirectory(flags.from);
+    tree = treeFromDirectorySync(flags.from);
   }
   const options: FatOptions = {};
   const type = parseType(flags.type);

@@ -157,14 +157,17 @@ export function assignShortNames(names: readonly string[], dir: string): ShortNa
       taken.add(exact.raw);
     }
   });
+  const nextTail = new Map<string, number>(); // basis → first tail not yet tried (keeps many similar names linear)
   names.forEach((name, i) => {
     if (result[i]) return;
     const { base, ext } = basisName(name);
-    for (let n = 1; n <= 999_999; n++) {
+    const basis = `${base}.${ext}`;
+    for (let n = nextTail.get(basis) ?? 1; n <= 999_999; n++) {
       const tail = `~${n}`;
       const raw = rawShortName(base.slice(0, 8 - tail.length) + tail, ext);
       if (!taken.has(raw)) {
         taken.add(raw);
+        nextTail.set(basis, n + 1);
         result[i] = { raw, caseBits: 0, needsLong: true };
         return;
       }

@@ -30,7 +30,18 @@ export const FAT_MIN_TIME = 315532800;
 export const FAT_MAX_TIME = 4354819198;
 
 /** Converts seconds since 1970 (UTC) to DOS date/time fields, clamped to 1980..2107. */
+const dosTimeCache = new Map<number, { date: number; time: number; tenths: number }>();
+
 export function dosDateTime(seconds: number): { date: number; time: number; tenths: number } {
+  const cached = dosTimeCache.get(seconds);
+  if (cached) return cached;
+  const value = computeDosDateTime(seconds);
+  if (dosTimeCache.size > 4096) dosTimeCache.clear();
+  dosTimeCache.set(seconds, value);
+  return value;
+}
+
+function computeDosDateTime(seconds: number): { date: number; time: number; tenths: number } {
   const clamped = Math.min(Math.max(Math.floor(seconds), FAT_MIN_TIME), FAT_MAX_TIME);
   const d = new Date(clamped * 1000);
   const date = ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate();
@@ -205,12 +216,17 @@ export function writeShortEntry(buf: Uint8Array, at: number, e: ShortEntryFields
   buf[at + 12] = e.caseBits;
   const { date, time, tenths } = dosDateTime(e.mtime);
   buf[at + 13] = tenths;
-  writeU16(buf, at + 14, time, true);
-  writeU16(buf, at + 16, date, true);
-  writeU16(buf, at + 18, date, true);
-  writeU16(buf, at + 20, (e.firstCluster >>> 16) & 0xffff, true);
-  writeU16(buf, at + 22, time, true);
-  writeU16(buf, at + 24, date, true);
-  writeU16(buf, at + 26, e.firstCluster & 0xffff, true);
-  writeU32(buf, at + 28, e.size, true);
+  const u16 = (o: number, v: number): void => {
+    buf[at + o] = v & 0xff;
+    buf[at + o + 1] = (v >>> 8) & 0xff;
+  };
+  u16(14, time);
+  u16(16, date);
+  u16(18, date);
+  u16(20, (e.firstCluster >>> 16) & 0xffff);
+  u16(22, time);
+  u16(24, date);
+  u16(26, e.firstCluster & 0xffff);
+  u16(28, e.size & 0xffff);
+  u16(30, Math.floor(e.size / 0x10000) & 0xffff);
 }

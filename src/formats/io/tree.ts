@@ -133,7 +133,7 @@ export function treeFromDirectorySync(root: string): FileTree {
   const walk = (dir: string, rel: string): void => {
     const names = readdirSync(dir).sort();
     for (const name of names) {
-      const full = join(dir, name);
+      const full = dir.endsWith('/') ? dir + name : `${dir}/${name}`; // (path.join showed up in profiles)
       const path = rel ? `${rel}/${name}` : name;
       const s = lstatSync(full);
       const mode = s.mode & 0o7777;

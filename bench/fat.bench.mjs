@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Benchmark: a 128 MiB FAT32 image of the shared payload (2,002 files, ~51 MB).
+//   kiln (library): `node` + import dist/formats/fat + treeFromDirectorySync + writeFat (Node start-up included)
+//   kiln (CLI):     `node bin/kiln.js image fat OUT --size 128M --type 32 --from payload` (start-up of the whole CLI included)
+//   peer:           `mkfs.fat -F 32 -C esp.img 131072` + `mcopy -s` (/work/shared/bench/peers.sh fat)
+// Same payload, same run, interleaved, median of 3 wall times; peak RSS via /usr/bin/time when present.
+// Usage: npm run build && node bench/fat.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = '/work/shared/bench';
+const benchDir = process.env.BENCH_DIR ?? join(tmpdir(), 'kiln-bench');
+const runs = Number(process.env.RUNS ?? 3);
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+mkdirSync(benchDir, { recursive: true });
+if (!existsSync(join(benchDir, 'payload'))) {
+  const r = spawnSync('bash', [join(shared, 'make-payload.sh'), benchDir], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('make-payload.sh failed');
+}
+if (!existsSync(join(repo, 'dist/formats/fat/index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+
+const payload = join(benchDir, 'payload');
+const libImage = join(benchDir, 'kiln-lib.img');
+const cliImage = join(benchDir, 'kiln-cli.img');
+const libScript = `
+  const { writeFat } = await import(${JSON.stringify(join(repo, 'dist/formats/fat/index.js'))});
+  const io = await import(${JSON.stringify(join(repo, 'dist/formats/io/index.js'))});
+  const tree = io.treeFromDirectorySync(${JSON.stringify(payload)});
+  await io.writeImageFile(${JSON.stringify(libImage)}, 128 * 1024 * 1024, (sink) => writeFat(sink, tree, { type: 32 }));`;
+
+const jobs = {
+  'kiln (library)': [process.execPath, '--input-type=module', '-e', libScript],
+  'kiln (CLI)': [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'fat', cliImage, '--size', '128M', '--type', '32', '--from', payload],
+  'mkfs.fat + mcopy': ['bash', join(shared, 'peers.sh'), 'fat'],
+};
+
+function timed(argv) {
+  const full = timeBin ? [timeBin, '-f', '%M', ...argv] : argv;
+  const start = process.hrtime.bigint();
+  const r = spawnSync(full[0], full.slice(1), { cwd: benchDir, env: { ...process.env, BENCH_DIR: benchDir, SOURCE_DATE_EPOCH: '1700000000' }, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const kb = timeBin ? Number(r.stderr.trim().split('\n').pop()) : NaN;
+  return { ms, kb };
+}
+
+const results = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
+for (let i = 0; i < runs; i++) {
+  for (const [name, argv] of Object.entries(jobs)) results[name].push(timed(argv));
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const peer = median(results['mkfs.fat + mcopy'].map((r) => r.ms));
+
+for (const image of [libImage, cliImage, join(benchDir, 'esp.img')]) {
+  const f = spawnSync('fsck.fat', ['-n', image], { encoding: 'utf8' });
+  const noise = f.stdout.split('\n').filter((l) => l && !/^fsck\.fat \d/.test(l) && !/files, \d+\/\d+ clusters$/.test(l));
+  if (f.status !== 0 || noise.length) throw new Error(`fsck.fat -n ${image}: ${f.stdout}`);
+}
+
+console.log(`FAT32 128 MiB image of ${payload} (median of ${runs}, same run)`);
+console.log('tool'.padEnd(20), 'wall ms'.padStart(9), 'peak MB'.padStart(9), 'vs peer'.padStart(9));
+for (const [name, rs] of Object.entries(results)) {
+  const ms = median(rs.map((r) => r.ms));
+  const mb = median(rs.map((r) => r.kb)) / 1024;
+  console.log(name.padEnd(20), ms.toFixed(0).padStart(9), (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9), `${(ms / peer).toFixed(2)}x`.padStart(9));
+}
+const node0 = median([0, 1, 2].map(() => timed([process.execPath, '-e', '0']).ms));
+console.log(`(node -e 0 alone: ${node0.toFixed(0)} ms; all images pass fsck.fat -n)`);
+if (!process.env.KEEP) for (const f of [libImage, cliImage]) rmSync(f, { force: true });
