@@ -14,7 +14,11 @@ import {
 import { KilnError } from '../errors.js';
 import { action, printJson } from './_shared.js';
 
-const shown = (p: string) => relative(process.cwd(), p) || p;
+/** A path relative to the working folder when inside it, else absolute. */
+const shown = (p: string) => {
+  const rel = relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+};
 
 async function loadSchema(path: string): Promise<AbiSchema> {
   const file = resolve(path);
