@@ -12,7 +12,7 @@ export {
 } from './ed25519.js';
 export {
   ML_DSA_65_PUBLIC_KEY_LENGTH, ML_DSA_65_SECRET_KEY_LENGTH, ML_DSA_65_SEED_LENGTH, ML_DSA_65_SIGNATURE_LENGTH,
-  mlDsa65KeyPair, mlDsa65PublicKey, mlDsa65Sign, mlDsa65Verify,
+  mlDsa65KeyPair, mlDsa65PublicKey, mlDsa65Sign, mlDsa65SignWithSecretKey, mlDsa65Verify,
 } from './ml-dsa.js';
 export {
   ALGORITHM_IDS, ALGORITHM_LENGTHS, KEY_FILE_HEADER, KEY_ID_LENGTH, SIGNATURE_ALGORITHMS,

@@ -5,7 +5,7 @@
  * Secret material is never part of a message, an error, `JSON.stringify` or `util.inspect`:
  * a SigningKey keeps its seed in a closure and exposes only `sign(message)`.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
 import { inspect } from 'node:util';
 import { KilnError } from '../errors.js';
 import { fromHex, toHex } from '../formats/io/bytes.js';
@@ -13,11 +13,11 @@ import { blake3 } from './blake3.js';
 import {
   ED25519_PUBLIC_KEY_LENGTH,
   ED25519_SEED_LENGTH,
+  ed25519PrivateKeyObject,
   ed25519PublicKey,
   ed25519RandomSeed,
   ed25519RawPublicKey,
   ed25519RawSeed,
-  ed25519Sign,
   ed25519Verify,
   ED25519_SIGNATURE_LENGTH,
 } from './ed25519.js';
@@ -25,9 +25,10 @@ import {
   ML_DSA_65_PUBLIC_KEY_LENGTH,
   ML_DSA_65_SEED_LENGTH,
   ML_DSA_65_SIGNATURE_LENGTH,
+  mlDsa65KeyPair,
   mlDsa65PublicKey,
   mlDsa65RandomSeed,
-  mlDsa65Sign,
+  mlDsa65SignWithSecretKey,
   mlDsa65Verify,
 } from './ml-dsa.js';
 
@@ -116,11 +117,6 @@ export async function publicKeyFromBytes(algorithm: SignatureAlgorithm, publicKe
   return Object.freeze({ algorithm, publicKey: new Uint8Array(publicKey), keyId: await computeKeyId(algorithm, publicKey) });
 }
 
-/** Signs `message` with the algorithm's primitive. */
-function signWith(algorithm: SignatureAlgorithm, seed: Uint8Array, message: Uint8Array): Uint8Array {
-  return algorithm === 'ed25519' ? ed25519Sign(seed, message) : mlDsa65Sign(seed, message);
-}
-
 /**
  * Verifies a signature with a public key of either algorithm (false, never throws, on bad input).
  * @example
@@ -153,8 +149,19 @@ export async function signingKeyFromSeed(
       hint: `a kiln secret key is the ${want}-byte seed, as hex (${want * 2} digits) or base64`,
     });
   }
-  const secret = new Uint8Array(seed);
-  const publicKey = derivePublic(algorithm, secret);
+  // Expand the key once; the closure holds only the opaque KeyObject / expanded ML-DSA key.
+  let publicKey: Uint8Array;
+  let signFn: (message: Uint8Array) => Uint8Array;
+  if (algorithm === 'ed25519') {
+    const keyObject = ed25519PrivateKeyObject(seed);
+    publicKey = ed25519RawPublicKey(keyObject);
+    signFn = (message) => new Uint8Array(nodeSign(null, message, keyObject));
+  } else {
+    const pair = mlDsa65KeyPair(seed);
+    publicKey = pair.publicKey;
+    const secretKey = pair.secretKey;
+    signFn = (message) => mlDsa65SignWithSecretKey(secretKey, message);
+  }
   const keyId = await computeKeyId(algorithm, publicKey);
   return makeSigningKey({
     algorithm,
@@ -163,7 +170,7 @@ export async function signingKeyFromSeed(
     source: options.source ?? 'memory',
     origin: options.origin ?? 'memory',
     isDev: options.isDev ?? false,
-    sign: async (message) => signWith(algorithm, secret, message),
+    sign: async (message) => signFn(message),
   });
 }
 

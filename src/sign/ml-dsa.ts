@@ -58,6 +58,18 @@ export function mlDsa65Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
 }
 
 /**
+ * ML-DSA.Sign with an already expanded 4032-byte secret key (saves the key expansion when one
+ * key signs many messages).
+ * @example
+ * const { secretKey } = mlDsa65KeyPair(seed);
+ * const signature = mlDsa65SignWithSecretKey(secretKey, hash);
+ */
+export function mlDsa65SignWithSecretKey(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  if (secretKey.length !== ML_DSA_65_SECRET_KEY_LENGTH) throw new RangeError(`"secretKey" expected ${ML_DSA_65_SECRET_KEY_LENGTH} bytes, got ${secretKey.length}`);
+  return new Uint8Array(ml_dsa65.sign(message, secretKey, { extraEntropy: false }));
+}
+
+/**
  * ML-DSA.Verify (FIPS 204 Algorithm 3) with an empty context. Never throws for malformed input.
  * @example
  * const ok = mlDsa65Verify(publicKey, hash, signature);
