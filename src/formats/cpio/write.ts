@@ -162,24 +162,43 @@ export function cpioChecksum(bytes: Uint8Array, sum = 0): number {
 }
 
 /**
- * Sequential writer over a BlockSink: metadata and small files are gathered in one buffer and
- * flushed in large writes; file content is read straight into that buffer.
+ * Sequential writer over a BlockSink: metadata and small files are gathered in a buffer and
+ * flushed in large writes; file content is read straight into that buffer. Two buffers alternate,
+ * so the next one fills (reads on this thread) while the previous one is being written.
  */
 class SequentialEmitter {
-  private readonly buf: Uint8Array;
+  private buf: Uint8Array;
+  private spare: Uint8Array;
   private len = 0;
   /** Archive offset of buf[0]. */
   private start = 0;
+  /** The write of the previous buffer, still in flight. */
+  private pending: Promise<void> | undefined;
   constructor(private readonly sink: BlockSink, bufferSize: number) {
     this.buf = new Uint8Array(bufferSize);
+    this.spare = new Uint8Array(bufferSize);
   }
   get position(): number {
     return this.start + this.len;
   }
+  /** Hands the current buffer to the sink and switches to the other one (waiting for its previous write). */
   async flush(): Promise<void> {
-    if (this.len > 0) await this.sink.write(this.start, this.buf.subarray(0, this.len));
+    if (this.len === 0) return;
+    await this.pending;
+    const full = this.buf;
+    this.pending = this.sink.write(this.start, full.subarray(0, this.len));
+    // Marked handled here; the error still surfaces at the next await of `pending`.
+    this.pending.catch(() => undefined);
     this.start += this.len;
     this.len = 0;
+    this.buf = this.spare;
+    this.spare = full;
+  }
+  /** Flushes and waits for every write to finish. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await this.pending;
+    this.pending = undefined;
   }
   async reserve(n: number): Promise<Uint8Array> {
     if (this.len + n > this.buf.length) await this.flush();
@@ -229,15 +248,17 @@ class SequentialEmitter {
     }
     return sum;
   }
-  /** Rewrites bytes at an absolute offset already emitted (in the buffer or already flushed). */
+  /** Rewrites bytes at an absolute offset already emitted (in the buffer, or already handed to the sink). */
   async patch(offset: number, data: Uint8Array): Promise<void> {
-    if (offset >= this.start) this.buf.set(data, offset - this.start);
-    else if (offset + data.length <= this.start) await this.sink.write(offset, data);
-    else {
-      const before = this.start - offset;
-      await this.sink.write(offset, data.subarray(0, before));
-      this.buf.set(data.subarray(before), 0);
+    if (offset >= this.start) {
+      this.buf.set(data, offset - this.start);
+      return;
     }
+    // The bytes were handed to the sink: let that write land first, then overwrite.
+    await this.pending;
+    const before = Math.min(data.length, this.start - offset);
+    await this.sink.write(offset, data.subarray(0, before));
+    if (before < data.length) this.buf.set(data.subarray(before), 0);
   }
 }
 
@@ -292,7 +313,7 @@ export async function emitCpio(sink: BlockSink, layout: CpioLayout): Promise<Cpi
   });
   await out.bytes(encodeUtf8(`${TRAILER_NAME}\0`), false);
   await out.zeros(layout.size - out.position);
-  await out.flush();
+  await out.finish();
   return { size: layout.size, entries: layout.entries.length, format: layout.format };
 }
 
