@@ -10,10 +10,15 @@ import { FormatError, KilnError } from '../../errors.js';
 import { readU16, readU32, writeAscii, writeU16, writeU32, writeU64, readAscii } from '../io/bytes.js';
 import type { Content } from '../io/content.js';
 
+/** Boot System Identifier of the Boot Record Volume Descriptor (§2.0). */
 export const EL_TORITO_ID = 'EL TORITO SPECIFICATION';
+/** Platform ID 0x00: 80x86 BIOS (§2.1). */
 export const PLATFORM_X86 = 0x00;
+/** Platform ID 0xEF: UEFI (UEFI 2.10 §13.3.2.1). */
 export const PLATFORM_EFI = 0xef;
+/** Boot media type 0: no emulation (§2.2). */
 export const MEDIA_NO_EMULATION = 0;
+/** Boot media type 4: hard disk emulation (§2.2). */
 export const MEDIA_HARD_DISK = 4;
 
 /** One El Torito boot entry as kiln is asked to make it. */
@@ -64,7 +69,7 @@ function platformByte(p: 'bios' | 'efi'): number {
   return p === 'efi' ? PLATFORM_EFI : PLATFORM_X86;
 }
 
-/** The platform byte for a spec. */
+/** The platform byte for a spec (0x00 BIOS, 0xEF UEFI). @example entryPlatform({ platform: 'efi', image: 'efi.img' }) // 0xef */
 export function entryPlatform(spec: BootEntrySpec): number {
   return platformByte(spec.platform);
 }
@@ -197,7 +202,11 @@ export function patchBootInfoTable(image: Uint8Array, pvdLba: number, imageLba: 
   image.fill(0, 24, 64);
 }
 
-/** GRUB 2 boot info (xorriso `--grub2-boot-info`): u64 at 2548 = image LBA in 512-byte sectors + 5. */
+/**
+ * GRUB 2 boot info (xorriso `--grub2-boot-info`): u64 at 2548 = image LBA in 512-byte sectors + 5,
+ * the block list of core.img's second sector, read when the ISO boots as a disk.
+ * @example patchGrub2BootInfo(eltoritoImg, 550)
+ */
 export function patchGrub2BootInfo(image: Uint8Array, imageLba: number): void {
   if (image.length < 2556) throw new KilnError('ISO_BOOT_IMAGE_TOO_SMALL', `--grub2-boot-info needs a GRUB eltorito.img of at least 2556 bytes, got ${image.length}`);
   writeU64(image, 2548, imageLba * 4 + 5, true);
@@ -213,8 +222,10 @@ export interface HddImageInfo {
 
 /**
  * Checks a hard-disk-emulation image (El Torito §3.0: an MBR with the 55 AA signature and one
- * partition). With `addPartitionEntry`, an empty partition table gets one entry (type 0x01 when the
- * image is under 32 MiB... always bootable, CHS geometry 16×63) covering the image.
+ * partition; its type becomes the catalog's System Type). With `addPartitionEntry`, an empty
+ * partition table gets one active entry (type 0x01, CHS geometry 16 heads × 63 sectors, from LBA 1
+ * to the end of the last whole cylinder), from which BIOSes such as SeaBIOS derive the geometry.
+ * @example checkHddImage(firstSector, imageSize, true, 'portix.img').systemType
  */
 export function checkHddImage(mbr: Uint8Array, imageSize: number, addPartitionEntry: boolean, where: string): HddImageInfo {
   if (mbr.length < 512 || mbr[510] !== 0x55 || mbr[511] !== 0xaa) {

@@ -5,6 +5,7 @@
  * 1995, UCS-2 big-endian names up to 64 characters, forbidden characters * / : ; ? \).
  */
 
+/** ECMA-119 §10 interchange level. */
 export type IsoLevel = 1 | 2 | 3;
 
 const D_CHAR = /[A-Z0-9_]/;
@@ -45,7 +46,10 @@ export function compareIdentifiers(a: string, b: string): number {
   return comparePadded(x.name, y.name) || comparePadded(x.ext, y.ext) || y.version - x.version;
 }
 
-/** The ISO9660 identifier for a file (`NAME.EXT;1`) or directory (`NAME`) at `level`, before collision handling. */
+/**
+ * The ISO9660 identifier for a file (`NAME.EXT;1`) or directory (`NAME`) at `level`, before collision handling.
+ * @example isoIdentifier('kernel-image.elf64', false, 1) // 'KERNEL_I.ELF;1'
+ */
 export function isoIdentifier(name: string, isDirectory: boolean, level: IsoLevel): string {
   if (isDirectory) {
     const d = toDChars(name) || '_';
@@ -65,7 +69,10 @@ export function isoIdentifier(name: string, isDirectory: boolean, level: IsoLeve
   return `${base}.${ext};1`;
 }
 
-/** The Joliet identifier (at most 64 UCS-2 characters, no version number). */
+/**
+ * The Joliet identifier (at most 64 UCS-2 characters, no version number, `* / : ; ? \\` replaced).
+ * @example jolietIdentifier('a:b.txt') // 'a_b.txt'
+ */
 export function jolietIdentifier(name: string): string {
   let out = '';
   for (const ch of name) {
