@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
-import { gdbInstructions, runMachine, type DiskSpec, type ExitSpec, type MachineSpec, type QemuArch, type ResolvedMachine } from '../qemu/index.js';
+import type { DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedMachine } from '../qemu/index.js';
 import { action } from './_shared.js';
 
 /** Flags shared by `kiln run` and `kiln test` (commander's camelCase names). */
@@ -41,12 +41,11 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 
 /** Adds the machine flags to a command. */
 export function addMachineOptions(cmd: Command, options: { multiArch?: boolean } = {}): Command {
-  return cmd
+  cmd
     .option('--kernel <file>', 'boot this kernel directly with -kernel (x86_64: PVH note, multiboot v1 ELF32 or a.out kludge; aarch64: ELF)')
     .option('--image <file>', 'boot a disk image (raw, qcow2, vdi, vmdk; an .iso here boots as a disk); repeatable', collect)
     .option('--cdrom <file>', 'attach an ISO as a CD-ROM; repeatable', collect)
-    .addOption(new Option('--image-format <format>', 'disk format (default: detected from the file)').choices(['raw', 'qcow2', 'vdi', 'vmdk']))
-;
+    .addOption(new Option('--image-format <format>', 'disk format (default: detected from the file)').choices(['raw', 'qcow2', 'vdi', 'vmdk']));
   if (options.multiArch) cmd.option('--arch <arch>', 'x86_64 or aarch64; repeat for a matrix ({arch} in paths is replaced) (default: x86_64)', collect);
   else cmd.option('--arch <arch>', 'x86_64 or aarch64 (default: x86_64)');
   return cmd
@@ -167,6 +166,8 @@ export function registerRun(program: Command): void {
     .option('--timeout <seconds>', 'stop QEMU after this many seconds (default: none)')
     .action(
       action(async (qemuArgs: string[], flags: RunFlags) => {
+        // The QEMU library loads only when the command runs (kiln's start-up stays small).
+        const { gdbInstructions, runMachine } = await import('../qemu/index.js');
         const [arch] = archesOf(flags);
         const spec = machineSpecFromFlags(flags, qemuArgs, arch!);
         if (flags.gdb !== undefined && flags.gdb !== false) spec.gdb = flags.gdb === true ? true : int(flags.gdb, '--gdb', 1)!;

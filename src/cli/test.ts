@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
-import { DEFAULT_FAIL_PATTERNS, buildQemuCommand, parsePattern, resolveTestMachine, runFolderName, runTests, testResultsToJUnit, testResultsToJson, type QemuTestResult, type QemuTestSpec } from '../qemu/index.js';
+import type { QemuTestResult, QemuTestSpec } from '../qemu/index.js';
 import { action, printJson } from './_shared.js';
 import { addMachineOptions, archesOf, machineNotes, machineSpecFromFlags, seconds, type MachineFlags } from './run.js';
 
@@ -50,7 +50,7 @@ export function registerTest(program: Command): void {
   addMachineOptions(cmd, { multiArch: true })
     .option('--name <name>', 'test name (default: the kernel or image file name)')
     .option('--expect <pattern...>', 'serial patterns that must appear in this order (text, or /regex/flags)')
-    .option('--fail <pattern...>', `patterns that fail the test at once (added to the defaults: ${DEFAULT_FAIL_PATTERNS.map(String).join(' ')})`)
+    .option('--fail <pattern...>', 'patterns that fail the test at once (added to the defaults: /\\bpanic\\b/i, KERNEL PANIC, #GP, #PF, #DF, triple fault)')
     .option('--no-default-fail', 'do not use the default fail patterns')
     .option('--ktap', 'parse KTAP from serial into test cases; a failing case fails the test', false)
     .option('--timeout <seconds>', 'overall deadline (default: 60, 120 with UEFI)')
@@ -62,6 +62,8 @@ export function registerTest(program: Command): void {
     .option('--serial', 'copy serial output to the terminal (with -j 1)', false)
     .action(
       action(async (qemuArgs: string[], flags: TestFlags) => {
+        // The QEMU library loads only when the command runs (kiln's start-up stays small).
+        const { DEFAULT_FAIL_PATTERNS, buildQemuCommand, parsePattern, resolveTestMachine, runFolderName, runTests, testResultsToJUnit, testResultsToJson } = await import('../qemu/index.js');
         const arches = archesOf(flags);
         const base = flags.name ?? (flags.kernel ?? flags.image?.[0] ?? flags.cdrom?.[0] ?? 'test').split('/').pop()!.replace(/\.[^.]+$/, '');
         const fail = [...(flags.defaultFail === false ? [] : DEFAULT_FAIL_PATTERNS), ...(flags.fail ?? []).map(parsePattern)];

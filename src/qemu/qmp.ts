@@ -60,7 +60,7 @@ export class QmpClient {
         return client;
       } catch (error) {
         lastError = error;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 5));
       }
     }
     throw new KilnError('QMP_CONNECT_FAILED', `could not connect to QMP at ${path}: ${(lastError as Error)?.message ?? 'timed out'}`, { hint: 'QEMU may have exited before it opened its QMP socket; see its stderr' });
