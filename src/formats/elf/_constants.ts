@@ -191,18 +191,18 @@ export function symbolVisibilityName(visibility: number): string {
   return VISIBILITY_NAMES[visibility & 3]!;
 }
 
+const FLAG_LETTERS: Array<[number, string]> = [
+  [SHF_WRITE, 'W'], [SHF_ALLOC, 'A'], [SHF_EXECINSTR, 'X'], [SHF_MERGE, 'M'], [SHF_STRINGS, 'S'], [SHF_INFO_LINK, 'I'],
+  [SHF_LINK_ORDER, 'L'], [SHF_OS_NONCONFORMING, 'O'], [SHF_GROUP, 'G'], [SHF_TLS, 'T'], [SHF_COMPRESSED, 'C'],
+  [SHF_EXCLUDE, 'E'], [SHF_GNU_RETAIN, 'R'],
+];
 /**
- * readelf's flag letters for sh_flags (W A X M S I L O G T C x E R), in readelf's order.
+ * readelf's flag letters for sh_flags (W A X M S I L O G T C E R), in readelf's order.
  * @example sectionFlagLetters(0x6) // 'AX'
  */
 export function sectionFlagLetters(flags: number): string {
-  const table: Array<[number, string]> = [
-    [SHF_WRITE, 'W'], [SHF_ALLOC, 'A'], [SHF_EXECINSTR, 'X'], [SHF_MERGE, 'M'], [SHF_STRINGS, 'S'], [SHF_INFO_LINK, 'I'],
-    [SHF_LINK_ORDER, 'L'], [SHF_OS_NONCONFORMING, 'O'], [SHF_GROUP, 'G'], [SHF_TLS, 'T'], [SHF_COMPRESSED, 'C'],
-    [SHF_EXCLUDE, 'E'], [SHF_GNU_RETAIN, 'R'],
-  ];
   let out = '';
-  for (const [bit, letter] of table) if (flags & bit) out += letter; // & works on the low 32 bits, where every flag lives
+  for (const [bit, letter] of FLAG_LETTERS) if (flags & bit) out += letter; // & works on the low 32 bits, where every flag lives
   return out;
 }
 

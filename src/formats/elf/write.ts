@@ -12,6 +12,7 @@ import { writeU32, writeU64 } from '../io/bytes.js';
 import { SHF_ALLOC, SHT_NOBITS, SHT_NULL, SHT_PROGBITS } from './_constants.js';
 import { fail, inSegment, keepSection, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
 import { findSection, type ElfFile, type ElfSection } from './read.js';
+import { dropSymbolsOfRemovedSections } from './_symbols.js';
 
 export type { ElfInput } from './_layout.js';
 
@@ -150,7 +151,7 @@ export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map
   for (const index of remove) {
     const s = file.sections[index]!;
     if (index === file.header.shstrndx) fail('ELF_SECTION_REFERENCED', `${s.name} holds the section names and cannot be removed`);
-    if (s.flags & SHF_ALLOC || inSegment(file, s)) {
+    if (inSegment(file, s) || (s.flags & SHF_ALLOC && file.segments.length > 0)) {
       fail('ELF_SECTION_IN_SEGMENT', `${s.name} is loaded (allocated or inside a segment) and cannot be removed without changing the program`, 'change the linker script instead', s.headerOffset);
     }
     for (const other of file.sections) {
@@ -161,6 +162,8 @@ export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map
       if (other.info === index && (other.flags & 0x40 || other.type === 4 || other.type === 9)) fail('ELF_SECTION_REFERENCED', `${other.name} applies to ${s.name} (sh_info)`, `remove ${other.name} too`);
     }
   }
+  // Symbols defined in removed sections (a relocatable object's section symbols) go with them.
+  dropSymbolsOfRemovedSections(file, remove, replaced);
   const plan: PlanSection[] = file.sections.length === 0 ? basePlan(file) : [];
   for (const s of file.sections) {
     if (remove.has(s.index)) continue;

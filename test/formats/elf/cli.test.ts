@@ -21,7 +21,7 @@ describe('kiln elf', () => {
     expect(r.stdout).toContain('multiboot2 header at file offset 0x1000');
     expect(r.stdout).toContain('.debug_info');
     const j = runKiln(['elf', 'info', f.path, '--json']);
-    expect(j.status).toBe(0);
+    expect(j.status, j.stderr).toBe(0);
     const info = JSON.parse(j.stdout);
     const elf = readElf(f.bytes);
     expect(info).toMatchObject({ ok: true, class: 64, endian: 'little', machine: 'x86_64', type: 'EXEC', loadAddress: '0x100000', entry: `0x${elf.entry.toString(16)}`, buildId: elf.buildId });
@@ -57,7 +57,7 @@ describe('kiln elf', () => {
     const f = fixture('pvh-kernel');
     const out = join(dir, 'kernel.bin');
     const r = runKiln(['elf', 'objcopy', f.path, '-o', out]);
-    expect(r.status).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('load address 0x100000');
     expect(tool(['objcopy', '-O', 'binary', f.path, join(dir, 'ref.bin')]).status).toBe(0);
     expect(readFileSync(out).equals(readFileSync(join(dir, 'ref.bin')))).toBe(true);

@@ -1,7 +1,7 @@
 // ELF writer operations on real toolchain output: results accepted by readelf -a and llvm-objdump -d
 // without a word on stderr, loadable bytes unchanged, executables still run, stripped objects still link.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -175,6 +175,44 @@ describe('addSection / replaceSection / removeSection on every fixture', () => {
     const o = readElf(out);
     expect(o.sections.map((s) => s.name)).toEqual(['', '.kiln.sig', '.shstrtab']);
     expect(o.pvhEntry).toBe(elf.pvhEntry);
+  });
+});
+
+describe('relocatable objects and extended numbering', () => {
+  it('removing a section from an object drops its symbols; a section whose symbols relocations use is refused', () => {
+    const f = fixture('nasm-elf64');
+    const before = readElf(f.bytes);
+    expect(before.symbols.some((s) => s.name === 'buffer')).toBe(true);
+    const out = removeSection(f.bytes, '.bss');
+    const path = scratch('nasm.nobss.o', out);
+    accepted(path);
+    const dump = clean(['llvm-objdump', '-d', '-r', path]);
+    expect(dump).toMatch(/R_X86_64_32S?\s+value|R_X86_64_32S?\s+\.data/);
+    const after = readElf(out);
+    expect(after.symbols.some((s) => s.name === 'buffer')).toBe(false);
+    expect(after.symbols.find((s) => s.name === 'value')?.sectionName).toBe('.data');
+    expect(() => removeSection(f.bytes, '.data')).toThrow(/relocation|applies|symbol/);
+  });
+
+  it('65,300 sections: extended numbering (e_shnum = 0, SHN_XINDEX) read and written', () => {
+    const dir = join(fixture('nasm-elf64').path, '..');
+    const asm = Array.from({ length: 65300 }, (_, i) => `.section .s${i},"a",@progbits\n.byte ${i & 255}\n`).join('');
+    const src = join(dir, 'many.s');
+    writeFileSync(src, asm);
+    const obj = join(dir, 'many.o');
+    expect(tool(['clang', '-c', src, '-o', obj]).status).toBe(0);
+    const bytes = new Uint8Array(readFileSync(obj));
+    const elf = readElf(bytes);
+    expect(elf.header.raw.shnum).toBe(0);
+    expect(elf.sections.length).toBe(65304);
+    expect(clean(['readelf', '-h', obj])).toContain(`Number of section headers:         0 (${elf.sections.length})`);
+    expect(findSection(elf, '.s65299')!.data).toEqual(Uint8Array.of(65299 & 255));
+    const out = addSection(elf, '.kiln.x', Uint8Array.of(1, 2, 3));
+    const path = scratch('many.added.o', out);
+    const header = clean(['readelf', '-h', path]);
+    expect(header).toContain(`Number of section headers:         0 (${elf.sections.length + 1})`);
+    clean(['readelf', '-S', '-s', '--wide', path]);
+    expect(findSection(readElf(out), '.kiln.x')!.data).toEqual(Uint8Array.of(1, 2, 3));
   });
 });
 
