@@ -84,6 +84,7 @@ export function replaceSection(elf: ElfInput, name: string, data: Uint8Array, op
   const section = findSection(file, name);
   if (!section) fail('ELF_NO_SUCH_SECTION', `no section named ${name}`, `add it with addSection, or list the sections with \`kiln elf info\``);
   if (section.index === 0) fail('ELF_NO_SUCH_SECTION', 'the null section cannot be replaced');
+  if (section.index === file.header.shstrndx) fail('ELF_SECTION_REFERENCED', `${name} holds the section names; kiln rewrites it itself`);
   const type = options.type ?? section.type;
   const flags = options.flags ?? section.flags;
   if (section.type !== SHT_NOBITS && type !== SHT_NOBITS && data.length === section.size) {

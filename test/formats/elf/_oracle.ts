@@ -39,6 +39,7 @@ export function llvmBlocks(text: string, block: string): Array<Record<string, st
       depth++;
       continue;
     }
+    if (t.startsWith('Magic:')) continue;
     const flags = /^(\w+) \[ (\(0x[0-9A-Fa-f]+\))$/.exec(t);
     if (flags) {
       if (depth === 1) current[flags[1]!] = flags[2]!;
@@ -54,7 +55,8 @@ export function llvmBlocks(text: string, block: string): Array<Record<string, st
       continue;
     }
     const kv = /^([\w/]+): ?(.*)$/.exec(t);
-    if (kv && depth === 1) current[kv[1]!] = kv[2]!;
+    // Keys of nested blocks (ElfHeader > Ident) are kept too when the outer block has no such key.
+    if (kv && (depth === 1 || !(kv[1]! in current))) current[kv[1]!] = kv[2]!;
   }
   return out;
 }

@@ -16,6 +16,7 @@ function specialIndex(ndx: string): number | undefined {
 function compareWithTools(path: string, elf: ElfFile): void {
   // readelf -h
   const h = readelfHeader(clean(['readelf', '-h', '--wide', path]));
+  expect(h['Magic']).toBe(Array.from(elf.bytes.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join(' '));
   expect(h['Class']).toBe(elf.is64 ? 'ELF64' : 'ELF32');
   expect(h['Data']).toContain(elf.littleEndian ? 'little endian' : 'big endian');
   expect(h['Type']!.startsWith(elf.typeName)).toBe(true);
@@ -36,6 +37,9 @@ function compareWithTools(path: string, elf: ElfFile): void {
   const fh = llvmBlocks(clean(['llvm-readobj', '--file-headers', path]), 'ElfHeader')[0]!;
   expect(num(fh['Machine']!)).toBe(BigInt(elf.machine));
   expect(num(fh['Type']!)).toBe(BigInt(elf.header.type));
+  expect(num(fh['OS/ABI']!)).toBe(BigInt(elf.header.osabi));
+  expect(num(fh['ABIVersion']!)).toBe(BigInt(elf.header.abiVersion));
+  expect(num(fh['FileVersion']!)).toBe(BigInt(elf.header.identVersion));
 
   // Sections: readelf -S --wide and llvm-readobj --sections
   const rs = readelfSections(clean(['readelf', '-S', '--wide', path]));
@@ -97,6 +101,10 @@ function compareWithTools(path: string, elf: ElfFile): void {
   // Notes: readelf -n --wide
   const notes = readelfNotes(clean(['readelf', '-n', '--wide', path]));
   expect(elf.notes.map((n) => ({ owner: n.owner, size: n.desc.length }))).toEqual(notes.map((n) => ({ owner: n.owner, size: n.size })));
+  for (const [i, n] of notes.entries()) {
+    const data = /description data: ((?:[0-9a-f]{2} ?)+)/.exec(n.description);
+    if (data) expect(Array.from(elf.notes[i]!.desc, (b) => b.toString(16).padStart(2, '0')).join(' ')).toBe(data[1]!.trim());
+  }
   const id = notes.find((n) => n.buildId)?.buildId;
   expect(elf.buildId).toBe(id);
 
