@@ -15,6 +15,9 @@ const LONG_ILLEGAL = new Set(['"', '*', '/', ':', '<', '>', '?', '\\', '|']);
 /** Characters allowed in a short name besides A-Z and 0-9 (fatgen103, DIR_Name). */
 const SHORT_SPECIAL = new Set(['$', '%', "'", '-', '_', '@', '~', '`', '!', '(', ')', '{', '}', '^', '#', '&']);
 
+/** Anything that needs a closer look: controls, illegal characters, surrogates. */
+const SUSPECT_LONG = /[\x00-\x1f\x7f"*/:<>?\\|\ud800-\udfff]/;
+
 /** Most UTF-16 code units a long name may have (fatgen103: 255 characters). */
 export const MAX_LONG_NAME = 255;
 
@@ -36,11 +39,12 @@ export function checkLongName(name: string, where: string): void {
   if (name.length === 0) fail('it is empty');
   if (name === '.' || name === '..') fail('it is reserved');
   if (name.length > MAX_LONG_NAME) fail(`it has ${name.length} UTF-16 code units, at most ${MAX_LONG_NAME} fit`);
+  if (name.endsWith('.') || name.endsWith(' ')) fail('it ends in a dot or a space (Windows strips them, so the name could not be looked up)');
+  if (!SUSPECT_LONG.test(name)) return; // the common case: one native scan
   for (const c of name) {
     if (c.charCodeAt(0) < 0x20 || c === '\x7f') fail(`it contains the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     if (LONG_ILLEGAL.has(c)) fail(`it contains ${JSON.stringify(c)}`);
   }
-  if (name.endsWith('.') || name.endsWith(' ')) fail('it ends in a dot or a space (Windows strips them, so the name could not be looked up)');
   for (let i = 0; i < name.length; i++) {
     const u = name.charCodeAt(i);
     if (u >= 0xd800 && u <= 0xdbff) {
@@ -90,6 +94,7 @@ export function rawShortName(base: string, ext: string): string {
  * entries are still needed for mixed case); otherwise undefined.
  */
 export function exactShortName(name: string): ShortName | undefined {
+  if (name.length > 12) return undefined;
   const { base, ext, dots } = splitName(name);
   if (dots > 1 || base.length < 1 || base.length > 8 || ext.length > 3 || (dots === 1 && ext.length === 0)) return undefined;
   const upperBase = base.toUpperCase();

@@ -80,8 +80,8 @@ function expectMcopyBytes(image: string, files: Map<string, Uint8Array>): void {
     const got = readFileSync(join(out, mtoolsName(path)));
     expect(createHash('sha256').update(got).digest('hex'), path).toBe(createHash('sha256').update(data).digest('hex'));
   }
-  for (const [path, data] of [...files].filter(([p]) => !/[[\]*?]/.test(p)).slice(0, 3)) {
-    // (mtools takes [ ] * ? in a source name as a pattern)
+  for (const [path, data] of [...files].filter(([p]) => !/[[\]*?]|[\u{10000}-\u{10FFFF}]/u.test(p)).slice(0, 3)) {
+    // (mtools takes [ ] * ? in a source name as a pattern, and cannot look up names outside the BMP)
     const one = require_spawn_raw(['mcopy', '-i', image, `::/${mtoolsName(path)}`, '-']);
     expect(Buffer.compare(one, Buffer.from(data)), path).toBe(0);
   }
