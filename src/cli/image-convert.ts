@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
-import { convertImageFile, type ImageFormat } from '../formats/convert.js';
+import type { ImageFormat } from '../formats/convert.js';
 import type { VmdkSubformat } from '../formats/vmdk/write.js';
 import { formatSize } from '../util/size.js';
 import { globalOptions, printJson, reportError } from './_shared.js';
@@ -32,6 +32,8 @@ async function convertCommand(input: string, output: string, flags: ConvertFlags
   }
   const s = await stat(input).catch(() => undefined);
   if (!s?.isFile()) throw new KilnError('CONVERT_INPUT_MISSING', 'no such image file', { location: { file: input }, hint: 'give the path of a raw, VDI or VMDK image' });
+  // Loaded on use, so other commands do not pay for the VDI/VMDK modules at start-up.
+  const { convertImageFile } = await import('../formats/convert.js');
   const result = await convertImageFile(input, output, {
     format: flags.format as ImageFormat,
     ...(flags.subformat ? { subformat: flags.subformat as VmdkSubformat } : {}),

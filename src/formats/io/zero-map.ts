@@ -159,3 +159,32 @@ export function coarsenZeroMap(map: ZeroMap, factor: number): ZeroMap {
   }
   return { size: map.size, unit, units, nonZero, nonZeroCount: count, fingerprint: map.fingerprint };
 }
+
+/** One contiguous copy: `length` bytes from `from` in the source to `to` in the sink. */
+export interface CopyRun {
+  from: number;
+  length: number;
+  to: number;
+}
+
+/**
+ * Copies runs from `source` to `sink`, reading the next run while the previous one is being
+ * written (two reused buffers of `maxLength` bytes).
+ * @example await copyRuns(source, sink, [{ from: 0, length: 1 << 20, to: 2 << 20 }], 8 << 20)
+ */
+export async function copyRuns(source: BlockSource, sink: { write(offset: number, data: Uint8Array): Promise<void> }, runs: Iterable<CopyRun>, maxLength: number): Promise<void> {
+  const readers = [await openChunkReader(source, maxLength), await openChunkReader(source, maxLength)] as const;
+  let pending: Promise<void> = Promise.resolve();
+  try {
+    let i = 0;
+    for (const run of runs) {
+      const data = await ((i++ & 1) === 0 ? readers[0] : readers[1]).read(run.from, run.length);
+      await pending;
+      pending = sink.write(run.to, data);
+    }
+    await pending;
+  } finally {
+    await pending.catch(() => undefined);
+    await Promise.all(readers.map((r) => r.close()));
+  }
+}

@@ -14,7 +14,7 @@ import type { BlockSource } from '../io/block-source.js';
 import { writeImageFile, type BlockSink } from '../io/block-writer.js';
 import { toHex } from '../io/bytes.js';
 import { deriveGuid, type Guid } from '../io/guid.js';
-import { openChunkReader, scanZeroMap, type ZeroMap } from '../io/zero-map.js';
+import { copyRuns, scanZeroMap, type CopyRun, type ZeroMap } from '../io/zero-map.js';
 import {
   encodeVdiHeader,
   NIL_GUID,
@@ -127,6 +127,22 @@ export async function planVdi(source: BlockSource, options: VdiOptions = {}): Pr
 /** Longest run of blocks copied with one read and one write. */
 const RUN_BLOCKS = 8;
 
+/** The non-zero blocks as runs of consecutive blocks (consecutive slots too). */
+function* vdiRuns(plan: VdiPlan, size: number): Generator<CopyRun> {
+  const { blockSize, blocks, blockMap } = plan;
+  for (let i = 0; i < blocks; ) {
+    if (blockMap[i] === VDI_BLOCK_FREE) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < blocks && end - i < RUN_BLOCKS && blockMap[end] !== VDI_BLOCK_FREE) end++;
+    const from = i * blockSize;
+    yield { from, length: Math.min(size, end * blockSize) - from, to: plan.header.offData + blockMap[i]! * blockSize };
+    i = end;
+  }
+}
+
 /**
  * Phase 2: writes the planned image into `sink` (of size `plan.fileSize`), streaming the
  * non-zero blocks from `source` block run by block run.
@@ -142,25 +158,7 @@ export async function writeVdi(source: BlockSource, sink: BlockSink, plan: VdiPl
   const view = new DataView(map.buffer);
   for (let i = 0; i < plan.blocks; i++) view.setUint32(i * 4, plan.blockMap[i]!, true);
   await sink.write(plan.header.offBlocks, map);
-  const { blockSize, blocks, blockMap } = plan;
-  const reader = await openChunkReader(source, RUN_BLOCKS * blockSize);
-  try {
-    for (let i = 0; i < blocks; ) {
-      if (blockMap[i] === VDI_BLOCK_FREE) {
-        i++;
-        continue;
-      }
-      let end = i + 1;
-      while (end < blocks && end - i < RUN_BLOCKS && blockMap[end] !== VDI_BLOCK_FREE) end++;
-      const from = i * blockSize;
-      const length = Math.min(source.size, end * blockSize) - from;
-      const data = await reader.read(from, length);
-      await sink.write(plan.header.offData + blockMap[i]! * blockSize, data);
-      i = end;
-    }
-  } finally {
-    await reader.close();
-  }
+  await copyRuns(source, sink, vdiRuns(plan, source.size), RUN_BLOCKS * plan.blockSize);
   return { plan, bytesWritten: sink.bytesWritten - before };
 }
 

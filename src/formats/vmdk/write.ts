@@ -21,7 +21,7 @@ import { alignUp } from '../../util/size.js';
 import type { BlockSource } from '../io/block-source.js';
 import { writeImageFile, type BlockSink } from '../io/block-writer.js';
 import { encodeUtf8, toHex } from '../io/bytes.js';
-import { openChunkReader, scanZeroMap, type ZeroMap } from '../io/zero-map.js';
+import { copyRuns, scanZeroMap, type CopyRun, type ZeroMap } from '../io/zero-map.js';
 import {
   COMPRESSION_DEFLATE,
   COMPRESSION_NONE,
@@ -325,9 +325,8 @@ async function writeSparse(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
   }
   // Grains: runs of consecutive non-zero grains are contiguous in the file.
   const RUN = 128; // 8 MiB
-  ordinal = 0;
-  const reader = await openChunkReader(source, RUN * GRAIN_BYTES);
-  try {
+  const runs = function* (): Generator<CopyRun> {
+    let ordinal = 0;
     for (let g = 0; g < grains; ) {
       if (!nonZero[g]) {
         g++;
@@ -336,14 +335,12 @@ async function writeSparse(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
       let end = g + 1;
       while (end < grains && end - g < RUN && nonZero[end]) end++;
       const from = g * GRAIN_BYTES;
-      const data = await reader.read(from, Math.min(source.size, end * GRAIN_BYTES) - from);
-      await sink.write((overHead + ordinal * GRAIN_SECTORS) * SECTOR, data);
+      yield { from, length: Math.min(source.size, end * GRAIN_BYTES) - from, to: (overHead + ordinal * GRAIN_SECTORS) * SECTOR };
       ordinal += end - g;
       g = end;
     }
-  } finally {
-    await reader.close();
-  }
+  };
+  await copyRuns(source, sink, runs(), RUN * GRAIN_BYTES);
 }
 
 async function writeStream(source: BlockSource, sink: BlockSink, plan: VmdkPlan): Promise<void> {
