@@ -2,7 +2,27 @@
  * ECMA-119 (4th edition, 2019) shared encodings: 7.1-7.3 numerical values (both-endian), 8.4.26.1
  * 17-byte volume dates, 9.1.5 7-byte recording dates, 9.1 directory records, 9.4 path table records.
  */
-import { writeU16, writeU16Both, writeU32, writeU32Both } from '../io/bytes.js';
+import { writeU16, writeU32 } from '../io/bytes.js';
+
+/** Both-endian u32 (ECMA-119 7.3.3), written byte by byte (no DataView: this runs per record). */
+export function putU32Both(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value & 0xff;
+  buf[offset + 1] = (value >>> 8) & 0xff;
+  buf[offset + 2] = (value >>> 16) & 0xff;
+  buf[offset + 3] = (value >>> 24) & 0xff;
+  buf[offset + 4] = (value >>> 24) & 0xff;
+  buf[offset + 5] = (value >>> 16) & 0xff;
+  buf[offset + 6] = (value >>> 8) & 0xff;
+  buf[offset + 7] = value & 0xff;
+}
+
+/** Both-endian u16 (ECMA-119 7.2.3). */
+export function putU16Both(buf: Uint8Array, offset: number, value: number): void {
+  buf[offset] = value & 0xff;
+  buf[offset + 1] = (value >>> 8) & 0xff;
+  buf[offset + 2] = (value >>> 8) & 0xff;
+  buf[offset + 3] = value & 0xff;
+}
 
 /** Logical sector and block size (ECMA-119 6.1.2, 6.2.2: we always use 2048). */
 export const SECTOR = 2048;
@@ -23,7 +43,14 @@ function fields(seconds: number): { y: number; mo: number; d: number; h: number;
 }
 
 /** ECMA-119 9.1.5: years since 1900, month, day, hour, minute, second, GMT offset (0). */
+const recordingDates = new Map<number, Uint8Array>();
+
 export function writeRecordingDate(buf: Uint8Array, offset: number, seconds: number): void {
+  const cached = recordingDates.get(seconds);
+  if (cached) {
+    buf.set(cached, offset);
+    return;
+  }
   const f = fields(seconds);
   buf[offset] = f.y - 1900;
   buf[offset + 1] = f.mo;
@@ -32,6 +59,7 @@ export function writeRecordingDate(buf: Uint8Array, offset: number, seconds: num
   buf[offset + 4] = f.mi;
   buf[offset + 5] = f.s;
   buf[offset + 6] = 0;
+  if (recordingDates.size < 4096) recordingDates.set(seconds, buf.slice(offset, offset + 7));
 }
 
 export function readRecordingDate(buf: Uint8Array, offset: number): number {
@@ -89,13 +117,13 @@ export function writeDirectoryRecord(buf: Uint8Array, offset: number, r: Directo
   buf.fill(0, offset, offset + length);
   buf[offset] = length;
   buf[offset + 1] = 0; // extended attribute record length
-  writeU32Both(buf, offset + 2, r.extent);
-  writeU32Both(buf, offset + 10, r.dataLength);
+  putU32Both(buf, offset + 2, r.extent);
+  putU32Both(buf, offset + 10, r.dataLength);
   writeRecordingDate(buf, offset + 18, r.mtime);
   buf[offset + 25] = r.flags;
   buf[offset + 26] = 0; // file unit size
   buf[offset + 27] = 0; // interleave gap
-  writeU16Both(buf, offset + 28, 1); // volume sequence number
+  putU16Both(buf, offset + 28, 1); // volume sequence number
   buf[offset + 32] = r.identifier.length;
   buf.set(r.identifier, offset + 33);
   const suAt = offset + 33 + r.identifier.length + (r.identifier.length % 2 === 0 ? 1 : 0);

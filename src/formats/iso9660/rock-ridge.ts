@@ -4,8 +4,8 @@
  * §4.1.4 NM, §4.1.6 TF). Entries are built as byte arrays; the writer places them in directory
  * records and continuation areas; the reader parses them back (following CE chains, bounded).
  */
-import { encodeUtf8, decodeUtf8, writeU32Both, readU32 } from '../io/bytes.js';
-import { writeRecordingDate, readRecordingDate } from './_encode.js';
+import { encodeUtf8, decodeUtf8, readU32 } from '../io/bytes.js';
+import { writeRecordingDate, readRecordingDate, putU32Both as writeU32Both } from './_encode.js';
 
 export const RRIP_ID = 'IEEE_P1282';
 export const RRIP_DESCRIPTOR = 'THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.';
@@ -86,13 +86,19 @@ export function decodeDevice(high: number, low: number): { major: number; minor:
 }
 
 /** RRIP 4.1.6: modify, access and attribute-change times, 7-byte form (flags 0x0E). */
+const tfCache = new Map<number, Uint8Array>();
+
 export function tfEntry(mtime: number): Uint8Array {
+  const cached = tfCache.get(mtime);
+  if (cached) return cached;
   const body = new Uint8Array(1 + 21);
   body[0] = 0x0e;
   writeRecordingDate(body, 1, mtime);
   writeRecordingDate(body, 8, mtime);
   writeRecordingDate(body, 15, mtime);
-  return entry('TF', body);
+  const out = entry('TF', body);
+  if (tfCache.size < 4096) tfCache.set(mtime, out);
+  return out;
 }
 
 /** RRIP 4.1.4: the POSIX name, split over several NM entries (CONTINUE flag) when long. */
