@@ -117,7 +117,12 @@ export const DT_SONAME = 14;
 export const DT_RPATH = 15;
 export const DT_RUNPATH = 29;
 
-/** e_machine numbers (gABI "Machine" table, registry at sco.com/developers/gabi/latest/ch4.eheader.html). */
+/**
+ * e_machine numbers (gABI "Machine" table, registry at sco.com/developers/gabi/latest/ch4.eheader.html).
+ * Constants below (ELFCLASS*, ET_*, SHN_*, SHT_*, SHF_*, PT_*, PF_*, STB_*, STT_*, NT_*, DT_*) are the
+ * gABI / GNU values under their spec names.
+ * @example readElf(bytes).machine === EM.X86_64
+ */
 export const EM = {
   NONE: 0,
   SPARC: 2,
@@ -145,13 +150,19 @@ const MACHINE_NAMES: Record<number, string> = {
   22: 's390', 40: 'arm', 42: 'sh', 43: 'sparcv9', 50: 'ia64', 62: 'x86_64', 83: 'avr', 92: 'openrisc', 94: 'xtensa',
   113: 'altera-nios2', 164: 'hexagon', 183: 'aarch64', 188: 'microblaze', 243: 'riscv', 247: 'bpf', 252: 'csky', 258: 'loongarch',
 };
-/** A short machine name (`x86_64`, `aarch64`, `riscv`...) or `machine-<n>` for unknown numbers. */
+/**
+ * A short machine name (`x86_64`, `aarch64`, `riscv`...) or `machine-<n>` for unknown numbers.
+ * @example machineName(EM.AARCH64) // 'aarch64'
+ */
 export function machineName(machine: number): string {
   return MACHINE_NAMES[machine] ?? `machine-${machine}`;
 }
 
 const TYPE_NAMES: Record<number, string> = { 0: 'NONE', 1: 'REL', 2: 'EXEC', 3: 'DYN', 4: 'CORE' };
-/** `REL`, `EXEC`, `DYN`, `CORE`, or the number in hex. */
+/**
+ * `REL`, `EXEC`, `DYN`, `CORE`, or the number in hex.
+ * @example fileTypeName(ET_EXEC) // 'EXEC'
+ */
 export function fileTypeName(type: number): string {
   return TYPE_NAMES[type] ?? `0x${type.toString(16)}`;
 }
@@ -163,7 +174,10 @@ const SECTION_TYPE_NAMES: Record<number, string> = {
   0x6fffffff: 'VERSYM', 0x6fff4c00: 'LLVM_ODRTAB', 0x6fff4c01: 'LLVM_LINKER_OPTIONS', 0x6fff4c03: 'LLVM_ADDRSIG',
   0x6fff4c04: 'LLVM_DEPENDENT_LIBRARIES', 0x6fff4c05: 'LLVM_SYMPART', 0x6fff4c0c: 'LLVM_BB_ADDR_MAP',
 };
-/** readelf's name for an sh_type (`PROGBITS`, `NOBITS`, ...); processor-specific types in hex. */
+/**
+ * readelf's name for an sh_type (`PROGBITS`, `NOBITS`, ...); processor-specific types in hex.
+ * @example sectionTypeName(SHT_NOBITS) // 'NOBITS'
+ */
 export function sectionTypeName(type: number): string {
   return SECTION_TYPE_NAMES[type] ?? `0x${type.toString(16)}`;
 }
@@ -173,7 +187,10 @@ const SEGMENT_TYPE_NAMES: Record<number, string> = {
   0x6474e550: 'GNU_EH_FRAME', 0x6474e551: 'GNU_STACK', 0x6474e552: 'GNU_RELRO', 0x6474e553: 'GNU_PROPERTY',
   0x65a3dbe6: 'OPENBSD_RANDOMIZE', 0x65a3dbe7: 'OPENBSD_WXNEEDED', 0x65a41be6: 'OPENBSD_BOOTDATA',
 };
-/** readelf's name for a p_type (`LOAD`, `NOTE`, `GNU_STACK`, ...); others in hex. */
+/**
+ * readelf's name for a p_type (`LOAD`, `NOTE`, `GNU_STACK`, ...); others in hex.
+ * @example segmentTypeName(PT_GNU_STACK) // 'GNU_STACK'
+ */
 export function segmentTypeName(type: number): string {
   return SEGMENT_TYPE_NAMES[type] ?? `0x${type.toString(16)}`;
 }
@@ -181,12 +198,24 @@ export function segmentTypeName(type: number): string {
 const BIND_NAMES: Record<number, string> = { 0: 'LOCAL', 1: 'GLOBAL', 2: 'WEAK', 10: 'UNIQUE' };
 const SYMBOL_TYPE_NAMES: Record<number, string> = { 0: 'NOTYPE', 1: 'OBJECT', 2: 'FUNC', 3: 'SECTION', 4: 'FILE', 5: 'COMMON', 6: 'TLS', 10: 'IFUNC' };
 const VISIBILITY_NAMES = ['DEFAULT', 'INTERNAL', 'HIDDEN', 'PROTECTED'] as const;
+/**
+ * readelf's name for a symbol binding.
+ * @example symbolBindName(STB_WEAK) // 'WEAK'
+ */
 export function symbolBindName(bind: number): string {
   return BIND_NAMES[bind] ?? `<${bind}>`;
 }
+/**
+ * readelf's name for a symbol type.
+ * @example symbolTypeName(STT_FUNC) // 'FUNC'
+ */
 export function symbolTypeName(type: number): string {
   return SYMBOL_TYPE_NAMES[type] ?? `<${type}>`;
 }
+/**
+ * readelf's name for a symbol visibility (st_other & 3).
+ * @example symbolVisibilityName(2) // 'HIDDEN'
+ */
 export function symbolVisibilityName(visibility: number): string {
   return VISIBILITY_NAMES[visibility & 3]!;
 }
@@ -206,7 +235,10 @@ export function sectionFlagLetters(flags: number): string {
   return out;
 }
 
-/** `RWE`-style segment flags as readelf prints them (`R E`, `RW `). */
+/**
+ * `RWE`-style segment flags as readelf prints them (`R E`, `RW `).
+ * @example segmentFlagLetters(PF_R | PF_X) // 'R E'
+ */
 export function segmentFlagLetters(flags: number): string {
   return `${flags & PF_R ? 'R' : ' '}${flags & PF_W ? 'W' : ' '}${flags & PF_X ? 'E' : ' '}`;
 }
@@ -224,7 +256,10 @@ const NOTE_TYPE_NAMES: Record<string, Record<number, string>> = {
   FreeBSD: { 1: 'NT_FREEBSD_ABI_TAG' },
   Go: { 4: 'GO_BUILDID' },
 };
-/** A note type's symbolic name for its owner (`NT_GNU_BUILD_ID`, `XEN_ELFNOTE_PHYS32_ENTRY`), or `0x..`. */
+/**
+ * A note type's symbolic name for its owner (`NT_GNU_BUILD_ID`, `XEN_ELFNOTE_PHYS32_ENTRY`), or `0x..`.
+ * @example noteTypeName('Xen', 18) // 'XEN_ELFNOTE_PHYS32_ENTRY'
+ */
 export function noteTypeName(owner: string, type: number): string {
   return NOTE_TYPE_NAMES[owner]?.[type] ?? `0x${type.toString(16).padStart(8, '0')}`;
 }
@@ -237,7 +272,10 @@ const DYNAMIC_TAG_NAMES: Record<number, string> = {
   36: 'RELR', 37: 'RELRENT', 0x6ffffef5: 'GNU_HASH', 0x6ffffff0: 'VERSYM', 0x6ffffff9: 'RELACOUNT', 0x6ffffffa: 'RELCOUNT',
   0x6ffffffb: 'FLAGS_1', 0x6ffffffc: 'VERDEF', 0x6ffffffd: 'VERDEFNUM', 0x6ffffffe: 'VERNEED', 0x6fffffff: 'VERNEEDNUM',
 };
-/** readelf's name for a d_tag (`NEEDED`, `FLAGS_1`, ...), or the number in hex. */
+/**
+ * readelf's name for a d_tag (`NEEDED`, `FLAGS_1`, ...), or the number in hex.
+ * @example dynamicTagName(DT_NEEDED) // 'NEEDED'
+ */
 export function dynamicTagName(tag: number): string {
   return DYNAMIC_TAG_NAMES[tag] ?? `0x${tag.toString(16)}`;
 }

@@ -217,7 +217,10 @@ class Fields {
   }
 }
 
-/** Reads a NUL-terminated string at `offset` of a string table section. */
+/**
+ * Reads a NUL-terminated string at `offset` of a string table section (FormatError when out of range).
+ * @example readStringAt(strtab.data, symbolNameOffset, strtab.offset, 'symbol 3')
+ */
 export function readStringAt(table: Uint8Array, offset: number, tableFileOffset: number, what: string): string {
   if (offset >= table.length) {
     if (offset === 0) return '';
