@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../../src/errors.js';
 import { crc32 } from '../../../src/formats/io/crc32.js';
 import {
-  addSection, findSection, readBuildId, readDebugLink, readElf, removeSection, replaceSection, setBuildId, setSection, strip, type ElfFile,
+  addSection, findSection, objcopyBinary, readBuildId, readDebugLink, readElf, removeSection, replaceSection, setBuildId, setSection, strip, type ElfFile,
 } from '../../../src/formats/elf/index.js';
 import { tool } from '../../_helpers.js';
 import { FIXTURE_NAMES, fixture, scratch } from './_fixtures.js';
@@ -264,6 +264,31 @@ describe('strip', () => {
     // strip --strip-all of a relocatable object would break its relocations: refused.
     expect(() => strip(f.bytes, { mode: 'all' })).toThrow(/symbol table/);
   });
+
+  // The symbol table of a debug-stripped object is renumbered (section symbols of .debug_* go), so
+  // every relocation is rewritten: linking the stripped object must give the very same program.
+  for (const name of ['x86_64-clang-obj', 'i386-obj', 'aarch64-obj', 'riscv64-obj', 'ppc64-obj', 'mips-obj', 'nasm-elf32', 'nasm-elf64']) {
+    it(`${name}: a debug-stripped object links to the same program as the original`, () => {
+      const f = fixture(name);
+      const { stripped } = strip(f.bytes, { mode: 'debug', debugLink: false });
+      const before = readElf(f.bytes);
+      const after = readElf(stripped);
+      expect(after.symbols.length).toBeLessThan(before.symbols.length);
+      const path = scratch(`${name}.stripped.o`, stripped);
+      accepted(path);
+      const entry = name.startsWith('nasm') ? 'entry' : '_start';
+      const link = (obj: string, out: string) => {
+        const r = tool(['ld.lld', '-static', '-e', entry, '--build-id=none', obj, '-o', out]);
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        return readElf(new Uint8Array(readFileSync(out)));
+      };
+      const a = link(f.path, `${path}.orig.elf`);
+      const b = link(path, `${path}.elf`);
+      expect(b.entry).toBe(a.entry);
+      expect(Buffer.from(objcopyBinary(b).bytes).equals(Buffer.from(objcopyBinary(a).bytes))).toBe(true);
+    });
+  }
 
   for (const name of ['x86_64-pie', 'i386-exe', 'aarch64-exe', 'riscv64-exe', 'ppc64-exe', 'mips-exe', 'pvh-kernel', 'aarch64-obj', 'riscv64-obj', 'mips-obj', 'nasm-elf32']) {
     it(`${name}: both modes accepted by readelf and llvm-objdump`, () => {
