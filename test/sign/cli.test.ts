@@ -132,3 +132,30 @@ describe('kiln sign / verify', () => {
     expect(v.stderr).toMatch(/INVALID \(hash\)/);
   });
 });
+
+describe('kiln sign --signer-command (HSM-style external signer)', () => {
+  it('signs through the command (hash on stdin, signature on stdout) and verifies', () => {
+    const keys = join(dir, 'keys');
+    const script = join(dir, 'hsm.mjs');
+    writeFileSync(script, `
+import { createPrivateKey, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+const seed = Buffer.from(readFileSync(process.argv[2], 'utf8').match(/^seed: (\\w+)$/m)[1], 'hex');
+const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+process.stdout.write(sign(null, readFileSync(0), key));
+`);
+    const out = join(dir, 'hsm-signed.elf');
+    const s = runKiln(['sign', kernel, '--out', out, '--release', '--signer-command', `${process.execPath} ${script} ${join(keys, 'kiln-ed25519.key')}`, '--signer-public', join(keys, 'kiln-ed25519.pub'), '--json'], { env: { SIGNING_KEY: '' } });
+    expect(s.stderr).toBe('');
+    expect(s.status).toBe(0);
+    expect(JSON.parse(s.stdout).keys[0]).toMatchObject({ source: 'external', dev: false });
+    expect(runKiln(['verify', out, '--key', join(keys, 'kiln-ed25519.pub')]).status).toBe(0);
+    // The audit's kernel layer checks that signature with the key.
+    const a = runKiln(['audit', out, '--layer', 'kernel', '--key', join(keys, 'kiln-ed25519.pub'), '--all', '--json']);
+    expect(a.stderr).toBe('');
+    const report = JSON.parse(a.stdout) as { reports: { findings: { rule: string; status: string; evidence: string }[] }[] };
+    const sig = report.reports[0]!.findings.find((f) => f.rule === 'signature')!;
+    expect(sig.status).toBe('pass');
+    expect(sig.evidence).toMatch(/^valid: signed by ed25519/);
+  });
+});
