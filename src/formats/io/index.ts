@@ -5,3 +5,4 @@ export * from './content.js';
 export * from './block-writer.js';
 export * from './block-source.js';
 export * from './tree.js';
+export * from './zero-map.js';
