@@ -1,6 +1,7 @@
 /** `kiln build`: plan the project for one target and run the graph. */
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
+import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
 import { killAllChildren } from '../util/process.js';
 import { action } from './_shared.js';
@@ -16,6 +17,8 @@ export interface BuildFlags extends ProjectFlags {
   trace?: string;
   force?: boolean;
   clean?: boolean;
+  run?: boolean;
+  serial?: boolean;
 }
 
 /** Runs `fn` with an AbortSignal fired by Ctrl-C (a second Ctrl-C exits at once). */
@@ -57,6 +60,8 @@ export function registerBuild(program: Command): void {
       .option('--no-wait', 'fail instead of waiting when another build holds the lock')
       .option('--force', 'ignore up-to-date checks and the cache; run every step', false)
       .option('--clean', "remove the target's build folder first", false)
+      .option('--run', 'after a successful build, boot the project (its run section) in QEMU', false)
+      .option('--no-serial', 'with --run: do not copy serial output to the terminal (it is still logged)')
       .option('--plain', 'one line per finished step (default in CI and pipes)', false)
       .option('--json', 'print the build events as JSON lines on stdout', false)
       .option('--trace <file>', 'write a Chrome trace of the build (open in Perfetto)'),
@@ -78,9 +83,24 @@ export function registerBuild(program: Command): void {
       if (!result.ok) {
         if (!flags.json) process.stderr.write(`full output: ${result.logPath}\n`);
         process.exitCode = result.interrupted ? 130 : 1;
+        return;
       }
     } finally {
       reporter.close();
+    }
+    if (flags.run) {
+      const { machineFromRun } = await import('./_config-machine.js');
+      const { runMachine } = await import('../qemu/index.js');
+      if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', '--run: the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts' });
+      const spec = machineFromRun(graph, graph.project.run);
+      const r = await withInterrupt((signal) => runMachine(spec, { ...(flags.serial !== false ? { terminal: process.stdout, interactive: true } : {}), signal }));
+      if (r.problem) {
+        process.stderr.write(`kiln: ${r.problem}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stderr.write(`kiln: guest exit code ${r.guestExitCode}; serial log ${r.serialLog}\n`);
+      process.exitCode = Math.min(255, r.guestExitCode ?? 1);
     }
   }));
 }

@@ -8,21 +8,20 @@ import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { action } from './_shared.js';
 
-const CONFIG = (name: string) => `import { defineConfig, command, out } from 'kiln';
+const CONFIG = (name: string) => `import { defineConfig, nasm, raw } from 'kiln';
 
 // A 512-byte BIOS boot sector: prints on COM1 and exits QEMU through isa-debug-exit.
-const boot = command({
-  argv: ['nasm', '-f', 'bin', '-o', out('boot.img'), 'boot.asm'],
-  inputs: ['boot.asm'],
-  outputs: ['boot.img'],
-});
+const boot = nasm.bin({ source: 'boot.asm', exactSize: 512 });
+// A 1 MiB disk with the boot sector at LBA 0 (firmware wants a disk larger than one sector).
+const disk = raw({ size: '1M', regions: [{ name: 'boot', lba: 0, content: boot, exactSize: 512, bootSignature: true }], output: '${name}.img' });
 
 export default defineConfig({
   name: '${name}',
   components: { boot },
-  run: { image: boot, exit: { kind: 'isa-debug-exit', success: 0 } },
+  images: { disk },
+  run: { image: disk, exit: { kind: 'isa-debug-exit', success: 0 } },
   tests: {
-    hello: { image: boot, exit: { kind: 'isa-debug-exit', success: 0 }, expect: ['Hello from ${name}'], timeout: 30 },
+    hello: { expect: ['Hello from ${name}'], timeout: 30 },
   },
 });
 `;

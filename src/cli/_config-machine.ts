@@ -1,0 +1,122 @@
+/**
+ * The `run` and `tests` sections of kiln.config.ts → the QEMU harness's machine and test specs.
+ * Builds what they boot first (only the steps needed), so `kiln run` / `kiln test` on a project
+ * always boot current outputs.
+ */
+import { isAbsolute, join } from 'node:path';
+import type { RunConfig, TestConfig } from '../config/types.js';
+import { KilnError } from '../errors.js';
+import { executeGraph } from '../graph/execute.js';
+import { type Graph, resolveArtifact } from '../graph/plan.js';
+import { type FileInput, isArtifactRef, isStepHandle } from '../graph/step.js';
+import type { DiskSpec, ExitSpec, MachineSpec, QemuTestSpec } from '../qemu/index.js';
+import { defaultReporter } from './_reporters.js';
+
+/** Absolute path of a config file input: a project path or a step's output in the build folder. */
+export function inputPath(graph: Graph, input: FileInput): string {
+  if (typeof input === 'string') return isAbsolute(input) ? input : join(graph.projectDir, input);
+  const handle = isStepHandle(input) ? input : input.step;
+  const producer = graph.byHandle.get(handle);
+  if (!producer) throw new KilnError('ARTIFACT_MISSING', 'run/tests refer to a step that is not in the graph');
+  const rel = isArtifactRef(input) ? resolveArtifact(input, producer, undefined, graph.projectDir) : producer.outputs[0]!;
+  return join(graph.buildDir, rel);
+}
+
+/** Steps whose outputs a run/test section boots. */
+export function stepsNeeded(graph: Graph, sections: Array<RunConfig | undefined>): string[] {
+  const names = new Set<string>();
+  for (const s of sections) {
+    for (const key of ['image', 'cdrom', 'kernel', 'initrd', 'symbols'] as const) {
+      const v = s?.[key];
+      if (v === undefined || typeof v === 'string') continue;
+      const handle = isStepHandle(v) ? v : v.step;
+      const step = graph.byHandle.get(handle);
+      if (step) names.add(step.name);
+    }
+  }
+  return [...names];
+}
+
+/** Builds the steps the sections need; throws when the build fails. */
+export async function buildFor(graph: Graph, sections: Array<RunConfig | undefined>, flags: { json?: boolean; plain?: boolean } = {}): Promise<void> {
+  const only = stepsNeeded(graph, sections);
+  if (only.length === 0) return;
+  const reporter = defaultReporter({ plain: true, ...(flags.json ? { json: false } : {}) });
+  try {
+    const result = await executeGraph(graph, { only, onEvent: (e) => (e.type === 'step-finish' && e.status === 'up-to-date' ? undefined : reporter.onEvent(e)) });
+    if (!result.ok) throw new KilnError('BUILD_FAILED', `the build failed, so there is nothing current to boot (full output: ${result.logPath})`, { hint: 'fix the build (kiln build) first' });
+  } finally {
+    reporter.close();
+  }
+}
+
+function exitSpec(graph: Graph, run: RunConfig): ExitSpec | undefined {
+  const e = run.exit;
+  if (!e) return undefined;
+  switch (e.kind) {
+    case 'isa-debug-exit':
+      return { kind: 'isa-debug-exit', ...(e.iobase !== undefined ? { iobase: e.iobase } : {}), ...(e.iosize !== undefined ? { iosize: e.iosize } : {}), ...(e.success !== undefined ? { successCode: e.success } : {}) };
+    case 'semihosting':
+      return { kind: 'semihosting', ...(e.success !== undefined ? { successCode: e.success } : {}) };
+    case 'psci':
+      return { kind: 'psci' };
+    case 'serial':
+      return { kind: 'serial' };
+  }
+  void graph;
+  return undefined;
+}
+
+/** A MachineSpec from a run section (paths resolved against the graph). */
+export function machineFromRun(graph: Graph, run: RunConfig, name = 'run'): MachineSpec {
+  const disks: DiskSpec[] = [];
+  if (run.image !== undefined) disks.push({ path: inputPath(graph, run.image), media: 'disk' });
+  if (run.cdrom !== undefined) disks.push({ path: inputPath(graph, run.cdrom), media: 'cdrom' });
+  if (disks.length === 0 && run.kernel === undefined) {
+    throw new KilnError('RUN_NOTHING_TO_BOOT', `${name}: says nothing to boot`, { location: { configPath: name }, hint: 'give image, cdrom or kernel' });
+  }
+  const exit = exitSpec(graph, run);
+  return {
+    name,
+    arch: graph.target.arch,
+    disks,
+    ...(run.kernel !== undefined ? { kernel: inputPath(graph, run.kernel) } : {}),
+    ...(run.initrd !== undefined ? { initrd: inputPath(graph, run.initrd) } : {}),
+    ...(run.append !== undefined ? { append: run.append } : {}),
+    ...(run.symbols !== undefined ? { symbols: inputPath(graph, run.symbols) } : {}),
+    ...(run.firmware ? { firmware: run.firmware } : {}),
+    ...(run.machine ? { machine: run.machine } : {}),
+    ...(run.cpu ? { cpu: run.cpu } : {}),
+    ...(run.memory !== undefined ? { memory: run.memory } : {}),
+    ...(run.smp ? { smp: run.smp } : {}),
+    ...(run.args ? { args: run.args } : {}),
+    ...(exit ? { exit } : {}),
+    logDir: join(graph.buildRoot, 'logs'),
+  };
+}
+
+/** Test specs for the project's tests (all, or the named ones), for the graph's arch. */
+export function testsFromProject(graph: Graph, names: string[] = []): QemuTestSpec[] {
+  const tests = graph.project.tests ?? {};
+  for (const n of names) {
+    if (!tests[n]) throw new KilnError('TEST_UNKNOWN', `no test named "${n}"`, { hint: `tests: ${Object.keys(tests).join(', ') || 'none'}`, exitCode: 2 });
+  }
+  const out: QemuTestSpec[] = [];
+  for (const [name, t] of Object.entries(tests)) {
+    if (names.length && !names.includes(name)) continue;
+    if (t.arch && !t.arch.includes(graph.target.arch)) continue;
+    const base = { ...(graph.project.run ?? {}), ...t } as TestConfig;
+    const machine = machineFromRun(graph, base, `tests.${name}`);
+    out.push({
+      ...machine,
+      name,
+      logDir: join(graph.buildRoot, 'logs', 'tests', `${name}-${graph.target.id}`),
+      ...(t.expect ? { expect: t.expect } : {}),
+      ...(t.fail ? { fail: t.fail } : {}),
+      ...(t.ktap ? { ktap: true } : {}),
+      ...(t.timeout ? { timeout: t.timeout } : {}),
+      ...(t.idleTimeout ? { idleTimeout: t.idleTimeout } : {}),
+    });
+  }
+  return out;
+}
