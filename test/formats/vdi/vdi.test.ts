@@ -86,6 +86,23 @@ describe('VDI writer checked by qemu-img', () => {
   });
 });
 
+describe('VDI reader on other qemu-img variants', () => {
+  it('reads a fixed (static) VDI written by qemu-img -o static=on', async () => {
+    const disk = makeDisk({ size: (3 << 20) + 4096, extents: [{ at: 5000, length: 100_000, seed: 1, constant: false }, { at: 3 << 20, length: 4096, seed: 2, constant: true }] });
+    const raw = writeFile(dir, 'static.img', disk);
+    const out = join(dir, 'static.vdi');
+    expect(qemuImg('convert', '-f', 'raw', '-O', 'vdi', '-o', 'static=on', raw, out).status).toBe(0);
+    const image = await openVdi(new MemorySource(new Uint8Array(readFileSync(out))));
+    expect(image.header.imageType).toBe(2);
+    expect(image.header.headerSize).toBe(0x180);
+    const sink = new MemorySink(image.size);
+    await vdiToRaw(image, sink);
+    expect(sameBytes(sink.bytes, disk)).toBe('same');
+    // Random access through the BlockSource view matches too.
+    expect(sameBytes(await image.read(4000, 200_000), disk.subarray(4000, 204_000))).toBe('same');
+  });
+});
+
 describe('VDI layout', () => {
   // 5 MiB + 1 sector: data in blocks 0, 2 and in the partial last block 5; blocks 1, 3, 4 are zero.
   const disk = new Uint8Array(5 * (1 << 20) + 512);

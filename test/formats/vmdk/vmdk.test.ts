@@ -95,6 +95,34 @@ describe.each(SUBFORMATS)('VMDK %s checked by qemu-img', (subformat) => {
   });
 });
 
+describe('VMDK reader on other qemu-img variants', () => {
+  it('reads monolithicSparse images with zeroed-grain entries (-o zeroed_grain=on) and random access', async () => {
+    const disk = makeDisk({ size: 3 << 20, extents: [{ at: 70_000, length: 200_000, seed: 4, constant: false }] });
+    const raw = writeFile(dir, 'zg.img', disk);
+    const out = join(dir, 'zg.vmdk');
+    expect(qemuImg('convert', '-f', 'raw', '-O', 'vmdk', '-o', 'zeroed_grain=on', raw, out).status).toBe(0);
+    // Mark a stored grain as a zeroed grain (GTE 1) the way QEMU does for write-zeroes, and zero it in the expectation.
+    const bytes = new Uint8Array(readFileSync(out));
+    const view = new DataView(bytes.buffer);
+    expect(view.getUint32(8, true) & 4).toBe(4);
+    const gd = Number(view.getBigUint64(56, true));
+    const gt = view.getUint32(gd * 512, true);
+    expect(view.getUint32(gt * 512 + 2 * 4, true)).not.toBe(0); // grain 2 holds data
+    view.setUint32(gt * 512 + 2 * 4, 1, true);
+    const rgd = Number(view.getBigUint64(48, true));
+    view.setUint32(view.getUint32(rgd * 512, true) * 512 + 2 * 4, 1, true);
+    const expected = disk.slice();
+    expected.fill(0, 2 * 65536, 3 * 65536);
+    const zg = writeFile(dir, 'zg2.vmdk', bytes);
+    expect(qemuImg('compare', '-f', 'raw', writeFile(dir, 'zg2.img', expected), zg).stdout).toContain('Images are identical.');
+    const image = await openVmdk(new MemorySource(bytes));
+    const sink = new MemorySink(image.size);
+    await vmdkToRaw(image, sink);
+    expect(sameBytes(sink.bytes, expected)).toBe('same');
+    expect(sameBytes(await image.read(60_000, 300_000), expected.subarray(60_000, 360_000))).toBe('same');
+  });
+});
+
 describe('VMDK layout', () => {
   // 40 MiB + 3 sectors: grains 0 and 600 (GT 1) hold data, the partial last grain too; GT 0 and 1 used.
   const disk = new Uint8Array(40 * (1 << 20) + 1536);
