@@ -19,7 +19,10 @@ export const SECTOR_SIZE = 512;
 const MAX_CLUST_12 = 4084;
 const MAX_CLUST_16 = 65524;
 const MIN_CLUST_16 = 4087;
-/** fatgen103: a volume with at least 65525 clusters is FAT32 (no tool can tell otherwise). */
+/**
+ * fatgen103: a volume with at least 65525 clusters is FAT32; kiln never writes FAT32 with fewer.
+ * @example computeGeometry(64 << 20, { type: 32 }).clusterCount >= MIN_CLUST_32 // true
+ */
 export const MIN_CLUST_32 = 65525;
 const MAX_CLUST_32 = 268435446;
 

@@ -182,7 +182,10 @@ export function assignShortNames(names: readonly string[], dir: string): ShortNa
   return result as ShortName[];
 }
 
-/** LDIR_Chksum: the rotate-right byte sum of the 11-byte short name (fatgen103, ChkSum()). */
+/**
+ * LDIR_Chksum: the rotate-right byte sum of the 11-byte short name (fatgen103, ChkSum()).
+ * @example shortNameChecksum('README  TXT') // 115
+ */
 export function shortNameChecksum(raw: Uint8Array | string): number {
   let sum = 0;
   for (let i = 0; i < 11; i++) {

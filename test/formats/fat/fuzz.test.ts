@@ -10,7 +10,7 @@ import { buildTree } from '../../../src/formats/io/tree.js';
 import { openFat, writeFat, type FatType } from '../../../src/formats/fat/index.js';
 import { bytesFor } from './_trees.js';
 
-const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 6000);
+const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 15000);
 const SIZES: Record<FatType, number> = { 12: 1 << 20, 16: 4 << 20, 32: 34 << 20 };
 
 interface Base {
