@@ -2,7 +2,7 @@
 // here with clang + lld-link. The disk is written by kiln's own GPT and FAT writers and checked
 // with sgdisk first. OVMF writes ANSI escapes to the serial port: matching must strip them.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { esp } from '../../src/formats/fat/index.js';
@@ -27,6 +27,32 @@ unsigned long long efi_main(void *image, struct SystemTable *st) {
 }
 `;
 
+const EFI_A64_C = `
+typedef unsigned short CHAR16;
+struct TextOut { void *reset; unsigned long long (*OutputString)(struct TextOut *self, const CHAR16 *s); };
+struct SystemTable { char hdr[24]; CHAR16 *vendor; unsigned rev; void *conInHandle; void *conIn; void *conOutHandle; struct TextOut *conOut; };
+unsigned long long efi_main(void *image, struct SystemTable *st) {
+  (void)image;
+  st->conOut->OutputString(st->conOut, u"KILN-UEFI-OK\\r\\n");
+  unsigned long long block[2] = { 0x20026, 0 }; /* semihosting SYS_EXIT, code 0 */
+  register unsigned long long x0 __asm__("x0") = 0x18;
+  register unsigned long long x1 __asm__("x1") = (unsigned long long)block;
+  __asm__ volatile("hlt #0xf000" : : "r"(x0), "r"(x1) : "memory");
+  for (;;) {}
+}
+`;
+
+async function buildA64Disk(): Promise<string> {
+  const src = join(dir, 'efia.c');
+  writeFileSync(src, EFI_A64_C);
+  const efi = join(dir, 'BOOTAA64.EFI');
+  const r = sh(['clang', '--target=aarch64-unknown-windows', '-ffreestanding', '-fno-stack-protector', '-nostdlib', '-fuse-ld=lld-link', '-Wl,-subsystem:efi_application', '-Wl,-entry:efi_main', '-o', efi, src]);
+  expect(r.status, r.stderr).toBe(0);
+  const disk = join(dir, 'uefi-a64.img');
+  await writeGptFile(disk, { size: '48M', seed: 'kiln-uefi-a64', partitions: [esp({ size: '40M', files: { '/EFI/BOOT/BOOTAA64.EFI': new Uint8Array(readFileSync(efi)) } })] });
+  return disk;
+}
+
 async function buildDisk(exitValue: number): Promise<string> {
   const src = join(dir, 'efi.c');
   writeFileSync(src, EFI_C);
@@ -46,7 +72,9 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
   beforeAll(async () => {
     const ok = await buildDisk(0);
     const bad = await buildDisk(5);
+    const a64 = await buildA64Disk();
     const summary = await runTests([
+      { name: 'uefi-a64', arch: 'aarch64', disks: [{ path: a64 }], accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-a64') },
       { name: 'uefi-ok', disks: [{ path: ok }], firmware: 'uefi', accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-ok') },
       { name: 'uefi-exit5', disks: [{ path: bad }], firmware: 'uefi', accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-bad') },
     ], { jobs: 2 });
@@ -55,7 +83,7 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
   }, 300_000);
 
   it('OVMF loads \\EFI\\BOOT\\BOOTX64.EFI from the ESP; the program\'s line matches through the ANSI escapes', () => {
-    const r = results[0]!;
+    const r = results[1]!;
     expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
     expect(r.firmwareNote).toMatch(/OVMF .*OVMF_CODE/);
     expect(r.argv.join(' ')).toMatch(/if=pflash,format=raw,unit=1,file=.*logs-ok\/OVMF_VARS\.fd/);
@@ -67,7 +95,7 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
   });
 
   it('the same boot with exit value 5 fails with the decoded code, in the result and the JUnit file', () => {
-    const r = results[1]!;
+    const r = results[2]!;
     expect(r.failure).toBe('exit-code');
     expect(r.guestExitCode).toBe(5);
     expect(r.qemuExit?.code).toBe(11);
@@ -77,8 +105,19 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
   });
 
   it('the firmware variable template was copied, never used in place', () => {
-    const r = results[0]!;
+    const r = results[1]!;
     const varsArg = r.argv.find((a) => a.includes('unit=1'))!;
     expect(varsArg).not.toContain('/usr/share/OVMF');
+    expect(existsSync(join(dir, 'logs-ok', 'OVMF_VARS.fd'))).toBe(true);
+  });
+
+  it('aarch64: an image boots under AAVMF by default (64 MiB pflash pair, variables copied) and exits through semihosting', () => {
+    const r = results[0]!;
+    expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
+    expect(r.firmwareNote).toMatch(/AAVMF/);
+    expect(r.argv.join(' ')).toMatch(/-drive if=pflash,format=raw,unit=0,readonly=on,file=\/usr\/share\/AAVMF\/AAVMF_CODE\.fd -drive if=pflash,format=raw,unit=1,file=.*logs-a64\/AAVMF_VARS\.fd/);
+    expect(statSync(join(dir, 'logs-a64', 'AAVMF_VARS.fd')).size).toBe(64 << 20);
+    expect(r.argv.join(' ')).toContain('-device virtio-blk-pci');
+    expect(processGone(r.pid)).toBe(true);
   });
 });
