@@ -183,7 +183,9 @@ export async function readCpio(input: BlockSource | Uint8Array, options: CpioRea
   }
 }
 
-/** Reads one entry's data (file content or symlink target) into memory. */
+/** Reads one entry's data (file content or symlink target) into memory.
+ * @example const data = await readCpioData(source, archive.entries[0]!);
+ */
 export async function readCpioData(source: BlockSource, entry: CpioEntry): Promise<Uint8Array> {
   return source.read(entry.dataOffset, entry.size);
 }

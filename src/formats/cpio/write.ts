@@ -154,7 +154,9 @@ export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): Cpio
   return { format, entries, trailerOffset, dataEnd, size };
 }
 
-/** Sum of bytes modulo 2^32 (the 070702 `check` field), continuing from `sum`. */
+/** Sum of bytes modulo 2^32 (the 070702 `check` field), continuing from `sum`.
+ * @example cpioChecksum(new Uint8Array([1, 2, 3])) // 6
+ */
 export function cpioChecksum(bytes: Uint8Array, sum = 0): number {
   let s = sum;
   for (let i = 0; i < bytes.length; i++) s += bytes[i]!;
@@ -284,7 +286,9 @@ export async function writeCpio(sink: BlockSink, tree: FileTree, options: CpioWr
   return emitCpio(sink, layout);
 }
 
-/** The emit phase for a layout from `layoutCpio`. */
+/** The emit phase for a layout from `layoutCpio`.
+ * @example const layout = layoutCpio(tree); await emitCpio(new MemorySink(layout.size), layout);
+ */
 export async function emitCpio(sink: BlockSink, layout: CpioLayout): Promise<CpioWriteResult> {
   if (sink.size < layout.size) throw new RangeError(`"sink" is ${sink.size} bytes; the archive needs ${layout.size}`);
   const magic = layout.format === 'crc' ? MAGIC_CRC : MAGIC_NEWC;

@@ -28,7 +28,9 @@ export type GptTypeName = keyof typeof GPT_TYPES;
 
 const NAMES = new Map<string, string>(Object.entries(GPT_TYPES).map(([name, guid]) => [guid, name]));
 
-/** Name of a known type GUID (`esp`, `linux`...), or undefined. */
+/** Name of a known type GUID (`esp`, `linux`...), or undefined.
+ * @example gptTypeName('c12a7328-f81f-11d2-ba4b-00a0c93ec93b') // 'esp'
+ */
 export function gptTypeName(guid: Guid): string | undefined {
   return NAMES.get(guid.toLowerCase());
 }
@@ -44,7 +46,9 @@ export const GPT_ATTRIBUTES = {
 } as const;
 export type GptAttributeName = keyof typeof GPT_ATTRIBUTES;
 
-/** Names of the set attribute bits (unknown bits as `bit N`). */
+/** Names of the set attribute bits (unknown bits as `bit N`).
+ * @example attributeNames(5n) // ['required', 'legacy-bios-bootable']
+ */
 export function attributeNames(bits: bigint): string[] {
   const out: string[] = [];
   for (let i = 0; i < 64; i++) {

@@ -94,7 +94,9 @@ export interface GptLayout {
   bootCode?: Uint8Array;
 }
 
-/** Resolves a type name or GUID to a GUID. */
+/** Resolves a type name or GUID to a GUID.
+ * @example gptTypeGuid('linux') // '0fc63daf-8483-4772-8e79-3d69d8477de4'
+ */
 export function gptTypeGuid(type: string, where = 'partition type'): Guid {
   const byName = (GPT_TYPES as Record<string, string>)[type.toLowerCase()];
   if (byName) return byName;
@@ -214,7 +216,9 @@ export function layoutGpt(options: GptOptions): GptLayout {
   };
 }
 
-/** Serializes the entry array (entryCount × 128 bytes, padded to whole sectors). */
+/** Serializes the entry array (entryCount × 128 bytes, padded to whole sectors).
+ * @example const entries = encodeGptEntries(layoutGpt(options)); // 16384 bytes for 128 entries
+ */
 export function encodeGptEntries(layout: GptLayout): Uint8Array {
   const out = new Uint8Array(layout.entrySectors * GPT_SECTOR_SIZE);
   for (const p of layout.partitions) {
@@ -229,7 +233,9 @@ export function encodeGptEntries(layout: GptLayout): Uint8Array {
   return out;
 }
 
-/** Serializes a GPT header sector (primary when `backup` is false). */
+/** Serializes a GPT header sector (primary when `backup` is false).
+ * @example const primary = encodeGptHeader(layout, crc32(encodeGptEntries(layout)), false);
+ */
 export function encodeGptHeader(layout: GptLayout, entriesCrc: number, backup: boolean): Uint8Array {
   const sector = new Uint8Array(GPT_SECTOR_SIZE);
   sector.set(new TextEncoder().encode('EFI PART'), 0);
@@ -251,7 +257,9 @@ export function encodeGptHeader(layout: GptLayout, entriesCrc: number, backup: b
   return sector;
 }
 
-/** The protective MBR sector for a layout (UEFI 2.10 §5.2.3, Table 5-4). */
+/** The protective MBR sector for a layout (UEFI 2.10 §5.2.3, Table 5-4).
+ * @example await sink.write(0, encodeProtectiveMbr(layout));
+ */
 export function encodeProtectiveMbr(layout: GptLayout): Uint8Array {
   return encodeMbrSector({
     ...(layout.bootCode ? { bootCode: layout.bootCode } : {}),

@@ -7,7 +7,9 @@
 export const HEADS = 255;
 export const SECTORS_PER_TRACK = 63;
 
-/** Encodes an LBA as the 3 CHS bytes [head, sector | cylinder bits 8-9 << 6, cylinder bits 0-7]. */
+/** Encodes an LBA as the 3 CHS bytes [head, sector | cylinder bits 8-9 << 6, cylinder bits 0-7].
+ * @example lbaToChs(2048) // [32, 33, 0]: head 32, sector 33, cylinder 0
+ */
 export function lbaToChs(lba: number): [number, number, number] {
   const cylinder = Math.floor(lba / (HEADS * SECTORS_PER_TRACK));
   if (cylinder > 1023) return [0xfe, 0xff, 0xff];
@@ -16,7 +18,9 @@ export function lbaToChs(lba: number): [number, number, number] {
   return [head, (sector & 0x3f) | ((cylinder >> 2) & 0xc0), cylinder & 0xff];
 }
 
-/** Decodes 3 CHS bytes. */
+/** Decodes 3 CHS bytes.
+ * @example decodeChs(sector, 446 + 1) // starting CHS of partition 1
+ */
 export function decodeChs(bytes: Uint8Array, offset: number): { cylinder: number; head: number; sector: number } {
   const head = bytes[offset]!;
   const s = bytes[offset + 1]!;

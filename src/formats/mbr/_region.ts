@@ -19,7 +19,9 @@ export interface RegionFill {
   fill?: (sink: BlockSink, context: { offset: number }) => Promise<unknown> | unknown;
 }
 
-/** Throws when `content` is larger than the room it has, saying how many bytes over. */
+/** Throws when `content` is larger than the room it has, saying how many bytes over.
+ * @example checkContentFits(content, 32 << 20, 'partition 1', 'GPT_CONTENT_TOO_LARGE');
+ */
 export function checkContentFits(content: Content | undefined, room: number, what: string, code: string): void {
   if (!content) return;
   const size = contentSize(content);
@@ -31,7 +33,9 @@ export function checkContentFits(content: Content | undefined, room: number, wha
   }
 }
 
-/** Writes a region's content or runs its fill callback on a SubSink of [offset, offset + size). */
+/** Writes a region's content or runs its fill callback on a SubSink of [offset, offset + size).
+ * @example await fillRegion(disk, 1 << 20, 32 << 20, { fill: (sink) => writeFat(sink, tree) });
+ */
 export async function fillRegion(sink: BlockSink, offset: number, size: number, region: RegionFill): Promise<void> {
   if (region.content && region.fill) throw new TypeError('"content" and "fill" are exclusive: give one');
   if (region.content) await sink.writeContent(offset, region.content);

@@ -37,7 +37,9 @@ export interface MbrInfo {
 const TYPE_NAMES = new Map<number, string>();
 for (const [name, byte] of Object.entries(MBR_TYPES)) if (!TYPE_NAMES.has(byte)) TYPE_NAMES.set(byte, name);
 
-/** Name of an MBR type byte, if known. */
+/** Name of an MBR type byte, if known.
+ * @example mbrTypeName(0x0c) // 'fat32'
+ */
 export function mbrTypeName(type: number): string | undefined {
   return TYPE_NAMES.get(type);
 }

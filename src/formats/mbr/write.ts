@@ -90,7 +90,9 @@ export interface MbrLayout {
   partitions: MbrPartitionLayout[];
 }
 
-/** Resolves a type name or byte. */
+/** Resolves a type name or byte.
+ * @example mbrTypeByte('linux') // 0x83
+ */
 export function mbrTypeByte(type: number | string, where = 'partition type'): number {
   if (typeof type === 'number') {
     if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new KilnError('MBR_BAD_TYPE', `${where}: ${type} is not a byte (0..255)`);
@@ -104,7 +106,9 @@ export function mbrTypeByte(type: number | string, where = 'partition type'): nu
   });
 }
 
-/** A 32-bit value derived from (seed, label), never 0. */
+/** A 32-bit value derived from (seed, label), never 0.
+ * @example deriveDiskSignature('portix') // the same 32-bit value every time
+ */
 export function deriveDiskSignature(seed: string, label = 'mbr/disk-signature'): number {
   const bytes = guidToBytes(deriveGuid(seed, label));
   const value = (bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)) >>> 0;
@@ -192,7 +196,9 @@ export interface MbrRecord {
   chsEnd?: [number, number, number];
 }
 
-/** Writes up to four 16-byte partition records at offset 446 of a 512-byte sector (other slots zeroed). */
+/** Writes up to four 16-byte partition records at offset 446 of a 512-byte sector (other slots zeroed).
+ * @example writePartitionRecords(bootSector, [{ type: 0x0c, startLba: 2048, sectors: 14336, bootable: true }]);
+ */
 export function writePartitionRecords(sector: Uint8Array, records: Array<MbrRecord | undefined>): void {
   if (records.length > 4) throw new RangeError(`"records" expected at most 4, got ${records.length}`);
   sector.fill(0, 446, 510);
@@ -210,7 +216,9 @@ export function writePartitionRecords(sector: Uint8Array, records: Array<MbrReco
   sector[511] = 0xaa;
 }
 
-/** Serializes an MBR sector: boot code, disk signature, records, 0x55AA. */
+/** Serializes an MBR sector: boot code, disk signature, records, 0x55AA.
+ * @example const sector0 = encodeMbrSector({ diskSignature: 0x12345678, records: [{ type: 0x83, startLba: 2048, sectors: 4096 }] });
+ */
 export function encodeMbrSector(options: { bootCode?: Uint8Array; diskSignature: number; records: Array<MbrRecord | undefined> }): Uint8Array {
   const sector = new Uint8Array(SECTOR_SIZE);
   if (options.bootCode) sector.set(options.bootCode.subarray(0, MBR_BOOT_CODE_SIZE), 0);

@@ -7,7 +7,7 @@ import { MemorySink } from '../../../src/formats/io/block-writer.js';
 import { buildTree } from '../../../src/formats/io/tree.js';
 import { FormatError } from '../../../src/errors.js';
 
-const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 100000);
+const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 80000);
 
 async function seed(format: 'newc' | 'crc'): Promise<Uint8Array> {
   const tree = buildTree({
