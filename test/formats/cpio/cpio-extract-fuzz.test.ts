@@ -1,0 +1,89 @@
+// Property: whatever names and symlinks an archive holds ('..', absolute paths, links pointing out,
+// links through links, duplicates), extractCpio never creates or changes anything outside the
+// target folder; it either extracts or refuses with a FormatError.
+import { lstatSync, mkdirSync, readdirSync, realpathSync, writeFileSync, readFileSync } from 'node:fs';
+import { join, relative, isAbsolute } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { extractCpio } from '../../../src/formats/cpio/index.js';
+import { CPIO_HEADER_SIZE, S_IFDIR, S_IFLNK, S_IFREG, pad4, writeHeaderInto } from '../../../src/formats/cpio/_header.js';
+import { FormatError } from '../../../src/errors.js';
+import { tempDir } from '../../_helpers.js';
+
+interface RawEntry { name: string; kind: 'file' | 'dir' | 'symlink'; data: string }
+
+/** Builds a newc archive byte by byte, with names the writer itself would refuse. */
+function rawArchive(entries: RawEntry[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const push = (name: string, mode: number, data: Uint8Array) => {
+    const nameBytes = new TextEncoder().encode(`${name}\0`);
+    const dataOffset = pad4(offset + CPIO_HEADER_SIZE + nameBytes.length);
+    const end = pad4(dataOffset + data.length);
+    const chunk = new Uint8Array(end - offset);
+    writeHeaderInto(chunk, 0, '070701', { ino: parts.length + 1, mode, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: data.length, devMajor: 0, devMinor: 0, rdevMajor: 0, rdevMinor: 0, namesize: nameBytes.length, check: 0 });
+    chunk.set(nameBytes, CPIO_HEADER_SIZE);
+    chunk.set(data, dataOffset - offset);
+    parts.push(chunk);
+    offset = end;
+  };
+  for (const e of entries) {
+    const mode = e.kind === 'dir' ? S_IFDIR | 0o755 : e.kind === 'symlink' ? S_IFLNK | 0o777 : S_IFREG | 0o644;
+    push(e.name, mode, e.kind === 'dir' ? new Uint8Array(0) : new TextEncoder().encode(e.data));
+  }
+  push('TRAILER!!!', 0, new Uint8Array(0));
+  const out = new Uint8Array(offset);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    out.push(full);
+    const st = lstatSync(full);
+    if (st.isDirectory() && !st.isSymbolicLink()) out.push(...walk(full));
+  }
+  return out;
+}
+
+describe('cpio extraction never escapes its folder', () => {
+  it('holds for hostile random archives', async () => {
+    const root = realpathSync(tempDir());
+    const outside = join(root, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'victim'), 'original');
+    const segment = fc.constantFrom('a', 'b', 'ln', '..', '.', '', 'outside', 'victim', '...');
+    const name = fc.tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 4 })).map(([abs, segs]) => (abs ? '/' : '') + segs.join('/')).filter((n) => n.length > 0 && n !== 'TRAILER!!!');
+    const target = fc.oneof(fc.constant(outside), fc.constant(join(outside, 'victim')), fc.constant('../outside'), fc.constant('../../outside/victim'), fc.constant('/'), fc.constant('a'), fc.constant('ln'));
+    const entry = fc.oneof(
+      fc.record({ name, kind: fc.constant('file' as const), data: fc.constant('pwned') }),
+      fc.record({ name, kind: fc.constant('dir' as const), data: fc.constant('') }),
+      fc.record({ name, kind: fc.constant('symlink' as const), data: target }),
+    );
+    let n = 0;
+    let extracted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 8 }), fc.boolean(), fc.boolean(), async (entries, stripAbsolute, overwrite) => {
+        const dest = join(root, `x${n++}`);
+        try {
+          await extractCpio(rawArchive(entries), dest, { stripAbsolute, overwrite });
+          extracted++;
+        } catch (error) {
+          if (!(error instanceof FormatError)) throw error;
+        }
+        expect(readdirSync(outside)).toEqual(['victim']);
+        expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original');
+        for (const p of walk(dest)) {
+          const rel = relative(dest, p);
+          expect(rel.startsWith('..') || isAbsolute(rel)).toBe(false);
+        }
+        expect(readdirSync(root).filter((f) => !/^x\d+$/.test(f))).toEqual(['outside']);
+      }),
+      { numRuns: Number(process.env.KILN_FUZZ_RUNS ? Math.min(Number(process.env.KILN_FUZZ_RUNS), 3000) : 400) },
+    );
+    expect(extracted).toBeGreaterThan(0);
+  }, 120_000);
+});
