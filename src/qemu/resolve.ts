@@ -71,9 +71,9 @@ function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boole
   switch (spec.kind) {
     case 'isa-debug-exit':
       if (arch !== 'x86_64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'isa-debug-exit is an x86 ISA device: aarch64 virt has none', { hint: 'on aarch64 use semihosting (SYS_EXIT) or psci (SYSTEM_OFF)' });
-      return { kind: 'isa-debug-exit', iobase: spec.iobase ?? 0xf4, iosize: spec.iosize ?? 4, successCode: spec.successCode ?? DEFAULT_SUCCESS_CODE };
+      return { kind: 'isa-debug-exit', iobase: spec.iobase ?? 0xf4, iosize: spec.iosize ?? 4, successCode: spec.successCode ?? spec.success ?? DEFAULT_SUCCESS_CODE };
     case 'semihosting':
-      return { kind: 'semihosting', successCode: spec.successCode ?? DEFAULT_SUCCESS_CODE };
+      return { kind: 'semihosting', successCode: spec.successCode ?? spec.success ?? DEFAULT_SUCCESS_CODE };
     case 'psci':
       if (arch !== 'aarch64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'PSCI is an Arm interface', { hint: 'on x86_64 use isa-debug-exit' });
       return { kind: 'psci', successCode: 0 };

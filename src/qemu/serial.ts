@@ -5,7 +5,8 @@
  */
 
 // CSI: ESC [ params intermediates final; OSC: ESC ] ... BEL|ESC \; other ESC + one byte; lone C1 CSI (0x9b).
-const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b[()][0-9A-Za-z]|\x9b[0-?]*[ -/]*[@-~]/g;
+// Then charset designations (ESC ( B) and every other two-byte sequence: Fp, Fe and Fs (ESC 0x30-0x7E).
+const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+][0-9A-Za-z]|\x1b[0-~]|\x9b[0-?]*[ -/]*[@-~]/g;
 
 /**
  * Removes ANSI escape sequences and carriage returns from serial text.

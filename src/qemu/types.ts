@@ -46,8 +46,8 @@ export interface FirmwarePaths {
  * - `serial`: no exit device; the test passes once every expectation matched, then QEMU is stopped.
  */
 export type ExitSpec =
-  | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; successCode?: number }
-  | { kind: 'semihosting'; successCode?: number }
+  | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; successCode?: number; /** alias of successCode (kiln.config.ts `exit.success`) */ success?: number }
+  | { kind: 'semihosting'; successCode?: number; /** alias of successCode */ success?: number }
   | { kind: 'psci' }
   | { kind: 'serial' };
 
