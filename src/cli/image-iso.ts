@@ -102,6 +102,14 @@ async function writeCommand(out: string | undefined, flags: IsoFlags): Promise<v
     `${options.hybrid ? ', hybrid MBR' + (flags.gpt === false ? '' : '+GPT') : ''}\n`);
 }
 
+/** Names the image file in reader errors (they carry only the byte offset). */
+function withFile<T>(path: string, work: () => Promise<T>): Promise<T> {
+  return work().catch((error: unknown) => {
+    if (error instanceof KilnError && error.location && error.location.file === undefined) error.location.file = path;
+    throw error;
+  });
+}
+
 const platformName = (p: number) => (p === 0 ? 'BIOS' : p === 0xef ? 'UEFI' : `0x${p.toString(16)}`);
 const mediaName = (m: number) => ['no emulation', '1.2M floppy', '1.44M floppy', '2.88M floppy', 'hard disk'][m] ?? `media ${m}`;
 
@@ -140,7 +148,7 @@ export function registerImageIso(image: Command): void {
       if (!['auto', 'rockridge', 'joliet', 'iso9660'].includes(flags.namespace)) throw new KilnError('CLI_BAD_OPTION', `--namespace: expected auto, rockridge, joliet or iso9660, got ${JSON.stringify(flags.namespace)}`);
       const source = await FileSource.open(path, 'iso9660');
       try {
-        const image = await readIso(source, { namespace: flags.namespace as 'auto' });
+        const image = await withFile(path, () => readIso(source, { namespace: flags.namespace as 'auto' }));
         if (flags.json) {
           printJson(image);
           return;
@@ -173,8 +181,8 @@ export function registerImageIso(image: Command): void {
     .action(action(async (path: string, dir: string, flags: { namespace: string }) => {
       const source = await FileSource.open(path, 'iso9660');
       try {
-        const image = await readIso(source, { namespace: flags.namespace as 'auto' });
-        const r = await extractIso(source, image, dir);
+        const image = await withFile(path, () => readIso(source, { namespace: flags.namespace as 'auto' }));
+        const r = await withFile(path, () => extractIso(source, image, dir));
         process.stdout.write(`extracted ${r.files} files, ${r.directories} directories and ${r.symlinks} symlinks to ${dir}${r.skipped.length ? ` (skipped ${r.skipped.length} special files)` : ''}\n`);
       } finally {
         await source.close();

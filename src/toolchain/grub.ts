@@ -16,9 +16,8 @@ import { resolveEpoch } from '../util/epoch.js';
 import { type FileTree, type TreeSpec, buildTree } from '../formats/io/tree.js';
 import { type Content, fileContent } from '../formats/io/content.js';
 import { MemorySink } from '../formats/io/block-writer.js';
-import { encodeUtf8 } from '../formats/io/bytes.js';
 import { planFat, writeFat } from '../formats/fat/index.js';
-import { type IsoOptions, type IsoPlan, planIso, writeIsoFile } from '../formats/iso9660/index.js';
+import { type IsoOptions, type IsoPlan, isoVolumeUuid, writeIsoFile } from '../formats/iso9660/index.js';
 
 /** A file loaded by GRUB: a host path, the name it gets under /boot, and (modules) arguments. */
 export interface GrubFile {
@@ -233,8 +232,7 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
 
   // The UUID GRUB searches for comes from the volume date, which is the epoch: known before layout.
   const isoBase: IsoOptions = { epoch, ...(options.volumeId ? { volumeId: options.volumeId } : {}) };
-  const probe = await planIso(buildTree([['x', encodeUtf8('')]]), isoBase);
-  const images = await buildGrubImages(options, grubEarlyConfig(probe.uuid));
+  const images = await buildGrubImages(options, grubEarlyConfig(isoVolumeUuid(epoch)));
   const entries: NonNullable<IsoOptions['boot']>['entries'] = [];
   if (images.eltorito) {
     spec.push(['boot/grub/i386-pc/eltorito.img', images.eltorito]);

@@ -211,6 +211,16 @@ function defaultVolumeId(tree: FileTree, epoch: number): string {
 }
 
 /**
+ * The volume UUID GRUB derives from an ISO's modification date (`search --fs-uuid`), which kiln
+ * sets from the epoch: `YYYY-MM-DD-HH-MM-SS-00`.
+ * @example isoVolumeUuid(1700000000) // '2023-11-14-22-13-20-00'
+ */
+export function isoVolumeUuid(epoch: number): string {
+  const d = volumeDateDigits(epoch);
+  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}-${d.slice(8, 10)}-${d.slice(10, 12)}-${d.slice(12, 14)}-${d.slice(14, 16)}`;
+}
+
+/**
  * Computes the layout of an ISO image for `tree`: every descriptor, path table, directory,
  * continuation area and file extent. Boot images are read (they are small) to check and patch them.
  * @example const plan = await planIso(buildTree({ 'boot/kernel': await fileContent('kernel.elf') }), { epoch: 0 });
@@ -517,8 +527,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
 
   const extents = new Map<string, Extent[]>();
   for (const leaf of leaves) extents.set(leaf.path, leaf.extents);
-  const d = volumeDateDigits(epoch);
-  const uuid = `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}-${d.slice(8, 10)}-${d.slice(10, 12)}-${d.slice(12, 14)}-${d.slice(14, 16)}`;
+  const uuid = isoVolumeUuid(epoch);
   return {
     size: sectors * SECTOR,
     volumeId,

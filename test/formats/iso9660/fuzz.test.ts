@@ -9,7 +9,7 @@ import { MemorySink } from '../../../src/formats/io/block-writer.js';
 import { MemorySource } from '../../../src/formats/io/block-source.js';
 import { planIso, writeIso, readIso, readIsoFileBytes } from '../../../src/formats/iso9660/index.js';
 
-const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 20_000);
+const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 15_000);
 
 async function baseImage(): Promise<Uint8Array> {
   const boot = new Uint8Array(4096).fill(0x90);
