@@ -117,10 +117,15 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
   const entryView = new DataView(entry.buffer);
   let count = 0;
   const withFingerprint = options.fingerprint ?? true;
-  const reader = await openChunkReader(source, readSize);
+  // Two buffers: the next chunk is read while this one is checked.
+  const readers = [await openChunkReader(source, readSize), await openChunkReader(source, readSize)] as const;
+  const readAt = (at: number, i: number): Promise<Uint8Array> | undefined =>
+    at < size ? ((i & 1) === 0 ? readers[0] : readers[1]).read(at, Math.min(readSize, size - at)) : undefined;
+  let next = readAt(0, 0);
   try {
-    for (let at = 0; at < size; at += readSize) {
-      const chunk = await reader.read(at, Math.min(readSize, size - at));
+    for (let at = 0, i = 0; next; at += readSize, i++) {
+      const chunk = await next;
+      next = readAt(at + readSize, i + 1);
       for (let off = 0; off < chunk.length; off += unit) {
         const piece = chunk.subarray(off, Math.min(chunk.length, off + unit));
         if (isZeroBlock(piece)) continue;
@@ -136,7 +141,8 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
       }
     }
   } finally {
-    await reader.close();
+    await next?.catch(() => undefined);
+    await Promise.all(readers.map((r) => r.close()));
   }
   return { size, unit, units, nonZero, nonZeroCount: count, fingerprint: withFingerprint ? new Uint8Array(hash.digest()) : new Uint8Array(0) };
 }
