@@ -30,6 +30,7 @@ function cacheFile(): string {
 /**
  * 64 KiB BIOS image. Reset vector (offset 0xFFF0): `jmp f000:e000`; at 0xE000 (real mode):
  * `mov cx,20000; l: out 0x80,al; loop l; mov al,0x2a; out 0xf4,al; hlt; jmp $-1`.
+ * @example writeFileSync('probe.bin', probeBiosImage()) // qemu-system-x86_64 -bios probe.bin ... exits 85
  */
 export function probeBiosImage(): Uint8Array {
   const image = new Uint8Array(65536);
@@ -120,7 +121,10 @@ function writeCache(key: string, choice: AccelChoice): void {
   }
 }
 
-/** Boots the probe BIOS under KVM with a 3 s deadline. */
+/**
+ * Boots the probe BIOS under KVM (3 s deadline), then under TCG, and compares.
+ * @example (await probeKvm('qemu-system-x86_64')).note // 'accel: tcg (KVM works but is slower than TCG here: ...)'
+ */
 export async function probeKvm(qemu: string, timeoutMs = 3000): Promise<AccelChoice> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-kvm-probe-'));
   try {

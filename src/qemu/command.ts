@@ -21,7 +21,10 @@ function driveArgs(disk: ResolvedDisk, index: number, arch: ResolvedMachine['arc
   return ['-drive', `${common},if=none,id=${id}`, '-device', `virtio-blk-pci,drive=${id}`];
 }
 
-/** QEMU option values escape a comma by doubling it. */
+/**
+ * QEMU option values escape a comma by doubling it.
+ * @example escapeOpt('/a,b.img') // '/a,,b.img'
+ */
 export function escapeOpt(value: string): string {
   return value.replace(/,/g, ',,');
 }

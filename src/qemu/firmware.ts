@@ -10,7 +10,10 @@ import type { FirmwareKind, FirmwarePaths, QemuArch, ResolvedFirmware } from './
 
 interface Pair { code: string; vars: string }
 
-/** Candidate firmware files, most preferred first. Exported so `kiln doctor` can list them. */
+/**
+ * Candidate firmware files, most preferred first. Exported so `kiln doctor` can list them.
+ * @example FIRMWARE_CANDIDATES.ovmf[0].code // '/usr/share/OVMF/OVMF_CODE_4M.fd'
+ */
 export const FIRMWARE_CANDIDATES = {
   seabios: ['/usr/share/seabios/bios-256k.bin', '/usr/share/qemu/bios-256k.bin', '/usr/share/seabios/bios.bin'],
   ovmf: [

@@ -89,7 +89,10 @@ function defaultLogDir(spec: QemuTestSpec): string {
   return spec.logDir ?? join('build', 'logs', 'tests', runFolderName(`${spec.name}-${spec.arch ?? 'x86_64'}`));
 }
 
-/** Resolves a test's machine (test mode: QMP, -no-reboot -no-shutdown, exit device, snapshot disks). */
+/**
+ * Resolves a test's machine (test mode: QMP, -no-reboot -no-shutdown, exit device, snapshot disks).
+ * @example buildQemuCommand(await resolveTestMachine(spec, { dryRun: true }))
+ */
 export async function resolveTestMachine(spec: QemuTestSpec, options: { dryRun?: boolean } = {}): Promise<ResolvedMachine> {
   return resolveMachine({ ...spec, logDir: defaultLogDir(spec) }, { testMode: true, dryRun: options.dryRun ?? false });
 }
@@ -103,7 +106,10 @@ interface Signals {
   shutdownReason?: string;
 }
 
-/** Decodes the guest's exit code from QEMU's exit status, or says why it cannot. */
+/**
+ * Decodes the guest's exit code from QEMU's exit status, or says why it cannot.
+ * @example decodeGuestExit({ kind: 'isa-debug-exit', iobase: 0xf4, iosize: 4, successCode: 0 }, 7, '') // { code: 3 }
+ */
 export function decodeGuestExit(exit: ResolvedExit | undefined, status: number | null, stderr: string): { code?: number; problem?: string; crashed?: boolean } {
   if (status === null) return { problem: 'QEMU was killed by a signal', crashed: true };
   const errors = qemuErrorLines(stderr);
@@ -443,7 +449,10 @@ export function testMatrix<T>(tests: Record<string, T>, arches: QemuArch[], make
   return out;
 }
 
-/** The dry-run text: one line per command. */
+/**
+ * The dry-run text: one line per command.
+ * @example describeCommand(result.argv) // 'qemu-system-x86_64 -machine q35 ...'
+ */
 export function describeCommand(argv: string[]): string {
   return formatCommand(argv);
 }

@@ -54,7 +54,10 @@ function hookExit(): void {
   });
 }
 
-/** Errors QEMU printed on stderr (`qemu-system-x86_64: ...`, warnings excluded). */
+/**
+ * Errors QEMU printed on stderr (`qemu-system-x86_64: ...`, warnings excluded).
+ * @example qemuErrorLines('qemu-system-x86_64: -device x: Device not found\n') // ['qemu-system-x86_64: -device x: Device not found']
+ */
 export function qemuErrorLines(stderr: string): string[] {
   return stderr
     .split('\n')

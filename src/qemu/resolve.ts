@@ -14,13 +14,19 @@ import { resolveFirmware } from './firmware.js';
 import { inspectKernel } from './kernel.js';
 import type { DiskFormat, DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedDisk, ResolvedExit, ResolvedMachine } from './types.js';
 
-/** Machine profiles: what each arch boots with unless told otherwise. */
+/**
+ * Machine profiles: what each arch boots with unless told otherwise.
+ * @example MACHINE_PROFILES.aarch64.cpu // 'cortex-a57'
+ */
 export const MACHINE_PROFILES: Record<QemuArch, { machine: string; machines: string[]; props: Record<string, string[]>; cpu: string | undefined; defaultFirmware: 'bios' | 'none'; diskInterface: 'ide' | 'virtio'; defaultExit: ExitSpec['kind'] }> = {
   x86_64: { machine: 'q35', machines: ['q35', 'pc'], props: {}, cpu: undefined, defaultFirmware: 'bios', diskInterface: 'ide', defaultExit: 'isa-debug-exit' },
   aarch64: { machine: 'virt', machines: ['virt'], props: { virt: ['gic-version=3'] }, cpu: 'cortex-a57', defaultFirmware: 'none', diskInterface: 'virtio', defaultExit: 'semihosting' },
 };
 
-/** Default value a guest writes to isa-debug-exit / passes to SYS_EXIT on success. */
+/**
+ * Default value a guest writes to isa-debug-exit / passes to SYS_EXIT on success.
+ * @example DEFAULT_SUCCESS_CODE // 0 (QEMU exits 1 with isa-debug-exit)
+ */
 export const DEFAULT_SUCCESS_CODE = 0;
 
 export interface ResolveOptions {
@@ -30,7 +36,10 @@ export interface ResolveOptions {
   dryRun?: boolean;
 }
 
-/** Detects a disk image format from its first bytes, then its extension. */
+/**
+ * Detects a disk image format from its first bytes, then its extension.
+ * @example detectDiskFormat('build/disk.vdi') // 'vdi'
+ */
 export function detectDiskFormat(path: string): DiskFormat {
   try {
     const fd = openSync(path, 'r');
@@ -82,7 +91,10 @@ function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boole
   }
 }
 
-/** Short, safe folder name for a run. */
+/**
+ * Short, safe folder name for a run.
+ * @example runFolderName('boot test/x86_64') // 'boot_test_x86_64'
+ */
 export function runFolderName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 60) || 'run';
 }

@@ -16,16 +16,30 @@ export function stripAnsi(text: string): string {
   return text.replace(ANSI, '').replace(/\r/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g, '');
 }
 
-/** A string pattern matches as a substring; a RegExp as itself. */
+/**
+ * A string pattern matches as a substring; a RegExp as itself.
+ * @example const p: SerialPattern = /ok \d+/;
+ */
 export type SerialPattern = string | RegExp;
 
-/** Default fail-fast patterns. */
+/**
+ * Default fail-fast patterns.
+ * @example runQemuTest({ ...spec, fail: [...DEFAULT_FAIL_PATTERNS, 'BUG:'] })
+ */
 export const DEFAULT_FAIL_PATTERNS: readonly SerialPattern[] = [/\bpanic\b/i, /\bKERNEL PANIC\b/, /#GP\b/, /#PF\b/, /#DF\b/, /\btriple fault\b/i];
 
+/**
+ * A pattern as written in reports.
+ * @example describePattern('KILN-END') // '"KILN-END"'
+ */
 export function describePattern(p: SerialPattern): string {
   return typeof p === 'string' ? JSON.stringify(p) : String(p);
 }
 
+/**
+ * Whether a pattern matches a line.
+ * @example patternMatches(/ok \d+/, 'ok 12') // true
+ */
 export function patternMatches(p: SerialPattern, text: string): boolean {
   if (typeof p === 'string') return text.includes(p);
   p.lastIndex = 0;
@@ -51,6 +65,7 @@ export function parsePattern(text: string): SerialPattern {
 /**
  * Splits a stream of chunks into cleaned lines; keeps the last `keep` lines for reports.
  * The unfinished last line is matched too (a prompt without a newline still counts).
+ * @example const lines = new SerialLines(30); lines.push(chunk); lines.lastLines();
  */
 export class SerialLines {
   private partial = '';
@@ -102,7 +117,10 @@ export class SerialLines {
   }
 }
 
-/** Tracks expectations in order and fail patterns, line by line. */
+/**
+ * Tracks expectations in order and fail patterns, line by line.
+ * @example const t = new PatternTracker(['boot', 'END'], DEFAULT_FAIL_PATTERNS); t.feed(line); t.done;
+ */
 export class PatternTracker {
   next = 0;
   failed: { pattern: SerialPattern; line: string } | undefined;

@@ -26,7 +26,10 @@ export interface JUnitSuite {
   timestamp?: string;
 }
 
-/** Escapes text for XML content and attribute values. */
+/**
+ * Escapes text for XML content and attribute values.
+ * @example xmlEscape('a<b & "c"') // 'a&lt;b &amp; &quot;c&quot;'
+ */
 export function xmlEscape(text: string): string {
   return text
     // eslint-disable-next-line no-control-regex
@@ -81,7 +84,10 @@ export function junitXml(suites: JUnitSuite[], name = 'kiln'): string {
   return `${out.join('\n')}\n`;
 }
 
-/** A minimal reader for JUnit XML written by `junitXml` (tests and tools use it to check reports). */
+/**
+ * A minimal reader for JUnit XML written by `junitXml` (tests and tools use it to check reports).
+ * @example readJUnit(readFileSync('junit.xml', 'utf8'))[0].cases[0].status // 'passed'
+ */
 export function readJUnit(xml: string): JUnitSuite[] {
   const unescape = (t: string) => t.replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
   const attr = (tag: string, name: string): string | undefined => {
