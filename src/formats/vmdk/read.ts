@@ -70,6 +70,11 @@ export class VmdkImage implements BlockSource {
     return Math.ceil(this.header.capacity / this.header.grainSize);
   }
 
+  /** Grain table `index` (entries are grain sectors; 0 = not stored), or undefined if the GD entry is 0. */
+  async grainTable(index: number): Promise<Uint32Array | undefined> {
+    return this.table(index);
+  }
+
   private async table(index: number): Promise<Uint32Array | undefined> {
     const cached = this.gtCache.get(index);
     if (cached) return cached;
@@ -253,10 +258,22 @@ export async function vmdkToRaw(image: VmdkImage, sink: BlockSink): Promise<void
   const grainBytes = image.header.grainSize * SECTOR;
   const grains = image.grains;
   const perTable = image.header.numGTEsPerGT;
+  const zeroGrain = (image.header.flags & FLAG_ZERO_GRAIN) !== 0;
+  // Every stored grain has its own place in the file: a place used twice is damage (and would let
+  // a small file expand into unbounded work).
+  const used = new Set<number>();
   for (let t = 0; t < image.gd.length; t++) {
-    if (image.gd[t] === 0) continue;
+    const table = await image.grainTable(t);
+    if (!table) continue;
     const end = Math.min(grains, (t + 1) * perTable);
     for (let g = t * perTable; g < end; g++) {
+      const entry = table[g - t * perTable]!;
+      if (entry === 0 || (entry === 1 && zeroGrain)) continue;
+      if (used.has(entry)) {
+        fail('VMDK_BAD_GRAIN_TABLE', `grain ${g} points at sector ${entry}, which another grain already uses`, image.gd[t]! * SECTOR + (g - t * perTable) * 4,
+          'the grain tables are damaged');
+      }
+      used.add(entry);
       const data = await image.grain(g);
       if (!data || isZeroBlock(data)) continue;
       const from = g * grainBytes;
