@@ -22,3 +22,5 @@ export { objcopy } from './steps/objcopy.js';
 export type { Layer, LayerPolicy, PolicySet } from './toolchain/policy.js';
 export { cpio, fat, gpt, raw, iso, grubIso, vdi, vmdk, esp, partition, text } from './steps/image.js';
 export type { ImageFiles, ImageFile, PartitionSpec } from './steps/image.js';
+export { sign } from './steps/sign.js';
+export { abi } from './steps/abi.js';

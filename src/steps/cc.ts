@@ -4,7 +4,8 @@
  * as nasm.obj outputs). `link()` links objects alone.
  */
 import { availableParallelism } from 'node:os';
-import { basename, join } from 'node:path';
+import { statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
@@ -83,9 +84,10 @@ async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
   const freestanding = o.freestanding ?? true;
   const finalFlags = [
     ...(freestanding ? ['-ffreestanding', '-fno-builtin', ...(compiler === 'gcc' ? [] : ['-nostdlibinc'])] : []),
-    ...ccFlags(policy, ctx.target.arch, compiler),
+    ...ccFlags(policy, ctx.target.arch, compiler, { freestanding }),
     ...(o.std ? [`-std=${o.std}`] : []),
-    ...(await expand(ctx, o.include ?? [])).map((d) => `-I${d}`),
+    // An include entry may name a generated header (an abi() output): its folder is the include path.
+    ...(await expand(ctx, o.include ?? [])).map((d) => `-I${statSync(d, { throwIfNoEntry: false })?.isFile() ? dirname(d) : d}`),
     ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`),
     ...(o.cflags ?? []),
   ];

@@ -57,14 +57,15 @@ export function resolvePolicy(layer: Layer, release: boolean, overrides: PolicyS
 }
 
 /** Flags for clang/gcc (C and assembly through the compiler driver). */
-export function ccFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64', compiler: 'clang' | 'gcc' | 'zig'): string[] {
+export function ccFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64', compiler: 'clang' | 'gcc' | 'zig', options: { freestanding?: boolean } = {}): string[] {
   const f: string[] = [];
   f.push(p.optimize === 'debug' ? '-O0' : p.optimize === 'small' ? '-Os' : '-O2');
   if (p.debugInfo) f.push('-g');
   if (!p.fpu) f.push(...(arch === 'x86_64' ? ['-mno-sse', '-mno-sse2', '-mno-mmx', '-mno-80387'] : ['-mgeneral-regs-only']));
   if (!p.redZone && arch === 'x86_64') f.push('-mno-red-zone');
   f.push(p.stackProtector ? '-fstack-protector-strong' : '-fno-stack-protector');
-  if (p.stackProbes && compiler !== 'gcc') f.push('-fstack-clash-protection');
+  // Stack clash protection needs an OS probing convention; bare-metal clang targets ignore it (with a warning).
+  if (p.stackProbes && !options.freestanding) f.push('-fstack-clash-protection');
   if (p.lto) f.push(p.lto === 'thin' && compiler !== 'gcc' ? '-flto=thin' : '-flto');
   f.push(p.pie ? '-fPIE' : '-fno-pic');
   if (p.codeModel && arch === 'x86_64') f.push(`-mcmodel=${p.codeModel}`);

@@ -1,0 +1,115 @@
+/**
+ * `sign()`: embeds a manifest and an Ed25519 (optionally + ML-DSA-65) signature into a kernel ELF
+ * (NØNOS: `.nonos.manifest` / `.nonos.sig`). Key sources: a key file, SIGNING_KEY (CI), or the
+ * project's dev key (refused by a release profile unless allowDevKey). Keys never reach the log.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { zFileInput } from '../config/schema.js';
+import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { resolvePolicy } from '../toolchain/policy.js';
+
+export interface SignStepOptions {
+  name?: string;
+  /** The kernel ELF to sign. */
+  input: FileInput;
+  /** Section names: 'kiln' (.kiln.sig/.kiln.manifest, default), 'nonos', or explicit names. */
+  sections?: 'kiln' | 'nonos' | { signature?: string; mlDsaSignature?: string; manifest?: string };
+  /** Also sign with ML-DSA-65 (hybrid: a verifier needs both). */
+  hybrid?: boolean;
+  /** Ed25519 key file (default: SIGNING_KEY, else the project's dev key). */
+  key?: string;
+  /** ML-DSA-65 key file (default: SIGNING_KEY_ML_DSA, else the dev key). */
+  mlDsaKey?: string;
+  /** Allow the dev key in a release profile. */
+  allowDevKey?: boolean;
+  /** An initrd (CPIO) whose members' hashes go into the manifest. */
+  initrd?: FileInput;
+  /** An abi() step or a generated header: its ABI hash goes into the manifest. */
+  abiHash?: string;
+  /** Project version for the manifest. */
+  version?: string;
+  output?: string;
+}
+
+const signKind = {
+  kind: 'sign',
+  version: 1,
+  schema: z.object({
+    name: z.string().optional(),
+    input: zFileInput,
+    sections: z.union([z.enum(['kiln', 'nonos']), z.object({ signature: z.string().optional(), mlDsaSignature: z.string().optional(), manifest: z.string().optional() }).strict()]).optional(),
+    hybrid: z.boolean().optional(),
+    key: z.string().optional(),
+    mlDsaKey: z.string().optional(),
+    allowDevKey: z.boolean().optional(),
+    initrd: zFileInput.optional(),
+    abiHash: z.string().regex(/^[0-9a-f]{2,128}$/).optional(),
+    version: z.string().optional(),
+    output: z.string().optional(),
+  }).strict() as z.ZodType<SignStepOptions>,
+  declare(o: SignStepOptions) {
+    return {
+      inputs: [
+        ...(typeof o.input === 'string' ? [o.input] : []),
+        ...(o.key ? [o.key] : []), ...(o.mlDsaKey ? [o.mlDsaKey] : []),
+        ...(typeof o.initrd === 'string' ? [o.initrd] : []),
+        '.kiln/keys/*',
+      ],
+      // Secrets enter the key only as a SHA-256 of their value.
+      env: ['SIGNING_KEY', 'SIGNING_KEY_ML_DSA', 'KILN_GIT_COMMIT'],
+      outputs: [o.output ?? 'kernel.signed.elf'],
+    };
+  },
+  async make(o: SignStepOptions, ctx: StepContext) {
+    const sign = await import('../sign/index.js');
+    const keys = [await sign.resolveSigningKey({
+      algorithm: 'ed25519', env: ctx.env, projectDir: ctx.projectDir, release: ctx.target.release,
+      ...(o.key ? { keyFile: ctx.path(o.key) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
+    })];
+    if (o.hybrid) {
+      keys.push(await sign.resolveSigningKey({
+        algorithm: 'ml-dsa-65', env: ctx.env, projectDir: ctx.projectDir, release: ctx.target.release,
+        ...(o.mlDsaKey ? { keyFile: ctx.path(o.mlDsaKey) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
+      }));
+    }
+    const initrd: Record<string, Uint8Array> = {};
+    if (o.initrd) {
+      const { readCpio } = await import('../formats/cpio/index.js');
+      const bytes = new Uint8Array(await readFile(ctx.path(o.initrd)));
+      const archive = await readCpio(bytes);
+      for (const e of archive.entries) {
+        if (e.kind !== 'file') continue;
+        initrd[e.path] = await sign.blake3(bytes.subarray(e.dataOffset, e.dataOffset + e.size));
+      }
+    }
+    const policy = resolvePolicy('kernel', ctx.target.release, ctx.target.policy);
+    const flags: Record<string, string> = Object.fromEntries(Object.entries(policy).map(([k, v]) => [k, String(v)]));
+    const sections = o.sections === 'nonos' ? sign.NONOS_SIGN_SECTIONS : o.sections === 'kiln' || o.sections === undefined ? sign.DEFAULT_SIGN_SECTIONS : o.sections;
+    const { version: kilnVersion } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const result = await sign.signElf(new Uint8Array(await readFile(ctx.path(o.input))), {
+      keys,
+      sections,
+      manifest: {
+        project: ctx.name,
+        ...(o.version ? { version: o.version } : {}),
+        ...(ctx.env.KILN_GIT_COMMIT ? { gitCommit: ctx.env.KILN_GIT_COMMIT } : {}),
+        buildTime: ctx.epoch,
+        arch: ctx.target.arch,
+        profile: ctx.target.profile,
+        initrd,
+        toolchain: { kiln: kilnVersion },
+        flags,
+        ...(o.abiHash ? { abiHash: Uint8Array.from(Buffer.from(o.abiHash, 'hex')) } : {}),
+      },
+    });
+    await writeFile(ctx.outPath(), result.bytes);
+    for (const s of result.signatures) ctx.log(`signed with ${s.algorithm} key ${s.keyId} into ${s.section}`);
+  },
+};
+
+/**
+ * Signs a kernel ELF.
+ * @example sign({ input: kernel, sections: 'nonos', output: 'kernel.bin' })
+ */
+export const sign = defineStep<SignStepOptions>(signKind);

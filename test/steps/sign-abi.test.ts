@@ -1,0 +1,66 @@
+// abi() and sign() in a real project: a TOML ABI schema generates a C header the kernel includes
+// (the graph orders ABI before the kernel), and the kernel ELF is signed with the project's dev
+// key into NØNOS's sections, then verified with `kiln verify`.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runKiln, tempDir, tool } from '../_helpers.js';
+
+const dir = join(tempDir('kiln-sign-abi-'), 'p');
+const files: Record<string, string> = {
+  'abi/demo.abi.toml': `name = "demo"\nversion = "1.0.0"\n\n[syscalls]\nyield = 0\ncap_grant = 1\n\n[flags.rights]\nwidth = 8\nbits = { read = 0, write = 1, grant = 2 }\n`,
+  'kernel/main.c': `#include "demo_abi.h"\nunsigned long syscall_count = 2;\nvoid _start(void) { volatile unsigned r = DEMO_RIGHTS_READ | DEMO_RIGHTS_GRANT; (void)r; for (;;) {} }\n`,
+  'kernel/link.ld': `ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } .rodata : { *(.rodata*) } .data : { *(.data*) } .bss : { *(.bss*) } }\n`,
+  'kiln.config.ts': `import { defineConfig, abi, cc, sign } from 'kiln';
+const demoAbi = abi({ schema: 'abi/demo.abi.toml', langs: ['c', 'rust'] });
+const kernel = cc.exe({ name: 'kernel', sources: ['kernel/main.c'], include: [demoAbi.output('demo_abi.h')], linkerScript: 'kernel/link.ld' });
+const signed = sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf' });
+export default defineConfig({ name: 'signdemo', components: { abi: demoAbi, kernel }, images: { signed } });
+`,
+};
+
+describe('abi() and sign() steps', () => {
+  beforeAll(() => {
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+  });
+
+  it('generates the header before the kernel that includes it, and signs the kernel', () => {
+    const r = runKiln(['build', '--plain', '-j', '1'], { cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const order = [...r.stderr.matchAll(/built (\S+)/g)].map((m) => m[1]);
+    expect(order).toEqual(['abi', 'kernel', 'signed']);
+    const header = readFileSync(join(dir, 'build/x86_64-debug/abi/demo_abi.h'), 'utf8');
+    expect(header).toMatch(/do not edit/i);
+    const sections = tool(['readelf', '-S', '-W', join(dir, 'build/x86_64-debug/kernel.signed.elf')]);
+    expect(sections.stdout).toContain('.nonos.sig');
+    expect(sections.stdout).toContain('.nonos.manifest');
+  });
+
+  it('the signature verifies with the dev public key; a flipped byte fails', () => {
+    const keys = readdirSync(join(dir, '.kiln/keys'));
+    const pub = keys.find((k) => k.endsWith('.pub'))!;
+    expect(pub).toBeDefined();
+    const elf = join(dir, 'build/x86_64-debug/kernel.signed.elf');
+    const ok = runKiln(['verify', elf, '--key', join(dir, '.kiln/keys', pub), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: dir });
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const bytes = readFileSync(elf);
+    bytes[0x1000] ^= 0xff; // inside the loadable text
+    const bad = join(dir, 'bad.elf');
+    writeFileSync(bad, bytes);
+    const fail = runKiln(['verify', bad, '--key', join(dir, '.kiln/keys', pub), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: dir });
+    expect(fail.status).toBe(1);
+  });
+
+  it('an unchanged schema rebuilds nothing; a changed schema reruns abi and the kernel, and stops there when the kernel is byte-identical', () => {
+    const again = runKiln(['build', '--plain'], { cwd: dir });
+    expect(again.stderr).toMatch(/0 ran/);
+    writeFileSync(join(dir, 'abi/demo.abi.toml'), files['abi/demo.abi.toml']!.replace('cap_grant = 1', 'cap_grant = 1\ncap_revoke = 2'));
+    const r = runKiln(['build', '--plain'], { cwd: dir });
+    // The new syscall is not used by the kernel: it recompiles to the same bytes, so signing is skipped (early cutoff).
+    expect([...r.stderr.matchAll(/built (\S+)/g)].map((m) => m[1])).toEqual(['abi', 'kernel']);
+    expect(r.stderr).toMatch(/2 ran, 0 from cache, 1 up to date/);
+  });
+});
