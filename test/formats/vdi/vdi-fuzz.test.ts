@@ -12,7 +12,7 @@ import { openVdi, planVdi, vdiToRaw, writeVdi } from '../../../src/formats/vdi/i
 import { tempDir } from '../../_helpers.js';
 import { DiscardSink, MutatedSource, mutationArb, qemuImg, writeFile } from './_disks.js';
 
-const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 10_000);
+const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 20_000);
 const dir = tempDir('kiln-vdi-fuzz-');
 
 async function kilnBase(): Promise<Uint8Array> {
@@ -69,12 +69,12 @@ describe('VDI reader fuzzing', () => {
     const r = await readsOrFailsCleanly(base, hotRanges(base));
     console.log(`vdi fuzz (kiln base): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
     expect(r.failed).toBeGreaterThan(0);
-  }, 120_000);
+  }, Math.max(120_000, RUNS * 10));
 
   it(`qemu-img images: ${RUNS} mutated inputs read or fail with a KilnError`, async () => {
     const base = qemuBase();
     const r = await readsOrFailsCleanly(base, hotRanges(base));
     console.log(`vdi fuzz (qemu-img base): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
     expect(r.ok).toBeGreaterThan(0);
-  }, 120_000);
+  }, Math.max(120_000, RUNS * 10));
 });

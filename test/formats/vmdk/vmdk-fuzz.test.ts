@@ -74,13 +74,13 @@ describe('VMDK reader fuzzing', () => {
       const r = await readsOrFailsCleanly(base, hotRanges(base));
       console.log(`vmdk fuzz (kiln ${subformat}): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
       expect(r.failed).toBeGreaterThan(0);
-    }, 120_000);
+    }, Math.max(120_000, RUNS * 10));
 
     it(`qemu-img ${subformat}: ${RUNS} mutated inputs read or fail with a KilnError`, async () => {
       const base = qemuBase(subformat);
       const r = await readsOrFailsCleanly(base, hotRanges(base));
       console.log(`vmdk fuzz (qemu-img ${subformat}): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
       expect(r.ok + r.failed).toBe(RUNS);
-    }, 120_000);
+    }, Math.max(120_000, RUNS * 10));
   }
 });
