@@ -40,6 +40,16 @@ describe('kiln run', () => {
     expect(readFileSync(join(logs, 'serial.log'), 'utf8')).toContain('KILN-END');
   });
 
+  it('--timeout stops a hanging guest: exit code 1, the reason, QEMU gone', () => {
+    const hang = buildX86Kernel(join(dir, 'k'), 'hang');
+    const r = runKiln(['run', '--kernel', hang, '--accel', 'tcg', '--timeout', '3', '--log-dir', join(dir, 'run-hang')]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('going to sleep forever');
+    expect(r.stderr).toContain('kiln: timeout after 3 s (QEMU killed)');
+    const ps = spawnSync('pgrep', ['-f', hang], { encoding: 'utf8' }); // QEMU's argv holds the kernel path
+    expect(ps.stdout.trim()).toBe('');
+  });
+
   it('--dry-run prints the exact command and starts nothing', () => {
     const logs = join(dir, 'dry');
     const r = runKiln(['run', '--kernel', ok, '--accel', 'tcg', '--memory', '256M', '--smp', '2', '--append', 'console=ttyS0', '--log-dir', logs, '--dry-run', '--', '-d', 'guest_errors']);
