@@ -3,11 +3,12 @@
 //   kiln (library): `node` + import dist/formats/fat + treeFromDirectorySync + writeFat (Node start-up included)
 //   kiln (CLI):     `node bin/kiln.js image fat OUT --size 128M --type 32 --from payload` (start-up of the whole CLI included)
 //   peer:           `mkfs.fat -F 32 -C esp.img 131072` + `mcopy -s` (/work/shared/bench/peers.sh fat)
-// Same payload, same run, interleaved, median of 3 wall times; peak RSS via /usr/bin/time when present.
+// Same payload, same run, interleaved, median of 3: wall time, and (via /usr/bin/time when present) CPU
+// time (user + sys, steadier than wall time on a loaded machine) and peak RSS.
 // Usage: npm run build && node bench/fat.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,13 +41,13 @@ const jobs = {
 };
 
 function timed(argv) {
-  const full = timeBin ? [timeBin, '-f', '%M', ...argv] : argv;
+  const full = timeBin ? [timeBin, '-f', '%M %U %S', ...argv] : argv;
   const start = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), { cwd: benchDir, env: { ...process.env, BENCH_DIR: benchDir, SOURCE_DATE_EPOCH: '1700000000' }, encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const kb = timeBin ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { ms, kb };
+  const [kb, user, sys] = timeBin ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
+  return { ms, kb, cpu: (user + sys) * 1000 };
 }
 
 const results = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
@@ -63,12 +64,15 @@ for (const image of [libImage, cliImage, join(benchDir, 'esp.img')]) {
 }
 
 console.log(`FAT32 128 MiB image of ${payload} (median of ${runs}, same run)`);
-console.log('tool'.padEnd(20), 'wall ms'.padStart(9), 'peak MB'.padStart(9), 'vs peer'.padStart(9));
+const peerCpu = median(results['mkfs.fat + mcopy'].map((r) => r.cpu));
+console.log('tool'.padEnd(20), 'wall ms'.padStart(9), 'vs peer'.padStart(9), 'cpu ms'.padStart(9), 'vs peer'.padStart(9), 'peak MB'.padStart(9));
 for (const [name, rs] of Object.entries(results)) {
   const ms = median(rs.map((r) => r.ms));
+  const cpu = median(rs.map((r) => r.cpu));
   const mb = median(rs.map((r) => r.kb)) / 1024;
-  console.log(name.padEnd(20), ms.toFixed(0).padStart(9), (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9), `${(ms / peer).toFixed(2)}x`.padStart(9));
+  console.log(name.padEnd(20), ms.toFixed(0).padStart(9), `${(ms / peer).toFixed(2)}x`.padStart(9), (Number.isNaN(cpu) ? '-' : cpu.toFixed(0)).padStart(9),
+    (Number.isNaN(cpu) ? '-' : `${(cpu / peerCpu).toFixed(2)}x`).padStart(9), (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9));
 }
-const node0 = median([0, 1, 2].map(() => timed([process.execPath, '-e', '0']).ms));
-console.log(`(node -e 0 alone: ${node0.toFixed(0)} ms; all images pass fsck.fat -n)`);
+const node0 = [0, 1, 2].map(() => timed([process.execPath, '-e', '0']));
+console.log(`(node -e 0 alone: ${median(node0.map((r) => r.ms)).toFixed(0)} ms wall, ${median(node0.map((r) => r.cpu)).toFixed(0)} ms cpu; load average ${loadavg()[0].toFixed(1)}; all images pass fsck.fat -n)`);
 if (!process.env.KEEP) for (const f of [libImage, cliImage]) rmSync(f, { force: true });

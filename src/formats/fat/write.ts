@@ -20,7 +20,7 @@ import { formatSize, parseSize, type SizeLike } from '../../util/size.js';
 import type { BlockSink } from '../io/block-writer.js';
 import { type Content, contentSize } from '../io/content.js';
 import { crc32 } from '../io/crc32.js';
-import { writeU16, writeU32 } from '../io/bytes.js';
+import { writeU32 } from '../io/bytes.js';
 import { buildTree, type FileTree, type TreeSpec } from '../io/tree.js';
 import { computeGeometry, type FatType, type Geometry, type GeometryOptions, SECTOR_SIZE, MIN_CLUST_32 } from './_geometry.js';
 import { assignShortNames, checkLongName, longEntryCount, shortNameChecksum, writeLongEntries, type ShortName } from './_names.js';
