@@ -11,6 +11,7 @@ import { fileContent } from '../formats/io/content.js';
 import { layoutRaw, portixLayout, readRaw, writeRaw, type RawOptions, type RawPatchSpec, type RawPatchValue, type RawPartitionSpec, type RawRegionSpec } from '../formats/raw/index.js';
 import { writeImageFile } from '../formats/io/block-writer.js';
 import { formatSize } from '../util/size.js';
+import { computeGeometry } from '../formats/fat/index.js';
 import { printJson } from './_shared.js';
 import { action } from './image-cpio.js';
 import { collect, partitionSource } from './image-gpt.js';
@@ -58,6 +59,11 @@ function patchValue(text: string, what: string): RawPatchValue {
   throw new KilnError('CLI_BAD_OPTION', `${what}: value ${JSON.stringify(text)} is not a number, lba(NAME), sectors(NAME) or size(NAME)`);
 }
 
+/** FAT partition type names and the FAT type they force when the partition is formatted from a folder. */
+const FAT_BITS: Record<string, 12 | 16 | 32> = { fat12: 12, fat16: 16, 'fat16-small': 16, 'fat16-lba': 16, fat32: 32, 'fat32-chs': 32 };
+/** Set when `--partition fat=DIR` gives no type: the type byte follows the FAT type chosen for the size. */
+let autoFatType = false;
+
 async function buildOptions(flags: WriteFlags): Promise<RawOptions> {
   const symbolsByRegion = new Map<string, Record<string, number>>();
   for (const s of flags.symbols ?? []) {
@@ -81,10 +87,15 @@ async function buildOptions(flags: WriteFlags): Promise<RawOptions> {
   });
   let partition: RawPartitionSpec | undefined;
   if (flags.partition !== undefined) {
-    const [type, ...rest] = flags.partition.split(':');
-    const what = `--partition ${JSON.stringify(flags.partition)}`;
-    partition = { ...(await partitionSource(rest.join(':') || undefined, what)) };
+    const spec = flags.partition;
+    const colon = spec.indexOf(':');
+    // `fat=DIR` alone, `TYPE`, or `TYPE:SOURCE`.
+    const [type, source] = spec.startsWith('fat=') ? ['', spec] : colon < 0 ? [spec, ''] : [spec.slice(0, colon), spec.slice(colon + 1)];
+    const what = `--partition ${JSON.stringify(spec)}`;
+    const fatBits = FAT_BITS[type.toLowerCase()];
+    partition = { ...(await partitionSource(source || undefined, what, fatBits ? { type: fatBits } : {})) };
     if (type) partition.type = /^0x[0-9a-f]{1,2}$/i.test(type) ? parseInt(type, 16) : (type as RawPartitionSpec['type'] & string);
+    else if (source.startsWith('fat=')) autoFatType = true;
   }
   if (flags.portix) {
     if (!flags.stage1 || !flags.stage2 || !flags.kernel) throw new KilnError('CLI_MISSING_OPTION', '--portix needs --stage1, --stage2 and --kernel', { hint: 'kiln image raw portix.img --portix --stage1 build/boot.bin --stage2 build/stage2.bin --kernel build/kernel.bin' });
@@ -120,6 +131,11 @@ async function buildOptions(flags: WriteFlags): Promise<RawOptions> {
 async function writeCommand(out: string | undefined, flags: WriteFlags): Promise<void> {
   if (!out) throw new KilnError('CLI_MISSING_ARGUMENT', 'kiln image raw: give the disk image to write (OUT), or a subcommand (ls)', { hint: 'kiln image raw disk.img --size 8M --region 0:boot.bin:stage1' });
   const layout = await layoutRaw(await buildOptions(flags));
+  if (autoFatType && layout.partition) {
+    // The same choice the FAT writer makes for this size (mkfs.fat's rules).
+    const bits = computeGeometry(layout.partition.sectors * 512).type;
+    layout.partition.type = bits === 32 ? 0x0c : bits === 16 ? 0x0e : 0x01;
+  }
   await writeImageFile(out, layout.size, (sink) => writeRaw(sink, layout));
   const regions = layout.regions.map((r) => ({ name: r.name, lba: r.lba, sectors: r.sectors, size: r.size }));
   const patches = layout.patches.map((p) => ({ region: p.region, offset: p.offset, type: p.type, endian: p.endian, value: Number(p.value) }));
@@ -145,7 +161,7 @@ export function registerImageRaw(image: Command): void {
     .option('--region <LBA:FILE[:NAME[:MAX_SECTORS]]>', 'a file placed at a sector, repeatable', collect, [])
     .option('--patch <REGION:AT:TYPE:VALUE>', 'write a value into a region, repeatable. AT: byte offset or symbol; TYPE: u8, u16, u32, u64 (+be); VALUE: number, lba(NAME), sectors(NAME), size(NAME)', collect, [])
     .option('--symbols <REGION=FILE[@ORG]>', 'symbol offsets of a region: a nasm map file ([map symbols FILE]) or NAME=OFFSET lines, minus ORG (the region\'s org, e.g. 0x7e00); repeatable', collect, [])
-    .option('--partition <[TYPE][:SOURCE]>', 'an MBR partition after the regions over the rest of the disk (TYPE default fat32; SOURCE: image file or fat=DIR)')
+    .option('--partition <TYPE[:SOURCE]|fat=DIR>', 'an MBR partition after the regions over the rest of the disk. TYPE: fat32 (default), fat16, fat12, linux, hex byte; SOURCE: image file or fat=DIR (formatted as the FAT type TYPE names; with fat=DIR alone, the type mkfs.fat would pick for the size, and the matching type byte)')
     .option('--portix', 'the Portix layout: --stage1 at LBA 0 (512 bytes, 0x55AA), --stage2 at LBA 1 (max 64 sectors), --kernel at LBA 65', false)
     .option('--stage1 <file>', 'Portix boot sector (boot.bin)')
     .option('--stage2 <file>', 'Portix stage 2 (stage2.bin)')

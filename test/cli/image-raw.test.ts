@@ -16,7 +16,7 @@ describe('kiln image raw', () => {
     const out = join(dir, 'portix.img');
     const r = runKiln(['image', 'raw', out, '--portix', '--stage1', join(dir, 'boot.bin'), '--stage2', join(dir, 'stage2.bin'), '--kernel', join(dir, 'kernel.bin'),
       '--symbols', `stage2=${join(dir, 'stage2.map')}@0x7e00`, '--kernel-lba-at', 'kernel_lba', '--kernel-sectors-at', 'kernel_sectors',
-      '--size', '16M', '--partition', `fat32:fat=${join(dir, 'storage')}`, '--json']);
+      '--size', '64M', '--partition', `fat32:fat=${join(dir, 'storage')}`, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { patches: Array<{ offset: number; value: number }>; partition: { startLba: number; sectors: number } };
     expect(result.patches).toEqual([{ region: 'stage2', offset: 4, type: 'u32', endian: 'le', value: 65 }, { region: 'stage2', offset: 8, type: 'u16', endian: 'le', value: 196 }]);
@@ -35,6 +35,23 @@ describe('kiln image raw', () => {
     const r = runKiln(['image', 'raw', out, '--size', '1M', '--region', `0:${join(dir, 'boot.bin')}:mbr`, '--region', `4:${join(dir, 'kernel.bin')}:k`, '--patch', 'mbr:2:u32be:lba(k)']);
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(out).readUInt32BE(2)).toBe(4);
+  });
+
+  it('picks the partition type byte from the FAT type for --partition fat=DIR, and refuses FAT32 where it cannot fit', () => {
+    const out = join(dir, 'small.img');
+    const args = ['image', 'raw', out, '--portix', '--stage1', join(dir, 'boot.bin'), '--stage2', join(dir, 'stage2.bin'), '--kernel', join(dir, 'kernel.bin')];
+    const r = runKiln([...args, '--partition', `fat=${join(dir, 'storage')}`, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { partition: { type: number; startLba: number } };
+    expect([0x01, 0x0e]).toContain(result.partition.type);
+    const part = join(dir, 'small-part.img');
+    writeFileSync(part, readFileSync(out).subarray(result.partition.startLba * 512));
+    const fsck = tool(['fsck.fat', '-n', part]);
+    expect(fsck.status, fsck.stdout).toBe(0);
+    expect(fsck.stdout).toMatch(/1 files/);
+    const fat32 = runKiln([...args, '--partition', `fat32:fat=${join(dir, 'storage')}`]);
+    expect(fat32.status).toBe(1);
+    expect(fat32.stderr).toMatch(/too small for FAT32/);
   });
 
   it('refuses Portix inputs that break the layout, saying by how much', () => {
