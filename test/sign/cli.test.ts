@@ -20,6 +20,7 @@ function secretSeed(path: string): string {
 describe('kiln keygen', () => {
   it('writes 0600 secret keys, prints the public key hex, key id and constants, never the secret', () => {
     const r = runKiln(['keygen', '--algo', 'hybrid', '--out', join(dir, 'keys')]);
+    expect(r.stderr).toMatch(/^sign with: kiln sign FILE/);
     expect(r.status).toBe(0);
     const edSeed = secretSeed(join(dir, 'keys', 'kiln-ed25519.key'));
     const mlSeed = secretSeed(join(dir, 'keys', 'kiln-ml-dsa-65.key'));
@@ -149,7 +150,9 @@ process.stdout.write(sign(null, readFileSync(0), key));
     expect(s.stderr).toBe('');
     expect(s.status).toBe(0);
     expect(JSON.parse(s.stdout).keys[0]).toMatchObject({ source: 'external', dev: false });
-    expect(runKiln(['verify', out, '--key', join(keys, 'kiln-ed25519.pub')]).status).toBe(0);
+    const v = runKiln(['verify', out, '--key', join(keys, 'kiln-ed25519.pub')]);
+    expect(v.stderr + v.stdout).toMatch(/valid: signed by ed25519/);
+    expect(v.status).toBe(0);
     // The audit's kernel layer checks that signature with the key.
     const a = runKiln(['audit', out, '--layer', 'kernel', '--key', join(keys, 'kiln-ed25519.pub'), '--all', '--json']);
     expect(a.stderr).toBe('');
