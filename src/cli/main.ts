@@ -8,6 +8,7 @@ import { registerBuild } from './build.js';
 import { registerGraph } from './graph.js';
 import { registerClean } from './clean.js';
 import { registerInit } from './init.js';
+import { registerDoctor } from './doctor.js';
 import { preloadForHelp } from './_project.js';
 import { registerImage } from './image.js';
 // kiln:command-imports (one import per command file; keep this marker)
@@ -39,6 +40,7 @@ export function createProgram(): Command {
   registerGraph(program);
   registerClean(program);
   registerInit(program);
+  registerDoctor(program);
   registerImage(program);
   // kiln:command-registrations (one register call per command file; keep this marker)
   registerElf(program);

@@ -21,6 +21,7 @@ import {
   StepFailure, isArtifactRef, isOutputPlaceholder, isStepHandle,
 } from './step.js';
 import { resolveTool } from './tools.js';
+import { matchRule } from '../toolchain/doctor.js';
 
 export interface ExecuteOptions {
   jobs?: number;
@@ -358,8 +359,9 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
       return done('ran', hashes, { reason, ...(warnings.length ? { warnings } : {}) } as Partial<StepResult>);
     } catch (error) {
       delete state.steps[step.name];
+      const doctorHint = error instanceof StepFailure && !error.hint ? matchRule(error.output) : undefined;
       const failure: StepFailureInfo = error instanceof StepFailure
-        ? { message: error.message, ...(error.command ? { command: error.command } : {}), exitCode: error.exitCode ?? null, tail: interestingTail(error.output), ...(error.hint ? { hint: error.hint } : {}) }
+        ? { message: error.message, ...(error.command ? { command: error.command } : {}), exitCode: error.exitCode ?? null, tail: interestingTail(error.output), ...(error.hint ? { hint: error.hint } : doctorHint ? { hint: `${doctorHint.cause}: ${doctorHint.fix}` } : {}) }
         : error instanceof KilnError
           ? { message: error.toLine(), tail: [], ...(error.hint ? { hint: error.hint } : {}), code: error.code }
           : { message: (error as Error)?.stack ?? String(error), tail: [] };
