@@ -16,7 +16,7 @@ import { decodeUtf8, toHex, viewOf } from '../io/bytes.js';
 import {
   DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, PN_XNUM, PT_DYNAMIC,
   PT_INTERP, PT_LOAD, PT_NOTE, PT_NULL, SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX, SHT_DYNAMIC, SHT_DYNSYM, SHT_NOBITS, SHT_NOTE,
-  SHT_NULL, SHT_SYMTAB, SHT_SYMTAB_SHNDX, dynamicTagName, fileTypeName, machineName, sectionFlagLetters, sectionTypeName,
+  SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_GNU_VERSYM, SHT_NULL, SHT_SYMTAB, SHT_SYMTAB_SHNDX, dynamicTagName, fileTypeName, machineName, sectionFlagLetters, sectionTypeName,
   segmentFlagLetters, segmentTypeName, symbolBindName, symbolTypeName, symbolVisibilityName,
 } from './_constants.js';
 import { parseNotes, type ElfNote } from './notes.js';
@@ -125,6 +125,10 @@ export interface ElfSymbol {
   shndx: number;
   /** Name of the section `shndx` refers to, when it is a real section. */
   sectionName: string | undefined;
+  /** `.dynsym` only: the symbol version (GNU symbol versioning, `.gnu.version` + `.gnu.version_r`/`_d`), e.g. `GLIBC_2.34`. */
+  version?: string;
+  /** `.dynsym` only: true for a hidden (non-default) version, printed `name@VER` rather than `name@@VER`. */
+  versionHidden?: boolean;
 }
 
 /** One entry of the dynamic section. */
@@ -381,6 +385,8 @@ export function readElf(bytes: Uint8Array): ElfFile {
     else if (s.type === SHT_DYNSYM && dynamicSymbols.length === 0) dynamicSymbols.push(...readSymbols(f, sections, s));
   }
 
+  if (dynamicSymbols.length > 0) readVersions(f, sections, dynamicSymbols);
+
   // Notes: sections when the file has them (as readelf -n), otherwise PT_NOTE segments.
   const notes: ElfNote[] = [];
   const noteSections = sections.filter((s) => s.type === SHT_NOTE);
@@ -469,6 +475,61 @@ function readSymbols(f: Fields, sections: ElfSection[], table: ElfSection): ElfS
     };
   }
   return out;
+}
+
+/**
+ * GNU symbol versioning (LSB Core 5.0 §10.7 "Symbol Versioning"): `.gnu.version` holds one u16 per
+ * dynamic symbol (bit 15 = hidden), indices name entries of `.gnu.version_d` (Verdef/Verdaux) or
+ * `.gnu.version_r` (Verneed/Vernaux). Chains are followed at most as many steps as the section can
+ * hold entries, so a cyclic vd_next/vn_next cannot hang the reader.
+ */
+function readVersions(f: Fields, sections: ElfSection[], symbols: ElfSymbol[]): void {
+  const versym = sections.find((s) => s.type === SHT_GNU_VERSYM);
+  if (!versym) return;
+  const names = new Map<number, string>();
+  const strOf = (s: ElfSection) => (s.link > 0 && s.link < sections.length ? sections[s.link]! : undefined);
+  for (const s of sections) {
+    if (s.type !== SHT_GNU_VERDEF && s.type !== SHT_GNU_VERNEED) continue;
+    const strtab = strOf(s);
+    if (!strtab) continue;
+    const maxSteps = Math.floor(s.size / 8) + 1;
+    let at = 0;
+    for (let n = 0; n < Math.min(s.info, maxSteps) && at + 16 <= s.size; n++) {
+      const base = s.offset + at;
+      if (s.type === SHT_GNU_VERDEF) {
+        if (at + 20 > s.size) break;
+        const ndx = f.u16(base + 4);
+        const aux = f.u32(base + 12);
+        const next = f.u32(base + 16);
+        if (aux + 8 <= s.size - at) names.set(ndx, readStringAt(strtab.data, f.u32(base + aux), strtab.offset, 'version definition'));
+        if (next === 0) break;
+        at += next;
+      } else {
+        const cnt = f.u16(base + 2);
+        let auxAt = at + f.u32(base + 8);
+        for (let k = 0; k < Math.min(cnt, maxSteps) && auxAt + 16 <= s.size; k++) {
+          const a = s.offset + auxAt;
+          names.set(f.u16(a + 6), readStringAt(strtab.data, f.u32(a + 8), strtab.offset, 'needed version'));
+          const nextAux = f.u32(a + 12);
+          if (nextAux === 0) break;
+          auxAt += nextAux;
+        }
+        const next = f.u32(base + 12);
+        if (next === 0) break;
+        at += next;
+      }
+    }
+  }
+  const count = Math.min(symbols.length, Math.floor(versym.size / 2));
+  for (let i = 0; i < count; i++) {
+    const raw = f.u16(versym.offset + i * 2);
+    const index = raw & 0x7fff;
+    if (index < 2) continue; // VER_NDX_LOCAL, VER_NDX_GLOBAL
+    const name = names.get(index);
+    if (name === undefined) continue;
+    symbols[i]!.version = name;
+    symbols[i]!.versionHidden = (raw & 0x8000) !== 0;
+  }
 }
 
 function readDynamic(f: Fields, sections: ElfSection[], segments: ElfSegment[]): ElfDynamicEntry[] {

@@ -122,6 +122,18 @@ entry:
     ret
 `;
 
+// A shared library with symbol versions: a default (@@) and a hidden old (@) version of one function.
+const VERSIONED_C = `int counter = 1;
+int old_add(int a, int b) { return a + b; }
+int new_add(int a, int b) { return a + b + counter; }
+__asm__(".symver old_add,add@KILN_1.0");
+__asm__(".symver new_add,add@@KILN_2.0");
+int helper(void) { return 42; }
+`;
+const VERSION_SCRIPT = `KILN_1.0 { global: helper; counter; add; local: *; };
+KILN_2.0 { global: add; } KILN_1.0;
+`;
+
 type Recipe = { files: Record<string, string>; steps: string[][]; out: string; objcopy?: 'objcopy' | 'llvm-objcopy'; run?: boolean };
 
 const RECIPES: Record<string, Recipe> = {
@@ -131,6 +143,11 @@ const RECIPES: Record<string, Recipe> = {
     out: 'out', objcopy: 'objcopy', run: true,
   },
   'x86_64-pie': { files: { 'a.c': HOSTED_C }, steps: [['gcc', '-g', '-O2', '-fPIE', '-pie', '-Wl,-z,relro,-z,now', 'a.c', '-o', 'out']], out: 'out', objcopy: 'objcopy', run: true },
+  'x86_64-so': {
+    files: { 'v.c': VERSIONED_C, 'v.map': VERSION_SCRIPT },
+    steps: [['gcc', '-g', '-O1', '-shared', '-fPIC', '-Wl,--version-script=v.map', 'v.c', '-o', 'out']],
+    out: 'out', objcopy: 'objcopy',
+  },
   'x86_64-obj': { files: { 'a.c': HOSTED_C }, steps: [['gcc', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
   'x86_64-clang-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '-g', '-O1', '-ffunction-sections', '-c', 'a.c', '-o', 'out']], out: 'out' },
   'i386-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '-m32', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },

@@ -110,6 +110,8 @@ export function readelfSegments(text: string): ReadelfSegment[] {
 
 export interface ReadelfSymbol {
   table: string; index: number; value: bigint; size: bigint; type: string; bind: string; vis: string; ndx: string; name: string;
+  /** The name as printed, with `@VERSION` / `@@VERSION` (the ` (n)` index removed). */
+  printed: string;
 }
 /** `readelf -s --wide`: every symbol of every table (version suffixes `@...` removed from names). */
 export function readelfSymbols(text: string): ReadelfSymbol[] {
@@ -127,6 +129,7 @@ export function readelfSymbols(text: string): ReadelfSymbol[] {
       table, index: Number(m[1]), value: BigInt(`0x${m[2]}`), size: BigInt(m[3]!), type: m[4]!, bind: m[5]!, vis: m[6]!, ndx: m[7]!,
       // readelf appends the symbol version to .dynsym names (`puts@GLIBC_2.2.5 (2)`); .symtab names are printed as stored.
       name: table === '.dynsym' ? m[8]!.replace(/ \(\d+\)$/, '').replace(/@.*$/, '') : m[8]!,
+      printed: m[8]!.replace(/ \(\d+\)$/, ''),
     });
   }
   return out;

@@ -107,6 +107,7 @@ describe('kiln elf', () => {
     expect(r.stderr).toContain('hint:');
     expect(existsSync(join(dir, 'never'))).toBe(false);
     const j = runKiln(['elf', 'info', junk, '--json']);
+    expect(j.stdout, j.stderr).not.toBe('');
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: { code: 'ELF_BAD_MAGIC' } });
     expect(runKiln(['elf', 'objcopy', fixture('pvh-kernel').path]).stderr).toContain('-o OUT is required');
   });

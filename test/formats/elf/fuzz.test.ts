@@ -24,7 +24,8 @@ function mutations(base: Uint8Array) {
   const hot: Array<[number, number]> = [[0, elf.is64 ? 64 : 52]];
   if (elf.header.phnum) hot.push([elf.header.phoff, elf.header.phnum * elf.header.phentsize]);
   if (elf.header.shnum) hot.push([elf.header.shoff, elf.header.shnum * elf.header.shentsize]);
-  for (const s of elf.sections) if (s.type === 2 || s.type === 11 || s.type === 7 || s.type === 6) hot.push([s.offset, Math.min(s.size, 512)]);
+  const trusted = new Set([2, 11, 7, 6, 0x6ffffffd, 0x6ffffffe, 0x6fffffff]); // symtab, dynsym, note, dynamic, GNU versions
+  for (const s of elf.sections) if (trusted.has(s.type)) hot.push([s.offset, Math.min(s.size, 512)]);
   const position = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...hot).chain(([at, len]) => fc.integer({ min: at, max: Math.max(at, at + len - 1) })) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: base.length - 1 }) },
@@ -48,7 +49,7 @@ function apply(base: Uint8Array, m: { edits: Array<{ kind: 'byte' | 'u32'; at: n
 }
 
 describe('ELF reader fuzzing', () => {
-  const names = ['pvh-kernel', 'nasm-elf32', 'mips-obj', 'aarch64-exe', 'ppc64-exe', 'x86_64-pie'];
+  const names = ['pvh-kernel', 'nasm-elf32', 'mips-obj', 'aarch64-exe', 'ppc64-exe', 'x86_64-pie', 'x86_64-so'];
   for (const name of names) {
     it(`${name}: ${Math.ceil(RUNS / names.length)} mutated inputs`, () => {
       const base = fixture(name).bytes;

@@ -90,6 +90,11 @@ function compareWithTools(path: string, elf: ElfFile): void {
       expect({ value: m.value, size: m.size, type: m.typeName, bind: m.bindName, vis: m.visibilityName }).toEqual({ value: t.value, size: t.size, type: t.type, bind: t.bind, vis: t.vis });
       // readelf shows a section symbol's section name.
       expect(m.type === 3 && m.name === '' ? m.sectionName : m.name).toBe(t.name);
+      if (table === '.dynsym') {
+        // (readelf prints a version's own definition symbol, e.g. KILN_1.0 in ABS, without a suffix.)
+        const printed = m.version === undefined || m.version === m.name ? m.name : `${m.name}${m.versionHidden || m.shndx === 0 ? '@' : '@@'}${m.version}`;
+        expect(printed).toBe(t.printed);
+      }
       const ndx = specialIndex(t.ndx);
       if (ndx !== undefined) expect(m.shndx).toBe(ndx);
     }
@@ -158,6 +163,7 @@ describe('readElf facts', () => {
     expect(elf.typeName).toBe('DYN');
     expect(elf.interpreter).toMatch(/ld-linux-x86-64\.so\.2$/);
     expect(elf.dynamic.find((d) => d.tagName === 'NEEDED')?.text).toBe('libc.so.6');
+    expect(elf.dynamicSymbols.find((s) => s.name === 'printf')?.version).toMatch(/^GLIBC_2\./);
     expect(elf.dynamic.at(-1)?.tagName).toBe('NULL');
     expect(elf.notes.find((n) => n.typeName === 'NT_GNU_ABI_TAG')?.abiTag?.os).toBe('Linux');
     const props = elf.notes.find((n) => n.typeName === 'NT_GNU_PROPERTY_TYPE_0')?.properties ?? [];
@@ -166,6 +172,13 @@ describe('readElf facts', () => {
       if (p.description.startsWith('0x')) continue;
       expect(readelfText).toContain(p.description);
     }
+  });
+
+  it('symbol versions of a shared library: default and hidden versions', () => {
+    const elf = readElf(fixture('x86_64-so').bytes);
+    const adds = elf.dynamicSymbols.filter((s) => s.name === 'add').map((s) => [s.version, s.versionHidden]);
+    expect(adds).toEqual(expect.arrayContaining([['KILN_1.0', true], ['KILN_2.0', false]]));
+    expect(elf.dynamicSymbols.find((s) => s.name === 'helper')?.version).toBe('KILN_1.0');
   });
 
   it('PVH note and multiboot2 header of the nasm kernel', () => {
