@@ -74,16 +74,29 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
     const bad = await buildDisk(5);
     const a64 = await buildA64Disk();
     const summary = await runTests([
+      { name: 'uefi-secure', disks: [{ path: ok }], firmware: 'uefi', secureBoot: true, accel: 'tcg', expect: ['KILN-UEFI-OK'], fail: [/Access Denied/], logDir: join(dir, 'logs-sb') },
       { name: 'uefi-a64', arch: 'aarch64', disks: [{ path: a64 }], accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-a64') },
       { name: 'uefi-ok', disks: [{ path: ok }], firmware: 'uefi', accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-ok') },
       { name: 'uefi-exit5', disks: [{ path: bad }], firmware: 'uefi', accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-bad') },
     ], { jobs: 2 });
     results = summary.results;
     junit = testResultsToJUnit(results);
-  }, 300_000);
+  }, 400_000);
+  const get = (name: string) => results.find((r) => r.name === name)!;
+
+  it('Secure Boot (OVMF .secboot, Microsoft keys, q35,smm=on) refuses the unsigned program', () => {
+    const r = get('uefi-secure');
+    expect(r.argv.slice(1, 3)).toEqual(['-machine', 'q35,smm=on']);
+    expect(r.argv.join(' ')).toContain('-global driver=cfi.pflash01,property=secure,value=on');
+    expect(r.firmwareNote).toMatch(/OVMF Secure Boot .*OVMF_CODE_4M\.secboot\.fd.*OVMF_VARS_4M\.ms\.fd/);
+    expect(r.failure).toBe('fail-pattern');
+    expect(r.failMatch?.line).toMatch(/BdsDxe: failed to load .*Access Denied/);
+    expect(r.serialTail.join('\n')).not.toContain('KILN-UEFI-OK');
+    expect(processGone(r.pid)).toBe(true);
+  });
 
   it('OVMF loads \\EFI\\BOOT\\BOOTX64.EFI from the ESP; the program\'s line matches through the ANSI escapes', () => {
-    const r = results[1]!;
+    const r = get('uefi-ok');
     expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
     expect(r.firmwareNote).toMatch(/OVMF .*OVMF_CODE/);
     expect(r.argv.join(' ')).toMatch(/if=pflash,format=raw,unit=1,file=.*logs-ok\/OVMF_VARS\.fd/);
@@ -95,7 +108,7 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
   });
 
   it('the same boot with exit value 5 fails with the decoded code, in the result and the JUnit file', () => {
-    const r = results[2]!;
+    const r = get('uefi-exit5');
     expect(r.failure).toBe('exit-code');
     expect(r.guestExitCode).toBe(5);
     expect(r.qemuExit?.code).toBe(11);
@@ -105,14 +118,14 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
   });
 
   it('the firmware variable template was copied, never used in place', () => {
-    const r = results[1]!;
+    const r = get('uefi-ok');
     const varsArg = r.argv.find((a) => a.includes('unit=1'))!;
     expect(varsArg).not.toContain('/usr/share/OVMF');
     expect(existsSync(join(dir, 'logs-ok', 'OVMF_VARS.fd'))).toBe(true);
   });
 
   it('aarch64: an image boots under AAVMF by default (64 MiB pflash pair, variables copied) and exits through semihosting', () => {
-    const r = results[0]!;
+    const r = get('uefi-a64');
     expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
     expect(r.firmwareNote).toMatch(/AAVMF/);
     expect(r.argv.join(' ')).toMatch(/-drive if=pflash,format=raw,unit=0,readonly=on,file=\/usr\/share\/AAVMF\/AAVMF_CODE\.fd -drive if=pflash,format=raw,unit=1,file=.*logs-a64\/AAVMF_VARS\.fd/);
