@@ -88,7 +88,10 @@ function readGeometry(buf: Uint8Array, at: number): VdiGeometry {
   return { cylinders: readU32(buf, at, true), heads: readU32(buf, at + 4, true), sectors: readU32(buf, at + 8, true), sectorSize: readU32(buf, at + 12, true) };
 }
 
-/** Serializes the pre-header and header into `buf` (at least 512 bytes; the rest is zeroed). */
+/**
+ * Serializes the pre-header and header into `buf` (at least 512 bytes; the rest is zeroed).
+ * @example const sector = encodeVdiHeader(plan.header); // 512 bytes
+ */
 export function encodeVdiHeader(h: VdiHeader, buf: Uint8Array = new Uint8Array(VDI_SECTOR_SIZE)): Uint8Array {
   buf.fill(0, 0, VDI_SECTOR_SIZE);
   writeAscii(buf, 0, h.fileInfo, h.fileInfo.length, 0);
@@ -119,6 +122,7 @@ export function encodeVdiHeader(h: VdiHeader, buf: Uint8Array = new Uint8Array(V
 /**
  * Decodes the first sector of a VDI file (no semantic checks beyond magic and length; see
  * `openVdi` for the validation).
+ * @example decodeVdiHeader(await source.read(0, 512)).diskSize
  */
 export function decodeVdiHeader(buf: Uint8Array): VdiHeader {
   if (buf.length < VDI_PREHEADER_SIZE + VDI_HEADER1_SIZE) {
@@ -172,6 +176,7 @@ export function decodeVdiHeader(buf: Uint8Array): VdiHeader {
 /**
  * The physical CHS geometry VBoxManage convertfromraw computes for a disk (16 heads, 63 sectors,
  * at most 16383 cylinders); kept in LegacyGeometry as older VirtualBox versions did.
+ * @example vdiLegacyGeometry(160 << 20) // { cylinders: 325, heads: 16, sectors: 63, sectorSize: 512 }
  */
 export function vdiLegacyGeometry(diskSize: number): VdiGeometry {
   return { cylinders: Math.min(Math.floor(diskSize / VDI_SECTOR_SIZE / 16 / 63), 16383), heads: 16, sectors: 63, sectorSize: VDI_SECTOR_SIZE };

@@ -30,7 +30,10 @@ function fail(code: string, message: string, offset: number, hint?: string): nev
 
 const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
-/** An opened VDI image: its header, block map, and its virtual disk as a BlockSource. */
+/**
+ * An opened VDI image: its header, block map, and its virtual disk as a BlockSource.
+ * @example const mbr = await (await openVdi(file)).read(0, 512);
+ */
 export class VdiImage implements BlockSource {
   readonly header: VdiHeader;
   /** Slot of every block; >= 0xfffffffe for a block not stored (reads as zeros). */

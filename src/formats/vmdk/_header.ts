@@ -53,7 +53,10 @@ export interface SparseExtentHeader {
   compressAlgorithm: number;
 }
 
-/** Serializes a header into 512 bytes. */
+/**
+ * Serializes a header into 512 bytes.
+ * @example const sector0 = encodeSparseHeader(plan.header);
+ */
 export function encodeSparseHeader(h: SparseExtentHeader, buf: Uint8Array = new Uint8Array(SECTOR), at = 0): Uint8Array {
   buf.fill(0, at, at + SECTOR);
   writeU32(buf, at, VMDK_MAGIC, true);
@@ -82,12 +85,18 @@ function u64(view: DataView, at: number, what: string, base: number): number {
   return Number(v);
 }
 
-/** True if `bytes` starts with the sparse extent magic "KDMV". */
+/**
+ * True if `bytes` starts with the sparse extent magic "KDMV".
+ * @example hasVmdkMagic(await source.read(0, 4))
+ */
 export function hasVmdkMagic(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && readU32(bytes, 0, true) === VMDK_MAGIC;
 }
 
-/** Decodes a 512-byte SparseExtentHeader at `at` of `buf` (`base` = its offset in the file, for errors). */
+/**
+ * Decodes a 512-byte SparseExtentHeader at `at` of `buf` (`base` = its offset in the file, for errors).
+ * @example decodeSparseHeader(await source.read(0, 512)).capacity
+ */
 export function decodeSparseHeader(buf: Uint8Array, at = 0, base = at): SparseExtentHeader {
   if (buf.length < at + SECTOR) {
     throw new FormatError('vmdk', 'VMDK_TRUNCATED', `a sparse extent header needs 512 bytes at ${base}, the input has ${Math.max(0, buf.length - at)}`, { offset: base });
@@ -114,7 +123,10 @@ export function decodeSparseHeader(buf: Uint8Array, at = 0, base = at): SparseEx
   };
 }
 
-/** A metadata marker sector (GT, GD, footer) or the end-of-stream marker. */
+/**
+ * A metadata marker sector (GT, GD, footer) or the end-of-stream marker.
+ * @example encodeMarker(4, MARKER_GT) // precedes a 4-sector grain table
+ */
 export function encodeMarker(numSectors: number, type: number, buf: Uint8Array = new Uint8Array(SECTOR), at = 0): Uint8Array {
   buf.fill(0, at, at + SECTOR);
   writeU64(buf, at, numSectors, true);

@@ -25,14 +25,20 @@ export interface VmdkDescriptorFields {
   hwVersion?: string;
 }
 
-/** VMware's ddb.uuid form: 16 bytes as hex pairs, a dash between the 8th and 9th. */
+/**
+ * VMware's ddb.uuid form: 16 bytes as hex pairs, a dash between the 8th and 9th.
+ * @example vmwareUuid('60002c93-8e3c-396f-6e9d-0d2b211e12d6') // '60 00 2c 93 8e 3c 39 6f-6e 9d 0d 2b 21 1e 12 d6'
+ */
 export function vmwareUuid(guid: Guid): string {
   const hex = guid.replace(/-/g, '');
   const pairs = hex.match(/../g)!;
   return `${pairs.slice(0, 8).join(' ')}-${pairs.slice(8).join(' ')}`;
 }
 
-/** IDE geometry as QEMU and VMware write it: 16 heads (255 for SCSI), 63 sectors, cylinders capped at 16383. */
+/**
+ * IDE geometry as QEMU and VMware write it: 16 heads (255 for SCSI), 63 sectors, cylinders capped at 16383.
+ * @example vmdkGeometry(327680) // { cylinders: 325, heads: 16, sectors: 63 }
+ */
 export function vmdkGeometry(capacity: number, adapterType: VmdkDescriptorFields['adapterType'] = 'ide'): { cylinders: number; heads: number; sectors: number } {
   const heads = adapterType === 'ide' ? 16 : 255;
   return { cylinders: Math.min(16383, Math.floor(capacity / (heads * 63))), heads, sectors: 63 };

@@ -34,11 +34,15 @@ const MAX_DESCRIPTOR = 1 << 20;
 const GT_CACHE = 64;
 const MAX_GRAIN_SECTORS = 2048;
 
-/** An opened VMDK sparse extent: header, descriptor, and its virtual disk as a BlockSource. */
+/**
+ * An opened VMDK sparse extent: header, descriptor, and its virtual disk as a BlockSource.
+ * @example const mbr = await (await openVmdk(file)).read(0, 512);
+ */
 export class VmdkImage implements BlockSource {
   readonly file: BlockSource;
+  /** The extent header in effect (for streamOptimized: the footer, which has the real gdOffset). */
   readonly header: SparseExtentHeader;
-  /** The header at the start of the file (differs from `header` for streamOptimized: gdOffset). */
+  /** The embedded descriptor, if the extent has one. */
   readonly descriptor: VmdkDescriptor | undefined;
   readonly createType: string;
   readonly compressed: boolean;

@@ -139,7 +139,7 @@ describe('VDI layout', () => {
     const a = await openVdi(new MemorySource(await toVdiBytes(disk)));
     const b = await openVdi(new MemorySource(await toVdiBytes(disk.slice())));
     const other = disk.slice();
-    other[2 * (1 << 20) + 5000] ^= 1;
+    other[2 * (1 << 20) + 5000] = other[2 * (1 << 20) + 5000]! ^ 1;
     const c = await openVdi(new MemorySource(await toVdiBytes(other)));
     expect(a.header.uuidCreate).toBe(b.header.uuidCreate);
     expect(a.header.uuidCreate).not.toBe(c.header.uuidCreate);

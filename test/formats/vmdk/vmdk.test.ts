@@ -263,7 +263,7 @@ describe('VMDK reader errors', () => {
     await expectError(grain, 'VMDK_BAD_HEADER');
     const badData = stream.slice();
     const overHead = Number(new DataView(stream.buffer).getBigUint64(64, true));
-    badData[overHead * 512 + 14] ^= 0xff; // inside the zlib stream of grain 1
+    badData[overHead * 512 + 14] = badData[overHead * 512 + 14]! ^ 0xff; // inside the zlib stream of grain 1
     await expectError(badData, 'VMDK_BAD_GRAIN');
     const lba = stream.slice();
     lba[overHead * 512] = 7;
