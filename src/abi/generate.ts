@@ -29,6 +29,14 @@ export interface GeneratedFile {
   contents: string;
 }
 
+/**
+ * Every language kiln emits, in output order.
+ *
+ * @example
+ * ```ts
+ * generateAbi(schema, { langs: ALL_LANGS });
+ * ```
+ */
 export const ALL_LANGS: readonly AbiLang[] = ['c', 'rust', 'zig', 'ts'];
 const EXTENSIONS: Record<AbiLang, string> = { c: 'h', rust: 'rs', zig: 'zig', ts: 'ts' };
 

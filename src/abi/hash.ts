@@ -9,7 +9,14 @@ import { sha256Hex } from '../util/hash.js';
 import { normalizeAbi, type NormalizedAbi, type NormalizeOptions } from './normalize.js';
 import type { AbiSchema } from './types.js';
 
-/** JSON with object keys sorted at every level and bigints as decimal strings. */
+/**
+ * JSON with object keys sorted at every level and bigints as decimal strings.
+ *
+ * @example
+ * ```ts
+ * canonicalJson({ b: 1n, a: [true] }); // '{"a":[true],"b":"1"}'
+ * ```
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
   if (typeof value === 'string') return JSON.stringify(value);
@@ -23,7 +30,14 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`"value" cannot be serialized canonically: ${typeof value}`);
 }
 
-/** The hashed content: everything that affects the binary interface, nothing else. */
+/**
+ * The hashed content: everything that affects the binary interface, nothing else (no docs).
+ *
+ * @example
+ * ```ts
+ * canonicalJson(canonicalAbi(normalizeAbi(schema))); // what abiHash hashes
+ * ```
+ */
 export function canonicalAbi(abi: NormalizedAbi): unknown {
   const enumForm = (e: NonNullable<NormalizedAbi['errors']>) => ({ type: e.type, values: Object.fromEntries(e.values.map((v) => [v.name, v.value])) });
   return {
@@ -57,7 +71,15 @@ export function abiHash(schema: AbiSchema | NormalizedAbi, options: NormalizeOpt
   return sha256Hex(canonicalJson(canonicalAbi(abi)));
 }
 
-/** The first 8 bytes of the ABI hash as a big-endian u64, for cheap comparison at run time. */
+/**
+ * The first 8 bytes of the ABI hash as a big-endian u64, for cheap comparison at run time
+ * (emitted as `ABI_HASH_U64`).
+ *
+ * @example
+ * ```ts
+ * abiHashU64(abiHash(schema)); // 0x58f7ca9527adf97dn
+ * ```
+ */
 export function abiHashU64(hash: string): bigint {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new TypeError(`"hash" expected 64 lower-case hex digits, got ${hash}`);
   return BigInt(`0x${hash.slice(0, 16)}`);

@@ -32,7 +32,14 @@ function lp64(arch: AbiArch): ArchInfo {
   };
 }
 
-/** The architectures kiln computes layouts for. */
+/**
+ * The architectures kiln computes layouts for, with their scalar sizes and alignments.
+ *
+ * @example
+ * ```ts
+ * ARCHES.aarch64.scalars.u64; // { size: 8, align: 8 }
+ * ```
+ */
 export const ARCHES: Record<AbiArch, ArchInfo> = { x86_64: lp64('x86_64'), aarch64: lp64('aarch64') };
 
 export interface FieldLayout {

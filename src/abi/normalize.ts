@@ -95,7 +95,14 @@ const SCALARS: readonly ScalarType[] = [...INT_TYPES, 'usize', 'isize', 'bool', 
 const MAX_SYSCALL = 0x7fff_ffff;
 const MAX_ARRAY = 1 << 24;
 
-/** Range of values an integer type holds (usize/isize: 64-bit, both targets are LP64). */
+/**
+ * Range of values an integer type holds (usize/isize: 64-bit, both targets are LP64).
+ *
+ * @example
+ * ```ts
+ * intRange('i8'); // { min: -128n, max: 127n, bits: 8, signed: true }
+ * ```
+ */
 export function intRange(type: IntType | 'usize' | 'isize'): { min: bigint; max: bigint; bits: number; signed: boolean } {
   const t = type === 'usize' ? 'u64' : type === 'isize' ? 'i64' : type;
   const bits = Number(t.slice(1));

@@ -154,5 +154,5 @@ describe('generated TypeScript codec', () => {
       }),
       { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 20_000) },
     );
-  });
+  }, Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2));
 });

@@ -3,9 +3,9 @@
 // which must equal kiln's computed layout line by line. Tampering with one number in a generated
 // file must make its compile-time assert fail. Random schemas (fast-check) go through the same
 // C/Rust/Zig check, and the TS codec's bytes must equal the bytes C puts in memory.
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -32,16 +32,16 @@ function writeAbi(dir: string, arch: AbiArch, units: NormalizedAbi[] = [abi]): s
   return dir;
 }
 /** Runs a tool asynchronously (argv, no shell) so the test worker stays responsive. */
-function exec(argv: string[], cwd?: string): Promise<{ status: number; stdout: string; stderr: string }> {
+function exec(argv: string[], cwd?: string, env?: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
-    execFile(argv[0]!, argv.slice(1), { cwd, timeout: 240_000, maxBuffer: 64 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
+    execFile(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, ...env }, timeout: 800_000, maxBuffer: 64 << 20, encoding: 'utf8' }, (error, stdout, stderr) => {
       const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
       resolvePromise({ status: code, stdout, stderr });
     });
   });
 }
-async function ok(argv: string[], cwd?: string): Promise<string> {
-  const r = await exec(argv, cwd);
+async function ok(argv: string[], cwd?: string, env?: Record<string, string>): Promise<string> {
+  const r = await exec(argv, cwd, env);
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -125,18 +125,35 @@ describe('Rust module', () => {
     }
   });
 
-  // Neither toolchain here ships core for aarch64-unknown-none (rustup: host std only; Debian: host
-  // only), so this runs only where one does; the layout is LP64-identical and proven on the host.
-  const armRustc = compilers.filter((rustc) => {
-    const sysroot = spawnSync(rustc, ['--print', 'sysroot'], { encoding: 'utf8' }).stdout.trim();
-    return existsSync(join(sysroot, 'lib/rustlib/aarch64-unknown-none'));
-  });
-  it.runIf(armRustc.length > 0)('compiles for aarch64-unknown-none', async () => {
-    writeFileSync(join(arm, 'nostd.rs'), '#![no_std]\npub mod kozo_abi;\n');
-    for (const rustc of armRustc) {
-      await ok([rustc, '--edition', '2021', '--crate-type', 'lib', '-D', 'warnings', '--target', 'aarch64-unknown-none', 'nostd.rs', '-o', 'libnostd_arm.rlib'], arm);
+  // Neither toolchain ships core for aarch64-unknown-none (rustup: host std only; Debian: host
+  // only). Debian's rust-src (1.63) lets us build core once (about 20 s of CPU, cached in the
+  // temp folder) plus an empty compiler_builtins (nothing is linked), then compile the module
+  // for aarch64 so its const asserts are checked by rustc for that target too.
+  const coreSrc = '/usr/lib/rustlib/src/rust/library/core/src/lib.rs';
+  it.runIf(existsSync(coreSrc) && existsSync(RUSTC_OLD))('compiles for aarch64-unknown-none with rustc 1.63 (core from rust-src)', async () => {
+    const version = (await ok([RUSTC_OLD, '--version'])).trim().replace(/[^A-Za-z0-9.]+/g, '-');
+    const sysroot = join(tmpdir(), `kiln-abi-sysroot-${version}-aarch64-unknown-none`);
+    const lib = join(sysroot, 'lib/rustlib/aarch64-unknown-none/lib');
+    if (!existsSync(join(lib, 'libcompiler_builtins.rlib'))) {
+      const staging = `${sysroot}.tmp-${process.pid}`;
+      const stagingLib = join(staging, 'lib/rustlib/aarch64-unknown-none/lib');
+      mkdirSync(stagingLib, { recursive: true });
+      const env = { RUSTC_BOOTSTRAP: '1' };
+      await ok([RUSTC_OLD, '--edition', '2021', '--crate-type', 'rlib', '--crate-name', 'core', '--target', 'aarch64-unknown-none', '-C', 'opt-level=0', coreSrc, '--out-dir', stagingLib], undefined, env);
+      writeFileSync(join(staging, 'cb.rs'), '#![feature(compiler_builtins)]\n#![compiler_builtins]\n#![no_std]\n');
+      await ok([RUSTC_OLD, '--edition', '2021', '--crate-type', 'rlib', '--crate-name', 'compiler_builtins', '--target', 'aarch64-unknown-none', '--sysroot', staging, join(staging, 'cb.rs'), '--out-dir', stagingLib], undefined, env);
+      rmSync(sysroot, { recursive: true, force: true });
+      renameSync(staging, sysroot);
     }
-  });
+    writeFileSync(join(arm, 'nostd.rs'), '#![no_std]\npub mod kozo_abi;\n');
+    await ok([RUSTC_OLD, '--edition', '2021', '--crate-type', 'lib', '-D', 'warnings', '--target', 'aarch64-unknown-none', '--sysroot', sysroot, 'nostd.rs', '-o', 'libnostd_arm.rlib'], arm);
+    // The asserts are live for this target: a wrong size fails.
+    const dir = join(root, 'bad-rs-arm');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'kozo_abi.rs'), readFileSync(join(arm, 'kozo_abi.rs'), 'utf8').replace('size_of::<IpcMsg>() == 80', 'size_of::<IpcMsg>() == 88'));
+    writeFileSync(join(dir, 'nostd.rs'), '#![no_std]\npub mod kozo_abi;\n');
+    expect(await fails([RUSTC_OLD, '--edition', '2021', '--crate-type', 'lib', '--target', 'aarch64-unknown-none', '--sysroot', sysroot, 'nostd.rs', '-o', 'x.rlib'], dir)).toContain('assertion failed: core::mem::size_of::<IpcMsg>() == 88');
+  }, 900_000);
 
   it('a Rust program prints exactly kiln\'s layout and constants (1.95 and 1.63)', async () => {
     writeFileSync(join(x86, 'report.rs'), rustProgram(units('x86_64'), x86));

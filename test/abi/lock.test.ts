@@ -190,5 +190,5 @@ describe('lock file', () => {
       }),
       { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 5000) },
     );
-  });
+  }, Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2));
 });
