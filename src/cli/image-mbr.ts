@@ -12,6 +12,9 @@ import { printJson } from './_shared.js';
 import { action } from './image-cpio.js';
 import { collect, partitionSource } from './image-gpt.js';
 
+/** FAT type names force the FAT type of a partition formatted from a folder (fat=DIR). */
+const FAT_BITS: Record<string, 12 | 16 | 32> = { fat12: 12, fat16: 16, 'fat16-small': 16, 'fat16-lba': 16, fat32: 32, 'fat32-chs': 32 };
+
 interface WriteFlags {
   size?: string;
   part?: string[];
@@ -33,7 +36,7 @@ async function writeCommand(out: string | undefined, flags: WriteFlags): Promise
     const [type, size, source] = spec.split(':');
     const what = `--part ${JSON.stringify(spec)}`;
     if (!type) throw new KilnError('CLI_BAD_OPTION', `${what}: expected TYPE:SIZE[:SOURCE]`, { hint: 'e.g. --part fat32:32M:fat.img or --part linux:-' });
-    const part: MbrPartitionSpec = { type: /^(0x)?[0-9a-f]{1,2}$/i.test(type) ? parseInt(type.replace(/^0x/i, ''), 16) : (type as MbrPartitionSpec['type']), bootable: bootable === i + 1, ...(await partitionSource(source, what)) };
+    const part: MbrPartitionSpec = { type: /^(0x)?[0-9a-f]{1,2}$/i.test(type) ? parseInt(type.replace(/^0x/i, ''), 16) : (type as MbrPartitionSpec['type']), bootable: bootable === i + 1, ...(await partitionSource(source, what, FAT_BITS[type.toLowerCase()] ? { type: FAT_BITS[type.toLowerCase()]! } : {})) };
     if (size && size !== '-') part.size = size;
     partitions.push(part);
   }
