@@ -10,7 +10,7 @@ import { KilnError } from '../errors.js';
 import { FileSource } from '../formats/io/block-source.js';
 import { fileContent, type Content } from '../formats/io/content.js';
 import { treeFromDirectory, type FileTree } from '../formats/io/tree.js';
-import { writeIsoFile, readIso, extractIso, type IsoOptions, type BootEntrySpec, type MbrPatch } from '../formats/iso9660/index.js';
+import { writeIsoFile, readIso, extractIso, espFiller, type IsoOptions, type BootEntrySpec, type MbrPatch } from '../formats/iso9660/index.js';
 import { buildGrubIso } from '../toolchain/grub.js';
 import { formatSize } from '../util/size.js';
 import { action, printJson } from './_shared.js';
@@ -24,6 +24,7 @@ interface IsoFlags {
   bootInfoTable?: boolean;
   bootLoadSize?: string;
   efiBoot?: string;
+  efiDir?: string;
   hybrid?: boolean;
   mbr?: string;
   mbrPatch?: string;
@@ -73,7 +74,13 @@ async function writeCommand(out: string | undefined, flags: IsoFlags): Promise<v
       ...(loadSectors !== undefined ? { loadSectors } : {}),
     });
   }
+  if (flags.efiBoot && flags.efiDir) throw new KilnError('CLI_BAD_OPTION', '--efi-boot and --efi-dir exclude each other');
   if (flags.efiBoot) entries.push({ platform: 'efi', image: await bootImage(flags.efiBoot, flags.from, tree, '--efi-boot') });
+  if (flags.efiDir) {
+    const d = await stat(flags.efiDir).catch(() => undefined);
+    if (!d?.isDirectory()) throw new KilnError('CLI_BAD_OPTION', `--efi-dir ${flags.efiDir}: not a directory`);
+    entries.push({ platform: 'efi', image: espFiller(await treeFromDirectory(flags.efiDir)) });
+  }
   const options: IsoOptions = {};
   const level = integer(flags.level, '--level', 1, 3);
   if (level !== undefined) options.level = level as 1 | 2 | 3;
@@ -126,6 +133,7 @@ export function registerImageIso(image: Command): void {
     .option('--boot-info-table', 'patch the boot information table into the BIOS image (like mkisofs -boot-info-table)')
     .option('--boot-load-size <sectors>', '512-byte sectors the BIOS loads (no emulation; default 4)')
     .option('--efi-boot <esp.img>', 'El Torito UEFI entry: a FAT ESP image')
+    .option('--efi-dir <dir>', 'El Torito UEFI entry: a FAT ESP kiln makes from this folder (e.g. with EFI/BOOT/BOOTX64.EFI)')
     .option('--hybrid', 'add an MBR and GPT so the image also boots from a USB disk')
     .option('--mbr <file>', 'MBR boot code for --hybrid (e.g. GRUB boot_hybrid.img, syslinux isohdpfx.bin)')
     .option('--mbr-patch <kind>', 'how the MBR finds the BIOS image: grub2, isohdpfx or none (default: none)')

@@ -2,8 +2,8 @@
  * GRUB 2 boot for multiboot2 kernels, without grub-mkrescue or xorriso: kiln runs `grub-mkimage`
  * for `i386-pc-eltorito` (cdboot.img + core.img) and `x86_64-efi` (BOOTX64.EFI) with an embedded
  * early config that finds the ISO by its volume UUID (as grub-mkrescue does), generates
- * `boot/grub/grub.cfg` from options, puts BOOTX64.EFI into a FAT ESP image written by kiln's FAT
- * writer, and assembles a hybrid ISO (El Torito BIOS no-emulation + UEFI entries, GRUB's
+ * `boot/grub/grub.cfg` from options, puts BOOTX64.EFI into a FAT ESP written by kiln's FAT writer
+ * straight into the ISO, and assembles a hybrid ISO (El Torito BIOS no-emulation + UEFI entries, GRUB's
  * boot_hybrid.img MBR and a GPT) with kiln's ISO9660 writer.
  * GRUB's image formats: GRUB manual §"Images"; xorriso's `--grub2-boot-info` / `--grub2-mbr`.
  */
@@ -15,9 +15,7 @@ import { run, formatCommand, describeExit } from '../util/process.js';
 import { resolveEpoch } from '../util/epoch.js';
 import { type FileTree, type TreeSpec, buildTree } from '../formats/io/tree.js';
 import { type Content, fileContent } from '../formats/io/content.js';
-import { MemorySink } from '../formats/io/block-writer.js';
-import { planFat, writeFat } from '../formats/fat/index.js';
-import { type IsoOptions, type IsoPlan, isoVolumeUuid, writeIsoFile } from '../formats/iso9660/index.js';
+import { type IsoOptions, type IsoPlan, espFiller, isoVolumeUuid, writeIsoFile } from '../formats/iso9660/index.js';
 
 /** A file loaded by GRUB: a host path, the name it gets under /boot, and (modules) arguments. */
 export interface GrubFile {
@@ -172,28 +170,6 @@ export async function buildGrubImages(options: GrubIsoOptions, earlyConfig: stri
   }
 }
 
-/**
- * An ESP image (FAT, written by kiln's FAT writer) holding `EFI/BOOT/BOOTX64.EFI`, sized to fit
- * with a little room.
- * @example const esp = await buildEspImage(bootx64, 315532800);
- */
-export async function buildEspImage(bootx64: Uint8Array, epoch: number): Promise<Uint8Array> {
-  const tree = buildTree({ 'EFI/BOOT/BOOTX64.EFI': bootx64 });
-  let size = Math.max(1 << 20, Math.ceil((bootx64.length * 1.1 + (256 << 10)) / (64 << 10)) * (64 << 10));
-  for (let attempt = 0; attempt < 8; attempt++, size = Math.ceil((size * 1.25) / (64 << 10)) * (64 << 10)) {
-    try {
-      planFat(tree, size, { epoch, label: 'EFI' });
-    } catch (error) {
-      if (error instanceof KilnError && error.code === 'FAT_DOES_NOT_FIT') continue;
-      throw error;
-    }
-    const sink = new MemorySink(size);
-    await writeFat(sink, tree, { epoch, label: 'EFI' });
-    return sink.bytes;
-  }
-  throw new KilnError('GRUB_ESP_TOO_LARGE', `could not size an ESP for a ${bootx64.length}-byte BOOTX64.EFI`);
-}
-
 /** What {@link buildGrubIso} made. */
 export interface GrubIsoResult {
   plan: IsoPlan;
@@ -239,9 +215,8 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
     entries.push({ platform: 'bios', image: 'boot/grub/i386-pc/eltorito.img', loadSectors: 4, bootInfoTable: true, grub2BootInfo: true });
   }
   if (images.efi) {
-    const espImage = await buildEspImage(images.efi, epoch);
-    spec.push(['boot/grub/efi.img', espImage]);
-    entries.push({ platform: 'efi', image: 'boot/grub/efi.img' });
+    // The ESP is written by kiln's FAT writer straight into its (hidden) extent of the ISO.
+    entries.push({ platform: 'efi', image: espFiller(buildTree({ 'EFI/BOOT/BOOTX64.EFI': images.efi }), { epoch }) });
   }
   const tree: FileTree = buildTree(spec);
   const plan = await writeIsoFile(out, tree, {

@@ -9,6 +9,16 @@
 import { FormatError, KilnError } from '../../errors.js';
 import { readU16, readU32, writeAscii, writeU16, writeU32, writeU64, readAscii } from '../io/bytes.js';
 import type { Content } from '../io/content.js';
+import type { BlockSink } from '../io/block-writer.js';
+
+/**
+ * A boot image written in place by a filler (e.g. kiln's FAT writer making the ESP straight into
+ * the ISO, never held in memory): its size, and a function filling a sink of exactly that size.
+ */
+export interface RegionFiller {
+  size: number;
+  fill(sink: BlockSink): Promise<void>;
+}
 
 /** Boot System Identifier of the Boot Record Volume Descriptor (§2.0). */
 export const EL_TORITO_ID = 'EL TORITO SPECIFICATION';
@@ -30,8 +40,8 @@ export interface BootEntrySpec {
    * (hard-disk emulation: the image is a whole MBR disk the BIOS serves as drive 0x80). EFI: `none`.
    */
   emulation?: 'none' | 'hdd';
-  /** A path of a file in the ISO tree, or content stored in a hidden extent. */
-  image: string | Content;
+  /** A path of a file in the ISO tree, or content (or a filler) stored in a hidden extent. */
+  image: string | Content | RegionFiller;
   /** 512-byte sectors loaded (no emulation). Default: BIOS 4, EFI the whole image (0 when over 32 MiB), HDD 1. */
   loadSectors?: number;
   /** Real-mode segment to load at (0 = the default 0x07C0). */

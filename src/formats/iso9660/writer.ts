@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises';
 import { KilnError } from '../../errors.js';
 import { writeAscii, writeU16Both, writeU32, writeU32Both, encodeUtf8 } from '../io/bytes.js';
 import { type Content, type FileContent, contentSize, loadContent, readContent } from '../io/content.js';
-import { type BlockSink, writeImageFile } from '../io/block-writer.js';
+import { type BlockSink, SubSink, writeImageFile } from '../io/block-writer.js';
 import { type FileTree, type TreeEntry } from '../io/tree.js';
 import { normalizeImagePath } from '../../util/paths.js';
 import { resolveEpoch } from '../../util/epoch.js';
@@ -27,7 +27,7 @@ import {
 } from './names.js';
 import { CE_LENGTH, ceEntry, erEntry, nmEntries, pnEntry, pxEntry, slEntries, spEntry, tfEntry } from './rock-ridge.js';
 import {
-  type ElToritoSpec, type CatalogEntry, EL_TORITO_ID, MEDIA_HARD_DISK, MEDIA_NO_EMULATION, buildBootCatalog, checkHddImage,
+  type ElToritoSpec, type CatalogEntry, type RegionFiller, EL_TORITO_ID, MEDIA_HARD_DISK, MEDIA_NO_EMULATION, buildBootCatalog, checkHddImage,
   entryPlatform, patchBootInfoTable, patchGrub2BootInfo,
 } from './eltorito.js';
 import { type HybridSpec, GPT_TAIL_BYTES, buildHybridAreas } from './hybrid.js';
@@ -91,6 +91,12 @@ interface LeafNode extends Node {
   hidden?: boolean;
   /** Bytes to write instead of content (patched boot images). */
   patched?: Uint8Array;
+  /** Hidden boot images written in place by a filler. */
+  filler?: RegionFiller;
+}
+
+function isFiller(value: unknown): value is RegionFiller {
+  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && typeof (value as RegionFiller).fill === 'function';
 }
 
 interface RecordPlan {
@@ -358,6 +364,14 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
           fail('ISO_BOOT_IMAGE_MISSING', `boot image ${JSON.stringify(spec.image)} is not a file in the ISO tree`, 'add the boot image to the tree at that path, or pass its content instead of a path');
         }
         node = found;
+      } else if (isFiller(spec.image)) {
+        const filler = spec.image;
+        if (!Number.isSafeInteger(filler.size) || filler.size < 0 || filler.size > MAX_EXTENT) throw new RangeError(`"boot image size" expected 0..4294967295, got ${filler.size}`);
+        if (spec.bootInfoTable || spec.grub2BootInfo || spec.emulation === 'hdd') {
+          fail('ISO_BOOT_ENTRY_INVALID', `boot image ${index} is written by a filler: it cannot be patched or used for hard-disk emulation`, 'pass the image as content instead');
+        }
+        node = { path: `<boot image ${index}>`, name: '', entry: { kind: 'file', content: new Uint8Array(0) }, parent: null, isoId: '', jolietId: '', serial: 0, su: [], filler, size: filler.size, extents: [{ lba: 0, length: filler.size }], hidden: true };
+        hiddenLeaves.push(node);
       } else {
         const size = contentSize(spec.image);
         node = { path: `<boot image ${index}>`, name: '', entry: { kind: 'file', content: spec.image }, parent: null, isoId: '', jolietId: '', serial: 0, su: [], content: spec.image, size, extents: [{ lba: 0, length: size }], hidden: true };
@@ -721,6 +735,11 @@ export async function writeIso(sink: BlockSink, plan: IsoPlan): Promise<void> {
     batch = [];
   };
   for (const leaf of p.leaves) {
+    if (leaf.filler && leaf.size > 0) {
+      await flush();
+      await leaf.filler.fill(new SubSink(sink, leaf.extents[0]!.lba * SECTOR, leaf.size));
+      continue;
+    }
     if (leaf.size === 0 || !leaf.content) continue;
     const start = leaf.extents[0]!.lba * SECTOR;
     const small = !(leaf.content instanceof Uint8Array) && leaf.size <= BATCH_FILE_LIMIT && !leaf.patched;

@@ -46,6 +46,29 @@ describe('kiln image iso', () => {
     expect(r.code).toBe(EXIT_OK);
   }, 120_000);
 
+  it('makes the UEFI ESP from a folder with kiln\'s FAT writer (--efi-dir) and a hybrid GPT', async () => {
+    const root = join(dir, 'root-efi');
+    const esp = join(dir, 'esp-dir');
+    mkdirSync(root);
+    mkdirSync(join(esp, 'EFI/BOOT'), { recursive: true });
+    writeFileSync(join(root, 'hello.txt'), 'hello');
+    writeFileSync(join(esp, 'EFI/BOOT/BOOTX64.EFI'), Buffer.alloc(200_000, 0x4d));
+    const out = join(dir, 'efi.iso');
+    const w = runKiln(['image', 'iso', out, '--from', root, '--efi-dir', esp, '--hybrid', '--json']);
+    expect(w.status, w.stderr).toBe(0);
+    const report = tool(['xorriso', '-indev', out, '-report_el_torito', 'plain']).stdout;
+    const m = /El Torito boot img :\s+1\s+UEFI\s+y\s+none\s+0x0000\s+0x00\s+(\d+)\s+(\d+)/.exec(report);
+    expect(m, report).not.toBeNull();
+    const [sectors, lba] = [Number(m![1]), Number(m![2])];
+    const espImage = join(dir, 'esp-from-iso.img');
+    writeFileSync(espImage, readFileSync(out).subarray(lba * 2048, lba * 2048 + sectors * 512));
+    expect(tool(['fsck.fat', '-n', espImage]).status).toBe(0);
+    const copy = join(dir, 'BOOTX64.copy');
+    expect(tool(['mcopy', '-n', '-i', espImage, '::/EFI/BOOT/BOOTX64.EFI', copy]).status).toBe(0);
+    expect(readFileSync(copy).equals(Buffer.alloc(200_000, 0x4d))).toBe(true);
+    expect(tool(['sgdisk', '-v', out]).stdout).toMatch(/No problems found/);
+  });
+
   it('says what is wrong', () => {
     const r = runKiln(['image', 'iso', join(dir, 'x.iso')]);
     expect(r.status).not.toBe(0);
