@@ -79,7 +79,18 @@ export async function chooseAccel(arch: QemuArch, qemu: string, requested: 'auto
   return choice;
 }
 
-function findInPath(name: string): string | undefined {
+/**
+ * The file a command name runs (PATH lookup), or undefined.
+ * @example findInPath('qemu-system-x86_64') // '/usr/bin/qemu-system-x86_64'
+ */
+export function findInPath(name: string): string | undefined {
+  if (name.includes('/')) {
+    try {
+      return statSync(name).isFile() ? name : undefined;
+    } catch {
+      return undefined;
+    }
+  }
   for (const dir of (process.env.PATH ?? '').split(':')) {
     if (!dir) continue;
     try {

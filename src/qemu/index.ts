@@ -10,7 +10,7 @@ export type * from './types.js';
 export { buildQemuCommand, escapeOpt, gdbInstructions } from './command.js';
 export { resolveMachine, detectDiskFormat, runFolderName, MACHINE_PROFILES, DEFAULT_SUCCESS_CODE, type ResolveOptions } from './resolve.js';
 export { resolveFirmware, FIRMWARE_CANDIDATES, type FirmwareRequest } from './firmware.js';
-export { chooseAccel, probeKvm, probeBiosImage, type AccelChoice } from './accel.js';
+export { chooseAccel, probeKvm, probeBiosImage, findInPath, type AccelChoice } from './accel.js';
 export { inspectKernel } from './kernel.js';
 export { QmpClient, type QmpEvent } from './qmp.js';
 export { startQemu, qemuErrorLines, type QemuProcess, type QemuExit, type StartOptions } from './launch.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import { parseSize } from '../util/size.js';
-import { chooseAccel } from './accel.js';
+import { chooseAccel, findInPath } from './accel.js';
 import { resolveFirmware } from './firmware.js';
 import { inspectKernel } from './kernel.js';
 import type { DiskFormat, DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedDisk, ResolvedExit, ResolvedMachine } from './types.js';
@@ -141,6 +141,9 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
   }
 
   const qemu = spec.qemu ?? `qemu-system-${arch}`;
+  if (!options.dryRun && !findInPath(qemu)) {
+    throw new KilnError('QEMU_NOT_FOUND', `${qemu} not found`, { hint: spec.qemu ? 'check the --qemu path' : `install it (Debian/Ubuntu: apt-get install ${arch === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'}) or give its path with --qemu` });
+  }
   const { accel, note } = await chooseAccel(arch, qemu, spec.accel ?? 'auto');
   const gdbPort = spec.gdb === true ? 1234 : typeof spec.gdb === 'number' ? spec.gdb : undefined;
   if (gdbPort !== undefined && (!Number.isInteger(gdbPort) || gdbPort < 1 || gdbPort > 65535)) throw new KilnError('QEMU_BAD_GDB_PORT', `gdb port: expected 1-65535, got ${gdbPort}`);

@@ -65,6 +65,9 @@ describe('kiln run', () => {
     expect(r.stderr).toMatch(/hint: give --kernel FILE, --image FILE or --cdrom FILE/);
     const missing = runKiln(['run', '--image', join(dir, 'nope.img'), '--accel', 'tcg']);
     expect(missing.stderr).toMatch(/disk image .*nope\.img does not exist/);
+    const noQemu = runKiln(['test', '--kernel', ok, '--qemu', join(dir, 'no-qemu-here'), '--accel', 'tcg']);
+    expect(noQemu.status).toBe(1);
+    expect(noQemu.stderr).toMatch(/error: .*no-qemu-here not found\n\s+hint: check the --qemu path/);
   });
 
   it('--gdb PORT: halts, prints the gdb command, and a real gdb stops at the kernel entry', async () => {
