@@ -109,6 +109,40 @@ SECTIONS {
 }
 `;
 
+/** The same kernel as ELF32 with a multiboot v1 header (QEMU -kernel loads it by its program headers). */
+export const MB1_KERNEL_ASM = `bits 32
+section .multiboot progbits alloc noexec nowrite align=4
+    dd 0x1BADB002, 0, -(0x1BADB002)
+section .text progbits alloc exec nowrite align=16
+global _start
+_start:
+    mov esi, msg
+.next:
+    lodsb
+    test al, al
+    jz .done
+    mov dx, 0x3f8
+    out dx, al
+    jmp .next
+.done:
+    mov al, 0x21
+    mov dx, 0xf4
+    out dx, al
+.spin:
+    hlt
+    jmp .spin
+section .rodata progbits alloc noexec nowrite align=4
+msg: db "kiln-mb1-ok", 10, 0
+`;
+const MB1_KERNEL_LD = `ENTRY(_start)
+SECTIONS {
+  . = 1M;
+  .multiboot : { *(.multiboot) }
+  .text : { *(.text) }
+  .rodata : { *(.rodata) }
+}
+`;
+
 const NASM_OBJ = `section .data
 greeting: db "hello", 0
 global value
@@ -182,6 +216,11 @@ const RECIPES: Record<string, Recipe> = {
   },
   'nasm-elf32': { files: { 'a.asm': NASM_OBJ }, steps: [['nasm', '-f', 'elf32', '-g', '-F', 'dwarf', 'a.asm', '-o', 'out']], out: 'out' },
   'nasm-elf64': { files: { 'a.asm': NASM_OBJ }, steps: [['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'a.asm', '-o', 'out']], out: 'out' },
+  'mb1-kernel': {
+    files: { 'k.asm': MB1_KERNEL_ASM, 'k.ld': MB1_KERNEL_LD },
+    steps: [['nasm', '-f', 'elf32', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'], ['ld.lld', '-m', 'elf_i386', '-T', 'k.ld', '--build-id=sha1', 'k.o', '-o', 'out']],
+    out: 'out', objcopy: 'objcopy',
+  },
   'pvh-kernel': {
     files: { 'k.asm': PVH_KERNEL_ASM, 'k.ld': PVH_KERNEL_LD },
     steps: [['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'], ['ld.lld', '-m', 'elf_x86_64', '-T', 'k.ld', '--build-id=sha1', 'k.o', '-o', 'out']],

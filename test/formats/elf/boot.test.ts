@@ -2,7 +2,7 @@
 // qemu-system-x86_64 -kernel, before and after addSection, replaceSection, strip and setBuildId.
 // It prints "kiln-pvh-ok" on COM1 and exits through isa-debug-exit with 0x21 (QEMU exit code 67).
 import { describe, expect, it } from 'vitest';
-import { addSection, readElf, replaceSection, setBuildId, strip } from '../../../src/formats/elf/index.js';
+import { addSection, findMultiboot, readElf, replaceSection, setBuildId, strip } from '../../../src/formats/elf/index.js';
 import { run } from '../../../src/util/process.js';
 import { fixture, scratch } from './_fixtures.js';
 
@@ -29,6 +29,20 @@ describe('an edited PVH kernel still boots under QEMU', () => {
     for (const [name, bytes] of variants) {
       const result = await boot(scratch(`boot-${name}.elf`, bytes));
       expect({ name, serial: result.serial, code: result.code }).toEqual({ name, serial: 'kiln-pvh-ok\n', code: 67 });
+    }
+  }, 300_000);
+
+  it('an ELF32 multiboot v1 kernel, stripped and with a manifest, still boots', async () => {
+    const f = fixture('mb1-kernel');
+    const elf = readElf(f.bytes);
+    expect(elf.header.class).toBe(32);
+    const mb = findMultiboot(f.bytes);
+    expect(mb).toEqual([expect.objectContaining({ version: 1, offset: elf.sections.find((s) => s.name === '.multiboot')!.offset, flags: 0 })]);
+    const edited = setBuildId(strip(addSection(f.bytes, '.kiln.manifest', new Uint8Array(40).fill(3), { align: 4 }), { mode: 'all', debugLink: 'k.debug' }).stripped, 'sha1');
+    expect(findMultiboot(edited)).toEqual(mb);
+    for (const [name, bytes] of [['original', f.bytes], ['edited', edited]] as const) {
+      const result = await boot(scratch(`boot-mb1-${name}.elf`, bytes));
+      expect({ name, serial: result.serial, code: result.code }).toEqual({ name, serial: 'kiln-mb1-ok\n', code: 67 });
     }
   }, 300_000);
 });

@@ -231,6 +231,14 @@ describe('strip', () => {
     expect(s.sections.some((x) => x.name.startsWith('.debug') || x.name === '.symtab')).toBe(false);
     expect(readDebugLink(s)).toEqual({ name: 'app.debug', crc: crc32(debug) });
     expect(stripped.length).toBeLessThan(f.bytes.length);
+    // Every removed section is in the debug file with the same bytes, at the same index.
+    const dfile = readElf(debug);
+    for (const name of removed) {
+      const orig = findSection(before, name)!;
+      const kept = dfile.sections[orig.index]!;
+      expect([kept.name, kept.type]).toEqual([orig.name, orig.type]);
+      expect(kept.data).toEqual(orig.data);
+    }
     // The debug file: DWARF readable, symbols there, no loadable contents.
     const info = clean(['readelf', '--debug-dump=info', debugPath]);
     expect(info).toContain('DW_TAG_compile_unit');
