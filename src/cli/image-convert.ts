@@ -1,8 +1,10 @@
 /**
  * `kiln image convert IN OUT --format vdi|vmdk|raw [--subformat monolithicSparse|streamOptimized] [--json]`:
- * converts a disk image (raw, VDI or VMDK, detected by magic) without qemu-img.
+ * converts a disk image (raw, VDI or VMDK, detected by magic) without qemu-img. Without --format,
+ * the output name's extension decides.
  */
 import { stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import type { ImageFormat } from '../formats/convert.js';
@@ -21,8 +23,19 @@ interface ConvertFlags {
 const FORMATS = ['raw', 'vdi', 'vmdk'];
 const SUBFORMATS = ['monolithicSparse', 'streamOptimized'];
 
+/** The format an output name implies (`.vdi`, `.vmdk`, `.img`/`.raw`), if any. */
+function formatFromName(name: string): string | undefined {
+  const ext = extname(name).toLowerCase();
+  return ext === '.vdi' ? 'vdi' : ext === '.vmdk' ? 'vmdk' : ext === '.img' || ext === '.raw' ? 'raw' : undefined;
+}
+
 async function convertCommand(input: string, output: string, flags: ConvertFlags): Promise<void> {
-  if (!flags.format) throw new KilnError('CLI_MISSING_OPTION', 'kiln image convert: --format is required (vdi, vmdk or raw)', { hint: 'kiln image convert disk.img disk.vdi --format vdi' });
+  flags.format ??= formatFromName(output);
+  if (!flags.format) {
+    throw new KilnError('CLI_MISSING_OPTION', `kiln image convert: --format is required when ${JSON.stringify(basename(output))} does not end in .vdi, .vmdk, .img or .raw`, {
+      hint: 'kiln image convert disk.img disk.vdi --format vdi',
+    });
+  }
   if (!FORMATS.includes(flags.format)) throw new KilnError('CLI_BAD_OPTION', `--format: expected vdi, vmdk or raw, got ${JSON.stringify(flags.format)}`);
   if (flags.subformat !== undefined && !SUBFORMATS.includes(flags.subformat)) {
     throw new KilnError('CLI_BAD_OPTION', `--subformat: expected monolithicSparse or streamOptimized, got ${JSON.stringify(flags.subformat)}`);
@@ -61,7 +74,7 @@ export function registerImageConvert(image: Command): void {
     .description('convert a disk image between raw, VDI (VirtualBox) and VMDK (VMware); zero blocks are not stored')
     .argument('<in>', 'input image (raw, VDI or VMDK; detected by magic)')
     .argument('<out>', 'output image (written atomically)')
-    .option('--format <format>', 'output format: vdi, vmdk or raw (required)')
+    .option('--format <format>', "output format: vdi, vmdk or raw (default: from OUT's extension .vdi, .vmdk, .img, .raw)")
     .option('--subformat <subformat>', 'VMDK subformat: monolithicSparse or streamOptimized (default monolithicSparse)')
     .option('--input-format <format>', 'input format: auto, raw, vdi or vmdk (default auto)')
     .option('--seed <text>', 'seed for the image UUIDs/CID (default: derived from the disk content)')

@@ -131,9 +131,12 @@ describe('kiln image convert', () => {
   });
 
   it('explains bad input and options', () => {
-    const noFormat = runKiln(['image', 'convert', raw, join(dir, 'x.vdi')]);
+    const noFormat = runKiln(['image', 'convert', raw, join(dir, 'x.out')]);
     expect(noFormat.status).not.toBe(0);
     expect(noFormat.stderr).toContain('--format is required');
+    const byName = runKiln(['image', 'convert', raw, join(dir, 'by-name.vmdk'), '--json']);
+    expect(byName.status, byName.stderr).toBe(0);
+    expect(JSON.parse(byName.stdout).format).toBe('vmdk');
     const badSub = runKiln(['image', 'convert', raw, join(dir, 'x.vdi'), '--format', 'vdi', '--subformat', 'streamOptimized']);
     expect(badSub.stderr).toContain('applies to vmdk only');
     const missing = runKiln(['image', 'convert', join(dir, 'nope.img'), join(dir, 'x.vdi'), '--format', 'vdi', '--json']);
