@@ -33,3 +33,4 @@ export {
 } from './harness.js';
 export { testResultsToJUnit, testResultsToJson } from './report.js';
 export { junitXml, readJUnit, xmlEscape, type JUnitCase, type JUnitSuite } from '../report/junit.js';
+export { machineSpecFromConfig, testSpecsFromConfig, type RunSectionLike, type TestSectionLike, type FromConfigOptions } from './from-config.js';
