@@ -20,13 +20,13 @@ const payload = join(dir, 'payload');
 const hasTime = existsSync('/usr/bin/time');
 
 function measure(argv, env = {}) {
-  const full = hasTime ? ['/usr/bin/time', '-f', '%M', ...argv] : argv;
+  const full = hasTime ? ['/usr/bin/time', '-f', '%M %U %S', ...argv] : argv;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), { cwd: dir, encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000', ...env } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const rssKiB = hasTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { ms, rssKiB };
+  const [rss, user, sys] = hasTime ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
+  return { ms, rssKiB: rss, cpuMs: (user + sys) * 1000 };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -35,26 +35,32 @@ function compare(title, kilnArgv, peerArgv, outKiln, outPeer) {
   const p = [];
   const km = [];
   const pm = [];
+  const kc = [];
+  const pc = [];
   for (let i = 0; i < RUNS; i++) {
     rmSync(outKiln, { force: true });
     const a = measure(kilnArgv);
     k.push(a.ms);
     km.push(a.rssKiB);
+    kc.push(a.cpuMs);
     rmSync(outPeer, { force: true });
     const b = measure(peerArgv);
     p.push(b.ms);
     pm.push(b.rssKiB);
+    pc.push(b.cpuMs);
   }
   const mk = median(k);
   const mp = median(p);
   const mb = (kib) => (Number.isNaN(kib) ? '?' : `${(kib / 1024).toFixed(0)} MiB`);
   console.log(title);
-  console.log(`  kiln  ${mk.toFixed(0).padStart(6)} ms  peak ${mb(median(km))}  -> ${(statSync(outKiln).size / 1048576).toFixed(1)} MiB image`);
-  console.log(`  peer  ${mp.toFixed(0).padStart(6)} ms  peak ${mb(median(pm))}  -> ${(statSync(outPeer).size / 1048576).toFixed(1)} MiB image`);
-  console.log(`  kiln/peer = ${(mk / mp).toFixed(2)}x wall (${mk <= mp ? 'kiln at least as fast' : 'kiln slower'})`);
+  const cpu = (xs) => (Number.isNaN(xs[0]) ? '?' : `${median(xs).toFixed(0)} ms cpu`);
+  console.log(`  kiln  ${mk.toFixed(0).padStart(6)} ms wall  ${cpu(kc)}  peak ${mb(median(km))}  -> ${(statSync(outKiln).size / 1048576).toFixed(1)} MiB image`);
+  console.log(`  peer  ${mp.toFixed(0).padStart(6)} ms wall  ${cpu(pc)}  peak ${mb(median(pm))}  -> ${(statSync(outPeer).size / 1048576).toFixed(1)} MiB image`);
+  console.log(`  kiln/peer = ${(mk / mp).toFixed(2)}x wall, ${(median(kc) / median(pc)).toFixed(2)}x cpu (${mk <= mp ? 'kiln at least as fast' : 'kiln slower'} on the wall clock)`);
 }
 
-console.log(`payload: ${payload} (${(Number(payloadBytes) / 1e6).toFixed(1)} MB), median of ${RUNS}; node -e 0 = ${median([0, 1, 2].map(() => measure([process.execPath, '-e', '0']).ms)).toFixed(0)} ms`);
+const cliStart = [0, 1, 2].map(() => measure([process.execPath, kiln, '--version']));
+console.log(`payload: ${payload} (${(Number(payloadBytes) / 1e6).toFixed(1)} MB), median of ${RUNS}; node -e 0 = ${median([0, 1, 2].map(() => measure([process.execPath, '-e', '0']).ms)).toFixed(0)} ms; kiln --version = ${median(cliStart.map((x) => x.ms)).toFixed(0)} ms wall, ${median(cliStart.map((x) => x.cpuMs)).toFixed(0)} ms cpu`);
 compare(
   'ISO9660 + Rock Ridge + Joliet of the payload: kiln image iso vs xorriso -as mkisofs -R -J',
   [process.execPath, kiln, 'image', 'iso', join(dir, 'kiln.iso'), '--from', payload],

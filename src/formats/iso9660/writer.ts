@@ -10,7 +10,7 @@
  * metadata and streams file contents into a BlockSink.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
 import { writeAscii, writeU16Both, writeU32, writeU32Both, encodeUtf8 } from '../io/bytes.js';
 import { type Content, type FileContent, contentSize, loadContent, readContent } from '../io/content.js';
@@ -730,7 +730,7 @@ export async function writeIso(sink: BlockSink, plan: IsoPlan): Promise<void> {
     const last = batch[batch.length - 1]!;
     const end = last.extents[0]!.lba * SECTOR + last.size;
     const buf = batchBuffer(end - start);
-    await Promise.all(batch.map((leaf) => readHostFile(leaf.content as FileContent, buf, leaf.extents[0]!.lba * SECTOR - start)));
+    for (const leaf of batch) readHostFile(leaf.content as FileContent, buf, leaf.extents[0]!.lba * SECTOR - start);
     await sink.writeContent(start, buf);
     batch = [];
   };
@@ -773,13 +773,17 @@ function batchBuffer(length: number): Uint8Array {
   return view;
 }
 
-/** Reads a whole host file into `buf` at `at`; a file that changed size is an error. */
-async function readHostFile(content: FileContent, buf: Uint8Array, at: number): Promise<void> {
-  const handle = await open(content.path, 'r');
+/**
+ * Reads a whole host file into `buf` at `at`; a file that changed size is an error. Synchronous on
+ * purpose: batches hold small files (≤ 1 MiB, ≤ 4 MiB per batch), where three thread-pool round
+ * trips per file cost more than the reads (about 3× the CPU time for the benchmark payload).
+ */
+function readHostFile(content: FileContent, buf: Uint8Array, at: number): void {
+  const fd = openSync(content.path, 'r');
   try {
     let done = 0;
     while (done < content.size) {
-      const { bytesRead } = await handle.read(buf, at + done, content.size - done, done);
+      const bytesRead = readSync(fd, buf, at + done, content.size - done, done);
       if (bytesRead === 0) {
         throw new KilnError('ISO_INPUT_CHANGED', `${content.path}: file shrank while the image was written (expected ${content.size} bytes, got ${done})`, {
           location: { file: content.path },
@@ -789,7 +793,7 @@ async function readHostFile(content: FileContent, buf: Uint8Array, at: number): 
       done += bytesRead;
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
