@@ -21,6 +21,9 @@ const SUSPECT_LONG = /[\x00-\x1f\x7f"*/:<>?\\|\ud800-\udfff]/;
 /** Most UTF-16 code units a long name may have (fatgen103: 255 characters). */
 export const MAX_LONG_NAME = 255;
 
+/** One code point that is not allowed in a short name (the complement of isShortChar). */
+const NOT_SHORT_CHAR = /[^A-Z0-9$%'\-_@~`!(){}^#&]/gu;
+
 export function isShortChar(c: string): boolean {
   return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || SHORT_SPECIAL.has(c);
 }
@@ -120,15 +123,8 @@ export function basisName(name: string): { base: string; ext: string } {
   const at = text.lastIndexOf('.');
   const rawBase = at < 0 ? text : text.slice(0, at);
   const rawExt = at < 0 ? '' : text.slice(at + 1);
-  const clean = (part: string, limit: number): string => {
-    let out = '';
-    for (const c of part) {
-      if (out.length >= limit) break;
-      if (c === '.') continue; // embedded periods in the base are dropped
-      out += isShortChar(c) ? c : '_';
-    }
-    return out;
-  };
+  // Embedded periods are dropped; every other code point outside the short-name set becomes '_'.
+  const clean = (part: string, limit: number): string => part.replace(/\./g, '').replace(NOT_SHORT_CHAR, '_').slice(0, limit);
   const base = clean(rawBase, 8) || '_';
   return { base, ext: clean(rawExt, 3) };
 }

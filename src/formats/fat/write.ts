@@ -280,10 +280,20 @@ class Combiner {
     this.start += this.length;
     this.length = 0;
   }
+  /** Whether `length` bytes for `offset` can be taken without a flush. */
+  fits(offset: number, length: number): boolean {
+    if (this.length === 0) return length <= this.buf.length;
+    const gap = offset - this.end;
+    return gap >= 0 && gap <= 65536 && this.length + gap + length <= this.buf.length;
+  }
   /** Returns a writable view of `length` bytes for `offset` (flushing first if needed); `length` <= capacity. */
   async reserve(offset: number, length: number): Promise<Uint8Array> {
+    if (!this.fits(offset, length)) await this.flush();
+    return this.take(offset, length);
+  }
+  /** Like reserve, synchronously: only after fits() said yes (or flush()). */
+  take(offset: number, length: number): Uint8Array {
     const gap = offset - this.end;
-    if (this.length > 0 && (gap < 0 || gap > 65536 || this.length + gap + length > this.buf.length)) await this.flush();
     if (this.length === 0) {
       this.start = offset;
     } else if (gap > 0) {
@@ -299,9 +309,31 @@ class Combiner {
   }
 }
 
+/** Reads `length` bytes of an open file at `position` into `view` (all of them, or FAT_SOURCE_CHANGED). */
+function readFully(fd: number, view: Uint8Array, position: number, path: string, size: number): void {
+  let got = 0;
+  while (got < view.length) {
+    const r = readSync(fd, view, got, view.length - got, position + got);
+    if (r === 0) {
+      throw new KilnError('FAT_SOURCE_CHANGED', `${path} shrank while being written into the image (expected ${size} bytes, ended at ${position + got})`, { location: { file: path } });
+    }
+    got += r;
+  }
+}
+
 /** Copies a file's content into the combiner at `offset`, in pieces of at most the buffer's capacity. */
 async function emitFile(out: Combiner, offset: number, file: PlannedFile): Promise<void> {
   const content = file.content;
+  if (!(content instanceof Uint8Array) && out.fits(offset, file.size)) {
+    // The common case, kept synchronous: a file that fits the buffer as it is.
+    const fd = openSync(content.path, 'r');
+    try {
+      readFully(fd, out.take(offset, file.size), 0, content.path, file.size);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
   if (content instanceof Uint8Array) {
     for (let done = 0; done < content.length;) {
       const n = Math.min(out.capacity, content.length - done);
@@ -316,15 +348,7 @@ async function emitFile(out: Combiner, offset: number, file: PlannedFile): Promi
   try {
     for (let done = 0; done < file.size;) {
       const n = Math.min(out.capacity, file.size - done);
-      const view = await out.reserve(offset + done, n);
-      let got = 0;
-      while (got < n) {
-        const r = readSync(fd, view, got, n - got, done + got);
-        if (r === 0) {
-          throw new KilnError('FAT_SOURCE_CHANGED', `${content.path} shrank while being written into the image (expected ${file.size} bytes, ended at ${done + got})`, { location: { file: content.path } });
-        }
-        got += r;
-      }
+      readFully(fd, await out.reserve(offset + done, n), done, content.path, file.size);
       done += n;
     }
   } finally {
@@ -410,8 +434,15 @@ export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOpti
       const view = await out.reserve(at, o.clusters * cb);
       view.fill(0);
       writeDirectory(view, o, plan.label);
-    } else {
+    } else if (o.content instanceof Uint8Array || !out.fits(at, o.size)) {
       await emitFile(out, at, o);
+    } else {
+      const fd = openSync(o.content.path, 'r');
+      try {
+        readFully(fd, out.take(at, o.size), 0, o.content.path, o.size);
+      } finally {
+        closeSync(fd);
+      }
     }
   }
   await out.flush();
