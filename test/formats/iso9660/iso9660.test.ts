@@ -295,3 +295,34 @@ describe('ISO9660 against xorriso and isoinfo', () => {
     }
   });
 });
+
+describe('ISO9660 against libarchive (bsdtar)', () => {
+  it('bsdtar lists and extracts the same tree (Rock Ridge names, symlinks) and reads the Joliet-only image too', async () => {
+    const tree = buildTree({
+      'boot/grub/grub.cfg': 'set timeout=0\n',
+      'a/b/c/d/e/f/g/h/i/j/deep.txt': 'deep',
+      'Mixed Case name ünïcödé.txt': 'u',
+      [`${'n'.repeat(200)}.bin`]: new Uint8Array(70_000).fill(3),
+      'link': { kind: 'symlink', target: 'boot/grub/grub.cfg' },
+    });
+    const out = join(dir, 'bsdtar.iso');
+    await writeIsoFile(out, tree, { epoch: 1_700_000_000 });
+    const list = tool(['bsdtar', '-tf', out]);
+    expect(list.status, list.stderr).toBe(0);
+    const listed = list.stdout.trim().split('\n').map((l) => l.replace(/\/$/, '')).filter((l) => l !== '.').sort();
+    expect(listed).toEqual([...tree.keys()].sort());
+    const x = join(dir, 'bsdtar-out');
+    mkdirSync(x);
+    const r = tool(['bsdtar', '-xf', out, '-C', x]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const [path, e] of tree) {
+      if (e.kind === 'file') expect(readFileSync(join(x, path)).equals(Buffer.from(await loadContent(e.content))), path).toBe(true);
+      if (e.kind === 'symlink') expect(readlinkSync(join(x, path))).toBe(e.target);
+    }
+    const jolietOnly = join(dir, 'joliet-only.iso');
+    await writeIsoFile(jolietOnly, tree, { rockRidge: false });
+    const j = tool(['bsdtar', '-tf', jolietOnly]);
+    expect(j.stdout).toContain('Mixed Case name ünïcödé.txt');
+    expect(j.stdout).toContain('a/b/c/d/e/f/g/h/i/j/deep.txt');
+  });
+});
