@@ -38,6 +38,8 @@ const DEBIAN = {
   gdisk: '/usr/sbin/sgdisk',
   fdisk: '/usr/sbin/sfdisk',
   cpio: '/usr/bin/cpio',
+  // libarchive's bsdtar: a second, independent ISO9660/Rock Ridge/Joliet reader for the ISO tests.
+  'libarchive-tools': '/usr/bin/bsdtar',
   // Debian's Rust 1.63 with rust-src: lets kiln build core/alloc sysroots for custom targets offline.
   rustc: '/usr/bin/rustc',
   cargo: '/usr/bin/cargo',
