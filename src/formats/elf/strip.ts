@@ -9,10 +9,9 @@
  */
 import { crc32 } from '../io/crc32.js';
 import { encodeUtf8, viewOf, writeU16, writeU32, writeU64 } from '../io/bytes.js';
-import { EM, PT_INTERP, PT_LOAD, PT_PHDR, SHF_ALLOC, SHN_LORESERVE, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA, SHT_SYMTAB } from './_constants.js';
+import { PT_INTERP, PT_LOAD, PT_PHDR, SHF_ALLOC, SHT_NOBITS, SHT_NULL, SHT_PROGBITS, SHT_REL, SHT_RELA, SHT_SYMTAB } from './_constants.js';
 import { fail, keepSection, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
-import type { ElfFile, ElfSection } from './read.js';
-import { addSection, removeSections } from './write.js';
+import { removeSections } from './write.js';
 
 export interface StripOptions {
   /** `all`: debug sections and the symbol table; `debug`: debug sections only (symbols kept). */
@@ -76,10 +75,12 @@ export function strip(elf: ElfInput, options: StripOptions): StripResult {
     }
   }
   const replaced = new Map<number, PlanSection>();
-  let stripped = removeSections(file, remove, replaced);
-  if (options.debugLink !== false) {
-    stripped = addSection(stripped, '.gnu_debuglink', debugLinkContents(options.debugLink ?? 'debug', debug, file.littleEndian), { align: 4 });
-  }
+  // One pass: removal and the new .gnu_debuglink (a non-allocated PROGBITS section, aligned 4).
+  const link: PlanSection[] = options.debugLink === false ? [] : [{
+    name: '.gnu_debuglink', type: SHT_PROGBITS, flags: 0, addr: 0n, link: 0, info: 0, addralign: 4, entsize: 0, size: 0,
+    data: debugLinkContents(options.debugLink ?? 'debug', debug, file.littleEndian), unchanged: false,
+  }];
+  const stripped = removeSections(file, remove, replaced, true, link);
   const removed = [...remove].sort((a, b) => a - b).map((i) => file.sections[i]!.name);
   return { stripped, debug, removed };
 }

@@ -148,7 +148,7 @@ export function removeSection(elf: ElfInput, name: string): Uint8Array {
 }
 
 /** Removes the sections with the given indices (internal: also used by strip). */
-export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map<number, PlanSection> = new Map(), zeroRemoved = true): Uint8Array {
+export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map<number, PlanSection> = new Map(), zeroRemoved = true, append: PlanSection[] = []): Uint8Array {
   for (const index of remove) {
     const s = file.sections[index]!;
     if (index === file.header.shstrndx) fail('ELF_SECTION_REFERENCED', `${s.name} holds the section names and cannot be removed`);
@@ -170,6 +170,7 @@ export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map
     if (remove.has(s.index)) continue;
     plan.push(replaced.get(s.index) ?? keepSection(s));
   }
+  plan.push(...append);
   return rebuild(file, plan, { zeroRemoved });
 }
 
