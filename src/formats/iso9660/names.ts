@@ -99,7 +99,7 @@ export function uniqueIdentifiers(names: readonly string[], make: (name: string)
     if (used.has(key(id))) {
       const { stem, tail } = splitForSuffix(id, kind);
       for (let n = 1; ; n++) {
-        const suffix = kind === 'joliet' ? `~${n}` : String(n).padStart(Math.max(1, String(n).length), '0');
+        const suffix = kind === 'joliet' ? `~${n}` : String(n);
         const limit = maxStem(id);
         const candidate = stem.slice(0, Math.max(0, limit - suffix.length)) + suffix + tail;
         if (!used.has(key(candidate))) {

@@ -89,6 +89,12 @@ describe('ISO9660 writer and reader', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const n of names) expect(n).toMatch(/^[A-Z0-9_]+(\.[A-Z0-9_]*)?$/);
     expect(names.filter((n) => n.startsWith('SAME'))).toHaveLength(3);
+    // Two long names equal in their first 64 characters stay distinct in Joliet.
+    const twins = await readIso(new MemorySource(await isoBytes(buildTree({ [`${'x'.repeat(70)}-a.txt`]: 'a', [`${'x'.repeat(70)}-b.txt`]: 'b' }))), { namespace: 'joliet' });
+    const twinNames = twins.entries.map((e) => e.path);
+    expect(new Set(twinNames).size).toBe(2);
+    for (const n of twinNames) expect(n.length).toBeLessThanOrEqual(64);
+    expect(twinNames.some((n) => n.endsWith('~1.txt'))).toBe(true);
     // Content reached through all three namespaces is the same.
     const rr = await readIso(source);
     const a = rr.entries.find((e) => e.path === 'boot/grub/grub.cfg')!;
@@ -119,6 +125,34 @@ describe('ISO9660 writer and reader', () => {
     expect(ids).toHaveLength(names.length);
     expect([...ids].sort(compareIdentifiers)).toEqual(ids);
     expect(ids[0]).toBe('A.;1');
+  });
+
+  it('writes the M path table as the big-endian twin of the L path table (ECMA-119 9.4)', async () => {
+    const bytes = await isoBytes(buildTree(sampleSpec));
+    const pvd = 16 * 2048;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const size = view.getUint32(pvd + 132, true);
+    expect(view.getUint32(pvd + 136, false)).toBe(size);
+    const parse = (lba: number, le: boolean) => {
+      const out: Array<[string, number, number]> = [];
+      for (let at = lba * 2048; at < lba * 2048 + size;) {
+        const len = bytes[at]!;
+        out.push([Buffer.from(bytes.subarray(at + 8, at + 8 + len)).toString('latin1'), view.getUint32(at + 2, le), view.getUint16(at + 6, le)]);
+        at += 8 + len + (len & 1);
+      }
+      return out;
+    };
+    const l = parse(view.getUint32(pvd + 140, true), true);
+    const m = parse(view.getUint32(pvd + 148, false), false);
+    expect(m).toEqual(l);
+    expect(l[0]).toEqual(['\0', view.getUint32(pvd + 156 + 2, true), 1]);
+    // Ordered by level, then parent number, then identifier.
+    const depth = (i: number): number => (i === 0 ? 0 : 1 + depth(l[i]![2] - 1));
+    for (let i = 2; i < l.length; i++) {
+      const a = l[i - 1]!;
+      const b = l[i]!;
+      expect(depth(i - 1) < depth(i) || (depth(i - 1) === depth(i) && (a[2] < b[2] || (a[2] === b[2] && compareIdentifiers(a[0], b[0]) < 0)))).toBe(true);
+    }
   });
 
   it('follows the interchange levels: 8.3 names at level 1, 30 characters at level 2', async () => {
