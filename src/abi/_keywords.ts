@@ -16,6 +16,8 @@ export const C_KEYWORDS: ReadonlySet<string> = new Set([
   'typeof', 'typeof_unqual', 'constexpr', 'null', 'offsetof',
   'int8_t', 'int16_t', 'int32_t', 'int64_t', 'uint8_t', 'uint16_t', 'uint32_t', 'uint64_t',
   'intptr_t', 'uintptr_t', 'size_t', 'ptrdiff_t', 'errno', 'assert',
+  // object-like macros GCC and clang predefine in the default gnu dialects
+  'linux', 'unix', 'i386',
 ]);
 
 export const RUST_KEYWORDS: ReadonlySet<string> = new Set([

@@ -73,6 +73,7 @@ export function emitC(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.h`): str
       out.push(...comment(docLines(s.doc)));
       out.push(`#define ${M('sys', s.name)} ${s.number}`);
     }
+    out.push('/* One more than the highest syscall number: the size of a dispatch table. */');
     out.push(`#define ${M('sys_count')} ${Math.max(...abi.syscalls.map((s) => s.number)) + 1}`, '');
   }
 

@@ -421,10 +421,12 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
         });
         reserved.sort((a, b) => a - b);
       }
-      for (const fixed of ['all', 'empty', 'reserved']) {
+      for (const fixed of ['all', 'empty', 'reserved', 'names']) {
         names.claim(`flags ${flagsName}`, upper(fixed), '(generated)');
         names.claim('C', cNames.macro(name, flagsName, fixed), '(generated)');
       }
+      // Zig: bits are fields of a packed struct that also declares these helpers.
+      for (const helper of ['contains', 'without', 'intersect']) names.claim(`Zig flags ${flagsName}`, helper, '(generated)');
       const bitsTable = expectRecord(ctx, def.bits, `${path}.bits`);
       const bits: NormalizedFlags['bits'] = [];
       const byBit = new Map<number, string>();
@@ -433,6 +435,7 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
         checkIdent(ctx, bitName, bpath, 'flag', ['Zig']);
         names.claim('C', cNames.macro(name, flagsName, bitName), bpath);
         names.claim(`flags ${flagsName}`, upper(bitName), bpath);
+        names.claim(`Zig flags ${flagsName}`, bitName, bpath);
         if (typeof b !== 'number' || !Number.isInteger(b)) ctx.fail('ABI_SCHEMA_INVALID', bpath, `expected a bit index (integer), found ${describe(b)}`);
         if (b < 0 || b >= width) ctx.fail('ABI_FLAG_OUT_OF_RANGE', bpath, `bit ${b} is outside the ${width}-bit width (0..${width - 1})`, `use a bit from 0 to ${width - 1}, or widen flags.${flagsName}.width`);
         if (reserved.includes(b)) ctx.fail('ABI_FLAG_RESERVED', bpath, `bit ${b} is reserved in ${path}.reserved`, `choose a free bit, or remove ${b} from ${path}.reserved`);

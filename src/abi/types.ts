@@ -61,7 +61,7 @@ export interface FlagsDef {
   doc?: string;
 }
 
-/** Error codes: emitted as an enum named `error` (C `<abi>_error_t`, Rust `Error`, Zig `Error`, TS `Error_`). */
+/** Error codes: emitted as an enum named `error` (C `<abi>_error_t` + `<ABI>_ERROR_<NAME>`, Rust `Error`, Zig `Error`, TS `AbiError`). */
 export interface ErrorsDef {
   /** Underlying type; default `i32`. */
   type?: IntType;

@@ -152,7 +152,7 @@ describe('generated TypeScript codec', () => {
           expect(error).toBeInstanceOf(RangeError);
         }
       }),
-      { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 20_000) },
+      { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 100_000) },
     );
   }, Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2));
 });

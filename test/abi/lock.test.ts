@@ -188,7 +188,7 @@ describe('lock file', () => {
           expect(error).toBeInstanceOf(KilnError);
         }
       }),
-      { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 5000) },
+      { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 50_000) },
     );
   }, Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2));
 });

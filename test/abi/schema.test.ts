@@ -49,6 +49,9 @@ describe('schema errors name the path', () => {
     ['zero-length array', { ...base, structs: { e: { fields: { a: 'u8[0]' } } } }, 'ABI_SCHEMA_INVALID', 'structs.e.fields.a.type', /array length/],
     ['flag width', { ...base, flags: { f: { width: 24, bits: {} } } }, 'ABI_SCHEMA_INVALID', 'flags.f.width', /8, 16, 32 or 64/],
     ['syscall number negative', { ...base, syscalls: { a: -1 } }, 'ABI_VALUE_OUT_OF_RANGE', 'syscalls.a', /outside/],
+    ['flag named like a generated helper', { ...base, flags: { f: { bits: { contains: 0 } } } }, 'ABI_DUPLICATE_NAME', 'flags.f.bits.contains', /generated code/],
+    ['flag named like a generated constant', { ...base, flags: { f: { bits: { all: 0 } } } }, 'ABI_DUPLICATE_NAME', 'flags.f.bits.all', /ALL.*generated code/],
+    ['field named like a GNU C predefined macro', { ...base, structs: { m: { fields: { linux: 'u8' } } } }, 'ABI_RESERVED_IDENTIFIER', 'structs.m.fields.linux', /C/],
     ['doc closing a C comment', { ...base, doc: 'oops */' }, 'ABI_SCHEMA_INVALID', 'doc', /\*\//],
   ];
   for (const [title, schema, code, path, message] of cases) {
