@@ -18,6 +18,8 @@ export interface VmdkDescriptorFields {
   /** File name on the extent line (the image file itself for monolithic images). */
   fileName: string;
   uuid: Guid;
+  /** VirtualBox's ddb.uuid.modification (derived too, so it is never nil). */
+  modificationUuid?: Guid;
   longContentId: string;
   /** Cylinders / heads / sectors for ddb.geometry.*. */
   geometry: { cylinders: number; heads: number; sectors: number };
@@ -48,12 +50,12 @@ export function vmdkGeometry(capacity: number, adapterType: VmdkDescriptorFields
  * Derives the descriptor's identity (CID, uuid, longContentID) from a seed.
  * @example deriveVmdkIds('vmdk:…').cid
  */
-export function deriveVmdkIds(seed: string): { cid: number; uuid: Guid; longContentId: string } {
+export function deriveVmdkIds(seed: string): { cid: number; uuid: Guid; modificationUuid: Guid; longContentId: string } {
   const h = createHash('sha256').update('kiln-vmdk\0').update(seed).digest();
   let cid = h.readUInt32LE(0);
   // ffffffff means "no parent" in parentCID and fffffffe is VMware's "unset": avoid both.
   if (cid >= 0xfffffffe) cid = 0x7fffffff;
-  return { cid, uuid: deriveGuid(seed, 'vmdk/uuid'), longContentId: h.subarray(4, 20).toString('hex') };
+  return { cid, uuid: deriveGuid(seed, 'vmdk/uuid'), modificationUuid: deriveGuid(seed, 'vmdk/uuid-modification'), longContentId: h.subarray(4, 20).toString('hex') };
 }
 
 /**
@@ -62,11 +64,12 @@ export function deriveVmdkIds(seed: string): { cid: number; uuid: Guid; longCont
  * buildDescriptor({ cid: 0x1234abcd, createType: 'monolithicSparse', capacity: 2048, fileName: 'disk.vmdk', ... })
  */
 export function buildDescriptor(f: VmdkDescriptorFields): string {
-  if (/["\n\r]/.test(f.fileName) || f.fileName === '') throw new RangeError(`"fileName" expected a non-empty name without quotes or newlines, got ${JSON.stringify(f.fileName)}`);
+  if (/["\n\r\0]/.test(f.fileName) || f.fileName === '') throw new RangeError(`"fileName" expected a non-empty name without quotes or newlines, got ${JSON.stringify(f.fileName)}`);
   const nil = '00000000-0000-0000-0000-000000000000';
   return [
     '# Disk DescriptorFile',
     'version=1',
+    'encoding="UTF-8"',
     `CID=${f.cid.toString(16).padStart(8, '0')}`,
     'parentCID=ffffffff',
     `createType="${f.createType}"`,
@@ -85,7 +88,7 @@ export function buildDescriptor(f: VmdkDescriptorFields): string {
     `ddb.uuid = "${vmwareUuid(f.uuid)}"`,
     `ddb.longContentID = "${f.longContentId}"`,
     `ddb.uuid.image = "${f.uuid}"`,
-    `ddb.uuid.modification = "${nil}"`,
+    `ddb.uuid.modification = "${f.modificationUuid ?? nil}"`,
     `ddb.uuid.parent = "${nil}"`,
     `ddb.uuid.parentmodification = "${nil}"`,
     'ddb.toolsVersion = "2147483647"',

@@ -170,8 +170,10 @@ export async function planVmdk(source: BlockSource, options: VmdkOptions = {}): 
     cid: ids.cid,
     createType: subformat,
     capacity,
-    fileName: options.fileName ?? 'disk.vmdk',
+    // The extent line quotes the name: characters that would end it become '_'.
+    fileName: (options.fileName ?? 'disk.vmdk').replace(/["\r\n\0]/g, '_') || 'disk.vmdk',
     uuid: ids.uuid,
+    modificationUuid: ids.modificationUuid,
     longContentId: ids.longContentId,
     geometry: vmdkGeometry(capacity, adapterType),
     adapterType,
