@@ -228,3 +228,41 @@ describe('kiln image fat (CLI)', () => {
     expect(Buffer.compare(readFileSync(image), readFileSync(join(dir, 'cli.img')))).toBe(0);
   });
 });
+
+describe('kiln reads what mkfs.fat + mcopy write', () => {
+  test.each([
+    ['FAT12', ['-F', '12'], 4096],
+    ['FAT16', ['-F', '16'], 32768],
+    ['FAT32', ['-F', '32'], 65536],
+    ['FAT32, 4096-byte sectors', ['-F', '32', '-S', '4096'], 300000],
+  ] as Array<[string, string[], number]>)('%s', async (_name, flags, kib) => {
+    const src = join(dir, `peer-src-${counter++}`);
+    const files = new Map<string, Uint8Array>([
+      ['EFI/BOOT/BOOTX64.EFI', bytesFor(50_000, 1)],
+      ['A Long Name With Spaces.txt', bytesFor(3000, 2)],
+      ['ÜNICODE ☃.md', bytesFor(10, 3)],
+      ['readme.txt', bytesFor(5, 4)],
+      ['dir/sub/zeros.bin', new Uint8Array(9000)],
+    ]);
+    for (const [p, d] of files) {
+      mkdirSync(join(src, p, '..'), { recursive: true });
+      writeFileSync(join(src, p), d);
+    }
+    const image = join(dir, `peer-${counter++}.img`);
+    expect(run(['mkfs.fat', ...flags, '-C', image, String(kib)]).status).toBe(0);
+    const entries = readdirSync(src).map((n) => join(src, n));
+    const r = mtools(['mcopy', '-s', '-i', image, ...entries, '::/']);
+    expect(r.status, r.stderr).toBe(0);
+    const source = await FileSource.open(image);
+    try {
+      const v = await openFat(source);
+      expect(`FAT${v.info.type}`).toBe(_name.slice(0, 5));
+      const listed = (await v.list()).filter((e) => e.kind === 'file');
+      expect(listed.map((e) => e.path).sort()).toEqual([...files.keys()].sort());
+      for (const e of listed) expect(Buffer.compare(await v.readFileBytes(e), files.get(e.path)!), e.path).toBe(0);
+    } finally {
+      await source.close();
+    }
+  });
+});
+
