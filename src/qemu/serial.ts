@@ -132,6 +132,16 @@ export class PatternTracker {
     return this.next >= this.expect.length;
   }
 
+  /**
+   * Whether feeding `text` (an unfinished line, e.g. a prompt without a newline) would satisfy
+   * every remaining expectation. Nothing is recorded.
+   */
+  wouldComplete(text: string): boolean {
+    let n = this.next;
+    while (n < this.expect.length && patternMatches(this.expect[n]!, text)) n++;
+    return n >= this.expect.length;
+  }
+
   /** Checks one line (several expectations may match the same line, in order). */
   feed(line: string): void {
     if (!this.failed) {

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 
 const tool = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 120_000 });
 
-export type KernelMode = 'ok' | 'fail' | 'hang' | 'panic' | 'triple' | 'ktap' | 'silent-exit' | 'psci';
-const MODES: Record<KernelMode, number> = { ok: 1, fail: 2, hang: 3, panic: 4, triple: 5, ktap: 6, 'silent-exit': 7, psci: 8 };
+export type KernelMode = 'ok' | 'fail' | 'hang' | 'panic' | 'triple' | 'ktap' | 'silent-exit' | 'psci' | 'prompt';
+const MODES: Record<KernelMode, number> = { ok: 1, fail: 2, hang: 3, panic: 4, triple: 5, ktap: 6, 'silent-exit': 7, psci: 8, prompt: 9 };
 
 /** KTAP the kernels print: 2 top-level cases + a suite of 3 (pass, fail, skip) and a TODO. */
 export const KTAP_TEXT = [
@@ -78,6 +78,11 @@ exit0:
   lidt [null_idt]
   int3                      ; no IDT: #GP, #DF, then a triple fault (reset)
 .t: jmp .t
+%elif MODE == 9
+  mov esi, promptmsg
+  call puts
+.w: hlt
+  jmp .w
 %elif MODE == 6
   mov esi, ktap
   call puts
@@ -118,6 +123,7 @@ endmsg: db "KILN-END", 13, 10, 0
 hangmsg: db "going to sleep forever", 13, 10, 0
 panicmsg: db "PANIC: kernel panic: the test kernel broke on purpose", 13, 10, 0
 triplemsg: db "loading a null IDT, then int3", 13, 10, 0
+promptmsg: db "kiln> ", 0
 ktap: db ${ktap}, 0
 section .bss nobits alloc noexec write align=16
   resb 4096

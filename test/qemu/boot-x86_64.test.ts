@@ -11,7 +11,7 @@ const dir = tempDir('kiln-qemu-x86-');
 const kernels = {} as Record<KernelMode, string>;
 
 beforeAll(() => {
-  for (const mode of ['ok', 'fail', 'hang', 'panic', 'triple', 'ktap'] as const) kernels[mode] = buildX86Kernel(join(dir, 'k'), mode);
+  for (const mode of ['ok', 'fail', 'hang', 'panic', 'triple', 'ktap', 'prompt'] as const) kernels[mode] = buildX86Kernel(join(dir, 'k'), mode);
 });
 
 const spec = (name: string, mode: KernelMode, over: Partial<QemuTestSpec> = {}): QemuTestSpec => ({
@@ -39,6 +39,7 @@ describe('kiln test on x86_64 (PVH -kernel, isa-debug-exit, QMP)', () => {
       spec('ktap', 'ktap', { ktap: true }),
       spec('qemu-dies', 'ok', { args: ['-device', 'no-such-device-kiln'] }),
       spec('success33', 'fail', { exit: { kind: 'isa-debug-exit', successCode: 3 } }),
+      spec('prompt', 'prompt', { exit: { kind: 'serial' }, expect: ['kiln test kernel', 'kiln> '] }),
     ], { jobs: 2 });
     results = summary.results;
     junit = testResultsToJUnit(results);
@@ -136,10 +137,19 @@ describe('kiln test on x86_64 (PVH -kernel, isa-debug-exit, QMP)', () => {
     expect(r.stderrTail.join('\n')).toMatch(/no-such-device-kiln/);
   });
 
+  it('exit kind serial: a prompt without a newline ends the test as passed, then QEMU is stopped', () => {
+    const r = get('prompt');
+    expect(r.status, r.reason).toBe('passed');
+    expect(r.evidence).toContain('exit kind serial: every expectation matched');
+    expect(r.serialTail.at(-1)).toBe('kiln> ');
+    expect(r.argv.join(' ')).not.toContain('isa-debug-exit');
+    expect(processGone(r.pid)).toBe(true);
+  });
+
   it('every QEMU of the matrix is gone; UEFI variable stores were not needed; JUnit totals add up', () => {
     for (const r of results) expect(processGone(r.pid)).toBe(true);
     const suites = readJUnit(junit);
-    expect(suites.length).toBe(9);
+    expect(suites.length).toBe(10);
     expect(suites.flatMap((s) => s.cases).filter((c) => c.status === 'failed').length).toBe(8); // 7 failing boots + memory.free_page
   });
 });

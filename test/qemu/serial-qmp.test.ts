@@ -42,6 +42,11 @@ describe('serial', () => {
     t.feed('boot ok 1 ... end');
     expect(t.done).toBe(true);
     expect(t.failed).toBeUndefined();
+    const p = new PatternTracker(['boot', 'login: '], []);
+    p.feed('boot');
+    expect(p.wouldComplete('login: ')).toBe(true);
+    expect(p.wouldComplete('logi')).toBe(false);
+    expect(p.next).toBe(1); // nothing recorded
     t.feed('Kernel PANIC here');
     expect(t.failed?.line).toBe('Kernel PANIC here');
     expect(parsePattern('/ok \\d+/i')).toEqual(/ok \d+/i);
