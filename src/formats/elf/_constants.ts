@@ -150,12 +150,18 @@ const MACHINE_NAMES: Record<number, string> = {
   22: 's390', 40: 'arm', 42: 'sh', 43: 'sparcv9', 50: 'ia64', 62: 'x86_64', 83: 'avr', 92: 'openrisc', 94: 'xtensa',
   113: 'altera-nios2', 164: 'hexagon', 183: 'aarch64', 188: 'microblaze', 243: 'riscv', 247: 'bpf', 252: 'csky', 258: 'loongarch',
 };
+const MACHINE_NAMES_64: Record<number, string> = { 8: 'mips64', 22: 's390x', 243: 'riscv64', 258: 'loongarch64' };
+const MACHINE_NAMES_32: Record<number, string> = { 243: 'riscv32', 258: 'loongarch32' };
+
 /**
- * A short machine name (`x86_64`, `aarch64`, `riscv`...) or `machine-<n>` for unknown numbers.
+ * A short machine name (`x86_64`, `aarch64`, `i386`, `riscv64`...) or `machine-<n>` for unknown
+ * numbers. With the ELF class, machines shared by 32- and 64-bit code get their usual arch name.
  * @example machineName(EM.AARCH64) // 'aarch64'
+ * @example machineName(EM.RISCV, 64) // 'riscv64'
  */
-export function machineName(machine: number): string {
-  return MACHINE_NAMES[machine] ?? `machine-${machine}`;
+export function machineName(machine: number, elfClass?: 32 | 64): string {
+  const specific = elfClass === 64 ? MACHINE_NAMES_64[machine] : elfClass === 32 ? MACHINE_NAMES_32[machine] : undefined;
+  return specific ?? MACHINE_NAMES[machine] ?? `machine-${machine}`;
 }
 
 const TYPE_NAMES: Record<number, string> = { 0: 'NONE', 1: 'REL', 2: 'EXEC', 3: 'DYN', 4: 'CORE' };

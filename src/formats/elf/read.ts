@@ -149,7 +149,7 @@ export interface ElfFile {
   is64: boolean;
   littleEndian: boolean;
   machine: number;
-  /** `x86_64`, `aarch64`, `i386`, `riscv`, `ppc64`, `mips`, ... */
+  /** `x86_64`, `aarch64`, `i386`, `riscv64`, `ppc64`, `mips`, `mips64`, ... (class-aware, see machineName) */
   machineName: string;
   /** `REL`, `EXEC`, `DYN`, `CORE`. */
   typeName: string;
@@ -429,7 +429,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
   }
 
   return {
-    bytes, header, is64, littleEndian: le, machine, machineName: machineName(machine), typeName: fileTypeName(type),
+    bytes, header, is64, littleEndian: le, machine, machineName: machineName(machine, is64 ? 64 : 32), typeName: fileTypeName(type),
     segments, sections, symbols, dynamicSymbols, notes, dynamic, entry, loadAddress, loadVirtualAddress, entrySegment, entrySection,
     buildId: buildNote ? toHex(buildNote.desc) : undefined,
     pvhEntry: pvhNote && typeof pvhNote.value === 'bigint' ? pvhNote.value : undefined,

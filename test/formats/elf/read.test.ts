@@ -137,7 +137,7 @@ describe('readElf facts', () => {
   it('classes, byte orders and machines', () => {
     const expectations: Array<[string, number, boolean, string]> = [
       ['x86_64-static', 64, true, 'x86_64'], ['i386-obj', 32, true, 'i386'], ['aarch64-exe', 64, true, 'aarch64'],
-      ['riscv64-exe', 64, true, 'riscv'], ['ppc64-exe', 64, false, 'ppc64'], ['mips-exe', 32, false, 'mips'], ['nasm-elf32', 32, true, 'i386'],
+      ['riscv64-exe', 64, true, 'riscv64'], ['ppc64-exe', 64, false, 'ppc64'], ['mips-exe', 32, false, 'mips'], ['nasm-elf32', 32, true, 'i386'],
     ];
     for (const [name, cls, le, machine] of expectations) {
       const elf = readElf(fixture(name).bytes);
