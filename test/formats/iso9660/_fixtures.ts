@@ -120,7 +120,9 @@ export async function buildMultiboot2Kernel(dir: string, padTo = 0): Promise<str
 }
 
 const BOOT_SECTOR_ASM = String.raw`
-; A BIOS disk: boot sector checks it runs as drive 0x80, reads sector 2 with INT 13h and prints it.
+; An 8 MiB raw BIOS disk (Portix's default size): the boot sector checks it runs as drive 0x80 with
+; the 16 heads x 63 sectors geometry, reads sector 16000 (CHS 15/13/62) with INT 13h AH=02h and
+; prints it. (SeaBIOS serves emulated disks with the old CHS calls only: AH=42h fails there.)
 bits 16
 org 0x7c00
 start:
@@ -134,9 +136,20 @@ start:
   mov [drive], dl
   cmp dl, 0x80
   jne fail
+  mov ah, 0x08
+  int 0x13
+  jc fail
+  cmp dh, 15
+  jne fail
+  and cl, 0x3f
+  cmp cl, 63
+  jne fail
+  xor bx, bx
+  mov es, bx
   mov ax, 0x0201
-  mov cx, 0x0002
-  xor dh, dh
+  mov ch, 15
+  mov cl, 62
+  mov dh, 13
   mov dl, [drive]
   mov bx, 0x8000
   int 0x13
@@ -173,11 +186,12 @@ failmsg: db "kiln-hdd fail", 13, 10, 0
 times 446-($-$$) db 0
 times 510-($-$$) db 0
 dw 0xaa55
-db "kiln-hdd ok: drive 0x80, sector 2 read", 13, 10, 0
-times 65536-($-$$) db 0
+times 16000*512-($-$$) db 0
+db "kiln-hdd ok: drive 0x80, 16x63 geometry, sector 16000 read", 13, 10, 0
+times 16384*512-($-$$) db 0
 `;
 
-/** Assembles a 64 KiB raw BIOS disk image (no partition table) whose boot sector prints sector 2. */
+/** Assembles an 8 MiB raw BIOS disk image (no partition table) whose boot sector prints sector 16000. */
 export async function buildBiosDisk(dir: string): Promise<string> {
   const asm = join(dir, 'disk.asm');
   writeFileSync(asm, BOOT_SECTOR_ASM);

@@ -144,7 +144,7 @@ describe('El Torito boots in QEMU (SeaBIOS, TCG)', () => {
     expect(info.stdout).toMatch(/Boot media 4 \(Hard Disk Emulation\)/);
     const r = await qemuBoot(['-M', 'pc', '-cdrom', out, '-boot', 'd'], 90_000);
     expect(r.timedOut).toBe(false);
-    expect(r.output).toContain('kiln-hdd ok: drive 0x80, sector 2 read');
+    expect(r.output).toContain('kiln-hdd ok: drive 0x80, 16x63 geometry, sector 16000 read');
     expect(r.code).toBe(EXIT_OK);
     // The boot code on the ISO is the input's; only the partition table was filled in.
     const source = await FileSource.open(out);
