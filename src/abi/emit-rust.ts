@@ -7,7 +7,8 @@
  * Layout checks compile on Rust 1.63 (Debian) and later: `const _: () = assert!(...)` (const
  * panics are stable since 1.57) on `size_of`/`align_of` of every struct and field type.
  * `core::mem::offset_of!` (1.77+) cannot be used on 1.63 and a version test is unstable
- * (`cfg(version)`), so offsets are proven another way: every padding byte is an explicit `_padN`
+ * (`cfg(version)`), so the `offset_of!` asserts are emitted behind `#[cfg(kiln_abi_offset_of)]`
+ * (pass `--cfg kiln_abi_offset_of` on 1.77+), and by default offsets are proven another way: every padding byte is an explicit `_padN`
  * field, and the emitted assert checks that the struct's size equals the sum of its field sizes.
  * A `repr(C)` struct with no implicit padding places each field right after the previous one, so
  * the offsets are exactly the running sums of the (individually asserted) field sizes — the ones
@@ -84,7 +85,8 @@ export function emitRust(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.rs`):
   out.push(...bannerLines(ctx, fileName).map((l) => `//! ${l}`));
   out.push('//!', '//! Uses only `core` (works under `#![no_std]`). Layout checks compile on Rust 1.63+.');
   out.push(...docLines(abi.doc).map((l) => `//! ${l}`.trimEnd()));
-  out.push('', '#![allow(dead_code, clippy::unusual_byte_groupings)]', '');
+  out.push('//! Rust 1.77+: build with `--cfg kiln_abi_offset_of` to also assert every offset with `core::mem::offset_of!`.');
+  out.push('', '#![allow(unknown_lints)]', '#![allow(dead_code, unexpected_cfgs, clippy::unusual_byte_groupings)]', '');
   out.push(`pub const ABI_NAME: &str = ${rustString(abi.name)};`);
   out.push(`pub const ABI_VERSION: &str = ${rustString(abi.version.text)};`);
   out.push(`pub const ABI_VERSION_MAJOR: u32 = ${abi.version.major};`);
@@ -192,7 +194,10 @@ export function emitRust(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.rs`):
     }
     out.push(`// No implicit padding: the field sizes add up to the struct size, so each offset is the sum of the sizes before it.`);
     const sum = s.members.map((m) => `core::mem::size_of::<${m.kind === 'padding' ? `[u8; ${m.size}]` : rustType(ctx, m.type)}>()`).join('\n    + ');
-    out.push(`const _: () = assert!(\n    ${sum}\n    == core::mem::size_of::<${name}>()\n);`, '');
+    out.push(`const _: () = assert!(\n    ${sum}\n    == core::mem::size_of::<${name}>()\n);`);
+    out.push('// Direct offset checks where the toolchain has offset_of! (Rust 1.77+): rustc --cfg kiln_abi_offset_of', '#[cfg(kiln_abi_offset_of)]', 'const _: () = {');
+    for (const m of s.members) out.push(`    assert!(core::mem::offset_of!(${name}, ${m.name}) == ${m.offset});`);
+    out.push('};', '');
   }
   return out.join('\n');
 }

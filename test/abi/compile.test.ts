@@ -164,6 +164,21 @@ describe('Rust module', () => {
     }
   });
 
+  it('rustc 1.95 with --cfg kiln_abi_offset_of also checks every offset with offset_of!', async () => {
+    await ok([RUSTC_NEW, '--edition', '2021', '--crate-type', 'lib', '-D', 'warnings', '--cfg', 'kiln_abi_offset_of', '--crate-name', 'kozo_off', 'kozo_abi.rs', '-o', 'libkozo_off.rlib'], x86);
+    // Under cargo's --check-cfg the unknown cfg name must not warn either.
+    await ok([RUSTC_NEW, '--edition', '2021', '--crate-type', 'lib', '-D', 'warnings', '--check-cfg', 'cfg()', '--crate-name', 'kozo_chk', 'kozo_abi.rs', '-o', 'libkozo_chk.rlib'], x86);
+    const dir = join(root, 'bad-rs-offset');
+    mkdirSync(dir, { recursive: true });
+    const source = readFileSync(join(x86, 'kozo_abi.rs'), 'utf8');
+    const bad = source.replace('offset_of!(IpcMsg, label) == 8)', 'offset_of!(IpcMsg, label) == 16)');
+    expect(bad).not.toBe(source);
+    writeFileSync(join(dir, 'bad.rs'), bad);
+    expect(await fails([RUSTC_NEW, '--edition', '2021', '--crate-type', 'lib', '--cfg', 'kiln_abi_offset_of', 'bad.rs', '-o', 'bad.rlib'], dir)).toContain('offset_of!(IpcMsg, label) == 16');
+    // Without the cfg the same file compiles (the check is opt-in), also on 1.63.
+    await ok([RUSTC_OLD, '--edition', '2021', '--crate-type', 'lib', 'bad.rs', '-o', 'bad-old.rlib'], dir);
+  });
+
   it('a wrong size or field size fails a const assert on both toolchains', async () => {
     const source = readFileSync(join(x86, 'kozo_abi.rs'), 'utf8');
     const dir = join(root, 'bad-rs');
@@ -262,7 +277,7 @@ describe('TypeScript codec', () => {
 });
 
 describe('random schemas', () => {
-  it('C (gcc), Rust (1.63) and Zig agree with kiln on every layout', async () => {
+  it('C (gcc), Rust (1.63; 1.95 with offset_of! asserts) and Zig agree with kiln on every layout', async () => {
     const schemas = fc.sample(fc.tuple(...Array.from({ length: 12 }, (_, i) => arbitrarySchema(`r${i}`))), { numRuns: 1, seed: Number(process.env.KILN_ABI_SEED ?? 20261125) })[0]!;
     const list = schemas.map((s) => normalizeAbi(s));
     const dir = writeAbi(join(root, 'random'), 'x86_64', list);
@@ -274,6 +289,8 @@ describe('random schemas', () => {
     writeFileSync(join(dir, 'report.rs'), rustProgram(us, dir));
     await ok([RUSTC_OLD, '--edition', '2021', '-D', 'warnings', 'report.rs', '-o', 'report-rs'], dir);
     expect(await ok([join(dir, 'report-rs')])).toBe(expected);
+    await ok([RUSTC_NEW, '--edition', '2021', '-D', 'warnings', '--cfg', 'kiln_abi_offset_of', 'report.rs', '-o', 'report-rs-new'], dir);
+    expect(await ok([join(dir, 'report-rs-new')])).toBe(expected);
     writeFileSync(join(dir, 'report.zig'), zigProgram(us));
     await ok([ZIG, 'build-exe', 'report.zig', '-femit-bin=report-zig'], dir);
     expect(await ok([join(dir, 'report-zig')])).toBe(expected);
