@@ -100,7 +100,11 @@ export function grubConfig(options: Pick<GrubIsoOptions, 'kernel' | 'modules' | 
   return lines.join('\n');
 }
 
-/** The early config embedded in GRUB's images: find the ISO by UUID, then read /boot/grub/grub.cfg. */
+/**
+ * The early config embedded in GRUB's images: find the ISO by its volume UUID (from the epoch, as
+ * grub-mkrescue does with the current time), then read /boot/grub/grub.cfg from it.
+ * @example grubEarlyConfig(isoVolumeUuid(1700000000))
+ */
 export function grubEarlyConfig(uuid: string): string {
   return `search --no-floppy --fs-uuid --set=root ${uuid}\nset prefix=($root)/boot/grub\n`;
 }

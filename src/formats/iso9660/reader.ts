@@ -310,7 +310,10 @@ export async function* readIsoFile(source: BlockSource, entry: IsoEntry, chunkSi
   }
 }
 
-/** Reads a whole (small) file into memory. */
+/**
+ * Reads a whole (small) file into memory.
+ * @example const cfg = new TextDecoder().decode(await readIsoFileBytes(source, iso.entries.find((e) => e.path === 'boot/grub/grub.cfg')!));
+ */
 export async function readIsoFileBytes(source: BlockSource, entry: IsoEntry): Promise<Uint8Array> {
   const out = new Uint8Array(entry.size);
   let at = 0;
