@@ -18,7 +18,7 @@ export interface GenerateAbiOptions {
   langs?: readonly AbiLang[];
   /** Architecture whose layout the compile-time asserts check; default x86_64 (aarch64 is identical: both LP64). */
   arch?: AbiArch;
-  /** The lock file, so auto-assigned syscall numbers stay what they were. */
+  /** The lock file, so auto-assigned syscall numbers stay what they were (ignored when `schema` is already normalized). */
   lock?: AbiLock;
   /** Schema file name, for error locations. */
   file?: string;
