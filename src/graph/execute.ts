@@ -140,6 +140,7 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   const log: WriteStream = createWriteStream(logPath, { flags: 'a' });
   log.write(`\n=== kiln build ${graph.target.id} at ${new Date().toISOString()}\n`);
   const staging = join(internalDir, 'staging');
+  const stepLogDir = join(internalDir, 'logs');
   rmSync(staging, { recursive: true, force: true });
 
   const results = new Map<string, StepResult>();
@@ -367,7 +368,10 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
           : { message: (error as Error)?.stack ?? String(error), tail: [] };
       return done('failed', {}, { failure, reason });
     } finally {
-      log.write(`--- [${step.name}] (${step.handle.kind.kind}) ${reason}\n${output.join('')}`);
+      const text = output.join('');
+      log.write(`--- [${step.name}] (${step.handle.kind.kind}) ${reason}\n${text}`);
+      // Each step's full output of its last run, for `kiln status` (diagnostics parsing).
+      writeFileAtomic(join(stepLogDir, `${step.name}.log`), text);
       rmSync(stageDir, { recursive: true, force: true });
     }
   };
@@ -446,6 +450,19 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   const ok = !failedAny && !interrupted;
   emit({ type: 'build-finish', time: Date.now(), target: graph.target.id, ok, durationMs, counts, ...(interrupted ? { interrupted } : {}) });
   const outputs = Object.fromEntries(steps.map((s) => [s.name, s.outputs.map((o) => join(graph.buildDir, o))]));
+  // The last build's results, for `kiln status`: every step with its status, failure and log.
+  writeFileAtomic(join(internalDir, 'last-build.json'), JSON.stringify({
+    version: 1, target: graph.target.id, time: Date.now(), ok, interrupted, durationMs, counts,
+    steps: graph.steps.map((s) => {
+      const r = results.get(s.name);
+      return {
+        name: s.name, kind: s.handle.kind.kind, configPath: s.configPath, deps: s.deps.map((d) => d.name), outputs: s.outputs,
+        status: r?.status ?? 'not-selected', durationMs: r?.durationMs ?? 0,
+        ...(r?.reason ? { reason: r.reason } : {}), ...(r?.failure ? { failure: r.failure } : {}),
+        log: join(stepLogDir, `${s.name}.log`), workDir: s.declaration.workDir ? join(graph.buildDir, s.declaration.workDir) : undefined,
+      };
+    }),
+  }, null, 1));
   return { ok, interrupted, steps: results, durationMs, counts, outputs, logPath };
 }
 

@@ -42,6 +42,8 @@ export interface CargoOptions {
   features?: string[];
   rustflags?: string[];
   linkerScript?: FileInput;
+  /** Objects or static libraries linked into the binary (nasm.obj() outputs, cc.obj()...). */
+  objects?: FileInput[];
   /** Env for build.rs (e.g. `KOZO_ABI_INCLUDE`); values may be artifacts (their path is passed). */
   env?: Record<string, string | FileInput>;
   /** Output file name (default `<package or name>.elf`, or `.a` for cargo.lib). */
@@ -72,6 +74,7 @@ const schema = z.object({
   features: z.array(z.string()).optional(),
   rustflags: z.array(z.string()).optional(),
   linkerScript: zFileInput.optional(),
+  objects: z.array(zFileInput).optional(),
   env: z.record(z.string(), z.union([z.string(), zFileInput])).optional(),
   output: z.string().optional(),
   rustc: z.string().optional(),
@@ -161,6 +164,7 @@ function kind(mode: 'bin' | 'lib') {
         if (mode === 'bin') rustflags.push('-C', 'link-arg=-nostartfiles', '-C', 'link-arg=-static', '-C', 'link-arg=-nostdlib');
       }
       if (o.linkerScript && mode === 'bin') rustflags.push('-C', `link-arg=-T${ctx.path(o.linkerScript)}`);
+      if (mode === 'bin') for (const obj of o.objects ?? []) rustflags.push('-C', `link-arg=${ctx.path(obj)}`);
       rustflags.push(...(o.rustflags ?? []));
       env.CARGO_ENCODED_RUSTFLAGS = rustflags.join('\x1f');
       delete env.RUSTFLAGS;
