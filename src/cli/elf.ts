@@ -62,7 +62,8 @@ function printInfo(path: string, s: ElfSummary): void {
   const out: string[] = [];
   out.push(`${path}: ELF${s.class} ${s.endian}-endian ${s.machine} (machine ${s.machineNumber}) ${s.type}, flags ${s.flags}`);
   const entryWhere = s.entrySegment ? ` in segment ${s.entrySegment.index} (LOAD ${s.entrySegment.flags.trim() || '-'}${s.entrySegment.executable ? '' : ', NOT executable'})` : s.type === 'REL' ? '' : ' (outside every PT_LOAD segment)';
-  out.push(`entry point      ${s.entry}${entryWhere}${s.entrySection ? `, section ${s.entrySection}` : ''}`);
+  const physical = s.entryPhysical && s.entryPhysical !== s.entry ? ` (physical ${s.entryPhysical})` : '';
+  out.push(`entry point      ${s.entry}${physical}${entryWhere}${s.entrySection ? `, section ${s.entrySection}` : ''}`);
   if (s.loadAddress) out.push(`load address     ${s.loadAddress} (physical; virtual ${s.loadVirtualAddress})`);
   if (s.interpreter) out.push(`interpreter      ${s.interpreter}`);
   out.push(`build id         ${s.buildId ?? '(none)'}`);

@@ -170,6 +170,8 @@ export interface ElfFile {
   loadVirtualAddress: bigint | undefined;
   /** Index (into `segments`) of the PT_LOAD whose [vaddr, vaddr+memsz) holds the entry point. */
   entrySegment: number | undefined;
+  /** The entry point translated to a physical address through that segment (p_paddr + entry - p_vaddr): where a loader jumps with paging off. */
+  entryPhysical: bigint | undefined;
   /** Name of the allocated section holding the entry point. */
   entrySection: string | undefined;
   /** GNU build id (NT_GNU_BUILD_ID) as lowercase hex. */
@@ -431,6 +433,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
   return {
     bytes, header, is64, littleEndian: le, machine, machineName: machineName(machine, is64 ? 64 : 32), typeName: fileTypeName(type),
     segments, sections, symbols, dynamicSymbols, notes, dynamic, entry, loadAddress, loadVirtualAddress, entrySegment, entrySection,
+    entryPhysical: entrySegment === undefined ? undefined : segments[entrySegment]!.paddr + (entry - segments[entrySegment]!.vaddr),
     buildId: buildNote ? toHex(buildNote.desc) : undefined,
     pvhEntry: pvhNote && typeof pvhNote.value === 'bigint' ? pvhNote.value : undefined,
     interpreter,

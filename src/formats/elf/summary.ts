@@ -19,6 +19,7 @@ export interface ElfSummary {
   osabi: number;
   flags: string;
   entry: string;
+  entryPhysical: string | null;
   loadAddress: string | null;
   loadVirtualAddress: string | null;
   /** The PT_LOAD holding the entry: index, flags, and whether it is executable. */
@@ -51,6 +52,7 @@ export function summarizeElf(elf: ElfFile): ElfSummary {
     osabi: elf.header.osabi,
     flags: hex(elf.header.flags),
     entry: hex(elf.entry),
+    entryPhysical: elf.entryPhysical === undefined ? null : hex(elf.entryPhysical),
     loadAddress: elf.loadAddress === undefined ? null : hex(elf.loadAddress),
     loadVirtualAddress: elf.loadVirtualAddress === undefined ? null : hex(elf.loadVirtualAddress),
     entrySegment: entrySeg ? { index: entrySeg.index, flags: entrySeg.flagsText, executable: (entrySeg.flags & 1) !== 0 } : null,
