@@ -330,6 +330,35 @@ describe('ISO9660 against xorriso and isoinfo', () => {
   });
 });
 
+describe('random trees against xorriso', () => {
+  it('xorriso lists exactly the tree kiln wrote, for random names and levels (fast-check)', async () => {
+    const name = fc.stringMatching(/^[a-zA-Z0-9 ._~+-]{1,60}$|^[\u00e0-\u00ff\u4e00-\u4e10]{1,12}$/).filter((n) => n !== '.' && n !== '..');
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.array(name, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/')), { minLength: 1, maxLength: 25 }),
+        fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>,
+        async (paths, level) => {
+          let tree;
+          try {
+            tree = buildTree(paths.map((p, i) => [p, `file ${i}`] as [string, string]));
+          } catch {
+            return; // a path is both a file and a parent directory: not a tree
+          }
+          const out = join(dir, `random-${run++}.iso`);
+          await writeIsoFile(out, tree, { level });
+          const find = tool(['xorriso', '-indev', out, '-find', '/']);
+          expect(find.status).toBe(0);
+          const listed = find.stdout.trim().split('\n').map((l) => l.replace(/^'\/?|'$/g, '').replace(/'\\''/g, "'")).filter((l) => l !== '').sort();
+          expect(listed).toEqual([...tree.keys()].sort());
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect(run).toBeGreaterThan(30); // most random path sets are trees
+  }, 60_000);
+});
+
 describe('ISO9660 against libarchive (bsdtar)', () => {
   it('bsdtar lists and extracts the same tree (Rock Ridge names, symlinks) and reads the Joliet-only image too', async () => {
     const tree = buildTree({
