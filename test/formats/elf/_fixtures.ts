@@ -143,6 +143,34 @@ SECTIONS {
 }
 `;
 
+/** A higher-half x86_64 kernel: linked at 0xffffffff80100000, loaded (AT) at 1 MiB. */
+const HIGHER_HALF_ASM = `bits 64
+section .text
+global _start
+_start:
+    lea rsi, [rel msg]
+    hlt
+    jmp _start
+section .rodata
+msg: db "higher half", 0
+section .data
+counter: dq 1
+section .bss
+stack: resb 4096
+`;
+const HIGHER_HALF_LD = `ENTRY(_start)
+KERNEL_VMA = 0xffffffff80000000;
+SECTIONS {
+  . = KERNEL_VMA + 1M;
+  .text : AT(ADDR(.text) - KERNEL_VMA) { *(.text) }
+  . = ALIGN(4096);
+  .rodata : AT(ADDR(.rodata) - KERNEL_VMA) { *(.rodata) }
+  . = ALIGN(4096);
+  .data : AT(ADDR(.data) - KERNEL_VMA) { *(.data) }
+  .bss : AT(ADDR(.bss) - KERNEL_VMA) { *(.bss) }
+}
+`;
+
 const NASM_OBJ = `section .data
 greeting: db "hello", 0
 global value
@@ -219,6 +247,11 @@ const RECIPES: Record<string, Recipe> = {
   'mb1-kernel': {
     files: { 'k.asm': MB1_KERNEL_ASM, 'k.ld': MB1_KERNEL_LD },
     steps: [['nasm', '-f', 'elf32', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'], ['ld.lld', '-m', 'elf_i386', '-T', 'k.ld', '--build-id=sha1', 'k.o', '-o', 'out']],
+    out: 'out', objcopy: 'objcopy',
+  },
+  'higher-half': {
+    files: { 'k.asm': HIGHER_HALF_ASM, 'k.ld': HIGHER_HALF_LD },
+    steps: [['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'], ['ld.lld', '-m', 'elf_x86_64', '-T', 'k.ld', 'k.o', '-o', 'out']],
     out: 'out', objcopy: 'objcopy',
   },
   'pvh-kernel': {
