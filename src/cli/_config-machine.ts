@@ -120,3 +120,39 @@ export function testsFromProject(graph: Graph, names: string[] = []): QemuTestSp
   }
   return out;
 }
+
+/** `kiln test` / `kiln run` without --kernel/--image/--cdrom: the project's tests or run section. */
+export async function projectTestSpecs(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string }, rest: string[]): Promise<QemuTestSpec[]> {
+  const { loadConfig } = await import('../config/load.js');
+  const { planGraph, configArches } = await import('../graph/plan.js');
+  const { parseProjectArgs } = await import('./_project.js');
+  const loaded = await loadConfig(flags.config);
+  const { options, positional } = parseProjectArgs(rest, loaded);
+  const wanted = flags.arch === undefined ? [configArches(loaded.config)[0]!] : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
+  const specs: QemuTestSpec[] = [];
+  for (const arch of wanted) {
+    if (arch !== 'x86_64' && arch !== 'aarch64') throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected "x86_64" | "aarch64", got ${JSON.stringify(arch)}`, { exitCode: 2 });
+    const graph = await planGraph(loaded, { arch, ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
+    const tests = testsFromProject(graph, positional);
+    await buildFor(graph, Object.entries(graph.project.tests ?? {}).filter(([n]) => positional.length === 0 || positional.includes(n)).map(([, t]) => ({ ...(graph.project.run ?? {}), ...t })));
+    specs.push(...tests);
+  }
+  if (specs.length === 0) {
+    throw new KilnError('TEST_NONE', 'the project has no tests for this target', { hint: 'add tests: { boot: { expect: [...] } } to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
+  }
+  return specs;
+}
+
+/** The project's run section as a machine, built first. */
+export async function projectMachineSpec(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string }, rest: string[]): Promise<MachineSpec> {
+  const { loadConfig } = await import('../config/load.js');
+  const { planGraph } = await import('../graph/plan.js');
+  const { parseProjectArgs } = await import('./_project.js');
+  const loaded = await loadConfig(flags.config);
+  const { options } = parseProjectArgs(rest, loaded);
+  const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
+  const graph = await planGraph(loaded, { ...(arch ? { arch: arch as 'x86_64' | 'aarch64' } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
+  if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
+  await buildFor(graph, [graph.project.run]);
+  return machineFromRun(graph, graph.project.run);
+}

@@ -157,19 +157,25 @@ export function registerRun(program: Command): void {
   const cmd = program
     .command('run')
     .description('boot a kernel, disk image or ISO in QEMU (serial on the terminal and in build/logs/serial.log)')
-    .usage('--kernel FILE | --image FILE | --cdrom FILE [options] [-- extra QEMU arguments]')
+    .usage('[--option=value] (the project\'s run section) | --kernel FILE | --image FILE | --cdrom FILE [options] [-- extra QEMU arguments]')
     .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
   addMachineOptions(cmd)
     .option('--gdb [port]', 'start halted with a GDB stub on this TCP port (default 1234) and print the gdb command')
     .option('--no-serial', 'do not copy serial output to the terminal (it is still logged)')
     .option('--dry-run', 'print the QEMU command line and exit', false)
     .option('--timeout <seconds>', 'stop QEMU after this many seconds (default: none)')
+    .option('-c, --config <file>', 'without --kernel/--image/--cdrom: boot the run section of this kiln.config.ts (default: found from here); --option=value project options may follow')
+    .option('-p, --profile <name>', 'project profile (with a config)')
+    .allowUnknownOption(true)
     .action(
       action(async (qemuArgs: string[], flags: RunFlags) => {
         // The QEMU library loads only when the command runs (kiln's start-up stays small).
         const { gdbInstructions, runMachine } = await import('../qemu/index.js');
         const [arch] = archesOf(flags);
-        const spec = machineSpecFromFlags(flags, qemuArgs, arch!);
+        const projectMode = !flags.kernel && !flags.image?.length && !flags.cdrom?.length;
+        const spec = projectMode
+          ? { ...(await (await import('./_config-machine.js')).projectMachineSpec(flags as never, qemuArgs)), ...(flags.debug ? { debug: true } : {}) }
+          : machineSpecFromFlags(flags, qemuArgs, arch!);
         if (flags.gdb !== undefined && flags.gdb !== false) spec.gdb = flags.gdb === true ? true : int(flags.gdb, '--gdb', 1)!;
         const controller = new AbortController();
         const onSignal = () => controller.abort();

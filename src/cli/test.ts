@@ -45,7 +45,7 @@ export function registerTest(program: Command): void {
   const cmd = program
     .command('test')
     .description('boot and judge: exit code AND serial expectations, fail patterns, triple faults (QMP), timeouts, KTAP; JUnit/JSON reports')
-    .usage('--kernel FILE | --image FILE | --cdrom FILE --expect PATTERN... [options] [-- extra QEMU arguments]')
+    .usage('[test names] [--option=value] (the project\'s tests) | --kernel FILE | --image FILE | --cdrom FILE --expect PATTERN... [options] [-- extra QEMU arguments]')
     .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
   addMachineOptions(cmd, { multiArch: true })
     .option('--name <name>', 'test name (default: the kernel or image file name)')
@@ -60,6 +60,9 @@ export function registerTest(program: Command): void {
     .option('--json', 'print results as JSON on stdout', false)
     .option('--dry-run', 'print the QEMU command line(s) and exit', false)
     .option('--serial', 'copy serial output to the terminal (with -j 1)', false)
+    .option('-c, --config <file>', 'without --kernel/--image/--cdrom: run the tests of this kiln.config.ts (default: found from here); test names and --option=value project options may follow')
+    .option('-p, --profile <name>', 'project profile (with a config)')
+    .allowUnknownOption(true)
     .action(
       action(async (qemuArgs: string[], flags: TestFlags) => {
         // The QEMU library loads only when the command runs (kiln's start-up stays small).
@@ -71,7 +74,20 @@ export function registerTest(program: Command): void {
         const idle = seconds(flags.idleTimeout, '--idle-timeout');
         const jobs = flags.jobs === undefined ? 1 : Number(flags.jobs);
         if (!Number.isInteger(jobs) || jobs < 1) throw new KilnError('CLI_BAD_NUMBER', `--jobs: expected a whole number >= 1, got ${JSON.stringify(flags.jobs)}`);
-        const specs: QemuTestSpec[] = arches.map((arch) => {
+        const projectMode = !flags.kernel && !flags.image?.length && !flags.cdrom?.length;
+        const specs: QemuTestSpec[] = projectMode ? await (async () => {
+          // The project's tests (kiln.config.ts), built first; CLI flags override the deadlines.
+          const { projectTestSpecs } = await import('./_config-machine.js');
+          const fromConfig = await projectTestSpecs(flags as never, qemuArgs);
+          return fromConfig.map((t) => ({
+            ...t,
+            fail: [...(t.fail ?? (flags.defaultFail === false ? [] : DEFAULT_FAIL_PATTERNS)), ...(flags.fail ?? []).map(parsePattern)],
+            expect: [...(t.expect ?? []), ...(flags.expect ?? []).map(parsePattern)],
+            ...(flags.ktap ? { ktap: true } : {}),
+            ...(timeout !== undefined ? { timeout } : {}),
+            ...(idle !== undefined ? { idleTimeout: idle } : {}),
+          }));
+        })() : arches.map((arch) => {
           const machine = machineSpecFromFlags(flags, qemuArgs, arch);
           const logDir = machine.logDir ?? join('build', 'logs', 'tests', runFolderName(`${base}-${arch}`));
           return {

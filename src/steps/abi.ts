@@ -54,9 +54,11 @@ const abiKind = {
     const file = typeof o.schema === 'string' ? o.schema : undefined;
     const schema = file ? await abi.parseAbiSource(readFileSync(ctx.path(file), 'utf8'), file) : o.schema as AbiSchema;
     const lock = o.lock ? abi.parseAbiLock(readFileSync(ctx.path(o.lock), 'utf8'), o.lock) : undefined;
-    const files = abi.generateAbi(schema, { ...(o.langs ? { langs: o.langs } : {}), ...(lock ? { lock } : {}), ...(file ? { file } : {}), arch: ctx.target.arch });
+    // Normalize once (with the lock's syscall numbers) so the logged hash is the one in the files.
+    const normalized = abi.normalizeAbi(schema, { ...(lock ? { lockedSyscalls: lock.syscalls } : {}), ...(file ? { file } : {}) });
+    const files = abi.generateAbi(normalized, { ...(o.langs ? { langs: o.langs } : {}), arch: ctx.target.arch });
     for (const f of files) await writeFile(ctx.outPath(posix.join(o.dir ?? 'abi', f.path)), f.contents);
-    ctx.log(`abi ${schema.name}: hash ${abi.abiHash(schema)}`);
+    ctx.log(`abi ${schema.name}: hash ${abi.abiHash(normalized)}`);
   },
 };
 

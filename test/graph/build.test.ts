@@ -44,7 +44,7 @@ describe('kiln build', () => {
   });
 
   it('runs independent steps in parallel with -j', () => {
-    writeProject(dir, [{ name: 'p1', sleep: 600 }, { name: 'p2', sleep: 600 }, { name: 'p3', sleep: 600 }]);
+    writeProject(dir, [{ name: 'p1', sleep: 2000 }, { name: 'p2', sleep: 2000 }, { name: 'p3', sleep: 2000 }]);
     expect(build('-j', '3').status).toBe(0);
     const log = readFileSync(join(dir, 'runs.log'), 'utf8');
     const starts = [...log.matchAll(/^p\d start (\d+)$/gm)].map((m) => Number(m[1]));

@@ -47,7 +47,7 @@ describe('abi() and sign() steps', () => {
     const ok = runKiln(['verify', elf, '--key', join(dir, '.kiln/keys', pub), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: dir });
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     const bytes = readFileSync(elf);
-    bytes[0x1000] ^= 0xff; // inside the loadable text
+    bytes[0x1000] = bytes[0x1000]! ^ 0xff; // inside the loadable text
     const bad = join(dir, 'bad.elf');
     writeFileSync(bad, bytes);
     const fail = runKiln(['verify', bad, '--key', join(dir, '.kiln/keys', pub), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: dir });
