@@ -145,3 +145,29 @@ describe('parsePolicy', () => {
     expect(() => parsePolicy({ layers: { kernel: { nxstack: true } } }, 'p.json')).toThrow(/AUDIT_POLICY_INVALID|nxstack|Unrecognized/i);
   });
 });
+
+describe('no-fpu from the x86 "feature used" GNU property', () => {
+  function assemble(name: string, body: string): Uint8Array {
+    writeFileSync(join(dir, `${name}.s`), `.text\n.globl _start\n_start:\n${body}\n  hlt\n`);
+    expect(tool(['as', '--64', '-mx86-used-note=yes', join(dir, `${name}.s`), '-o', join(dir, `${name}.o`)]).status).toBe(0);
+    expect(tool(['ld', '-static', '-e', '_start', '-Ttext=0x100000', join(dir, `${name}.o`), '-o', join(dir, `${name}.elf`)]).status).toBe(0);
+    return new Uint8Array(readFileSync(join(dir, `${name}.elf`)));
+  }
+
+  it('passes integer-only code, fails SSE code, and is unknown without the note', async () => {
+    const policy = { noFpu: true };
+    const clean = await auditElf(assemble('int', '  xor %eax, %eax'), { artifact: 'int', policy });
+    expect(clean.findings.find((f) => f.rule === 'no-fpu')).toMatchObject({ status: 'pass' });
+    const sse = await auditElf(assemble('sse', '  movaps %xmm0, %xmm1'), { artifact: 'sse', policy });
+    expect(sse.findings.find((f) => f.rule === 'no-fpu')).toMatchObject({ status: 'fail', evidence: expect.stringContaining('XMM') });
+    // The same SSE code assembled without the note: kiln cannot tell, and says so.
+    writeFileSync(join(dir, 'plain.s'), '.text\n.globl _start\n_start:\n  movaps %xmm0, %xmm1\n  hlt\n');
+    expect(tool(['as', '--64', '-mx86-used-note=no', join(dir, 'plain.s'), '-o', join(dir, 'plain.o')]).status).toBe(0);
+    expect(tool(['ld', '-static', '-e', '_start', '-Ttext=0x100000', join(dir, 'plain.o'), '-o', join(dir, 'plain.elf')]).status).toBe(0);
+    const unknown = await auditElf(new Uint8Array(readFileSync(join(dir, 'plain.elf'))), { artifact: 'plain', policy });
+    expect(unknown.findings.find((f) => f.rule === 'no-fpu')).toMatchObject({ status: 'unknown', severity: 'warning' });
+    expect(unknown.ok).toBe(true);
+    const strict = await auditElf(new Uint8Array(readFileSync(join(dir, 'plain.elf'))), { artifact: 'plain', policy: { noFpu: true, strictUnknown: true } });
+    expect(strict.ok).toBe(false);
+  });
+});
