@@ -49,7 +49,7 @@ function apply(base: Uint8Array, m: { edits: Array<{ kind: 'byte' | 'u32'; at: n
 }
 
 describe('ELF reader fuzzing', () => {
-  const names = ['pvh-kernel', 'nasm-elf32', 'mips-obj', 'aarch64-exe', 'ppc64-exe', 'x86_64-pie', 'x86_64-so'];
+  const names = ['pvh-kernel', 'mb1-kernel', 'nasm-elf32', 'mips-obj', 'aarch64-exe', 'ppc64-exe', 'x86_64-pie', 'x86_64-so'];
   for (const name of names) {
     it(`${name}: ${Math.ceil(RUNS / names.length)} mutated inputs`, () => {
       const base = fixture(name).bytes;
