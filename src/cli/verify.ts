@@ -28,7 +28,7 @@ export function registerVerify(program: Command): void {
     .argument('<file>', 'the signed file')
     .option('--key <file>', 'public key file (repeatable); a hybrid kernel needs its Ed25519 and its ML-DSA-65 key', collect, [])
     .option('--require-hybrid', 'fail unless both an Ed25519 and an ML-DSA-65 signature verify')
-    .option('--signature <file>', 'detached signature file (default FILE.sig for a non-ELF file)')
+    .option('--signature <file>', 'detached signature file (default: FILE.sig when it exists or FILE is not ELF)')
     .option('--json', 'print the result as JSON');
   addSectionOptions(command).action(action(async (file: string, flags: VerifyFlags) => {
     if (flags.key.length === 0) throw new KilnError('VERIFY_NO_KEY', 'no public key given', { exitCode: 2, hint: 'pass --key FILE.pub (from `kiln keygen`)' });
