@@ -259,3 +259,41 @@ SECTIONS {
     expect((await verifyElf(copy, [edPub], { sections: NONOS_SIGN_SECTIONS })).reason).toBe('ed25519');
   });
 });
+
+describe('canonicalization, recomputed independently', () => {
+  it('signed message = BLAKE3(file with signature sections zeroed); kernel hash = documented PT_LOAD records', async () => {
+    const { blake3: nobleBlake3 } = await import('@noble/hashes/blake3.js');
+    const { bytes, canonicalHash: signed, kernelHash } = await signElf(clangKernel, { keys: [ed, ml], manifest: manifestInput });
+    const elf = readElf(bytes);
+    const zeroed = bytes.slice();
+    for (const name of ['.kiln.sig', '.kiln.sig.mldsa']) {
+      const s = findSection(elf, name)!;
+      zeroed.fill(0, s.offset, s.offset + s.size);
+    }
+    expect(toHex(nobleBlake3(zeroed))).toBe(toHex(signed));
+    // Kernel hash from the README's definition, with a DataView (no kiln helpers).
+    const parts: Uint8Array[] = [];
+    for (const seg of elf.segments.filter((s) => s.type === PT_LOAD)) {
+      const rec = new Uint8Array(40);
+      const v = new DataView(rec.buffer);
+      v.setBigUint64(0, seg.vaddr, true);
+      v.setBigUint64(8, seg.paddr, true);
+      v.setBigUint64(16, BigInt(seg.filesz), true);
+      v.setBigUint64(24, seg.memsz, true);
+      v.setUint32(32, seg.flags, true);
+      parts.push(rec, bytes.subarray(seg.offset, seg.offset + seg.filesz));
+    }
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    expect(toHex(nobleBlake3(all))).toBe(toHex(kernelHash));
+    // And an Ed25519 signature over that message verifies with OpenSSL's verifier (node:crypto).
+    const { verify, createPublicKey } = await import('node:crypto');
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(edPub.publicKey)]);
+    const sig = findSection(elf, '.kiln.sig')!.data;
+    expect(verify(null, signed, createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig)).toBe(true);
+  });
+});
