@@ -1,12 +1,13 @@
 /**
  * GRUB 2 boot for multiboot2 kernels, without grub-mkrescue or xorriso: kiln runs `grub-mkimage`
  * for `i386-pc-eltorito` (cdboot.img + core.img) and `x86_64-efi` (BOOTX64.EFI) with an embedded
- * early config that finds the ISO by its volume UUID (as grub-mkrescue does), generates
+ * early config that finds the ISO by its volume label (grub-mkrescue uses the volume UUID), generates
  * `boot/grub/grub.cfg` from options, puts BOOTX64.EFI into a FAT ESP written by kiln's FAT writer
  * straight into the ISO, and assembles a hybrid ISO (El Torito BIOS no-emulation + UEFI entries, GRUB's
  * boot_hybrid.img MBR and a GPT) with kiln's ISO9660 writer.
  * GRUB's image formats: GRUB manual §"Images"; xorriso's `--grub2-boot-info` / `--grub2-mbr`.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -14,8 +15,8 @@ import { KilnError } from '../errors.js';
 import { run, formatCommand, describeExit } from '../util/process.js';
 import { resolveEpoch } from '../util/epoch.js';
 import { type FileTree, type TreeSpec, buildTree } from '../formats/io/tree.js';
-import { type Content, fileContent } from '../formats/io/content.js';
-import { type IsoOptions, type IsoPlan, espFiller, isoVolumeUuid, writeIsoFile } from '../formats/iso9660/index.js';
+import { type Content, fileContent, readContent } from '../formats/io/content.js';
+import { type IsoOptions, type IsoPlan, espFiller, writeIsoFile } from '../formats/iso9660/index.js';
 
 /** A file loaded by GRUB: a host path, the name it gets under /boot, and (modules) arguments. */
 export interface GrubFile {
@@ -61,9 +62,9 @@ export interface GrubIsoOptions {
 }
 
 /** GRUB modules embedded in the BIOS core.img. */
-export const BIOS_MODULES = ['biosdisk', 'iso9660', 'part_msdos', 'part_gpt', 'search', 'search_fs_uuid', 'normal', 'configfile', 'multiboot2', 'boot', 'serial', 'terminal', 'echo', 'test'];
+export const BIOS_MODULES = ['biosdisk', 'iso9660', 'part_msdos', 'part_gpt', 'search', 'search_label', 'normal', 'configfile', 'multiboot2', 'boot', 'serial', 'terminal', 'echo', 'test'];
 /** GRUB modules embedded in BOOTX64.EFI. */
-export const EFI_MODULES = ['iso9660', 'fat', 'part_msdos', 'part_gpt', 'search', 'search_fs_uuid', 'normal', 'configfile', 'multiboot2', 'boot', 'serial', 'terminal', 'echo', 'test', 'efi_gop'];
+export const EFI_MODULES = ['iso9660', 'fat', 'part_msdos', 'part_gpt', 'search', 'search_label', 'normal', 'configfile', 'multiboot2', 'boot', 'serial', 'terminal', 'echo', 'test', 'efi_gop'];
 
 function asFile(f: string | GrubFile): GrubFile {
   return typeof f === 'string' ? { path: f } : f;
@@ -101,12 +102,27 @@ export function grubConfig(options: Pick<GrubIsoOptions, 'kernel' | 'modules' | 
 }
 
 /**
- * The early config embedded in GRUB's images: find the ISO by its volume UUID (from the epoch, as
- * grub-mkrescue does with the current time), then read /boot/grub/grub.cfg from it.
- * @example grubEarlyConfig(isoVolumeUuid(1700000000))
+ * The early config embedded in GRUB's images: find the ISO by its volume label, then read
+ * /boot/grub/grub.cfg from it. (grub-mkrescue searches by the volume UUID, i.e. the build time; with
+ * reproducible builds every ISO of one epoch would share it, so a machine with two of them attached
+ * could read the other one's config. kiln's default label is a hash of the boot inputs instead.)
+ * @example grubEarlyConfig('KILN_1A2B3C4D')
  */
-export function grubEarlyConfig(uuid: string): string {
-  return `search --no-floppy --fs-uuid --set=root ${uuid}\nset prefix=($root)/boot/grub\n`;
+export function grubEarlyConfig(volumeId: string): string {
+  if (!/^[A-Z0-9_]{1,32}$/.test(volumeId)) throw new RangeError(`"volumeId" expected 1-32 characters A-Z 0-9 _, got ${JSON.stringify(volumeId)}`);
+  return `search --no-floppy --label --set=root ${volumeId}\nset prefix=($root)/boot/grub\n`;
+}
+
+/** A volume id derived from everything that goes onto a GRUB ISO (inputs' bytes and names, config, epoch). */
+async function grubVolumeId(files: Array<[string, Content | string]>, epoch: number): Promise<string> {
+  const h = createHash('sha256').update(`kiln-grub-iso\0${epoch}\0`);
+  for (const [path, value] of files) {
+    h.update(`${path}\0`);
+    if (typeof value === 'string') h.update(value);
+    else for await (const chunk of readContent(value)) h.update(chunk);
+    h.update('\0');
+  }
+  return `KILN_${h.digest('hex').slice(0, 8).toUpperCase()}`;
 }
 
 async function mkimage(argv: string[], timeoutMs: number): Promise<void> {
@@ -141,7 +157,7 @@ export interface GrubImages {
 
 /**
  * Runs grub-mkimage for the requested platforms with `earlyConfig` embedded.
- * @example const images = await buildGrubImages({ kernel: 'k.elf' }, grubEarlyConfig(plan.uuid));
+ * @example const images = await buildGrubImages({ kernel: 'k.elf' }, grubEarlyConfig('KILN_1A2B3C4D'));
  */
 export async function buildGrubImages(options: GrubIsoOptions, earlyConfig: string): Promise<GrubImages> {
   const grubDir = options.grubDir ?? '/usr/lib/grub';
@@ -211,8 +227,9 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
   for (const [path, value] of Object.entries(options.files ?? {})) spec.push([path, value as Content | string]);
 
   // The UUID GRUB searches for comes from the volume date, which is the epoch: known before layout.
-  const isoBase: IsoOptions = { epoch, ...(options.volumeId ? { volumeId: options.volumeId } : {}) };
-  const images = await buildGrubImages(options, grubEarlyConfig(isoVolumeUuid(epoch)));
+  const volumeId = options.volumeId?.toUpperCase() ?? (await grubVolumeId(spec, epoch));
+  const isoBase: IsoOptions = { epoch, volumeId };
+  const images = await buildGrubImages(options, grubEarlyConfig(volumeId));
   const entries: NonNullable<IsoOptions['boot']>['entries'] = [];
   if (images.eltorito) {
     spec.push(['boot/grub/i386-pc/eltorito.img', images.eltorito]);

@@ -111,6 +111,16 @@ describe('the GRUB hybrid ISO boots the multiboot2 kernel (QEMU, TCG)', () => {
     expect(r.code).toBe(EXIT_OK);
   }, 120_000);
 
+  it('reads its own grub.cfg when another kiln GRUB ISO of the same epoch is attached', async () => {
+    // Both ISOs share the volume date (the epoch): GRUB must not find the other one by UUID.
+    const other = join(dir, 'other.iso');
+    await buildGrubIso(other, { kernel, cmdline: 'the-other-iso', epoch: 1_700_000_000 });
+    const r = await qemuBoot(['-M', 'pc', '-drive', `format=raw,file=${other},snapshot=on,if=ide,index=0`, '-cdrom', iso, '-boot', 'd'], 90_000);
+    expect(r.output).toContain(EXPECTED);
+    expect(r.output).not.toContain('the-other-iso');
+    expect(r.code).toBe(EXIT_OK);
+  }, 120_000);
+
   it('as a hard disk under OVMF (GPT ESP)', async () => {
     const r = await qemuBoot([...ovmfArgs(dir, 'hd'), '-drive', `format=raw,file=${iso},snapshot=on`], 120_000);
     expect(r.timedOut, r.output.slice(-2000)).toBe(false);
