@@ -6,7 +6,7 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KilnError } from '../errors.js';
 import {
   ALGORITHM_LENGTHS,
@@ -98,7 +98,9 @@ export async function loadSigningKeyFile(path: string, options: { isDev?: boolea
       hint: 'pass the .key file written by `kiln keygen`, not the .pub file',
     });
   }
-  return signingKeyFromSeed(parsed.algorithm, parsed.seed, { source: options.isDev ? 'dev' : 'file', origin: path, isDev: options.isDev ?? false });
+  // A dev key passed explicitly (--key .kiln/keys/dev-ed25519.key) is still a dev key.
+  const isDev = options.isDev ?? /(^|[\\/])\.kiln[\\/]keys[\\/]dev-[^\\/]+\.key$/.test(resolve(path));
+  return signingKeyFromSeed(parsed.algorithm, parsed.seed, { source: isDev ? 'dev' : 'file', origin: path, isDev });
 }
 
 /**

@@ -135,6 +135,8 @@ describe('key sources', () => {
     expect(statSync(join(project, '.kiln', 'keys')).mode & 0o777).toBe(0o700);
     const again = await devSigningKey(project);
     expect(again.keyId).toBe(first.keyId);
+    // Passed explicitly as a key file, it is still recognized as the dev key.
+    expect((await loadSigningKeyFile(path)).isDev).toBe(true);
     const ml = await resolveSigningKey({ projectDir: project, env: {}, algorithm: 'ml-dsa-65' });
     expect(ml.algorithm).toBe('ml-dsa-65');
     expect(statSync(join(project, '.kiln', 'keys', 'dev-ml-dsa-65.key')).mode & 0o777).toBe(0o600);
