@@ -228,6 +228,9 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
 
   // The UUID GRUB searches for comes from the volume date, which is the epoch: known before layout.
   const volumeId = options.volumeId?.toUpperCase() ?? (await grubVolumeId(spec, epoch));
+  if (!/^[A-Z0-9_]{1,32}$/.test(volumeId)) {
+    throw new KilnError('ISO_BAD_IDENTIFIER', `volume id ${JSON.stringify(options.volumeId)} may only contain A-Z, 0-9 and _ (at most 32)`, { hint: 'GRUB finds the ISO by this label; use e.g. MY_OS_1' });
+  }
   const isoBase: IsoOptions = { epoch, volumeId };
   const images = await buildGrubImages(options, grubEarlyConfig(volumeId));
   const entries: NonNullable<IsoOptions['boot']>['entries'] = [];

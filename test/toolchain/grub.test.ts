@@ -86,6 +86,7 @@ describe('buildGrubIso', () => {
     const error = await buildGrubIso(join(dir, 'x.iso'), { kernel: join(dir, 'nope.elf') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KilnError);
     expect((error as KilnError).code).toBe('GRUB_INPUT_MISSING');
+    await expect(buildGrubIso(join(dir, 'y.iso'), { kernel, volumeId: 'my os' })).rejects.toMatchObject({ code: 'ISO_BAD_IDENTIFIER' });
   });
 });
 
