@@ -89,7 +89,7 @@ export interface ZeroMap {
 }
 
 export interface ScanOptions {
-  /** Bytes read per call (a multiple of the unit; default 4 MiB or one unit if larger). */
+  /** Bytes read per call (a multiple of the unit; default 2 MiB or one unit if larger). */
   readSize?: number;
   /** Called for every non-zero unit, in order, with a view valid only during the call. */
   onData?: (index: number, bytes: Uint8Array) => void | Promise<void>;
@@ -110,7 +110,7 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
   const size = source.size;
   const units = Math.ceil(size / unit);
   const nonZero = new Uint8Array(units);
-  const readSize = Math.max(unit, Math.floor((options.readSize ?? 4 << 20) / unit) * unit);
+  const readSize = Math.max(unit, Math.floor((options.readSize ?? 2 << 20) / unit) * unit);
   const hash = createHash('sha256');
   const head = new Uint8Array(16);
   const headView = new DataView(head.buffer);

@@ -124,8 +124,8 @@ export async function planVdi(source: BlockSource, options: VdiOptions = {}): Pr
   return { fileSize: offData + slot * VDI_BLOCK_SIZE, diskSize, blockSize: VDI_BLOCK_SIZE, blocks, allocated: slot, blockMap, header, zeroMap };
 }
 
-/** Longest run of blocks copied with one read and one write. */
-const RUN_BLOCKS = 8;
+/** Longest run of blocks copied with one read and one write (2 MiB measured faster than 8: the buffer stays in cache). */
+const RUN_BLOCKS = 2;
 
 /** The non-zero blocks as runs of consecutive blocks (consecutive slots too). */
 function* vdiRuns(plan: VdiPlan, size: number): Generator<CopyRun> {

@@ -326,7 +326,7 @@ async function writeSparse(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
     await sink.write((gdOffset + gdSectors + t0 * GT_SECTORS) * SECTOR, tables);
   }
   // Grains: runs of consecutive non-zero grains are contiguous in the file.
-  const RUN = 128; // 8 MiB
+  const RUN = 32; // 2 MiB: measured faster than 8 MiB (the buffer stays in cache between read and write)
   const runs = function* (): Generator<CopyRun> {
     let ordinal = 0;
     for (let g = 0; g < grains; ) {
