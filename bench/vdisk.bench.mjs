@@ -7,6 +7,7 @@
 //         peer:           `qemu-img convert -O vdi disk.img disk.vdi` (peers.sh vdi)
 //   vmdk  the same with --format vmdk (monolithicSparse) vs `qemu-img convert -O vmdk` (peers.sh vmdk)
 //   vmdk-stream  kiln --subformat streamOptimized vs `qemu-img convert -O vmdk -o subformat=streamOptimized`
+// Before each timed run, that tool's previous output is removed and `sync` runs (not timed).
 // Wall time and peak RSS (/usr/bin/time -f %M). Every output is checked: qemu-img check passes and
 // qemu-img compare says it is identical to disk.img.
 // Usage: npm run build && node bench/vdisk.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
@@ -92,7 +93,16 @@ const results = {};
 for (const [group, { jobs }] of Object.entries(groups)) {
   if (only && !only.includes(group)) continue;
   results[group] = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
-  for (let i = 0; i < runs; i++) for (const [name, argv] of Object.entries(jobs)) results[group][name].push(timed(argv));
+  const outputs = groups[group].outputs;
+  for (let i = 0; i < runs; i++) {
+    Object.entries(jobs).forEach(([name, argv], k) => {
+      // Same start for every tool: its previous output removed and dirty pages flushed (not timed),
+      // so no run pays for freeing or writing back another run's 50 MB.
+      rmSync(out(outputs[k]), { force: true });
+      spawnSync('sync');
+      results[group][name].push(timed(argv));
+    });
+  }
 }
 
 // The outputs are real: qemu-img check passes and compare finds them identical to the disk.
