@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { FormatError } from '../../../src/errors.js';
 import type { BlockSink } from '../../../src/formats/io/block-writer.js';
 import type { Content } from '../../../src/formats/io/content.js';
 import { readContent } from '../../../src/formats/io/content.js';
@@ -140,7 +141,6 @@ export class MutatedSource {
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      const { FormatError } = await import('../../../src/errors.js');
       throw new FormatError('image', 'TRUNCATED', `needs ${length} bytes at offset ${offset}, the input has ${this.size}`, { offset });
     }
     const hits = this.edits.filter(([at]) => at >= offset && at < offset + length);
