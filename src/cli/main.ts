@@ -1,32 +1,50 @@
 /**
  * kiln's command line. Wires one file per command; no logic beyond argument handling.
+ * Commands load lazily: only the module of the command being run is imported (all of them for
+ * `kiln --help` or an unknown command), so start-up stays small.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportError, setGlobalOptions } from './_shared.js';
-import { registerBuild } from './build.js';
-import { registerGraph } from './graph.js';
-import { registerClean } from './clean.js';
-import { registerInit } from './init.js';
-import { registerDoctor } from './doctor.js';
-import { preloadForHelp } from './_project.js';
-import { registerImage } from './image.js';
-// kiln:command-imports (one import per command file; keep this marker)
-import { registerElf } from './elf.js';
-import { registerRun } from './run.js';
-import { registerTest } from './test.js';
-import { registerKeygen } from './keygen.js';
-import { registerSign } from './sign.js';
-import { registerVerify } from './verify.js';
-import { registerAudit } from './audit.js';
-import { registerAbi } from './abi.js';
+
+type Register = (program: Command) => void;
+const NO_COMMANDS = '\0none';
+
+/** Command name → its module's register function. Add one line per command file. */
+const COMMANDS: Array<[string, () => Promise<Register>]> = [
+  ['build', async () => (await import('./build.js')).registerBuild],
+  ['run', async () => (await import('./run.js')).registerRun],
+  ['test', async () => (await import('./test.js')).registerTest],
+  ['graph', async () => (await import('./graph.js')).registerGraph],
+  ['clean', async () => (await import('./clean.js')).registerClean],
+  ['init', async () => (await import('./init.js')).registerInit],
+  ['doctor', async () => (await import('./doctor.js')).registerDoctor],
+  ['image', async () => (await import('./image.js')).registerImage],
+  ['elf', async () => (await import('./elf.js')).registerElf],
+  ['keygen', async () => (await import('./keygen.js')).registerKeygen],
+  ['sign', async () => (await import('./sign.js')).registerSign],
+  ['verify', async () => (await import('./verify.js')).registerVerify],
+  ['audit', async () => (await import('./audit.js')).registerAudit],
+  ['abi', async () => (await import('./abi.js')).registerAbi],
+  // kiln:command-registrations (one ['name', async () => (await import('./file.js')).registerX] line per command; keep this marker)
+];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-export function createProgram(): Command {
+/** The command name in argv (the first word that is not an option), if any. */
+function commandName(argv: string[]): string | undefined {
+  for (const arg of argv) {
+    if (arg === '--') return undefined;
+    if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/** Builds the program with the given commands (all of them by default). */
+export async function createProgram(only?: string): Promise<Command> {
   const program = new Command('kiln')
     .description('From OS sources to a signed, bootable, tested image.')
     .version(packageVersion(), '-V, --version')
@@ -36,28 +54,23 @@ export function createProgram(): Command {
     .enablePositionalOptions()
     .hook('preAction', (root) => setGlobalOptions({ ...root.opts(), debug: root.opts().debug || process.env.KILN_DEBUG === '1' }));
   program.exitOverride();
-  registerBuild(program);
-  registerGraph(program);
-  registerClean(program);
-  registerInit(program);
-  registerDoctor(program);
-  registerImage(program);
-  // kiln:command-registrations (one register call per command file; keep this marker)
-  registerElf(program);
-  registerRun(program);
-  registerTest(program);
-  registerKeygen(program);
-  registerSign(program);
-  registerVerify(program);
-  registerAudit(program);
-  registerAbi(program);
+  const known = only !== undefined && COMMANDS.some(([name]) => name === only);
+  for (const [name, load] of COMMANDS) {
+    if (only === NO_COMMANDS || (known && name !== only)) continue;
+    (await load())(program);
+  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await preloadForHelp(argv);
-  const program = createProgram();
+  const name = commandName(argv);
+  const wantsHelp = argv.includes('--help') || argv.includes('-h');
+  if (wantsHelp && name && ['build', 'run', 'test', 'graph', 'status'].includes(name)) {
+    await (await import('./_project.js')).preloadForHelp(argv);
+  }
   try {
+    // --version needs no command at all.
+    const program = await createProgram((argv.includes('--version') || argv.includes('-V')) && !name ? NO_COMMANDS : name);
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {

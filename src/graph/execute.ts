@@ -203,7 +203,7 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
           hint: 'create the file, or fix the path in the config (paths are relative to the config folder)',
         });
       }
-      why[`file:${relative(graph.projectDir, file)}`] = hash;
+      why[`file:${relative(graph.projectDir, file)}`] = hash.slice(0, 16);
     }
     for (const name of step.declaration.env ?? []) why[`env:${name}`] = hashKey(env[name] ?? null);
     for (const tool of step.declaration.tools ?? []) {
@@ -435,9 +435,13 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
       await Promise.race(running);
     }
   } finally {
-    state.files = index.toJSON();
     try {
-      writeFileAtomic(statePath, JSON.stringify(state));
+      // A no-op build changes nothing: skip re-serializing the index (ninja's no-op is stat calls only).
+      const changed = index.dirty || [...results.values()].some((r) => r.status !== 'up-to-date');
+      if (changed) {
+        state.files = index.toJSON();
+        writeFileAtomic(statePath, JSON.stringify(state));
+      }
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       rmSync(staging, { recursive: true, force: true });

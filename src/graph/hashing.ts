@@ -37,6 +37,8 @@ export function hashFileSync(path: string): FileHash {
 export class StatIndex {
   readonly entries: Map<string, StatEntry>;
   hashed = 0;
+  /** Entries were added, changed or removed since loading. */
+  dirty = false;
 
   constructor(entries: Record<string, StatEntry> = {}) {
     this.entries = new Map(Object.entries(entries));
@@ -48,7 +50,7 @@ export class StatIndex {
     try {
       s = statSync(path);
     } catch {
-      this.entries.delete(path);
+      if (this.entries.delete(path)) this.dirty = true;
       return undefined;
     }
     if (!s.isFile()) return undefined;
@@ -57,7 +59,10 @@ export class StatIndex {
     const hash = hashFileSync(path);
     this.hashed++;
     // A file modified within the last 10 ms may change again in the same mtime tick: do not trust it.
-    if (Date.now() - s.mtimeMs > 10) this.entries.set(path, [s.size, s.mtimeMs, s.ino, hash]);
+    if (Date.now() - s.mtimeMs > 10) {
+      this.entries.set(path, [s.size, s.mtimeMs, s.ino, hash]);
+      this.dirty = true;
+    }
     return hash;
   }
 
@@ -67,6 +72,7 @@ export class StatIndex {
       const s = statSync(path);
       const entry: StatEntry = [s.size, s.mtimeMs, s.ino, hash];
       this.entries.set(path, entry);
+      this.dirty = true;
       return entry;
     } catch {
       return undefined;
