@@ -1,7 +1,9 @@
 /**
- * `objcopy()`: ELF → raw binary (`objcopy -O binary`), PT_LOAD segments laid out by physical
- * address. Uses llvm-objcopy; the load address is written beside it (`<output>.json`).
+ * `objcopy()`: ELF → raw binary (the `objcopy -O binary` equivalent), PT_LOAD segments laid out
+ * by physical address, done by kiln's own ELF toolkit (byte-identical to GNU and LLVM objcopy in
+ * its tests). The load address and entry are written to the build log.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
@@ -16,14 +18,16 @@ export interface ObjcopyOptions {
 
 const objcopyKind = {
   kind: 'objcopy',
-  version: 1,
+  version: 2,
   schema: z.object({ name: z.string().optional(), input: zFileInput, output: z.string().optional(), format: z.literal('binary').optional() }).strict() as z.ZodType<ObjcopyOptions>,
   declare(o: ObjcopyOptions) {
-    const output = o.output ?? 'kernel.bin';
-    return { inputs: typeof o.input === 'string' ? [o.input] : [], tools: ['llvm-objcopy'], outputs: [output] };
+    return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? 'kernel.bin'] };
   },
   async make(o: ObjcopyOptions, ctx: StepContext) {
-    await ctx.exec(['llvm-objcopy', '-O', 'binary', ctx.path(o.input), ctx.outPath()]);
+    const { objcopyBinary } = await import('../formats/elf/index.js');
+    const result = objcopyBinary(new Uint8Array(await readFile(ctx.path(o.input))));
+    await writeFile(ctx.outPath(), result.bytes);
+    ctx.log(`objcopy: ${result.bytes.length} bytes, load address 0x${result.loadAddress.toString(16)}, entry 0x${result.entry.toString(16)}`);
   },
 };
 
