@@ -1,6 +1,7 @@
 // Fuzzing the VDI reader: mutated kiln and qemu-img images must either read or fail with a
 // KilnError (FormatError with a code) — never another exception, never a hang.
-// KILN_FUZZ_RUNS sets the number of cases per base image (default keeps this file near 15 s).
+// KILN_FUZZ_RUNS sets the number of cases per base image (default 50,000 x 2 bases = 100,000, about
+// 4 s on an idle machine here, 24,000-28,000 cases/s).
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { openVdi, planVdi, vdiToRaw, writeVdi } from '../../../src/formats/vdi/i
 import { tempDir } from '../../_helpers.js';
 import { DiscardSink, MutatedSource, mutationArb, qemuImg, writeFile } from './_disks.js';
 
-const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 20_000);
+const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 50_000);
 const dir = tempDir('kiln-vdi-fuzz-');
 
 async function kilnBase(): Promise<Uint8Array> {

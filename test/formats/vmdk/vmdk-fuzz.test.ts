@@ -1,6 +1,7 @@
 // Fuzzing the VMDK reader: mutated monolithicSparse and streamOptimized images (kiln's and
 // qemu-img's) must either read or fail with a KilnError — never another exception, never a hang.
-// KILN_FUZZ_RUNS sets the number of cases per base image (default keeps this file near 20 s).
+// KILN_FUZZ_RUNS sets the number of cases per base image (default 25,000 x 4 bases = 100,000, about 10 s on an
+// idle machine here at 6,000-15,000 cases/s).
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { openVmdk, planVmdk, vmdkToRaw, writeVmdk, type VmdkSubformat } from '..
 import { tempDir } from '../../_helpers.js';
 import { DiscardSink, MutatedSource, mutationArb, qemuImg, writeFile } from '../vdi/_disks.js';
 
-const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 4_000);
+const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 25_000);
 const dir = tempDir('kiln-vmdk-fuzz-');
 
 function disk(): Uint8Array {
