@@ -42,6 +42,10 @@ export default defineConfig({
     const kernelBin = objcopy({ input: kernel, output: 'kernel.bin' });
 
     // 4. The disk: LBA 0 stage 1, LBA 1-64 stage 2, the kernel from kernel-lba, FAT storage after it.
+    //    The FAT partition ends on a 255×63 cylinder boundary: SeaBIOS's El Torito hard-disk
+    //    emulation (mode=iso) takes the whole disk's geometry from partition 1's end CHS.
+    const cylinder = 255 * 63;
+    const storageEnd = Math.floor(size / 512 / cylinder) * cylinder;
     const disk = raw({
       name: 'portix',
       size, minSize: '8M',
@@ -54,7 +58,7 @@ export default defineConfig({
         { region: 'stage2', at: 4, type: 'u32', value: { lbaOf: 'kernel' } },
         { region: 'stage2', at: 8, type: 'u16', value: { sectorsOf: 'kernel' } },
       ],
-      partition: { label: 'PORTIX', files: { '/README.TXT': text('Portix FAT storage\r\n') } },
+      partition: { label: 'PORTIX', startLba: 2048, size: (storageEnd - 2048) * 512, files: { '/README.TXT': text('Portix FAT storage\r\n') } },
       output: 'portix.img',
     });
 

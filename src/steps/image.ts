@@ -181,7 +181,7 @@ export interface RawStepOptions {
   regions: RawRegionStep[];
   patches?: Array<{ region: string; at: number | { symbol: string }; type: 'u8' | 'u16' | 'u32' | 'u64'; value: number | { lbaOf: string } | { sectorsOf: string } | { sizeOf: string }; endian?: 'le' | 'be' }>;
   /** A FAT partition filling the rest of the disk (FAT32 when it is large enough), registered in stage 1's MBR table. */
-  partition?: { files?: ImageFiles; label?: string; type?: string | number; bootable?: boolean; startLba?: number };
+  partition?: { files?: ImageFiles; label?: string; type?: string | number; bootable?: boolean; startLba?: number; size?: SizeLike };
   output?: string;
 }
 const rawKind = {
@@ -190,7 +190,7 @@ const rawKind = {
     name: z.string().optional(), size: zSize, minSize: zSize.optional(),
     regions: z.array(z.object({ name: z.string(), lba: z.number().int().nonnegative(), content: zFileInput, exactSize: z.number().int().positive().optional(), maxSectors: z.number().int().positive().optional(), minLba: z.number().int().nonnegative().optional(), bootSignature: z.boolean().optional(), symbols: z.record(z.string(), z.number().int()).optional() }).strict()).min(1),
     patches: z.array(z.object({ region: z.string(), at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]), type: z.enum(['u8', 'u16', 'u32', 'u64']), value: z.union([z.number().int(), z.object({ lbaOf: z.string() }).strict(), z.object({ sectorsOf: z.string() }).strict(), z.object({ sizeOf: z.string() }).strict()]), endian: z.enum(['le', 'be']).optional() }).strict()).optional(),
-    partition: z.object({ files: zFiles.optional(), label: z.string().max(11).optional(), type: z.union([z.string(), z.number().int()]).optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional() }).strict().optional(),
+    partition: z.object({ files: zFiles.optional(), label: z.string().max(11).optional(), type: z.union([z.string(), z.number().int()]).optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional(), size: zSize.optional() }).strict().optional(),
     output: z.string().optional(),
   }).strict() as z.ZodType<RawStepOptions>,
   declare: (o: RawStepOptions) => ({
@@ -214,6 +214,7 @@ const rawKind = {
       const common = {
         ...(part.bootable !== undefined ? { bootable: part.bootable } : {}),
         ...(part.startLba !== undefined ? { startLba: part.startLba } : {}),
+        ...(part.size !== undefined ? { size: part.size } : {}),
       };
       // The FAT type follows the partition's size as mkfs.fat chooses it (FAT32 needs >= 65525
       // clusters, about 33 MiB); the MBR type byte says which.

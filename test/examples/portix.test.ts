@@ -1,0 +1,85 @@
+// examples/portix end to end: every distribution format boots under SeaBIOS to the kernel banner,
+// the timer count rising and a clean isa-debug-exit; the seed's limits fail with clear errors;
+// moving the kernel LBA in the config alone still boots (kiln patches stage 2).
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+
+const example = join(repoRoot, 'examples/portix');
+const work = tempDir('kiln-portix-');
+const dir = join(work, 'portix');
+cpSync(example, dir, { recursive: true, filter: (src) => !/\/(build|\.kiln|target)(\/|$)/.test(src.slice(example.length)) });
+
+const test = (args: string[], timeoutMs = 400_000) => runKiln(['test', '--junit', join(work, `junit-${args.join('_') || 'raw'}.xml`), ...args], { cwd: dir, timeoutMs });
+
+describe('examples/portix', () => {
+  it('raw (default): stage 1 → stage 2 → long mode → Rust kernel, timer ticks rising, clean exit', () => {
+    const r = test([]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/PASS boot \[x86_64\].*all 5 expectations matched in order/);
+    const serial = readFileSync(join(dir, 'build/logs/tests/boot-x86_64-release/serial.log'), 'utf8');
+    expect(serial).toMatch(/timer ticks: 10[\s\S]*timer ticks: 20[\s\S]*timer ticks: 30/);
+    const out = join(dir, 'build/x86_64-release');
+    const disk = readFileSync(join(out, 'portix.img'));
+    expect(disk.length).toBe(8 << 20);
+    expect(disk.readUInt16LE(510)).toBe(0xaa55);
+    // stage 2 was patched with the kernel's LBA and sector count by kiln.
+    const kernelBin = readFileSync(join(out, 'kernel.bin'));
+    expect(disk.readUInt32LE(512 + 4)).toBe(65);
+    expect(disk.readUInt16LE(512 + 8)).toBe(Math.ceil(kernelBin.length / 512));
+    expect(Buffer.compare(disk.subarray(65 * 512, 65 * 512 + kernelBin.length), kernelBin)).toBe(0);
+    // The FAT storage partition is valid.
+    const start = disk.readUInt32LE(454);
+    expect(tool(['mdir', '-i', `${join(out, 'portix.img')}@@${start * 512}`, '::/']).stdout).toMatch(/README\s+TXT/);
+    // The target spec kiln generated is the seed's.
+    const spec = JSON.parse(readFileSync(join(out, '.kiln/work/cargo-kernel/x86_64-portix.json'), 'utf8')) as Record<string, unknown>;
+    expect(spec).toMatchObject({ 'llvm-target': 'x86_64-unknown-none-elf', 'panic-strategy': 'abort', 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'linker-flavor': 'ld.lld' });
+    expect(readFileSync(join(work, 'junit-raw.xml'), 'utf8')).toMatch(/<testsuites[^>]*failures="0"/);
+  }, 600_000);
+
+  for (const mode of ['iso', 'vdi', 'vmdk', 'ventoy-sim']) {
+    it(`--mode=${mode} boots the same stages`, () => {
+      const r = test([`--mode=${mode}`], 300_000);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/PASS boot/);
+    }, 300_000);
+  }
+
+  it('dist/ holds the converted images, and qemu-img accepts them', () => {
+    for (const f of ['dist/portix.vdi', 'dist/portix.vmdk']) {
+      const p = join(dir, 'build/x86_64-release', f);
+      expect(tool(['qemu-img', 'check', p]).status).toBe(0);
+      expect(tool(['qemu-img', 'compare', join(dir, 'build/x86_64-release/portix.img'), p]).stdout).toContain('Images are identical');
+    }
+    const iso = tool(['xorriso', '-indev', join(dir, 'build/x86_64-release/dist/portix.iso'), '-report_el_torito', 'plain']);
+    expect(iso.stdout + iso.stderr).toMatch(/BIOS\s+y\s+hd/);
+  });
+
+  it('--debug: debug assertions and verbose logging; --kernel-lba moves the kernel and stage 2 follows', () => {
+    const r = test(['--debug', '--kernel-lba=100'], 300_000);
+    expect(r.status, r.stderr).toBe(0);
+    const disk = readFileSync(join(dir, 'build/x86_64-release/portix.img'));
+    expect(disk.readUInt32LE(512 + 4)).toBe(100);
+  }, 300_000);
+
+  it('--size=4 fails with the minimum-size message', () => {
+    const r = runKiln(['build', '--size=4'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--size: expected a size like 8M, got "4": below the minimum of 8M');
+  });
+
+  it('a stage 1 of 513 bytes fails with a clear error', () => {
+    const boot = join(dir, 'boot/boot.asm');
+    const original = readFileSync(boot, 'utf8');
+    writeFileSync(boot, original.replace('dw 0xaa55', 'dw 0xaa55\ndb 0'));
+    try {
+      const r = runKiln(['build', '--plain'], { cwd: dir });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('boot/boot.asm assembles to 513 bytes; it must be exactly 512 (1 bytes over)');
+    } finally {
+      writeFileSync(boot, original);
+    }
+  });
+});
+
