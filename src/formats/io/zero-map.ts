@@ -136,7 +136,9 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
   try {
     for (let at = 0; inflight.length > 0; at += readSize) {
       const chunk = await inflight.shift()!;
-      for (let off = 0; off < chunk.length; off += unit) {
+      // A whole zero chunk (the common case on a sparse disk) is one compare, not one per unit.
+      const checkUpTo = isZeroBlock(chunk) ? 0 : chunk.length;
+      for (let off = 0; off < checkUpTo; off += unit) {
         const piece = chunk.subarray(off, Math.min(chunk.length, off + unit));
         if (isZeroBlock(piece)) continue;
         const index = (at + off) / unit;
