@@ -24,3 +24,4 @@ export { cpio, fat, gpt, raw, iso, grubIso, vdi, vmdk, esp, partition, text } fr
 export type { ImageFiles, ImageFile, PartitionSpec } from './steps/image.js';
 export { sign } from './steps/sign.js';
 export { abi } from './steps/abi.js';
+export { audit } from './steps/audit.js';

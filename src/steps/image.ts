@@ -336,7 +336,8 @@ function convertKind(format: 'vdi' | 'vmdk') {
       const { convertImage } = await import('../formats/convert.js');
       const source = await FileSource.open(ctx.path(o.input));
       try {
-        await convertImage(source, ctx.outPath(), { format, ...(o.subformat ? { subformat: o.subformat } : {}), seed: ctx.name });
+        // UUIDs follow the content (VirtualBox refuses two disks with one UUID).
+        await convertImage(source, ctx.outPath(), { format, ...(o.subformat ? { subformat: o.subformat } : {}) });
       } finally {
         await source.close();
       }
