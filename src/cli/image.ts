@@ -11,6 +11,7 @@ import { registerImageRaw } from './image-raw.js';
 import { registerImageIso } from './image-iso.js';
 import { registerImageConvert } from './image-convert.js';
 import { registerImageFat } from './image-fat.js';
+import { registerImageLs } from './image-ls.js';
 
 export function registerImage(program: Command): void {
   const image = program
@@ -24,5 +25,5 @@ export function registerImage(program: Command): void {
   registerImageIso(image);
   registerImageConvert(image);
   registerImageFat(image);
-  void image;
+  registerImageLs(image);
 }
