@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark: kiln's CPIO and GPT writers vs the host tools they replace, on the shared payload
-// (2,002 files, ~51 MB; /work/shared/bench/make-payload.sh), same run, interleaved, median of 3.
+// (2,002 files, ~51 MB; bench/make-payload.sh), same run, interleaved, median of 3.
 //   cpio  kiln (library): `node` + import dist/formats/cpio + read the folder + writeCpioFile (Node start-up included)
 //         kiln (CLI):     `node bin/kiln.js image cpio OUT --from payload`
 //         peer:           `(cd payload && find . | LC_ALL=C sort | cpio -o -H newc)` (peers.sh cpio)
@@ -17,17 +17,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = '/work/shared/bench';
-const benchDir = process.env.BENCH_DIR ?? join(tmpdir(), 'kiln-bench');
-const runs = Number(process.env.RUNS ?? 3);
-const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+import { benchDir, ensurePayload, repo, runs, shared, timeBin } from './_setup.mjs';
 
-mkdirSync(benchDir, { recursive: true });
-if (!existsSync(join(benchDir, 'payload'))) {
-  const r = spawnSync('bash', [join(shared, 'make-payload.sh'), benchDir], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('make-payload.sh failed');
-}
+ensurePayload();
 for (const f of ['dist/formats/cpio/index.js', 'dist/formats/gpt/index.js']) if (!existsSync(join(repo, f))) throw new Error('dist/ is missing: run `npm run build` first');
 const env = { ...process.env, BENCH_DIR: benchDir, SOURCE_DATE_EPOCH: '1700000000' };
 // The GPT jobs copy the ESP that the FAT peer makes (as peers.sh gpt does).

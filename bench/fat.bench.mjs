@@ -2,7 +2,7 @@
 // Benchmark: a 128 MiB FAT32 image of the shared payload (2,002 files, ~51 MB).
 //   kiln (library): `node` + import dist/formats/fat + treeFromDirectorySync + writeFat (Node start-up included)
 //   kiln (CLI):     `node bin/kiln.js image fat OUT --size 128M --type 32 --from payload` (start-up of the whole CLI included)
-//   peer:           `mkfs.fat -F 32 -C esp.img 131072` + `mcopy -s` (/work/shared/bench/peers.sh fat)
+//   peer:           `mkfs.fat -F 32 -C esp.img 131072` + `mcopy -s` (bench/peers.sh fat)
 // Same payload, same run, interleaved, median of 3: wall time, and (via /usr/bin/time when present) CPU
 // time (user + sys, steadier than wall time on a loaded machine) and peak RSS.
 // Usage: npm run build && node bench/fat.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
@@ -12,17 +12,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = '/work/shared/bench';
-const benchDir = process.env.BENCH_DIR ?? join(tmpdir(), 'kiln-bench');
-const runs = Number(process.env.RUNS ?? 3);
-const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+import { benchDir, ensurePayload, repo, runs, shared, timeBin } from './_setup.mjs';
 
-mkdirSync(benchDir, { recursive: true });
-if (!existsSync(join(benchDir, 'payload'))) {
-  const r = spawnSync('bash', [join(shared, 'make-payload.sh'), benchDir], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('make-payload.sh failed');
-}
+ensurePayload();
 if (!existsSync(join(repo, 'dist/formats/fat/index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 
 const payload = join(benchDir, 'payload');

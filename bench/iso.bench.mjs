@@ -1,6 +1,6 @@
 // ISO benchmarks, kiln vs the host tools it replaces, same input, same run, median of 3:
 //   1. `kiln image iso OUT --from payload`  vs  `xorriso -as mkisofs -R -J -o OUT payload`
-//      (payload: /work/shared/bench/make-payload.sh, 2,000 files, about 50 MB; both write Rock Ridge + Joliet)
+//      (payload: bench/make-payload.sh, 2,000 files, about 50 MB; both write Rock Ridge + Joliet)
 //   2. `kiln image grub-iso OUT --kernel kernel.elf`  vs  `grub-mkrescue -o OUT dir` for a 256 KiB kernel
 //      (both: BIOS + UEFI, hybrid; grub-mkrescue also copies every GRUB module into the ISO)
 // Wall time includes Node start-up for kiln (it runs the CLI). Peak RSS from /usr/bin/time when present.
@@ -15,7 +15,7 @@ const kiln = resolve(import.meta.dirname, '..', 'bin', 'kiln.js');
 const dir = join(tmpdir(), 'kiln-bench-iso');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-const payloadBytes = execFileSync('bash', ['/work/shared/bench/make-payload.sh', dir], { encoding: 'utf8' }).trim();
+const payloadBytes = execFileSync('bash', [new URL('./make-payload.sh', import.meta.url).pathname, dir], { encoding: 'utf8' }).trim();
 const payload = join(dir, 'payload');
 const hasTime = existsSync('/usr/bin/time');
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark: kiln's VDI and VMDK writers vs `qemu-img convert`, on the shared GPT disk
-// (/work/shared/bench: make-payload.sh, then peers.sh fat + gpt: a 160 MiB disk with a 128 MiB
+// (bench/make-payload.sh, then peers.sh fat + gpt: a 160 MiB disk with a 128 MiB
 // FAT32 ESP holding the ~51 MB payload), same run, interleaved, median of 3.
 //   vdi   kiln (library): `node` + import dist/formats/convert + convertImageFile(disk.img, out.vdi)  (Node start-up included)
 //         kiln (CLI):     `node bin/kiln.js image convert disk.img out.vdi --format vdi`
@@ -17,17 +17,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = '/work/shared/bench';
-const benchDir = process.env.BENCH_DIR ?? join(tmpdir(), 'kiln-bench');
-const runs = Number(process.env.RUNS ?? 3);
-const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+import { benchDir, ensurePayload, repo, runs, shared, timeBin } from './_setup.mjs';
 
-mkdirSync(benchDir, { recursive: true });
-if (!existsSync(join(benchDir, 'payload'))) {
-  const r = spawnSync('bash', [join(shared, 'make-payload.sh'), benchDir], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('make-payload.sh failed');
-}
+ensurePayload();
 if (!existsSync(join(repo, 'dist/formats/convert.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 const env = { ...process.env, BENCH_DIR: benchDir };
 // The disk the peers convert: peers.sh fat (esp.img) then peers.sh gpt (disk.img).

@@ -1,0 +1,25 @@
+// Shared by the format benchmarks: the repository root, the bench folder (BENCH_DIR), the run count
+// (RUNS), /usr/bin/time for peak memory, and the deterministic payload (bench/make-payload.sh:
+// 2,002 files, ~51 MB — the same payload the peer timings in ENVIRONMENT.md used). The peer
+// pipelines are bench/peers.sh.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Folder of make-payload.sh and peers.sh. */
+export const shared = join(repo, 'bench');
+export const benchDir = process.env.BENCH_DIR ?? join(tmpdir(), 'kiln-bench');
+export const runs = Number(process.env.RUNS ?? 3);
+export const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/** Creates the payload under benchDir once. */
+export function ensurePayload() {
+  mkdirSync(benchDir, { recursive: true });
+  if (!existsSync(join(benchDir, 'payload'))) {
+    const r = spawnSync('bash', [join(shared, 'make-payload.sh'), benchDir], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('make-payload.sh failed');
+  }
+}
