@@ -1,5 +1,11 @@
 #!/usr/bin/env node
 // The kiln command. Runs the compiled CLI from dist/ (built by `npm run build`).
-import { main } from '../dist/cli/main.js';
-
+// A closed pipe (`kiln image ls x | head`) ends the output quietly instead of crashing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+const { main } = await import('../dist/cli/main.js');
 await main(process.argv.slice(2));
