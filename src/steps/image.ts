@@ -295,10 +295,10 @@ export const iso = defineStep<IsoStepOptions>(isoKind);
 
 // ---------- GRUB ISO ----------
 
-export interface GrubIsoStepOptions { name?: string; kernel: FileInput; modules?: FileInput[]; cmdline?: string; bios?: boolean; efi?: boolean; hybrid?: boolean; files?: ImageFiles; output?: string }
+export interface GrubIsoStepOptions { name?: string; kernel: FileInput; modules?: FileInput[]; /** Command line of each module (by index): the multiboot2 module string the kernel sees (`module2 /boot/name ARGS`). */ moduleArgs?: string[]; cmdline?: string; bios?: boolean; efi?: boolean; hybrid?: boolean; files?: ImageFiles; output?: string }
 const grubIsoKind = {
   kind: 'grub-iso', version: 1,
-  schema: z.object({ name: z.string().optional(), kernel: zFileInput, modules: z.array(zFileInput).optional(), cmdline: z.string().optional(), bios: z.boolean().optional(), efi: z.boolean().optional(), hybrid: z.boolean().optional(), files: zFiles.optional(), output: z.string().optional() }).strict() as z.ZodType<GrubIsoStepOptions>,
+  schema: z.object({ name: z.string().optional(), kernel: zFileInput, modules: z.array(zFileInput).optional(), moduleArgs: z.array(z.string()).optional(), cmdline: z.string().optional(), bios: z.boolean().optional(), efi: z.boolean().optional(), hybrid: z.boolean().optional(), files: zFiles.optional(), output: z.string().optional() }).strict() as z.ZodType<GrubIsoStepOptions>,
   declare: (o: GrubIsoStepOptions) => ({
     inputs: [...(typeof o.kernel === 'string' ? [o.kernel] : []), ...(o.modules ?? []).filter((m): m is string => typeof m === 'string'), ...fileMapInputs(o.files)],
     tools: ['grub-mkimage'],
@@ -311,7 +311,7 @@ const grubIsoKind = {
     for (const [path, entry] of tree) if (entry.kind === 'file') extra[path] = entry.content;
     await buildGrubIso(ctx.outPath(), {
       kernel: ctx.path(o.kernel),
-      ...(o.modules ? { modules: o.modules.map((m) => ctx.path(m)) } : {}),
+      ...(o.modules ? { modules: o.modules.map((m, i) => (o.moduleArgs?.[i] ? { path: ctx.path(m), args: o.moduleArgs[i]! } : ctx.path(m))) } : {}),
       ...(o.cmdline !== undefined ? { cmdline: o.cmdline } : {}),
       ...(o.bios !== undefined ? { bios: o.bios } : {}),
       ...(o.efi !== undefined ? { efi: o.efi } : {}),

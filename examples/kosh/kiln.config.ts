@@ -1,0 +1,105 @@
+// Kosh with kiln instead of scripts/build.sh + scripts/build-iso.sh: one Cargo workspace; the kernel
+// and the userspace services built per package for the generated x86_64-kosh / aarch64-kosh target
+// specs (core + alloc from kiln's sysroot route: the build-std equivalent on Debian's Rust 1.63);
+// the drivers built for the standard (host) target as static libraries; a GRUB ISO (multiboot2
+// kernel + the services as modules) for x86_64; the aarch64 kernel booted with -kernel.
+import { defineConfig, option, nasm, cargo, grubIso, command, out } from 'kiln';
+import type { StepHandle, Project } from 'kiln';
+
+export default defineConfig({
+  name: 'kosh',
+  arch: ['x86_64', 'aarch64'],
+  profiles: { debug: {}, release: { release: true } },
+  options: {
+    'unit-tests': option.bool({ help: 'also run `cargo test --workspace` (host, rustup toolchain) as a build step' }),
+  },
+  build(t) {
+    const x86 = t.arch === 'x86_64';
+    // One spec per arch, given in full so the kernel and the services share it (and its sysroot).
+    const target = x86
+      ? { name: 'x86_64-kosh', features: '-mmx,-sse,+soft-float', disableRedzone: true, codeModel: 'small' as const, relocationModel: 'static' as const }
+      : { name: 'aarch64-kosh', features: '+strict-align,-neon,-fp-armv8', disableRedzone: true, relocationModel: 'static' as const };
+
+    // Kernel: cargo build --package kosh-kernel --target <arch>-kosh.json -Z build-std=core,alloc
+    const entry = x86 ? nasm.obj({ name: 'kernel-entry', source: 'kernel/src/arch/boot.asm', format: 'elf64' }) : undefined;
+    const kernel = cargo.bin({
+      name: 'kernel',
+      path: '.',
+      package: 'kosh-kernel',
+      target,
+      std: 'sysroot',
+      layer: 'kernel',
+      linkerScript: x86 ? 'kernel/x86_64.ld' : 'kernel/aarch64.ld',
+      ...(entry ? { objects: [entry] } : {}),
+      output: 'kosh-kernel.elf',
+    });
+
+    // Userspace services: the same target, the services layer (stack protector, LTO in release).
+    const services: Record<string, StepHandle> = {};
+    for (const pkg of ['kosh-init', 'kosh-fs-service', 'kosh-driver-manager']) {
+      services[pkg] = cargo.bin({ name: pkg, path: '.', package: pkg, target, std: 'sysroot', layer: 'services', linkerScript: 'userspace/user.ld', output: `${pkg}.elf` });
+    }
+
+    // Drivers (standard target): cargo build --package kosh-<class>-driver --release
+    const drivers: Record<string, StepHandle> = {};
+    for (const d of ['storage', 'network', 'graphics']) {
+      drivers[`kosh-${d}-driver`] = cargo.lib({ name: `kosh-${d}-driver`, path: '.', package: `kosh-${d}-driver`, target: 'host', layer: 'services', output: `libkosh_${d}_driver.a` });
+    }
+
+    const project: Project = {
+      components: { kernel, ...(entry ? { entry } : {}), ...services, ...drivers },
+      steps: {},
+    };
+    if (t.options['unit-tests']) {
+      // cargo test --workspace: host unit tests (std), run with rustup's cargo on the host target.
+      project.steps!.unitTests = command({
+        name: 'unit-tests',
+        argv: ['cargo', 'test', '--workspace', '--offline', '--target-dir', out('test-target')],
+        inputs: ['**/*.{rs,toml,lock}'],
+        outputs: ['test-target'],
+        timeout: 600,
+      });
+    }
+
+    if (x86) {
+      // build-iso.sh: GRUB (BIOS + UEFI hybrid) loading the multiboot2 kernel and the services as modules.
+      const iso = grubIso({
+        name: 'kosh-iso', kernel, output: 'kosh.iso',
+        modules: Object.values(services),
+        // The multiboot2 module string the kernel lists each service by.
+        moduleArgs: Object.keys(services).map((pkg) => `${pkg} role=${pkg === 'kosh-init' ? 'init' : 'service'}`),
+      });
+      project.images = { iso };
+      project.run = { cdrom: iso, firmware: 'bios', exit: { kind: 'isa-debug-exit', success: 0 } };
+      project.tests = {
+        boot: {
+          cdrom: iso, firmware: 'bios', exit: { kind: 'isa-debug-exit', success: 0 }, timeout: 120,
+          expect: [
+            'kosh: kernel started on x86_64',
+            'kosh: 3 boot module(s)',
+            /module 0: kosh-init role=init \(\d+ bytes\) ELF64 x86_64 entry 0x4/,
+            "service 'init'",
+            /module 1: kosh-fs-service role=service/,
+            "service 'fs-service'",
+            /module 2: kosh-driver-manager role=service/,
+            "service 'driver-manager'",
+            'kosh: 3 service(s) ready to start',
+            'kosh: ipc ping-pong ok: 8 round trips',
+            'kosh: capability check ok: send with a RECV-only capability -> Denied',
+            'kosh: all self-tests passed',
+          ],
+        },
+      };
+    } else {
+      // qemu-system-aarch64 -M virt -cpu cortex-a57: no arm64 GRUB here, so -kernel (see README).
+      project.run = { kernel, machine: 'virt', cpu: 'cortex-a57', exit: { kind: 'semihosting' } };
+      project.tests = {
+        boot: {
+          kernel, machine: 'virt', cpu: 'cortex-a57', exit: { kind: 'semihosting' }, timeout: 120,
+          expect: ['kosh: kernel started on aarch64', 'kosh: 0 boot module(s)', 'kosh: ipc ping-pong ok: 8 round trips', 'kosh: capability check ok: send with a RECV-only capability -> Denied', 'kosh: all self-tests passed'],
+        },
+      };
+    }
+    return project;
+  },
+});
