@@ -27,6 +27,8 @@ export interface CmakeOptions {
   artifacts: Record<string, string>;
   /** Extra files or globs that are inputs besides the source tree. */
   inputs?: string[];
+  /** Let Ninja build everything it can after a failure (`ninja -k 0`), so every error is reported (`kiln status`). */
+  keepGoing?: boolean;
 }
 
 const cmakeKind = {
@@ -42,6 +44,7 @@ const cmakeKind = {
     cxx: z.string().optional(),
     artifacts: z.record(z.string(), z.string()),
     inputs: z.array(z.string()).optional(),
+    keepGoing: z.boolean().optional(),
   }).strict() as z.ZodType<CmakeOptions>,
   declare(o: CmakeOptions) {
     const src = o.source ?? '.';
@@ -63,7 +66,7 @@ const cmakeKind = {
         ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 'ON' : v === false ? 'OFF' : v}`),
       ]);
     }
-    await ctx.exec(['cmake', '--build', buildDir, ...(o.targets?.length ? ['--target', ...o.targets] : [])]);
+    await ctx.exec(['cmake', '--build', buildDir, ...(o.targets?.length ? ['--target', ...o.targets] : []), ...(o.keepGoing ? ['--', '-k', '0'] : [])]);
     for (const [output, rel] of Object.entries(o.artifacts)) {
       const from = join(buildDir, rel);
       if (!existsSync(from)) throw new KilnError('ARTIFACT_MISSING', `CMake built, but ${rel} is not in its build folder`, { hint: `check the artifacts paths (relative to ${buildDir})` });

@@ -1,0 +1,35 @@
+// ExoV6 with kiln: CMake (configure once) + Ninja (incremental) + clang 14 build a C17 x86_64
+// ELF64 kernel carrying a PVH note, booted with qemu-system-x86_64 -kernel; libos and a user
+// program are separate CMake targets. `kiln status` reads the build (Ninja's log and every
+// compiler/linker message) and writes the build status report.
+import { defineConfig, cmake } from 'kiln';
+
+export default defineConfig({
+  name: 'exov6',
+  arch: 'x86_64',
+  profiles: { debug: {}, release: { release: true } },
+  build() {
+    const kernel = cmake({
+      name: 'exov6',
+      source: '.',
+      // ninja -k 0: every failing file is compiled and reported, not just the first one.
+      keepGoing: true,
+      artifacts: { 'kernel.elf': 'kernel/kernel', 'init.elf': 'user/init', 'libos.a': 'libos/libos.a' },
+    });
+    return {
+      components: { kernel },
+      run: { kernel: kernel.output('kernel.elf'), exit: { kind: 'isa-debug-exit', success: 0 } },
+      tests: {
+        boot: {
+          expect: [
+            'ExoV6 x86_64 exokernel booting',
+            /core: ok/, /sync: ok/, /mem: ok/, /fs: ok/, /drivers: ok/, /sched: ok/,
+            /ipc: ok/, /capability: ok/, /time: ok/, /sys: ok/,
+            'ExoV6: all self-tests passed',
+          ],
+          timeout: 120,
+        },
+      },
+    };
+  },
+});
