@@ -7,5 +7,7 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
+// A larger young generation: planning a big graph allocates many short-lived objects.
+(await import('node:v8')).setFlagsFromString('--max-semi-space-size=16');
 const { main } = await import('../dist/cli/main.js');
 await main(process.argv.slice(2));

@@ -82,6 +82,9 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
     fsCache: true,
     moduleCache: false,
     interopDefault: true,
+    // kiln's own modules (dist/, plain ESM) load natively; only the config's TypeScript is
+    // transformed (and cached on disk), so a no-op build does not pay for a Babel pass.
+    tryNative: true,
     alias: { 'kiln/config': join(kilnRoot, 'config', 'index.js'), kiln: kilnEntry },
   });
   let loaded: unknown;

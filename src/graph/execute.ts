@@ -7,7 +7,10 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { glob as tinyGlob, isDynamicPattern } from 'tinyglobby';
+import { glob as tinyGlob } from 'tinyglobby';
+
+/** A glob pattern (vs a plain path)? Cheaper than picomatch's scan on the no-op path. */
+const isDynamicPattern = (p: string): boolean => /[*?[\]{}!]|\(.*\|/.test(p);
 import { KilnError } from '../errors.js';
 import { resolveEpoch } from '../util/epoch.js';
 import { describeExit, formatCommand, run } from '../util/process.js';
