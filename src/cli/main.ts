@@ -26,6 +26,7 @@ const COMMANDS: Array<[string, () => Promise<Register>]> = [
   ['verify', async () => (await import('./verify.js')).registerVerify],
   ['audit', async () => (await import('./audit.js')).registerAudit],
   ['abi', async () => (await import('./abi.js')).registerAbi],
+  ['status', async () => (await import('./status.js')).registerStatus],
   // kiln:command-registrations (one ['name', async () => (await import('./file.js')).registerX] line per command; keep this marker)
 ];
 

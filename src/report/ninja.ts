@@ -5,7 +5,7 @@
  * (asked from ninja itself with a dry run, `ninja -n -d explain`), and the per-target durations
  * of `.ninja_log` (format v5/v6: `start end mtime output cmdhash`, tab separated).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../util/process.js';
 
@@ -139,15 +139,20 @@ export async function ninjaProgress(buildDir: string, options: { ninja?: string;
   const outputs = new Set(edges.map((e) => e.output));
   let pending: string[] | undefined;
   let source: NinjaProgress['source'] = 'ninja-dry-run';
-  const r = await run([options.ninja ?? 'ninja', '-C', buildDir, '-n', '-d', 'explain', '-k', '0', ...(options.targets ?? [])], { timeoutMs: 60_000 });
-  if (r.exitCode === 0 || r.exitCode === 1) {
-    const dirty = new Set<string>();
-    const text = `${r.stdout}\n${r.stderr}`;
-    for (const m of text.matchAll(/^ninja explain: (?:output )?(.+?) (?:is dirty|doesn't exist|older than most recent input .*|has no log entry|is older than most recent input.*)$/gm)) {
-      if (outputs.has(m[1]!)) dirty.add(m[1]!);
+  // A dry run on a copy of the manifest: ninja would otherwise first "rebuild" build.ninja (CMake's
+  // re-check of globbed sources is always dirty) and stop there. A dry run writes no log.
+  const copy = `.kiln-status-${process.pid}.ninja`;
+  try {
+    copyFileSync(join(buildDir, 'build.ninja'), join(buildDir, copy));
+    const r = await run([options.ninja ?? 'ninja', '-C', buildDir, '-f', copy, '-n', '-d', 'explain', '-k', '0', ...(options.targets ?? [])], { timeoutMs: 60_000 });
+    if (r.code === 0 || r.code === 1) {
+      const dirty = new Set<string>();
+      for (const m of r.output.matchAll(/^ninja explain: (.+?) is dirty$/gm)) if (outputs.has(m[1]!)) dirty.add(m[1]!);
+      for (const m of r.output.matchAll(/^ninja explain: output (.+?) doesn't exist$/gm)) if (outputs.has(m[1]!)) dirty.add(m[1]!);
+      pending = [...dirty];
     }
-    for (const m of text.matchAll(/^ninja explain: (?:command line changed|recorded mtime of|restat of output) (?:for )?(\S+)/gm)) if (outputs.has(m[1]!)) dirty.add(m[1]!);
-    pending = [...dirty];
+  } finally {
+    rmSync(join(buildDir, copy), { force: true });
   }
   if (!pending) {
     source = 'ninja-log';

@@ -1,0 +1,19 @@
+/**
+ * kiln's build reports: compiler/linker diagnostics, their causes, the status report of the last
+ * build (with history), its renderers, and JUnit output for test runs.
+ *
+ * @example
+ * import { buildStatus, renderMarkdown } from 'kiln/report';
+ * const md = renderMarkdown(await buildStatus({ project: 'exov6', projectDir, buildDir }));
+ */
+export { parseDiagnostics, dedupeDiagnostics, relativizeDiagnostics, diagnosticKey, formatLocation } from './diagnostics.js';
+export type { Diagnostic, DiagnosticTool, Severity, ParseOptions } from './diagnostics.js';
+export { classify, classRule, CLASS_RULES, LIBC_NAMES } from './classify.js';
+export type { ClassRule, Classification, ClassifyPolicy } from './classify.js';
+export { parseBuildNinja, parseNinjaLog, ninjaProgress, sourceOfObject } from './ninja.js';
+export type { NinjaEdge, NinjaLogEntry, NinjaProgress } from './ninja.js';
+export { buildStatus, readLastBuild, readHistory, diffEntries } from './status.js';
+export type { StatusReport, StatusOptions, StatusHistory, HistoryEntry, ChangeEntry, ClassSummary, DirectoryStatus, ReportDiagnostic, LastBuild, LastBuildStep } from './status.js';
+export { renderText, renderMarkdown, renderHtml, progressChart } from './render.js';
+export { junitXml, readJUnit, xmlEscape } from './junit.js';
+export type { JUnitCase, JUnitSuite } from './junit.js';

@@ -1,0 +1,312 @@
+/**
+ * The build status report: what `kiln build` left in build/<target>/.kiln (last-build.json, each
+ * step's log) plus Ninja's own view of CMake builds, turned into steps/targets built of total,
+ * per-directory status, blocking errors by cause with the fix, changes since the previous
+ * report, and the next actions.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { KilnError } from '../errors.js';
+import { writeFileAtomic } from '../graph/cache.js';
+import { type ClassifyPolicy, classify, classRule } from './classify.js';
+import { type Diagnostic, dedupeDiagnostics, formatLocation, parseDiagnostics, relativizeDiagnostics } from './diagnostics.js';
+import { type NinjaProgress, ninjaProgress } from './ninja.js';
+
+export interface LastBuildStep {
+  name: string;
+  kind: string;
+  status: 'ran' | 'cached' | 'up-to-date' | 'failed' | 'skipped' | 'not-selected';
+  durationMs?: number;
+  reason?: string;
+  failure?: { message: string; command?: string; exitCode?: number | null; tail: string[]; hint?: string };
+  log?: string;
+  workDir?: string;
+}
+
+export interface LastBuild {
+  version: 1;
+  target: string;
+  time: number;
+  ok: boolean;
+  steps: LastBuildStep[];
+}
+
+export interface ReportDiagnostic extends Diagnostic {
+  class: string;
+  blocking: boolean;
+  fix: string;
+  /** Identity across builds (no line/column: edits move lines). */
+  key: string;
+}
+
+export interface ClassSummary {
+  id: string;
+  title: string;
+  explanation: string;
+  count: number;
+  /** First locations, `file:line`. */
+  locations: string[];
+  /** Distinct fix hints (names filled in), at most 5. */
+  fixes: string[];
+}
+
+export interface DirectoryStatus {
+  dir: string;
+  status: 'ok' | 'warnings' | 'errors' | 'pending';
+  errors: number;
+  warnings: number;
+  targets?: { built: number; total: number };
+}
+
+export interface ChangeEntry { key: string; class: string; location: string; message: string }
+
+export interface StatusReport {
+  version: 1;
+  project: string;
+  target: string;
+  buildTime: number;
+  ok: boolean;
+  steps: { total: number; ok: number; failed: number; skipped: number; list: Array<{ name: string; kind: string; status: string; message?: string; log?: string }> };
+  targets?: { built: number; total: number; source: NinjaProgress['source']; byStep: Array<{ step: string; built: number; total: number; pending: string[] }> };
+  counts: { errors: number; warnings: number; blocking: number };
+  classes: ClassSummary[];
+  directories: DirectoryStatus[];
+  diagnostics: ReportDiagnostic[];
+  changes?: { since: number; fixed: ChangeEntry[]; new: ChangeEntry[]; remaining: number };
+  nextActions: Array<{ title: string; command?: string }>;
+}
+
+export interface HistoryEntry {
+  buildTime: number;
+  ok: boolean;
+  built: number;
+  total: number;
+  blocking: number;
+  warnings: number;
+  entries: ChangeEntry[];
+}
+
+export interface StatusHistory { version: 1; reports: HistoryEntry[] }
+
+export interface StatusOptions {
+  project: string;
+  projectDir: string;
+  /** build/<arch>-<profile> */
+  buildDir: string;
+  policy?: ClassifyPolicy;
+  /** Record this report in status-history.json (default true). */
+  record?: boolean;
+  ninja?: string;
+}
+
+const HISTORY_LIMIT = 100;
+
+/** Reads build/<t>/.kiln/last-build.json. */
+export function readLastBuild(buildDir: string): LastBuild {
+  const path = join(buildDir, '.kiln', 'last-build.json');
+  if (!existsSync(path)) {
+    throw new KilnError('STATUS_NO_BUILD', `no build record at ${path}`, { location: { file: path }, hint: 'run `kiln build --keep-going` first (same --arch/--profile)' });
+  }
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as LastBuild;
+    if (v.version !== 1 || !Array.isArray(v.steps)) throw new Error('unknown version');
+    return v;
+  } catch (error) {
+    throw new KilnError('STATUS_BAD_RECORD', `${path} is not a kiln build record (${(error as Error).message})`, { location: { file: path }, hint: 'run `kiln build` again to rewrite it' });
+  }
+}
+
+/** Reads the report history (empty when missing or unreadable). */
+export function readHistory(buildDir: string): StatusHistory {
+  try {
+    const v = JSON.parse(readFileSync(join(buildDir, '.kiln', 'status-history.json'), 'utf8')) as StatusHistory;
+    if (v.version === 1 && Array.isArray(v.reports)) return v;
+  } catch {
+    /* none yet */
+  }
+  return { version: 1, reports: [] };
+}
+
+function compilerOf(kind: string, log: string): 'clang' | 'gcc' | 'zig' | 'cc' {
+  if (kind === 'zig') return 'zig';
+  if (/\bclang\b/.test(log)) return 'clang';
+  if (/\bgcc\b|\bcc1\b/.test(log)) return 'gcc';
+  return 'cc';
+}
+
+function changeEntry(d: ReportDiagnostic): ChangeEntry {
+  return { key: d.key, class: d.class, location: formatLocation(d), message: d.message };
+}
+
+/**
+ * Compares two sets of blocking diagnostics (by key): what went away and what appeared.
+ *
+ * @example
+ * diffEntries(previous.entries, current.entries) // { fixed: [...], new: [...] }
+ */
+export function diffEntries(previous: ChangeEntry[], current: ChangeEntry[]): { fixed: ChangeEntry[]; new: ChangeEntry[] } {
+  const prev = new Set(previous.map((e) => e.key));
+  const cur = new Set(current.map((e) => e.key));
+  return { fixed: previous.filter((e) => !cur.has(e.key)), new: current.filter((e) => !prev.has(e.key)) };
+}
+
+function dirOf(file: string): string {
+  const d = dirname(file);
+  return d === '.' ? '.' : `${d}/`;
+}
+
+/**
+ * Builds the status report of the last build of one target (and records it in the history).
+ *
+ * @example
+ * const report = await buildStatus({ project: 'exov6', projectDir: '/p', buildDir: '/p/build/x86_64-debug' });
+ * report.classes.map((c) => `${c.title}: ${c.count}`)
+ */
+export async function buildStatus(options: StatusOptions): Promise<StatusReport> {
+  const last = readLastBuild(options.buildDir);
+  const all: ReportDiagnostic[] = [];
+  const byStep: NonNullable<StatusReport['targets']>['byStep'] = [];
+  const progresses: NinjaProgress[] = [];
+  let source: NinjaProgress['source'] = 'ninja-dry-run';
+  const stepList: StatusReport['steps']['list'] = [];
+
+  for (const step of last.steps) {
+    if (step.status === 'not-selected') continue;
+    stepList.push({ name: step.name, kind: step.kind, status: step.status, ...(step.failure ? { message: step.failure.message } : {}), ...(step.log ? { log: step.log } : {}) });
+    const log = step.log && existsSync(step.log) ? readFileSync(step.log, 'utf8') : (step.failure?.tail ?? []).join('\n');
+    const cwd = step.workDir ?? options.projectDir;
+    let diags = parseDiagnostics(log, { compiler: compilerOf(step.kind, log), step: step.name });
+    let progress: NinjaProgress | undefined;
+    if (step.workDir && existsSync(join(step.workDir, 'build.ninja'))) {
+      progress = await ninjaProgress(step.workDir, options.ninja ? { ninja: options.ninja } : {});
+      if (progress) {
+        progresses.push(progress);
+        if (progress.source === 'ninja-log') source = 'ninja-log';
+        byStep.push({ step: step.name, built: progress.built, total: progress.total, pending: progress.pending });
+        // Linker messages name objects; map them back to their sources.
+        const p = progress;
+        diags = diags.map((d) => {
+          const src = d.file ? p.edges.find((e) => e.kind === 'compile' && e.output === d.file)?.inputs[0] : undefined;
+          return src ? { ...d, file: src } : d;
+        });
+      }
+    }
+    diags = relativizeDiagnostics(diags, options.projectDir, cwd);
+    // A failed step with nothing parseable still blocks: report its own failure message.
+    if (step.status === 'failed' && !diags.some((d) => d.severity === 'error')) {
+      diags.push({ tool: 'cc', severity: 'error', message: step.failure?.message ?? 'step failed', step: step.name });
+    }
+    for (const d of diags) {
+      const c = classify(d, options.policy);
+      const key = [c.id, d.file ?? '', d.symbol ?? '', d.message].join('|');
+      all.push({ ...d, class: c.id, blocking: c.blocking, fix: c.fix, key });
+    }
+  }
+  const diagnostics = dedupeDiagnostics(all) as ReportDiagnostic[];
+  const blocking = diagnostics.filter((d) => d.blocking);
+
+  // Causes, most frequent first.
+  const classMap = new Map<string, ClassSummary>();
+  for (const d of blocking) {
+    let c = classMap.get(d.class);
+    if (!c) {
+      const rule = classRule(d.class, options.policy);
+      c = { id: d.class, title: rule.title, explanation: rule.explanation, count: 0, locations: [], fixes: [] };
+      classMap.set(d.class, c);
+    }
+    c.count++;
+    const loc = d.symbol ? `${formatLocation(d)} (${d.symbol})` : formatLocation(d);
+    if (c.locations.length < 5 && !c.locations.includes(loc)) c.locations.push(loc);
+    if (c.fixes.length < 5 && !c.fixes.includes(d.fix)) c.fixes.push(d.fix);
+  }
+  const classes = [...classMap.values()].sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
+
+  // Directories: every compiled source's folder, plus every folder a diagnostic points into.
+  const dirs = new Map<string, DirectoryStatus>();
+  const dirEntry = (dir: string): DirectoryStatus => {
+    let e = dirs.get(dir);
+    if (!e) dirs.set(dir, (e = { dir, status: 'ok', errors: 0, warnings: 0 }));
+    return e;
+  };
+  for (const p of progresses) {
+    const pending = new Set(p.pending);
+    for (const e of p.edges) {
+      if (e.kind !== 'compile' || !e.inputs[0]) continue;
+      const [src] = relativizeDiagnostics([{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] }], options.projectDir, p.buildDir);
+      if (!src?.file || src.file.startsWith('/')) continue;
+      const entry = dirEntry(dirOf(src.file));
+      entry.targets ??= { built: 0, total: 0 };
+      entry.targets.total++;
+      if (!pending.has(e.output)) entry.targets.built++;
+    }
+  }
+  for (const d of diagnostics) {
+    if (!d.file || d.file.startsWith('/') || d.severity === 'note') continue;
+    const entry = dirEntry(dirOf(d.file));
+    if (d.blocking) entry.errors++;
+    else if (d.severity === 'warning') entry.warnings++;
+  }
+  for (const e of dirs.values()) {
+    e.status = e.errors ? 'errors' : e.warnings ? 'warnings' : e.targets && e.targets.built < e.targets.total ? 'pending' : 'ok';
+  }
+  const directories = [...dirs.values()].sort((a, b) => a.dir.localeCompare(b.dir));
+
+  const steps = {
+    total: stepList.length,
+    ok: stepList.filter((s) => s.status === 'ran' || s.status === 'cached' || s.status === 'up-to-date').length,
+    failed: stepList.filter((s) => s.status === 'failed').length,
+    skipped: stepList.filter((s) => s.status === 'skipped').length,
+    list: stepList,
+  };
+  const targets = progresses.length
+    ? { built: byStep.reduce((n, s) => n + s.built, 0), total: byStep.reduce((n, s) => n + s.total, 0), source, byStep }
+    : undefined;
+  const counts = {
+    errors: diagnostics.filter((d) => d.severity === 'error').length,
+    warnings: diagnostics.filter((d) => d.severity === 'warning').length,
+    blocking: blocking.length,
+  };
+
+  // History: compare with the last report of a different build, then record this one.
+  const history = readHistory(options.buildDir);
+  const entries = blocking.map(changeEntry);
+  const previous = [...history.reports].reverse().find((r) => r.buildTime !== last.time);
+  const changes = previous ? { since: previous.buildTime, ...diffEntries(previous.entries, entries), remaining: entries.length } : undefined;
+  if (options.record ?? true) {
+    const entry: HistoryEntry = { buildTime: last.time, ok: last.ok && counts.blocking === 0, built: targets?.built ?? steps.ok, total: targets?.total ?? steps.total, blocking: counts.blocking, warnings: counts.warnings, entries };
+    const reports = history.reports.filter((r) => r.buildTime !== last.time);
+    reports.push(entry);
+    writeFileAtomic(join(options.buildDir, '.kiln', 'status-history.json'), JSON.stringify({ version: 1, reports: reports.slice(-HISTORY_LIMIT) }));
+  }
+
+  const nextActions = planActions(classes, blocking, last, steps.failed);
+  return {
+    version: 1, project: options.project, target: last.target, buildTime: last.time, ok: last.ok && counts.blocking === 0,
+    steps, ...(targets ? { targets } : {}), counts, classes, directories, diagnostics, ...(changes ? { changes } : {}), nextActions,
+  };
+}
+
+function planActions(classes: ClassSummary[], blocking: ReportDiagnostic[], last: LastBuild, failedSteps: number): StatusReport['nextActions'] {
+  const actions: StatusReport['nextActions'] = [];
+  for (const c of classes) {
+    const first = blocking.find((d) => d.class === c.id)!;
+    const where = formatLocation(first);
+    let command: string | undefined;
+    if (c.id === 'redefinition') {
+      const prev = first.notes?.find((n) => n.file && first.file && n.file !== first.file && n.file.split('/').pop() === first.file.split('/').pop());
+      if (prev && first.file) {
+        const drop = prev.file!.includes('include/') ? first.file : prev.file!;
+        command = `git mv ${drop} ${drop}.bak`;
+      }
+    } else if (c.id === 'undefined-reference' && first.symbol) {
+      command = `grep -rnE '^[a-z_].*\\b${first.symbol}\\(' --include=*.c .`;
+    } else if (c.id === 'conflicting-builtin' && first.file) {
+      const name = /'(\w+)'/.exec(first.message)?.[1];
+      if (name) command = `sed -i 's/\\b${name}\\b/fs_${name}/g' ${first.file}   # then review the diff`;
+    }
+    actions.push({ title: `fix ${c.count} × ${c.title} (first at ${where}): ${first.fix}`, ...(command ? { command } : {}) });
+  }
+  if (actions.length || failedSteps) actions.push({ title: 'rebuild everything that can build and refresh this report', command: `kiln build --keep-going --arch ${last.target.split('-')[0]} --profile ${last.target.split('-').slice(1).join('-')} && kiln status` });
+  else actions.push({ title: 'the build is green: boot it and run the tests', command: 'kiln run   # or: kiln test' });
+  return actions;
+}
