@@ -121,12 +121,26 @@ export function testsFromProject(graph: Graph, names: string[] = []): QemuTestSp
   return out;
 }
 
+/** Loads the project's config for run/test; without one, says what else can be booted. */
+async function loadProjectFor(command: 'run' | 'test', config: string | undefined) {
+  const { loadConfig } = await import('../config/load.js');
+  try {
+    return await loadConfig(config);
+  } catch (error) {
+    if (error instanceof KilnError && error.code === 'CONFIG_NOT_FOUND') {
+      throw new KilnError('RUN_NOTHING_TO_BOOT', `nothing to boot: no --kernel, --image or --cdrom, and ${error.message}`, {
+        hint: `give --kernel FILE, --image FILE or --cdrom FILE, or run kiln ${command} in a kiln project (kiln init creates one)`,
+      });
+    }
+    throw error;
+  }
+}
+
 /** `kiln test` / `kiln run` without --kernel/--image/--cdrom: the project's tests or run section. */
 export async function projectTestSpecs(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string }, rest: string[]): Promise<QemuTestSpec[]> {
-  const { loadConfig } = await import('../config/load.js');
   const { planGraph, configArches } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
-  const loaded = await loadConfig(flags.config);
+  const loaded = await loadProjectFor('test', flags.config);
   const { options, positional } = parseProjectArgs(rest, loaded);
   const wanted = flags.arch === undefined ? [configArches(loaded.config)[0]!] : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
   const specs: QemuTestSpec[] = [];
@@ -145,10 +159,9 @@ export async function projectTestSpecs(flags: { config?: string; profile?: strin
 
 /** The project's run section as a machine, built first. */
 export async function projectMachineSpec(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string }, rest: string[]): Promise<MachineSpec> {
-  const { loadConfig } = await import('../config/load.js');
   const { planGraph } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
-  const loaded = await loadConfig(flags.config);
+  const loaded = await loadProjectFor('run', flags.config);
   const { options } = parseProjectArgs(rest, loaded);
   const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
   const graph = await planGraph(loaded, { ...(arch ? { arch: arch as 'x86_64' | 'aarch64' } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
