@@ -129,7 +129,8 @@ function kind(mode: 'bin' | 'lib') {
           features: target.features ?? (policy.fpu ? undefined : arch === 'x86_64' ? '-mmx,-sse,+soft-float' : '+strict-align,-neon,-fp-armv8'),
           disableRedzone: target.disableRedzone ?? !policy.redZone,
           panicStrategy: policy.panic,
-          ...(target.codeModel ?? policy.codeModel ? { codeModel: (target.codeModel ?? policy.codeModel)! } : {}),
+          // The policy's code model is an x86_64 setting (LLVM allows only small/tiny/large on AArch64).
+          ...(target.codeModel ?? (arch === 'x86_64' ? policy.codeModel : undefined) ? { codeModel: (target.codeModel ?? policy.codeModel)! } : {}),
           relocationModel: target.relocationModel ?? (policy.pie ? 'pic' : 'static'),
           ...(target.llvmTarget ? { llvmTarget: target.llvmTarget } : {}),
           ...(target.extra ? { extra: target.extra } : {}),
