@@ -179,3 +179,31 @@ function readFileSafe(path: string): string {
     return '';
   }
 }
+
+describe('Ctrl-C', () => {
+  it('kills the whole subprocess tree, writes no output and exits 130', async () => {
+    const d = join(root, 'sigint');
+    writeProject(d, []);
+    // A step whose command starts a grandchild (sleep) and waits for it.
+    writeFileSync(join(d, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+export default defineConfig({ name: 'sigint', components: {
+  slow: command({ argv: ['sh', '-c', 'echo $$ > pids.txt; sleep 30 & echo $! >> pids.txt; wait; echo done > "$0"', out('slow.txt')], outputs: ['slow.txt'], untracked: true }),
+} });
+`);
+    const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: d, env: { ...process.env, CI: 'true' }, stdio: 'ignore' });
+    for (let i = 0; i < 100 && readFileSafe(join(d, 'pids.txt')).trim().split('\n').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const pids = readFileSafe(join(d, 'pids.txt')).trim().split('\n').map(Number);
+    expect(pids).toHaveLength(2);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const pid of pids) {
+      // Gone, or a zombie waiting for a reaper (a container's PID 1 may not reap): not running.
+      const stat = readFileSafe(`/proc/${pid}/stat`);
+      const state = /\) (\S)/.exec(stat)?.[1];
+      expect(state === undefined || state === 'Z', `process ${pid} survived Ctrl-C (state ${state})`).toBe(true);
+    }
+    expect(existsSync(join(d, 'build/x86_64-debug/slow.txt'))).toBe(false);
+  });
+});
