@@ -45,7 +45,7 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
 export function parseJobs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`-j: expected a whole number >= 1, got ${value}`);
+  if (!Number.isInteger(n) || n < 1) throw new KilnError('CLI_BAD_NUMBER', `-j: expected a whole number >= 1, got ${value}`, { exitCode: 2 });
   return n;
 }
 

@@ -1,5 +1,6 @@
 /** `kiln graph`: the planned steps and their dependencies, as text, Graphviz dot or Mermaid. */
 import type { Command } from 'commander';
+import { KilnError } from '../errors.js';
 import type { Graph } from '../graph/plan.js';
 import { action, printJson } from './_shared.js';
 import { type ProjectFlags, openProject, projectCommand } from './_project.js';
@@ -42,7 +43,7 @@ export function registerGraph(program: Command): void {
   ).action(action(async (flags: ProjectFlags & { format: string }, cmd: Command) => {
     const { graph } = await openProject(flags, cmd.args);
     if (!['text', 'dot', 'mermaid', 'json'].includes(flags.format)) {
-      throw new Error(`--format: expected text | dot | mermaid | json, got ${JSON.stringify(flags.format)}`);
+      throw new KilnError('CLI_BAD_OPTION', `--format: expected text | dot | mermaid | json, got ${JSON.stringify(flags.format)}`, { exitCode: 2 });
     }
     if (flags.format === 'json') {
       printJson({
