@@ -142,7 +142,8 @@ export async function projectTestSpecs(flags: { config?: string; profile?: strin
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('test', flags.config);
   const { options, positional } = parseProjectArgs(rest, loaded);
-  const wanted = flags.arch === undefined ? [configArches(loaded.config)[0]!] : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
+  // The matrix: every test on every arch the config builds for (or the --arch values given).
+  const wanted = flags.arch === undefined ? configArches(loaded.config) : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
   const specs: QemuTestSpec[] = [];
   for (const arch of wanted) {
     if (arch !== 'x86_64' && arch !== 'aarch64') throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected "x86_64" | "aarch64", got ${JSON.stringify(arch)}`, { exitCode: 2 });
