@@ -25,3 +25,6 @@ export type { ImageFiles, ImageFile, PartitionSpec } from './steps/image.js';
 export { sign } from './steps/sign.js';
 export { abi } from './steps/abi.js';
 export { audit } from './steps/audit.js';
+export { grubEfi, grubEsp } from './steps/grub.js';
+export type { GrubEspOptions, GrubEspFile } from './steps/grub.js';
+export { strip } from './steps/strip.js';

@@ -3,7 +3,7 @@
  * and code model from the layer's policy, and a linker script. `zig.build()` runs a project's own
  * build.zig. Zig comes from PATH or from the npm registry's Linux build in node_modules.
  */
-import { copyFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
@@ -11,6 +11,7 @@ import { KilnError } from '../errors.js';
 import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
 import { type Layer, resolvePolicy, zigFlags } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';
+import { formatCommand } from '../util/process.js';
 import { stem, stringInputs, zLayer } from './_common.js';
 
 export interface ZigOptions {
@@ -27,6 +28,11 @@ export interface ZigOptions {
   linkerScript?: FileInput;
   /** Extra objects to link (nasm.obj outputs...). */
   objects?: FileInput[];
+  /**
+   * Modules the root imports by name (`@import("kozo_abi")`): a project file or another step's
+   * output, e.g. a generated ABI file `{ kozo_abi: kozoAbi.output('abi/kozo_abi.zig') }`.
+   */
+  modules?: Record<string, FileInput>;
   /** Extra arguments to zig build-exe. */
   args?: string[];
 }
@@ -40,6 +46,7 @@ const schema = z.object({
   cpu: z.string().optional(),
   linkerScript: zFileInput.optional(),
   objects: z.array(zFileInput).optional(),
+  modules: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput).optional(),
   args: z.array(z.string()).optional(),
 }).strict();
 
@@ -57,7 +64,7 @@ function kind(mode: 'exe' | 'obj') {
     declare(o: ZigOptions) {
       const dir = posix.dirname(o.root);
       return {
-        inputs: [posix.join(dir, '**/*.zig'), ...stringInputs([o.linkerScript]), ...stringInputs(o.objects)],
+        inputs: [posix.join(dir, '**/*.zig'), ...stringInputs([o.linkerScript]), ...stringInputs(o.objects), ...stringInputs(Object.values(o.modules ?? {}))],
         env: ['ZIG'],
         outputs: [o.output ?? `${stem(o.root)}.${mode === 'exe' ? 'elf' : 'o'}`],
         workDir: `.kiln/work/zig-${o.name ?? stem(o.root)}`,
@@ -68,8 +75,11 @@ function kind(mode: 'exe' | 'obj') {
       const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
       const f = zigFlags(policy, ctx.target.arch);
       const out = ctx.outPath();
+      // Zig 0.11: `--mod name::file` declares a module, `--deps a,b` lets the root import them.
+      const modules = Object.entries(o.modules ?? {});
+      const moduleArgs = modules.length ? [...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]), '--deps', modules.map(([name]) => name).join(',')] : [];
       await ctx.exec([
-        zig, mode === 'exe' ? 'build-exe' : 'build-obj', ctx.path(o.root),
+        zig, mode === 'exe' ? 'build-exe' : 'build-obj', ...moduleArgs, ctx.path(o.root),
         '-target', o.target ?? `${ctx.target.arch}-freestanding-none`,
         `-mcpu=${o.cpu ?? 'baseline'}${f.cpuFeatures}`,
         '-O', f.optimize,
@@ -83,6 +93,51 @@ function kind(mode: 'exe' | 'obj') {
     },
   };
 }
+
+export interface ZigTestOptions {
+  name?: string;
+  /** Root file whose `test` blocks run (`kernel/tests.zig`). */
+  root: string;
+  /** Modules the tests import by name (as zig.exe's `modules`). */
+  modules?: Record<string, FileInput>;
+  /** Only tests whose name contains this text. */
+  filter?: string;
+  /** Extra arguments to zig test. */
+  args?: string[];
+  /** The test log written on success (default `<stem>.zig-test.log`). */
+  output?: string;
+}
+
+const testKind = {
+  kind: 'zig.test',
+  version: 1,
+  schema: z.object({
+    name: z.string().optional(),
+    root: z.string().min(1),
+    modules: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput).optional(),
+    filter: z.string().optional(),
+    args: z.array(z.string()).optional(),
+    output: z.string().optional(),
+  }).strict() as z.ZodType<ZigTestOptions>,
+  declare(o: ZigTestOptions) {
+    return {
+      inputs: [posix.join(posix.dirname(o.root), '**/*.zig'), ...stringInputs(Object.values(o.modules ?? {}))],
+      env: ['ZIG'],
+      outputs: [o.output ?? `${stem(o.root)}.zig-test.log`],
+      workDir: `.kiln/work/zig-test-${o.name ?? stem(o.root)}`,
+    };
+  },
+  async make(o: ZigTestOptions, ctx: StepContext) {
+    const zig = zigPath(ctx);
+    const modules = Object.entries(o.modules ?? {});
+    const moduleArgs = modules.length ? [...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]), '--deps', modules.map(([name]) => name).join(',')] : [];
+    // Host tests: the logic of a freestanding kernel, run natively (a failing test fails the step).
+    const result = await ctx.exec([zig, 'test', ...moduleArgs, ctx.path(o.root), ...(o.filter ? ['--test-filter', o.filter] : []), ...(o.args ?? [])], { cwd: ctx.workDir! });
+    await writeFile(ctx.outPath(), `${formatCommand(result.argv)}\n${result.output}`);
+    const summary = /All (\d+) tests passed/.exec(result.output);
+    ctx.log(summary ? `zig test: ${summary[1]} tests passed` : 'zig test passed');
+  },
+};
 
 export interface ZigBuildOptions {
   name?: string;
@@ -125,4 +180,6 @@ export const zig = {
   exe: defineStep<ZigOptions>(kind('exe')),
   obj: defineStep<ZigOptions>(kind('obj')),
   build: defineStep<ZigBuildOptions>(buildKind),
+  /** `zig test` on the host (e.g. kernel logic with `test` blocks). @example zig.test({ root: 'kernel/tests.zig', modules: { kozo_abi: kozoAbi.output('abi/kozo_abi.zig') } }) */
+  test: defineStep<ZigTestOptions>(testKind),
 };

@@ -180,7 +180,7 @@ export async function ensureSysroot(toolchain: RustToolchain, specPath: string, 
   const builtins = findCompilerBuiltins();
   if (!toolchain.src || !builtins) throw new KilnError('RUST_NO_SRC', 'building a sysroot needs rust-src and compiler_builtins sources', { hint: 'apt install rust-src librust-compiler-builtins-dev' });
   const targetName = specPath.split('/').pop()!.replace(/\.json$/, '');
-  const hash = createHash('sha256').update(specJson).update(toolchain.versionLine).update(toolchain.src).update(builtins.version).update('v1').digest('hex').slice(0, 20);
+  const hash = createHash('sha256').update(specJson).update(toolchain.versionLine).update(toolchain.src).update(builtins.version).update('v3').digest('hex').slice(0, 20);
   const root = join(cacheRoot(env), 'rust-sysroots', `${targetName}-${hash}`);
   const libDir = join(root, 'lib', 'rustlib', targetName, 'lib');
   const done = join(root, '.complete');
@@ -219,7 +219,9 @@ debug = 1
     log(`building a Rust sysroot (core, alloc, compiler_builtins ${builtins.version}) for ${targetName} with ${toolchain.versionLine}`);
     const r = await run([toolchain.cargo, 'build', '--release', '--offline', '--target', join(work, `${targetName}.json`)], {
       cwd: work,
-      env: { ...env, RUSTC: toolchain.rustc, RUSTC_BOOTSTRAP: '1', CARGO_TARGET_DIR: join(work, 'target'), RUSTFLAGS: '', CARGO_ENCODED_RUSTFLAGS: '' },
+      // Bitcode in the rlibs, so crates built with (thin) LTO can link against them (cargo alone
+      // passes -C embed-bitcode=no here). CARGO_ENCODED_RUSTFLAGS wins over RUSTFLAGS when set.
+      env: { ...env, RUSTC: toolchain.rustc, RUSTC_BOOTSTRAP: '1', CARGO_TARGET_DIR: join(work, 'target'), RUSTFLAGS: '', CARGO_ENCODED_RUSTFLAGS: '-Cembed-bitcode=yes' },
       timeoutMs: 15 * 60_000,
     });
     log(r.output);
