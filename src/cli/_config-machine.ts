@@ -4,12 +4,13 @@
  * always boot current outputs.
  */
 import { isAbsolute, join } from 'node:path';
-import type { RunConfig, TestConfig } from '../config/types.js';
+import type { RunConfig } from '../config/types.js';
 import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
 import { type Graph, resolveArtifact } from '../graph/plan.js';
 import { type FileInput, isArtifactRef, isStepHandle } from '../graph/step.js';
-import type { DiskSpec, ExitSpec, MachineSpec, QemuTestSpec } from '../qemu/index.js';
+import type { MachineSpec, QemuTestSpec } from '../qemu/index.js';
+import { machineSpecFromConfig, testSpecsFromConfig } from '../qemu/from-config.js';
 import { defaultReporter } from './_reporters.js';
 
 /** Absolute path of a config file input: a project path or a step's output in the build folder. */
@@ -50,49 +51,12 @@ export async function buildFor(graph: Graph, sections: Array<RunConfig | undefin
   }
 }
 
-function exitSpec(graph: Graph, run: RunConfig): ExitSpec | undefined {
-  const e = run.exit;
-  if (!e) return undefined;
-  switch (e.kind) {
-    case 'isa-debug-exit':
-      return { kind: 'isa-debug-exit', ...(e.iobase !== undefined ? { iobase: e.iobase } : {}), ...(e.iosize !== undefined ? { iosize: e.iosize } : {}), ...(e.success !== undefined ? { successCode: e.success } : {}) };
-    case 'semihosting':
-      return { kind: 'semihosting', ...(e.success !== undefined ? { successCode: e.success } : {}) };
-    case 'psci':
-      return { kind: 'psci' };
-    case 'serial':
-      return { kind: 'serial' };
-  }
-  void graph;
-  return undefined;
-}
-
 /** A MachineSpec from a run section (paths resolved against the graph). */
 export function machineFromRun(graph: Graph, run: RunConfig, name = 'run'): MachineSpec {
-  const disks: DiskSpec[] = [];
-  if (run.image !== undefined) disks.push({ path: inputPath(graph, run.image), media: 'disk' });
-  if (run.cdrom !== undefined) disks.push({ path: inputPath(graph, run.cdrom), media: 'cdrom' });
-  if (disks.length === 0 && run.kernel === undefined) {
+  if (run.image === undefined && run.cdrom === undefined && run.kernel === undefined) {
     throw new KilnError('RUN_NOTHING_TO_BOOT', `${name}: says nothing to boot`, { location: { configPath: name }, hint: 'give image, cdrom or kernel' });
   }
-  const exit = exitSpec(graph, run);
-  return {
-    name,
-    arch: graph.target.arch,
-    disks,
-    ...(run.kernel !== undefined ? { kernel: inputPath(graph, run.kernel) } : {}),
-    ...(run.initrd !== undefined ? { initrd: inputPath(graph, run.initrd) } : {}),
-    ...(run.append !== undefined ? { append: run.append } : {}),
-    ...(run.symbols !== undefined ? { symbols: inputPath(graph, run.symbols) } : {}),
-    ...(run.firmware ? { firmware: run.firmware } : {}),
-    ...(run.machine ? { machine: run.machine } : {}),
-    ...(run.cpu ? { cpu: run.cpu } : {}),
-    ...(run.memory !== undefined ? { memory: run.memory } : {}),
-    ...(run.smp ? { smp: run.smp } : {}),
-    ...(run.args ? { args: run.args } : {}),
-    ...(exit ? { exit } : {}),
-    logDir: join(graph.buildRoot, 'logs'),
-  };
+  return { name, ...machineSpecFromConfig<FileInput>(run, graph.target.arch, { resolvePath: (p) => inputPath(graph, p), logRoot: join(graph.buildRoot, 'logs') }) };
 }
 
 /** Test specs for the project's tests (all, or the named ones), for the graph's arch. */
@@ -101,24 +65,17 @@ export function testsFromProject(graph: Graph, names: string[] = []): QemuTestSp
   for (const n of names) {
     if (!tests[n]) throw new KilnError('TEST_UNKNOWN', `no test named "${n}"`, { hint: `tests: ${Object.keys(tests).join(', ') || 'none'}`, exitCode: 2 });
   }
-  const out: QemuTestSpec[] = [];
-  for (const [name, t] of Object.entries(tests)) {
-    if (names.length && !names.includes(name)) continue;
-    if (t.arch && !t.arch.includes(graph.target.arch)) continue;
-    const base = { ...(graph.project.run ?? {}), ...t } as TestConfig;
-    const machine = machineFromRun(graph, base, `tests.${name}`);
-    out.push({
-      ...machine,
-      name,
-      logDir: join(graph.buildRoot, 'logs', 'tests', `${name}-${graph.target.id}`),
-      ...(t.expect ? { expect: t.expect } : {}),
-      ...(t.fail ? { fail: t.fail } : {}),
-      ...(t.ktap ? { ktap: true } : {}),
-      ...(t.timeout ? { timeout: t.timeout } : {}),
-      ...(t.idleTimeout ? { idleTimeout: t.idleTimeout } : {}),
-    });
+  const selected = Object.fromEntries(Object.entries(tests).filter(([n, t]) => (names.length === 0 || names.includes(n)) && (!t.arch || t.arch.includes(graph.target.arch))));
+  for (const [n, t] of Object.entries(selected)) {
+    const merged = { ...(graph.project.run ?? {}), ...t };
+    if (merged.image === undefined && merged.cdrom === undefined && merged.kernel === undefined) {
+      throw new KilnError('RUN_NOTHING_TO_BOOT', `tests.${n}: says nothing to boot`, { location: { configPath: `tests.${n}` }, hint: 'give image, cdrom or kernel here or in the run section' });
+    }
   }
-  return out;
+  return testSpecsFromConfig<FileInput>(
+    Object.fromEntries(Object.entries(selected).map(([n, t]) => [n, { ...t, arch: [graph.target.arch] }])),
+    { arches: [graph.target.arch], ...(graph.project.run ? { run: graph.project.run } : {}), resolvePath: (p) => inputPath(graph, p), logRoot: join(graph.buildRoot, 'logs') },
+  );
 }
 
 /** Loads the project's config for run/test; without one, says what else can be booted. */

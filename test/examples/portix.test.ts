@@ -18,7 +18,7 @@ describe('examples/portix', () => {
     const r = test([]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*all 5 expectations matched in order/);
-    const serial = readFileSync(join(dir, 'build/logs/tests/boot-x86_64-release/serial.log'), 'utf8');
+    const serial = readFileSync(join(dir, 'build/logs/tests/boot-x86_64/serial.log'), 'utf8');
     expect(serial).toMatch(/timer ticks: 10[\s\S]*timer ticks: 20[\s\S]*timer ticks: 30/);
     const out = join(dir, 'build/x86_64-release');
     const disk = readFileSync(join(out, 'portix.img'));
