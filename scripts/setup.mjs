@@ -28,6 +28,10 @@ const DEBIAN = {
   cmake: '/usr/bin/cmake',
   'ninja-build': '/usr/bin/ninja',
   gdb: '/usr/bin/gdb',
+  gcc: '/usr/bin/gcc',
+  // openssl: an independent Ed25519 verifier in the signing tests.
+  openssl: '/usr/bin/openssl',
+  git: '/usr/bin/git',
   'grub-pc-bin': '/usr/lib/grub/i386-pc/moddep.lst',
   'grub-efi-amd64-bin': '/usr/lib/grub/x86_64-efi/moddep.lst',
   'grub-common': '/usr/bin/grub-mkimage',
