@@ -1,0 +1,46 @@
+// NØNOS "Building the Kernel" with kiln: cargo + build.rs (which compiles the C post-quantum
+// library) for the generated x86_64-nonos target spec, then kiln's sign() embeds the manifest
+// (.nonos.manifest) and the Ed25519 signature over BLAKE3 (.nonos.sig) into kernel.bin — the
+// signed ELF64 — with the dev key, SIGNING_KEY (CI) or a key file (production).
+import { defineConfig, cargo, sign } from 'kiln';
+
+export default defineConfig({
+  name: 'nonos',
+  version: '0.1.0',
+  arch: 'x86_64',
+  // release: refuses the auto-generated dev key (SIGNING_KEY or a key file is required).
+  profiles: { debug: {}, release: { release: true } },
+  build(t) {
+    // cargo build --release --target x86_64-nonos.json -Zbuild-std=core,alloc
+    //   -Zbuild-std-features=compiler-builtins-mem: kiln generates the spec and builds core, alloc and
+    //   compiler_builtins (mem) into a sysroot with Debian's Rust 1.63 + rust-src (or uses
+    //   -Zbuild-std where a nightly with rust-src exists).
+    const elf = cargo.bin({
+      name: 'kernel',
+      path: '.',
+      package: 'nonos-kernel',
+      // No red zone (interrupt handlers), software float (no SSE/MMX in kernel context), abort on panic.
+      target: { name: 'x86_64-nonos', features: '-mmx,-sse,+soft-float', disableRedzone: true, relocationModel: 'static' },
+      layer: 'kernel',
+      linkerScript: 'linker.ld',
+      // build.rs runs clang and llvm-ar (the tools kiln found) on pqclean/.
+      env: { NONOS_CC: 'clang', NONOS_AR: 'llvm-ar' },
+      output: 'kernel.elf',
+    });
+    // Manifest + Ed25519 signature over BLAKE3 (signature section zeroed), in the NØNOS sections.
+    const kernel = sign({ name: 'sign', input: elf, sections: 'nonos', version: '0.1.0', output: 'kernel.bin' });
+    const exit = { kind: 'isa-debug-exit', success: 0 } as const;
+    return {
+      components: { elf },
+      steps: { kernel },
+      // QEMU -kernel boots the signed ELF64 through its PVH note (.note.Xen, 32-bit entry).
+      run: { kernel, machine: 'pc', exit },
+      tests: {
+        boot: {
+          kernel, machine: 'pc', exit, timeout: 90,
+          expect: [/NONOS kernel_main at 0x10[0-9a-f]{4}/, 'NONOS: PQClean self-test: sha3-256 ok, shake128 ok, ml-kem ntt ok (result 0x7)', /sha3-256\("NONOS"\) = [0-9a-f]{64}/, 'NONOS: self-test passed'],
+        },
+      },
+    };
+  },
+});
