@@ -34,6 +34,8 @@ export interface Diagnostic {
   symbol?: string;
   /** Linker: who references the symbol (function or file:line). */
   referencedBy?: string[];
+  /** Linker: lld's `did you mean:` guess. */
+  suggestion?: string;
   /** C preprocessor: the include chain, outermost first (`a.c:3`). */
   includedFrom?: string[];
   /** The kiln step whose output held this diagnostic. */
@@ -99,6 +101,7 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
   let includeChain: string[] = [];
   let inFunction: { object: string; fn: string } | undefined;
   let lld: Diagnostic | undefined;
+  let lldSkip = false;
   let rust: Diagnostic | undefined;
   let cmake: Diagnostic | undefined;
   /** The last C error/warning: notes that follow belong to it. */
@@ -114,6 +117,14 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
     }
     // ld.lld continuation lines.
     if (lld && line.startsWith('>>>')) {
+      const hint = /^>>> did you mean: (.+)$/.exec(line);
+      if (hint) {
+        lld.suggestion = hint[1]!.trim();
+        lldSkip = true;
+        continue;
+      }
+      if (/^>>> referenced by /.test(line)) lldSkip = false;
+      if (lldSkip || /^>>> (defined (in|at)|referenced \d+ more times)/.test(line)) continue;
       const m = LLD_REF.exec(line) ?? LLD_MORE.exec(line);
       if (m) {
         const ref = m[1]!.trim();
@@ -202,6 +213,7 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
       }
       out.push(d);
       lld = d;
+      lldSkip = false;
       continue;
     }
     if ((m = CMAKE_AT.exec(line))) {
@@ -346,6 +358,7 @@ export function relativizeDiagnostics(list: Diagnostic[], projectDir: string, cw
     ...d,
     ...(d.file ? { file: fix(d.file) } : {}),
     ...(d.includedFrom ? { includedFrom: d.includedFrom.map((x) => fixLoc(x, fix)) } : {}),
+    ...(d.notes ? { notes: d.notes.map((n) => (n.file ? { ...n, file: fix(n.file) } : n)) } : {}),
     ...(d.referencedBy ? { referencedBy: d.referencedBy.map((x) => x.replace(/(^|\()(\/[^\s:()]+)/g, (_all, pre: string, path: string) => `${pre}${fix(path)}`)) } : {}),
   }));
 }

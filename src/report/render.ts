@@ -24,10 +24,11 @@ export function renderText(r: StatusReport): string {
   out.push(`  ${headline(r)}`);
   const bad = r.steps.list.filter((s) => s.status === 'failed' || s.status === 'skipped');
   for (const s of bad) out.push(`  step ${s.name} (${s.kind}): ${s.status}${s.message ? ` — ${s.message}` : ''}`);
+  for (const s of r.targets?.byStep ?? []) if (s.notLinked.length) out.push(`  not linked yet (${s.step}): ${s.notLinked.join(', ')}`);
   if (r.classes.length) {
     out.push('', 'Blocking errors by cause:');
     for (const c of r.classes) {
-      out.push(`  ${c.title} [${c.id}]: ${c.count}`);
+      out.push(`  ${c.title} [${c.id}]: ${c.count}${c.followOn ? ` (+${c.followOn} follow-on)` : ''}`);
       for (const l of c.locations) out.push(`    at ${l}`);
       for (const f of c.fixes) out.push(`    fix: ${f}`);
     }
@@ -64,9 +65,10 @@ const mdEscape = (s: string): string => s.replace(/([|*_`<>])/g, '\\$1');
 export function renderMarkdown(r: StatusReport): string {
   const out: string[] = [];
   out.push(`## ${r.ok ? '🟢' : '🔴'} ${r.project} ${r.target} build status`, '', `**${headline(r)}**`, '');
+  for (const s of r.targets?.byStep ?? []) if (s.notLinked.length) out.push(`Not linked yet (${s.step}): ${s.notLinked.map((x) => `\`${x}\``).join(', ')}`, '');
   if (r.classes.length) {
     out.push('### Blocking errors by cause', '', '| cause | count | first locations | fix |', '| --- | ---: | --- | --- |');
-    for (const c of r.classes) out.push(`| ${mdEscape(c.title)} | ${c.count} | ${c.locations.map((l) => `\`${l}\``).join('<br>')} | ${mdEscape(c.fixes[0] ?? '')} |`);
+    for (const c of r.classes) out.push(`| ${mdEscape(c.title)} | ${c.count}${c.followOn ? ` (+${c.followOn})` : ''} | ${c.locations.map((l) => `\`${l}\``).join('<br>')} | ${mdEscape(c.fixes[0] ?? '')} |`);
     out.push('');
   }
   if (r.directories.length) {

@@ -4,7 +4,7 @@
  * per-directory status, blocking errors by cause with the fix, changes since the previous
  * report, and the next actions.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { writeFileAtomic } from '../graph/cache.js';
@@ -37,6 +37,8 @@ export interface ReportDiagnostic extends Diagnostic {
   fix: string;
   /** Identity across builds (no line/column: edits move lines). */
   key: string;
+  /** An error caused by an earlier one in the same file (counted apart, not a cause of its own). */
+  followOn?: boolean;
 }
 
 export interface ClassSummary {
@@ -44,6 +46,8 @@ export interface ClassSummary {
   title: string;
   explanation: string;
   count: number;
+  /** Errors that follow from these (same file, no cause of their own). */
+  followOn: number;
   /** First locations, `file:line`. */
   locations: string[];
   /** Distinct fix hints (names filled in), at most 5. */
@@ -67,8 +71,9 @@ export interface StatusReport {
   buildTime: number;
   ok: boolean;
   steps: { total: number; ok: number; failed: number; skipped: number; list: Array<{ name: string; kind: string; status: string; message?: string; log?: string }> };
-  targets?: { built: number; total: number; source: NinjaProgress['source']; byStep: Array<{ step: string; built: number; total: number; pending: string[] }> };
-  counts: { errors: number; warnings: number; blocking: number };
+  targets?: { built: number; total: number; source: NinjaProgress['source']; byStep: Array<{ step: string; built: number; total: number; pending: string[]; notLinked: string[] }> };
+  /** errors: every error line; blocking: errors with a cause of their own (follow-on errors apart). */
+  counts: { errors: number; warnings: number; blocking: number; followOn: number };
   classes: ClassSummary[];
   directories: DirectoryStatus[];
   diagnostics: ReportDiagnostic[];
@@ -182,7 +187,9 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
       if (progress) {
         progresses.push(progress);
         if (progress.source === 'ninja-log') source = 'ninja-log';
-        byStep.push({ step: step.name, built: progress.built, total: progress.total, pending: progress.pending });
+        const pendingSet = new Set(progress.pending);
+        const notLinked = progress.edges.filter((e) => (e.kind === 'link' || e.kind === 'archive') && pendingSet.has(e.output)).map((e) => e.output);
+        byStep.push({ step: step.name, built: progress.built, total: progress.total, pending: progress.pending, notLinked });
         // Linker messages name objects; map them back to their sources.
         const p = progress;
         diags = diags.map((d) => {
@@ -196,14 +203,37 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     if (step.status === 'failed' && !diags.some((d) => d.severity === 'error')) {
       diags.push({ tool: 'cc', severity: 'error', message: step.failure?.message ?? 'step failed', step: step.name });
     }
+    // Errors no rule knows, in a file that already has a classified error, follow from it
+    // (after `struct log log;` clashes with math.h's log, every `log.x` fails too).
+    const rootByFile = new Map<string, ReportDiagnostic>();
     for (const d of diags) {
       const c = classify(d, options.policy);
       const key = [c.id, d.file ?? '', d.symbol ?? '', d.message].join('|');
-      all.push({ ...d, class: c.id, blocking: c.blocking, fix: c.fix, key });
+      const root = d.file ? rootByFile.get(d.file) : undefined;
+      if (c.id === 'other' && c.blocking && root) {
+        all.push({ ...d, class: root.class, blocking: true, fix: root.fix, key, followOn: true });
+        continue;
+      }
+      const rd: ReportDiagnostic = { ...d, class: c.id, blocking: c.blocking, fix: c.fix, key };
+      if (c.blocking && d.file && !rootByFile.has(d.file)) rootByFile.set(d.file, rd);
+      all.push(rd);
     }
   }
   const diagnostics = dedupeDiagnostics(all) as ReportDiagnostic[];
-  const blocking = diagnostics.filter((d) => d.blocking);
+  // An undefined symbol defined in a project source that no build step compiles: name that file.
+  const undefinedSyms = new Set(diagnostics.filter((d) => d.class === 'undefined-reference' && d.symbol).map((d) => d.symbol!));
+  if (undefinedSyms.size) {
+    const compiled = new Set(progresses.flatMap((p) => p.edges.filter((e) => e.kind === 'compile').map((e) => relativizeDiagnostics([{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] ?? '' }], options.projectDir, p.buildDir)[0]!.file)));
+    const definers = findDefinitions(options.projectDir, undefinedSyms);
+    for (const d of diagnostics) {
+      const where = d.symbol ? definers.get(d.symbol) : undefined;
+      if (!where) continue;
+      d.fix = compiled.has(where)
+        ? `\`${d.symbol}\` is defined in ${where}, which is compiled but not linked into this target: link its object or library`
+        : `\`${d.symbol}\` is defined in ${where}, which is not in the build: add ${where} to the target's sources${nearestCmake(options.projectDir, where) ? ` in ${nearestCmake(options.projectDir, where)}` : ''}`;
+    }
+  }
+  const blocking = diagnostics.filter((d) => d.blocking && !d.followOn);
 
   // Causes, most frequent first.
   const classMap = new Map<string, ClassSummary>();
@@ -211,7 +241,7 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     let c = classMap.get(d.class);
     if (!c) {
       const rule = classRule(d.class, options.policy);
-      c = { id: d.class, title: rule.title, explanation: rule.explanation, count: 0, locations: [], fixes: [] };
+      c = { id: d.class, title: rule.title, explanation: rule.explanation, count: 0, followOn: 0, locations: [], fixes: [] };
       classMap.set(d.class, c);
     }
     c.count++;
@@ -219,6 +249,7 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     if (c.locations.length < 5 && !c.locations.includes(loc)) c.locations.push(loc);
     if (c.fixes.length < 5 && !c.fixes.includes(d.fix)) c.fixes.push(d.fix);
   }
+  for (const d of diagnostics) if (d.followOn) { const c = classMap.get(d.class); if (c) c.followOn++; }
   const classes = [...classMap.values()].sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
 
   // Directories: every compiled source's folder, plus every folder a diagnostic points into.
@@ -263,6 +294,7 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     : undefined;
   const counts = {
     errors: diagnostics.filter((d) => d.severity === 'error').length,
+    followOn: diagnostics.filter((d) => d.followOn).length,
     warnings: diagnostics.filter((d) => d.severity === 'warning').length,
     blocking: blocking.length,
   };
@@ -302,11 +334,53 @@ function planActions(classes: ClassSummary[], blocking: ReportDiagnostic[], last
       command = `grep -rnE '^[a-z_].*\\b${first.symbol}\\(' --include=*.c .`;
     } else if (c.id === 'conflicting-builtin' && first.file) {
       const name = /'(\w+)'/.exec(first.message)?.[1];
-      if (name) command = `sed -i 's/\\b${name}\\b/fs_${name}/g' ${first.file}   # then review the diff`;
+      if (name) command = `sed -i -E 's/([^_[:alnum:]])${name}([.;[])/\\1fs_${name}\\2/g' ${first.file}`;
     }
     actions.push({ title: `fix ${c.count} × ${c.title} (first at ${where}): ${first.fix}`, ...(command ? { command } : {}) });
   }
   if (actions.length || failedSteps) actions.push({ title: 'rebuild everything that can build and refresh this report', command: `kiln build --keep-going --arch ${last.target.split('-')[0]} --profile ${last.target.split('-').slice(1).join('-')} && kiln status` });
   else actions.push({ title: 'the build is green: boot it and run the tests', command: 'kiln run   # or: kiln test' });
   return actions;
+}
+
+const SOURCE_EXT = /\.(c|cc|cpp|S|s|asm|rs|zig)$/;
+const SKIP_DIRS = new Set(['build', '.git', 'node_modules', 'target', '.kiln', 'zig-cache', 'zig-out']);
+
+/** Finds which project source defines each symbol (a function definition: a name followed by `(` on a line not ending in `;`, or an assembly label). */
+export function findDefinitions(projectDir: string, symbols: Set<string>, limit = 5000): Map<string, string> {
+  const found = new Map<string, string>();
+  const pattern = new RegExp(`^(?:[\\w\\s\\*]*[\\s\\*])?(${[...symbols].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\s*\\([^;]*$|^(${[...symbols].join('|')}):`, 'm');
+  let seen = 0;
+  const walk = (dir: string, rel: string): void => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (seen >= limit || found.size === symbols.size) return;
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name);
+      } else if (SOURCE_EXT.test(e.name)) {
+        seen++;
+        const text = readFileSync(join(dir, e.name), 'utf8');
+        for (const line of text.split('\n')) {
+          const m = pattern.exec(line);
+          const sym = m?.[1] ?? m?.[2];
+          if (sym && !found.has(sym) && !/^\s*(return|if|while|for|switch|else)\b/.test(line) && !/^\s/.test(line)) found.set(sym, rel ? `${rel}/${e.name}` : e.name);
+        }
+      }
+    }
+  };
+  walk(projectDir, '');
+  return found;
+}
+
+function nearestCmake(projectDir: string, file: string): string | undefined {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const rel = dir === '.' ? 'CMakeLists.txt' : `${dir}/CMakeLists.txt`;
+    if (existsSync(join(projectDir, rel))) return rel;
+    if (dir === '.' || dir === '/' || dir === '') return undefined;
+  }
 }
