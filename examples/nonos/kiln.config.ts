@@ -28,7 +28,7 @@ export default defineConfig({
       output: 'kernel.elf',
     });
     // Manifest + Ed25519 signature over BLAKE3 (signature section zeroed), in the NØNOS sections.
-    const kernel = sign({ name: 'sign', input: elf, sections: 'nonos', version: '0.1.0', output: 'kernel.bin' });
+    const kernel = sign({ name: 'sign', input: elf, sections: 'nonos', project: 'nonos', version: '0.1.0', output: 'kernel.bin' });
     const exit = { kind: 'isa-debug-exit', success: 0 } as const;
     return {
       components: { elf },

@@ -29,6 +29,8 @@ export interface SignStepOptions {
   abiHash?: string;
   /** Project version for the manifest. */
   version?: string;
+  /** Project name for the manifest (default: this step's name; steps do not see the config's name). */
+  project?: string;
   output?: string;
 }
 
@@ -46,6 +48,7 @@ const signKind = {
     initrd: zFileInput.optional(),
     abiHash: z.string().regex(/^[0-9a-f]{2,128}$/).optional(),
     version: z.string().optional(),
+    project: z.string().min(1).optional(),
     output: z.string().optional(),
   }).strict() as z.ZodType<SignStepOptions>,
   declare(o: SignStepOptions) {
@@ -91,7 +94,7 @@ const signKind = {
       keys,
       sections,
       manifest: {
-        project: ctx.name,
+        project: o.project ?? ctx.name,
         ...(o.version ? { version: o.version } : {}),
         ...(ctx.env.KILN_GIT_COMMIT ? { gitCommit: ctx.env.KILN_GIT_COMMIT } : {}),
         buildTime: ctx.epoch,
