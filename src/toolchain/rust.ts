@@ -185,6 +185,35 @@ export async function ensureSysroot(toolchain: RustToolchain, specPath: string, 
   const libDir = join(root, 'lib', 'rustlib', targetName, 'lib');
   const done = join(root, '.complete');
   if (existsSync(done)) return root;
+  // Steps of one build run in one process and the file lock below treats its own pid as stale, so
+  // two cargo steps for the same new target would build (and delete) the same sysroot at once:
+  // they share one build instead.
+  const pending = sysrootBuilds.get(root);
+  if (pending) {
+    log(`waiting for the sysroot another step of this build is making (${root})`);
+    return pending;
+  }
+  const build = buildSysroot(toolchain, specPath, specJson, { targetName, builtins, root, libDir, done }, log, env);
+  sysrootBuilds.set(root, build);
+  try {
+    return await build;
+  } finally {
+    sysrootBuilds.delete(root);
+  }
+}
+
+const sysrootBuilds = new Map<string, Promise<string>>();
+
+interface SysrootPlace {
+  targetName: string;
+  builtins: { registry: string; version: string };
+  root: string;
+  libDir: string;
+  done: string;
+}
+
+async function buildSysroot(toolchain: RustToolchain, specPath: string, specJson: string, place: SysrootPlace, log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
+  const { targetName, builtins, root, libDir, done } = place;
   mkdirSync(dirname(root), { recursive: true });
   const lock = await acquireLock(`${root}.lock`, { wait: true, onWait: () => log(`waiting for another kiln building the sysroot ${root}`) });
   try {
