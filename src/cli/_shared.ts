@@ -38,13 +38,17 @@ export function reportError(error: unknown, options: GlobalOptions = {}): void {
   process.exitCode = 1;
 }
 
-/** Wraps a command action so every error goes through reportError. */
+/**
+ * Wraps a command action so every error goes through reportError. A command's own `--json`
+ * (commander passes the command's options as the second-to-last argument) makes the error JSON too.
+ */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (error) {
-      reportError(error, globalOptions());
+      const flags = args[args.length - 2] as { json?: boolean } | undefined;
+      reportError(error, { ...globalOptions(), ...(flags && typeof flags === 'object' && flags.json ? { json: true } : {}) });
     }
   };
 }

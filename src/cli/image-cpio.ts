@@ -9,22 +9,7 @@ import { FileSource } from '../formats/io/block-source.js';
 import { treeFromDirectory } from '../formats/io/tree.js';
 import { extractCpio, readCpio, writeCpioFile, type CpioEntry, type CpioWriteOptions } from '../formats/cpio/index.js';
 import { formatSize } from '../util/size.js';
-import { globalOptions, printJson, reportError } from './_shared.js';
-
-/**
- * Like `action()` from _shared, but honours the subcommand's own `--json` flag when reporting an
- * error (commander passes the command's options as the second-to-last argument).
- */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (error) {
-      const flags = args[args.length - 2] as { json?: boolean } | undefined;
-      reportError(error, { ...globalOptions(), ...(flags?.json ? { json: true } : {}) });
-    }
-  };
-}
+import { action, printJson } from './_shared.js';
 
 interface WriteFlags {
   from?: string;

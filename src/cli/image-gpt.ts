@@ -12,7 +12,7 @@ import { fatFiller } from '../formats/fat/index.js';
 import { readGpt, writeGptFile, type GptOptions, type GptPartitionSpec, type RegionFill } from '../formats/gpt/index.js';
 import { formatSize } from '../util/size.js';
 import { printJson } from './_shared.js';
-import { action } from './image-cpio.js';
+import { action } from './_shared.js';
 
 /** Collects a repeatable option. */
 export function collect(value: string, previous: string[] = []): string[] {

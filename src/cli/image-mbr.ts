@@ -9,7 +9,7 @@ import { FileSource } from '../formats/io/block-source.js';
 import { readMbr, writeMbrFile, type MbrOptions, type MbrPartitionSpec } from '../formats/mbr/index.js';
 import { formatSize } from '../util/size.js';
 import { printJson } from './_shared.js';
-import { action } from './image-cpio.js';
+import { action } from './_shared.js';
 import { collect, partitionSource } from './image-gpt.js';
 
 /** FAT type names force the FAT type of a partition formatted from a folder (fat=DIR). */

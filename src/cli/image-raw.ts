@@ -13,7 +13,7 @@ import { writeImageFile } from '../formats/io/block-writer.js';
 import { formatSize } from '../util/size.js';
 import { computeGeometry } from '../formats/fat/index.js';
 import { printJson } from './_shared.js';
-import { action } from './image-cpio.js';
+import { action } from './_shared.js';
 import { collect, partitionSource } from './image-gpt.js';
 
 interface WriteFlags {
