@@ -61,8 +61,8 @@ const ASM_EXT = /\.(asm|nasm|inc|mac)$/i;
 
 const LD_PREFIX = /^(?:\S*\/)?(?:ld(?:\.bfd|\.gold)?|ld\.lld|ld64\.lld|lld|rust-lld|x86_64-[\w-]*ld|aarch64-[\w-]*ld)(?:\.exe)?: (error|warning): (.*)$/;
 const LD_IN_FUNCTION = /^(?:\S*\/)?(?:ld[\w.]*: )?(.+?): in function [`'‘](.+?)['’]:$/;
-const GNU_UNDEF = /^(?:\S*\/)?(?:ld[\w.]*: )?(.+?):(?:(\d+)|\(([^)]*)\)):? undefined reference to [`'‘](.+?)['’]$/;
-const GNU_RELOC = /^(?:\S*\/)?(?:ld[\w.]*: )?(.+?):(?:(\d+)|\(([^)]*)\)):? (relocation truncated to fit: (R_\w+) .*)$/;
+const GNU_UNDEF = /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? undefined reference to [`'‘](.+?)['’]$/;
+const GNU_RELOC = /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? (relocation truncated to fit: (R_\w+) .*)$/;
 const LLD_REF = /^>>> (?:referenced by|defined at|defined in) (.*)$/;
 const LLD_MORE = /^>>>\s+(.*)$/;
 const RELOC_CODE = /\b(R_(?:X86_64|386|AARCH64|RISCV)_\w+)\b/;
@@ -95,13 +95,16 @@ function stripAnsi(s: string): string {
  */
 export function parseDiagnostics(text: string, options: ParseOptions = {}): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const lines = stripAnsi(text).replace(/\r/g, '').split('\n');
+  // GCC quotes names with ‘ ’ in UTF-8 locales: one quote style for the rules.
+  const lines = stripAnsi(text).replace(/\r/g, '').replace(/[‘’]/g, "'").split('\n');
   const cc: DiagnosticTool = options.compiler ?? 'cc';
   const step = options.step ? { step: options.step } : {};
   let includeChain: string[] = [];
   let inFunction: { object: string; fn: string } | undefined;
   let lld: Diagnostic | undefined;
   let lldSkip = false;
+  let prevWasInclude = false;
+  let gccDepth = 0;
   let rust: Diagnostic | undefined;
   let cmake: Diagnostic | undefined;
   /** The last C error/warning: notes that follow belong to it. */
@@ -130,7 +133,7 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
         const ref = m[1]!.trim();
         (lld.referencedBy ??= []).push(ref);
         const loc = /\((\/[^()]+):(\d+)\)$/.exec(ref) ?? /^([^\s()]+):(\d+)(?: \(|$)/.exec(ref);
-        if (loc && lld.file === undefined) {
+        if (loc && (lld.file === undefined || /\.(o|obj)$/.test(lld.file))) {
           lld.file = loc[1]!;
           lld.line = Number(loc[2]);
         }
@@ -161,14 +164,22 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
     }
 
     let m: RegExpExecArray | null;
+    // clang: one `In file included from` line per level, outermost first; GCC: the innermost
+    // first, then `from` lines. includeChain is kept outermost first.
     if ((m = INCLUDED_FIRST.exec(line))) {
-      includeChain = [`${m[1]}:${m[2]}`];
+      if (!prevWasInclude) includeChain = [];
+      includeChain.push(`${m[1]}:${m[2]}`);
+      prevWasInclude = true;
       continue;
     }
     if (includeChain.length && (m = INCLUDED_MORE.exec(line))) {
-      includeChain.push(`${m[1]}:${m[2]}`);
+      includeChain.splice(includeChain.length - gccDepth - 1, 0, `${m[1]}:${m[2]}`);
+      gccDepth++;
+      prevWasInclude = true;
       continue;
     }
+    prevWasInclude = false;
+    gccDepth = 0;
     if (DRIVER_SUMMARY.test(line)) continue;
     if ((m = LD_IN_FUNCTION.exec(line))) {
       inFunction = { object: m[1]!, fn: m[2]! };
@@ -176,18 +187,21 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
     }
     if ((m = GNU_UNDEF.exec(line))) {
       const d: Diagnostic = { tool: 'ld', severity: 'error', code: 'undefined-reference', message: `undefined reference to \`${m[4]}'`, symbol: m[4]!, ...step };
-      if (m[2]) {
-        d.file = m[1]!;
-        d.line = Number(m[2]);
-      } else d.file = m[1]!;
+      const file = m[1] ?? inFunction?.object;
+      if (file) d.file = file;
+      if (m[2]) d.line = Number(m[2]);
       if (inFunction) d.referencedBy = [`${inFunction.fn} (${inFunction.object})`];
-      else d.referencedBy = [m[3] ? `${m[1]}:(${m[3]})` : m[1]!];
+      else d.referencedBy = [m[3] ? `${file ?? ''}:(${m[3]})` : file ?? ''];
       out.push(d);
       continue;
     }
     if ((m = GNU_RELOC.exec(line))) {
-      const d: Diagnostic = { tool: 'ld', severity: 'error', code: m[5]!, message: m[4]!, file: m[1]!, ...step };
+      const d: Diagnostic = { tool: 'ld', severity: 'error', code: m[5]!, message: m[4]!, ...step };
+      const file = m[1] ?? inFunction?.object;
+      if (file) d.file = file;
       if (m[2]) d.line = Number(m[2]);
+      const target = /against (?:symbol )?[`'‘]([^'’]+)['’]/.exec(m[4]!);
+      if (target) d.symbol = target[1]!;
       if (inFunction) d.referencedBy = [`${inFunction.fn} (${inFunction.object})`];
       out.push(d);
       continue;
@@ -201,7 +215,11 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
         d.code = 'undefined-reference';
       }
       const reloc = RELOC_CODE.exec(message);
-      if (reloc && /relocation/.test(message)) d.code = reloc[1]!;
+      if (reloc && /relocation/.test(message)) {
+        d.code = reloc[1]!;
+        const target = /references (?:section )?'?([\w.$]+)'?\s*$|against (?:symbol )?[`'‘]([^'’]+)['’]/.exec(message);
+        if (target) d.symbol = (target[1] ?? target[2])!;
+      }
       // `ld.lld: error: obj.o:(.text+0x1): relocation ...` / `ld.lld: error: script.ld:3: ...`
       const at = /^([^\s:]+?\.(?:o|obj|a|ld|lds|x))(?::(\d+)|:\(([^)]*)\))?: (.*)$/.exec(message);
       if (at) {
