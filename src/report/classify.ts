@@ -135,7 +135,7 @@ export const CLASS_RULES: ClassRule[] = [
     id: 'undeclared-identifier',
     title: 'undeclared identifier or type',
     explanation: 'A name is used without a declaration in scope: a macro or prototype lives in a header that is not included, or was never defined.',
-    fix: 'define `{name}` (or include the header that declares it) before {file}',
+    fix: 'declare `{name}` (define it or include the header that declares it) in {file}',
     pattern: /use of undeclared identifier '(\w+)'|unknown type name '(\w+)'|'(\w+)' undeclared|implicit declaration of function '(\w+)'|call to undeclared function '(\w+)'|cannot find value `(\w+)` in this scope|use of undeclared identifier `?(\w+)`?/,
     fill: (d, m) => ({ name: m?.slice(1).find(Boolean) ?? '', file: d.file ?? '' }),
   },
