@@ -1,0 +1,119 @@
+// examples/kosh end to end: the workspace builds per package for the generated x86_64-kosh and
+// aarch64-kosh targets (kiln's sysroot route) and the drivers for the host; the GRUB ISO boots
+// with -cdrom under SeaBIOS to the kernel listing the service modules, the IPC ping-pong and the
+// capability checks, then a clean isa-debug-exit; the aarch64 kernel boots with -kernel and exits
+// through semihosting; the drivers' static libraries link into a C program and work; the host
+// unit tests (`cargo test --workspace`) pass.
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+
+const example = join(repoRoot, 'examples/kosh');
+const work = tempDir('kiln-kosh-');
+const dir = join(work, 'kosh');
+cpSync(example, dir, { recursive: true, filter: (src) => !/\/(build|\.kiln|target)(\/|$)/.test(src.slice(example.length)) });
+const out = (arch: string) => join(dir, 'build', `${arch}-debug`);
+/** The serial log kiln test names in its output. */
+const serialOf = (stderr: string) => readFileSync(/serial log: (\S+)/.exec(stderr)![1]!, 'utf8');
+
+describe('examples/kosh', () => {
+  it('x86_64: builds the workspace per package; the target spec is the seed\'s x86_64-kosh', () => {
+    // -j 1: the first build makes the x86_64-kosh sysroot once, before the other cargo steps use it.
+    const r = runKiln(['build', '--plain', '-j', '1'], { cwd: dir, timeoutMs: 600_000 });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const spec = JSON.parse(readFileSync(join(out('x86_64'), '.kiln/work/cargo-kernel/x86_64-kosh.json'), 'utf8')) as Record<string, unknown>;
+    expect(spec).toMatchObject({ arch: 'x86_64', 'panic-strategy': 'abort', 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'linker-flavor': 'ld.lld' });
+    expect(readFileSync(join(out('x86_64'), '../logs/build.log'), 'utf8')).toMatch(/route sysroot: rustc 1\.63/);
+    // The kernel is an ELF64 multiboot2 kernel at 1 MiB; the services are ELF64 at 4 MiB with their header.
+    expect(tool(['grub-file', '--is-x86-multiboot2', join(out('x86_64'), 'kosh-kernel.elf')]).status).toBe(0);
+    const kernel = tool(['readelf', '-h', '-l', join(out('x86_64'), 'kosh-kernel.elf')]).stdout;
+    expect(kernel).toMatch(/Class:\s+ELF64/);
+    expect(kernel).toMatch(/LOAD\s+0x[0-9a-f]+ 0x0000000000100000/);
+    for (const svc of ['kosh-init', 'kosh-fs-service', 'kosh-driver-manager']) {
+      const s = tool(['readelf', '-S', join(out('x86_64'), `${svc}.elf`)]).stdout;
+      expect(s).toMatch(/\.kosh_service\s+PROGBITS\s+0000000000400000/);
+    }
+  }, 600_000);
+
+  it('the ISO boots with -cdrom under SeaBIOS: modules listed, IPC ping-pong, capability checks, clean exit', () => {
+    const iso = join(out('x86_64'), 'kosh.iso');
+    const listing = tool(['xorriso', '-indev', iso, '-find', '/boot', '-type', 'f']);
+    for (const f of ['kosh-kernel.elf', 'kosh-init.elf', 'kosh-fs-service.elf', 'kosh-driver-manager.elf', 'grub.cfg']) expect(listing.stdout).toContain(f);
+    const r = runKiln(['test', '--junit', join(work, 'junit-x86_64.xml')], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 12 expectations matched in order/);
+    const serial = serialOf(r.stderr);
+    // GRUB loaded the kernel and the three services; the kernel read each module's ELF header and service header.
+    expect(serial).toMatch(/kernel started on x86_64 \(GRUB 2\.\d+/);
+    expect(serial).toMatch(/module 0: kosh-init role=init \((\d+) bytes\) ELF64 x86_64 entry 0x4[0-9a-f]{5}/);
+    const size = Number(/module 0: kosh-init role=init \((\d+) bytes\)/.exec(serial)![1]);
+    expect(size).toBe(readFileSync(join(out('x86_64'), 'kosh-init.elf')).length);
+    expect(serial).toContain("service 'driver-manager' (header at 0x1000) rights SEND RECV GRANT DEVICE");
+    expect(serial).toContain("service 'fs-service' (header at 0x1000) rights READ SEND RECV -> slot 0");
+    expect(serial).toMatch(/ipc task 1 ping 8 -> task 2 pong 64/);
+    expect(serial).toContain('capability check ok: derive SEND from a RECV-only capability -> Denied');
+    expect(readFileSync(join(work, 'junit-x86_64.xml'), 'utf8')).toMatch(/<testsuites[^>]*failures="0"/);
+  }, 300_000);
+
+  it('aarch64: builds for aarch64-kosh and boots with -kernel (virt, cortex-a57), semihosting exit 0', () => {
+    const b = runKiln(['build', '--plain', '-j', '1', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 600_000 });
+    expect(b.status, b.stderr + b.stdout).toBe(0);
+    const h = tool(['readelf', '-h', join(out('aarch64'), 'kosh-kernel.elf')]).stdout;
+    expect(h).toMatch(/Machine:\s+AArch64/);
+    expect(h).toMatch(/Entry point address:\s+0x40080000/);
+    const spec = JSON.parse(readFileSync(join(out('aarch64'), '.kiln/work/cargo-kernel/aarch64-kosh.json'), 'utf8')) as Record<string, unknown>;
+    expect(spec).toMatchObject({ arch: 'aarch64', 'panic-strategy': 'abort', features: '+strict-align,-neon,-fp-armv8' });
+    expect(spec['code-model']).toBeUndefined();
+    expect(tool(['readelf', '-h', join(out('aarch64'), 'kosh-init.elf')]).stdout).toMatch(/Machine:\s+AArch64/);
+    const r = runKiln(['test', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/PASS boot \[aarch64\].*semihosting exit: guest code 0.*all 5 expectations matched in order/);
+  }, 600_000);
+
+  it('the drivers (standard target) are static libraries a C program links and calls', () => {
+    const harness = join(work, 'drivers.c');
+    writeFileSync(harness, `#include <stdio.h>
+#include <stdint.h>
+#include <stddef.h>
+uint32_t kosh_storage_crc32(const uint8_t *, size_t); uint32_t kosh_storage_selftest(void);
+uint16_t kosh_net_checksum(const uint8_t *, size_t); uint32_t kosh_network_selftest(void);
+long kosh_gfx_fill_rect(uint32_t *, size_t, size_t, size_t, size_t, size_t, size_t, size_t, uint32_t); uint32_t kosh_graphics_selftest(void);
+int main(void) {
+#if defined(STORAGE)
+  printf("crc32=%08x selftest=%s\\n", kosh_storage_crc32((const uint8_t *)"123456789", 9), kosh_storage_selftest() ? "ok" : "fail");
+#elif defined(NETWORK)
+  const uint8_t rfc[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+  printf("checksum=%04x delivered=%u\\n", kosh_net_checksum(rfc, sizeof rfc), kosh_network_selftest());
+#else
+  uint32_t fb[16 * 8] = {0};
+  printf("filled=%ld last=%08x selftest=%s\\n", kosh_gfx_fill_rect(fb, 16, 8, 16, 12, 6, 10, 10, 0xabcdef), fb[16 * 7 + 15], kosh_graphics_selftest() ? "ok" : "fail");
+#endif
+  return 0;
+}
+`);
+    const expected: Record<string, string> = {
+      storage: 'crc32=cbf43926 selftest=ok', network: 'checksum=220d delivered=4', graphics: 'filled=8 last=00abcdef selftest=ok',
+    };
+    for (const d of ['storage', 'network', 'graphics']) {
+      const exe = join(work, `drivers-${d}`);
+      const lib = join(out('x86_64'), `libkosh_${d}_driver.a`);
+      const cc = tool(['clang', '-no-pie', `-D${d.toUpperCase()}`, harness, lib, '-lpthread', '-ldl', '-lm', '-o', exe]);
+      expect(cc.status, cc.stderr).toBe(0);
+      const run = tool([exe]);
+      expect(run.status).toBe(0);
+      expect(run.stdout.trim()).toBe(expected[d]);
+    }
+  }, 120_000);
+
+  it('cargo test --workspace (host unit tests of kosh-types, kosh-ipc and the drivers) passes as a kiln step', () => {
+    const r = runKiln(['build', '--plain', '--unit-tests', 'unit-tests'], { cwd: dir, timeoutMs: 600_000 });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const report = readFileSync(join(out('x86_64'), 'unit-tests.txt'), 'utf8');
+    for (const crate of ['kosh_types', 'kosh_ipc', 'kosh_storage_driver', 'kosh_network_driver', 'kosh_graphics_driver']) {
+      expect(report).toMatch(new RegExp(`Running unittests src/lib\\.rs \\([^)]*${crate}-[0-9a-f]+\\)\\s+running \\d+ tests?[\\s\\S]*?test result: ok\\. [1-9]\\d* passed; 0 failed`));
+    }
+    expect(report).toContain('test tests::derive_never_amplifies_for_every_rights_pair ... ok');
+    expect(report).not.toMatch(/FAILED|panicked/);
+  }, 600_000);
+});
