@@ -171,6 +171,7 @@ function kind(mode: 'bin' | 'lib') {
       delete env.RUSTFLAGS;
       for (const [k, v] of Object.entries(o.env ?? {})) env[k] = typeof v === 'string' ? v : ctx.path(v);
       const release = policy.optimize !== 'debug';
+      ctx.log(`policy (${o.layer ?? 'kernel'} layer): ${Object.entries(flags.profileEnv).map(([k, v]) => `${k}=${v}`).join(' ')}; codegen ${flags.rustflags.join(' ') || '(defaults)'}`);
       const result = await ctx.exec([
         toolchain.cargo, 'build', '--offline', '--manifest-path', join(ctx.path(o.path), 'Cargo.toml'),
         ...(o.package ? ['--package', o.package] : []),

@@ -28,12 +28,12 @@ export interface GrubEfiStepOptions {
   output?: string;
 }
 
-/** The config embedded in the image: nothing to search, the prefix names the boot device's /boot/grub. */
-export const GRUB_ESP_EARLY_CONFIG = '# kiln grubEfi: prefix (boot device)/boot/grub, set by grub-mkimage -p\n';
+/** The config embedded in the image: empty (nothing to search: the prefix names the boot device's /boot/grub). GRUB's early parser has no comments. */
+export const GRUB_ESP_EARLY_CONFIG = '';
 
 const grubEfiKind = {
   kind: 'grub.efi',
-  version: 1,
+  version: 2,
   schema: z.object({
     name: z.string().optional(),
     grubModules: z.array(z.string().regex(/^[a-z0-9_]+$/, 'expected a GRUB module name')).optional(),
