@@ -1,0 +1,143 @@
+// examples/nonos end to end: cargo + build.rs (clang-compiled C library) for the generated
+// x86_64-nonos target, kiln's sign() step producing kernel.bin (ELF64 at 1 MiB, entry kernel_main,
+// the seed's sections), `kiln verify` accepting it and refusing a flipped byte, the signature checked
+// independently (BLAKE3 of the file with .nonos.sig zeroed, Ed25519 by node's crypto), the CI key
+// from SIGNING_KEY, a release build refusing the dev key, and a QEMU -kernel (PVH) boot to the C
+// self-test line and a clean isa-debug-exit.
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createBLAKE3 } from 'hash-wasm';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+
+const example = join(repoRoot, 'examples/nonos');
+const work = tempDir('kiln-nonos-');
+const dir = join(work, 'nonos');
+cpSync(example, dir, { recursive: true, filter: (src) => !/\/(build|\.kiln|target)(\/|$)/.test(src.slice(example.length)) });
+const debugBin = join(dir, 'build/x86_64-debug/kernel.bin');
+const devPub = join(dir, '.kiln/keys/dev-ed25519.pub');
+const noKeyEnv = { SIGNING_KEY: '' };
+
+/** Section name -> [file offset, size] from readelf -S -W. */
+function sections(file: string): Map<string, [number, number]> {
+  const map = new Map<string, [number, number]>();
+  for (const m of tool(['readelf', '-S', '-W', file]).stdout.matchAll(/\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)/g)) {
+    map.set(m[1]!, [parseInt(m[2]!, 16), parseInt(m[3]!, 16)]);
+  }
+  return map;
+}
+
+function verifyJson(file: string, key: string): { status: number | null; json: { ok: boolean; verifiedBy?: Array<{ keyId: string }>; checks: Array<{ check: string; ok: boolean; detail: string }>; manifest?: Record<string, unknown> } } {
+  const r = runKiln(['verify', file, '--key', key, '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest', '--json'], { cwd: dir });
+  return { status: r.status, json: JSON.parse(r.stdout) };
+}
+
+describe('examples/nonos', () => {
+  it('builds kernel.bin: ELF64 at 1 MiB, entry kernel_main, the seed\'s sections, the C library linked', () => {
+    const r = runKiln(['build', '--plain'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const h = tool(['readelf', '-h', '-l', '-W', debugBin]).stdout;
+    expect(h).toMatch(/Class:\s+ELF64/);
+    expect(h).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
+    const entry = /Entry point address:\s+(0x[0-9a-f]+)/.exec(h)![1]!;
+    expect(h).toMatch(/LOAD\s+0x[0-9a-f]+ 0x0000000000100000 0x0000000000100000/);
+    const syms = tool(['nm', debugBin]).stdout;
+    expect(syms).toMatch(new RegExp(`^0*${entry.slice(2)} T kernel_main$`, 'm'));
+    expect(Number(entry)).toBeGreaterThanOrEqual(0x100000);
+    expect(Number(entry)).toBeLessThan(0x200000);
+    // build.rs compiled the C library (FIPS 202 + ML-KEM NTT) and it was linked in.
+    for (const sym of ['pqclean_selftest', 'sha3_256', 'keccak_f1600', 'mlkem_ntt', 'pvh_start32']) expect(syms).toMatch(new RegExp(` T ${sym}$`, 'm'));
+    const s = sections(debugBin);
+    for (const name of ['.text', '.rodata', '.data', '.bss', '.nonos.manifest', '.nonos.sig']) expect(s.has(name), name).toBe(true);
+    expect(s.get('.nonos.sig')![1]).toBe(64);
+    // The PVH note QEMU -kernel needs.
+    expect(tool(['readelf', '-n', debugBin]).stdout).toMatch(/Xen\s+0x00000004\s+Unknown note type: \(0x00000012\)/);
+    // The generated target spec: no red zone, soft-float, abort on panic.
+    const spec = JSON.parse(readFileSync(join(dir, 'build/x86_64-debug/.kiln/work/cargo-kernel/x86_64-nonos.json'), 'utf8')) as Record<string, unknown>;
+    expect(spec).toMatchObject({ 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'panic-strategy': 'abort' });
+  }, 600_000);
+
+  it('kiln verify accepts kernel.bin with the dev key; a flipped byte anywhere signed fails', () => {
+    const good = verifyJson(debugBin, devPub);
+    expect(good.status).toBe(0);
+    expect(good.json.ok).toBe(true);
+    expect(good.json.manifest).toMatchObject({ project: 'nonos', version: '0.1.0', arch: 'x86_64', profile: 'debug' });
+    const bytes = readFileSync(debugBin);
+    const s = sections(debugBin);
+    const cases: Array<[string, number, string]> = [
+      ['.text', s.get('.text')![0] + 0x40, 'manifest-mismatch'],
+      ['.rodata', s.get('.rodata')![0] + 3, 'manifest-mismatch'],
+      ['.nonos.sig', s.get('.nonos.sig')![0] + 10, 'ed25519'],
+      ['.nonos.manifest', s.get('.nonos.manifest')![0] + s.get('.nonos.manifest')![1] - 5, ''],
+    ];
+    for (const [name, offset, check] of cases) {
+      const bad = Buffer.from(bytes);
+      bad[offset] ^= 0x01;
+      const f = join(work, `flipped${name}.bin`);
+      writeFileSync(f, bad);
+      const r = verifyJson(f, devPub);
+      expect(r.status, name).toBe(1);
+      expect(r.json.ok).toBe(false);
+      const failed = r.json.checks.filter((c) => !c.ok).map((c) => c.check);
+      expect(failed.length, name).toBeGreaterThan(0);
+      if (check) expect(failed, name).toContain(check);
+    }
+  });
+
+  it('independent check: Ed25519 (node crypto) over BLAKE3 of the file with .nonos.sig zeroed', async () => {
+    const bytes = Buffer.from(readFileSync(debugBin));
+    const [off, size] = sections(debugBin).get('.nonos.sig')!;
+    const signature = Buffer.from(bytes.subarray(off, off + size));
+    bytes.fill(0, off, off + size);
+    const blake3 = await createBLAKE3(256);
+    blake3.update(bytes);
+    const digest = Buffer.from(blake3.digest('binary'));
+    const pubHex = /^public: ([0-9a-f]{64})$/m.exec(readFileSync(devPub, 'utf8'))![1]!;
+    const key = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(pubHex, 'hex')]), format: 'der', type: 'spki' });
+    expect(verify(null, digest, key, signature)).toBe(true);
+    digest[0]! ^= 1;
+    expect(verify(null, digest, key, signature)).toBe(false);
+  });
+
+  it('boots with QEMU -kernel (PVH note) to the C self-test line and a clean isa-debug-exit', () => {
+    const r = runKiln(['test'], { cwd: dir, env: noKeyEnv, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/kernel: PVH ELF note/);
+    expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 4 expectations matched in order/);
+    const serial = readFileSync(/serial log: (\S+)/.exec(r.stderr)![1]!, 'utf8');
+    expect(serial).toContain('NONOS kernel_main at 0x100000');
+    expect(serial).toContain('NONOS: PQClean self-test: sha3-256 ok, shake128 ok, ml-kem ntt ok (result 0x7)');
+    // The kernel's SHA3-256 (C, soft-float bare metal) agrees with OpenSSL's.
+    expect(serial).toContain(`sha3-256("NONOS") = ${createHash('sha3-256').update('NONOS').digest('hex')}`);
+  }, 300_000);
+
+  it('release: refuses the dev key without SIGNING_KEY; signs with the CI key from SIGNING_KEY (another key id) and boots', () => {
+    const refused = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('FAILED sign: a release build refuses the development key (no key file given and SIGNING_KEY is not set)');
+    expect(refused.stderr).toContain('hint: pass --key FILE or set SIGNING_KEY for release builds');
+    // The CI key: a fresh pair; its seed goes into SIGNING_KEY the way a CI secret would.
+    const keys = join(work, 'ci-keys');
+    const gen = runKiln(['keygen', '--out', keys, '--prefix', 'ci', '--json'], { cwd: dir });
+    expect(gen.status, gen.stderr).toBe(0);
+    const seed = /^seed: ([0-9a-f]{64})$/m.exec(readFileSync(join(keys, 'ci-ed25519.key'), 'utf8'))![1]!;
+    const env = { SIGNING_KEY: seed };
+    const built = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env, timeoutMs: 600_000 });
+    expect(built.status, built.stderr + built.stdout).toBe(0);
+    expect(built.stderr + built.stdout).not.toContain(seed);
+    const releaseBin = join(dir, 'build/x86_64-release/kernel.bin');
+    const ci = verifyJson(releaseBin, join(keys, 'ci-ed25519.pub'));
+    expect(ci.status).toBe(0);
+    expect(ci.json.manifest).toMatchObject({ profile: 'release' });
+    const dev = verifyJson(debugBin, devPub);
+    expect(ci.json.verifiedBy![0]!.keyId).not.toBe(dev.json.verifiedBy![0]!.keyId);
+    // The dev key does not verify the CI-signed kernel, and says which key it was signed by.
+    const wrong = verifyJson(releaseBin, devPub);
+    expect(wrong.status).toBe(1);
+    expect(wrong.json.checks.find((c) => !c.ok)!.detail).toContain(ci.json.verifiedBy![0]!.keyId);
+    const boot = runKiln(['test', '-p', 'release'], { cwd: dir, env, timeoutMs: 300_000 });
+    expect(boot.status, boot.stderr).toBe(0);
+    expect(boot.stderr).toMatch(/PASS boot \[x86_64\]/);
+  }, 600_000);
+});
