@@ -161,6 +161,30 @@ describe('examples/kozo', () => {
     expect(tool(['llvm-objdump', '-h', join(out('x86_64', 'BOOTX64.EFI'))]).stdout).toMatch(/pei-x86-64|COFF-x86-64|file format/);
   });
 
+  it('the kernel refuses a service built against another ABI (the x86_64 UEFI disk with one hash byte changed in the initrd)', () => {
+    const initrd = readFileSync(out('x86_64', 'kozo-initrd.cpio'));
+    const tag = Buffer.from(`KOZOABI1${abiHash}`, 'latin1');
+    const first = initrd.indexOf(tag);
+    const second = initrd.indexOf(tag, first + 1);
+    expect(first).toBeGreaterThan(0);
+    expect(second).toBeGreaterThan(first);
+    const skewed = Buffer.from(initrd);
+    skewed[second + 8] = abiHash[0] === '0' ? 0x31 : 0x30; // the logger's tag: another (valid hex) hash
+    const skewedCpio = join(work, 'initrd.cpio');
+    writeFileSync(skewedCpio, skewed);
+    const img = join(work, 'kozo-skewed.img');
+    writeFileSync(img, readFileSync(out('x86_64', 'kozo.img')));
+    const start = Number(/start=\s*(\d+)/.exec(tool(['sfdisk', '--dump', img]).stdout)![1]);
+    const copy = tool(['mcopy', '-o', '-i', `${img}@@${start * 512}`, skewedCpio, '::/boot/initrd.cpio']);
+    expect(copy.status, copy.stderr).toBe(0);
+    const r = runKiln([
+      'test', '--image', img, '--firmware', 'uefi', '--machine', 'q35', '--exit-code', '3', '--timeout', '120', '--log-dir', join(work, 'skew-logs'),
+      '--expect', '/service init: \\d+ bytes, abi [0-9a-f]{16} ok/', '/service logger: \\d+ bytes, abi [0-9a-f]{16} MISMATCH/', 'initrd: 2 services, 1 built against this ABI', 'KOZO: refusing to start services built against another ABI',
+    ], { cwd: work, timeoutMs: 200_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/PASS .*guest code 3/);
+  }, 200_000);
+
   it('§5 unit tests: zig test of the CNode logic ran on the host, and a broken rule makes the build fail there', () => {
     expect(readFileSync(out('x86_64', 'tests.zig-test.log'), 'utf8')).toMatch(/All \d+ tests passed/);
     const cnode = join(dir, 'kernel/cnode.zig');

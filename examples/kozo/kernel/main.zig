@@ -44,7 +44,10 @@ pub fn kmain(initrd: ?[]const u8, cmdline: []const u8) noreturn {
         arch.exit(2);
     };
     print("cnode: self-test passed ({d} checks)\n", .{checks});
-    if (!ok) arch.exit(3);
+    if (!ok) {
+        print("KOZO: refusing to start services built against another ABI\n", .{});
+        arch.exit(3);
+    }
     print("KOZO: all checks passed, exiting\n", .{});
     arch.exit(0);
 }
