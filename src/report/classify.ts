@@ -101,9 +101,12 @@ export const CLASS_RULES: ClassRule[] = [
     id: 'incomplete-type',
     title: 'incomplete type',
     explanation: 'A struct is only forward-declared where its size or members are needed: the header with its definition is not included (or the definition was never written).',
-    fix: 'include the header that defines `struct {name}` in {file}, or add the definition',
+    fix: '{other}include the header that defines `struct {name}` in {file}, or add the definition',
     pattern: /incomplete (?:definition of )?type '(?:struct |union |enum )?(\w+)'|(?:variable|field) has incomplete type '(?:struct |union |enum )?(\w+)'|invalid application of 'sizeof' to an incomplete type '(?:struct |union )?(\w+)'|dereferencing pointer to incomplete type '(?:struct |union )?(\w+)'|invalid use of undefined type '(?:struct |union )?(\w+)'|has incomplete type/,
-    fill: (d, m) => ({ name: m?.slice(1).find(Boolean) ?? '', file: d.file ?? '' }),
+    fill: (d, m) => {
+      const fwd = (d.notes ?? []).find((n) => /forward declaration/.test(n.message) && n.file);
+      return { name: m?.slice(1).find(Boolean) ?? '', file: d.file ?? '', other: fwd ? `it is only forward-declared (${fwd.file}:${fwd.line}): ` : '' };
+    },
   },
   {
     id: 'missing-include',

@@ -54,7 +54,8 @@ export function renderText(r: StatusReport): string {
   return `${out.join('\n')}\n`;
 }
 
-const mdEscape = (s: string): string => s.replace(/([|*_`<>])/g, '\\$1');
+// Backticks stay (fix hints quote code); pipes would end a table cell, < > would be HTML.
+const mdEscape = (s: string): string => s.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * Markdown for a pull-request comment.

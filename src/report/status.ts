@@ -312,6 +312,10 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
   }
 
   const nextActions = planActions(classes, blocking, last, steps.failed);
+  if (targets && targets.built < targets.total && counts.blocking === 0 && steps.failed === 0) {
+    // kiln hashes contents; Ninja compares mtimes: touched-but-unchanged sources look stale to Ninja.
+    nextActions.unshift({ title: `Ninja has ${targets.total - targets.built} out-of-date target(s) that kiln found up to date by content (files touched, not changed): rebuild them`, command: 'kiln build --force' });
+  }
   return {
     version: 1, project: options.project, target: last.target, buildTime: last.time, ok: last.ok && counts.blocking === 0,
     steps, ...(targets ? { targets } : {}), counts, classes, directories, diagnostics, ...(changes ? { changes } : {}), nextActions,
