@@ -185,6 +185,15 @@ describe('examples/kozo', () => {
     expect(r.stderr).toMatch(/PASS .*guest code 3/);
   }, 200_000);
 
+  it('release refuses the project dev key unless --dev-key; the debug profile builds a Zig Debug kernel that boots too', () => {
+    const r = runKiln(['build', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 200_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/FAILED kernel-sign: a release build refuses the development key/);
+    const d = runKiln(['test', '--profile', 'debug', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 400_000 });
+    expect(d.status, d.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'build/logs/tests/boot-aarch64/serial.log'), 'utf8')).toContain('KOZO microkernel (Zig 0.11.0, aarch64, Debug)');
+  }, 600_000);
+
   it('§5 unit tests: zig test of the CNode logic ran on the host, and a broken rule makes the build fail there', () => {
     expect(readFileSync(out('x86_64', 'tests.zig-test.log'), 'utf8')).toMatch(/All \d+ tests passed/);
     const cnode = join(dir, 'kernel/cnode.zig');
