@@ -51,6 +51,14 @@ describe('examples/nonos', () => {
     const s = sections(debugBin);
     for (const name of ['.text', '.rodata', '.data', '.bss', '.nonos.manifest', '.nonos.sig']) expect(s.has(name), name).toBe(true);
     expect(s.get('.nonos.sig')![1]).toBe(64);
+    // Stripped before signing (the seed's "stripped" kernel.bin); the DWARF is in kernel.debug, named by .gnu_debuglink.
+    expect([...s.keys()].filter((n) => n.startsWith('.debug'))).toEqual([]);
+    expect(s.has('.gnu_debuglink')).toBe(true);
+    expect(readFileSync(debugBin).length).toBeLessThan(256 * 1024);
+    expect(sections(join(dir, 'build/x86_64-debug/kernel.debug')).has('.debug_info')).toBe(true);
+    const all = tool(['readelf', '-a', '-W', debugBin]);
+    expect(all.status).toBe(0);
+    expect(all.stderr).toBe('');
     // The PVH note QEMU -kernel needs.
     expect(tool(['readelf', '-n', debugBin]).stdout).toMatch(/Xen\s+0x00000004\s+Unknown note type: \(0x00000012\)/);
     // The generated target spec: no red zone, soft-float, abort on panic.
