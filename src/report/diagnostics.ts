@@ -318,10 +318,10 @@ function parseRustJsonLine(line: string): Diagnostic | undefined {
   if (/^(aborting due to|\d+ warnings? emitted|For more information)/.test(msg.message)) return undefined;
   const level = msg.level.startsWith('error') ? 'error' : msg.level === 'warning' ? 'warning' : 'note';
   if (level === 'note' && msg.level !== 'note') return undefined; // failure-note, help
-  const spans = Array.isArray(msg.spans) ? msg.spans : [];
+  const spans = (Array.isArray(msg.spans) ? msg.spans : []).filter((x): x is RustSpan => !!x && typeof x === 'object' && typeof x.file_name === 'string' && Number.isInteger(x.line_start) && Number.isInteger(x.column_start));
   const primary = spans.find((s) => s.is_primary) ?? spans[0];
   const d: Diagnostic = { tool: 'rustc', severity: level, message: msg.message };
-  if (msg.code?.code) d.code = msg.code.code;
+  if (msg.code && typeof msg.code === 'object' && typeof msg.code.code === 'string') d.code = msg.code.code;
   if (primary) {
     d.file = primary.file_name;
     d.line = primary.line_start;

@@ -205,11 +205,16 @@ describe('dedupe, relativize, robustness', () => {
       fc.string(),
       fc.constantFrom('a.c:1:2: error: x', 'In file included from a.c:3:', '>>> referenced by a.c:1', 'ld.lld: error: undefined symbol: f', 'CMake Error at C:1 (x):', '  --> a.rs:1:1', '{"reason":"compiler-message","message":{}}', 'error[E0308]: mismatched types'),
     );
-    fc.assert(fc.property(fc.array(line, { maxLength: 30 }), (lines) => {
+    const json = fc.jsonValue().map((v) => JSON.stringify({ reason: 'compiler-message', message: v }));
+    const rustMessage = fc.record({ message: fc.string(), level: fc.constantFrom('error', 'warning', 'note', 'help', 'failure-note'), code: fc.option(fc.record({ code: fc.string() })), spans: fc.array(fc.record({ file_name: fc.string(), line_start: fc.integer(), column_start: fc.integer(), is_primary: fc.boolean() }), { maxLength: 3 }) })
+      .map((m) => JSON.stringify({ reason: 'compiler-message', message: m }));
+    const anyLine = fc.oneof(line, json, rustMessage);
+    // ~7,000 inputs/s here (100,000 in ~14 s with KILN_FUZZ_RUNS=100000); 50,000 by default.
+    fc.assert(fc.property(fc.array(anyLine, { maxLength: 30 }), (lines) => {
       const list = parseDiagnostics(lines.join('\n'));
       for (const d of list) classify(d);
       const once = dedupeDiagnostics(list);
       expect(dedupeDiagnostics(once)).toEqual(once);
-    }), { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 2000) });
+    }), { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 50_000) });
   });
 });
