@@ -81,7 +81,8 @@ export default defineConfig({
       name: 'kernel',
       root: 'kernel/main.zig',
       layer: 'kernel',
-      ...(arch === 'aarch64' ? { cpu: 'cortex_a57' } : {}),
+      // CPU: baseline (generic ARMv8-A on aarch64, §4 "V8A"). Not cortex_a57: its crypto feature
+      // depends on NEON, and Zig re-adds NEON behind the policy's -fp_armv8-neon.
       linkerScript: `kernel/arch/${arch}/linker.ld`,
       objects,
       modules: { kozo_abi: kozoAbi.output('abi/kozo_abi.zig') },

@@ -118,6 +118,13 @@ describe('examples/kozo', () => {
     const a64 = tool(['llvm-readelf', '-h', out('aarch64', 'kozo.elf')]).stdout;
     expect(a64).toContain('AArch64');
     expect(a64).toMatch(/Entry point address:\s+0x40080000/);
+    // No FPU (§3): no SSE/x87 instruction in the x86_64 kernel, no FP/SIMD register in the aarch64 one.
+    const x86Asm = tool(['llvm-objdump', '-d', '--no-show-raw-insn', out('x86_64', 'kernel/kozo.elf')], { timeoutMs: 60_000 }).stdout;
+    expect(x86Asm.length).toBeGreaterThan(10_000);
+    expect(x86Asm).not.toMatch(/%xmm|%ymm|%st\b|\bfld|\bfst/);
+    const a64Asm = tool(['llvm-objdump', '-d', '--no-show-raw-insn', out('aarch64', 'kernel/kozo.elf')], { timeoutMs: 60_000 }).stdout;
+    expect(a64Asm.length).toBeGreaterThan(10_000);
+    expect(a64Asm).not.toMatch(/\s(v|q|d|s|h|b)[0-9]+(\.|,|$| )/m);
     for (const arch of ['x86_64', 'aarch64']) {
       const v = runKiln(['verify', out(arch, 'kozo.elf'), '--key', join(dir, '.kiln/keys/dev-ed25519.pub')]);
       expect(v.status, v.stdout + v.stderr).toBe(0);
