@@ -90,6 +90,11 @@ export default defineConfig({
             'kosh: all self-tests passed',
           ],
         },
+        // The same hybrid ISO through GRUB's x86_64-efi image under OVMF (the seed's "UEFI boot support").
+        'boot-uefi': {
+          cdrom: iso, firmware: 'uefi', exit: { kind: 'isa-debug-exit', success: 0 }, timeout: 180,
+          expect: ['kosh: kernel started on x86_64', 'kosh: 3 boot module(s)', 'kosh: 3 service(s) ready to start', 'kosh: all self-tests passed'],
+        },
       };
     } else {
       // qemu-system-aarch64 -M virt -cpu cortex-a57: no arm64 GRUB here, so -kernel (see README).

@@ -36,13 +36,15 @@ describe('examples/kosh', () => {
     }
   }, 600_000);
 
-  it('the ISO boots with -cdrom under SeaBIOS: modules listed, IPC ping-pong, capability checks, clean exit', () => {
+  it('the ISO boots with -cdrom under SeaBIOS (and OVMF): modules listed, IPC ping-pong, capability checks, clean exit', () => {
     const iso = join(out('x86_64'), 'kosh.iso');
     const listing = tool(['xorriso', '-indev', iso, '-find', '/boot', '-type', 'f']);
     for (const f of ['kosh-kernel.elf', 'kosh-init.elf', 'kosh-fs-service.elf', 'kosh-driver-manager.elf', 'grub.cfg']) expect(listing.stdout).toContain(f);
-    const r = runKiln(['test', '--junit', join(work, 'junit-x86_64.xml')], { cwd: dir, timeoutMs: 300_000 });
+    const r = runKiln(['test', '--arch', 'x86_64', '--junit', join(work, 'junit-x86_64.xml')], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 12 expectations matched in order/);
+    // The same ISO under OVMF through GRUB's x86_64-efi image.
+    expect(r.stderr).toMatch(/PASS boot-uefi \[x86_64\].*isa-debug-exit exit: guest code 0.*all 4 expectations matched in order/);
     const serial = serialOf(r.stderr);
     // GRUB loaded the kernel and the three services; the kernel read each module's ELF header and service header.
     expect(serial).toMatch(/kernel started on x86_64 \(GRUB 2\.\d+/);
