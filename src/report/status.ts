@@ -174,6 +174,9 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
   const progresses: NinjaProgress[] = [];
   let source: NinjaProgress['source'] = 'ninja-dry-run';
   const stepList: StatusReport['steps']['list'] = [];
+  const snapshotPath = join(options.buildDir, '.kiln', 'status-diagnostics.json');
+  const snapshot = readSnapshot(snapshotPath);
+  const nextSnapshot: DiagnosticSnapshot = { version: 1, steps: {} };
 
   for (const step of last.steps) {
     if (step.status === 'not-selected') continue;
@@ -199,6 +202,7 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
       }
     }
     diags = relativizeDiagnostics(diags, options.projectDir, cwd);
+    if (progress) diags = carryOver(step.name, diags, progress, options.projectDir, snapshot, nextSnapshot);
     // A failed step with nothing parseable still blocks: report its own failure message.
     if (step.status === 'failed' && !diags.some((d) => d.severity === 'error')) {
       diags.push({ tool: 'cc', severity: 'error', message: step.failure?.message ?? 'step failed', step: step.name });
@@ -305,6 +309,7 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
   const previous = [...history.reports].reverse().find((r) => r.buildTime !== last.time);
   const changes = previous ? { since: previous.buildTime, ...diffEntries(previous.entries, entries), remaining: entries.length } : undefined;
   if (options.record ?? true) {
+    writeFileAtomic(snapshotPath, JSON.stringify(nextSnapshot));
     const entry: HistoryEntry = { buildTime: last.time, ok: last.ok && counts.blocking === 0, built: targets?.built ?? steps.ok, total: targets?.total ?? steps.total, blocking: counts.blocking, warnings: counts.warnings, entries };
     const reports = history.reports.filter((r) => r.buildTime !== last.time);
     reports.push(entry);
@@ -387,4 +392,62 @@ function nearestCmake(projectDir: string, file: string): string | undefined {
     if (existsSync(join(projectDir, rel))) return rel;
     if (dir === '.' || dir === '/' || dir === '') return undefined;
   }
+}
+
+/** Per step, per Ninja compile output: the diagnostics printed when it was last compiled. */
+interface DiagnosticSnapshot {
+  version: 1;
+  steps: Record<string, Record<string, { mtime: string; diagnostics: Diagnostic[] }>>;
+}
+
+function readSnapshot(path: string): DiagnosticSnapshot {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as DiagnosticSnapshot;
+    if (v.version === 1 && v.steps && typeof v.steps === 'object') return v;
+  } catch {
+    /* none yet */
+  }
+  return { version: 1, steps: {} };
+}
+
+/**
+ * Ninja prints a compiler's output only when it runs the command: after an incremental build, the
+ * warnings of files that were not recompiled are missing from the log. Keeps each compile output's
+ * diagnostics from the build that last compiled it (same `.ninja_log` mtime = not recompiled since).
+ */
+function carryOver(stepName: string, diags: Diagnostic[], progress: NinjaProgress, projectDir: string, previous: DiagnosticSnapshot, next: DiagnosticSnapshot): Diagnostic[] {
+  const logMtime = new Map(progress.log.map((e) => [e.output, e.mtime]));
+  const outputOf = new Map<string, string>();
+  for (const e of progress.edges) {
+    if (e.kind !== 'compile' || !e.inputs[0]) continue;
+    const rel = relativizeDiagnostics([{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] }], projectDir, progress.buildDir)[0]!.file!;
+    outputOf.set(rel, e.output);
+  }
+  const origin = (d: Diagnostic): string | undefined => {
+    const tu = d.includedFrom?.[0]?.replace(/:\d+$/, '') ?? d.file;
+    return tu ? outputOf.get(tu) : undefined;
+  };
+  const current = new Map<string, Diagnostic[]>();
+  for (const d of diags) {
+    const o = origin(d);
+    if (o) (current.get(o) ?? current.set(o, []).get(o)!).push(d);
+  }
+  const prevStep = previous.steps[stepName] ?? {};
+  const kept: Record<string, { mtime: string; diagnostics: Diagnostic[] }> = {};
+  const carried: Diagnostic[] = [];
+  for (const output of outputOf.values()) {
+    const mtime = logMtime.get(output) ?? '';
+    const now = current.get(output);
+    if (now) {
+      kept[output] = { mtime, diagnostics: now };
+      continue;
+    }
+    const before = prevStep[output];
+    if (before && before.mtime === mtime && mtime !== '') {
+      kept[output] = before;
+      carried.push(...before.diagnostics);
+    }
+  }
+  next.steps[stepName] = kept;
+  return [...diags, ...carried];
 }

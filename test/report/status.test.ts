@@ -105,6 +105,10 @@ describe('status of a real kiln build, rendered', () => {
     expect(after.ok).toBe(true);
     expect(after.changes!.fixed.map((e) => e.location)).toEqual(['src/core/main.c:4']);
     expect(after.targets).toMatchObject({ built: 3, total: 3 });
+    // Only main.c was recompiled: u.c's warning is carried over from the build that printed it.
+    expect(tool(['grep', '-c', 'u.c.o', join(dir, 'build/x86_64-debug/.kiln/logs/t.log')]).stdout.trim()).toBe('0');
+    expect(after.diagnostics.filter((d) => d.severity === 'warning').map((d) => d.file).sort()).toEqual(['src/core/main.c', 'src/util/u.c']);
+    expect(after.directories.find((d) => d.dir === 'src/util/')!.status).toBe('warnings');
 
     const buildDir = join(dir, 'build/x86_64-debug');
     const history = readHistory(buildDir).reports;
