@@ -2,7 +2,7 @@
 // library) for the generated x86_64-nonos target spec, then kiln's sign() embeds the manifest
 // (.nonos.manifest) and the Ed25519 signature over BLAKE3 (.nonos.sig) into kernel.bin — the
 // signed ELF64 — with the dev key, SIGNING_KEY (CI) or a key file (production).
-import { defineConfig, cargo, objcopy, sign } from 'kiln';
+import { defineConfig, cargo, strip, sign } from 'kiln';
 
 export default defineConfig({
   name: 'nonos',
@@ -29,7 +29,7 @@ export default defineConfig({
     });
     // "Size ~221 KB (stripped)": the DWARF goes to kernel.debug (gdb finds it through .gnu_debuglink);
     // the symbol table stays. Stripping happens before signing, so the signature covers the final file.
-    const stripped = objcopy({ name: 'strip', input: elf, strip: 'debug', debugFile: 'kernel.debug', output: 'kernel.stripped.elf' });
+    const stripped = strip({ name: 'strip', input: elf, mode: 'debug', debugFile: 'kernel.debug', output: 'kernel.stripped.elf' });
     // Manifest + Ed25519 signature over BLAKE3 (signature section zeroed), in the NØNOS sections.
     const kernel = sign({ name: 'sign', input: stripped, sections: 'nonos', project: 'nonos', version: '0.1.0', output: 'kernel.bin' });
     const exit = { kind: 'isa-debug-exit', success: 0 } as const;
