@@ -424,6 +424,8 @@ function carryOver(stepName: string, diags: Diagnostic[], progress: NinjaProgres
     outputOf.set(rel, e.output);
   }
   const origin = (d: Diagnostic): string | undefined => {
+    // Only the compiler's own messages belong to an object; the linker's are redone every link.
+    if (d.tool === 'ld' || d.tool === 'cmake') return undefined;
     const tu = d.includedFrom?.[0]?.replace(/:\d+$/, '') ?? d.file;
     return tu ? outputOf.get(tu) : undefined;
   };
