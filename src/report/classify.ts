@@ -223,7 +223,12 @@ export function classify(d: Diagnostic, policy: ClassifyPolicy = {}): Classifica
   return apply(OTHER, d, null, true);
 }
 
-/** The rule (title, explanation) for a class id, for renderers. */
+/**
+ * The rule (title, explanation) for a class id, for renderers.
+ *
+ * @example
+ * classRule('relocation').title // 'relocation / code-model mismatch'
+ */
 export function classRule(id: string, policy: ClassifyPolicy = {}): Pick<ClassRule, 'id' | 'title' | 'explanation'> {
   return [...(policy.rules ?? []), ...CLASS_RULES, PROMOTED, OTHER, WARNING].find((r) => r.id === id) ?? { id, title: id, explanation: '' };
 }

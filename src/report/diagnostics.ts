@@ -330,7 +330,12 @@ function parseRustJsonLine(line: string): Diagnostic | undefined {
   return d;
 }
 
-/** A stable identity for deduplication and history: tool-independent of the step that printed it. */
+/**
+ * A stable identity for deduplication: the same message at the same place, whichever step printed it.
+ *
+ * @example
+ * diagnosticKey({ tool: 'clang', severity: 'error', file: 'a.c', line: 3, message: 'x' }) // 'error|a.c|3||||x'
+ */
 export function diagnosticKey(d: Diagnostic): string {
   return [d.severity, d.file ?? '', d.line ?? '', d.column ?? '', d.code ?? '', d.symbol ?? '', d.message].join('|');
 }
@@ -396,7 +401,12 @@ function normalize(path: string): string {
   return `/${parts.join('/')}`;
 }
 
-/** `file:line` (or `file`, or the tool) for messages. */
+/**
+ * `file:line` (or `file`, or the tool) for messages.
+ *
+ * @example
+ * formatLocation({ tool: 'nasm', severity: 'error', file: 'boot.asm', line: 4, message: 'x' }) // 'boot.asm:4'
+ */
 export function formatLocation(d: Diagnostic): string {
   if (!d.file) return d.tool;
   return d.line !== undefined ? `${d.file}:${d.line}` : d.file;

@@ -17,3 +17,4 @@ export type { StatusReport, StatusOptions, StatusHistory, HistoryEntry, ChangeEn
 export { renderText, renderMarkdown, renderHtml, progressChart } from './render.js';
 export { junitXml, readJUnit, xmlEscape } from './junit.js';
 export type { JUnitCase, JUnitSuite } from './junit.js';
+export { findDefinitions } from './status.js';

@@ -106,7 +106,12 @@ export interface StatusOptions {
 
 const HISTORY_LIMIT = 100;
 
-/** Reads build/<t>/.kiln/last-build.json. */
+/**
+ * Reads build/<t>/.kiln/last-build.json (written by every `kiln build`).
+ *
+ * @example
+ * readLastBuild('/p/build/x86_64-debug').steps.filter((s) => s.status === 'failed')
+ */
 export function readLastBuild(buildDir: string): LastBuild {
   const path = join(buildDir, '.kiln', 'last-build.json');
   if (!existsSync(path)) {
@@ -121,7 +126,12 @@ export function readLastBuild(buildDir: string): LastBuild {
   }
 }
 
-/** Reads the report history (empty when missing or unreadable). */
+/**
+ * Reads the report history (empty when missing or unreadable).
+ *
+ * @example
+ * readHistory('/p/build/x86_64-debug').reports.map((r) => `${r.built}/${r.total}`)
+ */
 export function readHistory(buildDir: string): StatusHistory {
   try {
     const v = JSON.parse(readFileSync(join(buildDir, '.kiln', 'status-history.json'), 'utf8')) as StatusHistory;
@@ -355,7 +365,13 @@ function planActions(classes: ClassSummary[], blocking: ReportDiagnostic[], last
 const SOURCE_EXT = /\.(c|cc|cpp|S|s|asm|rs|zig)$/;
 const SKIP_DIRS = new Set(['build', '.git', 'node_modules', 'target', '.kiln', 'zig-cache', 'zig-out']);
 
-/** Finds which project source defines each symbol (a function definition: a name followed by `(` on a line not ending in `;`, or an assembly label). */
+/**
+ * Finds which project source defines each symbol (a function definition: a name followed by `(` on
+ * a line not ending in `;`, or an assembly label).
+ *
+ * @example
+ * findDefinitions('/p', new Set(['kalloc'])).get('kalloc') // 'kernel/mem/kalloc.c'
+ */
 export function findDefinitions(projectDir: string, symbols: Set<string>, limit = 5000): Map<string, string> {
   const found = new Map<string, string>();
   const pattern = new RegExp(`^(?:[\\w\\s\\*]*[\\s\\*])?(${[...symbols].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\s*\\([^;]*$|^(${[...symbols].join('|')}):`, 'm');
