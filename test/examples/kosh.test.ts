@@ -19,8 +19,7 @@ const serialOf = (stderr: string) => readFileSync(/serial log: (\S+)/.exec(stder
 
 describe('examples/kosh', () => {
   it('x86_64: builds the workspace per package; the target spec is the seed\'s x86_64-kosh', () => {
-    // -j 1: the first build makes the x86_64-kosh sysroot once, before the other cargo steps use it.
-    const r = runKiln(['build', '--plain', '-j', '1'], { cwd: dir, timeoutMs: 600_000 });
+    const r = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 600_000 });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const spec = JSON.parse(readFileSync(join(out('x86_64'), '.kiln/work/cargo-kernel/x86_64-kosh.json'), 'utf8')) as Record<string, unknown>;
     expect(spec).toMatchObject({ arch: 'x86_64', 'panic-strategy': 'abort', 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'linker-flavor': 'ld.lld' });
@@ -59,7 +58,7 @@ describe('examples/kosh', () => {
   }, 300_000);
 
   it('aarch64: builds for aarch64-kosh and boots with -kernel (virt, cortex-a57), semihosting exit 0', () => {
-    const b = runKiln(['build', '--plain', '-j', '1', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 600_000 });
+    const b = runKiln(['build', '--plain', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 600_000 });
     expect(b.status, b.stderr + b.stdout).toBe(0);
     const h = tool(['readelf', '-h', join(out('aarch64'), 'kosh-kernel.elf')]).stdout;
     expect(h).toMatch(/Machine:\s+AArch64/);
