@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { action } from './_shared.js';
 import { type ProjectFlags, openProject, projectCommand } from './_project.js';
+import type { ClassifyPolicy } from '../report/classify.js';
 
 export interface StatusFlags extends ProjectFlags {
   md?: boolean;
@@ -26,12 +27,19 @@ export function registerStatus(program: Command): void {
   ).action(action(async (flags: StatusFlags, cmd: Command) => {
     const { loaded, graph } = await openProject(flags, cmd.args);
     const { buildStatus, readHistory, renderHtml, renderMarkdown, renderText } = await import('../report/index.js');
+    // Project rules and promoted warnings from the config's `report` section, once the config
+    // schema has one (ClassifyPolicy: { rules?, promoteWarnings? }); --promote adds to it.
+    const fromConfig = (loaded.config as { report?: ClassifyPolicy }).report ?? {};
+    const policy: ClassifyPolicy = {
+      ...(fromConfig.rules ? { rules: fromConfig.rules } : {}),
+      promoteWarnings: [...(fromConfig.promoteWarnings ?? []), ...(flags.promote ?? [])],
+    };
     const report = await buildStatus({
       project: loaded.config.name,
       projectDir: graph.projectDir,
       buildDir: graph.buildDir,
       record: flags.record ?? true,
-      ...(flags.promote?.length ? { policy: { promoteWarnings: flags.promote } } : {}),
+      policy,
     });
     if (flags.html) writeFileSync(resolve(flags.html), renderHtml(report, readHistory(graph.buildDir).reports));
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
