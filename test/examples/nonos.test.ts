@@ -81,7 +81,7 @@ describe('examples/nonos', () => {
     ];
     for (const [name, offset, check] of cases) {
       const bad = Buffer.from(bytes);
-      bad[offset] ^= 0x01;
+      bad.writeUInt8(bad.readUInt8(offset) ^ 0x01, offset);
       const f = join(work, `flipped${name}.bin`);
       writeFileSync(f, bad);
       const r = verifyJson(f, devPub);
