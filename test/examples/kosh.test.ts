@@ -72,6 +72,16 @@ describe('examples/kosh', () => {
     expect(r.stderr).toMatch(/PASS boot \[aarch64\].*semihosting exit: guest code 0.*all 5 expectations matched in order/);
   }, 600_000);
 
+  it('release profile (the seed\'s --release: optimized, LTO for the services) builds and boots on both arches', () => {
+    for (const arch of ['x86_64', 'aarch64']) {
+      const b = runKiln(['build', '--plain', '-p', 'release', '--arch', arch], { cwd: dir, timeoutMs: 600_000 });
+      expect(b.status, b.stderr + b.stdout).toBe(0);
+      const r = runKiln(['test', '-p', 'release', '--arch', arch, 'boot'], { cwd: dir, timeoutMs: 300_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`PASS boot \\[${arch}\\]`));
+    }
+  }, 900_000);
+
   it('the drivers (standard target) are static libraries a C program links and calls', () => {
     const harness = join(work, 'drivers.c');
     writeFileSync(harness, `#include <stdio.h>
