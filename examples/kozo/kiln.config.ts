@@ -36,7 +36,8 @@ export default defineConfig({
 
     // 1. ABI generation. Every consumer takes the generated file as an artifact, so the graph
     //    orders ABI → services → kernel → image, and an unchanged schema rebuilds nothing.
-    const kozoAbi = abi({ schema: 'abi/kozo.abi.toml', langs: ['c', 'rust', 'zig'] });
+    //    abi.lock.json is the released ABI: `kiln abi check abi/kozo.abi.toml` fails on drift.
+    const kozoAbi = abi({ schema: 'abi/kozo.abi.toml', lock: 'abi/abi.lock.json', langs: ['c', 'rust', 'zig'] });
 
     // 2. Rust services: one static ELF per service for `<arch>-kozo-svc` (target JSON generated
     //    by kiln from the policy; core/alloc from the sysroot kiln builds with Debian's rust-src).

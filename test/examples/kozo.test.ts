@@ -5,7 +5,7 @@
 // and exit cleanly. The outputs are checked with reference tools (clang, cpio, sfdisk, mtools,
 // llvm-readelf, kiln verify/audit), the ABI header is byte-stable, and `zig test` of the CNode
 // logic runs on the host (and fails when the logic is broken).
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
@@ -81,6 +81,19 @@ describe('examples/kozo', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/x86_64-release ok .*\(0 ran/);
   }, 120_000);
+
+  it('1. ABI drift: kiln abi check passes against the committed abi.lock.json and calls a renumbered syscall breaking', () => {
+    const ok = runKiln(['abi', 'check', join(dir, 'abi/kozo.abi.toml')]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('no ABI changes since 0.1.0');
+    const drift = join(work, 'drift');
+    mkdirSync(drift, { recursive: true });
+    writeFileSync(join(drift, 'kozo.abi.toml'), readFileSync(join(dir, 'abi/kozo.abi.toml'), 'utf8').replace('cap_mint = 3', 'cap_mint = 9'));
+    writeFileSync(join(drift, 'abi.lock.json'), readFileSync(join(dir, 'abi/abi.lock.json')));
+    const bad = runKiln(['abi', 'check', join(drift, 'kozo.abi.toml')]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout + bad.stderr).toMatch(/breaking\s+syscalls\.cap_mint: syscall cap_mint was renumbered from 3 to 9/);
+  });
 
   it('2. services: small static ELFs for both arches, thin LTO + panic=abort + stack protector, tagged with the ABI hash', () => {
     for (const arch of ['x86_64', 'aarch64']) {
