@@ -29,7 +29,7 @@ export function registerStatus(program: Command): void {
     const { buildStatus, readHistory, renderHtml, renderMarkdown, renderText } = await import('../report/index.js');
     // Project rules and promoted warnings from the config's `report` section, once the config
     // schema has one (ClassifyPolicy: { rules?, promoteWarnings? }); --promote adds to it.
-    const fromConfig = (loaded.config as { report?: ClassifyPolicy }).report ?? {};
+    const fromConfig: ClassifyPolicy = loaded.config.report ?? {};
     const policy: ClassifyPolicy = {
       ...(fromConfig.rules ? { rules: fromConfig.rules } : {}),
       promoteWarnings: [...(fromConfig.promoteWarnings ?? []), ...(flags.promote ?? [])],

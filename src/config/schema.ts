@@ -90,6 +90,10 @@ export const zConfig = z.object({
   policy: zPolicy.optional(),
   options: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'option names are lower-case words joined by "-"'), zOption).optional(),
   build: z.function().optional(),
+  report: z.object({
+    rules: z.array(z.object({ id: z.string(), title: z.string(), explanation: z.string(), fix: z.string(), pattern: z.instanceof(RegExp).optional(), code: z.instanceof(RegExp).optional() }).passthrough()).optional(),
+    promoteWarnings: z.array(z.string()).optional(),
+  }).strict().optional(),
   ...zProject.shape,
 }).strict();
 

@@ -5,6 +5,7 @@
 import type { Arch, ArtifactRef, StepHandle, TargetInfo } from '../graph/step.js';
 import type { OptionsSpec, OptionValues } from './options.js';
 import type { PolicySet } from '../toolchain/policy.js';
+import type { ClassifyPolicy } from '../report/classify.js';
 
 export type { Arch };
 
@@ -102,6 +103,8 @@ export interface KilnConfig<O extends OptionsSpec = OptionsSpec> extends Project
   buildDir?: string;
   /** Project build options, set with `kiln build --name=value`. */
   options?: O;
+  /** `kiln status`: project classification rules (tried before kiln's) and warnings promoted to blocking. */
+  report?: ClassifyPolicy;
   /** Plans the project for one target. Alternative to giving components/images/run/tests directly. */
   build?: (t: BuildTarget<O>) => Project | Promise<Project>;
 }
