@@ -84,7 +84,7 @@ export function linkFlags(p: LayerPolicy): string[] {
 export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { optimize: string; cpuFeatures: string; args: string[] } {
   const optimize = { debug: 'Debug', safe: 'ReleaseSafe', fast: 'ReleaseFast', small: 'ReleaseSmall' }[p.optimize];
   let cpuFeatures = '';
-  if (!p.fpu) cpuFeatures = arch === 'x86_64' ? '-mmx-sse-sse2-avx-avx2+soft_float' : '-fp_armv8-neon';
+  if (!p.fpu) cpuFeatures = arch === 'x86_64' ? '-mmx-sse-sse2-avx-avx2+soft_float' : '-fp_armv8-neon-crypto-aes-sha2'; // crypto/aes/sha2 imply NEON on cores like cortex_a57
   const args: string[] = [];
   if (p.codeModel && arch === 'x86_64') args.push('-mcmodel', p.codeModel);
   if (!p.redZone) args.push('-mno-red-zone');

@@ -341,7 +341,8 @@ export function readElf(bytes: Uint8Array): ElfFile {
       pFlags = f.u32(at + 24);
       align = f.word(at + 28);
     }
-    if (pType !== PT_NULL && offset + filesz > bytes.length) {
+    // A segment with no file bytes (.bss only) may point past the end, as strip leaves it; readelf accepts it too.
+    if (pType !== PT_NULL && filesz > 0 && offset + filesz > bytes.length) {
       fail('ELF_SEGMENT_OUT_OF_BOUNDS', `program header ${i} (${segmentTypeName(pType)}) covers file bytes ${offset}..${offset + filesz}, past the end of the ${bytes.length}-byte file`, at, 'the file is truncated or the program header is corrupt');
     }
     segments.push({
