@@ -126,6 +126,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing (the key is missing)';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'string') return JSON.stringify(value);

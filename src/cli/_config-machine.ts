@@ -87,6 +87,7 @@ async function loadProjectFor(command: 'run' | 'test', config: string | undefine
     if (error instanceof KilnError && error.code === 'CONFIG_NOT_FOUND') {
       throw new KilnError('RUN_NOTHING_TO_BOOT', `nothing to boot: no --kernel, --image or --cdrom, and ${error.message}`, {
         hint: `give --kernel FILE, --image FILE or --cdrom FILE, or run kiln ${command} in a kiln project (kiln init creates one)`,
+        exitCode: 2,
       });
     }
     throw error;

@@ -10,6 +10,17 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+/** Codes of errors in the arguments themselves (a missing or malformed option or size). */
+const USAGE_CODE = /^(CLI_|SIZE_INVALID$)/;
+
+/**
+ * The exit code for a KilnError: its own, except that an argument error thrown with the default
+ * code 1 is a usage error and exits 2, like commander's own usage errors and config errors.
+ */
+function exitCodeOf(error: KilnError): number {
+  return error.exitCode === 1 && USAGE_CODE.test(error.code) ? 2 : error.exitCode;
+}
+
 /** Prints `error: ...` + hint for a KilnError (stack only with --debug) and sets the exit code. */
 export function reportError(error: unknown, options: GlobalOptions = {}): void {
   if (options.json) {
@@ -22,7 +33,7 @@ export function reportError(error: unknown, options: GlobalOptions = {}): void {
       if (error.hint) process.stderr.write(`  hint: ${error.hint}\n`);
     }
     if (options.debug && error.stack) process.stderr.write(`${error.stack}\n`);
-    process.exitCode = error.exitCode;
+    process.exitCode = exitCodeOf(error);
     return;
   }
   const e = error as NodeJS.ErrnoException;
@@ -59,6 +70,20 @@ export function setGlobalOptions(options: GlobalOptions): void {
 }
 export function globalOptions(): GlobalOptions {
   return currentGlobals;
+}
+
+/**
+ * Names `path` in the KilnErrors `work` throws when they carry no file (format readers know only
+ * the byte offset), so the user sees `disk.img: offset 0x200: gpt: ...`.
+ * @example const info = await withFile(path, () => readGpt(source));
+ */
+export function withFile<T>(path: string, work: () => Promise<T>): Promise<T> {
+  return work().catch((error: unknown) => {
+    if (error instanceof KilnError && error.location?.file === undefined) {
+      (error as { location: KilnError['location'] }).location = { file: path, ...error.location };
+    }
+    throw error;
+  });
 }
 
 export function printJson(value: unknown): void {

@@ -39,8 +39,10 @@ export function registerGraph(program: Command): void {
     program
       .command('graph')
       .description('show the planned build graph')
-      .option('-f, --format <format>', 'text | dot | mermaid | json', 'text'),
-  ).action(action(async (flags: ProjectFlags & { format: string }, cmd: Command) => {
+      .option('-f, --format <format>', 'text | dot | mermaid | json', 'text')
+      .option('--json', 'same as --format json (errors are JSON too)', false),
+  ).action(action(async (flags: ProjectFlags & { format: string; json?: boolean }, cmd: Command) => {
+    if (flags.json) flags.format = 'json';
     const { graph } = await openProject(flags, cmd.args);
     if (!['text', 'dot', 'mermaid', 'json'].includes(flags.format)) {
       throw new KilnError('CLI_BAD_OPTION', `--format: expected text | dot | mermaid | json, got ${JSON.stringify(flags.format)}`, { exitCode: 2 });

@@ -9,7 +9,7 @@ import { FileSource } from '../formats/io/block-source.js';
 import { treeFromDirectory } from '../formats/io/tree.js';
 import { extractCpio, readCpio, writeCpioFile, type CpioEntry, type CpioWriteOptions } from '../formats/cpio/index.js';
 import { formatSize } from '../util/size.js';
-import { action, printJson } from './_shared.js';
+import { action, printJson, withFile } from './_shared.js';
 
 interface WriteFlags {
   from?: string;
@@ -82,7 +82,7 @@ export function registerImageCpio(image: Command): void {
     .action(action(async (path: string, flags: { json?: boolean }) => {
       const source = await FileSource.open(path, 'cpio');
       try {
-        const archive = await readCpio(source);
+        const archive = await withFile(path, () => readCpio(source));
         if (flags.json) {
           printJson({ format: archive.format, entries: archive.entries });
           return;
@@ -108,7 +108,7 @@ export function registerImageCpio(image: Command): void {
     .action(action(async (path: string, dir: string, flags: { stripAbsolute?: boolean; overwrite?: boolean; json?: boolean }) => {
       const source = await FileSource.open(path, 'cpio');
       try {
-        const result = await extractCpio(source, dir, { stripAbsolute: flags.stripAbsolute ?? false, overwrite: flags.overwrite ?? false });
+        const result = await withFile(path, () => extractCpio(source, dir, { stripAbsolute: flags.stripAbsolute ?? false, overwrite: flags.overwrite ?? false }));
         if (flags.json) {
           printJson({ ok: true, ...result });
           return;

@@ -9,7 +9,7 @@ import { writeImageFile } from '../formats/io/block-writer.js';
 import { treeFromDirectorySync, type FileTree } from '../formats/io/tree.js';
 import { openFat, writeFat, type FatOptions, type FatType } from '../formats/fat/index.js';
 import { formatSize, parseSize } from '../util/size.js';
-import { action, printJson } from './_shared.js';
+import { action, printJson, withFile } from './_shared.js';
 
 interface WriteFlags {
   size?: string;
@@ -111,8 +111,8 @@ export function registerImageFat(image: Command): void {
     .action(action(async (path: string, flags: { offset?: string; json?: boolean }) => {
       const source = await FileSource.open(path, 'fat');
       try {
-        const volume = await openFat(source, { offset: offsetOption(flags.offset) });
-        const entries = await volume.list();
+        const volume = await withFile(path, () => openFat(source, { offset: offsetOption(flags.offset) }));
+        const entries = await withFile(path, () => volume.list());
         const info = volume.info;
         if (flags.json) {
           printJson({ info, entries });
@@ -141,8 +141,8 @@ export function registerImageFat(image: Command): void {
     .action(action(async (path: string, dir: string, flags: { offset?: string }) => {
       const source = await FileSource.open(path, 'fat');
       try {
-        const volume = await openFat(source, { offset: offsetOption(flags.offset) });
-        const entries = await volume.extract(dir);
+        const volume = await withFile(path, () => openFat(source, { offset: offsetOption(flags.offset) }));
+        const entries = await withFile(path, () => volume.extract(dir));
         const files = entries.filter((e) => e.kind === 'file');
         process.stdout.write(`extracted ${files.length} files and ${entries.length - files.length} directories to ${dir}\n`);
       } finally {

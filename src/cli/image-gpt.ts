@@ -12,7 +12,7 @@ import { fatFiller } from '../formats/fat/index.js';
 import { readGpt, writeGptFile, type GptOptions, type GptPartitionSpec, type RegionFill } from '../formats/gpt/index.js';
 import { formatSize } from '../util/size.js';
 import { printJson } from './_shared.js';
-import { action } from './_shared.js';
+import { action, withFile } from './_shared.js';
 
 /** Collects a repeatable option. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -99,7 +99,7 @@ export function registerImageGpt(image: Command): void {
     .action(action(async (path: string, flags: { json?: boolean }) => {
       const source = await FileSource.open(path, 'gpt');
       try {
-        const info = await readGpt(source);
+        const info = await withFile(path, () => readGpt(source));
         if (flags.json) {
           printJson(JSON.parse(JSON.stringify(info, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))));
           if (info.problems.length > 0) process.exitCode = 1;

@@ -13,7 +13,7 @@ import { treeFromDirectory, type FileTree } from '../formats/io/tree.js';
 import { writeIsoFile, readIso, extractIso, espFiller, type IsoOptions, type BootEntrySpec, type MbrPatch } from '../formats/iso9660/index.js';
 import { buildGrubIso } from '../toolchain/grub.js';
 import { formatSize } from '../util/size.js';
-import { action, printJson } from './_shared.js';
+import { action, printJson, withFile } from './_shared.js';
 
 interface IsoFlags {
   from?: string;
@@ -107,14 +107,6 @@ async function writeCommand(out: string | undefined, flags: IsoFlags): Promise<v
     `${options.rockRidge === false ? '' : ', Rock Ridge'}${options.joliet === false ? '' : ', Joliet'}` +
     `${entries.length ? `, El Torito ${entries.map((e) => (e.platform === 'efi' ? 'UEFI' : e.emulation === 'hdd' ? 'BIOS (hard-disk emulation)' : 'BIOS')).join(' + ')}` : ''}` +
     `${options.hybrid ? ', hybrid MBR' + (flags.gpt === false ? '' : '+GPT') : ''}\n`);
-}
-
-/** Names the image file in reader errors (they carry only the byte offset). */
-function withFile<T>(path: string, work: () => Promise<T>): Promise<T> {
-  return work().catch((error: unknown) => {
-    if (error instanceof KilnError && error.location && error.location.file === undefined) error.location.file = path;
-    throw error;
-  });
 }
 
 const platformName = (p: number) => (p === 0 ? 'BIOS' : p === 0xef ? 'UEFI' : `0x${p.toString(16)}`);

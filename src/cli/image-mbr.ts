@@ -9,7 +9,7 @@ import { FileSource } from '../formats/io/block-source.js';
 import { readMbr, writeMbrFile, type MbrOptions, type MbrPartitionSpec } from '../formats/mbr/index.js';
 import { formatSize } from '../util/size.js';
 import { printJson } from './_shared.js';
-import { action } from './_shared.js';
+import { action, withFile } from './_shared.js';
 import { collect, partitionSource } from './image-gpt.js';
 
 /** FAT type names force the FAT type of a partition formatted from a folder (fat=DIR). */
@@ -83,7 +83,7 @@ export function registerImageMbr(image: Command): void {
     .action(action(async (path: string, flags: { json?: boolean }) => {
       const source = await FileSource.open(path, 'mbr');
       try {
-        const info = await readMbr(source);
+        const info = await withFile(path, () => readMbr(source));
         if (flags.json) {
           const { bootCode: _bootCode, ...rest } = info;
           printJson({ ...rest, diskSignature: `0x${info.diskSignature.toString(16).padStart(8, '0')}` });

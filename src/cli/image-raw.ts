@@ -13,7 +13,7 @@ import { writeImageFile } from '../formats/io/block-writer.js';
 import { formatSize } from '../util/size.js';
 import { computeGeometry } from '../formats/fat/index.js';
 import { printJson } from './_shared.js';
-import { action } from './_shared.js';
+import { action, withFile } from './_shared.js';
 import { collect, partitionSource } from './image-gpt.js';
 
 interface WriteFlags {
@@ -180,7 +180,7 @@ export function registerImageRaw(image: Command): void {
     .action(action(async (path: string, flags: { json?: boolean }) => {
       const source = await FileSource.open(path, 'raw');
       try {
-        const info = await readRaw(source);
+        const info = await withFile(path, () => readRaw(source));
         if (flags.json) {
           const mbr = info.mbr ? { ...info.mbr, bootCode: undefined, diskSignature: `0x${info.mbr.diskSignature.toString(16).padStart(8, '0')}` } : undefined;
           printJson({ size: info.size, bootSignature: info.bootSignature, ...(mbr ? { mbr } : {}) });

@@ -81,6 +81,6 @@ export function registerInit(program: Command): void {
       writeFileSync(join(root, 'boot.asm'), BOOT(name));
       if (!existsSync(join(root, '.gitignore'))) writeFileSync(join(root, '.gitignore'), 'build/\n.kiln/\n');
       const shown = relative(process.cwd(), root) || '.';
-      process.stderr.write(`created ${name} in ${shown}: kiln.config.ts, boot.asm\nnext: cd ${shown} && kiln build && kiln run\n`);
+      process.stderr.write(`created ${name} in ${shown}: kiln.config.ts, boot.asm\nnext: ${shown === '.' ? '' : `cd ${shown} && `}kiln build && kiln run\n`);
     }));
 }

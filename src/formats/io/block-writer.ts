@@ -8,6 +8,29 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type Content, readContent } from './content.js';
 import { isAllZero } from './bytes.js';
+import { KilnError } from '../../errors.js';
+
+/** Why the image at `path` cannot be created, named by the image (not its temporary twin). */
+function cannotWrite(path: string, error: NodeJS.ErrnoException): Error {
+  const folder = dirname(path);
+  if (error.code === 'ENOENT') {
+    return new KilnError('OUTPUT_DIR_MISSING', `${path}: cannot write: the folder ${folder} does not exist`, {
+      hint: `create it first (mkdir -p ${folder}) or write somewhere else`,
+      exitCode: 2,
+      cause: error,
+    });
+  }
+  if (error.code === 'ENOTDIR') {
+    return new KilnError('OUTPUT_DIR_MISSING', `${path}: cannot write: ${folder} is not a folder`, { hint: 'write somewhere else', exitCode: 2, cause: error });
+  }
+  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
+    return new KilnError('OUTPUT_NOT_WRITABLE', `${path}: cannot write: ${error.code === 'EROFS' ? 'read-only file system' : `no permission to create files in ${folder}`}`, {
+      hint: 'write somewhere else',
+      cause: error,
+    });
+  }
+  return error;
+}
 
 export interface BlockSink {
   /** Total size of the image in bytes. */
@@ -73,7 +96,9 @@ export class SparseFileSink implements BlockSink {
   static async create(path: string, size: number): Promise<SparseFileSink> {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`"image size" expected a non-negative integer, got ${size}`);
     const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-    const handle = await open(tempPath, 'w+');
+    const handle = await open(tempPath, 'w+').catch((error: NodeJS.ErrnoException) => {
+      throw cannotWrite(path, error);
+    });
     try {
       await handle.truncate(size);
     } catch (error) {

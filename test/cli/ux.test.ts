@@ -1,0 +1,126 @@
+// The command line as a new user meets it: wrong arguments give one `error:` line (with where and
+// a hint), exit 2 for usage errors and 1 for failures, no stack trace, nothing half-written, and
+// valid JSON with --json. Each test is a regression for a fix of the UX pass.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runKiln, tempDir } from '../_helpers.js';
+
+const dir = tempDir('kiln-ux-');
+const text = join(dir, 'notes.txt');
+writeFileSync(text, 'just some text\n');
+const content = join(dir, 'content');
+mkdirSync(content, { recursive: true });
+writeFileSync(join(content, 'a.txt'), 'hello\n');
+
+/** The one-line error a failed command printed, asserting the shape every error shares. */
+function errorOf(result: ReturnType<typeof runKiln>): string {
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toMatch(/^error: /);
+  expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+  return result.stderr;
+}
+
+describe('usage errors exit 2', () => {
+  it('a missing output argument or required option of an image command exits 2', () => {
+    const missingOut = runKiln(['image', 'cpio'], { cwd: dir });
+    expect(missingOut.status).toBe(2);
+    expect(errorOf(missingOut)).toContain('give the archive to write (OUT)');
+    const missingSize = runKiln(['image', 'fat', join(dir, 'f.img')], { cwd: dir });
+    expect(missingSize.status).toBe(2);
+    expect(errorOf(missingSize)).toContain('--size is required');
+  });
+
+  it('a malformed size exits 2 with the units in the hint', () => {
+    const result = runKiln(['image', 'gpt', join(dir, 'g.img'), '--size', '12X'], { cwd: dir });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toContain('"12X"');
+    expect(result.stderr).toContain('hint: units are K, M, G, T');
+    expect(existsSync(join(dir, 'g.img'))).toBe(false);
+  });
+
+  it('run --dry-run outside a project with nothing to boot exits 2', () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    const result = runKiln(['run', '--dry-run'], { cwd: empty });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toContain('nothing to boot');
+    expect(result.stderr).toContain('hint: give --kernel FILE');
+  });
+});
+
+describe('image outputs in a folder that does not exist', () => {
+  for (const args of [
+    ['image', 'cpio', 'missing/out.cpio', '--from', 'content'],
+    ['image', 'fat', 'missing/out.img', '--size', '2M', '--from', 'content'],
+    ['image', 'iso', 'missing/out.iso', '--from', 'content'],
+    ['image', 'convert', 'notes.txt', 'missing/out.vdi'],
+  ]) {
+    it(`kiln ${args.slice(0, 2).join(' ')} names the output and its folder, not a temporary file`, () => {
+      const result = runKiln(args, { cwd: dir });
+      expect(result.status).toBe(2);
+      const out = args.find((a) => a.startsWith('missing/'))!;
+      expect(errorOf(result)).toContain(`error: ${out}: cannot write: the folder missing does not exist`);
+      expect(result.stderr).not.toContain('.tmp');
+      expect(result.stderr).toContain('hint: create it first (mkdir -p missing)');
+      expect(existsSync(join(dir, 'missing'))).toBe(false);
+    });
+  }
+});
+
+describe('format readers name the file they read', () => {
+  for (const format of ['fat', 'gpt', 'mbr', 'cpio', 'raw']) {
+    it(`kiln image ${format} ls on a text file says which file`, () => {
+      const result = runKiln(['image', format, 'ls', text], { cwd: dir });
+      expect(result.status).toBe(1);
+      expect(errorOf(result)).toMatch(new RegExp(`^error: ${text.replace(/[.]/g, '\\.')}: offset 0x0 \\(0\\): ${format}: `));
+    });
+  }
+
+  it('the JSON error of image gpt ls carries the file in its location', () => {
+    const result = runKiln(['image', 'gpt', 'ls', '--json', text], { cwd: dir });
+    expect(result.status).toBe(1);
+    const parsed = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; location: { file: string; offset: number } } };
+    expect(parsed.ok).toBe(false);
+    expect(parsed.error.location).toEqual({ file: text, offset: 0 });
+  });
+});
+
+describe('project commands', () => {
+  const project = join(dir, 'project');
+
+  it('kiln init in the current folder does not suggest `cd .`', () => {
+    mkdirSync(project, { recursive: true });
+    const result = runKiln(['init'], { cwd: project });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('next: kiln build && kiln run');
+    expect(result.stderr).not.toContain('cd .');
+  });
+
+  it('kiln graph --json prints the JSON graph (like --format json)', () => {
+    const result = runKiln(['graph', '--json'], { cwd: project });
+    expect(result.status).toBe(0);
+    const graph = JSON.parse(result.stdout) as { steps: Array<{ name: string }> };
+    expect(graph.steps.map((s) => s.name)).toEqual(['boot', 'disk']);
+  });
+
+  it('kiln graph --json reports an unknown project option as JSON, exit 2', () => {
+    const result = runKiln(['graph', '--json', '--bogus'], { cwd: project });
+    expect(result.status).toBe(2);
+    const parsed = JSON.parse(result.stdout) as { ok: boolean; error: { code: string } };
+    expect(parsed).toMatchObject({ ok: false, error: { code: 'OPTION_UNKNOWN' } });
+  });
+});
+
+describe('abi gen', () => {
+  it('a schema without a version says the key is missing (not "undefined undefined")', () => {
+    const schema = join(dir, 'noversion.abi.json');
+    writeFileSync(schema, '{"name":"demo"}\n');
+    const out = join(dir, 'abi-out');
+    const result = runKiln(['abi', 'gen', schema, '-o', out], { cwd: dir });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toContain('version: expected a semver string like "1.0.0", found nothing (the key is missing)');
+    expect(result.stderr).not.toContain('undefined');
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+});
