@@ -60,7 +60,7 @@ describe('kiln run', () => {
 
   it('an empty command or a missing image: error with what to do', () => {
     const r = runKiln(['run', '--accel', 'tcg']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2); // a usage error: nothing given to boot
     expect(r.stderr).toMatch(/error: nothing to boot/);
     expect(r.stderr).toMatch(/hint: give --kernel FILE, --image FILE or --cdrom FILE/);
     const missing = runKiln(['run', '--image', join(dir, 'nope.img'), '--accel', 'tcg']);
