@@ -78,6 +78,11 @@ export async function main(argv: string[]): Promise<void> {
       // Commander already printed its message (or the help/version text).
       if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'commander.help') {
         process.exitCode = error.exitCode === 0 ? 0 : 2;
+        // With --json, stdout still gets one JSON error (the text went to stderr).
+        if (process.exitCode === 2 && argv.includes('--json')) {
+          const message = error.message.replace(/^error: /, '');
+          process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'CLI_USAGE', message, details: { commander: error.code } } })}\n`);
+        }
       }
       return;
     }

@@ -64,7 +64,11 @@ function describeType(def: OptionDef): string {
   switch (def.type) {
     case 'bool': return 'true | false';
     case 'enum': return def.values.map((v) => JSON.stringify(v)).join(' | ');
-    case 'int': return 'an integer';
+    case 'int':
+      if (def.min !== undefined && def.max !== undefined) return `an integer from ${def.min} to ${def.max}`;
+      if (def.min !== undefined) return `an integer >= ${def.min}`;
+      if (def.max !== undefined) return `an integer <= ${def.max}`;
+      return 'an integer';
     case 'size': return 'a size like 8M';
     case 'string': return 'a string';
   }
@@ -93,8 +97,8 @@ export function parseOptionValue(name: string, def: OptionDef, raw: string | boo
     case 'int': {
       const n = typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isSafeInteger(n)) return fail();
-      if (def.min !== undefined && n < def.min) return fail(` (minimum ${def.min})`);
-      if (def.max !== undefined && n > def.max) return fail(` (maximum ${def.max})`);
+      if (def.min !== undefined && n < def.min) return fail(`: below the minimum of ${def.min}`);
+      if (def.max !== undefined && n > def.max) return fail(`: above the maximum of ${def.max}`);
       return n;
     }
     case 'size': {

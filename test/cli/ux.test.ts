@@ -124,3 +124,47 @@ describe('abi gen', () => {
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
 });
+
+describe('--json on usage errors commander reports', () => {
+  for (const args of [
+    ['image', 'gpt', 'ls', '--json'],
+    ['elf', 'info', '--json'],
+    ['clean', '--json'],
+  ]) {
+    it(`kiln ${args.join(' ')} prints one JSON error on stdout and exits 2`, () => {
+      const result = runKiln(args, { cwd: dir });
+      expect(result.status).toBe(2);
+      const parsed = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; message: string } };
+      expect(parsed.ok).toBe(false);
+      expect(parsed.error.code).toBe('CLI_USAGE');
+      expect(parsed.error.message).toMatch(/^(missing required argument|unknown option)/);
+      expect(result.stderr).toMatch(/^error: /);
+    });
+  }
+});
+
+describe('project int options', () => {
+  const project = join(dir, 'int-option');
+  mkdirSync(project, { recursive: true });
+  writeFileSync(
+    join(project, 'kiln.config.ts'),
+    `import { defineConfig, option, nasm } from 'kiln';\n` +
+      `export default defineConfig({\n  name: 'intopt',\n` +
+      `  options: { lba: option.int({ default: 65, min: 65, max: 4096, help: 'kernel LBA' }) },\n` +
+      `  build() { return { components: { boot: nasm.bin({ source: 'boot.asm' }) } }; },\n});\n`,
+  );
+  writeFileSync(join(project, 'boot.asm'), 'db 0\n');
+
+  it('a value below the minimum is not called "not an integer"', () => {
+    const result = runKiln(['graph', '--lba=5'], { cwd: project });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toContain('error: --lba: expected an integer from 65 to 4096, got "5": below the minimum of 65');
+    expect(result.stderr).toContain('hint: kernel LBA (default: 65)');
+  });
+
+  it('a non-number names the allowed range', () => {
+    const result = runKiln(['graph', '--lba=abc'], { cwd: project });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toContain('error: --lba: expected an integer from 65 to 4096, got "abc"\n');
+  });
+});
