@@ -21,6 +21,18 @@ function exitCodeOf(error: KilnError): number {
   return error.exitCode === 1 && USAGE_CODE.test(error.code) ? 2 : error.exitCode;
 }
 
+/** Plain words for file-system errors that name their path (`code:syscall`, then `code`). */
+const SYSTEM_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  'EEXIST:mkdir': 'exists and is not a folder',
+  ENOTDIR: 'a part of this path is a file, not a folder',
+  EISDIR: 'is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
 /** Prints `error: ...` + hint for a KilnError (stack only with --debug) and sets the exit code. */
 export function reportError(error: unknown, options: GlobalOptions = {}): void {
   if (options.json) {
@@ -38,8 +50,9 @@ export function reportError(error: unknown, options: GlobalOptions = {}): void {
   }
   const e = error as NodeJS.ErrnoException;
   if (!options.json) {
-    if (e && typeof e === 'object' && e.code === 'ENOENT' && e.path) {
-      process.stderr.write(`error: ${e.path}: no such file or directory\n`);
+    const systemError = e && typeof e === 'object' && e.path ? SYSTEM_ERRORS[`${e.code}:${e.syscall}`] ?? SYSTEM_ERRORS[e.code ?? ''] : undefined;
+    if (systemError) {
+      process.stderr.write(`error: ${e.path}: ${systemError}\n`);
     } else {
       process.stderr.write(`error: ${e?.message ?? String(error)}\n`);
       if (!options.debug) process.stderr.write('  (internal error: run again with --debug for the stack trace, and please report it)\n');

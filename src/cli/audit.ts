@@ -1,5 +1,5 @@
 /** `kiln audit FILE...`: checksec as a gate; prints a table and exits 1 when a policy rule is violated. */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { AUDIT_LAYERS, auditElf, DEBUG_POLICY, parsePolicy, policyFor, RELEASE_POLICY, renderAuditTable, type AuditLayer, type AuditPolicySet, type AuditReport } from '../audit/index.js';
 import { KilnError } from '../errors.js';
@@ -56,6 +56,8 @@ export function registerAudit(program: Command): void {
     const keys = await Promise.all(flags.key.map((k) => loadPublicKeyFile(k)));
     const reports: AuditReport[] = [];
     for (const file of files) {
+      const s = await stat(file).catch(() => undefined);
+      if (s && !s.isFile()) throw new KilnError('AUDIT_NOT_A_FILE', `is ${s.isDirectory() ? 'a folder' : 'not a regular file'}, not an ELF file`, { location: { file }, hint: 'give the ELF files to audit (a shell glob such as dir/*.elf works)' });
       reports.push(await auditElf(new Uint8Array(await readFile(file)), { artifact: file, policy, keys, signSections: sectionsFrom(flags) }));
     }
     const ok = reports.every((r) => r.ok);

@@ -19,7 +19,9 @@ import { globalOptions, printJson, reportError } from './_shared.js';
 
 async function load(path: string): Promise<{ bytes: Uint8Array; mode: number }> {
   const s = await stat(path).catch(() => undefined);
-  if (!s?.isFile()) throw new KilnError('ELF_INPUT_MISSING', 'no such file', { location: { file: path }, hint: 'give the path of an ELF file' });
+  if (!s?.isFile()) {
+    throw new KilnError('ELF_INPUT_MISSING', s ? `is ${s.isDirectory() ? 'a folder' : 'not a regular file'}, not an ELF file` : 'no such file', { location: { file: path }, hint: 'give the path of an ELF file' });
+  }
   return { bytes: new Uint8Array(await readFile(path)), mode: s.mode & 0o777 };
 }
 

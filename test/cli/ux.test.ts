@@ -168,3 +168,29 @@ describe('project int options', () => {
     expect(errorOf(result)).toContain('error: --lba: expected an integer from 65 to 4096, got "abc"\n');
   });
 });
+
+describe('a folder or a file where the other is expected', () => {
+  it('image ls, elf info and audit on a folder say so (no internal error)', () => {
+    for (const [args, says] of [
+      [['image', 'ls', content], 'is a folder, not an image file'],
+      [['image', 'fat', 'ls', content], 'is a folder, not an image file'],
+      [['elf', 'info', content], 'is a folder, not an ELF file'],
+      [['audit', content], 'is a folder, not an ELF file'],
+    ] as const) {
+      const result = runKiln([...args], { cwd: dir });
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(errorOf(result).startsWith(`error: ${content}: ${says}\n`), result.stderr).toBe(true);
+      expect(result.stderr).toMatch(/\n {2}hint: give /);
+    }
+  });
+
+  it('extracting into, or keygen --out, a path that is a file says it is not a folder', () => {
+    const archive = join(dir, 'x.cpio');
+    expect(runKiln(['image', 'cpio', archive, '--from', content], { cwd: dir }).status).toBe(0);
+    for (const args of [['image', 'cpio', 'extract', archive, text], ['keygen', '--out', text]]) {
+      const result = runKiln(args, { cwd: dir });
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(errorOf(result)).toBe(`error: ${text}: exists and is not a folder\n`);
+    }
+  });
+});

@@ -2,7 +2,7 @@
  * Random-access input for readers: an image file (read on demand, never loaded whole) or bytes.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { FormatError } from '../../errors.js';
+import { FormatError, KilnError } from '../../errors.js';
 
 export interface BlockSource {
   readonly size: number;
@@ -49,8 +49,15 @@ export class FileSource implements BlockSource {
 
   static async open(path: string, format = 'image'): Promise<FileSource> {
     const handle = await open(path, 'r');
-    const { size } = await handle.stat();
-    return new FileSource(path, handle, size, format);
+    const stats = await handle.stat();
+    if (!stats.isFile() && !stats.isBlockDevice()) {
+      await handle.close();
+      throw new KilnError('INPUT_NOT_A_FILE', `is ${stats.isDirectory() ? 'a folder' : 'not a regular file'}, not an image file`, {
+        location: { file: path },
+        hint: 'give the path of an image file',
+      });
+    }
+    return new FileSource(path, handle, stats.size, format);
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
