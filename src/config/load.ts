@@ -2,7 +2,7 @@
  * Finds and loads kiln.config.ts (TypeScript, no compile step: jiti), validates it, and returns
  * `{ path, config, dependencies }`. The dependencies are the local files the config imported.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../errors.js';
@@ -69,8 +69,16 @@ function localDependencies(entry: string): string[] {
  */
 export async function loadConfig(path?: string): Promise<LoadedConfig> {
   const start = path ? resolve(path) : process.cwd();
-  const file = existsSync(start) && !start.endsWith('.ts') && !start.endsWith('.js') && !start.endsWith('.mjs') && !start.endsWith('.mts') ? findConfig(start) : start;
+  // --config names a config file, or a folder to search from (like the current folder).
+  const isFolder = existsSync(start) && statSync(start).isDirectory();
+  const file = !path || isFolder ? findConfig(start) : start;
   const shown = (p: string) => relative(process.cwd(), p) || p;
+  if (path && !isFolder && !existsSync(start)) {
+    throw new KilnError('CONFIG_NOT_FOUND', `--config ${path}: no such file`, {
+      hint: 'give the path of a kiln.config.ts, or of the folder holding one',
+      exitCode: 2,
+    });
+  }
   if (!file || !existsSync(file)) {
     throw new KilnError('CONFIG_NOT_FOUND', `no kiln.config.ts found in ${shown(start)} or its parent folders`, {
       hint: 'create one with `kiln init`, or point at it with --config FILE',
@@ -93,9 +101,12 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
   } catch (error) {
     const e = error as Error & { code?: string };
     const text = e?.message ?? String(error);
+    // Babel-style `(line:column)`, or jiti's parse errors: a second line ` /path/file.ts:line:column` (0-based column).
     const location = /\((\d+):(\d+)\)/.exec(text);
-    throw new KilnError('CONFIG_LOAD_FAILED', `could not load the config: ${text.split('\n')[0]}`, {
-      location: { file: shown(file), ...(location ? { line: Number(location[1]), column: Number(location[2]) } : {}) },
+    const parseAt = location ? undefined : /^\s*\S+:(\d+):(\d+)\s*$/m.exec(text.split('\n').slice(1).join('\n'));
+    const where = location ? { line: Number(location[1]), column: Number(location[2]) } : parseAt ? { line: Number(parseAt[1]), column: Number(parseAt[2]) + 1 } : {};
+    throw new KilnError('CONFIG_LOAD_FAILED', `could not load the config: ${text.split('\n')[0]!.trim()}`, {
+      location: { file: shown(file), ...where },
       hint: 'fix the error in the config file (it is TypeScript run by jiti); run with --debug for the stack',
       cause: error,
       exitCode: 2,

@@ -194,3 +194,28 @@ describe('a folder or a file where the other is expected', () => {
     }
   });
 });
+
+describe('--config and config syntax errors', () => {
+  const project = join(dir, 'broken-config');
+  mkdirSync(project, { recursive: true });
+  writeFileSync(join(project, 'boot.asm'), 'db 0\n');
+
+  it('a syntax error in kiln.config.ts points at its line and column', () => {
+    writeFileSync(join(project, 'kiln.config.ts'), "import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x' ,, });\n");
+    const result = runKiln(['build'], { cwd: project });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toMatch(/^error: kiln\.config\.ts:2:42: could not load the config: ParseError: Unexpected token\n/);
+  });
+
+  it('--config with a missing file names that file (not "no kiln.config.ts found in ../../nope.ts")', () => {
+    const result = runKiln(['graph', '--config', 'nope.ts'], { cwd: project });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toBe("error: --config nope.ts: no such file\n  hint: give the path of a kiln.config.ts, or of the folder holding one\n");
+  });
+
+  it('--config with an existing non-config file loads that file, not the folder\'s kiln.config.ts', () => {
+    const result = runKiln(['graph', '--config', 'boot.asm'], { cwd: project });
+    expect(result.status).toBe(2);
+    expect(errorOf(result)).toMatch(/^error: boot\.asm: could not load the config/);
+  });
+});
