@@ -10,8 +10,8 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** Codes of errors in the arguments themselves (a missing or malformed option or size). */
-const USAGE_CODE = /^(CLI_|SIZE_INVALID$)/;
+/** Codes of errors in the arguments themselves (a missing or malformed option, size or FAT parameter). */
+const USAGE_CODE = /^(CLI_|SIZE_INVALID$|FAT_LABEL_INVALID$|FAT_BAD_OPTION$)/;
 
 /**
  * The exit code for a KilnError: its own, except that an argument error thrown with the default

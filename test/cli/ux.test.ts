@@ -39,6 +39,19 @@ describe('usage errors exit 2', () => {
     expect(existsSync(join(dir, 'g.img'))).toBe(false);
   });
 
+  it('a FAT label or cluster size that cannot be is a usage error (exit 2), and nothing is written', () => {
+    const out = join(dir, 'label.img');
+    const label = runKiln(['image', 'fat', out, '--size', '2M', '--label', 'TOOLONGLABEL123'], { cwd: dir });
+    expect(label.status).toBe(2);
+    expect(errorOf(label)).toContain('volume label "TOOLONGLABEL123" has 15 characters, 1..11 fit');
+    expect(label.stderr).toContain('hint: a FAT label is 1..11');
+    const cluster = runKiln(['image', 'fat', out, '--size', '2M', '--cluster-size', '3'], { cwd: dir });
+    expect(cluster.status).toBe(2);
+    expect(errorOf(cluster)).toContain('cluster size must be a power of two');
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('run --dry-run outside a project with nothing to boot exits 2', () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty, { recursive: true });
