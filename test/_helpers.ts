@@ -1,5 +1,5 @@
 // Shared test helpers: spawning the real CLI, temporary folders, tool presence.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,4 +29,50 @@ export function tempDir(prefix = 'kiln-test-'): string {
 /** Runs a host tool synchronously (argv array, never a shell). */
 export function tool(argv: string[], options: { cwd?: string; input?: string | Uint8Array; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   return spawnSync(argv[0]!, argv.slice(1), { cwd: options.cwd, input: options.input, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
+}
+
+export interface AsyncRunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command without blocking the test worker (vitest's worker RPC times out after 60 s of a
+ * blocked event loop: long builds must use this, not spawnSync).
+ */
+export function runAsync(argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<AsyncRunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ status, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** The async twin of runKiln. */
+export function runKilnAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<AsyncRunResult> {
+  return runAsync([process.execPath, kilnBin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, CI: 'true', NO_COLOR: '1', ...options.env },
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    timeoutMs: options.timeoutMs ?? 120_000,
+  });
+}
+
+/** The async twin of tool. */
+export function toolAsync(argv: string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<AsyncRunResult> {
+  return runAsync(argv, options);
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 import type { StatusReport } from '../../src/report/index.js';
 
 const example = join(repoRoot, 'examples', 'exov6');
@@ -31,15 +31,15 @@ describe('exov6 example', () => {
   const dir = tempDir('kiln-exov6-');
   beforeAll(() => copyProject(dir));
 
-  it('builds the ELF64 kernel with CMake + Ninja + clang, and kiln elf info shows what file/readelf/nm show', () => {
-    const r = runKiln(['build'], { cwd: dir, timeoutMs: 300_000 });
+  it('builds the ELF64 kernel with CMake + Ninja + clang, and kiln elf info shows what file/readelf/nm show', async () => {
+    const r = await runKilnAsync(['build'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     const kernel = join(dir, 'build/x86_64-debug/kernel.elf');
     // The reference tools, as the seed checks it.
     expect(tool(['readelf', '-h', kernel]).stdout).toMatch(/Class:\s+ELF64[\s\S]*Machine:\s+Advanced Micro Devices X86-64/);
     expect(tool(['readelf', '-n', kernel]).stdout).toMatch(/Xen\s+0x00000004\s+Unknown note type: \(0x00000012\)|Xen\s+0x00000004.*0x00000012|PHYS32_ENTRY/);
     expect(tool(['nm', kernel]).stdout).toMatch(/^ffffffff80[0-9a-f]{6} T kmain$/m);
-    const info = runKiln(['elf', 'info', kernel], { cwd: dir });
+    const info = await runKilnAsync(['elf', 'info', kernel], { cwd: dir });
     expect(info.status).toBe(0);
     expect(info.stdout).toMatch(/ELF64 little-endian x86_64/);
     expect(info.stdout).toMatch(/PVH entry\s+0x100014/);
@@ -48,8 +48,8 @@ describe('exov6 example', () => {
     expect(tool(['readelf', '-h', join(dir, 'build/x86_64-debug/init.elf')]).stdout).toMatch(/Entry point address:\s+0x40/);
   }, 320_000);
 
-  it('boots with qemu -kernel to the banner, one self-test line per subsystem, and a clean exit', () => {
-    const r = runKiln(['test', '--json'], { cwd: dir, timeoutMs: 240_000 });
+  it('boots with qemu -kernel to the banner, one self-test line per subsystem, and a clean exit', async () => {
+    const r = await runKilnAsync(['test', '--json'], { cwd: dir, timeoutMs: 240_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const result = (JSON.parse(r.stdout) as { results: Array<{ status: string; guestExitCode: number; serialLog: string }> }).results[0]!;
     expect(result).toMatchObject({ status: 'passed', guestExitCode: 0 });
@@ -89,7 +89,7 @@ describe('exov6 example', () => {
     }
   }, 250_000);
 
-  it('kiln status on the fixed project: green, every target built (from Ninja), every directory ok', () => {
+  it('kiln status on the fixed project: green, every target built (from Ninja), every directory ok', async () => {
     const r = status(dir);
     expect(r.ok).toBe(true);
     expect(r.counts.blocking).toBe(0);
@@ -105,12 +105,12 @@ describe('exov6 example', () => {
 describe('exov6 status report on the seed\'s blocking errors', () => {
   const dir = tempDir('kiln-exov6-broken-');
   const text = (): string => runKiln(['status', '--no-record'], { cwd: dir }).stdout;
-  const build = (): void => {
-    const r = runKiln(['build', '--keep-going'], { cwd: dir, timeoutMs: 300_000 });
+  const build = async (): Promise<void> => {
+    const r = await runKilnAsync(['build', '--keep-going'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.stderr + r.stdout).not.toMatch(/internal error/);
   };
 
-  beforeAll(() => {
+  beforeAll(async () => {
     copyProject(dir);
     // 1. the duplicate header: a stale kernel/exokernel.h with its own include guard.
     writeFileSync(join(dir, 'kernel/exokernel.h'), readFileSync(join(dir, 'include/exokernel.h'), 'utf8').replace(/EXOV6_EXOKERNEL_H/g, 'EXOKERNEL_H'));
@@ -124,8 +124,8 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     edit(join(dir, 'include/ioapic.h'), (t) => t.replace(/struct ioapic_info \{[\s\S]*?\};/, 'struct ioapic_info;'));
   });
 
-  it('compile errors first: each in its class with file, line and fix; the kernel is not linked', () => {
-    build();
+  it('compile errors first: each in its class with file, line and fix; the kernel is not linked', async () => {
+    await build();
     const r = status(dir);
     expect(r.ok).toBe(false);
     const byClass = Object.fromEntries(r.classes.map((c) => [c.id, c]));
@@ -154,11 +154,11 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     expect(text()).toMatch(/name clashes with a C library function \[conflicting-builtin\]: 1 \(\+18 follow-on\)\n\s+at kernel\/fs\/log\.c:9/);
   }, 320_000);
 
-  it('after fixing the duplicate header (the report\'s own command) the next report lists it as fixed', () => {
+  it('after fixing the duplicate header (the report\'s own command) the next report lists it as fixed', async () => {
     const first = status(dir, ['--no-record']);
     const mv = first.nextActions.find((a) => a.command?.startsWith('git mv'))!.command!.split(' ');
     rmSync(join(dir, mv[2]!));
-    build();
+    await build();
     const r = status(dir);
     expect(r.changes!.fixed).toHaveLength(6);
     expect(r.changes!.fixed.every((e) => e.class === 'redefinition' && e.location.startsWith('kernel/exokernel.h'))).toBe(true);
@@ -167,12 +167,12 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     expect(text()).toMatch(/6 fixed, 0 new, 11 remaining\n\s+fixed: kernel\/exokernel\.h:6 redefinition of 'exo_resource'/);
   }, 320_000);
 
-  it('after the log rename (its sed command) and the ioapic definition, the link runs: undefined kalloc, traced to kalloc.c', () => {
+  it('after the log rename (its sed command) and the ioapic definition, the link runs: undefined kalloc, traced to kalloc.c', async () => {
     const cmd = status(dir, ['--no-record']).nextActions.find((a) => a.command?.startsWith('sed'))!.command!;
     const m = /^sed -i -E '(.+)' (\S+)$/.exec(cmd)!;
     expect(tool(['sed', '-i', '-E', m[1]!, join(dir, m[2]!)]).status).toBe(0);
     cpSync(join(example, 'include/ioapic.h'), join(dir, 'include/ioapic.h'));
-    build();
+    await build();
     const r = status(dir);
     expect(r.classes.map((c) => c.id)).toEqual(['undefined-reference']);
     const undef = r.diagnostics.filter((d) => d.class === 'undefined-reference');
@@ -186,16 +186,16 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     expect(r.changes!.new).toHaveLength(4);
   }, 320_000);
 
-  it('with kalloc.c back: 32-bit relocations in entryother.S, with file, line and symbol; then green', () => {
+  it('with kalloc.c back: 32-bit relocations in entryother.S, with file, line and symbol; then green', async () => {
     edit(join(dir, 'kernel/CMakeLists.txt'), (t) => t.replace('  fs/bio.c\n', '  fs/bio.c\n  mem/kalloc.c\n'));
-    build();
+    await build();
     const r = status(dir);
     expect(r.classes.map((c) => [c.id, c.count])).toEqual([['relocation', 2]]);
     expect(r.classes[0]!.locations).toEqual(['kernel/entryother.S:5 (kmain)', 'kernel/entryother.S:6 (kstack)']);
     expect(r.diagnostics.filter((d) => d.blocking).every((d) => d.code === 'R_X86_64_32')).toBe(true);
     expect(r.classes[0]!.fixes[0]).toContain('make kernel/entryother.S 64-bit clean');
     rmSync(join(dir, 'kernel/entryother.S'));
-    build();
+    await build();
     const green = status(dir);
     expect(green.ok).toBe(true);
     expect(green.targets!.built).toBe(green.targets!.total);
@@ -203,7 +203,7 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     expect(green.directories.every((d) => d.status === 'ok')).toBe(true);
     // The HTML page: self-contained, the directory table and the chart over the 5 recorded reports.
     const htmlPath = join(dir, 'status.html');
-    expect(runKiln(['status', '--html', htmlPath, '--no-record'], { cwd: dir }).status).toBe(0);
+    expect((await runKilnAsync(['status', '--html', htmlPath, '--no-record'], { cwd: dir })).status).toBe(0);
     const html = readFileSync(htmlPath, 'utf8');
     expect(html).toContain('<table id="directories">');
     expect(html).not.toMatch(/<(script|link)\b[^>]*(src|href)=/);

@@ -7,7 +7,7 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const example = join(repoRoot, 'examples/kosh');
 const work = tempDir('kiln-kosh-');
@@ -18,8 +18,8 @@ const out = (arch: string) => join(dir, 'build', `${arch}-debug`);
 const serialOf = (stderr: string) => readFileSync(/serial log: (\S+)/.exec(stderr)![1]!, 'utf8');
 
 describe('examples/kosh', () => {
-  it('x86_64: builds the workspace per package; the target spec is the seed\'s x86_64-kosh', () => {
-    const r = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 600_000 });
+  it('x86_64: builds the workspace per package; the target spec is the seed\'s x86_64-kosh', async () => {
+    const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 600_000 });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const spec = JSON.parse(readFileSync(join(out('x86_64'), '.kiln/work/cargo-kernel/x86_64-kosh.json'), 'utf8')) as Record<string, unknown>;
     expect(spec).toMatchObject({ arch: 'x86_64', 'panic-strategy': 'abort', 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'linker-flavor': 'ld.lld' });
@@ -35,11 +35,11 @@ describe('examples/kosh', () => {
     }
   }, 600_000);
 
-  it('the ISO boots with -cdrom under SeaBIOS (and OVMF): modules listed, IPC ping-pong, capability checks, clean exit', () => {
+  it('the ISO boots with -cdrom under SeaBIOS (and OVMF): modules listed, IPC ping-pong, capability checks, clean exit', async () => {
     const iso = join(out('x86_64'), 'kosh.iso');
     const listing = tool(['xorriso', '-indev', iso, '-find', '/boot', '-type', 'f']);
     for (const f of ['kosh-kernel.elf', 'kosh-init.elf', 'kosh-fs-service.elf', 'kosh-driver-manager.elf', 'grub.cfg']) expect(listing.stdout).toContain(f);
-    const r = runKiln(['test', '--arch', 'x86_64', '--junit', join(work, 'junit-x86_64.xml')], { cwd: dir, timeoutMs: 300_000 });
+    const r = await runKilnAsync(['test', '--arch', 'x86_64', '--junit', join(work, 'junit-x86_64.xml')], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 12 expectations matched in order/);
     // The same ISO under OVMF through GRUB's x86_64-efi image.
@@ -57,8 +57,8 @@ describe('examples/kosh', () => {
     expect(readFileSync(join(work, 'junit-x86_64.xml'), 'utf8')).toMatch(/<testsuites[^>]*failures="0"/);
   }, 300_000);
 
-  it('aarch64: builds for aarch64-kosh and boots with -kernel (virt, cortex-a57), semihosting exit 0', () => {
-    const b = runKiln(['build', '--plain', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 600_000 });
+  it('aarch64: builds for aarch64-kosh and boots with -kernel (virt, cortex-a57), semihosting exit 0', async () => {
+    const b = await runKilnAsync(['build', '--plain', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 600_000 });
     expect(b.status, b.stderr + b.stdout).toBe(0);
     const h = tool(['readelf', '-h', join(out('aarch64'), 'kosh-kernel.elf')]).stdout;
     expect(h).toMatch(/Machine:\s+AArch64/);
@@ -67,22 +67,22 @@ describe('examples/kosh', () => {
     expect(spec).toMatchObject({ arch: 'aarch64', 'panic-strategy': 'abort', features: '+strict-align,-neon,-fp-armv8' });
     expect(spec['code-model']).toBeUndefined();
     expect(tool(['readelf', '-h', join(out('aarch64'), 'kosh-init.elf')]).stdout).toMatch(/Machine:\s+AArch64/);
-    const r = runKiln(['test', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 300_000 });
+    const r = await runKilnAsync(['test', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[aarch64\].*semihosting exit: guest code 0.*all 5 expectations matched in order/);
   }, 600_000);
 
-  it('release profile (the seed\'s --release: optimized, LTO for the services) builds and boots on both arches', () => {
+  it('release profile (the seed\'s --release: optimized, LTO for the services) builds and boots on both arches', async () => {
     for (const arch of ['x86_64', 'aarch64']) {
-      const b = runKiln(['build', '--plain', '-p', 'release', '--arch', arch], { cwd: dir, timeoutMs: 600_000 });
+      const b = await runKilnAsync(['build', '--plain', '-p', 'release', '--arch', arch], { cwd: dir, timeoutMs: 600_000 });
       expect(b.status, b.stderr + b.stdout).toBe(0);
-      const r = runKiln(['test', '-p', 'release', '--arch', arch, 'boot'], { cwd: dir, timeoutMs: 300_000 });
+      const r = await runKilnAsync(['test', '-p', 'release', '--arch', arch, 'boot'], { cwd: dir, timeoutMs: 300_000 });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(new RegExp(`PASS boot \\[${arch}\\]`));
     }
   }, 900_000);
 
-  it('the drivers (standard target) are static libraries a C program links and calls', () => {
+  it('the drivers (standard target) are static libraries a C program links and calls', async () => {
     const harness = join(work, 'drivers.c');
     writeFileSync(harness, `#include <stdio.h>
 #include <stdint.h>
@@ -117,8 +117,8 @@ int main(void) {
     }
   }, 120_000);
 
-  it('cargo test --workspace (host unit tests of kosh-types, kosh-ipc and the drivers) passes as a kiln step', () => {
-    const r = runKiln(['build', '--plain', '--unit-tests', 'unit-tests'], { cwd: dir, timeoutMs: 600_000 });
+  it('cargo test --workspace (host unit tests of kosh-types, kosh-ipc and the drivers) passes as a kiln step', async () => {
+    const r = await runKilnAsync(['build', '--plain', '--unit-tests', 'unit-tests'], { cwd: dir, timeoutMs: 600_000 });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const report = readFileSync(join(out('x86_64'), 'unit-tests.txt'), 'utf8');
     for (const crate of ['kosh_types', 'kosh_ipc', 'kosh_storage_driver', 'kosh_network_driver', 'kosh_graphics_driver']) {

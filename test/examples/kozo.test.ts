@@ -8,7 +8,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const example = join(repoRoot, 'examples/kozo');
 const work = tempDir('kiln-kozo-');
@@ -41,12 +41,12 @@ function expectKernelLines(text: string, arch: string, abiHash: string): void {
 describe('examples/kozo', () => {
   let abiHash = '';
 
-  it('kiln test: builds x86_64 and aarch64; UEFI GPT boot under OVMF and aarch64 -kernel reach every kernel line and exit cleanly', () => {
+  it('kiln test: builds x86_64 and aarch64; UEFI GPT boot under OVMF and aarch64 -kernel reach every kernel line and exit cleanly', async () => {
     for (const arch of ['x86_64', 'aarch64']) {
-      const b = runKiln(['build', '--dev-key', '--arch', arch], { cwd: dir, timeoutMs: 500_000 });
+      const b = await runKilnAsync(['build', '--dev-key', '--arch', arch], { cwd: dir, timeoutMs: 500_000 });
       expect(b.status, b.stderr).toBe(0);
     }
-    const r = runKiln(['test', '--dev-key', '--junit', join(work, 'junit.xml')], { cwd: dir, timeoutMs: 600_000 });
+    const r = await runKilnAsync(['test', '--dev-key', '--junit', join(work, 'junit.xml')], { cwd: dir, timeoutMs: 600_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 7 expectations matched in order/);
     expect(r.stderr).toMatch(/PASS boot \[aarch64\].*semihosting exit: guest code 0.*all 7 expectations matched in order/);
@@ -61,7 +61,7 @@ describe('examples/kozo', () => {
     expect(serial('x86_64')).toContain('cmdline: kozo.console=com1');
   }, 600_000);
 
-  it('1. ABI: one schema, the same hash in C, Rust and Zig; the header compiles with clang -Werror for both arches', () => {
+  it('1. ABI: one schema, the same hash in C, Rust and Zig; the header compiles with clang -Werror for both arches', async () => {
     for (const arch of ['x86_64', 'aarch64']) {
       for (const f of ['kozo_abi.h', 'kozo_abi.rs', 'kozo_abi.zig']) expect(readFileSync(out(arch, `abi/${f}`), 'utf8')).toContain(`abi-hash: sha256:${abiHash}`);
       const test = join(work, `abi-${arch}.c`);
@@ -72,30 +72,30 @@ describe('examples/kozo', () => {
     }
   });
 
-  it('1. ABI: the header is byte-stable (a fresh generation at another epoch is identical) and an unchanged schema rebuilds nothing', () => {
+  it('1. ABI: the header is byte-stable (a fresh generation at another epoch is identical) and an unchanged schema rebuilds nothing', async () => {
     const fresh = join(work, 'abi-fresh');
-    const gen = runKiln(['abi', 'gen', '-o', fresh, '--lang', 'c,rust,zig', join(dir, 'abi/kozo.abi.toml')], { env: { SOURCE_DATE_EPOCH: '1' } });
+    const gen = await runKilnAsync(['abi', 'gen', '-o', fresh, '--lang', 'c,rust,zig', join(dir, 'abi/kozo.abi.toml')], { env: { SOURCE_DATE_EPOCH: '1' } });
     expect(gen.status, gen.stderr).toBe(0);
     for (const f of ['kozo_abi.h', 'kozo_abi.rs', 'kozo_abi.zig']) expect(readFileSync(join(fresh, f)).equals(readFileSync(out('x86_64', `abi/${f}`))), f).toBe(true);
-    const again = runKiln(['build', '--dev-key', '--arch', 'x86_64'], { cwd: dir });
+    const again = await runKilnAsync(['build', '--dev-key', '--arch', 'x86_64'], { cwd: dir });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/x86_64-release ok .*\(0 ran/);
   }, 120_000);
 
-  it('1. ABI drift: kiln abi check passes against the committed abi.lock.json and calls a renumbered syscall breaking', () => {
-    const ok = runKiln(['abi', 'check', join(dir, 'abi/kozo.abi.toml')]);
+  it('1. ABI drift: kiln abi check passes against the committed abi.lock.json and calls a renumbered syscall breaking', async () => {
+    const ok = await runKilnAsync(['abi', 'check', join(dir, 'abi/kozo.abi.toml')]);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout).toContain('no ABI changes since 0.1.0');
     const drift = join(work, 'drift');
     mkdirSync(drift, { recursive: true });
     writeFileSync(join(drift, 'kozo.abi.toml'), readFileSync(join(dir, 'abi/kozo.abi.toml'), 'utf8').replace('cap_mint = 3', 'cap_mint = 9'));
     writeFileSync(join(drift, 'abi.lock.json'), readFileSync(join(dir, 'abi/abi.lock.json')));
-    const bad = runKiln(['abi', 'check', join(drift, 'kozo.abi.toml')]);
+    const bad = await runKilnAsync(['abi', 'check', join(drift, 'kozo.abi.toml')]);
     expect(bad.status).toBe(1);
     expect(bad.stdout + bad.stderr).toMatch(/breaking\s+syscalls\.cap_mint: syscall cap_mint was renumbered from 3 to 9/);
   });
 
-  it('2. services: small static ELFs for both arches, thin LTO + panic=abort + stack protector, tagged with the ABI hash', () => {
+  it('2. services: small static ELFs for both arches, thin LTO + panic=abort + stack protector, tagged with the ABI hash', async () => {
     for (const arch of ['x86_64', 'aarch64']) {
       const spec = JSON.parse(readFileSync(out(arch, `.kiln/work/cargo-svc-init/${arch}-kozo-svc.json`), 'utf8')) as Record<string, unknown>;
       expect(spec).toMatchObject({ 'panic-strategy': 'abort', 'relocation-model': 'static', 'linker-flavor': 'ld.lld' });
@@ -120,7 +120,7 @@ describe('examples/kozo', () => {
     expect(log).toMatch(/policy \(services layer\): CARGO_PROFILE_RELEASE_PANIC=abort CARGO_PROFILE_RELEASE_LTO=thin; codegen .*-Z stack-protector=strong/);
   });
 
-  it('3. kernel: Zig ReleaseSafe ELF64 for both arches, higher half on x86_64, stripped + signed, DWARF kept apart', () => {
+  it('3. kernel: Zig ReleaseSafe ELF64 for both arches, higher half on x86_64, stripped + signed, DWARF kept apart', async () => {
     const x86 = tool(['llvm-readelf', '-h', '-l', '-S', out('x86_64', 'kozo.elf')]).stdout;
     expect(x86).toMatch(/Entry point address:\s+0x100018|Entry point address:\s+0x10[0-9a-f]{4}/);
     expect(x86).toMatch(/LOAD\s+0x[0-9a-f]+ 0xffffffff80[0-9a-f]+ 0x0000000000[0-9a-f]+/);
@@ -139,12 +139,12 @@ describe('examples/kozo', () => {
     expect(a64Asm.length).toBeGreaterThan(10_000);
     expect(a64Asm).not.toMatch(/\s(v|q|d|s|h|b)[0-9]+(\.|,|$| )/m);
     for (const arch of ['x86_64', 'aarch64']) {
-      const v = runKiln(['verify', out(arch, 'kozo.elf'), '--key', join(dir, '.kiln/keys/dev-ed25519.pub')]);
+      const v = await runKilnAsync(['verify', out(arch, 'kozo.elf'), '--key', join(dir, '.kiln/keys/dev-ed25519.pub')]);
       expect(v.status, v.stdout + v.stderr).toBe(0);
     }
   });
 
-  it('§3 hardening: the audit() gates passed, and kiln audit refuses the unstripped, unsigned kernel under the release policy', () => {
+  it('§3 hardening: the audit() gates passed, and kiln audit refuses the unstripped, unsigned kernel under the release policy', async () => {
     for (const arch of ['x86_64', 'aarch64']) {
       for (const a of ['audit-kernel', 'audit-init', 'audit-logger']) {
         const report = JSON.parse(readFileSync(out(arch, `${a}.audit.json`), 'utf8')) as { ok: boolean; findings: Array<{ rule: string; status: string }> };
@@ -153,15 +153,15 @@ describe('examples/kozo', () => {
         expect(passed).toEqual(expect.arrayContaining(a === 'audit-kernel' ? ['wxorx', 'nx-stack', 'stripped', 'debug-info', 'signature', 'entry'] : ['wxorx', 'nx-stack', 'stack-protector', 'panic-abort', 'entry']));
       }
     }
-    const good = runKiln(['audit', '--policy', 'release', '--layer', 'kernel', '--key', join(dir, '.kiln/keys/dev-ed25519.pub'), out('x86_64', 'kozo.elf')]);
+    const good = await runKilnAsync(['audit', '--policy', 'release', '--layer', 'kernel', '--key', join(dir, '.kiln/keys/dev-ed25519.pub'), out('x86_64', 'kozo.elf')]);
     expect(good.status, good.stdout + good.stderr).toBe(0);
-    const bad = runKiln(['audit', '--policy', 'release', '--layer', 'kernel', out('x86_64', 'kernel/kozo.elf')]);
+    const bad = await runKilnAsync(['audit', '--policy', 'release', '--layer', 'kernel', out('x86_64', 'kernel/kozo.elf')]);
     expect(bad.status).toBe(1);
     expect(bad.stdout + bad.stderr).toMatch(/stripped/);
     expect(bad.stdout + bad.stderr).toMatch(/signature/);
   });
 
-  it('4. images: the initrd lists both services (cpio), the GPT disk has an ESP with GRUB, grub.cfg, kernel and initrd (sfdisk, mtools)', () => {
+  it('4. images: the initrd lists both services (cpio), the GPT disk has an ESP with GRUB, grub.cfg, kernel and initrd (sfdisk, mtools)', async () => {
     const list = tool(['cpio', '-itv', '-F', out('x86_64', 'kozo-initrd.cpio')]);
     expect(list.status, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/\binit\n[\s\S]*\blogger\n?/);
@@ -181,7 +181,7 @@ describe('examples/kozo', () => {
     expect(tool(['llvm-objdump', '-h', join(out('x86_64', 'BOOTX64.EFI'))]).stdout).toMatch(/pei-x86-64|COFF-x86-64|file format/);
   });
 
-  it('the kernel refuses a service built against another ABI (the x86_64 UEFI disk with one hash byte changed in the initrd)', () => {
+  it('the kernel refuses a service built against another ABI (the x86_64 UEFI disk with one hash byte changed in the initrd)', async () => {
     const initrd = readFileSync(out('x86_64', 'kozo-initrd.cpio'));
     const tag = Buffer.from(`KOZOABI1${abiHash}`, 'latin1');
     const first = initrd.indexOf(tag);
@@ -197,7 +197,7 @@ describe('examples/kozo', () => {
     const start = Number(/start=\s*(\d+)/.exec(tool(['sfdisk', '--dump', img]).stdout)![1]);
     const copy = tool(['mcopy', '-o', '-i', `${img}@@${start * 512}`, skewedCpio, '::/boot/initrd.cpio']);
     expect(copy.status, copy.stderr).toBe(0);
-    const r = runKiln([
+    const r = await runKilnAsync([
       'test', '--image', img, '--firmware', 'uefi', '--machine', 'q35', '--exit-code', '3', '--timeout', '120', '--log-dir', join(work, 'skew-logs'),
       '--expect', '/service init: \\d+ bytes, abi [0-9a-f]{16} ok/', '/service logger: \\d+ bytes, abi [0-9a-f]{16} MISMATCH/', 'initrd: 2 services, 1 built against this ABI', 'KOZO: refusing to start services built against another ABI',
     ], { cwd: work, timeoutMs: 200_000 });
@@ -205,23 +205,23 @@ describe('examples/kozo', () => {
     expect(r.stderr).toMatch(/PASS .*guest code 3/);
   }, 200_000);
 
-  it('release refuses the project dev key unless --dev-key; the debug profile builds a Zig Debug kernel that boots too', () => {
-    const r = runKiln(['build', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 200_000 });
+  it('release refuses the project dev key unless --dev-key; the debug profile builds a Zig Debug kernel that boots too', async () => {
+    const r = await runKilnAsync(['build', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 200_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/FAILED kernel-sign: a release build refuses the development key/);
-    const d = runKiln(['test', '--profile', 'debug', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 400_000 });
+    const d = await runKilnAsync(['test', '--profile', 'debug', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 400_000 });
     expect(d.status, d.stderr).toBe(0);
     expect(readFileSync(join(dir, 'build/logs/tests/boot-aarch64/serial.log'), 'utf8')).toContain('KOZO microkernel (Zig 0.11.0, aarch64, Debug)');
   }, 600_000);
 
-  it('§5 unit tests: zig test of the CNode logic ran on the host, and a broken rule makes the build fail there', () => {
+  it('§5 unit tests: zig test of the CNode logic ran on the host, and a broken rule makes the build fail there', async () => {
     expect(readFileSync(out('x86_64', 'tests.zig-test.log'), 'utf8')).toMatch(/All \d+ tests passed/);
     const cnode = join(dir, 'kernel/cnode.zig');
     const original = readFileSync(cnode, 'utf8');
     // Break the rule "mint can only shrink rights".
     writeFileSync(cnode, original.replace('if (!cap.rights.contains(rights)) return error.NoRights;', ''));
     try {
-      const r = runKiln(['build', '--dev-key', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 180_000 });
+      const r = await runKilnAsync(['build', '--dev-key', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 180_000 });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/FAILED kernel-unit-tests/);
       expect(r.stderr).toMatch(/mint only shrinks rights and needs grant|FAIL/);

@@ -9,7 +9,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBLAKE3 } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const example = join(repoRoot, 'examples/nonos');
 const work = tempDir('kiln-nonos-');
@@ -34,8 +34,8 @@ function verifyJson(file: string, key: string): { status: number | null; json: {
 }
 
 describe('examples/nonos', () => {
-  it('builds kernel.bin: ELF64 at 1 MiB, entry kernel_main, the seed\'s sections, the C library linked', () => {
-    const r = runKiln(['build', '--plain'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
+  it('builds kernel.bin: ELF64 at 1 MiB, entry kernel_main, the seed\'s sections, the C library linked', async () => {
+    const r = await runKilnAsync(['build', '--plain'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const h = tool(['readelf', '-h', '-l', '-W', debugBin]).stdout;
     expect(h).toMatch(/Class:\s+ELF64/);
@@ -66,7 +66,7 @@ describe('examples/nonos', () => {
     expect(spec).toMatchObject({ 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'panic-strategy': 'abort' });
   }, 600_000);
 
-  it('kiln verify accepts kernel.bin with the dev key; a flipped byte anywhere signed fails', () => {
+  it('kiln verify accepts kernel.bin with the dev key; a flipped byte anywhere signed fails', async () => {
     const good = verifyJson(debugBin, devPub);
     expect(good.status).toBe(0);
     expect(good.json.ok).toBe(true);
@@ -108,8 +108,8 @@ describe('examples/nonos', () => {
     expect(verify(null, digest, key, signature)).toBe(false);
   });
 
-  it('boots with QEMU -kernel (PVH note) to the C self-test line and a clean isa-debug-exit', () => {
-    const r = runKiln(['test'], { cwd: dir, env: noKeyEnv, timeoutMs: 300_000 });
+  it('boots with QEMU -kernel (PVH note) to the C self-test line and a clean isa-debug-exit', async () => {
+    const r = await runKilnAsync(['test'], { cwd: dir, env: noKeyEnv, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/kernel: PVH ELF note/);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 4 expectations matched in order/);
@@ -120,18 +120,18 @@ describe('examples/nonos', () => {
     expect(serial).toContain(`sha3-256("NONOS") = ${createHash('sha3-256').update('NONOS').digest('hex')}`);
   }, 300_000);
 
-  it('release: refuses the dev key without SIGNING_KEY; signs with the CI key from SIGNING_KEY (another key id) and boots', () => {
-    const refused = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
+  it('release: refuses the dev key without SIGNING_KEY; signs with the CI key from SIGNING_KEY (another key id) and boots', async () => {
+    const refused = await runKilnAsync(['build', '--plain', '-p', 'release'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('FAILED sign: a release build refuses the development key (no key file given and SIGNING_KEY is not set)');
     expect(refused.stderr).toContain('hint: pass --key FILE or set SIGNING_KEY for release builds');
     // The CI key: a fresh pair; its seed goes into SIGNING_KEY the way a CI secret would.
     const keys = join(work, 'ci-keys');
-    const gen = runKiln(['keygen', '--out', keys, '--prefix', 'ci', '--json'], { cwd: dir });
+    const gen = await runKilnAsync(['keygen', '--out', keys, '--prefix', 'ci', '--json'], { cwd: dir });
     expect(gen.status, gen.stderr).toBe(0);
     const seed = /^seed: ([0-9a-f]{64})$/m.exec(readFileSync(join(keys, 'ci-ed25519.key'), 'utf8'))![1]!;
     const env = { SIGNING_KEY: seed };
-    const built = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env, timeoutMs: 600_000 });
+    const built = await runKilnAsync(['build', '--plain', '-p', 'release'], { cwd: dir, env, timeoutMs: 600_000 });
     expect(built.status, built.stderr + built.stdout).toBe(0);
     expect(built.stderr + built.stdout).not.toContain(seed);
     const releaseBin = join(dir, 'build/x86_64-release/kernel.bin');
@@ -144,7 +144,7 @@ describe('examples/nonos', () => {
     const wrong = verifyJson(releaseBin, devPub);
     expect(wrong.status).toBe(1);
     expect(wrong.json.checks.find((c) => !c.ok)!.detail).toContain(ci.json.verifiedBy![0]!.keyId);
-    const boot = runKiln(['test', '-p', 'release'], { cwd: dir, env, timeoutMs: 300_000 });
+    const boot = await runKilnAsync(['test', '-p', 'release'], { cwd: dir, env, timeoutMs: 300_000 });
     expect(boot.status, boot.stderr).toBe(0);
     expect(boot.stderr).toMatch(/PASS boot \[x86_64\]/);
   }, 600_000);

@@ -4,18 +4,18 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, tempDir, tool } from '../_helpers.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const example = join(repoRoot, 'examples/portix');
 const work = tempDir('kiln-portix-');
 const dir = join(work, 'portix');
 cpSync(example, dir, { recursive: true, filter: (src) => !/\/(build|\.kiln|target)(\/|$)/.test(src.slice(example.length)) });
 
-const test = (args: string[], timeoutMs = 400_000) => runKiln(['test', '--junit', join(work, `junit-${args.join('_') || 'raw'}.xml`), ...args], { cwd: dir, timeoutMs });
+const test = (args: string[], timeoutMs = 400_000) => runKilnAsync(['test', '--junit', join(work, `junit-${args.join('_') || 'raw'}.xml`), ...args], { cwd: dir, timeoutMs });
 
 describe('examples/portix', () => {
-  it('raw (default): stage 1 → stage 2 → long mode → Rust kernel, timer ticks rising, clean exit', () => {
-    const r = test([]);
+  it('raw (default): stage 1 → stage 2 → long mode → Rust kernel, timer ticks rising, clean exit', async () => {
+    const r = await test([]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*all 5 expectations matched in order/);
     const serial = readFileSync(join(dir, 'build/logs/tests/boot-x86_64/serial.log'), 'utf8');
@@ -39,14 +39,14 @@ describe('examples/portix', () => {
   }, 600_000);
 
   for (const mode of ['iso', 'vdi', 'vmdk', 'ventoy-sim']) {
-    it(`--mode=${mode} boots the same stages`, () => {
-      const r = test([`--mode=${mode}`], 300_000);
+    it(`--mode=${mode} boots the same stages`, async () => {
+      const r = await test([`--mode=${mode}`], 300_000);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/PASS boot/);
     }, 300_000);
   }
 
-  it('dist/ holds the converted images, and qemu-img accepts them', () => {
+  it('dist/ holds the converted images, and qemu-img accepts them', async () => {
     for (const f of ['dist/portix.vdi', 'dist/portix.vmdk']) {
       const p = join(dir, 'build/x86_64-release', f);
       expect(tool(['qemu-img', 'check', p]).status).toBe(0);
@@ -56,25 +56,25 @@ describe('examples/portix', () => {
     expect(iso.stdout + iso.stderr).toMatch(/BIOS\s+y\s+hd/);
   });
 
-  it('--debug: debug assertions and verbose logging; --kernel-lba moves the kernel and stage 2 follows', () => {
-    const r = test(['--debug', '--kernel-lba=100'], 300_000);
+  it('--debug: debug assertions and verbose logging; --kernel-lba moves the kernel and stage 2 follows', async () => {
+    const r = await test(['--debug', '--kernel-lba=100'], 300_000);
     expect(r.status, r.stderr).toBe(0);
     const disk = readFileSync(join(dir, 'build/x86_64-release/portix.img'));
     expect(disk.readUInt32LE(512 + 4)).toBe(100);
   }, 300_000);
 
-  it('--size=4 fails with the minimum-size message', () => {
-    const r = runKiln(['build', '--size=4'], { cwd: dir });
+  it('--size=4 fails with the minimum-size message', async () => {
+    const r = await runKilnAsync(['build', '--size=4'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--size: expected a size like 8M, got "4": below the minimum of 8M');
   });
 
-  it('a stage 1 of 513 bytes fails with a clear error', () => {
+  it('a stage 1 of 513 bytes fails with a clear error', async () => {
     const boot = join(dir, 'boot/boot.asm');
     const original = readFileSync(boot, 'utf8');
     writeFileSync(boot, original.replace('dw 0xaa55', 'dw 0xaa55\ndb 0'));
     try {
-      const r = runKiln(['build', '--plain'], { cwd: dir });
+      const r = await runKilnAsync(['build', '--plain'], { cwd: dir });
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('boot/boot.asm assembles to 513 bytes; it must be exactly 512 (1 bytes over)');
     } finally {

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runKiln, tempDir, tool } from '../_helpers.js';
+import { runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const dir = join(tempDir('kiln-toolchain-'), 'proj');
 const files: Record<string, string> = {
@@ -48,15 +48,15 @@ const header = (file: string) => {
 const events = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; counts?: Record<string, number> });
 
 describe('toolchain steps', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     for (const [name, text] of Object.entries(files)) {
       mkdirSync(join(dir, name, '..'), { recursive: true });
       writeFileSync(join(dir, name), text);
     }
   });
 
-  it('builds nasm, clang+lld, zig, cargo (custom target, kiln sysroot), cmake and objcopy outputs for x86_64', () => {
-    const r = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 600_000 });
+  it('builds nasm, clang+lld, zig, cargo (custom target, kiln sysroot), cmake and objcopy outputs for x86_64', async () => {
+    const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 600_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = join(dir, 'build/x86_64-debug');
     expect(statSync(join(out, 'sector.bin')).size).toBe(512);
@@ -78,31 +78,31 @@ describe('toolchain steps', () => {
     expect(host.stdout.trim()).toBe('42');
   }, 600_000);
 
-  it('builds the zig kernel for aarch64', () => {
-    const r = runKiln(['build', '--plain', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 300_000 });
+  it('builds the zig kernel for aarch64', async () => {
+    const r = await runKilnAsync(['build', '--plain', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(header(join(dir, 'build/aarch64-debug/zig-kernel.elf')).machine).toContain('AArch64');
   }, 300_000);
 
-  it('a second build runs nothing; editing one C file reruns only its step and its dependents', () => {
-    const again = runKiln(['build', '--json'], { cwd: dir });
+  it('a second build runs nothing; editing one C file reruns only its step and its dependents', async () => {
+    const again = await runKilnAsync(['build', '--json'], { cwd: dir });
     expect(events(again.stdout).find((e) => e.type === 'build-finish')!.counts).toMatchObject({ ran: 0 });
     writeFileSync(join(dir, 'c/main.c'), files['c/main.c']!.replace('K_MAGIC', 'K_MAGIC + 1'));
-    const r = runKiln(['build', '--json'], { cwd: dir });
+    const r = await runKilnAsync(['build', '--json'], { cwd: dir });
     const ran = events(r.stdout).filter((e) => e.type === 'step-finish' && e.status === 'ran').map((e) => e.step).sort();
     expect(ran).toEqual(['ckernel', 'flat']);
   }, 300_000);
 
-  it('a boot sector of the wrong size fails with a clear error', () => {
+  it('a boot sector of the wrong size fails with a clear error', async () => {
     writeFileSync(join(dir, 'boot/sector.asm'), `bits 16\norg 0x7c00\ntimes 513 db 0\n`);
-    const r = runKiln(['build', '--plain', 'sector'], { cwd: dir });
+    const r = await runKilnAsync(['build', '--plain', 'sector'], { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('boot/sector.asm assembles to 513 bytes; it must be exactly 512 (1 bytes over)');
     writeFileSync(join(dir, 'boot/sector.asm'), files['boot/sector.asm']!);
   });
 
-  it('a missing tool fails with the command and a fix', () => {
-    const r = runKiln(['build', '--plain', '--force', 'sector'], { cwd: dir, env: { PATH: '/nonexistent' } });
+  it('a missing tool fails with the command and a fix', async () => {
+    const r = await runKilnAsync(['build', '--plain', '--force', 'sector'], { cwd: dir, env: { PATH: '/nonexistent' } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/nasm failed: command not found/);
     expect(r.stderr).toMatch(/hint: install nasm/);
