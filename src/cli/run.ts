@@ -137,6 +137,16 @@ export function machineSpecFromFlags(flags: MachineFlags, extraArgs: string[], a
   return spec;
 }
 
+/**
+ * The machine options given on the command line (--memory, --smp, --accel, --firmware, ...), to lay
+ * over a project's run/test section: without this they were silently ignored in project mode.
+ * @example const spec = { ...fromConfig, ...machineOverrides(flags, fromConfig.arch) };
+ */
+export function machineOverrides(flags: MachineFlags, arch: QemuArch): Partial<MachineSpec> {
+  const { arch: _arch, disks: _disks, ...given } = machineSpecFromFlags(flags, [], arch);
+  return given;
+}
+
 /** Lines kiln says about a machine before booting it (stderr). */
 export function machineNotes(machine: ResolvedMachine): string[] {
   const lines = [machine.accelNote, `firmware: ${machine.firmware.description}`];
@@ -174,7 +184,10 @@ export function registerRun(program: Command): void {
         const [arch] = archesOf(flags);
         const projectMode = !flags.kernel && !flags.image?.length && !flags.cdrom?.length;
         const spec = projectMode
-          ? { ...(await (await import('./_config-machine.js')).projectMachineSpec(flags as never, qemuArgs)), ...(flags.debug ? { debug: true } : {}) }
+          ? await (async () => {
+              const fromConfig = await (await import('./_config-machine.js')).projectMachineSpec(flags as never, qemuArgs);
+              return { ...fromConfig, ...machineOverrides(flags, fromConfig.arch ?? 'x86_64') };
+            })()
           : machineSpecFromFlags(flags, qemuArgs, arch!);
         if (flags.gdb !== undefined && flags.gdb !== false) spec.gdb = flags.gdb === true ? true : int(flags.gdb, '--gdb', 1)!;
         const controller = new AbortController();

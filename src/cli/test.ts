@@ -9,7 +9,7 @@ import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
 import type { QemuTestResult, QemuTestSpec } from '../qemu/index.js';
 import { action, printJson } from './_shared.js';
-import { addMachineOptions, archesOf, machineNotes, machineSpecFromFlags, seconds, type MachineFlags } from './run.js';
+import { addMachineOptions, archesOf, machineNotes, machineOverrides, machineSpecFromFlags, seconds, type MachineFlags } from './run.js';
 
 interface TestFlags extends MachineFlags {
   name?: string;
@@ -81,6 +81,7 @@ export function registerTest(program: Command): void {
           const fromConfig = await projectTestSpecs(flags as never, qemuArgs);
           return fromConfig.map((t) => ({
             ...t,
+            ...machineOverrides(flags, t.arch ?? 'x86_64'),
             fail: [...(t.fail ?? (flags.defaultFail === false ? [] : DEFAULT_FAIL_PATTERNS)), ...(flags.fail ?? []).map(parsePattern)],
             expect: [...(t.expect ?? []), ...(flags.expect ?? []).map(parsePattern)],
             ...(flags.ktap ? { ktap: true } : {}),

@@ -117,6 +117,18 @@ describe('project commands', () => {
     expect(graph.steps.map((s) => s.name)).toEqual(['boot', 'disk']);
   });
 
+  it('kiln run --dry-run in a project honours --memory and --smp (they were ignored)', () => {
+    const plain = runKiln(['run', '--dry-run'], { cwd: project });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/ -m 512M -smp 1 /);
+    const given = runKiln(['run', '--dry-run', '--memory', '1G', '--smp', '2', '--machine', 'pc'], { cwd: project });
+    expect(given.status, given.stderr).toBe(0);
+    expect(given.stdout).toMatch(/^qemu-system-x86_64 -machine pc .* -m 1024M -smp 2 .*-drive file=.*project\.img/);
+    const bad = runKiln(['run', '--dry-run', '--smp', '0'], { cwd: project });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('error: --smp: expected a whole number >= 1, got "0"');
+  });
+
   it('kiln graph --json reports an unknown project option as JSON, exit 2', () => {
     const result = runKiln(['graph', '--json', '--bogus'], { cwd: project });
     expect(result.status).toBe(2);
