@@ -3,7 +3,7 @@
  * (`*.abi.json`, `*.abi.toml`, or a `.ts`/`.js` module default-exporting `defineAbi({...})`),
  * writes generated files, compares against `abi.lock.json`.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -24,6 +24,9 @@ async function loadSchema(path: string): Promise<AbiSchema> {
   const file = resolve(path);
   if (!existsSync(file)) {
     throw new KilnError('ABI_SCHEMA_NOT_FOUND', `schema ${shown(file)} does not exist`, { hint: 'pass the path of a *.abi.toml, *.abi.json or *.abi.ts file', exitCode: 2 });
+  }
+  if (!statSync(file).isFile()) {
+    throw new KilnError('ABI_SCHEMA_NOT_FOUND', `schema ${shown(file)} is a folder, not a file`, { hint: 'pass the path of a *.abi.toml, *.abi.json or *.abi.ts file', exitCode: 2 });
   }
   if (/\.(m?ts|m?js)$/.test(file)) {
     const { createJiti } = await import('jiti');

@@ -117,6 +117,9 @@ export async function loadPublicKeyFile(path: string): Promise<PublicKey> {
 async function readKeyBytes(path: string): Promise<Uint8Array> {
   try {
     const info = await stat(path);
+    if (!info.isFile()) {
+      throw new KilnError('KEY_FILE_MISSING', `is ${info.isDirectory() ? 'a folder' : 'not a regular file'}, not a key file`, { location: { file: path }, hint: 'give the key file itself (e.g. .kiln/keys/kiln-ed25519.key), not its folder' });
+    }
     if (info.size > 1 << 20) {
       throw new KilnError('KEY_FILE_TOO_LARGE', `a key file is at most a few KiB, this one has ${info.size} bytes`, { location: { file: path }, hint: 'check the path' });
     }

@@ -209,6 +209,19 @@ describe('a folder or a file where the other is expected', () => {
     }
   });
 
+  it('sign/verify --key FOLDER and abi gen FOLDER say the path is a folder (no internal EISDIR)', () => {
+    for (const args of [['sign', text, '--key', content], ['verify', text, '--key', content]]) {
+      const result = runKiln(args, { cwd: dir });
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain(`error: ${content}: is a folder, not a key file\n  hint: give the key file itself`);
+      expect(result.stderr).not.toMatch(/internal error|EISDIR/);
+    }
+    const abi = runKiln(['abi', 'gen', content, '-o', join(dir, 'abi-folder-out')], { cwd: dir });
+    expect(abi.status).toBe(2);
+    expect(errorOf(abi)).toContain('is a folder, not a file');
+    expect(existsSync(`${text}.sig`)).toBe(false);
+  });
+
   it('extracting into, or keygen --out, a path that is a file says it is not a folder', () => {
     const archive = join(dir, 'x.cpio');
     expect(runKiln(['image', 'cpio', archive, '--from', content], { cwd: dir }).status).toBe(0);
