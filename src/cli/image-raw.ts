@@ -3,7 +3,7 @@
  * `kiln image raw ls DISK`: fixed-LBA raw disks (boot sector, stage 2, kernel, patches, an optional
  * partition over the rest), like build.py's dd + sector poking.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { FileSource } from '../formats/io/block-source.js';
@@ -104,7 +104,7 @@ async function buildOptions(flags: WriteFlags): Promise<RawOptions> {
     const kernelLbaAt = at(flags.kernelLbaAt);
     const kernelSectorsAt = at(flags.kernelSectorsAt);
     const options = portixLayout({
-      stage1: await fileContent(flags.stage1), stage2: await fileContent(flags.stage2), kernel: await fileContent(flags.kernel),
+      stage1: await optionFile(flags.stage1, '--stage1'), stage2: await optionFile(flags.stage2, '--stage2'), kernel: await optionFile(flags.kernel, '--kernel'),
       ...(flags.size ? { size: flags.size } : {}), ...(kernelLbaAt !== undefined ? { kernelLbaAt } : {}), ...(kernelSectorsAt !== undefined ? { kernelSectorsAt } : {}),
       ...(symbols ? { stage2Symbols: symbols } : {}), ...(partition ? { partition } : {}),
     });
@@ -119,7 +119,7 @@ async function buildOptions(flags: WriteFlags): Promise<RawOptions> {
     const what = `--region ${JSON.stringify(spec)}`;
     if (lba === undefined || !file) throw new KilnError('CLI_BAD_OPTION', `${what}: expected LBA:FILE[:NAME[:MAX_SECTORS]]`, { hint: 'e.g. --region 0:boot.bin:stage1 --region 1:stage2.bin:stage2:64' });
     const regionName = name || `lba${lba}`;
-    const region: RawRegionSpec = { name: regionName, lba: integer(lba, what), content: await fileContent(file) };
+    const region: RawRegionSpec = { name: regionName, lba: integer(lba, what), content: await optionFile(file, what) };
     if (maxSectors) region.maxSectors = integer(maxSectors, what);
     const symbols = symbolsByRegion.get(regionName);
     if (symbols) region.symbols = symbols;
@@ -151,6 +151,15 @@ async function writeCommand(out: string | undefined, flags: WriteFlags): Promise
 }
 
 /** Registers `kiln image raw` and its subcommands. */
+/** The content of a file named by an option; a missing one is named with its option. */
+async function optionFile(path: string, what: string): ReturnType<typeof fileContent> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new KilnError('CLI_BAD_OPTION', `${what}: ${path}: ${info ? 'is a folder, not a file' : 'no such file'}`, { hint: 'build it first, or check the path' });
+  }
+  return fileContent(path);
+}
+
 export function registerImageRaw(image: Command): void {
   const raw = image
     .command('raw')

@@ -52,6 +52,20 @@ describe('usage errors exit 2', () => {
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('image raw names the option of a missing or folder input file (exit 2, no internal error)', () => {
+    const out = join(dir, 'raw.img');
+    const missing = runKiln(['image', 'raw', out, '--size', '1M', '--region', '0:nope.bin'], { cwd: dir });
+    expect(missing.status).toBe(2);
+    expect(errorOf(missing)).toBe('error: --region "0:nope.bin": nope.bin: no such file\n  hint: build it first, or check the path\n');
+    const folder = runKiln(['image', 'raw', out, '--size', '1M', '--region', '0:content'], { cwd: dir });
+    expect(folder.status).toBe(2);
+    expect(errorOf(folder)).toContain('error: --region "0:content": content: is a folder, not a file');
+    const portix = runKiln(['image', 'raw', out, '--portix', '--stage1', 'nope.bin', '--stage2', 'nope.bin', '--kernel', 'nope.bin'], { cwd: dir });
+    expect(portix.status).toBe(2);
+    expect(errorOf(portix)).toContain('error: --stage1: nope.bin: no such file');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('run --dry-run outside a project with nothing to boot exits 2', () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty, { recursive: true });
