@@ -11,9 +11,10 @@
  * The signed message is the 32-byte BLAKE3 hash, as for ELF kernels and external signers.
  */
 import { KilnError } from '../errors.js';
-import { ByteReader, toHex, writeU16, writeU32, writeU64 } from '../formats/io/bytes.js';
+import { ByteReader, toHex, writeU64 } from '../formats/io/bytes.js';
 import { contentSize, type Content } from '../formats/io/content.js';
 import { blake3Content } from './blake3.js';
+import { encodeTlv } from './_tlv.js';
 import { finishResult, type VerifyCheck, type VerifyFailure, type VerifyResult } from './elf-sign.js';
 import { ALGORITHM_IDS, ALGORITHM_LENGTHS, algorithmFromId, KEY_ID_LENGTH, verifySignature, type PublicKey, type SignatureAlgorithm, type SigningKey } from './keys.js';
 
@@ -48,21 +49,7 @@ export function encodeDetachedSignature(sig: DetachedSignature): Uint8Array {
   });
   sigs.sort((a, b) => Buffer.compare(a.subarray(0, 1 + KEY_ID_LENGTH), b.subarray(0, 1 + KEY_ID_LENGTH)));
   for (const value of sigs) entries.push({ tag: 3, value });
-  let total = HEADER;
-  for (const e of entries) total += 6 + e.value.length;
-  const out = new Uint8Array(total);
-  out.set(new TextEncoder().encode(DETACHED_MAGIC), 0);
-  writeU16(out, 4, DETACHED_VERSION, true);
-  writeU16(out, 6, HEADER, true);
-  writeU32(out, 8, total, true);
-  let at = HEADER;
-  for (const e of entries) {
-    writeU16(out, at, e.tag, true);
-    writeU32(out, at + 2, e.value.length, true);
-    out.set(e.value, at + 6);
-    at += 6 + e.value.length;
-  }
-  return out;
+  return encodeTlv(DETACHED_MAGIC, DETACHED_VERSION, HEADER, entries);
 }
 
 /**

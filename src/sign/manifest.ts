@@ -10,8 +10,9 @@
  * The decoder checks every length against the remaining bytes and a limit before reading, and
  * rejects anything not in canonical form, so decode(encode(m)) == m and encode(decode(b)) == b.
  */
-import { ByteReader, toHex, writeU16, writeU32, writeU64 } from '../formats/io/bytes.js';
+import { ByteReader, toHex, writeU16, writeU64 } from '../formats/io/bytes.js';
 import { ALGORITHM_IDS, algorithmFromId, KEY_ID_LENGTH, type SignatureAlgorithm } from './keys.js';
+import { encodeTlv, tlvSize } from './_tlv.js';
 
 export const MANIFEST_MAGIC = 'KMAN';
 export const MANIFEST_VERSION = 1;
@@ -157,22 +158,9 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
   }
   if (entries.length > MANIFEST_LIMITS.entries) throw new RangeError(`manifest expected at most ${MANIFEST_LIMITS.entries} entries, got ${entries.length}`);
   // Layout, then emit.
-  let total = MANIFEST_HEADER_SIZE;
-  for (const e of entries) total += 6 + e.value.length;
+  const total = tlvSize(MANIFEST_HEADER_SIZE, entries);
   if (total > MANIFEST_LIMITS.totalSize) throw new RangeError(`manifest expected at most ${MANIFEST_LIMITS.totalSize} bytes, got ${total}`);
-  const out = new Uint8Array(total);
-  out.set(utf8.encode(MANIFEST_MAGIC), 0);
-  writeU16(out, 4, MANIFEST_VERSION, true);
-  writeU16(out, 6, MANIFEST_HEADER_SIZE, true);
-  writeU32(out, 8, total, true);
-  let at = MANIFEST_HEADER_SIZE;
-  for (const e of entries) {
-    writeU16(out, at, e.tag, true);
-    writeU32(out, at + 2, e.value.length, true);
-    out.set(e.value, at + 6);
-    at += 6 + e.value.length;
-  }
-  return out;
+  return encodeTlv(MANIFEST_MAGIC, MANIFEST_VERSION, MANIFEST_HEADER_SIZE, entries);
 }
 
 const REPEATABLE = new Set<number>([MANIFEST_TAGS.initrdMember, MANIFEST_TAGS.toolchain, MANIFEST_TAGS.flag, MANIFEST_TAGS.signer]);
