@@ -64,6 +64,7 @@ export function registerImageLs(image: Command): void {
         return;
       }
       // Hand over to the format's own listing.
+      await (await import('./image.js')).ensureImageFormat(cmd.parent!, format);
       const root = cmd.parent!.parent!;
       await root.parseAsync(['image', format, 'ls', file, ...(flags.json ? ['--json'] : [])], { from: 'user' });
     }));

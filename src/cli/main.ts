@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportError, setGlobalOptions } from './_shared.js';
 
-type Register = (program: Command) => void;
+/** Adds a command to the program; `argv` lets a command with many subcommands load only the one being run. */
+type Register = (program: Command, argv: string[]) => void | Promise<void>;
 const NO_COMMANDS = '\0none';
 
 /** Command name → its module's register function. Add one line per command file. */
@@ -45,7 +46,7 @@ function commandName(argv: string[]): string | undefined {
 }
 
 /** Builds the program with the given commands (all of them by default). */
-export async function createProgram(only?: string): Promise<Command> {
+export async function createProgram(only?: string, argv: string[] = []): Promise<Command> {
   const program = new Command('kiln')
     .description('From OS sources to a signed, bootable, tested image.')
     .version(packageVersion(), '-V, --version')
@@ -58,7 +59,7 @@ export async function createProgram(only?: string): Promise<Command> {
   const known = only !== undefined && COMMANDS.some(([name]) => name === only);
   for (const [name, load] of COMMANDS) {
     if (only === NO_COMMANDS || (known && name !== only)) continue;
-    (await load())(program);
+    await (await load())(program, argv);
   }
   return program;
 }
@@ -71,7 +72,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   try {
     // --version needs no command at all.
-    const program = await createProgram((argv.includes('--version') || argv.includes('-V')) && !name ? NO_COMMANDS : name);
+    const program = await createProgram((argv.includes('--version') || argv.includes('-V')) && !name ? NO_COMMANDS : name, argv);
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
