@@ -71,16 +71,25 @@ export function buildTree(spec: TreeSpec | Iterable<[string, Content | TreeEntry
   return tree;
 }
 
+/** Component-wise order: parents before children, siblings in code-unit order. */
+function comparePaths(pa: string[], pb: string[]): number {
+  const n = Math.min(pa.length, pb.length);
+  for (let i = 0; i < n; i++) {
+    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
 /** Paths sorted so that parents come before children and siblings are in byte order. */
 export function sortedPaths(tree: FileTree): string[] {
-  return [...tree.keys()].sort((a, b) => {
-    const pa = a.split('/');
-    const pb = b.split('/');
-    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-      if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
-    }
-    return pa.length - pb.length;
-  });
+  const keys = [...tree.keys()];
+  const parts = keys.map((path) => path.split('/'));
+  // A tree read from a folder is already in this order: check in one pass before sorting.
+  let sorted = true;
+  for (let i = 1; i < parts.length && sorted; i++) sorted = comparePaths(parts[i - 1]!, parts[i]!) < 0;
+  if (sorted) return keys;
+  const order = keys.map((_, i) => i).sort((a, b) => comparePaths(parts[a]!, parts[b]!));
+  return order.map((i) => keys[i]!);
 }
 
 /** Direct children names of `dir` ('' for the root), sorted. */
@@ -111,7 +120,9 @@ export async function treeFromDirectory(root: string): Promise<FileTree> {
  * @example const tree = treeFromDirectorySync('build/esp');
  */
 export function treeFromDirectorySync(root: string): FileTree {
-  const spec: Array<[string, TreeEntry]> = [];
+  // Names from readdir are single components ("." and ".." never appear), so the tree is built
+  // directly, in walk order (parents first, siblings sorted), without buildTree's normalization.
+  const tree: FileTree = new Map();
   const walk = (dir: string, rel: string): void => {
     const names = readdirSync(dir).sort();
     for (const name of names) {
@@ -120,15 +131,15 @@ export function treeFromDirectorySync(root: string): FileTree {
       const s = lstatSync(full);
       const mode = s.mode & 0o7777;
       if (s.isDirectory()) {
-        spec.push([path, { kind: 'dir', mode }]);
+        tree.set(path, { kind: 'dir', mode });
         walk(full, path);
       } else if (s.isFile()) {
-        spec.push([path, { kind: 'file', content: { kind: 'file', path: full, size: s.size }, mode }]);
+        tree.set(path, { kind: 'file', content: { kind: 'file', path: full, size: s.size }, mode });
       } else if (s.isSymbolicLink()) {
-        spec.push([path, { kind: 'symlink', target: readlinkSync(full), mode: 0o777 }]);
+        tree.set(path, { kind: 'symlink', target: readlinkSync(full), mode: 0o777 });
       }
     }
   };
   walk(root, '');
-  return buildTree(spec);
+  return tree;
 }
