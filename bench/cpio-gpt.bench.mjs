@@ -52,6 +52,7 @@ const groups = {
       'kiln (CLI)': [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'cpio', cpioCli, '--from', payload],
       'find|sort|cpio -o': ['bash', join(shared, 'peers.sh'), 'cpio'],
       'tar | cat (floor)': ['bash', join(shared, 'peers.sh'), 'floor'],
+      'node floor': [process.execPath, join(shared, 'node-floor.mjs'), 'walk-copy', payload, join(benchDir, 'node-floor.out')],
     },
   },
   gpt: {
@@ -60,18 +61,19 @@ const groups = {
       'kiln (library)': [process.execPath, '--input-type=module', '-e', gptScript],
       'kiln (CLI)': [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'gpt', gptCli, '--size', '160M', '--part', `esp:128M:${join(benchDir, 'esp.img')}`],
       'sgdisk + dd': ['bash', join(shared, 'peers.sh'), 'gpt'],
+      'node floor': [process.execPath, join(shared, 'node-floor.mjs'), 'copy', join(benchDir, 'esp.img'), join(benchDir, 'node-floor.out'), String(1 << 20)],
     },
   },
 };
 
 function timed(argv) {
-  const full = timeBin ? [timeBin, '-f', '%M', ...argv] : argv;
+  const full = timeBin ? [timeBin, '-f', '%M %U %S', ...argv] : argv;
   const start = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), { cwd: benchDir, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const kb = timeBin ? Number(r.stderr.trim().split('\n').pop()) : NaN;
-  return { ms, kb };
+  const [kb, user, sys] = timeBin ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
+  return { ms, kb, cpu: (user + sys) * 1000 };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -99,13 +101,15 @@ for (const [group, { peer }] of Object.entries(groups)) {
   const peerMs = median(results[group][peer].map((r) => r.ms));
   const floorMs = results[group]['tar | cat (floor)'] ? median(results[group]['tar | cat (floor)'].map((r) => r.ms)) : undefined;
   console.log(`\n${group}`);
-  console.log('tool'.padEnd(22), 'wall ms'.padStart(9), 'peak MB'.padStart(9), 'vs peer'.padStart(9), floorMs ? 'vs floor'.padStart(9) : '');
+  console.log('tool'.padEnd(22), 'wall ms'.padStart(9), 'cpu ms'.padStart(9), 'peak MB'.padStart(9), 'vs peer'.padStart(9), floorMs ? 'vs floor'.padStart(9) : '');
   for (const [name, rs] of Object.entries(results[group])) {
     const ms = median(rs.map((r) => r.ms));
     const mb = median(rs.map((r) => r.kb)) / 1024;
-    console.log(name.padEnd(22), ms.toFixed(0).padStart(9), (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9), `${(ms / peerMs).toFixed(2)}x`.padStart(9), floorMs ? `${(ms / floorMs).toFixed(2)}x`.padStart(9) : '');
+    const cpu = median(rs.map((r) => r.cpu));
+    console.log(name.padEnd(22), ms.toFixed(0).padStart(9), (Number.isNaN(cpu) ? '-' : cpu.toFixed(0)).padStart(9), (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9), `${(ms / peerMs).toFixed(2)}x`.padStart(9), floorMs ? `${(ms / floorMs).toFixed(2)}x`.padStart(9) : '');
   }
 }
 const node0 = median([0, 1, 2].map(() => timed([process.execPath, '-e', '0']).ms));
-console.log(`\n(node -e 0 alone: ${node0.toFixed(0)} ms; cpio outputs list the same names as GNU cpio's, GPT outputs pass sgdisk -v)`);
-if (!process.env.KEEP) for (const f of [cpioLib, cpioCli, gptLib, gptCli]) rmSync(f, { force: true });
+console.log(`\n(node -e 0 alone: ${node0.toFixed(0)} ms; "node floor" = bench/node-floor.mjs, the same reads and writes in the least Node code;`);
+console.log(' cpio outputs list the same names as GNU cpio\'s, GPT outputs pass sgdisk -v)');
+if (!process.env.KEEP) for (const f of [cpioLib, cpioCli, gptLib, gptCli, join(benchDir, 'node-floor.out')]) rmSync(f, { force: true });
