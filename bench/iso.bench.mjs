@@ -4,13 +4,13 @@
 //   2. `kiln image grub-iso OUT --kernel kernel.elf`  vs  `grub-mkrescue -o OUT dir` for a 256 KiB kernel
 //      (both: BIOS + UEFI, hybrid; grub-mkrescue also copies every GRUB module into the ISO)
 // Wall time includes Node start-up for kiln (it runs the CLI). Peak RSS from /usr/bin/time when present.
-// Usage: npm run build && node bench/iso.bench.mjs [runs=3]
+// Usage: npm run build && RUNS=5 node bench/iso.bench.mjs   (or: node bench/iso.bench.mjs 5; default 3)
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const RUNS = Number(process.argv[2] ?? 3);
+const RUNS = Number(process.argv[2] ?? process.env.RUNS ?? 3);
 const kiln = resolve(import.meta.dirname, '..', 'bin', 'kiln.js');
 const dir = join(tmpdir(), 'kiln-bench-iso');
 rmSync(dir, { recursive: true, force: true });

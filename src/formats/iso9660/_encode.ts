@@ -113,22 +113,30 @@ export function directoryRecordLength(identifierLength: number, systemUseLength:
 /** Serializes a directory record (ECMA-119 9.1) at `offset`; returns its length. */
 export function writeDirectoryRecord(buf: Uint8Array, offset: number, r: DirectoryRecordFields): number {
   const length = directoryRecordLength(r.identifier.length, r.systemUse.length);
-  if (length > 255) throw new RangeError(`directory record of ${length} bytes exceeds 255`);
   buf.fill(0, offset, offset + length);
-  buf[offset] = length;
-  buf[offset + 1] = 0; // extended attribute record length
-  putU32Both(buf, offset + 2, r.extent);
-  putU32Both(buf, offset + 10, r.dataLength);
-  writeRecordingDate(buf, offset + 18, r.mtime);
-  buf[offset + 25] = r.flags;
-  buf[offset + 26] = 0; // file unit size
-  buf[offset + 27] = 0; // interleave gap
-  putU16Both(buf, offset + 28, 1); // volume sequence number
-  buf[offset + 32] = r.identifier.length;
+  writeDirectoryRecordHeader(buf, offset, length, r.extent, r.dataLength, r.mtime, r.flags, r.identifier.length);
   buf.set(r.identifier, offset + 33);
   const suAt = offset + 33 + r.identifier.length + (r.identifier.length % 2 === 0 ? 1 : 0);
   buf.set(r.systemUse, suAt);
   return length;
+}
+
+/**
+ * The fixed part of a directory record (ECMA-119 9.1.1-9.1.10, bytes 0-32): everything but the
+ * identifier, its padding byte and the System Use field, which the caller writes after it.
+ */
+export function writeDirectoryRecordHeader(buf: Uint8Array, offset: number, length: number, extent: number, dataLength: number, mtime: number, flags: number, identifierLength: number): void {
+  if (length > 255) throw new RangeError(`directory record of ${length} bytes exceeds 255`);
+  buf[offset] = length;
+  buf[offset + 1] = 0; // extended attribute record length
+  putU32Both(buf, offset + 2, extent);
+  putU32Both(buf, offset + 10, dataLength);
+  writeRecordingDate(buf, offset + 18, mtime);
+  buf[offset + 25] = flags;
+  buf[offset + 26] = 0; // file unit size
+  buf[offset + 27] = 0; // interleave gap
+  putU16Both(buf, offset + 28, 1); // volume sequence number
+  buf[offset + 32] = identifierLength;
 }
 
 /** Length of a path table record (ECMA-119 9.4). */

@@ -8,12 +8,11 @@
 /** ECMA-119 §10 interchange level. */
 export type IsoLevel = 1 | 2 | 3;
 
-const D_CHAR = /[A-Z0-9_]/;
+/** Anything but a d-character, one match per code point (a surrogate pair becomes one `_`). */
+const NOT_D_CHAR = /[^A-Z0-9_]/gu;
 
 function toDChars(text: string): string {
-  let out = '';
-  for (const ch of text.toUpperCase()) out += D_CHAR.test(ch) ? ch : '_';
-  return out;
+  return text.toUpperCase().replace(NOT_D_CHAR, '_');
 }
 
 /** Splits an identifier `NAME.EXT;1` into its ordering keys (ECMA-119 9.3). */
@@ -47,6 +46,35 @@ export function compareIdentifiers(a: string, b: string): number {
 }
 
 /**
+ * A key whose plain string order is the {@link compareIdentifiers} order, for identifiers made of
+ * characters from U+0020 up (all ISO9660 and Joliet identifiers the writer makes): name and
+ * extension without trailing spaces (space padding makes them equal), each closed by U+0001 (below
+ * every such character, so a shorter name sorts first), then the version, descending. Sorting by
+ * precomputed keys avoids splitting both identifiers on every comparison.
+ * @example ['B.TXT;1', 'A.TXT;1'].sort((a, b) => (identifierSortKey(a) < identifierSortKey(b) ? -1 : 1)) // ['A.TXT;1', 'B.TXT;1']
+ */
+export function identifierSortKey(id: string): string {
+  // splitIdentifier without its object and slices (this runs for every name of the tree, twice).
+  const semi = id.lastIndexOf(';');
+  const end = semi >= 0 ? semi : id.length;
+  let dot = id.indexOf('.');
+  if (dot >= end) dot = -1;
+  const version = semi >= 0 ? Number(id.slice(semi + 1)) || 0 : 0;
+  const versionKey = version === 1 ? VERSION_1_KEY : version === 0 ? VERSION_0_KEY : String.fromCharCode(0xffff - Math.min(0xffff, Math.max(0, version)));
+  const name = trimSpaces(id, 0, dot >= 0 ? dot : end);
+  const ext = dot >= 0 ? trimSpaces(id, dot + 1, end) : '';
+  return `${name}\u0001${ext}\u0001${versionKey}`;
+}
+const VERSION_0_KEY = '\uffff';
+const VERSION_1_KEY = '\ufffe';
+
+/** `text.slice(start, end)` without trailing U+0020 (only that character pads; String#trimEnd also strips others). */
+function trimSpaces(text: string, start: number, end: number): string {
+  while (end > start && text.charCodeAt(end - 1) === 0x20) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/**
  * The ISO9660 identifier for a file (`NAME.EXT;1`) or directory (`NAME`) at `level`, before collision handling.
  * @example isoIdentifier('kernel-image.elf64', false, 1) // 'KERNEL_I.ELF;1'
  */
@@ -69,16 +97,15 @@ export function isoIdentifier(name: string, isDirectory: boolean, level: IsoLeve
   return `${base}.${ext};1`;
 }
 
+/** Control characters, `* / : ; ? \\` and characters outside UCS-2 (one match per code point). */
+const NOT_JOLIET_CHAR = /[\u0000-\u001f*/:;?\\]|[\u{10000}-\u{10ffff}]/gu;
+
 /**
  * The Joliet identifier (at most 64 UCS-2 characters, no version number, `* / : ; ? \\` replaced).
  * @example jolietIdentifier('a:b.txt') // 'a_b.txt'
  */
 export function jolietIdentifier(name: string): string {
-  let out = '';
-  for (const ch of name) {
-    const code = ch.codePointAt(0)!;
-    out += code < 0x20 || code > 0xffff || '*/:;?\\'.includes(ch) ? '_' : ch;
-  }
+  const out = name.replace(NOT_JOLIET_CHAR, '_');
   if (out.length <= 64) return out;
   const dot = out.lastIndexOf('.');
   const ext = dot > 0 && out.length - dot <= 16 ? out.slice(dot) : '';
@@ -93,9 +120,10 @@ export function jolietIdentifier(name: string): string {
 export function uniqueIdentifiers(names: readonly string[], make: (name: string) => string, kind: 'iso' | 'joliet', maxStem: (id: string) => number): string[] {
   const used = new Set<string>();
   const out: string[] = [];
-  for (const name of names) {
+  const key = kind === 'joliet' ? (s: string) => s.toLowerCase() : (s: string) => s;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     let id = make(name);
-    const key = (s: string) => (kind === 'joliet' ? s.toLowerCase() : s);
     if (used.has(key(id))) {
       const { stem, tail } = splitForSuffix(id, kind);
       for (let n = 1; ; n++) {

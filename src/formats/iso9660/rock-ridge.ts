@@ -167,6 +167,62 @@ export function slEntries(target: string): Uint8Array[] {
   return out;
 }
 
+/** Length of PX + TF (+ PN for a device) (+ one NM for a name of `nameLength` ASCII characters, `-1` for none). */
+export function posixEntriesLength(device: boolean, nameLength: number): number {
+  return 44 + 26 + (device ? 20 : 0) + (nameLength >= 0 ? 5 + nameLength : 0);
+}
+
+/**
+ * Writes PX, TF, PN (when `major >= 0`) and NM (when `name` is not null) at `at` in `buf`: the same
+ * bytes as pxEntry, tfEntry, pnEntry and nmEntries, without building an array per entry (the
+ * writer serializes thousands of records straight into its output buffer). `name` must be ASCII
+ * and at most 250 characters (one NM entry); returns the offset after the last entry.
+ */
+export function writePosixEntries(
+  buf: Uint8Array, at: number, mode: number, nlink: number, uid: number, gid: number, serial: number, mtime: number,
+  major: number, minor: number, name: string | null,
+): number {
+  let p = at;
+  buf[p] = 0x50; // 'P'
+  buf[p + 1] = 0x58; // 'X'
+  buf[p + 2] = 44;
+  buf[p + 3] = 1;
+  writeU32Both(buf, p + 4, mode);
+  writeU32Both(buf, p + 12, nlink);
+  writeU32Both(buf, p + 20, uid);
+  writeU32Both(buf, p + 28, gid);
+  writeU32Both(buf, p + 36, serial);
+  p += 44;
+  buf[p] = 0x54; // 'T'
+  buf[p + 1] = 0x46; // 'F'
+  buf[p + 2] = 26;
+  buf[p + 3] = 1;
+  buf[p + 4] = 0x0e; // modify, access, attributes; 7-byte dates
+  writeRecordingDate(buf, p + 5, mtime);
+  buf.copyWithin(p + 12, p + 5, p + 12);
+  buf.copyWithin(p + 19, p + 5, p + 12);
+  p += 26;
+  if (major >= 0) {
+    buf[p] = 0x50; // 'P'
+    buf[p + 1] = 0x4e; // 'N'
+    buf[p + 2] = 20;
+    buf[p + 3] = 1;
+    writeU32Both(buf, p + 4, ((major & 0xfffff000) | ((minor >>> 20) & 0xfff)) >>> 0);
+    writeU32Both(buf, p + 12, (((major & 0xfff) << 8) | ((minor & 0xfff00) << 12) | (minor & 0xff)) >>> 0);
+    p += 20;
+  }
+  if (name !== null) {
+    buf[p] = 0x4e; // 'N'
+    buf[p + 1] = 0x4d; // 'M'
+    buf[p + 2] = 5 + name.length;
+    buf[p + 3] = 1;
+    buf[p + 4] = 0; // no CONTINUE
+    p += 5;
+    for (let i = 0; i < name.length; i++) buf[p++] = name.charCodeAt(i);
+  }
+  return p;
+}
+
 /** What the reader learns from a record's SUSP entries. */
 export interface SuspInfo {
   hasSp?: boolean;

@@ -7,25 +7,28 @@
  * El Torito (eltorito.ts) and hybrid MBR/GPT (hybrid.ts).
  *
  * Two phases: `planIso` computes every structure's size and every extent; `writeIso` emits the
- * metadata and streams file contents into a BlockSink.
+ * image front to back in sector order through one large buffer (_stream.ts): metadata serialized
+ * straight into it, file contents read into it, the sink handed a few multi-megabyte writes.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
-import { writeAscii, writeU16Both, writeU32, writeU32Both, encodeUtf8 } from '../io/bytes.js';
-import { type Content, type FileContent, contentSize, loadContent, readContent } from '../io/content.js';
+import { writeAscii, writeU16, writeU16Both, writeU32, writeU32Both } from '../io/bytes.js';
+import { type Content, contentSize, loadContent, readContent } from '../io/content.js';
 import { type BlockSink, SubSink, writeImageFile } from '../io/block-writer.js';
 import { type FileTree, type TreeEntry } from '../io/tree.js';
 import { normalizeImagePath } from '../../util/paths.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
-  SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, directoryRecordLength, writeDirectoryRecord, writeVolumeDate,
-  pathTableRecordLength, writePathTableRecord, volumeDateDigits,
+  SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, directoryRecordLength, writeDirectoryRecord, writeDirectoryRecordHeader, writeVolumeDate,
+  pathTableRecordLength, volumeDateDigits,
 } from './_encode.js';
 import {
-  type IsoLevel, compareIdentifiers, encodeUcs2, isoIdentifier, isoStemLimit, jolietIdentifier, jolietStemLimit, uniqueIdentifiers,
+  type IsoLevel, encodeUcs2, identifierSortKey, isoIdentifier, isoStemLimit, jolietIdentifier, jolietStemLimit, uniqueIdentifiers,
 } from './names.js';
-import { CE_LENGTH, ceEntry, erEntry, nmEntries, pnEntry, pxEntry, slEntries, spEntry, tfEntry } from './rock-ridge.js';
+import { ImageStream } from './_stream.js';
+import {
+  CE_LENGTH, ceEntry, erEntry, nmEntries, pnEntry, posixEntriesLength, pxEntry, slEntries, spEntry, tfEntry, writePosixEntries,
+} from './rock-ridge.js';
 import {
   type ElToritoSpec, type CatalogEntry, type RegionFiller, EL_TORITO_ID, MEDIA_HARD_DISK, MEDIA_NO_EMULATION, buildBootCatalog, checkHddImage,
   entryPlatform, patchBootInfoTable, patchGrub2BootInfo,
@@ -59,6 +62,20 @@ export interface IsoOptions {
 
 type Extent = { lba: number; length: number };
 
+/** System Use entries (SUSP/RRIP) of a record and their total length. */
+interface SystemUse {
+  entries: Uint8Array[];
+  length: number;
+}
+const NO_SYSTEM_USE: SystemUse = { entries: [], length: 0 };
+/** RecordPlan.rr: the record's SU is `suInline` (or empty). */
+const RR_ENTRIES = 0;
+/** RecordPlan.rr: PX and TF of the node (`.` and `..` records). */
+const RR_BARE = 1;
+/** RecordPlan.rr: PX, TF, PN (devices) and NM of the node. */
+const RR_NAMED = 2;
+const NO_AREAS: ContinuationArea[] = [];
+
 interface Node {
   path: string;
   name: string;
@@ -66,14 +83,27 @@ interface Node {
   parent: DirNode | null;
   isoId: string;
   jolietId: string;
+  /** `identifierSortKey` of isoId and jolietId: ECMA-119 9.3 order by plain string comparison. */
+  isoKey: string;
+  jolietKey: string;
   serial: number;
-  /** System Use entries of this node's record (RR). */
-  su: Uint8Array[];
+  /**
+   * Rock Ridge of the record naming this node in its parent (with NM): `entries` null means the
+   * common form (PX, TF, PN for devices, one NM with an ASCII name) written from the node's fields
+   * at emit time, with no bytes kept per node; else the entries (symlinks, long or non-ASCII names).
+   */
+  rr: SystemUse | DirectSystemUse;
+}
+/** Rock Ridge written by `writePosixEntries` at emit time. */
+interface DirectSystemUse {
+  entries: null;
+  length: number;
 }
 interface DirNode extends Node {
   entry: TreeEntry & { kind: 'dir' };
   children: Node[];
-  depth: number;
+  /** Child directories (for the RR link count). */
+  subdirs: number;
   number: number; // path table number (1-based)
   jolietNumber: number;
   isoRecords: RecordPlan[];
@@ -84,15 +114,15 @@ interface DirNode extends Node {
   jolietSize: number;
 }
 interface LeafNode extends Node {
-  content?: Content;
+  content: Content | undefined;
   size: number;
   extents: Extent[];
   /** Hidden boot images have no directory record. */
-  hidden?: boolean;
+  hidden: boolean;
   /** Bytes to write instead of content (patched boot images). */
-  patched?: Uint8Array;
+  patched: Uint8Array | undefined;
   /** Hidden boot images written in place by a filler. */
-  filler?: RegionFiller;
+  filler: RegionFiller | undefined;
 }
 
 function isFiller(value: unknown): value is RegionFiller {
@@ -101,10 +131,14 @@ function isFiller(value: unknown): value is RegionFiller {
 
 interface RecordPlan {
   node: Node;
-  kind: 'self' | 'parent' | 'child';
   /** Extent index for multi-extent files. */
   part: number;
-  identifier: Uint8Array;
+  /** `\0` for `.`, `\x01` for `..`, else the identifier: ASCII (ISO9660) or UCS-2 code units (Joliet). */
+  identifier: string;
+  /** Bytes of the identifier field: 1 for `.` and `..`, else the identifier's length (ISO9660) or twice it (Joliet). */
+  idLength: number;
+  /** Rock Ridge written at emit time from the node's fields: RR_BARE (PX, TF), RR_NAMED (also PN, NM); else RR_ENTRIES. */
+  rr: number;
   /** SU bytes in the record, CE placeholder included (filled at emit time). */
   suInline: Uint8Array[];
   /** Continuation areas this record needs (each ≤ 2048 bytes). */
@@ -162,10 +196,23 @@ function fail(code: string, message: string, hint?: string, path?: string): neve
   throw new KilnError(code, message, { ...(hint ? { hint } : {}), ...(path ? { location: { file: path } } : {}) });
 }
 
+const FILE_TYPE_BITS: Record<TreeEntry['kind'], number> = { dir: 0o040000, file: 0o100000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000 };
+
 function modeOf(entry: TreeEntry): number {
   const perm = entry.mode ?? (entry.kind === 'dir' ? 0o755 : entry.kind === 'symlink' ? 0o777 : 0o644);
-  const type = { dir: 0o040000, file: 0o100000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000 }[entry.kind];
-  return type | (perm & 0o7777);
+  return FILE_TYPE_BITS[entry.kind] | (perm & 0o7777);
+}
+
+/** True when `text` is ASCII (one UTF-8 byte per character). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** SU bytes a directory record with an identifier of `idLength` bytes can hold (even, ECMA-119 9.1.13). */
+function systemUseRoom(idLength: number): number {
+  const available = 255 - directoryRecordLength(idLength, 0);
+  return available - (available & 1);
 }
 
 function dchars(text: string, width: number, what: string, aChars = false): string {
@@ -207,14 +254,37 @@ function placeSystemUse(entries: Uint8Array[], available: number): { inline: Uin
   return { inline, areas };
 }
 
-/** A deterministic default volume id from the tree's paths and sizes. */
-function defaultVolumeId(tree: FileTree, epoch: number): string {
-  const h = createHash('sha256').update(`kiln-iso\0${epoch}\0`);
-  for (const [path, entry] of [...tree.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
-    h.update(`${path}\0${entry.kind}\0${entry.kind === 'file' ? contentSize(entry.content) : ''}\0`);
+/**
+ * A deterministic default volume id from the tree's paths and sizes; `sortedPaths` are the tree's
+ * paths in code-unit order. Hashed as one string (one native call).
+ */
+function defaultVolumeId(tree: FileTree, sortedPaths: readonly string[], epoch: number): string {
+  const parts = [`kiln-iso\0${epoch}\0`];
+  for (let i = 0; i < sortedPaths.length; i++) {
+    const path = sortedPaths[i]!;
+    const entry = tree.get(path)!;
+    parts.push(`${path}\0${entry.kind}\0${entry.kind === 'file' ? contentSize(entry.content) : ''}\0`);
   }
-  return `KILN_${h.digest('hex').slice(0, 8).toUpperCase()}`;
+  return `KILN_${createHash('sha256').update(parts.join('')).digest('hex').slice(0, 8).toUpperCase()}`;
 }
+
+/** A boot image stored without a directory record. */
+function hiddenLeaf(index: number, entryContent: Content, size: number, content: Content | undefined, filler: RegionFiller | undefined): LeafNode {
+  return {
+    path: `<boot image ${index}>`, name: '', entry: { kind: 'file', content: entryContent }, parent: null, isoId: '', jolietId: '', isoKey: '', jolietKey: '',
+    serial: 0, rr: NO_SYSTEM_USE, content, size, extents: [{ lba: 0, length: size }], hidden: true, patched: undefined, filler,
+  };
+}
+
+/** An ISO identifier as readers compare names: without `;1` and a trailing `.`. */
+function bareIsoIdentifier(id: string): string {
+  let end = id.endsWith(';1') ? id.length - 2 : id.length;
+  if (end > 0 && id.charCodeAt(end - 1) === 0x2e) end--;
+  return end === id.length ? id : id.slice(0, end);
+}
+
+const byIsoKey = (a: Node, b: Node): number => (a.isoKey < b.isoKey ? -1 : a.isoKey > b.isoKey ? 1 : 0);
+const byJolietKey = (a: Node, b: Node): number => (a.jolietKey < b.jolietKey ? -1 : a.jolietKey > b.jolietKey ? 1 : 0);
 
 /**
  * The volume UUID GRUB derives from an ISO's modification date (`search --fs-uuid`), which kiln
@@ -238,28 +308,38 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   const joliet = options.joliet ?? true;
   const epoch = options.epoch ?? resolveEpoch();
   const opts = { ...options, level, rockRidge, joliet, epoch };
-  const volumeId = dchars(options.volumeId ?? defaultVolumeId(tree, epoch), 32, 'volume id');
+  // Every path in code-unit order (the default sort: no comparator calls), then grouped by depth
+  // (a stable counting pass), so parents come before children.
+  const sortedPaths = [...tree.keys()].sort();
+  const volumeId = dchars(options.volumeId ?? defaultVolumeId(tree, sortedPaths, epoch), 32, 'volume id');
 
-  // Build the node tree.
+  // Build the node tree: parents before children (by depth, then path), serial numbers in that order.
   let serial = 1;
   const rootEntry: TreeEntry & { kind: 'dir' } = { kind: 'dir', mode: 0o755 };
-  const newDir = (path: string, name: string, entry: TreeEntry & { kind: 'dir' }, parent: DirNode | null): DirNode => ({
-    path, name, entry, parent, isoId: '', jolietId: '', serial: serial++, su: [], children: [], depth: parent ? parent.depth + 1 : 1,
-    number: 0, jolietNumber: 0, isoRecords: [], jolietRecords: [], isoLba: 0, isoSize: 0, jolietLba: 0, jolietSize: 0,
-  });
+  const allDirs: DirNode[] = [];
+  const newDir = (path: string, name: string, entry: TreeEntry & { kind: 'dir' }, parent: DirNode | null): DirNode => {
+    const dir: DirNode = {
+      path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial: serial++, rr: NO_SYSTEM_USE, children: [], subdirs: 0,
+      number: 0, jolietNumber: 0, isoRecords: [], jolietRecords: [], isoLba: 0, isoSize: 0, jolietLba: 0, jolietSize: 0,
+    };
+    allDirs.push(dir);
+    return dir;
+  };
   const root = newDir('', '', rootEntry, null);
   const dirByPath = new Map<string, DirNode>([['', root]]);
   const leaves: LeafNode[] = [];
   const leafByPath = new Map<string, LeafNode>();
-  const depthOf = (path: string) => {
-    let n = 0;
-    for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) n++;
-    return n;
-  };
-  const paths = [...tree.keys()].map((path) => ({ path, depth: depthOf(path) }))
-    .sort((a, b) => a.depth - b.depth || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    .map((x) => x.path);
-  for (const path of paths) {
+  const byDepth: string[][] = [];
+  for (let i = 0; i < sortedPaths.length; i++) {
+    const path = sortedPaths[i]!;
+    let depth = 0;
+    for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1)) depth++;
+    while (byDepth.length <= depth) byDepth.push([]);
+    byDepth[depth]!.push(path);
+  }
+  const paths = byDepth.flat();
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]!;
     const entry = tree.get(path)!;
     const slash = path.lastIndexOf('/');
     const parentPath = slash < 0 ? '' : path.slice(0, slash);
@@ -269,6 +349,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
     if (entry.kind === 'dir') {
       const d = newDir(path, name, entry, parent);
       parent.children.push(d);
+      parent.subdirs++;
       dirByPath.set(path, d);
     } else {
       if (!rockRidge && entry.kind !== 'file') continue; // not representable without Rock Ridge
@@ -277,8 +358,8 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
         fail('ISO_FILE_TOO_LARGE', `${path} is ${size} bytes; ISO9660 level ${level} files must be under 4 GiB`, 'use level 3 (the default), which stores large files as multi-extent files', path);
       }
       const leaf: LeafNode = {
-        path, name, entry, parent, isoId: '', jolietId: '', serial: serial++, su: [], size, extents: [],
-        ...(entry.kind === 'file' ? { content: entry.content } : {}),
+        path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial: serial++, rr: NO_SYSTEM_USE, size, extents: [],
+        content: entry.kind === 'file' ? entry.content : undefined, hidden: false, patched: undefined, filler: undefined,
       };
       parent.children.push(leaf);
       leaves.push(leaf);
@@ -286,65 +367,64 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
     }
   }
 
-  // Identifiers, unique per directory.
-  const allDirs: DirNode[] = [];
-  const queue: DirNode[] = [root];
-  while (queue.length) {
-    const dir = queue.shift()!;
-    allDirs.push(dir);
-    const kids = dir.children.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Identifiers, unique per directory. Children were added in path order, so each directory's
+  // children are already sorted by name: a later name that collides gets the suffix.
+  for (let d = 0; d < allDirs.length; d++) {
+    const kids = allDirs[d]!.children;
     // One namespace per directory, compared without ";1" and a trailing "." (as readers show names).
     const usedIso = new Set<string>();
-    const bare = (id: string) => id.replace(/;1$/, '').replace(/\.$/, '');
-    for (const k of kids) {
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i]!;
       const isDir = k.entry.kind === 'dir';
-      let id = isoIdentifier(k.name, isDir, level);
-      for (let n = 1; usedIso.has(bare(id)); n++) {
-        const dot = id.indexOf('.');
-        const stem = dot >= 0 ? id.slice(0, dot) : id;
-        const tail = dot >= 0 ? id.slice(dot) : '';
-        const base = isoIdentifier(k.name, isDir, level);
-        const baseStem = base.indexOf('.') >= 0 ? base.slice(0, base.indexOf('.')) : base;
-        const suffix = String(n);
-        id = baseStem.slice(0, Math.max(0, isoStemLimit(base, isDir, level) - suffix.length)) + suffix + tail;
-        void stem;
-        if (n > 1_000_000) fail('ISO_NAME_COLLISION', `cannot give ${k.path} a unique ISO9660 name`, 'rename some of the files whose names differ only in case or punctuation');
+      const base = isoIdentifier(k.name, isDir, level);
+      let id = base;
+      if (usedIso.has(bareIsoIdentifier(id))) {
+        const dot = base.indexOf('.');
+        const stem = dot >= 0 ? base.slice(0, dot) : base;
+        const tail = dot >= 0 ? base.slice(dot) : '';
+        const limit = isoStemLimit(base, isDir, level);
+        for (let n = 1; usedIso.has(bareIsoIdentifier(id)); n++) {
+          if (n > 1_000_000) fail('ISO_NAME_COLLISION', `cannot give ${k.path} a unique ISO9660 name`, 'rename some of the files whose names differ only in case or punctuation');
+          const suffix = String(n);
+          id = stem.slice(0, Math.max(0, limit - suffix.length)) + suffix + tail;
+        }
       }
-      usedIso.add(bare(id));
+      usedIso.add(bareIsoIdentifier(id));
       k.isoId = id;
+      k.isoKey = identifierSortKey(id);
     }
-    const jIds = uniqueIdentifiers(kids.map((k) => k.name), jolietIdentifier, 'joliet', jolietStemLimit);
-    kids.forEach((k, i) => {
-      k.jolietId = jIds[i]!;
-    });
-    for (const k of kids) if (k.entry.kind === 'dir') queue.push(k as DirNode);
+    if (joliet) {
+      const jIds = uniqueIdentifiers(kids.map((k) => k.name), jolietIdentifier, 'joliet', jolietStemLimit);
+      for (let i = 0; i < kids.length; i++) {
+        kids[i]!.jolietId = jIds[i]!;
+        kids[i]!.jolietKey = identifierSortKey(jIds[i]!);
+      }
+    }
   }
   // Children in ECMA-119 9.3 order for each tree.
-  for (const dir of allDirs) dir.children.sort((a, b) => compareIdentifiers(a.isoId, b.isoId));
+  for (let d = 0; d < allDirs.length; d++) allDirs[d]!.children.sort(byIsoKey);
   // Path table order: by depth, then parent number, then identifier (BFS over sorted children).
-  const dirs: DirNode[] = [];
-  const bfs: DirNode[] = [root];
-  while (bfs.length) {
-    const d = bfs.shift()!;
-    dirs.push(d);
-    d.number = dirs.length;
+  const dirs: DirNode[] = [root];
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    d.number = i + 1;
     if (d.number > 0xffff) fail('ISO_TOO_MANY_DIRECTORIES', `the tree has more than 65535 directories, the limit of ISO9660 path tables`);
-    for (const c of d.children) if (c.entry.kind === 'dir') bfs.push(c as DirNode);
+    for (let c = 0; c < d.children.length; c++) if (d.children[c]!.entry.kind === 'dir') dirs.push(d.children[c] as DirNode);
   }
   const jolietDirs: DirNode[] = [];
   if (joliet) {
-    const jq: DirNode[] = [root];
-    while (jq.length) {
-      const d = jq.shift()!;
-      jolietDirs.push(d);
-      d.jolietNumber = jolietDirs.length;
-      const kids = d.children.filter((c) => c.entry.kind === 'dir').sort((a, b) => compareIdentifiers(a.jolietId, b.jolietId));
-      jq.push(...(kids as DirNode[]));
+    jolietDirs.push(root);
+    for (let i = 0; i < jolietDirs.length; i++) {
+      const d = jolietDirs[i]!;
+      d.jolietNumber = i + 1;
+      const kids = d.children.filter((c) => c.entry.kind === 'dir').sort(byJolietKey);
+      for (const k of kids) jolietDirs.push(k as DirNode);
     }
   }
 
   // File sizes → extent counts (lengths now, LBAs later).
-  for (const leaf of leaves) {
+  for (let i = 0; i < leaves.length; i++) {
+    const leaf = leaves[i]!;
     if (leaf.size > MAX_EXTENT) {
       for (let at = 0; at < leaf.size; at += MULTI_EXTENT_CHUNK) leaf.extents.push({ lba: 0, length: Math.min(MULTI_EXTENT_CHUNK, leaf.size - at) });
     } else leaf.extents.push({ lba: 0, length: leaf.size });
@@ -370,11 +450,11 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
         if (spec.bootInfoTable || spec.grub2BootInfo || spec.emulation === 'hdd') {
           fail('ISO_BOOT_ENTRY_INVALID', `boot image ${index} is written by a filler: it cannot be patched or used for hard-disk emulation`, 'pass the image as content instead');
         }
-        node = { path: `<boot image ${index}>`, name: '', entry: { kind: 'file', content: new Uint8Array(0) }, parent: null, isoId: '', jolietId: '', serial: 0, su: [], filler, size: filler.size, extents: [{ lba: 0, length: filler.size }], hidden: true };
+        node = hiddenLeaf(index, new Uint8Array(0), filler.size, undefined, filler);
         hiddenLeaves.push(node);
       } else {
         const size = contentSize(spec.image);
-        node = { path: `<boot image ${index}>`, name: '', entry: { kind: 'file', content: spec.image }, parent: null, isoId: '', jolietId: '', serial: 0, su: [], content: spec.image, size, extents: [{ lba: 0, length: size }], hidden: true };
+        node = hiddenLeaf(index, spec.image, size, spec.image, undefined);
         hiddenLeaves.push(node);
       }
       if (node.size === 0) fail('ISO_BOOT_IMAGE_EMPTY', `boot image ${node.path} is empty`);
@@ -394,57 +474,87 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
     }
   }
 
-  // Rock Ridge entries.
+  // Rock Ridge of the record naming each node: most are written at emit time from the node's
+  // fields (no bytes per node); symlinks and names that are long or not ASCII keep their entries.
   const mtimeOf = (e: TreeEntry) => e.mtime ?? epoch;
-  const nlinkOf = (d: DirNode) => 2 + d.children.filter((c) => c.entry.kind === 'dir').length;
-  const rrOf = (n: Node, name: string | null): Uint8Array[] => {
+  const rrOf = (n: Node, name: string | null): SystemUse => {
     const e = n.entry;
-    const out = [pxEntry(modeOf(e), e.kind === 'dir' ? nlinkOf(n as DirNode) : 1, e.uid ?? 0, e.gid ?? 0, n.serial), tfEntry(mtimeOf(e))];
-    if (e.kind === 'char' || e.kind === 'block') out.push(pnEntry(e.major, e.minor));
-    if (name !== null) out.push(...nmEntries(name));
-    if (e.kind === 'symlink') out.push(...slEntries(e.target));
-    return out;
+    const entries = [pxEntry(modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial), tfEntry(mtimeOf(e))];
+    if (e.kind === 'char' || e.kind === 'block') entries.push(pnEntry(e.major, e.minor));
+    if (name !== null) entries.push(...nmEntries(name));
+    if (e.kind === 'symlink') entries.push(...slEntries(e.target));
+    let length = 0;
+    for (const x of entries) length += x.length;
+    return { entries, length };
   };
+  if (rockRidge) {
+    const named = (n: Node) => {
+      const e = n.entry;
+      const length = posixEntriesLength(e.kind === 'char' || e.kind === 'block', n.name.length);
+      n.rr = e.kind !== 'symlink' && n.name.length <= 250 && length <= systemUseRoom(n.isoId.length) && isAscii(n.name) ? { entries: null, length } : rrOf(n, n.name);
+    };
+    for (let i = 1; i < allDirs.length; i++) named(allDirs[i]!); // allDirs[0] is the root
+    for (let i = 0; i < leaves.length; i++) named(leaves[i]!);
+  }
+  const bareLength = posixEntriesLength(false, -1);
 
   // Directory records (sizes) for the ISO tree.
-  const makeRecord = (node: Node, kind: RecordPlan['kind'], part: number, identifier: Uint8Array, su: Uint8Array[]): RecordPlan => {
-    const available = 255 - directoryRecordLength(identifier.length, 0);
-    const { inline, areas } = placeSystemUse(su, available - (available & 1));
-    const suLength = inline.reduce((n, e) => n + e.length, 0);
-    return { node, kind, part, identifier, suInline: inline, areas, length: directoryRecordLength(identifier.length, suLength) };
+  const makeRecord = (node: Node, part: number, identifier: string, idLength: number, rr: number, su: SystemUse | DirectSystemUse): RecordPlan => {
+    const room = systemUseRoom(idLength);
+    if (su.entries === null || su.length <= room) {
+      return { node, part, identifier, idLength, rr, suInline: su.entries ?? NO_SYSTEM_USE.entries, areas: NO_AREAS, length: directoryRecordLength(idLength, su.length) };
+    }
+    const { inline, areas } = placeSystemUse(su.entries, room);
+    let suLength = 0;
+    for (const e of inline) suLength += e.length;
+    return { node, part, identifier, idLength, rr, suInline: inline, areas, length: directoryRecordLength(idLength, suLength) };
   };
   const extentSize = (records: RecordPlan[]): number => {
     let at = 0;
-    for (const r of records) {
-      if ((at % SECTOR) + r.length > SECTOR) at += SECTOR - (at % SECTOR);
-      at += r.length;
+    for (let i = 0; i < records.length; i++) {
+      const length = records[i]!.length;
+      if ((at % SECTOR) + length > SECTOR) at += SECTOR - (at % SECTOR);
+      at += length;
     }
     return Math.max(SECTOR, Math.ceil(at / SECTOR) * SECTOR);
   };
-  for (const dir of dirs) {
+  const partsOf = (n: Node) => (n.entry.kind === 'dir' ? 1 : (n as LeafNode).extents.length);
+  // The root's `.` record opens the SUSP area (SP) and names the extension (ER, which needs a continuation area).
+  const bare: DirectSystemUse = { entries: null, length: bareLength };
+  for (let d = 0; d < dirs.length; d++) {
+    const dir = dirs[d]!;
     const parent = dir.parent ?? dir;
-    const selfSu = rockRidge ? [...(dir === root ? [spEntry()] : []), ...rrOf(dir, null), ...(dir === root ? [erEntry()] : [])] : [];
-    const parentSu = rockRidge ? rrOf(parent, null) : [];
-    dir.isoRecords.push(makeRecord(dir, 'self', 0, new Uint8Array([0]), selfSu));
-    dir.isoRecords.push(makeRecord(parent, 'parent', 0, new Uint8Array([1]), parentSu));
-    for (const child of dir.children) {
-      const id = encodeUtf8(child.isoId);
-      const su = rockRidge ? rrOf(child, child.name) : [];
-      const parts = child.entry.kind === 'dir' ? 1 : (child as LeafNode).extents.length;
-      for (let p = 0; p < parts; p++) dir.isoRecords.push(makeRecord(child, 'child', p, id, su));
+    if (!rockRidge) {
+      dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, NO_SYSTEM_USE));
+      dir.isoRecords.push(makeRecord(parent, 0, '\x01', 1, RR_ENTRIES, NO_SYSTEM_USE));
+    } else {
+      if (dir === root) {
+        const entries = [spEntry(), ...rrOf(root, null).entries, erEntry()];
+        let length = 0;
+        for (const e of entries) length += e.length;
+        dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, { entries, length }));
+      } else dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_BARE, bare));
+      dir.isoRecords.push(makeRecord(parent, 0, '\x01', 1, RR_BARE, bare));
+    }
+    for (let c = 0; c < dir.children.length; c++) {
+      const child = dir.children[c]!;
+      const parts = partsOf(child);
+      const rr = !rockRidge ? RR_ENTRIES : child.rr.entries === null ? RR_NAMED : RR_ENTRIES;
+      for (let p = 0; p < parts; p++) dir.isoRecords.push(makeRecord(child, p, child.isoId, child.isoId.length, rr, child.rr));
     }
     dir.isoSize = extentSize(dir.isoRecords);
   }
   if (joliet) {
-    for (const dir of jolietDirs) {
+    for (let d = 0; d < jolietDirs.length; d++) {
+      const dir = jolietDirs[d]!;
       const parent = dir.parent ?? dir;
-      dir.jolietRecords.push(makeRecord(dir, 'self', 0, new Uint8Array([0]), []));
-      dir.jolietRecords.push(makeRecord(parent, 'parent', 0, new Uint8Array([1]), []));
-      const kids = dir.children.filter((c) => c.entry.kind === 'dir' || c.entry.kind === 'file').sort((a, b) => compareIdentifiers(a.jolietId, b.jolietId));
-      for (const child of kids) {
-        const id = encodeUcs2(child.jolietId);
-        const parts = child.entry.kind === 'dir' ? 1 : (child as LeafNode).extents.length;
-        for (let p = 0; p < parts; p++) dir.jolietRecords.push(makeRecord(child, 'child', p, id, []));
+      dir.jolietRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, NO_SYSTEM_USE));
+      dir.jolietRecords.push(makeRecord(parent, 0, '\x01', 1, RR_ENTRIES, NO_SYSTEM_USE));
+      const kids = dir.children.filter((c) => c.entry.kind === 'dir' || c.entry.kind === 'file').sort(byJolietKey);
+      for (let c = 0; c < kids.length; c++) {
+        const child = kids[c]!;
+        const parts = partsOf(child);
+        for (let p = 0; p < parts; p++) dir.jolietRecords.push(makeRecord(child, p, child.jolietId, child.jolietId.length * 2, RR_ENTRIES, NO_SYSTEM_USE));
       }
       dir.jolietSize = extentSize(dir.jolietRecords);
     }
@@ -476,7 +586,10 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   }
   // Continuation areas, packed into whole sectors.
   const areas: ContinuationArea[] = [];
-  for (const dir of dirs) for (const r of dir.isoRecords) areas.push(...r.areas);
+  for (let d = 0; d < dirs.length; d++) {
+    const records = dirs[d]!.isoRecords;
+    for (let i = 0; i < records.length; i++) if (records[i]!.areas.length) areas.push(...records[i]!.areas);
+  }
   const ceStart = lba;
   let ceAt = 0;
   for (const area of areas) {
@@ -494,11 +607,13 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
     }
   }
   // Boot images stored hidden, then every file in tree order.
-  for (const leaf of [...hiddenLeaves, ...leaves]) {
+  const allLeaves = [...hiddenLeaves, ...leaves];
+  for (let i = 0; i < allLeaves.length; i++) {
+    const leaf = allLeaves[i]!;
     if (leaf.size === 0) continue;
-    for (const ext of leaf.extents) {
-      ext.lba = lba;
-      lba += sectorsOf(ext.length);
+    for (let e = 0; e < leaf.extents.length; e++) {
+      leaf.extents[e]!.lba = lba;
+      lba += sectorsOf(leaf.extents[e]!.length);
     }
   }
   // Boot catalog entries and patches now that LBAs are known.
@@ -540,7 +655,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   if (sectors > 0xffffffff) fail('ISO_TOO_LARGE', 'the image exceeds 2^32 sectors (8 TiB)');
 
   const extents = new Map<string, Extent[]>();
-  for (const leaf of leaves) extents.set(leaf.path, leaf.extents);
+  for (let i = 0; i < leaves.length; i++) extents.set(leaves[i]!.path, leaves[i]!.extents);
   const uuid = isoVolumeUuid(epoch);
   return {
     size: sectors * SECTOR,
@@ -548,7 +663,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
     uuid,
     extents,
     internal: {
-      options: opts, root, dirs, jolietDirs, leaves: [...hiddenLeaves, ...leaves], descriptors, boot, pathTable,
+      options: opts, root, dirs, jolietDirs, leaves: allLeaves, descriptors, boot, pathTable,
       ceRegion: { lba: ceStart, sectors: ceSectors, areas }, sectors,
       ...(catalogLba !== undefined ? { catalogLba } : {}), ...(catalog ? { catalog } : {}), ...(hybrid ? { hybrid } : {}),
     },
@@ -566,27 +681,72 @@ function fillCe(placeholder: Uint8Array, area: ContinuationArea): void {
   placeholder.set(ceEntry(area.block, area.offset, area.length));
 }
 
-function serializeRecords(records: RecordPlan[], size: number, lbaOf: (r: RecordPlan) => { extent: number; length: number; flags: number; mtime: number }): Uint8Array {
-  const buf = new Uint8Array(size);
-  let at = 0;
-  for (const r of records) {
-    if ((at % SECTOR) + r.length > SECTOR) at += SECTOR - (at % SECTOR);
-    if (r.areas.length) fillCe(r.suInline[r.suInline.length - 1]!, r.areas[0]!);
-    r.areas.forEach((area, i) => {
-      if (i + 1 < r.areas.length) fillCe(area.entries[area.entries.length - 1]!, r.areas[i + 1]!);
-    });
-    const su = new Uint8Array(r.suInline.reduce((n, e) => n + e.length, 0));
-    let p = 0;
-    for (const e of r.suInline) {
-      su.set(e, p);
-      p += e.length;
+/**
+ * Serializes a directory's records (ECMA-119 9.1; none crosses a sector boundary, 6.8.1.1) into
+ * the stream, sector by sector, straight into its buffer; `size` is the directory's extent length.
+ */
+async function emitDirectory(s: ImageStream, records: RecordPlan[], size: number, joliet: boolean, epoch: number): Promise<void> {
+  const end = s.position + size;
+  const buf = s.bytes;
+  let sector = 0; // index in buf of the current sector
+  let used = SECTOR; // bytes used in it (full: the first record opens one)
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (used + r.length > SECTOR) {
+      if (s.room < SECTOR) await s.flush();
+      sector = s.claim(SECTOR);
+      buf.fill(0, sector, sector + SECTOR);
+      used = 0;
     }
-    const f = lbaOf(r);
-    const written = writeDirectoryRecord(buf, at, { extent: f.extent, dataLength: f.length, mtime: f.mtime, flags: f.flags, identifier: r.identifier, systemUse: su });
-    if (written !== r.length) throw new Error(`internal: record length ${written} != planned ${r.length}`);
-    at += r.length;
+    if (r.areas.length) {
+      fillCe(r.suInline[r.suInline.length - 1]!, r.areas[0]!);
+      for (let i = 0; i + 1 < r.areas.length; i++) fillCe(r.areas[i]!.entries[r.areas[i]!.entries.length - 1]!, r.areas[i + 1]!);
+    }
+    const n = r.node;
+    let extent: number;
+    let dataLength: number;
+    let flags: number;
+    if (n.entry.kind === 'dir') {
+      const d = n as DirNode;
+      extent = joliet ? d.jolietLba : d.isoLba;
+      dataLength = joliet ? d.jolietSize : d.isoSize;
+      flags = FLAG_DIRECTORY;
+    } else {
+      const leaf = n as LeafNode;
+      const ext = leaf.extents[r.part]!;
+      extent = ext.length === 0 ? 0 : ext.lba;
+      dataLength = ext.length;
+      flags = r.part === leaf.extents.length - 1 ? 0 : FLAG_MULTI_EXTENT;
+    }
+    const at = sector + used;
+    writeDirectoryRecordHeader(buf, at, r.length, extent, dataLength, n.entry.mtime ?? epoch, flags, r.idLength);
+    const id = r.identifier;
+    let p = at + 33;
+    if (r.idLength === 1 && id.length === 1) buf[p++] = id.charCodeAt(0); // `.`, `..`, or a one-character ISO name
+    else if (joliet) {
+      for (let i = 0; i < id.length; i++) {
+        const c = id.charCodeAt(i);
+        buf[p++] = c >> 8;
+        buf[p++] = c & 0xff;
+      }
+    } else {
+      for (let i = 0; i < id.length; i++) buf[p++] = id.charCodeAt(i);
+    }
+    if ((r.idLength & 1) === 0) p++; // padding byte (already zero)
+    if (r.rr !== RR_ENTRIES) {
+      const e = n.entry;
+      const device = e.kind === 'char' || e.kind === 'block';
+      p = writePosixEntries(buf, p, modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial, e.mtime ?? epoch,
+        device ? e.major : -1, device ? e.minor : 0, r.rr === RR_NAMED ? n.name : null);
+    }
+    for (let j = 0; j < r.suInline.length; j++) {
+      buf.set(r.suInline[j]!, p);
+      p += r.suInline[j]!.length;
+    }
+    if (p - at > r.length) throw new Error(`internal: record of ${p - at} bytes, planned ${r.length}`);
+    used += r.length;
   }
-  return buf;
+  await s.seek(end);
 }
 
 function volumeDescriptor(plan: IsoPlan, type: 1 | 2): Uint8Array {
@@ -641,160 +801,139 @@ function volumeDescriptor(plan: IsoPlan, type: 1 | 2): Uint8Array {
   return buf;
 }
 
-function pathTableBytes(dirs: DirNode[], joliet: boolean, le: boolean, size: number): Uint8Array {
-  const buf = new Uint8Array(Math.ceil(size / SECTOR) * SECTOR);
-  let at = 0;
-  for (const d of dirs) {
-    const id = d.parent === null ? new Uint8Array([0]) : joliet ? encodeUcs2(d.jolietId) : encodeUtf8(d.isoId);
-    const parent = d.parent === null ? 1 : joliet ? d.parent.jolietNumber : d.parent.number;
-    at += writePathTableRecord(buf, at, id, joliet ? d.jolietLba : d.isoLba, parent, le);
+/** Serializes a path table (ECMA-119 9.4) into the stream; the caller seeks to its sector first. */
+async function emitPathTable(s: ImageStream, dirs: DirNode[], joliet: boolean, le: boolean, size: number): Promise<void> {
+  const end = s.position + Math.ceil(size / SECTOR) * SECTOR;
+  const buf = s.bytes;
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    const id = d.parent === null ? '\0' : joliet ? d.jolietId : d.isoId;
+    const idLength = d.parent === null ? 1 : joliet ? id.length * 2 : id.length;
+    const length = pathTableRecordLength(idLength);
+    if (s.room < length) await s.flush();
+    const at = s.claim(length);
+    buf[at] = idLength;
+    buf[at + 1] = 0;
+    writeU32(buf, at + 2, joliet ? d.jolietLba : d.isoLba, le);
+    writeU16(buf, at + 6, d.parent === null ? 1 : joliet ? d.parent.jolietNumber : d.parent.number, le);
+    let p = at + 8;
+    if (joliet && d.parent !== null) {
+      for (let i = 0; i < id.length; i++) {
+        const c = id.charCodeAt(i);
+        buf[p++] = c >> 8;
+        buf[p++] = c & 0xff;
+      }
+    } else {
+      for (let i = 0; i < id.length; i++) buf[p++] = id.charCodeAt(i);
+    }
+    if (p < at + length) buf[p] = 0; // padding byte
   }
+  await s.seek(end);
+}
+
+/** A volume descriptor header (ECMA-119 8.1): type, `CD001`, version 1. */
+function descriptorSector(type: number): Uint8Array {
+  const buf = new Uint8Array(SECTOR);
+  buf[0] = type;
+  writeAscii(buf, 1, 'CD001');
+  buf[6] = 1;
   return buf;
 }
 
 /**
- * Writes the planned ISO into `sink` (sized at least `plan.size`): system area (hybrid MBR/GPT),
- * volume descriptors, boot catalog, path tables, directories, continuation areas, then file
- * contents streamed from their sources.
+ * Writes the planned ISO into `sink` (sized at least `plan.size`) front to back: system area
+ * (hybrid MBR/GPT), volume descriptors, boot catalog, path tables, directories, continuation
+ * areas, then file contents, all through one buffer (ImageStream) that the sink receives in large
+ * pieces; boot images made by a filler are written by it in place.
  * @example await writeIso(sink, await planIso(tree, { boot: { entries: [{ platform: 'bios', image: 'boot/boot.img', bootInfoTable: true }] } }));
  */
 export async function writeIso(sink: BlockSink, plan: IsoPlan): Promise<void> {
   const p = plan.internal;
   if (sink.size < plan.size) throw new RangeError(`sink is ${sink.size} bytes; the ISO needs ${plan.size}`);
   const { options } = p;
+  const s = new ImageStream(sink);
   // System area.
   if (options.systemArea || p.hybrid) {
     const area = new Uint8Array(16 * SECTOR);
     if (options.systemArea) area.set(options.systemArea);
     if (p.hybrid) area.set(p.hybrid.head, 0);
-    await sink.write(0, area);
+    await s.copy(area);
   }
   // Volume descriptors.
-  await sink.write(p.descriptors.pvd * SECTOR, volumeDescriptor(plan, 1));
+  await s.seek(p.descriptors.pvd * SECTOR);
+  await s.copy(volumeDescriptor(plan, 1));
   if (p.descriptors.bootRecord !== undefined) {
-    const br = new Uint8Array(SECTOR);
-    br[0] = 0;
-    writeAscii(br, 1, 'CD001');
-    br[6] = 1;
+    const br = descriptorSector(0);
     writeAscii(br, 7, EL_TORITO_ID, 32, 0);
     writeU32(br, 0x47, p.catalogLba!, true);
-    await sink.write(p.descriptors.bootRecord * SECTOR, br);
+    await s.seek(p.descriptors.bootRecord * SECTOR);
+    await s.copy(br);
   }
-  if (p.descriptors.svd !== undefined) await sink.write(p.descriptors.svd * SECTOR, volumeDescriptor(plan, 2));
-  const term = new Uint8Array(SECTOR);
-  term[0] = 255;
-  writeAscii(term, 1, 'CD001');
-  term[6] = 1;
-  await sink.write(p.descriptors.terminator * SECTOR, term);
-  if (p.catalog) await sink.write(p.catalogLba! * SECTOR, buildBootCatalog(p.catalog));
+  if (p.descriptors.svd !== undefined) {
+    await s.seek(p.descriptors.svd * SECTOR);
+    await s.copy(volumeDescriptor(plan, 2));
+  }
+  await s.seek(p.descriptors.terminator * SECTOR);
+  await s.copy(descriptorSector(255));
+  if (p.catalog) {
+    await s.seek(p.catalogLba! * SECTOR);
+    await s.copy(buildBootCatalog(p.catalog));
+  }
   // Path tables.
-  await sink.write(p.pathTable.l * SECTOR, pathTableBytes(p.dirs, false, true, p.pathTable.size));
-  await sink.write(p.pathTable.m * SECTOR, pathTableBytes(p.dirs, false, false, p.pathTable.size));
+  await s.seek(p.pathTable.l * SECTOR);
+  await emitPathTable(s, p.dirs, false, true, p.pathTable.size);
+  await s.seek(p.pathTable.m * SECTOR);
+  await emitPathTable(s, p.dirs, false, false, p.pathTable.size);
   if (options.joliet) {
-    await sink.write(p.pathTable.jl * SECTOR, pathTableBytes(p.jolietDirs, true, true, p.pathTable.jSize));
-    await sink.write(p.pathTable.jm * SECTOR, pathTableBytes(p.jolietDirs, true, false, p.pathTable.jSize));
+    await s.seek(p.pathTable.jl * SECTOR);
+    await emitPathTable(s, p.jolietDirs, true, true, p.pathTable.jSize);
+    await s.seek(p.pathTable.jm * SECTOR);
+    await emitPathTable(s, p.jolietDirs, true, false, p.pathTable.jSize);
   }
-  // Directories.
-  const fieldsOf = (joliet: boolean) => (r: RecordPlan) => {
-    const n = r.node;
-    const mtime = n.entry.mtime ?? options.epoch;
-    if (n.entry.kind === 'dir') {
-      const d = n as DirNode;
-      return { extent: joliet ? d.jolietLba : d.isoLba, length: joliet ? d.jolietSize : d.isoSize, flags: FLAG_DIRECTORY, mtime };
-    }
-    const leaf = n as LeafNode;
-    const ext = leaf.extents[r.part]!;
-    const last = r.part === leaf.extents.length - 1;
-    return { extent: ext.length === 0 ? 0 : ext.lba, length: ext.length, flags: last ? 0 : FLAG_MULTI_EXTENT, mtime };
-  };
-  for (const dir of p.dirs) await sink.write(dir.isoLba * SECTOR, serializeRecords(dir.isoRecords, dir.isoSize, fieldsOf(false)));
-  if (p.ceRegion.sectors) {
-    const ce = new Uint8Array(p.ceRegion.sectors * SECTOR);
-    for (const area of p.ceRegion.areas) {
-      let at = (area.block - p.ceRegion.lba) * SECTOR + area.offset;
-      for (const e of area.entries) {
-        ce.set(e, at);
-        at += e.length;
-      }
-    }
-    await sink.write(p.ceRegion.lba * SECTOR, ce);
+  // Directories, continuation areas, Joliet directories.
+  for (const dir of p.dirs) {
+    await s.seek(dir.isoLba * SECTOR);
+    await emitDirectory(s, dir.isoRecords, dir.isoSize, false, options.epoch);
   }
-  if (options.joliet) for (const dir of p.jolietDirs) await sink.write(dir.jolietLba * SECTOR, serializeRecords(dir.jolietRecords, dir.jolietSize, fieldsOf(true)));
-  // File contents: small host files are read concurrently into one batch buffer covering their
-  // consecutive extents and handed to the sink in one call (zero blocks still skipped); large
-  // files and in-memory contents are streamed one by one.
-  let batch: LeafNode[] = [];
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const start = batch[0]!.extents[0]!.lba * SECTOR;
-    const last = batch[batch.length - 1]!;
-    const end = last.extents[0]!.lba * SECTOR + last.size;
-    const buf = batchBuffer(end - start);
-    for (const leaf of batch) readHostFile(leaf.content as FileContent, buf, leaf.extents[0]!.lba * SECTOR - start);
-    await sink.writeContent(start, buf);
-    batch = [];
-  };
-  for (const leaf of p.leaves) {
-    if (leaf.filler && leaf.size > 0) {
-      await flush();
-      await leaf.filler.fill(new SubSink(sink, leaf.extents[0]!.lba * SECTOR, leaf.size));
-      continue;
+  for (const area of p.ceRegion.areas) {
+    await s.seek(area.block * SECTOR + area.offset);
+    for (const e of area.entries) await s.copy(e);
+  }
+  if (options.joliet) {
+    for (const dir of p.jolietDirs) {
+      await s.seek(dir.jolietLba * SECTOR);
+      await emitDirectory(s, dir.jolietRecords, dir.jolietSize, true, options.epoch);
     }
-    if (leaf.size === 0 || !leaf.content) continue;
+  }
+  // File contents, in extent order: read straight into the stream's buffer.
+  for (let i = 0; i < p.leaves.length; i++) {
+    const leaf = p.leaves[i]!;
+    if (leaf.size === 0) continue;
     const start = leaf.extents[0]!.lba * SECTOR;
-    const small = !(leaf.content instanceof Uint8Array) && leaf.size <= BATCH_FILE_LIMIT && !leaf.patched;
-    if (small) {
-      const first = batch[0];
-      if (first && start + leaf.size - first.extents[0]!.lba * SECTOR > BATCH_BYTES) await flush();
-      batch.push(leaf);
+    // The common case without a promise: a file that fits the buffer after zeroing the gap before it.
+    if (!leaf.patched && leaf.content && s.placeSync(start, leaf.content, leaf.size)) continue;
+    if (leaf.filler) {
+      await s.seek(start);
+      await s.flush();
+      await leaf.filler.fill(new SubSink(sink, start, leaf.size));
+      s.skip(start + leaf.size); // never write over what the filler wrote
       continue;
     }
-    await flush();
-    if (leaf.patched && leaf.patched.length === leaf.size) {
-      await sink.write(start, leaf.patched);
+    if (!leaf.content) continue;
+    await s.seek(start);
+    if (leaf.patched) {
+      await s.copy(leaf.patched);
+      // A patched first sector (hdd MBR) is followed by the rest of the image.
+      if (leaf.patched.length < leaf.size) await s.copyContent(leaf.content, leaf.patched.length);
     } else {
-      await sink.writeContent(start, leaf.content);
-      if (leaf.patched) await sink.write(start, leaf.patched); // a patched first sector (hdd MBR)
+      await s.copyContent(leaf.content);
     }
   }
-  await flush();
-  if (p.hybrid?.tail) await sink.write(p.hybrid.tail.offset, p.hybrid.tail.bytes);
-}
-
-const BATCH_BYTES = 4 << 20;
-const BATCH_FILE_LIMIT = 1 << 20;
-let sharedBatch: Uint8Array | undefined;
-
-/** A zeroed buffer of `length` bytes (a view of one reused 4 MiB buffer). */
-function batchBuffer(length: number): Uint8Array {
-  if (!sharedBatch) sharedBatch = new Uint8Array(BATCH_BYTES);
-  const view = sharedBatch.subarray(0, length);
-  view.fill(0);
-  return view;
-}
-
-/**
- * Reads a whole host file into `buf` at `at`; a file that changed size is an error. Synchronous on
- * purpose: batches hold small files (≤ 1 MiB, ≤ 4 MiB per batch), where three thread-pool round
- * trips per file cost more than the reads (about 3× the CPU time for the benchmark payload).
- */
-function readHostFile(content: FileContent, buf: Uint8Array, at: number): void {
-  const fd = openSync(content.path, 'r');
-  try {
-    let done = 0;
-    while (done < content.size) {
-      const bytesRead = readSync(fd, buf, at + done, content.size - done, done);
-      if (bytesRead === 0) {
-        throw new KilnError('ISO_INPUT_CHANGED', `${content.path}: file shrank while the image was written (expected ${content.size} bytes, got ${done})`, {
-          location: { file: content.path },
-          hint: 'do not modify the input folder while kiln writes the image',
-        });
-      }
-      done += bytesRead;
-    }
-  } finally {
-    closeSync(fd);
+  if (p.hybrid?.tail) {
+    await s.seek(p.hybrid.tail.offset);
+    await s.copy(p.hybrid.tail.bytes);
   }
+  await s.flush();
 }
 
 /**

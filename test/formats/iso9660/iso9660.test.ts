@@ -10,8 +10,9 @@ import { FileSource, MemorySource } from '../../../src/formats/io/block-source.j
 import { readU32 } from '../../../src/formats/io/bytes.js';
 import { loadContent } from '../../../src/formats/io/content.js';
 import {
-  planIso, writeIso, writeIsoFile, readIso, isoToTree, extractIso, readIsoFileBytes, compareIdentifiers, isoIdentifier, type IsoOptions,
+  planIso, writeIso, writeIsoFile, readIso, isoToTree, extractIso, readIsoFileBytes, compareIdentifiers, isoIdentifier, jolietIdentifier, type IsoOptions,
 } from '../../../src/formats/iso9660/index.js';
+import { identifierSortKey } from '../../../src/formats/iso9660/names.js';
 
 const dir = tempDir('kiln-iso-');
 
@@ -125,6 +126,25 @@ describe('ISO9660 writer and reader', () => {
     expect(ids).toHaveLength(names.length);
     expect([...ids].sort(compareIdentifiers)).toEqual(ids);
     expect(ids[0]).toBe('A.;1');
+  });
+
+  it('orders by precomputed sort keys exactly as compareIdentifiers does, for the identifiers the writer makes (fast-check)', () => {
+    // Names with spaces, dots, semicolons and non-Latin characters, made into ISO9660 (every level) and Joliet identifiers.
+    const name = fc.string({ unit: fc.constantFrom('a', 'B', 'z', '0', '_', '.', ' ', ';', '1', 'é', 'Ω', '😀', '\u00a0'), maxLength: 12 });
+    const identifier = fc.oneof(
+      fc.tuple(name, fc.boolean(), fc.constantFrom<1 | 2 | 3>(1, 2, 3)).map(([n, isDir, level]) => isoIdentifier(n, isDir, level)),
+      name.map((n) => jolietIdentifier(n)),
+    );
+    fc.assert(fc.property(fc.array(identifier, { maxLength: 30 }), (ids) => {
+      const byCompare = [...ids].sort(compareIdentifiers);
+      const byKey = [...ids].sort((a, b) => {
+        const x = identifierSortKey(a);
+        const y = identifierSortKey(b);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      expect(byKey).toEqual(byCompare);
+      for (const a of ids) for (const b of ids) expect(Math.sign(compareIdentifiers(a, b))).toBe(identifierSortKey(a) < identifierSortKey(b) ? -1 : identifierSortKey(a) > identifierSortKey(b) ? 1 : 0);
+    }), { numRuns: 300 });
   });
 
   it('writes the M path table as the big-endian twin of the L path table (ECMA-119 9.4)', async () => {
