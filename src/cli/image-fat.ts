@@ -1,13 +1,15 @@
 /**
  * `kiln image fat OUT --size 64M --from DIR`, `kiln image fat ls IMG`, `kiln image fat extract IMG DIR`.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
-import { FileSource } from '../formats/io/block-source.js';
 import { writeImageFile } from '../formats/io/block-writer.js';
 import { treeFromDirectorySync, type FileTree } from '../formats/io/tree.js';
-import { openFat, writeFat, type FatOptions, type FatType } from '../formats/fat/index.js';
+// The writer only: `ls` and `extract` load the reader when they run (a write does not need it).
+import { writeFat, type FatOptions } from '../formats/fat/write.js';
+import type { FatType } from '../formats/fat/_geometry.js';
+import type { FatVolume } from '../formats/fat/read.js';
 import { formatSize, parseSize } from '../util/size.js';
 import { action, printJson, withFile } from './_shared.js';
 
@@ -52,7 +54,7 @@ async function writeCommand(out: string | undefined, flags: WriteFlags): Promise
   const size = parseSize(flags.size, '--size');
   let tree: FileTree = new Map();
   if (flags.from) {
-    const s = await stat(flags.from).catch(() => undefined);
+    const s = statSync(flags.from, { throwIfNoEntry: false });
     if (!s?.isDirectory()) throw new KilnError('CLI_BAD_OPTION', `--from ${flags.from}: not a directory`);
     tree = treeFromDirectorySync(flags.from);
   }
@@ -65,7 +67,7 @@ async function writeCommand(out: string | undefined, flags: WriteFlags): Promise
   if (hidden !== undefined) options.hiddenSectors = hidden;
   const volumeId = parseInteger(flags.volumeId, '--volume-id', 16);
   if (volumeId !== undefined) options.volumeId = volumeId;
-  if (flags.bootCode) options.bootCode = new Uint8Array(await readFile(flags.bootCode));
+  if (flags.bootCode) options.bootCode = new Uint8Array(readFileSync(flags.bootCode));
   const result = await writeImageFile(out, size, (sink) => writeFat(sink, tree, options));
   const files = [...tree.values()].filter((e) => e.kind === 'file').length;
   if (flags.json) {
@@ -82,6 +84,18 @@ async function writeCommand(out: string | undefined, flags: WriteFlags): Promise
 
 function offsetOption(value: string | undefined): number {
   return value === undefined ? 0 : parseSize(value, '--offset');
+}
+
+/** Opens the FAT volume of an image file for `ls`/`extract` (loading the reader only then) and runs `use` on it. */
+async function withVolume<T>(path: string, offset: string | undefined, use: (volume: FatVolume) => Promise<T>): Promise<T> {
+  const [{ FileSource }, { openFat }] = await Promise.all([import('../formats/io/block-source.js'), import('../formats/fat/read.js')]);
+  const source = await FileSource.open(path, 'fat');
+  try {
+    const volume = await withFile(path, () => openFat(source, { offset: offsetOption(offset) }));
+    return await use(volume);
+  } finally {
+    await source.close();
+  }
 }
 
 /** Registers `kiln image fat` and its subcommands. */
@@ -108,29 +122,23 @@ export function registerImageFat(image: Command): void {
     .argument('<image>', 'FAT image (or a disk image with --offset)')
     .option('--offset <bytes>', 'byte offset of the volume inside the image (default 0)')
     .option('--json', 'print JSON', false)
-    .action(action(async (path: string, flags: { offset?: string; json?: boolean }) => {
-      const source = await FileSource.open(path, 'fat');
-      try {
-        const volume = await withFile(path, () => openFat(source, { offset: offsetOption(flags.offset) }));
-        const entries = await withFile(path, () => volume.list());
-        const info = volume.info;
-        if (flags.json) {
-          printJson({ info, entries });
-          return;
-        }
-        process.stdout.write(
-          `${path}: FAT${info.type}, ${formatSize(info.totalSectors * info.bytesPerSector)}, ${formatSize(info.clusterSize)} clusters, ` +
-            `volume id ${dosSerial(info.volumeId)}, label ${info.label ?? '(none)'}\n`,
-        );
-        for (const e of entries) {
-          const when = e.mtime === undefined ? '-' : new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' ');
-          const size = e.kind === 'dir' ? '<dir>' : String(e.size);
-          process.stdout.write(`${size.padStart(12)}  ${when}  ${e.path}${e.kind === 'dir' ? '/' : ''}\n`);
-        }
-      } finally {
-        await source.close();
+    .action(action(async (path: string, flags: { offset?: string; json?: boolean }) => withVolume(path, flags.offset, async (volume) => {
+      const entries = await withFile(path, () => volume.list());
+      const info = volume.info;
+      if (flags.json) {
+        printJson({ info, entries });
+        return;
       }
-    }));
+      process.stdout.write(
+        `${path}: FAT${info.type}, ${formatSize(info.totalSectors * info.bytesPerSector)}, ${formatSize(info.clusterSize)} clusters, ` +
+          `volume id ${dosSerial(info.volumeId)}, label ${info.label ?? '(none)'}\n`,
+      );
+      for (const e of entries) {
+        const when = e.mtime === undefined ? '-' : new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' ');
+        const size = e.kind === 'dir' ? '<dir>' : String(e.size);
+        process.stdout.write(`${size.padStart(12)}  ${when}  ${e.path}${e.kind === 'dir' ? '/' : ''}\n`);
+      }
+    })));
 
   fat
     .command('extract')
@@ -138,15 +146,9 @@ export function registerImageFat(image: Command): void {
     .argument('<image>', 'FAT image')
     .argument('<dir>', 'folder to extract into (created if needed)')
     .option('--offset <bytes>', 'byte offset of the volume inside the image (default 0)')
-    .action(action(async (path: string, dir: string, flags: { offset?: string }) => {
-      const source = await FileSource.open(path, 'fat');
-      try {
-        const volume = await withFile(path, () => openFat(source, { offset: offsetOption(flags.offset) }));
-        const entries = await withFile(path, () => volume.extract(dir));
-        const files = entries.filter((e) => e.kind === 'file');
-        process.stdout.write(`extracted ${files.length} files and ${entries.length - files.length} directories to ${dir}\n`);
-      } finally {
-        await source.close();
-      }
-    }));
+    .action(action(async (path: string, dir: string, flags: { offset?: string }) => withVolume(path, flags.offset, async (volume) => {
+      const entries = await withFile(path, () => volume.extract(dir));
+      const files = entries.filter((e) => e.kind === 'file');
+      process.stdout.write(`extracted ${files.length} files and ${entries.length - files.length} directories to ${dir}\n`);
+    })));
 }

@@ -21,11 +21,18 @@ const SUSPECT_LONG = /[\x00-\x1f\x7f"*/:<>?\\|\ud800-\udfff]/;
 /** Most UTF-16 code units a long name may have (fatgen103: 255 characters). */
 export const MAX_LONG_NAME = 255;
 
-/** One code point that is not allowed in a short name (the complement of isShortChar). */
-const NOT_SHORT_CHAR = /[^A-Z0-9$%'\-_@~`!(){}^#&]/gu;
+/** Short-name characters only, with at most one dot and not at the start: its basis name is a plain cut. */
+const PLAIN_NAME = /^[A-Z0-9$%'\-_@~`!(){}^#&]+(?:\.[A-Z0-9$%'\-_@~`!(){}^#&]*)?$/;
+
+/** The short-name characters as a table by ASCII code, for the per-character loops. */
+const SHORT_ASCII = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) SHORT_ASCII[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) SHORT_ASCII[c] = 1;
+for (const c of SHORT_SPECIAL) SHORT_ASCII[c.charCodeAt(0)] = 1;
 
 export function isShortChar(c: string): boolean {
-  return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || SHORT_SPECIAL.has(c);
+  const code = c.charCodeAt(0);
+  return c.length === 1 && code < 128 && SHORT_ASCII[code] === 1;
 }
 
 /**
@@ -115,18 +122,45 @@ export function exactShortName(name: string): ShortName | undefined {
 /**
  * The basis name of fatgen103's "Basis-Name Generation Algorithm": upper-cased, illegal characters
  * replaced by `_` (lossy), spaces and leading dots removed, base truncated to 8 and extension (after
- * the last dot) to 3 characters.
+ * the last dot) to 3 characters. One pass over the characters (it runs for every long name).
  */
 export function basisName(name: string): { base: string; ext: string } {
-  let text = name.toUpperCase().replace(/ /g, '');
-  text = text.replace(/^\.+/, '');
-  const at = text.lastIndexOf('.');
-  const rawBase = at < 0 ? text : text.slice(0, at);
-  const rawExt = at < 0 ? '' : text.slice(at + 1);
-  // Embedded periods are dropped; every other code point outside the short-name set becomes '_'.
-  const clean = (part: string, limit: number): string => part.replace(/\./g, '').replace(NOT_SHORT_CHAR, '_').slice(0, limit);
-  const base = clean(rawBase, 8) || '_';
-  return { base, ext: clean(rawExt, 3) };
+  const text = name.toUpperCase();
+  if (PLAIN_NAME.test(text)) {
+    // The common case (`file_00042.bin`): nothing to drop or replace, only to cut. (Checked with one
+    // native match: a per-character loop runs in the interpreter in a short-lived process.)
+    const dot = text.indexOf('.');
+    return dot < 0 ? { base: text.slice(0, 8), ext: '' } : { base: text.slice(0, Math.min(dot, 8)), ext: text.slice(dot + 1, dot + 4) };
+  }
+  // Spaces go everywhere and dots before the first other character: the whole leading run of both.
+  let start = 0;
+  while (start < text.length && (text.charCodeAt(start) === 0x2e || text.charCodeAt(start) === 0x20)) start++;
+  const lastDot = text.lastIndexOf('.');
+  const hasExt = lastDot >= start;
+  return {
+    base: shortPart(text, start, hasExt ? lastDot : text.length, 8) || '_',
+    ext: hasExt ? shortPart(text, lastDot + 1, text.length, 3) : '',
+  };
+}
+
+/**
+ * Characters [from, to) of an upper-cased name as a short-name part, at most `limit` long: spaces
+ * and (embedded) dots dropped, every other code point outside the short-name set (a surrogate pair
+ * is one) replaced by `_`.
+ */
+function shortPart(text: string, from: number, to: number, limit: number): string {
+  let out = '';
+  for (let i = from; i < to && out.length < limit; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0x20 || code === 0x2e) continue;
+    if (code < 128 && SHORT_ASCII[code] === 1) {
+      out += text[i];
+    } else {
+      out += '_';
+      if (code >= 0xd800 && code <= 0xdbff && i + 1 < to && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    }
+  }
+  return out;
 }
 
 /**
@@ -151,18 +185,23 @@ export function assignShortNames(names: readonly string[], dir: string): ShortNa
     }
     seen.set(key, name);
   }
-  names.forEach((name, i) => {
-    const exact = exactShortName(name);
+  for (let i = 0; i < names.length; i++) {
+    const exact = exactShortName(names[i]!);
     if (exact && !taken.has(exact.raw)) {
       result[i] = exact;
       taken.add(exact.raw);
     }
-  });
-  const nextTail = new Map<string, number>(); // basis → first tail not yet tried (keeps many similar names linear)
-  names.forEach((name, i) => {
-    if (result[i]) return;
-    const { base, ext } = basisName(name);
-    const basis = `${base}.${ext}`;
+  }
+  // A candidate `BASE~N.EXT` depends only on the first 6 characters of the basis (8 less the
+  // shortest tail, ~1) and the extension: names that agree on those try the same candidates. So,
+  // keyed by them, the first tail not yet tried: all lower ones are taken (and stay taken), and
+  // `file_00001.bin`, `file_00002.bin`, ... (all FILE_0~N.BIN) cost one try each, not one per
+  // earlier name.
+  const nextTail = new Map<string, number>();
+  next: for (let i = 0; i < names.length; i++) {
+    if (result[i]) continue;
+    const { base, ext } = basisName(names[i]!);
+    const basis = `${base.slice(0, 6)}.${ext}`;
     for (let n = nextTail.get(basis) ?? 1; n <= 999_999; n++) {
       const tail = `~${n}`;
       const raw = rawShortName(base.slice(0, 8 - tail.length) + tail, ext);
@@ -170,11 +209,11 @@ export function assignShortNames(names: readonly string[], dir: string): ShortNa
         taken.add(raw);
         nextTail.set(basis, n + 1);
         result[i] = { raw, caseBits: 0, needsLong: true };
-        return;
+        continue next;
       }
     }
-    throw new KilnError('FAT_DIRECTORY_FULL', `${JSON.stringify(dir || '/')}: no free short name for ${JSON.stringify(name)}`);
-  });
+    throw new KilnError('FAT_DIRECTORY_FULL', `${JSON.stringify(dir || '/')}: no free short name for ${JSON.stringify(names[i])}`);
+  }
   return result as ShortName[];
 }
 
@@ -184,9 +223,10 @@ export function assignShortNames(names: readonly string[], dir: string): ShortNa
  */
 export function shortNameChecksum(raw: Uint8Array | string): number {
   let sum = 0;
-  for (let i = 0; i < 11; i++) {
-    const b = typeof raw === 'string' ? raw.charCodeAt(i) : raw[i]!;
-    sum = ((((sum & 1) << 7) | (sum >> 1)) + b) & 0xff;
+  if (typeof raw === 'string') {
+    for (let i = 0; i < 11; i++) sum = ((((sum & 1) << 7) | (sum >> 1)) + raw.charCodeAt(i)) & 0xff;
+  } else {
+    for (let i = 0; i < 11; i++) sum = ((((sum & 1) << 7) | (sum >> 1)) + raw[i]!) & 0xff;
   }
   return sum;
 }
@@ -204,7 +244,11 @@ export const LONG_CHAR_OFFSETS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30]
  * its ordinal ORed with 0x40), each carrying `checksum`.
  */
 export function writeLongEntries(buf: Uint8Array, offset: number, name: string, checksum: number): number {
+  const length = name.length;
   const count = longEntryCount(name);
+  // Padding first (0xFFFF in every name slot, one native fill), then only the name's units and its
+  // NUL terminator are stored: this runs for most entries of a directory.
+  buf.fill(0xff, offset, offset + count * 32);
   for (let k = 0; k < count; k++) {
     const ordinal = count - k; // entries are stored from the last part to the first
     const at = offset + k * 32;
@@ -215,12 +259,17 @@ export function writeLongEntries(buf: Uint8Array, offset: number, name: string, 
     buf[at + 26] = 0;
     buf[at + 27] = 0;
     const start = (ordinal - 1) * 13;
-    for (let j = 0; j < 13; j++) {
-      const index = start + j;
-      const unit = index < name.length ? name.charCodeAt(index) : index === name.length ? 0x0000 : 0xffff;
+    const stop = Math.min(13, length - start);
+    for (let j = 0; j < stop; j++) {
+      const unit = name.charCodeAt(start + j);
       const o = at + LONG_CHAR_OFFSETS[j]!;
       buf[o] = unit & 0xff;
       buf[o + 1] = unit >> 8;
+    }
+    if (stop < 13) {
+      const o = at + LONG_CHAR_OFFSETS[stop]!;
+      buf[o] = 0;
+      buf[o + 1] = 0;
     }
   }
   return count * 32;

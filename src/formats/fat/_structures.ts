@@ -209,24 +209,32 @@ export interface ShortEntryFields {
   mtime: number;
 }
 
-/** Writes one 32-byte short directory entry at `at`. */
+/** Writes one 32-byte short directory entry at `at` (plain byte stores: it runs for every entry). */
 export function writeShortEntry(buf: Uint8Array, at: number, e: ShortEntryFields): void {
-  for (let i = 0; i < 11; i++) buf[at + i] = e.raw.charCodeAt(i);
+  const raw = e.raw;
+  for (let i = 0; i < 11; i++) buf[at + i] = raw.charCodeAt(i);
   buf[at + 11] = e.attr;
   buf[at + 12] = e.caseBits;
   const { date, time, tenths } = dosDateTime(e.mtime);
   buf[at + 13] = tenths;
-  const u16 = (o: number, v: number): void => {
-    buf[at + o] = v & 0xff;
-    buf[at + o + 1] = (v >>> 8) & 0xff;
-  };
-  u16(14, time);
-  u16(16, date);
-  u16(18, date);
-  u16(20, (e.firstCluster >>> 16) & 0xffff);
-  u16(22, time);
-  u16(24, date);
-  u16(26, e.firstCluster & 0xffff);
-  u16(28, e.size & 0xffff);
-  u16(30, Math.floor(e.size / 0x10000) & 0xffff);
+  buf[at + 14] = time & 0xff; // DIR_CrtTime
+  buf[at + 15] = time >>> 8;
+  buf[at + 16] = date & 0xff; // DIR_CrtDate
+  buf[at + 17] = date >>> 8;
+  buf[at + 18] = date & 0xff; // DIR_LstAccDate
+  buf[at + 19] = date >>> 8;
+  const cluster = e.firstCluster;
+  buf[at + 20] = (cluster >>> 16) & 0xff; // DIR_FstClusHI
+  buf[at + 21] = (cluster >>> 24) & 0xff;
+  buf[at + 22] = time & 0xff; // DIR_WrtTime
+  buf[at + 23] = time >>> 8;
+  buf[at + 24] = date & 0xff; // DIR_WrtDate
+  buf[at + 25] = date >>> 8;
+  buf[at + 26] = cluster & 0xff; // DIR_FstClusLO
+  buf[at + 27] = (cluster >>> 8) & 0xff;
+  const size = e.size;
+  buf[at + 28] = size & 0xff; // DIR_FileSize
+  buf[at + 29] = (size >>> 8) & 0xff;
+  buf[at + 30] = (size >>> 16) & 0xff;
+  buf[at + 31] = (size >>> 24) & 0xff;
 }

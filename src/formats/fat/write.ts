@@ -8,10 +8,11 @@
  * Geometry as dosfstools mkfs.fat picks it (see _geometry.ts).
  *
  * Two phases: layout (names, directory sizes, every cluster allocated, contiguously, in tree
- * order) and emit (file data streamed in allocation order through a write-combining buffer,
- * then FATs, root directory, boot sector, FSInfo and their FAT32 backups at sectors 6 and 7).
- * The sink must start zero-filled (every kiln sink does): free clusters and the unused tail of
- * each FAT are never written, so the image stays sparse.
+ * order) and emit (directories and file data in cluster order through a write-combining buffer:
+ * each file is read with one synchronous read straight to its place in the buffer, and the buffer
+ * goes to the sink in multi-megabyte writes; then FATs, root directory, boot sector, FSInfo and
+ * their FAT32 backups at sectors 6 and 7). The sink must start zero-filled (every kiln sink does):
+ * free clusters and the unused tail of each FAT are never written, so the image stays sparse.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { KilnError } from '../../errors.js';
@@ -19,7 +20,6 @@ import { resolveEpoch } from '../../util/epoch.js';
 import { formatSize, parseSize, type SizeLike } from '../../util/size.js';
 import type { BlockSink } from '../io/block-writer.js';
 import { type Content, contentSize } from '../io/content.js';
-import { crc32 } from '../io/crc32.js';
 import { writeU32 } from '../io/bytes.js';
 import { buildTree, type FileTree, type TreeSpec } from '../io/tree.js';
 import { computeGeometry, type FatType, type Geometry, type GeometryOptions, SECTOR_SIZE, MIN_CLUST_32 } from './_geometry.js';
@@ -36,7 +36,7 @@ export interface FatOptions extends GeometryOptions {
   size?: SizeLike;
   /** Volume label, up to 11 characters (stored upper-case). Default: none (`NO NAME`). */
   label?: string;
-  /** Volume serial number. Default: derived from the volume's content (CRC-32 of the data area and layout). */
+  /** Volume serial number. Default: derived from the volume's content (a hash of the layout, every directory, and the first and last 512 bytes of every file). */
   volumeId?: number;
   /** Time for entries without their own mtime, seconds since 1970. Default: SOURCE_DATE_EPOCH or 1980-01-01. */
   epoch?: number;
@@ -71,11 +71,19 @@ interface PlannedFile {
   firstCluster: number;
   clusters: number;
 }
+interface PlannedChild {
+  name: string;
+  short: ShortName;
+  node: PlannedDir | PlannedFile;
+  mtime: number;
+  attr: number;
+}
 interface PlannedDir {
   kind: 'dir';
   path: string;
   parent: PlannedDir | undefined;
-  children: Array<{ name: string; short: ShortName; node: PlannedDir | PlannedFile; mtime: number; attr: number }>;
+  /** In name order (the tree's paths are sorted before they are attached). */
+  children: PlannedChild[];
   mtime: number;
   entries: number;
   firstCluster: number;
@@ -96,10 +104,11 @@ export interface FatPlan {
 
 const MAX_DIR_ENTRIES = 65536; // fatgen103: a directory may not exceed 65,536 32-byte entries (2 MiB)
 const MAX_FILE_SIZE = 0xffffffff;
+/** Placeholder until the directory's short names are assigned (all at once, per directory). */
+const NO_SHORT_NAME: ShortName = { raw: '', caseBits: 0, needsLong: false };
 
-function splitPath(path: string): [string, string] {
-  const at = path.lastIndexOf('/');
-  return at < 0 ? ['', path] : [path.slice(0, at), path.slice(at + 1)];
+function plannedDir(path: string, parent: PlannedDir | undefined, mtime: number): PlannedDir {
+  return { kind: 'dir', path, parent, children: [], mtime, entries: 0, firstCluster: 0, clusters: 0 };
 }
 
 /**
@@ -114,18 +123,21 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
   const label = options.label === undefined || options.label === '' ? undefined : normalizeLabel(options.label);
   if (options.bootCode) checkBootSector(options.bootCode);
 
-  const root: PlannedDir = { kind: 'dir', path: '', parent: undefined, children: [], mtime: epoch, entries: 0, firstCluster: 0, clusters: 0 };
+  const root = plannedDir('', undefined, epoch);
   const dirs = new Map<string, PlannedDir>([['', root]]);
+  // Sorted, so parents come before children and each directory's children are attached in name order.
   const paths = [...tree.keys()].sort();
-  // Directories first (sorted, so parents come before children), then attach every entry to its parent.
-  for (const path of paths) {
-    const entry = tree.get(path)!;
-    if (entry.kind === 'dir') dirs.set(path, { kind: 'dir', path, parent: undefined, children: [], mtime: entry.mtime ?? epoch, entries: 0, firstCluster: 0, clusters: 0 });
+  const entries = paths.map((path) => tree.get(path)!);
+  for (let i = 0; i < paths.length; i++) {
+    const entry = entries[i]!;
+    if (entry.kind === 'dir') dirs.set(paths[i]!, plannedDir(paths[i]!, undefined, entry.mtime ?? epoch));
   }
-  const pending = new Map<PlannedDir, Array<{ name: string; node: PlannedDir | PlannedFile; mtime: number; attr: number }>>();
-  for (const path of paths) {
-    const entry = tree.get(path)!;
-    const [parentPath, name] = splitPath(path);
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]!;
+    const entry = entries[i]!;
+    const slash = path.lastIndexOf('/');
+    const parentPath = slash < 0 ? '' : path.slice(0, slash);
+    const name = slash < 0 ? path : path.slice(slash + 1);
     checkLongName(name, path);
     const parent = dirs.get(parentPath);
     if (!parent) throw new KilnError('FAT_TREE_INVALID', `${JSON.stringify(path)} has no parent directory ${JSON.stringify(parentPath)} in the tree`, { hint: 'build the tree with buildTree(), which adds parent directories' });
@@ -148,23 +160,24 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
         hint: entry.kind === 'symlink' ? 'replace the symlink by a copy of its target, or leave it out of the tree' : 'leave it out of the tree',
       });
     }
-    let list = pending.get(parent);
-    if (!list) pending.set(parent, (list = []));
-    list.push({ name, node, mtime: entry.mtime ?? epoch, attr });
+    parent.children.push({ name, short: NO_SHORT_NAME, node, mtime: entry.mtime ?? epoch, attr });
   }
   for (const dir of dirs.values()) {
-    const list = pending.get(dir) ?? [];
-    const shorts = assignShortNames(list.map((c) => c.name), dir.path);
-    dir.children = list.map((c, i) => ({ ...c, short: shorts[i]! }));
-    let entries = dir === root ? (label ? 1 : 0) : 2;
-    for (const c of dir.children) entries += 1 + (c.short.needsLong ? longEntryCount(c.name) : 0);
-    if (entries > MAX_DIR_ENTRIES) {
-      throw new KilnError('FAT_DIRECTORY_FULL', `directory ${JSON.stringify(dir.path || '/')} needs ${entries} entries; a FAT directory holds at most ${MAX_DIR_ENTRIES}`, {
+    const children = dir.children;
+    const shorts = assignShortNames(children.map((c) => c.name), dir.path);
+    let count = dir === root ? (label ? 1 : 0) : 2;
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      c.short = shorts[i]!;
+      count += c.short.needsLong ? 1 + longEntryCount(c.name) : 1;
+    }
+    if (count > MAX_DIR_ENTRIES) {
+      throw new KilnError('FAT_DIRECTORY_FULL', `directory ${JSON.stringify(dir.path || '/')} needs ${count} entries; a FAT directory holds at most ${MAX_DIR_ENTRIES}`, {
         location: { file: dir.path || '/' },
         hint: 'spread the files over subdirectories, or use shorter (8.3) names, which need one entry each',
       });
     }
-    dir.entries = entries;
+    dir.entries = count;
   }
 
   let geometry = computeGeometry(size, options);
@@ -242,16 +255,14 @@ function writeDirectory(buf: Uint8Array, dir: PlannedDir, label: string | undefi
 }
 
 /**
- * Write-combining buffer over the sink: consecutive pieces (directory clusters, small files and the
- * zero slack between them) are gathered and written in large blocks; all-zero 4 KiB blocks stay
- * holes (sink.writeContent skips them). Also computes the CRC-32 of everything it writes, in
- * offset order, from which the volume id is derived.
+ * Write-combining buffer over the sink: consecutive pieces (directory clusters, files and the zero
+ * slack between them) are gathered and handed to the sink in writes of up to its capacity. (The
+ * sink leaves all-zero blocks of never-written places as holes.)
  */
 class Combiner {
   private readonly buf: Uint8Array;
   private start = 0;
   private length = 0;
-  crc = 0;
   constructor(private readonly sink: BlockSink, capacity: number) {
     this.buf = new Uint8Array(capacity);
   }
@@ -260,23 +271,7 @@ class Combiner {
   }
   async flush(): Promise<void> {
     if (this.length === 0) return;
-    const data = this.buf.subarray(0, this.length);
-    this.crc = crc32(data, this.crc);
-    // Write the runs of non-zero 4 KiB blocks; all-zero blocks stay holes. (Buffer.compare is a
-    // native memcmp: profiling showed a BigInt-based zero scan spending most of its time in GC.)
-    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    let runStart = -1;
-    for (let at = 0; at < bytes.length; at += ZERO_BLOCK.length) {
-      const end = Math.min(bytes.length, at + ZERO_BLOCK.length);
-      // A non-zero first word settles most blocks of real data without the native call.
-      const zero = (bytes[at]! | bytes[at + 1]! | bytes[at + 2]! | bytes[at + 3]!) === 0 && bytes.compare(ZERO_BLOCK, 0, end - at, at, end) === 0;
-      if (!zero && runStart < 0) runStart = at;
-      if (zero && runStart >= 0) {
-        await this.sink.write(this.start + runStart, data.subarray(runStart, at));
-        runStart = -1;
-      }
-    }
-    if (runStart >= 0) await this.sink.write(this.start + runStart, data.subarray(runStart));
+    await this.sink.write(this.start, this.buf.subarray(0, this.length));
     this.start += this.length;
     this.length = 0;
   }
@@ -309,6 +304,62 @@ class Combiner {
   }
 }
 
+/**
+ * The default volume id: a 32-bit hash of what identifies the volume, without reading its data
+ * twice: the geometry and label, every directory (names, sizes, first clusters and times of all
+ * entries) and a sample of every file's content, its first and last SAMPLE bytes (all of a file of
+ * up to twice that), taken from the write buffer as the file passes through it. (A CRC-32 of every
+ * data byte cost 13 ms of 140 on a 50 MB payload; node:zlib alone takes 2 ms to load.)
+ *
+ * The hash takes 32-bit little-endian words: h = (h ^ word) * M, then h ^= h >>> 15. Each step is a
+ * bijection of h for a given word, so changing any one word always changes the result; other
+ * changes collide with a chance of about 2^-32.
+ */
+class VolumeHash {
+  static readonly SAMPLE = 512;
+  private static readonly M = 0x5bd1e995;
+  private h = 0x811c9dc5;
+  private words: DataView | undefined;
+  add(bytes: Uint8Array): void {
+    let words = this.words;
+    if (words === undefined || words.buffer !== bytes.buffer) words = this.words = new DataView(bytes.buffer);
+    const M = VolumeHash.M;
+    let h = this.h;
+    let at = bytes.byteOffset;
+    const end = at + bytes.length;
+    for (; at + 4 <= end; at += 4) {
+      h = Math.imul(h ^ words.getUint32(at, true), M);
+      h ^= h >>> 15;
+    }
+    for (; at < end; at++) {
+      h = Math.imul(h ^ words.getUint8(at), M);
+      h ^= h >>> 15;
+    }
+    this.h = h;
+  }
+  /** Adds the sampled parts of `view`, which holds bytes [position, position + view.length) of a file of `size` bytes. */
+  addFile(view: Uint8Array, position: number, size: number): void {
+    const sample = VolumeHash.SAMPLE;
+    if (size <= 2 * sample && position === 0 && view.length === size) {
+      this.add(view);
+      return;
+    }
+    const headEnd = Math.min(size, sample);
+    const tailStart = Math.max(headEnd, size - sample);
+    const end = position + view.length;
+    if (position < headEnd) this.add(view.subarray(0, Math.min(end, headEnd) - position));
+    if (end > tailStart) this.add(view.subarray(Math.max(position, tailStart) - position));
+  }
+  /** The hash, finally mixed, as an unsigned 32-bit number. */
+  get value(): number {
+    let h = this.h;
+    h ^= h >>> 13;
+    h = Math.imul(h, VolumeHash.M);
+    h ^= h >>> 15;
+    return h >>> 0;
+  }
+}
+
 /** Reads `length` bytes of an open file at `position` into `view` (all of them, or FAT_SOURCE_CHANGED). */
 function readFully(fd: number, view: Uint8Array, position: number, path: string, size: number): void {
   let got = 0;
@@ -322,33 +373,25 @@ function readFully(fd: number, view: Uint8Array, position: number, path: string,
 }
 
 /** Copies a file's content into the combiner at `offset`, in pieces of at most the buffer's capacity. */
-async function emitFile(out: Combiner, offset: number, file: PlannedFile): Promise<void> {
+async function emitFile(out: Combiner, hash: VolumeHash, offset: number, file: PlannedFile): Promise<void> {
   const content = file.content;
-  if (!(content instanceof Uint8Array) && out.fits(offset, file.size)) {
-    // The common case, kept synchronous: a file that fits the buffer as it is.
-    const fd = openSync(content.path, 'r');
-    try {
-      readFully(fd, out.take(offset, file.size), 0, content.path, file.size);
-    } finally {
-      closeSync(fd);
-    }
-    return;
-  }
   if (content instanceof Uint8Array) {
     for (let done = 0; done < content.length;) {
       const n = Math.min(out.capacity, content.length - done);
-      (await out.reserve(offset + done, n)).set(content.subarray(done, done + n));
+      const view = await out.reserve(offset + done, n);
+      view.set(content.subarray(done, done + n));
+      hash.addFile(view, done, file.size);
       done += n;
     }
     return;
   }
-  // Files are read synchronously straight into the write buffer: for thousands of small files this
-  // is several times faster than fs/promises (one open/read/close each, no promise round trips).
   const fd = openSync(content.path, 'r');
   try {
     for (let done = 0; done < file.size;) {
       const n = Math.min(out.capacity, file.size - done);
-      readFully(fd, await out.reserve(offset + done, n), done, content.path, file.size);
+      const view = await out.reserve(offset + done, n);
+      readFully(fd, view, done, content.path, file.size);
+      hash.addFile(view, done, file.size);
       done += n;
     }
   } finally {
@@ -356,20 +399,17 @@ async function emitFile(out: Combiner, offset: number, file: PlannedFile): Promi
   }
 }
 
-const ZERO_BLOCK = Buffer.alloc(4096);
-
 const EOC: Record<FatType, number> = { 12: 0xfff, 16: 0xffff, 32: 0x0fffffff };
 
 /** Builds FAT entries [first, first + count) into bytes (12-bit entries: `first` and `count` even). */
 function fatChunk(plan: FatPlan, first: number, count: number, cursor: { index: number }): Uint8Array {
   const g = plan.geometry;
-  const bytesPer = g.type === 32 ? 4 : g.type === 16 ? 2 : 1.5;
-  const out = new Uint8Array(Math.ceil(count * bytesPer));
+  const type = g.type;
+  const out = new Uint8Array(type === 32 ? count * 4 : type === 16 ? count * 2 : Math.ceil(count * 1.5));
   const view = new DataView(out.buffer);
-  const set = (cluster: number, value: number): void => {
-    const i = cluster - first;
-    if (g.type === 32) view.setUint32(i * 4, value, true);
-    else if (g.type === 16) view.setUint16(i * 2, value, true);
+  const set = (i: number, value: number): void => {
+    if (type === 32) view.setUint32(i * 4, value, true);
+    else if (type === 16) view.setUint16(i * 2, value, true);
     else {
       const at = (i * 3) >> 1;
       if ((i & 1) === 0) {
@@ -383,17 +423,23 @@ function fatChunk(plan: FatPlan, first: number, count: number, cursor: { index: 
   };
   const end = first + count;
   if (first === 0) {
-    set(0, (EOC[g.type] & ~0xff) | g.media);
-    set(1, EOC[g.type]);
+    set(0, (EOC[type] & ~0xff) | g.media);
+    set(1, EOC[type]);
   }
-  // Objects are in cluster order; `cursor` remembers where the previous chunk stopped.
+  // Objects are contiguous from cluster 2: every used cluster points to the next one (one tight
+  // loop per type) ...
+  const from = Math.max(first, 2);
+  const to = Math.min(end, 2 + plan.usedClusters);
+  if (type === 32) for (let c = from; c < to; c++) view.setUint32((c - first) * 4, c + 1, true);
+  else if (type === 16) for (let c = from; c < to; c++) view.setUint16((c - first) * 2, c + 1, true);
+  else for (let c = from; c < to; c++) set(c - first, c + 1);
+  // ... and each object's last cluster ends its chain. Objects are in cluster order; `cursor`
+  // remembers where the previous chunk stopped.
   while (cursor.index < plan.objects.length) {
     const o = plan.objects[cursor.index]!;
-    const from = Math.max(o.firstCluster, first);
     const last = o.firstCluster + o.clusters - 1;
-    const to = Math.min(last, end - 1);
-    for (let c = from; c <= to; c++) set(c, c === last ? EOC[g.type] : c + 1);
     if (last >= end) break;
+    set(last - first, EOC[type]);
     cursor.index++;
   }
   return out;
@@ -419,14 +465,17 @@ export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOpti
   const dataStart = g.firstDataSector * SECTOR_SIZE;
   const clusterOffset = (cluster: number): number => dataStart + (cluster - 2) * cb;
 
-  // Data area, in cluster order.
-  const out = new Combiner(sink, 4 << 20);
+  const hash = new VolumeHash();
   const header = new Uint8Array(32);
   writeU32(header, 0, g.totalSectors, true);
   writeU32(header, 4, g.clusterBytes, true);
   writeU32(header, 8, g.type, true);
   writeU32(header, 12, hidden, true);
-  out.crc = crc32(header, crc32(new TextEncoder().encode(plan.label ?? '')));
+  hash.add(new TextEncoder().encode(plan.label ?? ''));
+  hash.add(header);
+
+  // Data area, in cluster order.
+  const out = new Combiner(sink, 4 << 20);
   for (const o of plan.objects) {
     const at = clusterOffset(o.firstCluster);
     if (o.kind === 'dir') {
@@ -434,15 +483,21 @@ export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOpti
       const view = await out.reserve(at, o.clusters * cb);
       view.fill(0);
       writeDirectory(view, o, plan.label);
+      hash.add(view);
     } else if (o.content instanceof Uint8Array || !out.fits(at, o.size)) {
-      await emitFile(out, at, o);
+      await emitFile(out, hash, at, o);
     } else {
+      // The common case, kept synchronous: a host file that fits the buffer as it is, read with
+      // one call straight to its place (for thousands of small files this is several times faster
+      // than fs/promises: no promise and thread-pool round trip per call).
+      const view = out.take(at, o.size);
       const fd = openSync(o.content.path, 'r');
       try {
-        readFully(fd, out.take(at, o.size), 0, o.content.path, o.size);
+        readFully(fd, view, 0, o.content.path, o.size);
       } finally {
         closeSync(fd);
       }
+      hash.addFile(view, 0, o.size);
     }
   }
   await out.flush();
@@ -452,12 +507,13 @@ export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOpti
     const rootBuf = new Uint8Array(g.rootDirSectors * SECTOR_SIZE);
     writeDirectory(rootBuf, plan.root, plan.label);
     await sink.write((g.reservedSectors + g.fats * g.fatSectors) * SECTOR_SIZE, rootBuf);
-    out.crc = crc32(rootBuf, out.crc);
+    hash.add(rootBuf);
   }
 
-  // FATs: entries 0 .. last used cluster, generated in chunks; the rest stays zero (free).
+  // FATs: entries 0 .. last used cluster, generated in 1 MiB chunks (FAT32) written to every FAT
+  // copy; the rest stays zero (free).
   const lastEntry = 2 + plan.usedClusters; // exclusive
-  const chunkEntries = 1 << 16;
+  const chunkEntries = 1 << 18;
   const cursor = { index: 0 };
   for (let first = 0; first < lastEntry; first += chunkEntries) {
     const count = Math.min(chunkEntries, lastEntry - first + (g.type === 12 ? 1 : 0));
@@ -468,7 +524,7 @@ export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOpti
     for (let k = 0; k < g.fats; k++) await sink.write((g.reservedSectors + k * g.fatSectors) * SECTOR_SIZE + byteOffset, data);
   }
 
-  const volumeId = options.volumeId ?? out.crc >>> 0;
+  const volumeId = options.volumeId ?? hash.value;
   if (!Number.isInteger(volumeId) || volumeId < 0 || volumeId > 0xffffffff) throw new KilnError('FAT_BAD_OPTION', `volume id must be a 32-bit unsigned number, got ${volumeId}`);
   const boot = buildBootSector({
     geometry: g,

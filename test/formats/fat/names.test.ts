@@ -24,10 +24,52 @@ describe('short names', () => {
     expect(basisName('a.b.c.longext')).toEqual({ base: 'ABC', ext: 'LON' });
     expect(basisName('x+y=z[1].tar.gz')).toEqual({ base: 'X_Y_Z_1_', ext: 'GZ' });
   });
+  test('property: basis names equal the spec steps applied one after another (the regex form)', () => {
+    // fatgen103's steps as separate string passes: upper case, spaces out, leading dots out, split at
+    // the last dot, embedded dots out, each other code point outside the short-name set to '_'.
+    const reference = (name: string): { base: string; ext: string } => {
+      const text = name.toUpperCase().replace(/ /g, '').replace(/^\.+/, '');
+      const at = text.lastIndexOf('.');
+      const clean = (part: string, limit: number): string => part.replace(/\./g, '').replace(/[^A-Z0-9$%'\-_@~`!(){}^#&]/gu, '_').slice(0, limit);
+      return { base: clean(at < 0 ? text : text.slice(0, at), 8) || '_', ext: clean(at < 0 ? '' : text.slice(at + 1), 3) };
+    };
+    const nameArb = fc.string({ unit: fc.constantFrom(...'abcXYZ09 ._-~+ßé☃😀\ud800'), minLength: 1, maxLength: 30 });
+    fc.assert(fc.property(nameArb, (name) => {
+      expect(basisName(name)).toEqual(reference(name));
+    }), { numRuns: 2000 });
+  });
   test('numeric tails count up without collisions, exact 8.3 names are never displaced', () => {
     const names = ['Long File Name One.txt', 'Long File Name Two.txt', 'LONGFI~1.TXT', 'Long File Name Three.txt'];
     const shorts = assignShortNames(names, 'd').map((s) => s.raw);
     expect(shorts).toEqual(['LONGFI~2TXT', 'LONGFI~3TXT', 'LONGFI~1TXT', 'LONGFI~4TXT']);
+  });
+  test('property: tails are the lowest free ones, as trying ~1, ~2, ... for each name in turn gives', () => {
+    const naive = (names: string[]): string[] => {
+      const taken = new Set<string>();
+      const out: string[] = [];
+      names.forEach((name, i) => {
+        const exact = exactShortName(name);
+        if (exact && !taken.has(exact.raw)) taken.add((out[i] = exact.raw));
+      });
+      names.forEach((name, i) => {
+        if (out[i]) return;
+        const { base, ext } = basisName(name);
+        for (let n = 1; ; n++) {
+          const raw = `${base.slice(0, 8 - `~${n}`.length)}~${n}`.padEnd(8, ' ') + ext.padEnd(3, ' ');
+          if (!taken.has(raw)) {
+            taken.add((out[i] = raw));
+            return;
+          }
+        }
+      });
+      return out;
+    };
+    // Many names sharing their first 5 or 6 characters, some exact 8.3 names among them.
+    const nameArb = fc.tuple(fc.constantFrom('file_0', 'FILE_1', 'file_', 'longname', 'longnamx', 'ab', 'ABCDEF~1'), fc.integer({ min: 0, max: 999 }), fc.constantFrom('', '.bin', '.BIN', '.binary', '.c'))
+      .map(([stem, n, ext]) => `${stem}${n}${ext}`);
+    fc.assert(fc.property(fc.uniqueArray(nameArb, { maxLength: 150, selector: (n) => n.toUpperCase() }), (names) => {
+      expect(assignShortNames(names, 'd').map((s) => s.raw)).toEqual(naive(names));
+    }), { numRuns: 300 });
   });
   test('tails past ~9 shorten the base further', () => {
     const names = Array.from({ length: 12 }, (_, i) => `verylongname-${i}.dat`);
@@ -84,5 +126,23 @@ describe('long names', () => {
     expect(unit(0, 0)).toBe('t'.charCodeAt(0));
     expect(unit(0, 1)).toBe(0);
     expect(unit(0, 2)).toBe(0xffff);
+  });
+  test('property: long entries hold each UTF-16 unit at its offset, then NUL, then 0xFFFF (any length, surrogates kept)', () => {
+    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...'aZ09 .~é☃😀'), minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 255 }), (name, sum) => {
+      const count = Math.ceil(name.length / 13);
+      const buf = new Uint8Array(count * 32 + 8).fill(0xaa);
+      expect(writeLongEntries(buf, 4, name, sum)).toBe(count * 32);
+      for (let k = 0; k < count; k++) {
+        const at = 4 + k * 32;
+        const ordinal = count - k;
+        expect([buf[at], buf[at + 11], buf[at + 12], buf[at + 13], buf[at + 26], buf[at + 27]]).toEqual([ordinal | (k === 0 ? 0x40 : 0), 0x0f, 0, sum, 0, 0]);
+        LONG_CHAR_OFFSETS.forEach((o, j) => {
+          const index = (ordinal - 1) * 13 + j;
+          const want = index < name.length ? name.charCodeAt(index) : index === name.length ? 0 : 0xffff;
+          expect(buf[at + o]! | (buf[at + o + 1]! << 8)).toBe(want);
+        });
+      }
+      expect([...buf.subarray(0, 4), ...buf.subarray(4 + count * 32)]).toEqual(new Array(8).fill(0xaa));
+    }), { numRuns: 500 });
   });
 });

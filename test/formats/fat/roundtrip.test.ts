@@ -124,6 +124,15 @@ describe('reproducible output', () => {
     const id = async (s: MemorySink): Promise<number | undefined> => (await openFat(new MemorySource(s.bytes))).info.volumeId;
     expect(await id(one)).not.toBe(await id(other));
     expect(await id(one)).not.toBe(await id(later));
+    // A large file: its first and its last bytes both count (the id samples each file's head and tail).
+    const big = bytesFor(100_000, 3);
+    const edited = (at: number): Uint8Array => {
+      const copy = big.slice();
+      copy[at] = copy[at]! ^ 1;
+      return copy;
+    };
+    const ids = await Promise.all([big, edited(0), edited(99_999)].map(async (data) => id(await write(buildTree({ 'f.bin': data }), 4 << 20))));
+    expect(new Set(ids).size).toBe(3);
     expect((await openFat(new MemorySource((await write(new Map(), 4 << 20, { volumeId: 0x1234abcd })).bytes))).info.volumeId).toBe(0x1234abcd);
   });
 });
