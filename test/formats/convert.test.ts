@@ -1,12 +1,13 @@
 // Image conversion: format detection by magic, conversions between raw, VDI and both VMDK
-// subformats checked by qemu-img, the two-phase size computation, a 4 GiB sparse disk with
+// subformats checked by qemu-img, the two-phase size computation, the one-pass file path (same
+// bytes as the two phases, sparse, nothing left behind on failure), a 4 GiB sparse disk with
 // little data (small output, flat memory), and the `kiln image convert` command.
-import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { convertImage, convertImageFile, detectImageFormat, planConversion, type ConvertOptions } from '../../src/formats/convert.js';
-import { FileSource, MemorySource } from '../../src/formats/io/block-source.js';
+import { FileSource, MemorySource, type BlockSource } from '../../src/formats/io/block-source.js';
 import { MemorySink } from '../../src/formats/io/block-writer.js';
 import { runKiln, tempDir } from '../_helpers.js';
 import { diskSpec, makeDisk, padToSector, qemuImg, sameBytes, writeFile } from './vdi/_disks.js';
@@ -69,6 +70,67 @@ describe('convertImage', () => {
       expect(result.fileSize).toBe(plan.fileSize);
       await expect(convertImage(new MemorySource(disk), new MemorySink(plan.fileSize + 512), options)).rejects.toMatchObject({ code: 'CONVERT_SINK_SIZE' });
     }
+  });
+});
+
+describe('one-pass conversion into a file', () => {
+  const ONE_PASS = TARGETS.slice(0, 3);
+
+  it('writes the same bytes as planConversion + emitConversion into a sink, for raw files and other sources, with or without a seed', async () => {
+    await fc.assert(
+      fc.asyncProperty(diskSpec, fc.constantFrom(...ONE_PASS), fc.option(fc.string({ maxLength: 8 }), { nil: undefined }), async (spec, [ext, target], seed) => {
+        const disk = makeDisk(spec);
+        const n = counter++;
+        const raw = writeFile(dir, `p${n}.img`, disk);
+        const out = join(dir, `p${n}.${ext}`);
+        const options: ConvertOptions = { ...target, ...(seed !== undefined ? { seed } : {}) };
+        const plan = await planConversion(new MemorySource(disk), { ...options, fileName: `p${n}.${ext}` });
+        const sink = new MemorySink(plan.fileSize);
+        await convertImage(new MemorySource(disk), sink, { ...options, fileName: `p${n}.${ext}` });
+        const result = await convertImageFile(raw, out, options);
+        const bytes = new Uint8Array(readFileSync(out));
+        expect(result.fileSize).toBe(plan.fileSize);
+        expect(result.storedBytes).toBe(plan.storedBytes);
+        expect(sameBytes(bytes, sink.bytes)).toBe('same');
+        // A source that is not a file (read through BlockSource.read) gives the same bytes.
+        const other = join(dir, `p${n}-mem.${ext}`);
+        await convertImage(new MemorySource(disk), other, { ...options, fileName: `p${n}.${ext}` });
+        expect(sameBytes(new Uint8Array(readFileSync(other)), bytes)).toBe('same');
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('leaves zero 4 KiB blocks inside stored blocks as holes', async () => {
+    const disk = new Uint8Array(4 << 20);
+    for (const at of [0, 1 << 20, (3 << 20) + 65536]) disk.fill(0x5a, at, at + 4096);
+    const raw = writeFile(dir, 'holes.img', disk);
+    for (const [ext, options] of ONE_PASS.slice(0, 2)) {
+      const out = join(dir, `holes.${ext}`);
+      await convertImageFile(raw, out, options);
+      // Three 4 KiB pieces of data and the metadata: far less than the blocks that hold them.
+      expect(statSync(out).blocks * 512, ext).toBeLessThan(256 << 10);
+      expect(qemuImg('compare', '-f', 'raw', raw, out).stdout).toContain('Images are identical.');
+    }
+  });
+
+  it('leaves nothing behind when the input fails half-way', async () => {
+    const folder = tempDir('kiln-convert-fail-');
+    const disk = makeDisk({ size: 8 << 20, extents: [{ at: 0, length: 8 << 20, seed: 1, constant: false }] });
+    let reads = 0;
+    const failing: BlockSource = {
+      size: disk.length,
+      read: async (offset, length) => {
+        if (++reads > 2) throw new Error('disk went away');
+        return disk.subarray(offset, offset + length);
+      },
+      close: async () => {},
+    };
+    for (const [ext, options] of ONE_PASS) {
+      reads = 0;
+      await expect(convertImage(failing, join(folder, `out.${ext}`), options)).rejects.toThrow('disk went away');
+    }
+    expect(readdirSync(folder)).toEqual([]);
   });
 });
 

@@ -4,7 +4,8 @@
  * @example
  * import { writeVdiFile, openVdi } from 'kiln/vdi';
  */
-export { planVdi, writeVdi, writeVdiFile, type VdiOptions, type VdiPlan, type VdiWriteResult } from './write.js';
+export { planVdi, writeVdi, writeVdiFile, type VdiWriteResult } from './write.js';
+export { layoutVdi, vdiLayout, vdiMetadata, type VdiLayout, type VdiOptions, type VdiPlan } from './_layout.js';
 export { openVdi, vdiToRaw, VdiImage } from './read.js';
 export {
   decodeVdiHeader,
