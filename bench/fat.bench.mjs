@@ -3,6 +3,8 @@
 //   kiln (library): `node` + import dist/formats/fat + treeFromDirectorySync + writeFat (Node start-up included)
 //   kiln (CLI):     `node bin/kiln.js image fat OUT --size 128M --type 32 --from payload` (start-up of the whole CLI included)
 //   peer:           `mkfs.fat -F 32 -C esp.img 131072` + `mcopy -s` (bench/peers.sh fat)
+//   node floor:     bench/node-floor.mjs walk-copy: Node starting up, walking the payload and moving the same
+//                   bytes with the same system calls in the least code (no FAT): what kiln cannot beat
 // Same payload, same run, interleaved, median of 3: wall time, and (via /usr/bin/time when present) CPU
 // time (user + sys, steadier than wall time on a loaded machine) and peak RSS.
 // Usage: npm run build && node bench/fat.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
@@ -20,6 +22,7 @@ if (!existsSync(join(repo, 'dist/formats/fat/index.js'))) throw new Error('dist/
 const payload = join(benchDir, 'payload');
 const libImage = join(benchDir, 'kiln-lib.img');
 const cliImage = join(benchDir, 'kiln-cli.img');
+const floorOut = join(benchDir, 'node-floor.out');
 const libScript = `
   const { writeFat } = await import(${JSON.stringify(join(repo, 'dist/formats/fat/index.js'))});
   const io = await import(${JSON.stringify(join(repo, 'dist/formats/io/index.js'))});
@@ -30,6 +33,7 @@ const jobs = {
   'kiln (library)': [process.execPath, '--input-type=module', '-e', libScript],
   'kiln (CLI)': [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'fat', cliImage, '--size', '128M', '--type', '32', '--from', payload],
   'mkfs.fat + mcopy': ['bash', join(shared, 'peers.sh'), 'fat'],
+  'node floor': [process.execPath, join(shared, 'node-floor.mjs'), 'walk-copy', payload, floorOut],
 };
 
 function timed(argv) {
@@ -67,4 +71,4 @@ for (const [name, rs] of Object.entries(results)) {
 }
 const node0 = [0, 1, 2].map(() => timed([process.execPath, '-e', '0']));
 console.log(`(node -e 0 alone: ${median(node0.map((r) => r.ms)).toFixed(0)} ms wall, ${median(node0.map((r) => r.cpu)).toFixed(0)} ms cpu; load average ${loadavg()[0].toFixed(1)}; all images pass fsck.fat -n)`);
-if (!process.env.KEEP) for (const f of [libImage, cliImage]) rmSync(f, { force: true });
+if (!process.env.KEEP) for (const f of [libImage, cliImage, floorOut]) rmSync(f, { force: true });

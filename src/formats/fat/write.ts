@@ -63,31 +63,29 @@ export interface FatResult {
   geometry: Geometry;
 }
 
-interface PlannedFile {
-  kind: 'file';
+/** What a directory entry says about a file or directory (one object per entry: thousands of them). */
+interface PlannedEntry {
   path: string;
-  content: Content;
-  size: number;
-  firstCluster: number;
-  clusters: number;
-}
-interface PlannedChild {
+  /** Long name (the last part of the path; '' for the root). */
   name: string;
   short: ShortName;
-  node: PlannedDir | PlannedFile;
   mtime: number;
   attr: number;
-}
-interface PlannedDir {
-  kind: 'dir';
-  path: string;
-  parent: PlannedDir | undefined;
-  /** In name order (the tree's paths are sorted before they are attached). */
-  children: PlannedChild[];
-  mtime: number;
-  entries: number;
   firstCluster: number;
   clusters: number;
+}
+interface PlannedFile extends PlannedEntry {
+  kind: 'file';
+  content: Content;
+  size: number;
+}
+interface PlannedDir extends PlannedEntry {
+  kind: 'dir';
+  parent: PlannedDir | undefined;
+  /** In name order (the tree's paths are sorted before they are attached). */
+  children: Array<PlannedDir | PlannedFile>;
+  /** 32-byte entries it holds. */
+  entries: number;
 }
 
 /** A complete layout: geometry plus every directory and file placed on clusters. */
@@ -107,8 +105,8 @@ const MAX_FILE_SIZE = 0xffffffff;
 /** Placeholder until the directory's short names are assigned (all at once, per directory). */
 const NO_SHORT_NAME: ShortName = { raw: '', caseBits: 0, needsLong: false };
 
-function plannedDir(path: string, parent: PlannedDir | undefined, mtime: number): PlannedDir {
-  return { kind: 'dir', path, parent, children: [], mtime, entries: 0, firstCluster: 0, clusters: 0 };
+function plannedDir(path: string, name: string, mtime: number): PlannedDir {
+  return { kind: 'dir', path, name, short: NO_SHORT_NAME, mtime, attr: ATTR_DIRECTORY, firstCluster: 0, clusters: 0, parent: undefined, children: [], entries: 0 };
 }
 
 /**
@@ -123,14 +121,17 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
   const label = options.label === undefined || options.label === '' ? undefined : normalizeLabel(options.label);
   if (options.bootCode) checkBootSector(options.bootCode);
 
-  const root = plannedDir('', undefined, epoch);
+  const root = plannedDir('', '', epoch);
   const dirs = new Map<string, PlannedDir>([['', root]]);
   // Sorted, so parents come before children and each directory's children are attached in name order.
   const paths = [...tree.keys()].sort();
   const entries = paths.map((path) => tree.get(path)!);
   for (let i = 0; i < paths.length; i++) {
     const entry = entries[i]!;
-    if (entry.kind === 'dir') dirs.set(paths[i]!, plannedDir(paths[i]!, undefined, entry.mtime ?? epoch));
+    if (entry.kind === 'dir') {
+      const path = paths[i]!;
+      dirs.set(path, plannedDir(path, path.slice(path.lastIndexOf('/') + 1), entry.mtime ?? epoch));
+    }
   }
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i]!;
@@ -142,25 +143,23 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
     const parent = dirs.get(parentPath);
     if (!parent) throw new KilnError('FAT_TREE_INVALID', `${JSON.stringify(path)} has no parent directory ${JSON.stringify(parentPath)} in the tree`, { hint: 'build the tree with buildTree(), which adds parent directories' });
     let node: PlannedDir | PlannedFile;
-    let attr: number;
     if (entry.kind === 'dir') {
       node = dirs.get(path)!;
       node.parent = parent;
-      attr = ATTR_DIRECTORY;
     } else if (entry.kind === 'file') {
       const fileSize = contentSize(entry.content);
       if (fileSize > MAX_FILE_SIZE) {
         throw new KilnError('FAT_FILE_TOO_LARGE', `${JSON.stringify(path)} is ${formatSize(fileSize)}; a FAT file holds at most 4 GiB - 1 byte`, { location: { file: path }, hint: 'split the file or use another filesystem' });
       }
-      node = { kind: 'file', path, content: entry.content, size: fileSize, firstCluster: 0, clusters: 0 };
-      attr = ATTR_ARCHIVE | (entry.mode !== undefined && (entry.mode & 0o222) === 0 ? ATTR_READ_ONLY : 0);
+      const attr = ATTR_ARCHIVE | (entry.mode !== undefined && (entry.mode & 0o222) === 0 ? ATTR_READ_ONLY : 0);
+      node = { kind: 'file', path, name, short: NO_SHORT_NAME, mtime: entry.mtime ?? epoch, attr, firstCluster: 0, clusters: 0, content: entry.content, size: fileSize };
     } else {
       throw new KilnError('FAT_UNSUPPORTED_ENTRY', `${JSON.stringify(path)} is a ${entry.kind}; FAT stores only files and directories`, {
         location: { file: path },
         hint: entry.kind === 'symlink' ? 'replace the symlink by a copy of its target, or leave it out of the tree' : 'leave it out of the tree',
       });
     }
-    parent.children.push({ name, short: NO_SHORT_NAME, node, mtime: entry.mtime ?? epoch, attr });
+    parent.children.push(node);
   }
   for (const dir of dirs.values()) {
     const children = dir.children;
@@ -205,12 +204,12 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
   const stack: PlannedDir[] = [root];
   while (stack.length) {
     const dir = stack.pop()!;
-    for (const c of dir.children) if (c.node.kind === 'file') place(c.node, Math.ceil(c.node.size / cb));
+    for (const c of dir.children) if (c.kind === 'file') place(c, Math.ceil(c.size / cb));
     const subdirs: PlannedDir[] = [];
     for (const c of dir.children) {
-      if (c.node.kind === 'dir') {
-        place(c.node, Math.max(1, Math.ceil((c.node.entries * 32) / cb)));
-        subdirs.push(c.node);
+      if (c.kind === 'dir') {
+        place(c, Math.max(1, Math.ceil((c.entries * 32) / cb)));
+        subdirs.push(c);
       }
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
@@ -246,8 +245,8 @@ function writeDirectory(buf: Uint8Array, dir: PlannedDir, label: string | undefi
       raw: c.short.raw,
       attr: c.attr,
       caseBits: c.short.caseBits,
-      firstCluster: c.node.firstCluster,
-      size: c.node.kind === 'file' ? c.node.size : 0,
+      firstCluster: c.firstCluster,
+      size: c.kind === 'file' ? c.size : 0,
       mtime: c.mtime,
     });
     at += 32;
