@@ -3,12 +3,12 @@
  * converts a disk image (raw, VDI or VMDK, detected by magic) without qemu-img. Without --format,
  * the output name's extension decides.
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import type { ImageFormat } from '../formats/convert.js';
-import type { VmdkSubformat } from '../formats/vmdk/write.js';
+import type { VmdkSubformat } from '../formats/vmdk/_layout.js';
 import { formatSize } from '../util/size.js';
 import { globalOptions, printJson, reportError } from './_shared.js';
 
@@ -43,8 +43,13 @@ async function convertCommand(input: string, output: string, flags: ConvertFlags
   if (flags.inputFormat !== undefined && ![...FORMATS, 'auto'].includes(flags.inputFormat)) {
     throw new KilnError('CLI_BAD_OPTION', `--input-format: expected auto, raw, vdi or vmdk, got ${JSON.stringify(flags.inputFormat)}`);
   }
-  const s = await stat(input).catch(() => undefined);
-  if (!s?.isFile()) throw new KilnError('CONVERT_INPUT_MISSING', 'no such image file', { location: { file: input }, hint: 'give the path of a raw, VDI or VMDK image' });
+  let isFile = false;
+  try {
+    isFile = statSync(input).isFile();
+  } catch {
+    // missing or not reachable: reported below
+  }
+  if (!isFile) throw new KilnError('CONVERT_INPUT_MISSING', 'no such image file', { location: { file: input }, hint: 'give the path of a raw, VDI or VMDK image' });
   // Loaded on use, so other commands do not pay for the VDI/VMDK modules at start-up.
   const { convertImageFile } = await import('../formats/convert.js');
   const result = await convertImageFile(input, output, {
