@@ -318,6 +318,7 @@ class VolumeHash {
   static readonly SAMPLE = 512;
   private static readonly M = 0x5bd1e995;
   private h = 0x811c9dc5;
+  /** One DataView over a whole buffer, reused for every view into it (the write buffer's files); reads stay inside each view's [byteOffset, byteOffset + length). */
   private words: DataView | undefined;
   add(bytes: Uint8Array): void {
     let words = this.words;
