@@ -42,24 +42,28 @@ function fields(seconds: number): { y: number; mo: number; d: number; h: number;
   return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes(), s: t.getUTCSeconds() };
 }
 
-/** ECMA-119 9.1.5: years since 1900, month, day, hour, minute, second, GMT offset (0). */
+/** Recording dates by time: most records of an image carry the same few (the last one is checked first). */
 const recordingDates = new Map<number, Uint8Array>();
+let lastSeconds = NaN;
+let lastDate: Uint8Array = new Uint8Array(7);
 
-export function writeRecordingDate(buf: Uint8Array, offset: number, seconds: number): void {
+/** The 7-byte recording date of a time (ECMA-119 9.1.5): years since 1900, month, day, hour, minute, second, GMT offset (0). */
+function recordingDate(seconds: number): Uint8Array {
   const cached = recordingDates.get(seconds);
-  if (cached) {
-    buf.set(cached, offset);
-    return;
-  }
+  if (cached) return cached;
   const f = fields(seconds);
-  buf[offset] = f.y - 1900;
-  buf[offset + 1] = f.mo;
-  buf[offset + 2] = f.d;
-  buf[offset + 3] = f.h;
-  buf[offset + 4] = f.mi;
-  buf[offset + 5] = f.s;
-  buf[offset + 6] = 0;
-  if (recordingDates.size < 4096) recordingDates.set(seconds, buf.slice(offset, offset + 7));
+  const date = new Uint8Array([f.y - 1900, f.mo, f.d, f.h, f.mi, f.s, 0]);
+  if (recordingDates.size < 4096) recordingDates.set(seconds, date);
+  return date;
+}
+
+/** Writes the recording date of a time (ECMA-119 9.1.5) at `offset`. */
+export function writeRecordingDate(buf: Uint8Array, offset: number, seconds: number): void {
+  if (seconds !== lastSeconds) {
+    lastDate = recordingDate(seconds);
+    lastSeconds = seconds;
+  }
+  buf.set(lastDate, offset);
 }
 
 export function readRecordingDate(buf: Uint8Array, offset: number): number {

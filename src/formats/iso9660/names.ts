@@ -49,8 +49,8 @@ export function compareIdentifiers(a: string, b: string): number {
  * A key whose plain string order is the {@link compareIdentifiers} order, for identifiers made of
  * characters from U+0020 up (all ISO9660 and Joliet identifiers the writer makes): name and
  * extension without trailing spaces (space padding makes them equal), each closed by U+0001 (below
- * every such character, so a shorter name sorts first), then the version, descending. Sorting by
- * precomputed keys avoids splitting both identifiers on every comparison.
+ * every such character, so a shorter name sorts first), then the version, descending (see
+ * versionSortKey). Sorting by precomputed keys avoids splitting both identifiers on every comparison.
  * @example ['B.TXT;1', 'A.TXT;1'].sort((a, b) => (identifierSortKey(a) < identifierSortKey(b) ? -1 : 1)) // ['A.TXT;1', 'B.TXT;1']
  */
 export function identifierSortKey(id: string): string {
@@ -60,13 +60,22 @@ export function identifierSortKey(id: string): string {
   let dot = id.indexOf('.');
   if (dot >= end) dot = -1;
   const version = semi >= 0 ? Number(id.slice(semi + 1)) || 0 : 0;
-  const versionKey = version === 1 ? VERSION_1_KEY : version === 0 ? VERSION_0_KEY : String.fromCharCode(0xffff - Math.min(0xffff, Math.max(0, version)));
+  const versionKey = version === 1 ? VERSION_1_KEY : version === 0 ? VERSION_0_KEY : versionSortKey(version);
   const name = trimSpaces(id, 0, dot >= 0 ? dot : end);
   const ext = dot >= 0 ? trimSpaces(id, dot + 1, end) : '';
   return `${name}\u0001${ext}\u0001${versionKey}`;
 }
-const VERSION_0_KEY = '\uffff';
-const VERSION_1_KEY = '\ufffe';
+
+/**
+ * Version numbers in descending order as one-byte characters (keys of one-byte names stay one-byte
+ * strings): 0-254 as U+00FF down to U+0001, larger ones as U+0000 and a character below them.
+ */
+function versionSortKey(version: number): string {
+  const v = Math.min(0xffff, Math.max(0, version));
+  return v < 0xff ? String.fromCharCode(0xff - v) : `\u0000${String.fromCharCode(0xffff - v)}`;
+}
+const VERSION_0_KEY = versionSortKey(0);
+const VERSION_1_KEY = versionSortKey(1);
 
 /** `text.slice(start, end)` without trailing U+0020 (only that character pads; String#trimEnd also strips others). */
 function trimSpaces(text: string, start: number, end: number): string {

@@ -193,15 +193,9 @@ export function writePosixEntries(
   writeU32Both(buf, p + 28, gid);
   writeU32Both(buf, p + 36, serial);
   p += 44;
-  buf[p] = 0x54; // 'T'
-  buf[p + 1] = 0x46; // 'F'
-  buf[p + 2] = 26;
-  buf[p + 3] = 1;
-  buf[p + 4] = 0x0e; // modify, access, attributes; 7-byte dates
-  writeRecordingDate(buf, p + 5, mtime);
-  buf.copyWithin(p + 12, p + 5, p + 12);
-  buf.copyWithin(p + 19, p + 5, p + 12);
-  p += 26;
+  const tf = tfEntry(mtime); // cached per time: one copy
+  buf.set(tf, p);
+  p += tf.length;
   if (major >= 0) {
     buf[p] = 0x50; // 'P'
     buf[p + 1] = 0x4e; // 'N'

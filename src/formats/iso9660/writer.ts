@@ -33,7 +33,8 @@ import {
   type ElToritoSpec, type CatalogEntry, type RegionFiller, EL_TORITO_ID, MEDIA_HARD_DISK, MEDIA_NO_EMULATION, buildBootCatalog, checkHddImage,
   entryPlatform, patchBootInfoTable, patchGrub2BootInfo,
 } from './eltorito.js';
-import { type HybridSpec, GPT_TAIL_BYTES, buildHybridAreas } from './hybrid.js';
+// hybrid.js (node:zlib for CRC-32, node:crypto for GUIDs: ~5 ms to load) is imported when an image is hybrid.
+import type { HybridSpec, HybridAreas } from './hybrid.js';
 
 /** Options of the ISO writer. */
 export interface IsoOptions {
@@ -185,7 +186,7 @@ interface PlanInternal {
   pathTable: { size: number; l: number; m: number; jSize: number; jl: number; jm: number };
   ceRegion: { lba: number; sectors: number; areas: ContinuationArea[] };
   sectors: number;
-  hybrid?: ReturnType<typeof buildHybridAreas>;
+  hybrid?: HybridAreas;
 }
 
 const MAX_EXTENT = 0xffffffff;
@@ -296,6 +297,260 @@ export function isoVolumeUuid(epoch: number): string {
   return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}-${d.slice(8, 10)}-${d.slice(10, 12)}-${d.slice(12, 14)}-${d.slice(14, 16)}`;
 }
 
+/** The node tree of a plan: directories (root first) and leaves, parents before children. */
+interface Nodes {
+  root: DirNode;
+  allDirs: DirNode[];
+  leaves: LeafNode[];
+  leafByPath: Map<string, LeafNode>;
+}
+
+function newDirNode(path: string, name: string, entry: TreeEntry & { kind: 'dir' }, parent: DirNode | null, serial: number): DirNode {
+  return {
+    path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial, rr: NO_SYSTEM_USE, children: [], subdirs: 0,
+    number: 0, jolietNumber: 0, isoRecords: [], jolietRecords: [], isoLba: 0, isoSize: 0, jolietLba: 0, jolietSize: 0,
+  };
+}
+
+/**
+ * Builds the node tree from the tree's paths (code-unit order): grouped by depth (a stable pass),
+ * so parents come before children and each directory's children are in name order; serial numbers
+ * (RR inode numbers) follow that order.
+ *
+ * The planning passes are small functions over one item each, rather than loops in planIso:
+ * V8 optimizes small hot functions early, while one large function runs interpreted for the whole
+ * (short) life of the CLI process.
+ */
+function buildNodes(tree: FileTree, sortedPaths: readonly string[], rockRidge: boolean, level: IsoLevel): Nodes {
+  const byDepth: string[][] = [];
+  for (let i = 0; i < sortedPaths.length; i++) {
+    const path = sortedPaths[i]!;
+    const depth = depthOf(path);
+    while (byDepth.length <= depth) byDepth.push([]);
+    byDepth[depth]!.push(path);
+  }
+  const root = newDirNode('', '', { kind: 'dir', mode: 0o755 }, null, 1);
+  const nodes: Nodes & { dirByPath: Map<string, DirNode>; serial: number } = {
+    root, allDirs: [root], leaves: [], leafByPath: new Map(), dirByPath: new Map([['', root]]), serial: 2,
+  };
+  for (let d = 0; d < byDepth.length; d++) {
+    const paths = byDepth[d]!;
+    for (let i = 0; i < paths.length; i++) addNode(nodes, paths[i]!, tree.get(paths[i]!)!, rockRidge, level);
+  }
+  return nodes;
+}
+
+/** Number of `/` in a path. */
+function depthOf(path: string): number {
+  let depth = 0;
+  for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1)) depth++;
+  return depth;
+}
+
+function addNode(nodes: Nodes & { dirByPath: Map<string, DirNode>; serial: number }, path: string, entry: TreeEntry, rockRidge: boolean, level: IsoLevel): void {
+  const slash = path.lastIndexOf('/');
+  const name = path.slice(slash + 1);
+  const parent = nodes.dirByPath.get(slash < 0 ? '' : path.slice(0, slash));
+  if (!parent) fail('ISO_TREE_INVALID', `${JSON.stringify(path)} has no parent directory in the tree`, 'build the tree with buildTree(), which adds parent directories');
+  if (entry.kind === 'dir') {
+    const d = newDirNode(path, name, entry, parent, nodes.serial++);
+    nodes.allDirs.push(d);
+    parent.children.push(d);
+    parent.subdirs++;
+    nodes.dirByPath.set(path, d);
+    return;
+  }
+  if (!rockRidge && entry.kind !== 'file') return; // not representable without Rock Ridge
+  const size = entry.kind === 'file' ? contentSize(entry.content) : 0;
+  if (size > MAX_EXTENT && level < 3) {
+    fail('ISO_FILE_TOO_LARGE', `${path} is ${size} bytes; ISO9660 level ${level} files must be under 4 GiB`, 'use level 3 (the default), which stores large files as multi-extent files', path);
+  }
+  const leaf: LeafNode = {
+    path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial: nodes.serial++, rr: NO_SYSTEM_USE, size, extents: extentsOf(size),
+    content: entry.kind === 'file' ? entry.content : undefined, hidden: false, patched: undefined, filler: undefined,
+  };
+  parent.children.push(leaf);
+  nodes.leaves.push(leaf);
+  nodes.leafByPath.set(path, leaf);
+}
+
+/** A file's extents (lengths now, LBAs later): one, or several of MULTI_EXTENT_CHUNK bytes from 4 GiB up (level 3). */
+function extentsOf(size: number): Extent[] {
+  if (size <= MAX_EXTENT) return [{ lba: 0, length: size }];
+  const extents: Extent[] = [];
+  for (let at = 0; at < size; at += MULTI_EXTENT_CHUNK) extents.push({ lba: 0, length: Math.min(MULTI_EXTENT_CHUNK, size - at) });
+  return extents;
+}
+
+function extentsByPath(leaves: LeafNode[]): Map<string, Extent[]> {
+  const extents = new Map<string, Extent[]>();
+  for (let i = 0; i < leaves.length; i++) extents.set(leaves[i]!.path, leaves[i]!.extents);
+  return extents;
+}
+
+/** Gives each file's extents consecutive LBAs from `lba` (empty files keep LBA 0); returns the next free LBA. */
+function placeFiles(leaves: LeafNode[], lba: number): number {
+  for (let i = 0; i < leaves.length; i++) {
+    const leaf = leaves[i]!;
+    if (leaf.size === 0) continue;
+    for (let e = 0; e < leaf.extents.length; e++) {
+      leaf.extents[e]!.lba = lba;
+      lba += Math.ceil(leaf.extents[e]!.length / SECTOR);
+    }
+  }
+  return lba;
+}
+
+/**
+ * ISO9660 and Joliet identifiers of a directory's children, unique in it. The children are in name
+ * order: a later name that collides (after mangling) with an earlier one gets the suffix.
+ */
+function nameChildren(dir: DirNode, level: IsoLevel, joliet: boolean): void {
+  const kids = dir.children;
+  // One namespace per directory, compared without ";1" and a trailing "." (as readers show names).
+  const usedIso = new Set<string>();
+  for (let i = 0; i < kids.length; i++) {
+    const k = kids[i]!;
+    const id = uniqueIsoIdentifier(k, level, usedIso);
+    usedIso.add(bareIsoIdentifier(id));
+    k.isoId = id;
+    k.isoKey = identifierSortKey(id);
+  }
+  if (joliet) {
+    const names: string[] = new Array(kids.length);
+    for (let i = 0; i < kids.length; i++) names[i] = kids[i]!.name;
+    const ids = uniqueIdentifiers(names, jolietIdentifier, 'joliet', jolietStemLimit);
+    for (let i = 0; i < kids.length; i++) {
+      kids[i]!.jolietId = ids[i]!;
+      kids[i]!.jolietKey = identifierSortKey(ids[i]!);
+    }
+  }
+}
+
+function uniqueIsoIdentifier(k: Node, level: IsoLevel, used: Set<string>): string {
+  const isDir = k.entry.kind === 'dir';
+  const base = isoIdentifier(k.name, isDir, level);
+  if (!used.has(bareIsoIdentifier(base))) return base;
+  const dot = base.indexOf('.');
+  const stem = dot >= 0 ? base.slice(0, dot) : base;
+  const tail = dot >= 0 ? base.slice(dot) : '';
+  const limit = isoStemLimit(base, isDir, level);
+  let id = base;
+  for (let n = 1; used.has(bareIsoIdentifier(id)); n++) {
+    if (n > 1_000_000) fail('ISO_NAME_COLLISION', `cannot give ${k.path} a unique ISO9660 name`, 'rename some of the files whose names differ only in case or punctuation');
+    const suffix = String(n);
+    id = stem.slice(0, Math.max(0, limit - suffix.length)) + suffix + tail;
+  }
+  return id;
+}
+
+/** Path table order: by depth, then parent number, then identifier (BFS over sorted children); numbers them. */
+function pathTableOrder(root: DirNode, joliet: boolean): DirNode[] {
+  const dirs: DirNode[] = [root];
+  for (let i = 0; i < dirs.length; i++) {
+    const d = dirs[i]!;
+    if (joliet) d.jolietNumber = i + 1;
+    else d.number = i + 1;
+    if (i + 1 > 0xffff) fail('ISO_TOO_MANY_DIRECTORIES', `the tree has more than 65535 directories, the limit of ISO9660 path tables`);
+    const start = dirs.length;
+    for (let c = 0; c < d.children.length; c++) if (d.children[c]!.entry.kind === 'dir') dirs.push(d.children[c] as DirNode);
+    if (joliet && dirs.length - start > 1) {
+      const kids = dirs.splice(start).sort(byJolietKey);
+      for (let k = 0; k < kids.length; k++) dirs.push(kids[k]!);
+    }
+  }
+  return dirs;
+}
+
+/** Rock Ridge entries of a node (symlink entries, or an SU length for one whose entries are written at emit). */
+function rockRidgeOf(n: Node, name: string | null, epoch: number): SystemUse {
+  const e = n.entry;
+  const entries = [pxEntry(modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial), tfEntry(e.mtime ?? epoch)];
+  if (e.kind === 'char' || e.kind === 'block') entries.push(pnEntry(e.major, e.minor));
+  if (name !== null) entries.push(...nmEntries(name));
+  if (e.kind === 'symlink') entries.push(...slEntries(e.target));
+  let length = 0;
+  for (const x of entries) length += x.length;
+  return { entries, length };
+}
+
+/**
+ * Rock Ridge of the record naming a node: most are written at emit time from the node's fields
+ * (no bytes per node); symlinks and names that are long or not ASCII keep their entries.
+ */
+function setRockRidge(n: Node, epoch: number): void {
+  const e = n.entry;
+  const length = posixEntriesLength(e.kind === 'char' || e.kind === 'block', n.name.length);
+  n.rr = e.kind !== 'symlink' && n.name.length <= 250 && length <= systemUseRoom(n.isoId.length) && isAscii(n.name) ? { entries: null, length } : rockRidgeOf(n, n.name, epoch);
+}
+
+/** Rock Ridge of every directory's `.` and `..` records (PX, TF), written at emit time. */
+const BARE_ROCK_RIDGE: DirectSystemUse = { entries: null, length: posixEntriesLength(false, -1) };
+
+/** A directory record: its SU split between the record and continuation areas when it does not fit. */
+function makeRecord(node: Node, part: number, identifier: string, idLength: number, rr: number, su: SystemUse | DirectSystemUse): RecordPlan {
+  const room = systemUseRoom(idLength);
+  if (su.entries === null || su.length <= room) {
+    return { node, part, identifier, idLength, rr, suInline: su.entries ?? NO_SYSTEM_USE.entries, areas: NO_AREAS, length: directoryRecordLength(idLength, su.length) };
+  }
+  const { inline, areas } = placeSystemUse(su.entries, room);
+  let suLength = 0;
+  for (const e of inline) suLength += e.length;
+  return { node, part, identifier, idLength, rr, suInline: inline, areas, length: directoryRecordLength(idLength, suLength) };
+}
+
+/** Bytes of a directory's extent: records never cross a sector boundary (ECMA-119 6.8.1.1). */
+function extentSize(records: RecordPlan[]): number {
+  let at = 0;
+  for (let i = 0; i < records.length; i++) {
+    const length = records[i]!.length;
+    if ((at % SECTOR) + length > SECTOR) at += SECTOR - (at % SECTOR);
+    at += length;
+  }
+  return Math.max(SECTOR, Math.ceil(at / SECTOR) * SECTOR);
+}
+
+const partsOf = (n: Node): number => (n.entry.kind === 'dir' ? 1 : (n as LeafNode).extents.length);
+
+/** The records (`.`, `..`, children; one per extent of multi-extent files) and size of a directory of the ISO9660 tree. */
+function planIsoDirectory(dir: DirNode, rockRidge: boolean, epoch: number): void {
+  const parent = dir.parent ?? dir;
+  if (!rockRidge) {
+    dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, NO_SYSTEM_USE));
+    dir.isoRecords.push(makeRecord(parent, 0, '\x01', 1, RR_ENTRIES, NO_SYSTEM_USE));
+  } else {
+    if (dir.parent === null) {
+      // The root's `.` record opens the SUSP area (SP) and names the extension (ER, which needs a continuation area).
+      const entries = [spEntry(), ...rockRidgeOf(dir, null, epoch).entries, erEntry()];
+      let length = 0;
+      for (const e of entries) length += e.length;
+      dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, { entries, length }));
+    } else dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_BARE, BARE_ROCK_RIDGE));
+    dir.isoRecords.push(makeRecord(parent, 0, '\x01', 1, RR_BARE, BARE_ROCK_RIDGE));
+  }
+  for (let c = 0; c < dir.children.length; c++) {
+    const child = dir.children[c]!;
+    const parts = partsOf(child);
+    const rr = rockRidge && child.rr.entries === null ? RR_NAMED : RR_ENTRIES;
+    for (let p = 0; p < parts; p++) dir.isoRecords.push(makeRecord(child, p, child.isoId, child.isoId.length, rr, child.rr));
+  }
+  dir.isoSize = extentSize(dir.isoRecords);
+}
+
+/** The records and size of a directory of the Joliet tree (directories and files only, in Joliet order). */
+function planJolietDirectory(dir: DirNode): void {
+  const parent = dir.parent ?? dir;
+  dir.jolietRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, NO_SYSTEM_USE));
+  dir.jolietRecords.push(makeRecord(parent, 0, '\x01', 1, RR_ENTRIES, NO_SYSTEM_USE));
+  const kids = dir.children.filter((c) => c.entry.kind === 'dir' || c.entry.kind === 'file').sort(byJolietKey);
+  for (let c = 0; c < kids.length; c++) {
+    const child = kids[c]!;
+    const parts = partsOf(child);
+    for (let p = 0; p < parts; p++) dir.jolietRecords.push(makeRecord(child, p, child.jolietId, child.jolietId.length * 2, RR_ENTRIES, NO_SYSTEM_USE));
+  }
+  dir.jolietSize = extentSize(dir.jolietRecords);
+}
+
 /**
  * Computes the layout of an ISO image for `tree`: every descriptor, path table, directory,
  * continuation area and file extent. Boot images are read (they are small) to check and patch them.
@@ -313,122 +568,12 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   const sortedPaths = [...tree.keys()].sort();
   const volumeId = dchars(options.volumeId ?? defaultVolumeId(tree, sortedPaths, epoch), 32, 'volume id');
 
-  // Build the node tree: parents before children (by depth, then path), serial numbers in that order.
-  let serial = 1;
-  const rootEntry: TreeEntry & { kind: 'dir' } = { kind: 'dir', mode: 0o755 };
-  const allDirs: DirNode[] = [];
-  const newDir = (path: string, name: string, entry: TreeEntry & { kind: 'dir' }, parent: DirNode | null): DirNode => {
-    const dir: DirNode = {
-      path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial: serial++, rr: NO_SYSTEM_USE, children: [], subdirs: 0,
-      number: 0, jolietNumber: 0, isoRecords: [], jolietRecords: [], isoLba: 0, isoSize: 0, jolietLba: 0, jolietSize: 0,
-    };
-    allDirs.push(dir);
-    return dir;
-  };
-  const root = newDir('', '', rootEntry, null);
-  const dirByPath = new Map<string, DirNode>([['', root]]);
-  const leaves: LeafNode[] = [];
-  const leafByPath = new Map<string, LeafNode>();
-  const byDepth: string[][] = [];
-  for (let i = 0; i < sortedPaths.length; i++) {
-    const path = sortedPaths[i]!;
-    let depth = 0;
-    for (let at = path.indexOf('/'); at >= 0; at = path.indexOf('/', at + 1)) depth++;
-    while (byDepth.length <= depth) byDepth.push([]);
-    byDepth[depth]!.push(path);
-  }
-  const paths = byDepth.flat();
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i]!;
-    const entry = tree.get(path)!;
-    const slash = path.lastIndexOf('/');
-    const parentPath = slash < 0 ? '' : path.slice(0, slash);
-    const name = path.slice(slash + 1);
-    const parent = dirByPath.get(parentPath);
-    if (!parent) fail('ISO_TREE_INVALID', `${JSON.stringify(path)} has no parent directory in the tree`, 'build the tree with buildTree(), which adds parent directories');
-    if (entry.kind === 'dir') {
-      const d = newDir(path, name, entry, parent);
-      parent.children.push(d);
-      parent.subdirs++;
-      dirByPath.set(path, d);
-    } else {
-      if (!rockRidge && entry.kind !== 'file') continue; // not representable without Rock Ridge
-      const size = entry.kind === 'file' ? contentSize(entry.content) : 0;
-      if (size > MAX_EXTENT && level < 3) {
-        fail('ISO_FILE_TOO_LARGE', `${path} is ${size} bytes; ISO9660 level ${level} files must be under 4 GiB`, 'use level 3 (the default), which stores large files as multi-extent files', path);
-      }
-      const leaf: LeafNode = {
-        path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial: serial++, rr: NO_SYSTEM_USE, size, extents: [],
-        content: entry.kind === 'file' ? entry.content : undefined, hidden: false, patched: undefined, filler: undefined,
-      };
-      parent.children.push(leaf);
-      leaves.push(leaf);
-      leafByPath.set(path, leaf);
-    }
-  }
-
-  // Identifiers, unique per directory. Children were added in path order, so each directory's
-  // children are already sorted by name: a later name that collides gets the suffix.
-  for (let d = 0; d < allDirs.length; d++) {
-    const kids = allDirs[d]!.children;
-    // One namespace per directory, compared without ";1" and a trailing "." (as readers show names).
-    const usedIso = new Set<string>();
-    for (let i = 0; i < kids.length; i++) {
-      const k = kids[i]!;
-      const isDir = k.entry.kind === 'dir';
-      const base = isoIdentifier(k.name, isDir, level);
-      let id = base;
-      if (usedIso.has(bareIsoIdentifier(id))) {
-        const dot = base.indexOf('.');
-        const stem = dot >= 0 ? base.slice(0, dot) : base;
-        const tail = dot >= 0 ? base.slice(dot) : '';
-        const limit = isoStemLimit(base, isDir, level);
-        for (let n = 1; usedIso.has(bareIsoIdentifier(id)); n++) {
-          if (n > 1_000_000) fail('ISO_NAME_COLLISION', `cannot give ${k.path} a unique ISO9660 name`, 'rename some of the files whose names differ only in case or punctuation');
-          const suffix = String(n);
-          id = stem.slice(0, Math.max(0, limit - suffix.length)) + suffix + tail;
-        }
-      }
-      usedIso.add(bareIsoIdentifier(id));
-      k.isoId = id;
-      k.isoKey = identifierSortKey(id);
-    }
-    if (joliet) {
-      const jIds = uniqueIdentifiers(kids.map((k) => k.name), jolietIdentifier, 'joliet', jolietStemLimit);
-      for (let i = 0; i < kids.length; i++) {
-        kids[i]!.jolietId = jIds[i]!;
-        kids[i]!.jolietKey = identifierSortKey(jIds[i]!);
-      }
-    }
-  }
+  const { root, allDirs, leaves, leafByPath } = buildNodes(tree, sortedPaths, rockRidge, level);
+  for (let d = 0; d < allDirs.length; d++) nameChildren(allDirs[d]!, level, joliet);
   // Children in ECMA-119 9.3 order for each tree.
   for (let d = 0; d < allDirs.length; d++) allDirs[d]!.children.sort(byIsoKey);
-  // Path table order: by depth, then parent number, then identifier (BFS over sorted children).
-  const dirs: DirNode[] = [root];
-  for (let i = 0; i < dirs.length; i++) {
-    const d = dirs[i]!;
-    d.number = i + 1;
-    if (d.number > 0xffff) fail('ISO_TOO_MANY_DIRECTORIES', `the tree has more than 65535 directories, the limit of ISO9660 path tables`);
-    for (let c = 0; c < d.children.length; c++) if (d.children[c]!.entry.kind === 'dir') dirs.push(d.children[c] as DirNode);
-  }
-  const jolietDirs: DirNode[] = [];
-  if (joliet) {
-    jolietDirs.push(root);
-    for (let i = 0; i < jolietDirs.length; i++) {
-      const d = jolietDirs[i]!;
-      d.jolietNumber = i + 1;
-      const kids = d.children.filter((c) => c.entry.kind === 'dir').sort(byJolietKey);
-      for (const k of kids) jolietDirs.push(k as DirNode);
-    }
-  }
-
-  // File sizes → extent counts (lengths now, LBAs later).
-  for (let i = 0; i < leaves.length; i++) {
-    const leaf = leaves[i]!;
-    if (leaf.size > MAX_EXTENT) {
-      for (let at = 0; at < leaf.size; at += MULTI_EXTENT_CHUNK) leaf.extents.push({ lba: 0, length: Math.min(MULTI_EXTENT_CHUNK, leaf.size - at) });
-    } else leaf.extents.push({ lba: 0, length: leaf.size });
-  }
+  const dirs = pathTableOrder(root, false);
+  const jolietDirs = joliet ? pathTableOrder(root, true) : [];
 
   // Boot entries: resolve images, check and patch.
   const boot: BootPlan[] = [];
@@ -474,91 +619,12 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
     }
   }
 
-  // Rock Ridge of the record naming each node: most are written at emit time from the node's
-  // fields (no bytes per node); symlinks and names that are long or not ASCII keep their entries.
-  const mtimeOf = (e: TreeEntry) => e.mtime ?? epoch;
-  const rrOf = (n: Node, name: string | null): SystemUse => {
-    const e = n.entry;
-    const entries = [pxEntry(modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial), tfEntry(mtimeOf(e))];
-    if (e.kind === 'char' || e.kind === 'block') entries.push(pnEntry(e.major, e.minor));
-    if (name !== null) entries.push(...nmEntries(name));
-    if (e.kind === 'symlink') entries.push(...slEntries(e.target));
-    let length = 0;
-    for (const x of entries) length += x.length;
-    return { entries, length };
-  };
   if (rockRidge) {
-    const named = (n: Node) => {
-      const e = n.entry;
-      const length = posixEntriesLength(e.kind === 'char' || e.kind === 'block', n.name.length);
-      n.rr = e.kind !== 'symlink' && n.name.length <= 250 && length <= systemUseRoom(n.isoId.length) && isAscii(n.name) ? { entries: null, length } : rrOf(n, n.name);
-    };
-    for (let i = 1; i < allDirs.length; i++) named(allDirs[i]!); // allDirs[0] is the root
-    for (let i = 0; i < leaves.length; i++) named(leaves[i]!);
+    for (let i = 1; i < allDirs.length; i++) setRockRidge(allDirs[i]!, epoch); // allDirs[0] is the root
+    for (let i = 0; i < leaves.length; i++) setRockRidge(leaves[i]!, epoch);
   }
-  const bareLength = posixEntriesLength(false, -1);
-
-  // Directory records (sizes) for the ISO tree.
-  const makeRecord = (node: Node, part: number, identifier: string, idLength: number, rr: number, su: SystemUse | DirectSystemUse): RecordPlan => {
-    const room = systemUseRoom(idLength);
-    if (su.entries === null || su.length <= room) {
-      return { node, part, identifier, idLength, rr, suInline: su.entries ?? NO_SYSTEM_USE.entries, areas: NO_AREAS, length: directoryRecordLength(idLength, su.length) };
-    }
-    const { inline, areas } = placeSystemUse(su.entries, room);
-    let suLength = 0;
-    for (const e of inline) suLength += e.length;
-    return { node, part, identifier, idLength, rr, suInline: inline, areas, length: directoryRecordLength(idLength, suLength) };
-  };
-  const extentSize = (records: RecordPlan[]): number => {
-    let at = 0;
-    for (let i = 0; i < records.length; i++) {
-      const length = records[i]!.length;
-      if ((at % SECTOR) + length > SECTOR) at += SECTOR - (at % SECTOR);
-      at += length;
-    }
-    return Math.max(SECTOR, Math.ceil(at / SECTOR) * SECTOR);
-  };
-  const partsOf = (n: Node) => (n.entry.kind === 'dir' ? 1 : (n as LeafNode).extents.length);
-  // The root's `.` record opens the SUSP area (SP) and names the extension (ER, which needs a continuation area).
-  const bare: DirectSystemUse = { entries: null, length: bareLength };
-  for (let d = 0; d < dirs.length; d++) {
-    const dir = dirs[d]!;
-    const parent = dir.parent ?? dir;
-    if (!rockRidge) {
-      dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, NO_SYSTEM_USE));
-      dir.isoRecords.push(makeRecord(parent, 0, '\x01', 1, RR_ENTRIES, NO_SYSTEM_USE));
-    } else {
-      if (dir === root) {
-        const entries = [spEntry(), ...rrOf(root, null).entries, erEntry()];
-        let length = 0;
-        for (const e of entries) length += e.length;
-        dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, { entries, length }));
-      } else dir.isoRecords.push(makeRecord(dir, 0, '\0', 1, RR_BARE, bare));
-      dir.isoRecords.push(makeRecord(parent, 0, '\x01', 1, RR_BARE, bare));
-    }
-    for (let c = 0; c < dir.children.length; c++) {
-      const child = dir.children[c]!;
-      const parts = partsOf(child);
-      const rr = !rockRidge ? RR_ENTRIES : child.rr.entries === null ? RR_NAMED : RR_ENTRIES;
-      for (let p = 0; p < parts; p++) dir.isoRecords.push(makeRecord(child, p, child.isoId, child.isoId.length, rr, child.rr));
-    }
-    dir.isoSize = extentSize(dir.isoRecords);
-  }
-  if (joliet) {
-    for (let d = 0; d < jolietDirs.length; d++) {
-      const dir = jolietDirs[d]!;
-      const parent = dir.parent ?? dir;
-      dir.jolietRecords.push(makeRecord(dir, 0, '\0', 1, RR_ENTRIES, NO_SYSTEM_USE));
-      dir.jolietRecords.push(makeRecord(parent, 0, '\x01', 1, RR_ENTRIES, NO_SYSTEM_USE));
-      const kids = dir.children.filter((c) => c.entry.kind === 'dir' || c.entry.kind === 'file').sort(byJolietKey);
-      for (let c = 0; c < kids.length; c++) {
-        const child = kids[c]!;
-        const parts = partsOf(child);
-        for (let p = 0; p < parts; p++) dir.jolietRecords.push(makeRecord(child, p, child.jolietId, child.jolietId.length * 2, RR_ENTRIES, NO_SYSTEM_USE));
-      }
-      dir.jolietSize = extentSize(dir.jolietRecords);
-    }
-  }
+  for (let d = 0; d < dirs.length; d++) planIsoDirectory(dirs[d]!, rockRidge, epoch);
+  for (let d = 0; d < jolietDirs.length; d++) planJolietDirectory(jolietDirs[d]!);
 
   // Path table sizes.
   const ptSize = dirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.isoId.length), 0);
@@ -608,14 +674,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   }
   // Boot images stored hidden, then every file in tree order.
   const allLeaves = [...hiddenLeaves, ...leaves];
-  for (let i = 0; i < allLeaves.length; i++) {
-    const leaf = allLeaves[i]!;
-    if (leaf.size === 0) continue;
-    for (let e = 0; e < leaf.extents.length; e++) {
-      leaf.extents[e]!.lba = lba;
-      lba += sectorsOf(leaf.extents[e]!.length);
-    }
-  }
+  lba = placeFiles(allLeaves, lba);
   // Boot catalog entries and patches now that LBAs are known.
   let catalog: CatalogEntry[] | undefined;
   if (boot.length) {
@@ -639,6 +698,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   let sectors = lba;
   if (hybridSpec) {
     const useGpt = hybridSpec.gpt ?? true;
+    const { GPT_TAIL_BYTES, buildHybridAreas } = await import('./hybrid.js');
     if (useGpt) sectors += sectorsOf(GPT_TAIL_BYTES);
     const efi = boot.find((b) => b.spec.platform === 'efi');
     const bios = boot.find((b) => b.spec.platform === 'bios' && b.media === MEDIA_NO_EMULATION);
@@ -654,8 +714,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   if (options.systemArea && options.systemArea.length > 16 * SECTOR) fail('ISO_SYSTEM_AREA_TOO_LARGE', `system area data is ${options.systemArea.length} bytes; at most 32768`);
   if (sectors > 0xffffffff) fail('ISO_TOO_LARGE', 'the image exceeds 2^32 sectors (8 TiB)');
 
-  const extents = new Map<string, Extent[]>();
-  for (let i = 0; i < leaves.length; i++) extents.set(leaves[i]!.path, leaves[i]!.extents);
+  const extents = extentsByPath(leaves);
   const uuid = isoVolumeUuid(epoch);
   return {
     size: sectors * SECTOR,
@@ -684,69 +743,75 @@ function fillCe(placeholder: Uint8Array, area: ContinuationArea): void {
 /**
  * Serializes a directory's records (ECMA-119 9.1; none crosses a sector boundary, 6.8.1.1) into
  * the stream, sector by sector, straight into its buffer; `size` is the directory's extent length.
+ * The loops are in synchronous functions: V8 optimizes those while they run (on-stack
+ * replacement), not loops in async functions, and this one runs once per record of the image.
  */
 async function emitDirectory(s: ImageStream, records: RecordPlan[], size: number, joliet: boolean, epoch: number): Promise<void> {
   const end = s.position + size;
-  const buf = s.bytes;
-  let sector = 0; // index in buf of the current sector
-  let used = SECTOR; // bytes used in it (full: the first record opens one)
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    if (used + r.length > SECTOR) {
-      if (s.room < SECTOR) await s.flush();
-      sector = s.claim(SECTOR);
-      buf.fill(0, sector, sector + SECTOR);
-      used = 0;
-    }
-    if (r.areas.length) {
-      fillCe(r.suInline[r.suInline.length - 1]!, r.areas[0]!);
-      for (let i = 0; i + 1 < r.areas.length; i++) fillCe(r.areas[i]!.entries[r.areas[i]!.entries.length - 1]!, r.areas[i + 1]!);
-    }
-    const n = r.node;
-    let extent: number;
-    let dataLength: number;
-    let flags: number;
-    if (n.entry.kind === 'dir') {
-      const d = n as DirNode;
-      extent = joliet ? d.jolietLba : d.isoLba;
-      dataLength = joliet ? d.jolietSize : d.isoSize;
-      flags = FLAG_DIRECTORY;
-    } else {
-      const leaf = n as LeafNode;
-      const ext = leaf.extents[r.part]!;
-      extent = ext.length === 0 ? 0 : ext.lba;
-      dataLength = ext.length;
-      flags = r.part === leaf.extents.length - 1 ? 0 : FLAG_MULTI_EXTENT;
-    }
-    const at = sector + used;
-    writeDirectoryRecordHeader(buf, at, r.length, extent, dataLength, n.entry.mtime ?? epoch, flags, r.idLength);
-    const id = r.identifier;
-    let p = at + 33;
-    if (r.idLength === 1 && id.length === 1) buf[p++] = id.charCodeAt(0); // `.`, `..`, or a one-character ISO name
-    else if (joliet) {
-      for (let i = 0; i < id.length; i++) {
-        const c = id.charCodeAt(i);
-        buf[p++] = c >> 8;
-        buf[p++] = c & 0xff;
-      }
-    } else {
-      for (let i = 0; i < id.length; i++) buf[p++] = id.charCodeAt(i);
-    }
-    if ((r.idLength & 1) === 0) p++; // padding byte (already zero)
-    if (r.rr !== RR_ENTRIES) {
-      const e = n.entry;
-      const device = e.kind === 'char' || e.kind === 'block';
-      p = writePosixEntries(buf, p, modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial, e.mtime ?? epoch,
-        device ? e.major : -1, device ? e.minor : 0, r.rr === RR_NAMED ? n.name : null);
-    }
-    for (let j = 0; j < r.suInline.length; j++) {
-      buf.set(r.suInline[j]!, p);
-      p += r.suInline[j]!.length;
-    }
-    if (p - at > r.length) throw new Error(`internal: record of ${p - at} bytes, planned ${r.length}`);
-    used += r.length;
+  let next = 0;
+  while (next < records.length) {
+    if (s.room < SECTOR) await s.flush();
+    next = writeDirectorySectors(s, records, next, joliet, epoch);
   }
   await s.seek(end);
+}
+
+/** Fills sectors with records from `first` on while the buffer has room for a sector; returns the next record's index. */
+function writeDirectorySectors(s: ImageStream, records: RecordPlan[], first: number, joliet: boolean, epoch: number): number {
+  const buf = s.bytes;
+  let i = first;
+  while (i < records.length && s.room >= SECTOR) {
+    const sector = s.claim(SECTOR);
+    buf.fill(0, sector, sector + SECTOR);
+    let used = 0;
+    while (i < records.length && used + records[i]!.length <= SECTOR) {
+      writeRecord(s, sector + used, records[i]!, joliet, epoch);
+      used += records[i]!.length;
+      i++;
+    }
+  }
+  return i;
+}
+
+/** Writes one planned directory record at index `at` of the stream's buffer (zero-filled). */
+function writeRecord(s: ImageStream, at: number, r: RecordPlan, joliet: boolean, epoch: number): void {
+  const buf = s.bytes;
+  if (r.areas.length) {
+    fillCe(r.suInline[r.suInline.length - 1]!, r.areas[0]!);
+    for (let i = 0; i + 1 < r.areas.length; i++) fillCe(r.areas[i]!.entries[r.areas[i]!.entries.length - 1]!, r.areas[i + 1]!);
+  }
+  const n = r.node;
+  const e = n.entry;
+  let extent: number;
+  let dataLength: number;
+  let flags: number;
+  if (e.kind === 'dir') {
+    const d = n as DirNode;
+    extent = joliet ? d.jolietLba : d.isoLba;
+    dataLength = joliet ? d.jolietSize : d.isoSize;
+    flags = FLAG_DIRECTORY;
+  } else {
+    const leaf = n as LeafNode;
+    const ext = leaf.extents[r.part]!;
+    extent = ext.length === 0 ? 0 : ext.lba;
+    dataLength = ext.length;
+    flags = r.part === leaf.extents.length - 1 ? 0 : FLAG_MULTI_EXTENT;
+  }
+  writeDirectoryRecordHeader(buf, at, r.length, extent, dataLength, e.mtime ?? epoch, flags, r.idLength);
+  const id = r.identifier;
+  // `.` and `..` (one byte), ASCII (ISO9660) or UCS-2 (Joliet); then the padding byte (already zero).
+  let p = r.idLength === id.length ? s.latin1At(at + 33, id) : s.ucs2At(at + 33, id);
+  if ((r.idLength & 1) === 0) p++;
+  if (r.rr !== RR_ENTRIES) {
+    const device = e.kind === 'char' || e.kind === 'block';
+    p = writePosixEntries(buf, p, modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial, e.mtime ?? epoch,
+      device ? e.major : -1, device ? e.minor : 0, r.rr === RR_NAMED ? n.name : null);
+  }
+  for (let j = 0; j < r.suInline.length; j++) {
+    buf.set(r.suInline[j]!, p);
+    p += r.suInline[j]!.length;
+  }
+  if (p - at > r.length) throw new Error(`internal: record of ${p - at} bytes, planned ${r.length}`);
 }
 
 function volumeDescriptor(plan: IsoPlan, type: 1 | 2): Uint8Array {
@@ -799,6 +864,19 @@ function volumeDescriptor(plan: IsoPlan, type: 1 | 2): Uint8Array {
   writeVolumeDate(buf, 864, undefined);
   buf[881] = 1;
   return buf;
+}
+
+/**
+ * Places files from `first` on while each (and the gap before it) fits the stream's buffer; returns
+ * the index of the first one that needs the general path (or `leaves.length`).
+ */
+function placeFilesSync(s: ImageStream, leaves: LeafNode[], first: number): number {
+  for (let i = first; i < leaves.length; i++) {
+    const leaf = leaves[i]!;
+    if (leaf.size === 0) continue;
+    if (leaf.patched || !leaf.content || !s.placeSync(leaf.extents[0]!.lba * SECTOR, leaf.content, leaf.size)) return i;
+  }
+  return leaves.length;
 }
 
 /** Serializes a path table (ECMA-119 9.4) into the stream; the caller seeks to its sector first. */
@@ -905,13 +983,12 @@ export async function writeIso(sink: BlockSink, plan: IsoPlan): Promise<void> {
       await emitDirectory(s, dir.jolietRecords, dir.jolietSize, true, options.epoch);
     }
   }
-  // File contents, in extent order: read straight into the stream's buffer.
-  for (let i = 0; i < p.leaves.length; i++) {
+  // File contents, in extent order: read straight into the stream's buffer, synchronously while
+  // they fit (placeFilesSync); a file that does not, a filler or a patched image takes this loop.
+  for (let i = placeFilesSync(s, p.leaves, 0); i < p.leaves.length; i = placeFilesSync(s, p.leaves, i + 1)) {
     const leaf = p.leaves[i]!;
     if (leaf.size === 0) continue;
     const start = leaf.extents[0]!.lba * SECTOR;
-    // The common case without a promise: a file that fits the buffer after zeroing the gap before it.
-    if (!leaf.patched && leaf.content && s.placeSync(start, leaf.content, leaf.size)) continue;
     if (leaf.filler) {
       await s.seek(start);
       await s.flush();

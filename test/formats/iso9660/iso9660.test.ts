@@ -134,6 +134,8 @@ describe('ISO9660 writer and reader', () => {
     const identifier = fc.oneof(
       fc.tuple(name, fc.boolean(), fc.constantFrom<1 | 2 | 3>(1, 2, 3)).map(([n, isDir, level]) => isoIdentifier(n, isDir, level)),
       name.map((n) => jolietIdentifier(n)),
+      // Other version numbers than the writer's 1, up to ECMA-119's 32767.
+      fc.tuple(name, fc.integer({ min: 0, max: 32767 })).map(([n, version]) => isoIdentifier(n, false, 3).replace(/;1$/, `;${version}`)),
     );
     fc.assert(fc.property(fc.array(identifier, { maxLength: 30 }), (ids) => {
       const byCompare = [...ids].sort(compareIdentifiers);
