@@ -11,17 +11,12 @@ import { KilnError } from '../../errors.js';
 import type { BlockSink } from '../io/block-writer.js';
 import type { Content } from '../io/content.js';
 
-const LATIN1 = /^[\u0000-\u00ff]*$/;
-
 /** Size of the emission buffer. Measured: 1-4 MiB copy the benchmark payload equally fast; 16 MiB is slower. */
 export const STREAM_BUFFER = 4 << 20;
 
 export class ImageStream {
-  /**
-   * The buffer; `bytes[0]` is the image byte at `start`. A Buffer (internally only) for its native
-   * string writes: identifiers are encoded with one call instead of a store per character.
-   */
-  readonly bytes: Buffer;
+  /** The buffer; `bytes[0]` is the image byte at `start`. */
+  readonly bytes: Uint8Array;
   private readonly sink: BlockSink;
   private start = 0;
   /** Bytes of `bytes` filled so far. */
@@ -32,7 +27,7 @@ export class ImageStream {
    * process) and no larger than the image.
    */
   constructor(sink: BlockSink) {
-    this.bytes = Buffer.alloc(Math.max(1, Math.min(STREAM_BUFFER, sink.size)));
+    this.bytes = new Uint8Array(Math.max(1, Math.min(STREAM_BUFFER, sink.size)));
     this.sink = sink;
   }
 
@@ -126,32 +121,6 @@ export class ImageStream {
     } finally {
       closeSync(fd);
     }
-  }
-
-  /** Writes `text` (characters up to U+00FF) at index `at` of `bytes`, one byte each; returns the index after it. */
-  latin1At(at: number, text: string): number {
-    return at + this.bytes.write(text, at, 'latin1');
-  }
-
-  /** Writes `text` as UCS-2 big-endian (Joliet) at index `at` of `bytes`; returns the index after it. */
-  ucs2At(at: number, text: string): number {
-    const end = at + 2 * text.length;
-    if (end < this.bytes.length && LATIN1.test(text)) {
-      // Characters up to U+00FF are [0, c] big-endian: the little-endian encoding [c, 0] one byte
-      // further on, whose last 0 lands on `end` (put back after) and whose first byte is set here.
-      const after = this.bytes[end]!;
-      this.bytes.write(text, at + 1, 2 * text.length, 'utf16le');
-      this.bytes[at] = 0;
-      this.bytes[end] = after;
-      return end;
-    }
-    let p = at;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      this.bytes[p++] = c >> 8;
-      this.bytes[p++] = c & 0xff;
-    }
-    return p;
   }
 
   /** Copies `data` at the current position. */
