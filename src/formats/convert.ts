@@ -15,10 +15,10 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { KilnError } from '../errors.js';
 import { FileSource, type BlockSource } from './io/block-source.js';
-import type { BlockSink } from './io/block-writer.js';
+import { type BlockSink, cannotWriteImage, forEachDataRun, temporaryTwin } from './io/block-writer.js';
 import { isAllZero, readU32 } from './io/bytes.js';
 import { crc32 } from './io/crc32.js';
 import type { ZeroMap } from './io/zero-map.js';
@@ -214,8 +214,6 @@ export async function convertImageFile(input: string, output: string, options: C
 
 /** Bytes read per call in one-pass conversions (1 and 2 MiB measured fastest of 1-8: the chunk stays in cache from read to write). */
 const CHUNK = 2 << 20;
-/** Granularity of holes in a converted file: a filesystem block. */
-const HOLE_BLOCK = 4096;
 /** Grains being compressed at once on the thread pool (streamOptimized). */
 const DEFLATE_AHEAD = 4;
 
@@ -311,11 +309,11 @@ class OutputFile {
   }
 
   static create(path: string): OutputFile {
-    const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    const tempPath = temporaryTwin(path);
     try {
       return new OutputFile(path, tempPath, openSync(tempPath, 'w+'));
     } catch (error) {
-      throw cannotWrite(path, error as NodeJS.ErrnoException);
+      throw cannotWriteImage(path, error as NodeJS.ErrnoException);
     }
   }
 
@@ -330,20 +328,9 @@ class OutputFile {
     this.bytesWritten += bytes.length;
   }
 
-  /** Writes disk data at `offset`, leaving its whole zero HOLE_BLOCKs unwritten: holes, as the file is new. */
+  /** Writes disk data at `offset`, leaving its whole zero blocks unwritten: holes, as the file is new. */
   writeData(offset: number, bytes: Uint8Array): void {
-    let start = -1;
-    for (let i = 0; i < bytes.length; i += HOLE_BLOCK) {
-      const end = Math.min(bytes.length, i + HOLE_BLOCK);
-      // Probes first: a block of data almost always has a non-zero byte at one of these.
-      const zero = end - i === HOLE_BLOCK && bytes[i] === 0 && bytes[i + HOLE_BLOCK / 2] === 0 && bytes[end - 1] === 0 && isAllZero(bytes.subarray(i, end));
-      if (!zero && start < 0) start = i;
-      if (zero && start >= 0) {
-        this.write(offset + start, bytes.subarray(start, i));
-        start = -1;
-      }
-    }
-    if (start >= 0) this.write(offset + start, bytes.subarray(start));
+    forEachDataRun(bytes, offset, (start, end) => this.write(offset + start, bytes.subarray(start, end)));
   }
 
   /** Sets the file size and renames the file to `path`. */
@@ -371,28 +358,6 @@ class OutputFile {
     }
     rmSync(this.tempPath, { force: true });
   }
-}
-
-/** Why the image at `path` cannot be created, named by the image (not its temporary twin), as SparseFileSink reports it. */
-function cannotWrite(path: string, error: NodeJS.ErrnoException): Error {
-  const folder = dirname(path);
-  if (error.code === 'ENOENT') {
-    return new KilnError('OUTPUT_DIR_MISSING', `${path}: cannot write: the folder ${folder} does not exist`, {
-      hint: `create it first (mkdir -p ${folder}) or write somewhere else`,
-      exitCode: 2,
-      cause: error,
-    });
-  }
-  if (error.code === 'ENOTDIR') {
-    return new KilnError('OUTPUT_DIR_MISSING', `${path}: cannot write: ${folder} is not a folder`, { hint: 'write somewhere else', exitCode: 2, cause: error });
-  }
-  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
-    return new KilnError('OUTPUT_NOT_WRITABLE', `${path}: cannot write: ${error.code === 'EROFS' ? 'read-only file system' : `no permission to create files in ${folder}`}`, {
-      hint: 'write somewhere else',
-      cause: error,
-    });
-  }
-  return error;
 }
 
 /**

@@ -18,7 +18,7 @@ import { isAllZero } from './bytes.js';
 import { KilnError } from '../../errors.js';
 
 /** Why the image at `path` cannot be created, named by the image (not its temporary twin). */
-function cannotWrite(path: string, error: NodeJS.ErrnoException): Error {
+export function cannotWriteImage(path: string, error: NodeJS.ErrnoException): Error {
   const folder = dirname(path);
   if (error.code === 'ENOENT') {
     return new KilnError('OUTPUT_DIR_MISSING', `${path}: cannot write: the folder ${folder} does not exist`, {
@@ -59,12 +59,17 @@ function checkRange(sink: { size: number }, offset: number, length: number): voi
 /** Granularity of holes: a filesystem block. */
 const HOLE_BLOCK = 4096;
 
+/** The temporary twin an image is written to before it is renamed into place. */
+export function temporaryTwin(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+}
+
 /**
  * Calls `write(start, end)` for each run of `data` that is not made of whole zero blocks, where
  * blocks are HOLE_BLOCK-aligned in image offsets (`at` is the image offset of data[0]). Partial
  * blocks at either end are always written.
  */
-function forEachDataRun(data: Uint8Array, at: number, write: (start: number, end: number) => void): void {
+export function forEachDataRun(data: Uint8Array, at: number, write: (start: number, end: number) => void): void {
   let runStart = -1;
   let i = 0;
   const n = data.length;
@@ -158,12 +163,12 @@ export class SparseFileSink implements BlockSink {
   /** Creates `path`'s temporary twin, sized (sparse) to `size` bytes. */
   static async create(path: string, size: number): Promise<SparseFileSink> {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`"image size" expected a non-negative integer, got ${size}`);
-    const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    const tempPath = temporaryTwin(path);
     let fd: number;
     try {
       fd = openSync(tempPath, 'w+');
     } catch (error) {
-      throw cannotWrite(path, error as NodeJS.ErrnoException);
+      throw cannotWriteImage(path, error as NodeJS.ErrnoException);
     }
     try {
       ftruncateSync(fd, size);
