@@ -91,7 +91,7 @@ const names = (file) => {
 };
 const reference = names(join(benchDir, 'out.cpio'));
 for (const f of [cpioLib, cpioCli]) if (names(f) !== reference) throw new Error(`${f} does not list the same names as GNU cpio's archive`);
-for (const f of [gptLib, gptCli]) {
+for (const f of [gptLib, gptCli, join(benchDir, 'disk.img')]) {
   const v = spawnSync('sgdisk', ['-v', f], { encoding: 'utf8' });
   if (!v.stdout.includes('No problems found.') || /warning|caution/i.test(v.stdout)) throw new Error(`sgdisk -v ${f}: ${v.stdout}`);
 }
@@ -111,5 +111,5 @@ for (const [group, { peer }] of Object.entries(groups)) {
 }
 const node0 = median([0, 1, 2].map(() => timed([process.execPath, '-e', '0']).ms));
 console.log(`\n(node -e 0 alone: ${node0.toFixed(0)} ms; "node floor" = bench/node-floor.mjs, the same reads and writes in the least Node code;`);
-console.log(' cpio outputs list the same names as GNU cpio\'s, GPT outputs pass sgdisk -v)');
+console.log(' cpio outputs list the same names as GNU cpio\'s, GPT outputs, the peer\'s included, pass sgdisk -v)');
 if (!process.env.KEEP) for (const f of [cpioLib, cpioCli, gptLib, gptCli, join(benchDir, 'node-floor.out')]) rmSync(f, { force: true });
