@@ -126,20 +126,19 @@ export function writeDirectoryRecord(buf: Uint8Array, offset: number, r: Directo
 }
 
 /**
- * The fixed part of a directory record (ECMA-119 9.1.1-9.1.10, bytes 0-32): everything but the
- * identifier, its padding byte and the System Use field, which the caller writes after it.
+ * The fixed part of a directory record (ECMA-119 9.1.1-9.1.10, bytes 0-32) over zeroed bytes
+ * (the zero fields are not written: the writer zero-fills each directory sector first): everything
+ * but the identifier, its padding byte and the System Use field, which the caller writes after it.
  */
 export function writeDirectoryRecordHeader(buf: Uint8Array, offset: number, length: number, extent: number, dataLength: number, mtime: number, flags: number, identifierLength: number): void {
   if (length > 255) throw new RangeError(`directory record of ${length} bytes exceeds 255`);
-  buf[offset] = length;
-  buf[offset + 1] = 0; // extended attribute record length
+  buf[offset] = length; // byte 1, extended attribute record length: 0
   putU32Both(buf, offset + 2, extent);
   putU32Both(buf, offset + 10, dataLength);
   writeRecordingDate(buf, offset + 18, mtime);
-  buf[offset + 25] = flags;
-  buf[offset + 26] = 0; // file unit size
-  buf[offset + 27] = 0; // interleave gap
-  putU16Both(buf, offset + 28, 1); // volume sequence number
+  buf[offset + 25] = flags; // bytes 26-27, file unit size and interleave gap: 0
+  buf[offset + 28] = 1; // volume sequence number 1, both-endian: 01 00 00 01
+  buf[offset + 31] = 1;
   buf[offset + 32] = identifierLength;
 }
 
