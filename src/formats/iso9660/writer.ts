@@ -15,7 +15,7 @@ import { encodeUtf8, writeAscii, writeU16, writeU16Both, writeU32, writeU32Both 
 import { crc32 } from '../io/crc32.js';
 import { type Content, contentSize, loadContent, readContent } from '../io/content.js';
 import { type BlockSink, SubSink, writeImageFile } from '../io/block-writer.js';
-import { type FileTree, type TreeEntry } from '../io/tree.js';
+import type { FileTree, TreeEntry } from '../io/tree.js';
 import { normalizeImagePath } from '../../util/paths.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
