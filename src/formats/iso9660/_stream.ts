@@ -23,11 +23,12 @@ export class ImageStream {
   private used = 0;
 
   /**
-   * A stream into `sink` from offset 0. The buffer is its own (writers may run concurrently in one
-   * process) and no larger than the image.
+   * A stream into `sink` from offset 0 through a buffer of `capacity` bytes (at least a sector),
+   * its own (writers may run concurrently in one process) and no larger than the image.
    */
-  constructor(sink: BlockSink) {
-    this.bytes = new Uint8Array(Math.max(1, Math.min(STREAM_BUFFER, sink.size)));
+  constructor(sink: BlockSink, capacity = STREAM_BUFFER) {
+    if (!Number.isSafeInteger(capacity) || capacity < 2048) throw new RangeError(`"buffer size" expected at least 2048 bytes, got ${capacity}`);
+    this.bytes = new Uint8Array(Math.max(1, Math.min(capacity, sink.size)));
     this.sink = sink;
   }
 
@@ -102,16 +103,16 @@ export class ImageStream {
       this.bytes.set(content, this.used);
       this.used += content.length;
     } else {
-      this.readFile(content.path, content.size, 0);
+      this.readFile(content.path, content.size);
     }
     return true;
   }
 
-  /** Reads bytes [from, size) of a host file at the current position; they must fit the buffer. */
-  private readFile(path: string, size: number, from: number): void {
+  /** Reads the `size` bytes of a host file at the current position; they must fit the buffer. */
+  private readFile(path: string, size: number): void {
     const fd = openSync(path, 'r');
     try {
-      let done = from;
+      let done = 0;
       while (done < size) {
         const got = readSync(fd, this.bytes, this.used, size - done, done);
         if (got === 0) throw shrank(path, size, done);

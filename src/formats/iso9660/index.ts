@@ -4,7 +4,7 @@
  * import { writeIsoFile, readIso } from 'kiln/iso9660';
  * await writeIsoFile('out.iso', buildTree({ 'boot/kernel.elf': await fileContent('kernel.elf') }), { hybrid: true });
  */
-export { type IsoOptions, type IsoPlan, planIso, writeIso, writeIsoFile, isoFiller, isoVolumeUuid } from './writer.js';
+export { type IsoOptions, type IsoPlan, type WriteIsoOptions, planIso, writeIso, writeIsoFile, isoFiller, isoVolumeUuid } from './writer.js';
 export {
   type IsoEntry, type IsoImage, type ReadIsoOptions, type ExtractResult, readIso, readIsoFile, readIsoFileBytes, isoToTree, extractIso,
 } from './reader.js';

@@ -719,13 +719,16 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   if (options.systemArea && options.systemArea.length > 16 * SECTOR) fail('ISO_SYSTEM_AREA_TOO_LARGE', `system area data is ${options.systemArea.length} bytes; at most 32768`);
   if (sectors > 0xffffffff) fail('ISO_TOO_LARGE', 'the image exceeds 2^32 sectors (8 TiB)');
 
-  const extents = extentsByPath(leaves);
   const uuid = isoVolumeUuid(epoch);
+  let extents: Map<string, Extent[]> | undefined;
   return {
     size: sectors * SECTOR,
     volumeId,
     uuid,
-    extents,
+    /** Built on first use (writing the image does not need it). */
+    get extents() {
+      return (extents ??= extentsByPath(leaves));
+    },
     internal: {
       options: opts, root, dirs, jolietDirs, leaves: allLeaves, descriptors, boot, pathTable,
       ceRegion: { lba: ceStart, sectors: ceSectors, areas }, sectors,
@@ -934,6 +937,12 @@ function descriptorSector(type: number): Uint8Array {
   return buf;
 }
 
+/** Options of `writeIso`. */
+export interface WriteIsoOptions {
+  /** Size of the emission buffer, at least 2048 (default 4 MiB). The bytes written do not depend on it. */
+  bufferBytes?: number;
+}
+
 /**
  * Writes the planned ISO into `sink` (sized at least `plan.size`) front to back: system area
  * (hybrid MBR/GPT), volume descriptors, boot catalog, path tables, directories, continuation
@@ -941,11 +950,11 @@ function descriptorSector(type: number): Uint8Array {
  * pieces; boot images made by a filler are written by it in place.
  * @example await writeIso(sink, await planIso(tree, { boot: { entries: [{ platform: 'bios', image: 'boot/boot.img', bootInfoTable: true }] } }));
  */
-export async function writeIso(sink: BlockSink, plan: IsoPlan): Promise<void> {
+export async function writeIso(sink: BlockSink, plan: IsoPlan, { bufferBytes }: WriteIsoOptions = {}): Promise<void> {
   const p = plan.internal;
   if (sink.size < plan.size) throw new RangeError(`sink is ${sink.size} bytes; the ISO needs ${plan.size}`);
   const { options } = p;
-  const s = new ImageStream(sink);
+  const s = new ImageStream(sink, bufferBytes);
   // System area.
   if (options.systemArea || p.hybrid) {
     const area = new Uint8Array(16 * SECTOR);

@@ -205,6 +205,34 @@ describe('ISO9660 writer and reader', () => {
     expect(plan.uuid).toBe('2023-11-14-22-13-20-00');
   });
 
+  it('writes the same bytes whatever the emission buffer size (directories, continuation areas, files and boot images across flushes)', async () => {
+    // Host files (read straight into the buffer) and in-memory ones, larger than the small buffers.
+    const big = join(dir, 'stream-big.bin');
+    writeFileSync(big, new Uint8Array(70_000).map((_, i) => i * 7));
+    const spec: Record<string, unknown> = {
+      ...sampleSpec, 'boot/boot.img': new Uint8Array(6000).fill(0x90), 'big.bin': { kind: 'file', path: big, size: 70_000 }, 'big2.bin': new Uint8Array(9000).fill(3),
+    };
+    for (let i = 0; i < 300; i++) spec[`many/file-with-a-rather-long-name-${i}.txt`] = `${i}`;
+    const tree = buildTree(spec as Parameters<typeof buildTree>[0]);
+    const options: IsoOptions = {
+      epoch: 1_700_000_000, hybrid: true,
+      boot: { entries: [{ platform: 'bios', image: 'boot/boot.img', bootInfoTable: true }, { platform: 'efi', image: new Uint8Array(4096).fill(7) }] },
+    };
+    const plan = await planIso(tree, options);
+    const write = async (bufferBytes?: number) => {
+      const sink = new MemorySink(plan.size);
+      await writeIso(sink, plan, bufferBytes === undefined ? {} : { bufferBytes });
+      return Buffer.from(sink.bytes);
+    };
+    const reference = await write();
+    const source = new MemorySource(reference);
+    const entry = (await readIso(source)).entries.find((e) => e.path === 'big.bin')!;
+    expect(Buffer.from(await readIsoFileBytes(source, entry)).equals(readFileSync(big))).toBe(true);
+    expect(plan.internal.dirs.some((d) => d.isoSize > 2048)).toBe(true); // a directory of several sectors
+    for (const bufferBytes of [2048, 6144, 10_001, 65_536]) expect((await write(bufferBytes)).equals(reference), `buffer ${bufferBytes}`).toBe(true);
+    await expect(writeIso(new MemorySink(plan.size), plan, { bufferBytes: 100 })).rejects.toThrow(RangeError);
+  });
+
   it('round-trips random trees (fast-check)', async () => {
     const name = fc.stringMatching(/^[a-zA-Z0-9 ._~+-]{1,40}$|^[\u00e0-\u00ff\u4e00-\u4e10]{1,10}$/).filter((n) => n !== '.' && n !== '..');
     type Node = { kind: 'file'; data: Uint8Array; mode: number; mtime: number } | { kind: 'symlink'; target: string } | { kind: 'dir'; children: Record<string, Node> };
