@@ -169,21 +169,31 @@ export async function buildGrubImages(options: GrubIsoOptions, earlyConfig: stri
     await writeFile(cfg, earlyConfig);
     const out: GrubImages = {};
     const extra = options.grubModules ?? [];
+    // The two grub-mkimage runs are independent: run them at the same time.
+    const jobs: Array<Promise<void>> = [];
     if (options.bios ?? true) {
       const dir = join(grubDir, 'i386-pc');
       await requireDir(dir, 'i386-pc');
       const img = join(work, 'eltorito.img');
-      await mkimage([mk, '-O', 'i386-pc-eltorito', '-d', dir, '-p', '/boot/grub', '-c', cfg, '-o', img, ...BIOS_MODULES, ...extra], timeoutMs);
-      out.eltorito = new Uint8Array(await readFile(img));
-      out.bootHybrid = new Uint8Array(await readFile(join(dir, 'boot_hybrid.img')));
+      jobs.push((async () => {
+        await mkimage([mk, '-O', 'i386-pc-eltorito', '-d', dir, '-p', '/boot/grub', '-c', cfg, '-o', img, ...BIOS_MODULES, ...extra], timeoutMs);
+        out.eltorito = new Uint8Array(await readFile(img));
+        out.bootHybrid = new Uint8Array(await readFile(join(dir, 'boot_hybrid.img')));
+      })());
     }
     if (options.efi ?? true) {
       const dir = join(grubDir, 'x86_64-efi');
       await requireDir(dir, 'x86_64-efi');
       const img = join(work, 'BOOTX64.EFI');
-      await mkimage([mk, '-O', 'x86_64-efi', '-d', dir, '-p', '/boot/grub', '-c', cfg, '-o', img, ...EFI_MODULES, ...extra], timeoutMs);
-      out.efi = new Uint8Array(await readFile(img));
+      jobs.push((async () => {
+        await mkimage([mk, '-O', 'x86_64-efi', '-d', dir, '-p', '/boot/grub', '-c', cfg, '-o', img, ...EFI_MODULES, ...extra], timeoutMs);
+        out.efi = new Uint8Array(await readFile(img));
+      })());
     }
+    // Wait for both before reporting the first failure (so the work folder is not removed under one).
+    const results = await Promise.allSettled(jobs);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return out;
   } finally {
     await rm(work, { recursive: true, force: true });
