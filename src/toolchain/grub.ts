@@ -16,7 +16,7 @@ import { run, formatCommand, describeExit } from '../util/process.js';
 import { resolveEpoch } from '../util/epoch.js';
 import { type FileTree, type TreeSpec, buildTree } from '../formats/io/tree.js';
 import { type Content, fileContent, readContent } from '../formats/io/content.js';
-import { type IsoOptions, type IsoPlan, espFiller, writeIsoFile } from '../formats/iso9660/index.js';
+import type { IsoOptions, IsoPlan } from '../formats/iso9660/index.js';
 
 /** A file loaded by GRUB: a host path, the name it gets under /boot, and (modules) arguments. */
 export interface GrubFile {
@@ -242,6 +242,9 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
     throw new KilnError('ISO_BAD_IDENTIFIER', `volume id ${JSON.stringify(options.volumeId)} may only contain A-Z, 0-9 and _ (at most 32)`, { hint: 'GRUB finds the ISO by this label; use e.g. MY_OS_1' });
   }
   const isoBase: IsoOptions = { epoch, volumeId };
+  // The ISO and FAT writers load here, not with this module: configs that only use grubConfig()
+  // or grubEsp() (every build of such a project, no-op ones included) do not pay for them.
+  const { espFiller, writeIsoFile } = await import('../formats/iso9660/index.js');
   const images = await buildGrubImages(options, grubEarlyConfig(volumeId));
   const entries: NonNullable<IsoOptions['boot']>['entries'] = [];
   if (images.eltorito) {
