@@ -165,8 +165,10 @@ export function cpioChecksum(bytes: Uint8Array, sum = 0): number {
 
 /**
  * Sequential writer over a BlockSink: metadata and small files are gathered in a buffer and
- * flushed in large writes; file content is read straight into that buffer. Two buffers alternate,
- * so the next one fills (reads on this thread) while the previous one is being written.
+ * flushed in large writes; file content is read straight into that buffer (and summed there for the
+ * crc format). Two buffers alternate, so a sink that writes in the background could write one
+ * while the other fills; SparseFileSink writes at once, and double buffering in the sink measured no
+ * gain on 2 cores.
  */
 class SequentialEmitter {
   private buf: Uint8Array;
