@@ -74,6 +74,7 @@ function kind(mode: 'exe' | 'obj') {
       const zig = zigPath(ctx);
       const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
       const f = zigFlags(policy, ctx.target.arch);
+      for (const note of f.notes) ctx.warn(note);
       const out = ctx.outPath();
       // Zig 0.11: `--mod name::file` declares a module, `--deps a,b` lets the root import them.
       const modules = Object.entries(o.modules ?? {});

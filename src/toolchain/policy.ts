@@ -80,8 +80,11 @@ export function linkFlags(p: LayerPolicy): string[] {
   return f;
 }
 
-/** Zig: optimize mode and CPU feature changes. */
-export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { optimize: string; cpuFeatures: string; args: string[] } {
+/**
+ * Zig: optimize mode, CPU feature changes, flags, and notes on what the policy asks that Zig cannot
+ * do for the target (Zig 0.11 refuses `-fstack-check` on aarch64: StackCheckUnsupportedByTarget).
+ */
+export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { optimize: string; cpuFeatures: string; args: string[]; notes: string[] } {
   const optimize = { debug: 'Debug', safe: 'ReleaseSafe', fast: 'ReleaseFast', small: 'ReleaseSmall' }[p.optimize];
   let cpuFeatures = '';
   if (!p.fpu) cpuFeatures = arch === 'x86_64' ? '-mmx-sse-sse2-avx-avx2+soft_float' : '-fp_armv8-neon-crypto-aes-sha2'; // crypto/aes/sha2 imply NEON on cores like cortex_a57
@@ -89,9 +92,13 @@ export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { optimize
   if (p.codeModel && arch === 'x86_64') args.push('-mcmodel', p.codeModel);
   if (!p.redZone) args.push('-mno-red-zone');
   if (p.stackProtector) args.push('-fstack-protector');
+  const notes: string[] = [];
+  // Stack probes (Zig's __zig_probe_stack): said explicitly, so the policy holds in every optimize mode.
+  if (arch === 'x86_64') args.push(p.stackProbes ? '-fstack-check' : '-fno-stack-check');
+  else if (p.stackProbes) notes.push('stack probes: Zig cannot emit them for aarch64 (no -fstack-check there); the kernel has none');
   if (p.pie) args.push('-fPIE');
   if (!p.debugInfo) args.push('-fstrip');
-  return { optimize, cpuFeatures, args };
+  return { optimize, cpuFeatures, args, notes };
 }
 
 /** Rust: codegen flags and cargo profile env. */
