@@ -34,7 +34,7 @@ export interface MachineFlags {
   exitCode?: string;
   logDir?: string;
   qemu?: string;
-  debug?: boolean;
+  qemuDebug?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -68,7 +68,7 @@ export function addMachineOptions(cmd: Command, options: { multiArch?: boolean }
     .option('--exit-code <n>', 'the value the guest reports on success (isa-debug-exit: QEMU exits (n << 1) | 1) (default: 0)')
     .option('--log-dir <dir>', 'folder for serial.log and QEMU\'s files (default: build/logs)')
     .option('--qemu <binary>', 'QEMU binary (default: qemu-system-<arch>)')
-    .option('--debug', 'QEMU -d int,cpu_reset with the log beside serial.log, and -no-reboot');
+    .option('--qemu-debug', 'QEMU -d int,cpu_reset with the log beside serial.log, and -no-reboot (a project\'s own --debug option stays the project\'s)');
 }
 
 function int(value: string | undefined, what: string, min = 0): number | undefined {
@@ -131,7 +131,7 @@ export function machineSpecFromFlags(flags: MachineFlags, extraArgs: string[], a
     ...(exit ? { exit } : {}),
     ...(flags.logDir ? { logDir: sub(flags.logDir)! } : {}),
     ...(flags.qemu ? { qemu: flags.qemu } : {}),
-    ...(flags.debug ? { debug: true } : {}),
+    ...(flags.qemuDebug ? { debug: true } : {}),
     ...(extraArgs.length ? { args: extraArgs } : {}),
   };
   return spec;

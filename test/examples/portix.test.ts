@@ -59,6 +59,10 @@ describe('examples/portix', () => {
   it('--debug: debug assertions and verbose logging; --kernel-lba moves the kernel and stage 2 follows', async () => {
     const r = await test(['--debug', '--kernel-lba=100'], 300_000);
     expect(r.status, r.stderr).toBe(0);
+    // --debug after `kiln test` is the project's option (kiln's QEMU log is --qemu-debug): the
+    // debug kernel's expectation was checked and its verbose line is on the serial console.
+    expect(r.stderr).toMatch(/PASS boot \[x86_64\]/);
+    expect(readFileSync(join(dir, 'build/logs/tests/boot-x86_64/serial.log'), 'utf8')).toContain('[debug] IDT at');
     const disk = readFileSync(join(dir, 'build/x86_64-release/portix.img'));
     expect(disk.readUInt32LE(512 + 4)).toBe(100);
   }, 300_000);
