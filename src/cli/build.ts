@@ -59,7 +59,7 @@ export function registerBuild(program: Command): void {
       .option('-k, --keep-going', 'after a failure, let independent steps finish', false)
       .option('--no-wait', 'fail instead of waiting when another build holds the lock')
       .option('--force', 'ignore up-to-date checks and the cache; run every step', false)
-      .option('--clean', "remove the target's build folder first", false)
+      .option('--clean', "a complete rebuild: remove the target's build folder, then run every step (no up-to-date checks, no cache restores)", false)
       .option('--run', 'after a successful build, boot the project (its run section) in QEMU', false)
       .option('--no-serial', 'with --run: do not copy serial output to the terminal (it is still logged)')
       .option('--plain', 'one line per finished step (default in CI and pipes)', false)
@@ -75,7 +75,7 @@ export function registerBuild(program: Command): void {
         ...(parseJobs(flags.jobs) ? { jobs: parseJobs(flags.jobs)! } : {}),
         keepGoing: flags.keepGoing ?? false,
         wait: flags.wait ?? true,
-        force: flags.force ?? false,
+        force: (flags.force ?? false) || (flags.clean ?? false),
         only: positional,
         signal,
         onEvent: (e) => reporter.onEvent(e),

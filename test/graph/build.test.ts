@@ -103,6 +103,17 @@ describe('kiln build', () => {
     expect(readFileSync(join(dir, 'build/x86_64-debug/d.txt'), 'utf8')).toBe('d(b(b-v1|a(a-v1))|c(a(a-v1)))');
   });
 
+  it('--clean is a complete rebuild: the build folder goes and every step runs again (nothing from the cache)', () => {
+    expect(build().status).toBe(0);
+    writeFileSync(join(dir, 'build/x86_64-debug/stray.txt'), 'left over');
+    const r = build('--clean');
+    expect(r.status, r.stderr).toBe(0);
+    expect(events(r.stdout).find((e) => e.type === 'build-finish')!.counts).toMatchObject({ ran: 5, cached: 0 });
+    expect(runs(dir)).toHaveLength(10);
+    expect(existsSync(join(dir, 'build/x86_64-debug/stray.txt'))).toBe(false);
+    expect(readFileSync(join(dir, 'build/x86_64-debug/d.txt'), 'utf8')).toBe('d(b(b-v1|a(a-v1))|c(a(a-v1)))');
+  });
+
   it('a corrupt cache object is detected and the step reruns', () => {
     expect(build().status).toBe(0);
     const out = join(dir, 'build/x86_64-debug/a.txt');
