@@ -34,8 +34,10 @@ export default defineConfig({
   build(t) {
     const { arch } = t;
 
-    // 1. ABI generation. Every consumer takes the generated file as an artifact, so the graph
-    //    orders ABI → services → kernel → image, and an unchanged schema rebuilds nothing.
+    // 1. ABI generation. Every consumer takes the generated file as an artifact, so the ABI comes
+    //    first and an unchanged schema rebuilds nothing. The graph orders by data, not as the
+    //    seed's strictly linear chain: the kernel needs the ABI and boot.o, not the services, so on
+    //    x86_64 it builds alongside them; the image waits for both.
     //    abi.lock.json is the released ABI: `kiln abi check abi/kozo.abi.toml` fails on drift.
     const kozoAbi = abi({ schema: 'abi/kozo.abi.toml', lock: 'abi/abi.lock.json', langs: ['c', 'rust', 'zig'] });
 
