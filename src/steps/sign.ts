@@ -1,12 +1,13 @@
 /**
  * `sign()`: embeds a manifest and an Ed25519 (optionally + ML-DSA-65) signature into a kernel ELF
- * (NØNOS: `.nonos.manifest` / `.nonos.sig`). Key sources: a key file, SIGNING_KEY (CI), or the
- * project's dev key (refused by a release profile unless allowDevKey). Keys never reach the log.
+ * (NØNOS: `.nonos.manifest` / `.nonos.sig`). Key sources: an external signer (an HSM or KMS
+ * command, NØNOS's production signing), a key file, SIGNING_KEY (CI), or the project's dev key
+ * (refused by a release profile unless allowDevKey). Keys never reach the log.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
 import { resolvePolicy } from '../toolchain/policy.js';
 
 export interface SignStepOptions {
@@ -19,6 +20,14 @@ export interface SignStepOptions {
   hybrid?: boolean;
   /** Ed25519 key file (default: SIGNING_KEY, else the project's dev key). */
   key?: string;
+  /**
+   * Sign the Ed25519 signature with an external command instead of a key file: an HSM, a cloud
+   * KMS, a signing service. kiln writes the 32-byte hash to its stdin and reads the signature from
+   * its stdout (raw or hex), checking it against `publicKey` before embedding it. An argv array,
+   * never a shell string; a relative program path is taken from the project folder.
+   * @example signer: { command: ['./tools/hsm-sign', '--slot', '0'], publicKey: 'keys/prod-ed25519.pub' }
+   */
+  signer?: { command: string[]; publicKey: string; timeoutSeconds?: number };
   /** ML-DSA-65 key file (default: SIGNING_KEY_ML_DSA, else the dev key). */
   mlDsaKey?: string;
   /** Allow the dev key in a release profile. */
@@ -43,6 +52,7 @@ const signKind = {
     sections: z.union([z.enum(['kiln', 'nonos']), z.object({ signature: z.string().optional(), mlDsaSignature: z.string().optional(), manifest: z.string().optional() }).strict()]).optional(),
     hybrid: z.boolean().optional(),
     key: z.string().optional(),
+    signer: z.object({ command: z.array(z.string().min(1)).min(1), publicKey: z.string().min(1), timeoutSeconds: z.number().positive().optional() }).strict().optional(),
     mlDsaKey: z.string().optional(),
     allowDevKey: z.boolean().optional(),
     initrd: zFileInput.optional(),
@@ -56,6 +66,8 @@ const signKind = {
       inputs: [
         ...(typeof o.input === 'string' ? [o.input] : []),
         ...(o.key ? [o.key] : []), ...(o.mlDsaKey ? [o.mlDsaKey] : []),
+        // The signer's public key, and its program when it is a project file (./tools/hsm-sign).
+        ...(o.signer ? [o.signer.publicKey, ...(/^\.\.?\//.test(o.signer.command[0]!) ? [o.signer.command[0]!] : [])] : []),
         ...(typeof o.initrd === 'string' ? [o.initrd] : []),
         '.kiln/keys/*',
       ],
@@ -66,10 +78,19 @@ const signKind = {
   },
   async make(o: SignStepOptions, ctx: StepContext) {
     const sign = await import('../sign/index.js');
-    const keys = [await sign.resolveSigningKey({
-      algorithm: 'ed25519', env: ctx.env, projectDir: ctx.projectDir, release: ctx.target.release,
-      ...(o.key ? { keyFile: ctx.path(o.key) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
-    })];
+    if (o.signer && o.key) throw new StepFailure('sign: give either key or signer, not both');
+    const keys = [o.signer
+      ? sign.externalSigner({
+        command: [/^\.\.?\//.test(o.signer.command[0]!) ? ctx.path(o.signer.command[0]!) : o.signer.command[0]!, ...o.signer.command.slice(1)],
+        publicKey: await sign.loadPublicKeyFile(ctx.path(o.signer.publicKey)),
+        cwd: ctx.projectDir,
+        env: ctx.env,
+        ...(o.signer.timeoutSeconds ? { timeoutMs: o.signer.timeoutSeconds * 1000 } : {}),
+      })
+      : await sign.resolveSigningKey({
+        algorithm: 'ed25519', env: ctx.env, projectDir: ctx.projectDir, release: ctx.target.release,
+        ...(o.key ? { keyFile: ctx.path(o.key) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
+      })];
     if (o.hybrid) {
       keys.push(await sign.resolveSigningKey({
         algorithm: 'ml-dsa-65', env: ctx.env, projectDir: ctx.projectDir, release: ctx.target.release,

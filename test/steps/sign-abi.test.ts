@@ -64,3 +64,38 @@ describe('abi() and sign() steps', () => {
     expect(r.stderr).toMatch(/2 ran, 0 from cache, 1 up to date/);
   });
 });
+
+describe('sign() with an external signer (an HSM stand-in)', () => {
+  const hsmDir = join(tempDir('kiln-sign-hsm-'), 'p');
+  it('signs a release build through the command, which gets the 32-byte hash; the result verifies with its public key', () => {
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(hsmDir, name, '..'), { recursive: true });
+      writeFileSync(join(hsmDir, name), text);
+    }
+    const keygen = runKiln(['keygen', '--out', join(hsmDir, 'keys'), '--prefix', 'prod', '--no-constants'], { cwd: hsmDir });
+    expect(keygen.status, keygen.stderr).toBe(0);
+    // A separate process that holds the secret key and signs stdin, the way a PKCS#11 tool would;
+    // it logs what it was given, so the test can see kiln handed it exactly a 32-byte hash.
+    writeFileSync(join(hsmDir, 'hsm.mjs'), `
+import { createPrivateKey, sign } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
+const seed = Buffer.from(readFileSync(process.argv[2], 'utf8').match(/^seed: (\\w+)$/m)[1], 'hex');
+const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+const input = readFileSync(0);
+appendFileSync('hsm.log', 'signed ' + input.length + ' bytes\\n');
+process.stdout.write(sign(null, input, key).toString('hex') + '\\n');
+`);
+    writeFileSync(join(hsmDir, 'kiln.config.ts'), files['kiln.config.ts']!.replace(
+      "sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf' })",
+      `sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf', signer: { command: [${JSON.stringify(process.execPath)}, './hsm.mjs', 'keys/prod-ed25519.key'], publicKey: 'keys/prod-ed25519.pub' } })`,
+    ));
+    const r = runKiln(['build', '--plain', '--profile', 'release'], { cwd: hsmDir });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(hsmDir, 'hsm.log'), 'utf8')).toBe('signed 32 bytes\n');
+    const elf = join(hsmDir, 'build/x86_64-release/kernel.signed.elf');
+    const ok = runKiln(['verify', elf, '--key', join(hsmDir, 'keys/prod-ed25519.pub'), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: hsmDir });
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    // No dev key was made or used: the release build did not need one.
+    expect(() => readdirSync(join(hsmDir, '.kiln/keys'))).toThrow();
+  });
+});
