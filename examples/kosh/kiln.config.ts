@@ -3,7 +3,7 @@
 // specs (core + alloc from kiln's sysroot route: the build-std equivalent on Debian's Rust 1.63);
 // the drivers built for the standard (host) target as static libraries; a GRUB ISO (multiboot2
 // kernel + the services as modules) for x86_64; the aarch64 kernel booted with -kernel.
-import { defineConfig, option, nasm, cargo, grubIso, command, out } from 'kiln';
+import { defineConfig, option, nasm, cargo, grubIso, command } from 'kiln';
 import type { StepHandle, Project } from 'kiln';
 
 export default defineConfig({
@@ -55,9 +55,10 @@ export default defineConfig({
       project.steps!.unitTests = command({
         name: 'unit-tests',
         // The report file is the step's output; cargo's exit code is the step's result.
-        argv: ['sh', '-c', 'cargo test --workspace --offline --target-dir target/host-tests >"$1" 2>&1; status=$?; cat "$1"; exit $status', 'unit-tests', out('unit-tests.txt')],
+        argv: ['cargo', 'test', '--workspace', '--offline', '--target-dir', 'target/host-tests'],
         inputs: ['**/*.{rs,toml,lock}'],
         outputs: ['unit-tests.txt'],
+        stdout: 'unit-tests.txt',
         timeout: 600,
       });
     }

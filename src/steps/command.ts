@@ -3,9 +3,11 @@
  * outputs. Refer to other steps' outputs with their handles and to this step's outputs with
  * `out('name')`.
  */
+import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type FileInput, type OutputPlaceholder, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../graph/step.js';
+import { type FileInput, type OutputPlaceholder, StepFailure, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../graph/step.js';
+import { describeExit, formatCommand } from '../util/process.js';
 
 export interface CommandOptions {
   name?: string;
@@ -23,6 +25,12 @@ export interface CommandOptions {
   timeout?: number;
   /** Inputs are not fully declared: run every time, never cache. */
   untracked?: boolean;
+  /**
+   * One of `outputs` that receives what the command prints (stdout and stderr, interleaved as
+   * printed), for tools that report on the console, such as a test runner. No shell redirection needed.
+   * @example command({ argv: ['cargo', 'test'], outputs: ['unit-tests.txt'], stdout: 'unit-tests.txt' })
+   */
+  stdout?: string;
 }
 
 const zArg = z.union([z.string(), zFileInput, z.custom<OutputPlaceholder>(isOutputPlaceholder, { message: "expected a string, a step output or out('name')" })]);
@@ -39,7 +47,8 @@ export const commandKind = {
     cwd: z.string().optional(),
     timeout: z.number().positive().optional(),
     untracked: z.boolean().optional(),
-  }).strict() as z.ZodType<CommandOptions>,
+    stdout: z.string().min(1).optional(),
+  }).strict().refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), { message: 'stdout must name one of outputs', path: ['stdout'] }) as z.ZodType<CommandOptions>,
   declare(options: CommandOptions) {
     const program = options.argv[0];
     return {
@@ -51,10 +60,19 @@ export const commandKind = {
     };
   },
   async make(options: CommandOptions, ctx: import('../graph/step.js').StepContext) {
-    await ctx.exec(options.argv, {
+    const result = await ctx.exec(options.argv, {
       ...(options.cwd ? { cwd: ctx.path(options.cwd) } : {}),
       ...(options.timeout ? { timeoutMs: options.timeout * 1000 } : {}),
+      ...(options.stdout ? { allowFailure: true } : {}),
     });
+    if (!options.stdout) return;
+    await writeFile(ctx.outPath(options.stdout), result.output);
+    if (result.code !== 0 || result.spawnError) {
+      throw new StepFailure(`${formatCommand(result.argv)} failed: ${result.timedOut ? 'timed out' : describeExit(result.code, result.signal, result.spawnError)}`, {
+        command: formatCommand(result.argv), exitCode: result.code, output: result.output,
+        ...(result.spawnError?.code === 'ENOENT' ? { hint: `install ${result.argv[0]} or check PATH (kiln doctor lists what is missing)` } : {}),
+      });
+    }
   },
 };
 
