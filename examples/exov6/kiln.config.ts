@@ -2,18 +2,22 @@
 // ELF64 kernel carrying a PVH note, booted with qemu-system-x86_64 -kernel; libos and a user
 // program are separate CMake targets. `kiln status` reads the build (Ninja's log and every
 // compiler/linker message) and writes the build status report.
-import { defineConfig, cmake } from 'kiln';
+import { defineConfig, cmake, option } from 'kiln';
 
 export default defineConfig({
   name: 'exov6',
   arch: 'x86_64',
   profiles: { debug: {}, release: { release: true } },
-  build() {
+  options: {
+    verbose: option.bool({ help: 'log every compiler and linker command (the seed\'s ninja -v) into build/logs/build.log' }),
+  },
+  build(t) {
     const kernel = cmake({
       name: 'exov6',
       source: '.',
       // ninja -k 0: every failing file is compiled and reported, not just the first one.
       keepGoing: true,
+      verbose: t.options.verbose,
       artifacts: { 'kernel.elf': 'kernel/kernel', 'init.elf': 'user/init', 'libos.a': 'libos/libos.a' },
     });
     return {

@@ -29,6 +29,8 @@ export interface CmakeOptions {
   inputs?: string[];
   /** Let Ninja build everything it can after a failure (`ninja -k 0`), so every error is reported (`kiln status`). */
   keepGoing?: boolean;
+  /** Log every compiler and linker command line (`cmake --build --verbose`, i.e. `ninja -v`) into the step's log and build.log. */
+  verbose?: boolean;
 }
 
 const cmakeKind = {
@@ -45,6 +47,7 @@ const cmakeKind = {
     artifacts: z.record(z.string(), z.string()),
     inputs: z.array(z.string()).optional(),
     keepGoing: z.boolean().optional(),
+    verbose: z.boolean().optional(),
   }).strict() as z.ZodType<CmakeOptions>,
   declare(o: CmakeOptions) {
     const src = o.source ?? '.';
@@ -66,7 +69,7 @@ const cmakeKind = {
         ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 'ON' : v === false ? 'OFF' : v}`),
       ]);
     }
-    await ctx.exec(['cmake', '--build', buildDir, ...(o.targets?.length ? ['--target', ...o.targets] : []), ...(o.keepGoing ? ['--', '-k', '0'] : [])]);
+    await ctx.exec(['cmake', '--build', buildDir, ...(o.verbose ? ['--verbose'] : []), ...(o.targets?.length ? ['--target', ...o.targets] : []), ...(o.keepGoing ? ['--', '-k', '0'] : [])]);
     for (const [output, rel] of Object.entries(o.artifacts)) {
       const from = join(buildDir, rel);
       if (!existsSync(from)) throw new KilnError('ARTIFACT_MISSING', `CMake built, but ${rel} is not in its build folder`, { hint: `check the artifacts paths (relative to ${buildDir})` });

@@ -48,6 +48,16 @@ describe('exov6 example', () => {
     expect(tool(['readelf', '-h', join(dir, 'build/x86_64-debug/init.elf')]).stdout).toMatch(/Entry point address:\s+0x40/);
   }, 320_000);
 
+  it('--verbose logs every compiler command (the seed\'s ninja -v) into build.log', async () => {
+    // Touch one source so Ninja has a command to show.
+    edit(join(dir, 'kernel/core/main.c'), (t) => `${t}\n`);
+    const r = await runKilnAsync(['build', '--verbose'], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const log = readFileSync(join(dir, 'build/logs/build.log'), 'utf8');
+    expect(log).toMatch(/cmake --build \S+ --verbose/);
+    expect(log).toMatch(/clang\S* .*-c \S*kernel\/core\/main\.c/);
+  }, 320_000);
+
   it('boots with qemu -kernel to the banner, one self-test line per subsystem, and a clean exit', async () => {
     const r = await runKilnAsync(['test', '--json'], { cwd: dir, timeoutMs: 240_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
