@@ -147,6 +147,8 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   rmSync(staging, { recursive: true, force: true });
 
   const results = new Map<string, StepResult>();
+  /** Step → the tools it declared, name → resolved path (for `kiln status`'s toolchain line). */
+  const toolsUsed = new Map<string, Record<string, string>>();
   const outputHashes = new Map<string, Record<string, string>>();
   const counts: Record<StepStatus, number> = { ran: 0, cached: 0, 'up-to-date': 0, failed: 0, skipped: 0 };
   const abort = new AbortController();
@@ -298,6 +300,9 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
     const t0 = performance.now();
     const prev = state.steps[step.name];
     const { key, why } = await fingerprint(step);
+    toolsUsed.set(step.name, Object.fromEntries(Object.entries(why)
+      .filter(([k, v]) => k.startsWith('tool:') && v !== 'missing')
+      .map(([k, v]) => [k.slice('tool:'.length), v.replace(/@[0-9a-f]+$/, '')])));
     const untracked = step.declaration.untracked === true || step.outputs.length === 0;
     const done = (status: StepStatus, hashes: Record<string, string>, extra: Partial<StepResult> = {}): StepResult => {
       outputHashes.set(step.name, hashes);
@@ -467,6 +472,7 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
         status: r?.status ?? 'not-selected', durationMs: r?.durationMs ?? 0,
         ...(r?.reason ? { reason: r.reason } : {}), ...(r?.failure ? { failure: r.failure } : {}),
         log: join(stepLogDir, `${s.name}.log`), workDir: s.declaration.workDir ? join(graph.buildDir, s.declaration.workDir) : undefined,
+        ...(toolsUsed.get(s.name) ? { tools: toolsUsed.get(s.name) } : {}),
       };
     }),
   }, null, 1));

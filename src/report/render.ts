@@ -12,6 +12,12 @@ function headline(r: StatusReport): string {
   return `${r.ok ? 'green' : `${r.counts.blocking} blocking error${r.counts.blocking === 1 ? '' : 's'}`} · ${[s, t].filter(Boolean).join(' · ')} · ${r.counts.warnings} warning${r.counts.warnings === 1 ? '' : 's'}`;
 }
 
+/** `clang 14.0.6 · cmake 3.25.1 · ninja 1.11.1`: each tool with the version number from its --version line. */
+function toolchainLine(r: StatusReport): string | undefined {
+  if (!r.toolchain?.length) return undefined;
+  return r.toolchain.map((t) => `${t.name} ${/\d+\.\d+(\.\d+)?/.exec(t.version ?? '')?.[0] ?? '(version unknown)'}`).join(' · ');
+}
+
 /**
  * Plain terminal text.
  *
@@ -22,6 +28,8 @@ export function renderText(r: StatusReport): string {
   const out: string[] = [];
   out.push(`kiln status: ${r.project} ${r.target} (build of ${new Date(r.buildTime).toISOString()})`);
   out.push(`  ${headline(r)}`);
+  const tools = toolchainLine(r);
+  if (tools) out.push(`  toolchain: ${tools}`);
   const bad = r.steps.list.filter((s) => s.status === 'failed' || s.status === 'skipped');
   for (const s of bad) out.push(`  step ${s.name} (${s.kind}): ${s.status}${s.message ? ` — ${s.message}` : ''}`);
   for (const s of r.targets?.byStep ?? []) if (s.notLinked.length) out.push(`  not linked yet (${s.step}): ${s.notLinked.join(', ')}`);
@@ -66,6 +74,7 @@ const mdEscape = (s: string): string => s.replace(/\|/g, '\\|').replace(/</g, '&
 export function renderMarkdown(r: StatusReport): string {
   const out: string[] = [];
   out.push(`## ${r.ok ? '🟢' : '🔴'} ${r.project} ${r.target} build status`, '', `**${headline(r)}**`, '');
+  if (toolchainLine(r)) out.push(`Toolchain: ${toolchainLine(r)}`, '');
   for (const s of r.targets?.byStep ?? []) if (s.notLinked.length) out.push(`Not linked yet (${s.step}): ${s.notLinked.map((x) => `\`${x}\``).join(', ')}`, '');
   if (r.classes.length) {
     out.push('### Blocking errors by cause', '', '| cause | count | first locations | fix |', '| --- | ---: | --- | --- |');
@@ -145,7 +154,7 @@ tr.errors td:nth-child(2){color:#c62828}tr.warnings td:nth-child(2){color:#ef6c0
 .fixed{color:#2e7d32}.new{color:#c62828}pre{background:#f4f4f4;padding:4px}
 </style></head><body>
 <h1>${r.ok ? '🟢' : '🔴'} ${html(r.project)} ${html(r.target)}</h1>
-<p><strong>${html(headline(r))}</strong><br>build of ${html(new Date(r.buildTime).toISOString())}</p>
+<p><strong>${html(headline(r))}</strong><br>build of ${html(new Date(r.buildTime).toISOString())}${toolchainLine(r) ? `<br>toolchain: ${html(toolchainLine(r)!)}` : ''}</p>
 <h2>Progress over builds</h2>
 ${progressChart(history)}
 ${causes ? `<h2>Blocking errors by cause</h2><table><tr><th>cause</th><th>count</th><th>first locations</th><th>fix</th></tr>\n${causes}</table>` : ''}

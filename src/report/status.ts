@@ -21,6 +21,8 @@ export interface LastBuildStep {
   failure?: { message: string; command?: string; exitCode?: number | null; tail: string[]; hint?: string };
   log?: string;
   workDir?: string;
+  /** Tools the step declared: name → resolved path. */
+  tools?: Record<string, string>;
 }
 
 export interface LastBuild {
@@ -79,6 +81,8 @@ export interface StatusReport {
   diagnostics: ReportDiagnostic[];
   changes?: { since: number; fixed: ChangeEntry[]; new: ChangeEntry[]; remaining: number };
   nextActions: Array<{ title: string; command?: string }>;
+  /** The tools the build's steps used, with the first line of their --version. */
+  toolchain?: Array<{ name: string; path: string; version?: string }>;
 }
 
 export interface HistoryEntry {
@@ -331,10 +335,24 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     // kiln hashes contents; Ninja compares mtimes: touched-but-unchanged sources look stale to Ninja.
     nextActions.unshift({ title: `Ninja has ${targets.total - targets.built} out-of-date target(s) that kiln found up to date by content (files touched, not changed): rebuild them`, command: 'kiln build --force' });
   }
+  const toolchain = await toolchainOf(last);
   return {
     version: 1, project: options.project, target: last.target, buildTime: last.time, ok: last.ok && counts.blocking === 0,
     steps, ...(targets ? { targets } : {}), counts, classes, directories, diagnostics, ...(changes ? { changes } : {}), nextActions,
+    ...(toolchain.length ? { toolchain } : {}),
   };
+}
+
+/** The tools the last build's steps declared (one entry per resolved path), with their versions. */
+async function toolchainOf(last: LastBuild): Promise<NonNullable<StatusReport['toolchain']>> {
+  const byPath = new Map<string, string>();
+  for (const step of last.steps) for (const [name, path] of Object.entries(step.tools ?? {})) if (!byPath.has(path)) byPath.set(path, name);
+  const { toolVersion } = await import('../toolchain/tools.js');
+  const entries = await Promise.all([...byPath].map(async ([path, name]) => {
+    const version = await toolVersion(path, name).catch(() => undefined);
+    return { name, path, ...(version ? { version } : {}) };
+  }));
+  return entries.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function planActions(classes: ClassSummary[], blocking: ReportDiagnostic[], last: LastBuild, failedSteps: number): StatusReport['nextActions'] {

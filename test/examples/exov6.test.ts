@@ -109,6 +109,13 @@ describe('exov6 example', () => {
     expect(r.targets!.total).toBe(26);
     expect(r.directories.map((d) => d.dir)).toEqual(expect.arrayContaining(['kernel/sync/', 'kernel/drivers/', 'kernel/fs/', 'kernel/mem/', 'kernel/ipc/', 'kernel/sched/', 'kernel/sys/', 'kernel/time/', 'kernel/capability/', 'kernel/core/', 'libos/', 'user/']));
     expect(r.directories.every((d) => d.status === 'ok')).toBe(true);
+    // The seed's report names the toolchain: each tool the build used, with its version as the tool reports it.
+    const tools = Object.fromEntries((r.toolchain ?? []).map((t) => [t.name, t.version ?? '']));
+    expect(Object.keys(tools).sort()).toEqual(['clang', 'cmake', 'ninja']);
+    expect(tools.clang).toBe(tool(['clang', '--version']).stdout.split('\n')[0]!.trim());
+    expect(tools.cmake).toBe(tool(['cmake', '--version']).stdout.split('\n')[0]!.trim());
+    expect(tools.ninja).toBe(tool(['ninja', '--version']).stdout.trim());
+    expect(runKiln(['status', '--no-record'], { cwd: dir }).stdout).toMatch(/toolchain: clang \d+\.\d+\.\d+ · cmake \d+\.\d+\.\d+ · ninja \d+\.\d+\.\d+/);
   });
 });
 
