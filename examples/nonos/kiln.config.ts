@@ -31,7 +31,9 @@ export default defineConfig({
     // the symbol table stays. Stripping happens before signing, so the signature covers the final file.
     const stripped = strip({ name: 'strip', input: elf, mode: 'debug', debugFile: 'kernel.debug', output: 'kernel.stripped.elf' });
     // Manifest + Ed25519 signature over BLAKE3 (signature section zeroed), in the NØNOS sections.
-    const kernel = sign({ name: 'sign', input: stripped, sections: 'nonos', project: 'nonos', version: '0.1.0', output: 'kernel.bin' });
+    // The manifest records kiln's version and, as the seed asks, the toolchain's: clang builds the
+    // C (build.rs), ld.lld links. (rustc is chosen by kiln's cargo step, not from PATH: not listed.)
+    const kernel = sign({ name: 'sign', input: stripped, sections: 'nonos', project: 'nonos', version: '0.1.0', toolchain: ['clang', 'ld.lld'], output: 'kernel.bin' });
     const exit = { kind: 'isa-debug-exit', success: 0 } as const;
     return {
       components: { elf, stripped },

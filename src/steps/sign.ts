@@ -40,6 +40,13 @@ export interface SignStepOptions {
   version?: string;
   /** Project name for the manifest (default: this step's name; steps do not see the config's name). */
   project?: string;
+  /**
+   * Tools whose versions the manifest records besides kiln's (the first line of each one's
+   * --version), e.g. the compilers that built the kernel. They are inputs of the step: a new
+   * compiler re-signs.
+   * @example toolchain: ['rustc', 'clang', 'ld.lld']
+   */
+  toolchain?: string[];
   output?: string;
 }
 
@@ -59,6 +66,7 @@ const signKind = {
     abiHash: z.string().regex(/^[0-9a-f]{2,128}$/).optional(),
     version: z.string().optional(),
     project: z.string().min(1).optional(),
+    toolchain: z.array(z.string().min(1)).optional(),
     output: z.string().optional(),
   }).strict() as z.ZodType<SignStepOptions>,
   declare(o: SignStepOptions) {
@@ -73,6 +81,7 @@ const signKind = {
       ],
       // Secrets enter the key only as a SHA-256 of their value.
       env: ['SIGNING_KEY', 'SIGNING_KEY_ML_DSA', 'KILN_GIT_COMMIT'],
+      tools: o.toolchain ?? [],
       outputs: [o.output ?? 'kernel.signed.elf'],
     };
   },
@@ -111,6 +120,15 @@ const signKind = {
     const flags: Record<string, string> = Object.fromEntries(Object.entries(policy).map(([k, v]) => [k, String(v)]));
     const sections = o.sections === 'nonos' ? sign.NONOS_SIGN_SECTIONS : o.sections === 'kiln' || o.sections === undefined ? sign.DEFAULT_SIGN_SECTIONS : o.sections;
     const { version: kilnVersion } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const toolchain: Record<string, string> = { kiln: kilnVersion };
+    if (o.toolchain?.length) {
+      const { describeTool } = await import('../toolchain/tools.js');
+      for (const name of o.toolchain) {
+        const info = await describeTool(name, ctx.env);
+        if (!info.version) throw new StepFailure(`sign: toolchain: ${name} was not found or printed no version`, { hint: `install ${name}, or drop it from toolchain` });
+        toolchain[name] = info.version;
+      }
+    }
     const result = await sign.signElf(new Uint8Array(await readFile(ctx.path(o.input))), {
       keys,
       sections,
@@ -122,7 +140,7 @@ const signKind = {
         arch: ctx.target.arch,
         profile: ctx.target.profile,
         initrd,
-        toolchain: { kiln: kilnVersion },
+        toolchain,
         flags,
         ...(o.abiHash ? { abiHash: Uint8Array.from(Buffer.from(o.abiHash, 'hex')) } : {}),
       },

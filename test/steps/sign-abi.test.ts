@@ -87,7 +87,7 @@ process.stdout.write(sign(null, input, key).toString('hex') + '\\n');
 `);
     writeFileSync(join(hsmDir, 'kiln.config.ts'), files['kiln.config.ts']!.replace(
       "sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf' })",
-      `sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf', signer: { command: [${JSON.stringify(process.execPath)}, './hsm.mjs', 'keys/prod-ed25519.key'], publicKey: 'keys/prod-ed25519.pub' } })`,
+      `sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf', signer: { command: [${JSON.stringify(process.execPath)}, './hsm.mjs', 'keys/prod-ed25519.key'], publicKey: 'keys/prod-ed25519.pub' }, toolchain: ['clang', 'ld.lld'] })`,
     ));
     const r = runKiln(['build', '--plain', '--profile', 'release'], { cwd: hsmDir });
     expect(r.status, r.stderr).toBe(0);
@@ -95,6 +95,10 @@ process.stdout.write(sign(null, input, key).toString('hex') + '\\n');
     const elf = join(hsmDir, 'build/x86_64-release/kernel.signed.elf');
     const ok = runKiln(['verify', elf, '--key', join(hsmDir, 'keys/prod-ed25519.pub'), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: hsmDir });
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    // The manifest records the compilers' versions as the tools print them, next to kiln's.
+    const strings = tool(['readelf', '-p', '.nonos.manifest', elf]).stdout;
+    expect(strings).toContain(tool(['clang', '--version']).stdout.split('\n')[0]!.trim());
+    expect(strings).toMatch(/LLD \d+\.\d+/);
     // No dev key was made or used: the release build did not need one.
     expect(() => readdirSync(join(hsmDir, '.kiln/keys'))).toThrow();
   });
