@@ -219,11 +219,6 @@ export class SparseFileSink implements BlockSink {
 
   async write(offset: number, data: Uint8Array): Promise<void> {
     checkRange(this, offset, data.length);
-    this.writeSync(offset, data);
-  }
-
-  /** The synchronous form of {@link write}. */
-  writeSync(offset: number, data: Uint8Array): void {
     const end = offset + data.length;
     // A write that overlaps what the buffer holds (a patch) lands after it.
     if (this.bufferLength > 0 && offset < this.bufferAt + this.bufferLength && end > this.bufferAt && offset !== this.bufferAt + this.bufferLength) this.flush();

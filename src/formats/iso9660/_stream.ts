@@ -84,8 +84,8 @@ export class ImageStream {
    * Continues at `offset` without touching the bytes before it (a region another writer filled
    * through the sink). The buffer must have been flushed.
    */
-  skip(offset: number): void {
-    if (this.used !== 0 || offset < this.start) throw new Error(`internal: image stream cannot skip from ${this.position} to ${offset}`);
+  resumeAt(offset: number): void {
+    if (this.used !== 0 || offset < this.start) throw new Error(`internal: image stream cannot resume at ${offset} from ${this.position}`);
     this.start = offset;
   }
 

@@ -1018,7 +1018,7 @@ export async function writeIso(sink: BlockSink, plan: IsoPlan, { bufferBytes }: 
       await s.seek(start);
       await s.flush();
       await leaf.filler.fill(new SubSink(sink, start, leaf.size));
-      s.skip(start + leaf.size); // never write over what the filler wrote
+      s.resumeAt(start + leaf.size); // never write over what the filler wrote
       continue;
     }
     if (!leaf.content) continue;
