@@ -94,12 +94,14 @@ async function loadProjectFor(command: 'run' | 'test', config: string | undefine
   }
 }
 
+const QEMU_DEBUG_NOTE = "QEMU's -d log is --qemu-debug";
+
 /** `kiln test` / `kiln run` without --kernel/--image/--cdrom: the project's tests or run section. */
 export async function projectTestSpecs(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string }, rest: string[]): Promise<QemuTestSpec[]> {
   const { planGraph, configArches } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('test', flags.config);
-  const { options, positional } = parseProjectArgs(rest, loaded);
+  const { options, positional } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   // The matrix: every test on every arch the config builds for (or the --arch values given).
   const wanted = flags.arch === undefined ? configArches(loaded.config) : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
   const specs: QemuTestSpec[] = [];
@@ -121,7 +123,7 @@ export async function projectMachineSpec(flags: { config?: string; profile?: str
   const { planGraph } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('run', flags.config);
-  const { options } = parseProjectArgs(rest, loaded);
+  const { options } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
   const graph = await planGraph(loaded, { ...(arch ? { arch: arch as 'x86_64' | 'aarch64' } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
   if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });

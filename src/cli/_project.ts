@@ -54,7 +54,7 @@ function projectOptionsHelp(): string {
  * Splits what commander left unparsed into project options (`--name=value`, `--name`, `--no-name`,
  * `--name value` for a declared non-bool option) and positional arguments.
  */
-export function parseProjectArgs(rest: string[], loaded: LoadedConfig): { options: Record<string, string | boolean>; positional: string[] } {
+export function parseProjectArgs(rest: string[], loaded: LoadedConfig, context: { debugNote?: string } = {}): { options: Record<string, string | boolean>; positional: string[] } {
   const declared = loaded.config.options ?? {};
   const options: Record<string, string | boolean> = {};
   const positional: string[] = [];
@@ -82,6 +82,7 @@ export function parseProjectArgs(rest: string[], loaded: LoadedConfig): { option
     if (!def && name === 'debug' && value === undefined) {
       // The project has no --debug option of its own: it is kiln's (stack traces).
       setGlobalOptions({ ...globalOptions(), debug: true });
+      if (context.debugNote) process.stderr.write(`kiln: --debug: ${loaded.config.name ?? 'this project'} has no --debug option, so it turns on kiln's stack traces; ${context.debugNote}\n`);
       continue;
     }
     if (value === undefined) {

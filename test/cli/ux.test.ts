@@ -143,6 +143,17 @@ describe('project commands', () => {
     expect(bad.stderr).toContain('error: --smp: expected a whole number >= 1, got "0"');
   });
 
+  it('kiln run --debug in a project without a --debug option says it means stack traces, and where QEMU\'s log went', () => {
+    const plain = runKiln(['run', '--dry-run', '--debug'], { cwd: project });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain("kiln: --debug: project has no --debug option, so it turns on kiln's stack traces; QEMU's -d log is --qemu-debug");
+    expect(plain.stdout).not.toContain(' -d int');
+    const qemu = runKiln(['run', '--dry-run', '--qemu-debug'], { cwd: project });
+    expect(qemu.status, qemu.stderr).toBe(0);
+    expect(qemu.stdout).toMatch(/ -d int,cpu_reset -D \S+qemu-debug\.log/);
+    expect(qemu.stderr).not.toContain('--debug:');
+  });
+
   it('kiln graph --json reports an unknown project option as JSON, exit 2', () => {
     const result = runKiln(['graph', '--json', '--bogus'], { cwd: project });
     expect(result.status).toBe(2);
