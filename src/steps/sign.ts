@@ -68,7 +68,7 @@ const signKind = {
     project: z.string().min(1).optional(),
     toolchain: z.array(z.string().min(1)).optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<SignStepOptions>,
+  }).strict().refine((o) => !(o.key && o.signer), { message: 'give either key or signer, not both', path: ['signer'] }) as z.ZodType<SignStepOptions>,
   declare(o: SignStepOptions) {
     return {
       inputs: [
@@ -87,7 +87,6 @@ const signKind = {
   },
   async make(o: SignStepOptions, ctx: StepContext) {
     const sign = await import('../sign/index.js');
-    if (o.signer && o.key) throw new StepFailure('sign: give either key or signer, not both');
     const keys = [o.signer
       ? sign.externalSigner({
         command: [/^\.\.?\//.test(o.signer.command[0]!) ? ctx.path(o.signer.command[0]!) : o.signer.command[0]!, ...o.signer.command.slice(1)],

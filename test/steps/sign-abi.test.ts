@@ -102,4 +102,13 @@ process.stdout.write(sign(null, input, key).toString('hex') + '\\n');
     // No dev key was made or used: the release build did not need one.
     expect(() => readdirSync(join(hsmDir, '.kiln/keys'))).toThrow();
   });
+
+  it('a key and a signer together are a config error naming the step, before anything runs', () => {
+    const config = readFileSync(join(hsmDir, 'kiln.config.ts'), 'utf8');
+    writeFileSync(join(hsmDir, 'kiln.config.ts'), config.replace("toolchain: ['clang', 'ld.lld'] })", "toolchain: ['clang', 'ld.lld'], key: 'keys/prod-ed25519.key' })"));
+    const r = runKiln(['build', '--plain', '--profile', 'release'], { cwd: hsmDir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/images\.signed\.signer: give either key or signer, not both/);
+    writeFileSync(join(hsmDir, 'kiln.config.ts'), config);
+  });
 });
