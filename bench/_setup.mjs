@@ -23,3 +23,23 @@ export function ensurePayload() {
     if (r.status !== 0) throw new Error('make-payload.sh failed');
   }
 }
+
+/** The environment every bench job runs in: the bench folder and a fixed build epoch. */
+export const benchEnv = { ...process.env, BENCH_DIR: benchDir, SOURCE_DATE_EPOCH: '1700000000' };
+
+/**
+ * Runs argv in the bench folder (throwing on failure): wall ms, and through /usr/bin/time peak KB
+ * and CPU ms (user + sys; NaN without /usr/bin/time).
+ */
+export function timed(argv, env = benchEnv) {
+  const full = timeBin ? [timeBin, '-f', '%M %U %S', ...argv] : argv;
+  const start = process.hrtime.bigint();
+  const r = spawnSync(full[0], full.slice(1), { cwd: benchDir, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const [kb, user, sys] = timeBin ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
+  return { ms, kb, cpu: (user + sys) * 1000 };
+}
+
+/** The median of a list of numbers. */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -17,11 +17,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { benchDir, ensurePayload, repo, runs, shared, timeBin } from './_setup.mjs';
+import { benchDir, benchEnv as env, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 
 ensurePayload();
 for (const f of ['dist/formats/cpio/index.js', 'dist/formats/gpt/index.js']) if (!existsSync(join(repo, f))) throw new Error('dist/ is missing: run `npm run build` first');
-const env = { ...process.env, BENCH_DIR: benchDir, SOURCE_DATE_EPOCH: '1700000000' };
 // The GPT jobs copy the ESP that the FAT peer makes (as peers.sh gpt does).
 if (!existsSync(join(benchDir, 'esp.img'))) {
   const r = spawnSync('bash', [join(shared, 'peers.sh'), 'fat'], { cwd: benchDir, env, stdio: 'inherit' });
@@ -66,17 +65,7 @@ const groups = {
   },
 };
 
-function timed(argv) {
-  const full = timeBin ? [timeBin, '-f', '%M %U %S', ...argv] : argv;
-  const start = process.hrtime.bigint();
-  const r = spawnSync(full[0], full.slice(1), { cwd: benchDir, env, encoding: 'utf8', maxBuffer: 1 << 26 });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const [kb, user, sys] = timeBin ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
-  return { ms, kb, cpu: (user + sys) * 1000 };
-}
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results = {};
 for (const [group, { jobs }] of Object.entries(groups)) {
   results[group] = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));

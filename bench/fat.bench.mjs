@@ -14,7 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { benchDir, ensurePayload, repo, runs, shared, timeBin } from './_setup.mjs';
+import { benchDir, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 
 ensurePayload();
 if (!existsSync(join(repo, 'dist/formats/fat/index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
@@ -36,21 +36,11 @@ const jobs = {
   'node floor': [process.execPath, join(shared, 'node-floor.mjs'), 'walk-copy', payload, floorOut],
 };
 
-function timed(argv) {
-  const full = timeBin ? [timeBin, '-f', '%M %U %S', ...argv] : argv;
-  const start = process.hrtime.bigint();
-  const r = spawnSync(full[0], full.slice(1), { cwd: benchDir, env: { ...process.env, BENCH_DIR: benchDir, SOURCE_DATE_EPOCH: '1700000000' }, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const [kb, user, sys] = timeBin ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
-  return { ms, kb, cpu: (user + sys) * 1000 };
-}
 
 const results = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
 for (let i = 0; i < runs; i++) {
   for (const [name, argv] of Object.entries(jobs)) results[name].push(timed(argv));
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const peer = median(results['mkfs.fat + mcopy'].map((r) => r.ms));
 
 for (const image of [libImage, cliImage, join(benchDir, 'esp.img')]) {

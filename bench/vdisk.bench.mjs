@@ -21,11 +21,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { benchDir, ensurePayload, repo, runs, shared, timeBin } from './_setup.mjs';
+import { benchDir, benchEnv as env, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 
 ensurePayload();
 if (!existsSync(join(repo, 'dist/formats/convert.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-const env = { ...process.env, BENCH_DIR: benchDir };
 // The disk the peers convert: peers.sh fat (esp.img) then peers.sh gpt (disk.img).
 for (const job of ['fat', 'gpt']) {
   const file = job === 'fat' ? 'esp.img' : 'disk.img';
@@ -86,17 +85,7 @@ const groups = {
   },
 };
 
-function timed(argv) {
-  const full = timeBin ? [timeBin, '-f', '%M %U %S', ...argv] : argv;
-  const start = process.hrtime.bigint();
-  const r = spawnSync(full[0], full.slice(1), { cwd: benchDir, env, encoding: 'utf8', maxBuffer: 1 << 26 });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const [kb, user, sys] = timeBin ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
-  return { ms, kb, cpu: (user + sys) * 1000 };
-}
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const only = process.env.ONLY?.split(',');
 const results = {};
 for (const [group, { jobs }] of Object.entries(groups)) {
