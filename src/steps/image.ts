@@ -81,18 +81,42 @@ async function content(input: FileInput, ctx: StepContext): Promise<Content> {
 
 // ---------- cpio ----------
 
-export interface CpioStepOptions { name?: string; files: ImageFiles; format?: 'newc' | 'crc'; output?: string }
+export interface CpioStepOptions {
+  name?: string;
+  files: ImageFiles;
+  /** `newc` (070701, default; what Linux unpacks), `crc` (070702) or `odc` (070707, the old portable format). */
+  format?: 'newc' | 'crc' | 'odc';
+  output?: string;
+}
 const cpioKind = {
   kind: 'cpio', version: 1,
-  schema: z.object({ name: z.string().optional(), files: zFiles, format: z.enum(['newc', 'crc']).optional(), output: z.string().optional() }).strict() as z.ZodType<CpioStepOptions>,
+  schema: z.object({ name: z.string().optional(), files: zFiles, format: z.enum(['newc', 'crc', 'odc']).optional(), output: z.string().optional() }).strict() as z.ZodType<CpioStepOptions>,
   declare: (o: CpioStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? `${o.name ?? 'initrd'}.cpio`] }),
   async make(o: CpioStepOptions, ctx: StepContext) {
     const { writeCpioFile } = await import('../formats/cpio/index.js');
     await writeCpioFile(ctx.outPath(), await resolveFiles(o.files, ctx), { epoch: ctx.epoch, ...(o.format ? { format: o.format } : {}) });
   },
 };
-/** A CPIO (newc) archive, e.g. an initrd. */
+/** A CPIO archive (newc by default; crc or odc on request), e.g. an initrd. */
 export const cpio = defineStep<CpioStepOptions>(cpioKind);
+
+// ---------- tar ----------
+
+export interface TarStepOptions { name?: string; files: ImageFiles; output?: string }
+const tarKind = {
+  kind: 'tar', version: 1,
+  schema: z.object({ name: z.string().optional(), files: zFiles, output: z.string().optional() }).strict() as z.ZodType<TarStepOptions>,
+  declare: (o: TarStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? `${o.name ?? 'initrd'}.tar`] }),
+  async make(o: TarStepOptions, ctx: StepContext) {
+    const { writeTarFile } = await import('../formats/tar/index.js');
+    await writeTarFile(ctx.outPath(), await resolveFiles(o.files, ctx), { epoch: ctx.epoch });
+  },
+};
+/**
+ * A ustar (POSIX tar) archive, reproducible: sorted, every mtime the build epoch, owner 0:0.
+ * @example const initrd = tar({ files: { '/etc/motd': text('hello\n'), '/bin/init': init } });
+ */
+export const tar = defineStep<TarStepOptions>(tarKind);
 
 // ---------- FAT ----------
 
@@ -170,6 +194,74 @@ const gptKind = {
 };
 /** A GPT disk with a protective MBR. */
 export const gpt = defineStep<GptStepOptions>(gptKind);
+
+// ---------- MBR ----------
+
+/** A primary partition of an mbr() disk: a FAT filesystem from files, another step's image, or empty. */
+export interface MbrPartitionStep {
+  /** MBR type name (`fat32`, `fat16-lba`, `fat12`, `linux`, `efi`...) or byte. Default: the FAT type for `files`, `linux` otherwise. */
+  type?: string | number;
+  /** Size; default the content's size, or the rest of the disk for the last partition. */
+  size?: SizeLike;
+  /** A FAT filesystem (FAT12/16/32 from the size, like mkfs.fat) with these files. */
+  files?: ImageFiles;
+  fat?: { label?: string; type?: 12 | 16 | 32 };
+  /** Raw content (an image built by another step). */
+  content?: FileInput;
+  bootable?: boolean;
+  startLba?: number;
+}
+export interface MbrStepOptions { name?: string; size: SizeLike; partitions: MbrPartitionStep[]; bootCode?: FileInput; seed?: string; alignment?: SizeLike; output?: string }
+const zMbrPartition = z.object({
+  type: z.union([z.string(), z.number().int().min(0).max(255)]).optional(), size: zSize.optional(), files: zFiles.optional(),
+  fat: z.object({ label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional() }).strict().optional(),
+  content: zFileInput.optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional(),
+}).strict().refine((p) => !(p.files && p.content), { message: 'give either files or content, not both' });
+const FAT_MBR_TYPES: Record<12 | 16 | 32, string> = { 12: 'fat12', 16: 'fat16-lba', 32: 'fat32' };
+const mbrKind = {
+  kind: 'mbr', version: 1,
+  schema: z.object({
+    name: z.string().optional(), size: zSize, partitions: z.array(zMbrPartition).min(1).max(4), bootCode: zFileInput.optional(),
+    seed: z.string().optional(), alignment: zSize.optional(), output: z.string().optional(),
+  }).strict() as z.ZodType<MbrStepOptions>,
+  declare: (o: MbrStepOptions) => ({
+    inputs: [
+      ...o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
+      ...(typeof o.bootCode === 'string' ? [o.bootCode] : []),
+    ],
+    outputs: [o.output ?? `${o.name ?? 'disk'}.img`],
+  }),
+  async make(o: MbrStepOptions, ctx: StepContext) {
+    const { layoutMbr, writeMbrFile } = await import('../formats/mbr/index.js');
+    const { fatFiller, computeGeometry } = await import('../formats/fat/index.js');
+    const base = (p: MbrPartitionStep) => ({
+      ...(p.size !== undefined ? { size: p.size } : {}),
+      ...(p.bootable !== undefined ? { bootable: p.bootable } : {}),
+      ...(p.startLba !== undefined ? { startLba: p.startLba } : {}),
+    });
+    const common = { size: o.size, ...(o.alignment !== undefined ? { alignment: o.alignment } : {}) };
+    const contents = await Promise.all(o.partitions.map((p) => (p.content ? content(p.content, ctx) : undefined)));
+    // Where each partition lands (sizes known without writing), so a FAT partition's type follows its size.
+    const probe = layoutMbr({ ...common, partitions: o.partitions.map((p, i) => ({ ...base(p), type: 'linux' as const, ...(contents[i] ? { content: contents[i] } : {}) })) });
+    const partitions = [];
+    for (const [i, p] of o.partitions.entries()) {
+      if (p.files) {
+        const fatType = p.fat?.type ?? computeGeometry(probe.partitions[i]!.sectors * 512).type;
+        const fill = fatFiller(await resolveFiles(p.files, ctx), { epoch: ctx.epoch, type: fatType, ...(p.fat?.label ? { label: p.fat.label } : {}) });
+        partitions.push({ ...base(p), type: (p.type ?? FAT_MBR_TYPES[fatType]) as never, fill });
+      } else {
+        partitions.push({ ...base(p), type: (p.type ?? 'linux') as never, ...(contents[i] ? { content: contents[i] } : {}) });
+      }
+    }
+    const bootCode = o.bootCode ? new Uint8Array(await (await import('node:fs/promises')).readFile(ctx.path(o.bootCode))) : undefined;
+    await writeMbrFile(ctx.outPath(), { ...common, partitions, seed: o.seed ?? ctx.name, ...(bootCode ? { bootCode } : {}) });
+  },
+};
+/**
+ * A classic MBR disk with up to four primary partitions (e.g. an SD card: one FAT32 partition).
+ * @example const sd = mbr({ size: '64M', partitions: [{ files: { '/config.txt': text('arm_64bit=1\n') }, bootable: true }] });
+ */
+export const mbr = defineStep<MbrStepOptions>(mbrKind);
 
 // ---------- raw fixed-LBA ----------
 

@@ -94,3 +94,36 @@ export function writeHeaderInto(buf: Uint8Array, offset: number, magic: string, 
 export function pad4(n: number): number {
   return Math.ceil(n / 4) * 4;
 }
+
+/**
+ * The old portable ASCII format ("odc", magic 070707): cpio(5) section "Portable ASCII Format" and
+ * POSIX.1-1988 / SUSv2 `cpio` "cpio Interchange Format". A 76-byte header of octal fields: magic[6]
+ * dev[6] ino[6] mode[6] uid[6] gid[6] nlink[6] rdev[6] mtime[11] namesize[6] filesize[11]; the
+ * NUL-terminated name and the data follow with no padding at all.
+ */
+export const MAGIC_ODC = '070707';
+export const ODC_HEADER_SIZE = 76;
+/** Largest value of a 6-digit octal field. */
+export const ODC_MAX_SMALL = 0o777777;
+/** Largest value of an 11-digit octal field (mtime, filesize). */
+export const ODC_MAX_LARGE = 0o77777777777;
+
+/** odc field widths in on-disk order (after the magic). */
+export const ODC_FIELDS: ReadonlyArray<readonly [string, number]> = [
+  ['dev', 6], ['ino', 6], ['mode', 6], ['uid', 6], ['gid', 6], ['nlink', 6], ['rdev', 6], ['mtime', 11], ['namesize', 6], ['filesize', 11],
+];
+
+/** Serializes an odc header (76 bytes) into `buf` at `offset`; rdev is `(major << 8) | minor` as GNU cpio stores it. */
+export function writeOdcHeaderInto(buf: Uint8Array, offset: number, f: CpioHeaderFields): void {
+  const values: Record<string, number> = {
+    dev: 0, ino: f.ino, mode: f.mode, uid: f.uid, gid: f.gid, nlink: f.nlink, rdev: f.rdevMajor * 256 + f.rdevMinor,
+    mtime: f.mtime, namesize: f.namesize, filesize: f.filesize,
+  };
+  for (let i = 0; i < 6; i++) buf[offset + i] = MAGIC_ODC.charCodeAt(i);
+  let at = offset + 6;
+  for (const [name, width] of ODC_FIELDS) {
+    const digits = values[name]!.toString(8).padStart(width, '0');
+    for (let i = 0; i < width; i++) buf[at + i] = digits.charCodeAt(i);
+    at += width;
+  }
+}

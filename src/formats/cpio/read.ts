@@ -13,7 +13,8 @@ import { decodeUtf8 } from '../io/bytes.js';
 import type { FileTree, TreeEntry } from '../io/tree.js';
 import { resolveInside } from '../../util/paths.js';
 import {
-  CPIO_HEADER_SIZE, type CpioHeaderFields, type CpioKind, FIELD_ORDER, MAGIC_CRC, MAGIC_NEWC, MAX_NAME_BYTES, TRAILER_NAME, kindOfMode, pad4,
+  CPIO_HEADER_SIZE, type CpioHeaderFields, type CpioKind, FIELD_ORDER, MAGIC_CRC, MAGIC_NEWC, MAGIC_ODC, MAX_NAME_BYTES, ODC_FIELDS,
+  ODC_HEADER_SIZE, TRAILER_NAME, kindOfMode, pad4,
 } from './_header.js';
 import { cpioChecksum } from './write.js';
 
@@ -46,7 +47,7 @@ export interface CpioEntry {
 }
 
 export interface CpioArchive {
-  format: 'newc' | 'crc';
+  format: 'newc' | 'crc' | 'odc';
   entries: CpioEntry[];
   /** Offset just past the trailer (before block padding). */
   end: number;
@@ -79,6 +80,39 @@ function parseHex(bytes: Uint8Array, at: number, base: number, field: string): n
   return value;
 }
 
+function parseNewcFields(head: Uint8Array, offset: number): CpioHeaderFields {
+  const f = {} as CpioHeaderFields;
+  FIELD_ORDER.forEach((key, i) => {
+    f[key] = parseHex(head, 6 + i * 8, offset, key);
+  });
+  return f;
+}
+
+/** odc: octal fields; rdev split as GNU cpio joins it, `(major << 8) | minor`. */
+function parseOdcFields(head: Uint8Array, offset: number): CpioHeaderFields {
+  const v: Record<string, number> = {};
+  let at = 6;
+  for (const [name, width] of ODC_FIELDS) {
+    let value = 0;
+    for (let i = 0; i < width; i++) {
+      const c = head[at + i]!;
+      if (c < 0x30 || c > 0x37) {
+        throw new FormatError(FORMAT, 'CPIO_BAD_HEADER', `odc header field ${name} has a non-octal byte 0x${c.toString(16).padStart(2, '0')}`, {
+          offset: offset + at + i,
+          hint: 'the archive is damaged or not an odc archive',
+        });
+      }
+      value = value * 8 + (c - 0x30);
+    }
+    v[name] = value;
+    at += width;
+  }
+  return {
+    ino: v.ino!, mode: v.mode!, uid: v.uid!, gid: v.gid!, nlink: v.nlink!, mtime: v.mtime!, filesize: v.filesize!, devMajor: 0, devMinor: v.dev!,
+    rdevMajor: Math.floor(v.rdev! / 256), rdevMinor: v.rdev! % 256, namesize: v.namesize!, check: 0,
+  };
+}
+
 function displayPath(name: string): string {
   let p = name;
   while (p.startsWith('./')) p = p.slice(2);
@@ -97,33 +131,35 @@ export async function readCpio(input: BlockSource | Uint8Array, options: CpioRea
   const source = input instanceof Uint8Array ? new MemorySource(input, FORMAT) : input;
   const verify = options.verifyChecksums ?? true;
   const entries: CpioEntry[] = [];
-  let format: 'newc' | 'crc' | undefined;
+  let format: 'newc' | 'crc' | 'odc' | undefined;
   let offset = 0;
   for (;;) {
-    if (offset + CPIO_HEADER_SIZE > source.size) {
+    if (offset + ODC_HEADER_SIZE > source.size) {
       throw new FormatError(FORMAT, 'CPIO_TRUNCATED', `the archive ends at ${source.size} without a ${TRAILER_NAME} entry`, {
         offset,
         hint: 'the archive was cut short; write it again',
       });
     }
-    const head = await source.read(offset, CPIO_HEADER_SIZE);
-    const magic = String.fromCharCode(...head.subarray(0, 6));
-    if (magic !== MAGIC_NEWC && magic !== MAGIC_CRC) {
-      const hint = magic === '070707' ? 'this is an old portable-ASCII (odc) archive; kiln reads newc (cpio -H newc)'
-        : head[0] === 0xc7 && head[1] === 0x71 ? 'this is an old binary cpio archive; kiln reads newc (cpio -H newc)'
-          : 'expected 070701 (newc) or 070702 (crc)';
+    const magic = String.fromCharCode(...(await source.read(offset, 6)));
+    if (magic !== MAGIC_NEWC && magic !== MAGIC_CRC && magic !== MAGIC_ODC) {
+      const head = await source.read(offset, 2);
+      const hint = head[0] === 0xc7 && head[1] === 0x71 ? 'this is an old binary cpio archive; kiln reads newc, crc and odc (cpio -H newc)'
+        : 'expected 070701 (newc), 070702 (crc) or 070707 (odc)';
       throw new FormatError(FORMAT, 'CPIO_BAD_MAGIC', `no cpio header magic at offset ${offset} (found ${JSON.stringify(magic)})`, { offset, hint });
     }
-    const thisFormat = magic === MAGIC_CRC ? 'crc' : 'newc';
+    const thisFormat = magic === MAGIC_CRC ? 'crc' : magic === MAGIC_ODC ? 'odc' : 'newc';
+    const headerSize = thisFormat === 'odc' ? ODC_HEADER_SIZE : CPIO_HEADER_SIZE;
+    const align = thisFormat === 'odc' ? (n: number) => n : pad4;
+    if (offset + headerSize > source.size) {
+      throw new FormatError(FORMAT, 'CPIO_TRUNCATED', `the archive ends at ${source.size} inside the header at ${offset}`, { offset, hint: 'the archive was cut short; write it again' });
+    }
+    const head = await source.read(offset, headerSize);
     format ??= thisFormat;
-    const f = {} as CpioHeaderFields;
-    FIELD_ORDER.forEach((key, i) => {
-      f[key] = parseHex(head, 6 + i * 8, offset, key);
-    });
+    const f = thisFormat === 'odc' ? parseOdcFields(head, offset) : parseNewcFields(head, offset);
     if (f.namesize < 1 || f.namesize > MAX_NAME_BYTES + 1) {
       throw new FormatError(FORMAT, 'CPIO_BAD_NAME', `namesize ${f.namesize} is outside 1..${MAX_NAME_BYTES + 1}`, { offset: offset + 94 });
     }
-    const nameOffset = offset + CPIO_HEADER_SIZE;
+    const nameOffset = offset + headerSize;
     if (nameOffset + f.namesize > source.size) {
       throw new FormatError(FORMAT, 'CPIO_TRUNCATED', `the name of the entry at ${offset} runs past the end of the archive`, { offset: nameOffset });
     }
@@ -135,7 +171,7 @@ export async function readCpio(input: BlockSource | Uint8Array, options: CpioRea
       });
     }
     const name = decodeUtf8(nameBytes.subarray(0, f.namesize - 1));
-    const dataOffset = pad4(nameOffset + f.namesize);
+    const dataOffset = align(nameOffset + f.namesize);
     if (name === TRAILER_NAME) {
       return { format: format ?? thisFormat, entries, end: Math.min(source.size, dataOffset) };
     }
@@ -179,7 +215,7 @@ export async function readCpio(input: BlockSource | Uint8Array, options: CpioRea
       }
     }
     entries.push(entry);
-    offset = pad4(dataOffset + f.filesize);
+    offset = align(dataOffset + f.filesize);
   }
 }
 

@@ -17,12 +17,31 @@ import { type Content, contentSize } from '../io/content.js';
 import { type FileTree, type TreeEntry, sortedPaths } from '../io/tree.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
-  CPIO_HEADER_SIZE, type CpioHeaderFields, KIND_BITS, MAGIC_CRC, MAGIC_NEWC, MAX_FIELD, MAX_NAME_BYTES, TRAILER_NAME, pad4, writeHeaderInto,
+  CPIO_HEADER_SIZE, type CpioHeaderFields, KIND_BITS, MAGIC_CRC, MAGIC_NEWC, MAX_FIELD, MAX_NAME_BYTES, ODC_HEADER_SIZE, ODC_MAX_LARGE,
+  ODC_MAX_SMALL, TRAILER_NAME, pad4, writeHeaderInto, writeOdcHeaderInto,
 } from './_header.js';
 
+/** The formats kiln writes: newc (070701), crc (070702) and the old portable ASCII odc (070707). */
+export type CpioFormat = 'newc' | 'crc' | 'odc';
+
+/** Header size, alignment and field limits of a format. */
+interface FormatShape {
+  headerSize: number;
+  align: (n: number) => number;
+  /** Largest value of the small fields (ino, mode, uid, gid, nlink, device numbers). */
+  small: number;
+  /** Largest mtime and file size. */
+  large: number;
+}
+const SHAPES: Record<CpioFormat, FormatShape> = {
+  newc: { headerSize: CPIO_HEADER_SIZE, align: pad4, small: MAX_FIELD, large: MAX_FIELD },
+  crc: { headerSize: CPIO_HEADER_SIZE, align: pad4, small: MAX_FIELD, large: MAX_FIELD },
+  odc: { headerSize: ODC_HEADER_SIZE, align: (n) => n, small: ODC_MAX_SMALL, large: ODC_MAX_LARGE },
+};
+
 export interface CpioWriteOptions {
-  /** `newc` (070701, default) or `crc` (070702: each file's header carries the sum of its bytes). */
-  format?: 'newc' | 'crc';
+  /** `newc` (070701, default), `crc` (070702: each file's header carries the sum of its bytes) or `odc` (070707, octal, unpadded). */
+  format?: CpioFormat;
   /** Time stamp for entries without an `mtime`, seconds since 1970. Default: SOURCE_DATE_EPOCH or kiln's fixed epoch. */
   epoch?: number;
   /** Pad the archive with zeros to a multiple of this many bytes (GNU cpio pads to 512). Default 512; 4 = no extra padding. */
@@ -51,7 +70,7 @@ export interface CpioLayoutEntry {
 }
 
 export interface CpioLayout {
-  format: 'newc' | 'crc';
+  format: CpioFormat;
   entries: CpioLayoutEntry[];
   /** Offset of the TRAILER!!! header. */
   trailerOffset: number;
@@ -65,10 +84,10 @@ const DEFAULT_MODES: Record<TreeEntry['kind'], number> = {
   file: 0o644, dir: 0o755, symlink: 0o777, char: 0o600, block: 0o600, fifo: 0o644,
 };
 
-function checkField(value: number, what: string, path: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_FIELD) {
-    throw new KilnError('CPIO_FIELD_RANGE', `cpio: ${what} of ${JSON.stringify(path)} is ${value}; newc stores whole numbers from 0 to ${MAX_FIELD}`, {
-      hint: what === 'mtime' ? 'set SOURCE_DATE_EPOCH (or the epoch option) to a time between 1970 and 2106' : `give ${what} a value that fits in 32 bits`,
+function checkField(value: number, what: string, path: string, max = MAX_FIELD, format: CpioFormat = 'newc'): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new KilnError('CPIO_FIELD_RANGE', `cpio: ${what} of ${JSON.stringify(path)} is ${value}; ${format} stores whole numbers from 0 to ${max}`, {
+      hint: what === 'mtime' ? 'set SOURCE_DATE_EPOCH (or the epoch option) to a time the format can store' : `give ${what} a value that fits the ${format} header`,
       details: { path, field: what, value },
     });
   }
@@ -83,7 +102,9 @@ function checkField(value: number, what: string, path: string): number {
  */
 export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): CpioLayout {
   const format = options.format ?? 'newc';
-  if (format !== 'newc' && format !== 'crc') throw new TypeError(`"format" expected 'newc' or 'crc', got ${JSON.stringify(format)}`);
+  if (format !== 'newc' && format !== 'crc' && format !== 'odc') throw new TypeError(`"format" expected 'newc', 'crc' or 'odc', got ${JSON.stringify(format)}`);
+  const shape = SHAPES[format];
+  const small = (value: number, what: string, path: string) => checkField(value, what, path, shape.small, format);
   const epoch = options.epoch ?? resolveEpoch();
   const blockSize = options.blockSize ?? 512;
   if (!Number.isInteger(blockSize) || blockSize < 4 || blockSize % 4 !== 0) throw new RangeError(`"blockSize" expected a multiple of 4, got ${blockSize}`);
@@ -110,9 +131,9 @@ export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): Cpio
     let filesize = 0;
     if (entry.kind === 'file') {
       filesize = contentSize(entry.content);
-      if (filesize > MAX_FIELD) {
-        throw new KilnError('CPIO_FILE_TOO_LARGE', `cpio: ${JSON.stringify(path)} is ${filesize} bytes, ${filesize - MAX_FIELD} bytes over the newc limit of ${MAX_FIELD}`, {
-          hint: 'newc stores sizes in 32 bits; split the file or ship it on a filesystem image instead',
+      if (filesize > shape.large) {
+        throw new KilnError('CPIO_FILE_TOO_LARGE', `cpio: ${JSON.stringify(path)} is ${filesize} bytes, ${filesize - shape.large} bytes over the ${format} limit of ${shape.large}`, {
+          hint: `${format} cannot store a size this large; split the file or ship it on a filesystem image instead`,
         });
       }
       if (filesize > 0) data = entry.content;
@@ -129,27 +150,28 @@ export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): Cpio
     const mode = (entry.mode ?? DEFAULT_MODES[entry.kind]) & 0o7777;
     const isDevice = entry.kind === 'char' || entry.kind === 'block';
     const fields: CpioHeaderFields = {
-      ino: checkField(firstInode + index, 'inode', path),
+      ino: small(firstInode + index, 'inode', path),
       mode: KIND_BITS[entry.kind] | mode,
-      uid: checkField(entry.uid ?? options.uid ?? 0, 'uid', path),
-      gid: checkField(entry.gid ?? options.gid ?? 0, 'gid', path),
+      uid: small(entry.uid ?? options.uid ?? 0, 'uid', path),
+      gid: small(entry.gid ?? options.gid ?? 0, 'gid', path),
       nlink: entry.kind === 'dir' ? 2 + (subdirs.get(path) ?? 0) : 1,
-      mtime: checkField(entry.mtime ?? epoch, 'mtime', path),
+      mtime: checkField(entry.mtime ?? epoch, 'mtime', path, shape.large, format),
       filesize,
       devMajor: 0,
       devMinor: 0,
-      rdevMajor: isDevice ? checkField((entry as { major: number }).major, 'major', path) : 0,
-      rdevMinor: isDevice ? checkField((entry as { minor: number }).minor, 'minor', path) : 0,
+      // odc keeps one 6-digit rdev: (major << 8) | minor, so minor < 256 and major < 1024 there.
+      rdevMajor: isDevice ? checkField((entry as { major: number }).major, 'major', path, format === 'odc' ? 1023 : MAX_FIELD, format) : 0,
+      rdevMinor: isDevice ? checkField((entry as { minor: number }).minor, 'minor', path, format === 'odc' ? 255 : MAX_FIELD, format) : 0,
       namesize: nameBytes.length + 1,
       check: 0,
     };
     const headerOffset = offset;
-    const dataOffset = pad4(headerOffset + CPIO_HEADER_SIZE + fields.namesize);
-    offset = pad4(dataOffset + filesize);
+    const dataOffset = shape.align(headerOffset + shape.headerSize + fields.namesize);
+    offset = shape.align(dataOffset + filesize);
     entries.push({ name: path, kind: entry.kind, fields, headerOffset, dataOffset, nameBytes, ...(data ? { data } : {}) });
   });
   const trailerOffset = offset;
-  const dataEnd = pad4(trailerOffset + CPIO_HEADER_SIZE + TRAILER_NAME.length + 1);
+  const dataEnd = shape.align(trailerOffset + shape.headerSize + TRAILER_NAME.length + 1);
   const size = Math.ceil(dataEnd / blockSize) * blockSize;
   return { format, entries, trailerOffset, dataEnd, size };
 }
@@ -271,7 +293,7 @@ export interface CpioWriteResult {
   size: number;
   /** Number of entries written (the trailer excluded). */
   entries: number;
-  format: 'newc' | 'crc';
+  format: CpioFormat;
 }
 
 /**
@@ -295,25 +317,26 @@ export async function emitCpio(sink: BlockSink, layout: CpioLayout): Promise<Cpi
   if (sink.size < layout.size) throw new RangeError(`"sink" is ${sink.size} bytes; the archive needs ${layout.size}`);
   const magic = layout.format === 'crc' ? MAGIC_CRC : MAGIC_NEWC;
   const crc = layout.format === 'crc';
+  const shape = SHAPES[layout.format];
+  const writeHeader = (buf: Uint8Array, fields: CpioHeaderFields) => (layout.format === 'odc' ? writeOdcHeaderInto(buf, 0, fields) : writeHeaderInto(buf, 0, magic, fields));
   const out = new SequentialEmitter(sink, 1 << 20);
   const header = new Uint8Array(CPIO_HEADER_SIZE);
   for (const entry of layout.entries) {
-    const headerView = await out.reserve(CPIO_HEADER_SIZE);
-    writeHeaderInto(headerView, 0, magic, entry.fields);
+    writeHeader(await out.reserve(shape.headerSize), entry.fields);
     await out.bytes(entry.nameBytes, false);
-    await out.zeros(entry.dataOffset - entry.headerOffset - CPIO_HEADER_SIZE - entry.nameBytes.length);
+    await out.zeros(entry.dataOffset - entry.headerOffset - shape.headerSize - entry.nameBytes.length);
     let sum = 0;
     if (entry.data !== undefined) {
       sum = entry.data instanceof Uint8Array ? await out.bytes(entry.data, crc) : await out.file(entry.data.path, entry.data.size, crc);
     }
-    await out.zeros(pad4(out.position) - out.position);
+    await out.zeros(shape.align(out.position) - out.position);
     // Only regular files carry a checksum (GNU cpio leaves it 0 for symlinks and others).
     if (crc && entry.kind === 'file' && sum !== 0) {
       writeHeaderInto(header, 0, magic, { ...entry.fields, check: sum });
       await out.patch(entry.headerOffset, header);
     }
   }
-  writeHeaderInto(await out.reserve(CPIO_HEADER_SIZE), 0, magic, {
+  writeHeader(await out.reserve(shape.headerSize), {
     ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: 0, devMajor: 0, devMinor: 0, rdevMajor: 0, rdevMinor: 0,
     namesize: TRAILER_NAME.length + 1, check: 0,
   });
