@@ -3,15 +3,17 @@
  * Builds what they boot first (only the steps needed), so `kiln run` / `kiln test` on a project
  * always boot current outputs.
  */
-import { isAbsolute, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, isAbsolute, join } from 'node:path';
 import type { RunConfig } from '../config/types.js';
 import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
 import { type Graph, resolveArtifact } from '../graph/plan.js';
-import { type FileInput, isArtifactRef, isStepHandle } from '../graph/step.js';
+import { ARCHES, type Arch, type FileInput, isArtifactRef, isStepHandle } from '../graph/step.js';
 import type { MachineSpec, QemuTestSpec } from '../qemu/index.js';
 import { machineSpecFromConfig, testSpecsFromConfig } from '../qemu/from-config.js';
 import { defaultReporter } from './_reporters.js';
+import { copyFileSparse } from '../util/copy.js';
 
 /** Absolute path of a config file input: a project path or a step's output in the build folder. */
 export function inputPath(graph: Graph, input: FileInput): string {
@@ -23,19 +25,44 @@ export function inputPath(graph: Graph, input: FileInput): string {
   return join(graph.buildDir, rel);
 }
 
-/** Steps whose outputs a run/test section boots. */
+/** Steps whose outputs a run/test section boots (media, drives, handles in args). */
 export function stepsNeeded(graph: Graph, sections: Array<RunConfig | undefined>): string[] {
   const names = new Set<string>();
   for (const s of sections) {
-    for (const key of ['image', 'cdrom', 'kernel', 'initrd', 'symbols'] as const) {
-      const v = s?.[key];
-      if (v === undefined || typeof v === 'string') continue;
-      const handle = isStepHandle(v) ? v : v.step;
-      const step = graph.byHandle.get(handle);
+    const refs: unknown[] = [s?.image, s?.cdrom, s?.kernel, s?.initrd, s?.symbols, ...(s?.drives ?? []).map((d) => d.image), ...(s?.args ?? [])];
+    for (const v of refs) {
+      if (!isArtifactRef(v) && !isStepHandle(v)) continue;
+      const step = graph.byHandle.get(isStepHandle(v) ? v : v.step);
       if (step) names.add(step.name);
     }
   }
   return [...names];
+}
+
+/**
+ * The copy a `persist: true` drive boots: `<build>/<target>/persist/<section>-<n>-<image name>`, made
+ * from the built image when missing or when the image was rebuilt since (its size and mtime are
+ * remembered next to the copy). Never the cache's file, never the build's output itself.
+ */
+export function persistentCopy(graph: Graph, section: string, input: FileInput, index: number): string {
+  const source = inputPath(graph, input);
+  const dir = join(graph.buildDir, 'persist');
+  const copy = join(dir, `${section.replace(/[^A-Za-z0-9._-]+/g, '_')}-${index}-${basename(source)}`);
+  const stamp = `${copy}.source.json`;
+  let st;
+  try {
+    st = statSync(source);
+  } catch {
+    return copy; // resolveMachine reports the missing image
+  }
+  const want = JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+  const have = existsSync(copy) && existsSync(stamp) ? readFileSync(stamp, 'utf8') : undefined;
+  if (have !== want) {
+    mkdirSync(dir, { recursive: true });
+    copyFileSparse(source, copy);
+    writeFileSync(stamp, want);
+  }
+  return copy;
 }
 
 /** Builds the steps the sections need; throws when the build fails. */
@@ -53,10 +80,13 @@ export async function buildFor(graph: Graph, sections: Array<RunConfig | undefin
 
 /** A MachineSpec from a run section (paths resolved against the graph). */
 export function machineFromRun(graph: Graph, run: RunConfig, name = 'run'): MachineSpec {
-  if (run.image === undefined && run.cdrom === undefined && run.kernel === undefined) {
-    throw new KilnError('RUN_NOTHING_TO_BOOT', `${name}: says nothing to boot`, { location: { configPath: name }, hint: 'give image, cdrom or kernel' });
+  if (run.image === undefined && run.cdrom === undefined && run.kernel === undefined && !run.drives?.length) {
+    throw new KilnError('RUN_NOTHING_TO_BOOT', `${name}: says nothing to boot`, { location: { configPath: name }, hint: 'give image, drives, cdrom or kernel' });
   }
-  return { name, ...machineSpecFromConfig<FileInput>(run, graph.target.arch, { resolvePath: (p) => inputPath(graph, p), logRoot: join(graph.buildRoot, 'logs') }) };
+  return { name, ...machineSpecFromConfig<FileInput>(run, graph.target.arch, {
+    resolvePath: (p) => inputPath(graph, p), logRoot: join(graph.buildRoot, 'logs'),
+    persistPath: (p, _arch, i, section) => persistentCopy(graph, section, p, i), section: name,
+  }) };
 }
 
 /** Test specs for the project's tests (all, or the named ones), for the graph's arch. */
@@ -68,13 +98,16 @@ export function testsFromProject(graph: Graph, names: string[] = []): QemuTestSp
   const selected = Object.fromEntries(Object.entries(tests).filter(([n, t]) => (names.length === 0 || names.includes(n)) && (!t.arch || t.arch.includes(graph.target.arch))));
   for (const [n, t] of Object.entries(selected)) {
     const merged = { ...(graph.project.run ?? {}), ...t };
-    if (merged.image === undefined && merged.cdrom === undefined && merged.kernel === undefined) {
-      throw new KilnError('RUN_NOTHING_TO_BOOT', `tests.${n}: says nothing to boot`, { location: { configPath: `tests.${n}` }, hint: 'give image, cdrom or kernel here or in the run section' });
+    if (merged.image === undefined && merged.cdrom === undefined && merged.kernel === undefined && !merged.drives?.length) {
+      throw new KilnError('RUN_NOTHING_TO_BOOT', `tests.${n}: says nothing to boot`, { location: { configPath: `tests.${n}` }, hint: 'give image, drives, cdrom or kernel here or in the run section' });
     }
   }
   return testSpecsFromConfig<FileInput>(
     Object.fromEntries(Object.entries(selected).map(([n, t]) => [n, { ...t, arch: [graph.target.arch] }])),
-    { arches: [graph.target.arch], ...(graph.project.run ? { run: graph.project.run } : {}), resolvePath: (p) => inputPath(graph, p), logRoot: join(graph.buildRoot, 'logs') },
+    {
+      arches: [graph.target.arch], ...(graph.project.run ? { run: graph.project.run } : {}), resolvePath: (p) => inputPath(graph, p),
+      logRoot: join(graph.buildRoot, 'logs'), persistPath: (p, _arch, i, section) => persistentCopy(graph, section, p, i),
+    },
   );
 }
 
@@ -106,8 +139,8 @@ export async function projectTestSpecs(flags: { config?: string; profile?: strin
   const wanted = flags.arch === undefined ? configArches(loaded.config) : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
   const specs: QemuTestSpec[] = [];
   for (const arch of wanted) {
-    if (arch !== 'x86_64' && arch !== 'aarch64') throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected "x86_64" | "aarch64", got ${JSON.stringify(arch)}`, { exitCode: 2 });
-    const graph = await planGraph(loaded, { arch, ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
+    if (!(ARCHES as readonly string[]).includes(arch)) throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(arch)}`, { exitCode: 2 });
+    const graph = await planGraph(loaded, { arch: arch as Arch, ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
     const tests = testsFromProject(graph, positional);
     await buildFor(graph, Object.entries(graph.project.tests ?? {}).filter(([n]) => positional.length === 0 || positional.includes(n)).map(([, t]) => ({ ...(graph.project.run ?? {}), ...t })));
     specs.push(...tests);
@@ -125,7 +158,7 @@ export async function projectMachineSpec(flags: { config?: string; profile?: str
   const loaded = await loadProjectFor('run', flags.config);
   const { options } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
-  const graph = await planGraph(loaded, { ...(arch ? { arch: arch as 'x86_64' | 'aarch64' } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
+  const graph = await planGraph(loaded, { ...(arch ? { arch: arch as Arch } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
   if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
   await buildFor(graph, [graph.project.run]);
   return machineFromRun(graph, graph.project.run);

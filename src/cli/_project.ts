@@ -9,7 +9,7 @@ import { globalOptions, setGlobalOptions } from './_shared.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { describeOption } from '../config/options.js';
 import { type Graph, planGraph } from '../graph/plan.js';
-import type { Arch } from '../graph/step.js';
+import { ARCHES, type Arch } from '../graph/step.js';
 
 export interface ProjectFlags {
   config?: string;
@@ -22,7 +22,7 @@ export interface ProjectFlags {
 export function projectCommand(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'the kiln.config.ts to use (default: found from the current folder up)')
-    .option('-a, --arch <arch>', 'target architecture: x86_64 | aarch64 (default: the first in the config)')
+    .option('-a, --arch <arch>', 'target architecture: x86_64 | i386 | aarch64 (default: the first in the config)')
     .option('-p, --profile <name>', 'profile: debug | release | your own (default: the first in the config)')
     .option('--build-dir <dir>', 'build folder (default: build/ next to the config)')
     .allowUnknownOption(true)
@@ -112,8 +112,8 @@ export interface ProjectContext {
 export async function openProject(flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProjectContext> {
   const loaded = await loadConfig(flags.config);
   const { options, positional } = parseProjectArgs(rest, loaded);
-  if (flags.arch !== undefined && flags.arch !== 'x86_64' && flags.arch !== 'aarch64') {
-    throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected "x86_64" | "aarch64", got ${JSON.stringify(flags.arch)}`, { exitCode: 2 });
+  if (flags.arch !== undefined && !(ARCHES as readonly string[]).includes(flags.arch)) {
+    throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(flags.arch)}`, { exitCode: 2 });
   }
   const graph = await planGraph(loaded, {
     ...(flags.arch ? { arch: flags.arch as Arch } : {}),

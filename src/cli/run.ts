@@ -46,8 +46,8 @@ export function addMachineOptions(cmd: Command, options: { multiArch?: boolean }
     .option('--image <file>', 'boot a disk image (raw, qcow2, vdi, vmdk; an .iso here boots as a disk); repeatable', collect)
     .option('--cdrom <file>', 'attach an ISO as a CD-ROM; repeatable', collect)
     .addOption(new Option('--image-format <format>', 'disk format (default: detected from the file)').choices(['raw', 'qcow2', 'vdi', 'vmdk']));
-  if (options.multiArch) cmd.option('--arch <arch>', 'x86_64 or aarch64; repeat for a matrix ({arch} in paths is replaced) (default: x86_64)', collect);
-  else cmd.option('--arch <arch>', 'x86_64 or aarch64 (default: x86_64)');
+  if (options.multiArch) cmd.option('--arch <arch>', 'x86_64, i386 or aarch64; repeat for a matrix ({arch} in paths is replaced) (default: x86_64)', collect);
+  else cmd.option('--arch <arch>', 'x86_64, i386 or aarch64 (default: x86_64)');
   return cmd
     .option('--machine <type>', 'QEMU machine, with properties (default: q35 on x86_64, virt,gic-version=3 on aarch64)')
     .option('--cpu <model>', 'CPU model (default: QEMU\'s on x86_64, cortex-a57 on aarch64)')
@@ -86,10 +86,11 @@ export function seconds(value: string | undefined, what: string): number | undef
 }
 
 function checkArch(value: string): QemuArch {
-  if (value === 'x86_64' || value === 'aarch64') return value;
+  if (value === 'x86_64' || value === 'i386' || value === 'aarch64') return value;
   if (value === 'amd64' || value === 'x64') return 'x86_64';
+  if (value === 'x86' || value === 'i686') return 'i386';
   if (value === 'arm64') return 'aarch64';
-  throw new KilnError('CLI_BAD_ARCH', `--arch: expected x86_64 or aarch64, got ${JSON.stringify(value)}`);
+  throw new KilnError('CLI_BAD_ARCH', `--arch: expected x86_64, i386 or aarch64, got ${JSON.stringify(value)}`);
 }
 
 /** The arches named by --arch (default x86_64). */
@@ -109,7 +110,7 @@ export function machineSpecFromFlags(flags: MachineFlags, extraArgs: string[], a
   if (flags.exit === 'isa-debug-exit' || flags.exit === 'semihosting') exit = { kind: flags.exit, ...(successCode !== undefined ? { successCode } : {}) };
   else if (flags.exit === 'psci' || flags.exit === 'serial') exit = { kind: flags.exit };
   else if (flags.exit === 'none') exit = { kind: 'serial' };
-  else if (flags.exit === undefined && successCode !== undefined) exit = arch === 'x86_64' ? { kind: 'isa-debug-exit', successCode } : { kind: 'semihosting', successCode };
+  else if (flags.exit === undefined && successCode !== undefined) exit = arch !== 'aarch64' ? { kind: 'isa-debug-exit', successCode } : { kind: 'semihosting', successCode };
   const smp = int(flags.smp, '--smp', 1);
   const spec: MachineSpec = {
     arch,
@@ -201,6 +202,7 @@ export function registerRun(program: Command): void {
             ...(timeout !== undefined ? { timeout } : {}),
             dryRun: flags.dryRun ?? false,
             signal: controller.signal,
+            onSilent: (message) => process.stderr.write(`kiln: ${message}\n`),
             onReady: (machine, argv) => {
               if (flags.dryRun) {
                 process.stdout.write(`${formatCommand(argv)}\n`);

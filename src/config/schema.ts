@@ -5,8 +5,9 @@
 import { z } from 'zod';
 import { KilnError } from '../errors.js';
 import { isArtifactRef, isStepHandle } from '../graph/step.js';
+import { DRIVE_INTERFACE_NAMES } from '../qemu/drives.js';
 
-export const zArch = z.enum(['x86_64', 'aarch64']);
+export const zArch = z.enum(['x86_64', 'i386', 'aarch64']);
 export const zStep = z.custom<unknown>((v) => isStepHandle(v), { message: 'expected a step (e.g. command({...}), cargo.bin({...}))' });
 export const zArtifact = z.custom<unknown>((v) => isArtifactRef(v) || isStepHandle(v), { message: 'expected a step or one of its outputs' });
 /** A project-relative path or another step's output. */
@@ -44,6 +45,15 @@ const zExit = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('serial') }).strict(),
 ]);
 
+const zDrive = z.object({
+  image: zFileInput,
+  interface: z.enum(DRIVE_INTERFACE_NAMES).optional(),
+  index: z.number().int().nonnegative().optional(),
+  format: z.enum(['raw', 'qcow2', 'vdi', 'vmdk']).optional(),
+  readOnly: z.boolean().optional(),
+  persist: z.boolean().optional(),
+}).strict();
+
 const runShape = {
   image: zFileInput.optional(),
   cdrom: zFileInput.optional(),
@@ -55,7 +65,9 @@ const runShape = {
   cpu: z.string().optional(),
   memory: zSize.optional(),
   smp: z.number().int().positive().optional(),
-  args: z.array(z.string()).optional(),
+  args: z.array(z.union([z.string(), zArtifact])).optional(),
+  drives: z.array(zDrive).optional(),
+  qemu: z.string().min(1).optional(),
   symbols: zFileInput.optional(),
   exit: zExit.optional(),
   timeout: z.number().positive().optional(),

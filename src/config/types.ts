@@ -6,6 +6,7 @@ import type { Arch, ArtifactRef, StepHandle, TargetInfo } from '../graph/step.js
 import type { OptionsSpec, OptionValues } from './options.js';
 import type { PolicySet } from '../toolchain/policy.js';
 import type { ClassifyPolicy } from '../report/classify.js';
+import type { DriveLike } from '../qemu/from-config.js';
 
 export type { Arch };
 
@@ -38,8 +39,16 @@ export interface RunConfig {
   /** Memory, e.g. `256M`. */
   memory?: string | number;
   smp?: number;
-  /** Extra QEMU arguments, appended as they are. */
-  args?: string[];
+  /** Extra QEMU arguments, appended as they are; a step handle stands for its output's path (and is built first). */
+  args?: Array<string | ArtifactRef | StepHandle>;
+  /**
+   * Disks, each a built image on a controller, built before the boot and booted through a snapshot
+   * (`persist: true` keeps the guest's writes in a copy under the build folder).
+   * @example drives: [{ image: bootDisk, interface: 'ide', index: 0 }, { image: fsDisk, interface: 'ide', index: 1 }]
+   */
+  drives?: DriveConfig[];
+  /** QEMU binary, e.g. `qemu-system-i386` (default: `qemu-system-<arch>`; an i386 guest also runs on qemu-system-x86_64). */
+  qemu?: string;
   /** The unstripped ELF for `--gdb` symbols. */
   symbols?: ArtifactRef | StepHandle | string;
   /** How the guest reports its result. */
@@ -47,6 +56,9 @@ export interface RunConfig {
   /** Seconds before giving up (test) — default 60, 120 with UEFI firmware. */
   timeout?: number;
 }
+
+/** One drive of `run.drives` / `tests.<name>.drives`. */
+export type DriveConfig = DriveLike<ArtifactRef | StepHandle | string>;
 
 export type ExitConfig =
   | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; /** value the guest writes on success (QEMU exits (v<<1)|1) */ success?: number }

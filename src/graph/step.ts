@@ -10,8 +10,8 @@ import type { z } from 'zod';
 import type { RunOptions, RunResult } from '../util/process.js';
 import type { PolicySet } from '../toolchain/policy.js';
 
-export type Arch = 'x86_64' | 'aarch64';
-export const ARCHES: readonly Arch[] = ['x86_64', 'aarch64'];
+export type Arch = 'x86_64' | 'i386' | 'aarch64';
+export const ARCHES: readonly Arch[] = ['x86_64', 'i386', 'aarch64'];
 
 const ARTIFACT = Symbol.for('kiln.artifact');
 const STEP = Symbol.for('kiln.step');

@@ -50,7 +50,7 @@ export async function chooseAccel(arch: QemuArch, qemu: string, requested: 'auto
   const env = process.env.KILN_ACCEL;
   if (requested === 'auto' && (env === 'kvm' || env === 'tcg')) return { accel: env, note: `accel: ${env} (KILN_ACCEL)` };
   if (requested !== 'auto') return { accel: requested, note: `accel: ${requested} (asked for)` };
-  const hostMatches = (arch === 'x86_64' && hostArch() === 'x64') || (arch === 'aarch64' && hostArch() === 'arm64');
+  const hostMatches = ((arch === 'x86_64' || arch === 'i386') && hostArch() === 'x64') || (arch === 'aarch64' && hostArch() === 'arm64');
   if (!hostMatches) return { accel: 'tcg', note: `accel: tcg (${arch} guest on a ${hostArch()} host: KVM cannot run it)` };
   let kvmStat;
   try {

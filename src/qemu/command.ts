@@ -3,31 +3,10 @@
  * environment, the same input always gives the same argv (QEMU 7.2 option syntax,
  * docs/system/invocation).
  */
-import type { ResolvedDisk, ResolvedMachine } from './types.js';
+import { driveArgv, escapeOpt } from './drives.js';
+import type { ResolvedMachine } from './types.js';
 
-function driveArgs(disk: ResolvedDisk, index: number, arch: ResolvedMachine['arch']): string[] {
-  const common = `file=${escapeOpt(disk.path)},format=${disk.format}${disk.snapshot && disk.media === 'disk' ? ',snapshot=on' : ''}`;
-  const id = `${disk.media === 'cdrom' ? 'cd' : 'disk'}${index}`;
-  if (disk.interface === 'ide') return ['-drive', `${common},if=ide,index=${index},media=${disk.media}`];
-  if (disk.media === 'cdrom' || disk.interface === 'usb') {
-    if (disk.interface === 'usb') {
-      return ['-drive', `${common},if=none,id=${id}${disk.media === 'cdrom' ? ',media=cdrom' : ''}`, '-device', `usb-storage,drive=${id}`];
-    }
-    // virtio CD-ROM: a SCSI CD on virtio-scsi (virtio-blk has no removable media).
-    return ['-drive', `${common},if=none,id=${id},media=cdrom,readonly=on`, '-device', `scsi-cd,drive=${id},bus=scsi0.0`];
-  }
-  if (disk.interface === 'nvme') return ['-drive', `${common},if=none,id=${id}`, '-device', `nvme,drive=${id},serial=kiln${index}`];
-  void arch;
-  return ['-drive', `${common},if=none,id=${id}`, '-device', `virtio-blk-pci,drive=${id}`];
-}
-
-/**
- * QEMU option values escape a comma by doubling it.
- * @example escapeOpt('/a,b.img') // '/a,,b.img'
- */
-export function escapeOpt(value: string): string {
-  return value.replace(/,/g, ',,');
-}
+export { escapeOpt };
 
 /**
  * Builds QEMU's argv (program first) for a resolved machine. Serial goes to stdout
@@ -40,7 +19,7 @@ export function escapeOpt(value: string): string {
 export function buildQemuCommand(m: ResolvedMachine): string[] {
   const argv: string[] = [m.qemu];
   const props = [...m.machineProps];
-  if (m.firmware.kind === 'pflash' && m.firmware.secureBoot && m.arch === 'x86_64' && !props.some((p) => p.startsWith('smm='))) props.push('smm=on');
+  if (m.firmware.kind === 'pflash' && m.firmware.secureBoot && m.arch !== 'aarch64' && !props.some((p) => p.startsWith('smm='))) props.push('smm=on');
   argv.push('-machine', [m.machine, ...props].join(','));
   if (m.cpu) argv.push('-cpu', m.cpu);
   argv.push('-accel', m.accel, '-m', m.memory, '-smp', String(m.smp));
@@ -53,14 +32,12 @@ export function buildQemuCommand(m: ResolvedMachine): string[] {
       argv.push('-bios', m.firmware.path);
       break;
     case 'pflash':
-      if (m.firmware.secureBoot && m.arch === 'x86_64') argv.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
+      if (m.firmware.secureBoot && m.arch !== 'aarch64') argv.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
       argv.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${escapeOpt(m.firmware.code)}`);
       argv.push('-drive', `if=pflash,format=raw,unit=1,file=${escapeOpt(m.firmware.vars)}`);
       break;
   }
-  if (m.disks.some((d) => d.interface === 'virtio' && d.media === 'cdrom')) argv.push('-device', 'virtio-scsi-pci,id=scsi0');
-  if (m.disks.some((d) => d.interface === 'usb')) argv.push('-device', 'qemu-xhci');
-  m.disks.forEach((disk, i) => argv.push(...driveArgs(disk, i, m.arch)));
+  argv.push(...driveArgv(m.disks, m.machine));
   if (m.kernel) {
     argv.push('-kernel', m.kernel.path);
     if (m.kernel.initrd) argv.push('-initrd', m.kernel.initrd);

@@ -71,13 +71,19 @@ export function resolveFirmware(request: FirmwareRequest): ResolvedFirmware {
     if (!exists(path)) throw new KilnError('FIRMWARE_NOT_FOUND', `${what} ${path} does not exist`, { location: { file: path }, hint: 'fix the firmware path, or leave it out to use the distribution\'s firmware' });
     return path;
   };
-  if (kind === 'none' || (kind === 'bios' && arch === 'x86_64' && !paths.bios)) {
-    if (kind === 'bios' && arch === 'x86_64') {
+  const x86 = arch !== 'aarch64';
+  if (kind === 'uefi' && arch === 'i386' && !paths.bios && !paths.code) {
+    throw new KilnError('FIRMWARE_UNSUPPORTED', 'no 32-bit UEFI firmware (OVMF IA32) is installed: Debian ships OVMF for x86_64 only', {
+      hint: 'boot i386 with BIOS (firmware: "bios"), give an IA32 OVMF with --uefi-code/--uefi-vars, or build for x86_64',
+    });
+  }
+  if (kind === 'none' || (kind === 'bios' && x86 && !paths.bios)) {
+    if (kind === 'bios' && x86) {
       const found = FIRMWARE_CANDIDATES.seabios.find(exists);
       if (!found) throw missing('SeaBIOS (bios-256k.bin)', FIRMWARE_CANDIDATES.seabios, 'seabios', '--bios FILE');
       return { kind: 'default', description: `SeaBIOS (${found})` };
     }
-    return { kind: 'default', description: arch === 'x86_64' ? 'SeaBIOS (QEMU default)' : 'no firmware (direct kernel boot)' };
+    return { kind: 'default', description: x86 ? 'SeaBIOS (QEMU default)' : 'no firmware (direct kernel boot)' };
   }
   if (kind === 'bios') {
     if (arch === 'aarch64' && !paths.bios) {
@@ -93,7 +99,7 @@ export function resolveFirmware(request: FirmwareRequest): ResolvedFirmware {
     if (!paths.code || !paths.vars) throw new KilnError('FIRMWARE_INCOMPLETE', 'UEFI pflash needs both a code file and a variable store template', { hint: 'give both --uefi-code and --uefi-vars (or neither)' });
     pair = { code: checkGiven(paths.code, 'UEFI code'), vars: checkGiven(paths.vars, 'UEFI variable store') };
   } else {
-    const list = arch === 'x86_64' ? (secure ? FIRMWARE_CANDIDATES.ovmfSecure : FIRMWARE_CANDIDATES.ovmf) : secure ? FIRMWARE_CANDIDATES.aavmfSecure : FIRMWARE_CANDIDATES.aavmf;
+    const list = x86 ? (secure ? FIRMWARE_CANDIDATES.ovmfSecure : FIRMWARE_CANDIDATES.ovmf) : secure ? FIRMWARE_CANDIDATES.aavmfSecure : FIRMWARE_CANDIDATES.aavmf;
     pair = list.find((p) => exists(p.code) && exists(p.vars));
     if (!pair) {
       if (arch === 'aarch64' && !secure) {
@@ -101,16 +107,16 @@ export function resolveFirmware(request: FirmwareRequest): ResolvedFirmware {
         if (bios) return { kind: 'bios-file', path: bios, description: `UEFI (QEMU_EFI, -bios ${bios})` };
       }
       const tried = list.flatMap((p) => [p.code, p.vars]);
-      throw arch === 'x86_64'
+      throw x86
         ? missing(secure ? 'OVMF Secure Boot firmware' : 'OVMF firmware', tried, 'ovmf', '--uefi-code FILE --uefi-vars FILE')
         : missing(secure ? 'AAVMF Secure Boot firmware' : 'AAVMF firmware', tried, 'qemu-efi-aarch64', '--uefi-code FILE --uefi-vars FILE');
     }
   }
-  const vars = join(request.runDir, arch === 'x86_64' ? 'OVMF_VARS.fd' : 'AAVMF_VARS.fd');
+  const vars = join(request.runDir, x86 ? 'OVMF_VARS.fd' : 'AAVMF_VARS.fd');
   if (!request.noCopy) {
     mkdirSync(request.runDir, { recursive: true });
     copyFileSync(pair.vars, vars);
   }
-  const name = arch === 'x86_64' ? 'OVMF' : 'AAVMF';
+  const name = x86 ? 'OVMF' : 'AAVMF';
   return { kind: 'pflash', code: pair.code, vars, varsTemplate: pair.vars, secureBoot: secure, description: `${name}${secure ? ' Secure Boot' : ''} (${pair.code}, variables copied from ${pair.vars})` };
 }

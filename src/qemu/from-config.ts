@@ -7,7 +7,26 @@ import { runFolderName } from './resolve.js';
 import { join } from 'node:path';
 import type { QemuTestSpec } from './harness.js';
 import type { SerialPattern } from './serial.js';
-import type { DiskSpec, ExitSpec, MachineSpec, QemuArch } from './types.js';
+import { KilnError } from '../errors.js';
+import type { DiskFormat, DiskSpec, DriveInterface, ExitSpec, MachineSpec, QemuArch } from './types.js';
+
+/** One drive of a run/test section (kiln.config.ts `drives`), generic over how its image is given. */
+export interface DriveLike<P> {
+  image: P;
+  /** Default: the arch's disk controller (IDE on x86, virtio on aarch64). */
+  interface?: DriveInterface;
+  /** Unit on the controller (IDE: 0 primary master, 1 primary slave, 2/3 secondary). Default: position. */
+  index?: number;
+  format?: DiskFormat;
+  /** The guest sees a read-only disk. */
+  readOnly?: boolean;
+  /**
+   * Keep the guest's writes: the drive boots a copy under the build folder (made from the built image,
+   * remade when the image is rebuilt). Default false: writes go to a throw-away snapshot and the built
+   * image stays what was built.
+   */
+  persist?: boolean;
+}
 
 /** The shape of RunConfig, generic over how a path is given (ArtifactRef | StepHandle | string). */
 export interface RunSectionLike<P> {
@@ -21,7 +40,12 @@ export interface RunSectionLike<P> {
   cpu?: string;
   memory?: string | number;
   smp?: number;
-  args?: string[];
+  /** Extra QEMU arguments; a non-string entry is a path (a step's output) resolved like `image`. */
+  args?: Array<string | P>;
+  /** Disks in order, each a built image on a controller (after `image`, before `cdrom`). */
+  drives?: DriveLike<P>[];
+  /** QEMU binary, e.g. `qemu-system-i386` (default `qemu-system-<arch>`). */
+  qemu?: string;
   symbols?: P;
   exit?: { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; success?: number } | { kind: 'semihosting'; success?: number } | { kind: 'psci' } | { kind: 'serial' };
   timeout?: number;
@@ -41,6 +65,49 @@ export interface FromConfigOptions<P> {
   resolvePath: (path: P, arch: QemuArch) => string;
   /** Log folder root (default `build/logs`): a run logs there, a test under `tests/<name>-<arch>`. */
   logRoot?: string;
+  /** The file a `persist: true` drive boots (a copy of the built image the caller keeps up to date). */
+  persistPath?: (path: P, arch: QemuArch, index: number, section: string) => string;
+  /** The section's name for persisted copies and messages (`run`, `tests.boot`). Default `run`. */
+  section?: string;
+}
+
+const IDE_ON_Q35 = 'q35 has no legacy IDE controller: its IDE drives sit on AHCI (SATA) ports, which a driver for the '
+  + 'legacy ports 0x1f0/0x170 never sees (the boot hangs without a word)';
+
+/**
+ * The machine a section's drives need: an explicit IDE drive on x86 selects `pc` when the section names no
+ * machine, and is refused on q35 with the reason.
+ */
+function machineForDrives<P>(run: RunSectionLike<P>, arch: QemuArch, section: string): string | undefined {
+  const ide = (run.drives ?? []).some((d) => (d.interface ?? (arch === 'aarch64' ? 'virtio' : 'ide')) === 'ide');
+  if (!ide || arch === 'aarch64') return run.machine;
+  if (run.machine === undefined) return 'pc';
+  if (run.machine.split(',')[0] === 'q35') {
+    throw new KilnError('QEMU_IDE_ON_Q35', `a drive with interface "ide" on machine q35: ${IDE_ON_Q35}`, {
+      location: { configPath: `${section}.drives` },
+      hint: 'use machine: "pc" (or leave machine out: kiln picks pc for IDE drives), or an AHCI/virtio driver with interface: "virtio"',
+    });
+  }
+  return run.machine;
+}
+
+function drivesOf<P>(run: RunSectionLike<P>, arch: QemuArch, options: FromConfigOptions<P>, first: number): DiskSpec[] {
+  return (run.drives ?? []).map((d, i) => {
+    const path = d.persist
+      ? (options.persistPath ?? ((): never => {
+        throw new KilnError('QEMU_PERSIST_UNSUPPORTED', 'a persist drive needs a build folder to hold its copy', { hint: 'boot it through kiln run / kiln test in a project' });
+      }))(d.image, arch, i, options.section ?? 'run')
+      : options.resolvePath(d.image, arch);
+    return {
+      path, media: 'disk',
+      // Persisted writes land in the copy; every other drive boots through a snapshot so the built image never changes.
+      snapshot: !d.persist,
+      ...(d.interface ? { interface: d.interface } : {}),
+      index: d.index ?? first + i,
+      ...(d.format ? { format: d.format } : {}),
+      ...(d.readOnly ? { readOnly: true } : {}),
+    };
+  });
 }
 
 /**
@@ -52,8 +119,11 @@ export interface FromConfigOptions<P> {
 export function machineSpecFromConfig<P>(run: RunSectionLike<P>, arch: QemuArch, options: FromConfigOptions<P>): MachineSpec {
   const path = (p: P | undefined) => (p === undefined ? undefined : options.resolvePath(p, arch));
   const disks: DiskSpec[] = [];
-  if (run.image !== undefined) disks.push({ path: path(run.image)!, media: 'disk' });
+  // A built image boots through a snapshot: the guest's writes never reach what the build made.
+  if (run.image !== undefined) disks.push({ path: path(run.image)!, media: 'disk', snapshot: true });
+  disks.push(...drivesOf(run, arch, options, disks.length));
   if (run.cdrom !== undefined) disks.push({ path: path(run.cdrom)!, media: 'cdrom' });
+  const machine = machineForDrives(run, arch, options.section ?? 'run');
   let exit: ExitSpec | undefined;
   if (run.exit) exit = run.exit.kind === 'isa-debug-exit' || run.exit.kind === 'semihosting' ? { ...run.exit, ...(run.exit.success !== undefined ? { successCode: run.exit.success } : {}) } : { kind: run.exit.kind };
   return {
@@ -64,11 +134,12 @@ export function machineSpecFromConfig<P>(run: RunSectionLike<P>, arch: QemuArch,
     ...(run.append !== undefined ? { append: run.append } : {}),
     ...(run.symbols !== undefined ? { symbols: path(run.symbols)! } : {}),
     ...(run.firmware ? { firmware: run.firmware } : {}),
-    ...(run.machine ? { machine: run.machine } : {}),
+    ...(machine ? { machine } : {}),
+    ...(run.qemu ? { qemu: run.qemu } : {}),
     ...(run.cpu ? { cpu: run.cpu } : {}),
     ...(run.memory !== undefined ? { memory: run.memory } : {}),
     ...(run.smp !== undefined ? { smp: run.smp } : {}),
-    ...(run.args ? { args: [...run.args] } : {}),
+    ...(run.args ? { args: run.args.map((a) => (typeof a === 'string' ? a : options.resolvePath(a, arch))) } : {}),
     ...(exit ? { exit } : {}),
     logDir: options.logRoot ?? join('build', 'logs'),
   };
@@ -84,17 +155,18 @@ export function testSpecsFromConfig<P>(tests: Record<string, TestSectionLike<P>>
   const specs: QemuTestSpec[] = [];
   for (const [name, test] of Object.entries(tests)) {
     // A test that names its own medium does not inherit the run section's media.
-    const ownMedium = test.image !== undefined || test.cdrom !== undefined || test.kernel !== undefined;
+    const ownMedium = test.image !== undefined || test.cdrom !== undefined || test.kernel !== undefined || test.drives !== undefined;
     const base: RunSectionLike<P> = { ...(options.run ?? {}) };
     if (ownMedium) {
       delete base.image;
       delete base.cdrom;
       delete base.kernel;
       delete base.initrd;
+      delete base.drives;
     }
     const merged: TestSectionLike<P> = { ...base, ...test };
     for (const arch of test.arch ?? options.arches) {
-      const machine = machineSpecFromConfig(merged, arch, { ...options, logRoot: join(options.logRoot ?? join('build', 'logs'), 'tests', runFolderName(`${name}-${arch}`)) });
+      const machine = machineSpecFromConfig(merged, arch, { ...options, section: `tests.${name}`, logRoot: join(options.logRoot ?? join('build', 'logs'), 'tests', runFolderName(`${name}-${arch}`)) });
       specs.push({
         ...machine,
         name,

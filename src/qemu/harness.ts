@@ -13,6 +13,7 @@ import { summarizeKtap, flattenKtap, parseKtap, type KtapFlatCase, type KtapSumm
 import { qemuErrorLines, startQemu, type QemuExit, type QemuProcess } from './launch.js';
 import { QmpClient } from './qmp.js';
 import { resolveMachine, runFolderName } from './resolve.js';
+import { silentBootMessage } from './silent.js';
 import { DEFAULT_FAIL_PATTERNS, PatternTracker, describePattern, type SerialPattern } from './serial.js';
 import type { MachineSpec, QemuArch, ResolvedExit, ResolvedMachine } from './types.js';
 
@@ -104,6 +105,8 @@ interface Signals {
   stderr: string;
   qmpConnected: boolean;
   shutdownReason?: string;
+  /** At least one serial byte arrived. */
+  printed: boolean;
 }
 
 /**
@@ -162,6 +165,7 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   };
 
   let idleTimer: NodeJS.Timeout | undefined;
+  let printedAnything = false;
   const armIdle = (): void => {
     if (idleSec === undefined || idleSec <= 0) return;
     if (idleTimer) clearTimeout(idleTimer);
@@ -169,7 +173,8 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   };
   const qemu: QemuProcess = startQemu(machine, {
     ...(options.terminal ? { terminal: options.terminal } : {}),
-    onSerial: (lines) => {
+    onSerial: (lines, chunk) => {
+      if (chunk.length > 0) printedAnything = true;
       armIdle();
       for (const line of lines) tracker.feed(line);
       if (tracker.failed) fire('fail-pattern');
@@ -257,7 +262,7 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
     spec,
     machine,
     argv,
-    signals: { trigger: trigger!, exit, stderr, qmpConnected: qmp !== undefined, ...(shutdownReason ? { shutdownReason } : {}), ...(qmpError ? { qmpError } : {}) },
+    signals: { trigger: trigger!, exit, stderr, qmpConnected: qmp !== undefined, printed: printedAnything, ...(shutdownReason ? { shutdownReason } : {}), ...(qmpError ? { qmpError } : {}) },
     tracker,
     timeoutSec,
     idleSec,
@@ -310,10 +315,10 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       failWith('guest-panic', 'guest panicked (QMP GUEST_PANICKED / SHUTDOWN reason guest-panic)');
       break;
     case 'timeout':
-      failWith('timeout', `timeout after ${input.timeoutSec} s${progress}`);
+      failWith('timeout', `timeout after ${input.timeoutSec} s${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`);
       break;
     case 'idle':
-      failWith('idle-timeout', `no serial output for ${input.idleSec} s (idle timeout)${progress}`);
+      failWith('idle-timeout', `no serial output for ${input.idleSec} s (idle timeout)${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`);
       break;
     case 'aborted':
       failWith('timeout', 'stopped (interrupted)');
@@ -333,7 +338,7 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       break;
     case 'exited': {
       const decoded = decodeGuestExit(machine.exit, signals.exit?.spawnError ? null : signals.exit?.code ?? null, signals.stderr);
-      if (signals.exit?.spawnError) failWith('qemu-crashed', `QEMU could not start: ${signals.exit.spawnError.code === 'ENOENT' ? `${machine.qemu} not found (apt-get install ${machine.arch === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'})` : signals.exit.spawnError.message}`);
+      if (signals.exit?.spawnError) failWith('qemu-crashed', `QEMU could not start: ${signals.exit.spawnError.code === 'ENOENT' ? `${machine.qemu} not found (apt-get install ${machine.arch !== 'aarch64' ? 'qemu-system-x86' : 'qemu-system-arm'})` : signals.exit.spawnError.message}`);
       else if (signals.exit?.signal) failWith('qemu-crashed', `QEMU crashed: ${fmtExit(signals.exit)}`);
       else if (decoded.crashed) failWith('qemu-crashed', decoded.problem!.startsWith('QEMU crashed') ? decoded.problem! : `QEMU crashed: ${decoded.problem}`);
       else if (decoded.problem) failWith('exit-code', `unexpected exit code: ${decoded.problem}`);

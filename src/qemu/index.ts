@@ -34,3 +34,6 @@ export {
 export { testResultsToJUnit, testResultsToJson } from './report.js';
 export { junitXml, readJUnit, xmlEscape, type JUnitCase, type JUnitSuite } from '../report/junit.js';
 export { machineSpecFromConfig, testSpecsFromConfig, type RunSectionLike, type TestSectionLike, type FromConfigOptions } from './from-config.js';
+export { DRIVE_INTERFACES, DRIVE_INTERFACE_NAMES, driveArgv, type DriveRow } from './drives.js';
+export { silentBootCauses, silentBootMessage } from './silent.js';
+export type { DriveLike } from './from-config.js';

@@ -20,6 +20,8 @@ import type { DiskFormat, DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedDis
  */
 export const MACHINE_PROFILES: Record<QemuArch, { machine: string; machines: string[]; props: Record<string, string[]>; cpu: string | undefined; defaultFirmware: 'bios' | 'none'; diskInterface: 'ide' | 'virtio'; defaultExit: ExitSpec['kind'] }> = {
   x86_64: { machine: 'q35', machines: ['q35', 'pc'], props: {}, cpu: undefined, defaultFirmware: 'bios', diskInterface: 'ide', defaultExit: 'isa-debug-exit' },
+  // 32-bit teaching kernels expect the PC's legacy devices (IDE at 0x1f0, the ISA FDC): `pc` by default.
+  i386: { machine: 'pc', machines: ['pc', 'q35'], props: {}, cpu: undefined, defaultFirmware: 'bios', diskInterface: 'ide', defaultExit: 'isa-debug-exit' },
   aarch64: { machine: 'virt', machines: ['virt'], props: { virt: ['gic-version=3'] }, cpu: 'cortex-a57', defaultFirmware: 'none', diskInterface: 'virtio', defaultExit: 'semihosting' },
 };
 
@@ -79,7 +81,7 @@ function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boole
   const spec: ExitSpec = exit ?? ({ kind: MACHINE_PROFILES[arch].defaultExit } as ExitSpec);
   switch (spec.kind) {
     case 'isa-debug-exit':
-      if (arch !== 'x86_64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'isa-debug-exit is an x86 ISA device: aarch64 virt has none', { hint: 'on aarch64 use semihosting (SYS_EXIT) or psci (SYSTEM_OFF)' });
+      if (arch === 'aarch64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'isa-debug-exit is an x86 ISA device: aarch64 virt has none', { hint: 'on aarch64 use semihosting (SYS_EXIT) or psci (SYSTEM_OFF)' });
       return { kind: 'isa-debug-exit', iobase: spec.iobase ?? 0xf4, iosize: spec.iosize ?? 4, successCode: spec.successCode ?? spec.success ?? DEFAULT_SUCCESS_CODE };
     case 'semihosting':
       return { kind: 'semihosting', successCode: spec.successCode ?? spec.success ?? DEFAULT_SUCCESS_CODE };
@@ -108,7 +110,7 @@ export function runFolderName(name: string): string {
  */
 export async function resolveMachine(spec: MachineSpec, options: ResolveOptions = {}): Promise<ResolvedMachine> {
   const arch: QemuArch = spec.arch ?? 'x86_64';
-  if (arch !== 'x86_64' && arch !== 'aarch64') throw new KilnError('QEMU_BAD_ARCH', `arch: expected x86_64 or aarch64, got ${JSON.stringify(arch)}`, { hint: 'use --arch x86_64 or --arch aarch64' });
+  if (!(arch in MACHINE_PROFILES)) throw new KilnError('QEMU_BAD_ARCH', `arch: expected ${Object.keys(MACHINE_PROFILES).join(', ')}, got ${JSON.stringify(arch)}`, { hint: 'use --arch x86_64, --arch i386 or --arch aarch64' });
   const profile = MACHINE_PROFILES[arch];
   const testMode = options.testMode ?? false;
   const name = spec.name ?? 'run';
@@ -121,7 +123,11 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
   const disks: ResolvedDisk[] = (spec.disks ?? []).map((d: DiskSpec) => {
     if (!existsSync(d.path)) throw new KilnError('QEMU_IMAGE_NOT_FOUND', `${d.media === 'cdrom' ? 'CD-ROM image' : 'disk image'} ${d.path} does not exist`, { location: { file: d.path }, hint: 'build the image first (kiln build), or check the path' });
     const media = d.media ?? 'disk';
-    return { path: resolve(d.path), format: d.format ?? detectDiskFormat(d.path), media, interface: d.interface ?? profile.diskInterface, snapshot: d.snapshot ?? (testMode && media === 'disk') };
+    return {
+      path: resolve(d.path), format: d.format ?? detectDiskFormat(d.path), media, interface: d.interface ?? profile.diskInterface,
+      snapshot: d.snapshot ?? (testMode && media === 'disk'),
+      ...(d.index !== undefined ? { index: d.index } : {}), ...(d.readOnly ? { readOnly: true } : {}),
+    };
   });
   if (!spec.kernel && disks.length === 0 && !(spec.firmwarePaths?.bios) && !(spec.args?.length)) {
     throw new KilnError('QEMU_NOTHING_TO_BOOT', 'nothing to boot: no kernel, disk image or CD-ROM', { hint: 'give --kernel FILE, --image FILE or --cdrom FILE (or `run` in kiln.config.ts)' });
@@ -130,7 +136,7 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
 
   const firmwareKind = spec.firmware ?? (spec.secureBoot ? 'uefi' : arch === 'aarch64' && !spec.kernel ? 'uefi' : profile.defaultFirmware);
   if (spec.secureBoot && firmwareKind !== 'uefi') throw new KilnError('QEMU_SECURE_BOOT_NEEDS_UEFI', 'Secure Boot needs UEFI firmware', { hint: 'use --firmware uefi' });
-  if (spec.secureBoot && arch === 'x86_64' && machine !== 'q35') throw new KilnError('QEMU_SECURE_BOOT_NEEDS_Q35', 'OVMF Secure Boot needs SMM, which QEMU offers on q35 only', { hint: 'use --machine q35' });
+  if (spec.secureBoot && arch !== 'aarch64' && machine !== 'q35') throw new KilnError('QEMU_SECURE_BOOT_NEEDS_Q35', 'OVMF Secure Boot needs SMM, which QEMU offers on q35 only', { hint: 'use --machine q35' });
   const firmware = resolveFirmware({ arch, kind: firmwareKind, secureBoot: spec.secureBoot ?? false, paths: spec.firmwarePaths ?? {}, runDir: logDir, noCopy: options.dryRun ?? false });
 
   let kernel: ResolvedMachine['kernel'];
@@ -142,7 +148,7 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
 
   const qemu = spec.qemu ?? `qemu-system-${arch}`;
   if (!options.dryRun && !findInPath(qemu)) {
-    throw new KilnError('QEMU_NOT_FOUND', `${qemu} not found`, { hint: spec.qemu ? 'check the --qemu path' : `install it (Debian/Ubuntu: apt-get install ${arch === 'x86_64' ? 'qemu-system-x86' : 'qemu-system-arm'}) or give its path with --qemu` });
+    throw new KilnError('QEMU_NOT_FOUND', `${qemu} not found`, { hint: spec.qemu ? 'check the --qemu path' : `install it (Debian/Ubuntu: apt-get install ${arch !== 'aarch64' ? 'qemu-system-x86' : 'qemu-system-arm'}) or give its path with --qemu` });
   }
   const { accel, note } = await chooseAccel(arch, qemu, spec.accel ?? 'auto');
   const gdbPort = spec.gdb === true ? 1234 : typeof spec.gdb === 'number' ? spec.gdb : undefined;

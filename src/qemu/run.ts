@@ -6,6 +6,7 @@ import { buildQemuCommand } from './command.js';
 import { decodeGuestExit } from './harness.js';
 import { qemuErrorLines, startQemu, type QemuExit } from './launch.js';
 import { resolveMachine } from './resolve.js';
+import { silentAfterSeconds, silentBootMessage } from './silent.js';
 import type { MachineSpec, ResolvedMachine } from './types.js';
 
 export interface RunMachineOptions {
@@ -19,6 +20,8 @@ export interface RunMachineOptions {
   dryRun?: boolean;
   /** Called with the machine and argv before QEMU starts (print notes, the gdb command). */
   onReady?: (machine: ResolvedMachine, argv: string[]) => void;
+  /** Called once when the guest printed nothing for a few seconds, with the likely causes (silent.ts). */
+  onSilent?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -51,7 +54,17 @@ export async function runMachine(spec: MachineSpec, options: RunMachineOptions =
   const argv = buildQemuCommand(machine);
   options.onReady?.(machine, argv);
   if (options.dryRun) return { machine, argv, timedOut: false, durationMs: performance.now() - started, serialLog: machine.serialLog, stderr: '' };
-  const qemu = startQemu(machine, { ...(options.terminal ? { terminal: options.terminal } : {}), interactive: options.interactive ?? false });
+  let silentTimer: NodeJS.Timeout | undefined;
+  const qemu = startQemu(machine, {
+    ...(options.terminal ? { terminal: options.terminal } : {}), interactive: options.interactive ?? false,
+    onSerial: (_lines, chunk) => {
+      if (chunk.length > 0 && silentTimer) clearTimeout(silentTimer);
+    },
+  });
+  if (options.onSilent && !machine.gdb) {
+    const seconds = silentAfterSeconds(machine);
+    silentTimer = setTimeout(() => options.onSilent?.(silentBootMessage(machine, seconds)), seconds * 1000);
+  }
   let timedOut = false;
   const timer = options.timeout && options.timeout > 0 ? setTimeout(() => {
     timedOut = true;
@@ -61,6 +74,7 @@ export async function runMachine(spec: MachineSpec, options: RunMachineOptions =
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const exit = await qemu.exited;
   if (timer) clearTimeout(timer);
+  if (silentTimer) clearTimeout(silentTimer);
   options.signal?.removeEventListener('abort', onAbort);
   const stderr = qemu.stderr();
   let guestExitCode: number | undefined;

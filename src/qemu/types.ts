@@ -6,7 +6,10 @@
  */
 
 /** Guest architectures kiln boots. */
-export type QemuArch = 'x86_64' | 'aarch64';
+export type QemuArch = 'x86_64' | 'i386' | 'aarch64';
+
+/** Disk controllers a drive can sit on: the keys of DRIVE_INTERFACES (./drives.ts), which maps each to QEMU options. */
+export type DriveInterface = 'ide' | 'virtio' | 'nvme' | 'usb' | 'floppy';
 
 /** `bios` = SeaBIOS (x86_64 only); `uefi` = OVMF / AAVMF; `none` = QEMU's default (direct kernel on aarch64). */
 export type FirmwareKind = 'bios' | 'uefi' | 'none';
@@ -23,9 +26,13 @@ export interface DiskSpec {
   /** `cdrom` attaches the file as a CD-ROM (an ISO); `disk` as a hard disk (a hybrid ISO works too). Default `disk`. */
   media?: 'disk' | 'cdrom';
   /** Controller. Default: `ide` on x86_64 (AHCI on q35), `virtio` on aarch64 (virtio-scsi for CD-ROMs). */
-  interface?: 'ide' | 'virtio' | 'nvme' | 'usb';
+  interface?: DriveInterface;
   /** Writes go to a temporary overlay and the file is never modified. Default: true in tests, false in `kiln run`. */
   snapshot?: boolean;
+  /** Unit on its controller (`-drive index=`): IDE 0 = primary master, 1 = primary slave. Default: the list position. */
+  index?: number;
+  /** The guest sees a read-only disk (`readonly=on`). */
+  readOnly?: boolean;
 }
 
 /** Firmware file overrides (distribution defaults are searched otherwise). */
@@ -95,7 +102,7 @@ export interface MachineSpec {
   debug?: boolean;
   /** Folder for serial.log, qemu-debug.log, the QMP socket and firmware variable copies. Default `build/logs`. */
   logDir?: string;
-  /** QEMU binary (default `qemu-system-<arch>` from PATH). */
+  /** QEMU binary (default `qemu-system-<arch>` from PATH; an i386 guest may also run on qemu-system-x86_64). */
   qemu?: string;
 }
 
@@ -139,8 +146,11 @@ export interface ResolvedDisk {
   path: string;
   format: DiskFormat;
   media: 'disk' | 'cdrom';
-  interface: 'ide' | 'virtio' | 'nvme' | 'usb';
+  interface: DriveInterface;
   snapshot: boolean;
+  /** Controller unit; undefined = the disk's position in the list. */
+  index?: number;
+  readOnly?: boolean;
 }
 
 export type ResolvedExit =

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
+import { KilnError } from '../errors.js';
 import type { AbiLang, AbiSchema } from '../abi/index.js';
 import { type DeclareContext, type StepContext, defineStep } from '../graph/step.js';
 
@@ -56,7 +57,11 @@ const abiKind = {
     const lock = o.lock ? abi.parseAbiLock(readFileSync(ctx.path(o.lock), 'utf8'), o.lock) : undefined;
     // Normalize once (with the lock's syscall numbers) so the logged hash is the one in the files.
     const normalized = abi.normalizeAbi(schema, { ...(lock ? { lockedSyscalls: lock.syscalls } : {}), ...(file ? { file } : {}) });
-    const files = abi.generateAbi(normalized, { ...(o.langs ? { langs: o.langs } : {}), arch: ctx.target.arch });
+    const arch = ctx.target.arch;
+    if (arch === 'i386') {
+      throw new KilnError('ABI_ARCH_UNSUPPORTED', 'the ABI generator lays structs out for LP64 (x86_64, aarch64); i386 is ILP32 with 4-byte-aligned u64', { hint: 'generate the ABI for an LP64 target, or keep i386 headers hand-written' });
+    }
+    const files = abi.generateAbi(normalized, { ...(o.langs ? { langs: o.langs } : {}), arch });
     for (const f of files) await writeFile(ctx.outPath(posix.join(o.dir ?? 'abi', f.path)), f.contents);
     ctx.log(`abi ${schema.name}: hash ${abi.abiHash(normalized)}`);
   },

@@ -107,7 +107,11 @@ function kind(mode: 'bin' | 'lib') {
       };
     },
     async make(o: CargoOptions, ctx: StepContext) {
-      const arch = ctx.target.arch;
+      const targetArch = ctx.target.arch;
+      if (targetArch === 'i386') {
+        throw new KilnError('RUST_TARGET_UNAVAILABLE', 'cargo steps build for x86_64 and aarch64; kiln generates no i386 Rust target', { hint: 'build this component for x86_64, or use cc/zig/nasm steps for an i386 kernel' });
+      }
+      const arch = targetArch;
       const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
       const target = o.target ?? { name: `${arch}-kiln` };
       const custom = typeof target === 'object';

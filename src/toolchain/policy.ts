@@ -56,12 +56,17 @@ export function resolvePolicy(layer: Layer, release: boolean, overrides: PolicyS
   return { ...defaultPolicy(layer, release), ...(overrides?.[layer] ?? {}) };
 }
 
-/** Flags for clang/gcc (C and assembly through the compiler driver). */
-export function ccFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64', compiler: 'clang' | 'gcc' | 'zig', options: { freestanding?: boolean } = {}): string[] {
+/**
+ * Flags for clang/gcc (C and assembly through the compiler driver). i386: gcc gets `-m32` (clang and
+ * zig get it from their target triple); there is no red zone and no code model in 32-bit mode, and
+ * NX exists only with PAE paging (the stack is still marked non-executable, for kernels that use PAE).
+ */
+export function ccFlags(p: LayerPolicy, arch: 'x86_64' | 'i386' | 'aarch64', compiler: 'clang' | 'gcc' | 'zig', options: { freestanding?: boolean } = {}): string[] {
   const f: string[] = [];
+  if (arch === 'i386' && compiler === 'gcc') f.push('-m32');
   f.push(p.optimize === 'debug' ? '-O0' : p.optimize === 'small' ? '-Os' : '-O2');
   if (p.debugInfo) f.push('-g');
-  if (!p.fpu) f.push(...(arch === 'x86_64' ? ['-mno-sse', '-mno-sse2', '-mno-mmx', '-mno-80387'] : ['-mgeneral-regs-only']));
+  if (!p.fpu) f.push(...(arch !== 'aarch64' ? ['-mno-sse', '-mno-sse2', '-mno-mmx', '-mno-80387'] : ['-mgeneral-regs-only']));
   if (!p.redZone && arch === 'x86_64') f.push('-mno-red-zone');
   f.push(p.stackProtector ? '-fstack-protector-strong' : '-fno-stack-protector');
   // Stack clash protection needs an OS probing convention; bare-metal clang targets ignore it (with a warning).
@@ -84,17 +89,17 @@ export function linkFlags(p: LayerPolicy): string[] {
  * Zig: optimize mode, CPU feature changes, flags, and notes on what the policy asks that Zig cannot
  * do for the target (Zig 0.11 refuses `-fstack-check` on aarch64: StackCheckUnsupportedByTarget).
  */
-export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { optimize: string; cpuFeatures: string; args: string[]; notes: string[] } {
+export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'i386' | 'aarch64'): { optimize: string; cpuFeatures: string; args: string[]; notes: string[] } {
   const optimize = { debug: 'Debug', safe: 'ReleaseSafe', fast: 'ReleaseFast', small: 'ReleaseSmall' }[p.optimize];
   let cpuFeatures = '';
-  if (!p.fpu) cpuFeatures = arch === 'x86_64' ? '-mmx-sse-sse2-avx-avx2+soft_float' : '-fp_armv8-neon-crypto-aes-sha2'; // crypto/aes/sha2 imply NEON on cores like cortex_a57
+  if (!p.fpu) cpuFeatures = arch !== 'aarch64' ? '-mmx-sse-sse2-avx-avx2+soft_float' : '-fp_armv8-neon-crypto-aes-sha2'; // crypto/aes/sha2 imply NEON on cores like cortex_a57
   const args: string[] = [];
   if (p.codeModel && arch === 'x86_64') args.push('-mcmodel', p.codeModel);
-  if (!p.redZone) args.push('-mno-red-zone');
+  if (!p.redZone && arch === 'x86_64') args.push('-mno-red-zone');
   if (p.stackProtector) args.push('-fstack-protector');
   const notes: string[] = [];
   // Stack probes (Zig's __zig_probe_stack): said explicitly, so the policy holds in every optimize mode.
-  if (arch === 'x86_64') args.push(p.stackProbes ? '-fstack-check' : '-fno-stack-check');
+  if (arch !== 'aarch64') args.push(p.stackProbes ? '-fstack-check' : '-fno-stack-check');
   else if (p.stackProbes) notes.push('stack probes: Zig cannot emit them for aarch64 (no -fstack-check there); the kernel has none');
   if (p.pie) args.push('-fPIE');
   if (!p.debugInfo) args.push('-fstrip');
@@ -102,7 +107,7 @@ export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { optimize
 }
 
 /** Rust: codegen flags and cargo profile env. */
-export function rustFlags(p: LayerPolicy, arch: 'x86_64' | 'aarch64'): { rustflags: string[]; profileEnv: Record<string, string> } {
+export function rustFlags(p: LayerPolicy, arch: 'x86_64' | 'i386' | 'aarch64'): { rustflags: string[]; profileEnv: Record<string, string> } {
   const rustflags: string[] = [];
   if (p.codeModel && arch === 'x86_64') rustflags.push('-C', `code-model=${p.codeModel}`);
   if (!p.pie) rustflags.push('-C', 'relocation-model=static');

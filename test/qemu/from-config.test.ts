@@ -14,7 +14,7 @@ describe('from config', () => {
     const run: RunConfig = { image: 'disk.img', cdrom: 'os.iso', firmware: 'uefi', memory: '1G', smp: 2, args: ['-d', 'guest_errors'], exit: { kind: 'isa-debug-exit', success: 0x10 } };
     const spec = machineSpecFromConfig(run, 'x86_64', { resolvePath: (p) => `/abs/${String(p)}`, logRoot: '/logs' });
     expect(spec).toEqual({
-      arch: 'x86_64', disks: [{ path: '/abs/disk.img', media: 'disk' }, { path: '/abs/os.iso', media: 'cdrom' }],
+      arch: 'x86_64', disks: [{ path: '/abs/disk.img', media: 'disk', snapshot: true }, { path: '/abs/os.iso', media: 'cdrom' }],
       firmware: 'uefi', memory: '1G', smp: 2, args: ['-d', 'guest_errors'], exit: { kind: 'isa-debug-exit', success: 0x10, successCode: 0x10 }, logDir: '/logs',
     });
   });
@@ -26,7 +26,7 @@ describe('from config', () => {
       hello: { expect: ['KILN-END'] },
       ktap: { kernel: 'other', ktap: true, arch: ['x86_64'], idleTimeout: 30 },
     };
-    const specs = testSpecsFromConfig(tests, { arches: ['x86_64', 'aarch64'], run, logRoot: join(dir, 'logs'), resolvePath: (p, arch) => (p === 'kernel' ? kernels[arch] : buildX86Kernel(join(dir, 'k'), 'ktap')) });
+    const specs = testSpecsFromConfig(tests, { arches: ['x86_64', 'aarch64'], run, logRoot: join(dir, 'logs'), resolvePath: (p, arch) => (p === 'kernel' ? kernels[arch as 'x86_64' | 'aarch64'] : buildX86Kernel(join(dir, 'k'), 'ktap')) });
     expect(specs.map((s) => `${s.name}/${s.arch}`)).toEqual(['hello/x86_64', 'hello/aarch64', 'ktap/x86_64']);
     expect(specs[1]).toMatchObject({ kernel: kernels.aarch64, memory: '256M', timeout: 90, expect: ['KILN-END'], logDir: join(dir, 'logs', 'tests', 'hello-aarch64') });
     expect(specs[2]).toMatchObject({ ktap: true, idleTimeout: 30, timeout: 90 });
