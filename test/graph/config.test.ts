@@ -18,7 +18,7 @@ describe('config errors', () => {
     const dir = project(`import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x', arch: 'x86' as never });\n`);
     const r = runKiln(['build'], { cwd: dir });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('error: kiln.config.ts: arch: expected "x86_64" | "aarch64", got "x86"');
+    expect(r.stderr).toContain('error: kiln.config.ts: arch: expected "x86_64" | "i386" | "aarch64", got "x86"');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
