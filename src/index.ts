@@ -30,3 +30,6 @@ export { audit } from './steps/audit.js';
 export { grubEfi, grubEsp } from './steps/grub.js';
 export type { GrubEspOptions, GrubEspFile } from './steps/grub.js';
 export { strip } from './steps/strip.js';
+export { guest } from './qemu/script.js';
+export type { ScriptStep, ExpectStep, CaptureStep, SendStep, KeyStep, Captured } from './qemu/script.js';
+export type { ConsoleName, KeyName } from './qemu/console.js';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { KilnError } from '../errors.js';
 import { isArtifactRef, isStepHandle } from '../graph/step.js';
 import { DRIVE_INTERFACE_NAMES } from '../qemu/drives.js';
+import { keyBytes } from '../qemu/console.js';
 
 export const zArch = z.enum(['x86_64', 'i386', 'aarch64']);
 export const zStep = z.custom<unknown>((v) => isStepHandle(v), { message: 'expected a step (e.g. command({...}), cargo.bin({...}))' });
@@ -73,8 +74,18 @@ const runShape = {
   timeout: z.number().positive().optional(),
 };
 export const zRun = z.object(runShape).strict();
+const zConsole = z.enum(['serial0', 'serial1', 'virtcon', 'monitor']);
+const zSeconds = z.number().positive();
+const zScriptStep = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('expect'), pattern: zPattern, on: zConsole.optional(), timeout: zSeconds.optional() }).strict(),
+  z.object({ kind: z.literal('capture'), pattern: z.instanceof(RegExp), name: z.string().regex(/^\w+$/, 'expected a name of letters, digits or "_"'), group: z.union([z.number().int().positive(), z.string()]).optional(), on: zConsole.optional(), timeout: zSeconds.optional() }).strict(),
+  z.object({ kind: z.literal('send'), data: z.union([z.string(), z.instanceof(Uint8Array), z.function()]), to: zConsole.optional(), charDelay: z.number().nonnegative().optional() }).strict(),
+  z.object({ kind: z.literal('key'), key: z.string().refine((k) => keyBytes(k) !== undefined, { message: 'expected a key such as ctrl-c, enter, tab, backspace, escape, up' }), to: zConsole.optional() }).strict(),
+]);
 export const zTest = z.object({
   ...runShape,
+  script: z.array(zScriptStep).optional(),
+  stepTimeout: zSeconds.optional(),
   expect: z.array(zPattern).optional(),
   fail: z.array(zPattern).optional(),
   ktap: z.boolean().optional(),

@@ -7,6 +7,7 @@ import type { OptionsSpec, OptionValues } from './options.js';
 import type { PolicySet } from '../toolchain/policy.js';
 import type { ClassifyPolicy } from '../report/classify.js';
 import type { DriveLike } from '../qemu/from-config.js';
+import type { ScriptStep } from '../qemu/script.js';
 
 export type { Arch };
 
@@ -75,6 +76,15 @@ export interface TestConfig extends RunConfig {
   ktap?: boolean;
   /** Seconds without serial output before failing. */
   idleTimeout?: number;
+  /**
+   * Talk to the guest: steps run in order (`guest.expect`, `guest.send`, `guest.key`,
+   * `guest.capture`), on serial0 unless a step names `serial1`, `virtcon` or `monitor`.
+   * Every step must pass; the first that fails ends the test, named: `step 4/7: expect /^hi$/m
+   * not seen within 5 s (after "echo hi\n" was sent)`.
+   */
+  script?: ScriptStep[];
+  /** Default seconds a script step waits (default: `timeout`). */
+  stepTimeout?: number;
   /** Arches to run on (default: the build's). */
   arch?: Arch[];
 }

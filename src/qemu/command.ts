@@ -49,11 +49,28 @@ export function buildQemuCommand(m: ResolvedMachine): string[] {
   if (m.testMode || m.debug) argv.push('-no-reboot');
   if (m.testMode) argv.push('-no-shutdown');
   if (m.qmpSocket) argv.push('-qmp', `unix:${escapeOpt(m.qmpSocket)},server=on,wait=off`);
+  argv.push(...consoleArgs(m));
   if (m.debug && m.debugLog) argv.push('-d', 'int,cpu_reset', '-D', m.debugLog);
   // Test mode starts paused and kiln resumes over QMP (`cont`) once connected, so no QMP event is missed.
   if (m.gdb || (m.testMode && m.qmpSocket)) argv.push('-S');
   if (m.gdb) argv.push('-gdb', `tcp::${m.gdb.port}`);
   argv.push(...m.args);
+  return argv;
+}
+
+/**
+ * Extra consoles as unix sockets QEMU listens on (kiln connects before the VM runs): the second
+ * serial port, and a virtio console (`virtconsole` on a `virtio-serial-pci` bus, port name `kiln.0`).
+ * @example consoleArgs(machine) // ['-chardev', 'socket,id=kiln-serial1,path=…,server=on,wait=off', '-serial', 'chardev:kiln-serial1']
+ */
+export function consoleArgs(m: Pick<ResolvedMachine, 'consoleSockets'>): string[] {
+  const argv: string[] = [];
+  const { serial1, virtcon } = m.consoleSockets ?? {};
+  if (serial1) argv.push('-chardev', `socket,id=kiln-serial1,path=${escapeOpt(serial1)},server=on,wait=off`, '-serial', 'chardev:kiln-serial1');
+  if (virtcon) {
+    argv.push('-device', 'virtio-serial-pci,id=kiln-vser');
+    argv.push('-chardev', `socket,id=kiln-virtcon,path=${escapeOpt(virtcon)},server=on,wait=off`, '-device', 'virtconsole,chardev=kiln-virtcon,name=kiln.0,bus=kiln-vser.0');
+  }
   return argv;
 }
 

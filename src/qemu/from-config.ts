@@ -6,6 +6,7 @@
 import { runFolderName } from './resolve.js';
 import { join } from 'node:path';
 import type { QemuTestSpec } from './harness.js';
+import type { ScriptStep } from './script.js';
 import type { SerialPattern } from './serial.js';
 import { KilnError } from '../errors.js';
 import type { DiskFormat, DiskSpec, DriveInterface, ExitSpec, MachineSpec, QemuArch } from './types.js';
@@ -58,6 +59,8 @@ export interface TestSectionLike<P> extends RunSectionLike<P> {
   ktap?: boolean;
   idleTimeout?: number;
   arch?: QemuArch[];
+  script?: ScriptStep[];
+  stepTimeout?: number;
 }
 
 export interface FromConfigOptions<P> {
@@ -175,6 +178,8 @@ export function testSpecsFromConfig<P>(tests: Record<string, TestSectionLike<P>>
         ...(merged.ktap ? { ktap: true } : {}),
         ...(merged.timeout !== undefined ? { timeout: merged.timeout } : {}),
         ...(merged.idleTimeout !== undefined ? { idleTimeout: merged.idleTimeout } : {}),
+        ...(merged.script ? { script: merged.script } : {}),
+        ...(merged.stepTimeout !== undefined ? { stepTimeout: merged.stepTimeout } : {}),
       });
     }
   }

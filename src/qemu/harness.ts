@@ -8,12 +8,15 @@
 import { join, resolve } from 'node:path';
 import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
+import { connectChannels } from './channels.js';
 import { buildQemuCommand } from './command.js';
+import { ConsoleBuffer, ConsoleSession } from './console.js';
 import { summarizeKtap, flattenKtap, parseKtap, type KtapFlatCase, type KtapSummary } from './ktap.js';
 import { qemuErrorLines, startQemu, type QemuExit, type QemuProcess } from './launch.js';
 import { QmpClient } from './qmp.js';
 import { resolveMachine, runFolderName } from './resolve.js';
 import { silentBootMessage } from './silent.js';
+import { consolesOf, runScript, type ScriptResult, type ScriptStep } from './script.js';
 import { DEFAULT_FAIL_PATTERNS, PatternTracker, describePattern, type SerialPattern } from './serial.js';
 import type { MachineSpec, QemuArch, ResolvedExit, ResolvedMachine } from './types.js';
 
@@ -30,18 +33,27 @@ export interface QemuTestSpec extends MachineSpec {
   timeout?: number;
   /** Fail when the serial port is silent this many seconds (default: off). */
   idleTimeout?: number;
+  /**
+   * Steps run in order against the guest's consoles (expect, capture, send, key), beside `expect`.
+   * The test passes only when every step passed; a step that fails ends the test at once.
+   */
+  script?: ScriptStep[];
+  /** Default seconds a script step waits. Default: `timeout`. */
+  stepTimeout?: number;
 }
 
-export type FailureKind = 'timeout' | 'idle-timeout' | 'exit-code' | 'fail-pattern' | 'missing-expectation' | 'qemu-crashed' | 'triple-fault' | 'guest-panic' | 'ktap';
+export type FailureKind = 'script' | 'timeout' | 'idle-timeout' | 'exit-code' | 'fail-pattern' | 'missing-expectation' | 'qemu-crashed' | 'triple-fault' | 'guest-panic' | 'ktap';
 
 /** One JUnit/JSON test case: the boot itself, or a KTAP case. */
 export interface TestCaseResult {
   name: string;
-  /** `boot` for the boot, the KTAP suite path otherwise. */
+  /** `<test>.<arch>` for the boot, `….ktap` for KTAP cases, `….script` for script steps. */
   classname: string;
   status: 'passed' | 'failed' | 'skipped';
   message?: string;
   details?: string;
+  /** Seconds (script steps). */
+  time?: number;
 }
 
 export interface QemuTestResult {
@@ -75,6 +87,8 @@ export interface QemuTestResult {
   serialTail: string[];
   stderrTail: string[];
   ktap?: KtapSummary & { cases: KtapFlatCase[] };
+  /** The script's steps (each with its time, outcome, match or failure message). */
+  script?: ScriptResult;
   cases: TestCaseResult[];
 }
 
@@ -95,11 +109,12 @@ function defaultLogDir(spec: QemuTestSpec): string {
  * @example buildQemuCommand(await resolveTestMachine(spec, { dryRun: true }))
  */
 export async function resolveTestMachine(spec: QemuTestSpec, options: { dryRun?: boolean } = {}): Promise<ResolvedMachine> {
-  return resolveMachine({ ...spec, logDir: defaultLogDir(spec) }, { testMode: true, dryRun: options.dryRun ?? false });
+  const consoles = [...new Set([...(spec.consoles ?? []), ...consolesOf(spec.script ?? [])])];
+  return resolveMachine({ ...spec, logDir: defaultLogDir(spec), ...(consoles.length ? { consoles } : {}) }, { testMode: true, dryRun: options.dryRun ?? false });
 }
 
 interface Signals {
-  trigger: 'exited' | 'timeout' | 'idle' | 'fail-pattern' | 'guest-reset' | 'guest-shutdown' | 'guest-panic' | 'serial-done' | 'aborted' | 'qmp-failed';
+  trigger: 'script-failed' | 'exited' | 'timeout' | 'idle' | 'fail-pattern' | 'guest-reset' | 'guest-shutdown' | 'guest-panic' | 'serial-done' | 'aborted' | 'qmp-failed';
   qmpError?: string;
   exit: QemuExit | undefined;
   stderr: string;
@@ -154,6 +169,14 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   const timeoutSec = spec.timeout ?? (usesUefi ? 120 : 60);
   const idleSec = spec.idleTimeout;
   const exitSpec = machine.exit;
+  const steps = spec.script ?? [];
+  const serial0 = new ConsoleBuffer();
+  let script: ScriptResult | undefined;
+  let session: ConsoleSession | undefined;
+  let scriptRun: Promise<void> | undefined;
+  let closeChannels: (() => void) | undefined;
+  const scriptDone = () => steps.length === 0 || script?.ok === true;
+  const allMatched = (): boolean => (expect.length === 0 || tracker.done || tracker.wouldComplete(qemu.serial.pending())) && scriptDone(); // a prompt needs no newline
 
   let trigger: Signals['trigger'] | undefined;
   let settle!: () => void;
@@ -173,12 +196,14 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   };
   const qemu: QemuProcess = startQemu(machine, {
     ...(options.terminal ? { terminal: options.terminal } : {}),
+    input: steps.length > 0,
     onSerial: (lines, chunk) => {
       if (chunk.length > 0) printedAnything = true;
       armIdle();
+      if (chunk.length) serial0.push(chunk);
       for (const line of lines) tracker.feed(line);
       if (tracker.failed) fire('fail-pattern');
-      else if (exitSpec?.kind === 'serial' && expect.length > 0 && (tracker.done || tracker.wouldComplete(qemu.serial.pending()))) fire('serial-done'); // a prompt needs no newline
+      else if (exitSpec?.kind === 'serial' && expect.length > 0 && allMatched()) fire('serial-done');
     },
   });
   armIdle();
@@ -216,8 +241,21 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
         if (e.event === 'SHUTDOWN') onShutdown(String(e.data?.reason ?? 'unknown'));
         else if (e.event === 'GUEST_PANICKED') fire('guest-panic');
       };
+      // Consoles are connected while the VM is paused, so the script misses no output.
+      if (steps.length) {
+        const connected = await connectChannels(machine, qemu, serial0, client, consolesOf(steps));
+        closeChannels = connected.close;
+        session = new ConsoleSession(connected.channels, { timeout: spec.stepTimeout ?? timeoutSec });
+      }
       // QEMU started paused (-S): resume it now that every event will be seen (a gdb user resumes it instead).
       if (!machine.gdb) await client.execute('cont');
+      if (session) {
+        scriptRun = runScript(session, steps, { timeout: spec.stepTimeout ?? timeoutSec }).then((r) => {
+          script = r;
+          if (!r.ok) fire('script-failed');
+          else if (exitSpec?.kind === 'serial' && allMatched()) fire('serial-done');
+        });
+      }
     } catch (error) {
       // QEMU exited before QMP answered (or right after `cont`): the exit path judges. Otherwise QEMU is stuck paused.
       await Promise.race([qemu.exited, new Promise((r) => setTimeout(r, 1000))]);
@@ -232,6 +270,12 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   clearTimeout(deadline);
   if (idleTimer) clearTimeout(idleTimer);
   options.signal?.removeEventListener('abort', onAbort);
+  if (session && scriptRun && !script) {
+    // A step still waiting ends now, saying why (its own timeout did not pass).
+    session.close(stopReason(trigger!, { timeoutSec, idleSec, exit }));
+    await scriptRun;
+  }
+  closeChannels?.();
 
   // Stop QEMU, dumping registers first when the guest is stuck or misbehaved.
   let registers: string | undefined;
@@ -267,6 +311,7 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
     timeoutSec,
     idleSec,
     ktap,
+    script,
   });
   return {
     ...result,
@@ -287,6 +332,22 @@ interface JudgeInput {
   timeoutSec: number;
   idleSec: number | undefined;
   ktap: (KtapSummary & { cases: KtapFlatCase[] }) | undefined;
+  script: ScriptResult | undefined;
+}
+
+/** Why a script step still waiting was stopped, for its message: `… not seen before QEMU exited (exit status 1)`. */
+function stopReason(trigger: Signals['trigger'], s: { timeoutSec: number; idleSec: number | undefined; exit: QemuExit | undefined }): string {
+  switch (trigger) {
+    case 'timeout': return `the test's timeout (${s.timeoutSec} s)`;
+    case 'idle': return `the idle timeout (${s.idleSec} s without serial output)`;
+    case 'exited': return `QEMU exited (${fmtExit(s.exit)})`;
+    case 'fail-pattern': return 'a fail pattern matched';
+    case 'guest-reset': return 'the guest reset (triple fault)';
+    case 'guest-panic': return 'the guest panicked';
+    case 'guest-shutdown': return 'the guest powered off';
+    case 'aborted': return 'the test was interrupted';
+    default: return `the test stopped (${trigger})`;
+  }
 }
 
 function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTail' | 'stderrTail'> {
@@ -303,8 +364,15 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
     reason = text;
   };
   const progress = tracker.expect.length ? ` (${tracker.next} of ${tracker.expect.length} expectations matched)` : '';
+  // What was still awaited when a deadline passed: the failed script step, else the first unmatched expectation.
+  const script = input.script;
+  const scriptFailed = script && !script.ok ? script.message : undefined;
+  const awaited = scriptFailed ? `: ${scriptFailed}` : !tracker.done ? `: expect ${tracker.next + 1}/${tracker.expect.length} ${describePattern(tracker.expect[tracker.next]!)} not seen` : '';
   if (signals.qmpConnected) evidence.push('QMP: VM started');
   switch (signals.trigger) {
+    case 'script-failed':
+      failWith('script', scriptFailed ?? 'the script failed');
+      break;
     case 'fail-pattern':
       failWith('fail-pattern', `fail pattern ${describePattern(tracker.failed!.pattern)} matched: ${JSON.stringify(tracker.failed!.line.trim())}`);
       break;
@@ -315,10 +383,10 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       failWith('guest-panic', 'guest panicked (QMP GUEST_PANICKED / SHUTDOWN reason guest-panic)');
       break;
     case 'timeout':
-      failWith('timeout', `timeout after ${input.timeoutSec} s${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`);
+      failWith('timeout', `timeout after ${input.timeoutSec} s${awaited.replace(` before the test's timeout (${input.timeoutSec} s)`, '')}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`);
       break;
     case 'idle':
-      failWith('idle-timeout', `no serial output for ${input.idleSec} s (idle timeout)${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`);
+      failWith('idle-timeout', `no serial output for ${input.idleSec} s (idle timeout)${awaited}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`);
       break;
     case 'aborted':
       failWith('timeout', 'stopped (interrupted)');
@@ -353,6 +421,8 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
     const raw = machine.exit?.kind === 'isa-debug-exit' ? ` (QEMU status ${signals.exit?.code} = (${guestExitCode} << 1) | 1)` : '';
     failWith('exit-code', `unexpected exit code: the guest reported ${guestExitCode}${raw}, expected ${successCode}`);
   }
+  if (scriptFailed) failWith('script', scriptFailed);
+  else if (script) evidence.push(`script: all ${script.steps.length} steps passed`);
   if (!tracker.done) failWith('missing-expectation', `missing expectation ${describePattern(tracker.expect[tracker.next]!)}${progress}${signals.trigger === 'exited' ? ` before QEMU exited (${fmtExit(signals.exit)})` : ''}`);
   else if (tracker.expect.length) evidence.push(`serial: all ${tracker.expect.length} expectations matched in order`);
   if (ktap) {
@@ -379,6 +449,16 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       ...(c.diagnostics.length ? { details: c.diagnostics.join('\n') } : {}),
     });
   }
+  for (const st of script?.steps ?? []) {
+    cases.push({
+      name: `${String(st.index).padStart(String(script!.steps.length).length, '0')} ${st.step}`,
+      classname: `${spec.name}.${machine.arch}.script`,
+      status: st.status === 'passed' ? 'passed' : st.status === 'failed' ? 'failed' : 'skipped',
+      ...(st.message ? { message: st.message } : st.status === 'not-run' ? { message: 'not run: an earlier step failed' } : {}),
+      ...(st.status === 'failed' && st.tail ? { details: `${st.message}\n--- last ${st.tail.length} lines ---\n${st.tail.join('\n')}` } : {}),
+      time: st.durationMs / 1000,
+    });
+  }
   return {
     name: spec.name,
     arch: machine.arch,
@@ -398,6 +478,7 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
     ...(tracker.failed ? { failMatch: { pattern: describePattern(tracker.failed.pattern), line: tracker.failed.line } } : {}),
     serialLog: resolve(machine.serialLog),
     ...(ktap ? { ktap } : {}),
+    ...(script ? { script } : {}),
     cases,
   };
 }

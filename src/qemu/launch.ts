@@ -26,6 +26,8 @@ export interface StartOptions {
   onSerial?: (lines: string[], chunk: Uint8Array) => void;
   /** Give QEMU this terminal's stdin (interactive `kiln run` on a TTY). */
   interactive?: boolean;
+  /** Keep a pipe to QEMU's stdin (serial0's input side): `child.stdin`. */
+  input?: boolean;
 }
 
 /** A running QEMU. */
@@ -80,7 +82,9 @@ export function startQemu(machine: ResolvedMachine, options: StartOptions = {}):
   const serial = new SerialLines(30);
   const interactive = options.interactive === true && process.stdin.isTTY === true;
   // An interactive QEMU shares our process group so it may read the terminal (a background group gets SIGTTIN).
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: [interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'], detached: !interactive });
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: [interactive ? 'inherit' : options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: !interactive });
+  // QEMU gone while kiln still writes: EPIPE is reported by the write, not thrown at the process.
+  child.stdin?.on('error', () => undefined);
   let stderr = '';
   let done = false;
   child.stdout!.on('data', (chunk: Buffer) => {

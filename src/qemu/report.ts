@@ -21,7 +21,7 @@ export function testResultsToJUnit(results: QemuTestResult[]): string {
         name: c.name,
         classname: c.classname,
         status: c.status,
-        ...(i === 0 ? { time } : {}),
+        ...(i === 0 ? { time } : c.time !== undefined ? { time: c.time } : {}),
         ...(c.message ? { message: c.message } : {}),
         ...(i === 0 && c.status === 'failed'
           ? { details: [c.message, r.registers ? `--- info registers ---\n${r.registers}` : '', tail].filter(Boolean).join('\n') }

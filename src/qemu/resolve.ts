@@ -157,12 +157,15 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
   const smp = spec.smp ?? 1;
   if (!Number.isInteger(smp) || smp < 1 || smp > 255) throw new KilnError('QEMU_BAD_SMP', `smp: expected 1-255 CPUs, got ${spec.smp}`);
 
-  let qmpSocket: string | undefined;
-  if (testMode) {
-    qmpSocket = join(logDir, 'qmp.sock');
-    // sun_path holds 107 bytes: fall back to a short, stable path under the temp folder.
-    if (Buffer.byteLength(qmpSocket) > 100) qmpSocket = join(tmpdir(), `kiln-qmp-${createHash('sha256').update(logDir).digest('hex').slice(0, 16)}.sock`);
-  }
+  // sun_path holds 107 bytes: a long path falls back to a short, stable one under the temp folder.
+  const socketPath = (file: string) => {
+    const path = join(logDir, `${file}.sock`);
+    return Buffer.byteLength(path) > 100 ? join(tmpdir(), `kiln-${file}-${createHash('sha256').update(logDir).digest('hex').slice(0, 16)}.sock`) : path;
+  };
+  const qmpSocket = testMode ? socketPath('qmp') : undefined;
+  const consoleSockets: ResolvedMachine['consoleSockets'] = {};
+  for (const c of spec.consoles ?? []) if (c === 'serial1' || c === 'virtcon') consoleSockets[c] = socketPath(c);
+  if (spec.consoles?.includes('monitor') && !testMode) throw new KilnError('QEMU_MONITOR_NEEDS_QMP', 'the monitor console needs QMP, which kiln starts in test mode only', { hint: 'use kiln test or bootConsole() to talk to the monitor' });
   return {
     name,
     arch,
@@ -188,5 +191,6 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
     serialLog: join(logDir, 'serial.log'),
     debugLog: spec.debug ? join(logDir, 'qemu-debug.log') : undefined,
     qmpSocket,
+    consoleSockets,
   };
 }

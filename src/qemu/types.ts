@@ -5,6 +5,13 @@
  * and `buildQemuCommand` turns that into an argv without touching the disk.
  */
 
+/**
+ * Consoles kiln can talk to: `serial0` (the first serial port, QEMU's stdio), `serial1` (the second
+ * serial port), `virtcon` (a virtio console, `virtconsole` on `virtio-serial-pci`), `monitor` (QEMU's
+ * human monitor, over QMP).
+ */
+export type ConsoleName = 'serial0' | 'serial1' | 'virtcon' | 'monitor';
+
 /** Guest architectures kiln boots. */
 export type QemuArch = 'x86_64' | 'i386' | 'aarch64';
 
@@ -104,6 +111,8 @@ export interface MachineSpec {
   logDir?: string;
   /** QEMU binary (default `qemu-system-<arch>` from PATH; an i386 guest may also run on qemu-system-x86_64). */
   qemu?: string;
+  /** Extra consoles to connect (serial0 always is): `serial1` and `virtcon` become unix sockets kiln reads and writes. */
+  consoles?: ConsoleName[];
 }
 
 /** Which boot protocol QEMU will use for a `-kernel` file. */
@@ -195,4 +204,6 @@ export interface ResolvedMachine {
   debugLog: string | undefined;
   /** QMP unix socket path (test mode). */
   qmpSocket: string | undefined;
+  /** Unix sockets QEMU listens on for `serial1` / `virtcon` (only the consoles asked for). */
+  consoleSockets?: Partial<Record<'serial1' | 'virtcon', string>>;
 }

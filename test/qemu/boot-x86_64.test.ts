@@ -77,7 +77,7 @@ describe('kiln test on x86_64 (PVH -kernel, isa-debug-exit, QMP)', () => {
     const r = get('hang');
     expect(r.status).toBe('failed');
     expect(r.failure).toBe('timeout');
-    expect(r.reason).toBe('timeout after 6 s (0 of 1 expectations matched)');
+    expect(r.reason).toBe('timeout after 6 s: expect 1/1 "KILN-END" not seen (0 of 1 expectations matched)');
     expect(r.registers).toMatch(/EIP=/);
     expect(r.serialTail).toContain('going to sleep forever');
     expect(processGone(r.pid)).toBe(true);
