@@ -4,6 +4,7 @@
  * cleanup (killing QEMU, releasing the build lock) always runs.
  */
 import { KilnError, formatErrorLine } from '../errors.js';
+import { describeSystemError } from '../util/system-errors.js';
 
 export interface GlobalOptions {
   debug?: boolean;
@@ -20,18 +21,6 @@ const USAGE_CODE = /^(CLI_|SIZE_INVALID$|FAT_LABEL_INVALID$|FAT_BAD_OPTION$)/;
 function exitCodeOf(error: KilnError): number {
   return error.exitCode === 1 && USAGE_CODE.test(error.code) ? 2 : error.exitCode;
 }
-
-/** Plain words for file-system errors that name their path (`code:syscall`, then `code`). */
-const SYSTEM_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  'EEXIST:mkdir': 'exists and is not a folder',
-  ENOTDIR: 'a part of this path is a file, not a folder',
-  EISDIR: 'is a folder, not a file',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
-};
 
 /** Prints `error: ...` + hint for a KilnError (stack only with --debug) and sets the exit code. */
 export function reportError(error: unknown, options: GlobalOptions = {}): void {
@@ -50,7 +39,7 @@ export function reportError(error: unknown, options: GlobalOptions = {}): void {
   }
   const e = error as NodeJS.ErrnoException;
   if (!options.json) {
-    const systemError = e && typeof e === 'object' && e.path ? SYSTEM_ERRORS[`${e.code}:${e.syscall}`] ?? SYSTEM_ERRORS[e.code ?? ''] : undefined;
+    const systemError = describeSystemError(e);
     if (systemError) {
       process.stderr.write(`error: ${e.path}: ${systemError}\n`);
     } else {

@@ -99,16 +99,17 @@ export function registerImageCpio(image: Command): void {
 
   cpio
     .command('extract')
-    .description('extract an archive into a folder; refuses .. and absolute names, never writes outside the folder')
+    .description('extract an archive into a folder; refuses .. and absolute names, never writes outside the folder or through a symlink, never overwrites unless --force')
     .argument('<file>', 'cpio archive')
     .argument('<dir>', 'folder to extract into (created if needed)')
     .option('--strip-absolute', 'turn absolute names into relative ones instead of refusing them', false)
-    .option('--overwrite', 'replace existing files', false)
+    .option('--force', 'replace existing files and symlinks (the links themselves; never a directory, never through a symlink)', false)
+    .option('--overwrite', 'the same as --force', false)
     .option('--json', 'print JSON', false)
-    .action(action(async (path: string, dir: string, flags: { stripAbsolute?: boolean; overwrite?: boolean; json?: boolean }) => {
+    .action(action(async (path: string, dir: string, flags: { stripAbsolute?: boolean; force?: boolean; overwrite?: boolean; json?: boolean }) => {
       const source = await FileSource.open(path, 'cpio');
       try {
-        const result = await withFile(path, () => extractCpio(source, dir, { stripAbsolute: flags.stripAbsolute ?? false, overwrite: flags.overwrite ?? false }));
+        const result = await withFile(path, () => extractCpio(source, dir, { stripAbsolute: flags.stripAbsolute ?? false, overwrite: Boolean(flags.force || flags.overwrite) }));
         if (flags.json) {
           printJson({ ok: true, ...result });
           return;

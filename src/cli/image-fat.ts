@@ -142,12 +142,13 @@ export function registerImageFat(image: Command): void {
 
   fat
     .command('extract')
-    .description('extract every file of a FAT image into a folder (never outside it)')
+    .description('extract every file of a FAT image into a folder (never outside it or through a symlink; never overwrites unless --force)')
     .argument('<image>', 'FAT image')
     .argument('<dir>', 'folder to extract into (created if needed)')
     .option('--offset <bytes>', 'byte offset of the volume inside the image (default 0)')
-    .action(action(async (path: string, dir: string, flags: { offset?: string }) => withVolume(path, flags.offset, async (volume) => {
-      const entries = await withFile(path, () => volume.extract(dir));
+    .option('--force', 'replace existing files and symlinks (the links themselves; never a directory, never through a symlink)', false)
+    .action(action(async (path: string, dir: string, flags: { offset?: string; force?: boolean }) => withVolume(path, flags.offset, async (volume) => {
+      const entries = await withFile(path, () => volume.extract(dir, { overwrite: flags.force ?? false }));
       const files = entries.filter((e) => e.kind === 'file');
       process.stdout.write(`extracted ${files.length} files and ${entries.length - files.length} directories to ${dir}\n`);
     })));

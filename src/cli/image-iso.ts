@@ -187,17 +187,19 @@ export function registerImageIso(image: Command): void {
 
   iso
     .command('extract')
-    .description('extract every file of an ISO into a folder (never outside it; symlinks last; devices skipped)')
+    .description('extract every file of an ISO into a folder (never outside it or through a symlink; symlinks last; devices skipped; never overwrites unless --force)')
     .argument('<image>', 'ISO image')
     .argument('<dir>', 'folder to extract into (created if needed)')
     .option('--namespace <ns>', 'auto, rockridge, joliet or iso9660', 'auto')
-    .action(action(async (path: string, dir: string, flags: { namespace: string }) => {
+    .option('--force', 'replace existing files and symlinks (the links themselves; never a directory, never through a symlink)', false)
+    .action(action(async (path: string, dir: string, flags: { namespace: string; force?: boolean }) => {
+      if (!['auto', 'rockridge', 'joliet', 'iso9660'].includes(flags.namespace)) throw new KilnError('CLI_BAD_OPTION', `--namespace: expected auto, rockridge, joliet or iso9660, got ${JSON.stringify(flags.namespace)}`);
       const { FileSource } = await import('../formats/io/block-source.js');
       const { readIso, extractIso } = await import('../formats/iso9660/reader.js');
       const source = await FileSource.open(path, 'iso9660');
       try {
         const image = await withFile(path, () => readIso(source, { namespace: flags.namespace as 'auto' }));
-        const r = await withFile(path, () => extractIso(source, image, dir));
+        const r = await withFile(path, () => extractIso(source, image, dir, { overwrite: flags.force ?? false }));
         process.stdout.write(`extracted ${r.files} files, ${r.directories} directories and ${r.symlinks} symlinks to ${dir}${r.skipped.length ? ` (skipped ${r.skipped.length} special files)` : ''}\n`);
       } finally {
         await source.close();

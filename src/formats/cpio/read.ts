@@ -4,14 +4,11 @@
  * extracts safely: names with `..`, absolute names (unless stripping is asked for), and paths that
  * would pass through a symlink are refused, so nothing is ever written outside the target folder.
  */
-import { mkdir, lstat, open, realpath, symlink, chmod, utimes, lutimes, unlink } from 'node:fs/promises';
-import { constants as fsConstants } from 'node:fs';
-import { join, sep } from 'node:path';
-import { FormatError, KilnError } from '../../errors.js';
+import { FormatError } from '../../errors.js';
 import { type BlockSource, MemorySource } from '../io/block-source.js';
 import { decodeUtf8 } from '../io/bytes.js';
 import type { FileTree, TreeEntry } from '../io/tree.js';
-import { resolveInside } from '../../util/paths.js';
+import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/extract.js';
 import {
   CPIO_HEADER_SIZE, type CpioHeaderFields, type CpioKind, FIELD_ORDER, MAGIC_CRC, MAGIC_NEWC, MAGIC_ODC, MAX_NAME_BYTES, ODC_FIELDS,
   ODC_HEADER_SIZE, TRAILER_NAME, kindOfMode, pad4,
@@ -250,15 +247,9 @@ export async function cpioToTree(input: BlockSource | Uint8Array): Promise<FileT
   return tree;
 }
 
-export interface CpioExtractOptions {
+export interface CpioExtractOptions extends ExtractOptions {
   /** Turn absolute names (`/etc/x`) into relative ones instead of refusing them (GNU cpio's default). Default false. */
   stripAbsolute?: boolean;
-  /** Replace existing files and symlinks. Default false (an existing path is an error). */
-  overwrite?: boolean;
-  /** Apply permission bits (setuid/setgid dropped). Default true. */
-  preserveMode?: boolean;
-  /** Apply modification times. Default true. */
-  preserveTimes?: boolean;
   /** Verify 070702 checksums while listing. Default true. */
   verifyChecksums?: boolean;
 }
@@ -270,17 +261,12 @@ export interface CpioExtractResult {
   skipped: Array<{ path: string; kind: CpioKind; reason: string }>;
 }
 
-function escapeError(entry: CpioEntry, why: string): FormatError {
-  return new FormatError(FORMAT, 'CPIO_PATH_ESCAPES', `${JSON.stringify(entry.name)} ${why}; refusing to extract it`, {
-    offset: entry.headerOffset,
-    hint: 'the archive tries to write outside the target folder; inspect it with `kiln image cpio ls`',
-  });
-}
-
 /**
- * Extracts an archive into `dir` (created if missing). Never writes outside `dir`: `..` names,
- * absolute names (unless `stripAbsolute`), and paths through a symlink are refused; files are
- * created with O_EXCL|O_NOFOLLOW. Device nodes and fifos are listed in `skipped`.
+ * Extracts an archive into `dir` (created if missing) with the rules of `extractEntries`: never
+ * writes outside `dir` (`..` names, absolute names unless `stripAbsolute`, and paths through a
+ * symlink — one already in `dir` or one of the archive's — are refused), never follows or writes
+ * through a symlink, never overwrites unless `overwrite`; symlinks are created last. Device nodes
+ * and fifos are listed in `skipped`.
  * @example
  * const source = await FileSource.open('initrd.cpio');
  * const { extracted } = await extractCpio(source, 'out/initrd');
@@ -288,103 +274,24 @@ function escapeError(entry: CpioEntry, why: string): FormatError {
 export async function extractCpio(input: BlockSource | Uint8Array, dir: string, options: CpioExtractOptions = {}): Promise<CpioExtractResult> {
   const source = input instanceof Uint8Array ? new MemorySource(input, FORMAT) : input;
   const archive = await readCpio(source, { verifyChecksums: options.verifyChecksums ?? true });
-  await mkdir(dir, { recursive: true });
-  const root = await realpath(dir);
-  const preserveMode = options.preserveMode ?? true;
-  const preserveTimes = options.preserveTimes ?? true;
-  const knownDirs = new Set<string>(['']);
-  const dirAttrs: Array<{ path: string; full: string; mode: number; mtime: number }> = [];
-  const result: CpioExtractResult = { extracted: [], skipped: [] };
+  const members = archive.entries.map((entry): ExtractEntry => {
+    const path = options.stripAbsolute ? entry.name.replace(/^\/+/, '') : entry.name;
+    const common = { path, mtime: entry.mtime, offset: entry.headerOffset };
+    switch (entry.kind) {
+      case 'dir': return { kind: 'dir', ...common, mode: entry.mode };
+      case 'symlink': return { kind: 'symlink', ...common, target: entry.target ?? '' };
+      case 'file': return { kind: 'file', ...common, mode: entry.mode, content: () => cpioData(source, entry) };
+      default:
+        return { kind: 'skip', ...common, what: entry.kind, reason: entry.kind === 'fifo' ? 'fifos are not created (Node has no mkfifo)' : 'device nodes need root (mknod)' };
+    }
+  });
+  const summary = await extractEntries(members, dir, { format: FORMAT, codePrefix: 'CPIO' }, options);
+  return {
+    extracted: summary.extracted.map((e) => e.path),
+    skipped: summary.skipped.map((s) => ({ path: s.path, kind: s.what as CpioKind, reason: s.reason })),
+  };
+}
 
-  // Makes every directory of `parts` (relative), refusing any existing component that is not a real directory.
-  async function ensureDirs(entry: CpioEntry, parts: string[]): Promise<void> {
-    let rel = '';
-    for (const part of parts) {
-      rel = rel ? `${rel}/${part}` : part;
-      if (knownDirs.has(rel)) continue;
-      const full = join(root, ...rel.split('/'));
-      let st;
-      try {
-        st = await lstat(full);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      }
-      if (!st) await mkdir(full, { mode: 0o755 });
-      else if (st.isSymbolicLink()) throw escapeError(entry, `passes through the symlink ${JSON.stringify(rel)}`);
-      else if (!st.isDirectory()) {
-        throw new FormatError(FORMAT, 'CPIO_CONFLICT', `${JSON.stringify(entry.name)} needs ${JSON.stringify(rel)} to be a directory, but it is a file`, { offset: entry.headerOffset });
-      }
-      knownDirs.add(rel);
-    }
-  }
-
-  for (const entry of archive.entries) {
-    if (entry.name.startsWith('/') && !options.stripAbsolute) throw escapeError(entry, 'is an absolute path');
-    let full: string;
-    try {
-      full = resolveInside(root, entry.name);
-    } catch (error) {
-      if (error instanceof KilnError) throw escapeError(entry, 'contains ".."');
-      throw error;
-    }
-    const rel = full === root ? '' : full.slice(root.length + 1).split(sep).join('/');
-    if (rel === '') continue; // the root itself (`.`)
-    if (entry.kind === 'char' || entry.kind === 'block' || entry.kind === 'fifo') {
-      result.skipped.push({ path: rel, kind: entry.kind, reason: entry.kind === 'fifo' ? 'fifos are not created (Node has no mkfifo)' : 'device nodes need root (mknod)' });
-      continue;
-    }
-    const parts = rel.split('/');
-    await ensureDirs(entry, parts.slice(0, -1));
-    let existing;
-    try {
-      existing = await lstat(full);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    if (entry.kind === 'dir') {
-      if (existing && !existing.isDirectory()) {
-        throw new FormatError(FORMAT, 'CPIO_CONFLICT', `${JSON.stringify(entry.name)} is a directory in the archive but a ${existing.isSymbolicLink() ? 'symlink' : 'file'} exists there`, {
-          offset: entry.headerOffset,
-        });
-      }
-      if (!existing) await mkdir(full, { mode: 0o755 });
-      knownDirs.add(rel);
-      dirAttrs.push({ path: rel, full, mode: entry.mode, mtime: entry.mtime });
-      result.extracted.push(rel);
-      continue;
-    }
-    if (existing) {
-      if (existing.isDirectory() || !options.overwrite) {
-        throw new FormatError(FORMAT, 'CPIO_EXISTS', `${JSON.stringify(rel)} already exists in ${dir}`, {
-          offset: entry.headerOffset,
-          hint: existing.isDirectory() ? 'a directory is never replaced by a file' : 'extract into an empty folder, or pass overwrite',
-        });
-      }
-      await unlink(full);
-    }
-    if (entry.kind === 'symlink') {
-      await symlink(entry.target!, full);
-      if (preserveTimes) await lutimes(full, entry.mtime, entry.mtime);
-    } else {
-      const handle = await open(full, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
-      try {
-        for (let at = 0; at < entry.size; at += 1 << 20) {
-          const chunk = await source.read(entry.dataOffset + at, Math.min(1 << 20, entry.size - at));
-          let done = 0;
-          while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done, at + done)).bytesWritten;
-        }
-        await handle.chmod(preserveMode ? entry.mode & 0o1777 : 0o644);
-        if (preserveTimes) await handle.utimes(entry.mtime, entry.mtime);
-      } finally {
-        await handle.close();
-      }
-    }
-    result.extracted.push(rel);
-  }
-  // Directories last, deepest first, so a read-only directory does not block its own contents.
-  for (const d of dirAttrs.reverse()) {
-    if (preserveMode) await chmod(d.full, d.mode & 0o1777);
-    if (preserveTimes) await utimes(d.full, d.mtime, d.mtime);
-  }
-  return result;
+async function* cpioData(source: BlockSource, entry: CpioEntry): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < entry.size; at += 1 << 20) yield await source.read(entry.dataOffset + at, Math.min(1 << 20, entry.size - at));
 }

@@ -13,10 +13,9 @@
  * bounded (a loop or an over-long chain is a FormatError, never a hang) and every directory
  * cluster is visited at most once.
  */
-import { mkdir, open as openFile, utimes } from 'node:fs/promises';
 import { FormatError, KilnError } from '../../errors.js';
-import { resolveInside } from '../../util/paths.js';
 import type { BlockSource } from '../io/block-source.js';
+import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/extract.js';
 import { readAscii, readU16, readU32 } from '../io/bytes.js';
 import type { FatType } from './_geometry.js';
 import { LONG_CHAR_OFFSETS, shortNameChecksum } from './_names.js';
@@ -73,6 +72,8 @@ export interface FatEntry {
   attributes: number;
   /** Last write time, seconds since 1970 (UTC), undefined if the stored date is invalid. */
   mtime: number | undefined;
+  /** Byte offset of the short directory entry in the source (for messages). */
+  recordOffset?: number;
 }
 
 export interface FatReadOptions {
@@ -278,21 +279,26 @@ export class FatVolume {
     return this.source.read(this.base + offset, length);
   }
 
-  /** Raw bytes of a directory: the fixed FAT12/16 root (cluster 0) or a cluster chain. */
-  private async directoryBytes(cluster: number, what: string): Promise<Uint8Array> {
+  /**
+   * Raw bytes of a directory: the fixed FAT12/16 root (cluster 0) or a cluster chain, and where
+   * byte `at` of them lies in the source (for messages).
+   */
+  private async directoryBytes(cluster: number, what: string): Promise<{ bytes: Uint8Array; offsetOf: (at: number) => number }> {
     const i = this.info;
     if (cluster === 0 && i.type !== 32) {
-      return this.readRegion((i.reservedSectors + i.fats * i.fatSectors) * i.bytesPerSector, i.rootEntries * 32);
+      const start = (i.reservedSectors + i.fats * i.fatSectors) * i.bytesPerSector;
+      return { bytes: await this.readRegion(start, i.rootEntries * 32), offsetOf: (at) => this.base + start + at };
     }
     const limit = Math.ceil(MAX_DIR_BYTES / i.clusterSize) + 1;
     const clusters = await this.chain(cluster, limit, what);
     const out = new Uint8Array(clusters.length * i.clusterSize);
     for (let k = 0; k < clusters.length; k++) out.set(await this.readRegion(this.clusterOffset(clusters[k]!), i.clusterSize), k * i.clusterSize);
-    return out;
+    const offsetOf = (at: number): number => this.base + this.clusterOffset(clusters[Math.floor(at / i.clusterSize)]!) + (at % i.clusterSize);
+    return { bytes: out, offsetOf };
   }
 
   private async rootLabel(): Promise<string | undefined> {
-    const bytes = await this.directoryBytes(this.info.type === 32 ? this.info.rootCluster : 0, 'root directory');
+    const { bytes } = await this.directoryBytes(this.info.type === 32 ? this.info.rootCluster : 0, 'root directory');
     for (let at = 0; at + 32 <= bytes.length; at += 32) {
       const first = bytes[at]!;
       if (first === 0) break;
@@ -309,7 +315,7 @@ export class FatVolume {
 
   /** The entries of one directory (not recursive), given its first cluster (0 = FAT12/16 root). */
   async readDirectory(cluster: number, dirPath: string): Promise<FatEntry[]> {
-    const bytes = await this.directoryBytes(cluster, dirPath === '' ? 'root directory' : `directory ${JSON.stringify(dirPath)}`);
+    const { bytes, offsetOf } = await this.directoryBytes(cluster, dirPath === '' ? 'root directory' : `directory ${JSON.stringify(dirPath)}`);
     const out: FatEntry[] = [];
     let longParts: string[] = [];
     let longExpect = 0;
@@ -361,10 +367,10 @@ export class FatVolume {
       const shortName = extRaw ? `${baseRaw}.${extRaw}` : baseRaw;
       const name = longName || (ext ? `${base}.${ext}` : base);
       if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-        fail('BAD_NAME', `directory ${JSON.stringify(dirPath || '/')} has an entry named ${JSON.stringify(name)}, which is not a valid file name`, undefined, 'the volume is damaged or hostile; fsck.fat can check it');
+        fail('BAD_NAME', `directory ${JSON.stringify(dirPath || '/')} has an entry named ${JSON.stringify(name)}, which is not a valid file name`, offsetOf(at), 'the volume is damaged or hostile; fsck.fat can check it');
       }
       const key = name.toUpperCase();
-      if (seenNames.has(key)) fail('DUPLICATE_NAME', `directory ${JSON.stringify(dirPath || '/')} has two entries named ${JSON.stringify(name)}`);
+      if (seenNames.has(key)) fail('DUPLICATE_NAME', `directory ${JSON.stringify(dirPath || '/')} has two entries named ${JSON.stringify(name)}`, offsetOf(at));
       seenNames.add(key);
       const hi = this.info.type === 32 ? readU16(bytes, at + 20, true) : 0;
       const firstCluster = ((hi << 16) | readU16(bytes, at + 26, true)) >>> 0;
@@ -377,6 +383,7 @@ export class FatVolume {
         firstCluster,
         attributes: attr,
         mtime: fromDosDateTime(readU16(bytes, at + 24, true), readU16(bytes, at + 22, true)),
+        recordOffset: offsetOf(at),
       });
     }
     return out;
@@ -462,31 +469,18 @@ export class FatVolume {
   }
 
   /**
-   * Extracts every file and directory under `dir` (created if needed). Paths are checked with
-   * resolveInside, so nothing is written outside `dir`. Returns the entries extracted.
+   * Extracts every file and directory under `dir` (created if needed) with the rules of
+   * `extractEntries`: nothing is written outside `dir` or through a symlink already in it, and
+   * nothing existing is replaced unless `overwrite`. Returns the entries extracted.
+   * @example await fat.extract('out/esp', { overwrite: true });
    */
-  async extract(dir: string): Promise<FatEntry[]> {
+  async extract(dir: string, options: ExtractOptions = {}): Promise<FatEntry[]> {
     const entries = await this.list();
-    await mkdir(dir, { recursive: true });
-    for (const e of entries) {
-      const target = resolveInside(dir, e.path);
-      if (e.kind === 'dir') {
-        await mkdir(target, { recursive: true });
-        continue;
-      }
-      const handle = await openFile(target, 'w');
-      try {
-        let at = 0;
-        for await (const chunk of this.readFile(e)) {
-          await handle.write(chunk, 0, chunk.length, at);
-          at += chunk.length;
-        }
-      } finally {
-        await handle.close();
-      }
-      if (e.mtime !== undefined) await utimes(target, e.mtime, e.mtime);
-    }
-    for (const e of [...entries].reverse()) if (e.kind === 'dir' && e.mtime !== undefined) await utimes(resolveInside(dir, e.path), e.mtime, e.mtime);
+    const members = entries.map((e): ExtractEntry => {
+      const common = { path: e.path, ...(e.mtime !== undefined ? { mtime: e.mtime } : {}), ...(e.recordOffset !== undefined ? { offset: e.recordOffset } : {}) };
+      return e.kind === 'dir' ? { kind: 'dir', ...common } : { kind: 'file', ...common, content: () => this.readFile(e) };
+    });
+    await extractEntries(members, dir, { format: FORMAT, codePrefix: 'FAT' }, options);
     return entries;
   }
 

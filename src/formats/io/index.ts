@@ -6,3 +6,4 @@ export * from './block-writer.js';
 export * from './block-source.js';
 export * from './tree.js';
 export * from './zero-map.js';
+export * from './extract.js';

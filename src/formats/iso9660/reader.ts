@@ -5,13 +5,11 @@
  * ISO9660 names; the El Torito boot catalog (El Torito 1.0 §2). Input is untrusted: every length,
  * extent and count is checked against the image and sane limits; directory loops are refused.
  */
-import { mkdir, open, symlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { FormatError } from '../../errors.js';
 import { readAscii, readU16, readU32 } from '../io/bytes.js';
 import type { BlockSource } from '../io/block-source.js';
 import { type FileTree, type TreeEntry, buildTree } from '../io/tree.js';
-import { resolveInside } from '../../util/paths.js';
+import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/extract.js';
 import { SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, readRecordingDate, readVolumeDate } from './_encode.js';
 import { decodeUcs2 } from './names.js';
 import { type SuspInfo, parseSusp } from './rock-ridge.js';
@@ -33,6 +31,8 @@ export interface IsoEntry {
   gid?: number;
   target?: string;
   device?: { major: number; minor: number };
+  /** Byte offset of the entry's directory record (for messages). */
+  recordOffset?: number;
 }
 
 /** What `readIso` found. */
@@ -241,6 +241,7 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
         path, kind, size: kind === 'file' ? size : 0, extents: kind === 'file' ? extents : [], mtime: info.mtime ?? first.mtime,
         ...(mode !== undefined ? { mode: mode & 0o7777 } : {}), ...(info.uid !== undefined ? { uid: info.uid } : {}), ...(info.gid !== undefined ? { gid: info.gid } : {}),
         ...(kind === 'symlink' ? { target: info.symlink! } : {}), ...(info.device && (kind === 'char' || kind === 'block') ? { device: info.device } : {}),
+        recordOffset: first.offset,
       };
       if (kind === 'file') {
         for (const e of extents) {
@@ -346,44 +347,27 @@ export interface ExtractResult {
   files: number;
   directories: number;
   symlinks: number;
+  /** Devices and FIFOs, which are not created. */
   skipped: string[];
 }
 
 /**
- * Extracts an ISO into `destination` safely: every path is resolved inside it (no `..`, no
- * absolute paths), symlinks are created last so nothing is written through them, existing files
- * are not overwritten, devices and FIFOs are skipped.
- * @example await extractIso(source, await readIso(source), 'out-dir');
+ * Extracts an ISO (in the namespace `image` was read with: Rock Ridge, Joliet or plain ISO9660)
+ * into `destination` with the rules of `extractEntries`: nothing is written outside it or through
+ * a symlink already in it, symlinks of the image are created last, nothing existing is replaced
+ * unless `overwrite`, devices and FIFOs are skipped.
+ * @example await extractIso(source, await readIso(source), 'out-dir', { overwrite: true });
  */
-export async function extractIso(source: BlockSource, image: IsoImage, destination: string): Promise<ExtractResult> {
-  const result: ExtractResult = { files: 0, directories: 0, symlinks: 0, skipped: [] };
-  await mkdir(destination, { recursive: true });
-  for (const e of image.entries) {
-    const target = resolveInside(destination, e.path);
-    if (e.kind === 'dir') {
-      await mkdir(target, { recursive: true, mode: 0o755 });
-      result.directories++;
-    } else if (e.kind === 'file') {
-      await mkdir(dirname(target), { recursive: true });
-      const handle = await open(target, 'wx', (e.mode ?? 0o644) & 0o777);
-      try {
-        let at = 0;
-        for await (const chunk of readIsoFile(source, e)) {
-          await handle.write(chunk, 0, chunk.length, at);
-          at += chunk.length;
-        }
-      } finally {
-        await handle.close();
-      }
-      result.files++;
-    } else if (e.kind !== 'symlink') result.skipped.push(e.path);
-  }
-  for (const e of image.entries) {
-    if (e.kind !== 'symlink') continue;
-    const target = resolveInside(destination, e.path);
-    await mkdir(dirname(target), { recursive: true });
-    await symlink(e.target ?? '', target);
-    result.symlinks++;
-  }
-  return result;
+export async function extractIso(source: BlockSource, image: IsoImage, destination: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+  const members = image.entries.map((e): ExtractEntry => {
+    const common = { path: e.path, mtime: e.mtime, ...(e.recordOffset !== undefined ? { offset: e.recordOffset } : {}) };
+    const mode = e.mode !== undefined ? { mode: e.mode } : {};
+    if (e.kind === 'dir') return { kind: 'dir', ...common, ...mode };
+    if (e.kind === 'file') return { kind: 'file', ...common, ...mode, content: () => readIsoFile(source, e) };
+    if (e.kind === 'symlink') return { kind: 'symlink', ...common, target: e.target ?? '' };
+    return { kind: 'skip', ...common, what: e.kind, reason: 'devices and FIFOs are not created' };
+  });
+  const summary = await extractEntries(members, destination, { format: F, codePrefix: 'ISO9660' }, options);
+  const count = (kind: 'dir' | 'file' | 'symlink') => summary.extracted.filter((e) => e.kind === kind).length;
+  return { files: count('file'), directories: count('dir'), symlinks: count('symlink'), skipped: summary.skipped.map((s) => s.path) };
 }

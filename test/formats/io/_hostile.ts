@@ -1,0 +1,98 @@
+// Builders of hostile archives and images for the extraction and corpus tests: kiln's writers make a
+// benign image with placeholder names, then the placeholders' bytes are patched into names the
+// writers themselves refuse ('..', '/x'). The cpio builder writes headers directly.
+import { CPIO_HEADER_SIZE, S_IFDIR, S_IFLNK, S_IFREG, pad4, writeHeaderInto } from '../../../src/formats/cpio/_header.js';
+import { writeFat } from '../../../src/formats/fat/index.js';
+import { MemorySink } from '../../../src/formats/io/block-writer.js';
+import { buildTree, type TreeEntry } from '../../../src/formats/io/tree.js';
+import { planIso, writeIso } from '../../../src/formats/iso9660/index.js';
+
+export interface RawCpioEntry {
+  name: string;
+  kind: 'file' | 'dir' | 'symlink';
+  /** File content or symlink target. */
+  data?: string;
+}
+
+/** A newc archive built byte by byte, with names the writer itself would refuse. */
+export function rawCpio(entries: RawCpioEntry[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const push = (name: string, mode: number, data: Uint8Array) => {
+    const nameBytes = new TextEncoder().encode(`${name}\0`);
+    const dataOffset = pad4(offset + CPIO_HEADER_SIZE + nameBytes.length);
+    const end = pad4(dataOffset + data.length);
+    const chunk = new Uint8Array(end - offset);
+    writeHeaderInto(chunk, 0, '070701', {
+      ino: parts.length + 1, mode, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: data.length, devMajor: 0, devMinor: 0, rdevMajor: 0, rdevMinor: 0,
+      namesize: nameBytes.length, check: 0,
+    });
+    chunk.set(nameBytes, CPIO_HEADER_SIZE);
+    chunk.set(data, dataOffset - offset);
+    parts.push(chunk);
+    offset = end;
+  };
+  for (const e of entries) {
+    const mode = e.kind === 'dir' ? S_IFDIR | 0o755 : e.kind === 'symlink' ? S_IFLNK | 0o777 : S_IFREG | 0o644;
+    push(e.name, mode, e.kind === 'dir' ? new Uint8Array(0) : new TextEncoder().encode(e.data ?? ''));
+  }
+  push('TRAILER!!!', 0, new Uint8Array(0));
+  const out = new Uint8Array(offset);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export type Spec = Record<string, string | TreeEntry>;
+
+/** A 4 MiB FAT12 volume holding `spec` (file names with mixed case get a VFAT long name). */
+export async function fatImage(spec: Spec, size = 4 << 20): Promise<Uint8Array> {
+  const sink = new MemorySink(size);
+  await writeFat(sink, buildTree(spec), { epoch: 1_700_000_000, type: 12 });
+  return sink.bytes;
+}
+
+/** An ISO with Rock Ridge and Joliet holding `spec`. */
+export async function isoImage(spec: Spec, options: { rockRidge?: boolean; joliet?: boolean } = {}): Promise<Uint8Array> {
+  const plan = await planIso(buildTree(spec), { epoch: 1_700_000_000, ...options });
+  const sink = new MemorySink(plan.size);
+  await writeIso(sink, plan);
+  return sink.bytes;
+}
+
+/** Replaces every occurrence of `from` by `to` (same length); throws if there is none. */
+export function patchAll(bytes: Uint8Array, from: Uint8Array, to: Uint8Array): Uint8Array {
+  if (from.length !== to.length) throw new RangeError('patchAll: from and to differ in length');
+  const out = new Uint8Array(bytes);
+  let count = 0;
+  for (let i = 0; i + from.length <= out.length; i++) {
+    let match = true;
+    for (let k = 0; k < from.length && match; k++) match = out[i + k] === from[k];
+    if (match) {
+      out.set(to, i);
+      count++;
+      i += from.length - 1;
+    }
+  }
+  if (count === 0) throw new Error(`patchAll: ${JSON.stringify(new TextDecoder().decode(from))} not found`);
+  return out;
+}
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+const utf16le = (s: string): Uint8Array => Uint8Array.from([...s].flatMap((c) => [c.charCodeAt(0) & 0xff, c.charCodeAt(0) >> 8]));
+const utf16be = (s: string): Uint8Array => Uint8Array.from([...s].flatMap((c) => [c.charCodeAt(0) >> 8, c.charCodeAt(0) & 0xff]));
+
+/** Where a two-letter placeholder name `Qq`/`qq` is stored, per format and namespace, and how to rename it. */
+export const rename = {
+  /** The VFAT long name of a file called `Qq` (UTF-16LE, NUL-terminated). */
+  fat: (image: Uint8Array, two: string) => patchAll(image, utf16le('Qq\0'), utf16le(`${two}\0`)),
+  /** The Rock Ridge NM of a file called `qq`. */
+  rockridge: (image: Uint8Array, two: string) => patchAll(image, ascii('qq'), ascii(two)),
+  /** The Joliet name (UCS-2 big-endian) of a file called `qq`. */
+  joliet: (image: Uint8Array, two: string) => patchAll(image, utf16be('qq'), utf16be(two)),
+  /** The plain ISO9660 identifier (`QQ.;1`, and the path table) of a file called `qq`. */
+  iso9660: (image: Uint8Array, two: string) => patchAll(image, ascii('QQ'), ascii(two)),
+};
