@@ -10,6 +10,7 @@ import { resolveOptions } from '../config/options.js';
 import type { BuildTarget, KilnConfig, Project, ProfileSpec } from '../config/types.js';
 import { validateConfigValue, zProject } from '../config/schema.js';
 import { normalizeImagePath } from '../util/paths.js';
+import { checkStepEnv } from '../util/step-env.js';
 import {
   type Arch, type ArtifactRef, type Declaration, type StepHandle, type TargetInfo,
   isArtifactRef, isStepHandle,
@@ -187,6 +188,7 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
   for (const [handle, { name, configPath }] of nodes) {
     const options = handle.kind.schema ? validateConfigValue(handle.kind.schema, handle.options, file, configPath.split('.')) : handle.options;
     const declaration = await handle.kind.declare(options, { projectDir: loaded.projectDir, buildDir, target, configPath });
+    checkStepEnv(declaration, { file, configPath: `${configPath}.env` });
     const outputs = declaration.outputs.map((o) => {
       let normalized: string;
       try {

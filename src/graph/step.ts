@@ -70,8 +70,14 @@ export interface StepHandle<O = unknown> {
 export interface Declaration {
   /** Files read, relative to the project folder; globs allowed (`src/**\/*.rs`). */
   inputs?: string[];
-  /** Env vars whose values are part of the key. */
+  /** Env vars whose values are part of the key; the step's tools get them (util/step-env.ts). */
   env?: string[];
+  /**
+   * Of `env`, the secret ones a kiln step kind reads in-process (the sign step's SIGNING_KEY):
+   * hashed into the key, handed to `make` as `ctx.secrets`, never to a tool. A secret-looking
+   * name in `env` that is not listed here is refused at plan time.
+   */
+  secrets?: string[];
   /** Tools run: resolved to an absolute path and identity (content hash or version) in the key. */
   tools?: string[];
   /**
@@ -121,7 +127,10 @@ export interface StepContext {
   readonly target: TargetInfo;
   /** SOURCE_DATE_EPOCH or kiln's default: use for every timestamp written. */
   readonly epoch: number;
+  /** The step's environment: an allow-list plus its declared variables (util/step-env.ts). */
   readonly env: NodeJS.ProcessEnv;
+  /** Values of the declared `secrets`, for in-process use only (never pass them to a tool). */
+  readonly secrets: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
   /** Absolute path of a file: project-relative string, or another step's artifact. */
   path(input: FileInput): string;

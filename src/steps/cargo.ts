@@ -13,6 +13,7 @@ import { type FileInput, type StepContext, StepFailure, defineStep } from '../gr
 import { type Layer, resolvePolicy, rustFlags } from '../toolchain/policy.js';
 import { type RustRoute, chooseRust, ensureSysroot, generateTargetSpec } from '../toolchain/rust.js';
 import { zLayer } from './_common.js';
+import { SECRET_NAME_RULE, isSecretName } from '../util/step-env.js';
 
 export interface CustomTarget {
   /** Names the target and its JSON file (`x86_64-portix`). */
@@ -75,7 +76,10 @@ const schema = z.object({
   rustflags: z.array(z.string()).optional(),
   linkerScript: zFileInput.optional(),
   objects: z.array(zFileInput).optional(),
-  env: z.record(z.string(), z.union([z.string(), zFileInput])).optional(),
+  env: z.record(
+    z.string().refine((n) => !isSecretName(n), { message: `looks secret: a step's tools never get a secret (${SECRET_NAME_RULE})` }),
+    z.union([z.string(), zFileInput]),
+  ).optional(),
   output: z.string().optional(),
   rustc: z.string().optional(),
   cargo: z.string().optional(),

@@ -79,8 +79,10 @@ const signKind = {
         ...(typeof o.initrd === 'string' ? [o.initrd] : []),
         '.kiln/keys/*',
       ],
-      // Secrets enter the key only as a SHA-256 of their value.
+      // Secrets enter the key only as a SHA-256 of their value, and reach make() as ctx.secrets
+      // (read in-process; the external signer and `--version` probes never see them).
       env: ['SIGNING_KEY', 'SIGNING_KEY_ML_DSA', 'KILN_GIT_COMMIT'],
+      secrets: ['SIGNING_KEY', 'SIGNING_KEY_ML_DSA'],
       tools: o.toolchain ?? [],
       outputs: [o.output ?? 'kernel.signed.elf'],
     };
@@ -96,12 +98,12 @@ const signKind = {
         ...(o.signer.timeoutSeconds ? { timeoutMs: o.signer.timeoutSeconds * 1000 } : {}),
       })
       : await sign.resolveSigningKey({
-        algorithm: 'ed25519', env: ctx.env, projectDir: ctx.projectDir, release: ctx.target.release,
+        algorithm: 'ed25519', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release,
         ...(o.key ? { keyFile: ctx.path(o.key) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
       })];
     if (o.hybrid) {
       keys.push(await sign.resolveSigningKey({
-        algorithm: 'ml-dsa-65', env: ctx.env, projectDir: ctx.projectDir, release: ctx.target.release,
+        algorithm: 'ml-dsa-65', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release,
         ...(o.mlDsaKey ? { keyFile: ctx.path(o.mlDsaKey) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
       }));
     }

@@ -3,6 +3,7 @@
  * Ctrl-C kills the tree, optional timeout, output captured (and optionally streamed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { withoutSecrets } from './step-env.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -85,7 +86,8 @@ export function run(argv: string[], options: RunOptions = {}): Promise<RunResult
     let spawnError: NodeJS.ErrnoException | undefined;
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      // Whatever the caller passes, no secret-looking variable reaches a subprocess (util/step-env.ts).
+      env: withoutSecrets(options.env ?? process.env),
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });

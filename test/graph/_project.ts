@@ -22,7 +22,7 @@ export function writeProject(dir: string, steps: StepSpec[], extra = ''): void {
   const lines = steps.map((s) => {
     const deps = (s.deps ?? []).map((d) => `${d}.out`);
     const inputs = (s.inputs ?? []).map((i) => JSON.stringify(i));
-    return `const ${s.name} = command({ argv: [process.execPath, 'step.mjs', '${s.name}', out('${s.name}.txt'), '${s.sleep ?? 0}', ${[...inputs, ...deps].join(', ')}], inputs: ['step.mjs', ${inputs.join(', ')}], outputs: ['${s.name}.txt'], env: ['FAIL_STEP', 'CONSTANT_OUTPUT'] });`;
+    return `const ${s.name} = command({ argv: [process.execPath, 'step.mjs', '${s.name}', out('${s.name}.txt'), '${s.sleep ?? 0}', ${[...inputs, ...deps].join(', ')}], inputs: ['step.mjs', ${inputs.join(', ')}], outputs: ['${s.name}.txt'], env: ['FAIL_STEP', 'CONSTANT_OUTPUT', 'RUNS_LOG'] });`;
   });
   writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
 ${lines.join('\n')}
