@@ -14,6 +14,7 @@ const isDynamicPattern = (p: string): boolean => /[*?[\]{}!]|\(.*\|/.test(p);
 import { KilnError } from '../errors.js';
 import { resolveEpoch } from '../util/epoch.js';
 import { describeExit, formatCommand, run } from '../util/process.js';
+import { stepEnvironment, withoutSecrets } from '../util/step-env.js';
 import { ActionCache, writeFileAtomic } from './cache.js';
 import type { BuildEvent, EventSink, StepFailureInfo, StepStatus } from './events.js';
 import { type ActionKey, type FileHash, type StatEntry, StatIndex, hashKey, statMatches } from './hashing.js';
@@ -258,13 +259,15 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
     };
     const workDir = step.declaration.workDir ? join(graph.buildDir, step.declaration.workDir) : undefined;
     if (workDir) mkdirSync(workDir, { recursive: true });
+    const stepEnv = stepEnvironment(env, step.declaration, epoch);
     return {
       name: step.name,
       projectDir: graph.projectDir,
       buildDir: graph.buildDir,
       target: graph.target,
       epoch,
-      env,
+      env: stepEnv.env,
+      secrets: stepEnv.secrets,
       signal: abort.signal,
       path: resolvePath,
       outPath,
@@ -276,7 +279,7 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
         output.push(`$ ${formatCommand(resolved)}\n`);
         const result = await run(resolved, {
           cwd: execOptions.cwd ?? graph.projectDir,
-          env: execOptions.env ?? env,
+          env: withoutSecrets(execOptions.env ?? stepEnv.env),
           signal: abort.signal,
           ...(execOptions.timeoutMs ? { timeoutMs: execOptions.timeoutMs } : {}),
           ...(execOptions.input !== undefined ? { input: execOptions.input } : {}),
