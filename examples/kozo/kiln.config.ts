@@ -5,7 +5,7 @@
 //   3. Zig microkernel (Layer 0): ReleaseSafe, no FPU, stack probes, x86_64 + aarch64 assembly
 //   4. Image assembly: CPIO initrd, stripped + signed kernel, UEFI GPT disk (GRUB EFI on the ESP)
 // Hardening (§3) is the profile policy below, checked after linking by audit() steps.
-import { defineConfig, option, abi, cargo, cc, zig, strip, sign, audit, cpio, gpt, grubEsp } from 'kiln';
+import { defineConfig, abi, cargo, cc, zig, strip, sign, audit, cpio, gpt, grubEsp } from 'kiln';
 import type { PolicySet, RunConfig, StepHandle, TestConfig } from 'kiln';
 
 /** KOZO §3 "Security-Hardened Build Flags", as kiln's per-layer policy (release profile). */
@@ -27,9 +27,6 @@ export default defineConfig({
   profiles: {
     release: { release: true, policy: hardened },
     debug: { policy: { ...hardened, kernel: { ...hardened.kernel, optimize: 'debug' }, services: { ...hardened.services, optimize: 'debug', lto: false } } },
-  },
-  options: {
-    'dev-key': option.bool({ help: 'sign a release kernel with the project dev key (.kiln/keys) instead of SIGNING_KEY (CI tests, local runs)' }),
   },
   build(t) {
     const { arch } = t;
@@ -95,7 +92,7 @@ export default defineConfig({
     // 4b. Production kernel: stripped (DWARF kept in kozo.debug, found by gdb via .gnu_debuglink),
     //     then signed (manifest with the initrd members' BLAKE3 + Ed25519 signature).
     const kernelStripped = strip({ name: 'kernel-strip', input: kernel, output: 'kozo.stripped.elf', debugFile: 'kozo.debug' });
-    const signed = sign({ name: 'kernel-sign', input: kernelStripped, initrd, version: '0.0.1-dev', allowDevKey: t.options['dev-key'], output: 'kozo.elf' });
+    const signed = sign({ name: 'kernel-sign', input: kernelStripped, initrd, version: '0.0.1-dev', output: 'kozo.elf' });
     // Kernel + ASM rows of §3 and §5's "stripped, DWARF kept" as audit rules on the image's kernel
     // (no-FPU is enforced by the policy's codegen flags; the audit reports it as far as the ELF shows).
     audits['audit-kernel'] = audit({

@@ -130,7 +130,7 @@ async function loadProjectFor(command: 'run' | 'test', config: string | undefine
 const QEMU_DEBUG_NOTE = "QEMU's -d log is --qemu-debug";
 
 /** `kiln test` / `kiln run` without --kernel/--image/--cdrom: the project's tests or run section. */
-export async function projectTestSpecs(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string }, rest: string[]): Promise<QemuTestSpec[]> {
+export async function projectTestSpecs(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string; allowDevKey?: boolean }, rest: string[]): Promise<QemuTestSpec[]> {
   const { planGraph, configArches } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('test', flags.config);
@@ -140,7 +140,7 @@ export async function projectTestSpecs(flags: { config?: string; profile?: strin
   const specs: QemuTestSpec[] = [];
   for (const arch of wanted) {
     if (!(ARCHES as readonly string[]).includes(arch)) throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(arch)}`, { exitCode: 2 });
-    const graph = await planGraph(loaded, { arch: arch as Arch, ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
+    const graph = await planGraph(loaded, { arch: arch as Arch, ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), ...(flags.allowDevKey ? { allowDevKey: true } : {}), options });
     const tests = testsFromProject(graph, positional);
     await buildFor(graph, Object.entries(graph.project.tests ?? {}).filter(([n]) => positional.length === 0 || positional.includes(n)).map(([, t]) => ({ ...(graph.project.run ?? {}), ...t })));
     specs.push(...tests);
@@ -152,13 +152,13 @@ export async function projectTestSpecs(flags: { config?: string; profile?: strin
 }
 
 /** The project's run section as a machine, built first. */
-export async function projectMachineSpec(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string }, rest: string[]): Promise<MachineSpec> {
+export async function projectMachineSpec(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string; allowDevKey?: boolean }, rest: string[]): Promise<MachineSpec> {
   const { planGraph } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('run', flags.config);
   const { options } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
-  const graph = await planGraph(loaded, { ...(arch ? { arch: arch as Arch } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), options });
+  const graph = await planGraph(loaded, { ...(arch ? { arch: arch as Arch } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), ...(flags.allowDevKey ? { allowDevKey: true } : {}), options });
   if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
   await buildFor(graph, [graph.project.run]);
   return machineFromRun(graph, graph.project.run);

@@ -16,7 +16,11 @@ export interface ProjectFlags {
   arch?: string;
   profile?: string;
   buildDir?: string;
+  allowDevKey?: boolean;
 }
+
+/** Help of `--allow-dev-key` (build, run, test, graph, status). */
+export const ALLOW_DEV_KEY_HELP = 'let a release build sign with the project\'s development key (.kiln/keys; local tests only)';
 
 /** Adds the project flags and lets `--name=value` project options through to the action. */
 export function projectCommand(cmd: Command): Command {
@@ -25,6 +29,7 @@ export function projectCommand(cmd: Command): Command {
     .option('-a, --arch <arch>', 'target architecture: x86_64 | i386 | aarch64 (default: the first in the config)')
     .option('-p, --profile <name>', 'profile: debug | release | your own (default: the first in the config)')
     .option('--build-dir <dir>', 'build folder (default: build/ next to the config)')
+    .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .addHelpText('after', () => projectOptionsHelp());
@@ -119,6 +124,7 @@ export async function openProject(flags: ProjectFlags, rest: string[], env: Node
     ...(flags.arch ? { arch: flags.arch as Arch } : {}),
     ...(flags.profile ? { profile: flags.profile } : {}),
     ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
+    ...(flags.allowDevKey ? { allowDevKey: true } : {}),
     options,
     env,
   });

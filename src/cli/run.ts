@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
 import type { DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedMachine } from '../qemu/index.js';
+import { ALLOW_DEV_KEY_HELP } from './_project.js';
 import { action } from './_shared.js';
 
 /** Flags shared by `kiln run` and `kiln test` (commander's camelCase names). */
@@ -177,6 +178,7 @@ export function registerRun(program: Command): void {
     .option('--timeout <seconds>', 'stop QEMU after this many seconds (default: none)')
     .option('-c, --config <file>', 'without --kernel/--image/--cdrom: boot the run section of this kiln.config.ts (default: found from here); --option=value project options may follow')
     .option('-p, --profile <name>', 'project profile (with a config)')
+    .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
     .allowUnknownOption(true)
     .action(
       action(async (qemuArgs: string[], flags: RunFlags) => {

@@ -7,7 +7,7 @@ import { readElf } from '../formats/elf/index.js';
 import { fromHex, toHex } from '../formats/io/bytes.js';
 import { fileContent } from '../formats/io/content.js';
 import {
-  blake3Content, DEFAULT_SIGN_SECTIONS, externalSigner, keyFileLooseBits, loadPublicKeyFile, loadSigningKeyFile, NONOS_SIGN_SECTIONS,
+  ALLOW_DEV_KEY_FLAG, blake3Content, checkReleaseKey, DEFAULT_SIGN_SECTIONS, externalSigner, formatFileMode, keyFileLooseBits, loadPublicKeyFile, loadSigningKeyFile, NONOS_SIGN_SECTIONS,
   resolveSigningKey, signBlob, signElf, type SignSections, type SigningKey,
 } from '../sign/index.js';
 import { resolveEpoch } from '../util/epoch.js';
@@ -91,7 +91,10 @@ async function keysFor(flags: SignFlags): Promise<SigningKey[]> {
   const keys: SigningKey[] = [];
   for (const file of flags.key) {
     const loose = await keyFileLooseBits(file).catch(() => 0);
-    if (loose) process.stderr.write(`warning: ${file} is readable by group or others (mode ${loose.toString(8)}); run chmod 600 ${file}\n`);
+    if (loose) {
+      const mode = formatFileMode((await stat(file)).mode);
+      process.stderr.write(`warning: ${file} is readable by group or others (mode ${mode}); run chmod 600 ${file}\n`);
+    }
     keys.push(await loadSigningKeyFile(file));
   }
   if (flags.signerCommand) {
@@ -102,11 +105,8 @@ async function keysFor(flags: SignFlags): Promise<SigningKey[]> {
   const common = { projectDir: resolve(flags.projectDir), release: flags.release ?? false, allowDevKey: flags.allowDevKey ?? false };
   if (!keys.some((k) => k.algorithm === 'ed25519')) keys.push(await resolveSigningKey({ ...common, algorithm: 'ed25519' }));
   if (flags.hybrid && !keys.some((k) => k.algorithm === 'ml-dsa-65')) keys.push(await resolveSigningKey({ ...common, algorithm: 'ml-dsa-65' }));
-  if (flags.release && !flags.allowDevKey) {
-    const dev = keys.find((k) => k.isDev);
-    if (dev) throw new KilnError('SIGN_DEV_KEY_IN_RELEASE', `a release build refuses the development key ${dev.keyId}`, { hint: 'pass --key FILE or set SIGNING_KEY; --allow-dev-key overrides this' });
-  }
-  return keys;
+  // Key files and signers too: the dev key is recognized by its key id, however it arrived.
+  return Promise.all(keys.map((k) => checkReleaseKey(k, common)));
 }
 
 export function registerSign(program: Command): void {
@@ -117,7 +117,7 @@ export function registerSign(program: Command): void {
     .option('--key <file>', 'secret key file (repeatable: one Ed25519, one ML-DSA-65); default: $SIGNING_KEY, else the dev key in .kiln/keys/', collect, [])
     .option('--hybrid', 'also sign with ML-DSA-65 (key from --key, $SIGNING_KEY_ML_DSA or the dev key)')
     .option('--release', 'release build: refuse the development key')
-    .option('--allow-dev-key', 'allow the development key even with --release')
+    .option(ALLOW_DEV_KEY_FLAG, 'allow the development key even with --release (local tests only)')
     .option('--signer-command <cmd>', 'external signer: gets the 32-byte hash on stdin, prints the signature (split on spaces, no shell)')
     .option('--signer-public <file>', 'public key of the external signer')
     .option('-o, --out <file>', 'write the signed ELF here instead of replacing FILE (or the .sig path for --detached)')

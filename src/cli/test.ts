@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
 import type { QemuTestResult, QemuTestSpec } from '../qemu/index.js';
+import { ALLOW_DEV_KEY_HELP } from './_project.js';
 import { action, printJson } from './_shared.js';
 import { addMachineOptions, archesOf, machineNotes, machineOverrides, machineSpecFromFlags, seconds, type MachineFlags } from './run.js';
 
@@ -62,6 +63,7 @@ export function registerTest(program: Command): void {
     .option('--serial', 'copy serial output to the terminal (with -j 1)', false)
     .option('-c, --config <file>', 'without --kernel/--image/--cdrom: run the tests of this kiln.config.ts (default: found from here); test names and --option=value project options may follow')
     .option('-p, --profile <name>', 'project profile (with a config)')
+    .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
     .allowUnknownOption(true)
     .action(
       action(async (qemuArgs: string[], flags: TestFlags) => {

@@ -57,6 +57,8 @@ export interface PlanRequest {
   env?: NodeJS.ProcessEnv;
   /** Override the build root folder. */
   buildDir?: string;
+  /** `--allow-dev-key`: sign steps of a release build may use the development key. */
+  allowDevKey?: boolean;
 }
 
 /** Arches of the config, default first. */
@@ -109,7 +111,10 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
     });
   }
   const release = profile[1].release ?? false;
-  const target: TargetInfo = { arch, profile: profileName, id: `${arch}-${profileName}`, release, policy: profile[1].policy ?? config.policy ?? {} };
+  const target: TargetInfo = {
+    arch, profile: profileName, id: `${arch}-${profileName}`, release, policy: profile[1].policy ?? config.policy ?? {},
+    ...(request.allowDevKey ? { allowDevKey: true } : {}),
+  };
   const options = resolveOptions(config.options ?? {}, request.options ?? {});
   const buildRoot = request.buildDir ? join(process.cwd(), request.buildDir) : join(loaded.projectDir, config.buildDir ?? 'build');
   const buildDir = join(buildRoot, target.id);

@@ -114,6 +114,8 @@ export interface TargetInfo {
   readonly id: string;
   /** The profile is a release profile (policy violations fail, dev keys refused). */
   readonly release: boolean;
+  /** `--allow-dev-key`: a release build may sign with the project's development key. */
+  readonly allowDevKey?: boolean;
   /** The profile's flag-policy overrides per layer (src/toolchain/policy.ts). */
   readonly policy: PolicySet;
 }

@@ -22,7 +22,7 @@ export {
 export type { ConstantLanguage, GeneratedKeyPair, KeyFileContents, KeySource, PublicKey, SignatureAlgorithm, SigningKey } from './keys.js';
 export {
   DEV_KEY_DIR, SIGNING_KEY_ENV, SIGNING_KEY_ML_DSA_ENV,
-  devSigningKey, keyFileLooseBits, keyFileNames, loadPublicKeyFile, loadSigningKeyFile, resolveSigningKey, writeKeyFiles,
+  ALLOW_DEV_KEY_FLAG, checkReleaseKey, devKeyIds, devSigningKey, formatFileMode, keyFileLooseBits, keyFileNames, loadPublicKeyFile, loadSigningKeyFile, resolveSigningKey, writeKeyFiles,
 } from './key-store.js';
 export type { ResolveKeyOptions } from './key-store.js';
 export { externalSigner } from './external-signer.js';

@@ -1,11 +1,12 @@
 /**
  * Where signing keys come from: an explicit key file, the `SIGNING_KEY` environment variable,
  * the project's development key (generated on first use into `<project>/.kiln/keys/`), or an
- * external signer command (external-signer.ts). A release build refuses the development key
- * unless `allowDevKey` is set. Key files are written with mode 0600 in a 0700 folder.
+ * external signer command (external-signer.ts). A release build refuses the development key,
+ * recognized by its key id whichever way it arrives, unless `allowDevKey` is set (`--allow-dev-key`).
+ * Key files are written with mode 0600 in a 0700 folder.
  */
 import { constants as fsConstants } from 'node:fs';
-import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KilnError } from '../errors.js';
 import {
@@ -13,6 +14,7 @@ import {
   decodeSeedText,
   formatKeyFile,
   generateKeyPair,
+  makeSigningKey,
   parseKeyFile,
   publicKeyFromBytes,
   signingKeyFromSeed,
@@ -141,6 +143,15 @@ export async function keyFileLooseBits(path: string): Promise<number> {
   return (await stat(path)).mode & 0o077;
 }
 
+/**
+ * A file mode's permission bits in octal as chmod takes them: `0644`, `0600`, `4755`.
+ * @example
+ * formatFileMode(0o100644) // '0644'
+ */
+export function formatFileMode(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
 /** Options of `resolveSigningKey`. */
 export interface ResolveKeyOptions {
   /** Algorithm wanted (default ed25519). */
@@ -158,13 +169,84 @@ export interface ResolveKeyOptions {
   noDevKey?: boolean;
 }
 
+/** The flag that lets a release build sign with the development key (CLI; `allowDevKey` in a config). */
+export const ALLOW_DEV_KEY_FLAG = '--allow-dev-key';
+
+/**
+ * Key ids of the project's development keys: every `dev-*.pub` (else `dev-*.key`) in
+ * `<projectDir>/.kiln/keys/`, the dev key store. Empty when the store does not exist.
+ * @example
+ * (await devKeyIds('.')).has(key.keyId) // this key is the project's dev key, however it arrived
+ */
+export async function devKeyIds(projectDir: string): Promise<Set<string>> {
+  const dir = join(projectDir, DEV_KEY_DIR);
+  const ids = new Set<string>();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return ids;
+  }
+  for (const name of names.filter((n) => /^dev-.+\.(pub|key)$/.test(n)).sort()) {
+    const isPublic = name.endsWith('.pub');
+    if (!isPublic && names.includes(name.replace(/\.key$/, '.pub'))) continue;
+    try {
+      const parsed = await parseKeyFile(await readKeyBytes(join(dir, name)), { expect: isPublic ? 'public' : 'secret', file: name });
+      ids.add(parsed.keyId);
+    } catch {
+      /* an unreadable file in the store is no key */
+    }
+  }
+  return ids;
+}
+
+/**
+ * The same key marked as the development key when its key id is in the project's dev key store
+ * (a dev key copied elsewhere, or its seed put into SIGNING_KEY, is still the dev key).
+ */
+async function recognizeDevKey(key: SigningKey, projectDir: string | undefined): Promise<SigningKey> {
+  if (key.isDev || projectDir === undefined || !(await devKeyIds(projectDir)).has(key.keyId)) return key;
+  const { sign, algorithm, publicKey, keyId, source, origin } = key;
+  return makeSigningKey({ algorithm, publicKey, keyId, source, origin, isDev: true, sign });
+}
+
+/**
+ * Refuses the development key in a release build unless allowed, whichever way it arrived (key
+ * file, SIGNING_KEY, the dev key store); the key is recognized by its key id.
+ * @example
+ * const key = await checkReleaseKey(await loadSigningKeyFile(path), { projectDir: '.', release: true });
+ */
+export async function checkReleaseKey(
+  key: SigningKey,
+  options: { projectDir?: string; release?: boolean; allowDevKey?: boolean },
+): Promise<SigningKey> {
+  const checked = await recognizeDevKey(key, options.projectDir);
+  if (checked.isDev && options.release && !options.allowDevKey) {
+    throw devKeyInRelease(`a release build refuses the development key ${checked.keyId} (from ${checked.origin})`, checked.algorithm);
+  }
+  return checked;
+}
+
+function devKeyInRelease(message: string, algorithm: SignatureAlgorithm): KilnError {
+  const envName = algorithm === 'ed25519' ? SIGNING_KEY_ENV : SIGNING_KEY_ML_DSA_ENV;
+  return new KilnError('SIGN_DEV_KEY_IN_RELEASE', message, {
+    hint: `sign releases with your own key: --key FILE (or sign({ key })) or ${envName} (create one with \`kiln keygen\`); ` +
+      `to sign a release with the development key anyway (local tests only), pass ${ALLOW_DEV_KEY_FLAG}`,
+  });
+}
+
 /**
  * Finds the signing key: `keyFile`, else the environment variable, else the project's dev key
  * (created on first use). External signers are made with `externalSigner` and passed directly.
+ * A release build refuses the development key from any of these (`checkReleaseKey`).
  * @example
  * const key = await resolveSigningKey({ projectDir: '.', release: profile === 'release' });
  */
 export async function resolveSigningKey(options: ResolveKeyOptions = {}): Promise<SigningKey> {
+  return checkReleaseKey(await findSigningKey(options), options);
+}
+
+async function findSigningKey(options: ResolveKeyOptions): Promise<SigningKey> {
   const algorithm = options.algorithm ?? 'ed25519';
   if (options.keyFile) {
     const key = await loadSigningKeyFile(options.keyFile);
@@ -193,9 +275,8 @@ export async function resolveSigningKey(options: ResolveKeyOptions = {}): Promis
     });
   }
   if (options.release && !options.allowDevKey) {
-    throw new KilnError('SIGN_DEV_KEY_IN_RELEASE', `a release build refuses the development key (no key file given and ${envName} is not set)`, {
-      hint: `pass --key FILE or set ${envName} for release builds; allowDevKey: true (or --allow-dev-key) overrides this`,
-    });
+    // Refused before the dev key is created: a release build never generates one.
+    throw devKeyInRelease(`a release build refuses the development key (no key file given and ${envName} is not set)`, algorithm);
   }
   return devSigningKey(options.projectDir, algorithm);
 }

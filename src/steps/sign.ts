@@ -7,7 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
+import { type DeclareContext, type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
 import { resolvePolicy } from '../toolchain/policy.js';
 
 export interface SignStepOptions {
@@ -30,7 +30,7 @@ export interface SignStepOptions {
   signer?: { command: string[]; publicKey: string; timeoutSeconds?: number };
   /** ML-DSA-65 key file (default: SIGNING_KEY_ML_DSA, else the dev key). */
   mlDsaKey?: string;
-  /** Allow the dev key in a release profile. */
+  /** Allow the dev key in a release profile (the CLI's `--allow-dev-key` does the same for every sign step). */
   allowDevKey?: boolean;
   /** An initrd (CPIO) whose members' hashes go into the manifest. */
   initrd?: FileInput;
@@ -69,8 +69,10 @@ const signKind = {
     toolchain: z.array(z.string().min(1)).optional(),
     output: z.string().optional(),
   }).strict().refine((o) => !(o.key && o.signer), { message: 'give either key or signer, not both', path: ['signer'] }) as z.ZodType<SignStepOptions>,
-  declare(o: SignStepOptions) {
+  declare(o: SignStepOptions, ctx: DeclareContext) {
     return {
+      // `--allow-dev-key` changes what the step accepts: part of the key (the options otherwise).
+      ...(ctx.target.allowDevKey ? { key: { ...o, allowDevKey: true } } : {}),
       inputs: [
         ...(typeof o.input === 'string' ? [o.input] : []),
         ...(o.key ? [o.key] : []), ...(o.mlDsaKey ? [o.mlDsaKey] : []),
@@ -89,6 +91,8 @@ const signKind = {
   },
   async make(o: SignStepOptions, ctx: StepContext) {
     const sign = await import('../sign/index.js');
+    const allowDevKey = o.allowDevKey === true || ctx.target.allowDevKey === true;
+    const release = { projectDir: ctx.projectDir, release: ctx.target.release, allowDevKey };
     const keys = [o.signer
       ? sign.externalSigner({
         command: [/^\.\.?\//.test(o.signer.command[0]!) ? ctx.path(o.signer.command[0]!) : o.signer.command[0]!, ...o.signer.command.slice(1)],
@@ -98,15 +102,15 @@ const signKind = {
         ...(o.signer.timeoutSeconds ? { timeoutMs: o.signer.timeoutSeconds * 1000 } : {}),
       })
       : await sign.resolveSigningKey({
-        algorithm: 'ed25519', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release,
-        ...(o.key ? { keyFile: ctx.path(o.key) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
+        algorithm: 'ed25519', env: { ...ctx.secrets }, ...release, ...(o.key ? { keyFile: ctx.path(o.key) } : {}),
       })];
     if (o.hybrid) {
       keys.push(await sign.resolveSigningKey({
-        algorithm: 'ml-dsa-65', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release,
-        ...(o.mlDsaKey ? { keyFile: ctx.path(o.mlDsaKey) } : {}), ...(o.allowDevKey ? { allowDevKey: true } : {}),
+        algorithm: 'ml-dsa-65', env: { ...ctx.secrets }, ...release, ...(o.mlDsaKey ? { keyFile: ctx.path(o.mlDsaKey) } : {}),
       }));
     }
+    // An external signer holding the dev key is refused too (recognized by its key id).
+    await Promise.all(keys.map((k) => sign.checkReleaseKey(k, release)));
     const initrd: Record<string, Uint8Array> = {};
     if (o.initrd) {
       const { readCpio } = await import('../formats/cpio/index.js');

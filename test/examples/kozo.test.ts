@@ -43,10 +43,10 @@ describe('examples/kozo', () => {
 
   it('kiln test: builds x86_64 and aarch64; UEFI GPT boot under OVMF and aarch64 -kernel reach every kernel line and exit cleanly', async () => {
     for (const arch of ['x86_64', 'aarch64']) {
-      const b = await runKilnAsync(['build', '--dev-key', '--arch', arch], { cwd: dir, timeoutMs: 500_000 });
+      const b = await runKilnAsync(['build', '--allow-dev-key', '--arch', arch], { cwd: dir, timeoutMs: 500_000 });
       expect(b.status, b.stderr).toBe(0);
     }
-    const r = await runKilnAsync(['test', '--dev-key', '--junit', join(work, 'junit.xml')], { cwd: dir, timeoutMs: 600_000 });
+    const r = await runKilnAsync(['test', '--allow-dev-key', '--junit', join(work, 'junit.xml')], { cwd: dir, timeoutMs: 600_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 7 expectations matched in order/);
     expect(r.stderr).toMatch(/PASS boot \[aarch64\].*semihosting exit: guest code 0.*all 7 expectations matched in order/);
@@ -77,7 +77,7 @@ describe('examples/kozo', () => {
     const gen = await runKilnAsync(['abi', 'gen', '-o', fresh, '--lang', 'c,rust,zig', join(dir, 'abi/kozo.abi.toml')], { env: { SOURCE_DATE_EPOCH: '1' } });
     expect(gen.status, gen.stderr).toBe(0);
     for (const f of ['kozo_abi.h', 'kozo_abi.rs', 'kozo_abi.zig']) expect(readFileSync(join(fresh, f)).equals(readFileSync(out('x86_64', `abi/${f}`))), f).toBe(true);
-    const again = await runKilnAsync(['build', '--dev-key', '--arch', 'x86_64'], { cwd: dir });
+    const again = await runKilnAsync(['build', '--allow-dev-key', '--arch', 'x86_64'], { cwd: dir });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/x86_64-release ok .*\(0 ran/);
   }, 120_000);
@@ -205,7 +205,7 @@ describe('examples/kozo', () => {
     expect(r.stderr).toMatch(/PASS .*guest code 3/);
   }, 200_000);
 
-  it('release refuses the project dev key unless --dev-key; the debug profile builds a Zig Debug kernel that boots too', async () => {
+  it('release refuses the project dev key unless --allow-dev-key; the debug profile builds a Zig Debug kernel that boots too', async () => {
     const r = await runKilnAsync(['build', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 200_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/FAILED kernel-sign: a release build refuses the development key/);
@@ -221,7 +221,7 @@ describe('examples/kozo', () => {
     // Break the rule "mint can only shrink rights".
     writeFileSync(cnode, original.replace('if (!cap.rights.contains(rights)) return error.NoRights;', ''));
     try {
-      const r = await runKilnAsync(['build', '--dev-key', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 180_000 });
+      const r = await runKilnAsync(['build', '--allow-dev-key', '--arch', 'x86_64'], { cwd: dir, timeoutMs: 180_000 });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/FAILED kernel-unit-tests/);
       expect(r.stderr).toMatch(/mint only shrinks rights and needs grant|FAIL/);

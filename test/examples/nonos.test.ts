@@ -124,7 +124,8 @@ describe('examples/nonos', () => {
     const refused = await runKilnAsync(['build', '--plain', '-p', 'release'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('FAILED sign: a release build refuses the development key (no key file given and SIGNING_KEY is not set)');
-    expect(refused.stderr).toContain('hint: pass --key FILE or set SIGNING_KEY for release builds');
+    expect(refused.stderr).toContain('hint: sign releases with your own key: --key FILE (or sign({ key })) or SIGNING_KEY');
+    expect(refused.stderr).toContain('pass --allow-dev-key');
     // The CI key: a fresh pair; its seed goes into SIGNING_KEY the way a CI secret would.
     const keys = join(work, 'ci-keys');
     const gen = await runKilnAsync(['keygen', '--out', keys, '--prefix', 'ci', '--json'], { cwd: dir });
