@@ -72,6 +72,7 @@ const runShape = {
   symbols: zFileInput.optional(),
   exit: zExit.optional(),
   timeout: z.number().positive().optional(),
+  serial: z.object({ port: z.number().int().min(0).max(3).optional(), log: z.array(z.number().int().min(0).max(3)).optional() }).strict().optional(),
 };
 export const zRun = z.object(runShape).strict();
 const zConsole = z.enum(['serial0', 'serial1', 'virtcon', 'monitor']);

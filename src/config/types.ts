@@ -34,7 +34,7 @@ export interface RunConfig {
   append?: string;
   /** `bios` (SeaBIOS) or `uefi` (OVMF / AAVMF). Default bios on x86_64, direct kernel on aarch64. */
   firmware?: 'bios' | 'uefi';
-  /** QEMU machine (`q35`, `pc`, `virt`). */
+  /** QEMU machine: a known board (`q35`, `pc`, `virt`, `raspi3b`, `raspi3ap`, `xlnx-zcu102`) brings its CPU, memory, SMP and exit defaults and checks; any other QEMU machine gets your flags as they are. */
   machine?: string;
   cpu?: string;
   /** Memory, e.g. `256M`. */
@@ -56,6 +56,12 @@ export interface RunConfig {
   exit?: ExitConfig;
   /** Seconds before giving up (test) — default 60, 120 with UEFI firmware. */
   timeout?: number;
+  /**
+   * Which serial port kiln reads and judges (0-based, QEMU's `-serial` order; raspi3b: 0 = PL011,
+   * 1 = mini UART), and which other ports it logs to `build/logs/…/serial<N>.log`.
+   * @example serial: { port: 1, log: [0] }
+   */
+  serial?: { port?: number; log?: number[] };
 }
 
 /** One drive of `run.drives` / `tests.<name>.drives`. */

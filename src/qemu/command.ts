@@ -9,6 +9,25 @@ import type { ResolvedMachine } from './types.js';
 export { escapeOpt };
 
 /**
+ * `-serial` options in port order: the judged port on stdio (kiln reads it), the `serial1` console's
+ * socket on port 1 when a console script asked for it, logged ports to their files, ports in between
+ * to `null`.
+ * @example serialArgs({ serial: { port: 1, files: [{ port: 0, path: '/b/logs/serial0.log' }] } }) // ['-serial', 'file:/b/logs/serial0.log', '-serial', 'stdio']
+ */
+export function serialArgs(m: Pick<ResolvedMachine, 'serial' | 'consoleSockets'>): string[] {
+  const judged = m.serial?.port ?? 0;
+  const files = m.serial?.files ?? [];
+  const socket1 = m.consoleSockets?.serial1;
+  const count = Math.max(judged, socket1 ? 1 : 0, ...files.map((f) => f.port)) + 1;
+  const argv: string[] = socket1 ? ['-chardev', `socket,id=kiln-serial1,path=${escapeOpt(socket1)},server=on,wait=off`] : [];
+  for (let port = 0; port < count; port++) {
+    const file = files.find((f) => f.port === port);
+    argv.push('-serial', port === judged ? 'stdio' : port === 1 && socket1 ? 'chardev:kiln-serial1' : file ? `file:${file.path}` : 'null');
+  }
+  return argv;
+}
+
+/**
  * Builds QEMU's argv (program first) for a resolved machine. Serial goes to stdout
  * (`-serial stdio`), which kiln reads, logs and optionally shows.
  * @example
@@ -23,7 +42,7 @@ export function buildQemuCommand(m: ResolvedMachine): string[] {
   argv.push('-machine', [m.machine, ...props].join(','));
   if (m.cpu) argv.push('-cpu', m.cpu);
   argv.push('-accel', m.accel, '-m', m.memory, '-smp', String(m.smp));
-  argv.push('-display', 'none', '-monitor', 'none', '-serial', 'stdio');
+  argv.push('-display', 'none', '-monitor', 'none', ...serialArgs(m));
   if (!m.network) argv.push('-nic', 'none');
   switch (m.firmware.kind) {
     case 'default':
@@ -59,14 +78,14 @@ export function buildQemuCommand(m: ResolvedMachine): string[] {
 }
 
 /**
- * Extra consoles as unix sockets QEMU listens on (kiln connects before the VM runs): the second
- * serial port, and a virtio console (`virtconsole` on a `virtio-serial-pci` bus, port name `kiln.0`).
- * @example consoleArgs(machine) // ['-chardev', 'socket,id=kiln-serial1,path=…,server=on,wait=off', '-serial', 'chardev:kiln-serial1']
+ * Extra consoles as unix sockets QEMU listens on (kiln connects before the VM runs): a virtio console
+ * (`virtconsole` on a `virtio-serial-pci` bus, port name `kiln.0`). The second serial port's socket
+ * is placed by `serialArgs`, in port order.
+ * @example consoleArgs(machine) // ['-device', 'virtio-serial-pci,id=kiln-vser', '-chardev', 'socket,id=kiln-virtcon,…', '-device', 'virtconsole,…']
  */
 export function consoleArgs(m: Pick<ResolvedMachine, 'consoleSockets'>): string[] {
   const argv: string[] = [];
-  const { serial1, virtcon } = m.consoleSockets ?? {};
-  if (serial1) argv.push('-chardev', `socket,id=kiln-serial1,path=${escapeOpt(serial1)},server=on,wait=off`, '-serial', 'chardev:kiln-serial1');
+  const { virtcon } = m.consoleSockets ?? {};
   if (virtcon) {
     argv.push('-device', 'virtio-serial-pci,id=kiln-vser');
     argv.push('-chardev', `socket,id=kiln-virtcon,path=${escapeOpt(virtcon)},server=on,wait=off`, '-device', 'virtconsole,chardev=kiln-virtcon,name=kiln.0,bus=kiln-vser.0');

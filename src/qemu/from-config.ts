@@ -50,6 +50,8 @@ export interface RunSectionLike<P> {
   symbols?: P;
   exit?: { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; success?: number } | { kind: 'semihosting'; success?: number } | { kind: 'psci' } | { kind: 'serial' };
   timeout?: number;
+  /** The judged serial port and the ports logged to files. */
+  serial?: { port?: number; log?: number[] };
 }
 
 /** The shape of TestConfig. */
@@ -144,6 +146,7 @@ export function machineSpecFromConfig<P>(run: RunSectionLike<P>, arch: QemuArch,
     ...(run.smp !== undefined ? { smp: run.smp } : {}),
     ...(run.args ? { args: run.args.map((a) => (typeof a === 'string' ? a : options.resolvePath(a, arch))) } : {}),
     ...(exit ? { exit } : {}),
+    ...(run.serial ? { serial: { ...run.serial } } : {}),
     logDir: options.logRoot ?? join('build', 'logs'),
   };
 }

@@ -350,6 +350,18 @@ function stopReason(trigger: Signals['trigger'], s: { timeoutSec: number; idleSe
   }
 }
 
+/**
+ * When every expectation matched and the test still ran out of time, the guest never used the exit
+ * it was expected to use: say which one, and that `serial` ends a test on its expectations alone.
+ */
+function waitingForExit(machine: ResolvedMachine, tracker: PatternTracker): string {
+  if (tracker.expect.length === 0 || tracker.next < tracker.expect.length || !machine.exit || machine.exit.kind === 'serial') return '';
+  const how = machine.exit.kind === 'isa-debug-exit' ? `a write to isa-debug-exit at port 0x${machine.exit.iobase.toString(16)}`
+    : machine.exit.kind === 'semihosting' ? 'a semihosting SYS_EXIT' : 'a PSCI SYSTEM_OFF';
+  return `; every expectation matched, but the guest never exited: kiln waited for ${how} (exit kind ${machine.exit.kind}).`
+    + ' If the kernel only prints, set exit: { kind: \'serial\' } to pass once every expectation matched';
+}
+
 function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTail' | 'stderrTail'> {
   const { spec, machine, signals, tracker, ktap } = input;
   const evidence: string[] = [];
@@ -383,7 +395,7 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       failWith('guest-panic', 'guest panicked (QMP GUEST_PANICKED / SHUTDOWN reason guest-panic)');
       break;
     case 'timeout':
-      failWith('timeout', `timeout after ${input.timeoutSec} s${awaited.replace(` before the test's timeout (${input.timeoutSec} s)`, '')}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`);
+      failWith('timeout', `timeout after ${input.timeoutSec} s${awaited.replace(` before the test's timeout (${input.timeoutSec} s)`, '')}${progress}${waitingForExit(machine, tracker)}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`);
       break;
     case 'idle':
       failWith('idle-timeout', `no serial output for ${input.idleSec} s (idle timeout)${awaited}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`);

@@ -7,7 +7,8 @@
  * const r = await runQemuTest({ name: 'boot', kernel: 'kernel.elf', expect: ['KILN-END'] });
  */
 export type * from './types.js';
-export { buildQemuCommand, escapeOpt, gdbInstructions } from './command.js';
+export { buildQemuCommand, escapeOpt, gdbInstructions, serialArgs } from './command.js';
+export { BOARDS, findBoard, boardsOf, checkBoard, type BoardProfile, type BoardChoices } from './boards.js';
 export { resolveMachine, detectDiskFormat, runFolderName, MACHINE_PROFILES, DEFAULT_SUCCESS_CODE, type ResolveOptions } from './resolve.js';
 export { resolveFirmware, FIRMWARE_CANDIDATES, type FirmwareRequest } from './firmware.js';
 export { chooseAccel, probeKvm, probeBiosImage, findInPath, type AccelChoice } from './accel.js';

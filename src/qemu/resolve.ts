@@ -12,7 +12,9 @@ import { parseSize } from '../util/size.js';
 import { chooseAccel, findInPath } from './accel.js';
 import { resolveFirmware } from './firmware.js';
 import { inspectKernel } from './kernel.js';
-import type { DiskFormat, DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedDisk, ResolvedExit, ResolvedMachine } from './types.js';
+import { checkBoard, findBoard } from './boards.js';
+import type { DiskFormat, DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedDisk, ResolvedExit, ResolvedMachine, SerialSpec } from './types.js';
+import type { BoardProfile } from './boards.js';
 
 /**
  * Machine profiles: what each arch boots with unless told otherwise.
@@ -67,6 +69,7 @@ export function detectDiskFormat(path: string): DiskFormat {
 
 function memoryArg(memory: string | number | undefined): string {
   if (memory === undefined) return '512M';
+  if (typeof memory === 'number' && !Number.isInteger(memory)) throw new KilnError('QEMU_BAD_MEMORY', `memory: expected a whole number of MiB >= 16M, got ${memory}`, { hint: 'use e.g. 256M or 1G' });
   let bytes: number;
   if (typeof memory === 'number' || /^\s*\d+\s*$/.test(memory)) bytes = Number(memory) * 1024 * 1024;
   else bytes = parseSize(memory, 'memory');
@@ -76,9 +79,8 @@ function memoryArg(memory: string | number | undefined): string {
   return `${bytes / (1 << 20)}M`;
 }
 
-function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boolean): ResolvedExit {
-  void testMode;
-  const spec: ExitSpec = exit ?? ({ kind: MACHINE_PROFILES[arch].defaultExit } as ExitSpec);
+function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, defaultKind: ExitSpec['kind']): ResolvedExit {
+  const spec: ExitSpec = exit ?? ({ kind: defaultKind } as ExitSpec);
   switch (spec.kind) {
     case 'isa-debug-exit':
       if (arch === 'aarch64') throw new KilnError('QEMU_EXIT_UNSUPPORTED', 'isa-debug-exit is an x86 ISA device: aarch64 virt has none', { hint: 'on aarch64 use semihosting (SYS_EXIT) or psci (SYSTEM_OFF)' });
@@ -91,6 +93,33 @@ function resolveExit(arch: QemuArch, exit: ExitSpec | undefined, testMode: boole
     case 'serial':
       return { kind: 'serial', successCode: 0 };
   }
+}
+
+/** QEMU 7.2 accepts at most four `-serial` options (MAX_SERIAL_PORTS). */
+const MAX_SERIAL_PORTS = 4;
+
+/** Checks a serial choice against the board's ports; returns the judged port and the files of logged ports. */
+function resolveSerial(spec: SerialSpec | undefined, board: BoardProfile | undefined, machine: string, logDir: string, consoles: readonly string[]): ResolvedMachine['serial'] {
+  if (!spec) return undefined;
+  const port = spec.port ?? 0;
+  // Console scripts read serial0 from QEMU's stdio and serial1 from a socket on port 1.
+  if (consoles.includes('serial1') && (port === 1 || spec.log?.includes(1))) {
+    throw new KilnError('QEMU_BAD_SERIAL_PORT', `serial port 1 is ${port === 1 ? 'the judged port' : 'logged to a file'} and also the serial1 console of a script`, {
+      hint: port === 1 ? 'a script reads the judged port as serial0: write on: \'serial0\' (or judge port 0 and read serial1)' : 'leave port 1 out of serial.log: the script\'s serial1 log has it', exitCode: 2,
+    });
+  }
+  const count = board ? board.serialPorts.length : MAX_SERIAL_PORTS;
+  const ports = board ? board.serialPorts.map((p, i) => `${i} = ${p}`).join(', ') : `0 to ${MAX_SERIAL_PORTS - 1}`;
+  for (const p of [port, ...(spec.log ?? [])]) {
+    if (!Number.isInteger(p) || p < 0 || p >= count) {
+      throw new KilnError('QEMU_BAD_SERIAL_PORT', `serial port ${p}: machine ${machine} has ${count === 1 ? 'one serial port' : `serial ports 0 to ${count - 1}`} (${ports})`, {
+        hint: 'choose serial: { port: N } among them', exitCode: 2,
+      });
+    }
+  }
+  if (spec.log?.includes(port)) throw new KilnError('QEMU_BAD_SERIAL_PORT', `serial port ${port} is both judged and in log`, { hint: 'the judged port is logged to serial.log already: leave it out of log', exitCode: 2 });
+  const files = [...new Set(spec.log ?? [])].sort((a, b) => a - b).map((p) => ({ port: p, path: join(logDir, `serial${p}.log`) }));
+  return { port, files };
 }
 
 /**
@@ -118,13 +147,17 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
   if (!options.dryRun) mkdirSync(logDir, { recursive: true });
 
   const [machine = profile.machine, ...extraProps] = (spec.machine ?? profile.machine).split(',');
-  const machineProps = [...(profile.props[machine] ?? []).filter((p) => !extraProps.some((e) => e.split('=')[0] === p.split('=')[0])), ...extraProps];
+  // A known board brings its CPU, memory, SMP, controllers and exit; an unknown machine gets the user's flags only.
+  const board = findBoard(machine);
+  const boardProps = board ? board.props : (profile.props[machine] ?? []);
+  const machineProps = [...boardProps.filter((p) => !extraProps.some((e) => e.split('=')[0] === p.split('=')[0])), ...extraProps];
 
   const disks: ResolvedDisk[] = (spec.disks ?? []).map((d: DiskSpec) => {
     if (!existsSync(d.path)) throw new KilnError('QEMU_IMAGE_NOT_FOUND', `${d.media === 'cdrom' ? 'CD-ROM image' : 'disk image'} ${d.path} does not exist`, { location: { file: d.path }, hint: 'build the image first (kiln build), or check the path' });
     const media = d.media ?? 'disk';
     return {
-      path: resolve(d.path), format: d.format ?? detectDiskFormat(d.path), media, interface: d.interface ?? profile.diskInterface,
+      path: resolve(d.path), format: d.format ?? detectDiskFormat(d.path), media,
+      interface: d.interface ?? (board?.diskInterfaces[0] as ResolvedDisk['interface'] | undefined) ?? profile.diskInterface,
       snapshot: d.snapshot ?? (testMode && media === 'disk'),
       ...(d.index !== undefined ? { index: d.index } : {}), ...(d.readOnly ? { readOnly: true } : {}),
     };
@@ -154,8 +187,17 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
   const gdbPort = spec.gdb === true ? 1234 : typeof spec.gdb === 'number' ? spec.gdb : undefined;
   if (gdbPort !== undefined && (!Number.isInteger(gdbPort) || gdbPort < 1 || gdbPort > 65535)) throw new KilnError('QEMU_BAD_GDB_PORT', `gdb port: expected 1-65535, got ${gdbPort}`);
   const symbols = spec.symbols ?? (kernel?.info.isElf ? kernel.path : undefined);
-  const smp = spec.smp ?? 1;
-  if (!Number.isInteger(smp) || smp < 1 || smp > 255) throw new KilnError('QEMU_BAD_SMP', `smp: expected 1-255 CPUs, got ${spec.smp}`);
+  const smp = spec.smp ?? board?.smp.default ?? 1;
+  if (!Number.isInteger(smp) || smp < 1 || smp > 512) throw new KilnError('QEMU_BAD_SMP', `smp: expected 1-512 CPUs, got ${spec.smp}`);
+  const memory = memoryArg(spec.memory ?? (board ? `${board.memory.default}M` : undefined));
+  const cpu = spec.cpu ?? (board ? board.cpu.default : undefined);
+  const exitKind = spec.exit?.kind ?? board?.defaultExit ?? profile.defaultExit;
+  if (board) {
+    checkBoard(board, {
+      arch, cpu, memoryMiB: Number(memory.slice(0, -1)), smp, diskInterfaces: [...new Set(disks.map((d) => d.interface))], devices: spec.devices ?? [],
+      network: spec.network ?? false, exit: exitKind, given: { cpu: spec.cpu !== undefined, memory: spec.memory !== undefined, smp: spec.smp !== undefined },
+    });
+  }
 
   // sun_path holds 107 bytes: a long path falls back to a short, stable one under the temp folder.
   const socketPath = (file: string) => {
@@ -172,18 +214,18 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
     qemu,
     machine,
     machineProps,
-    cpu: spec.cpu ?? profile.cpu,
+    cpu,
     accel,
     accelNote: note,
-    memory: memoryArg(spec.memory),
+    memory,
     smp,
     firmware,
     disks,
     kernel,
     devices: [...(spec.devices ?? [])],
-    args: [...(spec.args ?? [])],
+    args: [...(board?.args ?? []), ...(spec.args ?? [])],
     network: spec.network ?? false,
-    exit: resolveExit(arch, spec.exit, testMode),
+    exit: resolveExit(arch, spec.exit, exitKind),
     gdb: gdbPort !== undefined ? { port: gdbPort, symbols: symbols ? resolve(symbols) : undefined } : undefined,
     debug: spec.debug ?? false,
     testMode,
@@ -192,5 +234,6 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
     debugLog: spec.debug ? join(logDir, 'qemu-debug.log') : undefined,
     qmpSocket,
     consoleSockets,
+    ...(spec.serial ? { serial: resolveSerial(spec.serial, board, machine, logDir, spec.consoles ?? [])! } : {}),
   };
 }

@@ -113,6 +113,19 @@ export interface MachineSpec {
   qemu?: string;
   /** Extra consoles to connect (serial0 always is): `serial1` and `virtcon` become unix sockets kiln reads and writes. */
   consoles?: ConsoleName[];
+  /** Which serial port kiln reads and judges, and which others it logs to files. Default: port 0 judged, no others. */
+  serial?: SerialSpec;
+}
+
+/**
+ * Serial ports: `port` (0-based, QEMU's `-serial` order: on raspi3b 0 = PL011, 1 = mini UART) is the
+ * one kiln reads, shows and judges; each port in `log` is written to `<logDir>/serial<N>.log`.
+ */
+export interface SerialSpec {
+  /** Default 0. */
+  port?: number;
+  /** Other ports to log to files. */
+  log?: number[];
 }
 
 /** Which boot protocol QEMU will use for a `-kernel` file. */
@@ -206,4 +219,6 @@ export interface ResolvedMachine {
   qmpSocket: string | undefined;
   /** Unix sockets QEMU listens on for `serial1` / `virtcon` (only the consoles asked for). */
   consoleSockets?: Partial<Record<'serial1' | 'virtcon', string>>;
+  /** The judged serial port and the files other ports are logged to; undefined = port 0 only. */
+  serial?: { port: number; files: Array<{ port: number; path: string }> };
 }
