@@ -15,7 +15,8 @@ export type ExitKind = ExitSpec['kind'];
 export interface BoardProfile {
   /** QEMU machine name (`-M`). */
   readonly name: string;
-  readonly arch: QemuArch;
+  /** Arches it boots (q35/pc: x86_64 and i386). */
+  readonly arches: readonly QemuArch[];
   readonly description: string;
   /** Machine properties added unless the user sets the same property. */
   readonly props: readonly string[];
@@ -47,37 +48,37 @@ const X86_EXITS: readonly ExitKind[] = ['isa-debug-exit', 'serial'];
  */
 export const BOARDS: Readonly<Record<string, BoardProfile>> = {
   q35: {
-    name: 'q35', arch: 'x86_64', description: 'PC with Q35 chipset (PCIe, AHCI)', props: [], cpu: {},
+    name: 'q35', arches: ['x86_64', 'i386'], description: 'PC with Q35 chipset (PCIe, AHCI)', props: [], cpu: {},
     memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 255 }, pci: true,
     diskInterfaces: ['ide', 'virtio', 'nvme', 'usb'], serialPorts: ['COM1 (0x3f8)', 'COM2 (0x2f8)', 'COM3 (0x3e8)', 'COM4 (0x2e8)'],
     defaultExit: 'isa-debug-exit', exits: X86_EXITS, args: [],
   },
   pc: {
-    name: 'pc', arch: 'x86_64', description: 'PC with i440FX + PIIX (legacy IDE, ISA)', props: [], cpu: {},
+    name: 'pc', arches: ['x86_64', 'i386'], description: 'PC with i440FX + PIIX (legacy IDE, ISA)', props: [], cpu: {},
     memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 255 }, pci: true,
     diskInterfaces: ['ide', 'virtio', 'nvme', 'usb', 'floppy'], serialPorts: ['COM1 (0x3f8)', 'COM2 (0x2f8)', 'COM3 (0x3e8)', 'COM4 (0x2e8)'],
     defaultExit: 'isa-debug-exit', exits: X86_EXITS, args: [],
   },
   virt: {
-    name: 'virt', arch: 'aarch64', description: 'QEMU Arm virtual machine (GICv3, PL011, PCIe)', props: ['gic-version=3'], cpu: { default: 'cortex-a57' },
+    name: 'virt', arches: ['aarch64'], description: 'QEMU Arm virtual machine (GICv3, PL011, PCIe)', props: ['gic-version=3'], cpu: { default: 'cortex-a57' },
     memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 512 }, pci: true,
     diskInterfaces: ['virtio', 'nvme', 'usb'], serialPorts: ['PL011 (0x09000000)'],
     defaultExit: 'semihosting', exits: ['semihosting', 'psci', 'serial'], args: [],
   },
   raspi3b: {
-    name: 'raspi3b', arch: 'aarch64', description: 'Raspberry Pi 3B (BCM2837, four Cortex-A53, 1 GiB)', props: [], cpu: { fixed: 'cortex-a53' },
+    name: 'raspi3b', arches: ['aarch64'], description: 'Raspberry Pi 3B (BCM2837, four Cortex-A53, 1 GiB)', props: [], cpu: { fixed: 'cortex-a53' },
     memory: { default: 1024, exact: true }, smp: { default: 4, min: 4, max: 4 }, pci: false,
     diskInterfaces: ['sd'], serialPorts: ['PL011 UART0 (0x3f201000)', 'mini UART (AUX, 0x3f215040)'],
     defaultExit: 'serial', exits: ['semihosting', 'serial'], args: [],
   },
   raspi3ap: {
-    name: 'raspi3ap', arch: 'aarch64', description: 'Raspberry Pi 3A+ (BCM2837, four Cortex-A53, 512 MiB)', props: [], cpu: { fixed: 'cortex-a53' },
+    name: 'raspi3ap', arches: ['aarch64'], description: 'Raspberry Pi 3A+ (BCM2837, four Cortex-A53, 512 MiB)', props: [], cpu: { fixed: 'cortex-a53' },
     memory: { default: 512, exact: true }, smp: { default: 4, min: 4, max: 4 }, pci: false,
     diskInterfaces: ['sd'], serialPorts: ['PL011 UART0 (0x3f201000)', 'mini UART (AUX, 0x3f215040)'],
     defaultExit: 'serial', exits: ['semihosting', 'serial'], args: [],
   },
   'xlnx-zcu102': {
-    name: 'xlnx-zcu102', arch: 'aarch64', description: 'Xilinx ZynqMP ZCU102 (Cortex-A53 APUs + Cortex-R5F RPUs from -smp)', props: [], cpu: { fixed: 'cortex-a53' },
+    name: 'xlnx-zcu102', arches: ['aarch64'], description: 'Xilinx ZynqMP ZCU102 (Cortex-A53 APUs + Cortex-R5F RPUs from -smp)', props: [], cpu: { fixed: 'cortex-a53' },
     memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 6 }, pci: false,
     diskInterfaces: ['sd'], serialPorts: ['Cadence UART0 (0xff000000)', 'Cadence UART1 (0xff010000)'],
     defaultExit: 'serial', exits: ['semihosting', 'serial'],
@@ -97,7 +98,7 @@ export function findBoard(machine: string): BoardProfile | undefined {
 
 /** The boards of one arch, for help texts and hints. */
 export function boardsOf(arch: QemuArch): BoardProfile[] {
-  return Object.values(BOARDS).filter((b) => b.arch === arch);
+  return Object.values(BOARDS).filter((b) => b.arches.includes(arch));
 }
 
 function mib(n: number): string {
@@ -125,11 +126,12 @@ function fail(board: BoardProfile, code: string, message: string, hint: string):
 /**
  * Checks choices against a board profile, throwing a KilnError that names the board, the value and
  * what the board takes.
- * @example checkBoard(BOARDS.raspi3b!, { arch: 'aarch64', cpu: undefined, memoryMiB: 512, smp: 4, ... }) // throws QEMU_BOARD_MEMORY
+ * @example checkBoard(BOARDS.raspi3b!, { arches: ['aarch64'], cpu: undefined, memoryMiB: 512, smp: 4, ... }) // throws QEMU_BOARD_MEMORY
  */
 export function checkBoard(board: BoardProfile, c: BoardChoices): void {
-  if (board.arch !== c.arch) {
-    fail(board, 'QEMU_BOARD_ARCH', `is an ${board.arch} board; the target is ${c.arch}`, `build for ${board.arch} (--arch ${board.arch}), or choose one of: ${boardsOf(c.arch).map((b) => b.name).join(', ')}`);
+  if (!board.arches.includes(c.arch)) {
+    const arch = board.arches[0]!;
+    fail(board, 'QEMU_BOARD_ARCH', `is an ${board.arches.join('/')} board; the target is ${c.arch}`, `build for ${arch} (--arch ${arch}), or choose one of: ${boardsOf(c.arch).map((b) => b.name).join(', ')}`);
   }
   if (c.given.cpu && board.cpu.fixed && c.cpu !== board.cpu.fixed) {
     fail(board, 'QEMU_BOARD_CPU', `has ${board.cpu.fixed} CPUs whatever -cpu says (QEMU ignores -cpu ${c.cpu} on it)`, `remove cpu (kiln passes no -cpu for ${board.name}), or set it to ${board.cpu.fixed}`);

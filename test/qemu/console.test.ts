@@ -127,7 +127,8 @@ describe('console scripts on a line-editing shell (x86_64 COM1, aarch64 PL011)',
   it('x86_64: a step can read the second serial port (COM2 → serial1, logged to serial1.log)', () => {
     const r = get('com2', 'x86_64');
     expect(r.reason).toBeUndefined();
-    expect(r.argv.join(' ')).toMatch(/-chardev socket,id=kiln-serial1,path=[^ ]+,server=on,wait=off -serial chardev:kiln-serial1/);
+    // Port order: COM1 on stdio, then COM2 on the serial1 socket.
+    expect(r.argv.join(' ')).toMatch(/-chardev socket,id=kiln-serial1,path=[^ ]+,server=on,wait=off -serial stdio -serial chardev:kiln-serial1/);
   });
 
   it('a plain expect list that times out names the first unmatched pattern', () => {
