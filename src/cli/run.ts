@@ -168,7 +168,7 @@ interface RunFlags extends MachineFlags {
 export function registerRun(program: Command): void {
   const cmd = program
     .command('run')
-    .description('boot a kernel, disk image or ISO in QEMU (serial on the terminal and in build/logs/serial.log)')
+    .description('boot a kernel, disk image or ISO in QEMU (serial on the terminal and in build/logs/serial.log); piped stdin goes to the guest\'s serial port; on a terminal keys do (Ctrl-C too) and Ctrl-] stops QEMU')
     .usage('[--option=value] (the project\'s run section) | --kernel FILE | --image FILE | --cdrom FILE [options] [-- extra QEMU arguments]')
     .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
   addMachineOptions(cmd)
@@ -197,10 +197,21 @@ export function registerRun(program: Command): void {
         const onSignal = () => controller.abort();
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        let restoreTerminal: (() => void) | undefined;
         try {
           const timeout = seconds(flags.timeout, '--timeout');
+          // Piped stdin goes to the guest's serial port; on a terminal, keys do (Ctrl-C too) and Ctrl-] stops QEMU.
+          const tty = process.stdin.isTTY === true;
+          const input = !flags.dryRun && (!tty || flags.serial !== false) ? process.stdin : undefined;
+          if (input && tty && spec.gdb === undefined) {
+            process.stdin.setRawMode(true);
+            restoreTerminal = () => process.stdin.setRawMode(false);
+            process.stderr.write('kiln: keys go to the guest (Ctrl-C too); Ctrl-] stops QEMU\n');
+          }
           const result = await runMachine(spec, {
-            ...(flags.serial !== false && !flags.dryRun ? { terminal: process.stdout, interactive: true } : {}),
+            ...(flags.serial !== false && !flags.dryRun ? { terminal: process.stdout } : {}),
+            ...(input && (!tty || spec.gdb === undefined) ? { input, ...(tty ? { escapeByte: 0x1d } : {}) } : {}),
+            ...(input && tty && spec.gdb !== undefined ? { interactive: true } : {}),
             ...(timeout !== undefined ? { timeout } : {}),
             dryRun: flags.dryRun ?? false,
             signal: controller.signal,
@@ -228,6 +239,7 @@ export function registerRun(program: Command): void {
           process.stderr.write(`kiln: guest exit code ${result.guestExitCode} (QEMU ${result.exit?.signal ? `killed by ${result.exit.signal}` : `exit status ${result.exit?.code}`}); serial log ${result.serialLog}\n`);
           process.exitCode = Math.min(255, result.guestExitCode ?? 1);
         } finally {
+          restoreTerminal?.();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
         }

@@ -25,6 +25,24 @@ interface TestFlags extends MachineFlags {
   json?: boolean;
   dryRun?: boolean;
   serial?: boolean;
+  send?: string[];
+  key?: string[];
+  script?: string;
+  stepTimeout?: string;
+}
+
+/** --expect, --send and --key in the order given: with a --send or --key they form a script. */
+type Typed = { kind: 'expect' | 'send' | 'key'; value: string };
+
+/** A console script from the ordered --expect/--send/--key flags (escapes in --send: \n \r \t \e \xNN). */
+async function scriptFromFlags(order: Typed[]): Promise<import('../qemu/index.js').ScriptStep[]> {
+  const { guest, keyBytes, keyNames, parsePattern, unescapeText } = await import('../qemu/index.js');
+  return order.map((t) => {
+    if (t.kind === 'expect') return guest.expect(parsePattern(t.value));
+    if (t.kind === 'send') return guest.send(unescapeText(t.value));
+    if (!keyBytes(t.value)) throw new KilnError('CLI_BAD_KEY', `--key: unknown key ${JSON.stringify(t.value)}`, { hint: `keys: ${keyNames().join(', ')}`, exitCode: 2 });
+    return guest.key(t.value as import('../qemu/index.js').KeyName);
+  });
 }
 
 /** Human report of one result (stderr). */
@@ -38,11 +56,16 @@ export function formatResult(r: QemuTestResult): string {
   if (r.ktap) for (const c of r.ktap.cases.filter((x) => x.status === 'fail' || x.status === 'error')) lines.push(`  not ok ${c.path.join('.')}${c.diagnostics.length ? `: ${c.diagnostics.join(' | ')}` : ''}`);
   if (r.registers) lines.push('  registers (info registers):', ...r.registers.trimEnd().split('\n').slice(0, 24).map((l) => `    ${l.trimEnd()}`));
   if (r.stderrTail.length) lines.push('  QEMU stderr:', ...r.stderrTail.map((l) => `    ${l}`));
+  const failedStep = r.script?.steps.find((st) => st.status === 'failed');
+  // A step on another console: its own last lines (serial0's follow anyway).
+  const on = failedStep?.tail ? /\bon (serial1|virtcon|monitor)$/.exec(failedStep.step)?.[1] : undefined;
+  if (on) lines.push(`  last ${failedStep!.tail!.length} lines of ${on}:`, ...failedStep!.tail!.map((l) => `    | ${l}`));
   lines.push(`  last ${r.serialTail.length} serial lines (${r.serialLog}):`, ...r.serialTail.map((l) => `    | ${l}`));
   return `${lines.join('\n')}\n`;
 }
 
 export function registerTest(program: Command): void {
+  const typed: Typed[] = [];
   const cmd = program
     .command('test')
     .description('boot and judge: exit code AND serial expectations, fail patterns, triple faults (QMP), timeouts, KTAP; JUnit/JSON reports')
@@ -50,7 +73,20 @@ export function registerTest(program: Command): void {
     .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
   addMachineOptions(cmd, { multiArch: true })
     .option('--name <name>', 'test name (default: the kernel or image file name)')
-    .option('--expect <pattern...>', 'serial patterns that must appear in this order (text, or /regex/flags)')
+    .option('--expect <pattern...>', 'serial patterns that must appear in this order (text, or /regex/flags); with --send/--key they are script steps, in command-line order', (v: string, prev: string[] | undefined) => {
+      typed.push({ kind: 'expect', value: v });
+      return [...(prev ?? []), v];
+    })
+    .option('--send <text>', 'type TEXT on serial0 (escapes: \\n \\r \\t \\e \\xNN); repeatable; --expect/--send/--key run in the order given', (v: string, prev: string[] | undefined) => {
+      typed.push({ kind: 'send', value: v });
+      return [...(prev ?? []), v];
+    })
+    .option('--key <name>', 'press a key on serial0: ctrl-a..ctrl-z, enter, tab, backspace, escape, up, down, left, right, ...; repeatable', (v: string, prev: string[] | undefined) => {
+      typed.push({ kind: 'key', value: v });
+      return [...(prev ?? []), v];
+    })
+    .option('--script <file>', 'console script: a .ts/.js module default-exporting [guest.expect(...), guest.send(...), ...], or a text file (lines: expect|send|key|capture [timeout=S] [on=|to=CONSOLE] [delay=MS] ARG); replaces the tests\' own scripts')
+    .option('--step-timeout <seconds>', 'default seconds a script step waits (default: --timeout)')
     .option('--fail <pattern...>', 'patterns that fail the test at once (added to the defaults: /\\bpanic\\b/i, KERNEL PANIC, #GP, #PF, #DF, triple fault)')
     .option('--no-default-fail', 'do not use the default fail patterns')
     .option('--ktap', 'parse KTAP from serial into test cases; a failing case fails the test', false)
@@ -74,6 +110,13 @@ export function registerTest(program: Command): void {
         const fail = [...(flags.defaultFail === false ? [] : DEFAULT_FAIL_PATTERNS), ...(flags.fail ?? []).map(parsePattern)];
         const timeout = seconds(flags.timeout, '--timeout');
         const idle = seconds(flags.idleTimeout, '--idle-timeout');
+        const stepTimeout = seconds(flags.stepTimeout, '--step-timeout');
+        // A --send or --key turns the typed flags into a script (after --script's steps).
+        const interactive = typed.some((t) => t.kind !== 'expect');
+        const fileSteps = flags.script ? await (await import('./_script-file.js')).loadScriptFile(flags.script) : [];
+        const cliScript = [...fileSteps, ...(interactive ? await scriptFromFlags(typed) : [])];
+        const plainExpect = interactive ? [] : (flags.expect ?? []);
+        const scriptFields = { ...(cliScript.length ? { script: cliScript } : {}), ...(stepTimeout !== undefined ? { stepTimeout } : {}) };
         const jobs = flags.jobs === undefined ? 1 : Number(flags.jobs);
         if (!Number.isInteger(jobs) || jobs < 1) throw new KilnError('CLI_BAD_NUMBER', `--jobs: expected a whole number >= 1, got ${JSON.stringify(flags.jobs)}`);
         const projectMode = !flags.kernel && !flags.image?.length && !flags.cdrom?.length;
@@ -85,7 +128,8 @@ export function registerTest(program: Command): void {
             ...t,
             ...machineOverrides(flags, t.arch ?? 'x86_64'),
             fail: [...(t.fail ?? (flags.defaultFail === false ? [] : DEFAULT_FAIL_PATTERNS)), ...(flags.fail ?? []).map(parsePattern)],
-            expect: [...(t.expect ?? []), ...(flags.expect ?? []).map(parsePattern)],
+            expect: [...(t.expect ?? []), ...plainExpect.map(parsePattern)],
+            ...scriptFields,
             ...(flags.ktap ? { ktap: true } : {}),
             ...(timeout !== undefined ? { timeout } : {}),
             ...(idle !== undefined ? { idleTimeout: idle } : {}),
@@ -97,7 +141,8 @@ export function registerTest(program: Command): void {
             ...machine,
             name: base,
             logDir: arches.length > 1 && machine.logDir ? join(machine.logDir, arch) : logDir,
-            expect: (flags.expect ?? []).map(parsePattern),
+            expect: plainExpect.map(parsePattern),
+            ...scriptFields,
             fail,
             ktap: flags.ktap ?? false,
             ...(timeout !== undefined ? { timeout } : {}),

@@ -77,7 +77,8 @@ const runShape = {
 export const zRun = z.object(runShape).strict();
 const zConsole = z.enum(['serial0', 'serial1', 'virtcon', 'monitor']);
 const zSeconds = z.number().positive();
-const zScriptStep = z.discriminatedUnion('kind', [
+/** One console script step (src/qemu/script.ts ScriptStep). */
+export const zScriptStep = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('expect'), pattern: zPattern, on: zConsole.optional(), timeout: zSeconds.optional() }).strict(),
   z.object({ kind: z.literal('capture'), pattern: z.instanceof(RegExp), name: z.string().regex(/^\w+$/, 'expected a name of letters, digits or "_"'), group: z.union([z.number().int().positive(), z.string()]).optional(), on: zConsole.optional(), timeout: zSeconds.optional() }).strict(),
   z.object({ kind: z.literal('send'), data: z.union([z.string(), z.instanceof(Uint8Array), z.function()]), to: zConsole.optional(), charDelay: z.number().nonnegative().optional() }).strict(),
