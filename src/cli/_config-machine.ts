@@ -8,8 +8,9 @@ import { basename, isAbsolute, join } from 'node:path';
 import type { RunConfig } from '../config/types.js';
 import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
-import { type Graph, resolveArtifact } from '../graph/plan.js';
+import type { Graph } from '../graph/graph.js';
 import { ARCHES, type Arch, type FileInput, isArtifactRef, isStepHandle } from '../graph/step.js';
+import { matchRule } from '../toolchain/doctor.js';
 import type { MachineSpec, QemuTestSpec } from '../qemu/index.js';
 import { machineSpecFromConfig, testSpecsFromConfig } from '../qemu/from-config.js';
 import { defaultReporter } from './_reporters.js';
@@ -18,11 +19,7 @@ import { copyFileSparse } from '../util/copy.js';
 /** Absolute path of a config file input: a project path or a step's output in the build folder. */
 export function inputPath(graph: Graph, input: FileInput): string {
   if (typeof input === 'string') return isAbsolute(input) ? input : join(graph.projectDir, input);
-  const handle = isStepHandle(input) ? input : input.step;
-  const producer = graph.byHandle.get(handle);
-  if (!producer) throw new KilnError('ARTIFACT_MISSING', 'run/tests refer to a step that is not in the graph');
-  const rel = isArtifactRef(input) ? resolveArtifact(input, producer, undefined, graph.projectDir) : producer.outputs[0]!;
-  return join(graph.buildDir, rel);
+  return graph.artifacts.resolve(input).abs;
 }
 
 /** Steps whose outputs a run/test section boots (media, drives, handles in args). */
@@ -71,7 +68,7 @@ export async function buildFor(graph: Graph, sections: Array<RunConfig | undefin
   if (only.length === 0) return;
   const reporter = defaultReporter({ plain: true, ...(flags.json ? { json: false } : {}) });
   try {
-    const result = await executeGraph(graph, { only, onEvent: (e) => (e.type === 'step-finish' && e.status === 'up-to-date' ? undefined : reporter.onEvent(e)) });
+    const result = await executeGraph(graph, { only, diagnose: matchRule, onEvent: (e) => (e.type === 'step-finish' && e.status === 'up-to-date' ? undefined : reporter.onEvent(e)) });
     if (!result.ok) throw new KilnError('BUILD_FAILED', `the build failed, so there is nothing current to boot (full output: ${result.logPath})`, { hint: 'fix the build (kiln build) first' });
   } finally {
     reporter.close();

@@ -8,7 +8,8 @@ import { KilnError } from '../errors.js';
 import { globalOptions, setGlobalOptions } from './_shared.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { describeOption } from '../config/options.js';
-import { type Graph, planGraph } from '../graph/plan.js';
+import type { Graph } from '../graph/graph.js';
+import { planGraph } from '../graph/plan.js';
 import { ARCHES, type Arch } from '../graph/step.js';
 
 export interface ProjectFlags {

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
+import { matchRule } from '../toolchain/doctor.js';
 import { killAllChildren } from '../util/process.js';
 import { action } from './_shared.js';
 import { type ProjectFlags, openProject, projectCommand } from './_project.js';
@@ -78,6 +79,7 @@ export function registerBuild(program: Command): void {
         force: (flags.force ?? false) || (flags.clean ?? false),
         only: positional,
         signal,
+        diagnose: matchRule,
         onEvent: (e) => reporter.onEvent(e),
       }));
       if (!result.ok) {

@@ -1,7 +1,7 @@
 /** `kiln graph`: the planned steps and their dependencies, as text, Graphviz dot or Mermaid. */
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
-import type { Graph } from '../graph/plan.js';
+import type { Graph } from '../graph/graph.js';
 import { action, printJson } from './_shared.js';
 import { type ProjectFlags, openProject, projectCommand } from './_project.js';
 

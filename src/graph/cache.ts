@@ -1,17 +1,38 @@
 /**
- * The local action cache: outputs stored by content hash (`cas/ab/<sha256>`) and action entries
- * (`actions/ab/<key>.json`) naming the outputs of an action key. Entries are written after their
- * objects, each atomically (temp + rename), and objects are verified by hash before use, so a
- * `kill -9` at any moment can never make a build use a corrupt entry.
+ * The action cache. A tier maps action keys to entries naming output objects by content hash,
+ * and objects by hash to bytes — the shape of Bazel's remote cache (/ac + /cas), so a remote tier
+ * implements the same CacheTier behind the local one.
+ *
+ * The local tier: objects in `cas/ab/<sha256>`, entries in `actions/ab/<key>.json`. Entries are
+ * written after their objects, each atomically (temp + rename), and objects are verified by hash
+ * before use, so a `kill -9` at any moment can never make a build use a corrupt entry.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ActionKey, type FileHash, hashFileSync } from './hashing.js';
 
+export interface CachedOutput {
+  hash: FileHash;
+  size: number;
+  mode: number;
+}
+
 export interface ActionEntry {
   /** Output path (relative to the target build folder) → content hash, size and mode. */
-  outputs: Record<string, { hash: string; size: number; mode: number }>;
+  outputs: Record<string, CachedOutput>;
   createdAt: number;
+}
+
+/** One tier of the action cache (asynchronous: a remote tier answers over the network). */
+export interface CacheTier {
+  /** The entry stored for `key`, if any. */
+  lookup(key: ActionKey): Promise<ActionEntry | undefined>;
+  /** Places object `hash` at `to` (with `mode`) after verifying it; false when missing or corrupt. */
+  restore(hash: FileHash, to: string, mode: number): Promise<boolean>;
+  /** Stores the outputs (output → absolute path of its file) as objects, then the entry naming them. */
+  store(key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>): Promise<void>;
 }
 
 let tempCounter = 0;
@@ -40,20 +61,11 @@ export function placeFile(from: string, to: string, mode?: number): void {
   renameSync(temp, to);
 }
 
-export class ActionCache {
-  readonly root: string;
-  constructor(root: string) {
-    this.root = root;
-  }
+/** The local tier: a folder (default `<project>/.kiln/cache`). */
+export class LocalCache implements CacheTier {
+  constructor(readonly root: string) {}
 
-  private objectPath(hash: string): string {
-    return join(this.root, 'cas', hash.slice(0, 2), hash);
-  }
-  private entryPath(key: ActionKey): string {
-    return join(this.root, 'actions', key.slice(0, 2), `${key}.json`);
-  }
-
-  get(key: ActionKey): ActionEntry | undefined {
+  async lookup(key: ActionKey): Promise<ActionEntry | undefined> {
     try {
       const entry = JSON.parse(readFileSync(this.entryPath(key), 'utf8')) as ActionEntry;
       return entry && typeof entry.outputs === 'object' ? entry : undefined;
@@ -62,22 +74,8 @@ export class ActionCache {
     }
   }
 
-  /** Stores a file (already hashed) as an object. */
-  putObject(path: string, hash: FileHash): void {
-    const target = this.objectPath(hash);
-    if (existsSync(target)) return;
-    placeFile(path, target);
-  }
-
-  put(key: ActionKey, entry: ActionEntry): void {
-    writeFileAtomic(this.entryPath(key), JSON.stringify(entry));
-  }
-
-  /**
-   * Copies object `hash` to `to` after verifying its content. Returns false (and deletes the
-   * object) when it is missing or corrupt.
-   */
-  restore(hash: string, to: string, mode: number): boolean {
+  /** Copies the object to `to` after verifying its content; a corrupt object is deleted. */
+  async restore(hash: FileHash, to: string, mode: number): Promise<boolean> {
     const object = this.objectPath(hash);
     try {
       statSync(object);
@@ -92,7 +90,19 @@ export class ActionCache {
     return true;
   }
 
-  clear(): void {
-    rmSync(this.root, { recursive: true, force: true });
+  async store(key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>): Promise<void> {
+    for (const [rel, path] of Object.entries(files)) {
+      const object = this.objectPath(entry.outputs[rel]!.hash);
+      if (!existsSync(object)) placeFile(path, object);
+    }
+    writeFileAtomic(this.entryPath(key), JSON.stringify(entry));
+  }
+
+  private objectPath(hash: FileHash): string {
+    return join(this.root, 'cas', hash.slice(0, 2), hash);
+  }
+
+  private entryPath(key: ActionKey): string {
+    return join(this.root, 'actions', key.slice(0, 2), `${key}.json`);
   }
 }

@@ -2,6 +2,8 @@
  * The build as a stream of typed events. Reporters (terminal, plain, JSON, Chrome trace) consume
  * them; nothing in the graph prints.
  */
+import type { FileHash } from './hashing.js';
+
 export type StepStatus = 'ran' | 'cached' | 'up-to-date' | 'failed' | 'skipped';
 
 export type BuildEvent =
@@ -22,3 +24,16 @@ export interface StepFailureInfo {
 }
 
 export type EventSink = (event: BuildEvent) => void;
+
+/** How one step of a build ended. */
+export interface StepResult {
+  name: string;
+  status: StepStatus;
+  durationMs: number;
+  reason?: string;
+  failure?: StepFailureInfo;
+  /** Warnings the step recorded (ctx.warn), shown in its summary line. */
+  warnings?: string[];
+  /** Output (relative to the build folder) → content hash; empty when the step failed or was skipped. */
+  outputHashes: Record<string, FileHash>;
+}

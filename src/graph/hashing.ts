@@ -5,12 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { sha256Hex } from '../util/hash.js';
 
 export type FileHash = string & { readonly __brand: 'FileHash' };
 export type ActionKey = string & { readonly __brand: 'ActionKey' };
+/** SHA-256 of a value's stable JSON encoding (an option set, an env var's value). */
+export type ValueHash = string & { readonly __brand: 'ValueHash' };
 
 /** [size, mtimeMs, ino, hash] */
-export type StatEntry = [number, number, number, string];
+export type StatEntry = [size: number, mtimeMs: number, ino: number, hash: FileHash];
 
 export function statMatches(entry: StatEntry | undefined, s: Stats): boolean {
   return entry !== undefined && entry[0] === s.size && entry[1] === s.mtimeMs && entry[2] === s.ino;
@@ -55,7 +58,7 @@ export class StatIndex {
     }
     if (!s.isFile()) return undefined;
     const entry = this.entries.get(path);
-    if (statMatches(entry, s)) return entry![3] as FileHash;
+    if (statMatches(entry, s)) return entry![3];
     const hash = hashFileSync(path);
     this.hashed++;
     // A file modified within the last 10 ms may change again in the same mtime tick: do not trust it.
@@ -67,7 +70,7 @@ export class StatIndex {
   }
 
   /** Records a file kiln just wrote with a known hash. */
-  record(path: string, hash: string): StatEntry | undefined {
+  record(path: string, hash: FileHash): StatEntry | undefined {
     try {
       const s = statSync(path);
       const entry: StatEntry = [s.size, s.mtimeMs, s.ino, hash];
@@ -100,6 +103,16 @@ export function stableStringify(value: unknown): string {
   });
 }
 
+function digest(value: unknown): string {
+  return sha256Hex(stableStringify(value));
+}
+
+/** The hash of a value's stable encoding (an option set, an env var's value). */
+export function hashValue(value: unknown): ValueHash {
+  return digest(value) as ValueHash;
+}
+
+/** The action key of a fingerprint: the hash of its stable encoding. */
 export function hashKey(value: unknown): ActionKey {
-  return createHash('sha256').update(stableStringify(value)).digest('hex') as ActionKey;
+  return digest(value) as ActionKey;
 }

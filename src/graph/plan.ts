@@ -11,43 +11,9 @@ import type { BuildTarget, KilnConfig, Project, ProfileSpec } from '../config/ty
 import { validateConfigValue, zProject } from '../config/schema.js';
 import { normalizeImagePath } from '../util/paths.js';
 import { checkStepEnv } from '../util/step-env.js';
-import {
-  type Arch, type ArtifactRef, type Declaration, type StepHandle, type TargetInfo,
-  isArtifactRef, isStepHandle,
-} from './step.js';
-
-export interface PlannedStep {
-  name: string;
-  /** Where the step was found in the config (`components.kernel`). */
-  configPath: string;
-  handle: StepHandle;
-  /** The options after validation (what `declare` and `make` receive). */
-  options: unknown;
-  declaration: Declaration;
-  /** Normalized outputs, relative to the target's build folder; [0] is the main output. */
-  outputs: string[];
-  /** Steps whose artifacts this one reads. */
-  deps: PlannedStep[];
-  /** Steps that read this one's artifacts. */
-  dependents: PlannedStep[];
-}
-
-export interface Graph {
-  target: TargetInfo;
-  projectDir: string;
-  /** The target's build folder (absolute). */
-  buildDir: string;
-  /** The build root (absolute), holding every target's folder and logs/. */
-  buildRoot: string;
-  /** Steps in a dependency order (producers before consumers). */
-  steps: PlannedStep[];
-  byName: Map<string, PlannedStep>;
-  byHandle: Map<StepHandle, PlannedStep>;
-  project: Project;
-  config: KilnConfig;
-  options: Record<string, unknown>;
-  release: boolean;
-}
+import { ArtifactPaths } from './artifacts.js';
+import type { Graph, PlannedStep } from './graph.js';
+import { type Arch, type ArtifactRef, type StepHandle, type TargetInfo, isArtifactRef, isStepHandle } from './step.js';
 
 export interface PlanRequest {
   arch?: Arch;
@@ -215,12 +181,13 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
   }
 
   // 4. Edges: every reference in a step's options is a dependency; check named outputs exist.
-  for (const [handle, step] of planned) {
+  const artifacts = new ArtifactPaths(planned, buildDir, file);
+  for (const step of planned.values()) {
     const deps = new Set<PlannedStep>();
     for (const ref of collectRefs(step.options)) {
       const producerHandle = isStepHandle(ref) ? ref : ref.step;
       const producer = planned.get(producerHandle)!;
-      if (isArtifactRef(ref)) resolveArtifact(ref, producer, step, file);
+      if (isArtifactRef(ref)) artifacts.resolve(ref, step);
       else if (producer.outputs.length === 0) {
         throw new KilnError('ARTIFACT_MISSING', `step "${step.name}" reads step "${producer.name}", which has no outputs`, { location: { file, configPath: step.configPath }, exitCode: 2 });
       }
@@ -250,21 +217,5 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
     throw new KilnError('GRAPH_CYCLE', `the steps ${stuck.join(', ')} depend on each other in a cycle`, { location: { file }, exitCode: 2 });
   }
   const byName = new Map(order.map((s) => [s.name, s]));
-  return { target, projectDir: loaded.projectDir, buildDir, buildRoot, steps: order, byName, byHandle: planned, project, config, options, release };
-}
-
-/** The output path (relative to the build folder) an artifact ref names. */
-export function resolveArtifact(ref: ArtifactRef, producer: PlannedStep, consumer: PlannedStep | undefined, file: string): string {
-  if (producer.outputs.length === 0) {
-    throw new KilnError('ARTIFACT_MISSING', `step "${producer.name}" has no outputs${consumer ? ` but "${consumer.name}" reads one` : ''}`, { location: { file, configPath: consumer?.configPath ?? producer.configPath }, exitCode: 2 });
-  }
-  if (ref.output === undefined) return producer.outputs[0]!;
-  const wanted = normalizeImagePath(ref.output);
-  const match = producer.outputs.find((o) => o === wanted || o.endsWith(`/${wanted}`));
-  if (!match) {
-    throw new KilnError('ARTIFACT_MISSING', `step "${producer.name}" has no output "${ref.output}" (it writes ${producer.outputs.join(', ')})`, {
-      location: { file, configPath: consumer?.configPath ?? producer.configPath }, exitCode: 2,
-    });
-  }
-  return match;
+  return { target, projectDir: loaded.projectDir, buildDir, buildRoot, steps: order, byName, byHandle: planned, artifacts, project, config, options, release };
 }

@@ -5,11 +5,12 @@
  */
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import type { StatIndex } from './hashing.js';
+import type { FileHash, StatIndex } from './hashing.js';
 
 export interface ToolIdentity {
+  /** The executable's real path. */
   path: string;
-  hash: string;
+  hash: FileHash;
 }
 
 /** Finds an executable on PATH (like `which`). */

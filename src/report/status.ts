@@ -8,30 +8,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { writeFileAtomic } from '../graph/cache.js';
+import { lastBuildPath } from '../graph/layout.js';
+import type { LastBuild } from '../graph/state.js';
 import { type ClassifyPolicy, classify, classRule } from './classify.js';
 import { type Diagnostic, dedupeDiagnostics, formatLocation, parseDiagnostics, relativizeDiagnostics } from './diagnostics.js';
 import { type NinjaProgress, ninjaProgress } from './ninja.js';
-
-export interface LastBuildStep {
-  name: string;
-  kind: string;
-  status: 'ran' | 'cached' | 'up-to-date' | 'failed' | 'skipped' | 'not-selected';
-  durationMs?: number;
-  reason?: string;
-  failure?: { message: string; command?: string; exitCode?: number | null; tail: string[]; hint?: string };
-  log?: string;
-  workDir?: string;
-  /** Tools the step declared: name → resolved path. */
-  tools?: Record<string, string>;
-}
-
-export interface LastBuild {
-  version: 1;
-  target: string;
-  time: number;
-  ok: boolean;
-  steps: LastBuildStep[];
-}
 
 export interface ReportDiagnostic extends Diagnostic {
   class: string;
@@ -117,7 +98,7 @@ const HISTORY_LIMIT = 100;
  * readLastBuild('/p/build/x86_64-debug').steps.filter((s) => s.status === 'failed')
  */
 export function readLastBuild(buildDir: string): LastBuild {
-  const path = join(buildDir, '.kiln', 'last-build.json');
+  const path = lastBuildPath(buildDir);
   if (!existsSync(path)) {
     throw new KilnError('STATUS_NO_BUILD', `no build record at ${path}`, { location: { file: path }, hint: 'run `kiln build --keep-going` first (same --arch/--profile)' });
   }

@@ -1,0 +1,31 @@
+/**
+ * The build's logs: every step's output appended to `build/logs/build.log` under a header naming
+ * the step and why it ran, and each step's output of its last run on its own (for `kiln status`).
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { writeFileAtomic } from './cache.js';
+import { type BuildLayout, stepLogPath } from './layout.js';
+
+export class BuildLog {
+  private constructor(
+    private readonly layout: BuildLayout,
+    private readonly stream: WriteStream,
+  ) {}
+
+  static open(layout: BuildLayout, target: string): BuildLog {
+    mkdirSync(layout.logDir, { recursive: true });
+    const stream = createWriteStream(layout.buildLog, { flags: 'a' });
+    stream.write(`\n=== kiln build ${target} at ${new Date().toISOString()}\n`);
+    return new BuildLog(layout, stream);
+  }
+
+  /** Records the output of a step that ran (`kind` and `reason` go into the header). */
+  step(name: string, kind: string, reason: string, text: string): void {
+    this.stream.write(`--- [${name}] (${kind}) ${reason}\n${text}`);
+    writeFileAtomic(stepLogPath(this.layout, name), text);
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => this.stream.end(resolve));
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A step's fingerprint: everything its action key is made of, as named fields with full hashes.
+ * The same object decides a rerun (its hash is the action key) and explains one (a field-by-field
+ * comparison with the fingerprint of the step's last run), as wireit's Fingerprint does. It holds
+ * hashes and names only: never an env var's value, never a secret.
+ */
+import { relative } from 'node:path';
+import { KilnError } from '../errors.js';
+import type { ArtifactPaths } from './artifacts.js';
+import type { PlannedStep } from './graph.js';
+import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashValue } from './hashing.js';
+import { isArtifactRef, isOutputPlaceholder, isStepHandle } from './step.js';
+import { type ToolIdentity, resolveTool } from './tools.js';
+
+export interface Fingerprint {
+  /** The step kind and its implementation version. */
+  readonly step: { readonly kind: string; readonly version: number };
+  /** `x86_64-debug` */
+  readonly target: string;
+  /** SOURCE_DATE_EPOCH (or kiln's default) the step writes timestamps with. */
+  readonly epoch: number;
+  /** Declared input files, project-relative path → content hash. */
+  readonly files: Readonly<Record<string, FileHash>>;
+  // Discovered inputs (a depfile's headers, cargo's dep-info) join here as their own field, read
+  // from the step's record in the state (state.ts) — declared globs stay in `files`.
+  /** Declared env vars → the hash of their value. */
+  readonly env: Readonly<Record<string, ValueHash>>;
+  /** Declared tools → the executable found (real path + content hash), null when not found. */
+  readonly tools: Readonly<Record<string, ToolIdentity | null>>;
+  /** The options (or the declaration's `key`), artifact refs replaced by their content hashes. */
+  readonly options: ValueHash;
+  /** The declared outputs. */
+  readonly outputs: readonly string[];
+}
+
+/** What the fingerprint of a step is computed from, besides the step itself. */
+export interface FingerprintSources {
+  projectDir: string;
+  target: string;
+  epoch: number;
+  env: NodeJS.ProcessEnv;
+  index: StatIndex;
+  artifacts: ArtifactPaths;
+  /** Content hashes of the outputs of the steps that already finished (step → output → hash). */
+  outputHashes: ReadonlyMap<string, Readonly<Record<string, FileHash>>>;
+}
+
+export function actionKey(fingerprint: Fingerprint): ActionKey {
+  return hashKey(fingerprint);
+}
+
+/**
+ * The fingerprint of `step` whose declared inputs expanded to `inputFiles` (absolute paths).
+ * A missing input is a config error naming the step's config path.
+ */
+export async function fingerprintStep(
+  step: PlannedStep, inputFiles: string[], from: FingerprintSources,
+): Promise<Fingerprint> {
+  const files: Record<string, FileHash> = {};
+  for (const file of inputFiles) files[relative(from.projectDir, file)] = hashInput(step, file, from);
+  const env: Record<string, ValueHash> = {};
+  for (const name of step.declaration.env ?? []) env[name] = hashValue(from.env[name] ?? null);
+  const tools: Record<string, ToolIdentity | null> = {};
+  for (const tool of step.declaration.tools ?? []) {
+    tools[tool] = (await resolveTool(tool, from.env, from.index)) ?? null;
+  }
+  return {
+    step: { kind: step.handle.kind.kind, version: step.handle.kind.version },
+    target: from.target,
+    epoch: from.epoch,
+    files,
+    env,
+    tools,
+    options: hashValue(keyData(step, from)),
+    outputs: step.outputs,
+  };
+}
+
+function hashInput(step: PlannedStep, file: string, from: FingerprintSources): FileHash {
+  const hash = from.index.hash(file);
+  if (hash !== undefined) return hash;
+  throw new KilnError('INPUT_MISSING', `step "${step.name}": input ${relative(from.projectDir, file)} does not exist`, {
+    location: { file: relative(process.cwd(), file), configPath: step.configPath },
+    hint: 'create the file, or fix the path in the config (paths are relative to the config folder)',
+  });
+}
+
+/** Options with artifact refs replaced by their content hashes: the data part of the key. */
+function keyData(step: PlannedStep, from: FingerprintSources): unknown {
+  const seen = new Set<unknown>();
+  const replace = (v: unknown): unknown => {
+    if (isArtifactRef(v) || isStepHandle(v)) {
+      const { rel, producer } = from.artifacts.resolve(v, step);
+      return { artifact: rel, hash: from.outputHashes.get(producer.name)?.[rel] ?? 'missing' };
+    }
+    if (isOutputPlaceholder(v)) return { out: v.output };
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof RegExp) return v;
+    if (seen.has(v)) return '[cycle]';
+    seen.add(v);
+    if (Array.isArray(v)) return v.map(replace);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replace(x)]));
+  };
+  return replace(step.declaration.key ?? step.options);
+}
+
+/** The tools a fingerprint found: name → resolved path (for `kiln status`'s toolchain line). */
+export function toolPaths(fingerprint: Fingerprint): Record<string, string> {
+  const paths: Record<string, string> = {};
+  for (const [name, identity] of Object.entries(fingerprint.tools)) if (identity) paths[name] = identity.path;
+  return paths;
+}
+
+// ---- Explaining a rerun ----
+
+/** One difference between two fingerprints. */
+export type FingerprintChange =
+  | { readonly part: 'file' | 'env' | 'tool'; readonly name: string; readonly how: 'added' | 'removed' | 'changed' }
+  | { readonly part: 'options' | 'step' | 'target' | 'epoch' | 'outputs'; readonly how: 'changed' };
+
+/**
+ * What changed from `prev` to `next`: removed and changed entries in field order (files, env,
+ * tools, options, step, target, epoch, outputs), then added entries in the same order.
+ */
+export function diffFingerprints(prev: Fingerprint, next: Fingerprint): FingerprintChange[] {
+  const changed: FingerprintChange[] = [];
+  const added: FingerprintChange[] = [];
+  type Entries<V> = Readonly<Record<string, V>>;
+  type Same<V> = (x: V, y: V) => boolean;
+  const record = <V>(part: 'file' | 'env' | 'tool', a: Entries<V>, b: Entries<V>, same: Same<V>): void => {
+    for (const [name, value] of Object.entries(a)) {
+      if (!(name in b)) changed.push({ part, name, how: 'removed' });
+      else if (!same(value, b[name]!)) changed.push({ part, name, how: 'changed' });
+    }
+    for (const name of Object.keys(b)) if (!(name in a)) added.push({ part, name, how: 'added' });
+  };
+  record('file', prev.files, next.files, (x, y) => x === y);
+  record('env', prev.env, next.env, (x, y) => x === y);
+  record('tool', prev.tools, next.tools, sameTool);
+  if (prev.options !== next.options) changed.push({ part: 'options', how: 'changed' });
+  const sameStep = prev.step.kind === next.step.kind && prev.step.version === next.step.version;
+  if (!sameStep) changed.push({ part: 'step', how: 'changed' });
+  if (prev.target !== next.target) changed.push({ part: 'target', how: 'changed' });
+  if (prev.epoch !== next.epoch) changed.push({ part: 'epoch', how: 'changed' });
+  if (prev.outputs.join('\0') !== next.outputs.join('\0')) changed.push({ part: 'outputs', how: 'changed' });
+  return [...changed, ...added];
+}
+
+function sameTool(a: ToolIdentity | null, b: ToolIdentity | null): boolean {
+  return a === null || b === null ? a === b : a.path === b.path && a.hash === b.hash;
+}
+
+/** `file:src/main.c changed`, `options changed` */
+export function describeChange(change: FingerprintChange): string {
+  return 'name' in change ? `${change.part}:${change.name} ${change.how}` : `${change.part} ${change.how}`;
+}
+
+/**
+ * Why a step runs again: `never built`, the first three changes (`file:a.c changed, options
+ * changed (+2 more)`), or — same fingerprint — `outputs changed on disk`.
+ */
+export function explainRerun(prev: Fingerprint | undefined, next: Fingerprint): string {
+  if (!prev) return 'never built';
+  const changes = diffFingerprints(prev, next).map(describeChange);
+  if (changes.length === 0) return 'outputs changed on disk';
+  const more = changes.length > 3 ? ` (+${changes.length - 3} more)` : '';
+  return changes.slice(0, 3).join(', ') + more;
+}

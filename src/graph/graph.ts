@@ -1,0 +1,42 @@
+/**
+ * The planned graph as the executor and the CLI see it: steps with their validated options,
+ * declarations, normalized outputs and edges, and the target they were planned for.
+ */
+import type { KilnConfig, Project } from '../config/types.js';
+import type { ArtifactPaths } from './artifacts.js';
+import type { Declaration, StepHandle, TargetInfo } from './step.js';
+
+export interface PlannedStep {
+  name: string;
+  /** Where the step was found in the config (`components.kernel`). */
+  configPath: string;
+  handle: StepHandle;
+  /** The options after validation (what `declare` and `make` receive). */
+  options: unknown;
+  declaration: Declaration;
+  /** Normalized outputs, relative to the target's build folder; [0] is the main output. */
+  outputs: string[];
+  /** Steps whose artifacts this one reads. */
+  deps: PlannedStep[];
+  /** Steps that read this one's artifacts. */
+  dependents: PlannedStep[];
+}
+
+export interface Graph {
+  target: TargetInfo;
+  projectDir: string;
+  /** The target's build folder (absolute). */
+  buildDir: string;
+  /** The build root (absolute), holding every target's folder and logs/. */
+  buildRoot: string;
+  /** Steps in a dependency order (producers before consumers). */
+  steps: PlannedStep[];
+  byName: Map<string, PlannedStep>;
+  byHandle: Map<StepHandle, PlannedStep>;
+  /** Artifact refs → build-folder paths, resolved once (at plan time) and looked up after. */
+  artifacts: ArtifactPaths;
+  project: Project;
+  config: KilnConfig;
+  options: Record<string, unknown>;
+  release: boolean;
+}

@@ -1,0 +1,25 @@
+/**
+ * A step's declared inputs expanded to files: plain paths as they are, globs matched under the
+ * project (outside the build folder, kiln's own folder, node_modules and cargo target folders).
+ */
+import { isAbsolute, join, relative } from 'node:path';
+import { glob } from 'tinyglobby';
+import type { PlannedStep } from './graph.js';
+
+/** A glob pattern (vs a plain path)? Cheaper than picomatch's scan on the no-op path. */
+const isDynamicPattern = (p: string): boolean => /[*?[\]{}!]|\(.*\|/.test(p);
+
+/** Absolute paths of the files `step` declares it reads, each once, in declaration order. */
+export async function expandInputs(step: PlannedStep, projectDir: string, buildRoot: string): Promise<string[]> {
+  const files: string[] = [];
+  const ignore = ['**/node_modules/**', `${relative(projectDir, buildRoot)}/**`, '.kiln/**', '**/target/**'];
+  for (const pattern of step.declaration.inputs ?? []) {
+    if (isDynamicPattern(pattern)) {
+      const matches = await glob(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false, ignore });
+      files.push(...matches.sort());
+    } else {
+      files.push(isAbsolute(pattern) ? pattern : join(projectDir, pattern));
+    }
+  }
+  return [...new Set(files)];
+}

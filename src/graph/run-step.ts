@@ -1,0 +1,150 @@
+/**
+ * One step through the executor, like Zig's Step.make behind its cache check: fingerprint it, then
+ * (1) up to date — same action key, outputs untouched on disk (stat calls only); (2) in the cache —
+ * restore every output, verified; (3) run it in a staging folder and move its outputs into place,
+ * into the cache and into the state. The step's output goes to the build log whatever happens.
+ */
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { KilnError } from '../errors.js';
+import type { CachedOutput } from './cache.js';
+import { type StepCapture, createStepContext } from './context.js';
+import type { StepResult, StepStatus } from './events.js';
+import { failureInfo } from './failure.js';
+import { type Fingerprint, actionKey, explainRerun, fingerprintStep } from './fingerprint.js';
+import type { PlannedStep } from './graph.js';
+import { type ActionKey, type FileHash, type StatEntry, statMatches } from './hashing.js';
+import { expandInputs } from './inputs.js';
+import { stageDirOf } from './layout.js';
+import type { BuildSession } from './session.js';
+import type { StepRecord } from './state.js';
+import { StepFailure } from './step.js';
+
+type Outcome = Omit<StepResult, 'name' | 'durationMs'>;
+
+export async function runStep(session: BuildSession, step: PlannedStep): Promise<StepResult> {
+  const started = performance.now();
+  const outcome = await decideAndRun(session, step);
+  session.sources.outputHashes.set(step.name, outcome.outputHashes);
+  return { name: step.name, durationMs: performance.now() - started, ...outcome };
+}
+
+async function decideAndRun(session: BuildSession, step: PlannedStep): Promise<Outcome> {
+  const { graph } = session;
+  const prev = session.state.record(step.name);
+  const inputs = await expandInputs(step, graph.projectDir, graph.buildRoot);
+  const fingerprint = await fingerprintStep(step, inputs, session.sources);
+  session.fingerprints.set(step.name, fingerprint);
+  const key = actionKey(fingerprint);
+  const untracked = step.declaration.untracked === true || step.outputs.length === 0;
+  if (!session.force && !untracked) {
+    if (prev && prev.key === key && outputsIntact(session, step, prev)) {
+      return outcome('up-to-date', Object.fromEntries(Object.entries(prev.outputs).map(([rel, e]) => [rel, e[3]])));
+    }
+    const restored = await restoreFromCache(session, step, key, fingerprint);
+    if (restored) return outcome('cached', restored, { reason: explainRerun(prev?.fingerprint, fingerprint) });
+  }
+  const reason = session.force
+    ? 'forced'
+    : untracked ? 'not fully tracked (runs every time)' : explainRerun(prev?.fingerprint, fingerprint);
+  return runMake(session, step, { key, fingerprint, untracked, reason });
+}
+
+function outcome(status: StepStatus, outputHashes: Record<string, FileHash>, extra: Partial<Outcome> = {}): Outcome {
+  return { status, outputHashes, ...extra };
+}
+
+/** Every output is where kiln left it, unchanged (same size, mtime and inode). */
+function outputsIntact(session: BuildSession, step: PlannedStep, record: StepRecord): boolean {
+  for (const rel of step.outputs) {
+    try {
+      if (!statMatches(record.outputs[rel], statSync(join(session.graph.buildDir, rel)))) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Restores every output of `key` from the cache; their hashes, or undefined on a miss. */
+async function restoreFromCache(
+  session: BuildSession, step: PlannedStep, key: ActionKey, fingerprint: Fingerprint,
+): Promise<Record<string, FileHash> | undefined> {
+  const entry = await session.cache.lookup(key);
+  if (!entry || !step.outputs.every((o) => entry.outputs[o])) return undefined;
+  const record: StepRecord = { key, outputs: {}, fingerprint };
+  for (const rel of step.outputs) {
+    const { hash, mode } = entry.outputs[rel]!;
+    const dest = join(session.graph.buildDir, rel);
+    if (!(await session.cache.restore(hash, dest, mode))) return undefined;
+    record.outputs[rel] = session.state.index.record(dest, hash)!;
+  }
+  session.state.setRecord(step.name, record);
+  return Object.fromEntries(step.outputs.map((o) => [o, entry.outputs[o]!.hash]));
+}
+
+interface RunPlan {
+  key: ActionKey;
+  fingerprint: Fingerprint;
+  untracked: boolean;
+  reason: string;
+}
+
+async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan): Promise<Outcome> {
+  const kind = step.handle.kind;
+  session.emit({ type: 'step-start', time: Date.now(), step: step.name, kind: kind.kind, reason: plan.reason });
+  const capture: StepCapture = { stageDir: stageDirOf(session.layout, step.name), output: [], warnings: [] };
+  rmSync(capture.stageDir, { recursive: true, force: true });
+  mkdirSync(capture.stageDir, { recursive: true });
+  try {
+    await kind.make(step.options, createStepContext(session, step, capture));
+    if (session.signal.aborted) throw new KilnError('INTERRUPTED', 'interrupted');
+    const promoted = promoteOutputs(session, step, capture.stageDir);
+    if (!plan.untracked) {
+      await session.cache.store(plan.key, { outputs: promoted.cached, createdAt: Date.now() }, promoted.files);
+    }
+    session.state.setRecord(step.name, { key: plan.key, outputs: promoted.stats, fingerprint: plan.fingerprint });
+    const warnings = capture.warnings.length ? { warnings: capture.warnings } : {};
+    return outcome('ran', promoted.hashes, { reason: plan.reason, ...warnings });
+  } catch (error) {
+    session.state.forget(step.name);
+    return outcome('failed', {}, { failure: failureInfo(error, session.diagnose), reason: plan.reason });
+  } finally {
+    session.log.step(step.name, kind.kind, plan.reason, capture.output.join(''));
+    rmSync(capture.stageDir, { recursive: true, force: true });
+  }
+}
+
+interface Promoted {
+  /** Output → its stat entry (the step's record). */
+  stats: Record<string, StatEntry>;
+  hashes: Record<string, FileHash>;
+  /** Output → hash, size and mode (the cache entry). */
+  cached: Record<string, CachedOutput>;
+  /** Output → its absolute path in the build folder. */
+  files: Record<string, string>;
+}
+
+/** Moves every declared output from the staging folder into the build folder, hashed. */
+function promoteOutputs(session: BuildSession, step: PlannedStep, stageDir: string): Promoted {
+  const promoted: Promoted = { stats: {}, hashes: {}, cached: {}, files: {} };
+  for (const rel of step.outputs) {
+    const staged = join(stageDir, rel);
+    if (!existsSync(staged)) {
+      throw new StepFailure(`did not write its declared output ${rel}`, {
+        hint: 'write every declared output to ctx.outPath(name) (or declare fewer outputs)',
+      });
+    }
+    const dest = join(session.graph.buildDir, rel);
+    mkdirSync(dirname(dest), { recursive: true });
+    renameSync(staged, dest);
+    const hash = session.state.index.hash(dest);
+    if (hash === undefined) throw new StepFailure(`its declared output ${rel} is not a regular file`);
+    const s = statSync(dest);
+    promoted.stats[rel] = [s.size, s.mtimeMs, s.ino, hash];
+    promoted.hashes[rel] = hash;
+    promoted.cached[rel] = { hash, size: s.size, mode: s.mode & 0o777 };
+    promoted.files[rel] = dest;
+  }
+  return promoted;
+}

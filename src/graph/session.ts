@@ -1,0 +1,93 @@
+/**
+ * What one run of the executor shares between its steps: the graph, the build folder's layout,
+ * the state read from the last build, the cache, the log, and what finished steps left for the
+ * steps after them. Opened under the build lock; closing it saves the state and releases the lock.
+ * (A dev loop keeps the executor alive: it would keep the state and stat index between runs.)
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveEpoch } from '../util/epoch.js';
+import { BuildLog } from './build-log.js';
+import { type CacheTier, LocalCache } from './cache.js';
+import type { BuildEvent } from './events.js';
+import type { Diagnose } from './failure.js';
+import type { Fingerprint, FingerprintSources } from './fingerprint.js';
+import type { Graph } from './graph.js';
+import type { FileHash } from './hashing.js';
+import { type BuildLayout, buildLayout } from './layout.js';
+import { type BuildLock, acquireLock } from './lock.js';
+import { BuildState } from './state.js';
+
+export interface SessionOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Wait for another build's lock (default true). */
+  wait?: boolean;
+  signal?: AbortSignal;
+  /** Ignore the up-to-date check and the cache: run every step. */
+  force?: boolean;
+  /** Folder of the local action cache (default `<project>/.kiln/cache`). */
+  cacheDir?: string;
+  /** Recognizes known causes in a failed tool's output (kiln doctor's rules). */
+  diagnose?: Diagnose;
+}
+
+export interface BuildSession {
+  readonly graph: Graph;
+  readonly layout: BuildLayout;
+  readonly env: NodeJS.ProcessEnv;
+  readonly state: BuildState;
+  readonly cache: CacheTier;
+  readonly log: BuildLog;
+  readonly force: boolean;
+  readonly diagnose: Diagnose | undefined;
+  /** Aborted when the build is interrupted; handed to every step. */
+  readonly signal: AbortSignal;
+  readonly emit: (event: BuildEvent) => void;
+  /** What fingerprints are computed from; its `outputHashes` fill in as steps finish. */
+  readonly sources: FingerprintSources & { outputHashes: Map<string, Record<string, FileHash>> };
+  /** The fingerprint of every step that got as far as computing one this build. */
+  readonly fingerprints: Map<string, Fingerprint>;
+  /** Releases everything; saves the state if `stepsChanged` or the stat index changed. */
+  close(stepsChanged: boolean): Promise<void>;
+}
+
+export async function openSession(
+  graph: Graph, options: SessionOptions, emit: (event: BuildEvent) => void,
+): Promise<BuildSession> {
+  const env = options.env ?? process.env;
+  const layout = buildLayout(graph.buildDir, graph.buildRoot);
+  mkdirSync(layout.internalDir, { recursive: true });
+  const lock = await acquireLock(layout.lockFile, {
+    wait: options.wait ?? true,
+    onWait: (holderPid) => emit({ type: 'lock-wait', time: Date.now(), path: layout.lockFile, holderPid }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const state = BuildState.load(layout.stateFile);
+  const cache = new LocalCache(options.cacheDir ?? join(graph.projectDir, '.kiln', 'cache'));
+  const sources = {
+    projectDir: graph.projectDir, target: graph.target.id, epoch: resolveEpoch(env), env, index: state.index,
+    artifacts: graph.artifacts, outputHashes: new Map<string, Record<string, FileHash>>(),
+  };
+  const log = BuildLog.open(layout, graph.target.id);
+  rmSync(layout.stagingDir, { recursive: true, force: true });
+  const abort = new AbortController();
+  const onAbort = (): void => abort.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    graph, layout, env, state, cache, log, emit, sources,
+    force: options.force ?? false,
+    diagnose: options.diagnose,
+    signal: abort.signal,
+    fingerprints: new Map(),
+    async close(stepsChanged: boolean): Promise<void> {
+      try {
+        state.save(stepsChanged);
+      } finally {
+        options.signal?.removeEventListener('abort', onAbort);
+        rmSync(layout.stagingDir, { recursive: true, force: true });
+        await log.close();
+        lock.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * What a build remembers: the stat index and each step's record (`.kiln/state.json`, read back by
+ * the next build), and the last build's results (`.kiln/last-build.json`, read by `kiln status`).
+ * Both are written atomically; an unreadable state starts fresh.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './cache.js';
+import type { StepFailureInfo, StepStatus } from './events.js';
+import type { Fingerprint } from './fingerprint.js';
+import { type ActionKey, type StatEntry, StatIndex } from './hashing.js';
+
+/** A step's last successful run. */
+export interface StepRecord {
+  key: ActionKey;
+  /** Each output's stat and hash as kiln left it: the up-to-date check is stat calls only. */
+  outputs: Record<string, StatEntry>;
+  /** What the key was made of, to explain the next rerun. */
+  fingerprint: Fingerprint;
+  // Discovered inputs (depfile, dep-info) of this run are recorded here, path → hash, and become
+  // part of the next fingerprint (as ninja's deps log): the record is the only place they exist.
+}
+
+interface StateFile {
+  version: typeof STATE_VERSION;
+  files: Record<string, StatEntry>;
+  steps: Record<string, StepRecord>;
+}
+
+/** 2: typed fingerprints with full hashes (1 kept a string bag of cut hashes). */
+const STATE_VERSION = 2;
+
+function readState(path: string): StateFile {
+  try {
+    const s = JSON.parse(readFileSync(path, 'utf8')) as StateFile;
+    if (s.version === STATE_VERSION && s.files && s.steps) return s;
+  } catch {
+    /* first build, or an unreadable state: start fresh */
+  }
+  return { version: STATE_VERSION, files: {}, steps: {} };
+}
+
+export class BuildState {
+  readonly index: StatIndex;
+  private readonly file: StateFile;
+
+  private constructor(
+    private readonly path: string,
+    file: StateFile,
+  ) {
+    this.file = file;
+    this.index = new StatIndex(file.files);
+  }
+
+  static load(path: string): BuildState {
+    return new BuildState(path, readState(path));
+  }
+
+  record(step: string): StepRecord | undefined {
+    return this.file.steps[step];
+  }
+
+  setRecord(step: string, record: StepRecord): void {
+    this.file.steps[step] = record;
+  }
+
+  forget(step: string): void {
+    delete this.file.steps[step];
+  }
+
+  /** Writes the state if `stepsChanged` or the stat index changed (a no-op build writes nothing). */
+  save(stepsChanged: boolean): void {
+    if (!stepsChanged && !this.index.dirty) return;
+    this.file.files = this.index.toJSON();
+    writeFileAtomic(this.path, JSON.stringify(this.file));
+  }
+}
+
+/** One step in the last build's record. */
+export interface LastBuildStep {
+  name: string;
+  kind: string;
+  configPath: string;
+  /** Names of the steps it reads. */
+  deps: string[];
+  outputs: string[];
+  status: StepStatus | 'not-selected';
+  durationMs: number;
+  reason?: string;
+  failure?: StepFailureInfo;
+  /** The step's full output of its last run. */
+  log: string;
+  /** Its persistent work folder (absolute), when it has one. */
+  workDir?: string;
+  /** Tools the step declared and kiln found: name → resolved path. */
+  tools?: Record<string, string>;
+}
+
+/** The last build's results (`.kiln/last-build.json`): written by the executor, read by `kiln status`. */
+export interface LastBuild {
+  version: 1;
+  target: string;
+  time: number;
+  ok: boolean;
+  interrupted: boolean;
+  durationMs: number;
+  counts: Record<StepStatus, number>;
+  steps: LastBuildStep[];
+}
+
+export function writeLastBuild(path: string, last: LastBuild): void {
+  writeFileAtomic(path, JSON.stringify(last, null, 1));
+}
