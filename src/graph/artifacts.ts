@@ -7,16 +7,8 @@
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { normalizeImagePath } from '../util/paths.js';
-import type { PlannedStep } from './graph.js';
+import type { ArtifactResolver, PlannedStep, ResolvedArtifact } from './graph.js';
 import { type ArtifactRef, type StepHandle, isStepHandle } from './step.js';
-
-export interface ResolvedArtifact {
-  producer: PlannedStep;
-  /** Relative to the target's build folder. */
-  rel: string;
-  /** Absolute. */
-  abs: string;
-}
 
 /** The output path (relative to the build folder) an artifact ref names. */
 export function resolveArtifact(
@@ -38,7 +30,7 @@ export function resolveArtifact(
   return match;
 }
 
-export class ArtifactPaths {
+export class ArtifactPaths implements ArtifactResolver {
   private readonly resolved = new Map<StepHandle, Map<string | undefined, string>>();
 
   /**
@@ -52,7 +44,6 @@ export class ArtifactPaths {
     private readonly file: string,
   ) {}
 
-  /** The producer and path of `ref`; `consumer` (the reading step) names the reader in errors. */
   resolve(ref: ArtifactRef | StepHandle, consumer?: PlannedStep): ResolvedArtifact {
     const handle = isStepHandle(ref) ? ref : ref.step;
     const producer = this.byHandle.get(handle);

@@ -6,8 +6,7 @@
  */
 import { relative } from 'node:path';
 import { KilnError } from '../errors.js';
-import type { ArtifactPaths } from './artifacts.js';
-import type { PlannedStep } from './graph.js';
+import type { ArtifactResolver, PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashValue } from './hashing.js';
 import { isArtifactRef, isOutputPlaceholder, isStepHandle } from './step.js';
 import { type ToolIdentity, resolveTool } from './tools.js';
@@ -40,7 +39,7 @@ export interface FingerprintSources {
   epoch: number;
   env: NodeJS.ProcessEnv;
   index: StatIndex;
-  artifacts: ArtifactPaths;
+  artifacts: ArtifactResolver;
   /** Content hashes of the outputs of the steps that already finished (step → output → hash). */
   outputHashes: ReadonlyMap<string, Readonly<Record<string, FileHash>>>;
 }

@@ -3,8 +3,7 @@
  * declarations, normalized outputs and edges, and the target they were planned for.
  */
 import type { KilnConfig, Project } from '../config/types.js';
-import type { ArtifactPaths } from './artifacts.js';
-import type { Declaration, StepHandle, TargetInfo } from './step.js';
+import type { ArtifactRef, Declaration, StepHandle, TargetInfo } from './step.js';
 
 export interface PlannedStep {
   name: string;
@@ -22,6 +21,20 @@ export interface PlannedStep {
   dependents: PlannedStep[];
 }
 
+export interface ResolvedArtifact {
+  producer: PlannedStep;
+  /** Relative to the target's build folder. */
+  rel: string;
+  /** Absolute. */
+  abs: string;
+}
+
+/** Artifact refs → build-folder paths (artifacts.ts). */
+export interface ArtifactResolver {
+  /** The producer and path of `ref`; `consumer` (the reading step) names the reader in errors. */
+  resolve(ref: ArtifactRef | StepHandle, consumer?: PlannedStep): ResolvedArtifact;
+}
+
 export interface Graph {
   target: TargetInfo;
   projectDir: string;
@@ -34,7 +47,7 @@ export interface Graph {
   byName: Map<string, PlannedStep>;
   byHandle: Map<StepHandle, PlannedStep>;
   /** Artifact refs → build-folder paths, resolved once (at plan time) and looked up after. */
-  artifacts: ArtifactPaths;
+  artifacts: ArtifactResolver;
   project: Project;
   config: KilnConfig;
   options: Record<string, unknown>;
