@@ -34,11 +34,13 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal); // the terminal closed
   try {
     return await fn(controller.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     if (controller.signal.aborted) process.exitCode = 130;
   }
 }

@@ -197,6 +197,7 @@ export function registerRun(program: Command): void {
         const onSignal = () => controller.abort();
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        process.on('SIGHUP', onSignal); // the terminal closed
         let restoreTerminal: (() => void) | undefined;
         try {
           const timeout = seconds(flags.timeout, '--timeout');
@@ -242,6 +243,7 @@ export function registerRun(program: Command): void {
           restoreTerminal?.();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          process.off('SIGHUP', onSignal);
         }
       }),
     );

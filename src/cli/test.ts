@@ -158,6 +158,7 @@ export function registerTest(program: Command): void {
         const onSignal = () => controller.abort();
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        process.on('SIGHUP', onSignal); // the terminal closed
         try {
           let noted = false;
           const summary = await runTests(specs, {
@@ -184,6 +185,7 @@ export function registerTest(program: Command): void {
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          process.off('SIGHUP', onSignal);
         }
       }),
     );

@@ -6,7 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { diesWithKiln } from '../util/parent-death.js';
 import { killTree } from '../util/process.js';
+import { withoutSecrets } from '../util/step-env.js';
 import { buildQemuCommand } from './command.js';
 import { SerialLines } from './serial.js';
 import type { ResolvedMachine } from './types.js';
@@ -82,7 +84,11 @@ export function startQemu(machine: ResolvedMachine, options: StartOptions = {}):
   const serial = new SerialLines(30);
   const interactive = options.interactive === true && process.stdin.isTTY === true;
   // An interactive QEMU shares our process group so it may read the terminal (a background group gets SIGTTIN).
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: [interactive ? 'inherit' : options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: !interactive });
+  // QEMU dies with kiln even on SIGKILL (a parent-death signal, util/parent-death.ts), and gets no secret.
+  const [program, ...args] = diesWithKiln(argv);
+  const child = spawn(program!, args, {
+    stdio: [interactive ? 'inherit' : options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: !interactive, env: withoutSecrets(process.env),
+  });
   // QEMU gone while kiln still writes: EPIPE is reported by the write, not thrown at the process.
   child.stdin?.on('error', () => undefined);
   let stderr = '';
