@@ -34,6 +34,7 @@ export {
 } from './harness.js';
 export { testResultsToJUnit, testResultsToJson } from './report.js';
 export { ConsoleBuffer, ConsoleSession, ConsoleError, keyBytes, keyNames, unescapeText, describeSent, CONSOLE_NAMES, type ConsoleMatch, type ConsoleChannel, type ExpectOptions, type SendOptions, type KeyName } from './console.js';
+export { bootConsole, type BootConsoleOptions, type GuestConsole, type ConsoleExitResult } from './boot-console.js';
 export { guest, runScript, parseScriptText, describeStep, consolesOf, type ScriptStep, type ExpectStep, type CaptureStep, type SendStep, type KeyStep, type Captured, type StepResult, type ScriptResult, type RunScriptOptions } from './script.js';
 export { junitXml, readJUnit, xmlEscape, type JUnitCase, type JUnitSuite } from '../report/junit.js';
 export { machineSpecFromConfig, testSpecsFromConfig, type RunSectionLike, type TestSectionLike, type FromConfigOptions } from './from-config.js';
