@@ -2,7 +2,7 @@
 // generated x86_64-portix target spec, kernel.bin by objcopy, a fixed-LBA raw disk patched by kiln
 // (stage 2 learns the kernel's LBA and size from the layout), a FAT storage partition, and the
 // iso / vdi / vmdk / ventoy-sim distribution formats.
-import { defineConfig, option, nasm, cargo, objcopy, raw, iso, vdi, vmdk, text } from 'kiln';
+import { defineConfig, option, nasm, cargo, objcopy, raw, iso, vdi, vmdk, text, guest } from 'kiln';
 import type { RunConfig, StepHandle } from 'kiln';
 
 export default defineConfig({
@@ -97,6 +97,22 @@ export default defineConfig({
       run: { ...run, exit: { kind: 'isa-debug-exit', success: 0 }, machine: 'pc' },
       tests: {
         boot: { expect: debug ? [...expectBoot.slice(0, 2), '[debug] IDT at', ...expectBoot.slice(2)] : expectBoot, timeout: 90 },
+        // The shell: a key typed during the timer test opens it; then a command, its answer, a
+        // counter captured and reused, Ctrl-C, and a clean exit through isa-debug-exit.
+        shell: {
+          timeout: 90,
+          stepTimeout: 20,
+          script: [
+            guest.expect('Portix kernel: long mode', { timeout: 60 }),
+            guest.send('\r'),
+            guest.expect('portix> '),
+            guest.send('echo hello from kiln\n'), guest.expect(/^hello from kiln\r?$/m), guest.expect('portix> '),
+            guest.send('ticks\n'), guest.capture(/ticks: (\d+)\r?\n/, 'ticks'), guest.expect('portix> '),
+            guest.send('echo half a line'), guest.key('ctrl-c'), guest.expect('^C'), guest.expect('portix> '),
+            guest.send((v) => `echo was ${v.ticks}\n`), guest.expect(/^was \d+\r?$/m),
+            guest.send('exit\n'), guest.expect('Portix: shutting down'),
+          ],
+        },
       },
     };
   },

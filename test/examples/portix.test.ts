@@ -18,6 +18,13 @@ describe('examples/portix', () => {
     const r = await test([]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[x86_64\].*all 5 expectations matched in order/);
+    // The shell test types into the kernel's COM1 shell through a console script.
+    expect(r.stderr).toMatch(/PASS shell \[x86_64\].*script: all 17 steps passed/);
+    const shell = readFileSync(join(dir, 'build/logs/tests/shell-x86_64/serial.log'), 'utf8').replace(/\r/g, '');
+    expect(shell).toMatch(/^portix> echo hello from kiln\nhello from kiln\n/m);
+    const ticks = /^ticks: (\d+)$/m.exec(shell)?.[1];
+    expect(shell).toContain(`portix> echo was ${ticks}\nwas ${ticks}\n`);
+    expect(shell).toContain('portix> echo half a line^C\n');
     const serial = readFileSync(join(dir, 'build/logs/tests/boot-x86_64/serial.log'), 'utf8');
     expect(serial).toMatch(/timer ticks: 10[\s\S]*timer ticks: 20[\s\S]*timer ticks: 30/);
     const out = join(dir, 'build/x86_64-release');

@@ -1,4 +1,4 @@
-//! COM1 (0x3f8) output.
+//! COM1 (0x3f8): output, and polled input for the shell.
 use core::fmt;
 
 use crate::arch::{inb, outb};
@@ -17,6 +17,22 @@ pub fn init() {
 fn write_byte(b: u8) {
     while inb(COM1 + 5) & 0x20 == 0 {}
     outb(COM1, b);
+}
+
+/// A received byte, if one is waiting (LSR bit 0, data ready).
+pub fn read_byte() -> Option<u8> {
+    if inb(COM1 + 5) & 0x01 != 0 {
+        Some(inb(COM1))
+    } else {
+        None
+    }
+}
+
+/// Raw bytes (no newline translation): prompts and line-editing echoes.
+pub fn write_raw(bytes: &[u8]) {
+    for &b in bytes {
+        write_byte(b);
+    }
 }
 
 pub struct Serial;
