@@ -28,6 +28,7 @@ const COMMANDS: Array<[string, () => Promise<Register>]> = [
   ['audit', async () => (await import('./audit.js')).registerAudit],
   ['abi', async () => (await import('./abi.js')).registerAbi],
   ['status', async () => (await import('./status.js')).registerStatus],
+  ['repro', async () => (await import('./repro.js')).registerRepro],
   // kiln:command-registrations (one ['name', async () => (await import('./file.js')).registerX] line per command; keep this marker)
 ];
 
@@ -67,7 +68,7 @@ export async function createProgram(only?: string, argv: string[] = []): Promise
 export async function main(argv: string[]): Promise<void> {
   const name = commandName(argv);
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
-  if (wantsHelp && name && ['build', 'run', 'test', 'graph', 'status'].includes(name)) {
+  if (wantsHelp && name && ['build', 'run', 'test', 'graph', 'status', 'repro'].includes(name)) {
     await (await import('./_project.js')).preloadForHelp(argv);
   }
   try {

@@ -4,6 +4,7 @@
  * with `core`/`alloc` from -Zbuild-std, a kiln-built sysroot, or the host route (chosen
  * automatically and reported in the build log). Artifacts are found from cargo's JSON messages.
  */
+import { pathMappings, rustRemapFlags } from '../toolchain/path-map.js';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
@@ -97,7 +98,7 @@ interface CargoMessage {
 function kind(mode: 'bin' | 'lib') {
   return {
     kind: `cargo.${mode}`,
-    version: 1,
+    version: 2,
     schema: schema as z.ZodType<CargoOptions>,
     declare(o: CargoOptions) {
       const base = o.path === '.' ? '' : o.path;
@@ -174,6 +175,7 @@ function kind(mode: 'bin' | 'lib') {
       }
       if (o.linkerScript && mode === 'bin') rustflags.push('-C', `link-arg=-T${ctx.path(o.linkerScript)}`);
       if (mode === 'bin') for (const obj of o.objects ?? []) rustflags.push('-C', `link-arg=${ctx.path(obj)}`);
+      rustflags.push(...rustRemapFlags(pathMappings(ctx.projectDir, ctx.buildDir), ctx.env));
       rustflags.push(...(o.rustflags ?? []));
       env.CARGO_ENCODED_RUSTFLAGS = rustflags.join('\x1f');
       delete env.RUSTFLAGS;

@@ -3,6 +3,7 @@
  * with the layer's flag policy; `cc.exe()` links with ld.lld (linker script, extra objects such
  * as nasm.obj outputs). `link()` links objects alone.
  */
+import { ccPrefixMapFlags, pathMappings } from '../toolchain/path-map.js';
 import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -89,6 +90,7 @@ async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
     // An include entry may name a generated header (an abi() output): its folder is the include path.
     ...(await expand(ctx, o.include ?? [])).map((d) => `-I${statSync(d, { throwIfNoEntry: false })?.isFile() ? dirname(d) : d}`),
     ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`),
+    ...ccPrefixMapFlags(pathMappings(ctx.projectDir, ctx.buildDir)),
     ...(o.cflags ?? []),
   ];
   const sources = await expand(ctx, o.sources);
@@ -109,7 +111,7 @@ async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
 
 const objKind = {
   kind: 'cc.obj',
-  version: 1,
+  version: 2,
   schema: schema as z.ZodType<CcOptions>,
   declare(o: CcOptions) {
     return {
@@ -131,7 +133,7 @@ const objKind = {
 
 const exeKind = {
   kind: 'cc.exe',
-  version: 1,
+  version: 2,
   schema: schema as z.ZodType<CcOptions>,
   declare(o: CcOptions) {
     return {

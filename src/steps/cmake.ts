@@ -3,7 +3,8 @@
  * folder, then build incrementally with Ninja; chosen artifacts are copied out as outputs.
  * Ninja's own log (.ninja_log) stays in the work folder for `kiln status`.
  */
-import { existsSync } from 'node:fs';
+import { cmakePrefixMapDefines, pathMappings } from '../toolchain/path-map.js';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
@@ -35,7 +36,7 @@ export interface CmakeOptions {
 
 const cmakeKind = {
   kind: 'cmake',
-  version: 1,
+  version: 2,
   schema: z.object({
     name: z.string().optional(),
     source: z.string().optional(),
@@ -61,13 +62,22 @@ const cmakeKind = {
   async make(o: CmakeOptions, ctx: StepContext) {
     const buildDir = ctx.workDir!;
     const buildType = o.buildType ?? (ctx.target.release ? 'Release' : 'Debug');
-    if (!existsSync(join(buildDir, 'build.ninja'))) {
-      await ctx.exec([
-        'cmake', '-S', ctx.path(o.source ?? '.'), '-B', buildDir, '-G', 'Ninja',
-        `-DCMAKE_BUILD_TYPE=${buildType}`, `-DCMAKE_C_COMPILER=${o.cc ?? 'clang'}`, ...(o.cxx ? [`-DCMAKE_CXX_COMPILER=${o.cxx}`] : []),
-        '-DCMAKE_EXPORT_COMPILE_COMMANDS=ON',
-        ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 'ON' : v === false ? 'OFF' : v}`),
-      ]);
+    const configure = [
+      'cmake', '-S', ctx.path(o.source ?? '.'), '-B', buildDir, '-G', 'Ninja',
+      `-DCMAKE_BUILD_TYPE=${buildType}`, `-DCMAKE_C_COMPILER=${o.cc ?? 'clang'}`, ...(o.cxx ? [`-DCMAKE_CXX_COMPILER=${o.cxx}`] : []),
+      '-DCMAKE_EXPORT_COMPILE_COMMANDS=ON',
+      ...cmakePrefixMapDefines(pathMappings(ctx.projectDir, ctx.buildDir)),
+      ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 'ON' : v === false ? 'OFF' : v}`),
+    ];
+    // Configure once per configure command: a changed command (new defines, new flags) starts a fresh
+    // cache, since CMake reads *_FLAGS_INIT only into a new cache.
+    const stamp = join(buildDir, 'kiln-configure.txt');
+    const stampText = configure.join('\n');
+    const configured = existsSync(join(buildDir, 'build.ninja')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === stampText;
+    if (!configured) {
+      rmSync(join(buildDir, 'CMakeCache.txt'), { force: true });
+      await ctx.exec(configure);
+      writeFileSync(stamp, stampText);
     }
     await ctx.exec(['cmake', '--build', buildDir, ...(o.verbose ? ['--verbose'] : []), ...(o.targets?.length ? ['--target', ...o.targets] : []), ...(o.keepGoing ? ['--', '-k', '0'] : [])]);
     for (const [output, rel] of Object.entries(o.artifacts)) {

@@ -2,6 +2,7 @@
  * `nasm.bin()` (flat binaries such as boot sectors) and `nasm.obj()` (elf64/elf32 objects linked
  * into a kernel). Inputs: the source and every .asm/.inc/.mac beside it (includes).
  */
+import { projectRelative } from '../toolchain/path-map.js';
 import { z } from 'zod';
 import { type StepContext, defineStep } from '../graph/step.js';
 import { siblingsGlob, stem } from './_common.js';
@@ -41,7 +42,7 @@ const schema = z.object({
 function kind(flat: boolean) {
   return {
     kind: flat ? 'nasm.bin' : 'nasm.obj',
-    version: 1,
+    version: 2,
     schema: schema as z.ZodType<NasmOptions>,
     declare(o: NasmOptions) {
       return {
@@ -53,9 +54,11 @@ function kind(flat: boolean) {
     async make(o: NasmOptions, ctx: StepContext) {
       const format = flat ? 'bin' : o.format ?? (ctx.target.arch === 'x86_64' ? 'elf64' : 'elf32');
       const defines = Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`);
-      const includes = (o.include ?? []).map((d) => `-I${ctx.path(d).replace(/\/?$/, '/')}`);
+      // Paths relative to the project folder (the working folder): nasm writes them into file symbols and debug info.
+      const rel = (p: string): string => projectRelative(ctx.projectDir, p);
+      const includes = (o.include ?? []).map((d) => `-I${rel(ctx.path(d)).replace(/\/?$/, '/')}`);
       const out = ctx.outPath();
-      await ctx.exec(['nasm', '-f', format, ...includes, ...defines, ...(o.args ?? []), '-o', out, ctx.path(o.source)]);
+      await ctx.exec(['nasm', '-f', format, ...includes, ...defines, ...(o.args ?? []), '-o', out, rel(ctx.path(o.source))]);
       const { statSync } = await import('node:fs');
       const size = statSync(out).size;
       const { KilnError } = await import('../errors.js');
