@@ -24,11 +24,14 @@ fn main() {
         "--target=x86_64-unknown-none-elf", "-ffreestanding", "-fno-builtin", "-nostdlib", "-fno-pic", "-fno-stack-protector",
         "-mno-red-zone", "-mno-sse", "-mno-sse2", "-mno-mmx", "-mno-80387", "-mcmodel=kernel", "-std=c11", "-Wall", "-Wextra", "-Werror", "-g", opt,
     ];
+    // CFLAGS from the environment (the cc crate's convention): kiln's cargo step puts its
+    // -ffile-prefix-map there, so the checkout path stays out of the C objects' debug info.
+    let env_flags: Vec<String> = env::var("CFLAGS").unwrap_or_default().split_whitespace().map(String::from).collect();
     let mut objects = Vec::new();
     for src in C_SOURCES {
         println!("cargo:rerun-if-changed={}", src);
         let obj = out.join(Path::new(src).file_name().unwrap()).with_extension("o");
-        run(Command::new(&cc).args(flags).arg("-Ipqclean").arg("-c").arg(src).arg("-o").arg(&obj));
+        run(Command::new(&cc).args(flags).args(&env_flags).arg("-Ipqclean").arg("-c").arg(src).arg("-o").arg(&obj));
         objects.push(obj);
     }
     println!("cargo:rerun-if-changed=pqclean/pqclean.h");
@@ -41,8 +44,10 @@ fn main() {
     // The PVH entry is only referenced by its ELF note, so it is linked as an object, not from an archive.
     println!("cargo:rerun-if-changed=src/boot.S");
     let boot = out.join("boot.o");
-    run(Command::new(&cc).args(["--target=x86_64-unknown-none-elf", "-c", "src/boot.S", "-o"]).arg(&boot));
+    // clang 14 ignores -ffile-prefix-map for assembly: a relative name and compilation dir instead.
+    run(Command::new(&cc).args(["--target=x86_64-unknown-none-elf", "-fdebug-compilation-dir=.", "-c", "src/boot.S", "-o"]).arg(&boot));
     println!("cargo:rustc-link-arg-bins={}", boot.display());
     println!("cargo:rerun-if-env-changed=NONOS_CC");
+    println!("cargo:rerun-if-env-changed=CFLAGS");
     println!("cargo:rerun-if-env-changed=NONOS_AR");
 }

@@ -4,7 +4,7 @@
  * with `core`/`alloc` from -Zbuild-std, a kiln-built sysroot, or the host route (chosen
  * automatically and reported in the build log). Artifacts are found from cargo's JSON messages.
  */
-import { pathMappings, rustRemapFlags } from '../toolchain/path-map.js';
+import { ccPrefixMapFlags, pathMappings, rustRemapFlags } from '../toolchain/path-map.js';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
@@ -106,7 +106,7 @@ function kind(mode: 'bin' | 'lib') {
         // The whole workspace's sources (build.rs may compile C and assembly too).
         inputs: [posix.join(base, '**/*.{rs,toml,lock,c,h,S,s,asm,ld,x,json}')],
         tools: ['rustc', 'cargo'],
-        env: ['RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS'],
+        env: ['RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS', 'CFLAGS', 'CARGO_INCREMENTAL'],
         outputs: [o.output ?? `${o.bin ?? o.package ?? o.name ?? 'crate'}.${mode === 'bin' ? 'elf' : 'a'}`],
         workDir: `.kiln/work/cargo-${o.name ?? o.package ?? 'crate'}`,
       };
@@ -175,7 +175,12 @@ function kind(mode: 'bin' | 'lib') {
       }
       if (o.linkerScript && mode === 'bin') rustflags.push('-C', `link-arg=-T${ctx.path(o.linkerScript)}`);
       if (mode === 'bin') for (const obj of o.objects ?? []) rustflags.push('-C', `link-arg=${ctx.path(obj)}`);
-      rustflags.push(...rustRemapFlags(pathMappings(ctx.projectDir, ctx.buildDir), ctx.env));
+      const mappings = pathMappings(ctx.projectDir, ctx.buildDir);
+      rustflags.push(...rustRemapFlags(mappings, ctx.env));
+      // Build scripts that compile C read CFLAGS (the cc crate's convention): the same path map.
+      env.CFLAGS = [ctx.env.CFLAGS, ...ccPrefixMapFlags(mappings)].filter(Boolean).join(' ');
+      // Incremental compilation names archive members after a random session id: off unless asked for.
+      env.CARGO_INCREMENTAL = ctx.env.CARGO_INCREMENTAL ?? '0';
       rustflags.push(...(o.rustflags ?? []));
       env.CARGO_ENCODED_RUSTFLAGS = rustflags.join('\x1f');
       delete env.RUSTFLAGS;

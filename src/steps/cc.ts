@@ -3,7 +3,7 @@
  * with the layer's flag policy; `cc.exe()` links with ld.lld (linker script, extra objects such
  * as nasm.obj outputs). `link()` links objects alone.
  */
-import { ccPrefixMapFlags, pathMappings } from '../toolchain/path-map.js';
+import { ccPrefixMapFlags, pathMappings, projectRelative } from '../toolchain/path-map.js';
 import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -91,6 +91,7 @@ async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
     ...(await expand(ctx, o.include ?? [])).map((d) => `-I${statSync(d, { throwIfNoEntry: false })?.isFile() ? dirname(d) : d}`),
     ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`),
     ...ccPrefixMapFlags(pathMappings(ctx.projectDir, ctx.buildDir)),
+    ...(compiler === 'gcc' ? [] : ['-fdebug-compilation-dir=.']),
     ...(o.cflags ?? []),
   ];
   const sources = await expand(ctx, o.sources);
@@ -102,7 +103,9 @@ async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
   const worker = async (): Promise<void> => {
     while (next < sources.length) {
       const i = next++;
-      await ctx.exec([...base, ...finalFlags, '-c', sources[i]!, '-o', objects[i]!]);
+      // The source relative to the project (the working folder): clang 14's assembler ignores
+      // -ffile-prefix-map for .S files, so only a relative name keeps the checkout path out.
+      await ctx.exec([...base, ...finalFlags, '-c', projectRelative(ctx.projectDir, sources[i]!), '-o', objects[i]!]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(sources.length, availableParallelism()) }, worker));
