@@ -149,7 +149,7 @@ export async function projectTestSpecs(flags: { config?: string; profile?: strin
 }
 
 /** The project's run section as a machine, built first. */
-export async function projectMachineSpec(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string; allowDevKey?: boolean }, rest: string[]): Promise<MachineSpec> {
+export async function projectMachineSpec(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string; allowDevKey?: boolean }, rest: string[]): Promise<{ spec: MachineSpec; projectDir: string }> {
   const { planGraph } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('run', flags.config);
@@ -158,5 +158,5 @@ export async function projectMachineSpec(flags: { config?: string; profile?: str
   const graph = await planGraph(loaded, { ...(arch ? { arch: arch as Arch } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), ...(flags.allowDevKey ? { allowDevKey: true } : {}), options });
   if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
   await buildFor(graph, [graph.project.run]);
-  return machineFromRun(graph, graph.project.run);
+  return { spec: machineFromRun(graph, graph.project.run), projectDir: graph.projectDir };
 }

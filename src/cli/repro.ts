@@ -48,8 +48,13 @@ function renderReport(report: ReproReport): string {
       lines.push(`  identical  ${o.file} (${o.step})`);
       continue;
     }
+    if (o.followsFrom) {
+      lines.push(`  DIFFERS    ${o.file} (${o.step}): follows from "${o.followsFrom}"; first difference: ${o.differences[0]!.where.slice(1).join(' › ') || 'bytes'}`);
+      continue;
+    }
     lines.push(`  DIFFERS    ${o.file} (${o.step})`);
     for (const d of o.differences) lines.push(...renderDifference(d));
+    if (o.note) lines.push(`    note: ${o.note}`);
   }
   const differing = report.outputs.filter((o) => !o.identical).length;
   lines.push(differing === 0

@@ -186,10 +186,13 @@ export function registerRun(program: Command): void {
         const { gdbInstructions, runMachine } = await import('../qemu/index.js');
         const [arch] = archesOf(flags);
         const projectMode = !flags.kernel && !flags.image?.length && !flags.cdrom?.length;
+        // The project folder: kiln's outputs name their sources relative to it (gdb's `directory`).
+        let sourceDir: string | undefined;
         const spec = projectMode
           ? await (async () => {
-              const fromConfig = await (await import('./_config-machine.js')).projectMachineSpec(flags as never, qemuArgs);
-              return { ...fromConfig, ...machineOverrides(flags, fromConfig.arch ?? 'x86_64') };
+              const project = await (await import('./_config-machine.js')).projectMachineSpec(flags as never, qemuArgs);
+              sourceDir = project.projectDir;
+              return { ...project.spec, ...machineOverrides(flags, project.spec.arch ?? 'x86_64') };
             })()
           : machineSpecFromFlags(flags, qemuArgs, arch!);
         if (flags.gdb !== undefined && flags.gdb !== false) spec.gdb = flags.gdb === true ? true : int(flags.gdb, '--gdb', 1)!;
@@ -224,7 +227,7 @@ export function registerRun(program: Command): void {
               }
               for (const line of machineNotes(machine)) process.stderr.write(`kiln: ${line}\n`);
               if (machine.gdb) {
-                const g = gdbInstructions(machine);
+                const g = gdbInstructions(machine, sourceDir ? { sourceDir } : {});
                 process.stderr.write(`kiln: QEMU is halted, waiting for GDB on port ${machine.gdb.port}. In another terminal:\n  ${formatCommand(g.argv)}\n`);
                 for (const note of g.notes) process.stderr.write(`kiln: ${note}\n`);
               }

@@ -98,10 +98,13 @@ export function consoleArgs(m: Pick<ResolvedMachine, 'consoleSockets'>): string[
  * @example
  * gdbInstructions(machine).command // "gdb -q build/kernel.elf -ex 'target remote localhost:1234'"
  */
-export function gdbInstructions(m: ResolvedMachine): { argv: string[]; notes: string[] } {
+export function gdbInstructions(m: ResolvedMachine, options: { sourceDir?: string } = {}): { argv: string[]; notes: string[] } {
   if (!m.gdb) throw new TypeError('"machine.gdb" expected, got undefined');
   const argv = ['gdb', '-q'];
   if (m.gdb.symbols) argv.push(m.gdb.symbols);
+  // kiln's builds write source paths relative to the project folder ('.', see toolchain/path-map.ts):
+  // `directory` lets gdb find them whatever folder it is started from.
+  if (options.sourceDir) argv.push('-ex', `directory ${options.sourceDir}`);
   const notes: string[] = [];
   const info = m.kernel?.info;
   if (m.arch === 'x86_64' && info && (info.protocol === 'pvh' || info.protocol.startsWith('multiboot'))) {

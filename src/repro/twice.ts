@@ -5,7 +5,7 @@
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildEvent, StepFailureInfo } from '../graph/events.js';
 import { DEFAULT_EPOCH } from '../util/epoch.js';
@@ -28,6 +28,10 @@ export interface ReproBuild {
   target?: string;
   /** Step → outputs, relative to the project copy. */
   outputs: Map<string, string[]>;
+  /** Step → its kind (`cargo.bin`, `zig.exe`, ...). */
+  kinds: Map<string, string>;
+  /** Step → the steps it depends on (from the build's last-build.json). */
+  deps: Map<string, string[]>;
   failure?: { step: string; info: StepFailureInfo };
   /** The build's stderr, for a failure that is not a step's. */
   stderr: string;
@@ -35,11 +39,16 @@ export interface ReproBuild {
 
 export interface OutputComparison {
   step: string;
+  kind: string;
   /** Relative to the project folder (`build/x86_64-debug/kernel.elf`). */
   file: string;
   identical: boolean;
   sizes: [number, number];
   differences: Difference[];
+  /** For a differing output: the nearest dependency whose outputs differ too (the difference follows from it). */
+  followsFrom?: string;
+  /** What kiln knows about this step kind's limits (a tool that cannot map paths). */
+  note?: string;
 }
 
 export interface ReproReport {
@@ -123,6 +132,46 @@ function parseEvents(stdout: string): BuildEvent[] {
   return events;
 }
 
+/** Step dependencies from the build's own record (found above any output: `<build dir>/.kiln/last-build.json`). */
+function readDeps(projectDir: string, outputs: string[]): Map<string, string[]> {
+  for (const output of outputs) {
+    for (let dir = dirname(join(projectDir, output)); dir.startsWith(projectDir) && dir !== projectDir; dir = dirname(dir)) {
+      const file = join(dir, '.kiln', 'last-build.json');
+      if (!existsSync(file)) continue;
+      try {
+        const record = JSON.parse(readFileSync(file, 'utf8')) as { steps?: Array<{ name: string; deps?: string[] }> };
+        return new Map((record.steps ?? []).map((s) => [s.name, s.deps ?? []]));
+      } catch {
+        return new Map();
+      }
+    }
+  }
+  return new Map();
+}
+
+/** Known limits of tools, by step kind, printed next to a difference from such a step. */
+const TOOL_LIMITS: Array<[RegExp, string]> = [
+  [/^zig\.(exe|obj|build)$/, 'Zig 0.11 writes absolute module and cache folders into debug info and has no path-prefix map option: a Zig object with debug info differs between checkout folders (strip it, or build from a fixed folder)'],
+];
+
+/** The nearest dependency of `step` (breadth first) that has a differing output. */
+function differingDependency(step: string, deps: Map<string, string[]>, differing: Set<string>): string | undefined {
+  const seen = new Set<string>([step]);
+  let frontier = deps.get(step) ?? [];
+  while (frontier.length > 0) {
+    const hit = frontier.find((d) => differing.has(d));
+    if (hit) return hit;
+    const next: string[] = [];
+    for (const d of frontier) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      next.push(...(deps.get(d) ?? []));
+    }
+    frontier = next;
+  }
+  return undefined;
+}
+
 async function buildOnce(variation: Variation, options: ReproOptions): Promise<ReproBuild> {
   // The umask is a process attribute: a fixed shell snippet sets it, the argv goes through "$@".
   const argv = ['/bin/sh', '-c', 'umask "$1"; shift; exec "$@"', 'sh', variation.umask,
@@ -130,17 +179,20 @@ async function buildOnce(variation: Variation, options: ReproOptions): Promise<R
   const result = await run(argv, { cwd: variation.dir, env: buildEnv(options.env ?? process.env, variation) });
   const events = parseEvents(result.stdout);
   const outputs = new Map<string, string[]>();
+  const kinds = new Map<string, string>();
   let failure: ReproBuild['failure'];
   let target: string | undefined;
   for (const event of events) {
     if (event.type === 'build-start') target = event.target;
     if (event.type !== 'step-finish') continue;
     outputs.set(event.step, (event.outputs ?? []).map((o) => relative(variation.dir, o)));
+    kinds.set(event.step, event.kind);
     if (event.failure && !failure) failure = { step: event.step, info: event.failure };
   }
   const finish = events.find((e) => e.type === 'build-finish');
   const ok = result.code === 0 && finish?.type === 'build-finish' && finish.ok;
-  return { variation, ok, ...(target ? { target } : {}), outputs, ...(failure ? { failure } : {}), stderr: result.stderr };
+  const deps = readDeps(variation.dir, [...outputs.values()].flat());
+  return { variation, ok, ...(target ? { target } : {}), outputs, kinds, deps, ...(failure ? { failure } : {}), stderr: result.stderr };
 }
 
 async function compareBuilds(a: ReproBuild, b: ReproBuild): Promise<OutputComparison[]> {
@@ -153,8 +205,16 @@ async function compareBuilds(a: ReproBuild, b: ReproBuild): Promise<OutputCompar
       const bytesA = readFileSync(pathA);
       const bytesB = readFileSync(pathB);
       const differences = await compareOutputs(bytesA, bytesB, file);
-      comparisons.push({ step, file, identical: differences.length === 0, sizes: [bytesA.length, bytesB.length], differences });
+      const kind = a.kinds.get(step) ?? 'unknown';
+      const note = differences.length ? TOOL_LIMITS.find(([re]) => re.test(kind))?.[1] : undefined;
+      comparisons.push({ step, kind, file, identical: differences.length === 0, sizes: [bytesA.length, bytesB.length], differences, ...(note ? { note } : {}) });
     }
+  }
+  const differing = new Set(comparisons.filter((c) => !c.identical).map((c) => c.step));
+  for (const c of comparisons) {
+    if (c.identical) continue;
+    const cause = differingDependency(c.step, a.deps, differing);
+    if (cause) c.followsFrom = cause;
   }
   return comparisons;
 }

@@ -111,7 +111,7 @@ export interface ZigTestOptions {
 
 const testKind = {
   kind: 'zig.test',
-  version: 1,
+  version: 2,
   schema: z.object({
     name: z.string().optional(),
     root: z.string().min(1),
@@ -134,7 +134,9 @@ const testKind = {
     const moduleArgs = modules.length ? [...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]), '--deps', modules.map(([name]) => name).join(',')] : [];
     // Host tests: the logic of a freestanding kernel, run natively (a failing test fails the step).
     const result = await ctx.exec([zig, 'test', ...moduleArgs, ctx.path(o.root), ...(o.filter ? ['--test-filter', o.filter] : []), ...(o.args ?? [])], { cwd: ctx.workDir! });
-    await writeFile(ctx.outPath(), `${formatCommand(result.argv)}\n${result.output}`);
+    // The log names paths relative to the project: the same tests give the same log in any checkout.
+    const log = `${formatCommand(result.argv)}\n${result.output}`.split(`${ctx.projectDir}/`).join('');
+    await writeFile(ctx.outPath(), log);
     const summary = /All (\d+) tests passed/.exec(result.output);
     ctx.log(summary ? `zig test: ${summary[1]} tests passed` : 'zig test passed');
   },
