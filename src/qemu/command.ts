@@ -3,6 +3,7 @@
  * environment, the same input always gives the same argv (QEMU 7.2 option syntax,
  * docs/system/invocation).
  */
+import { PROJECT_PREFIX } from '../toolchain/path-map.js';
 import { driveArgv, escapeOpt } from './drives.js';
 import type { ResolvedMachine } from './types.js';
 
@@ -102,9 +103,9 @@ export function gdbInstructions(m: ResolvedMachine, options: { sourceDir?: strin
   if (!m.gdb) throw new TypeError('"machine.gdb" expected, got undefined');
   const argv = ['gdb', '-q'];
   if (m.gdb.symbols) argv.push(m.gdb.symbols);
-  // kiln's builds write source paths relative to the project folder ('.', see toolchain/path-map.ts):
-  // `directory` lets gdb find them whatever folder it is started from.
-  if (options.sourceDir) argv.push('-ex', `directory ${options.sourceDir}`);
+  // kiln's builds write the project folder as /kiln/src (toolchain/path-map.ts) and some sources
+  // relative to it: map the one back and search the other from the project folder.
+  if (options.sourceDir) argv.push('-ex', `set substitute-path ${PROJECT_PREFIX} ${options.sourceDir}`, '-ex', `directory ${options.sourceDir}`);
   const notes: string[] = [];
   const info = m.kernel?.info;
   if (m.arch === 'x86_64' && info && (info.protocol === 'pvh' || info.protocol.startsWith('multiboot'))) {

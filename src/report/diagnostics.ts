@@ -16,6 +16,7 @@
  *   `ld.lld: error: file.o:(.text+0x1): relocation R_X86_64_32 out of range: ...`.
  * - CMake: `CMake Error at path/CMakeLists.txt:12 (add_executable):` + indented message lines.
  */
+import { PROJECT_PREFIX } from '../toolchain/path-map.js';
 
 export type DiagnosticTool = 'clang' | 'gcc' | 'cc' | 'rustc' | 'zig' | 'nasm' | 'ld' | 'cmake';
 export type Severity = 'error' | 'warning' | 'note';
@@ -372,7 +373,9 @@ export function relativizeDiagnostics(list: Diagnostic[], projectDir: string, cw
   const root = projectDir.replace(/\/+$/, '');
   const fix = (p: string): string => {
     let abs = p;
-    if (!p.startsWith('/') && cwd) abs = normalize(`${cwd}/${p}`);
+    // A debug-info path under kiln's path map names the project folder by its stand-in.
+    if (p.startsWith(`${PROJECT_PREFIX}/`)) abs = normalize(`${root}/${p.slice(PROJECT_PREFIX.length + 1)}`);
+    else if (!p.startsWith('/') && cwd) abs = normalize(`${cwd}/${p}`);
     if (abs === root) return '.';
     if (abs.startsWith(`${root}/`)) return abs.slice(root.length + 1);
     return p;

@@ -5,9 +5,11 @@
  * gcc/clang `-ffile-prefix-map`, rustc `--remap-path-prefix`, CMake through the `_FLAGS_INIT`
  * variables; nasm gets source paths relative to the project folder (it has no map flag).
  *
- * The project folder becomes `.`, so DW_AT_comp_dir and file names are relative to it and a
- * debugger started in the project folder finds the sources. A build folder outside the project
- * becomes `kiln-build`. More specific prefixes come last: gcc and rustc apply the last matching
+ * The project folder becomes `/kiln/src` and a build folder outside it `/kiln/build` (as rustup's
+ * standard library is written as `/rustc/<hash>`). An absolute stand-in, not `.`: a compiler run
+ * from a subfolder (CMake's build folder) joins a relative file name to its mapped working folder,
+ * which would point debuggers at the wrong file. `kiln run --gdb` prints the `set substitute-path`
+ * that maps it back. More specific prefixes come last: gcc and rustc apply the last matching
  * mapping, clang the longest.
  */
 import { homedir } from 'node:os';
@@ -20,9 +22,9 @@ export interface PathMapping {
 }
 
 /** The stable name of the project folder in outputs. */
-export const PROJECT_PREFIX = '.';
+export const PROJECT_PREFIX = '/kiln/src';
 /** The stable name of a build folder that lies outside the project folder. */
-export const BUILD_PREFIX = 'kiln-build';
+export const BUILD_PREFIX = '/kiln/build';
 
 function isInside(dir: string, parent: string): boolean {
   const rel = relative(parent, dir);
