@@ -7,6 +7,8 @@
 //                  then prints "slow: LEN bytes: TEXT"
 //   hang           prints "hanging" and never reads again
 //   com2 TEXT      (x86_64) prints TEXT on COM2, the second serial port
+//   pci N          (x86_64) prints "pci N: VVVV:DDDD", the vendor and device id of PCI 00:N.0
+//                  (ffff:ffff when the slot is empty): sees a device hot-plugged by the monitor
 //   exit           exits through isa-debug-exit (x86_64) / semihosting (aarch64) with code 0
 // Line editing: backspace (DEL or BS) erases with "\b \b", Ctrl-C prints ^C and a new prompt,
 // Ctrl-U erases the line. The prompt is "$ ".
@@ -184,6 +186,35 @@ enter:
   call putc2
   jmp prompt
 .not_com2:
+  mov edi, w_pci
+  call command
+  jnz .not_pci
+  call parsedec
+  mov ebx, eax
+  mov esi, pcimsg
+  call puts
+  mov eax, ebx
+  call putdec
+  mov esi, colonmsg
+  call puts
+  mov eax, ebx
+  shl eax, 11
+  or eax, 0x80000000        ; config address: enable, bus 0, device N, function 0, register 0
+  mov dx, 0xcf8
+  out dx, eax
+  mov dx, 0xcfc
+  in eax, dx
+  mov ebx, eax
+  call puthex16             ; vendor (low half)
+  mov al, ':'
+  call putc
+  mov eax, ebx
+  shr eax, 16
+  call puthex16             ; device (high half)
+  mov esi, crlf
+  call puts
+  jmp prompt
+.not_pci:
   mov edi, w_exit
   call command
   jnz .unknown
@@ -252,6 +283,20 @@ putdec:                     ; eax -> decimal on COM1
   jnz .n
   mov esi, edi
   jmp puts
+
+puthex16:                   ; ax -> 4 lower-case hex digits on COM1
+  mov ecx, 4
+.x: rol ax, 4
+  push eax
+  and al, 0x0f
+  add al, '0'
+  cmp al, '9'
+  jbe .o
+  add al, 'a' - '9' - 1
+.o: call putc
+  pop eax
+  loop .x
+  ret
 
 delay:                      ; a few ms of port I/O (each access leaves TCG's translated code)
   push ecx
@@ -328,6 +373,9 @@ w_slow: db "slow", 0
 w_hang: db "hang", 0
 w_com2: db "com2 ", 0
 w_exit: db "exit", 0
+w_pci: db "pci ", 0
+pcimsg: db "pci ", 0
+colonmsg: db ": ", 0
 section .bss nobits alloc noexec write align=16
 linelen: resd 1
 count: resd 1

@@ -70,6 +70,16 @@ describe('console scripts on a line-editing shell (x86_64 COM1, aarch64 PL011)',
       specs.push(spec('exits-early', arch, [guest.expect('$ ', { timeout: 60 }), guest.send('exit\n'), guest.expect('never printed')]));
     }
     specs.push(spec('com2', 'x86_64', [guest.expect('$ ', { timeout: 60 }), guest.send('com2 hello second port\n'), guest.expect('hello second port', { on: 'serial1', timeout: 20 }), guest.send('exit\n')]));
+    // The monitor hot-plugs a PCI device and the guest sees it in the slot that was empty.
+    specs.push(spec('hotplug', 'x86_64', [
+      guest.expect('$ ', { timeout: 60 }),
+      guest.send('pci 6\n'), guest.expect(/^pci 6: ffff:ffff$/m),
+      guest.send('device_add virtio-rng-pci,id=rng0,addr=6\n', { to: 'monitor' }), guest.send('info pci\n', { to: 'monitor' }), guest.expect('Class 0255: PCI device 1af4:1005', { on: 'monitor' }),
+      guest.send('pci 6\n'), guest.expect(/^pci 6: 1af4:1005$/m),
+      guest.send('exit\n'),
+    ], { machine: 'pc' }));
+    // A virtio console is wired up (QEMU accepts it, kiln connects and writes) even with no guest driver.
+    specs.push(spec('virtcon', 'x86_64', [guest.expect('$ ', { timeout: 60 }), guest.send('hello\n', { to: 'virtcon' }), guest.send('exit\n')]));
     specs.push(spec('plain-expect', 'x86_64', [], { expect: ['kiln shell', '$ ', 'not in the output'], timeout: 8 }));
     const summary = await runTests(specs, { jobs: 2 });
     results = summary.results;
@@ -129,6 +139,18 @@ describe('console scripts on a line-editing shell (x86_64 COM1, aarch64 PL011)',
     expect(r.reason).toBeUndefined();
     // Port order: COM1 on stdio, then COM2 on the serial1 socket.
     expect(r.argv.join(' ')).toMatch(/-chardev socket,id=kiln-serial1,path=[^ ]+,server=on,wait=off -serial stdio -serial chardev:kiln-serial1/);
+  });
+
+  it('x86_64: the monitor hot-plugs a PCI device and the guest reads it in the slot that was empty', () => {
+    const r = get('hotplug', 'x86_64');
+    expect(r.reason).toBeUndefined();
+    expect(r.script!.steps.map((s) => s.matched).filter(Boolean)).toEqual(['$ ', 'pci 6: ffff:ffff', 'Class 0255: PCI device 1af4:1005', 'pci 6: 1af4:1005']);
+  });
+
+  it('x86_64: a virtio console is on the command line and kiln writes to it', () => {
+    const r = get('virtcon', 'x86_64');
+    expect(r.reason).toBeUndefined();
+    expect(r.argv.join(' ')).toMatch(/-device virtio-serial-pci,id=kiln-vser -chardev socket,id=kiln-virtcon,path=[^ ]+,server=on,wait=off -device virtconsole,chardev=kiln-virtcon,name=kiln.0,bus=kiln-vser.0/);
   });
 
   it('a plain expect list that times out names the first unmatched pattern', () => {
