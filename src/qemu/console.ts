@@ -118,10 +118,11 @@ export class ConsoleBuffer {
         if (this.cursor > this.text.length) this.cursor = this.text.length;
       } else this.text += stripAnsi(piece);
     }
-    if (this.cursor > this.keep * 2) {
-      const drop = this.cursor - this.keep;
+    // Bounded memory: consumed text goes first; a console nobody reads keeps its last `keep * 2` characters.
+    const drop = this.cursor > this.keep * 2 ? this.cursor - this.keep : this.text.length > this.keep * 4 ? this.text.length - this.keep * 2 : 0;
+    if (drop > 0) {
       this.text = this.text.slice(drop);
-      this.cursor -= drop;
+      this.cursor = Math.max(0, this.cursor - drop);
     }
   }
 

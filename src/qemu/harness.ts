@@ -200,7 +200,7 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
     onSerial: (lines, chunk) => {
       if (chunk.length > 0) printedAnything = true;
       armIdle();
-      if (chunk.length) serial0.push(chunk);
+      if (chunk.length && steps.length) serial0.push(chunk);
       for (const line of lines) tracker.feed(line);
       if (tracker.failed) fire('fail-pattern');
       else if (exitSpec?.kind === 'serial' && expect.length > 0 && allMatched()) fire('serial-done');

@@ -41,6 +41,13 @@ describe('ConsoleBuffer', () => {
     expect(b.take('$ ')).toMatchObject({ before: 'ls\nREADME\n' });
   });
 
+  it('a console nobody reads keeps its memory bounded (the newest text stays)', () => {
+    const b = new ConsoleBuffer(100);
+    for (let i = 0; i < 100; i++) b.push(`${String(i).padStart(49, '.')}\n`);
+    expect(b.unread().length).toBeLessThanOrEqual(400);
+    expect(b.lastLines(1)).toEqual([String(99).padStart(49, '.')]);
+  });
+
   it('a RegExp match that ends the unfinished line is unsettled until the console is quiet', () => {
     const b = new ConsoleBuffer();
     b.push('pid=1');
