@@ -53,6 +53,7 @@ const zDrive = z.object({
   format: z.enum(['raw', 'qcow2', 'vdi', 'vmdk']).optional(),
   readOnly: z.boolean().optional(),
   persist: z.boolean().optional(),
+  pad: z.boolean().optional(),
 }).strict();
 
 const runShape = {

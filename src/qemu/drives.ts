@@ -48,6 +48,12 @@ export const DRIVE_INTERFACES: Readonly<Record<DriveInterface, DriveRow>> = {
     args: (_disk, unit, common) => ['-drive', `${common},if=floppy,index=${unit}`],
     refuse: (machine) => (machine === 'virt' ? { reason: 'the Arm virt machine has no floppy controller', hint: 'use interface: "virtio"' } : undefined),
   },
+  sd: {
+    description: 'SD card on the board\'s SD controller (raspi: the SDHCI "EMMC" at 0x3f300000); a power-of-two size',
+    // QEMU numbers SD cards per interface by itself; the unit of another controller's numbering does not apply.
+    args: (_disk, _unit, common) => ['-drive', `${common},if=sd`],
+    refuse: (machine) => (['virt', 'q35', 'pc'].includes(machine) ? { reason: `QEMU's ${machine} machine has no SD controller`, hint: 'use interface: "virtio" (or a board with one, e.g. raspi3b)' } : undefined),
+  },
 };
 
 /** Interface names, for schemas and help texts. */

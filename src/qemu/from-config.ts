@@ -21,6 +21,8 @@ export interface DriveLike<P> {
   format?: DiskFormat;
   /** The guest sees a read-only disk. */
   readOnly?: boolean;
+  /** SD cards (`interface: 'sd'`): boot a copy padded to the next power of two when the image is not one (QEMU takes no other size). */
+  pad?: boolean;
   /**
    * Keep the guest's writes: the drive boots a copy under the build folder (made from the built image,
    * remade when the image is rebuilt). Default false: writes go to a throw-away snapshot and the built
@@ -111,6 +113,7 @@ function drivesOf<P>(run: RunSectionLike<P>, arch: QemuArch, options: FromConfig
       index: d.index ?? first + i,
       ...(d.format ? { format: d.format } : {}),
       ...(d.readOnly ? { readOnly: true } : {}),
+      ...(d.pad ? { pad: true } : {}),
     };
   });
 }

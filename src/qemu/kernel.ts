@@ -160,7 +160,7 @@ export function inspectKernel(path: string, arch: QemuArch): KernelInfo {
     if (arch === 'aarch64') {
       if (elf) {
         if (elf.machine !== EM_AARCH64) throw wrongMachine(path, elf.machine, arch);
-        return { ...base, protocol: 'elf', description: `ELF${elf.cls} aarch64, entry ${hex(elf.entry)} (QEMU loads its segments and starts at EL1, MMU off)` };
+        return { ...base, protocol: 'elf', description: `ELF${elf.cls} aarch64, entry ${hex(elf.entry)} (QEMU loads its segments and starts it with the MMU off: at EL1 on virt, at EL3 on raspi3b)` };
       }
       if (head.length >= 0x40 && head[0x38] === 0x41 && head[0x39] === 0x52 && head[0x3a] === 0x4d && head[0x3b] === 0x64) {
         return { ...base, protocol: 'linux-image', description: 'Linux arm64 Image (boot protocol: Documentation/arch/arm64/booting.rst)' };

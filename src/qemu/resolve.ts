@@ -13,6 +13,7 @@ import { chooseAccel, findInPath } from './accel.js';
 import { resolveFirmware } from './firmware.js';
 import { inspectKernel } from './kernel.js';
 import { checkBoard, findBoard } from './boards.js';
+import { fitSdCard } from './sd.js';
 import type { DiskFormat, DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedDisk, ResolvedExit, ResolvedMachine, SerialSpec } from './types.js';
 import type { BoardProfile } from './boards.js';
 
@@ -152,12 +153,15 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
   const boardProps = board ? board.props : (profile.props[machine] ?? []);
   const machineProps = [...boardProps.filter((p) => !extraProps.some((e) => e.split('=')[0] === p.split('=')[0])), ...extraProps];
 
-  const disks: ResolvedDisk[] = (spec.disks ?? []).map((d: DiskSpec) => {
+  const disks: ResolvedDisk[] = (spec.disks ?? []).map((d: DiskSpec, i) => {
     if (!existsSync(d.path)) throw new KilnError('QEMU_IMAGE_NOT_FOUND', `${d.media === 'cdrom' ? 'CD-ROM image' : 'disk image'} ${d.path} does not exist`, { location: { file: d.path }, hint: 'build the image first (kiln build), or check the path' });
     const media = d.media ?? 'disk';
+    const iface = d.interface ?? (board?.diskInterfaces[0] as ResolvedDisk['interface'] | undefined) ?? profile.diskInterface;
+    const format = d.format ?? detectDiskFormat(d.path);
+    const path = iface === 'sd' && format === 'raw' ? fitSdCard(resolve(d.path), { pad: d.pad ?? false, logDir, unit: i, dryRun: options.dryRun ?? false }) : resolve(d.path);
     return {
-      path: resolve(d.path), format: d.format ?? detectDiskFormat(d.path), media,
-      interface: d.interface ?? (board?.diskInterfaces[0] as ResolvedDisk['interface'] | undefined) ?? profile.diskInterface,
+      path, format, media,
+      interface: iface,
       snapshot: d.snapshot ?? (testMode && media === 'disk'),
       ...(d.index !== undefined ? { index: d.index } : {}), ...(d.readOnly ? { readOnly: true } : {}),
     };

@@ -16,7 +16,7 @@ export type ConsoleName = 'serial0' | 'serial1' | 'virtcon' | 'monitor';
 export type QemuArch = 'x86_64' | 'i386' | 'aarch64';
 
 /** Disk controllers a drive can sit on: the keys of DRIVE_INTERFACES (./drives.ts), which maps each to QEMU options. */
-export type DriveInterface = 'ide' | 'virtio' | 'nvme' | 'usb' | 'floppy';
+export type DriveInterface = 'ide' | 'virtio' | 'nvme' | 'usb' | 'floppy' | 'sd';
 
 /** `bios` = SeaBIOS (x86_64 only); `uefi` = OVMF / AAVMF; `none` = QEMU's default (direct kernel on aarch64). */
 export type FirmwareKind = 'bios' | 'uefi' | 'none';
@@ -40,6 +40,8 @@ export interface DiskSpec {
   index?: number;
   /** The guest sees a read-only disk (`readonly=on`). */
   readOnly?: boolean;
+  /** An SD card whose size is not a power of two boots as a copy padded to the next one (QEMU refuses other sizes). */
+  pad?: boolean;
 }
 
 /** Firmware file overrides (distribution defaults are searched otherwise). */

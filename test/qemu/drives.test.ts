@@ -126,12 +126,15 @@ describe('drives', () => {
   it('every interface in the table becomes QEMU options; floppy and nvme too', async () => {
     const { boot, data } = buildDisks();
     for (const name of Object.keys(DRIVE_INTERFACES) as Array<keyof typeof DRIVE_INTERFACES>) {
-      const m = await resolveMachine({ arch: 'i386', disks: [{ path: boot, interface: name, index: 1, snapshot: true }, { path: data, interface: name }], logDir: join(dir, 'l') }, { dryRun: true });
+      // An SD card needs a board with an SD controller (raspi3b); the others sit on a PC.
+      const board = name === 'sd' ? { arch: 'aarch64' as const, machine: 'raspi3b', firmware: 'none' as const, args: ['-S'] } : { arch: 'i386' as const };
+      const m = await resolveMachine({ ...board, disks: [{ path: boot, interface: name, index: 1, snapshot: true }, { path: data, interface: name }], logDir: join(dir, 'l') }, { dryRun: true });
       const argv = buildQemuCommand(m).join(' ');
       expect(argv).toContain(`file=${boot},format=raw,snapshot=on`);
       if (name === 'floppy') expect(argv).toContain('if=floppy,index=1');
       if (name === 'nvme') expect(argv).toMatch(/-device nvme,drive=disk0,serial=kiln1/);
       if (name === 'usb') expect(argv.match(/qemu-xhci/g)).toHaveLength(1);
+      if (name === 'sd') expect(argv).toContain(`-drive file=${boot},format=raw,snapshot=on,if=sd`);
     }
   });
 
