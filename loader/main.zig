@@ -43,12 +43,44 @@ const dtb_guid align(8) = uefi.Guid{
 
 var t_entry: u64 = 0;
 var t_excluded: u64 = 0;
+var counter_hz: u64 = 0;
+
+/// CNTFRQ_EL0 on aarch64; on x86_64 the TSC against 1 ms of the firmware's Stall(), a
+/// calibration excluded from the measured loader time.
+fn calibrate(bs: *BootServices) void {
+    if (!arch.is_x86) {
+        counter_hz = arch.counterFrequency();
+        return;
+    }
+    const a = arch.counter();
+    _ = bs.stall(1000);
+    const b = arch.counter();
+    counter_hz = (b - a) * 1000;
+    t_excluded += b - a;
+}
+
+fn microseconds(ticks: u64) u64 {
+    return if (counter_hz == 0) 0 else ticks * 1000 / (counter_hz / 1000);
+}
+
+/// `12.345 ms` since `since`.
+const Elapsed = struct {
+    us: u64,
+    pub fn format(self: Elapsed, comptime _: []const u8, _: std.fmt.FormatOptions, w: anytype) !void {
+        try w.print("{d}.{d:0>3} ms", .{ self.us / 1000, self.us % 1000 });
+    }
+};
+
+fn since(t: u64) Elapsed {
+    return .{ .us = microseconds(arch.counter() - t) };
+}
 
 pub fn main() uefi.Status {
     t_entry = arch.counter();
     const bs = uefi.system_table.boot_services.?;
     _ = bs.setWatchdogTimer(0, 0, 0, null);
     console.print("kiln-boot {s} ({s})", .{ config.loader_version, ARCH_NAME });
+    calibrate(bs);
     boot(bs) catch |e| {
         console.print("boot failed: {s}", .{@errorName(e)});
     };
@@ -69,8 +101,9 @@ fn boot(bs: *BootServices) BootError!void {
     var size_buf: [32]u8 = undefined;
 
     // Kernel file.
+    var t = arch.counter();
     const kernel = try readFile(bs, root, comptime toUcs2(config.kernel_path), config.kernel_path);
-    console.print("loading {s} ({s})", .{ config.kernel_path, console.formatSize(&size_buf, kernel.len) });
+    console.print("loading {s} ({s}, read in {})", .{ config.kernel_path, console.formatSize(&size_buf, kernel.len), since(t) });
     const header = elf.readHeader(kernel, MACHINE) catch |e| return switch (e) {
         error.WrongMachine => fail("{s}: wrong machine (the ELF is not for {s})", .{ config.kernel_path, ARCH_NAME }, error.NotElf),
         error.NotExecutable => fail("{s}: not an executable ELF (type must be EXEC or DYN)", .{config.kernel_path}, error.NotElf),
@@ -81,13 +114,14 @@ fn boot(bs: *BootServices) BootError!void {
     var flags = abi.BootFlags{};
     var manifest: ?elf.Section = null;
     if (config.verify) {
+        t = arch.counter();
         const r = verify.verifyKernel(kernel, MACHINE, .{
             .manifest = config.manifest_section,
             .signature = config.signature_section,
             .ml_dsa = config.ml_dsa_section,
         }, .{ .public_key = config.public_key, .key_id = config.key_id }, uefi.pool_allocator);
         if (r.check != .ok) return refuse(r);
-        console.print("signature ok (key {s}, Ed25519{s})", .{ std.fmt.fmtSliceHexLower(&r.claimed_key), if (r.hybrid) "; ML-DSA-65 is not checked at boot" else "" });
+        console.print("signature ok (key {s}, Ed25519{s}; checked in {})", .{ std.fmt.fmtSliceHexLower(&r.claimed_key), if (r.hybrid) "; ML-DSA-65 is not checked at boot" else "", since(t) });
         flags.verified = true;
         manifest = r.manifest;
     }
@@ -155,16 +189,8 @@ fn boot(bs: *BootServices) BootError!void {
     }
     info.flags = flags;
 
-    if (arch.is_x86) {
-        // TSC frequency: 1 ms of the firmware's Stall(), excluded from the measured loader time.
-        const a = arch.counter();
-        _ = bs.stall(1000);
-        const b = arch.counter();
-        info.counter_hz = (b - a) * 1000;
-        t_excluded += b - a;
-    } else info.counter_hz = arch.counterFrequency();
-
-    const elapsed_us = if (info.counter_hz == 0) 0 else (arch.counter() - t_entry - t_excluded) * 1_000_000 / info.counter_hz;
+    info.counter_hz = counter_hz;
+    const elapsed_us = microseconds(arch.counter() - t_entry - t_excluded);
     console.print("jumping to 0x{x} (boot info at 0x{x}, {d}.{d:0>3} ms in the loader)", .{ header.entry, @intFromPtr(info), elapsed_us / 1000, elapsed_us % 1000 });
 
     // Exit boot services: from here on no console, no allocation.

@@ -18,7 +18,7 @@ const CMDLINE = 'console=serial root=/dev/ram0 kiln.test=42';
 const GOOD_SEED = new Uint8Array(32).fill(7);
 const OTHER_SEED = new Uint8Array(32).fill(9);
 
-const CONFIG = `import { defineConfig, cc, sign, cpio, gpt, text, kilnBootEsp, kilnBootAbi } from 'kiln';
+const CONFIG = `import { defineConfig, cc, sign, cpio, gpt, iso, text, kilnBootEsp, kilnBootFiles, kilnBootAbi } from 'kiln';
 export default defineConfig({
   name: 'kbtest',
   arch: ['x86_64', 'aarch64'],
@@ -31,7 +31,7 @@ export default defineConfig({
       linkerScript: 'kernel/link.ld', ldflags: ['--defsym', 'KERNEL_VMA=' + vma, '--defsym', 'KERNEL_LMA=' + lma], output: name + '.elf',
     });
     const base = x86 ? '0x200000' : '0x40200000';
-    const kernel = kernelAt('kernel', base, base, 1);
+    const kernel = kernelAt('kernel', base, base, x86 ? 1 : 1048576); // aarch64: 1 MiB, for the timing
     const initrd = cpio({ files: { '/init': text('#!/bin/init\\nhello from the initrd\\n'), '/etc/motd': text('kiln-boot test\\n') } });
     const key = { key: 'keys/good/kiln-ed25519.pub' };
     const signed = sign({ name: 'signed', input: kernel, key: 'keys/good/kiln-ed25519.key', initrd, output: 'kernel.signed.elf' });
@@ -40,15 +40,20 @@ export default defineConfig({
       initrd, signed,
       plain: gpt({ name: 'plain', size: '48M', partitions: [esp(kernel, undefined)] }),
       verified: gpt({ name: 'verified', size: '48M', partitions: [esp(signed, key)] }),
+      // Kosh-style: the same loader as the UEFI El Torito image, kernel and initrd inside it.
+      cd: iso({ name: 'cd', volumeId: 'KILNBOOT', uefi: { size: '4M', files: kilnBootFiles({ arch: t.arch, kernel: signed, initrd, cmdline: ${JSON.stringify(CMDLINE)}, verify: key }) } }),
     };
     if (x86) {
       const hh = kernelAt('kernel-hh', '0xffffffff80200000', '0x200000', 1048576);
       const hhSigned = sign({ name: 'hh-signed', input: hh, key: 'keys/good/kiln-ed25519.key', initrd, output: 'kernel-hh.signed.elf' });
+      // Linked where OVMF keeps ACPI NVS memory (0x806000-0x808000 with 256 MiB on q35).
+      const low = kernelAt('kernel-low', '0x806000', '0x806000', 1);
       const other = sign({ name: 'other-signed', input: kernel, key: 'keys/other/kiln-ed25519.key', initrd, output: 'kernel.other.elf' });
       Object.assign(images, {
         hh, hhSigned,
         higherHalf: gpt({ name: 'higher-half', size: '48M', partitions: [esp(hhSigned, key)] }),
         otherKey: gpt({ name: 'other-key', size: '48M', partitions: [esp(other, key)] }),
+        overlap: gpt({ name: 'overlap', size: '48M', partitions: [esp(low, undefined, false)] }),
       });
     }
     return { components: { bootAbi, kernel }, images };
@@ -102,7 +107,8 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
     const b = (arch: string, f: string) => join(dir, `build/${arch}-debug`, f);
     Object.assign(built, {
       x86Plain: b('x86_64', 'plain.img'), x86Verified: b('x86_64', 'verified.img'), x86Hh: b('x86_64', 'higher-half.img'),
-      x86Other: b('x86_64', 'other-key.img'), a64Verified: b('aarch64', 'verified.img'),
+      x86Other: b('x86_64', 'other-key.img'), x86Overlap: b('x86_64', 'overlap.img'),
+      a64Verified: b('aarch64', 'verified.img'), a64Cd: b('aarch64', 'cd.iso'),
     });
     const logs = (n: string) => join(root, `logs-${n}`);
     const x86 = (name: string, path: string, extra: Partial<QemuTestSpec>): QemuTestSpec => ({
@@ -115,6 +121,8 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
       x86('x86-higher-half', built.x86Hh!, { expect: ['signature ok', 'initrd hashes ok', ...done] }),
       x86('x86-flipped', flippedDisk(), { expect: ['REFUSED /kernel.elf', 'kiln-boot: halted'], ...refused }),
       x86('x86-other-key', built.x86Other!, { expect: ['REFUSED /kernel.elf', 'kiln-boot: halted'], ...refused }),
+      x86('x86-overlap', built.x86Overlap!, { expect: ['ERROR: kernel range', 'kiln-boot: halted'], ...refused }),
+      { name: 'a64-cd', arch: 'aarch64', disks: [{ path: built.a64Cd!, media: 'cdrom' }], accel: 'tcg', memory: '256M', timeout: 240, logDir: logs('a64-cd'), expect: ['signature ok', ...done] },
       { name: 'a64-verified', arch: 'aarch64', disks: [{ path: built.a64Verified! }], accel: 'tcg', memory: '256M', timeout: 240, logDir: logs('a64'), expect: ['signature ok', ...done] },
     ], { jobs: 2 });
     results = summary.results;
@@ -141,9 +149,9 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
   it('x86_64: a signed higher-half kernel (1 MiB) is verified, mapped at 0xffffffff80200000 and runs there', () => {
     const r = get('x86-higher-half');
     expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
-    expect(serial(r)).toContain(`kiln-boot: signature ok (key ${goodKeyId}, Ed25519)`);
+    expect(serial(r)).toMatch(new RegExp(`kiln-boot: signature ok \\(key ${goodKeyId}, Ed25519; checked in \\d+\\.\\d{3} ms\\)`));
     expect(serial(r)).toContain('kiln-boot: initrd hashes ok (2 members)');
-    expect(serial(r)).toMatch(/kiln-boot: loading \/kernel\.elf \(10\d\d KiB\)/);
+    expect(serial(r)).toMatch(/kiln-boot: loading \/kernel\.elf \(10\d\d KiB, read in \d+\.\d{3} ms\)/);
     // flags: verified | initrd_verified | higher_half; the code runs at its virtual address.
     expect(line(r, 'KERNEL: entry')).toMatch(/^KERNEL: entry=0xffffffff80200000 bias=0xffffffff80000000 phys=0x200000 flags=0x7 running_at=0xffffffff802/);
     expect(serial(r)).toContain('kiln-boot: jumping to 0xffffffff80200000');
@@ -163,16 +171,31 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
     expect(serial(r)).not.toContain('KERNEL:');
   });
 
-  it('aarch64 (AAVMF): a signed kernel is verified and receives the record (MMU on, identity map)', async () => {
+  it('aarch64 (AAVMF): a signed 1 MiB kernel is verified and receives the record (MMU on, identity map)', async () => {
     const r = get('a64-verified');
     expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
-    expect(serial(r)).toContain(`kiln-boot: signature ok (key ${goodKeyId}, Ed25519)`);
+    expect(serial(r)).toMatch(new RegExp(`kiln-boot: signature ok \\(key ${goodKeyId}, Ed25519; checked in \\d+\\.\\d{3} ms\\)`));
     const initrd = new Uint8Array(readFileSync(join(dir, 'build/aarch64-debug/initrd.cpio')));
     expect((await readCpio(initrd)).entries.filter((e) => e.kind === 'file')).toHaveLength(2);
     expect(line(r, 'KERNEL: initrd')).toBe(`KERNEL: initrd size=${initrd.length} first=${Buffer.from(initrd.subarray(0, 16)).toString('hex')}`);
     expect(line(r, 'KERNEL: cmdline')).toBe(`KERNEL: cmdline=[${CMDLINE}] size=${CMDLINE.length}`);
     expect(line(r, 'KERNEL: entry')).toMatch(/^KERNEL: entry=0x40200000 bias=0x0 phys=0x40200000 flags=0xb /); // verified | initrd | mmu_identity
     expect(line(r, 'KERNEL: framebuffer')).toMatch(/serial=2@0x9000000$/);
+  });
+
+  it('x86_64: a kernel whose physical range the firmware uses is refused, naming both ranges', () => {
+    const r = get('x86-overlap');
+    expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
+    expect(serial(r)).toMatch(/kiln-boot: ERROR: kernel range 0x806000-0x80[7-9a-f]000 overlaps firmware memory 0x806000-0x808000 \(ACPIMemoryNVS\): NotFound/);
+    expect(serial(r)).not.toContain('KERNEL:');
+  });
+
+  it('aarch64: the same loader boots from an ISO\'s UEFI El Torito image (Kosh-style CD under AAVMF)', () => {
+    const r = get('a64-cd');
+    expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
+    expect(serial(r)).toMatch(new RegExp(`kiln-boot: signature ok \\(key ${goodKeyId}, Ed25519; checked in \\d+\\.\\d{3} ms\\)`));
+    expect(line(r, 'KERNEL: cmdline')).toBe(`KERNEL: cmdline=[${CMDLINE}] size=${CMDLINE.length}`);
+    expect(line(r, 'KERNEL: initrd')).toMatch(/^KERNEL: initrd size=\d+ first=303730373031/); // "070701": newc
   });
 
   it('reports the loader time from hand-off to kernel entry (counter in the record)', () => {
@@ -182,6 +205,7 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
       const total = Number(m[1]);
       const exit = Number(m[2]);
       expect(total).toBeGreaterThan(exit);
+      for (const l of serial(get(name)).split('\n').filter((x) => /kiln-boot: (loading|signature ok|jumping)/.test(x))) console.log(`${name}: ${l}`);
       console.log(`${name}: ${(total / 1000).toFixed(1)} ms from the loader's entry to the kernel, of which ${(exit / 1000).toFixed(1)} ms in the firmware's ExitBootServices`);
     }
   });
