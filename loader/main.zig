@@ -127,7 +127,9 @@ fn boot(bs: *BootServices) BootError!void {
     }
 
     // Segments.
+    t = arch.counter();
     const placed = try placeSegments(bs, kernel, header);
+    console.print("kernel placed at 0x{x}-0x{x} in {}", .{ placed.phys_base, placed.phys_end, since(t) });
 
     // Initrd.
     var initrd: []u8 = &[_]u8{};
