@@ -7,6 +7,7 @@ import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
 import type { DiskSpec, ExitSpec, MachineSpec, QemuArch, ResolvedMachine } from '../qemu/index.js';
 import { ALLOW_DEV_KEY_HELP } from './_project.js';
+import { parseTimeoutFlag } from '../util/timeout.js';
 import { action } from './_shared.js';
 
 /** Flags shared by `kiln run` and `kiln test` (commander's camelCase names). */
@@ -80,10 +81,7 @@ function int(value: string | undefined, what: string, min = 0): number | undefin
 }
 
 export function seconds(value: string | undefined, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new KilnError('CLI_BAD_NUMBER', `${what}: expected a number of seconds > 0, got ${JSON.stringify(value)}`);
-  return n;
+  return parseTimeoutFlag(value, what);
 }
 
 function checkArch(value: string): QemuArch {

@@ -7,6 +7,7 @@ import { KilnError } from '../errors.js';
 import { isArtifactRef, isStepHandle } from '../graph/step.js';
 import { DRIVE_INTERFACE_NAMES } from '../qemu/drives.js';
 import { keyBytes } from '../qemu/console.js';
+import { zTimeoutSeconds } from '../util/timeout.js';
 
 export const zArch = z.enum(['x86_64', 'i386', 'aarch64']);
 export const zStep = z.custom<unknown>((v) => isStepHandle(v), { message: 'expected a step (e.g. command({...}), cargo.bin({...}))' });
@@ -72,12 +73,12 @@ const runShape = {
   qemu: z.string().min(1).optional(),
   symbols: zFileInput.optional(),
   exit: zExit.optional(),
-  timeout: z.number().positive().optional(),
+  timeout: zTimeoutSeconds.optional(),
   serial: z.object({ port: z.number().int().min(0).max(3).optional(), log: z.array(z.number().int().min(0).max(3)).optional() }).strict().optional(),
 };
 export const zRun = z.object(runShape).strict();
 const zConsole = z.enum(['serial0', 'serial1', 'virtcon', 'monitor']);
-const zSeconds = z.number().positive();
+const zSeconds = zTimeoutSeconds;
 /** One console script step (src/qemu/script.ts ScriptStep). */
 export const zScriptStep = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('expect'), pattern: zPattern, on: zConsole.optional(), timeout: zSeconds.optional() }).strict(),
@@ -92,7 +93,7 @@ export const zTest = z.object({
   expect: z.array(zPattern).optional(),
   fail: z.array(zPattern).optional(),
   ktap: z.boolean().optional(),
-  idleTimeout: z.number().positive().optional(),
+  idleTimeout: zTimeoutSeconds.optional(),
   arch: z.array(zArch).optional(),
 }).strict();
 

@@ -19,6 +19,7 @@ import { silentBootMessage } from './silent.js';
 import { consolesOf, runScript, type ScriptResult, type ScriptStep } from './script.js';
 import { DEFAULT_FAIL_PATTERNS, PatternTracker, describePattern, type SerialPattern } from './serial.js';
 import type { MachineSpec, QemuArch, ResolvedExit, ResolvedMachine } from './types.js';
+import { checkTimeoutSeconds } from '../util/timeout.js';
 
 /** A test: a machine plus how it ends. */
 export interface QemuTestSpec extends MachineSpec {
@@ -160,6 +161,9 @@ function fmtExit(e: QemuExit | undefined): string {
  */
 export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = {}): Promise<QemuTestResult> {
   const started = performance.now();
+  for (const name of ['timeout', 'idleTimeout', 'stepTimeout'] as const) {
+    if (spec[name] !== undefined) checkTimeoutSeconds(spec[name], `"${name}"`);
+  }
   const machine = await resolveTestMachine(spec);
   const argv = buildQemuCommand(machine);
   options.onStart?.(machine, argv);

@@ -2,6 +2,7 @@
  * `kiln run`: boot a machine for a human. Serial always to serial.log, and to the terminal
  * unless turned off; exit code = what the guest reported through its exit device.
  */
+import { checkTimeoutSeconds } from '../util/timeout.js';
 import { buildQemuCommand } from './command.js';
 import { decodeGuestExit } from './harness.js';
 import { qemuErrorLines, startQemu, type QemuExit } from './launch.js';
@@ -59,6 +60,7 @@ export interface RunMachineResult {
  */
 export async function runMachine(spec: MachineSpec, options: RunMachineOptions = {}): Promise<RunMachineResult> {
   const started = performance.now();
+  if (options.timeout !== undefined) checkTimeoutSeconds(options.timeout, '"timeout"');
   const machine = await resolveMachine(spec, { testMode: false, dryRun: options.dryRun ?? false });
   const argv = buildQemuCommand(machine);
   options.onReady?.(machine, argv);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { type FileInput, type OutputPlaceholder, StepFailure, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../graph/step.js';
 import { describeExit, formatCommand } from '../util/process.js';
+import { zTimeoutSeconds } from '../util/timeout.js';
 
 export interface CommandOptions {
   name?: string;
@@ -45,7 +46,7 @@ export const commandKind = {
     outputs: z.array(z.string().min(1)),
     env: z.array(z.string()).optional(),
     cwd: z.string().optional(),
-    timeout: z.number().positive().optional(),
+    timeout: zTimeoutSeconds.optional(),
     untracked: z.boolean().optional(),
     stdout: z.string().min(1).optional(),
   }).strict().refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), { message: 'stdout must name one of outputs', path: ['stdout'] }) as z.ZodType<CommandOptions>,

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { type DeclareContext, type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
 import { resolvePolicy } from '../toolchain/policy.js';
+import { zTimeoutSeconds } from '../util/timeout.js';
 
 export interface SignStepOptions {
   name?: string;
@@ -59,7 +60,7 @@ const signKind = {
     sections: z.union([z.enum(['kiln', 'nonos']), z.object({ signature: z.string().optional(), mlDsaSignature: z.string().optional(), manifest: z.string().optional() }).strict()]).optional(),
     hybrid: z.boolean().optional(),
     key: z.string().optional(),
-    signer: z.object({ command: z.array(z.string().min(1)).min(1), publicKey: z.string().min(1), timeoutSeconds: z.number().positive().optional() }).strict().optional(),
+    signer: z.object({ command: z.array(z.string().min(1)).min(1), publicKey: z.string().min(1), timeoutSeconds: zTimeoutSeconds.optional() }).strict().optional(),
     mlDsaKey: z.string().optional(),
     allowDevKey: z.boolean().optional(),
     initrd: zFileInput.optional(),
