@@ -78,6 +78,18 @@ export class FormatError extends KilnError {
   }
 }
 
+/**
+ * Names `file` in a KilnError that names no file yet, and returns the error (anything else is
+ * returned as it is): for readers given a file, whose checks only know offsets.
+ * @example throw nameFile(error, 'disk.vdi');
+ */
+export function nameFile(error: unknown, file: string | undefined): unknown {
+  if (file !== undefined && error instanceof KilnError && error.location?.file === undefined) {
+    (error as { location: ErrorLocation | undefined }).location = { file, ...error.location };
+  }
+  return error;
+}
+
 export function isKilnError(error: unknown): error is KilnError {
   return error instanceof KilnError;
 }

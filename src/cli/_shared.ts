@@ -3,7 +3,7 @@
  * printing JSON. Commands set process.exitCode and return; they never call process.exit, so
  * cleanup (killing QEMU, releasing the build lock) always runs.
  */
-import { KilnError, formatErrorLine } from '../errors.js';
+import { KilnError, formatErrorLine, nameFile } from '../errors.js';
 import { describeSystemError } from '../util/system-errors.js';
 
 export interface GlobalOptions {
@@ -81,10 +81,7 @@ export function globalOptions(): GlobalOptions {
  */
 export function withFile<T>(path: string, work: () => Promise<T>): Promise<T> {
   return work().catch((error: unknown) => {
-    if (error instanceof KilnError && error.location?.file === undefined) {
-      (error as { location: KilnError['location'] }).location = { file: path, ...error.location };
-    }
-    throw error;
+    throw nameFile(error, path);
   });
 }
 

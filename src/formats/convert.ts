@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { KilnError } from '../errors.js';
-import { FileSource, type BlockSource } from './io/block-source.js';
+import { FileSource, dataChunks, type BlockSource } from './io/block-source.js';
 import { type BlockSink, cannotWriteImage, forEachDataRun, temporaryTwin } from './io/block-writer.js';
 import { isAllZero, readU32 } from './io/bytes.js';
 import { crc32 } from './io/crc32.js';
@@ -157,10 +157,10 @@ export async function emitConversion(sink: BlockSink, plan: ConvertPlan): Promis
   if (plan.vdi) return (await (await import('./vdi/write.js')).writeVdi(plan.disk, sink, plan.vdi)).bytesWritten;
   if (plan.vmdk) return (await (await import('./vmdk/write.js')).writeVmdk(plan.disk, sink, plan.vmdk)).bytesWritten;
   const before = sink.bytesWritten;
-  const CHUNK = 4 << 20;
-  for (let at = 0; at < plan.disk.size; at += CHUNK) {
-    const data = await plan.disk.read(at, Math.min(CHUNK, plan.disk.size - at));
-    if (!isAllZero(data)) await sink.writeContent(at, data);
+  // Only what may hold data is read (a VDI/VMDK's stored blocks); the rest stays a hole.
+  for await (const { offset, length } of dataChunks(plan.disk, 64 << 10, 4 << 20)) {
+    const data = await plan.disk.read(offset, length);
+    if (!isAllZero(data)) await sink.writeContent(offset, data);
   }
   return sink.bytesWritten - before;
 }
@@ -248,8 +248,7 @@ async function streamNonZero(disk: BlockSource, unit: number, fingerprint: boole
   const fd = file ? openSync(file.path, 'r') : undefined;
   const buffer = fd === undefined ? undefined : new Uint8Array(chunkSize);
   try {
-    for (let at = 0; at < size; at += chunkSize) {
-      const length = Math.min(chunkSize, size - at);
+    for await (const { offset: at, length } of dataChunks(disk, unit, chunkSize)) {
       let chunk: Uint8Array;
       if (fd === undefined || buffer === undefined) chunk = await disk.read(at, length);
       else {
@@ -416,7 +415,8 @@ async function streamSparseVmdk(disk: BlockSource, out: OutputFile, fingerprint:
   });
   const plan = layoutVmdk(zeroMap, options);
   for (const [offset, bytes] of vmdkHead(plan)) out.write(offset, bytes);
-  for (const [offset, bytes] of sparseTables(plan)) out.write(offset, bytes);
+  // Grain tables of unstored grains are zeros: holes in the new file (as qemu-img leaves them).
+  for (const [offset, bytes] of sparseTables(plan)) out.writeData(offset, bytes);
   return plan;
 }
 

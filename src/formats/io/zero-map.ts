@@ -8,7 +8,7 @@
 import { isAllZero } from './bytes.js';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { FileSource, type BlockSource } from './block-source.js';
+import { FileSource, dataChunks, type BlockSource } from './block-source.js';
 import { crc32 } from './crc32.js';
 
 /** Reads kept in flight by the scan (more did not measure faster here: the scan is CPU-bound). */
@@ -109,20 +109,23 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
   let count = 0;
   const withFingerprint = options.fingerprint ?? true;
   // A ring of buffers: the next chunks are read (on the thread pool) while this one is checked.
+  // Only the pieces that may hold data are read (all of a plain file; the stored blocks of a VDI/VMDK).
+  const pieces = dataChunks(source, unit, readSize);
   const depth = Math.max(1, Math.min(options.readAhead ?? READ_AHEAD, Math.ceil(size / readSize)));
   const readers = await Promise.all(Array.from({ length: depth }, () => openChunkReader(source, readSize)));
-  const inflight: Array<Promise<Uint8Array>> = [];
+  const inflight: Array<{ at: number; data: Promise<Uint8Array> }> = [];
   let issued = 0;
-  const issue = (): void => {
-    const at = issued * readSize;
-    if (at >= size) return;
-    inflight.push(readers[issued % depth]!.read(at, Math.min(readSize, size - at)));
+  const issue = async (): Promise<void> => {
+    const next = await pieces.next();
+    if (next.done) return;
+    inflight.push({ at: next.value.offset, data: readers[issued % depth]!.read(next.value.offset, next.value.length) });
     issued++;
   };
-  for (let k = 0; k < depth; k++) issue();
   try {
-    for (let at = 0; inflight.length > 0; at += readSize) {
-      const chunk = await inflight.shift()!;
+    for (let k = 0; k < depth; k++) await issue();
+    while (inflight.length > 0) {
+      const { at, data } = inflight.shift()!;
+      const chunk = await data;
       // A whole zero chunk (the common case on a sparse disk) is one compare, not one per unit.
       const checkUpTo = isZeroBlock(chunk) ? 0 : chunk.length;
       for (let off = 0; off < checkUpTo; off += unit) {
@@ -138,10 +141,10 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
         }
         if (options.onData) await options.onData(index, piece);
       }
-      issue(); // this chunk's buffer is free again
+      await issue(); // this chunk's buffer is free again
     }
   } finally {
-    await Promise.all(inflight.map((p) => p.catch(() => undefined)));
+    await Promise.all(inflight.map((p) => p.data.catch(() => undefined)));
     await Promise.all(readers.map((r) => r.close()));
   }
   return { size, unit, units, nonZero, nonZeroCount: count, fingerprint: withFingerprint ? new Uint8Array(hash.digest()) : new Uint8Array(0) };

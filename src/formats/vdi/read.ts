@@ -4,8 +4,8 @@
  * block/vdi.c) and exposes its virtual disk as a BlockSource, or streams it to raw.
  * Supported: normal (dynamic) and fixed base images; differencing/undo images are refused.
  */
-import { FormatError } from '../../errors.js';
-import type { BlockSource } from '../io/block-source.js';
+import { FormatError, nameFile } from '../../errors.js';
+import { sourceFile, type BlockSource, type ByteRange, type SparseSource } from '../io/block-source.js';
 import type { BlockSink } from '../io/block-writer.js';
 import { isZeroBlock } from '../io/zero-map.js';
 import {
@@ -34,7 +34,7 @@ const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
  * An opened VDI image: its header, block map, and its virtual disk as a BlockSource.
  * @example const mbr = await (await openVdi(file)).read(0, 512);
  */
-export class VdiImage implements BlockSource {
+export class VdiImage implements SparseSource {
   readonly header: VdiHeader;
   /** Slot of every block; >= 0xfffffffe for a block not stored (reads as zeros). */
   readonly blockMap: Uint32Array;
@@ -60,10 +60,25 @@ export class VdiImage implements BlockSource {
     return offData + entry * (blockSize + blockExtra) + blockExtra;
   }
 
+  /** The disk ranges of the stored blocks (consecutive blocks merged); everything else reads as zeros. */
+  async *dataRanges(): AsyncGenerator<ByteRange> {
+    const { blockSize, blocks, diskSize } = this.header;
+    let start = -1;
+    for (let i = 0; i <= blocks; i++) {
+      const stored = i < blocks && this.blockMap[i]! < VDI_BLOCK_ZERO && i * blockSize < diskSize;
+      if (stored && start < 0) start = i;
+      else if (!stored && start >= 0) {
+        yield { offset: start * blockSize, length: Math.min(diskSize, i * blockSize) - start * blockSize };
+        start = -1;
+      }
+    }
+  }
+
   /** Reads `length` bytes of the virtual disk at `offset` (unstored blocks read as zeros). */
   async read(offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new FormatError('vdi', 'TRUNCATED', `needs ${length} bytes at offset ${offset} of a ${this.size}-byte disk`, { offset });
+      const file = sourceFile(this.file);
+      throw new FormatError('vdi', 'TRUNCATED', `needs ${length} bytes at offset ${offset} of a ${this.size}-byte disk`, { offset, ...(file ? { location: { file } } : {}) });
     }
     const out = new Uint8Array(length);
     const { blockSize } = this.header;
@@ -94,6 +109,14 @@ export class VdiImage implements BlockSource {
  * console.log(vdi.header.diskSize, vdi.header.uuidCreate);
  */
 export async function openVdi(file: BlockSource): Promise<VdiImage> {
+  try {
+    return await readVdi(file);
+  } catch (error) {
+    throw nameFile(error, sourceFile(file)); // every check knows its offset; the file is named here
+  }
+}
+
+async function readVdi(file: BlockSource): Promise<VdiImage> {
   const first = await file.read(0, Math.min(file.size, VDI_SECTOR_SIZE));
   const h = decodeVdiHeader(first);
   if (h.version !== VDI_VERSION_1_1) {

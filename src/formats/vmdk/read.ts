@@ -7,8 +7,8 @@
  * as QEMU does; every table and grain offset is checked against the file before it is read.
  */
 import { inflateSync } from 'node:zlib';
-import { FormatError } from '../../errors.js';
-import type { BlockSource } from '../io/block-source.js';
+import { FormatError, nameFile } from '../../errors.js';
+import { sourceFile, type BlockSource, type ByteRange, type SparseSource } from '../io/block-source.js';
 import type { BlockSink } from '../io/block-writer.js';
 import { decodeUtf8, readU32 } from '../io/bytes.js';
 import { isZeroBlock } from '../io/zero-map.js';
@@ -38,7 +38,7 @@ const MAX_GRAIN_SECTORS = 2048;
  * An opened VMDK sparse extent: header, descriptor, and its virtual disk as a BlockSource.
  * @example const mbr = await (await openVmdk(file)).read(0, 512);
  */
-export class VmdkImage implements BlockSource {
+export class VmdkImage implements SparseSource {
   readonly file: BlockSource;
   /** The extent header in effect (for streamOptimized: the footer, which has the real gdOffset). */
   readonly header: SparseExtentHeader;
@@ -76,7 +76,16 @@ export class VmdkImage implements BlockSource {
 
   /** Grain table `index` (entries are grain sectors; 0 = not stored), or undefined if the GD entry is 0. */
   async grainTable(index: number): Promise<Uint32Array | undefined> {
-    return this.table(index);
+    return this.named(() => this.table(index));
+  }
+
+  /** Runs `work`, naming the image file in its error (the checks know only offsets). */
+  private async named<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw nameFile(error, sourceFile(this.file));
+    }
   }
 
   private async table(index: number): Promise<Uint32Array | undefined> {
@@ -88,7 +97,8 @@ export class VmdkImage implements BlockSource {
     if (at + this.gtBytes > this.file.size) fail('VMDK_TRUNCATED', `grain table ${index} (sector ${sector}) lies past the end of the ${this.file.size}-byte file`, at, 'the file was cut short; copy it again');
     const raw = await this.file.read(at, this.gtBytes);
     const table = new Uint32Array(this.header.numGTEsPerGT);
-    for (let i = 0; i < table.length; i++) table[i] = readU32(raw, i * 4, true);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength); // one view per table, not per entry
+    for (let i = 0; i < table.length; i++) table[i] = view.getUint32(i * 4, true);
     if (this.gtCache.size >= GT_CACHE) this.gtCache.delete(this.gtCache.keys().next().value!);
     this.gtCache.set(index, table);
     return table;
@@ -105,6 +115,10 @@ export class VmdkImage implements BlockSource {
 
   /** The decompressed (or stored) bytes of grain `g` (a full grain), or undefined for a zero grain. */
   async grain(g: number): Promise<Uint8Array | undefined> {
+    return this.named(() => this.readGrain(g));
+  }
+
+  private async readGrain(g: number): Promise<Uint8Array | undefined> {
     const entry = await this.grainEntry(g);
     if (entry === 0) return undefined;
     const key = `${g}:${entry}`;
@@ -156,8 +170,78 @@ export class VmdkImage implements BlockSource {
     return full;
   }
 
+  /**
+   * The disk ranges of the stored grains (consecutive grains merged); everything else reads as
+   * zeros. Each grain table is read once: two directory entries sharing a table, or two grains
+   * sharing a place in the file, are refused (they would let a small file describe a huge disk of
+   * data, as the writer never makes them).
+   */
+  async *dataRanges(): AsyncGenerator<ByteRange> {
+    try {
+      yield* this.listRanges();
+    } catch (error) {
+      throw nameFile(error, sourceFile(this.file));
+    }
+  }
+
+  private async *listRanges(): AsyncGenerator<ByteRange> {
+    const perTable = this.header.numGTEsPerGT;
+    const zeroGrain = (this.header.flags & FLAG_ZERO_GRAIN) !== 0;
+    const tables = new Set<number>();
+    const places = new Set<number>();
+    let start = -1;
+    let next = -1;
+    for (let t = 0; t < this.gd.length;) {
+      if (this.gd[t] === 0) {
+        t++;
+        continue;
+      }
+      // Tables that follow each other in the file are read together (up to 1 MiB).
+      let count = 1;
+      while (t + count < this.gd.length && count < (1 << 20) / this.gtBytes && this.gd[t + count]! * SECTOR === this.gd[t]! * SECTOR + count * this.gtBytes) count++;
+      const at = this.gd[t]! * SECTOR;
+      if (at + count * this.gtBytes > this.file.size) fail('VMDK_TRUNCATED', `grain table ${t} (sector ${this.gd[t]}) lies past the end of the ${this.file.size}-byte file`, at, 'the file was cut short; copy it again');
+      const raw = await this.file.read(at, count * this.gtBytes);
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      for (let k = 0; k < count; k++, t++) {
+        const sector = this.gd[t]!;
+        if (tables.has(sector)) {
+          fail('VMDK_BAD_GRAIN_DIRECTORY', `grain directory entry ${t} points at the grain table at sector ${sector}, which another entry already uses`,
+            this.header.gdOffset === 'end' ? 0 : this.header.gdOffset * SECTOR + t * 4, 'the grain directory is damaged');
+        }
+        tables.add(sector);
+        if (isZeroBlock(raw.subarray(k * this.gtBytes, (k + 1) * this.gtBytes))) continue; // no grain stored: one native compare
+        const end = Math.min(this.grains, (t + 1) * perTable);
+        for (let g = t * perTable; g < end; g++) {
+          const entry = view.getUint32(k * this.gtBytes + (g - t * perTable) * 4, true);
+          if (entry === 0 || (entry === 1 && zeroGrain)) continue;
+          if (places.has(entry)) {
+            fail('VMDK_BAD_GRAIN_TABLE', `grain ${g} points at sector ${entry}, which another grain already uses`, sector * SECTOR + (g - t * perTable) * 4,
+              'the grain tables are damaged');
+          }
+          places.add(entry);
+          if (g !== next) {
+            if (start >= 0) yield this.grainRange(start, next);
+            start = g;
+          }
+          next = g + 1;
+        }
+      }
+    }
+    if (start >= 0) yield this.grainRange(start, next);
+  }
+
+  private grainRange(first: number, end: number): ByteRange {
+    const offset = first * this.grainBytes;
+    return { offset, length: Math.min(this.size, end * this.grainBytes) - offset };
+  }
+
   /** Reads `length` bytes of the virtual disk at `offset`. */
   async read(offset: number, length: number): Promise<Uint8Array> {
+    return this.named(() => this.readDisk(offset, length));
+  }
+
+  private async readDisk(offset: number, length: number): Promise<Uint8Array> {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
       throw new FormatError('vmdk', 'TRUNCATED', `needs ${length} bytes at offset ${offset} of a ${this.size}-byte disk`, { offset });
     }
@@ -189,6 +273,14 @@ export class VmdkImage implements BlockSource {
  * console.log(vmdk.createType, vmdk.size);
  */
 export async function openVmdk(file: BlockSource): Promise<VmdkImage> {
+  try {
+    return await readVmdk(file);
+  } catch (error) {
+    throw nameFile(error, sourceFile(file)); // every check knows its offset; the file is named here
+  }
+}
+
+async function readVmdk(file: BlockSource): Promise<VmdkImage> {
   const first = await file.read(0, Math.min(file.size, SECTOR));
   if (first.length < 4 || readU32(first, 0, true) !== VMDK_MAGIC) {
     const text = decodeUtf8(first.subarray(0, 64));
@@ -246,7 +338,8 @@ export async function openVmdk(file: BlockSource): Promise<VmdkImage> {
   }
   const rawGd = await file.read(gdAt, gdEntries * 4);
   const gd = new Uint32Array(gdEntries);
-  for (let i = 0; i < gdEntries; i++) gd[i] = readU32(rawGd, i * 4, true);
+  const gdView = new DataView(rawGd.buffer, rawGd.byteOffset, rawGd.byteLength);
+  for (let i = 0; i < gdEntries; i++) gd[i] = gdView.getUint32(i * 4, true);
   return new VmdkImage(file, header, descriptor, gd);
 }
 
@@ -258,6 +351,14 @@ export async function openVmdk(file: BlockSource): Promise<VmdkImage> {
  * await writeImageFile('disk.img', vmdk.size, (sink) => vmdkToRaw(vmdk, sink));
  */
 export async function vmdkToRaw(image: VmdkImage, sink: BlockSink): Promise<void> {
+  try {
+    await copyGrains(image, sink);
+  } catch (error) {
+    throw nameFile(error, sourceFile(image.file));
+  }
+}
+
+async function copyGrains(image: VmdkImage, sink: BlockSink): Promise<void> {
   if (sink.size !== image.size) throw new RangeError(`"sink" expected ${image.size} bytes, got ${sink.size}`);
   const grainBytes = image.header.grainSize * SECTOR;
   const grains = image.grains;

@@ -1,11 +1,14 @@
 // Builders of hostile archives and images for the extraction and corpus tests: kiln's writers make a
 // benign image with placeholder names, then the placeholders' bytes are patched into names the
 // writers themselves refuse ('..', '/x'). The cpio builder writes headers directly.
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { CPIO_HEADER_SIZE, S_IFDIR, S_IFLNK, S_IFREG, pad4, writeHeaderInto } from '../../../src/formats/cpio/_header.js';
 import { writeFat } from '../../../src/formats/fat/index.js';
 import { MemorySink } from '../../../src/formats/io/block-writer.js';
 import { buildTree, type TreeEntry } from '../../../src/formats/io/tree.js';
 import { planIso, writeIso } from '../../../src/formats/iso9660/index.js';
+import { VDI_BLOCK_SIZE } from '../../../src/formats/vdi/_header.js';
+import { layoutVdi, vdiMetadata } from '../../../src/formats/vdi/_layout.js';
 
 export interface RawCpioEntry {
   name: string;
@@ -96,3 +99,30 @@ export const rename = {
   /** The plain ISO9660 identifier (`QQ.;1`, and the path table) of a file called `qq`. */
   iso9660: (image: Uint8Array, two: string) => patchAll(image, ascii('QQ'), ascii(two)),
 };
+
+/**
+ * A VDI image of a `diskSize`-byte disk storing only the 1 MiB blocks listed in `blocks` (each
+ * filled with a byte derived from its index), written to `path`. Made from the layout code, so a
+ * 1 TiB disk costs a 5 MiB file.
+ */
+export function sparseVdi(path: string, diskSize: number, blocks: number[]): void {
+  const unit = VDI_BLOCK_SIZE;
+  const units = Math.ceil(diskSize / unit);
+  const nonZero = new Uint8Array(units);
+  for (const b of blocks) nonZero[b] = 1;
+  const plan = layoutVdi({ size: diskSize, unit, units, nonZero, nonZeroCount: blocks.length, fingerprint: new Uint8Array(32) }, { seed: 'sparse' });
+  const fd = openSync(path, 'w');
+  try {
+    for (const [offset, bytes] of vdiMetadata(plan)) writeSync(fd, bytes, 0, bytes.length, offset);
+    [...blocks].sort((a, b) => a - b).forEach((b, slot) => {
+      const data = new Uint8Array(Math.min(unit, diskSize - b * unit)).fill(blockByte(b));
+      writeSync(fd, data, 0, data.length, plan.header.offData + slot * unit);
+    });
+    ftruncateSync(fd, plan.fileSize);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The byte block `b` of a `sparseVdi` disk is filled with (never 0). */
+export const blockByte = (b: number): number => (b % 255) + 1;
