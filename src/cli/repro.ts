@@ -18,6 +18,7 @@ function forwardedArgs(flags: ReproFlags, rest: string[], configRel: string): st
     '--config', configRel,
     ...(flags.arch ? ['--arch', flags.arch] : []),
     ...(flags.profile ? ['--profile', flags.profile] : []),
+    ...(flags.allowDevKey ? ['--allow-dev-key'] : []),
     ...rest,
   ];
 }
