@@ -115,6 +115,11 @@ export interface BuildTarget<O extends OptionsSpec> extends TargetInfo {
   /** True for a release profile. */
   readonly release: boolean;
   readonly env: Readonly<NodeJS.ProcessEnv>;
+  /**
+   * The target's build folder, absolute (`<project>/build/i386-debug`): where outputs land, for a
+   * `command`'s `cwd` or a flag that needs a path. Steps should still read artifacts through handles.
+   */
+  readonly dir: string;
 }
 
 export interface KilnConfig<O extends OptionsSpec = OptionsSpec> extends Project {

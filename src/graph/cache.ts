@@ -6,10 +6,15 @@
  * The local tier: objects in `cas/ab/<sha256>`, entries in `actions/ab/<key>.json`. Entries are
  * written after their objects, each atomically (temp + rename), and objects are verified by hash
  * before use, so a `kill -9` at any moment can never make a build use a corrupt entry.
+ *
+ * Objects and the outputs in `build/` never share storage: both directions copy (holes kept,
+ * reflinked where the file system can, util/copy.ts). With hard links, a guest writing its disk or
+ * a tool editing an output in place changed the cache's object too (kiln runs as root in CI, so
+ * read-only objects would not have stopped it). Cost, measured for a 4 GiB sparse disk on ext4:
+ * 19 ms per copy through `cp --sparse=always` (a hard link: 0.1 ms; Node's own copy: 48 s).
  */
-import {
-  chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSparse } from '../util/copy.js';
 import { dirname, join } from 'node:path';
 import { type ActionKey, type FileHash, hashFileSync } from './hashing.js';
 
@@ -23,6 +28,9 @@ export interface ActionEntry {
   /** Output path (relative to the target build folder) → content hash, size and mode. */
   outputs: Record<string, CachedOutput>;
   createdAt: number;
+  /** Files the step read (deps-log.ts names) and the digest of their contents: the entry holds only while they match. */
+  reads?: string[];
+  readsDigest?: string;
 }
 
 /** One tier of the action cache (asynchronous: a remote tier answers over the network). */
@@ -48,17 +56,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode?: 
   renameSync(temp, path);
 }
 
-/** Places a copy of `from` at `to` atomically, hard-linking when possible. */
+/** Places a copy of `from` at `to` atomically: never a hard link, so a write to one never reaches the other. */
 export function placeFile(from: string, to: string, mode?: number): void {
   mkdirSync(dirname(to), { recursive: true });
   const temp = tempName(to);
   try {
-    linkSync(from, temp);
-  } catch {
-    copyFileSync(from, temp);
+    copyFileSparse(from, temp);
+    if (mode !== undefined) chmodSync(temp, mode);
+    renameSync(temp, to);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
   }
-  if (mode !== undefined) chmodSync(temp, mode);
-  renameSync(temp, to);
 }
 
 /** The local tier: a folder (default `<project>/.kiln/cache`). */

@@ -20,6 +20,8 @@ export interface StepCapture {
   readonly stageDir: string;
   readonly output: string[];
   readonly warnings: string[];
+  /** Absolute paths of the files the step reported reading (StepContext.reads). */
+  readonly reads: string[];
 }
 
 export function createStepContext(session: BuildSession, step: PlannedStep, capture: StepCapture): StepContext {
@@ -47,6 +49,8 @@ export function createStepContext(session: BuildSession, step: PlannedStep, capt
     workDir,
     log: (line) => capture.output.push(`${line}\n`),
     warn: (message) => capture.warnings.push(message),
+    reads: (paths) => capture.reads.push(...paths),
+    action: (a) => session.emit({ type: 'step-action', time: Date.now(), step: step.name, action: a.kind, input: a.input, reason: a.reason }),
     async exec(argv: Array<string | FileInput | OutputPlaceholder>, options: ExecOptions = {}): Promise<RunResult> {
       const resolve = (a: string | FileInput | OutputPlaceholder): string =>
         typeof a === 'string' ? a : isOutputPlaceholder(a) ? outPath(a.output) : path(a);

@@ -10,6 +10,8 @@ export type BuildEvent =
   | { type: 'build-start'; time: number; target: string; total: number; jobs: number }
   | { type: 'lock-wait'; time: number; path: string; holderPid: number | undefined }
   | { type: 'step-start'; time: number; step: string; kind: string; reason: string }
+  /** One unit of work inside a running step (one compile of a cc step). */
+  | { type: 'step-action'; time: number; step: string; action: string; input: string; reason: string }
   | { type: 'step-finish'; time: number; step: string; kind: string; status: StepStatus; durationMs: number; reason?: string; warnings?: string[]; failure?: StepFailureInfo; outputs?: string[] }
   | { type: 'build-finish'; time: number; target: string; ok: boolean; durationMs: number; counts: Record<StepStatus, number>; interrupted?: boolean };
 

@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { ArtifactResolver, PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashValue } from './hashing.js';
+import { readPath } from './deps-log.js';
 import { isArtifactRef, isOutputPlaceholder, isStepHandle } from './step.js';
 import { type ToolIdentity, resolveTool } from './tools.js';
 
@@ -20,8 +21,12 @@ export interface Fingerprint {
   readonly epoch: number;
   /** Declared input files, project-relative path → content hash. */
   readonly files: Readonly<Record<string, FileHash>>;
-  // Discovered inputs (a depfile's headers, cargo's dep-info) join here as their own field, read
-  // from the step's record in the state (state.ts) — declared globs stay in `files`.
+  /**
+   * Discovered inputs: what the step reported reading last time (a depfile's headers, cargo's
+   * dep-info; deps-log.ts names) → content hash now, null when the file is gone. Read from the
+   * step's record (ninja's deps log); declared globs stay in `files`.
+   */
+  readonly reads: Readonly<Record<string, FileHash | null>>;
   /** Declared env vars → the hash of their value. */
   readonly env: Readonly<Record<string, ValueHash>>;
   /** Declared tools → the executable found (real path + content hash), null when not found. */
@@ -35,6 +40,8 @@ export interface Fingerprint {
 /** What the fingerprint of a step is computed from, besides the step itself. */
 export interface FingerprintSources {
   projectDir: string;
+  /** The target's build folder (generated files a step read are named relative to it). */
+  buildDir: string;
   target: string;
   epoch: number;
   env: NodeJS.ProcessEnv;
@@ -53,7 +60,7 @@ export function actionKey(fingerprint: Fingerprint): ActionKey {
  * A missing input is a config error naming the step's config path.
  */
 export async function fingerprintStep(
-  step: PlannedStep, inputFiles: string[], from: FingerprintSources,
+  step: PlannedStep, inputFiles: string[], from: FingerprintSources, reads: readonly string[] = [],
 ): Promise<Fingerprint> {
   const files: Record<string, FileHash> = {};
   for (const file of inputFiles) files[relative(from.projectDir, file)] = hashInput(step, file, from);
@@ -68,11 +75,24 @@ export async function fingerprintStep(
     target: from.target,
     epoch: from.epoch,
     files,
+    reads: hashReads(reads, from),
     env,
     tools,
     options: hashValue(keyData(step, from)),
     outputs: step.outputs,
   };
+}
+
+/** Recorded reads → their content hashes now (null = gone: the step reruns and finds out). */
+function hashReads(reads: readonly string[], from: FingerprintSources): Record<string, FileHash | null> {
+  const out: Record<string, FileHash | null> = {};
+  for (const key of reads) out[key] = from.index.hash(readPath(key, from.projectDir, from.buildDir)) ?? null;
+  return out;
+}
+
+/** The fingerprint with the files the step reported reading in this run as its discovered inputs. */
+export function withReads(fingerprint: Fingerprint, reads: readonly string[], from: FingerprintSources): Fingerprint {
+  return { ...fingerprint, reads: hashReads(reads, from) };
 }
 
 function hashInput(step: PlannedStep, file: string, from: FingerprintSources): FileHash {
@@ -113,7 +133,7 @@ export function toolPaths(fingerprint: Fingerprint): Record<string, string> {
 
 /** One difference between two fingerprints. */
 export type FingerprintChange =
-  | { readonly part: 'file' | 'env' | 'tool'; readonly name: string; readonly how: 'added' | 'removed' | 'changed' }
+  | { readonly part: 'file' | 'read' | 'env' | 'tool'; readonly name: string; readonly how: 'added' | 'removed' | 'changed' }
   | { readonly part: 'options' | 'step' | 'target' | 'epoch' | 'outputs'; readonly how: 'changed' };
 
 /**
@@ -125,7 +145,7 @@ export function diffFingerprints(prev: Fingerprint, next: Fingerprint): Fingerpr
   const added: FingerprintChange[] = [];
   type Entries<V> = Readonly<Record<string, V>>;
   type Same<V> = (x: V, y: V) => boolean;
-  const record = <V>(part: 'file' | 'env' | 'tool', a: Entries<V>, b: Entries<V>, same: Same<V>): void => {
+  const record = <V>(part: 'file' | 'read' | 'env' | 'tool', a: Entries<V>, b: Entries<V>, same: Same<V>): void => {
     for (const [name, value] of Object.entries(a)) {
       if (!(name in b)) changed.push({ part, name, how: 'removed' });
       else if (!same(value, b[name]!)) changed.push({ part, name, how: 'changed' });
@@ -133,6 +153,10 @@ export function diffFingerprints(prev: Fingerprint, next: Fingerprint): Fingerpr
     for (const name of Object.keys(b)) if (!(name in a)) added.push({ part, name, how: 'added' });
   };
   record('file', prev.files, next.files, (x, y) => x === y);
+  // A discovered input that changed is a reason; one only newly read (or no longer read) is not.
+  for (const [name, hash] of Object.entries(prev.reads ?? {})) {
+    if (name in next.reads && next.reads[name] !== hash) changed.push({ part: 'read', name, how: next.reads[name] === null ? 'removed' : 'changed' });
+  }
   record('env', prev.env, next.env, (x, y) => x === y);
   record('tool', prev.tools, next.tools, sameTool);
   if (prev.options !== next.options) changed.push({ part: 'options', how: 'changed' });

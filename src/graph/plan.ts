@@ -3,7 +3,7 @@
  * steps in dependency order. Every step's options are validated here (errors carry the config
  * path) and every step declares its inputs and outputs.
  */
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveOptions } from '../config/options.js';
@@ -58,6 +58,18 @@ export function collectRefs(value: unknown, found: Array<StepHandle | ArtifactRe
   return found;
 }
 
+/**
+ * Which rule a step name breaks, or undefined when it is valid.
+ * @example stepNameProblem('_cat') // 'must start with a letter or digit, not "_"'
+ */
+export function stepNameProblem(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  if (!/^[A-Za-z0-9]/.test(name)) return `must start with a letter or digit, not ${JSON.stringify(name[0])}`;
+  const bad = [...name].findIndex((c) => !/[A-Za-z0-9._-]/.test(c));
+  if (bad >= 0) return `may hold only letters, digits, ".", "_" or "-": ${JSON.stringify([...name][bad])} at position ${bad + 1} is none of them`;
+  return undefined;
+}
+
 export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {}): Promise<Graph> {
   const { config } = loaded;
   const file = shown(loaded.path);
@@ -82,13 +94,15 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
     ...(request.allowDevKey ? { allowDevKey: true } : {}),
   };
   const options = resolveOptions(config.options ?? {}, request.options ?? {});
-  const buildRoot = request.buildDir ? join(process.cwd(), request.buildDir) : join(loaded.projectDir, config.buildDir ?? 'build');
+  // --build-dir is relative to the working folder, or absolute (resolve, not join: join glued an absolute path under cwd).
+  const buildRoot = request.buildDir ? resolve(process.cwd(), request.buildDir) : resolve(loaded.projectDir, config.buildDir ?? 'build');
   const buildDir = join(buildRoot, target.id);
 
   let project: Project = config;
   if (config.build) {
     const t: BuildTarget<Record<string, never>> = {
       ...target,
+      dir: buildDir,
       options: options as never,
       profileSettings: profile[1].settings ?? {},
       release,
@@ -112,8 +126,11 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
   const claim = (handle: StepHandle, name: string, configPath: string): void => {
     if (nodes.has(handle)) return;
     const finalName = handle.name ?? name;
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(finalName)) {
-      throw new KilnError('STEP_NAME_INVALID', `step name ${JSON.stringify(finalName)} must be letters, digits, ".", "_" or "-"`, { location: { file, configPath }, exitCode: 2 });
+    const broken = stepNameProblem(finalName);
+    if (broken) {
+      throw new KilnError('STEP_NAME_INVALID', `step name ${JSON.stringify(finalName)} ${broken}`, {
+        location: { file, configPath }, hint: 'a step name starts with a letter or digit, then letters, digits, ".", "_" or "-"', exitCode: 2,
+      });
     }
     const other = names.get(finalName);
     if (other) {

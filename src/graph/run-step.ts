@@ -11,7 +11,8 @@ import type { CachedOutput } from './cache.js';
 import { type StepCapture, createStepContext } from './context.js';
 import type { StepResult, StepStatus } from './events.js';
 import { failureInfo } from './failure.js';
-import { type Fingerprint, actionKey, explainRerun, fingerprintStep } from './fingerprint.js';
+import { readKeys, undeclaredGenerated } from './deps-log.js';
+import { type Fingerprint, actionKey, explainRerun, fingerprintStep, withReads } from './fingerprint.js';
 import type { PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatEntry, statMatches } from './hashing.js';
 import { expandInputs } from './inputs.js';
@@ -33,7 +34,7 @@ async function decideAndRun(session: BuildSession, step: PlannedStep): Promise<O
   const { graph } = session;
   const prev = session.state.record(step.name);
   const inputs = await expandInputs(step, graph.projectDir, graph.buildRoot);
-  const fingerprint = await fingerprintStep(step, inputs, session.sources);
+  const fingerprint = await fingerprintStep(step, inputs, session.sources, Object.keys(prev?.fingerprint.reads ?? {}));
   session.fingerprints.set(step.name, fingerprint);
   const key = actionKey(fingerprint);
   const untracked = step.declaration.untracked === true || step.outputs.length === 0;
@@ -93,17 +94,20 @@ interface RunPlan {
 async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan): Promise<Outcome> {
   const kind = step.handle.kind;
   session.emit({ type: 'step-start', time: Date.now(), step: step.name, kind: kind.kind, reason: plan.reason });
-  const capture: StepCapture = { stageDir: stageDirOf(session.layout, step.name), output: [], warnings: [] };
+  const capture: StepCapture = { stageDir: stageDirOf(session.layout, step.name), output: [], warnings: [], reads: [] };
   rmSync(capture.stageDir, { recursive: true, force: true });
   mkdirSync(capture.stageDir, { recursive: true });
   try {
     await kind.make(step.options, createStepContext(session, step, capture));
     if (session.signal.aborted) throw new KilnError('INTERRUPTED', 'interrupted');
+    // What it read this time is what the next build checks (and the key of this run's result).
+    const fingerprint = withReads(plan.fingerprint, discoveredReads(session, step, capture.reads), session.sources);
+    const key = actionKey(fingerprint);
     const promoted = promoteOutputs(session, step, capture.stageDir);
     if (!plan.untracked) {
-      await session.cache.store(plan.key, { outputs: promoted.cached, createdAt: Date.now() }, promoted.files);
+      await session.cache.store(key, { outputs: promoted.cached, createdAt: Date.now() }, promoted.files);
     }
-    session.state.setRecord(step.name, { key: plan.key, outputs: promoted.stats, fingerprint: plan.fingerprint });
+    session.state.setRecord(step.name, { key, outputs: promoted.stats, fingerprint });
     const warnings = capture.warnings.length ? { warnings: capture.warnings } : {};
     return outcome('ran', promoted.hashes, { reason: plan.reason, ...warnings });
   } catch (error) {
@@ -113,6 +117,24 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
     session.log.step(step.name, kind.kind, plan.reason, capture.output.join(''));
     rmSync(capture.stageDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The recorded names of the files a step reported reading; a generated file whose producer the step
+ * does not depend on is refused (the order it was read in was luck: stale or half-written).
+ */
+function discoveredReads(session: BuildSession, step: PlannedStep, paths: readonly string[]): string[] {
+  const { graph } = session;
+  const keys = readKeys(paths, graph.projectDir, graph.buildDir, graph.buildRoot);
+  const owners = new Map(graph.steps.flatMap((s) => s.outputs.map((o) => [o, s] as const)));
+  const unordered = undeclaredGenerated(keys, step, owners);
+  if (unordered) {
+    throw new KilnError('GENERATED_INPUT_UNDECLARED', `step "${step.name}" read ${unordered.file}, an output of step "${unordered.producer}", without depending on it: it may have read a stale or half-written file`, {
+      location: { configPath: step.configPath },
+      hint: `pass ${unordered.producer}'s output to this step (e.g. include: [${unordered.producer}.output('${unordered.file}')]) so kiln builds it first`,
+    });
+  }
+  return keys;
 }
 
 interface Promoted {

@@ -65,7 +65,7 @@ export async function openSession(
   const state = BuildState.load(layout.stateFile);
   const cache = new LocalCache(options.cacheDir ?? join(graph.projectDir, '.kiln', 'cache'));
   const sources = {
-    projectDir: graph.projectDir, target: graph.target.id, epoch: resolveEpoch(env), env, index: state.index,
+    projectDir: graph.projectDir, buildDir: graph.buildDir, target: graph.target.id, epoch: resolveEpoch(env), env, index: state.index,
     artifacts: graph.artifacts, outputHashes: new Map<string, Record<string, FileHash>>(),
   };
   const log = BuildLog.open(layout, graph.target.id);

@@ -14,10 +14,12 @@ export interface StepRecord {
   key: ActionKey;
   /** Each output's stat and hash as kiln left it: the up-to-date check is stat calls only. */
   outputs: Record<string, StatEntry>;
-  /** What the key was made of, to explain the next rerun. */
+  /**
+   * What the key was made of, to explain the next rerun. Its `reads` are the discovered inputs of
+   * this run (depfile, dep-info), path → hash: they become part of the next fingerprint (as ninja's
+   * deps log), and the key above already includes them.
+   */
   fingerprint: Fingerprint;
-  // Discovered inputs (depfile, dep-info) of this run are recorded here, path → hash, and become
-  // part of the next fingerprint (as ninja's deps log): the record is the only place they exist.
 }
 
 interface StateFile {
@@ -26,8 +28,8 @@ interface StateFile {
   steps: Record<string, StepRecord>;
 }
 
-/** 2: typed fingerprints with full hashes (1 kept a string bag of cut hashes). */
-const STATE_VERSION = 2;
+/** 3: fingerprints carry discovered inputs (`reads`); 2: typed fingerprints with full hashes. */
+const STATE_VERSION = 3;
 
 function readState(path: string): StateFile {
   try {

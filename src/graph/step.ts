@@ -146,6 +146,23 @@ export interface StepContext {
   exec(argv: Array<string | FileInput | OutputPlaceholder>, options?: ExecOptions): Promise<RunResult>;
   /** Records a warning shown in the step's summary line. */
   warn(message: string): void;
+  /**
+   * Reports files the step read beyond its declared inputs (a compiler's depfile, cargo's dep-info):
+   * absolute paths. They are kept with the step's state and fingerprinted on the next build, like
+   * ninja's deps log; files outside the project and the build folder (system headers) are left to
+   * the tool's identity.
+   */
+  reads(paths: string[]): void;
+  /** Reports one unit of work inside the step (one compile), as a `step-action` event. */
+  action(action: StepAction): void;
+}
+
+/** One unit of work inside a step: `{ kind: 'compile', input: 'kernel/fs.c', reason: 'include/fs.h changed' }`. */
+export interface StepAction {
+  kind: string;
+  /** The file it works on, project-relative. */
+  input: string;
+  reason: string;
 }
 
 export interface ExecOptions extends Omit<RunOptions, 'signal' | 'onOutput'> {

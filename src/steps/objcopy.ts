@@ -14,23 +14,28 @@ export interface ObjcopyOptions {
   /** Output file name (default kernel.bin). */
   output?: string;
   format?: 'binary';
+  /** Only these sections, laid out by load address (`objcopy -j .text -O binary`). Default: every allocated one. */
+  sections?: string[];
 }
 
 const objcopyKind = {
   kind: 'objcopy',
   version: 2,
-  schema: z.object({ name: z.string().optional(), input: zFileInput, output: z.string().optional(), format: z.literal('binary').optional() }).strict() as z.ZodType<ObjcopyOptions>,
+  schema: z.object({
+    name: z.string().optional(), input: zFileInput, output: z.string().optional(), format: z.literal('binary').optional(),
+    sections: z.array(z.string().min(1)).min(1).optional(),
+  }).strict() as z.ZodType<ObjcopyOptions>,
   declare(o: ObjcopyOptions) {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? 'kernel.bin'] };
   },
   async make(o: ObjcopyOptions, ctx: StepContext) {
     const { objcopyBinary } = await import('../formats/elf/index.js');
-    const result = objcopyBinary(new Uint8Array(await readFile(ctx.path(o.input))));
+    const result = objcopyBinary(new Uint8Array(await readFile(ctx.path(o.input))), o.sections ? { sections: o.sections } : {});
     await writeFile(ctx.outPath(), result.bytes);
     ctx.log(`objcopy: ${result.bytes.length} bytes, load address 0x${result.loadAddress.toString(16)}, entry 0x${result.entry.toString(16)}`);
   },
 };
 
-/** @example objcopy({ input: kernel, output: 'kernel.bin' }) */
+/** @example objcopy({ input: bootElf, output: 'boot.bin', sections: ['.text'] }) */
 export const objcopy = defineStep<ObjcopyOptions>(objcopyKind);
 export { objcopyKind };

@@ -7,6 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { withExtension } from './_common.js';
 import { zFileInput } from '../config/schema.js';
 import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
 
@@ -23,7 +24,7 @@ export interface StripStepOptions {
 }
 
 function outputs(o: StripStepOptions): [string, string] {
-  const output = o.output ?? `${o.name ?? 'stripped'}.elf`;
+  const output = o.output ?? withExtension(o.name, 'stripped', 'elf');
   const debug = o.debugFile ?? `${output.replace(/\.elf$/, '')}.debug`;
   return [output, debug];
 }

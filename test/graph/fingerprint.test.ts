@@ -9,6 +9,7 @@ const base: Fingerprint = {
   target: 'x86_64-debug',
   epoch: 315532800,
   files: { 'src/a.c': h('a') as FileHash, 'src/b.c': h('b') as FileHash },
+  reads: { 'include/k.h': h('k') as FileHash },
   env: { CFLAGS: h('e') as ValueHash },
   tools: { clang: { path: '/usr/bin/clang-16', hash: h('c') as FileHash }, ld: null },
   options: h('o') as ValueHash,
@@ -42,5 +43,12 @@ describe('fingerprint', () => {
     expect(explainRerun(base, next)).toBe(why);
     const optionsAndEpoch: Fingerprint = { ...base, epoch: 1, options: h('p') as ValueHash };
     expect(explainRerun(base, optionsAndEpoch)).toBe('options changed, epoch changed');
+  });
+
+  it('a discovered input that changed or went away explains the rerun as read:<path>', () => {
+    const next: Fingerprint = { ...base, reads: { 'include/k.h': h('z') as FileHash } };
+    expect(explainRerun(base, next)).toBe('read:include/k.h changed');
+    expect(actionKey(next)).not.toBe(actionKey(base));
+    expect(explainRerun(base, { ...base, reads: { 'include/k.h': null } })).toBe('read:include/k.h removed');
   });
 });

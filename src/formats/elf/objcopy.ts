@@ -14,6 +14,8 @@ import type { ElfFile, ElfSegment } from './read.js';
 export interface ObjcopyBinaryOptions {
   /** Refuse outputs larger than this (default 1 GiB): sections far apart make huge zero-filled files. */
   maxSize?: number;
+  /** Only these sections (`objcopy -j .text -j .data`); each must exist. Default: every allocated section. */
+  sections?: string[];
 }
 
 export interface RawBinary {
@@ -57,8 +59,15 @@ export function objcopyBinary(elf: ElfInput, options: ObjcopyBinaryOptions = {})
   const maxSize = options.maxSize ?? 1 << 30;
   if (file.header.type === 1) fail('ELF_NOT_LINKED', 'a relocatable object (.o) has no load addresses', 'link it first, then extract the binary');
   const pieces: Piece[] = [];
+  const only = options.sections ? new Set(options.sections) : undefined;
+  if (only) {
+    if (file.sections.length <= 1) fail('ELF_NO_SECTIONS', 'sections were selected, but the file has no section headers');
+    const missing = [...only].filter((name) => !file.sections.some((s) => s.name === name));
+    if (missing.length) fail('ELF_NO_SUCH_SECTION', `no section named ${missing.join(', ')} (the file has ${file.sections.filter((s) => s.flags & SHF_ALLOC).map((s) => s.name).join(', ')})`, 'check the section names (readelf -S)');
+  }
   if (file.sections.length > 1) {
     for (const s of file.sections) {
+      if (only && !only.has(s.name)) continue;
       if (s.type === SHT_NULL || s.type === SHT_NOBITS || !(s.flags & SHF_ALLOC) || s.size === 0) continue;
       pieces.push({ lma: lmaOf(file, s.addr, s.offset, s.size), data: s.data });
     }

@@ -33,8 +33,12 @@ export interface RawRegionSpec {
   maxSectors?: number;
   /** The region may not start before this LBA (kernel: 65). */
   minLba?: number;
-  /** Bytes 510..511 must be 0x55 0xAA (a BIOS boot sector). */
-  bootSignature?: boolean;
+  /**
+   * `true`: bytes 510..511 must be 0x55 0xAA (a BIOS boot sector). `'write'`: the content is a boot
+   * block of at most 510 bytes that kiln pads with zeros to 510 and signs with 0x55 0xAA (what a
+   * Makefile's signing script does); more than 510 bytes is refused with the size.
+   */
+  bootSignature?: boolean | 'write';
   /** Byte offsets of named symbols inside the region, for patches (e.g. from `nasm -l` or a map file). */
   symbols?: Record<string, number>;
 }
@@ -117,6 +121,22 @@ function fail(code: string, message: string, hint?: string, details?: Record<str
   throw new KilnError(code, `raw: ${message}`, { ...(hint ? { hint } : {}), ...(details ? { details } : {}) });
 }
 
+/**
+ * Pads a boot block of at most 510 bytes to 510 and appends the BIOS boot signature 0x55 0xAA.
+ * @example signBootSector(new Uint8Array([0xeb, 0xfe])).length // 512
+ */
+export function signBootSector(block: Uint8Array, name = 'boot sector'): Uint8Array {
+  if (block.length > 510) {
+    fail('RAW_BOOT_SECTOR_TOO_LARGE', `${name} is ${block.length} bytes; a boot block signed by kiln holds at most 510 (${block.length - 510} bytes over)`,
+      'shrink the boot code (-Os, move work to a second stage), or sign it yourself and use bootSignature: true', { size: block.length, limit: 510 });
+  }
+  const sector = new Uint8Array(512);
+  sector.set(block, 0);
+  sector[510] = 0x55;
+  sector[511] = 0xaa;
+  return sector;
+}
+
 function sectorsOf(bytes: number): number {
   return Math.ceil(bytes / RAW_SECTOR_SIZE);
 }
@@ -139,7 +159,8 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
   const totalSectors = size / RAW_SECTOR_SIZE;
   const regions: RawRegionLayout[] = [];
   const names = new Set<string>();
-  for (const spec of options.regions) {
+  for (const given of options.regions) {
+    const spec = given.bootSignature === 'write' ? { ...given, content: signBootSector(await loadContent(given.content), given.name), bootSignature: true } : given;
     if (names.has(spec.name)) fail('RAW_DUPLICATE_REGION', `two regions are named ${JSON.stringify(spec.name)}`);
     names.add(spec.name);
     if (!Number.isInteger(spec.lba) || spec.lba < 0) fail('RAW_BAD_LBA', `${spec.name}: LBA ${spec.lba} is not a sector number`);
