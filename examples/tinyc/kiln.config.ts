@@ -1,4 +1,4 @@
-import { cc, command, defineConfig, link, objcopy, out, raw } from 'kiln';
+import { cc, command, defineConfig, guest, link, objcopy, out, raw } from 'kiln';
 
 // tinyc: a 32-bit C teaching kernel. A BIOS boot block (GNU as through clang) that kiln pads and
 // signs, a kernel of many C files sharing headers (each compile's depfile tracks which), a host
@@ -44,6 +44,18 @@ export default defineConfig({
       run: { drives, machine: 'pc', qemu: 'qemu-system-i386', symbols: kernel, exit: { kind: 'isa-debug-exit' as const, success: 0 } },
       tests: {
         boot: { expect: ['tinyfs mounted, 2 files', 'tinyc> '], exit: { kind: 'serial' as const }, timeout: 60 },
+        // Types at the shell: lists and reads the disk, writes a file to it (through the snapshot), exits.
+        shell: {
+          exit: { kind: 'isa-debug-exit' as const, success: 0 }, timeout: 90, stepTimeout: 20,
+          script: [
+            guest.expect('tinyc> '), guest.send('echo hello kiln\r'), guest.expect(/^hello kiln\r?$/m),
+            guest.send('ls\r'), guest.expect(/^motd\.txt \d+/m),
+            guest.send('cat hello.txt\r'), guest.expect('Hello from tinyfs'),
+            guest.send('write note.txt written by the guest\r'), guest.expect('wrote 21 bytes to note.txt'),
+            guest.send('cat note.txt\r'), guest.expect('written by the guest'),
+            guest.send('exit\r'), guest.expect('bye'),
+          ],
+        },
       },
     };
   },

@@ -112,6 +112,13 @@ export function gdbInstructions(m: ResolvedMachine, options: { sourceDir?: strin
     // The guest starts in 32-bit protected mode; gdb follows the ELF's arch, which is right once in long mode.
     notes.push('the kernel starts in 32-bit protected mode: use `set architecture i386` until it enters long mode');
   }
+  if (m.gdb.symbolsClass === 32 && m.arch !== 'aarch64') {
+    // gdb takes the architecture from an ELF32 (i386), but qemu-system-x86_64's stub always sends the
+    // 64-bit register set ("Remote 'g' packet reply is too long"): read it as x86-64 there.
+    const qemu64 = /x86_64[^/]*$/.test(m.qemu);
+    argv.push('-ex', `set architecture ${qemu64 ? 'i386:x86-64' : 'i386'}`);
+    if (qemu64) notes.push('32-bit kernel under qemu-system-x86_64: gdb shows 64-bit registers ($rip, $rsp); qemu: "qemu-system-i386" gives the i386 view');
+  }
   argv.push('-ex', `target remote localhost:${m.gdb.port}`);
   if (info) {
     const hex = (n: number) => `0x${n.toString(16)}`;

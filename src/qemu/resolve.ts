@@ -123,6 +123,23 @@ function resolveSerial(spec: SerialSpec | undefined, board: BoardProfile | undef
   return { port, files };
 }
 
+/** `{ symbolsClass }` from a file's ELF header (EI_CLASS at byte 4), or nothing when it is not a readable ELF. */
+function elfClassOf(path: string | undefined): { symbolsClass?: 32 | 64 } {
+  if (!path) return {};
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = new Uint8Array(5);
+      if (readSync(fd, head, 0, 5, 0) < 5 || head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return {};
+      return head[4] === 1 ? { symbolsClass: 32 } : head[4] === 2 ? { symbolsClass: 64 } : {};
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Short, safe folder name for a run.
  * @example runFolderName('boot test/x86_64') // 'boot_test_x86_64'
@@ -230,7 +247,7 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
     args: [...(board?.args ?? []), ...(spec.args ?? [])],
     network: spec.network ?? false,
     exit: resolveExit(arch, spec.exit, exitKind),
-    gdb: gdbPort !== undefined ? { port: gdbPort, symbols: symbols ? resolve(symbols) : undefined } : undefined,
+    gdb: gdbPort !== undefined ? { port: gdbPort, symbols: symbols ? resolve(symbols) : undefined, ...elfClassOf(symbols) } : undefined,
     debug: spec.debug ?? false,
     testMode,
     logDir,

@@ -207,7 +207,7 @@ export interface ResolvedMachine {
   args: string[];
   network: boolean;
   exit: ResolvedExit | undefined;
-  gdb: { port: number; symbols: string | undefined } | undefined;
+  gdb: { port: number; symbols: string | undefined; /** ELF class of the symbols file (EI_CLASS), when it is an ELF. */ symbolsClass?: 32 | 64 } | undefined;
   debug: boolean;
   /** Test mode: `-no-reboot -no-shutdown` and a QMP socket. */
   testMode: boolean;
