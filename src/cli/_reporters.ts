@@ -40,6 +40,8 @@ function summary(e: Extract<BuildEvent, { type: 'build-finish' }>): string {
 export function plainReporter(stream: NodeJS.WritableStream = process.stderr): Reporter {
   let total = 0;
   let done = 0;
+  // Steps skipped because something they need failed: one line at the end, not one each (the error stays on screen).
+  const skipped: Array<{ step: string; reason: string }> = [];
   return {
     onEvent(e) {
       if (e.type === 'build-start') total = e.total;
@@ -49,12 +51,34 @@ export function plainReporter(stream: NodeJS.WritableStream = process.stderr): R
         if (e.status === 'failed' && e.failure) stream.write(`${formatFailure(e.step, e.failure)}\n`);
         else if (e.status === 'ran' || e.status === 'cached') {
           stream.write(`[${done}/${total}] ${e.status === 'cached' ? 'restored' : 'built'} ${e.step} ${dim(`(${e.kind}, ${seconds(e.durationMs)}${e.reason ? `; ${e.reason}` : ''})`)}\n`);
-        } else if (e.status === 'skipped') stream.write(`[${done}/${total}] ${yellow('skipped')} ${e.step} (${e.reason})\n`);
+        } else if (e.status === 'skipped') skipped.push({ step: e.step, reason: e.reason ?? '' });
         for (const w of e.warnings ?? []) stream.write(`  ${yellow('warning')}: ${w}\n`);
-      } else if (e.type === 'build-finish') stream.write(`${summary(e)}\n`);
+      } else if (e.type === 'build-finish') {
+        for (const line of skippedLines(skipped)) stream.write(`${line}\n`);
+        stream.write(`${summary(e)}\n`);
+      }
     },
     close() {},
   };
+}
+
+/**
+ * Skipped steps in at most two lines, after the failure they follow from:
+ * `skipped 42 steps that need a failed step: kernel, kernel-bin, boot-disk, … (+39 more)` and
+ * `not started: 3 steps (the build stopped after the failure; --keep-going builds what does not need it): …`.
+ */
+export function skippedLines(skipped: ReadonlyArray<{ step: string; reason: string }>): string[] {
+  const list = (steps: string[]) => `${steps.slice(0, 5).join(', ')}${steps.length > 5 ? `, … (+${steps.length - 5} more)` : ''}`;
+  const plural = (n: number) => `${n} step${n === 1 ? '' : 's'}`;
+  const dependents = skipped.filter((s) => / (failed|was skipped)$/.test(s.reason)).map((s) => s.step);
+  const stopped = skipped.filter((s) => !/ (failed|was skipped)$/.test(s.reason));
+  const lines: string[] = [];
+  if (dependents.length) lines.push(`${yellow('skipped')} ${plural(dependents.length)} that ${dependents.length === 1 ? "needs" : "need"} a failed step: ${list(dependents)}`);
+  if (stopped.length) {
+    const why = stopped[0]!.reason === 'interrupted' ? 'interrupted' : 'the build stopped after the failure; --keep-going builds what does not need it';
+    lines.push(`${yellow('not started')}: ${plural(stopped.length)} (${why}): ${list(stopped.map((s) => s.step))}`);
+  }
+  return lines;
 }
 
 /** A live status line (steps done/total, what runs now, elapsed) above which finished work scrolls. */
