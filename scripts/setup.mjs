@@ -28,6 +28,8 @@ const DEBIAN = {
   cmake: '/usr/bin/cmake',
   'ninja-build': '/usr/bin/ninja',
   gdb: '/usr/bin/gdb',
+  // The host gdb debugs x86 only: gdb-multiarch for kiln run --gdb on aarch64 kernels (and its tests).
+  'gdb-multiarch': '/usr/bin/gdb-multiarch',
   gcc: '/usr/bin/gcc',
   // openssl: an independent Ed25519 verifier in the signing tests.
   openssl: '/usr/bin/openssl',

@@ -111,8 +111,11 @@ export function testsFromProject(graph: Graph, names: string[] = []): QemuTestSp
 /** Loads the project's config for run/test; without one, says what else can be booted. */
 async function loadProjectFor(command: 'run' | 'test', config: string | undefined) {
   const { loadConfig } = await import('../config/load.js');
+  const { checkOptionNames } = await import('./_flags.js');
   try {
-    return await loadConfig(config);
+    const loaded = await loadConfig(config);
+    checkOptionNames(loaded);
+    return loaded;
   } catch (error) {
     if (error instanceof KilnError && error.code === 'CONFIG_NOT_FOUND') {
       throw new KilnError('RUN_NOTHING_TO_BOOT', `nothing to boot: no --kernel, --image or --cdrom, and ${error.message}`, {

@@ -8,6 +8,7 @@ import { KilnError } from '../errors.js';
 import { globalOptions, setGlobalOptions } from './_shared.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { describeOption } from '../config/options.js';
+import { checkOptionNames } from './_flags.js';
 import type { Graph } from '../graph/graph.js';
 import { planGraph } from '../graph/plan.js';
 import { ARCHES, type Arch } from '../graph/step.js';
@@ -117,6 +118,7 @@ export interface ProjectContext {
 
 export async function openProject(flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProjectContext> {
   const loaded = await loadConfig(flags.config);
+  checkOptionNames(loaded);
   const { options, positional } = parseProjectArgs(rest, loaded);
   if (flags.arch !== undefined && !(ARCHES as readonly string[]).includes(flags.arch)) {
     throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(flags.arch)}`, { exitCode: 2 });

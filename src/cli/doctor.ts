@@ -29,6 +29,8 @@ export function registerDoctor(program: Command): void {
             for (const s of graph.steps) for (const t of s.declaration.tools ?? []) tools[t.split('/').pop()!] = `step ${s.name} (${s.handle.kind.kind})`;
             for (const s of graph.steps) if (s.handle.kind.kind.startsWith('zig')) tools.zig = `step ${s.name}`;
             if (graph.project.run || graph.project.tests) tools[`qemu-system-${arch}`] = 'kiln run / kiln test';
+            // Debian's gdb debugs the host's arch only; another arch needs gdb-multiarch (or a cross gdb).
+            if ((graph.project.run || graph.project.tests) && arch === 'aarch64') tools['gdb-multiarch'] = 'kiln run --gdb on aarch64 (the host gdb debugs x86 only)';
           }
         } catch (error) {
           if (flags.config) throw error;

@@ -176,12 +176,13 @@ export function registerRun(program: Command): void {
     .option('--timeout <seconds>', 'stop QEMU after this many seconds (default: none)')
     .option('-c, --config <file>', 'without --kernel/--image/--cdrom: boot the run section of this kiln.config.ts (default: found from here); --option=value project options may follow')
     .option('-p, --profile <name>', 'project profile (with a config)')
+    .option('--build-dir <dir>', 'build folder (with a config; default: build/ next to the config)')
     .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
     .allowUnknownOption(true)
     .action(
       action(async (qemuArgs: string[], flags: RunFlags) => {
         // The QEMU library loads only when the command runs (kiln's start-up stays small).
-        const { gdbInstructions, runMachine } = await import('../qemu/index.js');
+        const { chooseGdb, gdbInstructions, runMachine } = await import('../qemu/index.js');
         const [arch] = archesOf(flags);
         const projectMode = !flags.kernel && !flags.image?.length && !flags.cdrom?.length;
         // The project folder: kiln's outputs name their sources relative to it (gdb's `directory`).
@@ -225,9 +226,11 @@ export function registerRun(program: Command): void {
               }
               for (const line of machineNotes(machine)) process.stderr.write(`kiln: ${line}\n`);
               if (machine.gdb) {
-                const g = gdbInstructions(machine, sourceDir ? { sourceDir } : {});
+                // The host gdb debugs the host's arch only: gdb-multiarch or a cross gdb for the others.
+                const gdb = chooseGdb(machine.arch);
+                const g = gdbInstructions(machine, { ...(sourceDir ? { sourceDir } : {}), gdb: gdb.command });
                 process.stderr.write(`kiln: QEMU is halted, waiting for GDB on port ${machine.gdb.port}. In another terminal:\n  ${formatCommand(g.argv)}\n`);
-                for (const note of g.notes) process.stderr.write(`kiln: ${note}\n`);
+                for (const note of [...(gdb.note ? [gdb.note] : []), ...g.notes]) process.stderr.write(`kiln: ${note}\n`);
               }
             },
           });

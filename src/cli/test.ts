@@ -99,6 +99,7 @@ export function registerTest(program: Command): void {
     .option('--serial', 'copy serial output to the terminal (with -j 1)', false)
     .option('-c, --config <file>', 'without --kernel/--image/--cdrom: run the tests of this kiln.config.ts (default: found from here); test names and --option=value project options may follow')
     .option('-p, --profile <name>', 'project profile (with a config)')
+    .option('--build-dir <dir>', 'build folder (with a config; default: build/ next to the config)')
     .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
     .allowUnknownOption(true)
     .action(

@@ -99,9 +99,9 @@ export function consoleArgs(m: Pick<ResolvedMachine, 'consoleSockets'>): string[
  * @example
  * gdbInstructions(machine).command // "gdb -q build/kernel.elf -ex 'target remote localhost:1234'"
  */
-export function gdbInstructions(m: ResolvedMachine, options: { sourceDir?: string } = {}): { argv: string[]; notes: string[] } {
+export function gdbInstructions(m: ResolvedMachine, options: { sourceDir?: string; /** The gdb to run (chooseGdb): default `gdb`. */ gdb?: string } = {}): { argv: string[]; notes: string[] } {
   if (!m.gdb) throw new TypeError('"machine.gdb" expected, got undefined');
-  const argv = ['gdb', '-q'];
+  const argv = [options.gdb ?? 'gdb', '-q'];
   if (m.gdb.symbols) argv.push(m.gdb.symbols);
   // kiln's builds write the project folder as /kiln/src (toolchain/path-map.ts) and some sources
   // relative to it: map the one back and search the other from the project folder.

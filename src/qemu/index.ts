@@ -8,6 +8,7 @@
  */
 export type * from './types.js';
 export { buildQemuCommand, escapeOpt, gdbInstructions, serialArgs } from './command.js';
+export { chooseGdb, gdbSupports, type GdbChoice } from './gdb.js';
 export { BOARDS, findBoard, boardsOf, checkBoard, type BoardProfile, type BoardChoices } from './boards.js';
 export { resolveMachine, detectDiskFormat, runFolderName, MACHINE_PROFILES, DEFAULT_SUCCESS_CODE, type ResolveOptions } from './resolve.js';
 export { resolveFirmware, FIRMWARE_CANDIDATES, type FirmwareRequest } from './firmware.js';

