@@ -3,7 +3,7 @@
 // specs (core + alloc from kiln's sysroot route: the build-std equivalent on Debian's Rust 1.63);
 // the drivers built for the standard (host) target as static libraries; a GRUB ISO (multiboot2
 // kernel + the services as modules) for x86_64; the aarch64 kernel booted with -kernel.
-import { defineConfig, option, nasm, cargo, grubIso, command } from 'kiln';
+import { defineConfig, option, nasm, cargo, grubIso, command, guest } from 'kiln';
 import type { StepHandle, Project } from 'kiln';
 
 export default defineConfig({
@@ -104,6 +104,21 @@ export default defineConfig({
         boot: {
           kernel, machine: 'virt', cpu: 'cortex-a57', exit: { kind: 'semihosting' }, timeout: 120,
           expect: ['kosh: kernel started on aarch64', 'kosh: 0 boot module(s)', 'kosh: ipc ping-pong ok: 8 round trips', 'kosh: capability check ok: send with a RECV-only capability -> Denied', 'kosh: all self-tests passed'],
+        },
+        // The kernel's shell (kernel/src/shell.rs), driven by a console script. The first key is
+        // typed ahead (sent before the VM runs, so it waits in the PL011 when the self-tests end).
+        shell: {
+          kernel, machine: 'virt', cpu: 'cortex-a57', exit: { kind: 'semihosting' }, timeout: 120, stepTimeout: 30,
+          script: [
+            guest.send('\r'),
+            guest.expect('kosh: all self-tests passed', { timeout: 90 }), guest.expect('kosh> '),
+            guest.send('echo hello kosh\r'), guest.expect(/^hello kosh\r?$/m), guest.expect('kosh> '),
+            guest.send('ping 5\r'), guest.capture(/ping-pong ok: 5 round trips, \d+ context switches, checksum (\d+)/, 'checksum'), guest.expect('ping: 0 failure(s)'),
+            guest.send((v) => `echo checksum was ${v.checksum}\r`), guest.expect(/^checksum was 55\r?$/m),
+            guest.send('caps\r'), guest.expect('caps: 0 failure(s)'),
+            guest.send('ping x\r'), guest.expect('ping: expected a number of round trips 1-1000'),
+            guest.send('exit\r'), guest.expect('kosh: shutting down'),
+          ],
         },
       };
     }

@@ -252,9 +252,13 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
         session = new ConsoleSession(connected.channels, { timeout: spec.stepTimeout ?? timeoutSec });
       }
       // QEMU started paused (-S): resume it now that every event will be seen (a gdb user resumes it instead).
-      if (!machine.gdb) await client.execute('cont');
-      if (session) {
-        scriptRun = runScript(session, steps, { timeout: spec.stepTimeout ?? timeoutSec }).then((r) => {
+      // With a script, sends before its first expect are typed ahead: they reach the UART first.
+      const resume = async () => {
+        if (!machine.gdb) await client.execute('cont');
+      };
+      if (!session) await resume();
+      else {
+        scriptRun = runScript(session, steps, { timeout: spec.stepTimeout ?? timeoutSec, beforeWait: resume }).then((r) => {
           script = r;
           if (!r.ok) fire('script-failed');
           else if (exitSpec?.kind === 'serial' && allMatched()) fire('serial-done');

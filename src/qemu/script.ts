@@ -140,6 +140,11 @@ export interface RunScriptOptions {
   timeout: number;
   /** Called as each step ends (progress for humans). */
   onStep?: (result: StepResult) => void;
+  /**
+   * Called once before the first wait (expect/capture), or after the last step when there is none:
+   * the harness resumes the paused VM there, so sends before the first expect are typed ahead.
+   */
+  beforeWait?: () => Promise<void>;
 }
 
 /**
@@ -153,6 +158,12 @@ export async function runScript(session: ConsoleSession, steps: readonly ScriptS
   const results: StepResult[] = [];
   const total = steps.length;
   let message: string | undefined;
+  let waited = false;
+  const startWaiting = async () => {
+    if (waited) return;
+    waited = true;
+    await options.beforeWait?.();
+  };
   for (let i = 0; i < total; i++) {
     const step = steps[i]!;
     const label = `step ${i + 1}/${total}`;
@@ -163,6 +174,7 @@ export async function runScript(session: ConsoleSession, steps: readonly ScriptS
       continue;
     }
     try {
+      if (step.kind === 'expect' || step.kind === 'capture') await startWaiting();
       await runStep(session, step, captured, options.timeout, result);
     } catch (error) {
       result.status = 'failed';
@@ -176,6 +188,7 @@ export async function runScript(session: ConsoleSession, steps: readonly ScriptS
     results.push(result);
     options.onStep?.(result);
   }
+  if (message === undefined) await startWaiting();
   return { ok: message === undefined, steps: results, captured, ...(message !== undefined ? { message } : {}) };
 }
 

@@ -70,6 +70,12 @@ describe('examples/kosh', () => {
     const r = await runKilnAsync(['test', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS boot \[aarch64\].*semihosting exit: guest code 0.*all 5 expectations matched in order/);
+    // The kernel's shell, typed into by a console script (the first key typed ahead of the boot).
+    expect(r.stderr).toMatch(/PASS shell \[aarch64\].*script: all 17 steps passed/);
+    const shell = readFileSync(join(dir, 'build/logs/tests/shell-aarch64/serial.log'), 'utf8').replace(/\r/g, '');
+    expect(shell).toMatch(/^kosh> ping 5\n(kosh: ipc task .*\n)+kosh: ipc ping-pong ok: 5 round trips/m);
+    expect(shell).toContain('kosh> echo checksum was 55\nchecksum was 55\n');
+    expect(shell).toContain('kosh: shutting down');
   }, 600_000);
 
   it('release profile (the seed\'s --release: optimized, LTO for the services) builds and boots on both arches', async () => {

@@ -102,6 +102,19 @@ describe('ConsoleSession', () => {
     expect(() => session.channel('serial1')).toThrow('console serial1 is not connected (connected: serial0)');
   });
 
+  it('sends before the first expect are typed ahead: they happen before the VM is resumed', async () => {
+    const ch = fakeChannel();
+    const session = new ConsoleSession(new Map([['serial0', ch]]), { timeout: 5 });
+    const order: string[] = [];
+    ch.write = async (b) => {
+      order.push(`write ${String.fromCharCode(...b)}`);
+    };
+    ch.buffer.push('ok');
+    const r = await runScript(session, [guest.send('a'), guest.key('enter'), guest.expect('ok'), guest.send('b')], { timeout: 5, beforeWait: async () => void order.push('resume') });
+    expect(r.ok).toBe(true);
+    expect(order).toEqual(['write a', 'write \r', 'resume', 'write b']);
+  });
+
   it('runScript names the failed step, marks the rest not run, and reuses captured values', async () => {
     const ch = fakeChannel();
     const session = new ConsoleSession(new Map([['serial0', ch]]), { timeout: 5 });

@@ -35,6 +35,17 @@ pub fn serial_write(b: u8) {
     }
 }
 
+/// A received byte, if one is waiting (FR.RXFE clear).
+pub fn serial_read() -> Option<u8> {
+    unsafe {
+        if core::ptr::read_volatile((UART + 0x18) as *const u32) & (1 << 4) != 0 {
+            None
+        } else {
+            Some(core::ptr::read_volatile(UART as *const u32) as u8)
+        }
+    }
+}
+
 /// Semihosting SYS_EXIT with ADP_Stopped_ApplicationExit and the exit code.
 pub fn exit(code: u32) -> ! {
     let block: [u64; 2] = [0x20026, code as u64];

@@ -30,6 +30,17 @@ fn serial_init() {
     }
 }
 
+/// A received byte, if one is waiting (LSR.DR).
+pub fn serial_read() -> Option<u8> {
+    unsafe {
+        if inb(COM1 + 5) & 1 != 0 {
+            Some(inb(COM1))
+        } else {
+            None
+        }
+    }
+}
+
 pub fn serial_write(b: u8) {
     unsafe {
         while inb(COM1 + 5) & 0x20 == 0 {}
