@@ -1,11 +1,12 @@
 // Machine profiles as data: each known board's CPU, memory, SMP, PCI, serial-port and exit checks
 // (resolveMachine without starting QEMU), the judged serial port's argv, unknown machines left to the
 // user's flags, and a real boot where every expectation matched but the guest never exited.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BOARDS, buildQemuCommand, resolveMachine, runTests, serialArgs, type MachineSpec } from '../../src/qemu/index.js';
 import { KilnError } from '../../src/errors.js';
-import { tempDir } from '../_helpers.js';
+import { tempDir, tool } from '../_helpers.js';
 import { buildA64Kernel } from './_kernels.js';
 
 const dir = tempDir('kiln-boards-');
@@ -108,5 +109,40 @@ describe('a test that matched everything but never exited', () => {
     expect(r.failure).toBe('timeout');
     expect(r.reason).toMatch(/every expectation matched, but the guest never exited: kiln waited for a semihosting SYS_EXIT \(exit kind semihosting\)/);
     expect(r.reason).toMatch(/exit: \{ kind: 'serial' \}/);
+  }, 120_000);
+});
+
+describe('xlnx-zcu102 boots', () => {
+  it('a kernel printing on the Cadence UART0 passes with the board defaults (serial exit, no -cpu)', async () => {
+    const src = join(dir, 'zcu.S');
+    writeFileSync(src, `.global _start
+_start:
+    mrs x0, mpidr_el1
+    and x0, x0, #3
+    cbnz x0, 3f
+    ldr x1, =0xff000000      // Cadence UART0: CR = TXEN | RXEN
+    mov w2, #0x14
+    str w2, [x1]
+    adr x3, msg
+1:  ldrb w4, [x3], #1
+    cbz w4, 3f
+2:  ldr w5, [x1, #0x2c]      // SR bit 4: TX FIFO full
+    tbnz w5, #4, 2b
+    str w4, [x1, #0x30]      // TX/RX FIFO
+    b 1b
+3:  wfe
+    b 3b
+msg: .asciz "kiln on xlnx-zcu102: Cadence UART0\\r\\n"
+`);
+    expect(tool(['clang', '--target=aarch64-unknown-none-elf', '-c', src, '-o', join(dir, 'zcu.o')]).status).toBe(0);
+    expect(tool(['ld.lld', '-Ttext=0x100000', '-e', '_start', '-o', join(dir, 'zcu.elf'), join(dir, 'zcu.o')]).status).toBe(0);
+    const { results } = await runTests([{
+      name: 'zcu102', arch: 'aarch64', machine: 'xlnx-zcu102', kernel: join(dir, 'zcu.elf'), accel: 'tcg', expect: ['kiln on xlnx-zcu102: Cadence UART0'], timeout: 60, logDir: join(dir, 'logs', 'zcu'),
+    }], { jobs: 1 });
+    const r = results[0]!;
+    expect(r.status, r.reason).toBe('passed');
+    expect(r.argv.join(' ')).toMatch(/-machine xlnx-zcu102 -accel tcg -m 512M -smp 1 /);
+    expect(r.argv).not.toContain('-cpu');
+    expect(r.argv).toContain('-audiodev');
   }, 120_000);
 });
