@@ -1,0 +1,63 @@
+// The kiln-boot steps as a project uses them, without booting: the loader is built by the graph
+// (Zig, from kiln's loader/), cached like any step, rebuilt when its configuration changes, and a
+// key the loader cannot check at boot is refused with a message naming it.
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { renderLoaderConfig } from '../../src/boot/loader-config.js';
+import { generateKeyPair, writeKeyFiles } from '../../src/sign/index.js';
+import { runKiln, tempDir } from '../_helpers.js';
+
+const dir = join(tempDir('kiln-boot-step-'), 'p');
+const config = (cmdline: string, key = 'keys/kiln-ed25519.pub') => `import { defineConfig, gpt, kilnBootEsp } from 'kiln';
+export default defineConfig({
+  name: 'kbstep',
+  images: { disk: gpt({ size: '48M', partitions: [kilnBootEsp({ size: '40M', kernel: 'kernel.elf', cmdline: ${JSON.stringify(cmdline)}, verify: { key: '${key}' } })] }) },
+});
+`;
+
+describe('kilnBootEsp() / kilnBootLoader() in a project', () => {
+  beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'kernel.elf'), 'not booted in this test\n');
+    await writeKeyFiles(await generateKeyPair('ed25519', new Uint8Array(32).fill(3)), join(dir, 'keys'));
+    await writeKeyFiles(await generateKeyPair('ml-dsa-65', new Uint8Array(32).fill(4)), join(dir, 'keys'));
+  });
+
+  it('builds BOOTX64.EFI with Zig, then restores nothing and reruns nothing on an unchanged config', () => {
+    writeFileSync(join(dir, 'kiln.config.ts'), config('quiet'));
+    const first = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    expect(first.status, first.stderr).toBe(0);
+    const [tag] = readdirSync(join(dir, 'build/x86_64-debug/kiln-boot'));
+    const efi = readFileSync(join(dir, 'build/x86_64-debug/kiln-boot', tag!, 'BOOTX64.EFI'));
+    expect(efi.subarray(0, 2).toString('latin1')).toBe('MZ');
+    expect(efi.readUInt16LE(efi.readUInt32LE(0x3c) + 4)).toBe(0x8664); // PE machine: x86-64
+    expect(efi.readUInt16LE(efi.readUInt32LE(0x3c) + 24 + 68)).toBe(10); // subsystem: EFI application
+    const again = runKiln(['build', '--plain'], { cwd: dir });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/0 ran/);
+  }, 400_000);
+
+  it('a new command line is a new loader (it is built into the loader)', () => {
+    writeFileSync(join(dir, 'kiln.config.ts'), config('console=ttyS0'));
+    const r = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/built kiln-boot/);
+    expect(readdirSync(join(dir, 'build/x86_64-debug/kiln-boot'))).toHaveLength(2);
+  }, 400_000);
+
+  it('an ML-DSA-65 key is refused: the loader checks Ed25519 at boot', () => {
+    writeFileSync(join(dir, 'kiln.config.ts'), config('quiet', 'keys/kiln-ml-dsa-65.pub'));
+    const r = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('kiln-boot checks Ed25519 signatures at boot; keys/kiln-ml-dsa-65.pub is an ml-dsa-65 key');
+  }, 400_000);
+
+  it('the generated config refuses what the loader could not use', () => {
+    const base = { arch: 'x86_64' as const, kernelPath: '/kernel.elf', cmdline: '', version: '0' };
+    expect(() => renderLoaderConfig({ ...base, kernelPath: 'kernel.elf' })).toThrow(/"kernel path" expected an absolute path/);
+    expect(() => renderLoaderConfig({ ...base, initrdPath: '/a b' })).toThrow(/"initrd path"/);
+    expect(() => renderLoaderConfig({ ...base, cmdline: 'x'.repeat(4097) })).toThrow(/"cmdline" expected at most 4096 bytes/);
+    expect(renderLoaderConfig({ ...base, cmdline: 'a "quoted" \\\\ line' })).toContain('pub const cmdline: []const u8 = "a \\"quoted\\" \\\\\\\\ line";');
+  });
+});
