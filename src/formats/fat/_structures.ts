@@ -12,6 +12,14 @@ import { KilnError } from '../../errors.js';
 import { writeAscii, writeU16, writeU32 } from '../io/bytes.js';
 import type { FatType, Geometry } from './_geometry.js';
 
+/** fatgen103: a directory may not exceed 65,536 32-byte entries (2 MiB). The writer and the reader share it. */
+export const FAT_MAX_DIR_ENTRIES = 65536;
+/**
+ * The deepest directory kiln writes and reads: one with this many path components. The reader
+ * refuses deeper trees (a hostile image could nest without end); the writer refuses to make one.
+ */
+export const FAT_MAX_DEPTH = 512;
+
 export const ATTR_READ_ONLY = 0x01;
 export const ATTR_HIDDEN = 0x02;
 export const ATTR_SYSTEM = 0x04;

@@ -19,7 +19,7 @@ import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/ex
 import { readAscii, readU16, readU32 } from '../io/bytes.js';
 import type { FatType } from './_geometry.js';
 import { LONG_CHAR_OFFSETS, shortNameChecksum } from './_names.js';
-import { ATTR_DIRECTORY, ATTR_LONG_NAME, ATTR_VOLUME_ID, fromDosDateTime } from './_structures.js';
+import { ATTR_DIRECTORY, ATTR_LONG_NAME, ATTR_VOLUME_ID, FAT_MAX_DEPTH, FAT_MAX_DIR_ENTRIES, fromDosDateTime } from './_structures.js';
 
 const FORMAT = 'fat';
 
@@ -81,7 +81,7 @@ export interface FatReadOptions {
   offset?: number;
 }
 
-const MAX_DIR_BYTES = 65536 * 32;
+const MAX_DIR_BYTES = FAT_MAX_DIR_ENTRIES * 32;
 
 function fail(code: string, message: string, offset?: number, hint?: string): never {
   throw new FormatError(FORMAT, code, message, { ...(offset !== undefined ? { offset } : {}), ...(hint ? { hint } : {}) });
@@ -126,7 +126,7 @@ export class FatVolume {
     if (spc === 0 || (spc & (spc - 1)) !== 0) fail('BAD_BPB', `BPB_SecPerClus is ${spc}; it must be a power of two from 1 to 128`, at(13));
     if (spc * bps > 256 * 1024) fail('BAD_BPB', `clusters of ${spc * bps} bytes are larger than any FAT implementation supports`, at(13));
     if (reserved === 0) fail('BAD_BPB', 'BPB_RsvdSecCnt is 0; the boot sector itself is reserved', at(14));
-    if (fats === 0 || fats > 16) fail('BAD_BPB', `BPB_NumFATs is ${fats}`, at(16));
+    if (fats !== 1 && fats !== 2) fail('BAD_BPB', `BPB_NumFATs is ${fats}; a volume has 1 or 2 FATs (fsck.fat refuses others too)`, at(16));
     if (media !== 0xf0 && media < 0xf8) fail('BAD_BPB', `BPB_Media is 0x${media.toString(16)}; valid values are 0xF0 and 0xF8..0xFF`, at(21));
     const totalSectors = tot16 !== 0 ? tot16 : tot32;
     if (totalSectors === 0) fail('BAD_BPB', 'both BPB_TotSec16 and BPB_TotSec32 are 0', at(19));
@@ -134,19 +134,29 @@ export class FatVolume {
     const fatSectors = isFat32 ? readU32(b, 36, true) : fat16Size;
     if (fatSectors === 0) fail('BAD_BPB', 'the FAT size (BPB_FATSz16/BPB_FATSz32) is 0', at(isFat32 ? 36 : 22));
     if (isFat32 && rootEntries !== 0) fail('BAD_BPB', `FAT32 volume with BPB_RootEntCnt = ${rootEntries} (must be 0)`, at(17));
+    if (!isFat32 && rootEntries === 0) fail('BAD_BPB', 'BPB_RootEntCnt is 0: a FAT12/16 root directory has zero size', at(17));
+    if ((rootEntries * 32) % bps !== 0) {
+      fail('BAD_BPB', `BPB_RootEntCnt ${rootEntries} does not fill a whole number of ${bps}-byte sectors (${rootEntries * 32} bytes)`, at(17),
+        'fsck.fat refuses this too ("doesn\'t span an integral number of sectors"); the volume is damaged or hostile');
+    }
     const rootDirSectors = Math.ceil((rootEntries * 32) / bps);
     const firstData = reserved + fats * fatSectors + rootDirSectors;
     if (firstData >= totalSectors) fail('BAD_BPB', `the FATs and root directory (${firstData} sectors) do not leave room for data in ${totalSectors} sectors`, at(19));
-    let clusterCount = Math.floor((totalSectors - firstData) / spc);
+    const clusterCount = Math.floor((totalSectors - firstData) / spc);
     const type: FatType = isFat32 ? 32 : clusterCount < 4085 ? 12 : 16;
     if (!isFat32 && clusterCount >= 65525) fail('BAD_BPB', `${clusterCount} clusters need FAT32, but BPB_FATSz16 is set (FAT12/16 layout)`, at(22));
     if (type === 32 && clusterCount > 0x0ffffff5) fail('BAD_BPB', `${clusterCount} clusters exceed FAT32's limit`, at(32));
-    // The FAT must have an entry for every cluster; if it is shorter, the volume ends where the FAT does.
+    // The FAT must have an entry for every cluster (fsck.fat: "Filesystem has N clusters but only space for M FAT entries").
     const fatEntries = Math.floor((fatSectors * bps * 8) / type);
-    if (fatEntries < 3) fail('BAD_BPB', `a FAT of ${fatSectors} sectors holds no cluster`, at(22));
-    if (clusterCount + 2 > fatEntries) clusterCount = fatEntries - 2;
+    if (clusterCount + 2 > fatEntries) {
+      fail('BAD_BPB', `the volume has ${clusterCount} clusters but its FAT (${isFat32 ? 'BPB_FATSz32' : 'BPB_FATSz16'} = ${fatSectors} sectors) has room for ${Math.max(0, fatEntries - 2)}`,
+        at(isFat32 ? 36 : 22), 'the volume is damaged or hostile; fsck.fat refuses it too');
+    }
     if (clusterCount < 1) fail('BAD_BPB', 'the volume has no data clusters', at(13));
-    if (base + firstData * bps > source.size) fail('TRUNCATED', `the data area starts at ${firstData * bps} but the input ends at ${source.size - base}`, base);
+    if (base + totalSectors * bps > source.size) {
+      fail('TRUNCATED', `${tot16 !== 0 ? 'BPB_TotSec16' : 'BPB_TotSec32'} says the volume has ${totalSectors} sectors (${totalSectors * bps} bytes), the input has ${source.size - base} from the volume's start`,
+        at(tot16 !== 0 ? 19 : 32), 'the image was cut short, or the offset is wrong');
+    }
 
     const ext = isFat32 ? 64 : 36;
     const hasExt = b[ext + 2] === 0x29;
@@ -399,7 +409,7 @@ export class FatVolume {
     const rootCluster = this.info.type === 32 ? this.info.rootCluster : 0;
     visited.add(rootCluster);
     const walk = async (cluster: number, path: string, depth: number): Promise<void> => {
-      if (depth > 512) fail('TOO_DEEP', `directory ${JSON.stringify(path)} is nested more than 512 levels deep`);
+      if (depth > FAT_MAX_DEPTH) fail('TOO_DEEP', `directory ${JSON.stringify(path)} is nested more than ${FAT_MAX_DEPTH} levels deep`, undefined, 'kiln reads (and writes) FAT trees up to that depth');
       for (const e of await this.readDirectory(cluster, path)) {
         out.push(e);
         if (e.kind === 'dir') {

@@ -25,7 +25,8 @@ import { buildTree, type FileTree, type TreeSpec } from '../io/tree.js';
 import { computeGeometry, type FatType, type Geometry, type GeometryOptions, SECTOR_SIZE, MIN_CLUST_32 } from './_geometry.js';
 import { assignShortNames, checkLongName, longEntryCount, shortNameChecksum, writeLongEntries, type ShortName } from './_names.js';
 import {
-  ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, buildBootSector, buildFsInfo, checkBootSector, normalizeLabel, writeShortEntry,
+  ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, FAT_MAX_DEPTH, FAT_MAX_DIR_ENTRIES, buildBootSector, buildFsInfo, checkBootSector,
+  normalizeLabel, writeShortEntry,
 } from './_structures.js';
 
 export type { FatType, Geometry } from './_geometry.js';
@@ -100,13 +101,23 @@ export interface FatPlan {
   root: PlannedDir;
 }
 
-const MAX_DIR_ENTRIES = 65536; // fatgen103: a directory may not exceed 65,536 32-byte entries (2 MiB)
 const MAX_FILE_SIZE = 0xffffffff;
 /** Placeholder until the directory's short names are assigned (all at once, per directory). */
 const NO_SHORT_NAME: ShortName = { raw: '', caseBits: 0, needsLong: false };
 
 function plannedDir(path: string, name: string, mtime: number): PlannedDir {
   return { kind: 'dir', path, name, short: NO_SHORT_NAME, mtime, attr: ATTR_DIRECTORY, firstCluster: 0, clusters: 0, parent: undefined, children: [], entries: 0 };
+}
+
+/** Refuses a directory nested deeper than the reader reads (FAT_MAX_DEPTH path components). */
+function checkDepth(dirPath: string): void {
+  let depth = 1;
+  for (let at = dirPath.indexOf('/'); at >= 0; at = dirPath.indexOf('/', at + 1)) depth++;
+  if (depth <= FAT_MAX_DEPTH) return;
+  const shown = dirPath.length > 80 ? `${dirPath.slice(0, 40)}…${dirPath.slice(-40)}` : dirPath;
+  throw new KilnError('FAT_TOO_DEEP', `directory ${JSON.stringify(shown)} is nested ${depth} levels deep; kiln writes and reads FAT trees up to ${FAT_MAX_DEPTH}`, {
+    hint: 'flatten the tree (kiln\'s reader refuses deeper FAT trees, as a hostile image could nest without end)',
+  });
 }
 
 /**
@@ -130,6 +141,7 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
     const entry = entries[i]!;
     if (entry.kind === 'dir') {
       const path = paths[i]!;
+      checkDepth(path);
       dirs.set(path, plannedDir(path, path.slice(path.lastIndexOf('/') + 1), entry.mtime ?? epoch));
     }
   }
@@ -170,8 +182,8 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
       c.short = shorts[i]!;
       count += c.short.needsLong ? 1 + longEntryCount(c.name) : 1;
     }
-    if (count > MAX_DIR_ENTRIES) {
-      throw new KilnError('FAT_DIRECTORY_FULL', `directory ${JSON.stringify(dir.path || '/')} needs ${count} entries; a FAT directory holds at most ${MAX_DIR_ENTRIES}`, {
+    if (count > FAT_MAX_DIR_ENTRIES) {
+      throw new KilnError('FAT_DIRECTORY_FULL', `directory ${JSON.stringify(dir.path || '/')} needs ${count} entries; a FAT directory holds at most ${FAT_MAX_DIR_ENTRIES}`, {
         location: { file: dir.path || '/' },
         hint: 'spread the files over subdirectories, or use shorter (8.3) names, which need one entry each',
       });

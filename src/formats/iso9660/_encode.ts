@@ -24,6 +24,15 @@ export function putU16Both(buf: Uint8Array, offset: number, value: number): void
   buf[offset + 3] = value & 0xff;
 }
 
+/**
+ * Limits kiln's reader applies to untrusted images by default, and its writer to the trees it is
+ * given, so that kiln reads every ISO it writes: directory levels (the root is level 1, so a
+ * directory with N path components is level N + 1), entries, and bytes of one directory extent.
+ */
+export const ISO_MAX_DEPTH = 255;
+export const ISO_MAX_ENTRIES = 1_000_000;
+export const ISO_MAX_DIRECTORY_BYTES = 64 << 20;
+
 /** Logical sector and block size (ECMA-119 6.1.2, 6.2.2: we always use 2048). */
 export const SECTOR = 2048;
 /** The System Area is logical sectors 0-15 (ECMA-119 6.2.1). */

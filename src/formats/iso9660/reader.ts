@@ -10,7 +10,9 @@ import { readAscii, readU16, readU32 } from '../io/bytes.js';
 import type { BlockSource } from '../io/block-source.js';
 import { type FileTree, type TreeEntry, buildTree } from '../io/tree.js';
 import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/extract.js';
-import { SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, readRecordingDate, readVolumeDate } from './_encode.js';
+import {
+  SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, ISO_MAX_DEPTH, ISO_MAX_DIRECTORY_BYTES, ISO_MAX_ENTRIES, readRecordingDate, readVolumeDate,
+} from './_encode.js';
 import { decodeUcs2 } from './names.js';
 import { type SuspInfo, parseSusp } from './rock-ridge.js';
 import { type BootCatalog, EL_TORITO_ID, parseBootCatalog } from './eltorito.js';
@@ -169,9 +171,9 @@ function rootRecord(d: Uint8Array, offset: number): RawRecord {
  * @example const iso = await readIso(await FileSource.open('out.iso')); iso.entries.map((e) => e.path)
  */
 export async function readIso(source: BlockSource, options: ReadIsoOptions = {}): Promise<IsoImage> {
-  const maxEntries = options.maxEntries ?? 1_000_000;
-  const maxDepth = options.maxDepth ?? 255;
-  const maxDir = options.maxDirectorySize ?? 64 << 20;
+  const maxEntries = options.maxEntries ?? ISO_MAX_ENTRIES;
+  const maxDepth = options.maxDepth ?? ISO_MAX_DEPTH;
+  const maxDir = options.maxDirectorySize ?? ISO_MAX_DIRECTORY_BYTES;
   const desc = await readDescriptors(source);
   const pvd = desc.pvd;
   const pvdRoot = rootRecord(pvd, 16 * SECTOR);
@@ -199,7 +201,9 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
   const entries: IsoEntry[] = [];
   const visited = new Set<number>();
   const walk = async (dir: RawRecord, prefix: string, depth: number): Promise<void> => {
-    if (depth > maxDepth) throw new FormatError(F, 'TOO_DEEP', `directories nest deeper than ${maxDepth} levels at ${prefix}`, { offset: dir.offset });
+    if (depth > maxDepth) {
+      throw new FormatError(F, 'TOO_DEEP', `directories nest deeper than ${maxDepth} levels at ${prefix}`, { offset: dir.offset, hint: 'kiln reads (and writes) ISO trees up to that depth' });
+    }
     if (visited.has(dir.extent)) throw new FormatError(F, 'DIRECTORY_LOOP', `directory ${prefix || '/'} at sector ${dir.extent} was already read (a loop)`, { offset: dir.offset });
     visited.add(dir.extent);
     const bytes = dir === root && !useJoliet ? rootBytes : await readDirBytes(dir, prefix || 'root directory');

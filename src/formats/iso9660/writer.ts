@@ -20,7 +20,7 @@ import { normalizeImagePath } from '../../util/paths.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
   SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, directoryRecordLength, writeDirectoryRecord, writeDirectoryRecordHeader, writeVolumeDate,
-  pathTableRecordLength, volumeDateDigits,
+  pathTableRecordLength, volumeDateDigits, ISO_MAX_DEPTH, ISO_MAX_DIRECTORY_BYTES, ISO_MAX_ENTRIES,
 } from './_encode.js';
 import {
   type IsoLevel, encodeUcs2, identifierSortKey, isoIdentifier, isoStemLimit, jolietIdentifier, jolietStemLimit, uniqueIdentifiers,
@@ -341,6 +341,31 @@ function buildNodes(tree: FileTree, sortedPaths: readonly string[], rockRidge: b
   return nodes;
 }
 
+/** Refuses trees kiln's reader would refuse by default: too many entries, directories nested too deep. */
+function checkReadable(tree: FileTree, sortedPaths: readonly string[]): void {
+  if (tree.size > ISO_MAX_ENTRIES) {
+    fail('ISO_TOO_MANY_ENTRIES', `the tree has ${tree.size} entries; kiln writes and reads ISO images of up to ${ISO_MAX_ENTRIES}`, 'split the content over several images');
+  }
+  for (let i = 0; i < sortedPaths.length; i++) {
+    const path = sortedPaths[i]!;
+    const level = depthOf(path) + (tree.get(path)!.kind === 'dir' ? 2 : 1); // the root is level 1
+    if (level > ISO_MAX_DEPTH) {
+      const shown = path.length > 80 ? `${path.slice(0, 40)}…${path.slice(-40)}` : path;
+      fail('ISO_TOO_DEEP', `${JSON.stringify(shown)} lies ${level} directory levels deep; kiln writes and reads ISO trees up to ${ISO_MAX_DEPTH}`,
+        'flatten the tree (kiln\'s reader refuses deeper ISO trees, as a hostile image could nest without end)');
+    }
+  }
+}
+
+/** Refuses a directory whose extent is larger than kiln's reader reads by default. */
+function checkDirectorySize(dir: DirNode): void {
+  const size = Math.max(dir.isoSize, dir.jolietSize);
+  if (size > ISO_MAX_DIRECTORY_BYTES) {
+    fail('ISO_DIRECTORY_TOO_LARGE', `directory ${JSON.stringify(dir.path || '/')} needs ${size} bytes of records; kiln writes and reads directories of up to ${ISO_MAX_DIRECTORY_BYTES}`,
+      'spread its entries over subdirectories');
+  }
+}
+
 /** Number of `/` in a path. */
 function depthOf(path: string): number {
   let depth = 0;
@@ -573,6 +598,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   const sortedPaths = [...tree.keys()].sort();
   const volumeId = dchars(options.volumeId ?? defaultVolumeId(tree, sortedPaths, epoch), 32, 'volume id');
 
+  checkReadable(tree, sortedPaths);
   const { root, allDirs, leaves } = buildNodes(tree, sortedPaths, rockRidge, level);
   for (let d = 0; d < allDirs.length; d++) nameChildren(allDirs[d]!, level, joliet);
   // Children in ECMA-119 9.3 order for each tree.
@@ -630,6 +656,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   }
   for (let d = 0; d < dirs.length; d++) planIsoDirectory(dirs[d]!, rockRidge, epoch);
   for (let d = 0; d < jolietDirs.length; d++) planJolietDirectory(jolietDirs[d]!);
+  for (let d = 0; d < dirs.length; d++) checkDirectorySize(dirs[d]!);
 
   // Path table sizes.
   const ptSize = dirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.isoId.length), 0);

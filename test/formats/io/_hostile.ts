@@ -5,7 +5,7 @@ import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { CPIO_HEADER_SIZE, S_IFDIR, S_IFLNK, S_IFREG, pad4, writeHeaderInto } from '../../../src/formats/cpio/_header.js';
 import { writeFat } from '../../../src/formats/fat/index.js';
 import { MemorySink } from '../../../src/formats/io/block-writer.js';
-import { buildTree, type TreeEntry } from '../../../src/formats/io/tree.js';
+import { buildTree, type TreeSpec } from '../../../src/formats/io/tree.js';
 import { planIso, writeIso } from '../../../src/formats/iso9660/index.js';
 import { VDI_BLOCK_SIZE } from '../../../src/formats/vdi/_header.js';
 import { layoutVdi, vdiMetadata } from '../../../src/formats/vdi/_layout.js';
@@ -49,12 +49,12 @@ export function rawCpio(entries: RawCpioEntry[]): Uint8Array {
   return out;
 }
 
-export type Spec = Record<string, string | TreeEntry>;
+export type Spec = TreeSpec;
 
-/** A 4 MiB FAT12 volume holding `spec` (file names with mixed case get a VFAT long name). */
-export async function fatImage(spec: Spec, size = 4 << 20): Promise<Uint8Array> {
+/** A FAT volume (4 MiB FAT12 by default) holding `spec` (file names with mixed case get a VFAT long name). */
+export async function fatImage(spec: Spec, size = 4 << 20, type: 12 | 16 | 32 = 12): Promise<Uint8Array> {
   const sink = new MemorySink(size);
-  await writeFat(sink, buildTree(spec), { epoch: 1_700_000_000, type: 12 });
+  await writeFat(sink, buildTree(spec), { epoch: 1_700_000_000, type });
   return sink.bytes;
 }
 
