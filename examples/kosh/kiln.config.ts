@@ -1,6 +1,7 @@
 // Kosh with kiln instead of scripts/build.sh + scripts/build-iso.sh: one Cargo workspace; the kernel
-// and the userspace services built per package for the generated x86_64-kosh / aarch64-kosh target
-// specs (core + alloc from kiln's sysroot route: the build-std equivalent on Debian's Rust 1.63);
+// and the userspace services built per package for the project's own target specs x86_64-kosh.json
+// / aarch64-kosh.json (core + alloc from kiln's sysroot route: the build-std equivalent on Debian's
+// Rust 1.63; rust-toolchain.toml's nightly is used when it has rust-src and accepts the spec);
 // the drivers built for the standard (host) target as static libraries; a GRUB ISO (multiboot2
 // kernel + the services as modules) for x86_64; the aarch64 kernel booted with -kernel.
 import { defineConfig, option, nasm, cargo, grubIso, command, guest } from 'kiln';
@@ -15,10 +16,8 @@ export default defineConfig({
   },
   build(t) {
     const x86 = t.arch === 'x86_64';
-    // One spec per arch, given in full so the kernel and the services share it (and its sysroot).
-    const target = x86
-      ? { name: 'x86_64-kosh', features: '-mmx,-sse,+soft-float', disableRedzone: true, codeModel: 'small' as const, relocationModel: 'static' as const }
-      : { name: 'aarch64-kosh', features: '+strict-align,-neon,-fp-armv8', disableRedzone: true, relocationModel: 'static' as const };
+    // The seed's committed target specs, one per arch (the kernel and the services share it and its sysroot).
+    const target = x86 ? 'x86_64-kosh.json' : 'aarch64-kosh.json';
 
     // Kernel: cargo build --package kosh-kernel --target <arch>-kosh.json -Z build-std=core,alloc
     const entry = x86 ? nasm.obj({ name: 'kernel-entry', source: 'kernel/src/arch/boot.asm', format: 'elf64' }) : undefined;

@@ -12,15 +12,16 @@ export default defineConfig({
   profiles: { debug: {}, release: { release: true } },
   build(t) {
     // cargo build --release --target x86_64-nonos.json -Zbuild-std=core,alloc
-    //   -Zbuild-std-features=compiler-builtins-mem: kiln generates the spec and builds core, alloc and
+    //   -Zbuild-std-features=compiler-builtins-mem: kiln uses the committed spec and builds core, alloc and
     //   compiler_builtins (mem) into a sysroot with Debian's Rust 1.63 + rust-src (or uses
     //   -Zbuild-std where a nightly with rust-src exists).
     const elf = cargo.bin({
       name: 'kernel',
       path: '.',
       package: 'nonos-kernel',
-      // No red zone (interrupt handlers), software float (no SSE/MMX in kernel context), abort on panic.
-      target: { name: 'x86_64-nonos', features: '-mmx,-sse,+soft-float', disableRedzone: true, relocationModel: 'static' },
+      // x86_64-nonos.json: no red zone (interrupt handlers), software float (no SSE/MMX in kernel
+      // context), abort on panic.
+      target: 'x86_64-nonos.json',
       layer: 'kernel',
       linkerScript: 'linker.ld',
       // build.rs runs clang and llvm-ar (the tools kiln found) on pqclean/.
@@ -30,10 +31,15 @@ export default defineConfig({
     // "Size ~221 KB (stripped)": the DWARF goes to kernel.debug (gdb finds it through .gnu_debuglink);
     // the symbol table stays. Stripping happens before signing, so the signature covers the final file.
     const stripped = strip({ name: 'strip', input: elf, mode: 'debug', debugFile: 'kernel.debug', output: 'kernel.stripped.elf' });
-    // Manifest + Ed25519 signature over BLAKE3 (signature section zeroed), in the NØNOS sections.
+    // Manifest + Ed25519 signature over BLAKE3 (signature section excluded), in the NØNOS sections.
     // The manifest records kiln's version and, as the seed asks, the toolchain's: clang builds the
     // C (build.rs), ld.lld links. (rustc is chosen by kiln's cargo step, not from PATH: not listed.)
-    const kernel = sign({ name: 'sign', input: stripped, sections: 'nonos', project: 'nonos', version: '0.1.0', toolchain: ['clang', 'ld.lld'], output: 'kernel.bin' });
+    // canonicalization 'exclude': the seed's "BLAKE3 hash of kernel binary (excluding signature section)",
+    // the signature section's bytes left out of the hash (recorded in the manifest; kiln verify follows it).
+    const kernel = sign({
+      name: 'sign', input: stripped, sections: 'nonos', canonicalization: 'exclude', project: 'nonos', version: '0.1.0',
+      toolchain: ['clang', 'ld.lld'], output: 'kernel.bin',
+    });
     const exit = { kind: 'isa-debug-exit', success: 0 } as const;
     return {
       components: { elf, stripped },

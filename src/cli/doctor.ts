@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { planGraph } from '../graph/plan.js';
+import { dirname } from 'node:path';
 import { ALL_TOOLS, runDoctor } from '../toolchain/doctor.js';
+import { type ToolchainPin, findToolchainPin } from '../toolchain/rust-target.js';
 import { DEBIAN_PACKAGES } from '../toolchain/tools.js';
 import { action, printJson } from './_shared.js';
 import { green, red } from './_reporters.js';
@@ -19,10 +21,12 @@ export function registerDoctor(program: Command): void {
     .action(action(async (flags: { config?: string; all: boolean; fix: boolean; json: boolean }) => {
       const tools: Record<string, string> = {};
       let project: string | undefined;
+      let pin: ToolchainPin | undefined;
       if (!flags.all) {
         try {
           const loaded = await loadConfig(flags.config);
           project = loaded.config.name;
+          pin = findToolchainPin(dirname(loaded.path), dirname(loaded.path));
           const arches = Array.isArray(loaded.config.arch) ? loaded.config.arch : [loaded.config.arch ?? 'x86_64'];
           for (const arch of arches) {
             const graph = await planGraph(loaded, { arch });
@@ -37,14 +41,14 @@ export function registerDoctor(program: Command): void {
         }
       }
       if (Object.keys(tools).length === 0) Object.assign(tools, ALL_TOOLS);
-      let checks = await runDoctor(tools);
+      let checks = await runDoctor(tools, process.env, pin);
       const missing = checks.filter((c) => !c.ok);
       if (flags.fix && missing.length) {
         const packages = [...new Set(missing.map((c) => DEBIAN_PACKAGES[c.name]).filter((p): p is string => !!p && !p.startsWith('zig')))];
         if (packages.length && process.getuid?.() === 0) {
           process.stderr.write(`kiln doctor: apt-get install -y ${packages.join(' ')}\n`);
           spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-          checks = await runDoctor(tools);
+          checks = await runDoctor(tools, process.env, pin);
         } else if (packages.length) {
           process.stderr.write(`kiln doctor: --fix installs packages as root; run: sudo apt-get install -y ${packages.join(' ')}\n`);
         }

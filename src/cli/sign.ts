@@ -84,6 +84,7 @@ interface SignFlags extends SectionFlags {
   flag: string[];
   initrd: string[];
   abiHash?: string;
+  canonicalization?: string;
   json?: boolean;
 }
 
@@ -132,8 +133,13 @@ export function registerSign(program: Command): void {
     .option('--flag <name=value>', 'manifest: a flags-policy entry (repeatable)', collect, [])
     .option('--initrd <name=file>', 'manifest: an initrd member and the host file to hash (repeatable)', collect, [])
     .option('--abi-hash <hex>', 'manifest: hash of the ABI definition')
+    .option('--canonicalization <rule>', 'what is signed: "zero" (the file with the signature sections zeroed, default) or "exclude" (the file without them); recorded in the manifest')
     .option('--json', 'print the result as JSON');
   addSectionOptions(command).action(action(async (file: string, flags: SignFlags) => {
+    const rule = flags.canonicalization;
+    if (rule !== undefined && rule !== 'zero' && rule !== 'exclude') {
+      throw new KilnError('CLI_BAD_CANONICALIZATION', `--canonicalization expects zero or exclude, got "${rule}"`, { exitCode: 2, hint: 'sign/README.md "Canonicalization" defines both, byte for byte' });
+    }
     const bytes = new Uint8Array(await readFile(file));
     const keys = await keysFor(flags);
     const mode = (await stat(file)).mode & 0o7777;
@@ -156,6 +162,7 @@ export function registerSign(program: Command): void {
     const result = await signElf(bytes, {
       keys,
       sections,
+      ...(rule ? { canonicalization: rule } : {}),
       manifest: {
         project: flags.project ?? basename(resolve(flags.projectDir)),
         ...(flags.projectVersion ? { version: flags.projectVersion } : {}),
@@ -174,7 +181,7 @@ export function registerSign(program: Command): void {
     if (flags.json) {
       printJson({
         ok: true, file: out, keys: keyInfo, sections,
-        kernelHash: toHex(result.kernelHash), canonicalHash: toHex(result.canonicalHash),
+        kernelHash: toHex(result.kernelHash), canonicalHash: toHex(result.canonicalHash), canonicalization: rule ?? 'zero',
         signatures: result.signatures.map((s) => ({ algorithm: s.algorithm, keyId: s.keyId, section: s.section })),
       });
       return;
@@ -185,6 +192,6 @@ export function registerSign(program: Command): void {
       process.stdout.write(`  ${s.section}: ${s.algorithm} key ${s.keyId} (${k.source}${k.dev ? ', development key' : ''})\n`);
     }
     process.stdout.write(`  ${sections.manifest}: kernel hash ${toHex(result.kernelHash)}\n`);
-    process.stdout.write(`  signed hash (BLAKE3, signatures zeroed): ${toHex(result.canonicalHash)}\n`);
+    process.stdout.write(`  signed hash (BLAKE3, signatures ${rule === 'exclude' ? 'left out' : 'zeroed'}): ${toHex(result.canonicalHash)}\n`);
   }));
 }

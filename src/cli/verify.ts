@@ -14,6 +14,12 @@ const CHECK_LABELS: Record<string, string> = {
   'manifest-mismatch': 'kernel hash', hash: 'content hash', ed25519: 'ed25519', 'ml-dsa': 'ml-dsa-65',
 };
 
+/** Which rule made the signed message, and where that came from (sign/README.md "Canonicalization"). */
+function describeRule(c: { rule: string; recorded: boolean }): string {
+  const what = c.rule === 'exclude' ? 'BLAKE3 of the file with the signature sections\' bytes left out' : 'BLAKE3 of the file with the signature sections\' bytes zeroed';
+  return `${c.rule} (${what}; ${c.recorded ? 'recorded in the manifest' : 'the manifest has no canonicalization entry: kiln\'s default'})`;
+}
+
 interface VerifyFlags extends SectionFlags {
   key: string[];
   requireHybrid?: boolean;
@@ -47,7 +53,7 @@ export function registerVerify(program: Command): void {
     if (flags.json) {
       printJson({
         ok: result.ok, reason: result.reason, message: result.message, file, checks: result.checks,
-        verifiedBy: result.verifiedBy, canonicalHash: result.canonicalHash, kernelHash: result.kernelHash,
+        verifiedBy: result.verifiedBy, canonicalHash: result.canonicalHash, kernelHash: result.kernelHash, canonicalization: result.canonicalization,
         manifest: result.manifest ? manifestToJson(result.manifest) : undefined,
       });
       return;
@@ -55,6 +61,7 @@ export function registerVerify(program: Command): void {
     const stream = result.ok ? process.stdout : process.stderr;
     stream.write(result.ok ? `${file}: ${result.message}\n` : `${file}: INVALID (${result.reason}): ${result.message.replace(/^[\w-]+: /, '')}\n`);
     for (const c of result.checks) stream.write(`  ${c.ok ? 'ok  ' : 'FAIL'} ${(CHECK_LABELS[c.check] ?? c.check).padEnd(12)} ${c.detail}\n`);
+    if (result.canonicalization) stream.write(`  canonicalization: ${describeRule(result.canonicalization)}\n`);
     if (result.ok && result.manifest) {
       const m = result.manifest;
       stream.write(`  manifest: ${m.project}${m.version ? ` ${m.version}` : ''} ${m.arch} ${m.profile}, built ${new Date(m.buildTime * 1000).toISOString()}\n`);

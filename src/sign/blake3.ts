@@ -107,6 +107,19 @@ export function feedWithZeroedRanges(hasher: Blake3Hasher, bytes: Uint8Array, ze
   if (at < bytes.length) hasher.update(bytes.subarray(at));
 }
 
+/** Feeds `bytes` into `hasher` leaving the bytes inside `skipped` out (the hash covers the rest, in order).
+ * @example
+ * const h = await createBlake3(); feedWithoutRanges(h, bytes, [{ offset: 64, length: 64 }]); h.digest();
+ */
+export function feedWithoutRanges(hasher: Blake3Hasher, bytes: Uint8Array, skipped: readonly ByteRange[]): void {
+  let at = 0;
+  for (const r of normalizeRanges(skipped, bytes.length)) {
+    if (r.offset > at) hasher.update(bytes.subarray(at, r.offset));
+    at = Math.max(at, r.offset + r.length);
+  }
+  if (at < bytes.length) hasher.update(bytes.subarray(at));
+}
+
 /** Clips ranges to `[0, size)`, sorts them and merges overlaps.
  * @example
  * normalizeRanges([{ offset: 8, length: 4 }, { offset: 0, length: 10 }], 100) // [{ offset: 0, length: 12 }]

@@ -8,7 +8,8 @@
  *                    manifest or signature sections (if a linker script placed them in a
  *                    segment) count as zeros. Stored in the manifest.
  *   canonical hash = BLAKE3 over the whole file with the contents of the signature sections
- *                    (Ed25519 and ML-DSA) zeroed. This 32-byte value is the signed message.
+ *                    (Ed25519 and ML-DSA) zeroed (rule `zero`, the default) or left out (rule
+ *                    `exclude`; the manifest records it). This 32-byte value is the signed message.
  *
  * Flow: set the manifest section (with a zero kernel hash), set the signature section(s)
  * zero-filled at their final size, compute the kernel hash on that final layout and patch it
@@ -18,9 +19,9 @@
 import { KilnError } from '../errors.js';
 import { toHex, writeU32, writeU64 } from '../formats/io/bytes.js';
 import { findSection, PT_LOAD, readElf, removeSection, setSection, SHF_ALLOC, type ElfFile, type ElfSection } from '../formats/elf/index.js';
-import { createBlake3, feedWithZeroedRanges, type ByteRange } from './blake3.js';
+import { createBlake3, feedWithoutRanges, feedWithZeroedRanges, type ByteRange } from './blake3.js';
 import { ALGORITHM_LENGTHS, verifySignature, type PublicKey, type SignatureAlgorithm, type SigningKey } from './keys.js';
-import { decodeManifest, encodeManifest, type Manifest } from './manifest.js';
+import { decodeManifest, encodeManifest, type Canonicalization, type Manifest } from './manifest.js';
 
 /** Names of the sections kiln writes. */
 export interface SignSections {
@@ -38,7 +39,7 @@ export const DEFAULT_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({ sig
 export const NONOS_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({ signature: '.nonos.sig', mlDsaSignature: '.nonos.sig.mldsa', manifest: '.nonos.manifest' });
 
 /** What the caller gives for the manifest; kiln fills `kernelHash` and `signers`. */
-export type ManifestInput = Omit<Manifest, 'kernelHash' | 'signers'>;
+export type ManifestInput = Omit<Manifest, 'kernelHash' | 'signers' | 'canonicalization'>;
 
 /** Options of `signElf`. */
 export interface SignElfOptions {
@@ -46,6 +47,8 @@ export interface SignElfOptions {
   keys: SigningKey[];
   manifest: ManifestInput;
   sections?: Partial<SignSections>;
+  /** How the signed message is made (recorded in the manifest when given; default `zero`). */
+  canonicalization?: Canonicalization;
 }
 
 /** One signature written into the file. */
@@ -108,14 +111,17 @@ export async function loadableHash(elf: ElfFile, exclude: readonly ByteRange[] =
   return hasher.digest();
 }
 
-/** BLAKE3 of the whole file with the signature sections' contents zeroed (the signed message).
+/** The signed message: BLAKE3 of the whole file with the signature sections' contents zeroed
+ * (`zero`, the default) or left out (`exclude`).
  * @example
- * const message = await canonicalHash(readElf(bytes), NONOS_SIGN_SECTIONS);
+ * const message = await canonicalHash(readElf(bytes), NONOS_SIGN_SECTIONS, 'exclude');
  */
-export async function canonicalHash(elf: ElfFile, sections: Partial<SignSections> = {}): Promise<Uint8Array> {
+export async function canonicalHash(elf: ElfFile, sections: Partial<SignSections> = {}, rule: Canonicalization = 'zero'): Promise<Uint8Array> {
   const s = resolveSections(sections);
   const hasher = await createBlake3();
-  feedWithZeroedRanges(hasher, elf.bytes, [...sectionRange(findSection(elf, s.signature)), ...sectionRange(findSection(elf, s.mlDsaSignature))]);
+  const ranges = [...sectionRange(findSection(elf, s.signature)), ...sectionRange(findSection(elf, s.mlDsaSignature))];
+  if (rule === 'exclude') feedWithoutRanges(hasher, elf.bytes, ranges);
+  else feedWithZeroedRanges(hasher, elf.bytes, ranges);
   return hasher.digest();
 }
 
@@ -162,7 +168,10 @@ export async function signElf(input: Uint8Array, options: SignElfOptions): Promi
   }
   const keys = [ed[0]!, ...ml];
   const signers = keys.map((k) => ({ algorithm: k.algorithm, keyId: k.keyId }));
-  const draft: Manifest = { ...options.manifest, kernelHash: new Uint8Array(32), signers };
+  const draft: Manifest = {
+    ...options.manifest, kernelHash: new Uint8Array(32), signers,
+    ...(options.canonicalization ? { canonicalization: options.canonicalization } : {}),
+  };
   const draftBytes = encodeManifest(draft);
 
   let bytes = putSection(input, s.manifest, draftBytes);
@@ -181,7 +190,7 @@ export async function signElf(input: Uint8Array, options: SignElfOptions): Promi
   bytes.set(manifestBytes, manifestSection.offset);
   elf = readElf(bytes);
 
-  const message = await canonicalHash(elf, s);
+  const message = await canonicalHash(elf, s, manifest.canonicalization ?? 'zero');
   const signatures: WrittenSignature[] = [];
   for (const key of keys) {
     const section = findSection(elf, key.algorithm === 'ed25519' ? s.signature : s.mlDsaSignature)!;
@@ -221,6 +230,8 @@ export interface VerifyResult {
   kernelHash?: string;
   /** Signers that verified: algorithm + key id. */
   verifiedBy: { algorithm: SignatureAlgorithm; keyId: string }[];
+  /** The rule the signature was checked with, from the manifest (absent entry: `zero`). */
+  canonicalization?: { rule: Canonicalization; recorded: boolean };
 }
 
 /** Options of `verifyElf`. */
@@ -290,7 +301,9 @@ export async function verifyElf(bytes: Uint8Array, publicKeys: readonly PublicKe
     detail: kernelOk ? `loadable content matches the manifest (${toHex(kernelHash)})` : `the loadable content hashes to ${toHex(kernelHash)}, the manifest says ${toHex(manifest.kernelHash)}`,
   });
 
-  const message = await canonicalHash(elf, s);
+  const rule = manifest.canonicalization ?? 'zero';
+  const message = await canonicalHash(elf, s, rule);
+  const canonicalization = { rule, recorded: manifest.canonicalization !== undefined };
   const required = new Set<SignatureAlgorithm>([...manifest.signers.map((x) => x.algorithm), ...(options.requireAlgorithms ?? [])]);
   for (const algorithm of required) {
     const check: VerifyFailure = algorithm === 'ed25519' ? 'ed25519' : 'ml-dsa';
@@ -319,5 +332,5 @@ export async function verifyElf(bytes: Uint8Array, publicKeys: readonly PublicKe
     checks.push({ check, ok, detail: ok ? `${algorithm} signature by ${key.keyId} is valid` : `${algorithm} signature in ${section.name} does not verify with key ${key.keyId} (the file or the signature was changed)` });
     if (ok) verifiedBy.push({ algorithm, keyId: key.keyId });
   }
-  return finishResult(checks, { manifest, canonicalHash: toHex(message), kernelHash: toHex(kernelHash), verifiedBy });
+  return finishResult(checks, { manifest, canonicalHash: toHex(message), kernelHash: toHex(kernelHash), verifiedBy, canonicalization });
 }

@@ -4,7 +4,7 @@
  * config or spawns a process, except `externalSigner`, which runs the signer command it is given.
  * Formats and canonicalization: src/sign/README.md.
  */
-export { BLAKE3_LENGTH, blake3, blake3Content, blake3WithZeroedRanges, createBlake3, feedWithZeroedRanges, normalizeRanges } from './blake3.js';
+export { BLAKE3_LENGTH, blake3, blake3Content, blake3WithZeroedRanges, createBlake3, feedWithoutRanges, feedWithZeroedRanges, normalizeRanges } from './blake3.js';
 export type { Blake3Hasher, ByteRange } from './blake3.js';
 export {
   ED25519_PUBLIC_KEY_LENGTH, ED25519_SEED_LENGTH, ED25519_SIGNATURE_LENGTH,
@@ -22,16 +22,16 @@ export {
 export type { ConstantLanguage, GeneratedKeyPair, KeyFileContents, KeySource, PublicKey, SignatureAlgorithm, SigningKey } from './keys.js';
 export {
   DEV_KEY_DIR, SIGNING_KEY_ENV, SIGNING_KEY_ML_DSA_ENV,
-  ALLOW_DEV_KEY_FLAG, checkReleaseKey, devKeyIds, devSigningKey, formatFileMode, keyFileLooseBits, keyFileNames, loadPublicKeyFile, loadSigningKeyFile, resolveSigningKey, writeKeyFiles,
+  ALLOW_DEV_KEY_FLAG, RAW_DEV_KEY_FILE, checkReleaseKey, devKeyIds, devSigningKey, formatFileMode, keyFileLooseBits, keyFileNames, loadPublicKeyFile, loadSigningKeyFile, resolveSigningKey, writeKeyFiles,
 } from './key-store.js';
 export type { ResolveKeyOptions } from './key-store.js';
 export { externalSigner } from './external-signer.js';
 export type { ExternalSignerOptions } from './external-signer.js';
 export {
-  MANIFEST_HEADER_SIZE, MANIFEST_LIMITS, MANIFEST_MAGIC, MANIFEST_TAGS, MANIFEST_VERSION,
+  CANONICALIZATION_IDS, MANIFEST_HEADER_SIZE, MANIFEST_LIMITS, MANIFEST_MAGIC, MANIFEST_TAGS, MANIFEST_VERSION,
   decodeManifest, decodeManifestWithLocations, encodeManifest, manifestToJson,
 } from './manifest.js';
-export type { Manifest, ManifestEntryLocation, ManifestSigner } from './manifest.js';
+export type { Canonicalization, Manifest, ManifestEntryLocation, ManifestSigner } from './manifest.js';
 export {
   DEFAULT_SIGN_SECTIONS, NONOS_SIGN_SECTIONS, VERIFY_CHECK_ORDER,
   canonicalHash, loadableHash, signElf, verifyElf,

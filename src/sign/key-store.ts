@@ -197,6 +197,15 @@ export async function devKeyIds(projectDir: string): Promise<Set<string>> {
       /* an unreadable file in the store is no key */
     }
   }
+  // A NØNOS checkout's dev_signing_key.bin is a dev key even before kiln wrote its public key.
+  const raw = join(projectDir, RAW_DEV_KEY_FILE);
+  try {
+    const seed = new Uint8Array(await readKeyBytes(raw));
+    if (seed.length === ALGORITHM_LENGTHS.ed25519.seed) ids.add((await signingKeyFromSeed('ed25519', seed)).keyId);
+    seed.fill(0);
+  } catch {
+    /* no raw dev key */
+  }
   return ids;
 }
 
@@ -282,6 +291,31 @@ async function findSigningKey(options: ResolveKeyOptions): Promise<SigningKey> {
 }
 
 /**
+ * A NØNOS checkout's dev key: 32 raw bytes (an Ed25519 seed) in `dev_signing_key.bin` next to the
+ * project. When present it is the project's Ed25519 dev key (kiln generates none).
+ */
+export const RAW_DEV_KEY_FILE = 'dev_signing_key.bin';
+
+/** Loads `dev_signing_key.bin`; writes its public key to `.kiln/keys/dev-signing-key.pub` for `kiln verify`. */
+async function rawDevSigningKey(path: string, keyDir: string): Promise<SigningKey> {
+  const seed = new Uint8Array(await readKeyBytes(path));
+  try {
+    if (seed.length !== ALGORITHM_LENGTHS.ed25519.seed) {
+      throw new KilnError('KEY_BAD_LENGTH', `${RAW_DEV_KEY_FILE} has ${seed.length} bytes; a dev key file is an Ed25519 seed of exactly 32 raw bytes`, {
+        location: { file: path }, hint: `write 32 random bytes (head -c 32 /dev/urandom > ${RAW_DEV_KEY_FILE}) or remove it to let kiln make its own dev key`,
+      });
+    }
+    const key = await signingKeyFromSeed('ed25519', seed, { source: 'dev', origin: path, isDev: true });
+    await mkdir(keyDir, { recursive: true, mode: 0o700 });
+    const pub = formatKeyFile({ kind: 'public', algorithm: 'ed25519', publicKey: key.publicKey, keyId: key.keyId });
+    await writeNew(join(keyDir, 'dev-signing-key.pub'), pub, 0o644, true);
+    return key;
+  } finally {
+    seed.fill(0);
+  }
+}
+
+/**
  * The project's development key, generated on first use into `<projectDir>/.kiln/keys/dev-<algorithm>.key`
  * (0600; the folder 0700) with its `.pub` beside it.
  * @example
@@ -289,6 +323,8 @@ async function findSigningKey(options: ResolveKeyOptions): Promise<SigningKey> {
  */
 export async function devSigningKey(projectDir: string, algorithm: SignatureAlgorithm = 'ed25519'): Promise<SigningKey> {
   const dir = join(projectDir, DEV_KEY_DIR);
+  const raw = join(projectDir, RAW_DEV_KEY_FILE);
+  if (algorithm === 'ed25519' && (await stat(raw).catch(() => undefined))) return rawDevSigningKey(raw, dir);
   const path = join(dir, keyFileNames(algorithm, 'dev').secret);
   try {
     return await loadSigningKeyFile(path, { isDev: true });

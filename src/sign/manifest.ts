@@ -34,7 +34,16 @@ export const MANIFEST_TAGS = {
   flag: 0x0a,
   abiHash: 0x0b,
   signer: 0x0c,
+  canonicalization: 0x0d,
 } as const;
+
+/**
+ * How the signed message is made from the file (sign/README.md, "Canonicalization"):
+ * `zero` hashes the whole file with the signature sections' bytes replaced by zeros (kiln's default);
+ * `exclude` hashes the file with those bytes left out (NØNOS: "excluding signature section").
+ */
+export type Canonicalization = 'zero' | 'exclude';
+export const CANONICALIZATION_IDS: Readonly<Record<Canonicalization, number>> = { zero: 0, exclude: 1 };
 
 /** A key a manifest says signed the kernel. */
 export interface ManifestSigner {
@@ -66,6 +75,8 @@ export interface Manifest {
   abiHash?: Uint8Array;
   /** Keys that sign this kernel; a verifier requires a valid signature from each. */
   signers: ManifestSigner[];
+  /** The canonicalization rule of the signatures; absent means `zero` (manifests before the entry). */
+  canonicalization?: Canonicalization;
   /** Ignorable extension entries (tag >= 0x8000) kept as they were read. */
   extensions?: { tag: number; value: Uint8Array }[];
 }
@@ -151,6 +162,11 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
   signers.sort(compareBytes);
   for (let i = 1; i < signers.length; i++) if (compareBytes(signers[i - 1]!, signers[i]!) === 0) throw new RangeError('manifest "signers" has a duplicate');
   for (const value of signers) entries.push({ tag: MANIFEST_TAGS.signer, value });
+  if (manifest.canonicalization !== undefined) {
+    const id = CANONICALIZATION_IDS[manifest.canonicalization];
+    if (id === undefined) throw new RangeError(`manifest "canonicalization" expected zero or exclude, got ${JSON.stringify(manifest.canonicalization)}`);
+    entries.push({ tag: MANIFEST_TAGS.canonicalization, value: Uint8Array.of(id) });
+  }
   const extensions = [...(manifest.extensions ?? [])].sort((a, b) => a.tag - b.tag);
   for (const e of extensions) {
     if (!Number.isInteger(e.tag) || e.tag < 0x8000 || e.tag > 0xffff) throw new RangeError(`manifest extension tag expected 0x8000..0xffff, got ${e.tag}`);
@@ -297,6 +313,14 @@ export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?:
         m.signers.push({ algorithm: algorithm!, keyId: toHex(v.bytesView(KEY_ID_LENGTH, 'key id')) });
         break;
       }
+      case MANIFEST_TAGS.canonicalization: {
+        if (length !== 1) v.fail('MANIFEST_BAD_ENTRY', `canonicalization: ${length} bytes, expected 1`, 0);
+        const id = v.u8('canonicalization');
+        const rule = (Object.keys(CANONICALIZATION_IDS) as Canonicalization[]).find((k) => CANONICALIZATION_IDS[k] === id);
+        if (!rule) v.fail('MANIFEST_BAD_ENTRY', `canonicalization id ${id} is unknown (0 = zero, 1 = exclude)`, 0);
+        m.canonicalization = rule!;
+        break;
+      }
       default: {
         if (KNOWN.has(tag) || tag < 0x8000) v.fail('MANIFEST_UNKNOWN_TAG', `entry tag 0x${tag.toString(16)} is not defined in format version ${MANIFEST_VERSION}`, 0);
         sortKeyOf(v.bytes);
@@ -323,6 +347,7 @@ export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?:
     flags: { ...m.flags },
     ...(m.abiHash !== undefined ? { abiHash: m.abiHash } : {}),
     signers: m.signers,
+    ...(m.canonicalization !== undefined ? { canonicalization: m.canonicalization } : {}),
     ...(extensions.length ? { extensions } : {}),
   };
   return { manifest, entries: locations, length: total };
@@ -347,6 +372,7 @@ export function manifestToJson(manifest: Manifest): Record<string, unknown> {
     flags: manifest.flags,
     abiHash: manifest.abiHash ? toHex(manifest.abiHash) : undefined,
     signers: manifest.signers,
+    canonicalization: manifest.canonicalization ?? 'zero',
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * `cargo.bin()` / `cargo.lib()`: a package of a Cargo workspace built for the target — a built-in
- * triple, the host, or a custom target spec JSON kiln generates for the toolchain's version —
+ * triple, the host, the project's own target JSON, or a custom target spec JSON kiln generates for
+ * the toolchain's version —
  * with `core`/`alloc` from -Zbuild-std, a kiln-built sysroot, or the host route (chosen
  * automatically and reported in the build log). Artifacts are found from cargo's JSON messages.
  */
@@ -13,8 +14,12 @@ import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
 import { type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
-import { type Layer, resolvePolicy, rustFlags } from '../toolchain/policy.js';
-import { type RustRoute, chooseRust, ensureSysroot, generateTargetSpec } from '../toolchain/rust.js';
+import { findExecutable } from '../graph/tools.js';
+import { type Layer, type LayerPolicy, resolvePolicy, rustFlags } from '../toolchain/policy.js';
+import {
+  type RustRoute, type RustToolchain, buildStdArgs, cargoNeedsJsonSpecFlag, chooseRust, ensureSysroot, generateTargetSpec,
+} from '../toolchain/rust.js';
+import { type ProjectTargetSpec, findToolchainPin, readProjectTargetSpec, specPolicyWarnings } from '../toolchain/rust-target.js';
 import { zLayer } from './_common.js';
 import { SECRET_NAME_RULE, isSecretName } from '../util/step-env.js';
 
@@ -38,7 +43,10 @@ export interface CargoOptions {
   package?: string;
   /** Binary target name (default: the package's). */
   bin?: string;
-  /** A built-in triple, 'host', or a custom target spec kiln generates. Default: custom `<arch>-kiln`. */
+  /**
+   * A built-in triple, 'host', the project's own target JSON (`'kernel/x86_64-portix.json'`, used as
+   * it is), or a custom target spec kiln generates. Default: custom `<arch>-kiln`.
+   */
   target?: string | CustomTarget;
   /** How core/alloc are provided for a custom target (default: auto). */
   std?: 'auto' | RustRoute;
@@ -104,9 +112,11 @@ function kind(mode: 'bin' | 'lib') {
     schema: schema as z.ZodType<CargoOptions>,
     declare(o: CargoOptions) {
       const base = o.path === '.' ? '' : o.path;
+      const specFile = typeof o.target === 'string' && o.target.endsWith('.json') ? [o.target] : [];
       return {
-        // The whole workspace's sources (build.rs may compile C and assembly too).
-        inputs: [posix.join(base, '**/*.{rs,toml,lock,c,h,S,s,asm,ld,x,json}')],
+        // The whole workspace's sources (build.rs may compile C and assembly too), the project's
+        // target JSON and the rust-toolchain file that picks the toolchain.
+        inputs: [posix.join(base, '**/*.{rs,toml,lock,c,h,S,s,asm,ld,x,json}'), ...specFile, 'rust-toolchain{,.toml}'],
         tools: ['rustc', 'cargo'],
         env: ['RUSTFLAGS', 'CARGO_ENCODED_RUSTFLAGS', 'CFLAGS', 'CARGO_INCREMENTAL'],
         outputs: [o.output ?? `${o.bin ?? o.package ?? o.name ?? 'crate'}.${mode === 'bin' ? 'elf' : 'a'}`],
@@ -121,11 +131,18 @@ function kind(mode: 'bin' | 'lib') {
       const arch = targetArch;
       const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
       const target = o.target ?? { name: `${arch}-kiln` };
+      const projectSpec = typeof target === 'string' && target.endsWith('.json') ? readSpecFor(ctx, target, policy, o.layer ?? 'kernel') : undefined;
       const custom = typeof target === 'object';
-      const builtinBare = typeof target === 'string' && target !== 'host';
-      const choice = await chooseRust({ custom: custom || builtinBare, ...(o.std && o.std !== 'auto' ? { prefer: o.std } : {}), ...(o.rustc ? { rustc: o.rustc } : {}), ...(o.cargo ? { cargo: o.cargo } : {}) }, ctx.env);
+      const builtinBare = typeof target === 'string' && target !== 'host' && !projectSpec;
+      const pin = findToolchainPin(ctx.path(o.path), ctx.projectDir);
+      const choice = await chooseRust({
+        custom: custom || builtinBare || !!projectSpec,
+        ...(o.std && o.std !== 'auto' ? { prefer: o.std } : {}), ...(o.rustc ? { rustc: o.rustc } : {}), ...(o.cargo ? { cargo: o.cargo } : {}),
+        ...(projectSpec ? { spec: projectSpec } : {}), ...(pin ? { pin } : {}),
+      }, ctx.env);
       const { toolchain } = choice;
       let route = choice.route;
+      for (const note of choice.notes) ctx.warn(note);
       ctx.log(`rust: ${toolchain.rustc} (${toolchain.versionLine}); route ${route}: ${choice.reason}`);
       const work = ctx.workDir!;
       const flags = rustFlags(policy, arch);
@@ -134,7 +151,13 @@ function kind(mode: 'bin' | 'lib') {
       const args: string[] = [];
       if (!toolchain.nightly) env.RUSTC_BOOTSTRAP = '1'; // -Z flags and core's unstable features on a stable toolchain
       let targetArg: string | undefined;
-      if (custom && route !== 'host') {
+      if (projectSpec) {
+        if (route === 'host') throw new KilnError('RUST_TARGET_UNAVAILABLE', `no toolchain can build core for ${projectSpec.path}`, { location: { file: projectSpec.path }, hint: 'install rust-src (rustup component add rust-src) or Debian rust-src + librust-compiler-builtins-dev' });
+        targetArg = projectSpec.path;
+        if (route === 'build-std') args.push(...await buildStdArgs(toolchain));
+        else rustflags.push('--sysroot', await ensureSysroot(toolchain, projectSpec.path, projectSpec.json, (l) => ctx.log(l), ctx.env));
+        if (mode === 'bin') rustflags.push(...linkerFallback(projectSpec, toolchain, (l) => ctx.log(l)));
+      } else if (custom && route !== 'host') {
         const spec = await generateTargetSpec(toolchain, {
           name: target.name, arch,
           features: target.features ?? (policy.fpu ? undefined : arch === 'x86_64' ? '-mmx,-sse,+soft-float' : '+strict-align,-neon,-fp-armv8'),
@@ -150,7 +173,7 @@ function kind(mode: 'bin' | 'lib') {
         targetArg = join(work, `${target.name}.json`);
         await writeFile(targetArg, specJson);
         if (route === 'build-std') {
-          args.push('-Zbuild-std=core,alloc', '-Zbuild-std-features=compiler-builtins-mem');
+          args.push(...await buildStdArgs(toolchain));
         } else {
           const sysroot = await ensureSysroot(toolchain, targetArg, specJson, (l) => ctx.log(l), ctx.env);
           rustflags.push('--sysroot', sysroot);
@@ -159,7 +182,7 @@ function kind(mode: 'bin' | 'lib') {
         throw new KilnError('RUST_TARGET_UNAVAILABLE', `no toolchain can build core for ${target}`, { hint: 'install rust-src (rustup component add rust-src) or Debian rust-src + librust-compiler-builtins-dev' });
       } else if (builtinBare) {
         targetArg = target as string;
-        if (route === 'build-std') args.push('-Zbuild-std=core,alloc', '-Zbuild-std-features=compiler-builtins-mem');
+        if (route === 'build-std') args.push(...await buildStdArgs(toolchain));
         else {
           // A built-in triple: build the sysroot from its spec.
           const spec = await generateTargetSpec(toolchain, { name: target as string, arch });
@@ -184,6 +207,7 @@ function kind(mode: 'bin' | 'lib') {
       // Incremental compilation names archive members after a random session id: off unless asked for.
       env.CARGO_INCREMENTAL = ctx.env.CARGO_INCREMENTAL ?? '0';
       rustflags.push(...(o.rustflags ?? []));
+      if (targetArg?.endsWith('.json') && await cargoNeedsJsonSpecFlag(toolchain)) args.push('-Zjson-target-spec');
       env.CARGO_ENCODED_RUSTFLAGS = rustflags.join('\x1f');
       delete env.RUSTFLAGS;
       for (const [k, v] of Object.entries(o.env ?? {})) env[k] = typeof v === 'string' ? v : ctx.path(v);
@@ -221,6 +245,34 @@ function kind(mode: 'bin' | 'lib') {
       ctx.log(`rust route: ${route}`);
     },
   };
+}
+
+/** Reads the project's target JSON; refuses one for another architecture; warns where it contradicts the policy. */
+function readSpecFor(ctx: StepContext, file: string, policy: LayerPolicy, layer: string): ProjectTargetSpec {
+  const spec = readProjectTargetSpec(ctx.path(file), `${ctx.name}.target`);
+  if (spec.arch !== ctx.target.arch) {
+    throw new KilnError('RUST_TARGET_ARCH', `${file} is a target for ${spec.arch}, but this build is for ${ctx.target.arch}`, {
+      location: { file: spec.path }, exitCode: 2, hint: `pick the spec by t.arch in kiln.config.ts (\`\${t.arch}-myos.json\`)`,
+    });
+  }
+  const width = ctx.target.arch === 'x86_64' || ctx.target.arch === 'aarch64' ? 64 : spec.pointerWidth;
+  if (spec.pointerWidth !== width) ctx.warn(`${file}: target-pointer-width ${spec.pointerWidth} on ${ctx.target.arch}`);
+  for (const w of specPolicyWarnings(spec, policy, layer)) ctx.warn(w);
+  ctx.log(`rust target: ${file} as it is (${spec.arch}, ${spec.pointerWidth}-bit pointers, panic=${spec.panicStrategy})`);
+  return spec;
+}
+
+/**
+ * The spec names a linker this machine lacks (the seeds' specs say rust-lld, which Debian does not
+ * ship): link with ld.lld, the same linker under its GNU name, when the flavor is LLD's.
+ */
+function linkerFallback(spec: ProjectTargetSpec, toolchain: RustToolchain, log: (line: string) => void): string[] {
+  const linker = typeof spec.spec.linker === 'string' ? spec.spec.linker : undefined;
+  if (!linker || findExecutable(linker) || existsSync(join(toolchain.sysroot, 'lib', 'rustlib', toolchain.hostTriple, 'bin', linker))) return [];
+  const flavor = String(spec.spec['linker-flavor'] ?? '');
+  if (!/lld/.test(flavor) || !findExecutable('ld.lld')) return [];
+  log(`${spec.name}.json names the linker ${linker}, which is not installed: linking with ld.lld (-C linker=ld.lld)`);
+  return ['-C', 'linker=ld.lld'];
 }
 
 /** The doctor's fix for a failing Rust build, when its output matches a known cause. */

@@ -2,7 +2,8 @@
  * `sign()`: embeds a manifest and an Ed25519 (optionally + ML-DSA-65) signature into a kernel ELF
  * (NØNOS: `.nonos.manifest` / `.nonos.sig`). Key sources: an external signer (an HSM or KMS
  * command, NØNOS's production signing), a key file, SIGNING_KEY (CI), or the project's dev key
- * (refused by a release profile unless allowDevKey). Keys never reach the log.
+ * (`dev_signing_key.bin` when present, else `.kiln/keys/dev-ed25519.key`; refused by a release
+ * profile unless allowDevKey). Keys never reach the log.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -48,6 +49,13 @@ export interface SignStepOptions {
    * @example toolchain: ['rustc', 'clang', 'ld.lld']
    */
   toolchain?: string[];
+  /**
+   * How the signed message is made from the file (sign/README.md, "Canonicalization"): `zero`
+   * (default) hashes the file with the signature sections' bytes zeroed; `exclude` hashes it with
+   * them left out (NØNOS: "BLAKE3 of kernel binary (excluding signature section)"). Recorded in
+   * the manifest; `kiln verify` follows the manifest.
+   */
+  canonicalization?: 'zero' | 'exclude';
   output?: string;
 }
 
@@ -68,6 +76,7 @@ const signKind = {
     version: z.string().optional(),
     project: z.string().min(1).optional(),
     toolchain: z.array(z.string().min(1)).optional(),
+    canonicalization: z.enum(['zero', 'exclude']).optional(),
     output: z.string().optional(),
   }).strict().refine((o) => !(o.key && o.signer), { message: 'give either key or signer, not both', path: ['signer'] }) as z.ZodType<SignStepOptions>,
   declare(o: SignStepOptions, ctx: DeclareContext) {
@@ -80,7 +89,7 @@ const signKind = {
         // The signer's public key, and its program when it is a project file (./tools/hsm-sign).
         ...(o.signer ? [o.signer.publicKey, ...(/^\.\.?\//.test(o.signer.command[0]!) ? [o.signer.command[0]!] : [])] : []),
         ...(typeof o.initrd === 'string' ? [o.initrd] : []),
-        '.kiln/keys/*',
+        '.kiln/keys/*', 'dev_signing_key.bin',
       ],
       // Secrets enter the key only as a SHA-256 of their value, and reach make() as ctx.secrets
       // (read in-process; the external signer and `--version` probes never see them).
@@ -138,6 +147,7 @@ const signKind = {
     const result = await sign.signElf(new Uint8Array(await readFile(ctx.path(o.input))), {
       keys,
       sections,
+      ...(o.canonicalization ? { canonicalization: o.canonicalization } : {}),
       manifest: {
         project: o.project ?? ctx.name,
         ...(o.version ? { version: o.version } : {}),
@@ -152,7 +162,8 @@ const signKind = {
       },
     });
     await writeFile(ctx.outPath(), result.bytes);
-    for (const s of result.signatures) ctx.log(`signed with ${s.algorithm} key ${s.keyId} into ${s.section}`);
+    const rule = result.manifest.canonicalization ?? 'zero';
+    for (const s of result.signatures) ctx.log(`signed with ${s.algorithm} key ${s.keyId} into ${s.section} (canonicalization ${rule})`);
   },
 };
 

@@ -3,7 +3,9 @@
  * old, and the fix — from a rule table that grows with experience. The same rules turn a failing
  * step's output into a hint printed under the error.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { type ToolchainPin, pinInstallCommand, pinnedToolchainDir } from './rust-target.js';
 import { DEBIAN_PACKAGES, describeTool, parseVersion, type ToolInfo } from './tools.js';
 import { findRustToolchains } from './rust.js';
 
@@ -63,7 +65,7 @@ function checkTool(info: ToolInfo, needed: string): DoctorCheck {
 }
 
 /** Checks tools (by name → why needed) plus firmware and Rust routes. */
-export async function runDoctor(tools: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Promise<DoctorCheck[]> {
+export async function runDoctor(tools: Record<string, string>, env: NodeJS.ProcessEnv = process.env, pin?: ToolchainPin): Promise<DoctorCheck[]> {
   const checks = await Promise.all(Object.entries(tools).map(async ([name, needed]) => checkTool(await describeTool(name, env), needed)));
   if (tools['qemu-system-x86_64']) {
     const ovmf = ['/usr/share/OVMF/OVMF_CODE_4M.fd', '/usr/share/OVMF/OVMF_CODE.fd'].find(existsSync);
@@ -81,7 +83,25 @@ export async function runDoctor(tools: Record<string, string>, env: NodeJS.Proce
       ...(withSrc ? { found: `${withSrc.versionLine} (rust-src at ${withSrc.src})` } : { fix: 'rustup component add rust-src --toolchain nightly, or apt install rustc cargo rust-src librust-compiler-builtins-dev' }),
     });
   }
+  if (pin) checks.push(pinCheck(pin, env));
   return checks;
+}
+
+/** The project's rust-toolchain.toml: is its toolchain installed, with the components it lists? */
+function pinCheck(pin: ToolchainPin, env: NodeJS.ProcessEnv): DoctorCheck {
+  const name = `${basename(pin.file)}: ${pin.channel}`;
+  const needed = 'the toolchain the project pins (kiln uses it for cargo steps when installed)';
+  const dir = pinnedToolchainDir(pin, 'x86_64-unknown-linux-gnu', env);
+  if (!dir) return { name, ok: false, needed, fix: pinInstallCommand(pin) };
+  let listed: string[] = [];
+  try {
+    listed = readFileSync(join(dir, 'lib', 'rustlib', 'components'), 'utf8').split('\n');
+  } catch {
+    /* a toolchain without rustup's component list */
+  }
+  const absent = pin.components.filter((c) => !listed.some((l) => l === c || l.startsWith(`${c}-`)));
+  if (absent.length) return { name, ok: false, found: dir, needed, fix: `rustup component add ${absent.join(' ')} --toolchain ${pin.channel}` };
+  return { name, ok: true, found: dir, needed };
 }
 
 /** Every tool kiln can drive or validate with, for `kiln doctor` outside a project. */

@@ -8,13 +8,14 @@
  *  3. the host target with `no_std`, a linker script and static relocation.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, copyFileSync, writeFileSync, rmSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { acquireLock } from '../graph/lock.js';
 import { findExecutable } from '../graph/tools.js';
 import { run } from '../util/process.js';
+import { type ProjectTargetSpec, type ToolchainPin, pinInstallCommand, pinnedToolchainDir, specRejection } from './rust-target.js';
 import { parseVersion } from './tools.js';
 
 export interface RustToolchain {
@@ -26,6 +27,8 @@ export interface RustToolchain {
   sysroot: string;
   /** library/ folder of rust-src, when installed. */
   src: string | undefined;
+  /** library/vendor of rust-src (Debian vendors the standard library's dependencies there). */
+  vendor: string | undefined;
   hostTriple: string;
 }
 
@@ -33,17 +36,31 @@ export type RustRoute = 'build-std' | 'sysroot' | 'host';
 
 const detected = new Map<string, Promise<RustToolchain | undefined>>();
 
-async function detect(rustc: string, cargo: string): Promise<RustToolchain | undefined> {
-  const v = await run([rustc, '-vV'], { timeoutMs: 20_000 });
+async function detect(proxyOrRustc: string, proxyOrCargo: string): Promise<RustToolchain | undefined> {
+  const v = await run([proxyOrRustc, '-vV'], { timeoutMs: 20_000 });
   if (v.code !== 0) return undefined;
   const versionLine = v.stdout.split('\n')[0] ?? '';
   const version = parseVersion(versionLine);
   const host = /^host: (.+)$/m.exec(v.stdout)?.[1]?.trim();
-  const sysroot = (await run([rustc, '--print', 'sysroot'], { timeoutMs: 20_000 })).stdout.trim();
+  const sysroot = (await run([proxyOrRustc, '--print', 'sysroot'], { timeoutMs: 20_000 })).stdout.trim();
   if (!version || !host || !sysroot) return undefined;
+  // rustup's proxies (~/.cargo/bin) pick a toolchain from the working folder's rust-toolchain.toml:
+  // kiln calls the binaries of the toolchain it detected, so its choice is the one that runs.
+  const own = (tool: string, given: string) => (isRustupProxy(given) && existsSync(join(sysroot, 'bin', tool)) ? join(sysroot, 'bin', tool) : given);
+  const rustc = own('rustc', proxyOrRustc);
+  const cargo = own('cargo', proxyOrCargo);
   const srcCandidates = [join(sysroot, 'lib/rustlib/src/rust/library'), '/usr/lib/rustlib/src/rust/library'];
   const src = srcCandidates.find((d) => existsSync(join(d, 'core', 'Cargo.toml')) && (d.startsWith(sysroot) || sysroot === '/usr'));
-  return { rustc, cargo, version, versionLine, nightly: /nightly|dev/.test(versionLine), sysroot, src, hostTriple: host };
+  const vendor = src && existsSync(join(src, 'vendor')) ? join(src, 'vendor') : undefined;
+  return { rustc, cargo, version, versionLine, nightly: /nightly|dev/.test(versionLine), sysroot, src, vendor, hostTriple: host };
+}
+
+function isRustupProxy(file: string): boolean {
+  try {
+    return /^rustup(-init)?$/.test(basename(realpathSync(file)));
+  } catch {
+    return false;
+  }
 }
 
 /** Every Rust toolchain found: PATH (rustup), rustup's installed toolchains, the distribution's /usr/bin. */
@@ -87,35 +104,98 @@ export function findCompilerBuiltins(registry = '/usr/share/cargo/registry'): { 
   }
 }
 
+export interface RustChoiceOptions {
+  /** The target needs core built from source (custom spec or a built-in bare triple). */
+  custom: boolean;
+  prefer?: RustRoute;
+  rustc?: string;
+  cargo?: string;
+  /** The project's own target JSON: only toolchains that accept the file are candidates. */
+  spec?: ProjectTargetSpec;
+  /** The project's rust-toolchain.toml: its toolchain comes first when installed. */
+  pin?: ToolchainPin;
+}
+
+export interface RustChoice {
+  toolchain: RustToolchain;
+  route: RustRoute;
+  reason: string;
+  /** What the user should know (a pin that could not be honoured, toolchains that rejected the spec). */
+  notes: string[];
+}
+
+/** The toolchain can run -Zbuild-std offline: rust-src with its lock file, and nightly or vendored deps. */
+function canBuildStd(t: RustToolchain): boolean {
+  if (!t.src) return false;
+  const lock = existsSync(join(t.src, 'Cargo.lock')) || existsSync(join(t.src, '..', 'Cargo.lock'));
+  return lock && (t.nightly || t.vendor !== undefined);
+}
+
+async function pinFirst(toolchains: RustToolchain[], pin: ToolchainPin, env: NodeJS.ProcessEnv, notes: string[]): Promise<RustToolchain[]> {
+  const dir = pinnedToolchainDir(pin, toolchains[0]?.hostTriple ?? 'x86_64-unknown-linux-gnu', env);
+  const t = dir ? await detect(join(dir, 'bin', 'rustc'), join(dir, 'bin', 'cargo')) : undefined;
+  if (!t) {
+    notes.push(`${pin.file} pins "${pin.channel}", which is not installed: using another toolchain (install it: ${pinInstallCommand(pin)})`);
+    return toolchains;
+  }
+  if (pin.components.includes('rust-src') && !t.src) {
+    notes.push(`${pin.file} pins "${pin.channel}" with rust-src, but that toolchain has no rust-src (rustup component add rust-src --toolchain ${pin.channel})`);
+  }
+  return [t, ...toolchains.filter((x) => x.sysroot !== t.sysroot)];
+}
+
+async function acceptingSpec(toolchains: RustToolchain[], spec: ProjectTargetSpec): Promise<RustToolchain[]> {
+  const verdicts = await Promise.all(toolchains.map(async (t) => ({ t, why: await specRejection(t.rustc, spec) })));
+  const ok = verdicts.filter((v) => !v.why).map((v) => v.t);
+  if (ok.length) return ok;
+  const lines = verdicts.map((v) => `${v.t.versionLine} (${v.t.rustc}): ${v.why}`);
+  throw new KilnError('RUST_TARGET_SPEC_REJECTED', `no Rust toolchain here accepts ${spec.path}:\n  ${lines.join('\n  ')}`, {
+    location: { file: spec.path },
+    hint: 'target JSON formats follow rustc: "target-pointer-width" is a string ("64") up to about rustc 1.8x and a number (64) '
+      + 'after; "data-layout" must be the one of the toolchain\'s LLVM. Write the file for the toolchain you build with '
+      + '(rustc -Z unstable-options --print target-spec-json --target x86_64-unknown-none shows its format)',
+  });
+}
+
 /**
  * Picks a toolchain and route for a target. Custom targets need core built from source: prefer
- * build-std (rust-src + nightly or RUSTC_BOOTSTRAP), then a kiln-built sysroot, then the host route.
+ * build-std (rust-src + nightly, or vendored deps with RUSTC_BOOTSTRAP), then a kiln-built sysroot,
+ * then the host route. A rust-toolchain.toml's toolchain is tried first when installed; a project's
+ * target JSON limits the candidates to the toolchains that accept it.
  */
-export async function chooseRust(options: { custom: boolean; prefer?: RustRoute; rustc?: string; cargo?: string }, env: NodeJS.ProcessEnv = process.env): Promise<{ toolchain: RustToolchain; route: RustRoute; reason: string }> {
+export async function chooseRust(options: RustChoiceOptions, env: NodeJS.ProcessEnv = process.env): Promise<RustChoice> {
   let toolchains = await findRustToolchains(env);
+  const notes: string[] = [];
   if (options.rustc) {
     const t = await detect(options.rustc, options.cargo ?? join(dirname(options.rustc), 'cargo'));
     toolchains = t ? [t] : [];
+  } else if (options.pin) {
+    toolchains = await pinFirst(toolchains, options.pin, env, notes);
   }
   if (toolchains.length === 0) {
     throw new KilnError('TOOL_MISSING', 'no Rust toolchain found (rustc + cargo)', { hint: 'install rustup (https://rustup.rs) or Debian\'s rustc, cargo, rust-src and librust-compiler-builtins-dev' });
   }
+  if (options.spec) toolchains = await acceptingSpec(toolchains, options.spec);
+  const pick = (route: RustRoute, toolchain: RustToolchain, reason: string): RustChoice => {
+    if (options.pin && !options.rustc && toolchain.sysroot !== toolchains[0]?.sysroot) notes.push(`${options.pin.file} pins "${options.pin.channel}": route ${route} needs ${toolchain.versionLine} instead`);
+    return { toolchain, route, reason, notes };
+  };
   const builtins = findCompilerBuiltins();
   const want = options.prefer;
   const withSrc = toolchains.filter((t) => t.src);
   if ((want === undefined || want === 'build-std') && options.custom) {
-    // build-std needs a cargo that understands -Z (nightly, or any with RUSTC_BOOTSTRAP) and rust-src with its own vendored deps.
-    const t = withSrc.find((x) => x.nightly && existsSync(join(x.src!, '..', 'Cargo.lock')));
-    if (t) return { toolchain: t, route: 'build-std', reason: `${t.versionLine} has rust-src: -Zbuild-std=core,alloc` };
-    if (want === 'build-std') throw new KilnError('RUST_NO_BUILD_STD', 'no nightly toolchain with rust-src for -Zbuild-std', { hint: 'rustup component add rust-src --toolchain nightly, or use route "sysroot"' });
+    const t = withSrc.find(canBuildStd);
+    if (t) return pick('build-std', t, `${t.versionLine} has rust-src${t.vendor ? ' with vendored dependencies' : ''}: -Zbuild-std=core,alloc`);
+    if (want === 'build-std') throw new KilnError('RUST_NO_BUILD_STD', 'no toolchain with rust-src that can run -Zbuild-std offline', { hint: 'rustup component add rust-src --toolchain nightly, or use route "sysroot"' });
   }
   if ((want === undefined || want === 'sysroot') && options.custom) {
-    const t = withSrc[0];
-    if (t && builtins) return { toolchain: t, route: 'sysroot', reason: `${t.versionLine} has rust-src at ${t.src}; kiln builds core+alloc+compiler_builtins ${builtins.version} into a cached sysroot` };
+    // The sysroot is built from compiler_builtins in the local registry: rust-src of the same era (Debian's).
+    const t = withSrc.find((x) => !canBuildStd(x)) ?? withSrc[0];
+    if (t && builtins) return pick('sysroot', t, `${t.versionLine} has rust-src at ${t.src}; kiln builds core+alloc+compiler_builtins ${builtins.version} into a cached sysroot`);
     if (want === 'sysroot') throw new KilnError('RUST_NO_SRC', 'no toolchain with rust-src and compiler_builtins sources to build a sysroot', { hint: 'Debian/Ubuntu: apt install rustc cargo rust-src librust-compiler-builtins-dev' });
   }
   const t = toolchains[0]!;
-  return { toolchain: t, route: 'host', reason: options.custom ? `no rust-src anywhere: building for the host target ${t.hostTriple} with no_std, static relocation and a linker script` : `target is built in` };
+  return pick('host', t, options.custom ? `no rust-src anywhere: building for the host target ${t.hostTriple} with no_std, static relocation and a linker script` : 'target is built in');
 }
 
 export interface TargetSpecOptions {
@@ -271,3 +351,25 @@ debug = 1
 }
 
 
+
+const jsonSpecFlag = new Map<string, Promise<boolean>>();
+
+/** Newer cargo refuses a `.json` target unless `-Zjson-target-spec` is given; older cargo does not know the flag. */
+export function cargoNeedsJsonSpecFlag(toolchain: RustToolchain): Promise<boolean> {
+  let pending = jsonSpecFlag.get(toolchain.cargo);
+  if (!pending) {
+    pending = run([toolchain.cargo, '-Z', 'help'], { env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, timeoutMs: 20_000 })
+      .then((r) => /json-target-spec/.test(r.stdout + r.stderr));
+    jsonSpecFlag.set(toolchain.cargo, pending);
+  }
+  return pending;
+}
+
+/** cargo arguments of the -Zbuild-std route (vendored standard-library dependencies when rust-src has them). */
+export async function buildStdArgs(toolchain: RustToolchain): Promise<string[]> {
+  const args = ['-Zbuild-std=core,alloc', '-Zbuild-std-features=compiler-builtins-mem'];
+  if (toolchain.vendor) {
+    args.push('--config', 'source.crates-io.replace-with="kiln-rust-src-vendor"', '--config', `source.kiln-rust-src-vendor.directory="${toolchain.vendor}"`);
+  }
+  return args;
+}

@@ -5,7 +5,7 @@
 // from SIGNING_KEY, a release build refusing the dev key, and a QEMU -kernel (PVH) boot to the C
 // self-test line and a clean isa-debug-exit.
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBLAKE3 } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
@@ -61,8 +61,9 @@ describe('examples/nonos', () => {
     expect(all.stderr).toBe('');
     // The PVH note QEMU -kernel needs.
     expect(tool(['readelf', '-n', debugBin]).stdout).toMatch(/Xen\s+0x00000004\s+Unknown note type: \(0x00000012\)/);
-    // The generated target spec: no red zone, soft-float, abort on panic.
-    const spec = JSON.parse(readFileSync(join(dir, 'build/x86_64-debug/.kiln/work/cargo-kernel/x86_64-nonos.json'), 'utf8')) as Record<string, unknown>;
+    // The committed target spec, used as it is: no red zone, soft-float, abort on panic.
+    expect(readFileSync(join(dir, 'build/logs/build.log'), 'utf8')).toContain('rust target: x86_64-nonos.json as it is (x86_64, 64-bit pointers, panic=abort)');
+    const spec = JSON.parse(readFileSync(join(dir, 'x86_64-nonos.json'), 'utf8')) as Record<string, unknown>;
     expect(spec).toMatchObject({ 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'panic-strategy': 'abort' });
   }, 600_000);
 
@@ -93,19 +94,26 @@ describe('examples/nonos', () => {
     }
   });
 
-  it('independent check: Ed25519 (node crypto) over BLAKE3 of the file with .nonos.sig zeroed', async () => {
+  it('independent check: Ed25519 (node crypto) over BLAKE3 of the file excluding .nonos.sig (the seed\'s rule)', async () => {
     const bytes = Buffer.from(readFileSync(debugBin));
     const [off, size] = sections(debugBin).get('.nonos.sig')!;
     const signature = Buffer.from(bytes.subarray(off, off + size));
-    bytes.fill(0, off, off + size);
     const blake3 = await createBLAKE3(256);
-    blake3.update(bytes);
+    blake3.update(bytes.subarray(0, off));
+    blake3.update(bytes.subarray(off + size));
     const digest = Buffer.from(blake3.digest('binary'));
+    // kiln verify says which rule the signature was made with (the manifest records it).
+    const v = runKiln(['verify', debugBin, '--key', devPub, '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: dir });
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toContain('canonicalization: exclude (BLAKE3 of the file with the signature sections\' bytes left out; recorded in the manifest)');
     const pubHex = /^public: ([0-9a-f]{64})$/m.exec(readFileSync(devPub, 'utf8'))![1]!;
     const key = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(pubHex, 'hex')]), format: 'der', type: 'spki' });
     expect(verify(null, digest, key, signature)).toBe(true);
-    digest[0]! ^= 1;
-    expect(verify(null, digest, key, signature)).toBe(false);
+    // The zeroing rule (a verifier that zeroes the section in place) would not accept it.
+    bytes.fill(0, off, off + size);
+    const zeroed = await createBLAKE3(256);
+    zeroed.update(bytes);
+    expect(verify(null, Buffer.from(zeroed.digest('binary')), key, signature)).toBe(false);
   });
 
   it('boots with QEMU -kernel (PVH note) to the C self-test line and a clean isa-debug-exit', async () => {
@@ -148,5 +156,23 @@ describe('examples/nonos', () => {
     const boot = await runKilnAsync(['test', '-p', 'release'], { cwd: dir, env, timeoutMs: 300_000 });
     expect(boot.status, boot.stderr).toBe(0);
     expect(boot.stderr).toMatch(/PASS boot \[x86_64\]/);
+  }, 600_000);
+
+  it('a raw 32-byte dev_signing_key.bin next to the project is the dev key (the seed\'s name)', async () => {
+    const raw = join(dir, 'dev_signing_key.bin');
+    writeFileSync(raw, Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 29 + 3) & 0xff)));
+    try {
+      const r = await runKilnAsync(['build', '--plain'], { cwd: dir, env: noKeyEnv, timeoutMs: 600_000 });
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      const rawPub = join(dir, '.kiln/keys/dev-signing-key.pub');
+      const good = verifyJson(debugBin, rawPub);
+      expect(good.status).toBe(0);
+      // Not the key kiln generated earlier.
+      const old = verifyJson(debugBin, devPub);
+      expect(old.status).toBe(1);
+      expect(good.json.verifiedBy![0]!.keyId).not.toBe('');
+    } finally {
+      rmSync(raw);
+    }
   }, 600_000);
 });

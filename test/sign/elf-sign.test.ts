@@ -297,3 +297,57 @@ describe('canonicalization, recomputed independently', () => {
     expect(verify(null, signed, createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig)).toBe(true);
   });
 });
+
+describe('canonicalization "exclude" (NØNOS: the signature section left out of the hash)', () => {
+  it('signed message = BLAKE3(file without the signature bytes); the manifest records the rule; verify follows it', async () => {
+    const { blake3: nobleBlake3 } = await import('@noble/hashes/blake3.js');
+    const { verify, createPublicKey } = await import('node:crypto');
+    const result = await signElf(clangKernel, { keys: [ed], manifest: manifestInput, sections: NONOS_SIGN_SECTIONS, canonicalization: 'exclude' });
+    const elf = readElf(result.bytes);
+    const sig = findSection(elf, '.nonos.sig')!;
+    // README: message for P ‖ S ‖ Q is BLAKE3(P ‖ Q).
+    const without = new Uint8Array(result.bytes.length - sig.size);
+    without.set(result.bytes.subarray(0, sig.offset), 0);
+    without.set(result.bytes.subarray(sig.offset + sig.size), sig.offset);
+    expect(toHex(nobleBlake3(without))).toBe(toHex(result.canonicalHash));
+    const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(edPub.publicKey)]);
+    const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    expect(verify(null, nobleBlake3(without), key, sig.data)).toBe(true);
+    // The zeroing rule gives another message: a zeroing verifier rejects this signature.
+    const zeroed = result.bytes.slice();
+    zeroed.fill(0, sig.offset, sig.offset + sig.size);
+    expect(verify(null, nobleBlake3(zeroed), key, sig.data)).toBe(false);
+    // Manifest entry 0x0d = 1, and verify reports the rule it used.
+    const section = findSection(elf, '.nonos.manifest')!;
+    const { entries } = decodeManifestWithLocations(section.data);
+    const entry = entries.find((e) => e.tag === MANIFEST_TAGS.canonicalization)!;
+    expect(entry.valueLength).toBe(1);
+    expect(section.data[entry.valueOffset]).toBe(1);
+    const v = await verifyElf(result.bytes, [edPub], { sections: NONOS_SIGN_SECTIONS });
+    expect(v.ok, v.message).toBe(true);
+    expect(v.canonicalization).toEqual({ rule: 'exclude', recorded: true });
+    // The rule is signed: switching the manifest to "zero" breaks the signature (and nothing else).
+    const swapped = result.bytes.slice();
+    swapped[section.offset + entry.valueOffset] = 0;
+    const bad = await verifyElf(swapped, [edPub], { sections: NONOS_SIGN_SECTIONS });
+    expect(bad.ok).toBe(false);
+    expect(bad.reason).toBe('ed25519');
+  });
+
+  it('the default (no option) writes no 0x0d entry: the bytes of earlier kiln signatures, verified as "zero"', async () => {
+    const plain = await signElf(nasmKernel, { keys: [ed], manifest: manifestInput });
+    const explicit = await signElf(nasmKernel, { keys: [ed], manifest: manifestInput, canonicalization: 'zero' });
+    const entries = (b: Uint8Array) => decodeManifestWithLocations(findSection(readElf(b), '.kiln.manifest')!.data).entries.map((e) => e.tag);
+    expect(entries(plain.bytes)).not.toContain(MANIFEST_TAGS.canonicalization);
+    expect(entries(explicit.bytes)).toContain(MANIFEST_TAGS.canonicalization);
+    expect((await verifyElf(plain.bytes, [edPub])).canonicalization).toEqual({ rule: 'zero', recorded: false });
+    expect((await verifyElf(explicit.bytes, [edPub])).canonicalization).toEqual({ rule: 'zero', recorded: true });
+  });
+
+  it('hybrid: both signature sections are left out, and both signatures hold', async () => {
+    const result = await signElf(clangKernel, { keys: [ed, ml], manifest: manifestInput, canonicalization: 'exclude' });
+    const v = await verifyElf(result.bytes, [edPub, mlPub]);
+    expect(v.ok, v.message).toBe(true);
+    expect(v.verifiedBy.map((x) => x.algorithm).sort()).toEqual(['ed25519', 'ml-dsa-65']);
+  });
+});

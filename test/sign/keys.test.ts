@@ -194,3 +194,33 @@ process.stdout.write(process.argv[3] === 'hex' ? sig.toString('hex') + '\\n' : s
     await expect(missing.sign(message)).rejects.toThrow(/command not found/);
   });
 });
+
+describe('dev_signing_key.bin (a NØNOS checkout\'s raw 32-byte dev key)', () => {
+  it('is the Ed25519 dev key when present next to the project; its public key goes to .kiln/keys/', async () => {
+    const { devSigningKey, resolveSigningKey: resolveKey, signingKeyFromSeed: fromSeed, loadPublicKeyFile: loadPub } = await import('../../src/sign/index.js');
+    const project = tempDir('kiln-raw-dev-key-');
+    const seed = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 0xff);
+    writeFileSync(join(project, 'dev_signing_key.bin'), seed);
+    const expected = await fromSeed('ed25519', seed);
+    const key = await resolveKey({ projectDir: project, env: {} });
+    expect(key.keyId).toBe(expected.keyId);
+    expect(key.isDev).toBe(true);
+    expect(key.origin).toBe(join(project, 'dev_signing_key.bin'));
+    expect((await loadPub(join(project, '.kiln/keys/dev-signing-key.pub'))).keyId).toBe(expected.keyId);
+    // kiln made no key of its own, and ML-DSA still uses kiln's dev key file.
+    expect(existsSync(join(project, '.kiln/keys/dev-ed25519.key'))).toBe(false);
+    expect((await devSigningKey(project, 'ml-dsa-65')).algorithm).toBe('ml-dsa-65');
+    // A release build refuses it like any dev key.
+    await expect(resolveKey({ projectDir: project, env: {}, release: true })).rejects.toMatchObject({ code: 'SIGN_DEV_KEY_IN_RELEASE' });
+  });
+
+  it('a file that is not exactly 32 bytes is refused with its path and size', async () => {
+    const { resolveSigningKey: resolveKey } = await import('../../src/sign/index.js');
+    const project = tempDir('kiln-raw-dev-key-');
+    writeFileSync(join(project, 'dev_signing_key.bin'), new Uint8Array(31));
+    const error = await resolveKey({ projectDir: project, env: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KilnError);
+    expect(error).toMatchObject({ code: 'KEY_BAD_LENGTH', location: { file: join(project, 'dev_signing_key.bin') } });
+    expect((error as KilnError).message).toContain('has 31 bytes');
+  });
+});
