@@ -91,11 +91,21 @@ export default defineConfig({
       run = { image: images.ventoy };
     }
 
+    // The seed's build/ layout: the stages, the kernel and the disk at the top, the converted
+    // images under dist/ (kiln keeps the originals in build/x86_64-<profile>/).
+    const artifacts: Record<string, StepHandle> = { 'boot.bin': boot, 'stage2.bin': stage2, 'isr.o': isr, 'kernel.bin': kernelBin, 'portix.img': disk };
+    if (images.iso) artifacts['dist/portix.iso'] = images.iso;
+    if (images.vdi) artifacts['dist/portix.vdi'] = images.vdi;
+    if (images.vmdk) artifacts['dist/portix.vmdk'] = images.vmdk;
+    if (images.ventoy) artifacts['dist/portix-ventoy.img'] = images.ventoy;
+
     const expectBoot = ['Portix stage2: loading kernel', 'Portix kernel: long mode', 'timer ticks: 10', 'timer ticks: 20', 'Portix: timer OK'];
     return {
       components: { boot, stage2, isr, kernel, kernelBin },
       images,
-      run: { ...run, exit: { kind: 'isa-debug-exit', success: 0 }, machine: 'pc' },
+      artifacts,
+      // --debug: QEMU's debug log (interrupts, CPU resets) in build/logs/debug.log, as the seed's.
+      run: { ...run, exit: { kind: 'isa-debug-exit', success: 0 }, machine: 'pc', ...(debug ? { debugLog: 'build/logs/debug.log' } : {}) },
       tests: {
         boot: { expect: debug ? [...expectBoot.slice(0, 2), '[debug] IDT at', ...expectBoot.slice(2)] : expectBoot, timeout: 90 },
         // The shell: a key typed during the timer test opens it; then a command, its answer, a

@@ -1,8 +1,11 @@
 /** `kiln build`: plan the project for one target and run the graph. */
 import { rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
+import type { Graph } from '../graph/graph.js';
+import { placeArtifacts } from '../graph/place-artifacts.js';
 import { matchRule } from '../toolchain/doctor.js';
 import { killAllChildren } from '../util/process.js';
 import { action } from './_shared.js';
@@ -45,6 +48,17 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
   }
 }
 
+/**
+ * `kiln build --clean`: the target's build folder, the build logs and the project's action cache
+ * (`.kiln/cache`, shared by every target of the project). `kiln clean` removes every target's folder
+ * without building; `kiln clean --cache` also the action cache.
+ */
+function cleanForRebuild(graph: Graph): void {
+  rmSync(graph.buildDir, { recursive: true, force: true });
+  rmSync(join(graph.buildRoot, 'logs'), { recursive: true, force: true });
+  rmSync(join(graph.projectDir, '.kiln', 'cache'), { recursive: true, force: true });
+}
+
 export function parseJobs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -62,16 +76,19 @@ export function registerBuild(program: Command): void {
       .option('-k, --keep-going', 'after a failure, let independent steps finish', false)
       .option('--no-wait', 'fail instead of waiting when another build holds the lock')
       .option('--force', 'ignore up-to-date checks and the cache; run every step', false)
-      .option('--clean', "a complete rebuild: remove the target's build folder, then run every step (no up-to-date checks, no cache restores)", false)
+      .option('--clean', "a complete rebuild: remove the target's build folder, build/logs and the project's action cache (.kiln/cache), then run every step", false)
       .option('--run', 'after a successful build, boot the project (its run section) in QEMU', false)
-      .option('--no-serial', 'with --run: do not copy serial output to the terminal (it is still logged)')
+      .option('--no-serial', 'with --run: no serial logging (nothing on the terminal, no serial.log)')
       .option('--plain', 'one line per finished step (default in CI and pipes)', false)
       .option('--json', 'print the build events as JSON lines on stdout', false)
       .option('--trace <file>', 'write a Chrome trace of the build (open in Perfetto)'),
   ).action(action(async (_steps: string[], flags: BuildFlags, cmd: Command) => {
+    if (flags.serial === false && !flags.run) {
+      throw new KilnError('CLI_NO_SERIAL_WITHOUT_RUN', '--no-serial only applies to a boot: give --run too (or use kiln run / kiln test --no-serial)', { exitCode: 2 });
+    }
     const project = await openProject(flags, cmd.args);
     const { graph, positional } = project;
-    if (flags.clean) rmSync(graph.buildDir, { recursive: true, force: true });
+    if (flags.clean) cleanForRebuild(graph);
     const reporter = defaultReporter(flags);
     try {
       const result = await withInterrupt((signal) => executeGraph(graph, {
@@ -89,6 +106,8 @@ export function registerBuild(program: Command): void {
         process.exitCode = result.interrupted ? 130 : 1;
         return;
       }
+      const placed = placeArtifacts(graph, new Set(result.steps.keys()));
+      if (placed.length && !flags.json) process.stderr.write(`kiln: artifacts: ${placed.map((p) => relative(process.cwd(), p.to) || p.to).join(', ')}\n`);
     } finally {
       reporter.close();
     }
@@ -96,7 +115,7 @@ export function registerBuild(program: Command): void {
       const { machineFromRun } = await import('./_config-machine.js');
       const { runMachine } = await import('../qemu/index.js');
       if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', '--run: the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts' });
-      const spec = machineFromRun(graph, graph.project.run);
+      const spec = { ...machineFromRun(graph, graph.project.run), ...(flags.serial === false ? { serialLog: false } : {}) };
       const r = await withInterrupt((signal) => runMachine(spec, { ...(flags.serial !== false ? { terminal: process.stdout, interactive: true } : {}), signal }));
       if (r.problem) {
         process.stderr.write(`kiln: ${r.problem}\n`);

@@ -37,6 +37,8 @@ export interface MachineFlags {
   logDir?: string;
   qemu?: string;
   qemuDebug?: boolean;
+  /** `--no-serial` (false): no serial log at all. */
+  serial?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -132,6 +134,7 @@ export function machineSpecFromFlags(flags: MachineFlags, extraArgs: string[], a
     ...(flags.logDir ? { logDir: sub(flags.logDir)! } : {}),
     ...(flags.qemu ? { qemu: flags.qemu } : {}),
     ...(flags.qemuDebug ? { debug: true } : {}),
+    ...(flags.serial === false ? { serialLog: false } : {}),
     ...(extraArgs.length ? { args: extraArgs } : {}),
   };
   return spec;
@@ -151,14 +154,13 @@ export function machineOverrides(flags: MachineFlags, arch: QemuArch): Partial<M
 export function machineNotes(machine: ResolvedMachine): string[] {
   const lines = [machine.accelNote, `firmware: ${machine.firmware.description}`];
   if (machine.kernel) lines.push(`kernel: ${machine.kernel.info.description}`);
-  lines.push(`serial log: ${machine.serialLog}`);
+  lines.push(machine.writeSerialLog === false ? 'serial log: none (--no-serial)' : `serial log: ${machine.serialLog}`);
   if (machine.debugLog) lines.push(`QEMU debug log (-d int,cpu_reset): ${machine.debugLog}`);
   return lines;
 }
 
 interface RunFlags extends MachineFlags {
   gdb?: string | boolean;
-  serial?: boolean;
   dryRun?: boolean;
   timeout?: string;
 }
@@ -171,7 +173,7 @@ export function registerRun(program: Command): void {
     .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
   addMachineOptions(cmd)
     .option('--gdb [port]', 'start halted with a GDB stub on this TCP port (default 1234) and print the gdb command')
-    .option('--no-serial', 'do not copy serial output to the terminal (it is still logged)')
+    .option('--no-serial', 'no serial logging: nothing on the terminal and no serial.log (the exit device still decides)')
     .option('--dry-run', 'print the QEMU command line and exit', false)
     .option('--timeout <seconds>', 'stop QEMU after this many seconds (default: none)')
     .option('-c, --config <file>', 'without --kernel/--image/--cdrom: boot the run section of this kiln.config.ts (default: found from here); --option=value project options may follow')

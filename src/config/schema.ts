@@ -72,6 +72,7 @@ const runShape = {
   drives: z.array(zDrive).optional(),
   qemu: z.string().min(1).optional(),
   symbols: zFileInput.optional(),
+  debugLog: z.string().min(1).optional(),
   exit: zExit.optional(),
   timeout: zTimeoutSeconds.optional(),
   serial: z.object({ port: z.number().int().min(0).max(3).optional(), log: z.array(z.number().int().min(0).max(3)).optional() }).strict().optional(),
@@ -103,6 +104,7 @@ export const zProject = z.object({
   steps: z.record(z.string(), zStep).optional(),
   run: zRun.optional(),
   tests: z.record(z.string(), zTest).optional(),
+  artifacts: z.record(z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'expected a path inside the build folder (no leading /, no ..)'), zStep).optional(),
 }).strict();
 
 export const zConfig = z.object({

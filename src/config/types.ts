@@ -52,6 +52,11 @@ export interface RunConfig {
   qemu?: string;
   /** The unstripped ELF for `--gdb` symbols. */
   symbols?: ArtifactRef | StepHandle | string;
+  /**
+   * Turns on QEMU's debug log (`-d int,cpu_reset`, `-no-reboot`) into this project-relative file,
+   * e.g. Portix's `build/logs/debug.log` when its `--debug` option is set.
+   */
+  debugLog?: string;
   /** How the guest reports its result. */
   exit?: ExitConfig;
   /** Seconds before giving up (test) — default 60, 120 with UEFI firmware. */
@@ -105,6 +110,12 @@ export interface Project {
   steps?: Record<string, StepHandle>;
   run?: RunConfig;
   tests?: Record<string, TestConfig>;
+  /**
+   * Where `kiln build` places final files after a successful build: a path relative to the build
+   * root (`build/`) → the step whose main output is copied there (Portix: `'portix.img': disk`,
+   * `'dist/portix.iso': iso`).
+   */
+  artifacts?: Record<string, StepHandle>;
 }
 
 /** Passed to `build(t)`: the target being planned and the option values. */

@@ -50,6 +50,8 @@ export interface RunSectionLike<P> {
   /** QEMU binary, e.g. `qemu-system-i386` (default `qemu-system-<arch>`). */
   qemu?: string;
   symbols?: P;
+  /** QEMU's debug log (`-d int,cpu_reset -no-reboot`) into this file (Portix: `build/logs/debug.log`). */
+  debugLog?: P;
   exit?: { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; success?: number } | { kind: 'semihosting'; success?: number } | { kind: 'psci' } | { kind: 'serial' };
   timeout?: number;
   /** The judged serial port and the ports logged to files. */
@@ -141,6 +143,7 @@ export function machineSpecFromConfig<P>(run: RunSectionLike<P>, arch: QemuArch,
     ...(run.initrd !== undefined ? { initrd: path(run.initrd)! } : {}),
     ...(run.append !== undefined ? { append: run.append } : {}),
     ...(run.symbols !== undefined ? { symbols: path(run.symbols)! } : {}),
+    ...(run.debugLog !== undefined ? { debugLog: path(run.debugLog)! } : {}),
     ...(run.firmware ? { firmware: run.firmware } : {}),
     ...(machine ? { machine } : {}),
     ...(run.qemu ? { qemu: run.qemu } : {}),

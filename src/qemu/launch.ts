@@ -79,8 +79,11 @@ export function startQemu(machine: ResolvedMachine, options: StartOptions = {}):
   hookExit();
   const argv = buildQemuCommand(machine);
   mkdirSync(dirname(machine.serialLog), { recursive: true });
+  if (machine.debugLog) mkdirSync(dirname(machine.debugLog), { recursive: true });
   if (machine.qmpSocket) rmSync(machine.qmpSocket, { force: true });
-  const log: WriteStream = createWriteStream(machine.serialLog);
+  // --no-serial: no serial log at all (not even an old one left from an earlier run).
+  if (machine.writeSerialLog === false) rmSync(machine.serialLog, { force: true });
+  const log: WriteStream | undefined = machine.writeSerialLog === false ? undefined : createWriteStream(machine.serialLog);
   const serial = new SerialLines(30);
   const interactive = options.interactive === true && process.stdin.isTTY === true;
   // An interactive QEMU shares our process group so it may read the terminal (a background group gets SIGTTIN).
@@ -95,7 +98,7 @@ export function startQemu(machine: ResolvedMachine, options: StartOptions = {}):
   let done = false;
   child.stdout!.on('data', (chunk: Buffer) => {
     const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    log.write(chunk);
+    log?.write(chunk);
     options.terminal?.write(chunk);
     const lines = serial.push(bytes);
     options.onSerial?.(lines, bytes);
@@ -135,7 +138,9 @@ export function startQemu(machine: ResolvedMachine, options: StartOptions = {}):
         }
         const rest = serial.end();
         if (rest.length) options.onSerial?.(rest, new Uint8Array(0));
-        log.end(() => resolve({ code: spawnError ? null : code, signal, ...(spawnError ? { spawnError } : {}) }));
+        const result = { code: spawnError ? null : code, signal, ...(spawnError ? { spawnError } : {}) };
+        if (log) log.end(() => resolve(result));
+        else resolve(result);
       });
     }),
   };

@@ -109,6 +109,10 @@ export interface MachineSpec {
   gdb?: number | boolean;
   /** `-d int,cpu_reset -D <logDir>/qemu-debug.log -no-reboot`. */
   debug?: boolean;
+  /** With `debug` (implied): QEMU's `-D` log goes to this file instead of `<logDir>/qemu-debug.log`. */
+  debugLog?: string;
+  /** `false`: no serial.log is written (kiln still reads the port for exits and expectations). */
+  serialLog?: boolean;
   /** Folder for serial.log, qemu-debug.log, the QMP socket and firmware variable copies. Default `build/logs`. */
   logDir?: string;
   /** QEMU binary (default `qemu-system-<arch>` from PATH; an i386 guest may also run on qemu-system-x86_64). */
@@ -215,6 +219,8 @@ export interface ResolvedMachine {
   logDir: string;
   /** Serial log written by kiln (QEMU's serial goes to stdout, which kiln tees). */
   serialLog: string;
+  /** False with `serialLog: false` (`--no-serial`): serialLog is not written. */
+  writeSerialLog?: boolean;
   /** QEMU `-D` file with `debug`. */
   debugLog: string | undefined;
   /** QMP unix socket path (test mode). */

@@ -74,7 +74,8 @@ function kind(flat: boolean) {
         });
       }
       if (o.maxSize !== undefined && size > o.maxSize) {
-        throw new KilnError('SIZE_TOO_LARGE', `${o.source} assembles to ${size} bytes, ${size - o.maxSize} over its limit of ${o.maxSize}`, { location: { file: o.source } });
+        const sectors = o.maxSize % 512 === 0 ? ` (${Math.ceil(size / 512)} sectors of 512 bytes; the limit is ${o.maxSize / 512})` : '';
+        throw new KilnError('SIZE_TOO_LARGE', `${o.source} assembles to ${size} bytes, ${size - o.maxSize} over its limit of ${o.maxSize}${sectors}`, { location: { file: o.source } });
       }
     },
   };

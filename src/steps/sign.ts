@@ -89,7 +89,8 @@ const signKind = {
         // The signer's public key, and its program when it is a project file (./tools/hsm-sign).
         ...(o.signer ? [o.signer.publicKey, ...(/^\.\.?\//.test(o.signer.command[0]!) ? [o.signer.command[0]!] : [])] : []),
         ...(typeof o.initrd === 'string' ? [o.initrd] : []),
-        '.kiln/keys/*', 'dev_signing_key.bin',
+        // A glob: the file is optional (a literal input must exist).
+        '.kiln/keys/*', 'dev_signing_key.bi[n]',
       ],
       // Secrets enter the key only as a SHA-256 of their value, and reach make() as ctx.secrets
       // (read in-process; the external signer and `--version` probes never see them).

@@ -1,7 +1,7 @@
 // examples/portix end to end: every distribution format boots under SeaBIOS to the kernel banner,
 // the timer count rising and a clean isa-debug-exit; the seed's limits fail with clear errors;
 // moving the kernel LBA in the config alone still boots (kiln patches stage 2).
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
@@ -71,6 +71,8 @@ describe('examples/portix', () => {
     // debug kernel's expectation was checked and its verbose line is on the serial console.
     expect(r.stderr).toMatch(/PASS boot \[x86_64\]/);
     expect(readFileSync(join(dir, 'build/logs/tests/boot-x86_64/serial.log'), 'utf8')).toContain('[debug] IDT at');
+    // The seed's build/logs/debug.log: QEMU's interrupt log (-d int), written because --debug is set.
+    expect(readFileSync(join(dir, 'build/logs/debug.log'), 'utf8')).toMatch(/INT=0x[0-9a-f]{2}|v=[0-9a-f]{2} e=/);
     const disk = readFileSync(join(dir, 'build/x86_64-release/portix.img'));
     expect(disk.readUInt32LE(512 + 4)).toBe(100);
   }, 300_000);
@@ -93,5 +95,70 @@ describe('examples/portix', () => {
       writeFileSync(boot, original);
     }
   });
-});
 
+  it('kiln build --run boots after the build (serial on the terminal and in build/logs/serial.log)', async () => {
+    rmSync(join(dir, 'build/logs/serial.log'), { force: true });
+    const r = await runKilnAsync(['build', '--run', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Portix: timer OK');
+    expect(r.stderr).toMatch(/guest exit code 0/);
+    expect(readFileSync(join(dir, 'build/logs/serial.log'), 'utf8')).toContain('Portix: timer OK');
+  }, 300_000);
+
+  it('--no-serial: no serial log at all with --run; refused without a boot', async () => {
+    const refused = await runKilnAsync(['build', '--no-serial'], { cwd: dir });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('--no-serial only applies to a boot: give --run too');
+    const r = await runKilnAsync(['build', '--run', '--no-serial', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('Portix');
+    expect(existsSync(join(dir, 'build/logs/serial.log'))).toBe(false);
+    const t = await runKilnAsync(['test', '--no-serial'], { cwd: dir, timeoutMs: 300_000 });
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/PASS boot/);
+    expect(existsSync(join(dir, 'build/logs/tests/boot-x86_64/serial.log'))).toBe(false);
+  }, 300_000);
+
+  it('artifacts land where the seed says: build/portix.img, build/kernel.bin, build/dist/portix.vdi', async () => {
+    const r = await runKilnAsync(['build', '--mode=vdi', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    for (const f of ['boot.bin', 'stage2.bin', 'isr.o', 'kernel.bin', 'portix.img', 'dist/portix.vdi']) {
+      expect(existsSync(join(dir, 'build', f)), f).toBe(true);
+    }
+    expect(Buffer.compare(readFileSync(join(dir, 'build/portix.img')), readFileSync(join(dir, 'build/x86_64-release/portix.img')))).toBe(0);
+    expect(tool(['qemu-img', 'check', join(dir, 'build/dist/portix.vdi')]).status).toBe(0);
+  }, 300_000);
+
+  it('--clean removes the target folder, the logs and the project cache, then rebuilds everything', async () => {
+    writeFileSync(join(dir, 'build/x86_64-release/stale.txt'), 'old');
+    mkdirSync(join(dir, 'build/logs'), { recursive: true });
+    writeFileSync(join(dir, 'build/logs/old.log'), 'old');
+    expect(existsSync(join(dir, '.kiln/cache'))).toBe(true);
+    const r = await runKilnAsync(['build', '--clean', '--plain'], { cwd: dir, timeoutMs: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'build/x86_64-release/stale.txt'))).toBe(false);
+    expect(existsSync(join(dir, 'build/logs/old.log'))).toBe(false);
+    // Every step ran: nothing came from the (emptied) cache.
+    expect(r.stderr + r.stdout).toMatch(/\(6 ran, 0 from cache, 0 up to date\)/);
+  }, 600_000);
+
+  it('--size=64: a 64 MiB disk that boots', async () => {
+    const r = await test(['--size=64'], 300_000);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/PASS boot \[x86_64\]/);
+    expect(statSync(join(dir, 'build/x86_64-release/portix.img')).size).toBe(64 << 20);
+  }, 300_000);
+
+  it('a stage 2 of 65 sectors fails with a clear error', async () => {
+    const stage2 = join(dir, 'boot/stage2.asm');
+    const original = readFileSync(stage2, 'utf8');
+    writeFileSync(stage2, `${original}\ntimes (65 * 512) - ($ - $$) db 0\n`);
+    try {
+      const r = await runKilnAsync(['build', '--plain'], { cwd: dir });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('boot/stage2.asm assembles to 33280 bytes, 512 over its limit of 32768 (65 sectors of 512 bytes; the limit is 64)');
+    } finally {
+      writeFileSync(stage2, original);
+    }
+  });
+});
