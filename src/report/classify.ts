@@ -155,9 +155,10 @@ export const CLASS_RULES: ClassRule[] = [
     id: 'syntax-error',
     title: 'syntax error',
     explanation: 'The parser rejected the source: a typo, a missing token, or an instruction/directive the assembler does not know.',
-    fix: 'fix the syntax at {file} (see the message); for NASM check the instruction spelling and operand size',
+    fix: 'fix the syntax at {file} (see the message){asm}',
     pattern: /parser: |expected (?:';'|'\)'|'\}'|expression|identifier|declaration|`[^`]+`)|instruction expected|invalid combination of opcode and operands|unknown directive|invalid instruction|unexpected token|label or instruction expected|symbol .* not defined|expected one of/,
-    fill: (d) => ({ file: d.file ? `${d.file}:${d.line ?? ''}` : 'the location given' }),
+    // The NASM advice only for assembly: a C syntax error gets no hint about instructions.
+    fill: (d) => ({ file: d.file ? `${d.file}:${d.line ?? ''}` : 'the location given', asm: d.tool === 'nasm' ? '; check the instruction spelling and operand size' : '' }),
   },
   {
     id: 'cmake',
@@ -179,9 +180,22 @@ const PROMOTED: ClassRule = {
 const OTHER: ClassRule = { id: 'other', title: 'other error', explanation: 'An error no rule recognises.', fix: 'read the message and the step log' };
 const WARNING: ClassRule = { id: 'warning', title: 'warning', explanation: 'A warning that does not block the build.', fix: 'fix it, or silence the flag on purpose' };
 
+/**
+ * The compiler's own fix-it, when its message carries one: clang's and gcc's `use of undeclared
+ * identifier 'retrun'; did you mean 'return'?` → replace `retrun` with `return` at the location.
+ */
+export function compilerSuggestion(d: Diagnostic): string | undefined {
+  const m = /'([^']+)'[^']*?; did you mean '([^']+)'\?/.exec(d.message) ?? /did you mean '([^']+)'\?/.exec(d.message);
+  if (!m) return undefined;
+  const at = d.file ? ` at ${d.file}${d.line ? `:${d.line}` : ''}` : '';
+  return m.length === 3 ? `replace \`${m[1]}\` with \`${m[2]}\`${at} (the compiler's suggestion)` : `use \`${m[1]}\`${at} (the compiler's suggestion)`;
+}
+
 function apply(rule: ClassRule, d: Diagnostic, m: RegExpExecArray | null, blocking: boolean, idOverride?: string): Classification {
+  const suggestion = d.tool === 'clang' || d.tool === 'gcc' || d.tool === 'cc' ? compilerSuggestion(d) : undefined;
+  if (suggestion) return { id: idOverride ?? rule.id, title: rule.title, explanation: rule.explanation, fix: suggestion, blocking };
   const vars: Record<string, string> = {
-    symbol: d.symbol ?? '', code: d.code ?? '', file: d.file ?? 'the file', name: '', other: '',
+    symbol: d.symbol ?? '', code: d.code ?? '', file: d.file ?? 'the file', name: '', other: '', asm: '',
     ...Object.fromEntries(Object.entries(rule.fill?.(d, m) ?? {}).filter(([, v]) => v !== '')),
   };
   const fix = rule.fix.replace(/\{(\w+)\}/g, (_all, k: string) => vars[k] ?? '');

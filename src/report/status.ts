@@ -14,6 +14,9 @@ import { type ClassifyPolicy, classify, classRule } from './classify.js';
 import { type Diagnostic, dedupeDiagnostics, formatLocation, parseDiagnostics, relativizeDiagnostics } from './diagnostics.js';
 import { type NinjaProgress, ninjaProgress } from './ninja.js';
 
+/** Errors before warnings before notes (stable within each). */
+const SEVERITY_RANK: Record<Diagnostic['severity'], number> = { error: 0, warning: 1, note: 2 };
+
 export interface ReportDiagnostic extends Diagnostic {
   class: string;
   blocking: boolean;
@@ -177,8 +180,12 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     if (step.status === 'not-selected') continue;
     stepList.push({ name: step.name, kind: step.kind, status: step.status, ...(step.failure ? { message: step.failure.message } : {}), ...(step.log ? { log: step.log } : {}) });
     const log = step.log && existsSync(step.log) ? readFileSync(step.log, 'utf8') : (step.failure?.tail ?? []).join('\n');
-    const cwd = step.workDir ?? options.projectDir;
+    // Relative paths in a tool's messages are relative to where it ran: a CMake/Ninja build runs in the
+    // step's work folder, every other tool (cc, nasm, cargo...) in the project folder.
+    const cwd = step.workDir && existsSync(join(step.workDir, 'build.ninja')) ? step.workDir : options.projectDir;
     let diags = parseDiagnostics(log, { compiler: compilerOf(step.kind, log), step: step.name });
+    // The error first: warnings that follow from it (a missing return after a typo) come after it.
+    diags = [...diags].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
     let progress: NinjaProgress | undefined;
     if (step.workDir && existsSync(join(step.workDir, 'build.ninja'))) {
       progress = await ninjaProgress(step.workDir, options.ninja ? { ninja: options.ninja } : {});
