@@ -53,8 +53,8 @@ export function addMachineOptions(cmd: Command, options: { multiArch?: boolean }
   if (options.multiArch) cmd.option('--arch <arch>', 'x86_64, i386 or aarch64; repeat for a matrix ({arch} in paths is replaced) (default: x86_64)', collect);
   else cmd.option('--arch <arch>', 'x86_64, i386 or aarch64 (default: x86_64)');
   return cmd
-    .option('--machine <type>', 'QEMU machine, with properties (default: q35 on x86_64, virt,gic-version=3 on aarch64)')
-    .option('--cpu <model>', 'CPU model (default: QEMU\'s on x86_64, cortex-a57 on aarch64)')
+    .option('--machine <type>', 'QEMU machine, with properties (default: q35 on x86_64, virt,gic-version=3 on aarch64); known boards (q35, pc, virt, raspi3b, raspi3ap, xlnx-zcu102) bring their CPU, memory, SMP and exit defaults and checks')
+    .option('--cpu <model>', 'CPU model (default: the board\'s: cortex-a57 on virt; none passed on other boards, whose CPUs are fixed, or on unknown machines)')
     .addOption(new Option('--firmware <kind>', 'bios (SeaBIOS), uefi (OVMF/AAVMF) or none (default: bios on x86_64; none for an aarch64 kernel, uefi for an aarch64 image)').choices(['bios', 'uefi', 'none']))
     .option('--secure-boot', 'UEFI with Secure Boot (OVMF .secboot + Microsoft keys; q35,smm=on)')
     .option('--bios <file>', 'firmware file for -bios (overrides discovery)')

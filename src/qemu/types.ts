@@ -75,7 +75,7 @@ export interface MachineSpec {
   arch?: QemuArch;
   /** `q35` (default) or `pc` on x86_64, `virt` on aarch64. Properties may follow: `q35,smm=on`. */
   machine?: string;
-  /** Default: QEMU's default on x86_64 (`qemu64`), `cortex-a57` on aarch64. */
+  /** Default: the board's (`cortex-a57` on virt); no `-cpu` on boards with fixed CPUs (raspi3b) or unknown machines. */
   cpu?: string;
   /** Default `bios` on x86_64, `none` (direct kernel) on aarch64; `uefi` when booting an image on aarch64. */
   firmware?: FirmwareKind;
