@@ -55,6 +55,8 @@ const DEBIAN = {
   // rustc-web's LLVM (a shared library rustc-web links), and patchelf for the unpacked copy below.
   libllvm22: '/usr/lib/x86_64-linux-gnu/libLLVM.so.22.1',
   patchelf: '/usr/bin/patchelf',
+  // Headless Chromium: the HTML status report is checked in a real browser (ENVIRONMENT.md has the flags).
+  chromium: '/usr/bin/chromium',
 };
 
 // Debian's newer Rust (rustc-web, cargo-web, rust-web-src: 1.96 with the standard library's

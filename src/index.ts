@@ -31,6 +31,8 @@ export { grubEfi, grubEsp } from './steps/grub.js';
 export type { GrubEspOptions, GrubEspFile } from './steps/grub.js';
 export { strip } from './steps/strip.js';
 export { guest } from './qemu/script.js';
+export { measure } from './qemu/serial.js';
+export type { SerialMeasure, Measurement } from './qemu/serial.js';
 export type { ScriptStep, ExpectStep, CaptureStep, SendStep, KeyStep, Captured } from './qemu/script.js';
 export type { ConsoleName, KeyName } from './qemu/console.js';
 export { kilnBootLoader, kilnBootEsp, kilnBootFiles, kilnBootAbi } from './steps/kiln-boot.js';

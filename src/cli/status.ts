@@ -26,7 +26,7 @@ export function registerStatus(program: Command): void {
       .option('--no-record', 'do not add this report to build/<target>/.kiln/status-history.json'),
   ).action(action(async (flags: StatusFlags, cmd: Command) => {
     const { loaded, graph } = await openProject(flags, cmd.args);
-    const { buildStatus, readHistory, renderHtml, renderMarkdown, renderText } = await import('../report/index.js');
+    const { bootCriteria, buildStatus, fixHistory, readHistory, renderHtml, renderMarkdown, renderText } = await import('../report/index.js');
     // Project rules and promoted warnings from the config's `report` section, once the config
     // schema has one (ClassifyPolicy: { rules?, promoteWarnings? }); --promote adds to it.
     const fromConfig: ClassifyPolicy = loaded.config.report ?? {};
@@ -41,6 +41,11 @@ export function registerStatus(program: Command): void {
       record: flags.record ?? true,
       policy,
     });
+    // The seed's report: the git history of what was fixed, and what the last boot proved.
+    const fixes = report.changes ? fixHistory(graph.projectDir, report.changes) : undefined;
+    if (fixes) report.fixHistory = fixes;
+    const boot = bootCriteria(graph.buildRoot);
+    if (boot) report.lastBoot = boot;
     if (flags.html) writeFileSync(resolve(flags.html), renderHtml(report, readHistory(graph.buildDir).reports));
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
     else if (flags.md) process.stdout.write(renderMarkdown(report));

@@ -3,10 +3,11 @@
  * -j QEMUs at once; JUnit XML and JSON. A thin layer over `runTests` (src/qemu).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
+import { writeLastTest } from '../report/last-test.js';
 import type { QemuTestResult, QemuTestSpec } from '../qemu/index.js';
 import { ALLOW_DEV_KEY_HELP } from './_project.js';
 import { action, printJson } from './_shared.js';
@@ -177,6 +178,7 @@ export function registerTest(program: Command): void {
               if (!flags.json) process.stderr.write(formatResult(r));
             },
           });
+          if (projectMode && specs[0]?.logDir) recordLastTest(specs, summary.results);
           if (flags.junit) {
             mkdirSync(dirname(flags.junit), { recursive: true });
             writeFileSync(flags.junit, testResultsToJUnit(summary.results));
@@ -191,4 +193,24 @@ export function registerTest(program: Command): void {
         }
       }),
     );
+}
+
+/** Keeps what this `kiln test` proved for `kiln status` (build/logs/tests/last-test.json). */
+function recordLastTest(specs: QemuTestSpec[], results: QemuTestResult[]): void {
+  // A project test logs under <build>/logs/tests/<name>-<arch>: the record sits beside those folders.
+  const file = join(dirname(specs[0]!.logDir!), 'last-test.json');
+  writeLastTest(file, {
+    version: 1,
+    time: Math.floor(Date.now() / 1000),
+    results: results.map((r) => {
+      const spec = specs.find((s) => s.name === r.name && (s.arch ?? 'x86_64') === r.arch);
+      return {
+        name: r.name, arch: r.arch, status: r.status, ...(r.reason ? { reason: r.reason } : {}), durationMs: Math.round(r.durationMs),
+        expectations: r.expectations,
+        measurements: (r.measurements ?? []).map(({ line: _line, ...m }) => m),
+        evidence: r.evidence,
+        ...(spec?.kernel ? { kernel: resolve(spec.kernel) } : {}),
+      };
+    }),
+  });
 }

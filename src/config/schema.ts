@@ -16,6 +16,9 @@ export const zArtifact = z.custom<unknown>((v) => isArtifactRef(v) || isStepHand
 export const zFileInput = z.union([z.string().min(1), zArtifact]);
 export const zSize = z.union([z.number().int().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*[kKmMgGtT]?(i?[bB])?\s*$/, 'expected a size like 512K, 16M or 2G')]);
 const zPattern = z.union([z.string(), z.instanceof(RegExp)]);
+const zMeasure = z.object({
+  pattern: z.instanceof(RegExp), min: z.number().optional(), max: z.number().optional(), name: z.string().optional(), note: z.string().optional(),
+}).strict().refine((m) => m.min !== undefined || m.max !== undefined, { message: 'a measure needs min or max' });
 
 const zLayerPolicy = z.object({
   optimize: z.enum(['debug', 'safe', 'fast', 'small']).optional(),
@@ -91,7 +94,7 @@ export const zTest = z.object({
   ...runShape,
   script: z.array(zScriptStep).optional(),
   stepTimeout: zSeconds.optional(),
-  expect: z.array(zPattern).optional(),
+  expect: z.array(z.union([zPattern, zMeasure])).optional(),
   fail: z.array(zPattern).optional(),
   ktap: z.boolean().optional(),
   idleTimeout: zTimeoutSeconds.optional(),

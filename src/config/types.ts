@@ -8,6 +8,7 @@ import type { PolicySet } from '../toolchain/policy.js';
 import type { ClassifyPolicy } from '../report/classify.js';
 import type { DriveLike } from '../qemu/from-config.js';
 import type { ScriptStep } from '../qemu/script.js';
+import type { SerialMeasure } from '../qemu/serial.js';
 
 export type { Arch };
 
@@ -79,8 +80,11 @@ export type ExitConfig =
   | { kind: 'serial' };
 
 export interface TestConfig extends RunConfig {
-  /** Serial patterns that must appear, in this order. */
-  expect?: Array<string | RegExp>;
+  /**
+   * Serial patterns that must appear, in this order. A measure also reads a number and checks it:
+   * `measure(/ipc: (\d+) cycles/, { max: 500 })` fails the test with the value and the limit.
+   */
+  expect?: Array<string | RegExp | SerialMeasure>;
   /** Patterns that fail the test at once. Default: panic, PANIC, triple fault. */
   fail?: Array<string | RegExp>;
   /** Parse KTAP from serial into test cases. */

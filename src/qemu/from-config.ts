@@ -7,7 +7,7 @@ import { runFolderName } from './resolve.js';
 import { join } from 'node:path';
 import type { QemuTestSpec } from './harness.js';
 import type { ScriptStep } from './script.js';
-import type { SerialPattern } from './serial.js';
+import type { ExpectPattern, SerialPattern } from './serial.js';
 import { KilnError } from '../errors.js';
 import type { DiskFormat, DiskSpec, DriveInterface, ExitSpec, MachineSpec, QemuArch } from './types.js';
 
@@ -60,7 +60,7 @@ export interface RunSectionLike<P> {
 
 /** The shape of TestConfig. */
 export interface TestSectionLike<P> extends RunSectionLike<P> {
-  expect?: SerialPattern[];
+  expect?: ExpectPattern[];
   fail?: SerialPattern[];
   ktap?: boolean;
   idleTimeout?: number;

@@ -17,15 +17,15 @@ import { QmpClient } from './qmp.js';
 import { resolveMachine, runFolderName } from './resolve.js';
 import { silentBootMessage } from './silent.js';
 import { consolesOf, runScript, type ScriptResult, type ScriptStep } from './script.js';
-import { DEFAULT_FAIL_PATTERNS, PatternTracker, describePattern, type SerialPattern } from './serial.js';
+import { DEFAULT_FAIL_PATTERNS, type ExpectPattern, type Measurement, PatternTracker, describeLimits, describePattern, type SerialPattern } from './serial.js';
 import type { MachineSpec, QemuArch, ResolvedExit, ResolvedMachine } from './types.js';
 import { checkTimeoutSeconds } from '../util/timeout.js';
 
 /** A test: a machine plus how it ends. */
 export interface QemuTestSpec extends MachineSpec {
   name: string;
-  /** Serial patterns that must appear in this order (strings match as substrings). */
-  expect?: SerialPattern[];
+  /** Serial patterns that must appear in this order (strings match as substrings; measures also read a number). */
+  expect?: ExpectPattern[];
   /** Patterns that fail the test at once. Default DEFAULT_FAIL_PATTERNS; `[]` disables. */
   fail?: SerialPattern[];
   /** Parse KTAP from serial into test cases; any failing case fails the test. */
@@ -43,7 +43,7 @@ export interface QemuTestSpec extends MachineSpec {
   stepTimeout?: number;
 }
 
-export type FailureKind = 'script' | 'timeout' | 'idle-timeout' | 'exit-code' | 'fail-pattern' | 'missing-expectation' | 'qemu-crashed' | 'triple-fault' | 'guest-panic' | 'ktap';
+export type FailureKind = 'script' | 'timeout' | 'idle-timeout' | 'exit-code' | 'fail-pattern' | 'missing-expectation' | 'qemu-crashed' | 'triple-fault' | 'guest-panic' | 'ktap' | 'threshold';
 
 /** One JUnit/JSON test case: the boot itself, or a KTAP case. */
 export interface TestCaseResult {
@@ -80,6 +80,8 @@ export interface QemuTestResult {
   /** Signals the verdict rests on, for humans. */
   evidence: string[];
   expectations: { pattern: string; matched: boolean }[];
+  /** Numbers read from serial by measures (`measure(/ipc: (\d+) cycles/, { max: 500 })`), with their limits. */
+  measurements?: Measurement[];
   failMatch?: { pattern: string; line: string };
   /** `info registers` taken before QEMU was stopped (triple fault, fail pattern, timeout). */
   registers?: string;
@@ -443,6 +445,11 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
   }
   if (scriptFailed) failWith('script', scriptFailed);
   else if (script) evidence.push(`script: all ${script.steps.length} steps passed`);
+  for (const m of tracker.measurements) {
+    const limits = `${describeLimits(m)}${m.note ? `; ${m.note}` : ''}`;
+    if (!m.ok) failWith('threshold', `${m.name}: ${m.value} is outside its limit (${limits}): ${JSON.stringify(m.line.trim())}`);
+    else evidence.push(`${m.name}: ${m.value} (${limits})`);
+  }
   if (!tracker.done) failWith('missing-expectation', `missing expectation ${describePattern(tracker.expect[tracker.next]!)}${progress}${signals.trigger === 'exited' ? ` before QEMU exited (${fmtExit(signals.exit)})` : ''}`);
   else if (tracker.expect.length) evidence.push(`serial: all ${tracker.expect.length} expectations matched in order`);
   if (ktap) {
@@ -495,6 +502,7 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
     ...(signals.shutdownReason ? { shutdownReason: signals.shutdownReason } : {}),
     evidence,
     expectations,
+    ...(tracker.measurements.length ? { measurements: [...tracker.measurements] } : {}),
     ...(tracker.failed ? { failMatch: { pattern: describePattern(tracker.failed.pattern), line: tracker.failed.line } } : {}),
     serialLog: resolve(machine.serialLog),
     ...(ktap ? { ktap } : {}),

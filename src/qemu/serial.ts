@@ -23,6 +23,63 @@ export function stripAnsi(text: string): string {
 export type SerialPattern = string | RegExp;
 
 /**
+ * An expectation that also reads a number: the RegExp's first group (or the group named `value`) is
+ * parsed and checked against `min`/`max`. A value outside fails the test, naming value and limit.
+ * @example const ipc: SerialMeasure = { pattern: /ipc: (\d+) cycles/, max: 500, name: 'ipc' };
+ */
+export interface SerialMeasure {
+  pattern: RegExp;
+  min?: number;
+  max?: number;
+  /** Name in reports (default: the pattern). */
+  name?: string;
+  /** Why the limit is what it is (e.g. "TCG: the seed's 500 is for hardware"), printed with the value. */
+  note?: string;
+}
+
+/** One entry of a test's `expect` list: a pattern, or a measure with limits. */
+export type ExpectPattern = SerialPattern | SerialMeasure;
+
+/** A number a measure read from serial, and whether it was within its limits. */
+export interface Measurement {
+  name: string;
+  value: number;
+  min?: number;
+  max?: number;
+  note?: string;
+  ok: boolean;
+  line: string;
+}
+
+/**
+ * A measure for a test's `expect` list.
+ * @example tests: { boot: { expect: ['booted', measure(/ipc: (\d+) cycles/, { max: 500 })] } }
+ */
+export function measure(pattern: RegExp, limits: { min?: number; max?: number; name?: string; note?: string }): SerialMeasure {
+  return { pattern, ...limits };
+}
+
+function isMeasure(p: ExpectPattern): p is SerialMeasure {
+  return typeof p === 'object' && !(p instanceof RegExp);
+}
+
+/** The limits of a measure as words: `max 500`, `min 1, max 9`. */
+export function describeLimits(m: { min?: number | undefined; max?: number | undefined }): string {
+  return [m.min !== undefined ? `min ${m.min}` : '', m.max !== undefined ? `max ${m.max}` : ''].filter(Boolean).join(', ');
+}
+
+/** Reads a measure's number from a matching line (undefined when the group holds no number). */
+export function readMeasurement(m: SerialMeasure, line: string): Measurement | undefined {
+  m.pattern.lastIndex = 0;
+  const hit = m.pattern.exec(line);
+  const text = hit?.groups?.value ?? hit?.[1];
+  const value = text === undefined ? NaN : Number(text);
+  if (!Number.isFinite(value)) return undefined;
+  const ok = (m.min === undefined || value >= m.min) && (m.max === undefined || value <= m.max);
+  return { name: m.name ?? String(m.pattern), value, ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}), ...(m.note ? { note: m.note } : {}), ok, line };
+}
+
+/**
  * Default fail-fast patterns.
  * @example runQemuTest({ ...spec, fail: [...DEFAULT_FAIL_PATTERNS, 'BUG:'] })
  */
@@ -32,7 +89,8 @@ export const DEFAULT_FAIL_PATTERNS: readonly SerialPattern[] = [/\bpanic\b/i, /\
  * A pattern as written in reports.
  * @example describePattern('KILN-END') // '"KILN-END"'
  */
-export function describePattern(p: SerialPattern): string {
+export function describePattern(p: ExpectPattern): string {
+  if (isMeasure(p)) return `${String(p.pattern)} (${describeLimits(p)})`;
   return typeof p === 'string' ? JSON.stringify(p) : String(p);
 }
 
@@ -40,8 +98,9 @@ export function describePattern(p: SerialPattern): string {
  * Whether a pattern matches a line.
  * @example patternMatches(/ok \d+/, 'ok 12') // true
  */
-export function patternMatches(p: SerialPattern, text: string): boolean {
+export function patternMatches(p: ExpectPattern, text: string): boolean {
   if (typeof p === 'string') return text.includes(p);
+  if (isMeasure(p)) return patternMatches(p.pattern, text);
   p.lastIndex = 0;
   return p.test(text);
 }
@@ -125,8 +184,10 @@ export class PatternTracker {
   next = 0;
   failed: { pattern: SerialPattern; line: string } | undefined;
   readonly matchedLines: string[] = [];
+  /** Numbers read by measures, in order. */
+  readonly measurements: Measurement[] = [];
 
-  constructor(readonly expect: readonly SerialPattern[], readonly fail: readonly SerialPattern[]) {}
+  constructor(readonly expect: readonly ExpectPattern[], readonly fail: readonly SerialPattern[]) {}
 
   get done(): boolean {
     return this.next >= this.expect.length;
@@ -149,6 +210,12 @@ export class PatternTracker {
       if (hit !== undefined) this.failed = { pattern: hit, line };
     }
     while (this.next < this.expect.length && patternMatches(this.expect[this.next]!, line)) {
+      const p = this.expect[this.next]!;
+      if (isMeasure(p)) {
+        const m = readMeasurement(p, line);
+        if (!m) break; // the pattern matched but its group held no number: not this line
+        this.measurements.push(m);
+      }
       this.matchedLines.push(line);
       this.next++;
     }

@@ -19,3 +19,7 @@ export { renderText, renderMarkdown, renderHtml, progressChart } from './render.
 export { junitXml, readJUnit, xmlEscape } from './junit.js';
 export type { JUnitCase, JUnitSuite } from './junit.js';
 export { findDefinitions } from './status.js';
+export { bootCriteria, fixHistory } from './criteria.js';
+export type { BootCriteria, FixCommit, FixHistory } from './criteria.js';
+export { elfChecks, lastTestPath, readLastTest, writeLastTest } from './last-test.js';
+export type { ElfCheck, LastTest, LastTestResult } from './last-test.js';

@@ -13,6 +13,7 @@ import type { LastBuild } from '../graph/state.js';
 import { type ClassifyPolicy, classify, classRule } from './classify.js';
 import { type Diagnostic, dedupeDiagnostics, formatLocation, parseDiagnostics, relativizeDiagnostics } from './diagnostics.js';
 import { type NinjaProgress, ninjaProgress } from './ninja.js';
+import type { BootCriteria, FixHistory } from './criteria.js';
 
 /** Errors before warnings before notes (stable within each). */
 const SEVERITY_RANK: Record<Diagnostic['severity'], number> = { error: 0, warning: 1, note: 2 };
@@ -67,6 +68,10 @@ export interface StatusReport {
   nextActions: Array<{ title: string; command?: string }>;
   /** The tools the build's steps used, with the first line of their --version. */
   toolchain?: Array<{ name: string; path: string; version?: string }>;
+  /** Commits since the previous report that touched the files whose errors were fixed (report/criteria.ts). */
+  fixHistory?: FixHistory;
+  /** The last `kiln test`: ELF checks, boot result, serial matches, measurements (report/criteria.ts). */
+  lastBoot?: BootCriteria;
 }
 
 export interface HistoryEntry {

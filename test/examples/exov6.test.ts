@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decodePng, openInChromium, rowsWithColor } from '../_browser.js';
 import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 import type { StatusReport } from '../../src/report/index.js';
 
@@ -61,8 +62,15 @@ describe('exov6 example', () => {
   it('boots with qemu -kernel to the banner, one self-test line per subsystem, and a clean exit', async () => {
     const r = await runKilnAsync(['test', '--json'], { cwd: dir, timeoutMs: 240_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const result = (JSON.parse(r.stdout) as { results: Array<{ status: string; guestExitCode: number; serialLog: string }> }).results[0]!;
+    const result = (JSON.parse(r.stdout) as { results: Array<{ status: string; guestExitCode: number; serialLog: string; measurements: Array<{ name: string; value: number; max: number; ok: boolean }> }> }).results[0]!;
     expect(result).toMatchObject({ status: 'passed', guestExitCode: 0 });
+    // The kernel's rdtsc figures, read from serial and held to their TCG limits (printed here).
+    expect(result.measurements.map((m) => m.name)).toEqual(['ipc cycles', 'context switch cycles']);
+    for (const m of result.measurements) {
+      console.log(`exov6 under TCG: ${m.name} = ${m.value} (limit ${m.max}; the seed's hardware targets: ipc < 500, context switch < 1,000)`);
+      expect(m.ok).toBe(true);
+      expect(m.value).toBeGreaterThan(0);
+    }
     const serial = readFileSync(result.serialLog, 'utf8');
     expect(serial).toContain('ExoV6 x86_64 exokernel booting (PVH');
     for (const subsystem of ['core', 'sync', 'mem', 'fs', 'drivers', 'sched', 'ipc', 'capability', 'time', 'sys']) {
@@ -71,6 +79,21 @@ describe('exov6 example', () => {
     expect(serial).toContain('cap_validate_unified -> VALIDATION_REVOKED');
     expect(serial).toContain('ExoV6: all self-tests passed');
     expect(serial).not.toContain('panic');
+    expect(serial).toMatch(/^perf: ipc: \d+ cycles per message \(1000 messages, checksum 499500\)$/m);
+    expect(serial).toMatch(/^perf: context switch: \d+ cycles \(2002 switches between 2 kernel threads\)$/m);
+  }, 250_000);
+
+  it('a measure over its limit fails the test, naming the value and the limit', async () => {
+    const config = join(dir, 'kiln.config.ts');
+    const original = readFileSync(config, 'utf8');
+    writeFileSync(config, original.replace('const TCG_LIMIT = 10_000_000;', 'const TCG_LIMIT = 1;'));
+    try {
+      const r = await runKilnAsync(['test'], { cwd: dir, timeoutMs: 240_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/FAIL boot \[x86_64\] \([\d.]+ s\): ipc cycles: (\d+) is outside its limit \(min 1, max 1; TCG limit; the seed's hardware target is < 500\): "perf: ipc: \1 cycles per message/);
+    } finally {
+      writeFileSync(config, original);
+    }
   }, 250_000);
 
   it('kiln run --gdb halts the machine; gdb -batch breaks at kmain and reads rip', async () => {
@@ -117,6 +140,20 @@ describe('exov6 example', () => {
     expect(tools.ninja).toBe(tool(['ninja', '--version']).stdout.trim());
     expect(runKiln(['status', '--no-record'], { cwd: dir }).stdout).toMatch(/toolchain: clang \d+\.\d+\.\d+ · cmake \d+\.\d+\.\d+ · ninja \d+\.\d+\.\d+/);
   });
+
+  it('kiln status carries the success criteria of the last kiln test: ELF checks, boot result, serial matches, measurements', async () => {
+    const t = await runKilnAsync(['test'], { cwd: dir, timeoutMs: 240_000 });
+    expect(t.status, t.stderr).toBe(0);
+    const r = status(dir, ['--no-record']);
+    const boot = r.lastBoot!.results[0]!;
+    expect(boot).toMatchObject({ name: 'boot', arch: 'x86_64', status: 'passed', kernel: join(dir, 'build/x86_64-debug/kernel.elf') });
+    expect(boot.elf!.map((c) => [c.check, c.ok])).toEqual([['ELF64', true], ['machine', true], ['entry point', true]]);
+    expect(boot.expectations.every((e) => e.matched)).toBe(true);
+    expect(boot.expectations).toHaveLength(14);
+    expect(boot.measurements.map((m) => [m.name, m.ok])).toEqual([['ipc cycles', true], ['context switch cycles', true]]);
+    const text = runKiln(['status', '--no-record'], { cwd: dir }).stdout;
+    expect(text).toMatch(/Last boot \(kiln test at [^)]+\):\n  PASS boot \[x86_64\]\n    ok   ELF64: ELF64, little-endian\n    ok   machine: x86_64\n    ok   entry point: 0x[0-9a-f]+ inside the \d+ loadable segment\(s\)\n    ok   serial: 14\/14 expectations matched\n    ok   ipc cycles: \d+ \(min 1, max 10000000, TCG limit; the seed's hardware target is < 500\)/);
+  }, 250_000);
 });
 
 describe('exov6 status report on the seed\'s blocking errors', () => {
@@ -139,7 +176,16 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     writeFileSync(join(dir, 'kernel/entryother.S'), '/* xv6 entryother.S, i386 only */\n        .code32\n        .globl entryother\nentryother:\n        movl    $kmain, %eax\n        movl    $kstack, %esp\n        call    *%eax\n');
     // 5. an incomplete struct ioapic_info: only a forward declaration is left.
     edit(join(dir, 'include/ioapic.h'), (t) => t.replace(/struct ioapic_info \{[\s\S]*?\};/, 'struct ioapic_info;'));
+    // A git checkout, so the report can name the commits that fixed things.
+    writeFileSync(join(dir, '.gitignore'), 'build/\n.kiln/\n');
+    git('init', '-q');
+    commit('the seed state, with its blocking errors');
   });
+  const git = (...args: string[]) => expect(tool(['git', '-C', dir, '-c', 'user.name=kiln test', '-c', 'user.email=test@kiln.invalid', ...args]).status).toBe(0);
+  const commit = (message: string) => {
+    git('add', '-A');
+    git('commit', '-q', '-m', message);
+  };
 
   it('compile errors first: each in its class with file, line and fix; the kernel is not linked', async () => {
     await build();
@@ -175,9 +221,15 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     const first = status(dir, ['--no-record']);
     const mv = first.nextActions.find((a) => a.command?.startsWith('git mv'))!.command!.split(' ');
     rmSync(join(dir, mv[2]!));
+    commit('kernel: drop the stale copy of exokernel.h');
     await build();
     const r = status(dir);
     expect(r.changes!.fixed).toHaveLength(6);
+    // The seed's report keeps the git history of the fixes: the commit that touched the fixed file.
+    expect(r.fixHistory!.files).toEqual(['kernel/exokernel.h']);
+    expect(r.fixHistory!.commits.map((c) => [c.subject, c.files])).toEqual([['kernel: drop the stale copy of exokernel.h', ['kernel/exokernel.h']]]);
+    expect(r.fixHistory!.commits[0]!.hash).toMatch(/^[0-9a-f]{7,}$/);
+    expect(text()).toMatch(/Fixes in git since [^(]+\(kernel\/exokernel\.h\):\n  [0-9a-f]{7,} \d{4}-\d\d-\d\d kernel: drop the stale copy of exokernel\.h \(kernel\/exokernel\.h\)/);
     expect(r.changes!.fixed.every((e) => e.class === 'redefinition' && e.location.startsWith('kernel/exokernel.h'))).toBe(true);
     expect(r.changes!.new).toHaveLength(0);
     expect(r.changes!.remaining).toBe(11);
@@ -226,5 +278,24 @@ describe('exov6 status report on the seed\'s blocking errors', () => {
     expect(html).not.toMatch(/<(script|link)\b[^>]*(src|href)=/);
     expect((/<polyline[^>]*points="([^"]+)"/.exec(html)![1]!.trim().split(' ')).length).toBe(5);
     expect(existsSync(join(dir, 'build/x86_64-debug/.kiln/status-history.json'))).toBe(true);
+    // Status marks are inline SVG (with their word), never emoji: a CI machine has no emoji font.
+    expect(html).not.toMatch(/\p{Extended_Pictographic}/u);
+    expect(html).toMatch(/<td><svg class="mark"[^>]*aria-label="ok">[\s\S]*?<\/svg> ok<\/td>/);
+    // In a real browser: the page loads without a console error; the screenshot shows the chart
+    // (its green and dashed red lines) and the table (long rows of its #ccc borders).
+    const page = openInChromium(htmlPath, join(dir, 'status.png'));
+    expect(page.status, page.console.join('\n')).toBe(0);
+    expect(page.console).toEqual([]);
+    const img = decodePng(page.screenshot);
+    expect([img.width, img.height]).toEqual([1200, 1600]);
+    const greenRows = rowsWithColor(img, [0x2e, 0x7d, 0x32]);
+    const red = rowsWithColor(img, [0xc6, 0x28, 0x28]);
+    const border = rowsWithColor(img, [0xcc, 0xcc, 0xcc], 6);
+    const chartTop = greenRows.findIndex((n) => n > 0);
+    expect(chartTop).toBeGreaterThan(0);
+    expect(greenRows.reduce((a, b) => a + b, 0)).toBeGreaterThan(300);
+    expect(red.reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
+    // Table rows: at least 5 pixel rows with a border line 300+ pixels long, below the chart.
+    expect(border.filter((n, y) => y > chartTop && n >= 300).length).toBeGreaterThanOrEqual(5);
   }, 320_000);
 });

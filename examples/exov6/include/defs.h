@@ -46,6 +46,7 @@ void ksleep(void *chan);
 void wakeup(void *chan);
 /* sched/sched.c */
 int scheduler_run(void);
+void ipc_bench(void);
 /* sys/syscall.c */
 long syscall_dispatch(long num, long a0, long a1);
 /* time/time.c */

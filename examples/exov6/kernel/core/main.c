@@ -95,6 +95,7 @@ void kmain(uint32_t start_info) {
   procinit();
   CHECK(ipc_selftest() == 0, "ipc: messages lost");
   cprintf("ipc: ok (10 messages over an atomic ring endpoint)\n");
+  ipc_bench();
   capinit();
   test_capability();
   timeinit();
