@@ -1,7 +1,8 @@
 /**
  * `zig.exe()` / `zig.obj()`: `zig build-exe|build-obj` with target, CPU features, optimize mode
  * and code model from the layer's policy, and a linker script. `zig.build()` runs a project's own
- * build.zig. Zig comes from PATH or from the npm registry's Linux build in node_modules.
+ * build.zig (with -Dtarget from --arch, -Doptimize from the policy, Zig's cache outside the project,
+ * and every file such a build reads — Cargo's too — as inputs). Zig comes from PATH or from the npm registry's Linux build in node_modules.
  */
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -150,15 +151,36 @@ export interface ZigBuildOptions {
   args?: string[];
   /** Output name → path under the install prefix (`bin/kernel`). */
   artifacts: Record<string, string>;
+  /**
+   * `-Dtarget=` passed to build.zig (its `standardTargetOptions`): by default from `--arch`
+   * (`x86_64-freestanding-none`, `aarch64-freestanding-none`); a triple of your own; or false for a
+   * build.zig that declares no target option.
+   */
+  target?: string | false;
+  /**
+   * Files the build reads besides the default glob (every .zig/.zon/.rs/.toml/.lock/.c/.h/.S/.s/
+   * .asm/.ld/.json under `path`): a build.zig that runs Cargo or reads files elsewhere lists them here.
+   */
+  inputs?: string[];
+}
+
+/** The `-Dtarget` triple for a kiln arch. */
+export function zigTargetTriple(arch: string): string {
+  return `${arch === 'i386' ? 'x86' : arch}-freestanding-none`;
 }
 
 const buildKind = {
   kind: 'zig.build',
-  version: 1,
-  schema: z.object({ name: z.string().optional(), path: z.string(), args: z.array(z.string()).optional(), artifacts: z.record(z.string(), z.string()) }).strict() as z.ZodType<ZigBuildOptions>,
+  version: 2,
+  schema: z.object({
+    name: z.string().optional(), path: z.string(), args: z.array(z.string()).optional(), artifacts: z.record(z.string(), z.string()),
+    target: z.union([z.string().min(1), z.literal(false)]).optional(), inputs: z.array(z.string()).optional(),
+  }).strict() as z.ZodType<ZigBuildOptions>,
   declare(o: ZigBuildOptions) {
     return {
-      inputs: [posix.join(o.path, '**/*.{zig,zon,ld,S,s,asm,c,h}')],
+      // Everything a build.zig with a Cargo step reads; Zig's and Cargo's caches live outside the
+      // project (--cache-dir below; cargo's target/ is never an input).
+      inputs: [posix.join(o.path, '**/*.{zig,zon,ld,S,s,asm,c,h,rs,toml,lock,json}'), ...(o.inputs ?? [])],
       env: ['ZIG'],
       outputs: Object.keys(o.artifacts),
       workDir: `.kiln/work/zig-build-${o.name ?? 'project'}`,
@@ -168,7 +190,11 @@ const buildKind = {
     const zig = zigPath(ctx);
     const policy = resolvePolicy('kernel', ctx.target.release, ctx.target.policy);
     const prefix = join(ctx.workDir!, 'out');
-    await ctx.exec([zig, 'build', '--prefix', prefix, `-Doptimize=${zigFlags(policy, ctx.target.arch).optimize}`, ...(o.args ?? [])], {
+    const target = o.target === false ? [] : [`-Dtarget=${o.target ?? zigTargetTriple(ctx.target.arch)}`];
+    await ctx.exec([
+      zig, 'build', '--prefix', prefix, '--cache-dir', join(ctx.workDir!, 'zig-cache'),
+      `-Doptimize=${zigFlags(policy, ctx.target.arch).optimize}`, ...target, ...(o.args ?? []),
+    ], {
       cwd: ctx.path(o.path),
     });
     for (const [output, rel] of Object.entries(o.artifacts)) await copyFile(join(prefix, rel), ctx.outPath(output));
