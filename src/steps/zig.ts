@@ -2,7 +2,8 @@
  * `zig.exe()` / `zig.obj()`: `zig build-exe|build-obj` with target, CPU features, optimize mode
  * and code model from the layer's policy, and a linker script. `zig.build()` runs a project's own
  * build.zig (with -Dtarget from --arch, -Doptimize from the policy, Zig's cache outside the project,
- * and every file such a build reads — Cargo's too — as inputs). Zig comes from PATH or from the npm registry's Linux build in node_modules.
+ * and every file such a build reads — Cargo's too — as inputs). Zig comes from PATH or from the
+ * npm registry's Linux build in node_modules.
  */
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
