@@ -62,6 +62,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
     } catch (error) {
       const flags = args[args.length - 2] as { json?: boolean } | undefined;
       reportError(error, { ...globalOptions(), ...(flags && typeof flags === 'object' && flags.json ? { json: true } : {}) });
+      // A config's build() that never settled may keep timers alive forever: end once output is flushed
+      // (an unref'd timer fires only while something else keeps the process alive).
+      if (error instanceof KilnError && error.code === 'CONFIG_BUILD_TIMEOUT') setTimeout(() => process.exit(), 500).unref();
     }
   };
 }

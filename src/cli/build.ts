@@ -11,6 +11,8 @@ import { killAllChildren } from '../util/process.js';
 import { action } from './_shared.js';
 import { type ProjectFlags, openProject, projectCommand } from './_project.js';
 import { defaultReporter } from './_reporters.js';
+import { cleanWaitLine } from './clean.js';
+import { cleanUnderLock } from '../graph/clean.js';
 
 export interface BuildFlags extends ProjectFlags {
   jobs?: string;
@@ -53,8 +55,11 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
  * (`.kiln/cache`, shared by every target of the project). `kiln clean` removes every target's folder
  * without building; `kiln clean --cache` also the action cache.
  */
-function cleanForRebuild(graph: Graph): void {
-  rmSync(graph.buildDir, { recursive: true, force: true });
+async function cleanForRebuild(graph: Graph, wait: boolean): Promise<void> {
+  // The target folder goes under its build lock: never from under a running build.
+  await withInterrupt((signal) => cleanUnderLock(graph.buildDir, [graph.buildDir], {
+    wait, signal, onWait: (dir, pid) => process.stderr.write(cleanWaitLine(dir, pid)),
+  }));
   rmSync(join(graph.buildRoot, 'logs'), { recursive: true, force: true });
   rmSync(join(graph.projectDir, '.kiln', 'cache'), { recursive: true, force: true });
 }
@@ -88,7 +93,7 @@ export function registerBuild(program: Command): void {
     }
     const project = await openProject(flags, cmd.args);
     const { graph, positional } = project;
-    if (flags.clean) cleanForRebuild(graph);
+    if (flags.clean) await cleanForRebuild(graph, flags.wait ?? true);
     const reporter = defaultReporter(flags);
     try {
       const result = await withInterrupt((signal) => executeGraph(graph, {

@@ -1,9 +1,17 @@
-/** `kiln clean`: remove the build folder (and with --cache, the action cache). */
+/** `kiln clean`: remove the build folder (and with --cache, the action cache), under the build lock. */
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { cleanUnderLock, targetFolders } from '../graph/clean.js';
 import { action } from './_shared.js';
+
+const shown = (path: string): string => relative(process.cwd(), path) || path;
+
+/** The line printed while a clean waits for a running build. */
+export function cleanWaitLine(dir: string, pid: number | undefined): string {
+  return `kiln: waiting for the build lock of ${shown(dir)} held by pid ${pid ?? '?'} (a build is running there; --no-wait fails instead)\n`;
+}
 
 export function registerClean(program: Command): void {
   program
@@ -11,17 +19,20 @@ export function registerClean(program: Command): void {
     .description('remove the build folder; --cache also empties the action cache (.kiln/cache)')
     .option('-c, --config <file>', 'the kiln.config.ts to use')
     .option('--cache', 'also remove the action cache', false)
-    .action(action(async (flags: { config?: string; cache: boolean }) => {
+    .option('--no-wait', 'fail instead of waiting when a build holds the lock')
+    .action(action(async (flags: { config?: string; cache: boolean; wait?: boolean }) => {
       const loaded = await loadConfig(flags.config);
       const removed: string[] = [];
       const buildRoot = join(loaded.projectDir, loaded.config.buildDir ?? 'build');
-      rmSync(buildRoot, { recursive: true, force: true });
+      await cleanUnderLock(buildRoot, targetFolders(buildRoot), {
+        wait: flags.wait ?? true, onWait: (dir, pid) => process.stderr.write(cleanWaitLine(dir, pid)),
+      });
       removed.push(buildRoot);
       if (flags.cache) {
         const cache = join(loaded.projectDir, '.kiln', 'cache');
         rmSync(cache, { recursive: true, force: true });
         removed.push(cache);
       }
-      process.stderr.write(`removed ${removed.map((p) => relative(process.cwd(), p) || p).join(' and ')}\n`);
+      process.stderr.write(`removed ${removed.map(shown).join(' and ')}\n`);
     }));
 }

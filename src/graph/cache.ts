@@ -33,12 +33,15 @@ export interface ActionEntry {
   readsDigest?: string;
 }
 
+/** What became of one object's restore: a corrupt object is deleted (and the step reruns, saying so). */
+export type RestoreResult = 'restored' | 'missing' | 'corrupt';
+
 /** One tier of the action cache (asynchronous: a remote tier answers over the network). */
 export interface CacheTier {
   /** The entry stored for `key`, if any. */
   lookup(key: ActionKey): Promise<ActionEntry | undefined>;
-  /** Places object `hash` at `to` (with `mode`) after verifying it; false when missing or corrupt. */
-  restore(hash: FileHash, to: string, mode: number): Promise<boolean>;
+  /** Places object `hash` at `to` (with `mode`) after verifying it; says so when it is missing or corrupt. */
+  restore(hash: FileHash, to: string, mode: number): Promise<RestoreResult>;
   /** Stores the outputs (output → absolute path of its file) as objects, then the entry naming them. */
   store(key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>): Promise<void>;
 }
@@ -84,19 +87,19 @@ export class LocalCache implements CacheTier {
   }
 
   /** Copies the object to `to` after verifying its content; a corrupt object is deleted. */
-  async restore(hash: FileHash, to: string, mode: number): Promise<boolean> {
+  async restore(hash: FileHash, to: string, mode: number): Promise<RestoreResult> {
     const object = this.objectPath(hash);
     try {
       statSync(object);
     } catch {
-      return false;
+      return 'missing';
     }
     if (hashFileSync(object) !== hash) {
       rmSync(object, { force: true });
-      return false;
+      return 'corrupt';
     }
     placeFile(object, to, mode);
-    return true;
+    return 'restored';
   }
 
   async store(key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>): Promise<void> {

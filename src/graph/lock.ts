@@ -42,7 +42,12 @@ export async function acquireLock(path: string, options: LockOptions): Promise<B
         },
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        mkdirSync(dirname(path), { recursive: true }); // `kiln clean` removed the folder while we waited
+        continue;
+      }
+      if (code !== 'EEXIST') throw error;
     }
     let holder: number | undefined;
     try {

@@ -9,7 +9,8 @@ import type { LoadedConfig } from '../config/load.js';
 import { resolveOptions } from '../config/options.js';
 import type { BuildTarget, KilnConfig, Project, ProfileSpec } from '../config/types.js';
 import { validateConfigValue, zProject } from '../config/schema.js';
-import { normalizeImagePath } from '../util/paths.js';
+import { OutputClaims } from './outputs.js';
+import { configDeadline, withBuildDeadline } from './build-deadline.js';
 import { checkStepEnv } from '../util/step-env.js';
 import { ArtifactPaths } from './artifacts.js';
 import type { Graph, PlannedStep } from './graph.js';
@@ -109,7 +110,8 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
       env: request.env ?? process.env,
     };
     try {
-      project = await config.build(t as never);
+      const seconds = configDeadline(request.env ?? process.env);
+      project = await withBuildDeadline(config.build(t as never), file, seconds);
     } catch (error) {
       if (error instanceof KilnError) throw error;
       throw new KilnError('CONFIG_BUILD_FAILED', `build() threw: ${(error as Error)?.message ?? error}`, {
@@ -172,28 +174,12 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
 
   // 3. Validate options and declare inputs/outputs.
   const planned = new Map<StepHandle, PlannedStep>();
-  const outputOwners = new Map<string, string>();
+  const claims = new OutputClaims(file);
   for (const [handle, { name, configPath }] of nodes) {
     const options = handle.kind.schema ? validateConfigValue(handle.kind.schema, handle.options, file, configPath.split('.')) : handle.options;
     const declaration = await handle.kind.declare(options, { projectDir: loaded.projectDir, buildDir, target, configPath });
     checkStepEnv(declaration, { file, configPath: `${configPath}.env` });
-    const outputs = declaration.outputs.map((o) => {
-      let normalized: string;
-      try {
-        normalized = normalizeImagePath(o, 'output');
-      } catch (error) {
-        throw new KilnError('OUTPUT_INVALID', `output ${JSON.stringify(o)} must stay inside the build folder`, { location: { file, configPath }, cause: error, exitCode: 2 });
-      }
-      if (!normalized || normalized.startsWith('logs/') || normalized.startsWith('.kiln')) {
-        throw new KilnError('OUTPUT_INVALID', `output ${JSON.stringify(o)} is reserved (logs/ and .kiln belong to kiln)`, { location: { file, configPath }, exitCode: 2 });
-      }
-      const owner = outputOwners.get(normalized);
-      if (owner) {
-        throw new KilnError('OUTPUT_DUPLICATE', `steps "${owner}" and "${name}" both write ${normalized}`, { location: { file, configPath }, hint: 'give one of them another output name', exitCode: 2 });
-      }
-      outputOwners.set(normalized, name);
-      return normalized;
-    });
+    const outputs = declaration.outputs.map((o) => claims.add(o, name, configPath));
     planned.set(handle, { name, configPath, handle, options, declaration, outputs, deps: [], dependents: [] });
   }
 

@@ -17,6 +17,7 @@ import type { PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatEntry, statMatches } from './hashing.js';
 import { expandInputs } from './inputs.js';
 import { stageDirOf } from './layout.js';
+import { prepareOutputPath } from './outputs.js';
 import type { BuildSession } from './session.js';
 import type { StepRecord } from './state.js';
 import { StepFailure } from './step.js';
@@ -38,17 +39,20 @@ async function decideAndRun(session: BuildSession, step: PlannedStep): Promise<O
   session.fingerprints.set(step.name, fingerprint);
   const key = actionKey(fingerprint);
   const untracked = step.declaration.untracked === true || step.outputs.length === 0;
+  /** Warnings from the cache check (a corrupt object), shown with the step's result. */
+  const notes: string[] = [];
   if (!session.force && !untracked) {
     if (prev && prev.key === key && outputsIntact(session, step, prev)) {
       return outcome('up-to-date', Object.fromEntries(Object.entries(prev.outputs).map(([rel, e]) => [rel, e[3]])));
     }
     const restored = await restoreFromCache(session, step, key, fingerprint);
-    if (restored) return outcome('cached', restored, { reason: explainRerun(prev?.fingerprint, fingerprint) });
+    if ('hashes' in restored) return outcome('cached', restored.hashes, { reason: explainRerun(prev?.fingerprint, fingerprint) });
+    notes.push(...restored.corrupt.map((hash) => `cache object ${hash.slice(0, 16)}… was corrupt: rebuilt`));
   }
   const reason = session.force
     ? 'forced'
     : untracked ? 'not fully tracked (runs every time)' : explainRerun(prev?.fingerprint, fingerprint);
-  return runMake(session, step, { key, fingerprint, untracked, reason });
+  return runMake(session, step, { key, fingerprint, untracked, reason, notes });
 }
 
 function outcome(status: StepStatus, outputHashes: Record<string, FileHash>, extra: Partial<Outcome> = {}): Outcome {
@@ -67,21 +71,22 @@ function outputsIntact(session: BuildSession, step: PlannedStep, record: StepRec
   return true;
 }
 
-/** Restores every output of `key` from the cache; their hashes, or undefined on a miss. */
+/** Restores every output of `key` from the cache: their hashes, or what was corrupt (none on a plain miss). */
 async function restoreFromCache(
   session: BuildSession, step: PlannedStep, key: ActionKey, fingerprint: Fingerprint,
-): Promise<Record<string, FileHash> | undefined> {
+): Promise<{ hashes: Record<string, FileHash> } | { corrupt: FileHash[] }> {
   const entry = await session.cache.lookup(key);
-  if (!entry || !step.outputs.every((o) => entry.outputs[o])) return undefined;
+  if (!entry || !step.outputs.every((o) => entry.outputs[o])) return { corrupt: [] };
   const record: StepRecord = { key, outputs: {}, fingerprint };
   for (const rel of step.outputs) {
     const { hash, mode } = entry.outputs[rel]!;
-    const dest = join(session.graph.buildDir, rel);
-    if (!(await session.cache.restore(hash, dest, mode))) return undefined;
+    const dest = prepareOutputPath(session.graph.buildDir, rel); // never through a planted symlink
+    const result = await session.cache.restore(hash, dest, mode);
+    if (result !== 'restored') return { corrupt: result === 'corrupt' ? [hash] : [] };
     record.outputs[rel] = session.state.index.record(dest, hash)!;
   }
   session.state.setRecord(step.name, record);
-  return Object.fromEntries(step.outputs.map((o) => [o, entry.outputs[o]!.hash]));
+  return { hashes: Object.fromEntries(step.outputs.map((o) => [o, entry.outputs[o]!.hash])) };
 }
 
 interface RunPlan {
@@ -89,6 +94,7 @@ interface RunPlan {
   fingerprint: Fingerprint;
   untracked: boolean;
   reason: string;
+  notes: string[];
 }
 
 async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan): Promise<Outcome> {
@@ -108,7 +114,8 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
       await session.cache.store(key, { outputs: promoted.cached, createdAt: Date.now() }, promoted.files);
     }
     session.state.setRecord(step.name, { key, outputs: promoted.stats, fingerprint });
-    const warnings = capture.warnings.length ? { warnings: capture.warnings } : {};
+    const all = [...plan.notes, ...capture.warnings];
+    const warnings = all.length ? { warnings: all } : {};
     return outcome('ran', promoted.hashes, { reason: plan.reason, ...warnings });
   } catch (error) {
     session.state.forget(step.name);
@@ -157,8 +164,7 @@ function promoteOutputs(session: BuildSession, step: PlannedStep, stageDir: stri
         hint: 'write every declared output to ctx.outPath(name) (or declare fewer outputs)',
       });
     }
-    const dest = join(session.graph.buildDir, rel);
-    mkdirSync(dirname(dest), { recursive: true });
+    const dest = prepareOutputPath(session.graph.buildDir, rel); // never through a planted symlink
     renameSync(staged, dest);
     const hash = session.state.index.hash(dest);
     if (hash === undefined) throw new StepFailure(`its declared output ${rel} is not a regular file`);
