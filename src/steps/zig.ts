@@ -83,7 +83,7 @@ function kind(mode: 'exe' | 'obj') {
       const moduleArgs = modules.length ? [...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]), '--deps', modules.map(([name]) => name).join(',')] : [];
       await ctx.exec([
         zig, mode === 'exe' ? 'build-exe' : 'build-obj', ...moduleArgs, ctx.path(o.root),
-        '-target', o.target ?? `${ctx.target.arch}-freestanding-none`,
+        '-target', o.target ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`,
         `-mcpu=${o.cpu ?? 'baseline'}${f.cpuFeatures}`,
         '-O', f.optimize,
         ...f.args,

@@ -120,7 +120,7 @@ describe('project commands', () => {
     mkdirSync(project, { recursive: true });
     const result = runKiln(['init'], { cwd: project });
     expect(result.status).toBe(0);
-    expect(result.stderr).toContain('next: kiln build && kiln run');
+    expect(result.stderr).toContain('next: npm install && npx kiln test');
     expect(result.stderr).not.toContain('cd .');
   });
 
