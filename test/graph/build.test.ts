@@ -160,7 +160,7 @@ describe('kiln build', () => {
   });
 
   it('a second concurrent build waits for the lock and says so; --no-wait fails', async () => {
-    writeProject(dir, [{ name: 'slow', sleep: 2500 }]);
+    writeProject(dir, [{ name: 'slow', sleep: 6000 }]);
     const first = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, ...env() }, stdio: 'ignore' });
     for (let i = 0; i < 100 && !readFileSafe(join(dir, 'runs.log')).includes('slow start'); i++) await new Promise((r) => setTimeout(r, 50));
     const noWait = runKiln(['build', '--no-wait'], { cwd: dir, env: env() });
