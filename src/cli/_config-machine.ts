@@ -9,7 +9,7 @@ import type { RunConfig } from '../config/types.js';
 import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
 import type { Graph } from '../graph/graph.js';
-import { ARCHES, type Arch, type FileInput, isArtifactRef, isStepHandle } from '../graph/step.js';
+import { ARCHES, type Arch, type FileInput, isArtifactRef, isStepHandle } from '../step.js';
 import { matchRule } from '../toolchain/doctor.js';
 import type { MachineSpec, QemuTestSpec } from '../qemu/index.js';
 import { machineSpecFromConfig, testSpecsFromConfig } from '../qemu/from-config.js';

@@ -11,7 +11,7 @@ import { describeOption } from '../config/options.js';
 import { checkOptionNames } from './_flags.js';
 import type { Graph } from '../graph/graph.js';
 import { planGraph } from '../graph/plan.js';
-import { ARCHES, type Arch } from '../graph/step.js';
+import { ARCHES, type Arch } from '../step.js';
 
 export interface ProjectFlags {
   config?: string;

@@ -3,7 +3,8 @@
  * JSON lines for machines, and a Chrome trace (open it in Perfetto or chrome://tracing).
  */
 import { writeFileSync } from 'node:fs';
-import type { BuildEvent, StepFailureInfo } from '../graph/events.js';
+import type { BuildEvent } from '../graph/events.js';
+import type { StepFailureInfo } from '../step.js';
 
 export type Reporter = { onEvent(event: BuildEvent): void; close(): void };
 

@@ -5,7 +5,7 @@ import { AUDIT_LAYERS, auditElf, DEBUG_POLICY, parsePolicy, policyFor, RELEASE_P
 import { KilnError } from '../errors.js';
 import { loadPublicKeyFile } from '../sign/index.js';
 import { action, printJson } from './_shared.js';
-import { addSectionOptions, collect, sectionsFrom, type SectionFlags } from './sign.js';
+import { addSectionOptions, collect, sectionsFrom, type SectionFlags } from './_options.js';
 
 interface AuditFlags extends SectionFlags {
   policy: string;

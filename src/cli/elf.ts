@@ -7,11 +7,11 @@
  *   kiln elf build-id FILE [--set HEX|sha1] [-o OUT]
  * Every write is atomic (a temporary file in the same folder, then rename) and keeps the input's mode.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import {
   addSection, objcopyBinary, readElf, readBuildId, setBuildId, setSection, strip, summarizeElf, type ElfFile, type ElfSummary,
 } from '../formats/elf/index.js';
@@ -34,17 +34,6 @@ function parse(path: string, bytes: Uint8Array): ElfFile {
   }
 }
 
-/** Writes `bytes` to `path` through a temporary file in the same folder, then renames it into place. */
-async function writeAtomic(path: string, bytes: Uint8Array, mode: number): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, bytes, { mode });
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
 
 function requireOutput(output: string | undefined, command: string): string {
   if (!output) throw new KilnError('CLI_MISSING_OPTION', `kiln elf ${command}: -o OUT is required`, { hint: `kiln elf ${command} IN -o OUT` });
@@ -107,8 +96,8 @@ async function stripCommand(input: string, flags: { output?: string; debugOnly?:
   const { bytes, mode } = await load(input);
   const elf = parse(input, bytes);
   const result = strip(elf, { mode: flags.debugOnly ? 'debug' : 'all', debugLink: flags.debugFile ? basename(flags.debugFile) : false });
-  if (flags.debugFile) await writeAtomic(flags.debugFile, result.debug, 0o644);
-  await writeAtomic(output, result.stripped, mode);
+  if (flags.debugFile) writeFileAtomic(flags.debugFile, result.debug, { mode: 0o644, mkdir: false });
+  writeFileAtomic(output, result.stripped, { mode, mkdir: false });
   if (flags.json) {
     printJson({ ok: true, input, output, debugFile: flags.debugFile ?? null, removed: result.removed, size: result.stripped.length, before: bytes.length });
     return;
@@ -121,7 +110,7 @@ async function objcopyCommand(input: string, flags: { output?: string; json?: bo
   const output = requireOutput(flags.output, 'objcopy');
   const { bytes } = await load(input);
   const raw = objcopyBinary(parse(input, bytes));
-  await writeAtomic(output, raw.bytes, 0o644);
+  writeFileAtomic(output, raw.bytes, { mode: 0o644, mkdir: false });
   const summary = { loadAddress: `0x${raw.loadAddress.toString(16)}`, entry: `0x${raw.entry.toString(16)}`, entryOffset: raw.entryOffset ?? null, size: raw.bytes.length };
   if (flags.json) {
     printJson({ ok: true, input, output, ...summary });
@@ -147,7 +136,7 @@ async function addSectionCommand(input: string, flags: { name?: string; file?: s
   const data = new Uint8Array(await readFile(flags.file));
   const options = { ...(align !== undefined ? { align } : {}), ...(type !== undefined ? { type } : {}) };
   const out = flags.replace ? setSection(elf, flags.name, data, options) : addSection(elf, flags.name, data, options);
-  await writeAtomic(output, out, mode);
+  writeFileAtomic(output, out, { mode, mkdir: false });
   process.stdout.write(`${output}: section ${flags.name} (${data.length} bytes) ${flags.replace ? 'set' : 'added'}\n`);
 }
 
@@ -170,7 +159,7 @@ async function buildIdCommand(file: string, flags: { set?: string; output?: stri
   }
   const out = setBuildId(elf, value);
   const target = flags.output ?? file;
-  await writeAtomic(target, out, mode);
+  writeFileAtomic(target, out, { mode, mkdir: false });
   const id = readBuildId(out)!;
   if (flags.json) printJson({ ok: true, file: target, buildId: id });
   else process.stdout.write(`${id}\n`);

@@ -2,39 +2,16 @@
  * `kiln image gpt OUT --size 64M --part esp:32M:esp.img ...` and `kiln image gpt ls DISK`:
  * GPT disks with a protective MBR, like sgdisk + dd, without root or loop devices.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { FileSource } from '../formats/io/block-source.js';
-import { fileContent } from '../formats/io/content.js';
-import { treeFromDirectory } from '../formats/io/tree.js';
-import { fatFiller } from '../formats/fat/index.js';
-import { readGpt, writeGptFile, type GptOptions, type GptPartitionSpec, type RegionFill } from '../formats/gpt/index.js';
+import { readGpt, writeGptFile, type GptOptions, type GptPartitionSpec } from '../formats/gpt/index.js';
 import { formatSize } from '../util/size.js';
 import { printJson } from './_shared.js';
+import { collect } from './_options.js';
+import { partitionSource } from './_partition-source.js';
 import { action, withFile } from './_shared.js';
-
-/** Collects a repeatable option. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-/**
- * A partition's source on the command line: a file (its bytes), `fat=DIR` (a FAT volume formatted
- * from the folder, type chosen from the partition size like mkfs.fat), or nothing.
- */
-export async function partitionSource(source: string | undefined, what: string, fat: { type?: 12 | 16 | 32 } = {}): Promise<RegionFill> {
-  if (!source) return {};
-  if (source.startsWith('fat=')) {
-    const dir = source.slice(4);
-    const s = await stat(dir).catch(() => undefined);
-    if (!s?.isDirectory()) throw new KilnError('CLI_BAD_OPTION', `${what}: fat=${dir} is not a directory`);
-    return { fill: fatFiller(await treeFromDirectory(dir), fat.type ? { type: fat.type } : {}) };
-  }
-  const s = await stat(source).catch(() => undefined);
-  if (!s?.isFile()) throw new KilnError('CLI_BAD_OPTION', `${what}: ${source} is not a file`, { hint: 'give an image file, or fat=DIR to format a FAT volume from a folder' });
-  return { content: await fileContent(source) };
-}
 
 /** `TYPE:SIZE[:SOURCE[:NAME]]`; SIZE may be empty or `-` (the source's size, or the rest for the last partition). */
 async function parsePart(spec: string, index: number): Promise<GptPartitionSpec> {

@@ -10,7 +10,8 @@ import { readMbr, writeMbrFile, type MbrOptions, type MbrPartitionSpec } from '.
 import { formatSize } from '../util/size.js';
 import { printJson } from './_shared.js';
 import { action, withFile } from './_shared.js';
-import { collect, partitionSource } from './image-gpt.js';
+import { collect } from './_options.js';
+import { partitionSource } from './_partition-source.js';
 
 /** FAT type names force the FAT type of a partition formatted from a folder (fat=DIR). */
 const FAT_BITS: Record<string, 12 | 16 | 32> = { fat12: 12, fat16: 16, 'fat16-small': 16, 'fat16-lba': 16, fat32: 32, 'fat32-chs': 32 };

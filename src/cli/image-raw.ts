@@ -14,7 +14,8 @@ import { formatSize } from '../util/size.js';
 import { computeGeometry } from '../formats/fat/index.js';
 import { printJson } from './_shared.js';
 import { action, withFile } from './_shared.js';
-import { collect, partitionSource } from './image-gpt.js';
+import { collect } from './_options.js';
+import { partitionSource } from './_partition-source.js';
 
 interface WriteFlags {
   size?: string;

@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 
-type RegisterFormat = (image: Command) => void;
+/** Registers a format's subcommands; `image ls` also gets the loader, to hand over to a format's own `ls`. */
+type RegisterFormat = (image: Command, ensureFormat: (image: Command, name: string) => Promise<void>) => void;
 
 /** Format subcommand → its registration (one line per image-<format>.ts file). */
 const FORMATS: Array<[string, () => Promise<RegisterFormat>]> = [
@@ -32,10 +33,10 @@ function formatName(argv: string[]): string | undefined {
 }
 
 /** Registers a format's subcommands on `image` unless they are there already (for `image ls`, which hands over to them). */
-export async function ensureImageFormat(image: Command, name: string): Promise<void> {
+async function ensureImageFormat(image: Command, name: string): Promise<void> {
   if (image.commands.some((command) => command.name() === name)) return;
   const entry = FORMATS.find(([format]) => format === (ALIASES[name] ?? name));
-  if (entry) (await entry[1]())(image);
+  if (entry) (await entry[1]())(image, ensureImageFormat);
 }
 
 export async function registerImage(program: Command, argv: string[] = []): Promise<void> {
@@ -47,6 +48,6 @@ export async function registerImage(program: Command, argv: string[] = []): Prom
   const known = only !== undefined && FORMATS.some(([name]) => name === only);
   for (const [name, load] of FORMATS) {
     if (known && name !== only) continue;
-    (await load())(image);
+    (await load())(image, ensureImageFormat);
   }
 }

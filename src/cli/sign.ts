@@ -1,51 +1,20 @@
 /** `kiln sign FILE`: embed a manifest and signature(s) in an ELF kernel, or write a detached .sig for any other file. */
-import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { readElf } from '../formats/elf/index.js';
 import { fromHex, toHex } from '../formats/io/bytes.js';
 import { fileContent } from '../formats/io/content.js';
 import {
-  ALLOW_DEV_KEY_FLAG, blake3Content, checkReleaseKey, DEFAULT_SIGN_SECTIONS, externalSigner, formatFileMode, keyFileLooseBits, loadPublicKeyFile, loadSigningKeyFile, NONOS_SIGN_SECTIONS,
-  resolveSigningKey, signBlob, signElf, type SignSections, type SigningKey,
+  ALLOW_DEV_KEY_FLAG, blake3Content, checkReleaseKey, externalSigner, formatFileMode, keyFileLooseBits, loadPublicKeyFile,
+  loadSigningKeyFile, resolveSigningKey, signBlob, signElf, type SigningKey,
 } from '../sign/index.js';
 import { resolveEpoch } from '../util/epoch.js';
+import { isElf } from '../formats/detect.js';
 import { action, printJson } from './_shared.js';
-
-/** Collects a repeatable option. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-/** Section-name options shared by sign, verify and audit. */
-export interface SectionFlags {
-  section?: string;
-  mlDsaSection?: string;
-  manifestSection?: string;
-  nonos?: boolean;
-}
-
-export function addSectionOptions(command: Command): Command {
-  return command
-    .option('--section <name>', `signature section (default ${DEFAULT_SIGN_SECTIONS.signature})`)
-    .option('--ml-dsa-section <name>', `hybrid ML-DSA-65 signature section (default ${DEFAULT_SIGN_SECTIONS.mlDsaSignature})`)
-    .option('--manifest-section <name>', `manifest section (default ${DEFAULT_SIGN_SECTIONS.manifest})`)
-    .option('--nonos', `use the NØNOS section names (${NONOS_SIGN_SECTIONS.signature}, ${NONOS_SIGN_SECTIONS.manifest})`);
-}
-
-export function sectionsFrom(flags: SectionFlags): SignSections {
-  const base = flags.nonos ? NONOS_SIGN_SECTIONS : DEFAULT_SIGN_SECTIONS;
-  return {
-    signature: flags.section ?? base.signature,
-    mlDsaSignature: flags.mlDsaSection ?? (flags.section ? `${flags.section}.mldsa` : base.mlDsaSignature),
-    manifest: flags.manifestSection ?? base.manifest,
-  };
-}
-
-export function isElf(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
-}
+import { addSectionOptions, collect, sectionsFrom, type SectionFlags } from './_options.js';
 
 function pairs(list: string[], what: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -57,13 +26,6 @@ function pairs(list: string[], what: string): Record<string, string> {
   return out;
 }
 
-/** Writes `bytes` to `path` atomically (temp file + rename), keeping `mode`. */
-async function writeAtomic(path: string, bytes: Uint8Array, mode: number): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.kiln-${process.pid}.tmp`);
-  await writeFile(temp, bytes, { mode });
-  await chmod(temp, mode);
-  await rename(temp, path);
-}
 
 interface SignFlags extends SectionFlags {
   key: string[];
@@ -147,7 +109,7 @@ export function registerSign(program: Command): void {
     if (!isElf(bytes) || flags.detached) {
       const sig = await signBlob(await fileContent(file), keys);
       const out = flags.out ?? `${file}.sig`;
-      await writeAtomic(out, sig, 0o644);
+      writeFileAtomic(out, sig, { mode: 0o644, mkdir: false });
       if (flags.json) printJson({ ok: true, file, signature: out, keys: keyInfo });
       else process.stdout.write(`signed ${file} -> ${out} (${keyInfo.map((k) => `${k.algorithm} ${k.keyId}${k.dev ? ' [dev key]' : ''}`).join(' + ')})\n`);
       return;
@@ -177,7 +139,7 @@ export function registerSign(program: Command): void {
       },
     });
     const out = flags.out ?? file;
-    await writeAtomic(out, result.bytes, mode);
+    writeFileAtomic(out, result.bytes, { mode, mkdir: false });
     if (flags.json) {
       printJson({
         ok: true, file: out, keys: keyInfo, sections,

@@ -11,7 +11,7 @@ import { writeLastTest } from '../report/last-test.js';
 import type { QemuTestResult, QemuTestSpec } from '../qemu/index.js';
 import { ALLOW_DEV_KEY_HELP } from './_project.js';
 import { action, printJson } from './_shared.js';
-import { addMachineOptions, archesOf, machineNotes, machineOverrides, machineSpecFromFlags, seconds, type MachineFlags } from './run.js';
+import { addMachineOptions, archesOf, machineNotes, machineOverrides, machineSpecFromFlags, seconds, type MachineFlags } from './_machine-flags.js';
 
 interface TestFlags extends MachineFlags {
   name?: string;

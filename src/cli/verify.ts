@@ -6,7 +6,8 @@ import { KilnError } from '../errors.js';
 import { fileContent } from '../formats/io/content.js';
 import { loadPublicKeyFile, manifestToJson, verifyBlob, verifyElf, type SignatureAlgorithm, type VerifyResult } from '../sign/index.js';
 import { action, printJson } from './_shared.js';
-import { addSectionOptions, collect, isElf, sectionsFrom, type SectionFlags } from './sign.js';
+import { isElf } from '../formats/detect.js';
+import { addSectionOptions, collect, sectionsFrom, type SectionFlags } from './_options.js';
 
 /** How each check is named in the human-readable output. */
 const CHECK_LABELS: Record<string, string> = {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { isArtifactRef, isStepHandle } from '../graph/step.js';
+import { isArtifactRef, isStepHandle } from '../step.js';
 import { DRIVE_INTERFACE_NAMES } from '../qemu/drives.js';
 import { keyBytes } from '../qemu/console.js';
 import { zTimeoutSeconds } from '../util/timeout.js';

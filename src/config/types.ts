@@ -2,7 +2,7 @@
  * The public shape of kiln.config.ts. `defineConfig` returns its argument; it exists so an editor
  * completes and checks every option.
  */
-import type { Arch, ArtifactRef, StepHandle, TargetInfo } from '../graph/step.js';
+import type { Arch, ArtifactRef, StepHandle, TargetInfo } from '../step.js';
 import type { OptionsSpec, OptionValues } from './options.js';
 import type { PolicySet } from '../toolchain/policy.js';
 import type { ClassifyPolicy } from '../report/classify.js';

@@ -19,12 +19,13 @@ import { basename } from 'node:path';
 import { KilnError } from '../errors.js';
 import { FileSource, dataChunks, type BlockSource } from './io/block-source.js';
 import { type BlockSink, cannotWriteImage, forEachDataRun, temporaryTwin } from './io/block-writer.js';
-import { isAllZero, readU32 } from './io/bytes.js';
+import { isAllZero } from './io/bytes.js';
 import { crc32 } from './io/crc32.js';
 import type { ZeroMap } from './io/zero-map.js';
-import { VDI_BLOCK_SIZE, VDI_SIGNATURE } from './vdi/_header.js';
+import { detectFormat } from './detect.js';
+import { VDI_BLOCK_SIZE } from './vdi/_header.js';
 import type { VdiOptions, VdiPlan } from './vdi/_layout.js';
-import { SECTOR, VMDK_MAGIC } from './vmdk/_header.js';
+import { SECTOR } from './vmdk/_header.js';
 import type { VmdkLayout, VmdkOptions, VmdkPlan, VmdkSubformat } from './vmdk/_layout.js';
 
 // Readers and writers are imported on use, so a conversion loads only the modules it runs
@@ -84,12 +85,8 @@ export interface ConvertResult {
  * @example await detectImageFormat(await FileSource.open('disk.vdi')) // 'vdi'
  */
 export async function detectImageFormat(source: BlockSource): Promise<ImageFormat> {
-  const head = await source.read(0, Math.min(source.size, 512));
-  if (head.length >= 4 && readU32(head, 0, true) === VMDK_MAGIC) return 'vmdk';
-  if (head.length >= 0x48 && readU32(head, 0x40, true) === VDI_SIGNATURE) return 'vdi';
-  const text = Buffer.from(head.buffer, head.byteOffset, Math.min(head.length, 64)).toString('latin1');
-  if (text.startsWith('# Disk DescriptorFile')) return 'vmdk';
-  return 'raw';
+  const format = detectFormat(await source.read(0, Math.min(source.size, 512)));
+  return format === 'vdi' || format === 'vmdk' ? format : 'raw';
 }
 
 /**

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import { normalizeImagePath } from '../util/paths.js';
 import type { ArtifactResolver, PlannedStep, ResolvedArtifact } from './graph.js';
-import { type ArtifactRef, type StepHandle, isStepHandle } from './step.js';
+import { type ArtifactRef, type StepHandle, isStepHandle } from '../step.js';
 
 /** The output path (relative to the build folder) an artifact ref names. */
 export function resolveArtifact(

@@ -3,7 +3,7 @@
  * the step and why it ran, and each step's output of its last run on its own (for `kiln status`).
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { writeFileAtomic } from './cache.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { type BuildLayout, stepLogPath } from './layout.js';
 
 export class BuildLog {

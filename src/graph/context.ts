@@ -12,7 +12,7 @@ import type { PlannedStep } from './graph.js';
 import type { BuildSession } from './session.js';
 import {
   type ExecOptions, type FileInput, type OutputPlaceholder, type StepContext, StepFailure, isOutputPlaceholder,
-} from './step.js';
+} from '../step.js';
 
 /** What one run of a step leaves besides its outputs: its output text and its warnings. */
 export interface StepCapture {

@@ -2,9 +2,8 @@
  * The build as a stream of typed events. Reporters (terminal, plain, JSON, Chrome trace) consume
  * them; nothing in the graph prints.
  */
+import type { StepFailureInfo, StepStatus } from '../step.js';
 import type { FileHash } from './hashing.js';
-
-export type StepStatus = 'ran' | 'cached' | 'up-to-date' | 'failed' | 'skipped';
 
 export type BuildEvent =
   | { type: 'build-start'; time: number; target: string; total: number; jobs: number }
@@ -14,16 +13,6 @@ export type BuildEvent =
   | { type: 'step-action'; time: number; step: string; action: string; input: string; reason: string }
   | { type: 'step-finish'; time: number; step: string; kind: string; status: StepStatus; durationMs: number; reason?: string; warnings?: string[]; failure?: StepFailureInfo; outputs?: string[] }
   | { type: 'build-finish'; time: number; target: string; ok: boolean; durationMs: number; counts: Record<StepStatus, number>; interrupted?: boolean };
-
-export interface StepFailureInfo {
-  message: string;
-  command?: string;
-  exitCode?: number | null;
-  /** The interesting tail of the tool's output (error lines preferred). */
-  tail: string[];
-  hint?: string;
-  code?: string;
-}
 
 export type EventSink = (event: BuildEvent) => void;
 

@@ -7,14 +7,15 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
-import type { BuildEvent, EventSink, StepResult, StepStatus } from './events.js';
+import type { StepStatus } from '../step.js';
+import type { BuildEvent, EventSink, StepResult } from './events.js';
 import { toolPaths } from './fingerprint.js';
 import type { Graph, PlannedStep } from './graph.js';
 import { stepLogPath } from './layout.js';
 import { runStep } from './run-step.js';
 import { schedule } from './scheduler.js';
 import { type BuildSession, type SessionOptions, openSession } from './session.js';
-import { type LastBuild, writeLastBuild } from './state.js';
+import { type LastBuild, writeLastBuild } from '../report/last-build.js';
 
 export interface ExecuteOptions extends SessionOptions {
   jobs?: number;
@@ -85,7 +86,7 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   const stopped = interrupted ? { interrupted } : {};
   emit({ type: 'build-finish', time: Date.now(), target, ok, durationMs, counts, ...stopped });
   const outputs = Object.fromEntries(steps.map((s) => [s.name, s.outputs.map((o) => join(graph.buildDir, o))]));
-  writeLastBuild(session.layout.lastBuildFile, lastBuildOf(session, results, { ok, interrupted, durationMs, counts }));
+  writeLastBuild(graph.buildDir, lastBuildOf(session, results, { ok, interrupted, durationMs, counts }));
   return { ok, interrupted, steps: results, durationMs, counts, outputs, logPath: session.layout.buildLog };
 }
 

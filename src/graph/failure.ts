@@ -4,8 +4,7 @@
  * doctor's rules, handed in by the CLI) finds in the output.
  */
 import { KilnError } from '../errors.js';
-import type { StepFailureInfo } from './events.js';
-import { StepFailure } from './step.js';
+import { StepFailure, type StepFailureInfo } from '../step.js';
 
 /** Recognizes a known cause in a tool's output (kiln doctor's rule table). */
 export type Diagnose = (output: string) => { cause: string; fix: string } | undefined;

@@ -9,7 +9,7 @@ import { KilnError } from '../errors.js';
 import type { ArtifactResolver, PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashValue } from './hashing.js';
 import { readPath } from './deps-log.js';
-import { isArtifactRef, isOutputPlaceholder, isStepHandle } from './step.js';
+import { isArtifactRef, isOutputPlaceholder, isStepHandle } from '../step.js';
 import { type ToolIdentity, resolveTool } from './tools.js';
 
 export interface Fingerprint {

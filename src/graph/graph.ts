@@ -3,7 +3,7 @@
  * declarations, normalized outputs and edges, and the target they were planned for.
  */
 import type { KilnConfig, Project } from '../config/types.js';
-import type { ArtifactRef, Declaration, StepHandle, TargetInfo } from './step.js';
+import type { ArtifactRef, Declaration, StepHandle, TargetInfo } from '../step.js';
 
 export interface PlannedStep {
   name: string;

@@ -1,6 +1,6 @@
 /**
  * Where a build keeps its own files, resolved once per build: everything kiln owns lives under
- * `build/<target>/.kiln` (state, lock, staging, each step's last log, the last build's record);
+ * `build/<target>/.kiln` (state, lock, staging, each step's last log and (report/last-build.ts) the last build's record);
  * the build log of every target is `build/logs/build.log`.
  */
 import { join } from 'node:path';
@@ -11,8 +11,6 @@ export interface BuildLayout {
   readonly lockFile: string;
   /** The stat index and each step's record (state.ts). */
   readonly stateFile: string;
-  /** The last build's results, read by `kiln status` (state.ts: LastBuild). */
-  readonly lastBuildFile: string;
   /** Steps write their outputs here; kiln moves them into place after success. */
   readonly stagingDir: string;
   /** Each step's full output of its last run. */
@@ -30,17 +28,11 @@ export function buildLayout(buildDir: string, buildRoot: string): BuildLayout {
     internalDir,
     lockFile: join(internalDir, 'lock'),
     stateFile: join(internalDir, 'state.json'),
-    lastBuildFile: lastBuildPath(buildDir),
     stagingDir: join(internalDir, 'staging'),
     stepLogDir: join(internalDir, 'logs'),
     logDir,
     buildLog: join(logDir, 'build.log'),
   };
-}
-
-/** `build/<target>/.kiln/last-build.json` */
-export function lastBuildPath(buildDir: string): string {
-  return join(buildDir, '.kiln', 'last-build.json');
 }
 
 export function stepLogPath(layout: BuildLayout, step: string): string {

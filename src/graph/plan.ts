@@ -14,7 +14,7 @@ import { configDeadline, withBuildDeadline } from './build-deadline.js';
 import { checkStepEnv } from '../util/step-env.js';
 import { ArtifactPaths } from './artifacts.js';
 import type { Graph, PlannedStep } from './graph.js';
-import { type Arch, type ArtifactRef, type StepHandle, type TargetInfo, isArtifactRef, isStepHandle } from './step.js';
+import { type Arch, type ArtifactRef, type StepHandle, type TargetInfo, isArtifactRef, isStepHandle } from '../step.js';
 
 export interface PlanRequest {
   arch?: Arch;

@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { CachedOutput } from './cache.js';
 import { type StepCapture, createStepContext } from './context.js';
-import type { StepResult, StepStatus } from './events.js';
+import type { StepStatus } from '../step.js';
+import type { StepResult } from './events.js';
 import { failureInfo } from './failure.js';
 import { readKeys, undeclaredGenerated } from './deps-log.js';
 import { type Fingerprint, actionKey, explainRerun, fingerprintStep, withReads } from './fingerprint.js';
@@ -20,7 +21,7 @@ import { stageDirOf } from './layout.js';
 import { prepareOutputPath } from './outputs.js';
 import type { BuildSession } from './session.js';
 import type { StepRecord } from './state.js';
-import { StepFailure } from './step.js';
+import { StepFailure } from '../step.js';
 
 type Outcome = Omit<StepResult, 'name' | 'durationMs'>;
 

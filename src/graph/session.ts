@@ -15,7 +15,7 @@ import type { Fingerprint, FingerprintSources } from './fingerprint.js';
 import type { Graph } from './graph.js';
 import type { FileHash } from './hashing.js';
 import { type BuildLayout, buildLayout } from './layout.js';
-import { type BuildLock, acquireLock } from './lock.js';
+import { acquireLock } from '../util/lock.js';
 import { BuildState } from './state.js';
 
 export interface SessionOptions {

@@ -1,11 +1,10 @@
 /**
- * What a build remembers: the stat index and each step's record (`.kiln/state.json`, read back by
- * the next build), and the last build's results (`.kiln/last-build.json`, read by `kiln status`).
- * Both are written atomically; an unreadable state starts fresh.
+ * What a build remembers for the next one: the stat index and each step's record
+ * (`.kiln/state.json`), written atomically; an unreadable state starts fresh. (The last build's
+ * results for `kiln status` are report/last-build.ts.)
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './cache.js';
-import type { StepFailureInfo, StepStatus } from './events.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import type { Fingerprint } from './fingerprint.js';
 import { type ActionKey, type StatEntry, StatIndex } from './hashing.js';
 
@@ -75,40 +74,4 @@ export class BuildState {
     this.file.files = this.index.toJSON();
     writeFileAtomic(this.path, JSON.stringify(this.file));
   }
-}
-
-/** One step in the last build's record. */
-export interface LastBuildStep {
-  name: string;
-  kind: string;
-  configPath: string;
-  /** Names of the steps it reads. */
-  deps: string[];
-  outputs: string[];
-  status: StepStatus | 'not-selected';
-  durationMs: number;
-  reason?: string;
-  failure?: StepFailureInfo;
-  /** The step's full output of its last run. */
-  log: string;
-  /** Its persistent work folder (absolute), when it has one. */
-  workDir?: string;
-  /** Tools the step declared and kiln found: name → resolved path. */
-  tools?: Record<string, string>;
-}
-
-/** The last build's results (`.kiln/last-build.json`): written by the executor, read by `kiln status`. */
-export interface LastBuild {
-  version: 1;
-  target: string;
-  time: number;
-  ok: boolean;
-  interrupted: boolean;
-  durationMs: number;
-  counts: Record<StepStatus, number>;
-  steps: LastBuildStep[];
-}
-
-export function writeLastBuild(path: string, last: LastBuild): void {
-  writeFileAtomic(path, JSON.stringify(last, null, 1));
 }

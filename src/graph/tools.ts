@@ -3,37 +3,15 @@
  * absolute path), its real path found, and its content hashed through the stat index, so a
  * toolchain upgrade changes the key without running `--version` on every build.
  */
-import { accessSync, constants, realpathSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { findExecutable } from '../util/which.js';
 import type { FileHash, StatIndex } from './hashing.js';
 
 export interface ToolIdentity {
   /** The executable's real path. */
   path: string;
   hash: FileHash;
-}
-
-/** Finds an executable on PATH (like `which`). */
-export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (name.includes('/')) {
-    try {
-      accessSync(name, constants.X_OK);
-      return name;
-    } catch {
-      return undefined;
-    }
-  }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
 }
 
 const memo = new WeakMap<StatIndex, Map<string, ToolIdentity | undefined>>();

@@ -11,6 +11,7 @@ import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync, write
 import { arch as hostArch, homedir, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../util/process.js';
+import { findExecutable } from '../util/which.js';
 import type { Accel, QemuArch } from './types.js';
 
 export interface AccelChoice {
@@ -62,7 +63,7 @@ export async function chooseAccel(arch: QemuArch, qemu: string, requested: 'auto
   if (arch !== 'x86_64') return { accel: 'tcg', note: 'accel: tcg (the KVM probe only knows x86_64 guests)' };
   let qemuKey = qemu;
   try {
-    const st = statSync(qemu.includes('/') ? qemu : findInPath(qemu) ?? qemu);
+    const st = statSync(qemu.includes('/') ? qemu : findExecutable(qemu) ?? qemu);
     qemuKey = `${qemu}:${st.size}:${st.mtimeMs}`;
   } catch {
     /* keep the name */
@@ -77,31 +78,6 @@ export async function chooseAccel(arch: QemuArch, qemu: string, requested: 'auto
   memo.set(key, choice);
   writeCache(key, choice);
   return choice;
-}
-
-/**
- * The file a command name runs (PATH lookup), or undefined.
- * @example findInPath('qemu-system-x86_64') // '/usr/bin/qemu-system-x86_64'
- */
-export function findInPath(name: string): string | undefined {
-  if (name.includes('/')) {
-    try {
-      return statSync(name).isFile() ? name : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    try {
-      const p = join(dir, name);
-      statSync(p);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
 }
 
 function readCache(key: string): AccelChoice | undefined {

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { arch as hostArch } from 'node:os';
-import { findInPath } from './accel.js';
+import { findExecutable } from '../util/which.js';
 import type { QemuArch } from './types.js';
 
 export interface GdbChoice {
@@ -31,7 +31,7 @@ export function gdbSupports(gdb: string, arch: QemuArch): boolean {
  * found on PATH, else `gdb-multiarch` with a note on how to install it.
  * @example chooseGdb('aarch64') // { command: 'gdb-multiarch', found: true, note: 'the host gdb debugs x86 only: using gdb-multiarch' }
  */
-export function chooseGdb(arch: QemuArch, probe: (gdb: string, arch: QemuArch) => boolean = gdbSupports, inPath: (cmd: string) => string | undefined = findInPath): GdbChoice {
+export function chooseGdb(arch: QemuArch, probe: (gdb: string, arch: QemuArch) => boolean = gdbSupports, inPath: (cmd: string) => string | undefined = findExecutable): GdbChoice {
   const native = (arch === 'x86_64' || arch === 'i386') ? hostArch() === 'x64' : hostArch() === 'arm64';
   if (native && inPath('gdb')) return { command: 'gdb', found: true };
   const host = inPath('gdb') ? 'gdb' : undefined;

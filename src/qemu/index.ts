@@ -12,7 +12,9 @@ export { chooseGdb, gdbSupports, type GdbChoice } from './gdb.js';
 export { BOARDS, findBoard, boardsOf, checkBoard, type BoardProfile, type BoardChoices } from './boards.js';
 export { resolveMachine, detectDiskFormat, runFolderName, MACHINE_PROFILES, DEFAULT_SUCCESS_CODE, type ResolveOptions } from './resolve.js';
 export { resolveFirmware, FIRMWARE_CANDIDATES, type FirmwareRequest } from './firmware.js';
-export { chooseAccel, probeKvm, probeBiosImage, findInPath, type AccelChoice } from './accel.js';
+export { chooseAccel, probeKvm, probeBiosImage, type AccelChoice } from './accel.js';
+/** PATH search (util/which.ts), kept under its library name. */
+export { findExecutable as findInPath } from '../util/which.js';
 export { inspectKernel } from './kernel.js';
 export { QmpClient, type QmpEvent } from './qmp.js';
 export { startQemu, qemuErrorLines, type QemuProcess, type QemuExit, type StartOptions } from './launch.js';

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { KilnError } from '../errors.js';
 import { parseSize } from '../util/size.js';
-import { chooseAccel, findInPath } from './accel.js';
+import { findExecutable } from '../util/which.js';
+import { detectFormat } from '../formats/detect.js';
+import { chooseAccel } from './accel.js';
 import { resolveFirmware } from './firmware.js';
 import { inspectKernel } from './kernel.js';
 import { checkBoard, findBoard } from './boards.js';
@@ -50,11 +52,8 @@ export function detectDiskFormat(path: string): DiskFormat {
     const fd = openSync(path, 'r');
     try {
       const head = new Uint8Array(512);
-      const n = readSync(fd, head, 0, 512, 0);
-      const ascii = (a: number, b: number) => String.fromCharCode(...head.subarray(a, Math.min(b, n)));
-      if (n >= 4 && ascii(0, 4) === 'QFI\xfb') return 'qcow2';
-      if (n >= 0x44 && new DataView(head.buffer).getUint32(0x40, true) === 0xbeda107f) return 'vdi';
-      if (n >= 4 && (ascii(0, 4) === 'KDMV' || ascii(0, 21) === '# Disk DescriptorFile')) return 'vmdk';
+      const format = detectFormat(head.subarray(0, readSync(fd, head, 0, 512, 0)));
+      if (format === 'qcow2' || format === 'vdi' || format === 'vmdk') return format;
     } finally {
       closeSync(fd);
     }
@@ -201,7 +200,7 @@ export async function resolveMachine(spec: MachineSpec, options: ResolveOptions 
   }
 
   const qemu = spec.qemu ?? `qemu-system-${arch}`;
-  if (!options.dryRun && !findInPath(qemu)) {
+  if (!options.dryRun && !findExecutable(qemu)) {
     throw new KilnError('QEMU_NOT_FOUND', `${qemu} not found`, { hint: spec.qemu ? 'check the --qemu path' : `install it (Debian/Ubuntu: apt-get install ${arch !== 'aarch64' ? 'qemu-system-x86' : 'qemu-system-arm'}) or give its path with --qemu` });
   }
   const { accel, note } = await chooseAccel(arch, qemu, spec.accel ?? 'auto');

@@ -6,10 +6,8 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { KilnError } from '../errors.js';
-import { writeFileAtomic } from '../graph/cache.js';
-import { lastBuildPath } from '../graph/layout.js';
-import type { LastBuild } from '../graph/state.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { type LastBuild, readLastBuild } from './last-build.js';
 import { type ClassifyPolicy, classify, classRule } from './classify.js';
 import { type Diagnostic, dedupeDiagnostics, formatLocation, parseDiagnostics, relativizeDiagnostics } from './diagnostics.js';
 import { type NinjaProgress, ninjaProgress } from './ninja.js';
@@ -98,26 +96,6 @@ export interface StatusOptions {
 }
 
 const HISTORY_LIMIT = 100;
-
-/**
- * Reads build/<t>/.kiln/last-build.json (written by every `kiln build`).
- *
- * @example
- * readLastBuild('/p/build/x86_64-debug').steps.filter((s) => s.status === 'failed')
- */
-export function readLastBuild(buildDir: string): LastBuild {
-  const path = lastBuildPath(buildDir);
-  if (!existsSync(path)) {
-    throw new KilnError('STATUS_NO_BUILD', `no build record at ${path}`, { location: { file: path }, hint: 'run `kiln build --keep-going` first (same --arch/--profile)' });
-  }
-  try {
-    const v = JSON.parse(readFileSync(path, 'utf8')) as LastBuild;
-    if (v.version !== 1 || !Array.isArray(v.steps)) throw new Error('unknown version');
-    return v;
-  } catch (error) {
-    throw new KilnError('STATUS_BAD_RECORD', `${path} is not a kiln build record (${(error as Error).message})`, { location: { file: path }, hint: 'run `kiln build` again to rewrite it' });
-  }
-}
 
 /**
  * Reads the report history (empty when missing or unreadable).

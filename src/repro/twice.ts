@@ -7,7 +7,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildEvent, StepFailureInfo } from '../graph/events.js';
+import type { BuildEvent } from '../graph/events.js';
+import type { StepFailureInfo } from '../step.js';
 import { DEFAULT_EPOCH } from '../util/epoch.js';
 import { run } from '../util/process.js';
 import { compareOutputs, type Difference } from './diff.js';

@@ -2,7 +2,7 @@
 import { dirname, posix } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import type { FileInput } from '../graph/step.js';
+import type { FileInput } from '../step.js';
 
 export const zLayer = z.enum(['kernel', 'services', 'asm', 'boot', 'tools']);
 export const zStrings = z.array(z.string());

@@ -9,7 +9,7 @@ import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { KilnError } from '../errors.js';
 import type { AbiLang, AbiSchema } from '../abi/index.js';
-import { type DeclareContext, type StepContext, defineStep } from '../graph/step.js';
+import { type DeclareContext, type StepContext, defineStep } from '../step.js';
 
 export interface AbiStepOptions {
   name?: string;

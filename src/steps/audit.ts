@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
-import { type DeclareContext, type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type DeclareContext, type FileInput, type StepContext, defineStep } from '../step.js';
 
 export interface AuditStepOptions {
   name?: string;

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
-import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type FileInput, type StepContext, defineStep } from '../step.js';
 
 export interface BlobOptions {
   name?: string;

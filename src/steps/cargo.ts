@@ -13,8 +13,8 @@ import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
-import { type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
-import { findExecutable } from '../graph/tools.js';
+import { type FileInput, type StepContext, StepFailure, defineStep } from '../step.js';
+import { findExecutable } from '../util/which.js';
 import { type Layer, type LayerPolicy, resolvePolicy, rustFlags } from '../toolchain/policy.js';
 import {
   type RustRoute, type RustToolchain, buildStdArgs, cargoNeedsJsonSpecFlag, chooseRust, ensureSysroot, generateTargetSpec,

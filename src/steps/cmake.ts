@@ -9,7 +9,7 @@ import { copyFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { type StepContext, defineStep } from '../graph/step.js';
+import { type StepContext, defineStep } from '../step.js';
 
 export interface CmakeOptions {
   name?: string;

@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type FileInput, type OutputPlaceholder, StepFailure, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../graph/step.js';
+import { type FileInput, type OutputPlaceholder, StepFailure, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../step.js';
 import { describeExit, formatCommand } from '../util/process.js';
 import { zTimeoutSeconds } from '../util/timeout.js';
 
@@ -60,7 +60,7 @@ export const commandKind = {
       untracked: options.untracked ?? false,
     };
   },
-  async make(options: CommandOptions, ctx: import('../graph/step.js').StepContext) {
+  async make(options: CommandOptions, ctx: import('../step.js').StepContext) {
     const result = await ctx.exec(options.argv, {
       ...(options.cwd ? { cwd: ctx.path(options.cwd) } : {}),
       ...(options.timeout ? { timeoutMs: options.timeout * 1000 } : {}),

@@ -2,7 +2,7 @@
 import { copyFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type FileInput, type StepContext, defineStep } from '../step.js';
 
 export interface CopyOptions {
   name?: string;

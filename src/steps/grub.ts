@@ -13,7 +13,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type FileInput, type StepContext, defineStep } from '../step.js';
 import { EFI_MODULES, buildGrubImages, grubConfig } from '../toolchain/grub.js';
 import type { SizeLike } from '../util/size.js';
 import { type ImageFiles, type PartitionSpec, esp, text } from './image.js';

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { withExtension } from './_common.js';
 import { zFileInput, zSize } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep, isArtifactRef, isStepHandle } from '../graph/step.js';
+import { type FileInput, type StepContext, defineStep, isArtifactRef, isStepHandle } from '../step.js';
 import { type Content, fileContent } from '../formats/io/content.js';
 import { encodeUtf8 } from '../formats/io/bytes.js';
 import { type FileTree, type TreeEntry, buildTree } from '../formats/io/tree.js';

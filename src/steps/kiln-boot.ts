@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BOOT_INFO_ABI } from '../boot/boot-info.js';
 import { KilnError } from '../errors.js';
-import { type Arch, type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type Arch, type FileInput, type StepContext, defineStep } from '../step.js';
 import { findZig } from '../toolchain/tools.js';
 import type { SizeLike } from '../util/size.js';
 import { abi } from './abi.js';

@@ -6,7 +6,7 @@ import { projectRelative } from '../toolchain/path-map.js';
 import { z } from 'zod';
 import { resolve } from 'node:path';
 import { parseDepfile } from '../graph/depfile.js';
-import { type StepContext, defineStep } from '../graph/step.js';
+import { type StepContext, defineStep } from '../step.js';
 import { siblingsGlob, stem } from './_common.js';
 
 export interface NasmOptions {

@@ -8,7 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type DeclareContext, type FileInput, type StepContext, StepFailure, defineStep } from '../graph/step.js';
+import { type DeclareContext, type FileInput, type StepContext, StepFailure, defineStep } from '../step.js';
 import { resolvePolicy } from '../toolchain/policy.js';
 import { zTimeoutSeconds } from '../util/timeout.js';
 

@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { z } from 'zod';
 import { withExtension } from './_common.js';
 import { zFileInput } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type FileInput, type StepContext, defineStep } from '../step.js';
 
 export interface StripStepOptions {
   name?: string;

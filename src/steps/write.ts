@@ -1,7 +1,7 @@
 /** `write()`: a generated file (text or bytes) in the build folder. */
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { type StepContext, defineStep } from '../graph/step.js';
+import { type StepContext, defineStep } from '../step.js';
 
 export interface WriteOptions {
   name?: string;

@@ -10,7 +10,7 @@ import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
-import { type FileInput, type StepContext, defineStep } from '../graph/step.js';
+import { type FileInput, type StepContext, defineStep } from '../step.js';
 import { type Layer, resolvePolicy, zigFlags } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';
 import { formatCommand } from '../util/process.js';

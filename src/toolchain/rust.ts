@@ -12,8 +12,8 @@ import { existsSync, mkdirSync, readdirSync, copyFileSync, writeFileSync, rmSync
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { KilnError } from '../errors.js';
-import { acquireLock } from '../graph/lock.js';
-import { findExecutable } from '../graph/tools.js';
+import { acquireLock } from '../util/lock.js';
+import { findExecutable } from '../util/which.js';
 import { run } from '../util/process.js';
 import { type ProjectTargetSpec, type ToolchainPin, pinInstallCommand, pinnedToolchainDir, specRejection } from './rust-target.js';
 import { parseVersion } from './tools.js';
@@ -273,7 +273,7 @@ export async function ensureSysroot(toolchain: RustToolchain, specPath: string, 
     log(`waiting for the sysroot another step of this build is making (${root})`);
     return pending;
   }
-  const build = buildSysroot(toolchain, specPath, specJson, { targetName, builtins, root, libDir, done }, log, env);
+  const build = buildSysroot(toolchain, specPath, { targetName, builtins, root, libDir, done }, log, env);
   sysrootBuilds.set(root, build);
   try {
     return await build;
@@ -292,7 +292,7 @@ interface SysrootPlace {
   done: string;
 }
 
-async function buildSysroot(toolchain: RustToolchain, specPath: string, specJson: string, place: SysrootPlace, log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
+async function buildSysroot(toolchain: RustToolchain, specPath: string, place: SysrootPlace, log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<string> {
   const { targetName, builtins, root, libDir, done } = place;
   mkdirSync(dirname(root), { recursive: true });
   const lock = await acquireLock(`${root}.lock`, { wait: true, onWait: () => log(`waiting for another kiln building the sysroot ${root}`) });

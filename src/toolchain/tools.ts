@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findExecutable } from '../graph/tools.js';
+import { findExecutable } from '../util/which.js';
 import { run } from '../util/process.js';
 
 export interface ToolInfo {

@@ -68,7 +68,7 @@ export function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-/** What a step declared about the environment (graph/step.ts `Declaration`). */
+/** What a step declared about the environment (src/step.ts `Declaration`). */
 export interface StepEnvDeclaration {
   /** Variables whose values are part of the action key. */
   env?: readonly string[];

@@ -8,7 +8,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
+import { repoRoot, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const example = join(repoRoot, 'examples/kozo');
 const work = tempDir('kiln-kozo-');

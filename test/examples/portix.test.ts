@@ -4,7 +4,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
+import { repoRoot, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const example = join(repoRoot, 'examples/portix');
 const work = tempDir('kiln-portix-');

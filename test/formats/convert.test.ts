@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { convertImage, convertImageFile, detectImageFormat, planConversion, type ConvertOptions } from '../../src/formats/convert.js';
-import { FileSource, MemorySource, type BlockSource } from '../../src/formats/io/block-source.js';
+import { MemorySource, type BlockSource } from '../../src/formats/io/block-source.js';
 import { MemorySink } from '../../src/formats/io/block-writer.js';
 import { runKiln, tempDir } from '../_helpers.js';
 import { diskSpec, makeDisk, padToSector, qemuImg, sameBytes, writeFile } from './vdi/_disks.js';

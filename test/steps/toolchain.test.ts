@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
+import { runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const dir = join(tempDir('kiln-toolchain-'), 'proj');
 const files: Record<string, string> = {

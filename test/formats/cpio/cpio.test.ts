@@ -8,7 +8,7 @@ import { FileSource } from '../../../src/formats/io/block-source.js';
 import { fileContent } from '../../../src/formats/io/content.js';
 import { buildTree, treeFromDirectory, type FileTree, type TreeEntry } from '../../../src/formats/io/tree.js';
 import { FormatError, KilnError } from '../../../src/errors.js';
-import { tempDir, tool } from '../../_helpers.js';
+import { tempDir } from '../../_helpers.js';
 import { describeTree, treeArb } from './_tree.js';
 
 async function toBytes(tree: FileTree, options: Parameters<typeof layoutCpio>[1] = {}): Promise<Uint8Array> {

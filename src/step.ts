@@ -7,8 +7,8 @@
  * which add the dependency on their producer automatically (as Zig's LazyPath does).
  */
 import type { z } from 'zod';
-import type { RunOptions, RunResult } from '../util/process.js';
-import type { PolicySet } from '../toolchain/policy.js';
+import type { RunOptions, RunResult } from './util/process.js';
+import type { PolicySet } from './toolchain/policy.js';
 
 export type Arch = 'x86_64' | 'i386' | 'aarch64';
 export const ARCHES: readonly Arch[] = ['x86_64', 'i386', 'aarch64'];
@@ -206,6 +206,19 @@ function makeHandle<O>(kind: StepKind<O>, options: O, name: string | undefined):
  */
 export function defineStep<O extends { name?: string }>(kind: StepKind<O>): (options: O) => StepHandle<O> {
   return (options: O) => makeHandle(kind, options, options?.name);
+}
+
+/** How a step of a build ended. */
+export type StepStatus = 'ran' | 'cached' | 'up-to-date' | 'failed' | 'skipped';
+
+export interface StepFailureInfo {
+  message: string;
+  command?: string;
+  exitCode?: number | null;
+  /** The interesting tail of the tool's output (error lines preferred). */
+  tail: string[];
+  hint?: string;
+  code?: string;
 }
 
 /** A failure of a step's tool: the command, exit meaning and the interesting tail of its output. */
