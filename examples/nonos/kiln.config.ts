@@ -10,7 +10,7 @@ export default defineConfig({
   arch: 'x86_64',
   // release: refuses the auto-generated dev key (SIGNING_KEY or a key file is required).
   profiles: { debug: {}, release: { release: true } },
-  build(t) {
+  build() {
     // cargo build --release --target x86_64-nonos.json -Zbuild-std=core,alloc
     //   -Zbuild-std-features=compiler-builtins-mem: kiln uses the committed spec and builds core, alloc and
     //   compiler_builtins (mem) into a sysroot with Debian's Rust 1.63 + rust-src (or uses

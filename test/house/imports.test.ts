@@ -18,7 +18,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   audit: ['formats', 'sign', 'util', 'errors'],
   step: ['toolchain', 'util', 'errors'],
   report: ['step', 'toolchain', 'util', 'errors'],
-  qemu: ['formats', 'report', 'util', 'errors'],
+  qemu: ['formats', 'report', 'toolchain', 'util', 'errors'],
   config: ['qemu', 'report', 'step', 'toolchain', 'util', 'errors'],
   graph: ['config', 'report', 'step', 'util', 'errors'],
   repro: ['formats', 'graph', 'step', 'util', 'errors'],
