@@ -8,7 +8,7 @@
 import { ccPrefixMapFlags, pathMappings, rustRemapFlags } from '../toolchain/path-map.js';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseDepfile } from '../graph/depfile.js';
+import { parseDepfile } from '../toolchain/depfile.js';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';

@@ -20,7 +20,7 @@ import { glob, isDynamicPattern } from 'tinyglobby';
 import { z } from 'zod';
 import { zArtifact, zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
-import { parseDepfile } from '../graph/depfile.js';
+import { parseDepfile } from '../toolchain/depfile.js';
 import { type ArtifactRef, type FileInput, type StepContext, type StepHandle, defineStep } from '../step.js';
 import { type Layer, ccFlags, linkFlags, resolvePolicy } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';

@@ -5,7 +5,7 @@
 import { projectRelative } from '../toolchain/path-map.js';
 import { z } from 'zod';
 import { resolve } from 'node:path';
-import { parseDepfile } from '../graph/depfile.js';
+import { parseDepfile } from '../toolchain/depfile.js';
 import { type StepContext, defineStep } from '../step.js';
 import { siblingsGlob, stem } from './_common.js';
 

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDepfile } from '../../src/graph/depfile.js';
+import { parseDepfile } from '../../src/toolchain/depfile.js';
 import { tempDir, tool } from '../_helpers.js';
 
 const dir = tempDir('kiln-depfile-');
