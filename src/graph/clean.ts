@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BuildLock, acquireLock } from './lock.js';
+import { type BuildLock, acquireLock } from '../util/lock.js';
 
 export interface CleanOptions {
   /** Wait for a running build (default true); false: refuse with BUILD_LOCKED. */

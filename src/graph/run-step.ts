@@ -5,7 +5,7 @@
  * into the cache and into the state. The step's output goes to the build log whatever happens.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { CachedOutput } from './cache.js';
 import { type StepCapture, createStepContext } from './context.js';
