@@ -3,6 +3,7 @@
  * printing JSON. Commands set process.exitCode and return; they never call process.exit, so
  * cleanup (killing QEMU, releasing the build lock) always runs.
  */
+import { relative } from 'node:path';
 import { KilnError, formatErrorLine, nameFile } from '../errors.js';
 import { describeSystemError } from '../util/system-errors.js';
 
@@ -93,3 +94,8 @@ export function printJson(value: unknown): void {
 }
 
 export { formatErrorLine };
+
+/** The line printed while a clean waits for a running build. */
+export function cleanWaitLine(dir: string, pid: number | undefined): string {
+  return `kiln: waiting for the build lock of ${relative(process.cwd(), dir) || dir} held by pid ${pid ?? '?'} (a build is running there; --no-wait fails instead)\n`;
+}

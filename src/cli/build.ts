@@ -11,7 +11,7 @@ import { killAllChildren } from '../util/process.js';
 import { action } from './_shared.js';
 import { type ProjectFlags, openProject, projectCommand } from './_project.js';
 import { defaultReporter } from './_reporters.js';
-import { cleanWaitLine } from './clean.js';
+import { cleanWaitLine } from './_shared.js';
 import { cleanUnderLock } from '../graph/clean.js';
 
 export interface BuildFlags extends ProjectFlags {

@@ -4,14 +4,10 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { cleanUnderLock, targetFolders } from '../graph/clean.js';
-import { action } from './_shared.js';
+import { action, cleanWaitLine } from './_shared.js';
 
 const shown = (path: string): string => relative(process.cwd(), path) || path;
 
-/** The line printed while a clean waits for a running build. */
-export function cleanWaitLine(dir: string, pid: number | undefined): string {
-  return `kiln: waiting for the build lock of ${shown(dir)} held by pid ${pid ?? '?'} (a build is running there; --no-wait fails instead)\n`;
-}
 
 export function registerClean(program: Command): void {
   program

@@ -6,7 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { type ElfCheck, type LastTestResult, elfChecks, readLastTest } from './last-test.js';
-import type { ChangeEntry } from './status.js';
+
+/** A blocking diagnostic as the report history keeps it (report/status.ts). */
+export interface ChangeEntry { key: string; class: string; location: string; message: string }
 
 export interface FixCommit {
   hash: string;

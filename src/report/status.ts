@@ -11,7 +11,7 @@ import { type LastBuild, readLastBuild } from './last-build.js';
 import { type ClassifyPolicy, classify, classRule } from './classify.js';
 import { type Diagnostic, dedupeDiagnostics, formatLocation, parseDiagnostics, relativizeDiagnostics } from './diagnostics.js';
 import { type NinjaProgress, ninjaProgress } from './ninja.js';
-import type { BootCriteria, FixHistory } from './criteria.js';
+import type { BootCriteria, ChangeEntry, FixHistory } from './criteria.js';
 
 /** Errors before warnings before notes (stable within each). */
 const SEVERITY_RANK: Record<Diagnostic['severity'], number> = { error: 0, warning: 1, note: 2 };
@@ -47,7 +47,7 @@ export interface DirectoryStatus {
   targets?: { built: number; total: number };
 }
 
-export interface ChangeEntry { key: string; class: string; location: string; message: string }
+export type { ChangeEntry } from './criteria.js';
 
 export interface StatusReport {
   version: 1;

@@ -17,7 +17,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   boot: ['abi', 'util', 'errors'],
   audit: ['formats', 'sign', 'util', 'errors'],
   step: ['toolchain', 'util', 'errors'],
-  report: ['step', 'toolchain', 'util', 'errors'],
+  report: ['formats', 'step', 'toolchain', 'util', 'errors'],
   qemu: ['formats', 'report', 'toolchain', 'util', 'errors'],
   config: ['qemu', 'report', 'step', 'toolchain', 'util', 'errors'],
   graph: ['config', 'report', 'step', 'util', 'errors'],
