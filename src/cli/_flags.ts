@@ -13,7 +13,7 @@ const QEMU = ['run', 'test'];
 /** Flag name (without `--` / `--no-`) → the commands that have it. */
 export const KILN_FLAGS: Readonly<Record<string, readonly string[]>> = {
   config: [...BUILD_LIKE, 'clean'], arch: BUILD_LIKE, profile: BUILD_LIKE, 'build-dir': BUILD_LIKE, 'allow-dev-key': BUILD_LIKE,
-  jobs: ['build', 'test'], 'keep-going': ['build'], wait: ['build'], force: ['build'], clean: ['build'], run: ['build'],
+  jobs: ['build', 'test'], 'keep-going': ['build'], wait: ['build', 'clean'], force: ['build'], clean: ['build'], run: ['build'],
   serial: ['build', 'run', 'test'], plain: ['build'], json: ['build', 'test', 'graph', 'status', 'repro'], trace: ['build'],
   kernel: QEMU, image: QEMU, cdrom: QEMU, 'image-format': QEMU, machine: QEMU, cpu: QEMU, firmware: QEMU, 'secure-boot': QEMU,
   bios: QEMU, 'uefi-code': QEMU, 'uefi-vars': QEMU, memory: QEMU, smp: QEMU, accel: QEMU, initrd: QEMU, append: QEMU,
