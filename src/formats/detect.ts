@@ -23,7 +23,7 @@ export function detectFormat(head: Uint8Array): DetectedFormat {
   if (at(0, 'KDMV') || at(0, '# Disk DescriptorFile')) return 'vmdk';
   if (at(0x8001, 'CD001')) return 'iso'; // a hybrid ISO also carries an MBR/GPT: the ISO is the content
   if (at(0, '\x7fELF')) return 'elf';
-  if (at(0, '070701') || at(0, '070702')) return 'cpio';
+  if (at(0, '070701') || at(0, '070702') || at(0, '070707')) return 'cpio';
   if (at(512, 'EFI PART')) return 'gpt';
   if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa) {
     // A FAT boot sector also ends in 55AA: it has a BPB with a plausible bytes-per-sector.

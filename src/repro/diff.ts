@@ -5,6 +5,7 @@
  * path, field or partition, recursively; anything else by byte offset and the printable strings
  * that differ.
  */
+import { isElf } from '../formats/detect.js';
 import { readElf, type ElfFile, type ElfSection } from '../formats/elf/index.js';
 import { openContainer, type Container } from './members.js';
 
@@ -97,10 +98,6 @@ function rawDifference(a: Uint8Array, b: Uint8Array, where: string[], label: str
     ...(onlyA.length ? { onlyA } : {}),
     ...(onlyB.length ? { onlyB } : {}),
   };
-}
-
-function isElf(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46;
 }
 
 function tryReadElf(bytes: Uint8Array): ElfFile | undefined {

@@ -3,6 +3,7 @@
  * CPIO archive, a FAT volume, an ISO9660 image or a partitioned disk the same way: which member
  * is only on one side, which member's metadata or bytes differ.
  */
+import { DETECT_HEAD_BYTES, detectFormat } from '../formats/detect.js';
 import { MemorySource } from '../formats/io/block-source.js';
 
 /** One member of a container: a file in an archive or file system, or a partition of a disk. */
@@ -28,22 +29,14 @@ const MAX_MEMBER_BYTES = 256 << 20;
 
 export type ContainerFormat = 'cpio' | 'fat' | 'iso' | 'gpt' | 'mbr';
 
-/** The container format of `bytes`, by magic (ELF and unknown data are not containers). */
+/** The container format of `bytes` (formats/detect.ts), or undefined for ELF files, raw data and disk images. */
 export function containerFormat(bytes: Uint8Array): ContainerFormat | undefined {
-  const ascii = (at: number, text: string): boolean =>
-    bytes.length >= at + text.length && String.fromCharCode(...bytes.subarray(at, at + text.length)) === text;
-  if (ascii(0x8001, 'CD001')) return 'iso';
-  if (ascii(0, '070701') || ascii(0, '070702')) return 'cpio';
-  if (ascii(512, 'EFI PART')) return 'gpt';
-  if (bytes.length >= 512 && bytes[510] === 0x55 && bytes[511] === 0xaa) {
-    const bps = bytes[11]! | (bytes[12]! << 8);
-    const fatName = ascii(54, 'FAT') || ascii(82, 'FAT32');
-    if ([512, 1024, 2048, 4096].includes(bps) && fatName) return 'fat';
+  const format = detectFormat(bytes.subarray(0, DETECT_HEAD_BYTES));
+  if (format === 'mbr') {
     // A boot sector without a partition table is not a container (Portix's stage 1).
-    const hasPartition = [0, 1, 2, 3].some((i) => bytes[446 + i * 16 + 4] !== 0);
-    return hasPartition ? 'mbr' : undefined;
+    return [0, 1, 2, 3].some((i) => bytes[446 + i * 16 + 4] !== 0) ? 'mbr' : undefined;
   }
-  return undefined;
+  return format === 'cpio' || format === 'fat' || format === 'iso' || format === 'gpt' ? format : undefined;
 }
 
 async function openCpio(bytes: Uint8Array): Promise<Container> {

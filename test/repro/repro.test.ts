@@ -9,11 +9,11 @@ import { layoutCpio, writeCpio } from '../../src/formats/cpio/index.js';
 import { compareOutputs, firstDifference, printableStrings } from '../../src/repro/diff.js';
 import { repoRoot, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
-async function cpioBytes(files: Record<string, string>): Promise<Uint8Array> {
+async function cpioBytes(files: Record<string, string>, format: 'newc' | 'odc' = 'newc'): Promise<Uint8Array> {
   const tree = buildTree(files);
-  const size = layoutCpio(tree, { epoch: 0 }).size;
+  const size = layoutCpio(tree, { epoch: 0, format }).size;
   const sink = new MemorySink(size);
-  await writeCpio(sink, tree, { epoch: 0 });
+  await writeCpio(sink, tree, { epoch: 0, format });
   return sink.bytes;
 }
 
@@ -67,6 +67,13 @@ describe('the format-aware comparison', () => {
     expect(inner, JSON.stringify(diffs)).toBeDefined();
     expect(inner!.onlyA).toContain('built in /home/alice/os');
     expect(inner!.onlyB).toContain('built in /home/bob/os!');
+  });
+
+  it('opens odc (070707) archives as well, through the one format detector', async () => {
+    const a = await cpioBytes({ 'init': 'path /a' }, 'odc');
+    const b = await cpioBytes({ 'init': 'path /bb' }, 'odc');
+    const diffs = await compareOutputs(a, b, 'initrd.odc');
+    expect(diffs.map((d) => d.where.join('/'))).toContain('initrd.odc/init');
   });
 });
 
