@@ -1,5 +1,5 @@
 /**
- * `kiln init [DIR] [--template asm|c|zig]`: a working project from templates/<name>/ (each builds,
+ * `kiln init [DIR] [--template asm|c|rust|zig]`: a working project from templates/<name>/ (each builds,
  * boots and passes `kiln test` as written), plus package.json (kiln as a devDependency, scripts
  * build/test), tsconfig.json (`tsc --noEmit` type-checks the config) and .gitignore (build/, .kiln/).
  *
@@ -18,6 +18,7 @@ import { action } from './_shared.js';
 export const TEMPLATES = {
   asm: 'a BIOS boot sector in nasm on a raw disk',
   c: 'a 32-bit freestanding C kernel (clang, multiboot, serial, isa-debug-exit)',
+  rust: 'a no_std Rust kernel for aarch64 virt (generated target, core from the sysroot route, PL011, semihosting)',
   zig: 'a 32-bit freestanding Zig kernel (multiboot, serial, isa-debug-exit)',
 } as const;
 export type TemplateName = keyof typeof TEMPLATES;

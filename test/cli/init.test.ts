@@ -37,7 +37,7 @@ describe('kiln init (from the repository)', () => {
     expect((await runKilnAsync(['init', dir, '--template', 'asm'])).status).toBe(0);
     writeFileSync(join(dir, 'boot.asm'), '; my own boot sector\n');
     const before = snapshot(dir);
-    for (const template of ['asm', 'c', 'zig']) {
+    for (const template of ['asm', 'c', 'rust', 'zig']) {
       const r = await runKilnAsync(['init', dir, '--template', template]);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/already has .*kiln\.config\.ts/);
@@ -59,7 +59,7 @@ describe('kiln init (from the repository)', () => {
   it('refuses an unknown template with the list', async () => {
     const r = await runKilnAsync(['init', tempDir('kiln-init-'), '--template', 'cobol']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('expected asm | c | zig');
+    expect(r.stderr).toContain('expected asm | c | rust | zig');
   });
 });
 
@@ -76,7 +76,7 @@ describe('kiln installed from its npm tarball into a project outside the reposit
     tarball = join(root, pack.stdout.trim().split('\n').at(-1)!);
   }, 180_000);
 
-  for (const template of ['asm', 'c', 'zig'] as const) {
+  for (const template of ['asm', 'c', 'rust', 'zig'] as const) {
     it(`--template ${template}: npm install, npx kiln init, tsc --noEmit and npx kiln test pass`, async () => {
       const dir = join(root, `proj-${template}`);
       mkdirSync(dir, { recursive: true });
