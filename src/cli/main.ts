@@ -29,6 +29,7 @@ const COMMANDS: Array<[string, () => Promise<Register>]> = [
   ['abi', async () => (await import('./abi.js')).registerAbi],
   ['status', async () => (await import('./status.js')).registerStatus],
   ['repro', async () => (await import('./repro.js')).registerRepro],
+  ['flash', async () => (await import('./flash.js')).registerFlash],
   // kiln:command-registrations (one ['name', async () => (await import('./file.js')).registerX] line per command; keep this marker)
 ];
 

@@ -22,10 +22,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   config: ['qemu', 'report', 'step', 'toolchain', 'util', 'errors'],
   graph: ['config', 'report', 'step', 'util', 'errors'],
   repro: ['formats', 'graph', 'step', 'util', 'errors'],
+  flash: ['formats', 'util', 'errors'],
   steps: ['abi', 'audit', 'boot', 'config', 'formats', 'sign', 'step', 'toolchain', 'util', 'errors'],
   cli: [
-    'abi', 'audit', 'boot', 'config', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step', 'toolchain', 'util',
-    'errors',
+    'abi', 'audit', 'boot', 'config', 'flash', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step', 'toolchain',
+    'util', 'errors',
   ],
   index: [
     'abi', 'audit', 'boot', 'config', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step', 'steps', 'toolchain',
