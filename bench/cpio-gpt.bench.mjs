@@ -12,10 +12,8 @@
 // sgdisk -v finds no problems.
 // Usage: npm run build && node bench/cpio-gpt.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { benchDir, benchEnv as env, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 

@@ -9,10 +9,9 @@
 // time (user + sys, steadier than wall time on a loaded machine) and peak RSS.
 // Usage: npm run build && node bench/fat.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 
 import { benchDir, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 

@@ -1,7 +1,7 @@
 // No-op build of 1,000 command() steps (each touches one output from one input): kiln vs ninja vs
 // make on the same generated project, in the same run. Prints median wall times and ratios.
 // Usage: node bench/noop.bench.mjs [steps=1000] [runs=5]
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -16,10 +16,8 @@
 // checked: qemu-img check passes and qemu-img compare says it is identical to disk.img.
 // Usage: npm run build && node bench/vdisk.bench.mjs   (BENCH_DIR=... to reuse a payload; RUNS=3)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { benchDir, benchEnv as env, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 

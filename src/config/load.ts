@@ -119,7 +119,8 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
       exitCode: 2,
     });
   }
-  const config = validateConfigValue(zConfig, loaded, shown(file)) as unknown as KilnConfig<OptionsSpec>;
-  // Keep the original object (zod strips symbols-bearing handles? no: custom() passes them through).
-  return { path: file, projectDir: dirname(file), config: loaded as KilnConfig<OptionsSpec>, dependencies: localDependencies(file) } satisfies LoadedConfig & { config: typeof config };
+  validateConfigValue(zConfig, loaded, shown(file));
+  // The schema checks the shape; the original object is kept, so step handles keep their identity.
+  const config = loaded as KilnConfig<OptionsSpec>;
+  return { path: file, projectDir: dirname(file), config, dependencies: localDependencies(file) };
 }

@@ -166,6 +166,6 @@ export interface KilnConfig<O extends OptionsSpec = OptionsSpec> extends Project
  *   components: { kernel: command({ argv: ['nasm', '-f', 'bin', '-o', out('boot.bin'), 'boot.asm'], inputs: ['boot.asm'], outputs: ['boot.bin'] }) },
  * });
  */
-export function defineConfig<const O extends OptionsSpec = {}>(config: KilnConfig<O>): KilnConfig<O> {
+export function defineConfig<const O extends OptionsSpec = Record<never, never>>(config: KilnConfig<O>): KilnConfig<O> {
   return config;
 }

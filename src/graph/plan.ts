@@ -159,7 +159,11 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
         const n = (counters.get(handle.kind.kind) ?? 0) + 1;
         counters.set(handle.kind.kind, n);
         let name = handle.name ?? `${handle.kind.kind}-${n}`;
-        while (names.has(name) && !handle.name) name = `${handle.kind.kind}-${(counters.get(handle.kind.kind) ?? 0) + 1}`, counters.set(handle.kind.kind, (counters.get(handle.kind.kind) ?? 0) + 1);
+        while (names.has(name) && !handle.name) {
+          const next = (counters.get(handle.kind.kind) ?? 0) + 1;
+          name = `${handle.kind.kind}-${next}`;
+          counters.set(handle.kind.kind, next);
+        }
         claim(handle, name, `${from} → ${name}`);
         queue.push(handle);
       }

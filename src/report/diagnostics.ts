@@ -83,7 +83,6 @@ function severityOf(word: string): Severity {
 }
 
 function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
 }
 

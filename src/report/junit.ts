@@ -32,7 +32,6 @@ export interface JUnitSuite {
  */
 export function xmlEscape(text: string): string {
   return text
-    // eslint-disable-next-line no-control-regex
     .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
