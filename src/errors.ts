@@ -90,10 +90,6 @@ export function nameFile(error: unknown, file: string | undefined): unknown {
   return error;
 }
 
-export function isKilnError(error: unknown): error is KilnError {
-  return error instanceof KilnError;
-}
-
 export function formatErrorLine(message: string, location: ErrorLocation | undefined): string {
   if (!location) return message;
   const parts: string[] = [];

@@ -2,8 +2,8 @@
  * What every emitter shares: the do-not-edit banner, the emit context, integer literal helpers.
  */
 import { abiHashU64 } from './hash.js';
-import type { AbiLayout, StructLayout } from './layout.js';
-import type { AbiType, NormalizedAbi } from './normalize.js';
+import type { AbiLayout } from './layout.js';
+import type { NormalizedAbi } from './normalize.js';
 
 export interface EmitContext {
   abi: NormalizedAbi;
@@ -46,19 +46,3 @@ export function docLines(doc: string | undefined): string[] {
   return doc === undefined ? [] : doc.split(/\r?\n/);
 }
 
-export function structByName(ctx: EmitContext, name: string): StructLayout {
-  const s = ctx.layout.structs.find((x) => x.name === name);
-  if (!s) throw new Error(`internal: no layout for struct ${name}`);
-  return s;
-}
-
-/** Innermost element type and the dimensions, outermost first. */
-export function arrayDims(type: AbiType): { base: AbiType; dims: number[] } {
-  const dims: number[] = [];
-  let t = type;
-  while (t.kind === 'array') {
-    dims.push(t.length);
-    t = t.element;
-  }
-  return { base: t, dims };
-}

@@ -2,7 +2,6 @@
  * ECMA-119 (4th edition, 2019) shared encodings: 7.1-7.3 numerical values (both-endian), 8.4.26.1
  * 17-byte volume dates, 9.1.5 7-byte recording dates, 9.1 directory records, 9.4 path table records.
  */
-import { writeU16, writeU32 } from '../io/bytes.js';
 
 /** Both-endian u32 (ECMA-119 7.3.3), written byte by byte (no DataView: this runs per record). */
 export function putU32Both(buf: Uint8Array, offset: number, value: number): void {
@@ -14,14 +13,6 @@ export function putU32Both(buf: Uint8Array, offset: number, value: number): void
   buf[offset + 5] = (value >>> 16) & 0xff;
   buf[offset + 6] = (value >>> 8) & 0xff;
   buf[offset + 7] = value & 0xff;
-}
-
-/** Both-endian u16 (ECMA-119 7.2.3). */
-export function putU16Both(buf: Uint8Array, offset: number, value: number): void {
-  buf[offset] = value & 0xff;
-  buf[offset + 1] = (value >>> 8) & 0xff;
-  buf[offset + 2] = (value >>> 8) & 0xff;
-  buf[offset + 3] = value & 0xff;
 }
 
 /**
@@ -156,14 +147,3 @@ export function pathTableRecordLength(identifierLength: number): number {
   return 8 + identifierLength + (identifierLength & 1);
 }
 
-/** Serializes a path table record (ECMA-119 9.4) in the given byte order; returns its length. */
-export function writePathTableRecord(buf: Uint8Array, offset: number, identifier: Uint8Array, extent: number, parent: number, le: boolean): number {
-  const length = pathTableRecordLength(identifier.length);
-  buf.fill(0, offset, offset + length);
-  buf[offset] = identifier.length;
-  buf[offset + 1] = 0;
-  writeU32(buf, offset + 2, extent, le);
-  writeU16(buf, offset + 6, parent, le);
-  buf.set(identifier, offset + 8);
-  return length;
-}
