@@ -16,6 +16,7 @@ export interface ErrorLocation {
   column?: number;
 }
 
+/** The optional parts of a {@link KilnError}: location, hint, cause, exit code, details. */
 export interface KilnErrorOptions {
   location?: ErrorLocation;
   hint?: string;
@@ -26,6 +27,13 @@ export interface KilnErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/**
+ * Every error kiln reports on purpose: a stable `code` (`CONFIG_INVALID`, `STEP_FAILED`, ...), a message, where it
+ * is (file, config path, byte offset), a hint, and the process exit code (2 for usage and config errors, 1 for
+ * failures). The CLI prints it without a stack trace unless `--debug`.
+ * @example throw new KilnError('INIT_TEMPLATE', 'unknown template "cobol"', { hint: 'asm | c | rust | zig',
+ * exitCode: 2 })
+ */
 export class KilnError extends Error {
   readonly code: string;
   readonly location: ErrorLocation | undefined;
@@ -48,6 +56,7 @@ export class KilnError extends Error {
     return formatErrorLine(this.message, this.location);
   }
 
+  /** The error as `--json` prints it: code, message, location, hint and details. */
   toJSON(): Record<string, unknown> {
     return {
       code: this.code,

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { RunOptions, RunResult } from './util/process.js';
 import type { PolicySet } from './toolchain/policy.js';
 
+/** An architecture kiln builds and boots for. */
 export type Arch = 'x86_64' | 'i386' | 'aarch64';
 export const ARCHES: readonly Arch[] = ['x86_64', 'i386', 'aarch64'];
 
@@ -99,6 +100,7 @@ export interface Declaration {
   workDir?: string;
 }
 
+/** Handed to a step kind's `declare`: where the project and its build folder are, and the target. */
 export interface DeclareContext {
   readonly projectDir: string;
   readonly buildDir: string;
@@ -107,8 +109,11 @@ export interface DeclareContext {
   readonly configPath: string;
 }
 
+/** The target a step is built for: one architecture × profile of the project. */
 export interface TargetInfo {
+  /** The architecture (`--arch`; default the config's first). */
   readonly arch: Arch;
+  /** The profile's name (`debug`, `release` or the project's own; `--profile`). */
   readonly profile: string;
   /** `x86_64-debug` */
   readonly id: string;
@@ -165,6 +170,7 @@ export interface StepAction {
   reason: string;
 }
 
+/** Options of `ctx.exec`: working folder, environment, timeout, input, and whether a failure throws. */
 export interface ExecOptions extends Omit<RunOptions, 'signal' | 'onOutput'> {
   /** Do not throw on a non-zero exit (the caller inspects the result). */
   allowFailure?: boolean;
@@ -177,7 +183,9 @@ export interface StepKind<O = unknown> {
   readonly version: number;
   /** Validates the options at plan time; errors carry the step's config path. */
   readonly schema?: z.ZodType<O>;
+  /** Plan time: what one instance reads and writes, from its options (no side effects). */
   declare(options: O, ctx: DeclareContext): Declaration | Promise<Declaration>;
+  /** Build time: produces the declared outputs (only when the action key is new). */
   make(options: O, ctx: StepContext): Promise<void>;
 }
 
@@ -211,6 +219,7 @@ export function defineStep<O extends { name?: string }>(kind: StepKind<O>): (opt
 /** How a step of a build ended. */
 export type StepStatus = 'ran' | 'cached' | 'up-to-date' | 'failed' | 'skipped';
 
+/** Why a step failed, as the build log and `--json` report it: message, command, exit code, output tail, hint. */
 export interface StepFailureInfo {
   message: string;
   command?: string;

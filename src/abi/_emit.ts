@@ -5,6 +5,7 @@ import { abiHashU64 } from './hash.js';
 import type { AbiLayout } from './layout.js';
 import type { NormalizedAbi } from './normalize.js';
 
+/** What every language emitter gets: the normalized ABI, its layout for one architecture, and its hash. */
 export interface EmitContext {
   abi: NormalizedAbi;
   layout: AbiLayout;

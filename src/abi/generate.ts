@@ -13,6 +13,7 @@ import type { AbiLock } from './lock.js';
 import { normalizeAbi, type NormalizedAbi } from './normalize.js';
 import type { AbiArch, AbiLang, AbiSchema } from './types.js';
 
+/** Options of `generateAbi`: which languages, which architecture's layout, the lock file. */
 export interface GenerateAbiOptions {
   /** Languages to emit; default all four. */
   langs?: readonly AbiLang[];
@@ -23,6 +24,7 @@ export interface GenerateAbiOptions {
   /** Schema file name, for error locations. */
   file?: string;
 }
+/** One generated source file (C header, Rust module, Zig file or TypeScript module). */
 export interface GeneratedFile {
   /** Path relative to the output folder, e.g. `kozo_abi.h`. */
   path: string;

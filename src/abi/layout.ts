@@ -42,6 +42,7 @@ function lp64(arch: AbiArch): ArchInfo {
  */
 export const ARCHES: Record<AbiArch, ArchInfo> = { x86_64: lp64('x86_64'), aarch64: lp64('aarch64') };
 
+/** A struct field placed in memory: byte offset, size, alignment and its type as written in the schema. */
 export interface FieldLayout {
   name: string;
   offset: number;
@@ -51,14 +52,17 @@ export interface FieldLayout {
   typeText: string;
   doc?: string;
 }
+/** Explicit padding kiln inserts (and names) so every byte of a struct belongs to a member. */
 export interface PaddingLayout {
   /** `_pad0`, `_pad1`... in order of appearance (tail padding included). */
   name: string;
   offset: number;
   size: number;
 }
+/** A struct member in memory order: a field or explicit padding. */
 export type LayoutMember = ({ kind: 'field' } & FieldLayout) | ({ kind: 'padding' } & PaddingLayout);
 
+/** A struct's size, alignment and members under the C layout rules of the architecture. */
 export interface StructLayout {
   name: string;
   size: number;
@@ -68,6 +72,7 @@ export interface StructLayout {
   members: LayoutMember[];
   doc?: string;
 }
+/** Every struct of an ABI laid out for one architecture. */
 export interface AbiLayout {
   arch: AbiArch;
   /** Same order as `NormalizedAbi.structs` (dependencies first). */

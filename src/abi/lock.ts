@@ -11,11 +11,13 @@ import { ARCHES, computeLayout } from './layout.js';
 import { normalizeAbi, type NormalizedAbi, type NormalizedEnum } from './normalize.js';
 import type { AbiArch, AbiSchema } from './types.js';
 
+/** An enum as recorded in `abi.lock.json`: its integer type and values. */
 export interface LockedEnum {
   type: string;
   /** Values as decimal strings (64-bit safe). */
   values: Record<string, string>;
 }
+/** A struct as recorded in `abi.lock.json`: size, alignment and field offsets (what a breaking change alters). */
 export interface LockedStruct {
   size: number;
   align: number;
@@ -153,6 +155,7 @@ export interface AbiChange {
   path: string;
   message: string;
 }
+/** What `checkAbi` found comparing a schema with its lock: the changes, and whether the version bump covers them. */
 export interface AbiCheckResult {
   /** Every difference, breaking first, then by path. */
   changes: AbiChange[];

@@ -18,6 +18,7 @@ export type AbiType =
   | { kind: 'struct'; name: string }
   | { kind: 'array'; element: AbiType; length: number };
 
+/** The schema's semantic version, parsed. */
 export interface AbiVersion {
   major: number;
   minor: number;
@@ -25,6 +26,7 @@ export interface AbiVersion {
   /** As written, e.g. `1.2.0` or `1.2.0-rc.1`. */
   text: string;
 }
+/** A syscall with its number (given in the schema or assigned by kiln). */
 export interface NormalizedSyscall {
   name: string;
   number: number;
@@ -32,12 +34,14 @@ export interface NormalizedSyscall {
   auto: boolean;
   doc?: string;
 }
+/** An enum with its integer type and values. */
 export interface NormalizedEnum {
   name: string;
   type: IntType;
   values: Array<{ name: string; value: bigint; doc?: string }>;
   doc?: string;
 }
+/** A flag set: named bits of an unsigned integer of `width` bits, and the bits reserved. */
 export interface NormalizedFlags {
   name: string;
   width: FlagWidth;
@@ -45,13 +49,16 @@ export interface NormalizedFlags {
   reserved: number[];
   doc?: string;
 }
+/** The type of an ABI constant: an integer type or a string. */
 export type ConstantType = IntType | 'usize' | 'isize' | 'string';
+/** A named constant (an integer as bigint, or a string). */
 export interface NormalizedConstant {
   name: string;
   type: ConstantType;
   value: bigint | string;
   doc?: string;
 }
+/** A struct field with its parsed type. */
 export interface NormalizedField {
   name: string;
   type: AbiType;
@@ -59,6 +66,7 @@ export interface NormalizedField {
   typeText: string;
   doc?: string;
 }
+/** A struct with its fields in declaration order. */
 export interface NormalizedStruct {
   name: string;
   fields: NormalizedField[];
@@ -82,6 +90,7 @@ export interface NormalizedAbi {
   structs: NormalizedStruct[];
 }
 
+/** Options of `normalizeAbi`: numbers already locked, and the file name for errors. */
 export interface NormalizeOptions {
   /** Syscall numbers already assigned (from `abi.lock.json`): auto-assigned syscalls keep them. */
   lockedSyscalls?: Record<string, number>;

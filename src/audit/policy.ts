@@ -42,6 +42,7 @@ export interface AuditPolicy {
 
 /** Layers of an OS project, as in KOZO's table. */
 export type AuditLayer = 'kernel' | 'services' | 'asm' | 'userspace';
+/** Every audit layer, in the order reports list them. */
 export const AUDIT_LAYERS: readonly AuditLayer[] = ['kernel', 'services', 'asm', 'userspace'];
 
 /** A named set of per-layer policies. */

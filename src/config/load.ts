@@ -12,6 +12,7 @@ import type { OptionsSpec } from './options.js';
 
 export const CONFIG_NAMES = ['kiln.config.ts', 'kiln.config.mts', 'kiln.config.js', 'kiln.config.mjs'];
 
+/** A loaded `kiln.config.ts`: where it is, the validated config, and the files it imports (for the plan cache). */
 export interface LoadedConfig {
   /** Absolute path of the config file. */
   path: string;

@@ -10,13 +10,19 @@ interface OptionBase<T> {
   help: string;
   default: T;
 }
+/** A true/false option (`--name`, `--name=false`); default `false`. */
 export interface BoolOption extends OptionBase<boolean> { type: 'bool' }
+/** An option taking one of a fixed list of strings (`--mode=iso`). */
 export interface EnumOption<V extends string = string> extends OptionBase<V> { type: 'enum'; values: readonly V[] }
+/** An integer option with optional bounds (`--cpus=4`). */
 export interface IntOption extends OptionBase<number> { type: 'int'; min?: number; max?: number }
 /** A size in bytes; the default and `--name=` accept `16M`, `512K`, `8388608`. */
 export interface SizeOption extends OptionBase<number> { type: 'size'; min?: number; max?: number }
+/** A free-text option (`--cmdline="console=ttyS0"`); default `''`. */
 export interface StringOption extends OptionBase<string> { type: 'string' }
+/** Any option definition, as the `option.*` constructors return it. */
 export type OptionDef = BoolOption | EnumOption | IntOption | SizeOption | StringOption;
+/** The `options` field of a config: option name → definition. */
 export type OptionsSpec = Record<string, OptionDef>;
 
 /** The value type of an option definition. */
@@ -25,6 +31,7 @@ export type OptionValue<D> = D extends EnumOption<infer V> ? V
   : D extends IntOption | SizeOption ? number
   : D extends StringOption ? string
   : never;
+/** The values `t.options` holds in `build(t)`: each option's value, typed from its definition. */
 export type OptionValues<O extends OptionsSpec> = { readonly [K in keyof O]: OptionValue<O[K]> };
 
 /**
@@ -37,15 +44,33 @@ export type OptionValues<O extends OptionsSpec> = { readonly [K in keyof O]: Opt
  * }
  */
 export const option = {
+  /**
+   * A boolean option, `false` unless `default` says otherwise; set with `--name` or `--name=false`.
+   * @example `debug: option.bool({ help: 'verbose serial logging' })`, then `t.options.debug` in `build(t)`.
+   */
   bool(spec: { help: string; default?: boolean }): BoolOption {
     return { type: 'bool', help: spec.help, default: spec.default ?? false };
   },
+  /**
+   * One of `values`; `t.options.<name>` has their union type.
+   * @example `mode: option.enum(['raw', 'iso'], { default: 'raw', help: 'output format' })`, set with
+   * `--mode=iso`.
+   */
   enum<const V extends string>(values: readonly V[], spec: { help: string; default: NoInfer<V> }): EnumOption<V> {
     return { type: 'enum', values, help: spec.help, default: spec.default };
   },
+  /**
+   * An integer, optionally bounded by `min`/`max` (inclusive).
+   * @example `cpus: option.int({ default: 1, min: 1, max: 8, help: 'QEMU -smp' })`, set with `--cpus=4`.
+   */
   int(spec: { help: string; default: number; min?: number; max?: number }): IntOption {
     return { type: 'int', ...spec };
   },
+  /**
+   * A size in bytes; `default`, `min`, `max` and the flag accept `16M`, `512K` or bytes (a bare number on the
+   * command line is MiB when the default is whole MiB).
+   * @example `size: option.size({ default: '8M', min: '8M', help: 'disk size' })`, set with `--size=16M`.
+   */
   size(spec: { help: string; default: number | string; min?: number | string; max?: number | string }): SizeOption {
     return {
       type: 'size',
@@ -55,6 +80,10 @@ export const option = {
       ...(spec.max !== undefined ? { max: parseSize(spec.max, 'option max') } : {}),
     };
   },
+  /**
+   * Free text, `''` unless `default` says otherwise.
+   * @example `cmdline: option.string({ help: 'kernel command line' })`, set with `--cmdline=quiet`.
+   */
   string(spec: { help: string; default?: string }): StringOption {
     return { type: 'string', help: spec.help, default: spec.default ?? '' };
   },
@@ -124,6 +153,7 @@ function formatBytes(n: number): string {
   return String(n);
 }
 
+/** An option's default as `kiln build --help` shows it (`"raw"`, `8M`, `false`). */
 export function formatOptionDefault(def: OptionDef): string {
   return def.type === 'size' ? formatBytes(def.default) : JSON.stringify(def.default);
 }
@@ -145,6 +175,7 @@ export function resolveOptions<O extends OptionsSpec>(spec: O, given: Record<str
   return values as OptionValues<O>;
 }
 
+/** The flag (`--mode=<raw|iso>`) and help line `kiln build --help` prints for an option. */
 export function describeOption(name: string, def: OptionDef): { flag: string; help: string } {
   const flag = def.type === 'bool' ? `--${name}` : `--${name}=<${def.type === 'enum' ? def.values.join('|') : def.type}>`;
   return { flag, help: `${def.help} (${describeType(def)}; default: ${formatOptionDefault(def)})` };

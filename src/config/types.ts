@@ -24,12 +24,24 @@ export interface ProfileSpec {
 
 /** What boots in `kiln run` / `kiln test`. Fields mirror the QEMU harness (src/qemu). */
 export interface RunConfig {
-  /** Boot a disk image (raw, vdi, vmdk, qcow2). */
+  /**
+   * Boot a disk image (raw, vdi, vmdk, qcow2) as the first drive; booted through a snapshot, so the
+   * guest's writes never reach the built file. A step handle is built first.
+   * @example run: { image: disk, exit: { kind: 'isa-debug-exit', success: 0 } }
+   */
   image?: ArtifactRef | StepHandle | string;
-  /** Boot an ISO as a CD-ROM. */
+  /**
+   * Boot an ISO as a CD-ROM (`-cdrom`), e.g. a `grubIso()` or `iso()` step.
+   * @example run: { cdrom: iso, firmware: 'uefi' }
+   */
   cdrom?: ArtifactRef | StepHandle | string;
-  /** Boot a kernel directly with -kernel. */
+  /**
+   * Boot a kernel ELF directly with `-kernel` (x86: multiboot v1 or a PVH note; aarch64: any ELF, entered
+   * at EL1 with the MMU off on `virt`).
+   * @example run: { kernel, exit: { kind: 'isa-debug-exit', success: 0 } }
+   */
   kernel?: ArtifactRef | StepHandle | string;
+  /** An initial ramdisk passed with `-initrd` next to `kernel` (for instance a `cpio()` step). */
   initrd?: ArtifactRef | StepHandle | string;
   /** Kernel command line (with `kernel`). */
   append?: string;
@@ -37,9 +49,11 @@ export interface RunConfig {
   firmware?: 'bios' | 'uefi';
   /** QEMU machine: a known board (`q35`, `pc`, `virt`, `raspi3b`, `raspi3ap`, `xlnx-zcu102`) brings its CPU, memory, SMP and exit defaults and checks; any other QEMU machine gets your flags as they are. */
   machine?: string;
+  /** QEMU `-cpu` model (`cortex-a57`, `max`, `qemu64,+smep`); default: the board's, else QEMU's. */
   cpu?: string;
-  /** Memory, e.g. `256M`. */
+  /** Memory, e.g. `256M` or a number of bytes; default: the board's, else QEMU's (128 MiB). */
   memory?: string | number;
+  /** Number of CPUs (`-smp`); a known board refuses a count it cannot have. Default 1. */
   smp?: number;
   /** Extra QEMU arguments, appended as they are; a step handle stands for its output's path (and is built first). */
   args?: Array<string | ArtifactRef | StepHandle>;
@@ -58,7 +72,11 @@ export interface RunConfig {
    * e.g. Portix's `build/logs/debug.log` when its `--debug` option is set.
    */
   debugLog?: string;
-  /** How the guest reports its result. */
+  /**
+   * How the guest reports its result (see {@link ExitConfig}). Without it, a test passes when every
+   * `expect` pattern was seen and QEMU exited cleanly.
+   * @example exit: { kind: 'isa-debug-exit', success: 0 }
+   */
   exit?: ExitConfig;
   /** Seconds before giving up (test) — default 60, 120 with UEFI firmware. */
   timeout?: number;
@@ -73,12 +91,27 @@ export interface RunConfig {
 /** One drive of `run.drives` / `tests.<name>.drives`. */
 export type DriveConfig = DriveLike<ArtifactRef | StepHandle | string>;
 
+/**
+ * How the guest tells QEMU (and so kiln) its result:
+ * - `isa-debug-exit` (x86): the guest writes a value to I/O port `iobase` (default `0xf4`, `iosize` 4);
+ *   QEMU exits with `(value << 1) | 1`; the test passes when the value is `success` (default 0).
+ * - `semihosting` (aarch64): `SYS_EXIT` (`hlt #0xf000`) with an exit code; `success` is the passing code
+ *   (default 0). kiln adds `-semihosting`.
+ * - `psci`: PSCI `SYSTEM_OFF` (always exit 0: the verdict comes from the serial expectations).
+ * - `serial`: the test ends as soon as every `expect` pattern matched.
+ * @example exit: { kind: 'isa-debug-exit', success: 0 }
+ */
 export type ExitConfig =
   | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; /** value the guest writes on success (QEMU exits (v<<1)|1) */ success?: number }
-  | { kind: 'semihosting'; success?: number }
+  | { kind: 'semihosting'; /** the SYS_EXIT code of a passing run (default 0) */ success?: number }
   | { kind: 'psci' }
   | { kind: 'serial' };
 
+/**
+ * One test of `tests`: a boot like {@link RunConfig} (fields not given are taken from `run`) and how to
+ * judge it.
+ * @example tests: { boot: { expect: ['Hello from my-os', /ticks: \d+/], timeout: 30 } }
+ */
 export interface TestConfig extends RunConfig {
   /**
    * Serial patterns that must appear, in this order. A measure also reads a number and checks it:
@@ -100,7 +133,7 @@ export interface TestConfig extends RunConfig {
   script?: ScriptStep[];
   /** Default seconds a script step waits (default: `timeout`). */
   stepTimeout?: number;
-  /** Arches to run on (default: the build's). */
+  /** Architectures to run this test on (default: every architecture the build targets). */
   arch?: Arch[];
 }
 
@@ -112,7 +145,9 @@ export interface Project {
   images?: Record<string, StepHandle>;
   /** Any other steps (checks, signing, generated files). */
   steps?: Record<string, StepHandle>;
+  /** What `kiln run` and `kiln build --run` boot. */
   run?: RunConfig;
+  /** What `kiln test` boots and judges: test name → test. */
   tests?: Record<string, TestConfig>;
   /**
    * Where `kiln build` places final files after a successful build: a path relative to the build
@@ -124,11 +159,13 @@ export interface Project {
 
 /** Passed to `build(t)`: the target being planned and the option values. */
 export interface BuildTarget<O extends OptionsSpec> extends TargetInfo {
+  /** The project options' values (`--name=value` or the defaults), typed from `options`. */
   readonly options: OptionValues<O>;
   /** Profile settings from `profiles.<name>.settings`. */
   readonly profileSettings: Readonly<Record<string, unknown>>;
   /** True for a release profile. */
   readonly release: boolean;
+  /** The environment kiln runs in (read it here rather than from `process.env`: it is part of the plan). */
   readonly env: Readonly<NodeJS.ProcessEnv>;
   /**
    * The target's build folder, absolute (`<project>/build/i386-debug`): where outputs land, for a
@@ -137,9 +174,14 @@ export interface BuildTarget<O extends OptionsSpec> extends TargetInfo {
   readonly dir: string;
 }
 
+/**
+ * The whole `kiln.config.ts`: project-wide settings plus either the {@link Project} fields given
+ * statically or a `build(t)` function that returns them per target (architecture × profile).
+ */
 export interface KilnConfig<O extends OptionsSpec = OptionsSpec> extends Project {
   /** Project name (used in manifests, image labels and derived GUIDs). */
   name: string;
+  /** Project version (manifests; default none). */
   version?: string;
   /** Architectures the project builds for; the first is the default. Default `x86_64`. */
   arch?: Arch | Arch[];

@@ -14,6 +14,7 @@ import { run } from '../util/process.js';
 import { findExecutable } from '../util/which.js';
 import type { Accel, QemuArch } from './types.js';
 
+/** The accelerator a run uses (`tcg` unless KVM is proven to work) and why. */
 export interface AccelChoice {
   accel: Accel;
   /** One line: why. */

@@ -12,6 +12,10 @@ import type { ExitSpec, QemuArch } from './types.js';
 
 export type ExitKind = ExitSpec['kind'];
 
+/**
+ * What kiln knows about a QEMU board: the arches it boots, its CPU, memory and CPU-count limits, buses, serial
+ * ports and default exit.
+ */
 export interface BoardProfile {
   /** QEMU machine name (`-M`). */
   readonly name: string;

@@ -63,6 +63,7 @@ export interface GuestConsole {
    * then stops QEMU. Safe to call twice.
    */
   exit(options?: { wait?: number }): Promise<ConsoleExitResult>;
+  /** Stops the machine (`await using console = ...` calls it). */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

@@ -16,6 +16,7 @@ export type { ConsoleName };
 /** Every console name, in the order reports list them. */
 export const CONSOLE_NAMES: readonly ConsoleName[] = ['serial0', 'serial1', 'virtcon', 'monitor'];
 
+/** A lower-case letter (for `ctrl-<letter>` keys). @inline */
 type Letter = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j' | 'k' | 'l' | 'm' | 'n' | 'o' | 'p' | 'q' | 'r' | 's' | 't' | 'u' | 'v' | 'w' | 'x' | 'y' | 'z';
 
 /** A key a terminal sends: `ctrl-c`, `enter`, `up`, ... (VT100 / xterm sequences for the arrows). */
@@ -204,6 +205,7 @@ export class ConsoleError extends KilnError {
   }
 }
 
+/** Options of an expect on a console: which console, how long to wait. */
 export interface ExpectOptions {
   /** Console to read. Default `serial0`. */
   on?: ConsoleName;
@@ -211,6 +213,7 @@ export interface ExpectOptions {
   timeout?: number;
 }
 
+/** Options of a send to a console: which console, delay between characters. */
 export interface SendOptions {
   /** Console to write. Default `serial0`. */
   to?: ConsoleName;

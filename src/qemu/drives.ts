@@ -6,6 +6,7 @@
 import { KilnError } from '../errors.js';
 import type { DriveInterface, ResolvedDisk } from './types.js';
 
+/** How one drive interface (`ide`, `virtio`, `nvme`, `usb`, `sd`, ...) becomes QEMU arguments. */
 export interface DriveRow {
   /** One line for `--help` and error messages. */
   readonly description: string;

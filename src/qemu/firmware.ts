@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { FirmwareKind, FirmwarePaths, QemuArch, ResolvedFirmware } from './types.js';
 
+/** A firmware code image and the variable store template that goes with it. @inline */
 interface Pair { code: string; vars: string }
 
 /**
@@ -37,6 +38,7 @@ export const FIRMWARE_CANDIDATES = {
   aarch64Bios: ['/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', '/usr/share/edk2/aarch64/QEMU_EFI.fd', '/usr/share/qemu/edk2-aarch64-code.fd'],
 };
 
+/** What firmware a boot needs: arch, BIOS or UEFI, Secure Boot, and paths that override the search. */
 export interface FirmwareRequest {
   arch: QemuArch;
   kind: FirmwareKind;

@@ -13,11 +13,13 @@ import type { DiskFormat, DiskSpec, DriveInterface, ExitSpec, MachineSpec, QemuA
 
 /** One drive of a run/test section (kiln.config.ts `drives`), generic over how its image is given. */
 export interface DriveLike<P> {
+  /** The disk image: a step handle (built before the boot) or a project-relative path. */
   image: P;
   /** Default: the arch's disk controller (IDE on x86, virtio on aarch64). */
   interface?: DriveInterface;
   /** Unit on the controller (IDE: 0 primary master, 1 primary slave, 2/3 secondary). Default: position. */
   index?: number;
+  /** The image's format (`raw`, `qcow2`, `vdi`, `vmdk`); default: detected from its contents. */
   format?: DiskFormat;
   /** The guest sees a read-only disk. */
   readOnly?: boolean;
@@ -69,6 +71,7 @@ export interface TestSectionLike<P> extends RunSectionLike<P> {
   stepTimeout?: number;
 }
 
+/** Options of `machineSpecFromConfig`: how config paths become files, where logs go. */
 export interface FromConfigOptions<P> {
   /** Turns a config path (artifact handle or string) into a file path for one arch. */
   resolvePath: (path: P, arch: QemuArch) => string;

@@ -9,6 +9,7 @@ import { arch as hostArch } from 'node:os';
 import { findExecutable } from '../util/which.js';
 import type { QemuArch } from './types.js';
 
+/** The gdb for an arch (`gdb` or `gdb-multiarch`), whether it is installed, and why. */
 export interface GdbChoice {
   /** The gdb to run (may be missing: see `found`). */
   command: string;

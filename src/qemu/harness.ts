@@ -43,6 +43,7 @@ export interface QemuTestSpec extends MachineSpec {
   stepTimeout?: number;
 }
 
+/** Why a test failed, as a stable name (JUnit and `--json` carry it). */
 export type FailureKind = 'script' | 'timeout' | 'idle-timeout' | 'exit-code' | 'fail-pattern' | 'missing-expectation' | 'qemu-crashed' | 'triple-fault' | 'guest-panic' | 'ktap' | 'threshold';
 
 /** One JUnit/JSON test case: the boot itself, or a KTAP case. */
@@ -57,6 +58,7 @@ export interface TestCaseResult {
   time?: number;
 }
 
+/** The verdict of one test on one arch: status, why, the serial log and timing. */
 export interface QemuTestResult {
   name: string;
   arch: QemuArch;
@@ -95,6 +97,7 @@ export interface QemuTestResult {
   cases: TestCaseResult[];
 }
 
+/** Options of `runQemuTest`: where serial goes, callbacks, the log folder. */
 export interface TestRunOptions {
   /** Raw serial copy (e.g. process.stdout). */
   terminal?: NodeJS.WritableStream;
@@ -511,6 +514,7 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
   };
 }
 
+/** Every test's result, with counts and the total time. */
 export interface TestSummary {
   results: QemuTestResult[];
   passed: number;

@@ -18,7 +18,7 @@ export { findExecutable as findInPath } from '../util/which.js';
 export { inspectKernel } from './kernel.js';
 export { QmpClient, type QmpEvent } from './qmp.js';
 export { startQemu, qemuErrorLines, type QemuProcess, type QemuExit, type StartOptions } from './launch.js';
-export { stripAnsi, parsePattern, patternMatches, describePattern, SerialLines, PatternTracker, DEFAULT_FAIL_PATTERNS, type SerialPattern } from './serial.js';
+export { stripAnsi, parsePattern, patternMatches, describePattern, SerialLines, PatternTracker, DEFAULT_FAIL_PATTERNS, type SerialPattern, type ExpectPattern } from './serial.js';
 export { parseKtap, flattenKtap, summarizeKtap, type KtapDocument, type KtapSuite, type KtapCase, type KtapFlatCase, type KtapSummary, type KtapStatus, type KtapProblem } from './ktap.js';
 export { runMachine, type RunMachineOptions, type RunMachineResult } from './run.js';
 export {
@@ -36,7 +36,7 @@ export {
   type FailureKind,
 } from './harness.js';
 export { testResultsToJUnit, testResultsToJson } from './report.js';
-export { ConsoleBuffer, ConsoleSession, ConsoleError, keyBytes, keyNames, unescapeText, describeSent, CONSOLE_NAMES, type ConsoleMatch, type ConsoleChannel, type ExpectOptions, type SendOptions, type KeyName } from './console.js';
+export { ConsoleBuffer, ConsoleSession, ConsoleError, keyBytes, keyNames, unescapeText, describeSent, CONSOLE_NAMES, type ConsoleFailure, type ConsoleMatch, type ConsoleChannel, type ExpectOptions, type SendOptions, type KeyName } from './console.js';
 export { bootConsole, type BootConsoleOptions, type GuestConsole, type ConsoleExitResult } from './boot-console.js';
 export { guest, runScript, parseScriptText, describeStep, consolesOf, type ScriptStep, type ExpectStep, type CaptureStep, type SendStep, type KeyStep, type Captured, type StepResult, type ScriptResult, type RunScriptOptions } from './script.js';
 export { junitXml, readJUnit, xmlEscape, type JUnitCase, type JUnitSuite } from '../report/junit.js';

@@ -10,6 +10,7 @@
 
 export type KtapStatus = 'pass' | 'fail' | 'skip' | 'todo' | 'xfail' | 'error';
 
+/** One test result line (`ok 1 name`), with its subtests and diagnostics. */
 export interface KtapCase {
   /** Test number from the result line. */
   number: number;
@@ -26,6 +27,7 @@ export interface KtapCase {
   line: number;
 }
 
+/** A (sub)suite: its version line, plan and cases. */
 export interface KtapSuite {
   version?: { name: 'KTAP' | 'TAP'; number: number };
   /** From `# Subtest: name`. */
@@ -37,11 +39,13 @@ export interface KtapSuite {
   bailOut?: string;
 }
 
+/** A line `parseKtap` could not make sense of. */
 export interface KtapProblem {
   line: number;
   message: string;
 }
 
+/** KTAP parsed from serial output: the root suite and the problems. */
 export interface KtapDocument {
   /** A version line was found. */
   found: boolean;
@@ -60,6 +64,7 @@ export interface KtapFlatCase {
   line: number;
 }
 
+/** Counts over every leaf case of a KTAP document. */
 export interface KtapSummary {
   total: number;
   passed: number;

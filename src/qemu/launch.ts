@@ -13,6 +13,7 @@ import { buildQemuCommand } from './command.js';
 import { SerialLines } from './serial.js';
 import type { ResolvedMachine } from './types.js';
 
+/** How the QEMU process ended. */
 export interface QemuExit {
   /** Exit code, or null when a signal ended QEMU. */
   code: number | null;
@@ -21,6 +22,7 @@ export interface QemuExit {
   spawnError?: NodeJS.ErrnoException;
 }
 
+/** Options of `startQemu`: where serial goes, callbacks on lines, the log file. */
 export interface StartOptions {
   /** Copy of the raw serial output (e.g. process.stdout); omitted = log file only. */
   terminal?: NodeJS.WritableStream;

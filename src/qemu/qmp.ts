@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { KilnError } from '../errors.js';
 
+/** An asynchronous QMP event (`SHUTDOWN`, `RESET`, `STOP`, ...). */
 export interface QmpEvent {
   event: string;
   data?: Record<string, unknown>;
@@ -24,6 +25,7 @@ type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => vo
  * await qmp.quit();
  */
 export class QmpClient {
+  /** Called for each event as it arrives (set it to listen). */
   onEvent: ((event: QmpEvent) => void) | undefined;
   /** Every event received, in order. */
   readonly events: QmpEvent[] = [];
@@ -174,6 +176,7 @@ export class QmpClient {
     });
   }
 
+  /** Closes the connection without asking QEMU to quit. */
   close(): void {
     this.closed = true;
     this.socket.destroy();

@@ -36,6 +36,7 @@ export const MACHINE_PROFILES: Record<QemuArch, { machine: string; machines: str
  */
 export const DEFAULT_SUCCESS_CODE = 0;
 
+/** Options of `resolveMachine`: test mode, dry run, the paths it uses. */
 export interface ResolveOptions {
   /** Test mode: `-no-reboot -no-shutdown`, a QMP socket, disks in snapshot mode. */
   testMode?: boolean;

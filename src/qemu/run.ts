@@ -10,6 +10,7 @@ import { resolveMachine } from './resolve.js';
 import { silentAfterSeconds, silentBootMessage } from './silent.js';
 import type { MachineSpec, ResolvedMachine } from './types.js';
 
+/** Options of `runMachine` (`kiln run`): terminal, input, gdb, dry run. */
 export interface RunMachineOptions {
   /** Raw serial copy (process.stdout); omit for `--no-serial`. */
   terminal?: NodeJS.WritableStream;
@@ -33,6 +34,7 @@ export interface RunMachineOptions {
   signal?: AbortSignal;
 }
 
+/** What `runMachine` did: the machine, the QEMU command line and how QEMU exited. */
 export interface RunMachineResult {
   machine: ResolvedMachine;
   argv: string[];

@@ -34,6 +34,7 @@ export interface CaptureStep {
 /** Sends text (a function of the captured values, to reuse them) or raw bytes. */
 export interface SendStep {
   kind: 'send';
+  /** What to send: text, raw bytes, or a function of the values captured so far returning text. */
   data: string | Uint8Array | ((captured: Captured) => string);
   /** Console to write. Default `serial0`; `monitor` runs each line as a QEMU monitor command. */
   to?: ConsoleName;
@@ -135,6 +136,7 @@ export interface ScriptResult {
   message?: string;
 }
 
+/** Options of `runScript`: the default step timeout and progress callback. */
 export interface RunScriptOptions {
   /** Default step timeout in seconds. */
   timeout: number;

@@ -21,8 +21,10 @@ export type DriveInterface = 'ide' | 'virtio' | 'nvme' | 'usb' | 'floppy' | 'sd'
 /** `bios` = SeaBIOS (x86_64 only); `uefi` = OVMF / AAVMF; `none` = QEMU's default (direct kernel on aarch64). */
 export type FirmwareKind = 'bios' | 'uefi' | 'none';
 
+/** A disk image format QEMU is told (`format=` of `-drive`). */
 export type DiskFormat = 'raw' | 'qcow2' | 'vdi' | 'vmdk';
 
+/** QEMU's accelerator: KVM (hardware) or TCG (emulation). */
 export type Accel = 'kvm' | 'tcg';
 
 /** One disk or CD-ROM. */
@@ -162,6 +164,7 @@ export interface KernelInfo {
   loadAddress?: number;
 }
 
+/** The firmware a machine boots with, found on this host. */
 export type ResolvedFirmware =
   /** QEMU's own default (SeaBIOS on x86_64; nothing on aarch64). */
   | { kind: 'default'; description: string }
@@ -170,6 +173,7 @@ export type ResolvedFirmware =
   /** Two pflash drives: read-only code, per-run copy of the variable store. */
   | { kind: 'pflash'; code: string; vars: string; varsTemplate: string; secureBoot: boolean; description: string };
 
+/** A disk resolved for QEMU: path, format, media, controller and snapshot mode. */
 export interface ResolvedDisk {
   path: string;
   format: DiskFormat;
@@ -181,6 +185,7 @@ export interface ResolvedDisk {
   readOnly?: boolean;
 }
 
+/** How the guest's result is read, with the exit code that means success. */
 export type ResolvedExit =
   | { kind: 'isa-debug-exit'; iobase: number; iosize: number; successCode: number }
   | { kind: 'semihosting'; successCode: number }

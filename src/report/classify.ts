@@ -5,6 +5,7 @@
  */
 import type { Diagnostic } from './diagnostics.js';
 
+/** A rule of `kiln status`: a diagnostic pattern, the class it names and what to do about it. */
 export interface ClassRule {
   /** Stable id: `redefinition`, `conflicting-builtin`, `undefined-reference`, ... */
   id: string;
@@ -22,6 +23,7 @@ export interface ClassRule {
   fill?: (d: Diagnostic, m: RegExpExecArray | null) => Record<string, string>;
 }
 
+/** The class a diagnostic fell into, with its explanation and fix. */
 export interface Classification {
   id: string;
   title: string;
@@ -31,6 +33,7 @@ export interface Classification {
   blocking: boolean;
 }
 
+/** A project's own classification rules and the warnings it treats as blocking (`report` in the config). */
 export interface ClassifyPolicy {
   /** Warning codes that block (`-Wimplicit-function-declaration`, or `*` for all warnings). */
   promoteWarnings?: string[];

@@ -10,6 +10,7 @@ import { type ElfCheck, type LastTestResult, elfChecks, readLastTest } from './l
 /** A blocking diagnostic as the report history keeps it (report/status.ts). */
 export interface ChangeEntry { key: string; class: string; location: string; message: string }
 
+/** A commit that touched the files of a diagnostic since the previous report. */
 export interface FixCommit {
   hash: string;
   /** YYYY-MM-DD */
@@ -19,6 +20,7 @@ export interface FixCommit {
   files: string[];
 }
 
+/** What changed since the previous `kiln status`: the files and the commits that touched them. */
 export interface FixHistory {
   /** Seconds since 1970: the previous report's build. */
   since: number;
@@ -28,6 +30,7 @@ export interface FixHistory {
   note?: string;
 }
 
+/** The last `kiln test` results with the ELF checks of what booted (the boot half of `kiln status`). */
 export interface BootCriteria {
   /** Seconds since 1970: when the last `kiln test` ran. */
   time: number;

@@ -18,9 +18,12 @@
  */
 import { PROJECT_PREFIX } from '../toolchain/path-map.js';
 
+/** The tool a diagnostic came from. */
 export type DiagnosticTool = 'clang' | 'gcc' | 'cc' | 'rustc' | 'zig' | 'nasm' | 'ld' | 'cmake';
+/** A diagnostic's severity as the tool printed it. */
 export type Severity = 'error' | 'warning' | 'note';
 
+/** One compiler, assembler or linker message, parsed: tool, file, line, column, severity, code, text. */
 export interface Diagnostic {
   tool: DiagnosticTool;
   /** Source path as the tool printed it (made project-relative by {@link relativizeDiagnostics}). */
@@ -47,6 +50,7 @@ export interface Diagnostic {
   promoted?: boolean;
 }
 
+/** Options of `parseDiagnostics`: which compiler printed the output, which step ran it. */
 export interface ParseOptions {
   /** What compiled: decides clang vs gcc vs zig for the shared `file:line:col:` format. */
   compiler?: 'clang' | 'gcc' | 'cc' | 'zig';

@@ -15,6 +15,7 @@ export interface JUnitCase {
   details?: string;
 }
 
+/** One `<testsuite>` of a JUnit XML report. */
 export interface JUnitSuite {
   name: string;
   cases: JUnitCase[];

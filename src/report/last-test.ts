@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readElf } from '../formats/elf/index.js';
 
+/** One test's verdict as `kiln test` records it for `kiln status`. */
 export interface LastTestResult {
   name: string;
   arch: string;
@@ -22,6 +23,7 @@ export interface LastTestResult {
   kernel?: string;
 }
 
+/** The record of the last `kiln test` run (`build/logs/tests/last-test.json`). */
 export interface LastTest {
   version: 1;
   time: number;
@@ -39,6 +41,7 @@ export function writeLastTest(file: string, record: LastTest): void {
   writeFileSync(file, `${JSON.stringify(record, null, 1)}\n`);
 }
 
+/** The last `kiln test` record under `buildRoot`, or undefined when there is none (or it is unreadable). */
 export function readLastTest(buildRoot: string): LastTest | undefined {
   const file = lastTestPath(buildRoot);
   if (!existsSync(file)) return undefined;

@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../util/process.js';
 
+/** A build edge of a Ninja file: its first output and rule. */
 export interface NinjaEdge {
   /** First explicit output, relative to the build folder. */
   output: string;
@@ -18,8 +19,10 @@ export interface NinjaEdge {
   kind: 'compile' | 'link' | 'archive' | 'other';
 }
 
+/** One line of `.ninja_log`: an output with its start and end times. */
 export interface NinjaLogEntry { output: string; startMs: number; endMs: number; mtime: string; hash: string }
 
+/** How far a Ninja build got: the edges planned and those done (`kiln status` on CMake projects). */
 export interface NinjaProgress {
   buildDir: string;
   edges: NinjaEdge[];

@@ -16,6 +16,7 @@ import type { BootCriteria, ChangeEntry, FixHistory } from './criteria.js';
 /** Errors before warnings before notes (stable within each). */
 const SEVERITY_RANK: Record<Diagnostic['severity'], number> = { error: 0, warning: 1, note: 2 };
 
+/** A diagnostic of `kiln status` with its class, whether it blocks, and the fix. */
 export interface ReportDiagnostic extends Diagnostic {
   class: string;
   blocking: boolean;
@@ -26,6 +27,7 @@ export interface ReportDiagnostic extends Diagnostic {
   followOn?: boolean;
 }
 
+/** One class of diagnostics in a status report: how many, where, and what to do. */
 export interface ClassSummary {
   id: string;
   title: string;
@@ -39,6 +41,7 @@ export interface ClassSummary {
   fixes: string[];
 }
 
+/** A source folder's state in a status report: ok, warnings, errors or not built yet. */
 export interface DirectoryStatus {
   dir: string;
   status: 'ok' | 'warnings' | 'errors' | 'pending';
@@ -49,6 +52,7 @@ export interface DirectoryStatus {
 
 export type { ChangeEntry } from './criteria.js';
 
+/** What `kiln status` reports (`--json`): diagnostics by class and folder, boot criteria, history. */
 export interface StatusReport {
   version: 1;
   project: string;
@@ -72,6 +76,7 @@ export interface StatusReport {
   lastBoot?: BootCriteria;
 }
 
+/** One earlier status report, in brief (for the trend). */
 export interface HistoryEntry {
   buildTime: number;
   ok: boolean;
@@ -82,8 +87,10 @@ export interface HistoryEntry {
   entries: ChangeEntry[];
 }
 
+/** The reports `kiln status` kept (`.kiln/status-history.json` in the target build folder). */
 export interface StatusHistory { version: 1; reports: HistoryEntry[] }
 
+/** Options of `buildStatus`: the project, its build folder and the logs to read. */
 export interface StatusOptions {
   project: string;
   projectDir: string;

@@ -12,9 +12,11 @@ export const BLAKE3_LENGTH = 32;
 
 /** An incremental BLAKE3 hasher: `update` any number of times, then `digest` once. */
 export interface Blake3Hasher {
+  /** Adds `data` to the hash; returns the hasher. */
   update(data: Uint8Array): Blake3Hasher;
   /** Feeds `length` zero bytes without allocating them all (used to hash with ranges zeroed). */
   updateZeros(length: number): Blake3Hasher;
+  /** The 32-byte hash of everything added (call once). */
   digest(): Uint8Array;
 }
 

@@ -18,7 +18,9 @@ import { encodeTlv } from './_tlv.js';
 import { finishResult, type VerifyCheck, type VerifyFailure, type VerifyResult } from './elf-sign.js';
 import { ALGORITHM_IDS, ALGORITHM_LENGTHS, algorithmFromId, KEY_ID_LENGTH, verifySignature, type PublicKey, type SignatureAlgorithm, type SigningKey } from './keys.js';
 
+/** The first four bytes of a detached signature file (`.sig`). */
 export const DETACHED_MAGIC = 'KSIG';
+/** The detached signature format version kiln writes and reads. */
 export const DETACHED_VERSION = 1;
 const HEADER = 12;
 

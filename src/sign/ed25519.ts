@@ -6,8 +6,11 @@
  */
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes, type KeyObject } from 'node:crypto';
 
+/** Bytes of an Ed25519 private key seed. */
 export const ED25519_SEED_LENGTH = 32;
+/** Bytes of an Ed25519 public key. */
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
+/** Bytes of an Ed25519 signature. */
 export const ED25519_SIGNATURE_LENGTH = 64;
 
 // RFC 8410 §7 / §10.3: PKCS#8 v1 wrapping of a 32-byte seed, and SPKI wrapping of a public key.

@@ -35,6 +35,7 @@ import {
 /** A signature algorithm kiln supports. */
 export type SignatureAlgorithm = 'ed25519' | 'ml-dsa-65';
 
+/** The signature algorithms kiln signs and verifies with. */
 export const SIGNATURE_ALGORITHMS: readonly SignatureAlgorithm[] = ['ed25519', 'ml-dsa-65'];
 
 /** Numeric ids used in binary records (manifest signer entries, detached signatures). */
@@ -229,6 +230,7 @@ export async function generateKeyPair(algorithm: SignatureAlgorithm, seed?: Uint
 // ---------------------------------------------------------------------------------------------
 // Key files (sign/README.md "Key files")
 
+/** The first line of a kiln key file. */
 export const KEY_FILE_HEADER = 'kiln-key v1';
 
 /** Parsed contents of a key file. `seed` is present for secret key files only. */

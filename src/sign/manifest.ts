@@ -14,8 +14,11 @@ import { ByteReader, toHex, writeU16, writeU64 } from '../formats/io/bytes.js';
 import { ALGORITHM_IDS, algorithmFromId, KEY_ID_LENGTH, type SignatureAlgorithm } from './keys.js';
 import { encodeTlv, tlvSize } from './_tlv.js';
 
+/** The first four bytes of a kernel manifest. */
 export const MANIFEST_MAGIC = 'KMAN';
+/** The manifest format version kiln writes and reads. */
 export const MANIFEST_VERSION = 1;
+/** Bytes of the manifest header (magic, version, header size, total length) before its TLV entries. */
 export const MANIFEST_HEADER_SIZE = 12;
 /** Limits the decoder enforces (and the encoder too, so it never writes what it cannot read). */
 export const MANIFEST_LIMITS = { totalSize: 1 << 20, text: 4096, entries: 65535, abiHash: 64 } as const;
@@ -43,6 +46,7 @@ export const MANIFEST_TAGS = {
  * `exclude` hashes the file with those bytes left out (NØNOS: "excluding signature section").
  */
 export type Canonicalization = 'zero' | 'exclude';
+/** The byte a signature record stores for each canonicalization. */
 export const CANONICALIZATION_IDS: Readonly<Record<Canonicalization, number>> = { zero: 0, exclude: 1 };
 
 /** A key a manifest says signed the kernel. */

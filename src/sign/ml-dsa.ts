@@ -13,9 +13,13 @@
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { randomBytes } from 'node:crypto';
 
+/** Bytes of an ML-DSA-65 key generation seed. */
 export const ML_DSA_65_SEED_LENGTH = 32;
+/** Bytes of an ML-DSA-65 public key (FIPS 204). */
 export const ML_DSA_65_PUBLIC_KEY_LENGTH = 1952;
+/** Bytes of an ML-DSA-65 secret key (FIPS 204). */
 export const ML_DSA_65_SECRET_KEY_LENGTH = 4032;
+/** Bytes of an ML-DSA-65 signature (FIPS 204). */
 export const ML_DSA_65_SIGNATURE_LENGTH = 3309;
 
 function checkSeed(seed: Uint8Array): void {

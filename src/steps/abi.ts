@@ -11,7 +11,12 @@ import { KilnError } from '../errors.js';
 import type { AbiLang, AbiSchema } from '../abi/index.js';
 import { type DeclareContext, type StepContext, defineStep } from '../step.js';
 
+/**
+ * Options of `abi()`: C/Rust/Zig/TypeScript sources generated from one ABI schema.
+ * @example const kozoAbi = abi({ schema: 'abi/kozo.abi.toml', lock: 'abi/abi.lock.json' })
+ */
 export interface AbiStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** The schema: a path to *.abi.toml / *.abi.json, or the object itself. */
   schema: string | AbiSchema;

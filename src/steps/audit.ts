@@ -11,8 +11,14 @@ import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
 import { type DeclareContext, type FileInput, type StepContext, defineStep } from '../step.js';
 
+/**
+ * Options of `audit()`: checksec-style checks of an ELF against a layer's policy (fails the build on a violation
+ * in release).
+ */
 export interface AuditStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
+  /** The ELF to audit. */
   input: FileInput;
   /** Which policy layer applies (default kernel). */
   layer?: 'kernel' | 'services' | 'asm' | 'userspace';
@@ -22,6 +28,7 @@ export interface AuditStepOptions {
   keys?: string[];
   /** Signature section names ('nonos' or the kiln defaults). */
   sections?: 'kiln' | 'nonos';
+  /** The report file (default `<name>.audit.json`). */
   output?: string;
 }
 

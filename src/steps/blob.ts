@@ -9,7 +9,9 @@ import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
 import { type FileInput, type StepContext, defineStep } from '../step.js';
 
+/** Options of `blob()`: the file to embed and the symbol names it gets. */
 export interface BlobOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** The file to embed: a project path or another step's output. */
   file: FileInput;

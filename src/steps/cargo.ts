@@ -23,19 +23,35 @@ import { type ProjectTargetSpec, findToolchainPin, readProjectTargetSpec, specPo
 import { zLayer } from './_common.js';
 import { SECRET_NAME_RULE, isSecretName } from '../util/step-env.js';
 
+/**
+ * A target spec kiln generates for the toolchain in use (its JSON format changes between rustc versions),
+ * from the layer's policy and these overrides.
+ * @example target: { name: 'x86_64-portix', features: '-mmx,-sse,+soft-float' }
+ */
 export interface CustomTarget {
   /** Names the target and its JSON file (`x86_64-portix`). */
   name: string;
+  /** The LLVM triple (default: `x86_64-unknown-none` / `aarch64-unknown-none`). */
   llvmTarget?: string;
   /** LLVM features; default from the policy (`-mmx,-sse,+soft-float` when the layer has no FPU). */
   features?: string;
+  /** Turn the x86_64 red zone off (default: from the policy; off for the kernel layer). */
   disableRedzone?: boolean;
+  /** Code model (default: the policy's, `kernel` for an x86_64 kernel). */
   codeModel?: 'small' | 'kernel' | 'medium' | 'large';
+  /** `static` (default) or `pic` (when the policy asks for PIE). */
   relocationModel?: 'static' | 'pic';
+  /** Further spec keys, merged into the JSON as given (`{ "max-atomic-width": 64 }`). */
   extra?: Record<string, unknown>;
 }
 
+/**
+ * Options of `cargo.bin()` and `cargo.lib()`. Builds run `cargo build --offline` with the layer's
+ * policy as profile settings and codegen flags.
+ * @example cargo.bin({ path: '.', package: 'kernel', target: { name: 'x86_64-myos' }, linkerScript: 'linker.ld', objects: [entry] })
+ */
 export interface CargoOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Folder with the Cargo.toml (a package or the workspace root). */
   path: string;
@@ -48,11 +64,19 @@ export interface CargoOptions {
    * it is), or a custom target spec kiln generates. Default: custom `<arch>-kiln`.
    */
   target?: string | CustomTarget;
-  /** How core/alloc are provided for a custom target (default: auto). */
+  /**
+   * How core/alloc are provided for a custom target: `build-std` (-Zbuild-std, needs rust-src),
+   * `sysroot` (kiln builds core + compiler_builtins + alloc once per target into a cached sysroot, e.g.
+   * from Debian's rust-src), `host` (the host target with no_std); default `auto`: the first that works.
+   */
   std?: 'auto' | RustRoute;
+  /** Which flag policy applies (default kernel): panic strategy, FPU, red zone, LTO, stack protector. */
   layer?: Layer;
+  /** Cargo features to enable (`--features`). */
   features?: string[];
+  /** Extra rustc flags, after the policy's. */
   rustflags?: string[];
+  /** Linker script (`-C link-arg=-T...`) for `cargo.bin`. */
   linkerScript?: FileInput;
   /** Objects or static libraries linked into the binary (nasm.obj() outputs, cc.obj()...). */
   objects?: FileInput[];
@@ -62,6 +86,7 @@ export interface CargoOptions {
   output?: string;
   /** Explicit toolchain (paths); default: found automatically. */
   rustc?: string;
+  /** Explicit cargo (path); default: the one beside the chosen rustc. */
   cargo?: string;
 }
 
@@ -289,6 +314,15 @@ export function rustHint(output: string): string | undefined {
  * @example cargo.bin({ path: '.', package: 'kernel', target: { name: 'x86_64-portix' }, linkerScript: 'kernel/linker.ld' })
  */
 export const cargo = {
+  /**
+   * `cargo build` of a binary for the target (a generated `<arch>-kiln` spec by default), `core`/`alloc`
+   * provided by -Zbuild-std, a kiln-built sysroot or the host route; output: the ELF.
+   * @example const kernel = cargo.bin({ path: '.', package: 'kernel', linkerScript: 'linker.ld' })
+   */
   bin: defineStep<CargoOptions>(kind('bin')),
+  /**
+   * `cargo build --lib` of a `staticlib` crate; output: the `.a` archive (to link into a C or Zig kernel).
+   * @example const drivers = cargo.lib({ path: 'drivers', target: 'host' })
+   */
   lib: defineStep<CargoOptions>(kind('lib')),
 };

@@ -29,12 +29,20 @@ import { stringInputs, zLayer, withExtension } from './_common.js';
 /** A flag, or a step's output standing for its path (`-T`, a library, a generated linker script). */
 export type FlagArg = string | ArtifactRef | StepHandle;
 
+/**
+ * Options of `cc.obj()` and `cc.exe()`. Compiler flags come from the layer's policy plus `cflags`.
+ * @example cc.exe({ sources: ['src/*.c', 'src/*.S'], include: ['src'], std: 'c11', linkerScript: 'linker.ld' })
+ */
 export interface CcOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** C/assembly sources: project paths or globs (`kernel/**\/*.c`), or generated files. */
   sources: FileInput[];
+  /** Include folders (`-I`): project paths or generated folders. */
   include?: FileInput[];
+  /** Preprocessor defines (`-D NAME=VALUE`; `true` gives `-D NAME`). */
   defines?: Record<string, string | number | boolean>;
+  /** The compiler driver: `clang` (default), `gcc`, or `zig` (`zig cc`). */
   compiler?: 'clang' | 'gcc' | 'zig';
   /** Target triple for clang/zig (default: `<arch>-unknown-none-elf`). */
   triple?: string;
@@ -47,9 +55,13 @@ export interface CcOptions {
   host?: boolean;
   /** Which flag policy applies (default kernel; tools with `host`). */
   layer?: Layer;
+  /** C standard (`-std=`), e.g. `c11`, `gnu17`. Default: the compiler's. */
   std?: string;
+  /** Extra compiler flags, after the policy's (a step output stands for its path). */
   cflags?: FlagArg[];
+  /** Extra linker flags for `cc.exe` (a step output stands for its path). */
   ldflags?: FlagArg[];
+  /** Linker script (`-T`) for `cc.exe`. */
   linkerScript?: FileInput;
   /** Extra objects / static libraries to link (nasm.obj(), cargo.lib() outputs...). */
   objects?: FileInput[];
@@ -256,12 +268,22 @@ const exeKind = {
   },
 };
 
+/**
+ * Options of `link()`: objects linked with ld.lld, no compile.
+ * @example link({ objects: [boot, cc.obj({ sources: ['src/*.c'] })], linkerScript: 'linker.ld' })
+ */
 export interface LinkOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
+  /** Objects and static libraries to link, in order. */
   objects: FileInput[];
+  /** Linker script (`-T`). */
   linkerScript?: FileInput;
+  /** Which flag policy applies (default kernel). */
   layer?: Layer;
+  /** Extra ld.lld flags. */
   ldflags?: FlagArg[];
+  /** Output name (default `<name>.elf`). */
   output?: string;
 }
 
@@ -291,7 +313,18 @@ const linkKind = {
  * @example const mkfs = cc.exe({ name: 'mkfs', host: true, sources: ['tools/mkfs.c'] }) // command({ argv: [mkfs, ...] })
  */
 export const cc = {
+  /**
+   * Compiles the sources into one relocatable object (several sources are joined with `ld.lld -r`); `cflags`,
+   * `include`, `defines` and the layer's flag policy apply. Link it with `cc.exe`, `link()` or a cargo step's
+   * `objects`.
+   * @example const boot = cc.obj({ sources: ['boot/*.S'] })
+   */
   obj: defineStep<CcOptions>(objKind),
+  /**
+   * Compiles the sources and links one executable (clang + ld.lld; `linkerScript`, `objects`), or a host
+   * tool with `host: true`. Only the sources whose text or headers changed are recompiled.
+   * @example const kernel = cc.exe({ sources: ['src/*.c', 'src/*.S'], linkerScript: 'linker.ld' })
+   */
   exe: defineStep<CcOptions>(exeKind),
 };
 /** @example link({ objects: [entry, main], linkerScript: 'link.ld' }) */

@@ -11,7 +11,12 @@ import { z } from 'zod';
 import { KilnError } from '../errors.js';
 import { type StepContext, defineStep } from '../step.js';
 
+/**
+ * Options of `cmake()`: configure with CMake, build with Ninja, collect the named artifacts.
+ * @example cmake({ source: '.', targets: ['kernel'], artifacts: { 'kernel.elf': 'kernel/kernel' } })
+ */
 export interface CmakeOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Source folder with CMakeLists.txt (default `.`). */
   source?: string;
@@ -23,6 +28,7 @@ export interface CmakeOptions {
   defines?: Record<string, string | number | boolean>;
   /** C compiler (default clang). */
   cc?: string;
+  /** C++ compiler (default clang++). */
   cxx?: string;
   /** Output name → path inside the CMake build folder (`kernel/kernel`). */
   artifacts: Record<string, string>;

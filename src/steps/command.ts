@@ -10,7 +10,13 @@ import { type FileInput, type OutputPlaceholder, StepFailure, defineStep, isOutp
 import { describeExit, formatCommand } from '../util/process.js';
 import { zTimeoutSeconds } from '../util/timeout.js';
 
+/**
+ * Options of `command()`: any tool as a cached step, with its inputs and outputs declared.
+ * @example command({ argv: ['nasm', '-f', 'bin', '-o', out('boot.bin'), 'boot.asm'], inputs: ['boot.asm'],
+ * outputs: ['boot.bin'] })
+ */
 export interface CommandOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Program and arguments. Strings are passed as they are. */
   argv: Array<string | FileInput | OutputPlaceholder>;

@@ -4,8 +4,11 @@ import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { type FileInput, type StepContext, defineStep } from '../step.js';
 
+/** Options of `copy()`: a file or another step's output copied into the build folder. */
 export interface CopyOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
+  /** The file to copy: a project path or another step's output. */
   from: FileInput;
   /** Destination, relative to the target's build folder. */
   to: string;

@@ -18,7 +18,9 @@ import { EFI_MODULES, buildGrubImages, grubConfig } from '../toolchain/grub.js';
 import type { SizeLike } from '../util/size.js';
 import { type ImageFiles, type PartitionSpec, esp, text } from './image.js';
 
+/** Options of `grubEfi()`: GRUB's x86_64-efi image built with grub-mkimage. */
 export interface GrubEfiStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** GRUB modules embedded besides kiln's defaults (EFI_MODULES: fat, part_gpt, multiboot2, serial...). */
   grubModules?: string[];
@@ -74,6 +76,7 @@ export interface GrubEspFile {
   args?: string;
 }
 
+/** Options of `grubEsp()`: an ESP with GRUB's EFI image, a generated `grub.cfg`, the kernel and its modules. */
 export interface GrubEspOptions {
   size: SizeLike;
   /** The multiboot2 kernel ELF and its name under /boot. */

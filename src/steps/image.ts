@@ -22,16 +22,41 @@ import { parseSize } from '../util/size.js';
 
 // ---------- file maps ----------
 
-/** Generated text content for an image file. */
-export interface TextFile { kind: 'text'; text: string; mode?: number }
-/** A file with explicit metadata. */
-export interface FileWithMode { kind: 'file'; from: FileInput; mode?: number; uid?: number; gid?: number }
+/** Generated text content for an image file (made by `text()`). */
+export interface TextFile {
+  kind: 'text';
+  /** The file's text (written as UTF-8). */
+  text: string;
+  /** Permission bits (cpio/tar), e.g. `0o644` (the default). */
+  mode?: number;
+}
+/** A file with explicit metadata. @example { kind: 'file', from: init, mode: 0o755, uid: 0, gid: 0 } */
+export interface FileWithMode {
+  kind: 'file';
+  /** Where the bytes come from: a project path or another step's output. */
+  from: FileInput;
+  /** Permission bits (cpio/tar), e.g. `0o755`. */
+  mode?: number;
+  /** Owner user id (cpio/tar; default 0). */
+  uid?: number;
+  /** Owner group id (cpio/tar; default 0). */
+  gid?: number;
+}
+/** A directory, symlink, device node or fifo in an image (device nodes and fifos: cpio and tar only). */
 export type SpecialEntry =
   | { kind: 'dir'; mode?: number; uid?: number; gid?: number }
   | { kind: 'symlink'; target: string }
   | { kind: 'char' | 'block'; major: number; minor: number; mode?: number }
   | { kind: 'fifo'; mode?: number };
+/**
+ * What a path of an image holds: a file (a project path or a step's output), `text(...)`, a file with mode and
+ * owner, or a special entry.
+ */
 export type ImageFile = FileInput | TextFile | FileWithMode | SpecialEntry;
+/**
+ * An image's contents: path inside the image → what it holds.
+ * @example files: { '/EFI/BOOT/BOOTX64.EFI': loader, '/boot/grub/grub.cfg': text('set timeout=0\n') }
+ */
 export type ImageFiles = Record<string, ImageFile>;
 
 /** Text content for an image file. @example text('set timeout=0\n') */
@@ -82,8 +107,14 @@ async function content(input: FileInput, ctx: StepContext): Promise<Content> {
 
 // ---------- cpio ----------
 
+/**
+ * Options of `cpio()`: an initramfs-style archive from files, text and special entries.
+ * @example cpio({ files: { '/init': { kind: 'file', from: init, mode: 0o755 }, '/dev/console': { kind: 'char', major: 5, minor: 1 } } })
+ */
 export interface CpioStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
+  /** The archive's contents: path → file, text or special entry. */
   files: ImageFiles;
   /** `newc` (070701, default; what Linux unpacks), `crc` (070702) or `odc` (070707, the old portable format). */
   format?: 'newc' | 'crc' | 'odc';
@@ -103,7 +134,15 @@ export const cpio = defineStep<CpioStepOptions>(cpioKind);
 
 // ---------- tar ----------
 
-export interface TarStepOptions { name?: string; files: ImageFiles; output?: string }
+/** Options of `tar()`: a ustar archive from files, text and special entries. */
+export interface TarStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
+  name?: string;
+  /** The archive's contents: path → file, text or special entry. */
+  files: ImageFiles;
+  /** Output file name (default `<name>.tar`). */
+  output?: string;
+}
 const tarKind = {
   kind: 'tar', version: 1,
   schema: z.object({ name: z.string().optional(), files: zFiles, output: z.string().optional() }).strict() as z.ZodType<TarStepOptions>,
@@ -121,7 +160,21 @@ export const tar = defineStep<TarStepOptions>(tarKind);
 
 // ---------- FAT ----------
 
-export interface FatStepOptions { name?: string; size: SizeLike; files: ImageFiles; label?: string; type?: 12 | 16 | 32; output?: string }
+/** Options of `fat()`: a FAT12/16/32 filesystem image written by kiln (no mtools, no loop device). */
+export interface FatStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
+  name?: string;
+  /** Volume size (`32M`, `1440K`, bytes). */
+  size: SizeLike;
+  /** The filesystem's contents: path → file or text (FAT holds no symlinks or devices). */
+  files: ImageFiles;
+  /** Volume label, up to 11 characters (stored upper-case). Default: none. */
+  label?: string;
+  /** Force FAT12, FAT16 or FAT32 (default: from the size, as mkfs.fat chooses). */
+  type?: 12 | 16 | 32;
+  /** Output file name (default `<name>.img`). */
+  output?: string;
+}
 const fatKind = {
   kind: 'fat', version: 1,
   schema: z.object({ name: z.string().optional(), size: zSize, files: zFiles, label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(), output: z.string().optional() }).strict() as z.ZodType<FatStepOptions>,
@@ -141,13 +194,17 @@ export const fat = defineStep<FatStepOptions>(fatKind);
 export interface PartitionSpec {
   /** GPT type name (`esp`, `linux`, `bios-boot`, `basic-data`...) or a GUID. */
   type?: string;
+  /** The partition's name in the GPT (up to 36 UTF-16 units). */
   name?: string;
+  /** Size (`64M`); default: the content's size, or the rest of the disk for the last partition. */
   size?: SizeLike;
   /** A FAT filesystem with these files. */
   files?: ImageFiles;
+  /** Label and FAT type of the filesystem made from `files`. */
   fat?: { label?: string; type?: 12 | 16 | 32 };
   /** Raw content (an image built by another step). */
   content?: FileInput;
+  /** Attribute bits by name (`required`, `legacy-bios-bootable`, ...) or bit number. */
   attributes?: Array<string | number>;
 }
 const zPartition = z.object({
@@ -167,7 +224,22 @@ export function partition(o: PartitionSpec): PartitionSpec {
 
 // ---------- GPT ----------
 
-export interface GptStepOptions { name?: string; size: SizeLike; partitions: PartitionSpec[]; seed?: string; output?: string }
+/**
+ * Options of `gpt()`: a GPT disk (protective MBR, both headers) with partitions.
+ * @example gpt({ size: '64M', partitions: [esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } })] })
+ */
+export interface GptStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
+  name?: string;
+  /** Disk size (`64M`, bytes). */
+  size: SizeLike;
+  /** The partitions, in table order (`esp()`, `partition()`). */
+  partitions: PartitionSpec[];
+  /** Seed of the disk and partition GUIDs (default: derived from the layout, so rebuilds are identical). */
+  seed?: string;
+  /** Output file name (default `<name>.img`). */
+  output?: string;
+}
 const gptKind = {
   kind: 'gpt', version: 1,
   schema: z.object({ name: z.string().optional(), size: zSize, partitions: z.array(zPartition).min(1), seed: z.string().optional(), output: z.string().optional() }).strict() as z.ZodType<GptStepOptions>,
@@ -206,13 +278,35 @@ export interface MbrPartitionStep {
   size?: SizeLike;
   /** A FAT filesystem (FAT12/16/32 from the size, like mkfs.fat) with these files. */
   files?: ImageFiles;
+  /** Label and FAT type of the filesystem made from `files`. */
   fat?: { label?: string; type?: 12 | 16 | 32 };
   /** Raw content (an image built by another step). */
   content?: FileInput;
+  /** Mark the partition active (0x80), for a BIOS MBR boot code that looks for it. */
   bootable?: boolean;
+  /** First sector (default: the next aligned one). */
   startLba?: number;
 }
-export interface MbrStepOptions { name?: string; size: SizeLike; partitions: MbrPartitionStep[]; bootCode?: FileInput; seed?: string; alignment?: SizeLike; output?: string }
+/**
+ * Options of `mbr()`: an MBR-partitioned disk (up to four primary partitions).
+ * @example mbr({ size: '64M', partitions: [{ files: { 'HELLO.TXT': text('hi\n') } }] })
+ */
+export interface MbrStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
+  name?: string;
+  /** Disk size (`64M`, bytes), a multiple of 512. */
+  size: SizeLike;
+  /** Up to four primary partitions, in table order. */
+  partitions: MbrPartitionStep[];
+  /** Boot code for the first 440 bytes (e.g. a nasm.bin() step); default zeros. */
+  bootCode?: FileInput;
+  /** Seed of the disk signature (default: derived from the layout). */
+  seed?: string;
+  /** Partition start alignment (default 1 MiB). */
+  alignment?: SizeLike;
+  /** Output file name (default `<name>.img`). */
+  output?: string;
+}
 const zMbrPartition = z.object({
   type: z.union([z.string(), z.number().int().min(0).max(255)]).optional(), size: zSize.optional(), files: zFiles.optional(),
   fat: z.object({ label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional() }).strict().optional(),
@@ -266,20 +360,47 @@ export const mbr = defineStep<MbrStepOptions>(mbrKind);
 
 // ---------- raw fixed-LBA ----------
 
+/** A region of a `raw()` disk: content at a fixed LBA, with size limits checked. */
 export interface RawRegionStep {
-  name: string; lba: number; content: FileInput; exactSize?: number; maxSectors?: number; minLba?: number;
+  /** The region's name (patches and `{ lbaOf: name }` refer to it). */
+  name: string;
+  /** First sector. */
+  lba: number;
+  /** The bytes: a project file or another step's output. */
+  content: FileInput;
+  /** The content must be exactly this many bytes (stage 1: 512). */
+  exactSize?: number;
+  /** The content may take at most this many sectors (stage 2: 64). */
+  maxSectors?: number;
+  /** The region may not start before this LBA. */
+  minLba?: number;
   /** `true`: the content must end in 0x55 0xAA; `'write'`: kiln pads a block of at most 510 bytes and writes 0x55 0xAA. */
   bootSignature?: boolean | 'write';
+  /** Byte offsets of named symbols inside the region, for patches (`at: { symbol }`). */
   symbols?: Record<string, number>;
 }
+/**
+ * Options of `raw()`: a disk with regions at fixed LBAs, values patched into them, and an optional FAT
+ * partition.
+ * @example raw({ size: '8M', regions: [{ name: 'boot', lba: 0, content: boot, bootSignature: true }] })
+ */
 export interface RawStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
+  /** Disk size (`8M`, bytes). */
   size: SizeLike;
+  /** Smallest size accepted (a `--size` option below it is refused). */
   minSize?: SizeLike;
+  /** The regions, each at its LBA; overlaps are refused. */
   regions: RawRegionStep[];
+  /**
+   * Integers written into a region after layout: a number, or the LBA, sector count or size of a region.
+   * @example patches: [{ region: 'stage2', at: 4, type: 'u32', value: { lbaOf: 'kernel' } }]
+   */
   patches?: Array<{ region: string; at: number | { symbol: string }; type: 'u8' | 'u16' | 'u32' | 'u64'; value: number | { lbaOf: string } | { sectorsOf: string } | { sizeOf: string }; endian?: 'le' | 'be' }>;
   /** A FAT partition filling the rest of the disk (FAT32 when it is large enough), registered in stage 1's MBR table. */
   partition?: { files?: ImageFiles; label?: string; type?: string | number; bootable?: boolean; startLba?: number; size?: SizeLike };
+  /** Output file name (default `<name>.img`). */
   output?: string;
 }
 const rawKind = {
@@ -330,15 +451,24 @@ export const raw = defineStep<RawStepOptions>(rawKind);
 
 // ---------- ISO9660 ----------
 
+/**
+ * Options of `iso()`: an ISO9660 image (Rock Ridge + Joliet), bootable through El Torito.
+ * @example iso({ bios: { emulation: 'hdd', image: disk } })
+ */
 export interface IsoStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
+  /** The image's contents: path → file or text. */
   files?: ImageFiles;
+  /** Volume identifier (d-characters, at most 32; default `KILN_` + 8 hex digits derived from the contents). */
   volumeId?: string;
   /** BIOS boot: a no-emulation boot image (path in the ISO or an artifact) or a whole disk served by hard-disk emulation. */
   bios?: { emulation: 'none'; image: FileInput; loadSectors?: number; bootInfoTable?: boolean } | { emulation: 'hdd'; image: FileInput };
   /** UEFI boot: an ESP image (fat() output) or files for one. */
   uefi?: FileInput | { size: SizeLike; files: ImageFiles };
+  /** Add an MBR and GPT so the ISO also boots written to a USB stick. */
   hybrid?: boolean;
+  /** Output file name (default `<name>.iso`). */
   output?: string;
 }
 const isoKind = {
@@ -393,7 +523,32 @@ export const iso = defineStep<IsoStepOptions>(isoKind);
 
 // ---------- GRUB ISO ----------
 
-export interface GrubIsoStepOptions { name?: string; kernel: FileInput; modules?: FileInput[]; /** Command line of each module (by index): the multiboot2 module string the kernel sees (`module2 /boot/name ARGS`). */ moduleArgs?: string[]; cmdline?: string; bios?: boolean; efi?: boolean; hybrid?: boolean; files?: ImageFiles; output?: string }
+/**
+ * Options of `grubIso()`: GRUB (BIOS + UEFI) booting a multiboot2 kernel and its modules from an ISO.
+ * @example grubIso({ kernel, modules: [initrd], cmdline: 'console=ttyS0' })
+ */
+export interface GrubIsoStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
+  name?: string;
+  /** The multiboot2 kernel ELF. */
+  kernel: FileInput;
+  /** Multiboot2 modules (initrd, services), loaded in order. */
+  modules?: FileInput[];
+  /** Command line of each module (by index): the multiboot2 module string the kernel sees (`module2 /boot/name ARGS`). */
+  moduleArgs?: string[];
+  /** Kernel command line. */
+  cmdline?: string;
+  /** BIOS boot (i386-pc). Default true. */
+  bios?: boolean;
+  /** UEFI boot (x86_64-efi). Default true. */
+  efi?: boolean;
+  /** Hybrid MBR + GPT so the ISO also boots as a disk. Default true. */
+  hybrid?: boolean;
+  /** More files for the ISO. */
+  files?: ImageFiles;
+  /** Output file name (default `<name>.iso`). */
+  output?: string;
+}
 const grubIsoKind = {
   kind: 'grub-iso', version: 1,
   schema: z.object({ name: z.string().optional(), kernel: zFileInput, modules: z.array(zFileInput).optional(), moduleArgs: z.array(z.string()).optional(), cmdline: z.string().optional(), bios: z.boolean().optional(), efi: z.boolean().optional(), hybrid: z.boolean().optional(), files: zFiles.optional(), output: z.string().optional() }).strict() as z.ZodType<GrubIsoStepOptions>,
@@ -424,7 +579,17 @@ export const grubIso = defineStep<GrubIsoStepOptions>(grubIsoKind);
 
 // ---------- VDI / VMDK ----------
 
-export interface ConvertStepOptions { name?: string; input: FileInput; subformat?: 'monolithicSparse' | 'streamOptimized'; output?: string }
+/** Options of `vdi()` and `vmdk()`: a raw disk image converted (sparse: zero blocks take no space). */
+export interface ConvertStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
+  name?: string;
+  /** The raw disk to convert (a `raw()`, `gpt()` or `mbr()` step). */
+  input: FileInput;
+  /** VMDK only: `monolithicSparse` (default) or `streamOptimized` (compressed, for OVF/cloud uploads). */
+  subformat?: 'monolithicSparse' | 'streamOptimized';
+  /** Output file name (default `<name>.vdi` / `<name>.vmdk`). */
+  output?: string;
+}
 function convertKind(format: 'vdi' | 'vmdk') {
   return {
     kind: format, version: 1,

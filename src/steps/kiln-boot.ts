@@ -36,6 +36,7 @@ function bootArch(arch: Arch): KilnBootArch {
   throw new KilnError('KILN_BOOT_ARCH', `kiln-boot is built for x86_64 and aarch64, not ${arch}`, { hint: 'boot this target another way (grubEsp(), -kernel), or set the loader\'s arch' });
 }
 
+/** Signature checking by kiln-boot: the trusted key and where the signature lives in the kernel. */
 export interface KilnBootVerify {
   /** The trusted Ed25519 public key (a kiln `.pub` file, PEM SPKI, 64 hex digits or 32 raw bytes). */
   key: string;
@@ -43,12 +44,15 @@ export interface KilnBootVerify {
   sections?: 'kiln' | 'nonos';
 }
 
+/** The serial port kiln-boot writes to: none, a 16550 at an I/O port, or a PL011 at an address. */
 export interface KilnBootSerial {
   kind: 'none' | 'pio-16550' | 'mmio-pl011';
   base: number;
 }
 
+/** Options of `kilnBootLoader()`: arch, the kernel's path on the ESP, command line, verification, serial. */
 export interface KilnBootLoaderOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Architecture of the loader. Default: the target's. */
   arch?: KilnBootArch;
@@ -172,6 +176,7 @@ function sharedLoader(o: KilnBootLoaderOptions) {
   return step;
 }
 
+/** Options of `kilnBootEsp()`: a FAT ESP with kiln-boot, its config, the kernel and files. */
 export interface KilnBootEspOptions {
   /** Architecture (decides `\EFI\BOOT\BOOTX64.EFI` or `BOOTAA64.EFI`). Default `x86_64`; pass `t.arch`. */
   arch?: Arch;

@@ -9,7 +9,12 @@ import { parseDepfile } from '../toolchain/depfile.js';
 import { type StepContext, defineStep } from '../step.js';
 import { siblingsGlob, stem } from './_common.js';
 
+/**
+ * Options of `nasm.bin()` and `nasm.obj()`.
+ * @example nasm.bin({ source: 'boot/boot.asm', exactSize: 512, defines: { KERNEL_LBA: 65 } })
+ */
 export interface NasmOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** The .asm source, relative to the project. */
   source: string;
@@ -89,6 +94,15 @@ export const nasmObjKind = kind(false);
  * @example nasm.bin({ source: 'boot/boot.asm', exactSize: 512 }); nasm.obj({ source: 'kernel/src/arch/isr.asm' })
  */
 export const nasm = {
+  /**
+   * Assembles a flat binary (`nasm -f bin`): a boot sector, a stage 2; `exactSize`/`maxSize` check (and
+   * `exactSize` pads) the result.
+   * @example const boot = nasm.bin({ source: 'boot.asm', exactSize: 512 })
+   */
   bin: defineStep<NasmOptions>(nasmBinKind),
+  /**
+   * Assembles an object file (`-f elf64` by default, `elf32` for i386) to link into a kernel.
+   * @example const isr = nasm.obj({ source: 'kernel/isr.asm' })
+   */
   obj: defineStep<NasmOptions>(nasmObjKind),
 };

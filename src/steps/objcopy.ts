@@ -8,11 +8,15 @@ import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { type FileInput, type StepContext, defineStep } from '../step.js';
 
+/** Options of `objcopy()`: a flat binary from an ELF's loadable sections (`objcopy -O binary`, in TypeScript). */
 export interface ObjcopyOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
+  /** The ELF to convert (usually a kernel step). */
   input: FileInput;
   /** Output file name (default kernel.bin). */
   output?: string;
+  /** Output format; only `binary` (the default). */
   format?: 'binary';
   /** Only these sections, laid out by load address (`objcopy -j .text -O binary`). Default: every allocated one. */
   sections?: string[];

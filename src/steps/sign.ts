@@ -12,7 +12,12 @@ import { type DeclareContext, type FileInput, type StepContext, StepFailure, def
 import { resolvePolicy } from '../toolchain/policy.js';
 import { zTimeoutSeconds } from '../util/timeout.js';
 
+/**
+ * Options of `sign()`: embed a manifest and Ed25519 (+ ML-DSA-65) signatures in a kernel ELF.
+ * @example sign({ input: kernel, initrd, version: '1.0.0', toolchain: ['rustc', 'ld.lld'] })
+ */
 export interface SignStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** The kernel ELF to sign. */
   input: FileInput;

@@ -11,7 +11,9 @@ import { withExtension } from './_common.js';
 import { zFileInput } from '../config/schema.js';
 import { type FileInput, type StepContext, defineStep } from '../step.js';
 
+/** Options of `strip()`: a stripped ELF and its separate debug file (linked by `.gnu_debuglink`). */
 export interface StripStepOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** The ELF to strip (a kernel, a service). */
   input: FileInput;

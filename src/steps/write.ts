@@ -3,10 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { type StepContext, defineStep } from '../step.js';
 
+/** Options of `write()`: a file with the given content written into the build folder. */
 export interface WriteOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Destination, relative to the target's build folder. */
   path: string;
+  /** The file's content (text is written as UTF-8). */
   content: string | Uint8Array;
   /** File mode, e.g. 0o755. */
   mode?: number;

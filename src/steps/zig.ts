@@ -16,17 +16,24 @@ import { findZig } from '../toolchain/tools.js';
 import { formatCommand } from '../util/process.js';
 import { stem, stringInputs, zLayer } from './_common.js';
 
+/**
+ * Options of `zig.exe()` and `zig.obj()`.
+ * @example zig.exe({ root: 'src/main.zig', linkerScript: 'linker.ld', modules: { abi: kozoAbi.output('abi/kozo_abi.zig') } })
+ */
 export interface ZigOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Root source file (`kernel/src/main.zig`). */
   root: string;
   /** Output name (default `<stem>.elf` or `<stem>.o`). */
   output?: string;
+  /** Which flag policy applies (default kernel): optimize mode, CPU features, stack protector. */
   layer?: Layer;
   /** Zig target (default `<arch>-freestanding-none`). */
   target?: string;
   /** CPU model (default baseline) — feature changes from the policy are appended. */
   cpu?: string;
+  /** Linker script (`-T`). */
   linkerScript?: FileInput;
   /** Extra objects to link (nasm.obj outputs...). */
   objects?: FileInput[];
@@ -97,7 +104,9 @@ function kind(mode: 'exe' | 'obj') {
   };
 }
 
+/** Options of `zig.test()`: `zig test` on the host. */
 export interface ZigTestOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Root file whose `test` blocks run (`kernel/tests.zig`). */
   root: string;
@@ -144,7 +153,9 @@ const testKind = {
   },
 };
 
+/** Options of `zig.build()`: the project's own build.zig, run by kiln, its named outputs collected. */
 export interface ZigBuildOptions {
+  /** Step name in logs, `kiln graph` and `kiln build <name>` (default: its key in components/images/steps). */
   name?: string;
   /** Folder with build.zig. */
   path: string;
@@ -207,8 +218,21 @@ const buildKind = {
  * @example zig.exe({ root: 'kernel/main.zig', linkerScript: 'kernel/linker.ld' })
  */
 export const zig = {
+  /**
+   * `zig build-exe` of a freestanding executable for the target arch (optimize mode and CPU features from
+   * the layer's flag policy).
+   * @example const kernel = zig.exe({ root: 'src/main.zig', linkerScript: 'linker.ld' })
+   */
   exe: defineStep<ZigOptions>(kind('exe')),
+  /**
+   * `zig build-obj`: an object file to link elsewhere.
+   * @example const sched = zig.obj({ root: 'kernel/sched.zig' })
+   */
   obj: defineStep<ZigOptions>(kind('obj')),
+  /**
+   * Runs the project's own `zig build` in `path` and copies the named files out of its install prefix.
+   * @example zig.build({ path: 'kernel', artifacts: { 'kernel.elf': 'bin/kernel' } })
+   */
   build: defineStep<ZigBuildOptions>(buildKind),
   /** `zig test` on the host (e.g. kernel logic with `test` blocks). @example zig.test({ root: 'kernel/tests.zig', modules: { kozo_abi: kozoAbi.output('abi/kozo_abi.zig') } }) */
   test: defineStep<ZigTestOptions>(testKind),

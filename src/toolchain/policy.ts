@@ -7,6 +7,10 @@
  */
 export type Layer = 'kernel' | 'services' | 'asm' | 'boot' | 'tools';
 
+/**
+ * What a layer's build must guarantee (optimization, FPU, red zone, stack protector and probes, LTO, panic, PIE,
+ * NX stack, code model); each toolchain step turns it into flags.
+ */
 export interface LayerPolicy {
   /** debug: no optimization; safe: optimized with runtime checks (Zig ReleaseSafe, Rust overflow checks); fast; small. */
   optimize: 'debug' | 'safe' | 'fast' | 'small';
@@ -28,6 +32,10 @@ export interface LayerPolicy {
   codeModel?: 'small' | 'kernel' | 'medium' | 'large';
 }
 
+/**
+ * Overrides per layer, merged over kiln's defaults (the `policy` field of the config or a profile).
+ * @example policy: { kernel: { fpu: true }, services: { lto: false } }
+ */
 export type PolicySet = Partial<Record<Layer, Partial<LayerPolicy>>>;
 
 const base: LayerPolicy = {

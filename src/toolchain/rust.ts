@@ -32,6 +32,7 @@ export interface RustToolchain {
   hostTriple: string;
 }
 
+/** How `core`/`alloc` reach a custom target: -Zbuild-std, a kiln-built sysroot, or the host target. */
 export type RustRoute = 'build-std' | 'sysroot' | 'host';
 
 const detected = new Map<string, Promise<RustToolchain | undefined>>();

@@ -20,6 +20,7 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** How a tool run ended: its argv, exit code or signal, and its output. */
 export interface RunResult {
   argv: string[];
   /** Exit code, or null when killed by a signal. */

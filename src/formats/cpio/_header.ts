@@ -12,7 +12,9 @@
 
 /** Size of the fixed header in bytes. */
 export const CPIO_HEADER_SIZE = 110;
+/** Magic of the "new ASCII" format (`newc`, what Linux initramfs uses). */
 export const MAGIC_NEWC = '070701';
+/** Magic of the "new CRC" format (`crc`: `newc` plus a sum of each file's bytes). */
 export const MAGIC_CRC = '070702';
 /** The name of the entry that ends an archive. */
 export const TRAILER_NAME = 'TRAILER!!!';
@@ -30,6 +32,7 @@ export const S_IFBLK = 0o060000;
 export const S_IFREG = 0o100000;
 export const S_IFLNK = 0o120000;
 
+/** The kind of a cpio entry, from its mode's file-type bits. */
 export type CpioKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
 
 export const KIND_BITS: Record<CpioKind, number> = {

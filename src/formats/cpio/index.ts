@@ -9,4 +9,4 @@ export type { CpioFormat, CpioWriteOptions, CpioLayout, CpioLayoutEntry, CpioWri
 export { readCpio, readCpioData, cpioToTree, extractCpio } from './read.js';
 export type { CpioEntry, CpioArchive, CpioReadOptions, CpioExtractOptions, CpioExtractResult } from './read.js';
 export { MAGIC_NEWC, MAGIC_CRC, MAGIC_ODC, TRAILER_NAME, CPIO_HEADER_SIZE, MAX_NAME_BYTES } from './_header.js';
-export type { CpioKind } from './_header.js';
+export type { CpioKind, CpioHeaderFields } from './_header.js';

@@ -43,6 +43,7 @@ export interface CpioEntry {
   target?: string;
 }
 
+/** A parsed archive: its format and entries in archive order. */
 export interface CpioArchive {
   format: 'newc' | 'crc' | 'odc';
   entries: CpioEntry[];
@@ -50,6 +51,7 @@ export interface CpioArchive {
   end: number;
 }
 
+/** Options of `readCpio`. */
 export interface CpioReadOptions {
   /** Verify the 070702 data sums (reads every file's data). Default true. */
   verifyChecksums?: boolean;
@@ -254,6 +256,7 @@ export interface CpioExtractOptions extends ExtractOptions {
   verifyChecksums?: boolean;
 }
 
+/** What `extractCpio` created, and what it could not (with the reason). */
 export interface CpioExtractResult {
   /** Paths created (relative to the target folder). */
   extracted: string[];

@@ -39,6 +39,7 @@ const SHAPES: Record<CpioFormat, FormatShape> = {
   odc: { headerSize: ODC_HEADER_SIZE, align: (n) => n, small: ODC_MAX_SMALL, large: ODC_MAX_LARGE },
 };
 
+/** Options of `writeCpio` / `layoutCpio`: the format, time stamps, owner and padding. */
 export interface CpioWriteOptions {
   /** `newc` (070701, default), `crc` (070702: each file's header carries the sum of its bytes) or `odc` (070707, octal, unpadded). */
   format?: CpioFormat;
@@ -69,6 +70,7 @@ export interface CpioLayoutEntry {
   nameBytes: Uint8Array;
 }
 
+/** Where every header and file body lands in the archive, computed before any byte is written. */
 export interface CpioLayout {
   format: CpioFormat;
   entries: CpioLayoutEntry[];
@@ -288,6 +290,7 @@ class SequentialEmitter {
   }
 }
 
+/** What `writeCpio` wrote: size, entry count, format. */
 export interface CpioWriteResult {
   /** Archive size in bytes. */
   size: number;

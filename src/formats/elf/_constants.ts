@@ -7,114 +7,201 @@
  * Specification 5.0 §10 and binutils' include/elf/common.h; Xen's public/elfnote.h.
  */
 
+/** EI_CLASS: 32-bit objects (ELF32 layouts). */
 export const ELFCLASS32 = 1;
+/** EI_CLASS: 64-bit objects (ELF64 layouts). */
 export const ELFCLASS64 = 2;
+/** EI_DATA: little-endian (two's complement). */
 export const ELFDATA2LSB = 1;
+/** EI_DATA: big-endian (two's complement). */
 export const ELFDATA2MSB = 2;
 
 // e_type
+/** e_type: no file type. */
 export const ET_NONE = 0;
+/** e_type: relocatable object (`.o`). */
 export const ET_REL = 1;
+/** e_type: executable at fixed addresses (a typical kernel). */
 export const ET_EXEC = 2;
+/** e_type: shared object or position-independent executable. */
 export const ET_DYN = 3;
+/** e_type: core dump. */
 export const ET_CORE = 4;
 
 // Special section indices.
+/** Section index of undefined symbols (and "no section"). */
 export const SHN_UNDEF = 0;
+/** First reserved section index. */
 export const SHN_LORESERVE = 0xff00;
+/** Section index of absolute symbols (not relocated). */
 export const SHN_ABS = 0xfff1;
+/** Section index of common (tentative) symbols. */
 export const SHN_COMMON = 0xfff2;
+/** Escape: the real section index is in SHT_SYMTAB_SHNDX (or section 0 for e_shstrndx). */
 export const SHN_XINDEX = 0xffff;
 /** e_phnum value meaning "the real count is in section 0's sh_info". */
 export const PN_XNUM = 0xffff;
 
 // sh_type
+/** sh_type: inactive section header. */
 export const SHT_NULL = 0;
+/** sh_type: program-defined contents (code, data). */
 export const SHT_PROGBITS = 1;
+/** sh_type: the full symbol table. */
 export const SHT_SYMTAB = 2;
+/** sh_type: a string table. */
 export const SHT_STRTAB = 3;
+/** sh_type: relocations with explicit addends. */
 export const SHT_RELA = 4;
+/** sh_type: SysV symbol hash table. */
 export const SHT_HASH = 5;
+/** sh_type: dynamic linking information. */
 export const SHT_DYNAMIC = 6;
+/** sh_type: notes (build ID, PVH entry, ...). */
 export const SHT_NOTE = 7;
+/** sh_type: occupies no file space (`.bss`). */
 export const SHT_NOBITS = 8;
+/** sh_type: relocations without addends. */
 export const SHT_REL = 9;
+/** sh_type: reserved, unspecified semantics. */
 export const SHT_SHLIB = 10;
+/** sh_type: the dynamic linking symbol table. */
 export const SHT_DYNSYM = 11;
+/** sh_type: array of initialization function pointers. */
 export const SHT_INIT_ARRAY = 14;
+/** sh_type: array of termination function pointers. */
 export const SHT_FINI_ARRAY = 15;
+/** sh_type: array of pre-initialization function pointers. */
 export const SHT_PREINIT_ARRAY = 16;
+/** sh_type: a section group (COMDAT). */
 export const SHT_GROUP = 17;
+/** sh_type: extended section indices of a symbol table. */
 export const SHT_SYMTAB_SHNDX = 18;
+/** sh_type: compact relative relocations. */
 export const SHT_RELR = 19;
+/** sh_type: GNU-style symbol hash table. */
 export const SHT_GNU_HASH = 0x6ffffff6;
+/** sh_type: GNU symbol version definitions. */
 export const SHT_GNU_VERDEF = 0x6ffffffd;
+/** sh_type: GNU symbol version requirements. */
 export const SHT_GNU_VERNEED = 0x6ffffffe;
+/** sh_type: GNU symbol version table. */
 export const SHT_GNU_VERSYM = 0x6fffffff;
 
 // sh_flags
+/** sh_flags: writable at run time (W). */
 export const SHF_WRITE = 0x1;
+/** sh_flags: occupies memory at run time (A). */
 export const SHF_ALLOC = 0x2;
+/** sh_flags: executable instructions (X). */
 export const SHF_EXECINSTR = 0x4;
+/** sh_flags: mergeable contents (M). */
 export const SHF_MERGE = 0x10;
+/** sh_flags: NUL-terminated strings (S). */
 export const SHF_STRINGS = 0x20;
+/** sh_flags: sh_info holds a section index (I). */
 export const SHF_INFO_LINK = 0x40;
+/** sh_flags: ordering requirement linked to sh_link (L). */
 export const SHF_LINK_ORDER = 0x80;
+/** sh_flags: needs OS-specific processing (O). */
 export const SHF_OS_NONCONFORMING = 0x100;
+/** sh_flags: member of a section group (G). */
 export const SHF_GROUP = 0x200;
+/** sh_flags: thread-local storage (T). */
 export const SHF_TLS = 0x400;
+/** sh_flags: compressed contents (C). */
 export const SHF_COMPRESSED = 0x800;
+/** sh_flags: kept by the linker's garbage collection (R). */
 export const SHF_GNU_RETAIN = 0x200000;
+/** sh_flags: excluded from the link output (E). */
 export const SHF_EXCLUDE = 0x80000000;
 
 // p_type
+/** p_type: unused program header. */
 export const PT_NULL = 0;
+/** p_type: loadable segment. */
 export const PT_LOAD = 1;
+/** p_type: dynamic linking information. */
 export const PT_DYNAMIC = 2;
+/** p_type: path of the program interpreter. */
 export const PT_INTERP = 3;
+/** p_type: notes. */
 export const PT_NOTE = 4;
+/** p_type: reserved, unspecified semantics. */
 export const PT_SHLIB = 5;
+/** p_type: the program header table itself. */
 export const PT_PHDR = 6;
+/** p_type: thread-local storage template. */
 export const PT_TLS = 7;
+/** p_type: the `.eh_frame_hdr` unwind table. */
 export const PT_GNU_EH_FRAME = 0x6474e550;
+/** p_type: stack permissions (no PF_X = non-executable stack). */
 export const PT_GNU_STACK = 0x6474e551;
+/** p_type: read-only after relocation. */
 export const PT_GNU_RELRO = 0x6474e552;
+/** p_type: the `.note.gnu.property` note (IBT, SHSTK, BTI, ...). */
 export const PT_GNU_PROPERTY = 0x6474e553;
 
 // p_flags
+/** p_flags: executable. */
 export const PF_X = 1;
+/** p_flags: writable. */
 export const PF_W = 2;
+/** p_flags: readable. */
 export const PF_R = 4;
 
 // Symbol binding, type, visibility (st_info / st_other).
+/** Symbol binding: local to the object. */
 export const STB_LOCAL = 0;
+/** Symbol binding: visible to every object. */
 export const STB_GLOBAL = 1;
+/** Symbol binding: global with lower precedence. */
 export const STB_WEAK = 2;
+/** Symbol binding (GNU): unique in the process. */
 export const STB_GNU_UNIQUE = 10;
+/** Symbol type: unspecified. */
 export const STT_NOTYPE = 0;
+/** Symbol type: a data object. */
 export const STT_OBJECT = 1;
+/** Symbol type: a function. */
 export const STT_FUNC = 2;
+/** Symbol type: a section. */
 export const STT_SECTION = 3;
+/** Symbol type: the source file name. */
 export const STT_FILE = 4;
+/** Symbol type: a common data object. */
 export const STT_COMMON = 5;
+/** Symbol type: a thread-local data object. */
 export const STT_TLS = 6;
+/** Symbol type (GNU): an indirect function. */
 export const STT_GNU_IFUNC = 10;
 
 // Note types.
+/** Note type of owner GNU: the ABI tag (OS and version). */
 export const NT_GNU_ABI_TAG = 1;
+/** Note type of owner GNU: hardware capabilities. */
 export const NT_GNU_HWCAP = 2;
+/** Note type of owner GNU: the build ID. */
 export const NT_GNU_BUILD_ID = 3;
+/** Note type of owner GNU: the gold linker version. */
 export const NT_GNU_GOLD_VERSION = 4;
+/** Note type of owner GNU: program properties. */
 export const NT_GNU_PROPERTY_TYPE_0 = 5;
 /** Xen public/elfnote.h: the 32-bit protected-mode entry used by PVH boots (QEMU -kernel). */
 export const XEN_ELFNOTE_PHYS32_ENTRY = 18;
 
 // Dynamic tags.
+/** Dynamic tag: end of the dynamic array. */
 export const DT_NULL = 0;
+/** Dynamic tag: name of a needed library. */
 export const DT_NEEDED = 1;
+/** Dynamic tag: address of the dynamic string table. */
 export const DT_STRTAB = 5;
+/** Dynamic tag: the shared object's name. */
 export const DT_SONAME = 14;
+/** Dynamic tag: library search path (deprecated). */
 export const DT_RPATH = 15;
+/** Dynamic tag: library search path. */
 export const DT_RUNPATH = 29;
 
 /**

@@ -47,6 +47,7 @@ export interface Multiboot2Header {
   entryAddr?: number;
 }
 
+/** A multiboot v1 or v2 header found in a kernel image (see `findMultiboot`). */
 export type MultibootHeader = Multiboot1Header | Multiboot2Header;
 
 const MB1_MAGIC = 0x1badb002;

@@ -11,6 +11,7 @@ import { PT_LOAD, SHF_ALLOC, SHT_NOBITS, SHT_NULL } from './_constants.js';
 import { fail, parseInput, type ElfInput } from './_layout.js';
 import type { ElfFile, ElfSegment } from './read.js';
 
+/** Options of `objcopyBinary` (`objcopy -O binary`). */
 export interface ObjcopyBinaryOptions {
   /** Refuse outputs larger than this (default 1 GiB): sections far apart make huge zero-filled files. */
   maxSize?: number;
@@ -18,6 +19,7 @@ export interface ObjcopyBinaryOptions {
   sections?: string[];
 }
 
+/** A flat binary made from an ELF's loadable sections, with its load address and entry. */
 export interface RawBinary {
   /** The image: the loadable contents from `loadAddress` on, gaps zero-filled. */
   bytes: Uint8Array;

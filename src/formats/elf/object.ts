@@ -25,8 +25,10 @@ export const OBJECT_TARGETS = {
   aarch64: { class: 64, machine: EM.AARCH64 },
   i386: { class: 32, machine: EM.I386 },
 } as const;
+/** The architectures `writeBinaryObject` makes relocatable objects for. */
 export type ObjectArch = keyof typeof OBJECT_TARGETS;
 
+/** Options of `writeBinaryObject`: the target and the symbol names the data gets. */
 export interface BinaryObjectOptions {
   /** Target whose ELF class and machine the object gets. */
   arch: ObjectArch;
@@ -40,6 +42,7 @@ export interface BinaryObjectOptions {
   align?: number;
 }
 
+/** The object file `writeBinaryObject` writes, in parts: head, the data's place, tail. */
 export interface BinaryObjectLayout {
   /** ELF header + padding up to the data. */
   head: Uint8Array;

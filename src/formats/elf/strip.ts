@@ -13,6 +13,7 @@ import { PT_INTERP, PT_LOAD, PT_PHDR, SHF_ALLOC, SHT_NOBITS, SHT_NULL, SHT_PROGB
 import { fail, keepSection, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
 import { removeSections } from './write.js';
 
+/** Options of `strip`: what to remove and whether to link the debug file. */
 export interface StripOptions {
   /** `all`: debug sections and the symbol table; `debug`: debug sections only (symbols kept). */
   mode: 'all' | 'debug';
@@ -20,6 +21,7 @@ export interface StripOptions {
   debugLink?: string | false;
 }
 
+/** The stripped ELF and its separate debug file. */
 export interface StripResult {
   /** The stripped file (with `.gnu_debuglink` unless `debugLink: false`). */
   stripped: Uint8Array;

@@ -10,6 +10,7 @@ import { toHex } from '../io/bytes.js';
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
+/** What `kiln elf` prints first: class, byte order, machine, type, entry, segments and sections in brief. */
 export interface ElfSummary {
   class: 32 | 64;
   endian: 'little' | 'big';

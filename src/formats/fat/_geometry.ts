@@ -13,6 +13,7 @@
 import { KilnError } from '../../errors.js';
 import { formatSize } from '../../util/size.js';
 
+/** FAT12, FAT16 or FAT32. */
 export type FatType = 12 | 16 | 32;
 
 export const SECTOR_SIZE = 512;
@@ -26,6 +27,7 @@ const MIN_CLUST_16 = 4087;
 export const MIN_CLUST_32 = 65525;
 const MAX_CLUST_32 = 268435446;
 
+/** What may be forced when kiln picks a FAT volume's geometry (otherwise mkfs.fat's choices). */
 export interface GeometryOptions {
   /** Force the FAT type (default: like mkfs.fat, FAT32 from 512 MiB, else FAT12/16). */
   type?: FatType;
@@ -43,6 +45,7 @@ export interface GeometryOptions {
   media?: number;
 }
 
+/** A FAT volume's layout: type, sizes of sectors and clusters, where the FATs, root and data start. */
 export interface Geometry {
   type: FatType;
   /** Sectors in the volume (BPB_TotSec16/32). May be less than the space given (whole tracks). */

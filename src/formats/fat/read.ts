@@ -76,6 +76,7 @@ export interface FatEntry {
   recordOffset?: number;
 }
 
+/** Options of `openFat`. */
 export interface FatReadOptions {
   /** Byte offset of the volume in the source (a partition). Default 0. */
   offset?: number;

@@ -96,8 +96,9 @@ export interface FatPlan {
   epoch: number;
   /** Clusters used (directories + files), including the FAT32 root. */
   usedClusters: number;
-  /** Objects in allocation (cluster) order. */
+  /** Objects in allocation (cluster) order. @internal */
   objects: Array<PlannedDir | PlannedFile>;
+  /** The root directory's plan. @internal */
   root: PlannedDir;
 }
 

@@ -6,6 +6,10 @@
  */
 import type { Guid } from '../io/guid.js';
 
+/**
+ * Partition type GUIDs kiln knows by name (`esp`, `linux`, `bios-boot`, ...): use the name in a partition's
+ * `type`.
+ */
 export const GPT_TYPES = {
   /** EFI System Partition (UEFI 2.10 Table 5-7). */
   esp: 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b',
@@ -24,6 +28,7 @@ export const GPT_TYPES = {
   /** Microsoft basic data (FAT/NTFS/exFAT data partitions). */
   'basic-data': 'ebd0a0a2-b9e5-4433-87c0-68b6b72699c7',
 } as const satisfies Record<string, Guid>;
+/** A partition type known by name (a key of {@link GPT_TYPES}). */
 export type GptTypeName = keyof typeof GPT_TYPES;
 
 const NAMES = new Map<string, string>(Object.entries(GPT_TYPES).map(([name, guid]) => [guid, name]));
@@ -44,6 +49,7 @@ export const GPT_ATTRIBUTES = {
   /** Bit 2: legacy BIOS bootable (used by some BIOS boot loaders). */
   'legacy-bios-bootable': 2,
 } as const;
+/** A partition attribute bit known by name (`required`, `legacy-bios-bootable`, ...). */
 export type GptAttributeName = keyof typeof GPT_ATTRIBUTES;
 
 /** Names of the set attribute bits (unknown bits as `bit N`).

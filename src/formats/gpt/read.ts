@@ -23,6 +23,7 @@ const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLe
 /** Largest entry array kiln reads (bytes): 16384 entries of 128 bytes, or fewer larger ones. */
 const MAX_ARRAY_BYTES = 2 << 20;
 
+/** One used partition entry as read from a disk. */
 export interface GptPartitionInfo {
   /** 1-based entry number. */
   index: number;
@@ -39,6 +40,7 @@ export interface GptPartitionInfo {
   attributeNames: string[];
 }
 
+/** One GPT header (primary or backup) as read, with whether its CRCs hold. */
 export interface GptHeaderInfo {
   myLba: number;
   alternateLba: number;
@@ -54,6 +56,7 @@ export interface GptHeaderInfo {
   revision: number;
 }
 
+/** A GPT disk as read: geometry, the headers, the partitions and every problem found. */
 export interface GptInfo {
   size: number;
   sectorSize: number;
@@ -71,6 +74,7 @@ export interface GptInfo {
   problems: string[];
 }
 
+/** Options of `readGpt`. */
 export interface GptReadOptions {
   /** Throw on any problem, not only on a disk without a valid header. Default false. */
   strict?: boolean;

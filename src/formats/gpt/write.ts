@@ -50,6 +50,7 @@ export interface GptPartitionSpec extends RegionFill {
   attributes?: number | bigint | Array<GptAttributeName | number>;
 }
 
+/** Options of `writeGpt` / `layoutGpt`: disk size, partitions, GUID seed. */
 export interface GptOptions {
   /** Disk size (`64M`, bytes), a multiple of 512. */
   size: SizeLike;
@@ -80,6 +81,7 @@ export interface GptPartitionLayout extends RegionFill {
   attributes: bigint;
 }
 
+/** Where the protective MBR, both headers, both entry arrays and every partition land on the disk. */
 export interface GptLayout {
   size: number;
   totalSectors: number;

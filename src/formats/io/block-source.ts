@@ -4,10 +4,12 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FormatError, KilnError } from '../../errors.js';
 
+/** Random-access bytes an image reader reads from: a file, memory, a sparse image or a slice of another source. */
 export interface BlockSource {
   readonly size: number;
   /** Reads exactly `length` bytes at `offset`; reading past the end is a FormatError. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases the source (closes the file, if any). */
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function* dataChunks(source: BlockSource, unit: number, chunk: numb
   if (pending) yield* cut(pending.start, pending.end);
 }
 
+/** A {@link BlockSource} over bytes in memory. */
 export class MemorySource implements BlockSource {
   readonly bytes: Uint8Array;
   readonly format: string;
@@ -94,9 +97,11 @@ export class MemorySource implements BlockSource {
     checkRead(this.format, this.size, offset, length);
     return this.bytes.subarray(offset, offset + length);
   }
+  /** Releases the source (closes the file, if any). */
   async close(): Promise<void> {}
 }
 
+/** A {@link BlockSource} over a file, read on demand (images larger than memory are fine). */
 export class FileSource implements BlockSource {
   readonly size: number;
   readonly path: string;
@@ -111,6 +116,7 @@ export class FileSource implements BlockSource {
     this.format = format;
   }
 
+  /** Opens `path` for reading; `format` names the format in error messages. */
   static async open(path: string, format = 'image'): Promise<FileSource> {
     const fd = openSync(path, 'r');
     const stats = fstatSync(fd);
@@ -137,6 +143,7 @@ export class FileSource implements BlockSource {
     return out;
   }
 
+  /** Releases the source (closes the file, if any). */
   async close(): Promise<void> {
     const fd = this.fd;
     this.fd = undefined;
@@ -159,6 +166,7 @@ export class SubSource implements BlockSource {
     checkRead('image', this.size, offset, length);
     return this.parent.read(this.base + offset, length);
   }
+  /** Releases the source (closes the file, if any). */
   async close(): Promise<void> {}
 }
 

@@ -39,6 +39,7 @@ export function cannotWriteImage(path: string, error: NodeJS.ErrnoException): Er
   return error;
 }
 
+/** Where an image writer puts its bytes: a file or memory, written at offsets. */
 export interface BlockSink {
   /** Total size of the image in bytes. */
   readonly size: number;

@@ -9,15 +9,19 @@ export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Writes one byte at `offset`. */
 export function writeU8(buf: Uint8Array, offset: number, value: number): void {
   buf[offset] = value & 0xff;
 }
+/** Writes a u16 at `offset`, little-endian when `le`. */
 export function writeU16(buf: Uint8Array, offset: number, value: number, le: boolean): void {
   viewOf(buf).setUint16(offset, value, le);
 }
+/** Writes a u32 at `offset`, little-endian when `le`. */
 export function writeU32(buf: Uint8Array, offset: number, value: number, le: boolean): void {
   viewOf(buf).setUint32(offset, value >>> 0, le);
 }
+/** Writes a u64 (number or bigint) at `offset`, little-endian when `le`. */
 export function writeU64(buf: Uint8Array, offset: number, value: number | bigint, le: boolean): void {
   viewOf(buf).setBigUint64(offset, BigInt(value), le);
 }
@@ -31,9 +35,11 @@ export function writeU32Both(buf: Uint8Array, offset: number, value: number): vo
   writeU32(buf, offset, value, true);
   writeU32(buf, offset + 4, value, false);
 }
+/** Reads a u16 at `offset`, little-endian when `le`. */
 export function readU16(buf: Uint8Array, offset: number, le: boolean): number {
   return viewOf(buf).getUint16(offset, le);
 }
+/** Reads a u32 at `offset`, little-endian when `le`. */
 export function readU32(buf: Uint8Array, offset: number, le: boolean): number {
   return viewOf(buf).getUint32(offset, le);
 }
@@ -48,9 +54,11 @@ const encoder = new TextEncoder();
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
+/** UTF-8 bytes of `text`. */
 export function encodeUtf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
+/** Text of UTF-8 `bytes` (invalid sequences become U+FFFD). */
 export function decodeUtf8(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
@@ -63,9 +71,11 @@ export function writeAscii(buf: Uint8Array, offset: number, text: string, width 
     buf[offset + i] = c;
   }
 }
+/** `length` bytes at `offset` as Latin-1 text (trailing padding kept). */
 export function readAscii(buf: Uint8Array, offset: number, length: number): string {
   return latin1.decode(buf.subarray(offset, offset + length));
 }
+/** The parts one after another in a new array. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let total = 0;
   for (const p of parts) total += p.length;
@@ -79,6 +89,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 }
 /** Zeros to compare against (native memcmp through Buffer.equals is ~20x faster than a JS loop). */
 const ZEROS = Buffer.alloc(64 * 1024);
+/** True when every byte is 0 (compared natively, 64 KiB at a time). */
 export function isAllZero(bytes: Uint8Array): boolean {
   const n = bytes.length;
   if (n < 64) {
@@ -93,9 +104,17 @@ export function isAllZero(bytes: Uint8Array): boolean {
   }
   return true;
 }
+/**
+ * Lower-case hex of the bytes.
+ * @example toHex(new Uint8Array([0xde, 0xad])) // 'dead'
+ */
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
+/**
+ * Bytes of a hex string (even length; throws on other characters).
+ * @example fromHex('55aa') // Uint8Array [0x55, 0xaa]
+ */
 export function fromHex(hex: string): Uint8Array {
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) throw new RangeError('"hex" expected an even number of hex digits');
   return new Uint8Array(Buffer.from(hex, 'hex'));
@@ -134,38 +153,45 @@ export class ByteReader {
     }
   }
 
+  /** Throws a FormatError with this reader's format and the absolute offset `at`. */
   fail(code: string, message: string, at = this.position): never {
     throw new FormatError(this.format, code, message, { offset: this.base + at });
   }
 
+  /** Moves to `position` (relative to this reader's start). */
   seek(position: number): this {
     if (position < 0 || position > this.bytes.length) this.fail('BAD_OFFSET', `offset ${position} is outside the ${this.bytes.length}-byte input`, 0);
     this.position = position;
     return this;
   }
 
+  /** Moves `length` bytes forward. */
   skip(length: number): this {
     this.need(length, 'skip');
     this.position += length;
     return this;
   }
 
+  /** Reads one byte; `what` names the field in an error. */
   u8(what = 'u8'): number {
     this.need(1, what);
     return this.bytes[this.position++]!;
   }
+  /** Reads a u16, little-endian when `le`. */
   u16(le: boolean, what = 'u16'): number {
     this.need(2, what);
     const v = this.view.getUint16(this.position, le);
     this.position += 2;
     return v;
   }
+  /** Reads a u32, little-endian when `le`. */
   u32(le: boolean, what = 'u32'): number {
     this.need(4, what);
     const v = this.view.getUint32(this.position, le);
     this.position += 4;
     return v;
   }
+  /** Reads a signed 32-bit integer, little-endian when `le`. */
   i32(le: boolean, what = 'i32'): number {
     this.need(4, what);
     const v = this.view.getInt32(this.position, le);
@@ -193,6 +219,7 @@ export class ByteReader {
     this.position += length;
     return out;
   }
+  /** Reads `length` bytes as Latin-1 text. */
   ascii(length: number, what = 'text'): string {
     return readAscii(this.bytesView(length, what), 0, length);
   }

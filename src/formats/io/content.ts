@@ -8,6 +8,7 @@ import { KilnError } from '../../errors.js';
 /** Content of a file placed into an image. */
 export type Content = Uint8Array | FileContent;
 
+/** Image content taken from a host file, read in chunks when the image is written (never loaded whole). */
 export interface FileContent {
   readonly kind: 'file';
   /** Path of the source file on the host. */
@@ -21,10 +22,12 @@ export async function fileContent(path: string): Promise<FileContent> {
   return { kind: 'file', path, size: statSync(path).size };
 }
 
+/** The size in bytes of content in memory or in a file. */
 export function contentSize(content: Content): number {
   return content instanceof Uint8Array ? content.length : content.size;
 }
 
+/** Bytes per chunk when file content is streamed (1 MiB). */
 export const CHUNK_SIZE = 1 << 20;
 
 /**

@@ -26,7 +26,11 @@ import { describeSystemError } from '../../util/system-errors.js';
 /** One member to extract, as a format reader describes it. `offset` is where the member is recorded (for errors). */
 export type ExtractEntry =
   | { kind: 'dir'; path: string; mode?: number; mtime?: number; offset?: number }
-  | { kind: 'file'; path: string; mode?: number; mtime?: number; offset?: number; content: () => AsyncIterable<Uint8Array> }
+  | {
+    kind: 'file'; path: string; mode?: number; mtime?: number; offset?: number;
+    /** The file's bytes, read when the entry is extracted. */
+    content: () => AsyncIterable<Uint8Array>;
+  }
   | { kind: 'symlink'; path: string; target: string; mtime?: number; offset?: number }
   | { kind: 'skip'; path: string; what: string; reason: string; offset?: number };
 

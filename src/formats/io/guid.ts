@@ -10,6 +10,7 @@ export type Guid = string;
 
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** True for a GUID in its text form (`8-4-4-4-12` hex digits, any case). */
 export function isGuid(text: string): boolean {
   return GUID_RE.test(text);
 }

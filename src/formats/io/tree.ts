@@ -17,11 +17,17 @@ interface Common {
   /** Modification time, seconds since 1970. Default: the build epoch. */
   mtime?: number;
 }
+/** A regular file of a {@link FileTree}: its content in memory or from a host file. */
 export interface FileEntry extends Common { kind: 'file'; content: Content }
+/** A directory of a {@link FileTree}. */
 export interface DirEntry extends Common { kind: 'dir' }
+/** A symbolic link of a {@link FileTree} (FAT and plain ISO9660 cannot hold one). */
 export interface SymlinkEntry extends Common { kind: 'symlink'; target: string }
+/** A character or block device node (cpio and tar only). */
 export interface DeviceEntry extends Common { kind: 'char' | 'block'; major: number; minor: number }
+/** A named pipe (cpio and tar only). */
 export interface FifoEntry extends Common { kind: 'fifo' }
+/** Any entry of a {@link FileTree}. */
 export type TreeEntry = FileEntry | DirEntry | SymlinkEntry | DeviceEntry | FifoEntry;
 
 /** Normalized path → entry. Parents of every entry exist as `dir` entries. Root is implicit (not a key). */

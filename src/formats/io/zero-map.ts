@@ -19,7 +19,9 @@ export const isZeroBlock = isAllZero;
 
 /** Sequential reads into one reused buffer (each result is valid until the next read). */
 export interface ChunkReader {
+  /** Reads `length` bytes at `offset` (the view is valid until the next read). */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** Releases the reader (for a file, its own handle; the source stays open). */
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export interface ZeroMap {
   readonly fingerprint: Uint8Array;
 }
 
+/** Options of `scanZeroMap`. */
 export interface ScanOptions {
   /** Bytes read per call (a multiple of the unit; default 2 MiB or one unit if larger). */
   readSize?: number;

@@ -16,7 +16,9 @@ import type { BlockSink } from '../io/block-writer.js';
  * the ISO, never held in memory): its size, and a function filling a sink of exactly that size.
  */
 export interface RegionFiller {
+  /** Size of the region in bytes. */
   size: number;
+  /** Writes the region into `sink` (exactly `size` bytes, offsets from 0). */
   fill(sink: BlockSink): Promise<void>;
 }
 

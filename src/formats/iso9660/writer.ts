@@ -61,6 +61,7 @@ export interface IsoOptions {
   systemArea?: Uint8Array;
 }
 
+/** A run of sectors holding (part of) a file: first LBA and length in bytes. @inline */
 type Extent = { lba: number; length: number };
 
 /** System Use entries (SUSP/RRIP) of a record and their total length. */
@@ -1079,7 +1080,14 @@ export async function writeIsoFile(path: string, tree: FileTree, options: IsoOpt
  * An ISO as a region filler for other images: `{ size, fill(sink) }`.
  * @example const { size, fill } = await isoFiller(tree); await writeImageFile('out.iso', size, fill);
  */
-export async function isoFiller(tree: FileTree, options: IsoOptions = {}): Promise<{ size: number; plan: IsoPlan; fill: (sink: BlockSink) => Promise<void> }> {
+export async function isoFiller(tree: FileTree, options: IsoOptions = {}): Promise<{
+  /** The ISO's size in bytes. */
+  size: number;
+  /** Where everything lands. */
+  plan: IsoPlan;
+  /** Writes the ISO into a sink of exactly `size` bytes. */
+  fill: (sink: BlockSink) => Promise<void>;
+}> {
   const plan = await planIso(tree, options);
   return { size: plan.size, plan, fill: (sink) => writeIso(sink, plan) };
 }

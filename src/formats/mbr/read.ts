@@ -10,6 +10,7 @@ import { readU32 } from '../io/bytes.js';
 import { decodeChs } from './_chs.js';
 import { MBR_TYPES, SECTOR_SIZE } from './write.js';
 
+/** One used slot of the partition table as read. */
 export interface MbrPartitionInfo {
   /** Table slot, 1..4. */
   index: number;
@@ -23,6 +24,7 @@ export interface MbrPartitionInfo {
   chsEnd: { cylinder: number; head: number; sector: number };
 }
 
+/** An MBR disk as read: signature, boot code, partitions and the problems found. */
 export interface MbrInfo {
   size: number;
   diskSignature: number;

@@ -43,6 +43,7 @@ export const MBR_TYPES = {
   'gpt-protective': 0xee,
   efi: 0xef,
 } as const;
+/** A partition type byte known by name (a key of `MBR_TYPES`). */
 export type MbrTypeName = keyof typeof MBR_TYPES;
 
 /** A primary partition to create. */
@@ -59,6 +60,7 @@ export interface MbrPartitionSpec extends RegionFill {
   bootable?: boolean;
 }
 
+/** Options of `writeMbr` / `layoutMbr`: disk size, partitions, boot code, disk signature. */
 export interface MbrOptions {
   /** Disk size (`64M`, bytes); a multiple of 512. */
   size: SizeLike;
@@ -83,6 +85,7 @@ export interface MbrPartitionLayout extends RegionFill {
   sectors: number;
 }
 
+/** Where every partition lands (LBA, CHS), computed before any byte is written. */
 export interface MbrLayout {
   size: number;
   diskSignature: number;

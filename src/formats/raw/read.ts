@@ -11,6 +11,7 @@ import { viewOf } from '../io/bytes.js';
 import { type MbrInfo, parseMbrSector } from '../mbr/read.js';
 import { RAW_SECTOR_SIZE, type RawPatchSpec } from './write.js';
 
+/** A region of a raw disk as `readRaw` checks it: where it is and the hash of its bytes. */
 export interface RawReadRegion {
   name: string;
   lba: number;
@@ -18,6 +19,7 @@ export interface RawReadRegion {
   size: number;
 }
 
+/** A patched field of a raw disk as read back (region, offset, type, value). */
 export interface RawReadPatch {
   region: string;
   /** Offset inside the region. */
@@ -26,6 +28,7 @@ export interface RawReadPatch {
   endian?: 'le' | 'be';
 }
 
+/** A raw disk as read: boot signature, partition table, regions and patches checked. */
 export interface RawInfo {
   size: number;
   /** Bytes 510-511 are 0x55 0xAA. */

@@ -72,6 +72,7 @@ export interface RawPartitionSpec extends RegionFill {
   slot?: number;
 }
 
+/** Options of `writeRaw` / `layoutRaw`: disk size, regions at fixed LBAs, patches, an optional partition. */
 export interface RawOptions {
   /** Disk size (`8M`). */
   size: SizeLike;
@@ -82,6 +83,7 @@ export interface RawOptions {
   partition?: RawPartitionSpec;
 }
 
+/** A region placed on the disk: its LBA, size and sector count. */
 export interface RawRegionLayout {
   name: string;
   lba: number;
@@ -91,6 +93,7 @@ export interface RawRegionLayout {
   content: Content;
 }
 
+/** A patch resolved to its byte offset and value. */
 export interface RawPatchLayout {
   region: string;
   /** Offset inside the region. */
@@ -108,6 +111,7 @@ export interface RawPartitionLayout extends RegionFill {
   sectors: number;
 }
 
+/** Where every region, patch and partition lands, computed before any byte is written. */
 export interface RawLayout {
   size: number;
   regions: RawRegionLayout[];

@@ -19,6 +19,7 @@ export const MAX_SIZE_FIELD = 0o77777777777;
 /** Largest mode/uid/gid/devmajor/devminor in a 7-digit octal field. */
 export const MAX_SMALL_FIELD = 0o7777777;
 
+/** The kind of a tar entry, from its typeflag. */
 export type TarKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'hardlink';
 
 /** typeflag byte per kind ('0' regular, '1' hard link, '2' symlink, '3' char, '4' block, '5' dir, '6' fifo). */

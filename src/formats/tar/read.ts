@@ -16,6 +16,7 @@ const FORMAT = 'tar';
 /** Longest pax header or GNU long name kiln reads (they are held in memory). */
 const MAX_META = 1 << 20;
 
+/** One member of a tar archive as read. */
 export interface TarEntry {
   /** Path as stored (prefix joined), directories without their trailing slash. */
   path: string;
@@ -33,6 +34,7 @@ export interface TarEntry {
   dataOffset: number;
 }
 
+/** A parsed tar archive: its entries, where it ends and its dialect. */
 export interface TarArchive {
   entries: TarEntry[];
   /** Offset just past the end-of-archive marker (or the input's end when the second zero block is missing). */

@@ -17,6 +17,7 @@ import {
   MAX_SIZE_FIELD, MAX_SMALL_FIELD, NAME_SIZE, PREFIX_SIZE, TAR_BLOCK, TYPEFLAG, type TarHeaderFields, encodeHeader, padBlock,
 } from './_header.js';
 
+/** Options of `writeTar` / `layoutTar`: time stamps, owner, record size. */
 export interface TarWriteOptions {
   /** Time stamp of entries without an `mtime`, seconds since 1970. Default: SOURCE_DATE_EPOCH or kiln's fixed epoch. */
   epoch?: number;
@@ -40,6 +41,7 @@ export interface TarLayoutEntry {
   data?: Content;
 }
 
+/** Where every header and body lands in the archive, computed before any byte is written. */
 export interface TarLayout {
   entries: TarLayoutEntry[];
   /** Offset of the two zero blocks that end the archive. */
@@ -135,6 +137,7 @@ export function layoutTar(tree: FileTree, options: TarWriteOptions = {}): TarLay
   return { entries, endOffset, size };
 }
 
+/** What `writeTar` wrote: size and entry count. */
 export interface TarWriteResult {
   size: number;
   entries: number;

@@ -15,6 +15,7 @@ import { FormatError } from '../../errors.js';
 import { decodeUtf8, encodeUtf8, readU32, readU64, writeAscii, writeU32, writeU64 } from '../io/bytes.js';
 import { guidFromBytes, guidToBytes, type Guid } from '../io/guid.js';
 
+/** The VDI header signature (`u32Signature`, at offset 0x40). */
 export const VDI_SIGNATURE = 0xbeda107f;
 export const VDI_VERSION_1_1 = 0x00010001;
 /** VirtualBox's szFileInfo text (VDI_IMAGE_FILE_INFO); "for eyes only". */

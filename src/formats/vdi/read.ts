@@ -95,6 +95,7 @@ export class VdiImage implements SparseSource {
     return out;
   }
 
+  /** Closes the image file. */
   async close(): Promise<void> {
     await this.file.close();
   }

@@ -259,6 +259,7 @@ export class VmdkImage implements SparseSource {
     return out;
   }
 
+  /** Closes the image file. */
   async close(): Promise<void> {
     await this.file.close();
   }
