@@ -14,7 +14,7 @@ const nodeGlobals = Object.fromEntries(
 );
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-check/', 'build/', '**/.kiln/', 'examples/*/build/', 'examples/*/target/', 'node_modules/'] },
+  { ignores: ['dist/', 'dist-check/', 'build/', '**/.kiln/', 'examples/*/build/', 'examples/*/target/', 'node_modules/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
