@@ -3,14 +3,15 @@
  * --config/--arch/--profile/--build-dir flags, project options given as `--name=value`, and
  * loading + planning.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { globalOptions, setGlobalOptions } from './_shared.js';
-import { type LoadedConfig, loadConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import { describeOption } from '../config/options.js';
 import { checkOptionNames } from './_flags.js';
 import type { Graph } from '../graph/graph.js';
-import { planGraph } from '../graph/plan.js';
+import type { PlanRequestKey } from '../graph/plan-cache.js';
 import { ARCHES, type Arch } from '../step.js';
 
 export interface ProjectFlags {
@@ -43,6 +44,7 @@ export async function preloadForHelp(argv: string[]): Promise<void> {
   if (!argv.includes('--help') && !argv.includes('-h')) return;
   const i = argv.findIndex((a) => a === '--config' || a === '-c');
   try {
+    const { loadConfig } = await import('../config/load.js');
     helpConfig = await loadConfig(i >= 0 ? argv[i + 1] : undefined);
   } catch {
     helpConfig = undefined;
@@ -116,20 +118,59 @@ export interface ProjectContext {
   projectOptions: Record<string, string | boolean>;
 }
 
-export async function openProject(flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv = process.env): Promise<ProjectContext> {
-  const loaded = await loadConfig(flags.config);
+/**
+ * Loads the config and plans the graph. With `cacheKey`, what planning reads is recorded and the
+ * plan saved in the plan cache (graph/plan-cache.ts) for the next build.
+ */
+export async function openProject(
+  flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv = process.env, cacheKey?: PlanRequestKey,
+): Promise<ProjectContext> {
+  if (!cacheKey) return planProject(flags, rest, env);
+  const [{ recordPlanReads }, { storePlan }] = await Promise.all([
+    import('../graph/plan-reads.js'), import('../graph/plan-cache.js'),
+  ]);
+  const { value, reads } = await recordPlanReads(env, (viewed) => planProject(flags, rest, viewed));
+  storePlan(cacheKey, value.graph, reads, env);
+  return value;
+}
+
+async function planProject(flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv): Promise<ProjectContext> {
+  const { phase } = await import('../util/phases.js');
+  const loaded = await phase('load config', async () => (await import('../config/load.js')).loadConfig(flags.config));
   checkOptionNames(loaded);
   const { options, positional } = parseProjectArgs(rest, loaded);
   if (flags.arch !== undefined && !(ARCHES as readonly string[]).includes(flags.arch)) {
     throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(flags.arch)}`, { exitCode: 2 });
   }
-  const graph = await planGraph(loaded, {
+  const { planGraph } = await phase('load planner', () => import('../graph/plan.js'));
+  const graph = await phase('plan', () => planGraph(loaded, {
     ...(flags.arch ? { arch: flags.arch as Arch } : {}),
     ...(flags.profile ? { profile: flags.profile } : {}),
     ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
     ...(flags.allowDevKey ? { allowDevKey: true } : {}),
     options,
     env,
-  });
+  }));
   return { loaded, graph, positional, projectOptions: options };
+}
+
+/**
+ * The plan cache's key for this command line, or undefined when the cache does not apply: no
+ * config found, a kiln without a build id (tsc run by hand), or arguments that are not all
+ * `--name[=value]` (positional step names, `--name value`: telling them apart needs the config).
+ */
+export async function planRequestKey(flags: ProjectFlags, rest: string[]): Promise<PlanRequestKey | undefined> {
+  if (!rest.every((a) => a.startsWith('--') && a !== '--')) return undefined;
+  const { kilnBuildVersion } = await import('../graph/plan-cache.js');
+  const kilnVersion = kilnBuildVersion();
+  const { findConfigPath } = await import('../config/load.js');
+  const configPath = findConfigPath(flags.config);
+  if (!kilnVersion || !configPath) return undefined;
+  return {
+    configPath, kilnVersion, projectArgs: rest,
+    ...(flags.arch ? { arch: flags.arch } : {}),
+    ...(flags.profile ? { profile: flags.profile } : {}),
+    ...(flags.buildDir ? { buildDir: resolve(flags.buildDir) } : {}),
+    ...(flags.allowDevKey ? { allowDevKey: true } : {}),
+  };
 }

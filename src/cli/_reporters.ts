@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import type { BuildEvent } from '../graph/events.js';
 import type { StepFailureInfo } from '../step.js';
+import { processPhases } from '../util/phases.js';
 
 export type Reporter = { onEvent(event: BuildEvent): void; close(): void };
 
@@ -128,15 +129,21 @@ export function jsonReporter(stream: NodeJS.WritableStream = process.stdout): Re
   return { onEvent: (e) => void stream.write(`${JSON.stringify(e)}\n`), close() {} };
 }
 
-/** Collects step spans and writes a Chrome trace file at close (one lane per concurrent job). */
+/**
+ * Collects step spans and writes a Chrome trace file (one lane per concurrent job) when the process
+ * exits, with the process's phases (start-up, config load, plan, execute, exit) on their own lane.
+ * Times are µs since the process started.
+ */
 export function traceReporter(path: string): Reporter {
   const starts = new Map<string, { time: number; lane: number }>();
   const lanes: boolean[] = [];
   const events: object[] = [];
-  let origin = 0;
+  const since = (epochMs: number): number => (epochMs - performance.timeOrigin) * 1000;
+  const span = (name: string, start: number, end: number, tid: number, args: object = {}): object =>
+    ({ name, cat: 'kiln', ph: 'X', ts: start * 1000, dur: Math.max(1, (end - start) * 1000), pid: 1, tid, args });
+  let closed = false;
   return {
     onEvent(e) {
-      if (e.type === 'build-start') origin = e.time;
       if (e.type === 'step-start') {
         let lane = lanes.findIndex((busy) => !busy);
         if (lane < 0) lane = lanes.length;
@@ -147,14 +154,22 @@ export function traceReporter(path: string): Reporter {
         const s = starts.get(e.step);
         if (s) lanes[s.lane] = false;
         const begin = s?.time ?? e.time - e.durationMs;
-        events.push({ name: e.step, cat: e.kind, ph: 'X', ts: (begin - origin) * 1000, dur: Math.max(1, e.durationMs * 1000), pid: 1, tid: s?.lane ?? 0, args: { status: e.status, reason: e.reason ?? '' } });
+        events.push({ name: e.step, cat: e.kind, ph: 'X', ts: since(begin), dur: Math.max(1, e.durationMs * 1000), pid: 1, tid: s?.lane ?? 0, args: { status: e.status, reason: e.reason ?? '' } });
       }
       if (e.type === 'build-finish') {
-        events.push({ name: 'build', cat: 'kiln', ph: 'X', ts: 0, dur: e.durationMs * 1000, pid: 1, tid: 1000, args: e.counts });
+        events.push({ name: 'build', cat: 'kiln', ph: 'X', ts: since(e.time - e.durationMs), dur: e.durationMs * 1000, pid: 1, tid: 1000, args: e.counts });
       }
     },
     close() {
-      writeFileSync(path, JSON.stringify({ traceEvents: events, displayTimeUnit: 'ms' }));
+      if (closed) return;
+      closed = true;
+      const closedAt = performance.now();
+      process.once('exit', () => {
+        const phases = processPhases().map((p) => span(p.name, p.start, p.end, 1001));
+        phases.push(span('exit', closedAt, performance.now(), 1001));
+        const names = [1000, 1001].map((tid) => ({ name: 'thread_name', ph: 'M', pid: 1, tid, args: { name: tid === 1000 ? 'build' : 'process' } }));
+        writeFileSync(path, JSON.stringify({ traceEvents: [...names, ...phases, ...events], displayTimeUnit: 'ms' }));
+      });
     },
   };
 }

@@ -6,13 +6,16 @@ import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
 import type { Graph } from '../graph/graph.js';
 import { placeArtifacts } from '../graph/place-artifacts.js';
-import { matchRule } from '../toolchain/doctor.js';
 import { killAllChildren } from '../util/process.js';
+import { phase } from '../util/phases.js';
 import { action } from './_shared.js';
-import { type ProjectFlags, openProject, projectCommand } from './_project.js';
-import { defaultReporter } from './_reporters.js';
+import { type ProjectFlags, openProject, planRequestKey, projectCommand } from './_project.js';
+import { type Reporter, defaultReporter } from './_reporters.js';
+import type { PlanRequestKey } from '../graph/plan-cache.js';
+import type { BuildEvent } from '../graph/events.js';
 import { cleanWaitLine } from './_shared.js';
 import { cleanUnderLock } from '../graph/clean.js';
+import { KILN_FLAGS } from './_flags.js';
 
 export interface BuildFlags extends ProjectFlags {
   jobs?: string;
@@ -91,12 +94,15 @@ export function registerBuild(program: Command): void {
     if (flags.serial === false && !flags.run) {
       throw new KilnError('CLI_NO_SERIAL_WITHOUT_RUN', '--no-serial only applies to a boot: give --run too (or use kiln run / kiln test --no-serial)', { exitCode: 2 });
     }
-    const project = await openProject(flags, cmd.args);
-    const { graph, positional } = project;
-    if (flags.clean) await cleanForRebuild(graph, flags.wait ?? true);
     const reporter = defaultReporter(flags);
+    let built: Graph | undefined;
     try {
-      const result = await withInterrupt((signal) => executeGraph(graph, {
+      const cacheKey = flags.clean || flags.force || flags.run ? undefined : await planRequestKey(flags, cmd.args);
+      if (cacheKey && !cachedPlanTried && (await buildFromCachedPlan(cacheKey, flags, reporter))) return;
+      const { graph, positional } = await openProject(flags, cmd.args, process.env, cacheKey);
+      if (flags.clean) await cleanForRebuild(graph, flags.wait ?? true);
+      const { matchRule } = await import('../toolchain/doctor.js');
+      const result = await phase('execute', () => withInterrupt((signal) => executeGraph(graph, {
         ...(parseJobs(flags.jobs) ? { jobs: parseJobs(flags.jobs)! } : {}),
         keepGoing: flags.keepGoing ?? false,
         wait: flags.wait ?? true,
@@ -105,30 +111,124 @@ export function registerBuild(program: Command): void {
         signal,
         diagnose: matchRule,
         onEvent: (e) => reporter.onEvent(e),
-      }));
+      })));
       if (!result.ok) {
         if (!flags.json) process.stderr.write(`full output: ${result.logPath}\n`);
         process.exitCode = result.interrupted ? 130 : 1;
         return;
       }
-      const placed = placeArtifacts(graph, new Set(result.steps.keys()));
-      if (placed.length && !flags.json) process.stderr.write(`kiln: artifacts: ${placed.map((p) => relative(process.cwd(), p.to) || p.to).join(', ')}\n`);
+      reportPlaced(graph, result.steps.keys(), flags);
+      built = graph;
     } finally {
       reporter.close();
     }
-    if (flags.run) {
-      const { machineFromRun } = await import('./_config-machine.js');
-      const { runMachine } = await import('../qemu/index.js');
-      if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', '--run: the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts' });
-      const spec = { ...machineFromRun(graph, graph.project.run), ...(flags.serial === false ? { serialLog: false } : {}) };
-      const r = await withInterrupt((signal) => runMachine(spec, { ...(flags.serial !== false ? { terminal: process.stdout, interactive: true } : {}), signal }));
-      if (r.problem) {
-        process.stderr.write(`kiln: ${r.problem}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      process.stderr.write(`kiln: guest exit code ${r.guestExitCode}; serial log ${r.serialLog}\n`);
-      process.exitCode = Math.min(255, r.guestExitCode ?? 1);
-    }
+    if (flags.run && built) await runAfterBuild(built, flags);
   }));
+}
+
+function reportPlaced(graph: Graph, built: Iterable<string>, flags: BuildFlags): void {
+  const placed = placeArtifacts(graph, new Set(built));
+  if (placed.length && !flags.json) process.stderr.write(`kiln: artifacts: ${placed.map((p) => relative(process.cwd(), p.to) || p.to).join(', ')}\n`);
+}
+
+/**
+ * A build from the plan cache: when the cached plan is valid and every step is up to date, the
+ * build is done without loading the config. Anything else (a miss, a step to run) returns false
+ * with nothing reported, and the caller plans for real.
+ */
+async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, reporter: Reporter): Promise<boolean> {
+  cachedPlanTried = true;
+  const { lookupPlan } = await import('../graph/plan-cache.js');
+  const found = lookupPlan(key, process.env);
+  if ('problem' in found) process.stderr.write(`kiln: ignoring a corrupt plan cache (${found.problem})\n`);
+  if (!('graph' in found)) return false;
+  const events: BuildEvent[] = [];
+  const { NotUpToDate } = await import('../graph/run-step.js');
+  try {
+    const jobs = parseJobs(flags.jobs);
+    await executeGraph(found.graph, {
+      ...(jobs ? { jobs } : {}), wait: flags.wait ?? true, checkOnly: true, onEvent: (e) => events.push(e),
+    });
+  } catch (error) {
+    if (error instanceof NotUpToDate) return false;
+    throw error;
+  }
+  for (const e of events) reporter.onEvent(e);
+  reportPlaced(found.graph, found.graph.steps.map((s) => s.name), flags);
+  return true;
+}
+
+/** The cached plan was tried in this process already (by tryCachedBuild): do not try it twice. */
+let cachedPlanTried = false;
+
+/** `kiln build` flags the fast path understands: the value flags, then the switches with their values. */
+const VALUE_FLAGS: Readonly<Record<string, 'jobs' | 'arch' | 'profile' | 'config' | 'buildDir' | 'trace'>> = {
+  '-j': 'jobs', '--jobs': 'jobs', '-a': 'arch', '--arch': 'arch', '-p': 'profile', '--profile': 'profile',
+  '-c': 'config', '--config': 'config', '--build-dir': 'buildDir', '--trace': 'trace',
+};
+const SWITCHES: Readonly<Record<string, Partial<BuildFlags>>> = {
+  '--plain': { plain: true }, '--json': { json: true }, '--no-wait': { wait: false }, '-k': { keepGoing: true },
+  '--keep-going': { keepGoing: true }, '--allow-dev-key': { allowDevKey: true },
+};
+
+/**
+ * `kiln build ARGS` without commander, the config or the step modules, when ARGS are plain flags
+ * and project options (`--name=value`) and the plan cache holds an up-to-date plan: true when the
+ * build was done. Anything unusual (help, positional steps, a flag it does not know, a miss, a step
+ * to run, an error) returns false, and the CLI runs the command the ordinary way.
+ */
+export async function tryCachedBuild(argv: string[]): Promise<boolean> {
+  const parsed = parseSimpleBuildArgs(argv);
+  if (!parsed) return false;
+  const key = await planRequestKey(parsed.flags, parsed.rest);
+  if (!key) return false;
+  const reporter = defaultReporter(parsed.flags);
+  let done = false;
+  try {
+    done = await phase('cached plan', () => buildFromCachedPlan(key, parsed.flags, reporter));
+  } catch {
+    done = false;
+  } finally {
+    if (done) reporter.close();
+  }
+  return done;
+}
+
+function parseSimpleBuildArgs(argv: string[]): { flags: BuildFlags; rest: string[] } | undefined {
+  const flags: BuildFlags = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const valueFlag = VALUE_FLAGS[arg];
+    if (valueFlag) {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('-')) return undefined;
+      flags[valueFlag] = value;
+    } else if (SWITCHES[arg]) {
+      Object.assign(flags, SWITCHES[arg]);
+    } else if (/^--[a-z][a-z0-9-]*(=.*)?$/s.test(arg)) {
+      const name = arg.slice(2).split('=')[0]!.replace(/^no-/, '');
+      if (name in KILN_FLAGS || name === 'debug') return undefined;
+      rest.push(arg);
+    } else {
+      return undefined;
+    }
+  }
+  return { flags, rest };
+}
+
+/** `kiln build --run`: boots the project's run section after a successful build. */
+async function runAfterBuild(graph: Graph, flags: BuildFlags): Promise<void> {
+  const { machineFromRun } = await import('./_config-machine.js');
+  const { runMachine } = await import('../qemu/index.js');
+  if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', '--run: the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts' });
+  const spec = { ...machineFromRun(graph, graph.project.run), ...(flags.serial === false ? { serialLog: false } : {}) };
+  const r = await withInterrupt((signal) => runMachine(spec, { ...(flags.serial !== false ? { terminal: process.stdout, interactive: true } : {}), signal }));
+  if (r.problem) {
+    process.stderr.write(`kiln: ${r.problem}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stderr.write(`kiln: guest exit code ${r.guestExitCode}; serial log ${r.serialLog}\n`);
+  process.exitCode = Math.min(255, r.guestExitCode ?? 1);
 }

@@ -4,8 +4,9 @@
  * `kiln --help` or an unknown command), so start-up stays small.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { reportError, setGlobalOptions } from './_shared.js';
+import { markPhase } from '../util/phases.js';
 
 /** Adds a command to the program; `argv` lets a command with many subcommands load only the one being run. */
 type Register = (program: Command, argv: string[]) => void | Promise<void>;
@@ -49,6 +50,7 @@ function commandName(argv: string[]): string | undefined {
 
 /** Builds the program with the given commands (all of them by default). */
 export async function createProgram(only?: string, argv: string[] = []): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command('kiln')
     .description('From OS sources to a signed, bootable, tested image.')
     .version(packageVersion(), '-V, --version')
@@ -67,6 +69,9 @@ export async function createProgram(only?: string, argv: string[] = []): Promise
 }
 
 export async function main(argv: string[]): Promise<void> {
+  markPhase('load kiln', performance.nodeTiming.bootstrapComplete);
+  // A no-op build served from the plan cache needs neither commander nor the other commands.
+  if (argv[0] === 'build' && (await (await import('./build.js')).tryCachedBuild(argv.slice(1)))) return;
   const name = commandName(argv);
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
   if (wantsHelp && name && ['build', 'run', 'test', 'graph', 'status', 'repro'].includes(name)) {
@@ -74,9 +79,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   try {
     // --version needs no command at all.
+    const started = performance.now();
     const program = await createProgram((argv.includes('--version') || argv.includes('-V')) && !name ? NO_COMMANDS : name, argv);
+    markPhase('load command', started);
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
+    const { CommanderError } = await import('commander');
     if (error instanceof CommanderError) {
       // Commander already printed its message (or the help/version text).
       if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'commander.help') {

@@ -7,7 +7,6 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../errors.js';
 import type { KilnConfig } from './types.js';
-import { validateConfigValue, zConfig } from './schema.js';
 import type { OptionsSpec } from './options.js';
 
 export const CONFIG_NAMES = ['kiln.config.ts', 'kiln.config.mts', 'kiln.config.js', 'kiln.config.mjs'];
@@ -35,6 +34,17 @@ export function findConfig(dir: string): string | undefined {
     if (parent === current) return undefined;
     current = parent;
   }
+}
+
+/**
+ * The config file `--config PATH` (a file, or a folder to search from; default the current folder)
+ * names, or undefined when there is none. loadConfig says why in its errors.
+ */
+export function findConfigPath(path?: string): string | undefined {
+  const start = path ? resolve(path) : process.cwd();
+  const isFolder = existsSync(start) && statSync(start).isDirectory();
+  const file = !path || isFolder ? findConfig(start) : start;
+  return file && existsSync(file) && !statSync(file).isDirectory() ? file : undefined;
 }
 
 const kilnEntry = fileURLToPath(new URL('../index.js', import.meta.url));
@@ -120,6 +130,8 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
       exitCode: 2,
     });
   }
+  // zod loads only when a config is loaded (a cached plan needs neither it nor jiti).
+  const { validateConfigValue, zConfig } = await import('./schema.js');
   validateConfigValue(zConfig, loaded, shown(file));
   // The schema checks the shape; the original object is kept, so step handles keep their identity.
   const config = loaded as KilnConfig<OptionsSpec>;

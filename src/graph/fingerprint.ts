@@ -9,7 +9,7 @@ import { KilnError } from '../errors.js';
 import type { ArtifactResolver, PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashValue } from './hashing.js';
 import { readPath } from './deps-log.js';
-import { isArtifactRef, isOutputPlaceholder, isStepHandle } from '../step.js';
+import { type ArtifactRef, type StepHandle, isArtifactRef, isOutputPlaceholder, isStepHandle } from '../step.js';
 import { type ToolIdentity, resolveTool } from './tools.js';
 
 export interface Fingerprint {
@@ -106,12 +106,21 @@ function hashInput(step: PlannedStep, file: string, from: FingerprintSources): F
 
 /** Options with artifact refs replaced by their content hashes: the data part of the key. */
 function keyData(step: PlannedStep, from: FingerprintSources): unknown {
+  return mapKeyData(step.declaration.key ?? step.options, (ref) => {
+    const { rel, producer } = from.artifacts.resolve(ref, step);
+    return { artifact: rel, hash: from.outputHashes.get(producer.name)?.[rel] ?? 'missing' };
+  });
+}
+
+/**
+ * The walk behind a step's key data: `value` with every artifact ref (or step handle) replaced by
+ * what `onRef` returns, output placeholders by `{ out }`, a value met twice by `'[cycle]'`. The plan
+ * cache runs the same walk to store the key data, so a cached plan hashes to the same key.
+ */
+export function mapKeyData(value: unknown, onRef: (ref: ArtifactRef | StepHandle) => unknown): unknown {
   const seen = new Set<unknown>();
   const replace = (v: unknown): unknown => {
-    if (isArtifactRef(v) || isStepHandle(v)) {
-      const { rel, producer } = from.artifacts.resolve(v, step);
-      return { artifact: rel, hash: from.outputHashes.get(producer.name)?.[rel] ?? 'missing' };
-    }
+    if (isArtifactRef(v) || isStepHandle(v)) return onRef(v);
     if (isOutputPlaceholder(v)) return { out: v.output };
     if (v === null || typeof v !== 'object' || v instanceof Uint8Array || v instanceof RegExp) return v;
     if (seen.has(v)) return '[cycle]';
@@ -119,7 +128,7 @@ function keyData(step: PlannedStep, from: FingerprintSources): unknown {
     if (Array.isArray(v)) return v.map(replace);
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replace(x)]));
   };
-  return replace(step.declaration.key ?? step.options);
+  return replace(value);
 }
 
 /** The tools a fingerprint found: name → resolved path (for `kiln status`'s toolchain line). */

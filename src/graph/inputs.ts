@@ -3,7 +3,6 @@
  * project (outside the build folder, kiln's own folder, node_modules and cargo target folders).
  */
 import { isAbsolute, join, relative } from 'node:path';
-import { glob } from 'tinyglobby';
 import type { PlannedStep } from './graph.js';
 
 /** A glob pattern (vs a plain path)? Cheaper than picomatch's scan on the no-op path. */
@@ -15,6 +14,8 @@ export async function expandInputs(step: PlannedStep, projectDir: string, buildR
   const ignore = ['**/node_modules/**', `${relative(projectDir, buildRoot)}/**`, '.kiln/**', '**/target/**'];
   for (const pattern of step.declaration.inputs ?? []) {
     if (isDynamicPattern(pattern)) {
+      // Loaded on the first glob only: a build of plain paths never pays for the matcher.
+      const { glob } = await import('tinyglobby');
       const matches = await glob(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false, ignore });
       files.push(...matches.sort());
     } else {

@@ -25,6 +25,14 @@ import { StepFailure } from '../step.js';
 
 type Outcome = Omit<StepResult, 'name' | 'durationMs'>;
 
+/** Thrown in a check-only session (a cached plan) by the first step that is not up to date. */
+export class NotUpToDate extends Error {
+  constructor(readonly step: string) {
+    super(`step "${step}" is not up to date`);
+    this.name = 'NotUpToDate';
+  }
+}
+
 export async function runStep(session: BuildSession, step: PlannedStep): Promise<StepResult> {
   const started = performance.now();
   const outcome = await decideAndRun(session, step);
@@ -46,10 +54,12 @@ async function decideAndRun(session: BuildSession, step: PlannedStep): Promise<O
     if (prev && prev.key === key && outputsIntact(session, step, prev)) {
       return outcome('up-to-date', Object.fromEntries(Object.entries(prev.outputs).map(([rel, e]) => [rel, e[3]])));
     }
+    if (session.checkOnly) throw new NotUpToDate(step.name);
     const restored = await restoreFromCache(session, step, key, fingerprint);
     if ('hashes' in restored) return outcome('cached', restored.hashes, { reason: explainRerun(prev?.fingerprint, fingerprint) });
     notes.push(...restored.corrupt.map((hash) => `cache object ${hash.slice(0, 16)}… was corrupt: rebuilt`));
   }
+  if (session.checkOnly) throw new NotUpToDate(step.name);
   const reason = session.force
     ? 'forced'
     : untracked ? 'not fully tracked (runs every time)' : explainRerun(prev?.fingerprint, fingerprint);

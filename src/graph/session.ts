@@ -29,6 +29,11 @@ export interface SessionOptions {
   cacheDir?: string;
   /** Recognizes known causes in a failed tool's output (kiln doctor's rules). */
   diagnose?: Diagnose;
+  /**
+   * Only decide "up to date": the first step that is not throws NotUpToDate (run-step.ts) before
+   * touching the cache or running anything. For a graph from the plan cache, whose kinds cannot run.
+   */
+  checkOnly?: boolean;
 }
 
 export interface BuildSession {
@@ -39,6 +44,7 @@ export interface BuildSession {
   readonly cache: CacheTier;
   readonly log: BuildLog;
   readonly force: boolean;
+  readonly checkOnly: boolean;
   readonly diagnose: Diagnose | undefined;
   /** Aborted when the build is interrupted; handed to every step. */
   readonly signal: AbortSignal;
@@ -76,6 +82,7 @@ export async function openSession(
   return {
     graph, layout, env, state, cache, log, emit, sources,
     force: options.force ?? false,
+    checkOnly: options.checkOnly ?? false,
     diagnose: options.diagnose,
     signal: abort.signal,
     fingerprints: new Map(),

@@ -1,0 +1,293 @@
+/**
+ * The plan cache: a planned graph saved as data (`<project>/.kiln/plans/<request>.json`), so that a
+ * build whose config, imports, request and environment did not change skips loading the config
+ * (jiti), validating it (zod) and the step modules. Its key has two parts:
+ * - the request: config path, kiln's version + build id, --arch/--profile/--build-dir/
+ *   --allow-dev-key and the project options as given (the file's name);
+ * - what planning read (plan-reads.ts): every file the config and the step declarations read
+ *   (the config's imports among them), every folder listed, every path checked, every env var
+ *   looked at — checked on load, stat first and content hash when the stat moved.
+ *
+ * A cached plan is a Graph whose steps have stand-in kinds: enough to fingerprint them and decide
+ * "up to date" (kind, version, declaration, outputs, edges, key data with artifact refs), not to
+ * run them. The executor's check-only mode (session.ts) uses it; when any step must run, the CLI
+ * plans for real. `kiln dev` keeps its real Graph in memory and needs none of this.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sha256Hex } from '../util/hash.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { KilnConfig, Project } from '../config/types.js';
+import { ArtifactPaths } from './artifacts.js';
+import { mapKeyData } from './fingerprint.js';
+import type { Graph, PlannedStep } from './graph.js';
+import { stableStringify } from './hashing.js';
+import { type FileRead, type PathType, type PlanReads, listingHash, pathType, trustedStat } from './plan-reads.js';
+import type { ArtifactRef, Declaration, StepHandle, StepKind, TargetInfo } from '../step.js';
+
+/** Everything on the command line (and kiln itself) that a plan depends on. */
+export interface PlanRequestKey {
+  /** Absolute path of the config file. */
+  configPath: string;
+  /** kiln's version and build id: a rebuilt kiln re-plans. */
+  kilnVersion: string;
+  arch?: string;
+  profile?: string;
+  /** --build-dir, made absolute. */
+  buildDir?: string;
+  allowDevKey?: boolean;
+  /** The project options' arguments as given (`--name=value`, `--flag`). */
+  projectArgs: string[];
+}
+
+/** 1: the first format. */
+const FORMAT = 1;
+
+interface CachedStep {
+  name: string;
+  configPath: string;
+  kind: string;
+  version: number;
+  declaration: Omit<Declaration, 'key'>;
+  outputs: string[];
+  /** Indexes (in `steps`) of the steps it reads. */
+  deps: number[];
+  /** `declaration.key ?? options` after the key-data walk, artifact refs as `{ [refTag]: [step, output] }`. */
+  key: unknown;
+}
+
+interface CachedPlan {
+  format: typeof FORMAT;
+  kilnVersion: string;
+  /** The object key marking an artifact ref inside `key` (random per plan: never a user's key). */
+  refTag: string;
+  reads: PlanReads;
+  /** Env var → hash of name and value (or the hash of the whole env when it was enumerated). */
+  env: Record<string, string>;
+  graph: {
+    name: string;
+    target: TargetInfo;
+    projectDir: string;
+    buildDir: string;
+    buildRoot: string;
+    release: boolean;
+    options: Record<string, unknown>;
+    steps: CachedStep[];
+    /** The project's artifacts: path under the build root → step name. */
+    artifacts: Record<string, string>;
+  };
+}
+
+/** Where the plan for `request` is cached. */
+export function planCachePath(request: PlanRequestKey): string {
+  const id = sha256Hex(stableStringify(request)).slice(0, 32);
+  return join(dirname(request.configPath), '.kiln', 'plans', `${id}.json`);
+}
+
+function envHashes(names: string[] | 'all', env: NodeJS.ProcessEnv): Record<string, string> {
+  if (names === 'all') {
+    const all = Object.keys(env).sort().map((k) => `${k}=${env[k]}`).join('\0');
+    return { '*': sha256Hex(all) };
+  }
+  return Object.fromEntries(names.map((n) => [n, sha256Hex(`${n}=${env[n] ?? '\0unset'}`)]));
+}
+
+/** Saves `graph`, planned for `request` after reading `reads`. Never throws: a cache is optional. */
+export function storePlan(request: PlanRequestKey, graph: Graph, reads: PlanReads, env: NodeJS.ProcessEnv): boolean {
+  try {
+    const refTag = `kiln-ref-${sha256Hex(`${Math.random()}${Date.now()}`).slice(0, 16)}`;
+    const plan: CachedPlan = {
+      format: FORMAT, kilnVersion: request.kilnVersion, refTag, reads, env: envHashes(reads.env, env),
+      graph: serializeGraph(graph, refTag),
+    };
+    writeFileAtomic(planCachePath(request), JSON.stringify(plan));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function serializeGraph(graph: Graph, refTag: string): CachedPlan['graph'] {
+  const index = new Map(graph.steps.map((s, i) => [s, i]));
+  const steps = graph.steps.map((s): CachedStep => {
+    const { key: _key, ...declaration } = s.declaration;
+    const mapped = mapKeyData(s.declaration.key ?? s.options, (ref) => {
+      const producer = graph.artifacts.resolve(ref, s).producer;
+      return { [refTag]: [producer.name, isHandle(ref) ? null : (ref.output ?? null)] };
+    });
+    return {
+      name: s.name, configPath: s.configPath, kind: s.handle.kind.kind, version: s.handle.kind.version,
+      declaration, outputs: s.outputs, deps: s.deps.map((d) => index.get(d)!),
+      key: JSON.parse(stableStringify({ v: mapped })) as unknown,
+    };
+  });
+  const artifacts: Record<string, string> = {};
+  for (const [path, handle] of Object.entries(graph.project.artifacts ?? {})) {
+    const step = graph.byHandle.get(handle);
+    if (step) artifacts[path] = step.name;
+  }
+  return {
+    name: graph.config.name, target: graph.target, projectDir: graph.projectDir, buildDir: graph.buildDir,
+    buildRoot: graph.buildRoot, release: graph.release,
+    options: JSON.parse(stableStringify(graph.options)) as Record<string, unknown>, steps, artifacts,
+  };
+}
+
+function isHandle(ref: ArtifactRef | StepHandle): ref is StepHandle {
+  return !('step' in ref);
+}
+
+export type PlanLookup = { graph: Graph } | { miss: 'absent' | 'changed' } | { miss: 'corrupt'; problem: string };
+
+/**
+ * The cached plan for `request`, if every recorded read is unchanged. A file that is not a valid
+ * plan is reported (`corrupt`) and ignored.
+ */
+export function lookupPlan(request: PlanRequestKey, env: NodeJS.ProcessEnv): PlanLookup {
+  const path = planCachePath(request);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { miss: 'absent' };
+  }
+  let plan: CachedPlan;
+  try {
+    plan = JSON.parse(text) as CachedPlan;
+    checkShape(plan);
+  } catch (error) {
+    return { miss: 'corrupt', problem: `${path}: ${(error as Error).message}` };
+  }
+  if (plan.kilnVersion !== request.kilnVersion || !readsUnchanged(plan, env)) return { miss: 'changed' };
+  try {
+    return { graph: rebuildGraph(plan) };
+  } catch (error) {
+    return { miss: 'corrupt', problem: `${path}: ${(error as Error).message}` };
+  }
+}
+
+function checkShape(plan: CachedPlan): void {
+  const ok = plan !== null && typeof plan === 'object' && plan.format === FORMAT && typeof plan.refTag === 'string'
+    && Array.isArray(plan.reads?.files) && Array.isArray(plan.reads.dirs) && Array.isArray(plan.reads.stats)
+    && plan.env !== null && typeof plan.env === 'object' && Array.isArray(plan.graph?.steps)
+    && typeof plan.graph.buildDir === 'string' && typeof plan.graph.target?.id === 'string';
+  if (!ok) throw new Error('not a plan of this kiln (unexpected format)');
+}
+
+function readsUnchanged(plan: CachedPlan, env: NodeJS.ProcessEnv): boolean {
+  const wanted = envHashes(plan.reads.env, env);
+  for (const [name, hash] of Object.entries(plan.env)) if (wanted[name] !== hash) return false;
+  if (!plan.reads.files.every(fileUnchanged)) return false;
+  for (const [dir, listing] of plan.reads.dirs) if (currentListing(dir) !== listing) return false;
+  for (const [key, type] of plan.reads.stats) if (statType(key) !== type) return false;
+  return true;
+}
+
+function fileUnchanged(read: FileRead): boolean {
+  const now = trustedStat(read.path);
+  if (read.stat && now && read.stat[0] === now[0] && read.stat[1] === now[1] && read.stat[2] === now[2]) return true;
+  let hash: string | null;
+  try {
+    hash = sha256Hex(readFileSync(read.path));
+  } catch {
+    hash = null;
+  }
+  return hash === read.hash;
+}
+
+function currentListing(dir: string): string | null {
+  try {
+    return listingHash(readdirSync(dir));
+  } catch {
+    return null;
+  }
+}
+
+function statType(key: string): PathType {
+  return key.endsWith('\0l') ? pathType(key.slice(0, -2), true) : pathType(key);
+}
+
+// ---- A Graph from a cached plan ----
+
+const STEP = Symbol.for('kiln.step');
+const ARTIFACT = Symbol.for('kiln.artifact');
+
+/** A stand-in for a step kind that was not loaded: it fingerprints like the real one and cannot run. */
+function standInKind(kind: string, version: number): StepKind {
+  return {
+    kind, version,
+    declare: () => ({ outputs: [] }),
+    make: () => Promise.reject(new Error(`step kind ${kind} is not loaded (a cached plan cannot run steps)`)),
+  };
+}
+
+function standInHandle(kind: StepKind, name: string): StepHandle {
+  const handle = {
+    [STEP]: true as const, kind, options: undefined, name,
+    get out(): ArtifactRef {
+      return { [ARTIFACT]: true, step: handle, output: undefined } as unknown as ArtifactRef;
+    },
+    output(output: string): ArtifactRef {
+      return { [ARTIFACT]: true, step: handle, output } as unknown as ArtifactRef;
+    },
+    named(): StepHandle {
+      return handle;
+    },
+  } as unknown as StepHandle;
+  return handle;
+}
+
+function rebuildGraph(plan: CachedPlan): Graph {
+  const g = plan.graph;
+  const handles = g.steps.map((s) => standInHandle(standInKind(s.kind, s.version), s.name));
+  const byName = new Map<string, StepHandle>(g.steps.map((s, i) => [s.name, handles[i]!]));
+  const revive = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(revive);
+    if (v === null || typeof v !== 'object') return v;
+    const ref = (v as Record<string, unknown>)[plan.refTag];
+    if (Array.isArray(ref)) {
+      const handle = byName.get(String(ref[0]));
+      if (!handle) throw new Error(`a step reads an unknown step ${JSON.stringify(ref[0])}`);
+      return ref[1] === null ? handle : handle.output(String(ref[1]));
+    }
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)]));
+  };
+  const steps: PlannedStep[] = g.steps.map((s, i) => {
+    const key = (revive(s.key) as { v: unknown }).v;
+    return {
+      name: s.name, configPath: s.configPath, handle: handles[i]!, options: key,
+      declaration: { ...s.declaration, key }, outputs: s.outputs, deps: [], dependents: [],
+    };
+  });
+  g.steps.forEach((s, i) => {
+    steps[i]!.deps = s.deps.map((d) => steps[d]!);
+    for (const d of steps[i]!.deps) d.dependents.push(steps[i]!);
+  });
+  const byHandle = new Map(steps.map((s) => [s.handle, s]));
+  const artifacts = Object.fromEntries(Object.entries(g.artifacts).map(([path, step]) => [path, byName.get(step)!]));
+  const project = { name: g.name, artifacts } as Project;
+  return {
+    target: g.target, projectDir: g.projectDir, buildDir: g.buildDir, buildRoot: g.buildRoot, steps,
+    byName: new Map(steps.map((s) => [s.name, s])), byHandle,
+    artifacts: new ArtifactPaths(byHandle, g.buildDir, join(g.projectDir, 'kiln.config.ts')),
+    project, config: project as KilnConfig, options: g.options, release: g.release,
+  };
+}
+
+let buildVersion: string | null | undefined;
+
+/**
+ * kiln's version and build id (`dist/build-id.json`, written by `npm run build`: a hash of the
+ * compiled code), or undefined when there is no build id — then nothing is cached.
+ */
+export function kilnBuildVersion(): string | undefined {
+  if (buildVersion === undefined) {
+    try {
+      const { id, version } = JSON.parse(readFileSync(new URL('../build-id.json', import.meta.url), 'utf8')) as { id: string; version: string };
+      buildVersion = typeof id === 'string' && typeof version === 'string' ? `${version}+${id}` : null;
+    } catch {
+      buildVersion = null;
+    }
+  }
+  return buildVersion ?? undefined;
+}

@@ -1,0 +1,160 @@
+// The plan cache through the real CLI: a build whose config, imports, options, env and target did
+// not change does not evaluate the config again (the config counts its own evaluations in
+// evals.log); any of those changing re-plans; a source edit does not re-plan but still rebuilds.
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runKiln, tempDir } from '../_helpers.js';
+import { type PlanRequestKey, lookupPlan, planCachePath } from '../../src/graph/plan-cache.js';
+
+const root = tempDir('kiln-plan-cache-');
+let n = 0;
+
+/**
+ * A project whose config imports lib.ts (the text the step writes), reads the env var
+ * PLAN_GREETING and lists the folder parts/ (one step per file), has a `flavor` option and two
+ * arches and profiles. Each evaluation of the config appends a line to evals.log.
+ */
+function project(): string {
+  const dir = join(root, `p${n++}`);
+  mkdirSync(join(dir, 'parts'), { recursive: true });
+  writeFileSync(join(dir, 'lib.ts'), `export const text = 'one';\n`);
+  writeFileSync(join(dir, 'src.txt'), 'source 1\n');
+  writeFileSync(join(dir, 'parts', 'a.txt'), 'part a\n');
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { appendFileSync, readdirSync } from 'node:fs';
+import { defineConfig, command, out } from 'kiln';
+import { text } from './lib.ts';
+appendFileSync(${JSON.stringify(join(dir, 'evals.log'))}, 'eval\\n');
+export default defineConfig({
+  name: 'plan-cache',
+  arch: ['x86_64', 'aarch64'],
+  profiles: ['debug', 'release'],
+  options: { flavor: { type: 'string', default: 'plain', help: 'a word for the note' } },
+  build(t) {
+    const greeting = process.env.PLAN_GREETING ?? 'hello';
+    const note = [text, greeting, t.options.flavor].join(' ');
+    const components: Record<string, ReturnType<typeof command>> = {
+      note: command({ argv: ['sh', '-c', 'printf "%s" "$0" > "$1"', note, out('note.txt')], outputs: ['note.txt'] }),
+      copy: command({ argv: ['cp', 'src.txt', out('copy.txt')], inputs: ['src.txt'], outputs: ['copy.txt'] }),
+    };
+    for (const f of readdirSync('parts')) {
+      components['part-' + f.replace('.txt', '')] = command({ argv: ['cp', 'parts/' + f, out(f)], inputs: ['parts/' + f], outputs: [f] });
+    }
+    return { components };
+  },
+});
+`);
+  return dir;
+}
+
+const evals = (dir: string): number => readFileSync(join(dir, 'evals.log'), 'utf8').split('\n').filter(Boolean).length;
+
+function build(dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): string {
+  const r = runKiln(['build', '--plain', ...args], { cwd: dir, env: { PLAN_GREETING: undefined, ...env } });
+  expect(r.stderr).not.toContain('error');
+  expect(r.status).toBe(0);
+  return r.stderr;
+}
+
+const note = (dir: string, target = 'x86_64-debug'): string => readFileSync(join(dir, 'build', target, 'note.txt'), 'utf8');
+
+describe('the plan cache', () => {
+  it('a second build with nothing changed does not evaluate the config, and is up to date', () => {
+    const dir = project();
+    build(dir);
+    expect(evals(dir)).toBe(1);
+    const again = build(dir);
+    expect(evals(dir)).toBe(1);
+    expect(again).toContain('(0 ran, 0 from cache, 3 up to date)');
+    expect(readdirSync(join(dir, '.kiln', 'plans'))).toHaveLength(1);
+  });
+
+  it('a change to a file the config imports re-plans, and the build uses it', () => {
+    const dir = project();
+    build(dir);
+    writeFileSync(join(dir, 'lib.ts'), `export const text = 'two';\n`);
+    const out = build(dir);
+    expect(evals(dir)).toBe(2);
+    expect(out).toContain('built note');
+    expect(note(dir)).toBe('two hello plain');
+  });
+
+  it('an option, an env var the config reads, the arch and the profile re-plan; other env vars do not', () => {
+    const dir = project();
+    build(dir);
+    build(dir, ['--flavor=spicy']);
+    expect(evals(dir)).toBe(2);
+    expect(note(dir)).toBe('one hello spicy');
+    build(dir, [], { PLAN_GREETING: 'hi' });
+    expect(evals(dir)).toBe(3);
+    expect(note(dir)).toBe('one hi plain');
+    build(dir, [], { PLAN_GREETING: 'hi', SOME_OTHER_VAR: 'x' });
+    expect(evals(dir)).toBe(3);
+    build(dir, ['--arch', 'aarch64']);
+    expect(evals(dir)).toBe(4);
+    expect(note(dir, 'aarch64-debug')).toBe('one hello plain');
+    build(dir, ['--profile', 'release']);
+    expect(evals(dir)).toBe(5);
+    // Back to a request seen before, with the same env: its plan is still valid.
+    build(dir, ['--flavor=spicy'], { PLAN_GREETING: 'hi' });
+    expect(evals(dir)).toBe(6);
+    build(dir, ['--flavor=spicy'], { PLAN_GREETING: 'hi' });
+    expect(evals(dir)).toBe(6);
+  });
+
+  it('a folder the config lists gaining a file re-plans and builds the new step', () => {
+    const dir = project();
+    build(dir);
+    writeFileSync(join(dir, 'parts', 'b.txt'), 'part b\n');
+    const out = build(dir);
+    expect(evals(dir)).toBe(2);
+    expect(out).toContain('built part-b');
+    expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'b.txt'), 'utf8')).toBe('part b\n');
+  });
+
+  it('a source edit does not re-plan, and the edited step still rebuilds (never up to date with a stale output)', () => {
+    const dir = project();
+    build(dir);
+    writeFileSync(join(dir, 'src.txt'), 'source 2\n');
+    const out = build(dir);
+    expect(out).toContain('built copy');
+    expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'), 'utf8')).toBe('source 2\n');
+    rmSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'));
+    expect(build(dir)).toMatch(/(built|restored) copy/);
+    // Planning happened once for the source edit (a step had to run: kiln planned for real) — the
+    // cached plan itself stayed valid, so the next no-op is served from it again.
+    const before = evals(dir);
+    expect(build(dir)).toContain('3 up to date');
+    expect(evals(dir)).toBe(before);
+  });
+
+  it('a corrupt plan cache is ignored with one line', () => {
+    const dir = project();
+    build(dir);
+    const [file] = readdirSync(join(dir, '.kiln', 'plans'));
+    appendFileSync(join(dir, '.kiln', 'plans', file!), 'garbage');
+    const out = build(dir);
+    expect(out.split('\n').filter((l) => l.includes('plan cache'))).toEqual([
+      expect.stringMatching(/^kiln: ignoring a corrupt plan cache \(.*\.json: /),
+    ]);
+    expect(evals(dir)).toBe(2);
+    expect(build(dir)).not.toContain('plan cache');
+    expect(evals(dir)).toBe(2);
+  });
+
+  it("kiln's version is part of the key", () => {
+    const dir = project();
+    build(dir);
+    const { version, id } = JSON.parse(readFileSync(join(repoRoot, 'dist', 'build-id.json'), 'utf8')) as { version: string; id: string };
+    const key: PlanRequestKey = { configPath: join(dir, 'kiln.config.ts'), kilnVersion: `${version}+${id}`, projectArgs: [] };
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', NO_COLOR: '1' };
+    delete env.PLAN_GREETING;
+    expect('graph' in lookupPlan(key, env)).toBe(true);
+    const other = { ...key, kilnVersion: `${version}+another-build` };
+    expect(planCachePath(other)).not.toBe(planCachePath(key));
+    expect(lookupPlan(other, env)).toEqual({ miss: 'absent' });
+    // The same file claimed by another version is not used either.
+    writeFileSync(planCachePath(other), readFileSync(planCachePath(key)));
+    expect(lookupPlan(other, env)).toEqual({ miss: 'changed' });
+  });
+});
