@@ -88,12 +88,12 @@ const policySchema = z.strictObject({
   stackProbes: z.boolean().optional(),
   panicAbort: z.boolean().optional(),
   strictUnknown: z.boolean().optional(),
-});
+}) satisfies z.ZodType<AuditPolicy>;
 
 const policySetSchema = z.strictObject({
   name: z.string().optional(),
   layers: z.strictObject({ kernel: policySchema.optional(), services: policySchema.optional(), asm: policySchema.optional(), userspace: policySchema.optional() }),
-});
+}) satisfies z.ZodType<{ name?: string; layers: AuditPolicySet['layers'] }>;
 
 /**
  * Validates a policy read from JSON: either one AuditPolicy (applied to every layer) or an
@@ -102,21 +102,22 @@ const policySetSchema = z.strictObject({
  * const set = parsePolicy(JSON.parse(readFileSync('policy.json', 'utf8')), 'policy.json');
  */
 export function parsePolicy(value: unknown, file = 'policy'): AuditPolicySet {
-  const isSet = typeof value === 'object' && value !== null && 'layers' in value;
-  const result = isSet ? policySetSchema.safeParse(value) : policySchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new KilnError('AUDIT_POLICY_INVALID', `${issue.path.join('.') || '(top level)'}: ${issue.message}`, {
-      location: { file, configPath: issue.path.join('.') },
-      hint: 'a policy is { "wxorx": true, "pie": "required", ... } or { "layers": { "kernel": {...}, "services": {...} } } (see src/audit/README.md)',
-    });
-  }
-  if (isSet) {
-    const set = result.data as z.infer<typeof policySetSchema>;
+  if (typeof value === 'object' && value !== null && 'layers' in value) {
+    const set = policyData(policySetSchema.safeParse(value), file);
     return { name: set.name ?? file, layers: set.layers };
   }
-  const one = result.data as AuditPolicy;
+  const one = policyData(policySchema.safeParse(value), file);
   return { name: file, layers: Object.fromEntries(AUDIT_LAYERS.map((l) => [l, one])) };
+}
+
+/** The parsed policy, or AUDIT_POLICY_INVALID naming the first problem. */
+function policyData<T>(result: z.ZodSafeParseResult<T>, file: string): T {
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new KilnError('AUDIT_POLICY_INVALID', `${issue.path.join('.') || '(top level)'}: ${issue.message}`, {
+    location: { file, configPath: issue.path.join('.') },
+    hint: 'a policy is { "wxorx": true, "pie": "required", ... } or { "layers": { "kernel": {...}, "services": {...} } } (see src/audit/README.md)',
+  });
 }
 
 /**

@@ -4,14 +4,16 @@
  */
 import { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { isArtifactRef, isStepHandle } from '../step.js';
+import { type ArtifactRef, type StepHandle, isArtifactRef, isStepHandle } from '../step.js';
 import { DRIVE_INTERFACE_NAMES } from '../qemu/drives.js';
 import { keyBytes } from '../qemu/console.js';
 import { zTimeoutSeconds } from '../util/timeout.js';
+import type { DriveConfig, ExitConfig, RunConfig } from './types.js';
+import type { PolicySet } from '../toolchain/policy.js';
 
 export const zArch = z.enum(['x86_64', 'i386', 'aarch64']);
-export const zStep = z.custom<unknown>((v) => isStepHandle(v), { message: 'expected a step (e.g. command({...}), cargo.bin({...}))' });
-export const zArtifact = z.custom<unknown>((v) => isArtifactRef(v) || isStepHandle(v), { message: 'expected a step or one of its outputs' });
+export const zStep = z.custom<StepHandle>((v) => isStepHandle(v), { message: 'expected a step (e.g. command({...}), cargo.bin({...}))' });
+export const zArtifact = z.custom<ArtifactRef | StepHandle>((v) => isArtifactRef(v) || isStepHandle(v), { message: 'expected a step or one of its outputs' });
 /** A project-relative path or another step's output. */
 export const zFileInput = z.union([z.string().min(1), zArtifact]);
 export const zSize = z.union([z.number().int().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*[kKmMgGtT]?(i?[bB])?\s*$/, 'expected a size like 512K, 16M or 2G')]);
@@ -33,7 +35,7 @@ const zLayerPolicy = z.object({
   nxStack: z.boolean().optional(),
   codeModel: z.enum(['small', 'kernel', 'medium', 'large']).optional(),
 }).strict();
-export const zPolicy = z.object({ kernel: zLayerPolicy.optional(), services: zLayerPolicy.optional(), asm: zLayerPolicy.optional(), boot: zLayerPolicy.optional(), tools: zLayerPolicy.optional() }).strict();
+export const zPolicy = z.object({ kernel: zLayerPolicy.optional(), services: zLayerPolicy.optional(), asm: zLayerPolicy.optional(), boot: zLayerPolicy.optional(), tools: zLayerPolicy.optional() }).strict() satisfies z.ZodType<PolicySet>;
 
 const zOption = z.discriminatedUnion('type', [
   z.object({ type: z.literal('bool'), help: z.string(), default: z.boolean() }).strict(),
@@ -48,7 +50,7 @@ const zExit = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('semihosting'), success: z.number().int().optional() }).strict(),
   z.object({ kind: z.literal('psci') }).strict(),
   z.object({ kind: z.literal('serial') }).strict(),
-]);
+]) satisfies z.ZodType<ExitConfig>;
 
 const zDrive = z.object({
   image: zFileInput,
@@ -58,7 +60,7 @@ const zDrive = z.object({
   readOnly: z.boolean().optional(),
   persist: z.boolean().optional(),
   pad: z.boolean().optional(),
-}).strict();
+}).strict() satisfies z.ZodType<DriveConfig>;
 
 const runShape = {
   image: zFileInput.optional(),
@@ -80,7 +82,7 @@ const runShape = {
   timeout: zTimeoutSeconds.optional(),
   serial: z.object({ port: z.number().int().min(0).max(3).optional(), log: z.array(z.number().int().min(0).max(3)).optional() }).strict().optional(),
 };
-export const zRun = z.object(runShape).strict();
+export const zRun = z.object(runShape).strict() satisfies z.ZodType<RunConfig>;
 const zConsole = z.enum(['serial0', 'serial1', 'virtcon', 'monitor']);
 const zSeconds = zTimeoutSeconds;
 /** One console script step (src/qemu/script.ts ScriptStep). */

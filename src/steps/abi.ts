@@ -37,16 +37,23 @@ function schemaName(o: AbiStepOptions, projectDir: string): string {
   return m?.[1] ?? 'abi';
 }
 
+/** A plain object here (as zod's record accepts); normalizeAbi checks its contents when the step runs. */
+const zAbiSchemaObject = z.custom<AbiSchema>((v) => {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+});
+
 const abiKind = {
   kind: 'abi',
   version: 1,
   schema: z.object({
     name: z.string().optional(),
-    schema: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    schema: z.union([z.string(), zAbiSchemaObject]),
     langs: z.array(z.enum(['c', 'rust', 'zig', 'ts'])).optional(),
     lock: z.string().optional(),
     dir: z.string().optional(),
-  }).strict() as unknown as z.ZodType<AbiStepOptions>,
+  }).strict() satisfies z.ZodType<AbiStepOptions>,
   declare(o: AbiStepOptions, ctx: DeclareContext) {
     const name = schemaName(o, ctx.projectDir);
     const langs = o.langs ?? ['c', 'rust', 'zig', 'ts'];

@@ -43,7 +43,7 @@ const auditKind = {
     keys: z.array(z.string()).optional(),
     sections: z.enum(['kiln', 'nonos']).optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<AuditStepOptions>,
+  }).strict() satisfies z.ZodType<AuditStepOptions>,
   declare(o: AuditStepOptions, ctx: DeclareContext) {
     const stepName = o.name ?? ctx.configPath.split(/[.→ ]+/).filter(Boolean).pop() ?? 'audit';
     return { inputs: [...(typeof o.input === 'string' ? [o.input] : []), ...(o.keys ?? [])], outputs: [o.output ?? `${stepName}.audit.json`] };

@@ -53,7 +53,7 @@ const blobKind = {
     section: z.string().regex(/^\.[A-Za-z0-9_.$]+$/, 'expected a section name like .rodata').optional(),
     align: z.number().int().positive().refine((n) => (n & (n - 1)) === 0, 'expected a power of two').optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<BlobOptions>,
+  }).strict() satisfies z.ZodType<BlobOptions>,
   declare(o: BlobOptions, ctx: { configPath: string; target: { arch: string } }) {
     const symbol = symbolOf(o, ctx.configPath);
     return {

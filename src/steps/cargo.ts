@@ -119,7 +119,7 @@ const schema = z.object({
   output: z.string().optional(),
   rustc: z.string().optional(),
   cargo: z.string().optional(),
-}).strict();
+}).strict() satisfies z.ZodType<CargoOptions>;
 
 interface CargoMessage {
   reason: string;
@@ -134,7 +134,7 @@ function kind(mode: 'bin' | 'lib') {
   return {
     kind: `cargo.${mode}`,
     version: 2,
-    schema: schema as z.ZodType<CargoOptions>,
+    schema,
     declare(o: CargoOptions) {
       const base = o.path === '.' ? '' : o.path;
       const specFile = typeof o.target === 'string' && o.target.endsWith('.json') ? [o.target] : [];

@@ -87,7 +87,7 @@ const schema = z.object({
   linkerScript: zFileInput.optional(),
   objects: z.array(zFileInput).optional(),
   output: z.string().optional(),
-}).strict();
+}).strict() satisfies z.ZodType<CcOptions>;
 
 function compilerArgv(o: CcOptions, ctx: StepContext): string[] {
   const compiler = o.compiler ?? 'clang';
@@ -237,7 +237,7 @@ function declareCc(o: CcOptions, exe: boolean) {
 const objKind = {
   kind: 'cc.obj',
   version: 2,
-  schema: schema as z.ZodType<CcOptions>,
+  schema,
   declare: (o: CcOptions) => declareCc(o, false),
   async make(o: CcOptions, ctx: StepContext) {
     const objects = await compileAll(o, ctx);
@@ -249,7 +249,7 @@ const objKind = {
 const exeKind = {
   kind: 'cc.exe',
   version: 2,
-  schema: schema as z.ZodType<CcOptions>,
+  schema,
   declare: (o: CcOptions) => declareCc(o, true),
   async make(o: CcOptions, ctx: StepContext) {
     const objects = await compileAll(o, ctx);
@@ -297,7 +297,7 @@ const linkKind = {
     layer: zLayer.optional(),
     ldflags: zFlags.optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<LinkOptions>,
+  }).strict() satisfies z.ZodType<LinkOptions>,
   declare(o: LinkOptions) {
     return { inputs: [...stringInputs(o.objects), ...stringInputs([o.linkerScript])], tools: ['ld.lld'], outputs: [o.output ?? withExtension(o.name, 'a', 'elf')] };
   },

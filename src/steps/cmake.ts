@@ -55,7 +55,7 @@ const cmakeKind = {
     inputs: z.array(z.string()).optional(),
     keepGoing: z.boolean().optional(),
     verbose: z.boolean().optional(),
-  }).strict() as z.ZodType<CmakeOptions>,
+  }).strict() satisfies z.ZodType<CmakeOptions>,
   declare(o: CmakeOptions) {
     const src = o.source ?? '.';
     return {

@@ -55,7 +55,7 @@ export const commandKind = {
     timeout: zTimeoutSeconds.optional(),
     untracked: z.boolean().optional(),
     stdout: z.string().min(1).optional(),
-  }).strict().refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), { message: 'stdout must name one of outputs', path: ['stdout'] }) as z.ZodType<CommandOptions>,
+  }).strict().refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), { message: 'stdout must name one of outputs', path: ['stdout'] }) satisfies z.ZodType<CommandOptions>,
   declare(options: CommandOptions) {
     const program = options.argv[0];
     return {

@@ -41,7 +41,7 @@ const grubEfiKind = {
     grubModules: z.array(z.string().regex(/^[a-z0-9_]+$/, 'expected a GRUB module name')).optional(),
     grubDir: z.string().optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<GrubEfiStepOptions>,
+  }).strict() satisfies z.ZodType<GrubEfiStepOptions>,
   declare(o: GrubEfiStepOptions) {
     return {
       // grub-mkimage's identity stands for the module files it reads from the same package.

@@ -122,7 +122,7 @@ export interface CpioStepOptions {
 }
 const cpioKind = {
   kind: 'cpio', version: 1,
-  schema: z.object({ name: z.string().optional(), files: zFiles, format: z.enum(['newc', 'crc', 'odc']).optional(), output: z.string().optional() }).strict() as z.ZodType<CpioStepOptions>,
+  schema: z.object({ name: z.string().optional(), files: zFiles, format: z.enum(['newc', 'crc', 'odc']).optional(), output: z.string().optional() }).strict() satisfies z.ZodType<CpioStepOptions>,
   declare: (o: CpioStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'initrd', 'cpio')] }),
   async make(o: CpioStepOptions, ctx: StepContext) {
     const { writeCpioFile } = await import('../formats/cpio/index.js');
@@ -145,7 +145,7 @@ export interface TarStepOptions {
 }
 const tarKind = {
   kind: 'tar', version: 1,
-  schema: z.object({ name: z.string().optional(), files: zFiles, output: z.string().optional() }).strict() as z.ZodType<TarStepOptions>,
+  schema: z.object({ name: z.string().optional(), files: zFiles, output: z.string().optional() }).strict() satisfies z.ZodType<TarStepOptions>,
   declare: (o: TarStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'initrd', 'tar')] }),
   async make(o: TarStepOptions, ctx: StepContext) {
     const { writeTarFile } = await import('../formats/tar/index.js');
@@ -177,7 +177,7 @@ export interface FatStepOptions {
 }
 const fatKind = {
   kind: 'fat', version: 1,
-  schema: z.object({ name: z.string().optional(), size: zSize, files: zFiles, label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(), output: z.string().optional() }).strict() as z.ZodType<FatStepOptions>,
+  schema: z.object({ name: z.string().optional(), size: zSize, files: zFiles, label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(), output: z.string().optional() }).strict() satisfies z.ZodType<FatStepOptions>,
   declare: (o: FatStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'fat', 'img')] }),
   async make(o: FatStepOptions, ctx: StepContext) {
     const { writeFat } = await import('../formats/fat/index.js');
@@ -242,7 +242,7 @@ export interface GptStepOptions {
 }
 const gptKind = {
   kind: 'gpt', version: 1,
-  schema: z.object({ name: z.string().optional(), size: zSize, partitions: z.array(zPartition).min(1), seed: z.string().optional(), output: z.string().optional() }).strict() as z.ZodType<GptStepOptions>,
+  schema: z.object({ name: z.string().optional(), size: zSize, partitions: z.array(zPartition).min(1), seed: z.string().optional(), output: z.string().optional() }).strict() satisfies z.ZodType<GptStepOptions>,
   declare: (o: GptStepOptions) => ({
     inputs: o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
     outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
@@ -318,7 +318,7 @@ const mbrKind = {
   schema: z.object({
     name: z.string().optional(), size: zSize, partitions: z.array(zMbrPartition).min(1).max(4), bootCode: zFileInput.optional(),
     seed: z.string().optional(), alignment: zSize.optional(), output: z.string().optional(),
-  }).strict() as z.ZodType<MbrStepOptions>,
+  }).strict() satisfies z.ZodType<MbrStepOptions>,
   declare: (o: MbrStepOptions) => ({
     inputs: [
       ...o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
@@ -411,7 +411,7 @@ const rawKind = {
     patches: z.array(z.object({ region: z.string(), at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]), type: z.enum(['u8', 'u16', 'u32', 'u64']), value: z.union([z.number().int(), z.object({ lbaOf: z.string() }).strict(), z.object({ sectorsOf: z.string() }).strict(), z.object({ sizeOf: z.string() }).strict()]), endian: z.enum(['le', 'be']).optional() }).strict()).optional(),
     partition: z.object({ files: zFiles.optional(), label: z.string().max(11).optional(), type: z.union([z.string(), z.number().int()]).optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional(), size: zSize.optional() }).strict().optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<RawStepOptions>,
+  }).strict() satisfies z.ZodType<RawStepOptions>,
   declare: (o: RawStepOptions) => ({
     inputs: [...o.regions.map((r) => r.content).filter((c): c is string => typeof c === 'string'), ...fileMapInputs(o.partition?.files)],
     outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
@@ -482,7 +482,7 @@ const isoKind = {
     uefi: z.union([zFileInput, z.object({ size: zSize, files: zFiles }).strict()]).optional(),
     hybrid: z.boolean().optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<IsoStepOptions>,
+  }).strict() satisfies z.ZodType<IsoStepOptions>,
   declare: (o: IsoStepOptions) => ({
     inputs: [...fileMapInputs(o.files), ...(o.bios && typeof o.bios.image === 'string' ? [o.bios.image] : []), ...(typeof o.uefi === 'string' ? [o.uefi] : []), ...(o.uefi && typeof o.uefi === 'object' && 'files' in o.uefi ? fileMapInputs(o.uefi.files) : [])],
     outputs: [o.output ?? withExtension(o.name, 'image', 'iso')],
@@ -551,7 +551,7 @@ export interface GrubIsoStepOptions {
 }
 const grubIsoKind = {
   kind: 'grub-iso', version: 1,
-  schema: z.object({ name: z.string().optional(), kernel: zFileInput, modules: z.array(zFileInput).optional(), moduleArgs: z.array(z.string()).optional(), cmdline: z.string().optional(), bios: z.boolean().optional(), efi: z.boolean().optional(), hybrid: z.boolean().optional(), files: zFiles.optional(), output: z.string().optional() }).strict() as z.ZodType<GrubIsoStepOptions>,
+  schema: z.object({ name: z.string().optional(), kernel: zFileInput, modules: z.array(zFileInput).optional(), moduleArgs: z.array(z.string()).optional(), cmdline: z.string().optional(), bios: z.boolean().optional(), efi: z.boolean().optional(), hybrid: z.boolean().optional(), files: zFiles.optional(), output: z.string().optional() }).strict() satisfies z.ZodType<GrubIsoStepOptions>,
   declare: (o: GrubIsoStepOptions) => ({
     inputs: [...(typeof o.kernel === 'string' ? [o.kernel] : []), ...(o.modules ?? []).filter((m): m is string => typeof m === 'string'), ...fileMapInputs(o.files)],
     tools: ['grub-mkimage'],
@@ -593,7 +593,7 @@ export interface ConvertStepOptions {
 function convertKind(format: 'vdi' | 'vmdk') {
   return {
     kind: format, version: 1,
-    schema: z.object({ name: z.string().optional(), input: zFileInput, subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(), output: z.string().optional() }).strict() as z.ZodType<ConvertStepOptions>,
+    schema: z.object({ name: z.string().optional(), input: zFileInput, subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(), output: z.string().optional() }).strict() satisfies z.ZodType<ConvertStepOptions>,
     declare: (o: ConvertStepOptions) => ({ inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? withExtension(o.name, 'disk', format)] }),
     async make(o: ConvertStepOptions, ctx: StepContext) {
       const { convertImage } = await import('../formats/convert.js');

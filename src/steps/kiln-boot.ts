@@ -99,7 +99,7 @@ const loaderKind = {
     verify: zVerify.optional(),
     serial: zSerial.optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<KilnBootLoaderOptions>,
+  }).strict() satisfies z.ZodType<KilnBootLoaderOptions>,
   declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch } }) {
     const arch = o.arch ?? bootArch(ctx.target.arch);
     const tag = optionsTag({ ...o, arch });

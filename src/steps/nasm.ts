@@ -44,13 +44,13 @@ const schema = z.object({
   exactSize: z.number().int().positive().optional(),
   maxSize: z.number().int().positive().optional(),
   args: z.array(z.string()).optional(),
-}).strict();
+}).strict() satisfies z.ZodType<NasmOptions>;
 
 function kind(flat: boolean) {
   return {
     kind: flat ? 'nasm.bin' : 'nasm.obj',
     version: 2,
-    schema: schema as z.ZodType<NasmOptions>,
+    schema,
     declare(o: NasmOptions) {
       return {
         inputs: [o.source, siblingsGlob(o.source, ['asm', 'inc', 'mac', 'S']), ...(o.include ?? []).map((d) => `${d.replace(/\/$/, '')}/**/*.{asm,inc,mac}`)],

@@ -28,7 +28,7 @@ const objcopyKind = {
   schema: z.object({
     name: z.string().optional(), input: zFileInput, output: z.string().optional(), format: z.literal('binary').optional(),
     sections: z.array(z.string().min(1)).min(1).optional(),
-  }).strict() as z.ZodType<ObjcopyOptions>,
+  }).strict() satisfies z.ZodType<ObjcopyOptions>,
   declare(o: ObjcopyOptions) {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? 'kernel.bin'] };
   },

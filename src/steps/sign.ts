@@ -83,7 +83,7 @@ const signKind = {
     toolchain: z.array(z.string().min(1)).optional(),
     canonicalization: z.enum(['zero', 'exclude']).optional(),
     output: z.string().optional(),
-  }).strict().refine((o) => !(o.key && o.signer), { message: 'give either key or signer, not both', path: ['signer'] }) as z.ZodType<SignStepOptions>,
+  }).strict().refine((o) => !(o.key && o.signer), { message: 'give either key or signer, not both', path: ['signer'] }) satisfies z.ZodType<SignStepOptions>,
   declare(o: SignStepOptions, ctx: DeclareContext) {
     return {
       // `--allow-dev-key` changes what the step accepts: part of the key (the options otherwise).

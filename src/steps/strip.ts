@@ -40,7 +40,7 @@ const stripKind = {
     mode: z.enum(['all', 'debug']).optional(),
     output: z.string().optional(),
     debugFile: z.string().optional(),
-  }).strict() as z.ZodType<StripStepOptions>,
+  }).strict() satisfies z.ZodType<StripStepOptions>,
   declare(o: StripStepOptions) {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: outputs(o) };
   },

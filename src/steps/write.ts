@@ -23,7 +23,7 @@ export const writeKind = {
     path: z.string().min(1),
     content: z.union([z.string(), z.instanceof(Uint8Array)]),
     mode: z.number().int().min(0).max(0o7777).optional(),
-  }).strict() as z.ZodType<WriteOptions>,
+  }).strict() satisfies z.ZodType<WriteOptions>,
   declare(options: WriteOptions) {
     return { outputs: [options.path] };
   },

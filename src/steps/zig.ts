@@ -57,7 +57,7 @@ const schema = z.object({
   objects: z.array(zFileInput).optional(),
   modules: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput).optional(),
   args: z.array(z.string()).optional(),
-}).strict();
+}).strict() satisfies z.ZodType<ZigOptions>;
 
 function zigPath(ctx: StepContext): string {
   const zig = findZig(ctx.env, ctx.projectDir);
@@ -69,7 +69,7 @@ function kind(mode: 'exe' | 'obj') {
   return {
     kind: `zig.${mode}`,
     version: 1,
-    schema: schema as z.ZodType<ZigOptions>,
+    schema,
     declare(o: ZigOptions) {
       const dir = posix.dirname(o.root);
       return {
@@ -130,7 +130,7 @@ const testKind = {
     filter: z.string().optional(),
     args: z.array(z.string()).optional(),
     output: z.string().optional(),
-  }).strict() as z.ZodType<ZigTestOptions>,
+  }).strict() satisfies z.ZodType<ZigTestOptions>,
   declare(o: ZigTestOptions) {
     return {
       inputs: [posix.join(posix.dirname(o.root), '**/*.zig'), ...stringInputs(Object.values(o.modules ?? {}))],
@@ -187,7 +187,7 @@ const buildKind = {
   schema: z.object({
     name: z.string().optional(), path: z.string(), args: z.array(z.string()).optional(), artifacts: z.record(z.string(), z.string()),
     target: z.union([z.string().min(1), z.literal(false)]).optional(), inputs: z.array(z.string()).optional(),
-  }).strict() as z.ZodType<ZigBuildOptions>,
+  }).strict() satisfies z.ZodType<ZigBuildOptions>,
   declare(o: ZigBuildOptions) {
     return {
       // Everything a build.zig with a Cargo step reads; Zig's and Cargo's caches live outside the
