@@ -31,6 +31,7 @@ const COMMANDS: Array<[string, () => Promise<Register>]> = [
   ['status', async () => (await import('./status.js')).registerStatus],
   ['repro', async () => (await import('./repro.js')).registerRepro],
   ['flash', async () => (await import('./flash.js')).registerFlash],
+  ['runner', async () => (await import('./runner.js')).registerRunner],
   // kiln:command-registrations (one ['name', async () => (await import('./file.js')).registerX] line per command; keep this marker)
 ];
 
