@@ -7,20 +7,21 @@ import { relative } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { LoadedConfig } from '../config/load.js';
 
-const BUILD_LIKE = ['build', 'run', 'test', 'graph', 'status', 'repro'];
+const BUILD_LIKE = ['build', 'run', 'test', 'dev', 'graph', 'status', 'repro'];
 const QEMU = ['run', 'test'];
 
 /** Flag name (without `--` / `--no-`) → the commands that have it. */
 export const KILN_FLAGS: Readonly<Record<string, readonly string[]>> = {
   config: [...BUILD_LIKE, 'clean'], arch: BUILD_LIKE, profile: BUILD_LIKE, 'build-dir': BUILD_LIKE, 'allow-dev-key': BUILD_LIKE,
-  jobs: ['build', 'test'], 'keep-going': ['build'], wait: ['build', 'clean'], force: ['build'], clean: ['build'], run: ['build'],
-  serial: ['build', 'run', 'test'], plain: ['build'], json: ['build', 'test', 'graph', 'status', 'repro'], trace: ['build'],
+  jobs: ['build', 'test', 'dev'], 'keep-going': ['build'], wait: ['build', 'clean'], force: ['build'], clean: ['build'], run: ['build'],
+  serial: ['build', 'run', 'test', 'dev'], plain: ['build'], json: ['build', 'test', 'graph', 'status', 'repro'], trace: ['build'],
   kernel: QEMU, image: QEMU, cdrom: QEMU, 'image-format': QEMU, machine: QEMU, cpu: QEMU, firmware: QEMU, 'secure-boot': QEMU,
   bios: QEMU, 'uefi-code': QEMU, 'uefi-vars': QEMU, memory: QEMU, smp: QEMU, accel: QEMU, initrd: QEMU, append: QEMU,
   symbols: QEMU, device: QEMU, network: QEMU, exit: QEMU, 'exit-code': QEMU, 'log-dir': QEMU, qemu: QEMU, 'qemu-debug': QEMU,
   gdb: ['run'], 'dry-run': QEMU, timeout: QEMU, name: ['test'], expect: ['test'], send: ['test'], key: ['test'], script: ['test'],
   'step-timeout': ['test'], fail: ['test'], 'default-fail': ['test'], ktap: ['test'], 'idle-timeout': ['test'], junit: ['test'],
   format: ['graph'], cache: ['clean'], md: ['status'], html: ['status'], promote: ['status'], record: ['status'], keep: ['repro'],
+  test: ['dev'], debounce: ['dev'],
   help: [...BUILD_LIKE, 'clean'], version: ['kiln'],
 };
 

@@ -16,6 +16,7 @@ const NO_COMMANDS = '\0none';
 const COMMANDS: Array<[string, () => Promise<Register>]> = [
   ['build', async () => (await import('./build.js')).registerBuild],
   ['run', async () => (await import('./run.js')).registerRun],
+  ['dev', async () => (await import('./dev.js')).registerDev],
   ['test', async () => (await import('./test.js')).registerTest],
   ['graph', async () => (await import('./graph.js')).registerGraph],
   ['clean', async () => (await import('./clean.js')).registerClean],
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'build' && (await (await import('./build.js')).tryCachedBuild(argv.slice(1)))) return;
   const name = commandName(argv);
   const wantsHelp = argv.includes('--help') || argv.includes('-h');
-  if (wantsHelp && name && ['build', 'run', 'test', 'graph', 'status', 'repro'].includes(name)) {
+  if (wantsHelp && name && ['build', 'run', 'test', 'dev', 'graph', 'status', 'repro'].includes(name)) {
     await (await import('./_project.js')).preloadForHelp(argv);
   }
   try {

@@ -11,6 +11,7 @@ import { writeLastTest } from '../report/last-test.js';
 import type { QemuTestResult, QemuTestSpec } from '../qemu/index.js';
 import { ALLOW_DEV_KEY_HELP } from './_project.js';
 import { action, printJson } from './_shared.js';
+import { formatResult } from './_test-result.js';
 import { addMachineOptions, archesOf, machineNotes, machineOverrides, machineSpecFromFlags, seconds, type MachineFlags } from './_machine-flags.js';
 
 interface TestFlags extends MachineFlags {
@@ -44,25 +45,6 @@ async function scriptFromFlags(order: Typed[]): Promise<import('../qemu/index.js
     if (!keyBytes(t.value)) throw new KilnError('CLI_BAD_KEY', `--key: unknown key ${JSON.stringify(t.value)}`, { hint: `keys: ${keyNames().join(', ')}`, exitCode: 2 });
     return guest.key(t.value as import('../qemu/index.js').KeyName);
   });
-}
-
-/** Human report of one result (stderr). */
-export function formatResult(r: QemuTestResult): string {
-  const time = `${(r.durationMs / 1000).toFixed(1)} s`;
-  if (r.status === 'passed') {
-    const ktap = r.ktap ? `, KTAP ${r.ktap.passed} passed / ${r.ktap.skipped} skipped / ${r.ktap.todo} todo` : '';
-    return `PASS ${r.name} [${r.arch}] (${time}${ktap}): ${r.evidence.join('; ')}\n`;
-  }
-  const lines = [`FAIL ${r.name} [${r.arch}] (${time}): ${r.reason}`];
-  if (r.ktap) for (const c of r.ktap.cases.filter((x) => x.status === 'fail' || x.status === 'error')) lines.push(`  not ok ${c.path.join('.')}${c.diagnostics.length ? `: ${c.diagnostics.join(' | ')}` : ''}`);
-  if (r.registers) lines.push('  registers (info registers):', ...r.registers.trimEnd().split('\n').slice(0, 24).map((l) => `    ${l.trimEnd()}`));
-  if (r.stderrTail.length) lines.push('  QEMU stderr:', ...r.stderrTail.map((l) => `    ${l}`));
-  const failedStep = r.script?.steps.find((st) => st.status === 'failed');
-  // A step on another console: its own last lines (serial0's follow anyway).
-  const on = failedStep?.tail ? /\bon (serial1|virtcon|monitor)$/.exec(failedStep.step)?.[1] : undefined;
-  if (on) lines.push(`  last ${failedStep!.tail!.length} lines of ${on}:`, ...failedStep!.tail!.map((l) => `    | ${l}`));
-  lines.push(`  last ${r.serialTail.length} serial lines (${r.serialLog}):`, ...r.serialTail.map((l) => `    | ${l}`));
-  return `${lines.join('\n')}\n`;
 }
 
 export function registerTest(program: Command): void {

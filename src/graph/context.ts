@@ -55,7 +55,12 @@ export function createStepContext(session: BuildSession, step: PlannedStep, capt
       const resolve = (a: string | FileInput | OutputPlaceholder): string =>
         typeof a === 'string' ? a : isOutputPlaceholder(a) ? outPath(a.output) : path(a);
       const resolved = argv.map(resolve);
-      return execTool(resolved, options, { cwd: graph.projectDir, env, signal, output: capture.output });
+      session.toolClock.begin();
+      try {
+        return await execTool(resolved, options, { cwd: graph.projectDir, env, signal, output: capture.output });
+      } finally {
+        session.toolClock.end();
+      }
     },
   };
 }

@@ -30,6 +30,8 @@ export interface BuildResult {
   interrupted: boolean;
   steps: Map<string, StepResult>;
   durationMs: number;
+  /** Of durationMs, the wall time tools (compilers, linkers) ran; the rest is kiln's own. */
+  toolMs: number;
   counts: Record<StepStatus, number>;
   /** Absolute paths of every output, by step. */
   outputs: Record<string, string[]>;
@@ -87,7 +89,7 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   emit({ type: 'build-finish', time: Date.now(), target, ok, durationMs, counts, ...stopped });
   const outputs = Object.fromEntries(steps.map((s) => [s.name, s.outputs.map((o) => join(graph.buildDir, o))]));
   writeLastBuild(graph.buildDir, lastBuildOf(session, results, { ok, interrupted, durationMs, counts }));
-  return { ok, interrupted, steps: results, durationMs, counts, outputs, logPath: session.layout.buildLog };
+  return { ok, interrupted, steps: results, durationMs, toolMs: session.toolClock.ms, counts, outputs, logPath: session.layout.buildLog };
 }
 
 function finishEvent(graph: Graph, step: PlannedStep, result: StepResult): BuildEvent {

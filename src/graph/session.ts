@@ -34,6 +34,31 @@ export interface SessionOptions {
    * touching the cache or running anything. For a graph from the plan cache, whose kinds cannot run.
    */
   checkOnly?: boolean;
+  /**
+   * The state to build on, kept in memory by a caller that builds again and again (`kiln dev`):
+   * its stat index and step records are used as they are instead of being read from the state file.
+   */
+  state?: BuildState;
+}
+
+/** Wall time during which at least one tool process ran (parallel tools count once). */
+export class ToolClock {
+  private running = 0;
+  private since = 0;
+  private total = 0;
+
+  begin(): void {
+    if (this.running++ === 0) this.since = performance.now();
+  }
+
+  end(): void {
+    if (--this.running === 0) this.total += performance.now() - this.since;
+  }
+
+  /** Milliseconds so far (a tool still running counts up to now). */
+  get ms(): number {
+    return this.total + (this.running > 0 ? performance.now() - this.since : 0);
+  }
 }
 
 export interface BuildSession {
@@ -53,6 +78,8 @@ export interface BuildSession {
   readonly sources: FingerprintSources & { outputHashes: Map<string, Record<string, FileHash>> };
   /** The fingerprint of every step that got as far as computing one this build. */
   readonly fingerprints: Map<string, Fingerprint>;
+  /** Time spent in tools (compilers, linkers) this build: the rest of the build is kiln's own. */
+  readonly toolClock: ToolClock;
   /** Releases everything; saves the state if `stepsChanged` or the stat index changed. */
   close(stepsChanged: boolean): Promise<void>;
 }
@@ -68,7 +95,7 @@ export async function openSession(
     onWait: (holderPid) => emit({ type: 'lock-wait', time: Date.now(), path: layout.lockFile, holderPid }),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const state = BuildState.load(layout.stateFile);
+  const state = options.state ?? BuildState.load(layout.stateFile);
   const cache = new LocalCache(options.cacheDir ?? join(graph.projectDir, '.kiln', 'cache'));
   const sources = {
     projectDir: graph.projectDir, buildDir: graph.buildDir, target: graph.target.id, epoch: resolveEpoch(env), env, index: state.index,
@@ -86,6 +113,7 @@ export async function openSession(
     diagnose: options.diagnose,
     signal: abort.signal,
     fingerprints: new Map(),
+    toolClock: new ToolClock(),
     async close(stepsChanged: boolean): Promise<void> {
       try {
         state.save(stepsChanged);

@@ -29,7 +29,7 @@ describe('project options and kiln flags', () => {
     const program = await createProgram();
     const real: Record<string, Set<string>> = {};
     for (const cmd of program.commands) {
-      if (!['build', 'run', 'test', 'graph', 'status', 'repro', 'clean'].includes(cmd.name())) continue;
+      if (!['build', 'run', 'test', 'dev', 'graph', 'status', 'repro', 'clean'].includes(cmd.name())) continue;
       for (const o of cmd.options) {
         const name = o.long!.replace(/^--(no-)?/, '');
         (real[name] ??= new Set()).add(cmd.name());

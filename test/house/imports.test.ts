@@ -23,10 +23,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   graph: ['config', 'report', 'step', 'util', 'errors'],
   repro: ['formats', 'graph', 'step', 'util', 'errors'],
   flash: ['formats', 'util', 'errors'],
+  dev: ['config', 'graph', 'qemu', 'report', 'step', 'util', 'errors'],
   steps: ['abi', 'audit', 'boot', 'config', 'formats', 'sign', 'step', 'toolchain', 'util', 'errors'],
   cli: [
-    'abi', 'audit', 'boot', 'config', 'flash', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step', 'toolchain',
-    'util', 'errors',
+    'abi', 'audit', 'boot', 'config', 'dev', 'flash', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step',
+    'toolchain', 'util', 'errors',
   ],
   index: [
     'abi', 'audit', 'boot', 'config', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step', 'steps', 'toolchain',
