@@ -59,8 +59,10 @@ export function cycleLine(c: DevCycle): string {
   const what = c.cause === 'start' ? 'started' : c.cause === 'reboot-key' ? 'r' : c.cause === 'rebuild-key' ? 'b' : `${list(c.changed, 6)} changed`;
   const parts = [what];
   if (c.replanned) parts.push('re-planned');
-  if (c.result) parts.push(c.ran.length ? `ran ${ranText(c.ran, c.actions)}` : 'nothing to rebuild');
-  if (c.next === 'failed') parts.push(red('build failed'), 'the guest is left as it was; fix the file and save');
+  const failed = c.result ? [...c.result.steps.values()].filter((r) => r.status === 'failed').map((r) => r.name) : [];
+  if (c.ran.length) parts.push(`ran ${ranText(c.ran, c.actions)}`);
+  else if (c.result && !failed.length) parts.push('nothing to rebuild');
+  if (c.next === 'failed') parts.push(`${red(`${list(failed) || 'build'} failed`)}`, 'the guest is left as it was; fix the file and save');
   else if (c.next === 'boot') parts.push(c.cause === 'start' ? 'booting' : 'rebooting');
   else if (c.next === 'test') parts.push('testing');
   const time = c.kilnMs !== undefined

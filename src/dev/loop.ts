@@ -232,19 +232,25 @@ export class DevLoop {
     this.snapshot = takeSnapshot(this.tracked.files);
     const graph = this.plan.graph;
     const result = await this.build(graph);
-    await this.retrack();
-    if (result.interrupted) return; // a newer change cancelled it: the next cycle builds
-    const ran = [...result.steps.values()].filter((r) => r.status === 'ran' || r.status === 'cached').map((r) => r.name);
-    const cycle: DevCycle = {
-      cause, changed: changed.map((f) => relative(graph.projectDir, f) || f), replanned, result, ran, actions: this.actions,
-      next: !result.ok ? 'failed' : ran.length === 0 && cause === 'change' && !replanned ? 'nothing' : this.options.action.kind === 'run' ? 'boot' : 'test',
-      totalMs: 0,
-    };
-    if (cycle.next === 'failed' || cycle.next === 'nothing') {
-      this.emit({ type: 'cycle', cycle: { ...cycle, totalMs: performance.now() - writeAt } });
-      return;
+    try {
+      if (result.interrupted) return; // a newer change cancelled it: the next cycle builds
+      const ran = [...result.steps.values()].filter((r) => r.status === 'ran' || r.status === 'cached').map((r) => r.name);
+      const unchanged = ran.length === 0 && cause === 'change' && !replanned;
+      const cycle: DevCycle = {
+        cause, changed: changed.map((f) => relative(graph.projectDir, f) || f), replanned, result, ran, actions: this.actions,
+        next: !result.ok ? 'failed' : unchanged ? 'nothing' : this.options.action.kind === 'run' ? 'boot' : 'test',
+        totalMs: 0,
+      };
+      if (cycle.next === 'failed' || cycle.next === 'nothing') {
+        this.emit({ type: 'cycle', cycle: { ...cycle, totalMs: performance.now() - writeAt } });
+        return;
+      }
+      await this.follow(graph, cycle, writeAt, result);
+    } finally {
+      await result.flush?.();
+      this.stateSignature = fileSignature(buildLayout(graph.buildDir, graph.buildRoot).stateFile);
+      await this.retrack();
     }
-    await this.follow(graph, cycle, writeAt, result.toolMs);
   }
 
   /** performance.now() of the earliest moment the change can be dated: the newest changed file's mtime. */
@@ -272,6 +278,7 @@ export class DevLoop {
       return await executeGraph(graph, {
         only: this.options.steps(graph),
         state: this.state,
+        deferRecords: true,
         signal: this.work.signal,
         ...(this.options.jobs ? { jobs: this.options.jobs } : {}),
         ...(this.options.diagnose ? { diagnose: this.options.diagnose } : {}),
@@ -282,7 +289,6 @@ export class DevLoop {
       });
     } finally {
       this.work = undefined;
-      this.stateSignature = fileSignature(buildLayout(graph.buildDir, graph.buildRoot).stateFile);
     }
   }
 
@@ -292,19 +298,27 @@ export class DevLoop {
     if (fileSignature(file) !== this.stateSignature) this.state = BuildState.load(file);
   }
 
-  /** Boots (stopping the guest first) or runs the tests; the cycle's line goes out just before. */
-  private async follow(graph: Graph, cycle: DevCycle, since: number, toolMs = 0): Promise<void> {
+  /**
+   * Boots (stopping the guest first) or runs the tests; the cycle's line goes out just before. The
+   * build's records are written while the old guest dies or right after the new one started.
+   */
+  private async follow(graph: Graph, cycle: DevCycle, since: number, result?: BuildResult): Promise<void> {
     const announce = (): void => {
       const totalMs = performance.now() - since;
-      const timed = cycle.cause === 'change' ? { kilnMs: Math.max(0, totalMs - toolMs) } : {};
+      const timed = cycle.cause === 'change' ? { kilnMs: Math.max(0, totalMs - (result?.toolMs ?? 0)) } : {};
       this.emit({ type: 'cycle', cycle: { ...cycle, ...timed, totalMs } });
     };
-    if (this.options.action.kind === 'run') await this.boot(graph, this.options.action, announce);
-    else await this.test(graph, this.options.action, announce);
+    const flush = result?.flush ?? (() => Promise.resolve());
+    if (this.options.action.kind === 'run') await this.boot(graph, this.options.action, announce, flush);
+    else {
+      announce();
+      await flush();
+      await this.test(graph, this.options.action);
+    }
   }
 
-  private async boot(graph: Graph, action: Extract<DevAction, { kind: 'run' }>, announce: () => void): Promise<void> {
-    await this.stopGuest();
+  private async boot(graph: Graph, action: Extract<DevAction, { kind: 'run' }>, announce: () => void, flush: () => Promise<void>): Promise<void> {
+    await Promise.all([this.stopGuest(), this.guest ? flush() : undefined]);
     if (this.stopped) return;
     const controller = new AbortController();
     let spec: MachineSpec;
@@ -314,17 +328,23 @@ export class DevLoop {
       this.emit({ type: 'boot-failed', error });
       return;
     }
+    let started: () => void = () => undefined;
+    const spawned = new Promise<void>((resolve) => (started = resolve));
     const done = runMachine(spec, {
       ...(this.options.terminal ? { terminal: this.options.terminal } : {}),
       signal: controller.signal,
-      onReady: announce,
+      onReady: () => {
+        announce();
+        setImmediate(started); // QEMU is spawned right after onReady returns
+      },
     }).then(
       (result) => {
         if (!controller.signal.aborted) this.emit({ type: 'guest-exit', result });
       },
       (error: unknown) => this.emit({ type: 'boot-failed', error }),
-    );
+    ).finally(started);
     this.guest = { controller, done };
+    await spawned;
   }
 
   private async stopGuest(): Promise<void> {
@@ -335,7 +355,7 @@ export class DevLoop {
     await guest.done;
   }
 
-  private async test(graph: Graph, action: Extract<DevAction, { kind: 'test' }>, announce: () => void): Promise<void> {
+  private async test(graph: Graph, action: Extract<DevAction, { kind: 'test' }>): Promise<void> {
     let specs: QemuTestSpec[];
     try {
       specs = action.tests(graph);
@@ -344,7 +364,6 @@ export class DevLoop {
       return;
     }
     this.work = new AbortController();
-    announce();
     try {
       const summary = await runTests(specs, {
         signal: this.work.signal,

@@ -22,6 +22,12 @@ export interface ExecuteOptions extends SessionOptions {
   keepGoing?: boolean;
   /** Only these steps (and what they need). */
   only?: string[];
+  /**
+   * Return as soon as every output is in place, before the records are written (cache stores,
+   * step logs, the state, LastBuild) and the build lock is released: the caller boots first and
+   * then calls `flush()` (kiln dev: off the path from a save to the boot). Outputs are never deferred.
+   */
+  deferRecords?: boolean;
   onEvent?: EventSink;
 }
 
@@ -36,6 +42,8 @@ export interface BuildResult {
   /** Absolute paths of every output, by step. */
   outputs: Record<string, string[]>;
   logPath: string;
+  /** With `deferRecords`: writes the records and releases the lock (call it once the outputs are used). */
+  flush?: () => Promise<void>;
 }
 
 /** Collects the steps needed for `only` (and their dependencies). */
@@ -67,6 +75,19 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   const results = new Map<string, StepResult>();
   const counts: Record<StepStatus, number> = { ran: 0, cached: 0, 'up-to-date': 0, failed: 0, skipped: 0 };
   emit({ type: 'build-start', time: Date.now(), target: graph.target.id, total: steps.length, jobs });
+  // A no-op build changes nothing: the state is not rewritten (ninja's no-op is stat calls only).
+  const stepsChanged = (): boolean => [...results.values()].some((r) => r.status !== 'up-to-date');
+  let last: LastBuild | undefined;
+  let flushing: Promise<void> | undefined;
+  /** The build's records: deferred cache stores and logs, the state, the lock, LastBuild. */
+  const flush = (): Promise<void> => (flushing ??= (async () => {
+    try {
+      for (const write of session.deferred.splice(0)) await write();
+    } finally {
+      await session.close(stepsChanged());
+      if (last) writeLastBuild(graph.buildDir, last);
+    }
+  })());
   try {
     await schedule({
       steps, jobs, keepGoing: options.keepGoing ?? false, signal: session.signal,
@@ -77,9 +98,9 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
         emit(finishEvent(graph, step, result));
       },
     });
-  } finally {
-    // A no-op build changes nothing: the state is not rewritten (ninja's no-op is stat calls only).
-    await session.close([...results.values()].some((r) => r.status !== 'up-to-date'));
+  } catch (error) {
+    await flush();
+    throw error;
   }
   const durationMs = performance.now() - started;
   const interrupted = options.signal?.aborted ?? false;
@@ -88,8 +109,12 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   const stopped = interrupted ? { interrupted } : {};
   emit({ type: 'build-finish', time: Date.now(), target, ok, durationMs, counts, ...stopped });
   const outputs = Object.fromEntries(steps.map((s) => [s.name, s.outputs.map((o) => join(graph.buildDir, o))]));
-  writeLastBuild(graph.buildDir, lastBuildOf(session, results, { ok, interrupted, durationMs, counts }));
-  return { ok, interrupted, steps: results, durationMs, toolMs: session.toolClock.ms, counts, outputs, logPath: session.layout.buildLog };
+  last = lastBuildOf(session, results, { ok, interrupted, durationMs, counts });
+  const toolMs = session.toolClock.ms;
+  const result = { ok, interrupted, steps: results, durationMs, toolMs, counts, outputs, logPath: session.layout.buildLog };
+  if (options.deferRecords) return { ...result, flush };
+  await flush();
+  return result;
 }
 
 function finishEvent(graph: Graph, step: PlannedStep, result: StepResult): BuildEvent {

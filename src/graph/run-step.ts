@@ -122,7 +122,8 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
     const key = actionKey(fingerprint);
     const promoted = promoteOutputs(session, step, capture.stageDir);
     if (!plan.untracked) {
-      await session.cache.store(key, { outputs: promoted.cached, createdAt: Date.now() }, promoted.files);
+      const entry = { outputs: promoted.cached, createdAt: Date.now() };
+      await session.bookkeep(() => session.cache.store(key, entry, promoted.files));
     }
     session.state.setRecord(step.name, { key, outputs: promoted.stats, fingerprint });
     const all = [...plan.notes, ...capture.warnings];
@@ -132,7 +133,8 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
     session.state.forget(step.name);
     return outcome('failed', {}, { failure: failureInfo(error, session.diagnose), reason: plan.reason });
   } finally {
-    session.log.step(step.name, kind.kind, plan.reason, capture.output.join(''));
+    const text = capture.output.join('');
+    void session.bookkeep(() => session.log.step(step.name, kind.kind, plan.reason, text));
     rmSync(capture.stageDir, { recursive: true, force: true });
   }
 }

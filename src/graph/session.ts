@@ -29,6 +29,8 @@ export interface SessionOptions {
   cacheDir?: string;
   /** Recognizes known causes in a failed tool's output (kiln doctor's rules). */
   diagnose?: Diagnose;
+  /** Queue record writes (cache stores, step logs) in `deferred` instead of writing them at once. */
+  deferRecords?: boolean;
   /**
    * Only decide "up to date": the first step that is not throws NotUpToDate (run-step.ts) before
    * touching the cache or running anything. For a graph from the plan cache, whose kinds cannot run.
@@ -78,6 +80,13 @@ export interface BuildSession {
   readonly sources: FingerprintSources & { outputHashes: Map<string, Record<string, FileHash>> };
   /** The fingerprint of every step that got as far as computing one this build. */
   readonly fingerprints: Map<string, Fingerprint>;
+  /**
+   * Record writes (cache stores, step logs) a caller that boots first asked to defer
+   * (ExecuteOptions.deferRecords); run in order before the session closes.
+   */
+  readonly deferred: Array<() => void | Promise<void>>;
+  /** Runs a record write now, or queues it in `deferred`. */
+  bookkeep(write: () => void | Promise<void>): void | Promise<void>;
   /** Time spent in tools (compilers, linkers) this build: the rest of the build is kiln's own. */
   readonly toolClock: ToolClock;
   /** Releases everything; saves the state if `stepsChanged` or the stat index changed. */
@@ -104,6 +113,7 @@ export async function openSession(
   const log = BuildLog.open(layout, graph.target.id);
   rmSync(layout.stagingDir, { recursive: true, force: true });
   const abort = new AbortController();
+  const deferred: Array<() => void | Promise<void>> = [];
   const onAbort = (): void => abort.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   return {
@@ -114,6 +124,11 @@ export async function openSession(
     signal: abort.signal,
     fingerprints: new Map(),
     toolClock: new ToolClock(),
+    deferred,
+    bookkeep(write: () => void | Promise<void>): void | Promise<void> {
+      if (!options.deferRecords) return write();
+      deferred.push(write);
+    },
     async close(stepsChanged: boolean): Promise<void> {
       try {
         state.save(stepsChanged);
