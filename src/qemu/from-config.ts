@@ -33,42 +33,119 @@ export interface DriveLike<P> {
   persist?: boolean;
 }
 
-/** The shape of RunConfig, generic over how a path is given (ArtifactRef | StepHandle | string). */
+/**
+ * How the guest tells QEMU (and so kiln) its result:
+ * - `isa-debug-exit` (x86): the guest writes a value to I/O port `iobase` (default `0xf4`, `iosize` 4);
+ *   QEMU exits with `(value << 1) | 1`; the test passes when the value is `success` (default 0).
+ * - `semihosting` (aarch64): `SYS_EXIT` (`hlt #0xf000`) with an exit code; `success` is the passing code
+ *   (default 0). kiln adds `-semihosting`.
+ * - `psci`: PSCI `SYSTEM_OFF` (always exit 0: the verdict comes from the serial expectations).
+ * - `serial`: the test ends as soon as every `expect` pattern matched.
+ * @example exit: { kind: 'isa-debug-exit', success: 0 }
+ */
+export type ExitLike =
+  | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; /** value the guest writes on success (QEMU exits (v<<1)|1) */ success?: number }
+  | { kind: 'semihosting'; /** the SYS_EXIT code of a passing run (default 0) */ success?: number }
+  | { kind: 'psci' }
+  | { kind: 'serial' };
+
+/**
+ * What boots in `kiln run` / `kiln test` (kiln.config.ts `run`, config/types.ts RunConfig), generic over how
+ * a path is given (a config gives ArtifactRef | StepHandle | string).
+ */
 export interface RunSectionLike<P> {
+  /**
+   * Boot a disk image (raw, vdi, vmdk, qcow2) as the first drive; booted through a snapshot, so the
+   * guest's writes never reach the built file. A step handle is built first.
+   * @example run: { image: disk, exit: { kind: 'isa-debug-exit', success: 0 } }
+   */
   image?: P;
+  /**
+   * Boot an ISO as a CD-ROM (`-cdrom`), e.g. a `grubIso()` or `iso()` step.
+   * @example run: { cdrom: iso, firmware: 'uefi' }
+   */
   cdrom?: P;
+  /**
+   * Boot a kernel ELF directly with `-kernel` (x86: multiboot v1 or a PVH note; aarch64: any ELF, entered
+   * at EL1 with the MMU off on `virt`).
+   * @example run: { kernel, exit: { kind: 'isa-debug-exit', success: 0 } }
+   */
   kernel?: P;
+  /** An initial ramdisk passed with `-initrd` next to `kernel` (for instance a `cpio()` step). */
   initrd?: P;
+  /** Kernel command line (with `kernel`). */
   append?: string;
+  /** `bios` (SeaBIOS) or `uefi` (OVMF / AAVMF). Default bios on x86_64, direct kernel on aarch64. */
   firmware?: 'bios' | 'uefi';
+  /** QEMU machine: a known board (`q35`, `pc`, `virt`, `raspi3b`, `raspi3ap`, `xlnx-zcu102`) brings its CPU, memory, SMP and exit defaults and checks; any other QEMU machine gets your flags as they are. */
   machine?: string;
+  /** QEMU `-cpu` model (`cortex-a57`, `max`, `qemu64,+smep`); default: the board's, else QEMU's. */
   cpu?: string;
+  /** Memory, e.g. `256M` or a number of bytes; default: the board's, else QEMU's (128 MiB). */
   memory?: string | number;
+  /** Number of CPUs (`-smp`); a known board refuses a count it cannot have. Default 1. */
   smp?: number;
-  /** Extra QEMU arguments; a non-string entry is a path (a step's output) resolved like `image`. */
+  /** Extra QEMU arguments, appended as they are; a step handle stands for its output's path (and is built first). */
   args?: Array<string | P>;
-  /** Disks in order, each a built image on a controller (after `image`, before `cdrom`). */
+  /**
+   * Disks, each a built image on a controller, built before the boot and booted through a snapshot
+   * (`persist: true` keeps the guest's writes in a copy under the build folder).
+   * @example drives: [{ image: bootDisk, interface: 'ide', index: 0 }, { image: fsDisk, interface: 'ide', index: 1 }]
+   */
   drives?: DriveLike<P>[];
-  /** QEMU binary, e.g. `qemu-system-i386` (default `qemu-system-<arch>`). */
+  /** QEMU binary, e.g. `qemu-system-i386` (default: `qemu-system-<arch>`; an i386 guest also runs on qemu-system-x86_64). */
   qemu?: string;
+  /** The unstripped ELF for `--gdb` symbols. */
   symbols?: P;
-  /** QEMU's debug log (`-d int,cpu_reset -no-reboot`) into this file (Portix: `build/logs/debug.log`). */
+  /**
+   * Turns on QEMU's debug log (`-d int,cpu_reset`, `-no-reboot`) into this project-relative file,
+   * e.g. Portix's `build/logs/debug.log` when its `--debug` option is set.
+   */
   debugLog?: P;
-  exit?: { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; success?: number } | { kind: 'semihosting'; success?: number } | { kind: 'psci' } | { kind: 'serial' };
+  /**
+   * How the guest reports its result (see {@link ExitLike}). Without it, a test passes when every
+   * `expect` pattern was seen and QEMU exited cleanly.
+   * @example exit: { kind: 'isa-debug-exit', success: 0 }
+   */
+  exit?: ExitLike;
+  /** Seconds before giving up (test) — default 60, 120 with UEFI firmware. */
   timeout?: number;
-  /** The judged serial port and the ports logged to files. */
+  /**
+   * Which serial port kiln reads and judges (0-based, QEMU's `-serial` order; raspi3b: 0 = PL011,
+   * 1 = mini UART), and which other ports it logs to `build/logs/…/serial<N>.log`.
+   * @example serial: { port: 1, log: [0] }
+   */
   serial?: { port?: number; log?: number[] };
 }
 
-/** The shape of TestConfig. */
+/**
+ * One test of `tests` (config/types.ts TestConfig): a boot like {@link RunSectionLike} (fields not given are
+ * taken from `run`) and how to judge it.
+ * @example tests: { boot: { expect: ['Hello from my-os', /ticks: \d+/], timeout: 30 } }
+ */
 export interface TestSectionLike<P> extends RunSectionLike<P> {
+  /**
+   * Serial patterns that must appear, in this order. A measure also reads a number and checks it:
+   * `measure(/ipc: (\d+) cycles/, { max: 500 })` fails the test with the value and the limit.
+   */
   expect?: ExpectPattern[];
+  /** Patterns that fail the test at once. Default: panic, PANIC, triple fault. */
   fail?: SerialPattern[];
+  /** Parse KTAP from serial into test cases. */
   ktap?: boolean;
+  /** Seconds without serial output before failing. */
   idleTimeout?: number;
-  arch?: QemuArch[];
+  /**
+   * Talk to the guest: steps run in order (`guest.expect`, `guest.send`, `guest.key`,
+   * `guest.capture`), on serial0 unless a step names `serial1`, `virtcon` or `monitor`.
+   * Every step must pass; the first that fails ends the test, named: `step 4/7: expect /^hi$/m
+   * not seen within 5 s (after "echo hi\n" was sent)`.
+   */
   script?: ScriptStep[];
+  /** Default seconds a script step waits (default: `timeout`). */
   stepTimeout?: number;
+  /** Architectures to run this test on (default: every architecture the build targets). */
+  arch?: QemuArch[];
 }
 
 /** Options of `machineSpecFromConfig`: how config paths become files, where logs go. */

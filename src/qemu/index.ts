@@ -40,7 +40,7 @@ export { ConsoleBuffer, ConsoleSession, ConsoleError, keyBytes, keyNames, unesca
 export { bootConsole, type BootConsoleOptions, type GuestConsole, type ConsoleExitResult } from './boot-console.js';
 export { guest, runScript, parseScriptText, describeStep, consolesOf, type ScriptStep, type ExpectStep, type CaptureStep, type SendStep, type KeyStep, type Captured, type StepResult, type ScriptResult, type RunScriptOptions } from './script.js';
 export { junitXml, readJUnit, xmlEscape, type JUnitCase, type JUnitSuite } from '../report/junit.js';
-export { machineSpecFromConfig, testSpecsFromConfig, type RunSectionLike, type TestSectionLike, type FromConfigOptions } from './from-config.js';
+export { machineSpecFromConfig, testSpecsFromConfig, type RunSectionLike, type TestSectionLike, type ExitLike, type FromConfigOptions } from './from-config.js';
 export { DRIVE_INTERFACES, DRIVE_INTERFACE_NAMES, driveArgv, type DriveRow } from './drives.js';
 export { silentBootCauses, silentBootMessage } from './silent.js';
 export type { DriveLike } from './from-config.js';
