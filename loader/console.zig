@@ -2,6 +2,11 @@
 //! it there, as OVMF and AAVMF do). Lines are UTF-8 formatted, converted to UCS-2, `\n` → `\r\n`.
 const std = @import("std");
 const uefi = std.os.uefi;
+const arch = @import("arch.zig");
+
+/// Counter ticks spent inside the firmware's OutputString (the loader reports them: on a slow
+/// console they are a visible share of the boot time).
+pub var ticks: u64 = 0;
 
 var line_buf: [1024]u8 = undefined;
 
@@ -14,6 +19,8 @@ pub fn print(comptime fmt: []const u8, args: anytype) void {
 /// Writes UTF-8 text as it is (ASCII only is expected; other bytes become '?').
 pub fn write(text: []const u8) void {
     const out = uefi.system_table.con_out orelse return;
+    const t = arch.counter();
+    defer ticks += arch.counter() - t;
     var chunk: [129:0]u16 = undefined;
     var n: usize = 0;
     for (text) |c| {
@@ -34,7 +41,6 @@ pub fn write(text: []const u8) void {
         _ = out.outputString(&chunk);
     }
 }
-
 
 /// `221 KiB` / `3 MiB` / `512 bytes`.
 pub fn formatSize(buf: []u8, bytes: u64) []const u8 {

@@ -193,7 +193,7 @@ fn boot(bs: *BootServices) BootError!void {
 
     info.counter_hz = counter_hz;
     const elapsed_us = microseconds(arch.counter() - t_entry - t_excluded);
-    console.print("jumping to 0x{x} (boot info at 0x{x}, {d}.{d:0>3} ms in the loader)", .{ header.entry, @intFromPtr(info), elapsed_us / 1000, elapsed_us % 1000 });
+    console.print("jumping to 0x{x} (boot info at 0x{x}, {d}.{d:0>3} ms in the loader, {} of it writing to the console)", .{ header.entry, @intFromPtr(info), elapsed_us / 1000, elapsed_us % 1000, Elapsed{ .us = microseconds(console.ticks) } });
 
     // Exit boot services: from here on no console, no allocation.
     const t_exit = arch.counter();
