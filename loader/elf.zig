@@ -6,6 +6,8 @@ const std = @import("std");
 pub const EM_X86_64: u16 = 62;
 pub const EM_AARCH64: u16 = 183;
 pub const PT_LOAD: u32 = 1;
+pub const PT_NOTE: u32 = 4;
+pub const SHT_NOTE: u32 = 7;
 pub const ET_EXEC: u16 = 2;
 pub const ET_DYN: u16 = 3;
 
@@ -132,4 +134,48 @@ pub fn findSection(file: []const u8, header: Header, name: []const u8) Error!?Se
 fn sectionAt(file: []const u8, header: Header, i: u16) Section {
     const at = header.shoff + @as(u64, i) * header.shentsize;
     return .{ .offset = rd(u64, file, at + 24), .size = rd(u64, file, at + 32) };
+}
+
+/// The descriptor of the first note named `name` with type `kind`, from the PT_NOTE segments,
+/// then the SHT_NOTE sections (gABI "Note Section": namesz, descsz, type, name and descriptor
+/// each padded to 4 bytes). Null when there is none; a note table that does not fit is skipped.
+pub fn findNote(file: []const u8, header: Header, name: []const u8, kind: u32) ?[]const u8 {
+    var i: u16 = 0;
+    while (i < header.phnum) : (i += 1) {
+        const at = header.phoff + @as(u64, i) * header.phentsize;
+        if (rd(u32, file, at) != PT_NOTE) continue;
+        const off = rd(u64, file, at + 8);
+        const size = rd(u64, file, at + 32);
+        if (!fits(file, off, size)) continue;
+        if (noteIn(file[@intCast(off)..][0..@intCast(size)], name, kind)) |d| return d;
+    }
+    if (header.shnum == 0 or header.shentsize < 64 or !fits(file, header.shoff, @as(u64, header.shnum) * header.shentsize)) return null;
+    i = 0;
+    while (i < header.shnum) : (i += 1) {
+        const at = header.shoff + @as(u64, i) * header.shentsize;
+        if (rd(u32, file, at + 4) != SHT_NOTE) continue;
+        const s = sectionAt(file, header, i);
+        if (!fits(file, s.offset, s.size)) continue;
+        if (noteIn(file[@intCast(s.offset)..][0..@intCast(s.size)], name, kind)) |d| return d;
+    }
+    return null;
+}
+
+fn noteIn(notes: []const u8, name: []const u8, kind: u32) ?[]const u8 {
+    var at: usize = 0;
+    while (notes.len - at >= 12) {
+        const namesz = std.mem.readIntLittle(u32, notes[at..][0..4]);
+        const descsz = std.mem.readIntLittle(u32, notes[at + 4 ..][0..4]);
+        const t = std.mem.readIntLittle(u32, notes[at + 8 ..][0..4]);
+        const name_at = at + 12;
+        const desc_at = name_at + ((@as(usize, namesz) + 3) & ~@as(usize, 3));
+        const next = desc_at + ((@as(usize, descsz) + 3) & ~@as(usize, 3));
+        if (namesz > notes.len or descsz > notes.len or next > notes.len) return null;
+        const n = notes[name_at..][0..namesz];
+        // The name is NUL-terminated in the file (namesz counts the NUL).
+        if (t == kind and namesz == name.len + 1 and n[name.len] == 0 and std.mem.eql(u8, n[0..name.len], name))
+            return notes[desc_at..][0..descsz];
+        at = next;
+    }
+    return null;
 }

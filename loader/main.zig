@@ -110,6 +110,8 @@ fn boot(bs: *BootServices) BootError!void {
         else => fail("{s}: not ELF ({s})", .{ config.kernel_path, @errorName(e) }, error.NotElf),
     };
 
+    const entry = kernelEntry(kernel, header);
+
     // Signature.
     var flags = abi.BootFlags{};
     var manifest: ?elf.Section = null;
@@ -173,7 +175,7 @@ fn boot(bs: *BootServices) BootError!void {
     info.kernel_phys_base = placed.phys_base;
     info.kernel_phys_end = placed.phys_end;
     info.load_bias = placed.bias;
-    info.entry = header.entry;
+    info.entry = entry;
     info.serial_kind = @enumFromInt(config.serial_kind);
     info.serial_base = config.serial_base;
     info.stack_base = @intFromPtr(stack.ptr);
@@ -193,7 +195,7 @@ fn boot(bs: *BootServices) BootError!void {
 
     info.counter_hz = counter_hz;
     const elapsed_us = microseconds(arch.counter() - t_entry - t_excluded);
-    console.print("jumping to 0x{x} (boot info at 0x{x}, {d}.{d:0>3} ms in the loader, {} of it writing to the console)", .{ header.entry, @intFromPtr(info), elapsed_us / 1000, elapsed_us % 1000, Elapsed{ .us = microseconds(console.ticks) } });
+    console.print("jumping to 0x{x} (boot info at 0x{x}, {d}.{d:0>3} ms in the loader, {} of it writing to the console)", .{ entry, @intFromPtr(info), elapsed_us / 1000, elapsed_us % 1000, Elapsed{ .us = microseconds(console.ticks) } });
 
     // Exit boot services: from here on no console, no allocation.
     const t_exit = arch.counter();
@@ -202,7 +204,17 @@ fn boot(bs: *BootServices) BootError!void {
     info.memory_map_entries = @intCast(map.convert(regions));
     info.loader_ticks = arch.counter() - t_entry - t_excluded;
     info_pages = info_pages; // the record stays where it is: the kernel owns it now
-    arch.enterKernel(header.entry, @intFromPtr(info), @intFromPtr(stack.ptr) + stack.len, page_tables);
+    arch.enterKernel(entry, @intFromPtr(info), @intFromPtr(stack.ptr) + stack.len, page_tables);
+}
+
+/// The ELF entry, or the one a `kiln-boot` entry note names (a kernel whose e_entry is another
+/// protocol's, such as a multiboot2 kernel's 32-bit entry for GRUB).
+fn kernelEntry(kernel: []const u8, header: elf.Header) u64 {
+    const desc = elf.findNote(kernel, header, abi.NOTE_NAME, abi.NOTE_ENTRY) orelse return header.entry;
+    if (desc.len != 8) return header.entry;
+    const entry = std.mem.readIntLittle(u64, desc[0..8]);
+    console.print("entry 0x{x} from the kiln-boot note (ELF entry 0x{x})", .{ entry, header.entry });
+    return entry;
 }
 
 fn refuse(r: verify.Result) BootError {

@@ -36,6 +36,11 @@ pub const Result = struct {
 const TAG_KERNEL_HASH: u16 = 0x07;
 const TAG_INITRD_MEMBER: u16 = 0x08;
 const TAG_SIGNER: u16 = 0x0c;
+const TAG_CANONICALIZATION: u16 = 0x0d;
+
+/// How the signature sections enter the signed hash (src/sign/README.md): replaced by zero bytes
+/// (`zero`, also when the manifest has no entry 0x0d) or left out (`exclude`, NØNOS's rule).
+pub const Canonicalization = enum { zero, exclude };
 
 /// A decoded view of the fields the loader needs; slices point into the manifest bytes.
 pub const Manifest = struct {
@@ -45,6 +50,7 @@ pub const Manifest = struct {
     ed25519_key: [8]u8 = [_]u8{0} ** 8,
     ml_dsa: bool = false,
     initrd_members: usize = 0,
+    canonicalization: Canonicalization = .zero,
 
     /// Iterates entries of one tag.
     pub fn entries(self: Manifest, tag: u16) EntryIterator {
@@ -96,6 +102,10 @@ pub fn decodeManifest(section: []const u8) error{Invalid}!Manifest {
                     m.ed25519_signers += 1;
                     m.ed25519_key = value[1..9].*;
                 } else if (value[0] == 2) m.ml_dsa = true;
+            },
+            TAG_CANONICALIZATION => {
+                if (len != 1 or value[0] > 1) return error.Invalid;
+                m.canonicalization = if (value[0] == 1) .exclude else .zero;
             },
             TAG_INITRD_MEMBER => {
                 if (len < 2 + 32 or std.mem.readIntLittle(u16, value[0..2]) != len - 2 - 32) return error.Invalid;
@@ -167,8 +177,7 @@ pub fn verifyKernel(file: []u8, machine: u16, names: Sections, trusted: Trusted,
     }
     zero(file, sig_s);
     zero(file, ml_s);
-    var canonical: [32]u8 = undefined;
-    Blake3.hash(file, &canonical, .{});
+    const canonical = canonicalHash(file, m.canonicalization, sig_s, ml_s);
     // A signature that verifies covers every byte, the manifest's kernel hash included: the file
     // is exactly what was signed. Only when it does not is the loadable hash computed, to name
     // the failure as `kiln verify` does (manifest-mismatch before ed25519). One hash when it boots.
@@ -183,6 +192,28 @@ pub fn verifyKernel(file: []u8, machine: u16, names: Sections, trusted: Trusted,
     r.check = .ed25519;
     r.detail = "the Ed25519 signature does not verify over the canonical hash";
     return r;
+}
+
+/// The signed message: BLAKE3 of the file (signature sections already zeroed) under `rule`;
+/// `exclude` leaves their bytes out, merging ranges that overlap or touch.
+fn canonicalHash(file: []const u8, rule: Canonicalization, a: elf.Section, b: ?elf.Section) [32]u8 {
+    var out: [32]u8 = undefined;
+    if (rule == .zero) {
+        Blake3.hash(file, &out, .{});
+        return out;
+    }
+    var ranges = [2]elf.Section{ a, b orelse .{ .offset = a.offset, .size = 0 } };
+    if (ranges[1].offset < ranges[0].offset) std.mem.swap(elf.Section, &ranges[0], &ranges[1]);
+    var h = Blake3.init(.{});
+    var at: u64 = 0;
+    for (ranges) |r| {
+        if (r.size == 0) continue;
+        if (r.offset > at) h.update(file[@intCast(at)..@intCast(r.offset)]);
+        at = @max(at, r.offset + r.size);
+    }
+    h.update(file[@intCast(at)..]);
+    h.final(&out);
+    return out;
 }
 
 fn signatureHolds(public_key: [32]u8, signature: [64]u8, message: [32]u8) bool {

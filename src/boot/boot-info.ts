@@ -14,14 +14,28 @@ const MAGIC_LITERAL = '0x544f4f424e4c494b';
 /** Bumped when a field changes meaning; new fields only go at the end (`size` grows). */
 export const BOOT_INFO_VERSION = 1;
 
+/**
+ * The ELF note a kernel carries when its `e_entry` serves another boot protocol (say, multiboot2's
+ * 32-bit entry for GRUB): name `"kiln-boot"`, type 1, an 8-byte descriptor holding the 64-bit
+ * entry kiln-boot jumps to with the record (in a PT_NOTE segment or an SHT_NOTE section).
+ */
+export const KILN_BOOT_NOTE_NAME = 'kiln-boot';
+export const KILN_BOOT_NOTE_ENTRY = 1;
+
 /** The boot-info ABI schema (name `kiln_boot`: C `kiln_boot_info_t`, Rust/Zig `Info`, `KILN_BOOT_MAGIC`). */
 export const BOOT_INFO_ABI = defineAbi({
   name: 'kiln_boot',
-  version: '1.0.0',
+  version: '1.1.0',
   doc: 'kiln-boot hand-off record: the kernel entry receives its physical address (x86_64: rdi, aarch64: x0).',
   constants: {
     magic: { value: MAGIC_LITERAL, type: 'u64', doc: '"KILNBOOT" as a little-endian u64' },
     version: { value: BOOT_INFO_VERSION, type: 'u32', doc: 'layout version of info' },
+    note_name: { value: KILN_BOOT_NOTE_NAME, type: 'string', doc: 'name of the ELF notes kiln-boot reads' },
+    note_entry: {
+      value: KILN_BOOT_NOTE_ENTRY,
+      type: 'u32',
+      doc: 'note type: an 8-byte descriptor (u64 LE), the virtual address kiln-boot jumps to instead of e_entry',
+    },
   },
   enums: {
     memory_kind: {

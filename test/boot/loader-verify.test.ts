@@ -47,11 +47,14 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
     const manifest = { project: 'fixture', buildTime: 0, arch: 'x86_64', profile: 'debug', initrd: members, toolchain: {}, flags: {} };
     const signed = (await signElf(plain, { keys: [good], manifest })).bytes;
     const signedOther = (await signElf(plain, { keys: [other], manifest })).bytes;
+    // NØNOS's rule: the signature bytes are left out of the signed hash (manifest entry 0x0d).
+    const excluded = (await signElf(plain, { keys: [good], manifest, canonicalization: 'exclude' })).bytes;
     const elf = readElf(signed);
     const text = elf.segments.find((s) => s.type === 1 && s.filesz > 0 && (s.flags & 1) !== 0)!;
     const manifestSection = findSection(elf, '.kiln.manifest')!;
     const comment = findSection(elf, '.comment') ?? findSection(elf, '.symtab')!;
     const flip = (at: number) => { const b = new Uint8Array(signed); b[at] = b[at]! ^ 0x01; return b; };
+    const flipIn = (bytes: Uint8Array, s: { offset: number }) => { const b = new Uint8Array(bytes); b[s.offset + 1] = b[s.offset + 1]! ^ 1; return b; };
     const files: Record<string, Uint8Array> = {
       'good.elf': signed,
       'other-key.elf': signedOther,
@@ -59,6 +62,8 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
       'flipped-text.elf': flip(text.offset + 4),
       'flipped-unloaded.elf': flip(comment.offset + 1),
       'bad-manifest.elf': flip(manifestSection.offset),
+      'exclude.elf': excluded,
+      'exclude-flipped.elf': flipIn(excluded, findSection(readElf(excluded), '.comment') ?? findSection(readElf(excluded), '.symtab')!),
       'not-elf.elf': enc.encode('this is not an ELF file at all, just text that is long enough to pass the size check...'),
     };
     for (const [name, bytes] of Object.entries(files)) {
@@ -83,6 +88,7 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
     expect(Object.fromEntries(cases)).toEqual({
       'good.elf': 'ok', 'other-key.elf': 'unknown-key-id', 'unsigned.elf': 'missing-section', 'flipped-text.elf': 'manifest-mismatch',
       'flipped-unloaded.elf': 'ed25519', 'bad-manifest.elf': 'manifest-invalid', 'not-elf.elf': 'not-elf',
+      'exclude.elf': 'ok', 'exclude-flipped.elf': 'ed25519',
     });
   });
 
