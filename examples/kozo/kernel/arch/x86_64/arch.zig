@@ -1,7 +1,9 @@
 //! x86_64: COM1 console, CPUID feature report, multiboot2 boot information (the initrd is the
 //! first module GRUB loaded), isa-debug-exit. boot.S switches to long mode and calls
-//! kozo_x86_64_main with the multiboot2 magic and information address.
+//! kozo_x86_64_main with the multiboot2 magic and information address; through kiln-boot, it
+//! calls kozo_x86_64_kiln_main with the boot-info record.
 const kernel = @import("../../main.zig");
+const kilnboot = @import("../../kilnboot.zig");
 
 const COM1: u16 = 0x3f8;
 const MB2_MAGIC: u32 = 0x36d76289;
@@ -63,6 +65,18 @@ fn cstr(addr: usize, max: usize) []const u8 {
     var n: usize = 0;
     while (n < max and p[n] != 0) n += 1;
     return p[0..n];
+}
+
+/// kiln-boot's entry (boot.S `kozo_kiln_entry`, named by the kernel's kiln-boot note): 64-bit mode
+/// on the loader's page tables (low memory identity-mapped, the kernel at its higher-half
+/// addresses), rdi = the boot-info record.
+export fn kozo_x86_64_kiln_main(info: u64) callconv(.C) noreturn {
+    serialInit();
+    const h = kilnboot.read(info) orelse {
+        kernel.print("KOZO: entered at the kiln-boot entry without a kiln-boot record\n", .{});
+        exit(5);
+    };
+    kernel.kmain(h.initrd, h.cmdline);
 }
 
 export fn kozo_x86_64_main(magic: u32, info: u32) callconv(.C) noreturn {

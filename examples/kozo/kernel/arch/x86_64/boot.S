@@ -19,6 +19,17 @@ mb2_header:
     .long 8
 mb2_header_end:
 
+/* kiln-boot's entry note (name "kiln-boot", type 1 KILN_BOOT_NOTE_ENTRY): GRUB takes the ELF
+   entry (_start32, 32-bit), kiln-boot jumps to this 64-bit address with its boot-info record. */
+.section .note.kiln-boot, "a", @note
+.balign 4
+    .long 10                            /* namesz: "kiln-boot" and its NUL */
+    .long 8                             /* descsz */
+    .long 1                             /* type */
+    .asciz "kiln-boot"
+    .balign 4
+    .quad kozo_kiln_entry
+
 .section .boot.text, "ax"
 .code32
 .global _start32
@@ -95,6 +106,24 @@ higher_half:
 2:  cli
     hlt
     jmp 2b
+
+/* kiln-boot's entry (the loader reads it from the note below): already in long mode on the
+   loader's page tables, interrupts off, rdi = boot-info record. Same stack and EFER.NXE as the
+   multiboot2 path; the loader's tables set no NX bit, so NXE changes nothing in them. */
+.global kozo_kiln_entry
+kozo_kiln_entry:
+    movabs $kernel_stack_top, %rsp
+    xor %ebp, %ebp
+    mov %rdi, %r12
+    mov $0xc0000080, %ecx               /* EFER */
+    rdmsr
+    or $(1 << 11), %eax                 /* NXE */
+    wrmsr
+    mov %r12, %rdi
+    call kozo_x86_64_kiln_main
+3:  cli
+    hlt
+    jmp 3b
 
 /* void kozo_cpuid(u32 leaf, u32 out[4]) (System V: rdi, rsi) */
 .global kozo_cpuid
