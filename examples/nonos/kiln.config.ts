@@ -2,7 +2,7 @@
 // library) for the generated x86_64-nonos target spec, then kiln's sign() embeds the manifest
 // (.nonos.manifest) and the Ed25519 signature over BLAKE3 (.nonos.sig) into kernel.bin — the
 // signed ELF64 — with the dev key, SIGNING_KEY (CI) or a key file (production).
-import { defineConfig, cargo, strip, sign } from 'kiln';
+import { defineConfig, cargo, strip, sign, gpt, kilnBootEsp } from 'kiln';
 
 export default defineConfig({
   name: 'nonos',
@@ -41,15 +41,34 @@ export default defineConfig({
       toolchain: ['clang', 'ld.lld'], output: 'kernel.bin',
     });
     const exit = { kind: 'isa-debug-exit', success: 0 } as const;
+    // Verified boot: a UEFI disk whose loader (kiln-boot) checks kernel.bin's .nonos.sig with the
+    // key sign() used, by the manifest's 'exclude' rule, before it jumps to kernel_main in long mode.
+    const verifiedBoot = gpt({
+      name: 'verified-boot',
+      size: '64M',
+      partitions: [kilnBootEsp({ arch: 'x86_64', size: '40M', kernel, verify: { sections: 'nonos' } })],
+      output: 'nonos-verified-boot.img',
+    });
+    const selfTest = ['NONOS: PQClean self-test: sha3-256 ok, shake128 ok, ml-kem ntt ok (result 0x7)', /sha3-256\("NONOS"\) = [0-9a-f]{64}/, 'NONOS: self-test passed'];
     return {
       components: { elf, stripped },
+      images: { verifiedBoot },
       steps: { kernel },
       // QEMU -kernel boots the signed ELF64 through its PVH note (.note.Xen, 32-bit entry).
       run: { kernel, symbols: elf, machine: 'pc', exit },
       tests: {
         boot: {
           kernel, machine: 'pc', exit, timeout: 90,
-          expect: [/NONOS kernel_main at 0x10[0-9a-f]{4}/, 'NONOS: PQClean self-test: sha3-256 ok, shake128 ok, ml-kem ntt ok (result 0x7)', /sha3-256\("NONOS"\) = [0-9a-f]{64}/, 'NONOS: self-test passed'],
+          expect: [/NONOS kernel_main at 0x10[0-9a-f]{4}/, 'NONOS: started through the PVH note', ...selfTest],
+        },
+        // The same kernel.bin from the verified-boot disk under OVMF.
+        verifiedBoot: {
+          image: verifiedBoot, firmware: 'uefi', machine: 'q35', exit, timeout: 180,
+          expect: [
+            /kiln-boot: signature ok \(key [0-9a-f]{16}, Ed25519/,
+            /NONOS kernel_main at 0x10[0-9a-f]{4}/, 'NONOS: started by kiln-boot (record v1, signature verified: true)', ...selfTest,
+          ],
+          fail: ['kiln-boot: REFUSED', 'kiln-boot: ERROR'],
         },
       },
     };

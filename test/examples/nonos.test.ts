@@ -2,8 +2,9 @@
 // x86_64-nonos target, kiln's sign() step producing kernel.bin (ELF64 at 1 MiB, entry kernel_main,
 // the seed's sections), `kiln verify` accepting it and refusing a flipped byte, the signature checked
 // independently (BLAKE3 of the file with .nonos.sig zeroed, Ed25519 by node's crypto), the CI key
-// from SIGNING_KEY, a release build refusing the dev key, and a QEMU -kernel (PVH) boot to the C
-// self-test line and a clean isa-debug-exit.
+// from SIGNING_KEY, a release build refusing the dev key, a QEMU -kernel (PVH) boot to the C
+// self-test line and a clean isa-debug-exit, and the same kernel.bin from a verified-boot UEFI disk
+// (kiln-boot checks .nonos.sig with the signing key before it starts kernel_main).
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,12 +121,22 @@ describe('examples/nonos', () => {
     const r = await runKilnAsync(['test'], { cwd: dir, env: noKeyEnv, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/kernel: PVH ELF note/);
-    expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 4 expectations matched in order/);
-    const serial = readFileSync(/serial log: (\S+)/.exec(r.stderr)![1]!, 'utf8');
+    expect(r.stderr).toMatch(/PASS boot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 5 expectations matched in order/);
+    const serial = readFileSync(join(dir, 'build/logs/tests/boot-x86_64/serial.log'), 'utf8');
     expect(serial).toContain('NONOS kernel_main at 0x100000');
+    expect(serial).toContain('NONOS: started through the PVH note');
     expect(serial).toContain('NONOS: PQClean self-test: sha3-256 ok, shake128 ok, ml-kem ntt ok (result 0x7)');
     // The kernel's SHA3-256 (C, soft-float bare metal) agrees with OpenSSL's.
     expect(serial).toContain(`sha3-256("NONOS") = ${createHash('sha3-256').update('NONOS').digest('hex')}`);
+    // Verified boot next to it: kiln-boot under OVMF checks .nonos.sig (exclude rule) with the key
+    // sign() used, then starts the same kernel.bin in long mode with its boot-info record.
+    expect(r.stderr).toMatch(/PASS verifiedBoot \[x86_64\].*isa-debug-exit exit: guest code 0.*all 6 expectations matched in order/);
+    const uefi = readFileSync(join(dir, 'build/logs/tests/verifiedBoot-x86_64/serial.log'), 'latin1').replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '');
+    const keyId = /^key-id: ([0-9a-f]{16})$/m.exec(readFileSync(devPub, 'utf8'))![1]!;
+    expect(uefi).toContain(`kiln-boot: signature ok (key ${keyId}, Ed25519; checked in`);
+    expect(uefi).toContain('kiln-boot: jumping to 0x100000 ');
+    expect(uefi).toContain('NONOS: started by kiln-boot (record v1, signature verified: true)');
+    expect(uefi).toContain('NONOS: self-test passed');
   }, 300_000);
 
   it('release: refuses the dev key without SIGNING_KEY; signs with the CI key from SIGNING_KEY (another key id) and boots', async () => {
@@ -156,6 +167,9 @@ describe('examples/nonos', () => {
     const boot = await runKilnAsync(['test', '-p', 'release'], { cwd: dir, env, timeoutMs: 300_000 });
     expect(boot.status, boot.stderr).toBe(0);
     expect(boot.stderr).toMatch(/PASS boot \[x86_64\]/);
+    // The release disk's loader trusts the CI key (the one sign() used), not the dev key.
+    expect(boot.stderr).toMatch(/PASS verifiedBoot \[x86_64\]/);
+    expect(readFileSync(join(dir, 'build/logs/tests/verifiedBoot-x86_64/serial.log'), 'latin1')).toContain(`signature ok (key ${ci.json.verifiedBy![0]!.keyId},`);
   }, 600_000);
 
   it('a raw 32-byte dev_signing_key.bin next to the project is the dev key (the seed\'s name)', async () => {

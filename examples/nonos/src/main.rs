@@ -76,8 +76,24 @@ fn exit_qemu(code: u32) -> ! {
     }
 }
 
+/// kiln-boot's boot-info record (kiln's ABI schema `kiln_boot`; `kilnBootAbi()` generates its C, Rust
+/// and Zig headers): "KILNBOOT" as a little-endian u64 at offset 0, `version` (u32) at 8, `flags`
+/// (u32; bit 0 verified, bit 1 initrd verified) at 16.
+const KILN_BOOT_MAGIC: u64 = 0x544f_4f42_4e4c_494b;
+
+/// Which loader handed over: kiln-boot passes its record, QEMU's PVH boot an hvm_start_info.
+fn report_loader(handoff: u64) {
+    if handoff == 0 || unsafe { core::ptr::read_volatile(handoff as *const u64) } != KILN_BOOT_MAGIC {
+        println!("NONOS: started through the PVH note");
+        return;
+    }
+    let (version, flags) = unsafe { (core::ptr::read_volatile((handoff + 8) as *const u32), core::ptr::read_volatile((handoff + 16) as *const u32)) };
+    println!("NONOS: started by kiln-boot (record v{}, signature verified: {})", version, flags & 1 != 0);
+}
+
 /// The kernel entry (ELF e_entry). Reached in long mode from the PVH stub with the
-/// hvm_start_info pointer.
+/// hvm_start_info pointer, or from kiln-boot (UEFI, already in long mode on its identity map)
+/// with its boot-info record.
 #[no_mangle]
 #[link_section = ".text.kernel_main"]
 pub extern "C" fn kernel_main(start_info: u64) -> ! {
@@ -85,6 +101,7 @@ pub extern "C" fn kernel_main(start_info: u64) -> ! {
     Serial::init();
     let here = kernel_main as usize;
     println!("NONOS kernel_main at {:#x} (start_info {:#x})", here, start_info);
+    report_loader(start_info);
     set_stage(2);
     let result = unsafe { pqclean_selftest() };
     set_stage(3);
