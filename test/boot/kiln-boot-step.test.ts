@@ -53,6 +53,27 @@ describe('kilnBootEsp() / kilnBootLoader() in a project', () => {
     expect(r.stderr).toContain('kiln-boot checks Ed25519 signatures at boot; keys/kiln-ml-dsa-65.pub is an ml-dsa-65 key');
   }, 400_000);
 
+  it('verify: {} trusts the key sign() uses: SIGNING_KEY, and a release build refuses the dev key', async () => {
+    writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, gpt, kilnBootEsp } from 'kiln';
+export default defineConfig({
+  name: 'kbstep',
+  profiles: { release: { release: true } },
+  images: { disk: gpt({ size: '48M', partitions: [kilnBootEsp({ size: '40M', kernel: 'kernel.elf', verify: {} })] }) },
+});
+`);
+    const refused = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: '' }, timeoutMs: 300_000 });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('a release build refuses the development key');
+    const seed = new Uint8Array(32).fill(5);
+    const ci = await generateKeyPair('ed25519', seed);
+    const hex = Buffer.from(seed).toString('hex');
+    const r = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: hex }, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const log = readFileSync(join(dir, 'build/logs/build.log'), 'utf8');
+    expect(log).toContain(`kiln-boot: trusting Ed25519 key ${ci.publicKey.keyId} (the project's signing key)`);
+    expect(log + r.stderr).not.toContain(hex);
+  }, 400_000);
+
   it('the generated config refuses what the loader could not use', () => {
     const base = { arch: 'x86_64' as const, kernelPath: '/kernel.elf', cmdline: '', version: '0' };
     expect(() => renderLoaderConfig({ ...base, kernelPath: 'kernel.elf' })).toThrow(/"kernel path" expected an absolute path/);
