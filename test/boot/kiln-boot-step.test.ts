@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderLoaderConfig } from '../../src/boot/loader-config.js';
 import { generateKeyPair, writeKeyFiles } from '../../src/sign/index.js';
-import { runKiln, tempDir } from '../_helpers.js';
+import { runKilnAsync, tempDir } from '../_helpers.js';
 
 const dir = join(tempDir('kiln-boot-step-'), 'p');
 const config = (cmdline: string, key = 'keys/kiln-ed25519.pub') => `import { defineConfig, gpt, kilnBootEsp } from 'kiln';
@@ -24,31 +24,31 @@ describe('kilnBootEsp() / kilnBootLoader() in a project', () => {
     await writeKeyFiles(await generateKeyPair('ml-dsa-65', new Uint8Array(32).fill(4)), join(dir, 'keys'));
   });
 
-  it('builds BOOTX64.EFI with Zig, then restores nothing and reruns nothing on an unchanged config', () => {
+  it('builds BOOTX64.EFI with Zig, then restores nothing and reruns nothing on an unchanged config', async () => {
     writeFileSync(join(dir, 'kiln.config.ts'), config('quiet'));
-    const first = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    const first = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
     expect(first.status, first.stderr).toBe(0);
     const [tag] = readdirSync(join(dir, 'build/x86_64-debug/kiln-boot'));
     const efi = readFileSync(join(dir, 'build/x86_64-debug/kiln-boot', tag!, 'BOOTX64.EFI'));
     expect(efi.subarray(0, 2).toString('latin1')).toBe('MZ');
     expect(efi.readUInt16LE(efi.readUInt32LE(0x3c) + 4)).toBe(0x8664); // PE machine: x86-64
     expect(efi.readUInt16LE(efi.readUInt32LE(0x3c) + 24 + 68)).toBe(10); // subsystem: EFI application
-    const again = runKiln(['build', '--plain'], { cwd: dir });
+    const again = await runKilnAsync(['build', '--plain'], { cwd: dir });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/0 ran/);
   }, 400_000);
 
-  it('a new command line is a new loader (it is built into the loader)', () => {
+  it('a new command line is a new loader (it is built into the loader)', async () => {
     writeFileSync(join(dir, 'kiln.config.ts'), config('console=ttyS0'));
-    const r = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/built kiln-boot/);
     expect(readdirSync(join(dir, 'build/x86_64-debug/kiln-boot'))).toHaveLength(2);
   }, 400_000);
 
-  it('an ML-DSA-65 key is refused: the loader checks Ed25519 at boot', () => {
+  it('an ML-DSA-65 key is refused: the loader checks Ed25519 at boot', async () => {
     writeFileSync(join(dir, 'kiln.config.ts'), config('quiet', 'keys/kiln-ml-dsa-65.pub'));
-    const r = runKiln(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
+    const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('kiln-boot checks Ed25519 signatures at boot; keys/kiln-ml-dsa-65.pub is an ml-dsa-65 key');
   }, 400_000);
@@ -61,13 +61,13 @@ export default defineConfig({
   images: { disk: gpt({ size: '48M', partitions: [kilnBootEsp({ size: '40M', kernel: 'kernel.elf', verify: {} })] }) },
 });
 `);
-    const refused = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: '' }, timeoutMs: 300_000 });
+    const refused = await runKilnAsync(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: '' }, timeoutMs: 300_000 });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('a release build refuses the development key');
     const seed = new Uint8Array(32).fill(5);
     const ci = await generateKeyPair('ed25519', seed);
     const hex = Buffer.from(seed).toString('hex');
-    const r = runKiln(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: hex }, timeoutMs: 300_000 });
+    const r = await runKilnAsync(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: hex }, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
     const log = readFileSync(join(dir, 'build/logs/build.log'), 'utf8');
     expect(log).toContain(`kiln-boot: trusting Ed25519 key ${ci.publicKey.keyId} (the project's signing key)`);
