@@ -35,6 +35,8 @@ const DEBIAN = {
   // openssl: an independent Ed25519 verifier in the signing tests.
   openssl: '/usr/bin/openssl',
   git: '/usr/bin/git',
+  // nginx with WebDAV PUT: the HTTP remote-cache server of the remote-cache tests (started on loopback by the test).
+  'nginx-core': '/usr/sbin/nginx',
   'grub-pc-bin': '/usr/lib/grub/i386-pc/moddep.lst',
   'grub-efi-amd64-bin': '/usr/lib/grub/x86_64-efi/moddep.lst',
   'grub-common': '/usr/bin/grub-mkimage',

@@ -3,7 +3,7 @@
  * libraries (formats, signing, ABI, QEMU) usable without the CLI.
  */
 export { defineConfig } from './config/types.js';
-export type { KilnConfig, Project, RunConfig, TestConfig, ExitConfig, BuildTarget, ProfileSpec } from './config/types.js';
+export type { KilnConfig, Project, RunConfig, TestConfig, ExitConfig, BuildTarget, ProfileSpec, RemoteCacheConfig } from './config/types.js';
 export { option } from './config/options.js';
 export type { OptionDef, OptionsSpec, OptionValues } from './config/options.js';
 export { out, defineStep, StepFailure } from './step.js';

@@ -96,6 +96,12 @@ export interface Declaration {
    * restored from the cache (wireit calls this "not fully tracked").
    */
   untracked?: boolean;
+  /**
+   * Why the step's outputs depend on the checkout's folder (an absolute path its tool writes and
+   * cannot map): its results stay on this machine, never uploaded to a remote cache nor looked up
+   * there. Undefined: the results are shared (graph/tiered-cache.ts).
+   */
+  localOnly?: string;
   /** Persistent working folder under the target's build folder (e.g. cargo's target dir). Not cached. */
   workDir?: string;
 }

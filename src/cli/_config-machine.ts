@@ -4,7 +4,7 @@
  * always boot current outputs.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import type { RunConfig } from '../config/types.js';
 import { KilnError } from '../errors.js';
 import { executeGraph } from '../graph/execute.js';
@@ -15,6 +15,8 @@ import type { MachineSpec, QemuTestSpec } from '../qemu/index.js';
 import { machineSpecFromConfig, testSpecsFromConfig } from '../qemu/from-config.js';
 import { defaultReporter } from './_reporters.js';
 import { copyFileSparse } from '../util/copy.js';
+import { lastTestPath, readLastTest } from '../report/last-test.js';
+import { type Shard, assignShards, parseShard } from '../report/shard.js';
 
 /** Absolute path of a config file input: a project path or a step's output in the build folder. */
 export function inputPath(graph: Graph, input: FileInput): string {
@@ -63,12 +65,13 @@ export function persistentCopy(graph: Graph, section: string, input: FileInput, 
 }
 
 /** Builds the steps the sections need; throws when the build fails. */
-export async function buildFor(graph: Graph, sections: Array<RunConfig | undefined>, flags: { json?: boolean; plain?: boolean } = {}): Promise<void> {
+export async function buildFor(graph: Graph, sections: Array<RunConfig | undefined>, flags: BootProjectFlags = {}): Promise<void> {
   const only = stepsNeeded(graph, sections);
   if (only.length === 0) return;
-  const reporter = defaultReporter({ plain: true, ...(flags.json ? { json: false } : {}) });
+  const reporter = defaultReporter({ plain: true });
   try {
-    const result = await executeGraph(graph, { only, diagnose: matchRule, onEvent: (e) => (e.type === 'step-finish' && e.status === 'up-to-date' ? undefined : reporter.onEvent(e)) });
+    const remoteCache = { ...(flags.remoteCache !== undefined ? { url: flags.remoteCache } : {}), ...(flags.remoteCacheReadOnly ? { readOnly: true } : {}) };
+    const result = await executeGraph(graph, { only, diagnose: matchRule, remoteCache, onEvent: (e) => (e.type === 'step-finish' && e.status === 'up-to-date' ? undefined : reporter.onEvent(e)) });
     if (!result.ok) throw new KilnError('BUILD_FAILED', `the build failed, so there is nothing current to boot (full output: ${result.logPath})`, { hint: 'fix the build (kiln build) first' });
   } finally {
     reporter.close();
@@ -129,30 +132,65 @@ async function loadProjectFor(command: 'run' | 'test', config: string | undefine
 
 const QEMU_DEBUG_NOTE = "QEMU's -d log is --qemu-debug";
 
+/** The flags of `kiln run` / `kiln test` that apply to a project. */
+export interface BootProjectFlags {
+  config?: string;
+  profile?: string;
+  arch?: string | string[];
+  buildDir?: string;
+  allowDevKey?: boolean;
+  remoteCache?: string;
+  remoteCacheReadOnly?: boolean;
+}
+
 /** `kiln test` / `kiln run` without --kernel/--image/--cdrom: the project's tests or run section. */
-export async function projectTestSpecs(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string; allowDevKey?: boolean }, rest: string[]): Promise<QemuTestSpec[]> {
+export async function projectTestSpecs(flags: BootProjectFlags & { shard?: string }, rest: string[]): Promise<QemuTestSpec[]> {
   const { planGraph, configArches } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
+  const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
   const loaded = await loadProjectFor('test', flags.config);
   const { options, positional } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   // The matrix: every test on every arch the config builds for (or the --arch values given).
   const wanted = flags.arch === undefined ? configArches(loaded.config) : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
-  const specs: QemuTestSpec[] = [];
+  const planned: Array<{ graph: Graph; tests: QemuTestSpec[] }> = [];
   for (const arch of wanted) {
     if (!(ARCHES as readonly string[]).includes(arch)) throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(arch)}`, { exitCode: 2 });
     const graph = await planGraph(loaded, { arch: arch as Arch, ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), ...(flags.allowDevKey ? { allowDevKey: true } : {}), options });
-    const tests = testsFromProject(graph, positional);
-    await buildFor(graph, Object.entries(graph.project.tests ?? {}).filter(([n]) => positional.length === 0 || positional.includes(n)).map(([, t]) => ({ ...(graph.project.run ?? {}), ...t })));
-    specs.push(...tests);
+    planned.push({ graph, tests: testsFromProject(graph, positional) });
   }
-  if (specs.length === 0) {
+  if (planned.every((p) => p.tests.length === 0)) {
     throw new KilnError('TEST_NONE', 'the project has no tests for this target', { hint: 'add tests: { boot: { expect: [...] } } to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
+  }
+  const keep = shard ? shardOf(planned.flatMap((p) => p.tests), shard, planned[0]!.graph.buildRoot) : undefined;
+  const specs: QemuTestSpec[] = [];
+  for (const { graph, tests } of planned) {
+    const selected = keep ? tests.filter((t) => keep.has(testId(t))) : tests;
+    if (selected.length === 0) continue;
+    const names = new Set(selected.map((t) => t.name));
+    await buildFor(graph, Object.entries(graph.project.tests ?? {}).filter(([n]) => names.has(n)).map(([, t]) => ({ ...(graph.project.run ?? {}), ...t })), flags);
+    specs.push(...selected);
   }
   return specs;
 }
 
+/** `boot [x86_64]`: a test of the matrix, as shards and JUnit suites name it. */
+function testId(t: QemuTestSpec): string {
+  return `${t.name} [${t.arch ?? 'x86_64'}]`;
+}
+
+/** The ids of the tests in `shard`, balanced by the durations of the last run; says which on stderr. */
+function shardOf(tests: QemuTestSpec[], shard: Shard, buildRoot: string): Set<string> {
+  const last = readLastTest(buildRoot);
+  const durations = new Map((last?.results ?? []).map((r) => [`${r.name} [${r.arch}]`, r.durationMs]));
+  const items = tests.map((t) => ({ id: testId(t), durationMs: durations.get(testId(t)) }));
+  const part = assignShards(items, shard.count)[shard.index - 1]!;
+  const basis = last ? `balanced by the durations in ${relative(process.cwd(), lastTestPath(buildRoot)) || lastTestPath(buildRoot)}` : 'dealt out by name (no last-test.json)';
+  process.stderr.write(`kiln: shard ${shard.index}/${shard.count}: ${part.length} of ${items.length} tests (${part.join(', ') || 'none'}), ${basis}\n`);
+  return new Set(part);
+}
+
 /** The project's run section as a machine, built first. */
-export async function projectMachineSpec(flags: { config?: string; profile?: string; arch?: string | string[]; buildDir?: string; allowDevKey?: boolean }, rest: string[]): Promise<{ spec: MachineSpec; projectDir: string }> {
+export async function projectMachineSpec(flags: BootProjectFlags, rest: string[]): Promise<{ spec: MachineSpec; projectDir: string }> {
   const { planGraph } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('run', flags.config);
@@ -160,6 +198,6 @@ export async function projectMachineSpec(flags: { config?: string; profile?: str
   const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
   const graph = await planGraph(loaded, { ...(arch ? { arch: arch as Arch } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), ...(flags.allowDevKey ? { allowDevKey: true } : {}), options });
   if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
-  await buildFor(graph, [graph.project.run]);
+  await buildFor(graph, [graph.project.run], flags);
   return { spec: machineFromRun(graph, graph.project.run), projectDir: graph.projectDir };
 }

@@ -22,7 +22,8 @@ export const KILN_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'step-timeout': ['test'], fail: ['test'], 'default-fail': ['test'], ktap: ['test'], 'idle-timeout': ['test'], junit: ['test'],
   format: ['graph'], cache: ['clean'], md: ['status'], html: ['status'], promote: ['status'], record: ['status'], keep: ['repro'],
   test: ['dev'], debounce: ['dev'],
-  help: [...BUILD_LIKE, 'clean'], version: ['kiln'],
+  'remote-cache': ['build', 'run', 'test'], 'remote-cache-read-only': ['build', 'run', 'test'], shard: ['test'],
+  'merge-junit': ['test'], help: [...BUILD_LIKE, 'clean'], version: ['kiln'],
 };
 
 /**

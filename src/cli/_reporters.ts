@@ -48,6 +48,7 @@ export function plainReporter(stream: NodeJS.WritableStream = process.stderr): R
     onEvent(e) {
       if (e.type === 'build-start') total = e.total;
       else if (e.type === 'lock-wait') stream.write(`kiln: waiting for the build lock held by pid ${e.holderPid ?? '?'} (another kiln is building here; --no-wait fails instead)\n`);
+      else if (e.type === 'remote-cache') stream.write(`kiln: ${e.level === 'warning' ? `${yellow('warning')}: ` : ''}${e.message}\n`);
       else if (e.type === 'step-finish') {
         done++;
         if (e.status === 'failed' && e.failure) stream.write(`${formatFailure(e.step, e.failure)}\n`);

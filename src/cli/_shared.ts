@@ -99,3 +99,16 @@ export { formatErrorLine };
 export function cleanWaitLine(dir: string, pid: number | undefined): string {
   return `kiln: waiting for the build lock of ${relative(process.cwd(), dir) || dir} held by pid ${pid ?? '?'} (a build is running there; --no-wait fails instead)\n`;
 }
+
+export const REMOTE_CACHE_HELP = 'shared build cache (Bazel HTTP protocol: /ac, /cas); default: KILN_REMOTE_CACHE, else the config\'s remoteCache.url; token from KILN_REMOTE_CACHE_TOKEN';
+export const REMOTE_CACHE_READ_ONLY_HELP = 'download from the remote cache but upload nothing (pull requests); also KILN_REMOTE_CACHE_READ_ONLY=1';
+
+/** `--remote-cache URL` and `--remote-cache-read-only` (build, run, test). */
+export function addRemoteCacheOptions<C extends { option(flags: string, description: string): C }>(cmd: C): C {
+  return cmd.option('--remote-cache <url>', REMOTE_CACHE_HELP).option('--remote-cache-read-only', REMOTE_CACHE_READ_ONLY_HELP);
+}
+
+/** The remote-cache flags as the executor takes them. */
+export function remoteCacheFlags(flags: { remoteCache?: string; remoteCacheReadOnly?: boolean }): { url?: string; readOnly?: boolean } {
+  return { ...(flags.remoteCache !== undefined ? { url: flags.remoteCache } : {}), ...(flags.remoteCacheReadOnly ? { readOnly: true } : {}) };
+}

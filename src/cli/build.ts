@@ -8,7 +8,7 @@ import type { Graph } from '../graph/graph.js';
 import { placeArtifacts } from '../graph/place-artifacts.js';
 import { killAllChildren } from '../util/process.js';
 import { phase } from '../util/phases.js';
-import { action } from './_shared.js';
+import { action, addRemoteCacheOptions, remoteCacheFlags } from './_shared.js';
 import { type ProjectFlags, openProject, planRequestKey, projectCommand } from './_project.js';
 import { type Reporter, defaultReporter } from './_reporters.js';
 import type { PlanRequestKey } from '../graph/plan-cache.js';
@@ -28,6 +28,8 @@ export interface BuildFlags extends ProjectFlags {
   clean?: boolean;
   run?: boolean;
   serial?: boolean;
+  remoteCache?: string;
+  remoteCacheReadOnly?: boolean;
 }
 
 /** Runs `fn` with an AbortSignal fired by Ctrl-C (a second Ctrl-C exits at once). */
@@ -75,7 +77,7 @@ export function parseJobs(value: string | undefined): number | undefined {
 }
 
 export function registerBuild(program: Command): void {
-  projectCommand(
+  projectCommand(addRemoteCacheOptions(
     program
       .command('build')
       .description('build the project for one target (arch × profile); project options are given as --name=value')
@@ -89,8 +91,8 @@ export function registerBuild(program: Command): void {
       .option('--no-serial', 'with --run: no serial logging (nothing on the terminal, no serial.log)')
       .option('--plain', 'one line per finished step (default in CI and pipes)', false)
       .option('--json', 'print the build events as JSON lines on stdout', false)
-      .option('--trace <file>', 'write a Chrome trace of the build (open in Perfetto)'),
-  ).action(action(async (_steps: string[], flags: BuildFlags, cmd: Command) => {
+      .option('--trace <file>', 'write a Chrome trace of the build (open in Perfetto)')
+  )).action(action(async (_steps: string[], flags: BuildFlags, cmd: Command) => {
     if (flags.serial === false && !flags.run) {
       throw new KilnError('CLI_NO_SERIAL_WITHOUT_RUN', '--no-serial only applies to a boot: give --run too (or use kiln run / kiln test --no-serial)', { exitCode: 2 });
     }
@@ -110,6 +112,7 @@ export function registerBuild(program: Command): void {
         only: positional,
         signal,
         diagnose: matchRule,
+        remoteCache: remoteCacheFlags(flags),
         onEvent: (e) => reporter.onEvent(e),
       })));
       if (!result.ok) {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { formatCommand } from '../util/process.js';
 import { ALLOW_DEV_KEY_HELP } from './_project.js';
-import { action } from './_shared.js';
+import { REMOTE_CACHE_HELP, REMOTE_CACHE_READ_ONLY_HELP, action } from './_shared.js';
 import {
   type MachineFlags, addMachineOptions, archesOf, int, machineNotes, machineOverrides, machineSpecFromFlags, seconds,
 } from './_machine-flags.js';
@@ -31,6 +31,8 @@ export function registerRun(program: Command): void {
     .option('-p, --profile <name>', 'project profile (with a config)')
     .option('--build-dir <dir>', 'build folder (with a config; default: build/ next to the config)')
     .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
+    .option('--remote-cache <url>', REMOTE_CACHE_HELP)
+    .option('--remote-cache-read-only', REMOTE_CACHE_READ_ONLY_HELP)
     .allowUnknownOption(true)
     .action(
       action(async (qemuArgs: string[], flags: RunFlags) => {

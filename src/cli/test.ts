@@ -2,15 +2,16 @@
  * `kiln test`: boot, watch serial and QMP, judge; KTAP into test cases; a matrix over --arch with
  * -j QEMUs at once; JUnit XML and JSON. A thin layer over `runTests` (src/qemu).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import { formatCommand } from '../util/process.js';
 import { writeLastTest } from '../report/last-test.js';
+import { mergeJUnit } from '../report/junit.js';
 import type { QemuTestResult, QemuTestSpec } from '../qemu/index.js';
 import { ALLOW_DEV_KEY_HELP } from './_project.js';
-import { action, printJson } from './_shared.js';
+import { REMOTE_CACHE_HELP, REMOTE_CACHE_READ_ONLY_HELP, action, printJson } from './_shared.js';
 import { formatResult } from './_test-result.js';
 import { addMachineOptions, archesOf, machineNotes, machineOverrides, machineSpecFromFlags, seconds, type MachineFlags } from './_machine-flags.js';
 
@@ -31,6 +32,26 @@ interface TestFlags extends MachineFlags {
   key?: string[];
   script?: string;
   stepTimeout?: string;
+  shard?: string;
+  mergeJunit?: string;
+  remoteCache?: string;
+  remoteCacheReadOnly?: boolean;
+}
+
+/** `kiln test --merge-junit OUT a.xml b.xml`: one report from the shards' reports. */
+function mergeJUnitFiles(out: string, inputs: string[]): void {
+  if (inputs.length === 0) {
+    throw new KilnError('CLI_MISSING_ARGUMENT', '--merge-junit: give the JUnit files to join after OUT', { hint: 'kiln test --merge-junit junit.xml shard-1.xml shard-2.xml', exitCode: 2 });
+  }
+  const reports = inputs.map((name) => {
+    if (!existsSync(name)) throw new KilnError('FILE_NOT_FOUND', `--merge-junit: ${name} does not exist`, { location: { file: name }, exitCode: 2 });
+    return { name, xml: readFileSync(name, 'utf8') };
+  });
+  const merged = mergeJUnit(reports);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, merged);
+  const suites = (merged.match(/<testsuite\s/g) ?? []).length;
+  process.stderr.write(`kiln: ${out}: ${suites} test suites from ${inputs.length} reports\n`);
 }
 
 /** --expect, --send and --key in the order given: with a --send or --key they form a script. */
@@ -85,9 +106,14 @@ export function registerTest(program: Command): void {
     .option('-p, --profile <name>', 'project profile (with a config)')
     .option('--build-dir <dir>', 'build folder (with a config; default: build/ next to the config)')
     .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
+    .option('--remote-cache <url>', REMOTE_CACHE_HELP)
+    .option('--remote-cache-read-only', REMOTE_CACHE_READ_ONLY_HELP)
+    .option('--shard <K/N>', 'run part K of N of the project\'s tests × arches (balanced by the durations in last-test.json; --junit per shard)')
+    .option('--merge-junit <out>', 'join the JUnit files given as arguments (one per shard) into OUT, and run nothing')
     .allowUnknownOption(true)
     .action(
       action(async (qemuArgs: string[], flags: TestFlags) => {
+        if (flags.mergeJunit !== undefined) return mergeJUnitFiles(flags.mergeJunit, qemuArgs);
         // The QEMU library loads only when the command runs (kiln's start-up stays small).
         const { DEFAULT_FAIL_PATTERNS, buildQemuCommand, parsePattern, resolveTestMachine, runFolderName, runTests, testResultsToJUnit, testResultsToJson } = await import('../qemu/index.js');
         const arches = archesOf(flags);
@@ -105,6 +131,9 @@ export function registerTest(program: Command): void {
         const jobs = flags.jobs === undefined ? 1 : Number(flags.jobs);
         if (!Number.isInteger(jobs) || jobs < 1) throw new KilnError('CLI_BAD_NUMBER', `--jobs: expected a whole number >= 1, got ${JSON.stringify(flags.jobs)}`);
         const projectMode = !flags.kernel && !flags.image?.length && !flags.cdrom?.length;
+        if (flags.shard !== undefined && !projectMode) {
+          throw new KilnError('CLI_BAD_SHARD', '--shard splits a project\'s tests: it does not apply with --kernel, --image or --cdrom', { exitCode: 2 });
+        }
         const specs: QemuTestSpec[] = projectMode ? await (async () => {
           // The project's tests (kiln.config.ts), built first; CLI flags override the deadlines.
           const { projectTestSpecs } = await import('./_config-machine.js');

@@ -124,6 +124,14 @@ export const zConfig = z.object({
   policy: zPolicy.optional(),
   options: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'option names are lower-case words joined by "-"'), zOption).optional(),
   build: z.function().optional(),
+  remoteCache: z.object({
+    url: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http:// or https:// URL'),
+    readOnly: z.boolean().optional(),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).refine(
+      (h) => !Object.keys(h).some((k) => /^(authorization|cookie|proxy-authorization)$/i.test(k)),
+      { message: 'no credentials in the config: set KILN_REMOTE_CACHE_TOKEN (sent as Authorization: Bearer)' },
+    ).optional(),
+  }).strict().optional(),
   report: z.object({
     rules: z.array(z.object({ id: z.string(), title: z.string(), explanation: z.string(), fix: z.string(), pattern: z.instanceof(RegExp).optional(), code: z.instanceof(RegExp).optional() }).passthrough()).optional(),
     promoteWarnings: z.array(z.string()).optional(),

@@ -66,6 +66,16 @@ export interface Project {
   artifacts?: Record<string, StepHandle>;
 }
 
+/** `remoteCache` in the config (graph/remote-cache.ts reads it). */
+export interface RemoteCacheConfig {
+  /** `http://` or `https://` base URL; entries go to `<url>/ac/<key>`, blobs to `<url>/cas/<sha256>`. */
+  url: string;
+  /** Download only (pull requests, forks): nothing is uploaded. Default false. */
+  readOnly?: boolean;
+  /** Extra request headers (not secrets: the token comes from KILN_REMOTE_CACHE_TOKEN). */
+  headers?: Record<string, string>;
+}
+
 /** Passed to `build(t)`: the target being planned and the option values. */
 export interface BuildTarget<O extends OptionsSpec> extends TargetInfo {
   /** The project options' values (`--name=value` or the defaults), typed from `options`. */
@@ -104,6 +114,13 @@ export interface KilnConfig<O extends OptionsSpec = OptionsSpec> extends Project
   options?: O;
   /** `kiln status`: project classification rules (tried before kiln's) and warnings promoted to blocking. */
   report?: ClassifyPolicy;
+  /**
+   * A shared build cache over Bazel's HTTP remote-cache protocol (`GET`/`PUT` on `/ac/<key>` and
+   * `/cas/<sha256>`: bazel-remote, nginx with WebDAV, ...). `--remote-cache URL` and
+   * `KILN_REMOTE_CACHE` override `url`; the token comes from `KILN_REMOTE_CACHE_TOKEN`, never from here.
+   * @example remoteCache: { url: 'https://cache.example.com/kiln', readOnly: true }
+   */
+  remoteCache?: RemoteCacheConfig;
   /** Plans the project for one target. Alternative to giving components/images/run/tests directly. */
   build?: (t: BuildTarget<O>) => Project | Promise<Project>;
 }

@@ -37,14 +37,22 @@ export interface ActionEntry {
 /** What became of one object's restore: a corrupt object is deleted (and the step reruns, saying so). */
 export type RestoreResult = 'restored' | 'missing' | 'corrupt';
 
+/** How a step's result may travel beyond this machine (a remote tier reads it; the local one ignores it). */
+export interface ShareOptions {
+  /** False for a step whose outputs depend on the checkout's folder: never uploaded, never looked up remotely. */
+  share?: boolean;
+  /** The step's log, kept with a shared entry. */
+  log?: string;
+}
+
 /** One tier of the action cache (asynchronous: a remote tier answers over the network). */
 export interface CacheTier {
   /** The entry stored for `key`, if any. */
-  lookup(key: ActionKey): Promise<ActionEntry | undefined>;
+  lookup(key: ActionKey, options?: ShareOptions): Promise<ActionEntry | undefined>;
   /** Places object `hash` at `to` (with `mode`) after verifying it; says so when it is missing or corrupt. */
   restore(hash: FileHash, to: string, mode: number): Promise<RestoreResult>;
   /** Stores the outputs (output → absolute path of its file) as objects, then the entry naming them. */
-  store(key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>): Promise<void>;
+  store(key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>, options?: ShareOptions): Promise<void>;
 }
 
 /** Places a copy of `from` at `to` atomically: never a hard link, so a write to one never reaches the other. */
@@ -95,10 +103,16 @@ export class LocalCache implements CacheTier {
       const object = this.objectPath(entry.outputs[rel]!.hash);
       if (!existsSync(object)) placeFile(path, object);
     }
+    this.writeEntry(key, entry);
+  }
+
+  /** Records an entry whose objects are already stored (a remote tier's download). */
+  writeEntry(key: ActionKey, entry: ActionEntry): void {
     writeFileAtomic(this.entryPath(key), JSON.stringify(entry));
   }
 
-  private objectPath(hash: FileHash): string {
+  /** Where object `hash` is kept (it may not exist). */
+  objectPath(hash: FileHash): string {
     return join(this.root, 'cas', hash.slice(0, 2), hash);
   }
 

@@ -4,7 +4,7 @@
  * comparison with the fingerprint of the step's last run), as wireit's Fingerprint does. It holds
  * hashes and names only: never an env var's value, never a secret.
  */
-import { relative } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { ArtifactResolver, PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashValue } from './hashing.js';
@@ -51,8 +51,23 @@ export interface FingerprintSources {
   outputHashes: ReadonlyMap<string, Readonly<Record<string, FileHash>>>;
 }
 
+/**
+ * The action key: the hash of the fingerprint, with each tool counted by its content alone (where it
+ * is installed differs between machines and checkouts; what it is does not).
+ */
 export function actionKey(fingerprint: Fingerprint): ActionKey {
-  return hashKey(fingerprint);
+  const tools = Object.fromEntries(Object.entries(fingerprint.tools).map(([name, t]) => [name, t ? t.hash : null]));
+  return hashKey({ ...fingerprint, tools });
+}
+
+/**
+ * The name of an input file in a fingerprint: project-relative inside the project (so two checkouts
+ * agree), absolute outside it (a system file is at the same place on every machine; a relative name
+ * would change with the checkout's depth).
+ */
+export function inputName(projectDir: string, file: string): string {
+  const rel = relative(projectDir, file);
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? file : rel;
 }
 
 /**
@@ -63,7 +78,7 @@ export async function fingerprintStep(
   step: PlannedStep, inputFiles: string[], from: FingerprintSources, reads: readonly string[] = [],
 ): Promise<Fingerprint> {
   const files: Record<string, FileHash> = {};
-  for (const file of inputFiles) files[relative(from.projectDir, file)] = hashInput(step, file, from);
+  for (const file of inputFiles) files[inputName(from.projectDir, file)] = hashInput(step, file, from);
   const env: Record<string, ValueHash> = {};
   for (const name of step.declaration.env ?? []) env[name] = hashValue(from.env[name] ?? null);
   const tools: Record<string, ToolIdentity | null> = {};
@@ -93,6 +108,11 @@ function hashReads(reads: readonly string[], from: FingerprintSources): Record<s
 /** The fingerprint with the files the step reported reading in this run as its discovered inputs. */
 export function withReads(fingerprint: Fingerprint, reads: readonly string[], from: FingerprintSources): Fingerprint {
   return { ...fingerprint, reads: hashReads(reads, from) };
+}
+
+/** The digest of a fingerprint's discovered inputs (names and content hashes), kept in a cache entry. */
+export function readsDigest(fingerprint: Fingerprint): ValueHash {
+  return hashValue(fingerprint.reads);
 }
 
 function hashInput(step: PlannedStep, file: string, from: FingerprintSources): FileHash {

@@ -7,13 +7,13 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
-import type { CachedOutput } from './cache.js';
+import type { ActionEntry, CachedOutput } from './cache.js';
 import { type StepCapture, createStepContext } from './context.js';
 import type { StepStatus } from '../step.js';
 import type { StepResult } from './events.js';
 import { failureInfo } from './failure.js';
 import { readKeys, undeclaredGenerated } from './deps-log.js';
-import { type Fingerprint, actionKey, explainRerun, fingerprintStep, withReads } from './fingerprint.js';
+import { type Fingerprint, actionKey, explainRerun, fingerprintStep, readsDigest, withReads } from './fingerprint.js';
 import type { PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatEntry, statMatches } from './hashing.js';
 import { expandInputs } from './inputs.js';
@@ -86,9 +86,11 @@ function outputsIntact(session: BuildSession, step: PlannedStep, record: StepRec
 async function restoreFromCache(
   session: BuildSession, step: PlannedStep, key: ActionKey, fingerprint: Fingerprint,
 ): Promise<{ hashes: Record<string, FileHash> } | { corrupt: FileHash[] }> {
-  const entry = await session.cache.lookup(key);
+  const entry = await session.cache.lookup(key, { share: step.declaration.localOnly === undefined });
   if (!entry || !step.outputs.every((o) => entry.outputs[o])) return { corrupt: [] };
-  const record: StepRecord = { key, outputs: {}, fingerprint };
+  const held = entryHolds(entry, key, fingerprint, session);
+  if (!held) return { corrupt: [] };
+  const record: StepRecord = { ...held, outputs: {} };
   for (const rel of step.outputs) {
     const { hash, mode } = entry.outputs[rel]!;
     const dest = prepareOutputPath(session.graph.buildDir, rel); // never through a planted symlink
@@ -98,6 +100,20 @@ async function restoreFromCache(
   }
   session.state.setRecord(step.name, record);
   return { hashes: Object.fromEntries(step.outputs.map((o) => [o, entry.outputs[o]!.hash])) };
+}
+
+/**
+ * The key and fingerprint an entry is recorded under: its own, or — for an entry found by the
+ * declared inputs alone (a machine without this step's deps log) — those with the reads it names,
+ * when their contents still match its digest. Undefined when they do not.
+ */
+function entryHolds(
+  entry: ActionEntry, key: ActionKey, fingerprint: Fingerprint, session: BuildSession,
+): { key: ActionKey; fingerprint: Fingerprint } | undefined {
+  if (!entry.reads) return { key, fingerprint };
+  const withRead = withReads(fingerprint, entry.reads, session.sources);
+  if (readsDigest(withRead) !== entry.readsDigest) return undefined;
+  return { key: actionKey(withRead), fingerprint: withRead };
 }
 
 interface RunPlan {
@@ -118,12 +134,21 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
     await kind.make(step.options, createStepContext(session, step, capture));
     if (session.signal.aborted) throw new KilnError('INTERRUPTED', 'interrupted');
     // What it read this time is what the next build checks (and the key of this run's result).
-    const fingerprint = withReads(plan.fingerprint, discoveredReads(session, step, capture.reads), session.sources);
+    const reads = discoveredReads(session, step, capture.reads);
+    const fingerprint = withReads(plan.fingerprint, reads, session.sources);
     const key = actionKey(fingerprint);
     const promoted = promoteOutputs(session, step, capture.stageDir);
     if (!plan.untracked) {
-      const entry = { outputs: promoted.cached, createdAt: Date.now() };
-      await session.bookkeep(() => session.cache.store(key, entry, promoted.files));
+      const share = { share: step.declaration.localOnly === undefined, log: capture.output.join('') };
+      const entry: ActionEntry = { outputs: promoted.cached, createdAt: Date.now() };
+      await session.bookkeep(() => session.cache.store(key, entry, promoted.files, share));
+      // A machine without this step's deps log looks it up by its declared inputs alone: the same
+      // outputs there, naming the files read and the digest of their contents (ccache's manifest).
+      const declared = actionKey(withReads(fingerprint, [], session.sources));
+      if (reads.length && declared !== key) {
+        const byDeclared: ActionEntry = { ...entry, reads, readsDigest: readsDigest(fingerprint) };
+        await session.bookkeep(() => session.cache.store(declared, byDeclared, promoted.files, share));
+      }
     }
     session.state.setRecord(step.name, { key, outputs: promoted.stats, fingerprint });
     const all = [...plan.notes, ...capture.warnings];

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { resolveEpoch } from '../util/epoch.js';
 import { BuildLog } from './build-log.js';
 import { type CacheTier, LocalCache } from './cache.js';
+import { HttpCacheClient, type RemoteCacheFlags, resolveRemoteCache } from './remote-cache.js';
+import { type RemoteReport, TieredCache } from './tiered-cache.js';
 import type { BuildEvent } from './events.js';
 import type { Diagnose } from './failure.js';
 import type { Fingerprint, FingerprintSources } from './fingerprint.js';
@@ -36,6 +38,8 @@ export interface SessionOptions {
    * touching the cache or running anything. For a graph from the plan cache, whose kinds cannot run.
    */
   checkOnly?: boolean;
+  /** `--remote-cache URL` / `--remote-cache-read-only` (over KILN_REMOTE_CACHE and the config). */
+  remoteCache?: RemoteCacheFlags;
   /**
    * The state to build on, kept in memory by a caller that builds again and again (`kiln dev`):
    * its stat index and step records are used as they are instead of being read from the state file.
@@ -97,6 +101,9 @@ export async function openSession(
   graph: Graph, options: SessionOptions, emit: (event: BuildEvent) => void,
 ): Promise<BuildSession> {
   const env = options.env ?? process.env;
+  // Resolved before the lock is taken: a bad URL is a usage error, not a half-opened session.
+  // A check-only session (the plan cache's no-op path) touches no cache, so it needs no remote.
+  const remote = options.checkOnly ? undefined : resolveRemoteCache(graph.config.remoteCache, options.remoteCache ?? {}, env);
   const layout = buildLayout(graph.buildDir, graph.buildRoot);
   mkdirSync(layout.internalDir, { recursive: true });
   const lock = await acquireLock(layout.lockFile, {
@@ -105,7 +112,10 @@ export async function openSession(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const state = options.state ?? BuildState.load(layout.stateFile);
-  const cache = new LocalCache(options.cacheDir ?? join(graph.projectDir, '.kiln', 'cache'));
+  const local = new LocalCache(options.cacheDir ?? join(graph.projectDir, '.kiln', 'cache'));
+  const warn = (message: string): void => emit({ type: 'remote-cache', time: Date.now(), level: 'warning', message });
+  const tiered = remote ? new TieredCache(local, new HttpCacheClient(remote), warn) : undefined;
+  const cache: CacheTier = tiered ?? local;
   const sources = {
     projectDir: graph.projectDir, buildDir: graph.buildDir, target: graph.target.id, epoch: resolveEpoch(env), env, index: state.index,
     artifacts: graph.artifacts, outputHashes: new Map<string, Record<string, FileHash>>(),
@@ -132,6 +142,8 @@ export async function openSession(
     async close(stepsChanged: boolean): Promise<void> {
       try {
         state.save(stepsChanged);
+        const report = await tiered?.finish();
+        if (report?.consulted) emit({ type: 'remote-cache', time: Date.now(), level: 'note', message: remoteSummary(report) });
       } finally {
         options.signal?.removeEventListener('abort', onAbort);
         rmSync(layout.stagingDir, { recursive: true, force: true });
@@ -140,4 +152,12 @@ export async function openSession(
       }
     },
   };
+}
+
+/** `remote cache: 3 restored (1.2 MB down), 12 uploaded (40.1 MB up)` */
+function remoteSummary(r: RemoteReport): string {
+  const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+  const parts = [`${r.hits} restored (${mb(r.downloadedBytes)} down)`, `${r.uploaded} uploaded (${mb(r.uploadedBytes)} up)`];
+  if (r.notSent) parts.push(`${r.notSent} not sent`);
+  return `remote cache: ${parts.join(', ')}`;
 }

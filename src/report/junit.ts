@@ -4,6 +4,7 @@
  * system-out children). XML 1.0 §2.2: characters outside the allowed set are dropped, and
  * markup characters escaped.
  */
+import { KilnError } from '../errors.js';
 
 export interface JUnitCase {
   name: string;
@@ -116,4 +117,43 @@ export function readJUnit(xml: string): JUnitSuite[] {
     suites.push(suite);
   }
   return suites;
+}
+
+/**
+ * Joins JUnit reports (one per `kiln test --shard K/N`) into one: every `<testsuite>` element kept
+ * as written, the totals of `<testsuites>` summed. A suite found in two reports ran twice: refused.
+ * @example mergeJUnit([readFileSync('shard-1.xml', 'utf8'), readFileSync('shard-2.xml', 'utf8')])
+ */
+export function mergeJUnit(reports: Array<{ name: string; xml: string }>): string {
+  const seen = new Map<string, string>();
+  const blocks: string[] = [];
+  let tests = 0;
+  let failures = 0;
+  let skipped = 0;
+  let time = 0;
+  for (const { name, xml } of reports) {
+    const suites = readJUnit(xml);
+    const raw = [...xml.matchAll(/<testsuite\s[^>]*>[\s\S]*?<\/testsuite>/g)].map((m) => m[0]);
+    if (raw.length !== suites.length || (suites.length === 0 && !/<testsuites[\s>]/.test(xml))) {
+      throw new KilnError('JUNIT_UNREADABLE', `${name}: not a JUnit report kiln can read`, {
+        location: { file: name }, hint: 'pass the files written by kiln test --junit', exitCode: 2,
+      });
+    }
+    suites.forEach((suite, i) => {
+      const other = seen.get(suite.name);
+      if (other !== undefined) {
+        throw new KilnError('JUNIT_DUPLICATE', `test suite "${suite.name}" is in ${other} and in ${name}: it ran in two shards`, {
+          location: { file: name }, hint: 'every shard must see the same tests and the same last-test.json (or none)', exitCode: 1,
+        });
+      }
+      seen.set(suite.name, name);
+      blocks.push(`  ${raw[i]!.trimStart()}`);
+      tests += suite.cases.length;
+      failures += suite.cases.filter((c) => c.status === 'failed').length;
+      skipped += suite.cases.filter((c) => c.status === 'skipped').length;
+      time += suite.time ?? 0;
+    });
+  }
+  const head = `<testsuites name="kiln" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${head}\n${blocks.join('\n')}\n</testsuites>\n`;
 }

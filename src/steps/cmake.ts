@@ -63,6 +63,8 @@ const cmakeKind = {
       tools: ['cmake', 'ninja', o.cc ?? 'clang'],
       outputs: Object.keys(o.artifacts),
       workDir: `.kiln/work/cmake-${o.name ?? 'project'}`,
+      // CMake hands tools absolute paths; clang 14 keeps a .S file's in DWARF despite prefix maps.
+      localOnly: "CMake passes absolute source paths, and clang 14 keeps an assembly file's in DWARF",
     };
   },
   async make(o: CmakeOptions, ctx: StepContext) {

@@ -33,6 +33,11 @@ export interface CommandOptions {
   /** Inputs are not fully declared: run every time, never cache. */
   untracked?: boolean;
   /**
+   * The outputs do not depend on the checkout's folder, so a remote cache may share them between
+   * machines (default false: kiln cannot know what an arbitrary tool writes).
+   */
+  shareable?: boolean;
+  /**
    * One of `outputs` that receives what the command prints (stdout and stderr, interleaved as
    * printed), for tools that report on the console, such as a test runner. No shell redirection needed.
    * @example command({ argv: ['cargo', 'test'], outputs: ['unit-tests.txt'], stdout: 'unit-tests.txt' })
@@ -54,6 +59,7 @@ export const commandKind = {
     cwd: z.string().optional(),
     timeout: zTimeoutSeconds.optional(),
     untracked: z.boolean().optional(),
+    shareable: z.boolean().optional(),
     stdout: z.string().min(1).optional(),
   }).strict().refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), { message: 'stdout must name one of outputs', path: ['stdout'] }) satisfies z.ZodType<CommandOptions>,
   declare(options: CommandOptions) {
@@ -64,6 +70,7 @@ export const commandKind = {
       tools: typeof program === 'string' ? [program] : [],
       outputs: options.outputs,
       untracked: options.untracked ?? false,
+      ...(options.shareable ? {} : { localOnly: 'a command() may write its folder into its outputs (shareable: true says it does not)' }),
     };
   },
   async make(options: CommandOptions, ctx: import('../step.js').StepContext) {

@@ -65,6 +65,9 @@ function zigPath(ctx: StepContext): string {
   return zig;
 }
 
+/** Why Zig's objects stay on this machine (see the README's reproducibility table). */
+const ZIG_PATHS = "Zig 0.11 writes the checkout's absolute folders into DWARF and has no path-prefix map";
+
 function kind(mode: 'exe' | 'obj') {
   return {
     kind: `zig.${mode}`,
@@ -77,6 +80,7 @@ function kind(mode: 'exe' | 'obj') {
         env: ['ZIG'],
         outputs: [o.output ?? `${stem(o.root)}.${mode === 'exe' ? 'elf' : 'o'}`],
         workDir: `.kiln/work/zig-${o.name ?? stem(o.root)}`,
+        localOnly: ZIG_PATHS,
       };
     },
     async make(o: ZigOptions, ctx: StepContext) {
@@ -196,6 +200,7 @@ const buildKind = {
       env: ['ZIG'],
       outputs: Object.keys(o.artifacts),
       workDir: `.kiln/work/zig-build-${o.name ?? 'project'}`,
+      localOnly: ZIG_PATHS,
     };
   },
   async make(o: ZigBuildOptions, ctx: StepContext) {

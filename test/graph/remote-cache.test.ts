@@ -1,0 +1,225 @@
+// The remote cache against a real server: Debian's nginx with WebDAV PUT on a loopback port (the
+// Bazel HTTP cache protocol: /ac/<key>, /cas/<sha256>), started and stopped here. "Machine A" (a copy
+// of examples/hello in one folder, its own local cache) builds and uploads; "machine B" (a copy in
+// another absolute folder, an empty local cache) runs no step and gets byte-identical outputs. A blob
+// corrupted on the server is detected and rebuilt (and uploaded again); read-only uploads nothing; a
+// server that stops mid-build, answers garbage or never answers costs one warning, never the build;
+// the token reaches the server and nothing kiln writes.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CacheServer, NGINX, startNginx } from './_nginx.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir } from '../_helpers.js';
+
+const TOKEN = 'kiln-test-token-3f9a1c0e77';
+const work = tempDir('kiln-remote-');
+let server: CacheServer;
+
+/** A fresh copy of examples/hello at `dir` (no build folder, no local cache). */
+function copyHello(dir: string): string {
+  const from = join(repoRoot, 'examples/hello');
+  cpSync(from, dir, { recursive: true, filter: (src) => !/\/(build|\.kiln)(\/|$)/.test(src.slice(from.length)) });
+  return dir;
+}
+
+/** Every file under `dir`, relative path → its bytes' SHA-256. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+/** Every file under `dir` whose bytes contain `text`. */
+function filesContaining(dir: string, text: string): string[] {
+  const hits: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const s = statSync(p);
+      if (s.isDirectory()) walk(p);
+      else if (s.size < 64 * 1024 * 1024 && readFileSync(p).includes(text)) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+function events(stdout: string): Array<Record<string, unknown>> {
+  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function finished(stdout: string): Map<string, string> {
+  return new Map(events(stdout).filter((e) => e.type === 'step-finish').map((e) => [e.step as string, e.status as string]));
+}
+
+const warnings = (stderr: string): string[] => stderr.split('\n').filter((l) => /warning: remote cache/.test(l));
+
+beforeAll(async () => {
+  if (!existsSync(NGINX)) {
+    if (process.env.CI === 'true') throw new Error('nginx is missing: apt-get install nginx-core (scripts/setup.mjs)');
+  }
+  server = await startNginx(join(work, 'server'));
+});
+afterAll(async () => server?.stop());
+
+describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
+  const a = copyHello(join(work, 'machine-a', 'hello'));
+  const b = copyHello(join(work, 'machine-b', 'some', 'deeper', 'checkout'));
+  const env = { KILN_REMOTE_CACHE_TOKEN: TOKEN };
+
+  it('machine A uploads; machine B in another folder, empty local cache: zero steps run, outputs byte-identical', async () => {
+    const ra = runKiln(['build', '--plain', '--remote-cache', server.url], { cwd: a, env });
+    expect(ra.status, ra.stderr).toBe(0);
+    // Three entries: disk, and boot twice — by its full key and by its declared inputs alone (it
+    // read boot.asm through nasm's depfile; machine B has no deps log for it yet).
+    expect(ra.stderr).toMatch(/remote cache: 0 restored \(0\.0 MB down\), 3 uploaded \(1\.0 MB up\)/);
+    expect(readdirSync(join(server.root, 'ac'))).toHaveLength(3);
+    expect(readdirSync(join(server.root, 'cas'))).toHaveLength(2);
+
+    const rb = runKiln(['build', '--json', '--remote-cache', server.url], { cwd: b, env });
+    expect(rb.status, rb.stderr).toBe(0);
+    const statuses = finished(rb.stdout);
+    expect([...statuses.values()]).toEqual(['cached', 'cached']);
+    const finish = events(rb.stdout).find((e) => e.type === 'build-finish')!;
+    expect((finish.counts as Record<string, number>).ran).toBe(0);
+    for (const f of ['boot.bin', 'hello.img']) {
+      const bytes = readFileSync(join(b, 'build/x86_64-debug', f));
+      expect(bytes.equals(readFileSync(join(a, 'build/x86_64-debug', f))), f).toBe(true);
+    }
+    expect(events(rb.stdout).some((e) => e.type === 'remote-cache' && /2 restored/.test(e.message as string))).toBe(true);
+  }, 120_000);
+
+  it('the token reaches the server and no log, trace, cache entry, output or step environment', async () => {
+    // The server saw it (Authorization: Bearer ...) on the requests of both machines.
+    expect(server.accessLog()).toContain(`auth=Bearer ${TOKEN}`);
+    // A step that dumps its environment: the token is not in it.
+    const c = copyHello(join(work, 'machine-c', 'hello'));
+    writeFileSync(join(c, 'kiln.config.ts'), readFileSync(join(c, 'kiln.config.ts'), 'utf8')
+      .replace("import { defineConfig, nasm, raw } from 'kiln';", "import { defineConfig, nasm, raw, command, out } from 'kiln';")
+      .replace('components: { boot },', "components: { boot, envdump: command({ argv: [process.execPath, '-e', 'console.log(JSON.stringify(process.env))'], outputs: ['env.txt'], stdout: 'env.txt', shareable: true }) },"));
+    const trace = join(c, 'trace.json');
+    const r = runKiln(['build', '--json', '--trace', trace, '--remote-cache', server.url], { cwd: c, env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(c, 'build/x86_64-debug/env.txt'), 'utf8')).toContain('"PATH"');
+    for (const [dir, what] of [[a, 'machine A'], [b, 'machine B'], [c, 'machine C'], [server.root, 'the server\'s store']] as const) {
+      expect(filesContaining(dir, TOKEN), what).toEqual([]);
+    }
+    expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  }, 120_000);
+
+  it('a blob corrupted on the server is detected, its step rebuilt, and the good blob uploaded again', async () => {
+    const blobs = readdirSync(join(server.root, 'cas'));
+    const bootHash = createHash('sha256').update(readFileSync(join(a, 'build/x86_64-debug/boot.bin'))).digest('hex');
+    expect(blobs).toContain(bootHash);
+    const blob = join(server.root, 'cas', bootHash);
+    const good = readFileSync(blob);
+    const bad = Buffer.from(good);
+    bad[100] = bad[100]! ^ 0xff;
+    writeFileSync(blob, bad);
+    const d = copyHello(join(work, 'machine-d', 'hello'));
+    const r = runKiln(['build', '--json', '--remote-cache', server.url], { cwd: d, env });
+    expect(r.status, r.stderr).toBe(0);
+    const statuses = finished(r.stdout);
+    expect(statuses.get('boot')).toBe('ran');
+    expect(statuses.get('disk')).toBe('cached'); // same boot.bin → same key: restored
+    const warned = events(r.stdout).filter((e) => e.type === 'remote-cache' && e.level === 'warning');
+    expect(warned.map((e) => e.message)).toEqual([expect.stringMatching(new RegExp(`object ${bootHash.slice(0, 16)}… did not match its hash`))]);
+    expect(readFileSync(join(d, 'build/x86_64-debug/boot.bin')).equals(good)).toBe(true);
+    expect(readFileSync(blob).equals(good), 'the server holds the good bytes again').toBe(true);
+  }, 120_000);
+
+  it('read-only: downloads, uploads nothing (the server folder is unchanged)', async () => {
+    const e = copyHello(join(work, 'machine-e', 'hello'));
+    // A changed message: new keys for both steps, so a writer would upload two entries.
+    writeFileSync(join(e, 'boot.asm'), readFileSync(join(e, 'boot.asm'), 'utf8').replace('Hello from hello', 'Hello from hellO'));
+    const before = snapshot(server.root);
+    const r = runKiln(['build', '--plain', '--remote-cache', server.url, '--remote-cache-read-only'], { cwd: e, env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/2 built|built disk/);
+    expect(r.stderr).toMatch(/remote cache: 0 restored \(0\.0 MB down\), 0 uploaded/);
+    expect(snapshot(server.root)).toEqual(before);
+    // The same through the environment.
+    writeFileSync(join(e, 'boot.asm'), readFileSync(join(e, 'boot.asm'), 'utf8').replace('hellO', 'hellO!'));
+    const r2 = runKiln(['build', '--plain'], { cwd: e, env: { ...env, KILN_REMOTE_CACHE: server.url, KILN_REMOTE_CACHE_READ_ONLY: '1' } });
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(snapshot(server.root)).toEqual(before);
+  }, 120_000);
+
+  it('a remote that answers garbage or never answers: one warning, the build succeeds locally', async () => {
+    const garbage: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs": "not an object"'));
+    const silent: Server = createServer(() => undefined); // accepts, never answers
+    for (const srv of [garbage, silent]) await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    try {
+      for (const [srv, what] of [[garbage, /not a kiln action entry/], [silent, /no answer in time/]] as const) {
+        const f = copyHello(join(work, `machine-f-${srv === garbage ? 'garbage' : 'silent'}`, 'hello'));
+        const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+        const r = await runKilnAsync(['build', '--plain', '--remote-cache', url], { cwd: f, env, timeoutMs: 120_000 });
+        expect(r.status, r.stderr).toBe(0);
+        expect(warnings(r.stderr), r.stderr).toHaveLength(1);
+        expect(warnings(r.stderr)[0]).toMatch(what);
+        expect(existsSync(join(f, 'build/x86_64-debug/hello.img'))).toBe(true);
+      }
+    } finally {
+      garbage.closeAllConnections();
+      silent.closeAllConnections();
+      garbage.close();
+      silent.close();
+    }
+  }, 120_000);
+
+  it('the server stopped mid-build: the build succeeds with one warning and says what was not sent', async () => {
+    const g = join(work, 'machine-g');
+    mkdirSync(g, { recursive: true });
+    writeFileSync(join(g, 'step.mjs'), `import { appendFileSync, writeFileSync } from 'node:fs';
+const [name, output, sleepMs] = process.argv.slice(2);
+appendFileSync('runs.log', name + ' start\\n');
+await new Promise((r) => setTimeout(r, Number(sleepMs)));
+writeFileSync(output, name + ' done');
+`);
+    const step = (name: string, sleep: number, dep?: string) => `command({ name: '${name}', argv: [process.execPath, 'step.mjs', '${name}', out('${name}.txt'), '${sleep}'${dep ? `, ${dep}.out` : ''}], inputs: ['step.mjs'], outputs: ['${name}.txt'], shareable: true })`;
+    writeFileSync(join(g, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+const first = ${step('first', 0)};
+const slow = ${step('slow', 4000, 'first')};
+const third = ${step('third', 0, 'slow')};
+const fourth = ${step('fourth', 0, 'third')};
+export default defineConfig({ name: 'midbuild', components: { first, slow, third, fourth } });
+`);
+    const build = runKilnAsync(['build', '--plain', '-j', '1', '--remote-cache', server.url], { cwd: g, env, timeoutMs: 120_000 });
+    // Stop the server while the slow step runs.
+    for (let i = 0; i < 400 && !(existsSync(join(g, 'runs.log')) && readFileSync(join(g, 'runs.log'), 'utf8').includes('slow start')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await server.stop();
+    const r = await build;
+    expect(r.status, r.stderr).toBe(0);
+    expect(warnings(r.stderr), r.stderr).toHaveLength(1);
+    expect(warnings(r.stderr)[0]).toMatch(/unavailable \((ECONNREFUSED|.*)\): building locally/);
+    expect(r.stderr).toMatch(/ran|built fourth/);
+    expect(r.stderr).toMatch(/\d+ not sent/);
+    expect(readFileSync(join(g, 'build/x86_64-debug/fourth.txt'), 'utf8')).toBe('fourth done');
+  }, 120_000);
+});
+
+describe('remote cache settings', () => {
+  it('a bad URL is a usage error (exit 2); credentials in the config are refused; URL credentials never print', () => {
+    const h = copyHello(join(work, 'settings', 'hello'));
+    const bad = runKiln(['build', '--plain', '--remote-cache', 'ftp://user:hunter2@example.com/x'], { cwd: h });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--remote-cache: expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/example.com\/x"/);
+    expect(bad.stderr).not.toContain('hunter2');
+    writeFileSync(join(h, 'kiln.config.ts'), readFileSync(join(h, 'kiln.config.ts'), 'utf8')
+      .replace("name: 'hello',", "name: 'hello', remoteCache: { url: 'http://127.0.0.1:1', headers: { Authorization: 'Bearer x' } },"));
+    const cred = runKiln(['build', '--plain'], { cwd: h });
+    expect(cred.status).toBe(2);
+    expect(cred.stderr).toMatch(/remoteCache\.headers.*no credentials in the config: set KILN_REMOTE_CACHE_TOKEN/);
+  });
+});
