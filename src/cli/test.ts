@@ -189,7 +189,7 @@ export function registerTest(program: Command): void {
               if (!flags.json) process.stderr.write(formatResult(r));
             },
           });
-          if (projectMode && specs[0]?.logDir) recordLastTest(specs, summary.results);
+          if (projectMode && specs[0]?.logDir) recordLastTest(specs, summary.results, flags.shard);
           if (flags.junit) {
             mkdirSync(dirname(flags.junit), { recursive: true });
             writeFileSync(flags.junit, testResultsToJUnit(summary.results));
@@ -207,9 +207,12 @@ export function registerTest(program: Command): void {
 }
 
 /** Keeps what this `kiln test` proved for `kiln status` (build/logs/tests/last-test.json). */
-function recordLastTest(specs: QemuTestSpec[], results: QemuTestResult[]): void {
+function recordLastTest(specs: QemuTestSpec[], results: QemuTestResult[], shard: string | undefined): void {
   // A project test logs under <build>/logs/tests/<name>-<arch>: the record sits beside those folders.
-  const file = join(dirname(specs[0]!.logDir!), 'last-test.json');
+  // A shard's record goes beside it: last-test.json is what every shard balances by, so no shard
+  // may change it under the others (shard 2 would split differently from shard 1).
+  const name = shard === undefined ? 'last-test.json' : `last-test.shard-${shard.replace('/', '-of-')}.json`;
+  const file = join(dirname(specs[0]!.logDir!), name);
   writeLastTest(file, {
     version: 1,
     time: Math.floor(Date.now() / 1000),
