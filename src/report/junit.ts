@@ -6,6 +6,7 @@
  */
 import { KilnError } from '../errors.js';
 
+/** One `<testcase>` of a JUnit XML report. */
 export interface JUnitCase {
   name: string;
   classname: string;
