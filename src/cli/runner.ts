@@ -21,6 +21,7 @@ import { collect } from './_options.js';
 
 interface RunnerFlags extends MachineFlags {
   config?: string;
+  sysroot?: string;
   mode?: 'auto' | 'test' | 'run';
   timeout?: string;
   expect?: string[];
@@ -84,6 +85,21 @@ async function projectMachine(config: string, arch: QemuArch): Promise<Partial<M
   return machine;
 }
 
+/**
+ * `--sysroot SPEC.json`: the sysroot route for cargo test — core, alloc and compiler_builtins built
+ * for the target JSON by a toolchain with rust-src (Debian's rustc 1.63 here), cached in
+ * ~/.cache/kiln/rust-sysroots as for kiln build; prints the folder for `RUSTFLAGS=--sysroot ...`.
+ */
+async function printSysroot(specFile: string): Promise<void> {
+  const { readProjectTargetSpec } = await import('../toolchain/rust-target.js');
+  const { chooseRust, ensureSysroot } = await import('../toolchain/rust.js');
+  const spec = readProjectTargetSpec(resolve(specFile), '--sysroot');
+  const choice = await chooseRust({ custom: true, prefer: 'sysroot', spec });
+  const root = await ensureSysroot(choice.toolchain, spec.path, spec.json, (line) => process.stderr.write(`kiln runner: ${line}\n`));
+  process.stderr.write(`kiln runner: sysroot for ${spec.name} (${choice.reason}); use it with RUSTC=${choice.toolchain.rustc} and cargo ${choice.toolchain.cargo}\n`);
+  process.stdout.write(`${root}\n`);
+}
+
 /** A failed test's report for cargo's output (stderr): the reason, registers of a fault, the log. */
 function failureReport(r: QemuTestResult): string {
   const lines = [`kiln runner: FAILED: ${r.reason}`];
@@ -144,7 +160,7 @@ export function registerRunner(program: Command): void {
     .command('runner')
     .description('cargo\'s runner for bare-metal targets: boots the ELF cargo built in QEMU; cargo test gets kiln test\'s verdict (exit device, triple fault, timeout), cargo run an interactive boot')
     .usage('[options] ELF [ARGS...]   (in .cargo/config.toml: [target.<triple>] runner = "kiln runner")')
-    .argument('<elf>', 'the ELF cargo built (a test harness under deps/, or the kernel)')
+    .argument('[elf]', 'the ELF cargo built (a test harness under deps/, or the kernel)')
     .argument('[args...]', 'arguments cargo passes (after --): the kernel command line')
     .addOption(new Option('--mode <mode>', 'test: judge and exit 0/1; run: interactive (default auto: test for binaries under deps/, as cargo builds tests)').choices(['auto', 'test', 'run']).default('auto'))
     .option('--timeout <seconds>', 'test mode: fail after this long (default 300); run mode: stop QEMU (default none)')
@@ -160,9 +176,14 @@ export function registerRunner(program: Command): void {
     .option('--exit-code <n>', 'the value the guest reports on success (default 0; blog_os-style tests use 0x10)')
     .option('--device <device>', 'extra -device; repeatable', collect)
     .option('--qemu <binary>', 'QEMU binary')
+    .option('--sysroot <spec.json>', 'print the sysroot kiln builds for this target JSON (the sysroot route: RUSTFLAGS="--sysroot $(kiln runner --sysroot x.json)" cargo test ...) and exit')
     .option('--log-dir <dir>', 'serial.log and QEMU files (default: kiln-runner/<binary> next to the ELF, inside cargo\'s target folder)')
     .passThroughOptions()
-    .action(action(async (elf: string, args: string[], flags: RunnerFlags) => {
+    .action(action(async (elf: string | undefined, args: string[], flags: RunnerFlags) => {
+      if (flags.sysroot) return printSysroot(flags.sysroot);
+      if (elf === undefined) {
+        throw new KilnError('RUNNER_NO_ELF', 'no ELF given', { hint: 'cargo calls the runner with the binary: set runner = "kiln runner" under [target.<triple>] in .cargo/config.toml', exitCode: 2 });
+      }
       const path = resolve(elf);
       const arch = await elfArch(path);
       const name = basename(path);

@@ -14,9 +14,13 @@ const crate = join(repoRoot, 'test/fixtures/runner-crate');
 const target = tempDir('kiln-runner-');
 const vendor = join(RUST_WEB, 'usr/lib/rustlib/src/rust/library/vendor');
 
-/** `cargo ARGS --target x86_64-kilntest.json` with the runner pointed at this checkout's kiln. */
+/**
+ * The -Zbuild-std route, as the seeds write it: `cargo ARGS --target x86_64-kilntest.json -Zbuild-std=...`
+ * (rustc-web 1.96, vendored sources), with the runner pointed at this checkout's kiln.
+ */
 function cargo(args: string[]) {
   return runAsync([join(RUST_WEB, 'usr/bin/cargo'), ...args, '--target', 'x86_64-kilntest.json', '-Zjson-target-spec',
+    '-Zbuild-std=core,compiler_builtins', '-Zbuild-std-features=compiler-builtins-mem',
     '--config', 'source.crates-io.replace-with="kiln-vendor"', '--config', `source.kiln-vendor.directory="${vendor}"`], {
     cwd: crate,
     env: {
@@ -27,6 +31,29 @@ function cargo(args: string[]) {
       CARGO_TERM_COLOR: 'never',
       // What .cargo/config.toml says (runner = "kiln runner ..."), with this checkout's kiln.
       CARGO_TARGET_X86_64_KILNTEST_RUNNER: `${process.execPath} ${kilnBin} runner --timeout 120`,
+    },
+    timeoutMs: 1_200_000,
+  });
+}
+
+/**
+ * The sysroot route: Debian's cargo/rustc 1.63 with `RUSTFLAGS=--sysroot $(kiln runner --sysroot SPEC)`
+ * for the same crate's 1.63-format target JSON (x86_64-kilntest-sysroot.json).
+ */
+async function cargoSysroot(args: string[]) {
+  const sysroot = await runKilnAsync(['runner', '--sysroot', 'x86_64-kilntest-sysroot.json'], { cwd: crate, timeoutMs: 1_200_000 });
+  expect(sysroot.status, sysroot.stderr).toBe(0);
+  expect(sysroot.stderr).toContain('rustc 1.63');
+  return runAsync(['/usr/bin/cargo', ...args, '--target', 'x86_64-kilntest-sysroot.json'], {
+    cwd: crate,
+    env: {
+      ...process.env,
+      RUSTC: '/usr/bin/rustc',
+      RUSTC_BOOTSTRAP: '1',
+      RUSTFLAGS: `--sysroot ${sysroot.stdout.trim()}`,
+      CARGO_TARGET_DIR: join(target, 'target-sysroot'),
+      CARGO_TERM_COLOR: 'never',
+      CARGO_TARGET_X86_64_KILNTEST_SYSROOT_RUNNER: `${process.execPath} ${kilnBin} runner --timeout 120`,
     },
     timeoutMs: 1_200_000,
   });
@@ -83,6 +110,17 @@ describe('kiln runner under cargo test / cargo run', () => {
     expect(r.stdout).toContain('kilntest kernel: hello from long mode');
     expect(r.stderr).toMatch(/kiln runner: running kilntest \[x86_64\] via -kernel/);
   }, 600_000);
+
+  it('the sysroot route (rustc 1.63, kiln\'s cached sysroot): passing tests exit 0, a panic fails', async () => {
+    const ok = await cargoSysroot(['test', '--lib', '--bins']);
+    expect(ok.status, ok.stderr + ok.stdout).toBe(0);
+    expect(ok.stdout).toContain('test result: ok. 2 passed; 0 failed');
+    expect(ok.stdout).toContain('test kernel::boots ... ok');
+    const panic = await cargoSysroot(['test', '--test', 'panicking']);
+    expect(panic.status, panic.stderr + panic.stdout).not.toBe(0);
+    expect(panic.stdout).toContain('index out of bounds: the len is 3 but the index is 7');
+    expect(panic.stderr).toContain('kiln runner: FAILED: unexpected exit code: the guest reported 1');
+  }, 1_200_000);
 
   it('called without a built ELF, it says how cargo calls it', async () => {
     const r = await runKilnAsync(['runner', join(target, 'no-such-elf')]);
