@@ -13,6 +13,7 @@ export type Captured = Readonly<Record<string, string>>;
 /** Waits for a pattern (from the end of the previous match on that console). */
 export interface ExpectStep {
   kind: 'expect';
+  /** Text (a substring) or a RegExp (`/^hi$/m` matches a whole line). */
   pattern: SerialPattern;
   /** Console to read. Default `serial0`. */
   on?: ConsoleName;
@@ -23,11 +24,15 @@ export interface ExpectStep {
 /** Waits for a RegExp and stores one of its groups under `name` for later `send` steps. */
 export interface CaptureStep {
   kind: 'capture';
+  /** The RegExp to wait for; one of its groups is kept. */
   pattern: RegExp;
+  /** Name the value is kept under (`captured.<name>` in a later `send`). */
   name: string;
   /** Group number or name. Default 1. */
   group?: number | string;
+  /** Console to read. Default `serial0`. */
   on?: ConsoleName;
+  /** Seconds. Default: the test's `stepTimeout`, else its `timeout`. */
   timeout?: number;
 }
 
@@ -45,7 +50,9 @@ export interface SendStep {
 /** Sends a control key or a named key. */
 export interface KeyStep {
   kind: 'key';
+  /** The key: `enter`, `escape`, `tab`, `up`, `ctrl-c`, ... */
   key: KeyName;
+  /** Console to write. Default `serial0`. */
   to?: ConsoleName;
 }
 

@@ -28,8 +28,11 @@ export type SerialPattern = string | RegExp;
  * @example const ipc: SerialMeasure = { pattern: /ipc: (\d+) cycles/, max: 500, name: 'ipc' };
  */
 export interface SerialMeasure {
+  /** A RegExp whose first group (or group `value`) is the number (`/ipc: (\d+) cycles/`). */
   pattern: RegExp;
+  /** Smallest value that passes (inclusive). */
   min?: number;
+  /** Largest value that passes (inclusive). */
   max?: number;
   /** Name in reports (default: the pattern). */
   name?: string;
@@ -42,12 +45,19 @@ export type ExpectPattern = SerialPattern | SerialMeasure;
 
 /** A number a measure read from serial, and whether it was within its limits. */
 export interface Measurement {
+  /** The measure's name (default: its pattern). */
   name: string;
+  /** The number read. */
   value: number;
+  /** The lower limit, if any. */
   min?: number;
+  /** The upper limit, if any. */
   max?: number;
+  /** Why the limit is what it is. */
   note?: string;
+  /** The value is within its limits. */
   ok: boolean;
+  /** The serial line it was read from. */
   line: string;
 }
 

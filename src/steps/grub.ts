@@ -69,6 +69,7 @@ export const grubEfi = defineStep<GrubEfiStepOptions>(grubEfiKind);
 
 /** A file GRUB loads: an artifact or project file and its name under /boot on the ESP. */
 export interface GrubEspFile {
+  /** The file: a project path or another step's output. */
   file: FileInput;
   /** Plain file name under /boot (no spaces). */
   name: string;
@@ -78,19 +79,23 @@ export interface GrubEspFile {
 
 /** Options of `grubEsp()`: an ESP with GRUB's EFI image, a generated `grub.cfg`, the kernel and its modules. */
 export interface GrubEspOptions {
+  /** Partition size (`32M`). */
   size: SizeLike;
   /** The multiboot2 kernel ELF and its name under /boot. */
   kernel: FileInput | GrubEspFile;
   /** Multiboot2 modules, in the order GRUB loads them (an initrd first, usually). */
   modules?: GrubEspFile[];
+  /** Kernel command line (the `multiboot2` line's arguments). */
   cmdline?: string;
   /** GRUB menu timeout (seconds, default 0) and title (default `kiln`). */
   timeout?: number;
+  /** GRUB menu entry title (default `kiln`). */
   title?: string;
   /** The BOOTX64.EFI to use (default: a grubEfi() step made for this ESP). */
   loader?: FileInput;
   /** More files for the ESP. */
   files?: ImageFiles;
+  /** FAT volume label (up to 11 characters). */
   label?: string;
 }
 

@@ -118,6 +118,7 @@ export interface CpioStepOptions {
   files: ImageFiles;
   /** `newc` (070701, default; what Linux unpacks), `crc` (070702) or `odc` (070707, the old portable format). */
   format?: 'newc' | 'crc' | 'odc';
+  /** Output file name (default `<name>.cpio`). */
   output?: string;
 }
 const cpioKind = {

@@ -48,9 +48,11 @@ export interface KilnBootVerify {
   sections?: 'kiln' | 'nonos';
 }
 
-/** The serial port kiln-boot writes to: none, a 16550 at an I/O port, or a PL011 at an address. */
+/** The serial port reported to the kernel: none, a 16550 at an I/O port, or a PL011 at an address. */
 export interface KilnBootSerial {
+  /** `none`, a 16550 UART on I/O ports (x86), or a PL011 on memory-mapped I/O (Arm). */
   kind: 'none' | 'pio-16550' | 'mmio-pl011';
+  /** The I/O port (`0x3f8`) or MMIO address (`0x09000000`). */
   base: number;
 }
 
@@ -190,16 +192,21 @@ function sharedLoader(o: KilnBootLoaderOptions) {
 export interface KilnBootEspOptions {
   /** Architecture (decides `\EFI\BOOT\BOOTX64.EFI` or `BOOTAA64.EFI`). Default `x86_64`; pass `t.arch`. */
   arch?: Arch;
+  /** Partition size (`32M`). */
   size: SizeLike;
   /** The kernel ELF (signed by `sign()` when `verify` is given). Put at `/kernel.elf`. */
   kernel: FileInput;
   /** The initrd, put at `/initrd.cpio`; with `verify`, its members must match the kernel's manifest. */
   initrd?: FileInput;
+  /** Kernel command line (built into the loader). */
   cmdline?: string;
+  /** Verified boot: refuse a kernel whose kiln signature does not verify with this key. */
   verify?: KilnBootVerify;
+  /** Serial port reported to the kernel. Default: COM1 on x86_64, QEMU virt's PL011 on aarch64. */
   serial?: KilnBootSerial;
   /** More files for the partition. */
   files?: ImageFiles;
+  /** FAT volume label (up to 11 characters). */
   label?: string;
 }
 

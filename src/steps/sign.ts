@@ -61,6 +61,7 @@ export interface SignStepOptions {
    * the manifest; `kiln verify` follows the manifest.
    */
   canonicalization?: 'zero' | 'exclude';
+  /** The signed ELF's file name (default `kernel.signed.elf`). */
   output?: string;
 }
 

@@ -20,9 +20,13 @@ export interface LayerPolicy {
   fpu: boolean;
   /** x86_64: the red zone (must be off where interrupts use the kernel stack). */
   redZone: boolean;
+  /** Stack canaries (`-fstack-protector-strong`, Rust `-Z stack-protector=strong`). */
   stackProtector: boolean;
+  /** Stack probes / stack clash protection, so a large frame cannot jump over a guard page. */
   stackProbes: boolean;
+  /** Link-time optimization: off, thin or fat. */
   lto: false | 'thin' | 'fat';
+  /** Rust panic strategy (default `abort` in every layer: a kernel has no unwinder). */
   panic: 'abort' | 'unwind';
   /** Position independent executable. */
   pie: boolean;
