@@ -2,7 +2,7 @@
 // user installs kiln (npm pack's tarball into a folder outside the repository), type-checked by tsc;
 // and init never overwrites an existing project.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runAsync, runKilnAsync, tempDir } from '../_helpers.js';
@@ -95,6 +95,21 @@ describe('kiln installed from its npm tarball into a project outside the reposit
       expect(test.stdout + test.stderr).toMatch(/1 passed, 0 failed/);
     }, 900_000);
   }
+
+  // docs/examples/<subpath>.mjs, one per package.json export, run against the tarball installed above
+  // (proj-asm's node_modules): what a user copying them gets.
+  it('the runnable example of every subpath export passes against the installed package', async () => {
+    const dir = join(root, 'proj-asm', 'examples');
+    const tmp = join(root, 'examples-tmp');
+    mkdirSync(tmp, { recursive: true });
+    cpSync(join(repoRoot, 'docs', 'examples'), dir, { recursive: true });
+    const failures: string[] = [];
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort()) {
+      const r = await runAsync(['node', join(dir, file)], { cwd: dir, env: { ...env, TMPDIR: tmp }, timeoutMs: 120_000 });
+      if (r.status !== 0 || r.stdout.trim() === '') failures.push(`${file}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+    }
+    expect(failures, failures.join('\n\n')).toEqual([]);
+  }, 600_000);
 
   it('a misspelled step option fails tsc with the option name', async () => {
     const dir = join(root, 'proj-c');

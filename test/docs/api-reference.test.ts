@@ -25,6 +25,16 @@ describe('npm run docs (TypeDoc API reference)', () => {
     expect(cargo).toContain('cached sysroot');
   }, 300_000);
 
+  it('has a runnable example for every subpath, importing that subpath (run by test/cli/init.test.ts)', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    for (const key of Object.keys(pkg.exports).filter((k) => k !== './package.json')) {
+      const name = key === '.' ? 'kiln' : key.slice(2);
+      const file = join(repoRoot, 'docs', 'examples', `${name}.mjs`);
+      expect(existsSync(file), file).toBe(true);
+      expect(readFileSync(file, 'utf8')).toContain(`from '${key === '.' ? 'kiln' : `kiln/${name}`}'`);
+    }
+  });
+
   it('fails on an exported symbol without a doc comment, and names it', async () => {
     const root = tempDir('kiln-docs-fixture-');
     mkdirSync(join(root, 'src'));
