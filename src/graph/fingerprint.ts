@@ -6,8 +6,8 @@
  */
 import { isAbsolute, relative, sep } from 'node:path';
 import { KilnError } from '../errors.js';
-import type { ArtifactResolver, PlannedStep } from './graph.js';
-import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashValue } from './hashing.js';
+import type { ArtifactResolver, KeyText, PlannedStep } from './graph.js';
+import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashText, hashValue, stableStringify } from './hashing.js';
 import { readPath } from './deps-log.js';
 import { type ArtifactRef, type StepHandle, isArtifactRef, isOutputPlaceholder, isStepHandle } from '../step.js';
 import { type ToolIdentity, resolveTool } from './tools.js';
@@ -80,7 +80,7 @@ export async function fingerprintStep(
   const files: Record<string, FileHash> = {};
   for (const file of inputFiles) files[inputName(from.projectDir, file)] = hashInput(step, file, from);
   const env: Record<string, ValueHash> = {};
-  for (const name of step.declaration.env ?? []) env[name] = hashValue(from.env[name] ?? null);
+  for (const name of step.declaration.env ?? []) env[name] = envHash(name, from);
   const tools: Record<string, ToolIdentity | null> = {};
   for (const tool of step.declaration.tools ?? []) {
     tools[tool] = (await resolveTool(tool, from.env, from.index)) ?? null;
@@ -93,7 +93,7 @@ export async function fingerprintStep(
     reads: hashReads(reads, from),
     env,
     tools,
-    options: hashValue(keyData(step, from)),
+    options: step.keyText ? hashText(keyTextOf(step, step.keyText, from)) : hashValue(keyData(step, from)),
     outputs: step.outputs,
   };
 }
@@ -122,6 +122,28 @@ function hashInput(step: PlannedStep, file: string, from: FingerprintSources): F
     location: { file: relative(process.cwd(), file), configPath: step.configPath },
     hint: 'create the file, or fix the path in the config (paths are relative to the config folder)',
   });
+}
+
+const envHashes = new WeakMap<FingerprintSources, Map<string, ValueHash>>();
+
+/** The hash of an env var's value, once per build (most steps declare the same few). */
+function envHash(name: string, from: FingerprintSources): ValueHash {
+  let known = envHashes.get(from);
+  if (!known) envHashes.set(from, (known = new Map()));
+  let hash = known.get(name);
+  if (hash === undefined) known.set(name, (hash = hashValue(from.env[name] ?? null)));
+  return hash;
+}
+
+/** The stable JSON keyData would give, from a plan cache's pre-cut text: the same hash. */
+function keyTextOf(step: PlannedStep, text: KeyText, from: FingerprintSources): string {
+  let out = text.parts[0]!;
+  text.refs.forEach((ref, i) => {
+    const { rel, producer } = from.artifacts.resolve(ref, step);
+    out += stableStringify({ artifact: rel, hash: from.outputHashes.get(producer.name)?.[rel] ?? 'missing' });
+    out += text.parts[i + 1]!;
+  });
+  return out;
 }
 
 /** Options with artifact refs replaced by their content hashes: the data part of the key. */

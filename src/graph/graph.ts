@@ -19,6 +19,17 @@ export interface PlannedStep {
   deps: PlannedStep[];
   /** Steps that read this one's artifacts. */
   dependents: PlannedStep[];
+  /**
+   * The key data's stable JSON with a gap for each artifact ref (a plan from the plan cache): the
+   * key is `parts[0] + ref 0 + parts[1] + …` without walking the options again.
+   */
+  keyText?: KeyText;
+}
+
+/** Stable JSON of a step's key data cut at its artifact refs (`parts.length === refs.length + 1`). */
+export interface KeyText {
+  parts: string[];
+  refs: Array<ArtifactRef | StepHandle>;
 }
 
 export interface ResolvedArtifact {

@@ -112,6 +112,11 @@ export function hashValue(value: unknown): ValueHash {
   return digest(value) as ValueHash;
 }
 
+/** The hash of text that already is a stable encoding (what hashValue gives for the value it encodes). */
+export function hashText(text: string): ValueHash {
+  return sha256Hex(text) as ValueHash;
+}
+
 /** The action key of a fingerprint: the hash of its stable encoding. */
 export function hashKey(value: unknown): ActionKey {
   return digest(value) as ActionKey;

@@ -52,15 +52,15 @@ interface CachedStep {
   outputs: string[];
   /** Indexes (in `steps`) of the steps it reads. */
   deps: number[];
-  /** `declaration.key ?? options` after the key-data walk, artifact refs as `{ [refTag]: [step, output] }`. */
-  key: unknown;
+  /** Stable JSON of `declaration.key ?? options` after the key-data walk, cut at its artifact refs. */
+  keyParts: string[];
+  /** The artifact refs between the parts: [producer step, output name or null for the main output]. */
+  keyRefs: Array<[step: string, output: string | null]>;
 }
 
 interface CachedPlan {
   format: typeof FORMAT;
   kilnVersion: string;
-  /** The object key marking an artifact ref inside `key` (random per plan: never a user's key). */
-  refTag: string;
   reads: PlanReads;
   /** Env var → hash of name and value (or the hash of the whole env when it was enumerated). */
   env: Record<string, string>;
@@ -95,10 +95,9 @@ function envHashes(names: string[] | 'all', env: NodeJS.ProcessEnv): Record<stri
 /** Saves `graph`, planned for `request` after reading `reads`. Never throws: a cache is optional. */
 export function storePlan(request: PlanRequestKey, graph: Graph, reads: PlanReads, env: NodeJS.ProcessEnv): boolean {
   try {
-    const refTag = `kiln-ref-${sha256Hex(`${Math.random()}${Date.now()}`).slice(0, 16)}`;
     const plan: CachedPlan = {
-      format: FORMAT, kilnVersion: request.kilnVersion, refTag, reads, env: envHashes(reads.env, env),
-      graph: serializeGraph(graph, refTag),
+      format: FORMAT, kilnVersion: request.kilnVersion, reads, env: envHashes(reads.env, env),
+      graph: serializeGraph(graph),
     };
     writeFileAtomic(planCachePath(request), JSON.stringify(plan));
     return true;
@@ -107,18 +106,13 @@ export function storePlan(request: PlanRequestKey, graph: Graph, reads: PlanRead
   }
 }
 
-function serializeGraph(graph: Graph, refTag: string): CachedPlan['graph'] {
+function serializeGraph(graph: Graph): CachedPlan['graph'] {
   const index = new Map(graph.steps.map((s, i) => [s, i]));
   const steps = graph.steps.map((s): CachedStep => {
     const { key: _key, ...declaration } = s.declaration;
-    const mapped = mapKeyData(s.declaration.key ?? s.options, (ref) => {
-      const producer = graph.artifacts.resolve(ref, s).producer;
-      return { [refTag]: [producer.name, isHandle(ref) ? null : (ref.output ?? null)] };
-    });
     return {
       name: s.name, configPath: s.configPath, kind: s.handle.kind.kind, version: s.handle.kind.version,
-      declaration, outputs: s.outputs, deps: s.deps.map((d) => index.get(d)!),
-      key: JSON.parse(stableStringify({ v: mapped })) as unknown,
+      declaration, outputs: s.outputs, deps: s.deps.map((d) => index.get(d)!), ...cutKeyText(graph, s),
     };
   });
   const artifacts: Record<string, string> = {};
@@ -131,6 +125,24 @@ function serializeGraph(graph: Graph, refTag: string): CachedPlan['graph'] {
     buildRoot: graph.buildRoot, release: graph.release,
     options: JSON.parse(stableStringify(graph.options)) as Record<string, unknown>, steps, artifacts,
   };
+}
+
+/**
+ * The step's key data as keyData hashes it (fingerprint.ts), its artifact refs cut out: each ref
+ * becomes a random marker string, which the stable JSON then splits at (in the JSON's own order).
+ */
+function cutKeyText(graph: Graph, step: PlannedStep): Pick<CachedStep, 'keyParts' | 'keyRefs'> {
+  const tag = `kilnref${sha256Hex(`${Math.random()}${process.hrtime.bigint()}`).slice(0, 16)}`;
+  const refs: CachedStep['keyRefs'] = [];
+  const mapped = mapKeyData(step.declaration.key ?? step.options, (ref) => {
+    const producer = graph.artifacts.resolve(ref, step).producer;
+    refs.push([producer.name, isHandle(ref) ? null : (ref.output ?? null)]);
+    return `${tag}${refs.length - 1}${tag}`;
+  });
+  const pieces = stableStringify(mapped).split(new RegExp(`"${tag}(\\d+)${tag}"`));
+  const keyParts = pieces.filter((_, i) => i % 2 === 0);
+  const keyRefs = pieces.filter((_, i) => i % 2 === 1).map((i) => refs[Number(i)]!);
+  return { keyParts, keyRefs };
 }
 
 function isHandle(ref: ArtifactRef | StepHandle): ref is StepHandle {
@@ -167,7 +179,7 @@ export function lookupPlan(request: PlanRequestKey, env: NodeJS.ProcessEnv): Pla
 }
 
 function checkShape(plan: CachedPlan): void {
-  const ok = plan !== null && typeof plan === 'object' && plan.format === FORMAT && typeof plan.refTag === 'string'
+  const ok = plan !== null && typeof plan === 'object' && plan.format === FORMAT
     && Array.isArray(plan.reads?.files) && Array.isArray(plan.reads.dirs) && Array.isArray(plan.reads.stats)
     && plan.env !== null && typeof plan.env === 'object' && Array.isArray(plan.graph?.steps)
     && typeof plan.graph.buildDir === 'string' && typeof plan.graph.target?.id === 'string';
@@ -241,22 +253,17 @@ function rebuildGraph(plan: CachedPlan): Graph {
   const g = plan.graph;
   const handles = g.steps.map((s) => standInHandle(standInKind(s.kind, s.version), s.name));
   const byName = new Map<string, StepHandle>(g.steps.map((s, i) => [s.name, handles[i]!]));
-  const revive = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(revive);
-    if (v === null || typeof v !== 'object') return v;
-    const ref = (v as Record<string, unknown>)[plan.refTag];
-    if (Array.isArray(ref)) {
-      const handle = byName.get(String(ref[0]));
-      if (!handle) throw new Error(`a step reads an unknown step ${JSON.stringify(ref[0])}`);
-      return ref[1] === null ? handle : handle.output(String(ref[1]));
-    }
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revive(x)]));
+  const refOf = ([step, output]: [string, string | null]): ArtifactRef | StepHandle => {
+    const handle = byName.get(step);
+    if (!handle) throw new Error(`a step reads an unknown step ${JSON.stringify(step)}`);
+    return output === null ? handle : handle.output(output);
   };
   const steps: PlannedStep[] = g.steps.map((s, i) => {
-    const key = (revive(s.key) as { v: unknown }).v;
+    if (s.keyParts.length !== s.keyRefs.length + 1) throw new Error(`step ${s.name}: a broken key text`);
     return {
-      name: s.name, configPath: s.configPath, handle: handles[i]!, options: key,
-      declaration: { ...s.declaration, key }, outputs: s.outputs, deps: [], dependents: [],
+      name: s.name, configPath: s.configPath, handle: handles[i]!, options: undefined,
+      declaration: s.declaration, outputs: s.outputs, deps: [], dependents: [],
+      keyText: { parts: s.keyParts, refs: s.keyRefs.map(refOf) },
     };
   });
   g.steps.forEach((s, i) => {

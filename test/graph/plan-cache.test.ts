@@ -37,6 +37,11 @@ export default defineConfig({
       note: command({ argv: ['sh', '-c', 'printf "%s" "$0" > "$1"', note, out('note.txt')], outputs: ['note.txt'] }),
       copy: command({ argv: ['cp', 'src.txt', out('copy.txt')], inputs: ['src.txt'], outputs: ['copy.txt'] }),
     };
+    // Steps reading other steps' outputs: their keys hold artifact refs (a handle, a named output).
+    components.both = command({
+      argv: ['sh', '-c', 'cat "$0" "$1" > "$2"', components.note, components.copy.output('copy.txt'), out('both.txt')],
+      outputs: ['both.txt'], env: ['NOT_SET_HERE'],
+    });
     for (const f of readdirSync('parts')) {
       components['part-' + f.replace('.txt', '')] = command({ argv: ['cp', 'parts/' + f, out(f)], inputs: ['parts/' + f], outputs: [f] });
     }
@@ -65,7 +70,7 @@ describe('the plan cache', () => {
     expect(evals(dir)).toBe(1);
     const again = build(dir);
     expect(evals(dir)).toBe(1);
-    expect(again).toContain('(0 ran, 0 from cache, 3 up to date)');
+    expect(again).toContain('(0 ran, 0 from cache, 4 up to date)');
     expect(readdirSync(join(dir, '.kiln', 'plans'))).toHaveLength(1);
   });
 
@@ -118,13 +123,15 @@ describe('the plan cache', () => {
     writeFileSync(join(dir, 'src.txt'), 'source 2\n');
     const out = build(dir);
     expect(out).toContain('built copy');
+    expect(out).toContain('built both');
     expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'), 'utf8')).toBe('source 2\n');
+    expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'both.txt'), 'utf8')).toBe('one hello plainsource 2\n');
     rmSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'));
     expect(build(dir)).toMatch(/(built|restored) copy/);
     // Planning happened once for the source edit (a step had to run: kiln planned for real) — the
     // cached plan itself stayed valid, so the next no-op is served from it again.
     const before = evals(dir);
-    expect(build(dir)).toContain('3 up to date');
+    expect(build(dir)).toContain('4 up to date');
     expect(evals(dir)).toBe(before);
   });
 
