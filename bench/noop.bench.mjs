@@ -1,6 +1,8 @@
-// No-op build of 1,000 command() steps (each touches one output from one input): kiln vs ninja vs
-// make on the same generated project, in the same run. Prints median wall times and ratios.
-// Usage: node bench/noop.bench.mjs [steps=1000] [runs=5]
+// kiln vs ninja vs make on the same generated project of N `cp` steps (one input, one output each),
+// in the same run, with `node -e 0` as the floor: a full build with -j2 (FULL runs, each after
+// removing every output) and a no-op build (RUNS runs, interleaved kiln/ninja/make/node).
+// Prints min / median / max wall times and the median ratios.
+// Usage: node bench/noop.bench.mjs [steps=1000] [runs=5] [full=1]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +10,7 @@ import { join, resolve } from 'node:path';
 
 const N = Number(process.argv[2] ?? 1000);
 const RUNS = Number(process.argv[3] ?? 5);
+const FULL = Number(process.argv[4] ?? 1);
 const kiln = resolve(import.meta.dirname, '..', 'bin', 'kiln.js');
 const dir = join(tmpdir(), `kiln-bench-noop-${N}`);
 rmSync(dir, { recursive: true, force: true });
@@ -23,38 +26,57 @@ export default defineConfig({ name: 'bench', components });
 `);
 let ninja = 'rule cp\n  command = cp $in $out\n';
 let make = 'all:';
-for (let i = 0; i < N; i++) make += ` n/out${i}.txt`;
+for (let i = 0; i < N; i++) make += ` m/out${i}.txt`;
 make += '\n';
 for (let i = 0; i < N; i++) {
   ninja += `build n/out${i}.txt: cp src/in${i}.txt\n`;
   make += `m/out${i}.txt: src/in${i}.txt\n\t@mkdir -p m && cp $< $@\n`;
 }
 writeFileSync(join(dir, 'build.ninja'), ninja);
-writeFileSync(join(dir, 'Makefile'), make.replaceAll(' n/out', ' m/out'));
+writeFileSync(join(dir, 'Makefile'), make);
 
+const env = { ...process.env, CI: 'true' };
 const time = (argv) => {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
   return ms;
 };
-const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const stats = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
+};
+const row = (name, xs) => {
+  const { min, median, max } = stats(xs);
+  return `  ${name.padEnd(10)} ${min.toFixed(1).padStart(9)} ${median.toFixed(1).padStart(9)} ${max.toFixed(1).padStart(9)} ms`;
+};
 
-// Full builds first (not measured beyond one line), then no-op builds.
-const full = { kiln: time([process.execPath, kiln, 'build', '--plain']), ninja: time(['ninja', '-j2']), make: time(['make', '-j2', '-s']) };
-const noop = { kiln: [], ninja: [], make: [], node: [] };
-for (let r = 0; r < RUNS; r++) {
-  noop.kiln.push(time([process.execPath, kiln, 'build', '--plain']));
-  noop.ninja.push(time(['ninja']));
-  noop.make.push(time(['make', '-s']));
-  noop.node.push(time([process.execPath, '-e', '0']));
+const tools = {
+  kiln: { build: [process.execPath, kiln, 'build', '--plain'], full: [process.execPath, kiln, 'build', '--plain', '-j', '2'], clean: ['build', '.kiln'] },
+  ninja: { build: ['ninja'], full: ['ninja', '-j2'], clean: ['n', '.ninja_log', '.ninja_deps'] },
+  make: { build: ['make', '-s'], full: ['make', '-s', '-j2'], clean: ['m'] },
+};
+const full = { kiln: [], ninja: [], make: [] };
+for (let r = 0; r < FULL; r++) {
+  for (const [name, t] of Object.entries(tools)) {
+    for (const p of t.clean) rmSync(join(dir, p), { recursive: true, force: true });
+    full[name].push(time(t.full));
+  }
 }
-const k = median(noop.kiln);
-const nj = median(noop.ninja);
-const mk = median(noop.make);
-console.log(`no-op build of ${N} steps, median of ${RUNS} (full build once: kiln ${full.kiln.toFixed(0)} ms, ninja ${full.ninja.toFixed(0)} ms, make ${full.make.toFixed(0)} ms)`);
-console.log(`  kiln  ${k.toFixed(1)} ms   (node -e 0 alone: ${median(noop.node).toFixed(1)} ms)`);
-console.log(`  ninja ${nj.toFixed(1)} ms   kiln/ninja = ${(k / nj).toFixed(1)}x`);
-console.log(`  make  ${mk.toFixed(1)} ms   kiln/make  = ${(k / mk).toFixed(1)}x`);
-console.log(`  target: kiln no-op <= 150 ms -> ${k <= 150 ? 'met' : 'NOT met'}`);
+// The first kiln build after the full one plans and writes the plan cache; not counted.
+time(tools.kiln.build);
+const noop = { kiln: [], ninja: [], make: [], 'node -e 0': [] };
+for (let r = 0; r < RUNS; r++) {
+  for (const [name, t] of Object.entries(tools)) noop[name].push(time(t.build));
+  noop['node -e 0'].push(time([process.execPath, '-e', '0']));
+}
+const med = (xs) => stats(xs).median;
+console.log(`${N} cp steps; wall time            min    median       max`);
+console.log(`full build -j2 (${FULL} run${FULL === 1 ? '' : 's'}, outputs removed first):`);
+for (const [name, xs] of Object.entries(full)) console.log(row(name, xs));
+console.log(`no-op build (${RUNS} runs):`);
+for (const [name, xs] of Object.entries(noop)) console.log(row(name, xs));
+const k = med(noop.kiln);
+console.log(`ratios of medians: no-op kiln/make ${(k / med(noop.make)).toFixed(2)}x, kiln/ninja ${(k / med(noop.ninja)).toFixed(1)}x, kiln/node ${(k / med(noop['node -e 0'])).toFixed(2)}x; full kiln/ninja ${(med(full.kiln) / med(full.ninja)).toFixed(2)}x, kiln/make ${(med(full.kiln) / med(full.make)).toFixed(2)}x`);
+console.log(`per step: no-op kiln ${((k - med(noop['node -e 0'])) / N).toFixed(3)} ms over node; full kiln ${(med(full.kiln) / N).toFixed(2)} ms, ninja ${(med(full.ninja) / N).toFixed(2)} ms`);

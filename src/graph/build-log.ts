@@ -2,8 +2,7 @@
  * The build's logs: every step's output appended to `build/logs/build.log` under a header naming
  * the step and why it ran, and each step's output of its last run on its own (for `kiln status`).
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic.js';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { type BuildLayout, stepLogPath } from './layout.js';
 
 export class BuildLog {
@@ -14,6 +13,7 @@ export class BuildLog {
 
   static open(layout: BuildLayout, target: string): BuildLog {
     mkdirSync(layout.logDir, { recursive: true });
+    mkdirSync(layout.stepLogDir, { recursive: true });
     const stream = createWriteStream(layout.buildLog, { flags: 'a' });
     stream.write(`\n=== kiln build ${target} at ${new Date().toISOString()}\n`);
     return new BuildLog(layout, stream);
@@ -22,7 +22,9 @@ export class BuildLog {
   /** Records the output of a step that ran (`kind` and `reason` go into the header). */
   step(name: string, kind: string, reason: string, text: string): void {
     this.stream.write(`--- [${name}] (${kind}) ${reason}\n${text}`);
-    writeFileAtomic(stepLogPath(this.layout, name), text);
+    // Written in place: a log is not an output, and a temp file + rename costs two more metadata
+    // writes per step (on this kind of disk as much as the step's own `cp`).
+    writeFileSync(stepLogPath(this.layout, name), text);
   }
 
   close(): Promise<void> {

@@ -4,7 +4,7 @@
  * restore every output, verified; (3) run it in a staging folder and move its outputs into place,
  * into the cache and into the state. The step's output goes to the build log whatever happens.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { ActionEntry, CachedOutput } from './cache.js';
@@ -14,7 +14,7 @@ import type { StepResult } from './events.js';
 import { failureInfo } from './failure.js';
 import { readKeys, undeclaredGenerated } from './deps-log.js';
 import { type Fingerprint, actionKey, explainRerun, fingerprintStep, readsDigest, withReads } from './fingerprint.js';
-import type { PlannedStep } from './graph.js';
+import type { Graph, PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatEntry, statMatches } from './hashing.js';
 import { expandInputs } from './inputs.js';
 import { stageDirOf } from './layout.js';
@@ -127,9 +127,9 @@ interface RunPlan {
 async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan): Promise<Outcome> {
   const kind = step.handle.kind;
   session.emit({ type: 'step-start', time: Date.now(), step: step.name, kind: kind.kind, reason: plan.reason });
-  const capture: StepCapture = { stageDir: stageDirOf(session.layout, step.name), output: [], warnings: [], reads: [] };
-  rmSync(capture.stageDir, { recursive: true, force: true });
-  mkdirSync(capture.stageDir, { recursive: true });
+  const stageDir = takeStageSlot(session);
+  const capture: StepCapture = { stageDir, output: [], warnings: [], reads: [] };
+  clearOutputPaths(stageDir, step.outputs);
   try {
     await kind.make(step.options, createStepContext(session, step, capture));
     if (session.signal.aborted) throw new KilnError('INTERRUPTED', 'interrupted');
@@ -160,7 +160,52 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
   } finally {
     const text = capture.output.join('');
     void session.bookkeep(() => session.log.step(step.name, kind.kind, plan.reason, text));
-    rmSync(capture.stageDir, { recursive: true, force: true });
+    returnStageSlot(session, stageDir);
+  }
+}
+
+/**
+ * Staging folders are reused, one per running step (a slot), instead of one made and removed per
+ * step: on this kind of disk a mkdir or rmdir costs about as much as the `cp` a step runs. A slot
+ * goes back emptied of files (what a step left undeclared or failed with); its folders stay, and
+ * a folder standing where the next step's output goes is removed first (clearOutputPaths).
+ */
+const stageSlots = new WeakMap<BuildSession, { free: string[]; made: number }>();
+
+function takeStageSlot(session: BuildSession): string {
+  let slots = stageSlots.get(session);
+  if (!slots) stageSlots.set(session, (slots = { free: [], made: 0 }));
+  const reused = slots.free.pop();
+  if (reused !== undefined) return reused;
+  const dir = stageDirOf(session.layout, `slot-${slots.made++}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function returnStageSlot(session: BuildSession, dir: string): void {
+  try {
+    removeFilesUnder(dir);
+    stageSlots.get(session)!.free.push(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true }); // not reused: the next step gets a new slot
+  }
+}
+
+/** Deletes every non-folder under `dir`, keeping the folders. */
+function removeFilesUnder(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removeFilesUnder(path);
+    else unlinkSync(path);
+  }
+}
+
+/** Removes what stands at the step's output paths in a reused slot (a folder an earlier step left). */
+function clearOutputPaths(stageDir: string, outputs: readonly string[]): void {
+  for (const rel of outputs) {
+    const path = join(stageDir, rel);
+    if (lstatSync(path, { throwIfNoEntry: false })) rmSync(path, { recursive: true, force: true });
   }
 }
 
@@ -171,7 +216,7 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
 function discoveredReads(session: BuildSession, step: PlannedStep, paths: readonly string[]): string[] {
   const { graph } = session;
   const keys = readKeys(paths, graph.projectDir, graph.buildDir, graph.buildRoot);
-  const owners = new Map(graph.steps.flatMap((s) => s.outputs.map((o) => [o, s] as const)));
+  const owners = outputOwners(graph);
   const unordered = undeclaredGenerated(keys, step, owners);
   if (unordered) {
     throw new KilnError('GENERATED_INPUT_UNDECLARED', `step "${step.name}" read ${unordered.file}, an output of step "${unordered.producer}", without depending on it: it may have read a stale or half-written file`, {
@@ -180,6 +225,15 @@ function discoveredReads(session: BuildSession, step: PlannedStep, paths: readon
     });
   }
   return keys;
+}
+
+const ownersOf = new WeakMap<Graph, Map<string, PlannedStep>>();
+
+/** Output path → the step writing it, built once per graph (not once per step that ran). */
+function outputOwners(graph: Graph): Map<string, PlannedStep> {
+  let owners = ownersOf.get(graph);
+  if (!owners) ownersOf.set(graph, (owners = new Map(graph.steps.flatMap((s) => s.outputs.map((o) => [o, s] as const)))));
+  return owners;
 }
 
 interface Promoted {

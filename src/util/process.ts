@@ -89,7 +89,8 @@ export function run(argv: string[], options: RunOptions = {}): Promise<RunResult
       cwd: options.cwd,
       // Whatever the caller passes, no secret-looking variable reaches a subprocess (util/step-env.ts).
       env: withoutSecrets(options.env ?? process.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // No stdin pipe unless there is input (a tool reading stdin sees /dev/null's end of file).
+      stdio: [options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
     live.add(child);
@@ -109,9 +110,10 @@ export function run(argv: string[], options: RunOptions = {}): Promise<RunResult
       both.push(chunk);
       options.onOutput?.('stderr', chunk);
     });
-    child.stdin!.on('error', () => undefined);
-    if (options.input !== undefined) child.stdin!.end(options.input);
-    else child.stdin!.end();
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(options.input);
+    }
     const timer = options.timeoutMs
       ? setTimeout(() => {
           timedOut = true;

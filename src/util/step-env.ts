@@ -48,6 +48,15 @@ export const SECRET_NAME_RULE =
  * isSecretName('CI_JOB_TOKEN') // true
  */
 export function isSecretName(name: string): boolean {
+  // Asked for every inherited variable of every step: each name is judged once per process.
+  let secret = secretNames.get(name);
+  if (secret === undefined) secretNames.set(name, (secret = judgeSecretName(name)));
+  return secret;
+}
+
+const secretNames = new Map<string, boolean>();
+
+function judgeSecretName(name: string): boolean {
   const upper = name.toUpperCase();
   if (upper.startsWith('SIGNING_KEY')) return true;
   const words = upper.split(/_+/).filter((w) => w !== '');
