@@ -7,7 +7,7 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKilnAsync, tempDir, tool } from '../_helpers.js';
+import { kilnBin, repoRoot, runAsync, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const example = join(repoRoot, 'examples/kosh');
 const work = tempDir('kiln-kosh-');
@@ -141,4 +141,29 @@ int main(void) {
     expect(report).toContain('test tests::derive_never_amplifies_for_every_rights_pair ... ok');
     expect(report).not.toMatch(/FAILED|panicked/);
   }, 600_000);
+
+  it('the seed\'s `cargo test --package kosh-kernel --target x86_64-kosh.json` boots the kernel\'s tests through kiln runner', async () => {
+    // The sysroot route: Debian's cargo 1.63 on the sysroot kiln build already made for x86_64-kosh
+    // (printed by kiln runner --sysroot), linked as kiln links it (boot.o, kernel/x86_64.ld).
+    expect((await runKilnAsync(['build', 'kernel-entry', '--plain'], { cwd: dir, timeoutMs: 300_000 })).status).toBe(0);
+    const sysroot = await runKilnAsync(['runner', '--sysroot', 'x86_64-kosh.json'], { cwd: dir, timeoutMs: 600_000 });
+    expect(sysroot.status, sysroot.stderr).toBe(0);
+    const link = `-C link-arg=${join(out('x86_64'), 'boot.o')} -C link-arg=-T${join(dir, 'kernel/x86_64.ld')}`;
+    const r = await runAsync(['/usr/bin/cargo', 'test', '--package', 'kosh-kernel', '--target', 'x86_64-kosh.json'], {
+      cwd: dir,
+      env: {
+        ...process.env, RUSTC: '/usr/bin/rustc', RUSTC_BOOTSTRAP: '1', CARGO_TERM_COLOR: 'never',
+        RUSTFLAGS: `--sysroot ${sysroot.stdout.trim()} ${link}`, CARGO_TARGET_DIR: join(work, 'kernel-tests'),
+        CARGO_TARGET_X86_64_KOSH_RUNNER: `${process.execPath} ${kilnBin} runner --timeout 120`,
+      },
+      timeoutMs: 600_000,
+    });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    // A multiboot2-only kernel: kiln runner boots it through a GRUB ISO it builds.
+    expect(r.stderr).toMatch(/kiln runner: testing kosh_kernel-[0-9a-f]+ \[x86_64\] via GRUB ISO \(multiboot2\)/);
+    expect(r.stdout).toMatch(/kernel started on x86_64 \(GRUB 2\.\d+/);
+    for (const name of ['tasks::ipc_ping_pong', 'tasks::capability_checks', 'cspace::grant_attenuates']) expect(r.stdout).toContain(`test ${name} ... ok`);
+    expect(r.stdout).toContain('test result: ok. 3 passed; 0 failed');
+    expect(r.stderr).toContain('kiln runner: ok (QMP: VM started; isa-debug-exit exit: guest code 0');
+  }, 900_000);
 });
