@@ -5,12 +5,12 @@
 // corrupted on the server is detected and rebuilt (and uploaded again); read-only uploads nothing; a
 // server that stops mid-build, answers garbage or never answers costs one warning, never the build;
 // the token reaches the server and nothing kiln writes.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CacheServer, NGINX, startNginx } from './_nginx.js';
+import { type CacheServer, NGINX, startNginx } from '../../bench/_nginx.mjs';
 import { repoRoot, runKiln, runKilnAsync, tempDir } from '../_helpers.js';
 
 const TOKEN = 'kiln-test-token-3f9a1c0e77';
@@ -114,6 +114,33 @@ describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
       expect(filesContaining(dir, TOKEN), what).toEqual([]);
     }
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
+  }, 120_000);
+
+  it('a signed kernel is shared between checkouts; the signing key is in nothing uploaded', () => {
+    const seed = randomBytes(32);
+    const project = (dir: string): string => {
+      mkdirSync(join(dir, 'kernel'), { recursive: true });
+      writeFileSync(join(dir, 'kernel/main.c'), 'void _start(void) { for (;;) {} }\n');
+      writeFileSync(join(dir, 'kernel/link.ld'), 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } }\n');
+      writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, cc, sign } from 'kiln';
+const kernel = cc.exe({ name: 'kernel', sources: ['kernel/main.c'], linkerScript: 'kernel/link.ld' });
+export default defineConfig({ name: 'signed', components: { kernel }, images: { signed: sign({ input: kernel, output: 'k.signed.elf' }) } });
+`);
+      return dir;
+    };
+    const s1 = project(join(work, 'sign-1', 'p'));
+    const s2 = project(join(work, 'sign-2', 'elsewhere', 'p'));
+    const keyEnv = { ...env, SIGNING_KEY: seed.toString('hex') };
+    const r1 = runKiln(['build', '--plain', '--remote-cache', server.url], { cwd: s1, env: keyEnv });
+    expect(r1.status, r1.stderr).toBe(0);
+    const r2 = runKiln(['build', '--json', '--remote-cache', server.url], { cwd: s2, env: keyEnv });
+    expect(r2.status, r2.stderr).toBe(0);
+    expect([...finished(r2.stdout).values()]).toEqual(['cached', 'cached']);
+    const out = (dir: string): Buffer => readFileSync(join(dir, 'build/x86_64-debug/k.signed.elf'));
+    expect(out(s2).equals(out(s1))).toBe(true);
+    for (const needle of [seed.toString('hex'), seed.toString('base64')]) expect(filesContaining(server.root, needle)).toEqual([]);
+    const raw = readdirSync(join(server.root, 'cas')).filter((f) => readFileSync(join(server.root, 'cas', f)).includes(seed));
+    expect(raw).toEqual([]);
   }, 120_000);
 
   it('a blob corrupted on the server is detected, its step rebuilt, and the good blob uploaded again', async () => {

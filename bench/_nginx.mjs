@@ -1,42 +1,34 @@
-// A Bazel-style HTTP cache server for tests: Debian's nginx with WebDAV PUT on a loopback port,
+// A Bazel-style HTTP cache server for the remote-cache tests and bench/remote.bench.mjs: Debian's nginx with WebDAV PUT on a loopback port,
 // run in the foreground (`daemon off;`) as `nginx -c CONF -p DIR`, stopped by the test. Its workers
 // run as an unprivileged user, so the served and temporary folders are world-writable and their
 // parents traversable. The access log records each request's method, path, status and
 // Authorization header (to prove a token reached the server).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 export const NGINX = '/usr/sbin/nginx';
 
-export interface CacheServer {
-  readonly url: string;
-  /** The served folder: `ac/<key>` and `cas/<sha256>` land here. */
-  readonly root: string;
-  /** Lines `METHOD /path STATUS auth=<Authorization>`. */
-  accessLog(): string;
-  stop(): Promise<void>;
-}
-
 /** A free loopback port (the listener is closed before nginx binds it). */
-export function freePort(): Promise<number> {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
+      const { port } = server.address();
       server.close(() => resolve(port));
     });
   });
 }
 
 /** Makes `dir` and every parent up to `/` traversable by nginx's workers. */
-function openUpTo(dir: string): void {
+function openUpTo(dir) {
   for (let d = dir; d !== dirname(d); d = dirname(d)) chmodSync(d, 0o755);
 }
 
-export async function startNginx(dir: string): Promise<CacheServer> {
+/** Starts nginx serving `<dir>/store` on a free loopback port. */
+export async function startNginx(dir) {
   if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: apt-get install nginx-core (scripts/setup.mjs installs it)`);
   const root = join(dir, 'store');
   for (const d of [dir, root, join(dir, 'tmp'), join(dir, 'logs')]) mkdirSync(d, { recursive: true });
@@ -67,9 +59,9 @@ ${temps.join('\n')}
   }
 }
 `);
-  const child: ChildProcess = spawn(NGINX, ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(NGINX, ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${stderr}`);
@@ -88,7 +80,7 @@ ${temps.join('\n')}
       const file = join(dir, 'logs', 'access.log');
       return existsSync(file) ? readFileSync(file, 'utf8') : '';
     },
-    stop: () => new Promise<void>((resolve) => {
+    stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
