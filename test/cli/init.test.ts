@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runAsync, runKilnAsync, tempDir } from '../_helpers.js';
 
@@ -110,6 +111,38 @@ describe('kiln installed from its npm tarball into a project outside the reposit
     }
     expect(failures, failures.join('\n\n')).toEqual([]);
   }, 600_000);
+
+  // What an editor shows on hover: the TypeScript language service (the one editors run) over the C
+  // template's kiln.config.ts, typed by the installed package's .d.ts files.
+  it('hovering a step option or a config field in kiln.config.ts shows its doc comment', () => {
+    const dir = join(root, 'proj-c');
+    const file = join(dir, 'kiln.config.ts');
+    const text = readFileSync(file, 'utf8');
+    const parsed = ts.getParsedCommandLineOfConfigFile(join(dir, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+    const options = parsed?.options ?? {};
+    const host: ts.LanguageServiceHost = {
+      getScriptFileNames: () => [file],
+      getScriptVersion: () => '1',
+      getScriptSnapshot: (name) => (ts.sys.fileExists(name) ? ts.ScriptSnapshot.fromString(ts.sys.readFile(name) ?? '') : undefined),
+      getCurrentDirectory: () => dir,
+      getCompilationSettings: () => options,
+      getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+      fileExists: ts.sys.fileExists,
+      readFile: ts.sys.readFile,
+      readDirectory: ts.sys.readDirectory,
+      directoryExists: ts.sys.directoryExists,
+      getDirectories: ts.sys.getDirectories,
+    };
+    const service = ts.createLanguageService(host);
+    const hover = (word: string): string => {
+      const info = service.getQuickInfoAtPosition(file, text.indexOf(word) + 1);
+      return ts.displayPartsToString(info?.documentation ?? []);
+    };
+    expect(hover('linkerScript')).toContain('Linker script');
+    expect(hover('sources')).toContain('C/assembly sources');
+    expect(hover('exit:')).toContain('How the guest reports its result');
+    expect(hover('cc.exe') + hover('exe(')).toContain('links one executable');
+  }, 120_000);
 
   it('a misspelled step option fails tsc with the option name', async () => {
     const dir = join(root, 'proj-c');
