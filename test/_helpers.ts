@@ -26,6 +26,29 @@ export function tempDir(prefix = 'kiln-test-'): string {
   return dir;
 }
 
+/**
+ * For `describe.skipIf(missingTools({...}))`: true when a host tool a suite needs is missing. Under
+ * CI=true a missing tool fails the file instead, naming it (CI installs every tool with
+ * scripts/setup.mjs, so a skip there would hide a broken setup).
+ */
+export function missingTools(present: Record<string, boolean>): boolean {
+  const missing = Object.keys(present).filter((name) => !present[name]);
+  if (missing.length === 0) return false;
+  if (process.env.CI === 'true' || process.env.CI === '1') {
+    throw new Error(`missing ${missing.join(', ')}: under CI=true a test needing a tool fails (scripts/setup.mjs installs it)`);
+  }
+  console.warn(`skipped: ${missing.join(', ')} not installed`);
+  return true;
+}
+
+/**
+ * Waits until `ready()` holds, polling every 20 ms. No deadline of its own: the test's timeout bounds
+ * it, so a loaded machine makes the test slower, never wrong.
+ */
+export async function waitUntil(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** Runs a host tool synchronously (argv array, never a shell). */
 export function tool(argv: string[], options: { cwd?: string; input?: string | Uint8Array; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   return spawnSync(argv[0]!, argv.slice(1), { cwd: options.cwd, input: options.input, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });

@@ -150,7 +150,9 @@ async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, repor
   try {
     const jobs = parseJobs(flags.jobs);
     await executeGraph(found.graph, {
-      ...(jobs ? { jobs } : {}), wait: flags.wait ?? true, checkOnly: true, onEvent: (e) => events.push(e),
+      // A wait for the lock is said at once (the user sees why nothing happens); the rest waits for the verdict.
+      ...(jobs ? { jobs } : {}), wait: flags.wait ?? true, checkOnly: true,
+      onEvent: (e) => (e.type === 'lock-wait' ? reporter.onEvent(e) : events.push(e)),
     });
   } catch (error) {
     if (error instanceof NotUpToDate) return false;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { computeLayout, generateAbi, normalizeAbi, type AbiArch, type NormalizedAbi } from '../../src/abi/index.js';
-import { repoRoot, tempDir } from '../_helpers.js';
+import { missingTools, repoRoot, tempDir } from '../_helpers.js';
 import { arbitrarySchema, kozoSchema } from './_fixtures.js';
 import { cProgram, expectedReport, rustProgram, sampleValue, zigProgram, type AbiUnit } from './_programs.js';
 
@@ -130,7 +130,7 @@ describe('Rust module', () => {
   // temp folder) plus an empty compiler_builtins (nothing is linked), then compile the module
   // for aarch64 so its const asserts are checked by rustc for that target too.
   const coreSrc = '/usr/lib/rustlib/src/rust/library/core/src/lib.rs';
-  it.runIf(existsSync(coreSrc) && existsSync(RUSTC_OLD))('compiles for aarch64-unknown-none with rustc 1.63 (core from rust-src)', async () => {
+  it.skipIf(missingTools({ 'rust-src (Debian)': existsSync(coreSrc), [RUSTC_OLD]: existsSync(RUSTC_OLD) }))('compiles for aarch64-unknown-none with rustc 1.63 (core from rust-src)', async () => {
     const version = (await ok([RUSTC_OLD, '--version'])).trim().replace(/[^A-Za-z0-9.]+/g, '-');
     const sysroot = join(tmpdir(), `kiln-abi-sysroot-${version}-aarch64-unknown-none`);
     const lib = join(sysroot, 'lib/rustlib/aarch64-unknown-none/lib');

@@ -4,17 +4,23 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const STEP_SCRIPT = `
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-const [name, output, sleepMs, ...inputs] = process.argv.slice(2);
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+const [name, output, wait, ...inputs] = process.argv.slice(2);
 appendFileSync(process.env.RUNS_LOG, name + ' start ' + Date.now() + '\\n');
 const body = inputs.map((f) => readFileSync(f, 'utf8')).join('|');
-await new Promise((r) => setTimeout(r, Number(sleepMs)));
+// wait: milliseconds to sleep, 'file:<path>' (until that file exists) or 'starts:<n>' (until n steps started).
+const until = (ready) => new Promise((r) => { const poll = () => (ready() ? r() : setTimeout(poll, 20)); poll(); });
+const started = () => readFileSync(process.env.RUNS_LOG, 'utf8').split('\\n').filter((l) => / start /.test(l)).length;
+if (wait.startsWith('file:')) await until(() => existsSync(wait.slice(5)));
+else if (wait.startsWith('starts:')) await until(() => started() >= Number(wait.slice(7)));
+else await new Promise((r) => setTimeout(r, Number(wait)));
 if (process.env.FAIL_STEP === name) { console.error('something went wrong in ' + name); console.error('error: boom at line 3'); process.exit(3); }
 writeFileSync(output, process.env.CONSTANT_OUTPUT === name ? 'constant' : name + '(' + body + ')');
 appendFileSync(process.env.RUNS_LOG, name + ' end ' + Date.now() + '\\n');
 `;
 
-export interface StepSpec { name: string; inputs?: string[]; deps?: string[]; sleep?: number }
+/** `wait`: milliseconds to sleep, `file:<path>` (until the test creates it) or `starts:<n>` (until n steps started). */
+export interface StepSpec { name: string; inputs?: string[]; deps?: string[]; sleep?: number; wait?: string }
 
 export function writeProject(dir: string, steps: StepSpec[], extra = ''): void {
   mkdirSync(dir, { recursive: true });
@@ -22,7 +28,7 @@ export function writeProject(dir: string, steps: StepSpec[], extra = ''): void {
   const lines = steps.map((s) => {
     const deps = (s.deps ?? []).map((d) => `${d}.out`);
     const inputs = (s.inputs ?? []).map((i) => JSON.stringify(i));
-    return `const ${s.name} = command({ argv: [process.execPath, 'step.mjs', '${s.name}', out('${s.name}.txt'), '${s.sleep ?? 0}', ${[...inputs, ...deps].join(', ')}], inputs: ['step.mjs', ${inputs.join(', ')}], outputs: ['${s.name}.txt'], env: ['FAIL_STEP', 'CONSTANT_OUTPUT', 'RUNS_LOG'] });`;
+    return `const ${s.name} = command({ argv: [process.execPath, 'step.mjs', '${s.name}', out('${s.name}.txt'), '${s.wait ?? s.sleep ?? 0}', ${[...inputs, ...deps].join(', ')}], inputs: ['step.mjs', ${inputs.join(', ')}], outputs: ['${s.name}.txt'], env: ['FAIL_STEP', 'CONSTANT_OUTPUT', 'RUNS_LOG'] });`;
   });
   writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
 ${lines.join('\n')}

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { kilnBin, runKiln, tempDir } from '../_helpers.js';
+import { kilnBin, runKiln, tempDir, waitUntil } from '../_helpers.js';
 import { events, runs, writeProject } from './_project.js';
 
 const root = tempDir('kiln-graph-');
@@ -44,7 +44,8 @@ describe('kiln build', () => {
   });
 
   it('runs independent steps in parallel with -j', () => {
-    writeProject(dir, [{ name: 'p1', sleep: 2000 }, { name: 'p2', sleep: 2000 }, { name: 'p3', sleep: 2000 }]);
+    // Each step finishes only once all three started: a build running them one at a time never ends.
+    writeProject(dir, [{ name: 'p1', wait: 'starts:3' }, { name: 'p2', wait: 'starts:3' }, { name: 'p3', wait: 'starts:3' }]);
     expect(build('-j', '3').status).toBe(0);
     const log = readFileSync(join(dir, 'runs.log'), 'utf8');
     const starts = [...log.matchAll(/^p\d start (\d+)$/gm)].map((m) => Number(m[1]));
@@ -146,12 +147,13 @@ describe('kiln build', () => {
   });
 
   it('kill -9 mid-build, then a rebuild is correct', async () => {
-    writeProject(dir, [{ name: 'slow1', sleep: 3000 }, { name: 'slow2', deps: ['slow1'], sleep: 100 }, { name: 'fast' }]);
+    writeProject(dir, [{ name: 'slow1', wait: 'file:release' }, { name: 'slow2', deps: ['slow1'] }, { name: 'fast' }]);
     const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, ...env() }, stdio: 'ignore', detached: true });
-    // Wait until slow1 has started, then kill kiln and its children at once.
-    for (let i = 0; i < 100 && !readFileSafe(join(dir, 'runs.log')).includes('slow1 start'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Once slow1 has started (it waits for a file that does not exist yet), kill kiln and its children at once.
+    await waitUntil(() => readFileSafe(join(dir, 'runs.log')).includes('slow1 start'));
     process.kill(-child.pid!, 'SIGKILL');
     await new Promise((r) => child.on('exit', r));
+    writeFileSync(join(dir, 'release'), '');
     const r = build();
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, 'build/x86_64-debug/slow2.txt'), 'utf8')).toBe('slow2(slow1())');
@@ -160,16 +162,23 @@ describe('kiln build', () => {
   });
 
   it('a second concurrent build waits for the lock and says so; --no-wait fails', async () => {
-    writeProject(dir, [{ name: 'slow', sleep: 6000 }]);
+    // The first build's step holds the lock until the test creates `release`.
+    writeProject(dir, [{ name: 'slow', wait: 'file:release' }]);
     const first = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, ...env() }, stdio: 'ignore' });
-    for (let i = 0; i < 100 && !readFileSafe(join(dir, 'runs.log')).includes('slow start'); i++) await new Promise((r) => setTimeout(r, 50));
+    const firstExit = new Promise<number | null>((r) => first.on('exit', (c) => r(c)));
+    await waitUntil(() => readFileSafe(join(dir, 'runs.log')).includes('slow start'));
     const noWait = runKiln(['build', '--no-wait'], { cwd: dir, env: env() });
     expect(noWait.status).toBe(1);
     expect(noWait.stderr).toMatch(/another kiln \(pid \d+\) is building/);
-    const second = runKiln(['build', '--plain'], { cwd: dir, env: env() });
-    expect(second.status).toBe(0);
-    expect(second.stderr).toMatch(/waiting for the build lock held by pid \d+/);
-    await new Promise((r) => first.on('exit', r));
+    const second = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env() } });
+    let secondErr = '';
+    second.stderr.setEncoding('utf8').on('data', (c: string) => (secondErr += c));
+    const secondExit = new Promise<number | null>((r) => second.on('exit', (c) => r(c)));
+    // The second build says it waits; only then does the first one's step finish.
+    await waitUntil(() => /waiting for the build lock held by pid \d+/.test(secondErr));
+    writeFileSync(join(dir, 'release'), '');
+    expect(await firstExit).toBe(0);
+    expect(await secondExit, secondErr).toBe(0);
     expect(runs(dir)).toEqual(['slow']);
   });
 
@@ -200,23 +209,20 @@ describe('Ctrl-C', () => {
     // A step whose command starts a grandchild (sleep) and waits for it.
     writeFileSync(join(d, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
 export default defineConfig({ name: 'sigint', components: {
-  slow: command({ argv: ['sh', '-c', 'echo $$ > pids.txt; sleep 30 & echo $! >> pids.txt; wait; echo done > "$0"', out('slow.txt')], outputs: ['slow.txt'], untracked: true }),
+  slow: command({ argv: ['sh', '-c', 'echo $$ > pids.txt; sleep 300 & echo $! >> pids.txt; wait; echo done > "$0"', out('slow.txt')], outputs: ['slow.txt'], untracked: true }),
 } });
 `);
     const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: d, env: { ...process.env, CI: 'true' }, stdio: 'ignore' });
-    for (let i = 0; i < 100 && readFileSafe(join(d, 'pids.txt')).trim().split('\n').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => readFileSafe(join(d, 'pids.txt')).trim().split('\n').length >= 2);
     const pids = readFileSafe(join(d, 'pids.txt')).trim().split('\n').map(Number);
     expect(pids).toHaveLength(2);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(130);
-    await new Promise((r) => setTimeout(r, 200));
-    for (const pid of pids) {
-      // Gone, or a zombie waiting for a reaper (a container's PID 1 may not reap): not running.
-      const stat = readFileSafe(`/proc/${pid}/stat`);
-      const state = /\) (\S)/.exec(stat)?.[1];
-      expect(state === undefined || state === 'Z', `process ${pid} survived Ctrl-C (state ${state})`).toBe(true);
-    }
+    // Gone, or a zombie waiting for a reaper (a container's PID 1 may not reap): not running. A kill
+    // signal takes effect asynchronously, so wait for it; a survivor (sleep 300) times the test out.
+    const running = (pid: number) => !['', 'Z'].includes(/\) (\S)/.exec(readFileSafe(`/proc/${pid}/stat`))?.[1] ?? '');
+    await waitUntil(() => !pids.some(running));
     expect(existsSync(join(d, 'build/x86_64-debug/slow.txt'))).toBe(false);
   });
 });

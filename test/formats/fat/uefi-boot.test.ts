@@ -5,17 +5,21 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { tempDir } from '../../_helpers.js';
+import { missingTools, tempDir } from '../../_helpers.js';
 import { writeImageFile } from '../../../src/formats/io/block-writer.js';
 import { buildTree } from '../../../src/formats/io/tree.js';
 import { esp, writeFat, type FatType } from '../../../src/formats/fat/index.js';
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
-const haveTools = existsSync(OVMF_CODE) && spawnSync('grub-mkimage', ['--version']).status === 0 && spawnSync('qemu-system-x86_64', ['--version']).status === 0;
+const missing = missingTools({
+  [`OVMF (${OVMF_CODE})`]: existsSync(OVMF_CODE),
+  'grub-mkimage': spawnSync('grub-mkimage', ['--version']).status === 0,
+  'qemu-system-x86_64': spawnSync('qemu-system-x86_64', ['--version']).status === 0,
+});
 const MARKER = 'KILN-FAT-BOOT-OK';
 
-describe.skipIf(!haveTools)('OVMF boots BOOTX64.EFI from kiln FAT volumes', () => {
+describe.skipIf(missing)('OVMF boots BOOTX64.EFI from kiln FAT volumes', () => {
   const dir = tempDir('kiln-fat-uefi-');
   let loader: Uint8Array | undefined;
   const efiProgram = (): Uint8Array => {

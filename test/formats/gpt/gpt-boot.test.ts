@@ -8,7 +8,7 @@ import { writeGptFile, readGpt } from '../../../src/formats/gpt/index.js';
 import { esp } from '../../../src/formats/fat/index.js';
 import { fileContent } from '../../../src/formats/io/content.js';
 import { run } from '../../../src/util/process.js';
-import { tempDir, tool } from '../../_helpers.js';
+import { missingTools, tempDir, tool } from '../../_helpers.js';
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -27,9 +27,13 @@ UINTN efi_main(EFI_HANDLE image, SYSTEM_TABLE *st) {
 }
 `;
 
-const haveTools = existsSync(OVMF_CODE) && tool(['qemu-system-x86_64', '--version']).status === 0 && tool(['clang', '--version']).status === 0;
+const missing = missingTools({
+  [`OVMF (${OVMF_CODE})`]: existsSync(OVMF_CODE),
+  'qemu-system-x86_64': tool(['qemu-system-x86_64', '--version']).status === 0,
+  clang: tool(['clang', '--version']).status === 0,
+});
 
-describe.skipIf(!haveTools)('QEMU/OVMF boots a kiln GPT disk', () => {
+describe.skipIf(missing)('QEMU/OVMF boots a kiln GPT disk', () => {
   it('runs BOOTX64.EFI from the ESP', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'hello.c'), PROGRAM);

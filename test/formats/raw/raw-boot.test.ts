@@ -9,7 +9,7 @@ import { portixLayout, writeRawFile } from '../../../src/formats/raw/index.js';
 import { fatFiller } from '../../../src/formats/fat/index.js';
 import { buildTree } from '../../../src/formats/io/tree.js';
 import { run } from '../../../src/util/process.js';
-import { tempDir, tool } from '../../_helpers.js';
+import { missingTools, tempDir, tool } from '../../_helpers.js';
 
 const BOOT = `bits 16
 org 0x7c00
@@ -85,9 +85,9 @@ times 6000 db 0x90
 marker: db 'PORTIX-KERNEL-OK', 13, 10, 0
 `;
 
-const haveTools = tool(['nasm', '-v']).status === 0 && tool(['qemu-system-x86_64', '--version']).status === 0;
+const missing = missingTools({ nasm: tool(['nasm', '-v']).status === 0, 'qemu-system-x86_64': tool(['qemu-system-x86_64', '--version']).status === 0 });
 
-describe.skipIf(!haveTools)('QEMU boots a kiln Portix-layout disk', () => {
+describe.skipIf(missing)('QEMU boots a kiln Portix-layout disk', () => {
   it('loads stage2 and the kernel through the patched LBA and sector count', async () => {
     const dir = tempDir();
     for (const [name, text] of [['boot', BOOT], ['stage2', STAGE2], ['kernel', KERNEL]] as const) {
