@@ -4,10 +4,11 @@
 // standard-library sources: offline) and every test binary is booted in QEMU by `kiln runner`.
 // Passing tests exit 0; a failing test, a panic and a triple fault each fail cargo test with the
 // reason shown; cargo run boots the kernel and exits with its code.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kilnBin, repoRoot, runAsync, runKilnAsync, tempDir } from '../_helpers.js';
+import { buildA64Kernel } from '../qemu/_kernels.js';
 
 const RUST_WEB = process.env.KILN_RUST_WEB_DIR ?? '/opt/kiln-rust-web';
 const crate = join(repoRoot, 'test/fixtures/runner-crate');
@@ -121,6 +122,28 @@ describe('kiln runner under cargo test / cargo run', () => {
     expect(panic.stdout).toContain('index out of bounds: the len is 3 but the index is 7');
     expect(panic.stderr).toContain('kiln runner: FAILED: unexpected exit code: the guest reported 1');
   }, 1_200_000);
+
+  it('an aarch64 ELF boots with -kernel on virt; -c takes the machine (exit code) from a config\'s run section', async () => {
+    const ok = buildA64Kernel(join(target, 'a64'), 'ok');
+    const fail = buildA64Kernel(join(target, 'a64'), 'fail'); // reports 3 through semihosting
+    const pass = await runKilnAsync(['runner', '--mode', 'test', ok]);
+    expect(pass.status, pass.stderr).toBe(0);
+    expect(pass.stderr).toMatch(/kiln runner: testing a64-ok\.elf \[aarch64\] via -kernel \(ELF64 aarch64/);
+    expect(pass.stdout).toContain('KILN-END');
+    const failed = await runKilnAsync(['runner', '--mode', 'test', fail]);
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('kiln runner: FAILED: unexpected exit code: the guest reported 3');
+    // A project whose guest reports 3 on success.
+    const project = join(target, 'project');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'kiln.config.ts'), `import { defineConfig } from 'kiln';
+export default defineConfig({ name: 'runner-config', arch: 'aarch64',
+  build: () => ({ run: { kernel: 'unused.elf', machine: 'virt', exit: { kind: 'semihosting', success: 3 } } }) });
+`);
+    const withConfig = await runKilnAsync(['runner', '--mode', 'test', '-c', join(project, 'kiln.config.ts'), fail]);
+    expect(withConfig.status, withConfig.stderr).toBe(0);
+    expect(withConfig.stderr).toContain('semihosting exit: guest code 3');
+  }, 300_000);
 
   it('called without a built ELF, it says how cargo calls it', async () => {
     const r = await runKilnAsync(['runner', join(target, 'no-such-elf')]);

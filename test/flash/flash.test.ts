@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveDevice } from '../../src/flash/target.js';
 import { flashImage, openFlashImage } from '../../src/flash/write.js';
-import { runKilnAsync, tempDir, tool } from '../_helpers.js';
+import { kilnBin, runAsync, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const dir = tempDir('kiln-flash-');
 /** Undo steps (detach, unmount), run in reverse order in afterAll: a loop device on a mounted file goes first. */
@@ -131,6 +131,39 @@ describe('kiln flash to a loop device', () => {
     expect(r.stderr).toContain(`read back and compared: sha256 ${sha(written)}`);
     expect(r.stderr).toContain('blockdev --flushbufs');
     expectSaneProgress(r.stderr, '19.1 MiB');
+  }, 120_000);
+
+  it('on a terminal it asks first: "no" writes nothing, "yes" writes, the progress line redrawn in place', async () => {
+    const image = join(dir, 'tty.img');
+    writeFileSync(image, randomBytes(3_000_000));
+    const device = attach(patterned('tty.dev', 8 << 20));
+    const before = sha(readRange(device, 3_000_000));
+    // util-linux script(1) gives kiln a pseudo-terminal; the answer is typed into it.
+    const onTty = (answer: string) => runAsync(['script', '--quiet', '--return', '--command', `${process.execPath} ${kilnBin} flash ${image} ${device} --force`, '/dev/null'], { input: answer, env: { ...process.env, NO_COLOR: '1' } });
+    const no = await onTty('no\n');
+    expect(no.status, no.stdout).toBe(1);
+    expect(no.stdout).toContain(`Type yes to overwrite ${device}:`);
+    expect(no.stdout).toContain('kiln: nothing written');
+    expect(sha(readRange(device, 3_000_000))).toBe(before);
+    const yes = await onTty('yes\n');
+    expect(yes.status, yes.stdout).toBe(0);
+    expect(yes.stdout).toMatch(/\r\x1b\[2Kwrite +\d/);
+    expect(yes.stdout).not.toMatch(/^kiln: write /m); // not the plain lines
+    expect(sha(readRange(device, 3_000_000))).toBe(sha(readFileSync(image)));
+  }, 120_000);
+
+  it('without IMAGE it flashes the project\'s run image', async () => {
+    const project = join(dir, 'project');
+    mkdirSync(project);
+    writeFileSync(join(project, 'disk.img'), randomBytes(1 << 20));
+    writeFileSync(join(project, 'kiln.config.ts'), `import { defineConfig } from 'kiln';
+export default defineConfig({ name: 'flashme', build: () => ({ run: { image: 'disk.img' } }) });
+`);
+    const device = attach(patterned('project.dev', 4 << 20));
+    const r = await runKilnAsync(['flash', device, '--yes', '--force'], { cwd: project });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`image:  ${join(project, 'disk.img')}`);
+    expect(sha(readRange(device, 1 << 20))).toBe(sha(readFileSync(join(project, 'disk.img'))));
   }, 120_000);
 
   it('writes a GRUB hybrid ISO: the device then has its partition table', async () => {
