@@ -121,10 +121,19 @@ fn boot(bs: *BootServices) BootError!void {
             .manifest = config.manifest_section,
             .signature = config.signature_section,
             .ml_dsa = config.ml_dsa_section,
-        }, .{ .public_key = config.public_key, .key_id = config.key_id }, uefi.pool_allocator);
+        }, .{
+            .public_key = config.public_key,
+            .key_id = config.key_id,
+            .ml_dsa = if (config.ml_dsa) .{ .public_key = &config.ml_dsa_public_key, .key_id = config.ml_dsa_key_id } else null,
+        }, uefi.pool_allocator);
         if (r.check != .ok) return refuse(r);
-        console.print("signature ok (key {s}, Ed25519{s}; checked in {})", .{ std.fmt.fmtSliceHexLower(&r.claimed_key), if (r.hybrid) "; ML-DSA-65 is not checked at boot" else "", since(t) });
+        if (r.ml_dsa_verified) {
+            console.print("signature ok (key {s}, Ed25519 + ML-DSA-65 key {s}; checked in {})", .{ std.fmt.fmtSliceHexLower(&r.claimed_key), std.fmt.fmtSliceHexLower(&r.claimed_ml_dsa_key), since(t) });
+        } else {
+            console.print("signature ok (key {s}, Ed25519{s}; checked in {})", .{ std.fmt.fmtSliceHexLower(&r.claimed_key), if (r.hybrid) "; its ML-DSA-65 signature is not checked: this loader trusts no ML-DSA key" else "", since(t) });
+        }
         flags.verified = true;
+        flags.ml_dsa_verified = r.ml_dsa_verified;
         manifest = r.manifest;
     }
 
@@ -228,8 +237,11 @@ fn refuse(r: verify.Result) BootError {
         .unknown_key_id => "unknown-key-id",
         .manifest_mismatch => "manifest-mismatch",
         .ed25519 => "ed25519",
+        .ml_dsa => "ml-dsa",
     };
-    if (r.check == .unknown_key_id) {
+    if (r.check == .unknown_key_id and r.unknown_is_ml_dsa) {
+        console.print("REFUSED {s}: {s}: signed by ML-DSA-65 key {s}, this loader trusts ML-DSA-65 key {s}", .{ config.kernel_path, check, std.fmt.fmtSliceHexLower(&r.claimed_ml_dsa_key), std.fmt.fmtSliceHexLower(&config.ml_dsa_key_id) });
+    } else if (r.check == .unknown_key_id) {
         console.print("REFUSED {s}: {s}: signed by key {s}, this loader trusts key {s}", .{ config.kernel_path, check, std.fmt.fmtSliceHexLower(&r.claimed_key), std.fmt.fmtSliceHexLower(&config.key_id) });
     } else if (std.mem.allEqual(u8, &r.claimed_key, 0)) {
         console.print("REFUSED {s}: {s}: {s}", .{ config.kernel_path, check, r.detail });

@@ -5,10 +5,11 @@
 const std = @import("std");
 const elf = @import("elf.zig");
 const cpio = @import("cpio.zig");
+const mldsa = @import("mldsa.zig");
 const Blake3 = std.crypto.hash.Blake3;
 const Ed25519 = std.crypto.sign.Ed25519;
 
-pub const Check = enum { ok, not_elf, missing_section, manifest_invalid, unknown_key_id, manifest_mismatch, ed25519 };
+pub const Check = enum { ok, not_elf, missing_section, manifest_invalid, unknown_key_id, manifest_mismatch, ed25519, ml_dsa };
 
 /// Section names of one layout ('kiln' or 'nonos').
 pub const Sections = struct {
@@ -20,14 +21,27 @@ pub const Sections = struct {
 pub const Trusted = struct {
     public_key: [32]u8,
     key_id: [8]u8,
+    /// Hybrid: the ML-DSA-65 key whose signature is required too (FIPS 204, loader/mldsa.zig).
+    ml_dsa: ?MlDsaKey = null,
+};
+
+pub const MlDsaKey = struct {
+    public_key: *const [mldsa.public_key_len]u8,
+    key_id: [8]u8,
 };
 
 pub const Result = struct {
     check: Check,
     /// The Ed25519 key id the manifest names (zero when it names none).
     claimed_key: [8]u8 = [_]u8{0} ** 8,
-    /// The manifest also lists an ML-DSA-65 signer (not checked at boot: see loader/README.md).
+    /// The manifest also lists an ML-DSA-65 signer.
     hybrid: bool = false,
+    /// The ML-DSA-65 key id the manifest names (zero when none).
+    claimed_ml_dsa_key: [8]u8 = [_]u8{0} ** 8,
+    /// The ML-DSA-65 signature was checked and holds (only with a trusted ML-DSA key).
+    ml_dsa_verified: bool = false,
+    /// unknown_key_id names the ML-DSA-65 signer (not the Ed25519 one).
+    unknown_is_ml_dsa: bool = false,
     /// Where the manifest sits in the file (for the initrd check afterwards).
     manifest: elf.Section = .{ .offset = 0, .size = 0 },
     detail: []const u8 = "",
@@ -49,6 +63,7 @@ pub const Manifest = struct {
     ed25519_signers: usize = 0,
     ed25519_key: [8]u8 = [_]u8{0} ** 8,
     ml_dsa: bool = false,
+    ml_dsa_key: [8]u8 = [_]u8{0} ** 8,
     initrd_members: usize = 0,
     canonicalization: Canonicalization = .zero,
 
@@ -101,7 +116,10 @@ pub fn decodeManifest(section: []const u8) error{Invalid}!Manifest {
                 if (value[0] == 1) {
                     m.ed25519_signers += 1;
                     m.ed25519_key = value[1..9].*;
-                } else if (value[0] == 2) m.ml_dsa = true;
+                } else if (value[0] == 2) {
+                    m.ml_dsa = true;
+                    m.ml_dsa_key = value[1..9].*;
+                }
             },
             TAG_CANONICALIZATION => {
                 if (len != 1 or value[0] > 1) return error.Invalid;
@@ -154,7 +172,7 @@ pub fn verifyKernel(file: []u8, machine: u16, names: Sections, trusted: Trusted,
     if (sig_s.size != 64) return .{ .check = .missing_section, .detail = "the signature section is not 64 bytes" };
     const manifest_bytes = file[@intCast(man_s.offset)..][0..@intCast(man_s.size)];
     const m = decodeManifest(manifest_bytes) catch return .{ .check = .manifest_invalid, .detail = "the manifest does not decode" };
-    var r = Result{ .check = .ok, .claimed_key = m.ed25519_key, .hybrid = m.ml_dsa, .manifest = man_s };
+    var r = Result{ .check = .ok, .claimed_key = m.ed25519_key, .hybrid = m.ml_dsa, .claimed_ml_dsa_key = m.ml_dsa_key, .manifest = man_s };
     if (m.ed25519_signers != 1) {
         r.check = .manifest_invalid;
         r.detail = "the manifest does not list exactly one Ed25519 signer";
@@ -164,11 +182,40 @@ pub fn verifyKernel(file: []u8, machine: u16, names: Sections, trusted: Trusted,
         r.check = .unknown_key_id;
         return r;
     }
+    // Hybrid: the ML-DSA-65 signer must be the trusted one and its section present (kiln verify's
+    // unknown-key-id and missing-section come before the signatures are checked).
+    var ml_signature: ?*const [mldsa.signature_len]u8 = null;
+    if (trusted.ml_dsa) |ml| {
+        if (!m.ml_dsa) {
+            r.check = .ml_dsa;
+            r.detail = "an ML-DSA-65 signature is required but the manifest lists no ML-DSA-65 signer";
+            return r;
+        }
+        if (!std.mem.eql(u8, &m.ml_dsa_key, &ml.key_id)) {
+            r.check = .unknown_key_id;
+            r.unknown_is_ml_dsa = true;
+            return r;
+        }
+        const s = ml_s orelse {
+            r.check = .missing_section;
+            r.detail = "the manifest lists an ML-DSA-65 signer but there is no ML-DSA signature section";
+            return r;
+        };
+        if (s.size != mldsa.signature_len) {
+            r.check = .ml_dsa;
+            r.detail = "the ML-DSA signature section is not 3309 bytes";
+            return r;
+        }
+    }
     // Save what the hashes zero, restore it whatever happens.
     const saved_manifest = scratch.dupe(u8, manifest_bytes) catch return .{ .check = .manifest_invalid, .detail = "out of memory" };
     defer scratch.free(saved_manifest);
     const saved_ml = if (ml_s) |s| scratch.dupe(u8, file[@intCast(s.offset)..][0..@intCast(s.size)]) catch null else null;
     defer if (saved_ml) |b| scratch.free(b);
+    if (trusted.ml_dsa != null) {
+        const b = saved_ml orelse return .{ .check = .manifest_invalid, .detail = "out of memory" };
+        ml_signature = b[0..mldsa.signature_len];
+    }
     var signature: [64]u8 = file[@intCast(sig_s.offset)..][0..64].*;
     defer {
         @memcpy(file[@intCast(sig_s.offset)..][0..64], &signature);
@@ -181,7 +228,17 @@ pub fn verifyKernel(file: []u8, machine: u16, names: Sections, trusted: Trusted,
     // A signature that verifies covers every byte, the manifest's kernel hash included: the file
     // is exactly what was signed. Only when it does not is the loadable hash computed, to name
     // the failure as `kiln verify` does (manifest-mismatch before ed25519). One hash when it boots.
-    if (signatureHolds(trusted.public_key, signature, canonical)) return r;
+    if (signatureHolds(trusted.public_key, signature, canonical)) {
+        if (ml_signature) |sig| {
+            if (!mldsa.verify(trusted.ml_dsa.?.public_key, &canonical, sig)) {
+                r.check = .ml_dsa;
+                r.detail = "the ML-DSA-65 signature does not verify over the canonical hash";
+                return r;
+            }
+            r.ml_dsa_verified = true;
+        }
+        return r;
+    }
     zero(file, man_s);
     const loadable = loadableHash(file, header) catch return .{ .check = .not_elf, .detail = "a segment lies outside the file" };
     if (!std.mem.eql(u8, &loadable, &m.kernel_hash.?)) {

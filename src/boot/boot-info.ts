@@ -67,7 +67,7 @@ export const BOOT_INFO_ABI = defineAbi({
     boot_flags: {
       width: 32,
       doc: 'What the loader did.',
-      bits: { verified: 0, initrd_verified: 1, higher_half: 2, mmu_identity: 3 },
+      bits: { verified: 0, initrd_verified: 1, higher_half: 2, mmu_identity: 3, ml_dsa_verified: 4 },
     },
   },
   structs: {

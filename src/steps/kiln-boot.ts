@@ -44,6 +44,14 @@ export interface KilnBootVerify {
    * else the project's dev key, which a release build refuses unless `--allow-dev-key`).
    */
   key?: string;
+  /**
+   * Hybrid verified boot: also require the kernel's ML-DSA-65 signature (FIPS 204, checked by the
+   * loader's own verifier, loader/mldsa.zig) with this ML-DSA-65 public key (a kiln `.pub` file).
+   * Implies `hybrid`.
+   */
+  mlDsaKey?: string;
+  /** Require the ML-DSA-65 signature too; without `mlDsaKey` the key is the one `sign({ hybrid: true })` uses (SIGNING_KEY_ML_DSA, else the dev key). */
+  hybrid?: boolean;
   /** Section names the kernel was signed into: 'kiln' (default) or 'nonos'. */
   sections?: 'kiln' | 'nonos';
 }
@@ -76,7 +84,7 @@ export interface KilnBootLoaderOptions {
   output?: string;
 }
 
-const zVerify = z.object({ key: z.string().min(1).optional(), sections: z.enum(['kiln', 'nonos']).optional() }).strict();
+const zVerify = z.object({ key: z.string().min(1).optional(), mlDsaKey: z.string().min(1).optional(), hybrid: z.boolean().optional(), sections: z.enum(['kiln', 'nonos']).optional() }).strict();
 const zSerial = z.object({ kind: z.enum(['none', 'pio-16550', 'mmio-pl011']), base: z.number().int().nonnegative() }).strict();
 const zArch = z.enum(['x86_64', 'aarch64']);
 
@@ -109,16 +117,22 @@ const loaderKind = {
   declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch; allowDevKey?: boolean } }) {
     const arch = o.arch ?? bootArch(ctx.target.arch);
     const tag = optionsTag({ ...o, arch });
-    const signingKey = o.verify !== undefined && o.verify.key === undefined;
+    const v = o.verify;
+    const signingKey = v !== undefined && v.key === undefined;
+    const mlSigningKey = v !== undefined && v.hybrid === true && v.mlDsaKey === undefined;
+    const secrets = [...(signingKey ? ['SIGNING_KEY'] : []), ...(mlSigningKey ? ['SIGNING_KEY_ML_DSA'] : [])];
     return {
       // Without a key file: the key sign() would use (SIGNING_KEY, else the dev key store), whose
       // secret is read only to derive the public half built into the loader.
-      inputs: o.verify?.key ? [o.verify.key] : signingKey ? ['.kiln/keys/*', 'dev_signing_key.bi[n]'] : [],
-      env: signingKey ? ['ZIG', 'SIGNING_KEY'] : ['ZIG'],
-      ...(signingKey ? { secrets: ['SIGNING_KEY'] } : {}),
+      inputs: [
+        ...(v?.key ? [v.key] : []), ...(v?.mlDsaKey ? [v.mlDsaKey] : []),
+        ...(signingKey || mlSigningKey ? ['.kiln/keys/*', 'dev_signing_key.bi[n]'] : []),
+      ],
+      env: ['ZIG', ...secrets],
+      ...(secrets.length ? { secrets } : {}),
       // Two loaders of one project (say, verified and not) must not share an output path.
       outputs: [o.output ?? `kiln-boot/${tag}/${EFI_NAMES[arch]}`],
-      key: { ...o, arch, loader: loaderSourceHash(), ...(signingKey && ctx.target.allowDevKey ? { allowDevKey: true } : {}) },
+      key: { ...o, arch, loader: loaderSourceHash(), ...(secrets.length && ctx.target.allowDevKey ? { allowDevKey: true } : {}) },
       workDir: `.kiln/work/kiln-boot-${tag}`,
     };
   },
@@ -135,10 +149,21 @@ const loaderKind = {
         algorithm: 'ed25519', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release, allowDevKey: ctx.target.allowDevKey === true,
       });
       if (key.algorithm !== 'ed25519') {
-        throw new KilnError('KILN_BOOT_KEY', `kiln-boot checks Ed25519 signatures at boot; ${o.verify.key} is an ${key.algorithm} key`, { location: { file: o.verify.key ?? 'SIGNING_KEY' }, hint: 'give the project\'s Ed25519 public key (kiln-ed25519.pub); a hybrid kernel\'s ML-DSA-65 half is checked by `kiln verify`' });
+        throw new KilnError('KILN_BOOT_KEY', `verify.key is kiln-boot's Ed25519 key; ${o.verify.key} is an ${key.algorithm} key`, { location: { file: o.verify.key ?? 'SIGNING_KEY' }, hint: 'give the project\'s Ed25519 public key (kiln-ed25519.pub) as verify.key, and an ML-DSA-65 key as verify.mlDsaKey' });
+      }
+      let mlDsa;
+      if (o.verify.mlDsaKey || o.verify.hybrid) {
+        const ml = o.verify.mlDsaKey ? await sign.loadPublicKeyFile(ctx.path(o.verify.mlDsaKey)) : await sign.resolveSigningKey({
+          algorithm: 'ml-dsa-65', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release, allowDevKey: ctx.target.allowDevKey === true,
+        });
+        if (ml.algorithm !== 'ml-dsa-65') {
+          throw new KilnError('KILN_BOOT_KEY', `verify.mlDsaKey must be an ML-DSA-65 key; ${o.verify.mlDsaKey} is an ${ml.algorithm} key`, { location: { file: o.verify.mlDsaKey ?? 'SIGNING_KEY_ML_DSA' }, hint: 'give the project\'s ML-DSA-65 public key (kiln-ml-dsa-65.pub)' });
+        }
+        mlDsa = { publicKey: ml.publicKey, keyId: ml.keyId };
+        ctx.log(`kiln-boot: requiring ML-DSA-65 key ${ml.keyId} too (hybrid)`);
       }
       const sections = o.verify.sections === 'nonos' ? sign.NONOS_SIGN_SECTIONS : sign.DEFAULT_SIGN_SECTIONS;
-      verify = { publicKey: key.publicKey, keyId: key.keyId, sections: { manifest: sections.manifest, signature: sections.signature, mlDsaSignature: sections.mlDsaSignature } };
+      verify = { publicKey: key.publicKey, keyId: key.keyId, sections: { manifest: sections.manifest, signature: sections.signature, mlDsaSignature: sections.mlDsaSignature }, ...(mlDsa ? { mlDsa } : {}) };
       ctx.log(`kiln-boot: trusting Ed25519 key ${key.keyId}${o.verify.key ? '' : ' (the project\'s signing key)'}`);
     }
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -46,11 +46,11 @@ describe('kilnBootEsp() / kilnBootLoader() in a project', () => {
     expect(readdirSync(join(dir, 'build/x86_64-debug/kiln-boot'))).toHaveLength(2);
   }, 400_000);
 
-  it('an ML-DSA-65 key is refused: the loader checks Ed25519 at boot', async () => {
+  it('an ML-DSA-65 key given as the Ed25519 key is refused, naming verify.mlDsaKey', async () => {
     writeFileSync(join(dir, 'kiln.config.ts'), config('quiet', 'keys/kiln-ml-dsa-65.pub'));
     const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('kiln-boot checks Ed25519 signatures at boot; keys/kiln-ml-dsa-65.pub is an ml-dsa-65 key');
+    expect(r.stderr).toContain('verify.key is kiln-boot\'s Ed25519 key; keys/kiln-ml-dsa-65.pub is an ml-dsa-65 key');
   }, 400_000);
 
   it('verify: {} trusts the key sign() uses: SIGNING_KEY, and a release build refuses the dev key', async () => {

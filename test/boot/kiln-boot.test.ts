@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCpio } from '../../src/formats/cpio/index.js';
-import { readElf } from '../../src/formats/elf/index.js';
+import { findSection, readElf } from '../../src/formats/elf/index.js';
 import { generateKeyPair, writeKeyFiles } from '../../src/sign/index.js';
 import { runTests, type QemuTestResult, type QemuTestSpec } from '../../src/qemu/index.js';
 import { runKiln, tempDir } from '../_helpers.js';
@@ -17,6 +17,8 @@ const dir = join(root, 'p');
 const CMDLINE = 'console=serial root=/dev/ram0 kiln.test=42';
 const GOOD_SEED = new Uint8Array(32).fill(7);
 const OTHER_SEED = new Uint8Array(32).fill(9);
+const ML_SEED = new Uint8Array(32).fill(13);
+let mlKeyId = '';
 
 const CONFIG = `import { defineConfig, cc, sign, cpio, gpt, iso, text, kilnBootEsp, kilnBootFiles, kilnBootAbi } from 'kiln';
 export default defineConfig({
@@ -54,6 +56,8 @@ export default defineConfig({
         higherHalf: gpt({ name: 'higher-half', size: '48M', partitions: [esp(hhSigned, key)] }),
         otherKey: gpt({ name: 'other-key', size: '48M', partitions: [esp(other, key)] }),
         overlap: gpt({ name: 'overlap', size: '48M', partitions: [esp(low, undefined, false)] }),
+        // Hybrid: Ed25519 + ML-DSA-65, both required by the loader (FIPS 204 verifier in loader/mldsa.zig).
+        hybrid: gpt({ name: 'hybrid', size: '48M', partitions: [esp(sign({ name: 'hybrid-signed', input: kernel, key: 'keys/good/kiln-ed25519.key', hybrid: true, mlDsaKey: 'keys/good/kiln-ml-dsa-65.key', initrd, output: 'kernel.hybrid.elf' }), { ...key, mlDsaKey: 'keys/good/kiln-ml-dsa-65.pub' })] }),
       });
     }
     return { components: { bootAbi, kernel }, images };
@@ -71,17 +75,24 @@ function write(rel: string, text: string): void {
   writeFileSync(join(dir, rel), text);
 }
 
-/** The verified disk with one byte of the signed kernel flipped where it lies on the ESP. */
-function flippedDisk(): string {
-  const disk = readFileSync(built.x86Verified!);
-  const kernel = readFileSync(join(dir, 'build/x86_64-debug/kernel.signed.elf'));
+/** A disk with one byte of its kernel flipped where the kernel lies on the ESP (`offset` into the kernel file). */
+function flippedDisk(image: string, kernelFile: string, offset: (kernel: Buffer) => number, name: string): string {
+  const disk = readFileSync(image);
+  const kernel = readFileSync(join(dir, 'build/x86_64-debug', kernelFile));
   const at = disk.indexOf(kernel.subarray(0, 4096));
   expect(at).toBeGreaterThan(0);
   expect(disk.subarray(at, at + kernel.length).equals(kernel)).toBe(true);
-  disk.writeUInt8(disk.readUInt8(at + 0x1010) ^ 0x01, at + 0x1010); // inside .text
-  const out = join(root, 'flipped.img');
+  const o = at + offset(kernel);
+  disk.writeUInt8(disk.readUInt8(o) ^ 0x01, o);
+  const out = join(root, name);
   writeFileSync(out, disk);
   return out;
+}
+
+/** A byte inside the kernel's ML-DSA-65 signature section. */
+function mlDsaOffset(kernel: Buffer): number {
+  const section = findSection(readElf(new Uint8Array(kernel)), '.kiln.sig.mldsa')!;
+  return section.offset + 100;
 }
 
 const serial = (r: QemuTestResult) => readFileSync(r.serialLog, 'latin1').replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '').replace(/\r/g, '');
@@ -96,6 +107,8 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
     otherKeyId = other.publicKey.keyId;
     await writeKeyFiles(good, join(dir, 'keys/good'));
     await writeKeyFiles(other, join(dir, 'keys/other'));
+    mlKeyId = (await generateKeyPair('ml-dsa-65', ML_SEED)).publicKey.keyId;
+    await writeKeyFiles(await generateKeyPair('ml-dsa-65', ML_SEED), join(dir, 'keys/good'));
     write('kernel/kernel.c', KERNEL_C);
     write('kernel/start.S', START_S);
     write('kernel/link.ld', LINK_LD);
@@ -107,7 +120,7 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
     const b = (arch: string, f: string) => join(dir, `build/${arch}-debug`, f);
     Object.assign(built, {
       x86Plain: b('x86_64', 'plain.img'), x86Verified: b('x86_64', 'verified.img'), x86Hh: b('x86_64', 'higher-half.img'),
-      x86Other: b('x86_64', 'other-key.img'), x86Overlap: b('x86_64', 'overlap.img'),
+      x86Other: b('x86_64', 'other-key.img'), x86Overlap: b('x86_64', 'overlap.img'), x86Hybrid: b('x86_64', 'hybrid.img'),
       a64Verified: b('aarch64', 'verified.img'), a64Cd: b('aarch64', 'cd.iso'),
     });
     const logs = (n: string) => join(root, `logs-${n}`);
@@ -119,8 +132,12 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
     const summary = await runTests([
       x86('x86-plain', built.x86Plain!, { expect: done }),
       x86('x86-higher-half', built.x86Hh!, { expect: ['signature ok', 'initrd hashes ok', ...done] }),
-      x86('x86-flipped', flippedDisk(), { expect: ['REFUSED /kernel.elf', 'kiln-boot: halted'], ...refused }),
+      // One byte inside .text changed after signing.
+      x86('x86-flipped', flippedDisk(built.x86Verified!, 'kernel.signed.elf', () => 0x1010, 'flipped.img'), { expect: ['REFUSED /kernel.elf', 'kiln-boot: halted'], ...refused }),
       x86('x86-other-key', built.x86Other!, { expect: ['REFUSED /kernel.elf', 'kiln-boot: halted'], ...refused }),
+      x86('x86-hybrid', built.x86Hybrid!, { expect: ['Ed25519 + ML-DSA-65 key', ...done] }),
+      // One byte of the ML-DSA-65 signature changed: Ed25519 still holds (the section is outside the signed message).
+      x86('x86-hybrid-ml-flipped', flippedDisk(built.x86Hybrid!, 'kernel.hybrid.elf', mlDsaOffset, 'ml-flipped.img'), { expect: ['REFUSED /kernel.elf', 'kiln-boot: halted'], ...refused }),
       x86('x86-overlap', built.x86Overlap!, { expect: ['ERROR: kernel range', 'kiln-boot: halted'], ...refused }),
       { name: 'a64-cd', arch: 'aarch64', disks: [{ path: built.a64Cd!, media: 'cdrom' }], accel: 'tcg', memory: '256M', timeout: 240, logDir: logs('a64-cd'), expect: ['signature ok', ...done] },
       { name: 'a64-verified', arch: 'aarch64', disks: [{ path: built.a64Verified! }], accel: 'tcg', memory: '256M', timeout: 240, logDir: logs('a64'), expect: ['signature ok', ...done] },
@@ -181,6 +198,17 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
     expect(line(r, 'KERNEL: cmdline')).toBe(`KERNEL: cmdline=[${CMDLINE}] size=${CMDLINE.length}`);
     expect(line(r, 'KERNEL: entry')).toMatch(/^KERNEL: entry=0x40200000 bias=0x0 phys=0x40200000 flags=0xb /); // verified | initrd | mmu_identity
     expect(line(r, 'KERNEL: framebuffer')).toMatch(/serial=2@0x9000000$/);
+  });
+
+  it('x86_64: a hybrid kernel boots when both signatures verify (ML-DSA-65 checked by the loader); a changed ML-DSA signature is refused', () => {
+    const ok = get('x86-hybrid');
+    expect(ok.status, `${ok.reason}\n${ok.serialTail.join('\n')}`).toBe('passed');
+    expect(serial(ok)).toMatch(new RegExp(`kiln-boot: signature ok \\(key ${goodKeyId}, Ed25519 \\+ ML-DSA-65 key ${mlKeyId}; checked in \\d+\\.\\d{3} ms\\)`));
+    expect(line(ok, 'KERNEL: entry')).toMatch(/ flags=0x13 /); // verified | initrd_verified | ml_dsa_verified
+    const bad = get('x86-hybrid-ml-flipped');
+    expect(bad.status, `${bad.reason}\n${bad.serialTail.join('\n')}`).toBe('passed');
+    expect(serial(bad)).toContain(`kiln-boot: REFUSED /kernel.elf: ml-dsa: the ML-DSA-65 signature does not verify over the canonical hash (key ${goodKeyId} claimed)`);
+    expect(serial(bad)).not.toContain('KERNEL:');
   });
 
   it('x86_64: a kernel whose physical range the firmware uses is refused, naming both ranges', () => {

