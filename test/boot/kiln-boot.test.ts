@@ -227,7 +227,7 @@ describe('kiln-boot (UEFI loader) through kilnBootEsp()', () => {
   });
 
   it('reports the loader time from hand-off to kernel entry (counter in the record)', () => {
-    for (const name of ['x86-higher-half', 'a64-verified']) {
+    for (const name of ['x86-higher-half', 'x86-hybrid', 'a64-verified']) {
       const m = /loader_us=(\d+) exit_us=(\d+)/.exec(line(get(name), 'KERNEL: loader_ticks'))!;
       expect(m, name).not.toBeNull();
       const total = Number(m[1]);
