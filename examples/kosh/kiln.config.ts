@@ -3,8 +3,9 @@
 // / aarch64-kosh.json (core + alloc from kiln's sysroot route: the build-std equivalent on Debian's
 // Rust 1.63; rust-toolchain.toml's nightly is used when it has rust-src and accepts the spec);
 // the drivers built for the standard (host) target as static libraries; a GRUB ISO (multiboot2
-// kernel + the services as modules) for x86_64; the aarch64 kernel booted with -kernel.
-import { defineConfig, option, nasm, cargo, grubIso, command, guest } from 'kiln';
+// kernel + the services as modules) for x86_64; for aarch64 a UEFI ISO whose El Torito image holds
+// kiln-boot, the kernel and the services as a CPIO initrd (AAVMF), and the kernel booted with -kernel.
+import { defineConfig, option, nasm, cargo, grubIso, command, guest, cpio, iso, kilnBootFiles } from 'kiln';
 import type { StepHandle, Project } from 'kiln';
 
 export default defineConfig({
@@ -98,9 +99,22 @@ export default defineConfig({
         },
       };
     } else {
-      // qemu-system-aarch64 -M virt -cpu cortex-a57: no arm64 GRUB here, so -kernel (see README).
+      // qemu-system-aarch64 -M virt -cpu cortex-a57 -cdrom kosh.iso: no arm64 GRUB here, so the ISO's
+      // UEFI boot image holds kiln-boot (kiln's own loader), which hands the kernel the services as
+      // the modules of a CPIO initrd. -kernel stays the quick route.
+      const initrd = cpio({ name: 'services-initrd', files: Object.fromEntries(Object.entries(services).map(([pkg, s]) => [`/${pkg}`, s])), output: 'kosh-services.cpio' });
+      const cd = iso({ name: 'kosh-iso', volumeId: 'KOSH', uefi: { size: '16M', files: kilnBootFiles({ arch: 'aarch64', kernel, initrd }) }, output: 'kosh.iso' });
+      project.images = { iso: cd };
       project.run = { kernel, machine: 'virt', cpu: 'cortex-a57', exit: { kind: 'semihosting' } };
       project.tests = {
+        'boot-uefi': {
+          cdrom: cd, firmware: 'uefi', machine: 'virt', cpu: 'cortex-a57', exit: { kind: 'semihosting' }, timeout: 240,
+          expect: [
+            'kiln-boot: initrd /initrd.cpio', 'kosh: kernel started on aarch64 (kiln-boot', 'kosh: 3 boot module(s)',
+            /module \d: kosh-init \(\d+ bytes\) ELF64 aarch64 entry 0x/, 'kosh: 3 service(s) ready to start', 'kosh: all self-tests passed',
+          ],
+          fail: ['kiln-boot: ERROR', 'KERNEL PANIC'],
+        },
         boot: {
           kernel, machine: 'virt', cpu: 'cortex-a57', exit: { kind: 'semihosting' }, timeout: 120,
           expect: ['kosh: kernel started on aarch64', 'kosh: 0 boot module(s)', 'kosh: ipc ping-pong ok: 8 round trips', 'kosh: capability check ok: send with a RECV-only capability -> Denied', 'kosh: all self-tests passed'],

@@ -1,8 +1,9 @@
 // examples/kosh end to end: the workspace builds per package for the generated x86_64-kosh and
 // aarch64-kosh targets (kiln's sysroot route) and the drivers for the host; the GRUB ISO boots
 // with -cdrom under SeaBIOS to the kernel listing the service modules, the IPC ping-pong and the
-// capability checks, then a clean isa-debug-exit; the aarch64 kernel boots with -kernel and exits
-// through semihosting; the drivers' static libraries link into a C program and work; the host
+// capability checks, then a clean isa-debug-exit; the aarch64 kernel boots with -kernel and from
+// its UEFI ISO under AAVMF (kiln-boot, the services as a CPIO initrd) and exits through
+// semihosting; the drivers' static libraries link into a C program and work; the host
 // unit tests (`cargo test --workspace`) pass.
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ describe('examples/kosh', () => {
     expect(readFileSync(join(work, 'junit-x86_64.xml'), 'utf8')).toMatch(/<testsuites[^>]*failures="0"/);
   }, 300_000);
 
-  it('aarch64: builds for aarch64-kosh and boots with -kernel (virt, cortex-a57), semihosting exit 0', async () => {
+  it('aarch64: builds for aarch64-kosh, boots with -kernel (virt, cortex-a57) and from its UEFI ISO under AAVMF (kiln-boot)', async () => {
     const b = await runKilnAsync(['build', '--plain', '--arch', 'aarch64'], { cwd: dir, timeoutMs: 600_000 });
     expect(b.status, b.stderr + b.stdout).toBe(0);
     const h = tool(['readelf', '-h', join(out('aarch64'), 'kosh-kernel.elf')]).stdout;
@@ -81,6 +82,19 @@ describe('examples/kosh', () => {
     expect(shell).toMatch(/^kosh> ping 5\n(kosh: ipc task .*\n)+kosh: ipc ping-pong ok: 5 round trips/m);
     expect(shell).toContain('kosh> echo checksum was 55\nchecksum was 55\n');
     expect(shell).toContain('kosh: shutting down');
+    // kosh.iso for aarch64: AAVMF → the El Torito UEFI image → kiln-boot → the kernel, with the three
+    // services as the regular files of the CPIO initrd, listed as its boot modules.
+    expect(r.stderr).toMatch(/PASS boot-uefi \[aarch64\].*semihosting exit: guest code 0.*all 6 expectations matched in order/);
+    const uefi = readFileSync(join(dir, 'build/logs/tests/boot-uefi-aarch64/serial.log'), 'latin1').replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    const cpioSize = readFileSync(join(out('aarch64'), 'kosh-services.cpio')).length;
+    expect(uefi).toContain(`kiln-boot: initrd /initrd.cpio (${Math.ceil(cpioSize / 1024)} KiB)`);
+    expect(uefi).toContain('kosh: kernel started on aarch64 (kiln-boot (UEFI, EL1, MMU on))');
+    for (const svc of ['init', 'fs-service', 'driver-manager']) {
+      const size = readFileSync(join(out('aarch64'), `kosh-${svc}.elf`)).length;
+      expect(uefi).toMatch(new RegExp(`kosh: module \\d: kosh-${svc} \\(${size} bytes\\) ELF64 aarch64 entry 0x`));
+      expect(uefi).toContain(`service '${svc}'`);
+    }
+    expect(uefi).toContain('kosh: 3 service(s) ready to start');
   }, 600_000);
 
   it('release profile (the seed\'s --release: optimized, LTO for the services) builds and boots on both arches', async () => {

@@ -1,5 +1,7 @@
-//! aarch64 (QEMU virt, started by -kernel at EL1 with the MMU off): PL011 UART at 0x0900_0000,
-//! exit through semihosting SYS_EXIT (ARM semihosting specification, §5.4.4, `hlt #0xf000`).
+//! aarch64 (QEMU virt): PL011 UART at 0x0900_0000, exit through semihosting SYS_EXIT (ARM
+//! semihosting specification, §5.4.4, `hlt #0xf000`). Two ways in, both at `_start` (EL1):
+//! QEMU's -kernel (MMU off, x0 = 0, no boot modules) and kiln-boot from the UEFI ISO (MMU on with
+//! AAVMF's identity map, x0 = kiln-boot's boot-info record, the services in its CPIO initrd).
 use super::Module;
 use core::arch::{asm, global_asm};
 
@@ -22,7 +24,7 @@ global_asm!(
     "    b.hs 3f",
     "    str xzr, [x1], #8",
     "    b 1b",
-    "3:  bl kernel_main",
+    "3:  bl kernel_main",               /* x0 untouched: kiln-boot's record, or 0 */
     "2:  wfe",
     "    b 2b",
 );
@@ -55,21 +57,100 @@ pub fn exit(code: u32) -> ! {
     }
 }
 
-/// QEMU's -kernel passes no boot modules to a bare ELF.
+/// The boot modules are the regular files of the initrd (a newc CPIO) kiln-boot loaded; QEMU's
+/// -kernel passes none to a bare ELF.
 pub struct BootInfo {
     pub loader: &'static str,
+    initrd: &'static [u8],
 }
 
 impl BootInfo {
     pub fn module_count(&self) -> usize {
-        0
+        let mut n = 0;
+        cpio_files(self.initrd, |_, _| {
+            n += 1;
+            true
+        });
+        n
     }
-    pub fn module(&self, _i: usize) -> Module {
-        Module { name: "", bytes: &[] }
+    pub fn module(&self, i: usize) -> Module {
+        let mut found = Module { name: "", bytes: &[] };
+        let mut k = 0;
+        cpio_files(self.initrd, |name, bytes| {
+            if k == i {
+                found = Module { name, bytes };
+                return false;
+            }
+            k += 1;
+            true
+        });
+        found
     }
 }
 
+fn hex_field(b: &[u8]) -> Option<usize> {
+    let mut v = 0usize;
+    for &c in b {
+        v = v * 16 + (c as char).to_digit(16)? as usize;
+    }
+    Some(v)
+}
+
+/// Visits the regular files of a newc CPIO archive ("070701": a 110-byte header of 8-digit hex
+/// fields, the NUL-terminated name and the data, each padded to 4 bytes) until `visit` says stop.
+fn cpio_files(bytes: &'static [u8], mut visit: impl FnMut(&'static str, &'static [u8]) -> bool) {
+    let mut at = 0usize;
+    while at + 110 <= bytes.len() && &bytes[at..at + 6] == b"070701" {
+        let field = |i: usize| hex_field(&bytes[at + 6 + 8 * i..at + 14 + 8 * i]);
+        let (mode, size, namesize) = match (field(1), field(6), field(11)) {
+            (Some(m), Some(s), Some(n)) if n > 0 => (m, s, n),
+            _ => return,
+        };
+        let name_at = at + 110;
+        let data_at = (name_at + namesize + 3) & !3;
+        if data_at > bytes.len() || size > bytes.len() - data_at {
+            return;
+        }
+        let name = core::str::from_utf8(&bytes[name_at..name_at + namesize - 1]).unwrap_or("?");
+        if name == "TRAILER!!!" {
+            return;
+        }
+        if mode & 0o170000 == 0o100000 && !visit(name, &bytes[data_at..data_at + size]) {
+            return;
+        }
+        at = (data_at + size + 3) & !3;
+    }
+}
+
+/// The start of kiln-boot's boot-info record (kiln's ABI schema `kiln_boot`, generated headers from
+/// `kilnBootAbi()`; fields are only ever appended, so this prefix stays valid).
+#[repr(C)]
+struct KilnBootInfo {
+    magic: u64,
+    version: u32,
+    size: u32,
+    flags: u32,
+    memory_map_entries: u32,
+    memory_map: u64,
+    initrd_base: u64,
+    initrd_size: u64,
+}
+const KILN_BOOT_MAGIC: u64 = 0x544f_4f42_4e4c_494b; // "KILNBOOT"
+
+/// kiln-boot's record when `x0` points at one (RAM on virt starts at 1 GiB; -kernel leaves x0 = 0).
+fn kiln_boot_record(x0: u64) -> Option<&'static KilnBootInfo> {
+    if x0 < 0x4000_0000 || x0 % 8 != 0 {
+        return None;
+    }
+    let info = unsafe { &*(x0 as *const KilnBootInfo) };
+    if info.magic == KILN_BOOT_MAGIC { Some(info) } else { None }
+}
+
 #[no_mangle]
-pub extern "C" fn kernel_main() -> ! {
-    crate::kernel_start(BootInfo { loader: "QEMU -kernel (ELF at EL1)" })
+pub extern "C" fn kernel_main(x0: u64) -> ! {
+    if let Some(info) = kiln_boot_record(x0) {
+        let initrd = if info.initrd_size == 0 { &[][..] } else { unsafe { core::slice::from_raw_parts(info.initrd_base as *const u8, info.initrd_size as usize) } };
+        crate::kernel_start(BootInfo { loader: "kiln-boot (UEFI, EL1, MMU on)", initrd })
+    }
+    crate::kernel_start(BootInfo { loader: "QEMU -kernel (ELF at EL1)", initrd: &[] })
 }
