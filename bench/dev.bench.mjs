@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { benchDir, median, repo, runs } from './_setup.mjs';
 
@@ -129,8 +130,8 @@ async function benchDev(name, ex) {
     const { at, marker } = edit(dir, ex, i);
     const seen = await dev.until(marker, 'out', from);
     const line = await dev.until('\n', 'err', (await dev.until('(tools ', 'err', fromErr)).end);
-    const m = /· (\d+) ms \(tools (\d+) ms, kiln (\d+) ms\)/.exec(dev.err.slice(fromErr, line.end));
-    rows.push({ total: seen.at - at, tools: Number(m?.[2] ?? NaN), kiln: Number(m?.[3] ?? NaN), spawn: Number(m?.[1] ?? NaN) });
+    const m = /· (\d+) ms \(tools (\d+) ms, kiln (\d+) ms, kiln cpu (\d+) ms\)/.exec(dev.err.slice(fromErr, line.end));
+    rows.push({ total: seen.at - at, tools: Number(m?.[2] ?? NaN), kiln: Number(m?.[3] ?? NaN), cpu: Number(m?.[4] ?? NaN) });
   }
   dev.child.stdin.write('q');
   await Promise.race([dev.exited, sleep(10_000)]);
@@ -177,11 +178,13 @@ async function benchMake(name, ex) {
 
 const fmt = (x) => `${Math.round(x)} ms`;
 process.stdout.write(`From a file's write to the first serial line of the new boot (median of ${runs}; Node ${process.version})\n\n`);
-process.stdout.write('| example | kiln dev | kiln build --run | make + QEMU | kiln dev: tools | kiln dev: kiln\'s own share | QEMU to first line |\n');
-process.stdout.write('| --- | --- | --- | --- | --- | --- | --- |\n');
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+process.stdout.write('| example | kiln dev | kiln build --run | make + QEMU | kiln dev: tools | kiln dev: kiln\'s own share | kiln dev: kiln\'s CPU | QEMU to first line |\n');
+process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- |\n');
 for (const [name, ex] of Object.entries(EXAMPLES)) {
   const dev = await benchDev(name, ex);
   const buildRun = await benchBuildRun(name, ex);
   const make = await benchMake(name, ex);
-  process.stdout.write(`| ${name} | ${fmt(median(dev.map((r) => r.total)))} | ${fmt(median(buildRun))} | ${fmt(median(make.times))} | ${fmt(median(dev.map((r) => r.tools)))} | ${fmt(median(dev.map((r) => r.kiln)))} (each: ${dev.map((r) => r.kiln).join(', ')}) | ${fmt(median(make.boots))} |\n`);
+  process.stdout.write(`| ${name} | ${fmt(median(dev.map((r) => r.total)))} | ${fmt(median(buildRun))} | ${fmt(median(make.times))} | ${fmt(median(dev.map((r) => r.tools)))} | ${fmt(median(dev.map((r) => r.kiln)))} (each: ${dev.map((r) => r.kiln).join(', ')}) | ${fmt(median(dev.map((r) => r.cpu)))} | ${fmt(median(make.boots))} |\n`);
 }
+process.stdout.write(`\nload average at the start: ${load} (${availableParallelism()} cores)\n`);

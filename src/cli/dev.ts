@@ -27,7 +27,7 @@ interface DevFlags extends ProjectFlags {
   debounce?: string;
 }
 
-const DEFAULT_DEBOUNCE_MS = 10;
+const DEFAULT_DEBOUNCE_MS = 5;
 
 function wholeNumber(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -62,11 +62,11 @@ export function cycleLine(c: DevCycle): string {
   const failed = c.result ? [...c.result.steps.values()].filter((r) => r.status === 'failed').map((r) => r.name) : [];
   if (c.ran.length) parts.push(`ran ${ranText(c.ran, c.actions)}`);
   else if (c.result && !failed.length) parts.push('nothing to rebuild');
-  if (c.next === 'failed') parts.push(`${red(`${list(failed) || 'build'} failed`)}`, 'the guest is left as it was; fix the file and save');
+  if (c.next === 'failed') parts.push(`${red(`${list(failed) || 'build'} failed`)}`, 'nothing boots until the fix: save it');
   else if (c.next === 'boot') parts.push(c.cause === 'start' ? 'booting' : 'rebooting');
   else if (c.next === 'test') parts.push('testing');
   const time = c.kilnMs !== undefined
-    ? ` · ${ms(c.totalMs)} (tools ${ms(c.result?.toolMs ?? 0)}, kiln ${ms(c.kilnMs)})`
+    ? ` · ${ms(c.totalMs)} (tools ${ms(c.result?.toolMs ?? 0)}, kiln ${ms(c.kilnMs)}, kiln cpu ${ms(c.kilnCpuMs ?? 0)})`
     : c.totalMs > 0 ? ` · ${ms(c.totalMs)}` : '';
   return `kiln dev: ${parts.join(' → ')}${time}\n`;
 }

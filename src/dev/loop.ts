@@ -2,9 +2,11 @@
  * The dev loop (`kiln dev`): the executor kept alive. It plans once and keeps the Graph, the build
  * state (stat index, step records, discovered inputs) and its tracked-file snapshot in memory; a
  * folder watcher feeds it events; after a short quiet time it stats the tracked files, and when one
- * changed it cancels a build (or test run) in progress, builds what changed, then stops the guest
- * and boots the new image (or reruns the tests). A failed build leaves the guest alone. A change to
- * the config or a file it imports plans again. Nothing here prints: the CLI renders the events.
+ * changed it cancels a build (or test run) in progress, builds what changed, and boots the new
+ * image (or reruns the tests). The guest is stopped when the first step starts to run (a change
+ * that rebuilds nothing leaves it running); after a failed build its serial log stays on screen
+ * and nothing boots until a save builds. A change to the config or a file it imports plans again.
+ * Nothing here prints: the CLI renders the events.
  */
 import { statSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -74,6 +76,11 @@ export interface DevCycle {
    * it but the tools' (compilers, linkers). Undefined when the cycle had no change.
    */
   kilnMs?: number;
+  /**
+   * kiln's own CPU time (this process, user + system) from the first event to the boot or the
+   * test run: what kilnMs would be on an idle machine, less the waits (debounce, disk).
+   */
+  kilnCpuMs?: number;
   /** From the file's write (or the key) to the boot or the test run starting. */
   totalMs: number;
 }
@@ -114,6 +121,8 @@ export class DevLoop {
   private timer: NodeJS.Timeout | undefined;
   /** performance.now() of the first event since the last look. */
   private firstEventAt: number | undefined;
+  /** process.cpuUsage() at that event. */
+  private firstEventCpu: NodeJS.CpuUsage | undefined;
   /** An event named a path that is not tracked (a new file a glob may match): re-expand the inputs. */
   private untrackedEvent = false;
   private worker: Promise<void> | undefined;
@@ -122,6 +131,8 @@ export class DevLoop {
   /** Aborts the build or the test run in progress. */
   private work: AbortController | undefined;
   private guest: Guest | undefined;
+  /** The guest being stopped. */
+  private stopping: Promise<void> | undefined;
   private stopped = false;
   private resolveDone!: () => void;
   /** Resolves when the loop stopped. */
@@ -169,7 +180,10 @@ export class DevLoop {
   private onWatchEvent(path: string): void {
     if (this.stopped || !mayMatter(path, this.plan.graph)) return;
     if (!this.tracked.files.has(path)) this.untrackedEvent = true;
-    this.firstEventAt ??= performance.now();
+    if (this.firstEventAt === undefined) {
+      this.firstEventAt = performance.now();
+      this.firstEventCpu = process.cpuUsage();
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.onQuiet(), this.options.debounceMs);
   }
@@ -209,9 +223,11 @@ export class DevLoop {
 
   private async cycle(cause: DevCause): Promise<void> {
     const startedAt = this.firstEventAt ?? performance.now();
+    const cpuAt = this.firstEventCpu ?? process.cpuUsage();
     this.firstEventAt = undefined;
+    this.firstEventCpu = undefined;
     if (cause === 'reboot-key') {
-      await this.follow(this.plan.graph, { cause, changed: [], replanned: false, ran: [], actions: [], next: 'boot', totalMs: 0 }, startedAt);
+      await this.follow(this.plan.graph, { cause, changed: [], replanned: false, ran: [], actions: [], next: 'boot', totalMs: 0 }, startedAt, cpuAt);
       return;
     }
     if (this.untrackedEvent) {
@@ -245,7 +261,7 @@ export class DevLoop {
         this.emit({ type: 'cycle', cycle: { ...cycle, totalMs: performance.now() - writeAt } });
         return;
       }
-      await this.follow(graph, cycle, writeAt, result);
+      await this.follow(graph, cycle, writeAt, cpuAt, result);
     } finally {
       await result.flush?.();
       this.stateSignature = fileSignature(buildLayout(graph.buildDir, graph.buildRoot).stateFile);
@@ -283,6 +299,9 @@ export class DevLoop {
         ...(this.options.jobs ? { jobs: this.options.jobs } : {}),
         ...(this.options.diagnose ? { diagnose: this.options.diagnose } : {}),
         onEvent: (event) => {
+          // A step runs: the image will change. The guest stops now, while the tools work (on two
+          // cores a TCG guest slows the compiler, and its teardown leaves the path to the boot).
+          if (event.type === 'step-start' && this.options.action.kind === 'run') void this.stopGuest();
           if (event.type === 'step-action') this.actions.push({ step: event.step, action: event.action, input: event.input });
           this.emit({ type: 'build', event });
         },
@@ -302,10 +321,12 @@ export class DevLoop {
    * Boots (stopping the guest first) or runs the tests; the cycle's line goes out just before. The
    * build's records are written while the old guest dies or right after the new one started.
    */
-  private async follow(graph: Graph, cycle: DevCycle, since: number, result?: BuildResult): Promise<void> {
+  private async follow(graph: Graph, cycle: DevCycle, since: number, cpuAt: NodeJS.CpuUsage, result?: BuildResult): Promise<void> {
     const announce = (): void => {
       const totalMs = performance.now() - since;
-      const timed = cycle.cause === 'change' ? { kilnMs: Math.max(0, totalMs - (result?.toolMs ?? 0)) } : {};
+      const cpu = process.cpuUsage(cpuAt);
+      const kilnCpuMs = (cpu.user + cpu.system) / 1000;
+      const timed = cycle.cause === 'change' ? { kilnMs: Math.max(0, totalMs - (result?.toolMs ?? 0)), kilnCpuMs } : {};
       this.emit({ type: 'cycle', cycle: { ...cycle, ...timed, totalMs } });
     };
     const flush = result?.flush ?? (() => Promise.resolve());
@@ -318,7 +339,7 @@ export class DevLoop {
   }
 
   private async boot(graph: Graph, action: Extract<DevAction, { kind: 'run' }>, announce: () => void, flush: () => Promise<void>): Promise<void> {
-    await Promise.all([this.stopGuest(), this.guest ? flush() : undefined]);
+    await Promise.all([this.stopGuest(), this.guest || this.stopping ? flush() : undefined]);
     if (this.stopped) return;
     const controller = new AbortController();
     let spec: MachineSpec;
@@ -347,12 +368,17 @@ export class DevLoop {
     await spawned;
   }
 
-  private async stopGuest(): Promise<void> {
+  /** Stops the guest (SIGKILL to its process group) and waits until it is gone; callers share one stop. */
+  private stopGuest(): Promise<void> {
     const guest = this.guest;
-    if (!guest) return;
+    if (!guest) return this.stopping ?? Promise.resolve();
     this.guest = undefined;
     guest.controller.abort();
-    await guest.done;
+    const stopping = guest.done.finally(() => {
+      if (this.stopping === stopping) this.stopping = undefined;
+    });
+    this.stopping = stopping;
+    return stopping;
   }
 
   private async test(graph: Graph, action: Extract<DevAction, { kind: 'test' }>): Promise<void> {

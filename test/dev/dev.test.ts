@@ -84,11 +84,11 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
       // A save: the new banner on the serial of a new boot, from the same process.
       edit(join(dir, 'boot.asm'), 'Hello from hello', 'Hello from dev 1');
       let out = await dev.waitFor('stdout', /Hello from dev 1/);
-      err = await dev.waitFor('stderr', /boot\.asm changed → ran boot, disk → rebooting · \d+ ms \(tools \d+ ms, kiln \d+ ms\)\n/, err);
+      err = await dev.waitFor('stderr', /boot\.asm changed → ran boot, disk → rebooting · \d+ ms \(tools \d+ ms, kiln \d+ ms, kiln cpu \d+ ms\)\n/, err);
 
       // A syntax error: nasm's error is shown, nothing boots.
       edit(join(dir, 'boot.asm'), '    cli\n', '    cli\n    bogus_instruction al\n');
-      err = await dev.waitFor('stderr', /boot\.asm changed → boot failed → the guest is left as it was/, err);
+      err = await dev.waitFor('stderr', /boot\.asm changed → boot failed → nothing boots until the fix/, err);
       expect(dev.stderr).toMatch(/FAILED boot: nasm failed/);
       expect(dev.stderr).toMatch(/boot\.asm:\d+: error/);
       await new Promise((r) => setTimeout(r, 1500));
