@@ -29,16 +29,21 @@ function openUpTo(dir) {
 
 /** Starts nginx serving `<dir>/store` on a free loopback port. */
 export async function startNginx(dir) {
-  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: apt-get install nginx-core (scripts/setup.mjs installs it)`);
+  if (!existsSync(NGINX))
+    throw new Error(`${NGINX} is missing: apt-get install nginx-core (scripts/setup.mjs installs it)`);
   const root = join(dir, 'store');
   for (const d of [dir, root, join(dir, 'tmp'), join(dir, 'logs')]) mkdirSync(d, { recursive: true });
   openUpTo(dir);
   chmodSync(root, 0o777);
   chmodSync(join(dir, 'tmp'), 0o777);
   const port = await freePort();
-  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${join(dir, 'tmp', t)};`);
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+    (t) => `  ${t}_temp_path ${join(dir, 'tmp', t)};`,
+  );
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, `daemon off;
+  writeFileSync(
+    conf,
+    `daemon off;
 worker_processes 1;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'logs', 'error.log')} warn;
@@ -58,7 +63,8 @@ ${temps.join('\n')}
     }
   }
 }
-`);
+`,
+  );
   const child = spawn(NGINX, ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
@@ -80,10 +86,11 @@ ${temps.join('\n')}
       const file = join(dir, 'logs', 'access.log');
       return existsSync(file) ? readFileSync(file, 'utf8') : '';
     },
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }

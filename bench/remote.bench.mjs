@@ -3,8 +3,9 @@
 // The server is Debian's nginx with WebDAV PUT on a loopback port (bench/_nginx.mjs), started and
 // stopped here. Each run: (1) cold build in folder A without a remote; (2) the same with the remote,
 // uploading (its cost over (1) is the upload's); (3) a build in folder B (another absolute path,
-// same development key) from the warm server. The toolchains' own caches (~/.cache/zig, kiln's Rust
-// sysroots) stay as they are in every case. Prints median wall times, the ratio, and what ran in (3).
+// same development key) from the warm server; (4) the same read-only, as a pull request builds.
+// The toolchains' own caches (~/.cache/zig, kiln's Rust sysroots) stay as they are in every case.
+// Prints median wall times, the ratios, and what ran in (3).
 // Usage: RUNS=3 node bench/remote.bench.mjs
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, rmSync } from 'node:fs';
@@ -20,7 +21,10 @@ const a = join(root, 'machine-a', 'kozo');
 const b = join(root, 'machine-b', 'another', 'folder', 'kozo');
 for (const d of [a, b]) {
   mkdirSync(d, { recursive: true });
-  cpSync(example, d, { recursive: true, filter: (src) => !/\/(build|\.kiln|target)(\/|$)/.test(src.slice(example.length)) });
+  cpSync(example, d, {
+    recursive: true,
+    filter: (src) => !/\/(build|\.kiln|target)(\/|$)/.test(src.slice(example.length)),
+  });
 }
 
 const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
@@ -32,7 +36,11 @@ function build(dir, extra = []) {
   rmSync(join(dir, '.kiln', 'cache'), { recursive: true, force: true });
   rmSync(join(dir, '.kiln', 'plans'), { recursive: true, force: true });
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [kiln, 'build', '--allow-dev-key', '--plain', ...extra], { cwd: dir, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [kiln, 'build', '--allow-dev-key', '--plain', ...extra], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`kiln build in ${dir} failed (${r.status}): ${r.stderr}`);
   return { ms, lines: r.stderr.trim().split('\n') };
@@ -47,7 +55,9 @@ try {
   const cold = [];
   const upload = [];
   const warm = [];
+  const readOnly = [];
   let warmLines = [];
+  let readOnlyLines = [];
   let uploadLines = [];
   for (let i = 0; i < runs; i++) {
     cold.push(build(a).ms);
@@ -57,17 +67,33 @@ try {
     const up = build(a, ['--remote-cache', server.url]);
     upload.push(up.ms);
     uploadLines = up.lines;
-    if (up.lines.some((l) => /warning: remote cache/.test(l))) throw new Error(`the upload failed: ${up.lines.join('\n')}`);
+    if (up.lines.some((l) => /warning: remote cache/.test(l)))
+      throw new Error(`the upload failed: ${up.lines.join('\n')}`);
     const w = build(b, ['--remote-cache', server.url]);
     warm.push(w.ms);
     warmLines = w.lines;
+    // As a pull request builds: read-only, so its own results (the Zig kernel's chain) are not uploaded.
+    const ro = build(b, ['--remote-cache', server.url, '--remote-cache-read-only']);
+    readOnly.push(ro.ms);
+    readOnlyLines = ro.lines;
   }
   const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
-  console.log(`examples/kozo x86_64-release, ${runs} runs (medians), this machine (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`);
+  console.log(
+    `examples/kozo x86_64-release, ${runs} runs (medians), this machine (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`,
+  );
   console.log(`  cold, no remote:             ${s(median(cold))}`);
-  console.log(`  cold, uploading:             ${s(median(upload))}  (${uploadLines.filter((l) => /remote cache/.test(l)).join('; ')})`);
-  console.log(`  remote-warm, other folder:   ${s(median(warm))}  (${warmLines.filter((l) => /remote cache|ok in/.test(l)).join('; ')})`);
-  console.log(`  speed-up cold / remote-warm: ${(median(cold) / median(warm)).toFixed(2)}x (goal >= 4x)`);
+  console.log(
+    `  cold, uploading:             ${s(median(upload))}  (${uploadLines.filter((l) => /remote cache/.test(l)).join('; ')})`,
+  );
+  console.log(
+    `  remote-warm, other folder:   ${s(median(warm))}  (${warmLines.filter((l) => /remote cache|ok in/.test(l)).join('; ')})`,
+  );
+  console.log(
+    `  remote-warm, read-only:      ${s(median(readOnly))}  (${readOnlyLines.filter((l) => /remote cache|ok in/.test(l)).join('; ')})`,
+  );
+  console.log(
+    `  speed-up cold / remote-warm: ${(median(cold) / median(warm)).toFixed(2)}x, read-only ${(median(cold) / median(readOnly)).toFixed(2)}x (goal >= 4x)`,
+  );
   console.log('  steps that ran in the remote-warm build:');
   for (const l of warmLines.filter((x) => /\] built /.test(x))) console.log(`    ${l}`);
 } finally {

@@ -57,12 +57,15 @@ function truthy(value: string | undefined): boolean {
  * @example resolveRemoteCache({ url: 'http://127.0.0.1:9090' }, {}, process.env)
  */
 export function resolveRemoteCache(
-  config: RemoteCacheConfig | undefined, flags: RemoteCacheFlags, env: NodeJS.ProcessEnv,
+  config: RemoteCacheConfig | undefined,
+  flags: RemoteCacheFlags,
+  env: NodeJS.ProcessEnv,
 ): RemoteCacheSettings | undefined {
   const fromEnv = env.KILN_REMOTE_CACHE?.trim() || undefined;
   const raw = flags.url ?? fromEnv ?? config?.url;
   if (raw === undefined || raw === '' || raw === 'off') return undefined;
-  const where = flags.url !== undefined ? '--remote-cache' : fromEnv !== undefined ? 'KILN_REMOTE_CACHE' : 'remoteCache.url';
+  const where =
+    flags.url !== undefined ? '--remote-cache' : fromEnv !== undefined ? 'KILN_REMOTE_CACHE' : 'remoteCache.url';
   let url: URL;
   try {
     url = new URL(raw);
@@ -70,11 +73,15 @@ export function resolveRemoteCache(
     url = new URL('invalid:');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new KilnError('REMOTE_CACHE_URL_INVALID', `${where}: expected an http:// or https:// URL, got ${JSON.stringify(redactUrl(raw))}`, {
-      ...(where === 'remoteCache.url' ? { location: { configPath: where } } : {}),
-      hint: 'e.g. --remote-cache http://cache.internal:8080/kiln (the token goes in KILN_REMOTE_CACHE_TOKEN)',
-      exitCode: 2,
-    });
+    throw new KilnError(
+      'REMOTE_CACHE_URL_INVALID',
+      `${where}: expected an http:// or https:// URL, got ${JSON.stringify(redactUrl(raw))}`,
+      {
+        ...(where === 'remoteCache.url' ? { location: { configPath: where } } : {}),
+        hint: 'e.g. --remote-cache http://cache.internal:8080/kiln (the token goes in KILN_REMOTE_CACHE_TOKEN)',
+        exitCode: 2,
+      },
+    );
   }
   const headers: Record<string, string> = { ...(config?.headers ?? {}) };
   // Credentials in the URL become a header: they never appear in a message or a request line.
@@ -210,18 +217,31 @@ export class HttpCacheClient {
   /** Uploads the file at `path` as blob `hash`. */
   async putBlob(hash: FileHash, path: string, size: number): Promise<void> {
     const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
-    const res = await this.request(`/cas/${hash}`, {
-      method: 'PUT', body, duplex: 'half', headers: { 'content-length': String(size), 'content-type': 'application/octet-stream' },
-    }, blobTimeout(size));
+    const res = await this.request(
+      `/cas/${hash}`,
+      {
+        method: 'PUT',
+        body,
+        duplex: 'half',
+        headers: { 'content-length': String(size), 'content-type': 'application/octet-stream' },
+      },
+      blobTimeout(size),
+    );
     await res.body?.cancel();
     HttpCacheClient.check(res, 'PUT /cas');
   }
 
   /** Uploads the entry of `key` (after its blobs). */
   async putEntry(key: ActionKey, entry: RemoteEntry): Promise<void> {
-    const res = await this.request(`/ac/${key}`, {
-      method: 'PUT', body: JSON.stringify(entry), headers: { 'content-type': 'application/json' },
-    }, this.settings.requestTimeoutMs);
+    const res = await this.request(
+      `/ac/${key}`,
+      {
+        method: 'PUT',
+        body: JSON.stringify(entry),
+        headers: { 'content-type': 'application/json' },
+      },
+      this.settings.requestTimeoutMs,
+    );
     await res.body?.cancel();
     HttpCacheClient.check(res, 'PUT /ac');
   }
@@ -237,7 +257,9 @@ function parseReads(reads: unknown, digest: unknown): string[] | undefined | nul
   if (reads === undefined && digest === undefined) return undefined;
   if (!Array.isArray(reads) || typeof digest !== 'string' || !HASH.test(digest)) return null;
   // deps-log names: project-relative or `$build/...`, never absolute, never climbing out.
-  const ok = reads.every((r) => typeof r === 'string' && r !== '' && !r.startsWith('/') && !r.split('/').includes('..'));
+  const ok = reads.every(
+    (r) => typeof r === 'string' && r !== '' && !r.startsWith('/') && !r.split('/').includes('..'),
+  );
   return ok ? (reads as string[]) : null;
 }
 
@@ -270,7 +292,8 @@ export function parseEntry(text: string): RemoteEntry | undefined {
   const readList = parseReads(reads, readsDigest);
   if (readList === null) return undefined;
   return {
-    outputs: checked, createdAt: typeof createdAt === 'number' ? createdAt : 0,
+    outputs: checked,
+    createdAt: typeof createdAt === 'number' ? createdAt : 0,
     ...(readList ? { reads: readList, readsDigest: readsDigest as string } : {}),
     ...(typeof log === 'string' ? { log } : {}),
   };

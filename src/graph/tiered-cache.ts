@@ -40,7 +40,14 @@ const LOG_TAIL_BYTES = 64 * 1024;
 
 export class TieredCache implements CacheTier {
   private disabled: string | undefined;
-  private readonly report: RemoteReport = { consulted: false, hits: 0, downloadedBytes: 0, uploaded: 0, uploadedBytes: 0, notSent: 0 };
+  private readonly report: RemoteReport = {
+    consulted: false,
+    hits: 0,
+    downloadedBytes: 0,
+    uploaded: 0,
+    uploadedBytes: 0,
+    notSent: 0,
+  };
   private readonly waiting: Array<() => Promise<void>> = [];
   private readonly running = new Set<Promise<void>>();
   /** Blobs uploaded (or found on the server) this build, or on their way. */
@@ -80,17 +87,21 @@ export class TieredCache implements CacheTier {
   /** Downloads every blob of `entry` missing locally; false when one is missing or corrupt remotely. */
   private async download(entry: ActionEntry): Promise<boolean> {
     const outputs = Object.values(entry.outputs);
-    const results = await Promise.all(outputs.map(async ({ hash, size }) => {
-      const path = this.local.objectPath(hash);
-      if (existsSync(path)) return true; // verified when restored
-      const got = await this.client.fetchBlob(hash, size, path);
-      if (got === 'fetched') this.report.downloadedBytes += size;
-      if (got === 'corrupt') {
-        this.corrupt.add(hash);
-        this.warn(`remote cache object ${hash.slice(0, 16)}… did not match its hash: not used (rebuilt, and uploaded again)`);
-      }
-      return got === 'fetched';
-    }));
+    const results = await Promise.all(
+      outputs.map(async ({ hash, size }) => {
+        const path = this.local.objectPath(hash);
+        if (existsSync(path)) return true; // verified when restored
+        const got = await this.client.fetchBlob(hash, size, path);
+        if (got === 'fetched') this.report.downloadedBytes += size;
+        if (got === 'corrupt') {
+          this.corrupt.add(hash);
+          this.warn(
+            `remote cache object ${hash.slice(0, 16)}… did not match its hash: not used (rebuilt, and uploaded again)`,
+          );
+        }
+        return got === 'fetched';
+      }),
+    );
     return results.every(Boolean);
   }
 
@@ -99,7 +110,10 @@ export class TieredCache implements CacheTier {
   }
 
   async store(
-    key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>, options: ShareOptions = {},
+    key: ActionKey,
+    entry: ActionEntry,
+    files: Readonly<Record<string, string>>,
+    options: ShareOptions = {},
   ): Promise<void> {
     await this.local.store(key, entry, files);
     if (options.share === false || this.readOnly || this.disabled) return;
@@ -149,7 +163,7 @@ export class TieredCache implements CacheTier {
 
   /** Uploads one blob unless the server has it; the bytes sent. */
   private async uploadBlob(hash: FileHash, size: number): Promise<number> {
-    if (!this.corrupt.has(hash) && await this.client.hasBlob(hash)) return 0;
+    if (!this.corrupt.has(hash) && (await this.client.hasBlob(hash))) return 0;
     await this.client.putBlob(hash, this.local.objectPath(hash), size);
     return size;
   }
@@ -159,7 +173,9 @@ export class TieredCache implements CacheTier {
     this.disabled = reason;
     this.report.disabled = reason;
     const what = this.readOnly ? 'reading only' : 'no further uploads';
-    this.warn(`remote cache ${redactUrl(this.client.settings.url)} unavailable (${reason}): building locally, ${what} this build`);
+    this.warn(
+      `remote cache ${redactUrl(this.client.settings.url)} unavailable (${reason}): building locally, ${what} this build`,
+    );
   }
 
   /** Waits for the uploads still queued or running, at most `limitMs`; then what the remote did. */

@@ -28,9 +28,14 @@ export function parseShard(text: string): Shard {
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || index < 1 || index > count) {
-    throw new KilnError('CLI_BAD_SHARD', `--shard: expected K/N with 1 <= K <= N (e.g. 1/2), got ${JSON.stringify(text)}`, {
-      hint: 'run --shard 1/N, 2/N, ... N/N on N machines: together they run every test once', exitCode: 2,
-    });
+    throw new KilnError(
+      'CLI_BAD_SHARD',
+      `--shard: expected K/N with 1 <= K <= N (e.g. 1/2), got ${JSON.stringify(text)}`,
+      {
+        hint: 'run --shard 1/N, 2/N, ... N/N on N machines: together they run every test once',
+        exitCode: 2,
+      },
+    );
   }
   return { index, count };
 }
@@ -50,7 +55,10 @@ function median(values: number[]): number {
 export function assignShards(items: readonly ShardItem[], count: number): string[][] {
   const known = items.map((i) => i.durationMs).filter((d): d is number => d !== undefined && d >= 0);
   const fill = median(known);
-  const weighted = items.map((item) => ({ id: item.id, weight: item.durationMs !== undefined && item.durationMs >= 0 ? item.durationMs : fill }));
+  const weighted = items.map((item) => ({
+    id: item.id,
+    weight: item.durationMs !== undefined && item.durationMs >= 0 ? item.durationMs : fill,
+  }));
   // Longest first; equal weights by id, so the order never depends on how the items were listed.
   weighted.sort((a, b) => b.weight - a.weight || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const totals = new Array<number>(count).fill(0);

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CacheServer, NGINX, startNginx } from '../../bench/_nginx.mjs';
+import { parseEntry, resolveRemoteCache } from '../../src/graph/remote-cache.js';
 import { repoRoot, runKiln, runKilnAsync, tempDir } from '../_helpers.js';
 
 const TOKEN = 'kiln-test-token-3f9a1c0e77';
@@ -54,11 +55,18 @@ function filesContaining(dir: string, text: string): string[] {
 }
 
 function events(stdout: string): Array<Record<string, unknown>> {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 function finished(stdout: string): Map<string, string> {
-  return new Map(events(stdout).filter((e) => e.type === 'step-finish').map((e) => [e.step as string, e.status as string]));
+  return new Map(
+    events(stdout)
+      .filter((e) => e.type === 'step-finish')
+      .map((e) => [e.step as string, e.status as string]),
+  );
 }
 
 const warnings = (stderr: string): string[] => stderr.split('\n').filter((l) => /warning: remote cache/.test(l));
@@ -95,7 +103,9 @@ describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
       const bytes = readFileSync(join(b, 'build/x86_64-debug', f));
       expect(bytes.equals(readFileSync(join(a, 'build/x86_64-debug', f))), f).toBe(true);
     }
-    expect(events(rb.stdout).some((e) => e.type === 'remote-cache' && /2 restored/.test(e.message as string))).toBe(true);
+    expect(events(rb.stdout).some((e) => e.type === 'remote-cache' && /2 restored/.test(e.message as string))).toBe(
+      true,
+    );
   }, 120_000);
 
   it('the token reaches the server and no log, trace, cache entry, output or step environment', async () => {
@@ -103,14 +113,28 @@ describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
     expect(server.accessLog()).toContain(`auth=Bearer ${TOKEN}`);
     // A step that dumps its environment: the token is not in it.
     const c = copyHello(join(work, 'machine-c', 'hello'));
-    writeFileSync(join(c, 'kiln.config.ts'), readFileSync(join(c, 'kiln.config.ts'), 'utf8')
-      .replace("import { defineConfig, nasm, raw } from 'kiln';", "import { defineConfig, nasm, raw, command, out } from 'kiln';")
-      .replace('components: { boot },', "components: { boot, envdump: command({ argv: [process.execPath, '-e', 'console.log(JSON.stringify(process.env))'], outputs: ['env.txt'], stdout: 'env.txt', shareable: true }) },"));
+    writeFileSync(
+      join(c, 'kiln.config.ts'),
+      readFileSync(join(c, 'kiln.config.ts'), 'utf8')
+        .replace(
+          "import { defineConfig, nasm, raw } from 'kiln';",
+          "import { defineConfig, nasm, raw, command, out } from 'kiln';",
+        )
+        .replace(
+          'components: { boot },',
+          "components: { boot, envdump: command({ argv: [process.execPath, '-e', 'console.log(JSON.stringify(process.env))'], outputs: ['env.txt'], stdout: 'env.txt', shareable: true }) },",
+        ),
+    );
     const trace = join(c, 'trace.json');
     const r = runKiln(['build', '--json', '--trace', trace, '--remote-cache', server.url], { cwd: c, env });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(c, 'build/x86_64-debug/env.txt'), 'utf8')).toContain('"PATH"');
-    for (const [dir, what] of [[a, 'machine A'], [b, 'machine B'], [c, 'machine C'], [server.root, 'the server\'s store']] as const) {
+    for (const [dir, what] of [
+      [a, 'machine A'],
+      [b, 'machine B'],
+      [c, 'machine C'],
+      [server.root, "the server's store"],
+    ] as const) {
       expect(filesContaining(dir, TOKEN), what).toEqual([]);
     }
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
@@ -122,10 +146,13 @@ describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
       mkdirSync(join(dir, 'kernel'), { recursive: true });
       writeFileSync(join(dir, 'kernel/main.c'), 'void _start(void) { for (;;) {} }\n');
       writeFileSync(join(dir, 'kernel/link.ld'), 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } }\n');
-      writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, cc, sign } from 'kiln';
+      writeFileSync(
+        join(dir, 'kiln.config.ts'),
+        `import { defineConfig, cc, sign } from 'kiln';
 const kernel = cc.exe({ name: 'kernel', sources: ['kernel/main.c'], linkerScript: 'kernel/link.ld' });
 export default defineConfig({ name: 'signed', components: { kernel }, images: { signed: sign({ input: kernel, output: 'k.signed.elf' }) } });
-`);
+`,
+      );
       return dir;
     };
     const s1 = project(join(work, 'sign-1', 'p'));
@@ -138,14 +165,19 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
     expect([...finished(r2.stdout).values()]).toEqual(['cached', 'cached']);
     const out = (dir: string): Buffer => readFileSync(join(dir, 'build/x86_64-debug/k.signed.elf'));
     expect(out(s2).equals(out(s1))).toBe(true);
-    for (const needle of [seed.toString('hex'), seed.toString('base64')]) expect(filesContaining(server.root, needle)).toEqual([]);
-    const raw = readdirSync(join(server.root, 'cas')).filter((f) => readFileSync(join(server.root, 'cas', f)).includes(seed));
+    for (const needle of [seed.toString('hex'), seed.toString('base64')])
+      expect(filesContaining(server.root, needle)).toEqual([]);
+    const raw = readdirSync(join(server.root, 'cas')).filter((f) =>
+      readFileSync(join(server.root, 'cas', f)).includes(seed),
+    );
     expect(raw).toEqual([]);
   }, 120_000);
 
   it('a blob corrupted on the server is detected, its step rebuilt, and the good blob uploaded again', async () => {
     const blobs = readdirSync(join(server.root, 'cas'));
-    const bootHash = createHash('sha256').update(readFileSync(join(a, 'build/x86_64-debug/boot.bin'))).digest('hex');
+    const bootHash = createHash('sha256')
+      .update(readFileSync(join(a, 'build/x86_64-debug/boot.bin')))
+      .digest('hex');
     expect(blobs).toContain(bootHash);
     const blob = join(server.root, 'cas', bootHash);
     const good = readFileSync(blob);
@@ -159,7 +191,9 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
     expect(statuses.get('boot')).toBe('ran');
     expect(statuses.get('disk')).toBe('cached'); // same boot.bin → same key: restored
     const warned = events(r.stdout).filter((e) => e.type === 'remote-cache' && e.level === 'warning');
-    expect(warned.map((e) => e.message)).toEqual([expect.stringMatching(new RegExp(`object ${bootHash.slice(0, 16)}… did not match its hash`))]);
+    expect(warned.map((e) => e.message)).toEqual([
+      expect.stringMatching(new RegExp(`object ${bootHash.slice(0, 16)}… did not match its hash`)),
+    ]);
     expect(readFileSync(join(d, 'build/x86_64-debug/boot.bin')).equals(good)).toBe(true);
     expect(readFileSync(blob).equals(good), 'the server holds the good bytes again').toBe(true);
   }, 120_000);
@@ -167,7 +201,10 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
   it('read-only: downloads, uploads nothing (the server folder is unchanged)', async () => {
     const e = copyHello(join(work, 'machine-e', 'hello'));
     // A changed message: new keys for both steps, so a writer would upload two entries.
-    writeFileSync(join(e, 'boot.asm'), readFileSync(join(e, 'boot.asm'), 'utf8').replace('Hello from hello', 'Hello from hellO'));
+    writeFileSync(
+      join(e, 'boot.asm'),
+      readFileSync(join(e, 'boot.asm'), 'utf8').replace('Hello from hello', 'Hello from hellO'),
+    );
     const before = snapshot(server.root);
     const r = runKiln(['build', '--plain', '--remote-cache', server.url, '--remote-cache-read-only'], { cwd: e, env });
     expect(r.status, r.stderr).toBe(0);
@@ -176,17 +213,25 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
     expect(snapshot(server.root)).toEqual(before);
     // The same through the environment.
     writeFileSync(join(e, 'boot.asm'), readFileSync(join(e, 'boot.asm'), 'utf8').replace('hellO', 'hellO!'));
-    const r2 = runKiln(['build', '--plain'], { cwd: e, env: { ...env, KILN_REMOTE_CACHE: server.url, KILN_REMOTE_CACHE_READ_ONLY: '1' } });
+    const r2 = runKiln(['build', '--plain'], {
+      cwd: e,
+      env: { ...env, KILN_REMOTE_CACHE: server.url, KILN_REMOTE_CACHE_READ_ONLY: '1' },
+    });
     expect(r2.status, r2.stderr).toBe(0);
     expect(snapshot(server.root)).toEqual(before);
   }, 120_000);
 
   it('a remote that answers garbage or never answers: one warning, the build succeeds locally', async () => {
-    const garbage: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs": "not an object"'));
+    const garbage: Server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"outputs": "not an object"'),
+    );
     const silent: Server = createServer(() => undefined); // accepts, never answers
     for (const srv of [garbage, silent]) await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
     try {
-      for (const [srv, what] of [[garbage, /not a kiln action entry/], [silent, /no answer in time/]] as const) {
+      for (const [srv, what] of [
+        [garbage, /not a kiln action entry/],
+        [silent, /no answer in time/],
+      ] as const) {
         const f = copyHello(join(work, `machine-f-${srv === garbage ? 'garbage' : 'silent'}`, 'hello'));
         const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
         const r = await runKilnAsync(['build', '--plain', '--remote-cache', url], { cwd: f, env, timeoutMs: 120_000 });
@@ -206,23 +251,38 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
   it('the server stopped mid-build: the build succeeds with one warning and says what was not sent', async () => {
     const g = join(work, 'machine-g');
     mkdirSync(g, { recursive: true });
-    writeFileSync(join(g, 'step.mjs'), `import { appendFileSync, writeFileSync } from 'node:fs';
+    writeFileSync(
+      join(g, 'step.mjs'),
+      `import { appendFileSync, writeFileSync } from 'node:fs';
 const [name, output, sleepMs] = process.argv.slice(2);
 appendFileSync('runs.log', name + ' start\\n');
 await new Promise((r) => setTimeout(r, Number(sleepMs)));
 writeFileSync(output, name + ' done');
-`);
-    const step = (name: string, sleep: number, dep?: string) => `command({ name: '${name}', argv: [process.execPath, 'step.mjs', '${name}', out('${name}.txt'), '${sleep}'${dep ? `, ${dep}.out` : ''}], inputs: ['step.mjs'], outputs: ['${name}.txt'], shareable: true })`;
-    writeFileSync(join(g, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+`,
+    );
+    const step = (name: string, sleep: number, dep?: string) =>
+      `command({ name: '${name}', argv: [process.execPath, 'step.mjs', '${name}', out('${name}.txt'), '${sleep}'${dep ? `, ${dep}.out` : ''}], inputs: ['step.mjs'], outputs: ['${name}.txt'], shareable: true })`;
+    writeFileSync(
+      join(g, 'kiln.config.ts'),
+      `import { defineConfig, command, out } from 'kiln';
 const first = ${step('first', 0)};
 const slow = ${step('slow', 4000, 'first')};
 const third = ${step('third', 0, 'slow')};
 const fourth = ${step('fourth', 0, 'third')};
 export default defineConfig({ name: 'midbuild', components: { first, slow, third, fourth } });
-`);
-    const build = runKilnAsync(['build', '--plain', '-j', '1', '--remote-cache', server.url], { cwd: g, env, timeoutMs: 120_000 });
+`,
+    );
+    const build = runKilnAsync(['build', '--plain', '-j', '1', '--remote-cache', server.url], {
+      cwd: g,
+      env,
+      timeoutMs: 120_000,
+    });
     // Stop the server while the slow step runs.
-    for (let i = 0; i < 400 && !(existsSync(join(g, 'runs.log')) && readFileSync(join(g, 'runs.log'), 'utf8').includes('slow start')); i++) {
+    for (
+      let i = 0;
+      i < 400 && !(existsSync(join(g, 'runs.log')) && readFileSync(join(g, 'runs.log'), 'utf8').includes('slow start'));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     await server.stop();
@@ -237,14 +297,64 @@ export default defineConfig({ name: 'midbuild', components: { first, slow, third
 });
 
 describe('remote cache settings', () => {
+  it('--remote-cache over KILN_REMOTE_CACHE over the config; read-only from any of the three; the token as a header', () => {
+    const config = { url: 'http://config.example/c/', headers: { 'X-Team': 'os' } };
+    expect(resolveRemoteCache(config, {}, {})).toMatchObject({ url: 'http://config.example/c', readOnly: false });
+    expect(resolveRemoteCache(config, {}, { KILN_REMOTE_CACHE: 'http://env.example' })?.url).toBe('http://env.example');
+    const flag = resolveRemoteCache(
+      config,
+      { url: 'https://flag.example/x' },
+      { KILN_REMOTE_CACHE: 'http://env.example' },
+    );
+    expect(flag?.url).toBe('https://flag.example/x');
+    expect(resolveRemoteCache(undefined, {}, {})).toBeUndefined();
+    expect(resolveRemoteCache(config, {}, { KILN_REMOTE_CACHE: 'off' })).toBeUndefined();
+    expect(resolveRemoteCache(config, { readOnly: true }, {})?.readOnly).toBe(true);
+    expect(resolveRemoteCache(config, {}, { KILN_REMOTE_CACHE_READ_ONLY: '1' })?.readOnly).toBe(true);
+    expect(resolveRemoteCache({ ...config, readOnly: true }, {}, {})?.readOnly).toBe(true);
+    const withToken = resolveRemoteCache(config, {}, { KILN_REMOTE_CACHE_TOKEN: 'abc' })!;
+    expect(withToken.headers).toEqual({ 'X-Team': 'os', authorization: 'Bearer abc' });
+    const userinfo = resolveRemoteCache(undefined, { url: 'http://ci:s3cret@cache.example/k' }, {})!;
+    expect(userinfo.url).toBe('http://cache.example/k');
+    expect(userinfo.headers.authorization).toBe(`Basic ${Buffer.from('ci:s3cret').toString('base64')}`);
+  });
+
+  it('a remote entry is checked field by field: names inside the build folder, SHA-256 hashes, sane sizes and modes', () => {
+    const hash = 'a'.repeat(64);
+    const good = { outputs: { 'x/y.bin': { hash, size: 3, mode: 0o644 } }, createdAt: 1 };
+    expect(parseEntry(JSON.stringify(good))?.outputs['x/y.bin']?.hash).toBe(hash);
+    const bad = [
+      'not json',
+      '[]',
+      '{"outputs": []}',
+      { outputs: { '../escape': { hash, size: 3, mode: 0o644 } } },
+      { outputs: { '/abs': { hash, size: 3, mode: 0o644 } } },
+      { outputs: { a: { hash: 'zz', size: 3, mode: 0o644 } } },
+      { outputs: { a: { hash, size: -1, mode: 0o644 } } },
+      { outputs: { a: { hash, size: 3, mode: 0o7777 } } },
+      { ...good, reads: ['../../etc/passwd'], readsDigest: hash },
+      { ...good, reads: ['a.h'] },
+    ];
+    for (const b of bad)
+      expect(parseEntry(typeof b === 'string' ? b : JSON.stringify(b)), JSON.stringify(b)).toBeUndefined();
+    expect(
+      parseEntry(JSON.stringify({ ...good, reads: ['src/a.h', '$build/abi/x.h'], readsDigest: hash }))?.reads,
+    ).toEqual(['src/a.h', '$build/abi/x.h']);
+  });
+
   it('a bad URL is a usage error (exit 2); credentials in the config are refused; URL credentials never print', () => {
     const h = copyHello(join(work, 'settings', 'hello'));
     const bad = runKiln(['build', '--plain', '--remote-cache', 'ftp://user:hunter2@example.com/x'], { cwd: h });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--remote-cache: expected an http:\/\/ or https:\/\/ URL, got "ftp:\/\/example.com\/x"/);
     expect(bad.stderr).not.toContain('hunter2');
-    writeFileSync(join(h, 'kiln.config.ts'), readFileSync(join(h, 'kiln.config.ts'), 'utf8')
-      .replace("name: 'hello',", "name: 'hello', remoteCache: { url: 'http://127.0.0.1:1', headers: { Authorization: 'Bearer x' } },"));
+    writeFileSync(
+      join(h, 'kiln.config.ts'),
+      readFileSync(join(h, 'kiln.config.ts'), 'utf8').replace(
+        "name: 'hello',",
+        "name: 'hello', remoteCache: { url: 'http://127.0.0.1:1', headers: { Authorization: 'Bearer x' } },",
+      ),
+    );
     const cred = runKiln(['build', '--plain'], { cwd: h });
     expect(cred.status).toBe(2);
     expect(cred.stderr).toMatch(/remoteCache\.headers.*no credentials in the config: set KILN_REMOTE_CACHE_TOKEN/);

@@ -17,20 +17,33 @@ describe('assignShards', () => {
       expect(parts).toHaveLength(n);
       expect(parts.flat().sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     }
-    expect(assignShards(items, 2)).toEqual([['e', 'a', 'c'], ['d', 'b']]);
+    expect(assignShards(items, 2)).toEqual([
+      ['e', 'a', 'c'],
+      ['d', 'b'],
+    ]);
     // The order the tests were listed in does not change the split.
-    expect(assignShards([...items].reverse(), 2).map((p) => [...p].sort())).toEqual([['a', 'c', 'e'], ['b', 'd']]);
+    expect(assignShards([...items].reverse(), 2).map((p) => [...p].sort())).toEqual([
+      ['a', 'c', 'e'],
+      ['b', 'd'],
+    ]);
   });
 
   it('balances by duration, longest first; an unknown duration counts as the median', () => {
-    const parts = assignShards([{ id: 'a', durationMs: 9000 }, { id: 'b', durationMs: 5000 }, { id: 'c', durationMs: 4000 }, { id: 'd' }], 2);
+    const parts = assignShards(
+      [{ id: 'a', durationMs: 9000 }, { id: 'b', durationMs: 5000 }, { id: 'c', durationMs: 4000 }, { id: 'd' }],
+      2,
+    );
     // Longest first: a (9) → 1, b (5) → 2, d (the median, 5; after b by id) → 2, c (4) → 1: 13 | 10.
-    expect(parts).toEqual([['a', 'c'], ['b', 'd']]);
+    expect(parts).toEqual([
+      ['a', 'c'],
+      ['b', 'd'],
+    ]);
   });
 
   it('--shard takes K/N with 1 <= K <= N', () => {
     expect(parseShard('2/3')).toEqual({ index: 2, count: 3 });
-    for (const bad of ['0/2', '3/2', '1/0', '1', 'a/b', '1/2/3']) expect(() => parseShard(bad), bad).toThrow(/--shard: expected K\/N/);
+    for (const bad of ['0/2', '3/2', '1/0', '1', 'a/b', '1/2/3'])
+      expect(() => parseShard(bad), bad).toThrow(/--shard: expected K\/N/);
   });
 });
 
@@ -40,10 +53,13 @@ describe('kiln test --shard K/N (QEMU)', () => {
   const from = join(repoRoot, 'examples/hello');
   cpSync(from, dir, { recursive: true, filter: (src) => !/\/(build|\.kiln)(\/|$)/.test(src.slice(from.length)) });
   const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
-  writeFileSync(join(dir, 'kiln.config.ts'), readFileSync(join(dir, 'kiln.config.ts'), 'utf8').replace(
-    "hello: { expect: ['Hello from hello'], timeout: 30 },",
-    names.map((n) => `${n}: { expect: ['Hello from hello'], timeout: 60 },`).join('\n    '),
-  ));
+  writeFileSync(
+    join(dir, 'kiln.config.ts'),
+    readFileSync(join(dir, 'kiln.config.ts'), 'utf8').replace(
+      "hello: { expect: ['Hello from hello'], timeout: 30 },",
+      names.map((n) => `${n}: { expect: ['Hello from hello'], timeout: 60 },`).join('\n    '),
+    ),
+  );
   const suites = (file: string): string[] => readJUnit(readFileSync(file, 'utf8')).map((s) => s.name);
 
   it('shards 1/2 and 2/2 together run every test exactly once; --merge-junit joins their reports', async () => {
@@ -68,20 +84,36 @@ describe('kiln test --shard K/N (QEMU)', () => {
     expect(suites(merged).sort()).toEqual(all.sort());
     const twice = runKiln(['test', '--merge-junit', join(work, 'bad.xml'), s1, s1], { cwd: dir });
     expect(twice.status).toBe(1);
-    expect(twice.stderr).toMatch(/test suite "\w+ \[x86_64\]" is in .*shard-1\.xml and in .*shard-1\.xml: it ran in two shards/);
+    expect(twice.stderr).toMatch(
+      /test suite "\w+ \[x86_64\]" is in .*shard-1\.xml and in .*shard-1\.xml: it ran in two shards/,
+    );
   }, 600_000);
 
   it('with last-test.json the split is balanced by its durations', async () => {
     const durations: Record<string, number> = { alpha: 9000, bravo: 5000, charlie: 4000, delta: 1000, echo: 1000 };
     mkdirSync(join(dir, 'build/logs/tests'), { recursive: true });
-    writeFileSync(join(dir, 'build/logs/tests/last-test.json'), JSON.stringify({
-      version: 1, time: 0,
-      results: names.map((name) => ({ name, arch: 'x86_64', status: 'passed', durationMs: durations[name], expectations: [], measurements: [], evidence: [] })),
-    }));
+    writeFileSync(
+      join(dir, 'build/logs/tests/last-test.json'),
+      JSON.stringify({
+        version: 1,
+        time: 0,
+        results: names.map((name) => ({
+          name,
+          arch: 'x86_64',
+          status: 'passed',
+          durationMs: durations[name],
+          expectations: [],
+          measurements: [],
+          evidence: [],
+        })),
+      }),
+    );
     // alpha (9) + delta (1) = 10 | bravo (5) + charlie (4) + echo (1) = 10
     const r = await runKilnAsync(['test', '--shard', '1/2', '--dry-run'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/shard 1\/2: 2 of 5 tests \(alpha \[x86_64\], delta \[x86_64\]\), balanced by the durations in build\/logs\/tests\/last-test\.json/);
+    expect(r.stderr).toMatch(
+      /shard 1\/2: 2 of 5 tests \(alpha \[x86_64\], delta \[x86_64\]\), balanced by the durations in build\/logs\/tests\/last-test\.json/,
+    );
     expect(r.stdout.trim().split('\n')).toHaveLength(2);
   }, 300_000);
 });
