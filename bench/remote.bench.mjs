@@ -8,7 +8,7 @@
 // Prints median wall times, the ratios, and what ran in (3).
 // Usage: RUNS=3 node bench/remote.bench.mjs
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNginx } from './_nginx.mjs';
 import { benchDir, median, repo, runs } from './_setup.mjs';
@@ -27,8 +27,18 @@ for (const d of [a, b]) {
   });
 }
 
-const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
-delete env.KILN_REMOTE_CACHE;
+// SHARE_PATH_DEPENDENT=1: the config says remoteCache.sharePathDependent (the Zig kernel is shared too).
+const sharePathDependent = process.env.SHARE_PATH_DEPENDENT === '1';
+if (sharePathDependent) {
+  for (const d of [a, b]) {
+    const file = join(d, 'kiln.config.ts');
+    const text = readFileSync(file, 'utf8');
+    const patched = "name: 'kozo',\n  remoteCache: { url: 'http://127.0.0.1:9', sharePathDependent: true },";
+    writeFileSync(file, text.replace("name: 'kozo',", patched));
+  }
+}
+// KILN_REMOTE_CACHE=off: no remote unless --remote-cache says one (the config's URL is not used).
+const env = { ...process.env, CI: 'true', NO_COLOR: '1', KILN_REMOTE_CACHE: 'off' };
 
 /** A build from an empty local cache (the dev key in .kiln/keys stays): wall ms and its summary lines. */
 function build(dir, extra = []) {
@@ -79,7 +89,7 @@ try {
   }
   const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
   console.log(
-    `examples/kozo x86_64-release, ${runs} runs (medians), this machine (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`,
+    `examples/kozo x86_64-release${sharePathDependent ? ', sharePathDependent' : ''}, ${runs} runs (medians), this machine (load ${(await import('node:os')).loadavg()[0].toFixed(1)})`,
   );
   console.log(`  cold, no remote:             ${s(median(cold))}`);
   console.log(

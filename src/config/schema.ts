@@ -127,6 +127,7 @@ export const zConfig = z.object({
   remoteCache: z.object({
     url: z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http:// or https:// URL'),
     readOnly: z.boolean().optional(),
+    sharePathDependent: z.boolean().optional(),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).refine(
       (h) => !Object.keys(h).some((k) => /^(authorization|cookie|proxy-authorization)$/i.test(k)),
       { message: 'no credentials in the config: set KILN_REMOTE_CACHE_TOKEN (sent as Authorization: Bearer)' },

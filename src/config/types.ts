@@ -74,6 +74,12 @@ export interface RemoteCacheConfig {
   readOnly?: boolean;
   /** Extra request headers (not secrets: the token comes from KILN_REMOTE_CACHE_TOKEN). */
   headers?: Record<string, string>;
+  /**
+   * Also share the steps whose outputs name the checkout's folder (a step's `localOnly`: Zig's DWARF,
+   * CMake, `command()`): a machine then gets the bytes another built, whose debug info names that
+   * machine's folder. Default false.
+   */
+  sharePathDependent?: boolean;
 }
 
 /** Passed to `build(t)`: the target being planned and the option values. */

@@ -27,6 +27,8 @@ export interface RemoteCacheSettings {
   /** The base URL without credentials and without a trailing slash. */
   readonly url: string;
   readonly readOnly: boolean;
+  /** Share steps marked `localOnly` too (`remoteCache.sharePathDependent`). */
+  readonly sharePathDependent: boolean;
   /** Every request's headers (the token's Authorization included: never print these). */
   readonly headers: Readonly<Record<string, string>>;
   /** Timeout of a small request (an entry, a HEAD), in ms. */
@@ -94,7 +96,9 @@ export function resolveRemoteCache(
   const token = env[REMOTE_TOKEN_ENV];
   if (token) headers.authorization = `Bearer ${token}`;
   const readOnly = flags.readOnly === true || truthy(env.KILN_REMOTE_CACHE_READ_ONLY) || config?.readOnly === true;
-  return { url: url.href.replace(/\/+$/, ''), readOnly, headers, requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
+  const sharePathDependent = config?.sharePathDependent === true;
+  const base = url.href.replace(/\/+$/, '');
+  return { url: base, readOnly, sharePathDependent, headers, requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS };
 }
 
 /** A URL with any `user:password@` removed (for messages). */

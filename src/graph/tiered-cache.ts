@@ -62,13 +62,18 @@ export class TieredCache implements CacheTier {
     private readonly warn: (message: string) => void,
   ) {}
 
+  /** Whether a step's results travel: shareable ones, and path-dependent ones when the config says so. */
+  private shares(options: ShareOptions): boolean {
+    return options.share !== false || this.client.settings.sharePathDependent;
+  }
+
   get readOnly(): boolean {
     return this.client.settings.readOnly;
   }
 
   async lookup(key: ActionKey, options: ShareOptions = {}): Promise<ActionEntry | undefined> {
     const found = await this.local.lookup(key);
-    if (found || options.share === false || this.disabled) return found;
+    if (found || !this.shares(options) || this.disabled) return found;
     this.report.consulted = true;
     try {
       const entry = await this.client.getEntry(key);
@@ -116,7 +121,7 @@ export class TieredCache implements CacheTier {
     options: ShareOptions = {},
   ): Promise<void> {
     await this.local.store(key, entry, files);
-    if (options.share === false || this.readOnly || this.disabled) return;
+    if (!this.shares(options) || this.readOnly || this.disabled) return;
     this.report.consulted = true;
     const log = options.log ? options.log.slice(-LOG_TAIL_BYTES) : undefined;
     const remote: RemoteEntry = { ...entry, ...(log ? { log } : {}) };

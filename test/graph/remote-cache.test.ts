@@ -248,6 +248,25 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
     }
   }, 120_000);
 
+  it('a path-dependent step (command() without shareable) is never uploaded, unless sharePathDependent', () => {
+    const p = join(work, 'local-only');
+    mkdirSync(p, { recursive: true });
+    const config = (extra: string): string => `import { defineConfig, command } from 'kiln';
+const note = command({ argv: [process.execPath, '-e', 'console.log(process.cwd())'], outputs: ['cwd.txt'], stdout: 'cwd.txt' });
+export default defineConfig({ name: 'localonly', ${extra} components: { note } });
+`;
+    writeFileSync(join(p, 'kiln.config.ts'), config(''));
+    const before = snapshot(server.root);
+    const r = runKiln(['build', '--plain', '--remote-cache', server.url], { cwd: p, env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/remote cache/); // neither looked up nor uploaded
+    expect(snapshot(server.root)).toEqual(before);
+    writeFileSync(join(p, 'kiln.config.ts'), config(`remoteCache: { url: '${server.url}', sharePathDependent: true },`));
+    const shared = runKiln(['build', '--plain', '--force'], { cwd: p, env });
+    expect(shared.status, shared.stderr).toBe(0);
+    expect(shared.stderr).toMatch(/remote cache: 0 restored \(0\.0 MB down\), 1 uploaded/);
+  }, 120_000);
+
   it('the server stopped mid-build: the build succeeds with one warning and says what was not sent', async () => {
     const g = join(work, 'machine-g');
     mkdirSync(g, { recursive: true });
