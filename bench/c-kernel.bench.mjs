@@ -74,6 +74,7 @@ const makeBuild = () => run(['make', '-j2'], mdir);
 const kilnCompiled = (stdout) => stdout.split('\n').filter((l) => l.startsWith('{"type":"step-action"')).map((l) => JSON.parse(l).input).sort();
 const makeCompiled = (stdout) => stdout.split('\n').filter((l) => / -c \S+\.[cS] /.test(l)).map((l) => / -c (\S+)/.exec(l)[1]).sort();
 
+const node = [];
 const cases = { clean: { kiln: [], make: [] }, noop: { kiln: [], make: [] }, 'one .c edit': { kiln: [], make: [] }, 'header edit': { kiln: [], make: [] } };
 let sets;
 for (let i = 0; i < runs; i++) {
@@ -84,6 +85,7 @@ for (let i = 0; i < runs; i++) {
   cases.clean.make.push(makeBuild().ms);
   cases.noop.kiln.push(kilnBuild().ms);
   cases.noop.make.push(makeBuild().ms);
+  node.push(run([process.execPath, '-e', '0'], kdir).ms);
   for (const d of [kdir, mdir]) appendFileSync(join(d, 'kernel/cmd_echo.c'), `/* edit ${i} */\n`);
   cases['one .c edit'].kiln.push(kilnBuild().ms);
   cases['one .c edit'].make.push(makeBuild().ms);
@@ -103,4 +105,8 @@ for (const [name, t] of Object.entries(cases)) {
   console.log(`${name.padEnd(14)} ${k.toFixed(0).padStart(8)} ${m.toFixed(0).padStart(9)} ${(k / m).toFixed(2).padStart(10)}x`);
 }
 const same = JSON.stringify(sets.kiln) === JSON.stringify(sets.make);
+const nodeMs = median(node);
+console.log(`node -e 0 ${nodeMs.toFixed(0)} ms: kiln no-op = ${(median(cases.noop.kiln) / nodeMs).toFixed(2)}x node -e 0`);
+const edit = cases['one .c edit'];
+console.log(`one .c edit: kiln's own time (kiln minus make, same compile/link/objcopy) ~ ${(median(edit.kiln) - median(edit.make)).toFixed(0)} ms`);
 console.log(`header edit recompiled: kiln ${sets.kiln.length} files, make ${sets.make.length} files — ${same ? 'the same set' : `DIFFERENT: kiln ${sets.kiln.join(' ')} / make ${sets.make.join(' ')}`}`);

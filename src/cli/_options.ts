@@ -3,7 +3,7 @@
  * sign, verify and audit.
  */
 import type { Command } from 'commander';
-import { DEFAULT_SIGN_SECTIONS, NONOS_SIGN_SECTIONS, type SignSections } from '../sign/index.js';
+import { DEFAULT_SIGN_SECTIONS, NONOS_SIGN_SECTIONS, type SignSections } from '../sign/sections.js';
 
 /** Collects a repeatable option. */
 export function collect(value: string, previous: string[] = []): string[] {

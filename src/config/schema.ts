@@ -7,7 +7,7 @@ import { KilnError } from '../errors.js';
 import { type ArtifactRef, type StepHandle, isArtifactRef, isStepHandle } from '../step.js';
 import { DRIVE_INTERFACE_NAMES } from '../qemu/drives.js';
 import { keyBytes } from '../qemu/console.js';
-import { zTimeoutSeconds } from '../util/timeout.js';
+import { zTimeoutSeconds } from './timeout-schema.js';
 import type { DriveConfig, ExitConfig, RunConfig } from './types.js';
 import type { PolicySet } from '../toolchain/policy.js';
 

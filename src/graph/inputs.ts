@@ -11,16 +11,16 @@ const isDynamicPattern = (p: string): boolean => /[*?[\]{}!]|\(.*\|/.test(p);
 /** Absolute paths of the files `step` declares it reads, each once, in declaration order. */
 export async function expandInputs(step: PlannedStep, projectDir: string, buildRoot: string): Promise<string[]> {
   const files: string[] = [];
-  const ignore = ['**/node_modules/**', `${relative(projectDir, buildRoot)}/**`, '.kiln/**', '**/target/**'];
   for (const pattern of step.declaration.inputs ?? []) {
     if (isDynamicPattern(pattern)) {
       // Loaded on the first glob only: a build of plain paths never pays for the matcher.
       const { glob } = await import('tinyglobby');
+      const ignore = ['**/node_modules/**', `${relative(projectDir, buildRoot)}/**`, '.kiln/**', '**/target/**'];
       const matches = await glob(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false, ignore });
       files.push(...matches.sort());
     } else {
       files.push(isAbsolute(pattern) ? pattern : join(projectDir, pattern));
     }
   }
-  return [...new Set(files)];
+  return files.length < 2 ? files : [...new Set(files)];
 }

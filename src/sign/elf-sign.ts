@@ -17,26 +17,14 @@
  * Uses the ELF reader/writer of formats/elf (ELF32/ELF64, both endiannesses).
  */
 import { KilnError } from '../errors.js';
+import { DEFAULT_SIGN_SECTIONS, type SignSections } from './sections.js';
 import { toHex, writeU32, writeU64 } from '../formats/io/bytes.js';
 import { findSection, PT_LOAD, readElf, removeSection, setSection, SHF_ALLOC, type ElfFile, type ElfSection } from '../formats/elf/index.js';
 import { createBlake3, feedWithoutRanges, feedWithZeroedRanges, type ByteRange } from './blake3.js';
 import { ALGORITHM_LENGTHS, verifySignature, type PublicKey, type SignatureAlgorithm, type SigningKey } from './keys.js';
 import { decodeManifest, encodeManifest, type Canonicalization, type Manifest } from './manifest.js';
 
-/** Names of the sections kiln writes. */
-export interface SignSections {
-  /** The 64-byte Ed25519 signature. */
-  signature: string;
-  /** The 3309-byte ML-DSA-65 signature (hybrid signing only). */
-  mlDsaSignature: string;
-  /** The manifest record. */
-  manifest: string;
-}
-
-/** kiln's default section names. */
-export const DEFAULT_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({ signature: '.kiln.sig', mlDsaSignature: '.kiln.sig.mldsa', manifest: '.kiln.manifest' });
-/** The names the NØNOS kernel uses. */
-export const NONOS_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({ signature: '.nonos.sig', mlDsaSignature: '.nonos.sig.mldsa', manifest: '.nonos.manifest' });
+export { DEFAULT_SIGN_SECTIONS, NONOS_SIGN_SECTIONS, type SignSections } from './sections.js';
 
 /** What the caller gives for the manifest; kiln fills `kernelHash` and `signers`. */
 export type ManifestInput = Omit<Manifest, 'kernelHash' | 'signers' | 'canonicalization'>;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { type FileInput, type OutputPlaceholder, StepFailure, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../step.js';
 import { describeExit, formatCommand } from '../util/process.js';
-import { zTimeoutSeconds } from '../util/timeout.js';
+import { zTimeoutSeconds } from '../config/timeout-schema.js';
 
 /**
  * Options of `command()`: any tool as a cached step, with its inputs and outputs declared.

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { type DeclareContext, type FileInput, type StepContext, StepFailure, defineStep } from '../step.js';
 import { resolvePolicy } from '../toolchain/policy.js';
-import { zTimeoutSeconds } from '../util/timeout.js';
+import { zTimeoutSeconds } from '../config/timeout-schema.js';
 
 /**
  * Options of `sign()`: embed a manifest and Ed25519 (+ ML-DSA-65) signatures in a kernel ELF.

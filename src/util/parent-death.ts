@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { cachedProbe } from './probe-cache.js';
 
 let cached: string | null | undefined;
 
@@ -35,8 +36,11 @@ export function parentDeathLauncher(): string | undefined {
   if (process.platform !== 'linux') return undefined;
   const setpriv = findSetpriv();
   if (!setpriv) return undefined;
-  const probe = spawnSync(setpriv, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 10_000 });
-  if (probe.status === 0) cached = setpriv;
+  // Probed once per installed setpriv (util/probe-cache.ts), not once per kiln command.
+  const works = cachedProbe('pdeathsig', setpriv, () => {
+    return spawnSync(setpriv, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  });
+  if (works) cached = setpriv;
   return cached ?? undefined;
 }
 

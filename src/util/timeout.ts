@@ -6,7 +6,6 @@
  * which turned `--timeout 1e12` into an immediate "timeout after 1000000000000 s". So a timeout is
  * a finite number of seconds > 0 and <= 2,147,483.
  */
-import { z } from 'zod';
 import { KilnError } from '../errors.js';
 
 /** The longest delay a Node timer holds, in milliseconds. */
@@ -22,9 +21,6 @@ export const TIMEOUT_RANGE = `a number of seconds > 0 and <= ${MAX_TIMEOUT_SECON
 export function isTimeoutSeconds(n: number): boolean {
   return Number.isFinite(n) && n > 0 && n <= MAX_TIMEOUT_SECONDS;
 }
-
-/** A config timeout in seconds (zod). */
-export const zTimeoutSeconds = z.number().refine(isTimeoutSeconds, { message: `expected ${TIMEOUT_RANGE}` });
 
 /**
  * A command-line timeout (`--timeout 90`): undefined when not given; a usage error (exit 2)
