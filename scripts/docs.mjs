@@ -39,6 +39,8 @@ async function main() {
     entryPoints: [...entries.values()],
     tsconfig: join(root, 'tsconfig.build.json'),
     readme: 'none',
+    // npm run typecheck checks the types; the reference only needs the declarations (about a quarter less CPU).
+    skipErrorChecking: true,
     disableSources: true,
     excludePrivate: true,
     excludeInternal: true,

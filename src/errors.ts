@@ -12,14 +12,19 @@ export interface ErrorLocation {
   configPath?: string;
   /** Byte offset inside `file` (binary formats). */
   offset?: number;
+  /** 1-based line inside `file` (text files). */
   line?: number;
+  /** 1-based column inside `file` (text files). */
   column?: number;
 }
 
 /** The optional parts of a {@link KilnError}: location, hint, cause, exit code, details. */
 export interface KilnErrorOptions {
+  /** Where the problem is: file, config path, byte offset, line. */
   location?: ErrorLocation;
+  /** One line saying what to do about it (printed after the message). */
   hint?: string;
+  /** The underlying error (the standard `Error.cause`). */
   cause?: unknown;
   /** Process exit code the CLI uses for this error (default 1; config errors use 2). */
   exitCode?: number;

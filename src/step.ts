@@ -21,6 +21,7 @@ const OUTPUT = Symbol.for('kiln.output');
 /** A file produced by a step, usable as input of another step. */
 export interface ArtifactRef {
   readonly [ARTIFACT]: true;
+  /** The step that produces the file. */
   readonly step: StepHandle;
   /** Output name (a path relative to the target's build folder); undefined = the step's main output. */
   readonly output: string | undefined;
@@ -29,6 +30,7 @@ export interface ArtifactRef {
 /** Placeholder for one of the step's own outputs inside an argv (resolved to a staging path). */
 export interface OutputPlaceholder {
   readonly [OUTPUT]: true;
+  /** The output's name, relative to the target's build folder. */
   readonly output: string;
 }
 
@@ -56,6 +58,7 @@ export type FileInput = string | ArtifactRef | StepHandle;
 export interface StepHandle<O = unknown> {
   readonly [STEP]: true;
   readonly kind: StepKind<O>;
+  /** The options the step was made with (validated by its kind's schema at plan time). */
   readonly options: O;
   /** Explicit name (else the config key under which it was found, else kind + index). */
   readonly name: string | undefined;
@@ -108,8 +111,11 @@ export interface Declaration {
 
 /** Handed to a step kind's `declare`: where the project and its build folder are, and the target. */
 export interface DeclareContext {
+  /** The project folder (absolute). */
   readonly projectDir: string;
+  /** The target's build folder (absolute). */
   readonly buildDir: string;
+  /** The architecture × profile being planned. */
   readonly target: TargetInfo;
   /** Config path of the step (`components.kernel`), for error messages. */
   readonly configPath: string;
@@ -133,10 +139,13 @@ export interface TargetInfo {
 
 /** Handed to `make`: where to write, how to run tools, where to log. */
 export interface StepContext {
+  /** The step's name. */
   readonly name: string;
+  /** The project folder (absolute). */
   readonly projectDir: string;
   /** The target's build folder (`build/x86_64-debug`). */
   readonly buildDir: string;
+  /** The architecture × profile being built. */
   readonly target: TargetInfo;
   /** SOURCE_DATE_EPOCH or kiln's default: use for every timestamp written. */
   readonly epoch: number;
@@ -144,6 +153,7 @@ export interface StepContext {
   readonly env: NodeJS.ProcessEnv;
   /** Values of the declared `secrets`, for in-process use only (never pass them to a tool). */
   readonly secrets: Readonly<Record<string, string | undefined>>;
+  /** Aborted when the build is cancelled (Ctrl-C, another step failed): stop and return. */
   readonly signal: AbortSignal;
   /** Absolute path of a file: project-relative string, or another step's artifact. */
   path(input: FileInput): string;
@@ -173,6 +183,7 @@ export interface StepAction {
   kind: string;
   /** The file it works on, project-relative. */
   input: string;
+  /** Why it ran (`never built`, `include/fs.h changed`). */
   reason: string;
 }
 
@@ -227,12 +238,17 @@ export type StepStatus = 'ran' | 'cached' | 'up-to-date' | 'failed' | 'skipped';
 
 /** Why a step failed, as the build log and `--json` report it: message, command, exit code, output tail, hint. */
 export interface StepFailureInfo {
+  /** One line saying what failed. */
   message: string;
+  /** The command that failed, as a shell would show it. */
   command?: string;
+  /** Its exit code (null when a signal ended it). */
   exitCode?: number | null;
   /** The interesting tail of the tool's output (error lines preferred). */
   tail: string[];
+  /** What to do about it, when kiln knows. */
   hint?: string;
+  /** A stable error code, when the failure is a KilnError. */
   code?: string;
 }
 

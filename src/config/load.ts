@@ -17,6 +17,7 @@ export interface LoadedConfig {
   path: string;
   /** The project folder (the config's folder). */
   projectDir: string;
+  /** The config as validated (its `default` export). */
   config: KilnConfig<OptionsSpec>;
   /** Absolute paths of local files the config imports (itself included). */
   dependencies: string[];

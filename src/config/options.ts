@@ -8,18 +8,44 @@ import { parseSize } from '../util/size.js';
 interface OptionBase<T> {
   /** One line shown in `kiln build --help`. */
   help: string;
+  /** The value when the flag is not given. */
   default: T;
 }
 /** A true/false option (`--name`, `--name=false`); default `false`. */
-export interface BoolOption extends OptionBase<boolean> { type: 'bool' }
+export interface BoolOption extends OptionBase<boolean> {
+  /** Discriminant: a boolean option. */
+  type: 'bool';
+}
 /** An option taking one of a fixed list of strings (`--mode=iso`). */
-export interface EnumOption<V extends string = string> extends OptionBase<V> { type: 'enum'; values: readonly V[] }
+export interface EnumOption<V extends string = string> extends OptionBase<V> {
+  /** Discriminant: an enum option. */
+  type: 'enum';
+  /** The accepted values. */
+  values: readonly V[];
+}
 /** An integer option with optional bounds (`--cpus=4`). */
-export interface IntOption extends OptionBase<number> { type: 'int'; min?: number; max?: number }
+export interface IntOption extends OptionBase<number> {
+  /** Discriminant: an integer option. */
+  type: 'int';
+  /** Smallest accepted value (inclusive). */
+  min?: number;
+  /** Largest accepted value (inclusive). */
+  max?: number;
+}
 /** A size in bytes; the default and `--name=` accept `16M`, `512K`, `8388608`. */
-export interface SizeOption extends OptionBase<number> { type: 'size'; min?: number; max?: number }
+export interface SizeOption extends OptionBase<number> {
+  /** Discriminant: a size option. */
+  type: 'size';
+  /** Smallest accepted size in bytes. */
+  min?: number;
+  /** Largest accepted size in bytes. */
+  max?: number;
+}
 /** A free-text option (`--cmdline="console=ttyS0"`); default `''`. */
-export interface StringOption extends OptionBase<string> { type: 'string' }
+export interface StringOption extends OptionBase<string> {
+  /** Discriminant: a string option. */
+  type: 'string';
+}
 /** Any option definition, as the `option.*` constructors return it. */
 export type OptionDef = BoolOption | EnumOption | IntOption | SizeOption | StringOption;
 /** The `options` field of a config: option name → definition. */

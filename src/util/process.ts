@@ -22,15 +22,21 @@ export interface RunOptions {
 
 /** How a tool run ended: its argv, exit code or signal, and its output. */
 export interface RunResult {
+  /** The command as run: program and arguments. */
   argv: string[];
   /** Exit code, or null when killed by a signal. */
   code: number | null;
+  /** The signal that ended it, if any. */
   signal: NodeJS.Signals | null;
+  /** What it wrote to stdout (up to the capture limit). */
   stdout: string;
+  /** What it wrote to stderr (up to the capture limit). */
   stderr: string;
   /** stdout and stderr interleaved in arrival order. */
   output: string;
+  /** It was killed at its timeout. */
   timedOut: boolean;
+  /** Wall time in milliseconds. */
   durationMs: number;
   /** Spawn failure (ENOENT when the tool is missing). */
   spawnError?: NodeJS.ErrnoException;

@@ -11,7 +11,7 @@ const script = join(repoRoot, 'scripts', 'docs.mjs');
 describe('npm run docs (TypeDoc API reference)', () => {
   it('documents every subpath export of kiln, each as its own module page', async () => {
     const out = tempDir('kiln-docs-');
-    const r = await runAsync(['node', script, '--out', out], { cwd: repoRoot, timeoutMs: 240_000 });
+    const r = await runAsync(['node', script, '--out', out], { cwd: repoRoot, timeoutMs: 420_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
     const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
@@ -23,7 +23,7 @@ describe('npm run docs (TypeDoc API reference)', () => {
     // A documented option reaches the page: CargoOptions.std explains the sysroot route.
     const cargo = readFileSync(join(out, 'interfaces', 'kiln.CargoOptions.html'), 'utf8');
     expect(cargo).toContain('cached sysroot');
-  }, 300_000);
+  }, 480_000);
 
   it('has a runnable example for every subpath, importing that subpath (run by test/cli/init.test.ts)', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
