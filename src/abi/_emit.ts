@@ -4,6 +4,8 @@
 import { abiHashU64 } from './hash.js';
 import type { AbiLayout } from './layout.js';
 import type { NormalizedAbi } from './normalize.js';
+import type { ScalarType } from './types.js';
+import { upper } from './_names.js';
 
 /** What every language emitter gets: the normalized ABI, its layout for one architecture, and its hash. */
 export interface EmitContext {
@@ -47,3 +49,60 @@ export function docLines(doc: string | undefined): string[] {
   return doc === undefined ? [] : doc.split(/\r?\n/);
 }
 
+
+/** Scalar type names as Rust and Zig spell them (pointers are addresses, bools raw bytes). */
+export const RUST_ZIG_SCALARS: Record<ScalarType, string> = {
+  u8: 'u8', u16: 'u16', u32: 'u32', u64: 'u64', i8: 'i8', i16: 'i16', i32: 'i32', i64: 'i64',
+  usize: 'usize', isize: 'isize', ptr: 'usize', bool: 'u8',
+};
+
+/** A string literal as Rust and Zig write it: double quotes, `\\` and `\"` escaped. */
+export function quotedString(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** `///` doc comment lines (Rust and Zig). */
+export function slashDocs(lines: string[], indent = ''): string[] {
+  return lines.map((l) => `${indent}/// ${l}`.trimEnd());
+}
+
+/** An integer literal as Rust and Zig write it: hex from 10 up, decimal below. */
+export function intLiteral(value: bigint): string {
+  return value >= 10n ? hex(value) : `${value}`;
+}
+
+/**
+ * The block Rust and Zig files share: the ABI name, version and hash constants, the syscall numbers
+ * and the constants. `stringConst` spells a string constant (Rust `pub const X: &str = "…";`, Zig
+ * `pub const X = "…";`); Rust documents ABI_HASH_U64 (`hashU64Doc`).
+ */
+export function constantLines(ctx: EmitContext, stringConst: (name: string, text: string) => string, hashU64Doc?: string): string[] {
+  const { abi } = ctx;
+  const out: string[] = [];
+  out.push(stringConst('ABI_NAME', abi.name));
+  out.push(stringConst('ABI_VERSION', abi.version.text));
+  out.push(`pub const ABI_VERSION_MAJOR: u32 = ${abi.version.major};`);
+  out.push(`pub const ABI_VERSION_MINOR: u32 = ${abi.version.minor};`);
+  out.push(`pub const ABI_VERSION_PATCH: u32 = ${abi.version.patch};`);
+  out.push('/// SHA-256 of the canonical schema; compare at run time to refuse a mismatched peer.');
+  out.push(stringConst('ABI_HASH', ctx.hash));
+  if (hashU64Doc !== undefined) out.push(`/// ${hashU64Doc}`);
+  out.push(`pub const ABI_HASH_U64: u64 = ${hashU64Hex(ctx)};`, '');
+  if (abi.syscalls.length) {
+    out.push('// Syscall numbers.');
+    for (const s of abi.syscalls) {
+      out.push(...slashDocs(docLines(s.doc)));
+      out.push(`pub const SYS_${upper(s.name)}: usize = ${s.number};`);
+    }
+    out.push('');
+  }
+  if (abi.constants.length) {
+    out.push('// Constants.');
+    for (const c of abi.constants) {
+      out.push(...slashDocs(docLines(c.doc)));
+      out.push(c.type === 'string' ? stringConst(upper(c.name), c.value as string) : `pub const ${upper(c.name)}: ${c.type} = ${intLiteral(c.value as bigint)};`);
+    }
+    out.push('');
+  }
+  return out;
+}

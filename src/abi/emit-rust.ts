@@ -18,31 +18,19 @@
  * from the other side of the ABI would be undefined behaviour in a Rust enum or bool. Convert with
  * `ObjType::from_raw(msg.kind)` / `TryFrom`.
  */
-import { bannerLines, bitsMask, docLines, flagsMask, hashU64Hex, hex, type EmitContext } from './_emit.js';
+import {
+  RUST_ZIG_SCALARS, bannerLines, bitsMask, constantLines, docLines, flagsMask, intLiteral, quotedString, slashDocs, type EmitContext,
+} from './_emit.js';
 import { camel, upper } from './_names.js';
 import { underlyingInt } from './layout.js';
 import type { AbiType, NormalizedEnum } from './normalize.js';
-import type { IntType, ScalarType } from './types.js';
+import type { IntType } from './types.js';
 
-const RUST_SCALARS: Record<ScalarType, string> = {
-  u8: 'u8', u16: 'u16', u32: 'u32', u64: 'u64', i8: 'i8', i16: 'i16', i32: 'i32', i64: 'i64',
-  usize: 'usize', isize: 'isize', ptr: 'usize', bool: 'u8',
-};
-
-function rustString(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-function rustInt(value: bigint): string {
-  return value >= 10n ? hex(value) : value < 0n ? `${value}` : `${value}`;
-}
-function docs(lines: string[], indent = ''): string[] {
-  return lines.map((l) => `${indent}/// ${l}`.trimEnd());
-}
 
 /** The Rust spelling of a field type. */
 export function rustType(ctx: EmitContext, type: AbiType): string {
   switch (type.kind) {
-    case 'scalar': return RUST_SCALARS[type.name];
+    case 'scalar': return RUST_ZIG_SCALARS[type.name];
     case 'enum': return underlyingInt(ctx.abi, type)!;
     case 'flags': case 'struct': return camel(type.name);
     case 'array': return `[${rustType(ctx, type.element)}; ${type.length}]`;
@@ -51,10 +39,10 @@ export function rustType(ctx: EmitContext, type: AbiType): string {
 
 function emitEnum(e: NormalizedEnum, typeName: string, title: string): string[] {
   const out: string[] = [];
-  out.push(...docs([title, ...docLines(e.doc)]));
+  out.push(...slashDocs([title, ...docLines(e.doc)]));
   out.push(`#[repr(${e.type})]`, '#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]', `pub enum ${typeName} {`);
   for (const v of e.values) {
-    out.push(...docs(docLines(v.doc), '    '));
+    out.push(...slashDocs(docLines(v.doc), '    '));
     out.push(`    ${camel(v.name)} = ${v.value},`);
   }
   out.push('}', `impl ${typeName} {`);
@@ -87,32 +75,8 @@ export function emitRust(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.rs`):
   out.push(...docLines(abi.doc).map((l) => `//! ${l}`.trimEnd()));
   out.push('//! Rust 1.77+: build with `--cfg kiln_abi_offset_of` to also assert every offset with `core::mem::offset_of!`.');
   out.push('', '#![allow(unknown_lints)]', '#![allow(dead_code, unexpected_cfgs, clippy::unusual_byte_groupings)]', '');
-  out.push(`pub const ABI_NAME: &str = ${rustString(abi.name)};`);
-  out.push(`pub const ABI_VERSION: &str = ${rustString(abi.version.text)};`);
-  out.push(`pub const ABI_VERSION_MAJOR: u32 = ${abi.version.major};`);
-  out.push(`pub const ABI_VERSION_MINOR: u32 = ${abi.version.minor};`);
-  out.push(`pub const ABI_VERSION_PATCH: u32 = ${abi.version.patch};`);
-  out.push('/// SHA-256 of the canonical schema; compare at run time to refuse a mismatched peer.');
-  out.push(`pub const ABI_HASH: &str = ${rustString(ctx.hash)};`);
-  out.push('/// First 8 bytes of `ABI_HASH`, big-endian.');
-  out.push(`pub const ABI_HASH_U64: u64 = ${hashU64Hex(ctx)};`, '');
+  out.push(...constantLines(ctx, (name, text) => `pub const ${name}: &str = ${quotedString(text)};`, 'First 8 bytes of `ABI_HASH`, big-endian.'));
 
-  if (abi.syscalls.length) {
-    out.push('// Syscall numbers.');
-    for (const s of abi.syscalls) {
-      out.push(...docs(docLines(s.doc)));
-      out.push(`pub const SYS_${upper(s.name)}: usize = ${s.number};`);
-    }
-    out.push('');
-  }
-  if (abi.constants.length) {
-    out.push('// Constants.');
-    for (const c of abi.constants) {
-      out.push(...docs(docLines(c.doc)));
-      out.push(c.type === 'string' ? `pub const ${upper(c.name)}: &str = ${rustString(c.value as string)};` : `pub const ${upper(c.name)}: ${c.type} = ${rustInt(c.value as bigint)};`);
-    }
-    out.push('');
-  }
   for (const e of abi.enums) out.push(...emitEnum(e, camel(e.name), `enum ${e.name}`));
   if (abi.errors) out.push(...emitEnum(abi.errors, 'Error', 'Error codes.'));
 
@@ -120,12 +84,12 @@ export function emitRust(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.rs`):
     const t = `u${f.width}` as IntType;
     const name = camel(f.name);
     const all = flagsMask(f.bits);
-    out.push(...docs([`Flag set ${f.name} (${f.width}-bit). Any bit pattern is a valid value; \`ALL\` holds the defined flags.`, ...docLines(f.doc)]));
+    out.push(...slashDocs([`Flag set ${f.name} (${f.width}-bit). Any bit pattern is a valid value; \`ALL\` holds the defined flags.`, ...docLines(f.doc)]));
     out.push('#[repr(transparent)]', '#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]', `pub struct ${name}(pub ${t});`, `impl ${name} {`);
     for (const b of f.bits) out.push(`    pub const ${upper(b.name)}: Self = Self(1 << ${b.bit});`);
-    out.push(`    pub const EMPTY: Self = Self(0);`, `    pub const ALL: Self = Self(${rustInt(all)});`);
-    out.push(`    /// Bits reserved for future flags; they must be zero.`, `    pub const RESERVED: Self = Self(${rustInt(bitsMask(f.reserved))});`);
-    out.push(`    const NAMES: [(&'static str, ${t}); ${f.bits.length}] = [${f.bits.map((b) => `(${rustString(upper(b.name))}, 1 << ${b.bit})`).join(', ')}];`);
+    out.push(`    pub const EMPTY: Self = Self(0);`, `    pub const ALL: Self = Self(${intLiteral(all)});`);
+    out.push(`    /// Bits reserved for future flags; they must be zero.`, `    pub const RESERVED: Self = Self(${intLiteral(bitsMask(f.reserved))});`);
+    out.push(`    const NAMES: [(&'static str, ${t}); ${f.bits.length}] = [${f.bits.map((b) => `(${quotedString(upper(b.name))}, 1 << ${b.bit})`).join(', ')}];`);
     out.push(`    pub const fn bits(self) -> ${t} { self.0 }`);
     out.push(`    /// \`None\` if \`bits\` has a bit outside \`ALL\`.`);
     out.push(`    pub const fn from_bits(bits: ${t}) -> core::option::Option<Self> { if bits & !Self::ALL.0 == 0 { core::option::Option::Some(Self(bits)) } else { core::option::Option::None } }`);
@@ -163,7 +127,7 @@ export function emitRust(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.rs`):
     out.push(`impl core::ops::SubAssign for ${name} {`, '    fn sub_assign(&mut self, rhs: Self) { self.0 &= !rhs.0; }', '}');
     out.push(`impl core::ops::Not for ${name} {`, '    type Output = Self;', '    fn not(self) -> Self { self.complement() }', '}');
     out.push(`impl core::fmt::Debug for ${name} {`, '    fn fmt(&self, f: &mut core::fmt::Formatter<\'_>) -> core::fmt::Result {');
-    out.push(`        f.write_str(${rustString(`${name}(`)})?;`, '        let mut first = true;', '        for (flag, bit) in Self::NAMES.iter() {');
+    out.push(`        f.write_str(${quotedString(`${name}(`)})?;`, '        let mut first = true;', '        for (flag, bit) in Self::NAMES.iter() {');
     out.push(`            if self.0 & *bit != 0 {`, '                if !first { f.write_str(" | ")?; }', '                f.write_str(flag)?;', '                first = false;', '            }', '        }');
     out.push('        let extra = self.0 & !Self::ALL.0;', '        if extra != 0 {', '            if !first { f.write_str(" | ")?; }', '            write!(f, "{:#x}", extra)?;', '            first = false;', '        }', '        if first { f.write_str("empty")?; }', '        f.write_str(")")', '    }', '}');
     out.push(`const _: () = assert!(core::mem::size_of::<${name}>() == ${f.width / 8});`, '');
@@ -171,7 +135,7 @@ export function emitRust(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.rs`):
 
   for (const s of ctx.layout.structs) {
     const name = camel(s.name);
-    out.push(...docs([`struct ${s.name}: ${s.size} bytes, align ${s.align}.`, ...docLines(s.doc)]));
+    out.push(...slashDocs([`struct ${s.name}: ${s.size} bytes, align ${s.align}.`, ...docLines(s.doc)]));
     out.push('#[repr(C)]', '#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]', `pub struct ${name} {`);
     for (const m of s.members) {
       if (m.kind === 'padding') {
@@ -181,7 +145,7 @@ export function emitRust(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.rs`):
         if (m.type.kind === 'enum') notes.push(`Raw \`${camel(m.type.name)}\` value (convert with \`${camel(m.type.name)}::from_raw\`).`);
         if (m.type.kind === 'scalar' && m.type.name === 'bool') notes.push('bool: 0 or 1.');
         if (m.type.kind === 'scalar' && m.type.name === 'ptr') notes.push('User pointer (address).');
-        out.push(...docs([...docLines(m.doc), notes.join(' ')], '    '));
+        out.push(...slashDocs([...docLines(m.doc), notes.join(' ')], '    '));
         out.push(`    pub ${m.name}: ${rustType(ctx, m.type)},`);
       }
     }

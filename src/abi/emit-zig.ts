@@ -5,40 +5,27 @@
  * with `comptime` blocks that `@compileError` when `@sizeOf`, `@alignOf`, `@offsetOf` or
  * `@bitOffsetOf` differ from kiln's computed layout.
  */
-import { bannerLines, docLines, flagsMask, hashU64Hex, hex, bitsMask, type EmitContext } from './_emit.js';
+import {
+  RUST_ZIG_SCALARS, bannerLines, bitsMask, constantLines, docLines, flagsMask, intLiteral, quotedString, slashDocs, type EmitContext,
+} from './_emit.js';
 import { camel, upper } from './_names.js';
 import type { AbiType, NormalizedEnum, NormalizedFlags } from './normalize.js';
-import type { ScalarType } from './types.js';
 
-const ZIG_SCALARS: Record<ScalarType, string> = {
-  u8: 'u8', u16: 'u16', u32: 'u32', u64: 'u64', i8: 'i8', i16: 'i16', i32: 'i32', i64: 'i64',
-  usize: 'usize', isize: 'isize', ptr: 'usize', bool: 'u8',
-};
-
-function zigString(text: string): string {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-function docs(lines: string[], indent = ''): string[] {
-  return lines.map((l) => `${indent}/// ${l}`.trimEnd());
-}
-function zigInt(value: bigint): string {
-  return value >= 10n ? hex(value) : `${value}`;
-}
 
 /** The Zig spelling of a field type. */
 export function zigType(type: AbiType): string {
   switch (type.kind) {
-    case 'scalar': return ZIG_SCALARS[type.name];
+    case 'scalar': return RUST_ZIG_SCALARS[type.name];
     case 'enum': case 'flags': case 'struct': return camel(type.name);
     case 'array': return `[${type.length}]${zigType(type.element)}`;
   }
 }
 
 function emitEnum(e: NormalizedEnum, typeName: string, title: string): string[] {
-  const out = docs([`${title} Non-exhaustive: every raw value is representable.`, ...docLines(e.doc)]);
+  const out = slashDocs([`${title} Non-exhaustive: every raw value is representable.`, ...docLines(e.doc)]);
   out.push(`pub const ${typeName} = enum(${e.type}) {`);
   for (const v of e.values) {
-    out.push(...docs(docLines(v.doc), '    '));
+    out.push(...slashDocs(docLines(v.doc), '    '));
     out.push(`    ${v.name} = ${v.value},`);
   }
   out.push('    _,', '};', `comptime {`, `    if (@sizeOf(${typeName}) != ${Number(e.type.slice(1)) / 8}) @compileError("${typeName}: size");`, '}', '');
@@ -48,7 +35,7 @@ function emitEnum(e: NormalizedEnum, typeName: string, title: string): string[] 
 function emitFlags(f: NormalizedFlags): string[] {
   const name = camel(f.name);
   const t = `u${f.width}`;
-  const out = docs([`Flag set ${f.name} (${f.width}-bit): one bool per bit, least significant first.`, ...docLines(f.doc)]);
+  const out = slashDocs([`Flag set ${f.name} (${f.width}-bit): one bool per bit, least significant first.`, ...docLines(f.doc)]);
   out.push(`pub const ${name} = packed struct(${t}) {`);
   const byBit = new Map(f.bits.map((b) => [b.bit, b.name]));
   let bit = 0;
@@ -67,8 +54,8 @@ function emitFlags(f: NormalizedFlags): string[] {
   }
   out.push('');
   for (const b of f.bits) out.push(`    pub const ${upper(b.name)}: ${t} = 1 << ${b.bit};`);
-  out.push(`    pub const ALL: ${t} = ${zigInt(flagsMask(f.bits))};`);
-  out.push(`    pub const RESERVED: ${t} = ${zigInt(bitsMask(f.reserved))};`);
+  out.push(`    pub const ALL: ${t} = ${intLiteral(flagsMask(f.bits))};`);
+  out.push(`    pub const RESERVED: ${t} = ${intLiteral(bitsMask(f.reserved))};`);
   out.push(`    pub fn toInt(self: ${name}) ${t} {`, '        return @bitCast(self);', '    }');
   out.push(`    pub fn fromInt(bits: ${t}) ${name} {`, '        return @bitCast(bits);', '    }');
   out.push(`    pub fn contains(self: ${name}, other: ${name}) bool {`, '        return self.toInt() & other.toInt() == other.toInt();', '    }');
@@ -96,43 +83,20 @@ export function emitZig(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.zig`):
   const out: string[] = [];
   out.push(...bannerLines(ctx, fileName).map((l) => `//! ${l}`));
   out.push(...docLines(abi.doc).map((l) => `//! ${l}`.trimEnd()), '');
-  out.push(`pub const ABI_NAME = ${zigString(abi.name)};`);
-  out.push(`pub const ABI_VERSION = ${zigString(abi.version.text)};`);
-  out.push(`pub const ABI_VERSION_MAJOR: u32 = ${abi.version.major};`);
-  out.push(`pub const ABI_VERSION_MINOR: u32 = ${abi.version.minor};`);
-  out.push(`pub const ABI_VERSION_PATCH: u32 = ${abi.version.patch};`);
-  out.push('/// SHA-256 of the canonical schema; compare at run time to refuse a mismatched peer.');
-  out.push(`pub const ABI_HASH = ${zigString(ctx.hash)};`);
-  out.push(`pub const ABI_HASH_U64: u64 = ${hashU64Hex(ctx)};`, '');
-  if (abi.syscalls.length) {
-    out.push('// Syscall numbers.');
-    for (const s of abi.syscalls) {
-      out.push(...docs(docLines(s.doc)));
-      out.push(`pub const SYS_${upper(s.name)}: usize = ${s.number};`);
-    }
-    out.push('');
-  }
-  if (abi.constants.length) {
-    out.push('// Constants.');
-    for (const c of abi.constants) {
-      out.push(...docs(docLines(c.doc)));
-      out.push(c.type === 'string' ? `pub const ${upper(c.name)} = ${zigString(c.value as string)};` : `pub const ${upper(c.name)}: ${c.type} = ${zigInt(c.value as bigint)};`);
-    }
-    out.push('');
-  }
+  out.push(...constantLines(ctx, (name, text) => `pub const ${name} = ${quotedString(text)};`));
   for (const e of abi.enums) out.push(...emitEnum(e, camel(e.name), `enum ${e.name}.`));
   if (abi.errors) out.push(...emitEnum(abi.errors, 'Error', 'Error codes.'));
   for (const f of abi.flags) out.push(...emitFlags(f));
 
   for (const s of ctx.layout.structs) {
     const name = camel(s.name);
-    out.push(...docs([`struct ${s.name}: ${s.size} bytes, align ${s.align}.`, ...docLines(s.doc)]));
+    out.push(...slashDocs([`struct ${s.name}: ${s.size} bytes, align ${s.align}.`, ...docLines(s.doc)]));
     out.push(`pub const ${name} = extern struct {`);
     for (const m of s.members) {
       if (m.kind === 'padding') out.push(`    /// Padding (offset ${m.offset}): must be zero.`, `    ${m.name}: [${m.size}]u8 = [_]u8{0} ** ${m.size},`);
       else {
         const note = m.type.kind === 'scalar' && m.type.name === 'bool' ? ' bool: 0 or 1.' : m.type.kind === 'scalar' && m.type.name === 'ptr' ? ' User pointer (address).' : '';
-        out.push(...docs([...docLines(m.doc), `Offset ${m.offset}, ${m.size} byte${m.size === 1 ? "" : "s"}.${note}`], '    '));
+        out.push(...slashDocs([...docLines(m.doc), `Offset ${m.offset}, ${m.size} byte${m.size === 1 ? "" : "s"}.${note}`], '    '));
         out.push(`    ${m.name}: ${zigType(m.type)},`);
       }
     }
