@@ -4,7 +4,7 @@
 // same process; a syntax error → the error, no new boot; the fix → boots; a config edit → re-planned;
 // a header edit in a C example → only the files that include it compile; q and Ctrl-C → no QEMU left.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kilnBin, repoRoot, tempDir } from '../_helpers.js';
@@ -176,6 +176,66 @@ describe('kiln dev (examples/tinyc: C kernel, depfiles, a guest that keeps runni
       expect(dev.stderr).toMatch(/kiln dev: interrupted; no guest left running/);
       expect(qemusUnder(dir)).toEqual([]);
       expect(readdirSync(join(dir, 'build', 'i386-debug', '.kiln')).includes('staging')).toBe(false);
+    } finally {
+      dev.child.kill('SIGKILL');
+    }
+  }, 360_000);
+});
+
+// A C kernel for aarch64 virt built by kiln's cc step (clang, ld.lld), booted with -kernel and
+// ended by semihosting; the project builds for x86_64 first, so --arch is what picks aarch64.
+const A64_KERNEL = (banner: string) => `typedef unsigned long u64;
+#define UART ((volatile unsigned int *)0x09000000)
+static void puts_(const char *s) { while (*s) *UART = (unsigned int)*s++; }
+static u64 block[2];
+void kmain(void) {
+  puts_("${banner}\\r\\n");
+  block[0] = 0x20026; block[1] = 0;
+  register u64 x0 __asm__("x0") = 0x18;
+  register u64 x1 __asm__("x1") = (u64)block;
+  __asm__ volatile("hlt #0xf000" : : "r"(x0), "r"(x1) : "memory");
+  for (;;) __asm__ volatile("wfi");
+}
+__asm__(".section .text.boot,\\"ax\\"\\n.global _start\\n_start:\\n ldr x0, =stack_top\\n mov sp, x0\\n bl kmain\\n1: wfi\\n b 1b\\n");
+`;
+
+describe('kiln dev --arch aarch64 (a C kernel through kiln\'s cc step, -kernel, semihosting)', () => {
+  it('boots the aarch64 kernel and boots it again after an edit', async () => {
+    const dir = join(tempDir('kiln-dev-'), 'a64');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'kernel.c'), A64_KERNEL('a64 banner one'));
+    writeFileSync(join(dir, 'kernel.ld'), `ENTRY(_start)
+SECTIONS {
+  . = 0x40080000;
+  .text : { *(.text.boot) *(.text*) }
+  .rodata : { *(.rodata*) }
+  .data : { *(.data*) }
+  .bss : { *(.bss*) *(COMMON) }
+  . = ALIGN(16);
+  . += 0x4000;
+  stack_top = .;
+}
+`);
+    writeFileSync(join(dir, 'kiln.config.ts'), `import { cc, defineConfig } from 'kiln';
+export default defineConfig({
+  name: 'a64', arch: ['x86_64', 'aarch64'],
+  build: () => {
+    const kernel = cc.exe({ name: 'kernel', sources: ['kernel.c'], cflags: ['-mgeneral-regs-only', '-O2'], linkerScript: 'kernel.ld' });
+    return { components: { kernel }, run: { kernel, exit: { kind: 'semihosting' as const } } };
+  },
+});
+`);
+    const dev = new Dev(dir, ['--arch', 'aarch64']);
+    try {
+      let out = await dev.waitFor('stdout', /a64 banner one/, 0, 180_000);
+      let err = await dev.waitFor('stderr', /guest ended \(exit code 0\)/);
+      expect(dev.stderr).toMatch(/kiln dev: aarch64-debug: /);
+      edit(join(dir, 'kernel.c'), 'a64 banner one', 'a64 banner two');
+      out = await dev.waitFor('stdout', /a64 banner two/, out, 180_000);
+      err = await dev.waitFor('stderr', /kernel\.c changed → ran kernel \(compile kernel\.c\) → rebooting/, err);
+      dev.key('q');
+      expect(await dev.exited).toBe(0);
+      expect(qemusUnder(dir)).toEqual([]);
     } finally {
       dev.child.kill('SIGKILL');
     }
