@@ -251,7 +251,7 @@ function kind(mode: 'bin' | 'lib') {
       ], { env, allowFailure: true });
       const messages = result.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CargoMessage);
       if (result.code !== 0) {
-        throw new StepFailure(`cargo build failed (exit code ${result.code})`, { command: `cargo build ${o.package ?? ''}`, exitCode: result.code, output: result.stderr, hint: rustHint(result.stderr) });
+        throw new StepFailure(`cargo build failed (exit code ${result.code})`, { command: `cargo build ${o.package ?? ''}`, exitCode: result.code, output: result.stderr });
       }
       const artifacts = messages.filter((m) => m.reason === 'compiler-artifact' && (!o.package || m.package_id?.includes(o.package) || m.package_id?.includes(`#${o.package}@`)));
       let file: string | undefined;
@@ -298,15 +298,6 @@ function linkerFallback(spec: ProjectTargetSpec, toolchain: RustToolchain, log: 
   if (!/lld/.test(flavor) || !findExecutable('ld.lld')) return [];
   log(`${spec.name}.json names the linker ${linker}, which is not installed: linking with ld.lld (-C linker=ld.lld)`);
   return ['-C', 'linker=ld.lld'];
-}
-
-/** The doctor's fix for a failing Rust build, when its output matches a known cause. */
-export function rustHint(output: string): string | undefined {
-  if (/requires nightly|is only accepted on the nightly compiler/.test(output)) return 'use a nightly toolchain, or let kiln set RUSTC_BOOTSTRAP=1 (it does for its own flags)';
-  if (/can't find crate for `core`|couldn't find crate `core`/.test(output)) return 'no core for this target: add rust-src (rustup component add rust-src), or use std: "sysroot" with Debian rust-src';
-  if (/linker `[^`]+` not found/.test(output)) return 'the target\'s linker is missing: install lld (ld.lld) or llvm-tools (rust-lld)';
-  if (/no global memory allocator/.test(output)) return 'using alloc needs a #[global_allocator] in the kernel';
-  return undefined;
 }
 
 /**
