@@ -128,7 +128,7 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
       err = await dev.waitFor('stderr', /boot\.asm changed → ran boot, disk → testing/, err);
       err = await dev.waitFor('stderr', /FAIL hello \[x86_64\]/, err);
       edit(join(dir, 'boot.asm'), 'Goodbye from hello', 'Hello from hello');
-      err = await dev.waitFor('stderr', /PASS hello \[x86_64\]/, err);
+      await dev.waitFor('stderr', /PASS hello \[x86_64\]/, err);
       dev.key('q');
       expect(await dev.exited).toBe(0);
       expect(qemusUnder(dir)).toEqual([]);
@@ -143,8 +143,8 @@ describe('kiln dev (examples/tinyc: C kernel, depfiles, a guest that keeps runni
     const dir = copyExample('tinyc');
     const dev = new Dev(dir);
     try {
-      let out = await dev.waitFor('stdout', /tinyc> /, 0, 180_000);
-      let err = await dev.waitFor('stderr', /started → ran .* → booting/);
+      const out = await dev.waitFor('stdout', /tinyc> /, 0, 180_000);
+      const err = await dev.waitFor('stderr', /started → ran .* → booting/);
       expect(qemusUnder(dir)).toHaveLength(1);
       const first = qemusUnder(dir)[0];
 
@@ -160,13 +160,13 @@ describe('kiln dev (examples/tinyc: C kernel, depfiles, a guest that keeps runni
       expect(includers.length).toBeLessThan(10);
 
       writeFileSync(join(dir, 'include', 'ide.h'), `${readFileSync(join(dir, 'include', 'ide.h'), 'utf8')}/* edited by kiln dev's test */\n`);
-      err = await dev.waitFor('stderr', /include\/ide\.h changed → ran [^\n]*\bkernel \(compile ([^)]*)\)[^\n]* → rebooting/, err);
+      await dev.waitFor('stderr', /include\/ide\.h changed → ran [^\n]*\bkernel \(compile ([^)]*)\)[^\n]* → rebooting/, err);
       const line = /include\/ide\.h changed → ran [^\n]*/.exec(dev.stderr)![0];
       const compiled = /\bkernel \(compile ([^)]*)\)/.exec(line)![1]!.split(', ').sort();
       expect(compiled).toEqual(includers);
       // mkfs reads include/ (its declared glob), but none of its files includes ide.h: it compiles nothing.
       expect(line).not.toMatch(/mkfs \(compile/);
-      out = await dev.waitFor('stdout', /tinyc> /, out, 180_000);
+      await dev.waitFor('stdout', /tinyc> /, out, 180_000);
       const now = qemusUnder(dir);
       expect(now).toHaveLength(1);
       expect(now[0]).not.toBe(first); // the old guest stopped, a new one booted
@@ -227,12 +227,12 @@ export default defineConfig({
 `);
     const dev = new Dev(dir, ['--arch', 'aarch64']);
     try {
-      let out = await dev.waitFor('stdout', /a64 banner one/, 0, 180_000);
-      let err = await dev.waitFor('stderr', /guest ended \(exit code 0\)/);
+      const out = await dev.waitFor('stdout', /a64 banner one/, 0, 180_000);
+      const err = await dev.waitFor('stderr', /guest ended \(exit code 0\)/);
       expect(dev.stderr).toMatch(/kiln dev: aarch64-debug: /);
       edit(join(dir, 'kernel.c'), 'a64 banner one', 'a64 banner two');
-      out = await dev.waitFor('stdout', /a64 banner two/, out, 180_000);
-      err = await dev.waitFor('stderr', /kernel\.c changed → ran kernel \(compile kernel\.c\) → rebooting/, err);
+      await dev.waitFor('stdout', /a64 banner two/, out, 180_000);
+      await dev.waitFor('stderr', /kernel\.c changed → ran kernel \(compile kernel\.c\) → rebooting/, err);
       dev.key('q');
       expect(await dev.exited).toBe(0);
       expect(qemusUnder(dir)).toEqual([]);
