@@ -7,14 +7,43 @@ import tseslint from 'typescript-eslint';
 // The Node globals the scripts and benches (plain .mjs) use; TypeScript files get them from @types/node.
 const nodeGlobals = Object.fromEntries(
   [
-    'process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController',
-    'AbortSignal', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate',
-    'queueMicrotask', 'structuredClone', 'performance', 'fetch', 'crypto', 'globalThis',
+    'process',
+    'console',
+    'Buffer',
+    'URL',
+    'URLSearchParams',
+    'TextEncoder',
+    'TextDecoder',
+    'AbortController',
+    'AbortSignal',
+    'setTimeout',
+    'clearTimeout',
+    'setInterval',
+    'clearInterval',
+    'setImmediate',
+    'clearImmediate',
+    'queueMicrotask',
+    'structuredClone',
+    'performance',
+    'fetch',
+    'crypto',
+    'globalThis',
   ].map((name) => [name, 'readonly']),
 );
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-check/', 'build/', '**/.kiln/', 'examples/*/build/', 'examples/*/target/', 'node_modules/', 'docs/api/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist-check/',
+      'build/',
+      '**/.kiln/',
+      'examples/*/build/',
+      'examples/*/target/',
+      'node_modules/',
+      'docs/api/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

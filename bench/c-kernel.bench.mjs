@@ -21,8 +21,11 @@ for (const d of [kdir, mdir]) {
 }
 
 // The same commands kiln runs (its build log shows them), as a Makefile with -MD -MP depfiles.
-const CFLAGS = '--target=i386-unknown-none-elf -ffreestanding -fno-builtin -nostdlibinc -O0 -g -mno-sse -mno-sse2 -mno-mmx -mno-80387 -fno-stack-protector -fno-pic';
-writeFileSync(join(mdir, 'Makefile'), `CC = clang
+const CFLAGS =
+  '--target=i386-unknown-none-elf -ffreestanding -fno-builtin -nostdlibinc -O0 -g -mno-sse -mno-sse2 -mno-mmx -mno-80387 -fno-stack-protector -fno-pic';
+writeFileSync(
+  join(mdir, 'Makefile'),
+  `CC = clang
 CFLAGS = ${CFLAGS}
 KCFLAGS = $(CFLAGS) -std=c11 -Iinclude -Wall -Wextra -Werror
 KSRC = $(wildcard kernel/*.c) kernel/entry.S
@@ -59,7 +62,8 @@ out/tinyc-fs.img: out/mkfs files/hello.txt files/motd.txt
 \tout/mkfs $@ 256 files/hello.txt files/motd.txt
 
 -include $(KOBJ:.o=.d) out/boot/boot.d out/tools/mkfs.d
-`);
+`,
+);
 
 const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
 function run(argv, cwd) {
@@ -71,11 +75,26 @@ function run(argv, cwd) {
 }
 const kilnBuild = () => run([process.execPath, kiln, 'build', '--json', '-j', '2'], kdir);
 const makeBuild = () => run(['make', '-j2'], mdir);
-const kilnCompiled = (stdout) => stdout.split('\n').filter((l) => l.startsWith('{"type":"step-action"')).map((l) => JSON.parse(l).input).sort();
-const makeCompiled = (stdout) => stdout.split('\n').filter((l) => / -c \S+\.[cS] /.test(l)).map((l) => / -c (\S+)/.exec(l)[1]).sort();
+const kilnCompiled = (stdout) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{"type":"step-action"'))
+    .map((l) => JSON.parse(l).input)
+    .sort();
+const makeCompiled = (stdout) =>
+  stdout
+    .split('\n')
+    .filter((l) => / -c \S+\.[cS] /.test(l))
+    .map((l) => / -c (\S+)/.exec(l)[1])
+    .sort();
 
 const node = [];
-const cases = { clean: { kiln: [], make: [] }, noop: { kiln: [], make: [] }, 'one .c edit': { kiln: [], make: [] }, 'header edit': { kiln: [], make: [] } };
+const cases = {
+  clean: { kiln: [], make: [] },
+  noop: { kiln: [], make: [] },
+  'one .c edit': { kiln: [], make: [] },
+  'header edit': { kiln: [], make: [] },
+};
 let sets;
 for (let i = 0; i < runs; i++) {
   rmSync(join(kdir, 'build'), { recursive: true, force: true });
@@ -102,11 +121,19 @@ console.log('case            kiln ms   make ms   kiln/make');
 for (const [name, t] of Object.entries(cases)) {
   const k = median(t.kiln);
   const m = median(t.make);
-  console.log(`${name.padEnd(14)} ${k.toFixed(0).padStart(8)} ${m.toFixed(0).padStart(9)} ${(k / m).toFixed(2).padStart(10)}x`);
+  console.log(
+    `${name.padEnd(14)} ${k.toFixed(0).padStart(8)} ${m.toFixed(0).padStart(9)} ${(k / m).toFixed(2).padStart(10)}x`,
+  );
 }
 const same = JSON.stringify(sets.kiln) === JSON.stringify(sets.make);
 const nodeMs = median(node);
-console.log(`node -e 0 ${nodeMs.toFixed(0)} ms: kiln no-op = ${(median(cases.noop.kiln) / nodeMs).toFixed(2)}x node -e 0`);
+console.log(
+  `node -e 0 ${nodeMs.toFixed(0)} ms: kiln no-op = ${(median(cases.noop.kiln) / nodeMs).toFixed(2)}x node -e 0`,
+);
 const edit = cases['one .c edit'];
-console.log(`one .c edit: kiln's own time (kiln minus make, same compile/link/objcopy) ~ ${(median(edit.kiln) - median(edit.make)).toFixed(0)} ms`);
-console.log(`header edit recompiled: kiln ${sets.kiln.length} files, make ${sets.make.length} files — ${same ? 'the same set' : `DIFFERENT: kiln ${sets.kiln.join(' ')} / make ${sets.make.join(' ')}`}`);
+console.log(
+  `one .c edit: kiln's own time (kiln minus make, same compile/link/objcopy) ~ ${(median(edit.kiln) - median(edit.make)).toFixed(0)} ms`,
+);
+console.log(
+  `header edit recompiled: kiln ${sets.kiln.length} files, make ${sets.make.length} files — ${same ? 'the same set' : `DIFFERENT: kiln ${sets.kiln.join(' ')} / make ${sets.make.join(' ')}`}`,
+);

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { benchDir, benchEnv as env, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 
 ensurePayload();
-for (const f of ['dist/formats/cpio/index.js', 'dist/formats/gpt/index.js']) if (!existsSync(join(repo, f))) throw new Error('dist/ is missing: run `npm run build` first');
+for (const f of ['dist/formats/cpio/index.js', 'dist/formats/gpt/index.js'])
+  if (!existsSync(join(repo, f))) throw new Error('dist/ is missing: run `npm run build` first');
 // The GPT jobs copy the ESP that the FAT peer makes (as peers.sh gpt does).
 if (!existsSync(join(benchDir, 'esp.img'))) {
   const r = spawnSync('bash', [join(shared, 'peers.sh'), 'fat'], { cwd: benchDir, env, stdio: 'inherit' });
@@ -49,54 +50,103 @@ const groups = {
       'kiln (CLI)': [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'cpio', cpioCli, '--from', payload],
       'find|sort|cpio -o': ['bash', join(shared, 'peers.sh'), 'cpio'],
       'tar | cat (floor)': ['bash', join(shared, 'peers.sh'), 'floor'],
-      'node floor': [process.execPath, join(shared, 'node-floor.mjs'), 'walk-copy', payload, join(benchDir, 'node-floor.out')],
+      'node floor': [
+        process.execPath,
+        join(shared, 'node-floor.mjs'),
+        'walk-copy',
+        payload,
+        join(benchDir, 'node-floor.out'),
+      ],
     },
   },
   gpt: {
     peer: 'sgdisk + dd',
     jobs: {
       'kiln (library)': [process.execPath, '--input-type=module', '-e', gptScript],
-      'kiln (CLI)': [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'gpt', gptCli, '--size', '160M', '--part', `esp:128M:${join(benchDir, 'esp.img')}`],
+      'kiln (CLI)': [
+        process.execPath,
+        join(repo, 'bin/kiln.js'),
+        'image',
+        'gpt',
+        gptCli,
+        '--size',
+        '160M',
+        '--part',
+        `esp:128M:${join(benchDir, 'esp.img')}`,
+      ],
       'sgdisk + dd': ['bash', join(shared, 'peers.sh'), 'gpt'],
-      'node floor': [process.execPath, join(shared, 'node-floor.mjs'), 'copy', join(benchDir, 'esp.img'), join(benchDir, 'node-floor.out'), String(1 << 20)],
+      'node floor': [
+        process.execPath,
+        join(shared, 'node-floor.mjs'),
+        'copy',
+        join(benchDir, 'esp.img'),
+        join(benchDir, 'node-floor.out'),
+        String(1 << 20),
+      ],
     },
   },
 };
 
-
 const results = {};
 for (const [group, { jobs }] of Object.entries(groups)) {
   results[group] = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
-  for (let i = 0; i < runs; i++) for (const [name, argv] of Object.entries(jobs)) results[group][name].push(timed(argv));
+  for (let i = 0; i < runs; i++)
+    for (const [name, argv] of Object.entries(jobs)) results[group][name].push(timed(argv));
 }
 
 // The outputs are real: same names as GNU cpio's archive; sgdisk -v clean.
 const names = (file) => {
   const r = spawnSync('cpio', ['-it', '--quiet', '-F', file], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`cpio -it ${file}: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l && l !== '.').map((l) => l.replace(/^\.\//, '')).sort().join('\n');
+  return r.stdout
+    .split('\n')
+    .filter((l) => l && l !== '.')
+    .map((l) => l.replace(/^\.\//, ''))
+    .sort()
+    .join('\n');
 };
 const reference = names(join(benchDir, 'out.cpio'));
-for (const f of [cpioLib, cpioCli]) if (names(f) !== reference) throw new Error(`${f} does not list the same names as GNU cpio's archive`);
+for (const f of [cpioLib, cpioCli])
+  if (names(f) !== reference) throw new Error(`${f} does not list the same names as GNU cpio's archive`);
 for (const f of [gptLib, gptCli, join(benchDir, 'disk.img')]) {
   const v = spawnSync('sgdisk', ['-v', f], { encoding: 'utf8' });
-  if (!v.stdout.includes('No problems found.') || /warning|caution/i.test(v.stdout)) throw new Error(`sgdisk -v ${f}: ${v.stdout}`);
+  if (!v.stdout.includes('No problems found.') || /warning|caution/i.test(v.stdout))
+    throw new Error(`sgdisk -v ${f}: ${v.stdout}`);
 }
 
 console.log(`payload ${payload} (median of ${runs}, same run, wall time includes Node start-up)`);
 for (const [group, { peer }] of Object.entries(groups)) {
   const peerMs = median(results[group][peer].map((r) => r.ms));
-  const floorMs = results[group]['tar | cat (floor)'] ? median(results[group]['tar | cat (floor)'].map((r) => r.ms)) : undefined;
+  const floorMs = results[group]['tar | cat (floor)']
+    ? median(results[group]['tar | cat (floor)'].map((r) => r.ms))
+    : undefined;
   console.log(`\n${group}`);
-  console.log('tool'.padEnd(22), 'wall ms'.padStart(9), 'cpu ms'.padStart(9), 'peak MB'.padStart(9), 'vs peer'.padStart(9), floorMs ? 'vs floor'.padStart(9) : '');
+  console.log(
+    'tool'.padEnd(22),
+    'wall ms'.padStart(9),
+    'cpu ms'.padStart(9),
+    'peak MB'.padStart(9),
+    'vs peer'.padStart(9),
+    floorMs ? 'vs floor'.padStart(9) : '',
+  );
   for (const [name, rs] of Object.entries(results[group])) {
     const ms = median(rs.map((r) => r.ms));
     const mb = median(rs.map((r) => r.kb)) / 1024;
     const cpu = median(rs.map((r) => r.cpu));
-    console.log(name.padEnd(22), ms.toFixed(0).padStart(9), (Number.isNaN(cpu) ? '-' : cpu.toFixed(0)).padStart(9), (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9), `${(ms / peerMs).toFixed(2)}x`.padStart(9), floorMs ? `${(ms / floorMs).toFixed(2)}x`.padStart(9) : '');
+    console.log(
+      name.padEnd(22),
+      ms.toFixed(0).padStart(9),
+      (Number.isNaN(cpu) ? '-' : cpu.toFixed(0)).padStart(9),
+      (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9),
+      `${(ms / peerMs).toFixed(2)}x`.padStart(9),
+      floorMs ? `${(ms / floorMs).toFixed(2)}x`.padStart(9) : '',
+    );
   }
 }
 const node0 = median([0, 1, 2].map(() => timed([process.execPath, '-e', '0']).ms));
-console.log(`\n(node -e 0 alone: ${node0.toFixed(0)} ms; "node floor" = bench/node-floor.mjs, the same reads and writes in the least Node code;`);
-console.log(' cpio outputs list the same names as GNU cpio\'s, GPT outputs, the peer\'s included, pass sgdisk -v)');
-if (!process.env.KEEP) for (const f of [cpioLib, cpioCli, gptLib, gptCli, join(benchDir, 'node-floor.out')]) rmSync(f, { force: true });
+console.log(
+  `\n(node -e 0 alone: ${node0.toFixed(0)} ms; "node floor" = bench/node-floor.mjs, the same reads and writes in the least Node code;`,
+);
+console.log(" cpio outputs list the same names as GNU cpio's, GPT outputs, the peer's included, pass sgdisk -v)");
+if (!process.env.KEEP)
+  for (const f of [cpioLib, cpioCli, gptLib, gptCli, join(benchDir, 'node-floor.out')]) rmSync(f, { force: true });

@@ -65,7 +65,12 @@ out/tinyc-fs.img: out/mkfs files/hello.txt files/motd.txt
 /** Per example: the file edited, the edit (its marker is the first serial line's new text), the target folder. */
 const EXAMPLES = {
   hello: { file: 'boot.asm', from: /Hello from [^']*/, to: (i) => `Hello from bench ${i}`, target: 'x86_64-debug' },
-  tinyc: { file: 'kernel/kmain.c', from: /tinyc[^:"]*: 32-bit kernel/, to: (i) => `tinyc ${i}: 32-bit kernel`, target: 'i386-debug' },
+  tinyc: {
+    file: 'kernel/kmain.c',
+    from: /tinyc[^:"]*: 32-bit kernel/,
+    to: (i) => `tinyc ${i}: 32-bit kernel`,
+    target: 'i386-debug',
+  },
 };
 
 function copy(name, to) {
@@ -100,12 +105,13 @@ function start(argv, cwd) {
   };
   child.stdout.setEncoding('utf8').on('data', (c) => ((p.out += c), check()));
   child.stderr.setEncoding('utf8').on('data', (c) => ((p.err += c), check()));
-  p.until = (text, stream = 'out', from = 0, ms = 120_000) => new Promise((resolve, reject) => {
-    const w = { text, stream, from, resolve };
-    p.waiters.push(w);
-    check();
-    setTimeout(() => reject(new Error(`no "${text}" from ${argv.join(' ')}\n${p.out}\n${p.err}`)), ms).unref();
-  });
+  p.until = (text, stream = 'out', from = 0, ms = 120_000) =>
+    new Promise((resolve, reject) => {
+      const w = { text, stream, from, resolve };
+      p.waiters.push(w);
+      check();
+      setTimeout(() => reject(new Error(`no "${text}" from ${argv.join(' ')}\n${p.out}\n${p.err}`)), ms).unref();
+    });
   p.exited = new Promise((resolve) => child.on('close', resolve));
   p.stop = async () => {
     try {
@@ -131,7 +137,12 @@ async function benchDev(name, ex) {
     const seen = await dev.until(marker, 'out', from);
     const line = await dev.until('\n', 'err', (await dev.until('(tools ', 'err', fromErr)).end);
     const m = /· (\d+) ms \(tools (\d+) ms, kiln (\d+) ms, kiln cpu (\d+) ms\)/.exec(dev.err.slice(fromErr, line.end));
-    rows.push({ total: seen.at - at, tools: Number(m?.[2] ?? NaN), kiln: Number(m?.[3] ?? NaN), cpu: Number(m?.[4] ?? NaN) });
+    rows.push({
+      total: seen.at - at,
+      tools: Number(m?.[2] ?? NaN),
+      kiln: Number(m?.[3] ?? NaN),
+      cpu: Number(m?.[4] ?? NaN),
+    });
   }
   dev.child.stdin.write('q');
   await Promise.race([dev.exited, sleep(10_000)]);
@@ -158,7 +169,12 @@ async function benchMake(name, ex) {
   writeFileSync(join(dir, 'Makefile'), MAKEFILES[name]);
   // The QEMU command line kiln boots, pointed at make's images.
   const dry = spawnSync(process.execPath, [kiln, 'run', '--dry-run'], { cwd: dir, env, encoding: 'utf8' });
-  const qemu = dry.stdout.trim().split('\n').pop().split(' ').map((a) => a.replace(join(dir, 'build', ex.target), join(dir, 'out')));
+  const qemu = dry.stdout
+    .trim()
+    .split('\n')
+    .pop()
+    .split(' ')
+    .map((a) => a.replace(join(dir, 'build', ex.target), join(dir, 'out')));
   spawnSync('make', ['-s', '-j2'], { cwd: dir });
   const times = [];
   const boots = [];
@@ -177,14 +193,20 @@ async function benchMake(name, ex) {
 }
 
 const fmt = (x) => `${Math.round(x)} ms`;
-process.stdout.write(`From a file's write to the first serial line of the new boot (median of ${runs}; Node ${process.version})\n\n`);
+process.stdout.write(
+  `From a file's write to the first serial line of the new boot (median of ${runs}; Node ${process.version})\n\n`,
+);
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
-process.stdout.write('| example | kiln dev | kiln build --run | make + QEMU | kiln dev: tools | kiln dev: kiln\'s own share | kiln dev: kiln\'s CPU | QEMU to first line |\n');
+process.stdout.write(
+  "| example | kiln dev | kiln build --run | make + QEMU | kiln dev: tools | kiln dev: kiln's own share | kiln dev: kiln's CPU | QEMU to first line |\n",
+);
 process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- |\n');
 for (const [name, ex] of Object.entries(EXAMPLES)) {
   const dev = await benchDev(name, ex);
   const buildRun = await benchBuildRun(name, ex);
   const make = await benchMake(name, ex);
-  process.stdout.write(`| ${name} | ${fmt(median(dev.map((r) => r.total)))} | ${fmt(median(buildRun))} | ${fmt(median(make.times))} | ${fmt(median(dev.map((r) => r.tools)))} | ${fmt(median(dev.map((r) => r.kiln)))} (each: ${dev.map((r) => r.kiln).join(', ')}) | ${fmt(median(dev.map((r) => r.cpu)))} | ${fmt(median(make.boots))} |\n`);
+  process.stdout.write(
+    `| ${name} | ${fmt(median(dev.map((r) => r.total)))} | ${fmt(median(buildRun))} | ${fmt(median(make.times))} | ${fmt(median(dev.map((r) => r.tools)))} | ${fmt(median(dev.map((r) => r.kiln)))} (each: ${dev.map((r) => r.kiln).join(', ')}) | ${fmt(median(dev.map((r) => r.cpu)))} | ${fmt(median(make.boots))} |\n`,
+  );
 }
 process.stdout.write(`\nload average at the start: ${load} (${availableParallelism()} cores)\n`);

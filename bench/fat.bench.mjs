@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { benchDir, ensurePayload, median, repo, runs, shared, timed } from './_setup.mjs';
 
 ensurePayload();
-if (!existsSync(join(repo, 'dist/formats/fat/index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+if (!existsSync(join(repo, 'dist/formats/fat/index.js')))
+  throw new Error('dist/ is missing: run `npm run build` first');
 
 const payload = join(benchDir, 'payload');
 const libImage = join(benchDir, 'kiln-lib.img');
@@ -30,11 +31,22 @@ const libScript = `
 
 const jobs = {
   'kiln (library)': [process.execPath, '--input-type=module', '-e', libScript],
-  'kiln (CLI)': [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'fat', cliImage, '--size', '128M', '--type', '32', '--from', payload],
+  'kiln (CLI)': [
+    process.execPath,
+    join(repo, 'bin/kiln.js'),
+    'image',
+    'fat',
+    cliImage,
+    '--size',
+    '128M',
+    '--type',
+    '32',
+    '--from',
+    payload,
+  ],
   'mkfs.fat + mcopy': ['bash', join(shared, 'peers.sh'), 'fat'],
   'node floor': [process.execPath, join(shared, 'node-floor.mjs'), 'walk-copy', payload, floorOut],
 };
-
 
 const results = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
 for (let i = 0; i < runs; i++) {
@@ -44,20 +56,37 @@ const peer = median(results['mkfs.fat + mcopy'].map((r) => r.ms));
 
 for (const image of [libImage, cliImage, join(benchDir, 'esp.img')]) {
   const f = spawnSync('fsck.fat', ['-n', image], { encoding: 'utf8' });
-  const noise = f.stdout.split('\n').filter((l) => l && !/^fsck\.fat \d/.test(l) && !/files, \d+\/\d+ clusters$/.test(l));
+  const noise = f.stdout
+    .split('\n')
+    .filter((l) => l && !/^fsck\.fat \d/.test(l) && !/files, \d+\/\d+ clusters$/.test(l));
   if (f.status !== 0 || noise.length) throw new Error(`fsck.fat -n ${image}: ${f.stdout}`);
 }
 
 console.log(`FAT32 128 MiB image of ${payload} (median of ${runs}, same run)`);
 const peerCpu = median(results['mkfs.fat + mcopy'].map((r) => r.cpu));
-console.log('tool'.padEnd(20), 'wall ms'.padStart(9), 'vs peer'.padStart(9), 'cpu ms'.padStart(9), 'vs peer'.padStart(9), 'peak MB'.padStart(9));
+console.log(
+  'tool'.padEnd(20),
+  'wall ms'.padStart(9),
+  'vs peer'.padStart(9),
+  'cpu ms'.padStart(9),
+  'vs peer'.padStart(9),
+  'peak MB'.padStart(9),
+);
 for (const [name, rs] of Object.entries(results)) {
   const ms = median(rs.map((r) => r.ms));
   const cpu = median(rs.map((r) => r.cpu));
   const mb = median(rs.map((r) => r.kb)) / 1024;
-  console.log(name.padEnd(20), ms.toFixed(0).padStart(9), `${(ms / peer).toFixed(2)}x`.padStart(9), (Number.isNaN(cpu) ? '-' : cpu.toFixed(0)).padStart(9),
-    (Number.isNaN(cpu) ? '-' : `${(cpu / peerCpu).toFixed(2)}x`).padStart(9), (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9));
+  console.log(
+    name.padEnd(20),
+    ms.toFixed(0).padStart(9),
+    `${(ms / peer).toFixed(2)}x`.padStart(9),
+    (Number.isNaN(cpu) ? '-' : cpu.toFixed(0)).padStart(9),
+    (Number.isNaN(cpu) ? '-' : `${(cpu / peerCpu).toFixed(2)}x`).padStart(9),
+    (Number.isNaN(mb) ? '-' : mb.toFixed(1)).padStart(9),
+  );
 }
 const node0 = [0, 1, 2].map(() => timed([process.execPath, '-e', '0']));
-console.log(`(node -e 0 alone: ${median(node0.map((r) => r.ms)).toFixed(0)} ms wall, ${median(node0.map((r) => r.cpu)).toFixed(0)} ms cpu; load average ${loadavg()[0].toFixed(1)}; all images pass fsck.fat -n)`);
+console.log(
+  `(node -e 0 alone: ${median(node0.map((r) => r.ms)).toFixed(0)} ms wall, ${median(node0.map((r) => r.cpu)).toFixed(0)} ms cpu; load average ${loadavg()[0].toFixed(1)}; all images pass fsck.fat -n)`,
+);
 if (!process.env.KEEP) for (const f of [libImage, cliImage, floorOut]) rmSync(f, { force: true });

@@ -15,14 +15,20 @@ const kiln = resolve(import.meta.dirname, '..', 'bin', 'kiln.js');
 const dir = join(tmpdir(), 'kiln-bench-iso');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-const payloadBytes = execFileSync('bash', [new URL('./make-payload.sh', import.meta.url).pathname, dir], { encoding: 'utf8' }).trim();
+const payloadBytes = execFileSync('bash', [new URL('./make-payload.sh', import.meta.url).pathname, dir], {
+  encoding: 'utf8',
+}).trim();
 const payload = join(dir, 'payload');
 const hasTime = existsSync('/usr/bin/time');
 
 function measure(argv, env = {}) {
   const full = hasTime ? ['/usr/bin/time', '-f', '%M %U %S', ...argv] : argv;
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(full[0], full.slice(1), { cwd: dir, encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000', ...env } });
+  const r = spawnSync(full[0], full.slice(1), {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000', ...env },
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
   const [rss, user, sys] = hasTime ? r.stderr.trim().split('\n').pop().split(' ').map(Number) : [NaN, NaN, NaN];
@@ -54,13 +60,21 @@ function compare(title, kilnArgv, peerArgv, outKiln, outPeer) {
   const mb = (kib) => (Number.isNaN(kib) ? '?' : `${(kib / 1024).toFixed(0)} MiB`);
   console.log(title);
   const cpu = (xs) => (Number.isNaN(xs[0]) ? '?' : `${median(xs).toFixed(0)} ms cpu`);
-  console.log(`  kiln  ${mk.toFixed(0).padStart(6)} ms wall  ${cpu(kc)}  peak ${mb(median(km))}  -> ${(statSync(outKiln).size / 1048576).toFixed(1)} MiB image`);
-  console.log(`  peer  ${mp.toFixed(0).padStart(6)} ms wall  ${cpu(pc)}  peak ${mb(median(pm))}  -> ${(statSync(outPeer).size / 1048576).toFixed(1)} MiB image`);
-  console.log(`  kiln/peer = ${(mk / mp).toFixed(2)}x wall, ${(median(kc) / median(pc)).toFixed(2)}x cpu (${mk <= mp ? 'kiln at least as fast' : 'kiln slower'} on the wall clock)`);
+  console.log(
+    `  kiln  ${mk.toFixed(0).padStart(6)} ms wall  ${cpu(kc)}  peak ${mb(median(km))}  -> ${(statSync(outKiln).size / 1048576).toFixed(1)} MiB image`,
+  );
+  console.log(
+    `  peer  ${mp.toFixed(0).padStart(6)} ms wall  ${cpu(pc)}  peak ${mb(median(pm))}  -> ${(statSync(outPeer).size / 1048576).toFixed(1)} MiB image`,
+  );
+  console.log(
+    `  kiln/peer = ${(mk / mp).toFixed(2)}x wall, ${(median(kc) / median(pc)).toFixed(2)}x cpu (${mk <= mp ? 'kiln at least as fast' : 'kiln slower'} on the wall clock)`,
+  );
 }
 
 const cliStart = [0, 1, 2].map(() => measure([process.execPath, kiln, '--version']));
-console.log(`payload: ${payload} (${(Number(payloadBytes) / 1e6).toFixed(1)} MB), median of ${RUNS}; node -e 0 = ${median([0, 1, 2].map(() => measure([process.execPath, '-e', '0']).ms)).toFixed(0)} ms; kiln --version = ${median(cliStart.map((x) => x.ms)).toFixed(0)} ms wall, ${median(cliStart.map((x) => x.cpuMs)).toFixed(0)} ms cpu`);
+console.log(
+  `payload: ${payload} (${(Number(payloadBytes) / 1e6).toFixed(1)} MB), median of ${RUNS}; node -e 0 = ${median([0, 1, 2].map(() => measure([process.execPath, '-e', '0']).ms)).toFixed(0)} ms; kiln --version = ${median(cliStart.map((x) => x.ms)).toFixed(0)} ms wall, ${median(cliStart.map((x) => x.cpuMs)).toFixed(0)} ms cpu`,
+);
 compare(
   'ISO9660 + Rock Ridge + Joliet of the payload: kiln image iso vs xorriso -as mkisofs -R -J',
   [process.execPath, kiln, 'image', 'iso', join(dir, 'kiln.iso'), '--from', payload],
@@ -73,10 +87,21 @@ compare(
 const rescue = join(dir, 'rescue');
 mkdirSync(join(rescue, 'boot/grub'), { recursive: true });
 copyFileSync(join(payload, 'boot/kernel.elf'), join(rescue, 'boot/kernel.elf'));
-writeFileSync(join(rescue, 'boot/grub/grub.cfg'), 'serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\nset timeout=0\nmenuentry kiln {\n  multiboot2 /boot/kernel.elf\n  boot\n}\n');
+writeFileSync(
+  join(rescue, 'boot/grub/grub.cfg'),
+  'serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\nset timeout=0\nmenuentry kiln {\n  multiboot2 /boot/kernel.elf\n  boot\n}\n',
+);
 compare(
   'bootable GRUB ISO (BIOS + UEFI, hybrid), 256 KiB kernel: kiln image grub-iso vs grub-mkrescue',
-  [process.execPath, kiln, 'image', 'grub-iso', join(dir, 'kiln-grub.iso'), '--kernel', join(payload, 'boot/kernel.elf')],
+  [
+    process.execPath,
+    kiln,
+    'image',
+    'grub-iso',
+    join(dir, 'kiln-grub.iso'),
+    '--kernel',
+    join(payload, 'boot/kernel.elf'),
+  ],
   ['grub-mkrescue', '-o', join(dir, 'grub-mkrescue.iso'), rescue],
   join(dir, 'kiln-grub.iso'),
   join(dir, 'grub-mkrescue.iso'),

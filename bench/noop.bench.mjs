@@ -17,13 +17,16 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(join(dir, 'src'), { recursive: true });
 for (let i = 0; i < N; i++) writeFileSync(join(dir, 'src', `in${i}.txt`), `input ${i}\n`);
 
-writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+writeFileSync(
+  join(dir, 'kiln.config.ts'),
+  `import { defineConfig, command, out } from 'kiln';
 const components = {};
 for (let i = 0; i < ${N}; i++) {
   components['s' + i] = command({ argv: ['cp', 'src/in' + i + '.txt', out('k/out' + i + '.txt')], inputs: ['src/in' + i + '.txt'], outputs: ['k/out' + i + '.txt'] });
 }
 export default defineConfig({ name: 'bench', components });
-`);
+`,
+);
 let ninja = 'rule cp\n  command = cp $in $out\n';
 let make = 'all:';
 for (let i = 0; i < N; i++) make += ` m/out${i}.txt`;
@@ -53,7 +56,11 @@ const row = (name, xs) => {
 };
 
 const tools = {
-  kiln: { build: [process.execPath, kiln, 'build', '--plain'], full: [process.execPath, kiln, 'build', '--plain', '-j', '2'], clean: ['build', '.kiln'] },
+  kiln: {
+    build: [process.execPath, kiln, 'build', '--plain'],
+    full: [process.execPath, kiln, 'build', '--plain', '-j', '2'],
+    clean: ['build', '.kiln'],
+  },
   ninja: { build: ['ninja'], full: ['ninja', '-j2'], clean: ['n', '.ninja_log', '.ninja_deps'] },
   make: { build: ['make', '-s'], full: ['make', '-s', '-j2'], clean: ['m'] },
 };
@@ -78,5 +85,9 @@ for (const [name, xs] of Object.entries(full)) console.log(row(name, xs));
 console.log(`no-op build (${RUNS} runs):`);
 for (const [name, xs] of Object.entries(noop)) console.log(row(name, xs));
 const k = med(noop.kiln);
-console.log(`ratios of medians: no-op kiln/make ${(k / med(noop.make)).toFixed(2)}x, kiln/ninja ${(k / med(noop.ninja)).toFixed(1)}x, kiln/node ${(k / med(noop['node -e 0'])).toFixed(2)}x; full kiln/ninja ${(med(full.kiln) / med(full.ninja)).toFixed(2)}x, kiln/make ${(med(full.kiln) / med(full.make)).toFixed(2)}x`);
-console.log(`per step: no-op kiln ${((k - med(noop['node -e 0'])) / N).toFixed(3)} ms over node; full kiln ${(med(full.kiln) / N).toFixed(2)} ms, ninja ${(med(full.ninja) / N).toFixed(2)} ms`);
+console.log(
+  `ratios of medians: no-op kiln/make ${(k / med(noop.make)).toFixed(2)}x, kiln/ninja ${(k / med(noop.ninja)).toFixed(1)}x, kiln/node ${(k / med(noop['node -e 0'])).toFixed(2)}x; full kiln/ninja ${(med(full.kiln) / med(full.ninja)).toFixed(2)}x, kiln/make ${(med(full.kiln) / med(full.make)).toFixed(2)}x`,
+);
+console.log(
+  `per step: no-op kiln ${((k - med(noop['node -e 0'])) / N).toFixed(3)} ms over node; full kiln ${(med(full.kiln) / N).toFixed(2)} ms, ninja ${(med(full.ninja) / N).toFixed(2)} ms`,
+);

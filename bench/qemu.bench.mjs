@@ -16,7 +16,9 @@ const dir = join(tmpdir(), 'kiln-bench-qemu');
 mkdirSync(dir, { recursive: true });
 
 // The exit-at-once PVH kernel (same as test/qemu/_kernels.ts 'ok' mode, inlined to stay a plain script).
-writeFileSync(join(dir, 'k.asm'), `BITS 32
+writeFileSync(
+  join(dir, 'k.asm'),
+  `BITS 32
 section .note.Xen note alloc noexec nowrite align=4
   dd 4, 4, 18
   db "Xen", 0
@@ -37,8 +39,12 @@ _start:
 .s: hlt
   jmp .s
 msg: db "kiln bench kernel", 13, 10, "KILN-END", 13, 10, 0
-`);
-writeFileSync(join(dir, 'k.ld'), 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text) } .note.Xen : { *(.note.Xen) } /DISCARD/ : { *(.note.GNU-stack) } }\n');
+`,
+);
+writeFileSync(
+  join(dir, 'k.ld'),
+  'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text) } .note.Xen : { *(.note.Xen) } /DISCARD/ : { *(.note.GNU-stack) } }\n',
+);
 const must = (argv) => {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
@@ -62,7 +68,12 @@ const time = (argv, okStatus) => {
 };
 const timeLib = async () => {
   const t0 = process.hrtime.bigint();
-  const r = await runQemuTest({ name: 'bench', kernel: join(dir, 'k.elf'), expect: ['KILN-END'], logDir: join(dir, 'lib') });
+  const r = await runQemuTest({
+    name: 'bench',
+    kernel: join(dir, 'k.elf'),
+    expect: ['KILN-END'],
+    logDir: join(dir, 'lib'),
+  });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 'passed') throw new Error(`runQemuTest: ${r.reason}`);
   return ms;
@@ -85,7 +96,15 @@ const [cli, lib, q, node, version] = [median(t.cli), median(t.lib), median(t.bar
 console.log(`kiln test of an exit-at-once kernel vs the bare QEMU command, median of ${RUNS}`);
 console.log(`  bare:  ${bare.join(' ')}`);
 console.log(`  qemu-system-x86_64 alone      ${q.toFixed(1)} ms`);
-console.log(`  runQemuTest (library)         ${lib.toFixed(1)} ms   overhead ${(lib - q).toFixed(1)} ms, ratio ${(lib / q).toFixed(2)}x`);
-console.log(`  kiln test (CLI, node start)   ${cli.toFixed(1)} ms   overhead ${(cli - q).toFixed(1)} ms, ratio ${(cli / q).toFixed(2)}x   (node -e 0: ${node.toFixed(1)} ms)`);
-console.log(`  of which kiln's CLI start-up (kiln --version: ${version.toFixed(1)} ms) is ${(version / (cli - q) * 100).toFixed(0)}%; the harness adds ${(cli - q - version).toFixed(1)} ms beyond it`);
-console.log(`  target: <= 100 ms added -> library ${lib - q <= 100 ? 'met' : 'NOT met'}, CLI ${cli - q <= 100 ? 'met' : 'NOT met'}`);
+console.log(
+  `  runQemuTest (library)         ${lib.toFixed(1)} ms   overhead ${(lib - q).toFixed(1)} ms, ratio ${(lib / q).toFixed(2)}x`,
+);
+console.log(
+  `  kiln test (CLI, node start)   ${cli.toFixed(1)} ms   overhead ${(cli - q).toFixed(1)} ms, ratio ${(cli / q).toFixed(2)}x   (node -e 0: ${node.toFixed(1)} ms)`,
+);
+console.log(
+  `  of which kiln's CLI start-up (kiln --version: ${version.toFixed(1)} ms) is ${((version / (cli - q)) * 100).toFixed(0)}%; the harness adds ${(cli - q - version).toFixed(1)} ms beyond it`,
+);
+console.log(
+  `  target: <= 100 ms added -> library ${lib - q <= 100 ? 'met' : 'NOT met'}, CLI ${cli - q <= 100 ? 'met' : 'NOT met'}`,
+);

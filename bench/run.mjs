@@ -9,11 +9,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
-const benches = readdirSync(here).filter((f) => f.endsWith('.bench.mjs')).filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w))).sort();
+const benches = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.mjs'))
+  .filter((f) => wanted.length === 0 || wanted.some((w) => f.startsWith(w)))
+  .sort();
 let failed = 0;
 for (const bench of benches) {
   process.stdout.write(`\n## ${bench}\n`);
-  const r = spawnSync(process.execPath, [join(here, bench)], { stdio: 'inherit', env: { ...process.env, BENCH_DIR: process.env.BENCH_DIR ?? join(here, '..', 'build', 'bench') } });
+  const r = spawnSync(process.execPath, [join(here, bench)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_DIR: process.env.BENCH_DIR ?? join(here, '..', 'build', 'bench') },
+  });
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed ? 1 : 0;

@@ -39,7 +39,15 @@ const lib = (target, options) => [
   `const { convertImageFile } = await import(${JSON.stringify(join(repo, 'dist/formats/convert.js'))});
    await convertImageFile(${JSON.stringify(disk)}, ${JSON.stringify(target)}, ${JSON.stringify(options)});`,
 ];
-const cli = (target, ...args) => [process.execPath, join(repo, 'bin/kiln.js'), 'image', 'convert', disk, target, ...args];
+const cli = (target, ...args) => [
+  process.execPath,
+  join(repo, 'bin/kiln.js'),
+  'image',
+  'convert',
+  disk,
+  target,
+  ...args,
+];
 const floor = (target) => [
   process.execPath,
   '-e',
@@ -77,12 +85,20 @@ const groups = {
     peer: 'qemu-img (streamOptimized)',
     jobs: {
       'kiln (CLI)': cli(out('kiln-cli-stream.vmdk'), '--format', 'vmdk', '--subformat', 'streamOptimized'),
-      'qemu-img (streamOptimized)': ['qemu-img', 'convert', '-O', 'vmdk', '-o', 'subformat=streamOptimized', disk, out('qemu-stream.vmdk')],
+      'qemu-img (streamOptimized)': [
+        'qemu-img',
+        'convert',
+        '-O',
+        'vmdk',
+        '-o',
+        'subformat=streamOptimized',
+        disk,
+        out('qemu-stream.vmdk'),
+      ],
     },
     outputs: ['kiln-cli-stream.vmdk', 'qemu-stream.vmdk'],
   },
 };
-
 
 const only = process.env.ONLY?.split(',');
 const results = {};
@@ -108,18 +124,29 @@ for (const [group, { outputs }] of Object.entries(groups)) {
     if (name.startsWith('node-floor')) continue; // not an image
     const file = out(name);
     const check = spawnSync('qemu-img', ['check', file], { encoding: 'utf8' });
-    if (check.status !== 0 || !check.stdout.includes('No errors were found')) throw new Error(`qemu-img check ${file}: ${check.stdout}${check.stderr}`);
+    if (check.status !== 0 || !check.stdout.includes('No errors were found'))
+      throw new Error(`qemu-img check ${file}: ${check.stdout}${check.stderr}`);
     const cmp = spawnSync('qemu-img', ['compare', '-f', 'raw', disk, file], { encoding: 'utf8' });
-    if (cmp.status !== 0 || !cmp.stdout.includes('Images are identical.')) throw new Error(`qemu-img compare ${file}: ${cmp.stdout}${cmp.stderr}`);
+    if (cmp.status !== 0 || !cmp.stdout.includes('Images are identical.'))
+      throw new Error(`qemu-img compare ${file}: ${cmp.stdout}${cmp.stderr}`);
   }
 }
 
-console.log(`disk ${disk} (${(statSync(disk).size / 1048576).toFixed(0)} MiB, median of ${runs}, same run, wall time includes Node start-up)`);
+console.log(
+  `disk ${disk} (${(statSync(disk).size / 1048576).toFixed(0)} MiB, median of ${runs}, same run, wall time includes Node start-up)`,
+);
 for (const [group, { peer, outputs, jobs }] of Object.entries(groups)) {
   if (!results[group]) continue;
   const peerMs = median(results[group][peer].map((r) => r.ms));
   console.log(`\n${group}`);
-  console.log('tool'.padEnd(28), 'wall ms'.padStart(9), 'cpu ms'.padStart(9), 'peak MB'.padStart(9), 'vs peer'.padStart(9), 'out MB'.padStart(9));
+  console.log(
+    'tool'.padEnd(28),
+    'wall ms'.padStart(9),
+    'cpu ms'.padStart(9),
+    'peak MB'.padStart(9),
+    'vs peer'.padStart(9),
+    'out MB'.padStart(9),
+  );
   Object.entries(results[group]).forEach(([name, rs], i) => {
     const ms = median(rs.map((r) => r.ms));
     const cpu = median(rs.map((r) => r.cpu));
@@ -136,5 +163,9 @@ for (const [group, { peer, outputs, jobs }] of Object.entries(groups)) {
   });
 }
 const node0 = median([0, 1, 2].map(() => timed([process.execPath, '-e', '0']).ms));
-console.log(`\n(node -e 0 alone: ${node0.toFixed(0)} ms; every kiln and qemu-img output passes qemu-img check and compares identical to disk.img)`);
-if (!process.env.KEEP) for (const { outputs } of Object.values(groups)) for (const f of outputs) if (/^(kiln|qemu|node-floor)/.test(f)) rmSync(out(f), { force: true });
+console.log(
+  `\n(node -e 0 alone: ${node0.toFixed(0)} ms; every kiln and qemu-img output passes qemu-img check and compares identical to disk.img)`,
+);
+if (!process.env.KEEP)
+  for (const { outputs } of Object.values(groups))
+    for (const f of outputs) if (/^(kiln|qemu|node-floor)/.test(f)) rmSync(out(f), { force: true });

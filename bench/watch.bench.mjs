@@ -16,7 +16,14 @@ rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
 cpSync(join(repo, 'examples', 'tinyc'), root, { recursive: true, filter: (s) => !/\/(build|\.kiln)(\/|$)/.test(s) });
 const target = join(root, 'include', 'serial.h');
-const dirs = [join(root, 'include'), join(root, 'kernel'), join(root, 'boot'), join(root, 'tools'), join(root, 'files'), root];
+const dirs = [
+  join(root, 'include'),
+  join(root, 'kernel'),
+  join(root, 'boot'),
+  join(root, 'tools'),
+  join(root, 'files'),
+  root,
+];
 
 /** Watchers under test: each calls onEvent(path) and resolves once ready; close() stops it. */
 const watchers = {
@@ -97,9 +104,16 @@ for (const [name, make] of Object.entries(watchers)) {
   await sleep(100);
 }
 
-const cell = (c) => `${Number.isNaN(c.median) ? '—' : `${c.median.toFixed(2)} ms`}${c.lost ? ` (${c.lost}/${N} lost)` : ''}`;
-process.stdout.write(`watchers on a copy of examples/tinyc, ${N} saves of include/serial.h each (Node ${process.version})\n`);
-process.stdout.write('| watcher | ready | in place | rename over | vim (backup, new file) | new folder |\n| --- | --- | --- | --- | --- | --- |\n');
+const cell = (c) =>
+  `${Number.isNaN(c.median) ? '—' : `${c.median.toFixed(2)} ms`}${c.lost ? ` (${c.lost}/${N} lost)` : ''}`;
+process.stdout.write(
+  `watchers on a copy of examples/tinyc, ${N} saves of include/serial.h each (Node ${process.version})\n`,
+);
+process.stdout.write(
+  '| watcher | ready | in place | rename over | vim (backup, new file) | new folder |\n| --- | --- | --- | --- | --- | --- |\n',
+);
 for (const r of rows) {
-  process.stdout.write(`| ${r.name} | ${r.readyMs.toFixed(1)} ms | ${cell(r['in place'])} | ${cell(r['rename over'])} | ${cell(r['vim (backup, new file)'])} | ${r['new folder']} |\n`);
+  process.stdout.write(
+    `| ${r.name} | ${r.readyMs.toFixed(1)} ms | ${cell(r['in place'])} | ${cell(r['rename over'])} | ${cell(r['vim (backup, new file)'])} | ${r['new folder']} |\n`,
+  );
 }

@@ -12,7 +12,8 @@ const walk = (dir) => {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(path);
-    else if (entry.name.endsWith('.js')) hash.update(path.slice(dist.length)).update('\0').update(readFileSync(path)).update('\0');
+    else if (entry.name.endsWith('.js'))
+      hash.update(path.slice(dist.length)).update('\0').update(readFileSync(path)).update('\0');
   }
 };
 walk(dist);

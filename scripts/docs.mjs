@@ -69,10 +69,14 @@ async function main() {
  */
 function nameModulesBySubpath(project, entries, root) {
   const src = join(root, 'src');
-  const byName = new Map([...entries].map(([subpath, file]) => [
-    relative(src, file).replace(/\.ts$/, '').replace(/\/index$/, ''),
-    subpath,
-  ]));
+  const byName = new Map(
+    [...entries].map(([subpath, file]) => [
+      relative(src, file)
+        .replace(/\.ts$/, '')
+        .replace(/\/index$/, ''),
+      subpath,
+    ]),
+  );
   for (const module of project.getReflectionsByKind(ReflectionKind.Module)) {
     const subpath = byName.get(module.name);
     if (!subpath) throw new Error(`docs: module ${module.name} matches no subpath of package.json exports`);

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
-const say = (line) => { if (!quiet) process.stderr.write(`setup: ${line}\n`); };
+const say = (line) => {
+  if (!quiet) process.stderr.write(`setup: ${line}\n`);
+};
 
 // package -> a file it installs (checked instead of asking dpkg, which is slower)
 const DEBIAN = {
@@ -66,10 +68,19 @@ const DEBIAN = {
 // with Debian's rustc 1.63 (the sysroot route), so it is unpacked into its own folder, never
 // installed; rustc finds its sysroot from its own path and its librustc_driver through an RPATH.
 const RUST_WEB_DIR = process.env.KILN_RUST_WEB_DIR ?? '/opt/kiln-rust-web';
-const RUST_WEB_PACKAGES = ['rustc-web', 'cargo-web', 'rust-web-src', 'libstd-rust-web-1.96', 'libstd-rust-web-dev', 'rust-web-llvm'];
+const RUST_WEB_PACKAGES = [
+  'rustc-web',
+  'cargo-web',
+  'rust-web-src',
+  'libstd-rust-web-1.96',
+  'libstd-rust-web-dev',
+  'rust-web-llvm',
+];
 
 function missingPackages() {
-  return Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+  return Object.entries(DEBIAN)
+    .filter(([, file]) => !existsSync(file))
+    .map(([pkg]) => pkg);
 }
 
 function installDebian() {
@@ -118,7 +129,7 @@ function installNpm() {
   // A git worktree sharing another checkout's node_modules through a link: npm ci would empty the
   // shared folder for every checkout using it.
   if (existsSync(join(root, 'node_modules')) && lstatSync(join(root, 'node_modules')).isSymbolicLink()) {
-    say('npm dependencies: node_modules is a link to another checkout\'s: not reinstalling here');
+    say("npm dependencies: node_modules is a link to another checkout's: not reinstalling here");
     return;
   }
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) {
@@ -126,7 +137,10 @@ function installNpm() {
     return;
   }
   say('installing npm dependencies (npm ci)');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 function installRustWeb() {
@@ -156,8 +170,10 @@ function installRustWeb() {
     }
   };
   step(['apt-get', 'download', ...RUST_WEB_PACKAGES], debs);
-  for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb'))) step(['dpkg-deb', '-x', join(debs, deb), RUST_WEB_DIR]);
-  for (const bin of ['rustc', 'rustdoc']) step(['patchelf', '--set-rpath', '$ORIGIN/../lib/x86_64-linux-gnu', join(RUST_WEB_DIR, 'usr/bin', bin)]);
+  for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb')))
+    step(['dpkg-deb', '-x', join(debs, deb), RUST_WEB_DIR]);
+  for (const bin of ['rustc', 'rustdoc'])
+    step(['patchelf', '--set-rpath', '$ORIGIN/../lib/x86_64-linux-gnu', join(RUST_WEB_DIR, 'usr/bin', bin)]);
   rmSync(debs, { recursive: true, force: true });
 }
 

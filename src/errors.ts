@@ -78,12 +78,7 @@ export class FormatError extends KilnError {
   readonly format: string;
   readonly offset: number | undefined;
 
-  constructor(
-    format: string,
-    code: string,
-    message: string,
-    options: KilnErrorOptions & { offset?: number } = {},
-  ) {
+  constructor(format: string, code: string, message: string, options: KilnErrorOptions & { offset?: number } = {}) {
     const location = { ...options.location, ...(options.offset !== undefined ? { offset: options.offset } : {}) };
     super(code, `${format}: ${message}`, { ...options, location });
     this.name = 'FormatError';

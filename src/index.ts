@@ -3,12 +3,29 @@
  * libraries (formats, signing, ABI, QEMU) usable without the CLI.
  */
 export { defineConfig } from './config/types.js';
-export type { KilnConfig, Project, RunConfig, TestConfig, ExitConfig, BuildTarget, ProfileSpec, RemoteCacheConfig } from './config/types.js';
+export type {
+  KilnConfig,
+  Project,
+  RunConfig,
+  TestConfig,
+  ExitConfig,
+  BuildTarget,
+  ProfileSpec,
+  RemoteCacheConfig,
+} from './config/types.js';
 export { option } from './config/options.js';
 export type { OptionDef, OptionsSpec, OptionValues } from './config/options.js';
 export { out, defineStep, StepFailure } from './step.js';
 export type { Arch, ArtifactRef, StepHandle, StepKind, StepContext, Declaration, FileInput } from './step.js';
-export type { TargetInfo, DeclareContext, ExecOptions, StepAction, OutputPlaceholder, StepStatus, StepFailureInfo } from './step.js';
+export type {
+  TargetInfo,
+  DeclareContext,
+  ExecOptions,
+  StepAction,
+  OutputPlaceholder,
+  StepStatus,
+  StepFailureInfo,
+} from './step.js';
 export type { RunResult } from './util/process.js';
 export { command } from './steps/command.js';
 export type { CommandOptions } from './steps/command.js';
@@ -37,8 +54,19 @@ export type { Layer, LayerPolicy, PolicySet } from './toolchain/policy.js';
 export { cpio, tar, mbr, fat, gpt, raw, iso, grubIso, vdi, vmdk, esp, partition, text } from './steps/image.js';
 export type { ImageFiles, ImageFile, PartitionSpec, MbrPartitionStep } from './steps/image.js';
 export type {
-  TextFile, FileWithMode, SpecialEntry, CpioStepOptions, TarStepOptions, FatStepOptions, GptStepOptions, MbrStepOptions,
-  RawStepOptions, RawRegionStep, IsoStepOptions, GrubIsoStepOptions, ConvertStepOptions,
+  TextFile,
+  FileWithMode,
+  SpecialEntry,
+  CpioStepOptions,
+  TarStepOptions,
+  FatStepOptions,
+  GptStepOptions,
+  MbrStepOptions,
+  RawStepOptions,
+  RawRegionStep,
+  IsoStepOptions,
+  GrubIsoStepOptions,
+  ConvertStepOptions,
 } from './steps/image.js';
 export { blob } from './steps/blob.js';
 export type { BlobOptions } from './steps/blob.js';
@@ -58,5 +86,11 @@ export type { SerialMeasure, Measurement } from './qemu/serial.js';
 export type { ScriptStep, ExpectStep, CaptureStep, SendStep, KeyStep, Captured } from './qemu/script.js';
 export type { ConsoleName, KeyName } from './qemu/console.js';
 export { kilnBootLoader, kilnBootEsp, kilnBootFiles, kilnBootAbi } from './steps/kiln-boot.js';
-export type { KilnBootLoaderOptions, KilnBootEspOptions, KilnBootVerify, KilnBootSerial, KilnBootArch } from './steps/kiln-boot.js';
+export type {
+  KilnBootLoaderOptions,
+  KilnBootEspOptions,
+  KilnBootVerify,
+  KilnBootSerial,
+  KilnBootArch,
+} from './steps/kiln-boot.js';
 export { BOOT_INFO_ABI, BOOT_INFO_MAGIC, BOOT_INFO_VERSION } from './boot/boot-info.js';

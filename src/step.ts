@@ -258,7 +258,10 @@ export class StepFailure extends Error {
   readonly exitCode: number | null | undefined;
   readonly output: string;
   readonly hint: string | undefined;
-  constructor(message: string, options: { command?: string; exitCode?: number | null; output?: string; hint?: string } = {}) {
+  constructor(
+    message: string,
+    options: { command?: string; exitCode?: number | null; output?: string; hint?: string } = {},
+  ) {
     super(message);
     this.name = 'StepFailure';
     this.command = options.command;

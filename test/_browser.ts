@@ -16,11 +16,29 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 /** Loads `file` in headless Chromium and writes a `width`×`height` screenshot to `png`. */
 export function openInChromium(file: string, png: string, width = 1200, height = 1600): PageLoad {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/setup.mjs does)`);
-  const r = tool([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--enable-logging=stderr', '--v=0',
-    `--screenshot=${png}`, `--window-size=${width},${height}`, `file://${file}`], { timeoutMs: 120_000 });
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/setup.mjs does)`);
+  const r = tool(
+    [
+      CHROMIUM,
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--hide-scrollbars',
+      '--enable-logging=stderr',
+      '--v=0',
+      `--screenshot=${png}`,
+      `--window-size=${width},${height}`,
+      `file://${file}`,
+    ],
+    { timeoutMs: 120_000 },
+  );
   const lines = `${r.stdout}\n${r.stderr}`.split('\n');
-  return { status: r.status, console: lines.filter((l) => /CONSOLE\(|Uncaught|Failed to load resource|net::ERR_/.test(l)), screenshot: png };
+  return {
+    status: r.status,
+    console: lines.filter((l) => /CONSOLE\(|Uncaught|Failed to load resource|net::ERR_/.test(l)),
+    screenshot: png,
+  };
 }
 
 export interface Image {
@@ -96,7 +114,12 @@ export function rowsWithColor(img: Image, rgb: [number, number, number], toleran
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < img.width; x++) {
       const o = (y * img.width + x) * 4;
-      if (Math.abs(img.pixels[o]! - rgb[0]) <= tolerance && Math.abs(img.pixels[o + 1]! - rgb[1]) <= tolerance && Math.abs(img.pixels[o + 2]! - rgb[2]) <= tolerance) counts[y]!++;
+      if (
+        Math.abs(img.pixels[o]! - rgb[0]) <= tolerance &&
+        Math.abs(img.pixels[o + 1]! - rgb[1]) <= tolerance &&
+        Math.abs(img.pixels[o + 2]! - rgb[2]) <= tolerance
+      )
+        counts[y]!++;
     }
   }
   return counts;

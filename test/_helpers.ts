@@ -9,7 +9,10 @@ export const repoRoot = resolve(import.meta.dirname, '..');
 export const kilnBin = join(repoRoot, 'bin', 'kiln.js');
 
 /** Runs the built `kiln` CLI synchronously. */
-export function runKiln(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function runKiln(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [kilnBin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, CI: 'true', NO_COLOR: '1', ...options.env },
@@ -35,7 +38,9 @@ export function missingTools(present: Record<string, boolean>): boolean {
   const missing = Object.keys(present).filter((name) => !present[name]);
   if (missing.length === 0) return false;
   if (process.env.CI === 'true' || process.env.CI === '1') {
-    throw new Error(`missing ${missing.join(', ')}: under CI=true a test needing a tool fails (scripts/setup.mjs installs it)`);
+    throw new Error(
+      `missing ${missing.join(', ')}: under CI=true a test needing a tool fails (scripts/setup.mjs installs it)`,
+    );
   }
   console.warn(`skipped: ${missing.join(', ')} not installed`);
   return true;
@@ -50,8 +55,16 @@ export async function waitUntil(ready: () => boolean): Promise<void> {
 }
 
 /** Runs a host tool synchronously (argv array, never a shell). */
-export function tool(argv: string[], options: { cwd?: string; input?: string | Uint8Array; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
-  return spawnSync(argv[0]!, argv.slice(1), { cwd: options.cwd, input: options.input, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
+export function tool(
+  argv: string[],
+  options: { cwd?: string; input?: string | Uint8Array; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(argv[0]!, argv.slice(1), {
+    cwd: options.cwd,
+    input: options.input,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+  });
 }
 
 export interface AsyncRunResult {
@@ -65,9 +78,16 @@ export interface AsyncRunResult {
  * Runs a command without blocking the test worker (vitest's worker RPC times out after 60 s of a
  * blocked event loop: long builds must use this, not spawnSync).
  */
-export function runAsync(argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<AsyncRunResult> {
+export function runAsync(
+  argv: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<AsyncRunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -86,7 +106,10 @@ export function runAsync(argv: string[], options: { cwd?: string; env?: NodeJS.P
 }
 
 /** The async twin of runKiln. */
-export function runKilnAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<AsyncRunResult> {
+export function runKilnAsync(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<AsyncRunResult> {
   return runAsync([process.execPath, kilnBin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, CI: 'true', NO_COLOR: '1', ...options.env },
@@ -96,6 +119,9 @@ export function runKilnAsync(args: string[], options: { cwd?: string; env?: Node
 }
 
 /** The async twin of tool. */
-export function toolAsync(argv: string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<AsyncRunResult> {
+export function toolAsync(
+  argv: string[],
+  options: { cwd?: string; input?: string; timeoutMs?: number } = {},
+): Promise<AsyncRunResult> {
   return runAsync(argv, options);
 }

@@ -3,5 +3,6 @@
 import { existsSync } from 'node:fs';
 
 export default function setup(): void {
-  if (!existsSync('dist/cli/main.js')) throw new Error('dist/ is missing: run `npm run build` before `vitest` (npm test does both)');
+  if (!existsSync('dist/cli/main.js'))
+    throw new Error('dist/ is missing: run `npm run build` before `vitest` (npm test does both)');
 }

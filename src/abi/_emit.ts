@@ -49,11 +49,20 @@ export function docLines(doc: string | undefined): string[] {
   return doc === undefined ? [] : doc.split(/\r?\n/);
 }
 
-
 /** Scalar type names as Rust and Zig spell them (pointers are addresses, bools raw bytes). */
 export const RUST_ZIG_SCALARS: Record<ScalarType, string> = {
-  u8: 'u8', u16: 'u16', u32: 'u32', u64: 'u64', i8: 'i8', i16: 'i16', i32: 'i32', i64: 'i64',
-  usize: 'usize', isize: 'isize', ptr: 'usize', bool: 'u8',
+  u8: 'u8',
+  u16: 'u16',
+  u32: 'u32',
+  u64: 'u64',
+  i8: 'i8',
+  i16: 'i16',
+  i32: 'i32',
+  i64: 'i64',
+  usize: 'usize',
+  isize: 'isize',
+  ptr: 'usize',
+  bool: 'u8',
 };
 
 /** A string literal as Rust and Zig write it: double quotes, `\\` and `\"` escaped. */
@@ -76,7 +85,11 @@ export function intLiteral(value: bigint): string {
  * and the constants. `stringConst` spells a string constant (Rust `pub const X: &str = "…";`, Zig
  * `pub const X = "…";`); Rust documents ABI_HASH_U64 (`hashU64Doc`).
  */
-export function constantLines(ctx: EmitContext, stringConst: (name: string, text: string) => string, hashU64Doc?: string): string[] {
+export function constantLines(
+  ctx: EmitContext,
+  stringConst: (name: string, text: string) => string,
+  hashU64Doc?: string,
+): string[] {
   const { abi } = ctx;
   const out: string[] = [];
   out.push(stringConst('ABI_NAME', abi.name));
@@ -100,7 +113,11 @@ export function constantLines(ctx: EmitContext, stringConst: (name: string, text
     out.push('// Constants.');
     for (const c of abi.constants) {
       out.push(...slashDocs(docLines(c.doc)));
-      out.push(c.type === 'string' ? stringConst(upper(c.name), c.value as string) : `pub const ${upper(c.name)}: ${c.type} = ${intLiteral(c.value as bigint)};`);
+      out.push(
+        c.type === 'string'
+          ? stringConst(upper(c.name), c.value as string)
+          : `pub const ${upper(c.name)}: ${c.type} = ${intLiteral(c.value as bigint)};`,
+      );
     }
     out.push('');
   }

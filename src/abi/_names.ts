@@ -25,13 +25,35 @@ export const cNames = {
 
 /** Type names emitted code itself uses in Rust/Zig/TS modules; a user type must not take them. */
 export const RESERVED_TYPE_NAMES: ReadonlySet<string> = new Set([
-  'Self', 'Syscall', 'Error', 'Option', 'Result', 'DataView', 'Uint8Array', 'RangeError',
-  'BigInt', 'Number', 'Array', 'Object', 'Math', 'String', 'Boolean', 'Symbol', 'TypeError',
-  'Std', 'Builtin', 'AbiError',
+  'Self',
+  'Syscall',
+  'Error',
+  'Option',
+  'Result',
+  'DataView',
+  'Uint8Array',
+  'RangeError',
+  'BigInt',
+  'Number',
+  'Array',
+  'Object',
+  'Math',
+  'String',
+  'Boolean',
+  'Symbol',
+  'TypeError',
+  'Std',
+  'Builtin',
+  'AbiError',
 ]);
 
 /** Upper-case module-level constant names emitted code itself defines. */
 export const RESERVED_CONST_NAMES: ReadonlySet<string> = new Set([
-  'ABI_NAME', 'ABI_VERSION', 'ABI_VERSION_MAJOR', 'ABI_VERSION_MINOR', 'ABI_VERSION_PATCH',
-  'ABI_HASH', 'ABI_HASH_U64',
+  'ABI_NAME',
+  'ABI_VERSION',
+  'ABI_VERSION_MAJOR',
+  'ABI_VERSION_MINOR',
+  'ABI_VERSION_PATCH',
+  'ABI_HASH',
+  'ABI_HASH_U64',
 ]);

@@ -12,9 +12,18 @@ import { intRange, type AbiType, type ConstantType } from './normalize.js';
 import type { IntType, ScalarType } from './types.js';
 
 const C_SCALARS: Record<ScalarType, string> = {
-  u8: 'uint8_t', u16: 'uint16_t', u32: 'uint32_t', u64: 'uint64_t',
-  i8: 'int8_t', i16: 'int16_t', i32: 'int32_t', i64: 'int64_t',
-  usize: 'size_t', isize: 'ptrdiff_t', ptr: 'uintptr_t', bool: 'uint8_t',
+  u8: 'uint8_t',
+  u16: 'uint16_t',
+  u32: 'uint32_t',
+  u64: 'uint64_t',
+  i8: 'int8_t',
+  i16: 'int16_t',
+  i32: 'int32_t',
+  i64: 'int64_t',
+  usize: 'size_t',
+  isize: 'ptrdiff_t',
+  ptr: 'uintptr_t',
+  bool: 'uint8_t',
 };
 
 /** A C integer constant expression of `type` usable in `#if` (no casts). */
@@ -53,8 +62,26 @@ export function emitC(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.h`): str
   const guard = `${fileName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_INCLUDED`;
   const out: string[] = [];
   out.push(...comment(bannerLines(ctx, fileName)));
-  out.push(`#ifndef ${guard}`, `#define ${guard}`, '', '#include <stdbool.h>', '#include <stddef.h>', '#include <stdint.h>', '');
-  out.push('#ifdef __cplusplus', 'extern "C" {', `#define ${M('abi_static_assert')}(cond, msg) static_assert(cond, msg)`, `#define ${M('abi_alignof')}(type) alignof(type)`, '#else', `#define ${M('abi_static_assert')}(cond, msg) _Static_assert(cond, msg)`, `#define ${M('abi_alignof')}(type) _Alignof(type)`, '#endif', '');
+  out.push(
+    `#ifndef ${guard}`,
+    `#define ${guard}`,
+    '',
+    '#include <stdbool.h>',
+    '#include <stddef.h>',
+    '#include <stdint.h>',
+    '',
+  );
+  out.push(
+    '#ifdef __cplusplus',
+    'extern "C" {',
+    `#define ${M('abi_static_assert')}(cond, msg) static_assert(cond, msg)`,
+    `#define ${M('abi_alignof')}(type) alignof(type)`,
+    '#else',
+    `#define ${M('abi_static_assert')}(cond, msg) _Static_assert(cond, msg)`,
+    `#define ${M('abi_alignof')}(type) _Alignof(type)`,
+    '#endif',
+    '',
+  );
   const SA = M('abi_static_assert');
   const AL = M('abi_alignof');
   out.push(...comment(docLines(abi.doc)));
@@ -81,7 +108,9 @@ export function emitC(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.h`): str
     out.push('/* Constants. */');
     for (const c of abi.constants) {
       out.push(...comment(docLines(c.doc)));
-      out.push(`#define ${M(c.name)} ${c.type === 'string' ? cString(c.value as string) : cIntLiteral(c.value as bigint, c.type)}`);
+      out.push(
+        `#define ${M(c.name)} ${c.type === 'string' ? cString(c.value as string) : cIntLiteral(c.value as bigint, c.type)}`,
+      );
     }
     out.push('');
   }
@@ -108,9 +137,14 @@ export function emitC(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.h`): str
 
   const typeName = (type: AbiType): string => {
     switch (type.kind) {
-      case 'scalar': return C_SCALARS[type.name];
-      case 'enum': case 'flags': case 'struct': return T(type.name);
-      case 'array': return typeName(type.element);
+      case 'scalar':
+        return C_SCALARS[type.name];
+      case 'enum':
+      case 'flags':
+      case 'struct':
+        return T(type.name);
+      case 'array':
+        return typeName(type.element);
     }
   };
   const dimsOf = (type: AbiType): string => (type.kind === 'array' ? `[${type.length}]${dimsOf(type.element)}` : '');
@@ -130,7 +164,8 @@ export function emitC(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.h`): str
     const tn = T(s.name);
     out.push(`${SA}(sizeof(${tn}) == ${s.size}, "${s.name}: size");`);
     out.push(`${SA}(${AL}(${tn}) == ${s.align}, "${s.name}: alignment");`);
-    for (const m of s.members) out.push(`${SA}(offsetof(${tn}, ${m.name}) == ${m.offset}, "${s.name}.${m.name}: offset");`);
+    for (const m of s.members)
+      out.push(`${SA}(offsetof(${tn}, ${m.name}) == ${m.offset}, "${s.name}.${m.name}: offset");`);
     out.push('');
   }
 

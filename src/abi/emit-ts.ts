@@ -38,7 +38,14 @@ function jsdoc(lines: string[], indent = ''): string[] {
   return [`${indent}/**`, ...lines.map((l) => `${indent} * ${l}`.trimEnd()), `${indent} */`];
 }
 const ACCESSOR: Record<IntType, string> = {
-  u8: 'Uint8', u16: 'Uint16', u32: 'Uint32', u64: 'BigUint64', i8: 'Int8', i16: 'Int16', i32: 'Int32', i64: 'BigInt64',
+  u8: 'Uint8',
+  u16: 'Uint16',
+  u32: 'Uint32',
+  u64: 'BigUint64',
+  i8: 'Int8',
+  i16: 'Int16',
+  i32: 'Int32',
+  i64: 'BigInt64',
 };
 
 /**
@@ -78,7 +85,9 @@ export function emitTs(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.ts`): s
     out.push('// Constants.');
     for (const c of abi.constants) {
       out.push(...jsdoc(docLines(c.doc)));
-      out.push(`export const ${upper(c.name)} = ${c.type === 'string' ? tsString(c.value as string) : tsLiteral(c.value as bigint, c.type)};`);
+      out.push(
+        `export const ${upper(c.name)} = ${c.type === 'string' ? tsString(c.value as string) : tsLiteral(c.value as bigint, c.type)};`,
+      );
     }
     out.push('');
   }
@@ -98,7 +107,13 @@ export function emitTs(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.ts`): s
     out.push(...jsdoc([`Flag set ${f.name} (${f.width}-bit masks).`, ...docLines(f.doc)]));
     out.push(`export const ${camel(f.name)} = {`);
     for (const b of f.bits) out.push(`  ${upper(b.name)}: ${tsLiteral(1n << BigInt(b.bit), t)},`);
-    out.push(`  EMPTY: ${tsLiteral(0n, t)},`, `  ALL: ${tsLiteral(flagsMask(f.bits), t)},`, `  RESERVED: ${tsLiteral(bitsMask(f.reserved), t)},`, '} as const;', '');
+    out.push(
+      `  EMPTY: ${tsLiteral(0n, t)},`,
+      `  ALL: ${tsLiteral(flagsMask(f.bits), t)},`,
+      `  RESERVED: ${tsLiteral(bitsMask(f.reserved), t)},`,
+      '} as const;',
+      '',
+    );
   }
 
   const tsType = (type: AbiType): string => {
@@ -107,8 +122,11 @@ export function emitTs(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.ts`): s
         const r = scalarRepr(type.name);
         return r.kind === 'bool' ? 'boolean' : is64(r.type) ? 'bigint' : 'number';
       }
-      case 'enum': case 'flags': return is64(underlyingInt(abi, type)!) ? 'bigint' : 'number';
-      case 'struct': return camel(type.name);
+      case 'enum':
+      case 'flags':
+        return is64(underlyingInt(abi, type)!) ? 'bigint' : 'number';
+      case 'struct':
+        return camel(type.name);
       case 'array': {
         const inner = tsType(type.element);
         return `${/^\w+$/.test(inner) ? inner : `(${inner})`}[]`;
@@ -117,10 +135,15 @@ export function emitTs(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.ts`): s
   };
   const sizeOf = (type: AbiType): number => {
     switch (type.kind) {
-      case 'scalar': return info.scalars[type.name].size;
-      case 'enum': case 'flags': return info.scalars[underlyingInt(abi, type)!].size;
-      case 'struct': return ctx.layout.structs.find((s) => s.name === type.name)!.size;
-      case 'array': return sizeOf(type.element) * type.length;
+      case 'scalar':
+        return info.scalars[type.name].size;
+      case 'enum':
+      case 'flags':
+        return info.scalars[underlyingInt(abi, type)!].size;
+      case 'struct':
+        return ctx.layout.structs.find((s) => s.name === type.name)!.size;
+      case 'array':
+        return sizeOf(type.element) * type.length;
     }
   };
   const reprOf = (type: AbiType): Repr | undefined => {
@@ -163,7 +186,8 @@ export function emitTs(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.ts`): s
   const genRead = (type: AbiType, off: string, depth: number): string => {
     const r = reprOf(type);
     if (r?.kind === 'bool') return `view.getUint8(${off}) !== 0`;
-    if (r?.kind === 'int') return `view.get${ACCESSOR[r.type]}(${off}${r.type === 'u8' || r.type === 'i8' ? '' : ', true'})`;
+    if (r?.kind === 'int')
+      return `view.get${ACCESSOR[r.type]}(${off}${r.type === 'u8' || r.type === 'i8' ? '' : ', true'})`;
     if (type.kind === 'struct') return `read${camel(type.name)}(view, ${off})`;
     if (type.kind === 'array') {
       const i = `i${depth}`;
@@ -200,29 +224,57 @@ export function emitTs(ctx: EmitContext, fileName = `${ctx.abi.name}_abi.ts`): s
     body.push(`export function read${name}(view: DataView, offset: number): ${name} {`, '  return {');
     for (const f of s.fields) body.push(`    ${f.name}: ${genRead(f.type, offsetExpr('offset', f.offset), 0)},`);
     body.push('  };', '}');
-    body.push(`/** Encodes a ${name} into ${s.size} new bytes. Throws RangeError on an out-of-range value or a wrong array length. */`);
-    body.push(`export function encode${name}(value: ${name}): Uint8Array {`, `  const bytes = new Uint8Array(${s.size});`, `  write${name}(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, value);`, '  return bytes;', '}');
-    body.push(`/** Decodes the ${name} at \`offset\` of \`bytes\`. Throws RangeError if fewer than ${s.size} bytes remain. */`);
+    body.push(
+      `/** Encodes a ${name} into ${s.size} new bytes. Throws RangeError on an out-of-range value or a wrong array length. */`,
+    );
+    body.push(
+      `export function encode${name}(value: ${name}): Uint8Array {`,
+      `  const bytes = new Uint8Array(${s.size});`,
+      `  write${name}(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, value);`,
+      '  return bytes;',
+      '}',
+    );
+    body.push(
+      `/** Decodes the ${name} at \`offset\` of \`bytes\`. Throws RangeError if fewer than ${s.size} bytes remain. */`,
+    );
     body.push(`export function decode${name}(bytes: Uint8Array, offset = 0): ${name} {`);
     body.push(`  if (!Number.isInteger(offset) || offset < 0 || bytes.byteLength - offset < ${s.size}) {`);
-    body.push(`    throw new RangeError(\`${s.name}: need ${s.size} bytes at offset \${offset}, have \${bytes.byteLength - offset}\`);`, '  }');
+    body.push(
+      `    throw new RangeError(\`${s.name}: need ${s.size} bytes at offset \${offset}, have \${bytes.byteLength - offset}\`);`,
+      '  }',
+    );
     body.push(`  return read${name}(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset);`, '}', '');
   }
 
   if (used.has('checkInt')) {
     out.push('function checkInt(value: number, min: number, max: number, what: string): number {');
     out.push("  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {");
-    out.push('    throw new RangeError(`${what}: expected an integer in ${min}..${max}, got ${String(value)}`);', '  }', '  return value;', '}');
+    out.push(
+      '    throw new RangeError(`${what}: expected an integer in ${min}..${max}, got ${String(value)}`);',
+      '  }',
+      '  return value;',
+      '}',
+    );
   }
   if (used.has('checkBigInt')) {
     out.push('function checkBigInt(value: bigint, min: bigint, max: bigint, what: string): bigint {');
     out.push("  if (typeof value !== 'bigint' || value < min || value > max) {");
-    out.push('    throw new RangeError(`${what}: expected a bigint in ${min}..${max}, got ${String(value)}`);', '  }', '  return value;', '}');
+    out.push(
+      '    throw new RangeError(`${what}: expected a bigint in ${min}..${max}, got ${String(value)}`);',
+      '  }',
+      '  return value;',
+      '}',
+    );
   }
   if (used.has('checkLength')) {
     out.push('function checkLength<T>(value: readonly T[], length: number, what: string): readonly T[] {');
     out.push('  if (!Array.isArray(value) || value.length !== length) {');
-    out.push('    throw new RangeError(`${what}: expected an array of ${length}, got ${Array.isArray(value) ? value.length : typeof value}`);', '  }', '  return value;', '}');
+    out.push(
+      '    throw new RangeError(`${what}: expected an array of ${length}, got ${Array.isArray(value) ? value.length : typeof value}`);',
+      '  }',
+      '  return value;',
+      '}',
+    );
   }
   if (used.size) out.push('');
   out.push(...body);

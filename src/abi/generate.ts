@@ -53,7 +53,12 @@ const EXTENSIONS: Record<AbiLang, string> = { c: 'h', rust: 'rs', zig: 'zig', ts
  * ```
  */
 export function generateAbi(schema: AbiSchema | NormalizedAbi, options: GenerateAbiOptions = {}): GeneratedFile[] {
-  const abi = isNormalized(schema) ? schema : normalizeAbi(schema, { ...(options.lock ? { lockedSyscalls: options.lock.syscalls } : {}), ...(options.file ? { file: options.file } : {}) });
+  const abi = isNormalized(schema)
+    ? schema
+    : normalizeAbi(schema, {
+        ...(options.lock ? { lockedSyscalls: options.lock.syscalls } : {}),
+        ...(options.file ? { file: options.file } : {}),
+      });
   const arch = options.arch ?? 'x86_64';
   const ctx: EmitContext = { abi, layout: computeLayout(abi, arch), hash: abiHash(abi) };
   const langs = options.langs ?? ALL_LANGS;
@@ -61,13 +66,26 @@ export function generateAbi(schema: AbiSchema | NormalizedAbi, options: Generate
   for (const lang of ALL_LANGS) {
     if (!langs.includes(lang)) continue;
     const path = `${abi.name}_abi.${EXTENSIONS[lang]}`;
-    const contents = lang === 'c' ? emitC(ctx, path) : lang === 'rust' ? emitRust(ctx, path) : lang === 'zig' ? emitZig(ctx, path) : emitTs(ctx, path);
+    const contents =
+      lang === 'c'
+        ? emitC(ctx, path)
+        : lang === 'rust'
+          ? emitRust(ctx, path)
+          : lang === 'zig'
+            ? emitZig(ctx, path)
+            : emitTs(ctx, path);
     files.push({ path, contents });
   }
-  for (const lang of langs) if (!ALL_LANGS.includes(lang)) throw new RangeError(`"langs" expected c, rust, zig or ts, got ${String(lang)}`);
+  for (const lang of langs)
+    if (!ALL_LANGS.includes(lang)) throw new RangeError(`"langs" expected c, rust, zig or ts, got ${String(lang)}`);
   return files;
 }
 
 function isNormalized(value: unknown): value is NormalizedAbi {
-  return typeof value === 'object' && value !== null && typeof (value as NormalizedAbi).version === 'object' && Array.isArray((value as NormalizedAbi).syscalls);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NormalizedAbi).version === 'object' &&
+    Array.isArray((value as NormalizedAbi).syscalls)
+  );
 }

@@ -39,14 +39,22 @@ export function canonicalJson(value: unknown): string {
  * ```
  */
 export function canonicalAbi(abi: NormalizedAbi): unknown {
-  const enumForm = (e: NonNullable<NormalizedAbi['errors']>) => ({ type: e.type, values: Object.fromEntries(e.values.map((v) => [v.name, v.value])) });
+  const enumForm = (e: NonNullable<NormalizedAbi['errors']>) => ({
+    type: e.type,
+    values: Object.fromEntries(e.values.map((v) => [v.name, v.value])),
+  });
   return {
     hashVersion: 1,
     name: abi.name,
     version: abi.version.text,
     syscalls: Object.fromEntries(abi.syscalls.map((s) => [s.name, s.number])),
     enums: Object.fromEntries(abi.enums.map((e) => [e.name, enumForm(e)])),
-    flags: Object.fromEntries(abi.flags.map((f) => [f.name, { width: f.width, bits: Object.fromEntries(f.bits.map((b) => [b.name, b.bit])), reserved: f.reserved }])),
+    flags: Object.fromEntries(
+      abi.flags.map((f) => [
+        f.name,
+        { width: f.width, bits: Object.fromEntries(f.bits.map((b) => [b.name, b.bit])), reserved: f.reserved },
+      ]),
+    ),
     errors: abi.errors ? enumForm(abi.errors) : null,
     constants: Object.fromEntries(abi.constants.map((c) => [c.name, { type: c.type, value: c.value }])),
     structs: Object.fromEntries(abi.structs.map((s) => [s.name, s.fields.map((f) => [f.name, f.typeText])])),
@@ -54,7 +62,12 @@ export function canonicalAbi(abi: NormalizedAbi): unknown {
 }
 
 function isNormalized(value: unknown): value is NormalizedAbi {
-  return typeof value === 'object' && value !== null && typeof (value as NormalizedAbi).version === 'object' && Array.isArray((value as NormalizedAbi).syscalls);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NormalizedAbi).version === 'object' &&
+    Array.isArray((value as NormalizedAbi).syscalls)
+  );
 }
 
 /**

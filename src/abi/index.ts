@@ -4,9 +4,37 @@
  * CLI, no config loading.
  */
 export { defineAbi } from './types.js';
-export type { AbiSchema, AbiArch, AbiLang, IntType, ScalarType, FlagWidth, IntegerLiteral, TypeExpr, SyscallDef, EnumDef, FlagsDef, ErrorsDef, ConstantDef, FieldDef, StructDef } from './types.js';
+export type {
+  AbiSchema,
+  AbiArch,
+  AbiLang,
+  IntType,
+  ScalarType,
+  FlagWidth,
+  IntegerLiteral,
+  TypeExpr,
+  SyscallDef,
+  EnumDef,
+  FlagsDef,
+  ErrorsDef,
+  ConstantDef,
+  FieldDef,
+  StructDef,
+} from './types.js';
 export { normalizeAbi, intRange } from './normalize.js';
-export type { NormalizedAbi, NormalizeOptions, AbiType, AbiVersion, NormalizedSyscall, NormalizedEnum, NormalizedFlags, NormalizedConstant, NormalizedStruct, NormalizedField, ConstantType } from './normalize.js';
+export type {
+  NormalizedAbi,
+  NormalizeOptions,
+  AbiType,
+  AbiVersion,
+  NormalizedSyscall,
+  NormalizedEnum,
+  NormalizedFlags,
+  NormalizedConstant,
+  NormalizedStruct,
+  NormalizedField,
+  ConstantType,
+} from './normalize.js';
 export { computeLayout, ARCHES } from './layout.js';
 export type { AbiLayout, StructLayout, FieldLayout, PaddingLayout, LayoutMember, ArchInfo } from './layout.js';
 export { abiHash, abiHashU64, canonicalJson, canonicalAbi } from './hash.js';

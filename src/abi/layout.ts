@@ -26,8 +26,18 @@ function lp64(arch: AbiArch): ArchInfo {
     arch,
     pointerSize: 8,
     scalars: {
-      u8: n(1), i8: n(1), bool: n(1), u16: n(2), i16: n(2), u32: n(4), i32: n(4),
-      u64: n(8), i64: n(8), usize: n(8), isize: n(8), ptr: n(8),
+      u8: n(1),
+      i8: n(1),
+      bool: n(1),
+      u16: n(2),
+      i16: n(2),
+      u32: n(4),
+      i32: n(4),
+      u64: n(8),
+      i64: n(8),
+      usize: n(8),
+      isize: n(8),
+      ptr: n(8),
     },
   };
 }
@@ -134,18 +144,37 @@ export function computeLayout(abi: NormalizedAbi, arch: AbiArch = 'x86_64'): Abi
       const { size, align: fa } = sizeOf(f.type);
       const at = alignUp(offset, fa);
       if (at > offset) members.push({ kind: 'padding', name: `_pad${pads++}`, offset, size: at - offset });
-      const field: FieldLayout = { name: f.name, offset: at, size, align: fa, type: f.type, typeText: f.typeText, ...(f.doc !== undefined ? { doc: f.doc } : {}) };
+      const field: FieldLayout = {
+        name: f.name,
+        offset: at,
+        size,
+        align: fa,
+        type: f.type,
+        typeText: f.typeText,
+        ...(f.doc !== undefined ? { doc: f.doc } : {}),
+      };
       fields.push(field);
       members.push({ kind: 'field', ...field });
       offset = at + size;
       align = Math.max(align, fa);
       if (offset > MAX_STRUCT_SIZE) {
-        throw new KilnError('ABI_STRUCT_TOO_LARGE', `struct is larger than ${MAX_STRUCT_SIZE} bytes`, { location: { configPath: `structs.${s.name}.fields.${f.name}` }, hint: 'use smaller arrays', exitCode: 2 });
+        throw new KilnError('ABI_STRUCT_TOO_LARGE', `struct is larger than ${MAX_STRUCT_SIZE} bytes`, {
+          location: { configPath: `structs.${s.name}.fields.${f.name}` },
+          hint: 'use smaller arrays',
+          exitCode: 2,
+        });
       }
     }
     const size = alignUp(offset, align);
     if (size > offset) members.push({ kind: 'padding', name: `_pad${pads++}`, offset, size: size - offset });
-    const layout: StructLayout = { name: s.name, size, align, fields, members, ...(s.doc !== undefined ? { doc: s.doc } : {}) };
+    const layout: StructLayout = {
+      name: s.name,
+      size,
+      align,
+      fields,
+      members,
+      ...(s.doc !== undefined ? { doc: s.doc } : {}),
+    };
     done.set(s.name, layout);
     structs.push(layout);
   }

@@ -44,7 +44,11 @@ function lockEnum(e: NormalizedEnum): LockedEnum {
 function sortKeys<T>(value: T): T {
   if (Array.isArray(value)) return value.map(sortKeys) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])])) as T;
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    ) as T;
   }
   return value;
 }
@@ -62,7 +66,14 @@ export function createAbiLock(abi: NormalizedAbi): AbiLock {
   const layouts = {} as AbiLock['layouts'];
   for (const arch of Object.keys(ARCHES) as AbiArch[]) {
     layouts[arch] = Object.fromEntries(
-      computeLayout(abi, arch).structs.map((s) => [s.name, { size: s.size, align: s.align, fields: s.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size, type: f.typeText })) }]),
+      computeLayout(abi, arch).structs.map((s) => [
+        s.name,
+        {
+          size: s.size,
+          align: s.align,
+          fields: s.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size, type: f.typeText })),
+        },
+      ]),
     );
   }
   return {
@@ -73,7 +84,12 @@ export function createAbiLock(abi: NormalizedAbi): AbiLock {
     syscalls: Object.fromEntries(abi.syscalls.map((s) => [s.name, s.number])),
     enums: Object.fromEntries(abi.enums.map((e) => [e.name, lockEnum(e)])),
     errors: abi.errors ? lockEnum(abi.errors) : null,
-    flags: Object.fromEntries(abi.flags.map((f) => [f.name, { width: f.width, bits: Object.fromEntries(f.bits.map((b) => [b.name, b.bit])), reserved: f.reserved }])),
+    flags: Object.fromEntries(
+      abi.flags.map((f) => [
+        f.name,
+        { width: f.width, bits: Object.fromEntries(f.bits.map((b) => [b.name, b.bit])), reserved: f.reserved },
+      ]),
+    ),
     constants: Object.fromEntries(abi.constants.map((c) => [c.name, { type: c.type, value: c.value.toString() }])),
     layouts,
   };
@@ -111,36 +127,49 @@ export function parseAbiLock(text: string, file?: string): AbiLock {
     return v as Record<string, unknown>;
   };
   const lock = obj(raw, '(root)');
-  if (lock.lockVersion !== 1) fail(`unsupported lockVersion ${JSON.stringify(lock.lockVersion)} (this kiln reads 1)`, 'lockVersion');
-  for (const key of ['name', 'version', 'hash'] as const) if (typeof lock[key] !== 'string') fail('expected a string', key);
+  if (lock.lockVersion !== 1)
+    fail(`unsupported lockVersion ${JSON.stringify(lock.lockVersion)} (this kiln reads 1)`, 'lockVersion');
+  for (const key of ['name', 'version', 'hash'] as const)
+    if (typeof lock[key] !== 'string') fail('expected a string', key);
   for (const [name, n] of Object.entries(obj(lock.syscalls, 'syscalls'))) {
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail('expected a syscall number', `syscalls.${name}`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+      fail('expected a syscall number', `syscalls.${name}`);
   }
   const checkEnum = (v: unknown, path: string) => {
     const e = obj(v, path);
     if (typeof e.type !== 'string') fail('expected a type', `${path}.type`);
-    for (const [k, x] of Object.entries(obj(e.values, `${path}.values`))) if (typeof x !== 'string' || !/^-?\d+$/.test(x)) fail('expected a decimal string', `${path}.values.${k}`);
+    for (const [k, x] of Object.entries(obj(e.values, `${path}.values`)))
+      if (typeof x !== 'string' || !/^-?\d+$/.test(x)) fail('expected a decimal string', `${path}.values.${k}`);
   };
   for (const [name, e] of Object.entries(obj(lock.enums, 'enums'))) checkEnum(e, `enums.${name}`);
   if (lock.errors !== null && lock.errors !== undefined) checkEnum(lock.errors, 'errors');
   for (const [name, f] of Object.entries(obj(lock.flags, 'flags'))) {
     const fl = obj(f, `flags.${name}`);
     if (typeof fl.width !== 'number') fail('expected a width', `flags.${name}.width`);
-    for (const [b, bit] of Object.entries(obj(fl.bits, `flags.${name}.bits`))) if (typeof bit !== 'number') fail('expected a bit index', `flags.${name}.bits.${b}`);
+    for (const [b, bit] of Object.entries(obj(fl.bits, `flags.${name}.bits`)))
+      if (typeof bit !== 'number') fail('expected a bit index', `flags.${name}.bits.${b}`);
     if (!Array.isArray(fl.reserved)) fail('expected an array', `flags.${name}.reserved`);
   }
   for (const [name, c] of Object.entries(obj(lock.constants, 'constants'))) {
     const co = obj(c, `constants.${name}`);
-    if (typeof co.type !== 'string' || typeof co.value !== 'string') fail('expected { type, value } strings', `constants.${name}`);
+    if (typeof co.type !== 'string' || typeof co.value !== 'string')
+      fail('expected { type, value } strings', `constants.${name}`);
   }
   const layouts = obj(lock.layouts, 'layouts');
   for (const arch of Object.keys(ARCHES)) {
     for (const [name, s] of Object.entries(obj(layouts[arch], `layouts.${arch}`))) {
       const st = obj(s, `layouts.${arch}.${name}`);
-      if (typeof st.size !== 'number' || typeof st.align !== 'number' || !Array.isArray(st.fields)) fail('expected { size, align, fields }', `layouts.${arch}.${name}`);
+      if (typeof st.size !== 'number' || typeof st.align !== 'number' || !Array.isArray(st.fields))
+        fail('expected { size, align, fields }', `layouts.${arch}.${name}`);
       (st.fields as unknown[]).forEach((f, i) => {
         const fo = obj(f, `layouts.${arch}.${name}.fields.${i}`);
-        if (typeof fo.name !== 'string' || typeof fo.offset !== 'number' || typeof fo.size !== 'number' || typeof fo.type !== 'string') fail('expected { name, offset, size, type }', `layouts.${arch}.${name}.fields.${i}`);
+        if (
+          typeof fo.name !== 'string' ||
+          typeof fo.offset !== 'number' ||
+          typeof fo.size !== 'number' ||
+          typeof fo.type !== 'string'
+        )
+          fail('expected { name, offset, size, type }', `layouts.${arch}.${name}.fields.${i}`);
       });
     }
   }
@@ -187,8 +216,14 @@ function parseSemver(text: string): [number, number, number] | undefined {
  * if (!result.ok) process.exitCode = 1;
  * ```
  */
-export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, options: { file?: string } = {}): AbiCheckResult {
-  const abi = isNormalized(schema) ? schema : normalizeAbi(schema, { lockedSyscalls: lock.syscalls, ...(options.file ? { file: options.file } : {}) });
+export function checkAbi(
+  schema: AbiSchema | NormalizedAbi,
+  lock: AbiLock,
+  options: { file?: string } = {},
+): AbiCheckResult {
+  const abi = isNormalized(schema)
+    ? schema
+    : normalizeAbi(schema, { lockedSyscalls: lock.syscalls, ...(options.file ? { file: options.file } : {}) });
   const next = createAbiLock(abi);
   const changes: AbiChange[] = [];
   const breaking = (path: string, message: string) => changes.push({ severity: 'breaking', path, message });
@@ -201,21 +236,30 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
     if (now === undefined) breaking(`syscalls.${name}`, `syscall ${name} (number ${n}) was removed`);
     else if (now !== n) breaking(`syscalls.${name}`, `syscall ${name} was renumbered from ${n} to ${now}`);
   }
-  for (const [name, n] of Object.entries(next.syscalls)) if (!Object.hasOwn(lock.syscalls, name)) compatible(`syscalls.${name}`, `syscall ${name} added as number ${n}`);
+  for (const [name, n] of Object.entries(next.syscalls))
+    if (!Object.hasOwn(lock.syscalls, name)) compatible(`syscalls.${name}`, `syscall ${name} added as number ${n}`);
 
-  const diffEnum = (path: string, before: LockedEnum | null | undefined, after: LockedEnum | null | undefined, what: string) => {
+  const diffEnum = (
+    path: string,
+    before: LockedEnum | null | undefined,
+    after: LockedEnum | null | undefined,
+    what: string,
+  ) => {
     if (!before && !after) return;
     if (!after) return breaking(path, `${what} was removed`);
     if (!before) return compatible(path, `${what} added`);
-    if (before.type !== after.type) breaking(`${path}.type`, `${what} changed type from ${before.type} to ${after.type}`);
+    if (before.type !== after.type)
+      breaking(`${path}.type`, `${what} changed type from ${before.type} to ${after.type}`);
     for (const [v, value] of Object.entries(before.values)) {
       const now = own(after.values, v);
       if (now === undefined) breaking(`${path}.values.${v}`, `value ${v} (${value}) was removed`);
       else if (now !== value) breaking(`${path}.values.${v}`, `value ${v} changed from ${value} to ${now}`);
     }
-    for (const [v, value] of Object.entries(after.values)) if (!Object.hasOwn(before.values, v)) compatible(`${path}.values.${v}`, `value ${v} = ${value} added`);
+    for (const [v, value] of Object.entries(after.values))
+      if (!Object.hasOwn(before.values, v)) compatible(`${path}.values.${v}`, `value ${v} = ${value} added`);
   };
-  for (const name of new Set([...Object.keys(lock.enums), ...Object.keys(next.enums)])) diffEnum(`enums.${name}`, own(lock.enums, name), own(next.enums, name), `enum ${name}`);
+  for (const name of new Set([...Object.keys(lock.enums), ...Object.keys(next.enums)]))
+    diffEnum(`enums.${name}`, own(lock.enums, name), own(next.enums, name), `enum ${name}`);
   diffEnum('errors', lock.errors, next.errors, 'error codes');
 
   for (const [name, before] of Object.entries(lock.flags)) {
@@ -225,22 +269,30 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
       breaking(path, `flag set ${name} was removed`);
       continue;
     }
-    if (after.width !== before.width) breaking(`${path}.width`, `width changed from ${before.width} to ${after.width} bits`);
+    if (after.width !== before.width)
+      breaking(`${path}.width`, `width changed from ${before.width} to ${after.width} bits`);
     for (const [b, bit] of Object.entries(before.bits)) {
       const now = own(after.bits, b);
       if (now === undefined) breaking(`${path}.bits.${b}`, `flag ${b} (bit ${bit}) was removed`);
       else if (now !== bit) breaking(`${path}.bits.${b}`, `flag ${b} moved from bit ${bit} to bit ${now}`);
     }
-    for (const [b, bit] of Object.entries(after.bits)) if (!Object.hasOwn(before.bits, b)) compatible(`${path}.bits.${b}`, `flag ${b} added at bit ${bit}`);
+    for (const [b, bit] of Object.entries(after.bits))
+      if (!Object.hasOwn(before.bits, b)) compatible(`${path}.bits.${b}`, `flag ${b} added at bit ${bit}`);
   }
-  for (const name of Object.keys(next.flags)) if (!Object.hasOwn(lock.flags, name)) compatible(`flags.${name}`, `flag set ${name} added`);
+  for (const name of Object.keys(next.flags))
+    if (!Object.hasOwn(lock.flags, name)) compatible(`flags.${name}`, `flag set ${name} added`);
 
   for (const [name, before] of Object.entries(lock.constants)) {
     const after = own(next.constants, name);
     if (!after) breaking(`constants.${name}`, `constant ${name} was removed`);
-    else if (after.type !== before.type || after.value !== before.value) breaking(`constants.${name}`, `constant ${name} changed from ${before.type} ${before.value} to ${after.type} ${after.value}`);
+    else if (after.type !== before.type || after.value !== before.value)
+      breaking(
+        `constants.${name}`,
+        `constant ${name} changed from ${before.type} ${before.value} to ${after.type} ${after.value}`,
+      );
   }
-  for (const [name, c] of Object.entries(next.constants)) if (!Object.hasOwn(lock.constants, name)) compatible(`constants.${name}`, `constant ${name} = ${c.value} added`);
+  for (const [name, c] of Object.entries(next.constants))
+    if (!Object.hasOwn(lock.constants, name)) compatible(`constants.${name}`, `constant ${name} = ${c.value} added`);
 
   const seen = new Set<string>();
   for (const arch of Object.keys(ARCHES) as AbiArch[]) {
@@ -259,21 +311,32 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
         note(path, 'breaking', `struct ${name} was removed`);
         continue;
       }
-      if (after.size !== before.size) note(path, 'breaking', `struct ${name} size changed from ${before.size} to ${after.size} bytes (${arch})`);
-      if (after.align !== before.align) note(path, 'breaking', `struct ${name} alignment changed from ${before.align} to ${after.align} (${arch})`);
+      if (after.size !== before.size)
+        note(path, 'breaking', `struct ${name} size changed from ${before.size} to ${after.size} bytes (${arch})`);
+      if (after.align !== before.align)
+        note(path, 'breaking', `struct ${name} alignment changed from ${before.align} to ${after.align} (${arch})`);
       for (const f of before.fields) {
         const g = after.fields.find((x) => x.name === f.name);
         const fpath = `${path}.fields.${f.name}`;
         if (!g) note(fpath, 'breaking', `field ${f.name} (offset ${f.offset}) was removed or renamed`);
         else {
-          if (g.offset !== f.offset) note(fpath, 'breaking', `field ${f.name} moved from offset ${f.offset} to ${g.offset} (${arch})`);
-          if (g.size !== f.size) note(fpath, 'breaking', `field ${f.name} size changed from ${f.size} to ${g.size} bytes (${arch})`);
+          if (g.offset !== f.offset)
+            note(fpath, 'breaking', `field ${f.name} moved from offset ${f.offset} to ${g.offset} (${arch})`);
+          if (g.size !== f.size)
+            note(fpath, 'breaking', `field ${f.name} size changed from ${f.size} to ${g.size} bytes (${arch})`);
           if (g.type !== f.type) note(fpath, 'breaking', `field ${f.name} type changed from ${f.type} to ${g.type}`);
         }
       }
-      for (const g of after.fields) if (!before.fields.some((f) => f.name === g.name)) note(`${path}.fields.${g.name}`, 'breaking', `field ${g.name} added at offset ${g.offset}: the struct layout changed`);
+      for (const g of after.fields)
+        if (!before.fields.some((f) => f.name === g.name))
+          note(
+            `${path}.fields.${g.name}`,
+            'breaking',
+            `field ${g.name} added at offset ${g.offset}: the struct layout changed`,
+          );
     }
-    for (const name of Object.keys(afterAll)) if (!Object.hasOwn(beforeAll, name)) note(`structs.${name}`, 'compatible', `struct ${name} added`);
+    for (const name of Object.keys(afterAll))
+      if (!Object.hasOwn(beforeAll, name)) note(`structs.${name}`, 'compatible', `struct ${name} added`);
   }
 
   const before = parseSemver(lock.version);
@@ -288,10 +351,15 @@ export function checkAbi(schema: AbiSchema | NormalizedAbi, lock: AbiLock, optio
     }
     majorBump = after[0] > before[0] || (before[0] === 0 && after[0] === 0 && after[1] > before[1]);
     if (cmp === 0 && next.hash !== lock.hash && changes.length) {
-      compatible('version', `the ABI changed but the version is still ${abi.version.text}: bump MINOR for additions, MAJOR for breaking changes`);
+      compatible(
+        'version',
+        `the ABI changed but the version is still ${abi.version.text}: bump MINOR for additions, MAJOR for breaking changes`,
+      );
     }
   }
-  changes.sort((a, b) => (a.severity === b.severity ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.severity === 'breaking' ? -1 : 1));
+  changes.sort((a, b) =>
+    a.severity === b.severity ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.severity === 'breaking' ? -1 : 1,
+  );
   const breakingChanges = changes.filter((c) => c.severity === 'breaking');
   return {
     changes,
@@ -310,5 +378,10 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
 }
 
 function isNormalized(value: unknown): value is NormalizedAbi {
-  return typeof value === 'object' && value !== null && typeof (value as NormalizedAbi).version === 'object' && Array.isArray((value as NormalizedAbi).syscalls);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NormalizedAbi).version === 'object' &&
+    Array.isArray((value as NormalizedAbi).syscalls)
+  );
 }

@@ -112,7 +112,12 @@ const MAX_ARRAY = 1 << 24;
  * intRange('i8'); // { min: -128n, max: 127n, bits: 8, signed: true }
  * ```
  */
-export function intRange(type: IntType | 'usize' | 'isize'): { min: bigint; max: bigint; bits: number; signed: boolean } {
+export function intRange(type: IntType | 'usize' | 'isize'): {
+  min: bigint;
+  max: bigint;
+  bits: number;
+  signed: boolean;
+} {
   const t = type === 'usize' ? 'u64' : type === 'isize' ? 'i64' : type;
   const bits = Number(t.slice(1));
   const signed = t.startsWith('i');
@@ -150,14 +155,20 @@ function onlyKeys(ctx: Ctx, value: Record<string, unknown>, path: string, allowe
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
       const shown = /^[A-Za-z0-9_]+$/.test(key) ? key : JSON.stringify(key);
-      ctx.fail('ABI_SCHEMA_INVALID', `${path ? `${path}.` : ''}${shown}`, `unknown key ${JSON.stringify(key)}`, `allowed keys here: ${allowed.join(', ')}`);
+      ctx.fail(
+        'ABI_SCHEMA_INVALID',
+        `${path ? `${path}.` : ''}${shown}`,
+        `unknown key ${JSON.stringify(key)}`,
+        `allowed keys here: ${allowed.join(', ')}`,
+      );
     }
   }
 }
 function optionalDoc(ctx: Ctx, value: unknown, path: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') ctx.fail('ABI_SCHEMA_INVALID', path, `expected a string, found ${describe(value)}`);
-  if (value.includes('*/')) ctx.fail('ABI_SCHEMA_INVALID', path, 'a doc comment must not contain "*/"', 'reword the comment');
+  if (value.includes('*/'))
+    ctx.fail('ABI_SCHEMA_INVALID', path, 'a doc comment must not contain "*/"', 'reword the comment');
   return value;
 }
 
@@ -166,23 +177,44 @@ function parseInteger(ctx: Ctx, value: unknown, path: string): bigint {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) {
-      ctx.fail('ABI_SCHEMA_INVALID', path, `expected an integer, found ${value}`, Number.isInteger(value) ? 'integers above 2^53 must be written as a string, e.g. "0xffff_ffff_ffff_ffff"' : undefined);
+      ctx.fail(
+        'ABI_SCHEMA_INVALID',
+        path,
+        `expected an integer, found ${value}`,
+        Number.isInteger(value)
+          ? 'integers above 2^53 must be written as a string, e.g. "0xffff_ffff_ffff_ffff"'
+          : undefined,
+      );
     }
     return BigInt(value);
   }
   if (typeof value === 'string') {
-    const m = /^(-?)(0x[0-9a-f]+(?:_[0-9a-f]+)*|0o[0-7]+(?:_[0-7]+)*|0b[01]+(?:_[01]+)*|[0-9]+(?:_[0-9]+)*)$/i.exec(value.trim());
+    const m = /^(-?)(0x[0-9a-f]+(?:_[0-9a-f]+)*|0o[0-7]+(?:_[0-7]+)*|0b[01]+(?:_[01]+)*|[0-9]+(?:_[0-9]+)*)$/i.exec(
+      value.trim(),
+    );
     if (m) {
-      const magnitude = BigInt(m[2]!.replaceAll('_', '').replace(/^0O/, '0o').replace(/^0X/, '0x').replace(/^0B/, '0b'));
+      const magnitude = BigInt(
+        m[2]!.replaceAll('_', '').replace(/^0O/, '0o').replace(/^0X/, '0x').replace(/^0B/, '0b'),
+      );
       return m[1] ? -magnitude : magnitude;
     }
   }
-  return ctx.fail('ABI_SCHEMA_INVALID', path, `expected an integer (number, bigint, or a "0x..." string), found ${describe(value)}`);
+  return ctx.fail(
+    'ABI_SCHEMA_INVALID',
+    path,
+    `expected an integer (number, bigint, or a "0x..." string), found ${describe(value)}`,
+  );
 }
 
 function checkRange(ctx: Ctx, value: bigint, type: IntType | 'usize' | 'isize', path: string): void {
   const { min, max } = intRange(type);
-  if (value < min || value > max) ctx.fail('ABI_VALUE_OUT_OF_RANGE', path, `${value} does not fit in ${type} (${min}..${max})`, 'choose a wider type or a smaller value');
+  if (value < min || value > max)
+    ctx.fail(
+      'ABI_VALUE_OUT_OF_RANGE',
+      path,
+      `${value} does not fit in ${type} (${min}..${max})`,
+      'choose a wider type or a smaller value',
+    );
 }
 
 /** Languages in which a name appears as written (not prefixed, upper-cased or CamelCased). */
@@ -191,18 +223,41 @@ const ALL_LANGS: readonly Lang[] = ['C', 'Rust', 'Zig', 'TypeScript'];
 
 function checkIdent(ctx: Ctx, name: string, path: string, what: string, rawIn: readonly Lang[] = ALL_LANGS): void {
   if (!IDENT.test(name)) {
-    ctx.fail('ABI_BAD_IDENTIFIER', path, `${what} name "${name}" is not lower snake_case ([a-z][a-z0-9]*, words joined by single "_")`, `rename it, e.g. "${name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(\d)/, 'n$1') || 'name'}"; emitters convert to each language's style`);
+    ctx.fail(
+      'ABI_BAD_IDENTIFIER',
+      path,
+      `${what} name "${name}" is not lower snake_case ([a-z][a-z0-9]*, words joined by single "_")`,
+      `rename it, e.g. "${
+        name
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '_')
+          .replace(/^_+|_+$/g, '')
+          .replace(/^(\d)/, 'n$1') || 'name'
+      }"; emitters convert to each language's style`,
+    );
   }
   const langs = languagesReserving(name).filter((l) => (rawIn as readonly string[]).includes(l));
-  if (langs.length) ctx.fail('ABI_RESERVED_IDENTIFIER', path, `${what} name "${name}" is a keyword or reserved name in ${langs.join(', ')}`, 'rename it (e.g. add a word: "kind" instead of "type", "obj_ref" instead of "ref")');
+  if (langs.length)
+    ctx.fail(
+      'ABI_RESERVED_IDENTIFIER',
+      path,
+      `${what} name "${name}" is a keyword or reserved name in ${langs.join(', ')}`,
+      'rename it (e.g. add a word: "kind" instead of "type", "obj_ref" instead of "ref")',
+    );
 }
 function checkTypeName(ctx: Ctx, name: string, path: string, what: string): void {
   checkIdent(ctx, name, path, what, []);
   const cam = camel(name);
   if (RUST_TYPE_KEYWORDS.has(cam) || RESERVED_TYPE_NAMES.has(cam)) {
-    ctx.fail('ABI_RESERVED_IDENTIFIER', path, `${what} name "${name}" becomes "${cam}", which the generated Rust/Zig/TypeScript code reserves`, 'rename it');
+    ctx.fail(
+      'ABI_RESERVED_IDENTIFIER',
+      path,
+      `${what} name "${name}" becomes "${cam}", which the generated Rust/Zig/TypeScript code reserves`,
+      'rename it',
+    );
   }
-  if ((SCALARS as readonly string[]).includes(name)) ctx.fail('ABI_RESERVED_IDENTIFIER', path, `${what} name "${name}" is a built-in field type`, 'rename it');
+  if ((SCALARS as readonly string[]).includes(name))
+    ctx.fail('ABI_RESERVED_IDENTIFIER', path, `${what} name "${name}" is a built-in field type`, 'rename it');
 }
 
 /** Records emitted names per language namespace and refuses collisions. */
@@ -213,16 +268,30 @@ class NameTable {
     const key = `${namespace}\u0000${emitted}`;
     const previous = this.seen.get(key);
     if (previous !== undefined) {
-      this.ctx.fail('ABI_DUPLICATE_NAME', path, previous === '(generated)' ? `emits the name "${emitted}" (${namespace}), which kiln's generated code defines itself` : `emits the name "${emitted}" (${namespace}), already used by ${previous}`, 'rename one of the two');
+      this.ctx.fail(
+        'ABI_DUPLICATE_NAME',
+        path,
+        previous === '(generated)'
+          ? `emits the name "${emitted}" (${namespace}), which kiln's generated code defines itself`
+          : `emits the name "${emitted}" (${namespace}), already used by ${previous}`,
+        'rename one of the two',
+      );
     }
     this.seen.set(key, path);
   }
 }
 
 function parseVersion(ctx: Ctx, value: unknown): AbiVersion {
-  if (typeof value !== 'string') return ctx.fail('ABI_SCHEMA_INVALID', 'version', `expected a semver string like "1.0.0", found ${describe(value)}`);
+  if (typeof value !== 'string')
+    return ctx.fail('ABI_SCHEMA_INVALID', 'version', `expected a semver string like "1.0.0", found ${describe(value)}`);
   const m = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$/.exec(value);
-  if (!m) return ctx.fail('ABI_SCHEMA_INVALID', 'version', `"${value}" is not a semantic version MAJOR.MINOR.PATCH`, 'write e.g. "1.0.0"');
+  if (!m)
+    return ctx.fail(
+      'ABI_SCHEMA_INVALID',
+      'version',
+      `"${value}" is not a semantic version MAJOR.MINOR.PATCH`,
+      'write e.g. "1.0.0"',
+    );
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: value };
 }
 
@@ -234,14 +303,22 @@ function parseIntType(ctx: Ctx, value: unknown, path: string, fallback: IntType)
   return value as IntType;
 }
 
-function parseEnum(ctx: Ctx, names: NameTable, name: string, raw: unknown, path: string, fallbackType: IntType): NormalizedEnum {
+function parseEnum(
+  ctx: Ctx,
+  names: NameTable,
+  name: string,
+  raw: unknown,
+  path: string,
+  fallbackType: IntType,
+): NormalizedEnum {
   const def = expectRecord(ctx, raw, path);
   onlyKeys(ctx, def, path, ['type', 'values', 'doc']);
   const type = parseIntType(ctx, def.type, `${path}.type`, fallbackType);
   const values: NormalizedEnum['values'] = [];
   const entries: Array<[string, unknown]> = Array.isArray(def.values)
     ? Array.from(def.values as unknown[]).map((v, i): [string, unknown] => {
-        if (typeof v !== 'string') ctx.fail('ABI_SCHEMA_INVALID', `${path}.values.${i}`, `expected a variant name, found ${describe(v)}`);
+        if (typeof v !== 'string')
+          ctx.fail('ABI_SCHEMA_INVALID', `${path}.values.${i}`, `expected a variant name, found ${describe(v)}`);
         return [v, BigInt(i)];
       })
     : Object.entries(expectRecord(ctx, def.values, `${path}.values`));
@@ -249,13 +326,20 @@ function parseEnum(ctx: Ctx, names: NameTable, name: string, raw: unknown, path:
   const byValue = new Map<bigint, string>();
   for (const [variant, v] of entries) {
     const vpath = `${path}.values.${variant}`;
-    if (values.some((x) => x.name === variant)) ctx.fail('ABI_DUPLICATE_NAME', vpath, `variant "${variant}" appears twice`);
+    if (values.some((x) => x.name === variant))
+      ctx.fail('ABI_DUPLICATE_NAME', vpath, `variant "${variant}" appears twice`);
     checkIdent(ctx, variant, vpath, 'variant', ['Zig']);
     names.claim(`Rust variant of ${name}`, camel(variant), vpath);
     const value = parseInteger(ctx, v, vpath);
     checkRange(ctx, value, type, vpath);
     const other = byValue.get(value);
-    if (other !== undefined) ctx.fail('ABI_DUPLICATE_NUMBER', vpath, `value ${value} is already used by "${other}"`, 'give each variant its own value');
+    if (other !== undefined)
+      ctx.fail(
+        'ABI_DUPLICATE_NUMBER',
+        vpath,
+        `value ${value} is already used by "${other}"`,
+        'give each variant its own value',
+      );
     byValue.set(value, variant);
     values.push({ name: variant, value });
   }
@@ -263,14 +347,35 @@ function parseEnum(ctx: Ctx, names: NameTable, name: string, raw: unknown, path:
   return { name, type, values, ...(doc !== undefined ? { doc } : {}) };
 }
 
-function parseTypeExpr(ctx: Ctx, text: unknown, path: string, kinds: Map<string, 'enum' | 'flags' | 'struct'>): { type: AbiType; text: string } {
-  if (typeof text !== 'string') return ctx.fail('ABI_SCHEMA_INVALID', path, `expected a type such as "u32", "u8[16]" or a struct name, found ${describe(text)}`);
+function parseTypeExpr(
+  ctx: Ctx,
+  text: unknown,
+  path: string,
+  kinds: Map<string, 'enum' | 'flags' | 'struct'>,
+): { type: AbiType; text: string } {
+  if (typeof text !== 'string')
+    return ctx.fail(
+      'ABI_SCHEMA_INVALID',
+      path,
+      `expected a type such as "u32", "u8[16]" or a struct name, found ${describe(text)}`,
+    );
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*((?:\[\s*[^\]]*\s*\]\s*)*)$/.exec(text);
-  if (!m) return ctx.fail('ABI_UNKNOWN_TYPE', path, `cannot parse type "${text}"`, 'write a scalar (u8..u64, i8..i64, usize, isize, bool, ptr), a schema type name, optionally with [N] dimensions');
+  if (!m)
+    return ctx.fail(
+      'ABI_UNKNOWN_TYPE',
+      path,
+      `cannot parse type "${text}"`,
+      'write a scalar (u8..u64, i8..i64, usize, isize, bool, ptr), a schema type name, optionally with [N] dimensions',
+    );
   const base = m[1]!;
   const dims = [...m[2]!.matchAll(/\[\s*([^\]]*?)\s*\]/g)].map((d) => {
     const n = /^\d+$/.test(d[1]!) ? Number(d[1]) : NaN;
-    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_ARRAY) ctx.fail('ABI_SCHEMA_INVALID', path, `array length "${d[1]}" in "${text}" must be an integer from 1 to ${MAX_ARRAY}`);
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_ARRAY)
+      ctx.fail(
+        'ABI_SCHEMA_INVALID',
+        path,
+        `array length "${d[1]}" in "${text}" must be an integer from 1 to ${MAX_ARRAY}`,
+      );
     return n;
   });
   let type: AbiType;
@@ -279,8 +384,18 @@ function parseTypeExpr(ctx: Ctx, text: unknown, path: string, kinds: Map<string,
     const kind = kinds.get(base);
     if (!kind) {
       const known = [...SCALARS, ...kinds.keys()];
-      const near = known.find((k) => k.toLowerCase() === base.toLowerCase() || k.replaceAll('_', '') === base.replaceAll('_', '').toLowerCase());
-      return ctx.fail('ABI_UNKNOWN_TYPE', path, `unknown type "${base}"`, near ? `did you mean "${near}"?` : `use a scalar (${SCALARS.join(', ')}) or a type declared in enums, flags or structs`);
+      const near = known.find(
+        (k) =>
+          k.toLowerCase() === base.toLowerCase() || k.replaceAll('_', '') === base.replaceAll('_', '').toLowerCase(),
+      );
+      return ctx.fail(
+        'ABI_UNKNOWN_TYPE',
+        path,
+        `unknown type "${base}"`,
+        near
+          ? `did you mean "${near}"?`
+          : `use a scalar (${SCALARS.join(', ')}) or a type declared in enums, flags or structs`,
+      );
     }
     type = { kind, name: base };
   }
@@ -308,29 +423,61 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
   const ctx: Ctx = new Ctx(options.file);
   const root = expectRecord(ctx, schema, '(root)');
   onlyKeys(ctx, root, '', ['name', 'version', 'doc', 'syscalls', 'enums', 'flags', 'errors', 'constants', 'structs']);
-  if (typeof root.name !== 'string') ctx.fail('ABI_SCHEMA_INVALID', 'name', `expected the ABI name (lower snake_case string), found ${describe(root.name)}`);
+  if (typeof root.name !== 'string')
+    ctx.fail(
+      'ABI_SCHEMA_INVALID',
+      'name',
+      `expected the ABI name (lower snake_case string), found ${describe(root.name)}`,
+    );
   const name = root.name;
   checkIdent(ctx, name, 'name', 'ABI', []);
   const version = parseVersion(ctx, root.version);
   const names = new NameTable(ctx);
   for (const reserved of RESERVED_CONST_NAMES) names.claim('constant', reserved, '(generated)');
   for (const reserved of RESERVED_TYPE_NAMES) names.claim('type', reserved, '(generated)');
-  for (const generated of ['abi_name', 'abi_version', 'abi_version_major', 'abi_version_minor', 'abi_version_patch', 'abi_hash', 'abi_hash_u64', 'abi_static_assert', 'abi_alignof', 'sys_count']) {
+  for (const generated of [
+    'abi_name',
+    'abi_version',
+    'abi_version_major',
+    'abi_version_minor',
+    'abi_version_patch',
+    'abi_hash',
+    'abi_hash_u64',
+    'abi_static_assert',
+    'abi_alignof',
+    'sys_count',
+  ]) {
     names.claim('C', cNames.macro(name, generated), '(generated)');
   }
 
   // Type names first, so fields can refer to types declared later.
   const kinds = new Map<string, 'enum' | 'flags' | 'struct'>();
-  const sections = [['enums', 'enum'], ['flags', 'flags'], ['structs', 'struct']] as const;
+  const sections = [
+    ['enums', 'enum'],
+    ['flags', 'flags'],
+    ['structs', 'struct'],
+  ] as const;
   for (const [section, kind] of sections) {
     if (root[section] === undefined) continue;
     const table = expectRecord(ctx, root[section], section);
     for (const typeName of Object.keys(table)) {
       const path = `${section}.${typeName}`;
       checkTypeName(ctx, typeName, path, kind);
-      if (typeName === 'error' || typeName === 'syscall') ctx.fail('ABI_RESERVED_IDENTIFIER', path, `"${typeName}" is the name of the generated ${typeName === 'error' ? 'error-code' : 'syscall'} type`, 'rename it');
+      if (typeName === 'error' || typeName === 'syscall')
+        ctx.fail(
+          'ABI_RESERVED_IDENTIFIER',
+          path,
+          `"${typeName}" is the name of the generated ${typeName === 'error' ? 'error-code' : 'syscall'} type`,
+          'rename it',
+        );
       const previous = kinds.get(typeName);
-      if (previous) ctx.fail('ABI_DUPLICATE_NAME', path, `type "${typeName}" is already declared as ${previous === 'struct' ? 'a struct' : previous === 'enum' ? 'an enum' : 'a flag set'}`, 'type names share one namespace: rename one');
+      if (previous)
+        ctx.fail(
+          'ABI_DUPLICATE_NAME',
+          path,
+          `type "${typeName}" is already declared as ${previous === 'struct' ? 'a struct' : previous === 'enum' ? 'an enum' : 'a flag set'}`,
+          'type names share one namespace: rename one',
+        );
       kinds.set(typeName, kind);
       names.claim('type', camel(typeName), path);
       if (kind === 'struct') names.claim('type', `${camel(typeName)}Layout`, path);
@@ -364,9 +511,16 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
         continue;
       }
       const n = parseInteger(ctx, numberRaw, numberPath);
-      if (n < 0n || n > BigInt(MAX_SYSCALL)) ctx.fail('ABI_VALUE_OUT_OF_RANGE', numberPath, `syscall number ${n} is outside 0..${MAX_SYSCALL}`);
+      if (n < 0n || n > BigInt(MAX_SYSCALL))
+        ctx.fail('ABI_VALUE_OUT_OF_RANGE', numberPath, `syscall number ${n} is outside 0..${MAX_SYSCALL}`);
       const other = explicit.get(Number(n));
-      if (other !== undefined) ctx.fail('ABI_DUPLICATE_NUMBER', numberPath, `syscall number ${n} is already used by syscalls.${other}`, 'give each syscall its own number, or omit "number" to auto-assign one');
+      if (other !== undefined)
+        ctx.fail(
+          'ABI_DUPLICATE_NUMBER',
+          numberPath,
+          `syscall number ${n} is already used by syscalls.${other}`,
+          'give each syscall its own number, or omit "number" to auto-assign one',
+        );
       explicit.set(Number(n), sys);
       syscalls.push({ name: sys, number: Number(n), auto: false, ...(doc !== undefined ? { doc } : {}) });
     }
@@ -379,7 +533,12 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
     for (const p of pending) {
       let n = Object.hasOwn(locked, p.name) ? locked[p.name] : undefined;
       if (n !== undefined && used.has(n)) {
-        ctx.fail('ABI_DUPLICATE_NUMBER', p.path, `abi.lock.json assigned number ${n} to "${p.name}", but syscalls.${used.get(n)} now uses it explicitly`, `give syscalls.${used.get(n)} another number, or write number = ${n} on one of them and bump the major version`);
+        ctx.fail(
+          'ABI_DUPLICATE_NUMBER',
+          p.path,
+          `abi.lock.json assigned number ${n} to "${p.name}", but syscalls.${used.get(n)} now uses it explicitly`,
+          `give syscalls.${used.get(n)} another number, or write number = ${n} on one of them and bump the major version`,
+        );
       }
       if (n === undefined) {
         while (taken.has(next)) next++;
@@ -397,7 +556,8 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
   if (root.enums !== undefined) {
     for (const [enumName, raw] of Object.entries(root.enums as Record<string, unknown>)) {
       const e = parseEnum(ctx, names, enumName, raw, `enums.${enumName}`, 'u32');
-      for (const v of e.values) names.claim('C', cNames.macro(name, enumName, v.name), `enums.${enumName}.values.${v.name}`);
+      for (const v of e.values)
+        names.claim('C', cNames.macro(name, enumName, v.name), `enums.${enumName}.values.${v.name}`);
       enums.push(e);
     }
   }
@@ -418,14 +578,26 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
       const def = expectRecord(ctx, raw, path);
       onlyKeys(ctx, def, path, ['width', 'bits', 'reserved', 'doc']);
       const width = (def.width ?? 32) as FlagWidth;
-      if (![8, 16, 32, 64].includes(width as number)) ctx.fail('ABI_SCHEMA_INVALID', `${path}.width`, `expected 8, 16, 32 or 64, found ${describe(def.width)}`);
+      if (![8, 16, 32, 64].includes(width as number))
+        ctx.fail('ABI_SCHEMA_INVALID', `${path}.width`, `expected 8, 16, 32 or 64, found ${describe(def.width)}`);
       const reserved: number[] = [];
       if (def.reserved !== undefined) {
-        if (!Array.isArray(def.reserved)) ctx.fail('ABI_SCHEMA_INVALID', `${path}.reserved`, `expected an array of bit indexes, found ${describe(def.reserved)}`);
+        if (!Array.isArray(def.reserved))
+          ctx.fail(
+            'ABI_SCHEMA_INVALID',
+            `${path}.reserved`,
+            `expected an array of bit indexes, found ${describe(def.reserved)}`,
+          );
         Array.from(def.reserved as unknown[]).forEach((b, i) => {
           const rpath = `${path}.reserved.${i}`;
-          if (typeof b !== 'number' || !Number.isInteger(b)) ctx.fail('ABI_SCHEMA_INVALID', rpath, `expected a bit index, found ${describe(b)}`);
-          if (b < 0 || b >= width) ctx.fail('ABI_FLAG_OUT_OF_RANGE', rpath, `reserved bit ${b} is outside the ${width}-bit width (0..${width - 1})`);
+          if (typeof b !== 'number' || !Number.isInteger(b))
+            ctx.fail('ABI_SCHEMA_INVALID', rpath, `expected a bit index, found ${describe(b)}`);
+          if (b < 0 || b >= width)
+            ctx.fail(
+              'ABI_FLAG_OUT_OF_RANGE',
+              rpath,
+              `reserved bit ${b} is outside the ${width}-bit width (0..${width - 1})`,
+            );
           if (reserved.includes(b)) ctx.fail('ABI_DUPLICATE_NUMBER', rpath, `bit ${b} is listed twice`);
           reserved.push(b);
         });
@@ -436,7 +608,8 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
         names.claim('C', cNames.macro(name, flagsName, fixed), '(generated)');
       }
       // Zig: bits are fields of a packed struct that also declares these helpers.
-      for (const helper of ['contains', 'without', 'intersect']) names.claim(`Zig flags ${flagsName}`, helper, '(generated)');
+      for (const helper of ['contains', 'without', 'intersect'])
+        names.claim(`Zig flags ${flagsName}`, helper, '(generated)');
       const bitsTable = expectRecord(ctx, def.bits, `${path}.bits`);
       const bits: NormalizedFlags['bits'] = [];
       const byBit = new Map<number, string>();
@@ -446,9 +619,22 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
         names.claim('C', cNames.macro(name, flagsName, bitName), bpath);
         names.claim(`flags ${flagsName}`, upper(bitName), bpath);
         names.claim(`Zig flags ${flagsName}`, bitName, bpath);
-        if (typeof b !== 'number' || !Number.isInteger(b)) ctx.fail('ABI_SCHEMA_INVALID', bpath, `expected a bit index (integer), found ${describe(b)}`);
-        if (b < 0 || b >= width) ctx.fail('ABI_FLAG_OUT_OF_RANGE', bpath, `bit ${b} is outside the ${width}-bit width (0..${width - 1})`, `use a bit from 0 to ${width - 1}, or widen flags.${flagsName}.width`);
-        if (reserved.includes(b)) ctx.fail('ABI_FLAG_RESERVED', bpath, `bit ${b} is reserved in ${path}.reserved`, `choose a free bit, or remove ${b} from ${path}.reserved`);
+        if (typeof b !== 'number' || !Number.isInteger(b))
+          ctx.fail('ABI_SCHEMA_INVALID', bpath, `expected a bit index (integer), found ${describe(b)}`);
+        if (b < 0 || b >= width)
+          ctx.fail(
+            'ABI_FLAG_OUT_OF_RANGE',
+            bpath,
+            `bit ${b} is outside the ${width}-bit width (0..${width - 1})`,
+            `use a bit from 0 to ${width - 1}, or widen flags.${flagsName}.width`,
+          );
+        if (reserved.includes(b))
+          ctx.fail(
+            'ABI_FLAG_RESERVED',
+            bpath,
+            `bit ${b} is reserved in ${path}.reserved`,
+            `choose a free bit, or remove ${b} from ${path}.reserved`,
+          );
         const other = byBit.get(b);
         if (other !== undefined) ctx.fail('ABI_DUPLICATE_NUMBER', bpath, `bit ${b} is already used by "${other}"`);
         byBit.set(b, bitName);
@@ -482,8 +668,12 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
         const def = expectRecord(ctx, raw, path);
         onlyKeys(ctx, def, path, ['value', 'type', 'doc']);
         doc = optionalDoc(ctx, def.doc, `${path}.doc`);
-        if (def.type === 'string' || (def.type === undefined && typeof def.value === 'string' && !/^-?(0x|0b|0o)?[0-9a-f_]+$/i.test(def.value))) {
-          if (typeof def.value !== 'string') ctx.fail('ABI_SCHEMA_INVALID', `${path}.value`, `expected a string, found ${describe(def.value)}`);
+        if (
+          def.type === 'string' ||
+          (def.type === undefined && typeof def.value === 'string' && !/^-?(0x|0b|0o)?[0-9a-f_]+$/i.test(def.value))
+        ) {
+          if (typeof def.value !== 'string')
+            ctx.fail('ABI_SCHEMA_INVALID', `${path}.value`, `expected a string, found ${describe(def.value)}`);
           type = 'string';
           value = def.value;
         } else {
@@ -494,7 +684,13 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
           checkRange(ctx, value, type, `${path}.value`);
         }
       }
-      if (typeof value === 'string' && !/^[\x20-\x7e]*$/.test(value)) ctx.fail('ABI_SCHEMA_INVALID', path, 'string constants must be printable ASCII', 'escape-free ASCII keeps the C, Rust, Zig and TS literals identical');
+      if (typeof value === 'string' && !/^[\x20-\x7e]*$/.test(value))
+        ctx.fail(
+          'ABI_SCHEMA_INVALID',
+          path,
+          'string constants must be printable ASCII',
+          'escape-free ASCII keeps the C, Rust, Zig and TS literals identical',
+        );
       constants.push({ name: constName, type, value, ...(doc !== undefined ? { doc } : {}) });
     }
   }
@@ -512,17 +708,34 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
           const fpath = `${path}.fields.${i}`;
           const fr = expectRecord(ctx, f, fpath);
           onlyKeys(ctx, fr, fpath, ['name', 'type', 'doc']);
-          return { name: fr.name, type: fr.type, doc: fr.doc, path: typeof fr.name === 'string' ? `${path}.fields.${fr.name}` : fpath };
+          return {
+            name: fr.name,
+            type: fr.type,
+            doc: fr.doc,
+            path: typeof fr.name === 'string' ? `${path}.fields.${fr.name}` : fpath,
+          };
         });
       } else {
-        entries = Object.entries(expectRecord(ctx, def.fields, `${path}.fields`)).map(([k, t]) => ({ name: k, type: t, path: `${path}.fields.${k}` }));
+        entries = Object.entries(expectRecord(ctx, def.fields, `${path}.fields`)).map(([k, t]) => ({
+          name: k,
+          type: t,
+          path: `${path}.fields.${k}`,
+        }));
       }
-      if (entries.length === 0) ctx.fail('ABI_SCHEMA_INVALID', `${path}.fields`, 'a struct needs at least one field', 'C has no empty structs; add a field (e.g. "reserved": "u8")');
+      if (entries.length === 0)
+        ctx.fail(
+          'ABI_SCHEMA_INVALID',
+          `${path}.fields`,
+          'a struct needs at least one field',
+          'C has no empty structs; add a field (e.g. "reserved": "u8")',
+        );
       const fields: NormalizedField[] = [];
       for (const e of entries) {
-        if (typeof e.name !== 'string') ctx.fail('ABI_SCHEMA_INVALID', e.path, `expected a field name, found ${describe(e.name)}`);
+        if (typeof e.name !== 'string')
+          ctx.fail('ABI_SCHEMA_INVALID', e.path, `expected a field name, found ${describe(e.name)}`);
         checkIdent(ctx, e.name, e.path, 'field');
-        if (fields.some((f) => f.name === e.name)) ctx.fail('ABI_DUPLICATE_NAME', e.path, `field "${e.name}" appears twice in ${path}`);
+        if (fields.some((f) => f.name === e.name))
+          ctx.fail('ABI_DUPLICATE_NAME', e.path, `field "${e.name}" appears twice in ${path}`);
         const t = parseTypeExpr(ctx, e.type, `${e.path}.type`, kinds);
         const doc = optionalDoc(ctx, e.doc, `${e.path}.doc`);
         fields.push({ name: e.name, type: t.type, typeText: t.text, ...(doc !== undefined ? { doc } : {}) });
@@ -541,7 +754,12 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
     if (st === 'done') return;
     if (st === 'visiting') {
       const cycle = [...chain.slice(chain.indexOf(s.name)), s.name];
-      ctx.fail('ABI_RECURSIVE_STRUCT', `structs.${s.name}`, `struct contains itself: ${cycle.join(' → ')}`, 'a struct cannot contain itself by value; refer to it through a "ptr" field instead');
+      ctx.fail(
+        'ABI_RECURSIVE_STRUCT',
+        `structs.${s.name}`,
+        `struct contains itself: ${cycle.join(' → ')}`,
+        'a struct cannot contain itself by value; refer to it through a "ptr" field instead',
+      );
     }
     state.set(s.name, 'visiting');
     for (const f of s.fields) {

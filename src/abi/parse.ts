@@ -53,18 +53,25 @@ export async function parseAbiToml(text: string, file?: string): Promise<AbiSche
   try {
     toml = (await import(moduleName)) as TomlModule;
   } catch {
-    throw new KilnError('ABI_TOML_UNAVAILABLE', 'reading *.abi.toml needs the smol-toml package, which is not installed', {
-      ...(file ? { location: { file } } : {}),
-      hint: 'install it (npm install smol-toml) or write the schema as *.abi.json (same structure)',
-      exitCode: 2,
-    });
+    throw new KilnError(
+      'ABI_TOML_UNAVAILABLE',
+      'reading *.abi.toml needs the smol-toml package, which is not installed',
+      {
+        ...(file ? { location: { file } } : {}),
+        hint: 'install it (npm install smol-toml) or write the schema as *.abi.json (same structure)',
+        exitCode: 2,
+      },
+    );
   }
   try {
     return toml.parse(text) as AbiSchema;
   } catch (error) {
     const e = error as { message?: string; line?: number; column?: number };
     throw new KilnError('ABI_SCHEMA_SYNTAX', `invalid TOML: ${String(e.message ?? error).split('\n')[0]}`, {
-      location: { ...(file ? { file } : {}), ...(typeof e.line === 'number' ? { line: e.line, column: e.column ?? 0 } : {}) },
+      location: {
+        ...(file ? { file } : {}),
+        ...(typeof e.line === 'number' ? { line: e.line, column: e.column ?? 0 } : {}),
+      },
       hint: 'fix the TOML syntax',
       exitCode: 2,
     });

@@ -8,7 +8,17 @@
  * points and GCC/Clang's stack protector runtime (`__stack_chk_fail`, `__stack_chk_guard`).
  * What cannot be known from the file is reported as `unknown`, never guessed (audit/README.md).
  */
-import { PF_W, PF_X, PT_GNU_RELRO, PT_GNU_STACK, PT_INTERP, PT_LOAD, SHT_NOBITS, type ElfFile, type ElfSymbol } from '../formats/elf/index.js';
+import {
+  PF_W,
+  PF_X,
+  PT_GNU_RELRO,
+  PT_GNU_STACK,
+  PT_INTERP,
+  PT_LOAD,
+  SHT_NOBITS,
+  type ElfFile,
+  type ElfSymbol,
+} from '../formats/elf/index.js';
 import { viewOf } from '../formats/io/bytes.js';
 
 const DT_NEEDED = 1;
@@ -28,16 +38,83 @@ const GNU_PROPERTY_X86_FEATURE_1_AND = 0xc0000002;
 const GNU_PROPERTY_X86_FEATURE_2_USED = 0xc0010001;
 const GNU_PROPERTY_AARCH64_FEATURE_1_AND = 0xc0000000;
 /** FEATURE_2_USED bits that mean the FPU/SIMD register file is used: X87, MMX, XMM, YMM, ZMM, FXSR, XSAVE*, TMM, MASK. */
-const X86_FPU_BITS: Record<number, string> = { 2: 'x87', 4: 'MMX', 8: 'XMM', 16: 'YMM', 32: 'ZMM', 64: 'FXSR', 128: 'XSAVE', 256: 'XSAVEOPT', 512: 'XSAVEC', 1024: 'TMM', 2048: 'MASK' };
+const X86_FPU_BITS: Record<number, string> = {
+  2: 'x87',
+  4: 'MMX',
+  8: 'XMM',
+  16: 'YMM',
+  32: 'ZMM',
+  64: 'FXSR',
+  128: 'XSAVE',
+  256: 'XSAVEOPT',
+  512: 'XSAVEC',
+  1024: 'TMM',
+  2048: 'MASK',
+};
 
 /** glibc functions that _FORTIFY_SOURCE replaces by a `__<name>_chk` variant. */
 export const FORTIFIABLE_FUNCTIONS: readonly string[] = [
-  'memcpy', 'mempcpy', 'memmove', 'memset', 'strcpy', 'stpcpy', 'strncpy', 'stpncpy', 'strcat', 'strncat',
-  'sprintf', 'vsprintf', 'snprintf', 'vsnprintf', 'printf', 'vprintf', 'fprintf', 'vfprintf', 'dprintf', 'vdprintf',
-  'asprintf', 'vasprintf', 'syslog', 'vsyslog', 'read', 'pread', 'pread64', 'recv', 'recvfrom', 'readlink', 'readlinkat',
-  'getcwd', 'getwd', 'gets', 'fgets', 'fgets_unlocked', 'fread', 'fread_unlocked', 'realpath', 'confstr', 'getgroups',
-  'ttyname_r', 'getlogin_r', 'gethostname', 'getdomainname', 'wcscpy', 'wcsncpy', 'wcscat', 'wcsncat', 'wmemcpy',
-  'wmemmove', 'wmemset', 'swprintf', 'wprintf', 'fwprintf', 'mbstowcs', 'wcstombs', 'wcrtomb', 'ptsname_r', 'poll', 'ppoll',
+  'memcpy',
+  'mempcpy',
+  'memmove',
+  'memset',
+  'strcpy',
+  'stpcpy',
+  'strncpy',
+  'stpncpy',
+  'strcat',
+  'strncat',
+  'sprintf',
+  'vsprintf',
+  'snprintf',
+  'vsnprintf',
+  'printf',
+  'vprintf',
+  'fprintf',
+  'vfprintf',
+  'dprintf',
+  'vdprintf',
+  'asprintf',
+  'vasprintf',
+  'syslog',
+  'vsyslog',
+  'read',
+  'pread',
+  'pread64',
+  'recv',
+  'recvfrom',
+  'readlink',
+  'readlinkat',
+  'getcwd',
+  'getwd',
+  'gets',
+  'fgets',
+  'fgets_unlocked',
+  'fread',
+  'fread_unlocked',
+  'realpath',
+  'confstr',
+  'getgroups',
+  'ttyname_r',
+  'getlogin_r',
+  'gethostname',
+  'getdomainname',
+  'wcscpy',
+  'wcsncpy',
+  'wcscat',
+  'wcsncat',
+  'wmemcpy',
+  'wmemmove',
+  'wmemset',
+  'swprintf',
+  'wprintf',
+  'fwprintf',
+  'mbstowcs',
+  'wcstombs',
+  'wcrtomb',
+  'ptsname_r',
+  'poll',
+  'ppoll',
 ];
 
 /** How the file is linked. */
@@ -119,9 +196,16 @@ function flagText(flags: number): string {
  */
 export function collectFacts(elf: ElfFile): ElfSecurityFacts {
   const le = elf.littleEndian;
-  const loads = elf.segments.filter((s) => s.type === PT_LOAD).map((s) => ({
-    index: s.index, flags: flagText(s.flags), vaddr: s.vaddr, memsz: s.memsz, writable: (s.flags & PF_W) !== 0, executable: (s.flags & PF_X) !== 0,
-  }));
+  const loads = elf.segments
+    .filter((s) => s.type === PT_LOAD)
+    .map((s) => ({
+      index: s.index,
+      flags: flagText(s.flags),
+      vaddr: s.vaddr,
+      memsz: s.memsz,
+      writable: (s.flags & PF_W) !== 0,
+      executable: (s.flags & PF_X) !== 0,
+    }));
   const gnuStack = elf.segments.find((s) => s.type === PT_GNU_STACK);
   const hasRelro = elf.segments.some((s) => s.type === PT_GNU_RELRO);
   const dyn = (tag: number) => elf.dynamic.filter((d) => d.tag === tag);
@@ -137,15 +221,22 @@ export function collectFacts(elf: ElfFile): ElfSecurityFacts {
   else if (type === ET_EXEC) linkage = hasInterp || needed.length ? 'exec' : 'static-exec';
   else if (type === ET_DYN) {
     if (hasInterp || (flags1 & DF_1_PIE) !== 0) linkage = hasInterp ? 'pie' : 'static-pie';
-    else linkage = needed.length === 0 && elf.entry !== 0n && !elf.sections.some((s) => s.name === '.dynsym' && s.size > 0) ? 'static-pie' : 'shared-object';
+    else
+      linkage =
+        needed.length === 0 && elf.entry !== 0n && !elf.sections.some((s) => s.name === '.dynsym' && s.size > 0)
+          ? 'static-pie'
+          : 'shared-object';
   } else linkage = 'other';
 
   const symbols = [...elf.symbols, ...elf.dynamicSymbols].filter((s) => s.name !== '');
   const names = new Set(symbols.map(baseName));
   const haveSymbols = symbols.length > 0;
-  const unknownIfNoSymbols = (found: boolean): 'yes' | 'no' | 'unknown' => (found ? 'yes' : haveSymbols ? 'no' : 'unknown');
+  const unknownIfNoSymbols = (found: boolean): 'yes' | 'no' | 'unknown' =>
+    found ? 'yes' : haveSymbols ? 'no' : 'unknown';
 
-  const stackProtectorSymbols = [...names].filter((n) => /^__stack_chk_(fail|guard|fail_local)$/.test(n) || n === '__stack_smash_handler').sort();
+  const stackProtectorSymbols = [...names]
+    .filter((n) => /^__stack_chk_(fail|guard|fail_local)$/.test(n) || n === '__stack_smash_handler')
+    .sort();
   const fortified = [...names].filter((n) => /^__\w+_chk$/.test(n) && !n.startsWith('__stack_chk')).sort();
   const undefinedNames = new Set(symbols.filter((s) => s.shndx === 0).map(baseName));
   const fortifiable = FORTIFIABLE_FUNCTIONS.filter((f) => undefinedNames.has(f));
@@ -155,13 +246,18 @@ export function collectFacts(elf: ElfFile): ElfSecurityFacts {
   let debugLink: string | undefined;
   if (debugLinkSection) {
     const nul = debugLinkSection.data.indexOf(0);
-    debugLink = Buffer.from(debugLinkSection.data.subarray(0, nul >= 0 ? nul : debugLinkSection.data.length)).toString('utf8');
+    debugLink = Buffer.from(debugLinkSection.data.subarray(0, nul >= 0 ? nul : debugLinkSection.data.length)).toString(
+      'utf8',
+    );
   }
 
-  const hasEntry = type === ET_EXEC || (type === ET_DYN && linkage !== 'shared-object') || (type === ET_DYN && elf.entry !== 0n);
+  const hasEntry =
+    type === ET_EXEC || (type === ET_DYN && linkage !== 'shared-object') || (type === ET_DYN && elf.entry !== 0n);
   let entryInExecutableSegment: boolean | undefined;
   if (hasEntry) {
-    entryInExecutableSegment = elf.segments.some((s) => s.type === PT_LOAD && (s.flags & PF_X) !== 0 && elf.entry >= s.vaddr && elf.entry < s.vaddr + s.memsz);
+    entryInExecutableSegment = elf.segments.some(
+      (s) => s.type === PT_LOAD && (s.flags & PF_X) !== 0 && elf.entry >= s.vaddr && elf.entry < s.vaddr + s.memsz,
+    );
   }
   const badSegments = elf.segments
     .filter((s) => s.type === PT_LOAD && (s.offset + s.filesz > elf.bytes.length || BigInt(s.filesz) > s.memsz))
@@ -170,23 +266,37 @@ export function collectFacts(elf: ElfFile): ElfSecurityFacts {
   // FPU / SIMD.
   const properties = elf.notes.flatMap((n) => (n.owner === 'GNU' && n.properties ? n.properties : []));
   const u32 = (data: Uint8Array) => (data.length >= 4 ? viewOf(data).getUint32(0, le) : 0);
-  let fpu: ElfSecurityFacts['fpu'] = { status: 'unknown', evidence: 'the file carries no marker of FPU/SIMD use (see audit/README.md)' };
+  let fpu: ElfSecurityFacts['fpu'] = {
+    status: 'unknown',
+    evidence: 'the file carries no marker of FPU/SIMD use (see audit/README.md)',
+  };
   if (elf.machine === EM_X86_64 || elf.machine === EM_386) {
     const used = properties.find((p) => p.type === GNU_PROPERTY_X86_FEATURE_2_USED);
     if (used) {
       const value = u32(used.data);
-      const found = Object.entries(X86_FPU_BITS).filter(([bit]) => (value & Number(bit)) !== 0).map(([, name]) => name);
+      const found = Object.entries(X86_FPU_BITS)
+        .filter(([bit]) => (value & Number(bit)) !== 0)
+        .map(([, name]) => name);
       fpu = found.length
         ? { status: 'used', evidence: `GNU property x86 feature used: ${found.join(', ')}` }
         : { status: 'none', evidence: 'GNU property x86 feature used lists no x87/MMX/SSE/AVX register use' };
     } else {
-      fpu = { status: 'unknown', evidence: 'no GNU_PROPERTY_X86_FEATURE_2_USED note (assemble with -mx86-used-note=yes to record it); SSE use cannot be seen without disassembly' };
+      fpu = {
+        status: 'unknown',
+        evidence:
+          'no GNU_PROPERTY_X86_FEATURE_2_USED note (assemble with -mx86-used-note=yes to record it); SSE use cannot be seen without disassembly',
+      };
     }
   } else if (elf.machine === EM_RISCV) {
     const abi = elf.header.flags & 0x6;
-    fpu = abi === 0
-      ? { status: 'none', evidence: 'e_flags: soft-float ABI (EF_RISCV_FLOAT_ABI_SOFT); FP instructions may still appear but no FP registers cross calls' }
-      : { status: 'used', evidence: `e_flags: hardware float ABI (EF_RISCV_FLOAT_ABI = ${abi})` };
+    fpu =
+      abi === 0
+        ? {
+            status: 'none',
+            evidence:
+              'e_flags: soft-float ABI (EF_RISCV_FLOAT_ABI_SOFT); FP instructions may still appear but no FP registers cross calls',
+          }
+        : { status: 'used', evidence: `e_flags: hardware float ABI (EF_RISCV_FLOAT_ABI = ${abi})` };
   }
   const cfiFeatures: string[] = [];
   for (const p of properties) {
@@ -227,8 +337,12 @@ export function collectFacts(elf: ElfFile): ElfSecurityFacts {
     badSegments,
     fpu,
     cfiFeatures,
-    stackProbes: unknownIfNoSymbols(has(['__rust_probestack', '__zig_probe_stack', '__chkstk', '___chkstk_ms', '__chkstk_darwin', '__probestack'])),
-    unwinding: unknownIfNoSymbols(has(['_Unwind_Resume', 'rust_eh_personality', '__gxx_personality_v0', '_Unwind_RaiseException'])),
+    stackProbes: unknownIfNoSymbols(
+      has(['__rust_probestack', '__zig_probe_stack', '__chkstk', '___chkstk_ms', '__chkstk_darwin', '__probestack']),
+    ),
+    unwinding: unknownIfNoSymbols(
+      has(['_Unwind_Resume', 'rust_eh_personality', '__gxx_personality_v0', '_Unwind_RaiseException']),
+    ),
     sectionNames: elf.sections.map((s) => s.name),
   };
 }

@@ -55,10 +55,34 @@ export interface AuditPolicySet {
 export const RELEASE_POLICY: AuditPolicySet = {
   name: 'release',
   layers: {
-    kernel: { wxorx: true, entryInSegment: true, stripped: true, debugInfo: 'forbidden', requireSignature: true, noFpu: true },
-    services: { wxorx: true, nxStack: true, pie: 'required', relro: 'full', stackProtector: true, panicAbort: true, entryInSegment: true, stripped: true },
+    kernel: {
+      wxorx: true,
+      entryInSegment: true,
+      stripped: true,
+      debugInfo: 'forbidden',
+      requireSignature: true,
+      noFpu: true,
+    },
+    services: {
+      wxorx: true,
+      nxStack: true,
+      pie: 'required',
+      relro: 'full',
+      stackProtector: true,
+      panicAbort: true,
+      entryInSegment: true,
+      stripped: true,
+    },
     asm: { wxorx: true, nxStack: true, pie: 'required', entryInSegment: true },
-    userspace: { wxorx: true, nxStack: true, pie: 'required', relro: 'full', stackProtector: true, fortify: true, entryInSegment: true },
+    userspace: {
+      wxorx: true,
+      nxStack: true,
+      pie: 'required',
+      relro: 'full',
+      stackProtector: true,
+      fortify: true,
+      entryInSegment: true,
+    },
   },
 };
 
@@ -92,7 +116,12 @@ const policySchema = z.strictObject({
 
 const policySetSchema = z.strictObject({
   name: z.string().optional(),
-  layers: z.strictObject({ kernel: policySchema.optional(), services: policySchema.optional(), asm: policySchema.optional(), userspace: policySchema.optional() }),
+  layers: z.strictObject({
+    kernel: policySchema.optional(),
+    services: policySchema.optional(),
+    asm: policySchema.optional(),
+    userspace: policySchema.optional(),
+  }),
 }) satisfies z.ZodType<{ name?: string; layers: AuditPolicySet['layers'] }>;
 
 /**

@@ -123,8 +123,16 @@ export const BOOT_INFO_ABI = defineAbi({
         { name: 'stack_base', type: 'u64', doc: 'the stack the kernel starts on (stack_size bytes, grows down)' },
         { name: 'stack_size', type: 'u64' },
         { name: 'counter_hz', type: 'u64', doc: 'frequency of the counter below (TSC / CNTVCT_EL0); 0 if unknown' },
-        { name: 'loader_ticks', type: 'u64', doc: 'counter ticks from the loader\'s entry to the jump (calibration excluded)' },
-        { name: 'exit_ticks', type: 'u64', doc: 'of loader_ticks, the ticks spent inside the firmware\'s ExitBootServices()' },
+        {
+          name: 'loader_ticks',
+          type: 'u64',
+          doc: "counter ticks from the loader's entry to the jump (calibration excluded)",
+        },
+        {
+          name: 'exit_ticks',
+          type: 'u64',
+          doc: "of loader_ticks, the ticks spent inside the firmware's ExitBootServices()",
+        },
       ],
     },
   },

@@ -28,7 +28,15 @@ export function inputPath(graph: Graph, input: FileInput): string {
 export function stepsNeeded(graph: Graph, sections: Array<RunConfig | undefined>): string[] {
   const names = new Set<string>();
   for (const s of sections) {
-    const refs: unknown[] = [s?.image, s?.cdrom, s?.kernel, s?.initrd, s?.symbols, ...(s?.drives ?? []).map((d) => d.image), ...(s?.args ?? [])];
+    const refs: unknown[] = [
+      s?.image,
+      s?.cdrom,
+      s?.kernel,
+      s?.initrd,
+      s?.symbols,
+      ...(s?.drives ?? []).map((d) => d.image),
+      ...(s?.args ?? []),
+    ];
     for (const v of refs) {
       if (!isArtifactRef(v) && !isStepHandle(v)) continue;
       const step = graph.byHandle.get(isStepHandle(v) ? v : v.step);
@@ -65,14 +73,31 @@ export function persistentCopy(graph: Graph, section: string, input: FileInput, 
 }
 
 /** Builds the steps the sections need; throws when the build fails. */
-export async function buildFor(graph: Graph, sections: Array<RunConfig | undefined>, flags: BootProjectFlags = {}): Promise<void> {
+export async function buildFor(
+  graph: Graph,
+  sections: Array<RunConfig | undefined>,
+  flags: BootProjectFlags = {},
+): Promise<void> {
   const only = stepsNeeded(graph, sections);
   if (only.length === 0) return;
   const reporter = defaultReporter({ plain: true });
   try {
-    const remoteCache = { ...(flags.remoteCache !== undefined ? { url: flags.remoteCache } : {}), ...(flags.remoteCacheReadOnly ? { readOnly: true } : {}) };
-    const result = await executeGraph(graph, { only, diagnose: matchRule, remoteCache, onEvent: (e) => (e.type === 'step-finish' && e.status === 'up-to-date' ? undefined : reporter.onEvent(e)) });
-    if (!result.ok) throw new KilnError('BUILD_FAILED', `the build failed, so there is nothing current to boot (full output: ${result.logPath})`, { hint: 'fix the build (kiln build) first' });
+    const remoteCache = {
+      ...(flags.remoteCache !== undefined ? { url: flags.remoteCache } : {}),
+      ...(flags.remoteCacheReadOnly ? { readOnly: true } : {}),
+    };
+    const result = await executeGraph(graph, {
+      only,
+      diagnose: matchRule,
+      remoteCache,
+      onEvent: (e) => (e.type === 'step-finish' && e.status === 'up-to-date' ? undefined : reporter.onEvent(e)),
+    });
+    if (!result.ok)
+      throw new KilnError(
+        'BUILD_FAILED',
+        `the build failed, so there is nothing current to boot (full output: ${result.logPath})`,
+        { hint: 'fix the build (kiln build) first' },
+      );
   } finally {
     reporter.close();
   }
@@ -81,32 +106,59 @@ export async function buildFor(graph: Graph, sections: Array<RunConfig | undefin
 /** A MachineSpec from a run section (paths resolved against the graph). */
 export function machineFromRun(graph: Graph, run: RunConfig, name = 'run'): MachineSpec {
   if (run.image === undefined && run.cdrom === undefined && run.kernel === undefined && !run.drives?.length) {
-    throw new KilnError('RUN_NOTHING_TO_BOOT', `${name}: says nothing to boot`, { location: { configPath: name }, hint: 'give image, drives, cdrom or kernel' });
+    throw new KilnError('RUN_NOTHING_TO_BOOT', `${name}: says nothing to boot`, {
+      location: { configPath: name },
+      hint: 'give image, drives, cdrom or kernel',
+    });
   }
-  return { name, ...machineSpecFromConfig<FileInput>(run, graph.target.arch, {
-    resolvePath: (p) => inputPath(graph, p), logRoot: join(graph.buildRoot, 'logs'),
-    persistPath: (p, _arch, i, section) => persistentCopy(graph, section, p, i), section: name,
-  }) };
+  return {
+    name,
+    ...machineSpecFromConfig<FileInput>(run, graph.target.arch, {
+      resolvePath: (p) => inputPath(graph, p),
+      logRoot: join(graph.buildRoot, 'logs'),
+      persistPath: (p, _arch, i, section) => persistentCopy(graph, section, p, i),
+      section: name,
+    }),
+  };
 }
 
 /** Test specs for the project's tests (all, or the named ones), for the graph's arch. */
 export function testsFromProject(graph: Graph, names: string[] = []): QemuTestSpec[] {
   const tests = graph.project.tests ?? {};
   for (const n of names) {
-    if (!tests[n]) throw new KilnError('TEST_UNKNOWN', `no test named "${n}"`, { hint: `tests: ${Object.keys(tests).join(', ') || 'none'}`, exitCode: 2 });
+    if (!tests[n])
+      throw new KilnError('TEST_UNKNOWN', `no test named "${n}"`, {
+        hint: `tests: ${Object.keys(tests).join(', ') || 'none'}`,
+        exitCode: 2,
+      });
   }
-  const selected = Object.fromEntries(Object.entries(tests).filter(([n, t]) => (names.length === 0 || names.includes(n)) && (!t.arch || t.arch.includes(graph.target.arch))));
+  const selected = Object.fromEntries(
+    Object.entries(tests).filter(
+      ([n, t]) => (names.length === 0 || names.includes(n)) && (!t.arch || t.arch.includes(graph.target.arch)),
+    ),
+  );
   for (const [n, t] of Object.entries(selected)) {
     const merged = { ...(graph.project.run ?? {}), ...t };
-    if (merged.image === undefined && merged.cdrom === undefined && merged.kernel === undefined && !merged.drives?.length) {
-      throw new KilnError('RUN_NOTHING_TO_BOOT', `tests.${n}: says nothing to boot`, { location: { configPath: `tests.${n}` }, hint: 'give image, drives, cdrom or kernel here or in the run section' });
+    if (
+      merged.image === undefined &&
+      merged.cdrom === undefined &&
+      merged.kernel === undefined &&
+      !merged.drives?.length
+    ) {
+      throw new KilnError('RUN_NOTHING_TO_BOOT', `tests.${n}: says nothing to boot`, {
+        location: { configPath: `tests.${n}` },
+        hint: 'give image, drives, cdrom or kernel here or in the run section',
+      });
     }
   }
   return testSpecsFromConfig<FileInput>(
     Object.fromEntries(Object.entries(selected).map(([n, t]) => [n, { ...t, arch: [graph.target.arch] }])),
     {
-      arches: [graph.target.arch], ...(graph.project.run ? { run: graph.project.run } : {}), resolvePath: (p) => inputPath(graph, p),
-      logRoot: join(graph.buildRoot, 'logs'), persistPath: (p, _arch, i, section) => persistentCopy(graph, section, p, i),
+      arches: [graph.target.arch],
+      ...(graph.project.run ? { run: graph.project.run } : {}),
+      resolvePath: (p) => inputPath(graph, p),
+      logRoot: join(graph.buildRoot, 'logs'),
+      persistPath: (p, _arch, i, section) => persistentCopy(graph, section, p, i),
     },
   );
 }
@@ -121,10 +173,14 @@ async function loadProjectFor(command: 'run' | 'test', config: string | undefine
     return loaded;
   } catch (error) {
     if (error instanceof KilnError && error.code === 'CONFIG_NOT_FOUND') {
-      throw new KilnError('RUN_NOTHING_TO_BOOT', `nothing to boot: no --kernel, --image or --cdrom, and ${error.message}`, {
-        hint: `give --kernel FILE, --image FILE or --cdrom FILE, or run kiln ${command} in a kiln project (kiln init creates one)`,
-        exitCode: 2,
-      });
+      throw new KilnError(
+        'RUN_NOTHING_TO_BOOT',
+        `nothing to boot: no --kernel, --image or --cdrom, and ${error.message}`,
+        {
+          hint: `give --kernel FILE, --image FILE or --cdrom FILE, or run kiln ${command} in a kiln project (kiln init creates one)`,
+          exitCode: 2,
+        },
+      );
     }
     throw error;
   }
@@ -144,30 +200,60 @@ export interface BootProjectFlags {
 }
 
 /** `kiln test` / `kiln run` without --kernel/--image/--cdrom: the project's tests or run section. */
-export async function projectTestSpecs(flags: BootProjectFlags & { shard?: string }, rest: string[]): Promise<QemuTestSpec[]> {
+export async function projectTestSpecs(
+  flags: BootProjectFlags & { shard?: string },
+  rest: string[],
+): Promise<QemuTestSpec[]> {
   const { planGraph, configArches } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
   const loaded = await loadProjectFor('test', flags.config);
   const { options, positional } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   // The matrix: every test on every arch the config builds for (or the --arch values given).
-  const wanted = flags.arch === undefined ? configArches(loaded.config) : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
+  const wanted =
+    flags.arch === undefined ? configArches(loaded.config) : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
   const planned: Array<{ graph: Graph; tests: QemuTestSpec[] }> = [];
   for (const arch of wanted) {
-    if (!(ARCHES as readonly string[]).includes(arch)) throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(arch)}`, { exitCode: 2 });
-    const graph = await planGraph(loaded, { arch: arch as Arch, ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), ...(flags.allowDevKey ? { allowDevKey: true } : {}), options });
+    if (!(ARCHES as readonly string[]).includes(arch))
+      throw new KilnError(
+        'ARCH_UNSUPPORTED',
+        `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(arch)}`,
+        { exitCode: 2 },
+      );
+    const graph = await planGraph(loaded, {
+      arch: arch as Arch,
+      ...(flags.profile ? { profile: flags.profile } : {}),
+      ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
+      ...(flags.allowDevKey ? { allowDevKey: true } : {}),
+      options,
+    });
     planned.push({ graph, tests: testsFromProject(graph, positional) });
   }
   if (planned.every((p) => p.tests.length === 0)) {
-    throw new KilnError('TEST_NONE', 'the project has no tests for this target', { hint: 'add tests: { boot: { expect: [...] } } to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
+    throw new KilnError('TEST_NONE', 'the project has no tests for this target', {
+      hint: 'add tests: { boot: { expect: [...] } } to kiln.config.ts, or pass --kernel/--image/--cdrom',
+      exitCode: 2,
+    });
   }
-  const keep = shard ? shardOf(planned.flatMap((p) => p.tests), shard, planned[0]!.graph.buildRoot) : undefined;
+  const keep = shard
+    ? shardOf(
+        planned.flatMap((p) => p.tests),
+        shard,
+        planned[0]!.graph.buildRoot,
+      )
+    : undefined;
   const specs: QemuTestSpec[] = [];
   for (const { graph, tests } of planned) {
     const selected = keep ? tests.filter((t) => keep.has(testId(t))) : tests;
     if (selected.length === 0) continue;
     const names = new Set(selected.map((t) => t.name));
-    await buildFor(graph, Object.entries(graph.project.tests ?? {}).filter(([n]) => names.has(n)).map(([, t]) => ({ ...(graph.project.run ?? {}), ...t })), flags);
+    await buildFor(
+      graph,
+      Object.entries(graph.project.tests ?? {})
+        .filter(([n]) => names.has(n))
+        .map(([, t]) => ({ ...(graph.project.run ?? {}), ...t })),
+      flags,
+    );
     specs.push(...selected);
   }
   return specs;
@@ -184,20 +270,37 @@ function shardOf(tests: QemuTestSpec[], shard: Shard, buildRoot: string): Set<st
   const durations = new Map((last?.results ?? []).map((r) => [`${r.name} [${r.arch}]`, r.durationMs]));
   const items = tests.map((t) => ({ id: testId(t), durationMs: durations.get(testId(t)) }));
   const part = assignShards(items, shard.count)[shard.index - 1]!;
-  const basis = last ? `balanced by the durations in ${relative(process.cwd(), lastTestPath(buildRoot)) || lastTestPath(buildRoot)}` : 'dealt out by name (no last-test.json)';
-  process.stderr.write(`kiln: shard ${shard.index}/${shard.count}: ${part.length} of ${items.length} tests (${part.join(', ') || 'none'}), ${basis}\n`);
+  const basis = last
+    ? `balanced by the durations in ${relative(process.cwd(), lastTestPath(buildRoot)) || lastTestPath(buildRoot)}`
+    : 'dealt out by name (no last-test.json)';
+  process.stderr.write(
+    `kiln: shard ${shard.index}/${shard.count}: ${part.length} of ${items.length} tests (${part.join(', ') || 'none'}), ${basis}\n`,
+  );
   return new Set(part);
 }
 
 /** The project's run section as a machine, built first. */
-export async function projectMachineSpec(flags: BootProjectFlags, rest: string[]): Promise<{ spec: MachineSpec; projectDir: string }> {
+export async function projectMachineSpec(
+  flags: BootProjectFlags,
+  rest: string[],
+): Promise<{ spec: MachineSpec; projectDir: string }> {
   const { planGraph } = await import('../graph/plan.js');
   const { parseProjectArgs } = await import('./_project.js');
   const loaded = await loadProjectFor('run', flags.config);
   const { options } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
-  const graph = await planGraph(loaded, { ...(arch ? { arch: arch as Arch } : {}), ...(flags.profile ? { profile: flags.profile } : {}), ...(flags.buildDir ? { buildDir: flags.buildDir } : {}), ...(flags.allowDevKey ? { allowDevKey: true } : {}), options });
-  if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom', exitCode: 2 });
+  const graph = await planGraph(loaded, {
+    ...(arch ? { arch: arch as Arch } : {}),
+    ...(flags.profile ? { profile: flags.profile } : {}),
+    ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
+    ...(flags.allowDevKey ? { allowDevKey: true } : {}),
+    options,
+  });
+  if (!graph.project.run)
+    throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', {
+      hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom',
+      exitCode: 2,
+    });
   await buildFor(graph, [graph.project.run], flags);
   return { spec: machineFromRun(graph, graph.project.run), projectDir: graph.projectDir };
 }

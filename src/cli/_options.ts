@@ -21,9 +21,15 @@ export interface SectionFlags {
 export function addSectionOptions(command: Command): Command {
   return command
     .option('--section <name>', `signature section (default ${DEFAULT_SIGN_SECTIONS.signature})`)
-    .option('--ml-dsa-section <name>', `hybrid ML-DSA-65 signature section (default ${DEFAULT_SIGN_SECTIONS.mlDsaSignature})`)
+    .option(
+      '--ml-dsa-section <name>',
+      `hybrid ML-DSA-65 signature section (default ${DEFAULT_SIGN_SECTIONS.mlDsaSignature})`,
+    )
     .option('--manifest-section <name>', `manifest section (default ${DEFAULT_SIGN_SECTIONS.manifest})`)
-    .option('--nonos', `use the NØNOS section names (${NONOS_SIGN_SECTIONS.signature}, ${NONOS_SIGN_SECTIONS.manifest})`);
+    .option(
+      '--nonos',
+      `use the NØNOS section names (${NONOS_SIGN_SECTIONS.signature}, ${NONOS_SIGN_SECTIONS.manifest})`,
+    );
 }
 
 export function sectionsFrom(flags: SectionFlags): SignSections {

@@ -10,7 +10,11 @@ import { treeFromDirectory } from '../formats/io/tree.js';
  * A partition's source on the command line: a file (its bytes), `fat=DIR` (a FAT volume formatted
  * from the folder, type chosen from the partition size like mkfs.fat), or nothing.
  */
-export async function partitionSource(source: string | undefined, what: string, fat: { type?: 12 | 16 | 32 } = {}): Promise<RegionFill> {
+export async function partitionSource(
+  source: string | undefined,
+  what: string,
+  fat: { type?: 12 | 16 | 32 } = {},
+): Promise<RegionFill> {
   if (!source) return {};
   if (source.startsWith('fat=')) {
     const dir = source.slice(4);
@@ -19,6 +23,9 @@ export async function partitionSource(source: string | undefined, what: string, 
     return { fill: fatFiller(await treeFromDirectory(dir), fat.type ? { type: fat.type } : {}) };
   }
   const s = await stat(source).catch(() => undefined);
-  if (!s?.isFile()) throw new KilnError('CLI_BAD_OPTION', `${what}: ${source} is not a file`, { hint: 'give an image file, or fat=DIR to format a FAT volume from a folder' });
+  if (!s?.isFile())
+    throw new KilnError('CLI_BAD_OPTION', `${what}: ${source} is not a file`, {
+      hint: 'give an image file, or fat=DIR to format a FAT volume from a folder',
+    });
   return { content: await fileContent(source) };
 }

@@ -23,7 +23,8 @@ export interface ProjectFlags {
 }
 
 /** Help of `--allow-dev-key` (build, run, test, graph, status). */
-export const ALLOW_DEV_KEY_HELP = 'let a release build sign with the project\'s development key (.kiln/keys; local tests only)';
+export const ALLOW_DEV_KEY_HELP =
+  "let a release build sign with the project's development key (.kiln/keys; local tests only)";
 
 /** Adds the project flags and lets `--name=value` project options through to the action. */
 export function projectCommand(cmd: Command): Command {
@@ -63,7 +64,11 @@ function projectOptionsHelp(): string {
  * Splits what commander left unparsed into project options (`--name=value`, `--name`, `--no-name`,
  * `--name value` for a declared non-bool option) and positional arguments.
  */
-export function parseProjectArgs(rest: string[], loaded: LoadedConfig, context: { debugNote?: string } = {}): { options: Record<string, string | boolean>; positional: string[] } {
+export function parseProjectArgs(
+  rest: string[],
+  loaded: LoadedConfig,
+  context: { debugNote?: string } = {},
+): { options: Record<string, string | boolean>; positional: string[] } {
   const declared = loaded.config.options ?? {};
   const options: Record<string, string | boolean> = {};
   const positional: string[] = [];
@@ -76,7 +81,10 @@ export function parseProjectArgs(rest: string[], loaded: LoadedConfig, context: 
     const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
     if (!m) {
       if (arg.startsWith('-')) {
-        throw new KilnError('OPTION_UNKNOWN', `unknown option ${arg}`, { hint: 'run with --help to see kiln\'s and the project\'s options', exitCode: 2 });
+        throw new KilnError('OPTION_UNKNOWN', `unknown option ${arg}`, {
+          hint: "run with --help to see kiln's and the project's options",
+          exitCode: 2,
+        });
       }
       positional.push(arg);
       continue;
@@ -91,14 +99,20 @@ export function parseProjectArgs(rest: string[], loaded: LoadedConfig, context: 
     if (!def && name === 'debug' && value === undefined) {
       // The project has no --debug option of its own: it is kiln's (stack traces).
       setGlobalOptions({ ...globalOptions(), debug: true });
-      if (context.debugNote) process.stderr.write(`kiln: --debug: ${loaded.config.name ?? 'this project'} has no --debug option, so it turns on kiln's stack traces; ${context.debugNote}\n`);
+      if (context.debugNote)
+        process.stderr.write(
+          `kiln: --debug: ${loaded.config.name ?? 'this project'} has no --debug option, so it turns on kiln's stack traces; ${context.debugNote}\n`,
+        );
       continue;
     }
     if (value === undefined) {
       if (def && def.type !== 'bool') {
         const next = rest[i + 1];
         if (next === undefined || next.startsWith('--')) {
-          throw new KilnError('OPTION_INVALID', `--${name} needs a value`, { hint: describeOption(name, def).help, exitCode: 2 });
+          throw new KilnError('OPTION_INVALID', `--${name} needs a value`, {
+            hint: describeOption(name, def).help,
+            exitCode: 2,
+          });
         }
         value = next;
         i++;
@@ -123,11 +137,15 @@ export interface ProjectContext {
  * plan saved in the plan cache (graph/plan-cache.ts) for the next build.
  */
 export async function openProject(
-  flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv = process.env, cacheKey?: PlanRequestKey,
+  flags: ProjectFlags,
+  rest: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cacheKey?: PlanRequestKey,
 ): Promise<ProjectContext> {
   if (!cacheKey) return planProject(flags, rest, env);
   const [{ recordPlanReads }, { storePlan }] = await Promise.all([
-    import('../graph/plan-reads.js'), import('../graph/plan-cache.js'),
+    import('../graph/plan-reads.js'),
+    import('../graph/plan-cache.js'),
   ]);
   const { value, reads } = await recordPlanReads(env, (viewed) => planProject(flags, rest, viewed));
   storePlan(cacheKey, value.graph, reads, env);
@@ -140,17 +158,23 @@ async function planProject(flags: ProjectFlags, rest: string[], env: NodeJS.Proc
   checkOptionNames(loaded);
   const { options, positional } = parseProjectArgs(rest, loaded);
   if (flags.arch !== undefined && !(ARCHES as readonly string[]).includes(flags.arch)) {
-    throw new KilnError('ARCH_UNSUPPORTED', `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(flags.arch)}`, { exitCode: 2 });
+    throw new KilnError(
+      'ARCH_UNSUPPORTED',
+      `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(flags.arch)}`,
+      { exitCode: 2 },
+    );
   }
   const { planGraph } = await phase('load planner', () => import('../graph/plan.js'));
-  const graph = await phase('plan', () => planGraph(loaded, {
-    ...(flags.arch ? { arch: flags.arch as Arch } : {}),
-    ...(flags.profile ? { profile: flags.profile } : {}),
-    ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
-    ...(flags.allowDevKey ? { allowDevKey: true } : {}),
-    options,
-    env,
-  }));
+  const graph = await phase('plan', () =>
+    planGraph(loaded, {
+      ...(flags.arch ? { arch: flags.arch as Arch } : {}),
+      ...(flags.profile ? { profile: flags.profile } : {}),
+      ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
+      ...(flags.allowDevKey ? { allowDevKey: true } : {}),
+      options,
+      env,
+    }),
+  );
   return { loaded, graph, positional, projectOptions: options };
 }
 
@@ -167,7 +191,9 @@ export async function planRequestKey(flags: ProjectFlags, rest: string[]): Promi
   const configPath = findConfigPath(flags.config);
   if (!kilnVersion || !configPath) return undefined;
   return {
-    configPath, kilnVersion, projectArgs: rest,
+    configPath,
+    kilnVersion,
+    projectArgs: rest,
     ...(flags.arch ? { arch: flags.arch } : {}),
     ...(flags.profile ? { profile: flags.profile } : {}),
     ...(flags.buildDir ? { buildDir: resolve(flags.buildDir) } : {}),

@@ -47,13 +47,19 @@ export function plainReporter(stream: NodeJS.WritableStream = process.stderr): R
   return {
     onEvent(e) {
       if (e.type === 'build-start') total = e.total;
-      else if (e.type === 'lock-wait') stream.write(`kiln: waiting for the build lock held by pid ${e.holderPid ?? '?'} (another kiln is building here; --no-wait fails instead)\n`);
-      else if (e.type === 'remote-cache') stream.write(`kiln: ${e.level === 'warning' ? `${yellow('warning')}: ` : ''}${e.message}\n`);
+      else if (e.type === 'lock-wait')
+        stream.write(
+          `kiln: waiting for the build lock held by pid ${e.holderPid ?? '?'} (another kiln is building here; --no-wait fails instead)\n`,
+        );
+      else if (e.type === 'remote-cache')
+        stream.write(`kiln: ${e.level === 'warning' ? `${yellow('warning')}: ` : ''}${e.message}\n`);
       else if (e.type === 'step-finish') {
         done++;
         if (e.status === 'failed' && e.failure) stream.write(`${formatFailure(e.step, e.failure)}\n`);
         else if (e.status === 'ran' || e.status === 'cached') {
-          stream.write(`[${done}/${total}] ${e.status === 'cached' ? 'restored' : 'built'} ${e.step} ${dim(`(${e.kind}, ${seconds(e.durationMs)}${e.reason ? `; ${e.reason}` : ''})`)}\n`);
+          stream.write(
+            `[${done}/${total}] ${e.status === 'cached' ? 'restored' : 'built'} ${e.step} ${dim(`(${e.kind}, ${seconds(e.durationMs)}${e.reason ? `; ${e.reason}` : ''})`)}\n`,
+          );
         } else if (e.status === 'skipped') skipped.push({ step: e.step, reason: e.reason ?? '' });
         for (const w of e.warnings ?? []) stream.write(`  ${yellow('warning')}: ${w}\n`);
       } else if (e.type === 'build-finish') {
@@ -71,14 +77,21 @@ export function plainReporter(stream: NodeJS.WritableStream = process.stderr): R
  * `not started: 3 steps (the build stopped after the failure; --keep-going builds what does not need it): …`.
  */
 export function skippedLines(skipped: ReadonlyArray<{ step: string; reason: string }>): string[] {
-  const list = (steps: string[]) => `${steps.slice(0, 5).join(', ')}${steps.length > 5 ? `, … (+${steps.length - 5} more)` : ''}`;
+  const list = (steps: string[]) =>
+    `${steps.slice(0, 5).join(', ')}${steps.length > 5 ? `, … (+${steps.length - 5} more)` : ''}`;
   const plural = (n: number) => `${n} step${n === 1 ? '' : 's'}`;
   const dependents = skipped.filter((s) => / (failed|was skipped)$/.test(s.reason)).map((s) => s.step);
   const stopped = skipped.filter((s) => !/ (failed|was skipped)$/.test(s.reason));
   const lines: string[] = [];
-  if (dependents.length) lines.push(`${yellow('skipped')} ${plural(dependents.length)} that ${dependents.length === 1 ? "needs" : "need"} a failed step: ${list(dependents)}`);
+  if (dependents.length)
+    lines.push(
+      `${yellow('skipped')} ${plural(dependents.length)} that ${dependents.length === 1 ? 'needs' : 'need'} a failed step: ${list(dependents)}`,
+    );
   if (stopped.length) {
-    const why = stopped[0]!.reason === 'interrupted' ? 'interrupted' : 'the build stopped after the failure; --keep-going builds what does not need it';
+    const why =
+      stopped[0]!.reason === 'interrupted'
+        ? 'interrupted'
+        : 'the build stopped after the failure; --keep-going builds what does not need it';
     lines.push(`${yellow('not started')}: ${plural(stopped.length)} (${why}): ${list(stopped.map((s) => s.step))}`);
   }
   return lines;
@@ -140,8 +153,16 @@ export function traceReporter(path: string): Reporter {
   const lanes: boolean[] = [];
   const events: object[] = [];
   const since = (epochMs: number): number => (epochMs - performance.timeOrigin) * 1000;
-  const span = (name: string, start: number, end: number, tid: number, args: object = {}): object =>
-    ({ name, cat: 'kiln', ph: 'X', ts: start * 1000, dur: Math.max(1, (end - start) * 1000), pid: 1, tid, args });
+  const span = (name: string, start: number, end: number, tid: number, args: object = {}): object => ({
+    name,
+    cat: 'kiln',
+    ph: 'X',
+    ts: start * 1000,
+    dur: Math.max(1, (end - start) * 1000),
+    pid: 1,
+    tid,
+    args,
+  });
   let closed = false;
   return {
     onEvent(e) {
@@ -155,10 +176,28 @@ export function traceReporter(path: string): Reporter {
         const s = starts.get(e.step);
         if (s) lanes[s.lane] = false;
         const begin = s?.time ?? e.time - e.durationMs;
-        events.push({ name: e.step, cat: e.kind, ph: 'X', ts: since(begin), dur: Math.max(1, e.durationMs * 1000), pid: 1, tid: s?.lane ?? 0, args: { status: e.status, reason: e.reason ?? '' } });
+        events.push({
+          name: e.step,
+          cat: e.kind,
+          ph: 'X',
+          ts: since(begin),
+          dur: Math.max(1, e.durationMs * 1000),
+          pid: 1,
+          tid: s?.lane ?? 0,
+          args: { status: e.status, reason: e.reason ?? '' },
+        });
       }
       if (e.type === 'build-finish') {
-        events.push({ name: 'build', cat: 'kiln', ph: 'X', ts: since(e.time - e.durationMs), dur: e.durationMs * 1000, pid: 1, tid: 1000, args: e.counts });
+        events.push({
+          name: 'build',
+          cat: 'kiln',
+          ph: 'X',
+          ts: since(e.time - e.durationMs),
+          dur: e.durationMs * 1000,
+          pid: 1,
+          tid: 1000,
+          args: e.counts,
+        });
       }
     },
     close() {
@@ -168,7 +207,13 @@ export function traceReporter(path: string): Reporter {
       process.once('exit', () => {
         const phases = processPhases().map((p) => span(p.name, p.start, p.end, 1001));
         phases.push(span('exit', closedAt, performance.now(), 1001));
-        const names = [1000, 1001].map((tid) => ({ name: 'thread_name', ph: 'M', pid: 1, tid, args: { name: tid === 1000 ? 'build' : 'process' } }));
+        const names = [1000, 1001].map((tid) => ({
+          name: 'thread_name',
+          ph: 'M',
+          pid: 1,
+          tid,
+          args: { name: tid === 1000 ? 'build' : 'process' },
+        }));
         writeFileSync(path, JSON.stringify({ traceEvents: [...names, ...phases, ...events], displayTimeUnit: 'ms' }));
       });
     },
@@ -182,7 +227,8 @@ export function combine(reporters: Reporter[]): Reporter {
 export function defaultReporter(flags: { json?: boolean; plain?: boolean; trace?: string }): Reporter {
   const list: Reporter[] = [];
   if (flags.json) list.push(jsonReporter());
-  else if (flags.plain || process.env.CI === 'true' || process.env.CI === '1' || !process.stderr.isTTY) list.push(plainReporter());
+  else if (flags.plain || process.env.CI === 'true' || process.env.CI === '1' || !process.stderr.isTTY)
+    list.push(plainReporter());
   else list.push(ttyReporter());
   if (flags.trace) list.push(traceReporter(flags.trace));
   return combine(list);

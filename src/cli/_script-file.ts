@@ -17,19 +17,32 @@ export async function loadScriptFile(file: string): Promise<ScriptStep[]> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new KilnError('SCRIPT_NOT_FOUND', `--script: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { location: { file }, exitCode: 2 });
+    throw new KilnError(
+      'SCRIPT_NOT_FOUND',
+      `--script: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { location: { file }, exitCode: 2 },
+    );
   }
   if (!/\.(m?[jt]s)$/.test(file)) {
     const { parseScriptText } = await import('../qemu/script.js');
     return parseScriptText(text, file);
   }
   const { createJiti } = await import('jiti');
-  const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: true, tryNative: true, alias: { 'kiln/config': join(dirname(kilnEntry), 'config', 'index.js'), kiln: kilnEntry } });
+  const jiti = createJiti(import.meta.url, {
+    moduleCache: false,
+    interopDefault: true,
+    tryNative: true,
+    alias: { 'kiln/config': join(dirname(kilnEntry), 'config', 'index.js'), kiln: kilnEntry },
+  });
   let loaded: unknown;
   try {
     loaded = await jiti.import(resolve(file), { default: true });
   } catch (error) {
-    throw new KilnError('SCRIPT_LOAD_FAILED', `--script: could not load ${file}: ${(error as Error).message.split('\n')[0]}`, { location: { file }, cause: error, exitCode: 2 });
+    throw new KilnError(
+      'SCRIPT_LOAD_FAILED',
+      `--script: could not load ${file}: ${(error as Error).message.split('\n')[0]}`,
+      { location: { file }, cause: error, exitCode: 2 },
+    );
   }
   const { zScriptStep, validateConfigValue } = await import('../config/schema.js');
   return validateConfigValue(z.array(zScriptStep), loaded, file, ['default']) as ScriptStep[];

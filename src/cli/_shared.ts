@@ -26,7 +26,10 @@ function exitCodeOf(error: KilnError): number {
 /** Prints `error: ...` + hint for a KilnError (stack only with --debug) and sets the exit code. */
 export function reportError(error: unknown, options: GlobalOptions = {}): void {
   if (options.json) {
-    const payload = error instanceof KilnError ? error.toJSON() : { code: 'INTERNAL', message: String((error as Error)?.message ?? error) };
+    const payload =
+      error instanceof KilnError
+        ? error.toJSON()
+        : { code: 'INTERNAL', message: String((error as Error)?.message ?? error) };
     process.stdout.write(`${JSON.stringify({ ok: false, error: payload })}\n`);
   }
   if (error instanceof KilnError) {
@@ -45,7 +48,8 @@ export function reportError(error: unknown, options: GlobalOptions = {}): void {
       process.stderr.write(`error: ${e.path}: ${systemError}\n`);
     } else {
       process.stderr.write(`error: ${e?.message ?? String(error)}\n`);
-      if (!options.debug) process.stderr.write('  (internal error: run again with --debug for the stack trace, and please report it)\n');
+      if (!options.debug)
+        process.stderr.write('  (internal error: run again with --debug for the stack trace, and please report it)\n');
     }
   }
   if (options.debug && e?.stack) process.stderr.write(`${e.stack}\n`);
@@ -62,10 +66,14 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       await fn(...args);
     } catch (error) {
       const flags = args[args.length - 2] as { json?: boolean } | undefined;
-      reportError(error, { ...globalOptions(), ...(flags && typeof flags === 'object' && flags.json ? { json: true } : {}) });
+      reportError(error, {
+        ...globalOptions(),
+        ...(flags && typeof flags === 'object' && flags.json ? { json: true } : {}),
+      });
       // A config's build() that never settled may keep timers alive forever: end once output is flushed
       // (an unref'd timer fires only while something else keeps the process alive).
-      if (error instanceof KilnError && error.code === 'CONFIG_BUILD_TIMEOUT') setTimeout(() => process.exit(), 500).unref();
+      if (error instanceof KilnError && error.code === 'CONFIG_BUILD_TIMEOUT')
+        setTimeout(() => process.exit(), 500).unref();
     }
   };
 }
@@ -100,15 +108,25 @@ export function cleanWaitLine(dir: string, pid: number | undefined): string {
   return `kiln: waiting for the build lock of ${relative(process.cwd(), dir) || dir} held by pid ${pid ?? '?'} (a build is running there; --no-wait fails instead)\n`;
 }
 
-export const REMOTE_CACHE_HELP = 'shared build cache (Bazel HTTP protocol: /ac, /cas); default: KILN_REMOTE_CACHE, else the config\'s remoteCache.url; token from KILN_REMOTE_CACHE_TOKEN';
-export const REMOTE_CACHE_READ_ONLY_HELP = 'download from the remote cache but upload nothing (pull requests); also KILN_REMOTE_CACHE_READ_ONLY=1';
+export const REMOTE_CACHE_HELP =
+  "shared build cache (Bazel HTTP protocol: /ac, /cas); default: KILN_REMOTE_CACHE, else the config's remoteCache.url; token from KILN_REMOTE_CACHE_TOKEN";
+export const REMOTE_CACHE_READ_ONLY_HELP =
+  'download from the remote cache but upload nothing (pull requests); also KILN_REMOTE_CACHE_READ_ONLY=1';
 
 /** `--remote-cache URL` and `--remote-cache-read-only` (build, run, test). */
 export function addRemoteCacheOptions<C extends { option(flags: string, description: string): C }>(cmd: C): C {
-  return cmd.option('--remote-cache <url>', REMOTE_CACHE_HELP).option('--remote-cache-read-only', REMOTE_CACHE_READ_ONLY_HELP);
+  return cmd
+    .option('--remote-cache <url>', REMOTE_CACHE_HELP)
+    .option('--remote-cache-read-only', REMOTE_CACHE_READ_ONLY_HELP);
 }
 
 /** The remote-cache flags as the executor takes them. */
-export function remoteCacheFlags(flags: { remoteCache?: string; remoteCacheReadOnly?: boolean }): { url?: string; readOnly?: boolean } {
-  return { ...(flags.remoteCache !== undefined ? { url: flags.remoteCache } : {}), ...(flags.remoteCacheReadOnly ? { readOnly: true } : {}) };
+export function remoteCacheFlags(flags: { remoteCache?: string; remoteCacheReadOnly?: boolean }): {
+  url?: string;
+  readOnly?: boolean;
+} {
+  return {
+    ...(flags.remoteCache !== undefined ? { url: flags.remoteCache } : {}),
+    ...(flags.remoteCacheReadOnly ? { readOnly: true } : {}),
+  };
 }

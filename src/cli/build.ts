@@ -62,9 +62,13 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
  */
 async function cleanForRebuild(graph: Graph, wait: boolean): Promise<void> {
   // The target folder goes under its build lock: never from under a running build.
-  await withInterrupt((signal) => cleanUnderLock(graph.buildDir, [graph.buildDir], {
-    wait, signal, onWait: (dir, pid) => process.stderr.write(cleanWaitLine(dir, pid)),
-  }));
+  await withInterrupt((signal) =>
+    cleanUnderLock(graph.buildDir, [graph.buildDir], {
+      wait,
+      signal,
+      onWait: (dir, pid) => process.stderr.write(cleanWaitLine(dir, pid)),
+    }),
+  );
   rmSync(join(graph.buildRoot, 'logs'), { recursive: true, force: true });
   rmSync(join(graph.projectDir, '.kiln', 'cache'), { recursive: true, force: true });
 }
@@ -72,66 +76,84 @@ async function cleanForRebuild(graph: Graph, wait: boolean): Promise<void> {
 export function parseJobs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new KilnError('CLI_BAD_NUMBER', `-j: expected a whole number >= 1, got ${value}`, { exitCode: 2 });
+  if (!Number.isInteger(n) || n < 1)
+    throw new KilnError('CLI_BAD_NUMBER', `-j: expected a whole number >= 1, got ${value}`, { exitCode: 2 });
   return n;
 }
 
 export function registerBuild(program: Command): void {
-  projectCommand(addRemoteCacheOptions(
-    program
-      .command('build')
-      .description('build the project for one target (arch × profile); project options are given as --name=value')
-      .argument('[steps...]', 'build only these steps (and what they need)')
-      .option('-j, --jobs <n>', 'steps run at once (default: number of cores)')
-      .option('-k, --keep-going', 'after a failure, let independent steps finish', false)
-      .option('--no-wait', 'fail instead of waiting when another build holds the lock')
-      .option('--force', 'ignore up-to-date checks and the cache; run every step', false)
-      .option('--clean', "a complete rebuild: remove the target's build folder, build/logs and the project's action cache (.kiln/cache), then run every step", false)
-      .option('--run', 'after a successful build, boot the project (its run section) in QEMU', false)
-      .option('--no-serial', 'with --run: no serial logging (nothing on the terminal, no serial.log)')
-      .option('--plain', 'one line per finished step (default in CI and pipes)', false)
-      .option('--json', 'print the build events as JSON lines on stdout', false)
-      .option('--trace <file>', 'write a Chrome trace of the build (open in Perfetto)')
-  )).action(action(async (_steps: string[], flags: BuildFlags, cmd: Command) => {
-    if (flags.serial === false && !flags.run) {
-      throw new KilnError('CLI_NO_SERIAL_WITHOUT_RUN', '--no-serial only applies to a boot: give --run too (or use kiln run / kiln test --no-serial)', { exitCode: 2 });
-    }
-    const reporter = defaultReporter(flags);
-    let built: Graph | undefined;
-    try {
-      const cacheKey = flags.clean || flags.force || flags.run ? undefined : await planRequestKey(flags, cmd.args);
-      if (cacheKey && !cachedPlanTried && (await buildFromCachedPlan(cacheKey, flags, reporter))) return;
-      const { graph, positional } = await openProject(flags, cmd.args, process.env, cacheKey);
-      if (flags.clean) await cleanForRebuild(graph, flags.wait ?? true);
-      const { matchRule } = await import('../toolchain/doctor.js');
-      const result = await phase('execute', () => withInterrupt((signal) => executeGraph(graph, {
-        ...(parseJobs(flags.jobs) ? { jobs: parseJobs(flags.jobs)! } : {}),
-        keepGoing: flags.keepGoing ?? false,
-        wait: flags.wait ?? true,
-        force: (flags.force ?? false) || (flags.clean ?? false),
-        only: positional,
-        signal,
-        diagnose: matchRule,
-        remoteCache: remoteCacheFlags(flags),
-        onEvent: (e) => reporter.onEvent(e),
-      })));
-      if (!result.ok) {
-        if (!flags.json) process.stderr.write(`full output: ${result.logPath}\n`);
-        process.exitCode = result.interrupted ? 130 : 1;
-        return;
+  projectCommand(
+    addRemoteCacheOptions(
+      program
+        .command('build')
+        .description('build the project for one target (arch × profile); project options are given as --name=value')
+        .argument('[steps...]', 'build only these steps (and what they need)')
+        .option('-j, --jobs <n>', 'steps run at once (default: number of cores)')
+        .option('-k, --keep-going', 'after a failure, let independent steps finish', false)
+        .option('--no-wait', 'fail instead of waiting when another build holds the lock')
+        .option('--force', 'ignore up-to-date checks and the cache; run every step', false)
+        .option(
+          '--clean',
+          "a complete rebuild: remove the target's build folder, build/logs and the project's action cache (.kiln/cache), then run every step",
+          false,
+        )
+        .option('--run', 'after a successful build, boot the project (its run section) in QEMU', false)
+        .option('--no-serial', 'with --run: no serial logging (nothing on the terminal, no serial.log)')
+        .option('--plain', 'one line per finished step (default in CI and pipes)', false)
+        .option('--json', 'print the build events as JSON lines on stdout', false)
+        .option('--trace <file>', 'write a Chrome trace of the build (open in Perfetto)'),
+    ),
+  ).action(
+    action(async (_steps: string[], flags: BuildFlags, cmd: Command) => {
+      if (flags.serial === false && !flags.run) {
+        throw new KilnError(
+          'CLI_NO_SERIAL_WITHOUT_RUN',
+          '--no-serial only applies to a boot: give --run too (or use kiln run / kiln test --no-serial)',
+          { exitCode: 2 },
+        );
       }
-      reportPlaced(graph, result.steps.keys(), flags);
-      built = graph;
-    } finally {
-      reporter.close();
-    }
-    if (flags.run && built) await runAfterBuild(built, flags);
-  }));
+      const reporter = defaultReporter(flags);
+      let built: Graph | undefined;
+      try {
+        const cacheKey = flags.clean || flags.force || flags.run ? undefined : await planRequestKey(flags, cmd.args);
+        if (cacheKey && !cachedPlanTried && (await buildFromCachedPlan(cacheKey, flags, reporter))) return;
+        const { graph, positional } = await openProject(flags, cmd.args, process.env, cacheKey);
+        if (flags.clean) await cleanForRebuild(graph, flags.wait ?? true);
+        const { matchRule } = await import('../toolchain/doctor.js');
+        const result = await phase('execute', () =>
+          withInterrupt((signal) =>
+            executeGraph(graph, {
+              ...(parseJobs(flags.jobs) ? { jobs: parseJobs(flags.jobs)! } : {}),
+              keepGoing: flags.keepGoing ?? false,
+              wait: flags.wait ?? true,
+              force: (flags.force ?? false) || (flags.clean ?? false),
+              only: positional,
+              signal,
+              diagnose: matchRule,
+              remoteCache: remoteCacheFlags(flags),
+              onEvent: (e) => reporter.onEvent(e),
+            }),
+          ),
+        );
+        if (!result.ok) {
+          if (!flags.json) process.stderr.write(`full output: ${result.logPath}\n`);
+          process.exitCode = result.interrupted ? 130 : 1;
+          return;
+        }
+        reportPlaced(graph, result.steps.keys(), flags);
+        built = graph;
+      } finally {
+        reporter.close();
+      }
+      if (flags.run && built) await runAfterBuild(built, flags);
+    }),
+  );
 }
 
 function reportPlaced(graph: Graph, built: Iterable<string>, flags: BuildFlags): void {
   const placed = placeArtifacts(graph, new Set(built));
-  if (placed.length && !flags.json) process.stderr.write(`kiln: artifacts: ${placed.map((p) => relative(process.cwd(), p.to) || p.to).join(', ')}\n`);
+  if (placed.length && !flags.json)
+    process.stderr.write(`kiln: artifacts: ${placed.map((p) => relative(process.cwd(), p.to) || p.to).join(', ')}\n`);
 }
 
 /**
@@ -151,7 +173,9 @@ async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, repor
     const jobs = parseJobs(flags.jobs);
     await executeGraph(found.graph, {
       // A wait for the lock is said at once (the user sees why nothing happens); the rest waits for the verdict.
-      ...(jobs ? { jobs } : {}), wait: flags.wait ?? true, checkOnly: true,
+      ...(jobs ? { jobs } : {}),
+      wait: flags.wait ?? true,
+      checkOnly: true,
       onEvent: (e) => (e.type === 'lock-wait' ? reporter.onEvent(e) : events.push(e)),
     });
   } catch (error) {
@@ -159,7 +183,11 @@ async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, repor
     throw error;
   }
   for (const e of events) reporter.onEvent(e);
-  reportPlaced(found.graph, found.graph.steps.map((s) => s.name), flags);
+  reportPlaced(
+    found.graph,
+    found.graph.steps.map((s) => s.name),
+    flags,
+  );
   return true;
 }
 
@@ -168,12 +196,24 @@ let cachedPlanTried = false;
 
 /** `kiln build` flags the fast path understands: the value flags, then the switches with their values. */
 const VALUE_FLAGS: Readonly<Record<string, 'jobs' | 'arch' | 'profile' | 'config' | 'buildDir' | 'trace'>> = {
-  '-j': 'jobs', '--jobs': 'jobs', '-a': 'arch', '--arch': 'arch', '-p': 'profile', '--profile': 'profile',
-  '-c': 'config', '--config': 'config', '--build-dir': 'buildDir', '--trace': 'trace',
+  '-j': 'jobs',
+  '--jobs': 'jobs',
+  '-a': 'arch',
+  '--arch': 'arch',
+  '-p': 'profile',
+  '--profile': 'profile',
+  '-c': 'config',
+  '--config': 'config',
+  '--build-dir': 'buildDir',
+  '--trace': 'trace',
 };
 const SWITCHES: Readonly<Record<string, Partial<BuildFlags>>> = {
-  '--plain': { plain: true }, '--json': { json: true }, '--no-wait': { wait: false }, '-k': { keepGoing: true },
-  '--keep-going': { keepGoing: true }, '--allow-dev-key': { allowDevKey: true },
+  '--plain': { plain: true },
+  '--json': { json: true },
+  '--no-wait': { wait: false },
+  '-k': { keepGoing: true },
+  '--keep-going': { keepGoing: true },
+  '--allow-dev-key': { allowDevKey: true },
 };
 
 /**
@@ -226,9 +266,14 @@ function parseSimpleBuildArgs(argv: string[]): { flags: BuildFlags; rest: string
 async function runAfterBuild(graph: Graph, flags: BuildFlags): Promise<void> {
   const { machineFromRun } = await import('./_config-machine.js');
   const { runMachine } = await import('../qemu/index.js');
-  if (!graph.project.run) throw new KilnError('RUN_NOT_CONFIGURED', '--run: the config has no run section', { hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts' });
+  if (!graph.project.run)
+    throw new KilnError('RUN_NOT_CONFIGURED', '--run: the config has no run section', {
+      hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts',
+    });
   const spec = { ...machineFromRun(graph, graph.project.run), ...(flags.serial === false ? { serialLog: false } : {}) };
-  const r = await withInterrupt((signal) => runMachine(spec, { ...(flags.serial !== false ? { terminal: process.stdout, interactive: true } : {}), signal }));
+  const r = await withInterrupt((signal) =>
+    runMachine(spec, { ...(flags.serial !== false ? { terminal: process.stdout, interactive: true } : {}), signal }),
+  );
   if (r.problem) {
     process.stderr.write(`kiln: ${r.problem}\n`);
     process.exitCode = 1;

@@ -26,9 +26,10 @@ interface FlashFlags {
 function requireLinux(): void {
   if (process.platform === 'linux') return;
   throw new KilnError('FLASH_UNSUPPORTED_OS', `kiln flash works on Linux only (this is ${process.platform})`, {
-    hint: process.platform === 'darwin'
-      ? 'on macOS: diskutil list, diskutil unmountDisk /dev/diskN, then dd if=IMAGE of=/dev/rdiskN bs=4m'
-      : 'on Windows, a tool such as Rufus (DD mode) writes the image; or run kiln flash from a Linux machine',
+    hint:
+      process.platform === 'darwin'
+        ? 'on macOS: diskutil list, diskutil unmountDisk /dev/diskN, then dd if=IMAGE of=/dev/rdiskN bs=4m'
+        : 'on Windows, a tool such as Rufus (DD mode) writes the image; or run kiln flash from a Linux machine',
     exitCode: 2,
   });
 }
@@ -39,21 +40,53 @@ async function deviceTable(devices: readonly BlockDevice[]): Promise<string> {
   const rows = devices.map((d) => {
     const refusals = refusalsOf(d, 0);
     const use = [...d.mounts.map((m) => `${m.mountPoint}`), ...d.swaps.map(() => 'swap'), ...d.holders];
-    const verdict = refusals.length === 0 ? 'can be flashed'
-      : refusals.every((r) => r.forceable) ? 'needs --force (not removable)'
-      : `refused: ${refusals.filter((r) => !r.forceable).map((r) => r.code === 'FLASH_ROOT_DISK' ? 'holds /' : r.code.slice(6).toLowerCase().replace(/_/g, ' ')).join(', ')}`;
-    const parts = d.partitions.length ? `${d.partitions.length} partition${d.partitions.length > 1 ? 's' : ''}` : 'no partitions';
-    return [d.path, formatSize(d.size), d.removable ? 'removable' : 'fixed', d.model || '-', parts, use.length ? `in use: ${use.join(', ')}` : 'not in use', verdict];
+    const verdict =
+      refusals.length === 0
+        ? 'can be flashed'
+        : refusals.every((r) => r.forceable)
+          ? 'needs --force (not removable)'
+          : `refused: ${refusals
+              .filter((r) => !r.forceable)
+              .map((r) => (r.code === 'FLASH_ROOT_DISK' ? 'holds /' : r.code.slice(6).toLowerCase().replace(/_/g, ' ')))
+              .join(', ')}`;
+    const parts = d.partitions.length
+      ? `${d.partitions.length} partition${d.partitions.length > 1 ? 's' : ''}`
+      : 'no partitions';
+    return [
+      d.path,
+      formatSize(d.size),
+      d.removable ? 'removable' : 'fixed',
+      d.model || '-',
+      parts,
+      use.length ? `in use: ${use.join(', ')}` : 'not in use',
+      verdict,
+    ];
   });
   const header = ['DEVICE', 'SIZE', 'KIND', 'MODEL', 'PARTITIONS', 'USE', 'FLASH'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  return [header, ...rows]
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }
 
-function deviceJson(d: BlockDevice, refusals: ReadonlyArray<{ code: string; message: string; forceable: boolean }>): Record<string, unknown> {
+function deviceJson(
+  d: BlockDevice,
+  refusals: ReadonlyArray<{ code: string; message: string; forceable: boolean }>,
+): Record<string, unknown> {
   return {
-    path: d.path, name: d.name, size: d.size, model: d.model, removable: d.removable, readOnly: d.readOnly, loop: d.loop,
-    partitions: d.partitions, mounts: d.mounts, swaps: d.swaps, holders: d.holders, holdsRoot: d.holdsRoot, refusals,
+    path: d.path,
+    name: d.name,
+    size: d.size,
+    model: d.model,
+    removable: d.removable,
+    readOnly: d.readOnly,
+    loop: d.loop,
+    partitions: d.partitions,
+    mounts: d.mounts,
+    swaps: d.swaps,
+    holders: d.holders,
+    holdsRoot: d.holdsRoot,
+    refusals,
   };
 }
 
@@ -79,12 +112,22 @@ async function projectImage(flags: FlashFlags): Promise<string> {
   return disk.path;
 }
 
-const KIND: Record<string, string> = { iso: 'ISO 9660 (hybrid: boots as a disk too)', gpt: 'GPT disk', mbr: 'MBR disk', fat: 'FAT volume', vdi: 'VDI', vmdk: 'VMDK' };
+const KIND: Record<string, string> = {
+  iso: 'ISO 9660 (hybrid: boots as a disk too)',
+  gpt: 'GPT disk',
+  mbr: 'MBR disk',
+  fat: 'FAT volume',
+  vdi: 'VDI',
+  vmdk: 'VMDK',
+};
 
 /** What will be overwritten, for the confirmation and the log. */
 function describePlan(image: FlashImage, device: BlockDevice): string {
   const kind = KIND[image.detected] ?? 'raw disk image';
-  const via = image.container === 'raw' ? '' : ` (written as the raw disk it holds, read by kiln's ${image.container.toUpperCase()} reader)`;
+  const via =
+    image.container === 'raw'
+      ? ''
+      : ` (written as the raw disk it holds, read by kiln's ${image.container.toUpperCase()} reader)`;
   const parts = device.partitions.map((p) => `${p.name} ${formatSize(p.size)}`).join(', ');
   return [
     `kiln flash: about to overwrite ${device.path}`,
@@ -152,8 +195,12 @@ async function flash(imageArg: string | undefined, deviceArg: string | undefined
   const { candidatesHint, refusalHint, refusalsOf, resolveDevice } = await import('../flash/target.js');
   const { flashImage, openFlashImage } = await import('../flash/write.js');
   if (deviceArg === undefined) {
-    if (!flags.json) process.stdout.write(`${await deviceTable((await import('../flash/devices.js')).listBlockDevices())}\n`);
-    throw new KilnError('FLASH_NO_DEVICE', 'which device? kiln flash IMAGE DEVICE', { hint: candidatesHint(), exitCode: 2 });
+    if (!flags.json)
+      process.stdout.write(`${await deviceTable((await import('../flash/devices.js')).listBlockDevices())}\n`);
+    throw new KilnError('FLASH_NO_DEVICE', 'which device? kiln flash IMAGE DEVICE', {
+      hint: candidatesHint(),
+      exitCode: 2,
+    });
   }
   const imagePath = imageArg ?? (await projectImage(flags));
   const image = await openFlashImage(imagePath);
@@ -171,7 +218,11 @@ async function flash(imageArg: string | undefined, deviceArg: string | undefined
     if (!flags.json) process.stderr.write(`${describePlan(image, device)}\n`);
     if (!flags.yes) {
       if (!process.stdin.isTTY) {
-        throw new KilnError('FLASH_NOT_CONFIRMED', `not confirmed: stdin is not a terminal, so kiln cannot ask before overwriting ${device.path}`, { hint: 'add --yes (scripts, CI) once you are sure of the device', exitCode: 2 });
+        throw new KilnError(
+          'FLASH_NOT_CONFIRMED',
+          `not confirmed: stdin is not a terminal, so kiln cannot ask before overwriting ${device.path}`,
+          { hint: 'add --yes (scripts, CI) once you are sure of the device', exitCode: 2 },
+        );
       }
       if (!(await confirm(device))) {
         process.stderr.write('kiln: nothing written\n');
@@ -180,11 +231,15 @@ async function flash(imageArg: string | undefined, deviceArg: string | undefined
       }
     }
     const renderer = progressRenderer(process.stderr.isTTY === true && !flags.json);
-    const result = await flashImage(image, device, flags.json ? {} : { onProgress: renderer.onProgress }).finally(() => renderer.end());
+    const result = await flashImage(image, device, flags.json ? {} : { onProgress: renderer.onProgress }).finally(() =>
+      renderer.end(),
+    );
     if (flags.json) printJson({ ok: true, image: image.path, format: image.detected, ...result });
     else {
       const rate = (result.bytes / 1e6 / Math.max(result.writeMs / 1000, 1e-3)).toFixed(1);
-      process.stderr.write(`kiln: wrote ${formatSize(result.bytes)} to ${result.device} in ${(result.writeMs / 1000).toFixed(1)} s (${rate} MB/s); read back and compared: sha256 ${result.sha256}\n`);
+      process.stderr.write(
+        `kiln: wrote ${formatSize(result.bytes)} to ${result.device} in ${(result.writeMs / 1000).toFixed(1)} s (${rate} MB/s); read back and compared: sha256 ${result.sha256}\n`,
+      );
       process.stderr.write(`kiln: ${result.cacheNote}; the drive can be removed\n`);
     }
   } finally {
@@ -195,23 +250,33 @@ async function flash(imageArg: string | undefined, deviceArg: string | undefined
 export function registerFlash(program: Command): void {
   program
     .command('flash')
-    .description('write a disk image (raw, ISO hybrid, VDI, VMDK) to a USB drive: refuses the system disk and mounted disks, asks, shows progress, reads back and compares (Linux)')
+    .description(
+      'write a disk image (raw, ISO hybrid, VDI, VMDK) to a USB drive: refuses the system disk and mounted disks, asks, shows progress, reads back and compares (Linux)',
+    )
     .usage('[IMAGE] DEVICE [options] | --list')
-    .argument('[image]', 'the image (default: the project\'s run image, built first); a single /dev/... argument is the DEVICE')
-    .argument('[device]', 'the whole disk to overwrite: /dev/sdX, sdX or a /dev/disk/by-id/... link (without it: the disks are listed)')
+    .argument(
+      '[image]',
+      "the image (default: the project's run image, built first); a single /dev/... argument is the DEVICE",
+    )
+    .argument(
+      '[device]',
+      'the whole disk to overwrite: /dev/sdX, sdX or a /dev/disk/by-id/... link (without it: the disks are listed)',
+    )
     .option('--list', 'list the disks, what uses them and whether kiln would flash them', false)
     .option('-y, --yes', 'do not ask (scripts, CI); the refusals still apply', false)
     .option('--force', 'also write a disk that is not removable (never one holding / or mounted)', false)
     .option('--json', 'print the result (or with --list, the disks) as JSON on stdout', false)
     .option('-c, --config <file>', 'without IMAGE: the kiln.config.ts whose run image to flash')
-    .option('--arch <arch>', 'without IMAGE: the target whose image to flash (default: the config\'s first)')
+    .option('--arch <arch>', "without IMAGE: the target whose image to flash (default: the config's first)")
     .option('-p, --profile <name>', 'without IMAGE: the profile (default: debug)')
     .option('--build-dir <dir>', 'without IMAGE: the build folder')
-    .action(action(async (first: string | undefined, second: string | undefined, flags: FlashFlags) => {
-      requireLinux();
-      if (flags.list) return listDevices(flags.json === true);
-      // `kiln flash /dev/sdb`: the device, with the project's image.
-      const oneDevice = first !== undefined && second === undefined && first.startsWith('/dev/');
-      await flash(oneDevice ? undefined : first, oneDevice ? first : second, flags);
-    }));
+    .action(
+      action(async (first: string | undefined, second: string | undefined, flags: FlashFlags) => {
+        requireLinux();
+        if (flags.list) return listDevices(flags.json === true);
+        // `kiln flash /dev/sdb`: the device, with the project's image.
+        const oneDevice = first !== undefined && second === undefined && first.startsWith('/dev/');
+        await flash(oneDevice ? undefined : first, oneDevice ? first : second, flags);
+      }),
+    );
 }

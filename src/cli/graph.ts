@@ -26,11 +26,13 @@ export function renderGraph(graph: Graph, format: string): string {
       ].join('\n');
     }
     default:
-      return graph.steps.map((s) => {
-        const deps = s.deps.length ? ` ← ${s.deps.map((d) => d.name).join(', ')}` : '';
-        const outs = s.outputs.length ? `\n    → ${s.outputs.join(', ')}` : '';
-        return `${s.name} (${s.handle.kind.kind})${deps}${outs}`;
-      }).join('\n');
+      return graph.steps
+        .map((s) => {
+          const deps = s.deps.length ? ` ← ${s.deps.map((d) => d.name).join(', ')}` : '';
+          const outs = s.outputs.length ? `\n    → ${s.outputs.join(', ')}` : '';
+          return `${s.name} (${s.handle.kind.kind})${deps}${outs}`;
+        })
+        .join('\n');
   }
 }
 
@@ -41,19 +43,31 @@ export function registerGraph(program: Command): void {
       .description('show the planned build graph')
       .option('-f, --format <format>', 'text | dot | mermaid | json', 'text')
       .option('--json', 'same as --format json (errors are JSON too)', false),
-  ).action(action(async (flags: ProjectFlags & { format: string; json?: boolean }, cmd: Command) => {
-    if (flags.json) flags.format = 'json';
-    const { graph } = await openProject(flags, cmd.args);
-    if (!['text', 'dot', 'mermaid', 'json'].includes(flags.format)) {
-      throw new KilnError('CLI_BAD_OPTION', `--format: expected text | dot | mermaid | json, got ${JSON.stringify(flags.format)}`, { exitCode: 2 });
-    }
-    if (flags.format === 'json') {
-      printJson({
-        target: graph.target,
-        steps: graph.steps.map((s) => ({ name: s.name, kind: s.handle.kind.kind, configPath: s.configPath, deps: s.deps.map((d) => d.name), outputs: s.outputs })),
-      });
-      return;
-    }
-    process.stdout.write(`${renderGraph(graph, flags.format)}\n`);
-  }));
+  ).action(
+    action(async (flags: ProjectFlags & { format: string; json?: boolean }, cmd: Command) => {
+      if (flags.json) flags.format = 'json';
+      const { graph } = await openProject(flags, cmd.args);
+      if (!['text', 'dot', 'mermaid', 'json'].includes(flags.format)) {
+        throw new KilnError(
+          'CLI_BAD_OPTION',
+          `--format: expected text | dot | mermaid | json, got ${JSON.stringify(flags.format)}`,
+          { exitCode: 2 },
+        );
+      }
+      if (flags.format === 'json') {
+        printJson({
+          target: graph.target,
+          steps: graph.steps.map((s) => ({
+            name: s.name,
+            kind: s.handle.kind.kind,
+            configPath: s.configPath,
+            deps: s.deps.map((d) => d.name),
+            outputs: s.outputs,
+          })),
+        });
+        return;
+      }
+      process.stdout.write(`${renderGraph(graph, flags.format)}\n`);
+    }),
+  );
 }

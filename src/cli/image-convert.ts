@@ -32,16 +32,27 @@ function formatFromName(name: string): string | undefined {
 async function convertCommand(input: string, output: string, flags: ConvertFlags): Promise<void> {
   flags.format ??= formatFromName(output);
   if (!flags.format) {
-    throw new KilnError('CLI_MISSING_OPTION', `kiln image convert: --format is required when ${JSON.stringify(basename(output))} does not end in .vdi, .vmdk, .img or .raw`, {
-      hint: 'kiln image convert disk.img disk.vdi --format vdi',
-    });
+    throw new KilnError(
+      'CLI_MISSING_OPTION',
+      `kiln image convert: --format is required when ${JSON.stringify(basename(output))} does not end in .vdi, .vmdk, .img or .raw`,
+      {
+        hint: 'kiln image convert disk.img disk.vdi --format vdi',
+      },
+    );
   }
-  if (!FORMATS.includes(flags.format)) throw new KilnError('CLI_BAD_OPTION', `--format: expected vdi, vmdk or raw, got ${JSON.stringify(flags.format)}`);
+  if (!FORMATS.includes(flags.format))
+    throw new KilnError('CLI_BAD_OPTION', `--format: expected vdi, vmdk or raw, got ${JSON.stringify(flags.format)}`);
   if (flags.subformat !== undefined && !SUBFORMATS.includes(flags.subformat)) {
-    throw new KilnError('CLI_BAD_OPTION', `--subformat: expected monolithicSparse or streamOptimized, got ${JSON.stringify(flags.subformat)}`);
+    throw new KilnError(
+      'CLI_BAD_OPTION',
+      `--subformat: expected monolithicSparse or streamOptimized, got ${JSON.stringify(flags.subformat)}`,
+    );
   }
   if (flags.inputFormat !== undefined && ![...FORMATS, 'auto'].includes(flags.inputFormat)) {
-    throw new KilnError('CLI_BAD_OPTION', `--input-format: expected auto, raw, vdi or vmdk, got ${JSON.stringify(flags.inputFormat)}`);
+    throw new KilnError(
+      'CLI_BAD_OPTION',
+      `--input-format: expected auto, raw, vdi or vmdk, got ${JSON.stringify(flags.inputFormat)}`,
+    );
   }
   let isFile = false;
   try {
@@ -49,7 +60,11 @@ async function convertCommand(input: string, output: string, flags: ConvertFlags
   } catch {
     // missing or not reachable: reported below
   }
-  if (!isFile) throw new KilnError('CONVERT_INPUT_MISSING', 'no such image file', { location: { file: input }, hint: 'give the path of a raw, VDI or VMDK image' });
+  if (!isFile)
+    throw new KilnError('CONVERT_INPUT_MISSING', 'no such image file', {
+      location: { file: input },
+      hint: 'give the path of a raw, VDI or VMDK image',
+    });
   // Loaded on use, so other commands do not pay for the VDI/VMDK modules at start-up.
   const { convertImageFile } = await import('../formats/convert.js');
   const result = await convertImageFile(input, output, {
@@ -63,7 +78,10 @@ async function convertCommand(input: string, output: string, flags: ConvertFlags
     return;
   }
   const kind = result.subformat ? `${result.format} (${result.subformat})` : result.format;
-  const skipped = result.format === 'raw' ? '' : `, ${formatSize(result.diskSize - Math.min(result.diskSize, result.storedBytes))} of zero blocks not stored`;
+  const skipped =
+    result.format === 'raw'
+      ? ''
+      : `, ${formatSize(result.diskSize - Math.min(result.diskSize, result.storedBytes))} of zero blocks not stored`;
   process.stdout.write(
     `${output}: ${kind} from ${result.inputFormat}, virtual size ${formatSize(result.diskSize)}, file ${formatSize(result.fileSize)}${skipped}\n`,
   );
@@ -79,7 +97,10 @@ export function registerImageConvert(image: Command): void {
     .description('convert a disk image between raw, VDI (VirtualBox) and VMDK (VMware); zero blocks are not stored')
     .argument('<in>', 'input image (raw, VDI or VMDK; detected by magic)')
     .argument('<out>', 'output image (written atomically)')
-    .option('--format <format>', "output format: vdi, vmdk or raw (default: from OUT's extension .vdi, .vmdk, .img, .raw)")
+    .option(
+      '--format <format>',
+      "output format: vdi, vmdk or raw (default: from OUT's extension .vdi, .vmdk, .img, .raw)",
+    )
     .option('--subformat <subformat>', 'VMDK subformat: monolithicSparse or streamOptimized (default monolithicSparse)')
     .option('--input-format <format>', 'input format: auto, raw, vdi or vmdk (default auto)')
     .option('--seed <text>', 'seed for the image UUIDs/CID (default: derived from the disk content)')

@@ -28,7 +28,8 @@ interface WriteFlags {
 function parseType(value: string | undefined): FatType | undefined {
   if (value === undefined) return undefined;
   const n = Number(value.replace(/^fat/i, ''));
-  if (n !== 12 && n !== 16 && n !== 32) throw new KilnError('CLI_BAD_OPTION', `--type: expected 12, 16 or 32, got ${JSON.stringify(value)}`);
+  if (n !== 12 && n !== 16 && n !== 32)
+    throw new KilnError('CLI_BAD_OPTION', `--type: expected 12, 16 or 32, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -37,7 +38,10 @@ function parseInteger(value: string | undefined, what: string, radix = 10): numb
   const text = value.trim();
   const n = radix === 16 ? Number.parseInt(text.replace(/^0x/i, '').replace(/-/g, ''), 16) : Number(text);
   if (!Number.isSafeInteger(n) || n < 0 || (radix === 16 && !/^(0x)?[0-9a-f]{1,4}-?[0-9a-f]{0,4}$/i.test(text))) {
-    throw new KilnError('CLI_BAD_OPTION', `${what}: expected a ${radix === 16 ? 'hexadecimal number like 1234-ABCD' : 'whole number'}, got ${JSON.stringify(value)}`);
+    throw new KilnError(
+      'CLI_BAD_OPTION',
+      `${what}: expected a ${radix === 16 ? 'hexadecimal number like 1234-ABCD' : 'whole number'}, got ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -49,7 +53,12 @@ function dosSerial(id: number | undefined): string {
 }
 
 async function writeCommand(out: string | undefined, flags: WriteFlags): Promise<void> {
-  if (!out) throw new KilnError('CLI_MISSING_ARGUMENT', 'kiln image fat: give the image to write (OUT), or a subcommand (ls, extract)', { hint: 'kiln image fat esp.img --size 64M --from build/esp' });
+  if (!out)
+    throw new KilnError(
+      'CLI_MISSING_ARGUMENT',
+      'kiln image fat: give the image to write (OUT), or a subcommand (ls, extract)',
+      { hint: 'kiln image fat esp.img --size 64M --from build/esp' },
+    );
   if (!flags.size) throw new KilnError('CLI_MISSING_OPTION', 'kiln image fat: --size is required (e.g. --size 64M)');
   const size = parseSize(flags.size, '--size');
   let tree: FileTree = new Map();
@@ -87,8 +96,15 @@ function offsetOption(value: string | undefined): number {
 }
 
 /** Opens the FAT volume of an image file for `ls`/`extract` (loading the reader only then) and runs `use` on it. */
-async function withVolume<T>(path: string, offset: string | undefined, use: (volume: FatVolume) => Promise<T>): Promise<T> {
-  const [{ FileSource }, { openFat }] = await Promise.all([import('../formats/io/block-source.js'), import('../formats/fat/read.js')]);
+async function withVolume<T>(
+  path: string,
+  offset: string | undefined,
+  use: (volume: FatVolume) => Promise<T>,
+): Promise<T> {
+  const [{ FileSource }, { openFat }] = await Promise.all([
+    import('../formats/io/block-source.js'),
+    import('../formats/fat/read.js'),
+  ]);
   const source = await FileSource.open(path, 'fat');
   try {
     const volume = await withFile(path, () => openFat(source, { offset: offsetOption(offset) }));
@@ -110,10 +126,13 @@ export function registerImageFat(image: Command): void {
     .option('--label <label>', 'volume label, up to 11 characters (default: none)')
     .option('--cluster-size <size>', 'cluster size, 512 to 64K (default: as mkfs.fat picks)')
     .option('--hidden-sectors <n>', 'sectors before the volume on its disk (partition start LBA; default 0)')
-    .option('--boot-code <file>', '512-byte boot sector whose jump and code are kept (the BPB is kiln\'s)')
+    .option('--boot-code <file>', "512-byte boot sector whose jump and code are kept (the BPB is kiln's)")
     .option('--volume-id <hex>', 'volume serial, e.g. 1234-ABCD (default: derived from the content)')
     .option('--json', 'print the result as JSON', false)
-    .addHelpText('after', '\nTimestamps come from SOURCE_DATE_EPOCH (default 1980-01-01): the same inputs give the same image.\nExamples:\n  kiln image fat esp.img --size 64M --from build/esp --label EFI\n  kiln image fat ls esp.img\n  kiln image fat extract esp.img out/')
+    .addHelpText(
+      'after',
+      '\nTimestamps come from SOURCE_DATE_EPOCH (default 1980-01-01): the same inputs give the same image.\nExamples:\n  kiln image fat esp.img --size 64M --from build/esp --label EFI\n  kiln image fat ls esp.img\n  kiln image fat extract esp.img out/',
+    )
     .action(action(async (out: string | undefined, flags: WriteFlags) => writeCommand(out, flags)));
 
   fat
@@ -122,34 +141,51 @@ export function registerImageFat(image: Command): void {
     .argument('<image>', 'FAT image (or a disk image with --offset)')
     .option('--offset <bytes>', 'byte offset of the volume inside the image (default 0)')
     .option('--json', 'print JSON', false)
-    .action(action(async (path: string, flags: { offset?: string; json?: boolean }) => withVolume(path, flags.offset, async (volume) => {
-      const entries = await withFile(path, () => volume.list());
-      const info = volume.info;
-      if (flags.json) {
-        printJson({ info, entries });
-        return;
-      }
-      process.stdout.write(
-        `${path}: FAT${info.type}, ${formatSize(info.totalSectors * info.bytesPerSector)}, ${formatSize(info.clusterSize)} clusters, ` +
-          `volume id ${dosSerial(info.volumeId)}, label ${info.label ?? '(none)'}\n`,
-      );
-      for (const e of entries) {
-        const when = e.mtime === undefined ? '-' : new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' ');
-        const size = e.kind === 'dir' ? '<dir>' : String(e.size);
-        process.stdout.write(`${size.padStart(12)}  ${when}  ${e.path}${e.kind === 'dir' ? '/' : ''}\n`);
-      }
-    })));
+    .action(
+      action(async (path: string, flags: { offset?: string; json?: boolean }) =>
+        withVolume(path, flags.offset, async (volume) => {
+          const entries = await withFile(path, () => volume.list());
+          const info = volume.info;
+          if (flags.json) {
+            printJson({ info, entries });
+            return;
+          }
+          process.stdout.write(
+            `${path}: FAT${info.type}, ${formatSize(info.totalSectors * info.bytesPerSector)}, ${formatSize(info.clusterSize)} clusters, ` +
+              `volume id ${dosSerial(info.volumeId)}, label ${info.label ?? '(none)'}\n`,
+          );
+          for (const e of entries) {
+            const when =
+              e.mtime === undefined ? '-' : new Date(e.mtime * 1000).toISOString().slice(0, 19).replace('T', ' ');
+            const size = e.kind === 'dir' ? '<dir>' : String(e.size);
+            process.stdout.write(`${size.padStart(12)}  ${when}  ${e.path}${e.kind === 'dir' ? '/' : ''}\n`);
+          }
+        }),
+      ),
+    );
 
   fat
     .command('extract')
-    .description('extract every file of a FAT image into a folder (never outside it or through a symlink; never overwrites unless --force)')
+    .description(
+      'extract every file of a FAT image into a folder (never outside it or through a symlink; never overwrites unless --force)',
+    )
     .argument('<image>', 'FAT image')
     .argument('<dir>', 'folder to extract into (created if needed)')
     .option('--offset <bytes>', 'byte offset of the volume inside the image (default 0)')
-    .option('--force', 'replace existing files and symlinks (the links themselves; never a directory, never through a symlink)', false)
-    .action(action(async (path: string, dir: string, flags: { offset?: string; force?: boolean }) => withVolume(path, flags.offset, async (volume) => {
-      const entries = await withFile(path, () => volume.extract(dir, { overwrite: flags.force ?? false }));
-      const files = entries.filter((e) => e.kind === 'file');
-      process.stdout.write(`extracted ${files.length} files and ${entries.length - files.length} directories to ${dir}\n`);
-    })));
+    .option(
+      '--force',
+      'replace existing files and symlinks (the links themselves; never a directory, never through a symlink)',
+      false,
+    )
+    .action(
+      action(async (path: string, dir: string, flags: { offset?: string; force?: boolean }) =>
+        withVolume(path, flags.offset, async (volume) => {
+          const entries = await withFile(path, () => volume.extract(dir, { overwrite: flags.force ?? false }));
+          const files = entries.filter((e) => e.kind === 'file');
+          process.stdout.write(
+            `extracted ${files.length} files and ${entries.length - files.length} directories to ${dir}\n`,
+          );
+        }),
+      ),
+    );
 }

@@ -27,18 +27,22 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TEMPLATE_ROOT = join(PACKAGE_ROOT, 'templates');
 const GITIGNORE_LINES = ['build/', '.kiln/', 'node_modules/'];
 
-const TSCONFIG = `${JSON.stringify({
-  compilerOptions: {
-    target: 'ES2022',
-    module: 'NodeNext',
-    moduleResolution: 'NodeNext',
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: [],
+const TSCONFIG = `${JSON.stringify(
+  {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+    },
+    include: ['kiln.config.ts'],
   },
-  include: ['kiln.config.ts'],
-}, null, 2)}\n`;
+  null,
+  2,
+)}\n`;
 
 /** Every file of a template folder, relative to it. */
 function templateFiles(dir: string, prefix = ''): string[] {
@@ -71,7 +75,11 @@ function mergedPackageJson(existing: PackageJson | undefined, name: string, proj
   const pkg: PackageJson = existing ? { ...existing } : { name, private: true, type: 'module' };
   pkg.scripts = { build: 'kiln build', test: 'kiln test', ...pkg.scripts };
   if (!pkg.dependencies?.kiln && !pkg.devDependencies?.kiln) {
-    pkg.devDependencies = { ...pkg.devDependencies, kiln: kilnDependency(projectDir), typescript: pkg.devDependencies?.typescript ?? '^5.9.3' };
+    pkg.devDependencies = {
+      ...pkg.devDependencies,
+      kiln: kilnDependency(projectDir),
+      typescript: pkg.devDependencies?.typescript ?? '^5.9.3',
+    };
   }
   return pkg;
 }
@@ -81,7 +89,10 @@ function readPackageJson(path: string): PackageJson | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as PackageJson;
   } catch (error) {
-    throw new KilnError('INIT_PACKAGE_JSON', `${path} is not valid JSON: ${(error as Error).message}`, { hint: 'fix it, then run kiln init again', exitCode: 2 });
+    throw new KilnError('INIT_PACKAGE_JSON', `${path} is not valid JSON: ${(error as Error).message}`, {
+      hint: 'fix it, then run kiln init again',
+      exitCode: 2,
+    });
   }
 }
 
@@ -121,38 +132,54 @@ function planInit(root: string, template: TemplateName, name: string): InitPlan 
 export function registerInit(program: Command): void {
   program
     .command('init')
-    .description(`create a working project in DIR from a template: ${Object.entries(TEMPLATES).map(([k, v]) => `${k} (${v})`).join('; ')}`)
+    .description(
+      `create a working project in DIR from a template: ${Object.entries(TEMPLATES)
+        .map(([k, v]) => `${k} (${v})`)
+        .join('; ')}`,
+    )
     .argument('[dir]', 'folder to create the project in', '.')
     .option('-t, --template <name>', `what to start from: ${Object.keys(TEMPLATES).join(' | ')}`, 'asm')
     .option('--name <name>', 'project name (default: the folder name)')
-    .action(action(async (dir: string, flags: { name?: string; template: string }) => {
-      if (!(flags.template in TEMPLATES)) {
-        throw new KilnError('INIT_TEMPLATE', `--template: expected ${Object.keys(TEMPLATES).join(' | ')}, got ${JSON.stringify(flags.template)}`, { exitCode: 2 });
-      }
-      const template = flags.template as TemplateName;
-      const root = resolve(dir);
-      const name = projectName(flags.name ?? basename(root));
-      const shown = relative(process.cwd(), root) || '.';
-      const plan = planInit(root, template, name);
-      if (plan.conflicts.length > 0) {
-        throw new KilnError('INIT_EXISTS', `${shown} already has ${plan.conflicts.join(', ')}: kiln init writes nothing over existing files`, {
-          hint: 'run kiln init in an empty folder (or a new one: kiln init my-os), or move those files away first',
-          exitCode: 2,
-        });
-      }
-      mkdirSync(root, { recursive: true });
-      for (const [rel, content] of plan.files) {
-        mkdirSync(dirname(join(root, rel)), { recursive: true });
-        writeFileSync(join(root, rel), content);
-      }
-      const pkgPath = join(root, 'package.json');
-      writeFileSync(pkgPath, `${JSON.stringify(mergedPackageJson(readPackageJson(pkgPath), name, root), null, 2)}\n`);
-      const ignorePath = join(root, '.gitignore');
-      const ignore = existsSync(ignorePath) ? readFileSync(ignorePath, 'utf8') : undefined;
-      const nextIgnore = mergedGitignore(ignore);
-      if (nextIgnore !== ignore) writeFileSync(ignorePath, nextIgnore);
-      const written = [...plan.files.keys()];
-      process.stderr.write(`created ${name} (${template}: ${TEMPLATES[template]}) in ${shown}: ${written.join(', ')}, package.json, .gitignore\n`);
-      process.stderr.write(`next: ${shown === '.' ? '' : `cd ${shown} && `}npm install && npx kiln test\n`);
-    }));
+    .action(
+      action(async (dir: string, flags: { name?: string; template: string }) => {
+        if (!(flags.template in TEMPLATES)) {
+          throw new KilnError(
+            'INIT_TEMPLATE',
+            `--template: expected ${Object.keys(TEMPLATES).join(' | ')}, got ${JSON.stringify(flags.template)}`,
+            { exitCode: 2 },
+          );
+        }
+        const template = flags.template as TemplateName;
+        const root = resolve(dir);
+        const name = projectName(flags.name ?? basename(root));
+        const shown = relative(process.cwd(), root) || '.';
+        const plan = planInit(root, template, name);
+        if (plan.conflicts.length > 0) {
+          throw new KilnError(
+            'INIT_EXISTS',
+            `${shown} already has ${plan.conflicts.join(', ')}: kiln init writes nothing over existing files`,
+            {
+              hint: 'run kiln init in an empty folder (or a new one: kiln init my-os), or move those files away first',
+              exitCode: 2,
+            },
+          );
+        }
+        mkdirSync(root, { recursive: true });
+        for (const [rel, content] of plan.files) {
+          mkdirSync(dirname(join(root, rel)), { recursive: true });
+          writeFileSync(join(root, rel), content);
+        }
+        const pkgPath = join(root, 'package.json');
+        writeFileSync(pkgPath, `${JSON.stringify(mergedPackageJson(readPackageJson(pkgPath), name, root), null, 2)}\n`);
+        const ignorePath = join(root, '.gitignore');
+        const ignore = existsSync(ignorePath) ? readFileSync(ignorePath, 'utf8') : undefined;
+        const nextIgnore = mergedGitignore(ignore);
+        if (nextIgnore !== ignore) writeFileSync(ignorePath, nextIgnore);
+        const written = [...plan.files.keys()];
+        process.stderr.write(
+          `created ${name} (${template}: ${TEMPLATES[template]}) in ${shown}: ${written.join(', ')}, package.json, .gitignore\n`,
+        );
+        process.stderr.write(`next: ${shown === '.' ? '' : `cd ${shown} && `}npm install && npx kiln test\n`);
+      }),
+    );
 }

@@ -60,12 +60,16 @@ export async function createProgram(only?: string, argv: string[] = []): Promise
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false })
     .enablePositionalOptions()
-    .hook('preAction', (root) => setGlobalOptions({ ...root.opts(), debug: root.opts().debug || process.env.KILN_DEBUG === '1' }));
+    .hook('preAction', (root) =>
+      setGlobalOptions({ ...root.opts(), debug: root.opts().debug || process.env.KILN_DEBUG === '1' }),
+    );
   program.exitOverride();
   const known = only !== undefined && COMMANDS.some(([name]) => name === only);
   for (const [name, load] of COMMANDS) {
     if (only === NO_COMMANDS || (known && name !== only)) continue;
-    await (await load())(program, argv);
+    await (
+      await load()
+    )(program, argv);
   }
   return program;
 }
@@ -82,19 +86,28 @@ export async function main(argv: string[]): Promise<void> {
   try {
     // --version needs no command at all.
     const started = performance.now();
-    const program = await createProgram((argv.includes('--version') || argv.includes('-V')) && !name ? NO_COMMANDS : name, argv);
+    const program = await createProgram(
+      (argv.includes('--version') || argv.includes('-V')) && !name ? NO_COMMANDS : name,
+      argv,
+    );
     markPhase('load command', started);
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     const { CommanderError } = await import('commander');
     if (error instanceof CommanderError) {
       // Commander already printed its message (or the help/version text).
-      if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'commander.help') {
+      if (
+        error.code !== 'commander.helpDisplayed' &&
+        error.code !== 'commander.version' &&
+        error.code !== 'commander.help'
+      ) {
         process.exitCode = error.exitCode === 0 ? 0 : 2;
         // With --json, stdout still gets one JSON error (the text went to stderr).
         if (process.exitCode === 2 && argv.includes('--json')) {
           const message = error.message.replace(/^error: /, '');
-          process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'CLI_USAGE', message, details: { commander: error.code } } })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ ok: false, error: { code: 'CLI_USAGE', message, details: { commander: error.code } } })}\n`,
+          );
         }
       }
       return;

@@ -7,7 +7,14 @@ import { formatCommand } from '../util/process.js';
 import { ALLOW_DEV_KEY_HELP } from './_project.js';
 import { REMOTE_CACHE_HELP, REMOTE_CACHE_READ_ONLY_HELP, action } from './_shared.js';
 import {
-  type MachineFlags, addMachineOptions, archesOf, int, machineNotes, machineOverrides, machineSpecFromFlags, seconds,
+  type MachineFlags,
+  addMachineOptions,
+  archesOf,
+  int,
+  machineNotes,
+  machineOverrides,
+  machineSpecFromFlags,
+  seconds,
 } from './_machine-flags.js';
 
 interface RunFlags extends MachineFlags {
@@ -19,15 +26,25 @@ interface RunFlags extends MachineFlags {
 export function registerRun(program: Command): void {
   const cmd = program
     .command('run')
-    .description('boot a kernel, disk image or ISO in QEMU (serial on the terminal and in build/logs/serial.log); piped stdin goes to the guest\'s serial port; on a terminal keys do (Ctrl-C too) and Ctrl-] stops QEMU')
-    .usage('[--option=value] (the project\'s run section) | --kernel FILE | --image FILE | --cdrom FILE [options] [-- extra QEMU arguments]')
+    .description(
+      "boot a kernel, disk image or ISO in QEMU (serial on the terminal and in build/logs/serial.log); piped stdin goes to the guest's serial port; on a terminal keys do (Ctrl-C too) and Ctrl-] stops QEMU",
+    )
+    .usage(
+      "[--option=value] (the project's run section) | --kernel FILE | --image FILE | --cdrom FILE [options] [-- extra QEMU arguments]",
+    )
     .argument('[qemu-args...]', 'extra QEMU arguments after --, appended as they are');
   addMachineOptions(cmd)
     .option('--gdb [port]', 'start halted with a GDB stub on this TCP port (default 1234) and print the gdb command')
-    .option('--no-serial', 'no serial logging: nothing on the terminal and no serial.log (the exit device still decides)')
+    .option(
+      '--no-serial',
+      'no serial logging: nothing on the terminal and no serial.log (the exit device still decides)',
+    )
     .option('--dry-run', 'print the QEMU command line and exit', false)
     .option('--timeout <seconds>', 'stop QEMU after this many seconds (default: none)')
-    .option('-c, --config <file>', 'without --kernel/--image/--cdrom: boot the run section of this kiln.config.ts (default: found from here); --option=value project options may follow')
+    .option(
+      '-c, --config <file>',
+      'without --kernel/--image/--cdrom: boot the run section of this kiln.config.ts (default: found from here); --option=value project options may follow',
+    )
     .option('-p, --profile <name>', 'project profile (with a config)')
     .option('--build-dir <dir>', 'build folder (with a config; default: build/ next to the config)')
     .option('--allow-dev-key', ALLOW_DEV_KEY_HELP)
@@ -49,7 +66,8 @@ export function registerRun(program: Command): void {
               return { ...project.spec, ...machineOverrides(flags, project.spec.arch ?? 'x86_64') };
             })()
           : machineSpecFromFlags(flags, qemuArgs, arch!);
-        if (flags.gdb !== undefined && flags.gdb !== false) spec.gdb = flags.gdb === true ? true : int(flags.gdb, '--gdb', 1)!;
+        if (flags.gdb !== undefined && flags.gdb !== false)
+          spec.gdb = flags.gdb === true ? true : int(flags.gdb, '--gdb', 1)!;
         const controller = new AbortController();
         const onSignal = () => controller.abort();
         process.on('SIGINT', onSignal);
@@ -84,19 +102,25 @@ export function registerRun(program: Command): void {
                 // The host gdb debugs the host's arch only: gdb-multiarch or a cross gdb for the others.
                 const gdb = chooseGdb(machine.arch);
                 const g = gdbInstructions(machine, { ...(sourceDir ? { sourceDir } : {}), gdb: gdb.command });
-                process.stderr.write(`kiln: QEMU is halted, waiting for GDB on port ${machine.gdb.port}. In another terminal:\n  ${formatCommand(g.argv)}\n`);
-                for (const note of [...(gdb.note ? [gdb.note] : []), ...g.notes]) process.stderr.write(`kiln: ${note}\n`);
+                process.stderr.write(
+                  `kiln: QEMU is halted, waiting for GDB on port ${machine.gdb.port}. In another terminal:\n  ${formatCommand(g.argv)}\n`,
+                );
+                for (const note of [...(gdb.note ? [gdb.note] : []), ...g.notes])
+                  process.stderr.write(`kiln: ${note}\n`);
               }
             },
           });
           if (flags.dryRun) return;
           if (result.problem) {
             process.stderr.write(`kiln: ${result.problem}\n`);
-            for (const line of result.stderr.trim().split('\n').filter(Boolean).slice(-5)) process.stderr.write(`  ${line}\n`);
+            for (const line of result.stderr.trim().split('\n').filter(Boolean).slice(-5))
+              process.stderr.write(`  ${line}\n`);
             process.exitCode = 1;
             return;
           }
-          process.stderr.write(`kiln: guest exit code ${result.guestExitCode} (QEMU ${result.exit?.signal ? `killed by ${result.exit.signal}` : `exit status ${result.exit?.code}`}); serial log ${result.serialLog}\n`);
+          process.stderr.write(
+            `kiln: guest exit code ${result.guestExitCode} (QEMU ${result.exit?.signal ? `killed by ${result.exit.signal}` : `exit status ${result.exit?.code}`}); serial log ${result.serialLog}\n`,
+          );
           process.exitCode = Math.min(255, result.guestExitCode ?? 1);
         } finally {
           restoreTerminal?.();

@@ -35,11 +35,15 @@ async function elfArch(path: string): Promise<QemuArch> {
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    throw new KilnError('RUNNER_NO_ELF', `cannot open ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      location: { file: path },
-      hint: 'kiln runner is called by cargo with the built binary: set runner = "kiln runner" under [target.<triple>] in .cargo/config.toml',
-      exitCode: 2,
-    });
+    throw new KilnError(
+      'RUNNER_NO_ELF',
+      `cannot open ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      {
+        location: { file: path },
+        hint: 'kiln runner is called by cargo with the built binary: set runner = "kiln runner" under [target.<triple>] in .cargo/config.toml',
+        exitCode: 2,
+      },
+    );
   }
   const head = new Uint8Array(20);
   try {
@@ -48,17 +52,30 @@ async function elfArch(path: string): Promise<QemuArch> {
     closeSync(fd);
   }
   if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) {
-    throw new KilnError('RUNNER_NOT_ELF', 'not an ELF file', { location: { file: path, offset: 0 }, hint: 'cargo passes the linked binary: check the target\'s linker settings', exitCode: 2 });
+    throw new KilnError('RUNNER_NOT_ELF', 'not an ELF file', {
+      location: { file: path, offset: 0 },
+      hint: "cargo passes the linked binary: check the target's linker settings",
+      exitCode: 2,
+    });
   }
   const machine = head[5] === 2 ? (head[18]! << 8) | head[19]! : head[18]! | (head[19]! << 8);
   if (machine === 62) return 'x86_64';
   if (machine === 3) return 'i386';
   if (machine === 183) return 'aarch64';
-  throw new KilnError('RUNNER_ARCH', `the ELF is for e_machine ${machine}, which kiln does not boot`, { location: { file: path, offset: 18 }, hint: 'kiln boots x86_64, i386 and aarch64 ELFs', exitCode: 2 });
+  throw new KilnError('RUNNER_ARCH', `the ELF is for e_machine ${machine}, which kiln does not boot`, {
+    location: { file: path, offset: 18 },
+    hint: 'kiln boots x86_64, i386 and aarch64 ELFs',
+    exitCode: 2,
+  });
 }
 
 /** What to boot: the ELF with -kernel, or a GRUB ISO around a multiboot2-only ELF (built next to it). */
-async function bootMedia(elf: string, arch: QemuArch, cmdline: string, logDir: string): Promise<Partial<MachineSpec> & { route: string }> {
+async function bootMedia(
+  elf: string,
+  arch: QemuArch,
+  cmdline: string,
+  logDir: string,
+): Promise<Partial<MachineSpec> & { route: string }> {
   const { inspectKernel } = await import('../qemu/index.js');
   try {
     const info = inspectKernel(elf, arch);
@@ -81,7 +98,16 @@ async function projectMachine(config: string, arch: QemuArch): Promise<Partial<M
   const loaded = await loadConfig(config);
   const graph = await planGraph(loaded, { arch: arch === 'i386' ? 'i386' : arch, options: {} });
   if (!graph.project.run) return {};
-  const { disks: _d, kernel: _k, initrd: _i, append: _a, symbols: _s, name: _n, logDir: _l, ...machine } = machineFromRun(graph, graph.project.run);
+  const {
+    disks: _d,
+    kernel: _k,
+    initrd: _i,
+    append: _a,
+    symbols: _s,
+    name: _n,
+    logDir: _l,
+    ...machine
+  } = machineFromRun(graph, graph.project.run);
   return machine;
 }
 
@@ -95,15 +121,26 @@ async function printSysroot(specFile: string): Promise<void> {
   const { chooseRust, ensureSysroot } = await import('../toolchain/rust.js');
   const spec = readProjectTargetSpec(resolve(specFile), '--sysroot');
   const choice = await chooseRust({ custom: true, prefer: 'sysroot', spec });
-  const root = await ensureSysroot(choice.toolchain, spec.path, spec.json, (line) => process.stderr.write(`kiln runner: ${line}\n`));
-  process.stderr.write(`kiln runner: sysroot for ${spec.name} (${choice.reason}); use it with RUSTC=${choice.toolchain.rustc} and cargo ${choice.toolchain.cargo}\n`);
+  const root = await ensureSysroot(choice.toolchain, spec.path, spec.json, (line) =>
+    process.stderr.write(`kiln runner: ${line}\n`),
+  );
+  process.stderr.write(
+    `kiln runner: sysroot for ${spec.name} (${choice.reason}); use it with RUSTC=${choice.toolchain.rustc} and cargo ${choice.toolchain.cargo}\n`,
+  );
   process.stdout.write(`${root}\n`);
 }
 
 /** A failed test's report for cargo's output (stderr): the reason, registers of a fault, the log. */
 function failureReport(r: QemuTestResult): string {
   const lines = [`kiln runner: FAILED: ${r.reason}`];
-  if (r.registers) lines.push('  registers (info registers):', ...r.registers.split('\n').slice(0, 12).map((l) => `    ${l.trimEnd()}`));
+  if (r.registers)
+    lines.push(
+      '  registers (info registers):',
+      ...r.registers
+        .split('\n')
+        .slice(0, 12)
+        .map((l) => `    ${l.trimEnd()}`),
+    );
   if (r.stderrTail.length) lines.push('  QEMU stderr:', ...r.stderrTail.map((l) => `    ${l}`));
   const tail = r.serialTail.filter((l) => l.trim()).slice(-3);
   if (tail.length) lines.push('  last serial lines:', ...tail.map((l) => `    | ${l}`));
@@ -114,13 +151,16 @@ function failureReport(r: QemuTestResult): string {
 async function runTest(spec: MachineSpec & { name: string }, flags: RunnerFlags): Promise<number> {
   const { parsePattern, runQemuTest } = await import('../qemu/index.js');
   const timeout = seconds(flags.timeout, '--timeout') ?? 300;
-  const result = await runQemuTest({
-    ...spec,
-    expect: (flags.expect ?? []).map(parsePattern),
-    // No default fail patterns: a test may print "panic" on purpose; the exit device decides.
-    fail: (flags.fail ?? []).map(parsePattern),
-    timeout,
-  }, { terminal: process.stdout });
+  const result = await runQemuTest(
+    {
+      ...spec,
+      expect: (flags.expect ?? []).map(parsePattern),
+      // No default fail patterns: a test may print "panic" on purpose; the exit device decides.
+      fail: (flags.fail ?? []).map(parsePattern),
+      timeout,
+    },
+    { terminal: process.stdout },
+  );
   if (result.status === 'passed') {
     process.stderr.write(`kiln runner: ok (${result.evidence.join('; ')})\n`);
     return 0;
@@ -158,42 +198,81 @@ async function runInteractive(spec: MachineSpec, flags: RunnerFlags): Promise<nu
 export function registerRunner(program: Command): void {
   program
     .command('runner')
-    .description('cargo\'s runner for bare-metal targets: boots the ELF cargo built in QEMU; cargo test gets kiln test\'s verdict (exit device, triple fault, timeout), cargo run an interactive boot')
+    .description(
+      "cargo's runner for bare-metal targets: boots the ELF cargo built in QEMU; cargo test gets kiln test's verdict (exit device, triple fault, timeout), cargo run an interactive boot",
+    )
     .usage('[options] ELF [ARGS...]   (in .cargo/config.toml: [target.<triple>] runner = "kiln runner")')
     .argument('[elf]', 'the ELF cargo built (a test harness under deps/, or the kernel)')
     .argument('[args...]', 'arguments cargo passes (after --): the kernel command line')
-    .addOption(new Option('--mode <mode>', 'test: judge and exit 0/1; run: interactive (default auto: test for binaries under deps/, as cargo builds tests)').choices(['auto', 'test', 'run']).default('auto'))
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'test: judge and exit 0/1; run: interactive (default auto: test for binaries under deps/, as cargo builds tests)',
+      )
+        .choices(['auto', 'test', 'run'])
+        .default('auto'),
+    )
     .option('--timeout <seconds>', 'test mode: fail after this long (default 300); run mode: stop QEMU (default none)')
-    .option('--expect <pattern>', 'test mode: serial patterns that must appear in order (text or /regex/); repeatable', collect)
+    .option(
+      '--expect <pattern>',
+      'test mode: serial patterns that must appear in order (text or /regex/); repeatable',
+      collect,
+    )
     .option('--fail <pattern>', 'test mode: serial patterns that fail at once (none by default); repeatable', collect)
-    .option('-c, --config <file>', 'take the machine (memory, smp, machine, cpu, exit, QEMU args) from this kiln.config.ts\'s run section')
+    .option(
+      '-c, --config <file>',
+      "take the machine (memory, smp, machine, cpu, exit, QEMU args) from this kiln.config.ts's run section",
+    )
     .option('--machine <type>', 'QEMU machine (default: q35 on x86_64, virt on aarch64)')
     .option('--cpu <model>', 'CPU model')
     .option('--memory <size>', 'guest memory (default 512M)')
     .option('--smp <n>', 'number of CPUs')
     .addOption(new Option('--accel <accel>', 'accelerator (default auto)').choices(['auto', 'kvm', 'tcg']))
-    .addOption(new Option('--exit <kind>', 'how the guest reports (default: isa-debug-exit on x86, semihosting on aarch64)').choices(['isa-debug-exit', 'semihosting', 'psci', 'serial']))
+    .addOption(
+      new Option(
+        '--exit <kind>',
+        'how the guest reports (default: isa-debug-exit on x86, semihosting on aarch64)',
+      ).choices(['isa-debug-exit', 'semihosting', 'psci', 'serial']),
+    )
     .option('--exit-code <n>', 'the value the guest reports on success (default 0; blog_os-style tests use 0x10)')
     .option('--device <device>', 'extra -device; repeatable', collect)
     .option('--qemu <binary>', 'QEMU binary')
-    .option('--sysroot <spec.json>', 'print the sysroot kiln builds for this target JSON (the sysroot route: RUSTFLAGS="--sysroot $(kiln runner --sysroot x.json)" cargo test ...) and exit')
-    .option('--log-dir <dir>', 'serial.log and QEMU files (default: kiln-runner/<binary> next to the ELF, inside cargo\'s target folder)')
+    .option(
+      '--sysroot <spec.json>',
+      'print the sysroot kiln builds for this target JSON (the sysroot route: RUSTFLAGS="--sysroot $(kiln runner --sysroot x.json)" cargo test ...) and exit',
+    )
+    .option(
+      '--log-dir <dir>',
+      "serial.log and QEMU files (default: kiln-runner/<binary> next to the ELF, inside cargo's target folder)",
+    )
     .passThroughOptions()
-    .action(action(async (elf: string | undefined, args: string[], flags: RunnerFlags) => {
-      if (flags.sysroot) return printSysroot(flags.sysroot);
-      if (elf === undefined) {
-        throw new KilnError('RUNNER_NO_ELF', 'no ELF given', { hint: 'cargo calls the runner with the binary: set runner = "kiln runner" under [target.<triple>] in .cargo/config.toml', exitCode: 2 });
-      }
-      const path = resolve(elf);
-      const arch = await elfArch(path);
-      const name = basename(path);
-      const logDir = resolve(flags.logDir ?? join(dirname(path), 'kiln-runner', name));
-      const test = flags.mode === 'test' || (flags.mode !== 'run' && basename(dirname(path)) === 'deps');
-      const media = await bootMedia(path, arch, args.join(' '), logDir);
-      const { route, ...boot } = media;
-      const fromConfig = flags.config ? await projectMachine(flags.config, arch) : {};
-      const spec: MachineSpec & { name: string } = { ...fromConfig, ...machineOverrides(flags, arch), ...boot, arch, name, logDir };
-      process.stderr.write(`kiln runner: ${test ? 'testing' : 'running'} ${name} [${arch}] via ${route}\n`);
-      process.exitCode = test ? await runTest(spec, flags) : await runInteractive(spec, flags);
-    }));
+    .action(
+      action(async (elf: string | undefined, args: string[], flags: RunnerFlags) => {
+        if (flags.sysroot) return printSysroot(flags.sysroot);
+        if (elf === undefined) {
+          throw new KilnError('RUNNER_NO_ELF', 'no ELF given', {
+            hint: 'cargo calls the runner with the binary: set runner = "kiln runner" under [target.<triple>] in .cargo/config.toml',
+            exitCode: 2,
+          });
+        }
+        const path = resolve(elf);
+        const arch = await elfArch(path);
+        const name = basename(path);
+        const logDir = resolve(flags.logDir ?? join(dirname(path), 'kiln-runner', name));
+        const test = flags.mode === 'test' || (flags.mode !== 'run' && basename(dirname(path)) === 'deps');
+        const media = await bootMedia(path, arch, args.join(' '), logDir);
+        const { route, ...boot } = media;
+        const fromConfig = flags.config ? await projectMachine(flags.config, arch) : {};
+        const spec: MachineSpec & { name: string } = {
+          ...fromConfig,
+          ...machineOverrides(flags, arch),
+          ...boot,
+          arch,
+          name,
+          logDir,
+        };
+        process.stderr.write(`kiln runner: ${test ? 'testing' : 'running'} ${name} [${arch}] via ${route}\n`);
+        process.exitCode = test ? await runTest(spec, flags) : await runInteractive(spec, flags);
+      }),
+    );
 }

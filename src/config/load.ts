@@ -63,7 +63,9 @@ function localDependencies(entry: string): string[] {
     } catch {
       return;
     }
-    for (const m of text.matchAll(/(?:import|export)[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g)) {
+    for (const m of text.matchAll(
+      /(?:import|export)[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g,
+    )) {
       const spec = m[1] ?? m[2]!;
       const base = resolve(dirname(file), spec);
       const candidates = [base, base.replace(/\.js$/, '.ts'), `${base}.ts`, `${base}.js`, join(base, 'index.ts')];
@@ -116,7 +118,11 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
     // Babel-style `(line:column)`, or jiti's parse errors: a second line ` /path/file.ts:line:column` (0-based column).
     const location = /\((\d+):(\d+)\)/.exec(text);
     const parseAt = location ? undefined : /^\s*\S+:(\d+):(\d+)\s*$/m.exec(text.split('\n').slice(1).join('\n'));
-    const where = location ? { line: Number(location[1]), column: Number(location[2]) } : parseAt ? { line: Number(parseAt[1]), column: Number(parseAt[2]) + 1 } : {};
+    const where = location
+      ? { line: Number(location[1]), column: Number(location[2]) }
+      : parseAt
+        ? { line: Number(parseAt[1]), column: Number(parseAt[2]) + 1 }
+        : {};
     throw new KilnError('CONFIG_LOAD_FAILED', `could not load the config: ${text.split('\n')[0]!.trim()}`, {
       location: { file: shown(file), ...where },
       hint: 'fix the error in the config file (it is TypeScript run by jiti); run with --debug for the stack',
@@ -125,11 +131,15 @@ export async function loadConfig(path?: string): Promise<LoadedConfig> {
     });
   }
   if (loaded === undefined || loaded === null || typeof loaded !== 'object') {
-    throw new KilnError('CONFIG_INVALID', `the config must default-export defineConfig({...}), got ${loaded === undefined ? 'nothing' : typeof loaded}`, {
-      location: { file: shown(file) },
-      hint: "end the file with: export default defineConfig({ name: 'my-os', ... })",
-      exitCode: 2,
-    });
+    throw new KilnError(
+      'CONFIG_INVALID',
+      `the config must default-export defineConfig({...}), got ${loaded === undefined ? 'nothing' : typeof loaded}`,
+      {
+        location: { file: shown(file) },
+        hint: "end the file with: export default defineConfig({ name: 'my-os', ... })",
+        exitCode: 2,
+      },
+    );
   }
   // zod loads only when a config is loaded (a cached plan needs neither it nor jiti).
   const { validateConfigValue, zConfig } = await import('./schema.js');

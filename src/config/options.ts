@@ -52,11 +52,16 @@ export type OptionDef = BoolOption | EnumOption | IntOption | SizeOption | Strin
 export type OptionsSpec = Record<string, OptionDef>;
 
 /** The value type of an option definition. */
-export type OptionValue<D> = D extends EnumOption<infer V> ? V
-  : D extends BoolOption ? boolean
-  : D extends IntOption | SizeOption ? number
-  : D extends StringOption ? string
-  : never;
+export type OptionValue<D> =
+  D extends EnumOption<infer V>
+    ? V
+    : D extends BoolOption
+      ? boolean
+      : D extends IntOption | SizeOption
+        ? number
+        : D extends StringOption
+          ? string
+          : never;
 /** The values `t.options` holds in `build(t)`: each option's value, typed from its definition. */
 export type OptionValues<O extends OptionsSpec> = { readonly [K in keyof O]: OptionValue<O[K]> };
 
@@ -117,25 +122,33 @@ export const option = {
 
 function describeType(def: OptionDef): string {
   switch (def.type) {
-    case 'bool': return 'true | false';
-    case 'enum': return def.values.map((v) => JSON.stringify(v)).join(' | ');
+    case 'bool':
+      return 'true | false';
+    case 'enum':
+      return def.values.map((v) => JSON.stringify(v)).join(' | ');
     case 'int':
       if (def.min !== undefined && def.max !== undefined) return `an integer from ${def.min} to ${def.max}`;
       if (def.min !== undefined) return `an integer >= ${def.min}`;
       if (def.max !== undefined) return `an integer <= ${def.max}`;
       return 'an integer';
-    case 'size': return 'a size like 8M';
-    case 'string': return 'a string';
+    case 'size':
+      return 'a size like 8M';
+    case 'string':
+      return 'a string';
   }
 }
 
 /** Parses one `--name=value` given on the command line (or a default) into the option's type. */
 export function parseOptionValue(name: string, def: OptionDef, raw: string | boolean): string | number | boolean {
   const fail = (extra = ''): never => {
-    throw new KilnError('OPTION_INVALID', `--${name}: expected ${describeType(def)}, got ${JSON.stringify(raw)}${extra}`, {
-      hint: `${def.help} (default: ${formatOptionDefault(def)})`,
-      exitCode: 2,
-    });
+    throw new KilnError(
+      'OPTION_INVALID',
+      `--${name}: expected ${describeType(def)}, got ${JSON.stringify(raw)}${extra}`,
+      {
+        hint: `${def.help} (default: ${formatOptionDefault(def)})`,
+        exitCode: 2,
+      },
+    );
   };
   switch (def.type) {
     case 'bool':
@@ -162,7 +175,10 @@ export function parseOptionValue(name: string, def: OptionDef, raw: string | boo
       try {
         // A bare number is megabytes when the default is a whole number of MiB and the value is small
         // (Portix's `--size=16` means 16 MB); otherwise bytes. Units always win.
-        n = /^\d+$/.test(raw) && Number(raw) < 1 << 20 && def.default % (1 << 20) === 0 ? Number(raw) * (1 << 20) : parseSize(raw);
+        n =
+          /^\d+$/.test(raw) && Number(raw) < 1 << 20 && def.default % (1 << 20) === 0
+            ? Number(raw) * (1 << 20)
+            : parseSize(raw);
       } catch {
         return fail();
       }
@@ -185,7 +201,10 @@ export function formatOptionDefault(def: OptionDef): string {
 }
 
 /** Resolves all option values from defaults and the `--name=value` pairs given. */
-export function resolveOptions<O extends OptionsSpec>(spec: O, given: Record<string, string | boolean>): OptionValues<O> {
+export function resolveOptions<O extends OptionsSpec>(
+  spec: O,
+  given: Record<string, string | boolean>,
+): OptionValues<O> {
   const values: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(spec)) {
     values[name] = Object.hasOwn(given, name) ? parseOptionValue(name, def, given[name]!) : def.default;
@@ -193,7 +212,11 @@ export function resolveOptions<O extends OptionsSpec>(spec: O, given: Record<str
   for (const name of Object.keys(given)) {
     if (!Object.hasOwn(spec, name)) {
       throw new KilnError('OPTION_UNKNOWN', `--${name}: this project has no option "${name}"`, {
-        hint: Object.keys(spec).length ? `options: ${Object.keys(spec).map((n) => `--${n}`).join(', ')}` : 'the project declares no options',
+        hint: Object.keys(spec).length
+          ? `options: ${Object.keys(spec)
+              .map((n) => `--${n}`)
+              .join(', ')}`
+          : 'the project declares no options',
         exitCode: 2,
       });
     }
@@ -203,6 +226,7 @@ export function resolveOptions<O extends OptionsSpec>(spec: O, given: Record<str
 
 /** The flag (`--mode=<raw|iso>`) and help line `kiln build --help` prints for an option. */
 export function describeOption(name: string, def: OptionDef): { flag: string; help: string } {
-  const flag = def.type === 'bool' ? `--${name}` : `--${name}=<${def.type === 'enum' ? def.values.join('|') : def.type}>`;
+  const flag =
+    def.type === 'bool' ? `--${name}` : `--${name}=<${def.type === 'enum' ? def.values.join('|') : def.type}>`;
   return { flag, help: `${def.help} (${describeType(def)}; default: ${formatOptionDefault(def)})` };
 }

@@ -30,8 +30,7 @@ export interface DevPlan {
 
 /** What a good build is followed by: a boot of the run section, or the tests. */
 export type DevAction =
-  | { kind: 'run'; machine(graph: Graph): MachineSpec }
-  | { kind: 'test'; tests(graph: Graph): QemuTestSpec[] };
+  { kind: 'run'; machine(graph: Graph): MachineSpec } | { kind: 'test'; tests(graph: Graph): QemuTestSpec[] };
 
 export interface DevOptions {
   /** Loads the config and plans (again after a config change). */
@@ -227,7 +226,12 @@ export class DevLoop {
     this.firstEventAt = undefined;
     this.firstEventCpu = undefined;
     if (cause === 'reboot-key') {
-      await this.follow(this.plan.graph, { cause, changed: [], replanned: false, ran: [], actions: [], next: 'boot', totalMs: 0 }, startedAt, cpuAt);
+      await this.follow(
+        this.plan.graph,
+        { cause, changed: [], replanned: false, ran: [], actions: [], next: 'boot', totalMs: 0 },
+        startedAt,
+        cpuAt,
+      );
       return;
     }
     if (this.untrackedEvent) {
@@ -250,10 +254,17 @@ export class DevLoop {
     const result = await this.build(graph);
     try {
       if (result.interrupted) return; // a newer change cancelled it: the next cycle builds
-      const ran = [...result.steps.values()].filter((r) => r.status === 'ran' || r.status === 'cached').map((r) => r.name);
+      const ran = [...result.steps.values()]
+        .filter((r) => r.status === 'ran' || r.status === 'cached')
+        .map((r) => r.name);
       const unchanged = ran.length === 0 && cause === 'change' && !replanned;
       const cycle: DevCycle = {
-        cause, changed: changed.map((f) => relative(graph.projectDir, f) || f), replanned, result, ran, actions: this.actions,
+        cause,
+        changed: changed.map((f) => relative(graph.projectDir, f) || f),
+        replanned,
+        result,
+        ran,
+        actions: this.actions,
         next: !result.ok ? 'failed' : unchanged ? 'nothing' : this.options.action.kind === 'run' ? 'boot' : 'test',
         totalMs: 0,
       };
@@ -302,7 +313,8 @@ export class DevLoop {
           // A step runs: the image will change. The guest stops now, while the tools work (on two
           // cores a TCG guest slows the compiler, and its teardown leaves the path to the boot).
           if (event.type === 'step-start' && this.options.action.kind === 'run') void this.stopGuest();
-          if (event.type === 'step-action') this.actions.push({ step: event.step, action: event.action, input: event.input });
+          if (event.type === 'step-action')
+            this.actions.push({ step: event.step, action: event.action, input: event.input });
           this.emit({ type: 'build', event });
         },
       });
@@ -321,7 +333,13 @@ export class DevLoop {
    * Boots (stopping the guest first) or runs the tests; the cycle's line goes out just before. The
    * build's records are written while the old guest dies or right after the new one started.
    */
-  private async follow(graph: Graph, cycle: DevCycle, since: number, cpuAt: NodeJS.CpuUsage, result?: BuildResult): Promise<void> {
+  private async follow(
+    graph: Graph,
+    cycle: DevCycle,
+    since: number,
+    cpuAt: NodeJS.CpuUsage,
+    result?: BuildResult,
+  ): Promise<void> {
     const announce = (): void => {
       const totalMs = performance.now() - since;
       const cpu = process.cpuUsage(cpuAt);
@@ -338,7 +356,12 @@ export class DevLoop {
     }
   }
 
-  private async boot(graph: Graph, action: Extract<DevAction, { kind: 'run' }>, announce: () => void, flush: () => Promise<void>): Promise<void> {
+  private async boot(
+    graph: Graph,
+    action: Extract<DevAction, { kind: 'run' }>,
+    announce: () => void,
+    flush: () => Promise<void>,
+  ): Promise<void> {
     await Promise.all([this.stopGuest(), this.guest || this.stopping ? flush() : undefined]);
     if (this.stopped) return;
     const controller = new AbortController();
@@ -358,12 +381,14 @@ export class DevLoop {
         announce();
         setImmediate(started); // QEMU is spawned right after onReady returns
       },
-    }).then(
-      (result) => {
-        if (!controller.signal.aborted) this.emit({ type: 'guest-exit', result });
-      },
-      (error: unknown) => this.emit({ type: 'boot-failed', error }),
-    ).finally(started);
+    })
+      .then(
+        (result) => {
+          if (!controller.signal.aborted) this.emit({ type: 'guest-exit', result });
+        },
+        (error: unknown) => this.emit({ type: 'boot-failed', error }),
+      )
+      .finally(started);
     this.guest = { controller, done };
     await spawned;
   }
@@ -398,7 +423,13 @@ export class DevLoop {
           if (!this.work?.signal.aborted) this.emit({ type: 'test-result', result });
         },
       });
-      if (!this.work.signal.aborted) this.emit({ type: 'tests-done', passed: summary.passed, failed: summary.failed, durationMs: summary.durationMs });
+      if (!this.work.signal.aborted)
+        this.emit({
+          type: 'tests-done',
+          passed: summary.passed,
+          failed: summary.failed,
+          durationMs: summary.durationMs,
+        });
     } catch (error) {
       this.emit({ type: 'boot-failed', error });
     } finally {
@@ -426,8 +457,12 @@ export class DevLoop {
     if (!replanned) this.snapshot = takeSnapshot(this.tracked.files);
     const { graph } = plan;
     this.emit({
-      type: 'planned', target: graph.target.id, steps: graph.steps.length, files: this.tracked.files.size,
-      folders: this.watcher.size, replanned,
+      type: 'planned',
+      target: graph.target.id,
+      steps: graph.steps.length,
+      files: this.tracked.files.size,
+      folders: this.watcher.size,
+      replanned,
     });
     return true;
   }

@@ -78,7 +78,12 @@ async function stepFiles(step: PlannedStep, graph: Graph, state: BuildState): Pr
  * Everything the selected steps (all when `only` is empty) and the config read, and the folders to
  * watch for it. Files in the build folder are the graph's own outputs and are not watched.
  */
-export async function trackedInputs(graph: Graph, state: BuildState, configFiles: readonly string[], only: readonly string[] = []): Promise<Tracked> {
+export async function trackedInputs(
+  graph: Graph,
+  state: BuildState,
+  configFiles: readonly string[],
+  only: readonly string[] = [],
+): Promise<Tracked> {
   const selected = selectWithDeps(graph, only);
   const files = new Set<string>();
   const folders = new Set<string>();

@@ -89,7 +89,12 @@ export function readMounts(text = readText('/proc/self/mountinfo') ?? ''): Mount
     const fields = line.split(' ');
     const dash = fields.indexOf('-');
     if (fields.length < 10 || dash < 6) continue;
-    mounts.push({ dev: fields[2]!, mountPoint: unescapeMount(fields[4]!), fsType: fields[dash + 1]!, source: unescapeMount(fields[dash + 2]!) });
+    mounts.push({
+      dev: fields[2]!,
+      mountPoint: unescapeMount(fields[4]!),
+      fsType: fields[dash + 1]!,
+      source: unescapeMount(fields[dash + 2]!),
+    });
   }
   return mounts;
 }
@@ -173,7 +178,10 @@ function describeModel(dir: string, loop: boolean): string {
  * Describes the whole disk `name` (a folder of /sys/block).
  * @example describeDisk('sdb').removable // true for most USB sticks
  */
-export function describeDisk(name: string, context: { mounts?: readonly MountInfo[]; swaps?: readonly DevNumber[]; roots?: Set<string> } = {}): BlockDevice {
+export function describeDisk(
+  name: string,
+  context: { mounts?: readonly MountInfo[]; swaps?: readonly DevNumber[]; roots?: Set<string> } = {},
+): BlockDevice {
   const dir = join(SYS_BLOCK, name);
   const mounts = context.mounts ?? readMounts();
   const swaps = context.swaps ?? swapDevices();

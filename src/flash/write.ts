@@ -75,17 +75,31 @@ export async function openFlashImage(path: string): Promise<FlashImage> {
     source = await FileSource.open(path);
   } catch (error) {
     if (error instanceof KilnError) throw error;
-    throw new KilnError('FLASH_NO_IMAGE', `cannot open the image: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
-      location: { file: path },
-      hint: 'build it first (kiln build), or check the path',
-      exitCode: 2,
-    });
+    throw new KilnError(
+      'FLASH_NO_IMAGE',
+      `cannot open the image: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      {
+        location: { file: path },
+        hint: 'build it first (kiln build), or check the path',
+        exitCode: 2,
+      },
+    );
   }
   try {
     const detected = detectFormat(await source.read(0, Math.min(source.size, DETECT_HEAD_BYTES)));
     const why = NOT_DISKS[detected];
-    if (why) throw new KilnError('FLASH_NOT_A_DISK_IMAGE', `is ${detected === 'elf' ? 'an ELF' : `a ${detected.toUpperCase()}`} file, not a disk image`, { location: { file: path }, hint: why, exitCode: 2 });
-    if (source.size === 0) throw new KilnError('FLASH_NOT_A_DISK_IMAGE', 'the image is empty', { location: { file: path }, hint: 'build it first (kiln build)', exitCode: 2 });
+    if (why)
+      throw new KilnError(
+        'FLASH_NOT_A_DISK_IMAGE',
+        `is ${detected === 'elf' ? 'an ELF' : `a ${detected.toUpperCase()}`} file, not a disk image`,
+        { location: { file: path }, hint: why, exitCode: 2 },
+      );
+    if (source.size === 0)
+      throw new KilnError('FLASH_NOT_A_DISK_IMAGE', 'the image is empty', {
+        location: { file: path },
+        hint: 'build it first (kiln build)',
+        exitCode: 2,
+      });
     const { format, disk } = await openDisk(source);
     return { path, detected, container: format, size: disk.size, disk, close: () => source.close() };
   } catch (error) {
@@ -100,14 +114,21 @@ function openDevice(device: BlockDevice, flags: number): number {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EBUSY') {
-      throw new KilnError('FLASH_DEVICE_BUSY', `${device.path} is in use (the kernel refused an exclusive open: EBUSY)`, {
-        location: { file: device.path },
-        hint: 'something has it open or mounted (a file system, a partition, swap, device-mapper): unmount or close it first',
-      });
+      throw new KilnError(
+        'FLASH_DEVICE_BUSY',
+        `${device.path} is in use (the kernel refused an exclusive open: EBUSY)`,
+        {
+          location: { file: device.path },
+          hint: 'something has it open or mounted (a file system, a partition, swap, device-mapper): unmount or close it first',
+        },
+      );
     }
     throw new KilnError('FLASH_OPEN_FAILED', `cannot open ${device.path}: ${code ?? (error as Error).message}`, {
       location: { file: device.path },
-      hint: code === 'EACCES' || code === 'EPERM' ? 'writing a disk needs root (sudo kiln flash ...) or membership of the disk group' : 'check that the drive is still plugged in',
+      hint:
+        code === 'EACCES' || code === 'EPERM'
+          ? 'writing a disk needs root (sudo kiln flash ...) or membership of the disk group'
+          : 'check that the drive is still plugged in',
     });
   }
 }
@@ -118,26 +139,38 @@ const percent = (done: number, total: number): string => `${total ? Math.floor((
  * The error of a flash that stopped: where (`at`, or between the last confirmed byte `synced` and
  * `at` when the device reported the failure on a sync), and what is on the drive now.
  */
-function stoppedAt(device: BlockDevice, at: number, synced: number, total: number, what: string, error: unknown): KilnError {
+function stoppedAt(
+  device: BlockDevice,
+  at: number,
+  synced: number,
+  total: number,
+  what: string,
+  error: unknown,
+): KilnError {
   const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   const where = synced < at ? `between byte ${synced} and byte ${at}` : `at byte ${at}`;
-  return new KilnError('FLASH_WRITE_FAILED', `${what} ${device.path} failed ${where} (${formatSize(at)} of ${formatSize(total)}, ${percent(at, total)}): ${code}`, {
-    location: { file: device.path },
-    hint: `the first ${synced} bytes are confirmed on the drive, nothing after byte ${at} was written: it holds a partial image and will not boot. `
-      + 'A failing, full or removed drive gives EIO/ENOSPC/ENODEV: try again, or another drive',
-    cause: error,
-    details: { confirmed: synced, stoppedAt: at, total },
-  });
+  return new KilnError(
+    'FLASH_WRITE_FAILED',
+    `${what} ${device.path} failed ${where} (${formatSize(at)} of ${formatSize(total)}, ${percent(at, total)}): ${code}`,
+    {
+      location: { file: device.path },
+      hint:
+        `the first ${synced} bytes are confirmed on the drive, nothing after byte ${at} was written: it holds a partial image and will not boot. ` +
+        'A failing, full or removed drive gives EIO/ENOSPC/ENODEV: try again, or another drive',
+      cause: error,
+      details: { confirmed: synced, stoppedAt: at, total },
+    },
+  );
 }
 
 /** Writes all of `bytes` at `offset` (short writes continue). */
 function writeAll(fd: number, bytes: Uint8Array, offset: number): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
 }
 
 /** Reads exactly `length` bytes at `offset` into `into` (a short device ends the read with an error). */
 function readAll(fd: number, into: Uint8Array, offset: number): void {
-  for (let done = 0; done < into.length; ) {
+  for (let done = 0; done < into.length;) {
     const got = readSync(fd, into, done, into.length - done, offset + done);
     if (got === 0) throw Object.assign(new Error('the device ended early'), { code: 'ESHORT' });
     done += got;
@@ -158,7 +191,9 @@ function syncTo(fd: number, device: BlockDevice, offset: number, synced: number,
 function dropCache(device: BlockDevice): string {
   const r = spawnSync('blockdev', ['--flushbufs', device.path], { encoding: 'utf8', timeout: 120_000 });
   if (r.status === 0) return 'buffer cache dropped (blockdev --flushbufs) before the read-back';
-  const why = r.error ? `blockdev: ${(r.error as NodeJS.ErrnoException).code}` : r.stderr.trim() || `blockdev exit ${r.status}`;
+  const why = r.error
+    ? `blockdev: ${(r.error as NodeJS.ErrnoException).code}`
+    : r.stderr.trim() || `blockdev exit ${r.status}`;
   return `the buffer cache could not be dropped (${why}): the read-back may come from memory`;
 }
 
@@ -169,7 +204,11 @@ function dropCache(device: BlockDevice): string {
  * const image = await openFlashImage('kosh.iso');
  * const result = await flashImage(image, resolveDevice('/dev/sdb'), { onProgress: (p) => render(p) });
  */
-export async function flashImage(image: FlashImage, device: BlockDevice, options: { onProgress?: (p: FlashProgress) => void } = {}): Promise<FlashResult> {
+export async function flashImage(
+  image: FlashImage,
+  device: BlockDevice,
+  options: { onProgress?: (p: FlashProgress) => void } = {},
+): Promise<FlashResult> {
   const total = image.size;
   const chunks: string[] = [];
   const whole = createHash('sha256');
@@ -204,7 +243,12 @@ export async function flashImage(image: FlashImage, device: BlockDevice, options
 }
 
 /** Reads the written range back and compares it piece by piece; a difference names its first byte. */
-async function verify(image: FlashImage, device: BlockDevice, chunks: readonly string[], onProgress?: (p: FlashProgress) => void): Promise<number> {
+async function verify(
+  image: FlashImage,
+  device: BlockDevice,
+  chunks: readonly string[],
+  onProgress?: (p: FlashProgress) => void,
+): Promise<number> {
   const total = image.size;
   const start = performance.now();
   const fd = openDevice(device, constants.O_RDONLY);
@@ -221,10 +265,14 @@ async function verify(image: FlashImage, device: BlockDevice, chunks: readonly s
       if (createHash('sha256').update(piece).digest('hex') !== chunks[i]) {
         const expected = await image.disk.read(offset, piece.length);
         const at = offset + piece.findIndex((b, j) => b !== expected[j]);
-        throw new KilnError('FLASH_VERIFY_FAILED', `read-back of ${device.path} differs from the image at byte ${at} (0x${at.toString(16)}; ${formatSize(at)} of ${formatSize(total)})`, {
-          location: { file: device.path, offset: at },
-          hint: 'the drive did not keep what was written (a fake-capacity or failing drive does this): try another drive',
-        });
+        throw new KilnError(
+          'FLASH_VERIFY_FAILED',
+          `read-back of ${device.path} differs from the image at byte ${at} (0x${at.toString(16)}; ${formatSize(at)} of ${formatSize(total)})`,
+          {
+            location: { file: device.path, offset: at },
+            hint: 'the drive did not keep what was written (a fake-capacity or failing drive does this): try another drive',
+          },
+        );
       }
       onProgress?.({ phase: 'verify', bytes: offset + piece.length, total, elapsedMs: performance.now() - start });
     }

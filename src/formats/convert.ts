@@ -93,7 +93,10 @@ export async function detectImageFormat(source: BlockSource): Promise<ImageForma
  * Opens `source` as a virtual disk: raw as it is, VDI and VMDK through their readers.
  * @example const { format, disk } = await openDisk(await FileSource.open('in.vmdk'));
  */
-export async function openDisk(source: BlockSource, inputFormat: ImageFormat | 'auto' = 'auto'): Promise<{ format: ImageFormat; disk: BlockSource }> {
+export async function openDisk(
+  source: BlockSource,
+  inputFormat: ImageFormat | 'auto' = 'auto',
+): Promise<{ format: ImageFormat; disk: BlockSource }> {
   const format = inputFormat === 'auto' ? await detectImageFormat(source) : inputFormat;
   if (format === 'vdi') return { format, disk: await (await import('./vdi/read.js')).openVdi(source) };
   if (format === 'vmdk') return { format, disk: await (await import('./vmdk/read.js')).openVmdk(source) };
@@ -102,10 +105,14 @@ export async function openDisk(source: BlockSource, inputFormat: ImageFormat | '
 
 function checkFormat(options: ConvertOptions): void {
   if (!['raw', 'vdi', 'vmdk'].includes(options.format)) {
-    throw new KilnError('CONVERT_BAD_FORMAT', `unknown output format ${JSON.stringify(options.format)}`, { hint: 'use raw, vdi or vmdk' });
+    throw new KilnError('CONVERT_BAD_FORMAT', `unknown output format ${JSON.stringify(options.format)}`, {
+      hint: 'use raw, vdi or vmdk',
+    });
   }
   if (options.subformat !== undefined && options.format !== 'vmdk') {
-    throw new KilnError('CONVERT_BAD_FORMAT', `--subformat applies to vmdk only, not ${options.format}`, { hint: 'drop --subformat or use --format vmdk' });
+    throw new KilnError('CONVERT_BAD_FORMAT', `--subformat applies to vmdk only, not ${options.format}`, {
+      hint: 'drop --subformat or use --format vmdk',
+    });
   }
 }
 
@@ -119,8 +126,14 @@ export async function planConversion(source: BlockSource, options: ConvertOption
   checkFormat(options);
   const { format: inputFormat, disk } = await openDisk(source, options.inputFormat);
   const seed = options.seed !== undefined ? { seed: options.seed } : {};
-  if (options.format === 'vdi') return vdiConversion(inputFormat, disk, await (await import('./vdi/write.js')).planVdi(disk, seed));
-  if (options.format === 'vmdk') return vmdkConversion(inputFormat, disk, await (await import('./vmdk/write.js')).planVmdk(disk, vmdkOptions(options)));
+  if (options.format === 'vdi')
+    return vdiConversion(inputFormat, disk, await (await import('./vdi/write.js')).planVdi(disk, seed));
+  if (options.format === 'vmdk')
+    return vmdkConversion(
+      inputFormat,
+      disk,
+      await (await import('./vmdk/write.js')).planVmdk(disk, vmdkOptions(options)),
+    );
   return { format: 'raw', inputFormat, fileSize: disk.size, diskSize: disk.size, storedBytes: disk.size, disk };
 }
 
@@ -134,11 +147,28 @@ function vmdkOptions(options: ConvertOptions): VmdkOptions {
 }
 
 function vdiConversion(inputFormat: ImageFormat, disk: BlockSource, vdi: VdiPlan): ConvertPlan {
-  return { format: 'vdi', inputFormat, fileSize: vdi.fileSize, diskSize: vdi.diskSize, storedBytes: vdi.allocated * vdi.blockSize, disk, vdi };
+  return {
+    format: 'vdi',
+    inputFormat,
+    fileSize: vdi.fileSize,
+    diskSize: vdi.diskSize,
+    storedBytes: vdi.allocated * vdi.blockSize,
+    disk,
+    vdi,
+  };
 }
 
 function vmdkConversion(inputFormat: ImageFormat, disk: BlockSource, vmdk: VmdkPlan): ConvertPlan {
-  return { format: 'vmdk', subformat: vmdk.subformat, inputFormat, fileSize: vmdk.fileSize, diskSize: vmdk.diskSize, storedBytes: vmdk.storedGrains * vmdk.grainBytes, disk, vmdk };
+  return {
+    format: 'vmdk',
+    subformat: vmdk.subformat,
+    inputFormat,
+    fileSize: vmdk.fileSize,
+    diskSize: vmdk.diskSize,
+    storedBytes: vmdk.storedGrains * vmdk.grainBytes,
+    disk,
+    vmdk,
+  };
 }
 
 /**
@@ -149,7 +179,11 @@ function vmdkConversion(inputFormat: ImageFormat, disk: BlockSource, vmdk: VmdkP
  */
 export async function emitConversion(sink: BlockSink, plan: ConvertPlan): Promise<number> {
   if (sink.size !== plan.fileSize) {
-    throw new KilnError('CONVERT_SINK_SIZE', `the output sink has ${sink.size} bytes, the plan needs ${plan.fileSize}`, { hint: 'create the sink with planConversion(...).fileSize bytes' });
+    throw new KilnError(
+      'CONVERT_SINK_SIZE',
+      `the output sink has ${sink.size} bytes, the plan needs ${plan.fileSize}`,
+      { hint: 'create the sink with planConversion(...).fileSize bytes' },
+    );
   }
   if (plan.vdi) return (await (await import('./vdi/write.js')).writeVdi(plan.disk, sink, plan.vdi)).bytesWritten;
   if (plan.vmdk) return (await (await import('./vmdk/write.js')).writeVmdk(plan.disk, sink, plan.vmdk)).bytesWritten;
@@ -170,13 +204,20 @@ export async function emitConversion(sink: BlockSink, plan: ConvertPlan): Promis
  * await convertImage(source, 'build/dist/portix.vmdk', { format: 'vmdk', subformat: 'streamOptimized' });
  * await source.close();
  */
-export async function convertImage(source: BlockSource, target: string | BlockSink, options: ConvertOptions): Promise<ConvertResult> {
+export async function convertImage(
+  source: BlockSource,
+  target: string | BlockSink,
+  options: ConvertOptions,
+): Promise<ConvertResult> {
   let plan: ConvertPlan;
   let bytesWritten: number;
   if (typeof target === 'string' && options.format !== 'raw') {
     checkFormat(options);
     const { format: inputFormat, disk } = await openDisk(source, options.inputFormat);
-    ({ plan, bytesWritten } = await streamConversion(inputFormat, disk, target, { ...options, fileName: options.fileName ?? basename(target) }));
+    ({ plan, bytesWritten } = await streamConversion(inputFormat, disk, target, {
+      ...options,
+      fileName: options.fileName ?? basename(target),
+    }));
   } else if (typeof target === 'string') {
     plan = await planConversion(source, options);
     const { writeImageFile } = await import('./io/block-writer.js');
@@ -225,7 +266,12 @@ const DEFLATE_AHEAD = 4;
  * buffer: a raw disk is mostly holes, and a fresh zero-filled buffer or a thread-pool round trip
  * per read costs more than reading them. A whole zero piece is one native compare.
  */
-async function streamNonZero(disk: BlockSource, unit: number, fingerprint: boolean, onRun: (index: number, bytes: Uint8Array) => void | Promise<void>): Promise<ZeroMap> {
+async function streamNonZero(
+  disk: BlockSource,
+  unit: number,
+  fingerprint: boolean,
+  onRun: (index: number, bytes: Uint8Array) => void | Promise<void>,
+): Promise<ZeroMap> {
   const size = disk.size;
   const units = Math.ceil(size / unit);
   const nonZero = new Uint8Array(units);
@@ -240,7 +286,10 @@ async function streamNonZero(disk: BlockSource, unit: number, fingerprint: boole
   const zeros = Buffer.alloc(chunkSize);
   /** True if bytes[start, end) are all zero: probes, then one native memcmp (no view objects). */
   const isZero = (bytes: Uint8Array, start: number, end: number): boolean =>
-    bytes[start] === 0 && bytes[end - 1] === 0 && bytes[(start + end) >>> 1] === 0 && zeros.compare(bytes, start, end, 0, end - start) === 0;
+    bytes[start] === 0 &&
+    bytes[end - 1] === 0 &&
+    bytes[(start + end) >>> 1] === 0 &&
+    zeros.compare(bytes, start, end, 0, end - start) === 0;
   const file = disk instanceof FileSource ? disk : undefined;
   const fd = file ? openSync(file.path, 'r') : undefined;
   const buffer = fd === undefined ? undefined : new Uint8Array(chunkSize);
@@ -250,11 +299,13 @@ async function streamNonZero(disk: BlockSource, unit: number, fingerprint: boole
       if (fd === undefined || buffer === undefined) chunk = await disk.read(at, length);
       else {
         chunk = buffer.subarray(0, length);
-        for (let done = 0; done < length; ) {
+        for (let done = 0; done < length;) {
           const got = readSync(fd, chunk, done, length - done, at + done);
           if (got === 0) {
             await disk.read(at, length); // the file shrank: the source reports where
-            throw new KilnError('INPUT_CHANGED', `${file!.path} shrank while it was converted`, { hint: 'do not modify the input during the conversion' });
+            throw new KilnError('INPUT_CHANGED', `${file!.path} shrank while it was converted`, {
+              hint: 'do not modify the input during the conversion',
+            });
           }
           done += got;
         }
@@ -283,7 +334,14 @@ async function streamNonZero(disk: BlockSource, unit: number, fingerprint: boole
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return { size, unit, units, nonZero, nonZeroCount: count, fingerprint: fingerprint ? new Uint8Array(hash.digest()) : new Uint8Array(0) };
+  return {
+    size,
+    unit,
+    units,
+    nonZero,
+    nonZeroCount: count,
+    fingerprint: fingerprint ? new Uint8Array(hash.digest()) : new Uint8Array(0),
+  };
 }
 
 /**
@@ -320,7 +378,7 @@ class OutputFile {
 
   write(offset: number, bytes: Uint8Array): void {
     const fd = this.descriptor();
-    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
     this.bytesWritten += bytes.length;
   }
 
@@ -360,7 +418,12 @@ class OutputFile {
  * One-pass conversion of `disk` to a VDI or VMDK file at `path` (see the module comment).
  * Sizes are checked before the output is created; on any error nothing is left at `path`.
  */
-async function streamConversion(inputFormat: ImageFormat, disk: BlockSource, path: string, options: ConvertOptions): Promise<{ plan: ConvertPlan; bytesWritten: number }> {
+async function streamConversion(
+  inputFormat: ImageFormat,
+  disk: BlockSource,
+  path: string,
+  options: ConvertOptions,
+): Promise<{ plan: ConvertPlan; bytesWritten: number }> {
   const fingerprint = options.seed === undefined;
   const vdi = options.seed !== undefined ? { seed: options.seed } : {};
   const vmdk = vmdkOptions(options);
@@ -371,12 +434,20 @@ async function streamConversion(inputFormat: ImageFormat, disk: BlockSource, pat
     stream = (out) => streamVdi(disk, out, fingerprint, offData, vdi);
   } else {
     const layout = (await import('./vmdk/_layout.js')).vmdkLayout(disk.size, vmdk.subformat);
-    stream = (out) => (layout.subformat === 'streamOptimized' ? streamOptimizedVmdk : streamSparseVmdk)(disk, out, fingerprint, layout, vmdk);
+    stream = (out) =>
+      (layout.subformat === 'streamOptimized' ? streamOptimizedVmdk : streamSparseVmdk)(
+        disk,
+        out,
+        fingerprint,
+        layout,
+        vmdk,
+      );
   }
   const out = OutputFile.create(path);
   try {
     const plan = await stream(out);
-    const converted = 'blockMap' in plan ? vdiConversion(inputFormat, disk, plan) : vmdkConversion(inputFormat, disk, plan);
+    const converted =
+      'blockMap' in plan ? vdiConversion(inputFormat, disk, plan) : vmdkConversion(inputFormat, disk, plan);
     out.commit(converted.fileSize);
     return { plan: converted, bytesWritten: out.bytesWritten };
   } catch (error) {
@@ -386,7 +457,13 @@ async function streamConversion(inputFormat: ImageFormat, disk: BlockSource, pat
 }
 
 /** VDI: stored blocks from `offData` on, in disk order, as they are read; then the header and the block map. */
-async function streamVdi(disk: BlockSource, out: OutputFile, fingerprint: boolean, offData: number, options: VdiOptions): Promise<VdiPlan> {
+async function streamVdi(
+  disk: BlockSource,
+  out: OutputFile,
+  fingerprint: boolean,
+  offData: number,
+  options: VdiOptions,
+): Promise<VdiPlan> {
   const { layoutVdi, vdiMetadata } = await import('./vdi/_layout.js');
   let next = offData;
   const zeroMap = await streamNonZero(disk, VDI_BLOCK_SIZE, fingerprint, (_, bytes) => {
@@ -402,7 +479,13 @@ async function streamVdi(disk: BlockSource, out: OutputFile, fingerprint: boolea
  * monolithicSparse: stored grains from sector `overHead` on, in disk order, as they are read;
  * then the header, the descriptor, and both grain directories with their tables.
  */
-async function streamSparseVmdk(disk: BlockSource, out: OutputFile, fingerprint: boolean, layout: VmdkLayout, options: VmdkOptions): Promise<VmdkPlan> {
+async function streamSparseVmdk(
+  disk: BlockSource,
+  out: OutputFile,
+  fingerprint: boolean,
+  layout: VmdkLayout,
+  options: VmdkOptions,
+): Promise<VmdkPlan> {
   const { layoutVmdk, sparseTables, vmdkHead } = await import('./vmdk/_layout.js');
   const unit = layout.header.grainSize * SECTOR;
   let next = layout.header.overHead * SECTOR;
@@ -422,7 +505,13 @@ async function streamSparseVmdk(disk: BlockSource, out: OutputFile, fingerprint:
  * disk order with their markers and tables; then the descriptor (its IDs come from the
  * fingerprint) and the header.
  */
-async function streamOptimizedVmdk(disk: BlockSource, out: OutputFile, fingerprint: boolean, layout: VmdkLayout, options: VmdkOptions): Promise<VmdkPlan> {
+async function streamOptimizedVmdk(
+  disk: BlockSource,
+  out: OutputFile,
+  fingerprint: boolean,
+  layout: VmdkLayout,
+  options: VmdkOptions,
+): Promise<VmdkPlan> {
   const { layoutVmdk, vmdkHead } = await import('./vmdk/_layout.js');
   const { deflateGrain, GrainStream } = await import('./vmdk/_stream.js');
   const unit = layout.header.grainSize * SECTOR;

@@ -12,7 +12,10 @@ import { type ArtifactRef, type StepHandle, isStepHandle } from '../step.js';
 
 /** The output path (relative to the build folder) an artifact ref names. */
 export function resolveArtifact(
-  ref: ArtifactRef, producer: PlannedStep, consumer: PlannedStep | undefined, file: string,
+  ref: ArtifactRef,
+  producer: PlannedStep,
+  consumer: PlannedStep | undefined,
+  file: string,
 ): string {
   const location = { file, configPath: consumer?.configPath ?? producer.configPath };
   if (producer.outputs.length === 0) {

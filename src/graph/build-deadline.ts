@@ -18,9 +18,14 @@ export function configDeadline(env: NodeJS.ProcessEnv): number {
   if (raw === undefined || raw.trim() === '') return DEFAULT_CONFIG_TIMEOUT;
   const seconds = Number(raw);
   if (!isTimeoutSeconds(seconds)) {
-    throw new KilnError('CONFIG_TIMEOUT_INVALID', `${CONFIG_TIMEOUT_ENV}: expected ${TIMEOUT_RANGE}, got ${JSON.stringify(raw)}`, {
-      hint: `e.g. ${CONFIG_TIMEOUT_ENV}=120`, exitCode: 2,
-    });
+    throw new KilnError(
+      'CONFIG_TIMEOUT_INVALID',
+      `${CONFIG_TIMEOUT_ENV}: expected ${TIMEOUT_RANGE}, got ${JSON.stringify(raw)}`,
+      {
+        hint: `e.g. ${CONFIG_TIMEOUT_ENV}=120`,
+        exitCode: 2,
+      },
+    );
   }
   return seconds;
 }
@@ -33,11 +38,19 @@ export function configDeadline(env: NodeJS.ProcessEnv): number {
 export async function withBuildDeadline<T>(work: T | Promise<T>, file: string, seconds: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KilnError('CONFIG_BUILD_TIMEOUT', `build() did not return within ${seconds} s`, {
-      location: { file, configPath: 'build' }, exitCode: 2,
-      hint: `build() must return the project without waiting on anything that may never finish; if it is just slow, ` +
-        `set ${CONFIG_TIMEOUT_ENV}=SECONDS (default ${DEFAULT_CONFIG_TIMEOUT})`,
-    })), seconds * 1000);
+    timer = setTimeout(
+      () =>
+        reject(
+          new KilnError('CONFIG_BUILD_TIMEOUT', `build() did not return within ${seconds} s`, {
+            location: { file, configPath: 'build' },
+            exitCode: 2,
+            hint:
+              `build() must return the project without waiting on anything that may never finish; if it is just slow, ` +
+              `set ${CONFIG_TIMEOUT_ENV}=SECONDS (default ${DEFAULT_CONFIG_TIMEOUT})`,
+          }),
+        ),
+      seconds * 1000,
+    );
   });
   try {
     return await Promise.race([Promise.resolve(work), deadline]);

@@ -52,7 +52,12 @@ export interface CacheTier {
   /** Places object `hash` at `to` (with `mode`) after verifying it; says so when it is missing or corrupt. */
   restore(hash: FileHash, to: string, mode: number): Promise<RestoreResult>;
   /** Stores the outputs (output → absolute path of its file) as objects, then the entry naming them. */
-  store(key: ActionKey, entry: ActionEntry, files: Readonly<Record<string, string>>, options?: ShareOptions): Promise<void>;
+  store(
+    key: ActionKey,
+    entry: ActionEntry,
+    files: Readonly<Record<string, string>>,
+    options?: ShareOptions,
+  ): Promise<void>;
 }
 
 /** Places a copy of `from` at `to` atomically: never a hard link, so a write to one never reaches the other. */

@@ -37,11 +37,13 @@ export async function cleanUnderLock(root: string, targets: string[], options: C
   const locks: BuildLock[] = [];
   try {
     for (const dir of targets) {
-      locks.push(await acquireLock(lockOf(dir), {
-        wait: options.wait ?? true,
-        onWait: (pid) => options.onWait?.(dir, pid),
-        ...(options.signal ? { signal: options.signal } : {}),
-      }));
+      locks.push(
+        await acquireLock(lockOf(dir), {
+          wait: options.wait ?? true,
+          onWait: (pid) => options.onWait?.(dir, pid),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
     }
     const keep = new Set(targets.map(lockOf));
     removeAllBut(root, keep);

@@ -11,7 +11,12 @@ import { stepEnvironment, withoutSecrets } from '../util/step-env.js';
 import type { PlannedStep } from './graph.js';
 import type { BuildSession } from './session.js';
 import {
-  type ExecOptions, type FileInput, type OutputPlaceholder, type StepContext, StepFailure, isOutputPlaceholder,
+  type ExecOptions,
+  type FileInput,
+  type OutputPlaceholder,
+  type StepContext,
+  StepFailure,
+  isOutputPlaceholder,
 } from '../step.js';
 
 /** What one run of a step leaves besides its outputs: its output text and its warnings. */
@@ -50,7 +55,15 @@ export function createStepContext(session: BuildSession, step: PlannedStep, capt
     log: (line) => capture.output.push(`${line}\n`),
     warn: (message) => capture.warnings.push(message),
     reads: (paths) => capture.reads.push(...paths),
-    action: (a) => session.emit({ type: 'step-action', time: Date.now(), step: step.name, action: a.kind, input: a.input, reason: a.reason }),
+    action: (a) =>
+      session.emit({
+        type: 'step-action',
+        time: Date.now(),
+        step: step.name,
+        action: a.kind,
+        input: a.input,
+        reason: a.reason,
+      }),
     async exec(argv: Array<string | FileInput | OutputPlaceholder>, options: ExecOptions = {}): Promise<RunResult> {
       const resolve = (a: string | FileInput | OutputPlaceholder): string =>
         typeof a === 'string' ? a : isOutputPlaceholder(a) ? outPath(a.output) : path(a);

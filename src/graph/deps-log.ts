@@ -46,7 +46,11 @@ export function readKeys(paths: Iterable<string>, projectDir: string, buildDir: 
  * luck (the header may be stale or missing). Returns the first such file and its producer.
  * @example undeclaredGenerated(['$build/abi/x.h'], step, owners) // { file: 'abi/x.h', producer: 'abi' }
  */
-export function undeclaredGenerated(keys: string[], step: PlannedStep, owners: ReadonlyMap<string, PlannedStep>): { file: string; producer: string } | undefined {
+export function undeclaredGenerated(
+  keys: string[],
+  step: PlannedStep,
+  owners: ReadonlyMap<string, PlannedStep>,
+): { file: string; producer: string } | undefined {
   const upstream = new Set<PlannedStep>();
   const visit = (s: PlannedStep): void => {
     for (const d of s.deps) {

@@ -11,10 +11,29 @@ export type BuildEvent =
   | { type: 'step-start'; time: number; step: string; kind: string; reason: string }
   /** One unit of work inside a running step (one compile of a cc step). */
   | { type: 'step-action'; time: number; step: string; action: string; input: string; reason: string }
-  | { type: 'step-finish'; time: number; step: string; kind: string; status: StepStatus; durationMs: number; reason?: string; warnings?: string[]; failure?: StepFailureInfo; outputs?: string[] }
+  | {
+      type: 'step-finish';
+      time: number;
+      step: string;
+      kind: string;
+      status: StepStatus;
+      durationMs: number;
+      reason?: string;
+      warnings?: string[];
+      failure?: StepFailureInfo;
+      outputs?: string[];
+    }
   /** The remote cache: a warning (unavailable, a corrupt object) or the build's summary note. */
   | { type: 'remote-cache'; time: number; level: 'warning' | 'note'; message: string }
-  | { type: 'build-finish'; time: number; target: string; ok: boolean; durationMs: number; counts: Record<StepStatus, number>; interrupted?: boolean };
+  | {
+      type: 'build-finish';
+      time: number;
+      target: string;
+      ok: boolean;
+      durationMs: number;
+      counts: Record<StepStatus, number>;
+      interrupted?: boolean;
+    };
 
 export type EventSink = (event: BuildEvent) => void;
 

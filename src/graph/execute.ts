@@ -80,17 +80,21 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   let last: LastBuild | undefined;
   let flushing: Promise<void> | undefined;
   /** The build's records: deferred cache stores and logs, the state, the lock, LastBuild. */
-  const flush = (): Promise<void> => (flushing ??= (async () => {
-    try {
-      for (const write of session.deferred.splice(0)) await write();
-    } finally {
-      await session.close(stepsChanged());
-      if (last) writeLastBuild(graph.buildDir, last);
-    }
-  })());
+  const flush = (): Promise<void> =>
+    (flushing ??= (async () => {
+      try {
+        for (const write of session.deferred.splice(0)) await write();
+      } finally {
+        await session.close(stepsChanged());
+        if (last) writeLastBuild(graph.buildDir, last);
+      }
+    })());
   try {
     await schedule({
-      steps, jobs, keepGoing: options.keepGoing ?? false, signal: session.signal,
+      steps,
+      jobs,
+      keepGoing: options.keepGoing ?? false,
+      signal: session.signal,
       run: (step) => runStep(session, step),
       onFinish: (step, result) => {
         results.set(step.name, result);
@@ -111,7 +115,16 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   const outputs = Object.fromEntries(steps.map((s) => [s.name, s.outputs.map((o) => join(graph.buildDir, o))]));
   last = lastBuildOf(session, results, { ok, interrupted, durationMs, counts });
   const toolMs = session.toolClock.ms;
-  const result = { ok, interrupted, steps: results, durationMs, toolMs, counts, outputs, logPath: session.layout.buildLog };
+  const result = {
+    ok,
+    interrupted,
+    steps: results,
+    durationMs,
+    toolMs,
+    counts,
+    outputs,
+    logPath: session.layout.buildLog,
+  };
   if (options.deferRecords) return { ...result, flush };
   await flush();
   return result;
@@ -119,7 +132,11 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
 
 function finishEvent(graph: Graph, step: PlannedStep, result: StepResult): BuildEvent {
   return {
-    type: 'step-finish', time: Date.now(), step: step.name, kind: step.handle.kind.kind, status: result.status,
+    type: 'step-finish',
+    time: Date.now(),
+    step: step.name,
+    kind: step.handle.kind.kind,
+    status: result.status,
     durationMs: result.durationMs,
     ...(result.reason ? { reason: result.reason } : {}),
     ...(result.failure ? { failure: result.failure } : {}),
@@ -130,20 +147,29 @@ function finishEvent(graph: Graph, step: PlannedStep, result: StepResult): Build
 
 /** The build's record for `kiln status`: every step of the graph with its status, failure and log. */
 function lastBuildOf(
-  session: BuildSession, results: ReadonlyMap<string, StepResult>,
+  session: BuildSession,
+  results: ReadonlyMap<string, StepResult>,
   summary: Pick<LastBuild, 'ok' | 'interrupted' | 'durationMs' | 'counts'>,
 ): LastBuild {
   const { graph, layout } = session;
   return {
-    version: 1, target: graph.target.id, time: Date.now(), ...summary,
+    version: 1,
+    target: graph.target.id,
+    time: Date.now(),
+    ...summary,
     steps: graph.steps.map((s) => {
       const r = results.get(s.name);
       const fingerprint = session.fingerprints.get(s.name);
       return {
-        name: s.name, kind: s.handle.kind.kind, configPath: s.configPath,
-        deps: s.deps.map((d) => d.name), outputs: s.outputs,
-        status: r?.status ?? 'not-selected', durationMs: r?.durationMs ?? 0,
-        ...(r?.reason ? { reason: r.reason } : {}), ...(r?.failure ? { failure: r.failure } : {}),
+        name: s.name,
+        kind: s.handle.kind.kind,
+        configPath: s.configPath,
+        deps: s.deps.map((d) => d.name),
+        outputs: s.outputs,
+        status: r?.status ?? 'not-selected',
+        durationMs: r?.durationMs ?? 0,
+        ...(r?.reason ? { reason: r.reason } : {}),
+        ...(r?.failure ? { failure: r.failure } : {}),
         log: stepLogPath(layout, s.name),
         ...(s.declaration.workDir ? { workDir: join(graph.buildDir, s.declaration.workDir) } : {}),
         ...(fingerprint ? { tools: toolPaths(fingerprint) } : {}),

@@ -13,7 +13,10 @@ const ERROR_LINE = /\b(error|fatal|undefined reference|cannot find|not found|fai
 
 /** The last lines of a tool's output, preferring lines that look like errors (as ninja and zx do). */
 export function interestingTail(output: string, max = 20): string[] {
-  const lines = output.replace(/\r/g, '').split('\n').filter((l) => l.trim() !== '');
+  const lines = output
+    .replace(/\r/g, '')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   if (lines.length <= max) return lines;
   const errorIdx = lines.map((l, i) => (ERROR_LINE.test(l) ? i : -1)).filter((i) => i >= 0);
   if (errorIdx.length === 0) return lines.slice(-max);

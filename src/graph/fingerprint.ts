@@ -7,7 +7,16 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { ArtifactResolver, KeyText, PlannedStep } from './graph.js';
-import { type ActionKey, type FileHash, type StatIndex, type ValueHash, hashKey, hashText, hashValue, stableStringify } from './hashing.js';
+import {
+  type ActionKey,
+  type FileHash,
+  type StatIndex,
+  type ValueHash,
+  hashKey,
+  hashText,
+  hashValue,
+  stableStringify,
+} from './hashing.js';
 import { readPath } from './deps-log.js';
 import { type ArtifactRef, type StepHandle, isArtifactRef, isOutputPlaceholder, isStepHandle } from '../step.js';
 import { type ToolIdentity, resolveTool } from './tools.js';
@@ -75,7 +84,10 @@ export function inputName(projectDir: string, file: string): string {
  * A missing input is a config error naming the step's config path.
  */
 export async function fingerprintStep(
-  step: PlannedStep, inputFiles: string[], from: FingerprintSources, reads: readonly string[] = [],
+  step: PlannedStep,
+  inputFiles: string[],
+  from: FingerprintSources,
+  reads: readonly string[] = [],
 ): Promise<Fingerprint> {
   const files: Record<string, FileHash> = {};
   for (const file of inputFiles) files[inputName(from.projectDir, file)] = hashInput(step, file, from);
@@ -184,7 +196,11 @@ export function toolPaths(fingerprint: Fingerprint): Record<string, string> {
 
 /** One difference between two fingerprints. */
 export type FingerprintChange =
-  | { readonly part: 'file' | 'read' | 'env' | 'tool'; readonly name: string; readonly how: 'added' | 'removed' | 'changed' }
+  | {
+      readonly part: 'file' | 'read' | 'env' | 'tool';
+      readonly name: string;
+      readonly how: 'added' | 'removed' | 'changed';
+    }
   | { readonly part: 'options' | 'step' | 'target' | 'epoch' | 'outputs'; readonly how: 'changed' };
 
 /**
@@ -206,7 +222,8 @@ export function diffFingerprints(prev: Fingerprint, next: Fingerprint): Fingerpr
   record('file', prev.files, next.files, (x, y) => x === y);
   // A discovered input that changed is a reason; one only newly read (or no longer read) is not.
   for (const [name, hash] of Object.entries(prev.reads ?? {})) {
-    if (name in next.reads && next.reads[name] !== hash) changed.push({ part: 'read', name, how: next.reads[name] === null ? 'removed' : 'changed' });
+    if (name in next.reads && next.reads[name] !== hash)
+      changed.push({ part: 'read', name, how: next.reads[name] === null ? 'removed' : 'changed' });
   }
   record('env', prev.env, next.env, (x, y) => x === y);
   record('tool', prev.tools, next.tools, sameTool);

@@ -54,17 +54,25 @@ export class OutputClaims {
     const path = normalizeOutputPath(raw);
     if (path === undefined) {
       throw new KilnError('OUTPUT_INVALID', `output ${JSON.stringify(raw)} must stay inside the build folder`, {
-        location, hint: 'outputs are paths relative to the target\'s build folder (build/<arch>-<profile>/)', exitCode: 2,
+        location,
+        hint: "outputs are paths relative to the target's build folder (build/<arch>-<profile>/)",
+        exitCode: 2,
       });
     }
     if (path === 'logs' || path.startsWith('logs/') || path === '.kiln' || path.startsWith('.kiln/')) {
-      throw new KilnError('OUTPUT_INVALID', `output ${JSON.stringify(raw)} is reserved (logs/ and .kiln belong to kiln)`, { location, exitCode: 2 });
+      throw new KilnError(
+        'OUTPUT_INVALID',
+        `output ${JSON.stringify(raw)} is reserved (logs/ and .kiln belong to kiln)`,
+        { location, exitCode: 2 },
+      );
     }
     const me = { step, configPath };
     const same = this.files.get(path);
     if (same) {
       throw new KilnError('OUTPUT_DUPLICATE', `${who(same)} and ${who(me)} both write ${path}`, {
-        location, hint: 'give one of them another output name', exitCode: 2,
+        location,
+        hint: 'give one of them another output name',
+        exitCode: 2,
       });
     }
     const inside = this.folders.get(path);
@@ -88,11 +96,22 @@ function who(claim: Claim): string {
   return `step "${claim.step}" (${claim.configPath})`;
 }
 
-function conflict(file: string, fileOwner: Claim, inner: string, innerOwner: Claim, location: ErrorLocation): KilnError {
-  return new KilnError('OUTPUT_CONFLICT',
-    `${who(fileOwner)} writes the file ${file}, and ${who(innerOwner)} writes ${inner} inside it as a folder`, {
-      location, hint: 'a path cannot be both a file and a folder: rename one of the two outputs', exitCode: 2,
-    });
+function conflict(
+  file: string,
+  fileOwner: Claim,
+  inner: string,
+  innerOwner: Claim,
+  location: ErrorLocation,
+): KilnError {
+  return new KilnError(
+    'OUTPUT_CONFLICT',
+    `${who(fileOwner)} writes the file ${file}, and ${who(innerOwner)} writes ${inner} inside it as a folder`,
+    {
+      location,
+      hint: 'a path cannot be both a file and a folder: rename one of the two outputs',
+      exitCode: 2,
+    },
+  );
 }
 
 /**

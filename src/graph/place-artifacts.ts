@@ -23,14 +23,18 @@ export function placeArtifacts(graph: Graph, built: ReadonlySet<string>): Placed
     const step = graph.byHandle.get(handle);
     if (!step) {
       throw new KilnError('ARTIFACT_NOT_PLANNED', `artifacts["${path}"] names a step that is not part of the build`, {
-        location: { configPath: `artifacts.${path}` }, exitCode: 2,
+        location: { configPath: `artifacts.${path}` },
+        exitCode: 2,
         hint: 'list the step under components, images or steps too',
       });
     }
     if (!built.has(step.name)) continue;
     const to = join(graph.buildRoot, path);
     if (relative(graph.buildRoot, to).startsWith('..')) {
-      throw new KilnError('ARTIFACT_OUTSIDE_BUILD', `artifacts["${path}"] is outside the build folder`, { location: { configPath: `artifacts.${path}` }, exitCode: 2 });
+      throw new KilnError('ARTIFACT_OUTSIDE_BUILD', `artifacts["${path}"] is outside the build folder`, {
+        location: { configPath: `artifacts.${path}` },
+        exitCode: 2,
+      });
     }
     const from = join(graph.buildDir, step.outputs[0]!);
     mkdirSync(dirname(to), { recursive: true });

@@ -86,7 +86,10 @@ export function planCachePath(request: PlanRequestKey): string {
 
 function envHashes(names: string[] | 'all', env: NodeJS.ProcessEnv): Record<string, string> {
   if (names === 'all') {
-    const all = Object.keys(env).sort().map((k) => `${k}=${env[k]}`).join('\0');
+    const all = Object.keys(env)
+      .sort()
+      .map((k) => `${k}=${env[k]}`)
+      .join('\0');
     return { '*': sha256Hex(all) };
   }
   return Object.fromEntries(names.map((n) => [n, sha256Hex(`${n}=${env[n] ?? '\0unset'}`)]));
@@ -96,7 +99,10 @@ function envHashes(names: string[] | 'all', env: NodeJS.ProcessEnv): Record<stri
 export function storePlan(request: PlanRequestKey, graph: Graph, reads: PlanReads, env: NodeJS.ProcessEnv): boolean {
   try {
     const plan: CachedPlan = {
-      format: FORMAT, kilnVersion: request.kilnVersion, reads, env: envHashes(reads.env, env),
+      format: FORMAT,
+      kilnVersion: request.kilnVersion,
+      reads,
+      env: envHashes(reads.env, env),
       graph: serializeGraph(graph),
     };
     writeFileAtomic(planCachePath(request), JSON.stringify(plan));
@@ -111,8 +117,14 @@ function serializeGraph(graph: Graph): CachedPlan['graph'] {
   const steps = graph.steps.map((s): CachedStep => {
     const { key: _key, ...declaration } = s.declaration;
     return {
-      name: s.name, configPath: s.configPath, kind: s.handle.kind.kind, version: s.handle.kind.version,
-      declaration, outputs: s.outputs, deps: s.deps.map((d) => index.get(d)!), ...cutKeyText(graph, s),
+      name: s.name,
+      configPath: s.configPath,
+      kind: s.handle.kind.kind,
+      version: s.handle.kind.version,
+      declaration,
+      outputs: s.outputs,
+      deps: s.deps.map((d) => index.get(d)!),
+      ...cutKeyText(graph, s),
     };
   });
   const artifacts: Record<string, string> = {};
@@ -121,9 +133,15 @@ function serializeGraph(graph: Graph): CachedPlan['graph'] {
     if (step) artifacts[path] = step.name;
   }
   return {
-    name: graph.config.name, target: graph.target, projectDir: graph.projectDir, buildDir: graph.buildDir,
-    buildRoot: graph.buildRoot, release: graph.release,
-    options: JSON.parse(stableStringify(graph.options)) as Record<string, unknown>, steps, artifacts,
+    name: graph.config.name,
+    target: graph.target,
+    projectDir: graph.projectDir,
+    buildDir: graph.buildDir,
+    buildRoot: graph.buildRoot,
+    release: graph.release,
+    options: JSON.parse(stableStringify(graph.options)) as Record<string, unknown>,
+    steps,
+    artifacts,
   };
 }
 
@@ -179,10 +197,18 @@ export function lookupPlan(request: PlanRequestKey, env: NodeJS.ProcessEnv): Pla
 }
 
 function checkShape(plan: CachedPlan): void {
-  const ok = plan !== null && typeof plan === 'object' && plan.format === FORMAT
-    && Array.isArray(plan.reads?.files) && Array.isArray(plan.reads.dirs) && Array.isArray(plan.reads.stats)
-    && plan.env !== null && typeof plan.env === 'object' && Array.isArray(plan.graph?.steps)
-    && typeof plan.graph.buildDir === 'string' && typeof plan.graph.target?.id === 'string';
+  const ok =
+    plan !== null &&
+    typeof plan === 'object' &&
+    plan.format === FORMAT &&
+    Array.isArray(plan.reads?.files) &&
+    Array.isArray(plan.reads.dirs) &&
+    Array.isArray(plan.reads.stats) &&
+    plan.env !== null &&
+    typeof plan.env === 'object' &&
+    Array.isArray(plan.graph?.steps) &&
+    typeof plan.graph.buildDir === 'string' &&
+    typeof plan.graph.target?.id === 'string';
   if (!ok) throw new Error('not a plan of this kiln (unexpected format)');
 }
 
@@ -227,7 +253,8 @@ const ARTIFACT = Symbol.for('kiln.artifact');
 /** A stand-in for a step kind that was not loaded: it fingerprints like the real one and cannot run. */
 function standInKind(kind: string, version: number): StepKind {
   return {
-    kind, version,
+    kind,
+    version,
     declare: () => ({ outputs: [] }),
     make: () => Promise.reject(new Error(`step kind ${kind} is not loaded (a cached plan cannot run steps)`)),
   };
@@ -235,7 +262,10 @@ function standInKind(kind: string, version: number): StepKind {
 
 function standInHandle(kind: StepKind, name: string): StepHandle {
   const handle = {
-    [STEP]: true as const, kind, options: undefined, name,
+    [STEP]: true as const,
+    kind,
+    options: undefined,
+    name,
     get out(): ArtifactRef {
       return { [ARTIFACT]: true, step: handle, output: undefined } as unknown as ArtifactRef;
     },
@@ -261,8 +291,14 @@ function rebuildGraph(plan: CachedPlan): Graph {
   const steps: PlannedStep[] = g.steps.map((s, i) => {
     if (s.keyParts.length !== s.keyRefs.length + 1) throw new Error(`step ${s.name}: a broken key text`);
     return {
-      name: s.name, configPath: s.configPath, handle: handles[i]!, options: undefined,
-      declaration: s.declaration, outputs: s.outputs, deps: [], dependents: [],
+      name: s.name,
+      configPath: s.configPath,
+      handle: handles[i]!,
+      options: undefined,
+      declaration: s.declaration,
+      outputs: s.outputs,
+      deps: [],
+      dependents: [],
       keyText: { parts: s.keyParts, refs: s.keyRefs.map(refOf) },
     };
   });
@@ -274,10 +310,18 @@ function rebuildGraph(plan: CachedPlan): Graph {
   const artifacts = Object.fromEntries(Object.entries(g.artifacts).map(([path, step]) => [path, byName.get(step)!]));
   const project = { name: g.name, artifacts } as Project;
   return {
-    target: g.target, projectDir: g.projectDir, buildDir: g.buildDir, buildRoot: g.buildRoot, steps,
-    byName: new Map(steps.map((s) => [s.name, s])), byHandle,
+    target: g.target,
+    projectDir: g.projectDir,
+    buildDir: g.buildDir,
+    buildRoot: g.buildRoot,
+    steps,
+    byName: new Map(steps.map((s) => [s.name, s])),
+    byHandle,
     artifacts: new ArtifactPaths(byHandle, g.buildDir, join(g.projectDir, 'kiln.config.ts')),
-    project, config: project as KilnConfig, options: g.options, release: g.release,
+    project,
+    config: project as KilnConfig,
+    options: g.options,
+    release: g.release,
   };
 }
 
@@ -290,7 +334,10 @@ let buildVersion: string | null | undefined;
 export function kilnBuildVersion(): string | undefined {
   if (buildVersion === undefined) {
     try {
-      const { id, version } = JSON.parse(readFileSync(new URL('../build-id.json', import.meta.url), 'utf8')) as { id: string; version: string };
+      const { id, version } = JSON.parse(readFileSync(new URL('../build-id.json', import.meta.url), 'utf8')) as {
+        id: string;
+        version: string;
+      };
       buildVersion = typeof id === 'string' && typeof version === 'string' ? `${version}+${id}` : null;
     } catch {
       buildVersion = null;

@@ -83,7 +83,12 @@ export function pathType(path: string, link = false): PathType {
 
 /** Hash of a folder listing (sorted names). */
 export function listingHash(names: ReadonlyArray<string | Dirent>): string {
-  return sha256Hex(names.map((n) => (typeof n === 'string' ? n : n.name)).sort().join('\0'));
+  return sha256Hex(
+    names
+      .map((n) => (typeof n === 'string' ? n : n.name))
+      .sort()
+      .join('\0'),
+  );
 }
 
 /** The stat fields a file read is trusted by, unless the file changed in the last 10 ms. */
@@ -169,7 +174,8 @@ function envProxy(env: NodeJS.ProcessEnv, recorder: Recorder): NodeJS.ProcessEnv
  * plan with (a recording view of `env`). One recording at a time: a nested call is refused.
  */
 export async function recordPlanReads<T>(
-  env: NodeJS.ProcessEnv, fn: (env: NodeJS.ProcessEnv) => Promise<T>,
+  env: NodeJS.ProcessEnv,
+  fn: (env: NodeJS.ProcessEnv) => Promise<T>,
 ): Promise<{ value: T; reads: PlanReads }> {
   if (active) throw new Error('recordPlanReads: already recording');
   const recorder = new Recorder();
@@ -186,7 +192,11 @@ export async function recordPlanReads<T>(
     active = undefined;
     process.env = savedEnv;
     Object.assign(fs, {
-      readFileSync: origRead, readdirSync: origReaddir, existsSync: origExists, statSync: origStat, lstatSync: origLstat,
+      readFileSync: origRead,
+      readdirSync: origReaddir,
+      existsSync: origExists,
+      statSync: origStat,
+      lstatSync: origLstat,
     });
     syncBuiltinESMExports();
   }

@@ -46,7 +46,11 @@ function shown(path: string): string {
 }
 
 /** Finds every step handle and artifact ref inside an options value (not inside other steps). */
-export function collectRefs(value: unknown, found: Array<StepHandle | ArtifactRef> = [], seen = new Set<unknown>()): Array<StepHandle | ArtifactRef> {
+export function collectRefs(
+  value: unknown,
+  found: Array<StepHandle | ArtifactRef> = [],
+  seen = new Set<unknown>(),
+): Array<StepHandle | ArtifactRef> {
   if (value === null || typeof value !== 'object' || seen.has(value)) return found;
   if (isArtifactRef(value) || isStepHandle(value)) {
     found.push(value);
@@ -67,7 +71,8 @@ export function stepNameProblem(name: string): string | undefined {
   if (name === '') return 'is empty';
   if (!/^[A-Za-z0-9]/.test(name)) return `must start with a letter or digit, not ${JSON.stringify(name[0])}`;
   const bad = [...name].findIndex((c) => !/[A-Za-z0-9._-]/.test(c));
-  if (bad >= 0) return `may hold only letters, digits, ".", "_" or "-": ${JSON.stringify([...name][bad])} at position ${bad + 1} is none of them`;
+  if (bad >= 0)
+    return `may hold only letters, digits, ".", "_" or "-": ${JSON.stringify([...name][bad])} at position ${bad + 1} is none of them`;
   return undefined;
 }
 
@@ -78,25 +83,38 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
   const arch = request.arch ?? arches[0]!;
   if (!arches.includes(arch)) {
     throw new KilnError('ARCH_UNSUPPORTED', `--arch ${arch}: this project builds for ${arches.join(', ')}`, {
-      location: { file, configPath: 'arch' }, hint: `add "${arch}" to arch in ${file}`, exitCode: 2,
+      location: { file, configPath: 'arch' },
+      hint: `add "${arch}" to arch in ${file}`,
+      exitCode: 2,
     });
   }
   const profiles = configProfiles(config);
   const profileName = request.profile ?? profiles[0]![0];
   const profile = profiles.find(([name]) => name === profileName);
   if (!profile) {
-    throw new KilnError('PROFILE_UNKNOWN', `--profile ${profileName}: this project has profiles ${profiles.map(([n]) => n).join(', ')}`, {
-      location: { file, configPath: 'profiles' }, exitCode: 2,
-    });
+    throw new KilnError(
+      'PROFILE_UNKNOWN',
+      `--profile ${profileName}: this project has profiles ${profiles.map(([n]) => n).join(', ')}`,
+      {
+        location: { file, configPath: 'profiles' },
+        exitCode: 2,
+      },
+    );
   }
   const release = profile[1].release ?? false;
   const target: TargetInfo = {
-    arch, profile: profileName, id: `${arch}-${profileName}`, release, policy: profile[1].policy ?? config.policy ?? {},
+    arch,
+    profile: profileName,
+    id: `${arch}-${profileName}`,
+    release,
+    policy: profile[1].policy ?? config.policy ?? {},
     ...(request.allowDevKey ? { allowDevKey: true } : {}),
   };
   const options = resolveOptions(config.options ?? {}, request.options ?? {});
   // --build-dir is relative to the working folder, or absolute (resolve, not join: join glued an absolute path under cwd).
-  const buildRoot = request.buildDir ? resolve(process.cwd(), request.buildDir) : resolve(loaded.projectDir, config.buildDir ?? 'build');
+  const buildRoot = request.buildDir
+    ? resolve(process.cwd(), request.buildDir)
+    : resolve(loaded.projectDir, config.buildDir ?? 'build');
   const buildDir = join(buildRoot, target.id);
 
   let project: Project = config;
@@ -115,7 +133,9 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
     } catch (error) {
       if (error instanceof KilnError) throw error;
       throw new KilnError('CONFIG_BUILD_FAILED', `build() threw: ${(error as Error)?.message ?? error}`, {
-        location: { file, configPath: 'build' }, cause: error, exitCode: 2,
+        location: { file, configPath: 'build' },
+        cause: error,
+        exitCode: 2,
         hint: 'run with --debug for the stack trace',
       });
     }
@@ -131,20 +151,26 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
     const broken = stepNameProblem(finalName);
     if (broken) {
       throw new KilnError('STEP_NAME_INVALID', `step name ${JSON.stringify(finalName)} ${broken}`, {
-        location: { file, configPath }, hint: 'a step name starts with a letter or digit, then letters, digits, ".", "_" or "-"', exitCode: 2,
+        location: { file, configPath },
+        hint: 'a step name starts with a letter or digit, then letters, digits, ".", "_" or "-"',
+        exitCode: 2,
       });
     }
     const other = names.get(finalName);
     if (other) {
       throw new KilnError('STEP_NAME_DUPLICATE', `two steps are named "${finalName}" (${other} and ${configPath})`, {
-        location: { file, configPath }, hint: 'give one of them another name with { name: "..." } or .named("...")', exitCode: 2,
+        location: { file, configPath },
+        hint: 'give one of them another name with { name: "..." } or .named("...")',
+        exitCode: 2,
       });
     }
     names.set(finalName, configPath);
     nodes.set(handle, { name: finalName, configPath });
   };
   const records: Array<[string, Record<string, StepHandle> | undefined]> = [
-    ['components', project.components], ['images', project.images], ['steps', project.steps],
+    ['components', project.components],
+    ['images', project.images],
+    ['steps', project.steps],
   ];
   for (const [section, record] of records) {
     for (const [key, handle] of Object.entries(record ?? {})) claim(handle, key, `${section}.${key}`);
@@ -180,8 +206,15 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
   const planned = new Map<StepHandle, PlannedStep>();
   const claims = new OutputClaims(file);
   for (const [handle, { name, configPath }] of nodes) {
-    const options = handle.kind.schema ? validateConfigValue(handle.kind.schema, handle.options, file, configPath.split('.')) : handle.options;
-    const declaration = await handle.kind.declare(options, { projectDir: loaded.projectDir, buildDir, target, configPath });
+    const options = handle.kind.schema
+      ? validateConfigValue(handle.kind.schema, handle.options, file, configPath.split('.'))
+      : handle.options;
+    const declaration = await handle.kind.declare(options, {
+      projectDir: loaded.projectDir,
+      buildDir,
+      target,
+      configPath,
+    });
     checkStepEnv(declaration, { file, configPath: `${configPath}.env` });
     const outputs = declaration.outputs.map((o) => claims.add(o, name, configPath));
     planned.set(handle, { name, configPath, handle, options, declaration, outputs, deps: [], dependents: [] });
@@ -196,9 +229,17 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
       const producer = planned.get(producerHandle)!;
       if (isArtifactRef(ref)) artifacts.resolve(ref, step);
       else if (producer.outputs.length === 0) {
-        throw new KilnError('ARTIFACT_MISSING', `step "${step.name}" reads step "${producer.name}", which has no outputs`, { location: { file, configPath: step.configPath }, exitCode: 2 });
+        throw new KilnError(
+          'ARTIFACT_MISSING',
+          `step "${step.name}" reads step "${producer.name}", which has no outputs`,
+          { location: { file, configPath: step.configPath }, exitCode: 2 },
+        );
       }
-      if (producer === step) throw new KilnError('GRAPH_CYCLE', `step "${step.name}" reads its own output`, { location: { file, configPath: step.configPath }, exitCode: 2 });
+      if (producer === step)
+        throw new KilnError('GRAPH_CYCLE', `step "${step.name}" reads its own output`, {
+          location: { file, configPath: step.configPath },
+          exitCode: 2,
+        });
       deps.add(producer);
     }
     step.deps = [...deps];
@@ -221,8 +262,24 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
   }
   if (order.length !== planned.size) {
     const stuck = [...planned.values()].filter((s) => !order.includes(s)).map((s) => s.name);
-    throw new KilnError('GRAPH_CYCLE', `the steps ${stuck.join(', ')} depend on each other in a cycle`, { location: { file }, exitCode: 2 });
+    throw new KilnError('GRAPH_CYCLE', `the steps ${stuck.join(', ')} depend on each other in a cycle`, {
+      location: { file },
+      exitCode: 2,
+    });
   }
   const byName = new Map(order.map((s) => [s.name, s]));
-  return { target, projectDir: loaded.projectDir, buildDir, buildRoot, steps: order, byName, byHandle: planned, artifacts, project, config, options, release };
+  return {
+    target,
+    projectDir: loaded.projectDir,
+    buildDir,
+    buildRoot,
+    steps: order,
+    byName,
+    byHandle: planned,
+    artifacts,
+    project,
+    config,
+    options,
+    release,
+  };
 }

@@ -56,13 +56,16 @@ async function decideAndRun(session: BuildSession, step: PlannedStep): Promise<O
     }
     if (session.checkOnly) throw new NotUpToDate(step.name);
     const restored = await restoreFromCache(session, step, key, fingerprint);
-    if ('hashes' in restored) return outcome('cached', restored.hashes, { reason: explainRerun(prev?.fingerprint, fingerprint) });
+    if ('hashes' in restored)
+      return outcome('cached', restored.hashes, { reason: explainRerun(prev?.fingerprint, fingerprint) });
     notes.push(...restored.corrupt.map((hash) => `cache object ${hash.slice(0, 16)}… was corrupt: rebuilt`));
   }
   if (session.checkOnly) throw new NotUpToDate(step.name);
   const reason = session.force
     ? 'forced'
-    : untracked ? 'not fully tracked (runs every time)' : explainRerun(prev?.fingerprint, fingerprint);
+    : untracked
+      ? 'not fully tracked (runs every time)'
+      : explainRerun(prev?.fingerprint, fingerprint);
   return runMake(session, step, { key, fingerprint, untracked, reason, notes });
 }
 
@@ -84,7 +87,10 @@ function outputsIntact(session: BuildSession, step: PlannedStep, record: StepRec
 
 /** Restores every output of `key` from the cache: their hashes, or what was corrupt (none on a plain miss). */
 async function restoreFromCache(
-  session: BuildSession, step: PlannedStep, key: ActionKey, fingerprint: Fingerprint,
+  session: BuildSession,
+  step: PlannedStep,
+  key: ActionKey,
+  fingerprint: Fingerprint,
 ): Promise<{ hashes: Record<string, FileHash> } | { corrupt: FileHash[] }> {
   const entry = await session.cache.lookup(key, { share: step.declaration.localOnly === undefined });
   if (!entry || !step.outputs.every((o) => entry.outputs[o])) return { corrupt: [] };
@@ -108,7 +114,10 @@ async function restoreFromCache(
  * when their contents still match its digest. Undefined when they do not.
  */
 function entryHolds(
-  entry: ActionEntry, key: ActionKey, fingerprint: Fingerprint, session: BuildSession,
+  entry: ActionEntry,
+  key: ActionKey,
+  fingerprint: Fingerprint,
+  session: BuildSession,
 ): { key: ActionKey; fingerprint: Fingerprint } | undefined {
   if (!entry.reads) return { key, fingerprint };
   const withRead = withReads(fingerprint, entry.reads, session.sources);
@@ -219,10 +228,14 @@ function discoveredReads(session: BuildSession, step: PlannedStep, paths: readon
   const owners = outputOwners(graph);
   const unordered = undeclaredGenerated(keys, step, owners);
   if (unordered) {
-    throw new KilnError('GENERATED_INPUT_UNDECLARED', `step "${step.name}" read ${unordered.file}, an output of step "${unordered.producer}", without depending on it: it may have read a stale or half-written file`, {
-      location: { configPath: step.configPath },
-      hint: `pass ${unordered.producer}'s output to this step (e.g. include: [${unordered.producer}.output('${unordered.file}')]) so kiln builds it first`,
-    });
+    throw new KilnError(
+      'GENERATED_INPUT_UNDECLARED',
+      `step "${step.name}" read ${unordered.file}, an output of step "${unordered.producer}", without depending on it: it may have read a stale or half-written file`,
+      {
+        location: { configPath: step.configPath },
+        hint: `pass ${unordered.producer}'s output to this step (e.g. include: [${unordered.producer}.output('${unordered.file}')]) so kiln builds it first`,
+      },
+    );
   }
   return keys;
 }
@@ -232,7 +245,8 @@ const ownersOf = new WeakMap<Graph, Map<string, PlannedStep>>();
 /** Output path → the step writing it, built once per graph (not once per step that ran). */
 function outputOwners(graph: Graph): Map<string, PlannedStep> {
   let owners = ownersOf.get(graph);
-  if (!owners) ownersOf.set(graph, (owners = new Map(graph.steps.flatMap((s) => s.outputs.map((o) => [o, s] as const)))));
+  if (!owners)
+    ownersOf.set(graph, (owners = new Map(graph.steps.flatMap((s) => s.outputs.map((o) => [o, s] as const)))));
   return owners;
 }
 

@@ -98,12 +98,16 @@ export interface BuildSession {
 }
 
 export async function openSession(
-  graph: Graph, options: SessionOptions, emit: (event: BuildEvent) => void,
+  graph: Graph,
+  options: SessionOptions,
+  emit: (event: BuildEvent) => void,
 ): Promise<BuildSession> {
   const env = options.env ?? process.env;
   // Resolved before the lock is taken: a bad URL is a usage error, not a half-opened session.
   // A check-only session (the plan cache's no-op path) touches no cache, so it needs no remote.
-  const remote = options.checkOnly ? undefined : resolveRemoteCache(graph.config.remoteCache, options.remoteCache ?? {}, env);
+  const remote = options.checkOnly
+    ? undefined
+    : resolveRemoteCache(graph.config.remoteCache, options.remoteCache ?? {}, env);
   const layout = buildLayout(graph.buildDir, graph.buildRoot);
   mkdirSync(layout.internalDir, { recursive: true });
   const lock = await acquireLock(layout.lockFile, {
@@ -117,8 +121,14 @@ export async function openSession(
   const tiered = remote ? new TieredCache(local, new HttpCacheClient(remote), warn) : undefined;
   const cache: CacheTier = tiered ?? local;
   const sources = {
-    projectDir: graph.projectDir, buildDir: graph.buildDir, target: graph.target.id, epoch: resolveEpoch(env), env, index: state.index,
-    artifacts: graph.artifacts, outputHashes: new Map<string, Record<string, FileHash>>(),
+    projectDir: graph.projectDir,
+    buildDir: graph.buildDir,
+    target: graph.target.id,
+    epoch: resolveEpoch(env),
+    env,
+    index: state.index,
+    artifacts: graph.artifacts,
+    outputHashes: new Map<string, Record<string, FileHash>>(),
   };
   const log = BuildLog.open(layout, graph.target.id);
   rmSync(layout.stagingDir, { recursive: true, force: true });
@@ -127,7 +137,14 @@ export async function openSession(
   const onAbort = (): void => abort.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   return {
-    graph, layout, env, state, cache, log, emit, sources,
+    graph,
+    layout,
+    env,
+    state,
+    cache,
+    log,
+    emit,
+    sources,
     force: options.force ?? false,
     checkOnly: options.checkOnly ?? false,
     diagnose: options.diagnose,
@@ -143,7 +160,8 @@ export async function openSession(
       try {
         state.save(stepsChanged);
         const report = await tiered?.finish();
-        if (report?.consulted) emit({ type: 'remote-cache', time: Date.now(), level: 'note', message: remoteSummary(report) });
+        if (report?.consulted)
+          emit({ type: 'remote-cache', time: Date.now(), level: 'note', message: remoteSummary(report) });
       } finally {
         options.signal?.removeEventListener('abort', onAbort);
         rmSync(layout.stagingDir, { recursive: true, force: true });
@@ -157,7 +175,10 @@ export async function openSession(
 /** `remote cache: 3 restored (1.2 MB down), 12 uploaded (40.1 MB up)` */
 function remoteSummary(r: RemoteReport): string {
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
-  const parts = [`${r.hits} restored (${mb(r.downloadedBytes)} down)`, `${r.uploaded} uploaded (${mb(r.uploadedBytes)} up)`];
+  const parts = [
+    `${r.hits} restored (${mb(r.downloadedBytes)} down)`,
+    `${r.uploaded} uploaded (${mb(r.uploadedBytes)} up)`,
+  ];
   if (r.notSent) parts.push(`${r.notSent} not sent`);
   return `remote cache: ${parts.join(', ')}`;
 }

@@ -48,12 +48,19 @@ export function probeBiosImage(): Uint8Array {
  * const { accel, note } = await chooseAccel('x86_64', 'qemu-system-x86_64');
  * console.log(note); // "accel: tcg (/dev/kvm exists but a KVM probe did not finish in 3 s)"
  */
-export async function chooseAccel(arch: QemuArch, qemu: string, requested: 'auto' | Accel = 'auto'): Promise<AccelChoice> {
+export async function chooseAccel(
+  arch: QemuArch,
+  qemu: string,
+  requested: 'auto' | Accel = 'auto',
+): Promise<AccelChoice> {
   const env = process.env.KILN_ACCEL;
-  if (requested === 'auto' && (env === 'kvm' || env === 'tcg')) return { accel: env, note: `accel: ${env} (KILN_ACCEL)` };
+  if (requested === 'auto' && (env === 'kvm' || env === 'tcg'))
+    return { accel: env, note: `accel: ${env} (KILN_ACCEL)` };
   if (requested !== 'auto') return { accel: requested, note: `accel: ${requested} (asked for)` };
-  const hostMatches = ((arch === 'x86_64' || arch === 'i386') && hostArch() === 'x64') || (arch === 'aarch64' && hostArch() === 'arm64');
-  if (!hostMatches) return { accel: 'tcg', note: `accel: tcg (${arch} guest on a ${hostArch()} host: KVM cannot run it)` };
+  const hostMatches =
+    ((arch === 'x86_64' || arch === 'i386') && hostArch() === 'x64') || (arch === 'aarch64' && hostArch() === 'arm64');
+  if (!hostMatches)
+    return { accel: 'tcg', note: `accel: tcg (${arch} guest on a ${hostArch()} host: KVM cannot run it)` };
   let kvmStat;
   try {
     kvmStat = statSync('/dev/kvm');
@@ -64,7 +71,7 @@ export async function chooseAccel(arch: QemuArch, qemu: string, requested: 'auto
   if (arch !== 'x86_64') return { accel: 'tcg', note: 'accel: tcg (the KVM probe only knows x86_64 guests)' };
   let qemuKey = qemu;
   try {
-    const st = statSync(qemu.includes('/') ? qemu : findExecutable(qemu) ?? qemu);
+    const st = statSync(qemu.includes('/') ? qemu : (findExecutable(qemu) ?? qemu));
     qemuKey = `${qemu}:${st.size}:${st.mtimeMs}`;
   } catch {
     /* keep the name */
@@ -85,7 +92,8 @@ function readCache(key: string): AccelChoice | undefined {
   try {
     const data = JSON.parse(readFileSync(cacheFile(), 'utf8')) as Record<string, AccelChoice>;
     const hit = data[key];
-    if (hit && (hit.accel === 'kvm' || hit.accel === 'tcg') && typeof hit.note === 'string') return { accel: hit.accel, note: `${hit.note} [cached probe]` };
+    if (hit && (hit.accel === 'kvm' || hit.accel === 'tcg') && typeof hit.note === 'string')
+      return { accel: hit.accel, note: `${hit.note} [cached probe]` };
   } catch {
     /* no cache */
   }
@@ -118,15 +126,40 @@ export async function probeKvm(qemu: string, timeoutMs = 3000): Promise<AccelCho
   try {
     const bios = join(dir, 'probe.bin');
     writeFileSync(bios, probeBiosImage());
-    const argv = (accel: Accel) => [qemu, '-accel', accel, '-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot', '-bios', bios, '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'];
+    const argv = (accel: Accel) => [
+      qemu,
+      '-accel',
+      accel,
+      '-M',
+      'pc',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-bios',
+      bios,
+      '-device',
+      'isa-debug-exit,iobase=0xf4,iosize=0x04',
+    ];
     const result = await run(argv('kvm'), { timeoutMs });
     if (result.code === PROBE_EXIT) {
       const tcg = await run(argv('tcg'), { timeoutMs: 10_000 });
       const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-      if (tcg.code !== PROBE_EXIT || result.durationMs <= tcg.durationMs * 1.2) return { accel: 'kvm', note: `accel: kvm (probe guest ran under KVM in ${s(result.durationMs)}, TCG ${s(tcg.durationMs)})` };
-      return { accel: 'tcg', note: `accel: tcg (KVM works but is slower than TCG here: ${s(result.durationMs)} vs ${s(tcg.durationMs)} for 20,000 port writes; nested virtualization?)` };
+      if (tcg.code !== PROBE_EXIT || result.durationMs <= tcg.durationMs * 1.2)
+        return {
+          accel: 'kvm',
+          note: `accel: kvm (probe guest ran under KVM in ${s(result.durationMs)}, TCG ${s(tcg.durationMs)})`,
+        };
+      return {
+        accel: 'tcg',
+        note: `accel: tcg (KVM works but is slower than TCG here: ${s(result.durationMs)} vs ${s(tcg.durationMs)} for 20,000 port writes; nested virtualization?)`,
+      };
     }
-    if (result.timedOut) return { accel: 'tcg', note: `accel: tcg (/dev/kvm exists but a KVM probe did not finish in ${timeoutMs / 1000} s)` };
+    if (result.timedOut)
+      return {
+        accel: 'tcg',
+        note: `accel: tcg (/dev/kvm exists but a KVM probe did not finish in ${timeoutMs / 1000} s)`,
+      };
     const why = result.stderr.trim().split('\n').pop() || `exit code ${result.code}`;
     return { accel: 'tcg', note: `accel: tcg (KVM probe failed: ${why})` };
   } finally {

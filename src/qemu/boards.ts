@@ -52,40 +52,93 @@ const X86_EXITS: readonly ExitKind[] = ['isa-debug-exit', 'serial'];
  */
 export const BOARDS: Readonly<Record<string, BoardProfile>> = {
   q35: {
-    name: 'q35', arches: ['x86_64', 'i386'], description: 'PC with Q35 chipset (PCIe, AHCI)', props: [], cpu: {},
-    memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 255 }, pci: true,
-    diskInterfaces: ['ide', 'virtio', 'nvme', 'usb'], serialPorts: ['COM1 (0x3f8)', 'COM2 (0x2f8)', 'COM3 (0x3e8)', 'COM4 (0x2e8)'],
-    defaultExit: 'isa-debug-exit', exits: X86_EXITS, args: [],
+    name: 'q35',
+    arches: ['x86_64', 'i386'],
+    description: 'PC with Q35 chipset (PCIe, AHCI)',
+    props: [],
+    cpu: {},
+    memory: { default: 512, min: 16 },
+    smp: { default: 1, min: 1, max: 255 },
+    pci: true,
+    diskInterfaces: ['ide', 'virtio', 'nvme', 'usb'],
+    serialPorts: ['COM1 (0x3f8)', 'COM2 (0x2f8)', 'COM3 (0x3e8)', 'COM4 (0x2e8)'],
+    defaultExit: 'isa-debug-exit',
+    exits: X86_EXITS,
+    args: [],
   },
   pc: {
-    name: 'pc', arches: ['x86_64', 'i386'], description: 'PC with i440FX + PIIX (legacy IDE, ISA)', props: [], cpu: {},
-    memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 255 }, pci: true,
-    diskInterfaces: ['ide', 'virtio', 'nvme', 'usb', 'floppy'], serialPorts: ['COM1 (0x3f8)', 'COM2 (0x2f8)', 'COM3 (0x3e8)', 'COM4 (0x2e8)'],
-    defaultExit: 'isa-debug-exit', exits: X86_EXITS, args: [],
+    name: 'pc',
+    arches: ['x86_64', 'i386'],
+    description: 'PC with i440FX + PIIX (legacy IDE, ISA)',
+    props: [],
+    cpu: {},
+    memory: { default: 512, min: 16 },
+    smp: { default: 1, min: 1, max: 255 },
+    pci: true,
+    diskInterfaces: ['ide', 'virtio', 'nvme', 'usb', 'floppy'],
+    serialPorts: ['COM1 (0x3f8)', 'COM2 (0x2f8)', 'COM3 (0x3e8)', 'COM4 (0x2e8)'],
+    defaultExit: 'isa-debug-exit',
+    exits: X86_EXITS,
+    args: [],
   },
   virt: {
-    name: 'virt', arches: ['aarch64'], description: 'QEMU Arm virtual machine (GICv3, PL011, PCIe)', props: ['gic-version=3'], cpu: { default: 'cortex-a57' },
-    memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 512 }, pci: true,
-    diskInterfaces: ['virtio', 'nvme', 'usb'], serialPorts: ['PL011 (0x09000000)'],
-    defaultExit: 'semihosting', exits: ['semihosting', 'psci', 'serial'], args: [],
+    name: 'virt',
+    arches: ['aarch64'],
+    description: 'QEMU Arm virtual machine (GICv3, PL011, PCIe)',
+    props: ['gic-version=3'],
+    cpu: { default: 'cortex-a57' },
+    memory: { default: 512, min: 16 },
+    smp: { default: 1, min: 1, max: 512 },
+    pci: true,
+    diskInterfaces: ['virtio', 'nvme', 'usb'],
+    serialPorts: ['PL011 (0x09000000)'],
+    defaultExit: 'semihosting',
+    exits: ['semihosting', 'psci', 'serial'],
+    args: [],
   },
   raspi3b: {
-    name: 'raspi3b', arches: ['aarch64'], description: 'Raspberry Pi 3B (BCM2837, four Cortex-A53, 1 GiB)', props: [], cpu: { fixed: 'cortex-a53' },
-    memory: { default: 1024, exact: true }, smp: { default: 4, min: 4, max: 4 }, pci: false,
-    diskInterfaces: ['sd'], serialPorts: ['PL011 UART0 (0x3f201000)', 'mini UART (AUX, 0x3f215040)'],
-    defaultExit: 'serial', exits: ['semihosting', 'serial'], args: [],
+    name: 'raspi3b',
+    arches: ['aarch64'],
+    description: 'Raspberry Pi 3B (BCM2837, four Cortex-A53, 1 GiB)',
+    props: [],
+    cpu: { fixed: 'cortex-a53' },
+    memory: { default: 1024, exact: true },
+    smp: { default: 4, min: 4, max: 4 },
+    pci: false,
+    diskInterfaces: ['sd'],
+    serialPorts: ['PL011 UART0 (0x3f201000)', 'mini UART (AUX, 0x3f215040)'],
+    defaultExit: 'serial',
+    exits: ['semihosting', 'serial'],
+    args: [],
   },
   raspi3ap: {
-    name: 'raspi3ap', arches: ['aarch64'], description: 'Raspberry Pi 3A+ (BCM2837, four Cortex-A53, 512 MiB)', props: [], cpu: { fixed: 'cortex-a53' },
-    memory: { default: 512, exact: true }, smp: { default: 4, min: 4, max: 4 }, pci: false,
-    diskInterfaces: ['sd'], serialPorts: ['PL011 UART0 (0x3f201000)', 'mini UART (AUX, 0x3f215040)'],
-    defaultExit: 'serial', exits: ['semihosting', 'serial'], args: [],
+    name: 'raspi3ap',
+    arches: ['aarch64'],
+    description: 'Raspberry Pi 3A+ (BCM2837, four Cortex-A53, 512 MiB)',
+    props: [],
+    cpu: { fixed: 'cortex-a53' },
+    memory: { default: 512, exact: true },
+    smp: { default: 4, min: 4, max: 4 },
+    pci: false,
+    diskInterfaces: ['sd'],
+    serialPorts: ['PL011 UART0 (0x3f201000)', 'mini UART (AUX, 0x3f215040)'],
+    defaultExit: 'serial',
+    exits: ['semihosting', 'serial'],
+    args: [],
   },
   'xlnx-zcu102': {
-    name: 'xlnx-zcu102', arches: ['aarch64'], description: 'Xilinx ZynqMP ZCU102 (Cortex-A53 APUs + Cortex-R5F RPUs from -smp)', props: [], cpu: { fixed: 'cortex-a53' },
-    memory: { default: 512, min: 16 }, smp: { default: 1, min: 1, max: 6 }, pci: false,
-    diskInterfaces: ['sd'], serialPorts: ['Cadence UART0 (0xff000000)', 'Cadence UART1 (0xff010000)'],
-    defaultExit: 'serial', exits: ['semihosting', 'serial'],
+    name: 'xlnx-zcu102',
+    arches: ['aarch64'],
+    description: 'Xilinx ZynqMP ZCU102 (Cortex-A53 APUs + Cortex-R5F RPUs from -smp)',
+    props: [],
+    cpu: { fixed: 'cortex-a53' },
+    memory: { default: 512, min: 16 },
+    smp: { default: 1, min: 1, max: 6 },
+    pci: false,
+    diskInterfaces: ['sd'],
+    serialPorts: ['Cadence UART0 (0xff000000)', 'Cadence UART1 (0xff010000)'],
+    defaultExit: 'serial',
+    exits: ['semihosting', 'serial'],
     // Its DisplayPort has an audio device: without an audio backend QEMU hunts for PulseAudio/JACK modules and says so.
     args: ['-audiodev', 'none,id=kiln-audio'],
   },
@@ -135,35 +188,86 @@ function fail(board: BoardProfile, code: string, message: string, hint: string):
 export function checkBoard(board: BoardProfile, c: BoardChoices): void {
   if (!board.arches.includes(c.arch)) {
     const arch = board.arches[0]!;
-    fail(board, 'QEMU_BOARD_ARCH', `is an ${board.arches.join('/')} board; the target is ${c.arch}`, `build for ${arch} (--arch ${arch}), or choose one of: ${boardsOf(c.arch).map((b) => b.name).join(', ')}`);
+    fail(
+      board,
+      'QEMU_BOARD_ARCH',
+      `is an ${board.arches.join('/')} board; the target is ${c.arch}`,
+      `build for ${arch} (--arch ${arch}), or choose one of: ${boardsOf(c.arch)
+        .map((b) => b.name)
+        .join(', ')}`,
+    );
   }
   if (c.given.cpu && board.cpu.fixed && c.cpu !== board.cpu.fixed) {
-    fail(board, 'QEMU_BOARD_CPU', `has ${board.cpu.fixed} CPUs whatever -cpu says (QEMU ignores -cpu ${c.cpu} on it)`, `remove cpu (kiln passes no -cpu for ${board.name}), or set it to ${board.cpu.fixed}`);
+    fail(
+      board,
+      'QEMU_BOARD_CPU',
+      `has ${board.cpu.fixed} CPUs whatever -cpu says (QEMU ignores -cpu ${c.cpu} on it)`,
+      `remove cpu (kiln passes no -cpu for ${board.name}), or set it to ${board.cpu.fixed}`,
+    );
   }
   const m = board.memory;
   if (m.exact && c.memoryMiB !== m.default) {
-    fail(board, 'QEMU_BOARD_MEMORY', `has exactly ${mib(m.default)} of RAM; memory ${mib(c.memoryMiB)} was asked for`, `remove memory (kiln uses ${mib(m.default)} for ${board.name}) or set it to ${mib(m.default)}`);
+    fail(
+      board,
+      'QEMU_BOARD_MEMORY',
+      `has exactly ${mib(m.default)} of RAM; memory ${mib(c.memoryMiB)} was asked for`,
+      `remove memory (kiln uses ${mib(m.default)} for ${board.name}) or set it to ${mib(m.default)}`,
+    );
   }
   if ((m.min !== undefined && c.memoryMiB < m.min) || (m.max !== undefined && c.memoryMiB > m.max)) {
-    fail(board, 'QEMU_BOARD_MEMORY', `takes ${m.min !== undefined ? mib(m.min) : '0'} to ${m.max !== undefined ? mib(m.max) : 'any size'} of RAM; memory ${mib(c.memoryMiB)} was asked for`, `set memory within that range (default ${mib(m.default)})`);
+    fail(
+      board,
+      'QEMU_BOARD_MEMORY',
+      `takes ${m.min !== undefined ? mib(m.min) : '0'} to ${m.max !== undefined ? mib(m.max) : 'any size'} of RAM; memory ${mib(c.memoryMiB)} was asked for`,
+      `set memory within that range (default ${mib(m.default)})`,
+    );
   }
   const s = board.smp;
   if (c.smp < s.min || c.smp > s.max) {
     const range = s.min === s.max ? `exactly ${s.min} CPUs` : `${s.min} to ${s.max} CPUs`;
-    fail(board, 'QEMU_BOARD_SMP', `has ${range}; smp ${c.smp} was asked for`, `remove smp (kiln uses ${s.default} for ${board.name}) or set it within that range`);
+    fail(
+      board,
+      'QEMU_BOARD_SMP',
+      `has ${range}; smp ${c.smp} was asked for`,
+      `remove smp (kiln uses ${s.default} for ${board.name}) or set it within that range`,
+    );
   }
   for (const iface of c.diskInterfaces) {
     if (!board.diskInterfaces.includes(iface)) {
       const why = !board.pci && ['virtio', 'nvme', 'usb'].includes(iface) ? ' (it has no PCI bus)' : '';
-      fail(board, 'QEMU_BOARD_DRIVE', `cannot attach a ${iface} drive${why}`, board.diskInterfaces.length ? `use interface: ${board.diskInterfaces.map((i) => JSON.stringify(i)).join(' or ')}` : `${board.name} has no disk controller kiln can attach`);
+      fail(
+        board,
+        'QEMU_BOARD_DRIVE',
+        `cannot attach a ${iface} drive${why}`,
+        board.diskInterfaces.length
+          ? `use interface: ${board.diskInterfaces.map((i) => JSON.stringify(i)).join(' or ')}`
+          : `${board.name} has no disk controller kiln can attach`,
+      );
     }
   }
   if (!board.pci) {
     const pciDevice = c.devices.find((d) => /-pci(,|$)|^(nvme|qemu-xhci|e1000|rtl8139|ahci)(,|$)/.test(d));
-    if (pciDevice) fail(board, 'QEMU_BOARD_NO_PCI', `has no PCI bus, so device ${pciDevice} cannot be plugged in`, 'use the board\'s own peripherals (or virtio-*-device on a board with virtio-mmio)');
-    if (c.network) fail(board, 'QEMU_BOARD_NO_PCI', 'has no PCI bus for a network card', 'leave network off (the board\'s own NIC, if any, needs no -nic model)');
+    if (pciDevice)
+      fail(
+        board,
+        'QEMU_BOARD_NO_PCI',
+        `has no PCI bus, so device ${pciDevice} cannot be plugged in`,
+        "use the board's own peripherals (or virtio-*-device on a board with virtio-mmio)",
+      );
+    if (c.network)
+      fail(
+        board,
+        'QEMU_BOARD_NO_PCI',
+        'has no PCI bus for a network card',
+        "leave network off (the board's own NIC, if any, needs no -nic model)",
+      );
   }
   if (!board.exits.includes(c.exit)) {
-    fail(board, 'QEMU_BOARD_EXIT', `has no ${c.exit} exit`, `use exit: { kind: ${board.exits.map((e) => JSON.stringify(e)).join(' | ')} }`);
+    fail(
+      board,
+      'QEMU_BOARD_EXIT',
+      `has no ${c.exit} exit`,
+      `use exit: { kind: ${board.exits.map((e) => JSON.stringify(e)).join(' | ')} }`,
+    );
   }
 }

@@ -9,7 +9,15 @@
 import { join } from 'node:path';
 import { connectChannels } from './channels.js';
 import { buildQemuCommand } from './command.js';
-import { ConsoleBuffer, ConsoleError, ConsoleSession, type ConsoleMatch, type ExpectOptions, type KeyName, type SendOptions } from './console.js';
+import {
+  ConsoleBuffer,
+  ConsoleError,
+  ConsoleSession,
+  type ConsoleMatch,
+  type ExpectOptions,
+  type KeyName,
+  type SendOptions,
+} from './console.js';
 import { decodeGuestExit } from './harness.js';
 import { startQemu, type QemuExit } from './launch.js';
 import { QmpClient } from './qmp.js';
@@ -82,7 +90,9 @@ export interface GuestConsole {
 export async function bootConsole(options: BootConsoleOptions): Promise<GuestConsole> {
   const { timeout = 30, fail = DEFAULT_FAIL_PATTERNS, prompt = '$ ', terminal, ...spec } = options;
   const consoles = [...new Set(spec.consoles ?? [])];
-  const logDir = spec.logDir ?? join('build', 'logs', 'console', runFolderName(`${spec.name ?? 'console'}-${spec.arch ?? 'x86_64'}`));
+  const logDir =
+    spec.logDir ??
+    join('build', 'logs', 'console', runFolderName(`${spec.name ?? 'console'}-${spec.arch ?? 'x86_64'}`));
   const machine = await resolveMachine({ ...spec, logDir, consoles }, { testMode: true });
   const argv = buildQemuCommand(machine);
   const serial0 = new ConsoleBuffer();
@@ -124,7 +134,12 @@ export async function bootConsole(options: BootConsoleOptions): Promise<GuestCon
     qemu.kill();
     await qemu.exited;
     const stderr = qemu.stderr().trim().split('\n').slice(-3).join(' | ');
-    throw new ConsoleError('closed', `QEMU did not start: ${(error as Error).message}${stderr ? ` (${stderr})` : ''}`, 'serial0', serial0.lastLines());
+    throw new ConsoleError(
+      'closed',
+      `QEMU did not start: ${(error as Error).message}${stderr ? ` (${stderr})` : ''}`,
+      'serial0',
+      serial0.lastLines(),
+    );
   }
   const s = new ConsoleSession(channels.channels, { timeout });
   session = s;
@@ -145,7 +160,12 @@ export async function bootConsole(options: BootConsoleOptions): Promise<GuestCon
     qmp.close();
     channels.close();
     const decoded = stopped ? {} : decodeGuestExit(machine.exit, e.code, qemu.stderr());
-    return { exit: e, ...(decoded.code !== undefined ? { guestExitCode: decoded.code } : {}), stopped, serialLog: machine.serialLog };
+    return {
+      exit: e,
+      ...(decoded.code !== undefined ? { guestExitCode: decoded.code } : {}),
+      stopped,
+      serialLog: machine.serialLog,
+    };
   };
 
   const api: GuestConsole = {
@@ -159,7 +179,13 @@ export async function bootConsole(options: BootConsoleOptions): Promise<GuestCon
       const m = await s.expect(pattern, o);
       const group = o.group ?? 1;
       const value = typeof group === 'number' ? m.groups[group - 1] : m.named[group];
-      if (value === undefined) throw new ConsoleError('closed', `capture ${String(pattern)}: group ${group} did not match in ${JSON.stringify(m.text)}`, o.on ?? 'serial0', s.lastLines(o.on ?? 'serial0'));
+      if (value === undefined)
+        throw new ConsoleError(
+          'closed',
+          `capture ${String(pattern)}: group ${group} did not match in ${JSON.stringify(m.text)}`,
+          o.on ?? 'serial0',
+          s.lastLines(o.on ?? 'serial0'),
+        );
       return value;
     },
     run: async (command, o = {}) => {

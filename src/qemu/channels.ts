@@ -27,7 +27,7 @@ export function serialStdioChannel(qemu: Pick<QemuProcess, 'child'>, buffer = ne
     buffer,
     write: async (bytes) => {
       const stdin = qemu.child.stdin;
-      if (!stdin || stdin.destroyed) throw new Error('QEMU\'s standard input (serial0) is closed');
+      if (!stdin || stdin.destroyed) throw new Error("QEMU's standard input (serial0) is closed");
       await writeTo(stdin, bytes);
     },
   };
@@ -53,7 +53,11 @@ async function connectSocket(path: string, timeoutMs: number): Promise<Socket> {
 }
 
 /** A console behind a unix socket QEMU listens on; its output is also logged to `logFile`. */
-export async function socketChannel(path: string, logFile: string, timeoutMs = 10_000): Promise<ConsoleChannel & { close(): void }> {
+export async function socketChannel(
+  path: string,
+  logFile: string,
+  timeoutMs = 10_000,
+): Promise<ConsoleChannel & { close(): void }> {
   const socket = await connectSocket(path, timeoutMs);
   const buffer = new ConsoleBuffer();
   const log = createWriteStream(logFile);

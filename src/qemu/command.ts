@@ -20,10 +20,15 @@ export function serialArgs(m: Pick<ResolvedMachine, 'serial' | 'consoleSockets'>
   const files = m.serial?.files ?? [];
   const socket1 = m.consoleSockets?.serial1;
   const count = Math.max(judged, socket1 ? 1 : 0, ...files.map((f) => f.port)) + 1;
-  const argv: string[] = socket1 ? ['-chardev', `socket,id=kiln-serial1,path=${escapeOpt(socket1)},server=on,wait=off`] : [];
+  const argv: string[] = socket1
+    ? ['-chardev', `socket,id=kiln-serial1,path=${escapeOpt(socket1)},server=on,wait=off`]
+    : [];
   for (let port = 0; port < count; port++) {
     const file = files.find((f) => f.port === port);
-    argv.push('-serial', port === judged ? 'stdio' : port === 1 && socket1 ? 'chardev:kiln-serial1' : file ? `file:${file.path}` : 'null');
+    argv.push(
+      '-serial',
+      port === judged ? 'stdio' : port === 1 && socket1 ? 'chardev:kiln-serial1' : file ? `file:${file.path}` : 'null',
+    );
   }
   return argv;
 }
@@ -39,7 +44,13 @@ export function serialArgs(m: Pick<ResolvedMachine, 'serial' | 'consoleSockets'>
 export function buildQemuCommand(m: ResolvedMachine): string[] {
   const argv: string[] = [m.qemu];
   const props = [...m.machineProps];
-  if (m.firmware.kind === 'pflash' && m.firmware.secureBoot && m.arch !== 'aarch64' && !props.some((p) => p.startsWith('smm='))) props.push('smm=on');
+  if (
+    m.firmware.kind === 'pflash' &&
+    m.firmware.secureBoot &&
+    m.arch !== 'aarch64' &&
+    !props.some((p) => p.startsWith('smm='))
+  )
+    props.push('smm=on');
   argv.push('-machine', [m.machine, ...props].join(','));
   if (m.cpu) argv.push('-cpu', m.cpu);
   argv.push('-accel', m.accel, '-m', m.memory, '-smp', String(m.smp));
@@ -52,7 +63,8 @@ export function buildQemuCommand(m: ResolvedMachine): string[] {
       argv.push('-bios', m.firmware.path);
       break;
     case 'pflash':
-      if (m.firmware.secureBoot && m.arch !== 'aarch64') argv.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
+      if (m.firmware.secureBoot && m.arch !== 'aarch64')
+        argv.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
       argv.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${escapeOpt(m.firmware.code)}`);
       argv.push('-drive', `if=pflash,format=raw,unit=1,file=${escapeOpt(m.firmware.vars)}`);
       break;
@@ -63,7 +75,11 @@ export function buildQemuCommand(m: ResolvedMachine): string[] {
     if (m.kernel.initrd) argv.push('-initrd', m.kernel.initrd);
     if (m.kernel.append !== undefined && m.kernel.append !== '') argv.push('-append', m.kernel.append);
   }
-  if (m.exit?.kind === 'isa-debug-exit') argv.push('-device', `isa-debug-exit,iobase=0x${m.exit.iobase.toString(16)},iosize=0x${m.exit.iosize.toString(16)}`);
+  if (m.exit?.kind === 'isa-debug-exit')
+    argv.push(
+      '-device',
+      `isa-debug-exit,iobase=0x${m.exit.iobase.toString(16)},iosize=0x${m.exit.iosize.toString(16)}`,
+    );
   if (m.exit?.kind === 'semihosting') argv.push('-semihosting-config', 'enable=on,target=native');
   for (const device of m.devices) argv.push('-device', device);
   if (m.testMode || m.debug) argv.push('-no-reboot');
@@ -89,7 +105,12 @@ export function consoleArgs(m: Pick<ResolvedMachine, 'consoleSockets'>): string[
   const { virtcon } = m.consoleSockets ?? {};
   if (virtcon) {
     argv.push('-device', 'virtio-serial-pci,id=kiln-vser');
-    argv.push('-chardev', `socket,id=kiln-virtcon,path=${escapeOpt(virtcon)},server=on,wait=off`, '-device', 'virtconsole,chardev=kiln-virtcon,name=kiln.0,bus=kiln-vser.0');
+    argv.push(
+      '-chardev',
+      `socket,id=kiln-virtcon,path=${escapeOpt(virtcon)},server=on,wait=off`,
+      '-device',
+      'virtconsole,chardev=kiln-virtcon,name=kiln.0,bus=kiln-vser.0',
+    );
   }
   return argv;
 }
@@ -99,13 +120,22 @@ export function consoleArgs(m: Pick<ResolvedMachine, 'consoleSockets'>): string[
  * @example
  * gdbInstructions(machine).command // "gdb -q build/kernel.elf -ex 'target remote localhost:1234'"
  */
-export function gdbInstructions(m: ResolvedMachine, options: { sourceDir?: string; /** The gdb to run (chooseGdb): default `gdb`. */ gdb?: string } = {}): { argv: string[]; notes: string[] } {
+export function gdbInstructions(
+  m: ResolvedMachine,
+  options: { sourceDir?: string; /** The gdb to run (chooseGdb): default `gdb`. */ gdb?: string } = {},
+): { argv: string[]; notes: string[] } {
   if (!m.gdb) throw new TypeError('"machine.gdb" expected, got undefined');
   const argv = [options.gdb ?? 'gdb', '-q'];
   if (m.gdb.symbols) argv.push(m.gdb.symbols);
   // kiln's builds write the project folder as /kiln/src (toolchain/path-map.ts) and some sources
   // relative to it: map the one back and search the other from the project folder.
-  if (options.sourceDir) argv.push('-ex', `set substitute-path ${PROJECT_PREFIX} ${options.sourceDir}`, '-ex', `directory ${options.sourceDir}`);
+  if (options.sourceDir)
+    argv.push(
+      '-ex',
+      `set substitute-path ${PROJECT_PREFIX} ${options.sourceDir}`,
+      '-ex',
+      `directory ${options.sourceDir}`,
+    );
   const notes: string[] = [];
   const info = m.kernel?.info;
   if (m.arch === 'x86_64' && info && (info.protocol === 'pvh' || info.protocol.startsWith('multiboot'))) {
@@ -117,15 +147,24 @@ export function gdbInstructions(m: ResolvedMachine, options: { sourceDir?: strin
     // 64-bit register set ("Remote 'g' packet reply is too long"): read it as x86-64 there.
     const qemu64 = /x86_64[^/]*$/.test(m.qemu);
     argv.push('-ex', `set architecture ${qemu64 ? 'i386:x86-64' : 'i386'}`);
-    if (qemu64) notes.push('32-bit kernel under qemu-system-x86_64: gdb shows 64-bit registers ($rip, $rsp); qemu: "qemu-system-i386" gives the i386 view');
+    if (qemu64)
+      notes.push(
+        '32-bit kernel under qemu-system-x86_64: gdb shows 64-bit registers ($rip, $rsp); qemu: "qemu-system-i386" gives the i386 view',
+      );
   }
   argv.push('-ex', `target remote localhost:${m.gdb.port}`);
   if (info) {
     const hex = (n: number) => `0x${n.toString(16)}`;
     const entry = info.bootEntry ?? info.entry;
-    if (info.loadAddress !== undefined) notes.unshift(`kernel ${info.path} loads at ${hex(info.loadAddress)}${entry !== undefined ? `, QEMU enters it at ${hex(entry)} (${info.protocol})` : ''}`);
+    if (info.loadAddress !== undefined)
+      notes.unshift(
+        `kernel ${info.path} loads at ${hex(info.loadAddress)}${entry !== undefined ? `, QEMU enters it at ${hex(entry)} (${info.protocol})` : ''}`,
+      );
     if (entry !== undefined) argv.push('-ex', `break *${hex(entry)}`);
   }
-  if (!m.gdb.symbols) notes.push('no unstripped ELF given: pass --symbols FILE to get symbols (gdb: add-symbol-file FILE ADDR for a relocated image)');
+  if (!m.gdb.symbols)
+    notes.push(
+      'no unstripped ELF given: pass --symbols FILE to get symbols (gdb: add-symbol-file FILE ADDR for a relocated image)',
+    );
   return { argv, notes };
 }

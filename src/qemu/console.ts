@@ -17,21 +17,75 @@ export type { ConsoleName };
 export const CONSOLE_NAMES: readonly ConsoleName[] = ['serial0', 'serial1', 'virtcon', 'monitor'];
 
 /** A lower-case letter (for `ctrl-<letter>` keys). @inline */
-type Letter = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j' | 'k' | 'l' | 'm' | 'n' | 'o' | 'p' | 'q' | 'r' | 's' | 't' | 'u' | 'v' | 'w' | 'x' | 'y' | 'z';
+type Letter =
+  | 'a'
+  | 'b'
+  | 'c'
+  | 'd'
+  | 'e'
+  | 'f'
+  | 'g'
+  | 'h'
+  | 'i'
+  | 'j'
+  | 'k'
+  | 'l'
+  | 'm'
+  | 'n'
+  | 'o'
+  | 'p'
+  | 'q'
+  | 'r'
+  | 's'
+  | 't'
+  | 'u'
+  | 'v'
+  | 'w'
+  | 'x'
+  | 'y'
+  | 'z';
 
 /** A key a terminal sends: `ctrl-c`, `enter`, `up`, ... (VT100 / xterm sequences for the arrows). */
 export type KeyName =
   | `ctrl-${Letter}`
-  | 'ctrl-[' | 'ctrl-\\' | 'ctrl-]' | 'ctrl-@'
-  | 'enter' | 'return' | 'newline' | 'tab' | 'backspace' | 'delete' | 'escape' | 'space'
-  | 'up' | 'down' | 'right' | 'left' | 'home' | 'end';
+  | 'ctrl-['
+  | 'ctrl-\\'
+  | 'ctrl-]'
+  | 'ctrl-@'
+  | 'enter'
+  | 'return'
+  | 'newline'
+  | 'tab'
+  | 'backspace'
+  | 'delete'
+  | 'escape'
+  | 'space'
+  | 'up'
+  | 'down'
+  | 'right'
+  | 'left'
+  | 'home'
+  | 'end';
 
 const NAMED_KEYS: Record<string, number[]> = {
-  'ctrl-[': [0x1b], 'ctrl-\\': [0x1c], 'ctrl-]': [0x1d], 'ctrl-@': [0x00],
-  enter: [0x0d], return: [0x0d], newline: [0x0a], tab: [0x09], backspace: [0x7f], delete: [0x1b, 0x5b, 0x33, 0x7e],
-  escape: [0x1b], space: [0x20],
-  up: [0x1b, 0x5b, 0x41], down: [0x1b, 0x5b, 0x42], right: [0x1b, 0x5b, 0x43], left: [0x1b, 0x5b, 0x44],
-  home: [0x1b, 0x5b, 0x48], end: [0x1b, 0x5b, 0x46],
+  'ctrl-[': [0x1b],
+  'ctrl-\\': [0x1c],
+  'ctrl-]': [0x1d],
+  'ctrl-@': [0x00],
+  enter: [0x0d],
+  return: [0x0d],
+  newline: [0x0a],
+  tab: [0x09],
+  backspace: [0x7f],
+  delete: [0x1b, 0x5b, 0x33, 0x7e],
+  escape: [0x1b],
+  space: [0x20],
+  up: [0x1b, 0x5b, 0x41],
+  down: [0x1b, 0x5b, 0x42],
+  right: [0x1b, 0x5b, 0x43],
+  left: [0x1b, 0x5b, 0x44],
+  home: [0x1b, 0x5b, 0x48],
+  end: [0x1b, 0x5b, 0x46],
 };
 
 /**
@@ -58,13 +112,20 @@ export function keyNames(): string[] {
 export function unescapeText(text: string): string {
   return text.replace(/\\(x[0-9a-fA-F]{2}|[nrte0\\])/g, (_, e: string) => {
     switch (e[0]) {
-      case 'n': return '\n';
-      case 'r': return '\r';
-      case 't': return '\t';
-      case 'e': return '\x1b';
-      case '0': return '\0';
-      case 'x': return String.fromCharCode(parseInt(e.slice(1), 16));
-      default: return '\\';
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 't':
+        return '\t';
+      case 'e':
+        return '\x1b';
+      case '0':
+        return '\0';
+      case 'x':
+        return String.fromCharCode(parseInt(e.slice(1), 16));
+      default:
+        return '\\';
     }
   });
 }
@@ -112,7 +173,10 @@ export class ConsoleBuffer {
 
   private append(raw: string): void {
     // Backspaces are applied before cleaning (stripAnsi would drop them and keep the erased text).
-    const withoutEscapes = raw.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+][0-9A-Za-z]|\x1b[0-~]/g, '');
+    const withoutEscapes = raw.replace(
+      /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+][0-9A-Za-z]|\x1b[0-~]/g,
+      '',
+    );
     for (const piece of withoutEscapes.split(/(\x08)/)) {
       if (piece === '\x08') {
         if (this.text.length > 0 && !this.text.endsWith('\n')) this.text = this.text.slice(0, -1);
@@ -120,7 +184,12 @@ export class ConsoleBuffer {
       } else this.text += stripAnsi(piece);
     }
     // Bounded memory: consumed text goes first; a console nobody reads keeps its last `keep * 2` characters.
-    const drop = this.cursor > this.keep * 2 ? this.cursor - this.keep : this.text.length > this.keep * 4 ? this.text.length - this.keep * 2 : 0;
+    const drop =
+      this.cursor > this.keep * 2
+        ? this.cursor - this.keep
+        : this.text.length > this.keep * 4
+          ? this.text.length - this.keep * 2
+          : 0;
     if (drop > 0) {
       this.text = this.text.slice(drop);
       this.cursor = Math.max(0, this.cursor - drop);
@@ -197,10 +266,17 @@ export class ConsoleError extends KilnError {
     readonly console: ConsoleName,
     readonly tail: string[],
   ) {
-    super(failure === 'timeout' ? 'CONSOLE_TIMEOUT' : failure === 'closed' ? 'CONSOLE_CLOSED' : 'CONSOLE_UNAVAILABLE', message, {
-      hint: failure === 'no-console' ? 'the machine was started without this console: name it in the script (tests) or in `consoles` (bootConsole)' : 'the last lines of the console are in the report; a longer `timeout` on the step helps a slow guest',
-      details: { console, tail },
-    });
+    super(
+      failure === 'timeout' ? 'CONSOLE_TIMEOUT' : failure === 'closed' ? 'CONSOLE_CLOSED' : 'CONSOLE_UNAVAILABLE',
+      message,
+      {
+        hint:
+          failure === 'no-console'
+            ? 'the machine was started without this console: name it in the script (tests) or in `consoles` (bootConsole)'
+            : 'the last lines of the console are in the report; a longer `timeout` on the step helps a slow guest',
+        details: { console, tail },
+      },
+    );
     this.name = 'ConsoleError';
   }
 }
@@ -225,7 +301,10 @@ export interface SendOptions {
 export function describeSent(data: string | Uint8Array): string {
   const text = typeof data === 'string' ? data : Array.from(data, (b) => String.fromCharCode(b)).join('');
   // JSON escapes C0 controls; DEL and C1 controls are made visible too.
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text).replace(/[\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text).replace(
+    /[\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16)}`,
+  );
 }
 
 const encoder = new TextEncoder();
@@ -255,7 +334,13 @@ export class ConsoleSession {
   /** The console's channel, or a ConsoleError saying it was not started. */
   channel(name: ConsoleName): ConsoleChannel {
     const c = this.channels.get(name);
-    if (!c) throw new ConsoleError('no-console', `console ${name} is not connected (connected: ${[...this.channels.keys()].join(', ') || 'none'})`, name, []);
+    if (!c)
+      throw new ConsoleError(
+        'no-console',
+        `console ${name} is not connected (connected: ${[...this.channels.keys()].join(', ') || 'none'})`,
+        name,
+        [],
+      );
     return c;
   }
 
@@ -292,7 +377,15 @@ export class ConsoleSession {
     const found = channel.buffer.take(pattern, false);
     if (found && found !== 'unsettled') return Promise.resolve(found);
     const what = `expect ${describePattern(pattern)}${name === 'serial0' ? '' : ` on ${name}`}`;
-    if (this.closedReason !== undefined) return Promise.reject(new ConsoleError('closed', `${what} not seen before ${this.closedReason}${this.afterSent(name)}`, name, channel.buffer.lastLines()));
+    if (this.closedReason !== undefined)
+      return Promise.reject(
+        new ConsoleError(
+          'closed',
+          `${what} not seen before ${this.closedReason}${this.afterSent(name)}`,
+          name,
+          channel.buffer.lastLines(),
+        ),
+      );
     return new Promise<ConsoleMatch>((resolve, reject) => {
       let settle: NodeJS.Timeout | undefined;
       const finish = (error?: ConsoleError, match?: ConsoleMatch) => {
@@ -316,9 +409,28 @@ export class ConsoleSession {
       };
       const off = channel.buffer.onData(check);
       if (found === 'unsettled') check();
-      const onClose = (reason: string) => finish(new ConsoleError('closed', `${what} not seen before ${reason}${this.afterSent(name)}`, name, channel.buffer.lastLines()));
+      const onClose = (reason: string) =>
+        finish(
+          new ConsoleError(
+            'closed',
+            `${what} not seen before ${reason}${this.afterSent(name)}`,
+            name,
+            channel.buffer.lastLines(),
+          ),
+        );
       this.closers.add(onClose);
-      const timer = setTimeout(() => finish(new ConsoleError('timeout', `${what} not seen within ${seconds} s${this.afterSent(name)}`, name, channel.buffer.lastLines())), seconds * 1000);
+      const timer = setTimeout(
+        () =>
+          finish(
+            new ConsoleError(
+              'timeout',
+              `${what} not seen within ${seconds} s${this.afterSent(name)}`,
+              name,
+              channel.buffer.lastLines(),
+            ),
+          ),
+        seconds * 1000,
+      );
     });
   }
 
@@ -334,7 +446,13 @@ export class ConsoleSession {
       return;
     }
     for (let i = 0; i < bytes.length; i++) {
-      if (this.closedReason !== undefined) throw new ConsoleError('closed', `send ${describeSent(data)} to ${name} stopped after ${i} of ${bytes.length} bytes: ${this.closedReason}`, name, channel.buffer.lastLines());
+      if (this.closedReason !== undefined)
+        throw new ConsoleError(
+          'closed',
+          `send ${describeSent(data)} to ${name} stopped after ${i} of ${bytes.length} bytes: ${this.closedReason}`,
+          name,
+          channel.buffer.lastLines(),
+        );
       await channel.write(bytes.subarray(i, i + 1));
       if (i + 1 < bytes.length) await new Promise((r) => setTimeout(r, delay));
     }

@@ -29,31 +29,51 @@ export const DRIVE_INTERFACES: Readonly<Record<DriveInterface, DriveRow>> = {
   },
   virtio: {
     description: 'virtio-blk (a virtio-scsi CD for CD-ROMs)',
-    args: (disk, _unit, common, id) => (disk.media === 'cdrom'
-      // virtio CD-ROM: a SCSI CD on virtio-scsi (virtio-blk has no removable media).
-      ? ['-drive', `${common},if=none,id=${id},media=cdrom,readonly=on`, '-device', `scsi-cd,drive=${id},bus=scsi0.0`]
-      : ['-drive', `${common},if=none,id=${id}`, '-device', `virtio-blk-pci,drive=${id}`]),
+    args: (disk, _unit, common, id) =>
+      disk.media === 'cdrom'
+        ? // virtio CD-ROM: a SCSI CD on virtio-scsi (virtio-blk has no removable media).
+          ['-drive', `${common},if=none,id=${id},media=cdrom,readonly=on`, '-device', `scsi-cd,drive=${id},bus=scsi0.0`]
+        : ['-drive', `${common},if=none,id=${id}`, '-device', `virtio-blk-pci,drive=${id}`],
     controller: (disks) => (disks.some((d) => d.media === 'cdrom') ? ['-device', 'virtio-scsi-pci,id=scsi0'] : []),
   },
   nvme: {
     description: 'NVMe (PCI)',
-    args: (_disk, unit, common, id) => ['-drive', `${common},if=none,id=${id}`, '-device', `nvme,drive=${id},serial=kiln${unit}`],
+    args: (_disk, unit, common, id) => [
+      '-drive',
+      `${common},if=none,id=${id}`,
+      '-device',
+      `nvme,drive=${id},serial=kiln${unit}`,
+    ],
   },
   usb: {
     description: 'USB mass storage on an xHCI controller',
-    args: (disk, _unit, common, id) => ['-drive', `${common},if=none,id=${id}${disk.media === 'cdrom' ? ',media=cdrom' : ''}`, '-device', `usb-storage,drive=${id}`],
+    args: (disk, _unit, common, id) => [
+      '-drive',
+      `${common},if=none,id=${id}${disk.media === 'cdrom' ? ',media=cdrom' : ''}`,
+      '-device',
+      `usb-storage,drive=${id}`,
+    ],
     controller: () => ['-device', 'qemu-xhci'],
   },
   floppy: {
     description: 'floppy (ISA FDC: units 0 and 1)',
     args: (_disk, unit, common) => ['-drive', `${common},if=floppy,index=${unit}`],
-    refuse: (machine) => (machine === 'virt' ? { reason: 'the Arm virt machine has no floppy controller', hint: 'use interface: "virtio"' } : undefined),
+    refuse: (machine) =>
+      machine === 'virt'
+        ? { reason: 'the Arm virt machine has no floppy controller', hint: 'use interface: "virtio"' }
+        : undefined,
   },
   sd: {
     description: 'SD card on the board\'s SD controller (raspi: the SDHCI "EMMC" at 0x3f300000); a power-of-two size',
     // QEMU numbers SD cards per interface by itself; the unit of another controller's numbering does not apply.
     args: (_disk, _unit, common) => ['-drive', `${common},if=sd`],
-    refuse: (machine) => (['virt', 'q35', 'pc'].includes(machine) ? { reason: `QEMU's ${machine} machine has no SD controller`, hint: 'use interface: "virtio" (or a board with one, e.g. raspi3b)' } : undefined),
+    refuse: (machine) =>
+      ['virt', 'q35', 'pc'].includes(machine)
+        ? {
+            reason: `QEMU's ${machine} machine has no SD controller`,
+            hint: 'use interface: "virtio" (or a board with one, e.g. raspi3b)',
+          }
+        : undefined,
   },
 };
 
@@ -70,12 +90,24 @@ export function driveArgv(disks: ResolvedDisk[], machine: string): string[] {
   for (const name of used) {
     const row = DRIVE_INTERFACES[name];
     const refused = row.refuse?.(machine);
-    if (refused) throw new KilnError('QEMU_DRIVE_UNSUPPORTED', `a ${name} drive cannot be attached to machine ${machine}: ${refused.reason}`, { hint: refused.hint });
+    if (refused)
+      throw new KilnError(
+        'QEMU_DRIVE_UNSUPPORTED',
+        `a ${name} drive cannot be attached to machine ${machine}: ${refused.reason}`,
+        { hint: refused.hint },
+      );
     argv.push(...(row.controller?.(disks.filter((d) => d.interface === name)) ?? []));
   }
   disks.forEach((disk, i) => {
     const common = `file=${escapeOpt(disk.path)},format=${disk.format}${disk.snapshot && disk.media === 'disk' ? ',snapshot=on' : ''}${disk.readOnly ? ',readonly=on' : ''}`;
-    argv.push(...DRIVE_INTERFACES[disk.interface].args(disk, disk.index ?? i, common, `${disk.media === 'cdrom' ? 'cd' : 'disk'}${i}`));
+    argv.push(
+      ...DRIVE_INTERFACES[disk.interface].args(
+        disk,
+        disk.index ?? i,
+        common,
+        `${disk.media === 'cdrom' ? 'cd' : 'disk'}${i}`,
+      ),
+    );
   });
   return argv;
 }

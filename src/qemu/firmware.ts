@@ -9,7 +9,10 @@ import { KilnError } from '../errors.js';
 import type { FirmwareKind, FirmwarePaths, QemuArch, ResolvedFirmware } from './types.js';
 
 /** A firmware code image and the variable store template that goes with it. @inline */
-interface Pair { code: string; vars: string }
+interface Pair {
+  code: string;
+  vars: string;
+}
 
 /**
  * Candidate firmware files, most preferred first. Exported so `kiln doctor` can list them.
@@ -35,7 +38,11 @@ export const FIRMWARE_CANDIDATES = {
     { code: '/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw', vars: '/usr/share/edk2/aarch64/vars-template-pflash.raw' },
   ] as Pair[],
   aavmfSecure: [{ code: '/usr/share/AAVMF/AAVMF_CODE.ms.fd', vars: '/usr/share/AAVMF/AAVMF_VARS.ms.fd' }] as Pair[],
-  aarch64Bios: ['/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', '/usr/share/edk2/aarch64/QEMU_EFI.fd', '/usr/share/qemu/edk2-aarch64-code.fd'],
+  aarch64Bios: [
+    '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd',
+    '/usr/share/edk2/aarch64/QEMU_EFI.fd',
+    '/usr/share/qemu/edk2-aarch64-code.fd',
+  ],
 };
 
 /** What firmware a boot needs: arch, BIOS or UEFI, Secure Boot, and paths that override the search. */
@@ -70,14 +77,22 @@ export function resolveFirmware(request: FirmwareRequest): ResolvedFirmware {
   const paths = request.paths ?? {};
   const { arch, kind } = request;
   const checkGiven = (path: string, what: string): string => {
-    if (!exists(path)) throw new KilnError('FIRMWARE_NOT_FOUND', `${what} ${path} does not exist`, { location: { file: path }, hint: 'fix the firmware path, or leave it out to use the distribution\'s firmware' });
+    if (!exists(path))
+      throw new KilnError('FIRMWARE_NOT_FOUND', `${what} ${path} does not exist`, {
+        location: { file: path },
+        hint: "fix the firmware path, or leave it out to use the distribution's firmware",
+      });
     return path;
   };
   const x86 = arch !== 'aarch64';
   if (kind === 'uefi' && arch === 'i386' && !paths.bios && !paths.code) {
-    throw new KilnError('FIRMWARE_UNSUPPORTED', 'no 32-bit UEFI firmware (OVMF IA32) is installed: Debian ships OVMF for x86_64 only', {
-      hint: 'boot i386 with BIOS (firmware: "bios"), give an IA32 OVMF with --uefi-code/--uefi-vars, or build for x86_64',
-    });
+    throw new KilnError(
+      'FIRMWARE_UNSUPPORTED',
+      'no 32-bit UEFI firmware (OVMF IA32) is installed: Debian ships OVMF for x86_64 only',
+      {
+        hint: 'boot i386 with BIOS (firmware: "bios"), give an IA32 OVMF with --uefi-code/--uefi-vars, or build for x86_64',
+      },
+    );
   }
   if (kind === 'none' || (kind === 'bios' && x86 && !paths.bios)) {
     if (kind === 'bios' && x86) {
@@ -89,19 +104,37 @@ export function resolveFirmware(request: FirmwareRequest): ResolvedFirmware {
   }
   if (kind === 'bios') {
     if (arch === 'aarch64' && !paths.bios) {
-      throw new KilnError('FIRMWARE_UNSUPPORTED', 'aarch64 virt has no BIOS: boot a kernel directly (no firmware) or use UEFI', { hint: 'use --firmware uefi (AAVMF) or --kernel with no firmware' });
+      throw new KilnError(
+        'FIRMWARE_UNSUPPORTED',
+        'aarch64 virt has no BIOS: boot a kernel directly (no firmware) or use UEFI',
+        { hint: 'use --firmware uefi (AAVMF) or --kernel with no firmware' },
+      );
     }
     return { kind: 'bios-file', path: checkGiven(paths.bios!, 'BIOS file'), description: `BIOS ${paths.bios}` };
   }
   // UEFI.
-  if (paths.bios) return { kind: 'bios-file', path: checkGiven(paths.bios, 'UEFI firmware'), description: `UEFI (-bios ${paths.bios})` };
+  if (paths.bios)
+    return {
+      kind: 'bios-file',
+      path: checkGiven(paths.bios, 'UEFI firmware'),
+      description: `UEFI (-bios ${paths.bios})`,
+    };
   const secure = request.secureBoot ?? false;
   let pair: Pair | undefined;
   if (paths.code || paths.vars) {
-    if (!paths.code || !paths.vars) throw new KilnError('FIRMWARE_INCOMPLETE', 'UEFI pflash needs both a code file and a variable store template', { hint: 'give both --uefi-code and --uefi-vars (or neither)' });
+    if (!paths.code || !paths.vars)
+      throw new KilnError('FIRMWARE_INCOMPLETE', 'UEFI pflash needs both a code file and a variable store template', {
+        hint: 'give both --uefi-code and --uefi-vars (or neither)',
+      });
     pair = { code: checkGiven(paths.code, 'UEFI code'), vars: checkGiven(paths.vars, 'UEFI variable store') };
   } else {
-    const list = x86 ? (secure ? FIRMWARE_CANDIDATES.ovmfSecure : FIRMWARE_CANDIDATES.ovmf) : secure ? FIRMWARE_CANDIDATES.aavmfSecure : FIRMWARE_CANDIDATES.aavmf;
+    const list = x86
+      ? secure
+        ? FIRMWARE_CANDIDATES.ovmfSecure
+        : FIRMWARE_CANDIDATES.ovmf
+      : secure
+        ? FIRMWARE_CANDIDATES.aavmfSecure
+        : FIRMWARE_CANDIDATES.aavmf;
     pair = list.find((p) => exists(p.code) && exists(p.vars));
     if (!pair) {
       if (arch === 'aarch64' && !secure) {
@@ -110,8 +143,18 @@ export function resolveFirmware(request: FirmwareRequest): ResolvedFirmware {
       }
       const tried = list.flatMap((p) => [p.code, p.vars]);
       throw x86
-        ? missing(secure ? 'OVMF Secure Boot firmware' : 'OVMF firmware', tried, 'ovmf', '--uefi-code FILE --uefi-vars FILE')
-        : missing(secure ? 'AAVMF Secure Boot firmware' : 'AAVMF firmware', tried, 'qemu-efi-aarch64', '--uefi-code FILE --uefi-vars FILE');
+        ? missing(
+            secure ? 'OVMF Secure Boot firmware' : 'OVMF firmware',
+            tried,
+            'ovmf',
+            '--uefi-code FILE --uefi-vars FILE',
+          )
+        : missing(
+            secure ? 'AAVMF Secure Boot firmware' : 'AAVMF firmware',
+            tried,
+            'qemu-efi-aarch64',
+            '--uefi-code FILE --uefi-vars FILE',
+          );
     }
   }
   const vars = join(request.runDir, x86 ? 'OVMF_VARS.fd' : 'AAVMF_VARS.fd');
@@ -120,5 +163,12 @@ export function resolveFirmware(request: FirmwareRequest): ResolvedFirmware {
     copyFileSync(pair.vars, vars);
   }
   const name = x86 ? 'OVMF' : 'AAVMF';
-  return { kind: 'pflash', code: pair.code, vars, varsTemplate: pair.vars, secureBoot: secure, description: `${name}${secure ? ' Secure Boot' : ''} (${pair.code}, variables copied from ${pair.vars})` };
+  return {
+    kind: 'pflash',
+    code: pair.code,
+    vars,
+    varsTemplate: pair.vars,
+    secureBoot: secure,
+    description: `${name}${secure ? ' Secure Boot' : ''} (${pair.code}, variables copied from ${pair.vars})`,
+  };
 }

@@ -44,7 +44,12 @@ export interface DriveLike<P> {
  * @example exit: { kind: 'isa-debug-exit', success: 0 }
  */
 export type ExitLike =
-  | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; /** value the guest writes on success (QEMU exits (v<<1)|1) */ success?: number }
+  | {
+      kind: 'isa-debug-exit';
+      iobase?: number;
+      iosize?: number;
+      /** value the guest writes on success (QEMU exits (v<<1)|1) */ success?: number;
+    }
   | { kind: 'semihosting'; /** the SYS_EXIT code of a passing run (default 0) */ success?: number }
   | { kind: 'psci' }
   | { kind: 'serial' };
@@ -160,8 +165,9 @@ export interface FromConfigOptions<P> {
   section?: string;
 }
 
-const IDE_ON_Q35 = 'q35 has no legacy IDE controller: its IDE drives sit on AHCI (SATA) ports, which a driver for the '
-  + 'legacy ports 0x1f0/0x170 never sees (the boot hangs without a word)';
+const IDE_ON_Q35 =
+  'q35 has no legacy IDE controller: its IDE drives sit on AHCI (SATA) ports, which a driver for the ' +
+  'legacy ports 0x1f0/0x170 never sees (the boot hangs without a word)';
 
 /**
  * The machine a section's drives need: an explicit IDE drive on x86 selects `pc` when the section names no
@@ -183,12 +189,18 @@ function machineForDrives<P>(run: RunSectionLike<P>, arch: QemuArch, section: st
 function drivesOf<P>(run: RunSectionLike<P>, arch: QemuArch, options: FromConfigOptions<P>, first: number): DiskSpec[] {
   return (run.drives ?? []).map((d, i) => {
     const path = d.persist
-      ? (options.persistPath ?? ((): never => {
-        throw new KilnError('QEMU_PERSIST_UNSUPPORTED', 'a persist drive needs a build folder to hold its copy', { hint: 'boot it through kiln run / kiln test in a project' });
-      }))(d.image, arch, i, options.section ?? 'run')
+      ? (
+          options.persistPath ??
+          ((): never => {
+            throw new KilnError('QEMU_PERSIST_UNSUPPORTED', 'a persist drive needs a build folder to hold its copy', {
+              hint: 'boot it through kiln run / kiln test in a project',
+            });
+          })
+        )(d.image, arch, i, options.section ?? 'run')
       : options.resolvePath(d.image, arch);
     return {
-      path, media: 'disk',
+      path,
+      media: 'disk',
       // Persisted writes land in the copy; every other drive boots through a snapshot so the built image never changes.
       snapshot: !d.persist,
       ...(d.interface ? { interface: d.interface } : {}),
@@ -206,7 +218,11 @@ function drivesOf<P>(run: RunSectionLike<P>, arch: QemuArch, options: FromConfig
  * const spec = machineSpecFromConfig(config.run, 'x86_64', { resolvePath: (p) => artifactPath(p, target) });
  * await runMachine(spec, { terminal: process.stdout });
  */
-export function machineSpecFromConfig<P>(run: RunSectionLike<P>, arch: QemuArch, options: FromConfigOptions<P>): MachineSpec {
+export function machineSpecFromConfig<P>(
+  run: RunSectionLike<P>,
+  arch: QemuArch,
+  options: FromConfigOptions<P>,
+): MachineSpec {
   const path = (p: P | undefined) => (p === undefined ? undefined : options.resolvePath(p, arch));
   const disks: DiskSpec[] = [];
   // A built image boots through a snapshot: the guest's writes never reach what the build made.
@@ -215,7 +231,11 @@ export function machineSpecFromConfig<P>(run: RunSectionLike<P>, arch: QemuArch,
   if (run.cdrom !== undefined) disks.push({ path: path(run.cdrom)!, media: 'cdrom' });
   const machine = machineForDrives(run, arch, options.section ?? 'run');
   let exit: ExitSpec | undefined;
-  if (run.exit) exit = run.exit.kind === 'isa-debug-exit' || run.exit.kind === 'semihosting' ? { ...run.exit, ...(run.exit.success !== undefined ? { successCode: run.exit.success } : {}) } : { kind: run.exit.kind };
+  if (run.exit)
+    exit =
+      run.exit.kind === 'isa-debug-exit' || run.exit.kind === 'semihosting'
+        ? { ...run.exit, ...(run.exit.success !== undefined ? { successCode: run.exit.success } : {}) }
+        : { kind: run.exit.kind };
   return {
     arch,
     disks,
@@ -243,11 +263,15 @@ export function machineSpecFromConfig<P>(run: RunSectionLike<P>, arch: QemuArch,
  * const specs = testSpecsFromConfig(config.tests, { arches: ['x86_64', 'aarch64'], run: config.run, resolvePath });
  * const summary = await runTests(specs, { jobs: 2 });
  */
-export function testSpecsFromConfig<P>(tests: Record<string, TestSectionLike<P>>, options: FromConfigOptions<P> & { arches: QemuArch[]; run?: RunSectionLike<P> }): QemuTestSpec[] {
+export function testSpecsFromConfig<P>(
+  tests: Record<string, TestSectionLike<P>>,
+  options: FromConfigOptions<P> & { arches: QemuArch[]; run?: RunSectionLike<P> },
+): QemuTestSpec[] {
   const specs: QemuTestSpec[] = [];
   for (const [name, test] of Object.entries(tests)) {
     // A test that names its own medium does not inherit the run section's media.
-    const ownMedium = test.image !== undefined || test.cdrom !== undefined || test.kernel !== undefined || test.drives !== undefined;
+    const ownMedium =
+      test.image !== undefined || test.cdrom !== undefined || test.kernel !== undefined || test.drives !== undefined;
     const base: RunSectionLike<P> = { ...(options.run ?? {}) };
     if (ownMedium) {
       delete base.image;
@@ -258,7 +282,11 @@ export function testSpecsFromConfig<P>(tests: Record<string, TestSectionLike<P>>
     }
     const merged: TestSectionLike<P> = { ...base, ...test };
     for (const arch of test.arch ?? options.arches) {
-      const machine = machineSpecFromConfig(merged, arch, { ...options, section: `tests.${name}`, logRoot: join(options.logRoot ?? join('build', 'logs'), 'tests', runFolderName(`${name}-${arch}`)) });
+      const machine = machineSpecFromConfig(merged, arch, {
+        ...options,
+        section: `tests.${name}`,
+        logRoot: join(options.logRoot ?? join('build', 'logs'), 'tests', runFolderName(`${name}-${arch}`)),
+      });
       specs.push({
         ...machine,
         name,

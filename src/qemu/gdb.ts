@@ -23,7 +23,10 @@ const GDB_ARCH: Record<QemuArch, string> = { x86_64: 'i386:x86-64', i386: 'i386'
 
 /** Asks a gdb whether it knows the architecture (`set architecture NAME` fails with "Undefined item" otherwise). */
 export function gdbSupports(gdb: string, arch: QemuArch): boolean {
-  const r = spawnSync(gdb, ['-nx', '-batch', '-ex', `set architecture ${GDB_ARCH[arch]}`], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync(gdb, ['-nx', '-batch', '-ex', `set architecture ${GDB_ARCH[arch]}`], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return r.status === 0 && !/Undefined item|not supported/i.test(`${r.stdout}${r.stderr}`);
 }
 
@@ -32,8 +35,12 @@ export function gdbSupports(gdb: string, arch: QemuArch): boolean {
  * found on PATH, else `gdb-multiarch` with a note on how to install it.
  * @example chooseGdb('aarch64') // { command: 'gdb-multiarch', found: true, note: 'the host gdb debugs x86 only: using gdb-multiarch' }
  */
-export function chooseGdb(arch: QemuArch, probe: (gdb: string, arch: QemuArch) => boolean = gdbSupports, inPath: (cmd: string) => string | undefined = findExecutable): GdbChoice {
-  const native = (arch === 'x86_64' || arch === 'i386') ? hostArch() === 'x64' : hostArch() === 'arm64';
+export function chooseGdb(
+  arch: QemuArch,
+  probe: (gdb: string, arch: QemuArch) => boolean = gdbSupports,
+  inPath: (cmd: string) => string | undefined = findExecutable,
+): GdbChoice {
+  const native = arch === 'x86_64' || arch === 'i386' ? hostArch() === 'x64' : hostArch() === 'arm64';
   if (native && inPath('gdb')) return { command: 'gdb', found: true };
   const host = inPath('gdb') ? 'gdb' : undefined;
   if (host && probe(host, arch)) return { command: 'gdb', found: true };

@@ -17,7 +17,15 @@ import { QmpClient } from './qmp.js';
 import { resolveMachine, runFolderName } from './resolve.js';
 import { silentBootMessage } from './silent.js';
 import { consolesOf, runScript, type ScriptResult, type ScriptStep } from './script.js';
-import { DEFAULT_FAIL_PATTERNS, type ExpectPattern, type Measurement, PatternTracker, describeLimits, describePattern, type SerialPattern } from './serial.js';
+import {
+  DEFAULT_FAIL_PATTERNS,
+  type ExpectPattern,
+  type Measurement,
+  PatternTracker,
+  describeLimits,
+  describePattern,
+  type SerialPattern,
+} from './serial.js';
 import type { MachineSpec, QemuArch, ResolvedExit, ResolvedMachine } from './types.js';
 import { checkTimeoutSeconds } from '../util/timeout.js';
 
@@ -44,7 +52,18 @@ export interface QemuTestSpec extends MachineSpec {
 }
 
 /** Why a test failed, as a stable name (JUnit and `--json` carry it). */
-export type FailureKind = 'script' | 'timeout' | 'idle-timeout' | 'exit-code' | 'fail-pattern' | 'missing-expectation' | 'qemu-crashed' | 'triple-fault' | 'guest-panic' | 'ktap' | 'threshold';
+export type FailureKind =
+  | 'script'
+  | 'timeout'
+  | 'idle-timeout'
+  | 'exit-code'
+  | 'fail-pattern'
+  | 'missing-expectation'
+  | 'qemu-crashed'
+  | 'triple-fault'
+  | 'guest-panic'
+  | 'ktap'
+  | 'threshold';
 
 /** One JUnit/JSON test case: the boot itself, or a KTAP case. */
 export interface TestCaseResult {
@@ -114,13 +133,30 @@ function defaultLogDir(spec: QemuTestSpec): string {
  * Resolves a test's machine (test mode: QMP, -no-reboot -no-shutdown, exit device, snapshot disks).
  * @example buildQemuCommand(await resolveTestMachine(spec, { dryRun: true }))
  */
-export async function resolveTestMachine(spec: QemuTestSpec, options: { dryRun?: boolean } = {}): Promise<ResolvedMachine> {
+export async function resolveTestMachine(
+  spec: QemuTestSpec,
+  options: { dryRun?: boolean } = {},
+): Promise<ResolvedMachine> {
   const consoles = [...new Set([...(spec.consoles ?? []), ...consolesOf(spec.script ?? [])])];
-  return resolveMachine({ ...spec, logDir: defaultLogDir(spec), ...(consoles.length ? { consoles } : {}) }, { testMode: true, dryRun: options.dryRun ?? false });
+  return resolveMachine(
+    { ...spec, logDir: defaultLogDir(spec), ...(consoles.length ? { consoles } : {}) },
+    { testMode: true, dryRun: options.dryRun ?? false },
+  );
 }
 
 interface Signals {
-  trigger: 'script-failed' | 'exited' | 'timeout' | 'idle' | 'fail-pattern' | 'guest-reset' | 'guest-shutdown' | 'guest-panic' | 'serial-done' | 'aborted' | 'qmp-failed';
+  trigger:
+    | 'script-failed'
+    | 'exited'
+    | 'timeout'
+    | 'idle'
+    | 'fail-pattern'
+    | 'guest-reset'
+    | 'guest-shutdown'
+    | 'guest-panic'
+    | 'serial-done'
+    | 'aborted'
+    | 'qmp-failed';
   qmpError?: string;
   exit: QemuExit | undefined;
   stderr: string;
@@ -134,7 +170,11 @@ interface Signals {
  * Decodes the guest's exit code from QEMU's exit status, or says why it cannot.
  * @example decodeGuestExit({ kind: 'isa-debug-exit', iobase: 0xf4, iosize: 4, successCode: 0 }, 7, '') // { code: 3 }
  */
-export function decodeGuestExit(exit: ResolvedExit | undefined, status: number | null, stderr: string): { code?: number; problem?: string; crashed?: boolean } {
+export function decodeGuestExit(
+  exit: ResolvedExit | undefined,
+  status: number | null,
+  stderr: string,
+): { code?: number; problem?: string; crashed?: boolean } {
   if (status === null) return { problem: 'QEMU was killed by a signal', crashed: true };
   const errors = qemuErrorLines(stderr);
   if (status === 1 && errors.length) return { problem: `QEMU crashed: exit code 1: ${errors[0]}`, crashed: true };
@@ -142,7 +182,11 @@ export function decodeGuestExit(exit: ResolvedExit | undefined, status: number |
   switch (exit.kind) {
     case 'isa-debug-exit':
       if (status % 2 === 1) return { code: (status - 1) >> 1 };
-      if (status === 0) return { problem: 'QEMU exited with 0: the guest never wrote isa-debug-exit (a triple fault or shutdown under -no-reboot also exits 0)' };
+      if (status === 0)
+        return {
+          problem:
+            'QEMU exited with 0: the guest never wrote isa-debug-exit (a triple fault or shutdown under -no-reboot also exits 0)',
+        };
       return { problem: `QEMU exit status ${status} is not (v << 1) | 1`, crashed: true };
     case 'semihosting':
       return { code: status };
@@ -185,7 +229,8 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   let scriptRun: Promise<void> | undefined;
   let closeChannels: (() => void) | undefined;
   const scriptDone = () => steps.length === 0 || script?.ok === true;
-  const allMatched = (): boolean => (expect.length === 0 || tracker.done || tracker.wouldComplete(qemu.serial.pending())) && scriptDone(); // a prompt needs no newline
+  const allMatched = (): boolean =>
+    (expect.length === 0 || tracker.done || tracker.wouldComplete(qemu.serial.pending())) && scriptDone(); // a prompt needs no newline
 
   let trigger: Signals['trigger'] | undefined;
   let settle!: () => void;
@@ -233,7 +278,10 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   const qmpReady = (async () => {
     if (!machine.qmpSocket) return;
     try {
-      const client = await QmpClient.connect(machine.qmpSocket, { timeoutMs: Math.min(timeoutSec * 1000, 30_000), signal: stopConnecting.signal });
+      const client = await QmpClient.connect(machine.qmpSocket, {
+        timeoutMs: Math.min(timeoutSec * 1000, 30_000),
+        signal: stopConnecting.signal,
+      });
       if (trigger && qemu.done) {
         client.close();
         return;
@@ -263,11 +311,13 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
       };
       if (!session) await resume();
       else {
-        scriptRun = runScript(session, steps, { timeout: spec.stepTimeout ?? timeoutSec, beforeWait: resume }).then((r) => {
-          script = r;
-          if (!r.ok) fire('script-failed');
-          else if (exitSpec?.kind === 'serial' && allMatched()) fire('serial-done');
-        });
+        scriptRun = runScript(session, steps, { timeout: spec.stepTimeout ?? timeoutSec, beforeWait: resume }).then(
+          (r) => {
+            script = r;
+            if (!r.ok) fire('script-failed');
+            else if (exitSpec?.kind === 'serial' && allMatched()) fire('serial-done');
+          },
+        );
       }
     } catch (error) {
       // QEMU exited before QMP answered (or right after `cont`): the exit path judges. Otherwise QEMU is stuck paused.
@@ -294,11 +344,20 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   let registers: string | undefined;
   if (!qemu.done) {
     await Promise.race([qmpReady, new Promise((r) => setTimeout(r, 1000))]);
-    const wantRegisters = trigger === 'guest-reset' || trigger === 'fail-pattern' || trigger === 'timeout' || trigger === 'idle' || trigger === 'guest-panic' || trigger === 'qmp-failed';
+    const wantRegisters =
+      trigger === 'guest-reset' ||
+      trigger === 'fail-pattern' ||
+      trigger === 'timeout' ||
+      trigger === 'idle' ||
+      trigger === 'guest-panic' ||
+      trigger === 'qmp-failed';
     if (qmp && !qmp.isClosed) {
       if (wantRegisters) {
         try {
-          registers = await Promise.race([qmp.humanMonitorCommand('info registers'), new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]);
+          registers = await Promise.race([
+            qmp.humanMonitorCommand('info registers'),
+            new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000)),
+          ]);
         } catch {
           /* QEMU went away */
         }
@@ -319,7 +378,15 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
     spec,
     machine,
     argv,
-    signals: { trigger: trigger!, exit, stderr, qmpConnected: qmp !== undefined, printed: printedAnything, ...(shutdownReason ? { shutdownReason } : {}), ...(qmpError ? { qmpError } : {}) },
+    signals: {
+      trigger: trigger!,
+      exit,
+      stderr,
+      qmpConnected: qmp !== undefined,
+      printed: printedAnything,
+      ...(shutdownReason ? { shutdownReason } : {}),
+      ...(qmpError ? { qmpError } : {}),
+    },
     tracker,
     timeoutSec,
     idleSec,
@@ -349,17 +416,29 @@ interface JudgeInput {
 }
 
 /** Why a script step still waiting was stopped, for its message: `… not seen before QEMU exited (exit status 1)`. */
-function stopReason(trigger: Signals['trigger'], s: { timeoutSec: number; idleSec: number | undefined; exit: QemuExit | undefined }): string {
+function stopReason(
+  trigger: Signals['trigger'],
+  s: { timeoutSec: number; idleSec: number | undefined; exit: QemuExit | undefined },
+): string {
   switch (trigger) {
-    case 'timeout': return `the test's timeout (${s.timeoutSec} s)`;
-    case 'idle': return `the idle timeout (${s.idleSec} s without serial output)`;
-    case 'exited': return `QEMU exited (${fmtExit(s.exit)})`;
-    case 'fail-pattern': return 'a fail pattern matched';
-    case 'guest-reset': return 'the guest reset (triple fault)';
-    case 'guest-panic': return 'the guest panicked';
-    case 'guest-shutdown': return 'the guest powered off';
-    case 'aborted': return 'the test was interrupted';
-    default: return `the test stopped (${trigger})`;
+    case 'timeout':
+      return `the test's timeout (${s.timeoutSec} s)`;
+    case 'idle':
+      return `the idle timeout (${s.idleSec} s without serial output)`;
+    case 'exited':
+      return `QEMU exited (${fmtExit(s.exit)})`;
+    case 'fail-pattern':
+      return 'a fail pattern matched';
+    case 'guest-reset':
+      return 'the guest reset (triple fault)';
+    case 'guest-panic':
+      return 'the guest panicked';
+    case 'guest-shutdown':
+      return 'the guest powered off';
+    case 'aborted':
+      return 'the test was interrupted';
+    default:
+      return `the test stopped (${trigger})`;
   }
 }
 
@@ -368,11 +447,23 @@ function stopReason(trigger: Signals['trigger'], s: { timeoutSec: number; idleSe
  * it was expected to use: say which one, and that `serial` ends a test on its expectations alone.
  */
 function waitingForExit(machine: ResolvedMachine, tracker: PatternTracker): string {
-  if (tracker.expect.length === 0 || tracker.next < tracker.expect.length || !machine.exit || machine.exit.kind === 'serial') return '';
-  const how = machine.exit.kind === 'isa-debug-exit' ? `a write to isa-debug-exit at port 0x${machine.exit.iobase.toString(16)}`
-    : machine.exit.kind === 'semihosting' ? 'a semihosting SYS_EXIT' : 'a PSCI SYSTEM_OFF';
-  return `; every expectation matched, but the guest never exited: kiln waited for ${how} (exit kind ${machine.exit.kind}).`
-    + ' If the kernel only prints, set exit: { kind: \'serial\' } to pass once every expectation matched';
+  if (
+    tracker.expect.length === 0 ||
+    tracker.next < tracker.expect.length ||
+    !machine.exit ||
+    machine.exit.kind === 'serial'
+  )
+    return '';
+  const how =
+    machine.exit.kind === 'isa-debug-exit'
+      ? `a write to isa-debug-exit at port 0x${machine.exit.iobase.toString(16)}`
+      : machine.exit.kind === 'semihosting'
+        ? 'a semihosting SYS_EXIT'
+        : 'a PSCI SYSTEM_OFF';
+  return (
+    `; every expectation matched, but the guest never exited: kiln waited for ${how} (exit kind ${machine.exit.kind}).` +
+    " If the kernel only prints, set exit: { kind: 'serial' } to pass once every expectation matched"
+  );
 }
 
 function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTail' | 'stderrTail'> {
@@ -392,26 +483,42 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
   // What was still awaited when a deadline passed: the failed script step, else the first unmatched expectation.
   const script = input.script;
   const scriptFailed = script && !script.ok ? script.message : undefined;
-  const awaited = scriptFailed ? `: ${scriptFailed}` : !tracker.done ? `: expect ${tracker.next + 1}/${tracker.expect.length} ${describePattern(tracker.expect[tracker.next]!)} not seen` : '';
+  const awaited = scriptFailed
+    ? `: ${scriptFailed}`
+    : !tracker.done
+      ? `: expect ${tracker.next + 1}/${tracker.expect.length} ${describePattern(tracker.expect[tracker.next]!)} not seen`
+      : '';
   if (signals.qmpConnected) evidence.push('QMP: VM started');
   switch (signals.trigger) {
     case 'script-failed':
       failWith('script', scriptFailed ?? 'the script failed');
       break;
     case 'fail-pattern':
-      failWith('fail-pattern', `fail pattern ${describePattern(tracker.failed!.pattern)} matched: ${JSON.stringify(tracker.failed!.line.trim())}`);
+      failWith(
+        'fail-pattern',
+        `fail pattern ${describePattern(tracker.failed!.pattern)} matched: ${JSON.stringify(tracker.failed!.line.trim())}`,
+      );
       break;
     case 'guest-reset':
-      failWith('triple-fault', 'triple fault: the guest reset (QMP SHUTDOWN reason guest-reset under -no-reboot); registers in the report');
+      failWith(
+        'triple-fault',
+        'triple fault: the guest reset (QMP SHUTDOWN reason guest-reset under -no-reboot); registers in the report',
+      );
       break;
     case 'guest-panic':
       failWith('guest-panic', 'guest panicked (QMP GUEST_PANICKED / SHUTDOWN reason guest-panic)');
       break;
     case 'timeout':
-      failWith('timeout', `timeout after ${input.timeoutSec} s${awaited.replace(` before the test's timeout (${input.timeoutSec} s)`, '')}${progress}${waitingForExit(machine, tracker)}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`);
+      failWith(
+        'timeout',
+        `timeout after ${input.timeoutSec} s${awaited.replace(` before the test's timeout (${input.timeoutSec} s)`, '')}${progress}${waitingForExit(machine, tracker)}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`,
+      );
       break;
     case 'idle':
-      failWith('idle-timeout', `no serial output for ${input.idleSec} s (idle timeout)${awaited}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`);
+      failWith(
+        'idle-timeout',
+        `no serial output for ${input.idleSec} s (idle timeout)${awaited}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`,
+      );
       break;
     case 'aborted':
       failWith('timeout', 'stopped (interrupted)');
@@ -423,42 +530,75 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       if (machine.exit?.kind === 'psci' || machine.exit?.kind === 'serial') {
         guestExitCode = 0;
         evidence.push('QMP SHUTDOWN guest-shutdown (PSCI SYSTEM_OFF / power off) = exit code 0');
-      } else failWith('exit-code', `the guest powered off instead of reporting through ${machine.exit?.kind ?? 'an exit device'}`);
+      } else
+        failWith(
+          'exit-code',
+          `the guest powered off instead of reporting through ${machine.exit?.kind ?? 'an exit device'}`,
+        );
       break;
     case 'serial-done':
       guestExitCode = 0;
       evidence.push('exit kind serial: every expectation matched');
       break;
     case 'exited': {
-      const decoded = decodeGuestExit(machine.exit, signals.exit?.spawnError ? null : signals.exit?.code ?? null, signals.stderr);
-      if (signals.exit?.spawnError) failWith('qemu-crashed', `QEMU could not start: ${signals.exit.spawnError.code === 'ENOENT' ? `${machine.qemu} not found (apt-get install ${machine.arch !== 'aarch64' ? 'qemu-system-x86' : 'qemu-system-arm'})` : signals.exit.spawnError.message}`);
+      const decoded = decodeGuestExit(
+        machine.exit,
+        signals.exit?.spawnError ? null : (signals.exit?.code ?? null),
+        signals.stderr,
+      );
+      if (signals.exit?.spawnError)
+        failWith(
+          'qemu-crashed',
+          `QEMU could not start: ${signals.exit.spawnError.code === 'ENOENT' ? `${machine.qemu} not found (apt-get install ${machine.arch !== 'aarch64' ? 'qemu-system-x86' : 'qemu-system-arm'})` : signals.exit.spawnError.message}`,
+        );
       else if (signals.exit?.signal) failWith('qemu-crashed', `QEMU crashed: ${fmtExit(signals.exit)}`);
-      else if (decoded.crashed) failWith('qemu-crashed', decoded.problem!.startsWith('QEMU crashed') ? decoded.problem! : `QEMU crashed: ${decoded.problem}`);
+      else if (decoded.crashed)
+        failWith(
+          'qemu-crashed',
+          decoded.problem!.startsWith('QEMU crashed') ? decoded.problem! : `QEMU crashed: ${decoded.problem}`,
+        );
       else if (decoded.problem) failWith('exit-code', `unexpected exit code: ${decoded.problem}`);
       else {
         guestExitCode = decoded.code;
-        evidence.push(`${machine.exit?.kind ?? 'QEMU'} exit: guest code ${decoded.code} (QEMU status ${signals.exit?.code})`);
+        evidence.push(
+          `${machine.exit?.kind ?? 'QEMU'} exit: guest code ${decoded.code} (QEMU status ${signals.exit?.code})`,
+        );
       }
       break;
     }
   }
   if (guestExitCode !== undefined && guestExitCode !== successCode) {
-    const raw = machine.exit?.kind === 'isa-debug-exit' ? ` (QEMU status ${signals.exit?.code} = (${guestExitCode} << 1) | 1)` : '';
+    const raw =
+      machine.exit?.kind === 'isa-debug-exit'
+        ? ` (QEMU status ${signals.exit?.code} = (${guestExitCode} << 1) | 1)`
+        : '';
     failWith('exit-code', `unexpected exit code: the guest reported ${guestExitCode}${raw}, expected ${successCode}`);
   }
   if (scriptFailed) failWith('script', scriptFailed);
   else if (script) evidence.push(`script: all ${script.steps.length} steps passed`);
   for (const m of tracker.measurements) {
     const limits = `${describeLimits(m)}${m.note ? `; ${m.note}` : ''}`;
-    if (!m.ok) failWith('threshold', `${m.name}: ${m.value} is outside its limit (${limits}): ${JSON.stringify(m.line.trim())}`);
+    if (!m.ok)
+      failWith('threshold', `${m.name}: ${m.value} is outside its limit (${limits}): ${JSON.stringify(m.line.trim())}`);
     else evidence.push(`${m.name}: ${m.value} (${limits})`);
   }
-  if (!tracker.done) failWith('missing-expectation', `missing expectation ${describePattern(tracker.expect[tracker.next]!)}${progress}${signals.trigger === 'exited' ? ` before QEMU exited (${fmtExit(signals.exit)})` : ''}`);
+  if (!tracker.done)
+    failWith(
+      'missing-expectation',
+      `missing expectation ${describePattern(tracker.expect[tracker.next]!)}${progress}${signals.trigger === 'exited' ? ` before QEMU exited (${fmtExit(signals.exit)})` : ''}`,
+    );
   else if (tracker.expect.length) evidence.push(`serial: all ${tracker.expect.length} expectations matched in order`);
   if (ktap) {
     if (!ktap.ok) {
-      const failedNames = ktap.cases.filter((c) => c.status === 'fail' || c.status === 'error').map((c) => c.path.join('.'));
-      failWith('ktap', ktap.failed ? `KTAP: ${ktap.failed} of ${ktap.total} cases failed (${failedNames.slice(0, 5).join(', ')}${failedNames.length > 5 ? ', ...' : ''})` : `KTAP: ${ktap.problems[0]}`);
+      const failedNames = ktap.cases
+        .filter((c) => c.status === 'fail' || c.status === 'error')
+        .map((c) => c.path.join('.'));
+      failWith(
+        'ktap',
+        ktap.failed
+          ? `KTAP: ${ktap.failed} of ${ktap.total} cases failed (${failedNames.slice(0, 5).join(', ')}${failedNames.length > 5 ? ', ...' : ''})`
+          : `KTAP: ${ktap.problems[0]}`,
+      );
     } else evidence.push(`KTAP: ${ktap.passed} passed, ${ktap.skipped} skipped, ${ktap.todo} todo`);
   }
   const status = reason ? 'failed' : 'passed';
@@ -475,7 +615,11 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       name: c.path.join('.'),
       classname: `${spec.name}.${machine.arch}.ktap`,
       status: failed ? 'failed' : c.status === 'skip' || c.status === 'todo' ? 'skipped' : 'passed',
-      ...(failed ? { message: `not ok ${c.name}${c.directiveReason ? ` # ${c.directiveReason}` : ''}` } : c.status === 'skip' || c.status === 'todo' ? { message: `${c.status.toUpperCase()}${c.directiveReason ? ` ${c.directiveReason}` : ''}` } : {}),
+      ...(failed
+        ? { message: `not ok ${c.name}${c.directiveReason ? ` # ${c.directiveReason}` : ''}` }
+        : c.status === 'skip' || c.status === 'todo'
+          ? { message: `${c.status.toUpperCase()}${c.directiveReason ? ` ${c.directiveReason}` : ''}` }
+          : {}),
       ...(c.diagnostics.length ? { details: c.diagnostics.join('\n') } : {}),
     });
   }
@@ -484,8 +628,14 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
       name: `${String(st.index).padStart(String(script!.steps.length).length, '0')} ${st.step}`,
       classname: `${spec.name}.${machine.arch}.script`,
       status: st.status === 'passed' ? 'passed' : st.status === 'failed' ? 'failed' : 'skipped',
-      ...(st.message ? { message: st.message } : st.status === 'not-run' ? { message: 'not run: an earlier step failed' } : {}),
-      ...(st.status === 'failed' && st.tail ? { details: `${st.message}\n--- last ${st.tail.length} lines ---\n${st.tail.join('\n')}` } : {}),
+      ...(st.message
+        ? { message: st.message }
+        : st.status === 'not-run'
+          ? { message: 'not run: an earlier step failed' }
+          : {}),
+      ...(st.status === 'failed' && st.tail
+        ? { details: `${st.message}\n--- last ${st.tail.length} lines ---\n${st.tail.join('\n')}` }
+        : {}),
       time: st.durationMs / 1000,
     });
   }
@@ -506,7 +656,9 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
     evidence,
     expectations,
     ...(tracker.measurements.length ? { measurements: [...tracker.measurements] } : {}),
-    ...(tracker.failed ? { failMatch: { pattern: describePattern(tracker.failed.pattern), line: tracker.failed.line } } : {}),
+    ...(tracker.failed
+      ? { failMatch: { pattern: describePattern(tracker.failed.pattern), line: tracker.failed.line } }
+      : {}),
     serialLog: resolve(machine.serialLog),
     ...(ktap ? { ktap } : {}),
     ...(script ? { script } : {}),
@@ -528,13 +680,25 @@ export interface TestSummary {
  * const summary = await runTests(specs, { jobs: 2, onResult: (r) => console.log(r.name, r.status) });
  * process.exitCode = summary.failed ? 1 : 0;
  */
-export async function runTests(specs: QemuTestSpec[], options: { jobs?: number; onResult?: (r: QemuTestResult) => void; onStart?: TestRunOptions['onStart']; terminal?: NodeJS.WritableStream; signal?: AbortSignal } = {}): Promise<TestSummary> {
+export async function runTests(
+  specs: QemuTestSpec[],
+  options: {
+    jobs?: number;
+    onResult?: (r: QemuTestResult) => void;
+    onStart?: TestRunOptions['onStart'];
+    terminal?: NodeJS.WritableStream;
+    signal?: AbortSignal;
+  } = {},
+): Promise<TestSummary> {
   const started = performance.now();
   const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
   const seen = new Set<string>();
   for (const s of specs) {
     const key = `${s.name}\0${s.arch ?? 'x86_64'}`;
-    if (seen.has(key)) throw new KilnError('TEST_DUPLICATE', `two tests named ${JSON.stringify(s.name)} for ${s.arch ?? 'x86_64'}`, { hint: 'give each test a unique name' });
+    if (seen.has(key))
+      throw new KilnError('TEST_DUPLICATE', `two tests named ${JSON.stringify(s.name)} for ${s.arch ?? 'x86_64'}`, {
+        hint: 'give each test a unique name',
+      });
     seen.add(key);
   }
   const results: QemuTestResult[] = new Array(specs.length);
@@ -561,9 +725,18 @@ export async function runTests(specs: QemuTestSpec[], options: { jobs?: number; 
  * @example
  * const specs = testMatrix({ hello: { expect: ['OK'] } }, ['x86_64', 'aarch64'], (name, t, arch) => ({ ...t, kernel: `build/${arch}/kernel.elf` }));
  */
-export function testMatrix<T>(tests: Record<string, T>, arches: QemuArch[], make: (name: string, test: T, arch: QemuArch) => Omit<QemuTestSpec, 'name' | 'arch'> & Partial<Pick<QemuTestSpec, 'name'>>): QemuTestSpec[] {
+export function testMatrix<T>(
+  tests: Record<string, T>,
+  arches: QemuArch[],
+  make: (
+    name: string,
+    test: T,
+    arch: QemuArch,
+  ) => Omit<QemuTestSpec, 'name' | 'arch'> & Partial<Pick<QemuTestSpec, 'name'>>,
+): QemuTestSpec[] {
   const out: QemuTestSpec[] = [];
-  for (const [name, test] of Object.entries(tests)) for (const arch of arches) out.push({ name, ...make(name, test, arch), arch });
+  for (const [name, test] of Object.entries(tests))
+    for (const arch of arches) out.push({ name, ...make(name, test, arch), arch });
   return out;
 }
 

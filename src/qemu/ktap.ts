@@ -107,12 +107,17 @@ function splitDirective(rest: string): { name: string; directive?: KtapCase['dir
 
 function statusOf(ok: boolean, directive: KtapCase['directive']): KtapStatus {
   switch (directive) {
-    case 'SKIP': return 'skip';
-    case 'TODO': return 'todo';
-    case 'XFAIL': return ok ? 'fail' : 'xfail';
+    case 'SKIP':
+      return 'skip';
+    case 'TODO':
+      return 'todo';
+    case 'XFAIL':
+      return ok ? 'fail' : 'xfail';
     case 'TIMEOUT':
-    case 'ERROR': return 'error';
-    default: return ok ? 'pass' : 'fail';
+    case 'ERROR':
+      return 'error';
+    default:
+      return ok ? 'pass' : 'fail';
   }
 }
 
@@ -138,7 +143,9 @@ export function parseKtap(text: string): KtapDocument {
       const before = line.slice(0, at).replace(/\s+$/, '');
       if (before) {
         // `[    0.123456] ` timestamps change from line to line: match any bracketed prefix.
-        prefix = /^\[[^\]]*\]$/.test(before) ? /^\[[^\]]*\]/ : new RegExp(`^${before.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+        prefix = /^\[[^\]]*\]$/.test(before)
+          ? /^\[[^\]]*\]/
+          : new RegExp(`^${before.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
       }
       found = true;
       line = line.slice(before.length);
@@ -174,7 +181,10 @@ export function parseKtap(text: string): KtapDocument {
         const frame: Frame = { indent, suite: newSuite(), pendingDiag: [], pendingChild: undefined };
         if (top.pendingChild) {
           // A second subtest started before the first one's result line.
-          problems.push({ line: i + 1, message: `subtest${top.pendingChild.name ? ` "${top.pendingChild.name}"` : ''} has no result line` });
+          problems.push({
+            line: i + 1,
+            message: `subtest${top.pendingChild.name ? ` "${top.pendingChild.name}"` : ''} has no result line`,
+          });
           top.suite.cases.push(missingResultCase(top.pendingChild, top.suite.cases.length + 1, i + 1));
           top.pendingChild = undefined;
         }
@@ -184,7 +194,8 @@ export function parseKtap(text: string): KtapDocument {
     }
     const suite = top.suite;
     if (isVersion) {
-      if (suite.version || suite.cases.length) problems.push({ line: i + 1, message: 'version line in the middle of a suite' });
+      if (suite.version || suite.cases.length)
+        problems.push({ line: i + 1, message: 'version line in the middle of a suite' });
       else suite.version = { name: isVersion[1] as 'KTAP' | 'TAP', number: Number(isVersion[2]) };
     } else if (isSubtest) {
       suite.name = isSubtest[1]!;
@@ -199,7 +210,14 @@ export function parseKtap(text: string): KtapDocument {
       const ok = isResult[1] === 'ok';
       const number = isResult[2] !== undefined ? Number(isResult[2]) : suite.cases.length + 1;
       const { name, directive, reason } = splitDirective(isResult[3] ?? '');
-      const c: KtapCase = { number, name: name || top.pendingChild?.name || `test ${number}`, ok, status: statusOf(ok, directive), diagnostics: top.pendingDiag, line: i + 1 };
+      const c: KtapCase = {
+        number,
+        name: name || top.pendingChild?.name || `test ${number}`,
+        ok,
+        status: statusOf(ok, directive),
+        diagnostics: top.pendingDiag,
+        line: i + 1,
+      };
       if (directive) c.directive = directive;
       if (reason) c.directiveReason = reason;
       if (top.pendingChild) {
@@ -207,7 +225,8 @@ export function parseKtap(text: string): KtapDocument {
         top.pendingChild = undefined;
       }
       top.pendingDiag = [];
-      if (number !== suite.cases.length + 1) problems.push({ line: i + 1, message: `test number ${number}, expected ${suite.cases.length + 1}` });
+      if (number !== suite.cases.length + 1)
+        problems.push({ line: i + 1, message: `test number ${number}, expected ${suite.cases.length + 1}` });
       suite.cases.push(c);
     }
   }
@@ -217,13 +236,17 @@ export function parseKtap(text: string): KtapDocument {
     child.suite.diagnostics.push(...child.pendingDiag);
     closeDanglingChild(child, problems, raw.length);
     const parent = stack[stack.length - 1]!;
-    if (parent.pendingChild) parent.suite.cases.push(missingResultCase(parent.pendingChild, parent.suite.cases.length + 1, raw.length));
+    if (parent.pendingChild)
+      parent.suite.cases.push(missingResultCase(parent.pendingChild, parent.suite.cases.length + 1, raw.length));
     parent.pendingChild = child.suite;
   }
   if (stack[0]) {
     const top = stack[0];
     if (top.pendingChild) {
-      problems.push({ line: raw.length, message: `subtest${top.pendingChild.name ? ` "${top.pendingChild.name}"` : ''} has no result line (did the kernel stop?)` });
+      problems.push({
+        line: raw.length,
+        message: `subtest${top.pendingChild.name ? ` "${top.pendingChild.name}"` : ''} has no result line (did the kernel stop?)`,
+      });
       root.cases.push(missingResultCase(top.pendingChild, root.cases.length + 1, raw.length));
     }
     root.diagnostics.push(...top.pendingDiag);
@@ -233,14 +256,25 @@ export function parseKtap(text: string): KtapDocument {
 
 function closeDanglingChild(frame: Frame, problems: KtapProblem[], line: number): void {
   if (frame.pendingChild) {
-    problems.push({ line, message: `subtest${frame.pendingChild.name ? ` "${frame.pendingChild.name}"` : ''} has no result line` });
+    problems.push({
+      line,
+      message: `subtest${frame.pendingChild.name ? ` "${frame.pendingChild.name}"` : ''} has no result line`,
+    });
     frame.suite.cases.push(missingResultCase(frame.pendingChild, frame.suite.cases.length + 1, line));
     frame.pendingChild = undefined;
   }
 }
 
 function missingResultCase(suite: KtapSuite, number: number, line: number): KtapCase {
-  return { number, name: suite.name ?? `test ${number}`, ok: false, status: 'error', diagnostics: ['no result line (the kernel stopped or crashed inside this subtest)'], subtests: suite, line };
+  return {
+    number,
+    name: suite.name ?? `test ${number}`,
+    ok: false,
+    status: 'error',
+    diagnostics: ['no result line (the kernel stopped or crashed inside this subtest)'],
+    subtests: suite,
+    line,
+  };
 }
 
 /**
@@ -260,7 +294,13 @@ export function flattenKtap(doc: KtapDocument): KtapFlatCase[] {
         if ((c.status === 'fail' || c.status === 'error') && !childFailed) out.push(flat(c, here));
         if (c.subtests.plan && c.subtests.plan.count > c.subtests.cases.length) {
           for (let n = c.subtests.cases.length + 1; n <= c.subtests.plan.count; n++) {
-            out.push({ path: [...here, `test ${n}`], name: `test ${n}`, status: 'error', diagnostics: [`planned ${c.subtests.plan.count} tests, only ${c.subtests.cases.length} reported`], line: c.line });
+            out.push({
+              path: [...here, `test ${n}`],
+              name: `test ${n}`,
+              status: 'error',
+              diagnostics: [`planned ${c.subtests.plan.count} tests, only ${c.subtests.cases.length} reported`],
+              line: c.line,
+            });
           }
         }
       } else out.push(flat(c, here));
@@ -269,14 +309,29 @@ export function flattenKtap(doc: KtapDocument): KtapFlatCase[] {
   walk(doc.root, []);
   if (doc.root.plan && doc.root.plan.count > doc.root.cases.length) {
     for (let n = doc.root.cases.length + 1; n <= doc.root.plan.count; n++) {
-      out.push({ path: [`test ${n}`], name: `test ${n}`, status: 'error', diagnostics: [`planned ${doc.root.plan.count} tests, only ${doc.root.cases.length} reported (the kernel stopped early?)`], line: 0 });
+      out.push({
+        path: [`test ${n}`],
+        name: `test ${n}`,
+        status: 'error',
+        diagnostics: [
+          `planned ${doc.root.plan.count} tests, only ${doc.root.cases.length} reported (the kernel stopped early?)`,
+        ],
+        line: 0,
+      });
     }
   }
   return out;
 }
 
 function flat(c: KtapCase, path: string[]): KtapFlatCase {
-  return { path, name: c.name, status: c.status, ...(c.directiveReason ? { directiveReason: c.directiveReason } : {}), diagnostics: c.diagnostics, line: c.line };
+  return {
+    path,
+    name: c.name,
+    status: c.status,
+    ...(c.directiveReason ? { directiveReason: c.directiveReason } : {}),
+    diagnostics: c.diagnostics,
+    line: c.line,
+  };
 }
 
 /**
@@ -288,7 +343,8 @@ export function summarizeKtap(doc: KtapDocument): KtapSummary {
   const problems: string[] = [];
   if (!doc.found) problems.push('no KTAP version line found');
   const checkPlans = (suite: KtapSuite, where: string): void => {
-    if (suite.plan && suite.plan.count !== suite.cases.length) problems.push(`${where}: planned ${suite.plan.count}, got ${suite.cases.length} results`);
+    if (suite.plan && suite.plan.count !== suite.cases.length)
+      problems.push(`${where}: planned ${suite.plan.count}, got ${suite.cases.length} results`);
     if (suite.bailOut !== undefined) problems.push(`${where}: Bail out! ${suite.bailOut}`);
     for (const c of suite.cases) if (c.subtests) checkPlans(c.subtests, `${where}/${c.name}`);
   };
@@ -298,5 +354,13 @@ export function summarizeKtap(doc: KtapDocument): KtapSummary {
   const failed = count(['fail', 'error']);
   const skipped = count(['skip']);
   const todo = count(['todo']);
-  return { total: cases.length, passed, failed, skipped, todo, problems, ok: doc.found && failed === 0 && problems.length === 0 };
+  return {
+    total: cases.length,
+    passed,
+    failed,
+    skipped,
+    todo,
+    problems,
+    ok: doc.found && failed === 0 && problems.length === 0,
+  };
 }

@@ -68,7 +68,10 @@ export function qemuErrorLines(stderr: string): string[] {
   return stderr
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => /^qemu-system-[\w-]+:/.test(l) && !/^qemu-system-[\w-]+: warning:/.test(l) && !/terminating on signal/.test(l));
+    .filter(
+      (l) =>
+        /^qemu-system-[\w-]+:/.test(l) && !/^qemu-system-[\w-]+: warning:/.test(l) && !/terminating on signal/.test(l),
+    );
 }
 
 /**
@@ -85,14 +88,17 @@ export function startQemu(machine: ResolvedMachine, options: StartOptions = {}):
   if (machine.qmpSocket) rmSync(machine.qmpSocket, { force: true });
   // --no-serial: no serial log at all (not even an old one left from an earlier run).
   if (machine.writeSerialLog === false) rmSync(machine.serialLog, { force: true });
-  const log: WriteStream | undefined = machine.writeSerialLog === false ? undefined : createWriteStream(machine.serialLog);
+  const log: WriteStream | undefined =
+    machine.writeSerialLog === false ? undefined : createWriteStream(machine.serialLog);
   const serial = new SerialLines(30);
   const interactive = options.interactive === true && process.stdin.isTTY === true;
   // An interactive QEMU shares our process group so it may read the terminal (a background group gets SIGTTIN).
   // QEMU dies with kiln even on SIGKILL (a parent-death signal, util/parent-death.ts), and gets no secret.
   const [program, ...args] = diesWithKiln(argv);
   const child = spawn(program!, args, {
-    stdio: [interactive ? 'inherit' : options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: !interactive, env: withoutSecrets(process.env),
+    stdio: [interactive ? 'inherit' : options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    detached: !interactive,
+    env: withoutSecrets(process.env),
   });
   // QEMU gone while kiln still writes: EPIPE is reported by the write, not thrown at the process.
   child.stdin?.on('error', () => undefined);

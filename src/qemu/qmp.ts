@@ -65,7 +65,11 @@ export class QmpClient {
         await new Promise((r) => setTimeout(r, 5));
       }
     }
-    throw new KilnError('QMP_CONNECT_FAILED', `could not connect to QMP at ${path}: ${(lastError as Error)?.message ?? 'timed out'}`, { hint: 'QEMU may have exited before it opened its QMP socket; see its stderr' });
+    throw new KilnError(
+      'QMP_CONNECT_FAILED',
+      `could not connect to QMP at ${path}: ${(lastError as Error)?.message ?? 'timed out'}`,
+      { hint: 'QEMU may have exited before it opened its QMP socket; see its stderr' },
+    );
   }
 
   private greetingWaiter: ((g: Record<string, unknown>) => void) | undefined;

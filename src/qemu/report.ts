@@ -16,7 +16,13 @@ export function testResultsToJUnit(results: QemuTestResult[]): string {
     return {
       name: `${r.name} [${r.arch}]`,
       time,
-      properties: { arch: r.arch, accel: r.accelNote, firmware: r.firmwareNote, ...(r.kernelNote ? { kernel: r.kernelNote } : {}), command: r.argv.join(' ') },
+      properties: {
+        arch: r.arch,
+        accel: r.accelNote,
+        firmware: r.firmwareNote,
+        ...(r.kernelNote ? { kernel: r.kernelNote } : {}),
+        command: r.argv.join(' '),
+      },
       cases: r.cases.map((c, i) => ({
         name: c.name,
         classname: c.classname,
@@ -24,8 +30,14 @@ export function testResultsToJUnit(results: QemuTestResult[]): string {
         ...(i === 0 ? { time } : c.time !== undefined ? { time: c.time } : {}),
         ...(c.message ? { message: c.message } : {}),
         ...(i === 0 && c.status === 'failed'
-          ? { details: [c.message, r.registers ? `--- info registers ---\n${r.registers}` : '', tail].filter(Boolean).join('\n') }
-          : c.details ? { details: c.details } : {}),
+          ? {
+              details: [c.message, r.registers ? `--- info registers ---\n${r.registers}` : '', tail]
+                .filter(Boolean)
+                .join('\n'),
+            }
+          : c.details
+            ? { details: c.details }
+            : {}),
       })),
       systemOut: tail,
     };
@@ -37,7 +49,14 @@ export function testResultsToJUnit(results: QemuTestResult[]): string {
  * A JSON-ready view of results.
  * @example printJson(testResultsToJson(summary.results));
  */
-export function testResultsToJson(results: QemuTestResult[]): { ok: boolean; passed: number; failed: number; results: QemuTestResult[] } {
+export function testResultsToJson(results: QemuTestResult[]): {
+  ok: boolean;
+  passed: number;
+  failed: number;
+  results: QemuTestResult[];
+} {
   const passed = results.filter((r) => r.status === 'passed').length;
-  return JSON.parse(JSON.stringify({ ok: passed === results.length, passed, failed: results.length - passed, results })) as { ok: boolean; passed: number; failed: number; results: QemuTestResult[] };
+  return JSON.parse(
+    JSON.stringify({ ok: passed === results.length, passed, failed: results.length - passed, results }),
+  ) as { ok: boolean; passed: number; failed: number; results: QemuTestResult[] };
 }

@@ -66,10 +66,19 @@ export async function runMachine(spec: MachineSpec, options: RunMachineOptions =
   const machine = await resolveMachine(spec, { testMode: false, dryRun: options.dryRun ?? false });
   const argv = buildQemuCommand(machine);
   options.onReady?.(machine, argv);
-  if (options.dryRun) return { machine, argv, timedOut: false, durationMs: performance.now() - started, serialLog: machine.serialLog, stderr: '' };
+  if (options.dryRun)
+    return {
+      machine,
+      argv,
+      timedOut: false,
+      durationMs: performance.now() - started,
+      serialLog: machine.serialLog,
+      stderr: '',
+    };
   let silentTimer: NodeJS.Timeout | undefined;
   const qemu = startQemu(machine, {
-    ...(options.terminal ? { terminal: options.terminal } : {}), interactive: !options.input && (options.interactive ?? false),
+    ...(options.terminal ? { terminal: options.terminal } : {}),
+    interactive: !options.input && (options.interactive ?? false),
     input: options.input !== undefined,
     onSerial: (_lines, chunk) => {
       if (chunk.length > 0 && silentTimer) clearTimeout(silentTimer);
@@ -80,17 +89,22 @@ export async function runMachine(spec: MachineSpec, options: RunMachineOptions =
     silentTimer = setTimeout(() => options.onSilent?.(silentBootMessage(machine, seconds)), seconds * 1000);
   }
   let timedOut = false;
-  const timer = options.timeout && options.timeout > 0 ? setTimeout(() => {
-    timedOut = true;
-    qemu.kill();
-  }, options.timeout * 1000) : undefined;
+  const timer =
+    options.timeout && options.timeout > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          qemu.kill();
+        }, options.timeout * 1000)
+      : undefined;
   const onAbort = () => qemu.kill();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let escaped = false;
-  const stopInput = options.input ? forwardInput(options.input, qemu.child.stdin!, options.escapeByte, () => {
-    escaped = true;
-    qemu.kill();
-  }) : undefined;
+  const stopInput = options.input
+    ? forwardInput(options.input, qemu.child.stdin!, options.escapeByte, () => {
+        escaped = true;
+        qemu.kill();
+      })
+    : undefined;
   const exit = await qemu.exited;
   stopInput?.();
   if (timer) clearTimeout(timer);
@@ -108,14 +122,31 @@ export async function runMachine(spec: MachineSpec, options: RunMachineOptions =
     else if (exit.code === 0) guestExitCode = 0;
     else problem = decoded.problem ?? qemuErrorLines(stderr)[0];
   }
-  return { machine, argv, exit, ...(qemu.pid !== undefined ? { pid: qemu.pid } : {}), ...(guestExitCode !== undefined ? { guestExitCode } : {}), ...(problem ? { problem } : {}), timedOut, ...(escaped ? { escaped } : {}), durationMs: performance.now() - started, serialLog: machine.serialLog, stderr };
+  return {
+    machine,
+    argv,
+    exit,
+    ...(qemu.pid !== undefined ? { pid: qemu.pid } : {}),
+    ...(guestExitCode !== undefined ? { guestExitCode } : {}),
+    ...(problem ? { problem } : {}),
+    timedOut,
+    ...(escaped ? { escaped } : {}),
+    durationMs: performance.now() - started,
+    serialLog: machine.serialLog,
+    stderr,
+  };
 }
 
 /**
  * Copies `input` to QEMU's stdin with back-pressure; `escapeByte` (when given) stops instead.
  * Returns the function that stops reading (the input is paused, so a process can exit).
  */
-function forwardInput(input: NodeJS.ReadableStream, stdin: NodeJS.WritableStream, escapeByte: number | undefined, onEscape: () => void): () => void {
+function forwardInput(
+  input: NodeJS.ReadableStream,
+  stdin: NodeJS.WritableStream,
+  escapeByte: number | undefined,
+  onEscape: () => void,
+): () => void {
   const onData = (chunk: Buffer | string) => {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const at = escapeByte === undefined ? -1 : bytes.indexOf(escapeByte);

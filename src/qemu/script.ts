@@ -4,7 +4,15 @@
  * format of `kiln test --script FILE`.
  */
 import { KilnError } from '../errors.js';
-import { ConsoleError, describeSent, keyBytes, unescapeText, type ConsoleName, type ConsoleSession, type KeyName } from './console.js';
+import {
+  ConsoleError,
+  describeSent,
+  keyBytes,
+  unescapeText,
+  type ConsoleName,
+  type ConsoleSession,
+  type KeyName,
+} from './console.js';
 import { describePattern, parsePattern, type SerialPattern } from './serial.js';
 
 /** Values captured by earlier steps, by name. */
@@ -162,7 +170,11 @@ export interface RunScriptOptions {
  * const r = await runScript(session, [guest.expect('$ '), guest.send('ls\n')], { timeout: 30 });
  * if (!r.ok) console.log(r.message);
  */
-export async function runScript(session: ConsoleSession, steps: readonly ScriptStep[], options: RunScriptOptions): Promise<ScriptResult> {
+export async function runScript(
+  session: ConsoleSession,
+  steps: readonly ScriptStep[],
+  options: RunScriptOptions,
+): Promise<ScriptResult> {
   const captured: Record<string, string> = {};
   const results: StepResult[] = [];
   const total = steps.length;
@@ -201,19 +213,32 @@ export async function runScript(session: ConsoleSession, steps: readonly ScriptS
   return { ok: message === undefined, steps: results, captured, ...(message !== undefined ? { message } : {}) };
 }
 
-async function runStep(session: ConsoleSession, step: ScriptStep, captured: Record<string, string>, defaultTimeout: number, result: StepResult): Promise<void> {
+async function runStep(
+  session: ConsoleSession,
+  step: ScriptStep,
+  captured: Record<string, string>,
+  defaultTimeout: number,
+  result: StepResult,
+): Promise<void> {
   switch (step.kind) {
     case 'expect': {
-      const m = await session.expect(step.pattern, { on: step.on ?? 'serial0', timeout: step.timeout ?? defaultTimeout });
+      const m = await session.expect(step.pattern, {
+        on: step.on ?? 'serial0',
+        timeout: step.timeout ?? defaultTimeout,
+      });
       result.matched = m.text;
       return;
     }
     case 'capture': {
-      const m = await session.expect(step.pattern, { on: step.on ?? 'serial0', timeout: step.timeout ?? defaultTimeout });
+      const m = await session.expect(step.pattern, {
+        on: step.on ?? 'serial0',
+        timeout: step.timeout ?? defaultTimeout,
+      });
       result.matched = m.text;
       const group = step.group ?? 1;
       const value = typeof group === 'number' ? m.groups[group - 1] : m.named[group];
-      if (value === undefined) throw new Error(`${String(step.pattern)} matched ${JSON.stringify(m.text)} but group ${group} is empty`);
+      if (value === undefined)
+        throw new Error(`${String(step.pattern)} matched ${JSON.stringify(m.text)} but group ${group} is empty`);
       captured[step.name] = value;
       result.captured = { name: step.name, value };
       return;
@@ -221,7 +246,10 @@ async function runStep(session: ConsoleSession, step: ScriptStep, captured: Reco
     case 'send': {
       const data = typeof step.data === 'function' ? step.data(captured) : step.data;
       result.sent = describeSent(data);
-      await session.send(data, { to: step.to ?? 'serial0', ...(step.charDelay !== undefined ? { charDelay: step.charDelay } : {}) });
+      await session.send(data, {
+        to: step.to ?? 'serial0',
+        ...(step.charDelay !== undefined ? { charDelay: step.charDelay } : {}),
+      });
       return;
     }
     case 'key':
@@ -296,7 +324,12 @@ export function parseScriptText(text: string, file: string): ScriptStep[] {
     switch (verb) {
       case 'expect': {
         const on = consoleOpt('on');
-        steps.push({ kind: 'expect', pattern: parsePattern(arg), ...(on ? { on } : {}), ...(timeout !== undefined ? { timeout } : {}) });
+        steps.push({
+          kind: 'expect',
+          pattern: parsePattern(arg),
+          ...(on ? { on } : {}),
+          ...(timeout !== undefined ? { timeout } : {}),
+        });
         break;
       }
       case 'capture': {
@@ -305,7 +338,14 @@ export function parseScriptText(text: string, file: string): ScriptStep[] {
         if (!m || !(pattern instanceof RegExp)) return bad('capture needs a name and a /regex/');
         const on = consoleOpt('on');
         const group = opts.group === undefined ? undefined : /^\d+$/.test(opts.group) ? Number(opts.group) : opts.group;
-        steps.push({ kind: 'capture', name: m[1]!, pattern, ...(group !== undefined ? { group } : {}), ...(on ? { on } : {}), ...(timeout !== undefined ? { timeout } : {}) });
+        steps.push({
+          kind: 'capture',
+          name: m[1]!,
+          pattern,
+          ...(group !== undefined ? { group } : {}),
+          ...(on ? { on } : {}),
+          ...(timeout !== undefined ? { timeout } : {}),
+        });
         break;
       }
       case 'send': {

@@ -28,11 +28,15 @@ export function fitSdCard(path: string, o: { pad: boolean; logDir: string; unit:
   if (size > 0 && Number.isInteger(Math.log2(size))) return path;
   const next = nextPowerOfTwo(Math.max(size, 512));
   if (!o.pad) {
-    throw new KilnError('QEMU_SD_SIZE', `SD card ${path} is ${size} bytes (${formatSize(size)}); QEMU takes only a power-of-two size (next: ${formatSize(next)})`, {
-      location: { file: path },
-      hint: `give the image a power-of-two size (e.g. mbr({ size: '${formatSize(next)}' })), or set pad: true on the drive to boot a copy padded to ${formatSize(next)}`,
-      exitCode: 2,
-    });
+    throw new KilnError(
+      'QEMU_SD_SIZE',
+      `SD card ${path} is ${size} bytes (${formatSize(size)}); QEMU takes only a power-of-two size (next: ${formatSize(next)})`,
+      {
+        location: { file: path },
+        hint: `give the image a power-of-two size (e.g. mbr({ size: '${formatSize(next)}' })), or set pad: true on the drive to boot a copy padded to ${formatSize(next)}`,
+        exitCode: 2,
+      },
+    );
   }
   const copy = join(o.logDir, `sd${o.unit}-padded-${basename(path)}`);
   if (!o.dryRun) {

@@ -6,14 +6,18 @@
 
 // CSI: ESC [ params intermediates final; OSC: ESC ] ... BEL|ESC \; other ESC + one byte; lone C1 CSI (0x9b).
 // Then charset designations (ESC ( B) and every other two-byte sequence: Fp, Fe and Fs (ESC 0x30-0x7E).
-const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+][0-9A-Za-z]|\x1b[0-~]|\x9b[0-?]*[ -/]*[@-~]/g;
+const ANSI =
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+][0-9A-Za-z]|\x1b[0-~]|\x9b[0-?]*[ -/]*[@-~]/g;
 
 /**
  * Removes ANSI escape sequences and carriage returns from serial text.
  * @example stripAnsi('\x1b[2J\x1b[01;01HBdsDxe: loading\r') // 'BdsDxe: loading'
  */
 export function stripAnsi(text: string): string {
-  return text.replace(ANSI, '').replace(/\r/g, '').replace(/[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g, '');
+  return text
+    .replace(ANSI, '')
+    .replace(/\r/g, '')
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]/g, '');
 }
 
 /**
@@ -65,7 +69,10 @@ export interface Measurement {
  * A measure for a test's `expect` list.
  * @example tests: { boot: { expect: ['booted', measure(/ipc: (\d+) cycles/, { max: 500 })] } }
  */
-export function measure(pattern: RegExp, limits: { min?: number; max?: number; name?: string; note?: string }): SerialMeasure {
+export function measure(
+  pattern: RegExp,
+  limits: { min?: number; max?: number; name?: string; note?: string },
+): SerialMeasure {
   return { pattern, ...limits };
 }
 
@@ -75,7 +82,9 @@ function isMeasure(p: ExpectPattern): p is SerialMeasure {
 
 /** The limits of a measure as words: `max 500`, `min 1, max 9`. */
 export function describeLimits(m: { min?: number | undefined; max?: number | undefined }): string {
-  return [m.min !== undefined ? `min ${m.min}` : '', m.max !== undefined ? `max ${m.max}` : ''].filter(Boolean).join(', ');
+  return [m.min !== undefined ? `min ${m.min}` : '', m.max !== undefined ? `max ${m.max}` : '']
+    .filter(Boolean)
+    .join(', ');
 }
 
 /** Reads a measure's number from a matching line (undefined when the group holds no number). */
@@ -86,14 +95,29 @@ export function readMeasurement(m: SerialMeasure, line: string): Measurement | u
   const value = text === undefined ? NaN : Number(text);
   if (!Number.isFinite(value)) return undefined;
   const ok = (m.min === undefined || value >= m.min) && (m.max === undefined || value <= m.max);
-  return { name: m.name ?? String(m.pattern), value, ...(m.min !== undefined ? { min: m.min } : {}), ...(m.max !== undefined ? { max: m.max } : {}), ...(m.note ? { note: m.note } : {}), ok, line };
+  return {
+    name: m.name ?? String(m.pattern),
+    value,
+    ...(m.min !== undefined ? { min: m.min } : {}),
+    ...(m.max !== undefined ? { max: m.max } : {}),
+    ...(m.note ? { note: m.note } : {}),
+    ok,
+    line,
+  };
 }
 
 /**
  * Default fail-fast patterns.
  * @example runQemuTest({ ...spec, fail: [...DEFAULT_FAIL_PATTERNS, 'BUG:'] })
  */
-export const DEFAULT_FAIL_PATTERNS: readonly SerialPattern[] = [/\bpanic\b/i, /\bKERNEL PANIC\b/, /#GP\b/, /#PF\b/, /#DF\b/, /\btriple fault\b/i];
+export const DEFAULT_FAIL_PATTERNS: readonly SerialPattern[] = [
+  /\bpanic\b/i,
+  /\bKERNEL PANIC\b/,
+  /#GP\b/,
+  /#PF\b/,
+  /#DF\b/,
+  /\btriple fault\b/i,
+];
 
 /**
  * A pattern as written in reports.
@@ -144,7 +168,10 @@ export class SerialLines {
   readonly lines: string[] = [];
   totalBytes = 0;
 
-  constructor(private readonly keep = 30, private readonly maxLines = 200_000) {}
+  constructor(
+    private readonly keep = 30,
+    private readonly maxLines = 200_000,
+  ) {}
 
   /** Feeds a chunk; returns the newly completed lines. */
   push(chunk: Uint8Array): string[] {
@@ -197,7 +224,10 @@ export class PatternTracker {
   /** Numbers read by measures, in order. */
   readonly measurements: Measurement[] = [];
 
-  constructor(readonly expect: readonly ExpectPattern[], readonly fail: readonly SerialPattern[]) {}
+  constructor(
+    readonly expect: readonly ExpectPattern[],
+    readonly fail: readonly SerialPattern[],
+  ) {}
 
   get done(): boolean {
     return this.next >= this.expect.length;

@@ -64,7 +64,13 @@ export interface FirmwarePaths {
  * - `serial`: no exit device; the test passes once every expectation matched, then QEMU is stopped.
  */
 export type ExitSpec =
-  | { kind: 'isa-debug-exit'; iobase?: number; iosize?: number; successCode?: number; /** alias of successCode (kiln.config.ts `exit.success`) */ success?: number }
+  | {
+      kind: 'isa-debug-exit';
+      iobase?: number;
+      iosize?: number;
+      successCode?: number;
+      /** alias of successCode (kiln.config.ts `exit.success`) */ success?: number;
+    }
   | { kind: 'semihosting'; successCode?: number; /** alias of successCode */ success?: number }
   | { kind: 'psci' }
   | { kind: 'serial' };
@@ -137,14 +143,7 @@ export interface SerialSpec {
 }
 
 /** Which boot protocol QEMU will use for a `-kernel` file. */
-export type KernelProtocol =
-  | 'pvh'
-  | 'multiboot-elf32'
-  | 'multiboot-aout'
-  | 'linux'
-  | 'elf'
-  | 'linux-image'
-  | 'raw';
+export type KernelProtocol = 'pvh' | 'multiboot-elf32' | 'multiboot-aout' | 'linux' | 'elf' | 'linux-image' | 'raw';
 
 /** What `inspectKernel` found. */
 export interface KernelInfo {
@@ -216,7 +215,13 @@ export interface ResolvedMachine {
   args: string[];
   network: boolean;
   exit: ResolvedExit | undefined;
-  gdb: { port: number; symbols: string | undefined; /** ELF class of the symbols file (EI_CLASS), when it is an ELF. */ symbolsClass?: 32 | 64 } | undefined;
+  gdb:
+    | {
+        port: number;
+        symbols: string | undefined;
+        /** ELF class of the symbols file (EI_CLASS), when it is an ELF. */ symbolsClass?: 32 | 64;
+      }
+    | undefined;
   debug: boolean;
   /** Test mode: `-no-reboot -no-shutdown` and a QMP socket. */
   testMode: boolean;

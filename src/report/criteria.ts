@@ -8,7 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { type ElfCheck, type LastTestResult, elfChecks, readLastTest } from './last-test.js';
 
 /** A blocking diagnostic as the report history keeps it (report/status.ts). */
-export interface ChangeEntry { key: string; class: string; location: string; message: string }
+export interface ChangeEntry {
+  key: string;
+  class: string;
+  location: string;
+  message: string;
+}
 
 /** A commit that touched the files of a diagnostic since the previous report. */
 export interface FixCommit {
@@ -46,19 +51,36 @@ function fileOf(location: string): string {
  * Commits since `sinceMs` touching the files of the fixed entries (`git log --name-only`), newest first.
  * @example fixHistory('/p', { since: Date.now() - 3600e3, fixed: report.changes.fixed })
  */
-export function fixHistory(projectDir: string, changes: { since: number; fixed: ChangeEntry[] }): FixHistory | undefined {
+export function fixHistory(
+  projectDir: string,
+  changes: { since: number; fixed: ChangeEntry[] },
+): FixHistory | undefined {
   const files = [...new Set(changes.fixed.map((e) => fileOf(e.location)).filter(Boolean))].sort();
   if (files.length === 0) return undefined;
   const since = Math.floor(changes.since / 1000);
-  const r = spawnSync('git', ['log', `--since=@${since}`, '--date=short', '--format=%x00%h%x09%ad%x09%s', '--name-only', '--', ...files], { cwd: projectDir, encoding: 'utf8' });
+  const r = spawnSync(
+    'git',
+    ['log', `--since=@${since}`, '--date=short', '--format=%x00%h%x09%ad%x09%s', '--name-only', '--', ...files],
+    { cwd: projectDir, encoding: 'utf8' },
+  );
   if (r.error || r.status !== 0) {
-    return { since, files, commits: [], note: r.error ? 'git is not installed' : 'not a git checkout (no history of the fixes)' };
+    return {
+      since,
+      files,
+      commits: [],
+      note: r.error ? 'git is not installed' : 'not a git checkout (no history of the fixes)',
+    };
   }
   const commits: FixCommit[] = [];
   for (const block of r.stdout.split('\0').slice(1)) {
     const [head = '', ...rest] = block.split('\n');
     const [hash = '', date = '', ...subject] = head.split('\t');
-    commits.push({ hash, date, subject: subject.join('\t'), files: rest.map((l) => l.trim()).filter((l) => files.includes(l)) });
+    commits.push({
+      hash,
+      date,
+      subject: subject.join('\t'),
+      files: rest.map((l) => l.trim()).filter((l) => files.includes(l)),
+    });
   }
   return { since, files, commits };
 }
@@ -67,5 +89,8 @@ export function fixHistory(projectDir: string, changes: { since: number; fixed: 
 export function bootCriteria(buildRoot: string): BootCriteria | undefined {
   const last = readLastTest(buildRoot);
   if (!last) return undefined;
-  return { time: last.time, results: last.results.map((r) => ({ ...r, ...(r.kernel ? { elf: elfChecks(r.kernel, r.arch) } : {}) })) };
+  return {
+    time: last.time,
+    results: last.results.map((r) => ({ ...r, ...(r.kernel ? { elf: elfChecks(r.kernel, r.arch) } : {}) })),
+  };
 }

@@ -64,10 +64,13 @@ const INCLUDED_MORE = /^\s+from (.+?):(\d+)(?::\d+)?[:,]$/;
 const FLAG_SUFFIX = / \[(-W[^\]]+|-w[+-][^\]]+)\]$/;
 const ASM_EXT = /\.(asm|nasm|inc|mac)$/i;
 
-const LD_PREFIX = /^(?:\S*\/)?(?:ld(?:\.bfd|\.gold)?|ld\.lld|ld64\.lld|lld|rust-lld|x86_64-[\w-]*ld|aarch64-[\w-]*ld)(?:\.exe)?: (error|warning): (.*)$/;
+const LD_PREFIX =
+  /^(?:\S*\/)?(?:ld(?:\.bfd|\.gold)?|ld\.lld|ld64\.lld|lld|rust-lld|x86_64-[\w-]*ld|aarch64-[\w-]*ld)(?:\.exe)?: (error|warning): (.*)$/;
 const LD_IN_FUNCTION = /^(?:\S*\/)?(?:ld[\w.]*: )?(.+?): in function [`'‘](.+?)['’]:$/;
-const GNU_UNDEF = /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? undefined reference to [`'‘](.+?)['’]$/;
-const GNU_RELOC = /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? (relocation truncated to fit: (R_\w+) .*)$/;
+const GNU_UNDEF =
+  /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? undefined reference to [`'‘](.+?)['’]$/;
+const GNU_RELOC =
+  /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? (relocation truncated to fit: (R_\w+) .*)$/;
 const LLD_REF = /^>>> (?:referenced by|defined at|defined in) (.*)$/;
 const LLD_MORE = /^>>>\s+(.*)$/;
 const RELOC_CODE = /\b(R_(?:X86_64|386|AARCH64|RISCV)_\w+)\b/;
@@ -76,7 +79,8 @@ const CMAKE_PLAIN = /^CMake (Error|Warning)(?: \(dev\))?: (.*)$/;
 const RUST_HEAD = /^(error|warning)(?:\[(E\d{4})\])?: (.*)$/;
 const RUST_LOC = /^\s*--> (.+?):(\d+):(\d+)$/;
 const NASM_FATAL = /^nasm: (fatal|error|warning): (.*)$/;
-const DRIVER_SUMMARY = /^(?:clang(?:-\d+)?|gcc|cc|collect2|c\+\+|g\+\+): error: (?:linker command failed|ld returned \d+ exit status)/;
+const DRIVER_SUMMARY =
+  /^(?:clang(?:-\d+)?|gcc|cc|collect2|c\+\+|g\+\+): error: (?:linker command failed|ld returned \d+ exit status)/;
 const DRIVER = /^(clang(?:-\d+)?|gcc|cc): (error|warning): (.*)$/;
 
 function severityOf(word: string): Severity {
@@ -190,12 +194,19 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
       continue;
     }
     if ((m = GNU_UNDEF.exec(line))) {
-      const d: Diagnostic = { tool: 'ld', severity: 'error', code: 'undefined-reference', message: `undefined reference to \`${m[4]}'`, symbol: m[4]!, ...step };
+      const d: Diagnostic = {
+        tool: 'ld',
+        severity: 'error',
+        code: 'undefined-reference',
+        message: `undefined reference to \`${m[4]}'`,
+        symbol: m[4]!,
+        ...step,
+      };
       const file = m[1] ?? inFunction?.object;
       if (file) d.file = file;
       if (m[2]) d.line = Number(m[2]);
       if (inFunction) d.referencedBy = [`${inFunction.fn} (${inFunction.object})`];
-      else d.referencedBy = [m[3] ? `${file ?? ''}:(${m[3]})` : file ?? ''];
+      else d.referencedBy = [m[3] ? `${file ?? ''}:(${m[3]})` : (file ?? '')];
       out.push(d);
       continue;
     }
@@ -239,7 +250,15 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
       continue;
     }
     if ((m = CMAKE_AT.exec(line))) {
-      cmake = { tool: 'cmake', severity: m[1] === 'Error' ? 'error' : 'warning', file: m[2]!, line: Number(m[3]), code: m[4]!, message: '', ...step };
+      cmake = {
+        tool: 'cmake',
+        severity: m[1] === 'Error' ? 'error' : 'warning',
+        file: m[2]!,
+        line: Number(m[3]),
+        code: m[4]!,
+        message: '',
+        ...step,
+      };
       out.push(cmake);
       continue;
     }
@@ -249,19 +268,41 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
       continue;
     }
     if ((m = NASM_FATAL.exec(line))) {
-      out.push({ tool: 'nasm', severity: severityOf(m[1]!), ...(m[1] === 'fatal' ? { code: 'fatal' } : {}), message: m[2]!, ...step });
+      out.push({
+        tool: 'nasm',
+        severity: severityOf(m[1]!),
+        ...(m[1] === 'fatal' ? { code: 'fatal' } : {}),
+        message: m[2]!,
+        ...step,
+      });
       continue;
     }
     if ((m = DRIVER.exec(line))) {
-      out.push({ tool: m[1]!.startsWith('clang') ? 'clang' : 'gcc', severity: severityOf(m[2]!), message: m[3]!, ...step });
+      out.push({
+        tool: m[1]!.startsWith('clang') ? 'clang' : 'gcc',
+        severity: severityOf(m[2]!),
+        message: m[3]!,
+        ...step,
+      });
       continue;
     }
     if ((m = C_DIAG.exec(line))) {
       let message = m[5]!;
-      const d: Diagnostic = { tool: ASM_EXT.test(m[1]!) ? 'nasm' : cc, file: m[1]!, line: Number(m[2]), column: Number(m[3]), severity: severityOf(m[4]!), message, ...step };
+      const d: Diagnostic = {
+        tool: ASM_EXT.test(m[1]!) ? 'nasm' : cc,
+        file: m[1]!,
+        line: Number(m[2]),
+        column: Number(m[3]),
+        severity: severityOf(m[4]!),
+        message,
+        ...step,
+      };
       const flag = FLAG_SUFFIX.exec(message);
       if (flag) {
-        d.code = flag[1]!.split(',').filter((f) => f !== '-Werror').pop()!;
+        d.code = flag[1]!
+          .split(',')
+          .filter((f) => f !== '-Werror')
+          .pop()!;
         message = message.slice(0, flag.index);
         d.message = message;
       } else if (m[4] === 'fatal error') d.code = 'fatal';
@@ -285,7 +326,14 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
     if ((m = LINE_DIAG.exec(line)) && !/^\s/.test(line)) {
       let message = m[4]!;
       const asm = options.compiler === undefined || ASM_EXT.test(m[1]!) || /\.s$/i.test(m[1]!);
-      const d: Diagnostic = { tool: asm ? 'nasm' : cc, file: m[1]!, line: Number(m[2]), severity: severityOf(m[3]!), message, ...step };
+      const d: Diagnostic = {
+        tool: asm ? 'nasm' : cc,
+        file: m[1]!,
+        line: Number(m[2]),
+        severity: severityOf(m[3]!),
+        message,
+        ...step,
+      };
       const flag = FLAG_SUFFIX.exec(message);
       if (flag) {
         d.code = flag[1]!;
@@ -295,17 +343,36 @@ export function parseDiagnostics(text: string, options: ParseOptions = {}): Diag
       out.push(d);
       continue;
     }
-    if ((m = RUST_HEAD.exec(line)) && !/^error: (could not compile|aborting due to)/.test(line) && !/^warning: (`[^`]+` \(\w+\) generated \d+ warnings?|build failed)/.test(line)) {
+    if (
+      (m = RUST_HEAD.exec(line)) &&
+      !/^error: (could not compile|aborting due to)/.test(line) &&
+      !/^warning: (`[^`]+` \(\w+\) generated \d+ warnings?|build failed)/.test(line)
+    ) {
       rust = { tool: 'rustc', severity: severityOf(m[1]!), message: m[3]!, ...(m[2] ? { code: m[2] } : {}), ...step };
       out.push(rust);
       continue;
     }
   }
-  return out.filter((d) => d.message !== '' || d.tool === 'cmake').map((d) => (d.tool === 'cmake' && d.message === '' ? { ...d, message: `${d.code ?? 'CMake'} failed` } : d));
+  return out
+    .filter((d) => d.message !== '' || d.tool === 'cmake')
+    .map((d) => (d.tool === 'cmake' && d.message === '' ? { ...d, message: `${d.code ?? 'CMake'} failed` } : d));
 }
 
-interface RustSpan { file_name: string; line_start: number; column_start: number; is_primary: boolean; expansion?: unknown }
-interface RustMessage { message: string; code?: { code: string } | null; level: string; spans: RustSpan[]; rendered?: string | null; children?: RustMessage[] }
+interface RustSpan {
+  file_name: string;
+  line_start: number;
+  column_start: number;
+  is_primary: boolean;
+  expansion?: unknown;
+}
+interface RustMessage {
+  message: string;
+  code?: { code: string } | null;
+  level: string;
+  spans: RustSpan[];
+  rendered?: string | null;
+  children?: RustMessage[];
+}
 
 /** One cargo `--message-format=json` line (or a bare rustc `--error-format=json` line). */
 function parseRustJsonLine(line: string): Diagnostic | undefined {
@@ -317,12 +384,24 @@ function parseRustJsonLine(line: string): Diagnostic | undefined {
   }
   if (!value || typeof value !== 'object') return undefined;
   const v = value as { reason?: string; message?: RustMessage };
-  const msg: RustMessage | undefined = v.reason === 'compiler-message' ? v.message : v.reason === undefined && typeof (value as RustMessage).level === 'string' ? (value as RustMessage) : undefined;
+  const msg: RustMessage | undefined =
+    v.reason === 'compiler-message'
+      ? v.message
+      : v.reason === undefined && typeof (value as RustMessage).level === 'string'
+        ? (value as RustMessage)
+        : undefined;
   if (!msg || typeof msg.message !== 'string' || typeof msg.level !== 'string') return undefined;
   if (/^(aborting due to|\d+ warnings? emitted|For more information)/.test(msg.message)) return undefined;
   const level = msg.level.startsWith('error') ? 'error' : msg.level === 'warning' ? 'warning' : 'note';
   if (level === 'note' && msg.level !== 'note') return undefined; // failure-note, help
-  const spans = (Array.isArray(msg.spans) ? msg.spans : []).filter((x): x is RustSpan => !!x && typeof x === 'object' && typeof x.file_name === 'string' && Number.isInteger(x.line_start) && Number.isInteger(x.column_start));
+  const spans = (Array.isArray(msg.spans) ? msg.spans : []).filter(
+    (x): x is RustSpan =>
+      !!x &&
+      typeof x === 'object' &&
+      typeof x.file_name === 'string' &&
+      Number.isInteger(x.line_start) &&
+      Number.isInteger(x.column_start),
+  );
   const primary = spans.find((s) => s.is_primary) ?? spans[0];
   const d: Diagnostic = { tool: 'rustc', severity: level, message: msg.message };
   if (msg.code && typeof msg.code === 'object' && typeof msg.code.code === 'string') d.code = msg.code.code;
@@ -388,7 +467,13 @@ export function relativizeDiagnostics(list: Diagnostic[], projectDir: string, cw
     ...(d.file ? { file: fix(d.file) } : {}),
     ...(d.includedFrom ? { includedFrom: d.includedFrom.map((x) => fixLoc(x, fix)) } : {}),
     ...(d.notes ? { notes: d.notes.map((n) => (n.file ? { ...n, file: fix(n.file) } : n)) } : {}),
-    ...(d.referencedBy ? { referencedBy: d.referencedBy.map((x) => x.replace(/(^|\()(\/[^\s:()]+)/g, (_all, pre: string, path: string) => `${pre}${fix(path)}`)) } : {}),
+    ...(d.referencedBy
+      ? {
+          referencedBy: d.referencedBy.map((x) =>
+            x.replace(/(^|\()(\/[^\s:()]+)/g, (_all, pre: string, path: string) => `${pre}${fix(path)}`),
+          ),
+        }
+      : {}),
   }));
 }
 

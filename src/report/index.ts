@@ -6,7 +6,13 @@
  * import { buildStatus, renderMarkdown } from 'kiln/report';
  * const md = renderMarkdown(await buildStatus({ project: 'exov6', projectDir, buildDir }));
  */
-export { parseDiagnostics, dedupeDiagnostics, relativizeDiagnostics, diagnosticKey, formatLocation } from './diagnostics.js';
+export {
+  parseDiagnostics,
+  dedupeDiagnostics,
+  relativizeDiagnostics,
+  diagnosticKey,
+  formatLocation,
+} from './diagnostics.js';
 export type { Diagnostic, DiagnosticTool, Severity, ParseOptions } from './diagnostics.js';
 export { classify, classRule, CLASS_RULES, LIBC_NAMES } from './classify.js';
 export type { ClassRule, Classification, ClassifyPolicy } from './classify.js';
@@ -14,7 +20,16 @@ export { parseBuildNinja, parseNinjaLog, ninjaProgress, sourceOfObject } from '.
 export type { NinjaEdge, NinjaLogEntry, NinjaProgress } from './ninja.js';
 export { buildStatus, readHistory, diffEntries } from './status.js';
 export { readLastBuild } from './last-build.js';
-export type { StatusReport, StatusOptions, StatusHistory, HistoryEntry, ChangeEntry, ClassSummary, DirectoryStatus, ReportDiagnostic } from './status.js';
+export type {
+  StatusReport,
+  StatusOptions,
+  StatusHistory,
+  HistoryEntry,
+  ChangeEntry,
+  ClassSummary,
+  DirectoryStatus,
+  ReportDiagnostic,
+} from './status.js';
 export type { LastBuild, LastBuildStep } from './last-build.js';
 export { renderText, renderMarkdown, renderHtml, progressChart } from './render.js';
 export { junitXml, readJUnit, xmlEscape } from './junit.js';

@@ -34,17 +34,19 @@ export interface JUnitSuite {
  * @example xmlEscape('a<b & "c"') // 'a&lt;b &amp; &quot;c&quot;'
  */
 export function xmlEscape(text: string): string {
-  return text
-    .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    // Parsers normalize whitespace in attributes and CR in text: keep them as character references.
-    .replace(/\t/g, '&#9;')
-    .replace(/\n/g, '&#10;')
-    .replace(/\r/g, '&#13;');
+  return (
+    text
+      .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+      // Parsers normalize whitespace in attributes and CR in text: keep them as character references.
+      .replace(/\t/g, '&#9;')
+      .replace(/\n/g, '&#10;')
+      .replace(/\r/g, '&#13;')
+  );
 }
 
 /**
@@ -59,12 +61,17 @@ export function junitXml(suites: JUnitSuite[], name = 'kiln'): string {
   const skipped = suites.reduce((n, s) => n + count(s, 'skipped'), 0);
   const time = suites.reduce((n, s) => n + (s.time ?? 0), 0);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  out.push(`<testsuites name="${xmlEscape(name)}" tests="${total}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">`);
+  out.push(
+    `<testsuites name="${xmlEscape(name)}" tests="${total}" failures="${failures}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">`,
+  );
   for (const s of suites) {
-    out.push(`  <testsuite name="${xmlEscape(s.name)}" tests="${s.cases.length}" failures="${count(s, 'failed')}" errors="0" skipped="${count(s, 'skipped')}" time="${(s.time ?? 0).toFixed(3)}"${s.timestamp ? ` timestamp="${xmlEscape(s.timestamp)}"` : ''}>`);
+    out.push(
+      `  <testsuite name="${xmlEscape(s.name)}" tests="${s.cases.length}" failures="${count(s, 'failed')}" errors="0" skipped="${count(s, 'skipped')}" time="${(s.time ?? 0).toFixed(3)}"${s.timestamp ? ` timestamp="${xmlEscape(s.timestamp)}"` : ''}>`,
+    );
     if (s.properties && Object.keys(s.properties).length) {
       out.push('    <properties>');
-      for (const [k, v] of Object.entries(s.properties)) out.push(`      <property name="${xmlEscape(k)}" value="${xmlEscape(v)}"/>`);
+      for (const [k, v] of Object.entries(s.properties))
+        out.push(`      <property name="${xmlEscape(k)}" value="${xmlEscape(v)}"/>`);
       out.push('    </properties>');
     }
     for (const c of s.cases) {
@@ -74,7 +81,10 @@ export function junitXml(suites: JUnitSuite[], name = 'kiln'): string {
         continue;
       }
       out.push(`${open}>`);
-      if (c.status === 'failed') out.push(`      <failure message="${xmlEscape(c.message ?? 'failed')}" type="failure">${xmlEscape(c.details ?? c.message ?? '')}</failure>`);
+      if (c.status === 'failed')
+        out.push(
+          `      <failure message="${xmlEscape(c.message ?? 'failed')}" type="failure">${xmlEscape(c.details ?? c.message ?? '')}</failure>`,
+        );
       else if (c.status === 'skipped') out.push(`      <skipped message="${xmlEscape(c.message ?? 'skipped')}"/>`);
       if (c.details && c.status !== 'failed') out.push(`      <system-out>${xmlEscape(c.details)}</system-out>`);
       out.push('    </testcase>');
@@ -91,7 +101,14 @@ export function junitXml(suites: JUnitSuite[], name = 'kiln'): string {
  * @example readJUnit(readFileSync('junit.xml', 'utf8'))[0].cases[0].status // 'passed'
  */
 export function readJUnit(xml: string): JUnitSuite[] {
-  const unescape = (t: string) => t.replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n))).replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const unescape = (t: string) =>
+    t
+      .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
   const attr = (tag: string, name: string): string | undefined => {
     const m = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
     return m ? unescape(m[1]!) : undefined;
@@ -107,7 +124,12 @@ export function readJUnit(xml: string): JUnitSuite[] {
       const body = cm[1] ?? '';
       const failure = /<failure\s[^>]*?(?:\/>|>([\s\S]*?)<\/failure>)/.exec(body);
       const skipped = /<skipped\s[^>]*?\/?>/.exec(body);
-      const c: JUnitCase = { name: attr(ctag, 'name') ?? '', classname: attr(ctag, 'classname') ?? '', status: failure ? 'failed' : skipped ? 'skipped' : 'passed', time: Number(attr(ctag, 'time') ?? 0) };
+      const c: JUnitCase = {
+        name: attr(ctag, 'name') ?? '',
+        classname: attr(ctag, 'classname') ?? '',
+        status: failure ? 'failed' : skipped ? 'skipped' : 'passed',
+        time: Number(attr(ctag, 'time') ?? 0),
+      };
       const message = failure ? attr(failure[0], 'message') : skipped ? attr(skipped[0], 'message') : undefined;
       if (message !== undefined) c.message = message;
       if (failure?.[1]) c.details = unescape(failure[1]);
@@ -137,15 +159,23 @@ export function mergeJUnit(reports: Array<{ name: string; xml: string }>): strin
     const raw = [...xml.matchAll(/<testsuite\s[^>]*>[\s\S]*?<\/testsuite>/g)].map((m) => m[0]);
     if (raw.length !== suites.length || (suites.length === 0 && !/<testsuites[\s>]/.test(xml))) {
       throw new KilnError('JUNIT_UNREADABLE', `${name}: not a JUnit report kiln can read`, {
-        location: { file: name }, hint: 'pass the files written by kiln test --junit', exitCode: 2,
+        location: { file: name },
+        hint: 'pass the files written by kiln test --junit',
+        exitCode: 2,
       });
     }
     suites.forEach((suite, i) => {
       const other = seen.get(suite.name);
       if (other !== undefined) {
-        throw new KilnError('JUNIT_DUPLICATE', `test suite "${suite.name}" is in ${other} and in ${name}: it ran in two shards`, {
-          location: { file: name }, hint: 'every shard must see the same tests and the same last-test.json (or none)', exitCode: 1,
-        });
+        throw new KilnError(
+          'JUNIT_DUPLICATE',
+          `test suite "${suite.name}" is in ${other} and in ${name}: it ran in two shards`,
+          {
+            location: { file: name },
+            hint: 'every shard must see the same tests and the same last-test.json (or none)',
+            exitCode: 1,
+          },
+        );
       }
       seen.set(suite.name, name);
       blocks.push(`  ${raw[i]!.trimStart()}`);

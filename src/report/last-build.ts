@@ -67,6 +67,9 @@ export function readLastBuild(buildDir: string): LastBuild {
     return v;
   } catch (error) {
     const message = `${path} is not a kiln build record (${(error as Error).message})`;
-    throw new KilnError('STATUS_BAD_RECORD', message, { location: { file: path }, hint: 'run `kiln build` again to rewrite it' });
+    throw new KilnError('STATUS_BAD_RECORD', message, {
+      location: { file: path },
+      hint: 'run `kiln build` again to rewrite it',
+    });
   }
 }

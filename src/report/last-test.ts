@@ -75,8 +75,16 @@ export function elfChecks(file: string, arch: string): ElfCheck[] {
   const entry = elf.entry;
   const inside = loads.some((s) => entry >= BigInt(s.vaddr) && entry < BigInt(s.vaddr) + BigInt(s.memsz));
   return [
-    { check: `ELF${wantClass}`, ok: (elf.is64 ? 64 : 32) === wantClass, detail: `ELF${elf.is64 ? 64 : 32}, ${elf.littleEndian ? 'little' : 'big'}-endian` },
+    {
+      check: `ELF${wantClass}`,
+      ok: (elf.is64 ? 64 : 32) === wantClass,
+      detail: `ELF${elf.is64 ? 64 : 32}, ${elf.littleEndian ? 'little' : 'big'}-endian`,
+    },
     { check: 'machine', ok: machine === arch, detail: machine },
-    { check: 'entry point', ok: inside, detail: `0x${entry.toString(16)} ${inside ? 'inside' : 'outside'} the ${loads.length} loadable segment(s)` },
+    {
+      check: 'entry point',
+      ok: inside,
+      detail: `0x${entry.toString(16)} ${inside ? 'inside' : 'outside'} the ${loads.length} loadable segment(s)`,
+    },
   ];
 }

@@ -20,7 +20,13 @@ export interface NinjaEdge {
 }
 
 /** One line of `.ninja_log`: an output with its start and end times. */
-export interface NinjaLogEntry { output: string; startMs: number; endMs: number; mtime: string; hash: string }
+export interface NinjaLogEntry {
+  output: string;
+  startMs: number;
+  endMs: number;
+  mtime: string;
+  hash: string;
+}
 
 /** How far a Ninja build got: the edges planned and those done (`kiln status` on CMake projects). */
 export interface NinjaProgress {
@@ -134,7 +140,10 @@ export function parseNinjaLog(text: string): NinjaLogEntry[] {
  * const p = await ninjaProgress('/p/build/x86_64-debug/.kiln/work/cmake-kernel');
  * `${p.built}/${p.total}`
  */
-export async function ninjaProgress(buildDir: string, options: { ninja?: string; targets?: string[] } = {}): Promise<NinjaProgress | undefined> {
+export async function ninjaProgress(
+  buildDir: string,
+  options: { ninja?: string; targets?: string[] } = {},
+): Promise<NinjaProgress | undefined> {
   if (!existsSync(join(buildDir, 'build.ninja'))) return undefined;
   const edges = parseBuildNinja(buildDir);
   const logPath = join(buildDir, '.ninja_log');
@@ -147,11 +156,27 @@ export async function ninjaProgress(buildDir: string, options: { ninja?: string;
   const copy = `.kiln-status-${process.pid}.ninja`;
   try {
     copyFileSync(join(buildDir, 'build.ninja'), join(buildDir, copy));
-    const r = await run([options.ninja ?? 'ninja', '-C', buildDir, '-f', copy, '-n', '-d', 'explain', '-k', '0', ...(options.targets ?? [])], { timeoutMs: 60_000 });
+    const r = await run(
+      [
+        options.ninja ?? 'ninja',
+        '-C',
+        buildDir,
+        '-f',
+        copy,
+        '-n',
+        '-d',
+        'explain',
+        '-k',
+        '0',
+        ...(options.targets ?? []),
+      ],
+      { timeoutMs: 60_000 },
+    );
     if (r.code === 0 || r.code === 1) {
       const dirty = new Set<string>();
       for (const m of r.output.matchAll(/^ninja explain: (.+?) is dirty$/gm)) if (outputs.has(m[1]!)) dirty.add(m[1]!);
-      for (const m of r.output.matchAll(/^ninja explain: output (.+?) doesn't exist$/gm)) if (outputs.has(m[1]!)) dirty.add(m[1]!);
+      for (const m of r.output.matchAll(/^ninja explain: output (.+?) doesn't exist$/gm))
+        if (outputs.has(m[1]!)) dirty.add(m[1]!);
       pending = [...dirty];
     }
   } finally {
@@ -170,4 +195,3 @@ export function sourceOfObject(progress: NinjaProgress, object: string): string 
   const edge = progress.edges.find((e) => e.output === object || join(progress.buildDir, e.output) === object);
   return edge?.kind === 'compile' ? edge.inputs[0] : undefined;
 }
-

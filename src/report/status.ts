@@ -9,7 +9,13 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { type LastBuild, readLastBuild } from './last-build.js';
 import { type ClassifyPolicy, classify, classRule } from './classify.js';
-import { type Diagnostic, dedupeDiagnostics, formatLocation, parseDiagnostics, relativizeDiagnostics } from './diagnostics.js';
+import {
+  type Diagnostic,
+  dedupeDiagnostics,
+  formatLocation,
+  parseDiagnostics,
+  relativizeDiagnostics,
+} from './diagnostics.js';
 import { type NinjaProgress, ninjaProgress } from './ninja.js';
 import type { BootCriteria, ChangeEntry, FixHistory } from './criteria.js';
 
@@ -59,8 +65,19 @@ export interface StatusReport {
   target: string;
   buildTime: number;
   ok: boolean;
-  steps: { total: number; ok: number; failed: number; skipped: number; list: Array<{ name: string; kind: string; status: string; message?: string; log?: string }> };
-  targets?: { built: number; total: number; source: NinjaProgress['source']; byStep: Array<{ step: string; built: number; total: number; pending: string[]; notLinked: string[] }> };
+  steps: {
+    total: number;
+    ok: number;
+    failed: number;
+    skipped: number;
+    list: Array<{ name: string; kind: string; status: string; message?: string; log?: string }>;
+  };
+  targets?: {
+    built: number;
+    total: number;
+    source: NinjaProgress['source'];
+    byStep: Array<{ step: string; built: number; total: number; pending: string[]; notLinked: string[] }>;
+  };
   /** errors: every error line; blocking: errors with a cause of their own (follow-on errors apart). */
   counts: { errors: number; warnings: number; blocking: number; followOn: number };
   classes: ClassSummary[];
@@ -88,7 +105,10 @@ export interface HistoryEntry {
 }
 
 /** The reports `kiln status` kept (`.kiln/status-history.json` in the target build folder). */
-export interface StatusHistory { version: 1; reports: HistoryEntry[] }
+export interface StatusHistory {
+  version: 1;
+  reports: HistoryEntry[];
+}
 
 /** Options of `buildStatus`: the project, its build folder and the logs to read. */
 export interface StatusOptions {
@@ -137,7 +157,10 @@ function changeEntry(d: ReportDiagnostic): ChangeEntry {
  * @example
  * diffEntries(previous.entries, current.entries) // { fixed: [...], new: [...] }
  */
-export function diffEntries(previous: ChangeEntry[], current: ChangeEntry[]): { fixed: ChangeEntry[]; new: ChangeEntry[] } {
+export function diffEntries(
+  previous: ChangeEntry[],
+  current: ChangeEntry[],
+): { fixed: ChangeEntry[]; new: ChangeEntry[] } {
   const prev = new Set(previous.map((e) => e.key));
   const cur = new Set(current.map((e) => e.key));
   return { fixed: previous.filter((e) => !cur.has(e.key)), new: current.filter((e) => !prev.has(e.key)) };
@@ -168,8 +191,15 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
 
   for (const step of last.steps) {
     if (step.status === 'not-selected') continue;
-    stepList.push({ name: step.name, kind: step.kind, status: step.status, ...(step.failure ? { message: step.failure.message } : {}), ...(step.log ? { log: step.log } : {}) });
-    const log = step.log && existsSync(step.log) ? readFileSync(step.log, 'utf8') : (step.failure?.tail ?? []).join('\n');
+    stepList.push({
+      name: step.name,
+      kind: step.kind,
+      status: step.status,
+      ...(step.failure ? { message: step.failure.message } : {}),
+      ...(step.log ? { log: step.log } : {}),
+    });
+    const log =
+      step.log && existsSync(step.log) ? readFileSync(step.log, 'utf8') : (step.failure?.tail ?? []).join('\n');
     // Relative paths in a tool's messages are relative to where it ran: a CMake/Ninja build runs in the
     // step's work folder, every other tool (cc, nasm, cargo...) in the project folder.
     const cwd = step.workDir && existsSync(join(step.workDir, 'build.ninja')) ? step.workDir : options.projectDir;
@@ -183,8 +213,16 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
         progresses.push(progress);
         if (progress.source === 'ninja-log') source = 'ninja-log';
         const pendingSet = new Set(progress.pending);
-        const notLinked = progress.edges.filter((e) => (e.kind === 'link' || e.kind === 'archive') && pendingSet.has(e.output)).map((e) => e.output);
-        byStep.push({ step: step.name, built: progress.built, total: progress.total, pending: progress.pending, notLinked });
+        const notLinked = progress.edges
+          .filter((e) => (e.kind === 'link' || e.kind === 'archive') && pendingSet.has(e.output))
+          .map((e) => e.output);
+        byStep.push({
+          step: step.name,
+          built: progress.built,
+          total: progress.total,
+          pending: progress.pending,
+          notLinked,
+        });
         // Linker messages name objects; map them back to their sources.
         const p = progress;
         diags = diags.map((d) => {
@@ -217,9 +255,24 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
   }
   const diagnostics = dedupeDiagnostics(all) as ReportDiagnostic[];
   // An undefined symbol defined in a project source that no build step compiles: name that file.
-  const undefinedSyms = new Set(diagnostics.filter((d) => d.class === 'undefined-reference' && d.symbol).map((d) => d.symbol!));
+  const undefinedSyms = new Set(
+    diagnostics.filter((d) => d.class === 'undefined-reference' && d.symbol).map((d) => d.symbol!),
+  );
   if (undefinedSyms.size) {
-    const compiled = new Set(progresses.flatMap((p) => p.edges.filter((e) => e.kind === 'compile').map((e) => relativizeDiagnostics([{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] ?? '' }], options.projectDir, p.buildDir)[0]!.file)));
+    const compiled = new Set(
+      progresses.flatMap((p) =>
+        p.edges
+          .filter((e) => e.kind === 'compile')
+          .map(
+            (e) =>
+              relativizeDiagnostics(
+                [{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] ?? '' }],
+                options.projectDir,
+                p.buildDir,
+              )[0]!.file,
+          ),
+      ),
+    );
     const definers = findDefinitions(options.projectDir, undefinedSyms);
     for (const d of diagnostics) {
       const where = d.symbol ? definers.get(d.symbol) : undefined;
@@ -237,7 +290,15 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     let c = classMap.get(d.class);
     if (!c) {
       const rule = classRule(d.class, options.policy);
-      c = { id: d.class, title: rule.title, explanation: rule.explanation, count: 0, followOn: 0, locations: [], fixes: [] };
+      c = {
+        id: d.class,
+        title: rule.title,
+        explanation: rule.explanation,
+        count: 0,
+        followOn: 0,
+        locations: [],
+        fixes: [],
+      };
       classMap.set(d.class, c);
     }
     c.count++;
@@ -245,7 +306,11 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     if (c.locations.length < 5 && !c.locations.includes(loc)) c.locations.push(loc);
     if (c.fixes.length < 5 && !c.fixes.includes(d.fix)) c.fixes.push(d.fix);
   }
-  for (const d of diagnostics) if (d.followOn) { const c = classMap.get(d.class); if (c) c.followOn++; }
+  for (const d of diagnostics)
+    if (d.followOn) {
+      const c = classMap.get(d.class);
+      if (c) c.followOn++;
+    }
   const classes = [...classMap.values()].sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
 
   // Directories: every compiled source's folder, plus every folder a diagnostic points into.
@@ -259,7 +324,11 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     const pending = new Set(p.pending);
     for (const e of p.edges) {
       if (e.kind !== 'compile' || !e.inputs[0]) continue;
-      const [src] = relativizeDiagnostics([{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] }], options.projectDir, p.buildDir);
+      const [src] = relativizeDiagnostics(
+        [{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] }],
+        options.projectDir,
+        p.buildDir,
+      );
       if (!src?.file || src.file.startsWith('/')) continue;
       const entry = dirEntry(dirOf(src.file));
       entry.targets ??= { built: 0, total: 0 };
@@ -274,7 +343,13 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     else if (d.severity === 'warning') entry.warnings++;
   }
   for (const e of dirs.values()) {
-    e.status = e.errors ? 'errors' : e.warnings ? 'warnings' : e.targets && e.targets.built < e.targets.total ? 'pending' : 'ok';
+    e.status = e.errors
+      ? 'errors'
+      : e.warnings
+        ? 'warnings'
+        : e.targets && e.targets.built < e.targets.total
+          ? 'pending'
+          : 'ok';
   }
   const directories = [...dirs.values()].sort((a, b) => a.dir.localeCompare(b.dir));
 
@@ -299,24 +374,51 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
   const history = readHistory(options.buildDir);
   const entries = blocking.map(changeEntry);
   const previous = [...history.reports].reverse().find((r) => r.buildTime !== last.time);
-  const changes = previous ? { since: previous.buildTime, ...diffEntries(previous.entries, entries), remaining: entries.length } : undefined;
+  const changes = previous
+    ? { since: previous.buildTime, ...diffEntries(previous.entries, entries), remaining: entries.length }
+    : undefined;
   if (options.record ?? true) {
     writeFileAtomic(snapshotPath, JSON.stringify(nextSnapshot));
-    const entry: HistoryEntry = { buildTime: last.time, ok: last.ok && counts.blocking === 0, built: targets?.built ?? steps.ok, total: targets?.total ?? steps.total, blocking: counts.blocking, warnings: counts.warnings, entries };
+    const entry: HistoryEntry = {
+      buildTime: last.time,
+      ok: last.ok && counts.blocking === 0,
+      built: targets?.built ?? steps.ok,
+      total: targets?.total ?? steps.total,
+      blocking: counts.blocking,
+      warnings: counts.warnings,
+      entries,
+    };
     const reports = history.reports.filter((r) => r.buildTime !== last.time);
     reports.push(entry);
-    writeFileAtomic(join(options.buildDir, '.kiln', 'status-history.json'), JSON.stringify({ version: 1, reports: reports.slice(-HISTORY_LIMIT) }));
+    writeFileAtomic(
+      join(options.buildDir, '.kiln', 'status-history.json'),
+      JSON.stringify({ version: 1, reports: reports.slice(-HISTORY_LIMIT) }),
+    );
   }
 
   const nextActions = planActions(classes, blocking, last, steps.failed);
   if (targets && targets.built < targets.total && counts.blocking === 0 && steps.failed === 0) {
     // kiln hashes contents; Ninja compares mtimes: touched-but-unchanged sources look stale to Ninja.
-    nextActions.unshift({ title: `Ninja has ${targets.total - targets.built} out-of-date target(s) that kiln found up to date by content (files touched, not changed): rebuild them`, command: 'kiln build --force' });
+    nextActions.unshift({
+      title: `Ninja has ${targets.total - targets.built} out-of-date target(s) that kiln found up to date by content (files touched, not changed): rebuild them`,
+      command: 'kiln build --force',
+    });
   }
   const toolchain = await toolchainOf(last);
   return {
-    version: 1, project: options.project, target: last.target, buildTime: last.time, ok: last.ok && counts.blocking === 0,
-    steps, ...(targets ? { targets } : {}), counts, classes, directories, diagnostics, ...(changes ? { changes } : {}), nextActions,
+    version: 1,
+    project: options.project,
+    target: last.target,
+    buildTime: last.time,
+    ok: last.ok && counts.blocking === 0,
+    steps,
+    ...(targets ? { targets } : {}),
+    counts,
+    classes,
+    directories,
+    diagnostics,
+    ...(changes ? { changes } : {}),
+    nextActions,
     ...(toolchain.length ? { toolchain } : {}),
   };
 }
@@ -324,23 +426,33 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
 /** The tools the last build's steps declared (one entry per resolved path), with their versions. */
 async function toolchainOf(last: LastBuild): Promise<NonNullable<StatusReport['toolchain']>> {
   const byPath = new Map<string, string>();
-  for (const step of last.steps) for (const [name, path] of Object.entries(step.tools ?? {})) if (!byPath.has(path)) byPath.set(path, name);
+  for (const step of last.steps)
+    for (const [name, path] of Object.entries(step.tools ?? {})) if (!byPath.has(path)) byPath.set(path, name);
   const { toolVersion } = await import('../toolchain/tools.js');
-  const entries = await Promise.all([...byPath].map(async ([path, name]) => {
-    const version = await toolVersion(path, name).catch(() => undefined);
-    return { name, path, ...(version ? { version } : {}) };
-  }));
+  const entries = await Promise.all(
+    [...byPath].map(async ([path, name]) => {
+      const version = await toolVersion(path, name).catch(() => undefined);
+      return { name, path, ...(version ? { version } : {}) };
+    }),
+  );
   return entries.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function planActions(classes: ClassSummary[], blocking: ReportDiagnostic[], last: LastBuild, failedSteps: number): StatusReport['nextActions'] {
+function planActions(
+  classes: ClassSummary[],
+  blocking: ReportDiagnostic[],
+  last: LastBuild,
+  failedSteps: number,
+): StatusReport['nextActions'] {
   const actions: StatusReport['nextActions'] = [];
   for (const c of classes) {
     const first = blocking.find((d) => d.class === c.id)!;
     const where = formatLocation(first);
     let command: string | undefined;
     if (c.id === 'redefinition') {
-      const prev = first.notes?.find((n) => n.file && first.file && n.file !== first.file && n.file.split('/').pop() === first.file.split('/').pop());
+      const prev = first.notes?.find(
+        (n) => n.file && first.file && n.file !== first.file && n.file.split('/').pop() === first.file.split('/').pop(),
+      );
       if (prev && first.file) {
         const drop = prev.file!.includes('include/') ? first.file : prev.file!;
         command = `git mv ${drop} ${drop}.bak`;
@@ -351,9 +463,16 @@ function planActions(classes: ClassSummary[], blocking: ReportDiagnostic[], last
       const name = /'(\w+)'/.exec(first.message)?.[1];
       if (name) command = `sed -i -E 's/([^_[:alnum:]])${name}([.;[])/\\1fs_${name}\\2/g' ${first.file}`;
     }
-    actions.push({ title: `fix ${c.count} × ${c.title} (first at ${where}): ${first.fix}`, ...(command ? { command } : {}) });
+    actions.push({
+      title: `fix ${c.count} × ${c.title} (first at ${where}): ${first.fix}`,
+      ...(command ? { command } : {}),
+    });
   }
-  if (actions.length || failedSteps) actions.push({ title: 'rebuild everything that can build and refresh this report', command: `kiln build --keep-going --arch ${last.target.split('-')[0]} --profile ${last.target.split('-').slice(1).join('-')} && kiln status` });
+  if (actions.length || failedSteps)
+    actions.push({
+      title: 'rebuild everything that can build and refresh this report',
+      command: `kiln build --keep-going --arch ${last.target.split('-')[0]} --profile ${last.target.split('-').slice(1).join('-')} && kiln status`,
+    });
   else actions.push({ title: 'the build is green: boot it and run the tests', command: 'kiln run   # or: kiln test' });
   return actions;
 }
@@ -370,7 +489,10 @@ const SKIP_DIRS = new Set(['build', '.git', 'node_modules', 'target', '.kiln', '
  */
 export function findDefinitions(projectDir: string, symbols: Set<string>, limit = 5000): Map<string, string> {
   const found = new Map<string, string>();
-  const pattern = new RegExp(`^(?:[\\w\\s\\*]*[\\s\\*])?(${[...symbols].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\s*\\([^;]*$|^(${[...symbols].join('|')}):`, 'm');
+  const pattern = new RegExp(
+    `^(?:[\\w\\s\\*]*[\\s\\*])?(${[...symbols].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\s*\\([^;]*$|^(${[...symbols].join('|')}):`,
+    'm',
+  );
   let seen = 0;
   const walk = (dir: string, rel: string): void => {
     let entries: import('node:fs').Dirent[];
@@ -382,14 +504,16 @@ export function findDefinitions(projectDir: string, symbols: Set<string>, limit 
     for (const e of entries) {
       if (seen >= limit || found.size === symbols.size) return;
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name);
+        if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.'))
+          walk(join(dir, e.name), rel ? `${rel}/${e.name}` : e.name);
       } else if (SOURCE_EXT.test(e.name)) {
         seen++;
         const text = readFileSync(join(dir, e.name), 'utf8');
         for (const line of text.split('\n')) {
           const m = pattern.exec(line);
           const sym = m?.[1] ?? m?.[2];
-          if (sym && !found.has(sym) && !/^\s*(return|if|while|for|switch|else)\b/.test(line) && !/^\s/.test(line)) found.set(sym, rel ? `${rel}/${e.name}` : e.name);
+          if (sym && !found.has(sym) && !/^\s*(return|if|while|for|switch|else)\b/.test(line) && !/^\s/.test(line))
+            found.set(sym, rel ? `${rel}/${e.name}` : e.name);
         }
       }
     }
@@ -427,12 +551,23 @@ function readSnapshot(path: string): DiagnosticSnapshot {
  * warnings of files that were not recompiled are missing from the log. Keeps each compile output's
  * diagnostics from the build that last compiled it (same `.ninja_log` mtime = not recompiled since).
  */
-function carryOver(stepName: string, diags: Diagnostic[], progress: NinjaProgress, projectDir: string, previous: DiagnosticSnapshot, next: DiagnosticSnapshot): Diagnostic[] {
+function carryOver(
+  stepName: string,
+  diags: Diagnostic[],
+  progress: NinjaProgress,
+  projectDir: string,
+  previous: DiagnosticSnapshot,
+  next: DiagnosticSnapshot,
+): Diagnostic[] {
   const logMtime = new Map(progress.log.map((e) => [e.output, e.mtime]));
   const outputOf = new Map<string, string>();
   for (const e of progress.edges) {
     if (e.kind !== 'compile' || !e.inputs[0]) continue;
-    const rel = relativizeDiagnostics([{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] }], projectDir, progress.buildDir)[0]!.file!;
+    const rel = relativizeDiagnostics(
+      [{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] }],
+      projectDir,
+      progress.buildDir,
+    )[0]!.file!;
     outputOf.set(rel, e.output);
   }
   const origin = (d: Diagnostic): string | undefined => {

@@ -78,7 +78,12 @@ export function printableStrings(bytes: Uint8Array, minLength = MIN_STRING): Set
 }
 
 /** Strings found on one side only, at most `max` per side. */
-function stringDelta(a: Uint8Array, b: Uint8Array, max: number, minLength: number): { onlyA: string[]; onlyB: string[] } {
+function stringDelta(
+  a: Uint8Array,
+  b: Uint8Array,
+  max: number,
+  minLength: number,
+): { onlyA: string[]; onlyB: string[] } {
   const sa = printableStrings(a, minLength);
   const sb = printableStrings(b, minLength);
   const onlyA = [...sa].filter((s) => !sb.has(s)).slice(0, max);
@@ -87,7 +92,14 @@ function stringDelta(a: Uint8Array, b: Uint8Array, max: number, minLength: numbe
 }
 
 /** A difference between two unstructured byte arrays: offset, sizes and the strings that differ. */
-function rawDifference(a: Uint8Array, b: Uint8Array, where: string[], label: string, limits: Limits, minString = MIN_STRING): Difference {
+function rawDifference(
+  a: Uint8Array,
+  b: Uint8Array,
+  where: string[],
+  label: string,
+  limits: Limits,
+  minString = MIN_STRING,
+): Difference {
   const offset = firstDifference(a, b);
   const sizes = a.length === b.length ? `${a.length} bytes each` : `${a.length} vs ${b.length} bytes`;
   const { onlyA, onlyB } = stringDelta(a, b, limits.maxStrings, minString);
@@ -136,14 +148,18 @@ function compareElf(a: ElfFile, b: ElfFile, where: string[], limits: Limits): Di
   const out = compareElfHeaders(a, b, where);
   const sa = sectionsByName(a);
   const sb = sectionsByName(b);
-  for (const name of sa.keys()) if (!sb.has(name)) out.push({ where: [...where, name], what: 'section only in build A' });
-  for (const name of sb.keys()) if (!sa.has(name)) out.push({ where: [...where, name], what: 'section only in build B' });
+  for (const name of sa.keys())
+    if (!sb.has(name)) out.push({ where: [...where, name], what: 'section only in build A' });
+  for (const name of sb.keys())
+    if (!sa.has(name)) out.push({ where: [...where, name], what: 'section only in build B' });
   for (const [name, x] of sa) {
     const y = sb.get(name);
     if (!y || sameBytes(x.data, y.data)) continue;
     // In binary sections short printable runs are noise (offsets, opcodes): list longer strings only.
     const minString = isStringSection(x) ? MIN_STRING : BINARY_MIN_STRING;
-    out.push(rawDifference(x.data, y.data, [...where, name], `section ${name} (${x.typeName}) contents`, limits, minString));
+    out.push(
+      rawDifference(x.data, y.data, [...where, name], `section ${name} (${x.typeName}) contents`, limits, minString),
+    );
   }
   if (out.length === 0) {
     // Every section matches: the difference is in the headers or the layout between sections.
@@ -152,20 +168,39 @@ function compareElf(a: ElfFile, b: ElfFile, where: string[], limits: Limits): Di
   return out;
 }
 
-function compareFields(a: Record<string, string | number>, b: Record<string, string | number>, where: string[], label: string): Difference[] {
+function compareFields(
+  a: Record<string, string | number>,
+  b: Record<string, string | number>,
+  where: string[],
+  label: string,
+): Difference[] {
   const out: Difference[] = [];
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (a[key] !== b[key]) out.push({ where, what: `${label} ${key} differs`, onlyA: [String(a[key] ?? '(none)')], onlyB: [String(b[key] ?? '(none)')] });
+    if (a[key] !== b[key])
+      out.push({
+        where,
+        what: `${label} ${key} differs`,
+        onlyA: [String(a[key] ?? '(none)')],
+        onlyB: [String(b[key] ?? '(none)')],
+      });
   }
   return out;
 }
 
-async function compareContainers(a: Container, b: Container, where: string[], limits: Limits, depth: number): Promise<Difference[]> {
+async function compareContainers(
+  a: Container,
+  b: Container,
+  where: string[],
+  limits: Limits,
+  depth: number,
+): Promise<Difference[]> {
   const out = compareFields(a.fields, b.fields, where, a.format);
   const ma = new Map(a.members.map((m) => [m.path, m]));
   const mb = new Map(b.members.map((m) => [m.path, m]));
-  for (const path of ma.keys()) if (!mb.has(path)) out.push({ where: [...where, path], what: `${ma.get(path)!.kind} only in build A` });
-  for (const path of mb.keys()) if (!ma.has(path)) out.push({ where: [...where, path], what: `${mb.get(path)!.kind} only in build B` });
+  for (const path of ma.keys())
+    if (!mb.has(path)) out.push({ where: [...where, path], what: `${ma.get(path)!.kind} only in build A` });
+  for (const path of mb.keys())
+    if (!ma.has(path)) out.push({ where: [...where, path], what: `${mb.get(path)!.kind} only in build B` });
   for (const [path, x] of ma) {
     if (out.length >= limits.maxDifferences) break;
     const y = mb.get(path);
@@ -180,7 +215,13 @@ async function compareContainers(a: Container, b: Container, where: string[], li
   return out;
 }
 
-async function compareNested(a: Uint8Array, b: Uint8Array, where: string[], limits: Limits, depth: number): Promise<Difference[]> {
+async function compareNested(
+  a: Uint8Array,
+  b: Uint8Array,
+  where: string[],
+  limits: Limits,
+  depth: number,
+): Promise<Difference[]> {
   if (sameBytes(a, b)) return [];
   if (depth < MAX_NESTING && isElf(a) && isElf(b)) {
     const ea = tryReadElf(a);
@@ -192,7 +233,8 @@ async function compareNested(a: Uint8Array, b: Uint8Array, where: string[], limi
     if (ca && cb && ca.format === cb.format) {
       const nested = await compareContainers(ca, cb, where, limits, depth);
       // A container whose members and fields all match but whose bytes differ: say where.
-      if (nested.length === 1 && nested[0]!.what.includes('every member matches')) return [rawDifference(a, b, where, 'bytes', limits)];
+      if (nested.length === 1 && nested[0]!.what.includes('every member matches'))
+        return [rawDifference(a, b, where, 'bytes', limits)];
       return nested;
     }
   }
@@ -203,7 +245,12 @@ async function compareNested(a: Uint8Array, b: Uint8Array, where: string[], limi
  * Explains how two versions of one output differ; an empty list when the bytes are identical.
  * `name` is the output's path, the first element of every difference's `where`.
  */
-export async function compareOutputs(a: Uint8Array, b: Uint8Array, name: string, options: CompareOptions = {}): Promise<Difference[]> {
+export async function compareOutputs(
+  a: Uint8Array,
+  b: Uint8Array,
+  name: string,
+  options: CompareOptions = {},
+): Promise<Difference[]> {
   const limits: Limits = { maxDifferences: options.maxDifferences ?? 40, maxStrings: options.maxStrings ?? 6 };
   const found = await compareNested(a, b, [name], limits, 0);
   return found.slice(0, limits.maxDifferences);

@@ -48,7 +48,15 @@ async function openCpio(bytes: Uint8Array): Promise<Container> {
     members: archive.entries.map((e) => ({
       path: e.path || '.',
       kind: e.kind,
-      meta: { mode: `0${e.mode.toString(8)}`, uid: e.uid, gid: e.gid, mtime: e.mtime, ino: e.ino, nlink: e.nlink, ...(e.target ? { target: e.target } : {}) },
+      meta: {
+        mode: `0${e.mode.toString(8)}`,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+        ino: e.ino,
+        nlink: e.nlink,
+        ...(e.target ? { target: e.target } : {}),
+      },
       ...(e.kind === 'file' ? { read: async () => bytes.slice(e.dataOffset, e.dataOffset + e.size) } : {}),
     })),
   };
@@ -72,7 +80,12 @@ async function openFatContainer(bytes: Uint8Array): Promise<Container> {
     members: entries.map((e) => ({
       path: e.path,
       kind: e.kind,
-      meta: { shortName: e.shortName, attributes: e.attributes, mtime: e.mtime ?? 'invalid', firstCluster: e.firstCluster },
+      meta: {
+        shortName: e.shortName,
+        attributes: e.attributes,
+        mtime: e.mtime ?? 'invalid',
+        firstCluster: e.firstCluster,
+      },
       ...(e.kind === 'file' ? { read: () => volume.readFileBytes(e, MAX_MEMBER_BYTES) } : {}),
     })),
   };
@@ -84,11 +97,21 @@ async function openIsoContainer(bytes: Uint8Array): Promise<Container> {
   const image = await readIso(source);
   return {
     format: `ISO9660 (${image.namespace} names)`,
-    fields: { volumeId: image.volumeId, volumeSize: image.volumeSize, created: image.created ?? 'none', modified: image.modified ?? 'none' },
+    fields: {
+      volumeId: image.volumeId,
+      volumeSize: image.volumeSize,
+      created: image.created ?? 'none',
+      modified: image.modified ?? 'none',
+    },
     members: image.entries.map((e) => ({
       path: e.path,
       kind: e.kind,
-      meta: { mtime: e.mtime, ...(e.mode !== undefined ? { mode: `0${e.mode.toString(8)}` } : {}), ...(e.target ? { target: e.target } : {}), lba: e.extents[0]?.lba ?? 0 },
+      meta: {
+        mtime: e.mtime,
+        ...(e.mode !== undefined ? { mode: `0${e.mode.toString(8)}` } : {}),
+        ...(e.target ? { target: e.target } : {}),
+        lba: e.extents[0]?.lba ?? 0,
+      },
       ...(e.kind === 'file' ? { read: () => readIsoFileBytes(source, e) } : {}),
     })),
   };
@@ -103,8 +126,13 @@ async function openGptContainer(bytes: Uint8Array): Promise<Container> {
   const { readGpt } = await import('../formats/gpt/index.js');
   const info = await readGpt(bytes);
   const fields: Record<string, string | number> = {
-    diskGuid: String(info.diskGuid), firstUsableLba: info.firstUsableLba, lastUsableLba: info.lastUsableLba, entryCount: info.entryCount,
-    entriesCrc: info.primary?.entriesCrc ?? 'none', headerCrc: info.primary?.headerCrc ?? 'none', usedHeader: info.usedHeader,
+    diskGuid: String(info.diskGuid),
+    firstUsableLba: info.firstUsableLba,
+    lastUsableLba: info.lastUsableLba,
+    entryCount: info.entryCount,
+    entriesCrc: info.primary?.entriesCrc ?? 'none',
+    headerCrc: info.primary?.headerCrc ?? 'none',
+    usedHeader: info.usedHeader,
   };
   return {
     format: 'GPT disk',
@@ -114,7 +142,13 @@ async function openGptContainer(bytes: Uint8Array): Promise<Container> {
       return {
         path: `partition ${p.index}${p.name ? ` "${p.name}"` : ''}`,
         kind: p.typeName ?? 'partition',
-        meta: { type: String(p.typeGuid), guid: String(p.guid), firstLba: p.firstLba, lastLba: p.lastLba, attributes: String(p.attributes) },
+        meta: {
+          type: String(p.typeGuid),
+          guid: String(p.guid),
+          firstLba: p.firstLba,
+          lastLba: p.lastLba,
+          attributes: String(p.attributes),
+        },
         ...(read ? { read } : {}),
       };
     }),

@@ -104,7 +104,12 @@ export function variations(root: string, name: string, env: NodeJS.ProcessEnv): 
       dir: join(root, 'second-build-with-a-longer-path', 'nested', name),
       umask: '0002',
       // When the user sets no epoch, B sets kiln's documented default: unset and set must agree.
-      env: { TZ: 'Pacific/Kiritimati', LANG: 'fr_FR.UTF-8', LC_ALL: 'fr_FR.UTF-8', SOURCE_DATE_EPOCH: epoch ?? String(DEFAULT_EPOCH) },
+      env: {
+        TZ: 'Pacific/Kiritimati',
+        LANG: 'fr_FR.UTF-8',
+        LC_ALL: 'fr_FR.UTF-8',
+        SOURCE_DATE_EPOCH: epoch ?? String(DEFAULT_EPOCH),
+      },
     },
   ];
 }
@@ -136,7 +141,11 @@ function parseEvents(stdout: string): BuildEvent[] {
 /** Step dependencies from the build's own record (found above any output: `<build dir>/.kiln/last-build.json`). */
 function readDeps(projectDir: string, outputs: string[]): Map<string, string[]> {
   for (const output of outputs) {
-    for (let dir = dirname(join(projectDir, output)); dir.startsWith(projectDir) && dir !== projectDir; dir = dirname(dir)) {
+    for (
+      let dir = dirname(join(projectDir, output));
+      dir.startsWith(projectDir) && dir !== projectDir;
+      dir = dirname(dir)
+    ) {
       const file = join(dir, '.kiln', 'last-build.json');
       if (!existsSync(file)) continue;
       try {
@@ -152,7 +161,10 @@ function readDeps(projectDir: string, outputs: string[]): Map<string, string[]> 
 
 /** Known limits of tools, by step kind, printed next to a difference from such a step. */
 const TOOL_LIMITS: Array<[RegExp, string]> = [
-  [/^zig\.(exe|obj|build)$/, 'Zig 0.11 writes absolute module and cache folders into debug info and has no path-prefix map option: a Zig object with debug info differs between checkout folders (strip it, or build from a fixed folder)'],
+  [
+    /^zig\.(exe|obj|build)$/,
+    'Zig 0.11 writes absolute module and cache folders into debug info and has no path-prefix map option: a Zig object with debug info differs between checkout folders (strip it, or build from a fixed folder)',
+  ],
 ];
 
 /** The nearest dependency of `step` (breadth first) that has a differing output. */
@@ -175,8 +187,20 @@ function differingDependency(step: string, deps: Map<string, string[]>, differin
 
 async function buildOnce(variation: Variation, options: ReproOptions): Promise<ReproBuild> {
   // The umask is a process attribute: a fixed shell snippet sets it, the argv goes through "$@".
-  const argv = ['/bin/sh', '-c', 'umask "$1"; shift; exec "$@"', 'sh', variation.umask,
-    process.execPath, KILN_BIN, 'build', '--clean', '--json', '--no-wait', ...options.buildArgs];
+  const argv = [
+    '/bin/sh',
+    '-c',
+    'umask "$1"; shift; exec "$@"',
+    'sh',
+    variation.umask,
+    process.execPath,
+    KILN_BIN,
+    'build',
+    '--clean',
+    '--json',
+    '--no-wait',
+    ...options.buildArgs,
+  ];
   const result = await run(argv, { cwd: variation.dir, env: buildEnv(options.env ?? process.env, variation) });
   const events = parseEvents(result.stdout);
   const outputs = new Map<string, string[]>();
@@ -186,14 +210,26 @@ async function buildOnce(variation: Variation, options: ReproOptions): Promise<R
   for (const event of events) {
     if (event.type === 'build-start') target = event.target;
     if (event.type !== 'step-finish') continue;
-    outputs.set(event.step, (event.outputs ?? []).map((o) => relative(variation.dir, o)));
+    outputs.set(
+      event.step,
+      (event.outputs ?? []).map((o) => relative(variation.dir, o)),
+    );
     kinds.set(event.step, event.kind);
     if (event.failure && !failure) failure = { step: event.step, info: event.failure };
   }
   const finish = events.find((e) => e.type === 'build-finish');
   const ok = result.code === 0 && finish?.type === 'build-finish' && finish.ok;
   const deps = readDeps(variation.dir, [...outputs.values()].flat());
-  return { variation, ok, ...(target ? { target } : {}), outputs, kinds, deps, ...(failure ? { failure } : {}), stderr: result.stderr };
+  return {
+    variation,
+    ok,
+    ...(target ? { target } : {}),
+    outputs,
+    kinds,
+    deps,
+    ...(failure ? { failure } : {}),
+    stderr: result.stderr,
+  };
 }
 
 async function compareBuilds(a: ReproBuild, b: ReproBuild): Promise<OutputComparison[]> {
@@ -208,7 +244,15 @@ async function compareBuilds(a: ReproBuild, b: ReproBuild): Promise<OutputCompar
       const differences = await compareOutputs(bytesA, bytesB, file);
       const kind = a.kinds.get(step) ?? 'unknown';
       const note = differences.length ? TOOL_LIMITS.find(([re]) => re.test(kind))?.[1] : undefined;
-      comparisons.push({ step, kind, file, identical: differences.length === 0, sizes: [bytesA.length, bytesB.length], differences, ...(note ? { note } : {}) });
+      comparisons.push({
+        step,
+        kind,
+        file,
+        identical: differences.length === 0,
+        sizes: [bytesA.length, bytesB.length],
+        differences,
+        ...(note ? { note } : {}),
+      });
     }
   }
   const differing = new Set(comparisons.filter((c) => !c.identical).map((c) => c.step));
@@ -227,7 +271,9 @@ export async function reproduce(options: ReproOptions): Promise<ReproReport> {
   const [va, vb] = variations(root, basename(options.projectDir), env);
   try {
     copyProject(options.projectDir, va.dir);
-    options.onProgress?.(`build A in ${va.dir} (umask ${va.umask}, TZ=${va.env.TZ}, SOURCE_DATE_EPOCH ${va.env.SOURCE_DATE_EPOCH ?? 'unset'})`);
+    options.onProgress?.(
+      `build A in ${va.dir} (umask ${va.umask}, TZ=${va.env.TZ}, SOURCE_DATE_EPOCH ${va.env.SOURCE_DATE_EPOCH ?? 'unset'})`,
+    );
     const a = await buildOnce(va, options);
     if (!a.ok) return { ok: false, target: a.target, builds: [a], outputs: [] };
     copyProject(options.projectDir, vb.dir);
@@ -237,7 +283,9 @@ export async function reproduce(options: ReproOptions): Promise<ReproReport> {
       mkdirSync(join(vb.dir, '.kiln'), { recursive: true });
       cpSync(keysA, join(vb.dir, '.kiln', 'keys'), { recursive: true });
     }
-    options.onProgress?.(`build B in ${vb.dir} (umask ${vb.umask}, TZ=${vb.env.TZ}, SOURCE_DATE_EPOCH=${vb.env.SOURCE_DATE_EPOCH})`);
+    options.onProgress?.(
+      `build B in ${vb.dir} (umask ${vb.umask}, TZ=${vb.env.TZ}, SOURCE_DATE_EPOCH=${vb.env.SOURCE_DATE_EPOCH})`,
+    );
     const b = await buildOnce(vb, options);
     if (!b.ok) return { ok: false, target: b.target, builds: [a, b], outputs: [] };
     const outputs = await compareBuilds(a, b);

@@ -18,7 +18,12 @@ export function tlvSize(headerSize: number, entries: readonly TlvEntry[]): numbe
 }
 
 /** Writes the record: header then entries, in the order given. */
-export function encodeTlv(magic: string, version: number, headerSize: number, entries: readonly TlvEntry[]): Uint8Array {
+export function encodeTlv(
+  magic: string,
+  version: number,
+  headerSize: number,
+  entries: readonly TlvEntry[],
+): Uint8Array {
   const total = tlvSize(headerSize, entries);
   const out = new Uint8Array(total);
   out.set(new TextEncoder().encode(magic), 0);

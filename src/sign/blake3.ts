@@ -38,7 +38,8 @@ export async function createBlake3(): Promise<Blake3Hasher> {
       return hasher;
     },
     updateZeros(length) {
-      if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`"length" expected a non-negative integer, got ${length}`);
+      if (!Number.isSafeInteger(length) || length < 0)
+        throw new RangeError(`"length" expected a non-negative integer, got ${length}`);
       let left = length;
       while (left > 0) {
         const n = Math.min(left, ZERO_CHUNK.length);

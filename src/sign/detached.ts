@@ -16,7 +16,16 @@ import { contentSize, type Content } from '../formats/io/content.js';
 import { blake3Content } from './blake3.js';
 import { encodeTlv } from './_tlv.js';
 import { finishResult, type VerifyCheck, type VerifyFailure, type VerifyResult } from './elf-sign.js';
-import { ALGORITHM_IDS, ALGORITHM_LENGTHS, algorithmFromId, KEY_ID_LENGTH, verifySignature, type PublicKey, type SignatureAlgorithm, type SigningKey } from './keys.js';
+import {
+  ALGORITHM_IDS,
+  ALGORITHM_LENGTHS,
+  algorithmFromId,
+  KEY_ID_LENGTH,
+  verifySignature,
+  type PublicKey,
+  type SignatureAlgorithm,
+  type SigningKey,
+} from './keys.js';
 
 /** The first four bytes of a detached signature file (`.sig`). */
 export const DETACHED_MAGIC = 'KSIG';
@@ -42,7 +51,8 @@ export function encodeDetachedSignature(sig: DetachedSignature): Uint8Array {
   writeU64(size, 0, sig.size, true);
   entries.push({ tag: 2, value: size });
   const sigs = sig.signatures.map((s) => {
-    if (s.signature.length !== ALGORITHM_LENGTHS[s.algorithm].signature) throw new RangeError(`${s.algorithm} signature expected ${ALGORITHM_LENGTHS[s.algorithm].signature} bytes`);
+    if (s.signature.length !== ALGORITHM_LENGTHS[s.algorithm].signature)
+      throw new RangeError(`${s.algorithm} signature expected ${ALGORITHM_LENGTHS[s.algorithm].signature} bytes`);
     const value = new Uint8Array(1 + KEY_ID_LENGTH + s.signature.length);
     value[0] = ALGORITHM_IDS[s.algorithm];
     value.set(Buffer.from(s.keyId, 'hex'), 1);
@@ -65,7 +75,8 @@ export function decodeDetachedSignature(bytes: Uint8Array): DetachedSignature {
   if (version !== DETACHED_VERSION) r.fail('SIG_UNSUPPORTED_VERSION', `format version ${version} is not supported`, 4);
   if (r.u16(true, 'header size') !== HEADER) r.fail('SIG_BAD_HEADER', `header size must be ${HEADER}`, 6);
   const total = r.u32(true, 'total length');
-  if (total !== bytes.length) r.fail('SIG_BAD_LENGTH', `total length ${total} but the file has ${bytes.length} bytes`, 8);
+  if (total !== bytes.length)
+    r.fail('SIG_BAD_LENGTH', `total length ${total} but the file has ${bytes.length} bytes`, 8);
   let hash: Uint8Array | undefined;
   let size: number | undefined;
   const signatures: DetachedSignature['signatures'] = [];
@@ -76,7 +87,8 @@ export function decodeDetachedSignature(bytes: Uint8Array): DetachedSignature {
     const length = r.u32(true, 'length');
     const v = r.slice(r.position, length, `entry ${tag}`);
     r.skip(length);
-    if (tag < last || (tag === last && tag !== 3)) r.fail('SIG_NOT_CANONICAL', `entry ${tag} out of order or repeated`, at);
+    if (tag < last || (tag === last && tag !== 3))
+      r.fail('SIG_NOT_CANONICAL', `entry ${tag} out of order or repeated`, at);
     last = tag;
     if (tag === 1) {
       if (length !== 32) r.fail('SIG_BAD_ENTRY', 'hash must be 32 bytes', at);
@@ -89,7 +101,8 @@ export function decodeDetachedSignature(bytes: Uint8Array): DetachedSignature {
       if (!algorithm) r.fail('SIG_UNKNOWN_ALGORITHM', 'unknown signature algorithm id', at + 6);
       const keyId = toHex(v.bytesView(KEY_ID_LENGTH, 'key id'));
       const want = ALGORITHM_LENGTHS[algorithm!].signature;
-      if (v.remaining !== want) r.fail('SIG_BAD_ENTRY', `${algorithm} signature must be ${want} bytes, got ${v.remaining}`, at);
+      if (v.remaining !== want)
+        r.fail('SIG_BAD_ENTRY', `${algorithm} signature must be ${want} bytes, got ${v.remaining}`, at);
       signatures.push({ algorithm: algorithm!, keyId, signature: new Uint8Array(v.bytesView(want)) });
     } else {
       r.fail('SIG_UNKNOWN_TAG', `entry tag ${tag} is not defined`, at);
@@ -107,10 +120,12 @@ export function decodeDetachedSignature(bytes: Uint8Array): DetachedSignature {
  * await writeFile('disk.img.sig', sig);
  */
 export async function signBlob(content: Content, keys: SigningKey[]): Promise<Uint8Array> {
-  if (keys.length === 0) throw new KilnError('SIGN_BAD_KEYS', 'no signing key given', { hint: 'pass --key FILE or set SIGNING_KEY' });
+  if (keys.length === 0)
+    throw new KilnError('SIGN_BAD_KEYS', 'no signing key given', { hint: 'pass --key FILE or set SIGNING_KEY' });
   const hash = await blake3Content(content);
   const signatures = [];
-  for (const key of keys) signatures.push({ algorithm: key.algorithm, keyId: key.keyId, signature: await key.sign(hash) });
+  for (const key of keys)
+    signatures.push({ algorithm: key.algorithm, keyId: key.keyId, signature: await key.sign(hash) });
   return encodeDetachedSignature({ hash, size: contentSize(content), signatures });
 }
 
@@ -132,7 +147,11 @@ export async function verifyBlob(
   try {
     sig = decodeDetachedSignature(signatureFile);
   } catch (error) {
-    checks.push({ check: 'manifest-invalid', ok: false, detail: error instanceof KilnError ? error.toLine() : String(error) });
+    checks.push({
+      check: 'manifest-invalid',
+      ok: false,
+      detail: error instanceof KilnError ? error.toLine() : String(error),
+    });
     return finishResult(checks, { verifiedBy });
   }
   const hash = await blake3Content(content);
@@ -140,7 +159,9 @@ export async function verifyBlob(
   checks.push({
     check: 'hash',
     ok: hashOk,
-    detail: hashOk ? `content hash ${toHex(hash)}` : `the artifact hashes to ${toHex(hash)} (${contentSize(content)} bytes), the signature file says ${toHex(sig.hash)} (${sig.size} bytes)`,
+    detail: hashOk
+      ? `content hash ${toHex(hash)}`
+      : `the artifact hashes to ${toHex(hash)} (${contentSize(content)} bytes), the signature file says ${toHex(sig.hash)} (${sig.size} bytes)`,
   });
   const required = new Set<SignatureAlgorithm>(['ed25519', ...(options.requireAlgorithms ?? [])]);
   for (const s of sig.signatures) required.add(s.algorithm);
@@ -154,11 +175,21 @@ export async function verifyBlob(
     for (const entry of entries) {
       const key = publicKeys.find((k) => k.algorithm === algorithm && k.keyId === entry.keyId);
       if (!key) {
-        checks.push({ check: 'unknown-key-id', ok: false, detail: `signed by ${algorithm} key ${entry.keyId}, which is not among the keys given` });
+        checks.push({
+          check: 'unknown-key-id',
+          ok: false,
+          detail: `signed by ${algorithm} key ${entry.keyId}, which is not among the keys given`,
+        });
         continue;
       }
       const ok = verifySignature(key, sig.hash, entry.signature);
-      checks.push({ check, ok, detail: ok ? `${algorithm} signature by ${key.keyId} is valid` : `${algorithm} signature by ${key.keyId} does not verify` });
+      checks.push({
+        check,
+        ok,
+        detail: ok
+          ? `${algorithm} signature by ${key.keyId} is valid`
+          : `${algorithm} signature by ${key.keyId} does not verify`,
+      });
       if (ok) verifiedBy.push({ algorithm, keyId: key.keyId });
     }
   }

@@ -4,7 +4,14 @@
  * Raw 32-byte keys are converted to KeyObjects through fixed DER prefixes (RFC 8410 §7:
  * PKCS#8 OneAsymmetricKey and SubjectPublicKeyInfo with id-Ed25519, OID 1.3.101.112).
  */
-import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as nodeSign,
+  verify as nodeVerify,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 
 /** Bytes of an Ed25519 private key seed. */
 export const ED25519_SEED_LENGTH = 32;
@@ -14,13 +21,17 @@ export const ED25519_PUBLIC_KEY_LENGTH = 32;
 export const ED25519_SIGNATURE_LENGTH = 64;
 
 // RFC 8410 §7 / §10.3: PKCS#8 v1 wrapping of a 32-byte seed, and SPKI wrapping of a public key.
-const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
 
 function checkLength(what: string, bytes: Uint8Array, length: number): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
     // Never echo key material: only the length.
-    throw new RangeError(`"${what}" expected ${length} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`);
+    throw new RangeError(
+      `"${what}" expected ${length} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`,
+    );
   }
 }
 
@@ -68,7 +79,8 @@ export function ed25519RawPublicKey(key: KeyObject): Uint8Array {
  * ed25519RawSeed(crypto.createPrivateKey(pemText)) // 32 bytes (secret)
  */
 export function ed25519RawSeed(key: KeyObject): Uint8Array {
-  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') throw new TypeError('"key" expected an Ed25519 private key');
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519')
+    throw new TypeError('"key" expected an Ed25519 private key');
   const jwk = key.export({ format: 'jwk' });
   return new Uint8Array(Buffer.from(jwk.d as string, 'base64url'));
 }

@@ -19,9 +19,24 @@
 import { KilnError } from '../errors.js';
 import { DEFAULT_SIGN_SECTIONS, type SignSections } from './sections.js';
 import { toHex, writeU32, writeU64 } from '../formats/io/bytes.js';
-import { findSection, PT_LOAD, readElf, removeSection, setSection, SHF_ALLOC, type ElfFile, type ElfSection } from '../formats/elf/index.js';
+import {
+  findSection,
+  PT_LOAD,
+  readElf,
+  removeSection,
+  setSection,
+  SHF_ALLOC,
+  type ElfFile,
+  type ElfSection,
+} from '../formats/elf/index.js';
 import { createBlake3, feedWithoutRanges, feedWithZeroedRanges, type ByteRange } from './blake3.js';
-import { ALGORITHM_LENGTHS, verifySignature, type PublicKey, type SignatureAlgorithm, type SigningKey } from './keys.js';
+import {
+  ALGORITHM_LENGTHS,
+  verifySignature,
+  type PublicKey,
+  type SignatureAlgorithm,
+  type SigningKey,
+} from './keys.js';
 import { decodeManifest, encodeManifest, type Canonicalization, type Manifest } from './manifest.js';
 
 export { DEFAULT_SIGN_SECTIONS, NONOS_SIGN_SECTIONS, type SignSections } from './sections.js';
@@ -88,10 +103,14 @@ export async function loadableHash(elf: ElfFile, exclude: readonly ByteRange[] =
     hasher.update(record);
     const end = segment.offset + segment.filesz;
     if (end > elf.bytes.length) {
-      throw new KilnError('ELF_SEGMENT_OUTSIDE_FILE', `segment ${segment.index} ends at ${end}, after the end of the ${elf.bytes.length}-byte file`, {
-        location: { offset: segment.headerOffset },
-        hint: 'the file is truncated',
-      });
+      throw new KilnError(
+        'ELF_SEGMENT_OUTSIDE_FILE',
+        `segment ${segment.index} ends at ${end}, after the end of the ${elf.bytes.length}-byte file`,
+        {
+          location: { offset: segment.headerOffset },
+          hint: 'the file is truncated',
+        },
+      );
     }
     const inner = exclude.map((r) => ({ offset: r.offset - segment.offset, length: r.length }));
     feedWithZeroedRanges(hasher, elf.bytes.subarray(segment.offset, end), inner);
@@ -104,7 +123,11 @@ export async function loadableHash(elf: ElfFile, exclude: readonly ByteRange[] =
  * @example
  * const message = await canonicalHash(readElf(bytes), NONOS_SIGN_SECTIONS, 'exclude');
  */
-export async function canonicalHash(elf: ElfFile, sections: Partial<SignSections> = {}, rule: Canonicalization = 'zero'): Promise<Uint8Array> {
+export async function canonicalHash(
+  elf: ElfFile,
+  sections: Partial<SignSections> = {},
+  rule: Canonicalization = 'zero',
+): Promise<Uint8Array> {
   const s = resolveSections(sections);
   const hasher = await createBlake3();
   const ranges = [...sectionRange(findSection(elf, s.signature)), ...sectionRange(findSection(elf, s.mlDsaSignature))];
@@ -123,9 +146,13 @@ function putSection(bytes: Uint8Array, name: string, data: Uint8Array): Uint8Arr
   const existing = findSection(elf, name);
   if (existing && existing.flags & SHF_ALLOC && existing.size !== data.length) {
     if (existing.size < data.length) {
-      throw new KilnError('SIGN_SECTION_TOO_SMALL', `${name} is reserved with ${existing.size} bytes in the image; kiln needs ${data.length}`, {
-        hint: `reserve at least ${data.length} bytes for ${name} in the linker script (e.g. \`${name} : { . += ${data.length}; }\`)`,
-      });
+      throw new KilnError(
+        'SIGN_SECTION_TOO_SMALL',
+        `${name} is reserved with ${existing.size} bytes in the image; kiln needs ${data.length}`,
+        {
+          hint: `reserve at least ${data.length} bytes for ${name} in the linker script (e.g. \`${name} : { . += ${data.length}; }\`)`,
+        },
+      );
     }
     const padded = new Uint8Array(existing.size);
     padded.set(data, 0);
@@ -150,14 +177,20 @@ export async function signElf(input: Uint8Array, options: SignElfOptions): Promi
   const ed = options.keys.filter((k) => k.algorithm === 'ed25519');
   const ml = options.keys.filter((k) => k.algorithm === 'ml-dsa-65');
   if (ed.length !== 1 || ml.length > 1 || ed.length + ml.length !== options.keys.length) {
-    throw new KilnError('SIGN_BAD_KEYS', `signing an ELF needs exactly one Ed25519 key and at most one ML-DSA-65 key; got ${options.keys.map((k) => k.algorithm).join(', ') || 'none'}`, {
-      hint: 'pass one --key for Ed25519, and with --hybrid one ML-DSA-65 key',
-    });
+    throw new KilnError(
+      'SIGN_BAD_KEYS',
+      `signing an ELF needs exactly one Ed25519 key and at most one ML-DSA-65 key; got ${options.keys.map((k) => k.algorithm).join(', ') || 'none'}`,
+      {
+        hint: 'pass one --key for Ed25519, and with --hybrid one ML-DSA-65 key',
+      },
+    );
   }
   const keys = [ed[0]!, ...ml];
   const signers = keys.map((k) => ({ algorithm: k.algorithm, keyId: k.keyId }));
   const draft: Manifest = {
-    ...options.manifest, kernelHash: new Uint8Array(32), signers,
+    ...options.manifest,
+    kernelHash: new Uint8Array(32),
+    signers,
     ...(options.canonicalization ? { canonicalization: options.canonicalization } : {}),
   };
   const draftBytes = encodeManifest(draft);
@@ -174,7 +207,8 @@ export async function signElf(input: Uint8Array, options: SignElfOptions): Promi
   const manifest: Manifest = { ...draft, kernelHash };
   const manifestBytes = encodeManifest(manifest);
   const manifestSection = findSection(elf, s.manifest)!;
-  if (manifestBytes.length !== draftBytes.length) throw new Error('internal: manifest length changed between draft and final');
+  if (manifestBytes.length !== draftBytes.length)
+    throw new Error('internal: manifest length changed between draft and final');
   bytes.set(manifestBytes, manifestSection.offset);
   elf = readElf(bytes);
 
@@ -183,7 +217,8 @@ export async function signElf(input: Uint8Array, options: SignElfOptions): Promi
   for (const key of keys) {
     const section = findSection(elf, key.algorithm === 'ed25519' ? s.signature : s.mlDsaSignature)!;
     const signature = await key.sign(message);
-    if (signature.length !== ALGORITHM_LENGTHS[key.algorithm].signature) throw new Error(`internal: ${key.algorithm} signature of ${signature.length} bytes`);
+    if (signature.length !== ALGORITHM_LENGTHS[key.algorithm].signature)
+      throw new Error(`internal: ${key.algorithm} signature of ${signature.length} bytes`);
     bytes.set(signature, section.offset);
     signatures.push({ algorithm: key.algorithm, keyId: key.keyId, section: section.name, signature });
   }
@@ -191,10 +226,27 @@ export async function signElf(input: Uint8Array, options: SignElfOptions): Promi
 }
 
 /** Why a verification failed (the first failing check, in this order). */
-export type VerifyFailure = 'not-elf' | 'missing-section' | 'manifest-invalid' | 'unknown-key-id' | 'manifest-mismatch' | 'hash' | 'ed25519' | 'ml-dsa';
+export type VerifyFailure =
+  | 'not-elf'
+  | 'missing-section'
+  | 'manifest-invalid'
+  | 'unknown-key-id'
+  | 'manifest-mismatch'
+  | 'hash'
+  | 'ed25519'
+  | 'ml-dsa';
 
 /** Order in which failures are reported: the most specific cause first. */
-export const VERIFY_CHECK_ORDER: readonly VerifyFailure[] = ['not-elf', 'missing-section', 'manifest-invalid', 'unknown-key-id', 'manifest-mismatch', 'hash', 'ed25519', 'ml-dsa'];
+export const VERIFY_CHECK_ORDER: readonly VerifyFailure[] = [
+  'not-elf',
+  'missing-section',
+  'manifest-invalid',
+  'unknown-key-id',
+  'manifest-mismatch',
+  'hash',
+  'ed25519',
+  'ml-dsa',
+];
 
 /** One check and its outcome. */
 export interface VerifyCheck {
@@ -234,9 +286,15 @@ export interface VerifyElfOptions {
  * @example
  * finishResult([{ check: 'ed25519', ok: false, detail: 'bad' }], { verifiedBy: [] }).reason // 'ed25519'
  */
-export function finishResult(checks: VerifyCheck[], extra: Omit<VerifyResult, 'ok' | 'reason' | 'message' | 'checks'>): VerifyResult {
-  const failed = VERIFY_CHECK_ORDER.map((name) => checks.find((c) => c.check === name && !c.ok)).find((c) => c !== undefined);
-  if (failed) return { ok: false, reason: failed.check, message: `${failed.check}: ${failed.detail}`, checks, ...extra };
+export function finishResult(
+  checks: VerifyCheck[],
+  extra: Omit<VerifyResult, 'ok' | 'reason' | 'message' | 'checks'>,
+): VerifyResult {
+  const failed = VERIFY_CHECK_ORDER.map((name) => checks.find((c) => c.check === name && !c.ok)).find(
+    (c) => c !== undefined,
+  );
+  if (failed)
+    return { ok: false, reason: failed.check, message: `${failed.check}: ${failed.detail}`, checks, ...extra };
   const by = extra.verifiedBy.map((v) => `${v.algorithm} ${v.keyId}`).join(' + ');
   return { ok: true, message: `valid: signed by ${by}`, checks, ...extra };
 }
@@ -248,7 +306,11 @@ export function finishResult(checks: VerifyCheck[], extra: Omit<VerifyResult, 'o
  * const result = await verifyElf(bytes, [await loadPublicKeyFile('kiln-ed25519.pub')]);
  * if (!result.ok) console.error(result.reason, result.message);
  */
-export async function verifyElf(bytes: Uint8Array, publicKeys: readonly PublicKey[], options: VerifyElfOptions = {}): Promise<VerifyResult> {
+export async function verifyElf(
+  bytes: Uint8Array,
+  publicKeys: readonly PublicKey[],
+  options: VerifyElfOptions = {},
+): Promise<VerifyResult> {
   const s = resolveSections(options.sections);
   const checks: VerifyCheck[] = [];
   const verifiedBy: VerifyResult['verifiedBy'] = [];
@@ -263,7 +325,11 @@ export async function verifyElf(bytes: Uint8Array, publicKeys: readonly PublicKe
   const sigSection = findSection(elf, s.signature);
   const missing = [!manifestSection && s.manifest, !sigSection && s.signature].filter(Boolean);
   if (missing.length) {
-    checks.push({ check: 'missing-section', ok: false, detail: `no ${missing.join(' and no ')} section (the file is not signed, or was signed with other section names)` });
+    checks.push({
+      check: 'missing-section',
+      ok: false,
+      detail: `no ${missing.join(' and no ')} section (the file is not signed, or was signed with other section names)`,
+    });
     return finishResult(checks, { verifiedBy });
   }
   checks.push({ check: 'missing-section', ok: true, detail: `${s.manifest} and ${s.signature} present` });
@@ -271,54 +337,99 @@ export async function verifyElf(bytes: Uint8Array, publicKeys: readonly PublicKe
   try {
     manifest = decodeManifest(manifestSection!.data, { base: manifestSection!.offset });
   } catch (error) {
-    checks.push({ check: 'manifest-invalid', ok: false, detail: error instanceof KilnError ? error.toLine() : String(error) });
+    checks.push({
+      check: 'manifest-invalid',
+      ok: false,
+      detail: error instanceof KilnError ? error.toLine() : String(error),
+    });
     return finishResult(checks, { verifiedBy });
   }
   const edSigners = manifest.signers.filter((x) => x.algorithm === 'ed25519');
   if (edSigners.length !== 1) {
-    checks.push({ check: 'manifest-invalid', ok: false, detail: `the manifest lists ${edSigners.length} Ed25519 signers, expected 1` });
+    checks.push({
+      check: 'manifest-invalid',
+      ok: false,
+      detail: `the manifest lists ${edSigners.length} Ed25519 signers, expected 1`,
+    });
     return finishResult(checks, { manifest, verifiedBy });
   }
-  checks.push({ check: 'manifest-invalid', ok: true, detail: `manifest of ${manifest.project} ${manifest.version ?? ''}`.trim() });
+  checks.push({
+    check: 'manifest-invalid',
+    ok: true,
+    detail: `manifest of ${manifest.project} ${manifest.version ?? ''}`.trim(),
+  });
 
   const kernelHash = await loadableHash(elf, excludedRanges(elf, s));
   const kernelOk = toHex(kernelHash) === toHex(manifest.kernelHash);
   checks.push({
     check: 'manifest-mismatch',
     ok: kernelOk,
-    detail: kernelOk ? `loadable content matches the manifest (${toHex(kernelHash)})` : `the loadable content hashes to ${toHex(kernelHash)}, the manifest says ${toHex(manifest.kernelHash)}`,
+    detail: kernelOk
+      ? `loadable content matches the manifest (${toHex(kernelHash)})`
+      : `the loadable content hashes to ${toHex(kernelHash)}, the manifest says ${toHex(manifest.kernelHash)}`,
   });
 
   const rule = manifest.canonicalization ?? 'zero';
   const message = await canonicalHash(elf, s, rule);
   const canonicalization = { rule, recorded: manifest.canonicalization !== undefined };
-  const required = new Set<SignatureAlgorithm>([...manifest.signers.map((x) => x.algorithm), ...(options.requireAlgorithms ?? [])]);
+  const required = new Set<SignatureAlgorithm>([
+    ...manifest.signers.map((x) => x.algorithm),
+    ...(options.requireAlgorithms ?? []),
+  ]);
   for (const algorithm of required) {
     const check: VerifyFailure = algorithm === 'ed25519' ? 'ed25519' : 'ml-dsa';
     const signer = manifest.signers.find((x) => x.algorithm === algorithm);
     if (!signer) {
-      checks.push({ check, ok: false, detail: `a ${algorithm} signature is required but the manifest lists no ${algorithm} signer` });
+      checks.push({
+        check,
+        ok: false,
+        detail: `a ${algorithm} signature is required but the manifest lists no ${algorithm} signer`,
+      });
       continue;
     }
     const key = publicKeys.find((k) => k.algorithm === algorithm && k.keyId === signer.keyId);
     if (!key) {
       const given = publicKeys.filter((k) => k.algorithm === algorithm).map((k) => k.keyId);
-      checks.push({ check: 'unknown-key-id', ok: false, detail: `signed by ${algorithm} key ${signer.keyId}, which is not among the keys given (${given.length ? given.join(', ') : `no ${algorithm} key given`})` });
+      checks.push({
+        check: 'unknown-key-id',
+        ok: false,
+        detail: `signed by ${algorithm} key ${signer.keyId}, which is not among the keys given (${given.length ? given.join(', ') : `no ${algorithm} key given`})`,
+      });
       continue;
     }
     const section = algorithm === 'ed25519' ? sigSection : findSection(elf, s.mlDsaSignature);
     if (!section) {
-      checks.push({ check: 'missing-section', ok: false, detail: `the manifest lists ${algorithm} key ${signer.keyId} but there is no ${s.mlDsaSignature} section` });
+      checks.push({
+        check: 'missing-section',
+        ok: false,
+        detail: `the manifest lists ${algorithm} key ${signer.keyId} but there is no ${s.mlDsaSignature} section`,
+      });
       continue;
     }
     const want = ALGORITHM_LENGTHS[algorithm].signature;
     if (section.data.length !== want) {
-      checks.push({ check, ok: false, detail: `${section.name} has ${section.data.length} bytes, a ${algorithm} signature has ${want}` });
+      checks.push({
+        check,
+        ok: false,
+        detail: `${section.name} has ${section.data.length} bytes, a ${algorithm} signature has ${want}`,
+      });
       continue;
     }
     const ok = verifySignature(key, message, section.data);
-    checks.push({ check, ok, detail: ok ? `${algorithm} signature by ${key.keyId} is valid` : `${algorithm} signature in ${section.name} does not verify with key ${key.keyId} (the file or the signature was changed)` });
+    checks.push({
+      check,
+      ok,
+      detail: ok
+        ? `${algorithm} signature by ${key.keyId} is valid`
+        : `${algorithm} signature in ${section.name} does not verify with key ${key.keyId} (the file or the signature was changed)`,
+    });
     if (ok) verifiedBy.push({ algorithm, keyId: key.keyId });
   }
-  return finishResult(checks, { manifest, canonicalHash: toHex(message), kernelHash: toHex(kernelHash), verifiedBy, canonicalization });
+  return finishResult(checks, {
+    manifest,
+    canonicalHash: toHex(message),
+    kernelHash: toHex(kernelHash),
+    verifiedBy,
+    canonicalization,
+  });
 }

@@ -29,7 +29,8 @@ export interface ExternalSignerOptions {
  * const key = externalSigner({ command: ['./hsm-sign.sh'], publicKey: await loadPublicKeyFile('prod.pub') });
  */
 export function externalSigner(options: ExternalSignerOptions): SigningKey {
-  if (!Array.isArray(options.command) || options.command.length === 0) throw new TypeError('"command" expected a non-empty argv array');
+  if (!Array.isArray(options.command) || options.command.length === 0)
+    throw new TypeError('"command" expected a non-empty argv array');
   const { publicKey } = options;
   const want = ALGORITHM_LENGTHS[publicKey.algorithm].signature;
   const shown = formatCommand(options.command);
@@ -52,10 +53,14 @@ export function externalSigner(options: ExternalSignerOptions): SigningKey {
         },
       });
       if (result.code !== 0 || result.timedOut) {
-        throw new KilnError('SIGNER_FAILED', `external signer failed: ${result.timedOut ? 'timed out' : describeExit(result.code, result.signal, result.spawnError)}`, {
-          hint: `run it by hand: printf '<32 bytes>' | ${shown}; its stderr ended with: ${result.stderr.split('\n').filter(Boolean).slice(-3).join(' | ').slice(0, 300)}`,
-          details: { command: options.command, exitCode: result.code },
-        });
+        throw new KilnError(
+          'SIGNER_FAILED',
+          `external signer failed: ${result.timedOut ? 'timed out' : describeExit(result.code, result.signal, result.spawnError)}`,
+          {
+            hint: `run it by hand: printf '<32 bytes>' | ${shown}; its stderr ended with: ${result.stderr.split('\n').filter(Boolean).slice(-3).join(' | ').slice(0, 300)}`,
+            details: { command: options.command, exitCode: result.code },
+          },
+        );
       }
       const out = new Uint8Array(Buffer.concat(chunks));
       let signature: Uint8Array;
@@ -64,15 +69,23 @@ export function externalSigner(options: ExternalSignerOptions): SigningKey {
         const text = Buffer.from(out).toString('latin1').replace(/\s+/g, '');
         if (text.length === want * 2 && /^[0-9a-fA-F]+$/.test(text)) signature = fromHex(text);
         else {
-          throw new KilnError('SIGNER_BAD_OUTPUT', `external signer printed ${out.length} bytes; expected a ${want}-byte ${publicKey.algorithm} signature (raw, or ${want * 2} hex digits)`, {
-            hint: `the command must write only the signature to stdout: ${shown}`,
-          });
+          throw new KilnError(
+            'SIGNER_BAD_OUTPUT',
+            `external signer printed ${out.length} bytes; expected a ${want}-byte ${publicKey.algorithm} signature (raw, or ${want * 2} hex digits)`,
+            {
+              hint: `the command must write only the signature to stdout: ${shown}`,
+            },
+          );
         }
       }
       if (!verifySignature(publicKey, message, signature)) {
-        throw new KilnError('SIGNER_WRONG_KEY', `the external signer's signature does not verify with key ${publicKey.keyId}`, {
-          hint: 'the signer used another key than the public key given, or signed something else than the 32 bytes on stdin',
-        });
+        throw new KilnError(
+          'SIGNER_WRONG_KEY',
+          `the external signer's signature does not verify with key ${publicKey.keyId}`,
+          {
+            hint: 'the signer used another key than the public key given, or signed something else than the 32 bytes on stdin',
+          },
+        );
       }
       return signature;
     },

@@ -41,7 +41,9 @@ export function keyFileNames(algorithm: SignatureAlgorithm, prefix = 'kiln'): { 
 }
 
 async function writeNew(path: string, text: string, mode: number, overwrite: boolean): Promise<void> {
-  const flags = overwrite ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC : fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
+  const flags = overwrite
+    ? fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC
+    : fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
   let handle;
   try {
     handle = await open(path, flags, mode);
@@ -79,7 +81,12 @@ export async function writeKeyFiles(
   const secretPath = join(dir, names.secret);
   const publicPath = join(dir, names.public);
   const common = { algorithm: pair.algorithm, publicKey: pair.publicKey.publicKey, keyId: pair.publicKey.keyId };
-  await writeNew(secretPath, formatKeyFile({ kind: 'secret', ...common, seed: pair.seed }), 0o600, options.overwrite ?? false);
+  await writeNew(
+    secretPath,
+    formatKeyFile({ kind: 'secret', ...common, seed: pair.seed }),
+    0o600,
+    options.overwrite ?? false,
+  );
   await writeNew(publicPath, formatKeyFile({ kind: 'public', ...common }), 0o644, options.overwrite ?? false);
   return { secretPath, publicPath };
 }
@@ -120,15 +127,28 @@ async function readKeyBytes(path: string): Promise<Uint8Array> {
   try {
     const info = await stat(path);
     if (!info.isFile()) {
-      throw new KilnError('KEY_FILE_MISSING', `is ${info.isDirectory() ? 'a folder' : 'not a regular file'}, not a key file`, { location: { file: path }, hint: 'give the key file itself (e.g. .kiln/keys/kiln-ed25519.key), not its folder' });
+      throw new KilnError(
+        'KEY_FILE_MISSING',
+        `is ${info.isDirectory() ? 'a folder' : 'not a regular file'}, not a key file`,
+        {
+          location: { file: path },
+          hint: 'give the key file itself (e.g. .kiln/keys/kiln-ed25519.key), not its folder',
+        },
+      );
     }
     if (info.size > 1 << 20) {
-      throw new KilnError('KEY_FILE_TOO_LARGE', `a key file is at most a few KiB, this one has ${info.size} bytes`, { location: { file: path }, hint: 'check the path' });
+      throw new KilnError('KEY_FILE_TOO_LARGE', `a key file is at most a few KiB, this one has ${info.size} bytes`, {
+        location: { file: path },
+        hint: 'check the path',
+      });
     }
     return new Uint8Array(await readFile(path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new KilnError('KEY_FILE_MISSING', 'key file not found', { location: { file: path }, hint: 'create one with `kiln keygen --out DIR`' });
+      throw new KilnError('KEY_FILE_MISSING', 'key file not found', {
+        location: { file: path },
+        hint: 'create one with `kiln keygen --out DIR`',
+      });
     }
     throw error;
   }
@@ -191,7 +211,10 @@ export async function devKeyIds(projectDir: string): Promise<Set<string>> {
     const isPublic = name.endsWith('.pub');
     if (!isPublic && names.includes(name.replace(/\.key$/, '.pub'))) continue;
     try {
-      const parsed = await parseKeyFile(await readKeyBytes(join(dir, name)), { expect: isPublic ? 'public' : 'secret', file: name });
+      const parsed = await parseKeyFile(await readKeyBytes(join(dir, name)), {
+        expect: isPublic ? 'public' : 'secret',
+        file: name,
+      });
       ids.add(parsed.keyId);
     } catch {
       /* an unreadable file in the store is no key */
@@ -231,7 +254,10 @@ export async function checkReleaseKey(
 ): Promise<SigningKey> {
   const checked = await recognizeDevKey(key, options.projectDir);
   if (checked.isDev && options.release && !options.allowDevKey) {
-    throw devKeyInRelease(`a release build refuses the development key ${checked.keyId} (from ${checked.origin})`, checked.algorithm);
+    throw devKeyInRelease(
+      `a release build refuses the development key ${checked.keyId} (from ${checked.origin})`,
+      checked.algorithm,
+    );
   }
   return checked;
 }
@@ -239,7 +265,8 @@ export async function checkReleaseKey(
 function devKeyInRelease(message: string, algorithm: SignatureAlgorithm): KilnError {
   const envName = algorithm === 'ed25519' ? SIGNING_KEY_ENV : SIGNING_KEY_ML_DSA_ENV;
   return new KilnError('SIGN_DEV_KEY_IN_RELEASE', message, {
-    hint: `sign releases with your own key: --key FILE (or sign({ key })) or ${envName} (create one with \`kiln keygen\`); ` +
+    hint:
+      `sign releases with your own key: --key FILE (or sign({ key })) or ${envName} (create one with \`kiln keygen\`); ` +
       `to sign a release with the development key anyway (local tests only), pass ${ALLOW_DEV_KEY_FLAG}`,
   });
 }
@@ -260,10 +287,17 @@ async function findSigningKey(options: ResolveKeyOptions): Promise<SigningKey> {
   if (options.keyFile) {
     const key = await loadSigningKeyFile(options.keyFile);
     if (key.algorithm !== algorithm) {
-      throw new KilnError('KEY_WRONG_ALGORITHM', `this key file holds an ${key.algorithm} key, ${algorithm} was needed`, {
-        location: { file: options.keyFile },
-        hint: algorithm === 'ml-dsa-65' ? 'create one with `kiln keygen --algo ml-dsa-65`' : 'create one with `kiln keygen --algo ed25519`',
-      });
+      throw new KilnError(
+        'KEY_WRONG_ALGORITHM',
+        `this key file holds an ${key.algorithm} key, ${algorithm} was needed`,
+        {
+          location: { file: options.keyFile },
+          hint:
+            algorithm === 'ml-dsa-65'
+              ? 'create one with `kiln keygen --algo ml-dsa-65`'
+              : 'create one with `kiln keygen --algo ed25519`',
+        },
+      );
     }
     return key;
   }
@@ -285,7 +319,10 @@ async function findSigningKey(options: ResolveKeyOptions): Promise<SigningKey> {
   }
   if (options.release && !options.allowDevKey) {
     // Refused before the dev key is created: a release build never generates one.
-    throw devKeyInRelease(`a release build refuses the development key (no key file given and ${envName} is not set)`, algorithm);
+    throw devKeyInRelease(
+      `a release build refuses the development key (no key file given and ${envName} is not set)`,
+      algorithm,
+    );
   }
   return devSigningKey(options.projectDir, algorithm);
 }
@@ -301,9 +338,14 @@ async function rawDevSigningKey(path: string, keyDir: string): Promise<SigningKe
   const seed = new Uint8Array(await readKeyBytes(path));
   try {
     if (seed.length !== ALGORITHM_LENGTHS.ed25519.seed) {
-      throw new KilnError('KEY_BAD_LENGTH', `${RAW_DEV_KEY_FILE} has ${seed.length} bytes; a dev key file is an Ed25519 seed of exactly 32 raw bytes`, {
-        location: { file: path }, hint: `write 32 random bytes (head -c 32 /dev/urandom > ${RAW_DEV_KEY_FILE}) or remove it to let kiln make its own dev key`,
-      });
+      throw new KilnError(
+        'KEY_BAD_LENGTH',
+        `${RAW_DEV_KEY_FILE} has ${seed.length} bytes; a dev key file is an Ed25519 seed of exactly 32 raw bytes`,
+        {
+          location: { file: path },
+          hint: `write 32 random bytes (head -c 32 /dev/urandom > ${RAW_DEV_KEY_FILE}) or remove it to let kiln make its own dev key`,
+        },
+      );
     }
     const key = await signingKeyFromSeed('ed25519', seed, { source: 'dev', origin: path, isDev: true });
     await mkdir(keyDir, { recursive: true, mode: 0o700 });
@@ -321,7 +363,10 @@ async function rawDevSigningKey(path: string, keyDir: string): Promise<SigningKe
  * @example
  * const dev = await devSigningKey(process.cwd()); // dev.isDev === true
  */
-export async function devSigningKey(projectDir: string, algorithm: SignatureAlgorithm = 'ed25519'): Promise<SigningKey> {
+export async function devSigningKey(
+  projectDir: string,
+  algorithm: SignatureAlgorithm = 'ed25519',
+): Promise<SigningKey> {
   const dir = join(projectDir, DEV_KEY_DIR);
   const raw = join(projectDir, RAW_DEV_KEY_FILE);
   if (algorithm === 'ed25519' && (await stat(raw).catch(() => undefined))) return rawDevSigningKey(raw, dir);

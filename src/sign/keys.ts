@@ -51,9 +51,15 @@ export function algorithmFromId(id: number): SignatureAlgorithm | undefined {
 }
 
 /** Lengths per algorithm: seed (the private key kiln stores), public key, signature. */
-export const ALGORITHM_LENGTHS: Readonly<Record<SignatureAlgorithm, { seed: number; publicKey: number; signature: number }>> = {
+export const ALGORITHM_LENGTHS: Readonly<
+  Record<SignatureAlgorithm, { seed: number; publicKey: number; signature: number }>
+> = {
   ed25519: { seed: ED25519_SEED_LENGTH, publicKey: ED25519_PUBLIC_KEY_LENGTH, signature: ED25519_SIGNATURE_LENGTH },
-  'ml-dsa-65': { seed: ML_DSA_65_SEED_LENGTH, publicKey: ML_DSA_65_PUBLIC_KEY_LENGTH, signature: ML_DSA_65_SIGNATURE_LENGTH },
+  'ml-dsa-65': {
+    seed: ML_DSA_65_SEED_LENGTH,
+    publicKey: ML_DSA_65_PUBLIC_KEY_LENGTH,
+    signature: ML_DSA_65_SIGNATURE_LENGTH,
+  },
 };
 
 /** Length in bytes of a key id. */
@@ -115,7 +121,11 @@ export async function publicKeyFromBytes(algorithm: SignatureAlgorithm, publicKe
       hint: 'check that the file holds the public key of the right algorithm',
     });
   }
-  return Object.freeze({ algorithm, publicKey: new Uint8Array(publicKey), keyId: await computeKeyId(algorithm, publicKey) });
+  return Object.freeze({
+    algorithm,
+    publicKey: new Uint8Array(publicKey),
+    keyId: await computeKeyId(algorithm, publicKey),
+  });
 }
 
 /**
@@ -124,7 +134,9 @@ export async function publicKeyFromBytes(algorithm: SignatureAlgorithm, publicKe
  * verifySignature(key, hash, signature) // true or false
  */
 export function verifySignature(key: PublicKey, message: Uint8Array, signature: Uint8Array): boolean {
-  return key.algorithm === 'ed25519' ? ed25519Verify(key.publicKey, message, signature) : mlDsa65Verify(key.publicKey, message, signature);
+  return key.algorithm === 'ed25519'
+    ? ed25519Verify(key.publicKey, message, signature)
+    : mlDsa65Verify(key.publicKey, message, signature);
 }
 
 function derivePublic(algorithm: SignatureAlgorithm, seed: Uint8Array): Uint8Array {
@@ -146,9 +158,13 @@ export async function signingKeyFromSeed(
   checkAlgorithm(algorithm);
   const want = ALGORITHM_LENGTHS[algorithm].seed;
   if (!(seed instanceof Uint8Array) || seed.length !== want) {
-    throw new KilnError('KEY_BAD_LENGTH', `${algorithm} secret key: expected a ${want}-byte seed, got ${seed instanceof Uint8Array ? seed.length : 0} bytes`, {
-      hint: `a kiln secret key is the ${want}-byte seed, as hex (${want * 2} digits) or base64`,
-    });
+    throw new KilnError(
+      'KEY_BAD_LENGTH',
+      `${algorithm} secret key: expected a ${want}-byte seed, got ${seed instanceof Uint8Array ? seed.length : 0} bytes`,
+      {
+        hint: `a kiln secret key is the ${want}-byte seed, as hex (${want * 2} digits) or base64`,
+      },
+    );
   }
   // Expand the key once; the closure holds only the opaque KeyObject / expanded ML-DSA key.
   let publicKey: Uint8Array;
@@ -193,7 +209,14 @@ export function makeSigningKey(fields: {
     ...visible,
     sign,
     toJSON() {
-      return { algorithm: visible.algorithm, keyId: visible.keyId, source: visible.source, origin: visible.origin, isDev: visible.isDev, publicKey: toHex(visible.publicKey) };
+      return {
+        algorithm: visible.algorithm,
+        keyId: visible.keyId,
+        source: visible.source,
+        origin: visible.origin,
+        isDev: visible.isDev,
+        publicKey: toHex(visible.publicKey),
+      };
     },
     [inspect.custom]() {
       return `SigningKey(${visible.algorithm} ${visible.keyId}, ${visible.source}${visible.isDev ? ', dev' : ''})`;
@@ -219,7 +242,8 @@ export interface GeneratedKeyPair {
 export async function generateKeyPair(algorithm: SignatureAlgorithm, seed?: Uint8Array): Promise<GeneratedKeyPair> {
   checkAlgorithm(algorithm);
   const s = seed ? new Uint8Array(seed) : algorithm === 'ed25519' ? ed25519RandomSeed() : mlDsa65RandomSeed();
-  if (s.length !== ALGORITHM_LENGTHS[algorithm].seed) throw new RangeError(`"seed" expected ${ALGORITHM_LENGTHS[algorithm].seed} bytes, got ${s.length}`);
+  if (s.length !== ALGORITHM_LENGTHS[algorithm].seed)
+    throw new RangeError(`"seed" expected ${ALGORITHM_LENGTHS[algorithm].seed} bytes, got ${s.length}`);
   const publicKey = await publicKeyFromBytes(algorithm, derivePublic(algorithm, s));
   const pair = { algorithm, seed: s, publicKey } as GeneratedKeyPair;
   // Keep the seed out of accidental printing of the pair.
@@ -250,7 +274,9 @@ export interface KeyFileContents {
 export function formatKeyFile(contents: KeyFileContents): string {
   const lines = [
     KEY_FILE_HEADER,
-    contents.kind === 'secret' ? '# SECRET signing key: keep private (mode 0600), never commit it' : '# public key: safe to share and to embed in a bootloader',
+    contents.kind === 'secret'
+      ? '# SECRET signing key: keep private (mode 0600), never commit it'
+      : '# public key: safe to share and to embed in a bootloader',
     `kind: ${contents.kind}`,
     `algorithm: ${contents.algorithm}`,
     `key-id: ${contents.keyId}`,
@@ -277,7 +303,10 @@ const PEM_RE = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/;
  * @example
  * const parsed = await parseKeyFile(readFileSync('kiln-ed25519.key'), { expect: 'secret', file: 'kiln-ed25519.key' });
  */
-export async function parseKeyFile(data: Uint8Array, options: { expect: 'secret' | 'public'; file?: string }): Promise<KeyFileContents> {
+export async function parseKeyFile(
+  data: Uint8Array,
+  options: { expect: 'secret' | 'public'; file?: string },
+): Promise<KeyFileContents> {
   const file = options.file;
   const text = Buffer.from(data).toString('latin1');
   if (text.startsWith(KEY_FILE_HEADER)) return parseKiln(text, file);
@@ -286,8 +315,12 @@ export async function parseKeyFile(data: Uint8Array, options: { expect: 'secret'
   const trimmed = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return rawEd25519(fromHex(trimmed), options.expect);
   if (data.length === 32) return rawEd25519(new Uint8Array(data), options.expect);
-  throw keyError('KEY_FILE_UNKNOWN_FORMAT', 'not a key file kiln can read', file,
-    'expected a kiln key file (from `kiln keygen`), a PEM Ed25519 key, 64 hex digits or 32 raw bytes');
+  throw keyError(
+    'KEY_FILE_UNKNOWN_FORMAT',
+    'not a key file kiln can read',
+    file,
+    'expected a kiln key file (from `kiln keygen`), a PEM Ed25519 key, 64 hex digits or 32 raw bytes',
+  );
 
   async function rawEd25519(bytes: Uint8Array, kind: 'secret' | 'public'): Promise<KeyFileContents> {
     if (kind === 'public') {
@@ -305,36 +338,74 @@ async function parseKiln(text: string, file: string | undefined): Promise<KeyFil
     const line = raw.trim();
     if (index === 0 || line === '' || line.startsWith('#')) continue;
     const colon = line.indexOf(':');
-    if (colon < 0) throw keyError('KEY_FILE_INVALID', `line ${index + 1}: expected "name: value"`, file, 'regenerate the key with `kiln keygen`');
+    if (colon < 0)
+      throw keyError(
+        'KEY_FILE_INVALID',
+        `line ${index + 1}: expected "name: value"`,
+        file,
+        'regenerate the key with `kiln keygen`',
+      );
     const name = line.slice(0, colon).trim();
-    if (fields.has(name)) throw keyError('KEY_FILE_INVALID', `line ${index + 1}: "${name}" appears twice`, file, 'regenerate the key with `kiln keygen`');
+    if (fields.has(name))
+      throw keyError(
+        'KEY_FILE_INVALID',
+        `line ${index + 1}: "${name}" appears twice`,
+        file,
+        'regenerate the key with `kiln keygen`',
+      );
     fields.set(name, line.slice(colon + 1).trim());
   }
   const kind = fields.get('kind');
   const algorithm = fields.get('algorithm') ?? '';
-  if (kind !== 'secret' && kind !== 'public') throw keyError('KEY_FILE_INVALID', '"kind" must be secret or public', file, 'regenerate the key with `kiln keygen`');
+  if (kind !== 'secret' && kind !== 'public')
+    throw keyError(
+      'KEY_FILE_INVALID',
+      '"kind" must be secret or public',
+      file,
+      'regenerate the key with `kiln keygen`',
+    );
   if (!SIGNATURE_ALGORITHMS.includes(algorithm as SignatureAlgorithm)) {
-    throw keyError('KEY_FILE_INVALID', `unknown algorithm ${JSON.stringify(algorithm.slice(0, 32))}`, file, `use one of: ${SIGNATURE_ALGORITHMS.join(', ')}`);
+    throw keyError(
+      'KEY_FILE_INVALID',
+      `unknown algorithm ${JSON.stringify(algorithm.slice(0, 32))}`,
+      file,
+      `use one of: ${SIGNATURE_ALGORITHMS.join(', ')}`,
+    );
   }
   const alg = algorithm as SignatureAlgorithm;
   const lengths = ALGORITHM_LENGTHS[alg];
   const hexField = (name: string, length: number): Uint8Array => {
     const value = fields.get(name) ?? '';
     if (value.length !== length * 2 || !/^[0-9a-fA-F]*$/.test(value)) {
-      throw keyError('KEY_FILE_INVALID', `"${name}" must be ${length * 2} hex digits`, file, 'regenerate the key with `kiln keygen`');
+      throw keyError(
+        'KEY_FILE_INVALID',
+        `"${name}" must be ${length * 2} hex digits`,
+        file,
+        'regenerate the key with `kiln keygen`',
+      );
     }
     return fromHex(value);
   };
   const publicKey = hexField('public', lengths.publicKey);
   const keyId = await computeKeyId(alg, publicKey);
   if (fields.has('key-id') && fields.get('key-id')!.toLowerCase() !== keyId) {
-    throw keyError('KEY_FILE_INVALID', `"key-id" ${fields.get('key-id')} does not match the public key (expected ${keyId})`, file, 'the file was edited by hand: regenerate it with `kiln keygen`');
+    throw keyError(
+      'KEY_FILE_INVALID',
+      `"key-id" ${fields.get('key-id')} does not match the public key (expected ${keyId})`,
+      file,
+      'the file was edited by hand: regenerate it with `kiln keygen`',
+    );
   }
   if (kind === 'public') return { kind, algorithm: alg, publicKey, keyId };
   const seed = hexField('seed', lengths.seed);
   const derived = derivePublic(alg, seed);
   if (toHex(derived) !== toHex(publicKey)) {
-    throw keyError('KEY_FILE_INVALID', 'the seed does not match the public key in the file', file, 'the file is damaged or was edited: regenerate it with `kiln keygen`');
+    throw keyError(
+      'KEY_FILE_INVALID',
+      'the seed does not match the public key in the file',
+      file,
+      'the file is damaged or was edited: regenerate it with `kiln keygen`',
+    );
   }
   return { kind, algorithm: alg, publicKey, keyId, seed };
 }
@@ -357,8 +428,12 @@ async function parsePem(text: string, label: string, file: string | undefined): 
   } catch {
     // fall through: the message must not include OpenSSL's text, which may quote input.
   }
-  throw keyError('KEY_FILE_INVALID', `PEM "${label}" is not an Ed25519 key kiln can read`, file,
-    'PEM files must hold an Ed25519 PKCS#8 private key or SPKI public key (openssl genpkey -algorithm ed25519)');
+  throw keyError(
+    'KEY_FILE_INVALID',
+    `PEM "${label}" is not an Ed25519 key kiln can read`,
+    file,
+    'PEM files must hold an Ed25519 PKCS#8 private key or SPKI public key (openssl genpkey -algorithm ed25519)',
+  );
 }
 
 /**
@@ -374,9 +449,13 @@ export function decodeSeedText(value: string, what: string, length = 32): Uint8A
     const bytes = new Uint8Array(Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
     if (bytes.length === length) return bytes;
   }
-  throw new KilnError('KEY_ENV_INVALID', `${what}: expected ${length * 2} hex digits or the base64 of ${length} bytes (value not shown)`, {
-    hint: `generate one with \`kiln keygen\` and set ${what} to its seed, e.g. ${what}=$(openssl rand -hex ${length})`,
-  });
+  throw new KilnError(
+    'KEY_ENV_INVALID',
+    `${what}: expected ${length * 2} hex digits or the base64 of ${length} bytes (value not shown)`,
+    {
+      hint: `generate one with \`kiln keygen\` and set ${what} to its seed, e.g. ${what}=$(openssl rand -hex ${length})`,
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

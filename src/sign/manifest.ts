@@ -96,7 +96,10 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 function textBytes(what: string, value: string): Uint8Array {
   const bytes = utf8.encode(value);
-  if (bytes.length > MANIFEST_LIMITS.text) throw new RangeError(`manifest "${what}" expected at most ${MANIFEST_LIMITS.text} bytes of UTF-8, got ${bytes.length}`);
+  if (bytes.length > MANIFEST_LIMITS.text)
+    throw new RangeError(
+      `manifest "${what}" expected at most ${MANIFEST_LIMITS.text} bytes of UTF-8, got ${bytes.length}`,
+    );
   return bytes;
 }
 
@@ -115,7 +118,9 @@ function kvValue(key: Uint8Array, value: Uint8Array): Uint8Array {
 }
 
 function sortedPairs(what: string, record: Record<string, string | Uint8Array>): [Uint8Array, string | Uint8Array][] {
-  const pairs = Object.entries(record).map(([k, v]) => [textBytes(`${what} key`, k), v] as [Uint8Array, string | Uint8Array]);
+  const pairs = Object.entries(record).map(
+    ([k, v]) => [textBytes(`${what} key`, k), v] as [Uint8Array, string | Uint8Array],
+  );
   pairs.sort((a, b) => compareBytes(a[0], b[0]));
   return pairs;
 }
@@ -134,56 +139,75 @@ export function encodeManifest(manifest: Manifest): Uint8Array {
   text(MANIFEST_TAGS.project, 'project', manifest.project);
   text(MANIFEST_TAGS.version, 'version', manifest.version);
   text(MANIFEST_TAGS.gitCommit, 'gitCommit', manifest.gitCommit);
-  if (!Number.isSafeInteger(manifest.buildTime) || manifest.buildTime < 0) throw new RangeError(`manifest "buildTime" expected a non-negative integer, got ${manifest.buildTime}`);
+  if (!Number.isSafeInteger(manifest.buildTime) || manifest.buildTime < 0)
+    throw new RangeError(`manifest "buildTime" expected a non-negative integer, got ${manifest.buildTime}`);
   const time = new Uint8Array(8);
   writeU64(time, 0, manifest.buildTime, true);
   entries.push({ tag: MANIFEST_TAGS.buildTime, value: time });
   text(MANIFEST_TAGS.arch, 'arch', manifest.arch);
   text(MANIFEST_TAGS.profile, 'profile', manifest.profile);
-  if (!(manifest.kernelHash instanceof Uint8Array) || manifest.kernelHash.length !== 32) throw new RangeError('manifest "kernelHash" expected 32 bytes');
+  if (!(manifest.kernelHash instanceof Uint8Array) || manifest.kernelHash.length !== 32)
+    throw new RangeError('manifest "kernelHash" expected 32 bytes');
   entries.push({ tag: MANIFEST_TAGS.kernelHash, value: manifest.kernelHash });
   for (const [name, hash] of sortedPairs('initrd', manifest.initrd)) {
-    if (!(hash instanceof Uint8Array) || hash.length !== 32) throw new RangeError('manifest "initrd" hashes expected 32 bytes each');
+    if (!(hash instanceof Uint8Array) || hash.length !== 32)
+      throw new RangeError('manifest "initrd" hashes expected 32 bytes each');
     const value = new Uint8Array(2 + name.length + 32);
     writeU16(value, 0, name.length, true);
     value.set(name, 2);
     value.set(hash, 2 + name.length);
     entries.push({ tag: MANIFEST_TAGS.initrdMember, value });
   }
-  for (const [k, v] of sortedPairs('toolchain', manifest.toolchain)) entries.push({ tag: MANIFEST_TAGS.toolchain, value: kvValue(k, textBytes('toolchain value', v as string)) });
-  for (const [k, v] of sortedPairs('flags', manifest.flags)) entries.push({ tag: MANIFEST_TAGS.flag, value: kvValue(k, textBytes('flags value', v as string)) });
+  for (const [k, v] of sortedPairs('toolchain', manifest.toolchain))
+    entries.push({ tag: MANIFEST_TAGS.toolchain, value: kvValue(k, textBytes('toolchain value', v as string)) });
+  for (const [k, v] of sortedPairs('flags', manifest.flags))
+    entries.push({ tag: MANIFEST_TAGS.flag, value: kvValue(k, textBytes('flags value', v as string)) });
   if (manifest.abiHash !== undefined) {
-    if (manifest.abiHash.length < 1 || manifest.abiHash.length > MANIFEST_LIMITS.abiHash) throw new RangeError(`manifest "abiHash" expected 1..${MANIFEST_LIMITS.abiHash} bytes`);
+    if (manifest.abiHash.length < 1 || manifest.abiHash.length > MANIFEST_LIMITS.abiHash)
+      throw new RangeError(`manifest "abiHash" expected 1..${MANIFEST_LIMITS.abiHash} bytes`);
     entries.push({ tag: MANIFEST_TAGS.abiHash, value: manifest.abiHash });
   }
   const signers = manifest.signers.map((s) => {
-    if (!/^[0-9a-f]{16}$/.test(s.keyId)) throw new RangeError(`manifest signer "keyId" expected 16 lowercase hex digits, got ${JSON.stringify(s.keyId)}`);
+    if (!/^[0-9a-f]{16}$/.test(s.keyId))
+      throw new RangeError(`manifest signer "keyId" expected 16 lowercase hex digits, got ${JSON.stringify(s.keyId)}`);
     const value = new Uint8Array(1 + KEY_ID_LENGTH);
     value[0] = ALGORITHM_IDS[s.algorithm];
     value.set(Buffer.from(s.keyId, 'hex'), 1);
     return value;
   });
   signers.sort(compareBytes);
-  for (let i = 1; i < signers.length; i++) if (compareBytes(signers[i - 1]!, signers[i]!) === 0) throw new RangeError('manifest "signers" has a duplicate');
+  for (let i = 1; i < signers.length; i++)
+    if (compareBytes(signers[i - 1]!, signers[i]!) === 0) throw new RangeError('manifest "signers" has a duplicate');
   for (const value of signers) entries.push({ tag: MANIFEST_TAGS.signer, value });
   if (manifest.canonicalization !== undefined) {
     const id = CANONICALIZATION_IDS[manifest.canonicalization];
-    if (id === undefined) throw new RangeError(`manifest "canonicalization" expected zero or exclude, got ${JSON.stringify(manifest.canonicalization)}`);
+    if (id === undefined)
+      throw new RangeError(
+        `manifest "canonicalization" expected zero or exclude, got ${JSON.stringify(manifest.canonicalization)}`,
+      );
     entries.push({ tag: MANIFEST_TAGS.canonicalization, value: Uint8Array.of(id) });
   }
   const extensions = [...(manifest.extensions ?? [])].sort((a, b) => a.tag - b.tag);
   for (const e of extensions) {
-    if (!Number.isInteger(e.tag) || e.tag < 0x8000 || e.tag > 0xffff) throw new RangeError(`manifest extension tag expected 0x8000..0xffff, got ${e.tag}`);
+    if (!Number.isInteger(e.tag) || e.tag < 0x8000 || e.tag > 0xffff)
+      throw new RangeError(`manifest extension tag expected 0x8000..0xffff, got ${e.tag}`);
     entries.push({ tag: e.tag, value: e.value });
   }
-  if (entries.length > MANIFEST_LIMITS.entries) throw new RangeError(`manifest expected at most ${MANIFEST_LIMITS.entries} entries, got ${entries.length}`);
+  if (entries.length > MANIFEST_LIMITS.entries)
+    throw new RangeError(`manifest expected at most ${MANIFEST_LIMITS.entries} entries, got ${entries.length}`);
   // Layout, then emit.
   const total = tlvSize(MANIFEST_HEADER_SIZE, entries);
-  if (total > MANIFEST_LIMITS.totalSize) throw new RangeError(`manifest expected at most ${MANIFEST_LIMITS.totalSize} bytes, got ${total}`);
+  if (total > MANIFEST_LIMITS.totalSize)
+    throw new RangeError(`manifest expected at most ${MANIFEST_LIMITS.totalSize} bytes, got ${total}`);
   return encodeTlv(MANIFEST_MAGIC, MANIFEST_VERSION, MANIFEST_HEADER_SIZE, entries);
 }
 
-const REPEATABLE = new Set<number>([MANIFEST_TAGS.initrdMember, MANIFEST_TAGS.toolchain, MANIFEST_TAGS.flag, MANIFEST_TAGS.signer]);
+const REPEATABLE = new Set<number>([
+  MANIFEST_TAGS.initrdMember,
+  MANIFEST_TAGS.toolchain,
+  MANIFEST_TAGS.flag,
+  MANIFEST_TAGS.signer,
+]);
 const KNOWN = new Set<number>(Object.values(MANIFEST_TAGS));
 
 /** Where each entry of an encoded manifest is (for tests and for `kiln verify --json`). */
@@ -211,22 +235,41 @@ export function decodeManifest(bytes: Uint8Array, options: { base?: number } = {
  * @example
  * const { entries } = decodeManifestWithLocations(bytes); entries.find((e) => e.tag === MANIFEST_TAGS.kernelHash)?.valueOffset;
  */
-export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?: number } = {}): { manifest: Manifest; entries: ManifestEntryLocation[]; length: number } {
+export function decodeManifestWithLocations(
+  bytes: Uint8Array,
+  options: { base?: number } = {},
+): { manifest: Manifest; entries: ManifestEntryLocation[]; length: number } {
   const r = new ByteReader(bytes, 'manifest', { base: options.base ?? 0 });
   r.need(MANIFEST_HEADER_SIZE, 'manifest header');
   if (r.ascii(4, 'magic') !== MANIFEST_MAGIC) r.fail('MANIFEST_BAD_MAGIC', `expected magic "${MANIFEST_MAGIC}"`, 0);
   const version = r.u16(true, 'format version');
-  if (version !== MANIFEST_VERSION) r.fail('MANIFEST_UNSUPPORTED_VERSION', `format version ${version} is not supported (this kiln reads version ${MANIFEST_VERSION})`, 4);
+  if (version !== MANIFEST_VERSION)
+    r.fail(
+      'MANIFEST_UNSUPPORTED_VERSION',
+      `format version ${version} is not supported (this kiln reads version ${MANIFEST_VERSION})`,
+      4,
+    );
   const headerSize = r.u16(true, 'header size');
-  if (headerSize !== MANIFEST_HEADER_SIZE) r.fail('MANIFEST_BAD_HEADER', `header size ${headerSize}, expected ${MANIFEST_HEADER_SIZE}`, 6);
+  if (headerSize !== MANIFEST_HEADER_SIZE)
+    r.fail('MANIFEST_BAD_HEADER', `header size ${headerSize}, expected ${MANIFEST_HEADER_SIZE}`, 6);
   const total = r.u32(true, 'total length');
   if (total < MANIFEST_HEADER_SIZE || total > MANIFEST_LIMITS.totalSize || total > bytes.length) {
-    r.fail('MANIFEST_BAD_LENGTH', `total length ${total} is outside ${MANIFEST_HEADER_SIZE}..${Math.min(bytes.length, MANIFEST_LIMITS.totalSize)}`, 8);
+    r.fail(
+      'MANIFEST_BAD_LENGTH',
+      `total length ${total} is outside ${MANIFEST_HEADER_SIZE}..${Math.min(bytes.length, MANIFEST_LIMITS.totalSize)}`,
+      8,
+    );
   }
-  for (let i = total; i < bytes.length; i++) if (bytes[i] !== 0) r.fail('MANIFEST_TRAILING_DATA', 'non-zero bytes after the manifest record', i);
+  for (let i = total; i < bytes.length; i++)
+    if (bytes[i] !== 0) r.fail('MANIFEST_TRAILING_DATA', 'non-zero bytes after the manifest record', i);
   const body = r.slice(0, total, 'manifest record');
   body.seek(MANIFEST_HEADER_SIZE);
-  const m: Partial<Manifest> & { initrd: Record<string, Uint8Array>; toolchain: Record<string, string>; flags: Record<string, string>; signers: ManifestSigner[] } = {
+  const m: Partial<Manifest> & {
+    initrd: Record<string, Uint8Array>;
+    toolchain: Record<string, string>;
+    flags: Record<string, string>;
+    signers: ManifestSigner[];
+  } = {
     initrd: Object.create(null) as Record<string, Uint8Array>,
     toolchain: Object.create(null) as Record<string, string>,
     flags: Object.create(null) as Record<string, string>,
@@ -238,7 +281,8 @@ export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?:
   let lastValue: Uint8Array | undefined;
   let count = 0;
   const text = (v: ByteReader, length: number, what: string): string => {
-    if (length > MANIFEST_LIMITS.text) v.fail('MANIFEST_TEXT_TOO_LONG', `${what}: ${length} bytes, at most ${MANIFEST_LIMITS.text}`);
+    if (length > MANIFEST_LIMITS.text)
+      v.fail('MANIFEST_TEXT_TOO_LONG', `${what}: ${length} bytes, at most ${MANIFEST_LIMITS.text}`);
     const start = v.position;
     const raw = v.bytesView(length, what);
     try {
@@ -258,25 +302,43 @@ export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?:
   };
   while (body.remaining > 0) {
     const entryAt = body.position;
-    if (++count > MANIFEST_LIMITS.entries) body.fail('MANIFEST_TOO_MANY_ENTRIES', `more than ${MANIFEST_LIMITS.entries} entries`);
+    if (++count > MANIFEST_LIMITS.entries)
+      body.fail('MANIFEST_TOO_MANY_ENTRIES', `more than ${MANIFEST_LIMITS.entries} entries`);
     const tag = body.u16(true, 'entry tag');
     const length = body.u32(true, 'entry length');
     const v = body.slice(body.position, length, `entry 0x${tag.toString(16)} value`);
     body.skip(length);
     locations.push({ tag, offset: entryAt, valueOffset: entryAt + 6, valueLength: length });
-    if (tag < lastTag) v.fail('MANIFEST_NOT_CANONICAL', `entry tag 0x${tag.toString(16)} after 0x${lastTag.toString(16)}: tags must ascend`, 0);
-    if (tag === lastTag && !REPEATABLE.has(tag)) v.fail('MANIFEST_DUPLICATE', `entry tag 0x${tag.toString(16)} appears twice`, 0);
+    if (tag < lastTag)
+      v.fail(
+        'MANIFEST_NOT_CANONICAL',
+        `entry tag 0x${tag.toString(16)} after 0x${lastTag.toString(16)}: tags must ascend`,
+        0,
+      );
+    if (tag === lastTag && !REPEATABLE.has(tag))
+      v.fail('MANIFEST_DUPLICATE', `entry tag 0x${tag.toString(16)} appears twice`, 0);
     const sortKeyOf = (key: Uint8Array) => {
-      if (tag === lastTag && lastValue && compareBytes(lastValue, key) >= 0) v.fail('MANIFEST_NOT_CANONICAL', `entries with tag 0x${tag.toString(16)} must be sorted and unique`, 0);
+      if (tag === lastTag && lastValue && compareBytes(lastValue, key) >= 0)
+        v.fail('MANIFEST_NOT_CANONICAL', `entries with tag 0x${tag.toString(16)} must be sorted and unique`, 0);
       lastValue = key;
     };
     if (tag !== lastTag) lastValue = undefined;
     switch (tag) {
-      case MANIFEST_TAGS.project: m.project = text(v, length, 'project'); break;
-      case MANIFEST_TAGS.version: m.version = text(v, length, 'version'); break;
-      case MANIFEST_TAGS.gitCommit: m.gitCommit = text(v, length, 'git commit'); break;
-      case MANIFEST_TAGS.arch: m.arch = text(v, length, 'arch'); break;
-      case MANIFEST_TAGS.profile: m.profile = text(v, length, 'profile'); break;
+      case MANIFEST_TAGS.project:
+        m.project = text(v, length, 'project');
+        break;
+      case MANIFEST_TAGS.version:
+        m.version = text(v, length, 'version');
+        break;
+      case MANIFEST_TAGS.gitCommit:
+        m.gitCommit = text(v, length, 'git commit');
+        break;
+      case MANIFEST_TAGS.arch:
+        m.arch = text(v, length, 'arch');
+        break;
+      case MANIFEST_TAGS.profile:
+        m.profile = text(v, length, 'profile');
+        break;
       case MANIFEST_TAGS.buildTime: {
         if (length !== 8) v.fail('MANIFEST_BAD_ENTRY', `build time: ${length} bytes, expected 8`, 0);
         m.buildTime = v.u64(true, 'build time');
@@ -304,12 +366,14 @@ export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?:
         break;
       }
       case MANIFEST_TAGS.abiHash: {
-        if (length < 1 || length > MANIFEST_LIMITS.abiHash) v.fail('MANIFEST_BAD_ENTRY', `ABI hash: ${length} bytes, expected 1..${MANIFEST_LIMITS.abiHash}`, 0);
+        if (length < 1 || length > MANIFEST_LIMITS.abiHash)
+          v.fail('MANIFEST_BAD_ENTRY', `ABI hash: ${length} bytes, expected 1..${MANIFEST_LIMITS.abiHash}`, 0);
         m.abiHash = new Uint8Array(v.bytesView(length, 'ABI hash'));
         break;
       }
       case MANIFEST_TAGS.signer: {
-        if (length !== 1 + KEY_ID_LENGTH) v.fail('MANIFEST_BAD_ENTRY', `signer: ${length} bytes, expected ${1 + KEY_ID_LENGTH}`, 0);
+        if (length !== 1 + KEY_ID_LENGTH)
+          v.fail('MANIFEST_BAD_ENTRY', `signer: ${length} bytes, expected ${1 + KEY_ID_LENGTH}`, 0);
         sortKeyOf(v.bytes.subarray(0, 1 + KEY_ID_LENGTH));
         const id = v.u8('signer algorithm');
         const algorithm = algorithmFromId(id);
@@ -320,22 +384,36 @@ export function decodeManifestWithLocations(bytes: Uint8Array, options: { base?:
       case MANIFEST_TAGS.canonicalization: {
         if (length !== 1) v.fail('MANIFEST_BAD_ENTRY', `canonicalization: ${length} bytes, expected 1`, 0);
         const id = v.u8('canonicalization');
-        const rule = (Object.keys(CANONICALIZATION_IDS) as Canonicalization[]).find((k) => CANONICALIZATION_IDS[k] === id);
+        const rule = (Object.keys(CANONICALIZATION_IDS) as Canonicalization[]).find(
+          (k) => CANONICALIZATION_IDS[k] === id,
+        );
         if (!rule) v.fail('MANIFEST_BAD_ENTRY', `canonicalization id ${id} is unknown (0 = zero, 1 = exclude)`, 0);
         m.canonicalization = rule!;
         break;
       }
       default: {
-        if (KNOWN.has(tag) || tag < 0x8000) v.fail('MANIFEST_UNKNOWN_TAG', `entry tag 0x${tag.toString(16)} is not defined in format version ${MANIFEST_VERSION}`, 0);
+        if (KNOWN.has(tag) || tag < 0x8000)
+          v.fail(
+            'MANIFEST_UNKNOWN_TAG',
+            `entry tag 0x${tag.toString(16)} is not defined in format version ${MANIFEST_VERSION}`,
+            0,
+          );
         sortKeyOf(v.bytes);
         extensions.push({ tag, value: new Uint8Array(v.bytes) });
         v.skip(length);
       }
     }
-    if (v.remaining !== 0) v.fail('MANIFEST_BAD_ENTRY', `entry 0x${tag.toString(16)}: ${v.remaining} unused bytes at its end`);
+    if (v.remaining !== 0)
+      v.fail('MANIFEST_BAD_ENTRY', `entry 0x${tag.toString(16)}: ${v.remaining} unused bytes at its end`);
     lastTag = tag;
   }
-  for (const [key, what] of [['project', 'project'], ['buildTime', 'build time'], ['arch', 'arch'], ['profile', 'profile'], ['kernelHash', 'kernel hash']] as const) {
+  for (const [key, what] of [
+    ['project', 'project'],
+    ['buildTime', 'build time'],
+    ['arch', 'arch'],
+    ['profile', 'profile'],
+    ['kernelHash', 'kernel hash'],
+  ] as const) {
     if (m[key] === undefined) body.fail('MANIFEST_MISSING_ENTRY', `the required entry "${what}" is missing`, 0);
   }
   const manifest: Manifest = {
@@ -379,4 +457,3 @@ export function manifestToJson(manifest: Manifest): Record<string, unknown> {
     canonicalization: manifest.canonicalization ?? 'zero',
   };
 }
-

@@ -24,7 +24,9 @@ export const ML_DSA_65_SIGNATURE_LENGTH = 3309;
 
 function checkSeed(seed: Uint8Array): void {
   if (!(seed instanceof Uint8Array) || seed.length !== ML_DSA_65_SEED_LENGTH) {
-    throw new RangeError(`"ML-DSA-65 seed" expected ${ML_DSA_65_SEED_LENGTH} bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`);
+    throw new RangeError(
+      `"ML-DSA-65 seed" expected ${ML_DSA_65_SEED_LENGTH} bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`,
+    );
   }
 }
 
@@ -69,7 +71,8 @@ export function mlDsa65Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
  * const signature = mlDsa65SignWithSecretKey(secretKey, hash);
  */
 export function mlDsa65SignWithSecretKey(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
-  if (secretKey.length !== ML_DSA_65_SECRET_KEY_LENGTH) throw new RangeError(`"secretKey" expected ${ML_DSA_65_SECRET_KEY_LENGTH} bytes, got ${secretKey.length}`);
+  if (secretKey.length !== ML_DSA_65_SECRET_KEY_LENGTH)
+    throw new RangeError(`"secretKey" expected ${ML_DSA_65_SECRET_KEY_LENGTH} bytes, got ${secretKey.length}`);
   return new Uint8Array(ml_dsa65.sign(message, secretKey, { extraEntropy: false }));
 }
 

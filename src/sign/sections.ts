@@ -14,6 +14,14 @@ export interface SignSections {
 }
 
 /** kiln's default section names. */
-export const DEFAULT_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({ signature: '.kiln.sig', mlDsaSignature: '.kiln.sig.mldsa', manifest: '.kiln.manifest' });
+export const DEFAULT_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({
+  signature: '.kiln.sig',
+  mlDsaSignature: '.kiln.sig.mldsa',
+  manifest: '.kiln.manifest',
+});
 /** The names the NØNOS kernel uses. */
-export const NONOS_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({ signature: '.nonos.sig', mlDsaSignature: '.nonos.sig.mldsa', manifest: '.nonos.manifest' });
+export const NONOS_SIGN_SECTIONS: Readonly<SignSections> = Object.freeze({
+  signature: '.nonos.sig',
+  mlDsaSignature: '.nonos.sig.mldsa',
+  manifest: '.nonos.manifest',
+});

@@ -47,13 +47,15 @@ const zAbiSchemaObject = z.custom<AbiSchema>((v) => {
 const abiKind = {
   kind: 'abi',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    schema: z.union([z.string(), zAbiSchemaObject]),
-    langs: z.array(z.enum(['c', 'rust', 'zig', 'ts'])).optional(),
-    lock: z.string().optional(),
-    dir: z.string().optional(),
-  }).strict() satisfies z.ZodType<AbiStepOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      schema: z.union([z.string(), zAbiSchemaObject]),
+      langs: z.array(z.enum(['c', 'rust', 'zig', 'ts'])).optional(),
+      lock: z.string().optional(),
+      dir: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<AbiStepOptions>,
   declare(o: AbiStepOptions, ctx: DeclareContext) {
     const name = schemaName(o, ctx.projectDir);
     const langs = o.langs ?? ['c', 'rust', 'zig', 'ts'];
@@ -65,13 +67,22 @@ const abiKind = {
   async make(o: AbiStepOptions, ctx: StepContext) {
     const abi = await import('../abi/index.js');
     const file = typeof o.schema === 'string' ? o.schema : undefined;
-    const schema = file ? await abi.parseAbiSource(readFileSync(ctx.path(file), 'utf8'), file) : o.schema as AbiSchema;
+    const schema = file
+      ? await abi.parseAbiSource(readFileSync(ctx.path(file), 'utf8'), file)
+      : (o.schema as AbiSchema);
     const lock = o.lock ? abi.parseAbiLock(readFileSync(ctx.path(o.lock), 'utf8'), o.lock) : undefined;
     // Normalize once (with the lock's syscall numbers) so the logged hash is the one in the files.
-    const normalized = abi.normalizeAbi(schema, { ...(lock ? { lockedSyscalls: lock.syscalls } : {}), ...(file ? { file } : {}) });
+    const normalized = abi.normalizeAbi(schema, {
+      ...(lock ? { lockedSyscalls: lock.syscalls } : {}),
+      ...(file ? { file } : {}),
+    });
     const arch = ctx.target.arch;
     if (arch === 'i386') {
-      throw new KilnError('ABI_ARCH_UNSUPPORTED', 'the ABI generator lays structs out for LP64 (x86_64, aarch64); i386 is ILP32 with 4-byte-aligned u64', { hint: 'generate the ABI for an LP64 target, or keep i386 headers hand-written' });
+      throw new KilnError(
+        'ABI_ARCH_UNSUPPORTED',
+        'the ABI generator lays structs out for LP64 (x86_64, aarch64); i386 is ILP32 with 4-byte-aligned u64',
+        { hint: 'generate the ABI for an LP64 target, or keep i386 headers hand-written' },
+      );
     }
     const files = abi.generateAbi(normalized, { ...(o.langs ? { langs: o.langs } : {}), arch });
     for (const f of files) await writeFile(ctx.outPath(posix.join(o.dir ?? 'abi', f.path)), f.contents);

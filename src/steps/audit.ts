@@ -35,31 +35,54 @@ export interface AuditStepOptions {
 const auditKind = {
   kind: 'audit',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    input: zFileInput,
-    layer: z.enum(['kernel', 'services', 'asm', 'userspace']).optional(),
-    policy: z.union([z.enum(['release', 'debug']), z.record(z.string(), z.unknown())]).optional(),
-    keys: z.array(z.string()).optional(),
-    sections: z.enum(['kiln', 'nonos']).optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<AuditStepOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      input: zFileInput,
+      layer: z.enum(['kernel', 'services', 'asm', 'userspace']).optional(),
+      policy: z.union([z.enum(['release', 'debug']), z.record(z.string(), z.unknown())]).optional(),
+      keys: z.array(z.string()).optional(),
+      sections: z.enum(['kiln', 'nonos']).optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<AuditStepOptions>,
   declare(o: AuditStepOptions, ctx: DeclareContext) {
-    const stepName = o.name ?? ctx.configPath.split(/[.→ ]+/).filter(Boolean).pop() ?? 'audit';
-    return { inputs: [...(typeof o.input === 'string' ? [o.input] : []), ...(o.keys ?? [])], outputs: [o.output ?? `${stepName}.audit.json`] };
+    const stepName =
+      o.name ??
+      ctx.configPath
+        .split(/[.→ ]+/)
+        .filter(Boolean)
+        .pop() ??
+      'audit';
+    return {
+      inputs: [...(typeof o.input === 'string' ? [o.input] : []), ...(o.keys ?? [])],
+      outputs: [o.output ?? `${stepName}.audit.json`],
+    };
   },
   async make(o: AuditStepOptions, ctx: StepContext) {
     const audit = await import('../audit/index.js');
     const sign = await import('../sign/index.js');
     const layer = o.layer ?? 'kernel';
-    const set = o.policy === 'release' || (o.policy === undefined && ctx.target.release) ? audit.RELEASE_POLICY : audit.DEBUG_POLICY;
-    const policy = typeof o.policy === 'object' ? audit.parsePolicy({ name: 'config', layers: { [layer]: o.policy } }, 'kiln.config.ts').layers[layer]! : audit.policyFor(set, layer);
+    const set =
+      o.policy === 'release' || (o.policy === undefined && ctx.target.release)
+        ? audit.RELEASE_POLICY
+        : audit.DEBUG_POLICY;
+    const policy =
+      typeof o.policy === 'object'
+        ? audit.parsePolicy({ name: 'config', layers: { [layer]: o.policy } }, 'kiln.config.ts').layers[layer]!
+        : audit.policyFor(set, layer);
     const keys = await Promise.all((o.keys ?? []).map((k) => sign.loadPublicKeyFile(ctx.path(k))));
     const artifact = typeof o.input === 'string' ? o.input : ctx.path(o.input).slice(ctx.buildDir.length + 1);
     const report = await audit.auditElf(new Uint8Array(await readFile(ctx.path(o.input))), {
-      artifact, policy, ...(keys.length ? { keys } : {}), ...(o.sections === 'nonos' ? { signSections: sign.NONOS_SIGN_SECTIONS } : {}),
+      artifact,
+      policy,
+      ...(keys.length ? { keys } : {}),
+      ...(o.sections === 'nonos' ? { signSections: sign.NONOS_SIGN_SECTIONS } : {}),
     });
-    await writeFile(ctx.outPath(), `${JSON.stringify({ artifact, layer, policy, ok: report.ok, findings: report.findings }, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2)}\n`);
+    await writeFile(
+      ctx.outPath(),
+      `${JSON.stringify({ artifact, layer, policy, ok: report.ok, findings: report.findings }, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2)}\n`,
+    );
     const table = audit.renderAuditTable([report], { onlyProblems: true });
     ctx.log(audit.renderAuditTable([report]));
     if (!report.ok) {

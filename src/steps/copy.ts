@@ -17,7 +17,9 @@ export interface CopyOptions {
 export const copyKind = {
   kind: 'copy',
   version: 1,
-  schema: z.object({ name: z.string().optional(), from: zFileInput, to: z.string().min(1) }).strict() satisfies z.ZodType<CopyOptions>,
+  schema: z
+    .object({ name: z.string().optional(), from: zFileInput, to: z.string().min(1) })
+    .strict() satisfies z.ZodType<CopyOptions>,
   declare(options: CopyOptions) {
     return { inputs: typeof options.from === 'string' ? [options.from] : [], outputs: [options.to] };
   },

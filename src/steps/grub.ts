@@ -36,12 +36,14 @@ export const GRUB_ESP_EARLY_CONFIG = '';
 const grubEfiKind = {
   kind: 'grub.efi',
   version: 2,
-  schema: z.object({
-    name: z.string().optional(),
-    grubModules: z.array(z.string().regex(/^[a-z0-9_]+$/, 'expected a GRUB module name')).optional(),
-    grubDir: z.string().optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<GrubEfiStepOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      grubModules: z.array(z.string().regex(/^[a-z0-9_]+$/, 'expected a GRUB module name')).optional(),
+      grubDir: z.string().optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<GrubEfiStepOptions>,
   declare(o: GrubEfiStepOptions) {
     return {
       // grub-mkimage's identity stands for the module files it reads from the same package.
@@ -50,13 +52,20 @@ const grubEfiKind = {
     };
   },
   async make(o: GrubEfiStepOptions, ctx: StepContext) {
-    const images = await buildGrubImages({
-      kernel: '', bios: false, efi: true,
-      ...(o.grubModules ? { grubModules: o.grubModules } : {}),
-      ...(o.grubDir ? { grubDir: o.grubDir } : {}),
-    }, GRUB_ESP_EARLY_CONFIG);
+    const images = await buildGrubImages(
+      {
+        kernel: '',
+        bios: false,
+        efi: true,
+        ...(o.grubModules ? { grubModules: o.grubModules } : {}),
+        ...(o.grubDir ? { grubDir: o.grubDir } : {}),
+      },
+      GRUB_ESP_EARLY_CONFIG,
+    );
     await writeFile(ctx.outPath(), images.efi!);
-    ctx.log(`grub x86_64-efi image: ${images.efi!.length} bytes, modules ${[...EFI_MODULES, ...(o.grubModules ?? [])].join(' ')}`);
+    ctx.log(
+      `grub x86_64-efi image: ${images.efi!.length} bytes, modules ${[...EFI_MODULES, ...(o.grubModules ?? [])].join(' ')}`,
+    );
   },
 };
 
@@ -108,10 +117,14 @@ const NAME = /^[A-Za-z0-9._+-]{1,64}$/;
  * @example gpt({ size: '64M', partitions: [grubEsp({ size: '48M', kernel: signed, modules: [{ file: initrd, name: 'initrd.cpio' }] })] })
  */
 export function grubEsp(o: GrubEspOptions): PartitionSpec {
-  const kernel: GrubEspFile = typeof o.kernel === 'object' && 'file' in o.kernel ? o.kernel : { file: o.kernel, name: 'kernel.elf' };
+  const kernel: GrubEspFile =
+    typeof o.kernel === 'object' && 'file' in o.kernel ? o.kernel : { file: o.kernel, name: 'kernel.elf' };
   const modules = o.modules ?? [];
   for (const f of [kernel, ...modules]) {
-    if (!NAME.test(f.name)) throw new RangeError(`"grubEsp file name" expected a plain file name (A-Z a-z 0-9 . _ + -), got ${JSON.stringify(f.name)}`);
+    if (!NAME.test(f.name))
+      throw new RangeError(
+        `"grubEsp file name" expected a plain file name (A-Z a-z 0-9 . _ + -), got ${JSON.stringify(f.name)}`,
+      );
   }
   const names = new Set<string>();
   for (const f of [kernel, ...modules]) {

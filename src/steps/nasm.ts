@@ -34,17 +34,19 @@ export interface NasmOptions {
   args?: string[];
 }
 
-const schema = z.object({
-  name: z.string().optional(),
-  source: z.string().min(1),
-  output: z.string().optional(),
-  format: z.enum(['elf64', 'elf32', 'bin', 'win64']).optional(),
-  include: z.array(z.string()).optional(),
-  defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  exactSize: z.number().int().positive().optional(),
-  maxSize: z.number().int().positive().optional(),
-  args: z.array(z.string()).optional(),
-}).strict() satisfies z.ZodType<NasmOptions>;
+const schema = z
+  .object({
+    name: z.string().optional(),
+    source: z.string().min(1),
+    output: z.string().optional(),
+    format: z.enum(['elf64', 'elf32', 'bin', 'win64']).optional(),
+    include: z.array(z.string()).optional(),
+    defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    exactSize: z.number().int().positive().optional(),
+    maxSize: z.number().int().positive().optional(),
+    args: z.array(z.string()).optional(),
+  })
+  .strict() satisfies z.ZodType<NasmOptions>;
 
 function kind(flat: boolean) {
   return {
@@ -53,34 +55,71 @@ function kind(flat: boolean) {
     schema,
     declare(o: NasmOptions) {
       return {
-        inputs: [o.source, siblingsGlob(o.source, ['asm', 'inc', 'mac', 'S']), ...(o.include ?? []).map((d) => `${d.replace(/\/$/, '')}/**/*.{asm,inc,mac}`)],
+        inputs: [
+          o.source,
+          siblingsGlob(o.source, ['asm', 'inc', 'mac', 'S']),
+          ...(o.include ?? []).map((d) => `${d.replace(/\/$/, '')}/**/*.{asm,inc,mac}`),
+        ],
         tools: ['nasm'],
         outputs: [o.output ?? `${stem(o.source)}.${flat ? 'bin' : 'o'}`],
       };
     },
     async make(o: NasmOptions, ctx: StepContext) {
-      const format = flat ? 'bin' : o.format ?? (ctx.target.arch === 'x86_64' ? 'elf64' : 'elf32');
+      const format = flat ? 'bin' : (o.format ?? (ctx.target.arch === 'x86_64' ? 'elf64' : 'elf32'));
       const defines = Object.entries(o.defines ?? {}).map(([k, v]) => `-D${k}=${v === true ? 1 : v === false ? 0 : v}`);
       // Paths relative to the project folder (the working folder): nasm writes them into file symbols and debug info.
       const rel = (p: string): string => projectRelative(ctx.projectDir, p);
       const includes = (o.include ?? []).map((d) => `-I${rel(ctx.path(d)).replace(/\/?$/, '/')}`);
       const out = ctx.outPath();
-      await ctx.exec(['nasm', '-f', format, ...includes, ...defines, ...(o.args ?? []), '-o', out, rel(ctx.path(o.source))]);
+      await ctx.exec([
+        'nasm',
+        '-f',
+        format,
+        ...includes,
+        ...defines,
+        ...(o.args ?? []),
+        '-o',
+        out,
+        rel(ctx.path(o.source)),
+      ]);
       // What it read: nasm 2.16.01's -MD leaves %include files out when it also assembles, so a
       // preprocess-only -M pass (dependencies on stdout) reports them.
-      const deps = await ctx.exec(['nasm', '-f', format, ...includes, ...defines, '-M', '-MT', 'out', rel(ctx.path(o.source))]);
+      const deps = await ctx.exec([
+        'nasm',
+        '-f',
+        format,
+        ...includes,
+        ...defines,
+        '-M',
+        '-MT',
+        'out',
+        rel(ctx.path(o.source)),
+      ]);
       ctx.reads(parseDepfile(deps.stdout).inputs.map((p) => resolve(ctx.projectDir, p)));
       const { statSync } = await import('node:fs');
       const size = statSync(out).size;
       const { KilnError } = await import('../errors.js');
       if (o.exactSize !== undefined && size !== o.exactSize) {
-        throw new KilnError('SIZE_MISMATCH', `${o.source} assembles to ${size} bytes; it must be exactly ${o.exactSize} (${size > o.exactSize ? `${size - o.exactSize} bytes over` : `${o.exactSize - size} bytes short`})`, {
-          location: { file: o.source }, hint: o.exactSize === 512 ? "pad a boot sector with `times 510 - ($ - $$) db 0` then `dw 0xaa55`" : undefined,
-        });
+        throw new KilnError(
+          'SIZE_MISMATCH',
+          `${o.source} assembles to ${size} bytes; it must be exactly ${o.exactSize} (${size > o.exactSize ? `${size - o.exactSize} bytes over` : `${o.exactSize - size} bytes short`})`,
+          {
+            location: { file: o.source },
+            hint:
+              o.exactSize === 512 ? 'pad a boot sector with `times 510 - ($ - $$) db 0` then `dw 0xaa55`' : undefined,
+          },
+        );
       }
       if (o.maxSize !== undefined && size > o.maxSize) {
-        const sectors = o.maxSize % 512 === 0 ? ` (${Math.ceil(size / 512)} sectors of 512 bytes; the limit is ${o.maxSize / 512})` : '';
-        throw new KilnError('SIZE_TOO_LARGE', `${o.source} assembles to ${size} bytes, ${size - o.maxSize} over its limit of ${o.maxSize}${sectors}`, { location: { file: o.source } });
+        const sectors =
+          o.maxSize % 512 === 0
+            ? ` (${Math.ceil(size / 512)} sectors of 512 bytes; the limit is ${o.maxSize / 512})`
+            : '';
+        throw new KilnError(
+          'SIZE_TOO_LARGE',
+          `${o.source} assembles to ${size} bytes, ${size - o.maxSize} over its limit of ${o.maxSize}${sectors}`,
+          { location: { file: o.source } },
+        );
       }
     },
   };

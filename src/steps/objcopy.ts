@@ -25,18 +25,28 @@ export interface ObjcopyOptions {
 const objcopyKind = {
   kind: 'objcopy',
   version: 2,
-  schema: z.object({
-    name: z.string().optional(), input: zFileInput, output: z.string().optional(), format: z.literal('binary').optional(),
-    sections: z.array(z.string().min(1)).min(1).optional(),
-  }).strict() satisfies z.ZodType<ObjcopyOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      input: zFileInput,
+      output: z.string().optional(),
+      format: z.literal('binary').optional(),
+      sections: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .strict() satisfies z.ZodType<ObjcopyOptions>,
   declare(o: ObjcopyOptions) {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? 'kernel.bin'] };
   },
   async make(o: ObjcopyOptions, ctx: StepContext) {
     const { objcopyBinary } = await import('../formats/elf/index.js');
-    const result = objcopyBinary(new Uint8Array(await readFile(ctx.path(o.input))), o.sections ? { sections: o.sections } : {});
+    const result = objcopyBinary(
+      new Uint8Array(await readFile(ctx.path(o.input))),
+      o.sections ? { sections: o.sections } : {},
+    );
     await writeFile(ctx.outPath(), result.bytes);
-    ctx.log(`objcopy: ${result.bytes.length} bytes, load address 0x${result.loadAddress.toString(16)}, entry 0x${result.entry.toString(16)}`);
+    ctx.log(
+      `objcopy: ${result.bytes.length} bytes, load address 0x${result.loadAddress.toString(16)}, entry 0x${result.entry.toString(16)}`,
+    );
   },
 };
 

@@ -68,35 +68,66 @@ export interface SignStepOptions {
 const signKind = {
   kind: 'sign',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    input: zFileInput,
-    sections: z.union([z.enum(['kiln', 'nonos']), z.object({ signature: z.string().optional(), mlDsaSignature: z.string().optional(), manifest: z.string().optional() }).strict()]).optional(),
-    hybrid: z.boolean().optional(),
-    key: z.string().optional(),
-    signer: z.object({ command: z.array(z.string().min(1)).min(1), publicKey: z.string().min(1), timeoutSeconds: zTimeoutSeconds.optional() }).strict().optional(),
-    mlDsaKey: z.string().optional(),
-    allowDevKey: z.boolean().optional(),
-    initrd: zFileInput.optional(),
-    abiHash: z.string().regex(/^[0-9a-f]{2,128}$/).optional(),
-    version: z.string().optional(),
-    project: z.string().min(1).optional(),
-    toolchain: z.array(z.string().min(1)).optional(),
-    canonicalization: z.enum(['zero', 'exclude']).optional(),
-    output: z.string().optional(),
-  }).strict().refine((o) => !(o.key && o.signer), { message: 'give either key or signer, not both', path: ['signer'] }) satisfies z.ZodType<SignStepOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      input: zFileInput,
+      sections: z
+        .union([
+          z.enum(['kiln', 'nonos']),
+          z
+            .object({
+              signature: z.string().optional(),
+              mlDsaSignature: z.string().optional(),
+              manifest: z.string().optional(),
+            })
+            .strict(),
+        ])
+        .optional(),
+      hybrid: z.boolean().optional(),
+      key: z.string().optional(),
+      signer: z
+        .object({
+          command: z.array(z.string().min(1)).min(1),
+          publicKey: z.string().min(1),
+          timeoutSeconds: zTimeoutSeconds.optional(),
+        })
+        .strict()
+        .optional(),
+      mlDsaKey: z.string().optional(),
+      allowDevKey: z.boolean().optional(),
+      initrd: zFileInput.optional(),
+      abiHash: z
+        .string()
+        .regex(/^[0-9a-f]{2,128}$/)
+        .optional(),
+      version: z.string().optional(),
+      project: z.string().min(1).optional(),
+      toolchain: z.array(z.string().min(1)).optional(),
+      canonicalization: z.enum(['zero', 'exclude']).optional(),
+      output: z.string().optional(),
+    })
+    .strict()
+    .refine((o) => !(o.key && o.signer), {
+      message: 'give either key or signer, not both',
+      path: ['signer'],
+    }) satisfies z.ZodType<SignStepOptions>,
   declare(o: SignStepOptions, ctx: DeclareContext) {
     return {
       // `--allow-dev-key` changes what the step accepts: part of the key (the options otherwise).
       ...(ctx.target.allowDevKey ? { key: { ...o, allowDevKey: true } } : {}),
       inputs: [
         ...(typeof o.input === 'string' ? [o.input] : []),
-        ...(o.key ? [o.key] : []), ...(o.mlDsaKey ? [o.mlDsaKey] : []),
+        ...(o.key ? [o.key] : []),
+        ...(o.mlDsaKey ? [o.mlDsaKey] : []),
         // The signer's public key, and its program when it is a project file (./tools/hsm-sign).
-        ...(o.signer ? [o.signer.publicKey, ...(/^\.\.?\//.test(o.signer.command[0]!) ? [o.signer.command[0]!] : [])] : []),
+        ...(o.signer
+          ? [o.signer.publicKey, ...(/^\.\.?\//.test(o.signer.command[0]!) ? [o.signer.command[0]!] : [])]
+          : []),
         ...(typeof o.initrd === 'string' ? [o.initrd] : []),
         // A glob: the file is optional (a literal input must exist).
-        '.kiln/keys/*', 'dev_signing_key.bi[n]',
+        '.kiln/keys/*',
+        'dev_signing_key.bi[n]',
       ],
       // Secrets enter the key only as a SHA-256 of their value, and reach make() as ctx.secrets
       // (read in-process; the external signer and `--version` probes never see them).
@@ -110,21 +141,34 @@ const signKind = {
     const sign = await import('../sign/index.js');
     const allowDevKey = o.allowDevKey === true || ctx.target.allowDevKey === true;
     const release = { projectDir: ctx.projectDir, release: ctx.target.release, allowDevKey };
-    const keys = [o.signer
-      ? sign.externalSigner({
-        command: [/^\.\.?\//.test(o.signer.command[0]!) ? ctx.path(o.signer.command[0]!) : o.signer.command[0]!, ...o.signer.command.slice(1)],
-        publicKey: await sign.loadPublicKeyFile(ctx.path(o.signer.publicKey)),
-        cwd: ctx.projectDir,
-        env: ctx.env,
-        ...(o.signer.timeoutSeconds ? { timeoutMs: o.signer.timeoutSeconds * 1000 } : {}),
-      })
-      : await sign.resolveSigningKey({
-        algorithm: 'ed25519', env: { ...ctx.secrets }, ...release, ...(o.key ? { keyFile: ctx.path(o.key) } : {}),
-      })];
+    const keys = [
+      o.signer
+        ? sign.externalSigner({
+            command: [
+              /^\.\.?\//.test(o.signer.command[0]!) ? ctx.path(o.signer.command[0]!) : o.signer.command[0]!,
+              ...o.signer.command.slice(1),
+            ],
+            publicKey: await sign.loadPublicKeyFile(ctx.path(o.signer.publicKey)),
+            cwd: ctx.projectDir,
+            env: ctx.env,
+            ...(o.signer.timeoutSeconds ? { timeoutMs: o.signer.timeoutSeconds * 1000 } : {}),
+          })
+        : await sign.resolveSigningKey({
+            algorithm: 'ed25519',
+            env: { ...ctx.secrets },
+            ...release,
+            ...(o.key ? { keyFile: ctx.path(o.key) } : {}),
+          }),
+    ];
     if (o.hybrid) {
-      keys.push(await sign.resolveSigningKey({
-        algorithm: 'ml-dsa-65', env: { ...ctx.secrets }, ...release, ...(o.mlDsaKey ? { keyFile: ctx.path(o.mlDsaKey) } : {}),
-      }));
+      keys.push(
+        await sign.resolveSigningKey({
+          algorithm: 'ml-dsa-65',
+          env: { ...ctx.secrets },
+          ...release,
+          ...(o.mlDsaKey ? { keyFile: ctx.path(o.mlDsaKey) } : {}),
+        }),
+      );
     }
     // An external signer holding the dev key is refused too (recognized by its key id).
     await Promise.all(keys.map((k) => sign.checkReleaseKey(k, release)));
@@ -140,14 +184,24 @@ const signKind = {
     }
     const policy = resolvePolicy('kernel', ctx.target.release, ctx.target.policy);
     const flags: Record<string, string> = Object.fromEntries(Object.entries(policy).map(([k, v]) => [k, String(v)]));
-    const sections = o.sections === 'nonos' ? sign.NONOS_SIGN_SECTIONS : o.sections === 'kiln' || o.sections === undefined ? sign.DEFAULT_SIGN_SECTIONS : o.sections;
-    const { version: kilnVersion } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const sections =
+      o.sections === 'nonos'
+        ? sign.NONOS_SIGN_SECTIONS
+        : o.sections === 'kiln' || o.sections === undefined
+          ? sign.DEFAULT_SIGN_SECTIONS
+          : o.sections;
+    const { version: kilnVersion } = JSON.parse(
+      await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
     const toolchain: Record<string, string> = { kiln: kilnVersion };
     if (o.toolchain?.length) {
       const { describeTool } = await import('../toolchain/tools.js');
       for (const name of o.toolchain) {
         const info = await describeTool(name, ctx.env);
-        if (!info.version) throw new StepFailure(`sign: toolchain: ${name} was not found or printed no version`, { hint: `install ${name}, or drop it from toolchain` });
+        if (!info.version)
+          throw new StepFailure(`sign: toolchain: ${name} was not found or printed no version`, {
+            hint: `install ${name}, or drop it from toolchain`,
+          });
         toolchain[name] = info.version;
       }
     }
@@ -170,7 +224,8 @@ const signKind = {
     });
     await writeFile(ctx.outPath(), result.bytes);
     const rule = result.manifest.canonicalization ?? 'zero';
-    for (const s of result.signatures) ctx.log(`signed with ${s.algorithm} key ${s.keyId} into ${s.section} (canonicalization ${rule})`);
+    for (const s of result.signatures)
+      ctx.log(`signed with ${s.algorithm} key ${s.keyId} into ${s.section} (canonicalization ${rule})`);
   },
 };
 

@@ -34,20 +34,25 @@ function outputs(o: StripStepOptions): [string, string] {
 const stripKind = {
   kind: 'strip',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    input: zFileInput,
-    mode: z.enum(['all', 'debug']).optional(),
-    output: z.string().optional(),
-    debugFile: z.string().optional(),
-  }).strict() satisfies z.ZodType<StripStepOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      input: zFileInput,
+      mode: z.enum(['all', 'debug']).optional(),
+      output: z.string().optional(),
+      debugFile: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<StripStepOptions>,
   declare(o: StripStepOptions) {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: outputs(o) };
   },
   async make(o: StripStepOptions, ctx: StepContext) {
     const { strip } = await import('../formats/elf/index.js');
     const [output, debugFile] = outputs(o);
-    const result = strip(new Uint8Array(await readFile(ctx.path(o.input))), { mode: o.mode ?? 'all', debugLink: posix.basename(debugFile) });
+    const result = strip(new Uint8Array(await readFile(ctx.path(o.input))), {
+      mode: o.mode ?? 'all',
+      debugLink: posix.basename(debugFile),
+    });
     await writeFile(ctx.outPath(output), result.stripped);
     await writeFile(ctx.outPath(debugFile), result.debug);
     ctx.log(`strip: removed ${result.removed.join(' ') || 'nothing'}; debug info in ${debugFile}`);

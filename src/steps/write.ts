@@ -18,12 +18,14 @@ export interface WriteOptions {
 export const writeKind = {
   kind: 'write',
   version: 1,
-  schema: z.object({
-    name: z.string().optional(),
-    path: z.string().min(1),
-    content: z.union([z.string(), z.instanceof(Uint8Array)]),
-    mode: z.number().int().min(0).max(0o7777).optional(),
-  }).strict() satisfies z.ZodType<WriteOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      path: z.string().min(1),
+      content: z.union([z.string(), z.instanceof(Uint8Array)]),
+      mode: z.number().int().min(0).max(0o7777).optional(),
+    })
+    .strict() satisfies z.ZodType<WriteOptions>,
   declare(options: WriteOptions) {
     return { outputs: [options.path] };
   },

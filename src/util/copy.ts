@@ -21,7 +21,10 @@ let cpWorks: boolean | undefined;
  */
 export function copyFileSparse(from: string, to: string): void {
   if (cpWorks !== false && statSync(from).size >= SPARSE_COPY_THRESHOLD) {
-    const r = spawnSync('cp', ['--reflink=auto', '--sparse=always', '--', from, to], { stdio: 'ignore', timeout: 600_000 });
+    const r = spawnSync('cp', ['--reflink=auto', '--sparse=always', '--', from, to], {
+      stdio: 'ignore',
+      timeout: 600_000,
+    });
     if (r.status === 0) {
       cpWorks = true;
       return;

@@ -11,9 +11,13 @@ export function resolveEpoch(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return DEFAULT_EPOCH;
   if (!/^\d+$/.test(raw.trim())) {
-    throw new KilnError('SOURCE_DATE_EPOCH_INVALID', `SOURCE_DATE_EPOCH: expected a whole number of seconds, got ${JSON.stringify(raw)}`, {
-      hint: 'set it with e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)',
-    });
+    throw new KilnError(
+      'SOURCE_DATE_EPOCH_INVALID',
+      `SOURCE_DATE_EPOCH: expected a whole number of seconds, got ${JSON.stringify(raw)}`,
+      {
+        hint: 'set it with e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)',
+      },
+    );
   }
   return Number(raw.trim());
 }

@@ -62,7 +62,8 @@ export async function acquireLock(path: string, options: LockOptions): Promise<B
     }
     if (!options.wait) {
       throw new KilnError('BUILD_LOCKED', `another kiln (pid ${holder}) is building in this folder`, {
-        location: { file: path }, hint: 'wait for it to finish, or run without --no-wait to wait automatically',
+        location: { file: path },
+        hint: 'wait for it to finish, or run without --no-wait to wait automatically',
       });
     }
     if (!announced) {

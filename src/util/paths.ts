@@ -8,11 +8,18 @@ import { KilnError } from '../errors.js';
  */
 export function normalizeImagePath(path: string, what = 'path'): string {
   if (path.includes('\0')) throw new KilnError('PATH_INVALID', `${what} ${JSON.stringify(path)} contains a NUL byte`);
-  const parts = path.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+  const parts = path
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p !== '' && p !== '.');
   if (parts.some((p) => p === '..')) {
-    throw new KilnError('PATH_ESCAPES', `${what} ${JSON.stringify(path)} contains "..": paths in an image must stay inside it`, {
-      hint: 'use a path relative to the image root without ".." segments',
-    });
+    throw new KilnError(
+      'PATH_ESCAPES',
+      `${what} ${JSON.stringify(path)} contains "..": paths in an image must stay inside it`,
+      {
+        hint: 'use a path relative to the image root without ".." segments',
+      },
+    );
   }
   return parts.join('/');
 }

@@ -63,18 +63,29 @@ export function killAllChildren(signal: NodeJS.Signals = 'SIGKILL'): void {
 }
 
 /** Meaning of an exit code or signal, for error messages. */
-export function describeExit(code: number | null, signal: NodeJS.Signals | null, spawnError?: NodeJS.ErrnoException): string {
+export function describeExit(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  spawnError?: NodeJS.ErrnoException,
+): string {
   if (spawnError?.code === 'ENOENT') return 'command not found';
   if (spawnError) return `could not start: ${spawnError.message}`;
   if (signal) return `killed by ${signal}${signal === 'SIGSEGV' ? ' (segmentation fault)' : ''}`;
   switch (code) {
-    case 0: return 'success';
-    case 126: return 'exit code 126 (found but not executable)';
-    case 127: return 'exit code 127 (command not found)';
-    case 134: return 'exit code 134 (aborted)';
-    case 137: return 'exit code 137 (killed, often out of memory)';
-    case 139: return 'exit code 139 (segmentation fault)';
-    default: return `exit code ${code}`;
+    case 0:
+      return 'success';
+    case 126:
+      return 'exit code 126 (found but not executable)';
+    case 127:
+      return 'exit code 127 (command not found)';
+    case 134:
+      return 'exit code 134 (aborted)';
+    case 137:
+      return 'exit code 137 (killed, often out of memory)';
+    case 139:
+      return 'exit code 139 (segmentation fault)';
+    default:
+      return `exit code ${code}`;
   }
 }
 

@@ -1,11 +1,20 @@
 import { KilnError } from '../errors.js';
 
 const UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1024, kb: 1024, kib: 1024,
-  m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
-  t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
 };
 
 /** A size as a number of bytes or a string like `16M`, `512K`, `1.5G`, `4096`. Units are binary. */
@@ -25,9 +34,13 @@ export function parseSize(value: SizeLike, what = 'size'): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
   if (!match || unit === undefined) {
-    throw new KilnError('SIZE_INVALID', `${what}: expected a size like 512, 64K, 16M or 2G, got ${JSON.stringify(value)}`, {
-      hint: 'units are K, M, G, T (powers of 1024)',
-    });
+    throw new KilnError(
+      'SIZE_INVALID',
+      `${what}: expected a size like 512, 64K, 16M or 2G, got ${JSON.stringify(value)}`,
+      {
+        hint: 'units are K, M, G, T (powers of 1024)',
+      },
+    );
   }
   const bytes = Number(match[1]) * unit;
   if (!Number.isSafeInteger(bytes)) {

@@ -20,10 +20,23 @@ import { KilnError, type ErrorLocation } from '../errors.js';
 
 /** Inherited variables every step gets when they are set. */
 export const STEP_ENV_ALLOWED: readonly string[] = [
-  'PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'LANGUAGE', 'TZ',
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
   // Where kiln's tools live and keep their caches.
-  'RUSTUP_HOME', 'CARGO_HOME', 'RUSTUP_TOOLCHAIN', 'ZIG', 'ZIG_GLOBAL_CACHE_DIR', 'ZIG_LOCAL_CACHE_DIR',
-  'XDG_CACHE_HOME', 'KILN_CACHE_DIR',
+  'RUSTUP_HOME',
+  'CARGO_HOME',
+  'RUSTUP_TOOLCHAIN',
+  'ZIG',
+  'ZIG_GLOBAL_CACHE_DIR',
+  'ZIG_LOCAL_CACHE_DIR',
+  'XDG_CACHE_HOME',
+  'KILN_CACHE_DIR',
 ];
 
 /** Inherited variables matched by prefix (the locale categories). */
@@ -31,8 +44,21 @@ const ALLOWED_PREFIXES: readonly string[] = ['LC_'];
 
 /** Words that make a variable name secret when they appear between its underscores. */
 const SECRET_WORDS = new Set([
-  'TOKEN', 'TOKENS', 'SECRET', 'SECRETS', 'PASSWORD', 'PASSWD', 'PASSPHRASE', 'PASS',
-  'CREDENTIAL', 'CREDENTIALS', 'CREDS', 'AUTH', 'COOKIE', 'PRIVATE', 'APIKEY',
+  'TOKEN',
+  'TOKENS',
+  'SECRET',
+  'SECRETS',
+  'PASSWORD',
+  'PASSWD',
+  'PASSPHRASE',
+  'PASS',
+  'CREDENTIAL',
+  'CREDENTIALS',
+  'CREDS',
+  'AUTH',
+  'COOKIE',
+  'PRIVATE',
+  'APIKEY',
 ]);
 
 /** The rule of `isSecretName`, in words (shown in messages and documented in the README). */
@@ -98,7 +124,11 @@ export interface StepEnvironment {
  * @example
  * const { env } = stepEnvironment(process.env, { env: ['FAIL_STEP'] }, 315532800);
  */
-export function stepEnvironment(parent: NodeJS.ProcessEnv, declaration: StepEnvDeclaration, epoch: number): StepEnvironment {
+export function stepEnvironment(
+  parent: NodeJS.ProcessEnv,
+  declaration: StepEnvDeclaration,
+  epoch: number,
+): StepEnvironment {
   const secretNames = new Set(declaration.secrets ?? []);
   const declared = new Set((declaration.env ?? []).filter((n) => !secretNames.has(n)));
   const env: NodeJS.ProcessEnv = {};
@@ -121,10 +151,15 @@ export function checkStepEnv(declaration: StepEnvDeclaration, location: ErrorLoc
   const secretNames = new Set(declaration.secrets ?? []);
   const bad = (declaration.env ?? []).filter((n) => isSecretName(n) && !secretNames.has(n));
   if (bad.length === 0) return;
-  throw new KilnError('STEP_ENV_SECRET', `env ${bad.map((n) => JSON.stringify(n)).join(', ')}: a step's tools never get a secret`, {
-    location,
-    exitCode: 2,
-    hint: `kiln keeps variables that look secret (${SECRET_NAME_RULE}) away from every step; ` +
-      'pass what the tool needs through a file it reads, or rename the variable if it holds no secret',
-  });
+  throw new KilnError(
+    'STEP_ENV_SECRET',
+    `env ${bad.map((n) => JSON.stringify(n)).join(', ')}: a step's tools never get a secret`,
+    {
+      location,
+      exitCode: 2,
+      hint:
+        `kiln keeps variables that look secret (${SECRET_NAME_RULE}) away from every step; ` +
+        'pass what the tool needs through a file it reads, or rename the variable if it holds no secret',
+    },
+  );
 }

@@ -36,19 +36,28 @@ export function cProgram(units: AbiUnit[]): string {
   for (const { abi, layout } of units) {
     const M = (...p: string[]) => [abi.name, ...p].map(upper).join('_');
     const T = (n: string) => `${abi.name}_${n}_t`;
-    const int = (expr: string, signed: boolean) => (signed ? `printf("%" PRId64 "\\n", (int64_t)(${expr}));` : `printf("%" PRIu64 "\\n", (uint64_t)(${expr}));`);
+    const int = (expr: string, signed: boolean) =>
+      signed ? `printf("%" PRId64 "\\n", (int64_t)(${expr}));` : `printf("%" PRIu64 "\\n", (uint64_t)(${expr}));`;
     out.push(`  printf("abi %s %s %s\\n", ${M('abi_name')}, ${M('abi_version')}, ${M('abi_hash')});`);
     for (const s of abi.syscalls) out.push(`  printf("sys ${s.name} "); ${int(M('sys', s.name), false)}`);
     for (const c of abi.constants) {
       if (c.type === 'string') out.push(`  printf("const ${c.name} %s\\n", ${M(c.name)});`);
       else out.push(`  printf("const ${c.name} "); ${int(M(c.name), c.type.startsWith('i'))}`);
     }
-    for (const e of abi.enums) for (const v of e.values) out.push(`  printf("enum ${e.name}.${v.name} "); ${int(M(e.name, v.name), e.type.startsWith('i'))}`);
-    if (abi.errors) for (const v of abi.errors.values) out.push(`  printf("error ${v.name} "); ${int(M('error', v.name), abi.errors.type.startsWith('i'))}`);
-    for (const f of abi.flags) for (const b of f.bits) out.push(`  printf("flag ${f.name}.${b.name} "); ${int(M(f.name, b.name), false)}`);
+    for (const e of abi.enums)
+      for (const v of e.values)
+        out.push(`  printf("enum ${e.name}.${v.name} "); ${int(M(e.name, v.name), e.type.startsWith('i'))}`);
+    if (abi.errors)
+      for (const v of abi.errors.values)
+        out.push(`  printf("error ${v.name} "); ${int(M('error', v.name), abi.errors.type.startsWith('i'))}`);
+    for (const f of abi.flags)
+      for (const b of f.bits) out.push(`  printf("flag ${f.name}.${b.name} "); ${int(M(f.name, b.name), false)}`);
     for (const s of layout.structs) {
       out.push(`  printf("struct ${s.name} %zu %zu\\n", sizeof(${T(s.name)}), _Alignof(${T(s.name)}));`);
-      for (const m of s.members) out.push(`  printf("member ${s.name}.${m.name} %zu %zu\\n", offsetof(${T(s.name)}, ${m.name}), sizeof(((${T(s.name)} *)0)->${m.name}));`);
+      for (const m of s.members)
+        out.push(
+          `  printf("member ${s.name}.${m.name} %zu %zu\\n", offsetof(${T(s.name)}, ${m.name}), sizeof(((${T(s.name)} *)0)->${m.name}));`,
+        );
     }
   }
   out.push('  return 0;', '}', '');
@@ -58,21 +67,35 @@ export function cProgram(units: AbiUnit[]): string {
 /** A Rust 2021 program (`mod` per ABI file) printing the report; runtime offsets via a zeroed value. */
 export function rustProgram(units: AbiUnit[], dir: string): string {
   const out = ['#![allow(clippy::all)]'];
-  for (const { abi } of units) out.push(`#[path = ${JSON.stringify(`${dir}/${abi.name}_abi.rs`)}]`, `mod ${abi.name}_abi;`);
+  for (const { abi } of units)
+    out.push(`#[path = ${JSON.stringify(`${dir}/${abi.name}_abi.rs`)}]`, `mod ${abi.name}_abi;`);
   out.push('fn main() {');
   for (const { abi, layout } of units) {
     const m = `${abi.name}_abi`;
     out.push(`  println!("abi {} {} {}", ${m}::ABI_NAME, ${m}::ABI_VERSION, ${m}::ABI_HASH);`);
     for (const s of abi.syscalls) out.push(`  println!("sys ${s.name} {}", ${m}::SYS_${upper(s.name)});`);
     for (const c of abi.constants) out.push(`  println!("const ${c.name} {}", ${m}::${upper(c.name)});`);
-    for (const e of abi.enums) for (const v of e.values) out.push(`  println!("enum ${e.name}.${v.name} {}", ${m}::${camel(e.name)}::${camel(v.name)} as ${e.type});`);
-    if (abi.errors) for (const v of abi.errors.values) out.push(`  println!("error ${v.name} {}", ${m}::Error::${camel(v.name)} as ${abi.errors.type});`);
-    for (const f of abi.flags) for (const b of f.bits) out.push(`  println!("flag ${f.name}.${b.name} {}", ${m}::${camel(f.name)}::${upper(b.name)}.bits());`);
+    for (const e of abi.enums)
+      for (const v of e.values)
+        out.push(`  println!("enum ${e.name}.${v.name} {}", ${m}::${camel(e.name)}::${camel(v.name)} as ${e.type});`);
+    if (abi.errors)
+      for (const v of abi.errors.values)
+        out.push(`  println!("error ${v.name} {}", ${m}::Error::${camel(v.name)} as ${abi.errors.type});`);
+    for (const f of abi.flags)
+      for (const b of f.bits)
+        out.push(`  println!("flag ${f.name}.${b.name} {}", ${m}::${camel(f.name)}::${upper(b.name)}.bits());`);
     for (const s of layout.structs) {
       const t = `${m}::${camel(s.name)}`;
-      out.push('  {', `    let v: ${t} = unsafe { core::mem::zeroed() };`, `    let base = &v as *const ${t} as usize;`);
+      out.push(
+        '  {',
+        `    let v: ${t} = unsafe { core::mem::zeroed() };`,
+        `    let base = &v as *const ${t} as usize;`,
+      );
       out.push(`    println!("struct ${s.name} {} {}", core::mem::size_of::<${t}>(), core::mem::align_of::<${t}>());`);
-      for (const mem of s.members) out.push(`    println!("member ${s.name}.${mem.name} {} {}", (&v.${mem.name} as *const _ as usize) - base, core::mem::size_of_val(&v.${mem.name}));`);
+      for (const mem of s.members)
+        out.push(
+          `    println!("member ${s.name}.${mem.name} {} {}", (&v.${mem.name} as *const _ as usize) - base, core::mem::size_of_val(&v.${mem.name}));`,
+        );
       out.push('  }');
     }
   }
@@ -89,14 +112,26 @@ export function zigProgram(units: AbiUnit[]): string {
     const m = `${abi.name}_abi`;
     out.push(`    try w.print("abi {s} {s} {s}\\n", .{ ${m}.ABI_NAME, ${m}.ABI_VERSION, ${m}.ABI_HASH });`);
     for (const s of abi.syscalls) out.push(`    try w.print("sys ${s.name} {d}\\n", .{${m}.SYS_${upper(s.name)}});`);
-    for (const c of abi.constants) out.push(`    try w.print("const ${c.name} {${c.type === 'string' ? 's' : 'd'}}\\n", .{${m}.${upper(c.name)}});`);
-    for (const e of abi.enums) for (const v of e.values) out.push(`    try w.print("enum ${e.name}.${v.name} {d}\\n", .{@intFromEnum(${m}.${camel(e.name)}.${v.name})});`);
-    if (abi.errors) for (const v of abi.errors.values) out.push(`    try w.print("error ${v.name} {d}\\n", .{@intFromEnum(${m}.Error.${v.name})});`);
-    for (const f of abi.flags) for (const b of f.bits) out.push(`    try w.print("flag ${f.name}.${b.name} {d}\\n", .{${m}.${camel(f.name)}.${upper(b.name)}});`);
+    for (const c of abi.constants)
+      out.push(`    try w.print("const ${c.name} {${c.type === 'string' ? 's' : 'd'}}\\n", .{${m}.${upper(c.name)}});`);
+    for (const e of abi.enums)
+      for (const v of e.values)
+        out.push(
+          `    try w.print("enum ${e.name}.${v.name} {d}\\n", .{@intFromEnum(${m}.${camel(e.name)}.${v.name})});`,
+        );
+    if (abi.errors)
+      for (const v of abi.errors.values)
+        out.push(`    try w.print("error ${v.name} {d}\\n", .{@intFromEnum(${m}.Error.${v.name})});`);
+    for (const f of abi.flags)
+      for (const b of f.bits)
+        out.push(`    try w.print("flag ${f.name}.${b.name} {d}\\n", .{${m}.${camel(f.name)}.${upper(b.name)}});`);
     for (const s of layout.structs) {
       const t = `${m}.${camel(s.name)}`;
       out.push(`    try w.print("struct ${s.name} {d} {d}\\n", .{ @sizeOf(${t}), @alignOf(${t}) });`);
-      for (const mem of s.members) out.push(`    try w.print("member ${s.name}.${mem.name} {d} {d}\\n", .{ @offsetOf(${t}, "${mem.name}"), @sizeOf(@TypeOf(@field(@as(${t}, undefined), "${mem.name}"))) });`);
+      for (const mem of s.members)
+        out.push(
+          `    try w.print("member ${s.name}.${mem.name} {d} {d}\\n", .{ @offsetOf(${t}, "${mem.name}"), @sizeOf(@TypeOf(@field(@as(${t}, undefined), "${mem.name}"))) });`,
+        );
     }
   }
   out.push('}', '');
@@ -108,7 +143,14 @@ import type { AbiType, IntType } from '../../src/abi/index.js';
 import { intRange } from '../../src/abi/index.js';
 
 function leafInt(abi: NormalizedAbi, type: AbiType): IntType | 'bool' | undefined {
-  if (type.kind === 'scalar') return type.name === 'bool' ? 'bool' : type.name === 'usize' || type.name === 'ptr' ? 'u64' : type.name === 'isize' ? 'i64' : type.name;
+  if (type.kind === 'scalar')
+    return type.name === 'bool'
+      ? 'bool'
+      : type.name === 'usize' || type.name === 'ptr'
+        ? 'u64'
+        : type.name === 'isize'
+          ? 'i64'
+          : type.name;
   if (type.kind === 'enum') return abi.enums.find((e) => e.name === type.name)!.type;
   if (type.kind === 'flags') return `u${abi.flags.find((f) => f.name === type.name)!.width}` as IntType;
   return undefined;
@@ -118,7 +160,11 @@ function leafInt(abi: NormalizedAbi, type: AbiType): IntType | 'bool' | undefine
  * A deterministic value for struct `name` (every leaf different), as a TS object for the generated
  * codec and as C assignment statements to `target` (an lvalue of the struct type).
  */
-export function sampleValue(abi: NormalizedAbi, name: string, target: string): { value: Record<string, unknown>; cLines: string[] } {
+export function sampleValue(
+  abi: NormalizedAbi,
+  name: string,
+  target: string,
+): { value: Record<string, unknown>; cLines: string[] } {
   let counter = 0;
   const cLines: string[] = [];
   const leaf = (type: AbiType, lvalue: string): unknown => {
@@ -137,7 +183,8 @@ export function sampleValue(abi: NormalizedAbi, name: string, target: string): {
       cLines.push(`${lvalue} = ${cIntLiteral(v, t)};`);
       return bits === 64 ? v : Number(v);
     }
-    if (type.kind === 'array') return Array.from({ length: type.length }, (_, i) => leaf(type.element, `${lvalue}[${i}]`));
+    if (type.kind === 'array')
+      return Array.from({ length: type.length }, (_, i) => leaf(type.element, `${lvalue}[${i}]`));
     if (type.kind === 'struct') return struct(type.name, lvalue);
     throw new Error('unreachable');
   };

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { camel } from '../../src/abi/_names.js';
-import { computeLayout, generateAbi, intRange, normalizeAbi, type AbiLayout, type AbiType, type NormalizedAbi } from '../../src/abi/index.js';
+import {
+  computeLayout,
+  generateAbi,
+  intRange,
+  normalizeAbi,
+  type AbiLayout,
+  type AbiType,
+  type NormalizedAbi,
+} from '../../src/abi/index.js';
 import { tempDir } from '../_helpers.js';
 import { arbitrarySchema, kozoSchema } from './_fixtures.js';
 
@@ -28,10 +36,14 @@ function arbitraryOf(abi: NormalizedAbi, type: AbiType): fc.Arbitrary<unknown> {
     return bits === 64 ? fc.bigInt({ min, max }) : fc.integer({ min: Number(min), max: Number(max) });
   };
   switch (type.kind) {
-    case 'scalar': return type.name === 'bool' ? fc.boolean() : int(type.name);
-    case 'enum': return int(abi.enums.find((e) => e.name === type.name)!.type);
-    case 'flags': return int(`u${abi.flags.find((f) => f.name === type.name)!.width}`);
-    case 'array': return fc.array(arbitraryOf(abi, type.element), { minLength: type.length, maxLength: type.length });
+    case 'scalar':
+      return type.name === 'bool' ? fc.boolean() : int(type.name);
+    case 'enum':
+      return int(abi.enums.find((e) => e.name === type.name)!.type);
+    case 'flags':
+      return int(`u${abi.flags.find((f) => f.name === type.name)!.width}`);
+    case 'array':
+      return fc.array(arbitraryOf(abi, type.element), { minLength: type.length, maxLength: type.length });
     case 'struct': {
       const s = abi.structs.find((x) => x.name === type.name)!;
       return fc.record(Object.fromEntries(s.fields.map((f) => [f.name, arbitraryOf(abi, f.type)])));
@@ -52,8 +64,12 @@ function normalizedBytes(abi: NormalizedAbi, layout: AbiLayout, name: string, by
   const sizeOf = (type: AbiType): number => {
     if (type.kind === 'array') return sizeOf(type.element) * type.length;
     if (type.kind === 'struct') return layout.structs.find((s) => s.name === type.name)!.size;
-    if (type.kind === 'scalar') return { u8: 1, i8: 1, bool: 1, u16: 2, i16: 2, u32: 4, i32: 4 }[type.name as 'u8'] ?? 8;
-    const t = type.kind === 'enum' ? abi.enums.find((e) => e.name === type.name)!.type : `u${abi.flags.find((f) => f.name === type.name)!.width}`;
+    if (type.kind === 'scalar')
+      return { u8: 1, i8: 1, bool: 1, u16: 2, i16: 2, u32: 4, i32: 4 }[type.name as 'u8'] ?? 8;
+    const t =
+      type.kind === 'enum'
+        ? abi.enums.find((e) => e.name === type.name)!.type
+        : `u${abi.flags.find((f) => f.name === type.name)!.width}`;
     return Number(t.slice(1)) / 8;
   };
   const struct = (n: string, at: number) => {
@@ -77,7 +93,9 @@ async function roundTrips(abi: NormalizedAbi, runs: number): Promise<void> {
         const bytes = encode(value);
         expect(bytes.length).toBe(s.size);
         expect(decode(bytes)).toEqual(value);
-        for (const m of s.members) if (m.kind === 'padding') expect([...bytes.subarray(m.offset, m.offset + m.size)].every((b) => b === 0)).toBe(true);
+        for (const m of s.members)
+          if (m.kind === 'padding')
+            expect([...bytes.subarray(m.offset, m.offset + m.size)].every((b) => b === 0)).toBe(true);
       }),
       { numRuns: runs },
     );
@@ -106,13 +124,25 @@ describe('generated TypeScript codec', () => {
     const codec = await load(abi);
     const encode = codec.encodeCapRef as (v: unknown) => Uint8Array;
     expect([...encode({ slot: 0x01020304, rights: 0x0a })]).toEqual([4, 3, 2, 1, 0x0a, 0, 0, 0]);
-    expect(codec.IpcMsgLayout).toEqual({ size: 80, align: 8, offsets: expect.objectContaining({ tag: 0, _pad0: 1, label: 8, delta: 76 }) });
+    expect(codec.IpcMsgLayout).toEqual({
+      size: 80,
+      align: 8,
+      offsets: expect.objectContaining({ tag: 0, _pad0: 1, label: 8, delta: 76 }),
+    });
     expect(codec.SYS_CAP_GRANT).toBe(3);
     expect(codec.U64_MAX).toBe(0xffff_ffff_ffff_ffffn);
     expect(codec.I64_MIN).toBe(-(2n ** 63n));
     expect(codec.PAGE_SIZE).toBe(4096n);
     expect(codec.MAGIC).toBe('KOZO "abi" \\ v1');
-    expect(codec.CapRights).toEqual({ READ: 1, WRITE: 2, GRANT: 4, REVOKE: 8, EMPTY: 0, ALL: 15, RESERVED: 0xc0000000 });
+    expect(codec.CapRights).toEqual({
+      READ: 1,
+      WRITE: 2,
+      GRANT: 4,
+      REVOKE: 8,
+      EMPTY: 0,
+      ALL: 15,
+      RESERVED: 0xc0000000,
+    });
     expect(codec.AbiError).toMatchObject({ OK: 0, INVALID_CAP: -1 });
     expect(typeof codec.ABI_HASH).toBe('string');
   });
@@ -136,23 +166,37 @@ describe('generated TypeScript codec', () => {
     const encodeBytes = codec.encodeBytesOnly as (v: unknown) => Uint8Array;
     expect(() => encodeBytes({ data: [1, 2, 3] })).toThrow(/bytes_only\.data: expected an array of 5, got 3/);
     const encodeAll = codec.encodeAllScalars as (v: unknown) => Uint8Array;
-    const sample = fc.sample(arbitraryOf(abi, { kind: 'struct', name: 'all_scalars' }), { numRuns: 1, seed: 1 })[0] as Record<string, unknown>;
+    const sample = fc.sample(arbitraryOf(abi, { kind: 'struct', name: 'all_scalars' }), {
+      numRuns: 1,
+      seed: 1,
+    })[0] as Record<string, unknown>;
     expect(() => encodeAll({ ...sample, a_u64: -1n })).toThrow(/all_scalars\.a_u64/);
     expect(() => encodeAll({ ...sample, a_i64: 2n ** 63n })).toThrow(/all_scalars\.a_i64/);
   });
 
-  it('fuzz: decoders given random bytes and offsets return a value or throw RangeError', async () => {
-    const codec = await load(abi);
-    const decoders = computeLayout(abi).structs.map((s) => codec[`decode${camel(s.name)}`] as (b: Uint8Array, o?: number) => unknown);
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: -4, max: 210 }), fc.nat(decoders.length - 1), (bytes, offset, which) => {
-        try {
-          decoders[which]!(bytes, offset);
-        } catch (error) {
-          expect(error).toBeInstanceOf(RangeError);
-        }
-      }),
-      { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 100_000) },
-    );
-  }, Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2));
+  it(
+    'fuzz: decoders given random bytes and offsets return a value or throw RangeError',
+    async () => {
+      const codec = await load(abi);
+      const decoders = computeLayout(abi).structs.map(
+        (s) => codec[`decode${camel(s.name)}`] as (b: Uint8Array, o?: number) => unknown,
+      );
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.integer({ min: -4, max: 210 }),
+          fc.nat(decoders.length - 1),
+          (bytes, offset, which) => {
+            try {
+              decoders[which]!(bytes, offset);
+            } catch (error) {
+              expect(error).toBeInstanceOf(RangeError);
+            }
+          },
+        ),
+        { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 100_000) },
+      );
+    },
+    Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2),
+  );
 });

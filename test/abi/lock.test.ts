@@ -3,7 +3,15 @@
 // auto-assigned numbers never move once locked; the lock reader refuses damaged files.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkAbi, createAbiLock, normalizeAbi, parseAbiLock, serializeAbiLock, type AbiLock, type AbiSchema } from '../../src/abi/index.js';
+import {
+  checkAbi,
+  createAbiLock,
+  normalizeAbi,
+  parseAbiLock,
+  serializeAbiLock,
+  type AbiLock,
+  type AbiSchema,
+} from '../../src/abi/index.js';
 import { KilnError } from '../../src/errors.js';
 import { kozoSchema } from './_fixtures.js';
 
@@ -32,14 +40,34 @@ describe('checkAbi', () => {
   const breaking: Array<[string, AbiSchema, string]> = [
     ['renumbered syscall', { ...v1, syscalls: { ...v1.syscalls, yield: 9 } }, 'syscalls.yield'],
     ['removed syscall', { ...v1, syscalls: { yield: 0, cap_grant: {} } }, 'syscalls.cap_revoke'],
-    ['removed flag', { ...v1, flags: { cap_rights: { ...v1.flags.cap_rights, bits: { read: 0, write: 1 } } } }, 'flags.cap_rights.bits.grant'],
-    ['moved flag', { ...v1, flags: { cap_rights: { ...v1.flags.cap_rights, bits: { read: 0, write: 1, grant: 3 } } } }, 'flags.cap_rights.bits.grant'],
+    [
+      'removed flag',
+      { ...v1, flags: { cap_rights: { ...v1.flags.cap_rights, bits: { read: 0, write: 1 } } } },
+      'flags.cap_rights.bits.grant',
+    ],
+    [
+      'moved flag',
+      { ...v1, flags: { cap_rights: { ...v1.flags.cap_rights, bits: { read: 0, write: 1, grant: 3 } } } },
+      'flags.cap_rights.bits.grant',
+    ],
     ['flag width', { ...v1, flags: { cap_rights: { ...v1.flags.cap_rights, width: 64 } } }, 'flags.cap_rights.width'],
     ['field type/size', { ...v1, structs: { msg: { fields: { tag: 'u32', rights: 'cap_rights' } } } }, 'structs.msg'],
-    ['field added (layout changed)', { ...v1, structs: { msg: { fields: { tag: 'u64', rights: 'cap_rights', extra: 'u32' } } } }, 'structs.msg.fields.extra'],
-    ['fields reordered', { ...v1, structs: { msg: { fields: { rights: 'cap_rights', tag: 'u64' } } } }, 'structs.msg.fields.rights'],
+    [
+      'field added (layout changed)',
+      { ...v1, structs: { msg: { fields: { tag: 'u64', rights: 'cap_rights', extra: 'u32' } } } },
+      'structs.msg.fields.extra',
+    ],
+    [
+      'fields reordered',
+      { ...v1, structs: { msg: { fields: { rights: 'cap_rights', tag: 'u64' } } } },
+      'structs.msg.fields.rights',
+    ],
     ['struct removed', { ...v1, structs: {} }, 'structs.msg'],
-    ['enum value changed', { ...v1, enums: { obj_type: { values: { untyped: 0, cnode: 2 } } } }, 'enums.obj_type.values.cnode'],
+    [
+      'enum value changed',
+      { ...v1, enums: { obj_type: { values: { untyped: 0, cnode: 2 } } } },
+      'enums.obj_type.values.cnode',
+    ],
     ['error code removed', { ...v1, errors: { values: { ok: 0 } } }, 'errors.values.denied'],
     ['constant changed', { ...v1, constants: { page_size: 16384 } }, 'constants.page_size'],
   ];
@@ -59,8 +87,15 @@ describe('checkAbi', () => {
 
   it('breaking messages say what happened', () => {
     const r = check({ ...v1, syscalls: { ...v1.syscalls, yield: 9 } });
-    expect(r.breaking[0]).toEqual({ severity: 'breaking', path: 'syscalls.yield', message: 'syscall yield was renumbered from 0 to 9' });
-    const f = check({ ...v1, flags: { cap_rights: { ...v1.flags.cap_rights, bits: { read: 0, write: 1, grant: 3 } } } });
+    expect(r.breaking[0]).toEqual({
+      severity: 'breaking',
+      path: 'syscalls.yield',
+      message: 'syscall yield was renumbered from 0 to 9',
+    });
+    const f = check({
+      ...v1,
+      flags: { cap_rights: { ...v1.flags.cap_rights, bits: { read: 0, write: 1, grant: 3 } } },
+    });
     expect(f.breaking[0]!.message).toBe('flag grant moved from bit 2 to bit 3');
   });
 
@@ -79,8 +114,13 @@ describe('checkAbi', () => {
     expect(r.ok).toBe(true);
     expect(r.breaking).toEqual([]);
     expect(summary(schema)).toEqual([
-      'compatible constants.max_caps', 'compatible enums.obj_type.values.frame', 'compatible enums.other', 'compatible errors.values.busy',
-      'compatible flags.cap_rights.bits.revoke', 'compatible structs.extra', 'compatible syscalls.ipc_send',
+      'compatible constants.max_caps',
+      'compatible enums.obj_type.values.frame',
+      'compatible enums.other',
+      'compatible errors.values.busy',
+      'compatible flags.cap_rights.bits.revoke',
+      'compatible structs.extra',
+      'compatible syscalls.ipc_send',
     ]);
     expect(r.lock.syscalls.ipc_send).toBe(3);
   });
@@ -92,14 +132,21 @@ describe('checkAbi', () => {
   });
 
   it('auto-assigned numbers stay put when syscalls are inserted before them', () => {
-    const r = check({ ...v1, version: '1.1.0', syscalls: { new_first: {}, yield: 0, another: {}, cap_grant: {}, cap_revoke: {} } });
+    const r = check({
+      ...v1,
+      version: '1.1.0',
+      syscalls: { new_first: {}, yield: 0, another: {}, cap_grant: {}, cap_revoke: {} },
+    });
     expect(r.ok).toBe(true);
     expect(r.lock.syscalls).toEqual({ yield: 0, cap_grant: 1, cap_revoke: 2, new_first: 3, another: 4 });
   });
 
-  it('a removed syscall\'s number is never handed out again', () => {
+  it("a removed syscall's number is never handed out again", () => {
     const removed = check({ ...v1, version: '2.0.0', syscalls: { yield: 0, cap_revoke: {} } });
-    const again = checkAbi({ ...v1, version: '2.1.0', syscalls: { yield: 0, cap_revoke: {}, fresh: {} } }, { ...removed.lock, syscalls: lock.syscalls });
+    const again = checkAbi(
+      { ...v1, version: '2.1.0', syscalls: { yield: 0, cap_revoke: {}, fresh: {} } },
+      { ...removed.lock, syscalls: lock.syscalls },
+    );
     expect(again.lock.syscalls.fresh).toBe(3);
   });
 
@@ -121,7 +168,11 @@ describe('checkAbi', () => {
     const l = createAbiLock(normalizeAbi(s));
     expect(l.syscalls.constructor).toBe(3);
     expect(checkAbi(s, l).changes).toEqual([]);
-    expect(summary(s)).toEqual(['compatible syscalls.constructor', 'compatible syscalls.to_string', 'compatible version']);
+    expect(summary(s)).toEqual([
+      'compatible syscalls.constructor',
+      'compatible syscalls.to_string',
+      'compatible version',
+    ]);
   });
 
   it('any random field change to a struct is breaking unless the major version moves', () => {
@@ -145,7 +196,11 @@ describe('lock file', () => {
     expect(parsed.layouts.aarch64.ipc_msg).toEqual(parsed.layouts.x86_64.ipc_msg);
     expect(parsed.layouts.x86_64.ipc_msg!.size).toBe(80);
     expect(parsed.enums.wide!.values.big).toBe('18446744073709551615');
-    expect(parsed.flags.cap_rights).toEqual({ width: 32, bits: { grant: 2, read: 0, revoke: 3, write: 1 }, reserved: [30, 31] });
+    expect(parsed.flags.cap_rights).toEqual({
+      width: 32,
+      bits: { grant: 2, read: 0, revoke: 3, write: 1 },
+      reserved: [30, 31],
+    });
   });
 
   it('refuses damaged lock files with a path', () => {
@@ -169,26 +224,36 @@ describe('lock file', () => {
     expect(() => parseAbiLock('{', 'abi.lock.json')).toThrow(/not valid JSON/);
   });
 
-  it('fuzz: mutated lock files parse or throw ABI_LOCK_INVALID, and checkAbi never crashes on what parses', () => {
-    const text = serializeAbiLock(lock);
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(text.length - 1), fc.constantFrom('', '0', '"', '}', '-1', 'null', '[]', '{}', 'x')), { minLength: 1, maxLength: 3 }), (edits) => {
-        let t = text;
-        for (const [at, s] of edits) t = t.slice(0, at % t.length) + s + t.slice((at % t.length) + 1);
-        let parsed: AbiLock;
-        try {
-          parsed = parseAbiLock(t);
-        } catch (error) {
-          expect((error as KilnError).code).toBe('ABI_LOCK_INVALID');
-          return;
-        }
-        try {
-          checkAbi(v1, parsed);
-        } catch (error) {
-          expect(error).toBeInstanceOf(KilnError);
-        }
-      }),
-      { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 50_000) },
-    );
-  }, Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2));
+  it(
+    'fuzz: mutated lock files parse or throw ABI_LOCK_INVALID, and checkAbi never crashes on what parses',
+    () => {
+      const text = serializeAbiLock(lock);
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.tuple(fc.nat(text.length - 1), fc.constantFrom('', '0', '"', '}', '-1', 'null', '[]', '{}', 'x')),
+            { minLength: 1, maxLength: 3 },
+          ),
+          (edits) => {
+            let t = text;
+            for (const [at, s] of edits) t = t.slice(0, at % t.length) + s + t.slice((at % t.length) + 1);
+            let parsed: AbiLock;
+            try {
+              parsed = parseAbiLock(t);
+            } catch (error) {
+              expect((error as KilnError).code).toBe('ABI_LOCK_INVALID');
+              return;
+            }
+            try {
+              checkAbi(v1, parsed);
+            } catch (error) {
+              expect(error).toBeInstanceOf(KilnError);
+            }
+          },
+        ),
+        { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 50_000) },
+      );
+    },
+    Math.max(60_000, Number(process.env.KILN_FUZZ_RUNS ?? 0) * 2),
+  );
 });

@@ -2,7 +2,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readElf } from '../../src/formats/elf/read.js';
-import { auditElf, collectFacts, DEBUG_POLICY, parsePolicy, policyFor, RELEASE_POLICY, renderAuditTable, type AuditReport } from '../../src/audit/index.js';
+import {
+  auditElf,
+  collectFacts,
+  DEBUG_POLICY,
+  parsePolicy,
+  policyFor,
+  RELEASE_POLICY,
+  renderAuditTable,
+  type AuditReport,
+} from '../../src/audit/index.js';
 import { generateKeyPair, signElf, signingKeyFromSeed } from '../../src/sign/index.js';
 import { tempDir, tool } from '../_helpers.js';
 import { buildClangKernel } from '../sign/_kernels.js';
@@ -41,7 +50,10 @@ function readelfFacts(bytes: Uint8Array, name: string): { relro: string; stack: 
 }
 
 function rules(report: AuditReport, status: string): string[] {
-  return report.findings.filter((f) => f.status === status).map((f) => f.rule).sort();
+  return report.findings
+    .filter((f) => f.status === status)
+    .map((f) => f.rule)
+    .sort();
 }
 
 let weak: Uint8Array;
@@ -49,11 +61,31 @@ let hardened: Uint8Array;
 let rwx: Uint8Array;
 
 beforeAll(() => {
-  weak = gcc('weak', ['-O0', '-z', 'execstack', '-no-pie', '-fno-stack-protector', '-U_FORTIFY_SOURCE', '-D_FORTIFY_SOURCE=0', '-Wl,-z,norelro']);
-  hardened = gcc('hardened', ['-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-O2', '-fpie', '-pie', '-Wl,-z,relro,-z,now', '-Wl,-z,noexecstack']);
+  weak = gcc('weak', [
+    '-O0',
+    '-z',
+    'execstack',
+    '-no-pie',
+    '-fno-stack-protector',
+    '-U_FORTIFY_SOURCE',
+    '-D_FORTIFY_SOURCE=0',
+    '-Wl,-z,norelro',
+  ]);
+  hardened = gcc('hardened', [
+    '-fstack-protector-strong',
+    '-D_FORTIFY_SOURCE=2',
+    '-O2',
+    '-fpie',
+    '-pie',
+    '-Wl,-z,relro,-z,now',
+    '-Wl,-z,noexecstack',
+  ]);
   // A linker script that merges code and data into one RWX segment.
   const script = join(dir, 'rwx.ld');
-  writeFileSync(script, 'PHDRS { all PT_LOAD FLAGS(7); }\nSECTIONS { . = 0x400000; .text : { *(.text*) } :all .data : { *(.data*) *(.bss*) } :all }\n');
+  writeFileSync(
+    script,
+    'PHDRS { all PT_LOAD FLAGS(7); }\nSECTIONS { . = 0x400000; .text : { *(.text*) } :all .data : { *(.data*) *(.bss*) } :all }\n',
+  );
   const src = join(dir, 'rwx.c');
   writeFileSync(src, 'int counter = 1; void _start(void) { for (;;) counter++; }\n');
   const out = join(dir, 'rwx');
@@ -115,7 +147,18 @@ describe('auditElf with the release policy', () => {
     const stripped = new Uint8Array(readFileSync(`${path}.stripped`));
     const pair = await generateKeyPair('ed25519', new Uint8Array(32).fill(3));
     const key = await signingKeyFromSeed('ed25519', pair.seed);
-    const { bytes } = await signElf(stripped, { keys: [key], manifest: { project: 'kozo', buildTime: 0, arch: 'x86_64', profile: 'release', initrd: {}, toolchain: {}, flags: {} } });
+    const { bytes } = await signElf(stripped, {
+      keys: [key],
+      manifest: {
+        project: 'kozo',
+        buildTime: 0,
+        arch: 'x86_64',
+        profile: 'release',
+        initrd: {},
+        toolchain: {},
+        flags: {},
+      },
+    });
     const signed = await auditElf(bytes, { artifact: 'kernel', policy, keys: [pair.publicKey] });
     expect(rules(signed, 'fail')).toEqual([]);
     expect(signed.findings.find((f) => f.rule === 'signature')!.evidence).toMatch(/^valid/);
@@ -139,18 +182,28 @@ describe('auditElf with the release policy', () => {
 
 describe('parsePolicy', () => {
   it('accepts a single policy or a layered set, and rejects unknown keys with a path', () => {
-    expect(policyFor(parsePolicy({ wxorx: true, pie: 'required' }), 'kernel')).toEqual({ wxorx: true, pie: 'required' });
+    expect(policyFor(parsePolicy({ wxorx: true, pie: 'required' }), 'kernel')).toEqual({
+      wxorx: true,
+      pie: 'required',
+    });
     expect(policyFor(parsePolicy({ layers: { kernel: { noFpu: true } } }), 'kernel')).toEqual({ noFpu: true });
     expect(() => parsePolicy({ pie: 'sometimes' }, 'p.json')).toThrow(/pie/);
-    expect(() => parsePolicy({ layers: { kernel: { nxstack: true } } }, 'p.json')).toThrow(/AUDIT_POLICY_INVALID|nxstack|Unrecognized/i);
+    expect(() => parsePolicy({ layers: { kernel: { nxstack: true } } }, 'p.json')).toThrow(
+      /AUDIT_POLICY_INVALID|nxstack|Unrecognized/i,
+    );
   });
 });
 
 describe('no-fpu from the x86 "feature used" GNU property', () => {
   function assemble(name: string, body: string): Uint8Array {
     writeFileSync(join(dir, `${name}.s`), `.text\n.globl _start\n_start:\n${body}\n  hlt\n`);
-    expect(tool(['as', '--64', '-mx86-used-note=yes', join(dir, `${name}.s`), '-o', join(dir, `${name}.o`)]).status).toBe(0);
-    expect(tool(['ld', '-static', '-e', '_start', '-Ttext=0x100000', join(dir, `${name}.o`), '-o', join(dir, `${name}.elf`)]).status).toBe(0);
+    expect(
+      tool(['as', '--64', '-mx86-used-note=yes', join(dir, `${name}.s`), '-o', join(dir, `${name}.o`)]).status,
+    ).toBe(0);
+    expect(
+      tool(['ld', '-static', '-e', '_start', '-Ttext=0x100000', join(dir, `${name}.o`), '-o', join(dir, `${name}.elf`)])
+        .status,
+    ).toBe(0);
     return new Uint8Array(readFileSync(join(dir, `${name}.elf`)));
   }
 
@@ -159,15 +212,24 @@ describe('no-fpu from the x86 "feature used" GNU property', () => {
     const clean = await auditElf(assemble('int', '  xor %eax, %eax'), { artifact: 'int', policy });
     expect(clean.findings.find((f) => f.rule === 'no-fpu')).toMatchObject({ status: 'pass' });
     const sse = await auditElf(assemble('sse', '  movaps %xmm0, %xmm1'), { artifact: 'sse', policy });
-    expect(sse.findings.find((f) => f.rule === 'no-fpu')).toMatchObject({ status: 'fail', evidence: expect.stringContaining('XMM') });
+    expect(sse.findings.find((f) => f.rule === 'no-fpu')).toMatchObject({
+      status: 'fail',
+      evidence: expect.stringContaining('XMM'),
+    });
     // The same SSE code assembled without the note: kiln cannot tell, and says so.
     writeFileSync(join(dir, 'plain.s'), '.text\n.globl _start\n_start:\n  movaps %xmm0, %xmm1\n  hlt\n');
     expect(tool(['as', '--64', '-mx86-used-note=no', join(dir, 'plain.s'), '-o', join(dir, 'plain.o')]).status).toBe(0);
-    expect(tool(['ld', '-static', '-e', '_start', '-Ttext=0x100000', join(dir, 'plain.o'), '-o', join(dir, 'plain.elf')]).status).toBe(0);
+    expect(
+      tool(['ld', '-static', '-e', '_start', '-Ttext=0x100000', join(dir, 'plain.o'), '-o', join(dir, 'plain.elf')])
+        .status,
+    ).toBe(0);
     const unknown = await auditElf(new Uint8Array(readFileSync(join(dir, 'plain.elf'))), { artifact: 'plain', policy });
     expect(unknown.findings.find((f) => f.rule === 'no-fpu')).toMatchObject({ status: 'unknown', severity: 'warning' });
     expect(unknown.ok).toBe(true);
-    const strict = await auditElf(new Uint8Array(readFileSync(join(dir, 'plain.elf'))), { artifact: 'plain', policy: { noFpu: true, strictUnknown: true } });
+    const strict = await auditElf(new Uint8Array(readFileSync(join(dir, 'plain.elf'))), {
+      artifact: 'plain',
+      policy: { noFpu: true, strictUnknown: true },
+    });
     expect(strict.ok).toBe(false);
   });
 });

@@ -13,11 +13,31 @@ let hardened: string;
 
 beforeAll(() => {
   const src = join(dir, 'p.c');
-  writeFileSync(src, '#include <stdio.h>\n#include <string.h>\nint main(int c, char **v) { char b[32]; strcpy(b, c > 1 ? v[1] : "x"); puts(b); return 0; }\n');
+  writeFileSync(
+    src,
+    '#include <stdio.h>\n#include <string.h>\nint main(int c, char **v) { char b[32]; strcpy(b, c > 1 ? v[1] : "x"); puts(b); return 0; }\n',
+  );
   weak = join(dir, 'weak');
   hardened = join(dir, 'hardened');
-  expect(tool(['gcc', '-O0', '-z', 'execstack', '-no-pie', '-fno-stack-protector', '-D_FORTIFY_SOURCE=0', src, '-o', weak]).status).toBe(0);
-  expect(tool(['gcc', '-O2', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-fpie', '-pie', '-Wl,-z,relro,-z,now', '-Wl,-z,noexecstack', src, '-o', hardened]).status).toBe(0);
+  expect(
+    tool(['gcc', '-O0', '-z', 'execstack', '-no-pie', '-fno-stack-protector', '-D_FORTIFY_SOURCE=0', src, '-o', weak])
+      .status,
+  ).toBe(0);
+  expect(
+    tool([
+      'gcc',
+      '-O2',
+      '-fstack-protector-strong',
+      '-D_FORTIFY_SOURCE=2',
+      '-fpie',
+      '-pie',
+      '-Wl,-z,relro,-z,now',
+      '-Wl,-z,noexecstack',
+      src,
+      '-o',
+      hardened,
+    ]).status,
+  ).toBe(0);
 });
 
 describe('kiln audit', () => {
@@ -40,7 +60,11 @@ describe('kiln audit', () => {
     expect(j.status).toBe(1);
     const out = JSON.parse(j.stdout) as { ok: boolean; reports: { findings: { rule: string; status: string }[] }[] };
     expect(out.ok).toBe(false);
-    expect(out.reports[0]!.findings.filter((f) => f.status === 'fail').map((f) => f.rule).sort()).toEqual(['fortify', 'nx-stack', 'pie', 'relro', 'stack-protector']);
+    expect(
+      out.reports[0]!.findings.filter((f) => f.status === 'fail')
+        .map((f) => f.rule)
+        .sort(),
+    ).toEqual(['fortify', 'nx-stack', 'pie', 'relro', 'stack-protector']);
     const policy = join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ wxorx: true, pie: 'forbidden' }));
     expect(runKiln(['audit', weak, '--policy', policy]).status).toBe(0);
@@ -67,16 +91,22 @@ describe('audit fuzz', () => {
     const runs = Number(process.env.KILN_FUZZ_RUNS ?? 300);
     const policy = policyFor(RELEASE_POLICY, 'userspace');
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ at: fc.nat({ max: 4096 }), v: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }), async (edits) => {
-        const bytes = seed.slice();
-        for (const e of edits) bytes[e.at] = e.v; // headers, program headers, early sections
-        try {
-          const report = await auditElf(bytes, { artifact: 'fuzz', policy });
-          expect(report.findings.length).toBeGreaterThan(0);
-        } catch (error) {
-          if (!(error instanceof KilnError)) throw error;
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.record({ at: fc.nat({ max: 4096 }), v: fc.integer({ min: 0, max: 255 }) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        async (edits) => {
+          const bytes = seed.slice();
+          for (const e of edits) bytes[e.at] = e.v; // headers, program headers, early sections
+          try {
+            const report = await auditElf(bytes, { artifact: 'fuzz', policy });
+            expect(report.findings.length).toBeGreaterThan(0);
+          } catch (error) {
+            if (!(error instanceof KilnError)) throw error;
+          }
+        },
+      ),
       { numRuns: runs },
     );
   });

@@ -9,7 +9,10 @@ import { generateKeyPair, writeKeyFiles } from '../../src/sign/index.js';
 import { runKilnAsync, tempDir } from '../_helpers.js';
 
 const dir = join(tempDir('kiln-boot-step-'), 'p');
-const config = (cmdline: string, key = 'keys/kiln-ed25519.pub') => `import { defineConfig, gpt, kilnBootEsp } from 'kiln';
+const config = (
+  cmdline: string,
+  key = 'keys/kiln-ed25519.pub',
+) => `import { defineConfig, gpt, kilnBootEsp } from 'kiln';
 export default defineConfig({
   name: 'kbstep',
   images: { disk: gpt({ size: '48M', partitions: [kilnBootEsp({ size: '40M', kernel: 'kernel.elf', cmdline: ${JSON.stringify(cmdline)}, verify: { key: '${key}' } })] }) },
@@ -50,24 +53,35 @@ describe('kilnBootEsp() / kilnBootLoader() in a project', () => {
     writeFileSync(join(dir, 'kiln.config.ts'), config('quiet', 'keys/kiln-ml-dsa-65.pub'));
     const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('verify.key is kiln-boot\'s Ed25519 key; keys/kiln-ml-dsa-65.pub is an ml-dsa-65 key');
+    expect(r.stderr).toContain("verify.key is kiln-boot's Ed25519 key; keys/kiln-ml-dsa-65.pub is an ml-dsa-65 key");
   }, 400_000);
 
   it('verify: {} trusts the key sign() uses: SIGNING_KEY, and a release build refuses the dev key', async () => {
-    writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, gpt, kilnBootEsp } from 'kiln';
+    writeFileSync(
+      join(dir, 'kiln.config.ts'),
+      `import { defineConfig, gpt, kilnBootEsp } from 'kiln';
 export default defineConfig({
   name: 'kbstep',
   profiles: { release: { release: true } },
   images: { disk: gpt({ size: '48M', partitions: [kilnBootEsp({ size: '40M', kernel: 'kernel.elf', verify: {} })] }) },
 });
-`);
-    const refused = await runKilnAsync(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: '' }, timeoutMs: 300_000 });
+`,
+    );
+    const refused = await runKilnAsync(['build', '--plain', '-p', 'release'], {
+      cwd: dir,
+      env: { SIGNING_KEY: '' },
+      timeoutMs: 300_000,
+    });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('a release build refuses the development key');
     const seed = new Uint8Array(32).fill(5);
     const ci = await generateKeyPair('ed25519', seed);
     const hex = Buffer.from(seed).toString('hex');
-    const r = await runKilnAsync(['build', '--plain', '-p', 'release'], { cwd: dir, env: { SIGNING_KEY: hex }, timeoutMs: 300_000 });
+    const r = await runKilnAsync(['build', '--plain', '-p', 'release'], {
+      cwd: dir,
+      env: { SIGNING_KEY: hex },
+      timeoutMs: 300_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const log = readFileSync(join(dir, 'build/logs/build.log'), 'utf8');
     expect(log).toContain(`kiln-boot: trusting Ed25519 key ${ci.publicKey.keyId} (the project's signing key)`);
@@ -76,9 +90,15 @@ export default defineConfig({
 
   it('the generated config refuses what the loader could not use', () => {
     const base = { arch: 'x86_64' as const, kernelPath: '/kernel.elf', cmdline: '', version: '0' };
-    expect(() => renderLoaderConfig({ ...base, kernelPath: 'kernel.elf' })).toThrow(/"kernel path" expected an absolute path/);
+    expect(() => renderLoaderConfig({ ...base, kernelPath: 'kernel.elf' })).toThrow(
+      /"kernel path" expected an absolute path/,
+    );
     expect(() => renderLoaderConfig({ ...base, initrdPath: '/a b' })).toThrow(/"initrd path"/);
-    expect(() => renderLoaderConfig({ ...base, cmdline: 'x'.repeat(4097) })).toThrow(/"cmdline" expected at most 4096 bytes/);
-    expect(renderLoaderConfig({ ...base, cmdline: 'a "quoted" \\\\ line' })).toContain('pub const cmdline: []const u8 = "a \\"quoted\\" \\\\\\\\ line";');
+    expect(() => renderLoaderConfig({ ...base, cmdline: 'x'.repeat(4097) })).toThrow(
+      /"cmdline" expected at most 4096 bytes/,
+    );
+    expect(renderLoaderConfig({ ...base, cmdline: 'a "quoted" \\\\ line' })).toContain(
+      'pub const cmdline: []const u8 = "a \\"quoted\\" \\\\\\\\ line";',
+    );
   });
 });

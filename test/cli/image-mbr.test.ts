@@ -9,17 +9,45 @@ describe('kiln image mbr', () => {
     const part = join(dir, 'p.img');
     writeFileSync(part, new Uint8Array(1 << 20).fill(1));
     const out = join(dir, 'mbr.img');
-    const r = runKiln(['image', 'mbr', out, '--size', '32M', '--part', `fat32:8M:${part}`, '--part', '83:-', '--bootable', '1', '--signature', '0xcafe1234', '--json']);
+    const r = runKiln([
+      'image',
+      'mbr',
+      out,
+      '--size',
+      '32M',
+      '--part',
+      `fat32:8M:${part}`,
+      '--part',
+      '83:-',
+      '--bootable',
+      '1',
+      '--signature',
+      '0xcafe1234',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, diskSignature: '0xcafe1234', partitions: [{ startLba: 2048, sectors: 16384, bootable: true }, { type: 0x83 }] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      diskSignature: '0xcafe1234',
+      partitions: [{ startLba: 2048, sectors: 16384, bootable: true }, { type: 0x83 }],
+    });
     const verify = tool(['sfdisk', '--verify', out]);
     expect(verify.stdout).toContain('No errors detected.');
-    const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as { partitiontable: { id: string; partitions: Array<{ start: number; type: string; bootable?: boolean }> } };
+    const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as {
+      partitiontable: { id: string; partitions: Array<{ start: number; type: string; bootable?: boolean }> };
+    };
     expect(json.partitiontable.id).toBe('0xcafe1234');
-    expect(json.partitiontable.partitions.map((p) => [p.start, p.type, p.bootable ?? false])).toEqual([[2048, 'c', true], [18432, '83', false]]);
+    expect(json.partitiontable.partitions.map((p) => [p.start, p.type, p.bootable ?? false])).toEqual([
+      [2048, 'c', true],
+      [18432, '83', false],
+    ]);
     const ls = runKiln(['image', 'mbr', 'ls', out, '--json']);
     expect(ls.status, ls.stderr).toBe(0);
-    expect(JSON.parse(ls.stdout)).toMatchObject({ diskSignature: '0xcafe1234', problems: [], partitions: [{ typeName: 'fat32', bootable: true }, { typeName: 'linux' }] });
+    expect(JSON.parse(ls.stdout)).toMatchObject({
+      diskSignature: '0xcafe1234',
+      problems: [],
+      partitions: [{ typeName: 'fat32', bootable: true }, { typeName: 'linux' }],
+    });
   });
 
   it('says how many bytes over and refuses non-MBR input', () => {

@@ -15,7 +15,10 @@ function snapshot(dir: string, prefix = ''): Record<string, string> {
     if (entry === 'node_modules') continue;
     const rel = prefix ? `${prefix}/${entry}` : entry;
     if (statSync(join(dir, rel)).isDirectory()) Object.assign(out, snapshot(dir, rel));
-    else out[rel] = createHash('sha256').update(readFileSync(join(dir, rel))).digest('hex');
+    else
+      out[rel] = createHash('sha256')
+        .update(readFileSync(join(dir, rel)))
+        .digest('hex');
   }
   return out;
 }
@@ -25,11 +28,23 @@ describe('kiln init (from the repository)', () => {
     const dir = join(tempDir('kiln-init-'), 'my-kernel');
     const r = await runKilnAsync(['init', dir, '--template', 'c']);
     expect(r.status, r.stderr).toBe(0);
-    expect(Object.keys(snapshot(dir)).sort()).toEqual(['.gitignore', 'kiln.config.ts', 'linker.ld', 'package.json', 'src/boot.S', 'src/io.h', 'src/kernel.c', 'src/serial.c', 'tsconfig.json']);
+    expect(Object.keys(snapshot(dir)).sort()).toEqual([
+      '.gitignore',
+      'kiln.config.ts',
+      'linker.ld',
+      'package.json',
+      'src/boot.S',
+      'src/io.h',
+      'src/kernel.c',
+      'src/serial.c',
+      'tsconfig.json',
+    ]);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     expect(pkg.scripts).toEqual({ build: 'kiln build', test: 'kiln test' });
     expect(pkg.devDependencies.kiln).toBe(`file:${repoRoot}`);
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8').split('\n')).toEqual(expect.arrayContaining(['build/', '.kiln/']));
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8').split('\n')).toEqual(
+      expect.arrayContaining(['build/', '.kiln/']),
+    );
     expect(readFileSync(join(dir, 'kiln.config.ts'), 'utf8')).toContain("name: 'my-kernel'");
   });
 
@@ -49,7 +64,10 @@ describe('kiln init (from the repository)', () => {
 
   it('merges into an existing package.json and .gitignore without changing what is there', async () => {
     const dir = tempDir('kiln-init-merge-');
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'mine', version: '3.0.0', scripts: { test: 'make check' } }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'mine', version: '3.0.0', scripts: { test: 'make check' } }),
+    );
     writeFileSync(join(dir, '.gitignore'), '*.o\nbuild/\n');
     expect((await runKilnAsync(['init', dir])).status).toBe(0);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -68,11 +86,20 @@ describe('kiln installed from its npm tarball into a project outside the reposit
   const root = tempDir('kiln-installed-');
   let tarball = '';
   const zig = join(repoRoot, 'node_modules', '@ryoppippi', 'zig-linux-x64', 'zig');
-  const env = { ...process.env, ZIG: zig, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const env = {
+    ...process.env,
+    ZIG: zig,
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  };
 
   beforeAll(async () => {
     // dist/ is built by npm test; --ignore-scripts skips prepack's second build.
-    const pack = await runAsync(['npm', 'pack', '--ignore-scripts', '--pack-destination', root], { cwd: repoRoot, timeoutMs: 120_000 });
+    const pack = await runAsync(['npm', 'pack', '--ignore-scripts', '--pack-destination', root], {
+      cwd: repoRoot,
+      timeoutMs: 120_000,
+    });
     expect(pack.status, pack.stderr).toBe(0);
     tarball = join(root, pack.stdout.trim().split('\n').at(-1)!);
   }, 180_000);
@@ -81,17 +108,31 @@ describe('kiln installed from its npm tarball into a project outside the reposit
     it(`--template ${template}: npm install, npx kiln init, tsc --noEmit and npx kiln test pass`, async () => {
       const dir = join(root, `proj-${template}`);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `proj-${template}`, private: true, type: 'module' }));
-      const install = await runAsync(['npm', 'install', '--prefer-offline', '--no-save=false', '-D', tarball, 'typescript@5'], { cwd: dir, env, timeoutMs: 300_000 });
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: `proj-${template}`, private: true, type: 'module' }),
+      );
+      const install = await runAsync(
+        ['npm', 'install', '--prefer-offline', '--no-save=false', '-D', tarball, 'typescript@5'],
+        { cwd: dir, env, timeoutMs: 300_000 },
+      );
       expect(install.status, install.stderr).toBe(0);
-      const init = await runAsync(['npx', '--no-install', 'kiln', 'init', '--template', template], { cwd: dir, env, timeoutMs: 60_000 });
+      const init = await runAsync(['npx', '--no-install', 'kiln', 'init', '--template', template], {
+        cwd: dir,
+        env,
+        timeoutMs: 60_000,
+      });
       expect(init.status, init.stderr).toBe(0);
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
       expect(pkg.devDependencies.kiln).toMatch(/^file:.*kiln-.*\.tgz$/);
       expect(pkg.scripts.test).toBe('kiln test');
       const tsc = await runAsync(['npx', '--no-install', 'tsc', '--noEmit'], { cwd: dir, env, timeoutMs: 120_000 });
       expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
-      const test = await runAsync(['npx', '--no-install', 'kiln', 'test'], { cwd: dir, env: { ...env, CI: 'true' }, timeoutMs: 300_000 });
+      const test = await runAsync(['npx', '--no-install', 'kiln', 'test'], {
+        cwd: dir,
+        env: { ...env, CI: 'true' },
+        timeoutMs: 300_000,
+      });
       expect(test.status, test.stdout + test.stderr).toBe(0);
       expect(test.stdout + test.stderr).toMatch(/1 passed, 0 failed/);
     }, 900_000);
@@ -105,8 +146,14 @@ describe('kiln installed from its npm tarball into a project outside the reposit
     mkdirSync(tmp, { recursive: true });
     cpSync(join(repoRoot, 'docs', 'examples'), dir, { recursive: true });
     const failures: string[] = [];
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort()) {
-      const r = await runAsync(['node', join(dir, file)], { cwd: dir, env: { ...env, TMPDIR: tmp }, timeoutMs: 120_000 });
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.mjs'))
+      .sort()) {
+      const r = await runAsync(['node', join(dir, file)], {
+        cwd: dir,
+        env: { ...env, TMPDIR: tmp },
+        timeoutMs: 120_000,
+      });
       if (r.status !== 0 || r.stdout.trim() === '') failures.push(`${file}: exit ${r.status}\n${r.stdout}${r.stderr}`);
     }
     expect(failures, failures.join('\n\n')).toEqual([]);
@@ -118,12 +165,17 @@ describe('kiln installed from its npm tarball into a project outside the reposit
     const dir = join(root, 'proj-c');
     const file = join(dir, 'kiln.config.ts');
     const text = readFileSync(file, 'utf8');
-    const parsed = ts.getParsedCommandLineOfConfigFile(join(dir, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      join(dir, 'tsconfig.json'),
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+    );
     const options = parsed?.options ?? {};
     const host: ts.LanguageServiceHost = {
       getScriptFileNames: () => [file],
       getScriptVersion: () => '1',
-      getScriptSnapshot: (name) => (ts.sys.fileExists(name) ? ts.ScriptSnapshot.fromString(ts.sys.readFile(name) ?? '') : undefined),
+      getScriptSnapshot: (name) =>
+        ts.sys.fileExists(name) ? ts.ScriptSnapshot.fromString(ts.sys.readFile(name) ?? '') : undefined,
       getCurrentDirectory: () => dir,
       getCompilationSettings: () => options,
       getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
@@ -147,7 +199,10 @@ describe('kiln installed from its npm tarball into a project outside the reposit
   it('a misspelled step option fails tsc with the option name', async () => {
     const dir = join(root, 'proj-c');
     const config = readFileSync(join(dir, 'kiln.config.ts'), 'utf8');
-    writeFileSync(join(dir, 'kiln.config.ts'), config.replace("linkerScript: 'linker.ld'", "linkerScirpt: 'linker.ld'"));
+    writeFileSync(
+      join(dir, 'kiln.config.ts'),
+      config.replace("linkerScript: 'linker.ld'", "linkerScirpt: 'linker.ld'"),
+    );
     const tsc = await runAsync(['npx', '--no-install', 'tsc', '--noEmit'], { cwd: dir, env, timeoutMs: 120_000 });
     expect(tsc.status).not.toBe(0);
     expect(tsc.stdout).toContain("'linkerScirpt' does not exist");

@@ -20,21 +20,34 @@ const vendor = join(RUST_WEB, 'usr/lib/rustlib/src/rust/library/vendor');
  * (rustc-web 1.96, vendored sources), with the runner pointed at this checkout's kiln.
  */
 function cargo(args: string[]) {
-  return runAsync([join(RUST_WEB, 'usr/bin/cargo'), ...args, '--target', 'x86_64-kilntest.json', '-Zjson-target-spec',
-    '-Zbuild-std=core,compiler_builtins', '-Zbuild-std-features=compiler-builtins-mem',
-    '--config', 'source.crates-io.replace-with="kiln-vendor"', '--config', `source.kiln-vendor.directory="${vendor}"`], {
-    cwd: crate,
-    env: {
-      ...process.env,
-      RUSTC: join(RUST_WEB, 'usr/bin/rustc'),
-      RUSTC_BOOTSTRAP: '1',
-      CARGO_TARGET_DIR: join(target, 'target'),
-      CARGO_TERM_COLOR: 'never',
-      // What .cargo/config.toml says (runner = "kiln runner ..."), with this checkout's kiln.
-      CARGO_TARGET_X86_64_KILNTEST_RUNNER: `${process.execPath} ${kilnBin} runner --timeout 120`,
+  return runAsync(
+    [
+      join(RUST_WEB, 'usr/bin/cargo'),
+      ...args,
+      '--target',
+      'x86_64-kilntest.json',
+      '-Zjson-target-spec',
+      '-Zbuild-std=core,compiler_builtins',
+      '-Zbuild-std-features=compiler-builtins-mem',
+      '--config',
+      'source.crates-io.replace-with="kiln-vendor"',
+      '--config',
+      `source.kiln-vendor.directory="${vendor}"`,
+    ],
+    {
+      cwd: crate,
+      env: {
+        ...process.env,
+        RUSTC: join(RUST_WEB, 'usr/bin/rustc'),
+        RUSTC_BOOTSTRAP: '1',
+        CARGO_TARGET_DIR: join(target, 'target'),
+        CARGO_TERM_COLOR: 'never',
+        // What .cargo/config.toml says (runner = "kiln runner ..."), with this checkout's kiln.
+        CARGO_TARGET_X86_64_KILNTEST_RUNNER: `${process.execPath} ${kilnBin} runner --timeout 120`,
+      },
+      timeoutMs: 1_200_000,
     },
-    timeoutMs: 1_200_000,
-  });
+  );
 }
 
 /**
@@ -42,7 +55,10 @@ function cargo(args: string[]) {
  * for the same crate's 1.63-format target JSON (x86_64-kilntest-sysroot.json).
  */
 async function cargoSysroot(args: string[]) {
-  const sysroot = await runKilnAsync(['runner', '--sysroot', 'x86_64-kilntest-sysroot.json'], { cwd: crate, timeoutMs: 1_200_000 });
+  const sysroot = await runKilnAsync(['runner', '--sysroot', 'x86_64-kilntest-sysroot.json'], {
+    cwd: crate,
+    timeoutMs: 1_200_000,
+  });
   expect(sysroot.status, sysroot.stderr).toBe(0);
   expect(sysroot.stderr).toContain('rustc 1.63');
   return runAsync(['/usr/bin/cargo', ...args, '--target', 'x86_64-kilntest-sysroot.json'], {
@@ -61,11 +77,14 @@ async function cargoSysroot(args: string[]) {
 }
 
 beforeAll(() => {
-  expect(existsSync(join(RUST_WEB, 'usr/bin/cargo')), `rustc-web in ${RUST_WEB} (node scripts/setup.mjs unpacks it)`).toBe(true);
+  expect(
+    existsSync(join(RUST_WEB, 'usr/bin/cargo')),
+    `rustc-web in ${RUST_WEB} (node scripts/setup.mjs unpacks it)`,
+  ).toBe(true);
 });
 
 describe('kiln runner under cargo test / cargo run', () => {
-  it('passing tests (the library\'s and the kernel binary\'s) exit 0, in cargo test\'s format', async () => {
+  it("passing tests (the library's and the kernel binary's) exit 0, in cargo test's format", async () => {
     const r = await cargo(['test', '--lib', '--bins']);
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toContain('test kilntest::tests::adds ... ok');
@@ -76,13 +95,15 @@ describe('kiln runner under cargo test / cargo run', () => {
     expect(r.stderr).toContain('kiln runner: ok (QMP: VM started; isa-debug-exit exit: guest code 0');
   }, 1_200_000);
 
-  it('a failing test fails cargo test, with the test\'s reason and the verdict', async () => {
+  it("a failing test fails cargo test, with the test's reason and the verdict", async () => {
     const r = await cargo(['test', '--test', 'failing']);
     expect(r.status, r.stderr + r.stdout).not.toBe(0);
     expect(r.stdout).toContain('test failing::checks_the_answer ... FAILED');
     expect(r.stdout).toContain('expected 6 * 7 == 41, it is 42');
     expect(r.stdout).toContain('test failing::passes ... ok');
-    expect(r.stderr).toContain('kiln runner: FAILED: unexpected exit code: the guest reported 1 (QEMU status 3 = (1 << 1) | 1), expected 0');
+    expect(r.stderr).toContain(
+      'kiln runner: FAILED: unexpected exit code: the guest reported 1 (QEMU status 3 = (1 << 1) | 1), expected 0',
+    );
     expect(r.stderr).toContain('error: test failed, to rerun pass `--test failing`');
   }, 600_000);
 
@@ -100,7 +121,9 @@ describe('kiln runner under cargo test / cargo run', () => {
     const r = await cargo(['test', '--test', 'triple_fault']);
     expect(r.status, r.stderr + r.stdout).not.toBe(0);
     expect(r.stdout).toContain('loading an empty IDT, then int3');
-    expect(r.stderr).toContain('kiln runner: FAILED: triple fault: the guest reset (QMP SHUTDOWN reason guest-reset under -no-reboot)');
+    expect(r.stderr).toContain(
+      'kiln runner: FAILED: triple fault: the guest reset (QMP SHUTDOWN reason guest-reset under -no-reboot)',
+    );
     expect(r.stderr).toMatch(/registers \(info registers\):\n\s+CPU#0\n\s+RAX=/);
     expect(r.stderr).toContain('error: test failed, to rerun pass `--test triple_fault`');
   }, 600_000);
@@ -112,7 +135,7 @@ describe('kiln runner under cargo test / cargo run', () => {
     expect(r.stderr).toMatch(/kiln runner: running kilntest \[x86_64\] via -kernel/);
   }, 600_000);
 
-  it('the sysroot route (rustc 1.63, kiln\'s cached sysroot): passing tests exit 0, a panic fails', async () => {
+  it("the sysroot route (rustc 1.63, kiln's cached sysroot): passing tests exit 0, a panic fails", async () => {
     const ok = await cargoSysroot(['test', '--lib', '--bins']);
     expect(ok.status, ok.stderr + ok.stdout).toBe(0);
     expect(ok.stdout).toContain('test result: ok. 2 passed; 0 failed');
@@ -123,7 +146,7 @@ describe('kiln runner under cargo test / cargo run', () => {
     expect(panic.stderr).toContain('kiln runner: FAILED: unexpected exit code: the guest reported 1');
   }, 1_200_000);
 
-  it('an aarch64 ELF boots with -kernel on virt; -c takes the machine (exit code) from a config\'s run section', async () => {
+  it("an aarch64 ELF boots with -kernel on virt; -c takes the machine (exit code) from a config's run section", async () => {
     const ok = buildA64Kernel(join(target, 'a64'), 'ok');
     const fail = buildA64Kernel(join(target, 'a64'), 'fail'); // reports 3 through semihosting
     const pass = await runKilnAsync(['runner', '--mode', 'test', ok]);
@@ -136,10 +159,13 @@ describe('kiln runner under cargo test / cargo run', () => {
     // A project whose guest reports 3 on success.
     const project = join(target, 'project');
     mkdirSync(project, { recursive: true });
-    writeFileSync(join(project, 'kiln.config.ts'), `import { defineConfig } from 'kiln';
+    writeFileSync(
+      join(project, 'kiln.config.ts'),
+      `import { defineConfig } from 'kiln';
 export default defineConfig({ name: 'runner-config', arch: 'aarch64',
   build: () => ({ run: { kernel: 'unused.elf', machine: 'virt', exit: { kind: 'semihosting', success: 3 } } }) });
-`);
+`,
+    );
     const withConfig = await runKilnAsync(['runner', '--mode', 'test', '-c', join(project, 'kiln.config.ts'), fail]);
     expect(withConfig.status, withConfig.stderr).toBe(0);
     expect(withConfig.stderr).toContain('semihosting exit: guest code 3');

@@ -17,10 +17,20 @@ beforeAll(() => {
 });
 
 describe('--timeout, --idle-timeout, --step-timeout', () => {
-  for (const [command, flag] of [['test', '--timeout'], ['test', '--idle-timeout'], ['test', '--step-timeout'], ['run', '--timeout']] as const) {
+  for (const [command, flag] of [
+    ['test', '--timeout'],
+    ['test', '--idle-timeout'],
+    ['test', '--step-timeout'],
+    ['run', '--timeout'],
+  ] as const) {
     it(`kiln ${command} ${flag}: ${BAD.map((b) => JSON.stringify(b)).join(', ')} → exit 2 with the range`, () => {
       for (const value of BAD) {
-        const r = runKiln([command, '--kernel', kernel, '--accel', 'tcg', '--no-serial', `${flag}=${value}`].filter((a) => command === 'run' || a !== '--no-serial'), { cwd: dir });
+        const r = runKiln(
+          [command, '--kernel', kernel, '--accel', 'tcg', '--no-serial', `${flag}=${value}`].filter(
+            (a) => command === 'run' || a !== '--no-serial',
+          ),
+          { cwd: dir },
+        );
         expect(r.status, `${flag}=${value}: ${r.stderr}`).toBe(2);
         expect(r.stderr).toContain(`${flag}: ${RANGE}`);
         expect(r.stderr).toContain(`got ${JSON.stringify(value)}`);
@@ -30,7 +40,10 @@ describe('--timeout, --idle-timeout, --step-timeout', () => {
   }
 
   it('the largest accepted --timeout (2147483 s) waits: the guest passes', async () => {
-    const r = await runKilnAsync(['test', '--kernel', kernel, '--accel', 'tcg', '--expect', 'KILN-END', '--timeout', '2147483'], { cwd: dir, timeoutMs: 120_000 });
+    const r = await runKilnAsync(
+      ['test', '--kernel', kernel, '--accel', 'tcg', '--expect', 'KILN-END', '--timeout', '2147483'],
+      { cwd: dir, timeoutMs: 120_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS/);
   }, 120_000);
@@ -40,13 +53,24 @@ describe('timeouts in a config', () => {
   const project = (name: string, body: string): string => {
     const p = join(dir, name);
     mkdirSync(p, { recursive: true });
-    writeFileSync(join(p, 'kiln.config.ts'), `import { defineConfig, command } from 'kiln';\nexport default defineConfig(${body});\n`);
+    writeFileSync(
+      join(p, 'kiln.config.ts'),
+      `import { defineConfig, command } from 'kiln';\nexport default defineConfig(${body});\n`,
+    );
     return p;
   };
 
   it('tests.<name>.timeout / idleTimeout out of range: exit 2 naming the config path and the range', () => {
-    for (const [key, value] of [['timeout', '0'], ['timeout', '1e12'], ['idleTimeout', '-1'], ['stepTimeout', '2147484']]) {
-      const p = project(`t-${key}-${value}`, `{ name: 't', run: { kernel: 'k.elf' }, tests: { boot: { ${key}: ${value}, expect: ['x'] } } }`);
+    for (const [key, value] of [
+      ['timeout', '0'],
+      ['timeout', '1e12'],
+      ['idleTimeout', '-1'],
+      ['stepTimeout', '2147484'],
+    ]) {
+      const p = project(
+        `t-${key}-${value}`,
+        `{ name: 't', run: { kernel: 'k.elf' }, tests: { boot: { ${key}: ${value}, expect: ['x'] } } }`,
+      );
       const r = runKiln(['graph'], { cwd: p });
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toContain(`tests.boot.${key}: ${RANGE}`);

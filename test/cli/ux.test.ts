@@ -56,11 +56,16 @@ describe('usage errors exit 2', () => {
     const out = join(dir, 'raw.img');
     const missing = runKiln(['image', 'raw', out, '--size', '1M', '--region', '0:nope.bin'], { cwd: dir });
     expect(missing.status).toBe(2);
-    expect(errorOf(missing)).toBe('error: --region "0:nope.bin": nope.bin: no such file\n  hint: build it first, or check the path\n');
+    expect(errorOf(missing)).toBe(
+      'error: --region "0:nope.bin": nope.bin: no such file\n  hint: build it first, or check the path\n',
+    );
     const folder = runKiln(['image', 'raw', out, '--size', '1M', '--region', '0:content'], { cwd: dir });
     expect(folder.status).toBe(2);
     expect(errorOf(folder)).toContain('error: --region "0:content": content: is a folder, not a file');
-    const portix = runKiln(['image', 'raw', out, '--portix', '--stage1', 'nope.bin', '--stage2', 'nope.bin', '--kernel', 'nope.bin'], { cwd: dir });
+    const portix = runKiln(
+      ['image', 'raw', out, '--portix', '--stage1', 'nope.bin', '--stage2', 'nope.bin', '--kernel', 'nope.bin'],
+      { cwd: dir },
+    );
     expect(portix.status).toBe(2);
     expect(errorOf(portix)).toContain('error: --stage1: nope.bin: no such file');
     expect(existsSync(out)).toBe(false);
@@ -100,14 +105,19 @@ describe('format readers name the file they read', () => {
     it(`kiln image ${format} ls on a text file says which file`, () => {
       const result = runKiln(['image', format, 'ls', text], { cwd: dir });
       expect(result.status).toBe(1);
-      expect(errorOf(result)).toMatch(new RegExp(`^error: ${text.replace(/[.]/g, '\\.')}: offset 0x0 \\(0\\): ${format}: `));
+      expect(errorOf(result)).toMatch(
+        new RegExp(`^error: ${text.replace(/[.]/g, '\\.')}: offset 0x0 \\(0\\): ${format}: `),
+      );
     });
   }
 
   it('the JSON error of image gpt ls carries the file in its location', () => {
     const result = runKiln(['image', 'gpt', 'ls', '--json', text], { cwd: dir });
     expect(result.status).toBe(1);
-    const parsed = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; location: { file: string; offset: number } } };
+    const parsed = JSON.parse(result.stdout) as {
+      ok: boolean;
+      error: { code: string; location: { file: string; offset: number } };
+    };
     expect(parsed.ok).toBe(false);
     expect(parsed.error.location).toEqual({ file: text, offset: 0 });
   });
@@ -143,10 +153,12 @@ describe('project commands', () => {
     expect(bad.stderr).toContain('error: --smp: expected a whole number >= 1, got "0"');
   });
 
-  it('kiln run --debug in a project without a --debug option says it means stack traces, and where QEMU\'s log went', () => {
+  it("kiln run --debug in a project without a --debug option says it means stack traces, and where QEMU's log went", () => {
     const plain = runKiln(['run', '--dry-run', '--debug'], { cwd: project });
     expect(plain.status, plain.stderr).toBe(0);
-    expect(plain.stderr).toContain("kiln: --debug: project has no --debug option, so it turns on kiln's stack traces; QEMU's -d log is --qemu-debug");
+    expect(plain.stderr).toContain(
+      "kiln: --debug: project has no --debug option, so it turns on kiln's stack traces; QEMU's -d log is --qemu-debug",
+    );
     expect(plain.stdout).not.toContain(' -d int');
     const qemu = runKiln(['run', '--dry-run', '--qemu-debug'], { cwd: project });
     expect(qemu.status, qemu.stderr).toBe(0);
@@ -169,7 +181,9 @@ describe('abi gen', () => {
     const out = join(dir, 'abi-out');
     const result = runKiln(['abi', 'gen', schema, '-o', out], { cwd: dir });
     expect(result.status).toBe(2);
-    expect(errorOf(result)).toContain('version: expected a semver string like "1.0.0", found nothing (the key is missing)');
+    expect(errorOf(result)).toContain(
+      'version: expected a semver string like "1.0.0", found nothing (the key is missing)',
+    );
     expect(result.stderr).not.toContain('undefined');
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
@@ -208,7 +222,9 @@ describe('project int options', () => {
   it('a value below the minimum is not called "not an integer"', () => {
     const result = runKiln(['graph', '--lba=5'], { cwd: project });
     expect(result.status).toBe(2);
-    expect(errorOf(result)).toContain('error: --lba: expected an integer from 65 to 4096, got "5": below the minimum of 65');
+    expect(errorOf(result)).toContain(
+      'error: --lba: expected an integer from 65 to 4096, got "5": below the minimum of 65',
+    );
     expect(result.stderr).toContain('hint: kernel LBA (default: 65)');
   });
 
@@ -235,10 +251,15 @@ describe('a folder or a file where the other is expected', () => {
   });
 
   it('sign/verify --key FOLDER and abi gen FOLDER say the path is a folder (no internal EISDIR)', () => {
-    for (const args of [['sign', text, '--key', content], ['verify', text, '--key', content]]) {
+    for (const args of [
+      ['sign', text, '--key', content],
+      ['verify', text, '--key', content],
+    ]) {
       const result = runKiln(args, { cwd: dir });
       expect(result.status, args.join(' ')).toBe(1);
-      expect(result.stderr).toContain(`error: ${content}: is a folder, not a key file\n  hint: give the key file itself`);
+      expect(result.stderr).toContain(
+        `error: ${content}: is a folder, not a key file\n  hint: give the key file itself`,
+      );
       expect(result.stderr).not.toMatch(/internal error|EISDIR/);
     }
     const abi = runKiln(['abi', 'gen', content, '-o', join(dir, 'abi-folder-out')], { cwd: dir });
@@ -250,7 +271,10 @@ describe('a folder or a file where the other is expected', () => {
   it('extracting into, or keygen --out, a path that is a file says it is not a folder', () => {
     const archive = join(dir, 'x.cpio');
     expect(runKiln(['image', 'cpio', archive, '--from', content], { cwd: dir }).status).toBe(0);
-    for (const args of [['image', 'cpio', 'extract', archive, text], ['keygen', '--out', text]]) {
+    for (const args of [
+      ['image', 'cpio', 'extract', archive, text],
+      ['keygen', '--out', text],
+    ]) {
       const result = runKiln(args, { cwd: dir });
       expect(result.status, args.join(' ')).toBe(1);
       expect(errorOf(result)).toBe(`error: ${text}: exists and is not a folder\n`);
@@ -264,19 +288,26 @@ describe('--config and config syntax errors', () => {
   writeFileSync(join(project, 'boot.asm'), 'db 0\n');
 
   it('a syntax error in kiln.config.ts points at its line and column', () => {
-    writeFileSync(join(project, 'kiln.config.ts'), "import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x' ,, });\n");
+    writeFileSync(
+      join(project, 'kiln.config.ts'),
+      "import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x' ,, });\n",
+    );
     const result = runKiln(['build'], { cwd: project });
     expect(result.status).toBe(2);
-    expect(errorOf(result)).toMatch(/^error: kiln\.config\.ts:2:42: could not load the config: ParseError: Unexpected token\n/);
+    expect(errorOf(result)).toMatch(
+      /^error: kiln\.config\.ts:2:42: could not load the config: ParseError: Unexpected token\n/,
+    );
   });
 
   it('--config with a missing file names that file (not "no kiln.config.ts found in ../../nope.ts")', () => {
     const result = runKiln(['graph', '--config', 'nope.ts'], { cwd: project });
     expect(result.status).toBe(2);
-    expect(errorOf(result)).toBe("error: --config nope.ts: no such file\n  hint: give the path of a kiln.config.ts, or of the folder holding one\n");
+    expect(errorOf(result)).toBe(
+      'error: --config nope.ts: no such file\n  hint: give the path of a kiln.config.ts, or of the folder holding one\n',
+    );
   });
 
-  it('--config with an existing non-config file loads that file, not the folder\'s kiln.config.ts', () => {
+  it("--config with an existing non-config file loads that file, not the folder's kiln.config.ts", () => {
     const result = runKiln(['graph', '--config', 'boot.asm'], { cwd: project });
     expect(result.status).toBe(2);
     expect(errorOf(result)).toMatch(/^error: boot\.asm: could not load the config/);

@@ -23,7 +23,8 @@ export interface CorpusCase {
 function mutations(format: CorpusFormat, name: string, seed: Uint8Array, offsets: number[]): CorpusCase[] {
   const out: CorpusCase[] = [];
   for (const cut of [1, 511, Math.floor(seed.length / 2), seed.length - 1]) {
-    if (cut > 0 && cut < seed.length) out.push({ name: `${name}-cut-${cut}`, format, bytes: seed.slice(0, cut), valid: false });
+    if (cut > 0 && cut < seed.length)
+      out.push({ name: `${name}-cut-${cut}`, format, bytes: seed.slice(0, cut), valid: false });
   }
   for (const at of offsets) {
     if (at >= seed.length) continue;
@@ -48,12 +49,34 @@ export async function corpus(): Promise<CorpusCase[]> {
   const add = (c: CorpusCase) => cases.push(c);
 
   // cpio: a seed, its mutations, and the extraction escapes (#15 items 1-2) as archives.
-  const cpio = rawCpio([{ name: 'bin', kind: 'dir' }, { name: 'bin/sh', kind: 'symlink', data: 'busybox' }, { name: 'init', kind: 'file', data: '#!/bin/sh\n' }]);
+  const cpio = rawCpio([
+    { name: 'bin', kind: 'dir' },
+    { name: 'bin/sh', kind: 'symlink', data: 'busybox' },
+    { name: 'init', kind: 'file', data: '#!/bin/sh\n' },
+  ]);
   add({ name: 'cpio-seed', format: 'cpio', bytes: cpio, valid: true });
   for (const c of mutations('cpio', 'cpio', cpio, [0, 6, 54, 94, 110])) add(c);
-  add({ name: 'cpio-dotdot', format: 'cpio', bytes: rawCpio([{ name: '../victim.txt', kind: 'file', data: 'x' }]), valid: true });
-  add({ name: 'cpio-absolute', format: 'cpio', bytes: rawCpio([{ name: '/etc/victim', kind: 'file', data: 'x' }]), valid: true });
-  add({ name: 'cpio-through-own-symlink', format: 'cpio', bytes: rawCpio([{ name: 'ln', kind: 'symlink', data: '/tmp' }, { name: 'ln/f', kind: 'file', data: 'x' }]), valid: true });
+  add({
+    name: 'cpio-dotdot',
+    format: 'cpio',
+    bytes: rawCpio([{ name: '../victim.txt', kind: 'file', data: 'x' }]),
+    valid: true,
+  });
+  add({
+    name: 'cpio-absolute',
+    format: 'cpio',
+    bytes: rawCpio([{ name: '/etc/victim', kind: 'file', data: 'x' }]),
+    valid: true,
+  });
+  add({
+    name: 'cpio-through-own-symlink',
+    format: 'cpio',
+    bytes: rawCpio([
+      { name: 'ln', kind: 'symlink', data: '/tmp' },
+      { name: 'ln/f', kind: 'file', data: 'x' },
+    ]),
+    valid: true,
+  });
 
   // FAT: a seed, mutations of its BPB, and the BPB cases of #15 item 8.
   const fat = await fatImage({ 'A.TXT': 'hi\n', 'SUB/INNER.TXT': 'inner\n', Qq: 'x' }, 1 << 20);
@@ -64,10 +87,17 @@ export async function corpus(): Promise<CorpusCase[]> {
   add({ name: 'fat-name-slash', format: 'fat', bytes: rename.fat(fat, '/q'), valid: false });
 
   // ISO9660: a seed with Rock Ridge and Joliet, mutations, and hostile names in each namespace.
-  const iso = await isoImage({ 'TOP.TXT': 'new\n', 'SUB/INNER.TXT': 'inner\n', link: { kind: 'symlink', target: '/elsewhere' }, qq: 'x' });
+  const iso = await isoImage({
+    'TOP.TXT': 'new\n',
+    'SUB/INNER.TXT': 'inner\n',
+    link: { kind: 'symlink', target: '/elsewhere' },
+    qq: 'x',
+  });
   add({ name: 'iso-seed', format: 'iso9660', bytes: iso, valid: true });
-  for (const c of mutations('iso9660', 'iso', iso, [32768, 32769, 32768 + 156, 32768 + 158, 32768 + 170, 34816])) add(c);
-  for (const ns of ['rockridge', 'joliet', 'iso9660'] as const) add({ name: `iso-${ns}-dotdot`, format: 'iso9660', bytes: rename[ns](iso, '..'), valid: false });
+  for (const c of mutations('iso9660', 'iso', iso, [32768, 32769, 32768 + 156, 32768 + 158, 32768 + 170, 34816]))
+    add(c);
+  for (const ns of ['rockridge', 'joliet', 'iso9660'] as const)
+    add({ name: `iso-${ns}-dotdot`, format: 'iso9660', bytes: rename[ns](iso, '..'), valid: false });
 
   // VDI / VMDK: the 1 TiB empty VDI of #15 item 7 (cost by data), a truncated one (item 10), a VMDK of it.
   const dir = mkdtempSync(join(tmpdir(), 'kiln-corpus-'));
@@ -75,7 +105,13 @@ export async function corpus(): Promise<CorpusCase[]> {
     sparseVdi(join(dir, 'empty.vdi'), 2 ** 40, []);
     const vdi = new Uint8Array(readFileSync(join(dir, 'empty.vdi')));
     add({ name: 'vdi-1tib-empty', format: 'vdi', bytes: vdi, valid: true });
-    for (const c of mutations('vdi', 'vdi', vdi.slice(0, 2 << 20), [0x40, 0x44, 0x4c, 0x154, 0x158, 0x170, 0x178, 0x180, 0x184])) add(c);
+    for (const c of mutations(
+      'vdi',
+      'vdi',
+      vdi.slice(0, 2 << 20),
+      [0x40, 0x44, 0x4c, 0x154, 0x158, 0x170, 0x178, 0x180, 0x184],
+    ))
+      add(c);
     sparseVdi(join(dir, 'small.vdi'), 4 << 20, [0, 3]);
     await convertImageFile(join(dir, 'small.vdi'), join(dir, 'small.vmdk'), { format: 'vmdk' });
     const vmdk = new Uint8Array(readFileSync(join(dir, 'small.vmdk')));
@@ -86,10 +122,25 @@ export async function corpus(): Promise<CorpusCase[]> {
   }
 
   // GPT: a seed and mutations of both headers.
-  const layout = layoutGpt({ size: 4 << 20, seed: 'corpus', partitions: [{ type: 'linux', size: 1 << 20, name: 'data' }] });
+  const layout = layoutGpt({
+    size: 4 << 20,
+    seed: 'corpus',
+    partitions: [{ type: 'linux', size: 1 << 20, name: 'data' }],
+  });
   const sink = new MemorySink(layout.size);
   await writeGpt(sink, layout);
   add({ name: 'gpt-seed', format: 'gpt', bytes: sink.bytes, valid: true });
-  for (const c of mutations('gpt', 'gpt', sink.bytes, [450, 510, 512, 512 + 12, 512 + 16, 512 + 72, 512 + 80, 512 + 84, 1024])) add(c);
+  for (const c of mutations('gpt', 'gpt', sink.bytes, [
+    450,
+    510,
+    512,
+    512 + 12,
+    512 + 16,
+    512 + 72,
+    512 + 80,
+    512 + 84,
+    1024,
+  ]))
+    add(c);
   return cases;
 }

@@ -48,7 +48,8 @@ const READERS: Record<CorpusFormat, (source: BlockSource) => Promise<void>> = {
       try {
         image = await readIso(source, { namespace });
       } catch (error) {
-        if (namespace === 'auto' || !(error instanceof KilnError) || !/NO_(ROCK_RIDGE|JOLIET)/.test(error.code)) throw error;
+        if (namespace === 'auto' || !(error instanceof KilnError) || !/NO_(ROCK_RIDGE|JOLIET)/.test(error.code))
+          throw error;
         continue;
       }
       for (const e of image.entries) if (e.kind === 'file') await readIsoFileBytes(source, e);
@@ -73,27 +74,34 @@ describe('the hostile-input corpus', async () => {
   it('has seeds and regression cases for every reader, and stays small', () => {
     const formats = new Set(cases.map((c) => c.format));
     expect([...formats].sort()).toEqual(['cpio', 'fat', 'gpt', 'iso9660', 'vdi', 'vmdk']);
-    for (const f of formats) expect(cases.some((c) => c.format === f && c.valid), f).toBe(true);
+    for (const f of formats)
+      expect(
+        cases.some((c) => c.format === f && c.valid),
+        f,
+      ).toBe(true);
     // Generated in memory at each run (nothing binary is committed); the copies of the seeds stay below 384 MiB.
     expect(cases.reduce((n, c) => n + c.bytes.length, 0)).toBeLessThan(384 << 20);
   });
 
-  it.each(cases.map((c): [string, CorpusCase] => [c.name, c]))('%s: accepted or refused with a KilnError at an offset; reads bounded by its size', async (_name, c) => {
-    const source = new CountingSource(c.bytes, c.format);
-    let failure: unknown;
-    try {
-      await READERS[c.format](source);
-    } catch (error) {
-      failure = error;
-    }
-    if (c.valid) expect(failure, String(failure)).toBeUndefined();
-    if (failure !== undefined) {
-      expect(failure, String((failure as Error)?.stack)).toBeInstanceOf(KilnError);
-      const e = failure as KilnError;
-      expect(e.code, e.message).toMatch(/^[A-Z0-9_]+$/);
-      expect(e.location?.offset, `${e.code}: ${e.message}`).toEqual(expect.any(Number));
-    }
-    // Cost by real data: a reader never reads much more than the input holds (ISO reads each namespace: 4 passes).
-    expect(source.bytesRead).toBeLessThanOrEqual(8 * c.bytes.length + (1 << 20));
-  });
+  it.each(cases.map((c): [string, CorpusCase] => [c.name, c]))(
+    '%s: accepted or refused with a KilnError at an offset; reads bounded by its size',
+    async (_name, c) => {
+      const source = new CountingSource(c.bytes, c.format);
+      let failure: unknown;
+      try {
+        await READERS[c.format](source);
+      } catch (error) {
+        failure = error;
+      }
+      if (c.valid) expect(failure, String(failure)).toBeUndefined();
+      if (failure !== undefined) {
+        expect(failure, String((failure as Error)?.stack)).toBeInstanceOf(KilnError);
+        const e = failure as KilnError;
+        expect(e.code, e.message).toMatch(/^[A-Z0-9_]+$/);
+        expect(e.location?.offset, `${e.code}: ${e.message}`).toEqual(expect.any(Number));
+      }
+      // Cost by real data: a reader never reads much more than the input holds (ISO reads each namespace: 4 passes).
+      expect(source.bytesRead).toBeLessThanOrEqual(8 * c.bytes.length + (1 << 20));
+    },
+  );
 });

@@ -17,7 +17,11 @@ class Dev {
   readonly exited: Promise<number | null>;
 
   constructor(cwd: string, args: string[] = []) {
-    this.child = spawn(process.execPath, [kilnBin, 'dev', ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [kilnBin, 'dev', ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stdout!.setEncoding('utf8').on('data', (c: string) => (this.stdout += c));
     this.child.stderr!.setEncoding('utf8').on('data', (c: string) => (this.stderr += c));
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
@@ -31,7 +35,9 @@ class Dev {
       const m = pattern.exec(text);
       if (m) return from + m.index + m[0].length;
       if (Date.now() > deadline || this.child.exitCode !== null) {
-        throw new Error(`no ${pattern} on ${stream} after ${timeoutMs} ms\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`);
+        throw new Error(
+          `no ${pattern} on ${stream} after ${timeoutMs} ms\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -84,7 +90,11 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
       // A save: the new banner on the serial of a new boot, from the same process.
       edit(join(dir, 'boot.asm'), 'Hello from hello', 'Hello from dev 1');
       let out = await dev.waitFor('stdout', /Hello from dev 1/);
-      err = await dev.waitFor('stderr', /boot\.asm changed → ran boot, disk → rebooting · \d+ ms \(tools \d+ ms, kiln \d+ ms, kiln cpu \d+ ms\)\n/, err);
+      err = await dev.waitFor(
+        'stderr',
+        /boot\.asm changed → ran boot, disk → rebooting · \d+ ms \(tools \d+ ms, kiln \d+ ms, kiln cpu \d+ ms\)\n/,
+        err,
+      );
 
       // A syntax error: nasm's error is shown, nothing boots.
       edit(join(dir, 'boot.asm'), '    cli\n', '    cli\n    bogus_instruction al\n');
@@ -95,7 +105,12 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
       expect(dev.stdout.slice(out)).not.toMatch(/Hello/);
 
       // The fix boots again (with a new banner, so it is this build's image that boots).
-      writeFileSync(join(dir, 'boot.asm'), readFileSync(join(dir, 'boot.asm'), 'utf8').replace('    bogus_instruction al\n', '').replace('Hello from dev 1', 'Hello from dev 2'));
+      writeFileSync(
+        join(dir, 'boot.asm'),
+        readFileSync(join(dir, 'boot.asm'), 'utf8')
+          .replace('    bogus_instruction al\n', '')
+          .replace('Hello from dev 1', 'Hello from dev 2'),
+      );
       out = await dev.waitFor('stdout', /Hello from dev 2/, out);
       err = await dev.waitFor('stderr', /boot\.asm changed → ran boot, disk → rebooting/, err);
 
@@ -150,7 +165,8 @@ describe('kiln dev (examples/tinyc: C kernel, depfiles, a guest that keeps runni
 
       // Who includes ide.h, according to the compiler's own depfiles.
       const work = join(dir, 'build', 'i386-debug', '.kiln', 'work', 'cc-kernel');
-      const includers = readdirSync(work).filter((f) => f.endsWith('.d'))
+      const includers = readdirSync(work)
+        .filter((f) => f.endsWith('.d'))
         .map((f) => readFileSync(join(work, f), 'utf8'))
         .filter((d) => /include\/ide\.h\b/.test(d))
         .map((d) => /^[^:]*?:\s*(\S+\.[cS])\b/.exec(d.replace(/\\\n/g, ' '))![1]!)
@@ -159,8 +175,15 @@ describe('kiln dev (examples/tinyc: C kernel, depfiles, a guest that keeps runni
       expect(includers.length).toBeGreaterThan(0);
       expect(includers.length).toBeLessThan(10);
 
-      writeFileSync(join(dir, 'include', 'ide.h'), `${readFileSync(join(dir, 'include', 'ide.h'), 'utf8')}/* edited by kiln dev's test */\n`);
-      await dev.waitFor('stderr', /include\/ide\.h changed → ran [^\n]*\bkernel \(compile ([^)]*)\)[^\n]* → rebooting/, err);
+      writeFileSync(
+        join(dir, 'include', 'ide.h'),
+        `${readFileSync(join(dir, 'include', 'ide.h'), 'utf8')}/* edited by kiln dev's test */\n`,
+      );
+      await dev.waitFor(
+        'stderr',
+        /include\/ide\.h changed → ran [^\n]*\bkernel \(compile ([^)]*)\)[^\n]* → rebooting/,
+        err,
+      );
       const line = /include\/ide\.h changed → ran [^\n]*/.exec(dev.stderr)![0];
       const compiled = /\bkernel \(compile ([^)]*)\)/.exec(line)![1]!.split(', ').sort();
       expect(compiled).toEqual(includers);
@@ -199,12 +222,14 @@ void kmain(void) {
 __asm__(".section .text.boot,\\"ax\\"\\n.global _start\\n_start:\\n ldr x0, =stack_top\\n mov sp, x0\\n bl kmain\\n1: wfi\\n b 1b\\n");
 `;
 
-describe('kiln dev --arch aarch64 (a C kernel through kiln\'s cc step, -kernel, semihosting)', () => {
+describe("kiln dev --arch aarch64 (a C kernel through kiln's cc step, -kernel, semihosting)", () => {
   it('boots the aarch64 kernel and boots it again after an edit', async () => {
     const dir = join(tempDir('kiln-dev-'), 'a64');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'kernel.c'), A64_KERNEL('a64 banner one'));
-    writeFileSync(join(dir, 'kernel.ld'), `ENTRY(_start)
+    writeFileSync(
+      join(dir, 'kernel.ld'),
+      `ENTRY(_start)
 SECTIONS {
   . = 0x40080000;
   .text : { *(.text.boot) *(.text*) }
@@ -215,8 +240,11 @@ SECTIONS {
   . += 0x4000;
   stack_top = .;
 }
-`);
-    writeFileSync(join(dir, 'kiln.config.ts'), `import { cc, defineConfig } from 'kiln';
+`,
+    );
+    writeFileSync(
+      join(dir, 'kiln.config.ts'),
+      `import { cc, defineConfig } from 'kiln';
 export default defineConfig({
   name: 'a64', arch: ['x86_64', 'aarch64'],
   build: () => {
@@ -224,7 +252,8 @@ export default defineConfig({
     return { components: { kernel }, run: { kernel, exit: { kind: 'semihosting' as const } } };
   },
 });
-`);
+`,
+    );
     const dev = new Dev(dir, ['--arch', 'aarch64']);
     try {
       const out = await dev.waitFor('stdout', /a64 banner one/, 0, 180_000);

@@ -13,7 +13,9 @@ describe('npm run docs (TypeDoc API reference)', () => {
     const out = tempDir('kiln-docs-');
     const r = await runAsync(['node', script, '--out', out], { cwd: repoRoot, timeoutMs: 420_000 });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
     const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
     expect(subpaths.length).toBeGreaterThanOrEqual(20);
     for (const key of subpaths) {
@@ -26,7 +28,9 @@ describe('npm run docs (TypeDoc API reference)', () => {
   }, 480_000);
 
   it('has a runnable example for every subpath, importing that subpath (run by test/cli/init.test.ts)', () => {
-    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
     for (const key of Object.keys(pkg.exports).filter((k) => k !== './package.json')) {
       const name = key === '.' ? 'kiln' : key.slice(2);
       const file = join(repoRoot, 'docs', 'examples', `${name}.mjs`);
@@ -38,15 +42,35 @@ describe('npm run docs (TypeDoc API reference)', () => {
   it('fails on an exported symbol without a doc comment, and names it', async () => {
     const root = tempDir('kiln-docs-fixture-');
     mkdirSync(join(root, 'src'));
-    writeFileSync(join(root, 'package.json'), JSON.stringify({
-      name: 'fixture', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
-    }));
-    writeFileSync(join(root, 'tsconfig.build.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: [] },
-      include: ['src'],
-    }));
-    writeFileSync(join(root, 'src', 'index.ts'), '/** Documented. */\nexport const documented = 1;\nexport function forgotten(): number {\n  return 2;\n}\n');
-    const r = await runAsync(['node', script, '--root', root, '--out', join(root, 'api')], { cwd: root, timeoutMs: 120_000 });
+    writeFileSync(
+      join(root, 'package.json'),
+      JSON.stringify({
+        name: 'fixture',
+        type: 'module',
+        exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+      }),
+    );
+    writeFileSync(
+      join(root, 'tsconfig.build.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          types: [],
+        },
+        include: ['src'],
+      }),
+    );
+    writeFileSync(
+      join(root, 'src', 'index.ts'),
+      '/** Documented. */\nexport const documented = 1;\nexport function forgotten(): number {\n  return 2;\n}\n',
+    );
+    const r = await runAsync(['node', script, '--root', root, '--out', join(root, 'api')], {
+      cwd: root,
+      timeoutMs: 120_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stdout + r.stderr).toMatch(/forgotten.*does not have any documentation/);
     expect(r.stdout + r.stderr).not.toMatch(/documented \(/);

@@ -49,7 +49,7 @@ function readRange(path: string, length: number, offset = 0): Buffer {
   const fd = openSync(path, 'r');
   try {
     const out = Buffer.alloc(length);
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const got = readSync(fd, out, done, length - done, offset + done);
       if (got === 0) throw new Error(`${path} ended at ${offset + done}`);
       done += got;
@@ -92,8 +92,13 @@ interface Progress {
 
 /** `kiln: write   4 MiB / 19.1 MiB  20%  94.0 MB/s  ETA 0:00` → its fields. */
 function progressLines(stderr: string): Progress[] {
-  return [...stderr.matchAll(/^kiln: (write|verify)\s+(\S+ \S+) \/ (\S+ \S+)\s+(\d+)%\s+([\d.]+) MB\/s\s+ETA (\S+)$/gm)].map((m) => ({
-    phase: m[1]!, bytes: m[2]!, pct: Number(m[4]), rate: Number(m[5]),
+  return [
+    ...stderr.matchAll(/^kiln: (write|verify)\s+(\S+ \S+) \/ (\S+ \S+)\s+(\d+)%\s+([\d.]+) MB\/s\s+ETA (\S+)$/gm),
+  ].map((m) => ({
+    phase: m[1]!,
+    bytes: m[2]!,
+    pct: Number(m[4]),
+    rate: Number(m[5]),
   }));
 }
 
@@ -126,7 +131,9 @@ describe('kiln flash to a loop device', () => {
     const written = readFileSync(image);
     expect(sha(readRange(device, written.length))).toBe(sha(written));
     // What follows the image stays as it was.
-    expect(readRange(device, 4096, 20_000_003 + 1).equals(readRange(join(dir, 'raw.dev'), 4096, 20_000_003 + 1))).toBe(true);
+    expect(readRange(device, 4096, 20_000_003 + 1).equals(readRange(join(dir, 'raw.dev'), 4096, 20_000_003 + 1))).toBe(
+      true,
+    );
     expect(r.stderr).toContain(`about to overwrite ${device}`);
     expect(r.stderr).toContain(`read back and compared: sha256 ${sha(written)}`);
     expect(r.stderr).toContain('blockdev --flushbufs');
@@ -139,7 +146,18 @@ describe('kiln flash to a loop device', () => {
     const device = attach(patterned('tty.dev', 8 << 20));
     const before = sha(readRange(device, 3_000_000));
     // util-linux script(1) gives kiln a pseudo-terminal; the answer is typed into it.
-    const onTty = (answer: string) => runAsync(['script', '--quiet', '--return', '--command', `${process.execPath} ${kilnBin} flash ${image} ${device} --force`, '/dev/null'], { input: answer, env: { ...process.env, NO_COLOR: '1' } });
+    const onTty = (answer: string) =>
+      runAsync(
+        [
+          'script',
+          '--quiet',
+          '--return',
+          '--command',
+          `${process.execPath} ${kilnBin} flash ${image} ${device} --force`,
+          '/dev/null',
+        ],
+        { input: answer, env: { ...process.env, NO_COLOR: '1' } },
+      );
     const no = await onTty('no\n');
     expect(no.status, no.stdout).toBe(1);
     expect(no.stdout).toContain(`Type yes to overwrite ${device}:`);
@@ -152,13 +170,16 @@ describe('kiln flash to a loop device', () => {
     expect(sha(readRange(device, 3_000_000))).toBe(sha(readFileSync(image)));
   }, 120_000);
 
-  it('without IMAGE it flashes the project\'s run image', async () => {
+  it("without IMAGE it flashes the project's run image", async () => {
     const project = join(dir, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'disk.img'), randomBytes(1 << 20));
-    writeFileSync(join(project, 'kiln.config.ts'), `import { defineConfig } from 'kiln';
+    writeFileSync(
+      join(project, 'kiln.config.ts'),
+      `import { defineConfig } from 'kiln';
 export default defineConfig({ name: 'flashme', build: () => ({ run: { image: 'disk.img' } }) });
-`);
+`,
+    );
     const device = attach(patterned('project.dev', 4 << 20));
     const r = await runKilnAsync(['flash', device, '--yes', '--force'], { cwd: project });
     expect(r.status, r.stderr).toBe(0);
@@ -178,7 +199,9 @@ export default defineConfig({ name: 'flashme', build: () => ({ run: { image: 'di
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('ISO 9660 (hybrid: boots as a disk too)');
     expect(sha(readRange(device, bytes.length))).toBe(sha(bytes));
-    const table = JSON.parse(tool(['sfdisk', '--json', device]).stdout) as { partitiontable: { partitions: unknown[] } };
+    const table = JSON.parse(tool(['sfdisk', '--json', device]).stdout) as {
+      partitiontable: { partitions: unknown[] };
+    };
     expect(table.partitiontable.partitions.length).toBeGreaterThan(0);
   }, 120_000);
 
@@ -188,7 +211,11 @@ export default defineConfig({ name: 'flashme', build: () => ({ run: { image: 'di
     randomBytes(3 << 20).copy(content, 1 << 20);
     randomBytes(1000).copy(content, 9 << 20);
     writeFileSync(raw, content);
-    for (const [format, options] of [['vdi', []], ['vmdk', []], ['vmdk', ['-o', 'subformat=streamOptimized']]] as const) {
+    for (const [format, options] of [
+      ['vdi', []],
+      ['vmdk', []],
+      ['vmdk', ['-o', 'subformat=streamOptimized']],
+    ] as const) {
       const image = join(dir, `disk-${options.length ? 'stream' : 'sparse'}.${format}`);
       run(['qemu-img', 'convert', '-f', 'raw', '-O', format, ...options, raw, image]);
       const device = attach(patterned(`${format}-${options.length}.dev`, 16 << 20));

@@ -23,7 +23,11 @@ function countDiskReads(): { bytes: () => number } {
   let total = 0;
   for (const cls of [VdiImage, VmdkImage]) {
     const original = cls.prototype.read;
-    vi.spyOn(cls.prototype, 'read').mockImplementation(function (this: VdiImage & VmdkImage, offset: number, length: number) {
+    vi.spyOn(cls.prototype, 'read').mockImplementation(function (
+      this: VdiImage & VmdkImage,
+      offset: number,
+      length: number,
+    ) {
       total += length;
       return original.call(this, offset, length);
     });
@@ -75,7 +79,8 @@ describe('sparse-aware conversion of a 1 TiB disk', () => {
     expect(allocated(raw)).toBeLessThan(4 * MIB);
     const source = await FileSource.open(raw);
     try {
-      for (const b of STORED) expect((await source.read(b * MIB + 4096, 16)).every((x) => x === blockByte(b))).toBe(true);
+      for (const b of STORED)
+        expect((await source.read(b * MIB + 4096, 16)).every((x) => x === blockByte(b))).toBe(true);
       expect((await source.read(MIB, 16)).every((x) => x === 0)).toBe(true);
     } finally {
       await source.close();
@@ -95,7 +100,10 @@ describe('sparse-aware conversion of a 1 TiB disk', () => {
     } finally {
       await vdi.close();
     }
-    for (const [a, fa, b, fb] of [[input, 'vdi', raw, 'raw'], [back, 'vdi', raw, 'raw']] as const) {
+    for (const [a, fa, b, fb] of [
+      [input, 'vdi', raw, 'raw'],
+      [back, 'vdi', raw, 'raw'],
+    ] as const) {
       const check = tool(['qemu-img', 'compare', '-f', fa, '-F', fb, a, b]);
       expect(check.stdout + check.stderr, `${a} vs ${b}`).toMatch(/Images are identical/);
     }
@@ -123,17 +131,27 @@ describe('VDI and VMDK reader errors name the file (#15 item 10)', () => {
     writeFileSync(cutVdi, readFileSync(vdi).subarray(0, MIB));
     const cutVmdk = join(dir, 'cut.vmdk');
     writeFileSync(cutVmdk, readFileSync(vmdk).subarray(0, 600_000));
-    for (const [file, open, code] of [[cutVdi, openVdi, 'VDI_TRUNCATED'], [cutVmdk, openVmdk, 'VMDK_TRUNCATED']] as const) {
+    for (const [file, open, code] of [
+      [cutVdi, openVdi, 'VDI_TRUNCATED'],
+      [cutVmdk, openVmdk, 'VMDK_TRUNCATED'],
+    ] as const) {
       const source = await FileSource.open(file);
       try {
         await expect(open(source)).rejects.toMatchObject({ code, location: { file, offset: expect.any(Number) } });
       } finally {
         await source.close();
       }
-      for (const args of [['image', 'convert', file, join(dir, 'never.img')], ['image', 'ls', file]]) {
+      for (const args of [
+        ['image', 'convert', file, join(dir, 'never.img')],
+        ['image', 'ls', file],
+      ]) {
         const r = runKiln(args);
         expect(r.status, args.join(' ')).toBe(1);
-        expect(r.stderr).toMatch(new RegExp(`^error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: offset 0x[0-9a-f]+ \\(\\d+\\): v(di|mdk): `));
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `^error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: offset 0x[0-9a-f]+ \\(\\d+\\): v(di|mdk): `,
+          ),
+        );
         expect(r.stderr).not.toMatch(/internal error|^\s+at /m);
       }
     }

@@ -6,7 +6,13 @@ import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { convertImage, convertImageFile, detectImageFormat, planConversion, type ConvertOptions } from '../../src/formats/convert.js';
+import {
+  convertImage,
+  convertImageFile,
+  detectImageFormat,
+  planConversion,
+  type ConvertOptions,
+} from '../../src/formats/convert.js';
 import { MemorySource, type BlockSource } from '../../src/formats/io/block-source.js';
 import { MemorySink } from '../../src/formats/io/block-writer.js';
 import { runKiln, tempDir } from '../_helpers.js';
@@ -62,13 +68,21 @@ describe('convertImage', () => {
   });
 
   it('computes the output size before writing (the plan equals the file written)', async () => {
-    const disk = makeDisk({ size: 9 << 20, extents: [{ at: 12345, length: 200_000, seed: 3, constant: false }, { at: 7 << 20, length: 10, seed: 9, constant: true }] });
+    const disk = makeDisk({
+      size: 9 << 20,
+      extents: [
+        { at: 12345, length: 200_000, seed: 3, constant: false },
+        { at: 7 << 20, length: 10, seed: 9, constant: true },
+      ],
+    });
     for (const [, options] of TARGETS) {
       const plan = await planConversion(new MemorySource(disk), options);
       const sink = new MemorySink(plan.fileSize);
       const result = await convertImage(new MemorySource(disk), sink, options);
       expect(result.fileSize).toBe(plan.fileSize);
-      await expect(convertImage(new MemorySource(disk), new MemorySink(plan.fileSize + 512), options)).rejects.toMatchObject({ code: 'CONVERT_SINK_SIZE' });
+      await expect(
+        convertImage(new MemorySource(disk), new MemorySink(plan.fileSize + 512), options),
+      ).rejects.toMatchObject({ code: 'CONVERT_SINK_SIZE' });
     }
   });
 });
@@ -78,25 +92,30 @@ describe('one-pass conversion into a file', () => {
 
   it('writes the same bytes as planConversion + emitConversion into a sink, for raw files and other sources, with or without a seed', async () => {
     await fc.assert(
-      fc.asyncProperty(diskSpec, fc.constantFrom(...ONE_PASS), fc.option(fc.string({ maxLength: 8 }), { nil: undefined }), async (spec, [ext, target], seed) => {
-        const disk = makeDisk(spec);
-        const n = counter++;
-        const raw = writeFile(dir, `p${n}.img`, disk);
-        const out = join(dir, `p${n}.${ext}`);
-        const options: ConvertOptions = { ...target, ...(seed !== undefined ? { seed } : {}) };
-        const plan = await planConversion(new MemorySource(disk), { ...options, fileName: `p${n}.${ext}` });
-        const sink = new MemorySink(plan.fileSize);
-        await convertImage(new MemorySource(disk), sink, { ...options, fileName: `p${n}.${ext}` });
-        const result = await convertImageFile(raw, out, options);
-        const bytes = new Uint8Array(readFileSync(out));
-        expect(result.fileSize).toBe(plan.fileSize);
-        expect(result.storedBytes).toBe(plan.storedBytes);
-        expect(sameBytes(bytes, sink.bytes)).toBe('same');
-        // A source that is not a file (read through BlockSource.read) gives the same bytes.
-        const other = join(dir, `p${n}-mem.${ext}`);
-        await convertImage(new MemorySource(disk), other, { ...options, fileName: `p${n}.${ext}` });
-        expect(sameBytes(new Uint8Array(readFileSync(other)), bytes)).toBe('same');
-      }),
+      fc.asyncProperty(
+        diskSpec,
+        fc.constantFrom(...ONE_PASS),
+        fc.option(fc.string({ maxLength: 8 }), { nil: undefined }),
+        async (spec, [ext, target], seed) => {
+          const disk = makeDisk(spec);
+          const n = counter++;
+          const raw = writeFile(dir, `p${n}.img`, disk);
+          const out = join(dir, `p${n}.${ext}`);
+          const options: ConvertOptions = { ...target, ...(seed !== undefined ? { seed } : {}) };
+          const plan = await planConversion(new MemorySource(disk), { ...options, fileName: `p${n}.${ext}` });
+          const sink = new MemorySink(plan.fileSize);
+          await convertImage(new MemorySource(disk), sink, { ...options, fileName: `p${n}.${ext}` });
+          const result = await convertImageFile(raw, out, options);
+          const bytes = new Uint8Array(readFileSync(out));
+          expect(result.fileSize).toBe(plan.fileSize);
+          expect(result.storedBytes).toBe(plan.storedBytes);
+          expect(sameBytes(bytes, sink.bytes)).toBe('same');
+          // A source that is not a file (read through BlockSource.read) gives the same bytes.
+          const other = join(dir, `p${n}-mem.${ext}`);
+          await convertImage(new MemorySource(disk), other, { ...options, fileName: `p${n}.${ext}` });
+          expect(sameBytes(new Uint8Array(readFileSync(other)), bytes)).toBe('same');
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -143,28 +162,35 @@ describe('a 4 GiB sparse disk with little data', () => {
   for (const at of [0, 1 * GiB + 12345, 3 * GiB + 7, 4 * GiB - (1 << 20)]) writeSync(fd, chunk, 0, chunk.length, at);
   closeSync(fd);
 
-  it.each(TARGETS.slice(0, 3))('to %s: small output, flat memory, qemu-img agrees', async (ext, options) => {
-    const out = join(dir, `big.${ext}`);
-    const before = process.memoryUsage();
-    let peak = before.rss;
-    const timer = setInterval(() => {
+  it.each(TARGETS.slice(0, 3))(
+    'to %s: small output, flat memory, qemu-img agrees',
+    async (ext, options) => {
+      const out = join(dir, `big.${ext}`);
+      const before = process.memoryUsage();
+      let peak = before.rss;
+      const timer = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 5);
+      const result = await convertImageFile(raw, out, options);
+      clearInterval(timer);
       peak = Math.max(peak, process.memoryUsage().rss);
-    }, 5);
-    const result = await convertImageFile(raw, out, options);
-    clearInterval(timer);
-    peak = Math.max(peak, process.memoryUsage().rss);
-    expect(result.diskSize).toBe(4 * GiB);
-    // 4 MiB of data touches at most 7 blocks of 1 MiB; the rest is metadata (VDI aligns to 1 MiB).
-    expect(statSync(out).size).toBeLessThan(12 << 20);
-    expect(statSync(out).size).toBe(result.fileSize);
-    expect(peak - before.rss).toBeLessThan(160 << 20);
-    const info = JSON.parse(qemuImg('info', '--output=json', out).stdout) as { 'virtual-size': number; format: string };
-    expect(info['virtual-size']).toBe(4 * GiB);
-    expect(info.format).toBe(options.format);
-    expect(qemuImg('check', out).status).toBe(0);
-    const compare = qemuImg('compare', '-f', 'raw', raw, out);
-    expect(compare.stdout + compare.stderr).toContain('Images are identical.');
-  }, 120_000);
+      expect(result.diskSize).toBe(4 * GiB);
+      // 4 MiB of data touches at most 7 blocks of 1 MiB; the rest is metadata (VDI aligns to 1 MiB).
+      expect(statSync(out).size).toBeLessThan(12 << 20);
+      expect(statSync(out).size).toBe(result.fileSize);
+      expect(peak - before.rss).toBeLessThan(160 << 20);
+      const info = JSON.parse(qemuImg('info', '--output=json', out).stdout) as {
+        'virtual-size': number;
+        format: string;
+      };
+      expect(info['virtual-size']).toBe(4 * GiB);
+      expect(info.format).toBe(options.format);
+      expect(qemuImg('check', out).status).toBe(0);
+      const compare = qemuImg('compare', '-f', 'raw', raw, out);
+      expect(compare.stdout + compare.stderr).toContain('Images are identical.');
+    },
+    120_000,
+  );
 });
 
 describe('kiln image convert', () => {
@@ -172,11 +198,20 @@ describe('kiln image convert', () => {
   const raw = writeFile(dir, 'cli.img', disk);
 
   it('converts to VDI and VMDK with --json, and the output passes qemu-img', () => {
-    for (const [ext, args] of [['vdi', ['--format', 'vdi']], ['vmdk', ['--format', 'vmdk', '--subformat', 'streamOptimized']]] as const) {
+    for (const [ext, args] of [
+      ['vdi', ['--format', 'vdi']],
+      ['vmdk', ['--format', 'vmdk', '--subformat', 'streamOptimized']],
+    ] as const) {
       const out = join(dir, `cli.${ext}`);
       const r = runKiln(['image', 'convert', raw, out, ...args, '--json']);
       expect(r.status, r.stderr).toBe(0);
-      const json = JSON.parse(r.stdout) as { ok: boolean; format: string; fileSize: number; diskSize: number; subformat?: string };
+      const json = JSON.parse(r.stdout) as {
+        ok: boolean;
+        format: string;
+        fileSize: number;
+        diskSize: number;
+        subformat?: string;
+      };
       expect(json.ok).toBe(true);
       expect(json.format).toBe(ext);
       expect(json.diskSize).toBe(5 << 20);
@@ -199,9 +234,26 @@ describe('kiln image convert', () => {
     const byName = runKiln(['image', 'convert', raw, join(dir, 'by-name.vmdk'), '--json']);
     expect(byName.status, byName.stderr).toBe(0);
     expect(JSON.parse(byName.stdout).format).toBe('vmdk');
-    const badSub = runKiln(['image', 'convert', raw, join(dir, 'x.vdi'), '--format', 'vdi', '--subformat', 'streamOptimized']);
+    const badSub = runKiln([
+      'image',
+      'convert',
+      raw,
+      join(dir, 'x.vdi'),
+      '--format',
+      'vdi',
+      '--subformat',
+      'streamOptimized',
+    ]);
     expect(badSub.stderr).toContain('applies to vmdk only');
-    const missing = runKiln(['image', 'convert', join(dir, 'nope.img'), join(dir, 'x.vdi'), '--format', 'vdi', '--json']);
+    const missing = runKiln([
+      'image',
+      'convert',
+      join(dir, 'nope.img'),
+      join(dir, 'x.vdi'),
+      '--format',
+      'vdi',
+      '--json',
+    ]);
     expect(missing.status).not.toBe(0);
     expect(JSON.parse(missing.stdout).error.code).toBe('CONVERT_INPUT_MISSING');
     const bad = writeFile(dir, 'bad.vdi', new Uint8Array(1024).fill(0));

@@ -21,14 +21,24 @@ describe('ISO9660: writer and reader share ISO_MAX_DEPTH', () => {
     const image = await isoImage({ [`${deepest}/F.TXT`]: 'x' });
     for (const namespace of ['rockridge', 'joliet', 'iso9660'] as const) {
       const iso = await readIso(new MemorySource(image, 'iso9660'), { namespace });
-      expect(iso.entries.some((e) => e.path.toLowerCase() === `${deepest}/f.txt`), namespace).toBe(true);
+      expect(
+        iso.entries.some((e) => e.path.toLowerCase() === `${deepest}/f.txt`),
+        namespace,
+      ).toBe(true);
     }
     // The limit is exact: the reader with one level less refuses this image.
-    await expect(readIso(new MemorySource(image, 'iso9660'), { maxDepth: ISO_MAX_DEPTH - 1 })).rejects.toMatchObject({ code: 'TOO_DEEP' });
+    await expect(readIso(new MemorySource(image, 'iso9660'), { maxDepth: ISO_MAX_DEPTH - 1 })).rejects.toMatchObject({
+      code: 'TOO_DEEP',
+    });
     for (const tree of [{ [`${chain(ISO_MAX_DEPTH)}/F.TXT`]: 'x' }, { [chain(1500)]: { kind: 'dir' as const } }]) {
       const refused = planIso(buildTree(tree), { epoch: 0 });
       await expect(refused).rejects.toBeInstanceOf(KilnError);
-      await expect(refused).rejects.toMatchObject({ code: 'ISO_TOO_DEEP', message: expect.stringMatching(new RegExp(`directory levels deep; kiln writes and reads ISO trees up to ${ISO_MAX_DEPTH}`)) });
+      await expect(refused).rejects.toMatchObject({
+        code: 'ISO_TOO_DEEP',
+        message: expect.stringMatching(
+          new RegExp(`directory levels deep; kiln writes and reads ISO trees up to ${ISO_MAX_DEPTH}`),
+        ),
+      });
     }
   });
 });
@@ -41,14 +51,21 @@ describe('FAT: writer and reader share FAT_MAX_DEPTH', () => {
     const volume = await openFat(new MemorySource(image, 'fat'));
     expect((await volume.list()).some((e) => e.path === `${deepest}/X`)).toBe(true);
     for (const tree of [{ [`${chain(FAT_MAX_DEPTH + 1)}/F`]: 'x' }, { [chain(1500)]: { kind: 'dir' as const } }]) {
-      expect(() => planFat(buildTree(tree), 16 << 20, { epoch: 0 })).toThrow(expect.objectContaining({
-        code: 'FAT_TOO_DEEP',
-        message: expect.stringMatching(new RegExp(`levels deep; kiln writes and reads FAT trees up to ${FAT_MAX_DEPTH}`)),
-      }));
+      expect(() => planFat(buildTree(tree), 16 << 20, { epoch: 0 })).toThrow(
+        expect.objectContaining({
+          code: 'FAT_TOO_DEEP',
+          message: expect.stringMatching(
+            new RegExp(`levels deep; kiln writes and reads FAT trees up to ${FAT_MAX_DEPTH}`),
+          ),
+        }),
+      );
     }
     const entry = new TextEncoder().encode('X          \x20'); // short name + ATTR_ARCHIVE
     const deeper = patchAll(image, entry, new TextEncoder().encode('X          \x10'));
     const hostile = await openFat(new MemorySource(deeper, 'fat'));
-    await expect(hostile.list()).rejects.toMatchObject({ code: 'TOO_DEEP', message: expect.stringContaining(`more than ${FAT_MAX_DEPTH} levels`) });
+    await expect(hostile.list()).rejects.toMatchObject({
+      code: 'TOO_DEEP',
+      message: expect.stringContaining(`more than ${FAT_MAX_DEPTH} levels`),
+    });
   });
 });

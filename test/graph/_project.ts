@@ -20,7 +20,13 @@ appendFileSync(process.env.RUNS_LOG, name + ' end ' + Date.now() + '\\n');
 `;
 
 /** `wait`: milliseconds to sleep, `file:<path>` (until the test creates it) or `starts:<n>` (until n steps started). */
-export interface StepSpec { name: string; inputs?: string[]; deps?: string[]; sleep?: number; wait?: string }
+export interface StepSpec {
+  name: string;
+  inputs?: string[];
+  deps?: string[];
+  sleep?: number;
+  wait?: string;
+}
 
 export function writeProject(dir: string, steps: StepSpec[], extra = ''): void {
   mkdirSync(dir, { recursive: true });
@@ -30,19 +36,28 @@ export function writeProject(dir: string, steps: StepSpec[], extra = ''): void {
     const inputs = (s.inputs ?? []).map((i) => JSON.stringify(i));
     return `const ${s.name} = command({ argv: [process.execPath, 'step.mjs', '${s.name}', out('${s.name}.txt'), '${s.wait ?? s.sleep ?? 0}', ${[...inputs, ...deps].join(', ')}], inputs: ['step.mjs', ${inputs.join(', ')}], outputs: ['${s.name}.txt'], env: ['FAIL_STEP', 'CONSTANT_OUTPUT', 'RUNS_LOG'] });`;
   });
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+  writeFileSync(
+    join(dir, 'kiln.config.ts'),
+    `import { defineConfig, command, out } from 'kiln';
 ${lines.join('\n')}
 ${extra}
 export default defineConfig({ name: 'graph-test', components: { ${steps.map((s) => s.name).join(', ')} } });
-`);
+`,
+  );
 }
 
 export function runs(dir: string): string[] {
   const path = join(dir, 'runs.log');
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l.endsWith(' end ') || / end \d+$/.test(l)).map((l) => l.split(' ')[0]!);
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith(' end ') || / end \d+$/.test(l))
+    .map((l) => l.split(' ')[0]!);
 }
 
 export function events(stdout: string): Array<Record<string, unknown>> {
-  return stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

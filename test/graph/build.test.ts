@@ -45,7 +45,11 @@ describe('kiln build', () => {
 
   it('runs independent steps in parallel with -j', () => {
     // Each step finishes only once all three started: a build running them one at a time never ends.
-    writeProject(dir, [{ name: 'p1', wait: 'starts:3' }, { name: 'p2', wait: 'starts:3' }, { name: 'p3', wait: 'starts:3' }]);
+    writeProject(dir, [
+      { name: 'p1', wait: 'starts:3' },
+      { name: 'p2', wait: 'starts:3' },
+      { name: 'p3', wait: 'starts:3' },
+    ]);
     expect(build('-j', '3').status).toBe(0);
     const log = readFileSync(join(dir, 'runs.log'), 'utf8');
     const starts = [...log.matchAll(/^p\d start (\d+)$/gm)].map((m) => Number(m[1]));
@@ -79,7 +83,10 @@ describe('kiln build', () => {
   });
 
   it('early cutoff: a rerun that produces identical output does not rerun its dependents', () => {
-    writeProject(dir, [{ name: 'gen', inputs: ['a.src'] }, { name: 'use', deps: ['gen'] }]);
+    writeProject(dir, [
+      { name: 'gen', inputs: ['a.src'] },
+      { name: 'use', deps: ['gen'] },
+    ]);
     const envC = { ...env(), CONSTANT_OUTPUT: '' };
     expect(runKiln(['build'], { cwd: dir, env: envC }).status).toBe(0);
     // gen's env changes (so it reruns) but its output stays byte-identical? No: make it constant on both runs.
@@ -121,7 +128,8 @@ describe('kiln build', () => {
     rmSync(join(dir, 'build'), { recursive: true });
     // Corrupt every object in the CAS (as a crash or disk error would).
     const cas = join(dir, '.kiln/cache/cas');
-    for (const sub of readdirSync(cas)) for (const f of readdirSync(join(cas, sub))) writeFileSync(join(cas, sub, f), 'garbage');
+    for (const sub of readdirSync(cas))
+      for (const f of readdirSync(join(cas, sub))) writeFileSync(join(cas, sub, f), 'garbage');
     const r = build();
     expect(r.status).toBe(0);
     expect(runs(dir)).toHaveLength(10);
@@ -148,7 +156,12 @@ describe('kiln build', () => {
 
   it('kill -9 mid-build, then a rebuild is correct', async () => {
     writeProject(dir, [{ name: 'slow1', wait: 'file:release' }, { name: 'slow2', deps: ['slow1'] }, { name: 'fast' }]);
-    const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, ...env() }, stdio: 'ignore', detached: true });
+    const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+      stdio: 'ignore',
+      detached: true,
+    });
     // Once slow1 has started (it waits for a file that does not exist yet), kill kiln and its children at once.
     await waitUntil(() => readFileSafe(join(dir, 'runs.log')).includes('slow1 start'));
     process.kill(-child.pid!, 'SIGKILL');
@@ -164,13 +177,20 @@ describe('kiln build', () => {
   it('a second concurrent build waits for the lock and says so; --no-wait fails', async () => {
     // The first build's step holds the lock until the test creates `release`.
     writeProject(dir, [{ name: 'slow', wait: 'file:release' }]);
-    const first = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, ...env() }, stdio: 'ignore' });
+    const first = spawn(process.execPath, [kilnBin, 'build', '--plain'], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+      stdio: 'ignore',
+    });
     const firstExit = new Promise<number | null>((r) => first.on('exit', (c) => r(c)));
     await waitUntil(() => readFileSafe(join(dir, 'runs.log')).includes('slow start'));
     const noWait = runKiln(['build', '--no-wait'], { cwd: dir, env: env() });
     expect(noWait.status).toBe(1);
     expect(noWait.stderr).toMatch(/another kiln \(pid \d+\) is building/);
-    const second = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env() } });
+    const second = spawn(process.execPath, [kilnBin, 'build', '--plain'], {
+      cwd: dir,
+      env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env() },
+    });
     let secondErr = '';
     second.stderr.setEncoding('utf8').on('data', (c: string) => (secondErr += c));
     const secondExit = new Promise<number | null>((r) => second.on('exit', (c) => r(c)));
@@ -186,7 +206,9 @@ describe('kiln build', () => {
     const trace = join(dir, 'trace.json');
     expect(runKiln(['build', '--trace', trace], { cwd: dir, env: env() }).status).toBe(0);
     const t = JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: Array<{ name: string; ph: string }> };
-    expect(t.traceEvents.filter((e) => e.ph === 'X').map((e) => e.name)).toEqual(expect.arrayContaining(['a', 'b', 'c', 'd', 'e', 'build']));
+    expect(t.traceEvents.filter((e) => e.ph === 'X').map((e) => e.name)).toEqual(
+      expect.arrayContaining(['a', 'b', 'c', 'd', 'e', 'build']),
+    );
     const dot = runKiln(['graph', '--format', 'dot'], { cwd: dir });
     expect(dot.stdout).toContain('"a" -> "b"');
     const mermaid = runKiln(['graph', '--format', 'mermaid'], { cwd: dir });
@@ -207,12 +229,19 @@ describe('Ctrl-C', () => {
     const d = join(root, 'sigint');
     writeProject(d, []);
     // A step whose command starts a grandchild (sleep) and waits for it.
-    writeFileSync(join(d, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+    writeFileSync(
+      join(d, 'kiln.config.ts'),
+      `import { defineConfig, command, out } from 'kiln';
 export default defineConfig({ name: 'sigint', components: {
   slow: command({ argv: ['sh', '-c', 'echo $$ > pids.txt; sleep 300 & echo $! >> pids.txt; wait; echo done > "$0"', out('slow.txt')], outputs: ['slow.txt'], untracked: true }),
 } });
-`);
-    const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: d, env: { ...process.env, CI: 'true' }, stdio: 'ignore' });
+`,
+    );
+    const child = spawn(process.execPath, [kilnBin, 'build', '--plain'], {
+      cwd: d,
+      env: { ...process.env, CI: 'true' },
+      stdio: 'ignore',
+    });
     await waitUntil(() => readFileSafe(join(d, 'pids.txt')).trim().split('\n').length >= 2);
     const pids = readFileSafe(join(d, 'pids.txt')).trim().split('\n').map(Number);
     expect(pids).toHaveLength(2);

@@ -15,7 +15,9 @@ function project(config: string, files: Record<string, string> = {}): string {
 
 describe('config errors', () => {
   it('a wrong enum value names the file, the config path, what was expected and found; exit 2, no stack', () => {
-    const dir = project(`import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x', arch: 'x86' as never });\n`);
+    const dir = project(
+      `import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x', arch: 'x86' as never });\n`,
+    );
     const r = runKiln(['build'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('error: kiln.config.ts: arch: expected "x86_64" | "i386" | "aarch64", got "x86"');
@@ -31,7 +33,9 @@ export default defineConfig({ name: 'x', components: { kernel: command({ argv: [
   });
 
   it('an unknown key is named', () => {
-    const dir = project(`import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x', compnents: {} } as never);\n`);
+    const dir = project(
+      `import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x', compnents: {} } as never);\n`,
+    );
     const r = runKiln(['build'], { cwd: dir });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown key "compnents"');
@@ -80,7 +84,9 @@ export default defineConfig({
     const dir = project(config);
     const r = runKiln(['build', '--mode=iso', '--size=16', '--debug', '--profile', 'release'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'build/x86_64-release/info.txt'), 'utf8')).toBe('{"mode":"iso","size":16777216,"debug":true} x86_64-release');
+    expect(readFileSync(join(dir, 'build/x86_64-release/info.txt'), 'utf8')).toBe(
+      '{"mode":"iso","size":16777216,"debug":true} x86_64-release',
+    );
   });
   it('bad values are rejected with the expected type', () => {
     const dir = project(config);

@@ -4,7 +4,16 @@
 // paths); `kiln clean` takes the build lock; a corrupt cache object says so in one line; a build()
 // that never returns meets a deadline naming the config.
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kilnBin, runKiln, tempDir } from '../_helpers.js';
@@ -21,17 +30,25 @@ function project(name: string, config: string): string {
 
 describe('output paths at plan time', () => {
   it('a file and a folder of it (d, d/f.txt) across steps: exit 2 naming both config paths, either order', () => {
-    for (const [first, second] of [['d', 'd/f.txt'], ['d/f.txt', 'd']] as const) {
-      const dir = project(`conflict-${first.replace('/', '_')}`, `export default defineConfig({ name: 'c', steps: {
+    for (const [first, second] of [
+      ['d', 'd/f.txt'],
+      ['d/f.txt', 'd'],
+    ] as const) {
+      const dir = project(
+        `conflict-${first.replace('/', '_')}`,
+        `export default defineConfig({ name: 'c', steps: {
   a: write({ path: '${first}', content: 'a' }),
   b: write({ path: '${second}', content: 'b' }),
-} });`);
+} });`,
+      );
       for (const command of ['build', 'graph']) {
         const r = runKiln([command], { cwd: dir });
         expect(r.status, r.stderr).toBe(2);
         expect(r.stderr).toContain('step "a" (steps.a)');
         expect(r.stderr).toContain('step "b" (steps.b)');
-        expect(r.stderr).toMatch(/writes the file d, and step "\w" \(steps\.\w\) writes d\/f\.txt inside it as a folder/);
+        expect(r.stderr).toMatch(
+          /writes the file d, and step "\w" \(steps\.\w\) writes d\/f\.txt inside it as a folder/,
+        );
         expect(r.stderr).not.toMatch(/EEXIST|ENOTDIR|at .*\.js:\d+/);
       }
       expect(existsSync(join(dir, 'build'))).toBe(false);
@@ -39,20 +56,29 @@ describe('output paths at plan time', () => {
   });
 
   it('the same conflict inside one step, and deeper (d and d/e/f.txt)', () => {
-    const dir = project('conflict-one-step', `export default defineConfig({ name: 'c', steps: {
+    const dir = project(
+      'conflict-one-step',
+      `export default defineConfig({ name: 'c', steps: {
   one: command({ argv: ['true'], outputs: ['d/e/f.txt', 'd'] }),
-} });`);
+} });`,
+    );
     const r = runKiln(['graph'], { cwd: dir });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toContain('writes the file d, and step "one" (steps.one) writes d/e/f.txt inside it as a folder');
   });
 
   it('x/../same.txt is same.txt (normalized before the inside check); ../escape.txt is refused', () => {
-    const ok = project('normalize', `export default defineConfig({ name: 'n', steps: { s: write({ path: 'x/../same.txt', content: 'same' }) } });`);
+    const ok = project(
+      'normalize',
+      `export default defineConfig({ name: 'n', steps: { s: write({ path: 'x/../same.txt', content: 'same' }) } });`,
+    );
     const r = runKiln(['build', '--plain'], { cwd: ok });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(ok, 'build/x86_64-debug/same.txt'), 'utf8')).toBe('same');
-    const bad = project('escape', `export default defineConfig({ name: 'n', steps: { s: write({ path: 'x/../../escape.txt', content: 'no' }) } });`);
+    const bad = project(
+      'escape',
+      `export default defineConfig({ name: 'n', steps: { s: write({ path: 'x/../../escape.txt', content: 'no' }) } });`,
+    );
     const e = runKiln(['build', '--plain'], { cwd: bad });
     expect(e.status).toBe(2);
     expect(e.stderr).toContain('output "x/../../escape.txt" must stay inside the build folder');
@@ -62,10 +88,13 @@ describe('output paths at plan time', () => {
 
 describe('outputs are never written through a symlink planted in build/', () => {
   const outside = join(root, 'outside');
-  const dir = project('symlinks', `export default defineConfig({ name: 's', steps: {
+  const dir = project(
+    'symlinks',
+    `export default defineConfig({ name: 's', steps: {
   top: write({ path: 'top.txt', content: 'top from kiln' }),
   nested: write({ path: 'sub/f.txt', content: 'nested from kiln' }),
-} });`);
+} });`,
+  );
   const target = join(dir, 'build/x86_64-debug');
 
   const plant = (): void => {
@@ -106,11 +135,18 @@ describe('outputs are never written through a symlink planted in build/', () => 
 
 describe('kiln clean and the build lock', () => {
   it('--no-wait refuses while a build runs; a waiting clean says so and the build still succeeds', async () => {
-    const dir = project('clean-lock', `export default defineConfig({ name: 'l', steps: {
+    const dir = project(
+      'clean-lock',
+      `export default defineConfig({ name: 'l', steps: {
   slow: command({ argv: [${node}, '-e', "setTimeout(() => require('fs').writeFileSync(process.argv[1], 'done'), 4000)", out('slow.txt')], outputs: ['slow.txt'] }),
-} });`);
+} });`,
+    );
     const lock = join(dir, 'build/x86_64-debug/.kiln/lock');
-    const build = spawn(process.execPath, [kilnBin, 'build', '--plain'], { cwd: dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const build = spawn(process.execPath, [kilnBin, 'build', '--plain'], {
+      cwd: dir,
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buildErr = '';
     build.stderr.setEncoding('utf8').on('data', (c: string) => (buildErr += c));
     const built = new Promise<number | null>((r) => build.on('close', (code) => r(code)));
@@ -122,7 +158,11 @@ describe('kiln clean and the build lock', () => {
     expect(refused.stderr).toMatch(/another kiln \(pid \d+\) is building in this folder/);
     expect(existsSync(join(dir, 'build/x86_64-debug/.kiln'))).toBe(true);
 
-    const clean = spawn(process.execPath, [kilnBin, 'clean'], { cwd: dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const clean = spawn(process.execPath, [kilnBin, 'clean'], {
+      cwd: dir,
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let cleanErr = '';
     clean.stderr.setEncoding('utf8').on('data', (c: string) => (cleanErr += c));
     const cleaned = new Promise<number | null>((r) => clean.on('close', (code) => r(code)));
@@ -136,11 +176,15 @@ describe('kiln clean and the build lock', () => {
 
 describe('a corrupt cache object', () => {
   it('is reported in one line and rebuilt', () => {
-    const dir = project('corrupt', `export default defineConfig({ name: 'k', steps: { w: write({ path: 'w.txt', content: 'content' }) } });`);
+    const dir = project(
+      'corrupt',
+      `export default defineConfig({ name: 'k', steps: { w: write({ path: 'w.txt', content: 'content' }) } });`,
+    );
     expect(runKiln(['build', '--plain'], { cwd: dir }).status).toBe(0);
     rmSync(join(dir, 'build'), { recursive: true });
     const cas = join(dir, '.kiln/cache/cas');
-    for (const sub of readdirSync(cas)) for (const f of readdirSync(join(cas, sub))) writeFileSync(join(cas, sub, f), 'garbage');
+    for (const sub of readdirSync(cas))
+      for (const f of readdirSync(join(cas, sub))) writeFileSync(join(cas, sub, f), 'garbage');
     const r = runKiln(['build', '--plain'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => l.includes('was corrupt'));
@@ -151,7 +195,10 @@ describe('a corrupt cache object', () => {
 });
 
 describe('a build() that never returns', () => {
-  const dir = project('hang', `export default defineConfig({ name: 'h', build: () => new Promise(() => { setInterval(() => {}, 1000); }) });`);
+  const dir = project(
+    'hang',
+    `export default defineConfig({ name: 'h', build: () => new Promise(() => { setInterval(() => {}, 1000); }) });`,
+  );
 
   it('meets the deadline (KILN_CONFIG_TIMEOUT) with a message naming the config; exit 2', () => {
     const r = runKiln(['build', '--plain'], { cwd: dir, env: { KILN_CONFIG_TIMEOUT: '1' }, timeoutMs: 60_000 });

@@ -11,7 +11,10 @@ const dir = join(tempDir('kiln-outputs-'), 'p');
 
 describe('outputs and the cache', () => {
   it('an in-place write to an output leaves every cache object intact; the next build restores the output, running nothing', () => {
-    writeProject(dir, [{ name: 'a', inputs: ['a.src'] }, { name: 'b', deps: ['a'] }]);
+    writeProject(dir, [
+      { name: 'a', inputs: ['a.src'] },
+      { name: 'b', deps: ['a'] },
+    ]);
     writeFileSync(join(dir, 'a.src'), 'v1');
     const build = () => runKiln(['build', '--json'], { cwd: dir, env: { RUNS_LOG: join(dir, 'runs.log') } });
     expect(build().status).toBe(0);
@@ -23,7 +26,8 @@ describe('outputs and the cache', () => {
     const inodes = new Set(objects.map((o) => statSync(o).ino));
     expect(inodes.has(statSync(out).ino)).toBe(false);
     appendFileSync(out, ' edited in place');
-    for (const o of objects) expect(createHash('sha256').update(readFileSync(o)).digest('hex')).toBe(o.split('/').pop());
+    for (const o of objects)
+      expect(createHash('sha256').update(readFileSync(o)).digest('hex')).toBe(o.split('/').pop());
     const r = build();
     expect(r.status, r.stderr).toBe(0);
     expect(events(r.stdout).find((e) => e.type === 'build-finish')!.counts).toMatchObject({ ran: 0 });

@@ -11,11 +11,14 @@ describe('paths and step names', () => {
   it('an absolute --build-dir is honoured, and t.dir is that target folder', () => {
     const dir = join(root, 'p');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+    writeFileSync(
+      join(dir, 'kiln.config.ts'),
+      `import { defineConfig, command, out } from 'kiln';
 export default defineConfig({ name: 'paths', build: (t) => ({
   components: { where: command({ argv: ['sh', '-c', 'printf %s "$0" > "$1"', t.dir, out('dir.txt')], outputs: ['dir.txt'] }) },
 }) });
-`);
+`,
+    );
     const abs = join(root, 'elsewhere', 'out');
     const r = runKiln(['build', '--plain', '--build-dir', abs], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
@@ -27,10 +30,16 @@ export default defineConfig({ name: 'paths', build: (t) => ({
   it('a step named "_cat" is refused because of its first character, "a/b" because of the slash', () => {
     const dir = join(root, 'names');
     mkdirSync(dir, { recursive: true });
-    for (const [name, rule] of [['_cat', /step name "_cat" must start with a letter or digit, not "_"/], ['a/b', /"\/" at position 2 is none of them/]] as const) {
-      writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command, out } from 'kiln';
+    for (const [name, rule] of [
+      ['_cat', /step name "_cat" must start with a letter or digit, not "_"/],
+      ['a/b', /"\/" at position 2 is none of them/],
+    ] as const) {
+      writeFileSync(
+        join(dir, 'kiln.config.ts'),
+        `import { defineConfig, command, out } from 'kiln';
 export default defineConfig({ name: 'names', components: { ${JSON.stringify(name)}: command({ argv: ['true', out('x.txt')], outputs: ['x.txt'] }) } });
-`);
+`,
+      );
       const r = runKiln(['build', '--plain'], { cwd: dir });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(rule);

@@ -21,7 +21,9 @@ function project(): string {
   writeFileSync(join(dir, 'lib.ts'), `export const text = 'one';\n`);
   writeFileSync(join(dir, 'src.txt'), 'source 1\n');
   writeFileSync(join(dir, 'parts', 'a.txt'), 'part a\n');
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { appendFileSync, readdirSync } from 'node:fs';
+  writeFileSync(
+    join(dir, 'kiln.config.ts'),
+    `import { appendFileSync, readdirSync } from 'node:fs';
 import { defineConfig, command, out } from 'kiln';
 import { text } from './lib.ts';
 appendFileSync(${JSON.stringify(join(dir, 'evals.log'))}, 'eval\\n');
@@ -48,7 +50,8 @@ export default defineConfig({
     return { components };
   },
 });
-`);
+`,
+  );
   return dir;
 }
 
@@ -61,7 +64,8 @@ function build(dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): s
   return r.stderr;
 }
 
-const note = (dir: string, target = 'x86_64-debug'): string => readFileSync(join(dir, 'build', target, 'note.txt'), 'utf8');
+const note = (dir: string, target = 'x86_64-debug'): string =>
+  readFileSync(join(dir, 'build', target, 'note.txt'), 'utf8');
 
 describe('the plan cache', () => {
   it('a second build with nothing changed does not evaluate the config, and is up to date', () => {
@@ -152,8 +156,15 @@ describe('the plan cache', () => {
   it("kiln's version is part of the key", () => {
     const dir = project();
     build(dir);
-    const { version, id } = JSON.parse(readFileSync(join(repoRoot, 'dist', 'build-id.json'), 'utf8')) as { version: string; id: string };
-    const key: PlanRequestKey = { configPath: join(dir, 'kiln.config.ts'), kilnVersion: `${version}+${id}`, projectArgs: [] };
+    const { version, id } = JSON.parse(readFileSync(join(repoRoot, 'dist', 'build-id.json'), 'utf8')) as {
+      version: string;
+      id: string;
+    };
+    const key: PlanRequestKey = {
+      configPath: join(dir, 'kiln.config.ts'),
+      kilnVersion: `${version}+${id}`,
+      projectArgs: [],
+    };
     const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', NO_COLOR: '1' };
     delete env.PLAN_GREETING;
     expect('graph' in lookupPlan(key, env)).toBe(true);

@@ -261,7 +261,10 @@ export default defineConfig({ name: 'localonly', ${extra} components: { note } }
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/remote cache/); // neither looked up nor uploaded
     expect(snapshot(server.root)).toEqual(before);
-    writeFileSync(join(p, 'kiln.config.ts'), config(`remoteCache: { url: '${server.url}', sharePathDependent: true },`));
+    writeFileSync(
+      join(p, 'kiln.config.ts'),
+      config(`remoteCache: { url: '${server.url}', sharePathDependent: true },`),
+    );
     const shared = runKiln(['build', '--plain', '--force'], { cwd: p, env });
     expect(shared.status, shared.stderr).toBe(0);
     expect(shared.stderr).toMatch(/remote cache: 0 restored \(0\.0 MB down\), 1 uploaded/);

@@ -26,12 +26,39 @@ const MAY_IMPORT: Record<string, string[]> = {
   dev: ['config', 'graph', 'qemu', 'report', 'step', 'util', 'errors'],
   steps: ['abi', 'audit', 'boot', 'config', 'formats', 'sign', 'step', 'toolchain', 'util', 'errors'],
   cli: [
-    'abi', 'audit', 'boot', 'config', 'dev', 'flash', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step',
-    'toolchain', 'util', 'errors',
+    'abi',
+    'audit',
+    'boot',
+    'config',
+    'dev',
+    'flash',
+    'formats',
+    'graph',
+    'qemu',
+    'repro',
+    'report',
+    'sign',
+    'step',
+    'toolchain',
+    'util',
+    'errors',
   ],
   index: [
-    'abi', 'audit', 'boot', 'config', 'formats', 'graph', 'qemu', 'repro', 'report', 'sign', 'step', 'steps', 'toolchain',
-    'util', 'errors',
+    'abi',
+    'audit',
+    'boot',
+    'config',
+    'formats',
+    'graph',
+    'qemu',
+    'repro',
+    'report',
+    'sign',
+    'step',
+    'steps',
+    'toolchain',
+    'util',
+    'errors',
   ],
 };
 
@@ -56,7 +83,9 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sourceFiles(src)) {
     const text = readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(IMPORT)].map((m) => resolve(dirname(file), (m[1] ?? m[2])!).replace(/\.js$/, '.ts'));
+    const targets = [...text.matchAll(IMPORT)].map((m) =>
+      resolve(dirname(file), (m[1] ?? m[2])!).replace(/\.js$/, '.ts'),
+    );
     graph.set(file, targets);
   }
   return graph;
@@ -107,7 +136,8 @@ describe('the house (import rules of docs/ARCHITECTURE.md)', () => {
         if (to === from) continue;
         const allowed = MAY_IMPORT[from];
         if (!allowed) wrong.push(`${relative(src, file)}: folder "${from}" is not in the table`);
-        else if (!allowed.includes(to)) wrong.push(`${relative(src, file)} imports ${relative(src, target)} (${from} → ${to})`);
+        else if (!allowed.includes(to))
+          wrong.push(`${relative(src, file)} imports ${relative(src, target)} (${from} → ${to})`);
       }
     }
     expect(wrong).toEqual([]);

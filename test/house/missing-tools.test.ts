@@ -7,7 +7,9 @@ describe('missingTools', () => {
 
   it('fails under CI=true, naming what is missing', () => {
     vi.stubEnv('CI', 'true');
-    expect(() => missingTools({ nasm: true, 'qemu-system-x86_64': false })).toThrow(/missing qemu-system-x86_64: under CI=true/);
+    expect(() => missingTools({ nasm: true, 'qemu-system-x86_64': false })).toThrow(
+      /missing qemu-system-x86_64: under CI=true/,
+    );
     expect(missingTools({ nasm: true })).toBe(false);
   });
 

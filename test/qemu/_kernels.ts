@@ -7,7 +7,17 @@ import { spawnSync } from 'node:child_process';
 const tool = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 120_000 });
 
 export type KernelMode = 'ok' | 'fail' | 'hang' | 'panic' | 'triple' | 'ktap' | 'silent-exit' | 'psci' | 'prompt';
-const MODES: Record<KernelMode, number> = { ok: 1, fail: 2, hang: 3, panic: 4, triple: 5, ktap: 6, 'silent-exit': 7, psci: 8, prompt: 9 };
+const MODES: Record<KernelMode, number> = {
+  ok: 1,
+  fail: 2,
+  hang: 3,
+  panic: 4,
+  triple: 5,
+  ktap: 6,
+  'silent-exit': 7,
+  psci: 8,
+  prompt: 9,
+};
 
 /** KTAP the kernels print: 2 top-level cases + a suite of 3 (pass, fail, skip) and a TODO. */
 export const KTAP_TEXT = [
@@ -27,7 +37,8 @@ export const KTAP_TEXT = [
 ];
 
 function check(r: ReturnType<typeof tool>, what: string): void {
-  if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr}${r.stdout}${r.error ? String(r.error) : ''}`);
+  if (r.status !== 0)
+    throw new Error(`${what} failed (${r.status}): ${r.stderr}${r.stdout}${r.error ? String(r.error) : ''}`);
 }
 
 const X86_ASM = (ktap: string) => `
@@ -216,7 +227,23 @@ export function buildA64Kernel(dir: string, mode: KernelMode): string {
   writeFileSync(src, A64_C(KTAP_TEXT.map((l) => `${l}\r\n`).join('')));
   writeFileSync(ld, A64_LD);
   const elf = join(dir, `a64-${mode}.elf`);
-  check(tool(['clang', '--target=aarch64-none-elf', '-ffreestanding', '-nostdlib', '-fuse-ld=lld', '-mgeneral-regs-only', '-O2', `-DMODE=${MODES[mode]}`, `-Wl,-T,${ld}`, '-o', elf, src]), 'clang aarch64');
+  check(
+    tool([
+      'clang',
+      '--target=aarch64-none-elf',
+      '-ffreestanding',
+      '-nostdlib',
+      '-fuse-ld=lld',
+      '-mgeneral-regs-only',
+      '-O2',
+      `-DMODE=${MODES[mode]}`,
+      `-Wl,-T,${ld}`,
+      '-o',
+      elf,
+      src,
+    ]),
+    'clang aarch64',
+  );
   return elf;
 }
 
@@ -230,4 +257,3 @@ export function processGone(pid: number | undefined): boolean {
     return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
-

@@ -7,7 +7,12 @@ import { bootConsole } from 'kiln/qemu';
 
 let c;
 before(async () => {
-  c = await bootConsole({ kernel: process.env.KILN_SHELL_KERNEL, accel: 'tcg', exit: { kind: 'serial' }, logDir: process.env.KILN_LOG_DIR });
+  c = await bootConsole({
+    kernel: process.env.KILN_SHELL_KERNEL,
+    accel: 'tcg',
+    exit: { kind: 'serial' },
+    logDir: process.env.KILN_LOG_DIR,
+  });
   await c.expect('$ ', { timeout: 60 });
 });
 after(async () => {

@@ -19,7 +19,8 @@ import { spawnSync } from 'node:child_process';
 const tool = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 120_000 });
 
 function check(r: ReturnType<typeof tool>, what: string): void {
-  if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr}${r.stdout}${r.error ? String(r.error) : ''}`);
+  if (r.status !== 0)
+    throw new Error(`${what} failed (${r.status}): ${r.stderr}${r.stdout}${r.error ? String(r.error) : ''}`);
 }
 
 const X86_SHELL = `
@@ -503,6 +504,21 @@ export function buildA64Shell(dir: string): string {
   const elf = join(dir, 'shell-a64.elf');
   writeFileSync(src, A64_SHELL);
   writeFileSync(ld, A64_LD);
-  check(tool(['clang', '--target=aarch64-none-elf', '-ffreestanding', '-nostdlib', '-fuse-ld=lld', '-mgeneral-regs-only', '-O2', `-Wl,-T,${ld}`, '-o', elf, src]), 'clang aarch64');
+  check(
+    tool([
+      'clang',
+      '--target=aarch64-none-elf',
+      '-ffreestanding',
+      '-nostdlib',
+      '-fuse-ld=lld',
+      '-mgeneral-regs-only',
+      '-O2',
+      `-Wl,-T,${ld}`,
+      '-o',
+      elf,
+      src,
+    ]),
+    'clang aarch64',
+  );
   return elf;
 }

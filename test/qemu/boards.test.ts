@@ -4,7 +4,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BOARDS, buildQemuCommand, resolveMachine, runTests, serialArgs, type MachineSpec } from '../../src/qemu/index.js';
+import {
+  BOARDS,
+  buildQemuCommand,
+  resolveMachine,
+  runTests,
+  serialArgs,
+  type MachineSpec,
+} from '../../src/qemu/index.js';
 import { KilnError } from '../../src/errors.js';
 import { tempDir, tool } from '../_helpers.js';
 import { buildA64Kernel } from './_kernels.js';
@@ -16,7 +23,12 @@ beforeAll(() => {
 }, 120_000);
 
 async function argvOf(spec: MachineSpec): Promise<string[]> {
-  return buildQemuCommand(await resolveMachine({ arch: 'aarch64', kernel, accel: 'tcg', logDir: join(dir, 'logs'), ...spec }, { dryRun: true }));
+  return buildQemuCommand(
+    await resolveMachine(
+      { arch: 'aarch64', kernel, accel: 'tcg', logDir: join(dir, 'logs'), ...spec },
+      { dryRun: true },
+    ),
+  );
 }
 async function refusal(spec: MachineSpec): Promise<KilnError> {
   try {
@@ -55,19 +67,27 @@ describe('board profiles', () => {
   });
 
   it('raspi3b: PCI devices, NICs and PSCI are refused (no PCI bus, no PSCI)', async () => {
-    expect((await refusal({ machine: 'raspi3b', devices: ['virtio-rng-pci'] })).message).toMatch(/has no PCI bus, so device virtio-rng-pci cannot be plugged in/);
+    expect((await refusal({ machine: 'raspi3b', devices: ['virtio-rng-pci'] })).message).toMatch(
+      /has no PCI bus, so device virtio-rng-pci cannot be plugged in/,
+    );
     expect((await refusal({ machine: 'raspi3b', network: true })).code).toBe('QEMU_BOARD_NO_PCI');
     expect((await refusal({ machine: 'raspi3b', exit: { kind: 'psci' } })).code).toBe('QEMU_BOARD_EXIT');
-    expect((await refusal({ machine: 'raspi3b', disks: [{ path: kernel, interface: 'virtio' }] })).message).toMatch(/cannot attach a virtio drive \(it has no PCI bus\)/);
+    expect((await refusal({ machine: 'raspi3b', disks: [{ path: kernel, interface: 'virtio' }] })).message).toMatch(
+      /cannot attach a virtio drive \(it has no PCI bus\)/,
+    );
   });
 
   it('raspi3ap: 512 MiB exactly; xlnx-zcu102: 1 to 6 CPUs, an audio backend so QEMU does not hunt for one', async () => {
     expect(after(await argvOf({ machine: 'raspi3ap' }), '-m')).toBe('512M');
-    expect((await refusal({ machine: 'raspi3ap', memory: '1G' })).message).toBe('machine raspi3ap: has exactly 512M of RAM; memory 1G was asked for');
+    expect((await refusal({ machine: 'raspi3ap', memory: '1G' })).message).toBe(
+      'machine raspi3ap: has exactly 512M of RAM; memory 1G was asked for',
+    );
     const zcu = await argvOf({ machine: 'xlnx-zcu102', smp: 6 });
     expect(zcu).toContain('-audiodev');
     expect(after(zcu, '-smp')).toBe('6');
-    expect((await refusal({ machine: 'xlnx-zcu102', smp: 7 })).message).toBe('machine xlnx-zcu102: has 1 to 6 CPUs; smp 7 was asked for');
+    expect((await refusal({ machine: 'xlnx-zcu102', smp: 7 })).message).toBe(
+      'machine xlnx-zcu102: has 1 to 6 CPUs; smp 7 was asked for',
+    );
   });
 
   it('virt keeps cortex-a57 and GICv3; a board of another arch is refused', async () => {
@@ -79,7 +99,7 @@ describe('board profiles', () => {
     expect(wrong.message).toBe('machine q35: is an x86_64/i386 board; the target is aarch64');
   });
 
-  it('an unknown machine gets only the user\'s flags: no -cpu unless asked', async () => {
+  it("an unknown machine gets only the user's flags: no -cpu unless asked", async () => {
     const argv = await argvOf({ machine: 'sbsa-ref', smp: 2 });
     expect(after(argv, '-machine')).toBe('sbsa-ref');
     expect(argv).not.toContain('-cpu');
@@ -92,22 +112,44 @@ describe('the judged serial port', () => {
     const argv = await argvOf({ machine: 'raspi3b', serial: { port: 1, log: [0] } });
     const serials = argv.flatMap((a, i) => (a === '-serial' ? [argv[i + 1]] : []));
     expect(serials).toEqual([`file:${join(dir, 'logs', 'serial0.log')}`, 'stdio']);
-    expect(serialArgs({ serial: { port: 2, files: [] } })).toEqual(['-serial', 'null', '-serial', 'null', '-serial', 'stdio']);
+    expect(serialArgs({ serial: { port: 2, files: [] } })).toEqual([
+      '-serial',
+      'null',
+      '-serial',
+      'null',
+      '-serial',
+      'stdio',
+    ]);
     expect(serialArgs({})).toEqual(['-serial', 'stdio']);
     const bad = await refusal({ machine: 'raspi3b', serial: { port: 2 } });
     expect(bad.code).toBe('QEMU_BAD_SERIAL_PORT');
-    expect(bad.message).toMatch(/machine raspi3b has serial ports 0 to 1 \(0 = PL011 UART0 \(0x3f201000\), 1 = mini UART/);
+    expect(bad.message).toMatch(
+      /machine raspi3b has serial ports 0 to 1 \(0 = PL011 UART0 \(0x3f201000\), 1 = mini UART/,
+    );
   });
 });
 
 describe('a test that matched everything but never exited', () => {
   it('names the exit kind it waited for and suggests serial', async () => {
-    const { results } = await runTests([{
-      name: 'no-exit', arch: 'aarch64', kernel, accel: 'tcg', expect: ['kiln test kernel aarch64'], timeout: 8, logDir: join(dir, 'logs', 'no-exit'),
-    }], { jobs: 1 });
+    const { results } = await runTests(
+      [
+        {
+          name: 'no-exit',
+          arch: 'aarch64',
+          kernel,
+          accel: 'tcg',
+          expect: ['kiln test kernel aarch64'],
+          timeout: 8,
+          logDir: join(dir, 'logs', 'no-exit'),
+        },
+      ],
+      { jobs: 1 },
+    );
     const r = results[0]!;
     expect(r.failure).toBe('timeout');
-    expect(r.reason).toMatch(/every expectation matched, but the guest never exited: kiln waited for a semihosting SYS_EXIT \(exit kind semihosting\)/);
+    expect(r.reason).toMatch(
+      /every expectation matched, but the guest never exited: kiln waited for a semihosting SYS_EXIT \(exit kind semihosting\)/,
+    );
     expect(r.reason).toMatch(/exit: \{ kind: 'serial' \}/);
   }, 120_000);
 });
@@ -115,7 +157,9 @@ describe('a test that matched everything but never exited', () => {
 describe('xlnx-zcu102 boots', () => {
   it('a kernel printing on the Cadence UART0 passes with the board defaults (serial exit, no -cpu)', async () => {
     const src = join(dir, 'zcu.S');
-    writeFileSync(src, `.global _start
+    writeFileSync(
+      src,
+      `.global _start
 _start:
     mrs x0, mpidr_el1
     and x0, x0, #3
@@ -133,12 +177,27 @@ _start:
 3:  wfe
     b 3b
 msg: .asciz "kiln on xlnx-zcu102: Cadence UART0\\r\\n"
-`);
+`,
+    );
     expect(tool(['clang', '--target=aarch64-unknown-none-elf', '-c', src, '-o', join(dir, 'zcu.o')]).status).toBe(0);
-    expect(tool(['ld.lld', '-Ttext=0x100000', '-e', '_start', '-o', join(dir, 'zcu.elf'), join(dir, 'zcu.o')]).status).toBe(0);
-    const { results } = await runTests([{
-      name: 'zcu102', arch: 'aarch64', machine: 'xlnx-zcu102', kernel: join(dir, 'zcu.elf'), accel: 'tcg', expect: ['kiln on xlnx-zcu102: Cadence UART0'], timeout: 60, logDir: join(dir, 'logs', 'zcu'),
-    }], { jobs: 1 });
+    expect(
+      tool(['ld.lld', '-Ttext=0x100000', '-e', '_start', '-o', join(dir, 'zcu.elf'), join(dir, 'zcu.o')]).status,
+    ).toBe(0);
+    const { results } = await runTests(
+      [
+        {
+          name: 'zcu102',
+          arch: 'aarch64',
+          machine: 'xlnx-zcu102',
+          kernel: join(dir, 'zcu.elf'),
+          accel: 'tcg',
+          expect: ['kiln on xlnx-zcu102: Cadence UART0'],
+          timeout: 60,
+          logDir: join(dir, 'logs', 'zcu'),
+        },
+      ],
+      { jobs: 1 },
+    );
     const r = results[0]!;
     expect(r.status, r.reason).toBe('passed');
     expect(r.argv.join(' ')).toMatch(/-machine xlnx-zcu102 -accel tcg -m 512M -smp 1 /);

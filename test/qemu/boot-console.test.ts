@@ -19,14 +19,21 @@ beforeAll(() => {
 describe('bootConsole on the x86_64 shell', () => {
   let c: GuestConsole;
   beforeAll(async () => {
-    c = await bootConsole({ kernel: x86, accel: 'tcg', exit: { kind: 'isa-debug-exit' }, consoles: ['serial1'], logDir: join(dir, 'x86'), timeout: 30 });
+    c = await bootConsole({
+      kernel: x86,
+      accel: 'tcg',
+      exit: { kind: 'isa-debug-exit' },
+      consoles: ['serial1'],
+      logDir: join(dir, 'x86'),
+      timeout: 30,
+    });
     await c.expect('$ ', { timeout: 60 });
   }, 120_000);
   afterAll(async () => {
     await c?.exit();
   });
 
-  it('run() returns each command\'s output, 25 times in one boot', async () => {
+  it("run() returns each command's output, 25 times in one boot", async () => {
     for (let i = 1; i <= 25; i++) expect(await c.run(`echo round ${i}`)).toBe(`round ${i}`);
   }, 120_000);
 
@@ -71,17 +78,22 @@ describe('bootConsole on the aarch64 shell', () => {
     const r = await c.exit({ wait: 30 });
     expect(r).toMatchObject({ stopped: false, guestExitCode: 0 });
     // Later waits end at once, saying why.
-    await expect(c.expect('anything')).rejects.toThrow(/not seen before (QEMU exited \(exit status 0\)|exit\(\) stopped QEMU)/);
+    await expect(c.expect('anything')).rejects.toThrow(
+      /not seen before (QEMU exited \(exit status 0\)|exit\(\) stopped QEMU)/,
+    );
   }, 120_000);
 });
 
 describe('bootConsole from node:test', () => {
-  it('an OS project\'s node:test suite imports kiln/qemu and passes', async () => {
-    const r = await runAsync([process.execPath, '--test', '--test-reporter=spec', join(repoRoot, 'test', 'qemu', '_node-test-console.mjs')], {
-      cwd: repoRoot,
-      env: { ...process.env, KILN_SHELL_KERNEL: x86, KILN_LOG_DIR: join(dir, 'node-test') },
-      timeoutMs: 150_000,
-    });
+  it("an OS project's node:test suite imports kiln/qemu and passes", async () => {
+    const r = await runAsync(
+      [process.execPath, '--test', '--test-reporter=spec', join(repoRoot, 'test', 'qemu', '_node-test-console.mjs')],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, KILN_SHELL_KERNEL: x86, KILN_LOG_DIR: join(dir, 'node-test') },
+        timeoutMs: 150_000,
+      },
+    );
     expect(r.stdout).toMatch(/pass 3/);
     expect(r.status).toBe(0);
   }, 180_000);

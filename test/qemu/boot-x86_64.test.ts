@@ -3,7 +3,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { readJUnit, runMachine, runQemuTest, runTests, testResultsToJUnit, type QemuTestResult, type QemuTestSpec } from '../../src/qemu/index.js';
+import {
+  readJUnit,
+  runMachine,
+  runQemuTest,
+  runTests,
+  testResultsToJUnit,
+  type QemuTestResult,
+  type QemuTestSpec,
+} from '../../src/qemu/index.js';
 import { tempDir } from '../_helpers.js';
 import { buildX86Kernel, processGone, type KernelMode } from './_kernels.js';
 
@@ -11,7 +19,8 @@ const dir = tempDir('kiln-qemu-x86-');
 const kernels = {} as Record<KernelMode, string>;
 
 beforeAll(() => {
-  for (const mode of ['ok', 'fail', 'hang', 'panic', 'triple', 'ktap', 'prompt'] as const) kernels[mode] = buildX86Kernel(join(dir, 'k'), mode);
+  for (const mode of ['ok', 'fail', 'hang', 'panic', 'triple', 'ktap', 'prompt'] as const)
+    kernels[mode] = buildX86Kernel(join(dir, 'k'), mode);
 });
 
 const spec = (name: string, mode: KernelMode, over: Partial<QemuTestSpec> = {}): QemuTestSpec => ({
@@ -29,18 +38,21 @@ describe('kiln test on x86_64 (PVH -kernel, isa-debug-exit, QMP)', () => {
   let junit = '';
 
   beforeAll(async () => {
-    const summary = await runTests([
-      spec('exit0', 'ok'),
-      spec('exit3', 'fail'),
-      spec('hang', 'hang', { timeout: 6, expect: ['KILN-END'] }),
-      spec('idle', 'hang', { timeout: 90, idleTimeout: 3, expect: ['KILN-END'] }),
-      spec('panic', 'panic'),
-      spec('triple', 'triple'),
-      spec('ktap', 'ktap', { ktap: true }),
-      spec('qemu-dies', 'ok', { args: ['-device', 'no-such-device-kiln'] }),
-      spec('success33', 'fail', { exit: { kind: 'isa-debug-exit', successCode: 3 } }),
-      spec('prompt', 'prompt', { exit: { kind: 'serial' }, expect: ['kiln test kernel', 'kiln> '] }),
-    ], { jobs: 2 });
+    const summary = await runTests(
+      [
+        spec('exit0', 'ok'),
+        spec('exit3', 'fail'),
+        spec('hang', 'hang', { timeout: 6, expect: ['KILN-END'] }),
+        spec('idle', 'hang', { timeout: 90, idleTimeout: 3, expect: ['KILN-END'] }),
+        spec('panic', 'panic'),
+        spec('triple', 'triple'),
+        spec('ktap', 'ktap', { ktap: true }),
+        spec('qemu-dies', 'ok', { args: ['-device', 'no-such-device-kiln'] }),
+        spec('success33', 'fail', { exit: { kind: 'isa-debug-exit', successCode: 3 } }),
+        spec('prompt', 'prompt', { exit: { kind: 'serial' }, expect: ['kiln test kernel', 'kiln> '] }),
+      ],
+      { jobs: 2 },
+    );
     results = summary.results;
     junit = testResultsToJUnit(results);
     writeFileSync(join(dir, 'junit.xml'), junit);
@@ -94,7 +106,9 @@ describe('kiln test on x86_64 (PVH -kernel, isa-debug-exit, QMP)', () => {
   it('panic: the default fail pattern stops the test at once', () => {
     const r = get('panic');
     expect(r.failure).toBe('fail-pattern');
-    expect(r.reason).toBe('fail pattern /\\bpanic\\b/i matched: "PANIC: kernel panic: the test kernel broke on purpose"');
+    expect(r.reason).toBe(
+      'fail pattern /\\bpanic\\b/i matched: "PANIC: kernel panic: the test kernel broke on purpose"',
+    );
     expect(r.durationMs).toBeLessThan(60_000); // far below the 90 s deadline: it did not wait for it
     expect(processGone(r.pid)).toBe(true);
     expect(suite('panic').cases[0]!.message).toMatch(/fail pattern/);
@@ -155,17 +169,19 @@ describe('kiln test on x86_64 (PVH -kernel, isa-debug-exit, QMP)', () => {
 });
 
 describe('kiln run on x86_64', () => {
-  it('the exit code is the guest\'s; serial is logged; --debug writes QEMU\'s interrupt log beside it', async () => {
+  it("the exit code is the guest's; serial is logged; --debug writes QEMU's interrupt log beside it", async () => {
     const logDir = join(dir, 'run');
     const r = await runMachine({ kernel: kernels.fail, accel: 'tcg', logDir, debug: true }, { timeout: 90 });
     expect(r.guestExitCode).toBe(3);
     expect(readFileSync(join(logDir, 'serial.log'), 'utf8')).toContain('KILN-END');
-    expect(r.argv).toEqual(expect.arrayContaining(['-no-reboot', '-d', 'int,cpu_reset', '-D', join(logDir, 'qemu-debug.log')]));
+    expect(r.argv).toEqual(
+      expect.arrayContaining(['-no-reboot', '-d', 'int,cpu_reset', '-D', join(logDir, 'qemu-debug.log')]),
+    );
     expect(existsSync(join(logDir, 'qemu-debug.log'))).toBe(true);
     expect(processGone(r.pid)).toBe(true);
   }, 120_000);
 
-  it('a triple fault under --debug is in QEMU\'s log (cpu_reset, check_exception)', async () => {
+  it("a triple fault under --debug is in QEMU's log (cpu_reset, check_exception)", async () => {
     const logDir = join(dir, 'run-triple');
     const r = await runMachine({ kernel: kernels.triple, accel: 'tcg', logDir, debug: true }, { timeout: 90 });
     expect(r.exit?.code).toBe(0); // -no-reboot turns the reset into an exit 0: why tests use QMP
@@ -176,7 +192,14 @@ describe('kiln run on x86_64', () => {
   }, 120_000);
 
   it('runQemuTest alone: started paused (-S), resumed over QMP', async () => {
-    const r = await runQemuTest({ name: 'solo', kernel: kernels.ok, accel: 'tcg', expect: ['KILN-END'], timeout: 90, logDir: join(dir, 'solo') });
+    const r = await runQemuTest({
+      name: 'solo',
+      kernel: kernels.ok,
+      accel: 'tcg',
+      expect: ['KILN-END'],
+      timeout: 90,
+      logDir: join(dir, 'solo'),
+    });
     expect(r.status).toBe('passed');
     expect(r.argv).toContain('-S'); // started paused, resumed over QMP
     expect(r.evidence).toContain('QMP: VM started');

@@ -22,7 +22,7 @@ beforeAll(() => {
 });
 
 describe('kiln run', () => {
-  it('shows serial on the terminal, logs it, and exits with the guest\'s code', () => {
+  it("shows serial on the terminal, logs it, and exits with the guest's code", () => {
     const logs = join(dir, 'run-ok');
     const r = runKiln(['run', '--kernel', ok, '--accel', 'tcg', '--log-dir', logs]);
     expect(r.status).toBe(0);
@@ -43,7 +43,17 @@ describe('kiln run', () => {
 
   it('--timeout stops a hanging guest: exit code 1, the reason, QEMU gone', () => {
     const hang = buildX86Kernel(join(dir, 'k'), 'hang');
-    const r = runKiln(['run', '--kernel', hang, '--accel', 'tcg', '--timeout', '3', '--log-dir', join(dir, 'run-hang')]);
+    const r = runKiln([
+      'run',
+      '--kernel',
+      hang,
+      '--accel',
+      'tcg',
+      '--timeout',
+      '3',
+      '--log-dir',
+      join(dir, 'run-hang'),
+    ]);
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('going to sleep forever');
     expect(r.stderr).toContain('kiln: timeout after 3 s (QEMU killed)');
@@ -53,9 +63,29 @@ describe('kiln run', () => {
 
   it('--dry-run prints the exact command and starts nothing', () => {
     const logs = join(dir, 'dry');
-    const r = runKiln(['run', '--kernel', ok, '--accel', 'tcg', '--memory', '256M', '--smp', '2', '--append', 'console=ttyS0', '--log-dir', logs, '--dry-run', '--', '-d', 'guest_errors']);
+    const r = runKiln([
+      'run',
+      '--kernel',
+      ok,
+      '--accel',
+      'tcg',
+      '--memory',
+      '256M',
+      '--smp',
+      '2',
+      '--append',
+      'console=ttyS0',
+      '--log-dir',
+      logs,
+      '--dry-run',
+      '--',
+      '-d',
+      'guest_errors',
+    ]);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toBe(`qemu-system-x86_64 -machine q35 -accel tcg -m 256M -smp 2 -display none -monitor none -serial stdio -nic none -kernel ${ok} -append console=ttyS0 -device isa-debug-exit,iobase=0xf4,iosize=0x4 -d guest_errors`);
+    expect(r.stdout.trim()).toBe(
+      `qemu-system-x86_64 -machine q35 -accel tcg -m 256M -smp 2 -display none -monitor none -serial stdio -nic none -kernel ${ok} -append console=ttyS0 -device isa-debug-exit,iobase=0xf4,iosize=0x4 -d guest_errors`,
+    );
     expect(existsSync(join(logs, 'serial.log'))).toBe(false);
   });
 
@@ -73,7 +103,11 @@ describe('kiln run', () => {
 
   it('--gdb PORT: halts, prints the gdb command, and a real gdb stops at the kernel entry', async () => {
     const port = 20000 + (process.pid % 20000);
-    const child = spawn(process.execPath, [kilnBin, 'run', '--kernel', ok, '--accel', 'tcg', '--gdb', String(port), '--log-dir', join(dir, 'gdb')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [kilnBin, 'run', '--kernel', ok, '--accel', 'tcg', '--gdb', String(port), '--log-dir', join(dir, 'gdb')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -90,7 +124,23 @@ describe('kiln run', () => {
     });
     expect(gdbLine).toBe(`gdb -q ${ok} -ex 'target remote localhost:${port}' -ex 'break *0x100000'`);
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const g = spawnSync('gdb', ['-q', '-batch', ok, '-ex', `target remote localhost:${port}`, '-ex', 'break *0x100000', '-ex', 'continue', '-ex', 'continue'], { encoding: 'utf8', timeout: 60_000 });
+    const g = spawnSync(
+      'gdb',
+      [
+        '-q',
+        '-batch',
+        ok,
+        '-ex',
+        `target remote localhost:${port}`,
+        '-ex',
+        'break *0x100000',
+        '-ex',
+        'continue',
+        '-ex',
+        'continue',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(g.stdout).toMatch(/Breakpoint 1, 0x0+100000 in _start/);
     expect(await exited).toBe(0);
     expect(stdout).toContain('KILN-END');
@@ -101,9 +151,26 @@ describe('kiln run', () => {
 describe('kiln test', () => {
   it('pass: exit code 0, JUnit and JSON agree', () => {
     const junit = join(dir, 'pass.xml');
-    const r = runKiln(['test', '--kernel', ok, '--accel', 'tcg', '--expect', 'kiln test kernel', 'KILN-END', '--junit', junit, '--json', '--log-dir', join(dir, 't-pass')]);
+    const r = runKiln([
+      'test',
+      '--kernel',
+      ok,
+      '--accel',
+      'tcg',
+      '--expect',
+      'kiln test kernel',
+      'KILN-END',
+      '--junit',
+      junit,
+      '--json',
+      '--log-dir',
+      join(dir, 't-pass'),
+    ]);
     expect(r.status).toBe(0);
-    const json = JSON.parse(r.stdout) as { ok: boolean; results: { status: string; guestExitCode: number; evidence: string[] }[] };
+    const json = JSON.parse(r.stdout) as {
+      ok: boolean;
+      results: { status: string; guestExitCode: number; evidence: string[] }[];
+    };
     expect(json.ok).toBe(true);
     expect(json.results[0]).toMatchObject({ status: 'passed', guestExitCode: 0 });
     expect(readJUnit(readFileSync(junit, 'utf8'))[0]!.cases[0]).toMatchObject({ name: 'boot', status: 'passed' });
@@ -111,35 +178,102 @@ describe('kiln test', () => {
 
   it('fail: exit code 1, one-line reason and the last serial lines on stderr', () => {
     const junit = join(dir, 'fail.xml');
-    const r = runKiln(['test', '--kernel', fail, '--accel', 'tcg', '--expect', 'KILN-END', '--junit', junit, '--log-dir', join(dir, 't-fail')]);
+    const r = runKiln([
+      'test',
+      '--kernel',
+      fail,
+      '--accel',
+      'tcg',
+      '--expect',
+      'KILN-END',
+      '--junit',
+      junit,
+      '--log-dir',
+      join(dir, 't-fail'),
+    ]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^FAIL x86-fail \[x86_64\] \([\d.]+ s\): unexpected exit code: the guest reported 3 \(QEMU status 7 = \(3 << 1\) \| 1\), expected 0$/m);
+    expect(r.stderr).toMatch(
+      /^FAIL x86-fail \[x86_64\] \([\d.]+ s\): unexpected exit code: the guest reported 3 \(QEMU status 7 = \(3 << 1\) \| 1\), expected 0$/m,
+    );
     expect(r.stderr).toMatch(/last 2 serial lines .*:\n\s+\| kiln test kernel x86_64\n\s+\| KILN-END/);
     expect(readJUnit(readFileSync(junit, 'utf8'))[0]!.cases[0]!.status).toBe('failed');
     // --exit-code declares what success looks like.
-    expect(runKiln(['test', '--kernel', fail, '--accel', 'tcg', '--expect', 'KILN-END', '--exit-code', '3', '--log-dir', join(dir, 't-fail3')]).status).toBe(0);
+    expect(
+      runKiln([
+        'test',
+        '--kernel',
+        fail,
+        '--accel',
+        'tcg',
+        '--expect',
+        'KILN-END',
+        '--exit-code',
+        '3',
+        '--log-dir',
+        join(dir, 't-fail3'),
+      ]).status,
+    ).toBe(0);
   });
 
   it('a missing expectation fails even with the right exit code (a verdict never rests on one signal)', () => {
-    const r = runKiln(['test', '--kernel', ok, '--accel', 'tcg', '--expect', 'KILN-END', '/never printed \\d+/', '--log-dir', join(dir, 't-miss')]);
+    const r = runKiln([
+      'test',
+      '--kernel',
+      ok,
+      '--accel',
+      'tcg',
+      '--expect',
+      'KILN-END',
+      '/never printed \\d+/',
+      '--log-dir',
+      join(dir, 't-miss'),
+    ]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/missing expectation \/never printed \\d\+\/ \(1 of 2 expectations matched\) before QEMU exited \(exit status 1\)/);
+    expect(r.stderr).toMatch(
+      /missing expectation \/never printed \\d\+\/ \(1 of 2 expectations matched\) before QEMU exited \(exit status 1\)/,
+    );
   });
 
   it('matrix: --arch x86_64 --arch aarch64 with {arch} in the path, -j 2, JUnit has both', () => {
     const junit = join(dir, 'matrix.xml');
-    const r = runKiln(['test', '--kernel', join(dir, '{arch}', 'kernel.elf'), '--name', 'hello', '--arch', 'x86_64', '--arch', 'aarch64', '-j', '2', '--accel', 'tcg', '--expect', 'KILN-END', '--junit', junit, '--log-dir', join(dir, 't-matrix')]);
+    const r = runKiln([
+      'test',
+      '--kernel',
+      join(dir, '{arch}', 'kernel.elf'),
+      '--name',
+      'hello',
+      '--arch',
+      'x86_64',
+      '--arch',
+      'aarch64',
+      '-j',
+      '2',
+      '--accel',
+      'tcg',
+      '--expect',
+      'KILN-END',
+      '--junit',
+      junit,
+      '--log-dir',
+      join(dir, 't-matrix'),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/PASS hello \[x86_64\]/);
     expect(r.stderr).toMatch(/PASS hello \[aarch64\]/);
-    expect(readJUnit(readFileSync(junit, 'utf8')).map((s) => s.name).sort()).toEqual(['hello [aarch64]', 'hello [x86_64]']);
+    expect(
+      readJUnit(readFileSync(junit, 'utf8'))
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['hello [aarch64]', 'hello [x86_64]']);
     expect(existsSync(join(dir, 't-matrix', 'aarch64', 'serial.log'))).toBe(true);
   });
 
   it('--dry-run shows the test-mode command (QMP, -no-reboot -no-shutdown, -S)', () => {
     const r = runKiln(['test', '--kernel', ok, '--accel', 'tcg', '--dry-run', '--log-dir', join(dir, 't-dry')]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain(`-no-reboot -no-shutdown -qmp unix:${join(dir, 't-dry')}/qmp.sock,server=on,wait=off -S`);
+    expect(r.stdout).toContain(
+      `-no-reboot -no-shutdown -qmp unix:${join(dir, 't-dry')}/qmp.sock,server=on,wait=off -S`,
+    );
     expect(r.stderr).toMatch(/drop -S/);
   });
 });

@@ -17,9 +17,12 @@ beforeAll(() => {
   shell = buildX86Shell(join(dir, 'k'));
 });
 
-describe('kiln run with the guest\'s console', () => {
-  it('piped stdin reaches the guest\'s serial port: printf \'echo ...\\nexit\\n\' | kiln run', async () => {
-    const r = await runKilnAsync(['run', '--kernel', shell, '--accel', 'tcg', '--log-dir', join(dir, 'run-pipe'), '--timeout', '120'], { input: 'echo piped through stdin\nexit\n' });
+describe("kiln run with the guest's console", () => {
+  it("piped stdin reaches the guest's serial port: printf 'echo ...\\nexit\\n' | kiln run", async () => {
+    const r = await runKilnAsync(
+      ['run', '--kernel', shell, '--accel', 'tcg', '--log-dir', join(dir, 'run-pipe'), '--timeout', '120'],
+      { input: 'echo piped through stdin\nexit\n' },
+    );
     expect(r.stderr).toContain('guest exit code 0');
     expect(r.status).toBe(0);
     expect(r.stdout.replace(/\r/g, '')).toMatch(/^piped through stdin$/m);
@@ -28,21 +31,43 @@ describe('kiln run with the guest\'s console', () => {
 
   it('on a terminal keys go to the guest (Ctrl-C included) and Ctrl-] stops QEMU', async () => {
     // util-linux `script` gives kiln a pseudo-terminal as stdin; we type into it.
-    const command = [process.execPath, kilnBin, 'run', '--kernel', shell, '--accel', 'tcg', '--log-dir', join(dir, 'run-tty'), '--timeout', '120'].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    const seen = (text: string) => new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not seen: ${JSON.stringify(text)} in ${JSON.stringify(out)}`)), 90_000);
-      const check = () => {
-        if (out.includes(text)) {
-          clearTimeout(timer);
-          child.stdout.off('data', check);
-          resolve();
-        }
-      };
-      child.stdout.on('data', check);
-      check();
+    const command = [
+      process.execPath,
+      kilnBin,
+      'run',
+      '--kernel',
+      shell,
+      '--accel',
+      'tcg',
+      '--log-dir',
+      join(dir, 'run-tty'),
+      '--timeout',
+      '120',
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: repoRoot,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    let out = '';
+    const seen = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`not seen: ${JSON.stringify(text)} in ${JSON.stringify(out)}`)),
+          90_000,
+        );
+        const check = () => {
+          if (out.includes(text)) {
+            clearTimeout(timer);
+            child.stdout.off('data', check);
+            resolve();
+          }
+        };
+        child.stdout.on('data', check);
+        check();
+      });
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     await seen('$ ');
@@ -62,23 +87,97 @@ describe('kiln run with the guest\'s console', () => {
 
 describe('kiln test --send / --key / --script', () => {
   it('--expect, --send and --key run in command-line order as a script; --json carries every step', async () => {
-    const r = await runKilnAsync(['test', '--kernel', shell, '--accel', 'tcg', '--exit', 'serial', '--log-dir', join(dir, 'send'), '--json',
-      '--expect', '$ ', '--send', 'echo one\\n', '--expect', '/^one$/m', '--send', 'echo tw', '--key', 'backspace', '--send', 'wo\\n', '--expect', '/^two$/m', '--expect', '$ '], { timeoutMs: 180_000 });
+    const r = await runKilnAsync(
+      [
+        'test',
+        '--kernel',
+        shell,
+        '--accel',
+        'tcg',
+        '--exit',
+        'serial',
+        '--log-dir',
+        join(dir, 'send'),
+        '--json',
+        '--expect',
+        '$ ',
+        '--send',
+        'echo one\\n',
+        '--expect',
+        '/^one$/m',
+        '--send',
+        'echo tw',
+        '--key',
+        'backspace',
+        '--send',
+        'wo\\n',
+        '--expect',
+        '/^two$/m',
+        '--expect',
+        '$ ',
+      ],
+      { timeoutMs: 180_000 },
+    );
     expect(r.status).toBe(0);
-    const json = JSON.parse(r.stdout) as { ok: boolean; results: Array<{ status: string; expectations: unknown[]; script: { steps: Array<{ index: number; step: string; status: string; durationMs: number; matched?: string }> } }> };
+    const json = JSON.parse(r.stdout) as {
+      ok: boolean;
+      results: Array<{
+        status: string;
+        expectations: unknown[];
+        script: { steps: Array<{ index: number; step: string; status: string; durationMs: number; matched?: string }> };
+      }>;
+    };
     expect(json.ok).toBe(true);
     const res = json.results[0]!;
     expect(res.expectations).toEqual([]);
-    expect(res.script.steps.map((s) => s.step)).toEqual(['expect "$ "', 'send "echo one\\n"', 'expect /^one$/m', 'send "echo tw"', 'key backspace', 'send "wo\\n"', 'expect /^two$/m', 'expect "$ "']);
+    expect(res.script.steps.map((s) => s.step)).toEqual([
+      'expect "$ "',
+      'send "echo one\\n"',
+      'expect /^one$/m',
+      'send "echo tw"',
+      'key backspace',
+      'send "wo\\n"',
+      'expect /^two$/m',
+      'expect "$ "',
+    ]);
     expect(res.script.steps.every((s) => s.status === 'passed' && typeof s.durationMs === 'number')).toBe(true);
     expect(res.script.steps[6]!.matched).toBe('two'); // the backspace erased the second w
   }, 180_000);
 
   it('a text --script whose guest stops answering fails in the named step, with JUnit per step', async () => {
     const file = join(dir, 'hang.script');
-    writeFileSync(file, ['# the shell stops reading after `hang`', 'expect $ ', 'send hang\\n', 'expect hanging', 'send echo hi\\n', 'expect timeout=3 /^hi$/m', 'send exit\\n', ''].join('\n'));
+    writeFileSync(
+      file,
+      [
+        '# the shell stops reading after `hang`',
+        'expect $ ',
+        'send hang\\n',
+        'expect hanging',
+        'send echo hi\\n',
+        'expect timeout=3 /^hi$/m',
+        'send exit\\n',
+        '',
+      ].join('\n'),
+    );
     const junit = join(dir, 'hang.xml');
-    const r = await runKilnAsync(['test', '--kernel', shell, '--accel', 'tcg', '--timeout', '200', '--log-dir', join(dir, 'hang'), '--script', file, '--junit', junit], { timeoutMs: 180_000 });
+    const r = await runKilnAsync(
+      [
+        'test',
+        '--kernel',
+        shell,
+        '--accel',
+        'tcg',
+        '--timeout',
+        '200',
+        '--log-dir',
+        join(dir, 'hang'),
+        '--script',
+        file,
+        '--junit',
+        junit,
+      ],
+      { timeoutMs: 180_000 },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('FAIL shell-x86 [x86_64]');
     expect(r.stderr).toContain('step 5/6: expect /^hi$/m not seen within 3 s (after "echo hi\\n" was sent)');
@@ -89,7 +188,9 @@ describe('kiln test --send / --key / --script', () => {
 
   it('a TypeScript --script module: captured values are reused, the monitor answers', async () => {
     const file = join(dir, 'shell.script.ts');
-    writeFileSync(file, `import { guest } from 'kiln';
+    writeFileSync(
+      file,
+      `import { guest } from 'kiln';
 export default [
   guest.expect('$ '),
   guest.send('pid\\n'),
@@ -99,10 +200,34 @@ export default [
   guest.send('info status\\n', { to: 'monitor' }),
   guest.expect('VM status: running', { on: 'monitor' }),
 ];
-`);
-    const r = await runKilnAsync(['test', '--kernel', shell, '--accel', 'tcg', '--exit', 'serial', '--log-dir', join(dir, 'ts'), '--script', file, '--json'], { timeoutMs: 180_000 });
+`,
+    );
+    const r = await runKilnAsync(
+      [
+        'test',
+        '--kernel',
+        shell,
+        '--accel',
+        'tcg',
+        '--exit',
+        'serial',
+        '--log-dir',
+        join(dir, 'ts'),
+        '--script',
+        file,
+        '--json',
+      ],
+      { timeoutMs: 180_000 },
+    );
     expect(r.stderr).toBe('');
-    const res = (JSON.parse(r.stdout) as { results: Array<{ status: string; script: { captured: Record<string, string>; steps: Array<{ matched?: string }> } }> }).results[0]!;
+    const res = (
+      JSON.parse(r.stdout) as {
+        results: Array<{
+          status: string;
+          script: { captured: Record<string, string>; steps: Array<{ matched?: string }> };
+        }>;
+      }
+    ).results[0]!;
     expect(res.status).toBe('passed');
     expect(res.script.steps[4]!.matched).toBe(`killed ${res.script.captured.pid}`);
   }, 180_000);
@@ -136,9 +261,14 @@ export default defineConfig({
   },
 });
 `;
-    writeFileSync(join(project, 'kiln.config.ts'), config(`guest.expect('$ '), guest.send('echo from config\\n'), guest.expect(/^from config$/m), guest.key('ctrl-c'), guest.expect('^C')`));
+    writeFileSync(
+      join(project, 'kiln.config.ts'),
+      config(
+        `guest.expect('$ '), guest.send('echo from config\\n'), guest.expect(/^from config$/m), guest.key('ctrl-c'), guest.expect('^C')`,
+      ),
+    );
     const r = await runKilnAsync(['test', '--json'], { cwd: project, timeoutMs: 180_000 });
-    const res = (JSON.parse(r.stdout) as { ok: boolean; results: Array<{ name: string; script: { steps: unknown[] } }> });
+    const res = JSON.parse(r.stdout) as { ok: boolean; results: Array<{ name: string; script: { steps: unknown[] } }> };
     expect(res.ok).toBe(true);
     expect(res.results[0]!.script.steps.length).toBe(5);
     writeFileSync(join(project, 'kiln.config.ts'), config(`guest.expect('$ '), { kind: 'key', key: 'ctrl-1' }`));

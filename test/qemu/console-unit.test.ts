@@ -2,7 +2,14 @@
 // backspace erasing, the read cursor), waits that end with named errors, keys, and the text
 // script format. The QEMU side is test/qemu/console.test.ts.
 import { describe, expect, it } from 'vitest';
-import { ConsoleBuffer, ConsoleError, ConsoleSession, keyBytes, unescapeText, type ConsoleChannel } from '../../src/qemu/console.js';
+import {
+  ConsoleBuffer,
+  ConsoleError,
+  ConsoleSession,
+  keyBytes,
+  unescapeText,
+  type ConsoleChannel,
+} from '../../src/qemu/console.js';
 import { guest, parseScriptText, runScript } from '../../src/qemu/script.js';
 import { KilnError } from '../../src/errors.js';
 
@@ -110,7 +117,10 @@ describe('ConsoleSession', () => {
       order.push(`write ${String.fromCharCode(...b)}`);
     };
     ch.buffer.push('ok');
-    const r = await runScript(session, [guest.send('a'), guest.key('enter'), guest.expect('ok'), guest.send('b')], { timeout: 5, beforeWait: async () => void order.push('resume') });
+    const r = await runScript(session, [guest.send('a'), guest.key('enter'), guest.expect('ok'), guest.send('b')], {
+      timeout: 5,
+      beforeWait: async () => void order.push('resume'),
+    });
     expect(r.ok).toBe(true);
     expect(order).toEqual(['write a', 'write \r', 'resume', 'write b']);
   });
@@ -119,7 +129,16 @@ describe('ConsoleSession', () => {
     const ch = fakeChannel();
     const session = new ConsoleSession(new Map([['serial0', ch]]), { timeout: 5 });
     ch.buffer.push('pid=42\n$ ');
-    const r = await runScript(session, [guest.capture(/pid=(\d+)\n/, 'pid'), guest.send((v) => `kill ${v.pid}\n`), guest.expect('killed', { timeout: 0.05 }), guest.send('x')], { timeout: 5 });
+    const r = await runScript(
+      session,
+      [
+        guest.capture(/pid=(\d+)\n/, 'pid'),
+        guest.send((v) => `kill ${v.pid}\n`),
+        guest.expect('killed', { timeout: 0.05 }),
+        guest.send('x'),
+      ],
+      { timeout: 5 },
+    );
     expect(String.fromCharCode(...ch.written)).toBe('kill 42\n');
     expect(r.ok).toBe(false);
     expect(r.message).toBe('step 3/4: expect "killed" not seen within 0.05 s (after "kill 42\\n" was sent)');
@@ -140,18 +159,21 @@ describe('keys and escapes', () => {
 
 describe('the text script format', () => {
   it('parses verbs, options, regexes, escapes, quoted text and captured values', () => {
-    const steps = parseScriptText([
-      '# a comment',
-      'expect $ ',
-      'send echo hi\\n',
-      'expect timeout=5 /^hi$/m',
-      'key ctrl-c',
-      'send delay=3 "quoted "',
-      'capture pid /pid=(\\d+)/',
-      'send kill ${pid}\\n',
-      'send to=monitor info status\\n',
-      'expect on=monitor running',
-    ].join('\n'), 's.script');
+    const steps = parseScriptText(
+      [
+        '# a comment',
+        'expect $ ',
+        'send echo hi\\n',
+        'expect timeout=5 /^hi$/m',
+        'key ctrl-c',
+        'send delay=3 "quoted "',
+        'capture pid /pid=(\\d+)/',
+        'send kill ${pid}\\n',
+        'send to=monitor info status\\n',
+        'expect on=monitor running',
+      ].join('\n'),
+      's.script',
+    );
     expect(steps.slice(0, 6)).toEqual([
       { kind: 'expect', pattern: '$ ' },
       { kind: 'send', data: 'echo hi\n' },
@@ -161,7 +183,9 @@ describe('the text script format', () => {
       { kind: 'capture', name: 'pid', pattern: /pid=(\d+)/ },
     ]);
     const fill = steps[6]!;
-    expect(fill.kind === 'send' && typeof fill.data === 'function' ? fill.data({ pid: '7' }) : undefined).toBe('kill 7\n');
+    expect(fill.kind === 'send' && typeof fill.data === 'function' ? fill.data({ pid: '7' }) : undefined).toBe(
+      'kill 7\n',
+    );
     expect(steps[7]).toEqual({ kind: 'send', data: 'info status\n', to: 'monitor' });
     expect(steps[8]).toEqual({ kind: 'expect', pattern: 'running', on: 'monitor' });
   });
@@ -177,6 +201,8 @@ describe('the text script format', () => {
     expect(error).toMatchObject({ code: 'SCRIPT_INVALID', location: { file: 'shell.script', line: 2 }, exitCode: 2 });
     expect((error as Error).message).toBe('unknown step "sned" (expect, send, key or capture): "sned oops"');
     expect(() => parseScriptText('key ctrl-1', 'f')).toThrow('unknown key "ctrl-1"');
-    expect(() => parseScriptText('expect on=serial9 x', 'f')).toThrow('on= expects serial0, serial1, virtcon or monitor');
+    expect(() => parseScriptText('expect on=serial9 x', 'f')).toThrow(
+      'on= expects serial0, serial1, virtcon or monitor',
+    );
   });
 });

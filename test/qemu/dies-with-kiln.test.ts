@@ -50,7 +50,19 @@ async function goneWithin(pid: number, ms: number): Promise<boolean> {
 
 const commands = {
   run: (image: string) => ['run', '--image', image, '--no-serial', '--accel', 'tcg', '--log-dir', `${image}.logs`],
-  test: (image: string) => ['test', '--image', image, '--expect', 'never printed', '--timeout', '600', '--accel', 'tcg', '--log-dir', `${image}.logs`],
+  test: (image: string) => [
+    'test',
+    '--image',
+    image,
+    '--expect',
+    'never printed',
+    '--timeout',
+    '600',
+    '--accel',
+    'tcg',
+    '--log-dir',
+    `${image}.logs`,
+  ],
 };
 
 describe('QEMU never outlives kiln', () => {
@@ -60,7 +72,9 @@ describe('QEMU never outlives kiln', () => {
         const image = join(dir, `${name}-${signal}.img`);
         writeFileSync(image, new Uint8Array(1 << 20));
         const kiln = spawn(process.execPath, [kilnBin, ...args(image)], {
-          cwd: dir, env: { ...process.env, CI: 'true', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+          cwd: dir,
+          env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stderr = '';
         kiln.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));

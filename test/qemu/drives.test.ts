@@ -5,7 +5,13 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/errors.js';
-import { DRIVE_INTERFACES, buildQemuCommand, machineSpecFromConfig, resolveMachine, runTests } from '../../src/qemu/index.js';
+import {
+  DRIVE_INTERFACES,
+  buildQemuCommand,
+  machineSpecFromConfig,
+  resolveMachine,
+  runTests,
+} from '../../src/qemu/index.js';
 import type { RunSectionLike } from '../../src/qemu/from-config.js';
 import { tempDir, tool } from '../_helpers.js';
 
@@ -104,7 +110,12 @@ function buildDisks(): { boot: string; data: string } {
 
 describe('drives', () => {
   it('an IDE drive selects machine pc, keeps its index, boots through a snapshot; q35 is refused with the reason', () => {
-    const run: RunSectionLike<string> = { drives: [{ image: 'boot.img', interface: 'ide' }, { image: 'fs.img', interface: 'ide', index: 1, readOnly: true }] };
+    const run: RunSectionLike<string> = {
+      drives: [
+        { image: 'boot.img', interface: 'ide' },
+        { image: 'fs.img', interface: 'ide', index: 1, readOnly: true },
+      ],
+    };
     const spec = machineSpecFromConfig(run, 'i386', { resolvePath: (p) => `/b/${p}` });
     expect(spec.machine).toBe('pc');
     expect(spec.disks).toEqual([
@@ -127,8 +138,21 @@ describe('drives', () => {
     const { boot, data } = buildDisks();
     for (const name of Object.keys(DRIVE_INTERFACES) as Array<keyof typeof DRIVE_INTERFACES>) {
       // An SD card needs a board with an SD controller (raspi3b); the others sit on a PC.
-      const board = name === 'sd' ? { arch: 'aarch64' as const, machine: 'raspi3b', firmware: 'none' as const, args: ['-S'] } : { arch: 'i386' as const };
-      const m = await resolveMachine({ ...board, disks: [{ path: boot, interface: name, index: 1, snapshot: true }, { path: data, interface: name }], logDir: join(dir, 'l') }, { dryRun: true });
+      const board =
+        name === 'sd'
+          ? { arch: 'aarch64' as const, machine: 'raspi3b', firmware: 'none' as const, args: ['-S'] }
+          : { arch: 'i386' as const };
+      const m = await resolveMachine(
+        {
+          ...board,
+          disks: [
+            { path: boot, interface: name, index: 1, snapshot: true },
+            { path: data, interface: name },
+          ],
+          logDir: join(dir, 'l'),
+        },
+        { dryRun: true },
+      );
       const argv = buildQemuCommand(m).join(' ');
       expect(argv).toContain(`file=${boot},format=raw,snapshot=on`);
       if (name === 'floppy') expect(argv).toContain('if=floppy,index=1');
@@ -143,12 +167,27 @@ describe('drives', () => {
     const before = readFileSync(data);
     const copy = join(dir, 'persisted.img');
     const runSpecs = (persist: boolean) => {
-      const run: RunSectionLike<string> = { drives: [{ image: boot, interface: 'ide', index: 0 }, { image: data, interface: 'ide', index: 1, persist }], qemu: 'qemu-system-i386' };
+      const run: RunSectionLike<string> = {
+        drives: [
+          { image: boot, interface: 'ide', index: 0 },
+          { image: data, interface: 'ide', index: 1, persist },
+        ],
+        qemu: 'qemu-system-i386',
+      };
       const spec = machineSpecFromConfig(run, 'i386', {
-        resolvePath: (p) => p, logRoot: join(dir, persist ? 'persist' : 'snap'),
+        resolvePath: (p) => p,
+        logRoot: join(dir, persist ? 'persist' : 'snap'),
         persistPath: (p) => (copyFileSync(p, copy), copy),
       });
-      return [{ ...spec, name: persist ? 'persist' : 'snapshot', expect: ['DATA-ON-SECOND-D'], timeout: 60, accel: 'tcg' as const }];
+      return [
+        {
+          ...spec,
+          name: persist ? 'persist' : 'snapshot',
+          expect: ['DATA-ON-SECOND-D'],
+          timeout: 60,
+          accel: 'tcg' as const,
+        },
+      ];
     };
     const snap = await runTests(runSpecs(false), { jobs: 1 });
     expect(snap.results[0]!.status, snap.results[0]!.reason).toBe('passed');

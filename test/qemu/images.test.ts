@@ -5,7 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { detectDiskFormat, readJUnit, runTests, testResultsToJUnit, type QemuTestResult } from '../../src/qemu/index.js';
+import {
+  detectDiskFormat,
+  readJUnit,
+  runTests,
+  testResultsToJUnit,
+  type QemuTestResult,
+} from '../../src/qemu/index.js';
 import { tempDir } from '../_helpers.js';
 import { processGone } from './_kernels.js';
 
@@ -60,7 +66,22 @@ beforeAll(() => {
   writeFileSync(join(root, 'README.TXT'), 'kiln\n');
   sh(['cp', bin, join(root, 'boot.bin')]);
   paths.iso = join(dir, 'hybrid.iso');
-  sh(['xorriso', '-as', 'mkisofs', '-quiet', '-o', paths.iso, '-b', 'boot.bin', '-no-emul-boot', '-boot-load-size', '4', '-G', bin, root]);
+  sh([
+    'xorriso',
+    '-as',
+    'mkisofs',
+    '-quiet',
+    '-o',
+    paths.iso,
+    '-b',
+    'boot.bin',
+    '-no-emul-boot',
+    '-boot-load-size',
+    '4',
+    '-G',
+    bin,
+    root,
+  ]);
   // SeaBIOS cannot boot a hard disk smaller than one cylinder (16 heads × 63 sectors = 504 KiB):
   // pad the (370 KiB) ISO as real hybrid ISOs are padded.
   sh(['truncate', '-s', '2M', paths.iso]);
@@ -70,16 +91,27 @@ describe('disk and ISO boots (SeaBIOS)', () => {
   let results: QemuTestResult[] = [];
   let junit = '';
   beforeAll(async () => {
-    const t = (name: string, disk: { path: string; media?: 'disk' | 'cdrom' }, machine?: string) => ({ name, disks: [disk], accel: 'tcg' as const, expect: ['KILN-DISK-OK'], timeout: 90, logDir: join(dir, 'logs', name), ...(machine ? { machine } : {}) });
-    const summary = await runTests([
-      t('raw', { path: paths.raw }),
-      t('raw-pc', { path: paths.raw }, 'pc'),
-      t('qcow2', { path: paths.qcow2 }),
-      t('vdi', { path: paths.vdi }),
-      t('vmdk', { path: paths.vmdk }),
-      t('iso-cdrom', { path: paths.iso, media: 'cdrom' }),
-      t('iso-disk', { path: paths.iso }),
-    ], { jobs: 2 });
+    const t = (name: string, disk: { path: string; media?: 'disk' | 'cdrom' }, machine?: string) => ({
+      name,
+      disks: [disk],
+      accel: 'tcg' as const,
+      expect: ['KILN-DISK-OK'],
+      timeout: 90,
+      logDir: join(dir, 'logs', name),
+      ...(machine ? { machine } : {}),
+    });
+    const summary = await runTests(
+      [
+        t('raw', { path: paths.raw }),
+        t('raw-pc', { path: paths.raw }, 'pc'),
+        t('qcow2', { path: paths.qcow2 }),
+        t('vdi', { path: paths.vdi }),
+        t('vmdk', { path: paths.vmdk }),
+        t('iso-cdrom', { path: paths.iso, media: 'cdrom' }),
+        t('iso-disk', { path: paths.iso }),
+      ],
+      { jobs: 2 },
+    );
     results = summary.results;
     junit = testResultsToJUnit(results);
   }, 300_000);
@@ -98,7 +130,9 @@ describe('disk and ISO boots (SeaBIOS)', () => {
       expect(r.status, `${r.name}: ${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
       expect(processGone(r.pid)).toBe(true);
     }
-    expect(readJUnit(junit).map((s) => `${s.name}:${s.cases[0]!.status}`)).toEqual(results.map((r) => `${r.name} [x86_64]:passed`));
+    expect(readJUnit(junit).map((s) => `${s.name}:${s.cases[0]!.status}`)).toEqual(
+      results.map((r) => `${r.name} [x86_64]:passed`),
+    );
     expect(get('raw').argv).toContain(`file=${paths.raw},format=raw,snapshot=on,if=ide,index=0,media=disk`);
     expect(get('qcow2').argv.join(' ')).toContain('format=qcow2');
     expect(get('vdi').argv.join(' ')).toContain('format=vdi');

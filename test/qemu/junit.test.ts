@@ -5,7 +5,15 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { junitXml, readJUnit, type JUnitSuite } from '../../src/report/junit.js';
 
-function pythonRead(xml: string): { suites: { name: string; tests: string; failures: string; skipped: string; cases: { name: string; classname: string; failure: string | null; skipped: string | null }[] }[] } {
+function pythonRead(xml: string): {
+  suites: {
+    name: string;
+    tests: string;
+    failures: string;
+    skipped: string;
+    cases: { name: string; classname: string; failure: string | null; skipped: string | null }[];
+  }[];
+} {
   const script = `
 import sys, json, xml.etree.ElementTree as ET
 root = ET.fromstring(sys.stdin.buffer.read())
@@ -26,18 +34,31 @@ print(json.dumps({'suites': out}))
 const clean = (s: string) => s.replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '');
 
 describe('junitXml', () => {
-  it('writes counts, failures and skips that Python\'s XML parser reads back', () => {
-    const suites: JUnitSuite[] = [{
-      name: 'ktap [x86_64]',
-      time: 1.5,
-      properties: { accel: 'accel: tcg' },
-      cases: [
-        { name: 'boot', classname: 'ktap.x86_64', status: 'failed', message: 'KTAP: 1 of 6 cases failed <&>"\'', details: 'EAX=0\x01\x1b[0m' },
-        { name: 'memory.huge_pages', classname: 'ktap.x86_64.ktap', status: 'skipped', message: 'SKIP no huge pages' },
-        { name: 'boot_sanity', classname: 'ktap.x86_64.ktap', status: 'passed' },
-      ],
-      systemOut: 'serial ✓ 🔥',
-    }];
+  it("writes counts, failures and skips that Python's XML parser reads back", () => {
+    const suites: JUnitSuite[] = [
+      {
+        name: 'ktap [x86_64]',
+        time: 1.5,
+        properties: { accel: 'accel: tcg' },
+        cases: [
+          {
+            name: 'boot',
+            classname: 'ktap.x86_64',
+            status: 'failed',
+            message: 'KTAP: 1 of 6 cases failed <&>"\'',
+            details: 'EAX=0\x01\x1b[0m',
+          },
+          {
+            name: 'memory.huge_pages',
+            classname: 'ktap.x86_64.ktap',
+            status: 'skipped',
+            message: 'SKIP no huge pages',
+          },
+          { name: 'boot_sanity', classname: 'ktap.x86_64.ktap', status: 'passed' },
+        ],
+        systemOut: 'serial ✓ 🔥',
+      },
+    ];
     const xml = junitXml(suites);
     const py = pythonRead(xml);
     expect(py.suites[0]).toMatchObject({ name: 'ktap [x86_64]', tests: '3', failures: '1', skipped: '1' });
@@ -50,21 +71,45 @@ describe('junitXml', () => {
   });
 
   it('property: any names and messages survive the writer (Python and readJUnit agree)', () => {
-    const kase = fc.record({ name: fc.string({ unit: 'binary' }), classname: fc.string(), status: fc.constantFrom('passed' as const, 'failed' as const, 'skipped' as const), message: fc.string({ unit: 'binary' }) });
-    fc.assert(fc.property(fc.array(fc.record({ name: fc.string({ unit: 'binary' }), cases: fc.array(kase, { maxLength: 4 }) }), { minLength: 1, maxLength: 3 }), (suites) => {
-      const xml = junitXml(suites);
-      const back = readJUnit(xml);
-      expect(back.map((s) => s.name)).toEqual(suites.map((s) => clean(s.name)));
-      back.forEach((s, i) => {
-        expect(s.cases.map((c) => [c.name, c.classname, c.status])).toEqual(suites[i]!.cases.map((c) => [clean(c.name), clean(c.classname), c.status]));
-      });
-    }), { numRuns: 200 });
+    const kase = fc.record({
+      name: fc.string({ unit: 'binary' }),
+      classname: fc.string(),
+      status: fc.constantFrom('passed' as const, 'failed' as const, 'skipped' as const),
+      message: fc.string({ unit: 'binary' }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ name: fc.string({ unit: 'binary' }), cases: fc.array(kase, { maxLength: 4 }) }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        (suites) => {
+          const xml = junitXml(suites);
+          const back = readJUnit(xml);
+          expect(back.map((s) => s.name)).toEqual(suites.map((s) => clean(s.name)));
+          back.forEach((s, i) => {
+            expect(s.cases.map((c) => [c.name, c.classname, c.status])).toEqual(
+              suites[i]!.cases.map((c) => [clean(c.name), clean(c.classname), c.status]),
+            );
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
     // One Python check over a batch of generated documents (spawning per run would be slow).
-    const sample = fc.sample(fc.array(fc.record({ name: fc.string({ unit: 'binary' }), cases: fc.array(kase, { maxLength: 3 }) }), { minLength: 1, maxLength: 2 }), 6);
+    const sample = fc.sample(
+      fc.array(fc.record({ name: fc.string({ unit: 'binary' }), cases: fc.array(kase, { maxLength: 3 }) }), {
+        minLength: 1,
+        maxLength: 2,
+      }),
+      6,
+    );
     for (const suites of sample) {
       const py = pythonRead(junitXml(suites));
       expect(py.suites.map((s) => s.name)).toEqual(suites.map((s) => clean(s.name)));
-      py.suites.forEach((s, i) => expect(s.cases.map((c) => c.name)).toEqual(suites[i]!.cases.map((c) => clean(c.name))));
+      py.suites.forEach((s, i) =>
+        expect(s.cases.map((c) => c.name)).toEqual(suites[i]!.cases.map((c) => clean(c.name))),
+      );
     }
   });
 });

@@ -29,7 +29,7 @@ describe('parseKtap', () => {
     expect(flattenKtap(doc).map((c) => [c.path.join('.'), c.status])).toEqual([['test_3.test_2.test_1', 'fail']]);
   });
 
-  it('KUnit output: # Subtest names, diagnostics before results, SKIP/TODO directives, the kernels\' text', () => {
+  it("KUnit output: # Subtest names, diagnostics before results, SKIP/TODO directives, the kernels' text", () => {
     const doc = parseKtap(['some boot noise', 'SeaBIOS (version 1.16)', ...KTAP_TEXT, 'KILN-END'].join('\r\n'));
     expect(doc.problems).toEqual([]);
     const flat = flattenKtap(doc);
@@ -44,7 +44,15 @@ describe('parseKtap', () => {
     expect(flat[2]!.diagnostics).toEqual(['free_page: EXPECTATION FAILED at mm.c:42']);
     expect(flat[3]!.directiveReason).toBe('no huge pages under TCG');
     expect(doc.root.cases[1]!.subtests!.name).toBe('memory');
-    expect(summarizeKtap(doc)).toMatchObject({ total: 6, passed: 2, failed: 1, skipped: 2, todo: 1, ok: false, problems: [] });
+    expect(summarizeKtap(doc)).toMatchObject({
+      total: 6,
+      passed: 2,
+      failed: 1,
+      skipped: 2,
+      todo: 1,
+      ok: false,
+      problems: [],
+    });
   });
 
   it('strips a dmesg timestamp prefix and ignores interleaved console lines', () => {
@@ -66,7 +74,18 @@ describe('parseKtap', () => {
   });
 
   it('a kernel that stops inside a suite: missing results are errors and plans do not match', () => {
-    const doc = parseKtap(['KTAP version 1', '1..3', 'ok 1 a', '    KTAP version 1', '    # Subtest: b', '    1..4', '    ok 1 b1', 'PANIC: oops'].join('\n'));
+    const doc = parseKtap(
+      [
+        'KTAP version 1',
+        '1..3',
+        'ok 1 a',
+        '    KTAP version 1',
+        '    # Subtest: b',
+        '    1..4',
+        '    ok 1 b1',
+        'PANIC: oops',
+      ].join('\n'),
+    );
     const s = summarizeKtap(doc);
     expect(s.ok).toBe(false);
     const flat = flattenKtap(doc).map((c) => `${c.path.join('.')}=${c.status}`);
@@ -89,9 +108,17 @@ describe('parseKtap', () => {
 
   type Node = { name: string; status: 'pass' | 'fail' | 'skip' | 'todo'; children: Node[] };
   const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,11}$/);
-  const leaf = fc.record({ name, status: fc.constantFrom('pass' as const, 'fail' as const, 'skip' as const, 'todo' as const), children: fc.constant([] as Node[]) });
+  const leaf = fc.record({
+    name,
+    status: fc.constantFrom('pass' as const, 'fail' as const, 'skip' as const, 'todo' as const),
+    children: fc.constant([] as Node[]),
+  });
   const { tree } = fc.letrec<{ tree: Node[]; node: Node }>((tie) => ({
-    node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ name, status: fc.constantFrom('pass' as const, 'fail' as const), children: tie('tree') })),
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.record({ name, status: fc.constantFrom('pass' as const, 'fail' as const), children: tie('tree') }),
+    ),
     tree: fc.array(tie('node'), { minLength: 1, maxLength: 4 }),
   }));
   function render(nodes: Node[], depth: number, out: string[]): void {
@@ -112,33 +139,62 @@ describe('parseKtap', () => {
       if (n.children.length) {
         const before = out.length;
         leaves(n.children, [...path, n.name], out);
-        if (n.status === 'fail' && !out.slice(before).some((x) => x.endsWith('=fail'))) out.push(`${[...path, n.name].join('.')}=fail`);
+        if (n.status === 'fail' && !out.slice(before).some((x) => x.endsWith('=fail')))
+          out.push(`${[...path, n.name].join('.')}=fail`);
       } else out.push(`${[...path, n.name].join('.')}=${n.status}`);
     }
   }
 
   it('property: rendering a generated tree and parsing it gives back every leaf and status', () => {
-    fc.assert(fc.property(tree, (nodes) => {
-      const lines: string[] = [];
-      render(nodes, 0, lines);
-      const doc = parseKtap(lines.join('\n'));
-      expect(doc.problems).toEqual([]);
-      const expected: string[] = [];
-      leaves(nodes, [], expected);
-      expect(flattenKtap(doc).map((c) => `${c.path.join('.')}=${c.status}`)).toEqual(expected);
-      expect(summarizeKtap(doc).problems).toEqual([]);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(tree, (nodes) => {
+        const lines: string[] = [];
+        render(nodes, 0, lines);
+        const doc = parseKtap(lines.join('\n'));
+        expect(doc.problems).toEqual([]);
+        const expected: string[] = [];
+        leaves(nodes, [], expected);
+        expect(flattenKtap(doc).map((c) => `${c.path.join('.')}=${c.status}`)).toEqual(expected);
+        expect(summarizeKtap(doc).problems).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('fuzz: mutated KTAP never throws', () => {
     const base = KTAP_TEXT.join('\n');
     const runs = Number(process.env.KILN_FUZZ_RUNS ?? 50000);
-    fc.assert(fc.property(fc.array(fc.record({ at: fc.nat({ max: base.length }), text: fc.constantFrom(' ', '    ', '\n', '#', 'ok 9 ', 'not ok', '1..', 'KTAP version 1', '# Subtest: z', 'x', '') , del: fc.nat({ max: 8 }) }), { maxLength: 6 }), (edits) => {
-      let t = base;
-      for (const e of edits) t = t.slice(0, e.at) + e.text + t.slice(e.at + e.del);
-      const doc = parseKtap(t);
-      summarizeKtap(doc);
-      flattenKtap(doc);
-    }), { numRuns: runs });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            at: fc.nat({ max: base.length }),
+            text: fc.constantFrom(
+              ' ',
+              '    ',
+              '\n',
+              '#',
+              'ok 9 ',
+              'not ok',
+              '1..',
+              'KTAP version 1',
+              '# Subtest: z',
+              'x',
+              '',
+            ),
+            del: fc.nat({ max: 8 }),
+          }),
+          { maxLength: 6 },
+        ),
+        (edits) => {
+          let t = base;
+          for (const e of edits) t = t.slice(0, e.at) + e.text + t.slice(e.at + e.del);
+          const doc = parseKtap(t);
+          summarizeKtap(doc);
+          flattenKtap(doc);
+        },
+      ),
+      { numRuns: runs },
+    );
   });
 });

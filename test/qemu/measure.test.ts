@@ -5,7 +5,12 @@ import { PatternTracker, describePattern, measure, readMeasurement } from '../..
 describe('measure', () => {
   it('reads the first group (or the group named value) and checks min/max', () => {
     const ipc = measure(/ipc: (\d+) cycles/, { max: 500, name: 'ipc' });
-    expect(readMeasurement(ipc, 'perf: ipc: 312 cycles')).toMatchObject({ name: 'ipc', value: 312, max: 500, ok: true });
+    expect(readMeasurement(ipc, 'perf: ipc: 312 cycles')).toMatchObject({
+      name: 'ipc',
+      value: 312,
+      max: 500,
+      ok: true,
+    });
     expect(readMeasurement(ipc, 'perf: ipc: 812 cycles')).toMatchObject({ value: 812, ok: false });
     const named = measure(/took (?<unit>ms)? ?(?<value>\d+\.\d+)/, { min: 1 });
     expect(readMeasurement(named, 'took 0.5')).toMatchObject({ value: 0.5, ok: false });

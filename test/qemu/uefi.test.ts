@@ -46,10 +46,26 @@ async function buildA64Disk(): Promise<string> {
   const src = join(dir, 'efia.c');
   writeFileSync(src, EFI_A64_C);
   const efi = join(dir, 'BOOTAA64.EFI');
-  const r = sh(['clang', '--target=aarch64-unknown-windows', '-ffreestanding', '-fno-stack-protector', '-nostdlib', '-fuse-ld=lld-link', '-Wl,-subsystem:efi_application', '-Wl,-entry:efi_main', '-o', efi, src]);
+  const r = sh([
+    'clang',
+    '--target=aarch64-unknown-windows',
+    '-ffreestanding',
+    '-fno-stack-protector',
+    '-nostdlib',
+    '-fuse-ld=lld-link',
+    '-Wl,-subsystem:efi_application',
+    '-Wl,-entry:efi_main',
+    '-o',
+    efi,
+    src,
+  ]);
   expect(r.status, r.stderr).toBe(0);
   const disk = join(dir, 'uefi-a64.img');
-  await writeGptFile(disk, { size: '48M', seed: 'kiln-uefi-a64', partitions: [esp({ size: '40M', files: { '/EFI/BOOT/BOOTAA64.EFI': new Uint8Array(readFileSync(efi)) } })] });
+  await writeGptFile(disk, {
+    size: '48M',
+    seed: 'kiln-uefi-a64',
+    partitions: [esp({ size: '40M', files: { '/EFI/BOOT/BOOTAA64.EFI': new Uint8Array(readFileSync(efi)) } })],
+  });
   return disk;
 }
 
@@ -57,10 +73,28 @@ async function buildDisk(exitValue: number): Promise<string> {
   const src = join(dir, 'efi.c');
   writeFileSync(src, EFI_C);
   const efi = join(dir, `BOOTX64-${exitValue}.EFI`);
-  const r = sh(['clang', '--target=x86_64-unknown-windows', '-ffreestanding', '-fno-stack-protector', '-mno-red-zone', '-nostdlib', '-fuse-ld=lld-link', '-Wl,-subsystem:efi_application', '-Wl,-entry:efi_main', `-DEXIT_VALUE=${exitValue}u`, '-o', efi, src]);
+  const r = sh([
+    'clang',
+    '--target=x86_64-unknown-windows',
+    '-ffreestanding',
+    '-fno-stack-protector',
+    '-mno-red-zone',
+    '-nostdlib',
+    '-fuse-ld=lld-link',
+    '-Wl,-subsystem:efi_application',
+    '-Wl,-entry:efi_main',
+    `-DEXIT_VALUE=${exitValue}u`,
+    '-o',
+    efi,
+    src,
+  ]);
   expect(r.status, r.stderr).toBe(0);
   const disk = join(dir, `uefi-${exitValue}.img`);
-  await writeGptFile(disk, { size: '48M', seed: `kiln-uefi-test-${exitValue}`, partitions: [esp({ size: '40M', files: { '/EFI/BOOT/BOOTX64.EFI': new Uint8Array(readFileSync(efi)) } })] });
+  await writeGptFile(disk, {
+    size: '48M',
+    seed: `kiln-uefi-test-${exitValue}`,
+    partitions: [esp({ size: '40M', files: { '/EFI/BOOT/BOOTX64.EFI': new Uint8Array(readFileSync(efi)) } })],
+  });
   const v = sh(['sgdisk', '-v', disk]);
   expect(v.stdout).toMatch(/No problems found/);
   return disk;
@@ -73,12 +107,45 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
     const ok = await buildDisk(0);
     const bad = await buildDisk(5);
     const a64 = await buildA64Disk();
-    const summary = await runTests([
-      { name: 'uefi-secure', disks: [{ path: ok }], firmware: 'uefi', secureBoot: true, accel: 'tcg', expect: ['KILN-UEFI-OK'], fail: [/Access Denied/], logDir: join(dir, 'logs-sb') },
-      { name: 'uefi-a64', arch: 'aarch64', disks: [{ path: a64 }], accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-a64') },
-      { name: 'uefi-ok', disks: [{ path: ok }], firmware: 'uefi', accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-ok') },
-      { name: 'uefi-exit5', disks: [{ path: bad }], firmware: 'uefi', accel: 'tcg', expect: ['KILN-UEFI-OK'], logDir: join(dir, 'logs-bad') },
-    ], { jobs: 2 });
+    const summary = await runTests(
+      [
+        {
+          name: 'uefi-secure',
+          disks: [{ path: ok }],
+          firmware: 'uefi',
+          secureBoot: true,
+          accel: 'tcg',
+          expect: ['KILN-UEFI-OK'],
+          fail: [/Access Denied/],
+          logDir: join(dir, 'logs-sb'),
+        },
+        {
+          name: 'uefi-a64',
+          arch: 'aarch64',
+          disks: [{ path: a64 }],
+          accel: 'tcg',
+          expect: ['KILN-UEFI-OK'],
+          logDir: join(dir, 'logs-a64'),
+        },
+        {
+          name: 'uefi-ok',
+          disks: [{ path: ok }],
+          firmware: 'uefi',
+          accel: 'tcg',
+          expect: ['KILN-UEFI-OK'],
+          logDir: join(dir, 'logs-ok'),
+        },
+        {
+          name: 'uefi-exit5',
+          disks: [{ path: bad }],
+          firmware: 'uefi',
+          accel: 'tcg',
+          expect: ['KILN-UEFI-OK'],
+          logDir: join(dir, 'logs-bad'),
+        },
+      ],
+      { jobs: 2 },
+    );
     results = summary.results;
     junit = testResultsToJUnit(results);
   }, 400_000);
@@ -95,7 +162,7 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
     expect(processGone(r.pid)).toBe(true);
   });
 
-  it('OVMF loads \\EFI\\BOOT\\BOOTX64.EFI from the ESP; the program\'s line matches through the ANSI escapes', () => {
+  it("OVMF loads \\EFI\\BOOT\\BOOTX64.EFI from the ESP; the program's line matches through the ANSI escapes", () => {
     const r = get('uefi-ok');
     expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
     expect(r.firmwareNote).toMatch(/OVMF .*OVMF_CODE/);
@@ -128,7 +195,9 @@ describe('UEFI (OVMF) boot from a GPT disk', () => {
     const r = get('uefi-a64');
     expect(r.status, `${r.reason}\n${r.serialTail.join('\n')}`).toBe('passed');
     expect(r.firmwareNote).toMatch(/AAVMF/);
-    expect(r.argv.join(' ')).toMatch(/-drive if=pflash,format=raw,unit=0,readonly=on,file=\/usr\/share\/AAVMF\/AAVMF_CODE\.fd -drive if=pflash,format=raw,unit=1,file=.*logs-a64\/AAVMF_VARS\.fd/);
+    expect(r.argv.join(' ')).toMatch(
+      /-drive if=pflash,format=raw,unit=0,readonly=on,file=\/usr\/share\/AAVMF\/AAVMF_CODE\.fd -drive if=pflash,format=raw,unit=1,file=.*logs-a64\/AAVMF_VARS\.fd/,
+    );
     expect(statSync(join(dir, 'logs-a64', 'AAVMF_VARS.fd')).size).toBe(64 << 20);
     expect(r.argv.join(' ')).toContain('-device virtio-blk-pci');
     expect(processGone(r.pid)).toBe(true);

@@ -30,21 +30,32 @@ beforeAll(() => {
   writeFileSync(join(dir, 'k.c'), C_SOURCE);
   writeFileSync(join(dir, 'missing.c'), '#include "nope/absent.h"\nint x;\n');
   writeFileSync(join(dir, 'main.c'), 'void *kalloc(void);\nint main(void) {\n  return kalloc() != 0;\n}\n');
-  writeFileSync(join(dir, 'reloc.S'), '.text\n.globl _start\n_start:\n  movl $target, %eax\n  ret\n.data\n.globl target\ntarget: .long 0\n');
+  writeFileSync(
+    join(dir, 'reloc.S'),
+    '.text\n.globl _start\n_start:\n  movl $target, %eax\n  ret\n.data\n.globl target\ntarget: .long 0\n',
+  );
   writeFileSync(join(dir, 'bad.ld'), 'SECTIONS {\n  .text : { *(.text) \n  oops here\n}\n');
   writeFileSync(join(dir, 'boot.asm'), 'bits 16\nstart:\n  mov ax, 0\n  movz bx, cx\n  jmp start\n');
 });
 
 describe('clang', () => {
   it('file, line, column, flag, include chain, notes; each error classified', () => {
-    const r = tool(['clang', '-std=c17', '-Wall', '-Werror=unused-variable', '-fsyntax-only', '-I', dir, 'k.c'], { cwd: dir });
+    const r = tool(['clang', '-std=c17', '-Wall', '-Werror=unused-variable', '-fsyntax-only', '-I', dir, 'k.c'], {
+      cwd: dir,
+    });
     expect(r.status).not.toBe(0);
     const list = relativizeDiagnostics(parseDiagnostics(out(r), { compiler: 'clang' }), dir);
     const errors = only(list);
     const byClass = (id: string): Diagnostic[] => errors.filter((d) => classify(d).id === id);
     const redef = byClass('redefinition');
     expect(redef).toHaveLength(1);
-    expect(redef[0]).toMatchObject({ tool: 'clang', file: 'inc/dup.h', line: 3, column: 8, message: "redefinition of 'cap'" });
+    expect(redef[0]).toMatchObject({
+      tool: 'clang',
+      file: 'inc/dup.h',
+      line: 3,
+      column: 8,
+      message: "redefinition of 'cap'",
+    });
     expect(redef[0]!.includedFrom).toEqual(['k.c:3', 'nested.h:1']);
     expect(redef[0]!.notes![0]).toMatchObject({ file: 'dup.h', line: 3 });
     expect(classify(redef[0]!).fix).toContain('inc/dup.h and dup.h are two copies of one header');
@@ -52,7 +63,7 @@ describe('clang', () => {
     expect(clash).toHaveLength(1);
     expect(clash[0]).toMatchObject({ file: 'k.c', line: 5, column: 5 });
     expect(clash[0]!.notes![0]!.file).toMatch(/mathcalls\.h$/);
-    expect(classify(clash[0]!).fix).toContain('rename the kernel\'s `log`');
+    expect(classify(clash[0]!).fix).toContain("rename the kernel's `log`");
     expect(byClass('incomplete-type')[0]).toMatchObject({ file: 'k.c', line: 6 });
     expect(classify(byClass('incomplete-type')[0]!).fix).toContain('struct ioapic_info');
     expect(byClass('undeclared-identifier')[0]).toMatchObject({ file: 'k.c', line: 7 });
@@ -81,7 +92,10 @@ describe('gcc', () => {
     const warn = list.find((d) => d.code === '-Wunused-variable')!;
     expect(warn).toMatchObject({ tool: 'gcc', severity: 'warning', file: 'k.c', line: 8 });
     expect(classify(warn).blocking).toBe(false);
-    expect(classify(warn, { promoteWarnings: ['-Wunused-variable'] })).toMatchObject({ id: 'promoted-warning', blocking: true });
+    expect(classify(warn, { promoteWarnings: ['-Wunused-variable'] })).toMatchObject({
+      id: 'promoted-warning',
+      blocking: true,
+    });
   });
 });
 
@@ -102,16 +116,30 @@ describe('linkers', () => {
   it('ld.lld: undefined symbol with >>> referenced by', () => {
     const r = tool(['ld.lld', '-e', 'main', 'main.o', '-o', 'a.out'], { cwd: dir });
     const [d] = only(parseDiagnostics(out(r)));
-    expect(d).toMatchObject({ tool: 'ld', symbol: 'kalloc', file: join(dir, 'main.c'), line: 3, code: 'undefined-reference' });
+    expect(d).toMatchObject({
+      tool: 'ld',
+      symbol: 'kalloc',
+      file: join(dir, 'main.c'),
+      line: 3,
+      code: 'undefined-reference',
+    });
     expect(d!.referencedBy!.join('\n')).toMatch(/main\.o:\(main\)/);
     expect(classify(d!).fix).toContain('`kalloc`');
   });
 
   it('GNU ld and ld.lld: 32-bit relocations against a higher-half symbol', () => {
-    const gnu = only(parseDiagnostics(out(tool(['ld', '-Ttext=0xffffffff80000000', '-e', '_start', 'reloc.o', '-o', 'r.out'], { cwd: dir }))));
+    const gnu = only(
+      parseDiagnostics(
+        out(tool(['ld', '-Ttext=0xffffffff80000000', '-e', '_start', 'reloc.o', '-o', 'r.out'], { cwd: dir })),
+      ),
+    );
     expect(gnu[0]).toMatchObject({ tool: 'ld', code: 'R_X86_64_32' });
     expect(classify(gnu[0]!).id).toBe('relocation');
-    const lld = only(parseDiagnostics(out(tool(['ld.lld', '-Ttext=0xffffffff80000000', '-e', '_start', 'reloc.o', '-o', 'r.out'], { cwd: dir }))));
+    const lld = only(
+      parseDiagnostics(
+        out(tool(['ld.lld', '-Ttext=0xffffffff80000000', '-e', '_start', 'reloc.o', '-o', 'r.out'], { cwd: dir })),
+      ),
+    );
     expect(lld[0]).toMatchObject({ tool: 'ld', code: 'R_X86_64_32', symbol: 'target' });
     expect(classify(lld[0]!).id).toBe('relocation');
     expect(classify(lld[0]!).fix).toContain('`target` is linked above 4 GiB');
@@ -144,7 +172,10 @@ describe('nasm, zig, cmake', () => {
   it('cmake: an error at a CMakeLists.txt line', () => {
     const p = join(dir, 'cm');
     mkdirSync(p);
-    writeFileSync(join(p, 'CMakeLists.txt'), 'cmake_minimum_required(VERSION 3.16)\nproject(t C)\nadd_executable(t missing.c)\n');
+    writeFileSync(
+      join(p, 'CMakeLists.txt'),
+      'cmake_minimum_required(VERSION 3.16)\nproject(t C)\nadd_executable(t missing.c)\n',
+    );
     const r = tool(['cmake', '-S', p, '-B', join(p, 'b'), '-G', 'Ninja'], { cwd: dir });
     const d = only(parseDiagnostics(out(r))).find((x) => x.tool === 'cmake' && x.file)!;
     expect(d).toMatchObject({ file: 'CMakeLists.txt', line: 3, code: 'add_executable' });
@@ -158,8 +189,14 @@ describe('rust (issue 9: a type error and a missing crate)', () => {
   beforeAll(() => {
     mkdirSync(join(crate, 'src'), { recursive: true });
     writeFileSync(join(crate, 'Cargo.toml'), '[package]\nname = "broken"\nversion = "0.1.0"\nedition = "2021"\n');
-    writeFileSync(join(crate, 'Cargo.lock'), '# generated\nversion = 3\n\n[[package]]\nname = "broken"\nversion = "0.1.0"\n');
-    writeFileSync(join(crate, 'src', 'lib.rs'), 'use serde::Serialize;\n\npub fn answer() -> u32 {\n    let x: u32 = "forty-two";\n    x\n}\n');
+    writeFileSync(
+      join(crate, 'Cargo.lock'),
+      '# generated\nversion = 3\n\n[[package]]\nname = "broken"\nversion = "0.1.0"\n',
+    );
+    writeFileSync(
+      join(crate, 'src', 'lib.rs'),
+      'use serde::Serialize;\n\npub fn answer() -> u32 {\n    let x: u32 = "forty-two";\n    x\n}\n',
+    );
   });
 
   it('cargo --message-format=json', () => {
@@ -175,7 +212,10 @@ describe('rust (issue 9: a type error and a missing crate)', () => {
   }, 130_000);
 
   it('plain rendered rustc text', () => {
-    const r = tool(['rustc', '--edition', '2021', '--crate-type', 'lib', 'src/lib.rs', '--out-dir', join(crate, 'o')], { cwd: crate, timeoutMs: 120_000 });
+    const r = tool(['rustc', '--edition', '2021', '--crate-type', 'lib', 'src/lib.rs', '--out-dir', join(crate, 'o')], {
+      cwd: crate,
+      timeoutMs: 120_000,
+    });
     const errors = only(parseDiagnostics(out(r)));
     expect(errors.map((d) => [d.code, d.file, d.line, classify(d).id])).toEqual([
       ['E0432', 'src/lib.rs', 1, 'missing-crate-or-target'],
@@ -186,7 +226,13 @@ describe('rust (issue 9: a type error and a missing crate)', () => {
 
 describe('dedupe, relativize, robustness', () => {
   it('the same diagnostic from two steps is reported once; linker references merge', () => {
-    const a: Diagnostic = { tool: 'ld', severity: 'error', message: 'undefined symbol: kalloc', symbol: 'kalloc', referencedBy: ['a.o:(f)'] };
+    const a: Diagnostic = {
+      tool: 'ld',
+      severity: 'error',
+      message: 'undefined symbol: kalloc',
+      symbol: 'kalloc',
+      referencedBy: ['a.o:(f)'],
+    };
     const b: Diagnostic = { ...a, referencedBy: ['b.o:(g)'] };
     const c: Diagnostic = { tool: 'clang', severity: 'warning', file: 'x.h', line: 1, message: 'w' };
     const d = dedupeDiagnostics([a, c, b, { ...c }]);
@@ -195,7 +241,19 @@ describe('dedupe, relativize, robustness', () => {
   });
 
   it('absolute and build-folder-relative paths become project-relative', () => {
-    const [d] = relativizeDiagnostics([{ tool: 'clang', severity: 'error', message: 'm', file: '../../../../kernel/a.c', notes: [{ file: '/p/include/b.h', line: 2, message: 'n' }] }], '/p', '/p/build/x/.kiln/work');
+    const [d] = relativizeDiagnostics(
+      [
+        {
+          tool: 'clang',
+          severity: 'error',
+          message: 'm',
+          file: '../../../../kernel/a.c',
+          notes: [{ file: '/p/include/b.h', line: 2, message: 'n' }],
+        },
+      ],
+      '/p',
+      '/p/build/x/.kiln/work',
+    );
     expect(d!.file).toBe('kernel/a.c');
     expect(d!.notes![0]!.file).toBe('include/b.h');
   });
@@ -203,19 +261,45 @@ describe('dedupe, relativize, robustness', () => {
   it('never throws on arbitrary text; dedupe is idempotent (fast-check)', () => {
     const line = fc.oneof(
       fc.string(),
-      fc.constantFrom('a.c:1:2: error: x', 'In file included from a.c:3:', '>>> referenced by a.c:1', 'ld.lld: error: undefined symbol: f', 'CMake Error at C:1 (x):', '  --> a.rs:1:1', '{"reason":"compiler-message","message":{}}', 'error[E0308]: mismatched types'),
+      fc.constantFrom(
+        'a.c:1:2: error: x',
+        'In file included from a.c:3:',
+        '>>> referenced by a.c:1',
+        'ld.lld: error: undefined symbol: f',
+        'CMake Error at C:1 (x):',
+        '  --> a.rs:1:1',
+        '{"reason":"compiler-message","message":{}}',
+        'error[E0308]: mismatched types',
+      ),
     );
     const json = fc.jsonValue().map((v) => JSON.stringify({ reason: 'compiler-message', message: v }));
-    const rustMessage = fc.record({ message: fc.string(), level: fc.constantFrom('error', 'warning', 'note', 'help', 'failure-note'), code: fc.option(fc.record({ code: fc.string() })), spans: fc.array(fc.record({ file_name: fc.string(), line_start: fc.integer(), column_start: fc.integer(), is_primary: fc.boolean() }), { maxLength: 3 }) })
+    const rustMessage = fc
+      .record({
+        message: fc.string(),
+        level: fc.constantFrom('error', 'warning', 'note', 'help', 'failure-note'),
+        code: fc.option(fc.record({ code: fc.string() })),
+        spans: fc.array(
+          fc.record({
+            file_name: fc.string(),
+            line_start: fc.integer(),
+            column_start: fc.integer(),
+            is_primary: fc.boolean(),
+          }),
+          { maxLength: 3 },
+        ),
+      })
       .map((m) => JSON.stringify({ reason: 'compiler-message', message: m }));
     const anyLine = fc.oneof(line, json, rustMessage);
     // ~7,000 inputs/s on an idle core (100,000 in ~14 s with KILN_FUZZ_RUNS=100000); 10,000 by default,
     // so the file stays far from its timeout when CI runs test files side by side on 2 cores.
-    fc.assert(fc.property(fc.array(anyLine, { maxLength: 30 }), (lines) => {
-      const list = parseDiagnostics(lines.join('\n'));
-      for (const d of list) classify(d);
-      const once = dedupeDiagnostics(list);
-      expect(dedupeDiagnostics(once)).toEqual(once);
-    }), { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 10_000) });
+    fc.assert(
+      fc.property(fc.array(anyLine, { maxLength: 30 }), (lines) => {
+        const list = parseDiagnostics(lines.join('\n'));
+        for (const d of list) classify(d);
+        const once = dedupeDiagnostics(list);
+        expect(dedupeDiagnostics(once)).toEqual(once);
+      }),
+      { numRuns: Number(process.env.KILN_FUZZ_RUNS ?? 10_000) },
+    );
   });
 });

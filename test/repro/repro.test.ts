@@ -21,7 +21,16 @@ async function cpioBytes(files: Record<string, string>, format: 'newc' | 'odc' =
 function compileIn(dir: string, extra: string[] = []): Uint8Array {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'unit.c'), 'int answer(void) { return 42; }\n');
-  const r = tool(['clang', '--target=x86_64-unknown-none-elf', '-g', '-c', join(dir, 'unit.c'), '-o', join(dir, 'unit.o'), ...extra]);
+  const r = tool([
+    'clang',
+    '--target=x86_64-unknown-none-elf',
+    '-g',
+    '-c',
+    join(dir, 'unit.c'),
+    '-o',
+    join(dir, 'unit.o'),
+    ...extra,
+  ]);
   expect(r.status, r.stderr).toBe(0);
   return new Uint8Array(readFileSync(join(dir, 'unit.o')));
 }
@@ -60,9 +69,11 @@ describe('the format-aware comparison', () => {
 
   it('names the member of an archive, then the difference inside it', async () => {
     const a = await cpioBytes({ 'etc/motd': 'hello', 'bin/init': 'built in /home/alice/os' });
-    const b = await cpioBytes({ 'etc/motd': 'hello', 'bin/init': 'built in /home/bob/os!', 'extra': 'x' });
+    const b = await cpioBytes({ 'etc/motd': 'hello', 'bin/init': 'built in /home/bob/os!', extra: 'x' });
     const diffs = await compareOutputs(a, b, 'initrd.cpio');
-    expect(diffs.some((d) => d.where.join('/') === 'initrd.cpio/extra' && d.what.includes('only in build B'))).toBe(true);
+    expect(diffs.some((d) => d.where.join('/') === 'initrd.cpio/extra' && d.what.includes('only in build B'))).toBe(
+      true,
+    );
     const inner = diffs.find((d) => d.where.join('/') === 'initrd.cpio/bin/init');
     expect(inner, JSON.stringify(diffs)).toBeDefined();
     expect(inner!.onlyA).toContain('built in /home/alice/os');
@@ -70,8 +81,8 @@ describe('the format-aware comparison', () => {
   });
 
   it('opens odc (070707) archives as well, through the one format detector', async () => {
-    const a = await cpioBytes({ 'init': 'path /a' }, 'odc');
-    const b = await cpioBytes({ 'init': 'path /bb' }, 'odc');
+    const a = await cpioBytes({ init: 'path /a' }, 'odc');
+    const b = await cpioBytes({ init: 'path /bb' }, 'odc');
     const diffs = await compareOutputs(a, b, 'initrd.odc');
     expect(diffs.map((d) => d.where.join('/'))).toContain('initrd.odc/init');
   });
@@ -81,11 +92,18 @@ describe('kiln repro', () => {
   it('passes on examples/hello: every output bit-identical across folders, umask, locale, TZ and SOURCE_DATE_EPOCH', async () => {
     const r = await runKilnAsync(['repro', '--json'], { cwd: join(repoRoot, 'examples', 'hello'), timeoutMs: 240_000 });
     expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { ok: boolean; builds: Array<{ dir: string; umask: string }>; outputs: Array<{ file: string; identical: boolean }> };
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      builds: Array<{ dir: string; umask: string }>;
+      outputs: Array<{ file: string; identical: boolean }>;
+    };
     expect(report.ok).toBe(true);
     expect(report.builds.map((b) => b.umask)).toEqual(['0022', '0002']);
     expect(report.builds[0]!.dir).not.toBe(report.builds[1]!.dir);
-    expect(report.outputs.map((o) => o.file).sort()).toEqual(['build/x86_64-debug/boot.bin', 'build/x86_64-debug/hello.img']);
+    expect(report.outputs.map((o) => o.file).sort()).toEqual([
+      'build/x86_64-debug/boot.bin',
+      'build/x86_64-debug/hello.img',
+    ]);
     expect(report.outputs.every((o) => o.identical)).toBe(true);
   }, 300_000);
 
@@ -101,11 +119,14 @@ describe('kiln repro', () => {
     const dir = join(tempDir('kiln-repro-pwd-'), 'where');
     mkdirSync(dir, { recursive: true });
     cpSync(join(repoRoot, 'examples', 'hello', 'boot.asm'), join(dir, 'boot.asm'));
-    writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command } from 'kiln';
+    writeFileSync(
+      join(dir, 'kiln.config.ts'),
+      `import { defineConfig, command } from 'kiln';
 export default defineConfig({ name: 'where', steps: {
   stamp: command({ argv: ['/bin/pwd'], outputs: ['where.txt'], stdout: 'where.txt' }),
 } });
-`);
+`,
+    );
     const r = await runKilnAsync(['repro'], { cwd: dir, timeoutMs: 240_000 });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/DIFFERS {4}build\/x86_64-debug\/where\.txt \(stamp\)/);

@@ -26,7 +26,9 @@ SECTIONS {
 export function buildNasmKernel(dir: string, name = 'nasm-kernel'): Uint8Array {
   const work = join(dir, name);
   mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, 'boot.asm'), `
+  writeFileSync(
+    join(work, 'boot.asm'),
+    `
 bits 64
 section .text.boot
 global _start
@@ -49,7 +51,8 @@ section .data
 counter: dq 42
 section .bss
 stack: resb 4096
-`);
+`,
+  );
   writeFileSync(join(work, 'link.ld'), LINKER_SCRIPT);
   must(['nasm', '-f', 'elf64', 'boot.asm', '-o', 'boot.o'], work);
   must(['ld.lld', '-static', '-T', 'link.ld', 'boot.o', '-o', 'kernel.elf'], work);
@@ -60,7 +63,9 @@ stack: resb 4096
 export function buildClangKernel(dir: string, name = 'clang-kernel', target = 'x86_64-unknown-none-elf'): Uint8Array {
   const work = join(dir, name);
   mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, 'kernel.c'), `
+  writeFileSync(
+    join(work, 'kernel.c'),
+    `
 static const char banner[] = "hello from a signed kernel\\n";
 volatile unsigned long ticks = 7;
 static unsigned long table[64];
@@ -68,9 +73,25 @@ __attribute__((section(".text.boot"))) void _start(void) {
   for (unsigned i = 0; i < sizeof banner; i++) table[i] = banner[i] + ticks;
   for (;;) { }
 }
-`);
+`,
+  );
   writeFileSync(join(work, 'link.ld'), LINKER_SCRIPT);
-  must(['clang', `--target=${target}`, '-ffreestanding', '-fno-pic', '-mno-red-zone', '-O2', '-g', '-c', 'kernel.c', '-o', 'kernel.o'], work);
+  must(
+    [
+      'clang',
+      `--target=${target}`,
+      '-ffreestanding',
+      '-fno-pic',
+      '-mno-red-zone',
+      '-O2',
+      '-g',
+      '-c',
+      'kernel.c',
+      '-o',
+      'kernel.o',
+    ],
+    work,
+  );
   must(['ld.lld', '-static', '-T', 'link.ld', 'kernel.o', '-o', 'kernel.elf'], work);
   return new Uint8Array(readFileSync(join(work, 'kernel.elf')));
 }

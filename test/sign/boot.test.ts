@@ -43,18 +43,59 @@ describe('a signed kernel boots', () => {
     const work = join(dir, 'pvh');
     mkdirSync(work, { recursive: true });
     writeFileSync(join(work, 'k.asm'), KERNEL);
-    writeFileSync(join(work, 'link.ld'), 'ENTRY(pvh_start)\nSECTIONS { . = 0x100000; .text : { *(.text) } .rodata : { *(.rodata) } .note.Xen : { *(.note.Xen) } }\n');
+    writeFileSync(
+      join(work, 'link.ld'),
+      'ENTRY(pvh_start)\nSECTIONS { . = 0x100000; .text : { *(.text) } .rodata : { *(.rodata) } .note.Xen : { *(.note.Xen) } }\n',
+    );
     expect(tool(['nasm', '-f', 'elf64', 'k.asm', '-o', 'k.o'], { cwd: work }).status).toBe(0);
     expect(tool(['ld.lld', '-static', '-T', 'link.ld', 'k.o', '-o', 'kernel.elf'], { cwd: work }).status).toBe(0);
     const keys = join(work, 'keys');
     expect(runKiln(['keygen', '--algo', 'hybrid', '--out', keys, '--no-constants']).status).toBe(0);
     const signed = join(work, 'kernel.signed.elf');
-    const s = runKiln(['sign', join(work, 'kernel.elf'), '--out', signed, '--nonos', '--hybrid', '--key', join(keys, 'kiln-ed25519.key'), '--key', join(keys, 'kiln-ml-dsa-65.key')]);
+    const s = runKiln([
+      'sign',
+      join(work, 'kernel.elf'),
+      '--out',
+      signed,
+      '--nonos',
+      '--hybrid',
+      '--key',
+      join(keys, 'kiln-ed25519.key'),
+      '--key',
+      join(keys, 'kiln-ml-dsa-65.key'),
+    ]);
     expect(s.status).toBe(0);
-    const v = runKiln(['verify', signed, '--nonos', '--key', join(keys, 'kiln-ed25519.pub'), '--key', join(keys, 'kiln-ml-dsa-65.pub')]);
+    const v = runKiln([
+      'verify',
+      signed,
+      '--nonos',
+      '--key',
+      join(keys, 'kiln-ed25519.pub'),
+      '--key',
+      join(keys, 'kiln-ml-dsa-65.pub'),
+    ]);
     expect(v.status).toBe(0);
-    const q = tool(['qemu-system-x86_64', '-accel', 'tcg', '-M', 'q35', '-display', 'none', '-serial', 'stdio', '-no-reboot', '-monitor', 'none',
-      '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-kernel', signed], { timeoutMs: 120_000 });
+    const q = tool(
+      [
+        'qemu-system-x86_64',
+        '-accel',
+        'tcg',
+        '-M',
+        'q35',
+        '-display',
+        'none',
+        '-serial',
+        'stdio',
+        '-no-reboot',
+        '-monitor',
+        'none',
+        '-device',
+        'isa-debug-exit,iobase=0xf4,iosize=4',
+        '-kernel',
+        signed,
+      ],
+      { timeoutMs: 120_000 },
+    );
     expect(q.stdout).toContain('signed kernel booted');
     expect(q.status).toBe(67);
   }, 180_000);

@@ -24,7 +24,8 @@ describe('kiln keygen', () => {
     expect(r.status).toBe(0);
     const edSeed = secretSeed(join(dir, 'keys', 'kiln-ed25519.key'));
     const mlSeed = secretSeed(join(dir, 'keys', 'kiln-ml-dsa-65.key'));
-    for (const name of ['kiln-ed25519.key', 'kiln-ml-dsa-65.key']) expect(statSync(join(dir, 'keys', name)).mode & 0o777).toBe(0o600);
+    for (const name of ['kiln-ed25519.key', 'kiln-ml-dsa-65.key'])
+      expect(statSync(join(dir, 'keys', name)).mode & 0o777).toBe(0o600);
     const pub = /^public: ([0-9a-f]+)$/m.exec(readFileSync(join(dir, 'keys', 'kiln-ed25519.pub'), 'utf8'))![1]!;
     expect(r.stdout).toContain(`public key (hex): ${pub}`);
     expect(r.stdout).toMatch(/ed25519 key [0-9a-f]{16}/);
@@ -45,13 +46,44 @@ describe('kiln sign / verify', () => {
   it('signs a kernel with NØNOS sections (hybrid), verify exits 0; readelf accepts the result', () => {
     const out = join(dir, 'signed.elf');
     const keys = join(dir, 'keys');
-    const s = runKiln(['sign', kernel, '--out', out, '--key', join(keys, 'kiln-ed25519.key'), '--key', join(keys, 'kiln-ml-dsa-65.key'), '--hybrid', '--nonos', '--toolchain', 'nasm=2.16', '--project', 'nonos', '--release'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const s = runKiln(
+      [
+        'sign',
+        kernel,
+        '--out',
+        out,
+        '--key',
+        join(keys, 'kiln-ed25519.key'),
+        '--key',
+        join(keys, 'kiln-ml-dsa-65.key'),
+        '--hybrid',
+        '--nonos',
+        '--toolchain',
+        'nasm=2.16',
+        '--project',
+        'nonos',
+        '--release',
+      ],
+      { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+    );
     expect(s.stderr).toBe('');
     expect(s.status).toBe(0);
     expect(s.stdout).toMatch(/\.nonos\.sig: ed25519 key [0-9a-f]{16} \(file\)/);
-    const v = runKiln(['verify', out, '--nonos', '--key', join(keys, 'kiln-ed25519.pub'), '--key', join(keys, 'kiln-ml-dsa-65.pub'), '--json']);
+    const v = runKiln([
+      'verify',
+      out,
+      '--nonos',
+      '--key',
+      join(keys, 'kiln-ed25519.pub'),
+      '--key',
+      join(keys, 'kiln-ml-dsa-65.pub'),
+      '--json',
+    ]);
     expect(v.status).toBe(0);
-    const json = JSON.parse(v.stdout) as { ok: boolean; manifest: { project: string; buildTime: number; toolchain: Record<string, string>; signers: unknown[] } };
+    const json = JSON.parse(v.stdout) as {
+      ok: boolean;
+      manifest: { project: string; buildTime: number; toolchain: Record<string, string>; signers: unknown[] };
+    };
     expect(json.ok).toBe(true);
     expect(json.manifest.project).toBe('nonos');
     expect(json.manifest.buildTime).toBe(1700000000);
@@ -63,10 +95,47 @@ describe('kiln sign / verify', () => {
     expect(r.stdout).toMatch(/\.nonos\.manifest/);
     // Reproducible: same inputs, same SOURCE_DATE_EPOCH, same bytes (Ed25519 and ML-DSA signing are deterministic).
     const out2 = join(dir, 'signed2.elf');
-    runKiln(['sign', kernel, '--out', out2, '--key', join(keys, 'kiln-ed25519.key'), '--key', join(keys, 'kiln-ml-dsa-65.key'), '--hybrid', '--nonos', '--toolchain', 'nasm=2.16', '--project', 'nonos'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    runKiln(
+      [
+        'sign',
+        kernel,
+        '--out',
+        out2,
+        '--key',
+        join(keys, 'kiln-ed25519.key'),
+        '--key',
+        join(keys, 'kiln-ml-dsa-65.key'),
+        '--hybrid',
+        '--nonos',
+        '--toolchain',
+        'nasm=2.16',
+        '--project',
+        'nonos',
+      ],
+      { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+    );
     // (profile differs: debug vs release) -> sign once more exactly as the first time
     const out3 = join(dir, 'signed3.elf');
-    runKiln(['sign', kernel, '--out', out3, '--key', join(keys, 'kiln-ed25519.key'), '--key', join(keys, 'kiln-ml-dsa-65.key'), '--hybrid', '--nonos', '--toolchain', 'nasm=2.16', '--project', 'nonos', '--release'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    runKiln(
+      [
+        'sign',
+        kernel,
+        '--out',
+        out3,
+        '--key',
+        join(keys, 'kiln-ed25519.key'),
+        '--key',
+        join(keys, 'kiln-ml-dsa-65.key'),
+        '--hybrid',
+        '--nonos',
+        '--toolchain',
+        'nasm=2.16',
+        '--project',
+        'nonos',
+        '--release',
+      ],
+      { env: { SOURCE_DATE_EPOCH: '1700000000' } },
+    );
     expect(Buffer.compare(readFileSync(out), readFileSync(out3))).toBe(0);
     expect(Buffer.compare(readFileSync(out), readFileSync(out2))).not.toBe(0);
   });
@@ -80,11 +149,28 @@ describe('kiln sign / verify', () => {
     copy[parseInt(text[1]!, 16)]! ^= 0x90;
     writeFileSync(tampered, copy);
     const keys = join(dir, 'keys');
-    const v = runKiln(['verify', tampered, '--nonos', '--key', join(keys, 'kiln-ed25519.pub'), '--key', join(keys, 'kiln-ml-dsa-65.pub')]);
+    const v = runKiln([
+      'verify',
+      tampered,
+      '--nonos',
+      '--key',
+      join(keys, 'kiln-ed25519.pub'),
+      '--key',
+      join(keys, 'kiln-ml-dsa-65.pub'),
+    ]);
     expect(v.status).toBe(1);
     expect(v.stderr).toMatch(/INVALID \(manifest-mismatch\)/);
     expect(v.stderr).toMatch(/FAIL kernel hash/);
-    const j = runKiln(['verify', tampered, '--nonos', '--key', join(keys, 'kiln-ed25519.pub'), '--key', join(keys, 'kiln-ml-dsa-65.pub'), '--json']);
+    const j = runKiln([
+      'verify',
+      tampered,
+      '--nonos',
+      '--key',
+      join(keys, 'kiln-ed25519.pub'),
+      '--key',
+      join(keys, 'kiln-ml-dsa-65.pub'),
+      '--json',
+    ]);
     expect(j.status).toBe(1);
     expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, reason: 'manifest-mismatch' });
     // Missing the ML-DSA key: unknown key id.
@@ -109,10 +195,14 @@ describe('kiln sign / verify', () => {
 
   it('--release refuses the dev key; without --release the dev key is created in .kiln/keys (0600)', () => {
     const project = join(dir, 'proj');
-    const r = runKiln(['sign', kernel, '--out', join(dir, 'dev.elf'), '--release', '--project-dir', project], { env: { SIGNING_KEY: '' } });
+    const r = runKiln(['sign', kernel, '--out', join(dir, 'dev.elf'), '--release', '--project-dir', project], {
+      env: { SIGNING_KEY: '' },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/release build refuses the development key/);
-    const d = runKiln(['sign', kernel, '--out', join(dir, 'dev.elf'), '--project-dir', project], { env: { SIGNING_KEY: '' } });
+    const d = runKiln(['sign', kernel, '--out', join(dir, 'dev.elf'), '--project-dir', project], {
+      env: { SIGNING_KEY: '' },
+    });
     expect(d.status).toBe(0);
     expect(d.stdout).toMatch(/development key/);
     expect(statSync(join(project, '.kiln', 'keys', 'dev-ed25519.key')).mode & 0o777).toBe(0o600);
@@ -138,15 +228,32 @@ describe('kiln sign --signer-command (HSM-style external signer)', () => {
   it('signs through the command (hash on stdin, signature on stdout) and verifies', () => {
     const keys = join(dir, 'keys');
     const script = join(dir, 'hsm.mjs');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
 import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 const seed = Buffer.from(readFileSync(process.argv[2], 'utf8').match(/^seed: (\\w+)$/m)[1], 'hex');
 const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
 process.stdout.write(sign(null, readFileSync(0), key));
-`);
+`,
+    );
     const out = join(dir, 'hsm-signed.elf');
-    const s = runKiln(['sign', kernel, '--out', out, '--release', '--signer-command', `${process.execPath} ${script} ${join(keys, 'kiln-ed25519.key')}`, '--signer-public', join(keys, 'kiln-ed25519.pub'), '--json'], { env: { SIGNING_KEY: '' } });
+    const s = runKiln(
+      [
+        'sign',
+        kernel,
+        '--out',
+        out,
+        '--release',
+        '--signer-command',
+        `${process.execPath} ${script} ${join(keys, 'kiln-ed25519.key')}`,
+        '--signer-public',
+        join(keys, 'kiln-ed25519.pub'),
+        '--json',
+      ],
+      { env: { SIGNING_KEY: '' } },
+    );
     expect(s.stderr).toBe('');
     expect(s.status).toBe(0);
     expect(JSON.parse(s.stdout).keys[0]).toMatchObject({ source: 'external', dev: false });
@@ -156,7 +263,9 @@ process.stdout.write(sign(null, readFileSync(0), key));
     // The audit's kernel layer checks that signature with the key.
     const a = runKiln(['audit', out, '--layer', 'kernel', '--key', join(keys, 'kiln-ed25519.pub'), '--all', '--json']);
     expect(a.stderr).toBe('');
-    const report = JSON.parse(a.stdout) as { reports: { findings: { rule: string; status: string; evidence: string }[] }[] };
+    const report = JSON.parse(a.stdout) as {
+      reports: { findings: { rule: string; status: string; evidence: string }[] }[];
+    };
     const sig = report.reports[0]!.findings.find((f) => f.rule === 'signature')!;
     expect(sig.status).toBe('pass');
     expect(sig.evidence).toMatch(/^valid: signed by ed25519/);

@@ -6,16 +6,32 @@ import { PT_LOAD } from '../../src/formats/elf/_constants.js';
 import { findSection, readElf } from '../../src/formats/elf/read.js';
 import { toHex } from '../../src/formats/io/bytes.js';
 import {
-  decodeManifestWithLocations, DEFAULT_SIGN_SECTIONS, generateKeyPair, MANIFEST_TAGS, NONOS_SIGN_SECTIONS,
-  signElf, signingKeyFromSeed, verifyElf, type ManifestInput, type PublicKey, type SigningKey,
+  decodeManifestWithLocations,
+  DEFAULT_SIGN_SECTIONS,
+  generateKeyPair,
+  MANIFEST_TAGS,
+  NONOS_SIGN_SECTIONS,
+  signElf,
+  signingKeyFromSeed,
+  verifyElf,
+  type ManifestInput,
+  type PublicKey,
+  type SigningKey,
 } from '../../src/sign/index.js';
 import { tempDir, tool } from '../_helpers.js';
 import { buildClangKernel, buildNasmKernel } from './_kernels.js';
 
 const dir = tempDir('kiln-sign-elf-');
 const manifestInput: ManifestInput = {
-  project: 'kozo', version: '0.0.1', gitCommit: 'c0ffee', buildTime: 1_700_000_000, arch: 'x86_64', profile: 'release',
-  initrd: { 'bin/init': new Uint8Array(32).fill(1) }, toolchain: { nasm: '2.16', 'ld.lld': '14' }, flags: { 'kernel.nx': 'true' },
+  project: 'kozo',
+  version: '0.0.1',
+  gitCommit: 'c0ffee',
+  buildTime: 1_700_000_000,
+  arch: 'x86_64',
+  profile: 'release',
+  initrd: { 'bin/init': new Uint8Array(32).fill(1) },
+  toolchain: { nasm: '2.16', 'ld.lld': '14' },
+  flags: { 'kernel.nx': 'true' },
 };
 
 let ed: SigningKey;
@@ -57,7 +73,9 @@ describe('signElf / verifyElf on real kernels', () => {
     for (const seg of before.segments.filter((s) => s.type === PT_LOAD)) {
       const same = after.segments[seg.index]!;
       expect(same.vaddr).toBe(seg.vaddr);
-      expect(toHex(bytes.subarray(same.offset, same.offset + same.filesz))).toBe(toHex(nasmKernel.subarray(seg.offset, seg.offset + seg.filesz)));
+      expect(toHex(bytes.subarray(same.offset, same.offset + same.filesz))).toBe(
+        toHex(nasmKernel.subarray(seg.offset, seg.offset + seg.filesz)),
+      );
     }
     const sig = findSection(after, '.kiln.sig')!;
     expect(sig.size).toBe(64);
@@ -69,7 +87,11 @@ describe('signElf / verifyElf on real kernels', () => {
   });
 
   it('signs a clang kernel with NØNOS section names and hybrid ML-DSA-65; both must hold', async () => {
-    const { bytes } = await signElf(clangKernel, { keys: [ed, ml], manifest: manifestInput, sections: NONOS_SIGN_SECTIONS });
+    const { bytes } = await signElf(clangKernel, {
+      keys: [ed, ml],
+      manifest: manifestInput,
+      sections: NONOS_SIGN_SECTIONS,
+    });
     const elf = readElf(bytes);
     expect(findSection(elf, '.nonos.sig')!.size).toBe(64);
     expect(findSection(elf, '.nonos.sig.mldsa')!.size).toBe(3309);
@@ -155,7 +177,10 @@ describe('flipping any single byte makes verify fail with the right reason', () 
       const entry = entries.find((e) => rel >= e.offset && rel < e.valueOffset + e.valueLength);
       if (!entry || rel < entry.valueOffset) return ['manifest-invalid']; // header, tag or length
       if (entry.tag === MANIFEST_TAGS.kernelHash) return ['manifest-mismatch'];
-      if (entry.tag === MANIFEST_TAGS.signer) return rel === entry.valueOffset ? ['manifest-invalid', 'unknown-key-id'] : ['unknown-key-id', 'manifest-invalid'];
+      if (entry.tag === MANIFEST_TAGS.signer)
+        return rel === entry.valueOffset
+          ? ['manifest-invalid', 'unknown-key-id']
+          : ['unknown-key-id', 'manifest-invalid'];
       // Other values: a flip either breaks decoding (UTF-8, ordering) or changes signed content.
       return ['manifest-invalid', 'ed25519'];
     };
@@ -201,18 +226,29 @@ describe('signing other ELF classes and byte orders', () => {
   // clang + ld.lld for each target: ELF64 LE/BE, ELF32 LE/BE. Verify, then check readelf reads the
   // result cleanly and that one flipped byte of .text is caught.
   const targets = [
-    'aarch64-unknown-none-elf', 'riscv64-unknown-elf', 'aarch64_be-unknown-none-elf', 'powerpc64-unknown-linux-gnu',
-    'i386-unknown-none-elf', 'powerpc-unknown-linux-gnu',
+    'aarch64-unknown-none-elf',
+    'riscv64-unknown-elf',
+    'aarch64_be-unknown-none-elf',
+    'powerpc64-unknown-linux-gnu',
+    'i386-unknown-none-elf',
+    'powerpc-unknown-linux-gnu',
   ];
   it.each(targets)('%s', async (target) => {
     const work = join(dir, `t-${target}`);
     const { mkdirSync, readFileSync } = await import('node:fs');
     mkdirSync(work, { recursive: true });
     writeFileSync(join(work, 'a.c'), 'int counter = 5;\nvoid _start(void) { for (;;) counter++; }\n');
-    expect(tool(['clang', `--target=${target}`, '-ffreestanding', '-fno-pic', '-O1', '-c', 'a.c', '-o', 'a.o'], { cwd: work }).status).toBe(0);
+    expect(
+      tool(['clang', `--target=${target}`, '-ffreestanding', '-fno-pic', '-O1', '-c', 'a.c', '-o', 'a.o'], {
+        cwd: work,
+      }).status,
+    ).toBe(0);
     expect(tool(['ld.lld', '-static', '-e', '_start', 'a.o', '-o', 'k.elf'], { cwd: work }).status).toBe(0);
     const input = new Uint8Array(readFileSync(join(work, 'k.elf')));
-    const { bytes } = await signElf(input, { keys: [ed, ml], manifest: { ...manifestInput, arch: target.split('-')[0]! } });
+    const { bytes } = await signElf(input, {
+      keys: [ed, ml],
+      manifest: { ...manifestInput, arch: target.split('-')[0]! },
+    });
     expect((await verifyElf(bytes, [edPub, mlPub])).ok).toBe(true);
     const r = readelfWarnings(bytes, `${target}.elf`);
     expect(r.status).toBe(0);
@@ -230,14 +266,17 @@ describe('sections reserved by the linker script inside a segment (allocated)', 
     const work = join(dir, 'reserved');
     mkdirSync(work, { recursive: true });
     writeFileSync(join(work, 'boot.asm'), 'bits 64\nsection .text\nglobal _start\n_start: hlt\n jmp _start\n');
-    writeFileSync(join(work, 'link.ld'), `ENTRY(_start)
+    writeFileSync(
+      join(work, 'link.ld'),
+      `ENTRY(_start)
 SECTIONS {
   . = 0x100000;
   .text : { *(.text*) }
   .nonos.manifest : { __manifest_start = .; LONG(0); . += 1020; }
   .nonos.sig : { __sig_start = .; QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); QUAD(0); }
 }
-`);
+`,
+    );
     expect(tool(['nasm', '-f', 'elf64', 'boot.asm', '-o', 'boot.o'], { cwd: work }).status).toBe(0);
     const link = tool(['ld.lld', '-static', '-T', 'link.ld', 'boot.o', '-o', 'k.elf'], { cwd: work });
     expect(link.stderr).toBe('');
@@ -263,7 +302,11 @@ SECTIONS {
 describe('canonicalization, recomputed independently', () => {
   it('signed message = BLAKE3(file with signature sections zeroed); kernel hash = documented PT_LOAD records', async () => {
     const { blake3: nobleBlake3 } = await import('@noble/hashes/blake3.js');
-    const { bytes, canonicalHash: signed, kernelHash } = await signElf(clangKernel, { keys: [ed, ml], manifest: manifestInput });
+    const {
+      bytes,
+      canonicalHash: signed,
+      kernelHash,
+    } = await signElf(clangKernel, { keys: [ed, ml], manifest: manifestInput });
     const elf = readElf(bytes);
     const zeroed = bytes.slice();
     for (const name of ['.kiln.sig', '.kiln.sig.mldsa']) {
@@ -302,7 +345,12 @@ describe('canonicalization "exclude" (NØNOS: the signature section left out of 
   it('signed message = BLAKE3(file without the signature bytes); the manifest records the rule; verify follows it', async () => {
     const { blake3: nobleBlake3 } = await import('@noble/hashes/blake3.js');
     const { verify, createPublicKey } = await import('node:crypto');
-    const result = await signElf(clangKernel, { keys: [ed], manifest: manifestInput, sections: NONOS_SIGN_SECTIONS, canonicalization: 'exclude' });
+    const result = await signElf(clangKernel, {
+      keys: [ed],
+      manifest: manifestInput,
+      sections: NONOS_SIGN_SECTIONS,
+      canonicalization: 'exclude',
+    });
     const elf = readElf(result.bytes);
     const sig = findSection(elf, '.nonos.sig')!;
     // README: message for P ‖ S ‖ Q is BLAKE3(P ‖ Q).
@@ -337,7 +385,8 @@ describe('canonicalization "exclude" (NØNOS: the signature section left out of 
   it('the default (no option) writes no 0x0d entry: the bytes of earlier kiln signatures, verified as "zero"', async () => {
     const plain = await signElf(nasmKernel, { keys: [ed], manifest: manifestInput });
     const explicit = await signElf(nasmKernel, { keys: [ed], manifest: manifestInput, canonicalization: 'zero' });
-    const entries = (b: Uint8Array) => decodeManifestWithLocations(findSection(readElf(b), '.kiln.manifest')!.data).entries.map((e) => e.tag);
+    const entries = (b: Uint8Array) =>
+      decodeManifestWithLocations(findSection(readElf(b), '.kiln.manifest')!.data).entries.map((e) => e.tag);
     expect(entries(plain.bytes)).not.toContain(MANIFEST_TAGS.canonicalization);
     expect(entries(explicit.bytes)).toContain(MANIFEST_TAGS.canonicalization);
     expect((await verifyElf(plain.bytes, [edPub])).canonicalization).toEqual({ rule: 'zero', recorded: false });

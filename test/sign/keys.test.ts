@@ -6,8 +6,19 @@ import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/errors.js';
 import { toHex } from '../../src/formats/io/bytes.js';
 import {
-  computeKeyId, devSigningKey, externalSigner, formatKeyFile, generateKeyPair, loadPublicKeyFile, loadSigningKeyFile, parseKeyFile,
-  publicKeyConstant, resolveSigningKey, signingKeyFromSeed, verifySignature, writeKeyFiles,
+  computeKeyId,
+  devSigningKey,
+  externalSigner,
+  formatKeyFile,
+  generateKeyPair,
+  loadPublicKeyFile,
+  loadSigningKeyFile,
+  parseKeyFile,
+  publicKeyConstant,
+  resolveSigningKey,
+  signingKeyFromSeed,
+  verifySignature,
+  writeKeyFiles,
 } from '../../src/sign/index.js';
 import { tempDir, tool } from '../_helpers.js';
 
@@ -78,7 +89,19 @@ describe('key ids and key files', () => {
     const sig = await key.sign(message);
     writeFileSync(join(dir, 'msg'), message);
     writeFileSync(join(dir, 'msg.sig'), sig);
-    const r = tool(['openssl', 'pkeyutl', '-verify', '-pubin', '-inkey', join(dir, 'k.pub.pem'), '-rawin', '-in', join(dir, 'msg'), '-sigfile', join(dir, 'msg.sig')]);
+    const r = tool([
+      'openssl',
+      'pkeyutl',
+      '-verify',
+      '-pubin',
+      '-inkey',
+      join(dir, 'k.pub.pem'),
+      '-rawin',
+      '-in',
+      join(dir, 'msg'),
+      '-sigfile',
+      join(dir, 'msg.sig'),
+    ]);
     expect(r.stdout + r.stderr).toMatch(/Signature Verified Successfully/);
     writeFileSync(join(dir, 'seed.hex'), `${SEED_HEX}\n`);
     writeFileSync(join(dir, 'dev_signing_key.bin'), SEED);
@@ -90,8 +113,16 @@ describe('key ids and key files', () => {
   it('rejects a tampered key file (seed and public key disagree) without quoting it', async () => {
     const pair = await generateKeyPair('ed25519', SEED);
     const other = await generateKeyPair('ed25519', new Uint8Array(32).fill(9));
-    const text = formatKeyFile({ kind: 'secret', algorithm: 'ed25519', publicKey: other.publicKey.publicKey, keyId: other.publicKey.keyId, seed: pair.seed });
-    const printed = await everythingPrinted(() => parseKeyFile(new TextEncoder().encode(text), { expect: 'secret', file: 'x.key' }));
+    const text = formatKeyFile({
+      kind: 'secret',
+      algorithm: 'ed25519',
+      publicKey: other.publicKey.publicKey,
+      keyId: other.publicKey.keyId,
+      seed: pair.seed,
+    });
+    const printed = await everythingPrinted(() =>
+      parseKeyFile(new TextEncoder().encode(text), { expect: 'secret', file: 'x.key' }),
+    );
     expect(printed).toMatch(/does not match/);
     expect(printed).not.toContain(SEED_HEX);
   });
@@ -100,12 +131,17 @@ describe('key ids and key files', () => {
     const pair = await generateKeyPair('ed25519', SEED);
     const bytes = Array.from(pair.publicKey.publicKey, (b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ');
     const flat = (s: string) => s.replace(/,\s+/g, ', ');
-    expect(publicKeyConstant(pair.publicKey, 'c')).toMatch(/static const unsigned char KILN_ED25519_PUBLIC_KEY\[32\] = \{/);
+    expect(publicKeyConstant(pair.publicKey, 'c')).toMatch(
+      /static const unsigned char KILN_ED25519_PUBLIC_KEY\[32\] = \{/,
+    );
     expect(flat(publicKeyConstant(pair.publicKey, 'c'))).toContain(bytes);
     expect(publicKeyConstant(pair.publicKey, 'rust')).toMatch(/pub const KILN_ED25519_PUBLIC_KEY: \[u8; 32\] = \[/);
     expect(publicKeyConstant(pair.publicKey, 'zig')).toMatch(/pub const kiln_ed25519_public_key: \[32\]u8 = \.\{/);
     // The C constant compiles.
-    writeFileSync(join(dir, 'key.c'), `${publicKeyConstant(pair.publicKey, 'c')}\nint main(void) { return KILN_ED25519_PUBLIC_KEY[0] == ${pair.publicKey.publicKey[0]} ? 0 : 1; }\n`);
+    writeFileSync(
+      join(dir, 'key.c'),
+      `${publicKeyConstant(pair.publicKey, 'c')}\nint main(void) { return KILN_ED25519_PUBLIC_KEY[0] == ${pair.publicKey.publicKey[0]} ? 0 : 1; }\n`,
+    );
     expect(tool(['cc', '-Wall', '-Werror', join(dir, 'key.c'), '-o', join(dir, 'key')]).status).toBe(0);
     expect(tool([join(dir, 'key')]).status).toBe(0);
   });
@@ -144,10 +180,16 @@ describe('key sources', () => {
 
   it('a release build refuses the dev key unless allowDevKey; explicit keys and SIGNING_KEY are fine', async () => {
     const project = join(dir, 'project-release');
-    await expect(resolveSigningKey({ projectDir: project, env: {}, release: true })).rejects.toMatchObject({ code: 'SIGN_DEV_KEY_IN_RELEASE' });
+    await expect(resolveSigningKey({ projectDir: project, env: {}, release: true })).rejects.toMatchObject({
+      code: 'SIGN_DEV_KEY_IN_RELEASE',
+    });
     expect(existsSync(join(project, '.kiln'))).toBe(false);
-    expect((await resolveSigningKey({ projectDir: project, env: {}, release: true, allowDevKey: true })).isDev).toBe(true);
-    expect((await resolveSigningKey({ projectDir: project, env: { SIGNING_KEY: SEED_HEX }, release: true })).source).toBe('env');
+    expect((await resolveSigningKey({ projectDir: project, env: {}, release: true, allowDevKey: true })).isDev).toBe(
+      true,
+    );
+    expect(
+      (await resolveSigningKey({ projectDir: project, env: { SIGNING_KEY: SEED_HEX }, release: true })).source,
+    ).toBe('env');
   });
 
   it('a signing key never shows its secret: inspect, JSON, String, errors', async () => {
@@ -166,11 +208,22 @@ describe('key sources', () => {
   it('an external signer gets the 32-byte hash on stdin and returns the signature (raw or hex); its output is checked', async () => {
     const pair = await generateKeyPair('ed25519', SEED);
     const keyPath = join(dir, 'hsm.key');
-    writeFileSync(keyPath, formatKeyFile({ kind: 'secret', algorithm: 'ed25519', publicKey: pair.publicKey.publicKey, keyId: pair.publicKey.keyId, seed: pair.seed }));
+    writeFileSync(
+      keyPath,
+      formatKeyFile({
+        kind: 'secret',
+        algorithm: 'ed25519',
+        publicKey: pair.publicKey.publicKey,
+        keyId: pair.publicKey.keyId,
+        seed: pair.seed,
+      }),
+    );
     chmodSync(keyPath, 0o600);
     // A stand-in HSM: a separate Node process that signs stdin with the key file (the way a PKCS#11 tool would).
     const script = join(dir, 'hsm.mjs');
-    writeFileSync(script, `
+    writeFileSync(
+      script,
+      `
 import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 const seed = Buffer.from(readFileSync(process.argv[2], 'utf8').match(/^seed: (\\w+)$/m)[1], 'hex');
@@ -179,14 +232,18 @@ const input = readFileSync(0);
 if (input.length !== 32) { console.error('expected 32 bytes, got ' + input.length); process.exit(3); }
 const sig = sign(null, input, key);
 process.stdout.write(process.argv[3] === 'hex' ? sig.toString('hex') + '\\n' : sig);
-`);
+`,
+    );
     for (const mode of ['raw', 'hex']) {
       const signer = externalSigner({ command: [process.execPath, script, keyPath, mode], publicKey: pair.publicKey });
       expect(signer.source).toBe('external');
       expect(verifySignature(pair.publicKey, message, await signer.sign(message))).toBe(true);
     }
     const wrong = await generateKeyPair('ed25519', new Uint8Array(32).fill(5));
-    const mismatched = externalSigner({ command: [process.execPath, script, keyPath, 'raw'], publicKey: wrong.publicKey });
+    const mismatched = externalSigner({
+      command: [process.execPath, script, keyPath, 'raw'],
+      publicKey: wrong.publicKey,
+    });
     await expect(mismatched.sign(message)).rejects.toMatchObject({ code: 'SIGNER_WRONG_KEY' });
     const failing = externalSigner({ command: [process.execPath, '-e', 'process.exit(4)'], publicKey: pair.publicKey });
     await expect(failing.sign(message)).rejects.toMatchObject({ code: 'SIGNER_FAILED' });
@@ -195,9 +252,14 @@ process.stdout.write(process.argv[3] === 'hex' ? sig.toString('hex') + '\\n' : s
   });
 });
 
-describe('dev_signing_key.bin (a NØNOS checkout\'s raw 32-byte dev key)', () => {
+describe("dev_signing_key.bin (a NØNOS checkout's raw 32-byte dev key)", () => {
   it('is the Ed25519 dev key when present next to the project; its public key goes to .kiln/keys/', async () => {
-    const { devSigningKey, resolveSigningKey: resolveKey, signingKeyFromSeed: fromSeed, loadPublicKeyFile: loadPub } = await import('../../src/sign/index.js');
+    const {
+      devSigningKey,
+      resolveSigningKey: resolveKey,
+      signingKeyFromSeed: fromSeed,
+      loadPublicKeyFile: loadPub,
+    } = await import('../../src/sign/index.js');
     const project = tempDir('kiln-raw-dev-key-');
     const seed = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 0xff);
     writeFileSync(join(project, 'dev_signing_key.bin'), seed);
@@ -211,7 +273,9 @@ describe('dev_signing_key.bin (a NØNOS checkout\'s raw 32-byte dev key)', () =>
     expect(existsSync(join(project, '.kiln/keys/dev-ed25519.key'))).toBe(false);
     expect((await devSigningKey(project, 'ml-dsa-65')).algorithm).toBe('ml-dsa-65');
     // A release build refuses it like any dev key.
-    await expect(resolveKey({ projectDir: project, env: {}, release: true })).rejects.toMatchObject({ code: 'SIGN_DEV_KEY_IN_RELEASE' });
+    await expect(resolveKey({ projectDir: project, env: {}, release: true })).rejects.toMatchObject({
+      code: 'SIGN_DEV_KEY_IN_RELEASE',
+    });
   });
 
   it('a file that is not exactly 32 bytes is refused with its path and size', async () => {

@@ -1,33 +1,45 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/errors.js';
-import { decodeManifest, decodeManifestWithLocations, encodeManifest, MANIFEST_TAGS, type Manifest } from '../../src/sign/index.js';
+import {
+  decodeManifest,
+  decodeManifestWithLocations,
+  encodeManifest,
+  MANIFEST_TAGS,
+  type Manifest,
+} from '../../src/sign/index.js';
 
 const hash = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const text = fc.string({ unit: 'grapheme', maxLength: 40 });
 const keyId = fc.uint8Array({ minLength: 8, maxLength: 8 }).map((b) => Buffer.from(b).toString('hex'));
 
-const manifestArb: fc.Arbitrary<Manifest> = fc.record({
-  project: text,
-  version: fc.option(text, { nil: undefined }),
-  gitCommit: fc.option(fc.stringMatching(/^[0-9a-f]{7,40}$/), { nil: undefined }),
-  buildTime: fc.nat({ max: 2 ** 40 }),
-  arch: fc.constantFrom('x86_64', 'aarch64', 'riscv64'),
-  profile: fc.constantFrom('debug', 'release', 'ci'),
-  kernelHash: hash,
-  initrd: fc.dictionary(text, hash, { maxKeys: 6 }),
-  toolchain: fc.dictionary(text, text, { maxKeys: 4 }),
-  flags: fc.dictionary(text, text, { maxKeys: 4 }),
-  abiHash: fc.option(fc.uint8Array({ minLength: 1, maxLength: 64 }), { nil: undefined }),
-  signers: fc.uniqueArray(fc.record({ algorithm: fc.constantFrom('ed25519' as const, 'ml-dsa-65' as const), keyId }), { maxLength: 3, selector: (s) => `${s.algorithm}${s.keyId}` }),
-}).map((m) => {
-  const out: Manifest = { ...m, initrd: { ...m.initrd }, toolchain: { ...m.toolchain }, flags: { ...m.flags } };
-  for (const key of ['version', 'gitCommit', 'abiHash'] as const) if (out[key] === undefined) delete out[key];
-  return out;
-});
+const manifestArb: fc.Arbitrary<Manifest> = fc
+  .record({
+    project: text,
+    version: fc.option(text, { nil: undefined }),
+    gitCommit: fc.option(fc.stringMatching(/^[0-9a-f]{7,40}$/), { nil: undefined }),
+    buildTime: fc.nat({ max: 2 ** 40 }),
+    arch: fc.constantFrom('x86_64', 'aarch64', 'riscv64'),
+    profile: fc.constantFrom('debug', 'release', 'ci'),
+    kernelHash: hash,
+    initrd: fc.dictionary(text, hash, { maxKeys: 6 }),
+    toolchain: fc.dictionary(text, text, { maxKeys: 4 }),
+    flags: fc.dictionary(text, text, { maxKeys: 4 }),
+    abiHash: fc.option(fc.uint8Array({ minLength: 1, maxLength: 64 }), { nil: undefined }),
+    signers: fc.uniqueArray(
+      fc.record({ algorithm: fc.constantFrom('ed25519' as const, 'ml-dsa-65' as const), keyId }),
+      { maxLength: 3, selector: (s) => `${s.algorithm}${s.keyId}` },
+    ),
+  })
+  .map((m) => {
+    const out: Manifest = { ...m, initrd: { ...m.initrd }, toolchain: { ...m.toolchain }, flags: { ...m.flags } };
+    for (const key of ['version', 'gitCommit', 'abiHash'] as const) if (out[key] === undefined) delete out[key];
+    return out;
+  });
 
 function normalize(m: Manifest): unknown {
-  const sortObj = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (Buffer.compare(Buffer.from(a), Buffer.from(b)))));
+  const sortObj = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
   return {
     ...m,
     initrd: sortObj(Object.fromEntries(Object.entries(m.initrd).map(([k, v]) => [k, Buffer.from(v).toString('hex')]))),
@@ -35,14 +47,24 @@ function normalize(m: Manifest): unknown {
     flags: sortObj(m.flags),
     kernelHash: Buffer.from(m.kernelHash).toString('hex'),
     abiHash: m.abiHash ? Buffer.from(m.abiHash).toString('hex') : undefined,
-    signers: [...m.signers].sort((a, b) => (a.algorithm === b.algorithm ? a.keyId.localeCompare(b.keyId) : a.algorithm === 'ed25519' ? -1 : 1)),
+    signers: [...m.signers].sort((a, b) =>
+      a.algorithm === b.algorithm ? a.keyId.localeCompare(b.keyId) : a.algorithm === 'ed25519' ? -1 : 1,
+    ),
   };
 }
 
 const sample: Manifest = {
-  project: 'nonos', version: '1.2.3', gitCommit: 'abc1234', buildTime: 315532800, arch: 'x86_64', profile: 'release',
-  kernelHash: new Uint8Array(32).fill(0x11), initrd: { 'bin/init': new Uint8Array(32).fill(2), 'etc/motd': new Uint8Array(32).fill(3) },
-  toolchain: { rustc: '1.95.0' }, flags: { 'kernel.sse': 'off' }, abiHash: new Uint8Array([1, 2, 3]),
+  project: 'nonos',
+  version: '1.2.3',
+  gitCommit: 'abc1234',
+  buildTime: 315532800,
+  arch: 'x86_64',
+  profile: 'release',
+  kernelHash: new Uint8Array(32).fill(0x11),
+  initrd: { 'bin/init': new Uint8Array(32).fill(2), 'etc/motd': new Uint8Array(32).fill(3) },
+  toolchain: { rustc: '1.95.0' },
+  flags: { 'kernel.sse': 'off' },
+  abiHash: new Uint8Array([1, 2, 3]),
   signers: [{ algorithm: 'ed25519', keyId: '0011223344556677' }],
 };
 
@@ -57,7 +79,9 @@ describe('manifest codec', () => {
     const { entries } = decodeManifestWithLocations(bytes);
     expect(entries.map((e) => e.tag)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 8, 9, 10, 11, 12]);
     const project = entries[0]!;
-    expect(Buffer.from(bytes.subarray(project.valueOffset, project.valueOffset + project.valueLength)).toString()).toBe('nonos');
+    expect(Buffer.from(bytes.subarray(project.valueOffset, project.valueOffset + project.valueLength)).toString()).toBe(
+      'nonos',
+    );
     const kernel = entries.find((e) => e.tag === MANIFEST_TAGS.kernelHash)!;
     expect(bytes[kernel.valueOffset]).toBe(0x11);
   });
@@ -118,12 +142,22 @@ describe('manifest codec', () => {
 describe('manifest decoder fuzz', () => {
   const runs = Number(process.env.KILN_FUZZ_RUNS ?? 100000);
   it(`mutated manifests (${runs} runs): a Manifest or a KilnError, never anything else`, () => {
-    const seeds = [encodeManifest(sample), encodeManifest({ ...sample, initrd: {}, toolchain: {}, flags: {}, signers: [] })];
+    const seeds = [
+      encodeManifest(sample),
+      encodeManifest({ ...sample, initrd: {}, toolchain: {}, flags: {}, signers: [] }),
+    ];
     const started = performance.now();
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: seeds.length - 1 }),
-        fc.array(fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }), op: fc.constantFrom('set', 'insert', 'delete') }), { minLength: 1, maxLength: 6 }),
+        fc.array(
+          fc.record({
+            at: fc.nat(),
+            value: fc.integer({ min: 0, max: 255 }),
+            op: fc.constantFrom('set', 'insert', 'delete'),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
         fc.nat({ max: 400 }),
         (si, edits, cut) => {
           let bytes = Array.from(seeds[si]!);

@@ -42,20 +42,24 @@ describe('kiln sign --release', () => {
     expect(r.stdout).toContain('pass --allow-dev-key');
   });
 
-  it('refuses the dev key given as --key (the store\'s file, and a copy elsewhere)', () => {
+  it("refuses the dev key given as --key (the store's file, and a copy elsewhere)", () => {
     expectRefused(signRelease(['--key', devKey]), devKey);
     const copy = join(dir, 'release.key');
     copyFileSync(devKey, copy);
     expectRefused(signRelease(['--key', copy]), copy);
   });
 
-  it('refuses the dev key\'s seed in SIGNING_KEY, as hex and as base64', () => {
+  it("refuses the dev key's seed in SIGNING_KEY, as hex and as base64", () => {
     expectRefused(signRelease([], { SIGNING_KEY: devSeedHex }), 'SIGNING_KEY');
     expectRefused(signRelease([], { SIGNING_KEY: Buffer.from(devSeedHex, 'hex').toString('base64') }), 'SIGNING_KEY');
   });
 
   it('--allow-dev-key lets each route through, and the output says it is the dev key', () => {
-    for (const [args, env] of [[['--key', devKey], noKey], [[], { SIGNING_KEY: devSeedHex }], [[], noKey]] as const) {
+    for (const [args, env] of [
+      [['--key', devKey], noKey],
+      [[], { SIGNING_KEY: devSeedHex }],
+      [[], noKey],
+    ] as const) {
       const r = signRelease(['--allow-dev-key', ...args], env);
       expect(r.status, r.stdout + r.stderr).toBe(0);
       const keys = (JSON.parse(r.stdout) as { keys: Array<{ keyId: string; dev: boolean }> }).keys;
@@ -67,7 +71,9 @@ describe('kiln sign --release', () => {
     const other = 'ab'.repeat(32);
     const r = signRelease([], { SIGNING_KEY: other });
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout) as { keys: Array<{ keyId: string; dev: boolean }> }).keys[0]).toMatchObject({ dev: false });
+    expect((JSON.parse(r.stdout) as { keys: Array<{ keyId: string; dev: boolean }> }).keys[0]).toMatchObject({
+      dev: false,
+    });
   });
 
   it('a key file readable by others is reported with its mode in octal', () => {
@@ -84,7 +90,8 @@ describe('kiln build --profile release', () => {
   const project = join(tempDir('kiln-release-build-'), 'p');
   const files: Record<string, string> = {
     'kernel/main.c': 'void _start(void) { for (;;) {} }\n',
-    'kernel/link.ld': 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } .data : { *(.data*) } .bss : { *(.bss*) } }\n',
+    'kernel/link.ld':
+      'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } .data : { *(.data*) } .bss : { *(.bss*) } }\n',
     'kiln.config.ts': `import { defineConfig, cc, sign } from 'kiln';
 const kernel = cc.exe({ name: 'kernel', sources: ['kernel/main.c'], linkerScript: 'kernel/link.ld' });
 export default defineConfig({ name: 'rel', components: { kernel }, images: { signed: sign({ input: kernel }) } });
@@ -106,15 +113,19 @@ export default defineConfig({ name: 'rel', components: { kernel }, images: { sig
   it('refuses the dev key from the store, with the hint naming --allow-dev-key', () => {
     const r = build([]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('FAILED signed: a release build refuses the development key (no key file given and SIGNING_KEY is not set)');
+    expect(r.stderr).toContain(
+      'FAILED signed: a release build refuses the development key (no key file given and SIGNING_KEY is not set)',
+    );
     expect(r.stderr).toContain('pass --allow-dev-key');
   });
 
-  it('refuses the dev key\'s seed arriving through SIGNING_KEY (recognized by key id)', () => {
+  it("refuses the dev key's seed arriving through SIGNING_KEY (recognized by key id)", () => {
     const seed = /^seed: ([0-9a-f]{64})$/m.exec(readFileSync(join(project, '.kiln/keys/dev-ed25519.key'), 'utf8'))![1]!;
     const r = build([], { SIGNING_KEY: seed });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/FAILED signed: a release build refuses the development key [0-9a-f]{16} \(from SIGNING_KEY\)/);
+    expect(r.stderr).toMatch(
+      /FAILED signed: a release build refuses the development key [0-9a-f]{16} \(from SIGNING_KEY\)/,
+    );
     expect(r.stderr).not.toContain(seed);
     expect(existsSync(join(project, 'build/x86_64-release/kernel.signed.elf'))).toBe(false);
   });

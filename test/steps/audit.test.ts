@@ -9,7 +9,8 @@ const dir = join(tempDir('kiln-audit-step-'), 'p');
 const files: Record<string, string> = {
   'main.c': 'void _start(void) { for (;;) {} }\n',
   // One PT_LOAD that is readable, writable and executable: W^X violated.
-  'rwx.ld': 'ENTRY(_start)\nPHDRS { all PT_LOAD FLAGS(7); }\nSECTIONS { . = 0x100000; .text : { *(.text*) } :all .data : { *(.data*) *(.bss*) } :all }\n',
+  'rwx.ld':
+    'ENTRY(_start)\nPHDRS { all PT_LOAD FLAGS(7); }\nSECTIONS { . = 0x100000; .text : { *(.text*) } :all .data : { *(.data*) *(.bss*) } :all }\n',
   'kiln.config.ts': `import { defineConfig, cc, audit } from 'kiln';
 const kernel = cc.exe({ name: 'kernel', sources: ['main.c'], linkerScript: 'rwx.ld' });
 export default defineConfig({ name: 'gate', components: { kernel }, steps: { gate: audit({ input: kernel, layer: 'kernel', policy: { wxorx: true, entryInSegment: true } }) } });
@@ -26,7 +27,10 @@ describe('audit() step', () => {
     const r = runKiln(['build', '--plain'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: kernel\.elf would fail the release kernel policy/);
-    const report = JSON.parse(readFileSync(join(dir, 'build/x86_64-debug/gate.audit.json'), 'utf8')) as { ok: boolean; findings: Array<{ rule: string; status: string }> };
+    const report = JSON.parse(readFileSync(join(dir, 'build/x86_64-debug/gate.audit.json'), 'utf8')) as {
+      ok: boolean;
+      findings: Array<{ rule: string; status: string }>;
+    };
     expect(report.ok).toBe(false);
     expect(report.findings.find((f) => f.rule === 'wxorx')?.status).toBe('fail');
   });

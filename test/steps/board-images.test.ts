@@ -35,7 +35,10 @@ describe('board image steps (tar, odc cpio, mbr, blob)', () => {
     for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     for (const arch of ['x86_64', 'aarch64']) {
       // From a sub-folder: paths in the config are relative to the config, never to the working directory.
-      const r = runKiln(['build', '--plain', '--arch', arch], { cwd: join(dir, 'elsewhere'), env: { SOURCE_DATE_EPOCH: '1700000000' } });
+      const r = runKiln(['build', '--plain', '--arch', arch], {
+        cwd: join(dir, 'elsewhere'),
+        env: { SOURCE_DATE_EPOCH: '1700000000' },
+      });
       expect(r.status, r.stderr + r.stdout).toBe(0);
     }
   }, 180_000);
@@ -49,7 +52,9 @@ describe('board image steps (tar, odc cpio, mbr, blob)', () => {
       '-rw-r--r-- 0/0               5 2023-11-14 22:13 etc/motd',
       '-rw-r--r-- 0/0              22 2023-11-14 22:13 hello.txt',
     ]);
-    expect(Buffer.compare(readFileSync(join(out(), 'initrd.tar')), readFileSync(join(out('aarch64'), 'initrd.tar')))).toBe(0);
+    expect(
+      Buffer.compare(readFileSync(join(out(), 'initrd.tar')), readFileSync(join(out('aarch64'), 'initrd.tar'))),
+    ).toBe(0);
   });
 
   it("cpio({ format: 'odc' }): cpio -itv lists a 070707 archive", () => {
@@ -64,8 +69,16 @@ describe('board image steps (tar, odc cpio, mbr, blob)', () => {
   it('mbr(): sfdisk sees two partitions (FAT16 by size: type 0x0e), mtools reads the FAT one', () => {
     const r = tool(['sfdisk', '--json', join(out(), 'sd.img')]);
     expect(r.status).toBe(0);
-    const parts = JSON.parse(r.stdout).partitiontable.partitions as Array<{ start: number; size: number; type: string; bootable?: boolean }>;
-    expect(parts.map((p) => [p.type, p.size * 512, p.bootable ?? false])).toEqual([['e', 48 << 20, true], ['83', 8 << 20, false]]);
+    const parts = JSON.parse(r.stdout).partitiontable.partitions as Array<{
+      start: number;
+      size: number;
+      type: string;
+      bootable?: boolean;
+    }>;
+    expect(parts.map((p) => [p.type, p.size * 512, p.bootable ?? false])).toEqual([
+      ['e', 48 << 20, true],
+      ['83', 8 << 20, false],
+    ]);
     const at = `${join(out(), 'sd.img')}@@${parts[0]!.start * 512}`;
     expect(tool(['mtype', '-i', at, '::/config.txt']).stdout).toBe('arm_64bit=1\n');
     expect(tool(['mtype', '-i', at, '::/data/readme.txt']).stdout).toBe('on the card\n');
@@ -73,14 +86,20 @@ describe('board image steps (tar, odc cpio, mbr, blob)', () => {
   });
 
   it("blob(): objects for the target's machine with _binary_<symbol>_* symbols, linkable by ld.lld", () => {
-    expect(tool(['readelf', '-h', join(out(), 'initrd_tar.o')]).stdout).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
+    expect(tool(['readelf', '-h', join(out(), 'initrd_tar.o')]).stdout).toMatch(
+      /Machine:\s+Advanced Micro Devices X86-64/,
+    );
     expect(tool(['readelf', '-h', join(out('aarch64'), 'initrd_tar.o')]).stdout).toMatch(/Machine:\s+AArch64/);
-    expect(tool(['readelf', '-h', join(out(), 'cfg32.o')]).stdout).toMatch(/Class:\s+ELF32[\s\S]*Machine:\s+Intel 80386/);
+    expect(tool(['readelf', '-h', join(out(), 'cfg32.o')]).stdout).toMatch(
+      /Class:\s+ELF32[\s\S]*Machine:\s+Intel 80386/,
+    );
     const nm = tool(['nm', join(out(), 'config_txt.o')]).stdout;
     expect(nm).toMatch(/ R _binary_config_txt_start$/m);
     expect(nm).toMatch(/^000000000000000c A _binary_config_txt_size$/m);
     const tarSize = readFileSync(join(out(), 'initrd.tar')).length;
-    expect(tool(['nm', join(out(), 'initrd_tar.o')]).stdout).toContain(`${tarSize.toString(16).padStart(16, '0')} A _binary_initrd_tar_size`);
+    expect(tool(['nm', join(out(), 'initrd_tar.o')]).stdout).toContain(
+      `${tarSize.toString(16).padStart(16, '0')} A _binary_initrd_tar_size`,
+    );
     const linked = join(dir, 'linked.elf');
     const r = tool(['ld.lld', '-m', 'aarch64elf', '-e', '0', '-o', linked, join(out('aarch64'), 'initrd_tar.o')]);
     expect(r.stderr).toBe('');

@@ -10,12 +10,28 @@ import { runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 const X86_LAYOUT_LLVM14 = 'e-m:e-p270:32:32-p271:32:32-p272:64:64-i64:64-f80:128-n8:16:32:64-S128';
 /** The Debian 1.63 format (target-pointer-width a string), as the examples' specs. */
-const spec163 = (over: Record<string, unknown> = {}) => `${JSON.stringify({
-  'llvm-target': 'x86_64-unknown-none-elf', 'data-layout': X86_LAYOUT_LLVM14, arch: 'x86_64', 'target-endian': 'little',
-  'target-pointer-width': '64', 'target-c-int-width': '32', os: 'none', executables: true, 'panic-strategy': 'abort',
-  'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'relocation-model': 'static', 'linker-flavor': 'ld.lld', linker: 'rust-lld',
-  ...over,
-}, null, 2)}\n`;
+const spec163 = (over: Record<string, unknown> = {}) =>
+  `${JSON.stringify(
+    {
+      'llvm-target': 'x86_64-unknown-none-elf',
+      'data-layout': X86_LAYOUT_LLVM14,
+      arch: 'x86_64',
+      'target-endian': 'little',
+      'target-pointer-width': '64',
+      'target-c-int-width': '32',
+      os: 'none',
+      executables: true,
+      'panic-strategy': 'abort',
+      'disable-redzone': true,
+      features: '-mmx,-sse,+soft-float',
+      'relocation-model': 'static',
+      'linker-flavor': 'ld.lld',
+      linker: 'rust-lld',
+      ...over,
+    },
+    null,
+    2,
+  )}\n`;
 
 const crate = {
   'k/Cargo.toml': `[package]\nname = "k"\nversion = "0.1.0"\nedition = "2021"\n\n[profile.dev]\npanic = "abort"\n[profile.release]\npanic = "abort"\n`,
@@ -26,9 +42,11 @@ const crate = {
 function project(files: Record<string, string>, cargoOptions: string): string {
   const dir = join(tempDir('kiln-target-spec-'), 'p');
   const all: Record<string, string> = {
-    ...crate, ...files,
-    'kiln.config.ts': `import { defineConfig, cargo } from 'kiln';\nexport default defineConfig({ name: 'spec', arch: ['x86_64', 'aarch64'],\n`
-      + `  build: () => ({ components: { kernel: cargo.bin({ name: 'kernel', path: 'k', ${cargoOptions}, output: 'k.elf' }) } }) });\n`,
+    ...crate,
+    ...files,
+    'kiln.config.ts':
+      `import { defineConfig, cargo } from 'kiln';\nexport default defineConfig({ name: 'spec', arch: ['x86_64', 'aarch64'],\n` +
+      `  build: () => ({ components: { kernel: cargo.bin({ name: 'kernel', path: 'k', ${cargoOptions}, output: 'k.elf' }) } }) });\n`,
   };
   for (const [name, text] of Object.entries(all)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
@@ -37,7 +55,7 @@ function project(files: Record<string, string>, cargoOptions: string): string {
   return dir;
 }
 
-describe('cargo.bin with the project\'s own target JSON', () => {
+describe("cargo.bin with the project's own target JSON", () => {
   it('sysroot route: the file is used as it is, core/alloc are built for that exact file', async () => {
     const dir = project({ 'k/x86_64-myos.json': spec163() }, `target: 'k/x86_64-myos.json'`);
     const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 600_000 });
@@ -47,8 +65,12 @@ describe('cargo.bin with the project\'s own target JSON', () => {
     expect(log).toMatch(/route sysroot: rustc 1\.63/);
     // cargo got the project's file itself, and the sysroot is named for it (rustc names a JSON target by its stem).
     expect(log).toContain(`--target ${join(dir, 'k/x86_64-myos.json')}`);
-    const sysroots = readdirSync(join(homedir(), '.cache/kiln/rust-sysroots')).filter((d) => /^x86_64-myos-[0-9a-f]{20}$/.test(d));
-    expect(sysroots.some((d) => existsSync(join(homedir(), '.cache/kiln/rust-sysroots', d, 'lib/rustlib/x86_64-myos/lib')))).toBe(true);
+    const sysroots = readdirSync(join(homedir(), '.cache/kiln/rust-sysroots')).filter((d) =>
+      /^x86_64-myos-[0-9a-f]{20}$/.test(d),
+    );
+    expect(
+      sysroots.some((d) => existsSync(join(homedir(), '.cache/kiln/rust-sysroots', d, 'lib/rustlib/x86_64-myos/lib'))),
+    ).toBe(true);
     const elf = tool(['readelf', '-h', join(dir, 'build/x86_64-debug/k.elf')]).stdout;
     expect(elf).toMatch(/Class:\s+ELF64/);
     expect(elf).toMatch(/Machine:\s+Advanced Micro Devices X86-64/);
@@ -57,7 +79,10 @@ describe('cargo.bin with the project\'s own target JSON', () => {
   }, 600_000);
 
   it('a spec for another arch is refused with its file; a policy contradiction is a warning', async () => {
-    const dir = project({ 'k/x86_64-myos.json': spec163({ 'panic-strategy': 'unwind', 'disable-redzone': false }) }, `target: 'k/x86_64-myos.json'`);
+    const dir = project(
+      { 'k/x86_64-myos.json': spec163({ 'panic-strategy': 'unwind', 'disable-redzone': false }) },
+      `target: 'k/x86_64-myos.json'`,
+    );
     const wrong = await runKilnAsync(['build', '--arch', 'aarch64', '--plain'], { cwd: dir, timeoutMs: 300_000 });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain('k/x86_64-myos.json is a target for x86_64, but this build is for aarch64');
@@ -66,13 +91,18 @@ describe('cargo.bin with the project\'s own target JSON', () => {
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const out = r.stderr + r.stdout;
     expect(out).toContain('x86_64-myos.json: panic-strategy "unwind" but the kernel policy says "abort"');
-    expect(out).toContain('x86_64-myos.json: the red zone is on (no "disable-redzone": true) but the kernel policy forbids it');
+    expect(out).toContain(
+      'x86_64-myos.json: the red zone is on (no "disable-redzone": true) but the kernel policy forbids it',
+    );
   }, 600_000);
 
-  it('a spec no installed toolchain accepts names each toolchain\'s reason; a missing file is a config error', async () => {
+  it("a spec no installed toolchain accepts names each toolchain's reason; a missing file is a config error", async () => {
     // A number for target-pointer-width is the format of newer rustc, and this data layout is LLVM 14's:
     // no toolchain here takes both.
-    const dir = project({ 'k/x86_64-myos.json': spec163({ 'target-pointer-width': 64, features: '-mmx,-sse' }) }, `target: 'k/x86_64-myos.json'`);
+    const dir = project(
+      { 'k/x86_64-myos.json': spec163({ 'target-pointer-width': 64, features: '-mmx,-sse' }) },
+      `target: 'k/x86_64-myos.json'`,
+    );
     const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 300_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('no Rust toolchain here accepts');
@@ -85,13 +115,18 @@ describe('cargo.bin with the project\'s own target JSON', () => {
   }, 600_000);
 
   it('rust-toolchain.toml: a pin that is not installed is a warning at build time and a MISSING line in kiln doctor', async () => {
-    const dir = project({
-      'k/x86_64-myos.json': spec163(),
-      'rust-toolchain.toml': '[toolchain]\nchannel = "1.0.0-kiln-absent"\ncomponents = ["rust-src"]\n',
-    }, `target: 'k/x86_64-myos.json'`);
+    const dir = project(
+      {
+        'k/x86_64-myos.json': spec163(),
+        'rust-toolchain.toml': '[toolchain]\nchannel = "1.0.0-kiln-absent"\ncomponents = ["rust-src"]\n',
+      },
+      `target: 'k/x86_64-myos.json'`,
+    );
     const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 600_000 });
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    expect(r.stderr + r.stdout).toContain('pins "1.0.0-kiln-absent", which is not installed: using another toolchain (install it: rustup toolchain install 1.0.0-kiln-absent --component rust-src)');
+    expect(r.stderr + r.stdout).toContain(
+      'pins "1.0.0-kiln-absent", which is not installed: using another toolchain (install it: rustup toolchain install 1.0.0-kiln-absent --component rust-src)',
+    );
     const d = runKiln(['doctor'], { cwd: dir });
     expect(d.status).toBe(1);
     expect(d.stdout).toMatch(/MISSING rust-toolchain\.toml: 1\.0\.0-kiln-absent/);
@@ -105,15 +140,43 @@ const webRustc = '/opt/kiln-rust-web/usr/bin/rustc';
 const webCargo = '/opt/kiln-rust-web/usr/bin/cargo';
 
 describe('the -Zbuild-std route (rustc 1.96 with rust-src and its vendored dependencies)', () => {
-  it('builds core/alloc with -Zbuild-std for the project\'s spec (the 1.96 format), offline', async () => {
+  it("builds core/alloc with -Zbuild-std for the project's spec (the 1.96 format), offline", async () => {
     if (!existsSync(webRustc)) throw new Error(`${webRustc} is missing: run node scripts/setup.mjs`);
-    const layout = JSON.parse(tool(['env', 'RUSTC_BOOTSTRAP=1', webRustc, '-Z', 'unstable-options', '--print', 'target-spec-json', '--target', 'x86_64-unknown-none']).stdout) as Record<string, unknown>;
-    const spec = `${JSON.stringify({
-      'llvm-target': 'x86_64-unknown-none-elf', 'data-layout': layout['data-layout'], arch: 'x86_64', 'target-pointer-width': 64,
-      os: 'none', 'panic-strategy': 'abort', 'disable-redzone': true, features: '-mmx,-sse,+soft-float', 'rustc-abi': 'x86-softfloat',
-      'relocation-model': 'static', 'linker-flavor': 'gnu-lld', linker: 'ld.lld',
-    }, null, 2)}\n`;
-    const dir = project({ 'k/x86_64-newos.json': spec }, `target: 'k/x86_64-newos.json', std: 'build-std', rustc: '${webRustc}', cargo: '${webCargo}'`);
+    const layout = JSON.parse(
+      tool([
+        'env',
+        'RUSTC_BOOTSTRAP=1',
+        webRustc,
+        '-Z',
+        'unstable-options',
+        '--print',
+        'target-spec-json',
+        '--target',
+        'x86_64-unknown-none',
+      ]).stdout,
+    ) as Record<string, unknown>;
+    const spec = `${JSON.stringify(
+      {
+        'llvm-target': 'x86_64-unknown-none-elf',
+        'data-layout': layout['data-layout'],
+        arch: 'x86_64',
+        'target-pointer-width': 64,
+        os: 'none',
+        'panic-strategy': 'abort',
+        'disable-redzone': true,
+        features: '-mmx,-sse,+soft-float',
+        'rustc-abi': 'x86-softfloat',
+        'relocation-model': 'static',
+        'linker-flavor': 'gnu-lld',
+        linker: 'ld.lld',
+      },
+      null,
+      2,
+    )}\n`;
+    const dir = project(
+      { 'k/x86_64-newos.json': spec },
+      `target: 'k/x86_64-newos.json', std: 'build-std', rustc: '${webRustc}', cargo: '${webCargo}'`,
+    );
     const r = await runKilnAsync(['build', '--plain'], { cwd: dir, timeoutMs: 900_000 });
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const log = readFileSync(join(dir, 'build/logs/build.log'), 'utf8');
@@ -121,9 +184,13 @@ describe('the -Zbuild-std route (rustc 1.96 with rust-src and its vendored depen
     // The exact cargo command line kiln runs for the route.
     expect(log).toContain(`--target ${join(dir, 'k/x86_64-newos.json')}`);
     expect(log).toContain('-Zbuild-std=core,alloc -Zbuild-std-features=compiler-builtins-mem');
-    expect(log).toContain(`--config 'source.crates-io.replace-with="kiln-rust-src-vendor"' --config 'source.kiln-rust-src-vendor.directory="/opt/kiln-rust-web/usr/lib/rustlib/src/rust/library/vendor"'`);
+    expect(log).toContain(
+      `--config 'source.crates-io.replace-with="kiln-rust-src-vendor"' --config 'source.kiln-rust-src-vendor.directory="/opt/kiln-rust-web/usr/lib/rustlib/src/rust/library/vendor"'`,
+    );
     expect(log).toContain('-Zjson-target-spec');
-    expect(log).toMatch(/Compiling core v0\.0\.0 \(\/opt\/kiln-rust-web\/usr\/lib\/rustlib\/src\/rust\/library\/core\)/);
+    expect(log).toMatch(
+      /Compiling core v0\.0\.0 \(\/opt\/kiln-rust-web\/usr\/lib\/rustlib\/src\/rust\/library\/core\)/,
+    );
     expect(tool(['readelf', '-h', join(dir, 'build/x86_64-debug/k.elf')]).stdout).toMatch(/Class:\s+ELF64/);
   }, 900_000);
 });

@@ -21,9 +21,16 @@ const build = (...args: string[]) => {
   const r = runKiln(['build', '--json', ...args], { cwd: dir });
   const evs = events(r.stdout);
   return {
-    r, evs,
-    compiled: evs.filter((e) => e.type === 'step-action').map((e) => e.input as string).sort(),
-    ran: evs.filter((e) => e.type === 'step-finish' && e.status === 'ran').map((e) => e.step as string).sort(),
+    r,
+    evs,
+    compiled: evs
+      .filter((e) => e.type === 'step-action')
+      .map((e) => e.input as string)
+      .sort(),
+    ran: evs
+      .filter((e) => e.type === 'step-finish' && e.status === 'ran')
+      .map((e) => e.step as string)
+      .sort(),
   };
 };
 
@@ -37,7 +44,8 @@ describe('cc: discovered header dependencies', () => {
       'k/local.h': '#define LOCAL 1\n',
       'inc/shared.h': '#define SHARED 2\n',
       'inc/gone.h': '#define GONE 3\n',
-      'tools/gen.c': '#include <stdio.h>\nint main(int argc, char **argv) { FILE *f = fopen(argv[1], "w"); fprintf(f, "#define GEN 7\\n"); return fclose(f); }\n',
+      'tools/gen.c':
+        '#include <stdio.h>\nint main(int argc, char **argv) { FILE *f = fopen(argv[1], "w"); fprintf(f, "#define GEN 7\\n"); return fclose(f); }\n',
       'kiln.config.ts': `import { defineConfig, cc, command, out } from 'kiln';
 const gen = cc.exe({ name: 'mkhdr', host: true, sources: ['tools/gen.c'] });
 const header = command({ name: 'genh', argv: [gen, out('gen/gen.h')], outputs: ['gen/gen.h'] });
@@ -85,6 +93,8 @@ export default defineConfig({ name: 'deps', components: { header, user } });
     runKiln(['build', 'genh'], { cwd: dir });
     const r = build();
     expect(r.r.status).toBe(1);
-    expect(r.r.stdout + r.r.stderr).toMatch(/step \\?"user\\?" read gen\/gen\.h, an output of step \\?"genh\\?", without depending on it/);
+    expect(r.r.stdout + r.r.stderr).toMatch(
+      /step \\?"user\\?" read gen\/gen\.h, an output of step \\?"genh\\?", without depending on it/,
+    );
   }, 120_000);
 });

@@ -8,20 +8,28 @@ import { runKiln, tempDir } from '../_helpers.js';
 const project = (name: string, script: string, stdout = 'report.txt') => {
   const dir = join(tempDir('kiln-command-'), name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, command } from 'kiln';
+  writeFileSync(
+    join(dir, 'kiln.config.ts'),
+    `import { defineConfig, command } from 'kiln';
 export default defineConfig({ name: 'c', steps: {
   report: command({ argv: [${JSON.stringify(process.execPath)}, '-e', ${JSON.stringify(script)}], outputs: ['report.txt'], stdout: ${JSON.stringify(stdout)} }),
 } });
-`);
+`,
+  );
   return dir;
 };
 
 describe('command({ stdout })', () => {
   it('writes what the command prints (stdout and stderr) to the named output', () => {
-    const dir = project('ok', "console.log('test a ... ok'); console.error('warning: slow'); console.log('test result: ok');");
+    const dir = project(
+      'ok',
+      "console.log('test a ... ok'); console.error('warning: slow'); console.log('test result: ok');",
+    );
     const r = runKiln(['build', '--plain'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'build/x86_64-debug/report.txt'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['test a ... ok', 'test result: ok', 'warning: slow']);
+    expect(readFileSync(join(dir, 'build/x86_64-debug/report.txt'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(
+      ['test a ... ok', 'test result: ok', 'warning: slow'],
+    );
   });
 
   it('fails the step with the exit code and the output when the command fails', () => {

@@ -30,13 +30,21 @@ describe('strip() and grubEsp()', () => {
     expect(r.status, r.stderr).toBe(0);
   }, 200_000);
 
-  it('strip(): no DWARF or symbols left, a .gnu_debuglink whose CRC is the debug file\'s, and gdb finds the lines again', () => {
+  it("strip(): no DWARF or symbols left, a .gnu_debuglink whose CRC is the debug file's, and gdb finds the lines again", () => {
     const sections = tool(['llvm-readelf', '-S', out('dist/kernel.elf')]).stdout;
     expect(sections).not.toMatch(/\.debug_|\.symtab/);
     expect(sections).toContain('.gnu_debuglink');
     expect(tool(['llvm-readelf', '-S', out('dist/kernel.debug')]).stdout).toMatch(/\.debug_info/);
     const dump = join(dir, 'link.bin');
-    expect(tool(['llvm-objcopy', '--dump-section', `.gnu_debuglink=${dump}`, out('dist/kernel.elf'), join(dir, 'scratch.elf')]).status).toBe(0);
+    expect(
+      tool([
+        'llvm-objcopy',
+        '--dump-section',
+        `.gnu_debuglink=${dump}`,
+        out('dist/kernel.elf'),
+        join(dir, 'scratch.elf'),
+      ]).status,
+    ).toBe(0);
     const link = readFileSync(dump);
     expect(link.subarray(0, link.indexOf(0)).toString()).toBe('kernel.debug');
     expect(link.readUInt32LE(link.length - 4)).toBe(crc32(readFileSync(out('dist/kernel.debug'))));
@@ -63,6 +71,8 @@ describe('strip() and grubEsp()', () => {
 
   it('grubEsp(): bad or repeated file names are refused before anything is built', () => {
     expect(() => grubEsp({ size: '32M', kernel: { file: 'k.elf', name: 'my kernel' } })).toThrow(/plain file name/);
-    expect(() => grubEsp({ size: '32M', kernel: { file: 'k.elf', name: 'a' }, modules: [{ file: 'm', name: 'a' }] })).toThrow(/used twice/);
+    expect(() =>
+      grubEsp({ size: '32M', kernel: { file: 'k.elf', name: 'a' }, modules: [{ file: 'm', name: 'a' }] }),
+    ).toThrow(/used twice/);
   });
 });

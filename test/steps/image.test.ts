@@ -83,10 +83,14 @@ describe('image steps', () => {
   });
 
   it('is reproducible: a clean rebuild gives the same bytes', () => {
-    const before = ['disk.img', 'initrd.cpio', 'uefi.img', 'dist/disk.iso', 'dist/disk.vdi', 'dist/disk.vmdk'].map((f) => readFileSync(join(out(), f)));
+    const before = ['disk.img', 'initrd.cpio', 'uefi.img', 'dist/disk.iso', 'dist/disk.vdi', 'dist/disk.vmdk'].map(
+      (f) => readFileSync(join(out(), f)),
+    );
     const r = runKiln(['build', '--plain', '--force'], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(r.status, r.stderr).toBe(0);
-    const after = ['disk.img', 'initrd.cpio', 'uefi.img', 'dist/disk.iso', 'dist/disk.vdi', 'dist/disk.vmdk'].map((f) => readFileSync(join(out(), f)));
+    const after = ['disk.img', 'initrd.cpio', 'uefi.img', 'dist/disk.iso', 'dist/disk.vdi', 'dist/disk.vmdk'].map((f) =>
+      readFileSync(join(out(), f)),
+    );
     after.forEach((b, i) => expect(Buffer.compare(b, before[i]!)).toBe(0));
   }, 120_000);
 });

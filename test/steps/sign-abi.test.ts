@@ -44,20 +44,47 @@ describe('abi() and sign() steps', () => {
     const pub = keys.find((k) => k.endsWith('.pub'))!;
     expect(pub).toBeDefined();
     const elf = join(dir, 'build/x86_64-debug/kernel.signed.elf');
-    const ok = runKiln(['verify', elf, '--key', join(dir, '.kiln/keys', pub), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: dir });
+    const ok = runKiln(
+      [
+        'verify',
+        elf,
+        '--key',
+        join(dir, '.kiln/keys', pub),
+        '--section',
+        '.nonos.sig',
+        '--manifest-section',
+        '.nonos.manifest',
+      ],
+      { cwd: dir },
+    );
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     const bytes = readFileSync(elf);
     bytes[0x1000] = bytes[0x1000]! ^ 0xff; // inside the loadable text
     const bad = join(dir, 'bad.elf');
     writeFileSync(bad, bytes);
-    const fail = runKiln(['verify', bad, '--key', join(dir, '.kiln/keys', pub), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: dir });
+    const fail = runKiln(
+      [
+        'verify',
+        bad,
+        '--key',
+        join(dir, '.kiln/keys', pub),
+        '--section',
+        '.nonos.sig',
+        '--manifest-section',
+        '.nonos.manifest',
+      ],
+      { cwd: dir },
+    );
     expect(fail.status).toBe(1);
   });
 
   it('an unchanged schema rebuilds nothing; a changed schema reruns abi and the kernel, and stops there when the kernel is byte-identical', () => {
     const again = runKiln(['build', '--plain'], { cwd: dir });
     expect(again.stderr).toMatch(/0 ran/);
-    writeFileSync(join(dir, 'abi/demo.abi.toml'), files['abi/demo.abi.toml']!.replace('cap_grant = 1', 'cap_grant = 1\ncap_revoke = 2'));
+    writeFileSync(
+      join(dir, 'abi/demo.abi.toml'),
+      files['abi/demo.abi.toml']!.replace('cap_grant = 1', 'cap_grant = 1\ncap_revoke = 2'),
+    );
     const r = runKiln(['build', '--plain'], { cwd: dir });
     // The new syscall is not used by the kernel: it recompiles to the same bytes, so signing is skipped (early cutoff).
     expect([...r.stderr.matchAll(/built (\S+)/g)].map((m) => m[1])).toEqual(['abi', 'kernel']);
@@ -72,11 +99,15 @@ describe('sign() with an external signer (an HSM stand-in)', () => {
       mkdirSync(join(hsmDir, name, '..'), { recursive: true });
       writeFileSync(join(hsmDir, name), text);
     }
-    const keygen = runKiln(['keygen', '--out', join(hsmDir, 'keys'), '--prefix', 'prod', '--no-constants'], { cwd: hsmDir });
+    const keygen = runKiln(['keygen', '--out', join(hsmDir, 'keys'), '--prefix', 'prod', '--no-constants'], {
+      cwd: hsmDir,
+    });
     expect(keygen.status, keygen.stderr).toBe(0);
     // A separate process that holds the secret key and signs stdin, the way a PKCS#11 tool would;
     // it logs what it was given, so the test can see kiln handed it exactly a 32-byte hash.
-    writeFileSync(join(hsmDir, 'hsm.mjs'), `
+    writeFileSync(
+      join(hsmDir, 'hsm.mjs'),
+      `
 import { createPrivateKey, sign } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 const seed = Buffer.from(readFileSync(process.argv[2], 'utf8').match(/^seed: (\\w+)$/m)[1], 'hex');
@@ -84,16 +115,32 @@ const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506
 const input = readFileSync(0);
 appendFileSync('hsm.log', 'signed ' + input.length + ' bytes\\n');
 process.stdout.write(sign(null, input, key).toString('hex') + '\\n');
-`);
-    writeFileSync(join(hsmDir, 'kiln.config.ts'), files['kiln.config.ts']!.replace(
-      "sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf' })",
-      `sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf', signer: { command: [${JSON.stringify(process.execPath)}, './hsm.mjs', 'keys/prod-ed25519.key'], publicKey: 'keys/prod-ed25519.pub' }, toolchain: ['clang', 'ld.lld'] })`,
-    ));
+`,
+    );
+    writeFileSync(
+      join(hsmDir, 'kiln.config.ts'),
+      files['kiln.config.ts']!.replace(
+        "sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf' })",
+        `sign({ input: kernel, sections: 'nonos', output: 'kernel.signed.elf', signer: { command: [${JSON.stringify(process.execPath)}, './hsm.mjs', 'keys/prod-ed25519.key'], publicKey: 'keys/prod-ed25519.pub' }, toolchain: ['clang', 'ld.lld'] })`,
+      ),
+    );
     const r = runKiln(['build', '--plain', '--profile', 'release'], { cwd: hsmDir });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(hsmDir, 'hsm.log'), 'utf8')).toBe('signed 32 bytes\n');
     const elf = join(hsmDir, 'build/x86_64-release/kernel.signed.elf');
-    const ok = runKiln(['verify', elf, '--key', join(hsmDir, 'keys/prod-ed25519.pub'), '--section', '.nonos.sig', '--manifest-section', '.nonos.manifest'], { cwd: hsmDir });
+    const ok = runKiln(
+      [
+        'verify',
+        elf,
+        '--key',
+        join(hsmDir, 'keys/prod-ed25519.pub'),
+        '--section',
+        '.nonos.sig',
+        '--manifest-section',
+        '.nonos.manifest',
+      ],
+      { cwd: hsmDir },
+    );
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     // The manifest records the compilers' versions as the tools print them, next to kiln's.
     const strings = tool(['readelf', '-p', '.nonos.manifest', elf]).stdout;
@@ -105,7 +152,13 @@ process.stdout.write(sign(null, input, key).toString('hex') + '\\n');
 
   it('a key and a signer together are a config error naming the step, before anything runs', () => {
     const config = readFileSync(join(hsmDir, 'kiln.config.ts'), 'utf8');
-    writeFileSync(join(hsmDir, 'kiln.config.ts'), config.replace("toolchain: ['clang', 'ld.lld'] })", "toolchain: ['clang', 'ld.lld'], key: 'keys/prod-ed25519.key' })"));
+    writeFileSync(
+      join(hsmDir, 'kiln.config.ts'),
+      config.replace(
+        "toolchain: ['clang', 'ld.lld'] })",
+        "toolchain: ['clang', 'ld.lld'], key: 'keys/prod-ed25519.key' })",
+      ),
+    );
     const r = runKiln(['build', '--plain', '--profile', 'release'], { cwd: hsmDir });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/images\.signed\.signer: give either key or signer, not both/);

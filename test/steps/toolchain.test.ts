@@ -44,9 +44,17 @@ export default defineConfig({
 const header = (file: string) => {
   const r = tool(['readelf', '-h', file]);
   expect(r.status, r.stderr).toBe(0);
-  return { machine: /Machine:\s+(.+)/.exec(r.stdout)![1]!.trim(), entry: /Entry point address:\s+(\S+)/.exec(r.stdout)![1]!, cls: /Class:\s+(\S+)/.exec(r.stdout)![1]! };
+  return {
+    machine: /Machine:\s+(.+)/.exec(r.stdout)![1]!.trim(),
+    entry: /Entry point address:\s+(\S+)/.exec(r.stdout)![1]!,
+    cls: /Class:\s+(\S+)/.exec(r.stdout)![1]!,
+  };
 };
-const events = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; counts?: Record<string, number> });
+const events = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; counts?: Record<string, number> });
 
 describe('toolchain steps', () => {
   beforeAll(async () => {
@@ -72,7 +80,10 @@ describe('toolchain steps', () => {
     expect(header(join(out, 'rust-kernel.elf')).cls).toBe('ELF64');
     const log = readFileSync(join(dir, 'build/logs/build.log'), 'utf8');
     expect(log).toMatch(/rust route: sysroot/);
-    const spec = JSON.parse(readFileSync(join(out, '.kiln/work/cargo-crate/x86_64-kilntest.json'), 'utf8')) as Record<string, unknown>;
+    const spec = JSON.parse(readFileSync(join(out, '.kiln/work/cargo-crate/x86_64-kilntest.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(spec.features).toBe('-mmx,-sse,+soft-float');
     expect(spec['disable-redzone']).toBe(true);
     expect(spec['panic-strategy']).toBe('abort');
@@ -93,7 +104,10 @@ describe('toolchain steps', () => {
     expect(events(again.stdout).find((e) => e.type === 'build-finish')!.counts).toMatchObject({ ran: 0 });
     writeFileSync(join(dir, 'c/main.c'), files['c/main.c']!.replace('K_MAGIC', 'K_MAGIC + 1'));
     const r = await runKilnAsync(['build', '--json'], { cwd: dir });
-    const ran = events(r.stdout).filter((e) => e.type === 'step-finish' && e.status === 'ran').map((e) => e.step).sort();
+    const ran = events(r.stdout)
+      .filter((e) => e.type === 'step-finish' && e.status === 'ran')
+      .map((e) => e.step)
+      .sort();
     expect(ran).toEqual(['ckernel', 'flat']);
   }, 300_000);
 
@@ -106,7 +120,10 @@ describe('toolchain steps', () => {
   });
 
   it('a missing tool fails with the command and a fix', async () => {
-    const r = await runKilnAsync(['build', '--plain', '--force', 'sector'], { cwd: dir, env: { PATH: '/nonexistent' } });
+    const r = await runKilnAsync(['build', '--plain', '--force', 'sector'], {
+      cwd: dir,
+      env: { PATH: '/nonexistent' },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/nasm failed: command not found/);
     expect(r.stderr).toMatch(/hint: install nasm/);

@@ -19,7 +19,9 @@ describe('parseDepfile', () => {
     writeFileSync(join(dir, 'b.h'), '#include "inc dir/a.h"\n');
     writeFileSync(join(dir, 'k.c'), '#include "b.h"\nint k(void) { return A; }\n');
     for (const cc of ['clang', 'gcc']) {
-      const r = tool([cc, '-c', '-MD', '-MP', '-MF', join(dir, `${cc}.d`), '-o', join(dir, `${cc}.o`), 'k.c'], { cwd: dir });
+      const r = tool([cc, '-c', '-MD', '-MP', '-MF', join(dir, `${cc}.d`), '-o', join(dir, `${cc}.o`), 'k.c'], {
+        cwd: dir,
+      });
       expect(r.status, r.stderr).toBe(0);
       const d = parseDepfile(readFileSync(join(dir, `${cc}.d`), 'utf8'));
       expect(d.targets).toEqual([join(dir, `${cc}.o`)]);
@@ -29,11 +31,16 @@ describe('parseDepfile', () => {
     writeFileSync(join(dir, 'inc.asm'), 'db 1\n');
     writeFileSync(join(dir, 'boot.asm'), '%include "inc.asm"\n');
     // nasm 2.16.01's -MD (while assembling) leaves %include files out; -M -MF (preprocess only) lists them.
-    const md = tool(['nasm', '-f', 'bin', '-MD', join(dir, 'boot.d'), '-o', join(dir, 'boot.bin'), 'boot.asm'], { cwd: dir });
+    const md = tool(['nasm', '-f', 'bin', '-MD', join(dir, 'boot.d'), '-o', join(dir, 'boot.bin'), 'boot.asm'], {
+      cwd: dir,
+    });
     expect(md.status, md.stderr).toBe(0);
     expect(parseDepfile(readFileSync(join(dir, 'boot.d'), 'utf8')).inputs).toEqual(['boot.asm']);
     const m = tool(['nasm', '-f', 'bin', '-M', '-MF', join(dir, 'm.d'), '-MT', 'boot.bin', 'boot.asm'], { cwd: dir });
     expect(m.status, m.stderr).toBe(0);
-    expect(parseDepfile(readFileSync(join(dir, 'm.d'), 'utf8'))).toEqual({ targets: ['boot.bin'], inputs: ['boot.asm', 'inc.asm'] });
+    expect(parseDepfile(readFileSync(join(dir, 'm.d'), 'utf8'))).toEqual({
+      targets: ['boot.bin'],
+      inputs: ['boot.asm', 'inc.asm'],
+    });
   });
 });

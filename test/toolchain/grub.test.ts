@@ -22,15 +22,28 @@ beforeAll(async () => {
   kernel = await buildMultiboot2Kernel(dir);
   writeFileSync(join(dir, 'initrd.cpio'), Buffer.alloc(10_000, 0x33));
   iso = join(dir, 'os.iso');
-  result = await buildGrubIso(iso, { kernel, modules: [{ path: join(dir, 'initrd.cpio'), args: 'initrd-arg' }], cmdline: 'console=ttyS0 answer=42', epoch: 1_700_000_000 });
+  result = await buildGrubIso(iso, {
+    kernel,
+    modules: [{ path: join(dir, 'initrd.cpio'), args: 'initrd-arg' }],
+    cmdline: 'console=ttyS0 answer=42',
+    epoch: 1_700_000_000,
+  });
 }, 120_000);
 
 describe('grub.cfg generation', () => {
   it('has the serial console, timeout 0, multiboot2 and module2 lines', () => {
-    const cfg = grubConfig({ kernel: '/x/kernel.elf', modules: ['/x/initrd.cpio', { path: '/y/fs.srv', name: 'fs', args: 'root=1' }], cmdline: 'quiet' });
-    expect(cfg).toContain('serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\n');
+    const cfg = grubConfig({
+      kernel: '/x/kernel.elf',
+      modules: ['/x/initrd.cpio', { path: '/y/fs.srv', name: 'fs', args: 'root=1' }],
+      cmdline: 'quiet',
+    });
+    expect(cfg).toContain(
+      'serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\n',
+    );
     expect(cfg).toContain('set timeout=0');
-    expect(cfg).toContain('  multiboot2 /boot/kernel.elf quiet\n  module2 /boot/initrd.cpio\n  module2 /boot/fs root=1\n  boot\n');
+    expect(cfg).toContain(
+      '  multiboot2 /boot/kernel.elf quiet\n  module2 /boot/initrd.cpio\n  module2 /boot/fs root=1\n  boot\n',
+    );
     expect(grubConfig({ kernel: 'k', serial: false, timeout: 5 })).not.toContain('serial');
   });
 });
@@ -41,15 +54,21 @@ describe('buildGrubIso', () => {
     try {
       const image = await readIso(source);
       const byPath = new Map(image.entries.map((e) => [e.path, e]));
-      expect(Buffer.from(await readIsoFileBytes(source, byPath.get('boot/kernel.elf')!)).equals(readFileSync(kernel))).toBe(true);
-      expect(new TextDecoder().decode(await readIsoFileBytes(source, byPath.get('boot/grub/grub.cfg')!))).toBe(result.config);
+      expect(
+        Buffer.from(await readIsoFileBytes(source, byPath.get('boot/kernel.elf')!)).equals(readFileSync(kernel)),
+      ).toBe(true);
+      expect(new TextDecoder().decode(await readIsoFileBytes(source, byPath.get('boot/grub/grub.cfg')!))).toBe(
+        result.config,
+      );
       expect(image.boot!.entries.map((e) => e.platform)).toEqual([0, 0xef]);
       expect(image.boot!.entries[0]!.lba).toBe(byPath.get('boot/grub/i386-pc/eltorito.img')!.extents[0]!.lba);
       const espSector = image.boot!.entries[1]!.lba;
       const espSectors = image.boot!.entries[1]!.sectorCount;
       expect(espSectors).toBeGreaterThan(0);
       // The GPT's ESP partition covers exactly the El Torito UEFI image.
-      expect(tool(['sgdisk', '-i', '1', iso]).stdout).toMatch(new RegExp(`First sector: ${espSector * 4} [\\s\\S]*Partition size: ${espSectors} sectors`));
+      expect(tool(['sgdisk', '-i', '1', iso]).stdout).toMatch(
+        new RegExp(`First sector: ${espSector * 4} [\\s\\S]*Partition size: ${espSectors} sectors`),
+      );
       const esp = await source.read(espSector * 2048, espSectors * 512);
       const espPath = join(dir, 'esp.img');
       writeFileSync(espPath, esp);
@@ -78,7 +97,12 @@ describe('buildGrubIso', () => {
 
   it('is reproducible: a second build is bit-identical', async () => {
     const again = join(dir, 'again.iso');
-    await buildGrubIso(again, { kernel, modules: [{ path: join(dir, 'initrd.cpio'), args: 'initrd-arg' }], cmdline: 'console=ttyS0 answer=42', epoch: 1_700_000_000 });
+    await buildGrubIso(again, {
+      kernel,
+      modules: [{ path: join(dir, 'initrd.cpio'), args: 'initrd-arg' }],
+      cmdline: 'console=ttyS0 answer=42',
+      epoch: 1_700_000_000,
+    });
     expect(readFileSync(again).equals(readFileSync(iso))).toBe(true);
   }, 120_000);
 
@@ -86,7 +110,9 @@ describe('buildGrubIso', () => {
     const error = await buildGrubIso(join(dir, 'x.iso'), { kernel: join(dir, 'nope.elf') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KilnError);
     expect((error as KilnError).code).toBe('GRUB_INPUT_MISSING');
-    await expect(buildGrubIso(join(dir, 'y.iso'), { kernel, volumeId: 'my os' })).rejects.toMatchObject({ code: 'ISO_BAD_IDENTIFIER' });
+    await expect(buildGrubIso(join(dir, 'y.iso'), { kernel, volumeId: 'my os' })).rejects.toMatchObject({
+      code: 'ISO_BAD_IDENTIFIER',
+    });
   });
 });
 
@@ -116,7 +142,10 @@ describe('the GRUB hybrid ISO boots the multiboot2 kernel (QEMU, TCG)', () => {
     // Both ISOs share the volume date (the epoch): GRUB must not find the other one by UUID.
     const other = join(dir, 'other.iso');
     await buildGrubIso(other, { kernel, cmdline: 'the-other-iso', epoch: 1_700_000_000 });
-    const r = await qemuBoot(['-M', 'pc', '-drive', `format=raw,file=${other},snapshot=on,if=ide,index=0`, '-cdrom', iso, '-boot', 'd'], 90_000);
+    const r = await qemuBoot(
+      ['-M', 'pc', '-drive', `format=raw,file=${other},snapshot=on,if=ide,index=0`, '-cdrom', iso, '-boot', 'd'],
+      90_000,
+    );
     expect(r.output).toContain(EXPECTED);
     expect(r.output).not.toContain('the-other-iso');
     expect(r.code).toBe(EXIT_OK);

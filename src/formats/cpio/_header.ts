@@ -46,13 +46,20 @@ export const KIND_BITS: Record<CpioKind, number> = {
 
 export function kindOfMode(mode: number): CpioKind | undefined {
   switch (mode & S_IFMT) {
-    case S_IFREG: return 'file';
-    case S_IFDIR: return 'dir';
-    case S_IFLNK: return 'symlink';
-    case S_IFCHR: return 'char';
-    case S_IFBLK: return 'block';
-    case S_IFIFO: return 'fifo';
-    default: return undefined;
+    case S_IFREG:
+      return 'file';
+    case S_IFDIR:
+      return 'dir';
+    case S_IFLNK:
+      return 'symlink';
+    case S_IFCHR:
+      return 'char';
+    case S_IFBLK:
+      return 'block';
+    case S_IFIFO:
+      return 'fifo';
+    default:
+      return undefined;
   }
 }
 
@@ -74,7 +81,19 @@ export interface CpioHeaderFields {
 }
 
 export const FIELD_ORDER: ReadonlyArray<keyof CpioHeaderFields> = [
-  'ino', 'mode', 'uid', 'gid', 'nlink', 'mtime', 'filesize', 'devMajor', 'devMinor', 'rdevMajor', 'rdevMinor', 'namesize', 'check',
+  'ino',
+  'mode',
+  'uid',
+  'gid',
+  'nlink',
+  'mtime',
+  'filesize',
+  'devMajor',
+  'devMinor',
+  'rdevMajor',
+  'rdevMinor',
+  'namesize',
+  'check',
 ];
 
 const HEX = '0123456789ABCDEF';
@@ -113,14 +132,31 @@ export const ODC_MAX_LARGE = 0o77777777777;
 
 /** odc field widths in on-disk order (after the magic). */
 export const ODC_FIELDS: ReadonlyArray<readonly [string, number]> = [
-  ['dev', 6], ['ino', 6], ['mode', 6], ['uid', 6], ['gid', 6], ['nlink', 6], ['rdev', 6], ['mtime', 11], ['namesize', 6], ['filesize', 11],
+  ['dev', 6],
+  ['ino', 6],
+  ['mode', 6],
+  ['uid', 6],
+  ['gid', 6],
+  ['nlink', 6],
+  ['rdev', 6],
+  ['mtime', 11],
+  ['namesize', 6],
+  ['filesize', 11],
 ];
 
 /** Serializes an odc header (76 bytes) into `buf` at `offset`; rdev is `(major << 8) | minor` as GNU cpio stores it. */
 export function writeOdcHeaderInto(buf: Uint8Array, offset: number, f: CpioHeaderFields): void {
   const values: Record<string, number> = {
-    dev: 0, ino: f.ino, mode: f.mode, uid: f.uid, gid: f.gid, nlink: f.nlink, rdev: f.rdevMajor * 256 + f.rdevMinor,
-    mtime: f.mtime, namesize: f.namesize, filesize: f.filesize,
+    dev: 0,
+    ino: f.ino,
+    mode: f.mode,
+    uid: f.uid,
+    gid: f.gid,
+    nlink: f.nlink,
+    rdev: f.rdevMajor * 256 + f.rdevMinor,
+    mtime: f.mtime,
+    namesize: f.namesize,
+    filesize: f.filesize,
   };
   for (let i = 0; i < 6; i++) buf[offset + i] = MAGIC_ODC.charCodeAt(i);
   let at = offset + 6;

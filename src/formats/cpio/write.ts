@@ -17,8 +17,20 @@ import { type Content, contentSize } from '../io/content.js';
 import { type FileTree, type TreeEntry, sortedPaths } from '../io/tree.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
-  CPIO_HEADER_SIZE, type CpioHeaderFields, KIND_BITS, MAGIC_CRC, MAGIC_NEWC, MAX_FIELD, MAX_NAME_BYTES, ODC_HEADER_SIZE, ODC_MAX_LARGE,
-  ODC_MAX_SMALL, TRAILER_NAME, pad4, writeHeaderInto, writeOdcHeaderInto,
+  CPIO_HEADER_SIZE,
+  type CpioHeaderFields,
+  KIND_BITS,
+  MAGIC_CRC,
+  MAGIC_NEWC,
+  MAX_FIELD,
+  MAX_NAME_BYTES,
+  ODC_HEADER_SIZE,
+  ODC_MAX_LARGE,
+  ODC_MAX_SMALL,
+  TRAILER_NAME,
+  pad4,
+  writeHeaderInto,
+  writeOdcHeaderInto,
 } from './_header.js';
 
 /** The formats kiln writes: newc (070701), crc (070702) and the old portable ASCII odc (070707). */
@@ -83,15 +95,27 @@ export interface CpioLayout {
 }
 
 const DEFAULT_MODES: Record<TreeEntry['kind'], number> = {
-  file: 0o644, dir: 0o755, symlink: 0o777, char: 0o600, block: 0o600, fifo: 0o644,
+  file: 0o644,
+  dir: 0o755,
+  symlink: 0o777,
+  char: 0o600,
+  block: 0o600,
+  fifo: 0o644,
 };
 
 function checkField(value: number, what: string, path: string, max = MAX_FIELD, format: CpioFormat = 'newc'): number {
   if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new KilnError('CPIO_FIELD_RANGE', `cpio: ${what} of ${JSON.stringify(path)} is ${value}; ${format} stores whole numbers from 0 to ${max}`, {
-      hint: what === 'mtime' ? 'set SOURCE_DATE_EPOCH (or the epoch option) to a time the format can store' : `give ${what} a value that fits the ${format} header`,
-      details: { path, field: what, value },
-    });
+    throw new KilnError(
+      'CPIO_FIELD_RANGE',
+      `cpio: ${what} of ${JSON.stringify(path)} is ${value}; ${format} stores whole numbers from 0 to ${max}`,
+      {
+        hint:
+          what === 'mtime'
+            ? 'set SOURCE_DATE_EPOCH (or the epoch option) to a time the format can store'
+            : `give ${what} a value that fits the ${format} header`,
+        details: { path, field: what, value },
+      },
+    );
   }
   return value;
 }
@@ -104,12 +128,14 @@ function checkField(value: number, what: string, path: string, max = MAX_FIELD, 
  */
 export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): CpioLayout {
   const format = options.format ?? 'newc';
-  if (format !== 'newc' && format !== 'crc' && format !== 'odc') throw new TypeError(`"format" expected 'newc', 'crc' or 'odc', got ${JSON.stringify(format)}`);
+  if (format !== 'newc' && format !== 'crc' && format !== 'odc')
+    throw new TypeError(`"format" expected 'newc', 'crc' or 'odc', got ${JSON.stringify(format)}`);
   const shape = SHAPES[format];
   const small = (value: number, what: string, path: string) => checkField(value, what, path, shape.small, format);
   const epoch = options.epoch ?? resolveEpoch();
   const blockSize = options.blockSize ?? 512;
-  if (!Number.isInteger(blockSize) || blockSize < 4 || blockSize % 4 !== 0) throw new RangeError(`"blockSize" expected a multiple of 4, got ${blockSize}`);
+  if (!Number.isInteger(blockSize) || blockSize < 4 || blockSize % 4 !== 0)
+    throw new RangeError(`"blockSize" expected a multiple of 4, got ${blockSize}`);
   const firstInode = options.firstInode ?? 1;
   const paths = sortedPaths(tree);
   // Directory link counts: 2 + number of subdirectories (what a real filesystem reports).
@@ -125,26 +151,38 @@ export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): Cpio
     const entry = tree.get(path)!;
     const nameBytes = encodeUtf8(path);
     if (nameBytes.length === 0 || nameBytes.length > MAX_NAME_BYTES) {
-      throw new KilnError('CPIO_NAME_TOO_LONG', `cpio: name ${JSON.stringify(path.slice(0, 80))} is ${nameBytes.length} bytes; the limit is ${MAX_NAME_BYTES}`, {
-        hint: 'shorten the path (Linux refuses longer paths when it unpacks an initramfs)',
-      });
+      throw new KilnError(
+        'CPIO_NAME_TOO_LONG',
+        `cpio: name ${JSON.stringify(path.slice(0, 80))} is ${nameBytes.length} bytes; the limit is ${MAX_NAME_BYTES}`,
+        {
+          hint: 'shorten the path (Linux refuses longer paths when it unpacks an initramfs)',
+        },
+      );
     }
     let data: Content | undefined;
     let filesize = 0;
     if (entry.kind === 'file') {
       filesize = contentSize(entry.content);
       if (filesize > shape.large) {
-        throw new KilnError('CPIO_FILE_TOO_LARGE', `cpio: ${JSON.stringify(path)} is ${filesize} bytes, ${filesize - shape.large} bytes over the ${format} limit of ${shape.large}`, {
-          hint: `${format} cannot store a size this large; split the file or ship it on a filesystem image instead`,
-        });
+        throw new KilnError(
+          'CPIO_FILE_TOO_LARGE',
+          `cpio: ${JSON.stringify(path)} is ${filesize} bytes, ${filesize - shape.large} bytes over the ${format} limit of ${shape.large}`,
+          {
+            hint: `${format} cannot store a size this large; split the file or ship it on a filesystem image instead`,
+          },
+        );
       }
       if (filesize > 0) data = entry.content;
     } else if (entry.kind === 'symlink') {
       const target = encodeUtf8(entry.target);
       if (target.length === 0 || target.length > MAX_NAME_BYTES || target.includes(0)) {
-        throw new KilnError('CPIO_BAD_SYMLINK', `cpio: symlink ${JSON.stringify(path)} has an empty, too long or NUL-containing target`, {
-          hint: `give a target of 1 to ${MAX_NAME_BYTES} bytes`,
-        });
+        throw new KilnError(
+          'CPIO_BAD_SYMLINK',
+          `cpio: symlink ${JSON.stringify(path)} has an empty, too long or NUL-containing target`,
+          {
+            hint: `give a target of 1 to ${MAX_NAME_BYTES} bytes`,
+          },
+        );
       }
       data = target;
       filesize = target.length;
@@ -162,15 +200,27 @@ export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): Cpio
       devMajor: 0,
       devMinor: 0,
       // odc keeps one 6-digit rdev: (major << 8) | minor, so minor < 256 and major < 1024 there.
-      rdevMajor: isDevice ? checkField((entry as { major: number }).major, 'major', path, format === 'odc' ? 1023 : MAX_FIELD, format) : 0,
-      rdevMinor: isDevice ? checkField((entry as { minor: number }).minor, 'minor', path, format === 'odc' ? 255 : MAX_FIELD, format) : 0,
+      rdevMajor: isDevice
+        ? checkField((entry as { major: number }).major, 'major', path, format === 'odc' ? 1023 : MAX_FIELD, format)
+        : 0,
+      rdevMinor: isDevice
+        ? checkField((entry as { minor: number }).minor, 'minor', path, format === 'odc' ? 255 : MAX_FIELD, format)
+        : 0,
       namesize: nameBytes.length + 1,
       check: 0,
     };
     const headerOffset = offset;
     const dataOffset = shape.align(headerOffset + shape.headerSize + fields.namesize);
     offset = shape.align(dataOffset + filesize);
-    entries.push({ name: path, kind: entry.kind, fields, headerOffset, dataOffset, nameBytes, ...(data ? { data } : {}) });
+    entries.push({
+      name: path,
+      kind: entry.kind,
+      fields,
+      headerOffset,
+      dataOffset,
+      nameBytes,
+      ...(data ? { data } : {}),
+    });
   });
   const trailerOffset = offset;
   const dataEnd = shape.align(trailerOffset + shape.headerSize + TRAILER_NAME.length + 1);
@@ -202,7 +252,10 @@ class SequentialEmitter {
   private start = 0;
   /** The write of the previous buffer, still in flight. */
   private pending: Promise<void> | undefined;
-  constructor(private readonly sink: BlockSink, bufferSize: number) {
+  constructor(
+    private readonly sink: BlockSink,
+    bufferSize: number,
+  ) {
     this.buf = new Uint8Array(bufferSize);
     this.spare = new Uint8Array(bufferSize);
   }
@@ -263,9 +316,13 @@ class SequentialEmitter {
         const want = Math.min(size - done, this.buf.length - this.len);
         const got = readSync(fd, this.buf, this.len, want, done);
         if (got === 0) {
-          throw new KilnError('CPIO_SOURCE_CHANGED', `cpio: ${path} shrank while the archive was written (expected ${size} bytes, read ${done})`, {
-            hint: 'do not modify inputs during the build',
-          });
+          throw new KilnError(
+            'CPIO_SOURCE_CHANGED',
+            `cpio: ${path} shrank while the archive was written (expected ${size} bytes, read ${done})`,
+            {
+              hint: 'do not modify inputs during the build',
+            },
+          );
         }
         if (wantSum) sum = cpioChecksum(this.buf.subarray(this.len, this.len + got), sum);
         this.len += got;
@@ -308,7 +365,11 @@ export interface CpioWriteResult {
  * const sink = new MemorySink(layout.size);
  * await writeCpio(sink, tree, { epoch: 0 });
  */
-export async function writeCpio(sink: BlockSink, tree: FileTree, options: CpioWriteOptions = {}): Promise<CpioWriteResult> {
+export async function writeCpio(
+  sink: BlockSink,
+  tree: FileTree,
+  options: CpioWriteOptions = {},
+): Promise<CpioWriteResult> {
   const layout = layoutCpio(tree, options);
   return emitCpio(sink, layout);
 }
@@ -321,7 +382,8 @@ export async function emitCpio(sink: BlockSink, layout: CpioLayout): Promise<Cpi
   const magic = layout.format === 'crc' ? MAGIC_CRC : MAGIC_NEWC;
   const crc = layout.format === 'crc';
   const shape = SHAPES[layout.format];
-  const writeHeader = (buf: Uint8Array, fields: CpioHeaderFields) => (layout.format === 'odc' ? writeOdcHeaderInto(buf, 0, fields) : writeHeaderInto(buf, 0, magic, fields));
+  const writeHeader = (buf: Uint8Array, fields: CpioHeaderFields) =>
+    layout.format === 'odc' ? writeOdcHeaderInto(buf, 0, fields) : writeHeaderInto(buf, 0, magic, fields);
   const out = new SequentialEmitter(sink, 1 << 20);
   const header = new Uint8Array(CPIO_HEADER_SIZE);
   for (const entry of layout.entries) {
@@ -330,7 +392,10 @@ export async function emitCpio(sink: BlockSink, layout: CpioLayout): Promise<Cpi
     await out.zeros(entry.dataOffset - entry.headerOffset - shape.headerSize - entry.nameBytes.length);
     let sum = 0;
     if (entry.data !== undefined) {
-      sum = entry.data instanceof Uint8Array ? await out.bytes(entry.data, crc) : await out.file(entry.data.path, entry.data.size, crc);
+      sum =
+        entry.data instanceof Uint8Array
+          ? await out.bytes(entry.data, crc)
+          : await out.file(entry.data.path, entry.data.size, crc);
     }
     await out.zeros(shape.align(out.position) - out.position);
     // Only regular files carry a checksum (GNU cpio leaves it 0 for symlinks and others).
@@ -340,8 +405,19 @@ export async function emitCpio(sink: BlockSink, layout: CpioLayout): Promise<Cpi
     }
   }
   writeHeader(await out.reserve(shape.headerSize), {
-    ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: 0, devMajor: 0, devMinor: 0, rdevMajor: 0, rdevMinor: 0,
-    namesize: TRAILER_NAME.length + 1, check: 0,
+    ino: 0,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    nlink: 1,
+    mtime: 0,
+    filesize: 0,
+    devMajor: 0,
+    devMinor: 0,
+    rdevMajor: 0,
+    rdevMinor: 0,
+    namesize: TRAILER_NAME.length + 1,
+    check: 0,
   });
   await out.bytes(encodeUtf8(`${TRAILER_NAME}\0`), false);
   await out.zeros(layout.size - out.position);
@@ -353,7 +429,11 @@ export async function emitCpio(sink: BlockSink, layout: CpioLayout): Promise<Cpi
  * Writes `tree` to the file `path` (atomically: a temporary file renamed into place).
  * @example await writeCpioFile('build/initrd.cpio', buildTree({ init: await fileContent('init') }))
  */
-export async function writeCpioFile(path: string, tree: FileTree, options: CpioWriteOptions = {}): Promise<CpioWriteResult> {
+export async function writeCpioFile(
+  path: string,
+  tree: FileTree,
+  options: CpioWriteOptions = {},
+): Promise<CpioWriteResult> {
   const layout = layoutCpio(tree, options);
   return writeImageFile(path, layout.size, (sink) => emitCpio(sink, layout));
 }

@@ -233,9 +233,33 @@ export const EM = {
 } as const;
 
 const MACHINE_NAMES: Record<number, string> = {
-  0: 'none', 2: 'sparc', 3: 'i386', 4: 'm68k', 7: 'i860', 8: 'mips', 10: 'mips-rs3-le', 15: 'parisc', 20: 'ppc', 21: 'ppc64',
-  22: 's390', 40: 'arm', 42: 'sh', 43: 'sparcv9', 50: 'ia64', 62: 'x86_64', 83: 'avr', 92: 'openrisc', 94: 'xtensa',
-  113: 'altera-nios2', 164: 'hexagon', 183: 'aarch64', 188: 'microblaze', 243: 'riscv', 247: 'bpf', 252: 'csky', 258: 'loongarch',
+  0: 'none',
+  2: 'sparc',
+  3: 'i386',
+  4: 'm68k',
+  7: 'i860',
+  8: 'mips',
+  10: 'mips-rs3-le',
+  15: 'parisc',
+  20: 'ppc',
+  21: 'ppc64',
+  22: 's390',
+  40: 'arm',
+  42: 'sh',
+  43: 'sparcv9',
+  50: 'ia64',
+  62: 'x86_64',
+  83: 'avr',
+  92: 'openrisc',
+  94: 'xtensa',
+  113: 'altera-nios2',
+  164: 'hexagon',
+  183: 'aarch64',
+  188: 'microblaze',
+  243: 'riscv',
+  247: 'bpf',
+  252: 'csky',
+  258: 'loongarch',
 };
 const MACHINE_NAMES_64: Record<number, string> = { 8: 'mips64', 22: 's390x', 243: 'riscv64', 258: 'loongarch64' };
 const MACHINE_NAMES_32: Record<number, string> = { 243: 'riscv32', 258: 'loongarch32' };
@@ -247,7 +271,8 @@ const MACHINE_NAMES_32: Record<number, string> = { 243: 'riscv32', 258: 'loongar
  * @example machineName(EM.RISCV, 64) // 'riscv64'
  */
 export function machineName(machine: number, elfClass?: 32 | 64): string {
-  const specific = elfClass === 64 ? MACHINE_NAMES_64[machine] : elfClass === 32 ? MACHINE_NAMES_32[machine] : undefined;
+  const specific =
+    elfClass === 64 ? MACHINE_NAMES_64[machine] : elfClass === 32 ? MACHINE_NAMES_32[machine] : undefined;
   return specific ?? MACHINE_NAMES[machine] ?? `machine-${machine}`;
 }
 
@@ -261,11 +286,36 @@ export function fileTypeName(type: number): string {
 }
 
 const SECTION_TYPE_NAMES: Record<number, string> = {
-  0: 'NULL', 1: 'PROGBITS', 2: 'SYMTAB', 3: 'STRTAB', 4: 'RELA', 5: 'HASH', 6: 'DYNAMIC', 7: 'NOTE', 8: 'NOBITS', 9: 'REL',
-  10: 'SHLIB', 11: 'DYNSYM', 14: 'INIT_ARRAY', 15: 'FINI_ARRAY', 16: 'PREINIT_ARRAY', 17: 'GROUP', 18: 'SYMTAB_SHNDX', 19: 'RELR',
-  0x6ffffff5: 'GNU_ATTRIBUTES', 0x6ffffff6: 'GNU_HASH', 0x6ffffff7: 'GNU_LIBLIST', 0x6ffffffd: 'VERDEF', 0x6ffffffe: 'VERNEED',
-  0x6fffffff: 'VERSYM', 0x6fff4c00: 'LLVM_ODRTAB', 0x6fff4c01: 'LLVM_LINKER_OPTIONS', 0x6fff4c03: 'LLVM_ADDRSIG',
-  0x6fff4c04: 'LLVM_DEPENDENT_LIBRARIES', 0x6fff4c05: 'LLVM_SYMPART', 0x6fff4c0c: 'LLVM_BB_ADDR_MAP',
+  0: 'NULL',
+  1: 'PROGBITS',
+  2: 'SYMTAB',
+  3: 'STRTAB',
+  4: 'RELA',
+  5: 'HASH',
+  6: 'DYNAMIC',
+  7: 'NOTE',
+  8: 'NOBITS',
+  9: 'REL',
+  10: 'SHLIB',
+  11: 'DYNSYM',
+  14: 'INIT_ARRAY',
+  15: 'FINI_ARRAY',
+  16: 'PREINIT_ARRAY',
+  17: 'GROUP',
+  18: 'SYMTAB_SHNDX',
+  19: 'RELR',
+  0x6ffffff5: 'GNU_ATTRIBUTES',
+  0x6ffffff6: 'GNU_HASH',
+  0x6ffffff7: 'GNU_LIBLIST',
+  0x6ffffffd: 'VERDEF',
+  0x6ffffffe: 'VERNEED',
+  0x6fffffff: 'VERSYM',
+  0x6fff4c00: 'LLVM_ODRTAB',
+  0x6fff4c01: 'LLVM_LINKER_OPTIONS',
+  0x6fff4c03: 'LLVM_ADDRSIG',
+  0x6fff4c04: 'LLVM_DEPENDENT_LIBRARIES',
+  0x6fff4c05: 'LLVM_SYMPART',
+  0x6fff4c0c: 'LLVM_BB_ADDR_MAP',
 };
 /**
  * readelf's name for an sh_type (`PROGBITS`, `NOBITS`, ...); processor-specific types in hex.
@@ -276,9 +326,21 @@ export function sectionTypeName(type: number): string {
 }
 
 const SEGMENT_TYPE_NAMES: Record<number, string> = {
-  0: 'NULL', 1: 'LOAD', 2: 'DYNAMIC', 3: 'INTERP', 4: 'NOTE', 5: 'SHLIB', 6: 'PHDR', 7: 'TLS',
-  0x6474e550: 'GNU_EH_FRAME', 0x6474e551: 'GNU_STACK', 0x6474e552: 'GNU_RELRO', 0x6474e553: 'GNU_PROPERTY',
-  0x65a3dbe6: 'OPENBSD_RANDOMIZE', 0x65a3dbe7: 'OPENBSD_WXNEEDED', 0x65a41be6: 'OPENBSD_BOOTDATA',
+  0: 'NULL',
+  1: 'LOAD',
+  2: 'DYNAMIC',
+  3: 'INTERP',
+  4: 'NOTE',
+  5: 'SHLIB',
+  6: 'PHDR',
+  7: 'TLS',
+  0x6474e550: 'GNU_EH_FRAME',
+  0x6474e551: 'GNU_STACK',
+  0x6474e552: 'GNU_RELRO',
+  0x6474e553: 'GNU_PROPERTY',
+  0x65a3dbe6: 'OPENBSD_RANDOMIZE',
+  0x65a3dbe7: 'OPENBSD_WXNEEDED',
+  0x65a41be6: 'OPENBSD_BOOTDATA',
 };
 /**
  * readelf's name for a p_type (`LOAD`, `NOTE`, `GNU_STACK`, ...); others in hex.
@@ -289,7 +351,16 @@ export function segmentTypeName(type: number): string {
 }
 
 const BIND_NAMES: Record<number, string> = { 0: 'LOCAL', 1: 'GLOBAL', 2: 'WEAK', 10: 'UNIQUE' };
-const SYMBOL_TYPE_NAMES: Record<number, string> = { 0: 'NOTYPE', 1: 'OBJECT', 2: 'FUNC', 3: 'SECTION', 4: 'FILE', 5: 'COMMON', 6: 'TLS', 10: 'IFUNC' };
+const SYMBOL_TYPE_NAMES: Record<number, string> = {
+  0: 'NOTYPE',
+  1: 'OBJECT',
+  2: 'FUNC',
+  3: 'SECTION',
+  4: 'FILE',
+  5: 'COMMON',
+  6: 'TLS',
+  10: 'IFUNC',
+};
 const VISIBILITY_NAMES = ['DEFAULT', 'INTERNAL', 'HIDDEN', 'PROTECTED'] as const;
 /**
  * readelf's name for a symbol binding.
@@ -314,9 +385,19 @@ export function symbolVisibilityName(visibility: number): string {
 }
 
 const FLAG_LETTERS: Array<[number, string]> = [
-  [SHF_WRITE, 'W'], [SHF_ALLOC, 'A'], [SHF_EXECINSTR, 'X'], [SHF_MERGE, 'M'], [SHF_STRINGS, 'S'], [SHF_INFO_LINK, 'I'],
-  [SHF_LINK_ORDER, 'L'], [SHF_OS_NONCONFORMING, 'O'], [SHF_GROUP, 'G'], [SHF_TLS, 'T'], [SHF_COMPRESSED, 'C'],
-  [SHF_EXCLUDE, 'E'], [SHF_GNU_RETAIN, 'R'],
+  [SHF_WRITE, 'W'],
+  [SHF_ALLOC, 'A'],
+  [SHF_EXECINSTR, 'X'],
+  [SHF_MERGE, 'M'],
+  [SHF_STRINGS, 'S'],
+  [SHF_INFO_LINK, 'I'],
+  [SHF_LINK_ORDER, 'L'],
+  [SHF_OS_NONCONFORMING, 'O'],
+  [SHF_GROUP, 'G'],
+  [SHF_TLS, 'T'],
+  [SHF_COMPRESSED, 'C'],
+  [SHF_EXCLUDE, 'E'],
+  [SHF_GNU_RETAIN, 'R'],
 ];
 /**
  * readelf's flag letters for sh_flags (W A X M S I L O G T C E R), in readelf's order.
@@ -337,13 +418,33 @@ export function segmentFlagLetters(flags: number): string {
 }
 
 const NOTE_TYPE_NAMES: Record<string, Record<number, string>> = {
-  GNU: { 1: 'NT_GNU_ABI_TAG', 2: 'NT_GNU_HWCAP', 3: 'NT_GNU_BUILD_ID', 4: 'NT_GNU_GOLD_VERSION', 5: 'NT_GNU_PROPERTY_TYPE_0' },
+  GNU: {
+    1: 'NT_GNU_ABI_TAG',
+    2: 'NT_GNU_HWCAP',
+    3: 'NT_GNU_BUILD_ID',
+    4: 'NT_GNU_GOLD_VERSION',
+    5: 'NT_GNU_PROPERTY_TYPE_0',
+  },
   Xen: {
-    0: 'XEN_ELFNOTE_INFO', 1: 'XEN_ELFNOTE_ENTRY', 2: 'XEN_ELFNOTE_HYPERCALL_PAGE', 3: 'XEN_ELFNOTE_VIRT_BASE', 4: 'XEN_ELFNOTE_PADDR_OFFSET',
-    5: 'XEN_ELFNOTE_XEN_VERSION', 6: 'XEN_ELFNOTE_GUEST_OS', 7: 'XEN_ELFNOTE_GUEST_VERSION', 8: 'XEN_ELFNOTE_LOADER',
-    9: 'XEN_ELFNOTE_PAE_MODE', 10: 'XEN_ELFNOTE_FEATURES', 11: 'XEN_ELFNOTE_BSD_SYMTAB', 12: 'XEN_ELFNOTE_HV_START_LOW',
-    13: 'XEN_ELFNOTE_L1_MFN_VALID', 14: 'XEN_ELFNOTE_SUSPEND_CANCEL', 15: 'XEN_ELFNOTE_INIT_P2M', 16: 'XEN_ELFNOTE_MOD_START_PFN',
-    17: 'XEN_ELFNOTE_SUPPORTED_FEATURES', 18: 'XEN_ELFNOTE_PHYS32_ENTRY',
+    0: 'XEN_ELFNOTE_INFO',
+    1: 'XEN_ELFNOTE_ENTRY',
+    2: 'XEN_ELFNOTE_HYPERCALL_PAGE',
+    3: 'XEN_ELFNOTE_VIRT_BASE',
+    4: 'XEN_ELFNOTE_PADDR_OFFSET',
+    5: 'XEN_ELFNOTE_XEN_VERSION',
+    6: 'XEN_ELFNOTE_GUEST_OS',
+    7: 'XEN_ELFNOTE_GUEST_VERSION',
+    8: 'XEN_ELFNOTE_LOADER',
+    9: 'XEN_ELFNOTE_PAE_MODE',
+    10: 'XEN_ELFNOTE_FEATURES',
+    11: 'XEN_ELFNOTE_BSD_SYMTAB',
+    12: 'XEN_ELFNOTE_HV_START_LOW',
+    13: 'XEN_ELFNOTE_L1_MFN_VALID',
+    14: 'XEN_ELFNOTE_SUSPEND_CANCEL',
+    15: 'XEN_ELFNOTE_INIT_P2M',
+    16: 'XEN_ELFNOTE_MOD_START_PFN',
+    17: 'XEN_ELFNOTE_SUPPORTED_FEATURES',
+    18: 'XEN_ELFNOTE_PHYS32_ENTRY',
   },
   stapsdt: { 3: 'NT_STAPSDT' },
   FreeBSD: { 1: 'NT_FREEBSD_ABI_TAG' },
@@ -358,12 +459,52 @@ export function noteTypeName(owner: string, type: number): string {
 }
 
 const DYNAMIC_TAG_NAMES: Record<number, string> = {
-  0: 'NULL', 1: 'NEEDED', 2: 'PLTRELSZ', 3: 'PLTGOT', 4: 'HASH', 5: 'STRTAB', 6: 'SYMTAB', 7: 'RELA', 8: 'RELASZ', 9: 'RELAENT',
-  10: 'STRSZ', 11: 'SYMENT', 12: 'INIT', 13: 'FINI', 14: 'SONAME', 15: 'RPATH', 16: 'SYMBOLIC', 17: 'REL', 18: 'RELSZ', 19: 'RELENT',
-  20: 'PLTREL', 21: 'DEBUG', 22: 'TEXTREL', 23: 'JMPREL', 24: 'BIND_NOW', 25: 'INIT_ARRAY', 26: 'FINI_ARRAY', 27: 'INIT_ARRAYSZ',
-  28: 'FINI_ARRAYSZ', 29: 'RUNPATH', 30: 'FLAGS', 32: 'PREINIT_ARRAY', 33: 'PREINIT_ARRAYSZ', 34: 'SYMTAB_SHNDX', 35: 'RELRSZ',
-  36: 'RELR', 37: 'RELRENT', 0x6ffffef5: 'GNU_HASH', 0x6ffffff0: 'VERSYM', 0x6ffffff9: 'RELACOUNT', 0x6ffffffa: 'RELCOUNT',
-  0x6ffffffb: 'FLAGS_1', 0x6ffffffc: 'VERDEF', 0x6ffffffd: 'VERDEFNUM', 0x6ffffffe: 'VERNEED', 0x6fffffff: 'VERNEEDNUM',
+  0: 'NULL',
+  1: 'NEEDED',
+  2: 'PLTRELSZ',
+  3: 'PLTGOT',
+  4: 'HASH',
+  5: 'STRTAB',
+  6: 'SYMTAB',
+  7: 'RELA',
+  8: 'RELASZ',
+  9: 'RELAENT',
+  10: 'STRSZ',
+  11: 'SYMENT',
+  12: 'INIT',
+  13: 'FINI',
+  14: 'SONAME',
+  15: 'RPATH',
+  16: 'SYMBOLIC',
+  17: 'REL',
+  18: 'RELSZ',
+  19: 'RELENT',
+  20: 'PLTREL',
+  21: 'DEBUG',
+  22: 'TEXTREL',
+  23: 'JMPREL',
+  24: 'BIND_NOW',
+  25: 'INIT_ARRAY',
+  26: 'FINI_ARRAY',
+  27: 'INIT_ARRAYSZ',
+  28: 'FINI_ARRAYSZ',
+  29: 'RUNPATH',
+  30: 'FLAGS',
+  32: 'PREINIT_ARRAY',
+  33: 'PREINIT_ARRAYSZ',
+  34: 'SYMTAB_SHNDX',
+  35: 'RELRSZ',
+  36: 'RELR',
+  37: 'RELRENT',
+  0x6ffffef5: 'GNU_HASH',
+  0x6ffffff0: 'VERSYM',
+  0x6ffffff9: 'RELACOUNT',
+  0x6ffffffa: 'RELCOUNT',
+  0x6ffffffb: 'FLAGS_1',
+  0x6ffffffc: 'VERDEF',
+  0x6ffffffd: 'VERDEFNUM',
+  0x6ffffffe: 'VERNEED',
+  0x6fffffff: 'VERNEEDNUM',
 };
 /**
  * readelf's name for a d_tag (`NEEDED`, `FLAGS_1`, ...), or the number in hex.

@@ -14,8 +14,20 @@
 import { FormatError } from '../../errors.js';
 import { viewOf, writeU16, writeU32, writeU64 } from '../io/bytes.js';
 import {
-  PN_XNUM, PT_NULL, SHF_INFO_LINK, SHN_LORESERVE, SHN_XINDEX, SHT_DYNSYM, SHT_GROUP, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA,
-  SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX,
+  PN_XNUM,
+  PT_NULL,
+  SHF_INFO_LINK,
+  SHN_LORESERVE,
+  SHN_XINDEX,
+  SHT_DYNSYM,
+  SHT_GROUP,
+  SHT_NOBITS,
+  SHT_NULL,
+  SHT_REL,
+  SHT_RELA,
+  SHT_STRTAB,
+  SHT_SYMTAB,
+  SHT_SYMTAB_SHNDX,
 } from './_constants.js';
 import { ELF_FORMAT, readElf, type ElfFile, type ElfSection } from './read.js';
 
@@ -60,18 +72,44 @@ export interface RebuildOptions {
 }
 
 export function fail(code: string, message: string, hint?: string, offset?: number): never {
-  throw new FormatError(ELF_FORMAT, code, message, { ...(hint ? { hint } : {}), ...(offset !== undefined ? { offset } : {}) });
+  throw new FormatError(ELF_FORMAT, code, message, {
+    ...(hint ? { hint } : {}),
+    ...(offset !== undefined ? { offset } : {}),
+  });
 }
 
 /** A plan entry that keeps an input section as it is. */
 export function keepSection(s: ElfSection): PlanSection {
   if (s.index === 0) {
     // Section 0 is always the null section (its extended-numbering fields are rewritten on emit).
-    return { from: s, name: '', type: SHT_NULL, flags: 0, addr: 0n, link: 0, info: 0, addralign: 0, entsize: 0, size: 0, data: new Uint8Array(0), unchanged: true };
+    return {
+      from: s,
+      name: '',
+      type: SHT_NULL,
+      flags: 0,
+      addr: 0n,
+      link: 0,
+      info: 0,
+      addralign: 0,
+      entsize: 0,
+      size: 0,
+      data: new Uint8Array(0),
+      unchanged: true,
+    };
   }
   return {
-    from: s, name: s.name, type: s.type, flags: s.flags, addr: s.addr, link: s.link, info: s.info, addralign: s.addralign,
-    entsize: s.entsize, size: s.size, data: s.data, unchanged: true,
+    from: s,
+    name: s.name,
+    type: s.type,
+    flags: s.flags,
+    addr: s.addr,
+    link: s.link,
+    info: s.info,
+    addralign: s.addralign,
+    entsize: s.entsize,
+    size: s.size,
+    data: s.data,
+    unchanged: true,
   };
 }
 
@@ -87,7 +125,9 @@ export function prefixEnd(elf: ElfFile): number {
 /** True when the section's file bytes lie inside some segment (they are loaded or otherwise used at run time). */
 export function inSegment(elf: ElfFile, s: { offset: number; size: number; type: number }): boolean {
   if (s.type === SHT_NOBITS || s.size === 0) return false;
-  return elf.segments.some((p) => p.type !== PT_NULL && s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz);
+  return elf.segments.some(
+    (p) => p.type !== PT_NULL && s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz,
+  );
 }
 
 function alignUp(value: number, align: number): number {
@@ -133,8 +173,17 @@ function remapContents(elf: ElfFile, plan: PlanSection[], remap: (old: number) =
         if (old === 0 || old >= SHN_LORESERVE) continue;
         const now = remap(old);
         if (now === old) continue;
-        if (now === undefined) fail('ELF_SECTION_REFERENCED', `symbol ${i} of ${s.name} refers to a removed section (${old})`, 'remove the symbols first (strip), or keep the section');
-        if (now >= SHN_LORESERVE) fail('ELF_TOO_MANY_SECTIONS', 'renumbered section index needs SHN_XINDEX, which kiln does not write into symbol tables');
+        if (now === undefined)
+          fail(
+            'ELF_SECTION_REFERENCED',
+            `symbol ${i} of ${s.name} refers to a removed section (${old})`,
+            'remove the symbols first (strip), or keep the section',
+          );
+        if (now >= SHN_LORESERVE)
+          fail(
+            'ELF_TOO_MANY_SECTIONS',
+            'renumbered section index needs SHN_XINDEX, which kiln does not write into symbol tables',
+          );
         copy ??= s.data.slice();
         writeU16(copy, at, now, le);
       }
@@ -152,7 +201,12 @@ function remapContents(elf: ElfFile, plan: PlanSection[], remap: (old: number) =
         const now = remap(old);
         if (now === old) continue;
         if (now === undefined) {
-          if (s.type === SHT_GROUP) fail('ELF_SECTION_REFERENCED', `group ${s.name} has a removed section (${old}) as member`, 'remove the whole group');
+          if (s.type === SHT_GROUP)
+            fail(
+              'ELF_SECTION_REFERENCED',
+              `group ${s.name} has a removed section (${old}) as member`,
+              'remove the whole group',
+            );
           continue;
         }
         copy ??= s.data.slice();
@@ -189,7 +243,8 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
     if (s.link !== 0 && s.type !== SHT_NULL) s.link = remap(s.link) ?? 0;
     if (s.info !== 0 && (s.flags & SHF_INFO_LINK || s.type === SHT_REL || s.type === SHT_RELA)) {
       const now = remap(s.info);
-      if (now === undefined) fail('ELF_SECTION_REFERENCED', `${s.name} applies to a removed section (${s.info})`, `remove ${s.name} too`);
+      if (now === undefined)
+        fail('ELF_SECTION_REFERENCED', `${s.name} applies to a removed section (${s.info})`, `remove ${s.name} too`);
       s.info = now;
     }
   }
@@ -198,7 +253,19 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
   const oldShstrndx = elf.header.shstrndx;
   let shstrIndex = plan.findIndex((s) => s.from !== undefined && s.from.index === oldShstrndx && oldShstrndx !== 0);
   if (shstrIndex < 0) {
-    plan.push({ name: '.shstrtab', type: SHT_STRTAB, flags: 0, addr: 0n, link: 0, info: 0, addralign: 1, entsize: 0, size: 0, data: new Uint8Array(0), unchanged: false });
+    plan.push({
+      name: '.shstrtab',
+      type: SHT_STRTAB,
+      flags: 0,
+      addr: 0n,
+      link: 0,
+      info: 0,
+      addralign: 1,
+      entsize: 0,
+      size: 0,
+      data: new Uint8Array(0),
+      unchanged: false,
+    });
     shstrIndex = plan.length - 1;
   }
   const shstr = plan[shstrIndex]!;
@@ -255,17 +322,31 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
       s.offset = 0;
       continue;
     }
-    if (!options.relayoutAll && f && s.unchanged && f.type === s.type && f.offset + (s.type === SHT_NOBITS ? 0 : f.size) <= base) {
+    if (
+      !options.relayoutAll &&
+      f &&
+      s.unchanged &&
+      f.type === s.type &&
+      f.offset + (s.type === SHT_NOBITS ? 0 : f.size) <= base
+    ) {
       s.offset = f.offset;
       continue;
     }
     if (!options.relayoutAll && f && f.type !== SHT_NOBITS && s.type !== SHT_NOBITS && inSegment(elf, f)) {
       // A loaded section keeps its place; only same-size contents may change.
-      if (s.data.length !== f.size) fail('ELF_SECTION_IN_SEGMENT', `${s.name} is inside a segment; its size cannot change`);
+      if (s.data.length !== f.size)
+        fail('ELF_SECTION_IN_SEGMENT', `${s.name} is inside a segment; its size cannot change`);
       s.offset = f.offset;
       continue;
     }
-    if (!options.relayoutAll && f && s.type === SHT_NOBITS && f.type === SHT_NOBITS && f.flags & 2 && elf.segments.length > 0) {
+    if (
+      !options.relayoutAll &&
+      f &&
+      s.type === SHT_NOBITS &&
+      f.type === SHT_NOBITS &&
+      f.flags & 2 &&
+      elf.segments.length > 0
+    ) {
       s.offset = f.offset; // .bss and friends of a linked file: the offset the linker chose
       continue;
     }
@@ -297,7 +378,12 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
   }
   for (const s of plan) {
     if (s.type === SHT_NOBITS || s.type === SHT_NULL || s.data.length === 0) continue;
-    const alreadyInPrefix = s.unchanged && s.from !== undefined && s.offset === s.from.offset && s.offset + s.data.length <= base && !options.prefix;
+    const alreadyInPrefix =
+      s.unchanged &&
+      s.from !== undefined &&
+      s.offset === s.from.offset &&
+      s.offset + s.data.length <= base &&
+      !options.prefix;
     if (!alreadyInPrefix) out.set(s.data, s.offset!);
   }
   const shnum = plan.length;
@@ -314,8 +400,16 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
       info = phnum >= PN_XNUM ? phnum : 0;
     }
     writeShdr(out, at, is64, le, {
-      name: nameOffsets[i]!, type: s.type, flags: s.flags, addr: s.addr, offset: i === 0 ? 0 : s.offset!, size, link, info,
-      addralign: s.addralign, entsize: s.entsize,
+      name: nameOffsets[i]!,
+      type: s.type,
+      flags: s.flags,
+      addr: s.addr,
+      offset: i === 0 ? 0 : s.offset!,
+      size,
+      link,
+      info,
+      addralign: s.addralign,
+      entsize: s.entsize,
     });
   });
   patchHeaderShdr(out, is64, le, shoff, shentsize, shnum, shstrndx);
@@ -323,8 +417,22 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
 }
 
 export function writeShdr(
-  out: Uint8Array, at: number, is64: boolean, le: boolean,
-  h: { name: number; type: number; flags: number; addr: bigint; offset: number; size: number; link: number; info: number; addralign: number; entsize: number },
+  out: Uint8Array,
+  at: number,
+  is64: boolean,
+  le: boolean,
+  h: {
+    name: number;
+    type: number;
+    flags: number;
+    addr: bigint;
+    offset: number;
+    size: number;
+    link: number;
+    info: number;
+    addralign: number;
+    entsize: number;
+  },
 ): void {
   writeU32(out, at, h.name, le);
   writeU32(out, at + 4, h.type, le);
@@ -349,7 +457,15 @@ export function writeShdr(
   }
 }
 
-function patchHeaderShdr(out: Uint8Array, is64: boolean, le: boolean, shoff: number, shentsize: number, shnum: number, shstrndx: number): void {
+function patchHeaderShdr(
+  out: Uint8Array,
+  is64: boolean,
+  le: boolean,
+  shoff: number,
+  shentsize: number,
+  shnum: number,
+  shstrndx: number,
+): void {
   if (is64) writeU64(out, 40, BigInt(shoff), le);
   else writeU32(out, 32, shoff, le);
   const tail = is64 ? 58 : 46;

@@ -9,15 +9,27 @@ import { fail, keepSection, type PlanSection } from './_layout.js';
 import type { ElfFile, ElfSection } from './read.js';
 
 /** Removes from `.symtab` the symbols defined in removed sections and renumbers the relocations that use it. */
-export function dropSymbolsOfRemovedSections(file: ElfFile, remove: Set<number>, replaced: Map<number, PlanSection>): void {
+export function dropSymbolsOfRemovedSections(
+  file: ElfFile,
+  remove: Set<number>,
+  replaced: Map<number, PlanSection>,
+): void {
   const symtab = file.sections.find((s) => s.type === SHT_SYMTAB && !remove.has(s.index));
   if (!symtab) return;
   const symbols = file.symbols;
-  const keep = symbols.map((sym) => !(sym.index !== 0 && sym.shndx !== 0 && sym.shndx < SHN_LORESERVE && remove.has(sym.shndx)));
+  const keep = symbols.map(
+    (sym) => !(sym.index !== 0 && sym.shndx !== 0 && sym.shndx < SHN_LORESERVE && remove.has(sym.shndx)),
+  );
   if (keep.every(Boolean)) return;
-  const relocs = file.sections.filter((s) => (s.type === SHT_REL || s.type === SHT_RELA) && s.link === symtab.index && !remove.has(s.index));
+  const relocs = file.sections.filter(
+    (s) => (s.type === SHT_REL || s.type === SHT_RELA) && s.link === symtab.index && !remove.has(s.index),
+  );
   if (relocs.length > 0 && file.is64 && file.machine === EM.MIPS) {
-    fail('ELF_UNSUPPORTED', 'renumbering MIPS64 relocations (a different r_info layout) is not supported', 'strip the linked file instead');
+    fail(
+      'ELF_UNSUPPORTED',
+      'renumbering MIPS64 relocations (a different r_info layout) is not supported',
+      'strip the linked file instead',
+    );
   }
   const newIndex = new Int32Array(symbols.length).fill(-1);
   const parts: Uint8Array[] = [];
@@ -53,14 +65,16 @@ function renumberRelocations(file: ElfFile, r: ElfSection, newIndex: Int32Array)
       const sym = Number(info >> 32n);
       if (sym === 0) continue;
       const now = sym < newIndex.length ? newIndex[sym]! : -1;
-      if (now < 0) fail('ELF_SECTION_REFERENCED', `relocation ${i} of ${r.name} uses symbol ${sym}, defined in a removed section`);
+      if (now < 0)
+        fail('ELF_SECTION_REFERENCED', `relocation ${i} of ${r.name} uses symbol ${sym}, defined in a removed section`);
       writeU64(data, at, (BigInt(now) << 32n) | (info & 0xffffffffn), le);
     } else {
       const info = view.getUint32(at, le);
       const sym = info >>> 8;
       if (sym === 0) continue;
       const now = sym < newIndex.length ? newIndex[sym]! : -1;
-      if (now < 0) fail('ELF_SECTION_REFERENCED', `relocation ${i} of ${r.name} uses symbol ${sym}, defined in a removed section`);
+      if (now < 0)
+        fail('ELF_SECTION_REFERENCED', `relocation ${i} of ${r.name} uses symbol ${sym}, defined in a removed section`);
       writeU32(data, at, ((now << 8) | (info & 0xff)) >>> 0, le);
     }
   }
@@ -69,4 +83,3 @@ function renumberRelocations(file: ElfFile, r: ElfSection, newIndex: Int32Array)
   entry.unchanged = false;
   return entry;
 }
-

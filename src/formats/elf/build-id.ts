@@ -41,15 +41,26 @@ export function setBuildId(elf: ElfInput, id: Uint8Array | string | 'sha1'): Uin
   else if (typeof id === 'string') bytesId = fromHex(id);
   else if (id instanceof Uint8Array) bytesId = id;
   else throw new TypeError('"id" expected bytes, a hex string or "sha1"');
-  if (bytesId && (bytesId.length === 0 || bytesId.length > 64)) throw new RangeError(`"id" expected 1..64 bytes, got ${bytesId.length}`);
+  if (bytesId && (bytesId.length === 0 || bytesId.length > 64))
+    throw new RangeError(`"id" expected 1..64 bytes, got ${bytesId.length}`);
   let note = buildIdNote(file);
   const length = bytesId?.length ?? (note ? note.desc.length : 20);
   if (note && note.desc.length !== length) {
-    fail('ELF_BUILD_ID_SIZE', `the file's build id is ${note.desc.length} bytes; the new one is ${length}`, `give an id of ${note.desc.length} bytes (or link with --build-id=sha1 for 20)`, note.descOffset);
+    fail(
+      'ELF_BUILD_ID_SIZE',
+      `the file's build id is ${note.desc.length} bytes; the new one is ${length}`,
+      `give an id of ${note.desc.length} bytes (or link with --build-id=sha1 for 20)`,
+      note.descOffset,
+    );
   }
   let out: Uint8Array;
   if (!note) {
-    out = addSection(file, '.note.gnu.build-id', encodeNote('GNU', NT_GNU_BUILD_ID, new Uint8Array(length), file.littleEndian), { type: SHT_NOTE, align: 4 });
+    out = addSection(
+      file,
+      '.note.gnu.build-id',
+      encodeNote('GNU', NT_GNU_BUILD_ID, new Uint8Array(length), file.littleEndian),
+      { type: SHT_NOTE, align: 4 },
+    );
     file = parseInput(out);
     note = buildIdNote(file)!;
   } else {

@@ -23,5 +23,11 @@ export type { ObjcopyBinaryOptions, RawBinary } from './objcopy.js';
 export { readBuildId, setBuildId } from './build-id.js';
 export { summarizeElf } from './summary.js';
 export type { ElfSummary } from './summary.js';
-export { layoutBinaryObject, writeBinaryObject, writeBinaryObjectFile, symbolForPath, OBJECT_TARGETS } from './object.js';
+export {
+  layoutBinaryObject,
+  writeBinaryObject,
+  writeBinaryObjectFile,
+  symbolForPath,
+  OBJECT_TARGETS,
+} from './object.js';
 export type { BinaryObjectOptions, BinaryObjectLayout, ObjectArch } from './object.js';

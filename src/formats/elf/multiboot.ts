@@ -53,8 +53,17 @@ export type MultibootHeader = Multiboot1Header | Multiboot2Header;
 const MB1_MAGIC = 0x1badb002;
 const MB2_MAGIC = 0xe85250d6;
 const MB2_TAG_NAMES: Record<number, string> = {
-  0: 'end', 1: 'information request', 2: 'address', 3: 'entry address', 4: 'console flags', 5: 'framebuffer',
-  6: 'module align', 7: 'EFI boot services', 8: 'EFI i386 entry address', 9: 'EFI amd64 entry address', 10: 'relocatable',
+  0: 'end',
+  1: 'information request',
+  2: 'address',
+  3: 'entry address',
+  4: 'console flags',
+  5: 'framebuffer',
+  6: 'module align',
+  7: 'EFI boot services',
+  8: 'EFI i386 entry address',
+  9: 'EFI amd64 entry address',
+  10: 'relocatable',
 };
 
 /**
@@ -74,16 +83,24 @@ export function findMultiboot(bytes: Uint8Array): MultibootHeader[] {
     if (view.getUint32(at, true) !== MB1_MAGIC) continue;
     const flags = view.getUint32(at + 4, true);
     const checksum = view.getUint32(at + 8, true);
-    if (((MB1_MAGIC + flags + checksum) >>> 0) !== 0) continue;
+    if ((MB1_MAGIC + flags + checksum) >>> 0 !== 0) continue;
     const header: Multiboot1Header = { version: 1, offset: at, flags, checksum };
     if (flags & 0x10000 && at + 32 <= bytes.length) {
       header.aout = {
-        headerAddr: view.getUint32(at + 12, true), loadAddr: view.getUint32(at + 16, true), loadEndAddr: view.getUint32(at + 20, true),
-        bssEndAddr: view.getUint32(at + 24, true), entryAddr: view.getUint32(at + 28, true),
+        headerAddr: view.getUint32(at + 12, true),
+        loadAddr: view.getUint32(at + 16, true),
+        loadEndAddr: view.getUint32(at + 20, true),
+        bssEndAddr: view.getUint32(at + 24, true),
+        entryAddr: view.getUint32(at + 28, true),
       };
     }
     if (flags & 0x4 && at + 48 <= bytes.length) {
-      header.video = { modeType: view.getUint32(at + 32, true), width: view.getUint32(at + 36, true), height: view.getUint32(at + 40, true), depth: view.getUint32(at + 44, true) };
+      header.video = {
+        modeType: view.getUint32(at + 32, true),
+        width: view.getUint32(at + 36, true),
+        height: view.getUint32(at + 40, true),
+        depth: view.getUint32(at + 44, true),
+      };
     }
     out.push(header);
     break;
@@ -94,7 +111,7 @@ export function findMultiboot(bytes: Uint8Array): MultibootHeader[] {
     const architecture = view.getUint32(at + 4, true);
     const headerLength = view.getUint32(at + 8, true);
     const checksum = view.getUint32(at + 12, true);
-    if (((MB2_MAGIC + architecture + headerLength + checksum) >>> 0) !== 0) continue;
+    if ((MB2_MAGIC + architecture + headerLength + checksum) >>> 0 !== 0) continue;
     const header: Multiboot2Header = { version: 2, offset: at, architecture, headerLength, checksum, tags: [] };
     const limit = Math.min(bytes.length, at + headerLength);
     let tagAt = at + 16;

@@ -59,13 +59,25 @@ function alignUp(value: number, align: number): number {
  *
  * @example parseNotes(section.data, true, true, 4, section.offset, section.name)
  */
-export function parseNotes(data: Uint8Array, le: boolean, is64: boolean, align: 4 | 8, fileOffset: number, source: string): ElfNote[] {
+export function parseNotes(
+  data: Uint8Array,
+  le: boolean,
+  is64: boolean,
+  align: 4 | 8,
+  fileOffset: number,
+  source: string,
+): ElfNote[] {
   const view = viewOf(data);
   const notes: ElfNote[] = [];
   let at = 0;
   while (at < data.length) {
     if (at + 12 > data.length) {
-      throw new FormatError('elf', 'ELF_BAD_NOTE', `${source}: a note header at offset ${at} needs 12 bytes, ${data.length - at} left`, { offset: fileOffset + at });
+      throw new FormatError(
+        'elf',
+        'ELF_BAD_NOTE',
+        `${source}: a note header at offset ${at} needs 12 bytes, ${data.length - at} left`,
+        { offset: fileOffset + at },
+      );
     }
     const namesz = view.getUint32(at, le);
     const descsz = view.getUint32(at + 4, le);
@@ -73,17 +85,31 @@ export function parseNotes(data: Uint8Array, le: boolean, is64: boolean, align: 
     const descAt = alignUp(at + 12 + namesz, align);
     const next = alignUp(descAt + descsz, align);
     if (descAt + descsz > data.length) {
-      throw new FormatError('elf', 'ELF_BAD_NOTE', `${source}: a note with namesz ${namesz} and descsz ${descsz} runs past the end of the ${data.length}-byte note area`, {
-        offset: fileOffset + at,
-        hint: 'the note section is truncated or corrupt',
-      });
+      throw new FormatError(
+        'elf',
+        'ELF_BAD_NOTE',
+        `${source}: a note with namesz ${namesz} and descsz ${descsz} runs past the end of the ${data.length}-byte note area`,
+        {
+          offset: fileOffset + at,
+          hint: 'the note section is truncated or corrupt',
+        },
+      );
     }
     let nameBytes = data.subarray(at + 12, at + 12 + namesz);
     const nul = nameBytes.indexOf(0);
     if (nul >= 0) nameBytes = nameBytes.subarray(0, nul);
     const owner = decodeUtf8(nameBytes);
     const desc = data.subarray(descAt, descAt + descsz);
-    const note: ElfNote = { owner, type, typeName: noteTypeName(owner, type), desc, offset: fileOffset + at, descOffset: fileOffset + descAt, align, source };
+    const note: ElfNote = {
+      owner,
+      type,
+      typeName: noteTypeName(owner, type),
+      desc,
+      offset: fileOffset + at,
+      descOffset: fileOffset + descAt,
+      align,
+      source,
+    };
     decodeNote(note, le, is64);
     notes.push(note);
     at = Math.max(next, at + 12);
@@ -96,7 +122,10 @@ function decodeNote(note: ElfNote, le: boolean, is64: boolean): void {
   if (note.owner === 'GNU') {
     if (note.type === 1 && note.desc.length >= 16) {
       const os = view.getUint32(0, le);
-      note.abiTag = { os: ABI_OS[os] ?? `os-${os}`, version: `${view.getUint32(4, le)}.${view.getUint32(8, le)}.${view.getUint32(12, le)}` };
+      note.abiTag = {
+        os: ABI_OS[os] ?? `os-${os}`,
+        version: `${view.getUint32(4, le)}.${view.getUint32(8, le)}.${view.getUint32(12, le)}`,
+      };
     } else if (note.type === 5) {
       note.properties = decodeProperties(note.desc, le, is64);
     }

@@ -59,13 +59,23 @@ function loadSegmentOf(elf: ElfFile, vaddr: bigint): ElfSegment | undefined {
 export function objcopyBinary(elf: ElfInput, options: ObjcopyBinaryOptions = {}): RawBinary {
   const file = parseInput(elf);
   const maxSize = options.maxSize ?? 1 << 30;
-  if (file.header.type === 1) fail('ELF_NOT_LINKED', 'a relocatable object (.o) has no load addresses', 'link it first, then extract the binary');
+  if (file.header.type === 1)
+    fail('ELF_NOT_LINKED', 'a relocatable object (.o) has no load addresses', 'link it first, then extract the binary');
   const pieces: Piece[] = [];
   const only = options.sections ? new Set(options.sections) : undefined;
   if (only) {
-    if (file.sections.length <= 1) fail('ELF_NO_SECTIONS', 'sections were selected, but the file has no section headers');
+    if (file.sections.length <= 1)
+      fail('ELF_NO_SECTIONS', 'sections were selected, but the file has no section headers');
     const missing = [...only].filter((name) => !file.sections.some((s) => s.name === name));
-    if (missing.length) fail('ELF_NO_SUCH_SECTION', `no section named ${missing.join(', ')} (the file has ${file.sections.filter((s) => s.flags & SHF_ALLOC).map((s) => s.name).join(', ')})`, 'check the section names (readelf -S)');
+    if (missing.length)
+      fail(
+        'ELF_NO_SUCH_SECTION',
+        `no section named ${missing.join(', ')} (the file has ${file.sections
+          .filter((s) => s.flags & SHF_ALLOC)
+          .map((s) => s.name)
+          .join(', ')})`,
+        'check the section names (readelf -S)',
+      );
   }
   if (file.sections.length > 1) {
     for (const s of file.sections) {
@@ -79,7 +89,8 @@ export function objcopyBinary(elf: ElfInput, options: ObjcopyBinaryOptions = {})
       pieces.push({ lma: p.paddr, data: file.bytes.subarray(p.offset, p.offset + p.filesz) });
     }
   }
-  if (pieces.length === 0) fail('ELF_NOTHING_LOADABLE', 'the file has no loadable contents (no allocated section or PT_LOAD with file bytes)');
+  if (pieces.length === 0)
+    fail('ELF_NOTHING_LOADABLE', 'the file has no loadable contents (no allocated section or PT_LOAD with file bytes)');
   let low = pieces[0]!.lma;
   let high = 0n;
   for (const p of pieces) {
@@ -89,7 +100,11 @@ export function objcopyBinary(elf: ElfInput, options: ObjcopyBinaryOptions = {})
   }
   const size = high - low;
   if (size > BigInt(maxSize)) {
-    fail('ELF_BINARY_TOO_LARGE', `the raw image would span ${size} bytes (0x${low.toString(16)}..0x${high.toString(16)})`, 'loadable sections are far apart; check the linker script (or raise maxSize)');
+    fail(
+      'ELF_BINARY_TOO_LARGE',
+      `the raw image would span ${size} bytes (0x${low.toString(16)}..0x${high.toString(16)})`,
+      'loadable sections are far apart; check the linker script (or raise maxSize)',
+    );
   }
   const bytes = new Uint8Array(Number(size));
   // Later sections win where they overlap, as BFD writes them in section order.

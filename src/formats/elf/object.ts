@@ -17,7 +17,21 @@
 import { type BlockSink, writeImageFile } from '../io/block-writer.js';
 import { encodeUtf8, writeU16, writeU32, writeU64 } from '../io/bytes.js';
 import { type Content, contentSize } from '../io/content.js';
-import { EM, ET_REL, SHF_ALLOC, SHF_WRITE, SHN_ABS, SHT_NULL, SHT_PROGBITS, SHT_STRTAB, SHT_SYMTAB, STB_GLOBAL, STB_LOCAL, STT_NOTYPE, STT_SECTION } from './_constants.js';
+import {
+  EM,
+  ET_REL,
+  SHF_ALLOC,
+  SHF_WRITE,
+  SHN_ABS,
+  SHT_NULL,
+  SHT_PROGBITS,
+  SHT_STRTAB,
+  SHT_SYMTAB,
+  STB_GLOBAL,
+  STB_LOCAL,
+  STT_NOTYPE,
+  STT_SECTION,
+} from './_constants.js';
 
 /** Targets kiln writes objects for: ELF class and machine. */
 export const OBJECT_TARGETS = {
@@ -87,7 +101,17 @@ function stringTable(names: string[]): { bytes: Uint8Array; offsets: number[] } 
   return { bytes, offsets };
 }
 
-interface SectionHeader { name: number; type: number; flags: number; offset: number; size: number; link: number; info: number; align: number; entsize: number }
+interface SectionHeader {
+  name: number;
+  type: number;
+  flags: number;
+  offset: number;
+  size: number;
+  link: number;
+  info: number;
+  align: number;
+  entsize: number;
+}
 
 function writeSectionHeader(buf: Uint8Array, at: number, is64: boolean, h: SectionHeader): void {
   writeU32(buf, at, h.name, true);
@@ -113,7 +137,12 @@ function writeSectionHeader(buf: Uint8Array, at: number, is64: boolean, h: Secti
   }
 }
 
-function writeSymbol(buf: Uint8Array, at: number, is64: boolean, s: { name: number; value: number; size: number; bind: number; type: number; shndx: number }): void {
+function writeSymbol(
+  buf: Uint8Array,
+  at: number,
+  is64: boolean,
+  s: { name: number; value: number; size: number; bind: number; type: number; shndx: number },
+): void {
   writeU32(buf, at, s.name, true);
   const info = (s.bind << 4) | s.type;
   if (is64) {
@@ -137,19 +166,26 @@ function writeSymbol(buf: Uint8Array, at: number, is64: boolean, s: { name: numb
  */
 export function layoutBinaryObject(dataSize: number, options: BinaryObjectOptions): BinaryObjectLayout {
   const target = OBJECT_TARGETS[options.arch];
-  if (!target) throw new TypeError(`"arch" expected ${Object.keys(OBJECT_TARGETS).join(', ')}, got ${JSON.stringify(options.arch)}`);
+  if (!target)
+    throw new TypeError(
+      `"arch" expected ${Object.keys(OBJECT_TARGETS).join(', ')}, got ${JSON.stringify(options.arch)}`,
+    );
   const symbols = {
     start: options.names?.start ?? `_binary_${options.symbol}_start`,
     end: options.names?.end ?? `_binary_${options.symbol}_end`,
     size: options.names?.size ?? `_binary_${options.symbol}_size`,
   };
-  for (const name of Object.values(symbols)) if (!IDENTIFIER.test(name)) throw new TypeError(`symbol name expected a C identifier, got ${JSON.stringify(name)}`);
+  for (const name of Object.values(symbols))
+    if (!IDENTIFIER.test(name)) throw new TypeError(`symbol name expected a C identifier, got ${JSON.stringify(name)}`);
   const is64 = target.class === 64;
-  if (!is64 && dataSize > 0xffffffff) throw new RangeError(`"data" is ${dataSize} bytes; a 32-bit object holds at most 4 GiB`);
+  if (!is64 && dataSize > 0xffffffff)
+    throw new RangeError(`"data" is ${dataSize} bytes; a 32-bit object holds at most 4 GiB`);
   const sectionAlign = options.align ?? 16;
-  if (!Number.isInteger(sectionAlign) || sectionAlign < 1 || (sectionAlign & (sectionAlign - 1)) !== 0) throw new RangeError(`"align" expected a power of two, got ${sectionAlign}`);
+  if (!Number.isInteger(sectionAlign) || sectionAlign < 1 || (sectionAlign & (sectionAlign - 1)) !== 0)
+    throw new RangeError(`"align" expected a power of two, got ${sectionAlign}`);
   const sectionName = options.section ?? '.rodata';
-  if (!/^\.?[A-Za-z0-9_.$]+$/.test(sectionName)) throw new TypeError(`"section" expected a section name like .rodata, got ${JSON.stringify(sectionName)}`);
+  if (!/^\.?[A-Za-z0-9_.$]+$/.test(sectionName))
+    throw new TypeError(`"section" expected a section name like .rodata, got ${JSON.stringify(sectionName)}`);
 
   const ehsize = is64 ? 64 : 52;
   const symSize = is64 ? 24 : 16;
@@ -211,12 +247,62 @@ export function layoutBinaryObject(dataSize: number, options: BinaryObjectOption
   const writable = sectionName === '.data' || sectionName.startsWith('.data.');
   const headers: SectionHeader[] = [
     { name: 0, type: SHT_NULL, flags: 0, offset: 0, size: 0, link: 0, info: 0, align: 0, entsize: 0 },
-    { name: shstrtab.offsets[0]!, type: SHT_PROGBITS, flags: SHF_ALLOC | (writable ? SHF_WRITE : 0), offset: dataOffset, size: dataSize, link: 0, info: 0, align: sectionAlign, entsize: 0 },
-    { name: shstrtab.offsets[1]!, type: SHT_SYMTAB, flags: 0, offset: symtabOffset, size: symCount * symSize, link: 3, info: 2, align: wordAlign, entsize: symSize },
-    { name: shstrtab.offsets[2]!, type: SHT_STRTAB, flags: 0, offset: strtabOffset, size: strtab.bytes.length, link: 0, info: 0, align: 1, entsize: 0 },
-    { name: shstrtab.offsets[3]!, type: SHT_STRTAB, flags: 0, offset: shstrtabOffset, size: shstrtab.bytes.length, link: 0, info: 0, align: 1, entsize: 0 },
+    {
+      name: shstrtab.offsets[0]!,
+      type: SHT_PROGBITS,
+      flags: SHF_ALLOC | (writable ? SHF_WRITE : 0),
+      offset: dataOffset,
+      size: dataSize,
+      link: 0,
+      info: 0,
+      align: sectionAlign,
+      entsize: 0,
+    },
+    {
+      name: shstrtab.offsets[1]!,
+      type: SHT_SYMTAB,
+      flags: 0,
+      offset: symtabOffset,
+      size: symCount * symSize,
+      link: 3,
+      info: 2,
+      align: wordAlign,
+      entsize: symSize,
+    },
+    {
+      name: shstrtab.offsets[2]!,
+      type: SHT_STRTAB,
+      flags: 0,
+      offset: strtabOffset,
+      size: strtab.bytes.length,
+      link: 0,
+      info: 0,
+      align: 1,
+      entsize: 0,
+    },
+    {
+      name: shstrtab.offsets[3]!,
+      type: SHT_STRTAB,
+      flags: 0,
+      offset: shstrtabOffset,
+      size: shstrtab.bytes.length,
+      link: 0,
+      info: 0,
+      align: 1,
+      entsize: 0,
+    },
     // An empty .note.GNU-stack: the object does not need an executable stack (GNU ld warns without it).
-    { name: shstrtab.offsets[4]!, type: SHT_PROGBITS, flags: 0, offset: shOffset, size: 0, link: 0, info: 0, align: 1, entsize: 0 },
+    {
+      name: shstrtab.offsets[4]!,
+      type: SHT_PROGBITS,
+      flags: 0,
+      offset: shOffset,
+      size: 0,
+      link: 0,
+      info: 0,
+      align: 1,
+      entsize: 0,
+    },
   ];
   headers.forEach((h, i) => writeSectionHeader(tail, t(shOffset) + i * shSize, is64, h));
   return { head, dataOffset, dataSize, tail, tailOffset, size, symbols };
@@ -229,7 +315,8 @@ export function layoutBinaryObject(dataSize: number, options: BinaryObjectOption
  * const sink = new MemorySink(layout.size); await writeBinaryObject(sink, bytes, layout);
  */
 export async function writeBinaryObject(sink: BlockSink, data: Content, layout: BinaryObjectLayout): Promise<void> {
-  if (contentSize(data) !== layout.dataSize) throw new RangeError(`"data" is ${contentSize(data)} bytes; the layout is for ${layout.dataSize}`);
+  if (contentSize(data) !== layout.dataSize)
+    throw new RangeError(`"data" is ${contentSize(data)} bytes; the layout is for ${layout.dataSize}`);
   await sink.write(0, layout.head);
   await sink.writeContent(layout.dataOffset, data);
   await sink.write(layout.tailOffset, layout.tail);
@@ -239,7 +326,11 @@ export async function writeBinaryObject(sink: BlockSink, data: Content, layout: 
  * Writes `data` as a relocatable object file at `path` (atomically).
  * @example await writeBinaryObjectFile('build/initrd.o', await fileContent('build/initrd.tar'), { arch: 'aarch64', symbol: 'initrd_tar' });
  */
-export async function writeBinaryObjectFile(path: string, data: Content, options: BinaryObjectOptions): Promise<BinaryObjectLayout> {
+export async function writeBinaryObjectFile(
+  path: string,
+  data: Content,
+  options: BinaryObjectOptions,
+): Promise<BinaryObjectLayout> {
   const layout = layoutBinaryObject(contentSize(data), options);
   await writeImageFile(path, layout.size, (sink) => writeBinaryObject(sink, data, layout));
   return layout;

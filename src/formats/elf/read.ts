@@ -14,10 +14,44 @@
 import { FormatError } from '../../errors.js';
 import { decodeUtf8, toHex, viewOf } from '../io/bytes.js';
 import {
-  DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, PN_XNUM, PT_DYNAMIC,
-  PT_INTERP, PT_LOAD, PT_NOTE, PT_NULL, SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX, SHT_DYNAMIC, SHT_DYNSYM, SHT_NOBITS, SHT_NOTE,
-  SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_GNU_VERSYM, SHT_NULL, SHT_SYMTAB, SHT_SYMTAB_SHNDX, dynamicTagName, fileTypeName, machineName, sectionFlagLetters, sectionTypeName,
-  segmentFlagLetters, segmentTypeName, symbolBindName, symbolTypeName, symbolVisibilityName,
+  DT_NEEDED,
+  DT_NULL,
+  DT_RPATH,
+  DT_RUNPATH,
+  DT_SONAME,
+  ELFCLASS32,
+  ELFCLASS64,
+  ELFDATA2LSB,
+  ELFDATA2MSB,
+  PN_XNUM,
+  PT_DYNAMIC,
+  PT_INTERP,
+  PT_LOAD,
+  PT_NOTE,
+  PT_NULL,
+  SHN_LORESERVE,
+  SHN_UNDEF,
+  SHN_XINDEX,
+  SHT_DYNAMIC,
+  SHT_DYNSYM,
+  SHT_NOBITS,
+  SHT_NOTE,
+  SHT_GNU_VERDEF,
+  SHT_GNU_VERNEED,
+  SHT_GNU_VERSYM,
+  SHT_NULL,
+  SHT_SYMTAB,
+  SHT_SYMTAB_SHNDX,
+  dynamicTagName,
+  fileTypeName,
+  machineName,
+  sectionFlagLetters,
+  sectionTypeName,
+  segmentFlagLetters,
+  segmentTypeName,
+  symbolBindName,
+  symbolTypeName,
+  symbolVisibilityName,
 } from './_constants.js';
 import { parseNotes, type ElfNote } from './notes.js';
 
@@ -193,12 +227,21 @@ function fail(code: string, message: string, offset: number, hint?: string): nev
 /** Field reader over the whole file: explicit endianness and class, bounds-checked. */
 class Fields {
   readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, readonly le: boolean, readonly is64: boolean) {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly le: boolean,
+    readonly is64: boolean,
+  ) {
     this.view = viewOf(bytes);
   }
   need(at: number, length: number, what: string): void {
     if (at < 0 || length < 0 || at + length > this.bytes.length) {
-      fail('ELF_TRUNCATED', `${what}: needs ${length} bytes at offset ${at}, the file has ${this.bytes.length}`, Math.max(0, Math.min(at, this.bytes.length)), 'the file is truncated or the field is corrupt');
+      fail(
+        'ELF_TRUNCATED',
+        `${what}: needs ${length} bytes at offset ${at}, the file has ${this.bytes.length}`,
+        Math.max(0, Math.min(at, this.bytes.length)),
+        'the file is truncated or the field is corrupt',
+      );
     }
   }
   u8(at: number): number {
@@ -218,7 +261,8 @@ class Fields {
   num(at: number, what: string): number {
     if (!this.is64) return this.view.getUint32(at, this.le);
     const v = this.view.getBigUint64(at, this.le);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail('ELF_VALUE_TOO_LARGE', `${what} = 0x${v.toString(16)} is too large`, at);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      fail('ELF_VALUE_TOO_LARGE', `${what} = 0x${v.toString(16)} is too large`, at);
     return Number(v);
   }
 }
@@ -230,10 +274,20 @@ class Fields {
 export function readStringAt(table: Uint8Array, offset: number, tableFileOffset: number, what: string): string {
   if (offset >= table.length) {
     if (offset === 0) return '';
-    fail('ELF_BAD_STRING_OFFSET', `${what}: string offset ${offset} is outside the ${table.length}-byte string table`, tableFileOffset, 'the string table or the name field is corrupt');
+    fail(
+      'ELF_BAD_STRING_OFFSET',
+      `${what}: string offset ${offset} is outside the ${table.length}-byte string table`,
+      tableFileOffset,
+      'the string table or the name field is corrupt',
+    );
   }
   const end = table.indexOf(0, offset);
-  if (end < 0) fail('ELF_UNTERMINATED_STRING', `${what}: string at offset ${offset} has no terminating NUL`, tableFileOffset + offset);
+  if (end < 0)
+    fail(
+      'ELF_UNTERMINATED_STRING',
+      `${what}: string at offset ${offset} has no terminating NUL`,
+      tableFileOffset + offset,
+    );
   if (end === offset) return '';
   return decodeUtf8(table.subarray(offset, end));
 }
@@ -250,14 +304,22 @@ export function readStringAt(table: Uint8Array, offset: number, tableFileOffset:
  */
 export function readElf(bytes: Uint8Array): ElfFile {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected a Uint8Array');
-  if (bytes.length < 16) fail('ELF_TRUNCATED', `the file is ${bytes.length} bytes, shorter than e_ident (16)`, 0, 'this is not an ELF file');
+  if (bytes.length < 16)
+    fail('ELF_TRUNCATED', `the file is ${bytes.length} bytes, shorter than e_ident (16)`, 0, 'this is not an ELF file');
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
-    fail('ELF_BAD_MAGIC', 'no ELF magic (7f 45 4c 46) at offset 0', 0, 'this is not an ELF file (a raw binary? run `file` on it)');
+    fail(
+      'ELF_BAD_MAGIC',
+      'no ELF magic (7f 45 4c 46) at offset 0',
+      0,
+      'this is not an ELF file (a raw binary? run `file` on it)',
+    );
   }
   const elfClass = bytes[4]!;
   const data = bytes[5]!;
-  if (elfClass !== ELFCLASS32 && elfClass !== ELFCLASS64) fail('ELF_BAD_CLASS', `EI_CLASS is ${elfClass}, expected 1 (ELF32) or 2 (ELF64)`, 4);
-  if (data !== ELFDATA2LSB && data !== ELFDATA2MSB) fail('ELF_BAD_DATA', `EI_DATA is ${data}, expected 1 (little endian) or 2 (big endian)`, 5);
+  if (elfClass !== ELFCLASS32 && elfClass !== ELFCLASS64)
+    fail('ELF_BAD_CLASS', `EI_CLASS is ${elfClass}, expected 1 (ELF32) or 2 (ELF64)`, 4);
+  if (data !== ELFDATA2LSB && data !== ELFDATA2MSB)
+    fail('ELF_BAD_DATA', `EI_DATA is ${data}, expected 1 (little endian) or 2 (big endian)`, 5);
   const is64 = elfClass === ELFCLASS64;
   const le = data === ELFDATA2LSB;
   const f = new Fields(bytes, le, is64);
@@ -289,7 +351,8 @@ export function readElf(bytes: Uint8Array): ElfFile {
   let shstrndx = rawShstrndx;
   let phnum = rawPhnum;
   if (shoff !== 0) {
-    if (shentsize < shdrMin) fail('ELF_BAD_SHENTSIZE', `e_shentsize is ${shentsize}, a section header needs ${shdrMin} bytes`, tail + 10);
+    if (shentsize < shdrMin)
+      fail('ELF_BAD_SHENTSIZE', `e_shentsize is ${shentsize}, a section header needs ${shdrMin} bytes`, tail + 10);
     f.need(shoff, shdrMin, 'section header 0');
     if (rawShnum === 0) {
       shnum = f.num(shoff + 16 + 2 * w, 'section 0 sh_size (extended e_shnum)');
@@ -300,20 +363,44 @@ export function readElf(bytes: Uint8Array): ElfFile {
     shnum = 0;
     if (rawShstrndx === SHN_XINDEX) shstrndx = 0;
   }
-  if (shnum > MAX_SECTIONS) fail('ELF_TOO_MANY_SECTIONS', `${shnum} sections is above the limit of ${MAX_SECTIONS}`, tail + 12);
-  if (phnum > MAX_SEGMENTS) fail('ELF_TOO_MANY_SEGMENTS', `${phnum} program headers is above the limit of ${MAX_SEGMENTS}`, tail + 8);
+  if (shnum > MAX_SECTIONS)
+    fail('ELF_TOO_MANY_SECTIONS', `${shnum} sections is above the limit of ${MAX_SECTIONS}`, tail + 12);
+  if (phnum > MAX_SEGMENTS)
+    fail('ELF_TOO_MANY_SEGMENTS', `${phnum} program headers is above the limit of ${MAX_SEGMENTS}`, tail + 8);
   if (shnum > 0) f.need(shoff, shnum * shentsize, `section header table (${shnum} x ${shentsize} bytes)`);
   if (phnum > 0) {
-    if (phentsize < phdrMin) fail('ELF_BAD_PHENTSIZE', `e_phentsize is ${phentsize}, a program header needs ${phdrMin} bytes`, tail + 6);
+    if (phentsize < phdrMin)
+      fail('ELF_BAD_PHENTSIZE', `e_phentsize is ${phentsize}, a program header needs ${phdrMin} bytes`, tail + 6);
     f.need(phoff, phnum * phentsize, `program header table (${phnum} x ${phentsize} bytes)`);
   }
   if (shnum > 0 && shstrndx >= shnum) {
-    fail('ELF_BAD_SHSTRNDX', `e_shstrndx is ${shstrndx} but there are ${shnum} sections`, tail + 14, 'the section header string table index is corrupt');
+    fail(
+      'ELF_BAD_SHSTRNDX',
+      `e_shstrndx is ${shstrndx} but there are ${shnum} sections`,
+      tail + 14,
+      'the section header string table index is corrupt',
+    );
   }
 
   const header: ElfHeader = {
-    class: is64 ? 64 : 32, littleEndian: le, identVersion: bytes[6]!, osabi: bytes[7]!, abiVersion: bytes[8]!,
-    type, machine, version, entry, phoff, shoff, flags, ehsize, phentsize, phnum, shentsize, shnum, shstrndx,
+    class: is64 ? 64 : 32,
+    littleEndian: le,
+    identVersion: bytes[6]!,
+    osabi: bytes[7]!,
+    abiVersion: bytes[8]!,
+    type,
+    machine,
+    version,
+    entry,
+    phoff,
+    shoff,
+    flags,
+    ehsize,
+    phentsize,
+    phnum,
+    shentsize,
+    shnum,
+    shstrndx,
     raw: { phnum: rawPhnum, shnum: rawShnum, shstrndx: rawShstrndx },
   };
 
@@ -321,7 +408,14 @@ export function readElf(bytes: Uint8Array): ElfFile {
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
     const at = phoff + i * phentsize;
-    let pType: number, pFlags: number, offset: number, vaddr: bigint, paddr: bigint, filesz: number, memsz: bigint, align: bigint;
+    let pType: number,
+      pFlags: number,
+      offset: number,
+      vaddr: bigint,
+      paddr: bigint,
+      filesz: number,
+      memsz: bigint,
+      align: bigint;
     if (is64) {
       pType = f.u32(at);
       pFlags = f.u32(at + 4);
@@ -343,11 +437,26 @@ export function readElf(bytes: Uint8Array): ElfFile {
     }
     // A segment with no file bytes (.bss only) may point past the end, as strip leaves it; readelf accepts it too.
     if (pType !== PT_NULL && filesz > 0 && offset + filesz > bytes.length) {
-      fail('ELF_SEGMENT_OUT_OF_BOUNDS', `program header ${i} (${segmentTypeName(pType)}) covers file bytes ${offset}..${offset + filesz}, past the end of the ${bytes.length}-byte file`, at, 'the file is truncated or the program header is corrupt');
+      fail(
+        'ELF_SEGMENT_OUT_OF_BOUNDS',
+        `program header ${i} (${segmentTypeName(pType)}) covers file bytes ${offset}..${offset + filesz}, past the end of the ${bytes.length}-byte file`,
+        at,
+        'the file is truncated or the program header is corrupt',
+      );
     }
     segments.push({
-      index: i, type: pType, typeName: segmentTypeName(pType), flags: pFlags, flagsText: segmentFlagLetters(pFlags),
-      offset, vaddr, paddr, filesz, memsz, align, headerOffset: at,
+      index: i,
+      type: pType,
+      typeName: segmentTypeName(pType),
+      flags: pFlags,
+      flagsText: segmentFlagLetters(pFlags),
+      offset,
+      vaddr,
+      paddr,
+      filesz,
+      memsz,
+      align,
+      headerOffset: at,
     });
   }
 
@@ -367,17 +476,36 @@ export function readElf(bytes: Uint8Array): ElfFile {
     const entsize = f.num(at + 16 + 5 * w, 'sh_entsize');
     const hasData = sType !== SHT_NOBITS && sType !== SHT_NULL && i !== 0;
     if (hasData && offset + size > bytes.length) {
-      fail('ELF_SECTION_OUT_OF_BOUNDS', `section ${i} covers file bytes ${offset}..${offset + size}, past the end of the ${bytes.length}-byte file`, at, 'the file is truncated or the section header is corrupt');
+      fail(
+        'ELF_SECTION_OUT_OF_BOUNDS',
+        `section ${i} covers file bytes ${offset}..${offset + size}, past the end of the ${bytes.length}-byte file`,
+        at,
+        'the file is truncated or the section header is corrupt',
+      );
     }
     sections.push({
-      index: i, name: '', nameOffset, type: sType, typeName: sectionTypeName(sType), flags: sFlags, flagsText: sectionFlagLetters(sFlags),
-      addr, offset, size, link, info, addralign, entsize, headerOffset: at,
+      index: i,
+      name: '',
+      nameOffset,
+      type: sType,
+      typeName: sectionTypeName(sType),
+      flags: sFlags,
+      flagsText: sectionFlagLetters(sFlags),
+      addr,
+      offset,
+      size,
+      link,
+      info,
+      addralign,
+      entsize,
+      headerOffset: at,
       data: hasData ? bytes.subarray(offset, offset + size) : bytes.subarray(0, 0),
     });
   }
   if (shstrndx !== SHN_UNDEF && shnum > 0) {
     const strtab = sections[shstrndx]!;
-    for (const s of sections) s.name = readStringAt(strtab.data, s.nameOffset, strtab.offset, `name of section ${s.index}`);
+    for (const s of sections)
+      s.name = readStringAt(strtab.data, s.nameOffset, strtab.offset, `name of section ${s.index}`);
   }
 
   // Symbols.
@@ -394,10 +522,21 @@ export function readElf(bytes: Uint8Array): ElfFile {
   const notes: ElfNote[] = [];
   const noteSections = sections.filter((s) => s.type === SHT_NOTE);
   if (noteSections.length > 0) {
-    for (const s of noteSections) notes.push(...parseNotes(s.data, le, is64, s.addralign === 8 ? 8 : 4, s.offset, s.name));
+    for (const s of noteSections)
+      notes.push(...parseNotes(s.data, le, is64, s.addralign === 8 ? 8 : 4, s.offset, s.name));
   } else {
     for (const p of segments) {
-      if (p.type === PT_NOTE) notes.push(...parseNotes(bytes.subarray(p.offset, p.offset + p.filesz), le, is64, p.align === 8n ? 8 : 4, p.offset, `segment ${p.index}`));
+      if (p.type === PT_NOTE)
+        notes.push(
+          ...parseNotes(
+            bytes.subarray(p.offset, p.offset + p.filesz),
+            le,
+            is64,
+            p.align === 8n ? 8 : 4,
+            p.offset,
+            `segment ${p.index}`,
+          ),
+        );
     }
   }
 
@@ -412,7 +551,8 @@ export function readElf(bytes: Uint8Array): ElfFile {
     if (p.type !== PT_LOAD) continue;
     if (loadAddress === undefined || p.paddr < loadAddress) loadAddress = p.paddr;
     if (loadVirtualAddress === undefined || p.vaddr < loadVirtualAddress) loadVirtualAddress = p.vaddr;
-    if (entrySegment === undefined && entry >= p.vaddr && entry < p.vaddr + (p.memsz > 0n ? p.memsz : 1n)) entrySegment = p.index;
+    if (entrySegment === undefined && entry >= p.vaddr && entry < p.vaddr + (p.memsz > 0n ? p.memsz : 1n))
+      entrySegment = p.index;
   }
   let entrySection: string | undefined;
   for (const s of type === 1 ? [] : sections) {
@@ -432,9 +572,26 @@ export function readElf(bytes: Uint8Array): ElfFile {
   }
 
   return {
-    bytes, header, is64, littleEndian: le, machine, machineName: machineName(machine, is64 ? 64 : 32), typeName: fileTypeName(type),
-    segments, sections, symbols, dynamicSymbols, notes, dynamic, entry, loadAddress, loadVirtualAddress, entrySegment, entrySection,
-    entryPhysical: entrySegment === undefined ? undefined : segments[entrySegment]!.paddr + (entry - segments[entrySegment]!.vaddr),
+    bytes,
+    header,
+    is64,
+    littleEndian: le,
+    machine,
+    machineName: machineName(machine, is64 ? 64 : 32),
+    typeName: fileTypeName(type),
+    segments,
+    sections,
+    symbols,
+    dynamicSymbols,
+    notes,
+    dynamic,
+    entry,
+    loadAddress,
+    loadVirtualAddress,
+    entrySegment,
+    entrySection,
+    entryPhysical:
+      entrySegment === undefined ? undefined : segments[entrySegment]!.paddr + (entry - segments[entrySegment]!.vaddr),
     buildId: buildNote ? toHex(buildNote.desc) : undefined,
     pvhEntry: pvhNote && typeof pvhNote.value === 'bigint' ? pvhNote.value : undefined,
     interpreter,
@@ -444,7 +601,12 @@ export function readElf(bytes: Uint8Array): ElfFile {
 function readSymbols(f: Fields, sections: ElfSection[], table: ElfSection): ElfSymbol[] {
   const symSize = f.is64 ? 24 : 16;
   if (table.size === 0) return [];
-  if (table.entsize < symSize) fail('ELF_BAD_ENTSIZE', `${table.name || `section ${table.index}`}: sh_entsize ${table.entsize} is smaller than a symbol (${symSize})`, table.headerOffset);
+  if (table.entsize < symSize)
+    fail(
+      'ELF_BAD_ENTSIZE',
+      `${table.name || `section ${table.index}`}: sh_entsize ${table.entsize} is smaller than a symbol (${symSize})`,
+      table.headerOffset,
+    );
   const count = Math.floor(table.size / table.entsize);
   const strtabSection = table.link > 0 && table.link < sections.length ? sections[table.link]! : undefined;
   const strtab = strtabSection?.data ?? new Uint8Array(0);
@@ -468,14 +630,34 @@ function readSymbols(f: Fields, sections: ElfSection[], table: ElfSection): ElfS
       other = f.u8(at + 13);
       shndx = f.u16(at + 14);
     }
-    if (shndx === SHN_XINDEX && shndxSection && i * 4 + 4 <= shndxSection.size) shndx = f.u32(shndxSection.offset + i * 4);
+    if (shndx === SHN_XINDEX && shndxSection && i * 4 + 4 <= shndxSection.size)
+      shndx = f.u32(shndxSection.offset + i * 4);
     const bind = info >> 4;
     const type = info & 0xf;
-    const name = readStringAt(strtab, nameOffset, strtabOffset, `name of symbol ${i} in ${table.name || `section ${table.index}`}`);
-    const section = shndx !== SHN_UNDEF && (shndx < SHN_LORESERVE || shndxSection) && shndx < sections.length ? sections[shndx] : undefined;
+    const name = readStringAt(
+      strtab,
+      nameOffset,
+      strtabOffset,
+      `name of symbol ${i} in ${table.name || `section ${table.index}`}`,
+    );
+    const section =
+      shndx !== SHN_UNDEF && (shndx < SHN_LORESERVE || shndxSection) && shndx < sections.length
+        ? sections[shndx]
+        : undefined;
     out[i] = {
-      index: i, name, value, size, bind, bindName: symbolBindName(bind), type, typeName: symbolTypeName(type),
-      visibility: other & 3, visibilityName: symbolVisibilityName(other), other, shndx, sectionName: section?.name,
+      index: i,
+      name,
+      value,
+      size,
+      bind,
+      bindName: symbolBindName(bind),
+      type,
+      typeName: symbolTypeName(type),
+      visibility: other & 3,
+      visibilityName: symbolVisibilityName(other),
+      other,
+      shndx,
+      sectionName: section?.name,
     };
   }
   return out;
@@ -505,7 +687,8 @@ function readVersions(f: Fields, sections: ElfSection[], symbols: ElfSymbol[]): 
         const ndx = f.u16(base + 4);
         const aux = f.u32(base + 12);
         const next = f.u32(base + 16);
-        if (aux + 8 <= s.size - at) names.set(ndx, readStringAt(strtab.data, f.u32(base + aux), strtab.offset, 'version definition'));
+        if (aux + 8 <= s.size - at)
+          names.set(ndx, readStringAt(strtab.data, f.u32(base + aux), strtab.offset, 'version definition'));
         if (next === 0) break;
         at += next;
       } else {
@@ -560,7 +743,11 @@ function readDynamic(f: Fields, sections: ElfSection[], segments: ElfSegment[]):
     const tag = Number(rawTag);
     const value = f.word(at + entSize / 2);
     const entry: ElfDynamicEntry = { tag, tagName: dynamicTagName(tag), value };
-    if (strtab && (tag === DT_NEEDED || tag === DT_SONAME || tag === DT_RPATH || tag === DT_RUNPATH) && value < BigInt(strtab.data.length)) {
+    if (
+      strtab &&
+      (tag === DT_NEEDED || tag === DT_SONAME || tag === DT_RPATH || tag === DT_RUNPATH) &&
+      value < BigInt(strtab.data.length)
+    ) {
       entry.text = readStringAt(strtab.data, Number(value), strtab.offset, `dynamic entry ${i}`);
     }
     out.push(entry);
@@ -585,5 +772,11 @@ export function segmentOfSection(elf: ElfFile, section: ElfSection): ElfSegment 
   if (section.type === SHT_NOBITS) {
     return elf.segments.find((p) => p.type === PT_LOAD && section.addr >= p.vaddr && section.addr < p.vaddr + p.memsz);
   }
-  return elf.segments.find((p) => p.type === PT_LOAD && section.size > 0 && section.offset >= p.offset && section.offset + section.size <= p.offset + p.filesz);
+  return elf.segments.find(
+    (p) =>
+      p.type === PT_LOAD &&
+      section.size > 0 &&
+      section.offset >= p.offset &&
+      section.offset + section.size <= p.offset + p.filesz,
+  );
 }

@@ -9,7 +9,18 @@
  */
 import { crc32 } from '../io/crc32.js';
 import { encodeUtf8, viewOf, writeU16, writeU32, writeU64 } from '../io/bytes.js';
-import { PT_INTERP, PT_LOAD, PT_PHDR, SHF_ALLOC, SHT_NOBITS, SHT_NULL, SHT_PROGBITS, SHT_REL, SHT_RELA, SHT_SYMTAB } from './_constants.js';
+import {
+  PT_INTERP,
+  PT_LOAD,
+  PT_PHDR,
+  SHF_ALLOC,
+  SHT_NOBITS,
+  SHT_NULL,
+  SHT_PROGBITS,
+  SHT_REL,
+  SHT_RELA,
+  SHT_SYMTAB,
+} from './_constants.js';
 import { fail, keepSection, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
 import { removeSections } from './write.js';
 
@@ -33,8 +44,15 @@ export interface StripResult {
 
 /** Debugging sections as GNU strip --strip-debug recognizes them. */
 export function isDebugSectionName(name: string): boolean {
-  return name.startsWith('.debug') || name.startsWith('.zdebug') || name.startsWith('.gnu.debuglto_') || name === '.line' ||
-    name.startsWith('.stab') || name === '.gdb_index' || name.startsWith('.gnu.linkonce.wi.');
+  return (
+    name.startsWith('.debug') ||
+    name.startsWith('.zdebug') ||
+    name.startsWith('.gnu.debuglto_') ||
+    name === '.line' ||
+    name.startsWith('.stab') ||
+    name === '.gdb_index' ||
+    name.startsWith('.gnu.linkonce.wi.')
+  );
 }
 
 /**
@@ -46,7 +64,8 @@ export function isDebugSectionName(name: string): boolean {
  * // write stripped as kernel.elf and debug as kernel.debug next to it: gdb finds it by the link
  */
 export function strip(elf: ElfInput, options: StripOptions): StripResult {
-  if (!options || (options.mode !== 'all' && options.mode !== 'debug')) throw new TypeError('"mode" expected "all" or "debug"');
+  if (!options || (options.mode !== 'all' && options.mode !== 'debug'))
+    throw new TypeError('"mode" expected "all" or "debug"');
   const file = parseInput(elf);
   const debug = onlyKeepDebug(file);
   const remove = new Set<number>();
@@ -61,27 +80,48 @@ export function strip(elf: ElfInput, options: StripOptions): StripResult {
       remove.add(s.index);
       const strtab = byIndex(s.link);
       if (strtab && s.link !== file.header.shstrndx && s.link !== 0 && !(strtab.flags & SHF_ALLOC)) {
-        const usedElsewhere = file.sections.some((o) => o.index !== s.index && !remove.has(o.index) && o.link === s.link && o.type !== SHT_NULL);
+        const usedElsewhere = file.sections.some(
+          (o) => o.index !== s.index && !remove.has(o.index) && o.link === s.link && o.type !== SHT_NULL,
+        );
         if (!usedElsewhere) remove.add(s.link);
       }
     }
   }
   // Relocations for removed sections go with them; relocations that need a removed symbol table cannot.
   for (const s of file.sections) {
-    if ((s.type === SHT_REL || s.type === SHT_RELA) && !(s.flags & SHF_ALLOC) && s.info !== 0 && remove.has(s.info)) remove.add(s.index);
+    if ((s.type === SHT_REL || s.type === SHT_RELA) && !(s.flags & SHF_ALLOC) && s.info !== 0 && remove.has(s.info))
+      remove.add(s.index);
   }
   for (const s of file.sections) {
     if (remove.has(s.index) || (s.type !== SHT_REL && s.type !== SHT_RELA)) continue;
     if (remove.has(s.link) && byIndex(s.link)?.type === SHT_SYMTAB && !(s.flags & SHF_ALLOC)) {
-      fail('ELF_STRIP_RELOCATABLE', `${s.name} needs the symbol table that --strip-all would remove`, 'strip a relocatable object with mode "debug", or strip the linked file');
+      fail(
+        'ELF_STRIP_RELOCATABLE',
+        `${s.name} needs the symbol table that --strip-all would remove`,
+        'strip a relocatable object with mode "debug", or strip the linked file',
+      );
     }
   }
   const replaced = new Map<number, PlanSection>();
   // One pass: removal and the new .gnu_debuglink (a non-allocated PROGBITS section, aligned 4).
-  const link: PlanSection[] = options.debugLink === false ? [] : [{
-    name: '.gnu_debuglink', type: SHT_PROGBITS, flags: 0, addr: 0n, link: 0, info: 0, addralign: 4, entsize: 0, size: 0,
-    data: debugLinkContents(options.debugLink ?? 'debug', debug, file.littleEndian), unchanged: false,
-  }];
+  const link: PlanSection[] =
+    options.debugLink === false
+      ? []
+      : [
+          {
+            name: '.gnu_debuglink',
+            type: SHT_PROGBITS,
+            flags: 0,
+            addr: 0n,
+            link: 0,
+            info: 0,
+            addralign: 4,
+            entsize: 0,
+            size: 0,
+            data: debugLinkContents(options.debugLink ?? 'debug', debug, file.littleEndian),
+            unchanged: false,
+          },
+        ];
   const stripped = removeSections(file, remove, replaced, true, link);
   const removed = [...remove].sort((a, b) => a - b).map((i) => file.sections[i]!.name);
   return { stripped, debug, removed };
@@ -92,7 +132,8 @@ export function strip(elf: ElfInput, options: StripOptions): StripResult {
  * @example debugLinkContents('kernel.debug', debugBytes, true)
  */
 export function debugLinkContents(name: string, debugFile: Uint8Array, le: boolean): Uint8Array {
-  if (!name || name.includes('/') || name.includes('\0')) throw new TypeError(`"debugLink" expected a file base name, got ${JSON.stringify(name)}`);
+  if (!name || name.includes('/') || name.includes('\0'))
+    throw new TypeError(`"debugLink" expected a file base name, got ${JSON.stringify(name)}`);
   const nameBytes = encodeUtf8(name);
   const at = Math.ceil((nameBytes.length + 1) / 4) * 4;
   const out = new Uint8Array(at + 4);
@@ -113,7 +154,10 @@ export function readDebugLink(elf: ElfInput): { name: string; crc: number } | un
   if (nul < 0) return undefined;
   const at = Math.ceil((nul + 1) / 4) * 4;
   if (at + 4 > s.data.length) return undefined;
-  return { name: new TextDecoder().decode(s.data.subarray(0, nul)), crc: viewOf(s.data).getUint32(at, file.littleEndian) };
+  return {
+    name: new TextDecoder().decode(s.data.subarray(0, nul)),
+    crc: viewOf(s.data).getUint32(at, file.littleEndian),
+  };
 }
 
 /**
@@ -134,7 +178,8 @@ export function onlyKeepDebug(elf: ElfInput): Uint8Array {
   // Keep the program header table where it was when that is near the start (PT_PHDR then stays
   // right), else put it after the ELF header.
   const orig = file.header.phoff;
-  const phoff = phnum === 0 ? 0 : orig >= ehsize && orig + phsize <= 1 << 16 && file.header.phentsize === phentsize ? orig : ehsize;
+  const phoff =
+    phnum === 0 ? 0 : orig >= ehsize && orig + phsize <= 1 << 16 && file.header.phentsize === phentsize ? orig : ehsize;
   // PT_INTERP keeps its string (readelf insists on finding it), copied after the program headers.
   const interp = file.segments.find((p) => p.type === PT_INTERP && p.filesz > 0 && p.filesz <= 4096);
   const headEnd = Math.max(ehsize, phoff + phsize);
@@ -146,7 +191,9 @@ export function onlyKeepDebug(elf: ElfInput): Uint8Array {
   else writeU32(prefix, 28, phoff, le);
   writeU16(prefix, is64 ? 54 : 42, phnum > 0 ? phentsize : file.header.phentsize, le);
   // The segment that held the program headers still covers them (readelf checks that a LOAD covers PT_PHDR).
-  const phdrHolder = file.segments.find((p) => p.type === PT_LOAD && p.offset <= orig && orig + phsize <= p.offset + p.filesz);
+  const phdrHolder = file.segments.find(
+    (p) => p.type === PT_LOAD && p.offset <= orig && orig + phsize <= p.offset + p.filesz,
+  );
   for (const p of file.segments) {
     const at = phoff + p.index * phentsize;
     let offset = 0;
@@ -182,7 +229,19 @@ export function onlyKeepDebug(elf: ElfInput): Uint8Array {
   }
   const plan: PlanSection[] = file.sections.length > 0 ? file.sections.map(keepSection) : [];
   if (plan.length === 0) {
-    plan.push({ name: '', type: SHT_NULL, flags: 0, addr: 0n, link: 0, info: 0, addralign: 0, entsize: 0, size: 0, data: new Uint8Array(0), unchanged: true });
+    plan.push({
+      name: '',
+      type: SHT_NULL,
+      flags: 0,
+      addr: 0n,
+      link: 0,
+      info: 0,
+      addralign: 0,
+      entsize: 0,
+      size: 0,
+      data: new Uint8Array(0),
+      unchanged: true,
+    });
   }
   for (const s of plan) {
     if (s.type === SHT_NULL || s.type === SHT_NOBITS) continue;

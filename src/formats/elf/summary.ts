@@ -30,10 +30,41 @@ export interface ElfSummary {
   pvhEntry: string | null;
   interpreter: string | null;
   multiboot: Array<{ version: 1 | 2; offset: number }>;
-  segments: Array<{ index: number; type: string; offset: number; vaddr: string; paddr: string; filesz: number; memsz: string; flags: string; align: string; sections: string[] }>;
-  sections: Array<{ index: number; name: string; type: string; flags: string; addr: string; offset: number; size: number; link: number; info: number; align: number; entsize: number }>;
+  segments: Array<{
+    index: number;
+    type: string;
+    offset: number;
+    vaddr: string;
+    paddr: string;
+    filesz: number;
+    memsz: string;
+    flags: string;
+    align: string;
+    sections: string[];
+  }>;
+  sections: Array<{
+    index: number;
+    name: string;
+    type: string;
+    flags: string;
+    addr: string;
+    offset: number;
+    size: number;
+    link: number;
+    info: number;
+    align: number;
+    entsize: number;
+  }>;
   symbols: { symtab: number; dynsym: number };
-  notes: Array<{ owner: string; type: string; size: number; source: string; value?: string; text?: string; description?: string }>;
+  notes: Array<{
+    owner: string;
+    type: string;
+    size: number;
+    source: string;
+    value?: string;
+    text?: string;
+    description?: string;
+  }>;
   dynamic: Array<{ tag: string; value: string; text?: string }>;
 }
 
@@ -56,32 +87,64 @@ export function summarizeElf(elf: ElfFile): ElfSummary {
     entryPhysical: elf.entryPhysical === undefined ? null : hex(elf.entryPhysical),
     loadAddress: elf.loadAddress === undefined ? null : hex(elf.loadAddress),
     loadVirtualAddress: elf.loadVirtualAddress === undefined ? null : hex(elf.loadVirtualAddress),
-    entrySegment: entrySeg ? { index: entrySeg.index, flags: entrySeg.flagsText, executable: (entrySeg.flags & 1) !== 0 } : null,
+    entrySegment: entrySeg
+      ? { index: entrySeg.index, flags: entrySeg.flagsText, executable: (entrySeg.flags & 1) !== 0 }
+      : null,
     entrySection: elf.entrySection ?? null,
     buildId: elf.buildId ?? null,
     pvhEntry: elf.pvhEntry === undefined ? null : hex(elf.pvhEntry),
     interpreter: elf.interpreter ?? null,
     multiboot: mb.map((h) => ({ version: h.version, offset: h.offset })),
     segments: elf.segments.map((p) => ({
-      index: p.index, type: p.typeName, offset: p.offset, vaddr: hex(p.vaddr), paddr: hex(p.paddr), filesz: p.filesz, memsz: hex(p.memsz),
-      flags: p.flagsText, align: hex(p.align),
+      index: p.index,
+      type: p.typeName,
+      offset: p.offset,
+      vaddr: hex(p.vaddr),
+      paddr: hex(p.paddr),
+      filesz: p.filesz,
+      memsz: hex(p.memsz),
+      flags: p.flagsText,
+      align: hex(p.align),
       sections: elf.sections
-        .filter((s) => s.index !== 0 && s.flags & 2 && (s.type === 8 ? s.addr >= p.vaddr && s.addr < p.vaddr + p.memsz : s.size > 0 && s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz))
+        .filter(
+          (s) =>
+            s.index !== 0 &&
+            s.flags & 2 &&
+            (s.type === 8
+              ? s.addr >= p.vaddr && s.addr < p.vaddr + p.memsz
+              : s.size > 0 && s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz),
+        )
         .map((s) => s.name),
     })),
     sections: elf.sections.map((s) => ({
-      index: s.index, name: s.name, type: s.typeName, flags: s.flagsText, addr: hex(s.addr), offset: s.offset, size: s.size, link: s.link,
-      info: s.info, align: s.addralign, entsize: s.entsize,
+      index: s.index,
+      name: s.name,
+      type: s.typeName,
+      flags: s.flagsText,
+      addr: hex(s.addr),
+      offset: s.offset,
+      size: s.size,
+      link: s.link,
+      info: s.info,
+      align: s.addralign,
+      entsize: s.entsize,
     })),
     symbols: { symtab: elf.symbols.length, dynsym: elf.dynamicSymbols.length },
     notes: elf.notes.map((n) => ({
-      owner: n.owner, type: n.typeName, size: n.desc.length, source: n.source,
+      owner: n.owner,
+      type: n.typeName,
+      size: n.desc.length,
+      source: n.source,
       ...(n.owner === 'GNU' && n.type === 3 ? { value: toHex(n.desc) } : {}),
       ...(n.value !== undefined ? { value: hex(n.value) } : {}),
       ...(n.text !== undefined ? { text: n.text } : {}),
       ...(n.abiTag ? { description: `${n.abiTag.os} ${n.abiTag.version}` } : {}),
       ...(n.properties ? { description: n.properties.map((p) => p.description).join('; ') } : {}),
     })),
-    dynamic: elf.dynamic.map((d) => ({ tag: d.tagName, value: hex(d.value), ...(d.text !== undefined ? { text: d.text } : {}) })),
+    dynamic: elf.dynamic.map((d) => ({
+      tag: d.tagName,
+      value: hex(d.value),
+      ...(d.text !== undefined ? { text: d.text } : {}),
+    })),
   };
 }

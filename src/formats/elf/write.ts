@@ -29,13 +29,17 @@ export interface SectionOptions {
 }
 
 function checkName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) throw new TypeError(`"name" expected a non-empty section name without NUL, got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name.length === 0 || name.includes('\0'))
+    throw new TypeError(`"name" expected a non-empty section name without NUL, got ${JSON.stringify(name)}`);
 }
 function checkData(data: Uint8Array): void {
   if (!(data instanceof Uint8Array)) throw new TypeError('"data" expected a Uint8Array');
 }
 function checkAlign(align: number | undefined): void {
-  if (align !== undefined && (!Number.isSafeInteger(align) || align < 0 || (align > 1 && (align & (align - 1)) !== 0))) {
+  if (
+    align !== undefined &&
+    (!Number.isSafeInteger(align) || align < 0 || (align > 1 && (align & (align - 1)) !== 0))
+  ) {
     throw new RangeError(`"align" expected 0, 1 or a power of two, got ${align}`);
   }
 }
@@ -52,17 +56,35 @@ export function addSection(elf: ElfInput, name: string, data: Uint8Array, option
   checkData(data);
   checkAlign(options.align);
   const file = parseInput(elf);
-  if (findSection(file, name)) fail('ELF_SECTION_EXISTS', `a section named ${name} already exists`, 'use replaceSection (kiln elf add-section --replace) to change its contents');
+  if (findSection(file, name))
+    fail(
+      'ELF_SECTION_EXISTS',
+      `a section named ${name} already exists`,
+      'use replaceSection (kiln elf add-section --replace) to change its contents',
+    );
   const flags = options.flags ?? 0;
   if (flags & SHF_ALLOC) {
-    fail('ELF_ALLOC_SECTION', `cannot add ${name} as an allocated (SHF_ALLOC) section: that needs a new loadable segment`, 'reserve the section in the linker script (e.g. `.sig : { . += 64; }`) and replace its contents with replaceSection');
+    fail(
+      'ELF_ALLOC_SECTION',
+      `cannot add ${name} as an allocated (SHF_ALLOC) section: that needs a new loadable segment`,
+      'reserve the section in the linker script (e.g. `.sig : { . += 64; }`) and replace its contents with replaceSection',
+    );
   }
   const type = options.type ?? SHT_PROGBITS;
   if (type === SHT_NULL) throw new RangeError('"type" expected a section type other than SHT_NULL');
   const plan = basePlan(file);
   plan.push({
-    name, type, flags, addr: 0n, link: 0, info: 0, addralign: options.align ?? (type === 7 ? 4 : 1), entsize: options.entsize ?? 0,
-    size: data.length, data, unchanged: false,
+    name,
+    type,
+    flags,
+    addr: 0n,
+    link: 0,
+    info: 0,
+    addralign: options.align ?? (type === 7 ? 4 : 1),
+    entsize: options.entsize ?? 0,
+    size: data.length,
+    data,
+    unchanged: false,
   });
   return rebuild(file, plan);
 }
@@ -76,24 +98,46 @@ export function addSection(elf: ElfInput, name: string, data: Uint8Array, option
  * @example
  * const signed = replaceSection(bytes, '.nonos.sig', signature); // 64 bytes over 64 reserved bytes
  */
-export function replaceSection(elf: ElfInput, name: string, data: Uint8Array, options: SectionOptions = {}): Uint8Array {
+export function replaceSection(
+  elf: ElfInput,
+  name: string,
+  data: Uint8Array,
+  options: SectionOptions = {},
+): Uint8Array {
   checkName(name);
   checkData(data);
   checkAlign(options.align);
   const file = parseInput(elf);
   const section = findSection(file, name);
-  if (!section) fail('ELF_NO_SUCH_SECTION', `no section named ${name}`, `add it with addSection, or list the sections with \`kiln elf info\``);
+  if (!section)
+    fail(
+      'ELF_NO_SUCH_SECTION',
+      `no section named ${name}`,
+      `add it with addSection, or list the sections with \`kiln elf info\``,
+    );
   if (section.index === 0) fail('ELF_NO_SUCH_SECTION', 'the null section cannot be replaced');
-  if (section.index === file.header.shstrndx) fail('ELF_SECTION_REFERENCED', `${name} holds the section names; kiln rewrites it itself`);
+  if (section.index === file.header.shstrndx)
+    fail('ELF_SECTION_REFERENCED', `${name} holds the section names; kiln rewrites it itself`);
   const type = options.type ?? section.type;
   const flags = options.flags ?? section.flags;
   if (section.type !== SHT_NOBITS && type !== SHT_NOBITS && data.length === section.size) {
-    return replaceInPlace(file, section, data, { type, flags, align: options.align ?? section.addralign, entsize: options.entsize ?? section.entsize });
+    return replaceInPlace(file, section, data, {
+      type,
+      flags,
+      align: options.align ?? section.addralign,
+      entsize: options.entsize ?? section.entsize,
+    });
   }
   if (section.flags & SHF_ALLOC || inSegment(file, section)) {
-    fail('ELF_SECTION_IN_SEGMENT', `${name} is loaded (it lies inside a segment) and is ${section.size} bytes; the new contents are ${data.length} bytes`, `reserve exactly ${data.length} bytes for ${name} in the linker script, or give data of exactly ${section.size} bytes`, section.headerOffset);
+    fail(
+      'ELF_SECTION_IN_SEGMENT',
+      `${name} is loaded (it lies inside a segment) and is ${section.size} bytes; the new contents are ${data.length} bytes`,
+      `reserve exactly ${data.length} bytes for ${name} in the linker script, or give data of exactly ${section.size} bytes`,
+      section.headerOffset,
+    );
   }
-  if ((flags & SHF_ALLOC) !== 0) fail('ELF_ALLOC_SECTION', `cannot make ${name} allocated: that needs a new loadable segment`);
+  if ((flags & SHF_ALLOC) !== 0)
+    fail('ELF_ALLOC_SECTION', `cannot make ${name} allocated: that needs a new loadable segment`);
   const plan = basePlan(file);
   const entry = plan[section.index]!;
   entry.type = type;
@@ -115,7 +159,12 @@ export function setSection(elf: ElfInput, name: string, data: Uint8Array, option
   return findSection(file, name) ? replaceSection(file, name, data, options) : addSection(file, name, data, options);
 }
 
-function replaceInPlace(file: ElfFile, section: ElfSection, data: Uint8Array, h: { type: number; flags: number; align: number; entsize: number }): Uint8Array {
+function replaceInPlace(
+  file: ElfFile,
+  section: ElfSection,
+  data: Uint8Array,
+  h: { type: number; flags: number; align: number; entsize: number },
+): Uint8Array {
   const out = file.bytes.slice();
   out.set(data, section.offset);
   const le = file.littleEndian;
@@ -148,19 +197,33 @@ export function removeSection(elf: ElfInput, name: string): Uint8Array {
 }
 
 /** Removes the sections with the given indices (internal: also used by strip). */
-export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map<number, PlanSection> = new Map(), zeroRemoved = true, append: PlanSection[] = []): Uint8Array {
+export function removeSections(
+  file: ElfFile,
+  remove: Set<number>,
+  replaced: Map<number, PlanSection> = new Map(),
+  zeroRemoved = true,
+  append: PlanSection[] = [],
+): Uint8Array {
   for (const index of remove) {
     const s = file.sections[index]!;
-    if (index === file.header.shstrndx) fail('ELF_SECTION_REFERENCED', `${s.name} holds the section names and cannot be removed`);
+    if (index === file.header.shstrndx)
+      fail('ELF_SECTION_REFERENCED', `${s.name} holds the section names and cannot be removed`);
     if (inSegment(file, s) || (s.flags & SHF_ALLOC && file.segments.length > 0)) {
-      fail('ELF_SECTION_IN_SEGMENT', `${s.name} is loaded (allocated or inside a segment) and cannot be removed without changing the program`, 'change the linker script instead', s.headerOffset);
+      fail(
+        'ELF_SECTION_IN_SEGMENT',
+        `${s.name} is loaded (allocated or inside a segment) and cannot be removed without changing the program`,
+        'change the linker script instead',
+        s.headerOffset,
+      );
     }
     for (const other of file.sections) {
       if (remove.has(other.index) || other.index === 0) continue;
       // A loaded relocation table's sh_link (to .symtab in static executables) is not used at run time: it becomes 0, as GNU strip does.
       const loadedRelocs = other.flags & SHF_ALLOC && (other.type === 4 || other.type === 9);
-      if (other.link === index && other.type !== SHT_NULL && !loadedRelocs) fail('ELF_SECTION_REFERENCED', `${other.name} links to ${s.name} (sh_link)`, `remove ${other.name} too`);
-      if (other.info === index && (other.flags & 0x40 || other.type === 4 || other.type === 9)) fail('ELF_SECTION_REFERENCED', `${other.name} applies to ${s.name} (sh_info)`, `remove ${other.name} too`);
+      if (other.link === index && other.type !== SHT_NULL && !loadedRelocs)
+        fail('ELF_SECTION_REFERENCED', `${other.name} links to ${s.name} (sh_link)`, `remove ${other.name} too`);
+      if (other.info === index && (other.flags & 0x40 || other.type === 4 || other.type === 9))
+        fail('ELF_SECTION_REFERENCED', `${other.name} applies to ${s.name} (sh_info)`, `remove ${other.name} too`);
     }
   }
   // Symbols defined in removed sections (a relocatable object's section symbols) go with them.
@@ -177,7 +240,21 @@ export function removeSections(file: ElfFile, remove: Set<number>, replaced: Map
 /** The input's sections as an unchanged plan (index 0 first; a file without sections gets a null section). */
 export function basePlan(file: ElfFile): PlanSection[] {
   if (file.sections.length === 0) {
-    return [{ name: '', type: SHT_NULL, flags: 0, addr: 0n, link: 0, info: 0, addralign: 0, entsize: 0, size: 0, data: new Uint8Array(0), unchanged: true }];
+    return [
+      {
+        name: '',
+        type: SHT_NULL,
+        flags: 0,
+        addr: 0n,
+        link: 0,
+        info: 0,
+        addralign: 0,
+        entsize: 0,
+        size: 0,
+        data: new Uint8Array(0),
+        unchanged: true,
+      },
+    ];
   }
   return file.sections.map(keepSection);
 }

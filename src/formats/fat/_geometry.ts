@@ -70,7 +70,9 @@ export interface Geometry {
 const cdiv = (a: number, b: number): number => Math.floor((a + b - 1) / b);
 
 function tooSmall(bytes: number, what: string, hint: string): never {
-  throw new KilnError('FAT_TOO_SMALL', `a ${formatSize(bytes)} (${bytes}-byte) volume is too small for ${what}`, { hint });
+  throw new KilnError('FAT_TOO_SMALL', `a ${formatSize(bytes)} (${bytes}-byte) volume is too small for ${what}`, {
+    hint,
+  });
 }
 
 /**
@@ -78,7 +80,8 @@ function tooSmall(bytes: number, what: string, hint: string): never {
  * @example computeGeometry(64 * 1024 * 1024, { type: 32 }).clusterCount
  */
 export function computeGeometry(bytes: number, options: GeometryOptions = {}): Geometry {
-  if (options.type !== undefined && ![12, 16, 32].includes(options.type)) throw new RangeError(`"type" expected 12, 16 or 32, got ${options.type}`);
+  if (options.type !== undefined && ![12, 16, 32].includes(options.type))
+    throw new RangeError(`"type" expected 12, 16 or 32, got ${options.type}`);
   let forcedSpc = 0;
   if (options.clusterSize !== undefined) {
     const c = options.clusterSize;
@@ -88,13 +91,30 @@ export function computeGeometry(bytes: number, options: GeometryOptions = {}): G
     forcedSpc = c / SECTOR_SIZE;
   }
   const fats = options.fats ?? 2;
-  if (fats !== 1 && fats !== 2) throw new KilnError('FAT_BAD_OPTION', `number of FATs must be 1 or 2, got ${String(fats)}`);
+  if (fats !== 1 && fats !== 2)
+    throw new KilnError('FAT_BAD_OPTION', `number of FATs must be 1 or 2, got ${String(fats)}`);
   const total = Math.min(Math.floor(bytes / SECTOR_SIZE), 0xffffffff);
   if (total < 64) tooSmall(bytes, 'any FAT volume', 'give at least a few hundred KiB');
 
   // CHS geometry (dosfstools establish_params, no device geometry: SD card spec / LBA assist).
-  let heads = total <= 524288 ? (total <= 32768 ? 2 : total <= 65536 ? 4 : total <= 262144 ? 8 : 16)
-    : total <= 16 * 63 * 1024 ? 16 : total <= 32 * 63 * 1024 ? 32 : total <= 64 * 63 * 1024 ? 64 : total <= 128 * 63 * 1024 ? 128 : 255;
+  let heads =
+    total <= 524288
+      ? total <= 32768
+        ? 2
+        : total <= 65536
+          ? 4
+          : total <= 262144
+            ? 8
+            : 16
+      : total <= 16 * 63 * 1024
+        ? 16
+        : total <= 32 * 63 * 1024
+          ? 32
+          : total <= 64 * 63 * 1024
+            ? 64
+            : total <= 128 * 63 * 1024
+              ? 128
+              : 255;
   let spt = total <= 524288 ? (total <= 4096 ? 16 : 32) : 63;
   let media = 0xf8;
   let spc = 4;
@@ -112,21 +132,42 @@ export function computeGeometry(bytes: number, options: GeometryOptions = {}): G
   let type: FatType | 0 = options.type ?? 0;
   if (!type && bytes >= 512 * 1024 * 1024) type = 32;
   if (type === 32) {
-    spc = total > 32 * 1024 * 1024 * 2 ? 64 : total > 16 * 1024 * 1024 * 2 ? 32 : total > 8 * 1024 * 1024 * 2 ? 16 : total > 260 * 1024 * 2 ? 8 : 1;
+    spc =
+      total > 32 * 1024 * 1024 * 2
+        ? 64
+        : total > 16 * 1024 * 1024 * 2
+          ? 32
+          : total > 8 * 1024 * 1024 * 2
+            ? 16
+            : total > 260 * 1024 * 2
+              ? 8
+              : 1;
   }
   if (options.sectorsPerTrack !== undefined) spt = options.sectorsPerTrack;
   if (options.heads !== undefined) heads = options.heads;
-  if (!Number.isInteger(spt) || spt < 1 || spt > 0xffff) throw new KilnError('FAT_BAD_OPTION', `sectors per track must be 1..65535, got ${spt}`);
-  if (!Number.isInteger(heads) || heads < 1 || heads > 0xffff) throw new KilnError('FAT_BAD_OPTION', `heads must be 1..65535, got ${heads}`);
+  if (!Number.isInteger(spt) || spt < 1 || spt > 0xffff)
+    throw new KilnError('FAT_BAD_OPTION', `sectors per track must be 1..65535, got ${spt}`);
+  if (!Number.isInteger(heads) || heads < 1 || heads > 0xffff)
+    throw new KilnError('FAT_BAD_OPTION', `heads must be 1..65535, got ${heads}`);
   if (options.media !== undefined) {
-    if (options.media !== 0xf0 && !(options.media >= 0xf8 && options.media <= 0xff)) throw new KilnError('FAT_BAD_OPTION', `media descriptor must be 0xF0 or 0xF8..0xFF, got 0x${options.media.toString(16)}`);
+    if (options.media !== 0xf0 && !(options.media >= 0xf8 && options.media <= 0xff))
+      throw new KilnError(
+        'FAT_BAD_OPTION',
+        `media descriptor must be 0xF0 or 0xF8..0xFF, got 0x${options.media.toString(16)}`,
+      );
     media = options.media;
   }
-  let rootEntries = type === 32 ? 0 : options.rootEntries ?? defaultRoot;
-  if (!Number.isInteger(rootEntries) || rootEntries < 0 || rootEntries > 0xfff0) throw new KilnError('FAT_BAD_OPTION', `root directory entries must be 16..65520, got ${rootEntries}`);
+  let rootEntries = type === 32 ? 0 : (options.rootEntries ?? defaultRoot);
+  if (!Number.isInteger(rootEntries) || rootEntries < 0 || rootEntries > 0xfff0)
+    throw new KilnError('FAT_BAD_OPTION', `root directory entries must be 16..65520, got ${rootEntries}`);
   let reserved = options.reservedSectors ?? (type === 32 ? 32 : 1);
-  if (options.reservedSectors !== undefined && (!Number.isInteger(reserved) || reserved < (type === 32 ? 8 : 1) || reserved > 0xffff)) {
-    throw new KilnError('FAT_BAD_OPTION', `reserved sectors must be ${type === 32 ? 8 : 1}..65535, got ${reserved}`, { hint: 'FAT32 keeps the boot sector, FSInfo and their backups at sectors 0, 1, 6 and 7' });
+  if (
+    options.reservedSectors !== undefined &&
+    (!Number.isInteger(reserved) || reserved < (type === 32 ? 8 : 1) || reserved > 0xffff)
+  ) {
+    throw new KilnError('FAT_BAD_OPTION', `reserved sectors must be ${type === 32 ? 8 : 1}..65535, got ${reserved}`, {
+      hint: 'FAT32 keeps the boot sector, FSInfo and their backups at sectors 0, 1, 6 and 7',
+    });
   }
 
   const numSectors = Math.floor(total / spt) * spt;
@@ -136,7 +177,12 @@ export function computeGeometry(bytes: number, options: GeometryOptions = {}): G
   if (forcedSpc) spc = forcedSpc;
   const maxSpc = forcedSpc || 128;
 
-  let clust12 = 0, clust16 = 0, clust32 = 0, len12 = 0, len16 = 0, len32 = 0;
+  let clust12 = 0,
+    clust16 = 0,
+    clust32 = 0,
+    len12 = 0,
+    len16 = 0,
+    len32 = 0;
   for (;;) {
     const data32 = numSectors - alignObject(reserved, spc);
     const data1216 = data32 - alignObject(rootDirSectors, spc);
@@ -158,7 +204,12 @@ export function computeGeometry(bytes: number, options: GeometryOptions = {}): G
     const max32 = Math.min(Math.floor((len32 * SECTOR_SIZE) / 4), MAX_CLUST_32);
     if (clust32 > max32 || clust32 < MIN_CLUST_32) clust32 = 0;
 
-    if ((clust12 && (type === 0 || type === 12)) || (clust16 && (type === 0 || type === 16)) || (clust32 && type === 32)) break;
+    if (
+      (clust12 && (type === 0 || type === 12)) ||
+      (clust16 && (type === 0 || type === 16)) ||
+      (clust32 && type === 32)
+    )
+      break;
     spc *= 2;
     if (spc > maxSpc) break;
   }
@@ -168,13 +219,25 @@ export function computeGeometry(bytes: number, options: GeometryOptions = {}): G
   if (!count) {
     const name = `FAT${type}`;
     if (forcedSpc) {
-      throw new KilnError('FAT_BAD_CLUSTER_SIZE', `a ${formatSize(bytes)} volume cannot be ${name} with ${formatSize(forcedSpc * SECTOR_SIZE)} clusters (too few or too many clusters)`, {
-        hint: `${name} needs ${type === 12 ? '1 to 4084' : type === 16 ? '4085 to 65524' : 'at least 65525'} clusters; pick another cluster size or leave it out`,
-      });
+      throw new KilnError(
+        'FAT_BAD_CLUSTER_SIZE',
+        `a ${formatSize(bytes)} volume cannot be ${name} with ${formatSize(forcedSpc * SECTOR_SIZE)} clusters (too few or too many clusters)`,
+        {
+          hint: `${name} needs ${type === 12 ? '1 to 4084' : type === 16 ? '4085 to 65524' : 'at least 65525'} clusters; pick another cluster size or leave it out`,
+        },
+      );
     }
-    if (type === 32) tooSmall(bytes, 'FAT32', `FAT32 needs at least ${MIN_CLUST_32} clusters (about 33 MiB with 512-byte clusters); use a larger size or FAT16`);
-    if (type === 16) tooSmall(bytes, 'FAT16', 'FAT16 needs at least 4085 clusters (about 2.1 MiB with 512-byte clusters); use FAT12');
-    throw new KilnError('FAT_TOO_LARGE', `a ${formatSize(bytes)} volume is too large for ${name}`, { hint: 'use FAT16 or FAT32' });
+    if (type === 32)
+      tooSmall(
+        bytes,
+        'FAT32',
+        `FAT32 needs at least ${MIN_CLUST_32} clusters (about 33 MiB with 512-byte clusters); use a larger size or FAT16`,
+      );
+    if (type === 16)
+      tooSmall(bytes, 'FAT16', 'FAT16 needs at least 4085 clusters (about 2.1 MiB with 512-byte clusters); use FAT12');
+    throw new KilnError('FAT_TOO_LARGE', `a ${formatSize(bytes)} volume is too large for ${name}`, {
+      hint: 'use FAT16 or FAT32',
+    });
   }
   reserved = alignObject(reserved, spc);
   if (align && type !== 32) rootEntries = alignObject(rootDirSectors, spc) * (SECTOR_SIZE / 32);

@@ -41,18 +41,24 @@ export function isShortChar(c: string): boolean {
  */
 export function checkLongName(name: string, where: string): void {
   const fail = (why: string): never => {
-    throw new KilnError('FAT_NAME_INVALID', `${JSON.stringify(where)}: ${JSON.stringify(name)} is not a legal FAT file name: ${why}`, {
-      location: { file: where },
-      hint: 'FAT names are at most 255 characters, may not contain control characters or " * / : < > ? \\ |, and may not end in a dot or a space',
-    });
+    throw new KilnError(
+      'FAT_NAME_INVALID',
+      `${JSON.stringify(where)}: ${JSON.stringify(name)} is not a legal FAT file name: ${why}`,
+      {
+        location: { file: where },
+        hint: 'FAT names are at most 255 characters, may not contain control characters or " * / : < > ? \\ |, and may not end in a dot or a space',
+      },
+    );
   };
   if (name.length === 0) fail('it is empty');
   if (name === '.' || name === '..') fail('it is reserved');
   if (name.length > MAX_LONG_NAME) fail(`it has ${name.length} UTF-16 code units, at most ${MAX_LONG_NAME} fit`);
-  if (name.endsWith('.') || name.endsWith(' ')) fail('it ends in a dot or a space (Windows strips them, so the name could not be looked up)');
+  if (name.endsWith('.') || name.endsWith(' '))
+    fail('it ends in a dot or a space (Windows strips them, so the name could not be looked up)');
   if (!SUSPECT_LONG.test(name)) return; // the common case: one native scan
   for (const c of name) {
-    if (c.charCodeAt(0) < 0x20 || c === '\x7f') fail(`it contains the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (c.charCodeAt(0) < 0x20 || c === '\x7f')
+      fail(`it contains the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     if (LONG_ILLEGAL.has(c)) fail(`it contains ${JSON.stringify(c)}`);
   }
   for (let i = 0; i < name.length; i++) {
@@ -106,7 +112,8 @@ export function rawShortName(base: string, ext: string): string {
 export function exactShortName(name: string): ShortName | undefined {
   if (name.length > 12) return undefined;
   const { base, ext, dots } = splitName(name);
-  if (dots > 1 || base.length < 1 || base.length > 8 || ext.length > 3 || (dots === 1 && ext.length === 0)) return undefined;
+  if (dots > 1 || base.length < 1 || base.length > 8 || ext.length > 3 || (dots === 1 && ext.length === 0))
+    return undefined;
   const upperBase = base.toUpperCase();
   const upperExt = ext.toUpperCase();
   // toUpperCase may change the length (ß → SS) or produce non-ASCII: both are not exact.
@@ -130,7 +137,9 @@ export function basisName(name: string): { base: string; ext: string } {
     // The common case (`file_00042.bin`): nothing to drop or replace, only to cut. (Checked with one
     // native match: a per-character loop runs in the interpreter in a short-lived process.)
     const dot = text.indexOf('.');
-    return dot < 0 ? { base: text.slice(0, 8), ext: '' } : { base: text.slice(0, Math.min(dot, 8)), ext: text.slice(dot + 1, dot + 4) };
+    return dot < 0
+      ? { base: text.slice(0, 8), ext: '' }
+      : { base: text.slice(0, Math.min(dot, 8)), ext: text.slice(dot + 1, dot + 4) };
   }
   // Spaces go everywhere and dots before the first other character: the whole leading run of both.
   let start = 0;
@@ -178,10 +187,14 @@ export function assignShortNames(names: readonly string[], dir: string): ShortNa
     const key = nameKey(name);
     const other = seen.get(key);
     if (other !== undefined) {
-      throw new KilnError('FAT_NAME_CONFLICT', `${JSON.stringify(dir || '/')}: ${JSON.stringify(other)} and ${JSON.stringify(name)} differ only in case, which FAT cannot tell apart`, {
-        location: { file: dir || '/' },
-        hint: 'rename one of them',
-      });
+      throw new KilnError(
+        'FAT_NAME_CONFLICT',
+        `${JSON.stringify(dir || '/')}: ${JSON.stringify(other)} and ${JSON.stringify(name)} differ only in case, which FAT cannot tell apart`,
+        {
+          location: { file: dir || '/' },
+          hint: 'rename one of them',
+        },
+      );
     }
     seen.set(key, name);
   }
@@ -212,7 +225,10 @@ export function assignShortNames(names: readonly string[], dir: string): ShortNa
         continue next;
       }
     }
-    throw new KilnError('FAT_DIRECTORY_FULL', `${JSON.stringify(dir || '/')}: no free short name for ${JSON.stringify(names[i])}`);
+    throw new KilnError(
+      'FAT_DIRECTORY_FULL',
+      `${JSON.stringify(dir || '/')}: no free short name for ${JSON.stringify(names[i])}`,
+    );
   }
   return result as ShortName[];
 }

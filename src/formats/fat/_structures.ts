@@ -92,25 +92,39 @@ export function normalizeLabel(label: string): string {
 
 /** A non-bootable boot program: prints a message, waits for a key, then tries the next boot device. */
 function defaultBootCode(codeOffset: number): Uint8Array {
-  const message = 'This FAT volume was made by kiln and is not bootable.\r\nPress a key to try the next boot device.\r\n';
+  const message =
+    'This FAT volume was made by kiln and is not bootable.\r\nPress a key to try the next boot device.\r\n';
   const messageAt = 0x7c00 + codeOffset + 29;
   const code = [
     0x0e, // push cs
     0x1f, // pop ds
-    0xbe, messageAt & 0xff, messageAt >> 8, // mov si, message
+    0xbe,
+    messageAt & 0xff,
+    messageAt >> 8, // mov si, message
     0xac, // next: lodsb
-    0x22, 0xc0, // and al, al
-    0x74, 0x0b, // jz wait_key
+    0x22,
+    0xc0, // and al, al
+    0x74,
+    0x0b, // jz wait_key
     0x56, // push si
-    0xb4, 0x0e, // mov ah, 0x0e (teletype output)
-    0xbb, 0x07, 0x00, // mov bx, 0x0007
-    0xcd, 0x10, // int 0x10
+    0xb4,
+    0x0e, // mov ah, 0x0e (teletype output)
+    0xbb,
+    0x07,
+    0x00, // mov bx, 0x0007
+    0xcd,
+    0x10, // int 0x10
     0x5e, // pop si
-    0xeb, 0xf0, // jmp next
-    0x32, 0xe4, // wait_key: xor ah, ah
-    0xcd, 0x16, // int 0x16
-    0xcd, 0x19, // int 0x19 (bootstrap loader)
-    0xeb, 0xfe, // jmp $
+    0xeb,
+    0xf0, // jmp next
+    0x32,
+    0xe4, // wait_key: xor ah, ah
+    0xcd,
+    0x16, // int 0x16
+    0xcd,
+    0x19, // int 0x19 (bootstrap loader)
+    0xeb,
+    0xfe, // jmp $
   ];
   const out = new Uint8Array(code.length + message.length + 1);
   out.set(code);
@@ -133,16 +147,25 @@ export interface BootSectorFields {
 /** Checks a user boot sector: 512 bytes, 0x55AA at 510, a jump (EB xx / E9 xx xx) at 0. */
 export function checkBootSector(bytes: Uint8Array): void {
   if (bytes.length !== 512) {
-    throw new KilnError('FAT_BAD_BOOT_CODE', `the boot sector must be exactly 512 bytes, got ${bytes.length}`, { hint: 'assemble it as a whole sector (e.g. nasm -f bin with times 510-($-$$) db 0 / dw 0xAA55)' });
+    throw new KilnError('FAT_BAD_BOOT_CODE', `the boot sector must be exactly 512 bytes, got ${bytes.length}`, {
+      hint: 'assemble it as a whole sector (e.g. nasm -f bin with times 510-($-$$) db 0 / dw 0xAA55)',
+    });
   }
   if (bytes[510] !== 0x55 || bytes[511] !== 0xaa) {
-    throw new KilnError('FAT_BAD_BOOT_CODE', 'the boot sector does not end in the signature 0x55 0xAA', { location: { offset: 510 }, hint: 'end it with dw 0xAA55' });
+    throw new KilnError('FAT_BAD_BOOT_CODE', 'the boot sector does not end in the signature 0x55 0xAA', {
+      location: { offset: 510 },
+      hint: 'end it with dw 0xAA55',
+    });
   }
   if (!(bytes[0] === 0xeb || bytes[0] === 0xe9)) {
-    throw new KilnError('FAT_BAD_BOOT_CODE', `the boot sector does not start with a jump over the BPB (EB xx 90 or E9 xx xx), found 0x${bytes[0]!.toString(16)}`, {
-      location: { offset: 0 },
-      hint: 'start it with jmp short start / nop and reserve space for the BPB',
-    });
+    throw new KilnError(
+      'FAT_BAD_BOOT_CODE',
+      `the boot sector does not start with a jump over the BPB (EB xx 90 or E9 xx xx), found 0x${bytes[0]!.toString(16)}`,
+      {
+        location: { offset: 0 },
+        hint: 'start it with jmp short start / nop and reserve space for the BPB',
+      },
+    );
   }
 }
 

@@ -19,7 +19,14 @@ import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/ex
 import { readAscii, readU16, readU32 } from '../io/bytes.js';
 import type { FatType } from './_geometry.js';
 import { LONG_CHAR_OFFSETS, shortNameChecksum } from './_names.js';
-import { ATTR_DIRECTORY, ATTR_LONG_NAME, ATTR_VOLUME_ID, FAT_MAX_DEPTH, FAT_MAX_DIR_ENTRIES, fromDosDateTime } from './_structures.js';
+import {
+  ATTR_DIRECTORY,
+  ATTR_LONG_NAME,
+  ATTR_VOLUME_ID,
+  FAT_MAX_DEPTH,
+  FAT_MAX_DIR_ENTRIES,
+  fromDosDateTime,
+} from './_structures.js';
 
 const FORMAT = 'fat';
 
@@ -85,7 +92,10 @@ export interface FatReadOptions {
 const MAX_DIR_BYTES = FAT_MAX_DIR_ENTRIES * 32;
 
 function fail(code: string, message: string, offset?: number, hint?: string): never {
-  throw new FormatError(FORMAT, code, message, { ...(offset !== undefined ? { offset } : {}), ...(hint ? { hint } : {}) });
+  throw new FormatError(FORMAT, code, message, {
+    ...(offset !== undefined ? { offset } : {}),
+    ...(hint ? { hint } : {}),
+  });
 }
 
 /**
@@ -110,8 +120,14 @@ export class FatVolume {
   /** Parses and validates the boot sector. Use {@link openFat}. */
   static async open(source: BlockSource, options: FatReadOptions = {}): Promise<FatVolume> {
     const base = options.offset ?? 0;
-    if (!Number.isSafeInteger(base) || base < 0) throw new RangeError(`"offset" expected a non-negative integer, got ${base}`);
-    if (source.size - base < 512) fail('TOO_SMALL', `a FAT volume needs at least one 512-byte sector, the input has ${Math.max(0, source.size - base)} bytes`, base);
+    if (!Number.isSafeInteger(base) || base < 0)
+      throw new RangeError(`"offset" expected a non-negative integer, got ${base}`);
+    if (source.size - base < 512)
+      fail(
+        'TOO_SMALL',
+        `a FAT volume needs at least one 512-byte sector, the input has ${Math.max(0, source.size - base)} bytes`,
+        base,
+      );
     const b = await source.read(base, 512);
     const bps = readU16(b, 11, true);
     const spc = b[13]!;
@@ -123,40 +139,70 @@ export class FatVolume {
     const fat16Size = readU16(b, 22, true);
     const tot32 = readU32(b, 32, true);
     const at = (o: number): number => base + o;
-    if (![512, 1024, 2048, 4096].includes(bps)) fail('BAD_BPB', `BPB_BytsPerSec is ${bps}; FAT sectors are 512, 1024, 2048 or 4096 bytes (is this a FAT volume?)`, at(11));
-    if (spc === 0 || (spc & (spc - 1)) !== 0) fail('BAD_BPB', `BPB_SecPerClus is ${spc}; it must be a power of two from 1 to 128`, at(13));
-    if (spc * bps > 256 * 1024) fail('BAD_BPB', `clusters of ${spc * bps} bytes are larger than any FAT implementation supports`, at(13));
+    if (![512, 1024, 2048, 4096].includes(bps))
+      fail(
+        'BAD_BPB',
+        `BPB_BytsPerSec is ${bps}; FAT sectors are 512, 1024, 2048 or 4096 bytes (is this a FAT volume?)`,
+        at(11),
+      );
+    if (spc === 0 || (spc & (spc - 1)) !== 0)
+      fail('BAD_BPB', `BPB_SecPerClus is ${spc}; it must be a power of two from 1 to 128`, at(13));
+    if (spc * bps > 256 * 1024)
+      fail('BAD_BPB', `clusters of ${spc * bps} bytes are larger than any FAT implementation supports`, at(13));
     if (reserved === 0) fail('BAD_BPB', 'BPB_RsvdSecCnt is 0; the boot sector itself is reserved', at(14));
-    if (fats !== 1 && fats !== 2) fail('BAD_BPB', `BPB_NumFATs is ${fats}; a volume has 1 or 2 FATs (fsck.fat refuses others too)`, at(16));
-    if (media !== 0xf0 && media < 0xf8) fail('BAD_BPB', `BPB_Media is 0x${media.toString(16)}; valid values are 0xF0 and 0xF8..0xFF`, at(21));
+    if (fats !== 1 && fats !== 2)
+      fail('BAD_BPB', `BPB_NumFATs is ${fats}; a volume has 1 or 2 FATs (fsck.fat refuses others too)`, at(16));
+    if (media !== 0xf0 && media < 0xf8)
+      fail('BAD_BPB', `BPB_Media is 0x${media.toString(16)}; valid values are 0xF0 and 0xF8..0xFF`, at(21));
     const totalSectors = tot16 !== 0 ? tot16 : tot32;
     if (totalSectors === 0) fail('BAD_BPB', 'both BPB_TotSec16 and BPB_TotSec32 are 0', at(19));
     const isFat32 = fat16Size === 0;
     const fatSectors = isFat32 ? readU32(b, 36, true) : fat16Size;
     if (fatSectors === 0) fail('BAD_BPB', 'the FAT size (BPB_FATSz16/BPB_FATSz32) is 0', at(isFat32 ? 36 : 22));
-    if (isFat32 && rootEntries !== 0) fail('BAD_BPB', `FAT32 volume with BPB_RootEntCnt = ${rootEntries} (must be 0)`, at(17));
-    if (!isFat32 && rootEntries === 0) fail('BAD_BPB', 'BPB_RootEntCnt is 0: a FAT12/16 root directory has zero size', at(17));
+    if (isFat32 && rootEntries !== 0)
+      fail('BAD_BPB', `FAT32 volume with BPB_RootEntCnt = ${rootEntries} (must be 0)`, at(17));
+    if (!isFat32 && rootEntries === 0)
+      fail('BAD_BPB', 'BPB_RootEntCnt is 0: a FAT12/16 root directory has zero size', at(17));
     if ((rootEntries * 32) % bps !== 0) {
-      fail('BAD_BPB', `BPB_RootEntCnt ${rootEntries} does not fill a whole number of ${bps}-byte sectors (${rootEntries * 32} bytes)`, at(17),
-        'fsck.fat refuses this too ("doesn\'t span an integral number of sectors"); the volume is damaged or hostile');
+      fail(
+        'BAD_BPB',
+        `BPB_RootEntCnt ${rootEntries} does not fill a whole number of ${bps}-byte sectors (${rootEntries * 32} bytes)`,
+        at(17),
+        'fsck.fat refuses this too ("doesn\'t span an integral number of sectors"); the volume is damaged or hostile',
+      );
     }
     const rootDirSectors = Math.ceil((rootEntries * 32) / bps);
     const firstData = reserved + fats * fatSectors + rootDirSectors;
-    if (firstData >= totalSectors) fail('BAD_BPB', `the FATs and root directory (${firstData} sectors) do not leave room for data in ${totalSectors} sectors`, at(19));
+    if (firstData >= totalSectors)
+      fail(
+        'BAD_BPB',
+        `the FATs and root directory (${firstData} sectors) do not leave room for data in ${totalSectors} sectors`,
+        at(19),
+      );
     const clusterCount = Math.floor((totalSectors - firstData) / spc);
     const type: FatType = isFat32 ? 32 : clusterCount < 4085 ? 12 : 16;
-    if (!isFat32 && clusterCount >= 65525) fail('BAD_BPB', `${clusterCount} clusters need FAT32, but BPB_FATSz16 is set (FAT12/16 layout)`, at(22));
-    if (type === 32 && clusterCount > 0x0ffffff5) fail('BAD_BPB', `${clusterCount} clusters exceed FAT32's limit`, at(32));
+    if (!isFat32 && clusterCount >= 65525)
+      fail('BAD_BPB', `${clusterCount} clusters need FAT32, but BPB_FATSz16 is set (FAT12/16 layout)`, at(22));
+    if (type === 32 && clusterCount > 0x0ffffff5)
+      fail('BAD_BPB', `${clusterCount} clusters exceed FAT32's limit`, at(32));
     // The FAT must have an entry for every cluster (fsck.fat: "Filesystem has N clusters but only space for M FAT entries").
     const fatEntries = Math.floor((fatSectors * bps * 8) / type);
     if (clusterCount + 2 > fatEntries) {
-      fail('BAD_BPB', `the volume has ${clusterCount} clusters but its FAT (${isFat32 ? 'BPB_FATSz32' : 'BPB_FATSz16'} = ${fatSectors} sectors) has room for ${Math.max(0, fatEntries - 2)}`,
-        at(isFat32 ? 36 : 22), 'the volume is damaged or hostile; fsck.fat refuses it too');
+      fail(
+        'BAD_BPB',
+        `the volume has ${clusterCount} clusters but its FAT (${isFat32 ? 'BPB_FATSz32' : 'BPB_FATSz16'} = ${fatSectors} sectors) has room for ${Math.max(0, fatEntries - 2)}`,
+        at(isFat32 ? 36 : 22),
+        'the volume is damaged or hostile; fsck.fat refuses it too',
+      );
     }
     if (clusterCount < 1) fail('BAD_BPB', 'the volume has no data clusters', at(13));
     if (base + totalSectors * bps > source.size) {
-      fail('TRUNCATED', `${tot16 !== 0 ? 'BPB_TotSec16' : 'BPB_TotSec32'} says the volume has ${totalSectors} sectors (${totalSectors * bps} bytes), the input has ${source.size - base} from the volume's start`,
-        at(tot16 !== 0 ? 19 : 32), 'the image was cut short, or the offset is wrong');
+      fail(
+        'TRUNCATED',
+        `${tot16 !== 0 ? 'BPB_TotSec16' : 'BPB_TotSec32'} says the volume has ${totalSectors} sectors (${totalSectors * bps} bytes), the input has ${source.size - base} from the volume's start`,
+        at(tot16 !== 0 ? 19 : 32),
+        'the image was cut short, or the offset is wrong',
+      );
     }
 
     const ext = isFat32 ? 64 : 36;
@@ -168,7 +214,8 @@ export class FatVolume {
     let backup = 0;
     if (isFat32) {
       rootCluster = readU32(b, 44, true) & 0x0fffffff;
-      if (rootCluster < 2 || rootCluster > clusterCount + 1) fail('BAD_BPB', `BPB_RootClus ${rootCluster} is outside the clusters 2..${clusterCount + 1}`, at(44));
+      if (rootCluster < 2 || rootCluster > clusterCount + 1)
+        fail('BAD_BPB', `BPB_RootClus ${rootCluster} is outside the clusters 2..${clusterCount + 1}`, at(44));
       backup = readU16(b, 50, true);
       const fsInfoSector = readU16(b, 48, true);
       if (fsInfoSector > 0 && fsInfoSector < reserved && fsInfoSector !== 0xffff) {
@@ -213,7 +260,10 @@ export class FatVolume {
 
   private get firstDataByte(): number {
     const i = this.info;
-    return (i.reservedSectors + i.fats * i.fatSectors + Math.ceil((i.rootEntries * 32) / i.bytesPerSector)) * i.bytesPerSector;
+    return (
+      (i.reservedSectors + i.fats * i.fatSectors + Math.ceil((i.rootEntries * 32) / i.bytesPerSector)) *
+      i.bytesPerSector
+    );
   }
 
   /** Byte offset (inside the volume) of a cluster. */
@@ -234,7 +284,8 @@ export class FatVolume {
         const chunkStart = chunkIndex * FatVolume.FAT_CHUNK;
         const n = Math.min(FatVolume.FAT_CHUNK, fatLength - chunkStart);
         const absolute = this.base + fatStart + chunkStart;
-        if (absolute + n > this.source.size) fail('TRUNCATED', `the FAT runs past the end of the input (needs ${n} bytes at ${absolute})`, absolute);
+        if (absolute + n > this.source.size)
+          fail('TRUNCATED', `the FAT runs past the end of the input (needs ${n} bytes at ${absolute})`, absolute);
         chunk = await this.source.read(absolute, n);
         if (this.fatCache.size >= 256) this.fatCache.delete(this.fatCache.keys().next().value!);
         this.fatCache.set(chunkIndex, chunk);
@@ -272,21 +323,35 @@ export class FatVolume {
     const seen = new Set<number>();
     let c = first;
     for (;;) {
-      if (c < 2 || c > max) fail('BAD_CHAIN', `${what}: cluster ${c} is outside the clusters 2..${max}`, undefined, 'the volume is damaged; fsck.fat can repair it');
-      if (seen.has(c)) fail('CHAIN_LOOP', `${what}: the cluster chain loops back to cluster ${c}`, undefined, 'the volume is damaged; fsck.fat can repair it');
+      if (c < 2 || c > max)
+        fail(
+          'BAD_CHAIN',
+          `${what}: cluster ${c} is outside the clusters 2..${max}`,
+          undefined,
+          'the volume is damaged; fsck.fat can repair it',
+        );
+      if (seen.has(c))
+        fail(
+          'CHAIN_LOOP',
+          `${what}: the cluster chain loops back to cluster ${c}`,
+          undefined,
+          'the volume is damaged; fsck.fat can repair it',
+        );
       seen.add(c);
       out.push(c);
       if (out.length >= limit && !strict) return out;
       const next = await this.fatEntry(c);
       if (this.isEnd(next)) return out;
-      if (out.length >= limit) fail('CHAIN_TOO_LONG', `${what}: the cluster chain is longer than the ${limit} clusters it can have`);
+      if (out.length >= limit)
+        fail('CHAIN_TOO_LONG', `${what}: the cluster chain is longer than the ${limit} clusters it can have`);
       if (next === 0) fail('BAD_CHAIN', `${what}: the chain runs into free cluster ${c}'s entry (0)`);
       c = next;
     }
   }
 
   private async readRegion(offset: number, length: number): Promise<Uint8Array> {
-    if (offset + length > this.info.totalSectors * this.info.bytesPerSector) fail('BAD_CHAIN', `read of ${length} bytes at ${offset} is past the end of the volume`, this.base + offset);
+    if (offset + length > this.info.totalSectors * this.info.bytesPerSector)
+      fail('BAD_CHAIN', `read of ${length} bytes at ${offset} is past the end of the volume`, this.base + offset);
     return this.source.read(this.base + offset, length);
   }
 
@@ -294,7 +359,10 @@ export class FatVolume {
    * Raw bytes of a directory: the fixed FAT12/16 root (cluster 0) or a cluster chain, and where
    * byte `at` of them lies in the source (for messages).
    */
-  private async directoryBytes(cluster: number, what: string): Promise<{ bytes: Uint8Array; offsetOf: (at: number) => number }> {
+  private async directoryBytes(
+    cluster: number,
+    what: string,
+  ): Promise<{ bytes: Uint8Array; offsetOf: (at: number) => number }> {
     const i = this.info;
     if (cluster === 0 && i.type !== 32) {
       const start = (i.reservedSectors + i.fats * i.fatSectors) * i.bytesPerSector;
@@ -303,8 +371,10 @@ export class FatVolume {
     const limit = Math.ceil(MAX_DIR_BYTES / i.clusterSize) + 1;
     const clusters = await this.chain(cluster, limit, what);
     const out = new Uint8Array(clusters.length * i.clusterSize);
-    for (let k = 0; k < clusters.length; k++) out.set(await this.readRegion(this.clusterOffset(clusters[k]!), i.clusterSize), k * i.clusterSize);
-    const offsetOf = (at: number): number => this.base + this.clusterOffset(clusters[Math.floor(at / i.clusterSize)]!) + (at % i.clusterSize);
+    for (let k = 0; k < clusters.length; k++)
+      out.set(await this.readRegion(this.clusterOffset(clusters[k]!), i.clusterSize), k * i.clusterSize);
+    const offsetOf = (at: number): number =>
+      this.base + this.clusterOffset(clusters[Math.floor(at / i.clusterSize)]!) + (at % i.clusterSize);
     return { bytes: out, offsetOf };
   }
 
@@ -326,7 +396,10 @@ export class FatVolume {
 
   /** The entries of one directory (not recursive), given its first cluster (0 = FAT12/16 root). */
   async readDirectory(cluster: number, dirPath: string): Promise<FatEntry[]> {
-    const { bytes, offsetOf } = await this.directoryBytes(cluster, dirPath === '' ? 'root directory' : `directory ${JSON.stringify(dirPath)}`);
+    const { bytes, offsetOf } = await this.directoryBytes(
+      cluster,
+      dirPath === '' ? 'root directory' : `directory ${JSON.stringify(dirPath)}`,
+    );
     const out: FatEntry[] = [];
     let longParts: string[] = [];
     let longExpect = 0;
@@ -378,10 +451,20 @@ export class FatVolume {
       const shortName = extRaw ? `${baseRaw}.${extRaw}` : baseRaw;
       const name = longName || (ext ? `${base}.${ext}` : base);
       if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-        fail('BAD_NAME', `directory ${JSON.stringify(dirPath || '/')} has an entry named ${JSON.stringify(name)}, which is not a valid file name`, offsetOf(at), 'the volume is damaged or hostile; fsck.fat can check it');
+        fail(
+          'BAD_NAME',
+          `directory ${JSON.stringify(dirPath || '/')} has an entry named ${JSON.stringify(name)}, which is not a valid file name`,
+          offsetOf(at),
+          'the volume is damaged or hostile; fsck.fat can check it',
+        );
       }
       const key = name.toUpperCase();
-      if (seenNames.has(key)) fail('DUPLICATE_NAME', `directory ${JSON.stringify(dirPath || '/')} has two entries named ${JSON.stringify(name)}`, offsetOf(at));
+      if (seenNames.has(key))
+        fail(
+          'DUPLICATE_NAME',
+          `directory ${JSON.stringify(dirPath || '/')} has two entries named ${JSON.stringify(name)}`,
+          offsetOf(at),
+        );
       seenNames.add(key);
       const hi = this.info.type === 32 ? readU16(bytes, at + 20, true) : 0;
       const firstCluster = ((hi << 16) | readU16(bytes, at + 26, true)) >>> 0;
@@ -410,12 +493,23 @@ export class FatVolume {
     const rootCluster = this.info.type === 32 ? this.info.rootCluster : 0;
     visited.add(rootCluster);
     const walk = async (cluster: number, path: string, depth: number): Promise<void> => {
-      if (depth > FAT_MAX_DEPTH) fail('TOO_DEEP', `directory ${JSON.stringify(path)} is nested more than ${FAT_MAX_DEPTH} levels deep`, undefined, 'kiln reads (and writes) FAT trees up to that depth');
+      if (depth > FAT_MAX_DEPTH)
+        fail(
+          'TOO_DEEP',
+          `directory ${JSON.stringify(path)} is nested more than ${FAT_MAX_DEPTH} levels deep`,
+          undefined,
+          'kiln reads (and writes) FAT trees up to that depth',
+        );
       for (const e of await this.readDirectory(cluster, path)) {
         out.push(e);
         if (e.kind === 'dir') {
           if (e.firstCluster === 0 || visited.has(e.firstCluster)) {
-            fail('DIRECTORY_LOOP', `directory ${JSON.stringify(e.path)} points at cluster ${e.firstCluster}, which is ${e.firstCluster === 0 ? 'the root' : 'already another directory'}`, undefined, 'the volume is damaged; fsck.fat can repair it');
+            fail(
+              'DIRECTORY_LOOP',
+              `directory ${JSON.stringify(e.path)} points at cluster ${e.firstCluster}, which is ${e.firstCluster === 0 ? 'the root' : 'already another directory'}`,
+              undefined,
+              'the volume is damaged; fsck.fat can repair it',
+            );
           }
           visited.add(e.firstCluster);
           await walk(e.firstCluster, e.path, depth + 1);
@@ -434,7 +528,9 @@ export class FatVolume {
     let found: FatEntry | undefined;
     for (let k = 0; k < parts.length; k++) {
       const entries = await this.readDirectory(cluster, dirPath);
-      found = entries.find((e) => e.name.toUpperCase() === parts[k]!.toUpperCase() || e.shortName === parts[k]!.toUpperCase());
+      found = entries.find(
+        (e) => e.name.toUpperCase() === parts[k]!.toUpperCase() || e.shortName === parts[k]!.toUpperCase(),
+      );
       if (!found) return undefined;
       if (k < parts.length - 1) {
         if (found.kind !== 'dir') return undefined;
@@ -451,9 +547,14 @@ export class FatVolume {
     if (entry.size === 0) return;
     const cs = this.info.clusterSize;
     const needed = Math.ceil(entry.size / cs);
-    if (needed > this.info.clusterCount) fail('BAD_SIZE', `${JSON.stringify(entry.path)} claims ${entry.size} bytes, more than the volume holds`);
+    if (needed > this.info.clusterCount)
+      fail('BAD_SIZE', `${JSON.stringify(entry.path)} claims ${entry.size} bytes, more than the volume holds`);
     const clusters = await this.chain(entry.firstCluster, needed, JSON.stringify(entry.path), false);
-    if (clusters.length < needed) fail('CHAIN_TOO_SHORT', `${JSON.stringify(entry.path)} has ${entry.size} bytes but its chain has only ${clusters.length} clusters of ${cs}`);
+    if (clusters.length < needed)
+      fail(
+        'CHAIN_TOO_SHORT',
+        `${JSON.stringify(entry.path)} has ${entry.size} bytes but its chain has only ${clusters.length} clusters of ${cs}`,
+      );
     let remaining = entry.size;
     for (let k = 0; k < clusters.length && remaining > 0;) {
       let run = 1;
@@ -469,7 +570,12 @@ export class FatVolume {
   async readFileBytes(pathOrEntry: string | FatEntry, maxBytes = 64 << 20): Promise<Uint8Array> {
     const entry = typeof pathOrEntry === 'string' ? await this.stat(pathOrEntry) : pathOrEntry;
     if (!entry) throw new KilnError('FAT_NOT_FOUND', `${JSON.stringify(pathOrEntry)} is not in the FAT volume`);
-    if (entry.size > maxBytes) throw new KilnError('FAT_FILE_TOO_LARGE', `${JSON.stringify(entry.path)} has ${entry.size} bytes, more than the ${maxBytes} asked for`, { hint: 'stream it with readFile()' });
+    if (entry.size > maxBytes)
+      throw new KilnError(
+        'FAT_FILE_TOO_LARGE',
+        `${JSON.stringify(entry.path)} has ${entry.size} bytes, more than the ${maxBytes} asked for`,
+        { hint: 'stream it with readFile()' },
+      );
     const out = new Uint8Array(entry.size);
     let at = 0;
     for await (const chunk of this.readFile(entry)) {
@@ -488,8 +594,14 @@ export class FatVolume {
   async extract(dir: string, options: ExtractOptions = {}): Promise<FatEntry[]> {
     const entries = await this.list();
     const members = entries.map((e): ExtractEntry => {
-      const common = { path: e.path, ...(e.mtime !== undefined ? { mtime: e.mtime } : {}), ...(e.recordOffset !== undefined ? { offset: e.recordOffset } : {}) };
-      return e.kind === 'dir' ? { kind: 'dir', ...common } : { kind: 'file', ...common, content: () => this.readFile(e) };
+      const common = {
+        path: e.path,
+        ...(e.mtime !== undefined ? { mtime: e.mtime } : {}),
+        ...(e.recordOffset !== undefined ? { offset: e.recordOffset } : {}),
+      };
+      return e.kind === 'dir'
+        ? { kind: 'dir', ...common }
+        : { kind: 'file', ...common, content: () => this.readFile(e) };
     });
     await extractEntries(members, dir, { format: FORMAT, codePrefix: 'FAT' }, options);
     return entries;
@@ -526,6 +638,12 @@ export function isFatBootSector(sector: Uint8Array): boolean {
   if (!(sector[0] === 0xeb || sector[0] === 0xe9)) return false;
   const bps = readU16(sector, 11, true);
   const spc = sector[13]!;
-  return [512, 1024, 2048, 4096].includes(bps) && spc > 0 && (spc & (spc - 1)) === 0 && readU16(sector, 14, true) > 0 && sector[16]! > 0 &&
-    (readU16(sector, 19, true) > 0 || readU32(sector, 32, true) > 0);
+  return (
+    [512, 1024, 2048, 4096].includes(bps) &&
+    spc > 0 &&
+    (spc & (spc - 1)) === 0 &&
+    readU16(sector, 14, true) > 0 &&
+    sector[16]! > 0 &&
+    (readU16(sector, 19, true) > 0 || readU32(sector, 32, true) > 0)
+  );
 }

@@ -22,11 +22,34 @@ import type { BlockSink } from '../io/block-writer.js';
 import { type Content, contentSize } from '../io/content.js';
 import { writeU32 } from '../io/bytes.js';
 import { buildTree, type FileTree, type TreeSpec } from '../io/tree.js';
-import { computeGeometry, type FatType, type Geometry, type GeometryOptions, SECTOR_SIZE, MIN_CLUST_32 } from './_geometry.js';
-import { assignShortNames, checkLongName, longEntryCount, shortNameChecksum, writeLongEntries, type ShortName } from './_names.js';
 import {
-  ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_READ_ONLY, ATTR_VOLUME_ID, FAT_MAX_DEPTH, FAT_MAX_DIR_ENTRIES, buildBootSector, buildFsInfo, checkBootSector,
-  normalizeLabel, writeShortEntry,
+  computeGeometry,
+  type FatType,
+  type Geometry,
+  type GeometryOptions,
+  SECTOR_SIZE,
+  MIN_CLUST_32,
+} from './_geometry.js';
+import {
+  assignShortNames,
+  checkLongName,
+  longEntryCount,
+  shortNameChecksum,
+  writeLongEntries,
+  type ShortName,
+} from './_names.js';
+import {
+  ATTR_ARCHIVE,
+  ATTR_DIRECTORY,
+  ATTR_READ_ONLY,
+  ATTR_VOLUME_ID,
+  FAT_MAX_DEPTH,
+  FAT_MAX_DIR_ENTRIES,
+  buildBootSector,
+  buildFsInfo,
+  checkBootSector,
+  normalizeLabel,
+  writeShortEntry,
 } from './_structures.js';
 
 export type { FatType, Geometry } from './_geometry.js';
@@ -107,7 +130,19 @@ const MAX_FILE_SIZE = 0xffffffff;
 const NO_SHORT_NAME: ShortName = { raw: '', caseBits: 0, needsLong: false };
 
 function plannedDir(path: string, name: string, mtime: number): PlannedDir {
-  return { kind: 'dir', path, name, short: NO_SHORT_NAME, mtime, attr: ATTR_DIRECTORY, firstCluster: 0, clusters: 0, parent: undefined, children: [], entries: 0 };
+  return {
+    kind: 'dir',
+    path,
+    name,
+    short: NO_SHORT_NAME,
+    mtime,
+    attr: ATTR_DIRECTORY,
+    firstCluster: 0,
+    clusters: 0,
+    parent: undefined,
+    children: [],
+    entries: 0,
+  };
 }
 
 /** Refuses a directory nested deeper than the reader reads (FAT_MAX_DEPTH path components). */
@@ -116,9 +151,13 @@ function checkDepth(dirPath: string): void {
   for (let at = dirPath.indexOf('/'); at >= 0; at = dirPath.indexOf('/', at + 1)) depth++;
   if (depth <= FAT_MAX_DEPTH) return;
   const shown = dirPath.length > 80 ? `${dirPath.slice(0, 40)}…${dirPath.slice(-40)}` : dirPath;
-  throw new KilnError('FAT_TOO_DEEP', `directory ${JSON.stringify(shown)} is nested ${depth} levels deep; kiln writes and reads FAT trees up to ${FAT_MAX_DEPTH}`, {
-    hint: 'flatten the tree (kiln\'s reader refuses deeper FAT trees, as a hostile image could nest without end)',
-  });
+  throw new KilnError(
+    'FAT_TOO_DEEP',
+    `directory ${JSON.stringify(shown)} is nested ${depth} levels deep; kiln writes and reads FAT trees up to ${FAT_MAX_DEPTH}`,
+    {
+      hint: "flatten the tree (kiln's reader refuses deeper FAT trees, as a hostile image could nest without end)",
+    },
+  );
 }
 
 /**
@@ -154,7 +193,12 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
     const name = slash < 0 ? path : path.slice(slash + 1);
     checkLongName(name, path);
     const parent = dirs.get(parentPath);
-    if (!parent) throw new KilnError('FAT_TREE_INVALID', `${JSON.stringify(path)} has no parent directory ${JSON.stringify(parentPath)} in the tree`, { hint: 'build the tree with buildTree(), which adds parent directories' });
+    if (!parent)
+      throw new KilnError(
+        'FAT_TREE_INVALID',
+        `${JSON.stringify(path)} has no parent directory ${JSON.stringify(parentPath)} in the tree`,
+        { hint: 'build the tree with buildTree(), which adds parent directories' },
+      );
     let node: PlannedDir | PlannedFile;
     if (entry.kind === 'dir') {
       node = dirs.get(path)!;
@@ -162,21 +206,46 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
     } else if (entry.kind === 'file') {
       const fileSize = contentSize(entry.content);
       if (fileSize > MAX_FILE_SIZE) {
-        throw new KilnError('FAT_FILE_TOO_LARGE', `${JSON.stringify(path)} is ${formatSize(fileSize)}; a FAT file holds at most 4 GiB - 1 byte`, { location: { file: path }, hint: 'split the file or use another filesystem' });
+        throw new KilnError(
+          'FAT_FILE_TOO_LARGE',
+          `${JSON.stringify(path)} is ${formatSize(fileSize)}; a FAT file holds at most 4 GiB - 1 byte`,
+          { location: { file: path }, hint: 'split the file or use another filesystem' },
+        );
       }
       const attr = ATTR_ARCHIVE | (entry.mode !== undefined && (entry.mode & 0o222) === 0 ? ATTR_READ_ONLY : 0);
-      node = { kind: 'file', path, name, short: NO_SHORT_NAME, mtime: entry.mtime ?? epoch, attr, firstCluster: 0, clusters: 0, content: entry.content, size: fileSize };
+      node = {
+        kind: 'file',
+        path,
+        name,
+        short: NO_SHORT_NAME,
+        mtime: entry.mtime ?? epoch,
+        attr,
+        firstCluster: 0,
+        clusters: 0,
+        content: entry.content,
+        size: fileSize,
+      };
     } else {
-      throw new KilnError('FAT_UNSUPPORTED_ENTRY', `${JSON.stringify(path)} is a ${entry.kind}; FAT stores only files and directories`, {
-        location: { file: path },
-        hint: entry.kind === 'symlink' ? 'replace the symlink by a copy of its target, or leave it out of the tree' : 'leave it out of the tree',
-      });
+      throw new KilnError(
+        'FAT_UNSUPPORTED_ENTRY',
+        `${JSON.stringify(path)} is a ${entry.kind}; FAT stores only files and directories`,
+        {
+          location: { file: path },
+          hint:
+            entry.kind === 'symlink'
+              ? 'replace the symlink by a copy of its target, or leave it out of the tree'
+              : 'leave it out of the tree',
+        },
+      );
     }
     parent.children.push(node);
   }
   for (const dir of dirs.values()) {
     const children = dir.children;
-    const shorts = assignShortNames(children.map((c) => c.name), dir.path);
+    const shorts = assignShortNames(
+      children.map((c) => c.name),
+      dir.path,
+    );
     let count = dir === root ? (label ? 1 : 0) : 2;
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;
@@ -184,10 +253,14 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
       count += c.short.needsLong ? 1 + longEntryCount(c.name) : 1;
     }
     if (count > FAT_MAX_DIR_ENTRIES) {
-      throw new KilnError('FAT_DIRECTORY_FULL', `directory ${JSON.stringify(dir.path || '/')} needs ${count} entries; a FAT directory holds at most ${FAT_MAX_DIR_ENTRIES}`, {
-        location: { file: dir.path || '/' },
-        hint: 'spread the files over subdirectories, or use shorter (8.3) names, which need one entry each',
-      });
+      throw new KilnError(
+        'FAT_DIRECTORY_FULL',
+        `directory ${JSON.stringify(dir.path || '/')} needs ${count} entries; a FAT directory holds at most ${FAT_MAX_DIR_ENTRIES}`,
+        {
+          location: { file: dir.path || '/' },
+          hint: 'spread the files over subdirectories, or use shorter (8.3) names, which need one entry each',
+        },
+      );
     }
     dir.entries = count;
   }
@@ -195,11 +268,19 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
   let geometry = computeGeometry(size, options);
   if (geometry.type !== 32 && root.entries > geometry.rootEntries) {
     if (options.rootEntries !== undefined) {
-      throw new KilnError('FAT_ROOT_FULL', `the root directory needs ${root.entries} entries but was given ${options.rootEntries}`, { hint: 'raise rootEntries, move files into a subdirectory, or use FAT32' });
+      throw new KilnError(
+        'FAT_ROOT_FULL',
+        `the root directory needs ${root.entries} entries but was given ${options.rootEntries}`,
+        { hint: 'raise rootEntries, move files into a subdirectory, or use FAT32' },
+      );
     }
     geometry = computeGeometry(size, { ...options, rootEntries: Math.min(0xfff0, Math.ceil(root.entries / 16) * 16) });
     if (root.entries > geometry.rootEntries) {
-      throw new KilnError('FAT_ROOT_FULL', `the root directory needs ${root.entries} entries; FAT${geometry.type} allows at most ${geometry.rootEntries}`, { hint: 'move files into a subdirectory or use FAT32' });
+      throw new KilnError(
+        'FAT_ROOT_FULL',
+        `the root directory needs ${root.entries} entries; FAT${geometry.type} allows at most ${geometry.rootEntries}`,
+        { hint: 'move files into a subdirectory or use FAT32' },
+      );
     }
   }
 
@@ -230,10 +311,14 @@ export function planFat(tree: FileTree, size: number, options: FatOptions = {}):
   const used = next - 2;
   if (used > geometry.clusterCount) {
     const over = (used - geometry.clusterCount) * cb;
-    throw new KilnError('FAT_DOES_NOT_FIT', `the files need ${used} clusters of ${formatSize(cb)} but the FAT${geometry.type} volume has ${geometry.clusterCount}: ${formatSize(over)} (${over} bytes) over`, {
-      hint: `make the volume at least ${formatSize(over)} larger, or leave files out`,
-      details: { bytesOver: over, clustersNeeded: used, clustersAvailable: geometry.clusterCount },
-    });
+    throw new KilnError(
+      'FAT_DOES_NOT_FIT',
+      `the files need ${used} clusters of ${formatSize(cb)} but the FAT${geometry.type} volume has ${geometry.clusterCount}: ${formatSize(over)} (${over} bytes) over`,
+      {
+        hint: `make the volume at least ${formatSize(over)} larger, or leave files out`,
+        details: { bytesOver: over, clustersNeeded: used, clustersAvailable: geometry.clusterCount },
+      },
+    );
   }
   return { geometry, label, epoch, usedClusters: used, objects, root };
 }
@@ -243,13 +328,34 @@ function writeDirectory(buf: Uint8Array, dir: PlannedDir, label: string | undefi
   let at = 0;
   if (dir.parent === undefined) {
     if (label) {
-      writeShortEntry(buf, 0, { raw: label.padEnd(11, ' '), attr: ATTR_VOLUME_ID, caseBits: 0, firstCluster: 0, size: 0, mtime: dir.mtime });
+      writeShortEntry(buf, 0, {
+        raw: label.padEnd(11, ' '),
+        attr: ATTR_VOLUME_ID,
+        caseBits: 0,
+        firstCluster: 0,
+        size: 0,
+        mtime: dir.mtime,
+      });
       at = 32;
     }
   } else {
-    writeShortEntry(buf, 0, { raw: '.          ', attr: ATTR_DIRECTORY, caseBits: 0, firstCluster: dir.firstCluster, size: 0, mtime: dir.mtime });
+    writeShortEntry(buf, 0, {
+      raw: '.          ',
+      attr: ATTR_DIRECTORY,
+      caseBits: 0,
+      firstCluster: dir.firstCluster,
+      size: 0,
+      mtime: dir.mtime,
+    });
     const parentCluster = dir.parent.parent === undefined ? 0 : dir.parent.firstCluster;
-    writeShortEntry(buf, 32, { raw: '..         ', attr: ATTR_DIRECTORY, caseBits: 0, firstCluster: parentCluster, size: 0, mtime: dir.parent.mtime });
+    writeShortEntry(buf, 32, {
+      raw: '..         ',
+      attr: ATTR_DIRECTORY,
+      caseBits: 0,
+      firstCluster: parentCluster,
+      size: 0,
+      mtime: dir.parent.mtime,
+    });
     at = 64;
   }
   for (const c of dir.children) {
@@ -275,7 +381,10 @@ class Combiner {
   private readonly buf: Uint8Array;
   private start = 0;
   private length = 0;
-  constructor(private readonly sink: BlockSink, capacity: number) {
+  constructor(
+    private readonly sink: BlockSink,
+    capacity: number,
+  ) {
     this.buf = new Uint8Array(capacity);
   }
   private get end(): number {
@@ -379,7 +488,11 @@ function readFully(fd: number, view: Uint8Array, position: number, path: string,
   while (got < view.length) {
     const r = readSync(fd, view, got, view.length - got, position + got);
     if (r === 0) {
-      throw new KilnError('FAT_SOURCE_CHANGED', `${path} shrank while being written into the image (expected ${size} bytes, ended at ${position + got})`, { location: { file: path } });
+      throw new KilnError(
+        'FAT_SOURCE_CHANGED',
+        `${path} shrank while being written into the image (expected ${size} bytes, ended at ${position + got})`,
+        { location: { file: path } },
+      );
     }
     got += r;
   }
@@ -467,11 +580,21 @@ function fatChunk(plan: FatPlan, first: number, count: number, cursor: { index: 
  */
 export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOptions = {}): Promise<FatResult> {
   const size = options.size === undefined ? sink.size : parseSize(options.size, 'FAT size');
-  if (size > sink.size) throw new KilnError('FAT_TOO_LARGE', `the FAT volume (${formatSize(size)}) is larger than its space (${formatSize(sink.size)})`, { hint: 'give a size that fits the partition or image' });
+  if (size > sink.size)
+    throw new KilnError(
+      'FAT_TOO_LARGE',
+      `the FAT volume (${formatSize(size)}) is larger than its space (${formatSize(sink.size)})`,
+      { hint: 'give a size that fits the partition or image' },
+    );
   const hidden = options.hiddenSectors ?? 0;
-  if (!Number.isInteger(hidden) || hidden < 0 || hidden > 0xffffffff) throw new KilnError('FAT_BAD_OPTION', `hidden sectors must be 0..4294967295, got ${hidden}`);
+  if (!Number.isInteger(hidden) || hidden < 0 || hidden > 0xffffffff)
+    throw new KilnError('FAT_BAD_OPTION', `hidden sectors must be 0..4294967295, got ${hidden}`);
   const oemName = options.oemName ?? 'MSWIN4.1';
-  if (!/^[\x20-\x7e]{0,8}$/.test(oemName)) throw new KilnError('FAT_BAD_OPTION', `OEM name must be at most 8 printable ASCII characters, got ${JSON.stringify(oemName)}`);
+  if (!/^[\x20-\x7e]{0,8}$/.test(oemName))
+    throw new KilnError(
+      'FAT_BAD_OPTION',
+      `OEM name must be at most 8 printable ASCII characters, got ${JSON.stringify(oemName)}`,
+    );
   const plan = planFat(tree, size, options);
   const g = plan.geometry;
   const cb = g.clusterBytes;
@@ -534,11 +657,13 @@ export async function writeFat(sink: BlockSink, tree: FileTree, options: FatOpti
     const byteOffset = g.type === 32 ? first * 4 : g.type === 16 ? first * 2 : (first * 3) >> 1;
     const limit = g.fatSectors * SECTOR_SIZE;
     const data = bytes.subarray(0, Math.min(bytes.length, limit - byteOffset));
-    for (let k = 0; k < g.fats; k++) await sink.write((g.reservedSectors + k * g.fatSectors) * SECTOR_SIZE + byteOffset, data);
+    for (let k = 0; k < g.fats; k++)
+      await sink.write((g.reservedSectors + k * g.fatSectors) * SECTOR_SIZE + byteOffset, data);
   }
 
   const volumeId = options.volumeId ?? hash.value;
-  if (!Number.isInteger(volumeId) || volumeId < 0 || volumeId > 0xffffffff) throw new KilnError('FAT_BAD_OPTION', `volume id must be a 32-bit unsigned number, got ${volumeId}`);
+  if (!Number.isInteger(volumeId) || volumeId < 0 || volumeId > 0xffffffff)
+    throw new KilnError('FAT_BAD_OPTION', `volume id must be a 32-bit unsigned number, got ${volumeId}`);
   const boot = buildBootSector({
     geometry: g,
     oemName,
@@ -586,7 +711,8 @@ export type FatFiller = (sink: BlockSink, context?: { offset?: number }) => Prom
  */
 export function fatFiller(tree: FileTree, options: FatOptions = {}): FatFiller {
   return async (sink, context) => {
-    const hiddenSectors = options.hiddenSectors ?? (context?.offset !== undefined ? Math.floor(context.offset / SECTOR_SIZE) : undefined);
+    const hiddenSectors =
+      options.hiddenSectors ?? (context?.offset !== undefined ? Math.floor(context.offset / SECTOR_SIZE) : undefined);
     await writeFat(sink, tree, { ...options, ...(hiddenSectors !== undefined ? { hiddenSectors } : {}) });
   };
 }
@@ -642,7 +768,9 @@ export function esp(options: EspOptions): EspPartition {
     }
   }
   const { files: _files, name: _name, size: _size, ...rest } = options;
-  void _files; void _name; void _size;
+  void _files;
+  void _name;
+  void _size;
   const fatOptions: FatOptions = { ...rest, ...(type !== undefined ? { type } : {}) };
   const plan = planFat(tree, size, fatOptions); // fail early, with the config's numbers
   return {

@@ -87,7 +87,12 @@ function bare(error: FormatError): string {
 
 type HeaderResult = { ok: true; header: GptHeaderInfo; entries: Uint8Array } | { ok: false; error: FormatError };
 
-async function readHeader(source: BlockSource, lba: number, totalSectors: number, expectMyLba: number): Promise<HeaderResult> {
+async function readHeader(
+  source: BlockSource,
+  lba: number,
+  totalSectors: number,
+  expectMyLba: number,
+): Promise<HeaderResult> {
   try {
     return await readHeaderUnchecked(source, lba, totalSectors, expectMyLba);
   } catch (error) {
@@ -96,21 +101,40 @@ async function readHeader(source: BlockSource, lba: number, totalSectors: number
   }
 }
 
-async function readHeaderUnchecked(source: BlockSource, lba: number, totalSectors: number, expectMyLba: number): Promise<HeaderResult> {
+async function readHeaderUnchecked(
+  source: BlockSource,
+  lba: number,
+  totalSectors: number,
+  expectMyLba: number,
+): Promise<HeaderResult> {
   const offset = lba * GPT_SECTOR_SIZE;
-  const fail = (code: string, message: string, at = offset): HeaderResult => ({ ok: false, error: new FormatError('gpt', code, message, { offset: at }) });
-  if (lba < 1 || lba >= totalSectors) return fail('GPT_BAD_HEADER', `header LBA ${lba} is outside the ${totalSectors}-sector disk`);
+  const fail = (code: string, message: string, at = offset): HeaderResult => ({
+    ok: false,
+    error: new FormatError('gpt', code, message, { offset: at }),
+  });
+  if (lba < 1 || lba >= totalSectors)
+    return fail('GPT_BAD_HEADER', `header LBA ${lba} is outside the ${totalSectors}-sector disk`);
   const sector = await source.read(offset, GPT_SECTOR_SIZE);
   const r = new ByteReader(sector, 'gpt', { base: offset });
   if (r.ascii(8) !== 'EFI PART') return fail('GPT_NO_HEADER', `no "EFI PART" signature at LBA ${lba}`);
   const revision = r.u32(true);
   const headerSize = r.u32(true);
   const headerCrc = r.u32(true);
-  if (headerSize < GPT_HEADER_SIZE || headerSize > GPT_SECTOR_SIZE) return fail('GPT_BAD_HEADER', `header size ${headerSize} is outside ${GPT_HEADER_SIZE}..${GPT_SECTOR_SIZE}`, offset + 12);
+  if (headerSize < GPT_HEADER_SIZE || headerSize > GPT_SECTOR_SIZE)
+    return fail(
+      'GPT_BAD_HEADER',
+      `header size ${headerSize} is outside ${GPT_HEADER_SIZE}..${GPT_SECTOR_SIZE}`,
+      offset + 12,
+    );
   const copy = sector.slice(0, headerSize);
   copy.fill(0, 16, 20);
   const actual = crc32(copy);
-  if (actual !== headerCrc) return fail('GPT_BAD_HEADER_CRC', `header CRC32 at LBA ${lba} is 0x${headerCrc.toString(16)}, computed 0x${actual.toString(16)}`, offset + 16);
+  if (actual !== headerCrc)
+    return fail(
+      'GPT_BAD_HEADER_CRC',
+      `header CRC32 at LBA ${lba} is 0x${headerCrc.toString(16)}, computed 0x${actual.toString(16)}`,
+      offset + 16,
+    );
   r.skip(4);
   const myLba = r.u64(true, 'MyLBA');
   const alternateLba = r.u64(true, 'AlternateLBA');
@@ -121,23 +145,55 @@ async function readHeaderUnchecked(source: BlockSource, lba: number, totalSector
   const entryCount = r.u32(true);
   const entrySize = r.u32(true);
   const entriesCrc = r.u32(true);
-  const header: GptHeaderInfo = { myLba, alternateLba, firstUsableLba, lastUsableLba, diskGuid, entriesLba, entryCount, entrySize, entriesCrc, headerCrc, headerSize, revision };
+  const header: GptHeaderInfo = {
+    myLba,
+    alternateLba,
+    firstUsableLba,
+    lastUsableLba,
+    diskGuid,
+    entriesLba,
+    entryCount,
+    entrySize,
+    entriesCrc,
+    headerCrc,
+    headerSize,
+    revision,
+  };
   if (myLba !== expectMyLba) return fail('GPT_BAD_HEADER', `header at LBA ${lba} says MyLBA = ${myLba}`, offset + 24);
   if (firstUsableLba > lastUsableLba || lastUsableLba >= totalSectors) {
-    return fail('GPT_BAD_HEADER', `usable LBAs ${firstUsableLba}..${lastUsableLba} do not fit the ${totalSectors}-sector disk`, offset + 40);
+    return fail(
+      'GPT_BAD_HEADER',
+      `usable LBAs ${firstUsableLba}..${lastUsableLba} do not fit the ${totalSectors}-sector disk`,
+      offset + 40,
+    );
   }
-  if (entrySize < 128 || (entrySize & (entrySize - 1)) !== 0) return fail('GPT_BAD_HEADER', `entry size ${entrySize} is not 128 × 2^n`, offset + 84);
+  if (entrySize < 128 || (entrySize & (entrySize - 1)) !== 0)
+    return fail('GPT_BAD_HEADER', `entry size ${entrySize} is not 128 × 2^n`, offset + 84);
   const arrayBytes = entryCount * entrySize;
-  if (entryCount === 0 || arrayBytes > MAX_ARRAY_BYTES) return fail('GPT_BAD_HEADER', `entry array of ${entryCount} × ${entrySize} bytes is empty or larger than ${MAX_ARRAY_BYTES}`, offset + 80);
+  if (entryCount === 0 || arrayBytes > MAX_ARRAY_BYTES)
+    return fail(
+      'GPT_BAD_HEADER',
+      `entry array of ${entryCount} × ${entrySize} bytes is empty or larger than ${MAX_ARRAY_BYTES}`,
+      offset + 80,
+    );
   const arraySectors = Math.ceil(arrayBytes / GPT_SECTOR_SIZE);
-  if (entriesLba < 1 || entriesLba + arraySectors > totalSectors) return fail('GPT_BAD_HEADER', `entry array at LBA ${entriesLba} runs past the disk`, offset + 72);
+  if (entriesLba < 1 || entriesLba + arraySectors > totalSectors)
+    return fail('GPT_BAD_HEADER', `entry array at LBA ${entriesLba} runs past the disk`, offset + 72);
   if (entriesLba + arraySectors > firstUsableLba && entriesLba <= lastUsableLba) {
-    return fail('GPT_BAD_HEADER', `entry array at LBA ${entriesLba}..${entriesLba + arraySectors - 1} overlaps the usable area ${firstUsableLba}..${lastUsableLba}`, offset + 72);
+    return fail(
+      'GPT_BAD_HEADER',
+      `entry array at LBA ${entriesLba}..${entriesLba + arraySectors - 1} overlaps the usable area ${firstUsableLba}..${lastUsableLba}`,
+      offset + 72,
+    );
   }
   const entries = await source.read(entriesLba * GPT_SECTOR_SIZE, arrayBytes);
   const entriesActual = crc32(entries);
   if (entriesActual !== entriesCrc) {
-    return fail('GPT_BAD_ENTRIES_CRC', `entry array CRC32 is 0x${entriesActual.toString(16)}, the header at LBA ${lba} says 0x${entriesCrc.toString(16)}`, entriesLba * GPT_SECTOR_SIZE);
+    return fail(
+      'GPT_BAD_ENTRIES_CRC',
+      `entry array CRC32 is 0x${entriesActual.toString(16)}, the header at LBA ${lba} says 0x${entriesCrc.toString(16)}`,
+      entriesLba * GPT_SECTOR_SIZE,
+    );
   }
   return { ok: true, header, entries };
 }
@@ -172,16 +228,27 @@ function parseEntries(entries: Uint8Array, header: GptHeaderInfo, problems: stri
       continue;
     }
     if (firstLba < header.firstUsableLba || lastLba > header.lastUsableLba) {
-      problems.push(`partition ${index} (LBA ${firstLba}..${lastLba}) is outside the usable area ${header.firstUsableLba}..${header.lastUsableLba}`);
+      problems.push(
+        `partition ${index} (LBA ${firstLba}..${lastLba}) is outside the usable area ${header.firstUsableLba}..${header.lastUsableLba}`,
+      );
     }
     out.push({
-      index, typeGuid, ...(typeName ? { typeName } : {}), guid: guidFromBytes(entries, at + 16), name, firstLba, lastLba,
-      size: (lastLba - firstLba + 1) * GPT_SECTOR_SIZE, attributes, attributeNames: attributeNames(attributes),
+      index,
+      typeGuid,
+      ...(typeName ? { typeName } : {}),
+      guid: guidFromBytes(entries, at + 16),
+      name,
+      firstLba,
+      lastLba,
+      size: (lastLba - firstLba + 1) * GPT_SECTOR_SIZE,
+      attributes,
+      attributeNames: attributeNames(attributes),
     });
   }
   const sorted = [...out].sort((a, b) => a.firstLba - b.firstLba);
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.firstLba <= sorted[i - 1]!.lastLba) problems.push(`partitions ${sorted[i - 1]!.index} and ${sorted[i]!.index} overlap`);
+    if (sorted[i]!.firstLba <= sorted[i - 1]!.lastLba)
+      problems.push(`partitions ${sorted[i - 1]!.index} and ${sorted[i]!.index} overlap`);
   }
   const guids = new Set<string>();
   for (const p of out) {
@@ -203,9 +270,16 @@ function parseEntries(entries: Uint8Array, header: GptHeaderInfo, problems: stri
 export async function readGpt(input: BlockSource | Uint8Array, options: GptReadOptions = {}): Promise<GptInfo> {
   const source = input instanceof Uint8Array ? new MemorySource(input, 'gpt') : input;
   const totalSectors = Math.floor(source.size / GPT_SECTOR_SIZE);
-  if (totalSectors < 3) throw new FormatError('gpt', 'GPT_TRUNCATED', `the image is ${source.size} bytes; a GPT disk needs at least 3 sectors`, { offset: 0 });
+  if (totalSectors < 3)
+    throw new FormatError(
+      'gpt',
+      'GPT_TRUNCATED',
+      `the image is ${source.size} bytes; a GPT disk needs at least 3 sectors`,
+      { offset: 0 },
+    );
   const problems: string[] = [];
-  if (source.size % GPT_SECTOR_SIZE !== 0) problems.push(`the image size ${source.size} is not a multiple of ${GPT_SECTOR_SIZE}`);
+  if (source.size % GPT_SECTOR_SIZE !== 0)
+    problems.push(`the image size ${source.size} is not a multiple of ${GPT_SECTOR_SIZE}`);
   try {
     const mbr = parseMbrSector(await source.read(0, GPT_SECTOR_SIZE), totalSectors);
     const pmbr = mbr.partitions.find((p) => p.type === 0xee);
@@ -213,7 +287,8 @@ export async function readGpt(input: BlockSource | Uint8Array, options: GptReadO
     else {
       if (pmbr.startLba !== 1) problems.push(`the protective MBR record starts at LBA ${pmbr.startLba}, not 1`);
       const expected = Math.min(totalSectors - 1, 0xffffffff);
-      if (pmbr.sectors !== expected) problems.push(`the protective MBR record covers ${pmbr.sectors} sectors, expected ${expected}`);
+      if (pmbr.sectors !== expected)
+        problems.push(`the protective MBR record covers ${pmbr.sectors} sectors, expected ${expected}`);
       if (mbr.partitions.length > 1) problems.push('the MBR has records besides the protective one (a hybrid MBR)');
     }
   } catch (error) {
@@ -228,36 +303,63 @@ export async function readGpt(input: BlockSource | Uint8Array, options: GptReadO
   if (primary.ok) {
     used = primary;
     usedHeader = 'primary';
-    if (primary.header.alternateLba !== totalSectors - 1) problems.push(`the backup header is at LBA ${primary.header.alternateLba}, not at the last LBA ${totalSectors - 1}`);
+    if (primary.header.alternateLba !== totalSectors - 1)
+      problems.push(
+        `the backup header is at LBA ${primary.header.alternateLba}, not at the last LBA ${totalSectors - 1}`,
+      );
     if (!backup.ok) problems.push(`backup GPT: ${bare(backup.error)}`);
     else {
       const a = primary.header;
       const b = backup.header;
       if (b.alternateLba !== 1) problems.push(`the backup header's AlternateLBA is ${b.alternateLba}, not 1`);
-      if (a.diskGuid !== b.diskGuid || a.firstUsableLba !== b.firstUsableLba || a.lastUsableLba !== b.lastUsableLba || a.entryCount !== b.entryCount || a.entrySize !== b.entrySize) {
+      if (
+        a.diskGuid !== b.diskGuid ||
+        a.firstUsableLba !== b.firstUsableLba ||
+        a.lastUsableLba !== b.lastUsableLba ||
+        a.entryCount !== b.entryCount ||
+        a.entrySize !== b.entrySize
+      ) {
         problems.push('the backup header does not match the primary (disk GUID, usable LBAs or entry geometry)');
       } else if (!asBuffer(primary.entries).equals(asBuffer(backup.entries))) {
         problems.push('the backup entry array differs from the primary');
       }
-      if (b.entriesLba <= a.lastUsableLba) problems.push(`the backup entry array (LBA ${b.entriesLba}) is inside the usable area`);
+      if (b.entriesLba <= a.lastUsableLba)
+        problems.push(`the backup entry array (LBA ${b.entriesLba}) is inside the usable area`);
     }
   } else if (backup.ok) {
     used = backup;
     usedHeader = 'backup';
     problems.push(`primary GPT: ${bare(primary.error)}; listing from the backup`);
   } else {
-    throw new FormatError('gpt', primary.error.code.startsWith('GPT_') ? primary.error.code : 'GPT_BAD_HEADER', `no valid GPT header: ${bare(primary.error)}; backup: ${bare(backup.error)}`, {
-      offset: primary.error.offset ?? GPT_SECTOR_SIZE,
-      hint: 'this is not a GPT disk, or both headers are damaged',
-    });
+    throw new FormatError(
+      'gpt',
+      primary.error.code.startsWith('GPT_') ? primary.error.code : 'GPT_BAD_HEADER',
+      `no valid GPT header: ${bare(primary.error)}; backup: ${bare(backup.error)}`,
+      {
+        offset: primary.error.offset ?? GPT_SECTOR_SIZE,
+        hint: 'this is not a GPT disk, or both headers are damaged',
+      },
+    );
   }
   const partitions = parseEntries(used.entries, used.header, problems);
   if (options.strict && problems.length > 0) {
-    throw new FormatError('gpt', 'GPT_INVALID', problems[0]!, { offset: GPT_SECTOR_SIZE, hint: problems.length > 1 ? `and ${problems.length - 1} more problem(s)` : 'repair the disk (sgdisk -e / -v)' });
+    throw new FormatError('gpt', 'GPT_INVALID', problems[0]!, {
+      offset: GPT_SECTOR_SIZE,
+      hint: problems.length > 1 ? `and ${problems.length - 1} more problem(s)` : 'repair the disk (sgdisk -e / -v)',
+    });
   }
   return {
-    size: source.size, sectorSize: GPT_SECTOR_SIZE, diskGuid: used.header.diskGuid, firstUsableLba: used.header.firstUsableLba, lastUsableLba: used.header.lastUsableLba,
-    entryCount: used.header.entryCount, entrySize: used.header.entrySize, usedHeader,
-    ...(primary.ok ? { primary: primary.header } : {}), ...(backup.ok ? { backup: backup.header } : {}), partitions, problems,
+    size: source.size,
+    sectorSize: GPT_SECTOR_SIZE,
+    diskGuid: used.header.diskGuid,
+    firstUsableLba: used.header.firstUsableLba,
+    lastUsableLba: used.header.lastUsableLba,
+    entryCount: used.header.entryCount,
+    entrySize: used.header.entrySize,
+    usedHeader,
+    ...(primary.ok ? { primary: primary.header } : {}),
+    ...(backup.ok ? { backup: backup.header } : {}),
+    partitions,
+    problems,
   };
 }

@@ -112,7 +112,8 @@ function resolveAttributes(value: GptPartitionSpec['attributes'], where: string)
   if (value === undefined) return 0n;
   if (typeof value === 'bigint' || typeof value === 'number') {
     const bits = BigInt(value);
-    if (bits < 0n || bits >= 1n << 64n) throw new KilnError('GPT_BAD_ATTRIBUTES', `${where}: attributes ${value} do not fit in 64 bits`);
+    if (bits < 0n || bits >= 1n << 64n)
+      throw new KilnError('GPT_BAD_ATTRIBUTES', `${where}: attributes ${value} do not fit in 64 bits`);
     return bits;
   }
   let bits = 0n;
@@ -136,85 +137,154 @@ function resolveAttributes(value: GptPartitionSpec['attributes'], where: string)
 export function layoutGpt(options: GptOptions): GptLayout {
   const size = parseSize(options.size, 'disk size');
   if (size % GPT_SECTOR_SIZE !== 0) {
-    throw new KilnError('GPT_SIZE_NOT_SECTOR', `gpt: disk size ${size} is not a multiple of ${GPT_SECTOR_SIZE} bytes`, { hint: `round it to ${Math.ceil(size / 512) * 512}` });
+    throw new KilnError('GPT_SIZE_NOT_SECTOR', `gpt: disk size ${size} is not a multiple of ${GPT_SECTOR_SIZE} bytes`, {
+      hint: `round it to ${Math.ceil(size / 512) * 512}`,
+    });
   }
   const totalSectors = size / GPT_SECTOR_SIZE;
   const entryCount = options.entryCount ?? 128;
   if (!Number.isInteger(entryCount) || entryCount < 128 || entryCount > 16384) {
-    throw new KilnError('GPT_BAD_ENTRY_COUNT', `gpt: entryCount ${entryCount} is outside 128..16384`, { hint: 'UEFI requires at least 16 KiB (128 entries) of entry array' });
+    throw new KilnError('GPT_BAD_ENTRY_COUNT', `gpt: entryCount ${entryCount} is outside 128..16384`, {
+      hint: 'UEFI requires at least 16 KiB (128 entries) of entry array',
+    });
   }
   const entrySectors = Math.ceil((entryCount * GPT_ENTRY_SIZE) / GPT_SECTOR_SIZE);
   const firstUsableLba = 2 + entrySectors;
   const lastUsableLba = totalSectors - 2 - entrySectors;
   const minSectors = 2 * (1 + entrySectors) + 1 + 1;
   if (totalSectors < minSectors + options.partitions.length) {
-    throw new KilnError('GPT_DISK_TOO_SMALL', `gpt: a ${size}-byte disk cannot hold the GPT structures (${minSectors * 512} bytes) and ${options.partitions.length} partition(s)`, {
-      hint: 'give a larger --size',
-    });
+    throw new KilnError(
+      'GPT_DISK_TOO_SMALL',
+      `gpt: a ${size}-byte disk cannot hold the GPT structures (${minSectors * 512} bytes) and ${options.partitions.length} partition(s)`,
+      {
+        hint: 'give a larger --size',
+      },
+    );
   }
   const alignSectors = Math.max(1, parseSize(options.alignment ?? '1M', 'alignment') / GPT_SECTOR_SIZE);
-  if (!Number.isInteger(alignSectors)) throw new KilnError('GPT_BAD_ALIGNMENT', 'gpt: alignment must be a multiple of 512 bytes');
+  if (!Number.isInteger(alignSectors))
+    throw new KilnError('GPT_BAD_ALIGNMENT', 'gpt: alignment must be a multiple of 512 bytes');
   if (options.partitions.length > entryCount) {
-    throw new KilnError('GPT_TOO_MANY_PARTITIONS', `gpt: ${options.partitions.length} partitions, but the table has ${entryCount} entries`, { hint: 'raise entryCount' });
+    throw new KilnError(
+      'GPT_TOO_MANY_PARTITIONS',
+      `gpt: ${options.partitions.length} partitions, but the table has ${entryCount} entries`,
+      { hint: 'raise entryCount' },
+    );
   }
   if (options.bootCode && options.bootCode.length > 440) {
-    throw new KilnError('GPT_BOOT_CODE_TOO_LARGE', `gpt: protective MBR boot code is ${options.bootCode.length} bytes, ${options.bootCode.length - 440} bytes over 440`);
+    throw new KilnError(
+      'GPT_BOOT_CODE_TOO_LARGE',
+      `gpt: protective MBR boot code is ${options.bootCode.length} bytes, ${options.bootCode.length - 440} bytes over 440`,
+    );
   }
   const placed: Array<Omit<GptPartitionLayout, 'guid'> & { guid?: Guid }> = [];
   let next = firstUsableLba;
   options.partitions.forEach((spec, i) => {
     const where = `partition ${i + 1}${spec.name ? ` (${spec.name})` : ''}`;
     const typeText = spec.type ?? spec.typeGuid;
-    if (typeText === undefined) throw new KilnError('GPT_BAD_TYPE', `gpt: ${where} has no type`, { hint: `give type: one of ${Object.keys(GPT_TYPES).join(', ')}, or a GUID` });
+    if (typeText === undefined)
+      throw new KilnError('GPT_BAD_TYPE', `gpt: ${where} has no type`, {
+        hint: `give type: one of ${Object.keys(GPT_TYPES).join(', ')}, or a GUID`,
+      });
     const typeGuid = gptTypeGuid(typeText, where);
-    if (typeGuid === '00000000-0000-0000-0000-000000000000') throw new KilnError('GPT_BAD_TYPE', `gpt: ${where} has the unused-entry type GUID`);
+    if (typeGuid === '00000000-0000-0000-0000-000000000000')
+      throw new KilnError('GPT_BAD_TYPE', `gpt: ${where} has the unused-entry type GUID`);
     const name = spec.name ?? (typeText in GPT_TYPES ? typeText : '');
     if (name.length > GPT_NAME_UNITS) {
-      throw new KilnError('GPT_NAME_TOO_LONG', `gpt: ${where} name is ${name.length} UTF-16 units; the limit is ${GPT_NAME_UNITS}`, { hint: 'shorten the name' });
+      throw new KilnError(
+        'GPT_NAME_TOO_LONG',
+        `gpt: ${where} name is ${name.length} UTF-16 units; the limit is ${GPT_NAME_UNITS}`,
+        { hint: 'shorten the name' },
+      );
     }
     if (name.includes('\0')) throw new KilnError('GPT_BAD_NAME', `gpt: ${where} name contains a NUL character`);
     const firstLba = spec.startLba ?? Math.ceil(next / alignSectors) * alignSectors;
     if (!Number.isInteger(firstLba) || firstLba < firstUsableLba) {
-      throw new KilnError('GPT_BAD_START', `gpt: ${where} starts at LBA ${firstLba}, before the first usable LBA ${firstUsableLba}`);
+      throw new KilnError(
+        'GPT_BAD_START',
+        `gpt: ${where} starts at LBA ${firstLba}, before the first usable LBA ${firstUsableLba}`,
+      );
     }
     let sectors: number;
     if (spec.size !== undefined) sectors = Math.ceil(parseSize(spec.size, `${where} size`) / GPT_SECTOR_SIZE);
     // Sizes kiln chooses end on an alignment boundary too (sgdisk -v cautions about partitions that do not).
-    else if (spec.content) sectors = Math.ceil(contentSize(spec.content) / (alignSectors * GPT_SECTOR_SIZE)) * alignSectors;
-    else if (i === options.partitions.length - 1) sectors = Math.max(Math.floor((lastUsableLba + 1) / alignSectors) * alignSectors, firstLba + 1) - firstLba;
-    else throw new KilnError('GPT_SIZE_MISSING', `gpt: ${where} has no size and no content`, { hint: 'only the last partition may take the rest of the disk' });
+    else if (spec.content)
+      sectors = Math.ceil(contentSize(spec.content) / (alignSectors * GPT_SECTOR_SIZE)) * alignSectors;
+    else if (i === options.partitions.length - 1)
+      sectors = Math.max(Math.floor((lastUsableLba + 1) / alignSectors) * alignSectors, firstLba + 1) - firstLba;
+    else
+      throw new KilnError('GPT_SIZE_MISSING', `gpt: ${where} has no size and no content`, {
+        hint: 'only the last partition may take the rest of the disk',
+      });
     if (sectors < 1) {
-      throw new KilnError('GPT_DOES_NOT_FIT', `gpt: ${where} would be empty: it starts at LBA ${firstLba} and the last usable LBA is ${lastUsableLba}`, { hint: 'make the disk larger' });
+      throw new KilnError(
+        'GPT_DOES_NOT_FIT',
+        `gpt: ${where} would be empty: it starts at LBA ${firstLba} and the last usable LBA is ${lastUsableLba}`,
+        { hint: 'make the disk larger' },
+      );
     }
     const lastLba = firstLba + sectors - 1;
     if (lastLba > lastUsableLba) {
       const over = (lastLba - lastUsableLba) * GPT_SECTOR_SIZE;
-      throw new KilnError('GPT_DOES_NOT_FIT', `gpt: ${where} ends at LBA ${lastLba}, ${over} bytes (${formatSize(over)}) past the last usable LBA ${lastUsableLba} of the ${formatSize(size)} disk`, {
-        hint: `make the disk at least ${formatSize(size + over)} or the partition smaller (the backup GPT takes the last ${(1 + entrySectors) * 512} bytes)`,
-        details: { over },
-      });
+      throw new KilnError(
+        'GPT_DOES_NOT_FIT',
+        `gpt: ${where} ends at LBA ${lastLba}, ${over} bytes (${formatSize(over)}) past the last usable LBA ${lastUsableLba} of the ${formatSize(size)} disk`,
+        {
+          hint: `make the disk at least ${formatSize(size + over)} or the partition smaller (the backup GPT takes the last ${(1 + entrySectors) * 512} bytes)`,
+          details: { over },
+        },
+      );
     }
     for (const p of placed) {
       if (firstLba <= p.lastLba && p.firstLba <= lastLba) {
-        throw new KilnError('GPT_OVERLAP', `gpt: ${where} [LBA ${firstLba}..${lastLba}] overlaps partition ${p.index} [${p.firstLba}..${p.lastLba}]`, { hint: 'change startLba or the sizes' });
+        throw new KilnError(
+          'GPT_OVERLAP',
+          `gpt: ${where} [LBA ${firstLba}..${lastLba}] overlaps partition ${p.index} [${p.firstLba}..${p.lastLba}]`,
+          { hint: 'change startLba or the sizes' },
+        );
       }
     }
     checkContentFits(spec.content, sectors * GPT_SECTOR_SIZE, `gpt: ${where}`, 'GPT_CONTENT_TOO_LARGE');
-    if (spec.guid !== undefined && !isGuid(spec.guid)) throw new KilnError('GPT_BAD_GUID', `gpt: ${where} guid ${JSON.stringify(spec.guid)} is not a GUID`);
+    if (spec.guid !== undefined && !isGuid(spec.guid))
+      throw new KilnError('GPT_BAD_GUID', `gpt: ${where} guid ${JSON.stringify(spec.guid)} is not a GUID`);
     placed.push({
-      index: i + 1, name, typeGuid, firstLba, lastLba, size: sectors * GPT_SECTOR_SIZE, attributes: resolveAttributes(spec.attributes, `gpt: ${where}`),
-      ...(spec.guid ? { guid: spec.guid.toLowerCase() } : {}), ...(spec.content ? { content: spec.content } : {}), ...(spec.fill ? { fill: spec.fill } : {}),
+      index: i + 1,
+      name,
+      typeGuid,
+      firstLba,
+      lastLba,
+      size: sectors * GPT_SECTOR_SIZE,
+      attributes: resolveAttributes(spec.attributes, `gpt: ${where}`),
+      ...(spec.guid ? { guid: spec.guid.toLowerCase() } : {}),
+      ...(spec.content ? { content: spec.content } : {}),
+      ...(spec.fill ? { fill: spec.fill } : {}),
     });
     next = lastLba + 1;
   });
-  const seed = options.seed ?? createHash('sha256').update(JSON.stringify({ size, entryCount, p: placed.map((p) => [p.typeGuid, p.name, p.firstLba, p.lastLba]) })).digest('hex');
-  if (options.diskGuid !== undefined && !isGuid(options.diskGuid)) throw new KilnError('GPT_BAD_GUID', `gpt: disk GUID ${JSON.stringify(options.diskGuid)} is not a GUID`);
+  const seed =
+    options.seed ??
+    createHash('sha256')
+      .update(JSON.stringify({ size, entryCount, p: placed.map((p) => [p.typeGuid, p.name, p.firstLba, p.lastLba]) }))
+      .digest('hex');
+  if (options.diskGuid !== undefined && !isGuid(options.diskGuid))
+    throw new KilnError('GPT_BAD_GUID', `gpt: disk GUID ${JSON.stringify(options.diskGuid)} is not a GUID`);
   const partitions = placed.map((p) => ({ ...p, guid: p.guid ?? deriveGuid(seed, `partition/${p.index}`) }));
   const guids = new Set(partitions.map((p) => p.guid));
-  if (guids.size !== partitions.length) throw new KilnError('GPT_DUPLICATE_GUID', 'gpt: two partitions have the same unique GUID', { hint: 'each partition needs its own GUID' });
+  if (guids.size !== partitions.length)
+    throw new KilnError('GPT_DUPLICATE_GUID', 'gpt: two partitions have the same unique GUID', {
+      hint: 'each partition needs its own GUID',
+    });
   return {
-    size, totalSectors, diskGuid: (options.diskGuid ?? deriveGuid(seed, 'disk')).toLowerCase(), entryCount, entrySectors, firstUsableLba, lastUsableLba,
-    backupEntriesLba: totalSectors - 1 - entrySectors, partitions, ...(options.bootCode ? { bootCode: options.bootCode } : {}),
+    size,
+    totalSectors,
+    diskGuid: (options.diskGuid ?? deriveGuid(seed, 'disk')).toLowerCase(),
+    entryCount,
+    entrySectors,
+    firstUsableLba,
+    lastUsableLba,
+    backupEntriesLba: totalSectors - 1 - entrySectors,
+    partitions,
+    ...(options.bootCode ? { bootCode: options.bootCode } : {}),
   };
 }
 
@@ -266,7 +336,15 @@ export function encodeProtectiveMbr(layout: GptLayout): Uint8Array {
   return encodeMbrSector({
     ...(layout.bootCode ? { bootCode: layout.bootCode } : {}),
     diskSignature: 0,
-    records: [{ type: 0xee, startLba: 1, sectors: Math.min(layout.totalSectors - 1, 0xffffffff), chsStart: [0x00, 0x02, 0x00], chsEnd: [0xff, 0xff, 0xff] }],
+    records: [
+      {
+        type: 0xee,
+        startLba: 1,
+        sectors: Math.min(layout.totalSectors - 1, 0xffffffff),
+        chsStart: [0x00, 0x02, 0x00],
+        chsEnd: [0xff, 0xff, 0xff],
+      },
+    ],
   });
 }
 

@@ -14,8 +14,17 @@ export interface BlockSource {
 }
 
 function checkRead(format: string, size: number, offset: number, length: number, file?: string): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
-    throw new FormatError(format, 'TRUNCATED', `needs ${length} bytes at offset ${offset}, the input has ${size}`, { offset, ...(file ? { location: { file } } : {}) });
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
+    throw new FormatError(format, 'TRUNCATED', `needs ${length} bytes at offset ${offset}, the input has ${size}`, {
+      offset,
+      ...(file ? { location: { file } } : {}),
+    });
   }
 }
 
@@ -122,10 +131,14 @@ export class FileSource implements BlockSource {
     const stats = fstatSync(fd);
     if (!stats.isFile() && !stats.isBlockDevice()) {
       closeSync(fd);
-      throw new KilnError('INPUT_NOT_A_FILE', `is ${stats.isDirectory() ? 'a folder' : 'not a regular file'}, not an image file`, {
-        location: { file: path },
-        hint: 'give the path of an image file',
-      });
+      throw new KilnError(
+        'INPUT_NOT_A_FILE',
+        `is ${stats.isDirectory() ? 'a folder' : 'not a regular file'}, not an image file`,
+        {
+          location: { file: path },
+          hint: 'give the path of an image file',
+        },
+      );
     }
     return new FileSource(path, fd, stats.size, format);
   }
@@ -137,7 +150,11 @@ export class FileSource implements BlockSource {
     let done = 0;
     while (done < length) {
       const bytesRead = readSync(this.fd, out, done, length - done, offset + done);
-      if (bytesRead === 0) throw new FormatError(this.format, 'TRUNCATED', `file ended at ${offset + done}`, { offset: offset + done, location: { file: this.path } });
+      if (bytesRead === 0)
+        throw new FormatError(this.format, 'TRUNCATED', `file ended at ${offset + done}`, {
+          offset: offset + done,
+          location: { file: this.path },
+        });
       done += bytesRead;
     }
     return out;

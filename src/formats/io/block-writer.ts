@@ -28,13 +28,21 @@ export function cannotWriteImage(path: string, error: NodeJS.ErrnoException): Er
     });
   }
   if (error.code === 'ENOTDIR') {
-    return new KilnError('OUTPUT_DIR_MISSING', `${path}: cannot write: ${folder} is not a folder`, { hint: 'write somewhere else', exitCode: 2, cause: error });
-  }
-  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
-    return new KilnError('OUTPUT_NOT_WRITABLE', `${path}: cannot write: ${error.code === 'EROFS' ? 'read-only file system' : `no permission to create files in ${folder}`}`, {
+    return new KilnError('OUTPUT_DIR_MISSING', `${path}: cannot write: ${folder} is not a folder`, {
       hint: 'write somewhere else',
+      exitCode: 2,
       cause: error,
     });
+  }
+  if (error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS') {
+    return new KilnError(
+      'OUTPUT_NOT_WRITABLE',
+      `${path}: cannot write: ${error.code === 'EROFS' ? 'read-only file system' : `no permission to create files in ${folder}`}`,
+      {
+        hint: 'write somewhere else',
+        cause: error,
+      },
+    );
   }
   return error;
 }
@@ -78,7 +86,12 @@ export function forEachDataRun(data: Uint8Array, at: number, write: (start: numb
     const blockEnd = Math.min(n, i + HOLE_BLOCK - ((at + i) % HOLE_BLOCK));
     const whole = blockEnd - i === HOLE_BLOCK;
     // Cheap probes first: a block of real data almost always has a non-zero byte at one of these.
-    const zero = whole && data[i] === 0 && data[i + 2048] === 0 && data[blockEnd - 1] === 0 && isAllZero(data.subarray(i, blockEnd));
+    const zero =
+      whole &&
+      data[i] === 0 &&
+      data[i + 2048] === 0 &&
+      data[blockEnd - 1] === 0 &&
+      isAllZero(data.subarray(i, blockEnd));
     if (zero) {
       if (runStart >= 0) write(runStart, i);
       runStart = -1;
@@ -163,7 +176,8 @@ export class SparseFileSink implements BlockSink {
 
   /** Creates `path`'s temporary twin, sized (sparse) to `size` bytes. */
   static async create(path: string, size: number): Promise<SparseFileSink> {
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`"image size" expected a non-negative integer, got ${size}`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new RangeError(`"image size" expected a non-negative integer, got ${size}`);
     const tempPath = temporaryTwin(path);
     let fd: number;
     try {
@@ -213,7 +227,8 @@ export class SparseFileSink implements BlockSink {
 
   /** Makes the buffer continue at `offset` (flushing what it held if it does not). */
   private continueAt(offset: number): void {
-    if (this.bufferLength > 0 && this.bufferAt + this.bufferLength === offset && this.bufferLength < this.buffer.length) return;
+    if (this.bufferLength > 0 && this.bufferAt + this.bufferLength === offset && this.bufferLength < this.buffer.length)
+      return;
     this.flush();
     this.bufferAt = offset;
   }
@@ -222,7 +237,13 @@ export class SparseFileSink implements BlockSink {
     checkRange(this, offset, data.length);
     const end = offset + data.length;
     // A write that overlaps what the buffer holds (a patch) lands after it.
-    if (this.bufferLength > 0 && offset < this.bufferAt + this.bufferLength && end > this.bufferAt && offset !== this.bufferAt + this.bufferLength) this.flush();
+    if (
+      this.bufferLength > 0 &&
+      offset < this.bufferAt + this.bufferLength &&
+      end > this.bufferAt &&
+      offset !== this.bufferAt + this.bufferLength
+    )
+      this.flush();
     if (data.length >= this.buffer.length >>> 1) {
       this.flush();
       this.put(offset, data);
@@ -242,7 +263,8 @@ export class SparseFileSink implements BlockSink {
   async writeContent(offset: number, content: Content): Promise<void> {
     if (content instanceof Uint8Array) return this.write(offset, content);
     checkRange(this, offset, content.size);
-    if (this.bufferLength > 0 && offset < this.bufferAt + this.bufferLength && offset + content.size > this.bufferAt) this.flush();
+    if (this.bufferLength > 0 && offset < this.bufferAt + this.bufferLength && offset + content.size > this.bufferAt)
+      this.flush();
     const fd = openSync(content.path, 'r');
     try {
       let done = 0;
@@ -285,9 +307,13 @@ export class SparseFileSink implements BlockSink {
 }
 
 function shrank(path: string, size: number, got: number): Error {
-  return new KilnError('INPUT_CHANGED', `${path} shrank while the image was written (expected ${size} bytes, read ${got})`, {
-    hint: 'do not modify inputs during the build',
-  });
+  return new KilnError(
+    'INPUT_CHANGED',
+    `${path} shrank while the image was written (expected ${size} bytes, read ${got})`,
+    {
+      hint: 'do not modify inputs during the build',
+    },
+  );
 }
 
 /** An in-memory sink for small images and tests. */
@@ -297,7 +323,8 @@ export class MemorySink implements BlockSink {
   bytesWritten = 0;
 
   constructor(size: number) {
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`"image size" expected a non-negative integer, got ${size}`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new RangeError(`"image size" expected a non-negative integer, got ${size}`);
     this.size = size;
     this.bytes = new Uint8Array(size);
   }
@@ -327,7 +354,8 @@ export class SubSink implements BlockSink {
   private readonly base: number;
 
   constructor(parent: BlockSink, base: number, size: number) {
-    if (base < 0 || size < 0 || base + size > parent.size) throw new RangeError(`region [${base}, ${base + size}) is outside the ${parent.size}-byte image`);
+    if (base < 0 || size < 0 || base + size > parent.size)
+      throw new RangeError(`region [${base}, ${base + size}) is outside the ${parent.size}-byte image`);
     this.parent = parent;
     this.base = base;
     this.size = size;

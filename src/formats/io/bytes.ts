@@ -147,9 +147,14 @@ export class ByteReader {
   /** Throws a FormatError unless `length` bytes are available at `at` (default: current position). */
   need(length: number, what: string, at = this.position): void {
     if (!Number.isSafeInteger(length) || length < 0 || at < 0 || at + length > this.bytes.length) {
-      throw new FormatError(this.format, 'TRUNCATED', `${what}: needs ${length} bytes at offset ${this.base + at}, only ${Math.max(0, this.bytes.length - at)} left`, {
-        offset: this.base + at,
-      });
+      throw new FormatError(
+        this.format,
+        'TRUNCATED',
+        `${what}: needs ${length} bytes at offset ${this.base + at}, only ${Math.max(0, this.bytes.length - at)} left`,
+        {
+          offset: this.base + at,
+        },
+      );
     }
   }
 
@@ -160,7 +165,8 @@ export class ByteReader {
 
   /** Moves to `position` (relative to this reader's start). */
   seek(position: number): this {
-    if (position < 0 || position > this.bytes.length) this.fail('BAD_OFFSET', `offset ${position} is outside the ${this.bytes.length}-byte input`, 0);
+    if (position < 0 || position > this.bytes.length)
+      this.fail('BAD_OFFSET', `offset ${position} is outside the ${this.bytes.length}-byte input`, 0);
     this.position = position;
     return this;
   }

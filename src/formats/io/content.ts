@@ -38,7 +38,8 @@ export const CHUNK_SIZE = 1 << 20;
  */
 export function* readContentSync(content: Content, chunkSize = CHUNK_SIZE): Generator<[number, Uint8Array]> {
   if (content instanceof Uint8Array) {
-    for (let at = 0; at < content.length; at += chunkSize) yield [at, content.subarray(at, Math.min(content.length, at + chunkSize))];
+    for (let at = 0; at < content.length; at += chunkSize)
+      yield [at, content.subarray(at, Math.min(content.length, at + chunkSize))];
     return;
   }
   if (content.size === 0) return;
@@ -50,9 +51,13 @@ export function* readContentSync(content: Content, chunkSize = CHUNK_SIZE): Gene
       const want = Math.min(buffer.length, content.size - position);
       const got = readSync(fd, buffer, 0, want, position);
       if (got === 0) {
-        throw new KilnError('INPUT_CHANGED', `${content.path} shrank while being read (expected ${content.size} bytes, got ${position})`, {
-          hint: 'do not modify inputs during the build',
-        });
+        throw new KilnError(
+          'INPUT_CHANGED',
+          `${content.path} shrank while being read (expected ${content.size} bytes, got ${position})`,
+          {
+            hint: 'do not modify inputs during the build',
+          },
+        );
       }
       yield [position, buffer.subarray(0, got)];
       position += got;

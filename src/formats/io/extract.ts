@@ -18,7 +18,18 @@
  * Every refusal is a FormatError naming the entry, the destination and the entry's byte offset.
  */
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, open, readlink, symlink, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readlink,
+  symlink,
+  unlink,
+  utimes,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FormatError, KilnError } from '../../errors.js';
 import { describeSystemError } from '../../util/system-errors.js';
@@ -27,10 +38,14 @@ import { describeSystemError } from '../../util/system-errors.js';
 export type ExtractEntry =
   | { kind: 'dir'; path: string; mode?: number; mtime?: number; offset?: number }
   | {
-    kind: 'file'; path: string; mode?: number; mtime?: number; offset?: number;
-    /** The file's bytes, read when the entry is extracted. */
-    content: () => AsyncIterable<Uint8Array>;
-  }
+      kind: 'file';
+      path: string;
+      mode?: number;
+      mtime?: number;
+      offset?: number;
+      /** The file's bytes, read when the entry is extracted. */
+      content: () => AsyncIterable<Uint8Array>;
+    }
   | { kind: 'symlink'; path: string; target: string; mtime?: number; offset?: number }
   | { kind: 'skip'; path: string; what: string; reason: string; offset?: number };
 
@@ -57,7 +72,8 @@ export interface ExtractSummary {
 }
 
 const WRITE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
-const OVERWRITE_HINT = 'extract into an empty folder, or pass --force (library: overwrite: true) to replace files and symlinks';
+const OVERWRITE_HINT =
+  'extract into an empty folder, or pass --force (library: overwrite: true) to replace files and symlinks';
 const SYMLINK_HINT = 'kiln never follows a symlink while extracting: remove it, or extract into an empty folder';
 
 /**
@@ -82,7 +98,13 @@ async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
 }
 
 function kindOf(st: Stats): string {
-  return st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isFile() ? 'a file' : 'a special file';
+  return st.isSymbolicLink()
+    ? 'a symlink'
+    : st.isDirectory()
+      ? 'a directory'
+      : st.isFile()
+        ? 'a file'
+        : 'a special file';
 }
 
 /** One extraction run: the destination, the options, the directories already checked. */
@@ -108,8 +130,12 @@ class Extraction {
   }
 
   escape(entry: ExtractEntry, why: string): FormatError {
-    return this.error('PATH_ESCAPES', entry, `${JSON.stringify(entry.path)} ${why}; refusing to extract it into ${this.destination}`,
-      'the archive tries to write outside the target folder; list it first (`kiln image ... ls`)');
+    return this.error(
+      'PATH_ESCAPES',
+      entry,
+      `${JSON.stringify(entry.path)} ${why}; refusing to extract it into ${this.destination}`,
+      'the archive tries to write outside the target folder; list it first (`kiln image ... ls`)',
+    );
   }
 
   private full(rel: string): string {
@@ -132,13 +158,20 @@ class Extraction {
       }
       if (st.isSymbolicLink()) {
         const target = await readlink(full).catch(() => '?');
-        throw this.error('PATH_ESCAPES', entry,
+        throw this.error(
+          'PATH_ESCAPES',
+          entry,
           `${JSON.stringify(entry.path)} would be written through ${JSON.stringify(rel)}, a symlink in ${this.destination} (-> ${target}); refusing to follow it`,
-          SYMLINK_HINT);
+          SYMLINK_HINT,
+        );
       }
       if (!st.isDirectory()) {
-        throw this.error('CONFLICT', entry, `${JSON.stringify(entry.path)} needs ${JSON.stringify(rel)} to be a directory, but ${kindOf(st)} exists there in ${this.destination}`,
-          'remove it, or extract into an empty folder');
+        throw this.error(
+          'CONFLICT',
+          entry,
+          `${JSON.stringify(entry.path)} needs ${JSON.stringify(rel)} to be a directory, but ${kindOf(st)} exists there in ${this.destination}`,
+          'remove it, or extract into an empty folder',
+        );
       }
       this.checkedDirs.add(rel);
     }
@@ -149,11 +182,20 @@ class Extraction {
     const existing = await lstatOrUndefined(full);
     if (!existing) return;
     if (existing.isDirectory()) {
-      throw this.error('CONFLICT', entry, `${JSON.stringify(rel)} is a ${entry.kind} in the archive but a directory exists there in ${this.destination}`,
-        'a directory is never replaced; remove it or extract into an empty folder');
+      throw this.error(
+        'CONFLICT',
+        entry,
+        `${JSON.stringify(rel)} is a ${entry.kind} in the archive but a directory exists there in ${this.destination}`,
+        'a directory is never replaced; remove it or extract into an empty folder',
+      );
     }
     if (!this.options.overwrite) {
-      throw this.error('EXISTS', entry, `${JSON.stringify(rel)} already exists in ${this.destination} (${kindOf(existing)}); refusing to overwrite it`, OVERWRITE_HINT);
+      throw this.error(
+        'EXISTS',
+        entry,
+        `${JSON.stringify(rel)} already exists in ${this.destination} (${kindOf(existing)}); refusing to overwrite it`,
+        OVERWRITE_HINT,
+      );
     }
     await unlink(full); // the link itself, never what it points at
   }
@@ -166,14 +208,23 @@ class Extraction {
     if (existing && !existing.isDirectory()) {
       if (!this.options.overwrite || !(existing.isSymbolicLink() || existing.isFile())) {
         const link = existing.isSymbolicLink() ? ` (-> ${await readlink(full).catch(() => '?')}; never followed)` : '';
-        throw this.error('EXISTS', entry, `${JSON.stringify(rel)} is a directory in the archive but ${kindOf(existing)} exists there in ${this.destination}${link}`,
-          `${OVERWRITE_HINT}: the link or file is then replaced by a directory`);
+        throw this.error(
+          'EXISTS',
+          entry,
+          `${JSON.stringify(rel)} is a directory in the archive but ${kindOf(existing)} exists there in ${this.destination}${link}`,
+          `${OVERWRITE_HINT}: the link or file is then replaced by a directory`,
+        );
       }
       await unlink(full); // the link itself, never what it points at
     }
     if (!existing || !existing.isDirectory()) await mkdir(full, { mode: 0o755 });
     this.checkedDirs.add(rel);
-    this.dirAttrs.push({ full, depth: parts.length, ...(entry.mode !== undefined ? { mode: entry.mode } : {}), ...(entry.mtime !== undefined ? { mtime: entry.mtime } : {}) });
+    this.dirAttrs.push({
+      full,
+      depth: parts.length,
+      ...(entry.mode !== undefined ? { mode: entry.mode } : {}),
+      ...(entry.mtime !== undefined ? { mtime: entry.mtime } : {}),
+    });
     this.summary.extracted.push({ path: rel, kind: 'dir' });
   }
 
@@ -187,7 +238,8 @@ class Extraction {
       await writeAll(handle, entry.content());
       const mode = this.options.preserveMode === false || entry.mode === undefined ? 0o644 : entry.mode & 0o1777;
       await handle.chmod(mode);
-      if (this.options.preserveTimes !== false && entry.mtime !== undefined) await handle.utimes(entry.mtime, entry.mtime);
+      if (this.options.preserveTimes !== false && entry.mtime !== undefined)
+        await handle.utimes(entry.mtime, entry.mtime);
     } catch (error) {
       await handle.close();
       await unlink(full).catch(() => undefined); // nothing half-written
@@ -203,7 +255,8 @@ class Extraction {
     const full = this.full(rel);
     await this.makeRoom(entry, rel, full);
     await symlink(entry.target, full);
-    if (this.options.preserveTimes !== false && entry.mtime !== undefined) await lutimes(full, entry.mtime, entry.mtime);
+    if (this.options.preserveTimes !== false && entry.mtime !== undefined)
+      await lutimes(full, entry.mtime, entry.mtime);
     this.summary.extracted.push({ path: rel, kind: 'symlink' });
   }
 
@@ -243,7 +296,10 @@ function ioError(error: unknown, destination: string, entry: ExtractEntry | unde
   if (typeof e?.code !== 'string') return error;
   const words = describeSystemError(e) ?? e.message;
   const what = entry ? ` (extracting ${JSON.stringify(entry.path)} into ${destination})` : '';
-  return new KilnError('EXTRACT_FAILED', `${words}${what}`, { location: { file: e.path ?? destination }, cause: error });
+  return new KilnError('EXTRACT_FAILED', `${words}${what}`, {
+    location: { file: e.path ?? destination },
+    cause: error,
+  });
 }
 
 /**
@@ -264,21 +320,25 @@ export async function extractEntries(
   for (const entry of entries) {
     const split = memberComponents(entry.path);
     if ('refused' in split) throw run.escape(entry, split.refused);
-    if (split.parts.length === 0 && (entry.kind === 'file' || entry.kind === 'symlink')) throw run.escape(entry, 'names the target folder itself');
+    if (split.parts.length === 0 && (entry.kind === 'file' || entry.kind === 'symlink'))
+      throw run.escape(entry, 'names the target folder itself');
     planned.push({ entry, parts: split.parts });
   }
   const symlinks = new Set(planned.filter((p) => p.entry.kind === 'symlink').map((p) => p.parts.join('/')));
   for (const { entry, parts } of planned) {
     const through = symlinkPrefix(parts, symlinks);
-    if (through !== undefined) throw run.escape(entry, `passes through ${JSON.stringify(through)}, a symlink in the same archive`);
+    if (through !== undefined)
+      throw run.escape(entry, `passes through ${JSON.stringify(through)}, a symlink in the same archive`);
   }
   let current: ExtractEntry | undefined;
   try {
     await mkdir(destination, { recursive: true });
     for (const { entry, parts } of planned) {
       current = entry;
-      if (entry.kind === 'skip') run.summary.skipped.push({ path: parts.join('/'), what: entry.what, reason: entry.reason });
-      else if (parts.length === 0) continue; // the archive's root (`.`)
+      if (entry.kind === 'skip')
+        run.summary.skipped.push({ path: parts.join('/'), what: entry.what, reason: entry.reason });
+      else if (parts.length === 0)
+        continue; // the archive's root (`.`)
       else if (entry.kind === 'dir') await run.directory(entry, parts);
       else if (entry.kind === 'file') await run.file(entry, parts);
     }

@@ -30,20 +30,27 @@ export function deriveGuid(seed: string | Uint8Array, label: string): Guid {
 
 /** Encodes a GUID into 16 bytes in UEFI mixed-endian order. */
 export function guidToBytes(guid: Guid): Uint8Array {
-  if (!isGuid(guid)) throw new RangeError(`"guid" expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, got ${JSON.stringify(guid)}`);
+  if (!isGuid(guid))
+    throw new RangeError(`"guid" expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, got ${JSON.stringify(guid)}`);
   const hex = guid.replace(/-/g, '');
   const b = Buffer.from(hex, 'hex');
   const out = new Uint8Array(16);
-  out[0] = b[3]!; out[1] = b[2]!; out[2] = b[1]!; out[3] = b[0]!;
-  out[4] = b[5]!; out[5] = b[4]!;
-  out[6] = b[7]!; out[7] = b[6]!;
+  out[0] = b[3]!;
+  out[1] = b[2]!;
+  out[2] = b[1]!;
+  out[3] = b[0]!;
+  out[4] = b[5]!;
+  out[5] = b[4]!;
+  out[6] = b[7]!;
+  out[7] = b[6]!;
   out.set(b.subarray(8, 16), 8);
   return out;
 }
 
 /** Decodes 16 mixed-endian bytes at `offset` into canonical text. */
 export function guidFromBytes(bytes: Uint8Array, offset = 0): Guid {
-  if (offset < 0 || offset + 16 > bytes.length) throw new FormatError('guid', 'TRUNCATED', 'a GUID needs 16 bytes', { offset });
+  if (offset < 0 || offset + 16 > bytes.length)
+    throw new FormatError('guid', 'TRUNCATED', 'a GUID needs 16 bytes', { offset });
   const b = bytes.subarray(offset, offset + 16);
   const order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
   const hex = order.map((i) => b[i]!.toString(16).padStart(2, '0')).join('');

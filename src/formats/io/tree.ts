@@ -18,15 +18,29 @@ interface Common {
   mtime?: number;
 }
 /** A regular file of a {@link FileTree}: its content in memory or from a host file. */
-export interface FileEntry extends Common { kind: 'file'; content: Content }
+export interface FileEntry extends Common {
+  kind: 'file';
+  content: Content;
+}
 /** A directory of a {@link FileTree}. */
-export interface DirEntry extends Common { kind: 'dir' }
+export interface DirEntry extends Common {
+  kind: 'dir';
+}
 /** A symbolic link of a {@link FileTree} (FAT and plain ISO9660 cannot hold one). */
-export interface SymlinkEntry extends Common { kind: 'symlink'; target: string }
+export interface SymlinkEntry extends Common {
+  kind: 'symlink';
+  target: string;
+}
 /** A character or block device node (cpio and tar only). */
-export interface DeviceEntry extends Common { kind: 'char' | 'block'; major: number; minor: number }
+export interface DeviceEntry extends Common {
+  kind: 'char' | 'block';
+  major: number;
+  minor: number;
+}
 /** A named pipe (cpio and tar only). */
-export interface FifoEntry extends Common { kind: 'fifo' }
+export interface FifoEntry extends Common {
+  kind: 'fifo';
+}
 /** Any entry of a {@link FileTree}. */
 export type TreeEntry = FileEntry | DirEntry | SymlinkEntry | DeviceEntry | FifoEntry;
 
@@ -37,8 +51,14 @@ export type FileTree = Map<string, TreeEntry>;
 export type TreeSpec = Record<string, Content | TreeEntry | string>;
 
 function isEntry(value: unknown): value is TreeEntry {
-  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && 'kind' in value &&
-    ['file', 'dir', 'symlink', 'char', 'block', 'fifo'].includes((value as { kind: string }).kind) && !('path' in value && (value as { kind: string }).kind === 'file' && !('content' in value));
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !(value instanceof Uint8Array) &&
+    'kind' in value &&
+    ['file', 'dir', 'symlink', 'char', 'block', 'fifo'].includes((value as { kind: string }).kind) &&
+    !('path' in value && (value as { kind: string }).kind === 'file' && !('content' in value))
+  );
 }
 
 /**
@@ -49,18 +69,31 @@ function isEntry(value: unknown): value is TreeEntry {
  */
 export function buildTree(spec: TreeSpec | Iterable<[string, Content | TreeEntry | string]>): FileTree {
   const tree: FileTree = new Map();
-  const pairs = Symbol.iterator in Object(spec) && !(typeof spec === 'object' && !Array.isArray(spec) && !(spec instanceof Map))
-    ? (spec as Iterable<[string, Content | TreeEntry | string]>)
-    : spec instanceof Map ? spec.entries() : Object.entries(spec as TreeSpec);
+  const pairs =
+    Symbol.iterator in Object(spec) && !(typeof spec === 'object' && !Array.isArray(spec) && !(spec instanceof Map))
+      ? (spec as Iterable<[string, Content | TreeEntry | string]>)
+      : spec instanceof Map
+        ? spec.entries()
+        : Object.entries(spec as TreeSpec);
   for (const [rawPath, value] of pairs) {
     const path = normalizeImagePath(rawPath, 'image path');
-    if (path === '') throw new KilnError('PATH_INVALID', `image path ${JSON.stringify(rawPath)} names the root; give a file or directory below it`);
-    const entry: TreeEntry = typeof value === 'string'
-      ? { kind: 'file', content: encodeUtf8(value) }
-      : isEntry(value) ? value : { kind: 'file', content: value as Content };
+    if (path === '')
+      throw new KilnError(
+        'PATH_INVALID',
+        `image path ${JSON.stringify(rawPath)} names the root; give a file or directory below it`,
+      );
+    const entry: TreeEntry =
+      typeof value === 'string'
+        ? { kind: 'file', content: encodeUtf8(value) }
+        : isEntry(value)
+          ? value
+          : { kind: 'file', content: value as Content };
     const existing = tree.get(path);
     if (existing && !(existing.kind === 'dir' && entry.kind === 'dir')) {
-      throw new KilnError('PATH_DUPLICATE', `image path ${JSON.stringify(rawPath)} is given twice (as ${JSON.stringify(path)})`);
+      throw new KilnError(
+        'PATH_DUPLICATE',
+        `image path ${JSON.stringify(rawPath)} is given twice (as ${JSON.stringify(path)})`,
+      );
     }
     tree.set(path, entry);
   }
@@ -71,7 +104,11 @@ export function buildTree(spec: TreeSpec | Iterable<[string, Content | TreeEntry
       const parent = parts.slice(0, i).join('/');
       const p = tree.get(parent);
       if (!p) tree.set(parent, { kind: 'dir', mode: 0o755 });
-      else if (p.kind !== 'dir') throw new KilnError('PATH_CONFLICT', `${JSON.stringify(parent)} is a ${p.kind} but ${JSON.stringify(path)} needs it to be a directory`);
+      else if (p.kind !== 'dir')
+        throw new KilnError(
+          'PATH_CONFLICT',
+          `${JSON.stringify(parent)} is a ${p.kind} but ${JSON.stringify(path)} needs it to be a directory`,
+        );
     }
   }
   return tree;
@@ -103,7 +140,8 @@ export function childrenOf(tree: FileTree, dir: string): string[] {
   const prefix = dir === '' ? '' : `${dir}/`;
   const out: string[] = [];
   for (const path of tree.keys()) {
-    if (path.startsWith(prefix) && path.length > prefix.length && !path.slice(prefix.length).includes('/')) out.push(path.slice(prefix.length));
+    if (path.startsWith(prefix) && path.length > prefix.length && !path.slice(prefix.length).includes('/'))
+      out.push(path.slice(prefix.length));
   }
   return out.sort();
 }

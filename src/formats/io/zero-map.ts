@@ -44,7 +44,8 @@ export async function openChunkReader(source: BlockSource, bufferSize: number): 
   return {
     async read(offset: number, length: number): Promise<Uint8Array> {
       if (length > buffer.length) return source.read(offset, length);
-      if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > source.size) return source.read(offset, length);
+      if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > source.size)
+        return source.read(offset, length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
@@ -150,7 +151,14 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
     await Promise.all(inflight.map((p) => p.data.catch(() => undefined)));
     await Promise.all(readers.map((r) => r.close()));
   }
-  return { size, unit, units, nonZero, nonZeroCount: count, fingerprint: withFingerprint ? new Uint8Array(hash.digest()) : new Uint8Array(0) };
+  return {
+    size,
+    unit,
+    units,
+    nonZero,
+    nonZeroCount: count,
+    fingerprint: withFingerprint ? new Uint8Array(hash.digest()) : new Uint8Array(0),
+  };
 }
 
 /**
@@ -158,7 +166,8 @@ export async function scanZeroMap(source: BlockSource, unit: number, options: Sc
  * @example const blocks = coarsenZeroMap(grainMap, 16); // 64 KiB grains → 1 MiB blocks
  */
 export function coarsenZeroMap(map: ZeroMap, factor: number): ZeroMap {
-  if (!Number.isSafeInteger(factor) || factor < 1) throw new RangeError(`"factor" expected an integer >= 1, got ${factor}`);
+  if (!Number.isSafeInteger(factor) || factor < 1)
+    throw new RangeError(`"factor" expected an integer >= 1, got ${factor}`);
   const unit = map.unit * factor;
   const units = Math.ceil(map.size / unit);
   const nonZero = new Uint8Array(units);
@@ -184,7 +193,12 @@ export interface CopyRun {
  * written (two reused buffers of `maxLength` bytes).
  * @example await copyRuns(source, sink, [{ from: 0, length: 1 << 20, to: 2 << 20 }], 8 << 20)
  */
-export async function copyRuns(source: BlockSource, sink: { write(offset: number, data: Uint8Array): Promise<void> }, runs: Iterable<CopyRun>, maxLength: number): Promise<void> {
+export async function copyRuns(
+  source: BlockSource,
+  sink: { write(offset: number, data: Uint8Array): Promise<void> },
+  runs: Iterable<CopyRun>,
+  maxLength: number,
+): Promise<void> {
   const readers = [await openChunkReader(source, maxLength), await openChunkReader(source, maxLength)] as const;
   let pending: Promise<void> = Promise.resolve();
   try {

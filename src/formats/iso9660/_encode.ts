@@ -39,7 +39,14 @@ function fields(seconds: number): { y: number; mo: number; d: number; h: number;
   const max = Date.UTC(2155, 11, 31, 23, 59, 59) / 1000;
   const clamped = Math.min(max, Math.max(min, Math.floor(seconds)));
   const t = new Date(clamped * 1000);
-  return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes(), s: t.getUTCSeconds() };
+  return {
+    y: t.getUTCFullYear(),
+    mo: t.getUTCMonth() + 1,
+    d: t.getUTCDate(),
+    h: t.getUTCHours(),
+    mi: t.getUTCMinutes(),
+    s: t.getUTCSeconds(),
+  };
 }
 
 /** Recording dates by time: most records of an image carry the same few (the last one is checked first). */
@@ -69,7 +76,14 @@ export function writeRecordingDate(buf: Uint8Array, offset: number, seconds: num
 export function readRecordingDate(buf: Uint8Array, offset: number): number {
   const y = buf[offset]! + 1900;
   const tz = (buf[offset + 6]! << 24) >> 24; // signed, 15-minute units
-  const ms = Date.UTC(y, Math.max(0, buf[offset + 1]! - 1), Math.max(1, buf[offset + 2]!), buf[offset + 3]!, buf[offset + 4]!, buf[offset + 5]!);
+  const ms = Date.UTC(
+    y,
+    Math.max(0, buf[offset + 1]! - 1),
+    Math.max(1, buf[offset + 2]!),
+    buf[offset + 3]!,
+    buf[offset + 4]!,
+    buf[offset + 5]!,
+  );
   return Math.floor(ms / 1000) - tz * 15 * 60;
 }
 
@@ -130,7 +144,16 @@ export function writeDirectoryRecord(buf: Uint8Array, offset: number, r: Directo
  * (the zero fields are not written: the writer zero-fills each directory sector first): everything
  * but the identifier, its padding byte and the System Use field, which the caller writes after it.
  */
-export function writeDirectoryRecordHeader(buf: Uint8Array, offset: number, length: number, extent: number, dataLength: number, mtime: number, flags: number, identifierLength: number): void {
+export function writeDirectoryRecordHeader(
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  extent: number,
+  dataLength: number,
+  mtime: number,
+  flags: number,
+  identifierLength: number,
+): void {
   if (length > 255) throw new RangeError(`directory record of ${length} bytes exceeds 255`);
   buf[offset] = length; // byte 1, extended attribute record length: 0
   putU32Both(buf, offset + 2, extent);
@@ -146,4 +169,3 @@ export function writeDirectoryRecordHeader(buf: Uint8Array, offset: number, leng
 export function pathTableRecordLength(identifierLength: number): number {
   return 8 + identifierLength + (identifierLength & 1);
 }
-

@@ -12,18 +12,55 @@ import { resolveEpoch } from '../../util/epoch.js';
 import { SECTOR, directoryRecordLength, pathTableRecordLength, volumeDateDigits } from './_encode.js';
 import type { IsoLevel } from './names.js';
 import {
-  CE_LENGTH, erEntry, nmEntries, pnEntry, posixEntriesLength, pxEntry, slEntries, spEntry, tfEntry,
+  CE_LENGTH,
+  erEntry,
+  nmEntries,
+  pnEntry,
+  posixEntriesLength,
+  pxEntry,
+  slEntries,
+  spEntry,
+  tfEntry,
 } from './rock-ridge.js';
 import {
-  type ElToritoSpec, type CatalogEntry, MEDIA_HARD_DISK, MEDIA_NO_EMULATION, checkHddImage, entryPlatform,
-  patchBootInfoTable, patchGrub2BootInfo,
+  type ElToritoSpec,
+  type CatalogEntry,
+  MEDIA_HARD_DISK,
+  MEDIA_NO_EMULATION,
+  checkHddImage,
+  entryPlatform,
+  patchBootInfoTable,
+  patchGrub2BootInfo,
 } from './eltorito.js';
 // hybrid.js (node:zlib for CRC-32, node:crypto for GUIDs: ~5 ms to load) is imported when an image is hybrid.
 import type { HybridSpec, HybridAreas } from './hybrid.js';
 import {
-  type Extent, type SystemUse, type Node, type DirectSystemUse, type DirNode, type LeafNode, type RecordPlan,
-  type ContinuationArea, NO_SYSTEM_USE, RR_ENTRIES, RR_BARE, RR_NAMED, NO_AREAS, isFiller, MAX_EXTENT, fail, modeOf,
-  isAscii, dchars, hiddenLeaf, byIsoKey, byJolietKey, buildNodes, checkReadable, checkDirectorySize, nameChildren,
+  type Extent,
+  type SystemUse,
+  type Node,
+  type DirectSystemUse,
+  type DirNode,
+  type LeafNode,
+  type RecordPlan,
+  type ContinuationArea,
+  NO_SYSTEM_USE,
+  RR_ENTRIES,
+  RR_BARE,
+  RR_NAMED,
+  NO_AREAS,
+  isFiller,
+  MAX_EXTENT,
+  fail,
+  modeOf,
+  isAscii,
+  dchars,
+  hiddenLeaf,
+  byIsoKey,
+  byJolietKey,
+  buildNodes,
+  checkReadable,
+  checkDirectorySize,
+  nameChildren,
   pathTableOrder,
 } from './_tree.js';
 
@@ -137,7 +174,10 @@ function defaultVolumeId(tree: FileTree, sortedPaths: readonly string[], epoch: 
     const entry = tree.get(path)!;
     parts.push(`${path}\0${entry.kind}\0${entry.kind === 'file' ? contentSize(entry.content) : ''}\0`);
   }
-  return `KILN_${crc32(encodeUtf8(parts.join(''))).toString(16).padStart(8, '0').toUpperCase()}`;
+  return `KILN_${crc32(encodeUtf8(parts.join('')))
+    .toString(16)
+    .padStart(8, '0')
+    .toUpperCase()}`;
 }
 
 /**
@@ -172,7 +212,10 @@ function placeFiles(leaves: LeafNode[], lba: number): number {
 /** Rock Ridge entries of a node (symlink entries, or an SU length for one whose entries are written at emit). */
 function rockRidgeOf(n: Node, name: string | null, epoch: number): SystemUse {
   const e = n.entry;
-  const entries = [pxEntry(modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial), tfEntry(e.mtime ?? epoch)];
+  const entries = [
+    pxEntry(modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial),
+    tfEntry(e.mtime ?? epoch),
+  ];
   if (e.kind === 'char' || e.kind === 'block') entries.push(pnEntry(e.major, e.minor));
   if (name !== null) entries.push(...nmEntries(name));
   if (e.kind === 'symlink') entries.push(...slEntries(e.target));
@@ -188,22 +231,50 @@ function rockRidgeOf(n: Node, name: string | null, epoch: number): SystemUse {
 function setRockRidge(n: Node, epoch: number): void {
   const e = n.entry;
   const length = posixEntriesLength(e.kind === 'char' || e.kind === 'block', n.name.length);
-  n.rr = e.kind !== 'symlink' && n.name.length <= 250 && length <= systemUseRoom(n.isoId.length) && isAscii(n.name) ? { entries: null, length } : rockRidgeOf(n, n.name, epoch);
+  n.rr =
+    e.kind !== 'symlink' && n.name.length <= 250 && length <= systemUseRoom(n.isoId.length) && isAscii(n.name)
+      ? { entries: null, length }
+      : rockRidgeOf(n, n.name, epoch);
 }
 
 /** Rock Ridge of every directory's `.` and `..` records (PX, TF), written at emit time. */
 const BARE_ROCK_RIDGE: DirectSystemUse = { entries: null, length: posixEntriesLength(false, -1) };
 
 /** A directory record: its SU split between the record and continuation areas when it does not fit. */
-function makeRecord(node: Node, part: number, identifier: string, idLength: number, rr: number, su: SystemUse | DirectSystemUse): RecordPlan {
+function makeRecord(
+  node: Node,
+  part: number,
+  identifier: string,
+  idLength: number,
+  rr: number,
+  su: SystemUse | DirectSystemUse,
+): RecordPlan {
   const room = systemUseRoom(idLength);
   if (su.entries === null || su.length <= room) {
-    return { node, part, identifier, idLength, rr, suInline: su.entries ?? NO_SYSTEM_USE.entries, areas: NO_AREAS, length: directoryRecordLength(idLength, su.length) };
+    return {
+      node,
+      part,
+      identifier,
+      idLength,
+      rr,
+      suInline: su.entries ?? NO_SYSTEM_USE.entries,
+      areas: NO_AREAS,
+      length: directoryRecordLength(idLength, su.length),
+    };
   }
   const { inline, areas } = placeSystemUse(su.entries, room);
   let suLength = 0;
   for (const e of inline) suLength += e.length;
-  return { node, part, identifier, idLength, rr, suInline: inline, areas, length: directoryRecordLength(idLength, suLength) };
+  return {
+    node,
+    part,
+    identifier,
+    idLength,
+    rr,
+    suInline: inline,
+    areas,
+    length: directoryRecordLength(idLength, suLength),
+  };
 }
 
 /** Bytes of a directory's extent: records never cross a sector boundary (ECMA-119 6.8.1.1). */
@@ -239,7 +310,8 @@ function planIsoDirectory(dir: DirNode, rockRidge: boolean, epoch: number): void
     const child = dir.children[c]!;
     const parts = partsOf(child);
     const rr = rockRidge && child.rr.entries === null ? RR_NAMED : RR_ENTRIES;
-    for (let p = 0; p < parts; p++) dir.isoRecords.push(makeRecord(child, p, child.isoId, child.isoId.length, rr, child.rr));
+    for (let p = 0; p < parts; p++)
+      dir.isoRecords.push(makeRecord(child, p, child.isoId, child.isoId.length, rr, child.rr));
   }
   dir.isoSize = extentSize(dir.isoRecords);
 }
@@ -253,7 +325,10 @@ function planJolietDirectory(dir: DirNode): void {
   for (let c = 0; c < kids.length; c++) {
     const child = kids[c]!;
     const parts = partsOf(child);
-    for (let p = 0; p < parts; p++) dir.jolietRecords.push(makeRecord(child, p, child.jolietId, child.jolietId.length * 2, RR_ENTRIES, NO_SYSTEM_USE));
+    for (let p = 0; p < parts; p++)
+      dir.jolietRecords.push(
+        makeRecord(child, p, child.jolietId, child.jolietId.length * 2, RR_ENTRIES, NO_SYSTEM_USE),
+      );
   }
   dir.jolietSize = extentSize(dir.jolietRecords);
 }
@@ -287,21 +362,31 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   const boot: BootPlan[] = [];
   const hiddenLeaves: LeafNode[] = [];
   if (options.boot) {
-    if (options.boot.entries.length === 0) fail('ISO_NO_BOOT_ENTRY', 'boot was given without entries', 'give at least one El Torito entry (bios or efi)');
+    if (options.boot.entries.length === 0)
+      fail('ISO_NO_BOOT_ENTRY', 'boot was given without entries', 'give at least one El Torito entry (bios or efi)');
     for (const [index, spec] of options.boot.entries.entries()) {
       let node: LeafNode;
       if (typeof spec.image === 'string') {
         const path = normalizeImagePath(spec.image, 'boot image path');
         const found = leaves.find((leaf) => leaf.path === path); // once per boot entry: no map of every path
         if (!found || found.entry.kind !== 'file') {
-          fail('ISO_BOOT_IMAGE_MISSING', `boot image ${JSON.stringify(spec.image)} is not a file in the ISO tree`, 'add the boot image to the tree at that path, or pass its content instead of a path');
+          fail(
+            'ISO_BOOT_IMAGE_MISSING',
+            `boot image ${JSON.stringify(spec.image)} is not a file in the ISO tree`,
+            'add the boot image to the tree at that path, or pass its content instead of a path',
+          );
         }
         node = found;
       } else if (isFiller(spec.image)) {
         const filler = spec.image;
-        if (!Number.isSafeInteger(filler.size) || filler.size < 0 || filler.size > MAX_EXTENT) throw new RangeError(`"boot image size" expected 0..4294967295, got ${filler.size}`);
+        if (!Number.isSafeInteger(filler.size) || filler.size < 0 || filler.size > MAX_EXTENT)
+          throw new RangeError(`"boot image size" expected 0..4294967295, got ${filler.size}`);
         if (spec.bootInfoTable || spec.grub2BootInfo || spec.emulation === 'hdd') {
-          fail('ISO_BOOT_ENTRY_INVALID', `boot image ${index} is written by a filler: it cannot be patched or used for hard-disk emulation`, 'pass the image as content instead');
+          fail(
+            'ISO_BOOT_ENTRY_INVALID',
+            `boot image ${index} is written by a filler: it cannot be patched or used for hard-disk emulation`,
+            'pass the image as content instead',
+          );
         }
         node = hiddenLeaf(index, new Uint8Array(0), filler.size, undefined, filler);
         hiddenLeaves.push(node);
@@ -312,9 +397,19 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
       }
       if (node.size === 0) fail('ISO_BOOT_IMAGE_EMPTY', `boot image ${node.path} is empty`);
       const emulation = spec.emulation ?? 'none';
-      if (spec.platform === 'efi' && emulation !== 'none') fail('ISO_BOOT_ENTRY_INVALID', 'UEFI boot entries must use no emulation');
-      let sectorCount = spec.loadSectors ?? (spec.platform === 'efi' ? (Math.ceil(node.size / 512) > 0xffff ? 0 : Math.ceil(node.size / 512)) : emulation === 'hdd' ? 1 : 4);
-      if (!Number.isInteger(sectorCount) || sectorCount < 0 || sectorCount > 0xffff) throw new RangeError(`"loadSectors" expected 0..65535, got ${sectorCount}`);
+      if (spec.platform === 'efi' && emulation !== 'none')
+        fail('ISO_BOOT_ENTRY_INVALID', 'UEFI boot entries must use no emulation');
+      let sectorCount =
+        spec.loadSectors ??
+        (spec.platform === 'efi'
+          ? Math.ceil(node.size / 512) > 0xffff
+            ? 0
+            : Math.ceil(node.size / 512)
+          : emulation === 'hdd'
+            ? 1
+            : 4);
+      if (!Number.isInteger(sectorCount) || sectorCount < 0 || sectorCount > 0xffff)
+        throw new RangeError(`"loadSectors" expected 0..65535, got ${sectorCount}`);
       let systemType = 0;
       if (emulation === 'hdd') {
         const head = await loadHead(node.content!, 512);
@@ -323,7 +418,13 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
         if (info.patchedMbr) node.patched = info.patchedMbr; // only the first sector changes
         sectorCount = spec.loadSectors ?? 1;
       }
-      boot.push({ spec, node, media: emulation === 'hdd' ? MEDIA_HARD_DISK : MEDIA_NO_EMULATION, systemType, sectorCount });
+      boot.push({
+        spec,
+        node,
+        media: emulation === 'hdd' ? MEDIA_HARD_DISK : MEDIA_NO_EMULATION,
+        systemType,
+        sectorCount,
+      });
     }
   }
 
@@ -337,7 +438,9 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
 
   // Path table sizes.
   const ptSize = dirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.isoId.length), 0);
-  const jptSize = joliet ? jolietDirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.jolietId.length * 2), 0) : 0;
+  const jptSize = joliet
+    ? jolietDirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.jolietId.length * 2), 0)
+    : 0;
   const sectorsOf = (bytes: number) => Math.ceil(bytes / SECTOR);
 
   // Assign LBAs.
@@ -349,11 +452,15 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   let catalogLba: number | undefined;
   if (boot.length) catalogLba = lba++;
   const pathTable = { size: ptSize, l: 0, m: 0, jSize: jptSize, jl: 0, jm: 0 };
-  pathTable.l = lba; lba += sectorsOf(ptSize);
-  pathTable.m = lba; lba += sectorsOf(ptSize);
+  pathTable.l = lba;
+  lba += sectorsOf(ptSize);
+  pathTable.m = lba;
+  lba += sectorsOf(ptSize);
   if (joliet) {
-    pathTable.jl = lba; lba += sectorsOf(jptSize);
-    pathTable.jm = lba; lba += sectorsOf(jptSize);
+    pathTable.jl = lba;
+    lba += sectorsOf(jptSize);
+    pathTable.jm = lba;
+    lba += sectorsOf(jptSize);
   }
   for (const dir of dirs) {
     dir.isoLba = lba;
@@ -388,12 +495,21 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   let catalog: CatalogEntry[] | undefined;
   if (boot.length) {
     catalog = boot.map((b) => ({
-      platform: entryPlatform(b.spec), media: b.media, bootable: true, loadSegment: b.spec.loadSegment ?? 0,
-      systemType: b.systemType, sectorCount: b.sectorCount, lba: b.node.extents[0]!.lba,
+      platform: entryPlatform(b.spec),
+      media: b.media,
+      bootable: true,
+      loadSegment: b.spec.loadSegment ?? 0,
+      systemType: b.systemType,
+      sectorCount: b.sectorCount,
+      lba: b.node.extents[0]!.lba,
     }));
     for (const b of boot) {
       if (b.spec.bootInfoTable || b.spec.grub2BootInfo) {
-        if (b.node.size > 64 << 20) fail('ISO_BOOT_IMAGE_TOO_LARGE', `${b.node.path}: boot images patched with a boot information table must be under 64 MiB`);
+        if (b.node.size > 64 << 20)
+          fail(
+            'ISO_BOOT_IMAGE_TOO_LARGE',
+            `${b.node.path}: boot images patched with a boot information table must be under 64 MiB`,
+          );
         const bytes = (await loadContent(b.node.content!)).slice();
         if (b.spec.bootInfoTable) patchBootInfoTable(bytes, descriptors.pvd, b.node.extents[0]!.lba);
         if (b.spec.grub2BootInfo) patchGrub2BootInfo(bytes, b.node.extents[0]!.lba);
@@ -420,7 +536,8 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
       seed: hybridSpec.seed ?? volumeId,
     });
   }
-  if (options.systemArea && options.systemArea.length > 16 * SECTOR) fail('ISO_SYSTEM_AREA_TOO_LARGE', `system area data is ${options.systemArea.length} bytes; at most 32768`);
+  if (options.systemArea && options.systemArea.length > 16 * SECTOR)
+    fail('ISO_SYSTEM_AREA_TOO_LARGE', `system area data is ${options.systemArea.length} bytes; at most 32768`);
   if (sectors > 0xffffffff) fail('ISO_TOO_LARGE', 'the image exceeds 2^32 sectors (8 TiB)');
 
   const uuid = isoVolumeUuid(epoch);
@@ -434,9 +551,19 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
       return (extents ??= extentsByPath(leaves));
     },
     internal: {
-      options: opts, root, dirs, jolietDirs, leaves: allLeaves, descriptors, boot, pathTable,
-      ceRegion: { lba: ceStart, sectors: ceSectors, areas }, sectors,
-      ...(catalogLba !== undefined ? { catalogLba } : {}), ...(catalog ? { catalog } : {}), ...(hybrid ? { hybrid } : {}),
+      options: opts,
+      root,
+      dirs,
+      jolietDirs,
+      leaves: allLeaves,
+      descriptors,
+      boot,
+      pathTable,
+      ceRegion: { lba: ceStart, sectors: ceSectors, areas },
+      sectors,
+      ...(catalogLba !== undefined ? { catalogLba } : {}),
+      ...(catalog ? { catalog } : {}),
+      ...(hybrid ? { hybrid } : {}),
     },
   };
 }

@@ -27,7 +27,8 @@ export class ImageStream {
    * its own (writers may run concurrently in one process) and no larger than the image.
    */
   constructor(sink: BlockSink, capacity = STREAM_BUFFER) {
-    if (!Number.isSafeInteger(capacity) || capacity < 2048) throw new RangeError(`"buffer size" expected at least 2048 bytes, got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 2048)
+      throw new RangeError(`"buffer size" expected at least 2048 bytes, got ${capacity}`);
     this.bytes = new Uint8Array(Math.max(1, Math.min(capacity, sink.size)));
     this.sink = sink;
   }
@@ -85,7 +86,8 @@ export class ImageStream {
    * through the sink). The buffer must have been flushed.
    */
   resumeAt(offset: number): void {
-    if (this.used !== 0 || offset < this.start) throw new Error(`internal: image stream cannot resume at ${offset} from ${this.position}`);
+    if (this.used !== 0 || offset < this.start)
+      throw new Error(`internal: image stream cannot resume at ${offset} from ${this.position}`);
     this.start = offset;
   }
 
@@ -163,8 +165,12 @@ export class ImageStream {
 }
 
 function shrank(path: string, size: number, got: number): KilnError {
-  return new KilnError('ISO_INPUT_CHANGED', `${path}: file shrank while the image was written (expected ${size} bytes, got ${got})`, {
-    location: { file: path },
-    hint: 'do not modify the input folder while kiln writes the image',
-  });
+  return new KilnError(
+    'ISO_INPUT_CHANGED',
+    `${path}: file shrank while the image was written (expected ${size} bytes, got ${got})`,
+    {
+      location: { file: path },
+      hint: 'do not modify the input folder while kiln writes the image',
+    },
+  );
 }

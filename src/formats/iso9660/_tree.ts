@@ -8,7 +8,13 @@ import { type Content, contentSize } from '../io/content.js';
 import type { FileTree, TreeEntry } from '../io/tree.js';
 import { ISO_MAX_DEPTH, ISO_MAX_DIRECTORY_BYTES, ISO_MAX_ENTRIES } from './_encode.js';
 import {
-  type IsoLevel, identifierSortKey, isoIdentifier, isoStemLimit, jolietIdentifier, jolietStemLimit, uniqueIdentifiers,
+  type IsoLevel,
+  identifierSortKey,
+  isoIdentifier,
+  isoStemLimit,
+  jolietIdentifier,
+  jolietStemLimit,
+  uniqueIdentifiers,
 } from './names.js';
 import type { RegionFiller } from './eltorito.js';
 
@@ -79,7 +85,12 @@ export interface LeafNode extends Node {
 }
 
 export function isFiller(value: unknown): value is RegionFiller {
-  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && typeof (value as RegionFiller).fill === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !(value instanceof Uint8Array) &&
+    typeof (value as RegionFiller).fill === 'function'
+  );
 }
 
 export interface RecordPlan {
@@ -113,7 +124,14 @@ export function fail(code: string, message: string, hint?: string, path?: string
   throw new KilnError(code, message, { ...(hint ? { hint } : {}), ...(path ? { location: { file: path } } : {}) });
 }
 
-const FILE_TYPE_BITS: Record<TreeEntry['kind'], number> = { dir: 0o040000, file: 0o100000, symlink: 0o120000, char: 0o020000, block: 0o060000, fifo: 0o010000 };
+const FILE_TYPE_BITS: Record<TreeEntry['kind'], number> = {
+  dir: 0o040000,
+  file: 0o100000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+  fifo: 0o010000,
+};
 
 export function modeOf(entry: TreeEntry): number {
   const perm = entry.mode ?? (entry.kind === 'dir' ? 0o755 : entry.kind === 'symlink' ? 0o777 : 0o644);
@@ -130,16 +148,42 @@ export function isAscii(text: string): boolean {
 export function dchars(text: string, width: number, what: string, aChars = false): string {
   const up = text.toUpperCase();
   const re = aChars ? /^[A-Z0-9_ !"%&'()*+,\-./:;<=>?]*$/ : /^[A-Z0-9_]*$/;
-  if (!re.test(up)) fail('ISO_BAD_IDENTIFIER', `${what} ${JSON.stringify(text)} may only contain ${aChars ? 'a-characters' : 'A-Z, 0-9 and _'}`, 'ECMA-119 7.4 restricts volume identifiers to these characters');
-  if (up.length > width) fail('ISO_BAD_IDENTIFIER', `${what} ${JSON.stringify(text)} is longer than ${width} characters`);
+  if (!re.test(up))
+    fail(
+      'ISO_BAD_IDENTIFIER',
+      `${what} ${JSON.stringify(text)} may only contain ${aChars ? 'a-characters' : 'A-Z, 0-9 and _'}`,
+      'ECMA-119 7.4 restricts volume identifiers to these characters',
+    );
+  if (up.length > width)
+    fail('ISO_BAD_IDENTIFIER', `${what} ${JSON.stringify(text)} is longer than ${width} characters`);
   return up;
 }
 
 /** A boot image stored without a directory record. */
-export function hiddenLeaf(index: number, entryContent: Content, size: number, content: Content | undefined, filler: RegionFiller | undefined): LeafNode {
+export function hiddenLeaf(
+  index: number,
+  entryContent: Content,
+  size: number,
+  content: Content | undefined,
+  filler: RegionFiller | undefined,
+): LeafNode {
   return {
-    path: `<boot image ${index}>`, name: '', entry: { kind: 'file', content: entryContent }, parent: null, isoId: '', jolietId: '', isoKey: '', jolietKey: '',
-    serial: 0, rr: NO_SYSTEM_USE, content, size, extents: [{ lba: 0, length: size }], hidden: true, patched: undefined, filler,
+    path: `<boot image ${index}>`,
+    name: '',
+    entry: { kind: 'file', content: entryContent },
+    parent: null,
+    isoId: '',
+    jolietId: '',
+    isoKey: '',
+    jolietKey: '',
+    serial: 0,
+    rr: NO_SYSTEM_USE,
+    content,
+    size,
+    extents: [{ lba: 0, length: size }],
+    hidden: true,
+    patched: undefined,
+    filler,
   };
 }
 
@@ -151,7 +195,8 @@ function bareIsoIdentifier(id: string): string {
 }
 
 export const byIsoKey = (a: Node, b: Node): number => (a.isoKey < b.isoKey ? -1 : a.isoKey > b.isoKey ? 1 : 0);
-export const byJolietKey = (a: Node, b: Node): number => (a.jolietKey < b.jolietKey ? -1 : a.jolietKey > b.jolietKey ? 1 : 0);
+export const byJolietKey = (a: Node, b: Node): number =>
+  a.jolietKey < b.jolietKey ? -1 : a.jolietKey > b.jolietKey ? 1 : 0;
 
 /** The node tree of a plan: directories (root first) and leaves, parents before children. */
 interface Nodes {
@@ -160,10 +205,34 @@ interface Nodes {
   leaves: LeafNode[];
 }
 
-function newDirNode(path: string, name: string, entry: TreeEntry & { kind: 'dir' }, parent: DirNode | null, serial: number): DirNode {
+function newDirNode(
+  path: string,
+  name: string,
+  entry: TreeEntry & { kind: 'dir' },
+  parent: DirNode | null,
+  serial: number,
+): DirNode {
   return {
-    path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial, rr: NO_SYSTEM_USE, children: [], subdirs: 0,
-    number: 0, jolietNumber: 0, isoRecords: [], jolietRecords: [], isoLba: 0, isoSize: 0, jolietLba: 0, jolietSize: 0,
+    path,
+    name,
+    entry,
+    parent,
+    isoId: '',
+    jolietId: '',
+    isoKey: '',
+    jolietKey: '',
+    serial,
+    rr: NO_SYSTEM_USE,
+    children: [],
+    subdirs: 0,
+    number: 0,
+    jolietNumber: 0,
+    isoRecords: [],
+    jolietRecords: [],
+    isoLba: 0,
+    isoSize: 0,
+    jolietLba: 0,
+    jolietSize: 0,
   };
 }
 
@@ -186,7 +255,11 @@ export function buildNodes(tree: FileTree, sortedPaths: readonly string[], rockR
   }
   const root = newDirNode('', '', { kind: 'dir', mode: 0o755 }, null, 1);
   const nodes: Nodes & { dirByPath: Map<string, DirNode>; serial: number } = {
-    root, allDirs: [root], leaves: [], dirByPath: new Map([['', root]]), serial: 2,
+    root,
+    allDirs: [root],
+    leaves: [],
+    dirByPath: new Map([['', root]]),
+    serial: 2,
   };
   for (let d = 0; d < byDepth.length; d++) {
     const paths = byDepth[d]!;
@@ -198,15 +271,22 @@ export function buildNodes(tree: FileTree, sortedPaths: readonly string[], rockR
 /** Refuses trees kiln's reader would refuse by default: too many entries, directories nested too deep. */
 export function checkReadable(tree: FileTree, sortedPaths: readonly string[]): void {
   if (tree.size > ISO_MAX_ENTRIES) {
-    fail('ISO_TOO_MANY_ENTRIES', `the tree has ${tree.size} entries; kiln writes and reads ISO images of up to ${ISO_MAX_ENTRIES}`, 'split the content over several images');
+    fail(
+      'ISO_TOO_MANY_ENTRIES',
+      `the tree has ${tree.size} entries; kiln writes and reads ISO images of up to ${ISO_MAX_ENTRIES}`,
+      'split the content over several images',
+    );
   }
   for (let i = 0; i < sortedPaths.length; i++) {
     const path = sortedPaths[i]!;
     const level = depthOf(path) + (tree.get(path)!.kind === 'dir' ? 2 : 1); // the root is level 1
     if (level > ISO_MAX_DEPTH) {
       const shown = path.length > 80 ? `${path.slice(0, 40)}…${path.slice(-40)}` : path;
-      fail('ISO_TOO_DEEP', `${JSON.stringify(shown)} lies ${level} directory levels deep; kiln writes and reads ISO trees up to ${ISO_MAX_DEPTH}`,
-        'flatten the tree (kiln\'s reader refuses deeper ISO trees, as a hostile image could nest without end)');
+      fail(
+        'ISO_TOO_DEEP',
+        `${JSON.stringify(shown)} lies ${level} directory levels deep; kiln writes and reads ISO trees up to ${ISO_MAX_DEPTH}`,
+        "flatten the tree (kiln's reader refuses deeper ISO trees, as a hostile image could nest without end)",
+      );
     }
   }
 }
@@ -215,8 +295,11 @@ export function checkReadable(tree: FileTree, sortedPaths: readonly string[]): v
 export function checkDirectorySize(dir: DirNode): void {
   const size = Math.max(dir.isoSize, dir.jolietSize);
   if (size > ISO_MAX_DIRECTORY_BYTES) {
-    fail('ISO_DIRECTORY_TOO_LARGE', `directory ${JSON.stringify(dir.path || '/')} needs ${size} bytes of records; kiln writes and reads directories of up to ${ISO_MAX_DIRECTORY_BYTES}`,
-      'spread its entries over subdirectories');
+    fail(
+      'ISO_DIRECTORY_TOO_LARGE',
+      `directory ${JSON.stringify(dir.path || '/')} needs ${size} bytes of records; kiln writes and reads directories of up to ${ISO_MAX_DIRECTORY_BYTES}`,
+      'spread its entries over subdirectories',
+    );
   }
 }
 
@@ -227,11 +310,22 @@ function depthOf(path: string): number {
   return depth;
 }
 
-function addNode(nodes: Nodes & { dirByPath: Map<string, DirNode>; serial: number }, path: string, entry: TreeEntry, rockRidge: boolean, level: IsoLevel): void {
+function addNode(
+  nodes: Nodes & { dirByPath: Map<string, DirNode>; serial: number },
+  path: string,
+  entry: TreeEntry,
+  rockRidge: boolean,
+  level: IsoLevel,
+): void {
   const slash = path.lastIndexOf('/');
   const name = path.slice(slash + 1);
   const parent = nodes.dirByPath.get(slash < 0 ? '' : path.slice(0, slash));
-  if (!parent) fail('ISO_TREE_INVALID', `${JSON.stringify(path)} has no parent directory in the tree`, 'build the tree with buildTree(), which adds parent directories');
+  if (!parent)
+    fail(
+      'ISO_TREE_INVALID',
+      `${JSON.stringify(path)} has no parent directory in the tree`,
+      'build the tree with buildTree(), which adds parent directories',
+    );
   if (entry.kind === 'dir') {
     const d = newDirNode(path, name, entry, parent, nodes.serial++);
     nodes.allDirs.push(d);
@@ -243,11 +337,30 @@ function addNode(nodes: Nodes & { dirByPath: Map<string, DirNode>; serial: numbe
   if (!rockRidge && entry.kind !== 'file') return; // not representable without Rock Ridge
   const size = entry.kind === 'file' ? contentSize(entry.content) : 0;
   if (size > MAX_EXTENT && level < 3) {
-    fail('ISO_FILE_TOO_LARGE', `${path} is ${size} bytes; ISO9660 level ${level} files must be under 4 GiB`, 'use level 3 (the default), which stores large files as multi-extent files', path);
+    fail(
+      'ISO_FILE_TOO_LARGE',
+      `${path} is ${size} bytes; ISO9660 level ${level} files must be under 4 GiB`,
+      'use level 3 (the default), which stores large files as multi-extent files',
+      path,
+    );
   }
   const leaf: LeafNode = {
-    path, name, entry, parent, isoId: '', jolietId: '', isoKey: '', jolietKey: '', serial: nodes.serial++, rr: NO_SYSTEM_USE, size, extents: extentsOf(size),
-    content: entry.kind === 'file' ? entry.content : undefined, hidden: false, patched: undefined, filler: undefined,
+    path,
+    name,
+    entry,
+    parent,
+    isoId: '',
+    jolietId: '',
+    isoKey: '',
+    jolietKey: '',
+    serial: nodes.serial++,
+    rr: NO_SYSTEM_USE,
+    size,
+    extents: extentsOf(size),
+    content: entry.kind === 'file' ? entry.content : undefined,
+    hidden: false,
+    patched: undefined,
+    filler: undefined,
   };
   parent.children.push(leaf);
   nodes.leaves.push(leaf);
@@ -257,7 +370,8 @@ function addNode(nodes: Nodes & { dirByPath: Map<string, DirNode>; serial: numbe
 function extentsOf(size: number): Extent[] {
   if (size <= MAX_EXTENT) return [{ lba: 0, length: size }];
   const extents: Extent[] = [];
-  for (let at = 0; at < size; at += MULTI_EXTENT_CHUNK) extents.push({ lba: 0, length: Math.min(MULTI_EXTENT_CHUNK, size - at) });
+  for (let at = 0; at < size; at += MULTI_EXTENT_CHUNK)
+    extents.push({ lba: 0, length: Math.min(MULTI_EXTENT_CHUNK, size - at) });
   return extents;
 }
 
@@ -301,7 +415,12 @@ function uniqueIsoIdentifier(k: Node, level: IsoLevel, used: Set<string>): strin
   const limit = isoStemLimit(base, isDir, level);
   let id = base;
   for (let n = 1; used.has(bareIsoIdentifier(id)); n++) {
-    if (n > 1_000_000) fail('ISO_NAME_COLLISION', `cannot give ${k.path} a unique ISO9660 name`, 'rename some of the files whose names differ only in case or punctuation');
+    if (n > 1_000_000)
+      fail(
+        'ISO_NAME_COLLISION',
+        `cannot give ${k.path} a unique ISO9660 name`,
+        'rename some of the files whose names differ only in case or punctuation',
+      );
     const suffix = String(n);
     id = stem.slice(0, Math.max(0, limit - suffix.length)) + suffix + tail;
   }
@@ -316,9 +435,11 @@ export function pathTableOrder(root: DirNode, joliet: boolean): DirNode[] {
     const d = dirs[i]!;
     if (joliet) d.jolietNumber = i + 1;
     else d.number = i + 1;
-    if (i + 1 > 0xffff) fail('ISO_TOO_MANY_DIRECTORIES', `the tree has more than 65535 directories, the limit of ISO9660 path tables`);
+    if (i + 1 > 0xffff)
+      fail('ISO_TOO_MANY_DIRECTORIES', `the tree has more than 65535 directories, the limit of ISO9660 path tables`);
     const start = dirs.length;
-    for (let c = 0; c < d.children.length; c++) if (d.children[c]!.entry.kind === 'dir') dirs.push(d.children[c] as DirNode);
+    for (let c = 0; c < d.children.length; c++)
+      if (d.children[c]!.entry.kind === 'dir') dirs.push(d.children[c] as DirNode);
     if (joliet && dirs.length - start > 1) {
       const kids = dirs.splice(start).sort(byJolietKey);
       for (let k = 0; k < kids.length; k++) dirs.push(kids[k]!);

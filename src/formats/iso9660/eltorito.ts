@@ -151,12 +151,18 @@ export interface BootCatalog {
  * @example parseBootCatalog(sectorBytes, catalogLba * 2048).entries[0].lba
  */
 export function parseBootCatalog(buf: Uint8Array, offset = 0): BootCatalog {
-  if (buf.length < 64) throw new FormatError('el-torito', 'TRUNCATED', `boot catalog needs 64 bytes, got ${buf.length}`, { offset });
+  if (buf.length < 64)
+    throw new FormatError('el-torito', 'TRUNCATED', `boot catalog needs 64 bytes, got ${buf.length}`, { offset });
   if (buf[0] !== 1 || buf[30] !== 0x55 || buf[31] !== 0xaa) {
-    throw new FormatError('el-torito', 'BAD_VALIDATION_ENTRY', 'boot catalog does not start with a validation entry (header 01, key 55 AA)', {
-      offset,
-      hint: 'the Boot Record Volume Descriptor points at a sector that is not a boot catalog',
-    });
+    throw new FormatError(
+      'el-torito',
+      'BAD_VALIDATION_ENTRY',
+      'boot catalog does not start with a validation entry (header 01, key 55 AA)',
+      {
+        offset,
+        hint: 'the Boot Record Volume Descriptor points at a sector that is not a boot catalog',
+      },
+    );
   }
   let sum = 0;
   for (let i = 0; i < 32; i += 2) sum = (sum + readU16(buf, i, true)) & 0xffff;
@@ -187,7 +193,12 @@ export function parseBootCatalog(buf: Uint8Array, offset = 0): BootCatalog {
     }
     if (last) break;
   }
-  return { platform: buf[1]!, idString: readAscii(buf, 4, 24).replace(/[\0 ]+$/, ''), checksumValid: sum === 0, entries };
+  return {
+    platform: buf[1]!,
+    idString: readAscii(buf, 4, 24).replace(/[\0 ]+$/, ''),
+    checksumValid: sum === 0,
+    entries,
+  };
 }
 
 /**
@@ -196,7 +207,11 @@ export function parseBootCatalog(buf: Uint8Array, offset = 0): BootCatalog {
  * @example patchBootInfoTable(image, 16, 34)
  */
 export function patchBootInfoTable(image: Uint8Array, pvdLba: number, imageLba: number): void {
-  if (image.length < 64) throw new KilnError('ISO_BOOT_IMAGE_TOO_SMALL', `a boot image with a boot information table needs at least 64 bytes, got ${image.length}`);
+  if (image.length < 64)
+    throw new KilnError(
+      'ISO_BOOT_IMAGE_TOO_SMALL',
+      `a boot image with a boot information table needs at least 64 bytes, got ${image.length}`,
+    );
   let sum = 0;
   const words = Math.floor((image.length - 64) / 4);
   for (let i = 0; i < words; i++) sum = (sum + readU32(image, 64 + i * 4, true)) >>> 0;
@@ -220,7 +235,11 @@ export function patchBootInfoTable(image: Uint8Array, pvdLba: number, imageLba: 
  * @example patchGrub2BootInfo(eltoritoImg, 550)
  */
 export function patchGrub2BootInfo(image: Uint8Array, imageLba: number): void {
-  if (image.length < 2556) throw new KilnError('ISO_BOOT_IMAGE_TOO_SMALL', `--grub2-boot-info needs a GRUB eltorito.img of at least 2556 bytes, got ${image.length}`);
+  if (image.length < 2556)
+    throw new KilnError(
+      'ISO_BOOT_IMAGE_TOO_SMALL',
+      `--grub2-boot-info needs a GRUB eltorito.img of at least 2556 bytes, got ${image.length}`,
+    );
   writeU64(image, 2548, imageLba * 4 + 5, true);
 }
 
@@ -239,30 +258,51 @@ export interface HddImageInfo {
  * to the end of the last whole cylinder), from which BIOSes such as SeaBIOS derive the geometry.
  * @example checkHddImage(firstSector, imageSize, true, 'portix.img').systemType
  */
-export function checkHddImage(mbr: Uint8Array, imageSize: number, addPartitionEntry: boolean, where: string): HddImageInfo {
+export function checkHddImage(
+  mbr: Uint8Array,
+  imageSize: number,
+  addPartitionEntry: boolean,
+  where: string,
+): HddImageInfo {
   if (mbr.length < 512 || mbr[510] !== 0x55 || mbr[511] !== 0xaa) {
-    throw new KilnError('ISO_HDD_IMAGE_NO_MBR', `${where}: a hard-disk-emulation boot image must start with an MBR boot sector ending in 55 AA`, {
-      hint: 'give a raw disk image whose first sector is a boot sector, or use no-emulation boot',
-    });
+    throw new KilnError(
+      'ISO_HDD_IMAGE_NO_MBR',
+      `${where}: a hard-disk-emulation boot image must start with an MBR boot sector ending in 55 AA`,
+      {
+        hint: 'give a raw disk image whose first sector is a boot sector, or use no-emulation boot',
+      },
+    );
   }
   if (imageSize % 512 !== 0) {
-    throw new KilnError('ISO_HDD_IMAGE_SIZE', `${where}: a hard-disk-emulation image must be a whole number of 512-byte sectors, got ${imageSize} bytes`, {
-      hint: 'pad the disk image to a multiple of 512 bytes',
-    });
+    throw new KilnError(
+      'ISO_HDD_IMAGE_SIZE',
+      `${where}: a hard-disk-emulation image must be a whole number of 512-byte sectors, got ${imageSize} bytes`,
+      {
+        hint: 'pad the disk image to a multiple of 512 bytes',
+      },
+    );
   }
   const used: number[] = [];
   for (let i = 0; i < 4; i++) if (mbr[446 + i * 16 + 4] !== 0) used.push(i);
   if (used.length === 1) return { systemType: mbr[446 + used[0]! * 16 + 4]! };
   if (used.length > 1) {
-    throw new KilnError('ISO_HDD_IMAGE_PARTITIONS', `${where}: a hard-disk-emulation image must have exactly one partition, found ${used.length}`, {
-      hint: 'El Torito hard-disk emulation serves a single-partition disk',
-    });
+    throw new KilnError(
+      'ISO_HDD_IMAGE_PARTITIONS',
+      `${where}: a hard-disk-emulation image must have exactly one partition, found ${used.length}`,
+      {
+        hint: 'El Torito hard-disk emulation serves a single-partition disk',
+      },
+    );
   }
   const table = mbr.subarray(446, 510);
   if (!addPartitionEntry || table.some((b) => b !== 0)) {
-    throw new KilnError('ISO_HDD_IMAGE_PARTITIONS', `${where}: the image's MBR has no partition entry, so the BIOS cannot derive a disk geometry`, {
-      hint: 'add a partition to the image, or let kiln add one (addPartitionEntry: true, the default)',
-    });
+    throw new KilnError(
+      'ISO_HDD_IMAGE_PARTITIONS',
+      `${where}: the image's MBR has no partition entry, so the BIOS cannot derive a disk geometry`,
+      {
+        hint: 'add a partition to the image, or let kiln add one (addPartitionEntry: true, the default)',
+      },
+    );
   }
   const patched = mbr.slice(0, 512);
   const heads = 16;
@@ -270,9 +310,13 @@ export function checkHddImage(mbr: Uint8Array, imageSize: number, addPartitionEn
   const sectors = imageSize / 512;
   const cylinders = Math.max(1, Math.ceil(sectors / (heads * spt)));
   if (cylinders > 1024) {
-    throw new KilnError('ISO_HDD_IMAGE_TOO_LARGE', `${where}: ${imageSize} bytes is larger than a CHS-addressed emulated disk (about 504 MiB)`, {
-      hint: 'use no-emulation boot for large images',
-    });
+    throw new KilnError(
+      'ISO_HDD_IMAGE_TOO_LARGE',
+      `${where}: ${imageSize} bytes is larger than a CHS-addressed emulated disk (about 504 MiB)`,
+      {
+        hint: 'use no-emulation boot for large images',
+      },
+    );
   }
   const chs = (lba: number): [number, number, number] => {
     const c = Math.floor(lba / (heads * spt));

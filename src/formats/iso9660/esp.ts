@@ -26,7 +26,8 @@ export function espFiller(files: FileTree, options: EspFillerOptions = {}): Regi
   const label = options.label ?? 'EFI';
   const fatOptions = { label, ...(options.epoch !== undefined ? { epoch: options.epoch } : {}) };
   let total = 0;
-  for (const e of files.values()) if (e.kind === 'file') total += 'size' in e.content ? e.content.size : e.content.length;
+  for (const e of files.values())
+    if (e.kind === 'file') total += 'size' in e.content ? e.content.size : e.content.length;
   const fits = (size: number) => {
     try {
       planFat(files, size, fatOptions);
@@ -45,7 +46,9 @@ export function espFiller(files: FileTree, options: EspFillerOptions = {}): Regi
       size = Math.ceil((size * 1.25) / step) * step;
     }
   } else if (!fits(size)) {
-    throw new KilnError('FAT_DOES_NOT_FIT', `the ESP files (${total} bytes) do not fit in ${size} bytes`, { hint: 'give a larger ESP size, or leave it out to let kiln size it' });
+    throw new KilnError('FAT_DOES_NOT_FIT', `the ESP files (${total} bytes) do not fit in ${size} bytes`, {
+      hint: 'give a larger ESP size, or leave it out to let kiln size it',
+    });
   }
   const finalSize = size;
   return { size: finalSize, fill: async (sink) => void (await writeFat(sink, files, fatOptions)) };

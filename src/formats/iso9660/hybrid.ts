@@ -105,15 +105,23 @@ export function buildHybridAreas(layout: HybridLayout): HybridAreas {
   const head = new Uint8Array(useGpt ? 34 * 512 : 512);
   const code = spec.mbrCode;
   if (code) {
-    if (code.length > 512) throw new KilnError('ISO_MBR_CODE_TOO_LARGE', `MBR boot code is ${code.length} bytes; at most 512 (of which 440 are used)`);
+    if (code.length > 512)
+      throw new KilnError(
+        'ISO_MBR_CODE_TOO_LARGE',
+        `MBR boot code is ${code.length} bytes; at most 512 (of which 440 are used)`,
+      );
     head.set(code.subarray(0, Math.min(440, code.length)), 0);
   }
   const patch = spec.mbrPatch ?? 'none';
   if (patch !== 'none') {
     if (layout.biosBootLba === undefined) {
-      throw new KilnError('ISO_HYBRID_NO_BIOS_IMAGE', `MBR patch "${patch}" needs a BIOS no-emulation boot entry to point at`, {
-        hint: 'add a BIOS boot entry, or set hybrid.mbrPatch to "none"',
-      });
+      throw new KilnError(
+        'ISO_HYBRID_NO_BIOS_IMAGE',
+        `MBR patch "${patch}" needs a BIOS no-emulation boot entry to point at`,
+        {
+          hint: 'add a BIOS boot entry, or set hybrid.mbrPatch to "none"',
+        },
+      );
     }
     if (patch === 'grub2') writeU64(head, 0x1b0, layout.biosBootLba * 4 + 4, true);
     else {
@@ -131,7 +139,8 @@ export function buildHybridAreas(layout: HybridLayout): HybridAreas {
   const cap = (n: number) => Math.min(n, 0xffffffff);
   if (!useGpt) {
     writeMbrEntry(head, 0, { active: true, type: 0x17, start: 0, count: cap(sectors) });
-    if (layout.esp) writeMbrEntry(head, 1, { active: false, type: 0xef, start: layout.esp.start, count: layout.esp.count });
+    if (layout.esp)
+      writeMbrEntry(head, 1, { active: false, type: 0xef, start: layout.esp.start, count: layout.esp.count });
     return { head };
   }
   writeMbrEntry(head, 0, { active: false, type: 0xee, start: 1, count: cap(sectors - 1) });

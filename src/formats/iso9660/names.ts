@@ -126,7 +126,12 @@ export function jolietIdentifier(name: string): string {
  * an earlier one gets a `~N` (Joliet) or digits (ISO) suffix inside the same length limits.
  * `names` are the originals in their byte order; returns identifiers in the same order.
  */
-export function uniqueIdentifiers(names: readonly string[], make: (name: string) => string, kind: 'iso' | 'joliet', maxStem: (id: string) => number): string[] {
+export function uniqueIdentifiers(
+  names: readonly string[],
+  make: (name: string) => string,
+  kind: 'iso' | 'joliet',
+  maxStem: (id: string) => number,
+): string[] {
   const used = new Set<string>();
   const out: string[] = [];
   const key = kind === 'joliet' ? (s: string) => s.toLowerCase() : (s: string) => s;

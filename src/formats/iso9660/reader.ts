@@ -11,7 +11,14 @@ import type { BlockSource } from '../io/block-source.js';
 import { type FileTree, type TreeEntry, buildTree } from '../io/tree.js';
 import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/extract.js';
 import {
-  SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, ISO_MAX_DEPTH, ISO_MAX_DIRECTORY_BYTES, ISO_MAX_ENTRIES, readRecordingDate, readVolumeDate,
+  SECTOR,
+  FLAG_DIRECTORY,
+  FLAG_MULTI_EXTENT,
+  ISO_MAX_DEPTH,
+  ISO_MAX_DIRECTORY_BYTES,
+  ISO_MAX_ENTRIES,
+  readRecordingDate,
+  readVolumeDate,
 } from './_encode.js';
 import { decodeUcs2 } from './names.js';
 import { type SuspInfo, parseSusp } from './rock-ridge.js';
@@ -92,10 +99,21 @@ function parseRecords(buf: Uint8Array, base: number): RawRecord[] {
       continue;
     }
     if (len < 34 || at + len > buf.length || (at % SECTOR) + len > SECTOR) {
-      throw new FormatError(F, 'BAD_DIRECTORY_RECORD', `directory record of length ${len} at ${base + at} is malformed`, { offset: base + at, hint: 'the image is damaged or not ISO9660' });
+      throw new FormatError(
+        F,
+        'BAD_DIRECTORY_RECORD',
+        `directory record of length ${len} at ${base + at} is malformed`,
+        { offset: base + at, hint: 'the image is damaged or not ISO9660' },
+      );
     }
     const idLen = buf[at + 32]!;
-    if (33 + idLen > len) throw new FormatError(F, 'BAD_DIRECTORY_RECORD', `file identifier of ${idLen} bytes overruns its ${len}-byte record`, { offset: base + at });
+    if (33 + idLen > len)
+      throw new FormatError(
+        F,
+        'BAD_DIRECTORY_RECORD',
+        `file identifier of ${idLen} bytes overruns its ${len}-byte record`,
+        { offset: base + at },
+      );
     const suStart = 33 + idLen + (idLen % 2 === 0 ? 1 : 0);
     out.push({
       extent: readU32(buf, at + 2, true),
@@ -113,10 +131,15 @@ function parseRecords(buf: Uint8Array, base: number): RawRecord[] {
 
 async function readChecked(source: BlockSource, offset: number, length: number, what: string): Promise<Uint8Array> {
   if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > source.size) {
-    throw new FormatError(F, 'EXTENT_OUTSIDE_IMAGE', `${what}: bytes [${offset}, ${offset + length}) lie outside the ${source.size}-byte image`, {
-      offset,
-      hint: 'the image is truncated or damaged',
-    });
+    throw new FormatError(
+      F,
+      'EXTENT_OUTSIDE_IMAGE',
+      `${what}: bytes [${offset}, ${offset + length}) lie outside the ${source.size}-byte image`,
+      {
+        offset,
+        hint: 'the image is truncated or damaged',
+      },
+    );
   }
   return source.read(offset, length);
 }
@@ -134,18 +157,29 @@ async function readDescriptors(source: BlockSource): Promise<Descriptors> {
   let jolietLevel: number | undefined;
   let bootCatalogLba: number | undefined;
   if (source.size < 17 * SECTOR) {
-    throw new FormatError(F, 'TRUNCATED', `the image is ${source.size} bytes; ISO9660 volume descriptors start at byte 32768`, {
-      offset: 16 * SECTOR,
-      hint: 'the file is truncated or not an ISO9660 image',
-    });
+    throw new FormatError(
+      F,
+      'TRUNCATED',
+      `the image is ${source.size} bytes; ISO9660 volume descriptors start at byte 32768`,
+      {
+        offset: 16 * SECTOR,
+        hint: 'the file is truncated or not an ISO9660 image',
+      },
+    );
   }
   for (let i = 0; i < 64; i++) {
     const offset = (16 + i) * SECTOR;
     if (offset + SECTOR > source.size) break;
     const d = await source.read(offset, SECTOR);
     if (readAscii(d, 1, 5) !== 'CD001') {
-      if (i === 0) throw new FormatError(F, 'BAD_MAGIC', 'no ISO9660 volume descriptor at sector 16 (expected "CD001")', { offset: offset + 1, hint: 'this is not an ISO9660 image' });
-      throw new FormatError(F, 'BAD_DESCRIPTOR', `volume descriptor ${16 + i} has no "CD001" identifier`, { offset: offset + 1 });
+      if (i === 0)
+        throw new FormatError(F, 'BAD_MAGIC', 'no ISO9660 volume descriptor at sector 16 (expected "CD001")', {
+          offset: offset + 1,
+          hint: 'this is not an ISO9660 image',
+        });
+      throw new FormatError(F, 'BAD_DESCRIPTOR', `volume descriptor ${16 + i} has no "CD001" identifier`, {
+        offset: offset + 1,
+      });
     }
     const type = d[0]!;
     if (type === 255) break;
@@ -156,13 +190,21 @@ async function readDescriptors(source: BlockSource): Promise<Descriptors> {
     }
     if (type === 0 && readAscii(d, 7, 32).replace(/\0+$/, '') === EL_TORITO_ID) bootCatalogLba = readU32(d, 0x47, true);
   }
-  if (!pvd) throw new FormatError(F, 'NO_PRIMARY_DESCRIPTOR', 'no Primary Volume Descriptor before the terminator', { offset: 16 * SECTOR });
-  return { pvd, ...(svd ? { svd, jolietLevel: jolietLevel! } : {}), ...(bootCatalogLba !== undefined ? { bootCatalogLba } : {}) };
+  if (!pvd)
+    throw new FormatError(F, 'NO_PRIMARY_DESCRIPTOR', 'no Primary Volume Descriptor before the terminator', {
+      offset: 16 * SECTOR,
+    });
+  return {
+    pvd,
+    ...(svd ? { svd, jolietLevel: jolietLevel! } : {}),
+    ...(bootCatalogLba !== undefined ? { bootCatalogLba } : {}),
+  };
 }
 
 function rootRecord(d: Uint8Array, offset: number): RawRecord {
   const [r] = parseRecords(d.subarray(156, 190), offset + 156);
-  if (!r || !(r.flags & FLAG_DIRECTORY)) throw new FormatError(F, 'BAD_ROOT', 'the root directory record is not a directory', { offset: offset + 156 });
+  if (!r || !(r.flags & FLAG_DIRECTORY))
+    throw new FormatError(F, 'BAD_ROOT', 'the root directory record is not a directory', { offset: offset + 156 });
   return r;
 }
 
@@ -180,7 +222,13 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
 
   // Rock Ridge: the root's "." record starts with SP.
   const readDirBytes = async (r: RawRecord, what: string) => {
-    if (r.length > maxDir) throw new FormatError(F, 'DIRECTORY_TOO_LARGE', `${what}: directory of ${r.length} bytes exceeds the ${maxDir}-byte limit`, { offset: r.offset });
+    if (r.length > maxDir)
+      throw new FormatError(
+        F,
+        'DIRECTORY_TOO_LARGE',
+        `${what}: directory of ${r.length} bytes exceeds the ${maxDir}-byte limit`,
+        { offset: r.offset },
+      );
     return readChecked(source, r.extent * SECTOR, r.length, what);
   };
   const rootBytes = await readDirBytes(pvdRoot, 'root directory');
@@ -192,19 +240,32 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
   const wanted = options.namespace ?? 'auto';
   const namespace: IsoImage['namespace'] =
     wanted === 'auto' ? (hasRR ? 'rockridge' : desc.svd ? 'joliet' : 'iso9660') : wanted;
-  if (namespace === 'rockridge' && !hasRR) throw new FormatError(F, 'NO_ROCK_RIDGE', 'the image has no Rock Ridge entries', { offset: pvdRoot.extent * SECTOR });
-  if (namespace === 'joliet' && !desc.svd) throw new FormatError(F, 'NO_JOLIET', 'the image has no Joliet descriptor', { offset: 16 * SECTOR });
+  if (namespace === 'rockridge' && !hasRR)
+    throw new FormatError(F, 'NO_ROCK_RIDGE', 'the image has no Rock Ridge entries', {
+      offset: pvdRoot.extent * SECTOR,
+    });
+  if (namespace === 'joliet' && !desc.svd)
+    throw new FormatError(F, 'NO_JOLIET', 'the image has no Joliet descriptor', { offset: 16 * SECTOR });
   const useJoliet = namespace === 'joliet';
-  const skip = hasRR && namespace === 'rockridge' ? rootInfo.spSkip ?? 0 : 0;
+  const skip = hasRR && namespace === 'rockridge' ? (rootInfo.spSkip ?? 0) : 0;
   const root = useJoliet ? rootRecord(desc.svd!, 0) : pvdRoot;
 
   const entries: IsoEntry[] = [];
   const visited = new Set<number>();
   const walk = async (dir: RawRecord, prefix: string, depth: number): Promise<void> => {
     if (depth > maxDepth) {
-      throw new FormatError(F, 'TOO_DEEP', `directories nest deeper than ${maxDepth} levels at ${prefix}`, { offset: dir.offset, hint: 'kiln reads (and writes) ISO trees up to that depth' });
+      throw new FormatError(F, 'TOO_DEEP', `directories nest deeper than ${maxDepth} levels at ${prefix}`, {
+        offset: dir.offset,
+        hint: 'kiln reads (and writes) ISO trees up to that depth',
+      });
     }
-    if (visited.has(dir.extent)) throw new FormatError(F, 'DIRECTORY_LOOP', `directory ${prefix || '/'} at sector ${dir.extent} was already read (a loop)`, { offset: dir.offset });
+    if (visited.has(dir.extent))
+      throw new FormatError(
+        F,
+        'DIRECTORY_LOOP',
+        `directory ${prefix || '/'} at sector ${dir.extent} was already read (a loop)`,
+        { offset: dir.offset },
+      );
     visited.add(dir.extent);
     const bytes = dir === root && !useJoliet ? rootBytes : await readDirBytes(dir, prefix || 'root directory');
     const records = parseRecords(bytes, dir.extent * SECTOR);
@@ -221,17 +282,25 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
       const { rec: first, extents, size } = pending;
       pending = undefined;
       const info: SuspInfo = {};
-      if (namespace === 'rockridge') await readSusp(source, first.systemUse.subarray(Math.min(skip, first.systemUse.length)), 0, info);
+      if (namespace === 'rockridge')
+        await readSusp(source, first.systemUse.subarray(Math.min(skip, first.systemUse.length)), 0, info);
       let name: string;
       if (info.name !== undefined) name = info.name;
       else if (useJoliet) name = decodeUcs2(first.identifier).replace(/;\d+$/, '');
       else name = readAscii(first.identifier, 0, first.identifier.length).replace(/;\d+$/, '').replace(/\.$/, '');
       if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-        throw new FormatError(F, 'BAD_NAME', `entry name ${JSON.stringify(name)} in ${prefix || '/'} is not a valid file name`, { offset: first.offset });
+        throw new FormatError(
+          F,
+          'BAD_NAME',
+          `entry name ${JSON.stringify(name)} in ${prefix || '/'} is not a valid file name`,
+          { offset: first.offset },
+        );
       }
-      if (names.has(name)) throw new FormatError(F, 'DUPLICATE_NAME', `${prefix}${name} appears twice`, { offset: first.offset });
+      if (names.has(name))
+        throw new FormatError(F, 'DUPLICATE_NAME', `${prefix}${name} appears twice`, { offset: first.offset });
       names.add(name);
-      if (entries.length >= maxEntries) throw new FormatError(F, 'TOO_MANY_ENTRIES', `more than ${maxEntries} entries`, { offset: first.offset });
+      if (entries.length >= maxEntries)
+        throw new FormatError(F, 'TOO_MANY_ENTRIES', `more than ${maxEntries} entries`, { offset: first.offset });
       const path = prefix + name;
       const isDir = (first.flags & FLAG_DIRECTORY) !== 0;
       const mode = info.mode;
@@ -242,22 +311,37 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
       else if (!isDir && type === 0o060000) kind = 'block';
       else if (!isDir && type === 0o010000) kind = 'fifo';
       const entry: IsoEntry = {
-        path, kind, size: kind === 'file' ? size : 0, extents: kind === 'file' ? extents : [], mtime: info.mtime ?? first.mtime,
-        ...(mode !== undefined ? { mode: mode & 0o7777 } : {}), ...(info.uid !== undefined ? { uid: info.uid } : {}), ...(info.gid !== undefined ? { gid: info.gid } : {}),
-        ...(kind === 'symlink' ? { target: info.symlink! } : {}), ...(info.device && (kind === 'char' || kind === 'block') ? { device: info.device } : {}),
+        path,
+        kind,
+        size: kind === 'file' ? size : 0,
+        extents: kind === 'file' ? extents : [],
+        mtime: info.mtime ?? first.mtime,
+        ...(mode !== undefined ? { mode: mode & 0o7777 } : {}),
+        ...(info.uid !== undefined ? { uid: info.uid } : {}),
+        ...(info.gid !== undefined ? { gid: info.gid } : {}),
+        ...(kind === 'symlink' ? { target: info.symlink! } : {}),
+        ...(info.device && (kind === 'char' || kind === 'block') ? { device: info.device } : {}),
         recordOffset: first.offset,
       };
       if (kind === 'file') {
         for (const e of extents) {
-          if (e.length > 0 && (e.lba * SECTOR + e.length > source.size)) {
-            throw new FormatError(F, 'EXTENT_OUTSIDE_IMAGE', `${path}: extent at sector ${e.lba} (${e.length} bytes) lies outside the ${source.size}-byte image`, { offset: first.offset });
+          if (e.length > 0 && e.lba * SECTOR + e.length > source.size) {
+            throw new FormatError(
+              F,
+              'EXTENT_OUTSIDE_IMAGE',
+              `${path}: extent at sector ${e.lba} (${e.length} bytes) lies outside the ${source.size}-byte image`,
+              { offset: first.offset },
+            );
           }
         }
       }
       entries.push(entry);
       if (isDir) await walk(first, `${path}/`, depth + 1);
     }
-    if (pending) throw new FormatError(F, 'BAD_MULTI_EXTENT', `a multi-extent file in ${prefix || '/'} has no final extent`, { offset: pending.rec.offset });
+    if (pending)
+      throw new FormatError(F, 'BAD_MULTI_EXTENT', `a multi-extent file in ${prefix || '/'} has no final extent`, {
+        offset: pending.rec.offset,
+      });
   };
   await walk(root, '', 1);
 
@@ -306,7 +390,11 @@ async function readSusp(source: BlockSource, area: Uint8Array, _depth: number, i
  * Streams a file's content (all its extents) in chunks of at most 1 MiB.
  * @example for await (const chunk of readIsoFile(source, entry)) hash.update(chunk);
  */
-export async function* readIsoFile(source: BlockSource, entry: IsoEntry, chunkSize = 1 << 20): AsyncGenerator<Uint8Array> {
+export async function* readIsoFile(
+  source: BlockSource,
+  entry: IsoEntry,
+  chunkSize = 1 << 20,
+): AsyncGenerator<Uint8Array> {
   for (const e of entry.extents) {
     for (let at = 0; at < e.length; at += chunkSize) {
       const n = Math.min(chunkSize, e.length - at);
@@ -336,11 +424,18 @@ export async function readIsoFileBytes(source: BlockSource, entry: IsoEntry): Pr
 export async function isoToTree(source: BlockSource, image: IsoImage): Promise<FileTree> {
   const spec: Array<[string, TreeEntry]> = [];
   for (const e of image.entries) {
-    const common = { ...(e.mode !== undefined ? { mode: e.mode } : {}), ...(e.uid !== undefined ? { uid: e.uid } : {}), ...(e.gid !== undefined ? { gid: e.gid } : {}), mtime: e.mtime };
+    const common = {
+      ...(e.mode !== undefined ? { mode: e.mode } : {}),
+      ...(e.uid !== undefined ? { uid: e.uid } : {}),
+      ...(e.gid !== undefined ? { gid: e.gid } : {}),
+      mtime: e.mtime,
+    };
     if (e.kind === 'dir') spec.push([e.path, { kind: 'dir', ...common }]);
-    else if (e.kind === 'file') spec.push([e.path, { kind: 'file', content: await readIsoFileBytes(source, e), ...common }]);
+    else if (e.kind === 'file')
+      spec.push([e.path, { kind: 'file', content: await readIsoFileBytes(source, e), ...common }]);
     else if (e.kind === 'symlink') spec.push([e.path, { kind: 'symlink', target: e.target ?? '', ...common }]);
-    else if (e.kind === 'char' || e.kind === 'block') spec.push([e.path, { kind: e.kind, major: e.device?.major ?? 0, minor: e.device?.minor ?? 0, ...common }]);
+    else if (e.kind === 'char' || e.kind === 'block')
+      spec.push([e.path, { kind: e.kind, major: e.device?.major ?? 0, minor: e.device?.minor ?? 0, ...common }]);
     else spec.push([e.path, { kind: 'fifo', ...common }]);
   }
   return buildTree(spec);
@@ -362,9 +457,18 @@ export interface ExtractResult {
  * unless `overwrite`, devices and FIFOs are skipped.
  * @example await extractIso(source, await readIso(source), 'out-dir', { overwrite: true });
  */
-export async function extractIso(source: BlockSource, image: IsoImage, destination: string, options: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractIso(
+  source: BlockSource,
+  image: IsoImage,
+  destination: string,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
   const members = image.entries.map((e): ExtractEntry => {
-    const common = { path: e.path, mtime: e.mtime, ...(e.recordOffset !== undefined ? { offset: e.recordOffset } : {}) };
+    const common = {
+      path: e.path,
+      mtime: e.mtime,
+      ...(e.recordOffset !== undefined ? { offset: e.recordOffset } : {}),
+    };
     const mode = e.mode !== undefined ? { mode: e.mode } : {};
     if (e.kind === 'dir') return { kind: 'dir', ...common, ...mode };
     if (e.kind === 'file') return { kind: 'file', ...common, ...mode, content: () => readIsoFile(source, e) };
@@ -373,5 +477,10 @@ export async function extractIso(source: BlockSource, image: IsoImage, destinati
   });
   const summary = await extractEntries(members, destination, { format: F, codePrefix: 'ISO9660' }, options);
   const count = (kind: 'dir' | 'file' | 'symlink') => summary.extracted.filter((e) => e.kind === kind).length;
-  return { files: count('file'), directories: count('dir'), symlinks: count('symlink'), skipped: summary.skipped.map((s) => s.path) };
+  return {
+    files: count('file'),
+    directories: count('dir'),
+    symlinks: count('symlink'),
+    skipped: summary.skipped.map((s) => s.path),
+  };
 }

@@ -9,7 +9,8 @@ import { writeRecordingDate, readRecordingDate, putU32Both as writeU32Both } fro
 
 export const RRIP_ID = 'IEEE_P1282';
 export const RRIP_DESCRIPTOR = 'THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM SEMANTICS.';
-export const RRIP_SOURCE = 'PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE P1282 SPECIFICATION.';
+export const RRIP_SOURCE =
+  'PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA FOR THE P1282 SPECIFICATION.';
 
 /** Length of a CE entry (SUSP 5.1). */
 export const CE_LENGTH = 28;
@@ -179,8 +180,17 @@ export function posixEntriesLength(device: boolean, nameLength: number): number 
  * and at most 250 characters (one NM entry); returns the offset after the last entry.
  */
 export function writePosixEntries(
-  buf: Uint8Array, at: number, mode: number, nlink: number, uid: number, gid: number, serial: number, mtime: number,
-  major: number, minor: number, name: string | null,
+  buf: Uint8Array,
+  at: number,
+  mode: number,
+  nlink: number,
+  uid: number,
+  gid: number,
+  serial: number,
+  mtime: number,
+  major: number,
+  minor: number,
+  name: string | null,
 ): number {
   let p = at;
   buf[p] = 0x50; // 'P'
@@ -241,7 +251,11 @@ export interface SuspInfo {
  * Parses SUSP entries in `area` into `info` (accumulating NM/SL pieces across calls).
  * Malformed entries end the parse (SUSP 4: a length < 4 or past the end terminates the area).
  */
-export function parseSusp(area: Uint8Array, info: SuspInfo, state: { nm: string[]; nmDone: boolean; sl: string[]; slPending: string; slDone: boolean }): void {
+export function parseSusp(
+  area: Uint8Array,
+  info: SuspInfo,
+  state: { nm: string[]; nmDone: boolean; sl: string[]; slPending: string; slDone: boolean },
+): void {
   let at = 0;
   info.continuation = undefined;
   while (at + 4 <= area.length) {
@@ -260,7 +274,12 @@ export function parseSusp(area: Uint8Array, info: SuspInfo, state: { nm: string[
         if (body.length >= 4 && 4 + body[0]! <= body.length) info.rripId = decodeUtf8(body.subarray(4, 4 + body[0]!));
         break;
       case 'CE':
-        if (body.length >= 24) info.continuation = { block: readU32(body, 0, true), offset: readU32(body, 8, true), length: readU32(body, 16, true) };
+        if (body.length >= 24)
+          info.continuation = {
+            block: readU32(body, 0, true),
+            offset: readU32(body, 8, true),
+            length: readU32(body, 16, true),
+          };
         break;
       case 'ST':
         return;

@@ -16,7 +16,12 @@ import { writeAscii, writeU16, writeU16Both, writeU32, writeU32Both } from '../i
 import { type BlockSink, SubSink, writeImageFile } from '../io/block-writer.js';
 import type { FileTree } from '../io/tree.js';
 import {
-  SECTOR, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, writeDirectoryRecord, writeDirectoryRecordHeader, writeVolumeDate,
+  SECTOR,
+  FLAG_DIRECTORY,
+  FLAG_MULTI_EXTENT,
+  writeDirectoryRecord,
+  writeDirectoryRecordHeader,
+  writeVolumeDate,
   pathTableRecordLength,
 } from './_encode.js';
 import { encodeUcs2, jolietIdentifier } from './names.js';
@@ -25,7 +30,13 @@ import { ceEntry, writePosixEntries } from './rock-ridge.js';
 import { EL_TORITO_ID, buildBootCatalog } from './eltorito.js';
 import { type IsoOptions, type IsoPlan, planIso } from './_layout.js';
 import {
-  type DirNode, type LeafNode, type RecordPlan, type ContinuationArea, RR_ENTRIES, RR_NAMED, modeOf,
+  type DirNode,
+  type LeafNode,
+  type RecordPlan,
+  type ContinuationArea,
+  RR_ENTRIES,
+  RR_NAMED,
+  modeOf,
 } from './_tree.js';
 
 export { type IsoOptions, type IsoPlan, isoVolumeUuid, planIso } from './_layout.js';
@@ -40,7 +51,13 @@ function fillCe(placeholder: Uint8Array, area: ContinuationArea): void {
  * The loops are in synchronous functions: V8 optimizes those while they run (on-stack
  * replacement), not loops in async functions, and this one runs once per record of the image.
  */
-async function emitDirectory(s: ImageStream, records: RecordPlan[], size: number, joliet: boolean, epoch: number): Promise<void> {
+async function emitDirectory(
+  s: ImageStream,
+  records: RecordPlan[],
+  size: number,
+  joliet: boolean,
+  epoch: number,
+): Promise<void> {
   const end = s.position + size;
   let next = 0;
   while (next < records.length) {
@@ -51,7 +68,13 @@ async function emitDirectory(s: ImageStream, records: RecordPlan[], size: number
 }
 
 /** Fills sectors with records from `first` on while the buffer has room for a sector; returns the next record's index. */
-function writeDirectorySectors(s: ImageStream, records: RecordPlan[], first: number, joliet: boolean, epoch: number): number {
+function writeDirectorySectors(
+  s: ImageStream,
+  records: RecordPlan[],
+  first: number,
+  joliet: boolean,
+  epoch: number,
+): number {
   const buf = s.bytes;
   let i = first;
   while (i < records.length && s.room >= SECTOR) {
@@ -72,7 +95,8 @@ function writeRecord(s: ImageStream, at: number, r: RecordPlan, joliet: boolean,
   const buf = s.bytes;
   if (r.areas.length) {
     fillCe(r.suInline[r.suInline.length - 1]!, r.areas[0]!);
-    for (let i = 0; i + 1 < r.areas.length; i++) fillCe(r.areas[i]!.entries[r.areas[i]!.entries.length - 1]!, r.areas[i + 1]!);
+    for (let i = 0; i + 1 < r.areas.length; i++)
+      fillCe(r.areas[i]!.entries[r.areas[i]!.entries.length - 1]!, r.areas[i + 1]!);
   }
   const n = r.node;
   const e = n.entry;
@@ -109,8 +133,19 @@ function writeRecord(s: ImageStream, at: number, r: RecordPlan, joliet: boolean,
   if ((r.idLength & 1) === 0) p++;
   if (r.rr !== RR_ENTRIES) {
     const device = e.kind === 'char' || e.kind === 'block';
-    p = writePosixEntries(buf, p, modeOf(e), e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1, e.uid ?? 0, e.gid ?? 0, n.serial, e.mtime ?? epoch,
-      device ? e.major : -1, device ? e.minor : 0, r.rr === RR_NAMED ? n.name : null);
+    p = writePosixEntries(
+      buf,
+      p,
+      modeOf(e),
+      e.kind === 'dir' ? 2 + (n as DirNode).subdirs : 1,
+      e.uid ?? 0,
+      e.gid ?? 0,
+      n.serial,
+      e.mtime ?? epoch,
+      device ? e.major : -1,
+      device ? e.minor : 0,
+      r.rr === RR_NAMED ? n.name : null,
+    );
   }
   for (let j = 0; j < r.suInline.length; j++) {
     buf.set(r.suInline[j]!, p);
@@ -134,7 +169,16 @@ function volumeDescriptor(plan: IsoPlan, type: 1 | 2): Uint8Array {
         buf[at + i + 1] = 0x20;
       }
       buf.set(bytes.subarray(0, width), at);
-    } else writeAscii(buf, at, (value ?? '').toUpperCase().replace(/[^\x20-\x7e]/g, '_').slice(0, width), width);
+    } else
+      writeAscii(
+        buf,
+        at,
+        (value ?? '')
+          .toUpperCase()
+          .replace(/[^\x20-\x7e]/g, '_')
+          .slice(0, width),
+        width,
+      );
   };
   text(8, options.systemId ?? '', 32);
   text(40, plan.volumeId, 32);
@@ -185,7 +229,13 @@ function placeFilesSync(s: ImageStream, leaves: LeafNode[], first: number): numb
 }
 
 /** Serializes a path table (ECMA-119 9.4) into the stream; the caller seeks to its sector first. */
-async function emitPathTable(s: ImageStream, dirs: DirNode[], joliet: boolean, le: boolean, size: number): Promise<void> {
+async function emitPathTable(
+  s: ImageStream,
+  dirs: DirNode[],
+  joliet: boolean,
+  le: boolean,
+  size: number,
+): Promise<void> {
   const end = s.position + Math.ceil(size / SECTOR) * SECTOR;
   const buf = s.bytes;
   for (let i = 0; i < dirs.length; i++) {
@@ -338,7 +388,10 @@ export async function writeIsoFile(path: string, tree: FileTree, options: IsoOpt
  * An ISO as a region filler for other images: `{ size, fill(sink) }`.
  * @example const { size, fill } = await isoFiller(tree); await writeImageFile('out.iso', size, fill);
  */
-export async function isoFiller(tree: FileTree, options: IsoOptions = {}): Promise<{
+export async function isoFiller(
+  tree: FileTree,
+  options: IsoOptions = {},
+): Promise<{
   /** The ISO's size in bytes. */
   size: number;
   /** Where everything lands. */

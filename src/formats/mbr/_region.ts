@@ -26,10 +26,14 @@ export function checkContentFits(content: Content | undefined, room: number, wha
   if (!content) return;
   const size = contentSize(content);
   if (size > room) {
-    throw new KilnError(code, `${what}: content is ${size} bytes (${formatSize(size)}), ${size - room} bytes over its ${room}-byte (${formatSize(room)}) space`, {
-      hint: 'make the partition larger (or omit its size to fit the content), or make the content smaller',
-      details: { size, room, over: size - room },
-    });
+    throw new KilnError(
+      code,
+      `${what}: content is ${size} bytes (${formatSize(size)}), ${size - room} bytes over its ${room}-byte (${formatSize(room)}) space`,
+      {
+        hint: 'make the partition larger (or omit its size to fit the content), or make the content smaller',
+        details: { size, room, over: size - room },
+      },
+    );
   }
 }
 

@@ -4,7 +4,18 @@
  * import { writeMbrFile, readMbr } from 'kiln/mbr';
  * await writeMbrFile('disk.img', { size: '64M', partitions: [{ type: 'fat32', bootable: true, content: esp }] });
  */
-export { layoutMbr, writeMbr, writeMbrFile, encodeMbrSector, writePartitionRecords, mbrTypeByte, deriveDiskSignature, MBR_TYPES, MBR_BOOT_CODE_SIZE, SECTOR_SIZE } from './write.js';
+export {
+  layoutMbr,
+  writeMbr,
+  writeMbrFile,
+  encodeMbrSector,
+  writePartitionRecords,
+  mbrTypeByte,
+  deriveDiskSignature,
+  MBR_TYPES,
+  MBR_BOOT_CODE_SIZE,
+  SECTOR_SIZE,
+} from './write.js';
 export type { MbrOptions, MbrPartitionSpec, MbrLayout, MbrPartitionLayout, MbrRecord, MbrTypeName } from './write.js';
 export { readMbr, parseMbrSector, mbrTypeName } from './read.js';
 export type { MbrInfo, MbrPartitionInfo } from './read.js';

@@ -51,12 +51,18 @@ export function mbrTypeName(type: number): string | undefined {
  * @example const mbr = parseMbrSector(firstSector, fileSize / 512);
  */
 export function parseMbrSector(sector: Uint8Array, diskSectors?: number, options: { strict?: boolean } = {}): MbrInfo {
-  if (sector.length < SECTOR_SIZE) throw new FormatError('mbr', 'MBR_TRUNCATED', `needs a 512-byte sector, got ${sector.length} bytes`, { offset: 0 });
+  if (sector.length < SECTOR_SIZE)
+    throw new FormatError('mbr', 'MBR_TRUNCATED', `needs a 512-byte sector, got ${sector.length} bytes`, { offset: 0 });
   if (sector[510] !== 0x55 || sector[511] !== 0xaa) {
-    throw new FormatError('mbr', 'MBR_NO_SIGNATURE', `bytes 510-511 are ${hex(sector[510]!)} ${hex(sector[511]!)}, not 55 AA`, {
-      offset: 510,
-      hint: 'this is not an MBR-partitioned disk (or the boot sector is damaged)',
-    });
+    throw new FormatError(
+      'mbr',
+      'MBR_NO_SIGNATURE',
+      `bytes 510-511 are ${hex(sector[510]!)} ${hex(sector[511]!)}, not 55 AA`,
+      {
+        offset: 510,
+        hint: 'this is not an MBR-partitioned disk (or the boot sector is damaged)',
+      },
+    );
   }
   const problems: string[] = [];
   const partitions: MbrPartitionInfo[] = [];
@@ -68,10 +74,15 @@ export function parseMbrSector(sector: Uint8Array, diskSectors?: number, options
     const sectors = readU32(sector, at + 12, true);
     if (type === 0 && startLba === 0 && sectors === 0) continue;
     if (status !== 0x00 && status !== 0x80) {
-      throw new FormatError('mbr', 'MBR_BAD_ENTRY', `partition ${i + 1} has boot indicator ${hex(status)} (only 00 and 80 are valid)`, {
-        offset: at,
-        hint: 'the partition table is damaged, or sector 0 is a boot sector without a partition table',
-      });
+      throw new FormatError(
+        'mbr',
+        'MBR_BAD_ENTRY',
+        `partition ${i + 1} has boot indicator ${hex(status)} (only 00 and 80 are valid)`,
+        {
+          offset: at,
+          hint: 'the partition table is damaged, or sector 0 is a boot sector without a partition table',
+        },
+      );
     }
     if (type === 0) {
       problems.push(`partition ${i + 1} has type 0 (empty) but a start or size`);
@@ -79,12 +90,20 @@ export function parseMbrSector(sector: Uint8Array, diskSectors?: number, options
     }
     const name = TYPE_NAMES.get(type);
     partitions.push({
-      index: i + 1, bootable: status === 0x80, type, ...(name ? { typeName: name } : {}), startLba, sectors,
-      chsStart: decodeChs(sector, at + 1), chsEnd: decodeChs(sector, at + 5),
+      index: i + 1,
+      bootable: status === 0x80,
+      type,
+      ...(name ? { typeName: name } : {}),
+      startLba,
+      sectors,
+      chsStart: decodeChs(sector, at + 1),
+      chsEnd: decodeChs(sector, at + 5),
     });
     if (sectors === 0) problems.push(`partition ${i + 1} has 0 sectors`);
     if (diskSectors !== undefined && type !== 0xee && startLba + sectors > diskSectors) {
-      problems.push(`partition ${i + 1} ends at sector ${startLba + sectors - 1}, past the last sector ${diskSectors - 1}`);
+      problems.push(
+        `partition ${i + 1} ends at sector ${startLba + sectors - 1}, past the last sector ${diskSectors - 1}`,
+      );
     }
     if (startLba === 0 && type !== 0xee) problems.push(`partition ${i + 1} starts at sector 0 (the MBR itself)`);
   }
@@ -92,13 +111,21 @@ export function parseMbrSector(sector: Uint8Array, diskSectors?: number, options
     for (let b = a + 1; b < partitions.length; b++) {
       const p = partitions[a]!;
       const q = partitions[b]!;
-      if (p.sectors > 0 && q.sectors > 0 && p.startLba < q.startLba + q.sectors && q.startLba < p.startLba + p.sectors) {
+      if (
+        p.sectors > 0 &&
+        q.sectors > 0 &&
+        p.startLba < q.startLba + q.sectors &&
+        q.startLba < p.startLba + p.sectors
+      ) {
         problems.push(`partitions ${p.index} and ${q.index} overlap`);
       }
     }
   }
   if (options.strict && problems.length > 0) {
-    throw new FormatError('mbr', 'MBR_INVALID', problems[0]!, { offset: 446, hint: problems.length > 1 ? `and ${problems.length - 1} more problem(s)` : 'repair the partition table' });
+    throw new FormatError('mbr', 'MBR_INVALID', problems[0]!, {
+      offset: 446,
+      hint: problems.length > 1 ? `and ${problems.length - 1} more problem(s)` : 'repair the partition table',
+    });
   }
   return {
     size: (diskSectors ?? 0) * SECTOR_SIZE,
@@ -122,7 +149,10 @@ function hex(b: number): string {
  */
 export async function readMbr(input: BlockSource | Uint8Array, options: { strict?: boolean } = {}): Promise<MbrInfo> {
   const source = input instanceof Uint8Array ? new MemorySource(input, 'mbr') : input;
-  if (source.size < SECTOR_SIZE) throw new FormatError('mbr', 'MBR_TRUNCATED', `the image is ${source.size} bytes; an MBR disk needs at least 512`, { offset: 0 });
+  if (source.size < SECTOR_SIZE)
+    throw new FormatError('mbr', 'MBR_TRUNCATED', `the image is ${source.size} bytes; an MBR disk needs at least 512`, {
+      offset: 0,
+    });
   const info = parseMbrSector(await source.read(0, SECTOR_SIZE), Math.floor(source.size / SECTOR_SIZE), options);
   info.size = source.size;
   return info;

@@ -98,7 +98,8 @@ export interface MbrLayout {
  */
 export function mbrTypeByte(type: number | string, where = 'partition type'): number {
   if (typeof type === 'number') {
-    if (!Number.isInteger(type) || type < 0 || type > 0xff) throw new KilnError('MBR_BAD_TYPE', `${where}: ${type} is not a byte (0..255)`);
+    if (!Number.isInteger(type) || type < 0 || type > 0xff)
+      throw new KilnError('MBR_BAD_TYPE', `${where}: ${type} is not a byte (0..255)`);
     return type;
   }
   const byName = (MBR_TYPES as Record<string, number>)[type.toLowerCase()];
@@ -120,9 +121,13 @@ export function deriveDiskSignature(seed: string, label = 'mbr/disk-signature'):
 
 function checkDiskSize(size: number, format: string): void {
   if (size % SECTOR_SIZE !== 0) {
-    throw new KilnError(`${format}_SIZE_NOT_SECTOR`, `${format.toLowerCase()}: disk size ${size} is not a multiple of ${SECTOR_SIZE} bytes`, {
-      hint: `round it to ${Math.ceil(size / SECTOR_SIZE) * SECTOR_SIZE}`,
-    });
+    throw new KilnError(
+      `${format}_SIZE_NOT_SECTOR`,
+      `${format.toLowerCase()}: disk size ${size} is not a multiple of ${SECTOR_SIZE} bytes`,
+      {
+        hint: `round it to ${Math.ceil(size / SECTOR_SIZE) * SECTOR_SIZE}`,
+      },
+    );
   }
 }
 
@@ -136,56 +141,103 @@ export function layoutMbr(options: MbrOptions): MbrLayout {
   checkDiskSize(size, 'MBR');
   const totalSectors = size / SECTOR_SIZE;
   const alignSectors = Math.max(1, parseSize(options.alignment ?? '1M', 'alignment') / SECTOR_SIZE);
-  if (!Number.isInteger(alignSectors)) throw new KilnError('MBR_BAD_ALIGNMENT', 'mbr: alignment must be a multiple of 512 bytes');
+  if (!Number.isInteger(alignSectors))
+    throw new KilnError('MBR_BAD_ALIGNMENT', 'mbr: alignment must be a multiple of 512 bytes');
   if (options.partitions.length > 4) {
-    throw new KilnError('MBR_TOO_MANY_PARTITIONS', `mbr: ${options.partitions.length} partitions given; a classic MBR holds 4 primary partitions`, {
-      hint: 'use a GPT disk (kiln image gpt) for more partitions',
-    });
+    throw new KilnError(
+      'MBR_TOO_MANY_PARTITIONS',
+      `mbr: ${options.partitions.length} partitions given; a classic MBR holds 4 primary partitions`,
+      {
+        hint: 'use a GPT disk (kiln image gpt) for more partitions',
+      },
+    );
   }
   if (options.bootCode && options.bootCode.length > MBR_BOOT_CODE_SIZE) {
-    throw new KilnError('MBR_BOOT_CODE_TOO_LARGE', `mbr: boot code is ${options.bootCode.length} bytes, ${options.bootCode.length - MBR_BOOT_CODE_SIZE} bytes over the ${MBR_BOOT_CODE_SIZE} bytes before the disk signature`, {
-      hint: 'the partition table follows the boot code; for a full 512-byte boot sector use a raw layout (kiln image raw)',
-    });
+    throw new KilnError(
+      'MBR_BOOT_CODE_TOO_LARGE',
+      `mbr: boot code is ${options.bootCode.length} bytes, ${options.bootCode.length - MBR_BOOT_CODE_SIZE} bytes over the ${MBR_BOOT_CODE_SIZE} bytes before the disk signature`,
+      {
+        hint: 'the partition table follows the boot code; for a full 512-byte boot sector use a raw layout (kiln image raw)',
+      },
+    );
   }
   const partitions: MbrPartitionLayout[] = [];
   let next = alignSectors;
   options.partitions.forEach((spec, i) => {
     const where = `partition ${i + 1}`;
     const type = mbrTypeByte(spec.type ?? spec.mbrType ?? 0, where);
-    if (type === 0) throw new KilnError('MBR_BAD_TYPE', `mbr: ${where} has type 0 (empty)`, { hint: 'give a partition type such as fat32 or linux' });
+    if (type === 0)
+      throw new KilnError('MBR_BAD_TYPE', `mbr: ${where} has type 0 (empty)`, {
+        hint: 'give a partition type such as fat32 or linux',
+      });
     const startLba = spec.startLba ?? Math.ceil(next / alignSectors) * alignSectors;
-    if (!Number.isInteger(startLba) || startLba < 1) throw new KilnError('MBR_BAD_START', `mbr: ${where} starts at LBA ${startLba}; sector 0 holds the MBR`);
+    if (!Number.isInteger(startLba) || startLba < 1)
+      throw new KilnError('MBR_BAD_START', `mbr: ${where} starts at LBA ${startLba}; sector 0 holds the MBR`);
     let sectors: number;
     if (spec.size !== undefined) sectors = Math.ceil(parseSize(spec.size, `${where} size`) / SECTOR_SIZE);
     else if (spec.content) sectors = Math.ceil(contentSize(spec.content) / (alignSectors * SECTOR_SIZE)) * alignSectors;
     else if (i === options.partitions.length - 1) sectors = totalSectors - startLba;
-    else throw new KilnError('MBR_SIZE_MISSING', `mbr: ${where} has no size and no content`, { hint: 'only the last partition may take the rest of the disk' });
-    if (sectors < 1) throw new KilnError('MBR_DOES_NOT_FIT', `mbr: ${where} would be empty (it starts at LBA ${startLba} of ${totalSectors})`);
+    else
+      throw new KilnError('MBR_SIZE_MISSING', `mbr: ${where} has no size and no content`, {
+        hint: 'only the last partition may take the rest of the disk',
+      });
+    if (sectors < 1)
+      throw new KilnError(
+        'MBR_DOES_NOT_FIT',
+        `mbr: ${where} would be empty (it starts at LBA ${startLba} of ${totalSectors})`,
+      );
     const end = startLba + sectors;
     if (end > totalSectors) {
       const over = (end - totalSectors) * SECTOR_SIZE;
-      throw new KilnError('MBR_DOES_NOT_FIT', `mbr: ${where} ends at byte ${end * SECTOR_SIZE}, ${over} bytes (${formatSize(over)}) past the end of the ${formatSize(size)} disk`, {
-        hint: 'make the disk larger or the partition smaller',
-        details: { over },
-      });
+      throw new KilnError(
+        'MBR_DOES_NOT_FIT',
+        `mbr: ${where} ends at byte ${end * SECTOR_SIZE}, ${over} bytes (${formatSize(over)}) past the end of the ${formatSize(size)} disk`,
+        {
+          hint: 'make the disk larger or the partition smaller',
+          details: { over },
+        },
+      );
     }
     if (end - 1 > MAX_LBA) {
-      throw new KilnError('MBR_TOO_LARGE', `mbr: ${where} ends past sector 2^32; MBR addresses at most 2 TiB`, { hint: 'use a GPT disk' });
+      throw new KilnError('MBR_TOO_LARGE', `mbr: ${where} ends past sector 2^32; MBR addresses at most 2 TiB`, {
+        hint: 'use a GPT disk',
+      });
     }
     for (const p of partitions) {
       if (startLba < p.startLba + p.sectors && p.startLba < end) {
-        throw new KilnError('MBR_OVERLAP', `mbr: ${where} [${startLba}, ${end - 1}] overlaps partition ${p.index} [${p.startLba}, ${p.startLba + p.sectors - 1}]`, {
-          hint: 'change startLba or the sizes',
-        });
+        throw new KilnError(
+          'MBR_OVERLAP',
+          `mbr: ${where} [${startLba}, ${end - 1}] overlaps partition ${p.index} [${p.startLba}, ${p.startLba + p.sectors - 1}]`,
+          {
+            hint: 'change startLba or the sizes',
+          },
+        );
       }
     }
     checkContentFits(spec.content, sectors * SECTOR_SIZE, `mbr: ${where}`, 'MBR_CONTENT_TOO_LARGE');
-    partitions.push({ index: i + 1, type, bootable: spec.bootable ?? false, startLba, sectors, ...(spec.content ? { content: spec.content } : {}), ...(spec.fill ? { fill: spec.fill } : {}) });
+    partitions.push({
+      index: i + 1,
+      type,
+      bootable: spec.bootable ?? false,
+      startLba,
+      sectors,
+      ...(spec.content ? { content: spec.content } : {}),
+      ...(spec.fill ? { fill: spec.fill } : {}),
+    });
     next = end;
   });
-  const seed = options.seed ?? createHash('sha256').update(JSON.stringify({ size, p: partitions.map((p) => [p.type, p.startLba, p.sectors, p.bootable]) })).digest('hex');
+  const seed =
+    options.seed ??
+    createHash('sha256')
+      .update(JSON.stringify({ size, p: partitions.map((p) => [p.type, p.startLba, p.sectors, p.bootable]) }))
+      .digest('hex');
   const diskSignature = options.diskSignature ?? deriveDiskSignature(seed);
-  return { size, diskSignature: diskSignature >>> 0, partitions, ...(options.bootCode ? { bootCode: options.bootCode } : {}) };
+  return {
+    size,
+    diskSignature: diskSignature >>> 0,
+    partitions,
+    ...(options.bootCode ? { bootCode: options.bootCode } : {}),
+  };
 }
 
 /** A partition record for `encodeMbrSector` / `writePartitionRecords`. */
@@ -222,7 +274,11 @@ export function writePartitionRecords(sector: Uint8Array, records: Array<MbrReco
 /** Serializes an MBR sector: boot code, disk signature, records, 0x55AA.
  * @example const sector0 = encodeMbrSector({ diskSignature: 0x12345678, records: [{ type: 0x83, startLba: 2048, sectors: 4096 }] });
  */
-export function encodeMbrSector(options: { bootCode?: Uint8Array; diskSignature: number; records: Array<MbrRecord | undefined> }): Uint8Array {
+export function encodeMbrSector(options: {
+  bootCode?: Uint8Array;
+  diskSignature: number;
+  records: Array<MbrRecord | undefined>;
+}): Uint8Array {
   const sector = new Uint8Array(SECTOR_SIZE);
   if (options.bootCode) sector.set(options.bootCode.subarray(0, MBR_BOOT_CODE_SIZE), 0);
   writeU32(sector, 440, options.diskSignature, true);
@@ -238,7 +294,14 @@ export function encodeMbrSector(options: { bootCode?: Uint8Array; diskSignature:
  */
 export async function writeMbr(sink: BlockSink, layout: MbrLayout): Promise<MbrLayout> {
   if (sink.size !== layout.size) throw new RangeError(`"sink" is ${sink.size} bytes; the disk is ${layout.size}`);
-  await sink.write(0, encodeMbrSector({ ...(layout.bootCode ? { bootCode: layout.bootCode } : {}), diskSignature: layout.diskSignature, records: layout.partitions }));
+  await sink.write(
+    0,
+    encodeMbrSector({
+      ...(layout.bootCode ? { bootCode: layout.bootCode } : {}),
+      diskSignature: layout.diskSignature,
+      records: layout.partitions,
+    }),
+  );
   for (const p of layout.partitions) await fillRegion(sink, p.startLba * SECTOR_SIZE, p.sectors * SECTOR_SIZE, p);
   return layout;
 }

@@ -6,6 +6,17 @@
  * await writeRawFile('portix.img', portixLayout({ stage1, stage2, kernel, kernelLbaAt: 0x1f8 }));
  */
 export { layoutRaw, writeRaw, writeRawFile, portixLayout, signBootSector, RAW_SECTOR_SIZE } from './write.js';
-export type { RawOptions, RawRegionSpec, RawPatchSpec, RawPatchValue, RawPartitionSpec, RawLayout, RawRegionLayout, RawPatchLayout, RawPartitionLayout, PortixOptions } from './write.js';
+export type {
+  RawOptions,
+  RawRegionSpec,
+  RawPatchSpec,
+  RawPatchValue,
+  RawPartitionSpec,
+  RawLayout,
+  RawRegionLayout,
+  RawPatchLayout,
+  RawPartitionLayout,
+  PortixOptions,
+} from './write.js';
 export { readRaw } from './read.js';
 export type { RawInfo, RawReadRegion, RawReadPatch } from './read.js';

@@ -44,9 +44,15 @@ export interface RawInfo {
  * @example
  * const info = await readRaw(await FileSource.open('portix.img'), { regions: [{ name: 'kernel', lba: 65, size: 123456 }] });
  */
-export async function readRaw(input: BlockSource | Uint8Array, map: { regions?: RawReadRegion[]; patches?: RawReadPatch[] } = {}): Promise<RawInfo> {
+export async function readRaw(
+  input: BlockSource | Uint8Array,
+  map: { regions?: RawReadRegion[]; patches?: RawReadPatch[] } = {},
+): Promise<RawInfo> {
   const source = input instanceof Uint8Array ? new MemorySource(input, 'raw') : input;
-  if (source.size < RAW_SECTOR_SIZE) throw new FormatError('raw', 'RAW_TRUNCATED', `the image is ${source.size} bytes, less than one sector`, { offset: 0 });
+  if (source.size < RAW_SECTOR_SIZE)
+    throw new FormatError('raw', 'RAW_TRUNCATED', `the image is ${source.size} bytes, less than one sector`, {
+      offset: 0,
+    });
   const sector0 = await source.read(0, RAW_SECTOR_SIZE);
   const bootSignature = sector0[510] === 0x55 && sector0[511] === 0xaa;
   let mbr: MbrInfo | undefined;
@@ -63,18 +69,31 @@ export async function readRaw(input: BlockSource | Uint8Array, map: { regions?: 
   for (const r of map.regions ?? []) {
     where.set(r.name, r);
     const hash = createHash('sha256');
-    for (let at = 0; at < r.size; at += 1 << 20) hash.update(await source.read(r.lba * RAW_SECTOR_SIZE + at, Math.min(1 << 20, r.size - at)));
+    for (let at = 0; at < r.size; at += 1 << 20)
+      hash.update(await source.read(r.lba * RAW_SECTOR_SIZE + at, Math.min(1 << 20, r.size - at)));
     regions.push({ ...r, sha256: hash.digest('hex') });
   }
   const patches: RawInfo['patches'] = [];
   for (const p of map.patches ?? []) {
     const r = where.get(p.region);
-    if (!r) throw new FormatError('raw', 'RAW_UNKNOWN_REGION', `patch names region ${JSON.stringify(p.region)}, which is not in the map`);
+    if (!r)
+      throw new FormatError(
+        'raw',
+        'RAW_UNKNOWN_REGION',
+        `patch names region ${JSON.stringify(p.region)}, which is not in the map`,
+      );
     const width = { u8: 1, u16: 2, u32: 4, u64: 8 }[p.type];
     const bytes = await source.read(r.lba * RAW_SECTOR_SIZE + p.offset, width);
     const view = viewOf(bytes);
     const le = (p.endian ?? 'le') === 'le';
-    const value = p.type === 'u8' ? BigInt(bytes[0]!) : p.type === 'u16' ? BigInt(view.getUint16(0, le)) : p.type === 'u32' ? BigInt(view.getUint32(0, le)) : view.getBigUint64(0, le);
+    const value =
+      p.type === 'u8'
+        ? BigInt(bytes[0]!)
+        : p.type === 'u16'
+          ? BigInt(view.getUint16(0, le))
+          : p.type === 'u32'
+            ? BigInt(view.getUint32(0, le))
+            : view.getBigUint64(0, le);
     patches.push({ ...p, value });
   }
   return { size: source.size, bootSignature, ...(mbr ? { mbr } : {}), regions, patches };

@@ -131,8 +131,12 @@ function fail(code: string, message: string, hint?: string, details?: Record<str
  */
 export function signBootSector(block: Uint8Array, name = 'boot sector'): Uint8Array {
   if (block.length > 510) {
-    fail('RAW_BOOT_SECTOR_TOO_LARGE', `${name} is ${block.length} bytes; a boot block signed by kiln holds at most 510 (${block.length - 510} bytes over)`,
-      'shrink the boot code (-Os, move work to a second stage), or sign it yourself and use bootSignature: true', { size: block.length, limit: 510 });
+    fail(
+      'RAW_BOOT_SECTOR_TOO_LARGE',
+      `${name} is ${block.length} bytes; a boot block signed by kiln holds at most 510 (${block.length - 510} bytes over)`,
+      'shrink the boot code (-Os, move work to a second stage), or sign it yourself and use bootSignature: true',
+      { size: block.length, limit: 510 },
+    );
   }
   const sector = new Uint8Array(512);
   sector.set(block, 0);
@@ -153,42 +157,73 @@ function sectorsOf(bytes: number): number {
  */
 export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
   const size = parseSize(options.size, 'disk size');
-  if (size % RAW_SECTOR_SIZE !== 0) fail('RAW_SIZE_NOT_SECTOR', `disk size ${size} is not a multiple of 512 bytes`, `round it to ${Math.ceil(size / 512) * 512}`);
+  if (size % RAW_SECTOR_SIZE !== 0)
+    fail(
+      'RAW_SIZE_NOT_SECTOR',
+      `disk size ${size} is not a multiple of 512 bytes`,
+      `round it to ${Math.ceil(size / 512) * 512}`,
+    );
   if (options.minSize !== undefined) {
     const min = parseSize(options.minSize, 'minimum size');
     if (size < min) {
-      fail('RAW_DISK_TOO_SMALL', `the disk is ${formatSize(size)} (${size} bytes), ${min - size} bytes below the minimum of ${formatSize(min)}`, `give a size of at least ${Math.ceil(min / 1048576)}M`, { size, min });
+      fail(
+        'RAW_DISK_TOO_SMALL',
+        `the disk is ${formatSize(size)} (${size} bytes), ${min - size} bytes below the minimum of ${formatSize(min)}`,
+        `give a size of at least ${Math.ceil(min / 1048576)}M`,
+        { size, min },
+      );
     }
   }
   const totalSectors = size / RAW_SECTOR_SIZE;
   const regions: RawRegionLayout[] = [];
   const names = new Set<string>();
   for (const given of options.regions) {
-    const spec = given.bootSignature === 'write' ? { ...given, content: signBootSector(await loadContent(given.content), given.name), bootSignature: true } : given;
+    const spec =
+      given.bootSignature === 'write'
+        ? { ...given, content: signBootSector(await loadContent(given.content), given.name), bootSignature: true }
+        : given;
     if (names.has(spec.name)) fail('RAW_DUPLICATE_REGION', `two regions are named ${JSON.stringify(spec.name)}`);
     names.add(spec.name);
-    if (!Number.isInteger(spec.lba) || spec.lba < 0) fail('RAW_BAD_LBA', `${spec.name}: LBA ${spec.lba} is not a sector number`);
+    if (!Number.isInteger(spec.lba) || spec.lba < 0)
+      fail('RAW_BAD_LBA', `${spec.name}: LBA ${spec.lba} is not a sector number`);
     const bytes = contentSize(spec.content);
     if (spec.exactSize !== undefined && bytes !== spec.exactSize) {
-      fail('RAW_REGION_SIZE', `${spec.name} is ${bytes} bytes; it must be exactly ${spec.exactSize} (${bytes > spec.exactSize ? `${bytes - spec.exactSize} bytes over` : `${spec.exactSize - bytes} bytes short`})`,
-        spec.bootSignature ? 'a boot sector is assembled with `times 510-($-$$) db 0` and `dw 0xAA55`' : undefined, { size: bytes, expected: spec.exactSize });
+      fail(
+        'RAW_REGION_SIZE',
+        `${spec.name} is ${bytes} bytes; it must be exactly ${spec.exactSize} (${bytes > spec.exactSize ? `${bytes - spec.exactSize} bytes over` : `${spec.exactSize - bytes} bytes short`})`,
+        spec.bootSignature ? 'a boot sector is assembled with `times 510-($-$$) db 0` and `dw 0xAA55`' : undefined,
+        { size: bytes, expected: spec.exactSize },
+      );
     }
     const sectors = sectorsOf(bytes);
     if (spec.maxSectors !== undefined && sectors > spec.maxSectors) {
       const limit = spec.maxSectors * RAW_SECTOR_SIZE;
-      fail('RAW_REGION_TOO_LARGE', `${spec.name} is ${bytes} bytes (${sectors} sectors), ${bytes - limit} bytes over its limit of ${spec.maxSectors} sectors (${limit} bytes)`,
-        `shrink ${spec.name}, or raise its sector limit and move what follows it (and the LBA constants in the loader)`, { size: bytes, limit, over: bytes - limit });
+      fail(
+        'RAW_REGION_TOO_LARGE',
+        `${spec.name} is ${bytes} bytes (${sectors} sectors), ${bytes - limit} bytes over its limit of ${spec.maxSectors} sectors (${limit} bytes)`,
+        `shrink ${spec.name}, or raise its sector limit and move what follows it (and the LBA constants in the loader)`,
+        { size: bytes, limit, over: bytes - limit },
+      );
     }
-    if (spec.minLba !== undefined && spec.lba < spec.minLba) fail('RAW_BAD_LBA', `${spec.name} starts at LBA ${spec.lba}; it may not start before LBA ${spec.minLba}`);
+    if (spec.minLba !== undefined && spec.lba < spec.minLba)
+      fail('RAW_BAD_LBA', `${spec.name} starts at LBA ${spec.lba}; it may not start before LBA ${spec.minLba}`);
     const end = spec.lba * RAW_SECTOR_SIZE + bytes;
     if (end > size) {
-      fail('RAW_DOES_NOT_FIT', `${spec.name} (LBA ${spec.lba}, ${bytes} bytes) ends ${end - size} bytes past the end of the ${formatSize(size)} disk`, 'make the disk larger (--size)', { over: end - size });
+      fail(
+        'RAW_DOES_NOT_FIT',
+        `${spec.name} (LBA ${spec.lba}, ${bytes} bytes) ends ${end - size} bytes past the end of the ${formatSize(size)} disk`,
+        'make the disk larger (--size)',
+        { over: end - size },
+      );
     }
     if (spec.bootSignature) {
       const head = await loadContent(spec.content);
       if (head.length < 512 || head[510] !== 0x55 || head[511] !== 0xaa) {
-        fail('RAW_NO_BOOT_SIGNATURE', `${spec.name} does not end in the boot signature 0x55 0xAA at bytes 510-511${head.length >= 512 ? ` (found ${head[510]!.toString(16).padStart(2, '0')} ${head[511]!.toString(16).padStart(2, '0')})` : ''}`,
-          'end the boot sector with `dw 0xAA55`');
+        fail(
+          'RAW_NO_BOOT_SIGNATURE',
+          `${spec.name} does not end in the boot signature 0x55 0xAA at bytes 510-511${head.length >= 512 ? ` (found ${head[510]!.toString(16).padStart(2, '0')} ${head[511]!.toString(16).padStart(2, '0')})` : ''}`,
+          'end the boot sector with `dw 0xAA55`',
+        );
       }
     }
     regions.push({ name: spec.name, lba: spec.lba, size: bytes, sectors, content: spec.content });
@@ -199,13 +234,23 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
     const cur = sorted[i]!;
     const prevEnd = prev.lba * RAW_SECTOR_SIZE + prev.size;
     if (prevEnd > cur.lba * RAW_SECTOR_SIZE) {
-      fail('RAW_OVERLAP', `${prev.name} (LBA ${prev.lba}, ${prev.size} bytes) runs ${prevEnd - cur.lba * RAW_SECTOR_SIZE} bytes into ${cur.name} at LBA ${cur.lba}`,
-        `move ${cur.name} to LBA ${sectorsOf(prevEnd)} or later, or shrink ${prev.name}`, { over: prevEnd - cur.lba * RAW_SECTOR_SIZE });
+      fail(
+        'RAW_OVERLAP',
+        `${prev.name} (LBA ${prev.lba}, ${prev.size} bytes) runs ${prevEnd - cur.lba * RAW_SECTOR_SIZE} bytes into ${cur.name} at LBA ${cur.lba}`,
+        `move ${cur.name} to LBA ${sectorsOf(prevEnd)} or later, or shrink ${prev.name}`,
+        { over: prevEnd - cur.lba * RAW_SECTOR_SIZE },
+      );
     }
   }
   const byName = new Map(regions.map((r) => [r.name, r]));
   const specByName = new Map(options.regions.map((r) => [r.name, r]));
-  const region = (name: string, what: string): RawRegionLayout => byName.get(name) ?? fail('RAW_UNKNOWN_REGION', `${what} names region ${JSON.stringify(name)}, which does not exist`, `regions: ${[...byName.keys()].join(', ')}`);
+  const region = (name: string, what: string): RawRegionLayout =>
+    byName.get(name) ??
+    fail(
+      'RAW_UNKNOWN_REGION',
+      `${what} names region ${JSON.stringify(name)}, which does not exist`,
+      `regions: ${[...byName.keys()].join(', ')}`,
+    );
 
   const patches: RawPatchLayout[] = [];
   for (const [i, p] of (options.patches ?? []).entries()) {
@@ -218,11 +263,20 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
     else {
       const symbols = specByName.get(p.region)!.symbols ?? {};
       const found = symbols[p.at.symbol];
-      if (found === undefined) fail('RAW_UNKNOWN_SYMBOL', `${what}: ${p.region} has no symbol ${JSON.stringify(p.at.symbol)}`, `known symbols: ${Object.keys(symbols).join(', ') || '(none given)'}`);
+      if (found === undefined)
+        fail(
+          'RAW_UNKNOWN_SYMBOL',
+          `${what}: ${p.region} has no symbol ${JSON.stringify(p.at.symbol)}`,
+          `known symbols: ${Object.keys(symbols).join(', ') || '(none given)'}`,
+        );
       offset = found;
     }
     if (!Number.isInteger(offset) || offset < 0 || offset + width > target.size) {
-      fail('RAW_PATCH_OUTSIDE', `${what}: a ${p.type} at offset ${offset} of ${p.region} ends ${offset + width - target.size} bytes past its ${target.size} bytes`, 'check the offset or symbol');
+      fail(
+        'RAW_PATCH_OUTSIDE',
+        `${what}: a ${p.type} at offset ${offset} of ${p.region} ends ${offset + width - target.size} bytes past its ${target.size} bytes`,
+        'check the offset or symbol',
+      );
     }
     let value: bigint;
     const v = p.value;
@@ -234,7 +288,8 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
       fail('RAW_PATCH_OVERFLOW', `${what}: value ${value} does not fit in a ${p.type}`, 'use a wider type');
     }
     for (const q of patches) {
-      if (q.region === p.region && offset < q.offset + WIDTH[q.type] && q.offset < offset + width) fail('RAW_PATCH_OVERLAP', `${what} overlaps another patch of ${p.region} at offset ${q.offset}`);
+      if (q.region === p.region && offset < q.offset + WIDTH[q.type] && q.offset < offset + width)
+        fail('RAW_PATCH_OVERLAP', `${what} overlaps another patch of ${p.region} at offset ${q.offset}`);
     }
     patches.push({ region: p.region, offset, type: p.type, endian: p.endian ?? 'le', value });
   }
@@ -247,37 +302,68 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
     const align = parseSize(spec.alignment ?? '1M', 'alignment') / RAW_SECTOR_SIZE;
     const lastEnd = Math.max(1, ...regions.map((r) => r.lba + r.sectors));
     const startLba = spec.startLba ?? Math.ceil(lastEnd / Math.max(1, align)) * Math.max(1, align);
-    const sectors = spec.size !== undefined ? sectorsOf(parseSize(spec.size, 'partition size')) : totalSectors - startLba;
+    const sectors =
+      spec.size !== undefined ? sectorsOf(parseSize(spec.size, 'partition size')) : totalSectors - startLba;
     if (sectors < 1 || startLba + sectors > totalSectors) {
       const over = (startLba + Math.max(sectors, 1) - totalSectors) * RAW_SECTOR_SIZE;
-      fail('RAW_DOES_NOT_FIT', `the partition (LBA ${startLba}, ${Math.max(sectors, 0)} sectors) is ${over} bytes past the end of the ${formatSize(size)} disk`, 'make the disk larger (--size)', { over });
+      fail(
+        'RAW_DOES_NOT_FIT',
+        `the partition (LBA ${startLba}, ${Math.max(sectors, 0)} sectors) is ${over} bytes past the end of the ${formatSize(size)} disk`,
+        'make the disk larger (--size)',
+        { over },
+      );
     }
     for (const r of regions) {
       if (r.lba < startLba + sectors && startLba < r.lba + r.sectors) {
-        fail('RAW_OVERLAP', `the partition (LBA ${startLba}..${startLba + sectors - 1}) overlaps ${r.name} (LBA ${r.lba}..${r.lba + r.sectors - 1})`, 'start the partition after the last region');
+        fail(
+          'RAW_OVERLAP',
+          `the partition (LBA ${startLba}..${startLba + sectors - 1}) overlaps ${r.name} (LBA ${r.lba}..${r.lba + r.sectors - 1})`,
+          'start the partition after the last region',
+        );
       }
     }
-    if (startLba + sectors - 1 > 0xffffffff) fail('RAW_TOO_LARGE', 'the partition ends past sector 2^32, which an MBR cannot address');
+    if (startLba + sectors - 1 > 0xffffffff)
+      fail('RAW_TOO_LARGE', 'the partition ends past sector 2^32, which an MBR cannot address');
     if (spec.content && contentSize(spec.content) > sectors * RAW_SECTOR_SIZE) {
       const over = contentSize(spec.content) - sectors * RAW_SECTOR_SIZE;
-      fail('RAW_CONTENT_TOO_LARGE', `the partition content is ${over} bytes over the ${sectors * RAW_SECTOR_SIZE}-byte partition`, 'make the disk larger');
+      fail(
+        'RAW_CONTENT_TOO_LARGE',
+        `the partition content is ${over} bytes over the ${sectors * RAW_SECTOR_SIZE}-byte partition`,
+        'make the disk larger',
+      );
     }
     const mbr = regions.find((r) => r.lba === 0);
     if (mbr) {
-      if (mbr.size < 512) fail('RAW_BAD_PARTITION', `${mbr.name} at LBA 0 is ${mbr.size} bytes; the partition table needs a full 512-byte sector`);
+      if (mbr.size < 512)
+        fail(
+          'RAW_BAD_PARTITION',
+          `${mbr.name} at LBA 0 is ${mbr.size} bytes; the partition table needs a full 512-byte sector`,
+        );
       const head = await loadContent(mbr.content);
       const table = head.subarray(446, 510);
       if (!isAllZero(table)) {
-        fail('RAW_PARTITION_TABLE_OCCUPIED', `${mbr.name} has non-zero bytes at 446..509, where the partition table goes`,
-          'keep the boot code within the first 446 bytes and fill the rest with zeros (`times 510-($-$$) db 0`)');
+        fail(
+          'RAW_PARTITION_TABLE_OCCUPIED',
+          `${mbr.name} has non-zero bytes at 446..509, where the partition table goes`,
+          'keep the boot code within the first 446 bytes and fill the rest with zeros (`times 510-($-$$) db 0`)',
+        );
       }
       for (const p of patches) {
-        if (p.region === mbr.name && p.offset < 510 && p.offset + WIDTH[p.type] > 446) fail('RAW_PATCH_OVERLAP', `a patch of ${mbr.name} at offset ${p.offset} overlaps the partition table (446..509)`);
+        if (p.region === mbr.name && p.offset < 510 && p.offset + WIDTH[p.type] > 446)
+          fail(
+            'RAW_PATCH_OVERLAP',
+            `a patch of ${mbr.name} at offset ${p.offset} overlaps the partition table (446..509)`,
+          );
       }
     }
     partition = {
-      slot, type: mbrTypeByte(spec.type ?? 'fat32', 'partition type'), bootable: spec.bootable ?? false, startLba, sectors,
-      ...(spec.content ? { content: spec.content } : {}), ...(spec.fill ? { fill: spec.fill } : {}),
+      slot,
+      type: mbrTypeByte(spec.type ?? 'fat32', 'partition type'),
+      bootable: spec.bootable ?? false,
+      startLba,
+      sectors,
+      ...(spec.content ? { content: spec.content } : {}),
+      ...(spec.fill ? { fill: spec.fill } : {}),
     };
   }
   return { size, regions, patches, ...(partition ? { partition } : {}) };
@@ -286,10 +372,18 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
 function applyPatch(bytes: Uint8Array, p: RawPatchLayout): void {
   const le = p.endian === 'le';
   switch (p.type) {
-    case 'u8': bytes[p.offset] = Number(p.value); break;
-    case 'u16': writeU16(bytes, p.offset, Number(p.value), le); break;
-    case 'u32': writeU32(bytes, p.offset, Number(p.value), le); break;
-    case 'u64': writeU64(bytes, p.offset, p.value, le); break;
+    case 'u8':
+      bytes[p.offset] = Number(p.value);
+      break;
+    case 'u16':
+      writeU16(bytes, p.offset, Number(p.value), le);
+      break;
+    case 'u32':
+      writeU32(bytes, p.offset, Number(p.value), le);
+      break;
+    case 'u64':
+      writeU64(bytes, p.offset, p.value, le);
+      break;
   }
 }
 
@@ -301,7 +395,13 @@ function applyPatch(bytes: Uint8Array, p: RawPatchLayout): void {
  */
 export async function writeRaw(sink: BlockSink, layout: RawLayout): Promise<RawLayout> {
   if (sink.size !== layout.size) throw new RangeError(`"sink" is ${sink.size} bytes; the disk is ${layout.size}`);
-  if (layout.partition) await fillRegion(sink, layout.partition.startLba * RAW_SECTOR_SIZE, layout.partition.sectors * RAW_SECTOR_SIZE, layout.partition);
+  if (layout.partition)
+    await fillRegion(
+      sink,
+      layout.partition.startLba * RAW_SECTOR_SIZE,
+      layout.partition.sectors * RAW_SECTOR_SIZE,
+      layout.partition,
+    );
   let mbrWritten = false;
   for (const r of layout.regions) {
     const patches = layout.patches.filter((p) => p.region === r.name);
@@ -327,7 +427,9 @@ export async function writeRaw(sink: BlockSink, layout: RawLayout): Promise<RawL
 }
 
 function writeRecords(sector: Uint8Array, p: RawPartitionLayout): void {
-  const records = [undefined, undefined, undefined, undefined] as Array<{ type: number; startLba: number; sectors: number; bootable: boolean } | undefined>;
+  const records = [undefined, undefined, undefined, undefined] as Array<
+    { type: number; startLba: number; sectors: number; bootable: boolean } | undefined
+  >;
   records[p.slot - 1] = p;
   writePartitionRecords(sector, records);
 }
@@ -380,14 +482,27 @@ export function portixLayout(options: PortixOptions): RawOptions {
   const stage2Sectors = options.stage2Sectors ?? 64;
   const kernelLba = 1 + stage2Sectors;
   const patches: RawPatchSpec[] = [];
-  if (options.kernelLbaAt !== undefined) patches.push({ region: 'stage2', at: options.kernelLbaAt, type: 'u32', value: { lbaOf: 'kernel' } });
-  if (options.kernelSectorsAt !== undefined) patches.push({ region: 'stage2', at: options.kernelSectorsAt, type: options.kernelSectorsType ?? 'u16', value: { sectorsOf: 'kernel' } });
+  if (options.kernelLbaAt !== undefined)
+    patches.push({ region: 'stage2', at: options.kernelLbaAt, type: 'u32', value: { lbaOf: 'kernel' } });
+  if (options.kernelSectorsAt !== undefined)
+    patches.push({
+      region: 'stage2',
+      at: options.kernelSectorsAt,
+      type: options.kernelSectorsType ?? 'u16',
+      value: { sectorsOf: 'kernel' },
+    });
   return {
     size: options.size ?? '8M',
     minSize: '8M',
     regions: [
       { name: 'stage1', lba: 0, content: options.stage1, exactSize: 512, bootSignature: true },
-      { name: 'stage2', lba: 1, content: options.stage2, maxSectors: stage2Sectors, ...(options.stage2Symbols ? { symbols: options.stage2Symbols } : {}) },
+      {
+        name: 'stage2',
+        lba: 1,
+        content: options.stage2,
+        maxSectors: stage2Sectors,
+        ...(options.stage2Symbols ? { symbols: options.stage2Symbols } : {}),
+      },
       { name: 'kernel', lba: kernelLba, content: options.kernel, minLba: kernelLba },
     ],
     patches,

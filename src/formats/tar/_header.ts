@@ -23,26 +23,57 @@ export const MAX_SMALL_FIELD = 0o7777777;
 export type TarKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'hardlink';
 
 /** typeflag byte per kind ('0' regular, '1' hard link, '2' symlink, '3' char, '4' block, '5' dir, '6' fifo). */
-export const TYPEFLAG: Record<TarKind, string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
+export const TYPEFLAG: Record<TarKind, string> = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+};
 
 export function kindOfTypeflag(flag: number): TarKind | undefined {
   switch (String.fromCharCode(flag)) {
-    case '0': case '\u0000': case '7': return 'file';
-    case '1': return 'hardlink';
-    case '2': return 'symlink';
-    case '3': return 'char';
-    case '4': return 'block';
-    case '5': return 'dir';
-    case '6': return 'fifo';
-    default: return undefined;
+    case '0':
+    case '\u0000':
+    case '7':
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '3':
+      return 'char';
+    case '4':
+      return 'block';
+    case '5':
+      return 'dir';
+    case '6':
+      return 'fifo';
+    default:
+      return undefined;
   }
 }
 
 /** Field offsets and widths within the header block. */
 export const FIELDS = {
-  name: [0, 100], mode: [100, 8], uid: [108, 8], gid: [116, 8], size: [124, 12], mtime: [136, 12], chksum: [148, 8],
-  typeflag: [156, 1], linkname: [157, 100], magic: [257, 6], version: [263, 2], uname: [265, 32], gname: [297, 32],
-  devmajor: [329, 8], devminor: [337, 8], prefix: [345, 155],
+  name: [0, 100],
+  mode: [100, 8],
+  uid: [108, 8],
+  gid: [116, 8],
+  size: [124, 12],
+  mtime: [136, 12],
+  chksum: [148, 8],
+  typeflag: [156, 1],
+  linkname: [157, 100],
+  magic: [257, 6],
+  version: [263, 2],
+  uname: [265, 32],
+  gname: [297, 32],
+  devmajor: [329, 8],
+  devminor: [337, 8],
+  prefix: [345, 155],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** The numbers of a header. */

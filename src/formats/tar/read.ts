@@ -56,7 +56,9 @@ function cString(bytes: Uint8Array): string {
 function parseOctal(block: Uint8Array, name: keyof typeof FIELDS, base: number): number {
   const bytes = field(block, name);
   if (bytes[0]! & 0x80) {
-    throw new FormatError(FORMAT, 'TAR_BASE256', `field ${name} uses GNU base-256 encoding, which kiln does not read`, { offset: base + FIELDS[name][0] });
+    throw new FormatError(FORMAT, 'TAR_BASE256', `field ${name} uses GNU base-256 encoding, which kiln does not read`, {
+      offset: base + FIELDS[name][0],
+    });
   }
   let value = 0;
   let seen = false;
@@ -65,9 +67,15 @@ function parseOctal(block: Uint8Array, name: keyof typeof FIELDS, base: number):
     if (c === 0 || (c === 0x20 && seen)) break;
     if (c === 0x20) continue;
     if (c < 0x30 || c > 0x37) {
-      throw new FormatError(FORMAT, 'TAR_BAD_HEADER', `field ${name} has a non-octal byte 0x${c.toString(16).padStart(2, '0')}`, {
-        offset: base + FIELDS[name][0] + i, hint: 'the archive is damaged or not a tar archive',
-      });
+      throw new FormatError(
+        FORMAT,
+        'TAR_BAD_HEADER',
+        `field ${name} has a non-octal byte 0x${c.toString(16).padStart(2, '0')}`,
+        {
+          offset: base + FIELDS[name][0] + i,
+          hint: 'the archive is damaged or not a tar archive',
+        },
+      );
     }
     value = value * 8 + (c - 0x30);
     seen = true;
@@ -83,12 +91,20 @@ function parsePax(bytes: Uint8Array, base: number): Map<string, string> {
     if (bytes[at] === 0) break;
     const space = bytes.indexOf(0x20, at);
     const length = space > at ? Number(decodeUtf8(bytes.subarray(at, space))) : NaN;
-    if (!Number.isInteger(length) || length <= space - at || at + length > bytes.length || bytes[at + length - 1] !== 0x0a) {
-      throw new FormatError(FORMAT, 'TAR_BAD_PAX', 'a pax extended header record has a bad length', { offset: base + at });
+    if (
+      !Number.isInteger(length) ||
+      length <= space - at ||
+      at + length > bytes.length ||
+      bytes[at + length - 1] !== 0x0a
+    ) {
+      throw new FormatError(FORMAT, 'TAR_BAD_PAX', 'a pax extended header record has a bad length', {
+        offset: base + at,
+      });
     }
     const record = decodeUtf8(bytes.subarray(space + 1, at + length - 1));
     const eq = record.indexOf('=');
-    if (eq <= 0) throw new FormatError(FORMAT, 'TAR_BAD_PAX', 'a pax extended header record has no key', { offset: base + at });
+    if (eq <= 0)
+      throw new FormatError(FORMAT, 'TAR_BAD_PAX', 'a pax extended header record has no key', { offset: base + at });
     out.set(record.slice(0, eq), record.slice(eq + 1));
     at += length;
   }
@@ -122,8 +138,14 @@ export async function readTar(input: BlockSource | Uint8Array): Promise<TarArchi
   let offset = 0;
   for (;;) {
     if (offset + TAR_BLOCK > source.size) {
-      if (offset === source.size && entries.length === 0 && offset === 0) throw new FormatError(FORMAT, 'TAR_EMPTY', 'the input is empty', { offset });
-      throw new FormatError(FORMAT, 'TAR_TRUNCATED', `the archive ends at ${source.size} without an end-of-archive marker`, { offset, hint: 'the archive was cut short; write it again' });
+      if (offset === source.size && entries.length === 0 && offset === 0)
+        throw new FormatError(FORMAT, 'TAR_EMPTY', 'the input is empty', { offset });
+      throw new FormatError(
+        FORMAT,
+        'TAR_TRUNCATED',
+        `the archive ends at ${source.size} without an end-of-archive marker`,
+        { offset, hint: 'the archive was cut short; write it again' },
+      );
     }
     const block = await source.read(offset, TAR_BLOCK);
     if (isZero(block)) {
@@ -132,9 +154,15 @@ export async function readTar(input: BlockSource | Uint8Array): Promise<TarArchi
     }
     const stored = parseOctal(block, 'chksum', offset);
     if (stored !== headerChecksum(block)) {
-      throw new FormatError(FORMAT, 'TAR_BAD_CHECKSUM', `header at ${offset} sums to ${headerChecksum(block)}, its chksum field says ${stored}`, {
-        offset: offset + FIELDS.chksum[0], hint: 'the archive is damaged or not a tar archive',
-      });
+      throw new FormatError(
+        FORMAT,
+        'TAR_BAD_CHECKSUM',
+        `header at ${offset} sums to ${headerChecksum(block)}, its chksum field says ${stored}`,
+        {
+          offset: offset + FIELDS.chksum[0],
+          hint: 'the archive is damaged or not a tar archive',
+        },
+      );
     }
     const magic = String.fromCharCode(...field(block, 'magic'), ...field(block, 'version'));
     const thisDialect = magic === 'ustar\u000000' ? 'ustar' : magic === 'ustar  \u0000' ? 'gnu' : 'v7';
@@ -143,14 +171,26 @@ export async function readTar(input: BlockSource | Uint8Array): Promise<TarArchi
     const size = parseOctal(block, 'size', offset);
     const dataOffset = offset + TAR_BLOCK;
     if (dataOffset + size > source.size) {
-      throw new FormatError(FORMAT, 'TAR_TRUNCATED', `the entry at ${offset} claims ${size} bytes of data, only ${Math.max(0, source.size - dataOffset)} remain`, {
-        offset: dataOffset, hint: 'the archive was cut short or the size field is damaged',
-      });
+      throw new FormatError(
+        FORMAT,
+        'TAR_TRUNCATED',
+        `the entry at ${offset} claims ${size} bytes of data, only ${Math.max(0, source.size - dataOffset)} remain`,
+        {
+          offset: dataOffset,
+          hint: 'the archive was cut short or the size field is damaged',
+        },
+      );
     }
     const next = dataOffset + padBlock(size);
     const flag = String.fromCharCode(typeflag);
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
-      if (size > MAX_META) throw new FormatError(FORMAT, 'TAR_BAD_PAX', `a ${flag} header of ${size} bytes is over kiln's ${MAX_META}-byte limit`, { offset });
+      if (size > MAX_META)
+        throw new FormatError(
+          FORMAT,
+          'TAR_BAD_PAX',
+          `a ${flag} header of ${size} bytes is over kiln's ${MAX_META}-byte limit`,
+          { offset },
+        );
       const data = await source.read(dataOffset, size);
       if (flag === 'x') pax = parsePax(data, dataOffset);
       else if (flag === 'L') longName = cString(data);
@@ -160,20 +200,42 @@ export async function readTar(input: BlockSource | Uint8Array): Promise<TarArchi
     }
     const kind = kindOfTypeflag(typeflag);
     if (!kind) {
-      throw new FormatError(FORMAT, 'TAR_BAD_TYPE', `unknown typeflag ${JSON.stringify(flag)} in the header at ${offset}`, { offset: offset + FIELDS.typeflag[0] });
+      throw new FormatError(
+        FORMAT,
+        'TAR_BAD_TYPE',
+        `unknown typeflag ${JSON.stringify(flag)} in the header at ${offset}`,
+        { offset: offset + FIELDS.typeflag[0] },
+      );
     }
     const prefix = thisDialect === 'ustar' ? cString(field(block, 'prefix')) : '';
-    const rawName = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${cString(field(block, 'name'))}` : cString(field(block, 'name')));
+    const rawName =
+      pax.get('path') ??
+      longName ??
+      (prefix ? `${prefix}/${cString(field(block, 'name'))}` : cString(field(block, 'name')));
     const target = pax.get('linkpath') ?? longLink ?? cString(field(block, 'linkname'));
     const realSize = pax.has('size') ? Number(pax.get('size')) : size;
     if (!Number.isSafeInteger(realSize) || realSize < 0 || dataOffset + realSize > source.size) {
-      throw new FormatError(FORMAT, 'TAR_BAD_PAX', `pax size ${JSON.stringify(pax.get('size'))} does not fit the archive`, { offset });
+      throw new FormatError(
+        FORMAT,
+        'TAR_BAD_PAX',
+        `pax size ${JSON.stringify(pax.get('size'))} does not fit the archive`,
+        { offset },
+      );
     }
-    if ((kind === 'dir' || kind === 'char' || kind === 'block' || kind === 'fifo' || kind === 'symlink') && realSize !== 0) {
-      throw new FormatError(FORMAT, 'TAR_BAD_HEADER', `${kind} ${JSON.stringify(rawName)} has ${realSize} bytes of data`, { offset: offset + FIELDS.size[0] });
+    if (
+      (kind === 'dir' || kind === 'char' || kind === 'block' || kind === 'fifo' || kind === 'symlink') &&
+      realSize !== 0
+    ) {
+      throw new FormatError(
+        FORMAT,
+        'TAR_BAD_HEADER',
+        `${kind} ${JSON.stringify(rawName)} has ${realSize} bytes of data`,
+        { offset: offset + FIELDS.size[0] },
+      );
     }
     const path = normalize(rawName);
-    if (path === '' && kind !== 'dir') throw new FormatError(FORMAT, 'TAR_BAD_NAME', 'an entry has an empty name', { offset });
+    if (path === '' && kind !== 'dir')
+      throw new FormatError(FORMAT, 'TAR_BAD_NAME', 'an entry has an empty name', { offset });
     const entry: TarEntry = {
       path,
       kind,
@@ -189,7 +251,9 @@ export async function readTar(input: BlockSource | Uint8Array): Promise<TarArchi
       ...(kind === 'symlink' || kind === 'hardlink' ? { target } : {}),
     };
     if ((kind === 'symlink' || kind === 'hardlink') && !target) {
-      throw new FormatError(FORMAT, 'TAR_BAD_SYMLINK', `link ${JSON.stringify(rawName)} has no target`, { offset: offset + FIELDS.linkname[0] });
+      throw new FormatError(FORMAT, 'TAR_BAD_SYMLINK', `link ${JSON.stringify(rawName)} has no target`, {
+        offset: offset + FIELDS.linkname[0],
+      });
     }
     entries.push(entry);
     pax = new Map();
@@ -223,10 +287,17 @@ export async function tarToTree(input: BlockSource | Uint8Array): Promise<FileTr
     if (e.kind === 'file') entry = { kind: 'file', content: await readTarData(source, e), ...common };
     else if (e.kind === 'hardlink') {
       const linked = tree.get(normalize(e.target!));
-      if (!linked || linked.kind !== 'file') throw new FormatError(FORMAT, 'TAR_BAD_LINK', `hard link ${JSON.stringify(e.path)} names ${JSON.stringify(e.target)}, which is no earlier file`, { offset: e.headerOffset });
+      if (!linked || linked.kind !== 'file')
+        throw new FormatError(
+          FORMAT,
+          'TAR_BAD_LINK',
+          `hard link ${JSON.stringify(e.path)} names ${JSON.stringify(e.target)}, which is no earlier file`,
+          { offset: e.headerOffset },
+        );
       entry = { ...linked, ...common };
     } else if (e.kind === 'symlink') entry = { kind: 'symlink', target: e.target!, ...common };
-    else if (e.kind === 'char' || e.kind === 'block') entry = { kind: e.kind, major: e.devmajor, minor: e.devminor, ...common };
+    else if (e.kind === 'char' || e.kind === 'block')
+      entry = { kind: e.kind, major: e.devmajor, minor: e.devminor, ...common };
     else entry = { kind: e.kind, ...common };
     tree.set(e.path, entry);
   }

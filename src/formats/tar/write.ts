@@ -14,7 +14,15 @@ import { type Content, contentSize } from '../io/content.js';
 import { type FileTree, type TreeEntry, sortedPaths } from '../io/tree.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
-  MAX_SIZE_FIELD, MAX_SMALL_FIELD, NAME_SIZE, PREFIX_SIZE, TAR_BLOCK, TYPEFLAG, type TarHeaderFields, encodeHeader, padBlock,
+  MAX_SIZE_FIELD,
+  MAX_SMALL_FIELD,
+  NAME_SIZE,
+  PREFIX_SIZE,
+  TAR_BLOCK,
+  TYPEFLAG,
+  type TarHeaderFields,
+  encodeHeader,
+  padBlock,
 } from './_header.js';
 
 /** Options of `writeTar` / `layoutTar`: time stamps, owner, record size. */
@@ -50,7 +58,14 @@ export interface TarLayout {
   size: number;
 }
 
-const DEFAULT_MODES: Record<TreeEntry['kind'], number> = { file: 0o644, dir: 0o755, symlink: 0o777, char: 0o600, block: 0o600, fifo: 0o644 };
+const DEFAULT_MODES: Record<TreeEntry['kind'], number> = {
+  file: 0o644,
+  dir: 0o755,
+  symlink: 0o777,
+  char: 0o600,
+  block: 0o600,
+  fifo: 0o644,
+};
 
 function fail(code: string, message: string, hint: string, path: string): never {
   throw new KilnError(code, `tar: ${message}`, { hint, details: { path } });
@@ -58,8 +73,14 @@ function fail(code: string, message: string, hint: string, path: string): never 
 
 function checkNumber(value: number, max: number, what: string, path: string): number {
   if (!Number.isInteger(value) || value < 0 || value > max) {
-    fail('TAR_FIELD_RANGE', `${what} of ${JSON.stringify(path)} is ${value}; ustar stores whole numbers from 0 to ${max}`,
-      what === 'mtime' ? 'set SOURCE_DATE_EPOCH (or the epoch option) to a time ustar can store' : `give ${what} a smaller value`, path);
+    fail(
+      'TAR_FIELD_RANGE',
+      `${what} of ${JSON.stringify(path)} is ${value}; ustar stores whole numbers from 0 to ${max}`,
+      what === 'mtime'
+        ? 'set SOURCE_DATE_EPOCH (or the epoch option) to a time ustar can store'
+        : `give ${what} a smaller value`,
+      path,
+    );
   }
   return value;
 }
@@ -79,12 +100,20 @@ export function splitName(bytes: Uint8Array): { name: Uint8Array; prefix: Uint8A
   return undefined;
 }
 
-function headerFields(path: string, entry: TreeEntry, options: { epoch: number; uid: number; gid: number }): { fields: TarHeaderFields; name: string; size: number; data?: Content } {
+function headerFields(
+  path: string,
+  entry: TreeEntry,
+  options: { epoch: number; uid: number; gid: number },
+): { fields: TarHeaderFields; name: string; size: number; data?: Content } {
   const name = entry.kind === 'dir' ? `${path}/` : path;
   const split = splitName(encodeUtf8(name));
   if (!split) {
-    fail('TAR_NAME_TOO_LONG', `name ${JSON.stringify(name.slice(0, 80))} does not fit ustar's 100-byte name and 155-byte prefix`,
-      'shorten the path or its last component (ustar splits a long name at a slash)', path);
+    fail(
+      'TAR_NAME_TOO_LONG',
+      `name ${JSON.stringify(name.slice(0, 80))} does not fit ustar's 100-byte name and 155-byte prefix`,
+      'shorten the path or its last component (ustar splits a long name at a slash)',
+      path,
+    );
   }
   let linkname: Uint8Array = new Uint8Array(0);
   let size = 0;
@@ -95,7 +124,12 @@ function headerFields(path: string, entry: TreeEntry, options: { epoch: number; 
   } else if (entry.kind === 'symlink') {
     linkname = encodeUtf8(entry.target);
     if (linkname.length === 0 || linkname.length > NAME_SIZE || linkname.includes(0)) {
-      fail('TAR_BAD_SYMLINK', `symlink ${JSON.stringify(path)} has an empty, NUL-containing or over 100-byte target`, 'give a target of 1 to 100 bytes', path);
+      fail(
+        'TAR_BAD_SYMLINK',
+        `symlink ${JSON.stringify(path)} has an empty, NUL-containing or over 100-byte target`,
+        'give a target of 1 to 100 bytes',
+        path,
+      );
     }
   }
   const isDevice = entry.kind === 'char' || entry.kind === 'block';
@@ -129,7 +163,15 @@ export function layoutTar(tree: FileTree, options: TarWriteOptions = {}): TarLay
   for (const path of sortedPaths(tree)) {
     const entry = tree.get(path)!;
     const { fields, name, size, data } = headerFields(path, entry, common);
-    entries.push({ name, kind: entry.kind, header: encodeHeader(fields), headerOffset: offset, dataOffset: offset + TAR_BLOCK, size, ...(data ? { data } : {}) });
+    entries.push({
+      name,
+      kind: entry.kind,
+      header: encodeHeader(fields),
+      headerOffset: offset,
+      dataOffset: offset + TAR_BLOCK,
+      size,
+      ...(data ? { data } : {}),
+    });
     offset += TAR_BLOCK + padBlock(size);
   }
   const endOffset = offset;
@@ -157,7 +199,8 @@ export async function emitTar(sink: BlockSink, layout: TarLayout): Promise<TarWr
   }
   // The end-of-archive marker (two zero blocks) and the record padding, written explicitly.
   const tail = layout.size - layout.endOffset;
-  for (let at = 0; at < tail; at += 1 << 20) await sink.write(layout.endOffset + at, new Uint8Array(Math.min(1 << 20, tail - at)));
+  for (let at = 0; at < tail; at += 1 << 20)
+    await sink.write(layout.endOffset + at, new Uint8Array(Math.min(1 << 20, tail - at)));
   return { size: layout.size, entries: layout.entries.length };
 }
 
@@ -165,7 +208,11 @@ export async function emitTar(sink: BlockSink, layout: TarLayout): Promise<TarWr
  * Writes `tree` as a ustar archive into `sink`.
  * @example const layout = layoutTar(tree, { epoch: 0 }); await writeTar(new MemorySink(layout.size), tree, { epoch: 0 });
  */
-export async function writeTar(sink: BlockSink, tree: FileTree, options: TarWriteOptions = {}): Promise<TarWriteResult> {
+export async function writeTar(
+  sink: BlockSink,
+  tree: FileTree,
+  options: TarWriteOptions = {},
+): Promise<TarWriteResult> {
   return emitTar(sink, layoutTar(tree, options));
 }
 
@@ -173,7 +220,11 @@ export async function writeTar(sink: BlockSink, tree: FileTree, options: TarWrit
  * Writes `tree` to the file `path` atomically (a temporary file renamed into place).
  * @example await writeTarFile('build/initrd.tar', buildTree({ 'etc/motd': 'hello\n' }))
  */
-export async function writeTarFile(path: string, tree: FileTree, options: TarWriteOptions = {}): Promise<TarWriteResult> {
+export async function writeTarFile(
+  path: string,
+  tree: FileTree,
+  options: TarWriteOptions = {},
+): Promise<TarWriteResult> {
   const layout = layoutTar(tree, options);
   return writeImageFile(path, layout.size, (sink) => emitTar(sink, layout));
 }

@@ -86,7 +86,12 @@ function writeGeometry(buf: Uint8Array, at: number, g: VdiGeometry): void {
 }
 
 function readGeometry(buf: Uint8Array, at: number): VdiGeometry {
-  return { cylinders: readU32(buf, at, true), heads: readU32(buf, at + 4, true), sectors: readU32(buf, at + 8, true), sectorSize: readU32(buf, at + 12, true) };
+  return {
+    cylinders: readU32(buf, at, true),
+    heads: readU32(buf, at + 4, true),
+    sectors: readU32(buf, at + 8, true),
+    sectorSize: readU32(buf, at + 12, true),
+  };
 }
 
 /**
@@ -102,7 +107,8 @@ export function encodeVdiHeader(h: VdiHeader, buf: Uint8Array = new Uint8Array(V
   writeU32(buf, 0x4c, h.imageType, true);
   writeU32(buf, 0x50, h.flags, true);
   const comment = encodeUtf8(h.comment);
-  if (comment.length >= VDI_COMMENT_SIZE) throw new RangeError(`"comment" expected at most ${VDI_COMMENT_SIZE - 1} bytes, got ${comment.length}`);
+  if (comment.length >= VDI_COMMENT_SIZE)
+    throw new RangeError(`"comment" expected at most ${VDI_COMMENT_SIZE - 1} bytes, got ${comment.length}`);
   buf.set(comment, 0x54);
   writeU32(buf, 0x154, h.offBlocks, true);
   writeU32(buf, 0x158, h.offData, true);
@@ -127,17 +133,27 @@ export function encodeVdiHeader(h: VdiHeader, buf: Uint8Array = new Uint8Array(V
  */
 export function decodeVdiHeader(buf: Uint8Array): VdiHeader {
   if (buf.length < VDI_PREHEADER_SIZE + VDI_HEADER1_SIZE) {
-    throw new FormatError('vdi', 'VDI_TRUNCATED', `the file has ${buf.length} bytes, a VDI header needs ${VDI_PREHEADER_SIZE + VDI_HEADER1_SIZE}`, {
-      offset: 0,
-      hint: 'the file is not a VDI image or was cut short',
-    });
+    throw new FormatError(
+      'vdi',
+      'VDI_TRUNCATED',
+      `the file has ${buf.length} bytes, a VDI header needs ${VDI_PREHEADER_SIZE + VDI_HEADER1_SIZE}`,
+      {
+        offset: 0,
+        hint: 'the file is not a VDI image or was cut short',
+      },
+    );
   }
   const signature = readU32(buf, 0x40, true);
   if (signature !== VDI_SIGNATURE) {
-    throw new FormatError('vdi', 'VDI_BAD_MAGIC', `signature is 0x${signature.toString(16).padStart(8, '0')}, expected 0xbeda107f`, {
-      offset: 0x40,
-      hint: 'the file is not a VirtualBox VDI image',
-    });
+    throw new FormatError(
+      'vdi',
+      'VDI_BAD_MAGIC',
+      `signature is 0x${signature.toString(16).padStart(8, '0')}, expected 0xbeda107f`,
+      {
+        offset: 0x40,
+        hint: 'the file is not a VirtualBox VDI image',
+      },
+    );
   }
   const nul = buf.subarray(0, 64).indexOf(0);
   const fileInfo = decodeUtf8(buf.subarray(0, nul < 0 ? 64 : nul));
@@ -170,7 +186,8 @@ export function decodeVdiHeader(buf: Uint8Array): VdiHeader {
     uuidLinkage: guidFromBytes(buf, 0x1a8),
     uuidParentModify: guidFromBytes(buf, 0x1b8),
   };
-  if (headerSize >= VDI_HEADER1PLUS_SIZE && buf.length >= VDI_HEADER_END) header.lchsGeometry = readGeometry(buf, 0x1c8);
+  if (headerSize >= VDI_HEADER1PLUS_SIZE && buf.length >= VDI_HEADER_END)
+    header.lchsGeometry = readGeometry(buf, 0x1c8);
   return header;
 }
 
@@ -180,5 +197,10 @@ export function decodeVdiHeader(buf: Uint8Array): VdiHeader {
  * @example vdiLegacyGeometry(160 << 20) // { cylinders: 325, heads: 16, sectors: 63, sectorSize: 512 }
  */
 export function vdiLegacyGeometry(diskSize: number): VdiGeometry {
-  return { cylinders: Math.min(Math.floor(diskSize / VDI_SECTOR_SIZE / 16 / 63), 16383), heads: 16, sectors: 63, sectorSize: VDI_SECTOR_SIZE };
+  return {
+    cylinders: Math.min(Math.floor(diskSize / VDI_SECTOR_SIZE / 16 / 63), 16383),
+    heads: 16,
+    sectors: 63,
+    sectorSize: VDI_SECTOR_SIZE,
+  };
 }

@@ -84,15 +84,24 @@ export function vdiLayout(size: number, options: VdiOptions = {}): VdiLayout {
   const align = checkOptions(options);
   const diskSize = alignUp(size, VDI_SECTOR_SIZE);
   if (diskSize === 0) {
-    throw new KilnError('VDI_EMPTY_DISK', 'the input disk is empty (0 bytes); VirtualBox refuses a VDI of size 0', { hint: 'give a raw disk image of at least 512 bytes' });
+    throw new KilnError('VDI_EMPTY_DISK', 'the input disk is empty (0 bytes); VirtualBox refuses a VDI of size 0', {
+      hint: 'give a raw disk image of at least 512 bytes',
+    });
   }
   const blocks = Math.ceil(diskSize / VDI_BLOCK_SIZE);
   if (blocks > VDI_MAX_BLOCKS) {
-    throw new KilnError('VDI_TOO_LARGE', `the disk has ${blocks} blocks of 1 MiB, VDI allows at most ${VDI_MAX_BLOCKS}`, { hint: 'use VMDK for disks larger than 1 PiB' });
+    throw new KilnError(
+      'VDI_TOO_LARGE',
+      `the disk has ${blocks} blocks of 1 MiB, VDI allows at most ${VDI_MAX_BLOCKS}`,
+      { hint: 'use VMDK for disks larger than 1 PiB' },
+    );
   }
   const offBlocks = alignUp(VDI_HEADER_END, align);
   const offData = alignUp(offBlocks + blocks * 4, align);
-  if (offData > 0xffffffff) throw new KilnError('VDI_TOO_LARGE', 'the block map does not fit below 4 GiB', { hint: 'use a smaller dataAlignment or VMDK' });
+  if (offData > 0xffffffff)
+    throw new KilnError('VDI_TOO_LARGE', 'the block map does not fit below 4 GiB', {
+      hint: 'use a smaller dataAlignment or VMDK',
+    });
   return { diskSize, blocks, offBlocks, offData };
 }
 
@@ -102,7 +111,8 @@ export function vdiLayout(size: number, options: VdiOptions = {}): VdiLayout {
  * @example const plan = layoutVdi(await scanZeroMap(source, VDI_BLOCK_SIZE));
  */
 export function layoutVdi(zeroMap: ZeroMap, options: VdiOptions = {}): VdiPlan {
-  if (zeroMap.unit !== VDI_BLOCK_SIZE) throw new RangeError(`"zeroMap.unit" expected ${VDI_BLOCK_SIZE}, got ${zeroMap.unit}`);
+  if (zeroMap.unit !== VDI_BLOCK_SIZE)
+    throw new RangeError(`"zeroMap.unit" expected ${VDI_BLOCK_SIZE}, got ${zeroMap.unit}`);
   const { diskSize, blocks, offBlocks, offData } = vdiLayout(zeroMap.size, options);
   const blockMap = new Uint32Array(blocks).fill(VDI_BLOCK_FREE);
   let slot = 0;
@@ -131,7 +141,16 @@ export function layoutVdi(zeroMap: ZeroMap, options: VdiOptions = {}): VdiPlan {
     lchsGeometry: { cylinders: 0, heads: 0, sectors: 0, sectorSize: VDI_SECTOR_SIZE },
   };
   encodeVdiHeader(header); // validates the comment length before anything is written
-  return { fileSize: offData + slot * VDI_BLOCK_SIZE, diskSize, blockSize: VDI_BLOCK_SIZE, blocks, allocated: slot, blockMap, header, zeroMap };
+  return {
+    fileSize: offData + slot * VDI_BLOCK_SIZE,
+    diskSize,
+    blockSize: VDI_BLOCK_SIZE,
+    blocks,
+    allocated: slot,
+    blockMap,
+    header,
+    zeroMap,
+  };
 }
 
 /**

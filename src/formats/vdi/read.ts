@@ -76,9 +76,20 @@ export class VdiImage implements SparseSource {
 
   /** Reads `length` bytes of the virtual disk at `offset` (unstored blocks read as zeros). */
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > this.size
+    ) {
       const file = sourceFile(this.file);
-      throw new FormatError('vdi', 'TRUNCATED', `needs ${length} bytes at offset ${offset} of a ${this.size}-byte disk`, { offset, ...(file ? { location: { file } } : {}) });
+      throw new FormatError(
+        'vdi',
+        'TRUNCATED',
+        `needs ${length} bytes at offset ${offset} of a ${this.size}-byte disk`,
+        { offset, ...(file ? { location: { file } } : {}) },
+      );
     }
     const out = new Uint8Array(length);
     const { blockSize } = this.header;
@@ -121,37 +132,77 @@ async function readVdi(file: BlockSource): Promise<VdiImage> {
   const first = await file.read(0, Math.min(file.size, VDI_SECTOR_SIZE));
   const h = decodeVdiHeader(first);
   if (h.version !== VDI_VERSION_1_1) {
-    fail('VDI_UNSUPPORTED_VERSION', `header version ${h.version >>> 16}.${h.version & 0xffff} is not supported (only 1.1)`, 0x44,
-      'convert the image with a current VirtualBox (VBoxManage clonemedium) first');
+    fail(
+      'VDI_UNSUPPORTED_VERSION',
+      `header version ${h.version >>> 16}.${h.version & 0xffff} is not supported (only 1.1)`,
+      0x44,
+      'convert the image with a current VirtualBox (VBoxManage clonemedium) first',
+    );
   }
   if (h.headerSize < VDI_HEADER1_SIZE || h.headerSize > VDI_SECTOR_SIZE - VDI_PREHEADER_SIZE) {
-    fail('VDI_BAD_HEADER', `header size ${h.headerSize} is outside [${VDI_HEADER1_SIZE}, ${VDI_SECTOR_SIZE - VDI_PREHEADER_SIZE}]`, 0x48);
+    fail(
+      'VDI_BAD_HEADER',
+      `header size ${h.headerSize} is outside [${VDI_HEADER1_SIZE}, ${VDI_SECTOR_SIZE - VDI_PREHEADER_SIZE}]`,
+      0x48,
+    );
   }
   if (h.imageType === VDI_TYPE_DIFF || h.imageType === VDI_TYPE_UNDO) {
-    fail('VDI_DIFFERENCING', `image type ${h.imageType} (${h.imageType === VDI_TYPE_DIFF ? 'differencing' : 'undo'}) needs its parent image`, 0x4c,
-      'merge the snapshot chain into a base image (VBoxManage clonemedium) first');
+    fail(
+      'VDI_DIFFERENCING',
+      `image type ${h.imageType} (${h.imageType === VDI_TYPE_DIFF ? 'differencing' : 'undo'}) needs its parent image`,
+      0x4c,
+      'merge the snapshot chain into a base image (VBoxManage clonemedium) first',
+    );
   }
-  if (h.imageType !== VDI_TYPE_NORMAL && h.imageType !== VDI_TYPE_FIXED) fail('VDI_BAD_HEADER', `unknown image type ${h.imageType}`, 0x4c);
-  if (h.legacyGeometry.sectorSize !== VDI_SECTOR_SIZE) fail('VDI_BAD_SECTOR_SIZE', `sector size ${h.legacyGeometry.sectorSize} is not 512`, 0x168);
-  if (h.lchsGeometry && h.lchsGeometry.sectorSize !== VDI_SECTOR_SIZE) fail('VDI_BAD_SECTOR_SIZE', `LCHS sector size ${h.lchsGeometry.sectorSize} is not 512`, 0x1d4);
+  if (h.imageType !== VDI_TYPE_NORMAL && h.imageType !== VDI_TYPE_FIXED)
+    fail('VDI_BAD_HEADER', `unknown image type ${h.imageType}`, 0x4c);
+  if (h.legacyGeometry.sectorSize !== VDI_SECTOR_SIZE)
+    fail('VDI_BAD_SECTOR_SIZE', `sector size ${h.legacyGeometry.sectorSize} is not 512`, 0x168);
+  if (h.lchsGeometry && h.lchsGeometry.sectorSize !== VDI_SECTOR_SIZE)
+    fail('VDI_BAD_SECTOR_SIZE', `LCHS sector size ${h.lchsGeometry.sectorSize} is not 512`, 0x1d4);
   if (!isPowerOfTwo(h.blockSize) || h.blockSize < VDI_SECTOR_SIZE || h.blockSize > 1 << 28) {
     fail('VDI_BAD_HEADER', `block size ${h.blockSize} is not a power of two in [512, 256 MiB]`, 0x178);
   }
-  if (h.blockExtra !== 0 && (!isPowerOfTwo(h.blockExtra) || h.blockExtra % VDI_SECTOR_SIZE !== 0 || h.blockExtra > h.blockSize)) {
-    fail('VDI_BAD_HEADER', `block extra size ${h.blockExtra} is not 0 or a sector-aligned power of two up to the block size`, 0x17c);
+  if (
+    h.blockExtra !== 0 &&
+    (!isPowerOfTwo(h.blockExtra) || h.blockExtra % VDI_SECTOR_SIZE !== 0 || h.blockExtra > h.blockSize)
+  ) {
+    fail(
+      'VDI_BAD_HEADER',
+      `block extra size ${h.blockExtra} is not 0 or a sector-aligned power of two up to the block size`,
+      0x17c,
+    );
   }
   if (h.diskSize === 0) fail('VDI_BAD_HEADER', 'disk size is 0', 0x170);
-  if (h.blocks === 0 || h.blocks > VDI_MAX_BLOCKS) fail('VDI_BAD_HEADER', `block count ${h.blocks} is outside [1, ${VDI_MAX_BLOCKS}]`, 0x180);
-  if (h.blocks * h.blockSize < h.diskSize) fail('VDI_BAD_HEADER', `${h.blocks} blocks of ${h.blockSize} bytes cannot hold a disk of ${h.diskSize} bytes`, 0x170);
-  if (h.blocksAllocated > h.blocks) fail('VDI_BAD_HEADER', `${h.blocksAllocated} blocks allocated but the image has only ${h.blocks}`, 0x184);
-  if (h.offBlocks < VDI_PREHEADER_SIZE + VDI_HEADER1_SIZE) fail('VDI_BAD_HEADER', `block map offset ${h.offBlocks} overlaps the header`, 0x154);
-  if (h.offData < h.offBlocks + h.blocks * 4) fail('VDI_BAD_HEADER', `data offset ${h.offData} overlaps the block map (${h.offBlocks} + ${h.blocks * 4})`, 0x158);
+  if (h.blocks === 0 || h.blocks > VDI_MAX_BLOCKS)
+    fail('VDI_BAD_HEADER', `block count ${h.blocks} is outside [1, ${VDI_MAX_BLOCKS}]`, 0x180);
+  if (h.blocks * h.blockSize < h.diskSize)
+    fail(
+      'VDI_BAD_HEADER',
+      `${h.blocks} blocks of ${h.blockSize} bytes cannot hold a disk of ${h.diskSize} bytes`,
+      0x170,
+    );
+  if (h.blocksAllocated > h.blocks)
+    fail('VDI_BAD_HEADER', `${h.blocksAllocated} blocks allocated but the image has only ${h.blocks}`, 0x184);
+  if (h.offBlocks < VDI_PREHEADER_SIZE + VDI_HEADER1_SIZE)
+    fail('VDI_BAD_HEADER', `block map offset ${h.offBlocks} overlaps the header`, 0x154);
+  if (h.offData < h.offBlocks + h.blocks * 4)
+    fail('VDI_BAD_HEADER', `data offset ${h.offData} overlaps the block map (${h.offBlocks} + ${h.blocks * 4})`, 0x158);
   if (h.uuidLinkage !== NIL_GUID || h.uuidParentModify !== NIL_GUID) {
-    fail('VDI_DIFFERENCING', 'the image links to a parent image', 0x1a8, 'merge the snapshot chain into a base image (VBoxManage clonemedium) first');
+    fail(
+      'VDI_DIFFERENCING',
+      'the image links to a parent image',
+      0x1a8,
+      'merge the snapshot chain into a base image (VBoxManage clonemedium) first',
+    );
   }
   if (h.offBlocks + h.blocks * 4 > file.size) {
-    fail('VDI_TRUNCATED', `the block map (${h.blocks * 4} bytes at ${h.offBlocks}) runs past the end of the ${file.size}-byte file`, h.offBlocks,
-      'the file was cut short; copy it again');
+    fail(
+      'VDI_TRUNCATED',
+      `the block map (${h.blocks * 4} bytes at ${h.offBlocks}) runs past the end of the ${file.size}-byte file`,
+      h.offBlocks,
+      'the file was cut short; copy it again',
+    );
   }
   const raw = await file.read(h.offBlocks, h.blocks * 4);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -164,18 +215,28 @@ async function readVdi(file: BlockSource): Promise<VdiImage> {
     blockMap[i] = entry;
     if (entry >= VDI_BLOCK_ZERO) continue;
     const at = h.offBlocks + i * 4;
-    if (entry >= h.blocks) fail('VDI_BAD_BLOCK_MAP', `block ${i} points at slot ${entry}, the image has ${h.blocks} blocks`, at);
+    if (entry >= h.blocks)
+      fail('VDI_BAD_BLOCK_MAP', `block ${i} points at slot ${entry}, the image has ${h.blocks} blocks`, at);
     if (used[entry]) fail('VDI_BAD_BLOCK_MAP', `slot ${entry} is used by two blocks (the second is block ${i})`, at);
     used[entry] = 1;
     // The last block of the disk may be stored short (only its part inside the disk).
     const need = Math.min(h.blockSize, h.diskSize - i * h.blockSize);
     if (h.offData + entry * stride + h.blockExtra + need > file.size) {
-      fail('VDI_TRUNCATED', `block ${i} (slot ${entry}) lies past the end of the ${file.size}-byte file`, at, 'the file was cut short; copy it again');
+      fail(
+        'VDI_TRUNCATED',
+        `block ${i} (slot ${entry}) lies past the end of the ${file.size}-byte file`,
+        at,
+        'the file was cut short; copy it again',
+      );
     }
     allocated++;
   }
   if (allocated !== h.blocksAllocated) {
-    fail('VDI_BAD_BLOCK_MAP', `the block map stores ${allocated} blocks but the header says ${h.blocksAllocated}`, 0x184);
+    fail(
+      'VDI_BAD_BLOCK_MAP',
+      `the block map stores ${allocated} blocks but the header says ${h.blocksAllocated}`,
+      0x184,
+    );
   }
   return new VdiImage(file, h, blockMap);
 }

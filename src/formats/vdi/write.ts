@@ -40,7 +40,7 @@ const RUN_BLOCKS = 2;
 /** The non-zero blocks as runs of consecutive blocks (consecutive slots too). */
 function* vdiRuns(plan: VdiPlan, size: number): Generator<CopyRun> {
   const { blockSize, blocks, blockMap } = plan;
-  for (let i = 0; i < blocks; ) {
+  for (let i = 0; i < blocks;) {
     if (blockMap[i] === VDI_BLOCK_FREE) {
       i++;
       continue;
@@ -75,7 +75,11 @@ export async function writeVdi(source: BlockSource, sink: BlockSink, plan: VdiPl
  * const { plan } = await writeVdiFile(source, 'build/dist/portix.vdi');
  * await source.close();
  */
-export async function writeVdiFile(source: BlockSource, path: string, options: VdiOptions = {}): Promise<VdiWriteResult> {
+export async function writeVdiFile(
+  source: BlockSource,
+  path: string,
+  options: VdiOptions = {},
+): Promise<VdiWriteResult> {
   const plan = await planVdi(source, options);
   return writeImageFile(path, plan.fileSize, (sink) => writeVdi(source, sink, plan));
 }

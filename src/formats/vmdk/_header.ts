@@ -57,7 +57,11 @@ export interface SparseExtentHeader {
  * Serializes a header into 512 bytes.
  * @example const sector0 = encodeSparseHeader(plan.header);
  */
-export function encodeSparseHeader(h: SparseExtentHeader, buf: Uint8Array = new Uint8Array(SECTOR), at = 0): Uint8Array {
+export function encodeSparseHeader(
+  h: SparseExtentHeader,
+  buf: Uint8Array = new Uint8Array(SECTOR),
+  at = 0,
+): Uint8Array {
   buf.fill(0, at, at + SECTOR);
   writeU32(buf, at, VMDK_MAGIC, true);
   writeU32(buf, at + 4, h.version, true);
@@ -81,7 +85,8 @@ export function encodeSparseHeader(h: SparseExtentHeader, buf: Uint8Array = new 
 
 function u64(view: DataView, at: number, what: string, base: number): number {
   const v = view.getBigUint64(at, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new FormatError('vmdk', 'VMDK_BAD_HEADER', `${what} = ${v} is too large`, { offset: base + at });
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new FormatError('vmdk', 'VMDK_BAD_HEADER', `${what} = ${v} is too large`, { offset: base + at });
   return Number(v);
 }
 
@@ -99,12 +104,22 @@ export function hasVmdkMagic(bytes: Uint8Array): boolean {
  */
 export function decodeSparseHeader(buf: Uint8Array, at = 0, base = at): SparseExtentHeader {
   if (buf.length < at + SECTOR) {
-    throw new FormatError('vmdk', 'VMDK_TRUNCATED', `a sparse extent header needs 512 bytes at ${base}, the input has ${Math.max(0, buf.length - at)}`, { offset: base });
+    throw new FormatError(
+      'vmdk',
+      'VMDK_TRUNCATED',
+      `a sparse extent header needs 512 bytes at ${base}, the input has ${Math.max(0, buf.length - at)}`,
+      { offset: base },
+    );
   }
   const view = new DataView(buf.buffer, buf.byteOffset + at, SECTOR);
   const magic = view.getUint32(0, true);
   if (magic !== VMDK_MAGIC) {
-    throw new FormatError('vmdk', 'VMDK_BAD_MAGIC', `magic is 0x${magic.toString(16).padStart(8, '0')}, expected "KDMV"`, { offset: base, hint: 'the file is not a VMDK sparse extent' });
+    throw new FormatError(
+      'vmdk',
+      'VMDK_BAD_MAGIC',
+      `magic is 0x${magic.toString(16).padStart(8, '0')}, expected "KDMV"`,
+      { offset: base, hint: 'the file is not a VMDK sparse extent' },
+    );
   }
   const gdRaw = view.getBigUint64(56, true);
   return {
@@ -127,7 +142,12 @@ export function decodeSparseHeader(buf: Uint8Array, at = 0, base = at): SparseEx
  * A metadata marker sector (GT, GD, footer) or the end-of-stream marker.
  * @example encodeMarker(4, MARKER_GT) // precedes a 4-sector grain table
  */
-export function encodeMarker(numSectors: number, type: number, buf: Uint8Array = new Uint8Array(SECTOR), at = 0): Uint8Array {
+export function encodeMarker(
+  numSectors: number,
+  type: number,
+  buf: Uint8Array = new Uint8Array(SECTOR),
+  at = 0,
+): Uint8Array {
   buf.fill(0, at, at + SECTOR);
   writeU64(buf, at, numSectors, true);
   writeU32(buf, at + 8, 0, true);

@@ -92,14 +92,17 @@ export interface VmdkPlan extends VmdkLayout {
 /** Refuses a subformat kiln does not write. */
 export function checkSubformat(subformat: string): asserts subformat is VmdkSubformat {
   if (subformat !== 'monolithicSparse' && subformat !== 'streamOptimized') {
-    throw new KilnError('VMDK_BAD_SUBFORMAT', `unknown VMDK subformat ${JSON.stringify(subformat)}`, { hint: 'use monolithicSparse or streamOptimized' });
+    throw new KilnError('VMDK_BAD_SUBFORMAT', `unknown VMDK subformat ${JSON.stringify(subformat)}`, {
+      hint: 'use monolithicSparse or streamOptimized',
+    });
   }
 }
 
 /** The zlib level of the options (default 6), checked. */
 export function checkLevel(options: VmdkOptions): number {
   const level = options.compressionLevel ?? 6;
-  if (!Number.isInteger(level) || level < 1 || level > 9) throw new RangeError(`"compressionLevel" expected 1..9, got ${level}`);
+  if (!Number.isInteger(level) || level < 1 || level > 9)
+    throw new RangeError(`"compressionLevel" expected 1..9, got ${level}`);
   return level;
 }
 
@@ -110,21 +113,47 @@ export function checkLevel(options: VmdkOptions): number {
 export function vmdkLayout(size: number, subformat: VmdkSubformat = 'monolithicSparse'): VmdkLayout {
   checkSubformat(subformat);
   const capacity = Math.ceil(size / SECTOR);
-  if (capacity === 0) throw new KilnError('VMDK_EMPTY_DISK', 'the input disk is empty (0 bytes)', { hint: 'give a raw disk image of at least 512 bytes' });
+  if (capacity === 0)
+    throw new KilnError('VMDK_EMPTY_DISK', 'the input disk is empty (0 bytes)', {
+      hint: 'give a raw disk image of at least 512 bytes',
+    });
   const grains = Math.ceil(capacity / GRAIN_SECTORS);
   const gtCount = Math.ceil(grains / GTES_PER_GT);
   const gdSectors = Math.ceil((gtCount * 4) / SECTOR);
   const descriptorEnd = 1 + DESCRIPTOR_SECTORS;
-  const common = { capacity, grainSize: GRAIN_SECTORS, descriptorOffset: 1, descriptorSize: DESCRIPTOR_SECTORS, numGTEsPerGT: GTES_PER_GT, uncleanShutdown: 0 };
+  const common = {
+    capacity,
+    grainSize: GRAIN_SECTORS,
+    descriptorOffset: 1,
+    descriptorSize: DESCRIPTOR_SECTORS,
+    numGTEsPerGT: GTES_PER_GT,
+    uncleanShutdown: 0,
+  };
   let header: SparseExtentHeader;
   if (subformat === 'monolithicSparse') {
     const rgdOffset = descriptorEnd;
     const gdOffset = rgdOffset + gdSectors + gtCount * GT_SECTORS;
     const overHead = alignUp(gdOffset + gdSectors + gtCount * GT_SECTORS, GRAIN_SECTORS);
-    header = { ...common, version: 1, flags: FLAG_NL_DETECT | FLAG_RGD, rgdOffset, gdOffset, overHead, compressAlgorithm: COMPRESSION_NONE };
+    header = {
+      ...common,
+      version: 1,
+      flags: FLAG_NL_DETECT | FLAG_RGD,
+      rgdOffset,
+      gdOffset,
+      overHead,
+      compressAlgorithm: COMPRESSION_NONE,
+    };
   } else {
     const overHead = alignUp(descriptorEnd, GRAIN_SECTORS);
-    header = { ...common, version: 3, flags: FLAG_NL_DETECT | FLAG_COMPRESSED | FLAG_MARKERS, rgdOffset: 0, gdOffset: 'end', overHead, compressAlgorithm: COMPRESSION_DEFLATE };
+    header = {
+      ...common,
+      version: 3,
+      flags: FLAG_NL_DETECT | FLAG_COMPRESSED | FLAG_MARKERS,
+      rgdOffset: 0,
+      gdOffset: 'end',
+      overHead,
+      compressAlgorithm: COMPRESSION_DEFLATE,
+    };
   }
   return { subformat, diskSize: capacity * SECTOR, capacity, grains, gtCount, gdSectors, header };
 }
@@ -155,7 +184,11 @@ export function layoutVmdk(zeroMap: ZeroMap, options: VmdkOptions = {}, compress
     adapterType,
   });
   if (encodeUtf8(descriptor).length > DESCRIPTOR_SECTORS * SECTOR) {
-    throw new KilnError('VMDK_DESCRIPTOR_TOO_LONG', `the descriptor needs more than ${DESCRIPTOR_SECTORS * SECTOR} bytes`, { hint: 'use a shorter fileName' });
+    throw new KilnError(
+      'VMDK_DESCRIPTOR_TOO_LONG',
+      `the descriptor needs more than ${DESCRIPTOR_SECTORS * SECTOR} bytes`,
+      { hint: 'use a shorter fileName' },
+    );
   }
   let fileSectors: number;
   if (subformat === 'monolithicSparse') fileSectors = header.overHead + zeroMap.nonZeroCount * GRAIN_SECTORS;

@@ -8,7 +8,17 @@
  */
 import { promisify } from 'node:util';
 import { deflate as deflateCallback, type ZlibOptions } from 'node:zlib';
-import { encodeMarker, encodeSparseHeader, GRAIN_SECTORS, GTES_PER_GT, MARKER_EOS, MARKER_FOOTER, MARKER_GD, MARKER_GT, SECTOR } from './_header.js';
+import {
+  encodeMarker,
+  encodeSparseHeader,
+  GRAIN_SECTORS,
+  GTES_PER_GT,
+  MARKER_EOS,
+  MARKER_FOOTER,
+  MARKER_GD,
+  MARKER_GT,
+  SECTOR,
+} from './_header.js';
 import { GRAIN_BYTES, GRAIN_MARKER_BYTES, GT_BYTES, GT_SECTORS, type VmdkLayout } from './_layout.js';
 
 const deflateAsync = promisify(deflateCallback) as (buf: Uint8Array, options: ZlibOptions) => Promise<Buffer>;
@@ -33,7 +43,9 @@ export function deflateGrain(bytes: Uint8Array, level: number): Promise<Uint8Arr
     grain = new Uint8Array(GRAIN_BYTES);
     grain.set(bytes);
   }
-  return deflateAsync(grain, { ...DEFLATE_OPTIONS, level }).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.length));
+  return deflateAsync(grain, { ...DEFLATE_OPTIONS, level }).then(
+    (b) => new Uint8Array(b.buffer, b.byteOffset, b.length),
+  );
 }
 
 /** Writes bytes at a file offset (a sink's `write`, or a synchronous file write). */
@@ -114,7 +126,8 @@ export class GrainStream {
 
   /** Appends grain `index` (its deflate-compressed bytes). */
   async add(index: number, compressed: Uint8Array): Promise<void> {
-    if (!(index > this.last && index < this.layout.grains)) throw new RangeError(`"index" expected in (${this.last}, ${this.layout.grains}), got ${index}`);
+    if (!(index > this.last && index < this.layout.grains))
+      throw new RangeError(`"index" expected in (${this.last}, ${this.layout.grains}), got ${index}`);
     this.last = index;
     const table = Math.floor(index / GTES_PER_GT);
     if (table !== this.table) {

@@ -41,7 +41,10 @@ export function vmwareUuid(guid: Guid): string {
  * IDE geometry as QEMU and VMware write it: 16 heads (255 for SCSI), 63 sectors, cylinders capped at 16383.
  * @example vmdkGeometry(327680) // { cylinders: 325, heads: 16, sectors: 63 }
  */
-export function vmdkGeometry(capacity: number, adapterType: VmdkDescriptorFields['adapterType'] = 'ide'): { cylinders: number; heads: number; sectors: number } {
+export function vmdkGeometry(
+  capacity: number,
+  adapterType: VmdkDescriptorFields['adapterType'] = 'ide',
+): { cylinders: number; heads: number; sectors: number } {
   const heads = adapterType === 'ide' ? 16 : 255;
   return { cylinders: Math.min(16383, Math.floor(capacity / (heads * 63))), heads, sectors: 63 };
 }
@@ -50,12 +53,22 @@ export function vmdkGeometry(capacity: number, adapterType: VmdkDescriptorFields
  * Derives the descriptor's identity (CID, uuid, longContentID) from a seed.
  * @example deriveVmdkIds('vmdk:…').cid
  */
-export function deriveVmdkIds(seed: string): { cid: number; uuid: Guid; modificationUuid: Guid; longContentId: string } {
+export function deriveVmdkIds(seed: string): {
+  cid: number;
+  uuid: Guid;
+  modificationUuid: Guid;
+  longContentId: string;
+} {
   const h = createHash('sha256').update('kiln-vmdk\0').update(seed).digest();
   let cid = h.readUInt32LE(0);
   // ffffffff means "no parent" in parentCID and fffffffe is VMware's "unset": avoid both.
   if (cid >= 0xfffffffe) cid = 0x7fffffff;
-  return { cid, uuid: deriveGuid(seed, 'vmdk/uuid'), modificationUuid: deriveGuid(seed, 'vmdk/uuid-modification'), longContentId: h.subarray(4, 20).toString('hex') };
+  return {
+    cid,
+    uuid: deriveGuid(seed, 'vmdk/uuid'),
+    modificationUuid: deriveGuid(seed, 'vmdk/uuid-modification'),
+    longContentId: h.subarray(4, 20).toString('hex'),
+  };
 }
 
 /**
@@ -64,7 +77,10 @@ export function deriveVmdkIds(seed: string): { cid: number; uuid: Guid; modifica
  * buildDescriptor({ cid: 0x1234abcd, createType: 'monolithicSparse', capacity: 2048, fileName: 'disk.vmdk', ... })
  */
 export function buildDescriptor(f: VmdkDescriptorFields): string {
-  if (/["\n\r\0]/.test(f.fileName) || f.fileName === '') throw new RangeError(`"fileName" expected a non-empty name without quotes or newlines, got ${JSON.stringify(f.fileName)}`);
+  if (/["\n\r\0]/.test(f.fileName) || f.fileName === '')
+    throw new RangeError(
+      `"fileName" expected a non-empty name without quotes or newlines, got ${JSON.stringify(f.fileName)}`,
+    );
   const nil = '00000000-0000-0000-0000-000000000000';
   return [
     '# Disk DescriptorFile',
@@ -120,8 +136,15 @@ export function parseDescriptor(text: string, offset = 0): VmdkDescriptor {
     const extent = /^(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\w+)\s+"([^"]*)"(?:\s+(\d+))?\s*$/.exec(line);
     if (extent) {
       const sectors = Number(extent[2]);
-      if (!Number.isSafeInteger(sectors)) throw new FormatError('vmdk', 'VMDK_BAD_DESCRIPTOR', `extent size ${extent[2]} is too large`, { offset });
-      out.extents.push({ access: extent[1]!, sectors, type: extent[3]!, fileName: extent[4]!, ...(extent[5] ? { offset: Number(extent[5]) } : {}) });
+      if (!Number.isSafeInteger(sectors))
+        throw new FormatError('vmdk', 'VMDK_BAD_DESCRIPTOR', `extent size ${extent[2]} is too large`, { offset });
+      out.extents.push({
+        access: extent[1]!,
+        sectors,
+        type: extent[3]!,
+        fileName: extent[4]!,
+        ...(extent[5] ? { offset: Number(extent[5]) } : {}),
+      });
       continue;
     }
     const eq = line.indexOf('=');

@@ -94,7 +94,13 @@ export class VmdkImage implements SparseSource {
     const sector = this.gd[index]!;
     if (sector === 0) return undefined;
     const at = sector * SECTOR;
-    if (at + this.gtBytes > this.file.size) fail('VMDK_TRUNCATED', `grain table ${index} (sector ${sector}) lies past the end of the ${this.file.size}-byte file`, at, 'the file was cut short; copy it again');
+    if (at + this.gtBytes > this.file.size)
+      fail(
+        'VMDK_TRUNCATED',
+        `grain table ${index} (sector ${sector}) lies past the end of the ${this.file.size}-byte file`,
+        at,
+        'the file was cut short; copy it again',
+      );
     const raw = await this.file.read(at, this.gtBytes);
     const table = new Uint32Array(this.header.numGTEsPerGT);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength); // one view per table, not per entry
@@ -133,7 +139,13 @@ export class VmdkImage implements SparseSource {
   private async readPlain(g: number, entry: number): Promise<Uint8Array> {
     const at = entry * SECTOR;
     const want = Math.min(this.grainBytes, this.size - g * this.grainBytes);
-    if (at + want > this.file.size) fail('VMDK_TRUNCATED', `grain ${g} (sector ${entry}) lies past the end of the ${this.file.size}-byte file`, at, 'the file was cut short; copy it again');
+    if (at + want > this.file.size)
+      fail(
+        'VMDK_TRUNCATED',
+        `grain ${g} (sector ${entry}) lies past the end of the ${this.file.size}-byte file`,
+        at,
+        'the file was cut short; copy it again',
+      );
     const data = await this.file.read(at, want);
     if (want === this.grainBytes) return data;
     const full = new Uint8Array(this.grainBytes);
@@ -145,17 +157,26 @@ export class VmdkImage implements SparseSource {
     const at = entry * SECTOR;
     let compressed: Uint8Array;
     if (this.header.flags & FLAG_MARKERS) {
-      if (at + 12 > this.file.size) fail('VMDK_TRUNCATED', `grain marker of grain ${g} lies past the end of the file`, at);
+      if (at + 12 > this.file.size)
+        fail('VMDK_TRUNCATED', `grain marker of grain ${g} lies past the end of the file`, at);
       const head = await this.file.read(at, 12);
       const view = new DataView(head.buffer, head.byteOffset, 12);
       const lba = view.getBigUint64(0, true);
       const size = view.getUint32(8, true);
-      if (lba !== BigInt(g) * BigInt(this.header.grainSize)) fail('VMDK_BAD_GRAIN', `grain marker says LBA ${lba}, the grain table maps grain ${g} (LBA ${g * this.header.grainSize}) there`, at);
-      if (size === 0 || size > 2 * this.grainBytes + 1024) fail('VMDK_BAD_GRAIN', `compressed grain size ${size} is outside [1, ${2 * this.grainBytes + 1024}]`, at + 8);
-      if (at + 12 + size > this.file.size) fail('VMDK_TRUNCATED', `compressed grain ${g} (${size} bytes) runs past the end of the file`, at);
+      if (lba !== BigInt(g) * BigInt(this.header.grainSize))
+        fail(
+          'VMDK_BAD_GRAIN',
+          `grain marker says LBA ${lba}, the grain table maps grain ${g} (LBA ${g * this.header.grainSize}) there`,
+          at,
+        );
+      if (size === 0 || size > 2 * this.grainBytes + 1024)
+        fail('VMDK_BAD_GRAIN', `compressed grain size ${size} is outside [1, ${2 * this.grainBytes + 1024}]`, at + 8);
+      if (at + 12 + size > this.file.size)
+        fail('VMDK_TRUNCATED', `compressed grain ${g} (${size} bytes) runs past the end of the file`, at);
       compressed = await this.file.read(at + 12, size);
     } else {
-      if (at >= this.file.size) fail('VMDK_TRUNCATED', `grain ${g} (sector ${entry}) lies past the end of the file`, at);
+      if (at >= this.file.size)
+        fail('VMDK_TRUNCATED', `grain ${g} (sector ${entry}) lies past the end of the file`, at);
       compressed = await this.file.read(at, Math.min(2 * this.grainBytes, this.file.size - at));
     }
     let plain: Buffer;
@@ -198,16 +219,31 @@ export class VmdkImage implements SparseSource {
       }
       // Tables that follow each other in the file are read together (up to 1 MiB).
       let count = 1;
-      while (t + count < this.gd.length && count < (1 << 20) / this.gtBytes && this.gd[t + count]! * SECTOR === this.gd[t]! * SECTOR + count * this.gtBytes) count++;
+      while (
+        t + count < this.gd.length &&
+        count < (1 << 20) / this.gtBytes &&
+        this.gd[t + count]! * SECTOR === this.gd[t]! * SECTOR + count * this.gtBytes
+      )
+        count++;
       const at = this.gd[t]! * SECTOR;
-      if (at + count * this.gtBytes > this.file.size) fail('VMDK_TRUNCATED', `grain table ${t} (sector ${this.gd[t]}) lies past the end of the ${this.file.size}-byte file`, at, 'the file was cut short; copy it again');
+      if (at + count * this.gtBytes > this.file.size)
+        fail(
+          'VMDK_TRUNCATED',
+          `grain table ${t} (sector ${this.gd[t]}) lies past the end of the ${this.file.size}-byte file`,
+          at,
+          'the file was cut short; copy it again',
+        );
       const raw = await this.file.read(at, count * this.gtBytes);
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       for (let k = 0; k < count; k++, t++) {
         const sector = this.gd[t]!;
         if (tables.has(sector)) {
-          fail('VMDK_BAD_GRAIN_DIRECTORY', `grain directory entry ${t} points at the grain table at sector ${sector}, which another entry already uses`,
-            this.header.gdOffset === 'end' ? 0 : this.header.gdOffset * SECTOR + t * 4, 'the grain directory is damaged');
+          fail(
+            'VMDK_BAD_GRAIN_DIRECTORY',
+            `grain directory entry ${t} points at the grain table at sector ${sector}, which another entry already uses`,
+            this.header.gdOffset === 'end' ? 0 : this.header.gdOffset * SECTOR + t * 4,
+            'the grain directory is damaged',
+          );
         }
         tables.add(sector);
         if (isZeroBlock(raw.subarray(k * this.gtBytes, (k + 1) * this.gtBytes))) continue; // no grain stored: one native compare
@@ -216,8 +252,12 @@ export class VmdkImage implements SparseSource {
           const entry = view.getUint32(k * this.gtBytes + (g - t * perTable) * 4, true);
           if (entry === 0 || (entry === 1 && zeroGrain)) continue;
           if (places.has(entry)) {
-            fail('VMDK_BAD_GRAIN_TABLE', `grain ${g} points at sector ${entry}, which another grain already uses`, sector * SECTOR + (g - t * perTable) * 4,
-              'the grain tables are damaged');
+            fail(
+              'VMDK_BAD_GRAIN_TABLE',
+              `grain ${g} points at sector ${entry}, which another grain already uses`,
+              sector * SECTOR + (g - t * perTable) * 4,
+              'the grain tables are damaged',
+            );
           }
           places.add(entry);
           if (g !== next) {
@@ -242,8 +282,19 @@ export class VmdkImage implements SparseSource {
   }
 
   private async readDisk(offset: number, length: number): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new FormatError('vmdk', 'TRUNCATED', `needs ${length} bytes at offset ${offset} of a ${this.size}-byte disk`, { offset });
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > this.size
+    ) {
+      throw new FormatError(
+        'vmdk',
+        'TRUNCATED',
+        `needs ${length} bytes at offset ${offset} of a ${this.size}-byte disk`,
+        { offset },
+      );
     }
     const out = new Uint8Array(length);
     let done = 0;
@@ -286,8 +337,12 @@ async function readVmdk(file: BlockSource): Promise<VmdkImage> {
   if (first.length < 4 || readU32(first, 0, true) !== VMDK_MAGIC) {
     const text = decodeUtf8(first.subarray(0, 64));
     if (/^(#|version=|\s*$)/.test(text) && text.includes('Disk DescriptorFile')) {
-      fail('VMDK_DESCRIPTOR_ONLY', 'this is a VMDK descriptor file; its data is in separate extent files', 0,
-        'convert it to a single file first: qemu-img convert -O vmdk -o subformat=monolithicSparse in.vmdk out.vmdk');
+      fail(
+        'VMDK_DESCRIPTOR_ONLY',
+        'this is a VMDK descriptor file; its data is in separate extent files',
+        0,
+        'convert it to a single file first: qemu-img convert -O vmdk -o subformat=monolithicSparse in.vmdk out.vmdk',
+      );
     }
     if (text.startsWith('COWD')) fail('VMDK_UNSUPPORTED', 'ESX "COWD" sparse extents are not supported', 0);
     fail('VMDK_BAD_MAGIC', 'the file does not start with "KDMV"', 0, 'the file is not a VMDK sparse image');
@@ -295,46 +350,75 @@ async function readVmdk(file: BlockSource): Promise<VmdkImage> {
   let header = decodeSparseHeader(first, 0, 0);
   if (header.gdOffset === 'end') {
     const end = Math.floor(file.size / SECTOR) * SECTOR;
-    if (end < 4 * SECTOR) fail('VMDK_TRUNCATED', 'a streamOptimized image needs a footer and an end-of-stream marker', file.size);
+    if (end < 4 * SECTOR)
+      fail('VMDK_TRUNCATED', 'a streamOptimized image needs a footer and an end-of-stream marker', file.size);
     const tail = await file.read(end - 3 * SECTOR, 3 * SECTOR);
     const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
     const footerMarkerOk = view.getUint32(8, true) === 0 && view.getUint32(12, true) === MARKER_FOOTER;
-    const eosOk = view.getBigUint64(1024, true) === 0n && view.getUint32(1032, true) === 0 && view.getUint32(1036, true) === MARKER_EOS;
+    const eosOk =
+      view.getBigUint64(1024, true) === 0n &&
+      view.getUint32(1032, true) === 0 &&
+      view.getUint32(1036, true) === MARKER_EOS;
     if (!footerMarkerOk || !eosOk || readU32(tail, SECTOR, true) !== VMDK_MAGIC) {
-      fail('VMDK_BAD_FOOTER', 'the header says the grain directory is at the end, but the file does not end with footer marker, footer and end-of-stream marker', end - 3 * SECTOR,
-        'the stream was cut short or is not a streamOptimized VMDK');
+      fail(
+        'VMDK_BAD_FOOTER',
+        'the header says the grain directory is at the end, but the file does not end with footer marker, footer and end-of-stream marker',
+        end - 3 * SECTOR,
+        'the stream was cut short or is not a streamOptimized VMDK',
+      );
     }
     header = decodeSparseHeader(tail, SECTOR, end - 2 * SECTOR);
-    if (header.gdOffset === 'end') fail('VMDK_BAD_FOOTER', 'the footer does not give the grain directory offset', end - 2 * SECTOR + 56);
+    if (header.gdOffset === 'end')
+      fail('VMDK_BAD_FOOTER', 'the footer does not give the grain directory offset', end - 2 * SECTOR + 56);
   }
-  if (header.version < 1 || header.version > 3) fail('VMDK_UNSUPPORTED_VERSION', `sparse extent version ${header.version} is not supported (1 to 3)`, 4);
+  if (header.version < 1 || header.version > 3)
+    fail('VMDK_UNSUPPORTED_VERSION', `sparse extent version ${header.version} is not supported (1 to 3)`, 4);
   if (header.compressAlgorithm !== COMPRESSION_NONE && header.compressAlgorithm !== COMPRESSION_DEFLATE) {
-    fail('VMDK_UNSUPPORTED', `compression algorithm ${header.compressAlgorithm} is not supported (0 or 1 = deflate)`, 77);
+    fail(
+      'VMDK_UNSUPPORTED',
+      `compression algorithm ${header.compressAlgorithm} is not supported (0 or 1 = deflate)`,
+      77,
+    );
   }
   const g = header.grainSize;
   // The format allows any power of two; every known writer uses 128 sectors (64 KiB). kiln caps
   // grains at 1 MiB so a damaged header cannot make it allocate gigabytes per grain.
-  if (g < 1 || g > MAX_GRAIN_SECTORS || (g & (g - 1)) !== 0) fail('VMDK_BAD_HEADER', `grain size ${g} sectors is not a power of two up to ${MAX_GRAIN_SECTORS}`, 20);
+  if (g < 1 || g > MAX_GRAIN_SECTORS || (g & (g - 1)) !== 0)
+    fail('VMDK_BAD_HEADER', `grain size ${g} sectors is not a power of two up to ${MAX_GRAIN_SECTORS}`, 20);
   const n = header.numGTEsPerGT;
   if (n < 1 || n > 512) fail('VMDK_BAD_HEADER', `numGTEsPerGT ${n} is outside [1, 512]`, 44);
   if (header.capacity === 0) fail('VMDK_BAD_HEADER', 'capacity is 0', 12);
-  if (header.capacity * SECTOR > Number.MAX_SAFE_INTEGER) fail('VMDK_BAD_HEADER', `capacity ${header.capacity} sectors is too large`, 12);
+  if (header.capacity * SECTOR > Number.MAX_SAFE_INTEGER)
+    fail('VMDK_BAD_HEADER', `capacity ${header.capacity} sectors is too large`, 12);
   const gdEntries = Math.ceil(header.capacity / (n * g));
   const gdAt = (header.gdOffset as number) * SECTOR;
   if (!Number.isSafeInteger(gdAt) || gdAt + gdEntries * 4 > file.size) {
-    fail('VMDK_TRUNCATED', `the grain directory (${gdEntries} entries at sector ${header.gdOffset}) runs past the end of the ${file.size}-byte file`, 56,
-      'the file was cut short or its header is damaged');
+    fail(
+      'VMDK_TRUNCATED',
+      `the grain directory (${gdEntries} entries at sector ${header.gdOffset}) runs past the end of the ${file.size}-byte file`,
+      56,
+      'the file was cut short or its header is damaged',
+    );
   }
   let descriptor: VmdkDescriptor | undefined;
   if (header.descriptorOffset !== 0 && header.descriptorSize !== 0) {
     const at = header.descriptorOffset * SECTOR;
-    if (!Number.isSafeInteger(at) || at >= file.size) fail('VMDK_TRUNCATED', `the descriptor (sector ${header.descriptorOffset}) lies past the end of the file`, 28);
+    if (!Number.isSafeInteger(at) || at >= file.size)
+      fail('VMDK_TRUNCATED', `the descriptor (sector ${header.descriptorOffset}) lies past the end of the file`, 28);
     const length = Math.min(header.descriptorSize * SECTOR, MAX_DESCRIPTOR, file.size - at);
     const raw = await file.read(at, length);
     const nul = raw.indexOf(0);
     descriptor = parseDescriptor(decodeUtf8(nul < 0 ? raw : raw.subarray(0, nul)), at);
-    if ((descriptor.parentCid !== undefined && descriptor.parentCid !== 0xffffffff) || descriptor.parentFileNameHint !== undefined) {
-      fail('VMDK_DIFFERENCING', 'the image is a delta of a parent image', at, 'merge it with its parent first (qemu-img convert on the child)');
+    if (
+      (descriptor.parentCid !== undefined && descriptor.parentCid !== 0xffffffff) ||
+      descriptor.parentFileNameHint !== undefined
+    ) {
+      fail(
+        'VMDK_DIFFERENCING',
+        'the image is a delta of a parent image',
+        at,
+        'merge it with its parent first (qemu-img convert on the child)',
+      );
     }
   }
   const rawGd = await file.read(gdAt, gdEntries * 4);
@@ -376,8 +460,12 @@ async function copyGrains(image: VmdkImage, sink: BlockSink): Promise<void> {
       const entry = table[g - t * perTable]!;
       if (entry === 0 || (entry === 1 && zeroGrain)) continue;
       if (used.has(entry)) {
-        fail('VMDK_BAD_GRAIN_TABLE', `grain ${g} points at sector ${entry}, which another grain already uses`, image.gd[t]! * SECTOR + (g - t * perTable) * 4,
-          'the grain tables are damaged');
+        fail(
+          'VMDK_BAD_GRAIN_TABLE',
+          `grain ${g} points at sector ${entry}, which another grain already uses`,
+          image.gd[t]! * SECTOR + (g - t * perTable) * 4,
+          'the grain tables are damaged',
+        );
       }
       used.add(entry);
       const data = await image.grain(g);

@@ -12,10 +12,28 @@ import type { BlockSource } from '../io/block-source.js';
 import { writeImageFile, type BlockSink } from '../io/block-writer.js';
 import { copyRuns, scanZeroMap, type CopyRun } from '../io/zero-map.js';
 import { GRAIN_SECTORS, SECTOR } from './_header.js';
-import { checkLevel, GRAIN_BYTES, layoutVmdk, sparseTables, vmdkHead, vmdkLayout, type VmdkOptions, type VmdkPlan } from './_layout.js';
+import {
+  checkLevel,
+  GRAIN_BYTES,
+  layoutVmdk,
+  sparseTables,
+  vmdkHead,
+  vmdkLayout,
+  type VmdkOptions,
+  type VmdkPlan,
+} from './_layout.js';
 import { deflateGrain, GrainStream } from './_stream.js';
 
-export { layoutVmdk, sparseTables, vmdkHead, vmdkLayout, type VmdkLayout, type VmdkOptions, type VmdkPlan, type VmdkSubformat } from './_layout.js';
+export {
+  layoutVmdk,
+  sparseTables,
+  vmdkHead,
+  vmdkLayout,
+  type VmdkLayout,
+  type VmdkOptions,
+  type VmdkPlan,
+  type VmdkSubformat,
+} from './_layout.js';
 export { deflateGrain, GrainStream, type WriteAt } from './_stream.js';
 
 /** Result of writing a VMDK image. */
@@ -67,7 +85,10 @@ export async function planVmdk(source: BlockSource, options: VmdkOptions = {}): 
       if (pending.length >= 4) await pending.shift();
     };
   }
-  const zeroMap = await scanZeroMap(source, GRAIN_BYTES, { ...(onData ? { onData } : {}), fingerprint: options.seed === undefined });
+  const zeroMap = await scanZeroMap(source, GRAIN_BYTES, {
+    ...(onData ? { onData } : {}),
+    fingerprint: options.seed === undefined,
+  });
   await Promise.all(pending);
   const plan = layoutVmdk(zeroMap, options, compressedSizes);
   return cache ? { ...plan, cache } : plan;
@@ -82,7 +103,7 @@ async function writeSparse(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
   const RUN = 32; // 2 MiB: measured faster than 8 MiB (the buffer stays in cache between read and write)
   const runs = function* (): Generator<CopyRun> {
     let ordinal = 0;
-    for (let g = 0; g < grains; ) {
+    for (let g = 0; g < grains;) {
       if (!nonZero[g]) {
         g++;
         continue;
@@ -90,7 +111,11 @@ async function writeSparse(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
       let end = g + 1;
       while (end < grains && end - g < RUN && nonZero[end]) end++;
       const from = g * GRAIN_BYTES;
-      yield { from, length: Math.min(source.size, end * GRAIN_BYTES) - from, to: (overHead + ordinal * GRAIN_SECTORS) * SECTOR };
+      yield {
+        from,
+        length: Math.min(source.size, end * GRAIN_BYTES) - from,
+        to: (overHead + ordinal * GRAIN_SECTORS) * SECTOR,
+      };
       ordinal += end - g;
       g = end;
     }
@@ -112,7 +137,10 @@ async function writeStream(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
   const refill = (): void => {
     while (ahead.size < 4 && next < missing.length) {
       const g = missing[next++]!;
-      ahead.set(g, readGrain(source, g).then((grain) => deflateGrain(grain, compressionLevel)));
+      ahead.set(
+        g,
+        readGrain(source, g).then((grain) => deflateGrain(grain, compressionLevel)),
+      );
     }
   };
   for (let g = 0; g < grains; g++) {
@@ -126,7 +154,11 @@ async function writeStream(source: BlockSource, sink: BlockSink, plan: VmdkPlan)
       refill();
     }
     if (data.length !== sizes[g]) {
-      throw new KilnError('VMDK_SOURCE_CHANGED', `grain ${g} compressed to ${data.length} bytes, ${sizes[g]} when planned`, { hint: 'the input disk changed during the conversion; run it again' });
+      throw new KilnError(
+        'VMDK_SOURCE_CHANGED',
+        `grain ${g} compressed to ${data.length} bytes, ${sizes[g]} when planned`,
+        { hint: 'the input disk changed during the conversion; run it again' },
+      );
     }
     await body.add(g, data);
   }
@@ -157,8 +189,11 @@ export async function writeVmdk(source: BlockSource, sink: BlockSink, plan: Vmdk
  * await writeVmdkFile(source, 'build/dist/portix.vmdk', { subformat: 'streamOptimized' });
  * await source.close();
  */
-export async function writeVmdkFile(source: BlockSource, path: string, options: VmdkOptions = {}): Promise<VmdkWriteResult> {
+export async function writeVmdkFile(
+  source: BlockSource,
+  path: string,
+  options: VmdkOptions = {},
+): Promise<VmdkWriteResult> {
   const plan = await planVmdk(source, { ...options, fileName: options.fileName ?? basename(path) });
   return writeImageFile(path, plan.fileSize, (sink) => writeVmdk(source, sink, plan));
 }
-

@@ -16,12 +16,28 @@ const common = fc.record({
 });
 
 export const entryArb: fc.Arbitrary<TreeEntry> = fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(common, fc.uint8Array({ maxLength: 3000 })).map(([c, content]) => ({ kind: 'file' as const, content, ...c })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(common, fc.uint8Array({ maxLength: 3000 }))
+      .map(([c, content]) => ({ kind: 'file' as const, content, ...c })),
+  },
   { weight: 2, arbitrary: common.map((c) => ({ kind: 'dir' as const, ...c })) },
-  { weight: 1, arbitrary: fc.tuple(common, fc.stringMatching(/^[a-z./]{1,40}$/)).map(([c, target]) => ({ kind: 'symlink' as const, target, ...c })) },
   {
     weight: 1,
-    arbitrary: fc.tuple(common, fc.constantFrom('char' as const, 'block' as const), fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 0, max: 1 << 20 }))
+    arbitrary: fc
+      .tuple(common, fc.stringMatching(/^[a-z./]{1,40}$/))
+      .map(([c, target]) => ({ kind: 'symlink' as const, target, ...c })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        common,
+        fc.constantFrom('char' as const, 'block' as const),
+        fc.integer({ min: 0, max: 4095 }),
+        fc.integer({ min: 0, max: 1 << 20 }),
+      )
       .map(([c, kind, major, minor]) => ({ kind, major, minor, ...c })),
   },
   { weight: 1, arbitrary: common.map((c) => ({ kind: 'fifo' as const, ...c })) },
@@ -41,10 +57,19 @@ export const treeArb: fc.Arbitrary<FileTree> = fc
   });
 
 /** Comparable plain object for a tree (content as hex). Implied dirs get mode 0o755. */
-export async function describeTree(tree: FileTree, defaults: { mtime: number } = { mtime: 0 }): Promise<Record<string, unknown>> {
+export async function describeTree(
+  tree: FileTree,
+  defaults: { mtime: number } = { mtime: 0 },
+): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [path, e] of [...tree.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const base = { kind: e.kind, mode: (e.mode ?? (e.kind === 'dir' ? 0o755 : e.kind === 'symlink' ? 0o777 : 0o644)) & 0o7777, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? defaults.mtime };
+    const base = {
+      kind: e.kind,
+      mode: (e.mode ?? (e.kind === 'dir' ? 0o755 : e.kind === 'symlink' ? 0o777 : 0o644)) & 0o7777,
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      mtime: e.mtime ?? defaults.mtime,
+    };
     if (e.kind === 'file') out[path] = { ...base, content: Buffer.from(await loadContent(e.content)).toString('hex') };
     else if (e.kind === 'symlink') out[path] = { ...base, target: e.target };
     else if (e.kind === 'char' || e.kind === 'block') out[path] = { ...base, major: e.major, minor: e.minor };

@@ -28,8 +28,19 @@ describe('cpio extraction never escapes its folder', () => {
     mkdirSync(outside);
     writeFileSync(join(outside, 'victim'), 'original');
     const segment = fc.constantFrom('a', 'b', 'ln', '..', '.', '', 'outside', 'victim', '...');
-    const name = fc.tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 4 })).map(([abs, segs]) => (abs ? '/' : '') + segs.join('/')).filter((n) => n.length > 0 && n !== 'TRAILER!!!');
-    const target = fc.oneof(fc.constant(outside), fc.constant(join(outside, 'victim')), fc.constant('../outside'), fc.constant('../../outside/victim'), fc.constant('/'), fc.constant('a'), fc.constant('ln'));
+    const name = fc
+      .tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 4 }))
+      .map(([abs, segs]) => (abs ? '/' : '') + segs.join('/'))
+      .filter((n) => n.length > 0 && n !== 'TRAILER!!!');
+    const target = fc.oneof(
+      fc.constant(outside),
+      fc.constant(join(outside, 'victim')),
+      fc.constant('../outside'),
+      fc.constant('../../outside/victim'),
+      fc.constant('/'),
+      fc.constant('a'),
+      fc.constant('ln'),
+    );
     const entry = fc.oneof(
       fc.record({ name, kind: fc.constant('file' as const), data: fc.constant('pwned') }),
       fc.record({ name, kind: fc.constant('dir' as const), data: fc.constant('') }),
@@ -38,23 +49,28 @@ describe('cpio extraction never escapes its folder', () => {
     let n = 0;
     let extracted = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 8 }), fc.boolean(), fc.boolean(), async (entries, stripAbsolute, overwrite) => {
-        const dest = join(root, `x${n++}`);
-        try {
-          await extractCpio(rawArchive(entries), dest, { stripAbsolute, overwrite });
-          extracted++;
-        } catch (error) {
-          if (!(error instanceof FormatError)) throw error;
-        }
-        expect(readdirSync(outside)).toEqual(['victim']);
-        expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original');
-        // A refused archive is refused before anything is created (the folder may not exist).
-        for (const p of existsSync(dest) ? walk(dest) : []) {
-          const rel = relative(dest, p);
-          expect(rel === '..' || rel.startsWith('../') || isAbsolute(rel)).toBe(false);
-        }
-        expect(readdirSync(root).filter((f) => !/^x\d+$/.test(f))).toEqual(['outside']);
-      }),
+      fc.asyncProperty(
+        fc.array(entry, { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        fc.boolean(),
+        async (entries, stripAbsolute, overwrite) => {
+          const dest = join(root, `x${n++}`);
+          try {
+            await extractCpio(rawArchive(entries), dest, { stripAbsolute, overwrite });
+            extracted++;
+          } catch (error) {
+            if (!(error instanceof FormatError)) throw error;
+          }
+          expect(readdirSync(outside)).toEqual(['victim']);
+          expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original');
+          // A refused archive is refused before anything is created (the folder may not exist).
+          for (const p of existsSync(dest) ? walk(dest) : []) {
+            const rel = relative(dest, p);
+            expect(rel === '..' || rel.startsWith('../') || isAbsolute(rel)).toBe(false);
+          }
+          expect(readdirSync(root).filter((f) => !/^x\d+$/.test(f))).toEqual(['outside']);
+        },
+      ),
       { numRuns: Number(process.env.KILN_FUZZ_RUNS ? Math.min(Number(process.env.KILN_FUZZ_RUNS), 3000) : 400) },
     );
     expect(extracted).toBeGreaterThan(0);

@@ -24,12 +24,25 @@ async function seed(format: 'newc' | 'crc'): Promise<Uint8Array> {
 }
 
 /** A mutation: flip/set bytes, write hex digits into header fields, truncate, or splice. */
-const mutation = (length: number) => fc.oneof(
-  fc.record({ op: fc.constant('set' as const), at: fc.nat({ max: length - 1 }), value: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ op: fc.constant('hex' as const), at: fc.nat({ max: length - 1 }), value: fc.constantFrom(...'0123456789ABCDEFfx'.split('').map((c) => c.charCodeAt(0))) }),
-  fc.record({ op: fc.constant('cut' as const), at: fc.nat({ max: length }), value: fc.constant(0) }),
-  fc.record({ op: fc.constant('dup' as const), at: fc.nat({ max: length - 1 }), value: fc.integer({ min: 1, max: 300 }) }),
-);
+const mutation = (length: number) =>
+  fc.oneof(
+    fc.record({
+      op: fc.constant('set' as const),
+      at: fc.nat({ max: length - 1 }),
+      value: fc.integer({ min: 0, max: 255 }),
+    }),
+    fc.record({
+      op: fc.constant('hex' as const),
+      at: fc.nat({ max: length - 1 }),
+      value: fc.constantFrom(...'0123456789ABCDEFfx'.split('').map((c) => c.charCodeAt(0))),
+    }),
+    fc.record({ op: fc.constant('cut' as const), at: fc.nat({ max: length }), value: fc.constant(0) }),
+    fc.record({
+      op: fc.constant('dup' as const),
+      at: fc.nat({ max: length - 1 }),
+      value: fc.integer({ min: 1, max: 300 }),
+    }),
+  );
 
 function apply(base: Uint8Array, muts: Array<{ op: string; at: number; value: number }>): Uint8Array {
   let bytes = new Uint8Array(base);
@@ -72,7 +85,9 @@ describe('cpio reader fuzz', () => {
         { numRuns: RUNS / 2 },
       );
       const seconds = (performance.now() - started) / 1000;
-      console.log(`cpio fuzz ${format}: ${RUNS / 2} inputs in ${seconds.toFixed(1)} s (${Math.round(RUNS / 2 / seconds)}/s), ${parsed} parsed, ${failed} refused`);
+      console.log(
+        `cpio fuzz ${format}: ${RUNS / 2} inputs in ${seconds.toFixed(1)} s (${Math.round(RUNS / 2 / seconds)}/s), ${parsed} parsed, ${failed} refused`,
+      );
       expect(parsed).toBeGreaterThan(0);
       expect(failed).toBeGreaterThan(0);
     }, 120_000);

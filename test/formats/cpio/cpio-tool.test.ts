@@ -11,7 +11,8 @@ import { describeTree, treeArb } from './_tree.js';
 
 const modeString = (kind: string, mode: number): string => {
   const t = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p' }[kind]!;
-  const rwx = (bits: number, special: number, ch: string) => `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
+  const rwx = (bits: number, special: number, ch: string) =>
+    `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
   return t + rwx(mode >> 6, mode & 0o4000, 's') + rwx(mode >> 3, mode & 0o2000, 's') + rwx(mode, mode & 0o1000, 't');
 };
 
@@ -62,14 +63,14 @@ describe('GNU cpio accepts kiln archives', () => {
   it('lists and extracts a KOZO-style initrd (newc and crc)', async () => {
     const dir = tempDir();
     const tree = buildTree({
-      'init': { kind: 'file', content: new Uint8Array(70000).map((_, i) => i & 0xff), mode: 0o755 },
+      init: { kind: 'file', content: new Uint8Array(70000).map((_, i) => i & 0xff), mode: 0o755 },
       'services/vfs': new Uint8Array(3).fill(1),
       'etc/kozo.conf': 'mode=release\n',
       'bin/sh': { kind: 'symlink', target: '../init' },
       'dev/console': { kind: 'char', major: 5, minor: 1, mode: 0o600 },
       'dev/vda': { kind: 'block', major: 254, minor: 0, mode: 0o660 },
       'run/fifo': { kind: 'fifo', mode: 0o644 },
-      'tmp': { kind: 'dir', mode: 0o1777 },
+      tmp: { kind: 'dir', mode: 0o1777 },
       'é/中文 name': 'utf8',
     });
     await checkWithGnuCpio(tree, dir, 'newc');
@@ -82,7 +83,8 @@ describe('GNU cpio accepts kiln archives', () => {
     await fc.assert(
       fc.asyncProperty(treeArb, async (tree) => {
         // cpio -idm cannot restore read-only dirs' contents as non-root, and setuid bits depend on the user: keep modes ordinary.
-        for (const e of tree.values()) e.mode = e.kind === 'dir' ? 0o755 : (e.mode ?? 0o644) & 0o777 | (e.kind === 'file' ? 0o600 : 0);
+        for (const e of tree.values())
+          e.mode = e.kind === 'dir' ? 0o755 : ((e.mode ?? 0o644) & 0o777) | (e.kind === 'file' ? 0o600 : 0);
         const sub = join(dir, String(n++));
         mkdirSync(sub);
         await checkWithGnuCpio(tree, sub, n % 2 ? 'newc' : 'crc');
@@ -98,7 +100,10 @@ describe('kiln reads GNU cpio archives', () => {
       const dir = tempDir();
       const src = join(dir, 'src');
       mkdirSync(join(src, 'a/b'), { recursive: true });
-      writeFileSync(join(src, 'a/b/data.bin'), new Uint8Array(10001).map((_, i) => (i * 13) & 0xff));
+      writeFileSync(
+        join(src, 'a/b/data.bin'),
+        new Uint8Array(10001).map((_, i) => (i * 13) & 0xff),
+      );
       writeFileSync(join(src, 'a/empty'), '');
       symlinkSync('b/data.bin', join(src, 'a/link'));
       chmodSync(join(src, 'a/empty'), 0o640);

@@ -32,10 +32,26 @@ const odcTreeArb = treeArb.map((tree) => {
 
 describe('cpio odc (070707)', () => {
   it('lays out a 76-byte octal header with no padding before or after the data', async () => {
-    const bytes = await toBytes(buildTree({ hello: { kind: 'file', content: new TextEncoder().encode('hi!'), mode: 0o644 } }), 0o1234);
+    const bytes = await toBytes(
+      buildTree({ hello: { kind: 'file', content: new TextEncoder().encode('hi!'), mode: 0o644 } }),
+      0o1234,
+    );
     const text = new TextDecoder('latin1').decode(bytes.subarray(0, 76 + 6 + 3));
     // magic dev ino mode uid gid nlink rdev mtime namesize filesize, name+NUL, data
-    expect(text).toBe('070707' + '000000' + '000001' + '100644' + '000000' + '000000' + '000001' + '000000' + '00000001234' + '000006' + '00000000003' + 'hello\0hi!');
+    expect(text).toBe(
+      '070707' +
+        '000000' +
+        '000001' +
+        '100644' +
+        '000000' +
+        '000000' +
+        '000001' +
+        '000000' +
+        '00000001234' +
+        '000006' +
+        '00000000003' +
+        'hello\0hi!',
+    );
     expect(new TextDecoder().decode(bytes.subarray(85, 85 + 6))).toBe('070707');
     expect(bytes.length % 512).toBe(0);
   });
@@ -65,7 +81,7 @@ describe('cpio odc (070707)', () => {
   it('GNU cpio -itv lists and -idm extracts kiln odc archives', async () => {
     const dir = tempDir();
     const tree = buildTree({
-      'init': { kind: 'file', content: new Uint8Array(70001).map((_, i) => (i * 3) & 0xff), mode: 0o755 },
+      init: { kind: 'file', content: new Uint8Array(70001).map((_, i) => (i * 3) & 0xff), mode: 0o755 },
       'etc/motd': 'odc\n',
       'bin/sh': { kind: 'symlink', target: '../init' },
       'dev/console': { kind: 'char', major: 5, minor: 1, mode: 0o600 },
@@ -78,14 +94,18 @@ describe('cpio odc (070707)', () => {
     expect(listing.stderr).toBe('');
     expect(listing.status).toBe(0);
     const lines = listing.stdout.trimEnd().split('\n');
-    expect(lines.map((l) => l.slice(l.indexOf(' 2020 ') + 6))).toEqual(sortedPaths(tree).map((p) => (p === 'bin/sh' ? 'bin/sh -> ../init' : p)));
+    expect(lines.map((l) => l.slice(l.indexOf(' 2020 ') + 6))).toEqual(
+      sortedPaths(tree).map((p) => (p === 'bin/sh' ? 'bin/sh -> ../init' : p)),
+    );
     expect(lines.find((l) => l.endsWith(' dev/sda'))).toMatch(/^brw-rw----\s+1 root\s+root\s+8,\s+3 /);
     expect(lines.find((l) => l.endsWith(' init'))).toMatch(/^-rwxr-xr-x .* 70001 Sep 13\s+2020 init$/);
     const out = join(dir, 'x');
     mkdirSync(out);
     const ex = tool(['cpio', '-idm', '--quiet', '-F', archive], { cwd: out });
     expect(ex.status).toBe(0);
-    expect(Buffer.compare(readFileSync(join(out, 'init')), Buffer.from(new Uint8Array(70001).map((_, i) => (i * 3) & 0xff)))).toBe(0);
+    expect(
+      Buffer.compare(readFileSync(join(out, 'init')), Buffer.from(new Uint8Array(70001).map((_, i) => (i * 3) & 0xff))),
+    ).toBe(0);
     expect(readlinkSync(join(out, 'bin/sh'))).toBe('../init');
     expect(lstatSync(join(out, 'run/fifo')).isFIFO()).toBe(true);
   });
@@ -94,7 +114,10 @@ describe('cpio odc (070707)', () => {
     const dir = tempDir();
     const src = join(dir, 'src');
     mkdirSync(join(src, 'a/b'), { recursive: true });
-    writeFileSync(join(src, 'a/b/data.bin'), new Uint8Array(10001).map((_, i) => (i * 13) & 0xff));
+    writeFileSync(
+      join(src, 'a/b/data.bin'),
+      new Uint8Array(10001).map((_, i) => (i * 13) & 0xff),
+    );
     writeFileSync(join(src, 'a/odd'), 'x');
     symlinkSync('b/data.bin', join(src, 'a/link'));
     chmodSync(join(src, 'a/odd'), 0o640);
@@ -105,7 +128,10 @@ describe('cpio odc (070707)', () => {
     const archive = await readCpio(bytes);
     expect(archive.format).toBe('odc');
     expect(archive.entries.map((e) => e.path)).toEqual(['', 'a', 'a/b', 'a/b/data.bin', 'a/link', 'a/odd']);
-    const d = (await describeTree(await cpioToTree(bytes))) as Record<string, { content?: string; target?: string; mode: number }>;
+    const d = (await describeTree(await cpioToTree(bytes))) as Record<
+      string,
+      { content?: string; target?: string; mode: number }
+    >;
     expect(d['a/b/data.bin']!.content).toBe(Buffer.from(readFileSync(join(src, 'a/b/data.bin'))).toString('hex'));
     expect(d['a/link']!.target).toBe('b/data.bin');
     expect(d['a/odd']!.mode).toBe(0o640);

@@ -196,68 +196,222 @@ const VERSION_SCRIPT = `KILN_1.0 { global: helper; counter; add; local: *; };
 KILN_2.0 { global: add; } KILN_1.0;
 `;
 
-type Recipe = { files: Record<string, string>; steps: string[][]; out: string; objcopy?: 'objcopy' | 'llvm-objcopy'; run?: boolean };
+type Recipe = {
+  files: Record<string, string>;
+  steps: string[][];
+  out: string;
+  objcopy?: 'objcopy' | 'llvm-objcopy';
+  run?: boolean;
+};
 
 const RECIPES: Record<string, Recipe> = {
   'x86_64-static': {
     files: { 'a.c': STATIC_C },
-    steps: [['gcc', '-g', '-O1', '-static', '-no-pie', '-nostdlib', '-ffreestanding', '-fno-stack-protector', '-fno-tree-loop-distribute-patterns', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']],
-    out: 'out', objcopy: 'objcopy', run: true,
+    steps: [
+      [
+        'gcc',
+        '-g',
+        '-O1',
+        '-static',
+        '-no-pie',
+        '-nostdlib',
+        '-ffreestanding',
+        '-fno-stack-protector',
+        '-fno-tree-loop-distribute-patterns',
+        '-Wl,--build-id=sha1',
+        'a.c',
+        '-o',
+        'out',
+      ],
+    ],
+    out: 'out',
+    objcopy: 'objcopy',
+    run: true,
   },
-  'x86_64-pie': { files: { 'a.c': HOSTED_C }, steps: [['gcc', '-g', '-O2', '-fPIE', '-pie', '-Wl,-z,relro,-z,now', 'a.c', '-o', 'out']], out: 'out', objcopy: 'objcopy', run: true },
+  'x86_64-pie': {
+    files: { 'a.c': HOSTED_C },
+    steps: [['gcc', '-g', '-O2', '-fPIE', '-pie', '-Wl,-z,relro,-z,now', 'a.c', '-o', 'out']],
+    out: 'out',
+    objcopy: 'objcopy',
+    run: true,
+  },
   'x86_64-so': {
     files: { 'v.c': VERSIONED_C, 'v.map': VERSION_SCRIPT },
     steps: [['gcc', '-g', '-O1', '-shared', '-fPIC', '-Wl,--version-script=v.map', 'v.c', '-o', 'out']],
-    out: 'out', objcopy: 'objcopy',
+    out: 'out',
+    objcopy: 'objcopy',
   },
   'x86_64-obj': { files: { 'a.c': HOSTED_C }, steps: [['gcc', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
-  'x86_64-clang-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '-g', '-O1', '-ffunction-sections', '-c', 'a.c', '-o', 'out']], out: 'out' },
-  'i386-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '-m32', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
+  'x86_64-clang-obj': {
+    files: { 'a.c': FREESTANDING_C },
+    steps: [['clang', '-g', '-O1', '-ffunction-sections', '-c', 'a.c', '-o', 'out']],
+    out: 'out',
+  },
+  'i386-obj': {
+    files: { 'a.c': FREESTANDING_C },
+    steps: [['clang', '-m32', '-g', '-O1', '-c', 'a.c', '-o', 'out']],
+    out: 'out',
+  },
   'i386-exe': {
     files: { 'a.c': I386_C },
-    steps: [['clang', '--target=i386-linux-gnu', '-O1', '-g', '-ffreestanding', '-fno-pic', '-nostdlib', '-static', '-fuse-ld=lld', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']],
-    out: 'out', objcopy: 'objcopy', run: true,
+    steps: [
+      [
+        'clang',
+        '--target=i386-linux-gnu',
+        '-O1',
+        '-g',
+        '-ffreestanding',
+        '-fno-pic',
+        '-nostdlib',
+        '-static',
+        '-fuse-ld=lld',
+        '-Wl,--build-id=sha1',
+        'a.c',
+        '-o',
+        'out',
+      ],
+    ],
+    out: 'out',
+    objcopy: 'objcopy',
+    run: true,
   },
-  'aarch64-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '--target=aarch64-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
+  'aarch64-obj': {
+    files: { 'a.c': FREESTANDING_C },
+    steps: [['clang', '--target=aarch64-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']],
+    out: 'out',
+  },
   'aarch64-exe': {
     files: { 'a.c': FREESTANDING_C },
-    steps: [['clang', '--target=aarch64-linux-gnu', '-g', '-O1', '-nostdlib', '-static', '-fuse-ld=lld', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']],
-    out: 'out', objcopy: 'llvm-objcopy',
+    steps: [
+      [
+        'clang',
+        '--target=aarch64-linux-gnu',
+        '-g',
+        '-O1',
+        '-nostdlib',
+        '-static',
+        '-fuse-ld=lld',
+        '-Wl,--build-id=sha1',
+        'a.c',
+        '-o',
+        'out',
+      ],
+    ],
+    out: 'out',
+    objcopy: 'llvm-objcopy',
   },
-  'riscv64-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '--target=riscv64-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
+  'riscv64-obj': {
+    files: { 'a.c': FREESTANDING_C },
+    steps: [['clang', '--target=riscv64-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']],
+    out: 'out',
+  },
   'riscv64-exe': {
     files: { 'a.c': FREESTANDING_C },
-    steps: [['clang', '--target=riscv64-linux-gnu', '-O1', '-g', '-nostdlib', '-static', '-fuse-ld=lld', '-mno-relax', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']],
-    out: 'out', objcopy: 'llvm-objcopy',
+    steps: [
+      [
+        'clang',
+        '--target=riscv64-linux-gnu',
+        '-O1',
+        '-g',
+        '-nostdlib',
+        '-static',
+        '-fuse-ld=lld',
+        '-mno-relax',
+        '-Wl,--build-id=sha1',
+        'a.c',
+        '-o',
+        'out',
+      ],
+    ],
+    out: 'out',
+    objcopy: 'llvm-objcopy',
   },
-  'ppc64-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '--target=powerpc64-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
+  'ppc64-obj': {
+    files: { 'a.c': FREESTANDING_C },
+    steps: [['clang', '--target=powerpc64-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']],
+    out: 'out',
+  },
   'ppc64-exe': {
     files: { 'a.c': FREESTANDING_C },
-    steps: [['clang', '--target=powerpc64-linux-gnu', '-O1', '-nostdlib', '-static', '-fuse-ld=lld', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']],
-    out: 'out', objcopy: 'llvm-objcopy',
+    steps: [
+      [
+        'clang',
+        '--target=powerpc64-linux-gnu',
+        '-O1',
+        '-nostdlib',
+        '-static',
+        '-fuse-ld=lld',
+        '-Wl,--build-id=sha1',
+        'a.c',
+        '-o',
+        'out',
+      ],
+    ],
+    out: 'out',
+    objcopy: 'llvm-objcopy',
   },
-  'mips-obj': { files: { 'a.c': FREESTANDING_C }, steps: [['clang', '--target=mips-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']], out: 'out' },
+  'mips-obj': {
+    files: { 'a.c': FREESTANDING_C },
+    steps: [['clang', '--target=mips-linux-gnu', '-g', '-O1', '-c', 'a.c', '-o', 'out']],
+    out: 'out',
+  },
   'mips-exe': {
     files: { 'a.c': FREESTANDING_C },
-    steps: [['clang', '--target=mips-linux-gnu', '-O1', '-g', '-nostdlib', '-static', '-fuse-ld=lld', '-Wl,-e,_start', '-Wl,--build-id=sha1', 'a.c', '-o', 'out']],
-    out: 'out', objcopy: 'llvm-objcopy',
+    steps: [
+      [
+        'clang',
+        '--target=mips-linux-gnu',
+        '-O1',
+        '-g',
+        '-nostdlib',
+        '-static',
+        '-fuse-ld=lld',
+        '-Wl,-e,_start',
+        '-Wl,--build-id=sha1',
+        'a.c',
+        '-o',
+        'out',
+      ],
+    ],
+    out: 'out',
+    objcopy: 'llvm-objcopy',
   },
-  'nasm-elf32': { files: { 'a.asm': NASM_OBJ }, steps: [['nasm', '-f', 'elf32', '-g', '-F', 'dwarf', 'a.asm', '-o', 'out']], out: 'out' },
-  'nasm-elf64': { files: { 'a.asm': NASM_OBJ }, steps: [['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'a.asm', '-o', 'out']], out: 'out' },
+  'nasm-elf32': {
+    files: { 'a.asm': NASM_OBJ },
+    steps: [['nasm', '-f', 'elf32', '-g', '-F', 'dwarf', 'a.asm', '-o', 'out']],
+    out: 'out',
+  },
+  'nasm-elf64': {
+    files: { 'a.asm': NASM_OBJ },
+    steps: [['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'a.asm', '-o', 'out']],
+    out: 'out',
+  },
   'mb1-kernel': {
     files: { 'k.asm': MB1_KERNEL_ASM, 'k.ld': MB1_KERNEL_LD },
-    steps: [['nasm', '-f', 'elf32', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'], ['ld.lld', '-m', 'elf_i386', '-T', 'k.ld', '--build-id=sha1', 'k.o', '-o', 'out']],
-    out: 'out', objcopy: 'objcopy',
+    steps: [
+      ['nasm', '-f', 'elf32', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'],
+      ['ld.lld', '-m', 'elf_i386', '-T', 'k.ld', '--build-id=sha1', 'k.o', '-o', 'out'],
+    ],
+    out: 'out',
+    objcopy: 'objcopy',
   },
   'higher-half': {
     files: { 'k.asm': HIGHER_HALF_ASM, 'k.ld': HIGHER_HALF_LD },
-    steps: [['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'], ['ld.lld', '-m', 'elf_x86_64', '-T', 'k.ld', 'k.o', '-o', 'out']],
-    out: 'out', objcopy: 'objcopy',
+    steps: [
+      ['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'],
+      ['ld.lld', '-m', 'elf_x86_64', '-T', 'k.ld', 'k.o', '-o', 'out'],
+    ],
+    out: 'out',
+    objcopy: 'objcopy',
   },
   'pvh-kernel': {
     files: { 'k.asm': PVH_KERNEL_ASM, 'k.ld': PVH_KERNEL_LD },
-    steps: [['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'], ['ld.lld', '-m', 'elf_x86_64', '-T', 'k.ld', '--build-id=sha1', 'k.o', '-o', 'out']],
-    out: 'out', objcopy: 'objcopy',
+    steps: [
+      ['nasm', '-f', 'elf64', '-g', '-F', 'dwarf', 'k.asm', '-o', 'k.o'],
+      ['ld.lld', '-m', 'elf_x86_64', '-T', 'k.ld', '--build-id=sha1', 'k.o', '-o', 'out'],
+    ],
+    out: 'out',
+    objcopy: 'objcopy',
   },
 };
 
@@ -282,10 +436,18 @@ export function fixture(name: string): Fixture {
   for (const [file, text] of Object.entries(recipe.files)) writeFileSync(join(dir, file), text);
   for (const argv of recipe.steps) {
     const r = tool(argv, { cwd: dir });
-    if (r.status !== 0) throw new Error(`fixture ${name}: ${argv.join(' ')} failed (${r.status}):\n${r.stdout}${r.stderr}${r.error ?? ''}`);
+    if (r.status !== 0)
+      throw new Error(
+        `fixture ${name}: ${argv.join(' ')} failed (${r.status}):\n${r.stdout}${r.stderr}${r.error ?? ''}`,
+      );
   }
   const path = join(dir, recipe.out);
-  const f: Fixture = { name, path, bytes: new Uint8Array(readFileSync(path)), objcopy: recipe.objcopy ?? 'llvm-objcopy' };
+  const f: Fixture = {
+    name,
+    path,
+    bytes: new Uint8Array(readFileSync(path)),
+    objcopy: recipe.objcopy ?? 'llvm-objcopy',
+  };
   if (recipe.run) {
     const r = tool([path]);
     f.runs = { stdout: r.stdout, code: r.status ?? -1 };

@@ -72,25 +72,52 @@ export function readelfHeader(text: string): Record<string, string> {
 }
 
 export interface ReadelfSection {
-  index: number; name: string; type: string; addr: bigint; off: number; size: number; es: number; flags: string; lk: number; inf: number; al: number;
+  index: number;
+  name: string;
+  type: string;
+  addr: bigint;
+  off: number;
+  size: number;
+  es: number;
+  flags: string;
+  lk: number;
+  inf: number;
+  al: number;
 }
 /** `readelf -S --wide` section table. */
 export function readelfSections(text: string): ReadelfSection[] {
   const out: ReadelfSection[] = [];
-  const re = /^\s*\[\s*(\d+)\] (.*?)\s*(\S+)\s+([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) +([A-Za-z]*) +(\d+) +(\d+) +(\d+)$/;
+  const re =
+    /^\s*\[\s*(\d+)\] (.*?)\s*(\S+)\s+([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) +([A-Za-z]*) +(\d+) +(\d+) +(\d+)$/;
   for (const line of text.split('\n')) {
     const m = re.exec(line);
     if (!m) continue;
     out.push({
-      index: Number(m[1]), name: m[2]!, type: m[3]!, addr: BigInt(`0x${m[4]}`), off: parseInt(m[5]!, 16), size: parseInt(m[6]!, 16),
-      es: parseInt(m[7]!, 16), flags: m[8]!, lk: Number(m[9]), inf: Number(m[10]), al: Number(m[11]),
+      index: Number(m[1]),
+      name: m[2]!,
+      type: m[3]!,
+      addr: BigInt(`0x${m[4]}`),
+      off: parseInt(m[5]!, 16),
+      size: parseInt(m[6]!, 16),
+      es: parseInt(m[7]!, 16),
+      flags: m[8]!,
+      lk: Number(m[9]),
+      inf: Number(m[10]),
+      al: Number(m[11]),
     });
   }
   return out;
 }
 
 export interface ReadelfSegment {
-  type: string; offset: number; vaddr: bigint; paddr: bigint; filesz: number; memsz: bigint; flags: string; align: bigint;
+  type: string;
+  offset: number;
+  vaddr: bigint;
+  paddr: bigint;
+  filesz: number;
+  memsz: bigint;
+  flags: string;
+  align: bigint;
 }
 /** `readelf -l --wide` program headers. */
 export function readelfSegments(text: string): ReadelfSegment[] {
@@ -101,15 +128,29 @@ export function readelfSegments(text: string): ReadelfSegment[] {
     const m = re.exec(line) ?? reZeroAlign.exec(line);
     if (!m) continue;
     out.push({
-      type: m[1]!, offset: parseInt(m[2]!, 16), vaddr: BigInt(`0x${m[3]}`), paddr: BigInt(`0x${m[4]}`), filesz: parseInt(m[5]!, 16),
-      memsz: BigInt(`0x${m[6]}`), flags: m[7]!, align: m[8] === '0' ? 0n : BigInt(`0x${m[8]}`),
+      type: m[1]!,
+      offset: parseInt(m[2]!, 16),
+      vaddr: BigInt(`0x${m[3]}`),
+      paddr: BigInt(`0x${m[4]}`),
+      filesz: parseInt(m[5]!, 16),
+      memsz: BigInt(`0x${m[6]}`),
+      flags: m[7]!,
+      align: m[8] === '0' ? 0n : BigInt(`0x${m[8]}`),
     });
   }
   return out;
 }
 
 export interface ReadelfSymbol {
-  table: string; index: number; value: bigint; size: bigint; type: string; bind: string; vis: string; ndx: string; name: string;
+  table: string;
+  index: number;
+  value: bigint;
+  size: bigint;
+  type: string;
+  bind: string;
+  vis: string;
+  ndx: string;
+  name: string;
   /** The name as printed, with `@VERSION` / `@@VERSION` (the ` (n)` index removed). */
   printed: string;
 }
@@ -123,10 +164,19 @@ export function readelfSymbols(text: string): ReadelfSymbol[] {
       table = t[1]!;
       continue;
     }
-    const m = /^\s*(\d+): ([0-9a-f]+)\s+(0x[0-9a-f]+|\d+) (\S+)\s+(\S+)\s+(\S+)(?:\s+\[[^\]]*\])?\s+(\S+) ?(.*)$/.exec(line);
+    const m = /^\s*(\d+): ([0-9a-f]+)\s+(0x[0-9a-f]+|\d+) (\S+)\s+(\S+)\s+(\S+)(?:\s+\[[^\]]*\])?\s+(\S+) ?(.*)$/.exec(
+      line,
+    );
     if (!m) continue;
     out.push({
-      table, index: Number(m[1]), value: BigInt(`0x${m[2]}`), size: BigInt(m[3]!), type: m[4]!, bind: m[5]!, vis: m[6]!, ndx: m[7]!,
+      table,
+      index: Number(m[1]),
+      value: BigInt(`0x${m[2]}`),
+      size: BigInt(m[3]!),
+      type: m[4]!,
+      bind: m[5]!,
+      vis: m[6]!,
+      ndx: m[7]!,
       // readelf appends the symbol version to .dynsym names (`puts@GLIBC_2.2.5 (2)`); .symtab names are printed as stored.
       name: table === '.dynsym' ? m[8]!.replace(/ \(\d+\)$/, '').replace(/@.*$/, '') : m[8]!,
       printed: m[8]!.replace(/ \(\d+\)$/, ''),
@@ -135,7 +185,13 @@ export function readelfSymbols(text: string): ReadelfSymbol[] {
   return out;
 }
 
-export interface ReadelfNote { source: string; owner: string; size: number; description: string; buildId?: string }
+export interface ReadelfNote {
+  source: string;
+  owner: string;
+  size: number;
+  description: string;
+  buildId?: string;
+}
 /** `readelf -n --wide`. */
 export function readelfNotes(text: string): ReadelfNote[] {
   const out: ReadelfNote[] = [];
@@ -159,7 +215,11 @@ export function readelfNotes(text: string): ReadelfNote[] {
   return out;
 }
 
-export interface ReadelfDynamic { tag: bigint; name: string; value: string }
+export interface ReadelfDynamic {
+  tag: bigint;
+  name: string;
+  value: string;
+}
 /** `readelf -d --wide`. */
 export function readelfDynamic(text: string): ReadelfDynamic[] {
   const out: ReadelfDynamic[] = [];

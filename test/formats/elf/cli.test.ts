@@ -24,8 +24,19 @@ describe('kiln elf', () => {
     expect(j.status, j.stderr).toBe(0);
     const info = JSON.parse(j.stdout);
     const elf = readElf(f.bytes);
-    expect(info).toMatchObject({ ok: true, class: 64, endian: 'little', machine: 'x86_64', type: 'EXEC', loadAddress: '0x100000', entry: `0x${elf.entry.toString(16)}`, buildId: elf.buildId });
-    expect(info.sections.map((s: { name: string; size: number }) => [s.name, s.size])).toEqual(elf.sections.map((s) => [s.name, s.size]));
+    expect(info).toMatchObject({
+      ok: true,
+      class: 64,
+      endian: 'little',
+      machine: 'x86_64',
+      type: 'EXEC',
+      loadAddress: '0x100000',
+      entry: `0x${elf.entry.toString(16)}`,
+      buildId: elf.buildId,
+    });
+    expect(info.sections.map((s: { name: string; size: number }) => [s.name, s.size])).toEqual(
+      elf.sections.map((s) => [s.name, s.size]),
+    );
     expect(info.segments[elf.entrySegment!].sections).toContain('.text');
     // Big-endian too.
     const be = JSON.parse(runKiln(['elf', 'info', fixture('ppc64-exe').path, '--json']).stdout);
@@ -68,11 +79,16 @@ describe('kiln elf', () => {
     const data = join(dir, 'manifest.bin');
     writeFileSync(data, 'manifest v1');
     const out = join(dir, 'k.elf');
-    expect(runKiln(['elf', 'add-section', f.path, '--name', '.kiln.manifest', '--file', data, '--align', '8', '-o', out]).status).toBe(0);
+    expect(
+      runKiln(['elf', 'add-section', f.path, '--name', '.kiln.manifest', '--file', data, '--align', '8', '-o', out])
+        .status,
+    ).toBe(0);
     expect(clean(['readelf', '-S', '--wide', out])).toContain('.kiln.manifest');
     writeFileSync(data, 'manifest v2');
     const out2 = join(dir, 'k2.elf');
-    expect(runKiln(['elf', 'add-section', out, '--name', '.kiln.manifest', '--file', data, '--replace', '-o', out2]).status).toBe(0);
+    expect(
+      runKiln(['elf', 'add-section', out, '--name', '.kiln.manifest', '--file', data, '--replace', '-o', out2]).status,
+    ).toBe(0);
     const a = readFileSync(out);
     const b = readFileSync(out2);
     let diff = 0;

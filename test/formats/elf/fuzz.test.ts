@@ -4,7 +4,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../../src/errors.js';
-import { addSection, findMultiboot, objcopyBinary, readElf, replaceSection, strip } from '../../../src/formats/elf/index.js';
+import {
+  addSection,
+  findMultiboot,
+  objcopyBinary,
+  readElf,
+  replaceSection,
+  strip,
+} from '../../../src/formats/elf/index.js';
 import { fixture } from './_fixtures.js';
 
 const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 100_000);
@@ -27,18 +34,31 @@ function mutations(base: Uint8Array) {
   const trusted = new Set([2, 11, 7, 6, 0x6ffffffd, 0x6ffffffe, 0x6fffffff]); // symtab, dynsym, note, dynamic, GNU versions
   for (const s of elf.sections) if (trusted.has(s.type)) hot.push([s.offset, Math.min(s.size, 512)]);
   const position = fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(...hot).chain(([at, len]) => fc.integer({ min: at, max: Math.max(at, at + len - 1) })) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom(...hot).chain(([at, len]) => fc.integer({ min: at, max: Math.max(at, at + len - 1) })),
+    },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: base.length - 1 }) },
   );
   const edit = fc.oneof(
     fc.tuple(position, fc.integer({ min: 0, max: 255 })).map(([at, v]) => ({ kind: 'byte' as const, at, v })),
-    fc.tuple(position, fc.constantFrom(0, 0xff, 0x7f, 0x80, 1, 2, 0x40)).map(([at, v]) => ({ kind: 'byte' as const, at, v })),
-    fc.tuple(position, fc.constantFrom(0xffffffff, 0x7fffffff, 0x80000000, 0, base.length, base.length + 1, 0xffff)).map(([at, v]) => ({ kind: 'u32' as const, at, v })),
+    fc
+      .tuple(position, fc.constantFrom(0, 0xff, 0x7f, 0x80, 1, 2, 0x40))
+      .map(([at, v]) => ({ kind: 'byte' as const, at, v })),
+    fc
+      .tuple(position, fc.constantFrom(0xffffffff, 0x7fffffff, 0x80000000, 0, base.length, base.length + 1, 0xffff))
+      .map(([at, v]) => ({ kind: 'u32' as const, at, v })),
   );
-  return fc.record({ edits: fc.array(edit, { minLength: 1, maxLength: 6 }), cut: fc.option(fc.integer({ min: 0, max: base.length }), { freq: 8 }) });
+  return fc.record({
+    edits: fc.array(edit, { minLength: 1, maxLength: 6 }),
+    cut: fc.option(fc.integer({ min: 0, max: base.length }), { freq: 8 }),
+  });
 }
 
-function apply(base: Uint8Array, m: { edits: Array<{ kind: 'byte' | 'u32'; at: number; v: number }>; cut: number | null }): Uint8Array {
+function apply(
+  base: Uint8Array,
+  m: { edits: Array<{ kind: 'byte' | 'u32'; at: number; v: number }>; cut: number | null },
+): Uint8Array {
   const bytes = base.slice();
   const view = new DataView(bytes.buffer);
   for (const e of m.edits) {
@@ -49,7 +69,16 @@ function apply(base: Uint8Array, m: { edits: Array<{ kind: 'byte' | 'u32'; at: n
 }
 
 describe('ELF reader fuzzing', () => {
-  const names = ['pvh-kernel', 'mb1-kernel', 'nasm-elf32', 'mips-obj', 'aarch64-exe', 'ppc64-exe', 'x86_64-pie', 'x86_64-so'];
+  const names = [
+    'pvh-kernel',
+    'mb1-kernel',
+    'nasm-elf32',
+    'mips-obj',
+    'aarch64-exe',
+    'ppc64-exe',
+    'x86_64-pie',
+    'x86_64-so',
+  ];
   for (const name of names) {
     it(`${name}: ${Math.ceil(RUNS / names.length)} mutated inputs`, () => {
       const base = fixture(name).bytes;
@@ -88,12 +117,17 @@ describe('ELF reader fuzzing', () => {
 
   it('random bytes behind a valid ident', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 400 }), fc.constantFrom(1, 2), fc.constantFrom(1, 2), (tail, cls, data) => {
-        const bytes = new Uint8Array(16 + tail.length);
-        bytes.set([0x7f, 0x45, 0x4c, 0x46, cls, data, 1], 0);
-        bytes.set(tail, 16);
-        expectOnlyFormatErrors(() => readElf(bytes));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 400 }),
+        fc.constantFrom(1, 2),
+        fc.constantFrom(1, 2),
+        (tail, cls, data) => {
+          const bytes = new Uint8Array(16 + tail.length);
+          bytes.set([0x7f, 0x45, 0x4c, 0x46, cls, data, 1], 0);
+          bytes.set(tail, 16);
+          expectOnlyFormatErrors(() => readElf(bytes));
+        },
+      ),
       { numRuns: Math.ceil(RUNS / 10) },
     );
   });

@@ -19,19 +19,26 @@ describe('objcopyBinary equals objcopy -O binary', () => {
       const f = fixture(name);
       const raw = objcopyBinary(f.bytes);
       const tools = f.objcopy === 'objcopy' ? ['objcopy', 'llvm-objcopy'] : ['llvm-objcopy'];
-      for (const t of tools) expect(Buffer.from(raw.bytes).equals(Buffer.from(reference(t, f.path))), `${t} differs`).toBe(true);
+      for (const t of tools)
+        expect(Buffer.from(raw.bytes).equals(Buffer.from(reference(t, f.path))), `${t} differs`).toBe(true);
       const elf = readElf(f.bytes);
       // The load address is the lowest LMA of an allocated section with contents.
-      const lmas = elf.sections.filter((s) => s.flags & 2 && s.type !== 8 && s.size > 0).map((s) => {
-        const seg = elf.segments.find((p) => p.type === 1 && s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz);
-        return seg ? seg.paddr + (s.addr - seg.vaddr) : s.addr;
-      });
+      const lmas = elf.sections
+        .filter((s) => s.flags & 2 && s.type !== 8 && s.size > 0)
+        .map((s) => {
+          const seg = elf.segments.find(
+            (p) => p.type === 1 && s.offset >= p.offset && s.offset + s.size <= p.offset + p.filesz,
+          );
+          return seg ? seg.paddr + (s.addr - seg.vaddr) : s.addr;
+        });
       expect(raw.loadAddress).toBe(lmas.reduce((a, b) => (b < a ? b : a)));
       expect(raw.entry).toBe(elf.entry);
       // Edits of non-loaded sections do not change the raw image.
       const edited = strip(addSection(f.bytes, '.kiln.sig', new Uint8Array(64)), { mode: 'all' }).stripped;
       expect(Buffer.from(objcopyBinary(edited).bytes).equals(Buffer.from(raw.bytes))).toBe(true);
-      expect(Buffer.from(reference(tools[0]!, scratch(`${name}.edited`, edited))).equals(Buffer.from(raw.bytes))).toBe(true);
+      expect(Buffer.from(reference(tools[0]!, scratch(`${name}.edited`, edited))).equals(Buffer.from(raw.bytes))).toBe(
+        true,
+      );
     });
   }
 

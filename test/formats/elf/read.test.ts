@@ -4,7 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../../src/errors.js';
 import { findMultiboot, findSection, readElf, segmentOfSection, type ElfFile } from '../../../src/formats/elf/index.js';
 import { FIXTURE_NAMES, fixture } from './_fixtures.js';
-import { clean, llvmBlocks, num, readelfDynamic, readelfHeader, readelfNotes, readelfSections, readelfSegments, readelfSymbols } from './_oracle.js';
+import {
+  clean,
+  llvmBlocks,
+  num,
+  readelfDynamic,
+  readelfHeader,
+  readelfNotes,
+  readelfSections,
+  readelfSegments,
+  readelfSymbols,
+} from './_oracle.js';
 
 const GENERIC_FLAG_LETTERS = /[^WAXMSILOGTCER]/g;
 
@@ -48,8 +58,28 @@ function compareWithTools(path: string, elf: ElfFile): void {
   expect(ls.length).toBe(elf.sections.length);
   for (const s of elf.sections) {
     const r = rs[s.index]!;
-    expect({ i: s.index, name: s.name, addr: s.addr, off: s.offset, size: s.size, es: s.entsize, lk: s.link, inf: s.info, al: s.addralign, flags: s.flagsText }).toEqual({
-      i: r.index, name: r.name, addr: r.addr, off: r.off, size: r.size, es: r.es, lk: r.lk, inf: r.inf, al: r.al, flags: r.flags.replace(GENERIC_FLAG_LETTERS, ''),
+    expect({
+      i: s.index,
+      name: s.name,
+      addr: s.addr,
+      off: s.offset,
+      size: s.size,
+      es: s.entsize,
+      lk: s.link,
+      inf: s.info,
+      al: s.addralign,
+      flags: s.flagsText,
+    }).toEqual({
+      i: r.index,
+      name: r.name,
+      addr: r.addr,
+      off: r.off,
+      size: r.size,
+      es: r.es,
+      lk: r.lk,
+      inf: r.inf,
+      al: r.al,
+      flags: r.flags.replace(GENERIC_FLAG_LETTERS, ''),
     });
     if (!s.typeName.startsWith('0x') && !/^LO(OS|PROC)\+/.test(r.type)) expect(s.typeName).toBe(r.type);
     const l = ls[s.index]!;
@@ -65,15 +95,30 @@ function compareWithTools(path: string, elf: ElfFile): void {
     const lp = llvmBlocks(clean(['llvm-readobj', '--program-headers', path]), 'ProgramHeader');
     for (const p of elf.segments) {
       const r = rp[p.index]!;
-      expect({ off: p.offset, vaddr: p.vaddr, paddr: p.paddr, filesz: p.filesz, memsz: p.memsz, flags: p.flagsText, align: p.align }).toEqual({
-        off: r.offset, vaddr: r.vaddr, paddr: r.paddr, filesz: r.filesz, memsz: r.memsz, flags: r.flags, align: r.align,
+      expect({
+        off: p.offset,
+        vaddr: p.vaddr,
+        paddr: p.paddr,
+        filesz: p.filesz,
+        memsz: p.memsz,
+        flags: p.flagsText,
+        align: p.align,
+      }).toEqual({
+        off: r.offset,
+        vaddr: r.vaddr,
+        paddr: r.paddr,
+        filesz: r.filesz,
+        memsz: r.memsz,
+        flags: r.flags,
+        align: r.align,
       });
       if (!p.typeName.startsWith('0x')) expect(p.typeName).toBe(r.type);
       expect(num(lp[p.index]!['Type']!)).toBe(BigInt(p.type));
       expect(num(lp[p.index]!['Flags']!)).toBe(BigInt(p.flags));
     }
     const loads = rp.filter((p) => p.type === 'LOAD');
-    if (loads.length) expect(elf.loadAddress).toBe(loads.reduce((m, p) => (p.paddr < m ? p.paddr : m), loads[0]!.paddr));
+    if (loads.length)
+      expect(elf.loadAddress).toBe(loads.reduce((m, p) => (p.paddr < m ? p.paddr : m), loads[0]!.paddr));
   } else {
     expect(clean(['readelf', '-l', '--wide', path])).toContain('no program headers');
   }
@@ -87,12 +132,21 @@ function compareWithTools(path: string, elf: ElfFile): void {
     expect(mine.length).toBe(theirs.length);
     for (const t of theirs) {
       const m = mine[t.index]!;
-      expect({ value: m.value, size: m.size, type: m.typeName, bind: m.bindName, vis: m.visibilityName }).toEqual({ value: t.value, size: t.size, type: t.type, bind: t.bind, vis: t.vis });
+      expect({ value: m.value, size: m.size, type: m.typeName, bind: m.bindName, vis: m.visibilityName }).toEqual({
+        value: t.value,
+        size: t.size,
+        type: t.type,
+        bind: t.bind,
+        vis: t.vis,
+      });
       // readelf shows a section symbol's section name.
       expect(m.type === 3 && m.name === '' ? m.sectionName : m.name).toBe(t.name);
       if (table === '.dynsym') {
         // (readelf prints a version's own definition symbol, e.g. KILN_1.0 in ABS, without a suffix.)
-        const printed = m.version === undefined || m.version === m.name ? m.name : `${m.name}${m.versionHidden || m.shndx === 0 ? '@' : '@@'}${m.version}`;
+        const printed =
+          m.version === undefined || m.version === m.name
+            ? m.name
+            : `${m.name}${m.versionHidden || m.shndx === 0 ? '@' : '@@'}${m.version}`;
         expect(printed).toBe(t.printed);
       }
       const ndx = specialIndex(t.ndx);
@@ -105,10 +159,13 @@ function compareWithTools(path: string, elf: ElfFile): void {
 
   // Notes: readelf -n --wide
   const notes = readelfNotes(clean(['readelf', '-n', '--wide', path]));
-  expect(elf.notes.map((n) => ({ owner: n.owner, size: n.desc.length }))).toEqual(notes.map((n) => ({ owner: n.owner, size: n.size })));
+  expect(elf.notes.map((n) => ({ owner: n.owner, size: n.desc.length }))).toEqual(
+    notes.map((n) => ({ owner: n.owner, size: n.size })),
+  );
   for (const [i, n] of notes.entries()) {
     const data = /description data: ((?:[0-9a-f]{2} ?)+)/.exec(n.description);
-    if (data) expect(Array.from(elf.notes[i]!.desc, (b) => b.toString(16).padStart(2, '0')).join(' ')).toBe(data[1]!.trim());
+    if (data)
+      expect(Array.from(elf.notes[i]!.desc, (b) => b.toString(16).padStart(2, '0')).join(' ')).toBe(data[1]!.trim());
   }
   const id = notes.find((n) => n.buildId)?.buildId;
   expect(elf.buildId).toBe(id);
@@ -136,8 +193,13 @@ describe('readElf agrees with readelf and llvm-readobj', () => {
 describe('readElf facts', () => {
   it('classes, byte orders and machines', () => {
     const expectations: Array<[string, number, boolean, string]> = [
-      ['x86_64-static', 64, true, 'x86_64'], ['i386-obj', 32, true, 'i386'], ['aarch64-exe', 64, true, 'aarch64'],
-      ['riscv64-exe', 64, true, 'riscv64'], ['ppc64-exe', 64, false, 'ppc64'], ['mips-exe', 32, false, 'mips'], ['nasm-elf32', 32, true, 'i386'],
+      ['x86_64-static', 64, true, 'x86_64'],
+      ['i386-obj', 32, true, 'i386'],
+      ['aarch64-exe', 64, true, 'aarch64'],
+      ['riscv64-exe', 64, true, 'riscv64'],
+      ['ppc64-exe', 64, false, 'ppc64'],
+      ['mips-exe', 32, false, 'mips'],
+      ['nasm-elf32', 32, true, 'i386'],
     ];
     for (const [name, cls, le, machine] of expectations) {
       const elf = readElf(fixture(name).bytes);
@@ -177,7 +239,12 @@ describe('readElf facts', () => {
   it('symbol versions of a shared library: default and hidden versions', () => {
     const elf = readElf(fixture('x86_64-so').bytes);
     const adds = elf.dynamicSymbols.filter((s) => s.name === 'add').map((s) => [s.version, s.versionHidden]);
-    expect(adds).toEqual(expect.arrayContaining([['KILN_1.0', true], ['KILN_2.0', false]]));
+    expect(adds).toEqual(
+      expect.arrayContaining([
+        ['KILN_1.0', true],
+        ['KILN_2.0', false],
+      ]),
+    );
     expect(elf.dynamicSymbols.find((s) => s.name === 'helper')?.version).toBe('KILN_1.0');
   });
 
@@ -200,7 +267,9 @@ describe('readElf facts', () => {
     expect(elf.notes.find((n) => n.owner === 'Xen')?.typeName).toBe('XEN_ELFNOTE_PHYS32_ENTRY');
     const mb = findMultiboot(f.bytes);
     const multiboot = findSection(elf, '.multiboot')!;
-    expect(mb).toEqual([expect.objectContaining({ version: 2, offset: multiboot.offset, architecture: 0, headerLength: 24 })]);
+    expect(mb).toEqual([
+      expect.objectContaining({ version: 2, offset: multiboot.offset, architecture: 0, headerLength: 24 }),
+    ]);
     expect(mb[0]!.version === 2 && mb[0]!.tags.map((t) => t.name)).toEqual(['end']);
     expect(elf.loadAddress).toBe(0x100000n);
   });
@@ -214,12 +283,17 @@ describe('readElf facts', () => {
     const flags = 0x10003;
     view.setUint32(512, 0x1badb002, true);
     view.setUint32(516, flags, true);
-    view.setUint32(520, (-(0x1badb002 + flags)) >>> 0, true);
+    view.setUint32(520, -(0x1badb002 + flags) >>> 0, true);
     view.setUint32(524, 0x100000, true);
     view.setUint32(540, 0x100040, true);
     const found = findMultiboot(bytes);
     expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ version: 1, offset: 512, flags, aout: { headerAddr: 0x100000, entryAddr: 0x100040 } });
+    expect(found[0]).toMatchObject({
+      version: 1,
+      offset: 512,
+      flags,
+      aout: { headerAddr: 0x100000, entryAddr: 0x100040 },
+    });
     // Beyond 8 KiB a v1 header does not count.
     const late = new Uint8Array(16384);
     late.set(bytes.subarray(512, 560), 8192);

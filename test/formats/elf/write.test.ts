@@ -8,7 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../../src/errors.js';
 import { crc32 } from '../../../src/formats/io/crc32.js';
 import {
-  addSection, findSection, objcopyBinary, readBuildId, readDebugLink, readElf, removeSection, replaceSection, setBuildId, setSection, strip, type ElfFile,
+  addSection,
+  findSection,
+  objcopyBinary,
+  readBuildId,
+  readDebugLink,
+  readElf,
+  removeSection,
+  replaceSection,
+  setBuildId,
+  setSection,
+  strip,
+  type ElfFile,
 } from '../../../src/formats/elf/index.js';
 import { tool } from '../../_helpers.js';
 import { FIXTURE_NAMES, fixture, scratch } from './_fixtures.js';
@@ -34,9 +45,14 @@ function expectLoadableUnchanged(before: ElfFile, afterBytes: Uint8Array): void 
   const tail = 24 + 3 * w;
   expect(afterBytes.subarray(tail, tail + 10)).toEqual(b.subarray(tail, tail + 10)); // e_flags .. e_phnum
   const h = before.header;
-  expect(afterBytes.subarray(h.phoff, h.phoff + h.phnum * h.phentsize)).toEqual(b.subarray(h.phoff, h.phoff + h.phnum * h.phentsize));
-  for (const p of before.segments) expect(afterBytes.subarray(p.offset, p.offset + p.filesz)).toEqual(b.subarray(p.offset, p.offset + p.filesz));
-  expect(after.segments.map((p) => [p.type, p.offset, p.vaddr, p.filesz])).toEqual(before.segments.map((p) => [p.type, p.offset, p.vaddr, p.filesz]));
+  expect(afterBytes.subarray(h.phoff, h.phoff + h.phnum * h.phentsize)).toEqual(
+    b.subarray(h.phoff, h.phoff + h.phnum * h.phentsize),
+  );
+  for (const p of before.segments)
+    expect(afterBytes.subarray(p.offset, p.offset + p.filesz)).toEqual(b.subarray(p.offset, p.offset + p.filesz));
+  expect(after.segments.map((p) => [p.type, p.offset, p.vaddr, p.filesz])).toEqual(
+    before.segments.map((p) => [p.type, p.offset, p.vaddr, p.filesz]),
+  );
   // Every allocated section keeps its address, offset and contents.
   for (const s of before.sections.filter((x) => x.flags & 2)) {
     const t = findSection(after, s.name)!;
@@ -64,7 +80,11 @@ function expectSameDwarf(original: string, debugFile: string): void {
   const b = run(debugFile);
   expect(b.status).toBe(0);
   expect(b.stderr.replaceAll(debugFile, 'F')).toBe(a.stderr.replaceAll(original, 'F'));
-  const dies = (t: string) => t.split('\n').filter((l) => /^\s*<\d+><[0-9a-f]+>|DW_AT_name/.test(l)).join('\n');
+  const dies = (t: string) =>
+    t
+      .split('\n')
+      .filter((l) => /^\s*<\d+><[0-9a-f]+>|DW_AT_name/.test(l))
+      .join('\n');
   expect(dies(b.stdout)).toBe(dies(a.stdout));
   expect(b.stdout).toContain('DW_TAG_compile_unit');
 }
@@ -86,10 +106,13 @@ describe('addSection / replaceSection / removeSection on every fixture', () => {
       expect(findSection(a, '.kiln.manifest')!.data).toEqual(manifest);
       expect(findSection(a, '.kiln.manifest')!.offset % 8).toBe(0);
       // Every section but the name table keeps its bytes (clang objects share .strtab for names: it only grows).
-      for (const s of before.sections) if (s.index !== before.header.shstrndx && s.index !== 0) expect(findSection(a, s.name)!.data).toEqual(s.data);
+      for (const s of before.sections)
+        if (s.index !== before.header.shstrndx && s.index !== 0) expect(findSection(a, s.name)!.data).toEqual(s.data);
       const names = before.sections[before.header.shstrndx]!;
       if (names.name === '.strtab') expect(findSection(a, '.strtab')!.data.subarray(0, names.size)).toEqual(names.data);
-      expect(a.symbols.map((s) => [s.name, s.value, s.sectionName])).toEqual(before.symbols.map((s) => [s.name, s.value, s.sectionName]));
+      expect(a.symbols.map((s) => [s.name, s.value, s.sectionName])).toEqual(
+        before.symbols.map((s) => [s.name, s.value, s.sectionName]),
+      );
       expectRuns(name, p1);
 
       // Same size: patched in place, every other byte identical.
@@ -115,7 +138,8 @@ describe('addSection / replaceSection / removeSection on every fixture', () => {
       const p3 = scratch(`${name}.removed`, removed);
       accepted(p3);
       const r = readElf(removed);
-      const shape = (e: ElfFile) => e.sections.map((s) => [s.name, s.type, s.index === e.header.shstrndx ? 'names' : s.size]);
+      const shape = (e: ElfFile) =>
+        e.sections.map((s) => [s.name, s.type, s.index === e.header.shstrndx ? 'names' : s.size]);
       expect(shape(r)).toEqual(shape(before));
       expectRuns(name, p3);
     });
@@ -275,7 +299,16 @@ describe('strip', () => {
 
   // The symbol table of a debug-stripped object is renumbered (section symbols of .debug_* go), so
   // every relocation is rewritten: linking the stripped object must give the very same program.
-  for (const name of ['x86_64-clang-obj', 'i386-obj', 'aarch64-obj', 'riscv64-obj', 'ppc64-obj', 'mips-obj', 'nasm-elf32', 'nasm-elf64']) {
+  for (const name of [
+    'x86_64-clang-obj',
+    'i386-obj',
+    'aarch64-obj',
+    'riscv64-obj',
+    'ppc64-obj',
+    'mips-obj',
+    'nasm-elf32',
+    'nasm-elf64',
+  ]) {
     it(`${name}: a debug-stripped object links to the same program as the original`, () => {
       const f = fixture(name);
       const { stripped } = strip(f.bytes, { mode: 'debug', debugLink: false });
@@ -298,7 +331,19 @@ describe('strip', () => {
     });
   }
 
-  for (const name of ['x86_64-pie', 'i386-exe', 'aarch64-exe', 'riscv64-exe', 'ppc64-exe', 'mips-exe', 'pvh-kernel', 'aarch64-obj', 'riscv64-obj', 'mips-obj', 'nasm-elf32']) {
+  for (const name of [
+    'x86_64-pie',
+    'i386-exe',
+    'aarch64-exe',
+    'riscv64-exe',
+    'ppc64-exe',
+    'mips-exe',
+    'pvh-kernel',
+    'aarch64-obj',
+    'riscv64-obj',
+    'mips-obj',
+    'nasm-elf32',
+  ]) {
     it(`${name}: both modes accepted by readelf and llvm-objdump`, () => {
       const f = fixture(name);
       const before = readElf(f.bytes);
@@ -349,30 +394,45 @@ describe('build id', () => {
 });
 
 describe('round-trip properties', () => {
-  const sectionName = fc.stringMatching(/^\.[a-z][a-z0-9_.]{0,20}$/).filter((n) => !['.text', '.data', '.bss', '.rodata', '.comment', '.symtab', '.strtab', '.shstrtab'].includes(n) && !n.startsWith('.debug') && !n.startsWith('.note') && !n.startsWith('.rela') && !n.startsWith('.eh'));
+  const sectionName = fc
+    .stringMatching(/^\.[a-z][a-z0-9_.]{0,20}$/)
+    .filter(
+      (n) =>
+        !['.text', '.data', '.bss', '.rodata', '.comment', '.symtab', '.strtab', '.shstrtab'].includes(n) &&
+        !n.startsWith('.debug') &&
+        !n.startsWith('.note') &&
+        !n.startsWith('.rela') &&
+        !n.startsWith('.eh'),
+    );
   const data = fc.uint8Array({ minLength: 0, maxLength: 600 });
   const align = fc.constantFrom(1, 2, 4, 8, 16, 4096);
 
   it('added sections read back with their bytes, alignment and type; the rest is unchanged', () => {
     const bases = ['x86_64-static', 'ppc64-exe', 'mips-obj', 'nasm-elf32'].map((n) => fixture(n).bytes);
     fc.assert(
-      fc.property(fc.constantFrom(...bases), fc.uniqueArray(fc.tuple(sectionName, data, align), { minLength: 1, maxLength: 4, selector: (t) => t[0] }), (base, adds) => {
-        const before = readElf(base);
-        let bytes = base;
-        for (const [n, d, a] of adds) bytes = addSection(bytes, n, d, { align: a });
-        const after = readElf(bytes);
-        for (const [n, d, a] of adds) {
-          const s = findSection(after, n)!;
-          expect(s.data).toEqual(d);
-          expect(s.addralign).toBe(a);
-          expect(s.offset % a).toBe(0);
-        }
-        for (const s of before.sections) if (s.index !== before.header.shstrndx) expect(findSection(after, s.name)!.data).toEqual(s.data);
-        // Removing them again restores the section list.
-        for (const [n] of adds) bytes = removeSection(bytes, n);
-        const shape = (e: ElfFile) => e.sections.map((s) => [s.name, s.index === e.header.shstrndx ? 'names' : s.size, s.type, s.flags]);
-        expect(shape(readElf(bytes))).toEqual(shape(before));
-      }),
+      fc.property(
+        fc.constantFrom(...bases),
+        fc.uniqueArray(fc.tuple(sectionName, data, align), { minLength: 1, maxLength: 4, selector: (t) => t[0] }),
+        (base, adds) => {
+          const before = readElf(base);
+          let bytes = base;
+          for (const [n, d, a] of adds) bytes = addSection(bytes, n, d, { align: a });
+          const after = readElf(bytes);
+          for (const [n, d, a] of adds) {
+            const s = findSection(after, n)!;
+            expect(s.data).toEqual(d);
+            expect(s.addralign).toBe(a);
+            expect(s.offset % a).toBe(0);
+          }
+          for (const s of before.sections)
+            if (s.index !== before.header.shstrndx) expect(findSection(after, s.name)!.data).toEqual(s.data);
+          // Removing them again restores the section list.
+          for (const [n] of adds) bytes = removeSection(bytes, n);
+          const shape = (e: ElfFile) =>
+            e.sections.map((s) => [s.name, s.index === e.header.shstrndx ? 'names' : s.size, s.type, s.flags]);
+          expect(shape(readElf(bytes))).toEqual(shape(before));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -380,15 +440,19 @@ describe('round-trip properties', () => {
   it('setSection then replace with same size changes only that section', () => {
     const base = fixture('aarch64-exe').bytes;
     fc.assert(
-      fc.property(data.filter((d) => d.length > 0), fc.nat(), (d, seed) => {
-        const one = setSection(base, '.nonos.sig', d);
-        const other = d.map((x, i) => (x + seed + i) & 0xff);
-        const two = setSection(one, '.nonos.sig', other);
-        const s = findSection(readElf(one), '.nonos.sig')!;
-        expect(two.subarray(0, s.offset)).toEqual(one.subarray(0, s.offset));
-        expect(two.subarray(s.offset + s.size)).toEqual(one.subarray(s.offset + s.size));
-        expect(findSection(readElf(two), '.nonos.sig')!.data).toEqual(other);
-      }),
+      fc.property(
+        data.filter((d) => d.length > 0),
+        fc.nat(),
+        (d, seed) => {
+          const one = setSection(base, '.nonos.sig', d);
+          const other = d.map((x, i) => (x + seed + i) & 0xff);
+          const two = setSection(one, '.nonos.sig', other);
+          const s = findSection(readElf(one), '.nonos.sig')!;
+          expect(two.subarray(0, s.offset)).toEqual(one.subarray(0, s.offset));
+          expect(two.subarray(s.offset + s.size)).toEqual(one.subarray(s.offset + s.size));
+          expect(findSection(readElf(two), '.nonos.sig')!.data).toEqual(other);
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -22,14 +22,56 @@ interface Mutation {
 }
 
 const MUTATIONS: Mutation[] = [
-  { name: 'root entries 0xFFFF (issue #15)', offset: 17, width: 2, value: 0xffff, field: /BPB_RootEntCnt 65535 does not fill a whole number/, fsck: /doesn't span an integral number of sectors/ },
-  { name: 'root entries 1', offset: 17, width: 2, value: 1, field: /BPB_RootEntCnt 1 does not fill/, fsck: /doesn't span an integral number of sectors/ },
-  { name: 'root entries 0 (FAT16)', offset: 17, width: 2, value: 0, field: /BPB_RootEntCnt is 0/, fsck: /Root directory has zero size/ },
+  {
+    name: 'root entries 0xFFFF (issue #15)',
+    offset: 17,
+    width: 2,
+    value: 0xffff,
+    field: /BPB_RootEntCnt 65535 does not fill a whole number/,
+    fsck: /doesn't span an integral number of sectors/,
+  },
+  {
+    name: 'root entries 1',
+    offset: 17,
+    width: 2,
+    value: 1,
+    field: /BPB_RootEntCnt 1 does not fill/,
+    fsck: /doesn't span an integral number of sectors/,
+  },
+  {
+    name: 'root entries 0 (FAT16)',
+    offset: 17,
+    width: 2,
+    value: 0,
+    field: /BPB_RootEntCnt is 0/,
+    fsck: /Root directory has zero size/,
+  },
   { name: '3 FATs', offset: 16, width: 1, value: 3, field: /BPB_NumFATs is 3/, fsck: /only 1 or 2 FATs are supported/ },
   { name: '0 FATs', offset: 16, width: 1, value: 0, field: /BPB_NumFATs is 0/, fsck: /only 1 or 2 FATs are supported/ },
-  { name: 'FAT of 1 sector', offset: 22, width: 2, value: 1, field: /clusters but its FAT \(BPB_FATSz16 = 1 sectors\) has room for 254/, fsck: /only space for 254 FAT entries/ },
-  { name: 'sector size 1000', offset: 11, width: 2, value: 1000, field: /BPB_BytsPerSec is 1000/, fsck: /Logical sector size \(1000 bytes\)/ },
-  { name: 'total sectors past the end', offset: 19, width: 2, value: 0xffff, field: /BPB_TotSec16 says the volume has 65535 sectors|has room for/, fsck: /Failed to read sector|only space for/ },
+  {
+    name: 'FAT of 1 sector',
+    offset: 22,
+    width: 2,
+    value: 1,
+    field: /clusters but its FAT \(BPB_FATSz16 = 1 sectors\) has room for 254/,
+    fsck: /only space for 254 FAT entries/,
+  },
+  {
+    name: 'sector size 1000',
+    offset: 11,
+    width: 2,
+    value: 1000,
+    field: /BPB_BytsPerSec is 1000/,
+    fsck: /Logical sector size \(1000 bytes\)/,
+  },
+  {
+    name: 'total sectors past the end',
+    offset: 19,
+    width: 2,
+    value: 0xffff,
+    field: /BPB_TotSec16 says the volume has 65535 sectors|has room for/,
+    fsck: /Failed to read sector|only space for/,
+  },
 ];
 
 function mutate(image: Uint8Array, m: Mutation): Uint8Array {
@@ -62,7 +104,10 @@ describe('FAT BPB checks agree with fsck.fat', () => {
     expect(fsck.stdout + fsck.stderr).toMatch(m.fsck);
     const opened = openFat(new MemorySource(image, 'fat'));
     await expect(opened).rejects.toBeInstanceOf(FormatError);
-    await expect(opened).rejects.toMatchObject({ message: expect.stringMatching(m.field), location: { offset: expect.any(Number) } });
+    await expect(opened).rejects.toMatchObject({
+      message: expect.stringMatching(m.field),
+      location: { offset: expect.any(Number) },
+    });
   });
 
   it('kiln image fat extract of the 0xFFFF-root volume exits 1 naming the field, and writes nothing', async () => {

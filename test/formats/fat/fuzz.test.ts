@@ -26,17 +26,27 @@ async function base(type: FatType): Promise<Base> {
     'dir/sub/deeper/x.bin': bytesFor(700, 3),
     'dir/ÜNICODE ☃.md': 'u',
     'README.TXT': 'r',
-    'empty': new Uint8Array(0),
+    empty: new Uint8Array(0),
   });
   const sink = new MemorySink(SIZES[type]);
   await writeFat(sink, tree, { type, label: 'FUZZ', clusterSize: type === 16 ? 512 : undefined });
   const v = await openFat(new MemorySource(sink.bytes));
   const i = v.info;
   const fat = i.reservedSectors * 512;
-  const hot: Array<[number, number]> = [[0, 512], [fat, fat + 2048], [fat + i.fatSectors * 512, fat + i.fatSectors * 512 + 2048]];
-  if (type === 32) hot.push([512, 1024], [6 * 512, 8 * 512], [v.clusterOffset(i.rootCluster), v.clusterOffset(i.rootCluster) + i.clusterSize]);
+  const hot: Array<[number, number]> = [
+    [0, 512],
+    [fat, fat + 2048],
+    [fat + i.fatSectors * 512, fat + i.fatSectors * 512 + 2048],
+  ];
+  if (type === 32)
+    hot.push(
+      [512, 1024],
+      [6 * 512, 8 * 512],
+      [v.clusterOffset(i.rootCluster), v.clusterOffset(i.rootCluster) + i.clusterSize],
+    );
   else hot.push([fat + 2 * i.fatSectors * 512, fat + 2 * i.fatSectors * 512 + i.rootEntries * 32]);
-  for (const e of await v.list()) if (e.kind === 'dir') hot.push([v.clusterOffset(e.firstCluster), v.clusterOffset(e.firstCluster) + i.clusterSize]);
+  for (const e of await v.list())
+    if (e.kind === 'dir') hot.push([v.clusterOffset(e.firstCluster), v.clusterOffset(e.firstCluster) + i.clusterSize]);
   return { bytes: sink.bytes, hot };
 }
 
@@ -62,44 +72,82 @@ const mutation = fc.record({
   range: fc.nat(),
   at: fc.nat(),
   kind: fc.constantFrom('byte', 'u16', 'u32', 'zero', 'ff'),
-  value: fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 1, 2, 3, 0xff, 0xffff, 0xfff7, 0xfff8, 0x0ffffff7, 0x0ffffff8, 0xffffffff, 0x0f, 0x40, 0x41, 0xe5)),
+  value: fc.oneof(
+    fc.nat(0xffffffff),
+    fc.constantFrom(
+      0,
+      1,
+      2,
+      3,
+      0xff,
+      0xffff,
+      0xfff7,
+      0xfff8,
+      0x0ffffff7,
+      0x0ffffff8,
+      0xffffffff,
+      0x0f,
+      0x40,
+      0x41,
+      0xe5,
+    ),
+  ),
 });
 
 describe.each([12, 16, 32] as const)('FAT%i reader under mutation', (type) => {
-  test(`${Math.ceil(RUNS / 3)} mutated images: result or KilnError, never a crash or hang`, async () => {
-    const b = await base(type);
-    const original = new Uint8Array(b.bytes);
-    await fc.assert(fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 6 }), async (mutations) => {
-      const touched: Array<[number, Uint8Array]> = [];
-      for (const m of mutations) {
-        const [start, end] = b.hot[m.range % b.hot.length]!;
-        const at = start + (m.at % Math.max(1, end - start - 4));
-        touched.push([at, b.bytes.slice(at, at + 4)]);
-        const view = new DataView(b.bytes.buffer, b.bytes.byteOffset);
-        if (m.kind === 'byte') b.bytes[at] = m.value & 0xff;
-        else if (m.kind === 'u16') view.setUint16(at, m.value & 0xffff, true);
-        else if (m.kind === 'u32') view.setUint32(at, m.value >>> 0, true);
-        else b.bytes.fill(m.kind === 'zero' ? 0 : 0xff, at, at + 4);
-      }
-      try {
-        await expectOnlyKilnErrors(b.bytes);
-      } finally {
-        for (const [at, saved] of touched.reverse()) b.bytes.set(saved, at); // undo, no copy of the image
-      }
-    }), { numRuns: Math.ceil(RUNS / 3) });
-    expect(Buffer.compare(b.bytes, original)).toBe(0);
-  }, Math.max(60_000, RUNS * 10));
+  test(
+    `${Math.ceil(RUNS / 3)} mutated images: result or KilnError, never a crash or hang`,
+    async () => {
+      const b = await base(type);
+      const original = new Uint8Array(b.bytes);
+      await fc.assert(
+        fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 6 }), async (mutations) => {
+          const touched: Array<[number, Uint8Array]> = [];
+          for (const m of mutations) {
+            const [start, end] = b.hot[m.range % b.hot.length]!;
+            const at = start + (m.at % Math.max(1, end - start - 4));
+            touched.push([at, b.bytes.slice(at, at + 4)]);
+            const view = new DataView(b.bytes.buffer, b.bytes.byteOffset);
+            if (m.kind === 'byte') b.bytes[at] = m.value & 0xff;
+            else if (m.kind === 'u16') view.setUint16(at, m.value & 0xffff, true);
+            else if (m.kind === 'u32') view.setUint32(at, m.value >>> 0, true);
+            else b.bytes.fill(m.kind === 'zero' ? 0 : 0xff, at, at + 4);
+          }
+          try {
+            await expectOnlyKilnErrors(b.bytes);
+          } finally {
+            for (const [at, saved] of touched.reverse()) b.bytes.set(saved, at); // undo, no copy of the image
+          }
+        }),
+        { numRuns: Math.ceil(RUNS / 3) },
+      );
+      expect(Buffer.compare(b.bytes, original)).toBe(0);
+    },
+    Math.max(60_000, RUNS * 10),
+  );
 });
 
 describe('reader: hostile structures', () => {
-  test('random bytes and truncated images', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 4096 }), async (bytes) => {
-      if (bytes.length >= 512) { bytes[510] = 0x55; bytes[511] = 0xaa; bytes[11] = 0; bytes[12] = 2; }
-      await expectOnlyKilnErrors(bytes);
-    }), { numRuns: Math.ceil(RUNS / 6) });
-    const b = await base(16);
-    for (const cut of [100, 512, 4096, 70_000, 200_000]) await expectOnlyKilnErrors(b.bytes.slice(0, cut));
-  }, Math.max(60_000, RUNS * 5));
+  test(
+    'random bytes and truncated images',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 4096 }), async (bytes) => {
+          if (bytes.length >= 512) {
+            bytes[510] = 0x55;
+            bytes[511] = 0xaa;
+            bytes[11] = 0;
+            bytes[12] = 2;
+          }
+          await expectOnlyKilnErrors(bytes);
+        }),
+        { numRuns: Math.ceil(RUNS / 6) },
+      );
+      const b = await base(16);
+      for (const cut of [100, 512, 4096, 70_000, 200_000]) await expectOnlyKilnErrors(b.bytes.slice(0, cut));
+    },
+    Math.max(60_000, RUNS * 5),
+  );
 
   test('a cluster chain that loops is detected (CHAIN_LOOP), not followed forever', async () => {
     const b = await base(32);
@@ -127,7 +175,11 @@ describe('reader: hostile structures', () => {
     // Find the 'sub' entry inside dir's cluster and point it at dir.
     const at = v.clusterOffset(dir.firstCluster);
     for (let o = at; o < at + 512; o += 32) {
-      if (b.bytes[o] === 'S'.charCodeAt(0) && b.bytes[o + 1] === 'U'.charCodeAt(0) && b.bytes[o + 2] === 'B'.charCodeAt(0)) {
+      if (
+        b.bytes[o] === 'S'.charCodeAt(0) &&
+        b.bytes[o + 1] === 'U'.charCodeAt(0) &&
+        b.bytes[o + 2] === 'B'.charCodeAt(0)
+      ) {
         b.bytes[o + 26] = dir.firstCluster & 0xff;
         b.bytes[o + 27] = dir.firstCluster >> 8;
       }
@@ -140,8 +192,11 @@ describe('reader: hostile structures', () => {
     const b = await base(12);
     const v = await openFat(new MemorySource(b.bytes));
     const rootAt = (v.info.reservedSectors + 2 * v.info.fatSectors) * 512;
-    for (let o = rootAt; o < rootAt + v.info.rootEntries * 32; o += 32) if (b.bytes[o + 11] === 0x0f) b.bytes[o + 13] = b.bytes[o + 13]! ^ 0x5a;
-    const names = (await (await openFat(new MemorySource(b.bytes))).list()).filter((e) => !e.path.includes('/')).map((e) => e.name);
+    for (let o = rootAt; o < rootAt + v.info.rootEntries * 32; o += 32)
+      if (b.bytes[o + 11] === 0x0f) b.bytes[o + 13] = b.bytes[o + 13]! ^ 0x5a;
+    const names = (await (await openFat(new MemorySource(b.bytes))).list())
+      .filter((e) => !e.path.includes('/'))
+      .map((e) => e.name);
     expect(names).toContain('ALONGF~1.TXT');
     expect(names).not.toContain('a long file name for the fuzzer.txt');
   });

@@ -14,7 +14,9 @@ const dir = tempDir('kiln-fat-geom-');
 
 async function kilnBoot(bytes: number, type?: 12 | 16 | 32): Promise<Uint8Array> {
   const path = join(dir, `k-${bytes}-${type ?? 0}.img`);
-  await writeImageFile(path, bytes, (sink) => writeFat(sink, new Map(), { ...(type ? { type } : {}), epoch: 315532800 }));
+  await writeImageFile(path, bytes, (sink) =>
+    writeFat(sink, new Map(), { ...(type ? { type } : {}), epoch: 315532800 }),
+  );
   const boot = firstSector(path);
   rmSync(path);
   return boot;
@@ -42,8 +44,32 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('geometry matches mkfs.fat', () => {
   const cases: Array<[number, (12 | 16 | 32)?]> = [
-    [360], [720], [1200], [1440], [2880], [4000], [8192], [16384], [20000], [32768], [65536], [131072], [262144], [400000], [524288], [600000],
-    [1024, 12], [8192, 12], [16384, 16], [65536, 16], [131072, 16], [65536, 32], [131072, 32], [300000, 32], [2097152, 32], [9000000, 32],
+    [360],
+    [720],
+    [1200],
+    [1440],
+    [2880],
+    [4000],
+    [8192],
+    [16384],
+    [20000],
+    [32768],
+    [65536],
+    [131072],
+    [262144],
+    [400000],
+    [524288],
+    [600000],
+    [1024, 12],
+    [8192, 12],
+    [16384, 16],
+    [65536, 16],
+    [131072, 16],
+    [65536, 32],
+    [131072, 32],
+    [300000, 32],
+    [2097152, 32],
+    [9000000, 32],
   ];
   for (const [kib, type] of cases) {
     test(`${kib} KiB${type ? ` FAT${type}` : ''}`, async () => {
@@ -58,7 +84,7 @@ describe('geometry matches mkfs.fat', () => {
   }
 });
 
-describe('sizes below a type\'s minimum', () => {
+describe("sizes below a type's minimum", () => {
   test('FAT16 on 8 MiB: mkfs.fat and kiln both refuse (too few clusters from 2 KiB up)', async () => {
     expect(tool(['mkfs.fat', '-F', '16', '-C', join(dir, 'f16.img'), '8192']).status).not.toBe(0);
     await expect(kilnBoot(8 << 20, 16)).rejects.toThrow(/too small for FAT16/);
@@ -84,7 +110,9 @@ describe('sizes below a type\'s minimum', () => {
     expect(() => computeGeometry(1 << 30, { type: 12 })).toThrow(KilnError);
   });
   test('a forced cluster size that cannot work says so', () => {
-    expect(() => computeGeometry(64 << 20, { type: 32, clusterSize: 4096 })).toThrow(/cannot be FAT32 with 4 KiB clusters/);
+    expect(() => computeGeometry(64 << 20, { type: 32, clusterSize: 4096 })).toThrow(
+      /cannot be FAT32 with 4 KiB clusters/,
+    );
     expect(() => computeGeometry(64 << 20, { clusterSize: 3000 })).toThrow(/power of two/);
   });
   test('FAT type boundaries follow fatgen103 (FAT12 < 4085 <= FAT16 < 65525 <= FAT32)', () => {

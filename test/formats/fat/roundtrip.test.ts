@@ -6,7 +6,15 @@ import { KilnError } from '../../../src/errors.js';
 import { MemorySink, SubSink } from '../../../src/formats/io/block-writer.js';
 import { MemorySource } from '../../../src/formats/io/block-source.js';
 import { buildTree, type FileTree } from '../../../src/formats/io/tree.js';
-import { esp, fatFiller, openFat, planFat, writeFat, type FatOptions, type FatType } from '../../../src/formats/fat/index.js';
+import {
+  esp,
+  fatFiller,
+  openFat,
+  planFat,
+  writeFat,
+  type FatOptions,
+  type FatType,
+} from '../../../src/formats/fat/index.js';
 import { bytesFor, treeArb } from './_trees.js';
 
 const SIZES: Record<FatType, number> = { 12: 4 << 20, 16: 16 << 20, 32: 40 << 20 };
@@ -23,13 +31,15 @@ const digest = (bytes: Uint8Array): string => createHash('sha256').update(bytes)
 async function readBack(bytes: Uint8Array): Promise<Map<string, string>> {
   const volume = await openFat(new MemorySource(bytes));
   const out = new Map<string, string>();
-  for (const e of await volume.list()) out.set(e.path, e.kind === 'dir' ? 'dir' : digest(await volume.readFileBytes(e)));
+  for (const e of await volume.list())
+    out.set(e.path, e.kind === 'dir' ? 'dir' : digest(await volume.readFileBytes(e)));
   return out;
 }
 
 function expected(tree: FileTree): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [path, e] of tree) out.set(path, e.kind === 'dir' ? 'dir' : digest((e as { content: Uint8Array }).content));
+  for (const [path, e] of tree)
+    out.set(path, e.kind === 'dir' ? 'dir' : digest((e as { content: Uint8Array }).content));
   return out;
 }
 
@@ -45,7 +55,7 @@ describe.each([12, 16, 32] as const)('FAT%i round trip', (type) => {
       'dir/sub/empty.bin': new Uint8Array(0),
       'dir/sub/zeros.bin': new Uint8Array(9000),
       'Mixed.Txt': 'm',
-      'emptydir': { kind: 'dir' },
+      emptydir: { kind: 'dir' },
     });
     const sink = await write(tree, SIZES[type], { type, label: 'kiln test' });
     const volume = await openFat(new MemorySource(sink.bytes));
@@ -66,10 +76,13 @@ describe.each([12, 16, 32] as const)('FAT%i round trip', (type) => {
   });
 
   test('property: random trees read back identically', async () => {
-    await fc.assert(fc.asyncProperty(treeArb(20), async ({ tree }) => {
-      const sink = await write(tree, SIZES[type], { type });
-      expect(await readBack(sink.bytes)).toEqual(expected(tree));
-    }), { numRuns: Number(process.env.KILN_PROPERTY_RUNS ?? 40) });
+    await fc.assert(
+      fc.asyncProperty(treeArb(20), async ({ tree }) => {
+        const sink = await write(tree, SIZES[type], { type });
+        expect(await readBack(sink.bytes)).toEqual(expected(tree));
+      }),
+      { numRuns: Number(process.env.KILN_PROPERTY_RUNS ?? 40) },
+    );
   });
 });
 
@@ -103,7 +116,10 @@ describe('layout', () => {
     expect(back.get('big/A rather long file name number 2999.text')).toBe(digest(new TextEncoder().encode('2999')));
   });
   test('times: epoch before 1980 clamps to 1980-01-01, per-entry mtime wins, odd seconds kept via CrtTimeTenth only', async () => {
-    const tree = buildTree({ 'old.txt': 'x', 'new.txt': { kind: 'file', content: new Uint8Array(1), mtime: 1_600_000_001 } });
+    const tree = buildTree({
+      'old.txt': 'x',
+      'new.txt': { kind: 'file', content: new Uint8Array(1), mtime: 1_600_000_001 },
+    });
     const sink = await write(tree, 4 << 20, { epoch: 0 });
     const entries = await (await openFat(new MemorySource(sink.bytes))).list();
     expect(entries.find((e) => e.path === 'old.txt')!.mtime).toBe(315532800);
@@ -113,15 +129,19 @@ describe('layout', () => {
 
 describe('reproducible output', () => {
   test('same inputs and epoch → bit-identical image; content decides the volume id', async () => {
-    await fc.assert(fc.asyncProperty(treeArb(10, 5000), async ({ tree }) => {
-      const a = await write(tree, 4 << 20);
-      const b = await write(tree, 4 << 20);
-      expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
-    }), { numRuns: 20 });
+    await fc.assert(
+      fc.asyncProperty(treeArb(10, 5000), async ({ tree }) => {
+        const a = await write(tree, 4 << 20);
+        const b = await write(tree, 4 << 20);
+        expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
+      }),
+      { numRuns: 20 },
+    );
     const one = await write(buildTree({ 'f.bin': bytesFor(1000, 1) }), 4 << 20);
     const other = await write(buildTree({ 'f.bin': bytesFor(1000, 2) }), 4 << 20);
     const later = await write(buildTree({ 'f.bin': bytesFor(1000, 1) }), 4 << 20, { epoch: 1_800_000_000 });
-    const id = async (s: MemorySink): Promise<number | undefined> => (await openFat(new MemorySource(s.bytes))).info.volumeId;
+    const id = async (s: MemorySink): Promise<number | undefined> =>
+      (await openFat(new MemorySource(s.bytes))).info.volumeId;
     expect(await id(one)).not.toBe(await id(other));
     expect(await id(one)).not.toBe(await id(later));
     // A large file: its first and its last bytes both count (the id samples each file's head and tail).
@@ -131,9 +151,14 @@ describe('reproducible output', () => {
       copy[at] = copy[at]! ^ 1;
       return copy;
     };
-    const ids = await Promise.all([big, edited(0), edited(99_999)].map(async (data) => id(await write(buildTree({ 'f.bin': data }), 4 << 20))));
+    const ids = await Promise.all(
+      [big, edited(0), edited(99_999)].map(async (data) => id(await write(buildTree({ 'f.bin': data }), 4 << 20))),
+    );
     expect(new Set(ids).size).toBe(3);
-    expect((await openFat(new MemorySource((await write(new Map(), 4 << 20, { volumeId: 0x1234abcd })).bytes))).info.volumeId).toBe(0x1234abcd);
+    expect(
+      (await openFat(new MemorySource((await write(new Map(), 4 << 20, { volumeId: 0x1234abcd })).bytes))).info
+        .volumeId,
+    ).toBe(0x1234abcd);
   });
 });
 
@@ -161,20 +186,28 @@ describe('errors', () => {
     expect((await code(() => write(buildTree({ 'a:b.txt': 'x' }), 4 << 20))).code).toBe('FAT_NAME_INVALID');
     expect((await code(() => write(buildTree({ 'dir/x?': 'x' }), 4 << 20))).location?.file).toBe('dir/x?');
     expect((await code(() => write(buildTree({ README: 'a', readme: 'b' }), 4 << 20))).code).toBe('FAT_NAME_CONFLICT');
-    expect((await code(() => write(buildTree({ link: { kind: 'symlink', target: 'x' } }), 4 << 20))).code).toBe('FAT_UNSUPPORTED_ENTRY');
+    expect((await code(() => write(buildTree({ link: { kind: 'symlink', target: 'x' } }), 4 << 20))).code).toBe(
+      'FAT_UNSUPPORTED_ENTRY',
+    );
     expect((await code(() => write(new Map(), 20 << 20, { type: 32 }))).code).toBe('FAT_TOO_SMALL');
     expect((await code(() => write(new Map(), 8 * 1024))).code).toBe('FAT_TOO_SMALL');
-    expect((await code(() => write(new Map(), 4 << 20, { label: 'way too long label' }))).code).toBe('FAT_LABEL_INVALID');
+    expect((await code(() => write(new Map(), 4 << 20, { label: 'way too long label' }))).code).toBe(
+      'FAT_LABEL_INVALID',
+    );
     expect((await code(() => write(new Map(), 4 << 20, { label: 'a.b' }))).code).toBe('FAT_LABEL_INVALID');
-    expect((await code(() => write(new Map(), 4 << 20, { bootCode: new Uint8Array(511) }))).code).toBe('FAT_BAD_BOOT_CODE');
-    expect((await code(() => write(new Map(), 4 << 20, { bootCode: new Uint8Array(512) }))).message).toMatch(/0x55 0xAA/);
+    expect((await code(() => write(new Map(), 4 << 20, { bootCode: new Uint8Array(511) }))).code).toBe(
+      'FAT_BAD_BOOT_CODE',
+    );
+    expect((await code(() => write(new Map(), 4 << 20, { bootCode: new Uint8Array(512) }))).message).toMatch(
+      /0x55 0xAA/,
+    );
     const sink = new MemorySink(1 << 20);
     expect((await code(() => writeFat(sink, new Map(), { size: '2M' }))).code).toBe('FAT_TOO_LARGE');
   });
 });
 
 describe('boot code, hidden sectors, fillers and ESPs', () => {
-  test('boot code: jump and code area are the user\'s, the BPB is kiln\'s', async () => {
+  test("boot code: jump and code area are the user's, the BPB is kiln's", async () => {
     for (const type of [16, 32] as const) {
       const boot = new Uint8Array(512).fill(0x90);
       boot.set([0xeb, type === 32 ? 0x58 : 0x3c, 0x90]);

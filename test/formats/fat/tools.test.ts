@@ -41,7 +41,11 @@ function mtools(argv: string[]): { status: number | null; stdout: string; stderr
 function require_spawn(argv: string[]): { status: number | null; stdout: string; stderr: string } {
   // mtools needs a UTF-8 locale to print non-ASCII long names.
   const { spawnSync } = process.getBuiltinModule('node:child_process') as typeof import('node:child_process');
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'buffer', env: { ...process.env, ...env }, timeout: 60_000 });
+  const r = spawnSync(argv[0]!, argv.slice(1), {
+    encoding: 'buffer',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 
@@ -56,7 +60,11 @@ function expectMdirNames(image: string, tree: FileTree): void {
   if (tree.size === 0) return; // mdir reports an empty root as "not found"
   const r = mtools(['mdir', '-/', '-b', '-i', image, '::']);
   expect(r.status, r.stderr).toBe(0);
-  const listed = r.stdout.split('\n').filter((l) => l.startsWith('::/')).map((l) => l.slice(3)).sort();
+  const listed = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('::/'))
+    .map((l) => l.slice(3))
+    .sort();
   const wanted = [...tree].map(([p, e]) => mtoolsName(e.kind === 'dir' ? `${p}/` : p)).sort();
   expect(listed).toEqual(wanted);
   // The plain listing shows every long name too.
@@ -95,7 +103,9 @@ function require_spawn_raw(argv: string[]): Buffer {
 
 async function writeImage(tree: FileTree, type: FatType, options: FatOptions = {}): Promise<string> {
   const image = join(dir, `fat${type}-${counter++}.img`);
-  await writeImageFile(image, options.size === undefined ? SIZES[type] : Number(options.size), (sink) => writeFat(sink, tree, { type, epoch: 1_700_000_000, ...options }));
+  await writeImageFile(image, options.size === undefined ? SIZES[type] : Number(options.size), (sink) =>
+    writeFat(sink, tree, { type, epoch: 1_700_000_000, ...options }),
+  );
   return image;
 }
 
@@ -117,7 +127,10 @@ describe.each([12, 16, 32] as const)('FAT%i: fsck.fat, mdir and mcopy agree', (t
       ['plus+sign=ok[1].tar.gz', bytesFor(6, 8)],
       [`${'n'.repeat(200)}.bin`, bytesFor(9, 9)],
     ]);
-    const spec: Record<string, unknown> = { 'EFI/BOOT/BOOTX64.EFI': await fileContent(join(src, 'EFI', 'BOOT', 'BOOTX64.EFI')), 'empty dir': { kind: 'dir' } };
+    const spec: Record<string, unknown> = {
+      'EFI/BOOT/BOOTX64.EFI': await fileContent(join(src, 'EFI', 'BOOT', 'BOOTX64.EFI')),
+      'empty dir': { kind: 'dir' },
+    };
     for (const [p, d] of files) if (!spec[p]) spec[p] = d;
     const tree = buildTree(spec as Parameters<typeof buildTree>[0]);
     const image = await writeImage(tree, type, { label: 'Kiln Vol' });
@@ -132,12 +145,15 @@ describe.each([12, 16, 32] as const)('FAT%i: fsck.fat, mdir and mcopy agree', (t
   });
 
   test('property: random trees pass fsck.fat, mdir and mcopy', async () => {
-    await fc.assert(fc.asyncProperty(treeArb(15, 40_000), async ({ tree, files }) => {
-      const image = await writeImage(tree, type);
-      expectFsckClean(image);
-      expectMdirNames(image, tree);
-      expectMcopyBytes(image, files);
-    }), { numRuns: Number(process.env.KILN_TOOL_RUNS ?? 6) });
+    await fc.assert(
+      fc.asyncProperty(treeArb(15, 40_000), async ({ tree, files }) => {
+        const image = await writeImage(tree, type);
+        expectFsckClean(image);
+        expectMdirNames(image, tree);
+        expectMcopyBytes(image, files);
+      }),
+      { numRuns: Number(process.env.KILN_TOOL_RUNS ?? 6) },
+    );
   });
 });
 
@@ -146,7 +162,9 @@ describe('reproducibility on disk', () => {
     const tree = buildTree({ 'a/b/c.txt': 'x', 'Long name.bin': bytesFor(50_000, 3) });
     const one = await writeImage(tree, 32, { epoch: 1_234_567_890 });
     const two = await writeImage(tree, 32, { epoch: 1_234_567_890 });
-    expect(createHash('sha256').update(readFileSync(one)).digest('hex')).toBe(createHash('sha256').update(readFileSync(two)).digest('hex'));
+    expect(createHash('sha256').update(readFileSync(one)).digest('hex')).toBe(
+      createHash('sha256').update(readFileSync(two)).digest('hex'),
+    );
   });
 });
 
@@ -188,7 +206,9 @@ describe('kiln image fat (CLI)', () => {
     writeFileSync(join(src, 'EFI', 'BOOT', 'BOOTX64.EFI'), bytesFor(12345, 1));
     writeFileSync(join(src, 'A long name.txt'), 'hello');
     const image = join(dir, 'cli.img');
-    const w = runKiln(['image', 'fat', image, '--size', '64M', '--from', src, '--type', '32', '--label', 'kiln'], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const w = runKiln(['image', 'fat', image, '--size', '64M', '--from', src, '--type', '32', '--label', 'kiln'], {
+      env: { SOURCE_DATE_EPOCH: '1700000000' },
+    });
     expect(w.status, w.stderr).toBe(0);
     expect(w.stdout).toMatch(/FAT32, 64 MiB/);
     expectFsckClean(image);
@@ -197,13 +217,18 @@ describe('kiln image fat (CLI)', () => {
     expect(ls.stdout).toContain('EFI/BOOT/BOOTX64.EFI');
     expect(ls.stdout).toContain('label KILN');
     expect(ls.stdout).toContain('2023-11-14 22:13:20');
-    const json = JSON.parse(runKiln(['image', 'fat', 'ls', image, '--json']).stdout) as { info: { type: number }; entries: Array<{ path: string; size: number }> };
+    const json = JSON.parse(runKiln(['image', 'fat', 'ls', image, '--json']).stdout) as {
+      info: { type: number };
+      entries: Array<{ path: string; size: number }>;
+    };
     expect(json.info.type).toBe(32);
     expect(json.entries.find((e) => e.path === 'EFI/BOOT/BOOTX64.EFI')!.size).toBe(12345);
     const out = join(dir, 'cli-out');
     const x = runKiln(['image', 'fat', 'extract', image, out]);
     expect(x.status, x.stderr).toBe(0);
-    expect(readFileSync(join(out, 'EFI', 'BOOT', 'BOOTX64.EFI'))).toEqual(readFileSync(join(src, 'EFI', 'BOOT', 'BOOTX64.EFI')));
+    expect(readFileSync(join(out, 'EFI', 'BOOT', 'BOOTX64.EFI'))).toEqual(
+      readFileSync(join(src, 'EFI', 'BOOT', 'BOOTX64.EFI')),
+    );
     expect(readFileSync(join(out, 'A long name.txt'), 'utf8')).toBe('hello');
     expect(readdirSync(out).sort()).toEqual(['A long name.txt', 'EFI']);
   });
@@ -224,7 +249,9 @@ describe('kiln image fat (CLI)', () => {
   test('treeFromDirectory + writeFat match the CLI output byte for byte', async () => {
     const src = join(dir, 'cli-src');
     const image = join(dir, 'lib.img');
-    await writeImageFile(image, 64 << 20, async (sink) => writeFat(sink, await treeFromDirectory(src), { type: 32, label: 'kiln', epoch: 1_700_000_000 }));
+    await writeImageFile(image, 64 << 20, async (sink) =>
+      writeFat(sink, await treeFromDirectory(src), { type: 32, label: 'kiln', epoch: 1_700_000_000 }),
+    );
     expect(Buffer.compare(readFileSync(image), readFileSync(join(dir, 'cli.img')))).toBe(0);
   });
 });
@@ -265,4 +292,3 @@ describe('kiln reads what mkfs.fat + mcopy write', () => {
     }
   });
 });
-

@@ -24,8 +24,28 @@ describe.skipIf(missing)('OVMF boots BOOTX64.EFI from kiln FAT volumes', () => {
   let loader: Uint8Array | undefined;
   const efiProgram = (): Uint8Array => {
     if (loader) return loader;
-    writeFileSync(join(dir, 'early.cfg'), `serial --unit=0 --speed=115200\nterminal_output serial\necho ${MARKER}\nhalt\n`);
-    const r = spawnSync('grub-mkimage', ['-O', 'x86_64-efi', '-o', join(dir, 'BOOTX64.EFI'), '-c', join(dir, 'early.cfg'), '-p', '/EFI/BOOT', 'serial', 'terminal', 'echo', 'halt'], { encoding: 'utf8' });
+    writeFileSync(
+      join(dir, 'early.cfg'),
+      `serial --unit=0 --speed=115200\nterminal_output serial\necho ${MARKER}\nhalt\n`,
+    );
+    const r = spawnSync(
+      'grub-mkimage',
+      [
+        '-O',
+        'x86_64-efi',
+        '-o',
+        join(dir, 'BOOTX64.EFI'),
+        '-c',
+        join(dir, 'early.cfg'),
+        '-p',
+        '/EFI/BOOT',
+        'serial',
+        'terminal',
+        'echo',
+        'halt',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     loader = new Uint8Array(readFileSync(join(dir, 'BOOTX64.EFI')));
     return loader;
@@ -35,23 +55,49 @@ describe.skipIf(missing)('OVMF boots BOOTX64.EFI from kiln FAT volumes', () => {
     [12, 2 << 20],
     [16, 32 << 20],
     [32, 64 << 20],
-  ] as Array<[FatType, number]>)('FAT%i (%i bytes)', async (type, size) => {
-    const image = join(dir, `fat${type}.img`);
-    const files = { 'EFI/BOOT/BOOTX64.EFI': efiProgram(), 'readme.txt': 'kiln' };
-    if (type === 32) {
-      const part = esp({ size, files, label: 'EFI' });
-      expect(part.fatType).toBe(32);
-      await writeImageFile(image, part.size, (sink) => part.fill(sink));
-    } else {
-      await writeImageFile(image, size, (sink) => writeFat(sink, buildTree(files), { type, label: 'EFI' }));
-    }
-    const vars = join(dir, `vars${type}.fd`);
-    copyFileSync(OVMF_VARS, vars);
-    const r = spawnSync('qemu-system-x86_64', [
-      '-machine', 'q35', '-accel', 'tcg', '-m', '256', '-display', 'none', '-no-reboot', '-serial', 'stdio', '-monitor', 'none',
-      '-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${vars}`,
-      '-drive', `format=raw,file=${image},if=ide`,
-    ], { encoding: 'latin1', timeout: 170_000, killSignal: 'SIGKILL' });
-    expect(r.stdout, `QEMU output (status ${r.status}, signal ${r.signal}):\n${r.stdout.slice(-2000)}`).toContain(MARKER);
-  }, 180_000);
+  ] as Array<[FatType, number]>)(
+    'FAT%i (%i bytes)',
+    async (type, size) => {
+      const image = join(dir, `fat${type}.img`);
+      const files = { 'EFI/BOOT/BOOTX64.EFI': efiProgram(), 'readme.txt': 'kiln' };
+      if (type === 32) {
+        const part = esp({ size, files, label: 'EFI' });
+        expect(part.fatType).toBe(32);
+        await writeImageFile(image, part.size, (sink) => part.fill(sink));
+      } else {
+        await writeImageFile(image, size, (sink) => writeFat(sink, buildTree(files), { type, label: 'EFI' }));
+      }
+      const vars = join(dir, `vars${type}.fd`);
+      copyFileSync(OVMF_VARS, vars);
+      const r = spawnSync(
+        'qemu-system-x86_64',
+        [
+          '-machine',
+          'q35',
+          '-accel',
+          'tcg',
+          '-m',
+          '256',
+          '-display',
+          'none',
+          '-no-reboot',
+          '-serial',
+          'stdio',
+          '-monitor',
+          'none',
+          '-drive',
+          `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`,
+          '-drive',
+          `if=pflash,format=raw,file=${vars}`,
+          '-drive',
+          `format=raw,file=${image},if=ide`,
+        ],
+        { encoding: 'latin1', timeout: 170_000, killSignal: 'SIGKILL' },
+      );
+      expect(r.stdout, `QEMU output (status ${r.status}, signal ${r.signal}):\n${r.stdout.slice(-2000)}`).toContain(
+        MARKER,
+      );
+    },
+    180_000,
+  );
 });

@@ -37,24 +37,57 @@ describe.skipIf(missing)('QEMU/OVMF boots a kiln GPT disk', () => {
   it('runs BOOTX64.EFI from the ESP', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'hello.c'), PROGRAM);
-    const cc = tool(['clang', '-target', 'x86_64-unknown-windows', '-ffreestanding', '-fshort-wchar', '-mno-red-zone', '-nostdlib', '-fuse-ld=lld',
-      '-Wl,-entry:efi_main', '-Wl,-subsystem:efi_application', '-o', join(dir, 'BOOTX64.EFI'), join(dir, 'hello.c')]);
+    const cc = tool([
+      'clang',
+      '-target',
+      'x86_64-unknown-windows',
+      '-ffreestanding',
+      '-fshort-wchar',
+      '-mno-red-zone',
+      '-nostdlib',
+      '-fuse-ld=lld',
+      '-Wl,-entry:efi_main',
+      '-Wl,-subsystem:efi_application',
+      '-o',
+      join(dir, 'BOOTX64.EFI'),
+      join(dir, 'hello.c'),
+    ]);
     expect(cc.status, cc.stderr).toBe(0);
     const disk = join(dir, 'disk.img');
     await writeGptFile(disk, {
       size: '64M',
       seed: 'qemu-boot',
-      partitions: [esp({ size: '40M', files: { '/EFI/BOOT/BOOTX64.EFI': await fileContent(join(dir, 'BOOTX64.EFI')) } })],
+      partitions: [
+        esp({ size: '40M', files: { '/EFI/BOOT/BOOTX64.EFI': await fileContent(join(dir, 'BOOTX64.EFI')) } }),
+      ],
     });
     const info = await readGpt(new Uint8Array(readFileSync(disk)), { strict: true });
     expect(info.partitions[0]).toMatchObject({ typeName: 'esp', name: 'EFI System Partition', firstLba: 2048 });
     copyFileSync(OVMF_VARS, join(dir, 'vars.fd'));
     const serial = join(dir, 'serial.log');
-    const r = await run([
-      'qemu-system-x86_64', '-M', 'q35', '-accel', 'tcg', '-m', '256', '-display', 'none', '-no-reboot', '-serial', `file:${serial}`,
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${join(dir, 'vars.fd')}`,
-      '-drive', `format=raw,file=${disk}`,
-    ], { timeoutMs: 150_000 });
+    const r = await run(
+      [
+        'qemu-system-x86_64',
+        '-M',
+        'q35',
+        '-accel',
+        'tcg',
+        '-m',
+        '256',
+        '-display',
+        'none',
+        '-no-reboot',
+        '-serial',
+        `file:${serial}`,
+        '-drive',
+        `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+        '-drive',
+        `if=pflash,format=raw,unit=1,file=${join(dir, 'vars.fd')}`,
+        '-drive',
+        `format=raw,file=${disk}`,
+      ],
+      { timeoutMs: 150_000 },
+    );
     const log = existsSync(serial) ? readFileSync(serial, 'latin1') : '';
     expect(r.timedOut, log.slice(-2000)).toBe(false);
     expect(log).toContain('KILN-GPT-ESP-OK');

@@ -11,13 +11,32 @@ const RUNS = Number(process.env.KILN_FUZZ_RUNS ?? 30000);
 
 describe('gpt reader fuzz', () => {
   it(`survives ${RUNS} mutated disks`, async () => {
-    const layout = layoutGpt({ size: 160 * 512, alignment: 512, seed: 'fuzz', partitions: [{ type: 'esp', size: 20 * 512, name: 'a' }, { type: 'linux', name: 'b' }] });
+    const layout = layoutGpt({
+      size: 160 * 512,
+      alignment: 512,
+      seed: 'fuzz',
+      partitions: [
+        { type: 'esp', size: 20 * 512, name: 'a' },
+        { type: 'linux', name: 'b' },
+      ],
+    });
     const sink = new MemorySink(layout.size);
     await writeGpt(sink, layout);
     const base = sink.bytes;
     const total = base.length / 512;
     // Interesting places: protective MBR records, both headers, the first entries of both arrays.
-    const spots = [446, 462, 512, 512 + 92, 1024, 1024 + 256, (total - 33) * 512, (total - 33) * 512 + 256, (total - 1) * 512, (total - 1) * 512 + 92];
+    const spots = [
+      446,
+      462,
+      512,
+      512 + 92,
+      1024,
+      1024 + 256,
+      (total - 33) * 512,
+      (total - 33) * 512 + 256,
+      (total - 1) * 512,
+      (total - 1) * 512 + 92,
+    ];
     const mutation = fc.record({
       spot: fc.constantFrom(...spots.map((s, i) => [s, i % 2 === 0 ? 16 : 256] as const)),
       delta: fc.nat({ max: 255 }),
@@ -41,7 +60,10 @@ describe('gpt reader fuzz', () => {
         }
         if (reseal) {
           const view = Buffer.from(bytes.buffer);
-          for (const [h, arr] of [[512, 1024], [(total - 1) * 512, (total - 33) * 512]] as const) {
+          for (const [h, arr] of [
+            [512, 1024],
+            [(total - 1) * 512, (total - 33) * 512],
+          ] as const) {
             view.writeUInt32LE(zlibCrc32(bytes.subarray(arr, arr + 16384)) >>> 0, h + 88);
             view.writeUInt32LE(0, h + 16);
             view.writeUInt32LE(zlibCrc32(bytes.subarray(h, h + 92)) >>> 0, h + 16);
@@ -61,7 +83,9 @@ describe('gpt reader fuzz', () => {
       { numRuns: RUNS },
     );
     const seconds = (performance.now() - started) / 1000;
-    console.log(`gpt fuzz: ${RUNS} inputs in ${seconds.toFixed(1)} s (${Math.round(RUNS / seconds)}/s), ${listed} listed, ${refused} refused`);
+    console.log(
+      `gpt fuzz: ${RUNS} inputs in ${seconds.toFixed(1)} s (${Math.round(RUNS / seconds)}/s), ${listed} listed, ${refused} refused`,
+    );
     expect(listed).toBeGreaterThan(0);
   }, 300_000);
 });

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GPT_TYPES, layoutGpt, readGpt, writeGpt, writeGptFile, type GptOptions } from '../../../src/formats/gpt/index.js';
+import {
+  GPT_TYPES,
+  layoutGpt,
+  readGpt,
+  writeGpt,
+  writeGptFile,
+  type GptOptions,
+} from '../../../src/formats/gpt/index.js';
 import { MemorySink, type BlockSink } from '../../../src/formats/io/block-writer.js';
 import { FileSource } from '../../../src/formats/io/block-source.js';
 import { fileContent } from '../../../src/formats/io/content.js';
@@ -19,13 +26,20 @@ async function toBytes(options: GptOptions): Promise<Uint8Array> {
 }
 
 const u32 = (b: Uint8Array, at: number) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32LE(at);
-const u64 = (b: Uint8Array, at: number) => Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64LE(at));
+const u64 = (b: Uint8Array, at: number) =>
+  Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64LE(at));
 
 const kozo: GptOptions = {
   size: '64M',
   seed: 'kozo',
   partitions: [
-    { type: 'esp', size: '32M', name: 'EFI system', content: new Uint8Array(4096).fill(0xe5), attributes: ['required'] },
+    {
+      type: 'esp',
+      size: '32M',
+      name: 'EFI system',
+      content: new Uint8Array(4096).fill(0xe5),
+      attributes: ['required'],
+    },
     { type: 'bios-boot', size: '1M', attributes: ['legacy-bios-bootable', 60] },
     { type: 'linux-root-x86_64', name: 'root' },
   ],
@@ -36,7 +50,10 @@ export function expectSgdiskClean(path: string): void {
   const v = tool(['sgdisk', '-v', path]);
   expect(v.status).toBe(0);
   expect(v.stdout).toContain('No problems found.');
-  const lines = (v.stdout + v.stderr).split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (v.stdout + v.stderr)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const bad = lines.filter((l) => /warning|caution|problem:|error|invalid|corrupt|mismatch|overlap|damaged/i.test(l));
   expect(bad).toEqual([]);
   // The only lines are the verdict and the free-space summary.
@@ -48,7 +65,21 @@ describe('gpt writer', () => {
     const bytes = await toBytes(kozo);
     const total = (64 << 20) / 512;
     // Protective MBR (Table 5-4)
-    expect([...bytes.subarray(446, 462)]).toEqual([0, 0x00, 0x02, 0x00, 0xee, 0xff, 0xff, 0xff, 1, 0, 0, 0, ...[total - 1].flatMap((n) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24])]);
+    expect([...bytes.subarray(446, 462)]).toEqual([
+      0,
+      0x00,
+      0x02,
+      0x00,
+      0xee,
+      0xff,
+      0xff,
+      0xff,
+      1,
+      0,
+      0,
+      0,
+      ...[total - 1].flatMap((n) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24]),
+    ]);
     expect(bytes[510]).toBe(0x55);
     expect(bytes[511]).toBe(0xaa);
     // Primary header (Table 5-5)
@@ -71,7 +102,11 @@ describe('gpt writer', () => {
     // Backup header and array at the end
     const b = bytes.subarray((total - 1) * 512, total * 512);
     expect([u64(b, 24), u64(b, 32), u64(b, 72)]).toEqual([total - 1, 1, total - 33]);
-    expect(Buffer.from(bytes.subarray((total - 33) * 512, (total - 1) * 512)).equals(Buffer.from(bytes.subarray(1024, 1024 + 16384)))).toBe(true);
+    expect(
+      Buffer.from(bytes.subarray((total - 33) * 512, (total - 1) * 512)).equals(
+        Buffer.from(bytes.subarray(1024, 1024 + 16384)),
+      ),
+    ).toBe(true);
     // Content
     expect(bytes[2048 * 512]).toBe(0xe5);
     expect(bytes[2048 * 512 + 4096]).toBe(0);
@@ -93,39 +128,91 @@ describe('gpt writer', () => {
 
   it('round-trips random layouts (property)', async () => {
     const part = fc.record({
-      type: fc.oneof(fc.constantFrom(...(Object.keys(GPT_TYPES) as Array<keyof typeof GPT_TYPES>)), fc.uuid().filter((u) => u !== '00000000-0000-0000-0000-000000000000')),
-      name: fc.string({ unit: 'binary', maxLength: 36 }).filter((s) => !s.includes('\0') && [...s].every((c) => c.codePointAt(0)! < 0xd800 || (c.codePointAt(0)! > 0xdfff && c.codePointAt(0)! < 0x10000))),
+      type: fc.oneof(
+        fc.constantFrom(...(Object.keys(GPT_TYPES) as Array<keyof typeof GPT_TYPES>)),
+        fc.uuid().filter((u) => u !== '00000000-0000-0000-0000-000000000000'),
+      ),
+      name: fc
+        .string({ unit: 'binary', maxLength: 36 })
+        .filter(
+          (s) =>
+            !s.includes('\0') &&
+            [...s].every(
+              (c) => c.codePointAt(0)! < 0xd800 || (c.codePointAt(0)! > 0xdfff && c.codePointAt(0)! < 0x10000),
+            ),
+        ),
       sectors: fc.integer({ min: 1, max: 5000 }),
       attributes: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 3000 }), fc.constantFrom(512, 4096, 1 << 20), fc.string(), async (parts, spare, alignment, seed) => {
-        const alignSectors = alignment / 512;
-        let need = 34 + 33 + alignSectors;
-        for (const p of parts) need += Math.ceil(p.sectors / alignSectors) * alignSectors + alignSectors;
-        const size = (need + spare) * 512;
-        const options: GptOptions = { size, seed, alignment, partitions: parts.map((p) => ({ type: p.type, name: p.name, size: p.sectors * 512, attributes: p.attributes })) };
-        const layout = layoutGpt(options);
-        const info = await readGpt(await toBytes(options), { strict: true });
-        expect(info.partitions.map((p) => ({ t: p.typeGuid, n: p.name, f: p.firstLba, l: p.lastLba, a: p.attributes, g: p.guid }))).toEqual(
-          layout.partitions.map((p) => ({ t: p.typeGuid, n: p.name, f: p.firstLba, l: p.lastLba, a: p.attributes, g: p.guid })),
-        );
-        for (const p of info.partitions) expect(p.firstLba % alignSectors).toBe(0);
-      }),
+      fc.asyncProperty(
+        fc.array(part, { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.constantFrom(512, 4096, 1 << 20),
+        fc.string(),
+        async (parts, spare, alignment, seed) => {
+          const alignSectors = alignment / 512;
+          let need = 34 + 33 + alignSectors;
+          for (const p of parts) need += Math.ceil(p.sectors / alignSectors) * alignSectors + alignSectors;
+          const size = (need + spare) * 512;
+          const options: GptOptions = {
+            size,
+            seed,
+            alignment,
+            partitions: parts.map((p) => ({
+              type: p.type,
+              name: p.name,
+              size: p.sectors * 512,
+              attributes: p.attributes,
+            })),
+          };
+          const layout = layoutGpt(options);
+          const info = await readGpt(await toBytes(options), { strict: true });
+          expect(
+            info.partitions.map((p) => ({
+              t: p.typeGuid,
+              n: p.name,
+              f: p.firstLba,
+              l: p.lastLba,
+              a: p.attributes,
+              g: p.guid,
+            })),
+          ).toEqual(
+            layout.partitions.map((p) => ({
+              t: p.typeGuid,
+              n: p.name,
+              f: p.firstLba,
+              l: p.lastLba,
+              a: p.attributes,
+              g: p.guid,
+            })),
+          );
+          for (const p of info.partitions) expect(p.firstLba % alignSectors).toBe(0);
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   it('runs fill callbacks on a SubSink of the partition and streams host files', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'esp.img'), new Uint8Array(3 << 20).map((_, i) => (i >> 9) & 0xff));
+    writeFileSync(
+      join(dir, 'esp.img'),
+      new Uint8Array(3 << 20).map((_, i) => (i >> 9) & 0xff),
+    );
     const seen: number[] = [];
     const out = join(dir, 'disk.img');
     await writeGptFile(out, {
       size: '16M',
       partitions: [
         { type: 'esp', content: await fileContent(join(dir, 'esp.img')) },
-        { type: 'linux', fill: async (sink: BlockSink) => { seen.push(sink.size); await sink.write(sink.size - 4, new Uint8Array([1, 2, 3, 4])); } },
+        {
+          type: 'linux',
+          fill: async (sink: BlockSink) => {
+            seen.push(sink.size);
+            await sink.write(sink.size - 4, new Uint8Array([1, 2, 3, 4]));
+          },
+        },
       ],
     });
     const disk = readFileSync(out);
@@ -149,10 +236,16 @@ describe('gpt writer', () => {
 
   it('writes a 4 GiB disk with 10 MiB of content as a sparse file', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'esp.img'), new Uint8Array(10 << 20).map((_, i) => (i * 7 + 1) & 0xff));
+    writeFileSync(
+      join(dir, 'esp.img'),
+      new Uint8Array(10 << 20).map((_, i) => (i * 7 + 1) & 0xff),
+    );
     const out = join(dir, 'big.img');
     const before = process.memoryUsage().rss;
-    await writeGptFile(out, { size: '4G', partitions: [{ type: 'esp', size: '64M', content: await fileContent(join(dir, 'esp.img')) }, { type: 'linux' }] });
+    await writeGptFile(out, {
+      size: '4G',
+      partitions: [{ type: 'esp', size: '64M', content: await fileContent(join(dir, 'esp.img')) }, { type: 'linux' }],
+    });
     const grown = process.memoryUsage().rss - before;
     const st = statSync(out);
     expect(st.size).toBe(4 * 1024 ** 3);
@@ -161,7 +254,7 @@ describe('gpt writer', () => {
     const source = await FileSource.open(out);
     try {
       const info = await readGpt(source, { strict: true });
-      expect(info.partitions[1]!.lastLba).toBe(4 * 1024 ** 3 / 512 - 2048 - 1);
+      expect(info.partitions[1]!.lastLba).toBe((4 * 1024 ** 3) / 512 - 2048 - 1);
     } finally {
       await source.close();
     }
@@ -171,14 +264,35 @@ describe('gpt writer', () => {
   it('refuses bad layouts with codes, numbers and hints', () => {
     const cases: Array<[GptOptions, RegExp | string]> = [
       [{ size: '4M', partitions: [{ type: 'esp', size: '8M' }] }, /past the last usable LBA/],
-      [{ size: '4M', partitions: [{ type: 'esp', size: '1M', content: new Uint8Array((1 << 20) + 10) }] }, /10 bytes over/],
-      [{ size: '8M', partitions: [{ type: 'esp', size: '2M', startLba: 2048 }, { type: 'linux', size: '2M', startLba: 4000 }] }, 'GPT_OVERLAP'],
+      [
+        { size: '4M', partitions: [{ type: 'esp', size: '1M', content: new Uint8Array((1 << 20) + 10) }] },
+        /10 bytes over/,
+      ],
+      [
+        {
+          size: '8M',
+          partitions: [
+            { type: 'esp', size: '2M', startLba: 2048 },
+            { type: 'linux', size: '2M', startLba: 4000 },
+          ],
+        },
+        'GPT_OVERLAP',
+      ],
       [{ size: '8M', partitions: [{ type: 'ntfs-but-unknown' as 'esp' }] }, 'GPT_BAD_TYPE'],
       [{ size: '8M', partitions: [{ type: 'linux', name: 'x'.repeat(37) }] }, 'GPT_NAME_TOO_LONG'],
       [{ size: 1000000, partitions: [] }, 'GPT_SIZE_NOT_SECTOR'],
       [{ size: 20480, partitions: [{ type: 'linux' }] }, 'GPT_DISK_TOO_SMALL'],
       [{ size: '8M', partitions: [{ type: 'linux', attributes: ['sparkly' as 'required'] }] }, 'GPT_BAD_ATTRIBUTES'],
-      [{ size: '8M', partitions: [{ type: 'linux', size: '1M' }, { type: 'linux', size: '1M' }, { type: 'esp' }].slice(0, 2).concat([{ type: 'esp', size: undefined }]).map((p, i) => (i === 0 ? { ...p, size: undefined } : p)) }, 'GPT_SIZE_MISSING'],
+      [
+        {
+          size: '8M',
+          partitions: [{ type: 'linux', size: '1M' }, { type: 'linux', size: '1M' }, { type: 'esp' }]
+            .slice(0, 2)
+            .concat([{ type: 'esp', size: undefined }])
+            .map((p, i) => (i === 0 ? { ...p, size: undefined } : p)),
+        },
+        'GPT_SIZE_MISSING',
+      ],
       [{ size: '8M', partitions: [{ type: 'linux', startLba: 10 }] }, 'GPT_BAD_START'],
     ];
     for (const [options, expected] of cases) {
@@ -196,7 +310,10 @@ describe('gpt writer', () => {
 });
 
 describe('gpt reader', () => {
-  async function resealPrimary(bytes: Uint8Array, edit: (entries: Uint8Array, header: Uint8Array) => void): Promise<void> {
+  async function resealPrimary(
+    bytes: Uint8Array,
+    edit: (entries: Uint8Array, header: Uint8Array) => void,
+  ): Promise<void> {
     const header = bytes.subarray(512, 1024);
     const entries = bytes.subarray(1024, 1024 + 16384);
     edit(entries, header);
@@ -254,7 +371,10 @@ describe('sgdisk and sfdisk accept kiln GPT disks', () => {
     expectSgdiskClean(out);
     const p = tool(['sgdisk', '-p', out]);
     expect(p.status).toBe(0);
-    const rows = p.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+\d+/.test(l)).map((l) => l.trim().split(/\s+/));
+    const rows = p.stdout
+      .split('\n')
+      .filter((l) => /^\s+\d+\s+\d+\s+\d+/.test(l))
+      .map((l) => l.trim().split(/\s+/));
     expect(rows.map((r) => [r[0], r[1], r[2], r[5], r.slice(6).join(' ')])).toEqual([
       ['1', '2048', '67583', 'EF00', 'EFI system'],
       ['2', '67584', '69631', 'EF02', 'bios-boot'],
@@ -262,10 +382,25 @@ describe('sgdisk and sfdisk accept kiln GPT disks', () => {
     ]);
     const layout = layoutGpt(kozo);
     expect(p.stdout).toContain(`Disk identifier (GUID): ${layout.diskGuid.toUpperCase()}`);
-    const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as { partitiontable: { label: string; id: string; partitions: Array<{ start: number; size: number; type: string; uuid: string; name: string; attrs?: string }> } };
+    const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as {
+      partitiontable: {
+        label: string;
+        id: string;
+        partitions: Array<{ start: number; size: number; type: string; uuid: string; name: string; attrs?: string }>;
+      };
+    };
     expect(json.partitiontable.label).toBe('gpt');
     expect(json.partitiontable.id).toBe(layout.diskGuid.toUpperCase());
-    expect(json.partitiontable.partitions.map((x) => [x.start, x.size, x.type.toLowerCase(), x.uuid.toLowerCase(), x.name, x.attrs ?? ''])).toEqual([
+    expect(
+      json.partitiontable.partitions.map((x) => [
+        x.start,
+        x.size,
+        x.type.toLowerCase(),
+        x.uuid.toLowerCase(),
+        x.name,
+        x.attrs ?? '',
+      ]),
+    ).toEqual([
       [2048, 65536, GPT_TYPES.esp, layout.partitions[0]!.guid, 'EFI system', 'RequiredPartition'],
       [67584, 2048, GPT_TYPES['bios-boot'], layout.partitions[1]!.guid, 'bios-boot', 'LegacyBIOSBootable GUID:60'],
       [69632, 59392, GPT_TYPES['linux-root-x86_64'], layout.partitions[2]!.guid, 'root', ''],
@@ -273,21 +408,39 @@ describe('sgdisk and sfdisk accept kiln GPT disks', () => {
     const verify = tool(['sfdisk', '--verify', out]);
     expect(verify.status).toBe(0);
     expect(verify.stdout).toContain('No errors detected.');
-    expect((verify.stdout + verify.stderr).split('\n').filter((l) => /warning|error(?!s detected)|problem|invalid|corrupt|mismatch|overlap/i.test(l))).toEqual([]);
+    expect(
+      (verify.stdout + verify.stderr)
+        .split('\n')
+        .filter((l) => /warning|error(?!s detected)|problem|invalid|corrupt|mismatch|overlap/i.test(l)),
+    ).toEqual([]);
   });
 
   it('sgdisk -v accepts random layouts', async () => {
     const dir = tempDir();
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ mib: fc.integer({ min: 1, max: 8 }), type: fc.constantFrom('esp', 'linux', 'basic-data', 'bios-boot', 'linux-swap') }), { minLength: 1, maxLength: 10 }), async (parts) => {
-        const out = join(dir, `r${n++}.img`);
-        const size = (parts.reduce((s, p) => s + p.mib, 0) + 2) << 20;
-        await writeGptFile(out, { size, partitions: parts.map((p) => ({ type: p.type as 'esp', size: `${p.mib}M` })) });
-        expectSgdiskClean(out);
-        const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as { partitiontable: { partitions: unknown[] } };
-        expect(json.partitiontable.partitions).toHaveLength(parts.length);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            mib: fc.integer({ min: 1, max: 8 }),
+            type: fc.constantFrom('esp', 'linux', 'basic-data', 'bios-boot', 'linux-swap'),
+          }),
+          { minLength: 1, maxLength: 10 },
+        ),
+        async (parts) => {
+          const out = join(dir, `r${n++}.img`);
+          const size = (parts.reduce((s, p) => s + p.mib, 0) + 2) << 20;
+          await writeGptFile(out, {
+            size,
+            partitions: parts.map((p) => ({ type: p.type as 'esp', size: `${p.mib}M` })),
+          });
+          expectSgdiskClean(out);
+          const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as {
+            partitiontable: { partitions: unknown[] };
+          };
+          expect(json.partitiontable.partitions).toHaveLength(parts.length);
+        },
+      ),
       { numRuns: 15 },
     );
   });
@@ -297,7 +450,22 @@ describe('sgdisk and sfdisk accept kiln GPT disks', () => {
     const out = join(dir, 'sg.img');
     writeFileSync(out, new Uint8Array(0));
     tool(['truncate', '-s', '32M', out]);
-    const r = tool(['sgdisk', '-n', '1:2048:+8M', '-t', '1:ef00', '-c', '1:EFI', '-n', '2:0:0', '-t', '2:8300', '-A', '1:set:0', out]);
+    const r = tool([
+      'sgdisk',
+      '-n',
+      '1:2048:+8M',
+      '-t',
+      '1:ef00',
+      '-c',
+      '1:EFI',
+      '-n',
+      '2:0:0',
+      '-t',
+      '2:8300',
+      '-A',
+      '1:set:0',
+      out,
+    ]);
     expect(r.status).toBe(0);
     const info = await readGpt(new Uint8Array(readFileSync(out)), { strict: true });
     expect(info.partitions.map((p) => [p.typeName, p.name, p.firstLba, p.attributes])).toEqual([

@@ -2,7 +2,14 @@
 // benign image with placeholder names, then the placeholders' bytes are patched into names the
 // writers themselves refuse ('..', '/x'). The cpio builder writes headers directly.
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { CPIO_HEADER_SIZE, S_IFDIR, S_IFLNK, S_IFREG, pad4, writeHeaderInto } from '../../../src/formats/cpio/_header.js';
+import {
+  CPIO_HEADER_SIZE,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFREG,
+  pad4,
+  writeHeaderInto,
+} from '../../../src/formats/cpio/_header.js';
 import { writeFat } from '../../../src/formats/fat/index.js';
 import { MemorySink } from '../../../src/formats/io/block-writer.js';
 import { buildTree, type TreeSpec } from '../../../src/formats/io/tree.js';
@@ -27,8 +34,19 @@ export function rawCpio(entries: RawCpioEntry[]): Uint8Array {
     const end = pad4(dataOffset + data.length);
     const chunk = new Uint8Array(end - offset);
     writeHeaderInto(chunk, 0, '070701', {
-      ino: parts.length + 1, mode, uid: 0, gid: 0, nlink: 1, mtime: 0, filesize: data.length, devMajor: 0, devMinor: 0, rdevMajor: 0, rdevMinor: 0,
-      namesize: nameBytes.length, check: 0,
+      ino: parts.length + 1,
+      mode,
+      uid: 0,
+      gid: 0,
+      nlink: 1,
+      mtime: 0,
+      filesize: data.length,
+      devMajor: 0,
+      devMinor: 0,
+      rdevMajor: 0,
+      rdevMinor: 0,
+      namesize: nameBytes.length,
+      check: 0,
     });
     chunk.set(nameBytes, CPIO_HEADER_SIZE);
     chunk.set(data, dataOffset - offset);
@@ -59,7 +77,10 @@ export async function fatImage(spec: Spec, size = 4 << 20, type: 12 | 16 | 32 = 
 }
 
 /** An ISO with Rock Ridge and Joliet holding `spec`. */
-export async function isoImage(spec: Spec, options: { rockRidge?: boolean; joliet?: boolean } = {}): Promise<Uint8Array> {
+export async function isoImage(
+  spec: Spec,
+  options: { rockRidge?: boolean; joliet?: boolean } = {},
+): Promise<Uint8Array> {
   const plan = await planIso(buildTree(spec), { epoch: 1_700_000_000, ...options });
   const sink = new MemorySink(plan.size);
   await writeIso(sink, plan);
@@ -85,8 +106,10 @@ export function patchAll(bytes: Uint8Array, from: Uint8Array, to: Uint8Array): U
 }
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-const utf16le = (s: string): Uint8Array => Uint8Array.from([...s].flatMap((c) => [c.charCodeAt(0) & 0xff, c.charCodeAt(0) >> 8]));
-const utf16be = (s: string): Uint8Array => Uint8Array.from([...s].flatMap((c) => [c.charCodeAt(0) >> 8, c.charCodeAt(0) & 0xff]));
+const utf16le = (s: string): Uint8Array =>
+  Uint8Array.from([...s].flatMap((c) => [c.charCodeAt(0) & 0xff, c.charCodeAt(0) >> 8]));
+const utf16be = (s: string): Uint8Array =>
+  Uint8Array.from([...s].flatMap((c) => [c.charCodeAt(0) >> 8, c.charCodeAt(0) & 0xff]));
 
 /** Where a two-letter placeholder name `Qq`/`qq` is stored, per format and namespace, and how to rename it. */
 export const rename = {
@@ -110,14 +133,19 @@ export function sparseVdi(path: string, diskSize: number, blocks: number[]): voi
   const units = Math.ceil(diskSize / unit);
   const nonZero = new Uint8Array(units);
   for (const b of blocks) nonZero[b] = 1;
-  const plan = layoutVdi({ size: diskSize, unit, units, nonZero, nonZeroCount: blocks.length, fingerprint: new Uint8Array(32) }, { seed: 'sparse' });
+  const plan = layoutVdi(
+    { size: diskSize, unit, units, nonZero, nonZeroCount: blocks.length, fingerprint: new Uint8Array(32) },
+    { seed: 'sparse' },
+  );
   const fd = openSync(path, 'w');
   try {
     for (const [offset, bytes] of vdiMetadata(plan)) writeSync(fd, bytes, 0, bytes.length, offset);
-    [...blocks].sort((a, b) => a - b).forEach((b, slot) => {
-      const data = new Uint8Array(Math.min(unit, diskSize - b * unit)).fill(blockByte(b));
-      writeSync(fd, data, 0, data.length, plan.header.offData + slot * unit);
-    });
+    [...blocks]
+      .sort((a, b) => a - b)
+      .forEach((b, slot) => {
+        const data = new Uint8Array(Math.min(unit, diskSize - b * unit)).fill(blockByte(b));
+        writeSync(fd, data, 0, data.length, plan.header.offData + slot * unit);
+      });
     ftruncateSync(fd, plan.fileSize);
   } finally {
     closeSync(fd);

@@ -44,36 +44,55 @@ describe('SparseFileSink', () => {
   it('gives the same bytes as memory for random writes, patches, zeros over data and content larger than its buffer', async () => {
     const size = 6 << 20;
     const big = SparseFileSink.BUFFER_SIZE + 12345;
-    const op = fc.record({
-      offset: fc.integer({ min: 0, max: size - 1 }),
-      kind: fc.constantFrom<'bytes' | 'file'>('bytes', 'file'),
-      length: fc.oneof(fc.integer({ min: 0, max: 9000 }), fc.constant(big)),
-      fill: fc.constantFrom('zero', 'random', 'mixed'),
-      seed: fc.integer({ min: 1, max: 255 }),
-    }).map(({ offset, kind, length, fill, seed }): Op => {
-      const len = Math.min(length, size - offset);
-      const data = new Uint8Array(len);
-      if (fill !== 'zero') for (let i = 0; i < len; i++) data[i] = fill === 'mixed' && (i >> 12) % 2 === 0 ? 0 : (i * seed + 7) & 0xff || 1;
-      // A short form for fast-check's report (the data itself is megabytes).
-      return { offset, kind, data, toString: () => `${kind}@${offset}+${len}:${fill}/${seed}` };
-    });
+    const op = fc
+      .record({
+        offset: fc.integer({ min: 0, max: size - 1 }),
+        kind: fc.constantFrom<'bytes' | 'file'>('bytes', 'file'),
+        length: fc.oneof(fc.integer({ min: 0, max: 9000 }), fc.constant(big)),
+        fill: fc.constantFrom('zero', 'random', 'mixed'),
+        seed: fc.integer({ min: 1, max: 255 }),
+      })
+      .map(({ offset, kind, length, fill, seed }): Op => {
+        const len = Math.min(length, size - offset);
+        const data = new Uint8Array(len);
+        if (fill !== 'zero')
+          for (let i = 0; i < len; i++)
+            data[i] = fill === 'mixed' && (i >> 12) % 2 === 0 ? 0 : (i * seed + 7) & 0xff || 1;
+        // A short form for fast-check's report (the data itself is megabytes).
+        return { offset, kind, data, toString: () => `${kind}@${offset}+${len}:${fill}/${seed}` };
+      });
     let run = 0;
-    await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
-      const { file, memory } = await apply(size, ops, `prop${run++}.img`);
-      const differs = file.findIndex((b, i) => b !== memory[i]);
-      if (differs >= 0) throw new Error(`byte ${differs} differs after ${ops.map(String).join(', ')}`);
-    }), { numRuns: 60, reporter: (r) => { if (r.failed) throw new Error(`${String((r as { errorInstance?: unknown }).errorInstance)} (seed ${r.seed}, counterexample ${String(r.counterexample)})`); } });
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 12 }), async (ops) => {
+        const { file, memory } = await apply(size, ops, `prop${run++}.img`);
+        const differs = file.findIndex((b, i) => b !== memory[i]);
+        if (differs >= 0) throw new Error(`byte ${differs} differs after ${ops.map(String).join(', ')}`);
+      }),
+      {
+        numRuns: 60,
+        reporter: (r) => {
+          if (r.failed)
+            throw new Error(
+              `${String((r as { errorInstance?: unknown }).errorInstance)} (seed ${r.seed}, counterexample ${String(r.counterexample)})`,
+            );
+        },
+      },
+    );
   });
 
   it('writes zeros that overwrite earlier data (they are not mistaken for holes)', async () => {
     const ones = new Uint8Array(8192).fill(1);
     const zeros = new Uint8Array(8192);
-    const { file } = await apply(1 << 20, [
-      { offset: 4096, kind: 'bytes', data: ones },
-      { offset: 4096 * 10, kind: 'bytes', data: ones },
-      { offset: 4096, kind: 'file', data: zeros },
-      { offset: 4096 * 10, kind: 'bytes', data: zeros },
-    ], 'zero-over.img');
+    const { file } = await apply(
+      1 << 20,
+      [
+        { offset: 4096, kind: 'bytes', data: ones },
+        { offset: 4096 * 10, kind: 'bytes', data: ones },
+        { offset: 4096, kind: 'file', data: zeros },
+        { offset: 4096 * 10, kind: 'bytes', data: zeros },
+      ],
+      'zero-over.img',
+    );
     expect(file.every((b) => b === 0)).toBe(true);
   });
 
@@ -93,10 +112,12 @@ describe('SparseFileSink', () => {
 
   it('leaves nothing behind when the fill fails', async () => {
     const path = join(dir, 'fails.img');
-    await expect(writeImageFile(path, 1 << 20, async (sink) => {
-      await sink.write(0, new Uint8Array(10).fill(1));
-      await sink.write((1 << 20) - 2, new Uint8Array(10));
-    })).rejects.toThrow(/outside the 1048576-byte image/);
+    await expect(
+      writeImageFile(path, 1 << 20, async (sink) => {
+        await sink.write(0, new Uint8Array(10).fill(1));
+        await sink.write((1 << 20) - 2, new Uint8Array(10));
+      }),
+    ).rejects.toThrow(/outside the 1048576-byte image/);
     expect(existsSync(path)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('fails.img'))).toEqual([]);
   });

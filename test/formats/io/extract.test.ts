@@ -1,7 +1,16 @@
 // Extraction never leaves its folder, never writes through a symlink, never overwrites unless asked:
 // every escape of issue #15 (items 1 and 2) and its variants, for cpio, FAT and ISO9660 in each of its
 // three namespaces (Rock Ridge, Joliet, plain), through the library and through `kiln image ... extract`.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatError, KilnError } from '../../../src/errors.js';
@@ -42,7 +51,8 @@ function cpioFromSpec(spec: Record<string, string>, withDirs = true): Uint8Array
 }
 
 function isoFormat(namespace: Namespace): Format {
-  const options = namespace === 'joliet' ? { rockRidge: false } : namespace === 'iso9660' ? { rockRidge: false, joliet: false } : {};
+  const options =
+    namespace === 'joliet' ? { rockRidge: false } : namespace === 'iso9660' ? { rockRidge: false, joliet: false } : {};
   return {
     name: `iso9660 (${namespace})`,
     codePrefix: 'ISO9660',
@@ -73,7 +83,8 @@ const FORMATS: Format[] = [
     suffix: '.img',
     image: (spec) => fatImage(spec),
     hostile: async (two) => rename.fat(await fatImage({ Qq: 'x' }), two),
-    extract: async (bytes, dir, overwrite) => (await openFat(new MemorySource(bytes, 'fat'))).extract(dir, { overwrite }),
+    extract: async (bytes, dir, overwrite) =>
+      (await openFat(new MemorySource(bytes, 'fat'))).extract(dir, { overwrite }),
     cli: (file, dir) => ['image', 'fat', 'extract', file, dir],
   },
   isoFormat('rockridge'),
@@ -121,7 +132,10 @@ describe.each(FORMATS)('extraction of $name', (format) => {
       const bytes = await format.image(SPEC);
       const refused = format.extract(bytes, p.dest, false);
       await expect(refused).rejects.toBeInstanceOf(FormatError);
-      await expect(refused).rejects.toMatchObject({ code: `${format.codePrefix}_EXISTS`, message: expect.stringMatching(/TOP\.TXT.*already exists.*a symlink/) });
+      await expect(refused).rejects.toMatchObject({
+        code: `${format.codePrefix}_EXISTS`,
+        message: expect.stringMatching(/TOP\.TXT.*already exists.*a symlink/),
+      });
       expectOutsideUntouched(p);
       await format.extract(bytes, p.dest, true);
       expect(lstatSync(join(p.dest, 'TOP.TXT')).isFile()).toBe(true);
@@ -170,7 +184,10 @@ describe.each(FORMATS)('extraction of $name', (format) => {
       const bytes = await format.hostile(two);
       const refused = format.extract(bytes, p.dest, true);
       await expect(refused).rejects.toBeInstanceOf(FormatError);
-      await expect(refused).rejects.toMatchObject({ code: expect.stringMatching(/PATH_ESCAPES|BAD_NAME/), location: { offset: expect.any(Number) } });
+      await expect(refused).rejects.toMatchObject({
+        code: expect.stringMatching(/PATH_ESCAPES|BAD_NAME/),
+        location: { offset: expect.any(Number) },
+      });
       expect(existsSync(p.dest)).toBe(false);
       expectOutsideUntouched(p);
       expect(existsSync(join(p.outside, '..', 'victim.txt'))).toBe(false);
@@ -183,7 +200,11 @@ describe.each(FORMATS)('extraction of $name', (format) => {
     writeFileSync(file, await format.image(SPEC));
     mkdirSync(p.dest);
     symlinkSync(p.victim, join(p.dest, 'TOP.TXT'));
-    expectCliRefusal(runKiln(format.cli(file, p.dest)), file, /TOP\.TXT.*already exists.*refusing to overwrite[\s\S]*hint: .*--force/);
+    expectCliRefusal(
+      runKiln(format.cli(file, p.dest)),
+      file,
+      /TOP\.TXT.*already exists.*refusing to overwrite[\s\S]*hint: .*--force/,
+    );
     expectOutsideUntouched(p);
     const forced = runKiln([...format.cli(file, p.dest), '--force']);
     expect(forced.status, forced.stderr).toBe(0);
@@ -193,7 +214,11 @@ describe.each(FORMATS)('extraction of $name', (format) => {
     const q = fresh();
     mkdirSync(q.dest);
     symlinkSync(q.outside, join(q.dest, 'SUB'));
-    expectCliRefusal(runKiln(format.cli(file, q.dest)), file, /"SUB" is a directory in the archive but a symlink exists there/);
+    expectCliRefusal(
+      runKiln(format.cli(file, q.dest)),
+      file,
+      /"SUB" is a directory in the archive but a symlink exists there/,
+    );
     expectOutsideUntouched(q);
     // A hostile name.
     const hostile = join(root, `cli-${n++}${format.suffix}`);
@@ -230,7 +255,9 @@ describe('symlinks inside the archive', () => {
     symlinkSync(p.outside, join(p.dest, 'SUB'));
     await expect(extractCpio(cpioFromSpec(SPEC, false), p.dest, { overwrite: true })).rejects.toMatchObject({
       code: 'CPIO_PATH_ESCAPES',
-      message: expect.stringMatching(/"SUB\/INNER\.TXT" would be written through "SUB", a symlink in .*; refusing to follow it/),
+      message: expect.stringMatching(
+        /"SUB\/INNER\.TXT" would be written through "SUB", a symlink in .*; refusing to follow it/,
+      ),
       hint: expect.stringMatching(/never follows a symlink/),
     });
     expectOutsideUntouched(p);
@@ -247,7 +274,14 @@ describe('symlinks inside the archive', () => {
     expect(lstatSync(join(p.dest, 'f')).isFile()).toBe(true);
     // With overwrite the symlink replaces the file at the end: the link is created, nothing written through it.
     const q = playground(root, 'order-force');
-    await extractCpio(rawCpio([{ name: 'f', kind: 'symlink', data: q.victim }, { name: 'f', kind: 'file', data: 'pwned' }]), q.dest, { overwrite: true });
+    await extractCpio(
+      rawCpio([
+        { name: 'f', kind: 'symlink', data: q.victim },
+        { name: 'f', kind: 'file', data: 'pwned' },
+      ]),
+      q.dest,
+      { overwrite: true },
+    );
     expect(readlinkSync(join(q.dest, 'f'))).toBe(q.victim);
     expectOutsideUntouched(q);
   });
@@ -260,7 +294,9 @@ describe('symlinks inside the archive', () => {
       expect(r.symlinks).toBe(1);
       expect(readlinkSync(join(p.dest, 'SUB'))).toBe(p.outside);
       const second = await format.image(SPEC);
-      await expect(format.extract(second, p.dest, false)).rejects.toMatchObject({ code: `${format.codePrefix}_EXISTS` });
+      await expect(format.extract(second, p.dest, false)).rejects.toMatchObject({
+        code: `${format.codePrefix}_EXISTS`,
+      });
       expectOutsideUntouched(p);
       await format.extract(second, p.dest, true); // the link is replaced by a directory, never followed
       expect(lstatSync(join(p.dest, 'SUB')).isDirectory()).toBe(true);
@@ -285,6 +321,10 @@ describe('symlinks inside the archive', () => {
     writeFileSync(join(root, 'eacces', 'dest'), 'a file, not a folder\n');
     const refused = extractCpio(cpioFromSpec(SPEC), p.dest);
     await expect(refused).rejects.toBeInstanceOf(KilnError);
-    await expect(refused).rejects.toMatchObject({ code: 'EXTRACT_FAILED', message: 'exists and is not a folder', location: { file: p.dest } });
+    await expect(refused).rejects.toMatchObject({
+      code: 'EXTRACT_FAILED',
+      message: 'exists and is not a folder',
+      location: { file: p.dest },
+    });
   });
 });

@@ -36,9 +36,11 @@ describe('treeFromDirectorySync and sortedPaths', () => {
       // The same entries inserted in another order sort to the same list.
       const shuffled = new Map([...tree].reverse());
       expect(sortedPaths(shuffled)).toEqual(expected);
-      expect(sortedPaths(buildTree(Object.fromEntries([...shuffled].filter(([, e]) => e.kind === 'file').map(([p]) => [p, 'x']))))).toEqual(
-        expected.filter((p) => p !== 'link'),
-      );
+      expect(
+        sortedPaths(
+          buildTree(Object.fromEntries([...shuffled].filter(([, e]) => e.kind === 'file').map(([p]) => [p, 'x']))),
+        ),
+      ).toEqual(expected.filter((p) => p !== 'link'));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

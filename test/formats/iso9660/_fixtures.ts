@@ -115,7 +115,16 @@ export async function buildMultiboot2Kernel(dir: string, padTo = 0): Promise<str
   writeFileSync(asm, KERNEL_ASM + pad);
   writeFileSync(join(dir, 'link.ld'), LINKER_SCRIPT);
   await must(['nasm', '-f', 'elf32', asm, '-o', join(dir, 'kernel.o')]);
-  await must(['ld.lld', '-m', 'elf_i386', '-T', join(dir, 'link.ld'), '-o', join(dir, 'kernel.elf'), join(dir, 'kernel.o')]);
+  await must([
+    'ld.lld',
+    '-m',
+    'elf_i386',
+    '-T',
+    join(dir, 'link.ld'),
+    '-o',
+    join(dir, 'kernel.elf'),
+    join(dir, 'kernel.o'),
+  ]);
   return join(dir, 'kernel.elf');
 }
 
@@ -207,8 +216,23 @@ export interface BootResult {
 
 /** Boots QEMU (TCG) with `args`; serial on stdio; killed after `timeoutMs`. */
 export async function qemuBoot(args: string[], timeoutMs = 120_000): Promise<BootResult> {
-  const argv = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-display', 'none', '-no-reboot', '-serial', 'stdio', '-monitor', 'none',
-    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', ...args];
+  const argv = [
+    'qemu-system-x86_64',
+    '-accel',
+    'tcg',
+    '-m',
+    '256',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-device',
+    'isa-debug-exit,iobase=0xf4,iosize=0x04',
+    ...args,
+  ];
   const r = await run(argv, { timeoutMs });
   return { code: r.code, output: r.output, timedOut: r.timedOut };
 }
@@ -217,7 +241,14 @@ export async function qemuBoot(args: string[], timeoutMs = 120_000): Promise<Boo
 export function ovmfArgs(dir: string, tag: string): string[] {
   const vars = join(dir, `OVMF_VARS.${tag}.fd`);
   copyFileSync('/usr/share/OVMF/OVMF_VARS_4M.fd', vars);
-  return ['-M', 'q35', '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd', '-drive', `if=pflash,format=raw,unit=1,file=${vars}`];
+  return [
+    '-M',
+    'q35',
+    '-drive',
+    'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd',
+    '-drive',
+    `if=pflash,format=raw,unit=1,file=${vars}`,
+  ];
 }
 
 export function bytesOf(path: string): Uint8Array {

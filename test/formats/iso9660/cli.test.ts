@@ -22,7 +22,13 @@ describe('kiln image iso', () => {
     expect(ls.status, ls.stderr).toBe(0);
     const image = JSON.parse(ls.stdout);
     expect(image.volumeId).toBe('MY_OS');
-    expect(image.entries.map((e: { path: string }) => e.path).sort()).toEqual(['LINK', 'README', 'boot', 'boot/grub', 'boot/grub/grub.cfg']);
+    expect(image.entries.map((e: { path: string }) => e.path).sort()).toEqual([
+      'LINK',
+      'README',
+      'boot',
+      'boot/grub',
+      'boot/grub/grub.cfg',
+    ]);
     const x = runKiln(['image', 'iso', 'extract', out, join(dir, 'x')]);
     expect(x.status, x.stderr).toBe(0);
     expect(x.stdout).toMatch(/extracted 2 files, 2 directories and 1 symlinks/);
@@ -46,7 +52,7 @@ describe('kiln image iso', () => {
     expect(r.code).toBe(EXIT_OK);
   }, 120_000);
 
-  it('makes the UEFI ESP from a folder with kiln\'s FAT writer (--efi-dir) and a hybrid GPT', async () => {
+  it("makes the UEFI ESP from a folder with kiln's FAT writer (--efi-dir) and a hybrid GPT", async () => {
     const root = join(dir, 'root-efi');
     const esp = join(dir, 'esp-dir');
     mkdirSync(root);
@@ -89,7 +95,18 @@ describe('kiln image grub-iso', () => {
     const kernel = await buildMultiboot2Kernel(kdir);
     writeFileSync(join(kdir, 'init.bin'), 'init');
     const out = join(dir, 'grub.iso');
-    const w = runKiln(['image', 'grub-iso', out, '--kernel', kernel, '--module', `${join(kdir, 'init.bin')}=init-args`, '--cmdline', 'quiet x=1', '--json']);
+    const w = runKiln([
+      'image',
+      'grub-iso',
+      out,
+      '--kernel',
+      kernel,
+      '--module',
+      `${join(kdir, 'init.bin')}=init-args`,
+      '--cmdline',
+      'quiet x=1',
+      '--json',
+    ]);
     expect(w.status, w.stderr).toBe(0);
     const result = JSON.parse(w.stdout);
     expect(result.config).toContain('multiboot2 /boot/kernel.elf quiet x=1');

@@ -9,7 +9,14 @@ import { buildTree } from '../../../src/formats/io/tree.js';
 import { FileSource } from '../../../src/formats/io/block-source.js';
 import { readU32, readU64 } from '../../../src/formats/io/bytes.js';
 import {
-  buildBootCatalog, parseBootCatalog, patchBootInfoTable, checkHddImage, writeIsoFile, readIso, readIsoFileBytes, type CatalogEntry,
+  buildBootCatalog,
+  parseBootCatalog,
+  patchBootInfoTable,
+  checkHddImage,
+  writeIsoFile,
+  readIso,
+  readIsoFileBytes,
+  type CatalogEntry,
 } from '../../../src/formats/iso9660/index.js';
 import { buildBiosDisk, buildNoEmulationImage, qemuBoot, EXIT_OK } from './_fixtures.js';
 
@@ -48,13 +55,30 @@ describe('El Torito boot catalog', () => {
     const image = new Uint8Array(randomBytes(8192 + 6)); // a trailing partial word, too
     writeFileSync(join(src, 'boot/boot.img'), image);
     const ref = join(dir, 'bit-xorriso.iso');
-    const r = tool(['xorriso', '-as', 'mkisofs', '-quiet', '-b', 'boot/boot.img', '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table', '-o', ref, src]);
+    const r = tool([
+      'xorriso',
+      '-as',
+      'mkisofs',
+      '-quiet',
+      '-b',
+      'boot/boot.img',
+      '-no-emul-boot',
+      '-boot-load-size',
+      '4',
+      '-boot-info-table',
+      '-o',
+      ref,
+      src,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const source = await FileSource.open(ref);
     try {
       const iso = await readIso(source);
       const lba = iso.boot!.entries[0]!.lba;
-      const theirs = await readIsoFileBytes(source, iso.entries.find((e) => e.path === 'boot/boot.img')!);
+      const theirs = await readIsoFileBytes(
+        source,
+        iso.entries.find((e) => e.path === 'boot/boot.img')!,
+      );
       const ours = image.slice();
       patchBootInfoTable(ours, 16, lba);
       expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
@@ -73,15 +97,24 @@ describe('El Torito and hybrid images', () => {
     const tree = buildTree({ 'boot/bios.img': boot, 'boot/efi.img': espImage, README: 'x' });
     const plan = await writeIsoFile(out, tree, {
       epoch: 1_700_000_000,
-      boot: { entries: [{ platform: 'bios', image: 'boot/bios.img', bootInfoTable: true }, { platform: 'efi', image: 'boot/efi.img' }] },
+      boot: {
+        entries: [
+          { platform: 'bios', image: 'boot/bios.img', bootInfoTable: true },
+          { platform: 'efi', image: 'boot/efi.img' },
+        ],
+      },
       hybrid: { mbrCode, mbrPatch: 'grub2' },
     });
     const biosLba = plan.extents.get('boot/bios.img')![0]!.lba;
     const efiLba = plan.extents.get('boot/efi.img')![0]!.lba;
 
     const report = tool(['xorriso', '-indev', out, '-report_el_torito', 'plain']);
-    expect(report.stdout).toMatch(new RegExp(`El Torito boot img :\\s+1\\s+BIOS\\s+y\\s+none\\s+0x0000\\s+0x00\\s+4\\s+${biosLba}`));
-    expect(report.stdout).toMatch(new RegExp(`El Torito boot img :\\s+2\\s+UEFI\\s+y\\s+none\\s+0x0000\\s+0x00\\s+128\\s+${efiLba}`));
+    expect(report.stdout).toMatch(
+      new RegExp(`El Torito boot img :\\s+1\\s+BIOS\\s+y\\s+none\\s+0x0000\\s+0x00\\s+4\\s+${biosLba}`),
+    );
+    expect(report.stdout).toMatch(
+      new RegExp(`El Torito boot img :\\s+2\\s+UEFI\\s+y\\s+none\\s+0x0000\\s+0x00\\s+128\\s+${efiLba}`),
+    );
     expect(report.stdout).toMatch(/El Torito img path :\s+1\s+\/boot\/bios\.img/);
     expect(report.stdout).toMatch(/El Torito img opts :\s+1\s+boot-info-table/);
     const info = tool(['isoinfo', '-d', '-i', out]);
@@ -92,7 +125,9 @@ describe('El Torito and hybrid images', () => {
     const sg = tool(['sgdisk', '-v', out]);
     expect(sg.stdout).toMatch(/No problems found/);
     const print = tool(['sgdisk', '-p', out]);
-    expect(print.stdout).toMatch(new RegExp(`^\\s+1\\s+${efiLba * 4}\\s+${efiLba * 4 + 127}\\s.*EF00\\s+EFI System`, 'm'));
+    expect(print.stdout).toMatch(
+      new RegExp(`^\\s+1\\s+${efiLba * 4}\\s+${efiLba * 4 + 127}\\s.*EF00\\s+EFI System`, 'm'),
+    );
     const bytes = readFileSync(out);
     expect(bytes[446 + 4]).toBe(0xee); // protective MBR
     expect(readU64(bytes, 0x1b0, true)).toBe(biosLba * 4 + 4); // --grub2-mbr patch
@@ -100,13 +135,21 @@ describe('El Torito and hybrid images', () => {
     expect(bytes.length % 2048).toBe(0);
 
     const iso = await readIso(await FileSource.open(out));
-    expect(iso.boot!.entries.map((e) => [e.platform, e.lba])).toEqual([[0, biosLba], [0xef, efiLba]]);
+    expect(iso.boot!.entries.map((e) => [e.platform, e.lba])).toEqual([
+      [0, biosLba],
+      [0xef, efiLba],
+    ]);
   });
 
   it('writes an MBR-only hybrid (0xEF entry) and an isohdpfx-style patch when asked', async () => {
     const out = join(dir, 'mbr.iso');
     const plan = await writeIsoFile(out, buildTree({ 'b.img': new Uint8Array(2048).fill(1) }), {
-      boot: { entries: [{ platform: 'bios', image: 'b.img' }, { platform: 'efi', image: new Uint8Array(4096).fill(2) }] },
+      boot: {
+        entries: [
+          { platform: 'bios', image: 'b.img' },
+          { platform: 'efi', image: new Uint8Array(4096).fill(2) },
+        ],
+      },
       hybrid: { gpt: false, mbrCode: new Uint8Array(440), mbrPatch: 'isohdpfx' },
     });
     const fdisk = tool(['sfdisk', '--dump', out]);
@@ -139,7 +182,9 @@ describe('El Torito boots in QEMU (SeaBIOS, TCG)', () => {
     const disk = await buildBiosDisk(dir);
     const out = join(dir, 'hdd.iso');
     const { fileContent } = await import('../../../src/formats/io/content.js');
-    await writeIsoFile(out, buildTree({ 'portix.img': await fileContent(disk) }), { boot: { entries: [{ platform: 'bios', emulation: 'hdd', image: 'portix.img' }] } });
+    await writeIsoFile(out, buildTree({ 'portix.img': await fileContent(disk) }), {
+      boot: { entries: [{ platform: 'bios', emulation: 'hdd', image: 'portix.img' }] },
+    });
     const info = tool(['isoinfo', '-d', '-i', out]);
     expect(info.stdout).toMatch(/Boot media 4 \(Hard Disk Emulation\)/);
     const r = await qemuBoot(['-M', 'pc', '-cdrom', out, '-boot', 'd'], 90_000);
@@ -149,7 +194,10 @@ describe('El Torito boots in QEMU (SeaBIOS, TCG)', () => {
     // The boot code on the ISO is the input's; only the partition table was filled in.
     const source = await FileSource.open(out);
     const iso = await readIso(source);
-    const onIso = await readIsoFileBytes(source, iso.entries.find((e) => e.path === 'portix.img')!);
+    const onIso = await readIsoFileBytes(
+      source,
+      iso.entries.find((e) => e.path === 'portix.img')!,
+    );
     await source.close();
     const input = readFileSync(disk);
     expect(Buffer.from(onIso.subarray(0, 446)).equals(input.subarray(0, 446))).toBe(true);
@@ -160,7 +208,9 @@ describe('El Torito boots in QEMU (SeaBIOS, TCG)', () => {
     const img = await buildNoEmulationImage(dir);
     const out = join(dir, 'noemul.iso');
     const { fileContent } = await import('../../../src/formats/io/content.js');
-    await writeIsoFile(out, buildTree({ 'boot/noemul.img': await fileContent(img) }), { boot: { entries: [{ platform: 'bios', image: 'boot/noemul.img', bootInfoTable: true }] } });
+    await writeIsoFile(out, buildTree({ 'boot/noemul.img': await fileContent(img) }), {
+      boot: { entries: [{ platform: 'bios', image: 'boot/noemul.img', bootInfoTable: true }] },
+    });
     const r = await qemuBoot(['-M', 'pc', '-cdrom', out, '-boot', 'd'], 90_000);
     expect(r.output).toContain('kiln-noemul ok: boot info table pvd=16 length=2048');
     expect(r.code).toBe(EXIT_OK);

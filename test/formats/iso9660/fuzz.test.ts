@@ -20,9 +20,17 @@ async function baseImage(): Promise<Uint8Array> {
     'long-symlink': { kind: 'symlink', target: 'x/'.repeat(150) + 'y' },
     'dev/null': { kind: 'char', major: 1, minor: 3 },
     'Ünïcödé name.txt': 'u',
-    'empty': new Uint8Array(0),
+    empty: new Uint8Array(0),
   });
-  const plan = await planIso(tree, { epoch: 0, boot: { entries: [{ platform: 'bios', image: 'boot/boot.img', bootInfoTable: true }, { platform: 'efi', image: new Uint8Array(2048).fill(1) }] } });
+  const plan = await planIso(tree, {
+    epoch: 0,
+    boot: {
+      entries: [
+        { platform: 'bios', image: 'boot/boot.img', bootInfoTable: true },
+        { platform: 'efi', image: new Uint8Array(2048).fill(1) },
+      ],
+    },
+  });
   const sink = new MemorySink(plan.size);
   await writeIso(sink, plan);
   return sink.bytes;
@@ -49,7 +57,10 @@ describe('ISO9660 reader fuzzing', () => {
     const started = performance.now();
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ at: fc.nat({ max: metadataEnd - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.record({ at: fc.nat({ max: metadataEnd - 1 }), value: fc.integer({ min: 0, max: 255 }) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
         fc.option(fc.nat({ max: base.length }), { freq: 8 }),
         async (mutations, truncate) => {
           for (const m of mutations) work[m.at] = m.value;

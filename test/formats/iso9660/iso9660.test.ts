@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync, symlinkSync, chmodSync, lstatSync, readdirSync, utimesSync } from 'node:fs';
+import {
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+  symlinkSync,
+  chmodSync,
+  lstatSync,
+  readdirSync,
+  utimesSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, tool } from '../../_helpers.js';
 
@@ -10,7 +20,17 @@ import { FileSource, MemorySource } from '../../../src/formats/io/block-source.j
 import { readU32 } from '../../../src/formats/io/bytes.js';
 import { loadContent } from '../../../src/formats/io/content.js';
 import {
-  planIso, writeIso, writeIsoFile, readIso, isoToTree, extractIso, readIsoFileBytes, compareIdentifiers, isoIdentifier, jolietIdentifier, type IsoOptions,
+  planIso,
+  writeIso,
+  writeIsoFile,
+  readIso,
+  isoToTree,
+  extractIso,
+  readIsoFileBytes,
+  compareIdentifiers,
+  isoIdentifier,
+  jolietIdentifier,
+  type IsoOptions,
 } from '../../../src/formats/iso9660/index.js';
 import { identifierSortKey } from '../../../src/formats/iso9660/names.js';
 
@@ -31,7 +51,11 @@ async function expectSameTree(actual: FileTree, expected: FileTree, epoch: numbe
     expect(got.kind, path).toBe(want.kind);
     expect(got.mtime, path).toBe(want.mtime ?? epoch);
     if (want.mode !== undefined) expect(got.mode, path).toBe(want.mode);
-    if (want.kind === 'file' && got.kind === 'file') expect(Buffer.from(await loadContent(got.content)).equals(Buffer.from(await loadContent(want.content))), path).toBe(true);
+    if (want.kind === 'file' && got.kind === 'file')
+      expect(
+        Buffer.from(await loadContent(got.content)).equals(Buffer.from(await loadContent(want.content))),
+        path,
+      ).toBe(true);
     if (want.kind === 'symlink' && got.kind === 'symlink') expect(got.target, path).toBe(want.target);
   }
 }
@@ -46,13 +70,23 @@ const sampleSpec = {
   'same.TXT': '3',
   'link-rel': { kind: 'symlink' as const, target: '../boot/grub/grub.cfg' },
   'link-abs': { kind: 'symlink' as const, target: '/etc/./passwd' },
-  'link-long': { kind: 'symlink' as const, target: Array.from({ length: 40 }, (_, i) => `component-${i}-${'x'.repeat(60)}`).join('/') },
+  'link-long': {
+    kind: 'symlink' as const,
+    target: Array.from({ length: 40 }, (_, i) => `component-${i}-${'x'.repeat(60)}`).join('/'),
+  },
   'dev/null': { kind: 'char' as const, major: 1, minor: 3, mode: 0o666 },
   'dev/sda': { kind: 'block' as const, major: 8, minor: 0, mode: 0o660 },
   'dev/big': { kind: 'char' as const, major: 4095, minor: 1048575, mode: 0o600 },
   fifo: { kind: 'fifo' as const, mode: 0o644 },
   empty: new Uint8Array(0),
-  'bin/tool': { kind: 'file' as const, content: new Uint8Array(5000).fill(0x42), mode: 0o755, uid: 1000, gid: 100, mtime: 946684800 },
+  'bin/tool': {
+    kind: 'file' as const,
+    content: new Uint8Array(5000).fill(0x42),
+    mode: 0o755,
+    uid: 1000,
+    gid: 100,
+    mtime: 946684800,
+  },
   [`${'n'.repeat(255)}`]: 'max name',
   'zeros.bin': new Uint8Array(3 * 4096),
 };
@@ -71,8 +105,19 @@ describe('ISO9660 writer and reader', () => {
     const back = await isoToTree(source, iso);
     await expectSameTree(back, tree, 1_700_000_000);
     const devices = iso.entries.filter((e) => e.kind === 'char' || e.kind === 'block').map((e) => [e.path, e.device]);
-    expect(devices).toEqual(expect.arrayContaining([['dev/null', { major: 1, minor: 3 }], ['dev/sda', { major: 8, minor: 0 }], ['dev/big', { major: 4095, minor: 1048575 }]]));
-    expect(iso.entries.find((e) => e.path === 'bin/tool')).toMatchObject({ uid: 1000, gid: 100, mode: 0o755, mtime: 946684800 });
+    expect(devices).toEqual(
+      expect.arrayContaining([
+        ['dev/null', { major: 1, minor: 3 }],
+        ['dev/sda', { major: 8, minor: 0 }],
+        ['dev/big', { major: 4095, minor: 1048575 }],
+      ]),
+    );
+    expect(iso.entries.find((e) => e.path === 'bin/tool')).toMatchObject({
+      uid: 1000,
+      gid: 100,
+      mode: 0o755,
+      mtime: 946684800,
+    });
   });
 
   it('Joliet and plain ISO9660 namespaces hold every file and directory, with mangled unique names', async () => {
@@ -91,7 +136,12 @@ describe('ISO9660 writer and reader', () => {
     for (const n of names) expect(n).toMatch(/^[A-Z0-9_]+(\.[A-Z0-9_]*)?$/);
     expect(names.filter((n) => n.startsWith('SAME'))).toHaveLength(3);
     // Two long names equal in their first 64 characters stay distinct in Joliet.
-    const twins = await readIso(new MemorySource(await isoBytes(buildTree({ [`${'x'.repeat(70)}-a.txt`]: 'a', [`${'x'.repeat(70)}-b.txt`]: 'b' }))), { namespace: 'joliet' });
+    const twins = await readIso(
+      new MemorySource(
+        await isoBytes(buildTree({ [`${'x'.repeat(70)}-a.txt`]: 'a', [`${'x'.repeat(70)}-b.txt`]: 'b' })),
+      ),
+      { namespace: 'joliet' },
+    );
     const twinNames = twins.entries.map((e) => e.path);
     expect(new Set(twinNames).size).toBe(2);
     for (const n of twinNames) expect(n.length).toBeLessThanOrEqual(64);
@@ -105,7 +155,10 @@ describe('ISO9660 writer and reader', () => {
 
   it('orders directory records as ECMA-119 9.3 says', async () => {
     const names = ['b', 'a.b', 'a_', 'A.Z', 'a0.b', 'ab', 'a', 'z.1', 'z', 'Z.0', 'B_'];
-    const bytes = await isoBytes(buildTree(Object.fromEntries(names.map((n) => [`d/${n}`, n]))), { rockRidge: false, joliet: false });
+    const bytes = await isoBytes(buildTree(Object.fromEntries(names.map((n) => [`d/${n}`, n]))), {
+      rockRidge: false,
+      joliet: false,
+    });
     const iso = await readIso(new MemorySource(bytes), { namespace: 'iso9660' });
     // Read the raw identifiers of directory d in on-disk order.
     const d = iso.entries.find((e) => e.path === 'D')!;
@@ -130,23 +183,37 @@ describe('ISO9660 writer and reader', () => {
 
   it('orders by precomputed sort keys exactly as compareIdentifiers does, for the identifiers the writer makes (fast-check)', () => {
     // Names with spaces, dots, semicolons and non-Latin characters, made into ISO9660 (every level) and Joliet identifiers.
-    const name = fc.string({ unit: fc.constantFrom('a', 'B', 'z', '0', '_', '.', ' ', ';', '1', 'é', 'Ω', '😀', '\u00a0'), maxLength: 12 });
+    const name = fc.string({
+      unit: fc.constantFrom('a', 'B', 'z', '0', '_', '.', ' ', ';', '1', 'é', 'Ω', '😀', '\u00a0'),
+      maxLength: 12,
+    });
     const identifier = fc.oneof(
-      fc.tuple(name, fc.boolean(), fc.constantFrom<1 | 2 | 3>(1, 2, 3)).map(([n, isDir, level]) => isoIdentifier(n, isDir, level)),
+      fc
+        .tuple(name, fc.boolean(), fc.constantFrom<1 | 2 | 3>(1, 2, 3))
+        .map(([n, isDir, level]) => isoIdentifier(n, isDir, level)),
       name.map((n) => jolietIdentifier(n)),
       // Other version numbers than the writer's 1, up to ECMA-119's 32767.
-      fc.tuple(name, fc.integer({ min: 0, max: 32767 })).map(([n, version]) => isoIdentifier(n, false, 3).replace(/;1$/, `;${version}`)),
+      fc
+        .tuple(name, fc.integer({ min: 0, max: 32767 }))
+        .map(([n, version]) => isoIdentifier(n, false, 3).replace(/;1$/, `;${version}`)),
     );
-    fc.assert(fc.property(fc.array(identifier, { maxLength: 30 }), (ids) => {
-      const byCompare = [...ids].sort(compareIdentifiers);
-      const byKey = [...ids].sort((a, b) => {
-        const x = identifierSortKey(a);
-        const y = identifierSortKey(b);
-        return x < y ? -1 : x > y ? 1 : 0;
-      });
-      expect(byKey).toEqual(byCompare);
-      for (const a of ids) for (const b of ids) expect(Math.sign(compareIdentifiers(a, b))).toBe(identifierSortKey(a) < identifierSortKey(b) ? -1 : identifierSortKey(a) > identifierSortKey(b) ? 1 : 0);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(identifier, { maxLength: 30 }), (ids) => {
+        const byCompare = [...ids].sort(compareIdentifiers);
+        const byKey = [...ids].sort((a, b) => {
+          const x = identifierSortKey(a);
+          const y = identifierSortKey(b);
+          return x < y ? -1 : x > y ? 1 : 0;
+        });
+        expect(byKey).toEqual(byCompare);
+        for (const a of ids)
+          for (const b of ids)
+            expect(Math.sign(compareIdentifiers(a, b))).toBe(
+              identifierSortKey(a) < identifierSortKey(b) ? -1 : identifierSortKey(a) > identifierSortKey(b) ? 1 : 0,
+            );
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('writes the M path table as the big-endian twin of the L path table (ECMA-119 9.4)', async () => {
@@ -159,7 +226,11 @@ describe('ISO9660 writer and reader', () => {
       const out: Array<[string, number, number]> = [];
       for (let at = lba * 2048; at < lba * 2048 + size;) {
         const len = bytes[at]!;
-        out.push([Buffer.from(bytes.subarray(at + 8, at + 8 + len)).toString('latin1'), view.getUint32(at + 2, le), view.getUint16(at + 6, le)]);
+        out.push([
+          Buffer.from(bytes.subarray(at + 8, at + 8 + len)).toString('latin1'),
+          view.getUint32(at + 2, le),
+          view.getUint16(at + 6, le),
+        ]);
         at += 8 + len + (len & 1);
       }
       return out;
@@ -173,14 +244,19 @@ describe('ISO9660 writer and reader', () => {
     for (let i = 2; i < l.length; i++) {
       const a = l[i - 1]!;
       const b = l[i]!;
-      expect(depth(i - 1) < depth(i) || (depth(i - 1) === depth(i) && (a[2] < b[2] || (a[2] === b[2] && compareIdentifiers(a[0], b[0]) < 0)))).toBe(true);
+      expect(
+        depth(i - 1) < depth(i) ||
+          (depth(i - 1) === depth(i) && (a[2] < b[2] || (a[2] === b[2] && compareIdentifiers(a[0], b[0]) < 0))),
+      ).toBe(true);
     }
   });
 
   it('follows the interchange levels: 8.3 names at level 1, 30 characters at level 2', async () => {
     expect(isoIdentifier('kernel-image.elf64', false, 1)).toBe('KERNEL_I.ELF;1');
     expect(isoIdentifier('a-very-long-directory-name-here', true, 1)).toBe('A_VERY_L');
-    expect(isoIdentifier('a-very-long-file-name-for-level-two.txt', false, 2)).toBe('A_VERY_LONG_FILE_NAME_FOR_L.TXT;1');
+    expect(isoIdentifier('a-very-long-file-name-for-level-two.txt', false, 2)).toBe(
+      'A_VERY_LONG_FILE_NAME_FOR_L.TXT;1',
+    );
     const tree = buildTree({ 'kernel-image.elf64': 'x', 'kernel-image.elf32': 'y', 'some-directory/x': 'z' });
     const iso = await readIso(new MemorySource(await isoBytes(tree, { level: 1 })), { namespace: 'iso9660' });
     expect(iso.entries.map((e) => e.path).sort()).toEqual(['KERNEL_1.ELF', 'KERNEL_I.ELF', 'SOME_DIR', 'SOME_DIR/X']);
@@ -188,8 +264,12 @@ describe('ISO9660 writer and reader', () => {
 
   it('names the problem for a missing boot image and bad volume ids', async () => {
     const tree = buildTree({ a: 'x' });
-    await expect(planIso(tree, { boot: { entries: [{ platform: 'bios', image: 'boot/missing.img' }] } })).rejects.toMatchObject({ code: 'ISO_BOOT_IMAGE_MISSING' });
-    await expect(planIso(tree, { volumeId: 'no spaces allowed' })).rejects.toMatchObject({ code: 'ISO_BAD_IDENTIFIER' });
+    await expect(
+      planIso(tree, { boot: { entries: [{ platform: 'bios', image: 'boot/missing.img' }] } }),
+    ).rejects.toMatchObject({ code: 'ISO_BOOT_IMAGE_MISSING' });
+    await expect(planIso(tree, { volumeId: 'no spaces allowed' })).rejects.toMatchObject({
+      code: 'ISO_BAD_IDENTIFIER',
+    });
     await expect(planIso(tree, { volumeId: 'X'.repeat(33) })).rejects.toMatchObject({ code: 'ISO_BAD_IDENTIFIER' });
   });
 
@@ -208,15 +288,27 @@ describe('ISO9660 writer and reader', () => {
   it('writes the same bytes whatever the emission buffer size (directories, continuation areas, files and boot images across flushes)', async () => {
     // Host files (read straight into the buffer) and in-memory ones, larger than the small buffers.
     const big = join(dir, 'stream-big.bin');
-    writeFileSync(big, new Uint8Array(70_000).map((_, i) => i * 7));
+    writeFileSync(
+      big,
+      new Uint8Array(70_000).map((_, i) => i * 7),
+    );
     const spec: Record<string, unknown> = {
-      ...sampleSpec, 'boot/boot.img': new Uint8Array(6000).fill(0x90), 'big.bin': { kind: 'file', path: big, size: 70_000 }, 'big2.bin': new Uint8Array(9000).fill(3),
+      ...sampleSpec,
+      'boot/boot.img': new Uint8Array(6000).fill(0x90),
+      'big.bin': { kind: 'file', path: big, size: 70_000 },
+      'big2.bin': new Uint8Array(9000).fill(3),
     };
     for (let i = 0; i < 300; i++) spec[`many/file-with-a-rather-long-name-${i}.txt`] = `${i}`;
     const tree = buildTree(spec as Parameters<typeof buildTree>[0]);
     const options: IsoOptions = {
-      epoch: 1_700_000_000, hybrid: true,
-      boot: { entries: [{ platform: 'bios', image: 'boot/boot.img', bootInfoTable: true }, { platform: 'efi', image: new Uint8Array(4096).fill(7) }] },
+      epoch: 1_700_000_000,
+      hybrid: true,
+      boot: {
+        entries: [
+          { platform: 'bios', image: 'boot/boot.img', bootInfoTable: true },
+          { platform: 'efi', image: new Uint8Array(4096).fill(7) },
+        ],
+      },
     };
     const plan = await planIso(tree, options);
     const write = async (bufferBytes?: number) => {
@@ -229,43 +321,66 @@ describe('ISO9660 writer and reader', () => {
     const entry = (await readIso(source)).entries.find((e) => e.path === 'big.bin')!;
     expect(Buffer.from(await readIsoFileBytes(source, entry)).equals(readFileSync(big))).toBe(true);
     expect(plan.internal.dirs.some((d) => d.isoSize > 2048)).toBe(true); // a directory of several sectors
-    for (const bufferBytes of [2048, 6144, 10_001, 65_536]) expect((await write(bufferBytes)).equals(reference), `buffer ${bufferBytes}`).toBe(true);
+    for (const bufferBytes of [2048, 6144, 10_001, 65_536])
+      expect((await write(bufferBytes)).equals(reference), `buffer ${bufferBytes}`).toBe(true);
     await expect(writeIso(new MemorySink(plan.size), plan, { bufferBytes: 100 })).rejects.toThrow(RangeError);
   });
 
   it('round-trips random trees (fast-check)', async () => {
-    const name = fc.stringMatching(/^[a-zA-Z0-9 ._~+-]{1,40}$|^[\u00e0-\u00ff\u4e00-\u4e10]{1,10}$/).filter((n) => n !== '.' && n !== '..');
-    type Node = { kind: 'file'; data: Uint8Array; mode: number; mtime: number } | { kind: 'symlink'; target: string } | { kind: 'dir'; children: Record<string, Node> };
+    const name = fc
+      .stringMatching(/^[a-zA-Z0-9 ._~+-]{1,40}$|^[\u00e0-\u00ff\u4e00-\u4e10]{1,10}$/)
+      .filter((n) => n !== '.' && n !== '..');
+    type Node =
+      | { kind: 'file'; data: Uint8Array; mode: number; mtime: number }
+      | { kind: 'symlink'; target: string }
+      | { kind: 'dir'; children: Record<string, Node> };
     const leaf = fc.oneof(
-      fc.record({ kind: fc.constant('file' as const), data: fc.uint8Array({ maxLength: 5000 }), mode: fc.integer({ min: 0, max: 0o7777 }), mtime: fc.integer({ min: 0, max: 2 ** 31 - 1 }) }),
-      fc.record({ kind: fc.constant('symlink' as const), target: fc.stringMatching(/^\/?([a-z.]{1,30}\/){0,5}[a-z]{1,20}$/) }),
+      fc.record({
+        kind: fc.constant('file' as const),
+        data: fc.uint8Array({ maxLength: 5000 }),
+        mode: fc.integer({ min: 0, max: 0o7777 }),
+        mtime: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      }),
+      fc.record({
+        kind: fc.constant('symlink' as const),
+        target: fc.stringMatching(/^\/?([a-z.]{1,30}\/){0,5}[a-z]{1,20}$/),
+      }),
     );
     const node: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({
-      node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ kind: fc.constant('dir' as const), children: fc.dictionary(name, tie('node'), { maxKeys: 6 }) })),
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.record({ kind: fc.constant('dir' as const), children: fc.dictionary(name, tie('node'), { maxKeys: 6 }) }),
+      ),
     })).node;
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(name, node, { minKeys: 1, maxKeys: 8 }), fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>, async (root, level) => {
-        const spec: Array<[string, never]> = [];
-        const walk = (children: Record<string, Node>, prefix: string) => {
-          for (const [n, v] of Object.entries(children)) {
-            const path = prefix + n;
-            if (v.kind === 'dir') {
-              spec.push([path, { kind: 'dir', mode: 0o755 } as never]);
-              walk(v.children, `${path}/`);
-            } else if (v.kind === 'file') spec.push([path, { kind: 'file', content: v.data, mode: v.mode, mtime: v.mtime } as never]);
-            else spec.push([path, { kind: 'symlink', target: v.target } as never]);
-          }
-        };
-        walk(root, '');
-        const tree = buildTree(spec);
-        const source = new MemorySource(await isoBytes(tree, { level }));
-        const iso = await readIso(source);
-        await expectSameTree(await isoToTree(source, iso), tree, 1_700_000_000);
-        const joliet = await readIso(source, { namespace: 'joliet' });
-        expect(joliet.entries.length).toBe([...tree.values()].filter((e) => e.kind !== 'symlink').length);
-        const plain = await readIso(source, { namespace: 'iso9660' });
-        expect(plain.entries.length).toBe(tree.size);
-      }),
+      fc.asyncProperty(
+        fc.dictionary(name, node, { minKeys: 1, maxKeys: 8 }),
+        fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>,
+        async (root, level) => {
+          const spec: Array<[string, never]> = [];
+          const walk = (children: Record<string, Node>, prefix: string) => {
+            for (const [n, v] of Object.entries(children)) {
+              const path = prefix + n;
+              if (v.kind === 'dir') {
+                spec.push([path, { kind: 'dir', mode: 0o755 } as never]);
+                walk(v.children, `${path}/`);
+              } else if (v.kind === 'file')
+                spec.push([path, { kind: 'file', content: v.data, mode: v.mode, mtime: v.mtime } as never]);
+              else spec.push([path, { kind: 'symlink', target: v.target } as never]);
+            }
+          };
+          walk(root, '');
+          const tree = buildTree(spec);
+          const source = new MemorySource(await isoBytes(tree, { level }));
+          const iso = await readIso(source);
+          await expectSameTree(await isoToTree(source, iso), tree, 1_700_000_000);
+          const joliet = await readIso(source, { namespace: 'joliet' });
+          expect(joliet.entries.length).toBe([...tree.values()].filter((e) => e.kind !== 'symlink').length);
+          const plain = await readIso(source, { namespace: 'iso9660' });
+          expect(plain.entries.length).toBe(tree.size);
+        },
+      ),
       { numRuns: 60 },
     );
   }, 60_000);
@@ -280,7 +395,11 @@ describe('ISO9660 against xorriso and isoinfo', () => {
     writeFileSync(join(root, 'boot/kernel.elf'), Buffer.alloc(300_000, 0x7f));
     writeFileSync(join(root, 'README.md'), '# kiln\n');
     writeFileSync(join(root, 'usr/share/doc/kiln/Long file name with spaces and ünïcödé.txt'), 'text');
-    for (let i = 0; i < 150; i++) writeFileSync(join(root, 'usr/share/doc/kiln', `file-${String(i).padStart(3, '0')}.dat`), Buffer.alloc(i * 97, i));
+    for (let i = 0; i < 150; i++)
+      writeFileSync(
+        join(root, 'usr/share/doc/kiln', `file-${String(i).padStart(3, '0')}.dat`),
+        Buffer.alloc(i * 97, i),
+      );
     writeFileSync(join(root, 'run.sh'), '#!/bin/sh\necho hi\n');
     chmodSync(join(root, 'run.sh'), 0o755);
     symlinkSync('boot/kernel.elf', join(root, 'vmlinuz'));
@@ -298,7 +417,12 @@ describe('ISO9660 against xorriso and isoinfo', () => {
 
     const find = tool(['xorriso', '-indev', out, '-find', '/']);
     expect(find.status).toBe(0);
-    const listed = find.stdout.trim().split('\n').map((l) => l.replace(/^'\/?|'$/g, '')).filter((l) => l !== '').sort();
+    const listed = find.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^'\/?|'$/g, ''))
+      .filter((l) => l !== '')
+      .sort();
     expect(listed).toEqual([...tree.keys()].sort());
     expect(find.stderr).not.toMatch(/FAILURE|SORRY|WARNING/);
 
@@ -334,8 +458,14 @@ describe('ISO9660 against xorriso and isoinfo', () => {
     expect(rr.stdout).toMatch(/-rwxr-xr-x .* run\.sh/);
     expect(rr.stdout).toMatch(/lrwxrwxrwx .* vmlinuz -> boot\/kernel\.elf/);
     const pt = tool(['isoinfo', '-p', '-i', out]);
-    const ptNames = pt.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[3]).filter(Boolean);
-    expect(ptNames).toEqual(['BOOT', 'EMPTY_DI', 'USR', 'GRUB', 'SHARE', 'DOC', 'KILN'].map((n) => (n === 'EMPTY_DI' ? 'EMPTY_DIR' : n)));
+    const ptNames = pt.stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[3])
+      .filter(Boolean);
+    expect(ptNames).toEqual(
+      ['BOOT', 'EMPTY_DI', 'USR', 'GRUB', 'SHARE', 'DOC', 'KILN'].map((n) => (n === 'EMPTY_DI' ? 'EMPTY_DIR' : n)),
+    );
   });
 
   it('kiln extracts safely what it wrote (and refuses to overwrite)', async () => {
@@ -371,9 +501,14 @@ describe('ISO9660 against xorriso and isoinfo', () => {
       const host = await treeFromDirectory(src);
       expect([...back.keys()].sort()).toEqual([...host.keys()].sort());
       const kernel = back.get('boot/kernel.elf')!;
-      expect(kernel.kind === 'file' && Buffer.from(await loadContent(kernel.content)).equals(readFileSync(join(src, 'boot/kernel.elf')))).toBe(true);
+      expect(
+        kernel.kind === 'file' &&
+          Buffer.from(await loadContent(kernel.content)).equals(readFileSync(join(src, 'boot/kernel.elf'))),
+      ).toBe(true);
       const joliet = await readIso(source, { namespace: 'joliet' });
-      expect(joliet.entries.map((e) => e.path)).toContain('usr/share/doc/kiln/Long file name with spaces and ünïcödé.txt');
+      expect(joliet.entries.map((e) => e.path)).toContain(
+        'usr/share/doc/kiln/Long file name with spaces and ünïcödé.txt',
+      );
     } finally {
       await source.close();
     }
@@ -382,11 +517,16 @@ describe('ISO9660 against xorriso and isoinfo', () => {
 
 describe('random trees against xorriso', () => {
   it('xorriso lists exactly the tree kiln wrote, for random names and levels (fast-check)', async () => {
-    const name = fc.stringMatching(/^[a-zA-Z0-9 ._~+-]{1,60}$|^[\u00e0-\u00ff\u4e00-\u4e10]{1,12}$/).filter((n) => n !== '.' && n !== '..');
+    const name = fc
+      .stringMatching(/^[a-zA-Z0-9 ._~+-]{1,60}$|^[\u00e0-\u00ff\u4e00-\u4e10]{1,12}$/)
+      .filter((n) => n !== '.' && n !== '..');
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.uniqueArray(fc.array(name, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/')), { minLength: 1, maxLength: 25 }),
+        fc.uniqueArray(
+          fc.array(name, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/')),
+          { minLength: 1, maxLength: 25 },
+        ),
         fc.constantFrom(1, 2, 3) as fc.Arbitrary<1 | 2 | 3>,
         async (paths, level) => {
           let tree;
@@ -399,7 +539,12 @@ describe('random trees against xorriso', () => {
           await writeIsoFile(out, tree, { level });
           const find = tool(['xorriso', '-indev', out, '-find', '/']);
           expect(find.status).toBe(0);
-          const listed = find.stdout.trim().split('\n').map((l) => l.replace(/^'\/?|'$/g, '').replace(/'\\''/g, "'")).filter((l) => l !== '').sort();
+          const listed = find.stdout
+            .trim()
+            .split('\n')
+            .map((l) => l.replace(/^'\/?|'$/g, '').replace(/'\\''/g, "'"))
+            .filter((l) => l !== '')
+            .sort();
           expect(listed).toEqual([...tree.keys()].sort());
         },
       ),
@@ -416,20 +561,26 @@ describe('ISO9660 against libarchive (bsdtar)', () => {
       'a/b/c/d/e/f/g/h/i/j/deep.txt': 'deep',
       'Mixed Case name ünïcödé.txt': 'u',
       [`${'n'.repeat(200)}.bin`]: new Uint8Array(70_000).fill(3),
-      'link': { kind: 'symlink', target: 'boot/grub/grub.cfg' },
+      link: { kind: 'symlink', target: 'boot/grub/grub.cfg' },
     });
     const out = join(dir, 'bsdtar.iso');
     await writeIsoFile(out, tree, { epoch: 1_700_000_000 });
     const list = tool(['bsdtar', '-tf', out]);
     expect(list.status, list.stderr).toBe(0);
-    const listed = list.stdout.trim().split('\n').map((l) => l.replace(/\/$/, '')).filter((l) => l !== '.').sort();
+    const listed = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/\/$/, ''))
+      .filter((l) => l !== '.')
+      .sort();
     expect(listed).toEqual([...tree.keys()].sort());
     const x = join(dir, 'bsdtar-out');
     mkdirSync(x);
     const r = tool(['bsdtar', '-xf', out, '-C', x]);
     expect(r.status, r.stderr).toBe(0);
     for (const [path, e] of tree) {
-      if (e.kind === 'file') expect(readFileSync(join(x, path)).equals(Buffer.from(await loadContent(e.content))), path).toBe(true);
+      if (e.kind === 'file')
+        expect(readFileSync(join(x, path)).equals(Buffer.from(await loadContent(e.content))), path).toBe(true);
       if (e.kind === 'symlink') expect(readlinkSync(join(x, path))).toBe(e.target);
     }
     const jolietOnly = join(dir, 'joliet-only.iso');

@@ -38,5 +38,4 @@ describe('ISO9660 large files', () => {
       await source.close();
     }
   }, 120_000);
-
 });

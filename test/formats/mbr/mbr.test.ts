@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { layoutMbr, lbaToChs, parseMbrSector, readMbr, writeMbr, writeMbrFile, type MbrOptions } from '../../../src/formats/mbr/index.js';
+import {
+  layoutMbr,
+  lbaToChs,
+  parseMbrSector,
+  readMbr,
+  writeMbr,
+  writeMbrFile,
+  type MbrOptions,
+} from '../../../src/formats/mbr/index.js';
 import { MemorySink } from '../../../src/formats/io/block-writer.js';
 import { FormatError, KilnError } from '../../../src/errors.js';
 import { tempDir, tool } from '../../_helpers.js';
@@ -30,7 +38,9 @@ function expectSfdiskClean(path: string): void {
   const v = tool(['sfdisk', '--verify', path]);
   expect(v.status).toBe(0);
   expect(v.stdout).toContain('No errors detected.');
-  const bad = (v.stdout + v.stderr).split('\n').filter((l) => /warning|error(?!s detected)|problem|invalid|overlap|exceed|not aligned|doesn't/i.test(l));
+  const bad = (v.stdout + v.stderr)
+    .split('\n')
+    .filter((l) => /warning|error(?!s detected)|problem|invalid|overlap|exceed|not aligned|doesn't/i.test(l));
   expect(bad).toEqual([]);
 }
 
@@ -43,7 +53,22 @@ describe('mbr writer', () => {
     expect(sig).toBe(layoutMbr(disk).diskSignature);
     expect(layoutMbr({ ...disk, seed: 'other' }).diskSignature).not.toBe(sig);
     // Record 1: bootable, CHS of LBA 2048 = 0/32/33, type 0C, LBA 2048, 40960 sectors
-    expect([...bytes.subarray(446, 462)]).toEqual([0x80, 32, 33, 0, 0x0c, ...lbaToChs(2048 + 40960 - 1), 0x00, 0x08, 0, 0, 0x00, 0xa0, 0, 0]);
+    expect([...bytes.subarray(446, 462)]).toEqual([
+      0x80,
+      32,
+      33,
+      0,
+      0x0c,
+      ...lbaToChs(2048 + 40960 - 1),
+      0x00,
+      0x08,
+      0,
+      0,
+      0x00,
+      0xa0,
+      0,
+      0,
+    ]);
     expect([bytes[510], bytes[511]]).toEqual([0x55, 0xaa]);
     expect(bytes[2048 * 512]).toBe(0xf6);
   });
@@ -59,17 +84,30 @@ describe('mbr writer', () => {
   it('round-trips through its own reader (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ sectors: fc.integer({ min: 1, max: 20000 }), type: fc.integer({ min: 1, max: 255 }).filter((t) => t !== 0xee), bootable: fc.boolean() }), { minLength: 1, maxLength: 4 }),
+        fc.array(
+          fc.record({
+            sectors: fc.integer({ min: 1, max: 20000 }),
+            type: fc.integer({ min: 1, max: 255 }).filter((t) => t !== 0xee),
+            bootable: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
         fc.constantFrom(512, 4096, 1 << 20),
         async (parts, alignment) => {
           const a = alignment / 512;
           const size = (parts.reduce((s, p) => s + Math.ceil(p.sectors / a) * a + a, a) + 7) * 512;
-          const options: MbrOptions = { size, alignment, partitions: parts.map((p) => ({ type: p.type, size: p.sectors * 512, bootable: p.bootable })) };
+          const options: MbrOptions = {
+            size,
+            alignment,
+            partitions: parts.map((p) => ({ type: p.type, size: p.sectors * 512, bootable: p.bootable })),
+          };
           const layout = layoutMbr(options);
           const info = await readMbr(await toBytes(options), { strict: true });
           expect(info.problems).toEqual([]);
           expect(info.diskSignature).toBe(layout.diskSignature);
-          expect(info.partitions.map((p) => [p.index, p.type, p.bootable, p.startLba, p.sectors])).toEqual(layout.partitions.map((p) => [p.index, p.type, p.bootable, p.startLba, p.sectors]));
+          expect(info.partitions.map((p) => [p.index, p.type, p.bootable, p.startLba, p.sectors])).toEqual(
+            layout.partitions.map((p) => [p.index, p.type, p.bootable, p.startLba, p.sectors]),
+          );
         },
       ),
       { numRuns: 200 },
@@ -86,11 +124,26 @@ describe('mbr writer', () => {
   it('refuses bad layouts with codes, numbers and hints', () => {
     const cases: Array<[MbrOptions, string | RegExp]> = [
       [{ size: '8M', partitions: [{ type: 'linux', size: '8M' }] }, /1048576 bytes \(1 MiB\) past the end/],
-      [{ size: '8M', partitions: [{ type: 'linux', size: '1M', content: new Uint8Array((1 << 20) + 3) }] }, /3 bytes over/],
-      [{ size: '8M', partitions: [1, 2, 3, 4, 5].map(() => ({ type: 'linux' as const, size: '1M' })) }, 'MBR_TOO_MANY_PARTITIONS'],
+      [
+        { size: '8M', partitions: [{ type: 'linux', size: '1M', content: new Uint8Array((1 << 20) + 3) }] },
+        /3 bytes over/,
+      ],
+      [
+        { size: '8M', partitions: [1, 2, 3, 4, 5].map(() => ({ type: 'linux' as const, size: '1M' })) },
+        'MBR_TOO_MANY_PARTITIONS',
+      ],
       [{ size: '8M', bootCode: new Uint8Array(446), partitions: [] }, /6 bytes over/],
       [{ size: '8M', partitions: [{ type: 'nope' as 'linux' }] }, 'MBR_BAD_TYPE'],
-      [{ size: '8M', partitions: [{ type: 'linux', size: '2M', startLba: 2048 }, { type: 'linux', size: '1M', startLba: 3000 }] }, 'MBR_OVERLAP'],
+      [
+        {
+          size: '8M',
+          partitions: [
+            { type: 'linux', size: '2M', startLba: 2048 },
+            { type: 'linux', size: '1M', startLba: 3000 },
+          ],
+        },
+        'MBR_OVERLAP',
+      ],
       [{ size: 3 * 1024 ** 4, partitions: [{ type: 'linux' }] }, 'MBR_TOO_LARGE'],
       [{ size: 1000, partitions: [] }, 'MBR_SIZE_NOT_SECTOR'],
     ];
@@ -110,7 +163,9 @@ describe('mbr writer', () => {
 
 describe('mbr reader', () => {
   it('refuses a sector without 55AA and bad boot indicators; reports overlaps', async () => {
-    expect(() => parseMbrSector(new Uint8Array(512))).toThrow(expect.objectContaining({ code: 'MBR_NO_SIGNATURE', location: { offset: 510 } }));
+    expect(() => parseMbrSector(new Uint8Array(512))).toThrow(
+      expect.objectContaining({ code: 'MBR_NO_SIGNATURE', location: { offset: 510 } }),
+    );
     const bytes = await toBytes(disk);
     const sector = new Uint8Array(bytes.subarray(0, 512));
     sector[446] = 0x12;
@@ -118,7 +173,9 @@ describe('mbr reader', () => {
     const overlap = new Uint8Array(bytes.subarray(0, 512));
     Buffer.from(overlap.buffer).writeUInt32LE(2100, 446 + 16 + 8);
     expect(parseMbrSector(overlap, bytes.length / 512).problems).toContain('partitions 1 and 2 overlap');
-    expect(() => parseMbrSector(overlap, bytes.length / 512, { strict: true })).toThrow(expect.objectContaining({ code: 'MBR_INVALID' }));
+    expect(() => parseMbrSector(overlap, bytes.length / 512, { strict: true })).toThrow(
+      expect.objectContaining({ code: 'MBR_INVALID' }),
+    );
   });
 
   it('survives random and mutated sectors (fuzz)', async () => {
@@ -127,22 +184,28 @@ describe('mbr reader', () => {
     let parsed = 0;
     const started = performance.now();
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 440, max: 511 }), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.integer({ min: 0, max: 1 << 20 }), (muts, sectors) => {
-        const s = new Uint8Array(base);
-        for (const [at, v] of muts) s[at] = v;
-        try {
-          const info = parseMbrSector(s, sectors);
-          parsed++;
-          for (const p of info.partitions) expect(p.index).toBeGreaterThan(0);
-        } catch (error) {
-          if (!(error instanceof FormatError)) throw error;
-          expect(error.code).toMatch(/^MBR_/);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 440, max: 511 }), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 1 << 20 }),
+        (muts, sectors) => {
+          const s = new Uint8Array(base);
+          for (const [at, v] of muts) s[at] = v;
+          try {
+            const info = parseMbrSector(s, sectors);
+            parsed++;
+            for (const p of info.partitions) expect(p.index).toBeGreaterThan(0);
+          } catch (error) {
+            if (!(error instanceof FormatError)) throw error;
+            expect(error.code).toMatch(/^MBR_/);
+          }
+        },
+      ),
       { numRuns: runs },
     );
     const seconds = (performance.now() - started) / 1000;
-    console.log(`mbr fuzz: ${runs} inputs in ${seconds.toFixed(1)} s (${Math.round(runs / seconds)}/s), ${parsed} parsed`);
+    console.log(
+      `mbr fuzz: ${runs} inputs in ${seconds.toFixed(1)} s (${Math.round(runs / seconds)}/s), ${parsed} parsed`,
+    );
     expect(parsed).toBeGreaterThan(0);
   }, 120_000);
 });
@@ -153,7 +216,13 @@ describe('sfdisk accepts kiln MBR disks', () => {
     const out = join(dir, 'mbr.img');
     const layout = await writeMbrFile(out, disk);
     expectSfdiskClean(out);
-    const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as { partitiontable: { label: string; id: string; partitions: Array<{ start: number; size: number; type: string; bootable?: boolean }> } };
+    const json = JSON.parse(tool(['sfdisk', '--json', out]).stdout) as {
+      partitiontable: {
+        label: string;
+        id: string;
+        partitions: Array<{ start: number; size: number; type: string; bootable?: boolean }>;
+      };
+    };
     expect(json.partitiontable.label).toBe('dos');
     expect(json.partitiontable.id).toBe(`0x${layout.diskSignature.toString(16).padStart(8, '0')}`);
     expect(json.partitiontable.partitions.map((p) => [p.start, p.size, p.type, p.bootable ?? false])).toEqual([
@@ -167,12 +236,24 @@ describe('sfdisk accepts kiln MBR disks', () => {
     const dir = tempDir();
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ mib: fc.integer({ min: 1, max: 4000 }), type: fc.constantFrom('fat32', 'linux', 'efi', 'fat16', 'linux-swap') }), { minLength: 1, maxLength: 4 }), async (parts) => {
-        const out = join(dir, `r${n++}.img`);
-        const size = (parts.reduce((s, p) => s + p.mib, 0) + 2) * 1024 * 1024;
-        await writeMbrFile(out, { size, partitions: parts.map((p, i) => ({ type: p.type as 'linux', size: `${p.mib}M`, bootable: i === 0 })) });
-        expectSfdiskClean(out);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            mib: fc.integer({ min: 1, max: 4000 }),
+            type: fc.constantFrom('fat32', 'linux', 'efi', 'fat16', 'linux-swap'),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        async (parts) => {
+          const out = join(dir, `r${n++}.img`);
+          const size = (parts.reduce((s, p) => s + p.mib, 0) + 2) * 1024 * 1024;
+          await writeMbrFile(out, {
+            size,
+            partitions: parts.map((p, i) => ({ type: p.type as 'linux', size: `${p.mib}M`, bootable: i === 0 })),
+          });
+          expectSfdiskClean(out);
+        },
+      ),
       { numRuns: 12 },
     );
   });
@@ -181,7 +262,9 @@ describe('sfdisk accepts kiln MBR disks', () => {
     const dir = tempDir();
     const out = join(dir, 'sf.img');
     tool(['truncate', '-s', '32M', out]);
-    const r = tool(['sfdisk', '--quiet', out], { input: 'label: dos\nlabel-id: 0x12345678\nstart=2048, size=8192, type=c, bootable\nstart=10240, type=83\n' });
+    const r = tool(['sfdisk', '--quiet', out], {
+      input: 'label: dos\nlabel-id: 0x12345678\nstart=2048, size=8192, type=c, bootable\nstart=10240, type=83\n',
+    });
     expect(r.status).toBe(0);
     const info = await readMbr(new Uint8Array(readFileSync(out)), { strict: true });
     expect(info.diskSignature).toBe(0x12345678);

@@ -85,32 +85,67 @@ times 6000 db 0x90
 marker: db 'PORTIX-KERNEL-OK', 13, 10, 0
 `;
 
-const missing = missingTools({ nasm: tool(['nasm', '-v']).status === 0, 'qemu-system-x86_64': tool(['qemu-system-x86_64', '--version']).status === 0 });
+const missing = missingTools({
+  nasm: tool(['nasm', '-v']).status === 0,
+  'qemu-system-x86_64': tool(['qemu-system-x86_64', '--version']).status === 0,
+});
 
 describe.skipIf(missing)('QEMU boots a kiln Portix-layout disk', () => {
   it('loads stage2 and the kernel through the patched LBA and sector count', async () => {
     const dir = tempDir();
-    for (const [name, text] of [['boot', BOOT], ['stage2', STAGE2], ['kernel', KERNEL]] as const) {
+    for (const [name, text] of [
+      ['boot', BOOT],
+      ['stage2', STAGE2],
+      ['kernel', KERNEL],
+    ] as const) {
       writeFileSync(join(dir, `${name}.asm`), text);
       const r = tool(['nasm', '-f', 'bin', `${name}.asm`, '-o', `${name}.bin`], { cwd: dir });
       expect(r.status, r.stderr).toBe(0);
     }
     const symbols: Record<string, number> = {};
-    for (const m of readFileSync(join(dir, 'stage2.map'), 'utf8').matchAll(/^\s*([0-9A-F]+)\s+[0-9A-F]+\s+(\w+)\s*$/gim)) symbols[m[2]!] = parseInt(m[1]!, 16) - 0x7e00;
+    for (const m of readFileSync(join(dir, 'stage2.map'), 'utf8').matchAll(
+      /^\s*([0-9A-F]+)\s+[0-9A-F]+\s+(\w+)\s*$/gim,
+    ))
+      symbols[m[2]!] = parseInt(m[1]!, 16) - 0x7e00;
     const bin = (name: string) => new Uint8Array(readFileSync(join(dir, `${name}.bin`)));
     const disk = join(dir, 'portix.img');
-    const layout = await writeRawFile(disk, portixLayout({
-      stage1: bin('boot'), stage2: bin('stage2'), kernel: bin('kernel'), size: '48M',
-      stage2Symbols: symbols, kernelLbaAt: { symbol: 'kernel_lba' }, kernelSectorsAt: { symbol: 'kernel_sectors' },
-      partition: { type: 'fat32', fill: fatFiller(buildTree({ 'HELLO.TXT': 'storage\n' }), { type: 32 }) },
-    }));
+    const layout = await writeRawFile(
+      disk,
+      portixLayout({
+        stage1: bin('boot'),
+        stage2: bin('stage2'),
+        kernel: bin('kernel'),
+        size: '48M',
+        stage2Symbols: symbols,
+        kernelLbaAt: { symbol: 'kernel_lba' },
+        kernelSectorsAt: { symbol: 'kernel_sectors' },
+        partition: { type: 'fat32', fill: fatFiller(buildTree({ 'HELLO.TXT': 'storage\n' }), { type: 32 }) },
+      }),
+    );
     expect(layout.patches.map((p) => Number(p.value))).toEqual([65, Math.ceil(bin('kernel').length / 512)]);
     expect(Math.ceil(bin('kernel').length / 512)).toBeGreaterThan(1);
     const serial = join(dir, 'serial.log');
-    const r = await run([
-      'qemu-system-x86_64', '-M', 'pc', '-accel', 'tcg', '-m', '64', '-display', 'none', '-no-reboot', '-serial', `file:${serial}`,
-      '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-drive', `format=raw,file=${disk}`,
-    ], { timeoutMs: 90_000 });
+    const r = await run(
+      [
+        'qemu-system-x86_64',
+        '-M',
+        'pc',
+        '-accel',
+        'tcg',
+        '-m',
+        '64',
+        '-display',
+        'none',
+        '-no-reboot',
+        '-serial',
+        `file:${serial}`,
+        '-device',
+        'isa-debug-exit,iobase=0xf4,iosize=0x04',
+        '-drive',
+        `format=raw,file=${disk}`,
+      ],
+      { timeoutMs: 90_000 },
+    );
     const log = existsSync(serial) ? readFileSync(serial, 'latin1') : '';
     expect(r.timedOut, log).toBe(false);
     expect(log).toContain('PORTIX-KERNEL-OK');

@@ -32,16 +32,17 @@ const ustarTreeArb = treeArb.map((tree) => {
   return tree;
 });
 
-const sample = () => buildTree({
-  'init': { kind: 'file', content: new Uint8Array(70001).map((_, i) => (i * 7) & 0xff), mode: 0o755 },
-  'etc/motd': 'hello from ustar\n',
-  'bin/sh': { kind: 'symlink', target: '../init' },
-  'dev/console': { kind: 'char', major: 5, minor: 1, mode: 0o600 },
-  'dev/sda': { kind: 'block', major: 8, minor: 3, mode: 0o660 },
-  'run/fifo': { kind: 'fifo' },
-  'empty': new Uint8Array(0),
-  [`deep/${'d'.repeat(90)}/${'n'.repeat(90)}`]: 'long name split into prefix and name\n',
-});
+const sample = () =>
+  buildTree({
+    init: { kind: 'file', content: new Uint8Array(70001).map((_, i) => (i * 7) & 0xff), mode: 0o755 },
+    'etc/motd': 'hello from ustar\n',
+    'bin/sh': { kind: 'symlink', target: '../init' },
+    'dev/console': { kind: 'char', major: 5, minor: 1, mode: 0o600 },
+    'dev/sda': { kind: 'block', major: 8, minor: 3, mode: 0o660 },
+    'run/fifo': { kind: 'fifo' },
+    empty: new Uint8Array(0),
+    [`deep/${'d'.repeat(90)}/${'n'.repeat(90)}`]: 'long name split into prefix and name\n',
+  });
 
 describe('tar writer', () => {
   it('writes a POSIX ustar header with a valid checksum and pads to a 10240-byte record', async () => {
@@ -81,7 +82,9 @@ describe('tar writer', () => {
       const b = new MemorySink(layout.size);
       await writeTar(b, sample());
       expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
-      expect((await readTar(a.bytes)).entries.every((e) => e.mtime === 1700000000 && e.uid === 0 && e.gid === 0)).toBe(true);
+      expect((await readTar(a.bytes)).entries.every((e) => e.mtime === 1700000000 && e.uid === 0 && e.gid === 0)).toBe(
+        true,
+      );
     } finally {
       if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
       else process.env.SOURCE_DATE_EPOCH = saved;
@@ -93,9 +96,15 @@ describe('tar writer', () => {
     expect(split.prefix.length).toBe(150);
     expect(split.name.length).toBe(99);
     expect(splitName(encodeUtf8('x'.repeat(101)))).toBeUndefined();
-    expect(() => layoutTar(buildTree({ [`d/${'x'.repeat(101)}`]: 'a' }))).toThrow(expect.objectContaining({ code: 'TAR_NAME_TOO_LONG' }));
-    expect(() => layoutTar(buildTree({ l: { kind: 'symlink', target: 't'.repeat(101) } }))).toThrow(expect.objectContaining({ code: 'TAR_BAD_SYMLINK' }));
-    expect(() => layoutTar(buildTree({ f: { kind: 'file', content: new Uint8Array(1), uid: 0o10000000 } }))).toThrow(KilnError);
+    expect(() => layoutTar(buildTree({ [`d/${'x'.repeat(101)}`]: 'a' }))).toThrow(
+      expect.objectContaining({ code: 'TAR_NAME_TOO_LONG' }),
+    );
+    expect(() => layoutTar(buildTree({ l: { kind: 'symlink', target: 't'.repeat(101) } }))).toThrow(
+      expect.objectContaining({ code: 'TAR_BAD_SYMLINK' }),
+    );
+    expect(() => layoutTar(buildTree({ f: { kind: 'file', content: new Uint8Array(1), uid: 0o10000000 } }))).toThrow(
+      KilnError,
+    );
   });
 });
 
@@ -110,9 +119,12 @@ describe('host tools accept kiln tar archives', () => {
       expect(listing.stderr).toBe('');
       expect(listing.status).toBe(0);
       const lines = listing.stdout.trimEnd().split('\n');
-      const nameOf = reader === 'tar' ? /^\S+ \S+ +\S+ \d{4}-\d\d-\d\d \d\d:\d\d (.*)$/ : /^.*? [A-Z][a-z]{2} +\d+ +\d{4} (.*)$/;
+      const nameOf =
+        reader === 'tar' ? /^\S+ \S+ +\S+ \d{4}-\d\d-\d\d \d\d:\d\d (.*)$/ : /^.*? [A-Z][a-z]{2} +\d+ +\d{4} (.*)$/;
       const names = lines.map((l) => nameOf.exec(l)?.[1] ?? l);
-      const expected = sortedPaths(tree).map((p) => (tree.get(p)!.kind === 'dir' && reader === 'tar' ? `${p}/` : p === 'bin/sh' ? 'bin/sh -> ../init' : p));
+      const expected = sortedPaths(tree).map((p) =>
+        tree.get(p)!.kind === 'dir' && reader === 'tar' ? `${p}/` : p === 'bin/sh' ? 'bin/sh -> ../init' : p,
+      );
       expect(names.map((n) => n.replace(/\/$/, ''))).toEqual(expected.map((n) => n.replace(/\/$/, '')));
       expect(lines.find((l) => l.endsWith(' dev/sda'))).toMatch(/^brw-rw---- .* 8,3 /);
       const out = join(dir, 'x');
@@ -120,12 +132,19 @@ describe('host tools accept kiln tar archives', () => {
       const ex = tool([reader, '-xf', archive, '--exclude', 'dev/*'], { cwd: out });
       expect(ex.stderr).toBe('');
       expect(ex.status).toBe(0);
-      expect(Buffer.compare(readFileSync(join(out, 'init')), Buffer.from(new Uint8Array(70001).map((_, i) => (i * 7) & 0xff)))).toBe(0);
+      expect(
+        Buffer.compare(
+          readFileSync(join(out, 'init')),
+          Buffer.from(new Uint8Array(70001).map((_, i) => (i * 7) & 0xff)),
+        ),
+      ).toBe(0);
       expect(lstatSync(join(out, 'init')).mtimeMs).toBe(1600000000 * 1000);
       expect(lstatSync(join(out, 'init')).mode & 0o777).toBe(0o755);
       expect(readlinkSync(join(out, 'bin/sh'))).toBe('../init');
       expect(lstatSync(join(out, 'run/fifo')).isFIFO()).toBe(true);
-      expect(readFileSync(join(out, `deep/${'d'.repeat(90)}/${'n'.repeat(90)}`), 'utf8')).toBe('long name split into prefix and name\n');
+      expect(readFileSync(join(out, `deep/${'d'.repeat(90)}/${'n'.repeat(90)}`), 'utf8')).toBe(
+        'long name split into prefix and name\n',
+      );
     });
   }
 });
@@ -137,7 +156,10 @@ describe('tar reader', () => {
       const src = join(dir, 'src');
       const long = format === 'ustar' ? 'short' : 'L'.repeat(150);
       mkdirSync(join(src, 'a/b'), { recursive: true });
-      writeFileSync(join(src, 'a/b/data.bin'), new Uint8Array(10001).map((_, i) => (i * 13) & 0xff));
+      writeFileSync(
+        join(src, 'a/b/data.bin'),
+        new Uint8Array(10001).map((_, i) => (i * 13) & 0xff),
+      );
       writeFileSync(join(src, `a/${long}`), 'x');
       symlinkSync('b/data.bin', join(src, 'a/link'));
       chmodSync(join(src, `a/${long}`), 0o640);
@@ -146,8 +168,13 @@ describe('tar reader', () => {
       const bytes = new Uint8Array(readFileSync(join(dir, 'gnu.tar')));
       const archive = await readTar(bytes);
       expect(archive.dialect).toBe(format === 'gnu' ? 'gnu' : 'ustar');
-      expect(archive.entries.map((e) => e.path).sort()).toEqual(['a', `a/${long}`, 'a/b', 'a/b/data.bin', 'a/link'].sort());
-      const d = (await describeTree(await tarToTree(bytes))) as Record<string, { content?: string; target?: string; mode: number }>;
+      expect(archive.entries.map((e) => e.path).sort()).toEqual(
+        ['a', `a/${long}`, 'a/b', 'a/b/data.bin', 'a/link'].sort(),
+      );
+      const d = (await describeTree(await tarToTree(bytes))) as Record<
+        string,
+        { content?: string; target?: string; mode: number }
+      >;
       expect(d['a/b/data.bin']!.content).toBe(Buffer.from(readFileSync(join(src, 'a/b/data.bin'))).toString('hex'));
       expect(d['a/link']!.target).toBe('b/data.bin');
       expect(d[`a/${long}`]!.mode).toBe(0o640);
@@ -162,15 +189,19 @@ describe('tar reader', () => {
     bad[10] = bad[10]! ^ 1;
     await expect(readTar(bad)).rejects.toMatchObject({ code: 'TAR_BAD_CHECKSUM', location: { offset: 148 } });
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.nat({ max: 4095 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat({ max: base.length }), async (muts, len) => {
-        const input = new Uint8Array(base.subarray(0, Math.max(len, 1)));
-        for (const [at, v] of muts) if (at < input.length) input[at] = v;
-        try {
-          await readTar(input);
-        } catch (error) {
-          expect(error).toBeInstanceOf(FormatError);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat({ max: 4095 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.nat({ max: base.length }),
+        async (muts, len) => {
+          const input = new Uint8Array(base.subarray(0, Math.max(len, 1)));
+          for (const [at, v] of muts) if (at < input.length) input[at] = v;
+          try {
+            await readTar(input);
+          } catch (error) {
+            expect(error).toBeInstanceOf(FormatError);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

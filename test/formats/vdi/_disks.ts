@@ -19,9 +19,17 @@ export interface DiskSpec {
 export const diskSpec: fc.Arbitrary<DiskSpec> = fc
   .record({
     sectors: fc.oneof(fc.integer({ min: 1, max: 20480 }), fc.constantFrom(1, 127, 128, 129, 2047, 2048, 2049, 4096)),
-    oddTail: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 511 }) }),
+    oddTail: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 511 }) },
+    ),
     extents: fc.array(
-      fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), length: fc.integer({ min: 1, max: 300_000 }), seed: fc.integer(), constant: fc.boolean() }),
+      fc.record({
+        at: fc.double({ min: 0, max: 1, noNaN: true }),
+        length: fc.integer({ min: 1, max: 300_000 }),
+        seed: fc.integer(),
+        constant: fc.boolean(),
+      }),
       { maxLength: 6 },
     ),
   })
@@ -86,7 +94,8 @@ export class DiscardSink implements BlockSink {
     this.size = size;
   }
   async write(offset: number, data: Uint8Array): Promise<void> {
-    if (offset < 0 || offset + data.length > this.size) throw new RangeError(`write outside the sink: ${offset}+${data.length} > ${this.size}`);
+    if (offset < 0 || offset + data.length > this.size)
+      throw new RangeError(`write outside the sink: ${offset}+${data.length} > ${this.size}`);
     this.bytesWritten += data.length;
   }
   async writeContent(offset: number, content: Content): Promise<void> {
@@ -99,15 +108,26 @@ export class DiscardSink implements BlockSink {
 }
 
 /** Byte mutations for fuzzing: set bytes (biased to the `hot` byte ranges: headers, maps), then maybe truncate. */
-export function mutationArb(length: number, hot: Array<[number, number]>): fc.Arbitrary<{ edits: Array<[number, number]>; cut: number | null }> {
-  const ranges = hot.map(([from, to]) => [Math.min(from, length - 1), Math.min(to, length)] as const).filter(([from, to]) => to > from);
+export function mutationArb(
+  length: number,
+  hot: Array<[number, number]>,
+): fc.Arbitrary<{ edits: Array<[number, number]>; cut: number | null }> {
+  const ranges = hot
+    .map(([from, to]) => [Math.min(from, length - 1), Math.min(to, length)] as const)
+    .filter(([from, to]) => to > from);
   const pos = fc.oneof(
     ...ranges.map(([from, to]) => ({ weight: 3, arbitrary: fc.integer({ min: from, max: to - 1 }) })),
     { weight: 1, arbitrary: fc.integer({ min: 0, max: length - 1 }) },
   );
   return fc.record({
-    edits: fc.array(fc.tuple(pos, fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80, 1))), { minLength: 1, maxLength: 8 }),
-    cut: fc.oneof({ weight: 7, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: length }) }),
+    edits: fc.array(
+      fc.tuple(pos, fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80, 1))),
+      { minLength: 1, maxLength: 8 },
+    ),
+    cut: fc.oneof(
+      { weight: 7, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: length }) },
+    ),
   });
 }
 
@@ -120,7 +140,12 @@ export function applyMutation(base: Uint8Array, m: { edits: Array<[number, numbe
 /** Fast byte equality (vitest's toEqual walks typed arrays element by element); reports the first difference. */
 export function sameBytes(actual: Uint8Array, expected: Uint8Array): string {
   if (actual.length !== expected.length) return `length ${actual.length} != ${expected.length}`;
-  if (Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.length))) return 'same';
+  if (
+    Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(
+      Buffer.from(expected.buffer, expected.byteOffset, expected.length),
+    )
+  )
+    return 'same';
   let i = 0;
   while (actual[i] === expected[i]) i++;
   return `first difference at ${i}: ${actual[i]} != ${expected[i]}`;
@@ -140,8 +165,19 @@ export class MutatedSource {
     this.edits = m.edits.filter(([at]) => at < this.size);
   }
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new FormatError('image', 'TRUNCATED', `needs ${length} bytes at offset ${offset}, the input has ${this.size}`, { offset });
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > this.size
+    ) {
+      throw new FormatError(
+        'image',
+        'TRUNCATED',
+        `needs ${length} bytes at offset ${offset}, the input has ${this.size}`,
+        { offset },
+      );
     }
     const hits = this.edits.filter(([at]) => at >= offset && at < offset + length);
     if (hits.length === 0) return this.base.subarray(offset, offset + length);

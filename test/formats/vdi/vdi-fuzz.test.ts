@@ -40,10 +40,16 @@ function qemuBase(): Uint8Array {
 function hotRanges(base: Uint8Array): Array<[number, number]> {
   const view = new DataView(base.buffer, base.byteOffset, base.byteLength);
   const offBlocks = view.getUint32(0x154, true);
-  return [[0x40, 0x1d8], [offBlocks, offBlocks + view.getUint32(0x180, true) * 4]];
+  return [
+    [0x40, 0x1d8],
+    [offBlocks, offBlocks + view.getUint32(0x180, true) * 4],
+  ];
 }
 
-async function readsOrFailsCleanly(base: Uint8Array, hot: Array<[number, number]>): Promise<{ ok: number; failed: number; rate: number }> {
+async function readsOrFailsCleanly(
+  base: Uint8Array,
+  hot: Array<[number, number]>,
+): Promise<{ ok: number; failed: number; rate: number }> {
   let ok = 0;
   let failed = 0;
   const start = performance.now();
@@ -65,17 +71,25 @@ async function readsOrFailsCleanly(base: Uint8Array, hot: Array<[number, number]
 }
 
 describe('VDI reader fuzzing', () => {
-  it(`kiln images: ${RUNS} mutated inputs read or fail with a KilnError`, async () => {
-    const base = await kilnBase();
-    const r = await readsOrFailsCleanly(base, hotRanges(base));
-    console.log(`vdi fuzz (kiln base): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
-    expect(r.failed).toBeGreaterThan(0);
-  }, Math.max(120_000, RUNS * 10));
+  it(
+    `kiln images: ${RUNS} mutated inputs read or fail with a KilnError`,
+    async () => {
+      const base = await kilnBase();
+      const r = await readsOrFailsCleanly(base, hotRanges(base));
+      console.log(`vdi fuzz (kiln base): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
+      expect(r.failed).toBeGreaterThan(0);
+    },
+    Math.max(120_000, RUNS * 10),
+  );
 
-  it(`qemu-img images: ${RUNS} mutated inputs read or fail with a KilnError`, async () => {
-    const base = qemuBase();
-    const r = await readsOrFailsCleanly(base, hotRanges(base));
-    console.log(`vdi fuzz (qemu-img base): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
-    expect(r.ok).toBeGreaterThan(0);
-  }, Math.max(120_000, RUNS * 10));
+  it(
+    `qemu-img images: ${RUNS} mutated inputs read or fail with a KilnError`,
+    async () => {
+      const base = qemuBase();
+      const r = await readsOrFailsCleanly(base, hotRanges(base));
+      console.log(`vdi fuzz (qemu-img base): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
+      expect(r.ok).toBeGreaterThan(0);
+    },
+    Math.max(120_000, RUNS * 10),
+  );
 });

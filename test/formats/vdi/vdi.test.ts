@@ -49,7 +49,11 @@ describe('VDI writer checked by qemu-img', () => {
         const compare = qemuImg('compare', '-f', 'raw', '-F', 'vdi', raw, out);
         expect(compare.status, compare.stdout + compare.stderr).toBe(0);
         expect(compare.stdout).toContain('Images are identical.');
-        const info = JSON.parse(qemuImg('info', '--output=json', out).stdout) as { 'virtual-size': number; format: string; 'cluster-size': number };
+        const info = JSON.parse(qemuImg('info', '--output=json', out).stdout) as {
+          'virtual-size': number;
+          format: string;
+          'cluster-size': number;
+        };
         expect(info.format).toBe('vdi');
         expect(info['virtual-size']).toBe(Math.ceil(disk.length / 512) * 512);
         expect(info['cluster-size']).toBe(1 << 20);
@@ -88,7 +92,13 @@ describe('VDI writer checked by qemu-img', () => {
 
 describe('VDI reader on other qemu-img variants', () => {
   it('reads a fixed (static) VDI written by qemu-img -o static=on', async () => {
-    const disk = makeDisk({ size: (3 << 20) + 4096, extents: [{ at: 5000, length: 100_000, seed: 1, constant: false }, { at: 3 << 20, length: 4096, seed: 2, constant: true }] });
+    const disk = makeDisk({
+      size: (3 << 20) + 4096,
+      extents: [
+        { at: 5000, length: 100_000, seed: 1, constant: false },
+        { at: 3 << 20, length: 4096, seed: 2, constant: true },
+      ],
+    });
     const raw = writeFile(dir, 'static.img', disk);
     const out = join(dir, 'static.vdi');
     expect(qemuImg('convert', '-f', 'raw', '-O', 'vdi', '-o', 'static=on', raw, out).status).toBe(0);
@@ -156,7 +166,9 @@ describe('VDI layout', () => {
     const image = await openVdi(new MemorySource(new Uint8Array(readFileSync(out))));
     const check = qemuImg('check', out);
     expect(check.stdout).toContain('No errors were found');
-    expect(image.header.uuidCreate).toBe((await openVdi(new MemorySource(await toVdiBytes(disk, { seed: 'uuid-test' })))).header.uuidCreate);
+    expect(image.header.uuidCreate).toBe(
+      (await openVdi(new MemorySource(await toVdiBytes(disk, { seed: 'uuid-test' })))).header.uuidCreate,
+    );
   });
 
   it('an all-zero disk stores no block; a compact alignment gives a small file', async () => {

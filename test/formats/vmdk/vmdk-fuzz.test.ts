@@ -47,7 +47,10 @@ function hotRanges(base: Uint8Array): Array<[number, number]> {
   return [[0, 80], [512, 640], stream ? [overHead, base.length] : [21 * 512, overHead]];
 }
 
-async function readsOrFailsCleanly(base: Uint8Array, hot: Array<[number, number]>): Promise<{ ok: number; failed: number; rate: number }> {
+async function readsOrFailsCleanly(
+  base: Uint8Array,
+  hot: Array<[number, number]>,
+): Promise<{ ok: number; failed: number; rate: number }> {
   let ok = 0;
   let failed = 0;
   const start = performance.now();
@@ -70,18 +73,30 @@ async function readsOrFailsCleanly(base: Uint8Array, hot: Array<[number, number]
 
 describe('VMDK reader fuzzing', () => {
   for (const subformat of ['monolithicSparse', 'streamOptimized'] as const) {
-    it(`kiln ${subformat}: ${RUNS} mutated inputs read or fail with a KilnError`, async () => {
-      const base = await kilnBase(subformat);
-      const r = await readsOrFailsCleanly(base, hotRanges(base));
-      console.log(`vmdk fuzz (kiln ${subformat}): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
-      expect(r.failed).toBeGreaterThan(0);
-    }, Math.max(120_000, RUNS * 10));
+    it(
+      `kiln ${subformat}: ${RUNS} mutated inputs read or fail with a KilnError`,
+      async () => {
+        const base = await kilnBase(subformat);
+        const r = await readsOrFailsCleanly(base, hotRanges(base));
+        console.log(
+          `vmdk fuzz (kiln ${subformat}): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`,
+        );
+        expect(r.failed).toBeGreaterThan(0);
+      },
+      Math.max(120_000, RUNS * 10),
+    );
 
-    it(`qemu-img ${subformat}: ${RUNS} mutated inputs read or fail with a KilnError`, async () => {
-      const base = qemuBase(subformat);
-      const r = await readsOrFailsCleanly(base, hotRanges(base));
-      console.log(`vmdk fuzz (qemu-img ${subformat}): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`);
-      expect(r.ok + r.failed).toBe(RUNS);
-    }, Math.max(120_000, RUNS * 10));
+    it(
+      `qemu-img ${subformat}: ${RUNS} mutated inputs read or fail with a KilnError`,
+      async () => {
+        const base = qemuBase(subformat);
+        const r = await readsOrFailsCleanly(base, hotRanges(base));
+        console.log(
+          `vmdk fuzz (qemu-img ${subformat}): ${RUNS} cases, ${r.ok} read, ${r.failed} refused, ${r.rate} cases/s`,
+        );
+        expect(r.ok + r.failed).toBe(RUNS);
+      },
+      Math.max(120_000, RUNS * 10),
+    );
   }
 });

@@ -10,7 +10,15 @@ import { FormatError } from '../../../src/errors.js';
 import { FileSource, MemorySource } from '../../../src/formats/io/block-source.js';
 import { MemorySink } from '../../../src/formats/io/block-writer.js';
 import { readU32 } from '../../../src/formats/io/bytes.js';
-import { openVmdk, parseDescriptor, planVmdk, vmdkToRaw, writeVmdk, writeVmdkFile, type VmdkSubformat } from '../../../src/formats/vmdk/index.js';
+import {
+  openVmdk,
+  parseDescriptor,
+  planVmdk,
+  vmdkToRaw,
+  writeVmdk,
+  writeVmdkFile,
+  type VmdkSubformat,
+} from '../../../src/formats/vmdk/index.js';
 import { tempDir } from '../../_helpers.js';
 import { diskSpec, makeDisk, padToSector, qemuImg, sameBytes, writeFile } from '../vdi/_disks.js';
 
@@ -54,7 +62,15 @@ describe.each(SUBFORMATS)('VMDK %s checked by qemu-img', (subformat) => {
         const info = JSON.parse(qemuImg('info', '--output=json', out).stdout) as {
           'virtual-size': number;
           format: string;
-          'format-specific': { type: string; data: { 'create-type': string; cid: number; 'parent-cid': number; extents: Array<{ compressed?: boolean; 'cluster-size': number }> } };
+          'format-specific': {
+            type: string;
+            data: {
+              'create-type': string;
+              cid: number;
+              'parent-cid': number;
+              extents: Array<{ compressed?: boolean; 'cluster-size': number }>;
+            };
+          };
         };
         expect(info.format).toBe('vmdk');
         expect(info['virtual-size']).toBe(Math.ceil(disk.length / 512) * 512);
@@ -114,7 +130,9 @@ describe('VMDK reader on other qemu-img variants', () => {
     const expected = disk.slice();
     expected.fill(0, 2 * 65536, 3 * 65536);
     const zg = writeFile(dir, 'zg2.vmdk', bytes);
-    expect(qemuImg('compare', '-f', 'raw', writeFile(dir, 'zg2.img', expected), zg).stdout).toContain('Images are identical.');
+    expect(qemuImg('compare', '-f', 'raw', writeFile(dir, 'zg2.img', expected), zg).stdout).toContain(
+      'Images are identical.',
+    );
     const image = await openVmdk(new MemorySource(bytes));
     const sink = new MemorySink(image.size);
     await vmdkToRaw(image, sink);
@@ -149,7 +167,9 @@ describe('VMDK layout', () => {
     const grains = Math.ceil(capacity / 128);
     const gts = Math.ceil(grains / 512);
     expect(gts).toBe(2);
-    const desc = Buffer.from(vmdk.subarray(512, 512 * 21)).toString('utf8').replace(/\0+$/, '');
+    const desc = Buffer.from(vmdk.subarray(512, 512 * 21))
+      .toString('utf8')
+      .replace(/\0+$/, '');
     const parsed = parseDescriptor(desc);
     expect(parsed.createType).toBe('monolithicSparse');
     expect(parsed.parentCid).toBe(0xffffffff);
@@ -204,7 +224,16 @@ describe('VMDK layout', () => {
       at += 512 + Number(value) * 512;
       if (type === 0) break;
     }
-    expect(seen).toEqual(['grain@0', 'gt', 'grain@76800', `grain@${(Math.ceil(disk.length / 65536) - 1) * 128}`, 'gt', 'gd', 'footer', 'eos']);
+    expect(seen).toEqual([
+      'grain@0',
+      'gt',
+      'grain@76800',
+      `grain@${(Math.ceil(disk.length / 65536) - 1) * 128}`,
+      'gt',
+      'gd',
+      'footer',
+      'eos',
+    ]);
     expect(at).toBe(vmdk.length);
     expect(Buffer.from(vmdk.subarray(vmdk.length - 1024, vmdk.length - 1020)).toString('latin1')).toBe('KDMV');
     expect(readU32(vmdk, (footerGd - 1) * 512 + 12, true)).toBe(2); // GD marker right before the GD
@@ -220,8 +249,12 @@ describe('VMDK layout', () => {
     expect(d1.ddb['ddb.uuid']).toBe(d2.ddb['ddb.uuid']);
     expect(d1.cid).not.toBe(d3.cid);
     expect(d1.ddb['ddb.uuid.image']).not.toBe(d3.ddb['ddb.uuid.image']);
-    const s1 = parseDescriptor(Buffer.from((await toVmdkBytes(disk, { seed: 's' })).subarray(512, 512 * 21)).toString());
-    const s2 = parseDescriptor(Buffer.from((await toVmdkBytes(other, { seed: 's' })).subarray(512, 512 * 21)).toString());
+    const s1 = parseDescriptor(
+      Buffer.from((await toVmdkBytes(disk, { seed: 's' })).subarray(512, 512 * 21)).toString(),
+    );
+    const s2 = parseDescriptor(
+      Buffer.from((await toVmdkBytes(other, { seed: 's' })).subarray(512, 512 * 21)).toString(),
+    );
     expect(s1.cid).toBe(s2.cid);
   });
 
@@ -250,7 +283,9 @@ describe('VMDK reader errors', () => {
     const sparse = await toVmdkBytes(disk);
     const stream = await toVmdkBytes(disk, { subformat: 'streamOptimized' });
     await expectError(new Uint8Array(2048), 'VMDK_BAD_MAGIC');
-    const descOnly = new TextEncoder().encode('# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType="monolithicFlat"\n');
+    const descOnly = new TextEncoder().encode(
+      '# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\ncreateType="monolithicFlat"\n',
+    );
     expect((await expectError(descOnly, 'VMDK_DESCRIPTOR_ONLY')).hint).toMatch(/qemu-img convert/);
     await expectError(sparse.slice(0, 300), 'VMDK_TRUNCATED');
     await expectError(sparse.slice(0, sparse.length - 65536), 'VMDK_TRUNCATED');
