@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { BOOT_INFO_ABI } from '../boot/boot-info.js';
 import { KilnError } from '../errors.js';
 import { type Arch, type FileInput, type StepContext, defineStep } from '../step.js';
+import { cacheRoot } from '../toolchain/rust.js';
 import { findZig } from '../toolchain/tools.js';
 import type { SizeLike } from '../util/size.js';
 import { abi } from './abi.js';
@@ -244,10 +245,22 @@ const loaderKind = {
     const abiFile = generateAbi(BOOT_INFO_ABI, { langs: ['zig'], arch })[0]!;
     await writeFile(join(work, 'kiln_boot_abi.zig'), abiFile.contents);
     await writeFile(join(work, 'kiln_boot_config.zig'), configZig);
+    // Zig 0.11 crashes (SIGSEGV, reproducibly) compiling the loader with a second configuration in a
+    // global cache that already holds a build of another one: each configuration gets its own Zig
+    // cache, under kiln's cache folder (never the checkout, so the output stays path-independent).
+    const zigCache = join(
+      cacheRoot(ctx.env),
+      'zig-kiln-boot',
+      createHash('sha256').update(`${arch}\n${configZig}`).digest('hex').slice(0, 16),
+    );
     await ctx.exec(
       [
         zig,
         'build-exe',
+        '--cache-dir',
+        join(zigCache, 'local'),
+        '--global-cache-dir',
+        join(zigCache, 'global'),
         '--mod',
         `kiln_boot_abi::${join(work, 'kiln_boot_abi.zig')}`,
         '--mod',
