@@ -117,10 +117,10 @@ describe('gdb for the guest arch', () => {
   it('kiln run --gdb on aarch64 prints a gdb-multiarch command line', async () => {
     const kernel = buildA64Kernel(join(tempDir('kiln-gdb-'), 'k'), 'ok');
     const r = await runKilnAsync(
-      ['run', '--arch', 'aarch64', '--kernel', kernel, '--gdb', '47123', '--timeout', '3', '--no-serial'],
+      ['run', '--arch', 'aarch64', '--kernel', kernel, '--gdb', '47124', '--timeout', '3', '--no-serial'], // not 47123: tinyc's gdb test may run at the same time in the other worker
       { timeoutMs: 60_000 },
     );
-    expect(r.stderr).toMatch(/In another terminal:\n {2}gdb-multiarch -q \S+ .*-ex 'target remote localhost:47123'/);
+    expect(r.stderr).toMatch(/In another terminal:\n {2}gdb-multiarch -q \S+ .*-ex 'target remote localhost:47124'/);
     expect(r.stderr).toMatch(/kiln: the host gdb cannot debug aarch64: using gdb-multiarch/);
   }, 90_000);
 
