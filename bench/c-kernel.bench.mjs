@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchDir, median, repo, runs } from './_setup.mjs';
+import { TINYC_MAKEFILE, benchDir, median, repo, runs } from './_setup.mjs';
 
 const example = join(repo, 'examples', 'tinyc');
 const kiln = join(repo, 'bin', 'kiln.js');
@@ -20,50 +20,7 @@ for (const d of [kdir, mdir]) {
   cpSync(example, d, { recursive: true, filter: (src) => !/\/(build|\.kiln)(\/|$)/.test(src.slice(example.length)) });
 }
 
-// The same commands kiln runs (its build log shows them), as a Makefile with -MD -MP depfiles.
-const CFLAGS =
-  '--target=i386-unknown-none-elf -ffreestanding -fno-builtin -nostdlibinc -O0 -g -mno-sse -mno-sse2 -mno-mmx -mno-80387 -fno-stack-protector -fno-pic';
-writeFileSync(
-  join(mdir, 'Makefile'),
-  `CC = clang
-CFLAGS = ${CFLAGS}
-KCFLAGS = $(CFLAGS) -std=c11 -Iinclude -Wall -Wextra -Werror
-KSRC = $(wildcard kernel/*.c) kernel/entry.S
-KOBJ = $(patsubst %,out/%.o,$(basename $(KSRC)))
-
-all: out/tinyc-boot.img out/tinyc-fs.img
-
-out/kernel/%.o: kernel/%.c
-\t@mkdir -p $(dir $@)
-\t$(CC) $(KCFLAGS) -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/kernel/%.o: kernel/%.S
-\t@mkdir -p $(dir $@)
-\t$(CC) $(KCFLAGS) -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/kernel.elf: $(KOBJ) kernel/kernel.ld
-\tld.lld -znoexecstack -static -T kernel/kernel.ld -o $@ $(KOBJ)
-out/kernel.bin: out/kernel.elf
-\tllvm-objcopy -O binary $< $@
-out/boot/boot.o: boot/boot.S
-\t@mkdir -p $(dir $@)
-\t$(CC) $(CFLAGS) -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/bootblock.elf: out/boot/boot.o boot/boot.ld
-\tld.lld -znoexecstack -static -T boot/boot.ld -o $@ $<
-# The signing script: pad to 510 bytes, append 0x55 0xAA.
-out/bootblock.bin: out/bootblock.elf
-\tllvm-objcopy -j .text -O binary $< $@.tmp && truncate -s 510 $@.tmp && printf '\\125\\252' >> $@.tmp && mv $@.tmp $@
-out/tinyc-boot.img: out/bootblock.bin out/kernel.bin
-\ttruncate -s 1M $@.tmp && dd if=out/bootblock.bin of=$@.tmp conv=notrunc status=none && dd if=out/kernel.bin of=$@.tmp bs=512 seek=1 conv=notrunc status=none && mv $@.tmp $@
-out/tools/mkfs.o: tools/mkfs.c
-\t@mkdir -p $(dir $@)
-\t$(CC) -O0 -g -Iinclude -Wall -Werror -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/mkfs: out/tools/mkfs.o
-\t$(CC) -o $@ $<
-out/tinyc-fs.img: out/mkfs files/hello.txt files/motd.txt
-\tout/mkfs $@ 256 files/hello.txt files/motd.txt
-
--include $(KOBJ:.o=.d) out/boot/boot.d out/tools/mkfs.d
-`,
-);
+writeFileSync(join(mdir, 'Makefile'), TINYC_MAKEFILE);
 
 const env = { ...process.env, CI: 'true', NO_COLOR: '1' };
 function run(argv, cwd) {

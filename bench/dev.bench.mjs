@@ -13,53 +13,20 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { benchDir, median, repo, runs } from './_setup.mjs';
+import { TINYC_MAKEFILE, benchDir, median, repo, runs } from './_setup.mjs';
 
 const kiln = join(repo, 'bin', 'kiln.js');
 const root = join(benchDir, 'dev');
 const env = { ...process.env, NO_COLOR: '1', CI: 'true' };
 
-// The same commands kiln runs (its build log shows them), as Makefiles (tinyc's as in c-kernel.bench.mjs).
+// The same commands kiln runs (its build log shows them), as Makefiles (tinyc's from _setup.mjs).
 const MAKEFILES = {
   hello: `out/hello.img: boot.asm
 \t@mkdir -p out
 \tnasm -f bin -o out/boot.bin boot.asm
 \ttruncate -s 1M out/hello.img.tmp && dd if=out/boot.bin of=out/hello.img.tmp conv=notrunc status=none && mv out/hello.img.tmp out/hello.img
 `,
-  tinyc: `CC = clang
-CFLAGS = --target=i386-unknown-none-elf -ffreestanding -fno-builtin -nostdlibinc -O0 -g -mno-sse -mno-sse2 -mno-mmx -mno-80387 -fno-stack-protector -fno-pic
-KCFLAGS = $(CFLAGS) -std=c11 -Iinclude -Wall -Wextra -Werror
-KSRC = $(wildcard kernel/*.c) kernel/entry.S
-KOBJ = $(patsubst %,out/%.o,$(basename $(KSRC)))
-all: out/tinyc-boot.img out/tinyc-fs.img
-out/kernel/%.o: kernel/%.c
-\t@mkdir -p $(dir $@)
-\t$(CC) $(KCFLAGS) -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/kernel/%.o: kernel/%.S
-\t@mkdir -p $(dir $@)
-\t$(CC) $(KCFLAGS) -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/kernel.elf: $(KOBJ) kernel/kernel.ld
-\tld.lld -znoexecstack -static -T kernel/kernel.ld -o $@ $(KOBJ)
-out/kernel.bin: out/kernel.elf
-\tllvm-objcopy -O binary $< $@
-out/boot/boot.o: boot/boot.S
-\t@mkdir -p $(dir $@)
-\t$(CC) $(CFLAGS) -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/bootblock.elf: out/boot/boot.o boot/boot.ld
-\tld.lld -znoexecstack -static -T boot/boot.ld -o $@ $<
-out/bootblock.bin: out/bootblock.elf
-\tllvm-objcopy -j .text -O binary $< $@.tmp && truncate -s 510 $@.tmp && printf '\\125\\252' >> $@.tmp && mv $@.tmp $@
-out/tinyc-boot.img: out/bootblock.bin out/kernel.bin
-\ttruncate -s 1M $@.tmp && dd if=out/bootblock.bin of=$@.tmp conv=notrunc status=none && dd if=out/kernel.bin of=$@.tmp bs=512 seek=1 conv=notrunc status=none && mv $@.tmp $@
-out/tools/mkfs.o: tools/mkfs.c
-\t@mkdir -p $(dir $@)
-\t$(CC) -O0 -g -Iinclude -Wall -Werror -MD -MP -MF $(@:.o=.d) -c $< -o $@
-out/mkfs: out/tools/mkfs.o
-\t$(CC) -o $@ $<
-out/tinyc-fs.img: out/mkfs files/hello.txt files/motd.txt
-\tout/mkfs $@ 256 files/hello.txt files/motd.txt
--include $(shell find out -name '*.d' 2>/dev/null)
-`,
+  tinyc: TINYC_MAKEFILE,
 };
 
 /** Per example: the file edited, the edit (its marker is the first serial line's new text), the target folder. */
