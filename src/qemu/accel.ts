@@ -5,11 +5,12 @@
  * The probe boots a 64 KiB BIOS image that does 20,000 port writes (VM exits under KVM) and then
  * writes 0x2a to isa-debug-exit (QEMU exits with (0x2a << 1) | 1 = 85), once under KVM with a
  * 3 s deadline and once under TCG. Its verdict is cached per (QEMU binary, host kernel, /dev/kvm) in
- * $XDG_CACHE_HOME/kiln/accel-probe.json so later runs cost one stat.
+ * accel-probe.json in kiln's cache folder so later runs cost one stat.
  */
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { arch as hostArch, homedir, release, tmpdir } from 'node:os';
+import { arch as hostArch, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kilnCacheDir } from '../util/cache-dir.js';
 import { run } from '../util/process.js';
 import { findExecutable } from '../util/which.js';
 import type { Accel, QemuArch } from './types.js';
@@ -25,8 +26,7 @@ const PROBE_EXIT = (0x2a << 1) | 1;
 const memo = new Map<string, AccelChoice>();
 
 function cacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'kiln', 'accel-probe.json');
+  return join(kilnCacheDir(), 'accel-probe.json');
 }
 
 /**

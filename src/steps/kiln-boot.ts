@@ -20,8 +20,8 @@ import { z } from 'zod';
 import { BOOT_INFO_ABI } from '../boot/boot-info.js';
 import { KilnError } from '../errors.js';
 import { type Arch, type FileInput, type StepContext, defineStep } from '../step.js';
-import { cacheRoot } from '../toolchain/rust.js';
 import { findZig } from '../toolchain/tools.js';
+import { kilnCacheDir } from '../util/cache-dir.js';
 import type { SizeLike } from '../util/size.js';
 import { abi } from './abi.js';
 import { type ImageFiles, type PartitionSpec, esp } from './image.js';
@@ -249,7 +249,7 @@ const loaderKind = {
     // global cache that already holds a build of another one: each configuration gets its own Zig
     // cache, under kiln's cache folder (never the checkout, so the output stays path-independent).
     const zigCache = join(
-      cacheRoot(ctx.env),
+      kilnCacheDir(ctx.env),
       'zig-kiln-boot',
       createHash('sha256').update(`${arch}\n${configZig}`).digest('hex').slice(0, 16),
     );

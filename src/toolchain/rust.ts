@@ -23,6 +23,7 @@ import {
   specRejection,
 } from './rust-target.js';
 import { parseVersion } from './tools.js';
+import { kilnCacheDir } from '../util/cache-dir.js';
 
 export interface RustToolchain {
   rustc: string;
@@ -326,10 +327,6 @@ export async function generateTargetSpec(
   return spec;
 }
 
-export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.KILN_CACHE_DIR ?? env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), env.KILN_CACHE_DIR ? '' : 'kiln');
-}
-
 /**
  * Builds (or reuses) a sysroot with core, alloc and compiler_builtins (mem) for `specPath`.
  * Cached under ~/.cache/kiln/rust-sysroots/<hash of spec + toolchain>; concurrent builds of the same
@@ -359,7 +356,7 @@ export async function ensureSysroot(
     .update('v3')
     .digest('hex')
     .slice(0, 20);
-  const root = join(cacheRoot(env), 'rust-sysroots', `${targetName}-${hash}`);
+  const root = join(kilnCacheDir(env), 'rust-sysroots', `${targetName}-${hash}`);
   const libDir = join(root, 'lib', 'rustlib', targetName, 'lib');
   const done = join(root, '.complete');
   if (existsSync(done)) return root;

@@ -1,15 +1,15 @@
 /**
  * Verdicts of tool probes (does this setpriv accept --pdeathsig?) kept across runs, keyed by the
  * tool's identity — real path, size, mtime and inode — so a probe that costs a process spawn runs
- * once per installed tool, not once per kiln command. Stored in `$XDG_CACHE_HOME/kiln/probes.json`
- * (default `~/.cache`); an unreadable or unwritable cache only means probing again.
+ * once per installed tool, not once per kiln command. Stored in `probes.json` in kiln's
+ * cache folder (util/cache-dir.ts); an unreadable or unwritable cache only means probing again.
  */
 import { mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { kilnCacheDir } from './cache-dir.js';
 
 function cacheFile(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kiln', 'probes.json');
+  return join(kilnCacheDir(), 'probes.json');
 }
 
 /** `name` probed on `tool`: the cached verdict while the tool's identity holds, else `probe()` (then cached). */
