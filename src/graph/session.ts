@@ -160,7 +160,9 @@ export async function openSession(
       try {
         state.save(stepsChanged);
         const report = await tiered?.finish();
-        if (report?.consulted)
+        // A remote disabled before it moved anything has said so in its warning: no "0 restored" line.
+        const idle = report && report.hits + report.uploaded + report.notSent === 0;
+        if (report?.consulted && !(report.disabled && idle))
           emit({ type: 'remote-cache', time: Date.now(), level: 'note', message: remoteSummary(report) });
       } finally {
         options.signal?.removeEventListener('abort', onAbort);

@@ -238,6 +238,7 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
         expect(r.status, r.stderr).toBe(0);
         expect(warnings(r.stderr), r.stderr).toHaveLength(1);
         expect(warnings(r.stderr)[0]).toMatch(what);
+        expect(r.stderr).not.toMatch(/remote cache: 0 restored/); // the warning said it all
         expect(existsSync(join(f, 'build/x86_64-debug/hello.img'))).toBe(true);
       }
     } finally {
