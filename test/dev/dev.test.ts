@@ -43,6 +43,27 @@ class Dev {
     }
   }
 
+  /** The exit code, or a failure that shows both streams when kiln dev has not exited within `timeoutMs`. */
+  async exit(timeoutMs = 60_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `kiln dev did not exit in ${timeoutMs} ms\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   key(k: string): void {
     this.child.stdin!.write(k);
   }
@@ -125,7 +146,7 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
       out = await dev.waitFor('stdout', /Hello from dev 2/, out);
       await dev.waitFor('stderr', /guest ended/, err);
       dev.key('q');
-      expect(await dev.exited).toBe(0);
+      expect(await dev.exit()).toBe(0);
       expect(dev.stderr).toMatch(/kiln dev: quit; no guest left running/);
       expect(qemusUnder(dir)).toEqual([]);
     } finally {
@@ -145,7 +166,7 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
       edit(join(dir, 'boot.asm'), 'Goodbye from hello', 'Hello from hello');
       await dev.waitFor('stderr', /PASS hello \[x86_64\]/, err);
       dev.key('q');
-      expect(await dev.exited).toBe(0);
+      expect(await dev.exit()).toBe(0);
       expect(qemusUnder(dir)).toEqual([]);
     } finally {
       dev.child.kill('SIGKILL');
@@ -195,7 +216,7 @@ describe('kiln dev (examples/tinyc: C kernel, depfiles, a guest that keeps runni
       expect(now[0]).not.toBe(first); // the old guest stopped, a new one booted
 
       dev.child.kill('SIGINT');
-      expect(await dev.exited).toBe(130);
+      expect(await dev.exit()).toBe(130);
       expect(dev.stderr).toMatch(/kiln dev: interrupted; no guest left running/);
       expect(qemusUnder(dir)).toEqual([]);
       expect(readdirSync(join(dir, 'build', 'i386-debug', '.kiln')).includes('staging')).toBe(false);
@@ -263,7 +284,7 @@ export default defineConfig({
       await dev.waitFor('stdout', /a64 banner two/, out, 180_000);
       await dev.waitFor('stderr', /kernel\.c changed → ran kernel \(compile kernel\.c\) → rebooting/, err);
       dev.key('q');
-      expect(await dev.exited).toBe(0);
+      expect(await dev.exit()).toBe(0);
       expect(qemusUnder(dir)).toEqual([]);
     } finally {
       dev.child.kill('SIGKILL');
