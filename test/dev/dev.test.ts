@@ -9,14 +9,20 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kilnBin, repoRoot, tempDir } from '../_helpers.js';
 
+/** Each test's timeout (the literal after each test below): a build, boots and rebuilds on a loaded 2-core machine. */
+const TEST_MS = 360_000;
+
 /** A running `kiln dev`: its output so far, waits on it, keys, signals. */
 class Dev {
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
   readonly exited: Promise<number | null>;
+  /** Every wait ends by this time, before vitest's own timeout, so a failure shows kiln dev's output. */
+  private readonly deadline: number;
 
-  constructor(cwd: string, args: string[] = []) {
+  constructor(cwd: string, args: string[] = [], budgetMs = TEST_MS - 20_000) {
+    this.deadline = Date.now() + budgetMs;
     this.child = spawn(process.execPath, [kilnBin, 'dev', ...args], {
       cwd,
       env: { ...process.env, NO_COLOR: '1' },
@@ -29,14 +35,14 @@ class Dev {
 
   /** Waits until `stream` matches `pattern` at or after offset `from`; returns the offset after the match. */
   async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, from = 0, timeoutMs = 90_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Math.min(Date.now() + timeoutMs, this.deadline);
     for (;;) {
       const text = this[stream].slice(from);
       const m = pattern.exec(text);
       if (m) return from + m.index + m[0].length;
       if (Date.now() > deadline || this.child.exitCode !== null) {
         throw new Error(
-          `no ${pattern} on ${stream} after ${timeoutMs} ms\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
+          `no ${pattern} on ${stream} by the deadline\n--- stdout:\n${this.stdout}\n--- stderr:\n${this.stderr}`,
         );
       }
       await new Promise((r) => setTimeout(r, 25));
@@ -45,6 +51,7 @@ class Dev {
 
   /** The exit code, or a failure that shows both streams when kiln dev has not exited within `timeoutMs`. */
   async exit(timeoutMs = 60_000): Promise<number | null> {
+    timeoutMs = Math.max(1_000, Math.min(timeoutMs, this.deadline - Date.now()));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -152,7 +159,7 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
     } finally {
       dev.child.kill('SIGKILL');
     }
-  }, 240_000);
+  }, 360_000);
 
   it('--test reruns the test on every save: a broken banner fails it, the fix passes', async () => {
     const dir = copyExample('hello');
@@ -171,7 +178,7 @@ describe('kiln dev (examples/hello: nasm, raw image, BIOS boot)', () => {
     } finally {
       dev.child.kill('SIGKILL');
     }
-  }, 240_000);
+  }, 360_000);
 });
 
 describe('kiln dev (examples/tinyc: C kernel, depfiles, a guest that keeps running)', () => {
