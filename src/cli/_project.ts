@@ -12,7 +12,7 @@ import { describeOption } from '../config/options.js';
 import { checkOptionNames } from './_flags.js';
 import type { Graph } from '../graph/graph.js';
 import type { PlanRequestKey } from '../graph/plan-cache.js';
-import { ARCHES, type Arch } from '../step.js';
+import { ARCHES, type Arch, type StepKind } from '../step.js';
 
 export interface ProjectFlags {
   config?: string;
@@ -148,8 +148,16 @@ export async function openProject(
     import('../graph/plan-cache.js'),
   ]);
   const { value, reads } = await recordPlanReads(env, (viewed) => planProject(flags, rest, viewed));
-  storePlan(cacheKey, value.graph, reads, env);
+  storePlan(cacheKey, value.graph, reads, env, await builtinKinds(value.graph));
   return value;
+}
+
+/** The step kinds of `graph` that are kiln's own (their steps can run from the plan cache). */
+async function builtinKinds(graph: Graph): Promise<Set<StepKind>> {
+  const { isBuiltinKind } = await import('../steps/_kinds.js');
+  const builtin = new Set<StepKind>();
+  for (const kind of new Set(graph.steps.map((s) => s.handle.kind))) if (await isBuiltinKind(kind)) builtin.add(kind);
+  return builtin;
 }
 
 async function planProject(flags: ProjectFlags, rest: string[], env: NodeJS.ProcessEnv): Promise<ProjectContext> {

@@ -8,7 +8,7 @@ import type { Graph } from '../graph/graph.js';
 import { placeArtifacts } from '../graph/place-artifacts.js';
 import { killAllChildren } from '../util/process.js';
 import { phase } from '../util/phases.js';
-import { action, addRemoteCacheOptions, remoteCacheFlags } from './_shared.js';
+import { action, addRemoteCacheOptions, remoteCacheFlags, reportError } from './_shared.js';
 import { type ProjectFlags, openProject, planRequestKey, projectCommand } from './_project.js';
 import { type Reporter, defaultReporter } from './_reporters.js';
 import type { PlanRequestKey } from '../graph/plan-cache.js';
@@ -119,35 +119,41 @@ export function registerBuild(program: Command): void {
         if (cacheKey && !cachedPlanTried && (await buildFromCachedPlan(cacheKey, flags, reporter))) return;
         const { graph, positional } = await openProject(flags, cmd.args, process.env, cacheKey);
         if (flags.clean) await cleanForRebuild(graph, flags.wait ?? true);
-        const { matchRule } = await import('../toolchain/doctor.js');
-        const result = await phase('execute', () =>
-          withInterrupt((signal) =>
-            executeGraph(graph, {
-              ...(parseJobs(flags.jobs) ? { jobs: parseJobs(flags.jobs)! } : {}),
-              keepGoing: flags.keepGoing ?? false,
-              wait: flags.wait ?? true,
-              force: (flags.force ?? false) || (flags.clean ?? false),
-              only: positional,
-              signal,
-              diagnose: matchRule,
-              remoteCache: remoteCacheFlags(flags),
-              onEvent: (e) => reporter.onEvent(e),
-            }),
-          ),
-        );
-        if (!result.ok) {
-          if (!flags.json) process.stderr.write(`full output: ${result.logPath}\n`);
-          process.exitCode = result.interrupted ? 130 : 1;
-          return;
-        }
-        reportPlaced(graph, result.steps.keys(), flags);
-        built = graph;
+        if (await runGraph(graph, flags, reporter, positional)) built = graph;
       } finally {
         reporter.close();
       }
       if (flags.run && built) await runAfterBuild(built, flags);
     }),
   );
+}
+
+/** Runs the planned graph (the steps in `only`, else all), reports it: true when the build succeeded. */
+async function runGraph(graph: Graph, flags: BuildFlags, reporter: Reporter, only: string[]): Promise<boolean> {
+  const { matchRule } = await import('../toolchain/doctor.js');
+  const jobs = parseJobs(flags.jobs);
+  const result = await phase('execute', () =>
+    withInterrupt((signal) =>
+      executeGraph(graph, {
+        ...(jobs ? { jobs } : {}),
+        keepGoing: flags.keepGoing ?? false,
+        wait: flags.wait ?? true,
+        force: (flags.force ?? false) || (flags.clean ?? false),
+        only,
+        signal,
+        diagnose: matchRule,
+        remoteCache: remoteCacheFlags(flags),
+        onEvent: (e) => reporter.onEvent(e),
+      }),
+    ),
+  );
+  if (!result.ok) {
+    if (!flags.json) process.stderr.write(`full output: ${result.logPath}\n`);
+    process.exitCode = result.interrupted ? 130 : 1;
+    return false;
+  }
+  reportPlaced(graph, result.steps.keys(), flags);
+  return true;
 }
 
 function reportPlaced(graph: Graph, built: Iterable<string>, flags: BuildFlags): void {
@@ -157,16 +163,27 @@ function reportPlaced(graph: Graph, built: Iterable<string>, flags: BuildFlags):
 }
 
 /**
- * A build from the plan cache: when the cached plan is valid and every step is up to date, the
- * build is done without loading the config. Anything else (a miss, a step to run) returns false
- * with nothing reported, and the caller plans for real.
+ * A build from the plan cache, without loading the config. When every step can run from it (kiln's
+ * own kinds, options kept as data), it is the build: a step that must run loads its kind's module
+ * then. Otherwise only a build where every step is up to date is done here. Anything else (a miss,
+ * a step that cannot run from the cached plan and is not up to date) returns false with nothing
+ * reported, and the caller plans for real.
  */
 async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, reporter: Reporter): Promise<boolean> {
   cachedPlanTried = true;
-  const { lookupPlan } = await import('../graph/plan-cache.js');
-  const found = lookupPlan(key, process.env);
+  const [{ lookupPlan }, { loadBuiltinKind }] = await Promise.all([
+    import('../graph/plan-cache.js'),
+    import('../steps/_kinds.js'),
+  ]);
+  const found = await phase('cached plan', async () => lookupPlan(key, process.env, loadBuiltinKind));
   if ('problem' in found) process.stderr.write(`kiln: ignoring a corrupt plan cache (${found.problem})\n`);
   if (!('graph' in found)) return false;
+  if (found.slow.size === 0) {
+    // From here the build is this one: an error is the build's, not a reason to plan again.
+    cachedPlanRan = true;
+    await runGraph(found.graph, flags, reporter, []);
+    return true;
+  }
   const events: BuildEvent[] = [];
   const { NotUpToDate } = await import('../graph/run-step.js');
   try {
@@ -193,6 +210,8 @@ async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, repor
 
 /** The cached plan was tried in this process already (by tryCachedBuild): do not try it twice. */
 let cachedPlanTried = false;
+/** The cached plan's steps started running: the build is the cached plan's, errors included. */
+let cachedPlanRan = false;
 
 /** `kiln build` flags the fast path understands: the value flags, then the switches with their values. */
 const VALUE_FLAGS: Readonly<Record<string, 'jobs' | 'arch' | 'profile' | 'config' | 'buildDir' | 'trace'>> = {
@@ -230,9 +249,11 @@ export async function tryCachedBuild(argv: string[]): Promise<boolean> {
   const reporter = defaultReporter(parsed.flags);
   let done = false;
   try {
-    done = await phase('cached plan', () => buildFromCachedPlan(key, parsed.flags, reporter));
-  } catch {
-    done = false;
+    done = await buildFromCachedPlan(key, parsed.flags, reporter);
+  } catch (error) {
+    if (!cachedPlanRan) return false;
+    reportError(error, { json: parsed.flags.json ?? false });
+    done = true;
   } finally {
     if (done) reporter.close();
   }

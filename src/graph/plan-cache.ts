@@ -9,20 +9,25 @@
  *   looked at — checked on load, stat first and content hash when the stat moved.
  *
  * A cached plan is a Graph whose steps have stand-in kinds: enough to fingerprint them and decide
- * "up to date" (kind, version, declaration, outputs, edges, key data with artifact refs), not to
- * run them. The executor's check-only mode (session.ts) uses it; when any step must run, the CLI
- * plans for real. `kiln dev` keeps its real Graph in memory and needs none of this.
+ * "up to date" (kind, version, declaration, outputs, edges, key data with artifact refs), and — for
+ * a step of one of kiln's own kinds whose validated options could be written as data
+ * (plan-values.ts) — to run it: its kind's module is loaded when the step runs, not before. A
+ * step of a kind the config defines, or whose options hold a function or a class instance, is
+ * `slow`: when one of those must run, the CLI plans for real (the executor's check-only mode,
+ * session.ts, finds out without running anything). The run and tests sections are kept the same
+ * way for `kiln run` and `kiln test`. `kiln dev` keeps its real Graph in memory and needs none of this.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { sha256Hex } from '../util/hash.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { KilnConfig, Project } from '../config/types.js';
+import type { KilnConfig, Project, RemoteCacheConfig, RunConfig, TestConfig } from '../config/types.js';
 import { ArtifactPaths } from './artifacts.js';
 import { mapKeyData } from './fingerprint.js';
 import type { Graph, PlannedStep } from './graph.js';
 import { stableStringify } from './hashing.js';
 import { type FileRead, type PathType, type PlanReads, listingHash, pathType, trustedStat } from './plan-reads.js';
+import { type EncodedValue, UnserializableValue, encodeValue, reviveValue } from './plan-values.js';
 import type { ArtifactRef, Declaration, StepHandle, StepKind, TargetInfo } from '../step.js';
 
 /** Everything on the command line (and kiln itself) that a plan depends on. */
@@ -40,8 +45,8 @@ export interface PlanRequestKey {
   projectArgs: string[];
 }
 
-/** 1: the first format. */
-const FORMAT = 1;
+/** 1: the first format; 2: step options, the run and tests sections, remoteCache. */
+const FORMAT = 2;
 
 interface CachedStep {
   name: string;
@@ -56,7 +61,14 @@ interface CachedStep {
   keyParts: string[];
   /** The artifact refs between the parts: [producer step, output name or null for the main output]. */
   keyRefs: Array<[step: string, output: string | null]>;
+  /** The validated options as data (plan-values.ts); absent when the step is `slow`. */
+  options?: EncodedValue;
+  /** Why the step cannot run from the cached plan (its kind is the config's, its options hold a function). */
+  slow?: string;
 }
+
+/** The config's `run` and `tests` sections as data, or why they could not be written. */
+type CachedSections = { run?: EncodedValue; tests?: EncodedValue } | { slow: string };
 
 interface CachedPlan {
   format: typeof FORMAT;
@@ -75,6 +87,8 @@ interface CachedPlan {
     steps: CachedStep[];
     /** The project's artifacts: path under the build root → step name. */
     artifacts: Record<string, string>;
+    sections: CachedSections;
+    remoteCache?: RemoteCacheConfig;
   };
 }
 
@@ -95,15 +109,24 @@ function envHashes(names: string[] | 'all', env: NodeJS.ProcessEnv): Record<stri
   return Object.fromEntries(names.map((n) => [n, sha256Hex(`${n}=${env[n] ?? '\0unset'}`)]));
 }
 
-/** Saves `graph`, planned for `request` after reading `reads`. Never throws: a cache is optional. */
-export function storePlan(request: PlanRequestKey, graph: Graph, reads: PlanReads, env: NodeJS.ProcessEnv): boolean {
+/**
+ * Saves `graph`, planned for `request` after reading `reads`; `builtin` holds the kinds that are
+ * kiln's own (steps of other kinds cannot run from the cached plan). Never throws: a cache is optional.
+ */
+export function storePlan(
+  request: PlanRequestKey,
+  graph: Graph,
+  reads: PlanReads,
+  env: NodeJS.ProcessEnv,
+  builtin: ReadonlySet<StepKind> = new Set(),
+): boolean {
   try {
     const plan: CachedPlan = {
       format: FORMAT,
       kilnVersion: request.kilnVersion,
       reads,
       env: envHashes(reads.env, env),
-      graph: serializeGraph(graph),
+      graph: serializeGraph(graph, builtin),
     };
     writeFileAtomic(planCachePath(request), JSON.stringify(plan));
     return true;
@@ -112,7 +135,7 @@ export function storePlan(request: PlanRequestKey, graph: Graph, reads: PlanRead
   }
 }
 
-function serializeGraph(graph: Graph): CachedPlan['graph'] {
+function serializeGraph(graph: Graph, builtin: ReadonlySet<StepKind>): CachedPlan['graph'] {
   const index = new Map(graph.steps.map((s, i) => [s, i]));
   const steps = graph.steps.map((s): CachedStep => {
     const { key: _key, ...declaration } = s.declaration;
@@ -125,6 +148,7 @@ function serializeGraph(graph: Graph): CachedPlan['graph'] {
       outputs: s.outputs,
       deps: s.deps.map((d) => index.get(d)!),
       ...cutKeyText(graph, s),
+      ...runnableOptions(graph, s, builtin),
     };
   });
   const artifacts: Record<string, string> = {};
@@ -142,6 +166,45 @@ function serializeGraph(graph: Graph): CachedPlan['graph'] {
     options: JSON.parse(stableStringify(graph.options)) as Record<string, unknown>,
     steps,
     artifacts,
+    sections: encodeSections(graph),
+    ...(graph.config.remoteCache ? { remoteCache: graph.config.remoteCache } : {}),
+  };
+}
+
+/** The step's options as data, or why it cannot run from the cached plan. */
+function runnableOptions(
+  graph: Graph,
+  step: PlannedStep,
+  builtin: ReadonlySet<StepKind>,
+): Pick<CachedStep, 'options' | 'slow'> {
+  if (!builtin.has(step.handle.kind)) return { slow: `its kind ${step.handle.kind.kind} is not one of kiln's own` };
+  try {
+    return { options: encodeValue(step.options, nameIn(graph)) };
+  } catch (error) {
+    if (error instanceof UnserializableValue) return { slow: error.message };
+    throw error;
+  }
+}
+
+function encodeSections(graph: Graph): CachedSections {
+  const { run, tests } = graph.project;
+  try {
+    return {
+      ...(run ? { run: encodeValue(run, nameIn(graph), 'run') } : {}),
+      ...(tests ? { tests: encodeValue(tests, nameIn(graph), 'tests') } : {}),
+    };
+  } catch (error) {
+    if (error instanceof UnserializableValue) return { slow: error.message };
+    throw error;
+  }
+}
+
+/** A handle's step name in `graph` (every handle in options and sections was planned). */
+function nameIn(graph: Graph): (handle: StepHandle) => string {
+  return (handle) => {
+    const step = graph.byHandle.get(handle);
+    if (!step) throw new UnserializableValue('a value', 'a step that is not in the plan');
+    return step.name;
   };
 }
 
@@ -167,13 +230,25 @@ function isHandle(ref: ArtifactRef | StepHandle): ref is StepHandle {
   return !('step' in ref);
 }
 
-export type PlanLookup = { graph: Graph } | { miss: 'absent' | 'changed' } | { miss: 'corrupt'; problem: string };
+/** Loads the real kind of a step of the cached plan that must run (steps/_kinds.ts). */
+export type KindLoader = (kind: string) => Promise<StepKind | undefined>;
+
+/** A valid cached plan: its graph, and what of it cannot run without the config. */
+export interface CachedPlanHit {
+  graph: Graph;
+  /** Step name → why it cannot run from the cached plan (a kind of the config's, options holding a function). */
+  slow: ReadonlyMap<string, string>;
+  /** Why the run and tests sections are not in the cached plan, when they are not. */
+  sectionsSlow?: string;
+}
+
+export type PlanLookup = CachedPlanHit | { miss: 'absent' | 'changed' } | { miss: 'corrupt'; problem: string };
 
 /**
  * The cached plan for `request`, if every recorded read is unchanged. A file that is not a valid
- * plan is reported (`corrupt`) and ignored.
+ * plan is reported (`corrupt`) and ignored. Its steps run through `loadKind` (without it, none can).
  */
-export function lookupPlan(request: PlanRequestKey, env: NodeJS.ProcessEnv): PlanLookup {
+export function lookupPlan(request: PlanRequestKey, env: NodeJS.ProcessEnv, loadKind?: KindLoader): PlanLookup {
   const path = planCachePath(request);
   let text: string;
   try {
@@ -190,7 +265,7 @@ export function lookupPlan(request: PlanRequestKey, env: NodeJS.ProcessEnv): Pla
   }
   if (plan.kilnVersion !== request.kilnVersion || !readsUnchanged(plan, env)) return { miss: 'changed' };
   try {
-    return { graph: rebuildGraph(plan) };
+    return rebuildGraph(plan, loadKind);
   } catch (error) {
     return { miss: 'corrupt', problem: `${path}: ${(error as Error).message}` };
   }
@@ -208,7 +283,9 @@ function checkShape(plan: CachedPlan): void {
     typeof plan.env === 'object' &&
     Array.isArray(plan.graph?.steps) &&
     typeof plan.graph.buildDir === 'string' &&
-    typeof plan.graph.target?.id === 'string';
+    typeof plan.graph.target?.id === 'string' &&
+    typeof plan.graph.sections === 'object' &&
+    plan.graph.sections !== null;
   if (!ok) throw new Error('not a plan of this kiln (unexpected format)');
 }
 
@@ -250,21 +327,29 @@ function statType(key: string): PathType {
 const STEP = Symbol.for('kiln.step');
 const ARTIFACT = Symbol.for('kiln.artifact');
 
-/** A stand-in for a step kind that was not loaded: it fingerprints like the real one and cannot run. */
-function standInKind(kind: string, version: number): StepKind {
+/**
+ * A stand-in for a step kind that is not loaded: it fingerprints like the real one, and its `make`
+ * loads the real kind (the same version) and runs it.
+ */
+function standInKind(kind: string, version: number, loadKind: KindLoader | undefined): StepKind {
   return {
     kind,
     version,
     declare: () => ({ outputs: [] }),
-    make: () => Promise.reject(new Error(`step kind ${kind} is not loaded (a cached plan cannot run steps)`)),
+    async make(options, ctx) {
+      const real = await loadKind?.(kind);
+      if (!real || real.version !== version)
+        throw new Error(`step kind ${kind} version ${version} cannot run from the cached plan (not loaded)`);
+      return real.make(options, ctx);
+    },
   };
 }
 
-function standInHandle(kind: StepKind, name: string): StepHandle {
+function standInHandle(kind: StepKind, name: string): StepHandle & { options: unknown } {
   const handle = {
     [STEP]: true as const,
     kind,
-    options: undefined,
+    options: undefined as unknown,
     name,
     get out(): ArtifactRef {
       return { [ARTIFACT]: true, step: handle, output: undefined } as unknown as ArtifactRef;
@@ -275,26 +360,32 @@ function standInHandle(kind: StepKind, name: string): StepHandle {
     named(): StepHandle {
       return handle;
     },
-  } as unknown as StepHandle;
+  } as unknown as StepHandle & { options: unknown };
   return handle;
 }
 
-function rebuildGraph(plan: CachedPlan): Graph {
+function rebuildGraph(plan: CachedPlan, loadKind: KindLoader | undefined): CachedPlanHit {
   const g = plan.graph;
-  const handles = g.steps.map((s) => standInHandle(standInKind(s.kind, s.version), s.name));
+  const handles = g.steps.map((s) => standInHandle(standInKind(s.kind, s.version, loadKind), s.name));
   const byName = new Map<string, StepHandle>(g.steps.map((s, i) => [s.name, handles[i]!]));
-  const refOf = ([step, output]: [string, string | null]): ArtifactRef | StepHandle => {
+  const handleOf = (step: string): StepHandle => {
     const handle = byName.get(step);
     if (!handle) throw new Error(`a step reads an unknown step ${JSON.stringify(step)}`);
-    return output === null ? handle : handle.output(output);
+    return handle;
   };
+  const refOf = ([step, output]: [string, string | null]): ArtifactRef | StepHandle =>
+    output === null ? handleOf(step) : handleOf(step).output(output);
+  const slow = new Map<string, string>();
   const steps: PlannedStep[] = g.steps.map((s, i) => {
     if (s.keyParts.length !== s.keyRefs.length + 1) throw new Error(`step ${s.name}: a broken key text`);
+    const options = s.options === undefined ? undefined : reviveValue(s.options, handleOf);
+    handles[i]!.options = options;
+    if (s.options === undefined) slow.set(s.name, s.slow ?? 'its options are not in the cached plan');
     return {
       name: s.name,
       configPath: s.configPath,
       handle: handles[i]!,
-      options: undefined,
+      options,
       declaration: s.declaration,
       outputs: s.outputs,
       deps: [],
@@ -308,8 +399,10 @@ function rebuildGraph(plan: CachedPlan): Graph {
   });
   const byHandle = new Map(steps.map((s) => [s.handle, s]));
   const artifacts = Object.fromEntries(Object.entries(g.artifacts).map(([path, step]) => [path, byName.get(step)!]));
-  const project = { name: g.name, artifacts } as Project;
-  return {
+  const sections = 'slow' in g.sections ? {} : reviveSections(g.sections, handleOf);
+  const project = { name: g.name, artifacts, ...sections } as Project;
+  const config = { ...project, ...(g.remoteCache ? { remoteCache: g.remoteCache } : {}) } as KilnConfig;
+  const graph: Graph = {
     target: g.target,
     projectDir: g.projectDir,
     buildDir: g.buildDir,
@@ -319,9 +412,22 @@ function rebuildGraph(plan: CachedPlan): Graph {
     byHandle,
     artifacts: new ArtifactPaths(byHandle, g.buildDir, join(g.projectDir, 'kiln.config.ts')),
     project,
-    config: project as KilnConfig,
+    config,
     options: g.options,
     release: g.release,
+  };
+  return { graph, slow, ...('slow' in g.sections ? { sectionsSlow: g.sections.slow } : {}) };
+}
+
+function reviveSections(
+  sections: { run?: EncodedValue; tests?: EncodedValue },
+  handleOf: (step: string) => StepHandle,
+): Pick<Project, 'run' | 'tests'> {
+  return {
+    ...(sections.run !== undefined ? { run: reviveValue(sections.run, handleOf) as RunConfig } : {}),
+    ...(sections.tests !== undefined
+      ? { tests: reviveValue(sections.tests, handleOf) as Record<string, TestConfig> }
+      : {}),
   };
 }
 

@@ -1,6 +1,8 @@
 // The plan cache through the real CLI: a build whose config, imports, options, env and target did
 // not change does not evaluate the config again (the config counts its own evaluations in
-// evals.log); any of those changing re-plans; a source edit does not re-plan but still rebuilds.
+// evals.log); any of those changing re-plans; a source edit does not re-plan but still rebuilds,
+// running the step from the cached plan (its options kept as data); a step the cached plan cannot
+// run (a kind the config defines, holding a function) makes kiln plan for real when it must run.
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -128,15 +130,85 @@ describe('the plan cache', () => {
     const out = build(dir);
     expect(out).toContain('built copy');
     expect(out).toContain('built both');
+    // The steps ran from the cached plan: their options (argv with out() placeholders, a handle and
+    // a named output of other steps) came back from the plan file, and the config was not evaluated.
+    expect(evals(dir)).toBe(1);
     expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'), 'utf8')).toBe('source 2\n');
     expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'both.txt'), 'utf8')).toBe('one hello plainsource 2\n');
     rmSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'));
     expect(build(dir)).toMatch(/(built|restored) copy/);
-    // Planning happened once for the source edit (a step had to run: kiln planned for real) — the
-    // cached plan itself stayed valid, so the next no-op is served from it again.
-    const before = evals(dir);
+    expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'), 'utf8')).toBe('source 2\n');
     expect(build(dir)).toContain('4 up to date');
-    expect(evals(dir)).toBe(before);
+    expect(evals(dir)).toBe(1);
+  });
+
+  it('a step option changed in the config re-plans, and the step runs with the new option, not the cached one', () => {
+    const dir = project();
+    build(dir);
+    const config = join(dir, 'kiln.config.ts');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace(`'printf "%s" "$0" > "$1"'`, `'printf "[%s]" "$0" > "$1"'`),
+    );
+    const out = build(dir);
+    expect(evals(dir)).toBe(2);
+    expect(out).toContain('built note');
+    expect(note(dir)).toBe('[one hello plain]');
+    // The new plan is the cached one now: an edit then runs from it, with the new option.
+    writeFileSync(join(dir, 'lib.ts'), `export const text = 'one';\n// touched\n`);
+    build(dir);
+    expect(evals(dir)).toBe(3);
+    rmSync(join(dir, 'build', 'x86_64-debug', 'note.txt'));
+    rmSync(join(dir, '.kiln', 'cache'), { recursive: true });
+    expect(build(dir)).toContain('built note');
+    expect(evals(dir)).toBe(3);
+    expect(note(dir)).toBe('[one hello plain]');
+  });
+
+  it('a step of a kind the config defines (options holding a function) is planned for real when it must run', () => {
+    const dir = join(root, `p${n++}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'src.txt'), 'a\n');
+    writeFileSync(
+      join(dir, 'kiln.config.ts'),
+      `import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { command, defineConfig, defineStep, out } from 'kiln';
+appendFileSync(${JSON.stringify(join(dir, 'evals.log'))}, 'eval\\n');
+const shout = defineStep<{ name?: string; render: (text: string) => string }>({
+  kind: 'shout',
+  version: 1,
+  declare: () => ({ inputs: ['src.txt'], outputs: ['shout.txt'] }),
+  async make(o, ctx) {
+    writeFileSync(ctx.outPath(), o.render(readFileSync(ctx.path('src.txt'), 'utf8')));
+  },
+});
+export default defineConfig({
+  name: 'custom-kind',
+  build: () => {
+    const loud = shout({ render: (t) => t.toUpperCase() });
+    const copy = command({ argv: ['cp', loud, out('copy.txt')], outputs: ['copy.txt'] });
+    return { components: { loud, copy } };
+  },
+});
+`,
+    );
+    build(dir);
+    expect(evals(dir)).toBe(1);
+    const [file] = readdirSync(join(dir, '.kiln', 'plans'));
+    const plan = JSON.parse(readFileSync(join(dir, '.kiln', 'plans', file!), 'utf8')) as {
+      graph: { steps: Array<{ name: string; slow?: string }> };
+    };
+    expect(plan.graph.steps.find((s) => s.name === 'loud')?.slow).toBe("its kind shout is not one of kiln's own");
+    expect(plan.graph.steps.find((s) => s.name === 'copy')?.slow).toBeUndefined();
+    // Up to date: served by the cached plan.
+    expect(build(dir)).toContain('2 up to date');
+    expect(evals(dir)).toBe(1);
+    // The custom step must run: kiln plans for real, and both outputs are current.
+    writeFileSync(join(dir, 'src.txt'), 'b\n');
+    const out = build(dir);
+    expect(evals(dir)).toBe(2);
+    expect(out).toContain('built loud');
+    expect(readFileSync(join(dir, 'build', 'x86_64-debug', 'copy.txt'), 'utf8')).toBe('B\n');
   });
 
   it('a corrupt plan cache is ignored with one line', () => {

@@ -39,6 +39,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     'report',
     'sign',
     'step',
+    'steps',
     'toolchain',
     'util',
     'errors',
