@@ -422,330 +422,489 @@ function structRef(type: AbiType): string | undefined {
 export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOptions = {}): NormalizedAbi {
   const ctx: Ctx = new Ctx(options.file);
   const root = expectRecord(ctx, schema, '(root)');
-  onlyKeys(ctx, root, '', ['name', 'version', 'doc', 'syscalls', 'enums', 'flags', 'errors', 'constants', 'structs']);
-  if (typeof root.name !== 'string')
-    ctx.fail(
-      'ABI_SCHEMA_INVALID',
-      'name',
-      `expected the ABI name (lower snake_case string), found ${describe(root.name)}`,
-    );
-  const name = root.name;
-  checkIdent(ctx, name, 'name', 'ABI', []);
+  onlyKeys(ctx, root, '', ROOT_KEYS);
+  const name = parseAbiName(ctx, root.name);
   const version = parseVersion(ctx, root.version);
+  const scope: Scope = { ctx, names: claimGeneratedNames(ctx, name), abi: name };
+  const kinds = declareTypes(scope, root);
+  const syscalls = parseSyscalls(scope, root.syscalls, options.lockedSyscalls ?? {});
+  const enums = parseEnums(scope, root.enums);
+  const errors = parseErrors(scope, root.errors);
+  const flags = parseFlagSets(scope, root.flags);
+  const constants = parseConstants(scope, root.constants);
+  const structs = orderStructs(ctx, parseStructs(scope, root.structs, kinds));
+  const doc = optionalDoc(ctx, root.doc, 'doc');
+  return {
+    name,
+    version,
+    ...(doc !== undefined ? { doc } : {}),
+    syscalls,
+    enums,
+    flags,
+    ...(errors ? { errors } : {}),
+    constants,
+    structs,
+  };
+}
+
+/** What every section parser needs: the error context, the emitted names so far, the ABI's name (C prefix). */
+interface Scope {
+  ctx: Ctx;
+  names: NameTable;
+  abi: string;
+}
+/** Declared type names and their kinds (fields may refer to types declared later in the schema). */
+type TypeKinds = Map<string, 'enum' | 'flags' | 'struct'>;
+
+const ROOT_KEYS = ['name', 'version', 'doc', 'syscalls', 'enums', 'flags', 'errors', 'constants', 'structs'];
+/** C macros kiln's generated header defines itself (each prefixed with the ABI's name). */
+const GENERATED_C_MACROS = [
+  'abi_name',
+  'abi_version',
+  'abi_version_major',
+  'abi_version_minor',
+  'abi_version_patch',
+  'abi_hash',
+  'abi_hash_u64',
+  'abi_static_assert',
+  'abi_alignof',
+  'sys_count',
+];
+const TYPE_SECTIONS = [
+  ['enums', 'enum'],
+  ['flags', 'flags'],
+  ['structs', 'struct'],
+] as const;
+const KIND_WORDS = { struct: 'a struct', enum: 'an enum', flags: 'a flag set' } as const;
+const FLAG_WIDTHS: readonly FlagWidth[] = [8, 16, 32, 64];
+
+function parseAbiName(ctx: Ctx, value: unknown): string {
+  if (typeof value !== 'string')
+    ctx.fail('ABI_SCHEMA_INVALID', 'name', `expected the ABI name (lower snake_case string), found ${describe(value)}`);
+  checkIdent(ctx, value, 'name', 'ABI', []);
+  return value;
+}
+
+/** A name table holding every name kiln's generated code defines itself. */
+function claimGeneratedNames(ctx: Ctx, abi: string): NameTable {
   const names = new NameTable(ctx);
   for (const reserved of RESERVED_CONST_NAMES) names.claim('constant', reserved, '(generated)');
   for (const reserved of RESERVED_TYPE_NAMES) names.claim('type', reserved, '(generated)');
-  for (const generated of [
-    'abi_name',
-    'abi_version',
-    'abi_version_major',
-    'abi_version_minor',
-    'abi_version_patch',
-    'abi_hash',
-    'abi_hash_u64',
-    'abi_static_assert',
-    'abi_alignof',
-    'sys_count',
-  ]) {
-    names.claim('C', cNames.macro(name, generated), '(generated)');
-  }
+  for (const generated of GENERATED_C_MACROS) names.claim('C', cNames.macro(abi, generated), '(generated)');
+  return names;
+}
 
-  // Type names first, so fields can refer to types declared later.
-  const kinds = new Map<string, 'enum' | 'flags' | 'struct'>();
-  const sections = [
-    ['enums', 'enum'],
-    ['flags', 'flags'],
-    ['structs', 'struct'],
-  ] as const;
-  for (const [section, kind] of sections) {
+// ---- Type names: declared first, so fields can refer to types declared later.
+
+function declareTypes(scope: Scope, root: Record<string, unknown>): TypeKinds {
+  const kinds: TypeKinds = new Map();
+  for (const [section, kind] of TYPE_SECTIONS) {
     if (root[section] === undefined) continue;
-    const table = expectRecord(ctx, root[section], section);
-    for (const typeName of Object.keys(table)) {
-      const path = `${section}.${typeName}`;
-      checkTypeName(ctx, typeName, path, kind);
-      if (typeName === 'error' || typeName === 'syscall')
-        ctx.fail(
-          'ABI_RESERVED_IDENTIFIER',
-          path,
-          `"${typeName}" is the name of the generated ${typeName === 'error' ? 'error-code' : 'syscall'} type`,
-          'rename it',
-        );
-      const previous = kinds.get(typeName);
-      if (previous)
-        ctx.fail(
-          'ABI_DUPLICATE_NAME',
-          path,
-          `type "${typeName}" is already declared as ${previous === 'struct' ? 'a struct' : previous === 'enum' ? 'an enum' : 'a flag set'}`,
-          'type names share one namespace: rename one',
-        );
-      kinds.set(typeName, kind);
-      names.claim('type', camel(typeName), path);
-      if (kind === 'struct') names.claim('type', `${camel(typeName)}Layout`, path);
-      names.claim('C', cNames.type(name, typeName), path);
-    }
+    const table = expectRecord(scope.ctx, root[section], section);
+    for (const typeName of Object.keys(table)) declareType(scope, kinds, kind, typeName, `${section}.${typeName}`);
   }
+  return kinds;
+}
 
-  // Syscalls.
+function declareType(
+  { ctx, names, abi }: Scope,
+  kinds: TypeKinds,
+  kind: 'enum' | 'flags' | 'struct',
+  typeName: string,
+  path: string,
+): void {
+  checkTypeName(ctx, typeName, path, kind);
+  if (typeName === 'error' || typeName === 'syscall')
+    ctx.fail(
+      'ABI_RESERVED_IDENTIFIER',
+      path,
+      `"${typeName}" is the name of the generated ${typeName === 'error' ? 'error-code' : 'syscall'} type`,
+      'rename it',
+    );
+  const previous = kinds.get(typeName);
+  if (previous)
+    ctx.fail(
+      'ABI_DUPLICATE_NAME',
+      path,
+      `type "${typeName}" is already declared as ${KIND_WORDS[previous]}`,
+      'type names share one namespace: rename one',
+    );
+  kinds.set(typeName, kind);
+  names.claim('type', camel(typeName), path);
+  if (kind === 'struct') names.claim('type', `${camel(typeName)}Layout`, path);
+  names.claim('C', cNames.type(abi, typeName), path);
+}
+
+// ---- Syscalls.
+
+/** A syscall entry as written: its number (undefined or 'auto': kiln assigns one) and doc. */
+interface SyscallEntry {
+  number: unknown;
+  /** Where errors about the number point. */
+  numberPath: string;
+  doc?: string;
+}
+/** A syscall waiting for an automatic number. */
+interface PendingSyscall {
+  name: string;
+  path: string;
+  doc?: string;
+}
+
+function parseSyscalls(scope: Scope, raw: unknown, locked: Record<string, number>): NormalizedSyscall[] {
+  if (raw === undefined) return [];
+  const { ctx, names, abi } = scope;
+  const table = expectRecord(ctx, raw, 'syscalls');
+  const explicit = new Map<number, string>();
+  const pending: PendingSyscall[] = [];
   const syscalls: NormalizedSyscall[] = [];
-  if (root.syscalls !== undefined) {
-    const table = expectRecord(ctx, root.syscalls, 'syscalls');
-    const explicit = new Map<number, string>();
-    const pending: Array<{ name: string; path: string; doc?: string }> = [];
-    for (const [sys, raw] of Object.entries(table)) {
-      const path = `syscalls.${sys}`;
-      checkIdent(ctx, sys, path, 'syscall', []);
-      names.claim('constant', `SYS_${upper(sys)}`, path);
-      names.claim('C', cNames.macro(name, 'sys', sys), path);
-      let numberRaw: unknown;
-      let doc: string | undefined;
-      let numberPath = path;
-      if (raw === 'auto') numberRaw = undefined;
-      else if (isRecord(raw)) {
-        onlyKeys(ctx, raw, path, ['number', 'doc']);
-        numberRaw = raw.number;
-        numberPath = `${path}.number`;
-        doc = optionalDoc(ctx, raw.doc, `${path}.doc`);
-      } else numberRaw = raw;
-      if (numberRaw === undefined || numberRaw === 'auto') {
-        pending.push({ name: sys, path, ...(doc !== undefined ? { doc } : {}) });
-        continue;
-      }
-      const n = parseInteger(ctx, numberRaw, numberPath);
-      if (n < 0n || n > BigInt(MAX_SYSCALL))
-        ctx.fail('ABI_VALUE_OUT_OF_RANGE', numberPath, `syscall number ${n} is outside 0..${MAX_SYSCALL}`);
-      const other = explicit.get(Number(n));
-      if (other !== undefined)
-        ctx.fail(
-          'ABI_DUPLICATE_NUMBER',
-          numberPath,
-          `syscall number ${n} is already used by syscalls.${other}`,
-          'give each syscall its own number, or omit "number" to auto-assign one',
-        );
-      explicit.set(Number(n), sys);
-      syscalls.push({ name: sys, number: Number(n), auto: false, ...(doc !== undefined ? { doc } : {}) });
+  for (const [sys, value] of Object.entries(table)) {
+    const path = `syscalls.${sys}`;
+    checkIdent(ctx, sys, path, 'syscall', []);
+    names.claim('constant', `SYS_${upper(sys)}`, path);
+    names.claim('C', cNames.macro(abi, 'sys', sys), path);
+    const entry = readSyscallEntry(ctx, value, path);
+    const doc = entry.doc !== undefined ? { doc: entry.doc } : {};
+    if (entry.number === undefined || entry.number === 'auto') {
+      pending.push({ name: sys, path, ...doc });
+      continue;
     }
-    const locked = options.lockedSyscalls ?? {};
-    const used = new Map(explicit);
-    // Auto numbers: the lowest number no explicit syscall uses and the lock never gave out
-    // (a removed syscall's number is not reused, so an old binary cannot call the wrong one).
-    const taken = new Set<number>([...explicit.keys(), ...Object.values(locked)]);
-    let next = 0;
-    for (const p of pending) {
-      let n = Object.hasOwn(locked, p.name) ? locked[p.name] : undefined;
-      if (n !== undefined && used.has(n)) {
-        ctx.fail(
-          'ABI_DUPLICATE_NUMBER',
-          p.path,
-          `abi.lock.json assigned number ${n} to "${p.name}", but syscalls.${used.get(n)} now uses it explicitly`,
-          `give syscalls.${used.get(n)} another number, or write number = ${n} on one of them and bump the major version`,
-        );
-      }
-      if (n === undefined) {
-        while (taken.has(next)) next++;
-        n = next;
-        taken.add(n);
-      }
-      used.set(n, p.name);
-      syscalls.push({ name: p.name, number: n, auto: true, ...(p.doc !== undefined ? { doc: p.doc } : {}) });
+    const n = explicitSyscallNumber(ctx, entry, explicit);
+    explicit.set(n, sys);
+    syscalls.push({ name: sys, number: n, auto: false, ...doc });
+  }
+  syscalls.push(...assignSyscallNumbers(ctx, pending, explicit, locked));
+  return syscalls.sort((a, b) => a.number - b.number);
+}
+
+function readSyscallEntry(ctx: Ctx, raw: unknown, path: string): SyscallEntry {
+  if (raw === 'auto') return { number: undefined, numberPath: path };
+  if (!isRecord(raw)) return { number: raw, numberPath: path };
+  onlyKeys(ctx, raw, path, ['number', 'doc']);
+  const doc = optionalDoc(ctx, raw.doc, `${path}.doc`);
+  return { number: raw.number, numberPath: `${path}.number`, ...(doc !== undefined ? { doc } : {}) };
+}
+
+/** The number written for a syscall, checked for range and against the numbers already used. */
+function explicitSyscallNumber(ctx: Ctx, entry: SyscallEntry, explicit: Map<number, string>): number {
+  const n = parseInteger(ctx, entry.number, entry.numberPath);
+  if (n < 0n || n > BigInt(MAX_SYSCALL))
+    ctx.fail('ABI_VALUE_OUT_OF_RANGE', entry.numberPath, `syscall number ${n} is outside 0..${MAX_SYSCALL}`);
+  const other = explicit.get(Number(n));
+  if (other !== undefined)
+    ctx.fail(
+      'ABI_DUPLICATE_NUMBER',
+      entry.numberPath,
+      `syscall number ${n} is already used by syscalls.${other}`,
+      'give each syscall its own number, or omit "number" to auto-assign one',
+    );
+  return Number(n);
+}
+
+/**
+ * Numbers for the syscalls written without one: the lock's, else the lowest number no explicit
+ * syscall uses and the lock never gave out (a removed syscall's number is not reused, so an old
+ * binary cannot call the wrong one).
+ */
+function assignSyscallNumbers(
+  ctx: Ctx,
+  pending: readonly PendingSyscall[],
+  explicit: Map<number, string>,
+  locked: Record<string, number>,
+): NormalizedSyscall[] {
+  const used = new Map(explicit);
+  const taken = new Set<number>([...explicit.keys(), ...Object.values(locked)]);
+  const assigned: NormalizedSyscall[] = [];
+  let next = 0;
+  for (const p of pending) {
+    let n = Object.hasOwn(locked, p.name) ? locked[p.name] : undefined;
+    if (n !== undefined && used.has(n)) {
+      ctx.fail(
+        'ABI_DUPLICATE_NUMBER',
+        p.path,
+        `abi.lock.json assigned number ${n} to "${p.name}", but syscalls.${used.get(n)} now uses it explicitly`,
+        `give syscalls.${used.get(n)} another number, or write number = ${n} on one of them and bump the major version`,
+      );
     }
-    syscalls.sort((a, b) => a.number - b.number);
-  }
-
-  // Enums.
-  const enums: NormalizedEnum[] = [];
-  if (root.enums !== undefined) {
-    for (const [enumName, raw] of Object.entries(root.enums as Record<string, unknown>)) {
-      const e = parseEnum(ctx, names, enumName, raw, `enums.${enumName}`, 'u32');
-      for (const v of e.values)
-        names.claim('C', cNames.macro(name, enumName, v.name), `enums.${enumName}.values.${v.name}`);
-      enums.push(e);
+    if (n === undefined) {
+      while (taken.has(next)) next++;
+      n = next;
+      taken.add(n);
     }
+    used.set(n, p.name);
+    assigned.push({ name: p.name, number: n, auto: true, ...(p.doc !== undefined ? { doc: p.doc } : {}) });
   }
+  return assigned;
+}
 
-  // Errors.
-  let errors: NormalizedEnum | undefined;
-  if (root.errors !== undefined) {
-    errors = parseEnum(ctx, names, 'error', root.errors, 'errors', 'i32');
-    names.claim('C', cNames.type(name, 'error'), 'errors');
-    for (const v of errors.values) names.claim('C', cNames.macro(name, 'error', v.name), `errors.values.${v.name}`);
+// ---- Enums and error codes.
+
+function parseEnums({ ctx, names, abi }: Scope, raw: unknown): NormalizedEnum[] {
+  if (raw === undefined) return [];
+  return Object.entries(expectRecord(ctx, raw, 'enums')).map(([enumName, def]) => {
+    const e = parseEnum(ctx, names, enumName, def, `enums.${enumName}`, 'u32');
+    for (const v of e.values)
+      names.claim('C', cNames.macro(abi, enumName, v.name), `enums.${enumName}.values.${v.name}`);
+    return e;
+  });
+}
+
+function parseErrors({ ctx, names, abi }: Scope, raw: unknown): NormalizedEnum | undefined {
+  if (raw === undefined) return undefined;
+  const errors = parseEnum(ctx, names, 'error', raw, 'errors', 'i32');
+  names.claim('C', cNames.type(abi, 'error'), 'errors');
+  for (const v of errors.values) names.claim('C', cNames.macro(abi, 'error', v.name), `errors.values.${v.name}`);
+  return errors;
+}
+
+// ---- Flag sets.
+
+/** A flag set's name, path and width, known before its bits are read. */
+interface FlagSetHead {
+  name: string;
+  path: string;
+  width: FlagWidth;
+  reserved: readonly number[];
+}
+
+function parseFlagSets(scope: Scope, raw: unknown): NormalizedFlags[] {
+  if (raw === undefined) return [];
+  return Object.entries(expectRecord(scope.ctx, raw, 'flags')).map(([flagsName, def]) =>
+    parseFlagSet(scope, flagsName, def),
+  );
+}
+
+function parseFlagSet(scope: Scope, flagsName: string, raw: unknown): NormalizedFlags {
+  const { ctx } = scope;
+  const path = `flags.${flagsName}`;
+  const def = expectRecord(ctx, raw, path);
+  onlyKeys(ctx, def, path, ['width', 'bits', 'reserved', 'doc']);
+  const width = parseFlagWidth(ctx, def.width, path);
+  const reserved = parseReservedBits(ctx, def.reserved, path, width);
+  claimFlagHelpers(scope, flagsName);
+  const bits = parseFlagBits(scope, { name: flagsName, path, width, reserved }, def.bits);
+  const doc = optionalDoc(ctx, def.doc, `${path}.doc`);
+  return { name: flagsName, width, bits, reserved, ...(doc !== undefined ? { doc } : {}) };
+}
+
+function parseFlagWidth(ctx: Ctx, value: unknown, path: string): FlagWidth {
+  const width = value ?? 32;
+  const known = FLAG_WIDTHS.find((w) => w === width);
+  if (known === undefined)
+    return ctx.fail('ABI_SCHEMA_INVALID', `${path}.width`, `expected 8, 16, 32 or 64, found ${describe(value)}`);
+  return known;
+}
+
+/** The `reserved` bit indexes, sorted. */
+function parseReservedBits(ctx: Ctx, value: unknown, path: string, width: number): number[] {
+  const reserved: number[] = [];
+  if (value === undefined) return reserved;
+  if (!Array.isArray(value))
+    ctx.fail('ABI_SCHEMA_INVALID', `${path}.reserved`, `expected an array of bit indexes, found ${describe(value)}`);
+  Array.from(value as unknown[]).forEach((b, i) => {
+    const rpath = `${path}.reserved.${i}`;
+    if (typeof b !== 'number' || !Number.isInteger(b))
+      ctx.fail('ABI_SCHEMA_INVALID', rpath, `expected a bit index, found ${describe(b)}`);
+    if (b < 0 || b >= width)
+      ctx.fail('ABI_FLAG_OUT_OF_RANGE', rpath, `reserved bit ${b} is outside the ${width}-bit width (0..${width - 1})`);
+    if (reserved.includes(b)) ctx.fail('ABI_DUPLICATE_NUMBER', rpath, `bit ${b} is listed twice`);
+    reserved.push(b);
+  });
+  return reserved.sort((a, b) => a - b);
+}
+
+/** Names every flag set's generated code defines (constants, C macros, Zig helper methods). */
+function claimFlagHelpers({ names, abi }: Scope, flagsName: string): void {
+  for (const fixed of ['all', 'empty', 'reserved', 'names']) {
+    names.claim(`flags ${flagsName}`, upper(fixed), '(generated)');
+    names.claim('C', cNames.macro(abi, flagsName, fixed), '(generated)');
   }
+  // Zig: bits are fields of a packed struct that also declares these helpers.
+  for (const helper of ['contains', 'without', 'intersect'])
+    names.claim(`Zig flags ${flagsName}`, helper, '(generated)');
+}
 
-  // Flags.
-  const flags: NormalizedFlags[] = [];
-  if (root.flags !== undefined) {
-    for (const [flagsName, raw] of Object.entries(root.flags as Record<string, unknown>)) {
-      const path = `flags.${flagsName}`;
-      const def = expectRecord(ctx, raw, path);
-      onlyKeys(ctx, def, path, ['width', 'bits', 'reserved', 'doc']);
-      const width = (def.width ?? 32) as FlagWidth;
-      if (![8, 16, 32, 64].includes(width as number))
-        ctx.fail('ABI_SCHEMA_INVALID', `${path}.width`, `expected 8, 16, 32 or 64, found ${describe(def.width)}`);
-      const reserved: number[] = [];
-      if (def.reserved !== undefined) {
-        if (!Array.isArray(def.reserved))
-          ctx.fail(
-            'ABI_SCHEMA_INVALID',
-            `${path}.reserved`,
-            `expected an array of bit indexes, found ${describe(def.reserved)}`,
-          );
-        Array.from(def.reserved as unknown[]).forEach((b, i) => {
-          const rpath = `${path}.reserved.${i}`;
-          if (typeof b !== 'number' || !Number.isInteger(b))
-            ctx.fail('ABI_SCHEMA_INVALID', rpath, `expected a bit index, found ${describe(b)}`);
-          if (b < 0 || b >= width)
-            ctx.fail(
-              'ABI_FLAG_OUT_OF_RANGE',
-              rpath,
-              `reserved bit ${b} is outside the ${width}-bit width (0..${width - 1})`,
-            );
-          if (reserved.includes(b)) ctx.fail('ABI_DUPLICATE_NUMBER', rpath, `bit ${b} is listed twice`);
-          reserved.push(b);
-        });
-        reserved.sort((a, b) => a - b);
-      }
-      for (const fixed of ['all', 'empty', 'reserved', 'names']) {
-        names.claim(`flags ${flagsName}`, upper(fixed), '(generated)');
-        names.claim('C', cNames.macro(name, flagsName, fixed), '(generated)');
-      }
-      // Zig: bits are fields of a packed struct that also declares these helpers.
-      for (const helper of ['contains', 'without', 'intersect'])
-        names.claim(`Zig flags ${flagsName}`, helper, '(generated)');
-      const bitsTable = expectRecord(ctx, def.bits, `${path}.bits`);
-      const bits: NormalizedFlags['bits'] = [];
-      const byBit = new Map<number, string>();
-      for (const [bitName, b] of Object.entries(bitsTable)) {
-        const bpath = `${path}.bits.${bitName}`;
-        checkIdent(ctx, bitName, bpath, 'flag', ['Zig']);
-        names.claim('C', cNames.macro(name, flagsName, bitName), bpath);
-        names.claim(`flags ${flagsName}`, upper(bitName), bpath);
-        names.claim(`Zig flags ${flagsName}`, bitName, bpath);
-        if (typeof b !== 'number' || !Number.isInteger(b))
-          ctx.fail('ABI_SCHEMA_INVALID', bpath, `expected a bit index (integer), found ${describe(b)}`);
-        if (b < 0 || b >= width)
-          ctx.fail(
-            'ABI_FLAG_OUT_OF_RANGE',
-            bpath,
-            `bit ${b} is outside the ${width}-bit width (0..${width - 1})`,
-            `use a bit from 0 to ${width - 1}, or widen flags.${flagsName}.width`,
-          );
-        if (reserved.includes(b))
-          ctx.fail(
-            'ABI_FLAG_RESERVED',
-            bpath,
-            `bit ${b} is reserved in ${path}.reserved`,
-            `choose a free bit, or remove ${b} from ${path}.reserved`,
-          );
-        const other = byBit.get(b);
-        if (other !== undefined) ctx.fail('ABI_DUPLICATE_NUMBER', bpath, `bit ${b} is already used by "${other}"`);
-        byBit.set(b, bitName);
-        bits.push({ name: bitName, bit: b });
-      }
-      const doc = optionalDoc(ctx, def.doc, `${path}.doc`);
-      flags.push({ name: flagsName, width, bits, reserved, ...(doc !== undefined ? { doc } : {}) });
-    }
+function parseFlagBits(scope: Scope, set: FlagSetHead, raw: unknown): NormalizedFlags['bits'] {
+  const bitsTable = expectRecord(scope.ctx, raw, `${set.path}.bits`);
+  const bits: NormalizedFlags['bits'] = [];
+  const byBit = new Map<number, string>();
+  for (const [bitName, b] of Object.entries(bitsTable)) {
+    const bpath = `${set.path}.bits.${bitName}`;
+    claimFlagBitName(scope, set.name, bitName, bpath);
+    const bit = checkFlagBit(scope.ctx, set, b, bpath);
+    const other = byBit.get(bit);
+    if (other !== undefined) scope.ctx.fail('ABI_DUPLICATE_NUMBER', bpath, `bit ${bit} is already used by "${other}"`);
+    byBit.set(bit, bitName);
+    bits.push({ name: bitName, bit });
   }
+  return bits;
+}
 
-  // Constants.
-  const constants: NormalizedConstant[] = [];
-  if (root.constants !== undefined) {
-    const table = expectRecord(ctx, root.constants, 'constants');
-    for (const [rawName, raw] of Object.entries(table)) {
-      const path = `constants.${rawName}`;
-      const constName = /^[A-Z][A-Z0-9_]*$/.test(rawName) ? rawName.toLowerCase() : rawName;
-      checkIdent(ctx, constName, path, 'constant', []);
-      names.claim('constant', upper(constName), path);
-      names.claim('C', cNames.macro(name, constName), path);
-      let type: ConstantType;
-      let value: bigint | string;
-      let doc: string | undefined;
-      if (typeof raw === 'string') {
-        type = 'string';
-        value = raw;
-      } else if (typeof raw === 'number' || typeof raw === 'bigint') {
-        value = parseInteger(ctx, raw, path);
-        type = value < 0n ? 'i64' : 'u64';
-      } else {
-        const def = expectRecord(ctx, raw, path);
-        onlyKeys(ctx, def, path, ['value', 'type', 'doc']);
-        doc = optionalDoc(ctx, def.doc, `${path}.doc`);
-        if (
-          def.type === 'string' ||
-          (def.type === undefined && typeof def.value === 'string' && !/^-?(0x|0b|0o)?[0-9a-f_]+$/i.test(def.value))
-        ) {
-          if (typeof def.value !== 'string')
-            ctx.fail('ABI_SCHEMA_INVALID', `${path}.value`, `expected a string, found ${describe(def.value)}`);
-          type = 'string';
-          value = def.value;
-        } else {
-          value = parseInteger(ctx, def.value, `${path}.value`);
-          if (def.type === undefined) type = value < 0n ? 'i64' : 'u64';
-          else if (def.type === 'usize' || def.type === 'isize') type = def.type;
-          else type = parseIntType(ctx, def.type, `${path}.type`, 'u64');
-          checkRange(ctx, value, type, `${path}.value`);
-        }
-      }
-      if (typeof value === 'string' && !/^[\x20-\x7e]*$/.test(value))
-        ctx.fail(
-          'ABI_SCHEMA_INVALID',
-          path,
-          'string constants must be printable ASCII',
-          'escape-free ASCII keeps the C, Rust, Zig and TS literals identical',
-        );
-      constants.push({ name: constName, type, value, ...(doc !== undefined ? { doc } : {}) });
-    }
+function claimFlagBitName({ ctx, names, abi }: Scope, flagsName: string, bitName: string, bpath: string): void {
+  checkIdent(ctx, bitName, bpath, 'flag', ['Zig']);
+  names.claim('C', cNames.macro(abi, flagsName, bitName), bpath);
+  names.claim(`flags ${flagsName}`, upper(bitName), bpath);
+  names.claim(`Zig flags ${flagsName}`, bitName, bpath);
+}
+
+/** A bit index inside the set's width and not reserved. */
+function checkFlagBit(ctx: Ctx, set: FlagSetHead, b: unknown, bpath: string): number {
+  const { path, width, reserved } = set;
+  if (typeof b !== 'number' || !Number.isInteger(b))
+    return ctx.fail('ABI_SCHEMA_INVALID', bpath, `expected a bit index (integer), found ${describe(b)}`);
+  if (b < 0 || b >= width)
+    ctx.fail(
+      'ABI_FLAG_OUT_OF_RANGE',
+      bpath,
+      `bit ${b} is outside the ${width}-bit width (0..${width - 1})`,
+      `use a bit from 0 to ${width - 1}, or widen flags.${set.name}.width`,
+    );
+  if (reserved.includes(b))
+    ctx.fail(
+      'ABI_FLAG_RESERVED',
+      bpath,
+      `bit ${b} is reserved in ${path}.reserved`,
+      `choose a free bit, or remove ${b} from ${path}.reserved`,
+    );
+  return b;
+}
+
+// ---- Constants.
+
+/** A constant's type, value and doc, before its name is attached. */
+interface ConstantValue {
+  type: ConstantType;
+  value: bigint | string;
+  doc?: string;
+}
+
+function parseConstants(scope: Scope, raw: unknown): NormalizedConstant[] {
+  if (raw === undefined) return [];
+  return Object.entries(expectRecord(scope.ctx, raw, 'constants')).map(([rawName, def]) =>
+    parseConstant(scope, rawName, def),
+  );
+}
+
+function parseConstant({ ctx, names, abi }: Scope, rawName: string, raw: unknown): NormalizedConstant {
+  const path = `constants.${rawName}`;
+  const constName = /^[A-Z][A-Z0-9_]*$/.test(rawName) ? rawName.toLowerCase() : rawName;
+  checkIdent(ctx, constName, path, 'constant', []);
+  names.claim('constant', upper(constName), path);
+  names.claim('C', cNames.macro(abi, constName), path);
+  const { type, value, doc } = parseConstantValue(ctx, raw, path);
+  if (typeof value === 'string' && !/^[\x20-\x7e]*$/.test(value))
+    ctx.fail(
+      'ABI_SCHEMA_INVALID',
+      path,
+      'string constants must be printable ASCII',
+      'escape-free ASCII keeps the C, Rust, Zig and TS literals identical',
+    );
+  return { name: constName, type, value, ...(doc !== undefined ? { doc } : {}) };
+}
+
+/** A constant written as a string, an integer, or a `{ value, type, doc }` table. */
+function parseConstantValue(ctx: Ctx, raw: unknown, path: string): ConstantValue {
+  if (typeof raw === 'string') return { type: 'string', value: raw };
+  if (typeof raw === 'number' || typeof raw === 'bigint') {
+    const value = parseInteger(ctx, raw, path);
+    return { type: value < 0n ? 'i64' : 'u64', value };
   }
-
-  // Structs.
-  const declared: NormalizedStruct[] = [];
-  if (root.structs !== undefined) {
-    for (const [structName, raw] of Object.entries(root.structs as Record<string, unknown>)) {
-      const path = `structs.${structName}`;
-      const def = expectRecord(ctx, raw, path);
-      onlyKeys(ctx, def, path, ['fields', 'doc']);
-      let entries: Array<{ name: unknown; type: unknown; doc?: unknown; path: string }>;
-      if (Array.isArray(def.fields)) {
-        entries = Array.from(def.fields as unknown[]).map((f, i) => {
-          const fpath = `${path}.fields.${i}`;
-          const fr = expectRecord(ctx, f, fpath);
-          onlyKeys(ctx, fr, fpath, ['name', 'type', 'doc']);
-          return {
-            name: fr.name,
-            type: fr.type,
-            doc: fr.doc,
-            path: typeof fr.name === 'string' ? `${path}.fields.${fr.name}` : fpath,
-          };
-        });
-      } else {
-        entries = Object.entries(expectRecord(ctx, def.fields, `${path}.fields`)).map(([k, t]) => ({
-          name: k,
-          type: t,
-          path: `${path}.fields.${k}`,
-        }));
-      }
-      if (entries.length === 0)
-        ctx.fail(
-          'ABI_SCHEMA_INVALID',
-          `${path}.fields`,
-          'a struct needs at least one field',
-          'C has no empty structs; add a field (e.g. "reserved": "u8")',
-        );
-      const fields: NormalizedField[] = [];
-      for (const e of entries) {
-        if (typeof e.name !== 'string')
-          ctx.fail('ABI_SCHEMA_INVALID', e.path, `expected a field name, found ${describe(e.name)}`);
-        checkIdent(ctx, e.name, e.path, 'field');
-        if (fields.some((f) => f.name === e.name))
-          ctx.fail('ABI_DUPLICATE_NAME', e.path, `field "${e.name}" appears twice in ${path}`);
-        const t = parseTypeExpr(ctx, e.type, `${e.path}.type`, kinds);
-        const doc = optionalDoc(ctx, e.doc, `${e.path}.doc`);
-        fields.push({ name: e.name, type: t.type, typeText: t.text, ...(doc !== undefined ? { doc } : {}) });
-      }
-      const doc = optionalDoc(ctx, def.doc, `${path}.doc`);
-      declared.push({ name: structName, fields, ...(doc !== undefined ? { doc } : {}) });
-    }
+  const def = expectRecord(ctx, raw, path);
+  onlyKeys(ctx, def, path, ['value', 'type', 'doc']);
+  const doc = optionalDoc(ctx, def.doc, `${path}.doc`);
+  const docPart = doc !== undefined ? { doc } : {};
+  if (
+    def.type === 'string' ||
+    (def.type === undefined && typeof def.value === 'string' && !/^-?(0x|0b|0o)?[0-9a-f_]+$/i.test(def.value))
+  ) {
+    if (typeof def.value !== 'string')
+      ctx.fail('ABI_SCHEMA_INVALID', `${path}.value`, `expected a string, found ${describe(def.value)}`);
+    return { type: 'string', value: def.value, ...docPart };
   }
+  const value = parseInteger(ctx, def.value, `${path}.value`);
+  let type: ConstantType;
+  if (def.type === undefined) type = value < 0n ? 'i64' : 'u64';
+  else if (def.type === 'usize' || def.type === 'isize') type = def.type;
+  else type = parseIntType(ctx, def.type, `${path}.type`, 'u64');
+  checkRange(ctx, value, type, `${path}.value`);
+  return { type, value, ...docPart };
+}
 
-  // Dependency order + recursion check (depth-first, reporting the cycle).
+// ---- Structs.
+
+/** A struct field as written (a list entry or a `name = type` table entry), not yet checked. */
+interface FieldEntry {
+  name: unknown;
+  type: unknown;
+  doc?: unknown;
+  path: string;
+}
+
+function parseStructs(scope: Scope, raw: unknown, kinds: TypeKinds): NormalizedStruct[] {
+  if (raw === undefined) return [];
+  return Object.entries(expectRecord(scope.ctx, raw, 'structs')).map(([structName, def]) =>
+    parseStruct(scope.ctx, structName, def, kinds),
+  );
+}
+
+function parseStruct(ctx: Ctx, structName: string, raw: unknown, kinds: TypeKinds): NormalizedStruct {
+  const path = `structs.${structName}`;
+  const def = expectRecord(ctx, raw, path);
+  onlyKeys(ctx, def, path, ['fields', 'doc']);
+  const entries = fieldEntries(ctx, def.fields, path);
+  if (entries.length === 0)
+    ctx.fail(
+      'ABI_SCHEMA_INVALID',
+      `${path}.fields`,
+      'a struct needs at least one field',
+      'C has no empty structs; add a field (e.g. "reserved": "u8")',
+    );
+  const fields: NormalizedField[] = [];
+  for (const e of entries) fields.push(parseField(ctx, e, fields, path, kinds));
+  const doc = optionalDoc(ctx, def.doc, `${path}.doc`);
+  return { name: structName, fields, ...(doc !== undefined ? { doc } : {}) };
+}
+
+function fieldEntries(ctx: Ctx, raw: unknown, path: string): FieldEntry[] {
+  if (!Array.isArray(raw))
+    return Object.entries(expectRecord(ctx, raw, `${path}.fields`)).map(([k, t]) => ({
+      name: k,
+      type: t,
+      path: `${path}.fields.${k}`,
+    }));
+  return Array.from(raw as unknown[]).map((f, i) => {
+    const fpath = `${path}.fields.${i}`;
+    const fr = expectRecord(ctx, f, fpath);
+    onlyKeys(ctx, fr, fpath, ['name', 'type', 'doc']);
+    return {
+      name: fr.name,
+      type: fr.type,
+      doc: fr.doc,
+      path: typeof fr.name === 'string' ? `${path}.fields.${fr.name}` : fpath,
+    };
+  });
+}
+
+function parseField(
+  ctx: Ctx,
+  e: FieldEntry,
+  earlier: readonly NormalizedField[],
+  structPath: string,
+  kinds: TypeKinds,
+): NormalizedField {
+  if (typeof e.name !== 'string')
+    ctx.fail('ABI_SCHEMA_INVALID', e.path, `expected a field name, found ${describe(e.name)}`);
+  const name = e.name;
+  checkIdent(ctx, name, e.path, 'field');
+  if (earlier.some((f) => f.name === name))
+    ctx.fail('ABI_DUPLICATE_NAME', e.path, `field "${name}" appears twice in ${structPath}`);
+  const t = parseTypeExpr(ctx, e.type, `${e.path}.type`, kinds);
+  const doc = optionalDoc(ctx, e.doc, `${e.path}.doc`);
+  return { name, type: t.type, typeText: t.text, ...(doc !== undefined ? { doc } : {}) };
+}
+
+/** Structs in dependency order (a struct after every struct it contains); refuses recursion, naming the cycle. */
+function orderStructs(ctx: Ctx, declared: readonly NormalizedStruct[]): NormalizedStruct[] {
   const byName = new Map(declared.map((s) => [s.name, s]));
   const state = new Map<string, 'visiting' | 'done'>();
   const ordered: NormalizedStruct[] = [];
@@ -770,17 +929,5 @@ export function normalizeAbi(schema: AbiSchema | unknown, options: NormalizeOpti
     ordered.push(s);
   };
   for (const s of declared) visit(s, []);
-
-  const doc = optionalDoc(ctx, root.doc, 'doc');
-  return {
-    name,
-    version,
-    ...(doc !== undefined ? { doc } : {}),
-    syscalls,
-    enums,
-    flags,
-    ...(errors ? { errors } : {}),
-    constants,
-    structs: ordered,
-  };
+  return ordered;
 }
