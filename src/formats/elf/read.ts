@@ -304,273 +304,20 @@ export function readStringAt(table: Uint8Array, offset: number, tableFileOffset:
  */
 export function readElf(bytes: Uint8Array): ElfFile {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('"bytes" expected a Uint8Array');
-  if (bytes.length < 16)
-    fail('ELF_TRUNCATED', `the file is ${bytes.length} bytes, shorter than e_ident (16)`, 0, 'this is not an ELF file');
-  if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
-    fail(
-      'ELF_BAD_MAGIC',
-      'no ELF magic (7f 45 4c 46) at offset 0',
-      0,
-      'this is not an ELF file (a raw binary? run `file` on it)',
-    );
-  }
-  const elfClass = bytes[4]!;
-  const data = bytes[5]!;
-  if (elfClass !== ELFCLASS32 && elfClass !== ELFCLASS64)
-    fail('ELF_BAD_CLASS', `EI_CLASS is ${elfClass}, expected 1 (ELF32) or 2 (ELF64)`, 4);
-  if (data !== ELFDATA2LSB && data !== ELFDATA2MSB)
-    fail('ELF_BAD_DATA', `EI_DATA is ${data}, expected 1 (little endian) or 2 (big endian)`, 5);
-  const is64 = elfClass === ELFCLASS64;
-  const le = data === ELFDATA2LSB;
+  const { is64, le } = readIdent(bytes);
   const f = new Fields(bytes, le, is64);
-  const ehsizeMin = is64 ? 64 : 52;
-  f.need(0, ehsizeMin, 'ELF header');
-
-  const w = is64 ? 8 : 4;
-  const type = f.u16(16);
-  const machine = f.u16(18);
-  const version = f.u32(20);
-  const entry = f.word(24);
-  const phoffAt = 24 + w;
-  const shoffAt = 24 + 2 * w;
-  const phoff = f.num(phoffAt, 'e_phoff');
-  const shoff = f.num(shoffAt, 'e_shoff');
-  const tail = 24 + 3 * w;
-  const flags = f.u32(tail);
-  const ehsize = f.u16(tail + 4);
-  const phentsize = f.u16(tail + 6);
-  const rawPhnum = f.u16(tail + 8);
-  const shentsize = f.u16(tail + 10);
-  const rawShnum = f.u16(tail + 12);
-  const rawShstrndx = f.u16(tail + 14);
-  const shdrMin = is64 ? 64 : 40;
-  const phdrMin = is64 ? 56 : 32;
-
-  // Section 0 holds the real counts when they overflow the 16-bit header fields.
-  let shnum = rawShnum;
-  let shstrndx = rawShstrndx;
-  let phnum = rawPhnum;
-  if (shoff !== 0) {
-    if (shentsize < shdrMin)
-      fail('ELF_BAD_SHENTSIZE', `e_shentsize is ${shentsize}, a section header needs ${shdrMin} bytes`, tail + 10);
-    f.need(shoff, shdrMin, 'section header 0');
-    if (rawShnum === 0) {
-      shnum = f.num(shoff + 16 + 2 * w, 'section 0 sh_size (extended e_shnum)');
-    }
-    if (rawShstrndx === SHN_XINDEX) shstrndx = f.u32(shoff + 16 + 3 * w);
-    if (rawPhnum === PN_XNUM) phnum = f.u32(shoff + 20 + 3 * w);
-  } else {
-    shnum = 0;
-    if (rawShstrndx === SHN_XINDEX) shstrndx = 0;
-  }
-  if (shnum > MAX_SECTIONS)
-    fail('ELF_TOO_MANY_SECTIONS', `${shnum} sections is above the limit of ${MAX_SECTIONS}`, tail + 12);
-  if (phnum > MAX_SEGMENTS)
-    fail('ELF_TOO_MANY_SEGMENTS', `${phnum} program headers is above the limit of ${MAX_SEGMENTS}`, tail + 8);
-  if (shnum > 0) f.need(shoff, shnum * shentsize, `section header table (${shnum} x ${shentsize} bytes)`);
-  if (phnum > 0) {
-    if (phentsize < phdrMin)
-      fail('ELF_BAD_PHENTSIZE', `e_phentsize is ${phentsize}, a program header needs ${phdrMin} bytes`, tail + 6);
-    f.need(phoff, phnum * phentsize, `program header table (${phnum} x ${phentsize} bytes)`);
-  }
-  if (shnum > 0 && shstrndx >= shnum) {
-    fail(
-      'ELF_BAD_SHSTRNDX',
-      `e_shstrndx is ${shstrndx} but there are ${shnum} sections`,
-      tail + 14,
-      'the section header string table index is corrupt',
-    );
-  }
-
-  const header: ElfHeader = {
-    class: is64 ? 64 : 32,
-    littleEndian: le,
-    identVersion: bytes[6]!,
-    osabi: bytes[7]!,
-    abiVersion: bytes[8]!,
-    type,
-    machine,
-    version,
-    entry,
-    phoff,
-    shoff,
-    flags,
-    ehsize,
-    phentsize,
-    phnum,
-    shentsize,
-    shnum,
-    shstrndx,
-    raw: { phnum: rawPhnum, shnum: rawShnum, shstrndx: rawShstrndx },
-  };
-
-  // Program headers.
-  const segments: ElfSegment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize;
-    let pType: number,
-      pFlags: number,
-      offset: number,
-      vaddr: bigint,
-      paddr: bigint,
-      filesz: number,
-      memsz: bigint,
-      align: bigint;
-    if (is64) {
-      pType = f.u32(at);
-      pFlags = f.u32(at + 4);
-      offset = f.num(at + 8, 'p_offset');
-      vaddr = f.word(at + 16);
-      paddr = f.word(at + 24);
-      filesz = f.num(at + 32, 'p_filesz');
-      memsz = f.word(at + 40);
-      align = f.word(at + 48);
-    } else {
-      pType = f.u32(at);
-      offset = f.u32(at + 4);
-      vaddr = f.word(at + 8);
-      paddr = f.word(at + 12);
-      filesz = f.u32(at + 16);
-      memsz = f.word(at + 20);
-      pFlags = f.u32(at + 24);
-      align = f.word(at + 28);
-    }
-    // A segment with no file bytes (.bss only) may point past the end, as strip leaves it; readelf accepts it too.
-    if (pType !== PT_NULL && filesz > 0 && offset + filesz > bytes.length) {
-      fail(
-        'ELF_SEGMENT_OUT_OF_BOUNDS',
-        `program header ${i} (${segmentTypeName(pType)}) covers file bytes ${offset}..${offset + filesz}, past the end of the ${bytes.length}-byte file`,
-        at,
-        'the file is truncated or the program header is corrupt',
-      );
-    }
-    segments.push({
-      index: i,
-      type: pType,
-      typeName: segmentTypeName(pType),
-      flags: pFlags,
-      flagsText: segmentFlagLetters(pFlags),
-      offset,
-      vaddr,
-      paddr,
-      filesz,
-      memsz,
-      align,
-      headerOffset: at,
-    });
-  }
-
-  // Section headers.
-  const sections: ElfSection[] = [];
-  for (let i = 0; i < shnum; i++) {
-    const at = shoff + i * shentsize;
-    const nameOffset = f.u32(at);
-    const sType = f.u32(at + 4);
-    const sFlags = f.num(at + 8, 'sh_flags');
-    const addr = f.word(at + 8 + w);
-    const offset = f.num(at + 8 + 2 * w, 'sh_offset');
-    const size = f.num(at + 8 + 3 * w, 'sh_size');
-    const link = f.u32(at + 8 + 4 * w);
-    const info = f.u32(at + 12 + 4 * w);
-    const addralign = f.num(at + 16 + 4 * w, 'sh_addralign');
-    const entsize = f.num(at + 16 + 5 * w, 'sh_entsize');
-    const hasData = sType !== SHT_NOBITS && sType !== SHT_NULL && i !== 0;
-    if (hasData && offset + size > bytes.length) {
-      fail(
-        'ELF_SECTION_OUT_OF_BOUNDS',
-        `section ${i} covers file bytes ${offset}..${offset + size}, past the end of the ${bytes.length}-byte file`,
-        at,
-        'the file is truncated or the section header is corrupt',
-      );
-    }
-    sections.push({
-      index: i,
-      name: '',
-      nameOffset,
-      type: sType,
-      typeName: sectionTypeName(sType),
-      flags: sFlags,
-      flagsText: sectionFlagLetters(sFlags),
-      addr,
-      offset,
-      size,
-      link,
-      info,
-      addralign,
-      entsize,
-      headerOffset: at,
-      data: hasData ? bytes.subarray(offset, offset + size) : bytes.subarray(0, 0),
-    });
-  }
-  if (shstrndx !== SHN_UNDEF && shnum > 0) {
-    const strtab = sections[shstrndx]!;
-    for (const s of sections)
-      s.name = readStringAt(strtab.data, s.nameOffset, strtab.offset, `name of section ${s.index}`);
-  }
-
-  // Symbols.
-  const symbols: ElfSymbol[] = [];
-  const dynamicSymbols: ElfSymbol[] = [];
-  for (const s of sections) {
-    if (s.type === SHT_SYMTAB && symbols.length === 0) symbols.push(...readSymbols(f, sections, s));
-    else if (s.type === SHT_DYNSYM && dynamicSymbols.length === 0) dynamicSymbols.push(...readSymbols(f, sections, s));
-  }
-
-  if (dynamicSymbols.length > 0) readVersions(f, sections, dynamicSymbols);
-
-  // Notes: sections when the file has them (as readelf -n), otherwise PT_NOTE segments.
-  const notes: ElfNote[] = [];
-  const noteSections = sections.filter((s) => s.type === SHT_NOTE);
-  if (noteSections.length > 0) {
-    for (const s of noteSections)
-      notes.push(...parseNotes(s.data, le, is64, s.addralign === 8 ? 8 : 4, s.offset, s.name));
-  } else {
-    for (const p of segments) {
-      if (p.type === PT_NOTE)
-        notes.push(
-          ...parseNotes(
-            bytes.subarray(p.offset, p.offset + p.filesz),
-            le,
-            is64,
-            p.align === 8n ? 8 : 4,
-            p.offset,
-            `segment ${p.index}`,
-          ),
-        );
-    }
-  }
-
-  // Dynamic section.
+  const header = readHeader(f);
+  const { machine, entry } = header;
+  const segments = readSegments(f, header);
+  const sections = readSections(f, header);
+  const { symbols, dynamicSymbols } = readSymbolTables(f, sections);
+  const notes = collectNotes(f, sections, segments);
   const dynamic = readDynamic(f, sections, segments);
-
-  // Derived facts.
-  let loadAddress: bigint | undefined;
-  let loadVirtualAddress: bigint | undefined;
-  let entrySegment: number | undefined;
-  for (const p of segments) {
-    if (p.type !== PT_LOAD) continue;
-    if (loadAddress === undefined || p.paddr < loadAddress) loadAddress = p.paddr;
-    if (loadVirtualAddress === undefined || p.vaddr < loadVirtualAddress) loadVirtualAddress = p.vaddr;
-    if (entrySegment === undefined && entry >= p.vaddr && entry < p.vaddr + (p.memsz > 0n ? p.memsz : 1n))
-      entrySegment = p.index;
-  }
-  let entrySection: string | undefined;
-  for (const s of type === 1 ? [] : sections) {
-    if (s.flags & 2 && s.size > 0 && entry >= s.addr && entry < s.addr + BigInt(s.size)) {
-      entrySection = s.name;
-      break;
-    }
-  }
+  const { loadAddress, loadVirtualAddress, entrySegment } = loadFacts(segments, entry);
+  const entrySection = entrySectionOf(header.type === 1 ? [] : sections, entry);
   const buildNote = notes.find((n) => n.owner === 'GNU' && n.type === 3);
   const pvhNote = notes.find((n) => n.owner === 'Xen' && n.type === 18);
-  let interpreter: string | undefined;
-  const interp = segments.find((p) => p.type === PT_INTERP);
-  if (interp) {
-    const raw = bytes.subarray(interp.offset, interp.offset + interp.filesz);
-    const nul = raw.indexOf(0);
-    interpreter = decodeUtf8(nul >= 0 ? raw.subarray(0, nul) : raw);
-  }
-
+  const interpreter = interpreterOf(bytes, segments);
   return {
     bytes,
     header,
@@ -578,7 +325,7 @@ export function readElf(bytes: Uint8Array): ElfFile {
     littleEndian: le,
     machine,
     machineName: machineName(machine, is64 ? 64 : 32),
-    typeName: fileTypeName(type),
+    typeName: fileTypeName(header.type),
     segments,
     sections,
     symbols,
@@ -596,6 +343,303 @@ export function readElf(bytes: Uint8Array): ElfFile {
     pvhEntry: pvhNote && typeof pvhNote.value === 'bigint' ? pvhNote.value : undefined,
     interpreter,
   };
+}
+
+/** e_ident: the magic, then the class and byte order every later field is read with. */
+function readIdent(bytes: Uint8Array): { is64: boolean; le: boolean } {
+  if (bytes.length < 16)
+    fail('ELF_TRUNCATED', `the file is ${bytes.length} bytes, shorter than e_ident (16)`, 0, 'this is not an ELF file');
+  if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
+    fail(
+      'ELF_BAD_MAGIC',
+      'no ELF magic (7f 45 4c 46) at offset 0',
+      0,
+      'this is not an ELF file (a raw binary? run `file` on it)',
+    );
+  }
+  const elfClass = bytes[4]!;
+  const data = bytes[5]!;
+  if (elfClass !== ELFCLASS32 && elfClass !== ELFCLASS64)
+    fail('ELF_BAD_CLASS', `EI_CLASS is ${elfClass}, expected 1 (ELF32) or 2 (ELF64)`, 4);
+  if (data !== ELFDATA2LSB && data !== ELFDATA2MSB)
+    fail('ELF_BAD_DATA', `EI_DATA is ${data}, expected 1 (little endian) or 2 (big endian)`, 5);
+  return { is64: elfClass === ELFCLASS64, le: data === ELFDATA2LSB };
+}
+
+/** The counts that extended numbering may move into section 0. */
+interface HeaderCounts {
+  phnum: number;
+  shnum: number;
+  shstrndx: number;
+}
+
+/** The ELF header, with extended numbering resolved and both header tables checked against the file. */
+function readHeader(f: Fields): ElfHeader {
+  const { bytes, is64 } = f;
+  f.need(0, is64 ? 64 : 52, 'ELF header');
+  const w = is64 ? 8 : 4;
+  const type = f.u16(16);
+  const machine = f.u16(18);
+  const version = f.u32(20);
+  const entry = f.word(24);
+  const phoff = f.num(24 + w, 'e_phoff');
+  const shoff = f.num(24 + 2 * w, 'e_shoff');
+  const tail = 24 + 3 * w;
+  const flags = f.u32(tail);
+  const ehsize = f.u16(tail + 4);
+  const phentsize = f.u16(tail + 6);
+  const raw: HeaderCounts = { phnum: f.u16(tail + 8), shnum: f.u16(tail + 12), shstrndx: f.u16(tail + 14) };
+  const shentsize = f.u16(tail + 10);
+  const { phnum, shnum, shstrndx } = resolveCounts(f, shoff, shentsize, raw, tail);
+  const header: ElfHeader = {
+    class: is64 ? 64 : 32,
+    littleEndian: f.le,
+    identVersion: bytes[6]!,
+    osabi: bytes[7]!,
+    abiVersion: bytes[8]!,
+    type,
+    machine,
+    version,
+    entry,
+    phoff,
+    shoff,
+    flags,
+    ehsize,
+    phentsize,
+    phnum,
+    shentsize,
+    shnum,
+    shstrndx,
+    raw,
+  };
+  checkTables(f, header, tail);
+  return header;
+}
+
+/** Section 0 holds the real counts when they overflow the 16-bit header fields. */
+function resolveCounts(f: Fields, shoff: number, shentsize: number, raw: HeaderCounts, tail: number): HeaderCounts {
+  if (shoff === 0) return { phnum: raw.phnum, shnum: 0, shstrndx: raw.shstrndx === SHN_XINDEX ? 0 : raw.shstrndx };
+  const w = f.is64 ? 8 : 4;
+  const shdrMin = f.is64 ? 64 : 40;
+  if (shentsize < shdrMin)
+    fail('ELF_BAD_SHENTSIZE', `e_shentsize is ${shentsize}, a section header needs ${shdrMin} bytes`, tail + 10);
+  f.need(shoff, shdrMin, 'section header 0');
+  const shnum = raw.shnum === 0 ? f.num(shoff + 16 + 2 * w, 'section 0 sh_size (extended e_shnum)') : raw.shnum;
+  const shstrndx = raw.shstrndx === SHN_XINDEX ? f.u32(shoff + 16 + 3 * w) : raw.shstrndx;
+  const phnum = raw.phnum === PN_XNUM ? f.u32(shoff + 20 + 3 * w) : raw.phnum;
+  return { phnum, shnum, shstrndx };
+}
+
+/** Counts under the limits, both header tables inside the file, e_shstrndx inside the section table. */
+function checkTables(f: Fields, h: ElfHeader, tail: number): void {
+  const { shnum, phnum, shstrndx } = h;
+  if (shnum > MAX_SECTIONS)
+    fail('ELF_TOO_MANY_SECTIONS', `${shnum} sections is above the limit of ${MAX_SECTIONS}`, tail + 12);
+  if (phnum > MAX_SEGMENTS)
+    fail('ELF_TOO_MANY_SEGMENTS', `${phnum} program headers is above the limit of ${MAX_SEGMENTS}`, tail + 8);
+  if (shnum > 0) f.need(h.shoff, shnum * h.shentsize, `section header table (${shnum} x ${h.shentsize} bytes)`);
+  if (phnum > 0) {
+    const phdrMin = f.is64 ? 56 : 32;
+    if (h.phentsize < phdrMin)
+      fail('ELF_BAD_PHENTSIZE', `e_phentsize is ${h.phentsize}, a program header needs ${phdrMin} bytes`, tail + 6);
+    f.need(h.phoff, phnum * h.phentsize, `program header table (${phnum} x ${h.phentsize} bytes)`);
+  }
+  if (shnum > 0 && shstrndx >= shnum) {
+    fail(
+      'ELF_BAD_SHSTRNDX',
+      `e_shstrndx is ${shstrndx} but there are ${shnum} sections`,
+      tail + 14,
+      'the section header string table index is corrupt',
+    );
+  }
+}
+
+/** The fields of one program header (their order differs between Elf32_Phdr and Elf64_Phdr). */
+interface ProgramHeaderFields {
+  type: number;
+  flags: number;
+  offset: number;
+  vaddr: bigint;
+  paddr: bigint;
+  filesz: number;
+  memsz: bigint;
+  align: bigint;
+}
+
+function readProgramHeader(f: Fields, at: number): ProgramHeaderFields {
+  if (f.is64) {
+    return {
+      type: f.u32(at),
+      flags: f.u32(at + 4),
+      offset: f.num(at + 8, 'p_offset'),
+      vaddr: f.word(at + 16),
+      paddr: f.word(at + 24),
+      filesz: f.num(at + 32, 'p_filesz'),
+      memsz: f.word(at + 40),
+      align: f.word(at + 48),
+    };
+  }
+  return {
+    type: f.u32(at),
+    offset: f.u32(at + 4),
+    vaddr: f.word(at + 8),
+    paddr: f.word(at + 12),
+    filesz: f.u32(at + 16),
+    memsz: f.word(at + 20),
+    flags: f.u32(at + 24),
+    align: f.word(at + 28),
+  };
+}
+
+function readSegments(f: Fields, h: ElfHeader): ElfSegment[] {
+  const segments: ElfSegment[] = [];
+  for (let i = 0; i < h.phnum; i++) {
+    const at = h.phoff + i * h.phentsize;
+    const { type, flags, offset, vaddr, paddr, filesz, memsz, align } = readProgramHeader(f, at);
+    // A segment with no file bytes (.bss only) may point past the end, as strip leaves it; readelf accepts it too.
+    if (type !== PT_NULL && filesz > 0 && offset + filesz > f.bytes.length) {
+      fail(
+        'ELF_SEGMENT_OUT_OF_BOUNDS',
+        `program header ${i} (${segmentTypeName(type)}) covers file bytes ${offset}..${offset + filesz}, past the end of the ${f.bytes.length}-byte file`,
+        at,
+        'the file is truncated or the program header is corrupt',
+      );
+    }
+    segments.push({
+      index: i,
+      type,
+      typeName: segmentTypeName(type),
+      flags,
+      flagsText: segmentFlagLetters(flags),
+      offset,
+      vaddr,
+      paddr,
+      filesz,
+      memsz,
+      align,
+      headerOffset: at,
+    });
+  }
+  return segments;
+}
+
+/** The section headers, with their names from the section-name string table. */
+function readSections(f: Fields, h: ElfHeader): ElfSection[] {
+  const sections: ElfSection[] = [];
+  for (let i = 0; i < h.shnum; i++) sections.push(readSectionHeader(f, i, h.shoff + i * h.shentsize));
+  if (h.shstrndx !== SHN_UNDEF && h.shnum > 0) {
+    const strtab = sections[h.shstrndx]!;
+    for (const s of sections)
+      s.name = readStringAt(strtab.data, s.nameOffset, strtab.offset, `name of section ${s.index}`);
+  }
+  return sections;
+}
+
+function readSectionHeader(f: Fields, i: number, at: number): ElfSection {
+  const { bytes } = f;
+  const w = f.is64 ? 8 : 4;
+  const nameOffset = f.u32(at);
+  const type = f.u32(at + 4);
+  const flags = f.num(at + 8, 'sh_flags');
+  const addr = f.word(at + 8 + w);
+  const offset = f.num(at + 8 + 2 * w, 'sh_offset');
+  const size = f.num(at + 8 + 3 * w, 'sh_size');
+  const link = f.u32(at + 8 + 4 * w);
+  const info = f.u32(at + 12 + 4 * w);
+  const addralign = f.num(at + 16 + 4 * w, 'sh_addralign');
+  const entsize = f.num(at + 16 + 5 * w, 'sh_entsize');
+  const hasData = type !== SHT_NOBITS && type !== SHT_NULL && i !== 0;
+  if (hasData && offset + size > bytes.length) {
+    fail(
+      'ELF_SECTION_OUT_OF_BOUNDS',
+      `section ${i} covers file bytes ${offset}..${offset + size}, past the end of the ${bytes.length}-byte file`,
+      at,
+      'the file is truncated or the section header is corrupt',
+    );
+  }
+  return {
+    index: i,
+    name: '',
+    nameOffset,
+    type,
+    typeName: sectionTypeName(type),
+    flags,
+    flagsText: sectionFlagLetters(flags),
+    addr,
+    offset,
+    size,
+    link,
+    info,
+    addralign,
+    entsize,
+    headerOffset: at,
+    data: hasData ? bytes.subarray(offset, offset + size) : bytes.subarray(0, 0),
+  };
+}
+
+/** The first `.symtab` and the first `.dynsym`, the latter with its GNU symbol versions. */
+function readSymbolTables(f: Fields, sections: ElfSection[]): { symbols: ElfSymbol[]; dynamicSymbols: ElfSymbol[] } {
+  const symbols: ElfSymbol[] = [];
+  const dynamicSymbols: ElfSymbol[] = [];
+  for (const s of sections) {
+    if (s.type === SHT_SYMTAB && symbols.length === 0) symbols.push(...readSymbols(f, sections, s));
+    else if (s.type === SHT_DYNSYM && dynamicSymbols.length === 0) dynamicSymbols.push(...readSymbols(f, sections, s));
+  }
+  if (dynamicSymbols.length > 0) readVersions(f, sections, dynamicSymbols);
+  return { symbols, dynamicSymbols };
+}
+
+/** Notes: from the sections when the file has them (as readelf -n), otherwise from the PT_NOTE segments. */
+function collectNotes(f: Fields, sections: readonly ElfSection[], segments: readonly ElfSegment[]): ElfNote[] {
+  const { bytes, le, is64 } = f;
+  const notes: ElfNote[] = [];
+  const noteSections = sections.filter((s) => s.type === SHT_NOTE);
+  if (noteSections.length > 0) {
+    for (const s of noteSections)
+      notes.push(...parseNotes(s.data, le, is64, s.addralign === 8 ? 8 : 4, s.offset, s.name));
+    return notes;
+  }
+  for (const p of segments) {
+    if (p.type !== PT_NOTE) continue;
+    const data = bytes.subarray(p.offset, p.offset + p.filesz);
+    notes.push(...parseNotes(data, le, is64, p.align === 8n ? 8 : 4, p.offset, `segment ${p.index}`));
+  }
+  return notes;
+}
+
+/** Lowest physical and virtual load addresses, and the PT_LOAD segment holding the entry point. */
+function loadFacts(
+  segments: readonly ElfSegment[],
+  entry: bigint,
+): Pick<ElfFile, 'loadAddress' | 'loadVirtualAddress' | 'entrySegment'> {
+  let loadAddress: bigint | undefined;
+  let loadVirtualAddress: bigint | undefined;
+  let entrySegment: number | undefined;
+  for (const p of segments) {
+    if (p.type !== PT_LOAD) continue;
+    if (loadAddress === undefined || p.paddr < loadAddress) loadAddress = p.paddr;
+    if (loadVirtualAddress === undefined || p.vaddr < loadVirtualAddress) loadVirtualAddress = p.vaddr;
+    if (entrySegment === undefined && entry >= p.vaddr && entry < p.vaddr + (p.memsz > 0n ? p.memsz : 1n))
+      entrySegment = p.index;
+  }
+  return { loadAddress, loadVirtualAddress, entrySegment };
+}
+
+/** Name of the first allocated (SHF_ALLOC) section holding the entry point. */
+function entrySectionOf(sections: readonly ElfSection[], entry: bigint): string | undefined {
+  for (const s of sections) {
+    if (s.flags & 2 && s.size > 0 && entry >= s.addr && entry < s.addr + BigInt(s.size)) return s.name;
+  }
+  return undefined;
+}
+
+/** PT_INTERP's path, up to its NUL. */
+function interpreterOf(bytes: Uint8Array, segments: readonly ElfSegment[]): string | undefined {
+  const interp = segments.find((p) => p.type === PT_INTERP);
+  if (!interp) return undefined;
+  const raw = bytes.subarray(interp.offset, interp.offset + interp.filesz);
+  const nul = raw.indexOf(0);
+  return decodeUtf8(nul >= 0 ? raw.subarray(0, nul) : raw);
 }
 
 function readSymbols(f: Fields, sections: ElfSection[], table: ElfSection): ElfSymbol[] {
