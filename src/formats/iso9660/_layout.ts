@@ -339,203 +339,29 @@ function planJolietDirectory(dir: DirNode): void {
  * @example const plan = await planIso(buildTree({ 'boot/kernel': await fileContent('kernel.elf') }), { epoch: 0 });
  */
 export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise<IsoPlan> {
-  const level = options.level ?? 3;
-  if (![1, 2, 3].includes(level)) throw new RangeError(`"level" expected 1, 2 or 3, got ${level}`);
-  const rockRidge = options.rockRidge ?? true;
-  const joliet = options.joliet ?? true;
-  const epoch = options.epoch ?? resolveEpoch();
-  const opts = { ...options, level, rockRidge, joliet, epoch };
+  const opts = resolveOptions(options);
+  const { rockRidge, joliet, epoch } = opts;
   // Every path in code-unit order (the default sort: no comparator calls), then grouped by depth
   // (a stable counting pass), so parents come before children.
   const sortedPaths = [...tree.keys()].sort();
   const volumeId = dchars(options.volumeId ?? defaultVolumeId(tree, sortedPaths, epoch), 32, 'volume id');
+  const trees = buildIsoTrees(tree, sortedPaths, opts);
+  const { root, dirs, jolietDirs, leaves } = trees;
+  const { boot, hiddenLeaves } = await planBootEntries(options.boot, leaves);
+  planRecords(trees, rockRidge, epoch);
 
-  checkReadable(tree, sortedPaths);
-  const { root, allDirs, leaves } = buildNodes(tree, sortedPaths, rockRidge, level);
-  for (let d = 0; d < allDirs.length; d++) nameChildren(allDirs[d]!, level, joliet);
-  // Children in ECMA-119 9.3 order for each tree.
-  for (let d = 0; d < allDirs.length; d++) allDirs[d]!.children.sort(byIsoKey);
-  const dirs = pathTableOrder(root, false);
-  const jolietDirs = joliet ? pathTableOrder(root, true) : [];
-
-  // Boot entries: resolve images, check and patch.
-  const boot: BootPlan[] = [];
-  const hiddenLeaves: LeafNode[] = [];
-  if (options.boot) {
-    if (options.boot.entries.length === 0)
-      fail('ISO_NO_BOOT_ENTRY', 'boot was given without entries', 'give at least one El Torito entry (bios or efi)');
-    for (const [index, spec] of options.boot.entries.entries()) {
-      let node: LeafNode;
-      if (typeof spec.image === 'string') {
-        const path = normalizeImagePath(spec.image, 'boot image path');
-        const found = leaves.find((leaf) => leaf.path === path); // once per boot entry: no map of every path
-        if (!found || found.entry.kind !== 'file') {
-          fail(
-            'ISO_BOOT_IMAGE_MISSING',
-            `boot image ${JSON.stringify(spec.image)} is not a file in the ISO tree`,
-            'add the boot image to the tree at that path, or pass its content instead of a path',
-          );
-        }
-        node = found;
-      } else if (isFiller(spec.image)) {
-        const filler = spec.image;
-        if (!Number.isSafeInteger(filler.size) || filler.size < 0 || filler.size > MAX_EXTENT)
-          throw new RangeError(`"boot image size" expected 0..4294967295, got ${filler.size}`);
-        if (spec.bootInfoTable || spec.grub2BootInfo || spec.emulation === 'hdd') {
-          fail(
-            'ISO_BOOT_ENTRY_INVALID',
-            `boot image ${index} is written by a filler: it cannot be patched or used for hard-disk emulation`,
-            'pass the image as content instead',
-          );
-        }
-        node = hiddenLeaf(index, new Uint8Array(0), filler.size, undefined, filler);
-        hiddenLeaves.push(node);
-      } else {
-        const size = contentSize(spec.image);
-        node = hiddenLeaf(index, spec.image, size, spec.image, undefined);
-        hiddenLeaves.push(node);
-      }
-      if (node.size === 0) fail('ISO_BOOT_IMAGE_EMPTY', `boot image ${node.path} is empty`);
-      const emulation = spec.emulation ?? 'none';
-      if (spec.platform === 'efi' && emulation !== 'none')
-        fail('ISO_BOOT_ENTRY_INVALID', 'UEFI boot entries must use no emulation');
-      let sectorCount =
-        spec.loadSectors ??
-        (spec.platform === 'efi'
-          ? Math.ceil(node.size / 512) > 0xffff
-            ? 0
-            : Math.ceil(node.size / 512)
-          : emulation === 'hdd'
-            ? 1
-            : 4);
-      if (!Number.isInteger(sectorCount) || sectorCount < 0 || sectorCount > 0xffff)
-        throw new RangeError(`"loadSectors" expected 0..65535, got ${sectorCount}`);
-      let systemType = 0;
-      if (emulation === 'hdd') {
-        const head = await loadHead(node.content!, 512);
-        const info = checkHddImage(head, node.size, spec.addPartitionEntry ?? true, node.path);
-        systemType = info.systemType;
-        if (info.patchedMbr) node.patched = info.patchedMbr; // only the first sector changes
-        sectorCount = spec.loadSectors ?? 1;
-      }
-      boot.push({
-        spec,
-        node,
-        media: emulation === 'hdd' ? MEDIA_HARD_DISK : MEDIA_NO_EMULATION,
-        systemType,
-        sectorCount,
-      });
-    }
-  }
-
-  if (rockRidge) {
-    for (let i = 1; i < allDirs.length; i++) setRockRidge(allDirs[i]!, epoch); // allDirs[0] is the root
-    for (let i = 0; i < leaves.length; i++) setRockRidge(leaves[i]!, epoch);
-  }
-  for (let d = 0; d < dirs.length; d++) planIsoDirectory(dirs[d]!, rockRidge, epoch);
-  for (let d = 0; d < jolietDirs.length; d++) planJolietDirectory(jolietDirs[d]!);
-  for (let d = 0; d < dirs.length; d++) checkDirectorySize(dirs[d]!);
-
-  // Path table sizes.
-  const ptSize = dirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.isoId.length), 0);
-  const jptSize = joliet
-    ? jolietDirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.jolietId.length * 2), 0)
-    : 0;
-  const sectorsOf = (bytes: number) => Math.ceil(bytes / SECTOR);
-
-  // Assign LBAs.
-  let lba = 16;
-  const descriptors: PlanInternal['descriptors'] = { pvd: lba++, terminator: 0 };
-  if (boot.length) descriptors.bootRecord = lba++;
-  if (joliet) descriptors.svd = lba++;
-  descriptors.terminator = lba++;
-  let catalogLba: number | undefined;
-  if (boot.length) catalogLba = lba++;
-  const pathTable = { size: ptSize, l: 0, m: 0, jSize: jptSize, jl: 0, jm: 0 };
-  pathTable.l = lba;
-  lba += sectorsOf(ptSize);
-  pathTable.m = lba;
-  lba += sectorsOf(ptSize);
-  if (joliet) {
-    pathTable.jl = lba;
-    lba += sectorsOf(jptSize);
-    pathTable.jm = lba;
-    lba += sectorsOf(jptSize);
-  }
-  for (const dir of dirs) {
-    dir.isoLba = lba;
-    lba += dir.isoSize / SECTOR;
-  }
-  // Continuation areas, packed into whole sectors.
-  const areas: ContinuationArea[] = [];
-  for (let d = 0; d < dirs.length; d++) {
-    const records = dirs[d]!.isoRecords;
-    for (let i = 0; i < records.length; i++) if (records[i]!.areas.length) areas.push(...records[i]!.areas);
-  }
-  const ceStart = lba;
-  let ceAt = 0;
-  for (const area of areas) {
-    if ((ceAt % SECTOR) + area.length > SECTOR) ceAt += SECTOR - (ceAt % SECTOR);
-    area.block = ceStart + Math.floor(ceAt / SECTOR);
-    area.offset = ceAt % SECTOR;
-    ceAt += area.length;
-  }
-  const ceSectors = sectorsOf(ceAt);
-  lba += ceSectors;
-  if (joliet) {
-    for (const dir of jolietDirs) {
-      dir.jolietLba = lba;
-      lba += dir.jolietSize / SECTOR;
-    }
-  }
+  // Volume space: descriptors, catalog, path tables, directories, continuation areas, then files.
+  const { descriptors, catalogLba, next } = placeDescriptors(boot.length > 0, joliet);
+  const placed = placePathTables(trees, joliet, next);
+  const ceStart = placeIsoDirectories(dirs, placed.next);
+  const ceRegion = placeContinuationAreas(dirs, ceStart);
+  const jolietEnd = placeJolietDirectories(jolietDirs, ceStart + ceRegion.sectors);
   // Boot images stored hidden, then every file in tree order.
   const allLeaves = [...hiddenLeaves, ...leaves];
-  lba = placeFiles(allLeaves, lba);
-  // Boot catalog entries and patches now that LBAs are known.
-  let catalog: CatalogEntry[] | undefined;
-  if (boot.length) {
-    catalog = boot.map((b) => ({
-      platform: entryPlatform(b.spec),
-      media: b.media,
-      bootable: true,
-      loadSegment: b.spec.loadSegment ?? 0,
-      systemType: b.systemType,
-      sectorCount: b.sectorCount,
-      lba: b.node.extents[0]!.lba,
-    }));
-    for (const b of boot) {
-      if (b.spec.bootInfoTable || b.spec.grub2BootInfo) {
-        if (b.node.size > 64 << 20)
-          fail(
-            'ISO_BOOT_IMAGE_TOO_LARGE',
-            `${b.node.path}: boot images patched with a boot information table must be under 64 MiB`,
-          );
-        const bytes = (await loadContent(b.node.content!)).slice();
-        if (b.spec.bootInfoTable) patchBootInfoTable(bytes, descriptors.pvd, b.node.extents[0]!.lba);
-        if (b.spec.grub2BootInfo) patchGrub2BootInfo(bytes, b.node.extents[0]!.lba);
-        b.node.patched = bytes;
-      }
-    }
-  }
-  // Hybrid areas.
-  let hybrid: PlanInternal['hybrid'];
-  const hybridSpec = options.hybrid === true ? {} : options.hybrid || undefined;
-  let sectors = lba;
-  if (hybridSpec) {
-    const useGpt = hybridSpec.gpt ?? true;
-    const { GPT_TAIL_BYTES, buildHybridAreas } = await import('./hybrid.js');
-    if (useGpt) sectors += sectorsOf(GPT_TAIL_BYTES);
-    const efi = boot.find((b) => b.spec.platform === 'efi');
-    const bios = boot.find((b) => b.spec.platform === 'bios' && b.media === MEDIA_NO_EMULATION);
-    const grubDefault = hybridSpec.mbrCode && bios?.spec.grub2BootInfo ? 'grub2' : 'none';
-    hybrid = buildHybridAreas({
-      totalBytes: sectors * SECTOR,
-      ...(efi ? { esp: { start: efi.node.extents[0]!.lba * 4, count: Math.ceil(efi.node.size / 512) } } : {}),
-      ...(bios ? { biosBootLba: bios.node.extents[0]!.lba } : {}),
-      spec: { ...hybridSpec, mbrPatch: hybridSpec.mbrPatch ?? grubDefault },
-      seed: hybridSpec.seed ?? volumeId,
-    });
-  }
+  const filesEnd = placeFiles(allLeaves, jolietEnd);
+  const catalog = boot.length ? bootCatalog(boot) : undefined;
+  await patchBootImages(boot, descriptors.pvd);
+  const { hybrid, sectors } = await planHybrid(options.hybrid, boot, filesEnd, volumeId);
   if (options.systemArea && options.systemArea.length > 16 * SECTOR)
     fail('ISO_SYSTEM_AREA_TOO_LARGE', `system area data is ${options.systemArea.length} bytes; at most 32768`);
   if (sectors > 0xffffffff) fail('ISO_TOO_LARGE', 'the image exceeds 2^32 sectors (8 TiB)');
@@ -558,14 +384,284 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
       leaves: allLeaves,
       descriptors,
       boot,
-      pathTable,
-      ceRegion: { lba: ceStart, sectors: ceSectors, areas },
+      pathTable: placed.pathTable,
+      ceRegion,
       sectors,
       ...(catalogLba !== undefined ? { catalogLba } : {}),
       ...(catalog ? { catalog } : {}),
       ...(hybrid ? { hybrid } : {}),
     },
   };
+}
+
+/** The options with their defaults filled in. */
+function resolveOptions(options: IsoOptions): PlanInternal['options'] {
+  const level = options.level ?? 3;
+  if (![1, 2, 3].includes(level)) throw new RangeError(`"level" expected 1, 2 or 3, got ${level}`);
+  const rockRidge = options.rockRidge ?? true;
+  const joliet = options.joliet ?? true;
+  const epoch = options.epoch ?? resolveEpoch();
+  return { ...options, level, rockRidge, joliet, epoch };
+}
+
+/** The node trees: every directory, every file, and the directories in each tree's path-table order. */
+interface IsoTrees {
+  root: DirNode;
+  allDirs: DirNode[];
+  leaves: LeafNode[];
+  /** ISO9660 directories in path-table order. */
+  dirs: DirNode[];
+  /** Joliet directories in path-table order (none without Joliet). */
+  jolietDirs: DirNode[];
+}
+
+function buildIsoTrees(tree: FileTree, sortedPaths: readonly string[], opts: PlanInternal['options']): IsoTrees {
+  const { level, joliet } = opts;
+  checkReadable(tree, sortedPaths);
+  const { root, allDirs, leaves } = buildNodes(tree, sortedPaths, opts.rockRidge, level);
+  for (let d = 0; d < allDirs.length; d++) nameChildren(allDirs[d]!, level, joliet);
+  // Children in ECMA-119 9.3 order for each tree.
+  for (let d = 0; d < allDirs.length; d++) allDirs[d]!.children.sort(byIsoKey);
+  const dirs = pathTableOrder(root, false);
+  const jolietDirs = joliet ? pathTableOrder(root, true) : [];
+  return { root, allDirs, leaves, dirs, jolietDirs };
+}
+
+// ---- Boot entries: resolve images, check and patch.
+
+type BootEntry = ElToritoSpec['entries'][number];
+
+async function planBootEntries(
+  spec: ElToritoSpec | undefined,
+  leaves: readonly LeafNode[],
+): Promise<{ boot: BootPlan[]; hiddenLeaves: LeafNode[] }> {
+  const boot: BootPlan[] = [];
+  const hiddenLeaves: LeafNode[] = [];
+  if (!spec) return { boot, hiddenLeaves };
+  if (spec.entries.length === 0)
+    fail('ISO_NO_BOOT_ENTRY', 'boot was given without entries', 'give at least one El Torito entry (bios or efi)');
+  for (const [index, entry] of spec.entries.entries()) {
+    const { node, hidden } = bootImageNode(entry, index, leaves);
+    if (hidden) hiddenLeaves.push(node);
+    boot.push(await planBootEntry(entry, node));
+  }
+  return { boot, hiddenLeaves };
+}
+
+/** The node of a boot image: a file of the tree, or a hidden extent holding given content or a filler. */
+function bootImageNode(
+  spec: BootEntry,
+  index: number,
+  leaves: readonly LeafNode[],
+): { node: LeafNode; hidden: boolean } {
+  if (typeof spec.image === 'string') {
+    const path = normalizeImagePath(spec.image, 'boot image path');
+    const found = leaves.find((leaf) => leaf.path === path); // once per boot entry: no map of every path
+    if (!found || found.entry.kind !== 'file') {
+      fail(
+        'ISO_BOOT_IMAGE_MISSING',
+        `boot image ${JSON.stringify(spec.image)} is not a file in the ISO tree`,
+        'add the boot image to the tree at that path, or pass its content instead of a path',
+      );
+    }
+    return { node: found, hidden: false };
+  }
+  if (isFiller(spec.image)) {
+    const filler = spec.image;
+    if (!Number.isSafeInteger(filler.size) || filler.size < 0 || filler.size > MAX_EXTENT)
+      throw new RangeError(`"boot image size" expected 0..4294967295, got ${filler.size}`);
+    if (spec.bootInfoTable || spec.grub2BootInfo || spec.emulation === 'hdd') {
+      fail(
+        'ISO_BOOT_ENTRY_INVALID',
+        `boot image ${index} is written by a filler: it cannot be patched or used for hard-disk emulation`,
+        'pass the image as content instead',
+      );
+    }
+    return { node: hiddenLeaf(index, new Uint8Array(0), filler.size, undefined, filler), hidden: true };
+  }
+  const size = contentSize(spec.image);
+  return { node: hiddenLeaf(index, spec.image, size, spec.image, undefined), hidden: true };
+}
+
+/** Media, system type and sectors loaded of one entry; a hard-disk image's MBR is checked (and patched). */
+async function planBootEntry(spec: BootEntry, node: LeafNode): Promise<BootPlan> {
+  if (node.size === 0) fail('ISO_BOOT_IMAGE_EMPTY', `boot image ${node.path} is empty`);
+  const emulation = spec.emulation ?? 'none';
+  if (spec.platform === 'efi' && emulation !== 'none')
+    fail('ISO_BOOT_ENTRY_INVALID', 'UEFI boot entries must use no emulation');
+  let sectorCount = spec.loadSectors ?? defaultLoadSectors(spec.platform, emulation, node.size);
+  if (!Number.isInteger(sectorCount) || sectorCount < 0 || sectorCount > 0xffff)
+    throw new RangeError(`"loadSectors" expected 0..65535, got ${sectorCount}`);
+  let systemType = 0;
+  if (emulation === 'hdd') {
+    const head = await loadHead(node.content!, 512);
+    const info = checkHddImage(head, node.size, spec.addPartitionEntry ?? true, node.path);
+    systemType = info.systemType;
+    if (info.patchedMbr) node.patched = info.patchedMbr; // only the first sector changes
+    sectorCount = spec.loadSectors ?? 1;
+  }
+  return {
+    spec,
+    node,
+    media: emulation === 'hdd' ? MEDIA_HARD_DISK : MEDIA_NO_EMULATION,
+    systemType,
+    sectorCount,
+  };
+}
+
+/** 512-byte sectors loaded by default: EFI the whole image (0 when over 32 MiB), hard disk 1, BIOS 4. */
+function defaultLoadSectors(platform: BootEntry['platform'], emulation: 'none' | 'hdd', size: number): number {
+  if (platform === 'efi') return Math.ceil(size / 512) > 0xffff ? 0 : Math.ceil(size / 512);
+  return emulation === 'hdd' ? 1 : 4;
+}
+
+/** The boot catalog's entries, now that the images' LBAs are known. */
+function bootCatalog(boot: readonly BootPlan[]): CatalogEntry[] {
+  return boot.map((b) => ({
+    platform: entryPlatform(b.spec),
+    media: b.media,
+    bootable: true,
+    loadSegment: b.spec.loadSegment ?? 0,
+    systemType: b.systemType,
+    sectorCount: b.sectorCount,
+    lba: b.node.extents[0]!.lba,
+  }));
+}
+
+/** Patches the boot information table and GRUB 2's block list into the images that ask for them. */
+async function patchBootImages(boot: readonly BootPlan[], pvd: number): Promise<void> {
+  for (const b of boot) {
+    if (!b.spec.bootInfoTable && !b.spec.grub2BootInfo) continue;
+    if (b.node.size > 64 << 20)
+      fail(
+        'ISO_BOOT_IMAGE_TOO_LARGE',
+        `${b.node.path}: boot images patched with a boot information table must be under 64 MiB`,
+      );
+    const bytes = (await loadContent(b.node.content!)).slice();
+    if (b.spec.bootInfoTable) patchBootInfoTable(bytes, pvd, b.node.extents[0]!.lba);
+    if (b.spec.grub2BootInfo) patchGrub2BootInfo(bytes, b.node.extents[0]!.lba);
+    b.node.patched = bytes;
+  }
+}
+
+// ---- Directory records.
+
+/** Rock Ridge of every named node, then the records and extent size of every directory of both trees. */
+function planRecords(trees: IsoTrees, rockRidge: boolean, epoch: number): void {
+  const { allDirs, leaves, dirs, jolietDirs } = trees;
+  if (rockRidge) {
+    for (let i = 1; i < allDirs.length; i++) setRockRidge(allDirs[i]!, epoch); // allDirs[0] is the root
+    for (let i = 0; i < leaves.length; i++) setRockRidge(leaves[i]!, epoch);
+  }
+  for (let d = 0; d < dirs.length; d++) planIsoDirectory(dirs[d]!, rockRidge, epoch);
+  for (let d = 0; d < jolietDirs.length; d++) planJolietDirectory(jolietDirs[d]!);
+  for (let d = 0; d < dirs.length; d++) checkDirectorySize(dirs[d]!);
+}
+
+// ---- Logical blocks, in volume order.
+
+function sectorsOf(bytes: number): number {
+  return Math.ceil(bytes / SECTOR);
+}
+
+/** Volume descriptors from LBA 16 (primary, boot record, Joliet, terminator), then the boot catalog's LBA. */
+function placeDescriptors(
+  hasBoot: boolean,
+  joliet: boolean,
+): { descriptors: PlanInternal['descriptors']; catalogLba: number | undefined; next: number } {
+  let lba = 16;
+  const descriptors: PlanInternal['descriptors'] = { pvd: lba++, terminator: 0 };
+  if (hasBoot) descriptors.bootRecord = lba++;
+  if (joliet) descriptors.svd = lba++;
+  descriptors.terminator = lba++;
+  const catalogLba = hasBoot ? lba++ : undefined;
+  return { descriptors, catalogLba, next: lba };
+}
+
+/** The L and M path tables of the ISO9660 tree, then those of the Joliet tree. */
+function placePathTables(
+  trees: IsoTrees,
+  joliet: boolean,
+  lba: number,
+): { pathTable: PlanInternal['pathTable']; next: number } {
+  const { root, dirs, jolietDirs } = trees;
+  const ptSize = dirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.isoId.length), 0);
+  const jptSize = joliet
+    ? jolietDirs.reduce((n, d) => n + pathTableRecordLength(d === root ? 1 : d.jolietId.length * 2), 0)
+    : 0;
+  const pathTable = { size: ptSize, l: 0, m: 0, jSize: jptSize, jl: 0, jm: 0 };
+  pathTable.l = lba;
+  lba += sectorsOf(ptSize);
+  pathTable.m = lba;
+  lba += sectorsOf(ptSize);
+  if (joliet) {
+    pathTable.jl = lba;
+    lba += sectorsOf(jptSize);
+    pathTable.jm = lba;
+    lba += sectorsOf(jptSize);
+  }
+  return { pathTable, next: lba };
+}
+
+function placeIsoDirectories(dirs: readonly DirNode[], lba: number): number {
+  for (const dir of dirs) {
+    dir.isoLba = lba;
+    lba += dir.isoSize / SECTOR;
+  }
+  return lba;
+}
+
+function placeJolietDirectories(jolietDirs: readonly DirNode[], lba: number): number {
+  for (const dir of jolietDirs) {
+    dir.jolietLba = lba;
+    lba += dir.jolietSize / SECTOR;
+  }
+  return lba;
+}
+
+/** Continuation areas of every ISO9660 record, packed into whole sectors from `lba` (none crosses a sector). */
+function placeContinuationAreas(dirs: readonly DirNode[], lba: number): PlanInternal['ceRegion'] {
+  const areas: ContinuationArea[] = [];
+  for (let d = 0; d < dirs.length; d++) {
+    const records = dirs[d]!.isoRecords;
+    for (let i = 0; i < records.length; i++) if (records[i]!.areas.length) areas.push(...records[i]!.areas);
+  }
+  let ceAt = 0;
+  for (const area of areas) {
+    if ((ceAt % SECTOR) + area.length > SECTOR) ceAt += SECTOR - (ceAt % SECTOR);
+    area.block = lba + Math.floor(ceAt / SECTOR);
+    area.offset = ceAt % SECTOR;
+    ceAt += area.length;
+  }
+  return { lba, sectors: sectorsOf(ceAt), areas };
+}
+
+// ---- Hybrid MBR/GPT.
+
+/** The hybrid areas (when asked for) and the image's sectors, which grow by the backup GPT. */
+async function planHybrid(
+  option: IsoOptions['hybrid'],
+  boot: readonly BootPlan[],
+  lba: number,
+  volumeId: string,
+): Promise<{ hybrid: HybridAreas | undefined; sectors: number }> {
+  const hybridSpec = option === true ? {} : option || undefined;
+  if (!hybridSpec) return { hybrid: undefined, sectors: lba };
+  let sectors = lba;
+  const useGpt = hybridSpec.gpt ?? true;
+  const { GPT_TAIL_BYTES, buildHybridAreas } = await import('./hybrid.js');
+  if (useGpt) sectors += sectorsOf(GPT_TAIL_BYTES);
+  const efi = boot.find((b) => b.spec.platform === 'efi');
+  const bios = boot.find((b) => b.spec.platform === 'bios' && b.media === MEDIA_NO_EMULATION);
+  const grubDefault = hybridSpec.mbrCode && bios?.spec.grub2BootInfo ? 'grub2' : 'none';
+  const hybrid = buildHybridAreas({
+    totalBytes: sectors * SECTOR,
+    ...(efi ? { esp: { start: efi.node.extents[0]!.lba * 4, count: Math.ceil(efi.node.size / 512) } } : {}),
+    ...(bios ? { biosBootLba: bios.node.extents[0]!.lba } : {}),
+    spec: { ...hybridSpec, mbrPatch: hybridSpec.mbrPatch ?? grubDefault },
+    seed: hybridSpec.seed ?? volumeId,
+  });
+  return { hybrid, sectors };
 }
 
 /** The first `length` bytes of content (fewer if it is shorter). */
