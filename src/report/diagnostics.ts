@@ -102,260 +102,350 @@ function stripAnsi(s: string): string {
  * // [{ tool: 'clang', file: 'kernel/fs/log.c', line: 12, column: 19, severity: 'error', message: "redefinition of 'log' as different kind of symbol" }]
  */
 export function parseDiagnostics(text: string, options: ParseOptions = {}): Diagnostic[] {
-  const out: Diagnostic[] = [];
   // GCC quotes names with ‘ ’ in UTF-8 locales: one quote style for the rules.
   const lines = stripAnsi(text).replace(/\r/g, '').replace(/[‘’]/g, "'").split('\n');
-  const cc: DiagnosticTool = options.compiler ?? 'cc';
-  const step = options.step ? { step: options.step } : {};
-  let includeChain: string[] = [];
-  let inFunction: { object: string; fn: string } | undefined;
-  let lld: Diagnostic | undefined;
-  let lldSkip = false;
-  let prevWasInclude = false;
-  let gccDepth = 0;
-  let rust: Diagnostic | undefined;
-  let cmake: Diagnostic | undefined;
+  const parser = new DiagnosticParser(options);
+  for (let i = 0; i < lines.length; i++) parser.feed(lines[i]!, lines[i + 1]);
+  return parser.out
+    .filter((d) => d.message !== '' || d.tool === 'cmake')
+    .map((d) => (d.tool === 'cmake' && d.message === '' ? { ...d, message: `${d.code ?? 'CMake'} failed` } : d));
+}
+
+/** `{ step }` when the options name one, spread into every diagnostic. */
+type StepField = { step: string } | Record<string, never>;
+
+/**
+ * The line-by-line parser. Some formats span lines (lld's `>>>` lines, CMake's indented body,
+ * rustc's `-->` location, include chains, GNU ld's `in function` line): it keeps what the
+ * following lines continue. Each `read*` method consumes the line (true) or leaves it to the next.
+ */
+class DiagnosticParser {
+  readonly out: Diagnostic[] = [];
+  private readonly cc: DiagnosticTool;
+  private readonly step: StepField;
+  private includeChain: string[] = [];
+  private inFunction: { object: string; fn: string } | undefined;
+  private lld: Diagnostic | undefined;
+  private lldSkip = false;
+  private prevWasInclude = false;
+  private gccDepth = 0;
+  private rust: Diagnostic | undefined;
+  private cmake: Diagnostic | undefined;
   /** The last C error/warning: notes that follow belong to it. */
-  let lastOwner: Diagnostic | undefined;
+  private lastOwner: Diagnostic | undefined;
 
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    // A JSON message from cargo/rustc.
-    if (line.startsWith('{') && line.includes('"message"')) {
-      const d = parseRustJsonLine(line);
-      if (d) out.push({ ...d, ...step });
-      continue;
-    }
-    // ld.lld continuation lines.
-    if (lld && line.startsWith('>>>')) {
-      const hint = /^>>> did you mean: (.+)$/.exec(line);
-      if (hint) {
-        lld.suggestion = hint[1]!.trim();
-        lldSkip = true;
-        continue;
-      }
-      if (/^>>> referenced by /.test(line)) lldSkip = false;
-      if (lldSkip || /^>>> (defined (in|at)|referenced \d+ more times)/.test(line)) continue;
-      const m = LLD_REF.exec(line) ?? LLD_MORE.exec(line);
-      if (m) {
-        const ref = m[1]!.trim();
-        (lld.referencedBy ??= []).push(ref);
-        const loc = /\((\/[^()]+):(\d+)\)$/.exec(ref) ?? /^([^\s()]+):(\d+)(?: \(|$)/.exec(ref);
-        if (loc && (lld.file === undefined || /\.(o|obj)$/.test(lld.file))) {
-          lld.file = loc[1]!;
-          lld.line = Number(loc[2]);
-        }
-      }
-      continue;
-    }
-    lld = undefined;
-    // CMake message body: indented lines until a blank line that is followed by a non-indented one.
-    if (cmake) {
-      if (/^\s+\S/.test(line)) {
-        cmake.message = cmake.message ? `${cmake.message} ${line.trim()}` : line.trim();
-        continue;
-      }
-      if (line.trim() === '' && (lines[i + 1] ?? '').startsWith('  ')) continue;
-      cmake = undefined;
-    }
-    // Rust rendered text: the location line follows the header.
-    if (rust) {
-      const m = RUST_LOC.exec(line);
-      if (m) {
-        rust.file = m[1]!;
-        rust.line = Number(m[2]);
-        rust.column = Number(m[3]);
-        rust = undefined;
-        continue;
-      }
-      if (line.trim() !== '' && !/^\s*\|/.test(line)) rust = undefined;
-    }
+  constructor(private readonly options: ParseOptions) {
+    this.cc = options.compiler ?? 'cc';
+    this.step = options.step ? { step: options.step } : {};
+  }
 
+  feed(line: string, next: string | undefined): void {
+    if (this.readRustJson(line) || this.readLldContinuation(line) || this.readCmakeBody(line, next)) return;
+    if (this.readRustLocation(line) || this.readInclude(line)) return;
+    this.prevWasInclude = false;
+    this.gccDepth = 0;
+    if (DRIVER_SUMMARY.test(line)) return;
+    if (this.readInFunction(line) || this.readGnuUndefined(line) || this.readGnuReloc(line)) return;
+    if (this.readLinker(line) || this.readCmakeHead(line) || this.readNasmFatal(line) || this.readDriver(line)) return;
+    if (this.readCDiagnostic(line) || this.readLineDiagnostic(line)) return;
+    this.readRustHead(line);
+  }
+
+  /** A JSON message from cargo/rustc. */
+  private readRustJson(line: string): boolean {
+    if (!line.startsWith('{') || !line.includes('"message"')) return false;
+    const d = parseRustJsonLine(line);
+    if (d) this.out.push({ ...d, ...this.step });
+    return true;
+  }
+
+  /** ld.lld's `>>>` lines after its error: references, the definition, a `did you mean`. */
+  private readLldContinuation(line: string): boolean {
+    const lld = this.lld;
+    if (!lld || !line.startsWith('>>>')) {
+      this.lld = undefined;
+      return false;
+    }
+    const hint = /^>>> did you mean: (.+)$/.exec(line);
+    if (hint) {
+      lld.suggestion = hint[1]!.trim();
+      this.lldSkip = true;
+      return true;
+    }
+    if (/^>>> referenced by /.test(line)) this.lldSkip = false;
+    if (this.lldSkip || /^>>> (defined (in|at)|referenced \d+ more times)/.test(line)) return true;
+    const m = LLD_REF.exec(line) ?? LLD_MORE.exec(line);
+    if (m) {
+      const ref = m[1]!.trim();
+      (lld.referencedBy ??= []).push(ref);
+      const loc = /\((\/[^()]+):(\d+)\)$/.exec(ref) ?? /^([^\s()]+):(\d+)(?: \(|$)/.exec(ref);
+      if (loc && (lld.file === undefined || /\.(o|obj)$/.test(lld.file))) {
+        lld.file = loc[1]!;
+        lld.line = Number(loc[2]);
+      }
+    }
+    return true;
+  }
+
+  /** CMake message body: indented lines until a blank line that is followed by a non-indented one. */
+  private readCmakeBody(line: string, next: string | undefined): boolean {
+    const cmake = this.cmake;
+    if (!cmake) return false;
+    if (/^\s+\S/.test(line)) {
+      cmake.message = cmake.message ? `${cmake.message} ${line.trim()}` : line.trim();
+      return true;
+    }
+    if (line.trim() === '' && (next ?? '').startsWith('  ')) return true;
+    this.cmake = undefined;
+    return false;
+  }
+
+  /** Rust rendered text: the location line follows the header. */
+  private readRustLocation(line: string): boolean {
+    const rust = this.rust;
+    if (!rust) return false;
+    const m = RUST_LOC.exec(line);
+    if (m) {
+      rust.file = m[1]!;
+      rust.line = Number(m[2]);
+      rust.column = Number(m[3]);
+      this.rust = undefined;
+      return true;
+    }
+    if (line.trim() !== '' && !/^\s*\|/.test(line)) this.rust = undefined;
+    return false;
+  }
+
+  /**
+   * clang: one `In file included from` line per level, outermost first; GCC: the innermost
+   * first, then `from` lines. includeChain is kept outermost first.
+   */
+  private readInclude(line: string): boolean {
     let m: RegExpExecArray | null;
-    // clang: one `In file included from` line per level, outermost first; GCC: the innermost
-    // first, then `from` lines. includeChain is kept outermost first.
     if ((m = INCLUDED_FIRST.exec(line))) {
-      if (!prevWasInclude) includeChain = [];
-      includeChain.push(`${m[1]}:${m[2]}`);
-      prevWasInclude = true;
-      continue;
+      if (!this.prevWasInclude) this.includeChain = [];
+      this.includeChain.push(`${m[1]}:${m[2]}`);
+      this.prevWasInclude = true;
+      return true;
     }
-    if (includeChain.length && (m = INCLUDED_MORE.exec(line))) {
-      includeChain.splice(includeChain.length - gccDepth - 1, 0, `${m[1]}:${m[2]}`);
-      gccDepth++;
-      prevWasInclude = true;
-      continue;
+    if (this.includeChain.length && (m = INCLUDED_MORE.exec(line))) {
+      this.includeChain.splice(this.includeChain.length - this.gccDepth - 1, 0, `${m[1]}:${m[2]}`);
+      this.gccDepth++;
+      this.prevWasInclude = true;
+      return true;
     }
-    prevWasInclude = false;
-    gccDepth = 0;
-    if (DRIVER_SUMMARY.test(line)) continue;
-    if ((m = LD_IN_FUNCTION.exec(line))) {
-      inFunction = { object: m[1]!, fn: m[2]! };
-      continue;
+    return false;
+  }
+
+  /** GNU ld's `obj.o: in function 'f':`, which names the referrer of the lines that follow. */
+  private readInFunction(line: string): boolean {
+    const m = LD_IN_FUNCTION.exec(line);
+    if (!m) return false;
+    this.inFunction = { object: m[1]!, fn: m[2]! };
+    return true;
+  }
+
+  /** The referrer from a preceding `in function` line. */
+  private referrer(): string[] | undefined {
+    return this.inFunction ? [`${this.inFunction.fn} (${this.inFunction.object})`] : undefined;
+  }
+
+  private readGnuUndefined(line: string): boolean {
+    const m = GNU_UNDEF.exec(line);
+    if (!m) return false;
+    const d: Diagnostic = {
+      tool: 'ld',
+      severity: 'error',
+      code: 'undefined-reference',
+      message: `undefined reference to \`${m[4]}'`,
+      symbol: m[4]!,
+      ...this.step,
+    };
+    const file = m[1] ?? this.inFunction?.object;
+    if (file) d.file = file;
+    if (m[2]) d.line = Number(m[2]);
+    d.referencedBy = this.referrer() ?? [m[3] ? `${file ?? ''}:(${m[3]})` : (file ?? '')];
+    this.out.push(d);
+    return true;
+  }
+
+  private readGnuReloc(line: string): boolean {
+    const m = GNU_RELOC.exec(line);
+    if (!m) return false;
+    const d: Diagnostic = { tool: 'ld', severity: 'error', code: m[5]!, message: m[4]!, ...this.step };
+    const file = m[1] ?? this.inFunction?.object;
+    if (file) d.file = file;
+    if (m[2]) d.line = Number(m[2]);
+    const target = /against (?:symbol )?[`'‘]([^'’]+)['’]/.exec(m[4]!);
+    if (target) d.symbol = target[1]!;
+    const referrer = this.referrer();
+    if (referrer) d.referencedBy = referrer;
+    this.out.push(d);
+    return true;
+  }
+
+  /** `ld: error: ...` / `ld.lld: error: ...`: undefined symbols, relocations, a file or linker-script location. */
+  private readLinker(line: string): boolean {
+    const m = LD_PREFIX.exec(line);
+    if (!m) return false;
+    const message = m[2]!;
+    const d: Diagnostic = { tool: 'ld', severity: severityOf(m[1]!), message, ...this.step };
+    const undef = /^undefined (?:symbol|reference): (.+)$/.exec(message);
+    if (undef) {
+      d.symbol = undef[1]!.trim();
+      d.code = 'undefined-reference';
     }
-    if ((m = GNU_UNDEF.exec(line))) {
-      const d: Diagnostic = {
-        tool: 'ld',
-        severity: 'error',
-        code: 'undefined-reference',
-        message: `undefined reference to \`${m[4]}'`,
-        symbol: m[4]!,
-        ...step,
-      };
-      const file = m[1] ?? inFunction?.object;
-      if (file) d.file = file;
-      if (m[2]) d.line = Number(m[2]);
-      if (inFunction) d.referencedBy = [`${inFunction.fn} (${inFunction.object})`];
-      else d.referencedBy = [m[3] ? `${file ?? ''}:(${m[3]})` : (file ?? '')];
-      out.push(d);
-      continue;
+    const reloc = RELOC_CODE.exec(message);
+    if (reloc && /relocation/.test(message)) {
+      d.code = reloc[1]!;
+      const target = /references (?:section )?'?([\w.$]+)'?\s*$|against (?:symbol )?[`'‘]([^'’]+)['’]/.exec(message);
+      if (target) d.symbol = (target[1] ?? target[2])!;
     }
-    if ((m = GNU_RELOC.exec(line))) {
-      const d: Diagnostic = { tool: 'ld', severity: 'error', code: m[5]!, message: m[4]!, ...step };
-      const file = m[1] ?? inFunction?.object;
-      if (file) d.file = file;
-      if (m[2]) d.line = Number(m[2]);
-      const target = /against (?:symbol )?[`'‘]([^'’]+)['’]/.exec(m[4]!);
-      if (target) d.symbol = target[1]!;
-      if (inFunction) d.referencedBy = [`${inFunction.fn} (${inFunction.object})`];
-      out.push(d);
-      continue;
+    // `ld.lld: error: obj.o:(.text+0x1): relocation ...` / `ld.lld: error: script.ld:3: ...`
+    const at = /^([^\s:]+?\.(?:o|obj|a|ld|lds|x))(?::(\d+)|:\(([^)]*)\))?: (.*)$/.exec(message);
+    if (at) {
+      d.file = at[1]!;
+      if (at[2]) d.line = Number(at[2]);
+      if (at[3]) d.referencedBy = [`${at[1]}:(${at[3]})`];
+      d.message = at[4]!;
+      if (/\.(ld|lds|x)$/.test(at[1]!) && !d.code) d.code = 'linker-script';
     }
-    if ((m = LD_PREFIX.exec(line))) {
-      const message = m[2]!;
-      const d: Diagnostic = { tool: 'ld', severity: severityOf(m[1]!), message, ...step };
-      const undef = /^undefined (?:symbol|reference): (.+)$/.exec(message);
-      if (undef) {
-        d.symbol = undef[1]!.trim();
-        d.code = 'undefined-reference';
-      }
-      const reloc = RELOC_CODE.exec(message);
-      if (reloc && /relocation/.test(message)) {
-        d.code = reloc[1]!;
-        const target = /references (?:section )?'?([\w.$]+)'?\s*$|against (?:symbol )?[`'‘]([^'’]+)['’]/.exec(message);
-        if (target) d.symbol = (target[1] ?? target[2])!;
-      }
-      // `ld.lld: error: obj.o:(.text+0x1): relocation ...` / `ld.lld: error: script.ld:3: ...`
-      const at = /^([^\s:]+?\.(?:o|obj|a|ld|lds|x))(?::(\d+)|:\(([^)]*)\))?: (.*)$/.exec(message);
-      if (at) {
-        d.file = at[1]!;
-        if (at[2]) d.line = Number(at[2]);
-        if (at[3]) d.referencedBy = [`${at[1]}:(${at[3]})`];
-        d.message = at[4]!;
-        if (/\.(ld|lds|x)$/.test(at[1]!) && !d.code) d.code = 'linker-script';
-      }
-      out.push(d);
-      lld = d;
-      lldSkip = false;
-      continue;
-    }
+    this.out.push(d);
+    this.lld = d;
+    this.lldSkip = false;
+    return true;
+  }
+
+  private readCmakeHead(line: string): boolean {
+    let m: RegExpExecArray | null;
     if ((m = CMAKE_AT.exec(line))) {
-      cmake = {
+      this.cmake = {
         tool: 'cmake',
         severity: m[1] === 'Error' ? 'error' : 'warning',
         file: m[2]!,
         line: Number(m[3]),
         code: m[4]!,
         message: '',
-        ...step,
+        ...this.step,
       };
-      out.push(cmake);
-      continue;
-    }
-    if ((m = CMAKE_PLAIN.exec(line))) {
-      cmake = { tool: 'cmake', severity: m[1] === 'Error' ? 'error' : 'warning', message: m[2]!.trim(), ...step };
-      out.push(cmake);
-      continue;
-    }
-    if ((m = NASM_FATAL.exec(line))) {
-      out.push({
-        tool: 'nasm',
-        severity: severityOf(m[1]!),
-        ...(m[1] === 'fatal' ? { code: 'fatal' } : {}),
-        message: m[2]!,
-        ...step,
-      });
-      continue;
-    }
-    if ((m = DRIVER.exec(line))) {
-      out.push({
-        tool: m[1]!.startsWith('clang') ? 'clang' : 'gcc',
-        severity: severityOf(m[2]!),
-        message: m[3]!,
-        ...step,
-      });
-      continue;
-    }
-    if ((m = C_DIAG.exec(line))) {
-      let message = m[5]!;
-      const d: Diagnostic = {
-        tool: ASM_EXT.test(m[1]!) ? 'nasm' : cc,
-        file: m[1]!,
-        line: Number(m[2]),
-        column: Number(m[3]),
-        severity: severityOf(m[4]!),
-        message,
-        ...step,
+    } else if ((m = CMAKE_PLAIN.exec(line))) {
+      this.cmake = {
+        tool: 'cmake',
+        severity: m[1] === 'Error' ? 'error' : 'warning',
+        message: m[2]!.trim(),
+        ...this.step,
       };
-      const flag = FLAG_SUFFIX.exec(message);
-      if (flag) {
-        d.code = flag[1]!
-          .split(',')
-          .filter((f) => f !== '-Werror')
-          .pop()!;
-        message = message.slice(0, flag.index);
-        d.message = message;
-      } else if (m[4] === 'fatal error') d.code = 'fatal';
-      if (flag && /(^|,)-Werror(,|=|$)/.test(flag[1]!)) d.promoted = true;
-      if (d.severity === 'note') {
-        includeChain = [];
-        const owner = lastOwner;
-        if (owner) {
-          (owner.notes ??= []).push({ file: d.file!, line: d.line!, message: d.message });
-          continue;
-        }
-      } else {
-        if (includeChain.length) d.includedFrom = includeChain;
-        includeChain = [];
-        inFunction = undefined;
-        lastOwner = d;
-      }
-      out.push(d);
-      continue;
-    }
-    if ((m = LINE_DIAG.exec(line)) && !/^\s/.test(line)) {
-      let message = m[4]!;
-      const asm = options.compiler === undefined || ASM_EXT.test(m[1]!) || /\.s$/i.test(m[1]!);
-      const d: Diagnostic = {
-        tool: asm ? 'nasm' : cc,
-        file: m[1]!,
-        line: Number(m[2]),
-        severity: severityOf(m[3]!),
-        message,
-        ...step,
-      };
-      const flag = FLAG_SUFFIX.exec(message);
-      if (flag) {
-        d.code = flag[1]!;
-        message = message.slice(0, flag.index);
-        d.message = message;
-      }
-      out.push(d);
-      continue;
-    }
-    if (
-      (m = RUST_HEAD.exec(line)) &&
-      !/^error: (could not compile|aborting due to)/.test(line) &&
-      !/^warning: (`[^`]+` \(\w+\) generated \d+ warnings?|build failed)/.test(line)
-    ) {
-      rust = { tool: 'rustc', severity: severityOf(m[1]!), message: m[3]!, ...(m[2] ? { code: m[2] } : {}), ...step };
-      out.push(rust);
-      continue;
-    }
+    } else return false;
+    this.out.push(this.cmake);
+    return true;
   }
-  return out
-    .filter((d) => d.message !== '' || d.tool === 'cmake')
-    .map((d) => (d.tool === 'cmake' && d.message === '' ? { ...d, message: `${d.code ?? 'CMake'} failed` } : d));
+
+  private readNasmFatal(line: string): boolean {
+    const m = NASM_FATAL.exec(line);
+    if (!m) return false;
+    this.out.push({
+      tool: 'nasm',
+      severity: severityOf(m[1]!),
+      ...(m[1] === 'fatal' ? { code: 'fatal' } : {}),
+      message: m[2]!,
+      ...this.step,
+    });
+    return true;
+  }
+
+  /** The compiler driver's own messages (`clang: error: ...`). */
+  private readDriver(line: string): boolean {
+    const m = DRIVER.exec(line);
+    if (!m) return false;
+    this.out.push({
+      tool: m[1]!.startsWith('clang') ? 'clang' : 'gcc',
+      severity: severityOf(m[2]!),
+      message: m[3]!,
+      ...this.step,
+    });
+    return true;
+  }
+
+  /** `file:line:col: severity: message [-Wflag]`; a note joins the error or warning before it. */
+  private readCDiagnostic(line: string): boolean {
+    const m = C_DIAG.exec(line);
+    if (!m) return false;
+    const d: Diagnostic = {
+      tool: ASM_EXT.test(m[1]!) ? 'nasm' : this.cc,
+      file: m[1]!,
+      line: Number(m[2]),
+      column: Number(m[3]),
+      severity: severityOf(m[4]!),
+      message: m[5]!,
+      ...this.step,
+    };
+    const flag = FLAG_SUFFIX.exec(d.message);
+    if (flag) {
+      d.code = flag[1]!
+        .split(',')
+        .filter((f) => f !== '-Werror')
+        .pop()!;
+      d.message = d.message.slice(0, flag.index);
+    } else if (m[4] === 'fatal error') d.code = 'fatal';
+    if (flag && /(^|,)-Werror(,|=|$)/.test(flag[1]!)) d.promoted = true;
+    if (d.severity === 'note') {
+      this.includeChain = [];
+      const owner = this.lastOwner;
+      if (owner) {
+        (owner.notes ??= []).push({ file: d.file!, line: d.line!, message: d.message });
+        return true;
+      }
+    } else {
+      if (this.includeChain.length) d.includedFrom = this.includeChain;
+      this.includeChain = [];
+      this.inFunction = undefined;
+      this.lastOwner = d;
+    }
+    this.out.push(d);
+    return true;
+  }
+
+  /** `file:line: severity: message`: NASM, gas, or a compiler without columns. */
+  private readLineDiagnostic(line: string): boolean {
+    const m = LINE_DIAG.exec(line);
+    if (!m || /^\s/.test(line)) return false;
+    const asm = this.options.compiler === undefined || ASM_EXT.test(m[1]!) || /\.s$/i.test(m[1]!);
+    const d: Diagnostic = {
+      tool: asm ? 'nasm' : this.cc,
+      file: m[1]!,
+      line: Number(m[2]),
+      severity: severityOf(m[3]!),
+      message: m[4]!,
+      ...this.step,
+    };
+    const flag = FLAG_SUFFIX.exec(d.message);
+    if (flag) {
+      d.code = flag[1]!;
+      d.message = d.message.slice(0, flag.index);
+    }
+    this.out.push(d);
+    return true;
+  }
+
+  /** rustc's rendered `error[E0308]: message` (its summary lines are not diagnostics). */
+  private readRustHead(line: string): boolean {
+    const m = RUST_HEAD.exec(line);
+    if (
+      !m ||
+      /^error: (could not compile|aborting due to)/.test(line) ||
+      /^warning: (`[^`]+` \(\w+\) generated \d+ warnings?|build failed)/.test(line)
+    )
+      return false;
+    this.rust = {
+      tool: 'rustc',
+      severity: severityOf(m[1]!),
+      message: m[3]!,
+      ...(m[2] ? { code: m[2] } : {}),
+      ...this.step,
+    };
+    this.out.push(this.rust);
+    return true;
+  }
 }
 
 interface RustSpan {
