@@ -141,6 +141,11 @@ export interface TargetInfo {
 export interface StepContext {
   /** The step's name. */
   readonly name: string;
+  /**
+   * The action key this run was decided by (hex SHA-256 of the step's fingerprint): no absolute path
+   * and no secret in it, so the same in any checkout for the same inputs, tools and options.
+   */
+  readonly actionKey: string;
   /** The project folder (absolute). */
   readonly projectDir: string;
   /** The target's build folder (`build/x86_64-debug`). */

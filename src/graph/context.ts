@@ -29,7 +29,12 @@ export interface StepCapture {
   readonly reads: string[];
 }
 
-export function createStepContext(session: BuildSession, step: PlannedStep, capture: StepCapture): StepContext {
+export function createStepContext(
+  session: BuildSession,
+  step: PlannedStep,
+  capture: StepCapture,
+  actionKey: string,
+): StepContext {
   const { graph, signal } = session;
   // The step's environment: an allow-list plus its declared variables; secrets apart (util/step-env.ts).
   const { env, secrets } = stepEnvironment(session.env, step.declaration, session.sources.epoch);
@@ -42,6 +47,7 @@ export function createStepContext(session: BuildSession, step: PlannedStep, capt
   if (workDir) mkdirSync(workDir, { recursive: true });
   return {
     name: step.name,
+    actionKey,
     projectDir: graph.projectDir,
     buildDir: graph.buildDir,
     target: graph.target,

