@@ -32,6 +32,8 @@ export interface ActionEntry {
   /** Files the step read (deps-log.ts names) and the digest of their contents: the entry holds only while they match. */
   reads?: string[];
   readsDigest?: string;
+  /** On an entry found in a remote tier: the tail of the step's log where it ran (not kept locally). */
+  log?: string;
 }
 
 /** What became of one object's restore: a corrupt object is deleted (and the step reruns, saying so). */

@@ -56,8 +56,11 @@ async function decideAndRun(session: BuildSession, step: PlannedStep): Promise<O
     }
     if (session.checkOnly) throw new NotUpToDate(step.name);
     const restored = await restoreFromCache(session, step, key, fingerprint);
-    if ('hashes' in restored)
-      return outcome('cached', restored.hashes, { reason: explainRerun(prev?.fingerprint, fingerprint) });
+    if ('hashes' in restored) {
+      const reason = explainRerun(prev?.fingerprint, fingerprint);
+      if (restored.log !== undefined) logRestored(session, step, reason, restored.log);
+      return outcome('cached', restored.hashes, { reason });
+    }
     notes.push(...restored.corrupt.map((hash) => `cache object ${hash.slice(0, 16)}… was corrupt: rebuilt`));
   }
   if (session.checkOnly) throw new NotUpToDate(step.name);
@@ -85,13 +88,25 @@ function outputsIntact(session: BuildSession, step: PlannedStep, record: StepRec
   return true;
 }
 
-/** Restores every output of `key` from the cache: their hashes, or what was corrupt (none on a plain miss). */
+/**
+ * A step restored from the remote cache leaves its log as one that ran here would: under its header
+ * in the build log and as its own last log (the tail of the log where it ran, kept with the entry).
+ */
+function logRestored(session: BuildSession, step: PlannedStep, reason: string, log: string): void {
+  const header = `restored from the remote cache (${reason}); its log where it ran:`;
+  void session.bookkeep(() => session.log.step(step.name, step.handle.kind.kind, header, log));
+}
+
+/**
+ * Restores every output of `key` from the cache: their hashes (and, from a remote entry, the step's
+ * log there), or what was corrupt (none on a plain miss).
+ */
 async function restoreFromCache(
   session: BuildSession,
   step: PlannedStep,
   key: ActionKey,
   fingerprint: Fingerprint,
-): Promise<{ hashes: Record<string, FileHash> } | { corrupt: FileHash[] }> {
+): Promise<{ hashes: Record<string, FileHash>; log?: string } | { corrupt: FileHash[] }> {
   const entry = await session.cache.lookup(key, { share: step.declaration.localOnly === undefined });
   if (!entry || !step.outputs.every((o) => entry.outputs[o])) return { corrupt: [] };
   const held = entryHolds(entry, key, fingerprint, session);
@@ -105,7 +120,8 @@ async function restoreFromCache(
     record.outputs[rel] = session.state.index.record(dest, hash)!;
   }
   session.state.setRecord(step.name, record);
-  return { hashes: Object.fromEntries(step.outputs.map((o) => [o, entry.outputs[o]!.hash])) };
+  const hashes = Object.fromEntries(step.outputs.map((o) => [o, entry.outputs[o]!.hash]));
+  return entry.log === undefined ? { hashes } : { hashes, log: entry.log };
 }
 
 /**

@@ -78,10 +78,10 @@ export class TieredCache implements CacheTier {
     try {
       const entry = await this.client.getEntry(key);
       if (!entry || !(await this.download(entry))) return undefined;
-      const { log: _log, ...local } = entry;
+      const { log, ...local } = entry;
       this.local.writeEntry(key, local);
       this.report.hits++;
-      return local;
+      return log === undefined ? local : { ...local, log };
     } catch (error) {
       if (!(error instanceof RemoteUnavailable)) throw error;
       this.disable(error.reason);

@@ -107,7 +107,8 @@ function kind(mode: 'exe' | 'obj') {
       const out = ctx.outPath();
       // Every path through the canonical folder (toolchain/zig-root.ts): the same bytes from any checkout.
       const root = await openZigRoot(zig, ctx.actionKey, zigDirs(ctx, out), { env: ctx.env, signal: ctx.signal });
-      if ('unavailable' in root) ctx.warn(`Zig runs on this checkout's paths (its debug info names them): ${root.unavailable}`);
+      if ('unavailable' in root)
+        ctx.warn(`Zig runs on this checkout's paths (its debug info names them): ${root.unavailable}`);
       const canonical = 'unavailable' in root ? undefined : root;
       const at = (input: FileInput): string => canonical?.map(ctx.path(input)) ?? ctx.path(input);
       // Zig 0.11: `--mod name::file` declares a module, `--deps a,b` lets the root import them.

@@ -140,7 +140,10 @@ export async function openZigRoot(
   } catch (error) {
     return { unavailable: (error as Error).message };
   }
-  const lock = await acquireLock(`${keyDir}.lock`, { wait: true, ...(options.signal ? { signal: options.signal } : {}) });
+  const lock = await acquireLock(`${keyDir}.lock`, {
+    wait: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   try {
     rmSync(keyDir, { recursive: true, force: true });
     mkdirSync(keyDir);
@@ -165,7 +168,14 @@ export async function openZigRoot(
       }
       return path;
     },
-    args: ['--zig-lib-dir', join(base, 'lib'), '--global-cache-dir', join(base, 'cache'), '--cache-dir', join(base, 'cache')],
+    args: [
+      '--zig-lib-dir',
+      join(base, 'lib'),
+      '--global-cache-dir',
+      join(base, 'cache'),
+      '--cache-dir',
+      join(base, 'cache'),
+    ],
     src: join(keyDir, 'src'),
     release(): void {
       rmSync(keyDir, { recursive: true, force: true });

@@ -6,7 +6,16 @@
 // server that stops mid-build, answers garbage or never answers costs one warning, never the build;
 // the token reaches the server and nothing kiln writes.
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,6 +115,15 @@ describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
     expect(events(rb.stdout).some((e) => e.type === 'remote-cache' && /2 restored/.test(e.message as string))).toBe(
       true,
     );
+    // A restored step writes its log (where it ran) as a step that ran here would: the build log
+    // under its header, and its own last log.
+    const buildLog = readFileSync(join(b, 'build/logs/build.log'), 'utf8');
+    expect(buildLog).toMatch(
+      /--- \[boot\] \(nasm\.bin\) restored from the remote cache \(never built\); its log where it ran:\n\$ \S*nasm /,
+    );
+    const stepLog = readFileSync(join(b, 'build/x86_64-debug/.kiln/logs/boot.log'), 'utf8');
+    expect(stepLog).toBe(readFileSync(join(a, 'build/x86_64-debug/.kiln/logs/boot.log'), 'utf8'));
+    expect(stepLog).toMatch(/^\$ \S*nasm .*boot\.asm/);
   }, 120_000);
 
   it('the token reaches the server and no log, trace, cache entry, output or step environment', async () => {
@@ -189,7 +207,8 @@ export fn _start() callconv(.C) noreturn {
 }
 `,
         'kernel/util.zig': 'pub fn rot(c: u8) u8 {\n    return c +% 13;\n}\n',
-        'kernel/link.ld': 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } .rodata : { *(.rodata*) } .data : { *(.data*) } .bss : { *(.bss*) } }\n',
+        'kernel/link.ld':
+          'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } .rodata : { *(.rodata*) } .data : { *(.data*) } .bss : { *(.bss*) } }\n',
         'lib/extra.zig': 'export fn extra() u32 {\n    return 42;\n}\n',
         'kiln.config.ts': `import { defineConfig, write, zig } from 'kiln';
 const msg = write({ name: 'msg', path: 'gen/msg.zig', content: 'pub const text = "kiln";\\n' });
@@ -209,15 +228,27 @@ export default defineConfig({ name: 'zigpaths', components: { msg, extra, kernel
     const z1 = project(join(work, 'zig-1', 'p'));
     const z2 = project(join(work, 'zig-2', 'a', 'much', 'longer', 'checkout', 'p'));
     const z3 = project(join(work, 'zig-3', 'third'));
-    const r1 = await runKilnAsync(['build', '--plain', '--remote-cache', server.url], { cwd: z1, env, timeoutMs: 300_000 });
+    const r1 = await runKilnAsync(['build', '--plain', '--remote-cache', server.url], {
+      cwd: z1,
+      env,
+      timeoutMs: 300_000,
+    });
     expect(r1.status, r1.stderr).toBe(0);
     // Another folder, an empty local cache: every step restored, none run.
-    const r2 = await runKilnAsync(['build', '--json', '--remote-cache', server.url], { cwd: z2, env, timeoutMs: 300_000 });
+    const r2 = await runKilnAsync(['build', '--json', '--remote-cache', server.url], {
+      cwd: z2,
+      env,
+      timeoutMs: 300_000,
+    });
     expect(r2.status, r2.stderr).toBe(0);
     expect(Object.fromEntries(finished(r2.stdout))).toEqual({ msg: 'cached', extra: 'cached', kernel: 'cached' });
     for (const f of outputs) expect(bytes(z2, f).equals(bytes(z1, f)), f).toBe(true);
     // Built, not restored, in a third folder: the same bytes (the outputs do not depend on the folder).
-    const r3 = await runKilnAsync(['build', '--json'], { cwd: z3, env: { KILN_REMOTE_CACHE: 'off' }, timeoutMs: 300_000 });
+    const r3 = await runKilnAsync(['build', '--json'], {
+      cwd: z3,
+      env: { KILN_REMOTE_CACHE: 'off' },
+      timeoutMs: 300_000,
+    });
     expect(r3.status, r3.stderr).toBe(0);
     expect(finished(r3.stdout).get('kernel')).toBe('ran');
     for (const f of outputs) expect(bytes(z3, f).equals(bytes(z1, f)), f).toBe(true);
@@ -232,7 +263,11 @@ export default defineConfig({ name: 'zigpaths', components: { msg, extra, kernel
     symlinkSync(zigBin, join(alias, 'zig'));
     const r4 = runKiln(['build', '--json'], { cwd: z3, env: { KILN_REMOTE_CACHE: 'off', ZIG: join(alias, 'zig') } });
     expect(r4.status, r4.stderr).toBe(0);
-    expect(Object.fromEntries(finished(r4.stdout))).toEqual({ msg: 'up-to-date', extra: 'up-to-date', kernel: 'up-to-date' });
+    expect(Object.fromEntries(finished(r4.stdout))).toEqual({
+      msg: 'up-to-date',
+      extra: 'up-to-date',
+      kernel: 'up-to-date',
+    });
   }, 600_000);
 
   it('a blob corrupted on the server is detected, its step rebuilt, and the good blob uploaded again', async () => {
