@@ -16,7 +16,16 @@ export type {
 export { option } from './config/options.js';
 export type { OptionDef, OptionsSpec, OptionValues } from './config/options.js';
 export { out, defineStep, StepFailure } from './step.js';
-export type { Arch, ArtifactRef, StepHandle, StepKind, StepContext, Declaration, FileInput } from './step.js';
+export type {
+  Arch,
+  ArtifactRef,
+  StepHandle,
+  StepKind,
+  StepContext,
+  Declaration,
+  FileInput,
+  SigningKeyRequest,
+} from './step.js';
 export type {
   TargetInfo,
   DeclareContext,

@@ -77,11 +77,19 @@ export interface Declaration {
   /** Env vars whose values are part of the key; the step's tools get them (util/step-env.ts). */
   env?: string[];
   /**
-   * Of `env`, the secret ones a kiln step kind reads in-process (the sign step's SIGNING_KEY):
-   * hashed into the key, handed to `make` as `ctx.secrets`, never to a tool. A secret-looking
-   * name in `env` that is not listed here is refused at plan time.
+   * Secret env vars a kiln step kind reads in-process (the sign step's SIGNING_KEY): handed to
+   * `make` as `ctx.secrets`, never to a tool, and never part of the key (not even hashed; a signing
+   * step names its keys in `signingKeys`). A secret-looking name in `env` that is not listed here is
+   * refused at plan time.
    */
   secrets?: string[];
+  /**
+   * The signing keys the step signs with, found when it is fingerprinted (a key file, else
+   * SIGNING_KEY / SIGNING_KEY_ML_DSA, else the project's development key): their public key ids
+   * enter the action key, never the secret nor a hash of it, so the same key gives the same key
+   * whichever way it arrives.
+   */
+  signingKeys?: SigningKeyRequest[];
   /** Tools run: resolved to an absolute path and identity (content hash or version) in the key. */
   tools?: string[];
   /**
@@ -107,6 +115,16 @@ export interface Declaration {
   localOnly?: string;
   /** Persistent working folder under the target's build folder (e.g. cargo's target dir). Not cached. */
   workDir?: string;
+}
+
+/** One signing key a step signs with, as `resolveSigningKey` finds it (sign/key-store.ts). */
+export interface SigningKeyRequest {
+  readonly algorithm: 'ed25519' | 'ml-dsa-65';
+  /** A key file (project-relative or absolute): wins over the environment and the dev key. */
+  readonly keyFile?: string;
+  /** A release build: the development key is refused (and never created) unless `allowDevKey`. */
+  readonly release: boolean;
+  readonly allowDevKey: boolean;
 }
 
 /** Handed to a step kind's `declare`: where the project and its build folder are, and the target. */

@@ -19,6 +19,7 @@ import {
 } from './hashing.js';
 import { readPath } from './deps-log.js';
 import { type ArtifactRef, type StepHandle, isArtifactRef, isOutputPlaceholder, isStepHandle } from '../step.js';
+import { signingKeyIds } from './signing-keys.js';
 import { type ToolIdentity, resolveTool } from './tools.js';
 
 export interface Fingerprint {
@@ -40,6 +41,11 @@ export interface Fingerprint {
   readonly env: Readonly<Record<string, ValueHash>>;
   /** Declared tools → the executable found (real path + content hash), null when not found. */
   readonly tools: Readonly<Record<string, ToolIdentity | null>>;
+  /**
+   * The keys a signing step signs with: algorithm → public key id (graph/signing-keys.ts). Absent
+   * for a step that signs nothing.
+   */
+  readonly signingKeys?: Readonly<Record<string, string>>;
   /** The options (or the declaration's `key`), artifact refs replaced by their content hashes. */
   readonly options: ValueHash;
   /** The declared outputs. */
@@ -100,6 +106,9 @@ export async function fingerprintStep(
   for (const tool of step.declaration.tools ?? []) {
     tools[tool] = (await resolveTool(tool, from.env, from.index)) ?? null;
   }
+  const signing = step.declaration.signingKeys?.length
+    ? { signingKeys: await signingKeyIds(step.declaration.signingKeys, from) }
+    : {};
   return {
     step: { kind: step.handle.kind.kind, version: step.handle.kind.version },
     target: from.target,
@@ -108,6 +117,7 @@ export async function fingerprintStep(
     reads: hashReads(reads, from),
     env,
     tools,
+    ...signing,
     options: step.keyText ? hashText(keyTextOf(step, step.keyText, from)) : hashValue(keyData(step, from)),
     outputs: step.outputs,
   };
@@ -200,7 +210,7 @@ export function toolPaths(fingerprint: Fingerprint): Record<string, string> {
 /** One difference between two fingerprints. */
 export type FingerprintChange =
   | {
-      readonly part: 'file' | 'read' | 'env' | 'tool';
+      readonly part: 'file' | 'read' | 'env' | 'tool' | 'signing-key';
       readonly name: string;
       readonly how: 'added' | 'removed' | 'changed';
     }
@@ -208,14 +218,15 @@ export type FingerprintChange =
 
 /**
  * What changed from `prev` to `next`: removed and changed entries in field order (files, env,
- * tools, options, step, target, epoch, outputs), then added entries in the same order.
+ * tools, signing keys, options, step, target, epoch, outputs), then added entries in the same order.
  */
 export function diffFingerprints(prev: Fingerprint, next: Fingerprint): FingerprintChange[] {
   const changed: FingerprintChange[] = [];
   const added: FingerprintChange[] = [];
   type Entries<V> = Readonly<Record<string, V>>;
   type Same<V> = (x: V, y: V) => boolean;
-  const record = <V>(part: 'file' | 'read' | 'env' | 'tool', a: Entries<V>, b: Entries<V>, same: Same<V>): void => {
+  type Part = 'file' | 'read' | 'env' | 'tool' | 'signing-key';
+  const record = <V>(part: Part, a: Entries<V>, b: Entries<V>, same: Same<V>): void => {
     for (const [name, value] of Object.entries(a)) {
       if (!(name in b)) changed.push({ part, name, how: 'removed' });
       else if (!same(value, b[name]!)) changed.push({ part, name, how: 'changed' });
@@ -230,6 +241,7 @@ export function diffFingerprints(prev: Fingerprint, next: Fingerprint): Fingerpr
   }
   record('env', prev.env, next.env, (x, y) => x === y);
   record('tool', prev.tools, next.tools, sameTool);
+  record('signing-key', prev.signingKeys ?? {}, next.signingKeys ?? {}, (x, y) => x === y);
   if (prev.options !== next.options) changed.push({ part: 'options', how: 'changed' });
   const sameStep = prev.step.kind === next.step.kind && prev.step.version === next.step.version;
   if (!sameStep) changed.push({ part: 'step', how: 'changed' });

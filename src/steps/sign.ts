@@ -8,7 +8,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { zFileInput } from '../config/schema.js';
-import { type DeclareContext, type FileInput, type StepContext, StepFailure, defineStep } from '../step.js';
+import {
+  type DeclareContext,
+  type FileInput,
+  type SigningKeyRequest,
+  type StepContext,
+  StepFailure,
+  defineStep,
+} from '../step.js';
 import { resolvePolicy } from '../toolchain/policy.js';
 import { zTimeoutSeconds } from '../config/timeout-schema.js';
 
@@ -67,7 +74,7 @@ export interface SignStepOptions {
 
 const signKind = {
   kind: 'sign',
-  version: 1,
+  version: 2,
   schema: z
     .object({
       name: z.string().optional(),
@@ -113,25 +120,33 @@ const signKind = {
       path: ['signer'],
     }) satisfies z.ZodType<SignStepOptions>,
   declare(o: SignStepOptions, ctx: DeclareContext) {
+    const allowDevKey = o.allowDevKey === true || ctx.target.allowDevKey === true;
+    const request = (algorithm: SigningKeyRequest['algorithm'], keyFile: string | undefined): SigningKeyRequest => ({
+      algorithm,
+      ...(keyFile ? { keyFile } : {}),
+      release: ctx.target.release,
+      allowDevKey,
+    });
+    // The keys by public key id (graph/signing-keys.ts), not by where they come from: the key file
+    // options leave the key data, and `--allow-dev-key` enters it (it changes what the step accepts).
+    const { key: _keyFile, mlDsaKey: _mlDsaKeyFile, ...keyData } = o;
     return {
-      // `--allow-dev-key` changes what the step accepts: part of the key (the options otherwise).
-      ...(ctx.target.allowDevKey ? { key: { ...o, allowDevKey: true } } : {}),
+      key: { ...keyData, ...(ctx.target.allowDevKey ? { allowDevKey: true } : {}) },
       inputs: [
         ...(typeof o.input === 'string' ? [o.input] : []),
-        ...(o.key ? [o.key] : []),
-        ...(o.mlDsaKey ? [o.mlDsaKey] : []),
         // The signer's public key, and its program when it is a project file (./tools/hsm-sign).
         ...(o.signer
           ? [o.signer.publicKey, ...(/^\.\.?\//.test(o.signer.command[0]!) ? [o.signer.command[0]!] : [])]
           : []),
         ...(typeof o.initrd === 'string' ? [o.initrd] : []),
-        // A glob: the file is optional (a literal input must exist).
-        '.kiln/keys/*',
-        'dev_signing_key.bi[n]',
       ],
-      // Secrets enter the key only as a SHA-256 of their value, and reach make() as ctx.secrets
-      // (read in-process; the external signer and `--version` probes never see them).
-      env: ['SIGNING_KEY', 'SIGNING_KEY_ML_DSA', 'KILN_GIT_COMMIT'],
+      signingKeys: [
+        ...(o.signer ? [] : [request('ed25519', o.key)]),
+        ...(o.hybrid ? [request('ml-dsa-65', o.mlDsaKey)] : []),
+      ],
+      // Secrets reach make() as ctx.secrets (read in-process; the external signer and `--version`
+      // probes never see them) and never the key, not even hashed: signingKeys names the keys.
+      env: ['KILN_GIT_COMMIT'],
       secrets: ['SIGNING_KEY', 'SIGNING_KEY_ML_DSA'],
       tools: o.toolchain ?? [],
       outputs: [o.output ?? 'kernel.signed.elf'],

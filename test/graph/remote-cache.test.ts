@@ -5,7 +5,7 @@
 // corrupted on the server is detected and rebuilt (and uploaded again); read-only uploads nothing; a
 // server that stops mid-build, answers garbage or never answers costs one warning, never the build;
 // the token reaches the server and nothing kiln writes.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -158,9 +158,10 @@ describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
     expect(r.stdout + r.stderr).not.toContain(TOKEN);
   }, 120_000);
 
-  it('a signed kernel is shared between checkouts; the signing key is in nothing uploaded', () => {
+  it('a signing step is keyed by the public key id: SIGNING_KEY here, a key file there, the same key; the secret in nothing', () => {
     const seed = randomBytes(32);
-    const project = (dir: string): string => {
+    const hex = seed.toString('hex');
+    const project = (dir: string, keyOption = ''): string => {
       mkdirSync(join(dir, 'kernel'), { recursive: true });
       writeFileSync(join(dir, 'kernel/main.c'), 'void _start(void) { for (;;) {} }\n');
       writeFileSync(join(dir, 'kernel/link.ld'), 'ENTRY(_start)\nSECTIONS { . = 0x100000; .text : { *(.text*) } }\n');
@@ -168,28 +169,86 @@ describe('remote cache over the Bazel HTTP protocol (nginx WebDAV)', () => {
         join(dir, 'kiln.config.ts'),
         `import { defineConfig, cc, sign } from 'kiln';
 const kernel = cc.exe({ name: 'kernel', sources: ['kernel/main.c'], linkerScript: 'kernel/link.ld' });
-export default defineConfig({ name: 'signed', components: { kernel }, images: { signed: sign({ input: kernel, output: 'k.signed.elf' }) } });
+export default defineConfig({ name: 'signed', components: { kernel }, images: { signed: sign({ name: 'sign', input: kernel, output: 'k.signed.elf'${keyOption} }) } });
 `,
       );
       return dir;
     };
     const s1 = project(join(work, 'sign-1', 'p'));
-    const s2 = project(join(work, 'sign-2', 'elsewhere', 'p'));
-    const keyEnv = { ...env, SIGNING_KEY: seed.toString('hex') };
-    const r1 = runKiln(['build', '--plain', '--remote-cache', server.url], { cwd: s1, env: keyEnv });
+    // The same key as a file (32 raw bytes), in another folder, with no SIGNING_KEY.
+    const s2 = project(join(work, 'sign-2', 'elsewhere', 'p'), ", key: 'keys/release.key'");
+    mkdirSync(join(s2, 'keys'), { recursive: true });
+    writeFileSync(join(s2, 'keys/release.key'), seed, { mode: 0o600 });
+    const trace1 = join(work, 'sign-1.trace.json');
+    const r1 = runKiln(['build', '--json', '--trace', trace1, '--remote-cache', server.url], {
+      cwd: s1,
+      env: { ...env, SIGNING_KEY: hex },
+    });
     expect(r1.status, r1.stderr).toBe(0);
-    const r2 = runKiln(['build', '--json', '--remote-cache', server.url], { cwd: s2, env: keyEnv });
+    const trace2 = join(work, 'sign-2.trace.json');
+    const r2 = runKiln(['build', '--json', '--trace', trace2, '--remote-cache', server.url], { cwd: s2, env });
     expect(r2.status, r2.stderr).toBe(0);
-    expect([...finished(r2.stdout).values()]).toEqual(['cached', 'cached']);
-    const out = (dir: string): Buffer => readFileSync(join(dir, 'build/x86_64-debug/k.signed.elf'));
-    expect(out(s2).equals(out(s1))).toBe(true);
-    for (const needle of [seed.toString('hex'), seed.toString('base64')])
-      expect(filesContaining(server.root, needle)).toEqual([]);
+    expect(Object.fromEntries(finished(r2.stdout))).toEqual({ kernel: 'cached', sign: 'cached' });
+    const signed = (dir: string): string => join(dir, 'build/x86_64-debug/k.signed.elf');
+    expect(readFileSync(signed(s2)).equals(readFileSync(signed(s1)))).toBe(true);
+    // A real Ed25519 signature by that key: kiln verify against its public key (from the key file).
+    // The public key from the seed by Node's own crypto (PKCS#8 prefix of an Ed25519 seed), as SPKI PEM.
+    const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+    const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+    const pub = join(work, 'sign-release.pub.pem');
+    writeFileSync(pub, createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }));
+    const v = runKiln(['verify', signed(s2), '--key', pub], { cwd: s2 });
+    expect(v.status, v.stdout + v.stderr).toBe(0);
+    const keyId = /signed with ed25519 key ([0-9a-f]{16})/.exec(
+      readFileSync(join(s1, 'build/x86_64-debug/.kiln/logs/sign.log'), 'utf8'),
+    )?.[1];
+    expect(keyId).toMatch(/^[0-9a-f]{16}$/);
+    const fingerprint = (dir: string): Record<string, unknown> =>
+      (
+        JSON.parse(readFileSync(join(dir, 'build/x86_64-debug/.kiln/state.json'), 'utf8')) as {
+          steps: Record<string, { fingerprint: Record<string, unknown> }>;
+        }
+      ).steps.sign!.fingerprint;
+    expect(fingerprint(s1).signingKeys).toEqual({ ed25519: keyId });
+    expect(fingerprint(s2).signingKeys).toEqual({ ed25519: keyId });
+    // A different key: the sign step runs (the unsigned kernel is still restored).
+    const s3 = project(join(work, 'sign-3', 'p'));
+    const r3 = runKiln(['build', '--json', '--remote-cache', server.url], {
+      cwd: s3,
+      env: { ...env, SIGNING_KEY: randomBytes(32).toString('hex') },
+    });
+    expect(r3.status, r3.stderr).toBe(0);
+    expect(Object.fromEntries(finished(r3.stdout))).toEqual({ kernel: 'cached', sign: 'ran' });
+    // The secret, in any encoding or as a hash of it, is in nothing kiln wrote, uploaded, logged or traced.
+    const sha = (x: string | Buffer): string => createHash('sha256').update(x).digest('hex');
+    const needles = [
+      hex,
+      seed.toString('base64'),
+      sha(hex),
+      sha(JSON.stringify(hex)),
+      sha(seed),
+      sha(`SIGNING_KEY=${hex}`),
+    ];
+    for (const needle of needles) {
+      for (const dir of [s1, s2, server.root]) {
+        const hits = filesContaining(dir, needle).filter((f) => f !== join(s2, 'keys/release.key'));
+        expect(hits, `${needle} in ${dir}`).toEqual([]);
+      }
+      for (const text of [
+        r1.stdout,
+        r1.stderr,
+        r2.stdout,
+        r2.stderr,
+        readFileSync(trace1, 'utf8'),
+        readFileSync(trace2, 'utf8'),
+      ])
+        expect(text.includes(needle)).toBe(false);
+    }
     const raw = readdirSync(join(server.root, 'cas')).filter((f) =>
       readFileSync(join(server.root, 'cas', f)).includes(seed),
     );
     expect(raw).toEqual([]);
-  }, 120_000);
+  }, 180_000);
 
   it('Zig outputs are path-independent: shared between checkouts, and byte-identical when built in each', async () => {
     const project = (dir: string): string => {

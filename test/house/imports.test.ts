@@ -20,7 +20,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   report: ['formats', 'step', 'toolchain', 'util', 'errors'],
   qemu: ['formats', 'report', 'toolchain', 'util', 'errors'],
   config: ['qemu', 'report', 'step', 'toolchain', 'util', 'errors'],
-  graph: ['config', 'report', 'step', 'util', 'errors'],
+  graph: ['config', 'report', 'sign', 'step', 'util', 'errors'],
   repro: ['formats', 'graph', 'step', 'util', 'errors'],
   flash: ['formats', 'util', 'errors'],
   dev: ['config', 'graph', 'qemu', 'report', 'step', 'util', 'errors'],
