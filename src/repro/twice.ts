@@ -162,8 +162,8 @@ function readDeps(projectDir: string, outputs: string[]): Map<string, string[]> 
 /** Known limits of tools, by step kind, printed next to a difference from such a step. */
 const TOOL_LIMITS: Array<[RegExp, string]> = [
   [
-    /^zig\.(exe|obj|build)$/,
-    'Zig 0.11 writes absolute module and cache folders into debug info and has no path-prefix map option: a Zig object with debug info differs between checkout folders (strip it, or build from a fixed folder)',
+    /^zig\.build$/,
+    "Zig 0.11 writes absolute module and cache folders into debug info and has no path-prefix map option: a build.zig's objects with debug info differ between checkout folders (zig.exe and zig.obj run Zig through kiln's canonical folder instead)",
   ],
 ];
 
