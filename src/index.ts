@@ -21,6 +21,7 @@ export type {
   ArtifactRef,
   StepHandle,
   StepKind,
+  SchemaKit,
   StepContext,
   Declaration,
   FileInput,

@@ -8,7 +8,7 @@
  */
 import type { z } from 'zod';
 import type { RunOptions, RunResult } from './util/process.js';
-import type { PolicySet } from './toolchain/policy.js';
+import type { Layer, PolicySet } from './toolchain/policy.js';
 
 /** An architecture kiln builds and boots for. */
 export type Arch = 'x86_64' | 'i386' | 'aarch64';
@@ -216,6 +216,25 @@ export interface ExecOptions extends Omit<RunOptions, 'signal' | 'onOutput'> {
   allowFailure?: boolean;
 }
 
+/**
+ * What {@link StepKind.makeSchema} builds a schema from: zod and the config schema's shared pieces.
+ * @example makeSchema: ({ z, zFileInput }) => z.object({ input: zFileInput, output: z.string() }).strict()
+ */
+export interface SchemaKit {
+  /** zod itself. */
+  readonly z: typeof z;
+  /** A project-relative path or another step's output. */
+  readonly zFileInput: z.ZodType<FileInput>;
+  /** Another step or one of its outputs. */
+  readonly zArtifact: z.ZodType<ArtifactRef | StepHandle>;
+  /** A size: bytes, or a string such as `512K`, `16M`, `2G`. */
+  readonly zSize: z.ZodType<number | string>;
+  /** A timeout in seconds. */
+  readonly zTimeoutSeconds: z.ZodType<number>;
+  /** A flag-policy layer (`kernel`, `services`, `asm`, `boot`, `tools`). */
+  readonly zLayer: z.ZodType<Layer>;
+}
+
 /** A kind of step (src/steps/<kind>.ts). */
 export interface StepKind<O = unknown> {
   readonly kind: string;
@@ -223,6 +242,12 @@ export interface StepKind<O = unknown> {
   readonly version: number;
   /** Validates the options at plan time; errors carry the step's config path. */
   readonly schema?: z.ZodType<O>;
+  /**
+   * Instead of `schema`: builds it at plan time from the kit kiln hands over (once per kind). A
+   * module whose kinds do this does not load zod when it is imported, which keeps a build from the
+   * plan cache fast: it runs steps whose options were validated when the plan was made.
+   */
+  readonly makeSchema?: (kit: SchemaKit) => z.ZodType<O>;
   /** Plan time: what one instance reads and writes, from its options (no side effects). */
   declare(options: O, ctx: DeclareContext): Declaration | Promise<Declaration>;
   /** Build time: produces the declared outputs (only when the action key is new). */

@@ -130,7 +130,6 @@ export function registerBuild(program: Command): void {
 
 /** Runs the planned graph (the steps in `only`, else all), reports it: true when the build succeeded. */
 async function runGraph(graph: Graph, flags: BuildFlags, reporter: Reporter, only: string[]): Promise<boolean> {
-  const { matchRule } = await import('../toolchain/doctor.js');
   const jobs = parseJobs(flags.jobs);
   const result = await phase('execute', () =>
     withInterrupt((signal) =>
@@ -141,7 +140,8 @@ async function runGraph(graph: Graph, flags: BuildFlags, reporter: Reporter, onl
         force: (flags.force ?? false) || (flags.clean ?? false),
         only,
         signal,
-        diagnose: matchRule,
+        // kiln doctor's rules load when a step fails, not before.
+        diagnose: async (output) => (await import('../toolchain/doctor.js')).matchRule(output),
         remoteCache: remoteCacheFlags(flags),
         onEvent: (e) => reporter.onEvent(e),
       }),

@@ -4,7 +4,14 @@
  */
 import { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { type ArtifactRef, type StepHandle, isArtifactRef, isStepHandle } from '../step.js';
+import {
+  type ArtifactRef,
+  type SchemaKit,
+  type StepHandle,
+  type StepKind,
+  isArtifactRef,
+  isStepHandle,
+} from '../step.js';
 import { DRIVE_INTERFACE_NAMES } from '../qemu/drives.js';
 import { keyBytes } from '../qemu/console.js';
 import { zTimeoutSeconds } from './timeout-schema.js';
@@ -24,6 +31,22 @@ export const zSize = z.union([
   z.number().int().nonnegative(),
   z.string().regex(/^\s*\d+(\.\d+)?\s*[kKmMgGtT]?(i?[bB])?\s*$/, 'expected a size like 512K, 16M or 2G'),
 ]);
+/** A flag-policy layer. */
+export const zLayer = z.enum(['kernel', 'services', 'asm', 'boot', 'tools']);
+
+/** What a step kind's `makeSchema` builds from. */
+export const schemaKit: SchemaKit = { z, zFileInput, zArtifact, zSize, zTimeoutSeconds, zLayer };
+
+const kindSchemas = new WeakMap<StepKind, z.ZodType>();
+
+/** The schema of a step kind's options: its `schema`, or the one its `makeSchema` builds (once). */
+export function stepKindSchema<O>(kind: StepKind<O>): z.ZodType<O> | undefined {
+  if (kind.schema || !kind.makeSchema) return kind.schema;
+  let schema = kindSchemas.get(kind as StepKind);
+  if (!schema) kindSchemas.set(kind as StepKind, (schema = kind.makeSchema(schemaKit)));
+  return schema as z.ZodType<O>;
+}
+
 const zPattern = z.union([z.string(), z.instanceof(RegExp)]);
 const zMeasure = z
   .object({

@@ -6,8 +6,17 @@
 import { KilnError } from '../errors.js';
 import { StepFailure, type StepFailureInfo } from '../step.js';
 
-/** Recognizes a known cause in a tool's output (kiln doctor's rule table). */
-export type Diagnose = (output: string) => { cause: string; fix: string } | undefined;
+/** A known cause of a failure and its fix. */
+export interface Diagnosis {
+  cause: string;
+  fix: string;
+}
+
+/**
+ * Recognizes a known cause in a tool's output (kiln doctor's rule table); it may answer later, so
+ * that the rules load only when a step fails.
+ */
+export type Diagnose = (output: string) => Diagnosis | undefined | Promise<Diagnosis | undefined>;
 
 const ERROR_LINE = /\b(error|fatal|undefined reference|cannot find|not found|failed|panicked|No such file)\b/i;
 
@@ -28,7 +37,7 @@ export function interestingTail(output: string, max = 20): string[] {
 }
 
 /** What a step's `make` threw, as failure info. */
-export function failureInfo(error: unknown, diagnose: Diagnose | undefined): StepFailureInfo {
+export async function failureInfo(error: unknown, diagnose: Diagnose | undefined): Promise<StepFailureInfo> {
   if (error instanceof StepFailure) return toolFailure(error, diagnose);
   if (error instanceof KilnError) {
     return { message: error.toLine(), tail: [], ...(error.hint ? { hint: error.hint } : {}), code: error.code };
@@ -36,8 +45,8 @@ export function failureInfo(error: unknown, diagnose: Diagnose | undefined): Ste
   return { message: (error as Error)?.stack ?? String(error), tail: [] };
 }
 
-function toolFailure(error: StepFailure, diagnose: Diagnose | undefined): StepFailureInfo {
-  const diagnosis = error.hint ? undefined : diagnose?.(error.output);
+async function toolFailure(error: StepFailure, diagnose: Diagnose | undefined): Promise<StepFailureInfo> {
+  const diagnosis = error.hint ? undefined : await diagnose?.(error.output);
   const hint = error.hint || (diagnosis ? `${diagnosis.cause}: ${diagnosis.fix}` : undefined);
   return {
     message: error.message,

@@ -8,7 +8,7 @@ import { KilnError } from '../errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import { resolveOptions } from '../config/options.js';
 import type { BuildTarget, KilnConfig, Project, ProfileSpec } from '../config/types.js';
-import { validateConfigValue, zProject } from '../config/schema.js';
+import { stepKindSchema, validateConfigValue, zProject } from '../config/schema.js';
 import { OutputClaims } from './outputs.js';
 import { configDeadline, withBuildDeadline } from './build-deadline.js';
 import { checkStepEnv } from '../util/step-env.js';
@@ -206,9 +206,8 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
   const planned = new Map<StepHandle, PlannedStep>();
   const claims = new OutputClaims(file);
   for (const [handle, { name, configPath }] of nodes) {
-    const options = handle.kind.schema
-      ? validateConfigValue(handle.kind.schema, handle.options, file, configPath.split('.'))
-      : handle.options;
+    const schema = stepKindSchema(handle.kind);
+    const options = schema ? validateConfigValue(schema, handle.options, file, configPath.split('.')) : handle.options;
     const declaration = await handle.kind.declare(options, {
       projectDir: loaded.projectDir,
       buildDir,

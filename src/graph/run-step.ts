@@ -181,7 +181,7 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
     return outcome('ran', promoted.hashes, { reason: plan.reason, ...warnings });
   } catch (error) {
     session.state.forget(step.name);
-    return outcome('failed', {}, { failure: failureInfo(error, session.diagnose), reason: plan.reason });
+    return outcome('failed', {}, { failure: await failureInfo(error, session.diagnose), reason: plan.reason });
   } finally {
     const text = capture.output.join('');
     void session.bookkeep(() => session.log.step(step.name, kind.kind, plan.reason, text));

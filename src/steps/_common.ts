@@ -1,12 +1,6 @@
 /** Pieces shared by the toolchain steps. */
 import { dirname, posix } from 'node:path';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
 import type { FileInput } from '../step.js';
-
-export const zLayer = z.enum(['kernel', 'services', 'asm', 'boot', 'tools']);
-export const zStrings = z.array(z.string());
-export const zFiles = z.array(zFileInput);
 
 /** Project-relative string inputs of a list (artifact refs are tracked by the graph). */
 export function stringInputs(list: ReadonlyArray<FileInput | undefined> | undefined): string[] {

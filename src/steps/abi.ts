@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { KilnError } from '../errors.js';
 import type { AbiLang, AbiSchema } from '../abi/index.js';
-import { type DeclareContext, type StepContext, defineStep } from '../step.js';
+import { type DeclareContext, type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /**
  * Options of `abi()`: C/Rust/Zig/TypeScript sources generated from one ABI schema.
@@ -38,24 +38,30 @@ function schemaName(o: AbiStepOptions, projectDir: string): string {
 }
 
 /** A plain object here (as zod's record accepts); normalizeAbi checks its contents when the step runs. */
-const zAbiSchemaObject = z.custom<AbiSchema>((v) => {
-  if (typeof v !== 'object' || v === null) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-});
+const zAbiSchemaObject = (kit: SchemaKit) => {
+  const { z } = kit;
+  return z.custom<AbiSchema>((v) => {
+    if (typeof v !== 'object' || v === null) return false;
+    const proto: unknown = Object.getPrototypeOf(v);
+    return proto === Object.prototype || proto === null;
+  });
+};
 
 const abiKind = {
   kind: 'abi',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      schema: z.union([z.string(), zAbiSchemaObject]),
-      langs: z.array(z.enum(['c', 'rust', 'zig', 'ts'])).optional(),
-      lock: z.string().optional(),
-      dir: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<AbiStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        schema: z.union([z.string(), zAbiSchemaObject(kit)]),
+        langs: z.array(z.enum(['c', 'rust', 'zig', 'ts'])).optional(),
+        lock: z.string().optional(),
+        dir: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<AbiStepOptions>;
+  },
   declare(o: AbiStepOptions, ctx: DeclareContext) {
     const name = schemaName(o, ctx.projectDir);
     const langs = o.langs ?? ['c', 'rust', 'zig', 'ts'];

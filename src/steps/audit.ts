@@ -6,10 +6,9 @@
  * Writes the report as JSON.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
+import type { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { type DeclareContext, type FileInput, type StepContext, defineStep } from '../step.js';
+import { type DeclareContext, type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /**
  * Options of `audit()`: checksec-style checks of an ELF against a layer's policy (fails the build on a violation
@@ -35,17 +34,20 @@ export interface AuditStepOptions {
 const auditKind = {
   kind: 'audit',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      input: zFileInput,
-      layer: z.enum(['kernel', 'services', 'asm', 'userspace']).optional(),
-      policy: z.union([z.enum(['release', 'debug']), z.record(z.string(), z.unknown())]).optional(),
-      keys: z.array(z.string()).optional(),
-      sections: z.enum(['kiln', 'nonos']).optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<AuditStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        input: zFileInput,
+        layer: z.enum(['kernel', 'services', 'asm', 'userspace']).optional(),
+        policy: z.union([z.enum(['release', 'debug']), z.record(z.string(), z.unknown())]).optional(),
+        keys: z.array(z.string()).optional(),
+        sections: z.enum(['kiln', 'nonos']).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<AuditStepOptions>;
+  },
   declare(o: AuditStepOptions, ctx: DeclareContext) {
     const stepName =
       o.name ??

@@ -4,10 +4,9 @@
  * `ld -r -b binary` does, minus its dependence on the path as typed in the working directory).
  */
 import { basename } from 'node:path';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
+import type { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { type FileInput, type StepContext, defineStep } from '../step.js';
+import { type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /** Options of `blob()`: the file to embed and the symbol names it gets. */
 export interface BlobOptions {
@@ -48,33 +47,36 @@ function symbolOf(o: BlobOptions, configPath?: string): string {
 const blobKind = {
   kind: 'blob',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      file: zFileInput,
-      symbol: z.string().regex(IDENT, 'expected a C identifier (letters, digits, _)').optional(),
-      names: z
-        .object({
-          start: z.string().regex(IDENT).optional(),
-          end: z.string().regex(IDENT).optional(),
-          size: z.string().regex(IDENT).optional(),
-        })
-        .strict()
-        .optional(),
-      arch: z.enum(['x86_64', 'aarch64', 'i386']).optional(),
-      section: z
-        .string()
-        .regex(/^\.[A-Za-z0-9_.$]+$/, 'expected a section name like .rodata')
-        .optional(),
-      align: z
-        .number()
-        .int()
-        .positive()
-        .refine((n) => (n & (n - 1)) === 0, 'expected a power of two')
-        .optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<BlobOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        file: zFileInput,
+        symbol: z.string().regex(IDENT, 'expected a C identifier (letters, digits, _)').optional(),
+        names: z
+          .object({
+            start: z.string().regex(IDENT).optional(),
+            end: z.string().regex(IDENT).optional(),
+            size: z.string().regex(IDENT).optional(),
+          })
+          .strict()
+          .optional(),
+        arch: z.enum(['x86_64', 'aarch64', 'i386']).optional(),
+        section: z
+          .string()
+          .regex(/^\.[A-Za-z0-9_.$]+$/, 'expected a section name like .rodata')
+          .optional(),
+        align: z
+          .number()
+          .int()
+          .positive()
+          .refine((n) => (n & (n - 1)) === 0, 'expected a power of two')
+          .optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<BlobOptions>;
+  },
   declare(o: BlobOptions, ctx: { configPath: string; target: { arch: string } }) {
     const symbol = symbolOf(o, ctx.configPath);
     return {

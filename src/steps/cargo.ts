@@ -10,10 +10,9 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDepfile } from '../toolchain/depfile.js';
 import { join, posix } from 'node:path';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
+import type { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { type FileInput, type StepContext, StepFailure, defineStep } from '../step.js';
+import { type FileInput, type StepContext, StepFailure, defineStep, type SchemaKit } from '../step.js';
 import { findExecutable } from '../util/which.js';
 import { type Layer, type LayerPolicy, resolvePolicy, rustFlags } from '../toolchain/policy.js';
 import {
@@ -31,7 +30,6 @@ import {
   readProjectTargetSpec,
   specPolicyWarnings,
 } from '../toolchain/rust-target.js';
-import { zLayer } from './_common.js';
 import { SECRET_NAME_RULE, isSecretName } from '../util/step-env.js';
 
 /**
@@ -101,47 +99,53 @@ export interface CargoOptions {
   cargo?: string;
 }
 
-const zTarget = z.union([
-  z.string(),
-  z
-    .object({
-      name: z.string().regex(/^[a-z0-9_]+-[a-z0-9_-]+$/, 'expected a target name like x86_64-myos'),
-      llvmTarget: z.string().optional(),
-      features: z.string().optional(),
-      disableRedzone: z.boolean().optional(),
-      codeModel: z.enum(['small', 'kernel', 'medium', 'large']).optional(),
-      relocationModel: z.enum(['static', 'pic']).optional(),
-      extra: z.record(z.string(), z.unknown()).optional(),
-    })
-    .strict(),
-]);
+const zTarget = (kit: SchemaKit) => {
+  const { z } = kit;
+  return z.union([
+    z.string(),
+    z
+      .object({
+        name: z.string().regex(/^[a-z0-9_]+-[a-z0-9_-]+$/, 'expected a target name like x86_64-myos'),
+        llvmTarget: z.string().optional(),
+        features: z.string().optional(),
+        disableRedzone: z.boolean().optional(),
+        codeModel: z.enum(['small', 'kernel', 'medium', 'large']).optional(),
+        relocationModel: z.enum(['static', 'pic']).optional(),
+        extra: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict(),
+  ]);
+};
 
-const schema = z
-  .object({
-    name: z.string().optional(),
-    path: z.string(),
-    package: z.string().optional(),
-    bin: z.string().optional(),
-    target: zTarget.optional(),
-    std: z.enum(['auto', 'build-std', 'sysroot', 'host']).optional(),
-    layer: zLayer.optional(),
-    features: z.array(z.string()).optional(),
-    rustflags: z.array(z.string()).optional(),
-    linkerScript: zFileInput.optional(),
-    objects: z.array(zFileInput).optional(),
-    env: z
-      .record(
-        z.string().refine((n) => !isSecretName(n), {
-          message: `looks secret: a step's tools never get a secret (${SECRET_NAME_RULE})`,
-        }),
-        z.union([z.string(), zFileInput]),
-      )
-      .optional(),
-    output: z.string().optional(),
-    rustc: z.string().optional(),
-    cargo: z.string().optional(),
-  })
-  .strict() satisfies z.ZodType<CargoOptions>;
+const schema = (kit: SchemaKit) => {
+  const { z, zFileInput, zLayer } = kit;
+  return z
+    .object({
+      name: z.string().optional(),
+      path: z.string(),
+      package: z.string().optional(),
+      bin: z.string().optional(),
+      target: zTarget(kit).optional(),
+      std: z.enum(['auto', 'build-std', 'sysroot', 'host']).optional(),
+      layer: zLayer.optional(),
+      features: z.array(z.string()).optional(),
+      rustflags: z.array(z.string()).optional(),
+      linkerScript: zFileInput.optional(),
+      objects: z.array(zFileInput).optional(),
+      env: z
+        .record(
+          z.string().refine((n) => !isSecretName(n), {
+            message: `looks secret: a step's tools never get a secret (${SECRET_NAME_RULE})`,
+          }),
+          z.union([z.string(), zFileInput]),
+        )
+        .optional(),
+      output: z.string().optional(),
+      rustc: z.string().optional(),
+      cargo: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<CargoOptions>;
+};
 
 interface CargoMessage {
   reason: string;
@@ -156,7 +160,7 @@ function kind(mode: 'bin' | 'lib') {
   return {
     kind: `cargo.${mode}`,
     version: 2,
-    schema,
+    makeSchema: schema,
     declare(o: CargoOptions) {
       const base = o.path === '.' ? '' : o.path;
       const specFile = typeof o.target === 'string' && o.target.endsWith('.json') ? [o.target] : [];

@@ -17,14 +17,20 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { z } from 'zod';
-import { zArtifact, zFileInput } from '../config/schema.js';
+import type { z } from 'zod';
 import { KilnError } from '../errors.js';
 import { parseDepfile } from '../toolchain/depfile.js';
-import { type ArtifactRef, type FileInput, type StepContext, type StepHandle, defineStep } from '../step.js';
+import {
+  type ArtifactRef,
+  type FileInput,
+  type StepContext,
+  type StepHandle,
+  defineStep,
+  type SchemaKit,
+} from '../step.js';
 import { type Layer, ccFlags, linkFlags, resolvePolicy } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';
-import { stringInputs, zLayer, withExtension } from './_common.js';
+import { stringInputs, withExtension } from './_common.js';
 
 /** A flag, or a step's output standing for its path (`-T`, a library, a generated linker script). */
 export type FlagArg = string | ArtifactRef | StepHandle;
@@ -69,27 +75,33 @@ export interface CcOptions {
   output?: string;
 }
 
-const zFlags = z.array(z.union([z.string(), zArtifact]));
+const zFlags = (kit: SchemaKit) => {
+  const { z, zArtifact } = kit;
+  return z.array(z.union([z.string(), zArtifact]));
+};
 
-const schema = z
-  .object({
-    name: z.string().optional(),
-    sources: z.array(zFileInput).min(1),
-    include: z.array(zFileInput).optional(),
-    defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    compiler: z.enum(['clang', 'gcc', 'zig']).optional(),
-    triple: z.string().optional(),
-    freestanding: z.boolean().optional(),
-    host: z.boolean().optional(),
-    layer: zLayer.optional(),
-    std: z.string().optional(),
-    cflags: zFlags.optional(),
-    ldflags: zFlags.optional(),
-    linkerScript: zFileInput.optional(),
-    objects: z.array(zFileInput).optional(),
-    output: z.string().optional(),
-  })
-  .strict() satisfies z.ZodType<CcOptions>;
+const schema = (kit: SchemaKit) => {
+  const { z, zFileInput, zLayer } = kit;
+  return z
+    .object({
+      name: z.string().optional(),
+      sources: z.array(zFileInput).min(1),
+      include: z.array(zFileInput).optional(),
+      defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+      compiler: z.enum(['clang', 'gcc', 'zig']).optional(),
+      triple: z.string().optional(),
+      freestanding: z.boolean().optional(),
+      host: z.boolean().optional(),
+      layer: zLayer.optional(),
+      std: z.string().optional(),
+      cflags: zFlags(kit).optional(),
+      ldflags: zFlags(kit).optional(),
+      linkerScript: zFileInput.optional(),
+      objects: z.array(zFileInput).optional(),
+      output: z.string().optional(),
+    })
+    .strict() satisfies z.ZodType<CcOptions>;
+};
 
 function compilerArgv(o: CcOptions, ctx: StepContext): string[] {
   const compiler = o.compiler ?? 'clang';
@@ -274,7 +286,7 @@ function declareCc(o: CcOptions, exe: boolean) {
 const objKind = {
   kind: 'cc.obj',
   version: 2,
-  schema,
+  makeSchema: schema,
   declare: (o: CcOptions) => declareCc(o, false),
   async make(o: CcOptions, ctx: StepContext) {
     const objects = await compileAll(o, ctx);
@@ -286,7 +298,7 @@ const objKind = {
 const exeKind = {
   kind: 'cc.exe',
   version: 2,
-  schema,
+  makeSchema: schema,
   declare: (o: CcOptions) => declareCc(o, true),
   async make(o: CcOptions, ctx: StepContext) {
     const objects = await compileAll(o, ctx);
@@ -333,16 +345,19 @@ export interface LinkOptions {
 const linkKind = {
   kind: 'link',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      objects: z.array(zFileInput).min(1),
-      linkerScript: zFileInput.optional(),
-      layer: zLayer.optional(),
-      ldflags: zFlags.optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<LinkOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput, zLayer } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        objects: z.array(zFileInput).min(1),
+        linkerScript: zFileInput.optional(),
+        layer: zLayer.optional(),
+        ldflags: zFlags(kit).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<LinkOptions>;
+  },
   declare(o: LinkOptions) {
     return {
       inputs: [...stringInputs(o.objects), ...stringInputs([o.linkerScript])],

@@ -7,9 +7,9 @@ import { cmakePrefixMapDefines, pathMappings } from '../toolchain/path-map.js';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { type StepContext, defineStep } from '../step.js';
+import { type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /**
  * Options of `cmake()`: configure with CMake, build with Ninja, collect the named artifacts.
@@ -43,21 +43,24 @@ export interface CmakeOptions {
 const cmakeKind = {
   kind: 'cmake',
   version: 2,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      source: z.string().optional(),
-      targets: z.array(z.string()).optional(),
-      buildType: z.string().optional(),
-      defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-      cc: z.string().optional(),
-      cxx: z.string().optional(),
-      artifacts: z.record(z.string(), z.string()),
-      inputs: z.array(z.string()).optional(),
-      keepGoing: z.boolean().optional(),
-      verbose: z.boolean().optional(),
-    })
-    .strict() satisfies z.ZodType<CmakeOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        source: z.string().optional(),
+        targets: z.array(z.string()).optional(),
+        buildType: z.string().optional(),
+        defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+        cc: z.string().optional(),
+        cxx: z.string().optional(),
+        artifacts: z.record(z.string(), z.string()),
+        inputs: z.array(z.string()).optional(),
+        keepGoing: z.boolean().optional(),
+        verbose: z.boolean().optional(),
+      })
+      .strict() satisfies z.ZodType<CmakeOptions>;
+  },
   declare(o: CmakeOptions) {
     const src = o.source ?? '.';
     return {

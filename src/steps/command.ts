@@ -4,8 +4,7 @@
  * `out('name')`.
  */
 import { writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
+import type { z } from 'zod';
 import {
   type FileInput,
   type OutputPlaceholder,
@@ -14,9 +13,9 @@ import {
   isOutputPlaceholder,
   isStepHandle,
   isArtifactRef,
+  type SchemaKit,
 } from '../step.js';
 import { describeExit, formatCommand } from '../util/process.js';
-import { zTimeoutSeconds } from '../config/timeout-schema.js';
 
 /**
  * Options of `command()`: any tool as a cached step, with its inputs and outputs declared.
@@ -53,33 +52,39 @@ export interface CommandOptions {
   stdout?: string;
 }
 
-const zArg = z.union([
-  z.string(),
-  zFileInput,
-  z.custom<OutputPlaceholder>(isOutputPlaceholder, { message: "expected a string, a step output or out('name')" }),
-]);
+const zArg = (kit: SchemaKit) => {
+  const { z, zFileInput } = kit;
+  return z.union([
+    z.string(),
+    zFileInput,
+    z.custom<OutputPlaceholder>(isOutputPlaceholder, { message: "expected a string, a step output or out('name')" }),
+  ]);
+};
 
 export const commandKind = {
   kind: 'command',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      argv: z.array(zArg).min(1, 'needs at least the program name'),
-      inputs: z.array(zFileInput).optional(),
-      outputs: z.array(z.string().min(1)),
-      env: z.array(z.string()).optional(),
-      cwd: z.string().optional(),
-      timeout: zTimeoutSeconds.optional(),
-      untracked: z.boolean().optional(),
-      shareable: z.boolean().optional(),
-      stdout: z.string().min(1).optional(),
-    })
-    .strict()
-    .refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), {
-      message: 'stdout must name one of outputs',
-      path: ['stdout'],
-    }) satisfies z.ZodType<CommandOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput, zTimeoutSeconds } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        argv: z.array(zArg(kit)).min(1, 'needs at least the program name'),
+        inputs: z.array(zFileInput).optional(),
+        outputs: z.array(z.string().min(1)),
+        env: z.array(z.string()).optional(),
+        cwd: z.string().optional(),
+        timeout: zTimeoutSeconds.optional(),
+        untracked: z.boolean().optional(),
+        shareable: z.boolean().optional(),
+        stdout: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((o) => o.stdout === undefined || o.outputs.includes(o.stdout), {
+        message: 'stdout must name one of outputs',
+        path: ['stdout'],
+      }) satisfies z.ZodType<CommandOptions>;
+  },
   declare(options: CommandOptions) {
     const program = options.argv[0];
     return {

@@ -1,8 +1,7 @@
 /** `copy()`: places a file (project file or another step's output) at a path in the build folder. */
 import { copyFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep } from '../step.js';
+import type { z } from 'zod';
+import { type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /** Options of `copy()`: a file or another step's output copied into the build folder. */
 export interface CopyOptions {
@@ -17,9 +16,12 @@ export interface CopyOptions {
 export const copyKind = {
   kind: 'copy',
   version: 1,
-  schema: z
-    .object({ name: z.string().optional(), from: zFileInput, to: z.string().min(1) })
-    .strict() satisfies z.ZodType<CopyOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput } = kit;
+    return z
+      .object({ name: z.string().optional(), from: zFileInput, to: z.string().min(1) })
+      .strict() satisfies z.ZodType<CopyOptions>;
+  },
   declare(options: CopyOptions) {
     return { inputs: typeof options.from === 'string' ? [options.from] : [], outputs: [options.to] };
   },

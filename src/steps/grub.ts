@@ -12,8 +12,8 @@
  * const disk = gpt({ size: '64M', partitions: [grubEsp({ size: '32M', kernel, modules: [{ file: initrd, name: 'initrd.cpio' }] })] });
  */
 import { writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { type FileInput, type StepContext, defineStep } from '../step.js';
+import type { z } from 'zod';
+import { type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 import { EFI_MODULES, buildGrubImages, grubConfig } from '../toolchain/grub.js';
 import type { SizeLike } from '../util/size.js';
 import { type ImageFiles, type PartitionSpec, esp, text } from './image.js';
@@ -36,14 +36,17 @@ export const GRUB_ESP_EARLY_CONFIG = '';
 const grubEfiKind = {
   kind: 'grub.efi',
   version: 2,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      grubModules: z.array(z.string().regex(/^[a-z0-9_]+$/, 'expected a GRUB module name')).optional(),
-      grubDir: z.string().optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<GrubEfiStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        grubModules: z.array(z.string().regex(/^[a-z0-9_]+$/, 'expected a GRUB module name')).optional(),
+        grubDir: z.string().optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<GrubEfiStepOptions>;
+  },
   declare(o: GrubEfiStepOptions) {
     return {
       // grub-mkimage's identity stands for the module files it reads from the same package.

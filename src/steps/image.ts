@@ -7,10 +7,9 @@
  * const initrd = cpio({ files: { '/bin/init': init, '/etc/motd': text('hello\n') } });
  * const disk = gpt({ size: '64M', partitions: [esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } })] });
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { withExtension } from './_common.js';
-import { zFileInput, zSize } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep, isArtifactRef, isStepHandle } from '../step.js';
+import { type FileInput, type StepContext, defineStep, isArtifactRef, isStepHandle, type SchemaKit } from '../step.js';
 import { type Content, fileContent } from '../formats/io/content.js';
 import { encodeUtf8 } from '../formats/io/bytes.js';
 import { type FileTree, type TreeEntry, buildTree } from '../formats/io/tree.js';
@@ -64,38 +63,44 @@ export function text(content: string, mode?: number): TextFile {
   return { kind: 'text', text: content, ...(mode !== undefined ? { mode } : {}) };
 }
 
-const zImageFile = z.union([
-  zFileInput,
-  z.object({ kind: z.literal('text'), text: z.string(), mode: z.number().int().optional() }).strict(),
-  z
-    .object({
-      kind: z.literal('file'),
-      from: zFileInput,
-      mode: z.number().int().optional(),
-      uid: z.number().int().optional(),
-      gid: z.number().int().optional(),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('dir'),
-      mode: z.number().int().optional(),
-      uid: z.number().int().optional(),
-      gid: z.number().int().optional(),
-    })
-    .strict(),
-  z.object({ kind: z.literal('symlink'), target: z.string().min(1) }).strict(),
-  z
-    .object({
-      kind: z.enum(['char', 'block']),
-      major: z.number().int().nonnegative(),
-      minor: z.number().int().nonnegative(),
-      mode: z.number().int().optional(),
-    })
-    .strict(),
-  z.object({ kind: z.literal('fifo'), mode: z.number().int().optional() }).strict(),
-]);
-const zFiles = z.record(z.string(), zImageFile);
+const zImageFile = (kit: SchemaKit) => {
+  const { z, zFileInput } = kit;
+  return z.union([
+    zFileInput,
+    z.object({ kind: z.literal('text'), text: z.string(), mode: z.number().int().optional() }).strict(),
+    z
+      .object({
+        kind: z.literal('file'),
+        from: zFileInput,
+        mode: z.number().int().optional(),
+        uid: z.number().int().optional(),
+        gid: z.number().int().optional(),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('dir'),
+        mode: z.number().int().optional(),
+        uid: z.number().int().optional(),
+        gid: z.number().int().optional(),
+      })
+      .strict(),
+    z.object({ kind: z.literal('symlink'), target: z.string().min(1) }).strict(),
+    z
+      .object({
+        kind: z.enum(['char', 'block']),
+        major: z.number().int().nonnegative(),
+        minor: z.number().int().nonnegative(),
+        mode: z.number().int().optional(),
+      })
+      .strict(),
+    z.object({ kind: z.literal('fifo'), mode: z.number().int().optional() }).strict(),
+  ]);
+};
+const zFiles = (kit: SchemaKit) => {
+  const { z } = kit;
+  return z.record(z.string(), zImageFile(kit));
+};
 
 function isFileInput(v: unknown): v is FileInput {
   return typeof v === 'string' || isArtifactRef(v) || isStepHandle(v);
@@ -157,14 +162,17 @@ export interface CpioStepOptions {
 const cpioKind = {
   kind: 'cpio',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      files: zFiles,
-      format: z.enum(['newc', 'crc', 'odc']).optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<CpioStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        files: zFiles(kit),
+        format: z.enum(['newc', 'crc', 'odc']).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<CpioStepOptions>;
+  },
   declare: (o: CpioStepOptions) => ({
     inputs: fileMapInputs(o.files),
     outputs: [o.output ?? withExtension(o.name, 'initrd', 'cpio')],
@@ -194,9 +202,12 @@ export interface TarStepOptions {
 const tarKind = {
   kind: 'tar',
   version: 1,
-  schema: z
-    .object({ name: z.string().optional(), files: zFiles, output: z.string().optional() })
-    .strict() satisfies z.ZodType<TarStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({ name: z.string().optional(), files: zFiles(kit), output: z.string().optional() })
+      .strict() satisfies z.ZodType<TarStepOptions>;
+  },
   declare: (o: TarStepOptions) => ({
     inputs: fileMapInputs(o.files),
     outputs: [o.output ?? withExtension(o.name, 'initrd', 'tar')],
@@ -232,16 +243,19 @@ export interface FatStepOptions {
 const fatKind = {
   kind: 'fat',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      size: zSize,
-      files: zFiles,
-      label: z.string().max(11).optional(),
-      type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<FatStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zSize } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        size: zSize,
+        files: zFiles(kit),
+        label: z.string().max(11).optional(),
+        type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<FatStepOptions>;
+  },
   declare: (o: FatStepOptions) => ({
     inputs: fileMapInputs(o.files),
     outputs: [o.output ?? withExtension(o.name, 'fat', 'img')],
@@ -280,23 +294,26 @@ export interface PartitionSpec {
   /** Attribute bits by name (`required`, `legacy-bios-bootable`, ...) or bit number. */
   attributes?: Array<string | number>;
 }
-const zPartition = z
-  .object({
-    type: z.string().optional(),
-    name: z.string().optional(),
-    size: zSize.optional(),
-    files: zFiles.optional(),
-    fat: z
-      .object({
-        label: z.string().max(11).optional(),
-        type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
-      })
-      .strict()
-      .optional(),
-    content: zFileInput.optional(),
-    attributes: z.array(z.union([z.string(), z.number()])).optional(),
-  })
-  .strict();
+const zPartition = (kit: SchemaKit) => {
+  const { z, zFileInput, zSize } = kit;
+  return z
+    .object({
+      type: z.string().optional(),
+      name: z.string().optional(),
+      size: zSize.optional(),
+      files: zFiles(kit).optional(),
+      fat: z
+        .object({
+          label: z.string().max(11).optional(),
+          type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
+        })
+        .strict()
+        .optional(),
+      content: zFileInput.optional(),
+      attributes: z.array(z.union([z.string(), z.number()])).optional(),
+    })
+    .strict();
+};
 
 /** An EFI System Partition (FAT) with these files. @example esp({ size: '32M', files: { '/EFI/BOOT/BOOTX64.EFI': loader } }) */
 export function esp(o: { size: SizeLike; files: ImageFiles; label?: string; name?: string }): PartitionSpec {
@@ -334,15 +351,18 @@ export interface GptStepOptions {
 const gptKind = {
   kind: 'gpt',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      size: zSize,
-      partitions: z.array(zPartition).min(1),
-      seed: z.string().optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<GptStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zSize } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        size: zSize,
+        partitions: z.array(zPartition(kit)).min(1),
+        seed: z.string().optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<GptStepOptions>;
+  },
   declare: (o: GptStepOptions) => ({
     inputs: o.partitions.flatMap((p) => [
       ...fileMapInputs(p.files),
@@ -418,39 +438,45 @@ export interface MbrStepOptions {
   /** Output file name (default `<name>.img`). */
   output?: string;
 }
-const zMbrPartition = z
-  .object({
-    type: z.union([z.string(), z.number().int().min(0).max(255)]).optional(),
-    size: zSize.optional(),
-    files: zFiles.optional(),
-    fat: z
-      .object({
-        label: z.string().max(11).optional(),
-        type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
-      })
-      .strict()
-      .optional(),
-    content: zFileInput.optional(),
-    bootable: z.boolean().optional(),
-    startLba: z.number().int().positive().optional(),
-  })
-  .strict()
-  .refine((p) => !(p.files && p.content), { message: 'give either files or content, not both' });
+const zMbrPartition = (kit: SchemaKit) => {
+  const { z, zFileInput, zSize } = kit;
+  return z
+    .object({
+      type: z.union([z.string(), z.number().int().min(0).max(255)]).optional(),
+      size: zSize.optional(),
+      files: zFiles(kit).optional(),
+      fat: z
+        .object({
+          label: z.string().max(11).optional(),
+          type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
+        })
+        .strict()
+        .optional(),
+      content: zFileInput.optional(),
+      bootable: z.boolean().optional(),
+      startLba: z.number().int().positive().optional(),
+    })
+    .strict()
+    .refine((p) => !(p.files && p.content), { message: 'give either files or content, not both' });
+};
 const FAT_MBR_TYPES: Record<12 | 16 | 32, string> = { 12: 'fat12', 16: 'fat16-lba', 32: 'fat32' };
 const mbrKind = {
   kind: 'mbr',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      size: zSize,
-      partitions: z.array(zMbrPartition).min(1).max(4),
-      bootCode: zFileInput.optional(),
-      seed: z.string().optional(),
-      alignment: zSize.optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<MbrStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput, zSize } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        size: zSize,
+        partitions: z.array(zMbrPartition(kit)).min(1).max(4),
+        bootCode: zFileInput.optional(),
+        seed: z.string().optional(),
+        alignment: zSize.optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<MbrStepOptions>;
+  },
   declare: (o: MbrStepOptions) => ({
     inputs: [
       ...o.partitions.flatMap((p) => [
@@ -576,59 +602,62 @@ export interface RawStepOptions {
 const rawKind = {
   kind: 'raw',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      size: zSize,
-      minSize: zSize.optional(),
-      regions: z
-        .array(
-          z
-            .object({
-              name: z.string(),
-              lba: z.number().int().nonnegative(),
-              content: zFileInput,
-              exactSize: z.number().int().positive().optional(),
-              maxSectors: z.number().int().positive().optional(),
-              minLba: z.number().int().nonnegative().optional(),
-              bootSignature: z.union([z.boolean(), z.literal('write')]).optional(),
-              symbols: z.record(z.string(), z.number().int()).optional(),
-            })
-            .strict(),
-        )
-        .min(1),
-      patches: z
-        .array(
-          z
-            .object({
-              region: z.string(),
-              at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]),
-              type: z.enum(['u8', 'u16', 'u32', 'u64']),
-              value: z.union([
-                z.number().int(),
-                z.object({ lbaOf: z.string() }).strict(),
-                z.object({ sectorsOf: z.string() }).strict(),
-                z.object({ sizeOf: z.string() }).strict(),
-              ]),
-              endian: z.enum(['le', 'be']).optional(),
-            })
-            .strict(),
-        )
-        .optional(),
-      partition: z
-        .object({
-          files: zFiles.optional(),
-          label: z.string().max(11).optional(),
-          type: z.union([z.string(), z.number().int()]).optional(),
-          bootable: z.boolean().optional(),
-          startLba: z.number().int().positive().optional(),
-          size: zSize.optional(),
-        })
-        .strict()
-        .optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<RawStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput, zSize } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        size: zSize,
+        minSize: zSize.optional(),
+        regions: z
+          .array(
+            z
+              .object({
+                name: z.string(),
+                lba: z.number().int().nonnegative(),
+                content: zFileInput,
+                exactSize: z.number().int().positive().optional(),
+                maxSectors: z.number().int().positive().optional(),
+                minLba: z.number().int().nonnegative().optional(),
+                bootSignature: z.union([z.boolean(), z.literal('write')]).optional(),
+                symbols: z.record(z.string(), z.number().int()).optional(),
+              })
+              .strict(),
+          )
+          .min(1),
+        patches: z
+          .array(
+            z
+              .object({
+                region: z.string(),
+                at: z.union([z.number().int().nonnegative(), z.object({ symbol: z.string() }).strict()]),
+                type: z.enum(['u8', 'u16', 'u32', 'u64']),
+                value: z.union([
+                  z.number().int(),
+                  z.object({ lbaOf: z.string() }).strict(),
+                  z.object({ sectorsOf: z.string() }).strict(),
+                  z.object({ sizeOf: z.string() }).strict(),
+                ]),
+                endian: z.enum(['le', 'be']).optional(),
+              })
+              .strict(),
+          )
+          .optional(),
+        partition: z
+          .object({
+            files: zFiles(kit).optional(),
+            label: z.string().max(11).optional(),
+            type: z.union([z.string(), z.number().int()]).optional(),
+            bootable: z.boolean().optional(),
+            startLba: z.number().int().positive().optional(),
+            size: zSize.optional(),
+          })
+          .strict()
+          .optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<RawStepOptions>;
+  },
   declare: (o: RawStepOptions) => ({
     inputs: [
       ...o.regions.map((r) => r.content).filter((c): c is string => typeof c === 'string'),
@@ -703,29 +732,32 @@ export interface IsoStepOptions {
 const isoKind = {
   kind: 'iso',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      files: zFiles.optional(),
-      volumeId: z.string().optional(),
-      bios: z
-        .union([
-          z
-            .object({
-              emulation: z.literal('none'),
-              image: zFileInput,
-              loadSectors: z.number().int().positive().optional(),
-              bootInfoTable: z.boolean().optional(),
-            })
-            .strict(),
-          z.object({ emulation: z.literal('hdd'), image: zFileInput }).strict(),
-        ])
-        .optional(),
-      uefi: z.union([zFileInput, z.object({ size: zSize, files: zFiles }).strict()]).optional(),
-      hybrid: z.boolean().optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<IsoStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput, zSize } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        files: zFiles(kit).optional(),
+        volumeId: z.string().optional(),
+        bios: z
+          .union([
+            z
+              .object({
+                emulation: z.literal('none'),
+                image: zFileInput,
+                loadSectors: z.number().int().positive().optional(),
+                bootInfoTable: z.boolean().optional(),
+              })
+              .strict(),
+            z.object({ emulation: z.literal('hdd'), image: zFileInput }).strict(),
+          ])
+          .optional(),
+        uefi: z.union([zFileInput, z.object({ size: zSize, files: zFiles(kit) }).strict()]).optional(),
+        hybrid: z.boolean().optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<IsoStepOptions>;
+  },
   declare: (o: IsoStepOptions) => ({
     inputs: [
       ...fileMapInputs(o.files),
@@ -808,20 +840,23 @@ export interface GrubIsoStepOptions {
 const grubIsoKind = {
   kind: 'grub-iso',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      kernel: zFileInput,
-      modules: z.array(zFileInput).optional(),
-      moduleArgs: z.array(z.string()).optional(),
-      cmdline: z.string().optional(),
-      bios: z.boolean().optional(),
-      efi: z.boolean().optional(),
-      hybrid: z.boolean().optional(),
-      files: zFiles.optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<GrubIsoStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        kernel: zFileInput,
+        modules: z.array(zFileInput).optional(),
+        moduleArgs: z.array(z.string()).optional(),
+        cmdline: z.string().optional(),
+        bios: z.boolean().optional(),
+        efi: z.boolean().optional(),
+        hybrid: z.boolean().optional(),
+        files: zFiles(kit).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<GrubIsoStepOptions>;
+  },
   declare: (o: GrubIsoStepOptions) => ({
     inputs: [
       ...(typeof o.kernel === 'string' ? [o.kernel] : []),
@@ -874,14 +909,17 @@ function convertKind(format: 'vdi' | 'vmdk') {
   return {
     kind: format,
     version: 1,
-    schema: z
-      .object({
-        name: z.string().optional(),
-        input: zFileInput,
-        subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(),
-        output: z.string().optional(),
-      })
-      .strict() satisfies z.ZodType<ConvertStepOptions>,
+    makeSchema: (kit: SchemaKit) => {
+      const { z, zFileInput } = kit;
+      return z
+        .object({
+          name: z.string().optional(),
+          input: zFileInput,
+          subformat: z.enum(['monolithicSparse', 'streamOptimized']).optional(),
+          output: z.string().optional(),
+        })
+        .strict() satisfies z.ZodType<ConvertStepOptions>;
+    },
     declare: (o: ConvertStepOptions) => ({
       inputs: typeof o.input === 'string' ? [o.input] : [],
       outputs: [o.output ?? withExtension(o.name, 'disk', format)],

@@ -16,10 +16,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BOOT_INFO_ABI } from '../boot/boot-info.js';
 import { KilnError } from '../errors.js';
-import { type Arch, type FileInput, type StepContext, defineStep } from '../step.js';
+import { type Arch, type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 import { findZig } from '../toolchain/tools.js';
 import { kilnCacheDir } from '../util/cache-dir.js';
 import type { SizeLike } from '../util/size.js';
@@ -87,18 +87,25 @@ export interface KilnBootLoaderOptions {
   output?: string;
 }
 
-const zVerify = z
-  .object({
-    key: z.string().min(1).optional(),
-    mlDsaKey: z.string().min(1).optional(),
-    hybrid: z.boolean().optional(),
-    sections: z.enum(['kiln', 'nonos']).optional(),
-  })
-  .strict();
-const zSerial = z
-  .object({ kind: z.enum(['none', 'pio-16550', 'mmio-pl011']), base: z.number().int().nonnegative() })
-  .strict();
-const zArch = z.enum(['x86_64', 'aarch64']);
+const zVerify = (kit: SchemaKit) => {
+  const { z } = kit;
+  return z
+    .object({
+      key: z.string().min(1).optional(),
+      mlDsaKey: z.string().min(1).optional(),
+      hybrid: z.boolean().optional(),
+      sections: z.enum(['kiln', 'nonos']).optional(),
+    })
+    .strict();
+};
+const zSerial = (kit: SchemaKit) => {
+  const { z } = kit;
+  return z.object({ kind: z.enum(['none', 'pio-16550', 'mmio-pl011']), base: z.number().int().nonnegative() }).strict();
+};
+const zArch = (kit: SchemaKit) => {
+  const { z } = kit;
+  return z.enum(['x86_64', 'aarch64']);
+};
 
 /** Hash of the loader's sources: part of the action key (they live in kiln, not in the project). */
 function loaderSourceHash(): string {
@@ -121,18 +128,21 @@ function optionsTag(o: KilnBootLoaderOptions): string {
 const loaderKind = {
   kind: 'kiln-boot',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      arch: zArch.optional(),
-      kernelPath: z.string().optional(),
-      initrdPath: z.string().optional(),
-      cmdline: z.string().optional(),
-      verify: zVerify.optional(),
-      serial: zSerial.optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<KilnBootLoaderOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        arch: zArch(kit).optional(),
+        kernelPath: z.string().optional(),
+        initrdPath: z.string().optional(),
+        cmdline: z.string().optional(),
+        verify: zVerify(kit).optional(),
+        serial: zSerial(kit).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<KilnBootLoaderOptions>;
+  },
   declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch; allowDevKey?: boolean } }) {
     const arch = o.arch ?? bootArch(ctx.target.arch);
     const tag = optionsTag({ ...o, arch });

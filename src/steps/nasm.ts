@@ -3,10 +3,10 @@
  * into a kernel). Inputs: the source and every .asm/.inc/.mac beside it (includes).
  */
 import { projectRelative } from '../toolchain/path-map.js';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { resolve } from 'node:path';
 import { parseDepfile } from '../toolchain/depfile.js';
-import { type StepContext, defineStep } from '../step.js';
+import { type StepContext, defineStep, type SchemaKit } from '../step.js';
 import { siblingsGlob, stem } from './_common.js';
 
 /**
@@ -34,25 +34,28 @@ export interface NasmOptions {
   args?: string[];
 }
 
-const schema = z
-  .object({
-    name: z.string().optional(),
-    source: z.string().min(1),
-    output: z.string().optional(),
-    format: z.enum(['elf64', 'elf32', 'bin', 'win64']).optional(),
-    include: z.array(z.string()).optional(),
-    defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    exactSize: z.number().int().positive().optional(),
-    maxSize: z.number().int().positive().optional(),
-    args: z.array(z.string()).optional(),
-  })
-  .strict() satisfies z.ZodType<NasmOptions>;
+const schema = (kit: SchemaKit) => {
+  const { z } = kit;
+  return z
+    .object({
+      name: z.string().optional(),
+      source: z.string().min(1),
+      output: z.string().optional(),
+      format: z.enum(['elf64', 'elf32', 'bin', 'win64']).optional(),
+      include: z.array(z.string()).optional(),
+      defines: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+      exactSize: z.number().int().positive().optional(),
+      maxSize: z.number().int().positive().optional(),
+      args: z.array(z.string()).optional(),
+    })
+    .strict() satisfies z.ZodType<NasmOptions>;
+};
 
 function kind(flat: boolean) {
   return {
     kind: flat ? 'nasm.bin' : 'nasm.obj',
     version: 2,
-    schema,
+    makeSchema: schema,
     declare(o: NasmOptions) {
       return {
         inputs: [

@@ -4,9 +4,8 @@
  * its tests). The load address and entry are written to the build log.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep } from '../step.js';
+import type { z } from 'zod';
+import { type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /** Options of `objcopy()`: a flat binary from an ELF's loadable sections (`objcopy -O binary`, in TypeScript). */
 export interface ObjcopyOptions {
@@ -25,15 +24,18 @@ export interface ObjcopyOptions {
 const objcopyKind = {
   kind: 'objcopy',
   version: 2,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      input: zFileInput,
-      output: z.string().optional(),
-      format: z.literal('binary').optional(),
-      sections: z.array(z.string().min(1)).min(1).optional(),
-    })
-    .strict() satisfies z.ZodType<ObjcopyOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        input: zFileInput,
+        output: z.string().optional(),
+        format: z.literal('binary').optional(),
+        sections: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict() satisfies z.ZodType<ObjcopyOptions>;
+  },
   declare(o: ObjcopyOptions) {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? 'kernel.bin'] };
   },

@@ -6,8 +6,7 @@
  * profile unless allowDevKey). Keys never reach the log.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
+import type { z } from 'zod';
 import {
   type DeclareContext,
   type FileInput,
@@ -15,9 +14,9 @@ import {
   type StepContext,
   StepFailure,
   defineStep,
+  type SchemaKit,
 } from '../step.js';
 import { resolvePolicy } from '../toolchain/policy.js';
-import { zTimeoutSeconds } from '../config/timeout-schema.js';
 
 /**
  * Options of `sign()`: embed a manifest and Ed25519 (+ ML-DSA-65) signatures in a kernel ELF.
@@ -75,50 +74,53 @@ export interface SignStepOptions {
 const signKind = {
   kind: 'sign',
   version: 2,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      input: zFileInput,
-      sections: z
-        .union([
-          z.enum(['kiln', 'nonos']),
-          z
-            .object({
-              signature: z.string().optional(),
-              mlDsaSignature: z.string().optional(),
-              manifest: z.string().optional(),
-            })
-            .strict(),
-        ])
-        .optional(),
-      hybrid: z.boolean().optional(),
-      key: z.string().optional(),
-      signer: z
-        .object({
-          command: z.array(z.string().min(1)).min(1),
-          publicKey: z.string().min(1),
-          timeoutSeconds: zTimeoutSeconds.optional(),
-        })
-        .strict()
-        .optional(),
-      mlDsaKey: z.string().optional(),
-      allowDevKey: z.boolean().optional(),
-      initrd: zFileInput.optional(),
-      abiHash: z
-        .string()
-        .regex(/^[0-9a-f]{2,128}$/)
-        .optional(),
-      version: z.string().optional(),
-      project: z.string().min(1).optional(),
-      toolchain: z.array(z.string().min(1)).optional(),
-      canonicalization: z.enum(['zero', 'exclude']).optional(),
-      output: z.string().optional(),
-    })
-    .strict()
-    .refine((o) => !(o.key && o.signer), {
-      message: 'give either key or signer, not both',
-      path: ['signer'],
-    }) satisfies z.ZodType<SignStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput, zTimeoutSeconds } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        input: zFileInput,
+        sections: z
+          .union([
+            z.enum(['kiln', 'nonos']),
+            z
+              .object({
+                signature: z.string().optional(),
+                mlDsaSignature: z.string().optional(),
+                manifest: z.string().optional(),
+              })
+              .strict(),
+          ])
+          .optional(),
+        hybrid: z.boolean().optional(),
+        key: z.string().optional(),
+        signer: z
+          .object({
+            command: z.array(z.string().min(1)).min(1),
+            publicKey: z.string().min(1),
+            timeoutSeconds: zTimeoutSeconds.optional(),
+          })
+          .strict()
+          .optional(),
+        mlDsaKey: z.string().optional(),
+        allowDevKey: z.boolean().optional(),
+        initrd: zFileInput.optional(),
+        abiHash: z
+          .string()
+          .regex(/^[0-9a-f]{2,128}$/)
+          .optional(),
+        version: z.string().optional(),
+        project: z.string().min(1).optional(),
+        toolchain: z.array(z.string().min(1)).optional(),
+        canonicalization: z.enum(['zero', 'exclude']).optional(),
+        output: z.string().optional(),
+      })
+      .strict()
+      .refine((o) => !(o.key && o.signer), {
+        message: 'give either key or signer, not both',
+        path: ['signer'],
+      }) satisfies z.ZodType<SignStepOptions>;
+  },
   declare(o: SignStepOptions, ctx: DeclareContext) {
     const allowDevKey = o.allowDevKey === true || ctx.target.allowDevKey === true;
     const request = (algorithm: SigningKeyRequest['algorithm'], keyFile: string | undefined): SigningKeyRequest => ({

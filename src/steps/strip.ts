@@ -6,10 +6,9 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { withExtension } from './_common.js';
-import { zFileInput } from '../config/schema.js';
-import { type FileInput, type StepContext, defineStep } from '../step.js';
+import { type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /** Options of `strip()`: a stripped ELF and its separate debug file (linked by `.gnu_debuglink`). */
 export interface StripStepOptions {
@@ -34,15 +33,18 @@ function outputs(o: StripStepOptions): [string, string] {
 const stripKind = {
   kind: 'strip',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      input: zFileInput,
-      mode: z.enum(['all', 'debug']).optional(),
-      output: z.string().optional(),
-      debugFile: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<StripStepOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        input: zFileInput,
+        mode: z.enum(['all', 'debug']).optional(),
+        output: z.string().optional(),
+        debugFile: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<StripStepOptions>;
+  },
   declare(o: StripStepOptions) {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: outputs(o) };
   },

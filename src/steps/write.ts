@@ -1,7 +1,7 @@
 /** `write()`: a generated file (text or bytes) in the build folder. */
 import { writeFile } from 'node:fs/promises';
-import { z } from 'zod';
-import { type StepContext, defineStep } from '../step.js';
+import type { z } from 'zod';
+import { type StepContext, defineStep, type SchemaKit } from '../step.js';
 
 /** Options of `write()`: a file with the given content written into the build folder. */
 export interface WriteOptions {
@@ -18,14 +18,17 @@ export interface WriteOptions {
 export const writeKind = {
   kind: 'write',
   version: 1,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      path: z.string().min(1),
-      content: z.union([z.string(), z.instanceof(Uint8Array)]),
-      mode: z.number().int().min(0).max(0o7777).optional(),
-    })
-    .strict() satisfies z.ZodType<WriteOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        path: z.string().min(1),
+        content: z.union([z.string(), z.instanceof(Uint8Array)]),
+        mode: z.number().int().min(0).max(0o7777).optional(),
+      })
+      .strict() satisfies z.ZodType<WriteOptions>;
+  },
   declare(options: WriteOptions) {
     return { outputs: [options.path] };
   },

@@ -7,15 +7,14 @@
  */
 import { copyFile, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { z } from 'zod';
-import { zFileInput } from '../config/schema.js';
+import type { z } from 'zod';
 import { KilnError } from '../errors.js';
-import { type DeclareContext, type FileInput, type StepContext, defineStep } from '../step.js';
+import { type DeclareContext, type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
 import { type Layer, resolvePolicy, zigFlags } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';
 import { type ZigRootDirs, openZigRoot } from '../toolchain/zig-root.js';
 import { formatCommand } from '../util/process.js';
-import { stem, stringInputs, zLayer } from './_common.js';
+import { stem, stringInputs } from './_common.js';
 
 /**
  * Options of `zig.exe()` and `zig.obj()`.
@@ -47,20 +46,25 @@ export interface ZigOptions {
   args?: string[];
 }
 
-const schema = z
-  .object({
-    name: z.string().optional(),
-    root: z.string().min(1),
-    output: z.string().optional(),
-    layer: zLayer.optional(),
-    target: z.string().optional(),
-    cpu: z.string().optional(),
-    linkerScript: zFileInput.optional(),
-    objects: z.array(zFileInput).optional(),
-    modules: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput).optional(),
-    args: z.array(z.string()).optional(),
-  })
-  .strict() satisfies z.ZodType<ZigOptions>;
+const schema = (kit: SchemaKit) => {
+  const { z, zFileInput, zLayer } = kit;
+  return z
+    .object({
+      name: z.string().optional(),
+      root: z.string().min(1),
+      output: z.string().optional(),
+      layer: zLayer.optional(),
+      target: z.string().optional(),
+      cpu: z.string().optional(),
+      linkerScript: zFileInput.optional(),
+      objects: z.array(zFileInput).optional(),
+      modules: z
+        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput)
+        .optional(),
+      args: z.array(z.string()).optional(),
+    })
+    .strict() satisfies z.ZodType<ZigOptions>;
+};
 
 function zigPath(ctx: StepContext): string {
   const zig = findZig(ctx.env, ctx.projectDir);
@@ -84,7 +88,7 @@ function kind(mode: 'exe' | 'obj') {
   return {
     kind: `zig.${mode}`,
     version: 2,
-    schema,
+    makeSchema: schema,
     declare(o: ZigOptions, ctx: DeclareContext) {
       const dir = posix.dirname(o.root);
       return {
@@ -174,18 +178,21 @@ export interface ZigTestOptions {
 const testKind = {
   kind: 'zig.test',
   version: 3,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      root: z.string().min(1),
-      modules: z
-        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput)
-        .optional(),
-      filter: z.string().optional(),
-      args: z.array(z.string()).optional(),
-      output: z.string().optional(),
-    })
-    .strict() satisfies z.ZodType<ZigTestOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z, zFileInput } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        root: z.string().min(1),
+        modules: z
+          .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a Zig identifier'), zFileInput)
+          .optional(),
+        filter: z.string().optional(),
+        args: z.array(z.string()).optional(),
+        output: z.string().optional(),
+      })
+      .strict() satisfies z.ZodType<ZigTestOptions>;
+  },
   declare(o: ZigTestOptions, ctx: DeclareContext) {
     return {
       inputs: [posix.join(posix.dirname(o.root), '**/*.zig'), ...stringInputs(Object.values(o.modules ?? {}))],
@@ -258,16 +265,19 @@ const ZIG_BUILD_PATHS = "Zig 0.11 writes the checkout's absolute folders into DW
 const buildKind = {
   kind: 'zig.build',
   version: 2,
-  schema: z
-    .object({
-      name: z.string().optional(),
-      path: z.string(),
-      args: z.array(z.string()).optional(),
-      artifacts: z.record(z.string(), z.string()),
-      target: z.union([z.string().min(1), z.literal(false)]).optional(),
-      inputs: z.array(z.string()).optional(),
-    })
-    .strict() satisfies z.ZodType<ZigBuildOptions>,
+  makeSchema: (kit: SchemaKit) => {
+    const { z } = kit;
+    return z
+      .object({
+        name: z.string().optional(),
+        path: z.string(),
+        args: z.array(z.string()).optional(),
+        artifacts: z.record(z.string(), z.string()),
+        target: z.union([z.string().min(1), z.literal(false)]).optional(),
+        inputs: z.array(z.string()).optional(),
+      })
+      .strict() satisfies z.ZodType<ZigBuildOptions>;
+  },
   declare(o: ZigBuildOptions, ctx: DeclareContext) {
     return {
       // Everything a build.zig with a Cargo step reads; Zig's and Cargo's caches live outside the
