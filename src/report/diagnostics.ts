@@ -520,8 +520,8 @@ export function diagnosticKey(d: Diagnostic): string {
  * @example
  * dedupeDiagnostics([...parseDiagnostics(a), ...parseDiagnostics(b)])
  */
-export function dedupeDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  const seen = new Map<string, Diagnostic>();
+export function dedupeDiagnostics<T extends Diagnostic>(list: T[]): T[] {
+  const seen = new Map<string, T>();
   for (const d of list) {
     const key = diagnosticKey(d);
     const prev = seen.get(key);

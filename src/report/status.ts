@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
-import { type LastBuild, readLastBuild } from './last-build.js';
+import { type LastBuild, type LastBuildStep, readLastBuild } from './last-build.js';
 import { type ClassifyPolicy, classify, classRule } from './classify.js';
 import {
   type Diagnostic,
@@ -180,206 +180,33 @@ function dirOf(file: string): string {
  */
 export async function buildStatus(options: StatusOptions): Promise<StatusReport> {
   const last = readLastBuild(options.buildDir);
-  const all: ReportDiagnostic[] = [];
-  const byStep: NonNullable<StatusReport['targets']>['byStep'] = [];
-  const progresses: NinjaProgress[] = [];
-  let source: NinjaProgress['source'] = 'ninja-dry-run';
-  const stepList: StatusReport['steps']['list'] = [];
   const snapshotPath = join(options.buildDir, '.kiln', 'status-diagnostics.json');
   const snapshot = readSnapshot(snapshotPath);
   const nextSnapshot: DiagnosticSnapshot = { version: 1, steps: {} };
-
+  const read: StepRead[] = [];
   for (const step of last.steps) {
-    if (step.status === 'not-selected') continue;
-    stepList.push({
-      name: step.name,
-      kind: step.kind,
-      status: step.status,
-      ...(step.failure ? { message: step.failure.message } : {}),
-      ...(step.log ? { log: step.log } : {}),
-    });
-    const log =
-      step.log && existsSync(step.log) ? readFileSync(step.log, 'utf8') : (step.failure?.tail ?? []).join('\n');
-    // Relative paths in a tool's messages are relative to where it ran: a CMake/Ninja build runs in the
-    // step's work folder, every other tool (cc, nasm, cargo...) in the project folder.
-    const cwd = step.workDir && existsSync(join(step.workDir, 'build.ninja')) ? step.workDir : options.projectDir;
-    let diags = parseDiagnostics(log, { compiler: compilerOf(step.kind, log), step: step.name });
-    // The error first: warnings that follow from it (a missing return after a typo) come after it.
-    diags = [...diags].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
-    let progress: NinjaProgress | undefined;
-    if (step.workDir && existsSync(join(step.workDir, 'build.ninja'))) {
-      progress = await ninjaProgress(step.workDir, options.ninja ? { ninja: options.ninja } : {});
-      if (progress) {
-        progresses.push(progress);
-        if (progress.source === 'ninja-log') source = 'ninja-log';
-        const pendingSet = new Set(progress.pending);
-        const notLinked = progress.edges
-          .filter((e) => (e.kind === 'link' || e.kind === 'archive') && pendingSet.has(e.output))
-          .map((e) => e.output);
-        byStep.push({
-          step: step.name,
-          built: progress.built,
-          total: progress.total,
-          pending: progress.pending,
-          notLinked,
-        });
-        // Linker messages name objects; map them back to their sources.
-        const p = progress;
-        diags = diags.map((d) => {
-          const src = d.file ? p.edges.find((e) => e.kind === 'compile' && e.output === d.file)?.inputs[0] : undefined;
-          return src ? { ...d, file: src } : d;
-        });
-      }
-    }
-    diags = relativizeDiagnostics(diags, options.projectDir, cwd);
-    if (progress) diags = carryOver(step.name, diags, progress, options.projectDir, snapshot, nextSnapshot);
-    // A failed step with nothing parseable still blocks: report its own failure message.
-    if (step.status === 'failed' && !diags.some((d) => d.severity === 'error')) {
-      diags.push({ tool: 'cc', severity: 'error', message: step.failure?.message ?? 'step failed', step: step.name });
-    }
-    // Errors no rule knows, in a file that already has a classified error, follow from it
-    // (after `struct log log;` clashes with math.h's log, every `log.x` fails too).
-    const rootByFile = new Map<string, ReportDiagnostic>();
-    for (const d of diags) {
-      const c = classify(d, options.policy);
-      const key = [c.id, d.file ?? '', d.symbol ?? '', d.message].join('|');
-      const root = d.file ? rootByFile.get(d.file) : undefined;
-      if (c.id === 'other' && c.blocking && root) {
-        all.push({ ...d, class: root.class, blocking: true, fix: root.fix, key, followOn: true });
-        continue;
-      }
-      const rd: ReportDiagnostic = { ...d, class: c.id, blocking: c.blocking, fix: c.fix, key };
-      if (c.blocking && d.file && !rootByFile.has(d.file)) rootByFile.set(d.file, rd);
-      all.push(rd);
-    }
+    if (step.status !== 'not-selected') read.push(await readStep(step, options, snapshot, nextSnapshot));
   }
-  const diagnostics = dedupeDiagnostics(all) as ReportDiagnostic[];
-  // An undefined symbol defined in a project source that no build step compiles: name that file.
-  const undefinedSyms = new Set(
-    diagnostics.filter((d) => d.class === 'undefined-reference' && d.symbol).map((d) => d.symbol!),
-  );
-  if (undefinedSyms.size) {
-    const compiled = new Set(
-      progresses.flatMap((p) =>
-        p.edges
-          .filter((e) => e.kind === 'compile')
-          .map(
-            (e) =>
-              relativizeDiagnostics(
-                [{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] ?? '' }],
-                options.projectDir,
-                p.buildDir,
-              )[0]!.file,
-          ),
-      ),
-    );
-    const definers = findDefinitions(options.projectDir, undefinedSyms);
-    for (const d of diagnostics) {
-      const where = d.symbol ? definers.get(d.symbol) : undefined;
-      if (!where) continue;
-      d.fix = compiled.has(where)
-        ? `\`${d.symbol}\` is defined in ${where}, which is compiled but not linked into this target: link its object or library`
-        : `\`${d.symbol}\` is defined in ${where}, which is not in the build: add ${where} to the target's sources${nearestCmake(options.projectDir, where) ? ` in ${nearestCmake(options.projectDir, where)}` : ''}`;
-    }
-  }
+  const progresses = read.flatMap((r) => (r.ninja ? [r.ninja.progress] : []));
+  const diagnostics = dedupeDiagnostics(read.flatMap((r) => r.diagnostics));
+  nameDefiningSources(diagnostics, progresses, options.projectDir);
   const blocking = diagnostics.filter((d) => d.blocking && !d.followOn);
-
-  // Causes, most frequent first.
-  const classMap = new Map<string, ClassSummary>();
-  for (const d of blocking) {
-    let c = classMap.get(d.class);
-    if (!c) {
-      const rule = classRule(d.class, options.policy);
-      c = {
-        id: d.class,
-        title: rule.title,
-        explanation: rule.explanation,
-        count: 0,
-        followOn: 0,
-        locations: [],
-        fixes: [],
-      };
-      classMap.set(d.class, c);
-    }
-    c.count++;
-    const loc = d.symbol ? `${formatLocation(d)} (${d.symbol})` : formatLocation(d);
-    if (c.locations.length < 5 && !c.locations.includes(loc)) c.locations.push(loc);
-    if (c.fixes.length < 5 && !c.fixes.includes(d.fix)) c.fixes.push(d.fix);
-  }
-  for (const d of diagnostics)
-    if (d.followOn) {
-      const c = classMap.get(d.class);
-      if (c) c.followOn++;
-    }
-  const classes = [...classMap.values()].sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
-
-  // Directories: every compiled source's folder, plus every folder a diagnostic points into.
-  const dirs = new Map<string, DirectoryStatus>();
-  const dirEntry = (dir: string): DirectoryStatus => {
-    let e = dirs.get(dir);
-    if (!e) dirs.set(dir, (e = { dir, status: 'ok', errors: 0, warnings: 0 }));
-    return e;
-  };
-  for (const p of progresses) {
-    const pending = new Set(p.pending);
-    for (const e of p.edges) {
-      if (e.kind !== 'compile' || !e.inputs[0]) continue;
-      const [src] = relativizeDiagnostics(
-        [{ tool: 'cc', severity: 'note', message: '', file: e.inputs[0] }],
-        options.projectDir,
-        p.buildDir,
-      );
-      if (!src?.file || src.file.startsWith('/')) continue;
-      const entry = dirEntry(dirOf(src.file));
-      entry.targets ??= { built: 0, total: 0 };
-      entry.targets.total++;
-      if (!pending.has(e.output)) entry.targets.built++;
-    }
-  }
-  for (const d of diagnostics) {
-    if (!d.file || d.file.startsWith('/') || d.severity === 'note') continue;
-    const entry = dirEntry(dirOf(d.file));
-    if (d.blocking) entry.errors++;
-    else if (d.severity === 'warning') entry.warnings++;
-  }
-  for (const e of dirs.values()) {
-    e.status = e.errors
-      ? 'errors'
-      : e.warnings
-        ? 'warnings'
-        : e.targets && e.targets.built < e.targets.total
-          ? 'pending'
-          : 'ok';
-  }
-  const directories = [...dirs.values()].sort((a, b) => a.dir.localeCompare(b.dir));
-
-  const steps = {
-    total: stepList.length,
-    ok: stepList.filter((s) => s.status === 'ran' || s.status === 'cached' || s.status === 'up-to-date').length,
-    failed: stepList.filter((s) => s.status === 'failed').length,
-    skipped: stepList.filter((s) => s.status === 'skipped').length,
-    list: stepList,
-  };
-  const targets = progresses.length
-    ? { built: byStep.reduce((n, s) => n + s.built, 0), total: byStep.reduce((n, s) => n + s.total, 0), source, byStep }
-    : undefined;
+  const classes = summarizeClasses(blocking, diagnostics, options.policy);
+  const directories = directoryStatus(progresses, diagnostics, options.projectDir);
+  const steps = stepCounts(read.map((r) => r.entry));
+  const targets = targetCounts(read);
   const counts = {
     errors: diagnostics.filter((d) => d.severity === 'error').length,
     followOn: diagnostics.filter((d) => d.followOn).length,
     warnings: diagnostics.filter((d) => d.severity === 'warning').length,
     blocking: blocking.length,
   };
-
-  // History: compare with the last report of a different build, then record this one.
-  const history = readHistory(options.buildDir);
   const entries = blocking.map(changeEntry);
-  const previous = [...history.reports].reverse().find((r) => r.buildTime !== last.time);
-  const changes = previous
-    ? { since: previous.buildTime, ...diffEntries(previous.entries, entries), remaining: entries.length }
-    : undefined;
+  const history = readHistory(options.buildDir);
+  const changes = changesSince(history, last, entries);
   if (options.record ?? true) {
     writeFileAtomic(snapshotPath, JSON.stringify(nextSnapshot));
-    const entry: HistoryEntry = {
+    recordHistory(options.buildDir, history, {
       buildTime: last.time,
       ok: last.ok && counts.blocking === 0,
       built: targets?.built ?? steps.ok,
@@ -387,15 +214,8 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
       blocking: counts.blocking,
       warnings: counts.warnings,
       entries,
-    };
-    const reports = history.reports.filter((r) => r.buildTime !== last.time);
-    reports.push(entry);
-    writeFileAtomic(
-      join(options.buildDir, '.kiln', 'status-history.json'),
-      JSON.stringify({ version: 1, reports: reports.slice(-HISTORY_LIMIT) }),
-    );
+    });
   }
-
   const nextActions = planActions(classes, blocking, last, steps.failed);
   if (targets && targets.built < targets.total && counts.blocking === 0 && steps.failed === 0) {
     // kiln hashes contents; Ninja compares mtimes: touched-but-unchanged sources look stale to Ninja.
@@ -421,6 +241,242 @@ export async function buildStatus(options: StatusOptions): Promise<StatusReport>
     nextActions,
     ...(toolchain.length ? { toolchain } : {}),
   };
+}
+
+// ---- One step of the last build: its entry, its diagnostics, Ninja's view of it.
+
+type StepEntry = StatusReport['steps']['list'][number];
+type StepTargets = NonNullable<StatusReport['targets']>['byStep'][number];
+
+/** What one step of the last build contributes to the report. */
+interface StepRead {
+  entry: StepEntry;
+  /** Classified, in the step's order (errors before warnings). */
+  diagnostics: ReportDiagnostic[];
+  /** A CMake/Ninja step's progress and targets. */
+  ninja?: { progress: NinjaProgress; targets: StepTargets };
+}
+
+async function readStep(
+  step: LastBuildStep,
+  options: StatusOptions,
+  snapshot: DiagnosticSnapshot,
+  nextSnapshot: DiagnosticSnapshot,
+): Promise<StepRead> {
+  const entry: StepEntry = {
+    name: step.name,
+    kind: step.kind,
+    status: step.status,
+    ...(step.failure ? { message: step.failure.message } : {}),
+    ...(step.log ? { log: step.log } : {}),
+  };
+  const log = step.log && existsSync(step.log) ? readFileSync(step.log, 'utf8') : (step.failure?.tail ?? []).join('\n');
+  // Relative paths in a tool's messages are relative to where it ran: a CMake/Ninja build runs in the
+  // step's work folder, every other tool (cc, nasm, cargo...) in the project folder.
+  const ninjaDir = step.workDir && existsSync(join(step.workDir, 'build.ninja')) ? step.workDir : undefined;
+  const cwd = ninjaDir ?? options.projectDir;
+  let diags = parseDiagnostics(log, { compiler: compilerOf(step.kind, log), step: step.name });
+  // The error first: warnings that follow from it (a missing return after a typo) come after it.
+  diags = [...diags].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
+  const progress = ninjaDir ? await ninjaProgress(ninjaDir, options.ninja ? { ninja: options.ninja } : {}) : undefined;
+  // Linker messages name objects; map them back to their sources.
+  if (progress) diags = objectsToSources(diags, progress);
+  diags = relativizeDiagnostics(diags, options.projectDir, cwd);
+  if (progress) diags = carryOver(step.name, diags, progress, options.projectDir, snapshot, nextSnapshot);
+  // A failed step with nothing parseable still blocks: report its own failure message.
+  if (step.status === 'failed' && !diags.some((d) => d.severity === 'error')) {
+    diags.push({ tool: 'cc', severity: 'error', message: step.failure?.message ?? 'step failed', step: step.name });
+  }
+  return {
+    entry,
+    diagnostics: classifyStep(diags, options.policy),
+    ...(progress ? { ninja: { progress, targets: stepTargets(step.name, progress) } } : {}),
+  };
+}
+
+/** Built and total targets of a Ninja step, what is pending, and which pending outputs are links. */
+function stepTargets(step: string, progress: NinjaProgress): StepTargets {
+  const pendingSet = new Set(progress.pending);
+  const notLinked = progress.edges
+    .filter((e) => (e.kind === 'link' || e.kind === 'archive') && pendingSet.has(e.output))
+    .map((e) => e.output);
+  return { step, built: progress.built, total: progress.total, pending: progress.pending, notLinked };
+}
+
+/** Diagnostics naming an object file point at the source Ninja compiled it from. */
+function objectsToSources(diags: Diagnostic[], progress: NinjaProgress): Diagnostic[] {
+  return diags.map((d) => {
+    const src = d.file ? progress.edges.find((e) => e.kind === 'compile' && e.output === d.file)?.inputs[0] : undefined;
+    return src ? { ...d, file: src } : d;
+  });
+}
+
+/**
+ * Classifies a step's diagnostics. Errors no rule knows, in a file that already has a classified
+ * error, follow from it (after `struct log log;` clashes with math.h's log, every `log.x` fails too).
+ */
+function classifyStep(diags: readonly Diagnostic[], policy: ClassifyPolicy | undefined): ReportDiagnostic[] {
+  const out: ReportDiagnostic[] = [];
+  const rootByFile = new Map<string, ReportDiagnostic>();
+  for (const d of diags) {
+    const c = classify(d, policy);
+    const key = [c.id, d.file ?? '', d.symbol ?? '', d.message].join('|');
+    const root = d.file ? rootByFile.get(d.file) : undefined;
+    if (c.id === 'other' && c.blocking && root) {
+      out.push({ ...d, class: root.class, blocking: true, fix: root.fix, key, followOn: true });
+      continue;
+    }
+    const rd: ReportDiagnostic = { ...d, class: c.id, blocking: c.blocking, fix: c.fix, key };
+    if (c.blocking && d.file && !rootByFile.has(d.file)) rootByFile.set(d.file, rd);
+    out.push(rd);
+  }
+  return out;
+}
+
+// ---- The whole build.
+
+/** A compiled source's path relative to the project (as diagnostics name it). */
+function compiledSource(input: string, projectDir: string, buildDir: string): string | undefined {
+  return relativizeDiagnostics([{ tool: 'cc', severity: 'note', message: '', file: input }], projectDir, buildDir)[0]
+    ?.file;
+}
+
+/** An undefined symbol defined in a project source that no build step compiles: the fix names that file. */
+function nameDefiningSources(diagnostics: ReportDiagnostic[], progresses: NinjaProgress[], projectDir: string): void {
+  const undefinedSyms = new Set(
+    diagnostics.filter((d) => d.class === 'undefined-reference' && d.symbol).map((d) => d.symbol!),
+  );
+  if (!undefinedSyms.size) return;
+  const compiled = new Set(
+    progresses.flatMap((p) =>
+      p.edges.filter((e) => e.kind === 'compile').map((e) => compiledSource(e.inputs[0] ?? '', projectDir, p.buildDir)),
+    ),
+  );
+  const definers = findDefinitions(projectDir, undefinedSyms);
+  for (const d of diagnostics) {
+    const where = d.symbol ? definers.get(d.symbol) : undefined;
+    if (!where) continue;
+    d.fix = compiled.has(where)
+      ? `\`${d.symbol}\` is defined in ${where}, which is compiled but not linked into this target: link its object or library`
+      : `\`${d.symbol}\` is defined in ${where}, which is not in the build: add ${where} to the target's sources${nearestCmake(projectDir, where) ? ` in ${nearestCmake(projectDir, where)}` : ''}`;
+  }
+}
+
+/** Causes, most frequent first, with their follow-on errors counted apart. */
+function summarizeClasses(
+  blocking: readonly ReportDiagnostic[],
+  diagnostics: readonly ReportDiagnostic[],
+  policy: ClassifyPolicy | undefined,
+): ClassSummary[] {
+  const classMap = new Map<string, ClassSummary>();
+  for (const d of blocking) {
+    let c = classMap.get(d.class);
+    if (!c) {
+      const rule = classRule(d.class, policy);
+      c = {
+        id: d.class,
+        title: rule.title,
+        explanation: rule.explanation,
+        count: 0,
+        followOn: 0,
+        locations: [],
+        fixes: [],
+      };
+      classMap.set(d.class, c);
+    }
+    c.count++;
+    const loc = d.symbol ? `${formatLocation(d)} (${d.symbol})` : formatLocation(d);
+    if (c.locations.length < 5 && !c.locations.includes(loc)) c.locations.push(loc);
+    if (c.fixes.length < 5 && !c.fixes.includes(d.fix)) c.fixes.push(d.fix);
+  }
+  for (const d of diagnostics)
+    if (d.followOn) {
+      const c = classMap.get(d.class);
+      if (c) c.followOn++;
+    }
+  return [...classMap.values()].sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
+}
+
+/** Directories: every compiled source's folder, plus every folder a diagnostic points into. */
+function directoryStatus(
+  progresses: readonly NinjaProgress[],
+  diagnostics: readonly ReportDiagnostic[],
+  projectDir: string,
+): DirectoryStatus[] {
+  const dirs = new Map<string, DirectoryStatus>();
+  const dirEntry = (dir: string): DirectoryStatus => {
+    let e = dirs.get(dir);
+    if (!e) dirs.set(dir, (e = { dir, status: 'ok', errors: 0, warnings: 0 }));
+    return e;
+  };
+  for (const p of progresses) {
+    const pending = new Set(p.pending);
+    for (const e of p.edges) {
+      if (e.kind !== 'compile' || !e.inputs[0]) continue;
+      const src = compiledSource(e.inputs[0], projectDir, p.buildDir);
+      if (!src || src.startsWith('/')) continue;
+      const entry = dirEntry(dirOf(src));
+      entry.targets ??= { built: 0, total: 0 };
+      entry.targets.total++;
+      if (!pending.has(e.output)) entry.targets.built++;
+    }
+  }
+  for (const d of diagnostics) {
+    if (!d.file || d.file.startsWith('/') || d.severity === 'note') continue;
+    const entry = dirEntry(dirOf(d.file));
+    if (d.blocking) entry.errors++;
+    else if (d.severity === 'warning') entry.warnings++;
+  }
+  for (const e of dirs.values()) e.status = directoryState(e);
+  return [...dirs.values()].sort((a, b) => a.dir.localeCompare(b.dir));
+}
+
+function directoryState(e: DirectoryStatus): DirectoryStatus['status'] {
+  if (e.errors) return 'errors';
+  if (e.warnings) return 'warnings';
+  return e.targets && e.targets.built < e.targets.total ? 'pending' : 'ok';
+}
+
+function stepCounts(list: StepEntry[]): StatusReport['steps'] {
+  return {
+    total: list.length,
+    ok: list.filter((s) => s.status === 'ran' || s.status === 'cached' || s.status === 'up-to-date').length,
+    failed: list.filter((s) => s.status === 'failed').length,
+    skipped: list.filter((s) => s.status === 'skipped').length,
+    list,
+  };
+}
+
+/** Ninja's targets over every CMake/Ninja step (none when no step has a Ninja build). */
+function targetCounts(read: readonly StepRead[]): StatusReport['targets'] {
+  const ninja = read.flatMap((r) => (r.ninja ? [r.ninja] : []));
+  if (!ninja.length) return undefined;
+  const byStep = ninja.map((n) => n.targets);
+  const source = ninja.some((n) => n.progress.source === 'ninja-log') ? 'ninja-log' : 'ninja-dry-run';
+  return {
+    built: byStep.reduce((n, s) => n + s.built, 0),
+    total: byStep.reduce((n, s) => n + s.total, 0),
+    source,
+    byStep,
+  };
+}
+
+// ---- History: compare with the last report of a different build, then record this one.
+
+function changesSince(history: StatusHistory, last: LastBuild, entries: ChangeEntry[]): StatusReport['changes'] {
+  const previous = [...history.reports].reverse().find((r) => r.buildTime !== last.time);
+  return previous
+    ? { since: previous.buildTime, ...diffEntries(previous.entries, entries), remaining: entries.length }
+    : undefined;
+}
+
+function recordHistory(buildDir: string, history: StatusHistory, entry: HistoryEntry): void {
+  const reports = history.reports.filter((r) => r.buildTime !== entry.buildTime);
+  reports.push(entry);
+  writeFileAtomic(
+    join(buildDir, '.kiln', 'status-history.json'),
+    JSON.stringify({ version: 1, reports: reports.slice(-HISTORY_LIMIT) }),
+  );
 }
 
 /** The tools the last build's steps declared (one entry per resolved path), with their versions. */
