@@ -79,6 +79,44 @@ export function stepNameProblem(name: string): string | undefined {
 export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {}): Promise<Graph> {
   const { config } = loaded;
   const file = shown(loaded.path);
+  const { target, profile } = resolveTarget(config, request, file);
+  const { release } = target;
+  const options = resolveOptions(config.options ?? {}, request.options ?? {});
+  // --build-dir is relative to the working folder, or absolute (resolve, not join: join glued an absolute path under cwd).
+  const buildRoot = request.buildDir
+    ? resolve(process.cwd(), request.buildDir)
+    : resolve(loaded.projectDir, config.buildDir ?? 'build');
+  const buildDir = join(buildRoot, target.id);
+  const project = config.build
+    ? await runBuild(config.build, target, { dir: buildDir, options, profile, env: request.env }, file)
+    : config;
+  const nodes = nameSteps(project, file);
+  const planned = await declareSteps(nodes, loaded, buildDir, target, file);
+  const artifacts = linkSteps(planned, buildDir, file);
+  const order = orderSteps(planned, file);
+  const byName = new Map(order.map((s) => [s.name, s]));
+  return {
+    target,
+    projectDir: loaded.projectDir,
+    buildDir,
+    buildRoot,
+    steps: order,
+    byName,
+    byHandle: planned,
+    artifacts,
+    project,
+    config,
+    options,
+    release,
+  };
+}
+
+/** The requested arch and profile, checked against the config's. */
+function resolveTarget(
+  config: KilnConfig,
+  request: PlanRequest,
+  file: string,
+): { target: TargetInfo; profile: ProfileSpec } {
   const arches = configArches(config);
   const arch = request.arch ?? arches[0]!;
   if (!arches.includes(arch)) {
@@ -101,52 +139,73 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
       },
     );
   }
-  const release = profile[1].release ?? false;
   const target: TargetInfo = {
     arch,
     profile: profileName,
     id: `${arch}-${profileName}`,
-    release,
+    release: profile[1].release ?? false,
     policy: profile[1].policy ?? config.policy ?? {},
     ...(request.allowDevKey ? { allowDevKey: true } : {}),
   };
-  const options = resolveOptions(config.options ?? {}, request.options ?? {});
-  // --build-dir is relative to the working folder, or absolute (resolve, not join: join glued an absolute path under cwd).
-  const buildRoot = request.buildDir
-    ? resolve(process.cwd(), request.buildDir)
-    : resolve(loaded.projectDir, config.buildDir ?? 'build');
-  const buildDir = join(buildRoot, target.id);
+  return { target, profile: profile[1] };
+}
 
-  let project: Project = config;
-  if (config.build) {
-    const t: BuildTarget<Record<string, never>> = {
-      ...target,
-      dir: buildDir,
-      options: options as never,
-      profileSettings: profile[1].settings ?? {},
-      release,
-      env: request.env ?? process.env,
-    };
-    try {
-      const seconds = configDeadline(request.env ?? process.env);
-      project = await withBuildDeadline(config.build(t as never), file, seconds);
-    } catch (error) {
-      if (error instanceof KilnError) throw error;
-      throw new KilnError('CONFIG_BUILD_FAILED', `build() threw: ${(error as Error)?.message ?? error}`, {
-        location: { file, configPath: 'build' },
-        cause: error,
-        exitCode: 2,
-        hint: 'run with --debug for the stack trace',
-      });
-    }
-    validateConfigValue(zProject, project, file, ['build()']);
+/** What `build()` receives besides the target: its build folder, option values, profile and environment. */
+interface BuildCall {
+  dir: string;
+  options: Record<string, unknown>;
+  profile: ProfileSpec;
+  env: NodeJS.ProcessEnv | undefined;
+}
+
+/** Calls the config's `build()` under its deadline and validates the project it returns. */
+async function runBuild(
+  build: NonNullable<KilnConfig['build']>,
+  target: TargetInfo,
+  call: BuildCall,
+  file: string,
+): Promise<Project> {
+  const t: BuildTarget<Record<string, never>> = {
+    ...target,
+    dir: call.dir,
+    options: call.options as never,
+    profileSettings: call.profile.settings ?? {},
+    release: target.release,
+    env: call.env ?? process.env,
+  };
+  let project: Project;
+  try {
+    const seconds = configDeadline(call.env ?? process.env);
+    project = await withBuildDeadline(build(t as never), file, seconds);
+  } catch (error) {
+    if (error instanceof KilnError) throw error;
+    throw new KilnError('CONFIG_BUILD_FAILED', `build() threw: ${(error as Error)?.message ?? error}`, {
+      location: { file, configPath: 'build' },
+      cause: error,
+      exitCode: 2,
+      hint: 'run with --debug for the stack trace',
+    });
   }
+  validateConfigValue(zProject, project, file, ['build()']);
+  return project;
+}
 
-  // 1. Name the steps found under the project's records.
-  const nodes = new Map<StepHandle, { name: string; configPath: string }>();
-  const names = new Map<string, string>();
-  const claim = (handle: StepHandle, name: string, configPath: string): void => {
-    if (nodes.has(handle)) return;
+/** A step's name and where the config holds it. */
+interface StepNode {
+  name: string;
+  configPath: string;
+}
+
+/** Names steps: a handle's own name, else its record key or `kind-N`; each name checked and unique. */
+class StepNamer {
+  readonly nodes = new Map<StepHandle, StepNode>();
+  private readonly names = new Map<string, string>();
+  private readonly counters = new Map<string, number>();
+  constructor(private readonly file: string) {}
+
+  claim(handle: StepHandle, name: string, configPath: string): void {
+    const { file } = this;
+    if (this.nodes.has(handle)) return;
     const finalName = handle.name ?? name;
     const broken = stepNameProblem(finalName);
     if (broken) {
@@ -156,7 +215,7 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
         exitCode: 2,
       });
     }
-    const other = names.get(finalName);
+    const other = this.names.get(finalName);
     if (other) {
       throw new KilnError('STEP_NAME_DUPLICATE', `two steps are named "${finalName}" (${other} and ${configPath})`, {
         location: { file, configPath },
@@ -164,44 +223,61 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
         exitCode: 2,
       });
     }
-    names.set(finalName, configPath);
-    nodes.set(handle, { name: finalName, configPath });
-  };
+    this.names.set(finalName, configPath);
+    this.nodes.set(handle, { name: finalName, configPath });
+  }
+
+  /** Names the steps `value` refers to that have none yet (`kind-N`); returns them in order. */
+  visitRefs(value: unknown, from: string): StepHandle[] {
+    const added: StepHandle[] = [];
+    for (const ref of collectRefs(value)) {
+      const handle = isStepHandle(ref) ? ref : ref.step;
+      if (this.nodes.has(handle)) continue;
+      const kind = handle.kind.kind;
+      const n = (this.counters.get(kind) ?? 0) + 1;
+      this.counters.set(kind, n);
+      let name = handle.name ?? `${kind}-${n}`;
+      while (this.names.has(name) && !handle.name) {
+        const next = (this.counters.get(kind) ?? 0) + 1;
+        name = `${kind}-${next}`;
+        this.counters.set(kind, next);
+      }
+      this.claim(handle, name, `${from} → ${name}`);
+      added.push(handle);
+    }
+    return added;
+  }
+}
+
+function nameSteps(project: Project, file: string): Map<StepHandle, StepNode> {
+  const namer = new StepNamer(file);
+  // 1. Name the steps found under the project's records.
   const records: Array<[string, Record<string, StepHandle> | undefined]> = [
     ['components', project.components],
     ['images', project.images],
     ['steps', project.steps],
   ];
   for (const [section, record] of records) {
-    for (const [key, handle] of Object.entries(record ?? {})) claim(handle, key, `${section}.${key}`);
+    for (const [key, handle] of Object.entries(record ?? {})) namer.claim(handle, key, `${section}.${key}`);
   }
   // 2. Follow references (options of steps, run, tests) to steps not listed in a record.
-  const counters = new Map<string, number>();
-  const queue = [...nodes.keys()];
-  const visitRefs = (value: unknown, from: string): void => {
-    for (const ref of collectRefs(value)) {
-      const handle = isStepHandle(ref) ? ref : ref.step;
-      if (!nodes.has(handle)) {
-        const n = (counters.get(handle.kind.kind) ?? 0) + 1;
-        counters.set(handle.kind.kind, n);
-        let name = handle.name ?? `${handle.kind.kind}-${n}`;
-        while (names.has(name) && !handle.name) {
-          const next = (counters.get(handle.kind.kind) ?? 0) + 1;
-          name = `${handle.kind.kind}-${next}`;
-          counters.set(handle.kind.kind, next);
-        }
-        claim(handle, name, `${from} → ${name}`);
-        queue.push(handle);
-      }
-    }
-  };
+  const queue = [...namer.nodes.keys()];
   for (let i = 0; i < queue.length; i++) {
     const handle = queue[i]!;
-    visitRefs(handle.options, nodes.get(handle)!.configPath);
+    queue.push(...namer.visitRefs(handle.options, namer.nodes.get(handle)!.configPath));
   }
-  visitRefs(project.run, 'run');
-  visitRefs(project.tests, 'tests');
+  namer.visitRefs(project.run, 'run');
+  namer.visitRefs(project.tests, 'tests');
+  return namer.nodes;
+}
 
+async function declareSteps(
+  nodes: Map<StepHandle, StepNode>,
+  loaded: LoadedConfig,
+  buildDir: string,
+  target: TargetInfo,
+  file: string,
+): Promise<Map<StepHandle, PlannedStep>> {
   // 3. Validate options and declare inputs/outputs.
   const planned = new Map<StepHandle, PlannedStep>();
   const claims = new OutputClaims(file);
@@ -218,7 +294,10 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
     const outputs = declaration.outputs.map((o) => claims.add(o, name, configPath));
     planned.set(handle, { name, configPath, handle, options, declaration, outputs, deps: [], dependents: [] });
   }
+  return planned;
+}
 
+function linkSteps(planned: Map<StepHandle, PlannedStep>, buildDir: string, file: string): ArtifactPaths {
   // 4. Edges: every reference in a step's options is a dependency; check named outputs exist.
   const artifacts = new ArtifactPaths(planned, buildDir, file);
   for (const step of planned.values()) {
@@ -244,7 +323,10 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
     step.deps = [...deps];
     for (const d of deps) d.dependents.push(step);
   }
+  return artifacts;
+}
 
+function orderSteps(planned: Map<StepHandle, PlannedStep>, file: string): PlannedStep[] {
   // 5. Order (Kahn), detecting cycles.
   const order: PlannedStep[] = [];
   const indegree = new Map<PlannedStep, number>();
@@ -266,19 +348,5 @@ export async function planGraph(loaded: LoadedConfig, request: PlanRequest = {})
       exitCode: 2,
     });
   }
-  const byName = new Map(order.map((s) => [s.name, s]));
-  return {
-    target,
-    projectDir: loaded.projectDir,
-    buildDir,
-    buildRoot,
-    steps: order,
-    byName,
-    byHandle: planned,
-    artifacts,
-    project,
-    config,
-    options,
-    release,
-  };
+  return order;
 }
