@@ -51,6 +51,7 @@ export function plainReporter(stream: NodeJS.WritableStream = process.stderr): R
         stream.write(
           `kiln: waiting for the build lock held by pid ${e.holderPid ?? '?'} (another kiln is building here; --no-wait fails instead)\n`,
         );
+      else if (e.type === 'warning') stream.write(`kiln: ${yellow('warning')}: ${e.message}\n`);
       else if (e.type === 'remote-cache')
         stream.write(`kiln: ${e.level === 'warning' ? `${yellow('warning')}: ` : ''}${e.message}\n`);
       else if (e.type === 'step-finish') {

@@ -110,6 +110,7 @@ function render(event: DevEvent, test: boolean): void {
         out(`${formatFailure(event.event.step, event.event.failure)}\n`);
       else if (event.event.type === 'lock-wait')
         out(`kiln dev: waiting for the build lock held by pid ${event.event.holderPid ?? '?'}\n`);
+      else if (event.event.type === 'warning') out(`kiln dev: warning: ${event.event.message}\n`);
       return;
     case 'cycle':
       out(cycleLine(event.cycle));

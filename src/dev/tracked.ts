@@ -68,7 +68,7 @@ function subfolders(folder: string, skip: (path: string) => boolean, into: Set<s
 /** The files one step reads: declared inputs (expanded now) and what it reported reading last time. */
 async function stepFiles(step: PlannedStep, graph: Graph, state: BuildState): Promise<string[]> {
   const declared = await expandInputs(step, graph.projectDir, graph.buildRoot);
-  const reads = Object.keys(state.record(step.name)?.fingerprint.reads ?? {})
+  const reads = (state.record(step.name)?.reads ?? [])
     .filter((key) => !key.startsWith('$build/'))
     .map((key) => readPath(key, graph.projectDir, graph.buildDir));
   return [...declared, ...reads];

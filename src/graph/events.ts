@@ -23,6 +23,8 @@ export type BuildEvent =
       failure?: StepFailureInfo;
       outputs?: string[];
     }
+  /** Something the build set aside and recovered from (a corrupt state file): one line for the user. */
+  | { type: 'warning'; time: number; message: string }
   /** The remote cache: a warning (unavailable, a corrupt object) or the build's summary note. */
   | { type: 'remote-cache'; time: number; level: 'warning' | 'note'; message: string }
   | {

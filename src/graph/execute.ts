@@ -141,8 +141,13 @@ function finishEvent(graph: Graph, step: PlannedStep, result: StepResult): Build
     ...(result.reason ? { reason: result.reason } : {}),
     ...(result.failure ? { failure: result.failure } : {}),
     ...(result.warnings ? { warnings: result.warnings } : {}),
-    outputs: step.outputs.map((o) => join(graph.buildDir, o)),
+    outputs: step.outputs.map((o) => underDir(graph.buildDir, o)),
   };
+}
+
+/** `dir/rel` for a normalized relative output path (path.join without its normalizing, once per output). */
+function underDir(dir: string, rel: string): string {
+  return dir.endsWith('/') ? `${dir}${rel}` : `${dir}/${rel}`;
 }
 
 /** The build's record for `kiln status`: every step of the graph with its status, failure and log. */

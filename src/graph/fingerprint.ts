@@ -12,11 +12,12 @@ import {
   type FileHash,
   type StatIndex,
   type ValueHash,
-  hashKey,
   hashText,
   hashValue,
+  stableKeys,
   stableStringify,
 } from './hashing.js';
+import { sha256Hex } from '../util/hash.js';
 import { readPath } from './deps-log.js';
 import { type ArtifactRef, type StepHandle, isArtifactRef, isOutputPlaceholder, isStepHandle } from '../step.js';
 import { signingKeyIds } from './signing-keys.js';
@@ -72,10 +73,48 @@ export interface FingerprintSources {
  * absolute path (a Zig in node_modules, `ZIG=/opt/zig/zig`) counts under its file name.
  */
 export function actionKey(fingerprint: Fingerprint): ActionKey {
-  const tools = Object.fromEntries(
-    Object.entries(fingerprint.tools).map(([name, t]) => [isAbsolute(name) ? basename(name) : name, t ? t.hash : null]),
-  );
-  return hashKey({ ...fingerprint, tools });
+  return sha256Hex(fingerprintText(fingerprint)) as ActionKey;
+}
+
+/**
+ * What the action key hashes: the fingerprint's stable JSON with each tool as its content hash,
+ * written field by field. Byte-identical to `stableStringify` of the same object (the key of a
+ * fingerprint never changed with this encoder; test/graph/fingerprint.test.ts compares the two),
+ * without the generic encoder's sorted copy of every object, once per step of every build.
+ */
+export function fingerprintText(fingerprint: Fingerprint): string {
+  const tools: Record<string, FileHash | null> = {};
+  for (const name in fingerprint.tools) {
+    const tool = fingerprint.tools[name];
+    tools[isAbsolute(name) ? basename(name) : name] = tool ? tool.hash : null;
+  }
+  const fields: Array<[string, string | undefined]> = [
+    ['env', flatRecordText(fingerprint.env)],
+    ['epoch', JSON.stringify(fingerprint.epoch)],
+    ['files', flatRecordText(fingerprint.files)],
+    ['options', JSON.stringify(fingerprint.options)],
+    ['outputs', fingerprint.outputs === undefined ? undefined : JSON.stringify(fingerprint.outputs)],
+    ['reads', flatRecordText(fingerprint.reads)],
+    ['signingKeys', flatRecordText(fingerprint.signingKeys)],
+    ['step', flatRecordText(fingerprint.step)],
+    ['target', JSON.stringify(fingerprint.target)],
+    ['tools', flatRecordText(tools)],
+  ];
+  let text = '';
+  for (const [name, value] of fields) if (value !== undefined) text += `${text ? ',' : ''}"${name}":${value}`;
+  return `{${text}}`;
+}
+
+/** Stable JSON of an object whose values are strings, numbers or null (undefined values left out). */
+function flatRecordText(record: object | undefined): string | undefined {
+  if (record === undefined) return undefined;
+  const values = record as Readonly<Record<string, string | number | null | undefined>>;
+  let text = '';
+  for (const key of stableKeys(record)) {
+    const value = JSON.stringify(values[key]) as string | undefined;
+    if (value !== undefined) text += `${text ? ',' : ''}${JSON.stringify(key)}:${value}`;
+  }
+  return `{${text}}`;
 }
 
 /**
@@ -84,32 +123,36 @@ export function actionKey(fingerprint: Fingerprint): ActionKey {
  * would change with the checkout's depth).
  */
 export function inputName(projectDir: string, file: string): string {
+  // The usual case without path.relative's normalizing: a normalized path inside the project.
+  if (file.startsWith(projectDir) && file.charCodeAt(projectDir.length) === 47 && isNormalized(file))
+    return file.slice(projectDir.length + 1);
   const rel = relative(projectDir, file);
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? file : rel;
 }
 
+/** No `.` or `..` component and no doubled or trailing `/` (what path.join leaves). */
+function isNormalized(path: string): boolean {
+  return !path.includes('/.') && !path.includes('//') && !path.endsWith('/');
+}
+
 /**
  * The fingerprint of `step` whose declared inputs expanded to `inputFiles` (absolute paths).
- * A missing input is a config error naming the step's config path.
+ * A missing input is a config error naming the step's config path. Synchronous (stat calls, the
+ * stat index and hashes of short texts: a no-op build runs it once per step) unless the step signs.
  */
-export async function fingerprintStep(
+export function fingerprintStep(
   step: PlannedStep,
   inputFiles: string[],
   from: FingerprintSources,
   reads: readonly string[] = [],
-): Promise<Fingerprint> {
+): Fingerprint | Promise<Fingerprint> {
   const files: Record<string, FileHash> = {};
   for (const file of inputFiles) files[inputName(from.projectDir, file)] = hashInput(step, file, from);
   const env: Record<string, ValueHash> = {};
   for (const name of step.declaration.env ?? []) env[name] = envHash(name, from);
   const tools: Record<string, ToolIdentity | null> = {};
-  for (const tool of step.declaration.tools ?? []) {
-    tools[tool] = (await resolveTool(tool, from.env, from.index)) ?? null;
-  }
-  const signing = step.declaration.signingKeys?.length
-    ? { signingKeys: await signingKeyIds(step.declaration.signingKeys, from) }
-    : {};
-  return {
+  for (const tool of step.declaration.tools ?? []) tools[tool] = resolveTool(tool, from.env, from.index) ?? null;
+  const fingerprint: Fingerprint = {
     step: { kind: step.handle.kind.kind, version: step.handle.kind.version },
     target: from.target,
     epoch: from.epoch,
@@ -117,10 +160,13 @@ export async function fingerprintStep(
     reads: hashReads(reads, from),
     env,
     tools,
-    ...signing,
     options: step.keyText ? hashText(keyTextOf(step, step.keyText, from)) : hashValue(keyData(step, from)),
     outputs: step.outputs,
   };
+  const keys = step.declaration.signingKeys;
+  if (!keys?.length) return fingerprint;
+  // A signing step's keys are found by the signing library (loaded by builds that sign): asynchronously.
+  return signingKeyIds(keys, from).then((signingKeys) => ({ ...fingerprint, signingKeys }));
 }
 
 /** Recorded reads → their content hashes now (null = gone: the step reruns and finds out). */

@@ -87,6 +87,26 @@ export class StatIndex {
   }
 }
 
+/**
+ * An object's keys in the order stableStringify writes them: sorted, except that keys which are
+ * array indexes ("0", "17") come first in numeric order (JavaScript enumerates a sorted copy that way).
+ */
+export function stableKeys(value: object): string[] {
+  const keys = Object.keys(value).sort();
+  if (!keys.some(startsWithDigit)) return keys;
+  const indexes = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
+  return indexes.length ? [...indexes, ...keys.filter((k) => !isArrayIndex(k))] : keys;
+}
+
+function startsWithDigit(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57;
+}
+
+function isArrayIndex(key: string): boolean {
+  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
+}
+
 /** A stable JSON encoding (sorted object keys) for fingerprints. */
 export function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {

@@ -10,6 +10,8 @@ const isDynamicPattern = (p: string): boolean => /[*?[\]{}!]|\(.*\|/.test(p);
 
 /** Absolute paths of the files `step` declares it reads, each once, in declaration order. */
 export async function expandInputs(step: PlannedStep, projectDir: string, buildRoot: string): Promise<string[]> {
+  const plain = plainInputs(step, projectDir);
+  if (plain) return plain;
   const files: string[] = [];
   for (const pattern of step.declaration.inputs ?? []) {
     if (isDynamicPattern(pattern)) {
@@ -21,6 +23,19 @@ export async function expandInputs(step: PlannedStep, projectDir: string, buildR
     } else {
       files.push(isAbsolute(pattern) ? pattern : join(projectDir, pattern));
     }
+  }
+  return files.length < 2 ? files : [...new Set(files)];
+}
+
+/**
+ * The inputs of a step that declares plain paths only, without waiting (what expandInputs gives);
+ * undefined when one of them is a glob.
+ */
+export function plainInputs(step: PlannedStep, projectDir: string): string[] | undefined {
+  const files: string[] = [];
+  for (const pattern of step.declaration.inputs ?? []) {
+    if (isDynamicPattern(pattern)) return undefined;
+    files.push(isAbsolute(pattern) ? pattern : join(projectDir, pattern));
   }
   return files.length < 2 ? files : [...new Set(files)];
 }

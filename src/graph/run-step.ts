@@ -16,7 +16,7 @@ import { readKeys, undeclaredGenerated } from './deps-log.js';
 import { type Fingerprint, actionKey, explainRerun, fingerprintStep, readsDigest, withReads } from './fingerprint.js';
 import type { Graph, PlannedStep } from './graph.js';
 import { type ActionKey, type FileHash, type StatEntry, statMatches } from './hashing.js';
-import { expandInputs } from './inputs.js';
+import { expandInputs, plainInputs } from './inputs.js';
 import { stageDirOf } from './layout.js';
 import { prepareOutputPath } from './outputs.js';
 import type { BuildSession } from './session.js';
@@ -33,43 +33,108 @@ export class NotUpToDate extends Error {
   }
 }
 
-export async function runStep(session: BuildSession, step: PlannedStep): Promise<StepResult> {
+/**
+ * Runs one step. Synchronous when the step is up to date and declares plain paths (a no-op build
+ * decides each step with stat calls and two hashes of short texts, without a promise per step);
+ * a promise otherwise.
+ */
+export function runStep(session: BuildSession, step: PlannedStep): StepResult | Promise<StepResult> {
   const started = performance.now();
-  const outcome = await decideAndRun(session, step);
+  const { graph } = session;
+  const inputs = plainInputs(step, graph.projectDir);
+  if (inputs === undefined)
+    return expandInputs(step, graph.projectDir, graph.buildRoot).then((files) =>
+      checkThenRun(session, step, files, started),
+    );
+  return checkThenRun(session, step, inputs, started);
+}
+
+function checkThenRun(
+  session: BuildSession,
+  step: PlannedStep,
+  inputs: string[],
+  started: number,
+): StepResult | Promise<StepResult> {
+  const prev = session.state.record(step.name);
+  const fingerprint = fingerprintStep(step, inputs, session.sources, prev?.reads ?? []);
+  if (fingerprint instanceof Promise)
+    return fingerprint.then((f) => decideThenRun(session, step, decide(session, step, prev, f), started));
+  return decideThenRun(session, step, decide(session, step, prev, fingerprint), started);
+}
+
+function decideThenRun(
+  session: BuildSession,
+  step: PlannedStep,
+  decision: Decision,
+  started: number,
+): StepResult | Promise<StepResult> {
+  const current = upToDate(session, step, decision);
+  if (current) return finished(session, step, started, current);
+  return restoreOrRun(session, step, decision).then((o) => finished(session, step, started, o));
+}
+
+function finished(session: BuildSession, step: PlannedStep, started: number, outcome: Outcome): StepResult {
   session.sources.outputHashes.set(step.name, outcome.outputHashes);
   return { name: step.name, durationMs: performance.now() - started, ...outcome };
 }
 
-async function decideAndRun(session: BuildSession, step: PlannedStep): Promise<Outcome> {
-  const { graph } = session;
-  const prev = session.state.record(step.name);
-  const inputs = await expandInputs(step, graph.projectDir, graph.buildRoot);
-  const fingerprint = await fingerprintStep(step, inputs, session.sources, Object.keys(prev?.fingerprint.reads ?? {}));
+/** What the up-to-date check and a run both need: the last record, this build's fingerprint and key. */
+interface Decision {
+  prev: StepRecord | undefined;
+  fingerprint: Fingerprint;
+  key: ActionKey;
+  /** Runs every time (declared so, or no outputs to check). */
+  untracked: boolean;
+}
+
+function decide(
+  session: BuildSession,
+  step: PlannedStep,
+  prev: StepRecord | undefined,
+  fingerprint: Fingerprint,
+): Decision {
   session.fingerprints.set(step.name, fingerprint);
-  const key = actionKey(fingerprint);
   const untracked = step.declaration.untracked === true || step.outputs.length === 0;
+  return { prev, fingerprint, key: actionKey(fingerprint), untracked };
+}
+
+/** The up-to-date outcome: same action key, outputs untouched on disk. Check-only: throws when not. */
+function upToDate(session: BuildSession, step: PlannedStep, d: Decision): Outcome | undefined {
+  if (!session.force && !d.untracked && d.prev && d.prev.key === d.key && outputsIntact(session, step, d.prev)) {
+    const hashes: Record<string, FileHash> = {};
+    for (const rel in d.prev.outputs) hashes[rel] = d.prev.outputs[rel]![3];
+    return { status: 'up-to-date', outputHashes: hashes };
+  }
+  if (session.checkOnly) throw new NotUpToDate(step.name);
+  return undefined;
+}
+
+async function restoreOrRun(session: BuildSession, step: PlannedStep, d: Decision): Promise<Outcome> {
+  const { fingerprint, key, untracked } = d;
   /** Warnings from the cache check (a corrupt object), shown with the step's result. */
   const notes: string[] = [];
   if (!session.force && !untracked) {
-    if (prev && prev.key === key && outputsIntact(session, step, prev)) {
-      return outcome('up-to-date', Object.fromEntries(Object.entries(prev.outputs).map(([rel, e]) => [rel, e[3]])));
-    }
-    if (session.checkOnly) throw new NotUpToDate(step.name);
     const restored = await restoreFromCache(session, step, key, fingerprint);
     if ('hashes' in restored) {
-      const reason = explainRerun(prev?.fingerprint, fingerprint);
+      const reason = rerunReason(session, step, d);
       if (restored.log !== undefined) logRestored(session, step, reason, restored.log);
       return outcome('cached', restored.hashes, { reason });
     }
     notes.push(...restored.corrupt.map((hash) => `cache object ${hash.slice(0, 16)}… was corrupt: rebuilt`));
   }
-  if (session.checkOnly) throw new NotUpToDate(step.name);
   const reason = session.force
     ? 'forced'
     : untracked
       ? 'not fully tracked (runs every time)'
-      : explainRerun(prev?.fingerprint, fingerprint);
+      : rerunReason(session, step, d);
   return runMake(session, step, { key, fingerprint, untracked, reason, notes });
+}
+
+/** Why the step is not up to date: the fingerprint compared with its last run's (explainRerun). */
+function rerunReason(session: BuildSession, step: PlannedStep, d: Decision): string {
+  const before = session.state.fingerprint(step.name, d.prev);
+  if (d.prev && !before) return d.prev.key === d.key ? 'outputs changed on disk' : 'inputs changed';
+  return explainRerun(before, d.fingerprint);
 }
 
 function outcome(status: StepStatus, outputHashes: Record<string, FileHash>, extra: Partial<Outcome> = {}): Outcome {
@@ -111,7 +176,8 @@ async function restoreFromCache(
   if (!entry || !step.outputs.every((o) => entry.outputs[o])) return { corrupt: [] };
   const held = entryHolds(entry, key, fingerprint, session);
   if (!held) return { corrupt: [] };
-  const record: StepRecord = { ...held, outputs: {} };
+  const reads = Object.keys(held.fingerprint.reads);
+  const record: StepRecord = { key: held.key, outputs: {}, ...(reads.length ? { reads } : {}) };
   for (const rel of step.outputs) {
     const { hash, mode } = entry.outputs[rel]!;
     const dest = prepareOutputPath(session.graph.buildDir, rel); // never through a planted symlink
@@ -119,7 +185,7 @@ async function restoreFromCache(
     if (result !== 'restored') return { corrupt: result === 'corrupt' ? [hash] : [] };
     record.outputs[rel] = session.state.index.record(dest, hash)!;
   }
-  session.state.setRecord(step.name, record);
+  session.state.setRecord(step.name, record, held.fingerprint);
   const hashes = Object.fromEntries(step.outputs.map((o) => [o, entry.outputs[o]!.hash]));
   return entry.log === undefined ? { hashes } : { hashes, log: entry.log };
 }
@@ -175,7 +241,11 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
         await session.bookkeep(() => session.cache.store(declared, byDeclared, promoted.files, share));
       }
     }
-    session.state.setRecord(step.name, { key, outputs: promoted.stats, fingerprint });
+    session.state.setRecord(
+      step.name,
+      { key, outputs: promoted.stats, ...(reads.length ? { reads } : {}) },
+      fingerprint,
+    );
     const all = [...plan.notes, ...capture.warnings];
     const warnings = all.length ? { warnings: all } : {};
     return outcome('ran', promoted.hashes, { reason: plan.reason, ...warnings });

@@ -12,7 +12,8 @@ export interface ScheduleOptions {
   jobs: number;
   keepGoing: boolean;
   signal: AbortSignal;
-  run(step: PlannedStep): Promise<StepResult>;
+  /** A result at once (a step decided without waiting: up to date) or a promise of it. */
+  run(step: PlannedStep): StepResult | Promise<StepResult>;
   /** Called once per step as it finishes (a failed step's skipped dependents right after it). */
   onFinish(step: PlannedStep, result: StepResult): void;
 }
@@ -45,14 +46,26 @@ export async function schedule(options: ScheduleOptions): Promise<void> {
     }
   };
 
+  let yielded = performance.now();
   while (finished.size < steps.length) {
     if (signal.aborted) stopping = true;
     while (!stopping && running.size < jobs && readyAt < ready.length) {
       const step = ready[readyAt++]!;
       if (finished.has(step)) continue;
-      const p: Promise<void> = options.run(step).then((result) => {
-        running.delete(p);
+      const result = options.run(step);
+      if (!(result instanceof Promise)) {
         finish(step, result);
+        // A long run of steps decided at once: let timers and signals (Ctrl-C) in now and then.
+        if (performance.now() - yielded > 50) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yielded = performance.now();
+          if (signal.aborted) stopping = true;
+        }
+        continue;
+      }
+      const p: Promise<void> = result.then((r) => {
+        running.delete(p);
+        finish(step, r);
       });
       running.add(p);
     }

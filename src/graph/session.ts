@@ -116,6 +116,14 @@ export async function openSession(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const state = options.state ?? BuildState.load(layout.stateFile);
+  // A check-only pass leaves a state it cannot use as it is (and says nothing): the build after it reports it.
+  const problem = options.checkOnly ? undefined : state.takeProblem();
+  if (problem)
+    emit({
+      type: 'warning',
+      time: Date.now(),
+      message: `ignoring the build state: ${problem}; every step is checked again`,
+    });
   const local = new LocalCache(options.cacheDir ?? join(graph.projectDir, '.kiln', 'cache'));
   const warn = (message: string): void => emit({ type: 'remote-cache', time: Date.now(), level: 'warning', message });
   const tiered = remote ? new TieredCache(local, new HttpCacheClient(remote), warn) : undefined;
@@ -158,7 +166,7 @@ export async function openSession(
     },
     async close(stepsChanged: boolean): Promise<void> {
       try {
-        state.save(stepsChanged);
+        if (!state.problem) state.save(stepsChanged);
         const report = await tiered?.finish();
         // A remote disabled before it moved anything has said so in its warning: no "0 restored" line.
         const idle = report && report.hits + report.uploaded + report.notSent === 0;

@@ -17,11 +17,7 @@ export interface ToolIdentity {
 const memo = new WeakMap<StatIndex, Map<string, ToolIdentity | undefined>>();
 
 /** Resolves a tool once per build (memoized per stat index). */
-export async function resolveTool(
-  name: string,
-  env: NodeJS.ProcessEnv,
-  index: StatIndex,
-): Promise<ToolIdentity | undefined> {
+export function resolveTool(name: string, env: NodeJS.ProcessEnv, index: StatIndex): ToolIdentity | undefined {
   let cache = memo.get(index);
   if (!cache) memo.set(index, (cache = new Map()));
   if (cache.has(name)) return cache.get(name);
