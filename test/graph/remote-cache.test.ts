@@ -205,10 +205,10 @@ export default defineConfig({ name: 'signed', components: { kernel }, images: { 
     expect(keyId).toMatch(/^[0-9a-f]{16}$/);
     const fingerprint = (dir: string): Record<string, unknown> =>
       (
-        JSON.parse(readFileSync(join(dir, 'build/x86_64-debug/.kiln/state.json'), 'utf8')) as {
-          steps: Record<string, { fingerprint: Record<string, unknown> }>;
+        JSON.parse(readFileSync(join(dir, 'build/x86_64-debug/.kiln/fingerprints.json'), 'utf8')) as {
+          steps: Record<string, Record<string, unknown>>;
         }
-      ).steps.sign!.fingerprint;
+      ).steps.sign!;
     expect(fingerprint(s1).signingKeys).toEqual({ ed25519: keyId });
     expect(fingerprint(s2).signingKeys).toEqual({ ed25519: keyId });
     // A different key: the sign step runs (the unsigned kernel is still restored).
