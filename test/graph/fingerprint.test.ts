@@ -77,7 +77,9 @@ describe('fingerprint', () => {
   });
 
   it('the field-by-field text is byte-identical to stableStringify of the same fingerprint', () => {
-    const name = fc.oneof(fc.string(), fc.stringMatching(/^[0-9]{1,11}$/), fc.string({ unit: 'grapheme' }));
+    // '__proto__' aside: the generic encoder's sorted copy loses that key (it sets the prototype); this one keeps it.
+    const anyName = fc.oneof(fc.string(), fc.stringMatching(/^[0-9]{1,11}$/), fc.string({ unit: 'grapheme' }));
+    const name = anyName.filter((n) => n !== '__proto__');
     const hash = fc.stringMatching(/^[0-9a-f]{64}$/);
     const tool = fc.option(fc.record({ path: fc.string(), hash }), { nil: null });
     const fingerprint = fc.record({
