@@ -17,6 +17,8 @@ import { defaultReporter } from './_reporters.js';
 import { copyFileSparse } from '../util/copy.js';
 import { lastTestPath, readLastTest } from '../report/last-test.js';
 import { type Shard, assignShards, parseShard } from '../report/shard.js';
+import { storePlan } from '../graph/plan-cache.js';
+import { type ProjectFlags, builtinKinds, cachedProject, parseProjectArgs, planRequestKey } from './_project.js';
 
 /** Absolute path of a config file input: a project path or a step's output in the build folder. */
 export function inputPath(graph: Graph, input: FileInput): string {
@@ -204,31 +206,10 @@ export async function projectTestSpecs(
   flags: BootProjectFlags & { shard?: string },
   rest: string[],
 ): Promise<QemuTestSpec[]> {
-  const { planGraph, configArches } = await import('../graph/plan.js');
-  const { parseProjectArgs } = await import('./_project.js');
   const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
-  const loaded = await loadProjectFor('test', flags.config);
-  const { options, positional } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
   // The matrix: every test on every arch the config builds for (or the --arch values given).
-  const wanted =
-    flags.arch === undefined ? configArches(loaded.config) : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
-  const planned: Array<{ graph: Graph; tests: QemuTestSpec[] }> = [];
-  for (const arch of wanted) {
-    if (!(ARCHES as readonly string[]).includes(arch))
-      throw new KilnError(
-        'ARCH_UNSUPPORTED',
-        `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(arch)}`,
-        { exitCode: 2 },
-      );
-    const graph = await planGraph(loaded, {
-      arch: arch as Arch,
-      ...(flags.profile ? { profile: flags.profile } : {}),
-      ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
-      ...(flags.allowDevKey ? { allowDevKey: true } : {}),
-      options,
-    });
-    planned.push({ graph, tests: testsFromProject(graph, positional) });
-  }
+  const matrix = (await cachedMatrix(flags, rest)) ?? (await plannedMatrix(flags, rest, 'test'));
+  const planned = matrix.graphs.map((graph) => ({ graph, tests: testsFromProject(graph, matrix.names) }));
   if (planned.every((p) => p.tests.length === 0)) {
     throw new KilnError('TEST_NONE', 'the project has no tests for this target', {
       hint: 'add tests: { boot: { expect: [...] } } to kiln.config.ts, or pass --kernel/--image/--cdrom',
@@ -259,6 +240,89 @@ export async function projectTestSpecs(
   return specs;
 }
 
+/** The graphs of a boot command's arches and the test names given (positional arguments). */
+interface Matrix {
+  graphs: Graph[];
+  names: string[];
+}
+
+/** The arches asked for with --arch (one or more), or undefined for the config's. */
+function archesAsked(flags: BootProjectFlags): string[] | undefined {
+  return flags.arch === undefined ? undefined : Array.isArray(flags.arch) ? flags.arch : [flags.arch];
+}
+
+function requestFlags(flags: BootProjectFlags, arch: string | undefined): ProjectFlags {
+  return {
+    ...(flags.config !== undefined ? { config: flags.config } : {}),
+    ...(arch !== undefined ? { arch } : {}),
+    ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    ...(flags.buildDir !== undefined ? { buildDir: flags.buildDir } : {}),
+    ...(flags.allowDevKey ? { allowDevKey: true } : {}),
+  };
+}
+
+/**
+ * The matrix from the plan cache, without loading the config: undefined when an arch's plan is
+ * missing or stale, or a plan cannot do everything here without the config (a step of a kind the
+ * config defines, a tests section holding a function).
+ */
+async function cachedMatrix(flags: BootProjectFlags, rest: string[]): Promise<Matrix | undefined> {
+  const asked = archesAsked(flags);
+  const first = await cachedProject(requestFlags(flags, asked?.[0]), rest);
+  if (!first.hit) return undefined;
+  const hits = [first.hit];
+  for (const arch of (asked ?? first.hit.arches).slice(1)) {
+    const { hit } = await cachedProject(requestFlags(flags, arch), rest);
+    if (!hit) return undefined;
+    hits.push(hit);
+  }
+  if (hits.some((h) => h.slow.size > 0 || h.sectionsSlow !== undefined)) return undefined;
+  return { graphs: hits.map((h) => h.graph), names: first.hit.positional };
+}
+
+/**
+ * The graphs planned from the config (`kiln test`: every arch asked for, else the config's; `kiln
+ * run`: the one asked for, else the default), each saved in the plan cache for the next time.
+ */
+async function plannedMatrix(flags: BootProjectFlags, rest: string[], command: 'run' | 'test'): Promise<Matrix> {
+  const asked = archesAsked(flags);
+  const { recordPlanReads } = await import('../graph/plan-reads.js');
+  const { value, reads } = await recordPlanReads(process.env, async () => {
+    const { planGraph, configArches } = await import('../graph/plan.js');
+    const loaded = await loadProjectFor(command, flags.config);
+    const { options, positional } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
+    const arches = asked ?? configArches(loaded.config);
+    const graphs: Graph[] = [];
+    for (const arch of command === 'run' ? arches.slice(0, 1) : arches) {
+      if (!(ARCHES as readonly string[]).includes(arch))
+        throw new KilnError(
+          'ARCH_UNSUPPORTED',
+          `--arch: expected ${ARCHES.map((a) => JSON.stringify(a)).join(' | ')}, got ${JSON.stringify(arch)}`,
+          { exitCode: 2 },
+        );
+      graphs.push(
+        await planGraph(loaded, {
+          arch: arch as Arch,
+          ...(flags.profile ? { profile: flags.profile } : {}),
+          ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
+          ...(flags.allowDevKey ? { allowDevKey: true } : {}),
+          options,
+        }),
+      );
+    }
+    return { graphs, names: positional };
+  });
+  // The config's default arch is saved as the request without --arch too (what `kiln test` asks for).
+  for (const [i, graph] of value.graphs.entries()) {
+    const key = await planRequestKey(
+      requestFlags(flags, asked === undefined && i === 0 ? undefined : graph.target.arch),
+      rest,
+    );
+    if (key) storePlan(key, graph, reads, process.env, { builtin: await builtinKinds(graph), positional: value.names });
+  }
+  return value;
+}
+
 /** `boot [x86_64]`: a test of the matrix, as shards and JUnit suites name it. */
 function testId(t: QemuTestSpec): string {
   return `${t.name} [${t.arch ?? 'x86_64'}]`;
@@ -284,18 +348,10 @@ export async function projectMachineSpec(
   flags: BootProjectFlags,
   rest: string[],
 ): Promise<{ spec: MachineSpec; projectDir: string }> {
-  const { planGraph } = await import('../graph/plan.js');
-  const { parseProjectArgs } = await import('./_project.js');
-  const loaded = await loadProjectFor('run', flags.config);
-  const { options } = parseProjectArgs(rest, loaded, { debugNote: QEMU_DEBUG_NOTE });
-  const arch = Array.isArray(flags.arch) ? flags.arch[0] : flags.arch;
-  const graph = await planGraph(loaded, {
-    ...(arch ? { arch: arch as Arch } : {}),
-    ...(flags.profile ? { profile: flags.profile } : {}),
-    ...(flags.buildDir ? { buildDir: flags.buildDir } : {}),
-    ...(flags.allowDevKey ? { allowDevKey: true } : {}),
-    options,
-  });
+  const arch = archesAsked(flags)?.[0];
+  const { hit } = await cachedProject(requestFlags(flags, arch), rest);
+  const usable = hit && hit.slow.size === 0 && hit.sectionsSlow === undefined;
+  const graph = usable ? hit.graph : (await plannedMatrix(flags, rest, 'run')).graphs[0]!;
   if (!graph.project.run)
     throw new KilnError('RUN_NOT_CONFIGURED', 'the config has no run section', {
       hint: 'add run: { image: disk } (or cdrom/kernel) to kiln.config.ts, or pass --kernel/--image/--cdrom',

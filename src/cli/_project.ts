@@ -11,7 +11,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { describeOption } from '../config/options.js';
 import { checkOptionNames } from './_flags.js';
 import type { Graph } from '../graph/graph.js';
-import type { PlanRequestKey } from '../graph/plan-cache.js';
+import type { CachedPlanHit, PlanRequestKey } from '../graph/plan-cache.js';
 import { ARCHES, type Arch, type StepKind } from '../step.js';
 
 export interface ProjectFlags {
@@ -148,12 +148,36 @@ export async function openProject(
     import('../graph/plan-cache.js'),
   ]);
   const { value, reads } = await recordPlanReads(env, (viewed) => planProject(flags, rest, viewed));
-  storePlan(cacheKey, value.graph, reads, env, await builtinKinds(value.graph));
+  storePlan(cacheKey, value.graph, reads, env, {
+    builtin: await builtinKinds(value.graph),
+    positional: value.positional,
+  });
   return value;
 }
 
+/**
+ * The plan cache's entry for this command line (graph/plan-cache.ts): `hit` when it holds a valid
+ * plan, and the `key` to save one under after planning for real (none when the cache does not
+ * apply). A corrupt entry is said in one line and ignored.
+ */
+export async function cachedProject(
+  flags: ProjectFlags,
+  rest: string[],
+): Promise<{ key?: PlanRequestKey; hit?: CachedPlanHit }> {
+  const key = await planRequestKey(flags, rest);
+  if (!key) return {};
+  const [{ lookupPlan }, { loadBuiltinKind }] = await Promise.all([
+    import('../graph/plan-cache.js'),
+    import('../steps/_kinds.js'),
+  ]);
+  const { phase } = await import('../util/phases.js');
+  const found = await phase('cached plan', async () => lookupPlan(key, process.env, loadBuiltinKind));
+  if ('problem' in found) process.stderr.write(`kiln: ignoring a corrupt plan cache (${found.problem})\n`);
+  return 'graph' in found ? { key, hit: found } : { key };
+}
+
 /** The step kinds of `graph` that are kiln's own (their steps can run from the plan cache). */
-async function builtinKinds(graph: Graph): Promise<Set<StepKind>> {
+export async function builtinKinds(graph: Graph): Promise<Set<StepKind>> {
   const { isBuiltinKind } = await import('../steps/_kinds.js');
   const builtin = new Set<StepKind>();
   for (const kind of new Set(graph.steps.map((s) => s.handle.kind))) if (await isBuiltinKind(kind)) builtin.add(kind);
@@ -188,11 +212,12 @@ async function planProject(flags: ProjectFlags, rest: string[], env: NodeJS.Proc
 
 /**
  * The plan cache's key for this command line, or undefined when the cache does not apply: no
- * config found, a kiln without a build id (tsc run by hand), or arguments that are not all
- * `--name[=value]` (positional step names, `--name value`: telling them apart needs the config).
+ * config found, a kiln without a build id (tsc run by hand), `--` (QEMU arguments follow) or
+ * `--debug` (it may turn on kiln's stack traces, which the config decides). Positional arguments
+ * are part of the key: how the config's options tell them from option values is saved with the plan.
  */
 export async function planRequestKey(flags: ProjectFlags, rest: string[]): Promise<PlanRequestKey | undefined> {
-  if (!rest.every((a) => a.startsWith('--') && a !== '--')) return undefined;
+  if (rest.some((a) => a === '--' || a === '--debug')) return undefined;
   const { kilnBuildVersion } = await import('../graph/plan-cache.js');
   const kilnVersion = kilnBuildVersion();
   const { findConfigPath } = await import('../config/load.js');

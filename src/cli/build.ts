@@ -181,7 +181,7 @@ async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, repor
   if (found.slow.size === 0) {
     // From here the build is this one: an error is the build's, not a reason to plan again.
     cachedPlanRan = true;
-    await runGraph(found.graph, flags, reporter, []);
+    await runGraph(found.graph, flags, reporter, found.positional);
     return true;
   }
   const events: BuildEvent[] = [];
@@ -193,6 +193,7 @@ async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, repor
       ...(jobs ? { jobs } : {}),
       wait: flags.wait ?? true,
       checkOnly: true,
+      only: found.positional,
       onEvent: (e) => (e.type === 'lock-wait' ? reporter.onEvent(e) : events.push(e)),
     });
   } catch (error) {
@@ -200,11 +201,8 @@ async function buildFromCachedPlan(key: PlanRequestKey, flags: BuildFlags, repor
     throw error;
   }
   for (const e of events) reporter.onEvent(e);
-  reportPlaced(
-    found.graph,
-    found.graph.steps.map((s) => s.name),
-    flags,
-  );
+  const finished = events.flatMap((e) => (e.type === 'step-finish' ? [e.step] : []));
+  reportPlaced(found.graph, finished, flags);
   return true;
 }
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../errors.js';
 import type { Graph } from '../graph/graph.js';
 import { action, printJson } from './_shared.js';
-import { type ProjectFlags, openProject, projectCommand } from './_project.js';
+import { type ProjectFlags, cachedProject, openProject, projectCommand } from './_project.js';
 
 export function renderGraph(graph: Graph, format: string): string {
   const id = (name: string) => `"${name.replace(/"/g, '\\"')}"`;
@@ -46,7 +46,9 @@ export function registerGraph(program: Command): void {
   ).action(
     action(async (flags: ProjectFlags & { format: string; json?: boolean }, cmd: Command) => {
       if (flags.json) flags.format = 'json';
-      const { graph } = await openProject(flags, cmd.args);
+      // The plan cache serves it when the config and what it read did not change (no config load).
+      const { key, hit } = await cachedProject(flags, cmd.args);
+      const graph = hit?.graph ?? (await openProject(flags, cmd.args, process.env, key)).graph;
       if (!['text', 'dot', 'mermaid', 'json'].includes(flags.format)) {
         throw new KilnError(
           'CLI_BAD_OPTION',

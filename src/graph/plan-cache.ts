@@ -28,7 +28,7 @@ import type { Graph, PlannedStep } from './graph.js';
 import { stableStringify } from './hashing.js';
 import { type FileRead, type PathType, type PlanReads, listingHash, pathType, trustedStat } from './plan-reads.js';
 import { type EncodedValue, UnserializableValue, encodeValue, reviveValue } from './plan-values.js';
-import type { ArtifactRef, Declaration, StepHandle, StepKind, TargetInfo } from '../step.js';
+import type { Arch, ArtifactRef, Declaration, StepHandle, StepKind, TargetInfo } from '../step.js';
 
 /** Everything on the command line (and kiln itself) that a plan depends on. */
 export interface PlanRequestKey {
@@ -45,8 +45,8 @@ export interface PlanRequestKey {
   projectArgs: string[];
 }
 
-/** 1: the first format; 2: step options, the run and tests sections, remoteCache. */
-const FORMAT = 2;
+/** 1: the first format; 2: step options, the run and tests sections, remoteCache; 3: arches, positional. */
+const FORMAT = 3;
 
 interface CachedStep {
   name: string;
@@ -89,6 +89,10 @@ interface CachedPlan {
     artifacts: Record<string, string>;
     sections: CachedSections;
     remoteCache?: RemoteCacheConfig;
+    /** The config's arches, default first (`kiln test`'s matrix). */
+    arches: string[];
+    /** The request's positional arguments as the config's options told them apart (step or test names). */
+    positional: string[];
   };
 }
 
@@ -109,16 +113,21 @@ function envHashes(names: string[] | 'all', env: NodeJS.ProcessEnv): Record<stri
   return Object.fromEntries(names.map((n) => [n, sha256Hex(`${n}=${env[n] ?? '\0unset'}`)]));
 }
 
-/**
- * Saves `graph`, planned for `request` after reading `reads`; `builtin` holds the kinds that are
- * kiln's own (steps of other kinds cannot run from the cached plan). Never throws: a cache is optional.
- */
+/** What else a plan is saved with: the kinds that are kiln's own, the request's positional arguments. */
+export interface StoreExtras {
+  /** Steps of other kinds cannot run from the cached plan. */
+  builtin?: ReadonlySet<StepKind>;
+  /** The request's positional arguments (step or test names), as the config's options told them apart. */
+  positional?: string[];
+}
+
+/** Saves `graph`, planned for `request` after reading `reads`. Never throws: a cache is optional. */
 export function storePlan(
   request: PlanRequestKey,
   graph: Graph,
   reads: PlanReads,
   env: NodeJS.ProcessEnv,
-  builtin: ReadonlySet<StepKind> = new Set(),
+  extras: StoreExtras = {},
 ): boolean {
   try {
     const plan: CachedPlan = {
@@ -126,7 +135,7 @@ export function storePlan(
       kilnVersion: request.kilnVersion,
       reads,
       env: envHashes(reads.env, env),
-      graph: serializeGraph(graph, builtin),
+      graph: { ...serializeGraph(graph, extras.builtin ?? new Set()), positional: extras.positional ?? [] },
     };
     writeFileAtomic(planCachePath(request), JSON.stringify(plan));
     return true;
@@ -135,7 +144,7 @@ export function storePlan(
   }
 }
 
-function serializeGraph(graph: Graph, builtin: ReadonlySet<StepKind>): CachedPlan['graph'] {
+function serializeGraph(graph: Graph, builtin: ReadonlySet<StepKind>): Omit<CachedPlan['graph'], 'positional'> {
   const index = new Map(graph.steps.map((s, i) => [s, i]));
   const steps = graph.steps.map((s): CachedStep => {
     const { key: _key, ...declaration } = s.declaration;
@@ -168,6 +177,8 @@ function serializeGraph(graph: Graph, builtin: ReadonlySet<StepKind>): CachedPla
     artifacts,
     sections: encodeSections(graph),
     ...(graph.config.remoteCache ? { remoteCache: graph.config.remoteCache } : {}),
+    // As graph/plan.ts configArches says (not imported: the planner loads zod).
+    arches: Array.isArray(graph.config.arch) ? graph.config.arch : [graph.config.arch ?? 'x86_64'],
   };
 }
 
@@ -240,6 +251,10 @@ export interface CachedPlanHit {
   slow: ReadonlyMap<string, string>;
   /** Why the run and tests sections are not in the cached plan, when they are not. */
   sectionsSlow?: string;
+  /** The config's arches, default first. */
+  arches: Arch[];
+  /** The request's positional arguments (step or test names). */
+  positional: string[];
 }
 
 export type PlanLookup = CachedPlanHit | { miss: 'absent' | 'changed' } | { miss: 'corrupt'; problem: string };
@@ -285,7 +300,9 @@ function checkShape(plan: CachedPlan): void {
     typeof plan.graph.buildDir === 'string' &&
     typeof plan.graph.target?.id === 'string' &&
     typeof plan.graph.sections === 'object' &&
-    plan.graph.sections !== null;
+    plan.graph.sections !== null &&
+    Array.isArray(plan.graph.arches) &&
+    Array.isArray(plan.graph.positional);
   if (!ok) throw new Error('not a plan of this kiln (unexpected format)');
 }
 
@@ -416,7 +433,8 @@ function rebuildGraph(plan: CachedPlan, loadKind: KindLoader | undefined): Cache
     options: g.options,
     release: g.release,
   };
-  return { graph, slow, ...('slow' in g.sections ? { sectionsSlow: g.sections.slow } : {}) };
+  const sectionsSlow = 'slow' in g.sections ? { sectionsSlow: g.sections.slow } : {};
+  return { graph, slow, arches: g.arches as Arch[], positional: g.positional, ...sectionsSlow };
 }
 
 function reviveSections(

@@ -3,10 +3,11 @@
 // evals.log); any of those changing re-plans; a source edit does not re-plan but still rebuilds,
 // running the step from the cached plan (its options kept as data); a step the cached plan cannot
 // run (a kind the config defines, holding a function) makes kiln plan for real when it must run.
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot, runKiln, tempDir } from '../_helpers.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir } from '../_helpers.js';
+import { buildX86Kernel } from '../qemu/_kernels.js';
 import { type PlanRequestKey, lookupPlan, planCachePath } from '../../src/graph/plan-cache.js';
 
 const root = tempDir('kiln-plan-cache-');
@@ -247,4 +248,61 @@ export default defineConfig({
     writeFileSync(planCachePath(other), readFileSync(planCachePath(key)));
     expect(lookupPlan(other, env)).toEqual({ miss: 'changed' });
   });
+});
+
+describe('kiln test, run and graph on the cached plan', () => {
+  it('boot what the plan cache holds without evaluating the config, after building a stale output from it', async () => {
+    const dir = join(root, `boot${n++}`);
+    mkdirSync(dir, { recursive: true });
+    const kernels = join(dir, 'kernels');
+    copyFileSync(buildX86Kernel(kernels, 'ok'), join(dir, 'k.elf'));
+    const failing = buildX86Kernel(kernels, 'fail');
+    const config = (expected: string): string => `import { appendFileSync } from 'node:fs';
+import { copy, defineConfig } from 'kiln';
+appendFileSync(${JSON.stringify(join(dir, 'evals.log'))}, 'eval\\n');
+export default defineConfig({
+  name: 'boot-from-cache',
+  build: () => {
+    const kernel = copy({ from: 'k.elf', to: 'kernel.elf' });
+    const exit = { kind: 'isa-debug-exit' as const, success: 0 };
+    return {
+      components: { kernel },
+      run: { kernel, exit },
+      tests: { boot: { expect: [/${expected}/], exit, timeout: 60 } },
+    };
+  },
+});
+`;
+    writeFileSync(join(dir, 'kiln.config.ts'), config('KILN-END'));
+    const kiln = (args: string[]) => runKilnAsync(args, { cwd: dir, timeoutMs: 120_000 });
+
+    const first = await kiln(['graph']);
+    expect(first.stdout).toContain('kernel (copy)');
+    expect(evals(dir)).toBe(1);
+    expect((await kiln(['graph', '--format', 'json'])).stdout).toContain('"kind": "copy"');
+    expect(evals(dir)).toBe(1);
+
+    // kiln test builds the kernel from the cached plan (the copy step runs), then boots it.
+    const passed = await kiln(['test']);
+    expect(passed.stderr).toContain('1 passed, 0 failed');
+    expect(passed.status).toBe(0);
+    expect(evals(dir)).toBe(1);
+    const ran = await kiln(['run', '--timeout', '60']);
+    expect(ran.stderr).toContain('guest exit code 0');
+    expect(evals(dir)).toBe(1);
+
+    // A changed source: the stale kernel is rebuilt from the cached plan before the boot (it fails now).
+    copyFileSync(failing, join(dir, 'k.elf'));
+    const failed = await kiln(['test']);
+    expect(failed.stderr).toContain('0 passed, 1 failed');
+    expect(failed.status).toBe(1);
+    expect(evals(dir)).toBe(1);
+
+    // A changed tests section re-plans (the config is read again) and is what the test checks.
+    copyFileSync(join(kernels, 'x86-ok.elf'), join(dir, 'k.elf'));
+    writeFileSync(join(dir, 'kiln.config.ts'), config('NEVER-PRINTED'));
+    const replanned = await kiln(['test']);
+    expect(replanned.stderr).toContain('0 passed, 1 failed');
+    expect(evals(dir)).toBe(2);
+  }, 300_000);
 });
