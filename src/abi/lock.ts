@@ -63,9 +63,8 @@ function sortKeys<T>(value: T): T {
  * ```
  */
 export function createAbiLock(abi: NormalizedAbi): AbiLock {
-  const layouts = {} as AbiLock['layouts'];
-  for (const arch of Object.keys(ARCHES) as AbiArch[]) {
-    layouts[arch] = Object.fromEntries(
+  const layouts = perArch((arch) =>
+    Object.fromEntries(
       computeLayout(abi, arch).structs.map((s) => [
         s.name,
         {
@@ -74,8 +73,8 @@ export function createAbiLock(abi: NormalizedAbi): AbiLock {
           fields: s.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size, type: f.typeText })),
         },
       ]),
-    );
-  }
+    ),
+  );
   return {
     lockVersion: 1,
     name: abi.name,
@@ -109,72 +108,131 @@ export function serializeAbiLock(lock: AbiLock): string {
  * ```
  */
 export function parseAbiLock(text: string, file?: string): AbiLock {
-  const fail = (message: string, path?: string): never => {
+  const r = new LockReader(file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return r.fail(`not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const lock = r.object(raw, '(root)');
+  if (lock.lockVersion !== 1)
+    r.fail(`unsupported lockVersion ${JSON.stringify(lock.lockVersion)} (this kiln reads 1)`, 'lockVersion');
+  const name = r.string(lock.name, 'name');
+  const version = r.string(lock.version, 'version');
+  const hash = r.string(lock.hash, 'hash');
+  const syscalls = r.entries(lock.syscalls, 'syscalls', (n, path) => {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return r.fail('expected a syscall number', path);
+    return n;
+  });
+  const enums = r.entries(lock.enums, 'enums', (e, path) => r.lockedEnum(e, path));
+  const errors = lock.errors !== null && lock.errors !== undefined ? r.lockedEnum(lock.errors, 'errors') : null;
+  const flags = r.entries(lock.flags, 'flags', (f, path) => r.lockedFlags(f, path));
+  const constants = r.entries(lock.constants, 'constants', (c, path) => {
+    const co = r.object(c, path);
+    if (typeof co.type !== 'string' || typeof co.value !== 'string')
+      return r.fail('expected { type, value } strings', path);
+    return { type: co.type, value: co.value };
+  });
+  const layouts = r.object(lock.layouts, 'layouts');
+  const structs = (arch: AbiArch) => r.entries(layouts[arch], `layouts.${arch}`, (s, path) => r.lockedStruct(s, path));
+  return {
+    lockVersion: 1,
+    name,
+    version,
+    hash,
+    syscalls,
+    enums,
+    errors,
+    flags,
+    constants,
+    layouts: perArch(structs),
+  };
+}
+
+/** `{ x86_64: f('x86_64'), aarch64: f('aarch64') }`, in the order of {@link ARCHES}. */
+function perArch<T>(f: (arch: AbiArch) => T): Record<AbiArch, T> {
+  return { x86_64: f('x86_64'), aarch64: f('aarch64') };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Typed readers of a parsed lock file: each checks one part and fails with ABI_LOCK_INVALID at its path. */
+class LockReader {
+  constructor(private readonly file: string | undefined) {}
+
+  fail(message: string, path?: string): never {
+    const { file } = this;
     throw new KilnError('ABI_LOCK_INVALID', message, {
       location: { ...(file ? { file } : {}), ...(path ? { configPath: path } : {}) },
       hint: 'regenerate it from the released schema with `kiln abi check SCHEMA --update`, or restore it from version control',
       exitCode: 2,
     });
-  };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    return fail(`not valid JSON: ${(error as Error).message}`);
   }
-  const obj = (v: unknown, path: string): Record<string, unknown> => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('expected an object', path);
-    return v as Record<string, unknown>;
-  };
-  const lock = obj(raw, '(root)');
-  if (lock.lockVersion !== 1)
-    fail(`unsupported lockVersion ${JSON.stringify(lock.lockVersion)} (this kiln reads 1)`, 'lockVersion');
-  for (const key of ['name', 'version', 'hash'] as const)
-    if (typeof lock[key] !== 'string') fail('expected a string', key);
-  for (const [name, n] of Object.entries(obj(lock.syscalls, 'syscalls'))) {
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
-      fail('expected a syscall number', `syscalls.${name}`);
+
+  object(value: unknown, path: string): Record<string, unknown> {
+    if (!isObject(value)) return this.fail('expected an object', path);
+    return value;
   }
-  const checkEnum = (v: unknown, path: string) => {
-    const e = obj(v, path);
-    if (typeof e.type !== 'string') fail('expected a type', `${path}.type`);
-    for (const [k, x] of Object.entries(obj(e.values, `${path}.values`)))
-      if (typeof x !== 'string' || !/^-?\d+$/.test(x)) fail('expected a decimal string', `${path}.values.${k}`);
-  };
-  for (const [name, e] of Object.entries(obj(lock.enums, 'enums'))) checkEnum(e, `enums.${name}`);
-  if (lock.errors !== null && lock.errors !== undefined) checkEnum(lock.errors, 'errors');
-  for (const [name, f] of Object.entries(obj(lock.flags, 'flags'))) {
-    const fl = obj(f, `flags.${name}`);
-    if (typeof fl.width !== 'number') fail('expected a width', `flags.${name}.width`);
-    for (const [b, bit] of Object.entries(obj(fl.bits, `flags.${name}.bits`)))
-      if (typeof bit !== 'number') fail('expected a bit index', `flags.${name}.bits.${b}`);
-    if (!Array.isArray(fl.reserved)) fail('expected an array', `flags.${name}.reserved`);
+
+  string(value: unknown, path: string): string {
+    if (typeof value !== 'string') return this.fail('expected a string', path);
+    return value;
   }
-  for (const [name, c] of Object.entries(obj(lock.constants, 'constants'))) {
-    const co = obj(c, `constants.${name}`);
-    if (typeof co.type !== 'string' || typeof co.value !== 'string')
-      fail('expected { type, value } strings', `constants.${name}`);
+
+  /** A table whose every value `read` checks (at `path.key`). */
+  entries<T>(value: unknown, path: string, read: (entry: unknown, path: string) => T): Record<string, T> {
+    return Object.fromEntries(Object.entries(this.object(value, path)).map(([k, v]) => [k, read(v, `${path}.${k}`)]));
   }
-  const layouts = obj(lock.layouts, 'layouts');
-  for (const arch of Object.keys(ARCHES)) {
-    for (const [name, s] of Object.entries(obj(layouts[arch], `layouts.${arch}`))) {
-      const st = obj(s, `layouts.${arch}.${name}`);
-      if (typeof st.size !== 'number' || typeof st.align !== 'number' || !Array.isArray(st.fields))
-        fail('expected { size, align, fields }', `layouts.${arch}.${name}`);
-      (st.fields as unknown[]).forEach((f, i) => {
-        const fo = obj(f, `layouts.${arch}.${name}.fields.${i}`);
-        if (
-          typeof fo.name !== 'string' ||
-          typeof fo.offset !== 'number' ||
-          typeof fo.size !== 'number' ||
-          typeof fo.type !== 'string'
-        )
-          fail('expected { name, offset, size, type }', `layouts.${arch}.${name}.fields.${i}`);
-      });
-    }
+
+  lockedEnum(value: unknown, path: string): LockedEnum {
+    const e = this.object(value, path);
+    if (typeof e.type !== 'string') return this.fail('expected a type', `${path}.type`);
+    const type = e.type;
+    const values = this.entries(e.values, `${path}.values`, (x, xpath) => {
+      if (typeof x !== 'string' || !/^-?\d+$/.test(x)) return this.fail('expected a decimal string', xpath);
+      return x;
+    });
+    return { type, values };
   }
-  if (lock.errors === undefined) lock.errors = null;
-  return lock as unknown as AbiLock;
+
+  lockedFlags(value: unknown, path: string): AbiLock['flags'][string] {
+    const fl = this.object(value, path);
+    if (typeof fl.width !== 'number') return this.fail('expected a width', `${path}.width`);
+    const width = fl.width;
+    const bits = this.entries(fl.bits, `${path}.bits`, (bit, bpath) => {
+      if (typeof bit !== 'number') return this.fail('expected a bit index', bpath);
+      return bit;
+    });
+    if (!Array.isArray(fl.reserved)) return this.fail('expected an array', `${path}.reserved`);
+    const list: unknown[] = fl.reserved;
+    const reserved = list.map((b, i) =>
+      typeof b === 'number' ? b : this.fail('expected a bit index', `${path}.reserved.${i}`),
+    );
+    return { width, bits, reserved };
+  }
+
+  lockedStruct(value: unknown, path: string): LockedStruct {
+    const st = this.object(value, path);
+    if (typeof st.size !== 'number' || typeof st.align !== 'number' || !Array.isArray(st.fields))
+      return this.fail('expected { size, align, fields }', path);
+    const list: unknown[] = st.fields;
+    const fields = list.map((f, i) => {
+      const fpath = `${path}.fields.${i}`;
+      const fo = this.object(f, fpath);
+      if (
+        typeof fo.name !== 'string' ||
+        typeof fo.offset !== 'number' ||
+        typeof fo.size !== 'number' ||
+        typeof fo.type !== 'string'
+      )
+        return this.fail('expected { name, offset, size, type }', fpath);
+      return { name: fo.name, offset: fo.offset, size: fo.size, type: fo.type };
+    });
+    return { size: st.size, align: st.align, fields };
+  }
 }
 
 /** One difference between a schema and its lock. */

@@ -15,6 +15,51 @@ export interface QmpEvent {
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void; command: string };
 
+/** One QMP line: the greeting, an asynchronous event, or the reply (`return` or `error`) to the oldest command. */
+type QmpMessage =
+  | { kind: 'greeting'; greeting: Record<string, unknown> }
+  | { kind: 'event'; event: QmpEvent }
+  | { kind: 'return'; value: unknown }
+  | { kind: 'error'; class?: string; desc?: string };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An event as QMP sends it: `event` a string, `data` an object, `timestamp` seconds and microseconds. */
+function isQmpEvent(value: Record<string, unknown>): value is Record<string, unknown> & QmpEvent {
+  const { event, data, timestamp } = value;
+  return (
+    typeof event === 'string' &&
+    (data === undefined || isObject(data)) &&
+    (timestamp === undefined ||
+      (isObject(timestamp) && typeof timestamp.seconds === 'number' && typeof timestamp.microseconds === 'number'))
+  );
+}
+
+/** Parses one line of QMP; undefined for anything that is none of its messages (not JSON, or another shape). */
+function parseQmpMessage(line: string): QmpMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value)) return undefined;
+  if ('QMP' in value) return { kind: 'greeting', greeting: isObject(value.QMP) ? value.QMP : {} };
+  if ('event' in value) return isQmpEvent(value) ? { kind: 'event', event: value } : undefined;
+  if ('error' in value) {
+    const error = isObject(value.error) ? value.error : {};
+    return {
+      kind: 'error',
+      ...(typeof error.class === 'string' ? { class: error.class } : {}),
+      ...(typeof error.desc === 'string' ? { desc: error.desc } : {}),
+    };
+  }
+  if ('return' in value) return { kind: 'return', value: value.return };
+  return undefined;
+}
+
 /**
  * QMP connection. Connect with `QmpClient.connect(path)`; events arrive through `onEvent`.
  * @example
@@ -91,32 +136,29 @@ export class QmpClient {
       const line = this.buffer.slice(0, nl).trim();
       this.buffer = this.buffer.slice(nl + 1);
       if (!line) continue;
-      let message: Record<string, unknown>;
-      try {
-        message = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue;
+      const message = parseQmpMessage(line);
+      if (message) this.dispatch(message);
+    }
+  }
+
+  private dispatch(message: QmpMessage): void {
+    if (message.kind === 'greeting') {
+      this.greeting = message.greeting;
+      const waiter = this.greetingWaiter;
+      this.greetingWaiter = undefined;
+      if (waiter) {
+        this.pending.shift();
+        waiter(this.greeting);
       }
-      if ('QMP' in message) {
-        this.greeting = message.QMP as Record<string, unknown>;
-        const waiter = this.greetingWaiter;
-        this.greetingWaiter = undefined;
-        if (waiter) {
-          this.pending.shift();
-          waiter(this.greeting);
-        }
-      } else if ('event' in message) {
-        const event = message as unknown as QmpEvent;
-        this.events.push(event);
-        this.onEvent?.(event);
-      } else if ('return' in message || 'error' in message) {
-        const p = this.pending.shift();
-        if (!p) continue;
-        if ('error' in message) {
-          const e = message.error as { class?: string; desc?: string };
-          p.reject(new KilnError('QMP_ERROR', `QMP ${p.command}: ${e.class ?? 'Error'}: ${e.desc ?? ''}`));
-        } else p.resolve(message.return);
-      }
+    } else if (message.kind === 'event') {
+      this.events.push(message.event);
+      this.onEvent?.(message.event);
+    } else {
+      const p = this.pending.shift();
+      if (!p) return;
+      if (message.kind === 'error')
+        p.reject(new KilnError('QMP_ERROR', `QMP ${p.command}: ${message.class ?? 'Error'}: ${message.desc ?? ''}`));
+      else p.resolve(message.value);
     }
   }
 
