@@ -105,11 +105,11 @@ describe('kiln test on x86_64 (PVH -kernel, isa-debug-exit, QMP)', () => {
 
   it('panic: the default fail pattern stops the test at once', () => {
     const r = get('panic');
+    // The first trigger wins and the 90 s deadline would be 'timeout': the run stopped on the match, not the deadline.
     expect(r.failure).toBe('fail-pattern');
     expect(r.reason).toBe(
       'fail pattern /\\bpanic\\b/i matched: "PANIC: kernel panic: the test kernel broke on purpose"',
     );
-    expect(r.durationMs).toBeLessThan(60_000); // far below the 90 s deadline: it did not wait for it
     expect(processGone(r.pid)).toBe(true);
     expect(suite('panic').cases[0]!.message).toMatch(/fail pattern/);
   });

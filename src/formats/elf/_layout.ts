@@ -78,25 +78,27 @@ export function fail(code: string, message: string, hint?: string, offset?: numb
   });
 }
 
+/** The null section (index 0) of a plan. */
+function nullSection(): PlanSection {
+  return {
+    name: '',
+    type: SHT_NULL,
+    flags: 0,
+    addr: 0n,
+    link: 0,
+    info: 0,
+    addralign: 0,
+    entsize: 0,
+    size: 0,
+    data: new Uint8Array(0),
+    unchanged: true,
+  };
+}
+
 /** A plan entry that keeps an input section as it is. */
 export function keepSection(s: ElfSection): PlanSection {
-  if (s.index === 0) {
-    // Section 0 is always the null section (its extended-numbering fields are rewritten on emit).
-    return {
-      from: s,
-      name: '',
-      type: SHT_NULL,
-      flags: 0,
-      addr: 0n,
-      link: 0,
-      info: 0,
-      addralign: 0,
-      entsize: 0,
-      size: 0,
-      data: new Uint8Array(0),
-      unchanged: true,
-    };
-  }
+  // Section 0 is always the null section (its extended-numbering fields are rewritten on emit).
+  if (s.index === 0) return { from: s, ...nullSection() };
   return {
     from: s,
     name: s.name,
@@ -111,6 +113,12 @@ export function keepSection(s: ElfSection): PlanSection {
     data: s.data,
     unchanged: true,
   };
+}
+
+/** The input's sections as an unchanged plan (index 0 first; a file without sections gets a null section). */
+export function basePlan(file: ElfFile): PlanSection[] {
+  if (file.sections.length === 0) return [nullSection()];
+  return file.sections.map(keepSection);
 }
 
 /** End of the loader-visible prefix: ELF header, program header table and segment file ranges. */

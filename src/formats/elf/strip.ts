@@ -21,7 +21,7 @@ import {
   SHT_RELA,
   SHT_SYMTAB,
 } from './_constants.js';
-import { fail, keepSection, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
+import { basePlan, fail, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
 import { removeSections } from './write.js';
 
 /** Options of `strip`: what to remove and whether to link the debug file. */
@@ -227,22 +227,7 @@ export function onlyKeepDebug(elf: ElfInput): Uint8Array {
       writeU32(prefix, at + 28, Number(p.align), le);
     }
   }
-  const plan: PlanSection[] = file.sections.length > 0 ? file.sections.map(keepSection) : [];
-  if (plan.length === 0) {
-    plan.push({
-      name: '',
-      type: SHT_NULL,
-      flags: 0,
-      addr: 0n,
-      link: 0,
-      info: 0,
-      addralign: 0,
-      entsize: 0,
-      size: 0,
-      data: new Uint8Array(0),
-      unchanged: true,
-    });
-  }
+  const plan = basePlan(file);
   for (const s of plan) {
     if (s.type === SHT_NULL || s.type === SHT_NOBITS) continue;
     if (s.flags & SHF_ALLOC && s.type !== 7) {

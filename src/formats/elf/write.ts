@@ -10,7 +10,16 @@
  */
 import { writeU32, writeU64 } from '../io/bytes.js';
 import { SHF_ALLOC, SHT_NOBITS, SHT_NULL, SHT_PROGBITS } from './_constants.js';
-import { fail, inSegment, keepSection, parseInput, rebuild, type ElfInput, type PlanSection } from './_layout.js';
+import {
+  basePlan,
+  fail,
+  inSegment,
+  keepSection,
+  parseInput,
+  rebuild,
+  type ElfInput,
+  type PlanSection,
+} from './_layout.js';
 import { findSection, type ElfFile, type ElfSection } from './read.js';
 import { dropSymbolsOfRemovedSections } from './_symbols.js';
 
@@ -235,26 +244,4 @@ export function removeSections(
   }
   plan.push(...append);
   return rebuild(file, plan, { zeroRemoved });
-}
-
-/** The input's sections as an unchanged plan (index 0 first; a file without sections gets a null section). */
-export function basePlan(file: ElfFile): PlanSection[] {
-  if (file.sections.length === 0) {
-    return [
-      {
-        name: '',
-        type: SHT_NULL,
-        flags: 0,
-        addr: 0n,
-        link: 0,
-        info: 0,
-        addralign: 0,
-        entsize: 0,
-        size: 0,
-        data: new Uint8Array(0),
-        unchanged: true,
-      },
-    ];
-  }
-  return file.sections.map(keepSection);
 }
