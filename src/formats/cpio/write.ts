@@ -14,7 +14,7 @@ import type { BlockSink } from '../io/block-writer.js';
 import { writeImageFile } from '../io/block-writer.js';
 import { encodeUtf8 } from '../io/bytes.js';
 import { type Content, contentSize } from '../io/content.js';
-import { type FileTree, type TreeEntry, sortedPaths } from '../io/tree.js';
+import { DEFAULT_ENTRY_MODES, type FileTree, type TreeEntry, sortedPaths } from '../io/tree.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
   CPIO_HEADER_SIZE,
@@ -93,15 +93,6 @@ export interface CpioLayout {
   /** Total archive size, block padding included. */
   size: number;
 }
-
-const DEFAULT_MODES: Record<TreeEntry['kind'], number> = {
-  file: 0o644,
-  dir: 0o755,
-  symlink: 0o777,
-  char: 0o600,
-  block: 0o600,
-  fifo: 0o644,
-};
 
 function checkField(value: number, what: string, path: string, max = MAX_FIELD, format: CpioFormat = 'newc'): number {
   if (!Number.isInteger(value) || value < 0 || value > max) {
@@ -187,7 +178,7 @@ export function layoutCpio(tree: FileTree, options: CpioWriteOptions = {}): Cpio
       data = target;
       filesize = target.length;
     }
-    const mode = (entry.mode ?? DEFAULT_MODES[entry.kind]) & 0o7777;
+    const mode = (entry.mode ?? DEFAULT_ENTRY_MODES[entry.kind]) & 0o7777;
     const isDevice = entry.kind === 'char' || entry.kind === 'block';
     const fields: CpioHeaderFields = {
       ino: small(firstInode + index, 'inode', path),

@@ -44,6 +44,20 @@ export interface FifoEntry extends Common {
 /** Any entry of a {@link FileTree}. */
 export type TreeEntry = FileEntry | DirEntry | SymlinkEntry | DeviceEntry | FifoEntry;
 
+/**
+ * Permission bits of an entry written without a `mode` (cpio and tar): files and fifos 0644,
+ * folders 0755, symlinks 0777, devices 0600.
+ * @example (entry.mode ?? DEFAULT_ENTRY_MODES[entry.kind]) & 0o7777
+ */
+export const DEFAULT_ENTRY_MODES: Readonly<Record<TreeEntry['kind'], number>> = {
+  file: 0o644,
+  dir: 0o755,
+  symlink: 0o777,
+  char: 0o600,
+  block: 0o600,
+  fifo: 0o644,
+};
+
 /** Normalized path → entry. Parents of every entry exist as `dir` entries. Root is implicit (not a key). */
 export type FileTree = Map<string, TreeEntry>;
 

@@ -11,7 +11,7 @@ import { KilnError } from '../../errors.js';
 import { type BlockSink, writeImageFile } from '../io/block-writer.js';
 import { encodeUtf8 } from '../io/bytes.js';
 import { type Content, contentSize } from '../io/content.js';
-import { type FileTree, type TreeEntry, sortedPaths } from '../io/tree.js';
+import { DEFAULT_ENTRY_MODES, type FileTree, type TreeEntry, sortedPaths } from '../io/tree.js';
 import { resolveEpoch } from '../../util/epoch.js';
 import {
   MAX_SIZE_FIELD,
@@ -57,15 +57,6 @@ export interface TarLayout {
   /** Total size, record padding included. */
   size: number;
 }
-
-const DEFAULT_MODES: Record<TreeEntry['kind'], number> = {
-  file: 0o644,
-  dir: 0o755,
-  symlink: 0o777,
-  char: 0o600,
-  block: 0o600,
-  fifo: 0o644,
-};
 
 function fail(code: string, message: string, hint: string, path: string): never {
   throw new KilnError(code, `tar: ${message}`, { hint, details: { path } });
@@ -136,7 +127,7 @@ function headerFields(
   const fields: TarHeaderFields = {
     ...split,
     linkname,
-    mode: (entry.mode ?? DEFAULT_MODES[entry.kind]) & 0o7777,
+    mode: (entry.mode ?? DEFAULT_ENTRY_MODES[entry.kind]) & 0o7777,
     uid: checkNumber(entry.uid ?? options.uid, MAX_SMALL_FIELD, 'uid', path),
     gid: checkNumber(entry.gid ?? options.gid, MAX_SMALL_FIELD, 'gid', path),
     size,
