@@ -5,8 +5,9 @@
  * project-relative, generated files `$build/<path in the target folder>`; files outside both
  * (system headers) belong to the tool's identity and are not recorded.
  */
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import type { PlannedStep } from './graph.js';
+import { joinPlain } from '../util/paths.js';
 
 const BUILD_PREFIX = '$build/';
 
@@ -28,7 +29,9 @@ export function readKey(abs: string, projectDir: string, buildDir: string, build
 
 /** The absolute path of a recorded name. */
 export function readPath(key: string, projectDir: string, buildDir: string): string {
-  return key.startsWith(BUILD_PREFIX) ? join(buildDir, key.slice(BUILD_PREFIX.length)) : join(projectDir, key);
+  return key.startsWith(BUILD_PREFIX)
+    ? joinPlain(buildDir, key.slice(BUILD_PREFIX.length))
+    : joinPlain(projectDir, key);
 }
 
 /** Recorded names of the absolute paths a step reported, sorted and deduplicated. */

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
+import { joinPlain } from '../util/paths.js';
 import type { StepStatus } from '../step.js';
 import type { BuildEvent, EventSink, StepResult } from './events.js';
 import { toolPaths } from './fingerprint.js';
@@ -112,17 +113,22 @@ export async function executeGraph(graph: Graph, options: ExecuteOptions = {}): 
   const target = graph.target.id;
   const stopped = interrupted ? { interrupted } : {};
   emit({ type: 'build-finish', time: Date.now(), target, ok, durationMs, counts, ...stopped });
-  const outputs = Object.fromEntries(steps.map((s) => [s.name, s.outputs.map((o) => join(graph.buildDir, o))]));
   last = lastBuildOf(session, results, { ok, interrupted, durationMs, counts });
   const toolMs = session.toolClock.ms;
-  const result = {
+  let outputs: Record<string, string[]> | undefined;
+  const result: BuildResult = {
     ok,
     interrupted,
     steps: results,
     durationMs,
     toolMs,
     counts,
-    outputs,
+    // Made when asked for: an object with a key per step costs tens of ms on a big graph.
+    get outputs(): Record<string, string[]> {
+      return (outputs ??= Object.fromEntries(
+        steps.map((s) => [s.name, s.outputs.map((o) => joinPlain(graph.buildDir, o))]),
+      ));
+    },
     logPath: session.layout.buildLog,
   };
   if (options.deferRecords) return { ...result, flush };
@@ -141,13 +147,8 @@ function finishEvent(graph: Graph, step: PlannedStep, result: StepResult): Build
     ...(result.reason ? { reason: result.reason } : {}),
     ...(result.failure ? { failure: result.failure } : {}),
     ...(result.warnings ? { warnings: result.warnings } : {}),
-    outputs: step.outputs.map((o) => underDir(graph.buildDir, o)),
+    outputs: step.outputs.map((o) => joinPlain(graph.buildDir, o)),
   };
-}
-
-/** `dir/rel` for a normalized relative output path (path.join without its normalizing, once per output). */
-function underDir(dir: string, rel: string): string {
-  return dir.endsWith('/') ? `${dir}${rel}` : `${dir}/${rel}`;
 }
 
 /** The build's record for `kiln status`: every step of the graph with its status, failure and log. */

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, join, relative } from 'node:path';
 import type { PlannedStep } from './graph.js';
+import { joinPlain } from '../util/paths.js';
 
 /** A glob pattern (vs a plain path)? Cheaper than picomatch's scan on the no-op path. */
 const isDynamicPattern = (p: string): boolean => /[*?[\]{}!]|\(.*\|/.test(p);
@@ -35,7 +36,7 @@ export function plainInputs(step: PlannedStep, projectDir: string): string[] | u
   const files: string[] = [];
   for (const pattern of step.declaration.inputs ?? []) {
     if (isDynamicPattern(pattern)) return undefined;
-    files.push(isAbsolute(pattern) ? pattern : join(projectDir, pattern));
+    files.push(isAbsolute(pattern) ? pattern : joinPlain(projectDir, pattern));
   }
   return files.length < 2 ? files : [...new Set(files)];
 }

@@ -4,6 +4,7 @@
  * the build log of every target is `build/logs/build.log`.
  */
 import { join } from 'node:path';
+import { joinPlain } from '../util/paths.js';
 
 export interface BuildLayout {
   /** `build/<target>/.kiln` */
@@ -36,7 +37,7 @@ export function buildLayout(buildDir: string, buildRoot: string): BuildLayout {
 }
 
 export function stepLogPath(layout: BuildLayout, step: string): string {
-  return join(layout.stepLogDir, `${step}.log`);
+  return joinPlain(layout.stepLogDir, `${step}.log`);
 }
 
 export function stageDirOf(layout: BuildLayout, step: string): string {

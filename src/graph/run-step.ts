@@ -7,6 +7,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../errors.js';
+import { joinPlain } from '../util/paths.js';
 import type { ActionEntry, CachedOutput } from './cache.js';
 import { type StepCapture, createStepContext } from './context.js';
 import type { StepStatus } from '../step.js';
@@ -145,7 +146,7 @@ function outcome(status: StepStatus, outputHashes: Record<string, FileHash>, ext
 function outputsIntact(session: BuildSession, step: PlannedStep, record: StepRecord): boolean {
   for (const rel of step.outputs) {
     try {
-      if (!statMatches(record.outputs[rel], statSync(join(session.graph.buildDir, rel)))) return false;
+      if (!statMatches(record.outputs[rel], statSync(joinPlain(session.graph.buildDir, rel)))) return false;
     } catch {
       return false;
     }

@@ -46,7 +46,7 @@ export function lastBuildPath(buildDir: string): string {
 }
 
 export function writeLastBuild(buildDir: string, last: LastBuild): void {
-  writeFileAtomic(lastBuildPath(buildDir), JSON.stringify(last, null, 1));
+  writeFileAtomic(lastBuildPath(buildDir), JSON.stringify(last));
 }
 
 /**

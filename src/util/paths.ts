@@ -24,4 +24,20 @@ export function normalizeImagePath(path: string, what = 'path'): string {
   return parts.join('/');
 }
 
+/**
+ * `join(dir, rel)` for an absolute, normalized `dir`, without path.join's normalizing when `rel` is a
+ * plain relative path (`src/a.c`: no `.`, `..` or empty segment) — the same string at a fraction of
+ * the cost; it runs for every input and output of every step of a no-op build.
+ * @example joinPlain('/p', 'src/a.c') // '/p/src/a.c'
+ */
+export function joinPlain(dir: string, rel: string): string {
+  return isPlainRelative(rel) && dir.length > 1 && !dir.endsWith('/') ? `${dir}/${rel}` : join(dir, rel);
+}
+
+function isPlainRelative(path: string): boolean {
+  if (path === '' || path.charCodeAt(0) === 47 || path.endsWith('/') || path.includes('//')) return false;
+  const dotted = `/${path}/`;
+  return !dotted.includes('/./') && !dotted.includes('/../');
+}
+
 export { join, normalize };
