@@ -9,7 +9,13 @@ import { type Content, contentSize, loadContent, readContent } from '../io/conte
 import type { FileTree } from '../io/tree.js';
 import { normalizeImagePath } from '../../util/paths.js';
 import { resolveEpoch } from '../../util/epoch.js';
-import { SECTOR, directoryRecordLength, pathTableRecordLength, volumeDateDigits } from './_encode.js';
+import {
+  SECTOR,
+  SYSTEM_AREA_SECTORS,
+  directoryRecordLength,
+  pathTableRecordLength,
+  volumeDateDigits,
+} from './_encode.js';
 import type { IsoLevel } from './names.js';
 import {
   CE_LENGTH,
@@ -362,7 +368,7 @@ export async function planIso(tree: FileTree, options: IsoOptions = {}): Promise
   const catalog = boot.length ? bootCatalog(boot) : undefined;
   await patchBootImages(boot, descriptors.pvd);
   const { hybrid, sectors } = await planHybrid(options.hybrid, boot, filesEnd, volumeId);
-  if (options.systemArea && options.systemArea.length > 16 * SECTOR)
+  if (options.systemArea && options.systemArea.length > SYSTEM_AREA_SECTORS * SECTOR)
     fail('ISO_SYSTEM_AREA_TOO_LARGE', `system area data is ${options.systemArea.length} bytes; at most 32768`);
   if (sectors > 0xffffffff) fail('ISO_TOO_LARGE', 'the image exceeds 2^32 sectors (8 TiB)');
 
@@ -569,7 +575,7 @@ function placeDescriptors(
   hasBoot: boolean,
   joliet: boolean,
 ): { descriptors: PlanInternal['descriptors']; catalogLba: number | undefined; next: number } {
-  let lba = 16;
+  let lba = SYSTEM_AREA_SECTORS;
   const descriptors: PlanInternal['descriptors'] = { pvd: lba++, terminator: 0 };
   if (hasBoot) descriptors.bootRecord = lba++;
   if (joliet) descriptors.svd = lba++;

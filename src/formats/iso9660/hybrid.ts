@@ -14,8 +14,6 @@ import { writeU32, writeU64, encodeUtf8 } from '../io/bytes.js';
 
 /** GPT partition type of an EFI System Partition (UEFI 2.10 §5.3.3). */
 export const GPT_ESP_TYPE: Guid = 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b';
-/** GPT partition type "basic data" (Microsoft). */
-export const GPT_BASIC_DATA_TYPE: Guid = 'ebd0a0a2-b9e5-4433-87c0-68b6b72699c7';
 
 /** How the MBR boot code learns where to load from. */
 export type MbrPatch = 'grub2' | 'isohdpfx' | 'none';

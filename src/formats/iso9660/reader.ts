@@ -12,6 +12,7 @@ import { type FileTree, type TreeEntry, buildTree } from '../io/tree.js';
 import { extractEntries, type ExtractEntry, type ExtractOptions } from '../io/extract.js';
 import {
   SECTOR,
+  SYSTEM_AREA_SECTORS,
   FLAG_DIRECTORY,
   FLAG_MULTI_EXTENT,
   ISO_MAX_DEPTH,
@@ -162,7 +163,7 @@ async function readDescriptors(source: BlockSource): Promise<Descriptors> {
       'TRUNCATED',
       `the image is ${source.size} bytes; ISO9660 volume descriptors start at byte 32768`,
       {
-        offset: 16 * SECTOR,
+        offset: SYSTEM_AREA_SECTORS * SECTOR,
         hint: 'the file is truncated or not an ISO9660 image',
       },
     );
@@ -192,7 +193,7 @@ async function readDescriptors(source: BlockSource): Promise<Descriptors> {
   }
   if (!pvd)
     throw new FormatError(F, 'NO_PRIMARY_DESCRIPTOR', 'no Primary Volume Descriptor before the terminator', {
-      offset: 16 * SECTOR,
+      offset: SYSTEM_AREA_SECTORS * SECTOR,
     });
   return {
     pvd,
@@ -218,7 +219,7 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
   const maxDir = options.maxDirectorySize ?? ISO_MAX_DIRECTORY_BYTES;
   const desc = await readDescriptors(source);
   const pvd = desc.pvd;
-  const pvdRoot = rootRecord(pvd, 16 * SECTOR);
+  const pvdRoot = rootRecord(pvd, SYSTEM_AREA_SECTORS * SECTOR);
 
   // Rock Ridge: the root's "." record starts with SP.
   const readDirBytes = async (r: RawRecord, what: string) => {
@@ -245,7 +246,9 @@ export async function readIso(source: BlockSource, options: ReadIsoOptions = {})
       offset: pvdRoot.extent * SECTOR,
     });
   if (namespace === 'joliet' && !desc.svd)
-    throw new FormatError(F, 'NO_JOLIET', 'the image has no Joliet descriptor', { offset: 16 * SECTOR });
+    throw new FormatError(F, 'NO_JOLIET', 'the image has no Joliet descriptor', {
+      offset: SYSTEM_AREA_SECTORS * SECTOR,
+    });
   const useJoliet = namespace === 'joliet';
   const skip = hasRR && namespace === 'rockridge' ? (rootInfo.spSkip ?? 0) : 0;
   const root = useJoliet ? rootRecord(desc.svd!, 0) : pvdRoot;

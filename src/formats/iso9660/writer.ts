@@ -17,6 +17,7 @@ import { type BlockSink, SubSink, writeImageFile } from '../io/block-writer.js';
 import type { FileTree } from '../io/tree.js';
 import {
   SECTOR,
+  SYSTEM_AREA_SECTORS,
   FLAG_DIRECTORY,
   FLAG_MULTI_EXTENT,
   writeDirectoryRecord,
@@ -293,7 +294,7 @@ export async function writeIso(sink: BlockSink, plan: IsoPlan, { bufferBytes }: 
   const s = new ImageStream(sink, bufferBytes);
   // System area.
   if (options.systemArea || p.hybrid) {
-    const area = new Uint8Array(16 * SECTOR);
+    const area = new Uint8Array(SYSTEM_AREA_SECTORS * SECTOR);
     if (options.systemArea) area.set(options.systemArea);
     if (p.hybrid) area.set(p.hybrid.head, 0);
     await s.copy(area);
