@@ -234,11 +234,36 @@ function remapContents(elf: ElfFile, plan: PlanSection[], remap: (old: number) =
  * `.shstrtab` is regenerated (or appended to, when a symbol table shares it).
  */
 export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptions = {}): Uint8Array {
-  const le = elf.littleEndian;
-  const is64 = elf.is64;
   if (plan.length === 0 || plan[0]!.type !== SHT_NULL) throw new RangeError('"plan" must start with the null section');
+  renumber(elf, plan);
+  const { shstrIndex, nameOffsets } = nameSections(elf, plan);
+  const prefix = options.prefix ?? elf.bytes.subarray(0, prefixEnd(elf));
+  const base = prefix.length;
+  const shoff = placeSections(elf, plan, base, options);
+  const shentsize = elf.is64 ? 64 : 40;
+  const total = shoff + plan.length * shentsize;
+  if (total > 0x7fffffff) fail('ELF_TOO_LARGE', `the output would be ${total} bytes`);
 
-  // Renumbering: old index -> new index.
+  // Emit.
+  const out = new Uint8Array(total);
+  out.set(prefix, 0);
+  if (options.zeroRemoved) zeroRemoved(elf, plan, out, base);
+  for (const s of plan) {
+    if (s.type === SHT_NOBITS || s.type === SHT_NULL || s.data.length === 0) continue;
+    const alreadyInPrefix =
+      s.unchanged &&
+      s.from !== undefined &&
+      s.offset === s.from.offset &&
+      s.offset + s.data.length <= base &&
+      !options.prefix;
+    if (!alreadyInPrefix) out.set(s.data, s.offset!);
+  }
+  writeSectionHeaders(elf, plan, out, shoff, nameOffsets, shstrIndex);
+  return out;
+}
+
+/** Renumbering: section indices in contents, sh_link and sh_info follow the plan's order. */
+function renumber(elf: ElfFile, plan: PlanSection[]): void {
   const newIndexOf = new Map<number, number>();
   plan.forEach((s, i) => {
     if (s.from) newIndexOf.set(s.from.index, i);
@@ -256,8 +281,10 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
       s.info = now;
     }
   }
+}
 
-  // Section names.
+/** Section names: the index of `.shstrtab` in the plan (appended when missing) and each section's name offset. */
+function nameSections(elf: ElfFile, plan: PlanSection[]): { shstrIndex: number; nameOffsets: number[] } {
   const oldShstrndx = elf.header.shstrndx;
   let shstrIndex = plan.findIndex((s) => s.from !== undefined && s.from.index === oldShstrndx && oldShstrndx !== 0);
   if (shstrIndex < 0) {
@@ -278,87 +305,62 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
   }
   const shstr = plan[shstrIndex]!;
   const shared = plan.some((s) => (s.type === SHT_SYMTAB || s.type === SHT_DYNSYM) && s.link === shstrIndex);
-  const nameOffsets: number[] = [];
-  if (shared) {
-    // A symbol table uses the same string table: keep every existing string, append new names.
-    const enc = new TextEncoder();
-    const extra: Uint8Array[] = [];
-    let size = shstr.data.length;
-    const added = new Map<string, number>();
-    for (const s of plan) {
-      if (s.from && s.from.name === s.name && elf.header.shstrndx !== 0) {
-        nameOffsets.push(s.from.nameOffset);
-        continue;
-      }
-      let off = added.get(s.name);
-      if (off === undefined) {
-        off = size;
-        added.set(s.name, off);
-        const b = enc.encode(`${s.name}\0`);
-        extra.push(b);
-        size += b.length;
-      }
-      nameOffsets.push(off);
-    }
-    const bytes = new Uint8Array(size);
-    bytes.set(shstr.data, 0);
-    let at = shstr.data.length;
-    for (const b of extra) {
-      bytes.set(b, at);
-      at += b.length;
-    }
-    if (extra.length > 0) {
-      shstr.data = bytes;
-      shstr.unchanged = false;
-    }
-  } else {
+  let nameOffsets: number[];
+  if (shared) nameOffsets = appendNames(elf, plan, shstr);
+  else {
     const table = buildStrtab(plan.map((s) => s.name));
-    for (const s of plan) nameOffsets.push(table.offsets.get(s.name)!);
+    nameOffsets = plan.map((s) => table.offsets.get(s.name)!);
     shstr.data = table.bytes;
     shstr.unchanged = false;
   }
   shstr.size = shstr.data.length;
+  return { shstrIndex, nameOffsets };
+}
 
-  // Layout.
-  const prefix = options.prefix ?? elf.bytes.subarray(0, prefixEnd(elf));
-  const base = prefix.length;
+/** A symbol table uses the same string table: keep every existing string, append the new names. */
+function appendNames(elf: ElfFile, plan: readonly PlanSection[], shstr: PlanSection): number[] {
+  const nameOffsets: number[] = [];
+  const enc = new TextEncoder();
+  const extra: Uint8Array[] = [];
+  let size = shstr.data.length;
+  const added = new Map<string, number>();
+  for (const s of plan) {
+    if (s.from && s.from.name === s.name && elf.header.shstrndx !== 0) {
+      nameOffsets.push(s.from.nameOffset);
+      continue;
+    }
+    let off = added.get(s.name);
+    if (off === undefined) {
+      off = size;
+      added.set(s.name, off);
+      const b = enc.encode(`${s.name}\0`);
+      extra.push(b);
+      size += b.length;
+    }
+    nameOffsets.push(off);
+  }
+  const bytes = new Uint8Array(size);
+  bytes.set(shstr.data, 0);
+  let at = shstr.data.length;
+  for (const b of extra) {
+    bytes.set(b, at);
+    at += b.length;
+  }
+  if (extra.length > 0) {
+    shstr.data = bytes;
+    shstr.unchanged = false;
+  }
+  return nameOffsets;
+}
+
+/** Layout: every section's size and offset (kept in place where it can be, the rest after `base`); returns e_shoff. */
+function placeSections(elf: ElfFile, plan: PlanSection[], base: number, options: RebuildOptions): number {
   const movable: PlanSection[] = [];
   for (const s of plan) {
     s.size = s.type === SHT_NOBITS || s.type === SHT_NULL ? s.size : s.data.length;
-    const f = s.from;
-    if (s.type === SHT_NULL) {
-      s.offset = 0;
-      continue;
-    }
-    if (
-      !options.relayoutAll &&
-      f &&
-      s.unchanged &&
-      f.type === s.type &&
-      f.offset + (s.type === SHT_NOBITS ? 0 : f.size) <= base
-    ) {
-      s.offset = f.offset;
-      continue;
-    }
-    if (!options.relayoutAll && f && f.type !== SHT_NOBITS && s.type !== SHT_NOBITS && inSegment(elf, f)) {
-      // A loaded section keeps its place; only same-size contents may change.
-      if (s.data.length !== f.size)
-        fail('ELF_SECTION_IN_SEGMENT', `${s.name} is inside a segment; its size cannot change`);
-      s.offset = f.offset;
-      continue;
-    }
-    if (
-      !options.relayoutAll &&
-      f &&
-      s.type === SHT_NOBITS &&
-      f.type === SHT_NOBITS &&
-      f.flags & 2 &&
-      elf.segments.length > 0
-    ) {
-      s.offset = f.offset; // .bss and friends of a linked file: the offset the linker chose
-      continue;
-    }
-    movable.push(s);
+    const kept = s.type === SHT_NULL ? 0 : keptOffset(elf, s, base, options);
+    if (kept === undefined) movable.push(s);
+    else s.offset = kept;
   }
   const order = (s: PlanSection) => (s.from ? s.from.offset : Number.MAX_SAFE_INTEGER);
   const sorted = movable.map((s, i) => ({ s, i })).sort((a, b) => order(a.s) - order(b.s) || a.i - b.i);
@@ -368,34 +370,47 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
     s.offset = cursor;
     if (s.type !== SHT_NOBITS) cursor += s.data.length;
   }
-  const shentsize = is64 ? 64 : 40;
-  const shoff = alignUp(cursor, is64 ? 8 : 4);
-  const total = shoff + plan.length * shentsize;
-  if (total > 0x7fffffff) fail('ELF_TOO_LARGE', `the output would be ${total} bytes`);
+  return alignUp(cursor, elf.is64 ? 8 : 4);
+}
 
-  // Emit.
-  const out = new Uint8Array(total);
-  out.set(prefix, 0);
-  if (options.zeroRemoved) {
-    const kept = new Set(plan.map((s) => s.from?.index));
-    for (const s of elf.sections) {
-      if (kept.has(s.index) || s.type === SHT_NOBITS || s.type === SHT_NULL || inSegment(elf, s)) continue;
-      const end = Math.min(s.offset + s.size, base);
-      if (s.offset < end) out.fill(0, s.offset, end);
-    }
+/** The offset a section keeps (unchanged in the prefix, loaded, or a linked file's .bss), or undefined: it moves. */
+function keptOffset(elf: ElfFile, s: PlanSection, base: number, options: RebuildOptions): number | undefined {
+  const f = s.from;
+  if (options.relayoutAll || !f) return undefined;
+  if (s.unchanged && f.type === s.type && f.offset + (s.type === SHT_NOBITS ? 0 : f.size) <= base) return f.offset;
+  if (f.type !== SHT_NOBITS && s.type !== SHT_NOBITS && inSegment(elf, f)) {
+    // A loaded section keeps its place; only same-size contents may change.
+    if (s.data.length !== f.size)
+      fail('ELF_SECTION_IN_SEGMENT', `${s.name} is inside a segment; its size cannot change`);
+    return f.offset;
   }
-  for (const s of plan) {
-    if (s.type === SHT_NOBITS || s.type === SHT_NULL || s.data.length === 0) continue;
-    const alreadyInPrefix =
-      s.unchanged &&
-      s.from !== undefined &&
-      s.offset === s.from.offset &&
-      s.offset + s.data.length <= base &&
-      !options.prefix;
-    if (!alreadyInPrefix) out.set(s.data, s.offset!);
+  // .bss and friends of a linked file: the offset the linker chose.
+  if (s.type === SHT_NOBITS && f.type === SHT_NOBITS && f.flags & 2 && elf.segments.length > 0) return f.offset;
+  return undefined;
+}
+
+/** Zeroes, in the copied prefix, the old bytes of removed sections that lie outside every segment. */
+function zeroRemoved(elf: ElfFile, plan: readonly PlanSection[], out: Uint8Array, base: number): void {
+  const kept = new Set(plan.map((s) => s.from?.index));
+  for (const s of elf.sections) {
+    if (kept.has(s.index) || s.type === SHT_NOBITS || s.type === SHT_NULL || inSegment(elf, s)) continue;
+    const end = Math.min(s.offset + s.size, base);
+    if (s.offset < end) out.fill(0, s.offset, end);
   }
+}
+
+/** The section header table at `shoff` (section 0 carrying the extended counts) and the ELF header's fields for it. */
+function writeSectionHeaders(
+  elf: ElfFile,
+  plan: readonly PlanSection[],
+  out: Uint8Array,
+  shoff: number,
+  nameOffsets: readonly number[],
+  shstrndx: number,
+): void {
+  const { is64, littleEndian: le } = elf;
+  const shentsize = is64 ? 64 : 40;
   const shnum = plan.length;
-  const shstrndx = shstrIndex;
   const phnum = elf.header.phnum;
   plan.forEach((s, i) => {
     const at = shoff + i * shentsize;
@@ -421,7 +436,6 @@ export function rebuild(elf: ElfFile, plan: PlanSection[], options: RebuildOptio
     });
   });
   patchHeaderShdr(out, is64, le, shoff, shentsize, shnum, shstrndx);
-  return out;
 }
 
 export function writeShdr(
