@@ -72,7 +72,6 @@ const hex = (v: bigint | undefined) => (v === undefined ? 'none' : `0x${v.toStri
  */
 export async function auditElf(bytes: Uint8Array, options: AuditOptions): Promise<AuditReport> {
   const { artifact, policy } = options;
-  const findings: AuditFinding[] = [];
   let facts: ElfSecurityFacts;
   try {
     facts = collectFacts(readElf(bytes));
@@ -84,206 +83,244 @@ export async function auditElf(bytes: Uint8Array, options: AuditOptions): Promis
       ok: false,
     };
   }
+  const checks: Array<Check | undefined> = [
+    wxorxCheck(facts, policy),
+    nxStackCheck(facts, policy),
+    pieCheck(facts, policy),
+    relroCheck(facts, policy),
+    stackProtectorCheck(facts, policy),
+    fortifyCheck(facts, policy),
+    strippedCheck(facts, policy),
+    debugInfoCheck(facts, policy),
+    entryCheck(facts, policy),
+    { rule: 'load-address', want: undefined, ok: undefined, evidence: loadAddressText(facts) },
+    await signatureCheck(bytes, facts, options),
+    noFpuCheck(facts, policy),
+    stackProbesCheck(facts, policy),
+    panicAbortCheck(facts, policy),
+    cfiCheck(facts),
+  ];
   const unknownSeverity: AuditFinding['severity'] = policy.strictUnknown ? 'error' : 'warning';
-  /** Adds a finding: `want` undefined = info; `ok` undefined = unknown. */
-  const add = (rule: AuditRule, want: string | undefined, ok: boolean | undefined, evidence: string) => {
-    if (want === undefined) findings.push({ rule, artifact, status: 'info', severity: 'info', evidence });
-    else if (ok === undefined)
-      findings.push({ rule, artifact, status: 'unknown', severity: unknownSeverity, evidence, expected: want });
-    else
-      findings.push({
-        rule,
-        artifact,
-        status: ok ? 'pass' : 'fail',
-        severity: ok ? 'info' : 'error',
-        evidence,
-        expected: want,
-      });
-  };
-  const on = (flag: boolean | undefined, text: string) => (flag ? text : undefined);
+  const findings = checks.flatMap((c) => (c ? [findingOf(c, artifact, unknownSeverity)] : []));
+  return { artifact, facts, findings, ok: !findings.some((f) => f.severity === 'error') };
+}
 
+/** One rule's result: `want` undefined = info only; `ok` undefined = cannot tell. */
+interface Check {
+  rule: AuditRule;
+  want: string | undefined;
+  ok: boolean | undefined;
+  evidence: string;
+}
+
+function findingOf(c: Check, artifact: string, unknownSeverity: AuditFinding['severity']): AuditFinding {
+  const { rule, want, ok, evidence } = c;
+  if (want === undefined) return { rule, artifact, status: 'info', severity: 'info', evidence };
+  if (ok === undefined)
+    return { rule, artifact, status: 'unknown', severity: unknownSeverity, evidence, expected: want };
+  return { rule, artifact, status: ok ? 'pass' : 'fail', severity: ok ? 'info' : 'error', evidence, expected: want };
+}
+
+/** `text` when the policy asks for the rule, else undefined (the finding is info only). */
+const on = (flag: boolean | undefined, text: string) => (flag ? text : undefined);
+
+function wxorxCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
   const loadsText = facts.loads.map((l) => `#${l.index} ${l.flags}`).join(', ') || 'no PT_LOAD';
-  add(
-    'wxorx',
-    on(policy.wxorx, 'no writable+executable segment'),
-    facts.writableExecutable.length === 0,
-    facts.writableExecutable.length
+  return {
+    rule: 'wxorx',
+    want: on(policy.wxorx, 'no writable+executable segment'),
+    ok: facts.writableExecutable.length === 0,
+    evidence: facts.writableExecutable.length
       ? `RWX segment(s) ${facts.writableExecutable.map((i) => `#${i}`).join(', ')} (${loadsText})`
       : `segments: ${loadsText}`,
-  );
+  };
+}
 
-  add(
-    'nx-stack',
-    on(policy.nxStack, 'PT_GNU_STACK without X'),
-    facts.stack === 'rw',
-    facts.stack === 'missing'
-      ? 'no PT_GNU_STACK (the loader makes the stack executable)'
-      : `PT_GNU_STACK ${facts.stack.toUpperCase()}`,
-  );
+function nxStackCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  return {
+    rule: 'nx-stack',
+    want: on(policy.nxStack, 'PT_GNU_STACK without X'),
+    ok: facts.stack === 'rw',
+    evidence:
+      facts.stack === 'missing'
+        ? 'no PT_GNU_STACK (the loader makes the stack executable)'
+        : `PT_GNU_STACK ${facts.stack.toUpperCase()}`,
+  };
+}
 
-  if (facts.linkage !== 'relocatable') {
-    const isPie = facts.linkage === 'pie' || facts.linkage === 'static-pie';
-    const want =
-      policy.pie === 'required' ? 'PIE' : policy.pie === 'forbidden' ? 'fixed-address executable' : undefined;
-    add(
-      'pie',
-      want,
-      policy.pie === 'required' ? isPie : !isPie && facts.linkage !== 'shared-object',
-      `${facts.type}, ${facts.linkage}${facts.interpreter ? `, interpreter ${facts.interpreter}` : ''}`,
+/** None for a relocatable object. */
+function pieCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check | undefined {
+  if (facts.linkage === 'relocatable') return undefined;
+  const isPie = facts.linkage === 'pie' || facts.linkage === 'static-pie';
+  return {
+    rule: 'pie',
+    want: policy.pie === 'required' ? 'PIE' : policy.pie === 'forbidden' ? 'fixed-address executable' : undefined,
+    ok: policy.pie === 'required' ? isPie : !isPie && facts.linkage !== 'shared-object',
+    evidence: `${facts.type}, ${facts.linkage}${facts.interpreter ? `, interpreter ${facts.interpreter}` : ''}`,
+  };
+}
+
+function relroCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  if (!policy.relro || policy.relro === 'any')
+    return { rule: 'relro', want: undefined, ok: undefined, evidence: `${facts.relro} RELRO` };
+  return {
+    rule: 'relro',
+    want: `${policy.relro} RELRO`,
+    ok: policy.relro === 'full' ? facts.relro === 'full' : facts.relro !== 'none',
+    evidence: `${facts.relro} RELRO (PT_GNU_RELRO ${facts.relro === 'none' ? 'absent' : 'present'}, BIND_NOW ${facts.bindNow ? 'set' : 'not set'})`,
+  };
+}
+
+function stackProtectorCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  return {
+    rule: 'stack-protector',
+    want: on(policy.stackProtector, 'stack protector'),
+    ok: facts.stackProtector === 'unknown' ? undefined : facts.stackProtector === 'yes',
+    evidence:
+      facts.stackProtector === 'yes'
+        ? `references ${facts.stackProtectorSymbols.join(', ')}`
+        : facts.stackProtector === 'no'
+          ? 'no __stack_chk_fail / __stack_chk_guard reference'
+          : 'no symbols to look at (stripped and static)',
+  };
+}
+
+function fortifyCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  const noSymbols = facts.stripped && !facts.hasDynamicSymbols;
+  const evidence = facts.fortified.length
+    ? `fortified: ${facts.fortified.join(', ')}${facts.fortifiable.length ? `; unfortified: ${facts.fortifiable.join(', ')}` : ''}`
+    : facts.fortifiable.length
+      ? `calls ${facts.fortifiable.join(', ')} without __*_chk variants`
+      : noSymbols
+        ? 'no symbols to look at'
+        : 'no fortifiable libc calls';
+  const ok = facts.fortified.length > 0 ? true : facts.fortifiable.length > 0 ? false : noSymbols ? undefined : true;
+  return { rule: 'fortify', want: on(policy.fortify, '_FORTIFY_SOURCE'), ok, evidence };
+}
+
+function strippedCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  return {
+    rule: 'stripped',
+    want: policy.stripped === undefined ? undefined : policy.stripped ? 'stripped' : 'symbols kept',
+    ok: facts.stripped === policy.stripped,
+    evidence: facts.stripped ? 'no .symtab' : '.symtab present',
+  };
+}
+
+const DEBUG_INFO_WANT = {
+  required: 'DWARF in the file',
+  forbidden: 'no DWARF in the file',
+  separate: 'DWARF split out (.gnu_debuglink)',
+};
+
+function debugInfoCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  const has = facts.debugSections.length > 0;
+  const evidence = `${has ? `DWARF: ${facts.debugSections.slice(0, 4).join(', ')}${facts.debugSections.length > 4 ? ', ...' : ''}` : 'no DWARF sections'}${facts.debugLink ? `; .gnu_debuglink -> ${facts.debugLink}` : ''}`;
+  const mode = policy.debugInfo;
+  const ok =
+    mode === 'required'
+      ? has
+      : mode === 'forbidden'
+        ? !has
+        : mode === 'separate'
+          ? !has && facts.debugLink !== undefined
+          : true;
+  return { rule: 'debug-info', want: mode && mode !== 'any' ? DEBUG_INFO_WANT[mode] : undefined, ok, evidence };
+}
+
+function entryCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  const problems: string[] = [];
+  if (facts.entryInExecutableSegment === false)
+    problems.push(`entry ${hex(facts.entry)} is not inside an executable PT_LOAD`);
+  if (facts.badSegments.length)
+    problems.push(
+      `PT_LOAD ${facts.badSegments.map((i) => `#${i}`).join(', ')} extend(s) past the file or have filesz > memsz`,
     );
+  const evidence = problems.length
+    ? problems.join('; ')
+    : facts.entryInExecutableSegment === undefined
+      ? 'no entry point (object or library)'
+      : `entry ${hex(facts.entry)} in an executable PT_LOAD`;
+  return {
+    rule: 'entry',
+    want: on(policy.entryInSegment, 'entry in an executable segment, segments inside the file'),
+    ok: problems.length === 0,
+    evidence,
+  };
+}
+
+function loadAddressText(facts: ElfSecurityFacts): string {
+  return `load address ${hex(facts.loadAddress)} (virtual ${hex(facts.loadVirtualAddress)})`;
+}
+
+/** The signature sections are there; with keys, the signature verifies. */
+async function signatureCheck(bytes: Uint8Array, facts: ElfSecurityFacts, options: AuditOptions): Promise<Check> {
+  const { policy } = options;
+  const sections = { ...DEFAULT_SIGN_SECTIONS, ...options.signSections };
+  const present = facts.sectionNames.includes(sections.signature) && facts.sectionNames.includes(sections.manifest);
+  let ok: boolean | undefined = present;
+  let evidence = present
+    ? `${sections.signature} and ${sections.manifest} present`
+    : `no ${sections.signature}/${sections.manifest} section`;
+  if (present && options.keys && options.keys.length) {
+    const result = await verifyElf(bytes, options.keys, { sections });
+    ok = result.ok;
+    evidence = result.ok ? result.message : `invalid: ${result.message}`;
+  } else if (present && policy.requireSignature) {
+    evidence += ' (not verified: no public key given)';
   }
+  return {
+    rule: 'signature',
+    want: on(policy.requireSignature, 'signed (and valid with the given keys)'),
+    ok,
+    evidence,
+  };
+}
 
-  if (policy.relro && policy.relro !== 'any') {
-    const ok = policy.relro === 'full' ? facts.relro === 'full' : facts.relro !== 'none';
-    add(
-      'relro',
-      `${policy.relro} RELRO`,
-      ok,
-      `${facts.relro} RELRO (PT_GNU_RELRO ${facts.relro === 'none' ? 'absent' : 'present'}, BIND_NOW ${facts.bindNow ? 'set' : 'not set'})`,
-    );
-  } else add('relro', undefined, undefined, `${facts.relro} RELRO`);
+function noFpuCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  return {
+    rule: 'no-fpu',
+    want: on(policy.noFpu, 'no FPU/SIMD use'),
+    ok: facts.fpu.status === 'unknown' ? undefined : facts.fpu.status === 'none',
+    evidence: facts.fpu.evidence,
+  };
+}
 
-  const spEvidence =
-    facts.stackProtector === 'yes'
-      ? `references ${facts.stackProtectorSymbols.join(', ')}`
-      : facts.stackProtector === 'no'
-        ? 'no __stack_chk_fail / __stack_chk_guard reference'
-        : 'no symbols to look at (stripped and static)';
-  add(
-    'stack-protector',
-    on(policy.stackProtector, 'stack protector'),
-    facts.stackProtector === 'unknown' ? undefined : facts.stackProtector === 'yes',
-    spEvidence,
-  );
+function stackProbesCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  return {
+    rule: 'stack-probes',
+    want: on(policy.stackProbes, 'stack probes'),
+    ok: facts.stackProbes === 'unknown' ? undefined : facts.stackProbes === 'yes',
+    evidence:
+      facts.stackProbes === 'unknown'
+        ? 'no symbols to look at'
+        : facts.stackProbes === 'yes'
+          ? 'a stack-probe helper is referenced'
+          : 'no stack-probe helper referenced',
+  };
+}
 
-  {
-    const evidence = facts.fortified.length
-      ? `fortified: ${facts.fortified.join(', ')}${facts.fortifiable.length ? `; unfortified: ${facts.fortifiable.join(', ')}` : ''}`
-      : facts.fortifiable.length
-        ? `calls ${facts.fortifiable.join(', ')} without __*_chk variants`
-        : facts.stripped && !facts.hasDynamicSymbols
-          ? 'no symbols to look at'
-          : 'no fortifiable libc calls';
-    const ok =
-      facts.fortified.length > 0
-        ? true
-        : facts.fortifiable.length > 0
-          ? false
-          : facts.stripped && !facts.hasDynamicSymbols
-            ? undefined
-            : true;
-    add('fortify', on(policy.fortify, '_FORTIFY_SOURCE'), ok, evidence);
-  }
+function panicAbortCheck(facts: ElfSecurityFacts, policy: AuditPolicy): Check {
+  return {
+    rule: 'panic-abort',
+    want: on(policy.panicAbort, 'no unwinding runtime'),
+    ok: facts.unwinding === 'unknown' ? undefined : facts.unwinding === 'no',
+    evidence:
+      facts.unwinding === 'unknown'
+        ? 'no symbols to look at'
+        : facts.unwinding === 'yes'
+          ? 'references an unwinder (_Unwind_Resume / a personality routine)'
+          : 'no unwinder referenced',
+  };
+}
 
-  add(
-    'stripped',
-    policy.stripped === undefined ? undefined : policy.stripped ? 'stripped' : 'symbols kept',
-    facts.stripped === policy.stripped,
-    facts.stripped ? 'no .symtab' : '.symtab present',
-  );
-
-  {
-    const has = facts.debugSections.length > 0;
-    const evidence = `${has ? `DWARF: ${facts.debugSections.slice(0, 4).join(', ')}${facts.debugSections.length > 4 ? ', ...' : ''}` : 'no DWARF sections'}${facts.debugLink ? `; .gnu_debuglink -> ${facts.debugLink}` : ''}`;
-    const mode = policy.debugInfo;
-    const ok =
-      mode === 'required'
-        ? has
-        : mode === 'forbidden'
-          ? !has
-          : mode === 'separate'
-            ? !has && facts.debugLink !== undefined
-            : true;
-    add(
-      'debug-info',
-      mode && mode !== 'any'
-        ? {
-            required: 'DWARF in the file',
-            forbidden: 'no DWARF in the file',
-            separate: 'DWARF split out (.gnu_debuglink)',
-          }[mode]
-        : undefined,
-      ok,
-      evidence,
-    );
-  }
-
-  {
-    const problems: string[] = [];
-    if (facts.entryInExecutableSegment === false)
-      problems.push(`entry ${hex(facts.entry)} is not inside an executable PT_LOAD`);
-    if (facts.badSegments.length)
-      problems.push(
-        `PT_LOAD ${facts.badSegments.map((i) => `#${i}`).join(', ')} extend(s) past the file or have filesz > memsz`,
-      );
-    const evidence = problems.length
-      ? problems.join('; ')
-      : facts.entryInExecutableSegment === undefined
-        ? 'no entry point (object or library)'
-        : `entry ${hex(facts.entry)} in an executable PT_LOAD`;
-    add(
-      'entry',
-      on(policy.entryInSegment, 'entry in an executable segment, segments inside the file'),
-      problems.length === 0,
-      evidence,
-    );
-  }
-  add(
-    'load-address',
-    undefined,
-    undefined,
-    `load address ${hex(facts.loadAddress)} (virtual ${hex(facts.loadVirtualAddress)})`,
-  );
-
-  {
-    const sections = { ...DEFAULT_SIGN_SECTIONS, ...options.signSections };
-    const present = facts.sectionNames.includes(sections.signature) && facts.sectionNames.includes(sections.manifest);
-    let ok: boolean | undefined = present;
-    let evidence = present
-      ? `${sections.signature} and ${sections.manifest} present`
-      : `no ${sections.signature}/${sections.manifest} section`;
-    if (present && options.keys && options.keys.length) {
-      const result = await verifyElf(bytes, options.keys, { sections });
-      ok = result.ok;
-      evidence = result.ok ? result.message : `invalid: ${result.message}`;
-    } else if (present && policy.requireSignature) {
-      evidence += ' (not verified: no public key given)';
-    }
-    add('signature', on(policy.requireSignature, 'signed (and valid with the given keys)'), ok, evidence);
-  }
-
-  add(
-    'no-fpu',
-    on(policy.noFpu, 'no FPU/SIMD use'),
-    facts.fpu.status === 'unknown' ? undefined : facts.fpu.status === 'none',
-    facts.fpu.evidence,
-  );
-  add(
-    'stack-probes',
-    on(policy.stackProbes, 'stack probes'),
-    facts.stackProbes === 'unknown' ? undefined : facts.stackProbes === 'yes',
-    facts.stackProbes === 'unknown'
-      ? 'no symbols to look at'
-      : facts.stackProbes === 'yes'
-        ? 'a stack-probe helper is referenced'
-        : 'no stack-probe helper referenced',
-  );
-  add(
-    'panic-abort',
-    on(policy.panicAbort, 'no unwinding runtime'),
-    facts.unwinding === 'unknown' ? undefined : facts.unwinding === 'no',
-    facts.unwinding === 'unknown'
-      ? 'no symbols to look at'
-      : facts.unwinding === 'yes'
-        ? 'references an unwinder (_Unwind_Resume / a personality routine)'
-        : 'no unwinder referenced',
-  );
-  add(
-    'cfi',
-    undefined,
-    undefined,
-    facts.cfiFeatures.length ? `GNU property: ${facts.cfiFeatures.join(', ')}` : 'no IBT/SHSTK/BTI/PAC property',
-  );
-
-  return { artifact, facts, findings, ok: !findings.some((f) => f.severity === 'error') };
+function cfiCheck(facts: ElfSecurityFacts): Check {
+  return {
+    rule: 'cfi',
+    want: undefined,
+    ok: undefined,
+    evidence: facts.cfiFeatures.length
+      ? `GNU property: ${facts.cfiFeatures.join(', ')}`
+      : 'no IBT/SHSTK/BTI/PAC property',
+  };
 }
