@@ -1,6 +1,7 @@
 /** Pieces shared by the toolchain steps. */
 import { dirname, posix } from 'node:path';
-import type { FileInput } from '../step.js';
+import type { DeclareContext, FileInput } from '../step.js';
+import { findZig } from '../toolchain/tools.js';
 
 /** Project-relative string inputs of a list (artifact refs are tracked by the graph). */
 export function stringInputs(list: ReadonlyArray<FileInput | undefined> | undefined): string[] {
@@ -12,6 +13,15 @@ export function siblingsGlob(file: string, extensions: string[]): string {
   const dir = dirname(file);
   const exts = extensions.length === 1 ? extensions[0] : `{${extensions.join(',')}}`;
   return posix.join(dir === '.' ? '' : dir, `**/*.${exts}`);
+}
+
+/**
+ * The Zig a step runs, as a declared tool: its content hash enters the action key (where it is
+ * installed, or an absolute `ZIG=`, does not).
+ */
+export function zigTools(ctx: Pick<DeclareContext, 'projectDir'>): string[] {
+  const zig = findZig(process.env, ctx.projectDir);
+  return zig ? [zig] : [];
 }
 
 /** Basename without extension: `boot/stage2.asm` → `stage2`. */

@@ -13,16 +13,26 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { BOOT_INFO_ABI } from '../boot/boot-info.js';
 import { KilnError } from '../errors.js';
-import { type Arch, type FileInput, type StepContext, defineStep, type SchemaKit } from '../step.js';
+import {
+  type Arch,
+  type DeclareContext,
+  type FileInput,
+  type SchemaKit,
+  type SigningKeyRequest,
+  type StepContext,
+  defineStep,
+} from '../step.js';
 import { findZig } from '../toolchain/tools.js';
+import { openZigRoot } from '../toolchain/zig-root.js';
 import { kilnCacheDir } from '../util/cache-dir.js';
 import type { SizeLike } from '../util/size.js';
+import { zigTools } from './_common.js';
 import { abi } from './abi.js';
 import { type ImageFiles, type PartitionSpec, esp } from './image.js';
 
@@ -127,7 +137,7 @@ function optionsTag(o: KilnBootLoaderOptions): string {
 
 const loaderKind = {
   kind: 'kiln-boot',
-  version: 1,
+  version: 2,
   makeSchema: (kit: SchemaKit) => {
     const { z } = kit;
     return z
@@ -143,22 +153,25 @@ const loaderKind = {
       })
       .strict() satisfies z.ZodType<KilnBootLoaderOptions>;
   },
-  declare(o: KilnBootLoaderOptions, ctx: { target: { arch: Arch; allowDevKey?: boolean } }) {
+  declare(o: KilnBootLoaderOptions, ctx: DeclareContext) {
     const arch = o.arch ?? bootArch(ctx.target.arch);
     const tag = optionsTag({ ...o, arch });
     const v = o.verify;
     const signingKey = v !== undefined && v.key === undefined;
     const mlSigningKey = v !== undefined && v.hybrid === true && v.mlDsaKey === undefined;
     const secrets = [...(signingKey ? ['SIGNING_KEY'] : []), ...(mlSigningKey ? ['SIGNING_KEY_ML_DSA'] : [])];
+    const request = (algorithm: SigningKeyRequest['algorithm']): SigningKeyRequest => ({
+      algorithm,
+      release: ctx.target.release,
+      allowDevKey: ctx.target.allowDevKey === true,
+    });
     return {
       // Without a key file: the key sign() would use (SIGNING_KEY, else the dev key store), whose
-      // secret is read only to derive the public half built into the loader.
-      inputs: [
-        ...(v?.key ? [v.key] : []),
-        ...(v?.mlDsaKey ? [v.mlDsaKey] : []),
-        ...(signingKey || mlSigningKey ? ['.kiln/keys/*', 'dev_signing_key.bi[n]'] : []),
-      ],
-      env: ['ZIG', ...secrets],
+      // secret is read only to derive the public half built into the loader; the action key holds
+      // its public key id (graph/signing-keys.ts), never the secret nor a hash of it.
+      inputs: [...(v?.key ? [v.key] : []), ...(v?.mlDsaKey ? [v.mlDsaKey] : [])],
+      signingKeys: [...(signingKey ? [request('ed25519')] : []), ...(mlSigningKey ? [request('ml-dsa-65')] : [])],
+      tools: zigTools(ctx),
       ...(secrets.length ? { secrets } : {}),
       // Two loaders of one project (say, verified and not) must not share an output path.
       outputs: [o.output ?? `kiln-boot/${tag}/${EFI_NAMES[arch]}`],
@@ -255,44 +268,67 @@ const loaderKind = {
     const abiFile = generateAbi(BOOT_INFO_ABI, { langs: ['zig'], arch })[0]!;
     await writeFile(join(work, 'kiln_boot_abi.zig'), abiFile.contents);
     await writeFile(join(work, 'kiln_boot_config.zig'), configZig);
-    // Zig 0.11 crashes (SIGSEGV, reproducibly) compiling the loader with a second configuration in a
-    // global cache that already holds a build of another one: each configuration gets its own Zig
-    // cache, under kiln's cache folder (never the checkout, so the output stays path-independent).
-    const zigCache = join(
-      kilnCacheDir(ctx.env),
-      'zig-kiln-boot',
-      createHash('sha256').update(`${arch}\n${configZig}`).digest('hex').slice(0, 16),
-    );
-    await ctx.exec(
-      [
-        zig,
-        'build-exe',
-        '--cache-dir',
-        join(zigCache, 'local'),
-        '--global-cache-dir',
-        join(zigCache, 'global'),
-        '--mod',
-        `kiln_boot_abi::${join(work, 'kiln_boot_abi.zig')}`,
-        '--mod',
-        `kiln_boot_config::${join(work, 'kiln_boot_config.zig')}`,
-        '--deps',
-        'kiln_boot_abi,kiln_boot_config',
-        join(LOADER_DIR, 'main.zig'),
-        '-target',
-        `${arch}-uefi`,
-        // aarch64 without NEON code generation: under QEMU's TCG, BLAKE3's vector code hashes 1 MiB in
-        // 134 ms against 48 ms scalar (loader/README.md); on hardware scalar BLAKE3 is a few ms/MiB.
-        ...(arch === 'aarch64' ? ['-mcpu=generic-neon'] : []),
-        '-O',
-        'ReleaseFast',
-        '--name',
-        EFI_NAMES[arch].replace('.EFI', ''),
-        `-femit-bin=${ctx.outPath()}`,
-      ],
-      { cwd: work },
-    );
+    // Fresh Zig caches per compile (removed after): Zig 0.11 crashes (SIGSEGV, reproducibly) compiling
+    // the loader with a global cache that holds an earlier build of it — another configuration, or the
+    // same one emitted elsewhere — and, finding it in its local cache, links again from a `.obj` that
+    // was next to the first output (lld-link "could not open BOOTX64.EFI.obj"). Measured after
+    // `rm -rf build`. kiln's own cache (and the remote one) is what skips this compile.
+    await mkdir(kilnCacheDir(ctx.env), { recursive: true });
+    const caches = await mkdtemp(join(kilnCacheDir(ctx.env), 'zig-kiln-boot-'));
+    // The PE names its .pdb by the output's path: written through the canonical folder
+    // (toolchain/zig-root.ts), it is the same from any checkout.
+    const out = ctx.outPath();
+    const dirs = { projectDir: ctx.projectDir, buildDir: ctx.buildDir, outDir: dirname(out) };
+    const root = await openZigRoot(zig, ctx.actionKey, dirs, { env: ctx.env, signal: ctx.signal });
+    if ('unavailable' in root) ctx.warn(`the loader names this checkout's paths (its .pdb path): ${root.unavailable}`);
+    const canonical = 'unavailable' in root ? undefined : root;
+    try {
+      const own = ['--cache-dir', join(caches, 'local'), '--global-cache-dir', join(caches, 'global')];
+      await compileLoader(ctx, zig, arch, work, {
+        caches: [...own, ...(canonical?.libArgs ?? [])],
+        emit: canonical?.map(out) ?? out,
+      });
+    } finally {
+      canonical?.release();
+      await rm(caches, { recursive: true, force: true });
+    }
   },
 };
+
+/** `zig build-exe` of the loader for `arch` with the modules written in `work`. */
+async function compileLoader(
+  ctx: StepContext,
+  zig: string,
+  arch: KilnBootArch,
+  work: string,
+  paths: { caches: string[]; emit: string },
+): Promise<void> {
+  await ctx.exec(
+    [
+      zig,
+      'build-exe',
+      ...paths.caches,
+      '--mod',
+      `kiln_boot_abi::${join(work, 'kiln_boot_abi.zig')}`,
+      '--mod',
+      `kiln_boot_config::${join(work, 'kiln_boot_config.zig')}`,
+      '--deps',
+      'kiln_boot_abi,kiln_boot_config',
+      join(LOADER_DIR, 'main.zig'),
+      '-target',
+      `${arch}-uefi`,
+      // aarch64 without NEON code generation: under QEMU's TCG, BLAKE3's vector code hashes 1 MiB in
+      // 134 ms against 48 ms scalar (loader/README.md); on hardware scalar BLAKE3 is a few ms/MiB.
+      ...(arch === 'aarch64' ? ['-mcpu=generic-neon'] : []),
+      '-O',
+      'ReleaseFast',
+      '--name',
+      EFI_NAMES[arch].replace('.EFI', ''),
+      `-femit-bin=${paths.emit}`,
+    ],
+    { cwd: work },
+  );
+}
 
 /**
  * kiln-boot's EFI application, built for one kernel path, initrd path, command line and key.

