@@ -4,6 +4,7 @@
  * docs/system/invocation).
  */
 import { PROJECT_PREFIX } from '../toolchain/path-map.js';
+import { zigSourceMaps } from '../toolchain/zig-root.js';
 import { driveArgv, escapeOpt } from './drives.js';
 import type { ResolvedMachine } from './types.js';
 
@@ -133,6 +134,8 @@ export function gdbInstructions(
     argv.push(
       '-ex',
       `set substitute-path ${PROJECT_PREFIX} ${options.sourceDir}`,
+      // Zig's objects name the canonical folder they were compiled in (toolchain/zig-root.ts).
+      ...(m.gdb.symbols ? zigSourceMaps(m.gdb.symbols, options.sourceDir) : []),
       '-ex',
       `directory ${options.sourceDir}`,
     );

@@ -20,8 +20,20 @@
  * lock while Zig runs (two builds of the same key on one machine take turns) and removed after.
  * gdb maps the names back with `set substitute-path` (`kiln run --gdb` prints it).
  */
-import { chmodSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { acquireLock } from '../util/lock.js';
 import { run } from '../util/process.js';
 
@@ -185,4 +197,51 @@ export async function openZigRoot(
       lock.release();
     },
   };
+}
+
+/** A canonical key folder in bytes: `/tmp/kiln-zig/<version>/<16 hex>`. */
+const ROOT_IN_BYTES = /\/tmp\/kiln-zig\/[\w.+-]+\/[0-9a-f]{16}(?=\/)/g;
+
+/** The files whose debug info gdb reads for `symbols`: itself and the `*.debug` files beside it. */
+function debugFiles(symbols: string): string[] {
+  const dir = dirname(symbols);
+  let siblings: string[] = [];
+  try {
+    siblings = readdirSync(dir).filter((f) => f.endsWith('.debug'));
+  } catch {
+    // no folder: no siblings
+  }
+  return [symbols, ...siblings.map((f) => join(dir, f))];
+}
+
+/** The target build folder holding `file`: the nearest folder above it with kiln's `.kiln/state.json`. */
+function buildDirOf(file: string): string | undefined {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, '.kiln', 'state.json'))) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * gdb `-ex` arguments that map the canonical folders named in the debug info of `symbols` (and of
+ * the `*.debug` files beside it) back to the project and its build folder.
+ * @example zigSourceMaps('build/x86_64-debug/kernel.elf', '/home/me/os') // ['-ex', 'set substitute-path /tmp/kiln-zig/0.11.0/…/src /home/me/os', …]
+ */
+export function zigSourceMaps(symbols: string, sourceDir: string): string[] {
+  const roots = new Set<string>();
+  for (const file of debugFiles(symbols)) {
+    try {
+      for (const m of readFileSync(file).toString('latin1').matchAll(ROOT_IN_BYTES)) roots.add(m[0]);
+    } catch {
+      // unreadable: nothing to map
+    }
+  }
+  const buildDir = buildDirOf(symbols);
+  return [...roots]
+    .sort()
+    .flatMap((root) => [
+      '-ex',
+      `set substitute-path ${root}/src ${sourceDir}`,
+      ...(buildDir ? ['-ex', `set substitute-path ${root}/build ${buildDir}`] : []),
+    ]);
 }

