@@ -250,8 +250,13 @@ export function zigTargetTriple(arch: string): string {
   return `${arch === 'i386' ? 'x86' : arch}-freestanding-none`;
 }
 
-/** Why a build.zig's outputs stay on this machine: its compile steps run on the build runner's own paths. */
-const ZIG_BUILD_PATHS = "Zig 0.11 writes the checkout's absolute folders into DWARF and has no path-prefix map";
+/**
+ * Why a build.zig's outputs stay on this machine: its compile steps (and any tool it runs, Cargo say)
+ * get the checkout's absolute paths from the build runner, which kiln cannot route through its
+ * canonical folder, and Zig 0.11 has no path-prefix map.
+ */
+const ZIG_BUILD_PATHS =
+  "a build.zig compiles (and runs its tools) on the checkout's absolute paths, and Zig 0.11 has no path-prefix map";
 
 const buildKind = {
   kind: 'zig.build',
