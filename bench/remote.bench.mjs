@@ -27,7 +27,8 @@ for (const d of [a, b]) {
   });
 }
 
-// SHARE_PATH_DEPENDENT=1: the config says remoteCache.sharePathDependent (the Zig kernel is shared too).
+// SHARE_PATH_DEPENDENT=1: the config says remoteCache.sharePathDependent (local-only steps are shared too;
+// kozo has none since Zig runs through kiln's canonical folder).
 const sharePathDependent = process.env.SHARE_PATH_DEPENDENT === '1';
 if (sharePathDependent) {
   for (const d of [a, b]) {
@@ -82,7 +83,7 @@ try {
     const w = build(b, ['--remote-cache', server.url]);
     warm.push(w.ms);
     warmLines = w.lines;
-    // As a pull request builds: read-only, so its own results (the Zig kernel's chain) are not uploaded.
+    // As a pull request builds: read-only, so whatever it builds itself is not uploaded.
     const ro = build(b, ['--remote-cache', server.url, '--remote-cache-read-only']);
     readOnly.push(ro.ms);
     readOnlyLines = ro.lines;
