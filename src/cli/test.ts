@@ -161,17 +161,19 @@ export function registerTest(program: Command): void {
     .action(
       action(async (qemuArgs: string[], flags: TestFlags) => {
         if (flags.mergeJunit !== undefined) return mergeJUnitFiles(flags.mergeJunit, qemuArgs);
-        // The QEMU library loads only when the command runs (kiln's start-up stays small).
-        const {
-          DEFAULT_FAIL_PATTERNS,
-          buildQemuCommand,
-          parsePattern,
-          resolveTestMachine,
-          runFolderName,
-          runTests,
-          testResultsToJUnit,
-          testResultsToJson,
-        } = await import('../qemu/index.js');
+        // The QEMU library loads only when the command runs, and only the modules a test needs
+        // (not the barrel qemu/index.ts: gdb, boot consoles, run): kiln's start-up stays small.
+        const [{ DEFAULT_FAIL_PATTERNS, parsePattern }, { buildQemuCommand }, harness, resolveModule, report] =
+          await Promise.all([
+            import('../qemu/serial.js'),
+            import('../qemu/command.js'),
+            import('../qemu/harness.js'),
+            import('../qemu/resolve.js'),
+            import('../qemu/report.js'),
+          ]);
+        const { resolveTestMachine, runTests } = harness;
+        const { runFolderName } = resolveModule;
+        const { testResultsToJUnit, testResultsToJson } = report;
         const arches = archesOf(flags);
         const base =
           flags.name ??

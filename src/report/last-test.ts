@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readElf } from '../formats/elf/index.js';
+import { readElf } from '../formats/elf/read.js';
 
 /** One test's verdict as `kiln test` records it for `kiln status`. */
 export interface LastTestResult {

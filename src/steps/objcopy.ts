@@ -40,7 +40,7 @@ const objcopyKind = {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: [o.output ?? 'kernel.bin'] };
   },
   async make(o: ObjcopyOptions, ctx: StepContext) {
-    const { objcopyBinary } = await import('../formats/elf/index.js');
+    const { objcopyBinary } = await import('../formats/elf/objcopy.js');
     const result = objcopyBinary(
       new Uint8Array(await readFile(ctx.path(o.input))),
       o.sections ? { sections: o.sections } : {},

@@ -49,7 +49,7 @@ const stripKind = {
     return { inputs: typeof o.input === 'string' ? [o.input] : [], outputs: outputs(o) };
   },
   async make(o: StripStepOptions, ctx: StepContext) {
-    const { strip } = await import('../formats/elf/index.js');
+    const { strip } = await import('../formats/elf/strip.js');
     const [output, debugFile] = outputs(o);
     const result = strip(new Uint8Array(await readFile(ctx.path(o.input))), {
       mode: o.mode ?? 'all',
