@@ -283,144 +283,22 @@ export function checkAbi(
     ? schema
     : normalizeAbi(schema, { lockedSyscalls: lock.syscalls, ...(options.file ? { file: options.file } : {}) });
   const next = createAbiLock(abi);
-  const changes: AbiChange[] = [];
-  const breaking = (path: string, message: string) => changes.push({ severity: 'breaking', path, message });
-  const compatible = (path: string, message: string) => changes.push({ severity: 'compatible', path, message });
-
-  if (next.name !== lock.name) breaking('name', `ABI renamed from "${lock.name}" to "${next.name}"`);
-
-  for (const [name, n] of Object.entries(lock.syscalls)) {
-    const now = own(next.syscalls, name);
-    if (now === undefined) breaking(`syscalls.${name}`, `syscall ${name} (number ${n}) was removed`);
-    else if (now !== n) breaking(`syscalls.${name}`, `syscall ${name} was renumbered from ${n} to ${now}`);
-  }
-  for (const [name, n] of Object.entries(next.syscalls))
-    if (!Object.hasOwn(lock.syscalls, name)) compatible(`syscalls.${name}`, `syscall ${name} added as number ${n}`);
-
-  const diffEnum = (
-    path: string,
-    before: LockedEnum | null | undefined,
-    after: LockedEnum | null | undefined,
-    what: string,
-  ) => {
-    if (!before && !after) return;
-    if (!after) return breaking(path, `${what} was removed`);
-    if (!before) return compatible(path, `${what} added`);
-    if (before.type !== after.type)
-      breaking(`${path}.type`, `${what} changed type from ${before.type} to ${after.type}`);
-    for (const [v, value] of Object.entries(before.values)) {
-      const now = own(after.values, v);
-      if (now === undefined) breaking(`${path}.values.${v}`, `value ${v} (${value}) was removed`);
-      else if (now !== value) breaking(`${path}.values.${v}`, `value ${v} changed from ${value} to ${now}`);
-    }
-    for (const [v, value] of Object.entries(after.values))
-      if (!Object.hasOwn(before.values, v)) compatible(`${path}.values.${v}`, `value ${v} = ${value} added`);
-  };
+  const changes = new Changes();
+  if (next.name !== lock.name) changes.breaking('name', `ABI renamed from "${lock.name}" to "${next.name}"`);
+  diffSyscalls(changes, lock, next);
   for (const name of new Set([...Object.keys(lock.enums), ...Object.keys(next.enums)]))
-    diffEnum(`enums.${name}`, own(lock.enums, name), own(next.enums, name), `enum ${name}`);
-  diffEnum('errors', lock.errors, next.errors, 'error codes');
-
-  for (const [name, before] of Object.entries(lock.flags)) {
-    const after = own(next.flags, name);
-    const path = `flags.${name}`;
-    if (!after) {
-      breaking(path, `flag set ${name} was removed`);
-      continue;
-    }
-    if (after.width !== before.width)
-      breaking(`${path}.width`, `width changed from ${before.width} to ${after.width} bits`);
-    for (const [b, bit] of Object.entries(before.bits)) {
-      const now = own(after.bits, b);
-      if (now === undefined) breaking(`${path}.bits.${b}`, `flag ${b} (bit ${bit}) was removed`);
-      else if (now !== bit) breaking(`${path}.bits.${b}`, `flag ${b} moved from bit ${bit} to bit ${now}`);
-    }
-    for (const [b, bit] of Object.entries(after.bits))
-      if (!Object.hasOwn(before.bits, b)) compatible(`${path}.bits.${b}`, `flag ${b} added at bit ${bit}`);
-  }
-  for (const name of Object.keys(next.flags))
-    if (!Object.hasOwn(lock.flags, name)) compatible(`flags.${name}`, `flag set ${name} added`);
-
-  for (const [name, before] of Object.entries(lock.constants)) {
-    const after = own(next.constants, name);
-    if (!after) breaking(`constants.${name}`, `constant ${name} was removed`);
-    else if (after.type !== before.type || after.value !== before.value)
-      breaking(
-        `constants.${name}`,
-        `constant ${name} changed from ${before.type} ${before.value} to ${after.type} ${after.value}`,
-      );
-  }
-  for (const [name, c] of Object.entries(next.constants))
-    if (!Object.hasOwn(lock.constants, name)) compatible(`constants.${name}`, `constant ${name} = ${c.value} added`);
-
-  const seen = new Set<string>();
-  for (const arch of Object.keys(ARCHES) as AbiArch[]) {
-    const beforeAll = own(lock.layouts, arch) ?? {};
-    const afterAll = next.layouts[arch];
-    const note = (path: string, severity: 'breaking' | 'compatible', message: string) => {
-      const key = `${path}\u0000${message}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      changes.push({ severity, path, message });
-    };
-    for (const [name, before] of Object.entries(beforeAll)) {
-      const after = own(afterAll, name);
-      const path = `structs.${name}`;
-      if (!after) {
-        note(path, 'breaking', `struct ${name} was removed`);
-        continue;
-      }
-      if (after.size !== before.size)
-        note(path, 'breaking', `struct ${name} size changed from ${before.size} to ${after.size} bytes (${arch})`);
-      if (after.align !== before.align)
-        note(path, 'breaking', `struct ${name} alignment changed from ${before.align} to ${after.align} (${arch})`);
-      for (const f of before.fields) {
-        const g = after.fields.find((x) => x.name === f.name);
-        const fpath = `${path}.fields.${f.name}`;
-        if (!g) note(fpath, 'breaking', `field ${f.name} (offset ${f.offset}) was removed or renamed`);
-        else {
-          if (g.offset !== f.offset)
-            note(fpath, 'breaking', `field ${f.name} moved from offset ${f.offset} to ${g.offset} (${arch})`);
-          if (g.size !== f.size)
-            note(fpath, 'breaking', `field ${f.name} size changed from ${f.size} to ${g.size} bytes (${arch})`);
-          if (g.type !== f.type) note(fpath, 'breaking', `field ${f.name} type changed from ${f.type} to ${g.type}`);
-        }
-      }
-      for (const g of after.fields)
-        if (!before.fields.some((f) => f.name === g.name))
-          note(
-            `${path}.fields.${g.name}`,
-            'breaking',
-            `field ${g.name} added at offset ${g.offset}: the struct layout changed`,
-          );
-    }
-    for (const name of Object.keys(afterAll))
-      if (!Object.hasOwn(beforeAll, name)) note(`structs.${name}`, 'compatible', `struct ${name} added`);
-  }
-
-  const before = parseSemver(lock.version);
-  const after = [abi.version.major, abi.version.minor, abi.version.patch] as const;
-  let versionOk = true;
-  let majorBump = false;
-  if (before) {
-    const cmp = after[0] - before[0] || after[1] - before[1] || after[2] - before[2];
-    if (cmp < 0) {
-      versionOk = false;
-      breaking('version', `version went down from ${lock.version} to ${abi.version.text}`);
-    }
-    majorBump = after[0] > before[0] || (before[0] === 0 && after[0] === 0 && after[1] > before[1]);
-    if (cmp === 0 && next.hash !== lock.hash && changes.length) {
-      compatible(
-        'version',
-        `the ABI changed but the version is still ${abi.version.text}: bump MINOR for additions, MAJOR for breaking changes`,
-      );
-    }
-  }
-  changes.sort((a, b) =>
+    diffEnum(changes, `enums.${name}`, own(lock.enums, name), own(next.enums, name), `enum ${name}`);
+  diffEnum(changes, 'errors', lock.errors, next.errors, 'error codes');
+  diffFlags(changes, lock, next);
+  diffConstants(changes, lock, next);
+  diffLayouts(changes, lock, next);
+  const { versionOk, majorBump } = checkVersion(changes, lock, abi, next);
+  const list = changes.list.sort((a, b) =>
     a.severity === b.severity ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.severity === 'breaking' ? -1 : 1,
   );
-  const breakingChanges = changes.filter((c) => c.severity === 'breaking');
+  const breakingChanges = list.filter((c) => c.severity === 'breaking');
   return {
-    changes,
+    changes: list,
     breaking: breakingChanges,
     majorBump,
     ok: versionOk && (breakingChanges.length === 0 || majorBump),
@@ -428,6 +306,157 @@ export function checkAbi(
     previousHash: lock.hash,
     lock: next,
   };
+}
+
+/** The changes found so far; a change noted twice (the same path and message, e.g. on two arches) counts once. */
+class Changes {
+  readonly list: AbiChange[] = [];
+  private readonly seen = new Set<string>();
+  breaking(path: string, message: string): void {
+    this.list.push({ severity: 'breaking', path, message });
+  }
+  compatible(path: string, message: string): void {
+    this.list.push({ severity: 'compatible', path, message });
+  }
+  /** Adds a change unless the same one was noted before. */
+  noteOnce(path: string, severity: AbiChange['severity'], message: string): void {
+    const key = `${path}\u0000${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.list.push({ severity, path, message });
+  }
+}
+
+function diffSyscalls(changes: Changes, lock: AbiLock, next: AbiLock): void {
+  for (const [name, n] of Object.entries(lock.syscalls)) {
+    const now = own(next.syscalls, name);
+    if (now === undefined) changes.breaking(`syscalls.${name}`, `syscall ${name} (number ${n}) was removed`);
+    else if (now !== n) changes.breaking(`syscalls.${name}`, `syscall ${name} was renumbered from ${n} to ${now}`);
+  }
+  for (const [name, n] of Object.entries(next.syscalls))
+    if (!Object.hasOwn(lock.syscalls, name))
+      changes.compatible(`syscalls.${name}`, `syscall ${name} added as number ${n}`);
+}
+
+function diffEnum(
+  changes: Changes,
+  path: string,
+  before: LockedEnum | null | undefined,
+  after: LockedEnum | null | undefined,
+  what: string,
+): void {
+  if (!before && !after) return;
+  if (!after) return changes.breaking(path, `${what} was removed`);
+  if (!before) return changes.compatible(path, `${what} added`);
+  if (before.type !== after.type)
+    changes.breaking(`${path}.type`, `${what} changed type from ${before.type} to ${after.type}`);
+  for (const [v, value] of Object.entries(before.values)) {
+    const now = own(after.values, v);
+    if (now === undefined) changes.breaking(`${path}.values.${v}`, `value ${v} (${value}) was removed`);
+    else if (now !== value) changes.breaking(`${path}.values.${v}`, `value ${v} changed from ${value} to ${now}`);
+  }
+  for (const [v, value] of Object.entries(after.values))
+    if (!Object.hasOwn(before.values, v)) changes.compatible(`${path}.values.${v}`, `value ${v} = ${value} added`);
+}
+
+function diffFlags(changes: Changes, lock: AbiLock, next: AbiLock): void {
+  for (const [name, before] of Object.entries(lock.flags)) {
+    const after = own(next.flags, name);
+    const path = `flags.${name}`;
+    if (!after) {
+      changes.breaking(path, `flag set ${name} was removed`);
+      continue;
+    }
+    if (after.width !== before.width)
+      changes.breaking(`${path}.width`, `width changed from ${before.width} to ${after.width} bits`);
+    for (const [b, bit] of Object.entries(before.bits)) {
+      const now = own(after.bits, b);
+      if (now === undefined) changes.breaking(`${path}.bits.${b}`, `flag ${b} (bit ${bit}) was removed`);
+      else if (now !== bit) changes.breaking(`${path}.bits.${b}`, `flag ${b} moved from bit ${bit} to bit ${now}`);
+    }
+    for (const [b, bit] of Object.entries(after.bits))
+      if (!Object.hasOwn(before.bits, b)) changes.compatible(`${path}.bits.${b}`, `flag ${b} added at bit ${bit}`);
+  }
+  for (const name of Object.keys(next.flags))
+    if (!Object.hasOwn(lock.flags, name)) changes.compatible(`flags.${name}`, `flag set ${name} added`);
+}
+
+function diffConstants(changes: Changes, lock: AbiLock, next: AbiLock): void {
+  for (const [name, before] of Object.entries(lock.constants)) {
+    const after = own(next.constants, name);
+    if (!after) changes.breaking(`constants.${name}`, `constant ${name} was removed`);
+    else if (after.type !== before.type || after.value !== before.value)
+      changes.breaking(
+        `constants.${name}`,
+        `constant ${name} changed from ${before.type} ${before.value} to ${after.type} ${after.value}`,
+      );
+  }
+  for (const [name, c] of Object.entries(next.constants))
+    if (!Object.hasOwn(lock.constants, name))
+      changes.compatible(`constants.${name}`, `constant ${name} = ${c.value} added`);
+}
+
+/** Struct layouts per architecture: any size, alignment, offset or field change is breaking. */
+function diffLayouts(changes: Changes, lock: AbiLock, next: AbiLock): void {
+  for (const arch of Object.keys(ARCHES) as AbiArch[]) {
+    const beforeAll = own(lock.layouts, arch) ?? {};
+    const afterAll = next.layouts[arch];
+    for (const [name, before] of Object.entries(beforeAll)) {
+      const after = own(afterAll, name);
+      if (!after) changes.noteOnce(`structs.${name}`, 'breaking', `struct ${name} was removed`);
+      else diffStruct(changes, arch, name, before, after);
+    }
+    for (const name of Object.keys(afterAll))
+      if (!Object.hasOwn(beforeAll, name)) changes.noteOnce(`structs.${name}`, 'compatible', `struct ${name} added`);
+  }
+}
+
+function diffStruct(changes: Changes, arch: AbiArch, name: string, before: LockedStruct, after: LockedStruct): void {
+  const path = `structs.${name}`;
+  const note = (p: string, message: string) => changes.noteOnce(p, 'breaking', message);
+  if (after.size !== before.size)
+    note(path, `struct ${name} size changed from ${before.size} to ${after.size} bytes (${arch})`);
+  if (after.align !== before.align)
+    note(path, `struct ${name} alignment changed from ${before.align} to ${after.align} (${arch})`);
+  for (const f of before.fields) {
+    const g = after.fields.find((x) => x.name === f.name);
+    const fpath = `${path}.fields.${f.name}`;
+    if (!g) note(fpath, `field ${f.name} (offset ${f.offset}) was removed or renamed`);
+    else {
+      if (g.offset !== f.offset) note(fpath, `field ${f.name} moved from offset ${f.offset} to ${g.offset} (${arch})`);
+      if (g.size !== f.size) note(fpath, `field ${f.name} size changed from ${f.size} to ${g.size} bytes (${arch})`);
+      if (g.type !== f.type) note(fpath, `field ${f.name} type changed from ${f.type} to ${g.type}`);
+    }
+  }
+  for (const g of after.fields)
+    if (!before.fields.some((f) => f.name === g.name))
+      note(`${path}.fields.${g.name}`, `field ${g.name} added at offset ${g.offset}: the struct layout changed`);
+}
+
+/** The version against the lock's: it may not go down; a changed ABI needs a new version. */
+function checkVersion(
+  changes: Changes,
+  lock: AbiLock,
+  abi: NormalizedAbi,
+  next: AbiLock,
+): { versionOk: boolean; majorBump: boolean } {
+  const before = parseSemver(lock.version);
+  if (!before) return { versionOk: true, majorBump: false };
+  const after = [abi.version.major, abi.version.minor, abi.version.patch] as const;
+  let versionOk = true;
+  const cmp = after[0] - before[0] || after[1] - before[1] || after[2] - before[2];
+  if (cmp < 0) {
+    versionOk = false;
+    changes.breaking('version', `version went down from ${lock.version} to ${abi.version.text}`);
+  }
+  const majorBump = after[0] > before[0] || (before[0] === 0 && after[0] === 0 && after[1] > before[1]);
+  if (cmp === 0 && next.hash !== lock.hash && changes.list.length) {
+    changes.compatible(
+      'version',
+      `the ABI changed but the version is still ${abi.version.text}: bump MINOR for additions, MAJOR for breaking changes`,
+    );
+  }
+  return { versionOk, majorBump };
 }
 
 /** `record[key]` only for an own property (a syscall may be named `constructor`). */
