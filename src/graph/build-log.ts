@@ -2,7 +2,8 @@
  * The build's logs: every step's output appended to `build/logs/build.log` under a header naming
  * the step and why it ran, and each step's output of its last run on its own (for `kiln status`).
  */
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { type BuildLayout, stepLogPath } from './layout.js';
 
 export class BuildLog {
@@ -20,11 +21,11 @@ export class BuildLog {
   }
 
   /** Records the output of a step that ran (`kind` and `reason` go into the header). */
-  step(name: string, kind: string, reason: string, text: string): void {
+  step(name: string, kind: string, reason: string, text: string): Promise<void> {
     this.stream.write(`--- [${name}] (${kind}) ${reason}\n${text}`);
     // Written in place: a log is not an output, and a temp file + rename costs two more metadata
-    // writes per step (on this kind of disk as much as the step's own `cp`).
-    writeFileSync(stepLogPath(this.layout, name), text);
+    // writes per step (on this kind of disk as much as the step's own `cp`). On an I/O thread.
+    return writeFile(stepLogPath(this.layout, name), text);
   }
 
   close(): Promise<void> {

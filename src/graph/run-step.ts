@@ -160,7 +160,7 @@ function outputsIntact(session: BuildSession, step: PlannedStep, record: StepRec
  */
 function logRestored(session: BuildSession, step: PlannedStep, reason: string, log: string): void {
   const header = `restored from the remote cache (${reason}); its log where it ran:`;
-  void session.bookkeep(() => session.log.step(step.name, step.handle.kind.kind, header, log));
+  session.bookkeep(() => session.log.step(step.name, step.handle.kind.kind, header, log));
 }
 
 /**
@@ -233,13 +233,13 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
     if (!plan.untracked) {
       const share = { share: step.declaration.localOnly === undefined, log: capture.output.join('') };
       const entry: ActionEntry = { outputs: promoted.cached, createdAt: Date.now() };
-      await session.bookkeep(() => session.cache.store(key, entry, promoted.files, share));
+      session.bookkeep(() => session.cache.store(key, entry, promoted.files, share));
       // A machine without this step's deps log looks it up by its declared inputs alone: the same
       // outputs there, naming the files read and the digest of their contents (ccache's manifest).
       const declared = actionKey(withReads(fingerprint, [], session.sources));
       if (reads.length && declared !== key) {
         const byDeclared: ActionEntry = { ...entry, reads, readsDigest: readsDigest(fingerprint) };
-        await session.bookkeep(() => session.cache.store(declared, byDeclared, promoted.files, share));
+        session.bookkeep(() => session.cache.store(declared, byDeclared, promoted.files, share));
       }
     }
     session.state.setRecord(
@@ -255,7 +255,7 @@ async function runMake(session: BuildSession, step: PlannedStep, plan: RunPlan):
     return outcome('failed', {}, { failure: await failureInfo(error, session.diagnose), reason: plan.reason });
   } finally {
     const text = capture.output.join('');
-    void session.bookkeep(() => session.log.step(step.name, kind.kind, plan.reason, text));
+    session.bookkeep(() => session.log.step(step.name, kind.kind, plan.reason, text));
     returnStageSlot(session, stageDir);
   }
 }

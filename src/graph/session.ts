@@ -89,8 +89,11 @@ export interface BuildSession {
    * (ExecuteOptions.deferRecords); run in order before the session closes.
    */
   readonly deferred: Array<() => void | Promise<void>>;
-  /** Runs a record write now, or queues it in `deferred`. */
-  bookkeep(write: () => void | Promise<void>): void | Promise<void>;
+  /**
+   * Starts a record write beside the build (it does not hold up the step, and a failure is a warning,
+   * not a failed step), or queues it in `deferred`. `close()` waits for every write started.
+   */
+  bookkeep(write: () => void | Promise<void>): void;
   /** Time spent in tools (compilers, linkers) this build: the rest of the build is kiln's own. */
   readonly toolClock: ToolClock;
   /** Releases everything; saves the state if `stepsChanged` or the stat index changed. */
@@ -142,6 +145,7 @@ export async function openSession(
   rmSync(layout.stagingDir, { recursive: true, force: true });
   const abort = new AbortController();
   const deferred: Array<() => void | Promise<void>> = [];
+  const background = new BackgroundWrites();
   const onAbort = (): void => abort.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   return {
@@ -160,16 +164,18 @@ export async function openSession(
     fingerprints: new Map(),
     toolClock: new ToolClock(),
     deferred,
-    bookkeep(write: () => void | Promise<void>): void | Promise<void> {
-      if (!options.deferRecords) return write();
-      deferred.push(write);
+    bookkeep(write: () => void | Promise<void>): void {
+      if (options.deferRecords) deferred.push(write);
+      else background.add(write, (error) => emit(recordWarning(error)));
     },
     async close(stepsChanged: boolean): Promise<void> {
       try {
+        await background.settled();
         if (!state.problem) state.save(stepsChanged);
         const report = await tiered?.finish();
-        // A remote disabled before it moved anything has said so in its warning: no "0 restored" line.
-        const idle = report && report.hits + report.uploaded + report.notSent === 0;
+        // A remote disabled before it moved anything has said so in its warning ("no further uploads
+        // this build"): no "0 restored" line, whatever was not sent after it.
+        const idle = report && report.hits + report.uploaded === 0;
         if (report?.consulted && !(report.disabled && idle))
           emit({ type: 'remote-cache', time: Date.now(), level: 'note', message: remoteSummary(report) });
       } finally {
@@ -182,6 +188,11 @@ export async function openSession(
   };
 }
 
+function recordWarning(error: unknown): BuildEvent {
+  const message = `a cache entry or step log was not written (${(error as Error).message}): the next build may run the step again`;
+  return { type: 'warning', time: Date.now(), message };
+}
+
 /** `remote cache: 3 restored (1.2 MB down), 12 uploaded (40.1 MB up)` */
 function remoteSummary(r: RemoteReport): string {
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
@@ -192,3 +203,46 @@ function remoteSummary(r: RemoteReport): string {
   if (r.notSent) parts.push(`${r.notSent} not sent`);
   return `remote cache: ${parts.join(', ')}`;
 }
+
+/**
+ * Record writes (cache stores, step logs) running beside the build: the files they read are the
+ * outputs already in place, which nothing else writes until the build ends. At most a few at once,
+ * in order, on Node's I/O threads, so the main thread goes on starting steps.
+ */
+class BackgroundWrites {
+  private readonly queue: Array<{ write: () => void | Promise<void>; onError: (error: unknown) => void }> = [];
+  private running = 0;
+  private idle: Array<() => void> = [];
+
+  add(write: () => void | Promise<void>, onError: (error: unknown) => void): void {
+    this.queue.push({ write, onError });
+    this.next();
+  }
+
+  /** Resolves when every write added so far has finished (or failed, reported). */
+  settled(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private next(): void {
+    while (this.running < BACKGROUND_WRITES && this.queue.length > 0) {
+      const { write, onError } = this.queue.shift()!;
+      this.running++;
+      void (async () => {
+        try {
+          await write();
+        } catch (error) {
+          onError(error);
+        } finally {
+          this.running--;
+          this.next();
+          if (this.running === 0 && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+        }
+      })();
+    }
+  }
+}
+
+/** Record writes at once: enough to keep Node's four I/O threads busy. */
+const BACKGROUND_WRITES = 4;

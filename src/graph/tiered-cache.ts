@@ -121,7 +121,11 @@ export class TieredCache implements CacheTier {
     options: ShareOptions = {},
   ): Promise<void> {
     await this.local.store(key, entry, files);
-    if (!this.shares(options) || this.readOnly || this.disabled) return;
+    if (!this.shares(options) || this.readOnly) return;
+    if (this.disabled) {
+      this.report.notSent++; // the remote went away before this step's result could go
+      return;
+    }
     this.report.consulted = true;
     const log = options.log ? options.log.slice(-LOG_TAIL_BYTES) : undefined;
     const remote: RemoteEntry = { ...entry, ...(log ? { log } : {}) };
