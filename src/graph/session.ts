@@ -175,8 +175,7 @@ export async function openSession(
         const report = await tiered?.finish();
         // A remote disabled before it moved anything has said so in its warning ("no further uploads
         // this build"): no "0 restored" line, whatever was not sent after it.
-        const idle = report && report.hits + report.uploaded === 0;
-        if (report?.consulted && !(report.disabled && idle))
+        if (report?.consulted && !report.disabledIdle)
           emit({ type: 'remote-cache', time: Date.now(), level: 'note', message: remoteSummary(report) });
       } finally {
         options.signal?.removeEventListener('abort', onAbort);

@@ -29,6 +29,11 @@ export interface RemoteReport {
   notSent: number;
   /** Why the remote was disabled, when it was. */
   disabled?: string;
+  /**
+   * It was disabled before anything was restored, uploaded or queued for upload: its warning said
+   * everything (results not sent after it are still counted in `notSent`).
+   */
+  disabledIdle?: boolean;
 }
 
 /** How many uploads run at once. */
@@ -181,6 +186,8 @@ export class TieredCache implements CacheTier {
     if (this.disabled) return;
     this.disabled = reason;
     this.report.disabled = reason;
+    const moved = this.report.hits + this.report.uploaded + this.running.size + this.waiting.length;
+    if (moved === 0) this.report.disabledIdle = true;
     const what = this.readOnly ? 'reading only' : 'no further uploads';
     this.warn(
       `remote cache ${redactUrl(this.client.settings.url)} unavailable (${reason}): building locally, ${what} this build`,
