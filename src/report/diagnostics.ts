@@ -66,11 +66,14 @@ const ASM_EXT = /\.(asm|nasm|inc|mac)$/i;
 
 const LD_PREFIX =
   /^(?:\S*\/)?(?:ld(?:\.bfd|\.gold)?|ld\.lld|ld64\.lld|lld|rust-lld|x86_64-[\w-]*ld|aarch64-[\w-]*ld)(?:\.exe)?: (error|warning): (.*)$/;
-const LD_IN_FUNCTION = /^(?:\S*\/)?(?:ld[\w.]*: )?(.+?): in function [`'‘](.+?)['’]:$/;
-const GNU_UNDEF =
-  /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? undefined reference to [`'‘](.+?)['’]$/;
-const GNU_RELOC =
-  /^(?:\S*\/)?(?:ld[\w.]*: )?(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):? (relocation truncated to fit: (R_\w+) .*)$/;
+// The linker's own name, as GNU ld prints it before a message (`/usr/bin/ld: `, `x86_64-elf-ld: `). The
+// folder belongs to that name only: a message without it starts with the source's own absolute path.
+const LD_TOOL = String.raw`(?:(?:\S*\/)?(?:[\w.]+-)?ld[\w.]*: )?`;
+// `file:line:`, `file:(.text+0x5):` or `(.text+0x5):` before a GNU ld message.
+const LD_WHERE = String.raw`(?:([^\s()][^()]*?):)?(?:(\d+)|\(([^)]*)\)):?`;
+const LD_IN_FUNCTION = new RegExp(String.raw`^${LD_TOOL}(.+?): in function [\x60'‘](.+?)['’]:$`);
+const GNU_UNDEF = new RegExp(String.raw`^${LD_TOOL}${LD_WHERE} undefined reference to [\x60'‘](.+?)['’]$`);
+const GNU_RELOC = new RegExp(String.raw`^${LD_TOOL}${LD_WHERE} (relocation truncated to fit: (R_\w+) .*)$`);
 const LLD_REF = /^>>> (?:referenced by|defined at|defined in) (.*)$/;
 const LLD_MORE = /^>>>\s+(.*)$/;
 const RELOC_CODE = /\b(R_(?:X86_64|386|AARCH64|RISCV)_\w+)\b/;

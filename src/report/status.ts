@@ -537,18 +537,18 @@ const SOURCE_EXT = /\.(c|cc|cpp|S|s|asm|rs|zig)$/;
 const SKIP_DIRS = new Set(['build', '.git', 'node_modules', 'target', '.kiln', 'zig-cache', 'zig-out']);
 
 /**
- * Finds which project source defines each symbol (a function definition: a name followed by `(` on
- * a line not ending in `;`, or an assembly label).
+ * Finds which project source defines each symbol: a function definition (a name whose parameter list
+ * runs to the end of the line or reaches a `{` before any `;`, so `int f(void) { return 3; }` is one and
+ * the prototype `int f(void);` is not), or an assembly label.
  *
  * @example
  * findDefinitions('/p', new Set(['kalloc'])).get('kalloc') // 'kernel/mem/kalloc.c'
  */
 export function findDefinitions(projectDir: string, symbols: Set<string>, limit = 5000): Map<string, string> {
   const found = new Map<string, string>();
-  const pattern = new RegExp(
-    `^(?:[\\w\\s\\*]*[\\s\\*])?(${[...symbols].map((s) => s.replace(/[^\w]/g, '')).join('|')})\\s*\\([^;]*$|^(${[...symbols].join('|')}):`,
-    'm',
-  );
+  const names = [...symbols].map((s) => s.replace(/[^\w]/g, '')).join('|');
+  const labels = [...symbols].join('|');
+  const pattern = new RegExp(String.raw`^(?:[\w\s\*]*[\s\*])?(${names})\s*\([^;{]*(?:\{|$)|^(${labels}):`, 'm');
   let seen = 0;
   const walk = (dir: string, rel: string): void => {
     let entries: import('node:fs').Dirent[];

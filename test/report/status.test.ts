@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildStatus,
   diffEntries,
+  findDefinitions,
   ninjaProgress,
   parseBuildNinja,
   parseNinjaLog,
@@ -17,7 +18,7 @@ import {
   renderText,
 } from '../../src/report/index.js';
 import type { ChangeEntry } from '../../src/report/index.js';
-import { runKiln, tempDir, tool } from '../_helpers.js';
+import { runKiln, runKilnAsync, tempDir, tool } from '../_helpers.js';
 
 describe('ninja', () => {
   const dir = tempDir('kiln-ninja-');
@@ -202,5 +203,60 @@ describe('status of a real kiln build, rendered', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/error: .*no build record/);
     expect(r.stderr).toMatch(/hint: run `kiln build --keep-going` first/);
+  });
+});
+
+describe('undefined references in a real kiln CMake build', () => {
+  const dir = tempDir('kiln-status-undef-');
+  beforeAll(() => {
+    for (const sub of ['src/core', 'src/extra']) mkdirSync(join(dir, sub), { recursive: true });
+    writeFileSync(
+      join(dir, 'CMakeLists.txt'),
+      'cmake_minimum_required(VERSION 3.16)\nproject(t C)\nadd_executable(app src/core/main.c)\n',
+    );
+    // main.c declares both functions (prototypes are not definitions); each is defined on one line
+    // in a file that is not in the build.
+    writeFileSync(
+      join(dir, 'src/core/main.c'),
+      'int extra_fn(void);\nint v(void);\nint main(void) {\n  return extra_fn() + v();\n}\n',
+    );
+    writeFileSync(join(dir, 'src/extra/e.c'), 'int extra_fn(void) { return 3; }\n');
+    writeFileSync(join(dir, 'src/extra/v2.c'), 'static int w;\nint v(void) { return w; }\n');
+    writeFileSync(
+      join(dir, 'kiln.config.ts'),
+      "import { defineConfig, cmake } from 'kiln';\nexport default defineConfig({ name: 't', arch: 'x86_64', build() { return { components: { app: cmake({ name: 't', keepGoing: true, artifacts: { app: 'app' } }) } }; } });\n",
+    );
+  });
+
+  it('both references are at the project source (ld names it by the path-map prefix), each with its defining file', async () => {
+    expect((await runKilnAsync(['build', '--keep-going'], { cwd: dir, timeoutMs: 180_000 })).status).toBe(1);
+    const r = runKiln(['status', '--json', '--no-record'], { cwd: dir });
+    const report = JSON.parse(r.stdout) as Awaited<ReturnType<typeof buildStatus>>;
+    const undef = report.diagnostics.filter((d) => d.class === 'undefined-reference');
+    expect(undef.map((d) => [d.symbol, d.file, d.line]).sort()).toEqual([
+      ['extra_fn', 'src/core/main.c', 4],
+      ['v', 'src/core/main.c', 4],
+    ]);
+    expect(undef.find((d) => d.symbol === 'extra_fn')!.fix).toBe(
+      "`extra_fn` is defined in src/extra/e.c, which is not in the build: add src/extra/e.c to the target's sources in CMakeLists.txt",
+    );
+    expect(undef.find((d) => d.symbol === 'v')!.fix).toMatch(/^`v` is defined in src\/extra\/v2\.c, which is not in/);
+  }, 300_000);
+
+  it('findDefinitions: one-line and multi-line definitions and labels, never prototypes or calls', () => {
+    const p = tempDir('kiln-defs-');
+    writeFileSync(join(p, 'proto.c'), 'int one(void);\nint two(int a, int b);\nextern void *three(void);\n');
+    writeFileSync(join(p, 'calls.c'), 'one();\nx = two(1, 2);\n  three();\nfour(1); { }\n');
+    writeFileSync(join(p, 'one.c'), 'static inline int one(void) { return 1; }\n');
+    writeFileSync(join(p, 'two.c'), 'int\ntwo(int a,\n    int b)\n{\n  return a + b;\n}\n');
+    writeFileSync(join(p, 'three.c'), 'void *three(void) {\n  return 0;\n}\n');
+    writeFileSync(join(p, 'entry.S'), '.globl five\nfive:\n  ret\n');
+    const found = findDefinitions(p, new Set(['one', 'two', 'three', 'four', 'five']));
+    expect(Object.fromEntries([...found].sort())).toEqual({
+      five: 'entry.S',
+      one: 'one.c',
+      three: 'three.c',
+      two: 'two.c',
+    });
   });
 });
