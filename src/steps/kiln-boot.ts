@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
@@ -311,6 +311,15 @@ const loaderKind = {
       canonical?.release();
       await rm(caches, { recursive: true, force: true });
     }
+    // The link time and the .pdb's random GUID out of the PE (boot/pe-reproducible.ts): the same
+    // loader gives the same bytes.
+    const { reproduciblePe } = await import('../boot/pe-reproducible.js');
+    const image = new Uint8Array(await readFile(out));
+    const patch = reproduciblePe(image, ctx.epoch);
+    await writeFile(out, image);
+    ctx.log(
+      `kiln-boot: ${patch.timestamps} PE timestamps set to SOURCE_DATE_EPOCH, ${patch.guids} PDB GUID from the image`,
+    );
   },
 };
 

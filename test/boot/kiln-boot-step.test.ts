@@ -1,7 +1,7 @@
 // The kiln-boot steps as a project uses them, without booting: the loader is built by the graph
 // (Zig, from kiln's loader/), cached like any step, rebuilt when its configuration changes, and a
 // key the loader cannot check at boot is refused with a message naming it.
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderLoaderConfig } from '../../src/boot/loader-config.js';
@@ -9,6 +9,7 @@ import { generateKeyPair, writeKeyFiles } from '../../src/sign/index.js';
 import { runKilnAsync, tempDir } from '../_helpers.js';
 
 const dir = join(tempDir('kiln-boot-step-'), 'p');
+const otherRoot = tempDir('kiln-boot-step-other-');
 const config = (
   cmdline: string,
   key = 'keys/kiln-ed25519.pub',
@@ -39,6 +40,19 @@ describe('kilnBootEsp() / kilnBootLoader() in a project', () => {
     const again = await runKilnAsync(['build', '--plain'], { cwd: dir });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/0 ran/);
+  }, 400_000);
+
+  it('the loader is bit-reproducible: built from nothing in another folder, the same bytes (link time and PDB GUID fixed)', async () => {
+    const other = join(otherRoot, 'a', 'deeper', 'p');
+    cpSync(dir, other, { recursive: true, filter: (src) => !/\/(build|\.kiln)(\/|$)/.test(src.slice(dir.length)) });
+    const r = await runKilnAsync(['build', '--plain'], { cwd: other, timeoutMs: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/built kiln-boot/);
+    const [tag] = readdirSync(join(dir, 'build/x86_64-debug/kiln-boot'));
+    const efi = (root: string): Buffer => readFileSync(join(root, 'build/x86_64-debug/kiln-boot', tag!, 'BOOTX64.EFI'));
+    expect(efi(other).equals(efi(dir))).toBe(true);
+    const pe = efi(other).readUInt32LE(0x3c);
+    expect(efi(other).readUInt32LE(pe + 8)).toBe(315532800); // TimeDateStamp: kiln's default SOURCE_DATE_EPOCH
   }, 400_000);
 
   it('a new command line is a new loader (it is built into the loader)', async () => {
