@@ -240,6 +240,16 @@ export function decodeManifestWithLocations(
   options: { base?: number } = {},
 ): { manifest: Manifest; entries: ManifestEntryLocation[]; length: number } {
   const r = new ByteReader(bytes, 'manifest', { base: options.base ?? 0 });
+  const total = readManifestHeader(r, bytes);
+  const body = r.slice(0, total, 'manifest record');
+  body.seek(MANIFEST_HEADER_SIZE);
+  const decoder = new ManifestDecoder();
+  while (body.remaining > 0) decoder.readEntry(body);
+  return { manifest: decoder.finish(body), entries: decoder.locations, length: total };
+}
+
+/** Checks the 12-byte header and that only zero bytes follow the record; returns the record's length. */
+function readManifestHeader(r: ByteReader, bytes: Uint8Array): number {
   r.need(MANIFEST_HEADER_SIZE, 'manifest header');
   if (r.ascii(4, 'magic') !== MANIFEST_MAGIC) r.fail('MANIFEST_BAD_MAGIC', `expected magic "${MANIFEST_MAGIC}"`, 0);
   const version = r.u16(true, 'format version');
@@ -262,82 +272,107 @@ export function decodeManifestWithLocations(
   }
   for (let i = total; i < bytes.length; i++)
     if (bytes[i] !== 0) r.fail('MANIFEST_TRAILING_DATA', 'non-zero bytes after the manifest record', i);
-  const body = r.slice(0, total, 'manifest record');
-  body.seek(MANIFEST_HEADER_SIZE);
-  const m: Partial<Manifest> & {
-    initrd: Record<string, Uint8Array>;
-    toolchain: Record<string, string>;
-    flags: Record<string, string>;
-    signers: ManifestSigner[];
-  } = {
+  return total;
+}
+
+/** A length-limited, strictly UTF-8 text value. */
+function readText(v: ByteReader, length: number, what: string): string {
+  if (length > MANIFEST_LIMITS.text)
+    v.fail('MANIFEST_TEXT_TOO_LONG', `${what}: ${length} bytes, at most ${MANIFEST_LIMITS.text}`);
+  const start = v.position;
+  const raw = v.bytesView(length, what);
+  try {
+    return strictUtf8.decode(raw);
+  } catch {
+    return v.fail('MANIFEST_BAD_UTF8', `${what} is not valid UTF-8`, start);
+  }
+}
+
+/** A toolchain or flag entry: u16-length key and value; the key's bytes are its sort key. */
+function readKeyValue(v: ByteReader, what: string): [string, string, Uint8Array] {
+  const klen = v.u16(true, `${what} key length`);
+  const keyStart = v.position;
+  const key = readText(v, klen, `${what} key`);
+  const keyBytes = v.bytes.subarray(keyStart, keyStart + klen);
+  const vlen = v.u16(true, `${what} value length`);
+  const value = readText(v, vlen, `${what} value`);
+  return [key, value, keyBytes];
+}
+
+/** The entries read so far, before the required ones are checked. */
+type ManifestDraft = Partial<Manifest> & {
+  initrd: Record<string, Uint8Array>;
+  toolchain: Record<string, string>;
+  flags: Record<string, string>;
+  signers: ManifestSigner[];
+};
+
+/** Reads the entries one by one, checking their canonical order (tags ascend, repeats sorted and unique). */
+class ManifestDecoder {
+  readonly m: ManifestDraft = {
     initrd: Object.create(null) as Record<string, Uint8Array>,
     toolchain: Object.create(null) as Record<string, string>,
     flags: Object.create(null) as Record<string, string>,
     signers: [],
   };
-  const extensions: { tag: number; value: Uint8Array }[] = [];
-  const locations: ManifestEntryLocation[] = [];
-  let lastTag = -1;
-  let lastValue: Uint8Array | undefined;
-  let count = 0;
-  const text = (v: ByteReader, length: number, what: string): string => {
-    if (length > MANIFEST_LIMITS.text)
-      v.fail('MANIFEST_TEXT_TOO_LONG', `${what}: ${length} bytes, at most ${MANIFEST_LIMITS.text}`);
-    const start = v.position;
-    const raw = v.bytesView(length, what);
-    try {
-      return strictUtf8.decode(raw);
-    } catch {
-      return v.fail('MANIFEST_BAD_UTF8', `${what} is not valid UTF-8`, start);
-    }
-  };
-  const keyValue = (v: ByteReader, what: string): [string, string, Uint8Array] => {
-    const klen = v.u16(true, `${what} key length`);
-    const keyStart = v.position;
-    const key = text(v, klen, `${what} key`);
-    const keyBytes = v.bytes.subarray(keyStart, keyStart + klen);
-    const vlen = v.u16(true, `${what} value length`);
-    const value = text(v, vlen, `${what} value`);
-    return [key, value, keyBytes];
-  };
-  while (body.remaining > 0) {
+  readonly extensions: { tag: number; value: Uint8Array }[] = [];
+  readonly locations: ManifestEntryLocation[] = [];
+  private lastTag = -1;
+  private lastValue: Uint8Array | undefined;
+  private count = 0;
+
+  readEntry(body: ByteReader): void {
     const entryAt = body.position;
-    if (++count > MANIFEST_LIMITS.entries)
+    if (++this.count > MANIFEST_LIMITS.entries)
       body.fail('MANIFEST_TOO_MANY_ENTRIES', `more than ${MANIFEST_LIMITS.entries} entries`);
     const tag = body.u16(true, 'entry tag');
     const length = body.u32(true, 'entry length');
     const v = body.slice(body.position, length, `entry 0x${tag.toString(16)} value`);
     body.skip(length);
-    locations.push({ tag, offset: entryAt, valueOffset: entryAt + 6, valueLength: length });
-    if (tag < lastTag)
+    this.locations.push({ tag, offset: entryAt, valueOffset: entryAt + 6, valueLength: length });
+    this.checkOrder(tag, v);
+    this.readValue(tag, length, v);
+    if (v.remaining !== 0)
+      v.fail('MANIFEST_BAD_ENTRY', `entry 0x${tag.toString(16)}: ${v.remaining} unused bytes at its end`);
+    this.lastTag = tag;
+  }
+
+  private checkOrder(tag: number, v: ByteReader): void {
+    if (tag < this.lastTag)
       v.fail(
         'MANIFEST_NOT_CANONICAL',
-        `entry tag 0x${tag.toString(16)} after 0x${lastTag.toString(16)}: tags must ascend`,
+        `entry tag 0x${tag.toString(16)} after 0x${this.lastTag.toString(16)}: tags must ascend`,
         0,
       );
-    if (tag === lastTag && !REPEATABLE.has(tag))
+    if (tag === this.lastTag && !REPEATABLE.has(tag))
       v.fail('MANIFEST_DUPLICATE', `entry tag 0x${tag.toString(16)} appears twice`, 0);
-    const sortKeyOf = (key: Uint8Array) => {
-      if (tag === lastTag && lastValue && compareBytes(lastValue, key) >= 0)
-        v.fail('MANIFEST_NOT_CANONICAL', `entries with tag 0x${tag.toString(16)} must be sorted and unique`, 0);
-      lastValue = key;
-    };
-    if (tag !== lastTag) lastValue = undefined;
+    if (tag !== this.lastTag) this.lastValue = undefined;
+  }
+
+  /** A repeated entry's sort key must be greater than the one before it. */
+  private sortKey(tag: number, v: ByteReader, key: Uint8Array): void {
+    if (tag === this.lastTag && this.lastValue && compareBytes(this.lastValue, key) >= 0)
+      v.fail('MANIFEST_NOT_CANONICAL', `entries with tag 0x${tag.toString(16)} must be sorted and unique`, 0);
+    this.lastValue = key;
+  }
+
+  private readValue(tag: number, length: number, v: ByteReader): void {
+    const m = this.m;
     switch (tag) {
       case MANIFEST_TAGS.project:
-        m.project = text(v, length, 'project');
+        m.project = readText(v, length, 'project');
         break;
       case MANIFEST_TAGS.version:
-        m.version = text(v, length, 'version');
+        m.version = readText(v, length, 'version');
         break;
       case MANIFEST_TAGS.gitCommit:
-        m.gitCommit = text(v, length, 'git commit');
+        m.gitCommit = readText(v, length, 'git commit');
         break;
       case MANIFEST_TAGS.arch:
-        m.arch = text(v, length, 'arch');
+        m.arch = readText(v, length, 'arch');
         break;
       case MANIFEST_TAGS.profile:
-        m.profile = text(v, length, 'profile');
+        m.profile = readText(v, length, 'profile');
         break;
       case MANIFEST_TAGS.buildTime: {
         if (length !== 8) v.fail('MANIFEST_BAD_ENTRY', `build time: ${length} bytes, expected 8`, 0);
@@ -349,19 +384,14 @@ export function decodeManifestWithLocations(
         m.kernelHash = new Uint8Array(v.bytesView(32, 'kernel hash'));
         break;
       }
-      case MANIFEST_TAGS.initrdMember: {
-        const nlen = v.u16(true, 'initrd name length');
-        const nameStart = v.position;
-        const name = text(v, nlen, 'initrd name');
-        sortKeyOf(v.bytes.subarray(nameStart, nameStart + nlen));
-        m.initrd[name] = new Uint8Array(v.bytesView(32, 'initrd member hash'));
+      case MANIFEST_TAGS.initrdMember:
+        this.readInitrdMember(tag, v);
         break;
-      }
       case MANIFEST_TAGS.toolchain:
       case MANIFEST_TAGS.flag: {
         const what = tag === MANIFEST_TAGS.toolchain ? 'toolchain' : 'flag';
-        const [key, value, keyBytes] = keyValue(v, what);
-        sortKeyOf(keyBytes);
+        const [key, value, keyBytes] = readKeyValue(v, what);
+        this.sortKey(tag, v, keyBytes);
         (tag === MANIFEST_TAGS.toolchain ? m.toolchain : m.flags)[key] = value;
         break;
       }
@@ -371,68 +401,85 @@ export function decodeManifestWithLocations(
         m.abiHash = new Uint8Array(v.bytesView(length, 'ABI hash'));
         break;
       }
-      case MANIFEST_TAGS.signer: {
-        if (length !== 1 + KEY_ID_LENGTH)
-          v.fail('MANIFEST_BAD_ENTRY', `signer: ${length} bytes, expected ${1 + KEY_ID_LENGTH}`, 0);
-        sortKeyOf(v.bytes.subarray(0, 1 + KEY_ID_LENGTH));
-        const id = v.u8('signer algorithm');
-        const algorithm = algorithmFromId(id);
-        if (!algorithm) v.fail('MANIFEST_UNKNOWN_ALGORITHM', `signer algorithm id ${id} is unknown`, 0);
-        m.signers.push({ algorithm: algorithm!, keyId: toHex(v.bytesView(KEY_ID_LENGTH, 'key id')) });
+      case MANIFEST_TAGS.signer:
+        this.readSigner(tag, length, v);
         break;
-      }
-      case MANIFEST_TAGS.canonicalization: {
-        if (length !== 1) v.fail('MANIFEST_BAD_ENTRY', `canonicalization: ${length} bytes, expected 1`, 0);
-        const id = v.u8('canonicalization');
-        const rule = (Object.keys(CANONICALIZATION_IDS) as Canonicalization[]).find(
-          (k) => CANONICALIZATION_IDS[k] === id,
-        );
-        if (!rule) v.fail('MANIFEST_BAD_ENTRY', `canonicalization id ${id} is unknown (0 = zero, 1 = exclude)`, 0);
-        m.canonicalization = rule!;
+      case MANIFEST_TAGS.canonicalization:
+        m.canonicalization = readCanonicalization(length, v);
         break;
-      }
-      default: {
-        if (KNOWN.has(tag) || tag < 0x8000)
-          v.fail(
-            'MANIFEST_UNKNOWN_TAG',
-            `entry tag 0x${tag.toString(16)} is not defined in format version ${MANIFEST_VERSION}`,
-            0,
-          );
-        sortKeyOf(v.bytes);
-        extensions.push({ tag, value: new Uint8Array(v.bytes) });
-        v.skip(length);
-      }
+      default:
+        this.readExtension(tag, length, v);
     }
-    if (v.remaining !== 0)
-      v.fail('MANIFEST_BAD_ENTRY', `entry 0x${tag.toString(16)}: ${v.remaining} unused bytes at its end`);
-    lastTag = tag;
   }
-  for (const [key, what] of [
-    ['project', 'project'],
-    ['buildTime', 'build time'],
-    ['arch', 'arch'],
-    ['profile', 'profile'],
-    ['kernelHash', 'kernel hash'],
-  ] as const) {
-    if (m[key] === undefined) body.fail('MANIFEST_MISSING_ENTRY', `the required entry "${what}" is missing`, 0);
+
+  private readInitrdMember(tag: number, v: ByteReader): void {
+    const nlen = v.u16(true, 'initrd name length');
+    const nameStart = v.position;
+    const name = readText(v, nlen, 'initrd name');
+    this.sortKey(tag, v, v.bytes.subarray(nameStart, nameStart + nlen));
+    this.m.initrd[name] = new Uint8Array(v.bytesView(32, 'initrd member hash'));
   }
-  const manifest: Manifest = {
-    project: m.project!,
-    ...(m.version !== undefined ? { version: m.version } : {}),
-    ...(m.gitCommit !== undefined ? { gitCommit: m.gitCommit } : {}),
-    buildTime: m.buildTime!,
-    arch: m.arch!,
-    profile: m.profile!,
-    kernelHash: m.kernelHash!,
-    initrd: { ...m.initrd },
-    toolchain: { ...m.toolchain },
-    flags: { ...m.flags },
-    ...(m.abiHash !== undefined ? { abiHash: m.abiHash } : {}),
-    signers: m.signers,
-    ...(m.canonicalization !== undefined ? { canonicalization: m.canonicalization } : {}),
-    ...(extensions.length ? { extensions } : {}),
-  };
-  return { manifest, entries: locations, length: total };
+
+  private readSigner(tag: number, length: number, v: ByteReader): void {
+    if (length !== 1 + KEY_ID_LENGTH)
+      v.fail('MANIFEST_BAD_ENTRY', `signer: ${length} bytes, expected ${1 + KEY_ID_LENGTH}`, 0);
+    this.sortKey(tag, v, v.bytes.subarray(0, 1 + KEY_ID_LENGTH));
+    const id = v.u8('signer algorithm');
+    const algorithm = algorithmFromId(id);
+    if (!algorithm) v.fail('MANIFEST_UNKNOWN_ALGORITHM', `signer algorithm id ${id} is unknown`, 0);
+    this.m.signers.push({ algorithm: algorithm!, keyId: toHex(v.bytesView(KEY_ID_LENGTH, 'key id')) });
+  }
+
+  /** A tag of 0x8000 and above that this version does not define: kept as it is. */
+  private readExtension(tag: number, length: number, v: ByteReader): void {
+    if (KNOWN.has(tag) || tag < 0x8000)
+      v.fail(
+        'MANIFEST_UNKNOWN_TAG',
+        `entry tag 0x${tag.toString(16)} is not defined in format version ${MANIFEST_VERSION}`,
+        0,
+      );
+    this.sortKey(tag, v, v.bytes);
+    this.extensions.push({ tag, value: new Uint8Array(v.bytes) });
+    v.skip(length);
+  }
+
+  /** The manifest, once every required entry is there. */
+  finish(body: ByteReader): Manifest {
+    const m = this.m;
+    for (const [key, what] of [
+      ['project', 'project'],
+      ['buildTime', 'build time'],
+      ['arch', 'arch'],
+      ['profile', 'profile'],
+      ['kernelHash', 'kernel hash'],
+    ] as const) {
+      if (m[key] === undefined) body.fail('MANIFEST_MISSING_ENTRY', `the required entry "${what}" is missing`, 0);
+    }
+    return {
+      project: m.project!,
+      ...(m.version !== undefined ? { version: m.version } : {}),
+      ...(m.gitCommit !== undefined ? { gitCommit: m.gitCommit } : {}),
+      buildTime: m.buildTime!,
+      arch: m.arch!,
+      profile: m.profile!,
+      kernelHash: m.kernelHash!,
+      initrd: { ...m.initrd },
+      toolchain: { ...m.toolchain },
+      flags: { ...m.flags },
+      ...(m.abiHash !== undefined ? { abiHash: m.abiHash } : {}),
+      signers: m.signers,
+      ...(m.canonicalization !== undefined ? { canonicalization: m.canonicalization } : {}),
+      ...(this.extensions.length ? { extensions: this.extensions } : {}),
+    };
+  }
+}
+
+function readCanonicalization(length: number, v: ByteReader): Canonicalization {
+  if (length !== 1) v.fail('MANIFEST_BAD_ENTRY', `canonicalization: ${length} bytes, expected 1`, 0);
+  const id = v.u8('canonicalization');
+  const rule = (Object.keys(CANONICALIZATION_IDS) as Canonicalization[]).find((k) => CANONICALIZATION_IDS[k] === id);
+  if (!rule) v.fail('MANIFEST_BAD_ENTRY', `canonicalization id ${id} is unknown (0 = zero, 1 = exclude)`, 0);
+  return rule!;
 }
 
 /** A JSON-friendly view of a manifest (hashes as hex).
