@@ -156,6 +156,22 @@ function sectorsOf(bytes: number): number {
  * const layout = await layoutRaw(portixLayout({ stage1: boot, stage2, kernel }));
  */
 export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
+  const size = diskSize(options);
+  const regions: RawRegionLayout[] = [];
+  const names = new Set<string>();
+  for (const given of options.regions) regions.push(await layoutRegion(given, names, size));
+  checkRegionOverlaps(regions);
+  const region = regionLookup(regions);
+  const specByName = new Map(options.regions.map((r) => [r.name, r]));
+  const patches: RawPatchLayout[] = [];
+  for (const [i, p] of (options.patches ?? []).entries())
+    patches.push(layoutPatch(p, `patch ${i + 1}`, region, specByName.get(p.region)?.symbols, patches));
+  const partition = options.partition ? await layoutPartition(options.partition, size, regions, patches) : undefined;
+  return { size, regions, patches, ...(partition ? { partition } : {}) };
+}
+
+/** The disk size in bytes: whole sectors, and at least the minimum size when one is given. */
+function diskSize(options: RawOptions): number {
   const size = parseSize(options.size, 'disk size');
   if (size % RAW_SECTOR_SIZE !== 0)
     fail(
@@ -174,60 +190,70 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
       );
     }
   }
-  const totalSectors = size / RAW_SECTOR_SIZE;
-  const regions: RawRegionLayout[] = [];
-  const names = new Set<string>();
-  for (const given of options.regions) {
-    const spec =
-      given.bootSignature === 'write'
-        ? { ...given, content: signBootSector(await loadContent(given.content), given.name), bootSignature: true }
-        : given;
-    if (names.has(spec.name)) fail('RAW_DUPLICATE_REGION', `two regions are named ${JSON.stringify(spec.name)}`);
-    names.add(spec.name);
-    if (!Number.isInteger(spec.lba) || spec.lba < 0)
-      fail('RAW_BAD_LBA', `${spec.name}: LBA ${spec.lba} is not a sector number`);
-    const bytes = contentSize(spec.content);
-    if (spec.exactSize !== undefined && bytes !== spec.exactSize) {
-      fail(
-        'RAW_REGION_SIZE',
-        `${spec.name} is ${bytes} bytes; it must be exactly ${spec.exactSize} (${bytes > spec.exactSize ? `${bytes - spec.exactSize} bytes over` : `${spec.exactSize - bytes} bytes short`})`,
-        spec.bootSignature ? 'a boot sector is assembled with `times 510-($-$$) db 0` and `dw 0xAA55`' : undefined,
-        { size: bytes, expected: spec.exactSize },
-      );
-    }
-    const sectors = sectorsOf(bytes);
-    if (spec.maxSectors !== undefined && sectors > spec.maxSectors) {
-      const limit = spec.maxSectors * RAW_SECTOR_SIZE;
-      fail(
-        'RAW_REGION_TOO_LARGE',
-        `${spec.name} is ${bytes} bytes (${sectors} sectors), ${bytes - limit} bytes over its limit of ${spec.maxSectors} sectors (${limit} bytes)`,
-        `shrink ${spec.name}, or raise its sector limit and move what follows it (and the LBA constants in the loader)`,
-        { size: bytes, limit, over: bytes - limit },
-      );
-    }
-    if (spec.minLba !== undefined && spec.lba < spec.minLba)
-      fail('RAW_BAD_LBA', `${spec.name} starts at LBA ${spec.lba}; it may not start before LBA ${spec.minLba}`);
-    const end = spec.lba * RAW_SECTOR_SIZE + bytes;
-    if (end > size) {
-      fail(
-        'RAW_DOES_NOT_FIT',
-        `${spec.name} (LBA ${spec.lba}, ${bytes} bytes) ends ${end - size} bytes past the end of the ${formatSize(size)} disk`,
-        'make the disk larger (--size)',
-        { over: end - size },
-      );
-    }
-    if (spec.bootSignature) {
-      const head = await loadContent(spec.content);
-      if (head.length < 512 || head[510] !== 0x55 || head[511] !== 0xaa) {
-        fail(
-          'RAW_NO_BOOT_SIGNATURE',
-          `${spec.name} does not end in the boot signature 0x55 0xAA at bytes 510-511${head.length >= 512 ? ` (found ${head[510]!.toString(16).padStart(2, '0')} ${head[511]!.toString(16).padStart(2, '0')})` : ''}`,
-          'end the boot sector with `dw 0xAA55`',
-        );
-      }
-    }
-    regions.push({ name: spec.name, lba: spec.lba, size: bytes, sectors, content: spec.content });
+  return size;
+}
+
+/** One region, signed when asked to, checked against its limits and the disk (`names` gathers the names). */
+async function layoutRegion(given: RawRegionSpec, names: Set<string>, size: number): Promise<RawRegionLayout> {
+  const spec =
+    given.bootSignature === 'write'
+      ? { ...given, content: signBootSector(await loadContent(given.content), given.name), bootSignature: true }
+      : given;
+  if (names.has(spec.name)) fail('RAW_DUPLICATE_REGION', `two regions are named ${JSON.stringify(spec.name)}`);
+  names.add(spec.name);
+  if (!Number.isInteger(spec.lba) || spec.lba < 0)
+    fail('RAW_BAD_LBA', `${spec.name}: LBA ${spec.lba} is not a sector number`);
+  const bytes = contentSize(spec.content);
+  const sectors = sectorsOf(bytes);
+  checkRegionSize(spec, bytes, sectors);
+  if (spec.minLba !== undefined && spec.lba < spec.minLba)
+    fail('RAW_BAD_LBA', `${spec.name} starts at LBA ${spec.lba}; it may not start before LBA ${spec.minLba}`);
+  const end = spec.lba * RAW_SECTOR_SIZE + bytes;
+  if (end > size) {
+    fail(
+      'RAW_DOES_NOT_FIT',
+      `${spec.name} (LBA ${spec.lba}, ${bytes} bytes) ends ${end - size} bytes past the end of the ${formatSize(size)} disk`,
+      'make the disk larger (--size)',
+      { over: end - size },
+    );
   }
+  if (spec.bootSignature) await checkBootSignature(spec);
+  return { name: spec.name, lba: spec.lba, size: bytes, sectors, content: spec.content };
+}
+
+/** A region's `exactSize` and `maxSectors`. */
+function checkRegionSize(spec: RawRegionSpec, bytes: number, sectors: number): void {
+  if (spec.exactSize !== undefined && bytes !== spec.exactSize) {
+    fail(
+      'RAW_REGION_SIZE',
+      `${spec.name} is ${bytes} bytes; it must be exactly ${spec.exactSize} (${bytes > spec.exactSize ? `${bytes - spec.exactSize} bytes over` : `${spec.exactSize - bytes} bytes short`})`,
+      spec.bootSignature ? 'a boot sector is assembled with `times 510-($-$$) db 0` and `dw 0xAA55`' : undefined,
+      { size: bytes, expected: spec.exactSize },
+    );
+  }
+  if (spec.maxSectors !== undefined && sectors > spec.maxSectors) {
+    const limit = spec.maxSectors * RAW_SECTOR_SIZE;
+    fail(
+      'RAW_REGION_TOO_LARGE',
+      `${spec.name} is ${bytes} bytes (${sectors} sectors), ${bytes - limit} bytes over its limit of ${spec.maxSectors} sectors (${limit} bytes)`,
+      `shrink ${spec.name}, or raise its sector limit and move what follows it (and the LBA constants in the loader)`,
+      { size: bytes, limit, over: bytes - limit },
+    );
+  }
+}
+
+async function checkBootSignature(spec: RawRegionSpec): Promise<void> {
+  const head = await loadContent(spec.content);
+  if (head.length < 512 || head[510] !== 0x55 || head[511] !== 0xaa) {
+    fail(
+      'RAW_NO_BOOT_SIGNATURE',
+      `${spec.name} does not end in the boot signature 0x55 0xAA at bytes 510-511${head.length >= 512 ? ` (found ${head[510]!.toString(16).padStart(2, '0')} ${head[511]!.toString(16).padStart(2, '0')})` : ''}`,
+      'end the boot sector with `dw 0xAA55`',
+    );
+  }
+}
+
+function checkRegionOverlaps(regions: readonly RawRegionLayout[]): void {
   const sorted = [...regions].sort((a, b) => a.lba - b.lba);
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
@@ -242,131 +268,146 @@ export async function layoutRaw(options: RawOptions): Promise<RawLayout> {
       );
     }
   }
+}
+
+/** Finds a region by name for a patch (`what`), or fails naming the regions there are. */
+type RegionLookup = (name: string, what: string) => RawRegionLayout;
+
+function regionLookup(regions: readonly RawRegionLayout[]): RegionLookup {
   const byName = new Map(regions.map((r) => [r.name, r]));
-  const specByName = new Map(options.regions.map((r) => [r.name, r]));
-  const region = (name: string, what: string): RawRegionLayout =>
+  return (name, what) =>
     byName.get(name) ??
     fail(
       'RAW_UNKNOWN_REGION',
       `${what} names region ${JSON.stringify(name)}, which does not exist`,
       `regions: ${[...byName.keys()].join(', ')}`,
     );
+}
 
-  const patches: RawPatchLayout[] = [];
-  for (const [i, p] of (options.patches ?? []).entries()) {
-    const what = `patch ${i + 1}`;
-    const target = region(p.region, what);
-    const width = WIDTH[p.type];
-    if (!width) fail('RAW_BAD_PATCH', `${what}: type ${JSON.stringify(p.type)} is not u8, u16, u32 or u64`);
-    let offset: number;
-    if (typeof p.at === 'number') offset = p.at;
-    else {
-      const symbols = specByName.get(p.region)!.symbols ?? {};
-      const found = symbols[p.at.symbol];
-      if (found === undefined)
-        fail(
-          'RAW_UNKNOWN_SYMBOL',
-          `${what}: ${p.region} has no symbol ${JSON.stringify(p.at.symbol)}`,
-          `known symbols: ${Object.keys(symbols).join(', ') || '(none given)'}`,
-        );
-      offset = found;
-    }
-    if (!Number.isInteger(offset) || offset < 0 || offset + width > target.size) {
-      fail(
-        'RAW_PATCH_OUTSIDE',
-        `${what}: a ${p.type} at offset ${offset} of ${p.region} ends ${offset + width - target.size} bytes past its ${target.size} bytes`,
-        'check the offset or symbol',
-      );
-    }
-    let value: bigint;
-    const v = p.value;
-    if (typeof v === 'number' || typeof v === 'bigint') value = BigInt(v);
-    else if ('lbaOf' in v) value = BigInt(region(v.lbaOf, what).lba);
-    else if ('sectorsOf' in v) value = BigInt(region(v.sectorsOf, what).sectors);
-    else value = BigInt(region(v.sizeOf, what).size);
-    if (value < 0n || value >= 1n << BigInt(8 * width)) {
-      fail('RAW_PATCH_OVERFLOW', `${what}: value ${value} does not fit in a ${p.type}`, 'use a wider type');
-    }
-    for (const q of patches) {
-      if (q.region === p.region && offset < q.offset + WIDTH[q.type] && q.offset < offset + width)
-        fail('RAW_PATCH_OVERLAP', `${what} overlaps another patch of ${p.region} at offset ${q.offset}`);
-    }
-    patches.push({ region: p.region, offset, type: p.type, endian: p.endian ?? 'le', value });
+/** One patch: its offset (a number or a symbol of the region), its value, and no overlap with `earlier`. */
+function layoutPatch(
+  p: RawPatchSpec,
+  what: string,
+  region: RegionLookup,
+  symbols: Record<string, number> | undefined,
+  earlier: readonly RawPatchLayout[],
+): RawPatchLayout {
+  const target = region(p.region, what);
+  const width = WIDTH[p.type];
+  if (!width) fail('RAW_BAD_PATCH', `${what}: type ${JSON.stringify(p.type)} is not u8, u16, u32 or u64`);
+  const offset = typeof p.at === 'number' ? p.at : symbolOffset(p, p.at.symbol, what, symbols ?? {});
+  if (!Number.isInteger(offset) || offset < 0 || offset + width > target.size) {
+    fail(
+      'RAW_PATCH_OUTSIDE',
+      `${what}: a ${p.type} at offset ${offset} of ${p.region} ends ${offset + width - target.size} bytes past its ${target.size} bytes`,
+      'check the offset or symbol',
+    );
   }
+  const value = patchValue(p.value, what, region);
+  if (value < 0n || value >= 1n << BigInt(8 * width)) {
+    fail('RAW_PATCH_OVERFLOW', `${what}: value ${value} does not fit in a ${p.type}`, 'use a wider type');
+  }
+  for (const q of earlier) {
+    if (q.region === p.region && offset < q.offset + WIDTH[q.type] && q.offset < offset + width)
+      fail('RAW_PATCH_OVERLAP', `${what} overlaps another patch of ${p.region} at offset ${q.offset}`);
+  }
+  return { region: p.region, offset, type: p.type, endian: p.endian ?? 'le', value };
+}
 
-  let partition: RawPartitionLayout | undefined;
-  if (options.partition) {
-    const spec = options.partition;
-    const slot = spec.slot ?? 1;
-    if (![1, 2, 3, 4].includes(slot)) fail('RAW_BAD_PARTITION', `partition slot ${slot} is not 1..4`);
-    const align = parseSize(spec.alignment ?? '1M', 'alignment') / RAW_SECTOR_SIZE;
-    const lastEnd = Math.max(1, ...regions.map((r) => r.lba + r.sectors));
-    const startLba = spec.startLba ?? Math.ceil(lastEnd / Math.max(1, align)) * Math.max(1, align);
-    const sectors =
-      spec.size !== undefined ? sectorsOf(parseSize(spec.size, 'partition size')) : totalSectors - startLba;
-    if (sectors < 1 || startLba + sectors > totalSectors) {
-      const over = (startLba + Math.max(sectors, 1) - totalSectors) * RAW_SECTOR_SIZE;
-      fail(
-        'RAW_DOES_NOT_FIT',
-        `the partition (LBA ${startLba}, ${Math.max(sectors, 0)} sectors) is ${over} bytes past the end of the ${formatSize(size)} disk`,
-        'make the disk larger (--size)',
-        { over },
-      );
-    }
-    for (const r of regions) {
-      if (r.lba < startLba + sectors && startLba < r.lba + r.sectors) {
-        fail(
-          'RAW_OVERLAP',
-          `the partition (LBA ${startLba}..${startLba + sectors - 1}) overlaps ${r.name} (LBA ${r.lba}..${r.lba + r.sectors - 1})`,
-          'start the partition after the last region',
-        );
-      }
-    }
-    if (startLba + sectors - 1 > 0xffffffff)
-      fail('RAW_TOO_LARGE', 'the partition ends past sector 2^32, which an MBR cannot address');
-    if (spec.content && contentSize(spec.content) > sectors * RAW_SECTOR_SIZE) {
-      const over = contentSize(spec.content) - sectors * RAW_SECTOR_SIZE;
-      fail(
-        'RAW_CONTENT_TOO_LARGE',
-        `the partition content is ${over} bytes over the ${sectors * RAW_SECTOR_SIZE}-byte partition`,
-        'make the disk larger',
-      );
-    }
-    const mbr = regions.find((r) => r.lba === 0);
-    if (mbr) {
-      if (mbr.size < 512)
-        fail(
-          'RAW_BAD_PARTITION',
-          `${mbr.name} at LBA 0 is ${mbr.size} bytes; the partition table needs a full 512-byte sector`,
-        );
-      const head = await loadContent(mbr.content);
-      const table = head.subarray(446, 510);
-      if (!isAllZero(table)) {
-        fail(
-          'RAW_PARTITION_TABLE_OCCUPIED',
-          `${mbr.name} has non-zero bytes at 446..509, where the partition table goes`,
-          'keep the boot code within the first 446 bytes and fill the rest with zeros (`times 510-($-$$) db 0`)',
-        );
-      }
-      for (const p of patches) {
-        if (p.region === mbr.name && p.offset < 510 && p.offset + WIDTH[p.type] > 446)
-          fail(
-            'RAW_PATCH_OVERLAP',
-            `a patch of ${mbr.name} at offset ${p.offset} overlaps the partition table (446..509)`,
-          );
-      }
-    }
-    partition = {
-      slot,
-      type: mbrTypeByte(spec.type ?? 'fat32', 'partition type'),
-      bootable: spec.bootable ?? false,
-      startLba,
-      sectors,
-      ...(spec.content ? { content: spec.content } : {}),
-      ...(spec.fill ? { fill: spec.fill } : {}),
-    };
+function symbolOffset(p: RawPatchSpec, symbol: string, what: string, symbols: Record<string, number>): number {
+  const found = symbols[symbol];
+  if (found === undefined)
+    fail(
+      'RAW_UNKNOWN_SYMBOL',
+      `${what}: ${p.region} has no symbol ${JSON.stringify(symbol)}`,
+      `known symbols: ${Object.keys(symbols).join(', ') || '(none given)'}`,
+    );
+  return found;
+}
+
+/** A number, or a region's LBA, sector count or size. */
+function patchValue(v: RawPatchValue, what: string, region: RegionLookup): bigint {
+  if (typeof v === 'number' || typeof v === 'bigint') return BigInt(v);
+  if ('lbaOf' in v) return BigInt(region(v.lbaOf, what).lba);
+  if ('sectorsOf' in v) return BigInt(region(v.sectorsOf, what).sectors);
+  return BigInt(region(v.sizeOf, what).size);
+}
+
+/** The partition: its slot, start and size on the disk, clear of every region and of the MBR's code. */
+async function layoutPartition(
+  spec: RawPartitionSpec,
+  size: number,
+  regions: readonly RawRegionLayout[],
+  patches: readonly RawPatchLayout[],
+): Promise<RawPartitionLayout> {
+  const totalSectors = size / RAW_SECTOR_SIZE;
+  const slot = spec.slot ?? 1;
+  if (![1, 2, 3, 4].includes(slot)) fail('RAW_BAD_PARTITION', `partition slot ${slot} is not 1..4`);
+  const align = parseSize(spec.alignment ?? '1M', 'alignment') / RAW_SECTOR_SIZE;
+  const lastEnd = Math.max(1, ...regions.map((r) => r.lba + r.sectors));
+  const startLba = spec.startLba ?? Math.ceil(lastEnd / Math.max(1, align)) * Math.max(1, align);
+  const sectors = spec.size !== undefined ? sectorsOf(parseSize(spec.size, 'partition size')) : totalSectors - startLba;
+  if (sectors < 1 || startLba + sectors > totalSectors) {
+    const over = (startLba + Math.max(sectors, 1) - totalSectors) * RAW_SECTOR_SIZE;
+    fail(
+      'RAW_DOES_NOT_FIT',
+      `the partition (LBA ${startLba}, ${Math.max(sectors, 0)} sectors) is ${over} bytes past the end of the ${formatSize(size)} disk`,
+      'make the disk larger (--size)',
+      { over },
+    );
   }
-  return { size, regions, patches, ...(partition ? { partition } : {}) };
+  for (const r of regions) {
+    if (r.lba < startLba + sectors && startLba < r.lba + r.sectors) {
+      fail(
+        'RAW_OVERLAP',
+        `the partition (LBA ${startLba}..${startLba + sectors - 1}) overlaps ${r.name} (LBA ${r.lba}..${r.lba + r.sectors - 1})`,
+        'start the partition after the last region',
+      );
+    }
+  }
+  if (startLba + sectors - 1 > 0xffffffff)
+    fail('RAW_TOO_LARGE', 'the partition ends past sector 2^32, which an MBR cannot address');
+  if (spec.content && contentSize(spec.content) > sectors * RAW_SECTOR_SIZE) {
+    const over = contentSize(spec.content) - sectors * RAW_SECTOR_SIZE;
+    fail(
+      'RAW_CONTENT_TOO_LARGE',
+      `the partition content is ${over} bytes over the ${sectors * RAW_SECTOR_SIZE}-byte partition`,
+      'make the disk larger',
+    );
+  }
+  const mbr = regions.find((r) => r.lba === 0);
+  if (mbr) await checkTableFree(mbr, patches);
+  return {
+    slot,
+    type: mbrTypeByte(spec.type ?? 'fat32', 'partition type'),
+    bootable: spec.bootable ?? false,
+    startLba,
+    sectors,
+    ...(spec.content ? { content: spec.content } : {}),
+    ...(spec.fill ? { fill: spec.fill } : {}),
+  };
+}
+
+/** The LBA-0 region leaves bytes 446..509 to the partition table: zeros there, and no patch. */
+async function checkTableFree(mbr: RawRegionLayout, patches: readonly RawPatchLayout[]): Promise<void> {
+  if (mbr.size < 512)
+    fail(
+      'RAW_BAD_PARTITION',
+      `${mbr.name} at LBA 0 is ${mbr.size} bytes; the partition table needs a full 512-byte sector`,
+    );
+  const head = await loadContent(mbr.content);
+  const table = head.subarray(446, 510);
+  if (!isAllZero(table)) {
+    fail(
+      'RAW_PARTITION_TABLE_OCCUPIED',
+      `${mbr.name} has non-zero bytes at 446..509, where the partition table goes`,
+      'keep the boot code within the first 446 bytes and fill the rest with zeros (`times 510-($-$$) db 0`)',
+    );
+  }
+  for (const p of patches) {
+    if (p.region === mbr.name && p.offset < 510 && p.offset + WIDTH[p.type] > 446)
+      fail('RAW_PATCH_OVERLAP', `a patch of ${mbr.name} at offset ${p.offset} overlaps the partition table (446..509)`);
+  }
 }
 
 function applyPatch(bytes: Uint8Array, p: RawPatchLayout): void {
