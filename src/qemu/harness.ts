@@ -466,179 +466,32 @@ function waitingForExit(machine: ResolvedMachine, tracker: PatternTracker): stri
   );
 }
 
+/** The verdict so far: the first failure wins; evidence collects what went right. */
+class Verdict {
+  reason: string | undefined;
+  failure: FailureKind | undefined;
+  guestExitCode: number | undefined;
+  readonly evidence: string[] = [];
+
+  fail(kind: FailureKind, text: string): void {
+    if (this.reason) return;
+    this.failure = kind;
+    this.reason = text;
+  }
+}
+
 function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTail' | 'stderrTail'> {
-  const { spec, machine, signals, tracker, ktap } = input;
-  const evidence: string[] = [];
+  const { spec, machine, signals, tracker, ktap, script } = input;
   const expectations = tracker.expect.map((p, i) => ({ pattern: describePattern(p), matched: i < tracker.next }));
   const successCode = machine.exit?.successCode ?? 0;
-  let reason: string | undefined;
-  let failure: FailureKind | undefined;
-  let guestExitCode: number | undefined;
-  const failWith = (kind: FailureKind, text: string) => {
-    if (reason) return;
-    failure = kind;
-    reason = text;
-  };
+  const verdict = new Verdict();
   const progress = tracker.expect.length ? ` (${tracker.next} of ${tracker.expect.length} expectations matched)` : '';
-  // What was still awaited when a deadline passed: the failed script step, else the first unmatched expectation.
-  const script = input.script;
-  const scriptFailed = script && !script.ok ? script.message : undefined;
-  const awaited = scriptFailed
-    ? `: ${scriptFailed}`
-    : !tracker.done
-      ? `: expect ${tracker.next + 1}/${tracker.expect.length} ${describePattern(tracker.expect[tracker.next]!)} not seen`
-      : '';
-  if (signals.qmpConnected) evidence.push('QMP: VM started');
-  switch (signals.trigger) {
-    case 'script-failed':
-      failWith('script', scriptFailed ?? 'the script failed');
-      break;
-    case 'fail-pattern':
-      failWith(
-        'fail-pattern',
-        `fail pattern ${describePattern(tracker.failed!.pattern)} matched: ${JSON.stringify(tracker.failed!.line.trim())}`,
-      );
-      break;
-    case 'guest-reset':
-      failWith(
-        'triple-fault',
-        'triple fault: the guest reset (QMP SHUTDOWN reason guest-reset under -no-reboot); registers in the report',
-      );
-      break;
-    case 'guest-panic':
-      failWith('guest-panic', 'guest panicked (QMP GUEST_PANICKED / SHUTDOWN reason guest-panic)');
-      break;
-    case 'timeout':
-      failWith(
-        'timeout',
-        `timeout after ${input.timeoutSec} s${awaited.replace(` before the test's timeout (${input.timeoutSec} s)`, '')}${progress}${waitingForExit(machine, tracker)}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`,
-      );
-      break;
-    case 'idle':
-      failWith(
-        'idle-timeout',
-        `no serial output for ${input.idleSec} s (idle timeout)${awaited}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`,
-      );
-      break;
-    case 'aborted':
-      failWith('timeout', 'stopped (interrupted)');
-      break;
-    case 'qmp-failed':
-      failWith('qemu-crashed', `QEMU crashed: its QMP socket did not answer (${signals.qmpError ?? 'unknown error'})`);
-      break;
-    case 'guest-shutdown':
-      if (machine.exit?.kind === 'psci' || machine.exit?.kind === 'serial') {
-        guestExitCode = 0;
-        evidence.push('QMP SHUTDOWN guest-shutdown (PSCI SYSTEM_OFF / power off) = exit code 0');
-      } else
-        failWith(
-          'exit-code',
-          `the guest powered off instead of reporting through ${machine.exit?.kind ?? 'an exit device'}`,
-        );
-      break;
-    case 'serial-done':
-      guestExitCode = 0;
-      evidence.push('exit kind serial: every expectation matched');
-      break;
-    case 'exited': {
-      const decoded = decodeGuestExit(
-        machine.exit,
-        signals.exit?.spawnError ? null : (signals.exit?.code ?? null),
-        signals.stderr,
-      );
-      if (signals.exit?.spawnError)
-        failWith(
-          'qemu-crashed',
-          `QEMU could not start: ${signals.exit.spawnError.code === 'ENOENT' ? `${machine.qemu} not found (apt-get install ${machine.arch !== 'aarch64' ? 'qemu-system-x86' : 'qemu-system-arm'})` : signals.exit.spawnError.message}`,
-        );
-      else if (signals.exit?.signal) failWith('qemu-crashed', `QEMU crashed: ${fmtExit(signals.exit)}`);
-      else if (decoded.crashed)
-        failWith(
-          'qemu-crashed',
-          decoded.problem!.startsWith('QEMU crashed') ? decoded.problem! : `QEMU crashed: ${decoded.problem}`,
-        );
-      else if (decoded.problem) failWith('exit-code', `unexpected exit code: ${decoded.problem}`);
-      else {
-        guestExitCode = decoded.code;
-        evidence.push(
-          `${machine.exit?.kind ?? 'QEMU'} exit: guest code ${decoded.code} (QEMU status ${signals.exit?.code})`,
-        );
-      }
-      break;
-    }
-  }
-  if (guestExitCode !== undefined && guestExitCode !== successCode) {
-    const raw =
-      machine.exit?.kind === 'isa-debug-exit'
-        ? ` (QEMU status ${signals.exit?.code} = (${guestExitCode} << 1) | 1)`
-        : '';
-    failWith('exit-code', `unexpected exit code: the guest reported ${guestExitCode}${raw}, expected ${successCode}`);
-  }
-  if (scriptFailed) failWith('script', scriptFailed);
-  else if (script) evidence.push(`script: all ${script.steps.length} steps passed`);
-  for (const m of tracker.measurements) {
-    const limits = `${describeLimits(m)}${m.note ? `; ${m.note}` : ''}`;
-    if (!m.ok)
-      failWith('threshold', `${m.name}: ${m.value} is outside its limit (${limits}): ${JSON.stringify(m.line.trim())}`);
-    else evidence.push(`${m.name}: ${m.value} (${limits})`);
-  }
-  if (!tracker.done)
-    failWith(
-      'missing-expectation',
-      `missing expectation ${describePattern(tracker.expect[tracker.next]!)}${progress}${signals.trigger === 'exited' ? ` before QEMU exited (${fmtExit(signals.exit)})` : ''}`,
-    );
-  else if (tracker.expect.length) evidence.push(`serial: all ${tracker.expect.length} expectations matched in order`);
-  if (ktap) {
-    if (!ktap.ok) {
-      const failedNames = ktap.cases
-        .filter((c) => c.status === 'fail' || c.status === 'error')
-        .map((c) => c.path.join('.'));
-      failWith(
-        'ktap',
-        ktap.failed
-          ? `KTAP: ${ktap.failed} of ${ktap.total} cases failed (${failedNames.slice(0, 5).join(', ')}${failedNames.length > 5 ? ', ...' : ''})`
-          : `KTAP: ${ktap.problems[0]}`,
-      );
-    } else evidence.push(`KTAP: ${ktap.passed} passed, ${ktap.skipped} skipped, ${ktap.todo} todo`);
-  }
+  if (signals.qmpConnected) verdict.evidence.push('QMP: VM started');
+  judgeTrigger(verdict, input, progress);
+  judgeExitCode(verdict, input, successCode);
+  judgeRest(verdict, input, progress);
+  const { reason, failure, guestExitCode, evidence } = verdict;
   const status = reason ? 'failed' : 'passed';
-  const bootCase: TestCaseResult = {
-    name: 'boot',
-    classname: `${spec.name}.${machine.arch}`,
-    status,
-    ...(reason ? { message: reason } : {}),
-  };
-  const cases: TestCaseResult[] = [bootCase];
-  for (const c of ktap?.cases ?? []) {
-    const failed = c.status === 'fail' || c.status === 'error';
-    cases.push({
-      name: c.path.join('.'),
-      classname: `${spec.name}.${machine.arch}.ktap`,
-      status: failed ? 'failed' : c.status === 'skip' || c.status === 'todo' ? 'skipped' : 'passed',
-      ...(failed
-        ? { message: `not ok ${c.name}${c.directiveReason ? ` # ${c.directiveReason}` : ''}` }
-        : c.status === 'skip' || c.status === 'todo'
-          ? { message: `${c.status.toUpperCase()}${c.directiveReason ? ` ${c.directiveReason}` : ''}` }
-          : {}),
-      ...(c.diagnostics.length ? { details: c.diagnostics.join('\n') } : {}),
-    });
-  }
-  for (const st of script?.steps ?? []) {
-    cases.push({
-      name: `${String(st.index).padStart(String(script!.steps.length).length, '0')} ${st.step}`,
-      classname: `${spec.name}.${machine.arch}.script`,
-      status: st.status === 'passed' ? 'passed' : st.status === 'failed' ? 'failed' : 'skipped',
-      ...(st.message
-        ? { message: st.message }
-        : st.status === 'not-run'
-          ? { message: 'not run: an earlier step failed' }
-          : {}),
-      ...(st.status === 'failed' && st.tail
-        ? { details: `${st.message}\n--- last ${st.tail.length} lines ---\n${st.tail.join('\n')}` }
-        : {}),
-      time: st.durationMs / 1000,
-    });
-  }
   return {
     name: spec.name,
     arch: machine.arch,
@@ -662,8 +515,200 @@ function judge(input: JudgeInput): Omit<QemuTestResult, 'durationMs' | 'serialTa
     serialLog: resolve(machine.serialLog),
     ...(ktap ? { ktap } : {}),
     ...(script ? { script } : {}),
-    cases,
+    cases: [
+      bootCase(spec, machine, status, reason),
+      ...ktapCases(spec, machine, ktap),
+      ...scriptCases(spec, machine, script),
+    ],
   };
+}
+
+/** What ended the run: a failure, or the guest's exit code. */
+function judgeTrigger(verdict: Verdict, input: JudgeInput, progress: string): void {
+  const { machine, signals, tracker } = input;
+  // What was still awaited when a deadline passed: the failed script step, else the first unmatched expectation.
+  const scriptFailed = input.script && !input.script.ok ? input.script.message : undefined;
+  const awaited = scriptFailed
+    ? `: ${scriptFailed}`
+    : !tracker.done
+      ? `: expect ${tracker.next + 1}/${tracker.expect.length} ${describePattern(tracker.expect[tracker.next]!)} not seen`
+      : '';
+  switch (signals.trigger) {
+    case 'script-failed':
+      verdict.fail('script', scriptFailed ?? 'the script failed');
+      break;
+    case 'fail-pattern':
+      verdict.fail(
+        'fail-pattern',
+        `fail pattern ${describePattern(tracker.failed!.pattern)} matched: ${JSON.stringify(tracker.failed!.line.trim())}`,
+      );
+      break;
+    case 'guest-reset':
+      verdict.fail(
+        'triple-fault',
+        'triple fault: the guest reset (QMP SHUTDOWN reason guest-reset under -no-reboot); registers in the report',
+      );
+      break;
+    case 'guest-panic':
+      verdict.fail('guest-panic', 'guest panicked (QMP GUEST_PANICKED / SHUTDOWN reason guest-panic)');
+      break;
+    case 'timeout':
+      verdict.fail(
+        'timeout',
+        `timeout after ${input.timeoutSec} s${awaited.replace(` before the test's timeout (${input.timeoutSec} s)`, '')}${progress}${waitingForExit(machine, tracker)}${signals.printed ? '' : `; ${silentBootMessage(machine, input.timeoutSec)}`}`,
+      );
+      break;
+    case 'idle':
+      verdict.fail(
+        'idle-timeout',
+        `no serial output for ${input.idleSec} s (idle timeout)${awaited}${progress}${signals.printed ? '' : `; ${silentBootMessage(machine, input.idleSec ?? 0)}`}`,
+      );
+      break;
+    case 'aborted':
+      verdict.fail('timeout', 'stopped (interrupted)');
+      break;
+    case 'qmp-failed':
+      verdict.fail(
+        'qemu-crashed',
+        `QEMU crashed: its QMP socket did not answer (${signals.qmpError ?? 'unknown error'})`,
+      );
+      break;
+    case 'guest-shutdown':
+      if (machine.exit?.kind === 'psci' || machine.exit?.kind === 'serial') {
+        verdict.guestExitCode = 0;
+        verdict.evidence.push('QMP SHUTDOWN guest-shutdown (PSCI SYSTEM_OFF / power off) = exit code 0');
+      } else
+        verdict.fail(
+          'exit-code',
+          `the guest powered off instead of reporting through ${machine.exit?.kind ?? 'an exit device'}`,
+        );
+      break;
+    case 'serial-done':
+      verdict.guestExitCode = 0;
+      verdict.evidence.push('exit kind serial: every expectation matched');
+      break;
+    case 'exited':
+      judgeQemuExit(verdict, machine, signals);
+      break;
+  }
+}
+
+/** QEMU exited on its own: it could not start, crashed, or passed on the guest's exit code. */
+function judgeQemuExit(verdict: Verdict, machine: ResolvedMachine, signals: Signals): void {
+  const decoded = decodeGuestExit(
+    machine.exit,
+    signals.exit?.spawnError ? null : (signals.exit?.code ?? null),
+    signals.stderr,
+  );
+  if (signals.exit?.spawnError)
+    verdict.fail(
+      'qemu-crashed',
+      `QEMU could not start: ${signals.exit.spawnError.code === 'ENOENT' ? `${machine.qemu} not found (apt-get install ${machine.arch !== 'aarch64' ? 'qemu-system-x86' : 'qemu-system-arm'})` : signals.exit.spawnError.message}`,
+    );
+  else if (signals.exit?.signal) verdict.fail('qemu-crashed', `QEMU crashed: ${fmtExit(signals.exit)}`);
+  else if (decoded.crashed)
+    verdict.fail(
+      'qemu-crashed',
+      decoded.problem!.startsWith('QEMU crashed') ? decoded.problem! : `QEMU crashed: ${decoded.problem}`,
+    );
+  else if (decoded.problem) verdict.fail('exit-code', `unexpected exit code: ${decoded.problem}`);
+  else {
+    verdict.guestExitCode = decoded.code;
+    verdict.evidence.push(
+      `${machine.exit?.kind ?? 'QEMU'} exit: guest code ${decoded.code} (QEMU status ${signals.exit?.code})`,
+    );
+  }
+}
+
+function judgeExitCode(verdict: Verdict, input: JudgeInput, successCode: number): void {
+  const { guestExitCode } = verdict;
+  if (guestExitCode === undefined || guestExitCode === successCode) return;
+  const raw =
+    input.machine.exit?.kind === 'isa-debug-exit'
+      ? ` (QEMU status ${input.signals.exit?.code} = (${guestExitCode} << 1) | 1)`
+      : '';
+  verdict.fail('exit-code', `unexpected exit code: the guest reported ${guestExitCode}${raw}, expected ${successCode}`);
+}
+
+/** The script, the measurements, the expectations and KTAP, in that order. */
+function judgeRest(verdict: Verdict, input: JudgeInput, progress: string): void {
+  const { signals, tracker, ktap, script } = input;
+  const scriptFailed = script && !script.ok ? script.message : undefined;
+  if (scriptFailed) verdict.fail('script', scriptFailed);
+  else if (script) verdict.evidence.push(`script: all ${script.steps.length} steps passed`);
+  for (const m of tracker.measurements) {
+    const limits = `${describeLimits(m)}${m.note ? `; ${m.note}` : ''}`;
+    if (!m.ok)
+      verdict.fail(
+        'threshold',
+        `${m.name}: ${m.value} is outside its limit (${limits}): ${JSON.stringify(m.line.trim())}`,
+      );
+    else verdict.evidence.push(`${m.name}: ${m.value} (${limits})`);
+  }
+  if (!tracker.done)
+    verdict.fail(
+      'missing-expectation',
+      `missing expectation ${describePattern(tracker.expect[tracker.next]!)}${progress}${signals.trigger === 'exited' ? ` before QEMU exited (${fmtExit(signals.exit)})` : ''}`,
+    );
+  else if (tracker.expect.length)
+    verdict.evidence.push(`serial: all ${tracker.expect.length} expectations matched in order`);
+  if (!ktap) return;
+  if (!ktap.ok) {
+    const failedNames = ktap.cases
+      .filter((c) => c.status === 'fail' || c.status === 'error')
+      .map((c) => c.path.join('.'));
+    verdict.fail(
+      'ktap',
+      ktap.failed
+        ? `KTAP: ${ktap.failed} of ${ktap.total} cases failed (${failedNames.slice(0, 5).join(', ')}${failedNames.length > 5 ? ', ...' : ''})`
+        : `KTAP: ${ktap.problems[0]}`,
+    );
+  } else verdict.evidence.push(`KTAP: ${ktap.passed} passed, ${ktap.skipped} skipped, ${ktap.todo} todo`);
+}
+
+function bootCase(
+  spec: QemuTestSpec,
+  machine: ResolvedMachine,
+  status: 'passed' | 'failed',
+  reason: string | undefined,
+): TestCaseResult {
+  return { name: 'boot', classname: `${spec.name}.${machine.arch}`, status, ...(reason ? { message: reason } : {}) };
+}
+
+/** One JUnit case per KTAP case. */
+function ktapCases(spec: QemuTestSpec, machine: ResolvedMachine, ktap: JudgeInput['ktap']): TestCaseResult[] {
+  return (ktap?.cases ?? []).map((c) => {
+    const failed = c.status === 'fail' || c.status === 'error';
+    return {
+      name: c.path.join('.'),
+      classname: `${spec.name}.${machine.arch}.ktap`,
+      status: failed ? 'failed' : c.status === 'skip' || c.status === 'todo' ? 'skipped' : 'passed',
+      ...(failed
+        ? { message: `not ok ${c.name}${c.directiveReason ? ` # ${c.directiveReason}` : ''}` }
+        : c.status === 'skip' || c.status === 'todo'
+          ? { message: `${c.status.toUpperCase()}${c.directiveReason ? ` ${c.directiveReason}` : ''}` }
+          : {}),
+      ...(c.diagnostics.length ? { details: c.diagnostics.join('\n') } : {}),
+    };
+  });
+}
+
+/** One JUnit case per script step, numbered in order. */
+function scriptCases(spec: QemuTestSpec, machine: ResolvedMachine, script: ScriptResult | undefined): TestCaseResult[] {
+  return (script?.steps ?? []).map((st) => ({
+    name: `${String(st.index).padStart(String(script!.steps.length).length, '0')} ${st.step}`,
+    classname: `${spec.name}.${machine.arch}.script`,
+    status: st.status === 'passed' ? 'passed' : st.status === 'failed' ? 'failed' : 'skipped',
+    ...(st.message
+      ? { message: st.message }
+      : st.status === 'not-run'
+        ? { message: 'not run: an earlier step failed' }
+        : {}),
+    ...(st.status === 'failed' && st.tail
+      ? { details: `${st.message}\n--- last ${st.tail.length} lines ---\n${st.tail.join('\n')}` }
+      : {}),
+    time: st.durationMs / 1000,
+  }));
 }
 
 /** Every test's result, with counts and the total time. */
