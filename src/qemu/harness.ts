@@ -210,9 +210,7 @@ function fmtExit(e: QemuExit | undefined): string {
  */
 export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = {}): Promise<QemuTestResult> {
   const started = performance.now();
-  for (const name of ['timeout', 'idleTimeout', 'stepTimeout'] as const) {
-    if (spec[name] !== undefined) checkTimeoutSeconds(spec[name], `"${name}"`);
-  }
+  checkTestTimeouts(spec);
   const machine = await resolveTestMachine(spec);
   const argv = buildQemuCommand(machine);
   options.onStart?.(machine, argv);
@@ -341,39 +339,13 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
   closeChannels?.();
 
   // Stop QEMU, dumping registers first when the guest is stuck or misbehaved.
-  let registers: string | undefined;
-  if (!qemu.done) {
-    await Promise.race([qmpReady, new Promise((r) => setTimeout(r, 1000))]);
-    const wantRegisters =
-      trigger === 'guest-reset' ||
-      trigger === 'fail-pattern' ||
-      trigger === 'timeout' ||
-      trigger === 'idle' ||
-      trigger === 'guest-panic' ||
-      trigger === 'qmp-failed';
-    if (qmp && !qmp.isClosed) {
-      if (wantRegisters) {
-        try {
-          registers = await Promise.race([
-            qmp.humanMonitorCommand('info registers'),
-            new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000)),
-          ]);
-        } catch {
-          /* QEMU went away */
-        }
-      }
-      await Promise.race([qmp.quit(), new Promise((r) => setTimeout(r, 500))]);
-      await Promise.race([qemu.exited, new Promise((r) => setTimeout(r, 1500))]);
-    }
-    qemu.kill();
-  }
+  const registers = qemu.done ? undefined : await stopQemu(qemu, qmpReady, () => qmp, trigger!);
   exit = await qemu.exited;
   qmp?.close();
   await qmpReady;
 
   const stderr = qemu.stderr();
-  const ktapDoc = spec.ktap ? parseKtap(qemu.serial.lines.join('\n')) : undefined;
-  const ktap = ktapDoc ? { ...summarizeKtap(ktapDoc), cases: flattenKtap(ktapDoc) } : undefined;
+  const ktap = spec.ktap ? ktapOf(qemu.serial.lines) : undefined;
   const result = judge({
     spec,
     machine,
@@ -401,6 +373,59 @@ export async function runQemuTest(spec: QemuTestSpec, options: TestRunOptions = 
     serialTail: qemu.serial.lastLines(),
     stderrTail: stderr.trim() ? stderr.trim().split('\n').slice(-10) : [],
   };
+}
+
+function checkTestTimeouts(spec: QemuTestSpec): void {
+  for (const name of ['timeout', 'idleTimeout', 'stepTimeout'] as const) {
+    if (spec[name] !== undefined) checkTimeoutSeconds(spec[name], `"${name}"`);
+  }
+}
+
+/** Triggers after which the registers are worth reading: the guest is stuck or misbehaved. */
+const REGISTER_TRIGGERS = new Set<Signals['trigger']>([
+  'guest-reset',
+  'fail-pattern',
+  'timeout',
+  'idle',
+  'guest-panic',
+  'qmp-failed',
+]);
+
+/**
+ * Stops a QEMU that is still running: through QMP (`quit`, after `info registers` when the trigger
+ * calls for them) when it answers in time, then by killing it. Returns the registers read.
+ */
+async function stopQemu(
+  qemu: QemuProcess,
+  qmpReady: Promise<void>,
+  qmpOf: () => QmpClient | undefined,
+  trigger: Signals['trigger'],
+): Promise<string | undefined> {
+  let registers: string | undefined;
+  await Promise.race([qmpReady, new Promise((r) => setTimeout(r, 1000))]);
+  const qmp = qmpOf();
+  if (qmp && !qmp.isClosed) {
+    if (REGISTER_TRIGGERS.has(trigger)) {
+      try {
+        registers = await Promise.race([
+          qmp.humanMonitorCommand('info registers'),
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000)),
+        ]);
+      } catch {
+        /* QEMU went away */
+      }
+    }
+    await Promise.race([qmp.quit(), new Promise((r) => setTimeout(r, 500))]);
+    await Promise.race([qemu.exited, new Promise((r) => setTimeout(r, 1500))]);
+  }
+  qemu.kill();
+  return registers;
+}
+
+/** The KTAP report in the serial output, summarized, with its cases flattened. */
+function ktapOf(lines: readonly string[]): KtapSummary & { cases: KtapFlatCase[] } {
+  const doc = parseKtap(lines.join('\n'));
+  return { ...summarizeKtap(doc), cases: flattenKtap(doc) };
 }
 
 interface JudgeInput {
