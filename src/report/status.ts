@@ -547,7 +547,8 @@ const SKIP_DIRS = new Set(['build', '.git', 'node_modules', 'target', '.kiln', '
 export function findDefinitions(projectDir: string, symbols: Set<string>, limit = 5000): Map<string, string> {
   const found = new Map<string, string>();
   const names = [...symbols].map((s) => s.replace(/[^\w]/g, '')).join('|');
-  const labels = [...symbols].join('|');
+  // A C++ name (`Foo::operator++()`) is taken literally as a label, never as a pattern.
+  const labels = [...symbols].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
   const pattern = new RegExp(String.raw`^(?:[\w\s\*]*[\s\*])?(${names})\s*\([^;{]*(?:\{|$)|^(${labels}):`, 'm');
   let seen = 0;
   const walk = (dir: string, rel: string): void => {

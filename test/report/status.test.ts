@@ -258,5 +258,7 @@ describe('undefined references in a real kiln CMake build', () => {
       three: 'three.c',
       two: 'two.c',
     });
+    // A demangled C++ name from ld is text, not a pattern (`++` once made the search throw).
+    expect([...findDefinitions(p, new Set(['Foo::operator++()', 'one']))]).toEqual([['one', 'one.c']]);
   });
 });
