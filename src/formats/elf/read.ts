@@ -455,16 +455,10 @@ function checkTables(f: Fields, h: ElfHeader, tail: number): void {
 }
 
 /** The fields of one program header (their order differs between Elf32_Phdr and Elf64_Phdr). */
-interface ProgramHeaderFields {
-  type: number;
-  flags: number;
-  offset: number;
-  vaddr: bigint;
-  paddr: bigint;
-  filesz: number;
-  memsz: bigint;
-  align: bigint;
-}
+type ProgramHeaderFields = Pick<
+  ElfSegment,
+  'type' | 'flags' | 'offset' | 'vaddr' | 'paddr' | 'filesz' | 'memsz' | 'align'
+>;
 
 function readProgramHeader(f: Fields, at: number): ProgramHeaderFields {
   if (f.is64) {
