@@ -102,6 +102,13 @@ const zFiles = (kit: SchemaKit) => {
   return z.record(z.string(), zImageFile(kit));
 };
 
+/** A FAT volume's label (at most 11 characters, the BPB's field) and FAT width. */
+const zFatLabel = ({ z }: SchemaKit) => z.string().max(11);
+const zFatType = ({ z }: SchemaKit) => z.literal([12, 16, 32]);
+/** The `fat` options of a partition that kiln formats from a file map. */
+const zPartitionFat = (kit: SchemaKit) =>
+  kit.z.object({ label: zFatLabel(kit).optional(), type: zFatType(kit).optional() }).strict();
+
 function isFileInput(v: unknown): v is FileInput {
   return typeof v === 'string' || isArtifactRef(v) || isStepHandle(v);
 }
@@ -250,8 +257,8 @@ const fatKind = {
         name: z.string().optional(),
         size: zSize,
         files: zFiles(kit),
-        label: z.string().max(11).optional(),
-        type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
+        label: zFatLabel(kit).optional(),
+        type: zFatType(kit).optional(),
         output: z.string().optional(),
       })
       .strict() satisfies z.ZodType<FatStepOptions>;
@@ -302,13 +309,7 @@ const zPartition = (kit: SchemaKit) => {
       name: z.string().optional(),
       size: zSize.optional(),
       files: zFiles(kit).optional(),
-      fat: z
-        .object({
-          label: z.string().max(11).optional(),
-          type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
-        })
-        .strict()
-        .optional(),
+      fat: zPartitionFat(kit).optional(),
       content: zFileInput.optional(),
       attributes: z.array(z.union([z.string(), z.number()])).optional(),
     })
@@ -445,13 +446,7 @@ const zMbrPartition = (kit: SchemaKit) => {
       type: z.union([z.string(), z.number().int().min(0).max(255)]).optional(),
       size: zSize.optional(),
       files: zFiles(kit).optional(),
-      fat: z
-        .object({
-          label: z.string().max(11).optional(),
-          type: z.union([z.literal(12), z.literal(16), z.literal(32)]).optional(),
-        })
-        .strict()
-        .optional(),
+      fat: zPartitionFat(kit).optional(),
       content: zFileInput.optional(),
       bootable: z.boolean().optional(),
       startLba: z.number().int().positive().optional(),

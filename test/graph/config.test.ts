@@ -32,6 +32,18 @@ export default defineConfig({ name: 'x', components: { kernel: command({ argv: [
     expect(r.stderr).toContain('error: kiln.config.ts: components.kernel.outputs: expected array, got "k.elf"');
   });
 
+  it("a partition's FAT options: a too-long label and a FAT width that does not exist, each with its path and the allowed values", () => {
+    const dir = project(`import { defineConfig, gpt } from 'kiln';
+export default defineConfig({ name: 'x', components: { disk: gpt({ size: '8M', partitions: [{ type: 'esp', size: '4M', files: {}, fat: { label: 'A LABEL TOO LONG', type: 13 as never } }] }) } });\n`);
+    const r = runKiln(['build'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      'components.disk.partitions[0].fat.label: Too big: expected string to have <=11 characters',
+    );
+    expect(r.stderr).toContain('kiln.config.ts: components.disk.partitions[0].fat.type: expected 12 | 16 | 32, got 13');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('an unknown key is named', () => {
     const dir = project(
       `import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'x', compnents: {} } as never);\n`,
